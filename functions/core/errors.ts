@@ -1,0 +1,62 @@
+/**
+ * Typed errors of the Vigil domain. Each carries the HTTP status and a stable
+ * machine-readable code; handlers map them to `{ error: { code, message } }`.
+ */
+export type ErrorCode =
+  | 'bad_request'
+  | 'invalid_report'
+  | 'unauthorized'
+  | 'not_found'
+  | 'conflict'
+  | 'payload_too_large'
+  | 'unsupported_format'
+  | 'publish_failed'
+  | 'unavailable'
+  | 'internal';
+
+const STATUS: Record<ErrorCode, number> = {
+  bad_request: 400,
+  invalid_report: 400,
+  unauthorized: 401,
+  not_found: 404,
+  conflict: 409,
+  payload_too_large: 413,
+  unsupported_format: 415,
+  publish_failed: 503,
+  unavailable: 503,
+  internal: 500,
+};
+
+/** Where in the input a problem is: XML line/column, JSON path, or byte offset. */
+export interface ErrorLocation {
+  line?: number;
+  column?: number;
+  path?: string;
+  offset?: number;
+}
+
+export class VigilError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly location?: ErrorLocation;
+
+  constructor(code: ErrorCode, message: string, location?: ErrorLocation) {
+    super(message);
+    this.name = 'VigilError';
+    this.code = code;
+    this.status = STATUS[code];
+    if (location) this.location = location;
+  }
+
+  toJSON(): { code: ErrorCode; message: string; location?: ErrorLocation } {
+    return this.location
+      ? { code: this.code, message: this.message, location: this.location }
+      : { code: this.code, message: this.message };
+  }
+}
+
+/** A report that could not be read: malformed syntax or content that is not the named format. */
+export const invalidReport = (message: string, location?: ErrorLocation): VigilError =>
+  new VigilError('invalid_report', message, location);
+
+export const isVigilError = (e: unknown): e is VigilError => e instanceof VigilError;

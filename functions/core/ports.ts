@@ -1,0 +1,51 @@
+import type { ArchivePointer, VigilEvent } from './events';
+
+/** Ports: what the core needs from the outside world. AWS and local adapters implement them. */
+
+export interface EventPublisher {
+  /**
+   * Publish all events or throw. Implementations retry partial failures; when they give up
+   * they throw a `VigilError('publish_failed')` so nothing is half-reported silently.
+   */
+  publish(events: VigilEvent[]): Promise<void>;
+}
+
+export interface ArchiveInput {
+  /** Relative key, e.g. `shop/2026/11/25/<runId>.xml`. */
+  key: string;
+  body: Uint8Array;
+  contentType: string;
+  sha256: string;
+  metadata: Record<string, string>;
+}
+
+export interface PayloadArchive {
+  put(input: ArchiveInput): Promise<ArchivePointer>;
+}
+
+export type LedgerClaim =
+  | { state: 'new' }
+  | { state: 'duplicate'; response: unknown }
+  | { state: 'conflict'; reason: 'different_content' | 'in_progress' };
+
+/**
+ * Remembers which runs were ingested so a retried POST counts nothing twice.
+ * `claim` is an atomic conditional write (DynamoDB condition / exclusive file create).
+ */
+export interface RunLedger {
+  claim(key: string, fingerprint: string): Promise<LedgerClaim>;
+  complete(key: string, fingerprint: string, response: unknown): Promise<void>;
+  /** Drop an unfinished claim so the client can retry (publish failed). */
+  release(key: string): Promise<void>;
+}
+
+/** Accepted ingest tokens (env locally, Secrets Manager on AWS). */
+export interface TokenSource {
+  tokens(): Promise<readonly string[]>;
+}
+
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };

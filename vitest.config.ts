@@ -1,0 +1,32 @@
+import { defineConfig } from 'vitest/config';
+
+/**
+ * One run: unit, integration (moto_server, local HTTP receivers) and end-to-end suites,
+ * files in parallel across worker processes. Coverage gates the build at 90%.
+ */
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    pool: 'forks',
+    testTimeout: 20_000,
+    hookTimeout: 60_000,
+    reporters: ['default', ['junit', { outputFile: 'reports/junit.xml', suiteName: 'vigil' }]],
+    env: {
+      // Keep Powertools quiet and deterministic unless a test opts in.
+      POWERTOOLS_SERVICE_NAME: 'vigil-test',
+      POWERTOOLS_METRICS_NAMESPACE: 'Vigil',
+      POWERTOOLS_LOG_LEVEL: 'SILENT',
+      POWERTOOLS_METRICS_DISABLED: 'true',
+      POWERTOOLS_TRACE_ENABLED: 'false',
+      AWS_REGION: 'us-east-1',
+    },
+    coverage: {
+      provider: 'v8',
+      include: ['functions/**/*.ts', 'cli/**/*.ts', 'lib/**/*.ts', 'bin/**/*.ts'],
+      exclude: ['**/*.d.ts'],
+      reporter: ['text-summary', 'json-summary', 'html'],
+      reportsDirectory: 'coverage',
+      thresholds: { lines: 90, branches: 90, functions: 90, statements: 90 },
+    },
+  },
+});

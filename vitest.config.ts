@@ -16,7 +16,6 @@ export default defineConfig({
       POWERTOOLS_SERVICE_NAME: 'vigil-test',
       POWERTOOLS_METRICS_NAMESPACE: 'Vigil',
       POWERTOOLS_LOG_LEVEL: 'SILENT',
-      POWERTOOLS_METRICS_DISABLED: 'true',
       POWERTOOLS_TRACE_ENABLED: 'false',
       AWS_REGION: 'us-east-1',
     },

@@ -8,22 +8,36 @@ import { VigilError } from './errors';
 
 const coverageMetricName = z.enum(['lines', 'branches', 'functions', 'statements']);
 
-export const gateConfigSchema = z
+const GATE_DEFAULTS = {
+  failOnFailedTests: true,
+  failOnEmptyTestRun: true,
+  minCoverage: 90,
+  coverageMetrics: ['lines'] as ('lines' | 'branches' | 'functions' | 'statements')[],
+  maxDurationSeconds: 120,
+  failOnLoadThresholds: true,
+};
+
+/** Gate settings as written: every field optional, so overrides never re-apply defaults. */
+const gateOverrideSchema = z
   .object({
     /** Fail when any test failed. */
-    failOnFailedTests: z.boolean().default(true),
+    failOnFailedTests: z.boolean(),
+    /** Fail a test report that contains no tests (usually a wrong path or a crashed runner). */
+    failOnEmptyTestRun: z.boolean(),
     /** Minimum coverage percentage. */
-    minCoverage: z.number().min(0).max(100).default(90),
+    minCoverage: z.number().min(0).max(100),
     /** Which coverage metrics must reach `minCoverage`. */
-    coverageMetrics: z.array(coverageMetricName).min(1).default(['lines']),
+    coverageMetrics: z.array(coverageMetricName).min(1),
     /** Suite duration budget in seconds. */
-    maxDurationSeconds: z.number().positive().default(120),
+    maxDurationSeconds: z.number().positive(),
     /** Fail when a load test's own thresholds failed. */
-    failOnLoadThresholds: z.boolean().default(true),
+    failOnLoadThresholds: z.boolean(),
   })
+  .partial()
   .strict();
 
-const gateOverrideSchema = gateConfigSchema.partial().strict();
+/** Top-level gate settings: the overrides filled with the defaults. */
+export const gateConfigSchema = gateOverrideSchema.transform((g) => ({ ...GATE_DEFAULTS, ...g }));
 
 export const projectConfigSchema = z
   .object({
@@ -38,7 +52,7 @@ export const configSchema = z
     /** Default project for probes and for reports posted without one. */
     project: z.string().min(1).default('default'),
     defaultBranch: z.string().min(1).default('main'),
-    gates: gateConfigSchema.default(gateConfigSchema.parse({})),
+    gates: gateConfigSchema.default(GATE_DEFAULTS),
     projects: z.record(z.string().min(1), projectConfigSchema).default({}),
     ingest: z
       .object({

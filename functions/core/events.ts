@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { VigilError } from './errors';
 
 /**
  * Canonical events: the one definition of what travels on the bus, used by the
@@ -54,7 +55,10 @@ export const metadataSchema = z.object({
   format: z.string(),
   dialect: z.string().optional(),
   ingestedAt: z.string(),
+  /** The report exactly as received (after gunzip). */
   archive: archivePointerSchema,
+  /** The normalized result with every test case, for history and drill-down. */
+  normalized: archivePointerSchema,
 });
 
 export const testRunDetailSchema = z.object({
@@ -206,3 +210,30 @@ export type PatternValue =
   | { readonly exists: boolean }
   | { readonly numeric: readonly (string | number)[] }
   | { readonly 'equals-ignore-case': string };
+
+export type KnownEvent =
+  | { detailType: typeof DETAIL_TYPES.testRun; detail: TestRunDetail }
+  | { detailType: typeof DETAIL_TYPES.coverage; detail: CoverageDetail }
+  | { detailType: typeof DETAIL_TYPES.load; detail: LoadDetail }
+  | { detailType: typeof DETAIL_TYPES.benchmark; detail: BenchmarkDetail };
+
+/** Validate an incoming bus event against the canonical schemas. */
+export const parseBusEvent = (
+  event: Pick<BusEvent, 'source' | 'detail-type' | 'detail'>,
+): KnownEvent => {
+  const type = event['detail-type'];
+  const schema = Object.hasOwn(DETAIL_SCHEMAS, type)
+    ? DETAIL_SCHEMAS[type as DetailType]
+    : undefined;
+  if (event.source !== SOURCES.ingest || !schema)
+    throw new VigilError('bad_request', `Unexpected event ${event.source} / ${type}.`);
+  const parsed = schema.safeParse(event.detail);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new VigilError(
+      'bad_request',
+      `Invalid ${type} event: ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'bad detail'}`,
+    );
+  }
+  return { detailType: type, detail: parsed.data } as KnownEvent;
+};

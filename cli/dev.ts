@@ -1,0 +1,76 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { loadConfigFile } from '../functions/adapters/local/config-file';
+import { type LocalPipeline, startLocal } from '../functions/adapters/local/runtime';
+import { configSchema, type VigilConfig } from '../functions/core/config';
+
+export interface DevIo {
+  env: NodeJS.ProcessEnv;
+  stdout: (s: string) => void;
+  stderr: (s: string) => void;
+}
+
+export const DEFAULT_CONFIG_FILE = 'vigil.config.ts';
+
+/** Resolve the config: VIGIL_CONFIG (must exist), else ./vigil.config.ts, else built-in defaults. */
+export const resolveConfig = async (
+  env: NodeJS.ProcessEnv,
+  cwd = process.cwd(),
+): Promise<{ config: VigilConfig; source: string }> => {
+  if (env.VIGIL_CONFIG)
+    return {
+      config: await loadConfigFile(resolve(cwd, env.VIGIL_CONFIG)),
+      source: env.VIGIL_CONFIG,
+    };
+  const fallback = resolve(cwd, DEFAULT_CONFIG_FILE);
+  if (existsSync(fallback))
+    return { config: await loadConfigFile(fallback), source: DEFAULT_CONFIG_FILE };
+  return { config: configSchema.parse({}), source: 'built-in defaults' };
+};
+
+const parsePort = (value: string | undefined): number => {
+  if (value === undefined || value === '') return 3000;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`PORT must be a number from 0 to 65535, got "${value}"`);
+  return port;
+};
+
+/** `vigil dev` / `npm start`: run the local pipeline and tell the user how to use it. */
+export const runDev = async (io: DevIo): Promise<LocalPipeline> => {
+  const { env } = io;
+  const { config, source } = await resolveConfig(env);
+  const tokens = (env.VIGIL_INGEST_TOKENS ?? '')
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
+  const pipeline = await startLocal({
+    config,
+    dataDir: env.VIGIL_DATA_DIR || '.vigil',
+    port: parsePort(env.PORT),
+    host: env.HOST || '127.0.0.1',
+    tokens,
+    echoMetrics: env.VIGIL_ECHO_METRICS === 'true',
+  });
+  const sample = 'test/fixtures/corpus/junit/datadog-java-gradle.xml';
+  const token = pipeline.generatedToken ? pipeline.tokens[0] : '$VIGIL_TOKEN';
+  io.stdout(
+    [
+      `Vigil local pipeline listening on ${pipeline.url}`,
+      `  config:   ${source}`,
+      `  data dir: ${resolve(env.VIGIL_DATA_DIR || '.vigil')}`,
+      pipeline.generatedToken
+        ? `  token:    ${token}  (generated for this run; set VIGIL_INGEST_TOKENS to choose your own)`
+        : `  tokens:   ${pipeline.tokens.length} from VIGIL_INGEST_TOKENS`,
+      '',
+      'Post a report:',
+      `  curl -sS -H "Authorization: Bearer ${token}" --data-binary @${sample} \\`,
+      `    "${pipeline.url}/v1/results?project=${config.project}&branch=main"`,
+      '',
+      `Health: ${pipeline.url}/v1/health   Metrics: ${pipeline.url}/v1/metrics?project=${config.project}&name=TestsFailed`,
+      'Press Ctrl+C to stop.',
+      '',
+    ].join('\n'),
+  );
+  return pipeline;
+};

@@ -1,0 +1,933 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { readFile as fsReadFile } from 'node:fs/promises';
+import { normalize } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import {
+  detectJsonFormat,
+  formatOfXmlRoot,
+  looksLikeLcov,
+  sniff,
+} from '../functions/core/formats/detect';
+import { FORMATS, type FormatId } from '../functions/core/formats/types';
+import { type CiMetadata, detectCi } from './ci-env';
+
+/**
+ * `vigil report`: upload CI reports (JUnit, Jest, Istanbul, LCOV, Cobertura, k6, Artillery,
+ * benchmarks) to the Vigil ingest endpoint and turn the gate verdicts into an exit code.
+ */
+
+export interface ReportDeps {
+  env: NodeJS.ProcessEnv;
+  /** Receives whole lines, each ending in `\n` (wire to `process.stdout.write`). */
+  stdout: (s: string) => void;
+  /** Receives whole lines, each ending in `\n` (wire to `process.stderr.write`). */
+  stderr: (s: string) => void;
+  fetch?: typeof fetch;
+  sleep?: (ms: number) => Promise<void>;
+  readFile?: (path: string) => Promise<Uint8Array>;
+  /** In [0, 1); for backoff jitter. */
+  random?: () => number;
+}
+
+export const EXIT = {
+  ok: 0,
+  gateFailed: 1,
+  usage: 2,
+  rejected: 3,
+  unreachable: 4,
+} as const;
+
+export const USAGE = `Usage: vigil report <files...> --endpoint URL --project P [options]
+
+Uploads each report to {endpoint}/v1/results and prints the gate verdict.
+
+Options:
+  --endpoint URL        Vigil endpoint (env VIGIL_ENDPOINT)
+  --project P           project name (env VIGIL_PROJECT)
+  --format F            report format for every file: ${FORMATS.join(', ')}
+                        (default: detected per file, else left to the server)
+  --suite S             suite name
+  --branch B            branch (default: from the CI environment)
+  --commit C            commit SHA (default: from the CI environment)
+  --ci NAME             CI job name (default: from the CI environment)
+  --run-id R            run id (default: derived from project, CI run, path and content;
+                        with several files each gets the suffix -<index>)
+  --allow-unreachable   warn instead of failing when the endpoint cannot be reached
+  --json                print one JSON line per file instead of the summary
+  --timeout-ms N        per-request timeout (default 30000)
+  --retries N           retries after the first attempt on network errors, 429 and 5xx
+                        (default 3)
+  -h, --help            show this help
+
+The token is read from VIGIL_TOKEN only.
+
+Exit codes: 0 gates passed or none, 1 a gate failed, 2 usage error or unreadable file,
+3 a report was rejected (4xx), 4 endpoint unreachable or 5xx after retries.
+`;
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+const DEFAULT_RETRIES = 3;
+const BACKOFF_BASE_MS = 500;
+const BACKOFF_MAX_MS = 30_000;
+const RETRY_AFTER_MAX_MS = 60_000;
+
+interface Options {
+  files: string[];
+  url: URL;
+  project: string;
+  token: string;
+  format?: FormatId;
+  suite?: string;
+  branch?: string;
+  commit?: string;
+  ci?: string;
+  runKey?: string;
+  runId?: string;
+  allowUnreachable: boolean;
+  json: boolean;
+  timeoutMs: number;
+  retries: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Arguments
+
+const isFormat = (s: string): s is FormatId => (FORMATS as readonly string[]).includes(s);
+
+const nonEmpty = (s: string | undefined): string | undefined => {
+  const t = s?.trim();
+  return t ? t : undefined;
+};
+
+const parseCount = (
+  raw: string | undefined,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number | string => {
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw)) return `${name} must be a whole number, got '${raw}'`;
+  const n = Number(raw);
+  if (n < min || n > max) return `${name} must be between ${min} and ${max}`;
+  return n;
+};
+
+const endpointUrl = (raw: string): URL | string => {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return `endpoint '${raw}' is not a URL`;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    return `endpoint must be an http(s) URL, got ${url.protocol}`;
+  if (url.username || url.password)
+    return 'endpoint must not contain credentials; set VIGIL_TOKEN instead';
+  if (url.search || url.hash) return 'endpoint must not contain a query or fragment';
+  url.pathname = `${url.pathname.replace(/\/+$/, '')}/v1/results`;
+  return url;
+};
+
+type Parsed =
+  | { kind: 'help' }
+  | { kind: 'error'; problems: string[] }
+  | { kind: 'ok'; options: Options };
+
+const parse = (argv: string[], env: NodeJS.ProcessEnv): Parsed => {
+  if (argv.some((a) => a === '--token' || a.startsWith('--token=')))
+    return {
+      kind: 'error',
+      problems: ['--token is not accepted: put the token in the VIGIL_TOKEN environment variable'],
+    };
+  let values: {
+    endpoint?: string;
+    project?: string;
+    format?: string;
+    suite?: string;
+    branch?: string;
+    commit?: string;
+    ci?: string;
+    'run-id'?: string;
+    'allow-unreachable'?: boolean;
+    json?: boolean;
+    'timeout-ms'?: string;
+    retries?: string;
+    help?: boolean;
+  };
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        endpoint: { type: 'string' },
+        project: { type: 'string' },
+        format: { type: 'string' },
+        suite: { type: 'string' },
+        branch: { type: 'string' },
+        commit: { type: 'string' },
+        ci: { type: 'string' },
+        'run-id': { type: 'string' },
+        'allow-unreachable': { type: 'boolean' },
+        json: { type: 'boolean' },
+        'timeout-ms': { type: 'string' },
+        retries: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (e) {
+    return { kind: 'error', problems: [e instanceof Error ? e.message : String(e)] };
+  }
+  if (values.help) return { kind: 'help' };
+
+  const problems: string[] = [];
+  const files = positionals.filter((p) => p.length > 0);
+  if (files.length === 0) problems.push('no report files given');
+
+  const rawEndpoint = nonEmpty(values.endpoint) ?? nonEmpty(env.VIGIL_ENDPOINT);
+  let url: URL | undefined;
+  if (rawEndpoint === undefined)
+    problems.push('no endpoint: pass --endpoint or set VIGIL_ENDPOINT');
+  else {
+    const u = endpointUrl(rawEndpoint);
+    if (typeof u === 'string') problems.push(u);
+    else url = u;
+  }
+  const project = nonEmpty(values.project) ?? nonEmpty(env.VIGIL_PROJECT);
+  if (project === undefined) problems.push('no project: pass --project or set VIGIL_PROJECT');
+  const token = nonEmpty(env.VIGIL_TOKEN);
+  if (token === undefined) problems.push('no token: set the VIGIL_TOKEN environment variable');
+
+  let format: FormatId | undefined;
+  const rawFormat = nonEmpty(values.format);
+  if (rawFormat !== undefined) {
+    if (isFormat(rawFormat)) format = rawFormat;
+    else problems.push(`unknown --format '${rawFormat}'; expected one of ${FORMATS.join(', ')}`);
+  }
+  const timeoutMs = parseCount(
+    values['timeout-ms'],
+    '--timeout-ms',
+    DEFAULT_TIMEOUT_MS,
+    1,
+    600_000,
+  );
+  if (typeof timeoutMs === 'string') problems.push(timeoutMs);
+  const retries = parseCount(values.retries, '--retries', DEFAULT_RETRIES, 0, 10);
+  if (typeof retries === 'string') problems.push(retries);
+
+  if (
+    problems.length > 0 ||
+    url === undefined ||
+    project === undefined ||
+    token === undefined ||
+    typeof timeoutMs === 'string' ||
+    typeof retries === 'string'
+  )
+    return { kind: 'error', problems };
+
+  const ci: CiMetadata = detectCi(env);
+  return {
+    kind: 'ok',
+    options: {
+      files,
+      url,
+      project,
+      token,
+      format,
+      suite: nonEmpty(values.suite),
+      branch: nonEmpty(values.branch) ?? ci.branch,
+      commit: nonEmpty(values.commit) ?? ci.commit,
+      ci: nonEmpty(values.ci) ?? ci.ci,
+      runKey: ci.runKey,
+      runId: nonEmpty(values['run-id']),
+      allowUnreachable: values['allow-unreachable'] === true,
+      json: values.json === true,
+      timeoutMs,
+      retries,
+    },
+  };
+};
+
+// ---------------------------------------------------------------------------------------------
+// Files
+
+const CONTENT_TYPE = {
+  xml: 'application/xml',
+  json: 'application/json',
+  text: 'text/plain',
+} as const;
+
+const FORMAT_CONTENT_TYPE: Record<FormatId, string> = {
+  junit: CONTENT_TYPE.xml,
+  cobertura: CONTENT_TYPE.xml,
+  jest: CONTENT_TYPE.json,
+  istanbul: CONTENT_TYPE.json,
+  k6: CONTENT_TYPE.json,
+  artillery: CONTENT_TYPE.json,
+  benchmark: CONTENT_TYPE.json,
+  lcov: CONTENT_TYPE.text,
+};
+
+const isGzip = (b: Uint8Array): boolean => b[0] === 0x1f && b[1] === 0x8b;
+
+interface Detected {
+  format?: FormatId;
+  contentType: string;
+  /** Why the format could not be recognised. */
+  why?: string;
+}
+
+/** Client-side format detection with the same rules the server uses. */
+export const detectReport = (text: string): Detected => {
+  const sniffed = sniff(text);
+  switch (sniffed.syntax) {
+    case 'xml': {
+      const format = formatOfXmlRoot(sniffed.root);
+      return format
+        ? { format, contentType: CONTENT_TYPE.xml }
+        : { contentType: CONTENT_TYPE.xml, why: `unknown XML root <${sniffed.root ?? '?'}>` };
+    }
+    case 'json': {
+      let doc: unknown;
+      try {
+        doc = JSON.parse(text.replace(/^\uFEFF/, ''));
+      } catch {
+        return { contentType: CONTENT_TYPE.json, why: 'not valid JSON' };
+      }
+      const format = detectJsonFormat(doc);
+      return format
+        ? { format, contentType: CONTENT_TYPE.json }
+        : { contentType: CONTENT_TYPE.json, why: 'unrecognised JSON shape' };
+    }
+    case 'text':
+      return looksLikeLcov(text)
+        ? { format: 'lcov', contentType: CONTENT_TYPE.text }
+        : { contentType: CONTENT_TYPE.text, why: 'unrecognised text' };
+    case 'html':
+      return { contentType: CONTENT_TYPE.text, why: 'it is an HTML page, not a report' };
+    case 'empty':
+      return { contentType: CONTENT_TYPE.text, why: 'the file is empty' };
+  }
+};
+
+const sha256hex = (data: string | Uint8Array): string =>
+  createHash('sha256').update(data).digest('hex');
+
+/**
+ * Same project, CI run, path and content → same id, so a retried upload dedupes on the
+ * server; a re-run job (new run key) or new results (new content) get a new id.
+ */
+export const deterministicRunId = (
+  project: string,
+  runKey: string | undefined,
+  file: string,
+  content: Uint8Array,
+): string =>
+  sha256hex([project, runKey ?? '', normalizePath(file), sha256hex(content)].join('|')).slice(
+    0,
+    32,
+  );
+
+const normalizePath = (file: string): string => normalize(file).replaceAll('\\', '/');
+
+// ---------------------------------------------------------------------------------------------
+// HTTP
+
+type AttemptResult =
+  | { kind: 'response'; status: number; body: string; retryAfterMs?: number; location?: string }
+  | { kind: 'network'; reason: string };
+
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+const describeNetworkError = (e: unknown, timeoutMs: number): string => {
+  if (e instanceof Error) {
+    if (e.name === 'TimeoutError' || e.name === 'AbortError')
+      return `no answer within ${timeoutMs} ms`;
+    const cause = e.cause;
+    if (isRecord(cause)) {
+      const code = typeof cause.code === 'string' ? cause.code : undefined;
+      const message = typeof cause.message === 'string' ? cause.message : undefined;
+      if (code && message && !message.includes(code)) return `${code}: ${message}`;
+      if (message) return message;
+      if (code) return code;
+    }
+    return e.message;
+  }
+  return String(e);
+};
+
+const parseRetryAfter = (value: string | null, now: number): number | undefined => {
+  if (value === null) return undefined;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  const at = Date.parse(trimmed);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+};
+
+const isRetryableStatus = (status: number): boolean => status === 429 || status >= 500;
+
+const isRetryable = (r: AttemptResult): boolean =>
+  r.kind === 'network' || isRetryableStatus(r.status);
+
+interface ErrorBody {
+  code?: string;
+  message?: string;
+  location?: Record<string, unknown>;
+}
+
+const errorBody = (body: string): ErrorBody | undefined => {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  if (!isRecord(doc)) return undefined;
+  // Vigil: { error: { code, message, location? } }; gateways: { message }.
+  const err = isRecord(doc.error) ? doc.error : doc;
+  const out: ErrorBody = {};
+  if (typeof err.code === 'string') out.code = err.code;
+  if (typeof err.message === 'string') out.message = err.message;
+  if (isRecord(err.location)) out.location = err.location;
+  return out.code || out.message ? out : undefined;
+};
+
+const snippet = (text: string): string => {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > 200 ? `${flat.slice(0, 199)}…` : flat;
+};
+
+const describeLocation = (loc: Record<string, unknown> | undefined): string => {
+  if (!loc) return '';
+  const parts: string[] = [];
+  for (const key of ['line', 'column', 'path', 'offset'] as const) {
+    const v = loc[key];
+    if (typeof v === 'number' || typeof v === 'string') parts.push(`${key} ${v}`);
+  }
+  return parts.length ? ` (at ${parts.join(', ')})` : '';
+};
+
+const describeHttpError = (status: number, body: string): { code?: string; text: string } => {
+  const err = errorBody(body);
+  const detail = err
+    ? `${err.code ? `${err.code}: ` : ''}${err.message ?? ''}${describeLocation(err.location)}`
+    : snippet(body);
+  return { code: err?.code, text: `HTTP ${status}${detail ? ` ${detail}` : ''}` };
+};
+
+const HINTS: Record<number, string> = {
+  401: 'check that VIGIL_TOKEN is set to a valid token for this endpoint',
+  403: 'check that VIGIL_TOKEN is set to a valid token for this endpoint',
+  404: 'check --endpoint: it should be the base URL, without /v1/results',
+  413: 'the report is larger than the server accepts',
+  415: 'pass --format to name the report format',
+};
+
+// ---------------------------------------------------------------------------------------------
+// Responses
+
+type GateStatus = 'pass' | 'fail' | 'none';
+
+interface IngestAnswer {
+  runId?: string;
+  kind?: string;
+  format?: string;
+  summary: Record<string, unknown>;
+  gate: { status: GateStatus; checks: Record<string, unknown>[] };
+  warnings: string[];
+  duplicate: boolean;
+  raw: Record<string, unknown>;
+}
+
+const readAnswer = (body: string, status: number): IngestAnswer | undefined => {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  if (!isRecord(doc)) return undefined;
+  const gate = isRecord(doc.gate) ? doc.gate : {};
+  const gateStatus: GateStatus =
+    gate.status === 'pass' || gate.status === 'fail' ? gate.status : 'none';
+  return {
+    runId: typeof doc.runId === 'string' ? doc.runId : undefined,
+    kind: typeof doc.kind === 'string' ? doc.kind : undefined,
+    format: typeof doc.format === 'string' ? doc.format : undefined,
+    summary: isRecord(doc.summary) ? doc.summary : {},
+    gate: {
+      status: gateStatus,
+      checks: Array.isArray(gate.checks) ? gate.checks.filter(isRecord) : [],
+    },
+    warnings: Array.isArray(doc.warnings)
+      ? doc.warnings.filter((w): w is string => typeof w === 'string')
+      : [],
+    duplicate: doc.duplicate === true || (doc.duplicate === undefined && status === 200),
+    raw: doc,
+  };
+};
+
+const num = (o: unknown, key: string): number | undefined => {
+  if (!isRecord(o)) return undefined;
+  const v = o[key];
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+};
+
+const fmtNum = (n: number): string =>
+  Number.isInteger(n) ? String(n) : String(Math.round(n * 100) / 100);
+
+const fmtDuration = (ms: number): string =>
+  ms < 1000
+    ? `${fmtNum(ms)} ms`
+    : ms < 120_000
+      ? `${fmtNum(ms / 1000)} s`
+      : `${fmtNum(ms / 60_000)} min`;
+
+const summaryLines = (kind: string | undefined, s: Record<string, unknown>): string[] => {
+  switch (kind) {
+    case 'tests': {
+      const parts = (['total', 'passed', 'failed', 'skipped', 'flaky'] as const)
+        .map((k) => {
+          const v = num(s, k);
+          return v === undefined ? undefined : `${v} ${k}`;
+        })
+        .filter((p): p is string => p !== undefined);
+      const d = num(s, 'durationMs');
+      return [`tests: ${parts.join(', ')}${d === undefined ? '' : ` in ${fmtDuration(d)}`}`];
+    }
+    case 'coverage': {
+      const parts = (['lines', 'branches', 'functions', 'statements'] as const)
+        .map((k) => {
+          const m = s[k];
+          const pct = num(m, 'pct');
+          if (pct === undefined) return undefined;
+          const covered = num(m, 'covered');
+          const total = num(m, 'total');
+          const counts =
+            covered !== undefined && total !== undefined ? ` (${covered}/${total})` : '';
+          return `${k} ${fmtNum(pct)}%${counts}`;
+        })
+        .filter((p): p is string => p !== undefined);
+      return [`coverage: ${parts.join(', ')}`];
+    }
+    case 'load': {
+      const requests = num(s, 'requests');
+      const failed = num(s, 'failedRequests');
+      const rate = num(s, 'errorRate');
+      const parts: string[] = [];
+      if (requests !== undefined)
+        parts.push(`${requests} requests${failed === undefined ? '' : `, ${failed} failed`}`);
+      if (rate !== undefined) parts.push(`${fmtNum(rate * 100)}% errors`);
+      for (const p of ['p95', 'p99'] as const) {
+        const v = num(s.latencyMs, p);
+        if (v !== undefined) parts.push(`${p} ${fmtNum(v)} ms`);
+      }
+      const thresholds = Array.isArray(s.thresholds) ? s.thresholds.filter(isRecord) : [];
+      if (thresholds.length > 0) {
+        const passed = thresholds.filter((t) => t.passed === true).length;
+        parts.push(`thresholds ${passed}/${thresholds.length} passed`);
+      }
+      const lines = [`load: ${parts.join(', ')}`];
+      for (const t of thresholds)
+        if (t.passed !== true) lines.push(`  ✖ threshold ${String(t.name ?? '?')}`);
+      return lines;
+    }
+    case 'benchmark': {
+      const list = Array.isArray(s.benchmarks) ? s.benchmarks.filter(isRecord) : [];
+      const lines = [`benchmarks: ${list.length}`];
+      for (const b of list.slice(0, 5)) {
+        const value = num(b, 'value');
+        const stddev = num(b, 'stddev');
+        const samples = num(b, 'samples');
+        const extra = [
+          stddev === undefined ? undefined : `± ${fmtNum(stddev)}`,
+          samples === undefined ? undefined : `n=${samples}`,
+        ].filter((x): x is string => x !== undefined);
+        lines.push(
+          `  ${String(b.name ?? '?')}: ${value === undefined ? '?' : fmtNum(value)} ${String(b.unit ?? '')}${
+            extra.length ? ` (${extra.join(', ')})` : ''
+          }`.trimEnd(),
+        );
+      }
+      if (list.length > 5) lines.push(`  … and ${list.length - 5} more`);
+      return lines;
+    }
+    default:
+      return [];
+  }
+};
+
+const CHECK_MARK: Record<string, string> = { pass: '✔', fail: '✖', skip: '–' };
+const GATE_MARK: Record<GateStatus, string> = { pass: '✔', fail: '✖', none: '–' };
+
+const checkLine = (c: Record<string, unknown>): string => {
+  const status = typeof c.status === 'string' ? c.status : '?';
+  const id = typeof c.id === 'string' ? c.id : 'check';
+  const message = typeof c.message === 'string' && c.message ? c.message : undefined;
+  const actual = typeof c.actual === 'number' ? c.actual : undefined;
+  const threshold = typeof c.threshold === 'number' ? c.threshold : undefined;
+  const figures =
+    message === undefined && (actual !== undefined || threshold !== undefined)
+      ? `actual ${actual ?? '-'}, threshold ${threshold ?? '-'}`
+      : undefined;
+  return `    ${CHECK_MARK[status] ?? '?'} ${id}: ${message ?? figures ?? status}`;
+};
+
+// ---------------------------------------------------------------------------------------------
+// One file
+
+type Outcome = 'accepted' | 'duplicate' | 'rejected' | 'unreachable' | 'unreadable';
+
+interface FileResult {
+  file: string;
+  outcome: Outcome;
+  exitCode: number;
+  gate?: GateStatus;
+  /** Unreachable, but --allow-unreachable said not to fail for it. */
+  allowed?: boolean;
+}
+
+interface Context {
+  options: Options;
+  deps: Required<Pick<ReportDeps, 'sleep' | 'readFile' | 'random'>> & {
+    fetch: typeof fetch;
+  };
+  out: (line: string) => void;
+  err: (line: string) => void;
+}
+
+const send = async (
+  ctx: Context,
+  url: URL,
+  headers: Record<string, string>,
+  body: Uint8Array,
+  file: string,
+): Promise<{ result: AttemptResult; attempts: number }> => {
+  const { options, deps } = ctx;
+  const maxAttempts = options.retries + 1;
+  for (let attempt = 1; ; attempt++) {
+    let result: AttemptResult;
+    try {
+      const res = await deps.fetch(url, {
+        method: 'POST',
+        headers,
+        body,
+        redirect: 'manual',
+        signal: AbortSignal.timeout(options.timeoutMs),
+      });
+      const text = await res.text();
+      result = {
+        kind: 'response',
+        status: res.status,
+        body: text,
+        retryAfterMs: parseRetryAfter(res.headers.get('retry-after'), Date.now()),
+        location: res.headers.get('location') ?? undefined,
+      };
+    } catch (e) {
+      result = { kind: 'network', reason: describeNetworkError(e, options.timeoutMs) };
+    }
+    if (!isRetryable(result) || attempt >= maxAttempts) return { result, attempts: attempt };
+
+    const exp = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1));
+    let wait = Math.round(exp / 2 + deps.random() * (exp / 2));
+    if (result.kind === 'response' && result.retryAfterMs !== undefined)
+      wait = Math.max(wait, Math.min(result.retryAfterMs, RETRY_AFTER_MAX_MS));
+    const why =
+      result.kind === 'network'
+        ? result.reason
+        : describeHttpError(result.status, result.body).text;
+    ctx.err(
+      `${file}: attempt ${attempt} of ${maxAttempts} failed (${why}); retrying in ${fmtDuration(wait)}`,
+    );
+    await deps.sleep(wait);
+  }
+};
+
+const reportFile = async (ctx: Context, file: string, index: number): Promise<FileResult> => {
+  const { options, deps } = ctx;
+  const correlationId = randomUUID();
+
+  let content: Uint8Array;
+  try {
+    content = await deps.readFile(file);
+  } catch (e) {
+    const reason =
+      isRecord(e) && typeof e.code === 'string'
+        ? e.code
+        : e instanceof Error
+          ? e.message
+          : String(e);
+    const message = `cannot read ${file}: ${reason}`;
+    ctx.err(`✖ ${message}`);
+    if (options.json)
+      ctx.out(
+        JSON.stringify({
+          file,
+          outcome: 'unreadable',
+          exitCode: EXIT.usage,
+          error: { code: 'unreadable', message },
+        }),
+      );
+    return { file, outcome: 'unreadable', exitCode: EXIT.usage };
+  }
+
+  // A report that is already gzipped is sent as is; detection looks inside it.
+  const alreadyGzipped = isGzip(content);
+  let text = '';
+  try {
+    text = Buffer.from(alreadyGzipped ? gunzipSync(content) : content).toString('utf8');
+  } catch {
+    // corrupt gzip: leave detection to the server
+  }
+  const detected = detectReport(text);
+  const format = options.format ?? detected.format;
+  const contentType = options.format ? FORMAT_CONTENT_TYPE[options.format] : detected.contentType;
+  if (options.format === undefined && detected.format === undefined)
+    ctx.err(
+      `⚠ ${file}: format not recognised here (${detected.why ?? 'unknown'}); sending it anyway and letting the server decide (use --format to name it)`,
+    );
+  else if (options.format && detected.format && detected.format !== options.format)
+    ctx.err(`⚠ ${file}: looks like ${detected.format}, but --format ${options.format} was given`);
+
+  const runId =
+    options.runId === undefined
+      ? deterministicRunId(options.project, options.runKey, file, content)
+      : options.files.length > 1
+        ? `${options.runId}-${index}`
+        : options.runId;
+
+  const url = new URL(options.url);
+  const query: [string, string | undefined][] = [
+    ['project', options.project],
+    ['format', format],
+    ['suite', options.suite],
+    ['branch', options.branch],
+    ['commit', options.commit],
+    ['runId', runId],
+    ['ci', options.ci],
+  ];
+  for (const [key, value] of query) if (value !== undefined) url.searchParams.set(key, value);
+
+  const headers = {
+    authorization: `Bearer ${options.token}`,
+    'content-encoding': 'gzip',
+    'content-type': contentType,
+    'x-correlation-id': correlationId,
+  };
+  const body = alreadyGzipped ? content : gzipSync(content);
+  const { result, attempts } = await send(ctx, url, headers, body, file);
+
+  const base = { file, correlationId, runId, format: format ?? null, attempts };
+
+  // Endpoint unreachable, or still failing after the retries.
+  if (result.kind === 'network' || isRetryableStatus(result.status)) {
+    const why =
+      result.kind === 'network'
+        ? result.reason
+        : describeHttpError(result.status, result.body).text;
+    const message = `endpoint unreachable after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${why}`;
+    const allowed = options.allowUnreachable;
+    if (allowed) {
+      ctx.err('');
+      ctx.err('!!! ================================================================ !!!');
+      ctx.err(`!!! WARNING: ${file} was NOT recorded by Vigil`);
+      ctx.err(`!!! ${message}`);
+      ctx.err('!!! Not failing because --allow-unreachable is set.');
+      ctx.err(`!!! correlation id ${correlationId}`);
+      ctx.err('!!! ================================================================ !!!');
+      ctx.err('');
+    } else ctx.err(`✖ ${file}: ${message} (correlation id ${correlationId})`);
+    if (options.json)
+      ctx.out(
+        JSON.stringify({
+          ...base,
+          outcome: 'unreachable',
+          exitCode: allowed ? EXIT.ok : EXIT.unreachable,
+          allowed,
+          ...(result.kind === 'response' ? { status: result.status } : {}),
+          error: {
+            code:
+              result.kind === 'response'
+                ? (errorBody(result.body)?.code ?? `http_${result.status}`)
+                : 'unreachable',
+            message,
+          },
+        }),
+      );
+    return {
+      file,
+      outcome: 'unreachable',
+      exitCode: allowed ? EXIT.ok : EXIT.unreachable,
+      allowed,
+    };
+  }
+  const { status } = result;
+  if (status < 200 || status >= 300) {
+    const described = describeHttpError(status, result.body);
+    let message = `rejected by the server: ${described.text}`;
+    if (status >= 300 && status < 400)
+      message = `the endpoint redirected (HTTP ${status}${result.location ? ` to ${result.location}` : ''}); use the final URL as --endpoint`;
+    const hint = HINTS[status];
+    ctx.err(`✖ ${file}: ${message} (correlation id ${correlationId})`);
+    if (hint) ctx.err(`  hint: ${hint}`);
+    if (options.json) {
+      const err = errorBody(result.body);
+      ctx.out(
+        JSON.stringify({
+          ...base,
+          outcome: 'rejected',
+          exitCode: EXIT.rejected,
+          status,
+          error: {
+            code: err?.code ?? `http_${status}`,
+            message: err?.message ?? message,
+            ...(err?.location ? { location: err.location } : {}),
+          },
+        }),
+      );
+    }
+    return { file, outcome: 'rejected', exitCode: EXIT.rejected };
+  }
+
+  const answer = readAnswer(result.body, status);
+  if (!answer) {
+    // Accepted (2xx) but the answer is not Vigil's: a proxy, or the wrong endpoint.
+    const message = `unexpected answer to HTTP ${status}: ${snippet(result.body) || '(empty body)'}`;
+    const allowed = options.allowUnreachable;
+    ctx.err(
+      `${allowed ? '⚠' : '✖'} ${file}: ${message} (correlation id ${correlationId})${allowed ? '; not failing because --allow-unreachable is set' : ''}`,
+    );
+    if (options.json)
+      ctx.out(
+        JSON.stringify({
+          ...base,
+          outcome: 'unreachable',
+          exitCode: allowed ? EXIT.ok : EXIT.unreachable,
+          allowed,
+          status,
+          error: { code: 'bad_response', message },
+        }),
+      );
+    return {
+      file,
+      outcome: 'unreachable',
+      exitCode: allowed ? EXIT.ok : EXIT.unreachable,
+      allowed,
+    };
+  }
+
+  const outcome: Outcome = answer.duplicate ? 'duplicate' : 'accepted';
+  const exitCode = answer.gate.status === 'fail' ? EXIT.gateFailed : EXIT.ok;
+  if (options.json) {
+    ctx.out(JSON.stringify({ ...base, outcome, exitCode, status, response: answer.raw }));
+  } else {
+    const what = [answer.format ?? format ?? 'unknown format', answer.kind].filter(Boolean);
+    const tags = [`run ${answer.runId ?? runId}`];
+    if (answer.duplicate) tags.push('duplicate: already recorded');
+    ctx.out(`${GATE_MARK[answer.gate.status]} ${file}: ${what.join(' → ')} [${tags.join(', ')}]`);
+    for (const line of summaryLines(answer.kind, answer.summary)) ctx.out(`  ${line}`);
+    for (const w of answer.warnings) ctx.out(`  ⚠ ${w}`);
+    if (answer.gate.status === 'none' && answer.gate.checks.length === 0) ctx.out('  gate: none');
+    else {
+      ctx.out(`  gate: ${answer.gate.status}`);
+      for (const c of answer.gate.checks) ctx.out(checkLine(c));
+    }
+  }
+  return { file, outcome, exitCode, gate: answer.gate.status };
+};
+
+// ---------------------------------------------------------------------------------------------
+// Command
+
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+const verdictLine = (results: FileResult[], code: number): string => {
+  const count = (pred: (r: FileResult) => boolean): number => results.filter(pred).length;
+  const parts: string[] = [];
+  const passed = count((r) => r.gate === 'pass');
+  const failed = count((r) => r.gate === 'fail');
+  const none = count((r) => r.gate === 'none');
+  const rejected = count((r) => r.outcome === 'rejected');
+  const unreachable = count((r) => r.outcome === 'unreachable' && !r.allowed);
+  const allowed = count((r) => r.outcome === 'unreachable' && r.allowed === true);
+  const unreadable = count((r) => r.outcome === 'unreadable');
+  if (failed) parts.push(`${failed} gate${failed === 1 ? '' : 's'} failed`);
+  if (passed) parts.push(`${passed} passed`);
+  if (none) parts.push(`${none} without gate`);
+  if (rejected) parts.push(`${rejected} rejected`);
+  if (unreachable) parts.push(`${unreachable} not delivered`);
+  if (allowed) parts.push(`${allowed} not delivered (allowed)`);
+  if (unreadable) parts.push(`${unreadable} unreadable`);
+  const label: Record<number, string> = {
+    [EXIT.ok]: allowed ? '✔ PASS (with undelivered reports)' : '✔ PASS',
+    [EXIT.gateFailed]: '✖ FAIL: gate failed',
+    [EXIT.usage]: '✖ ERROR: unreadable report file',
+    [EXIT.rejected]: '✖ ERROR: report rejected by the server',
+    [EXIT.unreachable]: '✖ ERROR: Vigil endpoint unreachable',
+  };
+  return `Vigil verdict: ${label[code] ?? `exit ${code}`} (${plural(results.length, 'report')}: ${parts.join(', ')})`;
+};
+
+/** Replace every occurrence of the secret, in case anything ever echoes it. */
+const redactor = (secret: string | undefined) => (s: string) =>
+  secret && secret.length >= 6 ? s.split(secret).join('***') : s;
+
+const isLoopback = (host: string): boolean =>
+  host === 'localhost' || host === '[::1]' || host.startsWith('127.');
+
+export const runReport = async (argv: string[], deps: ReportDeps): Promise<number> => {
+  const redact = redactor(nonEmpty(deps.env.VIGIL_TOKEN));
+  const out = (line: string) => deps.stdout(`${redact(line)}\n`);
+  const err = (line: string) => deps.stderr(`${redact(line)}\n`);
+
+  const parsed = parse(argv, deps.env);
+  if (parsed.kind === 'help') {
+    deps.stdout(USAGE);
+    return EXIT.ok;
+  }
+  if (parsed.kind === 'error') {
+    for (const p of parsed.problems) err(`vigil report: ${p}`);
+    err('');
+    deps.stderr(USAGE);
+    return EXIT.usage;
+  }
+  const { options } = parsed;
+  const ctx: Context = {
+    options,
+    deps: {
+      fetch: deps.fetch ?? globalThis.fetch,
+      sleep: deps.sleep ?? ((ms) => delay(ms)),
+      readFile: deps.readFile ?? ((p) => fsReadFile(p)),
+      random: deps.random ?? Math.random,
+    },
+    out,
+    err,
+  };
+
+  if (options.url.protocol === 'http:' && !isLoopback(options.url.hostname))
+    err(`⚠ ${options.url.host} is plain HTTP: the token is sent unencrypted`);
+
+  if (!options.json) {
+    const meta = [
+      options.branch && `branch ${options.branch}`,
+      options.commit && `commit ${options.commit.slice(0, 12)}`,
+      options.ci && `ci ${options.ci}`,
+    ].filter(Boolean);
+    out(
+      `Vigil: sending ${plural(options.files.length, 'report')} to ${options.url.origin}${options.url.pathname} for project ${options.project}${meta.length ? ` (${meta.join(', ')})` : ''}`,
+    );
+  }
+
+  const results: FileResult[] = [];
+  for (const [index, file] of options.files.entries())
+    results.push(await reportFile(ctx, file, index));
+
+  const code = Math.max(EXIT.ok, ...results.map((r) => r.exitCode));
+  if (!options.json) out(verdictLine(results, code));
+  return code;
+};

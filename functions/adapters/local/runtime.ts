@@ -1,0 +1,225 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { VigilConfig } from '../../core/config';
+import { VigilError } from '../../core/errors';
+import { EVENT_PATTERNS } from '../../core/events';
+import { DIMENSIONS } from '../../core/metrics/catalog';
+import { systemClock } from '../../core/ports';
+import { createIngestHandler } from '../../ingest/handler';
+import { createMetricsHandler } from '../../metrics/handler';
+import { errorResponse, type HttpResult, json } from '../../shared/http';
+import { logger, NAMESPACE, SERVICE } from '../../shared/powertools';
+import { VERSION } from '../../shared/version';
+import { FileArchive } from './archive';
+import { LocalBus } from './bus';
+import { FileRunLedger } from './ledger';
+import { LocalMetricStore } from './metric-store';
+import { createLocalMetrics } from './metrics';
+
+/**
+ * The whole pipeline on one machine: the same ingest and metrics handlers as on AWS,
+ * wired to local adapters (in-process bus with the CDK rules' patterns, file archive
+ * and ledger, a metric store fed by the handlers' EMF output) behind a small HTTP server.
+ */
+
+export interface LocalOptions {
+  config: VigilConfig;
+  dataDir: string;
+  port?: number;
+  host?: string;
+  /** Accepted bearer tokens; one is generated when empty. */
+  tokens?: readonly string[];
+  /** Print EMF lines as the Lambda runtime would (off by default: they are noisy). */
+  echoMetrics?: boolean;
+}
+
+export interface LocalPipeline {
+  url: string;
+  tokens: readonly string[];
+  generatedToken: boolean;
+  bus: LocalBus;
+  metricStore: LocalMetricStore;
+  server: Server;
+  close(): Promise<void>;
+}
+
+const readBody = (req: IncomingMessage, limit: number): Promise<Buffer> =>
+  new Promise((resolveBody, reject) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > limit) {
+      reject(
+        new VigilError(
+          'payload_too_large',
+          `The request body is larger than the limit of ${limit} bytes.`,
+        ),
+      );
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.byteLength;
+      if (size > limit) {
+        // Stop buffering and discard the rest; the error response closes the connection.
+        req.removeAllListeners('data');
+        req.resume();
+        reject(
+          new VigilError(
+            'payload_too_large',
+            `The request body is larger than the limit of ${limit} bytes.`,
+          ),
+        );
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolveBody(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+
+/** The API Gateway HTTP API (payload v2) event for a Node request, as API Gateway builds it. */
+export const toApiGatewayEvent = (
+  req: IncomingMessage,
+  url: URL,
+  body: Buffer,
+): APIGatewayProxyEventV2 => {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.headers))
+    if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
+  const query: Record<string, string> = {};
+  for (const [k, v] of url.searchParams) query[k] = query[k] === undefined ? v : `${query[k]},${v}`;
+  const method = req.method ?? 'GET';
+  const now = new Date();
+  return {
+    version: '2.0',
+    routeKey: '$default',
+    rawPath: url.pathname,
+    rawQueryString: url.search.slice(1),
+    headers,
+    queryStringParameters: Object.keys(query).length ? query : undefined,
+    requestContext: {
+      accountId: 'local',
+      apiId: 'local',
+      domainName: url.host,
+      domainPrefix: 'local',
+      http: {
+        method,
+        path: url.pathname,
+        protocol: `HTTP/${req.httpVersion}`,
+        sourceIp: req.socket.remoteAddress ?? '',
+        userAgent: headers['user-agent'] ?? '',
+      },
+      requestId: randomBytes(8).toString('hex'),
+      routeKey: '$default',
+      stage: '$default',
+      time: now.toISOString(),
+      timeEpoch: now.getTime(),
+    },
+    body: body.length ? body.toString('base64') : undefined,
+    isBase64Encoded: body.length > 0,
+  };
+};
+
+const send = (res: ServerResponse, result: HttpResult): void => {
+  res.writeHead(result.statusCode, result.headers);
+  res.end(result.body);
+};
+
+export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => {
+  const dataDir = resolve(opts.dataDir);
+  const generatedToken = !opts.tokens?.length;
+  const tokens = generatedToken
+    ? [`vgl_${randomBytes(18).toString('base64url')}`]
+    : [...(opts.tokens ?? [])];
+
+  const metricStore = new LocalMetricStore(dataDir);
+  const metrics = createLocalMetrics(metricStore, {
+    namespace: NAMESPACE,
+    serviceName: SERVICE,
+    echo: opts.echoMetrics ? (line) => process.stdout.write(`${line}\n`) : undefined,
+  });
+  const bus = new LocalBus({
+    dataDir,
+    onDeliveryError: (rule, event, error, attempt) =>
+      logger.error('event delivery failed', { rule, eventId: event.id, attempt, error }),
+  });
+  bus.subscribe(
+    'metrics',
+    EVENT_PATTERNS.metrics,
+    createMetricsHandler({ config: opts.config, metrics }),
+  );
+
+  const ingestHandler = createIngestHandler({
+    config: opts.config,
+    stage: 'local',
+    publisher: bus,
+    archive: new FileArchive(dataDir),
+    ledger: new FileRunLedger(dataDir),
+    clock: systemClock,
+    tokens: { tokens: async () => tokens },
+    version: VERSION,
+  });
+
+  const metricsRoute = (url: URL): HttpResult => {
+    const name = url.searchParams.get('name');
+    if (!name) return json(200, { names: metricStore.names() });
+    const dimensions: Record<string, string> = {};
+    const project = url.searchParams.get('project');
+    const suite = url.searchParams.get('suite');
+    if (project) dimensions[DIMENSIONS.project] = project;
+    if (suite) dimensions[DIMENSIONS.suite] = suite;
+    const since = Number(url.searchParams.get('since') ?? Number.NaN);
+    const datapoints = metricStore
+      .query({
+        name,
+        dimensions: project ? dimensions : undefined,
+        sinceMs: Number.isFinite(since) ? since : undefined,
+      })
+      .map(({ timestamp, value, unit, dimensions: dims }) => ({
+        timestamp: new Date(timestamp).toISOString(),
+        value,
+        unit,
+        dimensions: dims,
+      }));
+    return json(200, { name, project, datapoints });
+  };
+
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://local');
+    if (req.method === 'GET' && url.pathname === '/v1/metrics') {
+      send(res, metricsRoute(url));
+      return;
+    }
+    readBody(req, opts.config.ingest.maxBodyBytes)
+      .then((body) => ingestHandler(toApiGatewayEvent(req, url, body)))
+      .then((result) => send(res, result))
+      .catch((error: unknown) => {
+        res.on('finish', () => req.destroy());
+        send(res, errorResponse(error, { connection: 'close' }));
+      });
+  });
+
+  const host = opts.host ?? '127.0.0.1';
+  await new Promise<void>((ok, fail) => {
+    server.once('error', fail);
+    server.listen(opts.port ?? 3000, host, () => ok());
+  });
+  const { port } = server.address() as AddressInfo;
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+
+  return {
+    url: `http://${urlHost}:${port}`,
+    tokens,
+    generatedToken,
+    bus,
+    metricStore,
+    server,
+    close: async () => {
+      await new Promise<void>((ok) => server.close(() => ok()));
+      await bus.drain();
+    },
+  };
+};

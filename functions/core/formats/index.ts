@@ -1,0 +1,101 @@
+import { invalidReport, VigilError } from '../errors';
+import { parseArtillery } from './artillery';
+import { parseBenchmark } from './benchmark';
+import { parseCobertura } from './cobertura';
+import { detectJsonFormat, formatOfXmlRoot, looksLikeLcov, sniff } from './detect';
+import { parseIstanbul } from './istanbul';
+import { parseJest } from './jest';
+import { parseJunit } from './junit';
+import { parseK6 } from './k6';
+import { parseLcov } from './lcov';
+import { FORMATS, type FormatId, type ParsedReport } from './types';
+
+export * from './types';
+
+const JSON_PARSERS = {
+  jest: parseJest,
+  istanbul: parseIstanbul,
+  k6: parseK6,
+  artillery: parseArtillery,
+  benchmark: parseBenchmark,
+} as const satisfies Partial<Record<FormatId, (doc: unknown) => ParsedReport>>;
+
+const TEXT_PARSERS = {
+  junit: parseJunit,
+  cobertura: parseCobertura,
+  lcov: parseLcov,
+} as const satisfies Partial<Record<FormatId, (text: string) => ParsedReport>>;
+
+export const isFormat = (value: string): value is FormatId =>
+  (FORMATS as readonly string[]).includes(value);
+
+const unsupported = (what: string): VigilError =>
+  new VigilError(
+    'unsupported_format',
+    `${what}. Supported formats: ${FORMATS.join(', ')}; pass ?format=<name> if detection fails.`,
+  );
+
+/** Line and column (1-based) of a character offset. */
+export const lineColumnAt = (text: string, offset: number): { line: number; column: number } => {
+  let line = 1;
+  let last = -1;
+  for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) {
+    line++;
+    last = i;
+  }
+  return { line, column: offset - last };
+};
+
+/** JSON.parse with an error that says where the syntax breaks. */
+export const parseJson = (text: string): unknown => {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    const reason = e instanceof Error ? e.message : String(e);
+    const m = /position (\d+)/.exec(reason);
+    if (m?.[1]) {
+      const at = lineColumnAt(text, Number(m[1]));
+      throw invalidReport(`Malformed JSON at line ${at.line}, column ${at.column}: ${reason}`, at);
+    }
+    throw invalidReport(`Malformed JSON: ${reason}`);
+  }
+};
+
+/**
+ * Parse a report into its canonical form. Without `format`, the format is detected
+ * from the content; with it, the content must be that format.
+ */
+export const parseReport = (text: string, format?: FormatId): ParsedReport => {
+  const shape = sniff(text);
+  if (shape.syntax === 'empty')
+    throw invalidReport('The request body is empty: post the report file as the body.');
+  if (shape.syntax === 'html')
+    throw unsupported(
+      'The body is an HTML page, not a report (was an error page or a redirect posted by mistake?)',
+    );
+  if (format && format in TEXT_PARSERS)
+    return TEXT_PARSERS[format as keyof typeof TEXT_PARSERS](text);
+  if (format) {
+    if (shape.syntax !== 'json')
+      throw invalidReport(`format=${format} expects a JSON document, but the body is not JSON.`);
+    return JSON_PARSERS[format as keyof typeof JSON_PARSERS](parseJson(text));
+  }
+  if (shape.syntax === 'xml') {
+    if (shape.root === '!DOCTYPE')
+      throw invalidReport(
+        'XML documents with a DOCTYPE declaration are not accepted (entity expansion risk).',
+      );
+    const detected = formatOfXmlRoot(shape.root);
+    if (!detected)
+      throw unsupported(`Unrecognised XML report with root element <${shape.root ?? '?'}>`);
+    return TEXT_PARSERS[detected as keyof typeof TEXT_PARSERS](text);
+  }
+  if (shape.syntax === 'json') {
+    const doc = parseJson(text);
+    const detected = detectJsonFormat(doc);
+    if (!detected) throw unsupported('Unrecognised JSON report');
+    return JSON_PARSERS[detected as keyof typeof JSON_PARSERS](doc);
+  }
+  if (looksLikeLcov(text)) return parseLcov(text);
+  throw unsupported('Unrecognised report: neither XML, JSON nor LCOV');
+};

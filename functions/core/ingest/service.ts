@@ -1,0 +1,318 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { type GateConfig, gateConfigFor, type VigilConfig } from '../config';
+import { VigilError } from '../errors';
+import {
+  type ArchivePointer,
+  DETAIL_TYPES,
+  type EventMetadata,
+  type Gate,
+  MAX_EVENT_BYTES,
+  MAX_FAILED_TESTS_IN_EVENT,
+  SOURCES,
+  type VigilEvent,
+} from '../events';
+import { type FormatId, isFormat, type ParsedReport, parseReport } from '../formats';
+import { evaluateGate } from '../gates/gate';
+import type { Clock, EventPublisher, PayloadArchive, RunLedger } from '../ports';
+import { decodeText, decompress } from './body';
+
+/**
+ * The ingest use case: validate, parse, gate, archive, publish, answer. Pure
+ * orchestration over ports, shared by the Lambda handler and the local runtime.
+ */
+
+export interface IngestRequest {
+  query: Readonly<Record<string, string | undefined>>;
+  body: Uint8Array;
+  contentEncoding?: string;
+  correlationId: string;
+}
+
+export interface IngestDeps {
+  config: VigilConfig;
+  stage?: string;
+  publisher: EventPublisher;
+  archive: PayloadArchive;
+  ledger: RunLedger;
+  clock: Clock;
+  /** Told about problems that must not fail an already published ingest. */
+  warn?: (message: string, error: unknown) => void;
+}
+
+export interface IngestResult {
+  runId: string;
+  project: string;
+  kind: ParsedReport['kind'];
+  format: FormatId;
+  dialect?: string;
+  summary: ParsedReport['summary'];
+  gate: Gate;
+  warnings: string[];
+  duplicate: boolean;
+  correlationId: string;
+}
+
+export interface IngestResponse {
+  status: 200 | 202;
+  result: IngestResult;
+}
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._\-/]{0,127}$/;
+const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
+const FREE_TEXT = /^[^\u0000-\u001f\u007f]{1,256}$/;
+
+const param = (
+  query: IngestRequest['query'],
+  key: string,
+  pattern: RegExp,
+  rule: string,
+): string | undefined => {
+  const value = query[key];
+  if (value === undefined || value === '') return undefined;
+  if (!pattern.test(value))
+    throw new VigilError('bad_request', `Query parameter "${key}" is invalid: ${rule}.`, {
+      path: `query.${key}`,
+    });
+  return value;
+};
+
+const EXTENSIONS: Record<FormatId, string> = {
+  junit: 'xml',
+  cobertura: 'xml',
+  lcov: 'info',
+  jest: 'json',
+  istanbul: 'json',
+  k6: 'json',
+  artillery: 'json',
+  benchmark: 'json',
+};
+const CONTENT_TYPES: Record<string, string> = {
+  xml: 'application/xml',
+  json: 'application/json',
+  info: 'text/plain',
+};
+
+const sha256 = (data: Uint8Array | string): string =>
+  createHash('sha256').update(data).digest('hex');
+
+export interface RequestParams {
+  project: string;
+  format?: FormatId;
+  suite?: string;
+  branch?: string;
+  commit?: string;
+  ci?: string;
+  runId?: string;
+}
+
+export const readParams = (query: IngestRequest['query']): RequestParams => {
+  const project = param(
+    query,
+    'project',
+    NAME,
+    'letters, digits, . _ - / (max 128), starting with a letter or digit',
+  );
+  if (!project)
+    throw new VigilError(
+      'bad_request',
+      'Query parameter "project" is required, e.g. ?project=shop.',
+      { path: 'query.project' },
+    );
+  const format = query.format || undefined;
+  if (format !== undefined && !isFormat(format))
+    throw new VigilError('unsupported_format', `Unknown format "${format.slice(0, 40)}".`, {
+      path: 'query.format',
+    });
+  const text = 'printable text of at most 256 characters';
+  return {
+    project,
+    format,
+    suite: param(query, 'suite', FREE_TEXT, text),
+    branch: param(query, 'branch', FREE_TEXT, text),
+    commit: param(
+      query,
+      'commit',
+      /^[A-Za-z0-9._-]{1,128}$/,
+      'a commit id (letters, digits, . _ -)',
+    ),
+    ci: param(query, 'ci', FREE_TEXT, text),
+    runId: param(query, 'runId', RUN_ID, 'letters, digits, . _ : - (max 128)'),
+  };
+};
+
+/** Build the bus event for a parsed report, keeping it well under EventBridge's size limit. */
+export const buildEvent = (
+  report: ParsedReport,
+  metadata: EventMetadata,
+  gate: Gate,
+): VigilEvent => {
+  switch (report.kind) {
+    case 'tests': {
+      const failed = report.cases.filter((c) => c.status === 'failed');
+      const flaky = report.cases.filter((c) => c.flaky);
+      let keep = Math.min(failed.length, MAX_FAILED_TESTS_IN_EVENT);
+      const make = (): VigilEvent => ({
+        source: SOURCES.ingest,
+        detailType: DETAIL_TYPES.testRun,
+        detail: {
+          metadata,
+          summary: report.summary,
+          gate,
+          failedTests: failed.slice(0, keep).map(({ suite, classname, name, message }) => ({
+            suite: suite.slice(0, 256),
+            classname: classname.slice(0, 256),
+            name: name.slice(0, 512),
+            ...(message ? { message } : {}),
+          })),
+          failedTestsTruncated: keep < failed.length,
+          flakyTests: flaky
+            .slice(0, MAX_FAILED_TESTS_IN_EVENT)
+            .map(({ suite, classname, name }) => ({
+              suite: suite.slice(0, 256),
+              classname: classname.slice(0, 256),
+              name: name.slice(0, 512),
+            })),
+        },
+      });
+      let event = make();
+      // Names are capped, so this loop only trims in pathological cases.
+      while (keep > 0 && Buffer.byteLength(JSON.stringify(event.detail)) > MAX_EVENT_BYTES / 2) {
+        keep = Math.floor(keep / 2);
+        event = make();
+      }
+      return event;
+    }
+    case 'coverage':
+      return {
+        source: SOURCES.ingest,
+        detailType: DETAIL_TYPES.coverage,
+        detail: { metadata, summary: report.summary, gate },
+      };
+    case 'load':
+      return {
+        source: SOURCES.ingest,
+        detailType: DETAIL_TYPES.load,
+        detail: {
+          metadata,
+          summary: {
+            ...report.summary,
+            latencyMs: { ...report.summary.latencyMs } as Record<string, number>,
+          },
+          gate,
+        },
+      };
+    case 'benchmark':
+      return {
+        source: SOURCES.ingest,
+        detailType: DETAIL_TYPES.benchmark,
+        detail: { metadata, summary: report.summary, gate },
+      };
+  }
+};
+
+const archiveKey = (project: string, runId: string, at: Date): string => {
+  const day = at.toISOString().slice(0, 10).replaceAll('-', '/');
+  return `${project}/${day}/${runId}`;
+};
+
+export const ingest = async (req: IngestRequest, deps: IngestDeps): Promise<IngestResponse> => {
+  const params = readParams(req.query);
+  const bytes = decompress(req.body, req.contentEncoding, deps.config.ingest.maxBodyBytes);
+  const report = parseReport(decodeText(bytes), params.format);
+  const contentHash = sha256(bytes);
+  const runId =
+    params.runId ?? sha256(`${params.project}\n${params.suite ?? ''}\n${contentHash}`).slice(0, 32);
+  const ledgerKey = `${params.project}#${runId}`;
+
+  const claim = await deps.ledger.claim(ledgerKey, contentHash);
+  if (claim.state === 'duplicate') {
+    return {
+      status: 200,
+      result: {
+        ...(claim.response as IngestResult),
+        duplicate: true,
+        correlationId: req.correlationId,
+      },
+    };
+  }
+  if (claim.state === 'conflict') {
+    throw new VigilError(
+      'conflict',
+      claim.reason === 'in_progress'
+        ? `Run "${runId}" is being ingested right now; retry in a few seconds.`
+        : `Run "${runId}" was already reported with different content; use a new runId for a new report.`,
+      { path: 'query.runId' },
+    );
+  }
+
+  let result: IngestResult;
+  try {
+    const gateConfig: GateConfig = gateConfigFor(deps.config, params.project, deps.stage);
+    const gate = evaluateGate(report, gateConfig);
+    const now = deps.clock.now();
+    const key = archiveKey(params.project, runId, now);
+    const common = {
+      project: params.project,
+      runId,
+      correlationId: req.correlationId,
+      format: report.format,
+    };
+    const ext = EXTENSIONS[report.format];
+    const archive: ArchivePointer = await deps.archive.put({
+      key: `${key}.${ext}`,
+      body: bytes,
+      contentType: CONTENT_TYPES[ext] ?? 'application/octet-stream',
+      sha256: contentHash,
+      metadata: common,
+    });
+    const normalizedBody = Buffer.from(JSON.stringify({ ...common, ...params, report, gate }));
+    const normalized = await deps.archive.put({
+      key: `${key}.normalized.json`,
+      body: normalizedBody,
+      contentType: 'application/json',
+      sha256: sha256(normalizedBody),
+      metadata: common,
+    });
+    const metadata: EventMetadata = {
+      project: params.project,
+      ...(params.suite ? { suite: params.suite } : {}),
+      ...(params.branch ? { branch: params.branch } : {}),
+      ...(params.commit ? { commit: params.commit } : {}),
+      ...(params.ci ? { ci: params.ci } : {}),
+      runId,
+      correlationId: req.correlationId,
+      format: report.format,
+      ...(report.dialect ? { dialect: report.dialect } : {}),
+      ingestedAt: now.toISOString(),
+      archive,
+      normalized,
+    };
+    await deps.publisher.publish([buildEvent(report, metadata, gate)]);
+    result = {
+      runId,
+      project: params.project,
+      kind: report.kind,
+      format: report.format,
+      ...(report.dialect ? { dialect: report.dialect } : {}),
+      summary: report.summary,
+      gate,
+      warnings: report.warnings,
+      duplicate: false,
+      correlationId: req.correlationId,
+    };
+  } catch (e) {
+    await deps.ledger.release(ledgerKey);
+    throw e;
+  }
+  // The events are on the bus: from here on, failing the request would invite a retry
+  // that counts the run twice. A ledger entry left in progress goes stale and is retaken.
+  try {
+    await deps.ledger.complete(ledgerKey, contentHash, result);
+  } catch (e) {
+    deps.warn?.(`Could not record run ${ledgerKey} as complete`, e);
+  }
+  return { status: 202, result };
+};
+
+export const newCorrelationId = (): string => randomUUID();

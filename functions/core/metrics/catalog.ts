@@ -1,0 +1,112 @@
+import type { VigilConfig } from '../config';
+import { DETAIL_TYPES, type KnownEvent } from '../events';
+
+/**
+ * The one list of KPI metric names, units and dimensions. The metrics handler emits
+ * them (EMF), CDK alarms and dashboards read them, the local metric store serves them.
+ */
+export const METRICS = {
+  testsTotal: { name: 'TestsTotal', unit: 'Count' },
+  testsFailed: { name: 'TestsFailed', unit: 'Count' },
+  testsSkipped: { name: 'TestsSkipped', unit: 'Count' },
+  testsFlaky: { name: 'TestsFlaky', unit: 'Count' },
+  testPassRate: { name: 'TestPassRate', unit: 'Percent' },
+  suiteDuration: { name: 'SuiteDuration', unit: 'Milliseconds' },
+  testRuns: { name: 'TestRuns', unit: 'Count' },
+  gateFailures: { name: 'GateFailures', unit: 'Count' },
+  coverageLines: { name: 'CoverageLines', unit: 'Percent' },
+  coverageBranches: { name: 'CoverageBranches', unit: 'Percent' },
+  coverageFunctions: { name: 'CoverageFunctions', unit: 'Percent' },
+  coverageStatements: { name: 'CoverageStatements', unit: 'Percent' },
+  loadRequests: { name: 'LoadRequests', unit: 'Count' },
+  loadErrorRate: { name: 'LoadErrorRate', unit: 'Percent' },
+  loadLatencyP95: { name: 'LoadLatencyP95', unit: 'Milliseconds' },
+  loadLatencyP99: { name: 'LoadLatencyP99', unit: 'Milliseconds' },
+  benchmarkValue: { name: 'BenchmarkValue', unit: 'None' },
+} as const;
+
+export type MetricUnitName = (typeof METRICS)[keyof typeof METRICS]['unit'];
+
+export const DIMENSIONS = { project: 'Project', suite: 'Suite', benchmark: 'Benchmark' } as const;
+
+/** At most this many benchmarks of one report become metrics (dimension cardinality bound). */
+export const MAX_BENCHMARK_METRICS = 20;
+
+export interface Datum {
+  name: string;
+  unit: MetricUnitName;
+  value: number;
+}
+
+/** A group of datapoints that share one set of dimensions. */
+export interface DatumGroup {
+  /** Each entry is one dimension set the data is published under. */
+  dimensionSets: Record<string, string>[];
+  data: Datum[];
+}
+
+const d = (metric: { name: string; unit: MetricUnitName }, value: number): Datum => ({
+  ...metric,
+  value,
+});
+
+/** Which metrics an event produces, and under which bounded dimensions. */
+export const datapointsFor = (event: KnownEvent, config: VigilConfig): DatumGroup[] => {
+  const { project, suite } = event.detail.metadata;
+  const dimensionSets: Record<string, string>[] = [{ [DIMENSIONS.project]: project }];
+  if (suite && config.projects[project]?.metricSuites.includes(suite))
+    dimensionSets.push({ [DIMENSIONS.project]: project, [DIMENSIONS.suite]: suite });
+  const gateFailed = d(METRICS.gateFailures, event.detail.gate.status === 'fail' ? 1 : 0);
+
+  switch (event.detailType) {
+    case DETAIL_TYPES.testRun: {
+      const s = event.detail.summary;
+      const ran = s.passed + s.failed;
+      const data = [
+        d(METRICS.testRuns, 1),
+        d(METRICS.testsTotal, s.total),
+        d(METRICS.testsFailed, s.failed),
+        d(METRICS.testsSkipped, s.skipped),
+        d(METRICS.testsFlaky, s.flaky),
+        d(METRICS.suiteDuration, s.durationMs),
+        gateFailed,
+      ];
+      if (ran > 0) data.push(d(METRICS.testPassRate, Math.round((s.passed / ran) * 10000) / 100));
+      return [{ dimensionSets, data }];
+    }
+    case DETAIL_TYPES.coverage: {
+      const s = event.detail.summary;
+      const data = [
+        d(METRICS.coverageLines, s.lines.pct),
+        d(METRICS.coverageBranches, s.branches.pct),
+        d(METRICS.coverageFunctions, s.functions.pct),
+        gateFailed,
+      ];
+      if (s.statements) data.push(d(METRICS.coverageStatements, s.statements.pct));
+      return [{ dimensionSets, data }];
+    }
+    case DETAIL_TYPES.load: {
+      const s = event.detail.summary;
+      const data = [
+        d(METRICS.loadRequests, s.requests),
+        d(METRICS.loadErrorRate, Math.round(s.errorRate * 10000) / 100),
+        gateFailed,
+      ];
+      if (s.latencyMs.p95 !== undefined) data.push(d(METRICS.loadLatencyP95, s.latencyMs.p95));
+      if (s.latencyMs.p99 !== undefined) data.push(d(METRICS.loadLatencyP99, s.latencyMs.p99));
+      return [{ dimensionSets, data }];
+    }
+    case DETAIL_TYPES.benchmark: {
+      const groups: DatumGroup[] = [{ dimensionSets, data: [gateFailed] }];
+      for (const b of event.detail.summary.benchmarks.slice(0, MAX_BENCHMARK_METRICS)) {
+        groups.push({
+          dimensionSets: [
+            { [DIMENSIONS.project]: project, [DIMENSIONS.benchmark]: b.name.slice(0, 250) },
+          ],
+          data: [d(METRICS.benchmarkValue, b.value)],
+        });
+      }
+      return groups;
+    }
+  }
+};

@@ -1,0 +1,6 @@
+import { configFromEnv } from '../shared/lambda-config';
+import { metrics } from '../shared/powertools';
+import { createMetricsHandler } from './handler';
+
+/** Lambda entry: canonical events from the bus rule -> EMF metrics on stdout -> CloudWatch. */
+export const handler = createMetricsHandler({ config: configFromEnv(), metrics });

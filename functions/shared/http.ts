@@ -1,0 +1,63 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { isVigilError, VigilError } from '../core/errors';
+
+/** Small helpers for API Gateway HTTP API (payload v2) events and responses. */
+
+export type HttpResult = APIGatewayProxyStructuredResultV2 & {
+  statusCode: number;
+  headers: Record<string, string>;
+};
+
+export const json = (
+  statusCode: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): HttpResult => ({
+  statusCode,
+  headers: { 'content-type': 'application/json', ...headers },
+  body: JSON.stringify(body),
+});
+
+/** Map any thrown value to a JSON error response; unknown errors become a 500 with no details. */
+export const errorResponse = (error: unknown, headers: Record<string, string> = {}): HttpResult => {
+  const err = isVigilError(error)
+    ? error
+    : new VigilError('internal', 'Internal error. Report the x-correlation-id of this response.');
+  return json(err.status, { error: err.toJSON() }, headers);
+};
+
+export const header = (event: APIGatewayProxyEventV2, name: string): string | undefined => {
+  const headers = event.headers ?? {};
+  return headers[name] ?? Object.entries(headers).find(([k]) => k.toLowerCase() === name)?.[1];
+};
+
+export const bodyBytes = (event: APIGatewayProxyEventV2): Buffer => {
+  if (!event.body) return Buffer.alloc(0);
+  return event.isBase64Encoded
+    ? Buffer.from(event.body, 'base64')
+    : Buffer.from(event.body, 'utf8');
+};
+
+const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
+
+/** Constant-time check of a bearer token against every accepted token. */
+export const tokenAccepted = (
+  authorization: string | undefined,
+  accepted: readonly string[],
+): boolean => {
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
+  if (!m?.[1]) return false;
+  const given = digest(m[1]);
+  let ok = false;
+  for (const token of accepted) ok = timingSafeEqual(given, digest(token)) || ok;
+  return ok;
+};
+
+const CORRELATION_ID = /^[A-Za-z0-9._:-]{8,128}$/;
+
+/** The caller's x-correlation-id when well-formed, else undefined (the caller makes one). */
+export const correlationIdFrom = (event: APIGatewayProxyEventV2): string | undefined => {
+  const value = header(event, 'x-correlation-id')?.trim();
+  return value && CORRELATION_ID.test(value) ? value : undefined;
+};

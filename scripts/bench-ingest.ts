@@ -1,0 +1,99 @@
+/**
+ * `npm run bench:ingest`: normalisation speed and memory of the ingest path.
+ *
+ * For each input it prints the bare tokenizing speed of the same bytes (saxes with no
+ * handlers for XML, JSON.parse for JSON) next to full normalisation (parseReport: parse,
+ * classify, count) and the whole ingest use case (decode, parse, gate, build the event,
+ * with in-memory ports), in MB/s and ms per file (median of several runs).
+ */
+import { readFileSync } from 'node:fs';
+import { SaxesParser } from 'saxes';
+import { parseConfig } from '../functions/core/config';
+import { parseReport } from '../functions/core/formats';
+import { ingest } from '../functions/core/ingest/service';
+import { fixedClock, MemoryArchive, MemoryLedger, MemoryPublisher } from '../test/helpers/fakes';
+import { generateJunit } from '../test/helpers/generate-junit';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 15);
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? Number.NaN;
+};
+
+const time = async (fn: () => unknown): Promise<number> => {
+  for (let i = 0; i < 3; i++) await fn(); // warm-up
+  const samples: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const t = performance.now();
+    await fn();
+    samples.push(performance.now() - t);
+  }
+  return median(samples);
+};
+
+const tokenize = (text: string): void => {
+  if (text.trimStart().startsWith('<')) {
+    const p = new SaxesParser();
+    p.write(text).close();
+  } else {
+    JSON.parse(text);
+  }
+};
+
+const inputs: [string, string][] = [
+  ['generated JUnit, 20,000 cases', generateJunit({ cases: 20_000, failRate: 0.02, skipRate: 0.03, flakyRate: 0.01, withOutput: true, seed: 7 })],
+  ['pytest-benchmark 3.2.2 (corpus)', readFileSync('test/fixtures/corpus/benchmarks/pytest-benchmark-3.2.2-gha-run.json', 'utf8')],
+  ['Cobertura, vitest v8 (corpus)', readFileSync('test/fixtures/corpus/cobertura/grandlinex-core-istanbul-cobertura.xml', 'utf8')],
+  ['Jest --json (corpus)', readFileSync('test/fixtures/corpus/jest/ethereum-event-scan-jest-results.json', 'utf8')],
+  ['Playwright JUnit (corpus)', readFileSync('test/fixtures/corpus/junit/dorny-playwright-report.xml', 'utf8')],
+];
+
+const config = parseConfig({});
+const mb = (bytes: number, ms: number): string => (bytes / 1e6 / (ms / 1000)).toFixed(0);
+
+console.log(`ingest bench: median of ${RUNS} runs, Node ${process.version}\n`);
+console.log(['input', 'size', 'tokenize', 'normalize', 'ingest', 'normalize/tokenize'].join(' | '));
+console.log('--- | ---: | ---: | ---: | ---: | ---:');
+for (const [name, text] of inputs) {
+  const bytes = Buffer.byteLength(text);
+  const body = Buffer.from(text);
+  const tTok = await time(() => tokenize(text));
+  const tNorm = await time(() => parseReport(text));
+  const tIngest = await time(() =>
+    ingest(
+      { query: { project: 'bench' }, body, correlationId: 'bench-0001' },
+      { config, publisher: new MemoryPublisher(), archive: new MemoryArchive(), ledger: new MemoryLedger(), clock: fixedClock() },
+    ),
+  );
+  console.log(
+    [
+      name,
+      `${(bytes / 1e6).toFixed(2)} MB`,
+      `${mb(bytes, tTok)} MB/s (${tTok.toFixed(1)} ms)`,
+      `${mb(bytes, tNorm)} MB/s (${tNorm.toFixed(1)} ms)`,
+      `${mb(bytes, tIngest)} MB/s (${tIngest.toFixed(1)} ms)`,
+      `${(tNorm / tTok).toFixed(2)}x`,
+    ].join(' | '),
+  );
+}
+
+// Memory for a body at the 10 MB limit: heap growth while normalising must stay a small
+// multiple of the input (no DOM of the document), measured after a forced GC when exposed.
+const big = generateJunit({ cases: 100_000, failRate: 0.02, skipRate: 0.03, withOutput: true, seed: 9 });
+const gc = (globalThis as { gc?: () => void }).gc;
+gc?.();
+const heapBefore = process.memoryUsage().heapUsed;
+let peak = heapBefore;
+const sampler = setInterval(() => {
+  peak = Math.max(peak, process.memoryUsage().heapUsed);
+}, 1);
+const report = parseReport(big);
+peak = Math.max(peak, process.memoryUsage().heapUsed);
+clearInterval(sampler);
+const size = Buffer.byteLength(big);
+console.log(
+  `\n10 MB-class body: ${(size / 1e6).toFixed(1)} MB, ${report.kind === 'tests' ? report.summary.total : 0} cases; ` +
+    `heap growth while normalising ${((peak - heapBefore) / 1e6).toFixed(1)} MB (${((peak - heapBefore) / size).toFixed(2)}x input)` +
+    (gc ? '' : ' [run with --expose-gc for a cleaner figure]'),
+);

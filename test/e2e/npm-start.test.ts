@@ -1,0 +1,86 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterEach, describe, expect, it } from 'vitest';
+
+/** `npm start` as a user runs it: a real process, its printed URL, token and curl command. */
+
+const run = promisify(execFile);
+const children: ChildProcess[] = [];
+
+afterEach(() => {
+  for (const child of children.splice(0)) child.kill('SIGTERM');
+});
+
+const startVigil = (env: Record<string, string>) => {
+  const child = spawn(process.execPath, ['node_modules/tsx/dist/cli.mjs', 'bin/vigil.ts', 'dev'], {
+    env: { ...process.env, PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
+  const waitFor = (pattern: RegExp, ms = 15_000) =>
+    new Promise<RegExpMatchArray>((resolve, reject) => {
+      const timer = setInterval(() => {
+        const m = pattern.exec(out);
+        if (m) {
+          clearInterval(timer);
+          resolve(m);
+        }
+      }, 50);
+      setTimeout(() => {
+        clearInterval(timer);
+        reject(new Error(`timed out waiting for ${pattern}; stdout: ${out}; stderr: ${err}`));
+      }, ms);
+    });
+  const exited = new Promise<{ code: number | null; out: string; err: string }>((resolve) =>
+    child.on('exit', (code) => resolve({ code, out, err })),
+  );
+  return { child, waitFor, exited };
+};
+
+describe('npm start (vigil dev)', () => {
+  it('prints its URL, a generated token and a curl command that works as printed', async () => {
+    // Prepare
+    const dataDir = await mkdtemp(join(tmpdir(), 'vigil-start-'));
+    const vigil = startVigil({ VIGIL_DATA_DIR: dataDir, VIGIL_INGEST_TOKENS: '' });
+    // Act
+    const [, url] = await vigil.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
+    const [curl] = await vigil.waitFor(/curl [^\n]+\\\n[^\n]+/);
+    const { stdout } = await run('bash', [
+      '-c',
+      curl.replace('curl -sS', 'curl -sS -w "\\n%{http_code}"'),
+    ]);
+    // Assess
+    const [json, code] = stdout.trim().split('\n');
+    expect(code).toBe('202');
+    expect(JSON.parse(json ?? '{}')).toMatchObject({
+      project: 'vigil',
+      kind: 'tests',
+      gate: { status: 'fail' },
+    });
+    const health = await fetch(`${url}/v1/health`);
+    expect(health.status).toBe(200);
+    vigil.child.kill('SIGTERM');
+    expect((await vigil.exited).code).toBe(0);
+  });
+
+  it('refuses an invalid config and names the bad field', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'vigil-badcfg-'));
+    const config = join(dir, 'vigil.config.json');
+    await writeFile(config, JSON.stringify({ gates: { minCoverage: 'ninety' } }));
+    const { exited } = startVigil({ VIGIL_CONFIG: config, VIGIL_DATA_DIR: dir });
+    const { code, err } = await exited;
+    expect(code).toBe(1);
+    expect(err).toMatch(/gates\.minCoverage/);
+  });
+});

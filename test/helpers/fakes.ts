@@ -1,0 +1,97 @@
+import { createHash } from 'node:crypto';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { ArchivePointer, VigilEvent } from '../../functions/core/events';
+import type {
+  ArchiveInput,
+  EventPublisher,
+  LedgerClaim,
+  PayloadArchive,
+  RunLedger,
+} from '../../functions/core/ports';
+
+/** In-memory port implementations for unit tests. */
+
+export class MemoryPublisher implements EventPublisher {
+  events: VigilEvent[] = [];
+  failWith?: Error;
+  async publish(events: VigilEvent[]): Promise<void> {
+    if (this.failWith) throw this.failWith;
+    this.events.push(...events);
+  }
+}
+
+export class MemoryArchive implements PayloadArchive {
+  objects = new Map<string, ArchiveInput>();
+  async put(input: ArchiveInput): Promise<ArchivePointer> {
+    this.objects.set(input.key, input);
+    return { uri: `mem://${input.key}`, bytes: input.body.byteLength, sha256: input.sha256 };
+  }
+}
+
+export class MemoryLedger implements RunLedger {
+  entries = new Map<
+    string,
+    { fingerprint: string; state: 'in_progress' | 'done'; response?: unknown }
+  >();
+  async claim(key: string, fingerprint: string): Promise<LedgerClaim> {
+    const e = this.entries.get(key);
+    if (!e) {
+      this.entries.set(key, { fingerprint, state: 'in_progress' });
+      return { state: 'new' };
+    }
+    if (e.fingerprint !== fingerprint) return { state: 'conflict', reason: 'different_content' };
+    if (e.state === 'in_progress') return { state: 'conflict', reason: 'in_progress' };
+    return { state: 'duplicate', response: e.response };
+  }
+  async complete(key: string, fingerprint: string, response: unknown): Promise<void> {
+    this.entries.set(key, { fingerprint, state: 'done', response });
+  }
+  async release(key: string): Promise<void> {
+    if (this.entries.get(key)?.state === 'in_progress') this.entries.delete(key);
+  }
+}
+
+export const fixedClock = (iso = '2026-11-25T10:00:00.000Z') => ({ now: () => new Date(iso) });
+
+export const sha256 = (data: string | Uint8Array): string =>
+  createHash('sha256').update(data).digest('hex');
+
+/** An API Gateway HTTP API (payload v2) event, as API Gateway sends it. */
+export const apiEvent = (opts: {
+  method?: string;
+  path?: string;
+  query?: Record<string, string>;
+  headers?: Record<string, string>;
+  body?: Buffer | string;
+}): APIGatewayProxyEventV2 => {
+  const body = opts.body === undefined ? undefined : Buffer.from(opts.body);
+  const query = opts.query ?? {};
+  return {
+    version: '2.0',
+    routeKey: '$default',
+    rawPath: opts.path ?? '/v1/results',
+    rawQueryString: new URLSearchParams(query).toString(),
+    headers: opts.headers ?? {},
+    queryStringParameters: Object.keys(query).length ? query : undefined,
+    requestContext: {
+      accountId: '123456789012',
+      apiId: 'api',
+      domainName: 'api.example.com',
+      domainPrefix: 'api',
+      http: {
+        method: opts.method ?? 'POST',
+        path: opts.path ?? '/v1/results',
+        protocol: 'HTTP/1.1',
+        sourceIp: '10.0.0.1',
+        userAgent: 'test',
+      },
+      requestId: 'req-1',
+      routeKey: '$default',
+      stage: '$default',
+      time: '25/Nov/2026:10:00:00 +0000',
+      timeEpoch: 1795600800000,
+    },
+    body: body?.toString('base64'),
+    isBase64Encoded: body !== undefined,
+  };
+};

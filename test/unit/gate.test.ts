@@ -1,0 +1,180 @@
+import { describe, expect, it } from 'vitest';
+import { gateConfigFor, parseConfig } from '../../functions/core/config';
+import type { ParsedReport } from '../../functions/core/formats/types';
+import { evaluateGate } from '../../functions/core/gates/gate';
+
+const defaults = gateConfigFor(parseConfig({}), 'p');
+
+const tests = (
+  summary: Partial<Extract<ParsedReport, { kind: 'tests' }>['summary']>,
+): ParsedReport => ({
+  kind: 'tests',
+  format: 'junit',
+  summary: { total: 10, passed: 10, failed: 0, skipped: 0, flaky: 0, durationMs: 1000, ...summary },
+  cases: [],
+  warnings: [],
+});
+
+const metric = (pct: number) => ({ pct, covered: pct, total: 100 });
+
+describe('evaluateGate', () => {
+  it('passes a green test run within budget', () => {
+    // Act
+    const gate = evaluateGate(tests({}), defaults);
+    // Assess
+    expect(gate.status).toBe('pass');
+    expect(gate.checks.map((c) => [c.id, c.status])).toEqual([
+      ['tests.present', 'pass'],
+      ['tests.failed', 'pass'],
+      ['tests.duration', 'pass'],
+    ]);
+  });
+
+  it('fails on failed tests and says how many', () => {
+    const gate = evaluateGate(tests({ passed: 8, failed: 2 }), defaults);
+    expect(gate.status).toBe('fail');
+    expect(gate.checks.find((c) => c.id === 'tests.failed')).toMatchObject({
+      status: 'fail',
+      actual: 2,
+      threshold: 0,
+      message: '2 of 10 tests failed',
+    });
+  });
+
+  it('fails a suite slower than its budget, in seconds', () => {
+    const gate = evaluateGate(tests({ durationMs: 125_500 }), defaults);
+    expect(gate.checks.find((c) => c.id === 'tests.duration')).toMatchObject({
+      status: 'fail',
+      actual: 125.5,
+      threshold: 120,
+    });
+  });
+
+  it('fails an empty test report unless configured otherwise', () => {
+    const empty = tests({ total: 0, passed: 0 });
+    expect(evaluateGate(empty, defaults).status).toBe('fail');
+    const lenient = gateConfigFor(parseConfig({ gates: { failOnEmptyTestRun: false } }), 'p');
+    expect(evaluateGate(empty, lenient).checks.map((c) => c.id)).not.toContain('tests.present');
+  });
+
+  it('does not fail on failed tests when the project turns that off', () => {
+    const cfg = gateConfigFor(
+      parseConfig({ projects: { p: { gates: { failOnFailedTests: false } } } }),
+      'p',
+    );
+    expect(evaluateGate(tests({ passed: 9, failed: 1 }), cfg).status).toBe('pass');
+  });
+
+  it('checks each configured coverage metric against the minimum', () => {
+    const cfg = gateConfigFor(
+      parseConfig({
+        gates: { coverageMetrics: ['lines', 'branches', 'statements'], minCoverage: 85 },
+      }),
+      'p',
+    );
+    const gate = evaluateGate(
+      {
+        kind: 'coverage',
+        format: 'lcov',
+        summary: { lines: metric(90), branches: metric(84.99), functions: metric(50) },
+        warnings: [],
+      },
+      cfg,
+    );
+    expect(gate.status).toBe('fail');
+    expect(gate.checks.map((c) => [c.id, c.status])).toEqual([
+      ['coverage.lines', 'pass'],
+      ['coverage.branches', 'fail'],
+      ['coverage.statements', 'skip'],
+    ]);
+    expect(gate.checks[1]?.message).toContain('84.99% is below the minimum of 85%');
+  });
+
+  it('uses the default minimum of 90% on lines', () => {
+    const report: ParsedReport = {
+      kind: 'coverage',
+      format: 'istanbul',
+      summary: { lines: metric(89.99), branches: metric(10), functions: metric(10) },
+      warnings: [],
+    };
+    expect(evaluateGate(report, defaults)).toMatchObject({
+      status: 'fail',
+      checks: [{ id: 'coverage.lines', threshold: 90 }],
+    });
+  });
+
+  it('turns failed load-test thresholds into a failed check naming them', () => {
+    const load = (thresholds: { name: string; passed: boolean }[]): ParsedReport => ({
+      kind: 'load',
+      format: 'k6',
+      summary: { requests: 10, failedRequests: 0, errorRate: 0, latencyMs: {}, thresholds },
+      warnings: [],
+    });
+    const failed = evaluateGate(
+      load([
+        { name: 'http_req_duration: p(95)<500', passed: false },
+        { name: 'checks', passed: true },
+      ]),
+      defaults,
+    );
+    expect(failed.status).toBe('fail');
+    expect(failed.checks[0]?.message).toBe(
+      '1 of 2 thresholds failed: http_req_duration: p(95)<500',
+    );
+    expect(evaluateGate(load([]), defaults)).toMatchObject({
+      status: 'none',
+      checks: [{ status: 'skip' }],
+    });
+    const off = gateConfigFor(parseConfig({ gates: { failOnLoadThresholds: false } }), 'p');
+    expect(evaluateGate(load([{ name: 'x', passed: false }]), off)).toEqual({
+      status: 'none',
+      checks: [],
+    });
+  });
+
+  it('gives benchmarks no verdict until history exists', () => {
+    const gate = evaluateGate(
+      {
+        kind: 'benchmark',
+        format: 'benchmark',
+        summary: { benchmarks: [{ name: 'b', unit: 'ns', value: 1 }] },
+        warnings: [],
+      },
+      defaults,
+    );
+    expect(gate.status).toBe('none');
+  });
+});
+
+describe('config', () => {
+  it('merges top-level, stage and project gate settings in that order', () => {
+    const config = parseConfig({
+      gates: { minCoverage: 80, maxDurationSeconds: 100 },
+      stages: { prod: { gates: { minCoverage: 95, maxDurationSeconds: 50 } } },
+      projects: { shop: { gates: { maxDurationSeconds: 600 } } },
+    });
+    expect(gateConfigFor(config, 'shop', 'prod')).toMatchObject({
+      minCoverage: 95,
+      maxDurationSeconds: 600,
+    });
+    expect(gateConfigFor(config, 'other')).toMatchObject({
+      minCoverage: 80,
+      maxDurationSeconds: 100,
+    });
+  });
+
+  it('names every invalid field by its path', () => {
+    expect(() =>
+      parseConfig(
+        {
+          gates: { minCoverage: 120 },
+          projects: { shop: { gates: { maxDurationSeconds: 'fast' } } },
+          typo: 1,
+        },
+        'vigil.config.json',
+      ),
+    ).toThrow(
+      /vigil\.config\.json: .*gates\.minCoverage: .*projects\.shop\.gates\.maxDurationSeconds: .*\(root\): .*typo/,
+    );
+  });
+});

@@ -47,6 +47,101 @@ export const projectConfigSchema = z
   })
   .strict();
 
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+
+/** JSONPath-style assertion on a JSON response body: `$.a.b[0].c` with equals or exists. */
+const jsonAssertionSchema = z
+  .object({
+    path: z
+      .string()
+      .regex(/^\$(\.[A-Za-z_$][\w$-]*|\[\d+\]|\['[^']*'\])*$/, 'must look like $.a.b[0].c'),
+    equals: z.union([z.string(), z.number(), z.boolean(), z.null()]).optional(),
+    exists: z.boolean().optional(),
+  })
+  .strict()
+  .refine((a) => a.equals !== undefined || a.exists !== undefined, 'needs "equals" or "exists"');
+
+export const probeSchema = z
+  .object({
+    name: z
+      .string()
+      .regex(NAME, 'letters, digits, . _ - (max 64), starting with a letter or digit'),
+    /** Project the probe's metrics and alerts belong to (default: the top-level `project`). */
+    project: z.string().regex(NAME).optional(),
+    url: httpUrl,
+    method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']).default('GET'),
+    /** Header values may reference secrets as `{{secret:NAME}}`; they are never logged. */
+    headers: z.record(z.string(), z.string()).default({}),
+    body: z.string().optional(),
+    /** Local mode: any interval >= 1 s. On AWS the schedule is 1 minute with `samplesPerMinute`. */
+    intervalSeconds: z.number().int().min(1).max(3600).default(60),
+    /** AWS: how many samples one scheduled invocation takes within its minute (1-6). */
+    samplesPerMinute: z.number().int().min(1).max(6).default(1),
+    timeoutMs: z.number().int().min(100).max(30_000).default(5000),
+    expect: z
+      .object({
+        status: z.array(z.number().int().min(100).max(599)).min(1).default([200]),
+        maxLatencyMs: z.number().positive().optional(),
+        bodyContains: z.string().min(1).optional(),
+        json: z.array(jsonAssertionSchema).default([]),
+        headers: z.record(z.string(), z.string()).default({}),
+      })
+      .strict()
+      .default({ status: [200], json: [], headers: {} }),
+    /** Warn when the TLS certificate expires within this many days. */
+    tlsExpiryDays: z.number().int().positive().optional(),
+    /** Consecutive failures before alerting. */
+    failureThreshold: z.number().int().min(1).max(100).default(2),
+    /** Consecutive successes before resolving. */
+    recoveryThreshold: z.number().int().min(1).max(100).default(1),
+    severity: z.enum(['critical', 'warning']).default('critical'),
+    runbookUrl: httpUrl.optional(),
+    tags: z.array(z.string().min(1).max(64)).default([]),
+  })
+  .strict();
+
+const channelSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('slack'), webhookUrl: z.string().min(1) }).strict(),
+  z
+    .object({
+      type: z.literal('webhook'),
+      url: z.string().min(1),
+      headers: z.record(z.string(), z.string()).default({}),
+    })
+    .strict(),
+  z.object({ type: z.literal('email'), address: z.email() }).strict(),
+]);
+
+const maintenanceSchema = z
+  .object({
+    /** Which checks: probe names and/or tags (none = all). */
+    probes: z.array(z.string()).default([]),
+    tags: z.array(z.string()).default([]),
+    start: z.iso.datetime({ offset: true }).optional(),
+    end: z.iso.datetime({ offset: true }).optional(),
+    /** A recurring window: cron expression (UTC) + duration. */
+    cron: z.string().min(9).optional(),
+    durationMinutes: z.number().int().positive().optional(),
+    reason: z.string().max(256).optional(),
+  })
+  .strict()
+  .refine(
+    (m) => (m.start && m.end) || (m.cron && m.durationMinutes),
+    'needs start+end or cron+durationMinutes',
+  );
+
+export const alertsSchema = z
+  .object({
+    channels: z.array(channelSchema).default([]),
+    /** Minutes between reminders while an alert keeps firing. */
+    repeatMinutes: z.number().int().min(1).default(60),
+    /** Failed test runs and failed gates alert on these branches (default: `defaultBranch`). */
+    branches: z.array(z.string().min(1)).optional(),
+    maintenance: z.array(maintenanceSchema).default([]),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     /** Default project for probes and for reports posted without one. */
@@ -65,6 +160,14 @@ export const configSchema = z
       })
       .strict()
       .default({ maxBodyBytes: 10 * 1024 * 1024 }),
+    probes: z
+      .array(probeSchema)
+      .default([])
+      .refine(
+        (ps) => new Set(ps.map((p) => p.name)).size === ps.length,
+        'probe names must be unique',
+      ),
+    alerts: alertsSchema.default({ channels: [], repeatMinutes: 60, maintenance: [] }),
     /** Per-stage overrides, merged over the top-level values by `resolveStage`. */
     stages: z
       .record(
@@ -85,6 +188,10 @@ export const configSchema = z
 export type VigilConfigInput = z.input<typeof configSchema>;
 export type VigilConfig = z.output<typeof configSchema>;
 export type GateConfig = z.output<typeof gateConfigSchema>;
+export type ProbeConfig = z.output<typeof probeSchema>;
+export type AlertsConfig = z.output<typeof alertsSchema>;
+export type ChannelConfig = AlertsConfig['channels'][number];
+export type MaintenanceWindow = AlertsConfig['maintenance'][number];
 
 /** Typed helper for `vigil.config.ts`. */
 export const defineConfig = (config: VigilConfigInput): VigilConfigInput => config;

@@ -7,6 +7,10 @@ import { VigilError } from './errors';
  */
 export const SOURCES = {
   ingest: 'vigil.ingest',
+  probe: 'vigil.probe',
+  alert: 'vigil.alert',
+  /** CloudWatch alarm state changes arrive from the default bus with this source. */
+  cloudwatch: 'aws.cloudwatch',
 } as const;
 
 export const DETAIL_TYPES = {
@@ -14,6 +18,9 @@ export const DETAIL_TYPES = {
   coverage: 'Coverage Reported',
   load: 'Load Test Reported',
   benchmark: 'Benchmark Reported',
+  probeCompleted: 'Probe Completed',
+  alertStateChanged: 'Alert State Changed',
+  cloudwatchAlarm: 'CloudWatch Alarm State Change',
 } as const;
 
 export type DetailType = (typeof DETAIL_TYPES)[keyof typeof DETAIL_TYPES];
@@ -127,6 +134,57 @@ export const benchmarkDetailSchema = z.object({
   gate: gateSchema,
 });
 
+/** One probe run (one sample): what was checked, how it went, and why it failed. */
+export const probeCompletedDetailSchema = z.object({
+  metadata: z.object({
+    project: z.string(),
+    probe: z.string(),
+    correlationId: z.string(),
+    checkedAt: z.string(),
+    /** Where the probe ran: `local` or the AWS region. */
+    location: z.string(),
+  }),
+  url: z.string(),
+  method: z.string(),
+  status: z.enum(['up', 'down']),
+  latencyMs: z.number().nonnegative(),
+  statusCode: z.number().int().optional(),
+  /** 1-based attempt number within the scheduled run (sub-minute sampling). */
+  attempt: z.number().int().positive(),
+  /** The first assertion that failed, e.g. `status`, `maxLatencyMs`, `bodyContains`, `json:$.status`, `timeout`, `connection`, `tls`. */
+  failure: z.object({ assertion: z.string(), message: z.string() }).optional(),
+  tls: z.object({ validTo: z.string(), daysRemaining: z.number() }).optional(),
+  /** Non-fatal findings such as a certificate close to expiry. */
+  warnings: z.array(z.string()),
+  severity: z.enum(['critical', 'warning']),
+  tags: z.array(z.string()),
+});
+
+/** An alert transition, as sent to every channel (Slack, webhook, SNS email). */
+export const alertNotificationSchema = z.object({
+  /** Stable key of the checked thing, e.g. `probe:shop/checkout-api`, `tests:shop/main`, `alarm:<name>`. */
+  checkKey: z.string(),
+  /** One id per incident (FIRING through RESOLVED). */
+  incidentId: z.string(),
+  kind: z.enum(['FIRING', 'REMINDER', 'RESOLVED']),
+  source: z.enum(['probe', 'tests', 'gate', 'alarm']),
+  project: z.string(),
+  severity: z.enum(['critical', 'warning']),
+  title: z.string(),
+  /** What is wrong (or was, for RESOLVED), one or two sentences. */
+  summary: z.string(),
+  /** When the incident started (first failure that led to FIRING). */
+  since: z.string(),
+  at: z.string(),
+  lastError: z.string().optional(),
+  /** For RESOLVED: how long it was down. */
+  downtimeSeconds: z.number().nonnegative().optional(),
+  runbookUrl: z.string().optional(),
+  correlationId: z.string(),
+  /** Set when a maintenance window suppressed delivery. */
+  suppressedBy: z.string().optional(),
+});
+
 export type EventMetadata = z.infer<typeof metadataSchema>;
 export type Gate = z.infer<typeof gateSchema>;
 export type GateCheck = z.infer<typeof gateCheckSchema>;
@@ -135,14 +193,8 @@ export type TestRunDetail = z.infer<typeof testRunDetailSchema>;
 export type CoverageDetail = z.infer<typeof coverageDetailSchema>;
 export type LoadDetail = z.infer<typeof loadDetailSchema>;
 export type BenchmarkDetail = z.infer<typeof benchmarkDetailSchema>;
-
-/** Detail schema per (source, detail-type): used to validate on publish and on receipt. */
-export const DETAIL_SCHEMAS = {
-  [DETAIL_TYPES.testRun]: testRunDetailSchema,
-  [DETAIL_TYPES.coverage]: coverageDetailSchema,
-  [DETAIL_TYPES.load]: loadDetailSchema,
-  [DETAIL_TYPES.benchmark]: benchmarkDetailSchema,
-} as const;
+export type ProbeCompletedDetail = z.infer<typeof probeCompletedDetailSchema>;
+export type AlertNotification = z.infer<typeof alertNotificationSchema>;
 
 /** An event as Vigil publishes it (the runtime adds id, time, account, region). */
 export type VigilEvent =
@@ -161,6 +213,16 @@ export type VigilEvent =
       source: typeof SOURCES.ingest;
       detailType: typeof DETAIL_TYPES.benchmark;
       detail: BenchmarkDetail;
+    }
+  | {
+      source: typeof SOURCES.probe;
+      detailType: typeof DETAIL_TYPES.probeCompleted;
+      detail: ProbeCompletedDetail;
+    }
+  | {
+      source: typeof SOURCES.alert;
+      detailType: typeof DETAIL_TYPES.alertStateChanged;
+      detail: AlertNotification;
     };
 
 /** An event as delivered by EventBridge (and by the local bus, in the same shape). */
@@ -188,13 +250,30 @@ export const MAX_FAILED_TESTS_IN_EVENT = 50;
 export const EVENT_PATTERNS = {
   /** Everything the metrics handler turns into CloudWatch metrics. */
   metrics: {
-    source: [SOURCES.ingest],
+    source: [SOURCES.ingest, SOURCES.probe],
     'detail-type': [
       DETAIL_TYPES.testRun,
       DETAIL_TYPES.coverage,
       DETAIL_TYPES.load,
       DETAIL_TYPES.benchmark,
+      DETAIL_TYPES.probeCompleted,
     ],
+  },
+  /** Results the alert handler watches: probe runs, test runs and gates. */
+  alerts: {
+    source: [SOURCES.ingest, SOURCES.probe],
+    'detail-type': [
+      DETAIL_TYPES.testRun,
+      DETAIL_TYPES.coverage,
+      DETAIL_TYPES.load,
+      DETAIL_TYPES.benchmark,
+      DETAIL_TYPES.probeCompleted,
+    ],
+  },
+  /** CloudWatch metric alarms changing state (on the account's default bus). */
+  alarms: {
+    source: [SOURCES.cloudwatch],
+    'detail-type': [DETAIL_TYPES.cloudwatchAlarm],
   },
 } as const satisfies Record<string, EventPattern>;
 
@@ -211,29 +290,61 @@ export type PatternValue =
   | { readonly numeric: readonly (string | number)[] }
   | { readonly 'equals-ignore-case': string };
 
-export type KnownEvent =
-  | { detailType: typeof DETAIL_TYPES.testRun; detail: TestRunDetail }
-  | { detailType: typeof DETAIL_TYPES.coverage; detail: CoverageDetail }
-  | { detailType: typeof DETAIL_TYPES.load; detail: LoadDetail }
-  | { detailType: typeof DETAIL_TYPES.benchmark; detail: BenchmarkDetail };
+/** Detail schema per `source/detail-type`: used to validate events on receipt. */
+const DETAIL_SCHEMAS = {
+  [`${SOURCES.ingest}/${DETAIL_TYPES.testRun}`]: testRunDetailSchema,
+  [`${SOURCES.ingest}/${DETAIL_TYPES.coverage}`]: coverageDetailSchema,
+  [`${SOURCES.ingest}/${DETAIL_TYPES.load}`]: loadDetailSchema,
+  [`${SOURCES.ingest}/${DETAIL_TYPES.benchmark}`]: benchmarkDetailSchema,
+  [`${SOURCES.probe}/${DETAIL_TYPES.probeCompleted}`]: probeCompletedDetailSchema,
+  [`${SOURCES.alert}/${DETAIL_TYPES.alertStateChanged}`]: alertNotificationSchema,
+} as const;
+
+/** A received event, validated: the same union Vigil publishes. */
+export type KnownEvent = VigilEvent;
 
 /** Validate an incoming bus event against the canonical schemas. */
 export const parseBusEvent = (
   event: Pick<BusEvent, 'source' | 'detail-type' | 'detail'>,
 ): KnownEvent => {
-  const type = event['detail-type'];
-  const schema = Object.hasOwn(DETAIL_SCHEMAS, type)
-    ? DETAIL_SCHEMAS[type as DetailType]
+  const key = `${event.source}/${event['detail-type']}`;
+  const schema = Object.hasOwn(DETAIL_SCHEMAS, key)
+    ? DETAIL_SCHEMAS[key as keyof typeof DETAIL_SCHEMAS]
     : undefined;
-  if (event.source !== SOURCES.ingest || !schema)
-    throw new VigilError('bad_request', `Unexpected event ${event.source} / ${type}.`);
+  if (!schema)
+    throw new VigilError(
+      'bad_request',
+      `Unexpected event ${event.source} / ${event['detail-type']}.`,
+    );
   const parsed = schema.safeParse(event.detail);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new VigilError(
       'bad_request',
-      `Invalid ${type} event: ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'bad detail'}`,
+      `Invalid ${event['detail-type']} event: ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'bad detail'}`,
     );
   }
-  return { detailType: type, detail: parsed.data } as KnownEvent;
+  return {
+    source: event.source,
+    detailType: event['detail-type'],
+    detail: parsed.data,
+  } as KnownEvent;
+};
+
+/** The correlation id and the moment an event is about (ingestion, probe check, alert). */
+export const eventContext = (event: KnownEvent): { correlationId: string; at: string } => {
+  switch (event.source) {
+    case SOURCES.ingest:
+      return {
+        correlationId: event.detail.metadata.correlationId,
+        at: event.detail.metadata.ingestedAt,
+      };
+    case SOURCES.probe:
+      return {
+        correlationId: event.detail.metadata.correlationId,
+        at: event.detail.metadata.checkedAt,
+      };
+    case SOURCES.alert:
+      return { correlationId: event.detail.correlationId, at: event.detail.at };
+  }
 };

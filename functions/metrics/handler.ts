@@ -1,6 +1,6 @@
-import type { Metrics } from '@aws-lambda-powertools/metrics';
+import { MetricResolution, type Metrics } from '@aws-lambda-powertools/metrics';
 import type { VigilConfig } from '../core/config';
-import { type BusEvent, parseBusEvent } from '../core/events';
+import { type BusEvent, eventContext, parseBusEvent } from '../core/events';
 import { datapointsFor } from '../core/metrics/catalog';
 import { logger } from '../shared/powertools';
 
@@ -13,12 +13,19 @@ export const createMetricsHandler =
   async (event: BusEvent): Promise<void> => {
     const known = parseBusEvent(event);
     const { metrics } = deps;
-    logger.appendKeys({ correlation_id: known.detail.metadata.correlationId });
+    const { correlationId, at } = eventContext(known);
+    logger.appendKeys({ correlation_id: correlationId });
     try {
-      const timestamp = new Date(known.detail.metadata.ingestedAt);
+      const timestamp = new Date(at);
       for (const group of datapointsFor(known, deps.config)) {
         for (const set of group.dimensionSets) metrics.addDimensions(set);
-        for (const datum of group.data) metrics.addMetric(datum.name, datum.unit, datum.value);
+        for (const datum of group.data)
+          metrics.addMetric(
+            datum.name,
+            datum.unit,
+            datum.value,
+            datum.highResolution ? MetricResolution.High : MetricResolution.Standard,
+          );
         metrics.setTimestamp(timestamp);
         metrics.publishStoredMetrics();
       }

@@ -147,7 +147,7 @@ describe('local pipeline (e2e over HTTP)', () => {
       ['deep JSON', `${'['.repeat(100_000)}${']'.repeat(100_000)}`, 415],
       [
         'proto JSON',
-        '{"__proto__": {"polluted": true}, "testResults": 5, "numTotalTests": 1}',
+        '{"__proto__": {"polluted": true}, "testResults": [{"assertionResults": 5}], "numTotalTests": 1}',
         400,
       ],
       [

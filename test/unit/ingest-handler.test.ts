@@ -3,6 +3,7 @@ import { gzipSync } from 'node:zlib';
 import type { Context } from 'aws-lambda';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { parseConfig } from '../../functions/core/config';
+import type { TestRunDetail } from '../../functions/core/events';
 import { createIngestHandler, type IngestHandlerDeps } from '../../functions/ingest/handler';
 import {
   apiEvent,
@@ -80,7 +81,7 @@ describe('ingest handler (API Gateway v2)', () => {
       gate: { status: 'fail' },
       duplicate: false,
     });
-    expect(publisher.events[0]?.detail.metadata.correlationId).toBe('ci-run-000042');
+    expect((publisher.events[0]?.detail as TestRunDetail).metadata.correlationId).toBe('ci-run-000042');
   });
 
   it('generates a correlation id when the caller sends none or a malformed one', async () => {

@@ -5,7 +5,9 @@ import type { FormatId } from './types';
  * from their first bytes; JSON by the shape of the already-parsed document.
  */
 
-const LCOV_LINE = /^(TN|SF|FN|FNDA|FNF|FNH|DA|BRDA|BRF|BRH|LF|LH|end_of_record)\b/;
+/** A line of an LCOV tracefile (lcov 1.x tags plus lcov 2's VER, FNL and FNA). */
+const LCOV_LINE =
+  /^(?:(?:TN|SF|VER|FN|FNDA|FNF|FNH|FNL|FNA|DA|BRDA|BRF|BRH|LF|LH):|end_of_record$)/;
 
 export type Sniffed =
   | { syntax: 'xml'; root: string | undefined }
@@ -31,7 +33,12 @@ export const xmlRootName = (text: string): string | undefined => {
       if (end < 0) return undefined;
       i = end + 3;
     } else if (next === '!') {
-      return '!DOCTYPE';
+      // A DOCTYPE naming an external DTD (Cobertura writes one) is skipped, never fetched;
+      // one with an internal subset, where entities are declared, is reported as such.
+      const end = text.indexOf('>', lt);
+      const subset = text.indexOf('[', lt);
+      if (end < 0 || (subset >= 0 && subset < end)) return '!DOCTYPE';
+      i = end + 1;
     } else {
       const m = /^<([A-Za-z_][\w.:-]*)/.exec(text.slice(lt, lt + 256));
       return m?.[1];
@@ -61,39 +68,62 @@ export const formatOfXmlRoot = (root: string | undefined): FormatId | undefined 
   return undefined;
 };
 
+/**
+ * LCOV text: the first lines (up to 20, within the first 4 KiB) are all LCOV lines and one of
+ * them opens a record (`SF:`). A line cut by the 4 KiB window is not judged.
+ */
 export const looksLikeLcov = (text: string): boolean => {
-  const lines = text.slice(0, 4096).split('\n', 20);
+  const head = text.slice(0, 4096);
+  const lines = head.split('\n');
+  if (text.length > head.length && lines.length > 1) lines.pop();
+  const first = lines
+    .slice(0, 20)
+    .map((l, i) => (i === 0 ? l.replace(/^\uFEFF/, '') : l).trim())
+    .filter((l) => l !== '');
   return (
-    lines.some((l) => l.startsWith('SF:')) &&
-    lines.every((l) => l.trim() === '' || LCOV_LINE.test(l.trim()))
+    first.length > 0 &&
+    first.some((l) => l.startsWith('SF:')) &&
+    first.every((l) => LCOV_LINE.test(l))
   );
 };
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Which JSON format a parsed document is, from its shape. */
+/**
+ * Which JSON format a parsed document is, from its shape. Cheap (looks at a few keys and the
+ * first element of arrays) and conservative: anything unrecognised is undefined.
+ */
 export const detectJsonFormat = (doc: unknown): FormatId | undefined => {
   if (Array.isArray(doc)) {
+    // github-action-benchmark custom JSON: [{ name, unit, value }].
     const first = doc[0];
-    if (isObject(first) && 'name' in first && 'unit' in first && 'value' in first)
+    if (isObject(first) && typeof first.name === 'string' && 'unit' in first && 'value' in first)
       return 'benchmark';
     return undefined;
   }
   if (!isObject(doc)) return undefined;
-  if ('testResults' in doc && ('numTotalTests' in doc || 'numPassedTests' in doc)) return 'jest';
-  if (isObject(doc.total) && isObject(doc.total.lines) && 'pct' in doc.total.lines)
+  // Jest --json and Vitest --reporter=json.
+  if (Array.isArray(doc.testResults) && ('numTotalTests' in doc || 'numPassedTests' in doc))
+    return 'jest';
+  // Istanbul json-summary.
+  if (isObject(doc.total) && isObject(doc.total.lines) && 'covered' in doc.total.lines)
     return 'istanbul';
-  if ('aggregate' in doc && 'intermediate' in doc) return 'artillery';
-  if (isObject(doc.results) && 'metrics' in doc.results && isObject(doc.metadata)) return 'k6';
-  if (
-    'metrics' in doc &&
-    ('root_group' in doc || 'state' in doc || 'k6Version' in doc || 'config' in doc)
-  )
+  // Artillery 2 (aggregate.counters) and 1.x (aggregate + intermediate).
+  if (isObject(doc.aggregate) && (isObject(doc.aggregate.counters) || 'intermediate' in doc))
+    return 'artillery';
+  // k6 1.x machine-readable summary.
+  if (isObject(doc.results) && Array.isArray(doc.results.metrics) && isObject(doc.metadata))
     return 'k6';
-  if ('benchmarks' in doc && ('machine_info' in doc || 'commit_info' in doc)) return 'benchmark';
+  // k6 handleSummary data and --summary-export (both have root_group; handleSummary has state).
+  if (isObject(doc.metrics) && (isObject(doc.root_group) || isObject(doc.state))) return 'k6';
+  // pytest-benchmark.
+  if (Array.isArray(doc.benchmarks) && ('machine_info' in doc || 'commit_info' in doc))
+    return 'benchmark';
+  // hyperfine --export-json.
   if (Array.isArray(doc.results) && isObject(doc.results[0]) && 'command' in doc.results[0])
     return 'benchmark';
+  // vitest bench --outputJson.
   if (Array.isArray(doc.files) && isObject(doc.files[0]) && 'groups' in doc.files[0])
     return 'benchmark';
   return undefined;

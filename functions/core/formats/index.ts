@@ -83,7 +83,7 @@ export const parseReport = (text: string, format?: FormatId): ParsedReport => {
   if (shape.syntax === 'xml') {
     if (shape.root === '!DOCTYPE')
       throw invalidReport(
-        'XML documents with a DOCTYPE declaration are not accepted (entity expansion risk).',
+        'XML with an internal DOCTYPE subset (entity declarations) is not accepted: entity expansion and external entities are refused.',
       );
     const detected = formatOfXmlRoot(shape.root);
     if (!detected)

@@ -1,5 +1,5 @@
 import type { VigilConfig } from '../config';
-import { DETAIL_TYPES, type KnownEvent } from '../events';
+import { DETAIL_TYPES, type KnownEvent, SOURCES } from '../events';
 
 /**
  * The one list of KPI metric names, units and dimensions. The metrics handler emits
@@ -23,11 +23,20 @@ export const METRICS = {
   loadLatencyP95: { name: 'LoadLatencyP95', unit: 'Milliseconds' },
   loadLatencyP99: { name: 'LoadLatencyP99', unit: 'Milliseconds' },
   benchmarkValue: { name: 'BenchmarkValue', unit: 'None' },
+  /** 1 when a probe sample was up, 0 when down (average = availability). High resolution. */
+  probeAvailability: { name: 'ProbeAvailability', unit: 'None' },
+  probeLatency: { name: 'ProbeLatency', unit: 'Milliseconds' },
+  probeTlsDaysRemaining: { name: 'ProbeTlsDaysRemaining', unit: 'None' },
 } as const;
 
 export type MetricUnitName = (typeof METRICS)[keyof typeof METRICS]['unit'];
 
-export const DIMENSIONS = { project: 'Project', suite: 'Suite', benchmark: 'Benchmark' } as const;
+export const DIMENSIONS = {
+  project: 'Project',
+  suite: 'Suite',
+  benchmark: 'Benchmark',
+  probe: 'Probe',
+} as const;
 
 /** At most this many benchmarks of one report become metrics (dimension cardinality bound). */
 export const MAX_BENCHMARK_METRICS = 20;
@@ -36,6 +45,8 @@ export interface Datum {
   name: string;
   unit: MetricUnitName;
   value: number;
+  /** 1-second storage resolution, for alarms that must fire within seconds. */
+  highResolution?: boolean;
 }
 
 /** A group of datapoints that share one set of dimensions. */
@@ -52,6 +63,23 @@ const d = (metric: { name: string; unit: MetricUnitName }, value: number): Datum
 
 /** Which metrics an event produces, and under which bounded dimensions. */
 export const datapointsFor = (event: KnownEvent, config: VigilConfig): DatumGroup[] => {
+  if (event.source === SOURCES.alert) return [];
+  if (event.source === SOURCES.probe) {
+    const { project, probe } = event.detail.metadata;
+    const data: Datum[] = [
+      {
+        ...METRICS.probeAvailability,
+        value: event.detail.status === 'up' ? 1 : 0,
+        highResolution: true,
+      },
+      { ...METRICS.probeLatency, value: event.detail.latencyMs, highResolution: true },
+    ];
+    if (event.detail.tls)
+      data.push(d(METRICS.probeTlsDaysRemaining, event.detail.tls.daysRemaining));
+    return [
+      { dimensionSets: [{ [DIMENSIONS.project]: project, [DIMENSIONS.probe]: probe }], data },
+    ];
+  }
   const { project, suite } = event.detail.metadata;
   const dimensionSets: Record<string, string>[] = [{ [DIMENSIONS.project]: project }];
   if (suite && config.projects[project]?.metricSuites.includes(suite))

@@ -1,0 +1,41 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { tracer } from '../../shared/powertools';
+
+/**
+ * One AWS SDK v3 client per service and process, created on first use and reused across
+ * Lambda invocations (connection reuse). Each is wrapped by the shared Powertools tracer,
+ * which is a no-op when tracing is disabled.
+ *
+ * Region and endpoint come from the environment, read by the SDK itself: `AWS_REGION` (set by
+ * Lambda; the SDK falls back to the shared config file's profile), and the optional overrides
+ * `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_<SERVICE>` (e.g. `AWS_ENDPOINT_URL_S3`), so pointing the
+ * runtime at moto or LocalStack needs no code here.
+ */
+
+/**
+ * With a custom S3 endpoint such as `http://localhost:5000`, virtual-hosted addressing would
+ * send requests to `<bucket>.localhost`, which emulators do not serve: use path style there.
+ */
+const s3UsesCustomEndpoint = (): boolean =>
+  Boolean(process.env.AWS_ENDPOINT_URL_S3 || process.env.AWS_ENDPOINT_URL);
+
+const lazy = <T>(create: () => T): (() => T) => {
+  let instance: T | undefined;
+  return () => {
+    instance ??= create();
+    return instance;
+  };
+};
+
+export const eventBridge = lazy(() => tracer.captureAWSv3Client(new EventBridgeClient({})));
+
+export const s3 = lazy(() =>
+  tracer.captureAWSv3Client(new S3Client({ forcePathStyle: s3UsesCustomEndpoint() })),
+);
+
+export const dynamo = lazy(() => tracer.captureAWSv3Client(new DynamoDBClient({})));
+
+export const secrets = lazy(() => tracer.captureAWSv3Client(new SecretsManagerClient({})));

@@ -1,0 +1,154 @@
+import { z } from 'zod';
+import { invalidReport } from '../errors';
+import { isRecord, parseShape } from './shape';
+import type { Benchmark, ParsedBenchmark } from './types';
+
+/**
+ * Benchmark results, four producers:
+ * - `pytest-benchmark` (`--benchmark-json`): `benchmarks[].stats` mean/stddev/rounds in
+ *   seconds. Name = `fullname` (`bench.py::test_fib_10`, unique across modules) or `name`.
+ *   The `stats.data` sample arrays are neither validated nor copied.
+ * - `vitest` (`vitest bench --outputJson`, tinybench statistics): `files[].groups[].benchmarks[]`
+ *   with mean/sd in milliseconds; name = `<group fullName> › <bench name>`; samples =
+ *   `sampleCount` (the `samples` array is often empty), else the array's length.
+ * - `hyperfine` (`--export-json`): `results[]` with command, mean, stddev (null for one run)
+ *   in seconds; samples = `times.length`.
+ * - github-action-benchmark custom JSON: `[{ name, unit, value, range?, extra? }]`, dialect
+ *   `customSmallerIsBetter`. Its `range` is free text ("5%", "± 3") or a number, not a
+ *   standard deviation, so it is not mapped to `stddev`.
+ * `direction` is left undefined: whether smaller is better is decided by the analysis.
+ */
+
+const WHAT = 'benchmark report';
+
+const Pytest = z.object({
+  benchmarks: z.array(
+    z.object({
+      name: z.string(),
+      fullname: z.string().nullish(),
+      stats: z.object({
+        mean: z.number(),
+        stddev: z.number().nullish(),
+        rounds: z.number().nonnegative().nullish(),
+      }),
+    }),
+  ),
+});
+
+const Vitest = z.object({
+  files: z.array(
+    z.object({
+      groups: z.array(
+        z.object({
+          fullName: z.string(),
+          benchmarks: z.array(
+            z.object({
+              name: z.string(),
+              mean: z.number(),
+              sd: z.number().nullish(),
+              sampleCount: z.number().nonnegative().nullish(),
+              samples: z.array(z.unknown()).nullish(),
+            }),
+          ),
+        }),
+      ),
+    }),
+  ),
+});
+
+const Hyperfine = z.object({
+  results: z.array(
+    z.object({
+      command: z.string(),
+      mean: z.number(),
+      stddev: z.number().nullish(),
+      times: z.array(z.unknown()).nullish(),
+    }),
+  ),
+});
+
+const Custom = z.array(
+  z.object({
+    name: z.string(),
+    unit: z.string(),
+    value: z.number(),
+  }),
+);
+
+type Dialect = 'pytest-benchmark' | 'vitest' | 'hyperfine' | 'customSmallerIsBetter';
+
+const bench = (
+  name: string,
+  unit: string,
+  value: number,
+  stddev?: number | null,
+  samples?: number | null,
+): Benchmark => {
+  const b: Benchmark = { name, unit, value };
+  if (typeof samples === 'number') b.samples = samples;
+  if (typeof stddev === 'number') b.stddev = stddev;
+  return b;
+};
+
+const extract = (doc: unknown): { dialect: Dialect; benchmarks: Benchmark[] } => {
+  if (Array.isArray(doc)) {
+    const list = parseShape(Custom, doc, `${WHAT} (github-action-benchmark custom JSON)`);
+    return {
+      dialect: 'customSmallerIsBetter',
+      benchmarks: list.map((b) => bench(b.name, b.unit, b.value)),
+    };
+  }
+  if (!isRecord(doc))
+    throw invalidReport(
+      `Invalid ${WHAT}: $: expected an object or an array, got ${doc === null ? 'null' : typeof doc}`,
+      { path: '$' },
+    );
+  if ('benchmarks' in doc) {
+    const r = parseShape(Pytest, doc, `${WHAT} (pytest-benchmark)`);
+    return {
+      dialect: 'pytest-benchmark',
+      benchmarks: r.benchmarks.map((b) =>
+        bench(b.fullname ?? b.name, 's', b.stats.mean, b.stats.stddev, b.stats.rounds),
+      ),
+    };
+  }
+  if ('files' in doc) {
+    const r = parseShape(Vitest, doc, `${WHAT} (vitest bench)`);
+    const benchmarks: Benchmark[] = [];
+    for (const file of r.files)
+      for (const group of file.groups)
+        for (const b of group.benchmarks) {
+          const samples = b.sampleCount ?? (b.samples?.length ? b.samples.length : undefined);
+          benchmarks.push(bench(`${group.fullName} › ${b.name}`, 'ms', b.mean, b.sd, samples));
+        }
+    return { dialect: 'vitest', benchmarks };
+  }
+  if ('results' in doc) {
+    const r = parseShape(Hyperfine, doc, `${WHAT} (hyperfine)`);
+    return {
+      dialect: 'hyperfine',
+      benchmarks: r.results.map((b) => bench(b.command, 's', b.mean, b.stddev, b.times?.length)),
+    };
+  }
+  throw invalidReport(
+    `Invalid ${WHAT}: $: expected \`benchmarks\` (pytest-benchmark), \`files\` (vitest bench), \`results\` (hyperfine) or an array of { name, unit, value } (github-action-benchmark)`,
+    { path: '$' },
+  );
+};
+
+export const parseBenchmark = (doc: unknown): ParsedBenchmark => {
+  const { dialect, benchmarks } = extract(doc);
+  const warnings: string[] = [];
+  if (benchmarks.length === 0) warnings.push('The report contains no benchmarks.');
+  const seen = new Set<string>();
+  const dupes = new Set<string>();
+  for (const b of benchmarks) {
+    if (seen.has(b.name)) dupes.add(b.name);
+    seen.add(b.name);
+  }
+  if (dupes.size > 0)
+    warnings.push(
+      `Benchmark names used more than once: ${[...dupes].slice(0, 5).join(', ')}${dupes.size > 5 ? '…' : ''}.`,
+    );
+  return { kind: 'benchmark', format: 'benchmark', dialect, summary: { benchmarks }, warnings };
+};

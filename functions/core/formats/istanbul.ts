@@ -1,0 +1,54 @@
+import { z } from 'zod';
+import { invalidReport } from '../errors';
+import { parseShape } from './shape';
+import { type CoverageMetric, coverageMetric, type ParsedCoverage } from './types';
+
+/**
+ * Istanbul `json-summary` (coverage-summary.json): `{ total: { lines, statements, functions,
+ * branches, … }, "<file path>": { … }, … }`. Only `total` is read; the per-file entries are
+ * ignored. Percentages are recomputed from covered/total (Istanbul's own `pct` is truncated
+ * and, in old versions, the string "Unknown" when total is 0).
+ */
+
+const Metric = z.object({
+  total: z.number().nonnegative(),
+  covered: z.number().nonnegative(),
+});
+
+const IstanbulSchema = z.object({
+  total: z.object({
+    lines: Metric,
+    branches: Metric,
+    functions: Metric,
+    statements: Metric.optional(),
+  }),
+});
+
+const WHAT = 'Istanbul coverage summary';
+
+const toMetric = (m: { total: number; covered: number }, name: string): CoverageMetric => {
+  if (m.covered > m.total) {
+    const path = `total.${name}`;
+    throw invalidReport(
+      `Invalid ${WHAT}: ${path}: covered (${m.covered}) is more than total (${m.total})`,
+      { path },
+    );
+  }
+  return coverageMetric(m.covered, m.total);
+};
+
+export const parseIstanbul = (doc: unknown): ParsedCoverage => {
+  const { total } = parseShape(IstanbulSchema, doc, WHAT);
+  const parsed: ParsedCoverage = {
+    kind: 'coverage',
+    format: 'istanbul',
+    summary: {
+      lines: toMetric(total.lines, 'lines'),
+      branches: toMetric(total.branches, 'branches'),
+      functions: toMetric(total.functions, 'functions'),
+    },
+    warnings: [],
+  };
+  if (total.statements) parsed.summary.statements = toMetric(total.statements, 'statements');
+  return parsed;
+};

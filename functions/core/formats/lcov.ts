@@ -1,0 +1,271 @@
+import { invalidReport } from '../errors';
+import { coverageMetric, type ParsedCoverage } from './types';
+
+/**
+ * LCOV tracefile (geninfo format): records `SF:` … `end_of_record`, summed over all records.
+ *
+ * Per record, the summary lines win (LF/LH, FNF/FNH, BRF/BRH); without them the detail lines
+ * are counted: DA (distinct lines, hit when the count is not 0), FN/FNDA (distinct function
+ * names, hit when FNDA > 0; lcov 2's FNA too), BRDA (distinct branches, `-` = not taken).
+ * Hit counts are compared as text, so counts beyond 2^53 such as 18446744073709551615 (an
+ * unsigned -1 some tools write) still count as hit. LCOV has no statements.
+ * A missing `TN:` is fine. Unknown `TAG:value` lines are ignored with a warning; anything
+ * else is rejected with its line number.
+ */
+
+const WHAT = 'LCOV report';
+
+interface Totals {
+  linesFound: number;
+  linesHit: number;
+  fnFound: number;
+  fnHit: number;
+  brFound: number;
+  brHit: number;
+}
+
+class LcovRecord {
+  readonly startLine: number;
+  readonly file: string;
+  lf?: number;
+  lh?: number;
+  fnf?: number;
+  fnh?: number;
+  brf?: number;
+  brh?: number;
+  /** Line number -> hit, from DA. */
+  readonly da = new Map<string, boolean>();
+  /** Function name -> hit, from FN/FNDA/FNA. */
+  readonly fn = new Map<string, boolean>();
+  /** `line,block,branch` -> taken, from BRDA. */
+  readonly brda = new Map<string, boolean>();
+
+  constructor(file: string, startLine: number) {
+    this.file = file;
+    this.startLine = startLine;
+  }
+
+  totals(): Totals {
+    const hits = (m: Map<string, boolean>) => [...m.values()].filter(Boolean).length;
+    return {
+      linesFound: this.lf ?? this.da.size,
+      linesHit: this.lh ?? hits(this.da),
+      fnFound: this.fnf ?? this.fn.size,
+      fnHit: this.fnh ?? hits(this.fn),
+      brFound: this.brf ?? this.brda.size,
+      brHit: this.brh ?? hits(this.brda),
+    };
+  }
+}
+
+const INTEGER = /^-?\d+$/;
+const ZERO = /^-?0+$/;
+const TAG = /^([A-Z][A-Z0-9_]*):(.*)$/;
+const RECORD_TAGS = new Set([
+  'DA',
+  'LF',
+  'LH',
+  'FN',
+  'FNDA',
+  'FNF',
+  'FNH',
+  'FNL',
+  'FNA',
+  'BRDA',
+  'BRF',
+  'BRH',
+]);
+
+const bad = (line: number, what: string) =>
+  invalidReport(`Invalid ${WHAT}: line ${line}: ${what}`, { line });
+
+const preview = (s: string) => JSON.stringify(s.length > 60 ? `${s.slice(0, 59)}…` : s);
+
+/** A non-negative integer field (LF, LH, FNF…). */
+const countField = (value: string, tag: string, line: number): number => {
+  const v = value.trim();
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(Number(v)))
+    throw bad(line, `${tag}: expected a non-negative integer, got ${preview(v)}`);
+  return Number(v);
+};
+
+/** An execution count: any integer; "hit" when it is not zero. */
+const hitField = (value: string, tag: string, line: number): boolean => {
+  const v = value.trim();
+  if (!INTEGER.test(v)) throw bad(line, `${tag}: expected an integer count, got ${preview(v)}`);
+  return !ZERO.test(v);
+};
+
+const splitFields = (value: string, min: number, tag: string, line: number): string[] => {
+  const parts = value.split(',');
+  if (parts.length < min)
+    throw bad(
+      line,
+      `${tag}: expected at least ${min} comma-separated fields, got ${preview(value)}`,
+    );
+  return parts;
+};
+
+export const parseLcov = (text: string): ParsedCoverage => {
+  const warnings: string[] = [];
+  const records: { file: string; startLine: number; totals: Totals }[] = [];
+  const close = (rec: LcovRecord) =>
+    records.push({ file: rec.file, startLine: rec.startLine, totals: rec.totals() });
+  const unknownTags = new Set<string>();
+  const seenFiles = new Set<string>();
+  const repeatedFiles = new Set<string>();
+  let current: LcovRecord | undefined;
+
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const lineNo = i + 1;
+    const raw = lines[i] ?? '';
+    const line = (i === 0 ? raw.replace(/^\uFEFF/, '') : raw).trim();
+    if (line === '') continue;
+
+    if (line === 'end_of_record') {
+      if (!current) throw bad(lineNo, 'end_of_record without a preceding SF: line');
+      close(current);
+      current = undefined;
+      continue;
+    }
+
+    const m = TAG.exec(line);
+    if (!m) throw bad(lineNo, `not an LCOV line: ${preview(line)}`);
+    const tag = m[1] ?? '';
+    const value = m[2] ?? '';
+
+    if (tag === 'TN' || tag === 'VER') continue;
+    if (tag === 'SF') {
+      if (current)
+        throw bad(
+          lineNo,
+          `SF: line inside the record that starts at line ${current.startLine} (missing end_of_record)`,
+        );
+      if (value.trim() === '') throw bad(lineNo, 'SF: the source file name is empty');
+      current = new LcovRecord(value, lineNo);
+      if (seenFiles.has(value)) repeatedFiles.add(value);
+      seenFiles.add(value);
+      continue;
+    }
+
+    if (!RECORD_TAGS.has(tag)) {
+      unknownTags.add(tag);
+      continue;
+    }
+    if (!current) throw bad(lineNo, `${tag}: line outside a record (no SF: line before it)`);
+    const rec = current;
+
+    switch (tag) {
+      case 'DA': {
+        const [ln = '', hits = ''] = splitFields(value, 2, tag, lineNo);
+        if (!/^\d+$/.test(ln.trim()))
+          throw bad(lineNo, `DA: expected a line number, got ${preview(ln)}`);
+        const hit = hitField(hits, tag, lineNo);
+        const key = ln.trim();
+        rec.da.set(key, (rec.da.get(key) ?? false) || hit);
+        break;
+      }
+      case 'FN': {
+        // FN:<start>,<name> (lcov 1) or FN:<start>,<end>,<name> (lcov 2); names may hold commas.
+        const parts = splitFields(value, 2, tag, lineNo);
+        const rest = parts.slice(1);
+        if (rest.length > 1 && INTEGER.test((rest[0] ?? '').trim())) rest.shift();
+        const name = rest.join(',');
+        if (!rec.fn.has(name)) rec.fn.set(name, false);
+        break;
+      }
+      case 'FNDA': {
+        const parts = splitFields(value, 2, tag, lineNo);
+        const hit = hitField(parts[0] ?? '', tag, lineNo);
+        const name = parts.slice(1).join(',');
+        rec.fn.set(name, (rec.fn.get(name) ?? false) || hit);
+        break;
+      }
+      case 'FNL':
+        break;
+      case 'FNA': {
+        // FNA:<index>,<count>,<name> (lcov 2).
+        const parts = splitFields(value, 3, tag, lineNo);
+        const hit = hitField(parts[1] ?? '', tag, lineNo);
+        const name = parts.slice(2).join(',');
+        rec.fn.set(name, (rec.fn.get(name) ?? false) || hit);
+        break;
+      }
+      case 'BRDA': {
+        // BRDA:<line>,<block>,<branch>,<taken>; taken is '-' when never evaluated.
+        const parts = splitFields(value, 4, tag, lineNo);
+        const taken = (parts[parts.length - 1] ?? '').trim();
+        const hit = taken === '-' ? false : hitField(taken, tag, lineNo);
+        const key = parts.slice(0, -1).join(',');
+        rec.brda.set(key, (rec.brda.get(key) ?? false) || hit);
+        break;
+      }
+      case 'LF':
+        rec.lf = countField(value, tag, lineNo);
+        break;
+      case 'LH':
+        rec.lh = countField(value, tag, lineNo);
+        break;
+      case 'FNF':
+        rec.fnf = countField(value, tag, lineNo);
+        break;
+      case 'FNH':
+        rec.fnh = countField(value, tag, lineNo);
+        break;
+      case 'BRF':
+        rec.brf = countField(value, tag, lineNo);
+        break;
+      case 'BRH':
+        rec.brh = countField(value, tag, lineNo);
+        break;
+    }
+  }
+
+  if (current) {
+    warnings.push(
+      `The last record (${current.file}, line ${current.startLine}) has no end_of_record; counted anyway.`,
+    );
+    close(current);
+  }
+  if (records.length === 0)
+    throw invalidReport(`Invalid ${WHAT}: no SF: record found (is this an LCOV tracefile?)`);
+  if (unknownTags.size > 0)
+    warnings.push(`Ignored unknown LCOV line types: ${[...unknownTags].sort().join(', ')}.`);
+  if (repeatedFiles.size > 0)
+    warnings.push(
+      `${repeatedFiles.size} source file(s) appear in more than one record; each record is counted.`,
+    );
+
+  const sum: Totals = { linesFound: 0, linesHit: 0, fnFound: 0, fnHit: 0, brFound: 0, brHit: 0 };
+  for (const rec of records) {
+    const t = rec.totals;
+    const check = (hit: number, found: number, hitTag: string, foundTag: string) => {
+      if (hit > found)
+        throw bad(
+          rec.startLine,
+          `record for ${preview(rec.file)}: ${hitTag} (${hit}) is more than ${foundTag} (${found})`,
+        );
+    };
+    check(t.linesHit, t.linesFound, 'LH', 'LF');
+    check(t.fnHit, t.fnFound, 'FNH', 'FNF');
+    check(t.brHit, t.brFound, 'BRH', 'BRF');
+    sum.linesFound += t.linesFound;
+    sum.linesHit += t.linesHit;
+    sum.fnFound += t.fnFound;
+    sum.fnHit += t.fnHit;
+    sum.brFound += t.brFound;
+    sum.brHit += t.brHit;
+  }
+
+  return {
+    kind: 'coverage',
+    format: 'lcov',
+    summary: {
+      lines: coverageMetric(sum.linesHit, sum.linesFound),
+      branches: coverageMetric(sum.brHit, sum.brFound),
+      functions: coverageMetric(sum.fnHit, sum.fnFound),
+    },
+    warnings,
+  };
+};

@@ -1,0 +1,135 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { isVigilError, type VigilError } from '../../../functions/core/errors';
+import { parseIstanbul } from '../../../functions/core/formats/istanbul';
+
+const FIXTURES = join(__dirname, '../../fixtures');
+const load = (rel: string): unknown => JSON.parse(readFileSync(join(FIXTURES, rel), 'utf8'));
+
+const errorOf = (fn: () => unknown): VigilError => {
+  try {
+    fn();
+  } catch (e) {
+    if (isVigilError(e)) return e;
+    throw e;
+  }
+  throw new Error('expected a VigilError, nothing was thrown');
+};
+
+const metric = (covered: number, total: number) => ({ total, covered, skipped: 0, pct: 0 });
+const summary = (over: Record<string, unknown> = {}) => ({
+  total: {
+    lines: metric(1, 2),
+    statements: metric(1, 2),
+    functions: metric(1, 1),
+    branches: metric(0, 0),
+    ...over,
+  },
+});
+
+describe('parseIstanbul on the corpus', () => {
+  it('reads the TSinjex coverage-summary.json totals', () => {
+    // Prepare
+    const doc = load('corpus/istanbul/tsinjex-coverage-summary.json');
+
+    // Act
+    const parsed = parseIstanbul(doc);
+
+    // Assess: `total` in the file is lines 118/121, statements 124/128, functions 36/37,
+    // branches 71/78; pct recomputed to 2 decimals.
+    expect(parsed.kind).toBe('coverage');
+    expect(parsed.format).toBe('istanbul');
+    expect(parsed.summary).toEqual({
+      lines: { pct: 97.52, covered: 118, total: 121 },
+      statements: { pct: 96.88, covered: 124, total: 128 },
+      functions: { pct: 97.3, covered: 36, total: 37 },
+      branches: { pct: 91.03, covered: 71, total: 78 },
+    });
+    expect(parsed.warnings).toEqual([]);
+  });
+});
+
+describe('parseIstanbul semantics', () => {
+  it('recomputes pct (ignoring the reported one) and gives 100 when total is 0', () => {
+    // Prepare
+    const doc = summary({ lines: { total: 3, covered: 1, skipped: 0, pct: 'Unknown' } });
+
+    // Act
+    const parsed = parseIstanbul(doc);
+
+    // Assess
+    expect(parsed.summary.lines).toEqual({ pct: 33.33, covered: 1, total: 3 });
+    expect(parsed.summary.branches).toEqual({ pct: 100, covered: 0, total: 0 });
+  });
+
+  it('accepts a summary without statements', () => {
+    // Prepare
+    const doc = summary();
+    delete (doc.total as Record<string, unknown>).statements;
+
+    // Act
+    const parsed = parseIstanbul(doc);
+
+    // Assess
+    expect(parsed.summary.statements).toBeUndefined();
+  });
+
+  it('ignores per-file keys, even malformed ones and __proto__/constructor', () => {
+    // Prepare
+    const doc = JSON.parse(
+      '{"__proto__":{"total":{"lines":1}},"constructor":"x","/src/a.ts":"not an object",' +
+        '"total":{"lines":{"total":4,"covered":4},"functions":{"total":1,"covered":0},' +
+        '"branches":{"total":2,"covered":1},"statements":{"total":4,"covered":4}}}',
+    );
+
+    // Act
+    const parsed = parseIstanbul(doc);
+
+    // Assess
+    expect(parsed.summary.lines).toEqual({ pct: 100, covered: 4, total: 4 });
+    expect(parsed.summary.functions.pct).toBe(0);
+  });
+});
+
+describe('parseIstanbul rejects bad input', () => {
+  it.each([
+    ['an empty object', {}, 'total: expected an object, got nothing (the field is missing)'],
+    ['an array', [summary()], '$: expected an object, got array'],
+    ['total as an array', { total: [] }, 'total: expected an object, got array'],
+    [
+      'a missing metric',
+      { total: { lines: metric(1, 1), functions: metric(1, 1) } },
+      'total.branches: expected an object, got nothing',
+    ],
+    [
+      'a number given as a string',
+      summary({ lines: { total: '10', covered: 5 } }),
+      'total.lines.total: expected a number, got string "10"',
+    ],
+    [
+      'a metric given as a number',
+      summary({ functions: 97.5 }),
+      'total.functions: expected an object, got number 97.5',
+    ],
+    [
+      'a negative count',
+      summary({ branches: { total: 2, covered: -1 } }),
+      'total.branches.covered: expected a number >= 0, got -1',
+    ],
+    [
+      'more covered than total',
+      summary({ lines: { total: 2, covered: 3 } }),
+      'total.lines: covered (3) is more than total (2)',
+    ],
+  ])('%s', (_label, doc, message) => {
+    // Prepare / Act
+    const err = errorOf(() => parseIstanbul(doc));
+
+    // Assess
+    expect(err.code).toBe('invalid_report');
+    expect(err.message).toContain('Invalid Istanbul coverage summary');
+    expect(err.message).toContain(message);
+    expect(err.location?.path).toBeTruthy();
+  });
+});

@@ -1,0 +1,286 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { isVigilError, type VigilError } from '../../../functions/core/errors';
+import { parseLcov } from '../../../functions/core/formats/lcov';
+
+const FIXTURES = join(__dirname, '../../fixtures');
+const read = (rel: string): string => readFileSync(join(FIXTURES, rel), 'utf8');
+
+const errorOf = (fn: () => unknown): VigilError => {
+  try {
+    fn();
+  } catch (e) {
+    if (isVigilError(e)) return e;
+    throw e;
+  }
+  throw new Error('expected a VigilError, nothing was thrown');
+};
+
+const lcov = (...lines: string[]) => `${lines.join('\n')}\n`;
+
+describe('parseLcov on the corpus', () => {
+  it('reads coveralls-test.lcov (no TN on the first record, u64-max hit count)', () => {
+    // Prepare
+    const text = read('corpus/lcov/coveralls-test.lcov');
+
+    // Act
+    const parsed = parseLcov(text);
+
+    // Assess: LF/LH 1/1 + 2/2 + 14/13; FNF/FNH 0/0 + 0/0 + 6/5; BRF/BRH 0/0 + 0/0 + 8/7.
+    expect(parsed.kind).toBe('coverage');
+    expect(parsed.format).toBe('lcov');
+    expect(parsed.summary).toEqual({
+      lines: { pct: 94.12, covered: 16, total: 17 },
+      functions: { pct: 83.33, covered: 5, total: 6 },
+      branches: { pct: 87.5, covered: 7, total: 8 },
+    });
+    expect(parsed.summary.statements).toBeUndefined();
+    expect(parsed.warnings).toEqual([]);
+  });
+
+  it('reads dorny-lcov.info (two records)', () => {
+    // Prepare
+    const text = read('corpus/lcov/dorny-lcov.info');
+
+    // Act
+    const parsed = parseLcov(text);
+
+    // Assess: LF/LH 21/21 + 17/17; FNF/FNH 10/10 + 3/3; BRF/BRH 6/3 + 4/3.
+    expect(parsed.summary).toEqual({
+      lines: { pct: 100, covered: 38, total: 38 },
+      functions: { pct: 100, covered: 13, total: 13 },
+      branches: { pct: 60, covered: 6, total: 10 },
+    });
+  });
+
+  it('counts the coveralls record the same way from its detail lines alone', () => {
+    // Prepare: drop every summary line, keeping DA/FN/FNDA/BRDA.
+    const text = read('corpus/lcov/coveralls-test.lcov')
+      .split('\n')
+      .filter((l) => !/^(LF|LH|FNF|FNH|BRF|BRH):/.test(l))
+      .join('\n');
+
+    // Act
+    const parsed = parseLcov(text);
+
+    // Assess: DA:13,18446744073709551615 counts as hit, DA:35,0 does not.
+    expect(parsed.summary).toEqual({
+      lines: { pct: 94.12, covered: 16, total: 17 },
+      functions: { pct: 83.33, covered: 5, total: 6 },
+      branches: { pct: 87.5, covered: 7, total: 8 },
+    });
+  });
+});
+
+describe('parseLcov detail-line fallbacks', () => {
+  it('counts distinct DA lines, merging repeats', () => {
+    // Prepare
+    const text = lcov('SF:a.js', 'DA:1,0', 'DA:1,3', 'DA:2,0', 'DA:3,-1', 'end_of_record');
+
+    // Act
+    const parsed = parseLcov(text);
+
+    // Assess
+    expect(parsed.summary.lines).toEqual({ pct: 66.67, covered: 2, total: 3 });
+  });
+
+  it('counts functions from FN/FNDA, lcov 2 FN with an end line, and FNA', () => {
+    // Prepare
+    const text = lcov(
+      'SF:a.c',
+      'FN:1,main',
+      'FN:5,9,helper',
+      'FN:12,operator,',
+      'FNDA:4,main',
+      'FNDA:0,helper',
+      'FNDA:1,operator,',
+      'end_of_record',
+      'SF:b.c',
+      'FNL:0,3,7',
+      'FNA:0,0,unused',
+      'FNA:1,2,used',
+      'end_of_record',
+    );
+
+    // Act
+    const parsed = parseLcov(text);
+
+    // Assess
+    expect(parsed.summary.functions).toEqual({ pct: 60, covered: 3, total: 5 });
+  });
+
+  it("counts BRDA branches, '-' meaning never taken", () => {
+    // Prepare
+    const text = lcov('SF:a.js', 'BRDA:3,0,0,-', 'BRDA:3,0,1,2', 'BRDA:4,e0,0,0', 'end_of_record');
+
+    // Act
+    const parsed = parseLcov(text);
+
+    // Assess
+    expect(parsed.summary.branches).toEqual({ pct: 33.33, covered: 1, total: 3 });
+  });
+
+  it('prefers LF/LH over DA lines when both are present', () => {
+    // Prepare
+    const text = lcov('SF:a.js', 'DA:1,1', 'LF:10', 'LH:7', 'end_of_record');
+
+    // Act
+    const parsed = parseLcov(text);
+
+    // Assess
+    expect(parsed.summary.lines).toEqual({ pct: 70, covered: 7, total: 10 });
+  });
+
+  it('reads CRLF line endings, a BOM, blank lines and VER/TN lines', () => {
+    // Prepare
+    const text = '\uFEFFVER:2.0\r\nTN:unit\r\n\r\nSF:a.js\r\nDA:1,1\r\nDA:2,0\r\nend_of_record\r\n';
+
+    // Act
+    const parsed = parseLcov(text);
+
+    // Assess
+    expect(parsed.summary.lines).toEqual({ pct: 50, covered: 1, total: 2 });
+    expect(parsed.warnings).toEqual([]);
+  });
+
+  it('gives 100% for an empty record', () => {
+    // Prepare / Act
+    const parsed = parseLcov(lcov('SF:empty.js', 'end_of_record'));
+
+    // Assess
+    expect(parsed.summary.lines).toEqual({ pct: 100, covered: 0, total: 0 });
+  });
+
+  it('treats __proto__ and constructor as ordinary function and file names', () => {
+    // Prepare
+    const text = lcov(
+      'SF:__proto__',
+      'FN:1,__proto__',
+      'FN:2,constructor',
+      'FNDA:1,__proto__',
+      'FNDA:0,constructor',
+      'end_of_record',
+    );
+
+    // Act
+    const parsed = parseLcov(text);
+
+    // Assess
+    expect(parsed.summary.functions).toEqual({ pct: 50, covered: 1, total: 2 });
+  });
+});
+
+describe('parseLcov warnings', () => {
+  it('accepts a last record without end_of_record, with a warning', () => {
+    // Prepare / Act
+    const parsed = parseLcov('SF:a.js\nDA:1,1');
+
+    // Assess
+    expect(parsed.summary.lines.total).toBe(1);
+    expect(parsed.warnings).toEqual([
+      'The last record (a.js, line 1) has no end_of_record; counted anyway.',
+    ]);
+  });
+
+  it('ignores unknown TAG: lines and repeated source files, with warnings', () => {
+    // Prepare
+    const text = lcov(
+      'SF:a.js',
+      'MCDC:1,0,t,1,0,x',
+      'DA:1,1',
+      'end_of_record',
+      'SF:a.js',
+      'end_of_record',
+    );
+
+    // Act
+    const parsed = parseLcov(text);
+
+    // Assess
+    expect(parsed.warnings).toEqual([
+      'Ignored unknown LCOV line types: MCDC.',
+      '1 source file(s) appear in more than one record; each record is counted.',
+    ]);
+  });
+});
+
+describe('parseLcov rejects bad input', () => {
+  it.each([
+    ['an empty text', '', 'no SF: record found', undefined],
+    ['only a test name', 'TN:x\n', 'no SF: record found', undefined],
+    [
+      'a garbage line',
+      lcov('SF:a.js', 'DA:1,1', 'hello world', 'end_of_record'),
+      'line 3: not an LCOV line: "hello world"',
+      3,
+    ],
+    ['a lowercase tag', lcov('SF:a.js', 'da:1,1'), 'line 2: not an LCOV line', 2],
+    ['a JSON document', '{"total": {}}', 'line 1: not an LCOV line', 1],
+    ['a DA line before any SF', lcov('DA:1,1', 'SF:a.js'), 'line 1: DA: line outside a record', 1],
+    [
+      'end_of_record without SF',
+      lcov('end_of_record'),
+      'line 1: end_of_record without a preceding SF',
+      1,
+    ],
+    [
+      'a second SF without end_of_record',
+      lcov('SF:a.js', 'DA:1,1', 'SF:b.js'),
+      'line 3: SF: line inside the record that starts at line 1',
+      3,
+    ],
+    ['an empty SF', lcov('SF:', 'end_of_record'), 'line 1: SF: the source file name is empty', 1],
+    [
+      'a non-numeric count',
+      lcov('SF:a.js', 'LF:ten', 'end_of_record'),
+      'line 2: LF: expected a non-negative integer, got "ten"',
+      2,
+    ],
+    [
+      'a negative count',
+      lcov('SF:a.js', 'BRH:-1', 'end_of_record'),
+      'line 2: BRH: expected a non-negative integer',
+      2,
+    ],
+    [
+      'a non-numeric hit count',
+      lcov('SF:a.js', 'DA:3,lots', 'end_of_record'),
+      'line 2: DA: expected an integer count, got "lots"',
+      2,
+    ],
+    [
+      'a DA without a count',
+      lcov('SF:a.js', 'DA:3', 'end_of_record'),
+      'line 2: DA: expected at least 2 comma-separated fields',
+      2,
+    ],
+    [
+      'a DA with a bad line number',
+      lcov('SF:a.js', 'DA:x,1', 'end_of_record'),
+      'line 2: DA: expected a line number, got "x"',
+      2,
+    ],
+    [
+      'a BRDA with three fields',
+      lcov('SF:a.js', 'BRDA:1,0,1', 'end_of_record'),
+      'line 2: BRDA: expected at least 4',
+      2,
+    ],
+    [
+      'LH above LF',
+      lcov('TN:', 'SF:a.js', 'LF:2', 'LH:3', 'end_of_record'),
+      'line 2: record for "a.js": LH (3) is more than LF (2)',
+      2,
+    ],
+  ])('%s', (_label, text, message, line) => {
+    // Prepare / Act
+    const err = errorOf(() => parseLcov(text));
+
+    // Assess
+    expect(err.code).toBe('invalid_report');
+    expect(err.message).toContain('Invalid LCOV report');
+    expect(err.message).toContain(message);
+    expect(err.location?.line).toBe(line);
+  });
+});

@@ -19,11 +19,22 @@ export const json = (
   body: JSON.stringify(body),
 });
 
-/** Map any thrown value to a JSON error response; unknown errors become a 500 with no details. */
+/** An AWS SDK error that says "try again": throttling or a service-side fault. */
+const isTransientAwsError = (error: unknown): boolean => {
+  const e = error as { $fault?: string; $retryable?: unknown; $metadata?: unknown };
+  return e?.$metadata !== undefined && (e.$fault === 'server' || e.$retryable !== undefined);
+};
+
+/**
+ * Map any thrown value to a JSON error response. Transient AWS failures become a 503 (the
+ * client retries); anything else unknown is a 500 with no details (they go to the logs).
+ */
 export const errorResponse = (error: unknown, headers: Record<string, string> = {}): HttpResult => {
   const err = isVigilError(error)
     ? error
-    : new VigilError('internal', 'Internal error. Report the x-correlation-id of this response.');
+    : isTransientAwsError(error)
+      ? new VigilError('unavailable', 'A backing service is busy or unavailable; retry shortly.')
+      : new VigilError('internal', 'Internal error. Report the x-correlation-id of this response.');
   return json(err.status, { error: err.toJSON() }, headers);
 };
 

@@ -81,7 +81,9 @@ describe('ingest handler (API Gateway v2)', () => {
       gate: { status: 'fail' },
       duplicate: false,
     });
-    expect((publisher.events[0]?.detail as TestRunDetail).metadata.correlationId).toBe('ci-run-000042');
+    expect((publisher.events[0]?.detail as TestRunDetail).metadata.correlationId).toBe(
+      'ci-run-000042',
+    );
   });
 
   it('generates a correlation id when the caller sends none or a malformed one', async () => {
@@ -172,6 +174,21 @@ describe('ingest handler (API Gateway v2)', () => {
       code: 'internal',
       message: expect.stringContaining('x-correlation-id'),
     });
+  });
+
+  it('answers 503 for throttling or a fault of an AWS service', async () => {
+    const throttled = Object.assign(new Error('Rate exceeded'), {
+      name: 'ThrottlingException',
+      $fault: 'client',
+      $retryable: { throttling: true },
+      $metadata: { httpStatusCode: 400 },
+    });
+    deps.tokens = { tokens: vi.fn().mockRejectedValue(throttled) };
+    const res = await createIngestHandler(deps)(
+      apiEvent({ query: { project: 'shop' }, headers: auth, body: GRADLE }),
+    );
+    expect(res.statusCode).toBe(503);
+    expect(body(res).error.code).toBe('unavailable');
   });
 
   it('answers 503 when the bus rejects the events, so the client retries', async () => {

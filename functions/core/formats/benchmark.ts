@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { invalidReport } from '../errors';
 import { isRecord, parseShape } from './shape';
 import type { Benchmark, ParsedBenchmark } from './types';

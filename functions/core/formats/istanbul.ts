@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { invalidReport } from '../errors';
 import { parseShape } from './shape';
 import { type CoverageMetric, coverageMetric, type ParsedCoverage } from './types';

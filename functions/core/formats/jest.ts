@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseShape } from './shape';
 import { firstLine, type ParsedTests, round2, type TestCase, type TestStatus } from './types';
 

@@ -1,0 +1,83 @@
+import { fileURLToPath } from 'node:url';
+import { RemovalPolicy } from 'aws-cdk-lib';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { loadConfigFile } from '../functions/adapters/local/config-file';
+import type { VigilConfig } from '../functions/core/config';
+
+/** The stages Vigil models in code; each deploys as its own stack. */
+export const STAGES = ['dev', 'staging', 'prod'] as const;
+export type Stage = (typeof STAGES)[number];
+
+export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+
+/** `vigil.config.ts` at the repository root, whatever the working directory. */
+export const DEFAULT_CONFIG_PATH = fileURLToPath(new URL('../vigil.config.ts', import.meta.url));
+
+/** Validate a `-c stage=NAME` value. */
+export const parseStage = (value: unknown): Stage => {
+  const stage = value ?? 'dev';
+  if (typeof stage === 'string' && (STAGES as readonly string[]).includes(stage)) {
+    return stage as Stage;
+  }
+  throw new Error(
+    `Unknown stage ${JSON.stringify(stage)}: pass -c stage=NAME with NAME one of ${STAGES.join(', ')}.`,
+  );
+};
+
+/** The CloudFormation stack name of a stage. */
+export const stackNameFor = (stage: Stage): string => `Vigil-${stage}`;
+
+/**
+ * Load and validate the Vigil config: `path` (relative to the working directory; `.ts`,
+ * `.js` or `.json`), else the repository's `vigil.config.ts`. Uses the same loader as
+ * `vigil dev`, so the CLI and CDK accept exactly the same files.
+ */
+export const loadVigilConfig = (path?: string): Promise<VigilConfig> =>
+  loadConfigFile(path ?? DEFAULT_CONFIG_PATH);
+
+/** Stage-dependent infrastructure settings derived from the config. */
+export interface StageSettings {
+  readonly stage: Stage;
+  /** `POWERTOOLS_LOG_LEVEL` of every function. */
+  readonly logLevel: LogLevel;
+  /** Retention of every log group (function logs, API access logs). */
+  readonly logRetention: RetentionDays;
+  /** How long raw reports (S3) and bus events (EventBridge archive) are kept. */
+  readonly archiveRetentionDays: number;
+  /** RETAIN for prod (data outlives the stack), DESTROY elsewhere (clean teardown). */
+  readonly removalPolicy: RemovalPolicy;
+}
+
+/** Used when the config has no entry (or no value) for a stage. */
+export const STAGE_DEFAULTS = {
+  logLevel: 'INFO',
+  logRetentionDays: 30,
+  archiveRetentionDays: 90,
+} as const satisfies { logLevel: LogLevel; logRetentionDays: number; archiveRetentionDays: number };
+
+/** The retention periods CloudWatch Logs accepts, in days. */
+const LOG_RETENTION_DAYS: readonly number[] = Object.values(RetentionDays).filter(
+  (value): value is number => typeof value === 'number',
+);
+
+/** A CloudWatch Logs retention; other day counts are rejected rather than silently rounded. */
+export const toRetentionDays = (days: number): RetentionDays => {
+  if (!LOG_RETENTION_DAYS.includes(days)) {
+    const allowed = [...LOG_RETENTION_DAYS].sort((a, b) => a - b).join(', ');
+    throw new Error(
+      `logRetentionDays ${days} is not a CloudWatch Logs retention period; use one of ${allowed}.`,
+    );
+  }
+  return days as RetentionDays;
+};
+
+export const stageSettings = (config: VigilConfig, stage: Stage): StageSettings => {
+  const overrides = config.stages[stage];
+  return {
+    stage,
+    logLevel: overrides?.logLevel ?? STAGE_DEFAULTS.logLevel,
+    logRetention: toRetentionDays(overrides?.logRetentionDays ?? STAGE_DEFAULTS.logRetentionDays),
+    archiveRetentionDays: overrides?.archiveRetentionDays ?? STAGE_DEFAULTS.archiveRetentionDays,
+    removalPolicy: stage === 'prod' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+  };
+};

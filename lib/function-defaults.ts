@@ -1,0 +1,167 @@
+import { fileURLToPath } from 'node:url';
+import { Duration, Validations } from 'aws-cdk-lib';
+import { type IRole, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { type BundlingOptions, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { BuildOptions } from 'esbuild';
+import type { VigilConfig } from '../functions/core/config';
+import type { StageSettings } from './config';
+
+/** The repository root: handlers are referred to by entry path below it, never imported. */
+export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** Absolute path of a handler entry, e.g. `functionEntry('ingest')`. */
+export const functionEntry = (name: string): string =>
+  fileURLToPath(new URL(`../functions/${name}/index.ts`, import.meta.url));
+
+export const FUNCTION_RUNTIME = Runtime.NODEJS_22_X;
+
+/** CloudWatch namespace of Vigil's own metrics (EMF from the metrics handler). */
+export const METRICS_NAMESPACE = 'Vigil';
+
+/** `POWERTOOLS_SERVICE_NAME`: one service for every function, as Powertools intends. */
+export const SERVICE_NAME = 'vigil';
+
+/**
+ * ESM bundles have no `require`; CommonJS dependencies bundled into them (e.g. the X-Ray SDK
+ * under the Powertools tracer) still call it for Node built-ins. This defines it.
+ */
+export const ESM_REQUIRE_BANNER =
+  "import { createRequire as __vigilCreateRequire } from 'node:module'; " +
+  'const require = __vigilCreateRequire(import.meta.url);';
+
+/**
+ * esbuild options of every Vigil function; `bundle.test.ts` builds with the same object.
+ *
+ * - ESM: what Powertools and the AWS SDK v3 ship as their primary format (`module` main
+ *   field first), and it allows top-level await in handlers later. Needs the banner above.
+ * - The AWS SDK is bundled rather than taken from the runtime: the function runs exactly
+ *   the SDK version the tests ran against, and a minified bundle usually initialises faster
+ *   than the runtime's unbundled copy.
+ */
+export const BUNDLING = {
+  minify: true,
+  sourceMap: true,
+  // Stack traces need the mappings only; embedding the sources would triple the map.
+  sourcesContent: false,
+  target: 'node22',
+  format: OutputFormat.ESM,
+  mainFields: ['module', 'main'],
+  banner: ESM_REQUIRE_BANNER,
+  bundleAwsSDK: true,
+} satisfies BundlingOptions;
+
+/** The esbuild options NodejsFunction derives from `BUNDLING` (for building outside CDK). */
+export const esbuildOptions = (): BuildOptions => ({
+  bundle: true,
+  platform: 'node',
+  target: BUNDLING.target,
+  format: BUNDLING.format === OutputFormat.ESM ? 'esm' : 'cjs',
+  minify: BUNDLING.minify,
+  sourcemap: BUNDLING.sourceMap,
+  sourcesContent: BUNDLING.sourcesContent,
+  mainFields: [...BUNDLING.mainFields],
+  banner: { js: BUNDLING.banner },
+  external: BUNDLING.bundleAwsSDK ? [] : ['@aws-sdk/*'],
+  logLevel: 'warning',
+});
+
+/** Lambda caps all environment variables of a function at 4 KB together. */
+const MAX_CONFIG_JSON_BYTES = 3 * 1024;
+
+export interface VigilFunctionProps {
+  /** Absolute path of the handler entry (see `functionEntry`). */
+  readonly entry: string;
+  readonly description: string;
+  readonly settings: StageSettings;
+  /** Serialised into `VIGIL_CONFIG_JSON`. */
+  readonly config: VigilConfig;
+  /**
+   * Variables on top of the common ones (stage, config, Powertools settings).
+   * @default - only the common variables
+   */
+  readonly environment?: Readonly<Record<string, string>>;
+  /** @default 512 */
+  readonly memorySizeMb?: number;
+  /** @default 29 (just under API Gateway's 30 s integration limit) */
+  readonly timeoutSeconds?: number;
+}
+
+/**
+ * A Vigil Lambda function with the shared defaults: Node.js 22 on arm64, X-Ray tracing, an
+ * explicit log group with the stage's retention, and a role that may write only to that log
+ * group (no AWSLambdaBasicExecutionRole, whose log permissions span every log group).
+ */
+export class VigilFunction extends Construct {
+  readonly function: NodejsFunction;
+  readonly logGroup: LogGroup;
+  readonly role: IRole;
+
+  constructor(scope: Construct, id: string, props: VigilFunctionProps) {
+    super(scope, id);
+    const { settings } = props;
+    const configJson = JSON.stringify(props.config);
+    if (Buffer.byteLength(configJson) > MAX_CONFIG_JSON_BYTES) {
+      throw new Error(
+        `The Vigil config is ${Buffer.byteLength(configJson)} bytes as JSON; Lambda environment ` +
+          `variables are limited to 4 KB in total, so VIGIL_CONFIG_JSON must stay under ` +
+          `${MAX_CONFIG_JSON_BYTES} bytes.`,
+      );
+    }
+
+    this.logGroup = new LogGroup(this, 'LogGroup', {
+      retention: settings.logRetention,
+      removalPolicy: settings.removalPolicy,
+    });
+
+    const role = new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: props.description,
+    });
+    this.logGroup.grantWrite(role);
+    this.role = role;
+
+    this.function = new NodejsFunction(this, 'Function', {
+      entry: props.entry,
+      handler: 'handler',
+      description: props.description,
+      runtime: FUNCTION_RUNTIME,
+      architecture: Architecture.ARM_64,
+      memorySize: props.memorySizeMb ?? 512,
+      timeout: Duration.seconds(props.timeoutSeconds ?? 29),
+      tracing: Tracing.ACTIVE,
+      role,
+      logGroup: this.logGroup,
+      projectRoot: REPO_ROOT,
+      depsLockFilePath: fileURLToPath(new URL('../package-lock.json', import.meta.url)),
+      bundling: { ...BUNDLING, mainFields: [...BUNDLING.mainFields] },
+      environment: {
+        // Stack traces point at the TypeScript sources (the bundle ships a source map).
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        POWERTOOLS_LOG_LEVEL: settings.logLevel,
+        VIGIL_STAGE: settings.stage,
+        VIGIL_CONFIG_JSON: configJson,
+        ...props.environment,
+      },
+    });
+
+    Validations.of(this).acknowledge(
+      {
+        id: 'AwsSolutions-L1',
+        reason:
+          'The runtime is pinned on purpose (FUNCTION_RUNTIME with the matching esbuild target ' +
+          'in BUNDLING) so a CDK upgrade never changes it silently; moving on is a reviewed change.',
+      },
+      {
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'Only X-Ray (tracing ACTIVE: xray:PutTraceSegments, xray:PutTelemetryRecords) uses ' +
+          'Resource *; X-Ray has no resource-level permissions.',
+      },
+    );
+  }
+}

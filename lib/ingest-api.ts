@@ -1,0 +1,231 @@
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import {
+  HttpApi,
+  HttpMethod,
+  type HttpStage,
+  LogGroupLogDestination,
+  PayloadFormatVersion,
+} from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import type { IEventBus } from 'aws-cdk-lib/aws-events';
+import { LogGroup } from 'aws-cdk-lib/aws-logs';
+import {
+  BlockPublicAccess,
+  Bucket,
+  BucketEncryption,
+  CfnBucket,
+  ObjectOwnership,
+} from 'aws-cdk-lib/aws-s3';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import type { VigilConfig } from '../functions/core/config';
+import type { StageSettings } from './config';
+import { functionEntry, VigilFunction } from './function-defaults';
+
+export interface IngestApiProps {
+  /** Where the ingest function publishes canonical events. */
+  readonly eventBus: IEventBus;
+  readonly settings: StageSettings;
+  readonly config: VigilConfig;
+  /**
+   * Steady-state request rate of the API's default stage, per second.
+   * @default 50
+   */
+  readonly throttlingRateLimit?: number;
+  /**
+   * Burst capacity of the API's default stage, in requests.
+   * @default 100
+   */
+  readonly throttlingBurstLimit?: number;
+  /**
+   * Protect the ledger table against deletion (including by CloudFormation).
+   * @default - true when the stage retains its data (`settings.removalPolicy` is RETAIN)
+   */
+  readonly deletionProtection?: boolean;
+}
+
+/** Noncurrent versions of archived reports (overwritten or deleted) are kept this long. */
+const NONCURRENT_VERSION_DAYS = 30;
+
+/**
+ * `POST /v1/results` and `GET /v1/health` on an HTTP API, served by the ingest function with
+ * what it needs: the raw-report archive (S3), the idempotency ledger (DynamoDB) and the
+ * ingest tokens (Secrets Manager).
+ */
+export class IngestApi extends Construct {
+  readonly api: HttpApi;
+  readonly stage: HttpStage;
+  /** Base URL of the API (`https://{id}.execute-api.{region}.amazonaws.com/`). */
+  readonly url: string;
+  readonly handler: VigilFunction;
+  readonly archiveBucket: Bucket;
+  readonly accessLogsBucket: Bucket;
+  readonly ledgerTable: Table;
+  /** The ingest bearer tokens: a comma-separated list (or JSON `{"tokens": [...]}`). */
+  readonly tokensSecret: Secret;
+
+  constructor(scope: Construct, id: string, props: IngestApiProps) {
+    super(scope, id);
+    const { settings } = props;
+    const retain = settings.removalPolicy === RemovalPolicy.RETAIN;
+    // Non-retained buckets are emptied on stack deletion, else CloudFormation cannot delete them.
+    const autoDeleteObjects = settings.removalPolicy === RemovalPolicy.DESTROY;
+
+    // Server access logs of the archive bucket (cdk-nag S1 exempts a bucket that is a log target).
+    this.accessLogsBucket = new Bucket(this, 'AccessLogsBucket', {
+      encryption: BucketEncryption.S3_MANAGED,
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      enforceSSL: true,
+      lifecycleRules: [
+        { id: 'expire-access-logs', expiration: Duration.days(settings.archiveRetentionDays) },
+      ],
+      removalPolicy: settings.removalPolicy,
+      autoDeleteObjects,
+    });
+    this.archiveBucket = new Bucket(this, 'ArchiveBucket', {
+      encryption: BucketEncryption.S3_MANAGED,
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      enforceSSL: true,
+      versioned: true,
+      serverAccessLogsBucket: this.accessLogsBucket,
+      serverAccessLogsPrefix: 'archive/',
+      lifecycleRules: [
+        {
+          id: 'expire-reports',
+          expiration: Duration.days(settings.archiveRetentionDays),
+          noncurrentVersionExpiration: Duration.days(NONCURRENT_VERSION_DAYS),
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
+        },
+      ],
+      removalPolicy: settings.removalPolicy,
+      autoDeleteObjects,
+    });
+
+    this.ledgerTable = new Table(this, 'Ledger', {
+      partitionKey: { name: 'pk', type: AttributeType.STRING },
+      timeToLiveAttribute: 'expiresAt',
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: TableEncryption.AWS_MANAGED,
+      deletionProtection: props.deletionProtection ?? retain,
+      removalPolicy: settings.removalPolicy,
+    });
+
+    this.tokensSecret = new Secret(this, 'TokensSecret', {
+      description: `Vigil ${settings.stage}: ingest bearer tokens (comma-separated, or {"tokens": [...]})`,
+      // One random token. generateSecretString can only place a string under a key, not a
+      // JSON array, so the value is the plain token; the token source accepts a comma list.
+      generateSecretString: {
+        passwordLength: 48,
+        excludePunctuation: true,
+        includeSpace: false,
+        requireEachIncludedType: true,
+      },
+      removalPolicy: settings.removalPolicy,
+    });
+    Validations.of(this.tokensSecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'Ingest tokens are shared with CI systems outside AWS, so rotation is a manual, ' +
+        'overlapping procedure (add the new token to the list, update CI, remove the old one; ' +
+        'see docs/deploy.md). A rotation Lambda could not update the CI side.',
+    });
+
+    this.handler = new VigilFunction(this, 'Handler', {
+      entry: functionEntry('ingest'),
+      description: `Vigil ${settings.stage}: ingest CI reports, answer gate verdicts`,
+      settings,
+      config: props.config,
+      environment: {
+        EVENT_BUS_NAME: props.eventBus.eventBusName,
+        ARCHIVE_BUCKET: this.archiveBucket.bucketName,
+        LEDGER_TABLE: this.ledgerTable.tableName,
+        TOKENS_SECRET_ARN: this.tokensSecret.secretArn,
+      },
+    });
+    const fn = this.handler.function;
+    props.eventBus.grantPutEventsTo(fn);
+    this.archiveBucket.grantPut(fn);
+    // The ledger uses single-item operations only (see functions/adapters/aws/dynamodb-ledger.ts).
+    this.ledgerTable.grant(
+      fn,
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:DeleteItem',
+    );
+    this.tokensSecret.grantRead(fn);
+    const archiveBucketResource = this.archiveBucket.node.defaultChild;
+    if (!(archiveBucketResource instanceof CfnBucket))
+      throw new Error('Archive bucket has no CfnBucket');
+    const archivePut =
+      'Reports are archived under keys chosen per run, so the function may put any object in ' +
+      'its own archive bucket (bucket.grantPut: s3:PutObject* and s3:Abort* for multipart ' +
+      'uploads), and nothing else in S3.';
+    const archiveArn = `<${Stack.of(this).getLogicalId(archiveBucketResource)}.Arn>`;
+    Validations.of(this.handler.role).acknowledge(
+      { id: 'AwsSolutions-IAM5[Action::s3:Abort*]', reason: archivePut },
+      { id: `AwsSolutions-IAM5[Resource::${archiveArn}/*]`, reason: archivePut },
+    );
+
+    const accessLogs = new LogGroup(this, 'AccessLogs', {
+      retention: settings.logRetention,
+      removalPolicy: settings.removalPolicy,
+    });
+
+    this.api = new HttpApi(this, 'Api', {
+      apiName: `${Stack.of(this).stackName}-ingest`,
+      description: `Vigil ${settings.stage}: CI results ingest`,
+      createDefaultStage: false,
+    });
+    this.stage = this.api.addStage('DefaultStage', {
+      autoDeploy: true,
+      throttle: {
+        rateLimit: props.throttlingRateLimit ?? 50,
+        burstLimit: props.throttlingBurstLimit ?? 100,
+      },
+      accessLogSettings: {
+        destination: new LogGroupLogDestination(accessLogs),
+        format: AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: '$context.requestId',
+            ip: '$context.identity.sourceIp',
+            requestTime: '$context.requestTime',
+            routeKey: '$context.routeKey',
+            status: '$context.status',
+            protocol: '$context.protocol',
+            responseLength: '$context.responseLength',
+            latency: '$context.responseLatency',
+            integrationLatency: '$context.integrationLatency',
+            integrationStatus: '$context.integrationStatus',
+            integrationError: '$context.integrationErrorMessage',
+            error: '$context.error.message',
+          }),
+        ),
+      },
+    });
+    this.url = this.stage.url;
+
+    const integration = new HttpLambdaIntegration('IngestIntegration', fn, {
+      payloadFormatVersion: PayloadFormatVersion.VERSION_2_0,
+    });
+    const routes = [
+      ...this.api.addRoutes({ path: '/v1/results', methods: [HttpMethod.POST], integration }),
+      ...this.api.addRoutes({ path: '/v1/health', methods: [HttpMethod.GET], integration }),
+    ];
+    for (const route of routes) {
+      Validations.of(route).acknowledge({
+        id: 'AwsSolutions-APIG4',
+        reason:
+          'POST /v1/results is authorized by the ingest function itself: a bearer token ' +
+          'compared in constant time with the tokens in Secrets Manager (a Lambda authorizer ' +
+          'would add a second function and latency for the same check). GET /v1/health is ' +
+          'public by design and reveals nothing but liveness.',
+      });
+    }
+  }
+}

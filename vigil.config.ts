@@ -4,8 +4,23 @@ import { defineConfig } from './functions/core/config';
  * Vigil's configuration. `npm start` and `cdk deploy` both read this file.
  * Every field is optional; see README.md ("Configuration") for the full list.
  */
+/**
+ * Local mode probes Vigil's own health endpoint, so `npm start` shows probes, metrics and
+ * alerts working on a fresh clone. It is left out when the CDK CLI synthesizes (it sets
+ * CDK_OUTDIR): a deployed stage has nothing listening on its loopback.
+ */
+const selfProbe = {
+  name: 'vigil-health',
+  url: `http://127.0.0.1:${process.env.PORT || 3000}/v1/health`,
+  intervalSeconds: 30,
+  timeoutMs: 2000,
+  expect: { status: [200], json: [{ path: '$.status', equals: 'ok' }] },
+  tags: ['local'],
+};
+
 export default defineConfig({
   project: 'vigil',
+  probes: process.env.CDK_OUTDIR ? [] : [selfProbe],
   defaultBranch: 'main',
   gates: {
     failOnFailedTests: true,

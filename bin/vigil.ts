@@ -1,4 +1,5 @@
 import { runDev } from '../cli/dev';
+import { runProbeCli } from '../cli/probe';
 import { runReport } from '../cli/report';
 
 /** The `vigil` command: `dev` (local pipeline), `report` (post CI results). */
@@ -8,6 +9,8 @@ const USAGE = `Usage: vigil <command> [options]
 Commands:
   dev                     run the pipeline locally (same as npm start)
   report <files...>       post CI reports and print the gate verdict (see README)
+  probe --once [--config F] [--json]
+                          run every probe once and print the results
   help                    show this text
 `;
 
@@ -32,6 +35,8 @@ const main = async (argv: string[]): Promise<number | undefined> => {
     }
     case 'report':
       return runReport(rest, io);
+    case 'probe':
+      return runProbeCli(rest, io);
     case undefined:
     case 'help':
     case '--help':

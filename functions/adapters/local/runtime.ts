@@ -15,9 +15,11 @@ import { logger, NAMESPACE, SERVICE } from '../../shared/powertools';
 import { VERSION } from '../../shared/version';
 import { FileArchive } from './archive';
 import { LocalBus } from './bus';
+import { EnvSecretResolver } from './env-secrets';
 import { FileRunLedger } from './ledger';
 import { LocalMetricStore } from './metric-store';
 import { createLocalMetrics } from './metrics';
+import { ProbeScheduler } from './probe-scheduler';
 
 /**
  * The whole pipeline on one machine: the same ingest and metrics handlers as on AWS,
@@ -34,6 +36,9 @@ export interface LocalOptions {
   tokens?: readonly string[];
   /** Print EMF lines as the Lambda runtime would (off by default: they are noisy). */
   echoMetrics?: boolean;
+  /** Run the configured probes on their intervals (default true). */
+  probes?: boolean;
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface LocalPipeline {
@@ -151,6 +156,12 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
     EVENT_PATTERNS.metrics,
     createMetricsHandler({ config: opts.config, metrics }),
   );
+  const probes = new ProbeScheduler({
+    config: opts.config,
+    publisher: bus,
+    secrets: new EnvSecretResolver(opts.env ?? process.env),
+    clock: systemClock,
+  });
 
   const ingestHandler = createIngestHandler({
     config: opts.config,
@@ -208,6 +219,7 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
     server.listen(opts.port ?? 3000, host, () => ok());
   });
   const { port } = server.address() as AddressInfo;
+  if (opts.probes !== false) probes.start();
   const urlHost = host.includes(':') ? `[${host}]` : host;
 
   return {
@@ -218,6 +230,7 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
     metricStore,
     server,
     close: async () => {
+      await probes.stop();
       await new Promise<void>((ok) => server.close(() => ok()));
       await bus.drain();
     },

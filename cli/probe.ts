@@ -1,0 +1,191 @@
+import { randomUUID } from 'node:crypto';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadConfigFile } from '../functions/adapters/local/config-file';
+import { EnvSecretResolver } from '../functions/adapters/local/env-secrets';
+import type { VigilConfig } from '../functions/core/config';
+import type { ProbeCompletedDetail } from '../functions/core/events';
+import { systemClock } from '../functions/core/ports';
+import { runProbes } from '../functions/core/probes/run';
+import {
+  createHttpProber,
+  type ProbeHttpOptions,
+  type probeHttp,
+} from '../functions/shared/http-probe';
+import { resolveConfig } from './dev';
+
+/**
+ * `vigil probe --once`: run every configured probe once, right here, and print what each
+ * found, the way to develop probes before deploying them. Nothing is published.
+ */
+
+export interface ProbeCliIo {
+  env: NodeJS.ProcessEnv;
+  /** Receives whole lines, each ending in `\n`. */
+  stdout: (s: string) => void;
+  /** Receives whole lines, each ending in `\n`. */
+  stderr: (s: string) => void;
+  /** Where relative config paths start. Default `process.cwd()`. */
+  cwd?: string;
+  /** The HTTP probe (tests inject one). */
+  probeHttp?: typeof probeHttp;
+  /** TLS options for the HTTP probe (e.g. a test CA). */
+  tls?: Pick<ProbeHttpOptions, 'ca' | 'rejectUnauthorized'>;
+}
+
+export const PROBE_EXIT = { ok: 0, down: 1, usage: 2 } as const;
+
+export const PROBE_USAGE = `Usage: vigil probe --once [--config FILE] [--json]
+
+Runs every probe in the config once and prints the results (nothing is published).
+
+Options:
+  --once          run each probe once (continuous probing runs in \`vigil dev\` and on AWS)
+  --config FILE   config file (default: $VIGIL_CONFIG, else ./vigil.config.ts)
+  --json          print one JSON line per probe: the Probe Completed event detail
+  -h, --help      show this help
+
+Header values may use {{secret:NAME}}: set VIGIL_SECRET_NAME (upper case, other characters
+as _) in the environment.
+
+Exit codes: 0 every probe is up (or none is configured), 1 a probe is down,
+2 usage or config error.
+`;
+
+const NO_PROBES = `Add probes to the config, for example:
+
+  probes: [
+    { name: 'api-health', url: 'https://api.example.com/health',
+      expect: { status: [200], maxLatencyMs: 1000 } },
+  ],
+`;
+
+type Parsed =
+  | { kind: 'help' }
+  | { kind: 'error'; message: string }
+  | { kind: 'ok'; config?: string; json: boolean };
+
+const parse = (argv: string[]): Parsed => {
+  let values: { once?: boolean; config?: string; json?: boolean; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      allowPositionals: false,
+      strict: true,
+      options: {
+        once: { type: 'boolean' },
+        config: { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (e) {
+    return { kind: 'error', message: e instanceof Error ? e.message : String(e) };
+  }
+  if (values.help) return { kind: 'help' };
+  if (!values.once)
+    return {
+      kind: 'error',
+      message: 'pass --once (continuous probing runs in `vigil dev` and on AWS)',
+    };
+  if (values.config !== undefined && values.config.trim() === '')
+    return { kind: 'error', message: '--config needs a file path' };
+  return { kind: 'ok', config: values.config, json: values.json === true };
+};
+
+const pad = (rows: string[][]): string[] => {
+  const widths: number[] = [];
+  for (const row of rows)
+    row.forEach((cell, i) => {
+      widths[i] = Math.max(widths[i] ?? 0, cell.length);
+    });
+  return rows.map((row) =>
+    row
+      .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd(),
+  );
+};
+
+/** The result table: one row per probe. */
+export const formatTable = (results: readonly ProbeCompletedDetail[]): string[] =>
+  pad([
+    ['PROBE', 'RESULT', 'STATUS', 'LATENCY', 'TLS', 'FAILURE'],
+    ...results.map((r) => [
+      r.metadata.probe,
+      r.status === 'up' ? '✔ UP' : '✖ DOWN',
+      r.statusCode === undefined ? '-' : String(r.statusCode),
+      `${Math.round(r.latencyMs)} ms`,
+      r.tls ? `${r.tls.daysRemaining} d` : '-',
+      r.failure ? `${r.failure.assertion}: ${r.failure.message}` : '',
+    ]),
+  ]);
+
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+export const runProbeCli = async (argv: string[], io: ProbeCliIo): Promise<number> => {
+  const out = (line: string) => io.stdout(`${line}\n`);
+  const err = (line: string) => io.stderr(`${line}\n`);
+  const parsed = parse(argv);
+  if (parsed.kind === 'help') {
+    io.stdout(PROBE_USAGE);
+    return PROBE_EXIT.ok;
+  }
+  if (parsed.kind === 'error') {
+    err(`vigil probe: ${parsed.message}`);
+    err('');
+    io.stderr(PROBE_USAGE);
+    return PROBE_EXIT.usage;
+  }
+
+  const cwd = io.cwd ?? process.cwd();
+  let config: VigilConfig;
+  let source: string;
+  try {
+    if (parsed.config !== undefined) {
+      config = await loadConfigFile(resolve(cwd, parsed.config));
+      source = parsed.config;
+    } else ({ config, source } = await resolveConfig(io.env, cwd));
+  } catch (e) {
+    err(`vigil probe: ${e instanceof Error ? e.message : String(e)}`);
+    return PROBE_EXIT.usage;
+  }
+
+  if (config.probes.length === 0) {
+    const message = `No probes configured in ${source}.`;
+    if (parsed.json) err(message);
+    else {
+      out(message);
+      io.stdout(NO_PROBES);
+    }
+    return PROBE_EXIT.ok;
+  }
+
+  if (!parsed.json) out(`Vigil: running ${plural(config.probes.length, 'probe')} from ${source}`);
+  const probe = createHttpProber({
+    secrets: new EnvSecretResolver(io.env),
+    ...io.tls,
+    ...(io.probeHttp ? { probeHttp: io.probeHttp } : {}),
+  });
+  const results = await runProbes(
+    config.probes,
+    { probe, clock: systemClock },
+    { correlationId: randomUUID(), location: 'local', defaultProject: config.project },
+  );
+
+  const failed = results.filter((r) => r.status === 'down').length;
+  const summary = `${results.length - failed} passed, ${failed} failed`;
+  if (parsed.json) {
+    for (const r of results) out(JSON.stringify(r));
+    err(summary);
+  } else {
+    out('');
+    for (const line of formatTable(results)) out(line);
+    const warnings = results.flatMap((r) => r.warnings.map((w) => `⚠ ${r.metadata.probe}: ${w}`));
+    if (warnings.length > 0) out('');
+    for (const w of warnings) out(w);
+    out('');
+    out(summary);
+  }
+  return failed > 0 ? PROBE_EXIT.down : PROBE_EXIT.ok;
+};

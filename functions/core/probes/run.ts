@@ -1,0 +1,165 @@
+import type { ProbeConfig } from '../config';
+import type { ProbeCompletedDetail } from '../events';
+import type { Clock } from '../ports';
+import { evaluate, type Observation } from './assertions';
+import { SecretError } from './secrets';
+
+/**
+ * Run a set of probes once, concurrently (bounded), and turn each observation into a
+ * `Probe Completed` event detail. Every probe has its own deadline: a hung target costs
+ * its own `timeoutMs` and never delays the other probes' results beyond that.
+ */
+
+/** Performs one probe (the HTTP request); must settle by itself within `timeoutMs`. */
+export type ProbeFn = (probe: ProbeConfig, signal: AbortSignal) => Promise<Observation>;
+
+export interface RunProbesDeps {
+  probe: ProbeFn;
+  clock: Clock;
+  /** Probes in flight at once. Default `DEFAULT_CONCURRENCY`. */
+  concurrency?: number;
+  /** Monotonic milliseconds, for the safety deadline. Default `performance.now`. */
+  monotonicNow?: () => number;
+}
+
+export interface RunContext {
+  /** One id for every result of this run (created by the caller). */
+  correlationId: string;
+  /** `local`, `cli` or the AWS region. */
+  location: string;
+  /** Project of probes that name none (the config's top-level `project`). */
+  defaultProject: string;
+  /** 1-based sample number within a scheduled invocation. Default 1. */
+  attempt?: number | ((probe: ProbeConfig) => number);
+}
+
+export const DEFAULT_CONCURRENCY = 16;
+/**
+ * Extra time past a probe's `timeoutMs` before the runner gives up on it by itself (the
+ * HTTP probe enforces `timeoutMs`; this only guards against a probe function that hangs).
+ */
+export const DEADLINE_GRACE_MS = 1000;
+
+/** A tiny promise pool: at most `limit` calls of `fn` in flight; results keep input order. */
+export const mapLimit = async <T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<R[]> => {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const index = next++;
+      // index < items.length was just checked.
+      results[index] = await fn(items[index] as T, index);
+    }
+  };
+  const workers = Math.max(1, Math.min(Math.floor(limit) || 1, items.length));
+  await Promise.all(Array.from({ length: workers }, worker));
+  return results;
+};
+
+/** The URL as reported: credentials in it (`user:pass@`) are masked. */
+export const reportedUrl = (raw: string): string => {
+  try {
+    const url = new URL(raw);
+    if (!url.username && !url.password) return raw;
+    url.username = '***';
+    url.password = '';
+    return url.toString();
+  } catch {
+    return raw;
+  }
+};
+
+const round1 = (ms: number): number => Math.max(0, Math.round(ms * 10) / 10);
+
+const observe = async (
+  probe: ProbeConfig,
+  deps: RunProbesDeps,
+): Promise<Observation | { thrown: unknown; latencyMs: number }> => {
+  const now = deps.monotonicNow ?? (() => performance.now());
+  const started = now();
+  const controller = new AbortController();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<Observation>((resolve) => {
+    timer = setTimeout(() => {
+      controller.abort();
+      resolve({
+        error: 'timeout',
+        message: `no result within ${probe.timeoutMs} ms`,
+        latencyMs: now() - started,
+      });
+    }, probe.timeoutMs + DEADLINE_GRACE_MS);
+  });
+  try {
+    return await Promise.race([deps.probe(probe, controller.signal), deadline]);
+  } catch (thrown) {
+    return { thrown, latencyMs: now() - started };
+  } finally {
+    clearTimeout(timer);
+  }
+};
+
+/** One probe, once: the event detail of its result. */
+export const runProbe = async (
+  probe: ProbeConfig,
+  deps: RunProbesDeps,
+  ctx: RunContext,
+): Promise<ProbeCompletedDetail> => {
+  const checkedAt = deps.clock.now();
+  const outcome = await observe(probe, deps);
+  const attempt =
+    typeof ctx.attempt === 'function' ? ctx.attempt(probe) : Math.max(1, ctx.attempt ?? 1);
+  const base = {
+    metadata: {
+      project: probe.project ?? ctx.defaultProject,
+      probe: probe.name,
+      correlationId: ctx.correlationId,
+      checkedAt: checkedAt.toISOString(),
+      location: ctx.location,
+    },
+    url: reportedUrl(probe.url),
+    method: probe.method,
+    attempt,
+    severity: probe.severity,
+    tags: [...probe.tags],
+  };
+  if ('thrown' in outcome) {
+    // Not an observation: the probe could not even be attempted (e.g. a missing secret).
+    const { thrown } = outcome;
+    const failure =
+      thrown instanceof SecretError
+        ? { assertion: 'secret', message: thrown.message }
+        : {
+            assertion: 'error',
+            message: thrown instanceof Error ? thrown.message : String(thrown),
+          };
+    return {
+      ...base,
+      status: 'down',
+      latencyMs: round1(outcome.latencyMs),
+      failure,
+      warnings: [],
+    };
+  }
+  const verdict = evaluate(probe, outcome, deps.clock.now());
+  return {
+    ...base,
+    status: verdict.status,
+    latencyMs: round1(outcome.latencyMs),
+    ...('statusCode' in outcome ? { statusCode: outcome.statusCode } : {}),
+    ...(verdict.failure ? { failure: verdict.failure } : {}),
+    ...(verdict.tls ? { tls: verdict.tls } : {}),
+    warnings: verdict.warnings,
+  };
+};
+
+/** Run every probe once, at most `concurrency` at a time; results keep the probes' order. */
+export const runProbes = (
+  probes: readonly ProbeConfig[],
+  deps: RunProbesDeps,
+  ctx: RunContext,
+): Promise<ProbeCompletedDetail[]> =>
+  mapLimit(probes, deps.concurrency ?? DEFAULT_CONCURRENCY, (probe) => runProbe(probe, deps, ctx));

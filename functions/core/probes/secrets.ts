@@ -1,0 +1,81 @@
+import { VigilError } from '../errors';
+
+/**
+ * `{{secret:NAME}}` placeholders in probe header values. The resolved values go to the
+ * target only: they are never logged, never put in an event, and error messages name the
+ * secret, never its value.
+ */
+
+/** Port: reads one secret by name (env vars locally, Secrets Manager on AWS). */
+export interface SecretResolver {
+  /** The secret's value; throws a `SecretError` naming the secret when it cannot be read. */
+  resolve(name: string): Promise<string>;
+}
+
+/** A secret that is not defined or cannot be read. The message never contains a value. */
+export class SecretError extends VigilError {
+  readonly secret: string;
+
+  constructor(secret: string, message: string) {
+    super('unavailable', message);
+    this.name = 'SecretError';
+    this.secret = secret;
+  }
+}
+
+/** Secrets Manager names allow letters, digits and `/_+=.@-`; so do placeholders. */
+const PLACEHOLDER = /\{\{\s*secret:([A-Za-z0-9/_+=.@-]+)\s*\}\}/g;
+
+/** The secret names a template refers to, in order, without duplicates. */
+export const secretNames = (value: string): string[] => [
+  ...new Set(Array.from(value.matchAll(PLACEHOLDER), (m) => m[1] ?? '')),
+];
+
+/** Replace every `{{secret:NAME}}` in `value` with the secret's value. */
+export const resolveTemplate = async (value: string, resolver: SecretResolver): Promise<string> => {
+  const names = secretNames(value);
+  if (names.length === 0) return value;
+  const values = new Map<string, string>();
+  for (const name of names) values.set(name, await resolver.resolve(name));
+  return value.replace(PLACEHOLDER, (_match, name: string) => values.get(name) ?? '');
+};
+
+export interface ResolvedHeaders {
+  headers: Record<string, string>;
+  /** The secret values that went into the headers, to scrub from anything reported. */
+  secrets: string[];
+}
+
+/** Resolve every header value of a probe; each secret is read once. */
+export const resolveHeaders = async (
+  headers: Readonly<Record<string, string>>,
+  resolver: SecretResolver,
+): Promise<ResolvedHeaders> => {
+  const cache = new Map<string, string>();
+  const cached: SecretResolver = {
+    resolve: async (name) => {
+      const hit = cache.get(name);
+      if (hit !== undefined) return hit;
+      const value = await resolver.resolve(name);
+      cache.set(name, value);
+      return value;
+    },
+  };
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(headers))
+    out[key] = await resolveTemplate(value, cached);
+  return { headers: out, secrets: [...cache.values()] };
+};
+
+/** Secrets shorter than this are not scrubbed: replacing "1" everywhere would garble text. */
+export const MIN_REDACTED_LENGTH = 4;
+
+/** Replace every occurrence of each secret value in `text` with `***`. */
+export const redactSecrets = (text: string, secrets: readonly string[]): string => {
+  let out = text;
+  // Longest first, so a secret that contains another is replaced whole.
+  const ordered = [...secrets].sort((a, b) => b.length - a.length);
+  for (const secret of ordered)
+    if (secret.length >= MIN_REDACTED_LENGTH) out = out.split(secret).join('***');
+  return out;
+};

@@ -1,0 +1,313 @@
+import http, { type IncomingMessage } from 'node:http';
+import https from 'node:https';
+import { isIP } from 'node:net';
+import tls, { type TLSSocket } from 'node:tls';
+import {
+  MAX_BODY_BYTES,
+  type Observation,
+  type TlsObservation,
+  type TransportErrorKind,
+} from '../core/probes/assertions';
+import type { ProbeFn } from '../core/probes/run';
+import { redactSecrets, resolveHeaders, type SecretResolver } from '../core/probes/secrets';
+import { tracer } from './powertools';
+import { VERSION } from './version';
+
+/**
+ * The one I/O piece of probing, shared by Lambda and local mode: one HTTP(S) request with
+ * node:http / node:https, a hard deadline over connect + TLS + headers + body, at most 1 MB
+ * of body read, no redirects followed, and the peer certificate's expiry recorded even when
+ * the certificate is rejected.
+ *
+ * For https the TLS handshake is done first on a socket of our own with verification
+ * deferred; only when the certificate is trusted (chain and host name) does the request,
+ * with its possibly secret headers, go out on that socket. That is what makes an expired
+ * certificate both a failure and a readable `validTo`.
+ */
+
+export interface ProbeHttpOptions {
+  signal?: AbortSignal;
+  /** Trusted CA certificates (PEM) instead of the system store. For tests. */
+  ca?: string | Buffer | (string | Buffer)[];
+  /** Refuse untrusted certificates. Default true. */
+  rejectUnauthorized?: boolean;
+  /** Body bytes kept. Default `MAX_BODY_BYTES` (1 MB). */
+  maxBodyBytes?: number;
+}
+
+export type ProbeRequest = {
+  name: string;
+  url: string;
+  method: string;
+  body?: string;
+  timeoutMs: number;
+};
+
+const DNS_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NONAME', 'EAI_NODATA']);
+
+const TLS_REASONS: Record<string, string> = {
+  CERT_HAS_EXPIRED: 'the certificate has expired',
+  CERT_NOT_YET_VALID: 'the certificate is not yet valid',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'the certificate is self-signed',
+  SELF_SIGNED_CERT_IN_CHAIN: 'a self-signed certificate is in the chain',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'the chain is incomplete (missing intermediate certificate?)',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'the issuer is not trusted',
+  ERR_TLS_CERT_ALTNAME_INVALID: 'the certificate does not match the host name',
+  CERT_REVOKED: 'the certificate was revoked',
+};
+
+const errorCode = (e: unknown): string | undefined => {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+};
+
+const isTlsCode = (code: string): boolean =>
+  code in TLS_REASONS ||
+  code.startsWith('ERR_TLS_') ||
+  code.startsWith('ERR_SSL_') ||
+  code.startsWith('CERT_') ||
+  code === 'EPROTO';
+
+/** Map a Node network error to the failure kind and a short message (no header values). */
+export const classifyError = (
+  e: unknown,
+  host: string,
+  port: number,
+): { kind: TransportErrorKind; message: string } => {
+  const code = errorCode(e);
+  const text = e instanceof Error ? e.message : String(e);
+  if (code && DNS_CODES.has(code))
+    return { kind: 'dns', message: `DNS lookup for ${host} failed (${code})` };
+  if (code && isTlsCode(code))
+    return {
+      kind: 'tls',
+      message: `TLS handshake failed: ${TLS_REASONS[code] ?? text}${code in TLS_REASONS ? ` (${code})` : ''}`,
+    };
+  if (code === 'ECONNREFUSED')
+    return { kind: 'connection', message: `connection refused by ${host}:${port}` };
+  if (code === 'ECONNRESET') return { kind: 'connection', message: 'connection reset by the peer' };
+  if (code?.startsWith('HPE_'))
+    return { kind: 'connection', message: `invalid HTTP response (${code})` };
+  return { kind: 'connection', message: code && !text.includes(code) ? `${code}: ${text}` : text };
+};
+
+const certificateOf = (socket: TLSSocket): TlsObservation | undefined => {
+  const cert = socket.getPeerCertificate();
+  if (!cert || typeof cert.valid_to !== 'string') return undefined;
+  const validTo = new Date(cert.valid_to);
+  return Number.isNaN(validTo.getTime()) ? undefined : { validTo };
+};
+
+const flattenHeaders = (res: IncomingMessage): Record<string, string> => {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(res.headers))
+    if (value !== undefined) out[key] = Array.isArray(value) ? value.join(', ') : value;
+  return out;
+};
+
+const hasHeader = (headers: Record<string, string>, name: string): boolean =>
+  Object.keys(headers).some((k) => k.toLowerCase() === name);
+
+const request = (
+  probe: ProbeRequest,
+  headers: Record<string, string>,
+  opts: ProbeHttpOptions,
+): Promise<Observation> =>
+  new Promise<Observation>((resolve, reject) => {
+    const started = performance.now();
+    const elapsed = () => performance.now() - started;
+    const url = new URL(probe.url);
+    const secure = url.protocol === 'https:';
+    const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+    const port = url.port ? Number(url.port) : secure ? 443 : 80;
+    const maxBody = opts.maxBodyBytes ?? MAX_BODY_BYTES;
+    let cert: TlsObservation | undefined;
+    let settled = false;
+    const cleanups: (() => void)[] = [];
+
+    const finish = (obs: Observation): void => {
+      if (settled) return;
+      settled = true;
+      for (const cleanup of cleanups) cleanup();
+      resolve(obs);
+    };
+    const fail = (kind: TransportErrorKind, message: string): void =>
+      finish({ error: kind, message, latencyMs: elapsed(), ...(cert ? { tls: cert } : {}) });
+
+    const timer = setTimeout(
+      () => fail('timeout', `no complete response within ${probe.timeoutMs} ms`),
+      probe.timeoutMs,
+    );
+    cleanups.push(() => clearTimeout(timer));
+    const { signal } = opts;
+    if (signal) {
+      const onAbort = () => fail('timeout', 'the probe was cancelled before it completed');
+      if (signal.aborted) {
+        onAbort();
+        return;
+      }
+      signal.addEventListener('abort', onAbort, { once: true });
+      cleanups.push(() => signal.removeEventListener('abort', onAbort));
+    }
+
+    const sendUnchecked = (socket: TLSSocket | undefined): void => {
+      const outgoing: Record<string, string> = { ...headers };
+      if (!hasHeader(outgoing, 'host')) outgoing.host = url.host;
+      if (!hasHeader(outgoing, 'user-agent')) outgoing['user-agent'] = `vigil-probe/${VERSION}`;
+      const common = {
+        host,
+        port,
+        path: `${url.pathname}${url.search}`,
+        method: probe.method,
+        headers: outgoing,
+      };
+      const req = socket
+        ? https.request({ ...common, createConnection: () => socket })
+        : http.request({ ...common, agent: false });
+      cleanups.push(() => req.destroy());
+      req.on('error', (e) => {
+        const { kind, message } = classifyError(e, host, port);
+        fail(kind, message);
+      });
+      req.on('response', (res) => {
+        const statusCode = res.statusCode ?? 0;
+        const responseHeaders = flattenHeaders(res);
+        const chunks: Buffer[] = [];
+        let size = 0;
+        let truncated = false;
+        const done = () =>
+          finish({
+            statusCode,
+            headers: responseHeaders,
+            body: Buffer.concat(chunks).toString('utf8'),
+            ...(truncated ? { bodyTruncated: true } : {}),
+            latencyMs: elapsed(),
+            ...(cert ? { tls: cert } : {}),
+          });
+        res.on('data', (chunk: Buffer) => {
+          if (settled) return;
+          const room = maxBody - size;
+          if (chunk.byteLength > room) {
+            chunks.push(chunk.subarray(0, room));
+            size = maxBody;
+            truncated = true;
+            done();
+            return;
+          }
+          chunks.push(chunk);
+          size += chunk.byteLength;
+        });
+        res.on('end', done);
+        res.on('error', (e) => {
+          const { kind, message } = classifyError(e, host, port);
+          fail(kind, `response interrupted: ${message}`);
+        });
+        res.on('aborted', () => fail('connection', 'the connection closed mid-response'));
+      });
+      req.end(probe.body);
+    };
+    // Node validates header names and values synchronously (e.g. a newline in a value): that
+    // is a probe configuration error, reported as such rather than as a network failure.
+    const send = (socket: TLSSocket | undefined): void => {
+      try {
+        sendUnchecked(socket);
+      } catch (e) {
+        if (settled) return;
+        settled = true;
+        for (const cleanup of cleanups) cleanup();
+        reject(
+          new Error(`the request could not be sent: ${e instanceof Error ? e.message : String(e)}`),
+        );
+      }
+    };
+
+    if (!secure) {
+      send(undefined);
+      return;
+    }
+    const socket = tls.connect({
+      host,
+      port,
+      ...(isIP(host) ? {} : { servername: host }),
+      // Verified below, after the certificate has been read; nothing is sent before that.
+      rejectUnauthorized: false,
+      ALPNProtocols: ['http/1.1'],
+      ...(opts.ca ? { ca: opts.ca } : {}),
+    });
+    cleanups.push(() => socket.destroy());
+    socket.on('error', (e) => {
+      const { kind, message } = classifyError(e, host, port);
+      fail(kind, message);
+    });
+    socket.once('secureConnect', () => {
+      cert = certificateOf(socket);
+      if (!socket.authorized && opts.rejectUnauthorized !== false) {
+        const code = String(socket.authorizationError);
+        const reason = TLS_REASONS[code];
+        fail('tls', `TLS certificate not trusted: ${reason ? `${reason} (${code})` : code}`);
+        return;
+      }
+      send(socket);
+    });
+  });
+
+/**
+ * Probe one HTTP(S) endpoint. `headers` are already resolved (they may hold secrets: they
+ * go to the target and nowhere else). Network, TLS and timeout failures are observations; it
+ * rejects only when Node refuses to build the request (an invalid header name or value).
+ */
+export const probeHttp = async (
+  probe: ProbeRequest,
+  headers: Record<string, string>,
+  opts: ProbeHttpOptions = {},
+): Promise<Observation> => {
+  // Outside Lambda there is no segment to attach to; with tracing off there is nothing to do.
+  const parent = tracer.isTracingEnabled() ? tracer.getSegment() : undefined;
+  const subsegment = parent?.addNewSubsegment(`probe ${probe.name}`);
+  try {
+    const obs = await request(probe, headers, opts);
+    if (subsegment) {
+      subsegment.addAnnotation('probe', probe.name);
+      subsegment.addMetadata('request', { method: probe.method, url: probe.url });
+      if ('error' in obs) {
+        subsegment.addAnnotation('probe_error', obs.error);
+        subsegment.addErrorFlag();
+      } else subsegment.addAnnotation('status_code', obs.statusCode);
+    }
+    return obs;
+  } finally {
+    subsegment?.close();
+  }
+};
+
+export interface HttpProberOptions extends Omit<ProbeHttpOptions, 'signal'> {
+  secrets: SecretResolver;
+  /** The HTTP probe to use (tests inject one). Default `probeHttp`. */
+  probeHttp?: typeof probeHttp;
+}
+
+/**
+ * The `ProbeFn` both runtimes use: resolve `{{secret:NAME}}` header values, send the request,
+ * and scrub the secret values from everything the observation reports (a target that
+ * echoes the Authorization header back must not leak it into an event).
+ */
+export const createHttpProber = (options: HttpProberOptions): ProbeFn => {
+  const { secrets, probeHttp: probeFn = probeHttp, ...httpOptions } = options;
+  return async (probe, signal) => {
+    const resolved = await resolveHeaders(probe.headers, secrets);
+    const scrub = (s: string) => redactSecrets(s, resolved.secrets);
+    let obs: Observation;
+    try {
+      obs = await probeFn(probe, resolved.headers, { ...httpOptions, signal });
+    } catch (e) {
+      throw new Error(scrub(e instanceof Error ? e.message : String(e)));
+    }
+    if (resolved.secrets.length === 0) return obs;
+    if ('error' in obs) return { ...obs, message: scrub(obs.message) };
+    return {
+      ...obs,
+      body: scrub(obs.body),
+      headers: Object.fromEntries(Object.entries(obs.headers).map(([k, v]) => [k, scrub(v)])),
+    };
+  };
+};

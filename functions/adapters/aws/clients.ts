@@ -2,6 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { tracer } from '../../shared/powertools';
 
 /**
@@ -39,3 +40,5 @@ export const s3 = lazy(() =>
 export const dynamo = lazy(() => tracer.captureAWSv3Client(new DynamoDBClient({})));
 
 export const secrets = lazy(() => tracer.captureAWSv3Client(new SecretsManagerClient({})));
+
+export const sns = lazy(() => tracer.captureAWSv3Client(new SNSClient({})));

@@ -3,6 +3,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { createAlertHandler } from '../../alert/handler';
+import { listAlerts } from '../../core/alerts/service';
 import type { VigilConfig } from '../../core/config';
 import { VigilError } from '../../core/errors';
 import { EVENT_PATTERNS } from '../../core/events';
@@ -13,6 +15,8 @@ import { createMetricsHandler } from '../../metrics/handler';
 import { errorResponse, type HttpResult, json } from '../../shared/http';
 import { logger, NAMESPACE, SERVICE } from '../../shared/powertools';
 import { VERSION } from '../../shared/version';
+import { LocalAlertDispatcher } from './alert-dispatcher';
+import { FileAlertStore } from './alert-store';
 import { FileArchive } from './archive';
 import { LocalBus } from './bus';
 import { EnvSecretResolver } from './env-secrets';
@@ -47,6 +51,8 @@ export interface LocalPipeline {
   generatedToken: boolean;
   bus: LocalBus;
   metricStore: LocalMetricStore;
+  /** Alert deliveries made and dead-lettered. */
+  alerts: LocalAlertDispatcher;
   server: Server;
   close(): Promise<void>;
 }
@@ -156,10 +162,25 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
     EVENT_PATTERNS.metrics,
     createMetricsHandler({ config: opts.config, metrics }),
   );
+  const secrets = new EnvSecretResolver(opts.env ?? process.env);
+  const alertStore = new FileAlertStore(dataDir);
+  const alerts = new LocalAlertDispatcher({
+    channels: opts.config.alerts.channels,
+    dataDir,
+    publisher: bus,
+    resolveSecret: (name) => secrets.resolve(name),
+  });
+  const alertHandler = createAlertHandler({
+    config: opts.config,
+    store: alertStore,
+    dispatch: alerts.dispatch,
+    clock: systemClock,
+  });
+  bus.subscribe('alerts', EVENT_PATTERNS.alerts, alertHandler);
   const probes = new ProbeScheduler({
     config: opts.config,
     publisher: bus,
-    secrets: new EnvSecretResolver(opts.env ?? process.env),
+    secrets,
     clock: systemClock,
   });
 
@@ -204,6 +225,12 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
       send(res, metricsRoute(url));
       return;
     }
+    if (req.method === 'GET' && url.pathname === '/v1/alerts') {
+      listAlerts(alertStore, { clock: systemClock, maintenance: opts.config.alerts.maintenance })
+        .then((view) => send(res, json(200, view)))
+        .catch((error: unknown) => send(res, errorResponse(error)));
+      return;
+    }
     readBody(req, opts.config.ingest.maxBodyBytes)
       .then((body) => ingestHandler(toApiGatewayEvent(req, url, body)))
       .then((result) => send(res, result))
@@ -228,6 +255,7 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
     generatedToken,
     bus,
     metricStore,
+    alerts,
     server,
     close: async () => {
       await probes.stop();

@@ -1,0 +1,88 @@
+import { CronExpressionParser } from 'cron-parser';
+import type { MaintenanceWindow } from '../config';
+
+/**
+ * Maintenance windows: while one covers a check, its notifications are recorded with
+ * `suppressedBy` but not sent. A window covers a check when it names the probe or shares a
+ * tag with it; a window that names neither probes nor tags covers every check (test runs,
+ * gates and alarms included).
+ *
+ * - `start` + `end`: active from `start` (inclusive) to `end` (exclusive).
+ * - `cron` + `durationMinutes`: active while the latest cron occurrence at or before now
+ *   (evaluated in UTC) is less than `durationMinutes` ago. With `start`/`end` as well, the
+ *   recurring window only applies between them.
+ */
+
+export interface MaintenanceTarget {
+  probe?: string;
+  tags: readonly string[];
+}
+
+const covers = (w: MaintenanceWindow, target: MaintenanceTarget): boolean => {
+  if (w.probes.length === 0 && w.tags.length === 0) return true;
+  if (target.probe !== undefined && w.probes.includes(target.probe)) return true;
+  return w.tags.some((t) => target.tags.includes(t));
+};
+
+/** Why a cron expression cannot be used, or `undefined` when it is fine. */
+export const cronProblem = (expression: string): string | undefined => {
+  try {
+    CronExpressionParser.parse(expression, { tz: 'UTC', strict: false });
+    return undefined;
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
+};
+
+/** Latest occurrence at or before `now`, in UTC; `undefined` for an unusable expression. */
+const latestOccurrence = (expression: string, now: Date): Date | undefined => {
+  try {
+    // `prev()` is strictly before the current date: start 1 ms later to include `now`.
+    const cron = CronExpressionParser.parse(expression, {
+      tz: 'UTC',
+      currentDate: new Date(now.getTime() + 1),
+    });
+    return cron.prev().toDate();
+  } catch {
+    return undefined;
+  }
+};
+
+/** The end of the window's current period, or `undefined` when it is not active now. */
+const activeUntil = (w: MaintenanceWindow, now: Date): Date | undefined => {
+  const t = now.getTime();
+  const start = w.start === undefined ? undefined : Date.parse(w.start);
+  const end = w.end === undefined ? undefined : Date.parse(w.end);
+  if (start !== undefined && t < start) return undefined;
+  if (end !== undefined && t >= end) return undefined;
+  if (w.cron !== undefined && w.durationMinutes !== undefined) {
+    const occurrence = latestOccurrence(w.cron, now);
+    if (!occurrence) return undefined;
+    const until = occurrence.getTime() + w.durationMinutes * 60_000;
+    if (t >= until) return undefined;
+    return new Date(end === undefined ? until : Math.min(until, end));
+  }
+  return start !== undefined && end !== undefined ? new Date(end) : undefined;
+};
+
+const describeWindow = (w: MaintenanceWindow, index: number, until: Date): string => {
+  const name = w.reason ? `"${w.reason}"` : `#${index + 1}`;
+  return `maintenance window ${name} until ${until.toISOString()}`;
+};
+
+/**
+ * The first window covering the target now, described for `suppressedBy`
+ * (e.g. `maintenance window "DB upgrade" until 2026-11-25T11:00:00.000Z`), or `undefined`.
+ */
+export const activeWindow = (
+  windows: readonly MaintenanceWindow[],
+  target: MaintenanceTarget,
+  now: Date,
+): string | undefined => {
+  for (const [index, w] of windows.entries()) {
+    if (!covers(w, target)) continue;
+    const until = activeUntil(w, now);
+    if (until) return describeWindow(w, index, until);
+  }
+  return undefined;
+};

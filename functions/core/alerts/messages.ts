@@ -1,0 +1,221 @@
+import type { AlertNotification } from '../events';
+import type { AlertKind, AlertState } from './state';
+
+/**
+ * What every channel receives: the AlertNotification, and its renderings for Slack
+ * (incoming-webhook `text` + Block Kit `blocks`) and for email through SNS (subject + body).
+ */
+
+/** Human duration: `45s`, `12m 30s`, `3h 5m`, `2d 4h`. */
+export const formatDuration = (seconds: number): string => {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return s % 60 ? `${m}m ${s % 60}s` : `${m}m`;
+  const h = Math.floor(m / 60);
+  if (h < 24) return m % 60 ? `${h}h ${m % 60}m` : `${h}h`;
+  const d = Math.floor(h / 24);
+  return h % 24 ? `${d}d ${h % 24}h` : `${d}d`;
+};
+
+/** `2026-11-25 10:00:00 UTC` */
+export const formatTime = (iso: string): string => {
+  const t = Date.parse(iso);
+  if (!Number.isFinite(t)) return iso;
+  return `${new Date(t).toISOString().slice(0, 19).replace('T', ' ')} UTC`;
+};
+
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+const elapsed = (from: string, to: string): number =>
+  Math.max(0, (Date.parse(to) - Date.parse(from)) / 1000);
+
+const summaryFor = (kind: AlertKind, state: AlertState, since: string, at: string): string => {
+  const what = state.target ? `${state.title} (${state.target})` : state.title;
+  switch (kind) {
+    case 'FIRING':
+      return `${what} is failing since ${formatTime(since)}: ${plural(state.consecutiveFailures, 'consecutive failure')}.`;
+    case 'REMINDER':
+      return `${what} is still failing after ${formatDuration(elapsed(since, at))}: ${plural(state.consecutiveFailures, 'consecutive failure')}.`;
+    case 'RESOLVED':
+      return `${what} recovered at ${formatTime(at)} after ${formatDuration(elapsed(since, at))} of downtime.`;
+  }
+};
+
+/**
+ * The notification for a transition. `state` is the state after it (`advance`'s `next`):
+ * for RESOLVED the incident is read from `state.lastResolved`.
+ */
+export const buildNotification = (
+  kind: AlertKind,
+  state: AlertState,
+  suppressedBy?: string,
+): AlertNotification => {
+  const resolved = kind === 'RESOLVED' ? state.lastResolved : undefined;
+  const at = resolved?.resolvedAt ?? state.lastObservedAt ?? state.updatedAt;
+  const since = resolved?.since ?? state.since ?? at;
+  const incidentId = resolved?.incidentId ?? state.incidentId ?? 'unknown';
+  const lastError = resolved ? resolved.lastError : state.lastError;
+  return {
+    checkKey: state.checkKey,
+    incidentId,
+    kind,
+    source: state.source,
+    project: state.project,
+    severity: state.severity,
+    title: state.title,
+    summary: summaryFor(kind, state, since, at),
+    since,
+    at,
+    ...(lastError === undefined ? {} : { lastError }),
+    ...(resolved ? { downtimeSeconds: resolved.downtimeSeconds } : {}),
+    ...(state.runbookUrl === undefined ? {} : { runbookUrl: state.runbookUrl }),
+    correlationId: state.correlationId,
+    ...(suppressedBy === undefined ? {} : { suppressedBy }),
+  };
+};
+
+/** A stable identity for one notification (outbox bookkeeping, dead letters). */
+export const notificationKey = (n: AlertNotification): string =>
+  `${n.checkKey}|${n.incidentId}|${n.kind}|${n.at}`;
+
+// Slack ---------------------------------------------------------------------------------
+
+/** Slack's Block Kit limits (header text, section text, field text). */
+const SLACK = { header: 150, text: 3000, field: 2000 } as const;
+
+const MARK: Record<AlertKind, { emoji: string; label: string }> = {
+  FIRING: { emoji: ':rotating_light:', label: 'FIRING' },
+  REMINDER: { emoji: ':repeat:', label: 'STILL FIRING' },
+  RESOLVED: { emoji: ':white_check_mark:', label: 'RESOLVED' },
+};
+
+const truncate = (s: string, max: number): string =>
+  s.length <= max ? s : `${s.slice(0, Math.max(0, max - 1))}…`;
+
+/** Slack's control characters in text: `&`, `<`, `>` must be escaped. */
+export const escapeSlack = (s: string): string =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/** A URL inside `<url|label>`: the delimiters must not appear unencoded. */
+const slackLinkUrl = (url: string): string =>
+  url.replace(/[|<>]/g, (c) => encodeURIComponent(c)).replace(/\s/g, '%20');
+
+export interface SlackText {
+  type: 'mrkdwn' | 'plain_text';
+  text: string;
+  emoji?: boolean;
+}
+
+export type SlackBlock =
+  | { type: 'header'; text: SlackText }
+  | { type: 'section'; text?: SlackText; fields?: SlackText[] }
+  | { type: 'context'; elements: SlackText[] };
+
+export interface SlackPayload {
+  /** Fallback for notifications and clients without blocks. */
+  text: string;
+  blocks: SlackBlock[];
+}
+
+const mrkdwn = (text: string, max: number = SLACK.text): SlackText => ({
+  type: 'mrkdwn',
+  text: truncate(text, max),
+});
+
+/** An incoming-webhook message: what, since when, severity, last error, runbook, correlation id. */
+export const slackPayload = (n: AlertNotification): SlackPayload => {
+  const mark = MARK[n.kind];
+  const resolved = n.kind === 'RESOLVED';
+  const fields: SlackText[] = [
+    mrkdwn(`*Severity*\n${n.severity}`, SLACK.field),
+    mrkdwn(`*Since*\n${formatTime(n.since)}`, SLACK.field),
+    mrkdwn(`*Project*\n${escapeSlack(n.project)}`, SLACK.field),
+    mrkdwn(`*Check*\n\`${escapeSlack(n.checkKey)}\``, SLACK.field),
+  ];
+  if (n.downtimeSeconds !== undefined)
+    fields.push(mrkdwn(`*Downtime*\n${formatDuration(n.downtimeSeconds)}`, SLACK.field));
+  const blocks: SlackBlock[] = [
+    {
+      type: 'header',
+      text: {
+        type: 'plain_text',
+        text: truncate(`${mark.emoji} ${mark.label}: ${n.title}`, SLACK.header),
+        emoji: true,
+      },
+    },
+    { type: 'section', text: mrkdwn(escapeSlack(n.summary)) },
+    { type: 'section', fields },
+  ];
+  if (n.lastError) {
+    const label = resolved ? '*Last error before recovery*' : '*Last error*';
+    // Room for the label and the code fences; no ``` inside the block.
+    const error = truncate(escapeSlack(n.lastError.replace(/```/g, "'''")), SLACK.text - 60);
+    blocks.push({ type: 'section', text: mrkdwn(`${label}\n\`\`\`${error}\`\`\``) });
+  }
+  if (n.runbookUrl) {
+    blocks.push({
+      type: 'section',
+      text: mrkdwn(`*Runbook*: <${slackLinkUrl(n.runbookUrl)}|open the runbook>`),
+    });
+  }
+  blocks.push({
+    type: 'context',
+    elements: [
+      mrkdwn(
+        `Correlation id \`${escapeSlack(n.correlationId)}\` · incident \`${escapeSlack(n.incidentId)}\` · ${formatTime(n.at)} · Vigil`,
+      ),
+    ],
+  });
+  const downtime =
+    n.downtimeSeconds === undefined ? '' : ` after ${formatDuration(n.downtimeSeconds)}`;
+  const error =
+    !resolved && n.lastError ? `: ${truncate(n.lastError.split('\n')[0] ?? '', 200)}` : '';
+  const text = `${mark.label} [${n.severity}] ${n.title}${resolved ? downtime : ` since ${formatTime(n.since)}`}${error}`;
+  return { text: escapeSlack(truncate(text, SLACK.text)), blocks };
+};
+
+// Email (SNS) ---------------------------------------------------------------------------
+
+/** SNS: the subject must be under 100 characters, without line breaks or control characters. */
+export const MAX_SUBJECT_CHARS = 99;
+
+/**
+ * `[Vigil] FIRING critical: Probe checkout-api (shop)`: ASCII only (SNS rewrites subjects with
+ * non-ASCII characters), no control characters, at most 99 characters.
+ */
+export const emailSubject = (n: AlertNotification): string => {
+  const label = MARK[n.kind].label;
+  const raw = `[Vigil] ${label} ${n.severity}: ${n.title} (${n.project})`;
+  const ascii = raw
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/[^\x20-\x7e]/g, '?')
+    .replace(/\s+/g, ' ')
+    .trim();
+  return ascii.length <= MAX_SUBJECT_CHARS ? ascii : `${ascii.slice(0, MAX_SUBJECT_CHARS - 3)}...`;
+};
+
+/** A readable plain-text body for email subscribers. */
+export const emailBody = (n: AlertNotification): string => {
+  const rows: [string, string | undefined][] = [
+    ['Project', n.project],
+    ['Check', n.checkKey],
+    ['Severity', n.severity],
+    ['Since', formatTime(n.since)],
+    [n.kind === 'RESOLVED' ? 'Resolved' : 'At', formatTime(n.at)],
+    ['Downtime', n.downtimeSeconds === undefined ? undefined : formatDuration(n.downtimeSeconds)],
+    ['Runbook', n.runbookUrl],
+    ['Incident', n.incidentId],
+    ['Correlation id', n.correlationId],
+  ];
+  const width = Math.max(...rows.map(([k]) => k.length)) + 2;
+  const table = rows
+    .filter((r): r is [string, string] => r[1] !== undefined)
+    .map(([k, v]) => `${`${k}:`.padEnd(width)}${v}`)
+    .join('\n');
+  const error = n.lastError
+    ? `\n\n${n.kind === 'RESOLVED' ? 'Last error before recovery' : 'Last error'}:\n${n.lastError}`
+    : '';
+  return `${MARK[n.kind].label}: ${n.title}\n\n${n.summary}${error}\n\n${table}\n\n-- \nSent by Vigil.\n`;
+};

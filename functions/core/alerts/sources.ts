@@ -1,0 +1,245 @@
+import * as z from 'zod';
+import type { ProbeConfig, VigilConfig } from '../config';
+import {
+  type BusEvent,
+  DETAIL_TYPES,
+  type EventMetadata,
+  type Gate,
+  type KnownEvent,
+  type ProbeCompletedDetail,
+  SOURCES,
+  type TestRunDetail,
+} from '../events';
+import type { Observation } from './state';
+
+/**
+ * Turns what Vigil sees into alert observations, one check key per checked thing:
+ *
+ * - `probe:<project>/<probe>`: every Probe Completed event (thresholds from the probe config);
+ * - `tests:<project>/<suite|default>/<branch>`: test runs with a gate verdict on an alerting branch;
+ * - `gate:<project>/<coverage|load|benchmark>/<branch>`: the other reports' gates, same branches;
+ * - `alarm:<alarmName>`: CloudWatch alarm state changes (ALARM fails, OK passes).
+ *
+ * Anything else (other branches, no branch, no verdict, INSUFFICIENT_DATA) gives `undefined`.
+ */
+
+/** Test runs, gates and alarms alert on the first failure and resolve on the first pass. */
+const IMMEDIATE = { failureThreshold: 1, recoveryThreshold: 1 } as const;
+/** The probe schema's defaults, for a probe event whose probe is no longer in the config. */
+const PROBE_DEFAULTS = { failureThreshold: 2, recoveryThreshold: 1 } as const;
+const MAX_ERROR_CHARS = 2000;
+
+const clip = (s: string, max = MAX_ERROR_CHARS): string =>
+  s.length <= max ? s : `${s.slice(0, max - 1)}…`;
+
+/** Origin and path only: a query string may carry tokens. */
+const safeUrl = (url: string): string => {
+  try {
+    const u = new URL(url);
+    return `${u.origin}${u.pathname}`;
+  } catch {
+    return '(invalid URL)';
+  }
+};
+
+/** Branches whose failed runs and gates alert (default: the default branch). */
+export const alertBranches = (config: VigilConfig): readonly string[] =>
+  config.alerts.branches ?? [config.defaultBranch];
+
+const probeObservation = (
+  detail: ProbeCompletedDetail,
+  eventId: string,
+  config: VigilConfig,
+): Observation => {
+  const { project, probe, correlationId, checkedAt } = detail.metadata;
+  const cfg: ProbeConfig | undefined = config.probes.find((p) => p.name === probe);
+  const failure = detail.failure;
+  const status = detail.statusCode === undefined ? '' : ` (HTTP ${detail.statusCode})`;
+  return {
+    id: eventId,
+    checkKey: `probe:${project}/${probe}`,
+    ok: detail.status === 'up',
+    at: checkedAt,
+    source: 'probe',
+    project,
+    severity: detail.severity,
+    title: `Probe ${probe}`,
+    target: `${detail.method} ${safeUrl(detail.url)}`,
+    ...(detail.status === 'down'
+      ? {
+          error: clip(
+            failure ? `${failure.assertion}: ${failure.message}${status}` : `down${status}`,
+          ),
+        }
+      : {}),
+    ...(cfg?.runbookUrl ? { runbookUrl: cfg.runbookUrl } : {}),
+    correlationId,
+    policy: {
+      failureThreshold: cfg?.failureThreshold ?? PROBE_DEFAULTS.failureThreshold,
+      recoveryThreshold: cfg?.recoveryThreshold ?? PROBE_DEFAULTS.recoveryThreshold,
+    },
+    tags: detail.tags,
+    probe,
+  };
+};
+
+const failedChecks = (gate: Gate): string[] =>
+  gate.checks.filter((c) => c.status === 'fail').map((c) => c.message);
+
+const shortCommit = (m: EventMetadata): string => (m.commit ? ` @ ${m.commit.slice(0, 12)}` : '');
+
+type GateKind = 'coverage' | 'load' | 'benchmark';
+
+interface Report {
+  metadata: EventMetadata;
+  gate: Gate;
+}
+
+/** The verdict of a report on an alerting branch, or `undefined` when it does not count. */
+const reportObservation = (
+  report: Report,
+  eventId: string,
+  config: VigilConfig,
+  kind: 'tests' | GateKind,
+  extraError: string[] = [],
+): Observation | undefined => {
+  const m = report.metadata;
+  const branch = m.branch;
+  if (!branch || !alertBranches(config).includes(branch)) return undefined;
+  if (report.gate.status === 'none') return undefined;
+  const ok = report.gate.status === 'pass';
+  const suite = m.suite ?? 'default';
+  const isTests = kind === 'tests';
+  const error = [...failedChecks(report.gate), ...extraError].join('\n');
+  return {
+    id: eventId,
+    checkKey: isTests
+      ? `tests:${m.project}/${suite}/${branch}`
+      : `gate:${m.project}/${kind}/${branch}`,
+    ok,
+    at: m.ingestedAt,
+    source: isTests ? 'tests' : 'gate',
+    project: m.project,
+    // A red branch needs the team's attention, not a page.
+    severity: 'warning',
+    title: isTests
+      ? `Tests ${m.project}/${suite} on ${branch}`
+      : `${kind[0]?.toUpperCase() ?? ''}${kind.slice(1)} gate ${m.project} on ${branch}`,
+    target: `${branch}${shortCommit(m)}${m.ci ? ` (${m.ci})` : ''}`,
+    ...(!ok ? { error: clip(error || 'The gate failed.') } : {}),
+    correlationId: m.correlationId,
+    policy: IMMEDIATE,
+    tags: [],
+  };
+};
+
+const failedTestNames = (detail: TestRunDetail): string[] => {
+  const shown = detail.failedTests.slice(0, 5).map((t) => {
+    const name = t.classname ? `${t.classname} > ${t.name}` : t.name;
+    return `✗ ${name}${t.message ? `: ${t.message.split('\n')[0]?.slice(0, 200) ?? ''}` : ''}`;
+  });
+  const more = detail.summary.failed - shown.length;
+  return more > 0 ? [...shown, `…and ${more} more`] : shown;
+};
+
+/** A validated Vigil event → an observation (or `undefined` when it does not alert). */
+export const observationFromEvent = (
+  event: KnownEvent,
+  eventId: string,
+  config: VigilConfig,
+): Observation | undefined => {
+  switch (event.detailType) {
+    case DETAIL_TYPES.probeCompleted:
+      return probeObservation(event.detail, eventId, config);
+    case DETAIL_TYPES.testRun:
+      return reportObservation(
+        event.detail,
+        eventId,
+        config,
+        'tests',
+        failedTestNames(event.detail),
+      );
+    case DETAIL_TYPES.coverage:
+      return reportObservation(event.detail, eventId, config, 'coverage');
+    case DETAIL_TYPES.load:
+      return reportObservation(event.detail, eventId, config, 'load');
+    case DETAIL_TYPES.benchmark:
+      return reportObservation(event.detail, eventId, config, 'benchmark');
+    default:
+      return undefined;
+  }
+};
+
+const alarmStateSchema = z.object({
+  value: z.enum(['OK', 'ALARM', 'INSUFFICIENT_DATA']),
+  reason: z.string(),
+  /** CloudWatch writes `2019-10-02T17:04:40.985+0000` (no colon in the offset). */
+  timestamp: z.string(),
+  reasonData: z.string().optional(),
+});
+
+/**
+ * The parts of EventBridge's `CloudWatch Alarm State Change` event that Vigil reads
+ * (source `aws.cloudwatch`; metric and composite alarms share this shape).
+ */
+export const cloudWatchAlarmEventSchema = z.object({
+  id: z.string(),
+  source: z.literal(SOURCES.cloudwatch),
+  'detail-type': z.literal(DETAIL_TYPES.cloudwatchAlarm),
+  time: z.string(),
+  region: z.string(),
+  account: z.string(),
+  resources: z.array(z.string()),
+  detail: z.object({
+    alarmName: z.string().min(1),
+    state: alarmStateSchema,
+    previousState: alarmStateSchema.optional(),
+    configuration: z.object({ description: z.string().nullish() }).loose().optional(),
+  }),
+});
+
+export type CloudWatchAlarmEvent = z.infer<typeof cloudWatchAlarmEventSchema>;
+
+export const isCloudWatchAlarmEvent = (event: Pick<BusEvent, 'source' | 'detail-type'>): boolean =>
+  event.source === SOURCES.cloudwatch && event['detail-type'] === DETAIL_TYPES.cloudwatchAlarm;
+
+/** `2019-10-02T17:04:40.985+0000` → ISO 8601; falls back to the event time. */
+const alarmTime = (timestamp: string, fallback: string): string => {
+  const t = Date.parse(timestamp.replace(/([+-]\d{2})(\d{2})$/, '$1:$2'));
+  if (Number.isFinite(t)) return new Date(t).toISOString();
+  const f = Date.parse(fallback);
+  return Number.isFinite(f) ? new Date(f).toISOString() : fallback;
+};
+
+/** Alarm severity: `warning` when the alarm name contains "warning", else `critical`. */
+export const alarmSeverity = (alarmName: string): 'critical' | 'warning' =>
+  /warning/i.test(alarmName) ? 'warning' : 'critical';
+
+/**
+ * A CloudWatch alarm state change → an observation. ALARM fails, OK passes,
+ * INSUFFICIENT_DATA is ignored. Throws a zod error on a malformed event.
+ */
+export const observationFromAlarm = (
+  input: unknown,
+  config: VigilConfig,
+): Observation | undefined => {
+  const event = cloudWatchAlarmEventSchema.parse(input);
+  const { alarmName, state, configuration } = event.detail;
+  if (state.value === 'INSUFFICIENT_DATA') return undefined;
+  const description = configuration?.description ?? undefined;
+  return {
+    id: event.id,
+    checkKey: `alarm:${alarmName}`,
+    ok: state.value === 'OK',
+    at: alarmTime(state.timestamp, event.time),
+    source: 'alarm',
+    project: config.project,
+    severity: alarmSeverity(alarmName),
+    title: `Alarm ${alarmName}`,
+    target: clip(description ? `${description} (${event.region})` : event.region, 300),
+    ...(state.value === 'ALARM' ? { error: clip(state.reason) } : {}),
+    correlationId: event.id,
+    policy: IMMEDIATE,
+    tags: [],
+  };
+};

@@ -1,0 +1,89 @@
+import type { SNSEvent } from 'aws-lambda';
+import type { VigilConfig } from '../core/config';
+import { VigilError } from '../core/errors';
+import { type AlertNotification, alertNotificationSchema } from '../core/events';
+import {
+  type DeliveryDeps,
+  deliver,
+  deliverableChannels,
+  type ResolveSecret,
+} from '../shared/channels';
+import { logger } from '../shared/powertools';
+
+/**
+ * The notify function: subscribed to the alert SNS topics, it posts each AlertNotification
+ * to every Slack and webhook channel in the config (email channels are SNS subscriptions of
+ * their own). When a channel still fails after its retries the function throws, so Lambda's
+ * asynchronous retries and the function's dead-letter queue / on-failure destination take over.
+ * (A retry posts to every channel again: a channel that had succeeded may see a duplicate.)
+ */
+
+export interface NotifyHandlerDeps
+  extends Pick<DeliveryDeps, 'fetch' | 'sleep' | 'maxAttempts' | 'baseDelayMs' | 'timeoutMs'> {
+  config: VigilConfig;
+  resolveSecret: ResolveSecret;
+}
+
+const parseMessage = (messageId: string, message: string): AlertNotification => {
+  let json: unknown;
+  try {
+    json = JSON.parse(message);
+  } catch {
+    throw new VigilError('bad_request', `SNS message ${messageId} is not JSON`);
+  }
+  const parsed = alertNotificationSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new VigilError(
+      'bad_request',
+      `SNS message ${messageId} is not an alert notification: ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'bad shape'}`,
+    );
+  }
+  return parsed.data;
+};
+
+export const createNotifyHandler = (deps: NotifyHandlerDeps) => {
+  const { config, ...deliveryDeps } = deps;
+  const channels = deliverableChannels(config.alerts.channels);
+  return async (event: SNSEvent): Promise<void> => {
+    const failures: string[] = [];
+    for (const record of event.Records) {
+      const n = parseMessage(record.Sns.MessageId, record.Sns.Message);
+      logger.appendKeys({ correlation_id: n.correlationId });
+      try {
+        const results = await Promise.allSettled(
+          channels.map(({ channel, label }) =>
+            deliver(n, channel, {
+              ...deliveryDeps,
+              label,
+              onRetry: (info) => logger.warn('alert delivery retry', { ...info }),
+            }),
+          ),
+        );
+        results.forEach((r, i) => {
+          const label = channels[i]?.label ?? 'channel';
+          if (r.status === 'fulfilled') {
+            logger.info('alert delivered', {
+              channel: label,
+              kind: n.kind,
+              checkKey: n.checkKey,
+              attempts: r.value.attempts,
+            });
+            return;
+          }
+          const error = r.reason instanceof Error ? r.reason.message : String(r.reason);
+          logger.error('alert delivery failed', { channel: label, kind: n.kind, error });
+          failures.push(error);
+        });
+      } finally {
+        logger.resetKeys();
+      }
+    }
+    if (failures.length > 0) {
+      throw new VigilError(
+        'unavailable',
+        `${failures.length} alert deliveries failed: ${failures.join('; ')}`,
+      );
+    }
+  };
+};

@@ -1,0 +1,18 @@
+import { secrets } from '../adapters/aws/clients';
+import { SecretsManagerSecretResolver } from '../adapters/aws/secrets-resolver';
+import { configFromEnv } from '../shared/lambda-config';
+import { createNotifyHandler } from './handler';
+
+/**
+ * Lambda entry: SNS (the alert topics) → Slack and webhook channels. `{{secret:NAME}}` in
+ * channel URLs and headers reads the Secrets Manager secret `${SECRETS_PREFIX}NAME`, as probes do.
+ */
+const resolver = new SecretsManagerSecretResolver({
+  client: secrets(),
+  prefix: process.env.SECRETS_PREFIX ?? '',
+});
+
+export const handler = createNotifyHandler({
+  config: configFromEnv(),
+  resolveSecret: (name) => resolver.resolve(name),
+});

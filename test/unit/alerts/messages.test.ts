@@ -1,0 +1,230 @@
+import { describe, expect, it } from 'vitest';
+import {
+  buildNotification,
+  emailBody,
+  emailSubject,
+  formatDuration,
+  MAX_SUBJECT_CHARS,
+  type SlackBlock,
+  slackPayload,
+} from '../../../functions/core/alerts/messages';
+import type { AlertState } from '../../../functions/core/alerts/state';
+import { type AlertNotification, alertNotificationSchema } from '../../../functions/core/events';
+
+const firingState: AlertState = {
+  checkKey: 'probe:shop/checkout-api',
+  status: 'FIRING',
+  consecutiveFailures: 3,
+  consecutiveSuccesses: 0,
+  incidentId: 'inc-1234abcd-k1',
+  since: '2026-11-25T10:00:00.000Z',
+  lastError: 'status: expected 200, got 503 <html> & more',
+  lastNotifiedAt: '2026-11-25T10:02:00.000Z',
+  announced: true,
+  lastObservedAt: '2026-11-25T10:02:00.000Z',
+  recentObservationIds: [],
+  source: 'probe',
+  project: 'shop',
+  severity: 'critical',
+  title: 'Probe checkout-api',
+  target: 'GET https://shop.example.com/health',
+  runbookUrl: 'https://runbooks.example.com/checkout',
+  correlationId: 'corr-42',
+  probe: 'checkout-api',
+  tags: [],
+  outbox: [],
+  version: 3,
+  updatedAt: '2026-11-25T10:02:01.000Z',
+};
+
+const resolvedState: AlertState = {
+  ...firingState,
+  status: 'OK',
+  consecutiveFailures: 0,
+  consecutiveSuccesses: 1,
+  incidentId: undefined,
+  since: undefined,
+  lastError: undefined,
+  lastObservedAt: '2026-11-25T10:12:30.000Z',
+  lastResolved: {
+    incidentId: 'inc-1234abcd-k1',
+    since: '2026-11-25T10:00:00.000Z',
+    resolvedAt: '2026-11-25T10:12:30.000Z',
+    downtimeSeconds: 750,
+    lastError: 'status: expected 200, got 503',
+  },
+};
+
+/** All the text a Slack client renders from the blocks. */
+const blockText = (blocks: SlackBlock[]): string =>
+  blocks
+    .flatMap((b) => {
+      if (b.type === 'header') return [b.text.text];
+      if (b.type === 'context') return b.elements.map((e) => e.text);
+      return [b.text?.text ?? '', ...(b.fields ?? []).map((f) => f.text)];
+    })
+    .join('\n');
+
+describe('buildNotification', () => {
+  it('builds a valid FIRING notification from the state', () => {
+    // Prepare
+    const state = firingState;
+
+    // Act
+    const n = buildNotification('FIRING', state);
+
+    // Assess
+    expect(alertNotificationSchema.parse(n)).toEqual(n);
+    expect(n).toMatchObject({
+      checkKey: 'probe:shop/checkout-api',
+      incidentId: 'inc-1234abcd-k1',
+      kind: 'FIRING',
+      source: 'probe',
+      severity: 'critical',
+      since: '2026-11-25T10:00:00.000Z',
+      at: '2026-11-25T10:02:00.000Z',
+      lastError: 'status: expected 200, got 503 <html> & more',
+      runbookUrl: 'https://runbooks.example.com/checkout',
+      correlationId: 'corr-42',
+    });
+    expect(n.summary).toBe(
+      'Probe checkout-api (GET https://shop.example.com/health) is failing since 2026-11-25 10:00:00 UTC: 3 consecutive failures.',
+    );
+    expect(n.suppressedBy).toBeUndefined();
+  });
+
+  it('builds RESOLVED from the resolved incident, with the downtime', () => {
+    // Prepare
+    const state = resolvedState;
+
+    // Act
+    const n = buildNotification('RESOLVED', state, 'maintenance window #1 until x');
+
+    // Assess
+    expect(n).toMatchObject({
+      kind: 'RESOLVED',
+      incidentId: 'inc-1234abcd-k1',
+      since: '2026-11-25T10:00:00.000Z',
+      at: '2026-11-25T10:12:30.000Z',
+      downtimeSeconds: 750,
+      lastError: 'status: expected 200, got 503',
+      suppressedBy: 'maintenance window #1 until x',
+    });
+    expect(n.summary).toContain('recovered at 2026-11-25 10:12:30 UTC after 12m 30s of downtime');
+  });
+});
+
+describe('slackPayload', () => {
+  const n = buildNotification('FIRING', firingState);
+
+  it('says what, since when, severity, last error, runbook and correlation id', () => {
+    // Prepare
+    const payload = slackPayload(n);
+
+    // Act
+    const text = blockText(payload.blocks);
+
+    // Assess
+    expect(payload.blocks[0]).toEqual({
+      type: 'header',
+      text: {
+        type: 'plain_text',
+        text: ':rotating_light: FIRING: Probe checkout-api',
+        emoji: true,
+      },
+    });
+    expect(text).toContain('Probe checkout-api'); // what
+    expect(text).toContain('*Since*\n2026-11-25 10:00:00 UTC'); // since when
+    expect(text).toContain('*Severity*\ncritical');
+    expect(text).toContain(
+      '*Last error*\n```status: expected 200, got 503 &lt;html&gt; &amp; more```',
+    );
+    expect(text).toContain('<https://runbooks.example.com/checkout|open the runbook>');
+    expect(text).toContain('Correlation id `corr-42`');
+    expect(text).toContain('incident `inc-1234abcd-k1`');
+    expect(payload.text).toBe(
+      'FIRING [critical] Probe checkout-api since 2026-11-25 10:00:00 UTC: status: expected 200, got 503 &lt;html&gt; &amp; more',
+    );
+  });
+
+  it('shows the downtime on RESOLVED and leaves out the runbook when there is none', () => {
+    // Prepare
+    const { runbookUrl: _r, ...noRunbook } = resolvedState;
+    const resolved = buildNotification('RESOLVED', noRunbook);
+
+    // Act
+    const payload = slackPayload(resolved);
+    const text = blockText(payload.blocks);
+
+    // Assess
+    expect(text).toContain('*Downtime*\n12m 30s');
+    expect(text).toContain('*Last error before recovery*');
+    expect(text).not.toContain('runbook');
+    expect(payload.text).toBe('RESOLVED [critical] Probe checkout-api after 12m 30s');
+  });
+
+  it('keeps within the Block Kit limits for very long titles and errors', () => {
+    // Prepare
+    const long: AlertNotification = { ...n, title: 'x'.repeat(400), lastError: 'e'.repeat(10_000) };
+
+    // Act
+    const payload = slackPayload(long);
+
+    // Assess
+    for (const b of payload.blocks) {
+      if (b.type === 'header') expect(b.text.text.length).toBeLessThanOrEqual(150);
+      if (b.type === 'section' && b.text) expect(b.text.text.length).toBeLessThanOrEqual(3000);
+      for (const f of b.type === 'section' ? (b.fields ?? []) : [])
+        expect(f.text.length).toBeLessThanOrEqual(2000);
+    }
+    expect(payload.blocks.length).toBeLessThanOrEqual(50);
+  });
+});
+
+describe('email', () => {
+  it('has a readable ASCII subject under 100 characters', () => {
+    // Prepare
+    const n = buildNotification('FIRING', {
+      ...firingState,
+      title: `Probe café-${'y'.repeat(200)}\n`,
+    });
+
+    // Act
+    const subject = emailSubject(n);
+    const short = emailSubject(buildNotification('FIRING', firingState));
+
+    // Assess
+    expect(short).toBe('[Vigil] FIRING critical: Probe checkout-api (shop)');
+    expect(subject.length).toBeLessThanOrEqual(MAX_SUBJECT_CHARS);
+    expect(subject).toMatch(/^\[Vigil\] FIRING critical: Probe cafe-y+\.\.\.$/);
+    expect(subject).toMatch(/^[\x20-\x7e]+$/);
+  });
+
+  it('has a plain-text body with the facts', () => {
+    // Prepare
+    const n = buildNotification('RESOLVED', resolvedState);
+
+    // Act
+    const body = emailBody(n);
+
+    // Assess
+    expect(body).toContain('RESOLVED: Probe checkout-api');
+    expect(body).toContain('Downtime:       12m 30s');
+    expect(body).toContain('Runbook:        https://runbooks.example.com/checkout');
+    expect(body).toContain('Correlation id: corr-42');
+    expect(body).toContain('Last error before recovery:\nstatus: expected 200, got 503');
+  });
+});
+
+describe('formatDuration', () => {
+  it('formats seconds, minutes, hours and days', () => {
+    // Prepare
+    const inputs = [0, 45, 60, 750, 3600, 3660, 86_400, 93_600];
+
+    // Act
+    const out = inputs.map(formatDuration);
+
+    // Assess
+    expect(out).toEqual(['0s', '45s', '1m', '12m 30s', '1h', '1h 1m', '1d', '1d 2h']);
+  });
+});

@@ -49,10 +49,10 @@ const post = async (
 
 const eventsOnBus = async (): Promise<number> => {
   try {
+    // Ingest events only: alerts for failed gates on main add their own events.
     return (await readFile(join(dataDir, 'events.ndjson'), 'utf8'))
-      .trim()
       .split('\n')
-      .filter(Boolean).length;
+      .filter((line) => line.includes('"source":"vigil.ingest"')).length;
   } catch {
     return 0;
   }

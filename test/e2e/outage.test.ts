@@ -116,6 +116,7 @@ describe('outage → FIRING → RESOLVED (local mode)', () => {
       'FIRING',
     );
 
+    console.info(`outage -> Slack FIRING in ${firingAfter} ms (budget 7000 ms)`);
     // Assess: one FIRING with what/severity/runbook, and it is listed as active.
     const firing = received.filter((m) => m.text.includes('FIRING'));
     expect(firing).toHaveLength(1);

@@ -140,21 +140,31 @@ describe('activeWindow: scope', () => {
 
   it('returns the first active window in config order, and skips an unusable cron', () => {
     // Prepare
-    const ws = windows([
-      { cron: 'not a cron at all', durationMinutes: 60, reason: 'broken' },
-      {
-        tags: ['checkout'],
-        start: '2026-11-25T10:00:00Z',
-        end: '2026-11-25T11:00:00Z',
-        reason: 'a',
-      },
-      {
-        probes: ['checkout-api'],
-        start: '2026-11-25T10:00:00Z',
-        end: '2026-11-25T12:00:00Z',
-        reason: 'b',
-      },
-    ]);
+    // (parseConfig refuses a bad cron; the matcher must still skip one if it ever gets one)
+    const broken: MaintenanceWindow = {
+      probes: [],
+      tags: [],
+      cron: 'not a cron at all',
+      durationMinutes: 60,
+      reason: 'broken',
+    };
+    const ws = [
+      broken,
+      ...windows([
+        {
+          tags: ['checkout'],
+          start: '2026-11-25T10:00:00Z',
+          end: '2026-11-25T11:00:00Z',
+          reason: 'a',
+        },
+        {
+          probes: ['checkout-api'],
+          start: '2026-11-25T10:00:00Z',
+          end: '2026-11-25T12:00:00Z',
+          reason: 'b',
+        },
+      ]),
+    ];
 
     // Act
     const result = activeWindow(ws, checkout, new Date('2026-11-25T10:30:00Z'));
@@ -163,5 +173,8 @@ describe('activeWindow: scope', () => {
     expect(result).toBe('maintenance window "a" until 2026-11-25T11:00:00.000Z');
     expect(cronProblem('not a cron at all')).toBeDefined();
     expect(cronProblem('0 2 * * 1-5')).toBeUndefined();
+    expect(() => windows([{ cron: 'not a cron at all', durationMinutes: 5 }])).toThrow(
+      /alerts\.maintenance\.0\.cron/,
+    );
   });
 });

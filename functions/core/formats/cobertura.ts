@@ -1,0 +1,169 @@
+import { type CoverageSummary, coverageMetric, type ParsedCoverage } from './types';
+import { readXml } from './xml';
+
+/**
+ * Cobertura XML (coverage.py, istanbul/nyc/jest/vitest, JaCoCo converters, scoverage, ...).
+ *
+ * Lines and branches come from the root's `lines-*` / `branches-*` attributes when present;
+ * otherwise they are counted from the `<line>` elements of each class (once per file and line
+ * number, since one file can have several `<class>` elements). Functions are the `<method>`
+ * elements, covered when one of their lines was hit. Cobertura has no statement metric.
+ */
+
+/** A non-negative integer attribute, or undefined. */
+const integer = (value: string | undefined): number | undefined => {
+  if (value === undefined || value.trim() === '') return undefined;
+  const n = Number(value);
+  return Number.isFinite(n) && n >= 0 ? Math.floor(n) : undefined;
+};
+
+/** `hits` > 0; hit counts may be huge (u64) or garbage. */
+const isHit = (value: string | undefined): boolean => {
+  if (value === undefined) return false;
+  const n = Number(value);
+  return n > 0;
+};
+
+const CONDITION = /\((\d+)\s*\/\s*(\d+)\)/;
+
+interface FileLines {
+  /** Line number → covered. */
+  hit: Map<number, boolean>;
+  /** Line number → [covered, total] branches, from `condition-coverage`. */
+  branches: Map<number, [number, number]>;
+}
+
+export const parseCobertura = (text: string): ParsedCoverage => {
+  // The root's declared totals.
+  let declaredLinesTotal: number | undefined;
+  let declaredLinesCovered: number | undefined;
+  let declaredBranchesTotal: number | undefined;
+  let declaredBranchesCovered: number | undefined;
+  const files = new Map<string, FileLines>();
+  let file: FileLines | undefined;
+  let methodDepth = 0;
+  let methodHit = false;
+  let methodHasLines = false;
+  let methodHits: string | undefined;
+  let functionsTotal = 0;
+  let functionsCovered = 0;
+  let anonymous = 0;
+
+  readXml(
+    text,
+    {
+      open(name, a, depth) {
+        switch (name) {
+          case 'line': {
+            const hit = isHit(a.get('hits'));
+            if (methodDepth > 0) {
+              methodHasLines = true;
+              if (hit) methodHit = true;
+              return false;
+            }
+            if (!file) return false;
+            // Lines without a number cannot be matched: count each one.
+            const n = integer(a.get('number')) ?? -++anonymous;
+            file.hit.set(n, hit || file.hit.get(n) === true);
+            const condition = a.get('condition-coverage');
+            if (condition !== undefined) {
+              const m = CONDITION.exec(condition);
+              if (m) {
+                const covered = Number(m[1]);
+                const total = Number(m[2]);
+                const seen = file.branches.get(n);
+                if (!seen || total > seen[1] || (total === seen[1] && covered > seen[0])) {
+                  file.branches.set(n, [Math.min(covered, total), total]);
+                }
+              }
+            }
+            return false;
+          }
+          case 'method':
+            if (methodDepth === 0) {
+              methodDepth = depth;
+              methodHit = false;
+              methodHasLines = false;
+              methodHits = a.get('hits');
+            }
+            return false;
+          case 'class': {
+            const key = a.get('filename') ?? a.get('name') ?? '';
+            file = files.get(key);
+            if (!file) {
+              file = { hit: new Map(), branches: new Map() };
+              files.set(key, file);
+            }
+            return false;
+          }
+          case 'coverage':
+            if (depth === 1) {
+              declaredLinesTotal = integer(a.get('lines-valid'));
+              declaredLinesCovered = integer(a.get('lines-covered'));
+              declaredBranchesTotal = integer(a.get('branches-valid'));
+              declaredBranchesCovered = integer(a.get('branches-covered'));
+            }
+            return false;
+          default:
+            return false;
+        }
+      },
+      close(name, depth) {
+        if (depth === methodDepth && name === 'method') {
+          functionsTotal++;
+          if (methodHasLines ? methodHit : isHit(methodHits)) functionsCovered++;
+          methodDepth = 0;
+        } else if (name === 'class') {
+          file = undefined;
+        }
+      },
+    },
+    { format: 'Cobertura XML', roots: ['coverage'] },
+  );
+
+  let linesTotal = 0;
+  let linesCovered = 0;
+  let branchesTotal = 0;
+  let branchesCovered = 0;
+  for (const f of files.values()) {
+    linesTotal += f.hit.size;
+    for (const hit of f.hit.values()) if (hit) linesCovered++;
+    for (const [covered, total] of f.branches.values()) {
+      branchesCovered += covered;
+      branchesTotal += total;
+    }
+  }
+
+  const warnings: string[] = [];
+
+  const hasDeclaredLines = declaredLinesTotal !== undefined && declaredLinesCovered !== undefined;
+  if (
+    hasDeclaredLines &&
+    linesTotal > 0 &&
+    (declaredLinesTotal !== linesTotal || declaredLinesCovered !== linesCovered)
+  ) {
+    warnings.push(
+      `declared lines-covered/lines-valid=${declaredLinesCovered}/${declaredLinesTotal} but counted ${linesCovered}/${linesTotal} <line> elements`,
+    );
+  }
+  const lines =
+    declaredLinesTotal !== undefined && declaredLinesCovered !== undefined
+      ? coverageMetric(Math.min(declaredLinesCovered, declaredLinesTotal), declaredLinesTotal)
+      : coverageMetric(linesCovered, linesTotal);
+  // Declared branch totals are not compared: istanbul counts branches on lines that have no
+  // <line> element, so the two legitimately differ.
+  const branches =
+    declaredBranchesTotal !== undefined && declaredBranchesCovered !== undefined
+      ? coverageMetric(
+          Math.min(declaredBranchesCovered, declaredBranchesTotal),
+          declaredBranchesTotal,
+        )
+      : coverageMetric(branchesCovered, branchesTotal);
+
+  const summary: CoverageSummary = {
+    lines,
+    branches,
+    functions: coverageMetric(functionsCovered, functionsTotal),
+  };
+  return { kind: 'coverage', format: 'cobertura', summary, warnings };
+};

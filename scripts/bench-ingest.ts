@@ -42,11 +42,33 @@ const tokenize = (text: string): void => {
 };
 
 const inputs: [string, string][] = [
-  ['generated JUnit, 20,000 cases', generateJunit({ cases: 20_000, failRate: 0.02, skipRate: 0.03, flakyRate: 0.01, withOutput: true, seed: 7 })],
-  ['pytest-benchmark 3.2.2 (corpus)', readFileSync('test/fixtures/corpus/benchmarks/pytest-benchmark-3.2.2-gha-run.json', 'utf8')],
-  ['Cobertura, vitest v8 (corpus)', readFileSync('test/fixtures/corpus/cobertura/grandlinex-core-istanbul-cobertura.xml', 'utf8')],
-  ['Jest --json (corpus)', readFileSync('test/fixtures/corpus/jest/ethereum-event-scan-jest-results.json', 'utf8')],
-  ['Playwright JUnit (corpus)', readFileSync('test/fixtures/corpus/junit/dorny-playwright-report.xml', 'utf8')],
+  [
+    'generated JUnit, 20,000 cases',
+    generateJunit({
+      cases: 20_000,
+      failRate: 0.02,
+      skipRate: 0.03,
+      flakyRate: 0.01,
+      withOutput: true,
+      seed: 7,
+    }),
+  ],
+  [
+    'pytest-benchmark 3.2.2 (corpus)',
+    readFileSync('test/fixtures/corpus/benchmarks/pytest-benchmark-3.2.2-gha-run.json', 'utf8'),
+  ],
+  [
+    'Cobertura, vitest v8 (corpus)',
+    readFileSync('test/fixtures/corpus/cobertura/grandlinex-core-istanbul-cobertura.xml', 'utf8'),
+  ],
+  [
+    'Jest --json (corpus)',
+    readFileSync('test/fixtures/corpus/jest/ethereum-event-scan-jest-results.json', 'utf8'),
+  ],
+  [
+    'Playwright JUnit (corpus)',
+    readFileSync('test/fixtures/corpus/junit/dorny-playwright-report.xml', 'utf8'),
+  ],
 ];
 
 const config = parseConfig({});
@@ -63,7 +85,13 @@ for (const [name, text] of inputs) {
   const tIngest = await time(() =>
     ingest(
       { query: { project: 'bench' }, body, correlationId: 'bench-0001' },
-      { config, publisher: new MemoryPublisher(), archive: new MemoryArchive(), ledger: new MemoryLedger(), clock: fixedClock() },
+      {
+        config,
+        publisher: new MemoryPublisher(),
+        archive: new MemoryArchive(),
+        ledger: new MemoryLedger(),
+        clock: fixedClock(),
+      },
     ),
   );
   console.log(
@@ -78,22 +106,48 @@ for (const [name, text] of inputs) {
   );
 }
 
-// Memory for a body at the 10 MB limit: heap growth while normalising must stay a small
-// multiple of the input (no DOM of the document), measured after a forced GC when exposed.
-const big = generateJunit({ cases: 100_000, failRate: 0.02, skipRate: 0.03, withOutput: true, seed: 9 });
-const gc = (globalThis as { gc?: () => void }).gc;
-gc?.();
-const heapBefore = process.memoryUsage().heapUsed;
-let peak = heapBefore;
-const sampler = setInterval(() => {
-  peak = Math.max(peak, process.memoryUsage().heapUsed);
-}, 1);
-const report = parseReport(big);
-peak = Math.max(peak, process.memoryUsage().heapUsed);
-clearInterval(sampler);
-const size = Buffer.byteLength(big);
-console.log(
-  `\n10 MB-class body: ${(size / 1e6).toFixed(1)} MB, ${report.kind === 'tests' ? report.summary.total : 0} cases; ` +
-    `heap growth while normalising ${((peak - heapBefore) / 1e6).toFixed(1)} MB (${((peak - heapBefore) / size).toFixed(2)}x input)` +
-    (gc ? '' : ' [run with --expose-gc for a cleaner figure]'),
-);
+// Memory for a body at the 10 MB limit: normalising must not build a DOM of the input. Each
+// body is written to a file and parsed in a fresh process, which reports how much its peak RSS
+// grew during the parse (after the body was read into a string).
+const { execFileSync } = await import('node:child_process');
+const { mkdtempSync, writeFileSync } = await import('node:fs');
+const { tmpdir } = await import('node:os');
+const { join } = await import('node:path');
+const child = `
+  const { readFileSync } = await import('node:fs');
+  const { parseReport } = await import('./functions/core/formats/index.ts');
+  const text = readFileSync(process.argv[1], 'utf8');
+  globalThis.gc?.();
+  const before = process.resourceUsage().maxRSS;
+  const report = parseReport(text);
+  const after = process.resourceUsage().maxRSS;
+  console.log(JSON.stringify({ bytes: Buffer.byteLength(text), cases: report.summary.total, rssGrowthKb: after - before }));
+`;
+const dir = mkdtempSync(join(tmpdir(), 'vigil-bench-'));
+console.log('\nmemory: peak RSS growth while normalising one body (fresh process each)');
+for (const cases of [10_000, 40_000, 75_000]) {
+  const file = join(dir, `junit-${cases}.xml`);
+  writeFileSync(
+    file,
+    generateJunit({ cases, failRate: 0.02, skipRate: 0.03, withOutput: true, seed: 9 }),
+  );
+  const out = execFileSync(
+    process.execPath,
+    ['--expose-gc', '--import', 'tsx', '--input-type=module', '-e', child, file],
+    {
+      encoding: 'utf8',
+    },
+  );
+  const {
+    bytes,
+    cases: n,
+    rssGrowthKb,
+  } = JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as {
+    bytes: number;
+    cases: number;
+    rssGrowthKb: number;
+  };
+  console.log(
+    `  ${(bytes / 1e6).toFixed(1)} MB body, ${n} cases: +${(rssGrowthKb / 1024).toFixed(1)} MB peak RSS (${((rssGrowthKb * 1024) / bytes).toFixed(2)}x the body)`,
+  );
+}

@@ -243,33 +243,27 @@ export const MAX_EVENT_BYTES = 256 * 1024;
 /** How many failed tests an event carries by name; the rest stay in the archive. */
 export const MAX_FAILED_TESTS_IN_EVENT = 50;
 
+/** Every result Vigil produces itself: reports from CI and probe runs. */
+const RESULTS_PATTERN = {
+  source: [SOURCES.ingest, SOURCES.probe],
+  'detail-type': [
+    DETAIL_TYPES.testRun,
+    DETAIL_TYPES.coverage,
+    DETAIL_TYPES.load,
+    DETAIL_TYPES.benchmark,
+    DETAIL_TYPES.probeCompleted,
+  ],
+} as const;
+
 /**
  * Event patterns: the one definition used by the CDK rules and the local bus.
  * Keys are rule names.
  */
 export const EVENT_PATTERNS = {
   /** Everything the metrics handler turns into CloudWatch metrics. */
-  metrics: {
-    source: [SOURCES.ingest, SOURCES.probe],
-    'detail-type': [
-      DETAIL_TYPES.testRun,
-      DETAIL_TYPES.coverage,
-      DETAIL_TYPES.load,
-      DETAIL_TYPES.benchmark,
-      DETAIL_TYPES.probeCompleted,
-    ],
-  },
+  metrics: RESULTS_PATTERN,
   /** Results the alert handler watches: probe runs, test runs and gates. */
-  alerts: {
-    source: [SOURCES.ingest, SOURCES.probe],
-    'detail-type': [
-      DETAIL_TYPES.testRun,
-      DETAIL_TYPES.coverage,
-      DETAIL_TYPES.load,
-      DETAIL_TYPES.benchmark,
-      DETAIL_TYPES.probeCompleted,
-    ],
-  },
+  alerts: RESULTS_PATTERN,
   /** CloudWatch metric alarms changing state (on the account's default bus). */
   alarms: {
     source: [SOURCES.cloudwatch],

@@ -2,9 +2,10 @@ import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type LocalPipeline, startLocal } from '../../functions/adapters/local/runtime';
 import { parseConfig } from '../../functions/core/config';
+import { logger } from '../../functions/shared/powertools';
 import { generateJunit } from '../helpers/generate-junit';
 
 /** The local pipeline over real HTTP: server -> ingest handler -> bus -> metrics handler -> metric store. */
@@ -182,5 +183,43 @@ describe('local pipeline (e2e over HTTP)', () => {
       body: 'x',
     });
     expect(anon.status).toBe(401);
+  });
+
+  it("keeps each concurrent request's correlation id in its own log lines", async () => {
+    // Prepare: capture the JSON log lines the handlers print.
+    const lines: string[] = [];
+    const write = vi
+      .spyOn(process.stdout, 'write')
+      .mockImplementation((chunk: string | Uint8Array) => {
+        lines.push(chunk.toString());
+        return true;
+      });
+    logger.setLogLevel('INFO');
+    try {
+      // Act
+      const results = await Promise.all(
+        Array.from({ length: 12 }, (_, i) =>
+          post(
+            generateJunit({ cases: 20, seed: 500 + i }),
+            {},
+            { 'x-correlation-id': `corr-concurrent-${i}` },
+          ),
+        ),
+      );
+      await pipeline.bus.drain();
+      // Assess: every "report ingested" line names the correlation id of its own request.
+      const logged = lines
+        .flatMap((l) => l.split('\n'))
+        .filter((l) => l.includes('"report ingested"'))
+        .map((l) => JSON.parse(l) as { runId: string; correlation_id?: string });
+      expect(logged).toHaveLength(12);
+      for (const res of results) {
+        const line = logged.find((l) => l.runId === res.json.runId);
+        expect(line?.correlation_id).toBe(res.headers.get('x-correlation-id'));
+      }
+    } finally {
+      logger.setLogLevel('SILENT');
+      write.mockRestore();
+    }
   });
 });

@@ -141,10 +141,15 @@ describe('outage → FIRING → RESOLVED (local mode)', () => {
     await waitFor(() => received.some((m) => m.text.includes('RESOLVED')), 1000 + 5000, 'RESOLVED');
     const resolved = received.find((m) => m.text.includes('RESOLVED'));
     expect(JSON.stringify(resolved)).toMatch(/down for|downtime/i);
-    const after = (await (await fetch(`${pipeline.url}/v1/alerts`)).json()) as {
-      active: unknown[];
-      history: unknown[];
+    // The state and history are written as the notification goes out: poll briefly.
+    let after = { active: [] as unknown[], history: [] as unknown[] };
+    const poll = async () => {
+      after = (await (await fetch(`${pipeline.url}/v1/alerts`)).json()) as typeof after;
     };
+    for (let i = 0; i < 60 && !(after.history.length >= 2 && after.active.length === 0); i++) {
+      await poll();
+      await new Promise((r) => setTimeout(r, 50));
+    }
     expect(after.active).toEqual([]);
     expect(after.history.length).toBeGreaterThanOrEqual(2);
     expect(pipeline.alerts.stats.deadLetters).toBe(0);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { BusEvent, EventPattern, VigilEvent } from '../../core/events';
 import { matchesPattern } from '../../core/patterns';
 import type { EventPublisher } from '../../core/ports';
+import type { Scoped } from './invocations';
 
 export type Target = (event: BusEvent) => Promise<void>;
 
@@ -19,6 +20,8 @@ export interface LocalBusOptions {
   maxAttempts?: number;
   retryDelayMs?: number;
   onDeliveryError?: (rule: string, event: BusEvent, error: unknown, attempt: number) => void;
+  /** Runs each delivery in its own invocation scope (see invocations.ts). */
+  scope?: Scoped;
 }
 
 /**
@@ -29,8 +32,8 @@ export interface LocalBusOptions {
 export class LocalBus implements EventPublisher {
   readonly #rules: Rule[] = [];
   readonly #inFlight = new Set<Promise<void>>();
-  readonly #opts: Required<Omit<LocalBusOptions, 'onDeliveryError'>> &
-    Pick<LocalBusOptions, 'onDeliveryError'>;
+  readonly #opts: Required<Omit<LocalBusOptions, 'onDeliveryError' | 'scope'>> &
+    Pick<LocalBusOptions, 'onDeliveryError' | 'scope'>;
   deadLetters = 0;
 
   constructor(opts: LocalBusOptions) {
@@ -77,7 +80,8 @@ export class LocalBus implements EventPublisher {
   async #deliver(rule: Rule, event: BusEvent): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await rule.target(event);
+        const deliver = () => rule.target(event);
+        await (this.#opts.scope ? this.#opts.scope(deliver) : deliver());
         return;
       } catch (error) {
         this.#opts.onDeliveryError?.(rule.name, event, error, attempt);

@@ -20,6 +20,7 @@ import { FileAlertStore } from './alert-store';
 import { FileArchive } from './archive';
 import { LocalBus } from './bus';
 import { EnvSecretResolver } from './env-secrets';
+import { invocationScopes } from './invocations';
 import { FileRunLedger } from './ledger';
 import { LocalMetricStore } from './metric-store';
 import { createLocalMetrics } from './metrics';
@@ -146,6 +147,7 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
     ? [`vgl_${randomBytes(18).toString('base64url')}`]
     : [...(opts.tokens ?? [])];
 
+  const scoped = await invocationScopes();
   const metricStore = new LocalMetricStore(dataDir);
   const metrics = createLocalMetrics(metricStore, {
     namespace: NAMESPACE,
@@ -154,6 +156,7 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
   });
   const bus = new LocalBus({
     dataDir,
+    scope: scoped,
     onDeliveryError: (rule, event, error, attempt) =>
       logger.error('event delivery failed', { rule, eventId: event.id, attempt, error }),
   });
@@ -232,7 +235,7 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
       return;
     }
     readBody(req, opts.config.ingest.maxBodyBytes)
-      .then((body) => ingestHandler(toApiGatewayEvent(req, url, body)))
+      .then((body) => scoped(() => ingestHandler(toApiGatewayEvent(req, url, body))))
       .then((result) => send(res, result))
       .catch((error: unknown) => {
         res.on('finish', () => req.destroy());

@@ -63,7 +63,7 @@ export const sniff = (text: string): Sniffed => {
 };
 
 export const formatOfXmlRoot = (root: string | undefined): FormatId | undefined => {
-  if (root === 'testsuites' || root === 'testsuite' || root === 'testrun') return 'junit';
+  if (root === 'testsuites' || root === 'testsuite') return 'junit';
   if (root === 'coverage') return 'cobertura';
   return undefined;
 };

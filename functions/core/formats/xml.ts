@@ -15,10 +15,6 @@ import { sniff } from './detect';
  *   is never fetched or read.
  * - Nesting deeper than `maxDepth` is rejected as soon as it is reached.
  * - Syntax errors become `invalid_report` errors with the line and column.
- * - Speed: saxes turns the attributes of every element into a dictionary object, the largest
- *   single cost of parsing (and of garbage) for attribute-heavy reports such as JUnit. When the
- *   saxes internals it relies on are there (checked at run time, see `fastAttributes`), the
- *   reader takes saxes' list of attributes instead, and checks duplicates itself.
  */
 
 export const MAX_XML_DEPTH = 200;
@@ -49,32 +45,9 @@ export interface XmlReadOptions {
   /** Accepted names of the root element. */
   roots: readonly string[];
   maxDepth?: number;
-  /** Read attributes through saxes' public dictionary even when the fast path is available. */
-  standardAttributes?: boolean;
 }
 
-interface Attribute {
-  name: string;
-  value: string;
-}
-
-const NO_ATTRIBUTES: readonly Attribute[] = [];
-
-/** Attributes as saxes collected them, in document order. */
-class AttributeList implements XmlAttributes {
-  list: readonly Attribute[] = NO_ATTRIBUTES;
-
-  get(name: string): string | undefined {
-    const list = this.list;
-    for (let i = 0; i < list.length; i++) {
-      const a = list[i];
-      if (a !== undefined && a.name === name) return a.value;
-    }
-    return undefined;
-  }
-}
-
-/** Attributes from saxes' public `tag.attributes` dictionary (the fallback). */
+/** Attributes from saxes' `tag.attributes` dictionary. */
 class AttributeRecord implements XmlAttributes {
   record: Readonly<Record<string, string>> = {};
 
@@ -82,61 +55,6 @@ class AttributeRecord implements XmlAttributes {
     return this.record[name];
   }
 }
-
-/** The saxes 6 internals used by the fast path; every one is checked before use. */
-interface SaxesInternals {
-  processAttribs?: unknown;
-  attribList?: unknown;
-  fail(message: string): unknown;
-}
-
-const duplicateName = (list: readonly Attribute[]): string | undefined => {
-  const n = list.length;
-  if (n < 2) return undefined;
-  if (n <= 16) {
-    for (let i = 1; i < n; i++) {
-      const name = list[i]?.name;
-      for (let j = 0; j < i; j++) if (list[j]?.name === name) return name;
-    }
-    return undefined;
-  }
-  const seen = new Set<string>();
-  for (const { name } of list) {
-    if (seen.has(name)) return name;
-    seen.add(name);
-  }
-  return undefined;
-};
-
-/**
- * Replace saxes' `processAttribs` (called once per start tag, before the `opentag` event) by
- * one that hands the raw attribute list to `into` instead of building `tag.attributes`.
- * Duplicate attributes are still a well-formedness error, with saxes' own message. Returns
- * false, changing nothing, when this saxes does not have the expected internals.
- */
-const fastAttributes = (parser: object, into: AttributeList): boolean => {
-  const internals = parser as SaxesInternals;
-  if (typeof internals.processAttribs !== 'function' || !Array.isArray(internals.attribList)) {
-    return false;
-  }
-  internals.processAttribs = (): void => {
-    // A fresh list for the next element: reusing one that lives long (old generation) and
-    // storing new attributes in it costs the garbage collector more than the allocation.
-    const list = internals.attribList as Attribute[];
-    internals.attribList = [];
-    into.list = list;
-    const duplicate = duplicateName(list);
-    if (duplicate !== undefined) internals.fail(`duplicate attribute: ${duplicate}.`);
-  };
-  return true;
-};
-
-/**
- * Whether this saxes takes the fast attribute path. A test pins it, so that a saxes upgrade
- * cannot lose it quietly.
- */
-export const usesFastAttributes = (): boolean =>
-  fastAttributes(new SaxesParser({ xmlns: false }), new AttributeList());
 
 /** 1-based line and column of a character offset (used on error paths only). */
 const lineColumnAt = (text: string, offset: number): { line: number; column: number } => {
@@ -276,9 +194,7 @@ export const readXml = (input: string, visitor: XmlVisitor, options: XmlReadOpti
   }
 
   const parser = new SaxesParser({ position: false, xmlns: false });
-  const list = new AttributeList();
-  const record = new AttributeRecord();
-  const fast = options.standardAttributes !== true && fastAttributes(parser, list);
+  const attributes = new AttributeRecord();
   let depth = 0;
   let captureDepth = 0;
   let rootName = '';
@@ -348,11 +264,7 @@ export const readXml = (input: string, visitor: XmlVisitor, options: XmlReadOpti
         at,
       );
     }
-    let attributes: XmlAttributes = list;
-    if (!fast) {
-      record.record = tag.attributes;
-      attributes = record;
-    }
+    attributes.record = tag.attributes;
     if (visitor.open(tag.name, attributes, depth) && captureDepth === 0 && visitor.text) {
       captureDepth = depth;
       parser.on('text', onText);

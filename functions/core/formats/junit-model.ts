@@ -1,0 +1,416 @@
+import { firstLine, type ParsedTests, type TestCase, type TestSummary } from './types';
+import type { XmlAttributes, XmlVisitor } from './xml';
+
+/**
+ * The JUnit model shared by both JUnit parsers (see `parseJunit`): it receives element events
+ * (open with attributes, close, character data of the elements it asks for) and turns them
+ * into test cases, a summary, warnings and a dialect. The events come either from the fast
+ * scanner (`junit-fast.ts`) or from the reference `saxes` reader (`xml.ts`); since the
+ * classification lives here only, both parsers give the same result by construction.
+ */
+
+/** Failure text kept while looking for the first line of a message. */
+export const BODY_MAX_CHARS = 4096;
+
+/**
+ * A `time` attribute (seconds) as whole microseconds, so that durations have at most 3 decimals
+ * of milliseconds and sums stay exact. Undefined when missing, empty, negative or garbage.
+ */
+/** 10 ** k, looked up: `**` with a variable exponent is slow. */
+const POWERS = [1, 10, 100, 1000, 10_000, 100_000, 1_000_000];
+
+const timeMicros = (time: string | undefined): number | undefined => {
+  if (time === undefined) return undefined;
+  // Fast path for the usual plain decimal ("12", "0.012", "59.09258599999547"): digits only.
+  const n = time.length;
+  let whole = 0;
+  let i = 0;
+  while (i < n) {
+    const d = time.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) break;
+    whole = whole * 10 + d;
+    i++;
+  }
+  if (i > 0 && i <= 9) {
+    if (i === n) return whole * 1e6;
+    if (time.charCodeAt(i) === 46 /* . */) {
+      let frac = 0;
+      let j = i + 1;
+      for (; j < n; j++) {
+        const d = time.charCodeAt(j) - 48;
+        if (d < 0 || d > 9) break;
+        const place = j - i; // 1 = tenths
+        if (place <= 6) frac += d * (POWERS[6 - place] ?? 0);
+        else if (place === 7 && d >= 5) frac += 1;
+      }
+      if (j === n) return whole * 1e6 + frac;
+    }
+  }
+  return slowTimeMicros(time);
+};
+
+const slowTimeMicros = (time: string): number | undefined => {
+  const t = time.trim();
+  if (t === '') return undefined;
+  let s = Number(t);
+  if (Number.isNaN(s) && /^\d{1,3}(,\d{3})+(\.\d+)?$/.test(t)) {
+    // Old Surefire versions format times with a thousands separator: "1,234.567".
+    s = Number(t.replace(/,/g, ''));
+  }
+  return s >= 0 && s < 1e9 ? Math.round(s * 1e6) : undefined;
+};
+
+/** A declared count, or undefined when absent or not a number. */
+const count = (value: string | undefined): number | undefined => {
+  if (value === undefined || value.trim() === '') return undefined;
+  const n = Number(value);
+  return Number.isInteger(n) && n >= 0 ? n : undefined;
+};
+
+/**
+ * The previous value when equal: consecutive test cases usually share a classname, and keeping
+ * one string instead of one per test case is measurably cheaper for the garbage collector.
+ */
+const sameAs = (value: string, previous: string): string => (value === previous ? previous : value);
+
+const addDeclared = (a: number | undefined, b: number | undefined): number | undefined =>
+  a === undefined ? b : b === undefined ? a : a + b;
+
+/** What a `<testcase>` says about itself, read when it opens (saved when one nests in another). */
+interface OpenCase {
+  suite: string;
+  classname: string;
+  name: string;
+  time: string | undefined;
+  file: string | undefined;
+}
+
+/** What the report says about itself, to compare with what it contains. */
+interface Declared {
+  tests: number | undefined;
+  failed: number | undefined;
+  skipped: number | undefined;
+}
+
+const declaredOf = (a: XmlAttributes): Declared => ({
+  tests: count(a.get('tests')),
+  failed: addDeclared(count(a.get('failures')), count(a.get('errors'))),
+  skipped: count(a.get('skipped')) ?? count(a.get('disabled')),
+});
+
+const dialectOfRoot = (name: string, a: XmlAttributes): string | undefined => {
+  const suiteName = a.get('name');
+  if (suiteName === 'jest tests') return 'jest-junit';
+  if (suiteName === 'vitest tests') return 'vitest';
+  if (suiteName === 'bun test') return 'bun';
+  if (suiteName === 'nextest-run') return 'nextest';
+  if (suiteName === 'pytest') return 'pytest';
+  if (suiteName === 'Mocha Tests') return 'mocha';
+  if (a.get('xsi:noNamespaceSchemaLocation')?.includes('surefire')) return 'surefire';
+  if (name === 'testsuites' && a.get('id') !== undefined) return 'playwright';
+  return undefined;
+};
+
+const dialectOfSuite = (a: XmlAttributes): string | undefined => {
+  const name = a.get('name');
+  if (name === 'pytest') return 'pytest';
+  if (name === 'Mocha Tests') return 'mocha';
+  if (a.get('hostname') === 'tbd') return 'catch2';
+  if (a.get('assertions') !== undefined) return 'phpunit';
+  if (a.get('id') !== undefined && name !== undefined && /^[\w.-]+\.[a-z]{2,}\/\S+$/.test(name))
+    return 'go-junit-report';
+  return undefined;
+};
+
+/** The event sink that builds a JUnit result; `result()` once the document has been read. */
+export interface JunitBuilder extends XmlVisitor {
+  text(data: string): void;
+  result(): ParsedTests;
+}
+
+export const junitBuilder = (): JunitBuilder => {
+  const cases: TestCase[] = [];
+  let passed = 0;
+  let failed = 0;
+  let skipped = 0;
+  let flaky = 0;
+  let caseMicros = 0;
+
+  let rootIsSuites = false;
+  let rootMicros: number | undefined;
+  let rootDeclared: Declared = { tests: undefined, failed: undefined, skipped: undefined };
+  let topDeclared: Declared = { tests: undefined, failed: undefined, skipped: undefined };
+  let topSuites = 0;
+  let topSuitesMicros = 0;
+  let topSuitesTimed = 0;
+  let dialect: string | undefined;
+  let looseFailures = 0;
+
+  const topLevelSuite = (name: string, a: XmlAttributes, depth: number): void => {
+    topSuites++;
+    const us = timeMicros(a.get('time'));
+    if (us !== undefined) {
+      topSuitesMicros += us;
+      topSuitesTimed++;
+    }
+    if (depth === 1) {
+      rootDeclared = declaredOf(a);
+      dialect = dialectOfRoot(name, a) ?? dialectOfSuite(a);
+    } else {
+      const d = declaredOf(a);
+      topDeclared = {
+        tests: addDeclared(topDeclared.tests, d.tests),
+        failed: addDeclared(topDeclared.failed, d.failed),
+        skipped: addDeclared(topDeclared.skipped, d.skipped),
+      };
+      if (dialect === undefined && topSuites === 1) dialect = dialectOfSuite(a);
+    }
+  };
+
+  // Suite names, innermost last.
+  const suites: string[] = [];
+  let suite = '';
+  let lastClassname = '';
+
+  // The open test case, if any: its attributes (read when it opened, kept in plain variables
+  // to allocate nothing more per test case) and what its children said so far. A `<testcase>`
+  // inside a `<testcase>` (never seen, but possible) saves and restores them.
+  let inCase = false;
+  let caseSuite = '';
+  let caseClassname = '';
+  let caseName = '';
+  let caseTime: string | undefined;
+  let caseFile: string | undefined;
+  let currentDepth = -1;
+  let isFailed = false;
+  let isSkipped = false;
+  let attempts = 0;
+  let hasFlaky = false;
+  let message: string | undefined;
+  let failureFile: string | undefined;
+  let body = '';
+  let collecting = false;
+  const outer: Array<{
+    open: OpenCase;
+    depth: number;
+    isFailed: boolean;
+    isSkipped: boolean;
+    attempts: number;
+    hasFlaky: boolean;
+    message: string | undefined;
+    failureFile: string | undefined;
+  }> = [];
+
+  /** A failure-like child of the current case; returns whether to collect its text. */
+  const failure = (a: XmlAttributes): boolean => {
+    isFailed = true;
+    if (failureFile === undefined) failureFile = a.get('file');
+    if (message !== undefined || collecting) return false;
+    message = firstLine(a.get('message'));
+    if (message !== undefined) return false;
+    body = '';
+    collecting = true;
+    return true;
+  };
+
+  /** The current test case closed: build it, with everything known. */
+  const finish = (): void => {
+    const us = timeMicros(caseTime) ?? 0;
+    caseMicros += us;
+    const tc: TestCase = {
+      suite: caseSuite,
+      classname: caseClassname,
+      name: caseName,
+      status: 'passed',
+      flaky: false,
+      durationMs: us / 1000,
+      retries: attempts,
+    };
+    const file = caseFile ?? (isFailed ? failureFile : undefined);
+    if (file !== undefined) tc.file = file;
+    if (isFailed) {
+      tc.status = 'failed';
+      failed++;
+      if (message !== undefined) tc.message = message;
+    } else if (isSkipped) {
+      tc.status = 'skipped';
+      skipped++;
+    } else {
+      passed++;
+      if (hasFlaky) {
+        tc.flaky = true;
+        flaky++;
+      }
+    }
+    cases.push(tc);
+  };
+
+  return {
+    open(name, a, depth) {
+      switch (name) {
+        case 'testcase':
+          if (inCase) {
+            outer.push({
+              open: {
+                suite: caseSuite,
+                classname: caseClassname,
+                name: caseName,
+                time: caseTime,
+                file: caseFile,
+              },
+              depth: currentDepth,
+              isFailed,
+              isSkipped,
+              attempts,
+              hasFlaky,
+              message,
+              failureFile,
+            });
+          }
+          {
+            const classname = a.get('classname');
+            inCase = true;
+            caseSuite = suite;
+            // Consecutive test cases usually share a classname: keep one string for them.
+            caseClassname = classname === undefined ? '' : sameAs(classname, lastClassname);
+            lastClassname = caseClassname;
+            caseName = a.get('name') ?? '';
+            caseTime = a.get('time');
+            caseFile = a.get('file');
+          }
+          currentDepth = depth;
+          isFailed = false;
+          isSkipped = false;
+          attempts = 0;
+          hasFlaky = false;
+          message = undefined;
+          failureFile = undefined;
+          return false;
+        case 'failure':
+        case 'error':
+          if (depth !== currentDepth + 1) {
+            if (!inCase) looseFailures++;
+            return false;
+          }
+          return failure(a);
+        case 'rerunFailure':
+        case 'rerunError':
+          if (depth !== currentDepth + 1) return false;
+          attempts++;
+          return failure(a);
+        case 'flakyFailure':
+        case 'flakyError':
+          if (depth !== currentDepth + 1) return false;
+          attempts++;
+          hasFlaky = true;
+          return false;
+        case 'skipped':
+          if (depth === currentDepth + 1) isSkipped = true;
+          return false;
+        case 'testsuite':
+          suite = a.get('name') ?? '';
+          suites.push(suite);
+          if (depth === 1 || (depth === 2 && rootIsSuites)) topLevelSuite(name, a, depth);
+          return false;
+        case 'testsuites':
+          if (depth === 1) {
+            rootIsSuites = true;
+            rootDeclared = declaredOf(a);
+            rootMicros = timeMicros(a.get('time'));
+            dialect = dialectOfRoot(name, a);
+          }
+          return false;
+        case 'property':
+          if (dialect === undefined && a.get('name') === 'go.version') dialect = 'go-junit-report';
+          return false;
+        default:
+          return false;
+      }
+    },
+
+    close(name, depth) {
+      if (depth === currentDepth && inCase) {
+        // Well-formed XML: what closes at the depth of the open test case is that test case.
+        finish();
+        const saved = outer.pop();
+        if (saved) {
+          caseSuite = saved.open.suite;
+          caseClassname = saved.open.classname;
+          caseName = saved.open.name;
+          caseTime = saved.open.time;
+          caseFile = saved.open.file;
+          currentDepth = saved.depth;
+          isFailed = saved.isFailed;
+          isSkipped = saved.isSkipped;
+          attempts = saved.attempts;
+          hasFlaky = saved.hasFlaky;
+          message = saved.message;
+          failureFile = saved.failureFile;
+        } else {
+          inCase = false;
+          currentDepth = -1;
+        }
+      } else if (collecting && depth === currentDepth + 1) {
+        collecting = false;
+        message = firstLine(body);
+        body = '';
+      } else if (name === 'testsuite') {
+        suites.pop();
+        suite = suites[suites.length - 1] ?? '';
+      }
+    },
+
+    text(data) {
+      if (collecting && body.length < BODY_MAX_CHARS) {
+        body += data.length > BODY_MAX_CHARS ? data.slice(0, BODY_MAX_CHARS) : data;
+      }
+    },
+
+    result(): ParsedTests {
+      const total = cases.length;
+      let durationUs = caseMicros;
+      if (rootMicros !== undefined) durationUs = rootMicros;
+      else if (topSuites > 0 && topSuitesTimed === topSuites) durationUs = topSuitesMicros;
+      const summary: TestSummary = {
+        total,
+        passed,
+        failed,
+        skipped,
+        flaky,
+        durationMs: durationUs / 1000,
+      };
+
+      const warnings: string[] = [];
+      const declaredTests = rootDeclared.tests ?? topDeclared.tests;
+      const declaredFailed = rootDeclared.failed ?? topDeclared.failed;
+      const declaredSkipped = rootDeclared.skipped ?? topDeclared.skipped;
+      if (declaredTests !== undefined && declaredTests !== total) {
+        warnings.push(`declared tests=${declaredTests} but found ${total} <testcase> elements`);
+      }
+      if (declaredFailed !== undefined && declaredFailed !== failed) {
+        warnings.push(
+          `declared failures+errors=${declaredFailed} but found ${failed} failed test cases`,
+        );
+      }
+      if (declaredSkipped !== undefined && declaredSkipped !== skipped) {
+        warnings.push(
+          `declared skipped=${declaredSkipped} but found ${skipped} skipped test cases`,
+        );
+      }
+      if (looseFailures > 0) {
+        warnings.push(
+          `${looseFailures} <failure>/<error> element(s) outside any <testcase> ignored`,
+        );
+      }
+      if (total === 0) warnings.push('the report contains no <testcase> elements');
+
+      const parsed: ParsedTests = { kind: 'tests', format: 'junit', summary, warnings, cases };
+      if (dialect === undefined && attemptsSeen(cases)) dialect = 'surefire';
+      if (dialect !== undefined) parsed.dialect = dialect;
+      return parsed;
+    },
+  };
+};
+
+/** Surefire and Gradle are the producers that write flaky/rerun elements. */
+const attemptsSeen = (cases: readonly TestCase[]): boolean => cases.some((c) => c.retries > 0);

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
-import { Duration, Validations } from 'aws-cdk-lib';
-import { type IRole, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { ArnFormat, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
+import { type IRole, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { type BundlingOptions, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
@@ -68,6 +68,43 @@ export const esbuildOptions = (): BuildOptions => ({
   logLevel: 'warning',
 });
 
+/**
+ * Where a stage's `{{secret:NAME}}` references live in Secrets Manager: `vigil/<stage>/NAME`
+ * (the functions' `SECRETS_PREFIX`).
+ */
+export const secretsPrefixFor = (stage: string): string => `vigil/${stage}/`;
+
+/**
+ * Let a function read the stage's referenced secrets (`secretsmanager:GetSecretValue` on
+ * `secret:vigil/<stage>/*`, the `*` also covering the random suffix Secrets Manager appends)
+ * and set its `SECRETS_PREFIX`. Returns the ARN as cdk-nag prints it (for acknowledgements).
+ */
+export const grantStageSecretsRead = (fn: VigilFunction, stage: string): string => {
+  const stack = Stack.of(fn);
+  const prefix = secretsPrefixFor(stage);
+  fn.function.addEnvironment('SECRETS_PREFIX', prefix);
+  fn.function.addToRolePolicy(
+    new PolicyStatement({
+      actions: ['secretsmanager:GetSecretValue'],
+      resources: [
+        stack.formatArn({
+          service: 'secretsmanager',
+          resource: 'secret',
+          resourceName: `${prefix}*`,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+      ],
+    }),
+  );
+  // cdk-nag renders pseudo parameters as `<AWS::Name>`.
+  const part = (value: string, pseudo: string): string =>
+    Token.isUnresolved(value) ? `<AWS::${pseudo}>` : value;
+  return (
+    `arn:${part(stack.partition, 'Partition')}:secretsmanager:${part(stack.region, 'Region')}:` +
+    `${part(stack.account, 'AccountId')}:secret:${prefix}*`
+  );
+};
+
 /** Lambda caps all environment variables of a function at 4 KB together. */
 const MAX_CONFIG_JSON_BYTES = 3 * 1024;
 
@@ -87,6 +124,11 @@ export interface VigilFunctionProps {
   readonly memorySizeMb?: number;
   /** @default 29 (just under API Gateway's 30 s integration limit) */
   readonly timeoutSeconds?: number;
+  /**
+   * Reserved concurrency: an upper bound on parallel invocations (and a floor of capacity).
+   * @default - none (the account's unreserved pool)
+   */
+  readonly reservedConcurrentExecutions?: number;
 }
 
 /**
@@ -131,6 +173,9 @@ export class VigilFunction extends Construct {
       architecture: Architecture.ARM_64,
       memorySize: props.memorySizeMb ?? 512,
       timeout: Duration.seconds(props.timeoutSeconds ?? 29),
+      ...(props.reservedConcurrentExecutions === undefined
+        ? {}
+        : { reservedConcurrentExecutions: props.reservedConcurrentExecutions }),
       tracing: Tracing.ACTIVE,
       role,
       logGroup: this.logGroup,

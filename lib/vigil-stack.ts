@@ -1,9 +1,11 @@
 import { CfnOutput, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { VigilConfig } from '../functions/core/config';
+import { Alerting } from './alerting';
 import { type Stage, stageSettings } from './config';
 import { VigilEventBus } from './event-bus';
 import { IngestApi } from './ingest-api';
+import { Probes } from './probes';
 import { Processors } from './processors';
 
 export interface VigilStackProps extends StackProps {
@@ -13,7 +15,8 @@ export interface VigilStackProps extends StackProps {
 }
 
 /**
- * One Vigil stage: event bus (with archive), ingest API, and the bus processors.
+ * One Vigil stage: event bus (with archive), ingest API, the bus processors, the probe
+ * schedule (when the config has probes) and alerting (state, SNS topics, email and Slack).
  * No physical names are set, so every stage deploys side by side in one account.
  *
  * Construct IDs below are part of the deployed state (they derive the logical IDs of the
@@ -23,6 +26,9 @@ export class VigilStack extends Stack {
   readonly events: VigilEventBus;
   readonly ingest: IngestApi;
   readonly processors: Processors;
+  /** Absent when the config has no probes. */
+  readonly probes?: Probes;
+  readonly alerting: Alerting;
 
   constructor(scope: Construct, id: string, props: VigilStackProps) {
     const { stage, config, ...stackProps } = props;
@@ -47,6 +53,18 @@ export class VigilStack extends Stack {
       settings,
       config,
     });
+    if (Probes.needed(config)) {
+      this.probes = new Probes(this, 'Probes', {
+        eventBus: this.events.bus,
+        settings,
+        config,
+      });
+    }
+    this.alerting = new Alerting(this, 'Alerting', {
+      eventBus: this.events.bus,
+      settings,
+      config,
+    });
 
     new CfnOutput(this, 'IngestUrl', {
       description: 'Base URL of the ingest API (POST v1/results, GET v1/health)',
@@ -63,6 +81,14 @@ export class VigilStack extends Stack {
     new CfnOutput(this, 'TokensSecretArn', {
       description: 'Ingest bearer tokens (aws secretsmanager get-secret-value --secret-id ...)',
       value: this.ingest.tokensSecret.secretArn,
+    });
+    new CfnOutput(this, 'CriticalTopicArn', {
+      description: 'Critical alerts (subscribe email, chat or paging here)',
+      value: this.alerting.criticalTopic.topicArn,
+    });
+    new CfnOutput(this, 'WarningTopicArn', {
+      description: 'Warning alerts',
+      value: this.alerting.warningTopic.topicArn,
     });
   }
 }

@@ -8,7 +8,7 @@ import { afterAll, expect, it } from 'vitest';
 import { loadVigilConfig } from '../../lib/config';
 import { esbuildOptions, functionEntry } from '../../lib/function-defaults';
 
-const FUNCTIONS = ['ingest', 'metrics'] as const;
+const FUNCTIONS = ['ingest', 'metrics', 'probe', 'alert', 'notify'] as const;
 /** Above this a bundle is reported (cold start), not failed. */
 const SIZE_BUDGET_BYTES = 1024 * 1024;
 
@@ -37,6 +37,10 @@ it('bundles every function as NodejsFunction does, and each bundle loads and exp
     ARCHIVE_BUCKET: 'vigil-test-archive',
     LEDGER_TABLE: 'vigil-test-ledger',
     TOKENS_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:vigil-test-AbCdEf',
+    SECRETS_PREFIX: 'vigil/dev/',
+    ALERT_TABLE: 'vigil-test-alerts',
+    CRITICAL_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:vigil-test-critical',
+    WARNING_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:vigil-test-warning',
   };
 
   for (const name of FUNCTIONS) {

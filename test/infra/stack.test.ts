@@ -1,9 +1,10 @@
 import { CfnElement, type PolicyValidationPluginReport, Validations } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { VigilConfig } from '../../functions/core/config';
+import { parseConfig, type VigilConfig } from '../../functions/core/config';
 import { EVENT_PATTERNS } from '../../functions/core/events';
+import { alarmEventPattern } from '../../lib/alerting';
 import {
   loadVigilConfig,
   parseStage,
@@ -33,8 +34,18 @@ const STAGES_UNDER_TEST = ['dev', 'prod'] as const satisfies readonly Stage[];
 const synthesized = {} as Record<(typeof STAGES_UNDER_TEST)[number], Synthesized>;
 let config: VigilConfig;
 
+/** The repository config with one probe and one email channel (the stages as configured). */
+const testConfig = async (): Promise<VigilConfig> =>
+  parseConfig({
+    ...(await loadVigilConfig()),
+    probes: [{ name: 'shop-health', url: 'https://shop.example.com/health' }],
+    alerts: { channels: [{ type: 'email', address: 'oncall@example.com' }] },
+  });
+
+const EMAIL = 'oncall@example.com';
+
 beforeAll(async () => {
-  config = await loadVigilConfig();
+  config = await testConfig();
   for (const stage of STAGES_UNDER_TEST) {
     const { app, stack, nag } = await buildApp(stage, { config });
     // Synthesis runs cdk-nag as a validation plugin and throws on unacknowledged errors.
@@ -76,6 +87,10 @@ const NAME_PROPERTIES: Record<string, string> = {
   'AWS::Logs::LogGroup': 'LogGroupName',
   'AWS::SQS::Queue': 'QueueName',
   'AWS::ApiGatewayV2::Api': 'Name',
+  'AWS::SNS::Topic': 'TopicName',
+  'AWS::KMS::Alias': 'AliasName',
+  'AWS::Scheduler::Schedule': 'Name',
+  'AWS::CloudWatch::Alarm': 'AlarmName',
 };
 
 const physicalNames = (s: Synthesized): Map<string, unknown> => {
@@ -87,6 +102,22 @@ const physicalNames = (s: Synthesized): Map<string, unknown> => {
   }
   return names;
 };
+
+/** Every statement of the inline policies attached to a role. */
+const roleStatements = (s: Synthesized, role: IConstruct): { Action: string | string[] }[] => {
+  const policies = s.template.findResources('AWS::IAM::Policy', {
+    Properties: { Roles: [{ Ref: logicalIdOf(s.stack, role) }] },
+  });
+  return Object.values(policies).flatMap(
+    (p) =>
+      (p as { Properties: { PolicyDocument: { Statement: { Action: string | string[] }[] } } })
+        .Properties.PolicyDocument.Statement,
+  );
+};
+
+/** The actions a role's policies allow, sorted and without duplicates. */
+const roleActions = (s: Synthesized, role: IConstruct): string[] =>
+  [...new Set(roleStatements(s, role).flatMap((st) => [st.Action].flat()))].sort();
 
 describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
   const s = (): Synthesized => synthesized[stage];
@@ -145,15 +176,7 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
 
   it('grants the ingest function only what it uses', () => {
     const { ingest } = s().stack;
-    const policies = s().template.findResources('AWS::IAM::Policy', {
-      Properties: { Roles: [{ Ref: logicalIdOf(s().stack, ingest.handler.role) }] },
-    });
-    const statements = Object.values(policies).flatMap(
-      (p) =>
-        (p as { Properties: { PolicyDocument: { Statement: { Action: string | string[] }[] } } })
-          .Properties.PolicyDocument.Statement,
-    );
-    const actions = statements.flatMap((st) => [st.Action].flat()).sort();
+    const actions = roleActions(s(), ingest.handler.role);
     expect(actions).toEqual(
       [
         'dynamodb:DeleteItem',
@@ -234,7 +257,7 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
   });
 
   it('retains stateful resources in prod only', () => {
-    const { ingest, processors } = s().stack;
+    const { ingest, processors, alerting, probes } = s().stack;
     const expected = stage === 'prod' ? 'Retain' : 'Delete';
     for (const construct of [
       ingest.archiveBucket,
@@ -243,6 +266,11 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
       ingest.tokensSecret,
       ingest.handler.logGroup,
       processors.metrics.logGroup,
+      alerting.table,
+      alerting.key,
+      alerting.alert.logGroup,
+      alerting.notify.logGroup,
+      ...(probes ? [probes.handler.logGroup] : []),
     ]) {
       expect(resourceOf(s(), construct).DeletionPolicy, construct.node.path).toBe(expected);
     }
@@ -314,7 +342,7 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
   it('keeps every log group for the stage retention', () => {
     const retention = stageSettings(config, stage).logRetention;
     const groups = Object.values(s().template.findResources('AWS::Logs::LogGroup'));
-    expect(groups).toHaveLength(3); // two functions, API access logs
+    expect(groups).toHaveLength(6); // ingest, metrics, probe, alert, notify; API access logs
     for (const group of groups) {
       expect((group as CfnResourceJson).Properties?.RetentionInDays).toBe(retention);
     }
@@ -323,7 +351,14 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
   it('outputs the ingest URL, bus name, archive bucket and token secret', () => {
     const outputs = Object.keys(s().template.toJSON().Outputs as object);
     expect(outputs.sort()).toEqual(
-      ['ArchiveBucketName', 'EventBusName', 'IngestUrl', 'TokensSecretArn'].sort(),
+      [
+        'ArchiveBucketName',
+        'EventBusName',
+        'IngestUrl',
+        'TokensSecretArn',
+        'CriticalTopicArn',
+        'WarningTopicArn',
+      ].sort(),
     );
   });
 
@@ -356,6 +391,7 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
       IngestTokensSecret0D4BA7F7: 'AWS::SecretsManager::Secret',
       EventsBus45DE4339: 'AWS::Events::EventBus',
       EventsArchive5A2DBDD8: 'AWS::Events::Archive',
+      AlertingAlertTable9D2F9B2F: 'AWS::DynamoDB::Table',
     };
     for (const [id, type] of Object.entries(expected)) {
       expect(s().resources[id]?.Type, id).toBe(type);
@@ -365,6 +401,283 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
     expect(logicalIdOf(s().stack, ingest.ledgerTable)).toBe('IngestLedgerE45094C3');
     expect(logicalIdOf(s().stack, ingest.tokensSecret)).toBe('IngestTokensSecret0D4BA7F7');
     expect(logicalIdOf(s().stack, events.bus)).toBe('EventsBus45DE4339');
+    expect(logicalIdOf(s().stack, s().stack.alerting.table)).toBe('AlertingAlertTable9D2F9B2F');
+  });
+
+  // --- probes ---------------------------------------------------------------------------
+
+  const probes = () => {
+    const found = s().stack.probes;
+    if (!found) throw new Error('the test config has a probe, so the stack must have Probes');
+    return found;
+  };
+
+  it('schedules the probe function every minute, flexible window off, with the run payload', () => {
+    const schedule = propsOf(s(), probes().schedule);
+    expect(schedule).toMatchObject({
+      ScheduleExpression: 'rate(1 minute)',
+      FlexibleTimeWindow: { Mode: 'OFF' },
+      State: 'ENABLED',
+    });
+    const target = schedule.Target as Record<string, unknown>;
+    expect(target.Arn).toEqual({
+      'Fn::GetAtt': [logicalIdOf(s().stack, probes().handler.function), 'Arn'],
+    });
+    expect(JSON.parse(String(target.Input))).toEqual({
+      group: 'all',
+      scheduledTime: '<aws.scheduler.scheduled-time>',
+      executionId: '<aws.scheduler.execution-id>',
+    });
+    // A retry would re-run a whole minute of probing on top of the next run.
+    expect(target.RetryPolicy).toMatchObject({ MaximumRetryAttempts: 0 });
+    expect(target.DeadLetterConfig).toEqual({
+      Arn: { 'Fn::GetAtt': [logicalIdOf(s().stack, probes().deadLetterQueue), 'Arn'] },
+    });
+    expect(propsOf(s(), probes().deadLetterQueue)).toMatchObject({ SqsManagedSseEnabled: true });
+  });
+
+  it('bounds the probe function: 70 s, 256 MB, reserved concurrency 2, no async retries', () => {
+    const fn = probes().handler.function;
+    const props = propsOf(s(), fn);
+    expect(props).toMatchObject({ Timeout: 70, MemorySize: 256, ReservedConcurrentExecutions: 2 });
+    const variables = (props.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(variables).toMatchObject({
+      EVENT_BUS_NAME: { Ref: logicalIdOf(s().stack, s().stack.events.bus) },
+      SECRETS_PREFIX: `vigil/${stage}/`,
+    });
+    s().template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: logicalIdOf(s().stack, fn) },
+      MaximumRetryAttempts: 0,
+    });
+  });
+
+  it("lets the probe function publish to the bus and read only this stage's secrets", () => {
+    const actions = roleActions(s(), probes().handler.role);
+    expect(actions).toEqual(
+      [
+        'events:PutEvents',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        'secretsmanager:GetSecretValue',
+        // the on-failure destination (the DLQ)
+        'sqs:GetQueueAttributes',
+        'sqs:GetQueueUrl',
+        'sqs:SendMessage',
+        'xray:PutTelemetryRecords',
+        'xray:PutTraceSegments',
+      ].sort(),
+    );
+    const policies = JSON.stringify(roleStatements(s(), probes().handler.role));
+    expect(policies).toContain(`:secret:vigil/${stage}/*`);
+  });
+
+  it('creates no probe schedule or function for a config without probes', async () => {
+    const { stack } = await buildApp(stage, { config: { ...config, probes: [] } });
+    const template = Template.fromStack(stack);
+    expect(stack.probes).toBeUndefined();
+    template.resourceCountIs('AWS::Scheduler::Schedule', 0);
+    const vigilFunctions = Object.values(
+      template.findResources('AWS::Lambda::Function', {
+        Properties: { Description: Match.stringLikeRegexp(`^Vigil ${stage}: `) },
+      }),
+    ).map((fn) => String((fn as CfnResourceJson).Properties?.Description));
+    expect(vigilFunctions).toHaveLength(4); // ingest, metrics, alert, notify
+    expect(vigilFunctions.join('\n')).not.toMatch(/probe/);
+  });
+
+  // --- alerting -------------------------------------------------------------------------
+
+  it('encrypts both topics with a rotating CMK that CloudWatch alarms and EventBridge may use', () => {
+    const { alerting } = s().stack;
+    const key = propsOf(s(), alerting.key);
+    expect(key.EnableKeyRotation).toBe(true);
+    const statements = (key.KeyPolicy as { Statement: Record<string, unknown>[] }).Statement;
+    const service = statements.find((st) => {
+      const principal = (st.Principal as { Service?: string | string[] } | undefined)?.Service;
+      return [principal ?? []].flat().includes('cloudwatch.amazonaws.com');
+    });
+    expect(service).toMatchObject({
+      Effect: 'Allow',
+      Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+      Principal: { Service: ['cloudwatch.amazonaws.com', 'events.amazonaws.com'] },
+    });
+    const keyArn = { 'Fn::GetAtt': [logicalIdOf(s().stack, alerting.key), 'Arn'] };
+    for (const topic of [alerting.criticalTopic, alerting.warningTopic]) {
+      // The CMK, never alias/aws/sns (CloudWatch alarm actions cannot use that key).
+      expect(propsOf(s(), topic).KmsMasterKeyId).toEqual(keyArn);
+      const policies = s().template.findResources('AWS::SNS::TopicPolicy', {
+        Properties: { Topics: [{ Ref: logicalIdOf(s().stack, topic) }] },
+      });
+      const json = JSON.stringify(policies);
+      expect(json).toContain('"aws:SecureTransport":"false"');
+      expect(json).toContain('"Service":"cloudwatch.amazonaws.com"');
+    }
+  });
+
+  it('subscribes every email channel to both topics', () => {
+    const { alerting } = s().stack;
+    for (const topic of [alerting.criticalTopic, alerting.warningTopic]) {
+      s().template.hasResourceProperties('AWS::SNS::Subscription', {
+        Protocol: 'email',
+        Endpoint: EMAIL,
+        TopicArn: { Ref: logicalIdOf(s().stack, topic) },
+      });
+    }
+    expect(
+      Object.keys(
+        s().template.findResources('AWS::SNS::Subscription', {
+          Properties: { Protocol: 'email' },
+        }),
+      ),
+    ).toHaveLength(2);
+  });
+
+  it('keeps alert state in a pk/sk table with PITR, TTL on expiresAt, on-demand and encrypted', () => {
+    expect(propsOf(s(), s().stack.alerting.table)).toMatchObject({
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      AttributeDefinitions: [
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: 'sk', AttributeType: 'S' },
+      ],
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      SSESpecification: { SSEEnabled: true },
+      DeletionProtectionEnabled: stage === 'prod',
+    });
+  });
+
+  it('builds the alert rules from the core patterns: Vigil bus, and default bus for own alarms', () => {
+    const { alerting, events } = s().stack;
+    const alerts = propsOf(s(), alerting.alertsRule);
+    expect(alerts.EventPattern).toEqual(JSON.parse(JSON.stringify(EVENT_PATTERNS.alerts)));
+    expect(alerts.EventBusName).toEqual({ Ref: logicalIdOf(s().stack, events.bus) });
+
+    const alarms = propsOf(s(), alerting.alarmsRule);
+    expect(alarms.EventBusName).toBeUndefined(); // the account's default bus
+    expect(alarms.EventPattern).toEqual({
+      ...JSON.parse(JSON.stringify(EVENT_PATTERNS.alarms)),
+      detail: { alarmName: [{ prefix: `${stackNameFor(stage)}-` }] },
+    });
+    expect(alarms.EventPattern).toEqual(
+      JSON.parse(JSON.stringify(alarmEventPattern(`${stackNameFor(stage)}-`))),
+    );
+  });
+
+  it('wires the alert function to its table, topics and bus, with only what it uses', () => {
+    const { alerting, events } = s().stack;
+    const variables = (
+      propsOf(s(), alerting.alert.function).Environment as { Variables: Record<string, unknown> }
+    ).Variables;
+    expect(variables).toMatchObject({
+      ALERT_TABLE: { Ref: logicalIdOf(s().stack, alerting.table) },
+      CRITICAL_TOPIC_ARN: { Ref: logicalIdOf(s().stack, alerting.criticalTopic) },
+      WARNING_TOPIC_ARN: { Ref: logicalIdOf(s().stack, alerting.warningTopic) },
+      EVENT_BUS_NAME: { Ref: logicalIdOf(s().stack, events.bus) },
+    });
+    expect(roleActions(s(), alerting.alert.role)).toEqual(
+      [
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'events:PutEvents',
+        'kms:Decrypt',
+        'kms:GenerateDataKey*',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        'sns:Publish',
+        // the on-failure destination (the DLQ)
+        'sqs:GetQueueAttributes',
+        'sqs:GetQueueUrl',
+        'sqs:SendMessage',
+        'xray:PutTelemetryRecords',
+        'xray:PutTraceSegments',
+      ].sort(),
+    );
+  });
+
+  it('subscribes the notify function (180 s, secrets, config) to both topics with a DLQ', () => {
+    const { alerting } = s().stack;
+    const fnId = logicalIdOf(s().stack, alerting.notify.function);
+    const props = propsOf(s(), alerting.notify.function);
+    expect(props.Timeout).toBe(180);
+    const variables = (props.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(variables).toMatchObject({ SECRETS_PREFIX: `vigil/${stage}/` });
+    expect(Object.keys(variables)).toContain('VIGIL_CONFIG_JSON');
+    const dlqArn = {
+      'Fn::GetAtt': [logicalIdOf(s().stack, alerting.notifyDeadLetterQueue), 'Arn'],
+    };
+    for (const topic of [alerting.criticalTopic, alerting.warningTopic]) {
+      s().template.hasResourceProperties('AWS::SNS::Subscription', {
+        Protocol: 'lambda',
+        Endpoint: { 'Fn::GetAtt': [fnId, 'Arn'] },
+        TopicArn: { Ref: logicalIdOf(s().stack, topic) },
+        RedrivePolicy: { deadLetterTargetArn: dlqArn },
+      });
+    }
+    s().template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: fnId },
+      DestinationConfig: { OnFailure: { Destination: dlqArn } },
+    });
+    expect(roleActions(s(), alerting.notify.role)).toContain('secretsmanager:GetSecretValue');
+    expect(roleActions(s(), alerting.notify.role)).not.toContain('sns:Publish');
+  });
+
+  it('gives every rule target, the schedule target and every async function a DLQ', () => {
+    const rules = Object.values(s().template.findResources('AWS::Events::Rule'));
+    expect(rules.length).toBeGreaterThanOrEqual(3);
+    for (const rule of rules) {
+      const targets = (rule as CfnResourceJson).Properties?.Targets as Record<string, unknown>[];
+      for (const target of targets) {
+        expect(target.DeadLetterConfig, JSON.stringify(target.Arn)).toBeDefined();
+        expect(target.RetryPolicy).toMatchObject({ MaximumEventAgeInSeconds: 3600 });
+      }
+    }
+    for (const schedule of Object.values(s().template.findResources('AWS::Scheduler::Schedule'))) {
+      const target = (schedule as CfnResourceJson).Properties?.Target as Record<string, unknown>;
+      expect(target.DeadLetterConfig).toBeDefined();
+    }
+    const invokeConfigs = Object.values(
+      s().template.findResources('AWS::Lambda::EventInvokeConfig'),
+    );
+    // metrics, probe, alert, notify: every asynchronously invoked function
+    expect(invokeConfigs).toHaveLength(4);
+    for (const invokeConfig of invokeConfigs) {
+      expect((invokeConfig as CfnResourceJson).Properties?.DestinationConfig).toMatchObject({
+        OnFailure: { Destination: expect.anything() },
+      });
+    }
+    for (const queue of Object.values(s().template.findResources('AWS::SQS::Queue'))) {
+      expect((queue as CfnResourceJson).Properties).toMatchObject({ SqsManagedSseEnabled: true });
+    }
+  });
+
+  it('alarms on failed SNS deliveries within a minute, to the critical topic', () => {
+    const { alerting } = s().stack;
+    expect(alerting.notificationsFailedAlarms).toHaveLength(2);
+    for (const [index, topic] of [alerting.criticalTopic, alerting.warningTopic].entries()) {
+      const alarm = alerting.notificationsFailedAlarms[index];
+      if (!alarm) throw new Error('missing alarm');
+      expect(propsOf(s(), alarm)).toMatchObject({
+        Namespace: 'AWS/SNS',
+        MetricName: 'NumberOfNotificationsFailed',
+        Dimensions: [
+          {
+            Name: 'TopicName',
+            Value: { 'Fn::GetAtt': [logicalIdOf(s().stack, topic), 'TopicName'] },
+          },
+        ],
+        Period: 60,
+        EvaluationPeriods: 1,
+        DatapointsToAlarm: 1,
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [{ Ref: logicalIdOf(s().stack, alerting.criticalTopic) }],
+      });
+    }
   });
 });
 

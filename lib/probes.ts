@@ -1,0 +1,138 @@
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import type { IEventBus } from 'aws-cdk-lib/aws-events';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { CfnFunction } from 'aws-cdk-lib/aws-lambda';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
+import {
+  ContextAttribute,
+  Schedule,
+  ScheduleExpression,
+  ScheduleTargetInput,
+  TimeWindow,
+} from 'aws-cdk-lib/aws-scheduler';
+import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import type { VigilConfig } from '../functions/core/config';
+import type { StageSettings } from './config';
+import { functionEntry, grantStageSecretsRead, VigilFunction } from './function-defaults';
+
+export interface ProbesProps {
+  /** Where the probe function publishes `Probe Completed` events. */
+  readonly eventBus: IEventBus;
+  readonly settings: StageSettings;
+  /** Must contain at least one probe (see `Probes.needed`). */
+  readonly config: VigilConfig;
+  /**
+   * Upper bound on probe runs in flight. A run takes up to a minute (plus the last sample's
+   * timeout), so two cover one overlap without letting a backlog fan out.
+   * @default 2
+   */
+  readonly reservedConcurrency?: number;
+  /** @default 70 (one minute of samples, plus the slowest probe timeout and publishing) */
+  readonly timeoutSeconds?: number;
+  /** @default 256 */
+  readonly memorySizeMb?: number;
+}
+
+/**
+ * Synthetic probes: an EventBridge Scheduler schedule invokes the probe function once a
+ * minute (flexible time window off, so samples stay a minute apart); the function checks
+ * every configured probe and publishes the results to the Vigil bus.
+ *
+ * No retries anywhere: a retried invocation would re-run a whole minute of probing on top of
+ * the next scheduled one. Invocations that cannot be delivered, or fail, or wait too long for
+ * a concurrency slot, land in one encrypted dead-letter queue.
+ */
+export class Probes extends Construct {
+  /** Whether a config needs the probe schedule and function at all. */
+  static needed(config: VigilConfig): boolean {
+    return config.probes.length > 0;
+  }
+
+  readonly handler: VigilFunction;
+  readonly schedule: Schedule;
+  /** Failed schedule deliveries (Scheduler) and failed or expired invocations (Lambda). */
+  readonly deadLetterQueue: Queue;
+
+  constructor(scope: Construct, id: string, props: ProbesProps) {
+    super(scope, id);
+    if (!Probes.needed(props.config)) {
+      throw new Error('Probes needs a config with at least one probe (check Probes.needed).');
+    }
+    const { settings } = props;
+    const stack = Stack.of(this);
+
+    this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      removalPolicy: settings.removalPolicy,
+    });
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is itself the dead-letter queue of the probe schedule and function.',
+    });
+
+    this.handler = new VigilFunction(this, 'Handler', {
+      entry: functionEntry('probe'),
+      description: `Vigil ${settings.stage}: scheduled synthetic probes`,
+      settings,
+      config: props.config,
+      memorySizeMb: props.memorySizeMb ?? 256,
+      timeoutSeconds: props.timeoutSeconds ?? 70,
+      reservedConcurrentExecutions: props.reservedConcurrency ?? 2,
+      environment: { EVENT_BUS_NAME: props.eventBus.eventBusName },
+    });
+    const fn = this.handler.function;
+    props.eventBus.grantPutEventsTo(fn);
+    const secretsArn = grantStageSecretsRead(this.handler, settings.stage);
+    Validations.of(this.handler.role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${secretsArn}]`,
+      reason:
+        'Probe headers reference secrets by name ({{secret:NAME}} -> vigil/<stage>/NAME); the ' +
+        'names come from the config and Secrets Manager appends a random suffix, so the read ' +
+        "is scoped to this stage's prefix rather than to individual ARNs.",
+    });
+    // Scheduler invokes asynchronously: no Lambda retries either, and a run that waited more
+    // than two minutes for a concurrency slot is stale (newer runs have covered its minute).
+    fn.configureAsyncInvoke({
+      retryAttempts: 0,
+      maxEventAge: Duration.minutes(2),
+      onFailure: new SqsDestination(this.deadLetterQueue),
+    });
+
+    // The schedule's role, assumable only by schedules of this account (confused deputy).
+    const schedulerRole = new Role(this, 'SchedulerRole', {
+      description: `Vigil ${settings.stage}: EventBridge Scheduler invokes the probe function`,
+      assumedBy: new ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+      }),
+    });
+
+    this.schedule = new Schedule(this, 'Schedule', {
+      description: `Vigil ${settings.stage}: run every probe once a minute`,
+      schedule: ScheduleExpression.rate(Duration.minutes(1)),
+      timeWindow: TimeWindow.off(),
+      target: new LambdaInvoke(fn, {
+        role: schedulerRole,
+        input: ScheduleTargetInput.fromObject({
+          group: 'all',
+          scheduledTime: ContextAttribute.scheduledTime,
+          executionId: ContextAttribute.executionId,
+        }),
+        retryAttempts: 0,
+        maxEventAge: Duration.minutes(1),
+        deadLetterQueue: this.deadLetterQueue,
+      }),
+    });
+    const fnResource = fn.node.defaultChild;
+    if (!(fnResource instanceof CfnFunction)) throw new Error('Probe function has no CfnFunction');
+    Validations.of(schedulerRole).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(fnResource)}.Arn>:*]`,
+      reason:
+        'LambdaInvoke grants lambda:InvokeFunction on the probe function and its versions ' +
+        '(function ARN + ":*"); no other function is reachable.',
+    });
+  }
+}

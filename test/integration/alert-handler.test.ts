@@ -684,7 +684,7 @@ describe('SNS dispatch (moto)', () => {
 
       // Assess
       expect(item.Item?.status?.S).toBe('FIRING');
-      expect(item.Item?.version?.N).toBe('2'); // transition + outbox cleared
+      expect(item.Item?.version?.N).toBe('3'); // transition, outbox claimed, claim released
       expect(slackPaths).toEqual(['/services/T1/B1/entry']);
       expect(slackMessages[0]?.text).toContain('FIRING [critical] Alarm vigil-prod-ingest-5xx');
       expect(await receive(warning.queueUrl)).toEqual([]);

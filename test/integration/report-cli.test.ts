@@ -791,7 +791,9 @@ describe('detectReport', () => {
       contentType: 'application/xml',
     });
     expect(detectReport('<foo/>').why).toBe('unknown XML root <foo>');
-    expect(detectReport('\uFEFF{"total":{"lines":{"pct":1,"covered":1,"total":1}}}').format).toBe('istanbul');
+    expect(detectReport('\uFEFF{"total":{"lines":{"pct":1,"covered":1,"total":1}}}').format).toBe(
+      'istanbul',
+    );
     expect(detectReport('{nope').why).toBe('not valid JSON');
     expect(detectReport('hello').why).toBe('unrecognised text');
     expect(detectReport('<!doctype html><html></html>').why).toContain('HTML');

@@ -22,12 +22,17 @@ describe('decompress', () => {
     );
     const bomb = gzipSync(Buffer.alloc(1024 * 1024));
     expect(bomb.byteLength).toBeLessThan(LIMIT * 2);
-    expect(() => decompress(bomb, 'gzip', LIMIT * 2)).toThrow(/decompressed body is larger than the limit/);
+    expect(() => decompress(bomb, 'gzip', LIMIT * 2)).toThrow(
+      /decompressed body is larger than the limit/,
+    );
   });
 
   it('rejects corrupt gzip and unknown encodings with clear errors', () => {
     expect(() => decompress(Buffer.from([0x1f, 0x8b, 1, 2, 3]), 'gzip', LIMIT)).toThrow(
-      expect.objectContaining({ code: 'invalid_report', message: expect.stringContaining('not valid gzip') }),
+      expect.objectContaining({
+        code: 'invalid_report',
+        message: expect.stringContaining('not valid gzip'),
+      }),
     );
     expect(() => decompress(Buffer.from('x'), 'br', LIMIT)).toThrow(
       expect.objectContaining({ code: 'unsupported_format', status: 415 }),
@@ -48,9 +53,17 @@ describe('decodeText', () => {
   });
 
   it('rejects invalid UTF-8 and says where', () => {
-    const bad = Buffer.concat([Buffer.from('<testsuite name="'), Buffer.from([0xc3, 0x28]), Buffer.from('"/>')]);
+    const bad = Buffer.concat([
+      Buffer.from('<testsuite name="'),
+      Buffer.from([0xc3, 0x28]),
+      Buffer.from('"/>'),
+    ]);
     expect(() => decodeText(bad)).toThrow(
-      expect.objectContaining({ code: 'invalid_report', location: { offset: 17 }, message: expect.stringContaining('offset 17') }),
+      expect.objectContaining({
+        code: 'invalid_report',
+        location: { offset: 17 },
+        message: expect.stringContaining('offset 17'),
+      }),
     );
   });
 

@@ -81,9 +81,8 @@ describe('ingest handler (API Gateway v2)', () => {
       gate: { status: 'fail' },
       duplicate: false,
     });
-    expect((publisher.events[0]?.detail as TestRunDetail).metadata.correlationId).toBe(
-      'ci-run-000042',
-    );
+    const detail = publisher.events[0]?.detail as TestRunDetail | undefined;
+    expect(detail?.metadata.correlationId).toBe('ci-run-000042');
   });
 
   it('generates a correlation id when the caller sends none or a malformed one', async () => {

@@ -75,10 +75,6 @@ export const buildNotification = (
   };
 };
 
-/** A stable identity for one notification (outbox bookkeeping, dead letters). */
-export const notificationKey = (n: AlertNotification): string =>
-  `${n.checkKey}|${n.incidentId}|${n.kind}|${n.at}`;
-
 // Slack ---------------------------------------------------------------------------------
 
 /** Slack's Block Kit limits (header text, section text, field text). */

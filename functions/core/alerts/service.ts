@@ -3,7 +3,7 @@ import { VigilError } from '../errors';
 import type { AlertNotification } from '../events';
 import type { Clock } from '../ports';
 import { activeWindow } from './maintenance';
-import { buildNotification, notificationKey } from './messages';
+import { buildNotification } from './messages';
 import { type AlertState, type AlertStatus, advance, type Observation } from './state';
 
 /**
@@ -14,11 +14,13 @@ import { type AlertState, type AlertStatus, advance, type Observation } from './
  * again and the observation re-applied (bounded). Only the winner's transition notifies, so a
  * burst of failures gives one FIRING.
  *
- * Delivery: a notification is written into the state's `outbox` together with the transition,
- * then dispatched and removed. If dispatching throws, it stays there and the error propagates
- * (the Lambda is retried; the retry finds the event already applied and sends the outbox).
- * So a transition is never lost between the state write and the dispatch; at worst a
- * notification is sent twice.
+ * Delivery: a notification is written into the state's `outbox` together with the transition.
+ * To send, an invocation first claims the outbox with a version-checked write that moves it to
+ * `sending` under a lease; only the claimant dispatches, so two concurrent deliveries of one
+ * event send one message. Sent notifications are then dropped; unsent ones (dispatch threw)
+ * go back to the outbox and the error propagates, so the Lambda retry sends them. A sender
+ * that dies leaves its lease to run out, and the next invocation for the check takes them
+ * over. A transition is never lost between the state write and the dispatch.
  */
 
 /** Port: where alert state and history live (DynamoDB on AWS, files locally). */
@@ -62,6 +64,8 @@ export interface ProcessResult {
 }
 
 const DEFAULT_ATTEMPTS = 5;
+/** How long a claimed outbox is reserved for its sender (local delivery retries take ~2 min). */
+export const SEND_LEASE_MS = 5 * 60_000;
 
 /** A newer REMINDER replaces a pending one of the same incident; the rest queue up. */
 const enqueue = (outbox: AlertNotification[], n: AlertNotification): AlertNotification[] => [
@@ -124,15 +128,46 @@ const record = async (deps: AlertServiceDeps, n: AlertNotification): Promise<voi
   }
 };
 
-/** Dispatch the outbox in order; drop what went out from the stored state. */
+const bump = (state: AlertState, deps: AlertServiceDeps): AlertState => ({
+  ...state,
+  version: state.version + 1,
+  updatedAt: deps.clock.now().toISOString(),
+});
+
+/** What is waiting to be sent: the outbox, plus a claim whose sender let its lease run out. */
+const claimable = (state: AlertState, now: Date): AlertNotification[] | undefined => {
+  if (state.sending && Date.parse(state.sending.until) > now.getTime()) return undefined;
+  const pending = [...(state.sending?.notifications ?? []), ...state.outbox];
+  return pending.length ? pending : undefined;
+};
+
+/**
+ * Claim what is waiting (a version-checked write), dispatch it in order, then record the
+ * outcome. When the claim loses a race, another invocation is sending: nothing is sent here.
+ */
 const flush = async (
   state: AlertState,
   deps: AlertServiceDeps,
 ): Promise<{ state: AlertState; sent: AlertNotification[] }> => {
-  if (state.outbox.length === 0) return { state, sent: [] };
+  const now = deps.clock.now();
+  const pending = claimable(state, now);
+  if (!pending) return { state, sent: [] };
+  const { sending: _expired, ...rest } = state;
+  const claimed: AlertState = bump(
+    {
+      ...rest,
+      outbox: [],
+      sending: {
+        notifications: pending,
+        until: new Date(now.getTime() + SEND_LEASE_MS).toISOString(),
+      },
+    },
+    deps,
+  );
+  if (!(await deps.store.putIfVersion(claimed, state.version))) return { state, sent: [] };
   const sent: AlertNotification[] = [];
   let failure: unknown;
-  for (const n of state.outbox) {
+  for (const n of pending) {
     try {
       await deps.dispatch(n);
     } catch (e) {
@@ -142,36 +177,31 @@ const flush = async (
     sent.push(n);
     await record(deps, n);
   }
-  const cleared = sent.length ? await removeFromOutbox(state, sent, deps) : state;
+  const released = await release(claimed, pending.slice(sent.length), deps);
   if (failure !== undefined) throw failure;
-  return { state: cleared, sent };
+  return { state: released, sent };
 };
 
 /**
- * Remove sent notifications from the stored outbox (version-checked like every write). If the
- * state keeps changing, give up: the entries are then sent again later (at-least-once).
+ * End a claim: drop `sending`, and put what was not sent back at the front of the outbox
+ * (version-checked; re-read and retried when a transition was written meanwhile). If the
+ * state keeps changing, the lease runs out and the unsent part is taken over later.
  */
-const removeFromOutbox = async (
-  written: AlertState,
-  sent: AlertNotification[],
+const release = async (
+  claimed: AlertState,
+  unsent: AlertNotification[],
   deps: AlertServiceDeps,
 ): Promise<AlertState> => {
-  const keys = new Set(sent.map(notificationKey));
-  let current: AlertState | undefined = written;
   const maxAttempts = Math.max(1, deps.maxAttempts ?? DEFAULT_ATTEMPTS);
+  let current: AlertState | undefined = claimed;
   for (let attempt = 1; attempt <= maxAttempts && current; attempt++) {
-    const outbox = current.outbox.filter((n) => !keys.has(notificationKey(n)));
-    if (outbox.length === current.outbox.length) return current;
-    const next: AlertState = {
-      ...current,
-      outbox,
-      version: current.version + 1,
-      updatedAt: deps.clock.now().toISOString(),
-    };
+    if (current.sending?.until !== claimed.sending?.until) return current; // no longer ours
+    const { sending: _ours, ...rest } = current;
+    const next = bump({ ...rest, outbox: [...unsent, ...current.outbox] }, deps);
     if (await deps.store.putIfVersion(next, current.version)) return next;
-    current = await deps.store.get(written.checkKey);
+    current = await deps.store.get(claimed.checkKey);
   }
-  return current ?? written;
+  return current ?? claimed;
 };
 
 // GET /v1/alerts -------------------------------------------------------------------------

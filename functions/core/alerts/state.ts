@@ -88,6 +88,12 @@ export interface AlertState {
   tags: string[];
   /** Notifications written with this state but not yet handed to the dispatcher. */
   outbox: AlertNotification[];
+  /**
+   * Notifications one invocation has claimed and is dispatching, until `until` (a lease): no
+   * other invocation sends them meanwhile; when the lease runs out (the sender died) they
+   * go back to the outbox.
+   */
+  sending?: { notifications: AlertNotification[]; until: string };
   /** Optimistic-concurrency version: 1 for the first write, +1 per write. */
   version: number;
   updatedAt: string;

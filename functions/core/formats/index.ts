@@ -5,6 +5,7 @@ import { parseCobertura } from './cobertura';
 import { detectJsonFormat, formatOfXmlRoot, looksLikeLcov, sniff } from './detect';
 import { parseIstanbul } from './istanbul';
 import { parseJest } from './jest';
+import { jsonErrorOffset } from './json-error';
 import { parseJunit } from './junit';
 import { parseK6 } from './k6';
 import { parseLcov } from './lcov';
@@ -52,12 +53,12 @@ export const parseJson = (text: string): unknown => {
     return JSON.parse(text);
   } catch (e) {
     const reason = e instanceof Error ? e.message : String(e);
-    const m = /position (\d+)/.exec(reason);
-    if (m?.[1]) {
-      const at = lineColumnAt(text, Number(m[1]));
-      throw invalidReport(`Malformed JSON at line ${at.line}, column ${at.column}: ${reason}`, at);
-    }
-    throw invalidReport(`Malformed JSON: ${reason}`);
+    const offset = jsonErrorOffset(text);
+    if (offset < 0) throw invalidReport(`Malformed JSON: ${reason}`);
+    const at = lineColumnAt(text, offset);
+    const near = JSON.stringify(text.slice(offset, offset + 20));
+    const what = offset >= text.length ? 'the document ends too early' : `unexpected ${near}`;
+    throw invalidReport(`Malformed JSON at line ${at.line}, column ${at.column}: ${what}.`, at);
   }
 };
 

@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'vitest';
+import {
+  type AlertStateStore,
+  processObservation,
+  SEND_LEASE_MS,
+} from '../../../functions/core/alerts/service';
+import type { AlertState, Observation } from '../../../functions/core/alerts/state';
+import type { AlertNotification } from '../../../functions/core/events';
+
+/** An in-memory store with the same version-checked writes as the real ones. */
+class MemoryStore implements AlertStateStore {
+  states = new Map<string, AlertState>();
+  history: AlertNotification[] = [];
+  async get(key: string) {
+    const s = this.states.get(key);
+    return s ? structuredClone(s) : undefined;
+  }
+  async putIfVersion(state: AlertState, expected: number) {
+    await Promise.resolve(); // let concurrent invocations interleave
+    if ((this.states.get(state.checkKey)?.version ?? 0) !== expected) return false;
+    this.states.set(state.checkKey, structuredClone(state));
+    return true;
+  }
+  async appendHistory(n: AlertNotification) {
+    this.history.push(n);
+  }
+  async list() {
+    return { active: [...this.states.values()], history: this.history };
+  }
+}
+
+const obs = (id: string, ok: boolean, at: string): Observation => ({
+  id,
+  checkKey: 'tests:shop/unit/main',
+  ok,
+  at,
+  source: 'tests',
+  project: 'shop',
+  severity: 'warning',
+  title: 'Tests shop/unit on main',
+  correlationId: `c-${id}`,
+  policy: { failureThreshold: 1, recoveryThreshold: 1 },
+  tags: [],
+});
+
+const setup = (
+  dispatch: (n: AlertNotification) => Promise<void>,
+  now = new Date('2026-11-25T10:00:00Z'),
+) => {
+  const store = new MemoryStore();
+  const clock = { now: () => now };
+  return { store, deps: { store, dispatch, clock, maintenance: [], repeatMinutes: 60 } };
+};
+
+describe('processObservation delivery', () => {
+  it('sends one FIRING when the same event is delivered twice at once', async () => {
+    // Prepare
+    const sent: AlertNotification[] = [];
+    const { deps } = setup(async (n) => {
+      await new Promise((r) => setTimeout(r, 5));
+      sent.push(n);
+    });
+    const event = obs('e1', false, '2026-11-25T09:59:00Z');
+    // Act
+    await Promise.all([
+      processObservation(event, deps),
+      processObservation(event, deps),
+      processObservation(event, deps),
+    ]);
+    // Assess
+    expect(sent.map((n) => n.kind)).toEqual(['FIRING']);
+  });
+
+  it('puts an unsent notification back when dispatch fails, and the retry sends it once', async () => {
+    let fail = true;
+    const sent: AlertNotification[] = [];
+    const { deps, store } = setup(async (n) => {
+      if (fail) throw new Error('SNS down');
+      sent.push(n);
+    });
+    const event = obs('e1', false, '2026-11-25T09:59:00Z');
+    await expect(processObservation(event, deps)).rejects.toThrow('SNS down');
+    expect((await store.get(event.checkKey))?.outbox.map((n) => n.kind)).toEqual(['FIRING']);
+    fail = false;
+    await processObservation(event, deps); // the Lambda retry of the same event
+    await processObservation(event, deps);
+    expect(sent.map((n) => n.kind)).toEqual(['FIRING']);
+    expect((await store.get(event.checkKey))?.sending).toBeUndefined();
+  });
+
+  it('takes over a claim whose sender died once its lease has run out', async () => {
+    // Prepare: a sender claimed the FIRING and never came back.
+    const sent: AlertNotification[] = [];
+    let now = new Date('2026-11-25T10:00:00Z');
+    const store = new MemoryStore();
+    const deps = {
+      store,
+      dispatch: async () => new Promise<void>(() => undefined),
+      clock: { now: () => now },
+      maintenance: [],
+      repeatMinutes: 60,
+    };
+    const event = obs('e1', false, '2026-11-25T09:59:00Z');
+    void processObservation(event, deps); // hangs in dispatch, holding the lease
+    await new Promise((r) => setTimeout(r, 10));
+    expect((await store.get(event.checkKey))?.sending?.notifications).toHaveLength(1);
+    const live = { ...deps, dispatch: async (n: AlertNotification) => void sent.push(n) };
+    // Act + Assess: within the lease, nobody else sends it; after it, the next invocation does.
+    await processObservation(obs('e2', false, '2026-11-25T10:00:00Z'), live);
+    expect(sent).toEqual([]);
+    now = new Date(now.getTime() + SEND_LEASE_MS + 1);
+    await processObservation(obs('e3', false, '2026-11-25T10:05:01Z'), live);
+    expect(sent.map((n) => n.kind)).toEqual(['FIRING']);
+  });
+});

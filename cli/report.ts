@@ -380,14 +380,19 @@ interface ErrorBody {
   location?: Record<string, unknown>;
 }
 
-const errorBody = (body: string): ErrorBody | undefined => {
-  let doc: unknown;
+/** The body as a JSON object, or undefined when it is not one. */
+const jsonObject = (body: string): Record<string, unknown> | undefined => {
   try {
-    doc = JSON.parse(body);
+    const doc: unknown = JSON.parse(body);
+    return isRecord(doc) ? doc : undefined;
   } catch {
     return undefined;
   }
-  if (!isRecord(doc)) return undefined;
+};
+
+const errorBody = (body: string): ErrorBody | undefined => {
+  const doc = jsonObject(body);
+  if (!doc) return undefined;
   // Vigil: { error: { code, message, location? } }; gateways: { message }.
   const err = isRecord(doc.error) ? doc.error : doc;
   const out: ErrorBody = {};
@@ -445,13 +450,8 @@ interface IngestAnswer {
 }
 
 const readAnswer = (body: string, status: number): IngestAnswer | undefined => {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(body);
-  } catch {
-    return undefined;
-  }
-  if (!isRecord(doc)) return undefined;
+  const doc = jsonObject(body);
+  if (!doc) return undefined;
   const gate = isRecord(doc.gate) ? doc.gate : {};
   const gateStatus: GateStatus =
     gate.status === 'pass' || gate.status === 'fail' ? gate.status : 'none';

@@ -4,6 +4,7 @@ import { EventBridgePublisher } from '../adapters/aws/eventbridge-publisher';
 import { createSnsDispatch } from '../adapters/aws/sns-dispatch';
 import { systemClock } from '../core/ports';
 import { configFromEnv, requireEnv } from '../shared/lambda-config';
+import { withSentry } from '../shared/sentry';
 import { createAlertHandler } from './handler';
 
 /**
@@ -11,19 +12,22 @@ import { createAlertHandler } from './handler';
  * changes from the default bus (rule `EVENT_PATTERNS.alarms`) → alert state in DynamoDB →
  * SNS (topic per severity) and an `Alert State Changed` event on the Vigil bus.
  */
-export const handler = createAlertHandler({
-  config: configFromEnv(),
-  store: new DynamoAlertStore({ table: requireEnv('ALERT_TABLE'), client: dynamo() }),
-  dispatch: createSnsDispatch({
-    client: sns(),
-    topics: {
-      critical: requireEnv('CRITICAL_TOPIC_ARN'),
-      warning: requireEnv('WARNING_TOPIC_ARN'),
-    },
-    publisher: new EventBridgePublisher({
-      busName: requireEnv('EVENT_BUS_NAME'),
-      client: eventBridge(),
+export const handler = withSentry(
+  'alert',
+  createAlertHandler({
+    config: configFromEnv(),
+    store: new DynamoAlertStore({ table: requireEnv('ALERT_TABLE'), client: dynamo() }),
+    dispatch: createSnsDispatch({
+      client: sns(),
+      topics: {
+        critical: requireEnv('CRITICAL_TOPIC_ARN'),
+        warning: requireEnv('WARNING_TOPIC_ARN'),
+      },
+      publisher: new EventBridgePublisher({
+        busName: requireEnv('EVENT_BUS_NAME'),
+        client: eventBridge(),
+      }),
     }),
+    clock: systemClock,
   }),
-  clock: systemClock,
-});
+);

@@ -1,5 +1,4 @@
 import * as z from 'zod';
-import { cronProblem } from './alerts/maintenance';
 import { VigilError } from './errors';
 
 /**
@@ -130,11 +129,7 @@ const maintenanceSchema = z
   .refine(
     (m) => (m.start && m.end) || (m.cron && m.durationMinutes),
     'needs start+end or cron+durationMinutes',
-  )
-  .superRefine((m, ctx) => {
-    const problem = m.cron === undefined ? undefined : cronProblem(m.cron);
-    if (problem) ctx.addIssue({ code: 'custom', path: ['cron'], message: problem });
-  });
+  );
 
 export const alertsSchema = z
   .object({

@@ -1,6 +1,10 @@
 import { configFromEnv } from '../shared/lambda-config';
 import { metrics } from '../shared/powertools';
+import { withSentry } from '../shared/sentry';
 import { createMetricsHandler } from './handler';
 
 /** Lambda entry: canonical events from the bus rule -> EMF metrics on stdout -> CloudWatch. */
-export const handler = createMetricsHandler({ config: configFromEnv(), metrics });
+export const handler = withSentry(
+  'metrics',
+  createMetricsHandler({ config: configFromEnv(), metrics }),
+);

@@ -1,6 +1,7 @@
 import { secrets } from '../adapters/aws/clients';
 import { SecretsManagerSecretResolver } from '../adapters/aws/secrets-resolver';
 import { configFromEnv } from '../shared/lambda-config';
+import { withSentry } from '../shared/sentry';
 import { createNotifyHandler } from './handler';
 
 /**
@@ -12,7 +13,10 @@ const resolver = new SecretsManagerSecretResolver({
   prefix: process.env.SECRETS_PREFIX ?? '',
 });
 
-export const handler = createNotifyHandler({
-  config: configFromEnv(),
-  resolveSecret: (name) => resolver.resolve(name),
-});
+export const handler = withSentry(
+  'notify',
+  createNotifyHandler({
+    config: configFromEnv(),
+    resolveSecret: (name) => resolver.resolve(name),
+  }),
+);

@@ -3,22 +3,26 @@ import { EventBridgePublisher } from '../adapters/aws/eventbridge-publisher';
 import { SecretsManagerSecretResolver } from '../adapters/aws/secrets-resolver';
 import { systemClock } from '../core/ports';
 import { configFromEnv, requireEnv } from '../shared/lambda-config';
+import { withSentry } from '../shared/sentry';
 import { createProbeHandler } from './handler';
 
 /**
  * Lambda entry: the probe handler, invoked by EventBridge Scheduler every minute, wired to
  * EventBridge (results) and Secrets Manager (`{{secret:NAME}}` → `${SECRETS_PREFIX}NAME`).
  */
-export const handler = createProbeHandler({
-  config: configFromEnv(),
-  publisher: new EventBridgePublisher({
-    busName: requireEnv('EVENT_BUS_NAME'),
-    client: eventBridge(),
+export const handler = withSentry(
+  'probe',
+  createProbeHandler({
+    config: configFromEnv(),
+    publisher: new EventBridgePublisher({
+      busName: requireEnv('EVENT_BUS_NAME'),
+      client: eventBridge(),
+    }),
+    secrets: new SecretsManagerSecretResolver({
+      client: secrets(),
+      prefix: process.env.SECRETS_PREFIX ?? '',
+    }),
+    clock: systemClock,
+    location: process.env.AWS_REGION ?? 'unknown',
   }),
-  secrets: new SecretsManagerSecretResolver({
-    client: secrets(),
-    prefix: process.env.SECRETS_PREFIX ?? '',
-  }),
-  clock: systemClock,
-  location: process.env.AWS_REGION ?? 'unknown',
-});
+);

@@ -230,6 +230,14 @@ describe('loadConfigFile', () => {
     const bad = join(dir, 'bad.json');
     await writeFile(bad, '{ "gates": { "minCoverage": "high" } }');
     await expect(loadConfigFile(bad)).rejects.toThrow(/bad\.json: gates\.minCoverage/);
+    const cron = join(dir, 'cron.json');
+    await writeFile(
+      cron,
+      JSON.stringify({ alerts: { maintenance: [{ cron: '99 * * * *', durationMinutes: 5 }] } }),
+    );
+    await expect(loadConfigFile(cron)).rejects.toThrow(
+      /cron\.json: alerts\.maintenance\.0\.cron: /,
+    );
     const broken = join(dir, 'broken.json');
     await writeFile(broken, '{ nope');
     await expect(loadConfigFile(broken)).rejects.toThrow(/Cannot read config file .*broken\.json/);

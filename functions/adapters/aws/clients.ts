@@ -31,14 +31,18 @@ const lazy = <T>(create: () => T): (() => T) => {
   };
 };
 
-export const eventBridge = lazy(() => tracer.captureAWSv3Client(new EventBridgeClient({})));
+export const eventBridge = /* @__PURE__ */ lazy(() =>
+  tracer.captureAWSv3Client(new EventBridgeClient({})),
+);
 
-export const s3 = lazy(() =>
+export const s3 = /* @__PURE__ */ lazy(() =>
   tracer.captureAWSv3Client(new S3Client({ forcePathStyle: s3UsesCustomEndpoint() })),
 );
 
-export const dynamo = lazy(() => tracer.captureAWSv3Client(new DynamoDBClient({})));
+export const dynamo = /* @__PURE__ */ lazy(() => tracer.captureAWSv3Client(new DynamoDBClient({})));
 
-export const secrets = lazy(() => tracer.captureAWSv3Client(new SecretsManagerClient({})));
+export const secrets = /* @__PURE__ */ lazy(() =>
+  tracer.captureAWSv3Client(new SecretsManagerClient({})),
+);
 
-export const sns = lazy(() => tracer.captureAWSv3Client(new SNSClient({})));
+export const sns = /* @__PURE__ */ lazy(() => tracer.captureAWSv3Client(new SNSClient({})));

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { maintenanceCronProblems } from '../../core/alerts/maintenance';
 import { parseConfig, type VigilConfig } from '../../core/config';
 import { VigilError } from '../../core/errors';
 
@@ -29,5 +30,9 @@ export const loadConfigFile = async (path: string): Promise<VigilConfig> => {
       throw new VigilError('bad_request', `Config file not found: ${full}`);
     throw new VigilError('bad_request', `Cannot read config file ${full}: ${(e as Error).message}`);
   }
-  return parseConfig(raw, full);
+  const config = parseConfig(raw, full);
+  const problems = maintenanceCronProblems(config.alerts.maintenance);
+  if (problems.length)
+    throw new VigilError('bad_request', `Invalid Vigil config in ${full}: ${problems.join('; ')}`);
+  return config;
 };

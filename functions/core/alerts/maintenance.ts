@@ -86,3 +86,15 @@ export const activeWindow = (
   }
   return undefined;
 };
+
+/**
+ * Every maintenance cron that cannot be parsed, as config problems (`alerts.maintenance.N.cron:
+ * why`). Checked where config files are loaded (CLI, local mode, CDK synth) rather than in the
+ * config schema, so the Lambda bundles that only read an already validated config do not carry
+ * the cron parser.
+ */
+export const maintenanceCronProblems = (windows: readonly MaintenanceWindow[]): string[] =>
+  windows.flatMap((w, i) => {
+    const problem = w.cron === undefined ? undefined : cronProblem(w.cron);
+    return problem ? [`alerts.maintenance.${i}.cron: ${problem}`] : [];
+  });

@@ -1,0 +1,298 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { gunzipSync } from 'node:zlib';
+import type { Context } from 'aws-lambda';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../functions/core/config';
+import type { TokenSource } from '../../functions/core/ports';
+import { createIngestHandler } from '../../functions/ingest/handler';
+import { sentryClientFor, withSentry } from '../../functions/shared/sentry';
+import {
+  apiEvent,
+  fixedClock,
+  MemoryArchive,
+  MemoryLedger,
+  MemoryPublisher,
+} from '../helpers/fakes';
+
+/**
+ * withSentry against a local HTTP server standing in for Sentry's ingest endpoint
+ * (DSN `http://publickey@127.0.0.1:<port>/1`): the raw envelope bytes are inspected.
+ */
+
+const TOKEN = 'sentry-test-secret-token-4242';
+const BODY_MARKER = 'BODY-MARKER-7f3a9c';
+const CORRELATION_ID = 'corr-sentry-0001';
+
+interface Receiver {
+  dsn: string;
+  envelopes: Buffer[];
+  close: () => Promise<void>;
+}
+
+const readBody = async (req: IncomingMessage): Promise<Buffer> => {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const raw = Buffer.concat(chunks);
+  return req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw;
+};
+
+const listen = async (server: Server): Promise<number> => {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return (server.address() as AddressInfo).port;
+};
+
+/** A Sentry endpoint that records envelopes, or (`hang`) accepts and never answers. */
+const startReceiver = async (mode: 'ok' | 'hang' = 'ok'): Promise<Receiver> => {
+  const envelopes: Buffer[] = [];
+  const sockets = new Set<Socket>();
+  const server = createServer((req, res) => {
+    if (mode === 'hang') return;
+    void readBody(req).then((body) => {
+      envelopes.push(body);
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  const port = await listen(server);
+  return {
+    dsn: `http://publickey@127.0.0.1:${port}/1`,
+    envelopes,
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+};
+
+/** A loopback port with nothing listening (Sentry down). */
+const closedPort = async (): Promise<number> => {
+  const server = createServer();
+  const port = await listen(server);
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+};
+
+const config = parseConfig({});
+
+const tokens = (failWith?: Error): TokenSource => ({
+  tokens: async () => {
+    if (failWith) throw failWith;
+    return [TOKEN];
+  },
+});
+
+const ingestHandler = (opts: { dsn: string | undefined; tokenFailure?: Error }) =>
+  withSentry(
+    'ingest',
+    createIngestHandler({
+      config,
+      stage: 'dev',
+      publisher: new MemoryPublisher(),
+      archive: new MemoryArchive(),
+      ledger: new MemoryLedger(),
+      tokens: tokens(opts.tokenFailure),
+      clock: fixedClock(),
+      version: 'test',
+    }),
+    { dsn: () => opts.dsn },
+  );
+
+const resultsEvent = (authorization = `Bearer ${TOKEN}`) =>
+  apiEvent({
+    query: { project: 'shop' },
+    headers: {
+      authorization,
+      'x-correlation-id': CORRELATION_ID,
+      'content-type': 'application/xml',
+      cookie: 'session=cookie-secret',
+    },
+    body: `<testsuite name="${BODY_MARKER}" tests="1"><testcase name="a"/></testsuite>`,
+  });
+
+const lambdaContext = {
+  callbackWaitsForEmptyEventLoop: true,
+  functionName: 'vigil-dev-ingest',
+  functionVersion: '$LATEST',
+  invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:vigil-dev-ingest',
+  memoryLimitInMB: '512',
+  awsRequestId: 'aws-req-1',
+  logGroupName: '/aws/lambda/vigil-dev-ingest',
+  logStreamName: 'stream',
+  getRemainingTimeInMillis: () => 10_000,
+  done: () => undefined,
+  fail: () => undefined,
+  succeed: () => undefined,
+} satisfies Context;
+
+/** The JSON items of an envelope (header line, item header, payload, ...). */
+const envelopeItems = (envelope: Buffer): unknown[] =>
+  envelope
+    .toString('utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as unknown);
+
+const eventOf = (envelope: Buffer): { tags?: Record<string, string>; level?: string } => {
+  const items = envelopeItems(envelope);
+  const payload = items[2];
+  return (payload ?? {}) as { tags?: Record<string, string>; level?: string };
+};
+
+let receiver: Receiver;
+const savedDsn = process.env.SENTRY_DSN;
+
+beforeEach(async () => {
+  delete process.env.SENTRY_DSN;
+  process.env.VIGIL_STAGE = 'dev';
+  receiver = await startReceiver();
+});
+
+afterEach(async () => {
+  await receiver.close();
+  delete process.env.VIGIL_STAGE;
+  if (savedDsn === undefined) delete process.env.SENTRY_DSN;
+  else process.env.SENTRY_DSN = savedDsn;
+});
+
+describe('withSentry', () => {
+  it('sends a 500 of the ingest handler with its tags, and no body, token or cookie', async () => {
+    // Prepare
+    const handler = ingestHandler({ dsn: receiver.dsn, tokenFailure: new Error('boom inside') });
+
+    // Act
+    const response = await handler(resultsEvent(), lambdaContext);
+
+    // Assess
+    expect(response.statusCode).toBe(500);
+    expect(receiver.envelopes).toHaveLength(1);
+    const [envelope] = receiver.envelopes;
+    if (!envelope) throw new Error('no envelope');
+    expect(eventOf(envelope).tags).toMatchObject({
+      correlation_id: CORRELATION_ID,
+      stage: 'dev',
+      function: 'ingest',
+      project: 'shop',
+    });
+    const raw = envelope.toString('utf8');
+    expect(raw).not.toContain(TOKEN);
+    expect(raw).not.toContain(BODY_MARKER);
+    expect(raw).not.toContain('cookie-secret');
+    expect(raw.toLowerCase()).not.toContain('authorization');
+  });
+
+  it.each([
+    ['400 (invalid report)', `Bearer ${TOKEN}`, 'not xml', 400],
+    ['401 (wrong token)', 'Bearer wrong-token', undefined, 401],
+  ])('sends nothing for a %s', async (_label, authorization, body, status) => {
+    // Prepare
+    const handler = ingestHandler({ dsn: receiver.dsn });
+    const event =
+      body === undefined
+        ? resultsEvent(authorization)
+        : apiEvent({
+            query: { project: 'shop', format: 'junit' },
+            headers: { authorization },
+            body,
+          });
+
+    // Act
+    const response = await handler(event, lambdaContext);
+
+    // Assess
+    expect(response.statusCode).toBe(status);
+    expect(receiver.envelopes).toHaveLength(0);
+  });
+
+  it('captures and rethrows an unhandled error of a bus handler', async () => {
+    // Prepare
+    const failure = new Error('alert store exploded');
+    const handler = withSentry(
+      'alert',
+      async (_event: { detail: unknown }): Promise<void> => {
+        throw failure;
+      },
+      { dsn: () => receiver.dsn },
+    );
+    const event = {
+      detail: { metadata: { project: 'shop', correlationId: 'corr-bus-0002' } },
+    };
+
+    // Act
+    const outcome = handler(event);
+
+    // Assess
+    await expect(outcome).rejects.toBe(failure);
+    expect(receiver.envelopes).toHaveLength(1);
+    const [envelope] = receiver.envelopes;
+    if (!envelope) throw new Error('no envelope');
+    expect(eventOf(envelope).tags).toMatchObject({
+      correlation_id: 'corr-bus-0002',
+      stage: 'dev',
+      function: 'alert',
+      project: 'shop',
+    });
+    expect(envelope.toString('utf8')).toContain('alert store exploded');
+  });
+
+  it('reads SENTRY_DSN by default, and with no DSN sends nothing and creates no client', async () => {
+    // Prepare
+    const failing = withSentry('probe', async (): Promise<void> => {
+      throw new Error('no dsn');
+    });
+
+    // Act
+    const outcome = failing({});
+
+    // Assess
+    await expect(outcome).rejects.toThrow('no dsn');
+    expect(receiver.envelopes).toHaveLength(0);
+    expect(sentryClientFor(receiver.dsn)).toBeUndefined();
+
+    // Act (now with SENTRY_DSN)
+    process.env.SENTRY_DSN = receiver.dsn;
+    await expect(failing({})).rejects.toThrow('no dsn');
+
+    // Assess
+    expect(receiver.envelopes).toHaveLength(1);
+    expect(sentryClientFor(receiver.dsn)).toBeDefined();
+  });
+
+  it('answers correctly and quickly when Sentry is down', async () => {
+    // Prepare
+    const port = await closedPort();
+    const handler = ingestHandler({
+      dsn: `http://publickey@127.0.0.1:${port}/1`,
+      tokenFailure: new Error('boom'),
+    });
+
+    // Act
+    const started = performance.now();
+    const response = await handler(resultsEvent(), lambdaContext);
+    const elapsed = performance.now() - started;
+
+    // Assess
+    expect(response.statusCode).toBe(500);
+    expect(response.headers['x-correlation-id']).toBe(CORRELATION_ID);
+    expect(elapsed).toBeLessThan(1000);
+  });
+
+  it('answers within ~2.5 s when Sentry accepts the connection and never answers', async () => {
+    // Prepare
+    const hanging = await startReceiver('hang');
+    const handler = ingestHandler({ dsn: hanging.dsn, tokenFailure: new Error('boom') });
+
+    // Act
+    const started = performance.now();
+    const response = await handler(resultsEvent(), lambdaContext);
+    const elapsed = performance.now() - started;
+    await hanging.close();
+
+    // Assess
+    expect(response.statusCode).toBe(500);
+    expect(elapsed).toBeLessThan(2500);
+  });
+});

@@ -3,20 +3,31 @@ import type { Construct } from 'constructs';
 import type { VigilConfig } from '../functions/core/config';
 import { Alerting } from './alerting';
 import { type Stage, stageSettings } from './config';
+import { KpiDashboard } from './dashboard';
 import { VigilEventBus } from './event-bus';
 import { IngestApi } from './ingest-api';
+import { type MonitoredFunction, Monitoring } from './monitoring';
 import { Probes } from './probes';
 import { Processors } from './processors';
+
+/** Tag with the stage name on every resource that takes tags. */
+const STAGE_TAG = 'vigil:stage';
 
 export interface VigilStackProps extends StackProps {
   readonly stage: Stage;
   /** The validated Vigil config (see `loadVigilConfig`). */
   readonly config: VigilConfig;
+  /**
+   * A project without a test run for this long raises a warning (see `Monitoring`).
+   * @default 1440
+   */
+  readonly ciSilenceMinutes?: number;
 }
 
 /**
  * One Vigil stage: event bus (with archive), ingest API, the bus processors, the probe
- * schedule (when the config has probes) and alerting (state, SNS topics, email and Slack).
+ * schedule (when the config has probes), alerting (state, SNS topics, email and Slack),
+ * self-monitoring alarms and the KPI dashboard.
  * No physical names are set, so every stage deploys side by side in one account.
  *
  * Construct IDs below are part of the deployed state (they derive the logical IDs of the
@@ -29,16 +40,18 @@ export class VigilStack extends Stack {
   /** Absent when the config has no probes. */
   readonly probes?: Probes;
   readonly alerting: Alerting;
+  readonly monitoring: Monitoring;
+  readonly dashboard: KpiDashboard;
 
   constructor(scope: Construct, id: string, props: VigilStackProps) {
-    const { stage, config, ...stackProps } = props;
+    const { stage, config, ciSilenceMinutes, ...stackProps } = props;
     super(scope, id, {
       description: `Vigil (${stage}): CI results ingest and monitoring`,
       terminationProtection: stage === 'prod',
       ...stackProps,
     });
     const settings = stageSettings(config, stage);
-    Tags.of(this).add('vigil:stage', stage);
+    Tags.of(this).add(STAGE_TAG, stage);
 
     this.events = new VigilEventBus(this, 'Events', {
       archiveRetentionDays: settings.archiveRetentionDays,
@@ -66,6 +79,44 @@ export class VigilStack extends Stack {
       config,
     });
 
+    // --- self-monitoring and the KPI dashboard --------------------------------------------
+    const functions: MonitoredFunction[] = [
+      { name: 'Ingest', function: this.ingest.handler.function, severity: 'critical' },
+      { name: 'Metrics', function: this.processors.metrics.function },
+      ...(this.probes ? [{ name: 'Probe', function: this.probes.handler.function }] : []),
+      { name: 'Alert', function: this.alerting.alert.function },
+      { name: 'Notify', function: this.alerting.notify.function },
+    ];
+    const deadLetterQueues = [
+      this.processors.deadLetterQueue,
+      ...(this.probes ? [this.probes.deadLetterQueue] : []),
+      this.alerting.alertDeadLetterQueue,
+      this.alerting.notifyDeadLetterQueue,
+    ];
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      criticalTopic: this.alerting.criticalTopic,
+      warningTopic: this.alerting.warningTopic,
+      stage,
+      config,
+      functions,
+      deadLetterQueues,
+      apiStage: this.ingest.stage,
+      ...(this.probes ? { probeFunction: this.probes.handler.function } : {}),
+      ...(ciSilenceMinutes === undefined ? {} : { ciSilenceMinutes }),
+    });
+    this.dashboard = new KpiDashboard(this, 'Dashboard', {
+      config,
+      stage,
+      alarms: [...this.monitoring.alarms, ...this.alerting.notificationsFailedAlarms],
+      functions,
+      deadLetterQueues,
+      apiStage: this.ingest.stage,
+    });
+    // CloudFormation added Tags to AWS::CloudWatch::Dashboard only recently (CDK renders them
+    // since 2.257); the cfn-lint schema on the build machines (1.51) still rejects them
+    // (E3002). The dashboard's stage is in its header and its generated name anyway.
+    Tags.of(this.dashboard).remove(STAGE_TAG);
+
     new CfnOutput(this, 'IngestUrl', {
       description: 'Base URL of the ingest API (POST v1/results, GET v1/health)',
       value: this.ingest.url,
@@ -89,6 +140,10 @@ export class VigilStack extends Stack {
     new CfnOutput(this, 'WarningTopicArn', {
       description: 'Warning alerts',
       value: this.alerting.warningTopic.topicArn,
+    });
+    new CfnOutput(this, 'DashboardUrl', {
+      description: 'CloudWatch dashboard: CI KPIs, probes, open alerts, pipeline health',
+      value: this.dashboard.url,
     });
   }
 }

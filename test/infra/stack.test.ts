@@ -358,6 +358,7 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
         'TokensSecretArn',
         'CriticalTopicArn',
         'WarningTopicArn',
+        'DashboardUrl',
       ].sort(),
     );
   });

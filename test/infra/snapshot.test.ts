@@ -1,0 +1,66 @@
+import { Template } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { parseConfig, type VigilConfig } from '../../functions/core/config';
+import { loadVigilConfig } from '../../lib/config';
+import { buildApp } from './synth';
+
+/**
+ * A snapshot of the synthesized dev template, so any infrastructure change shows up as a
+ * reviewable diff. Only what changes without an infrastructure change is normalised away:
+ * asset hashes (they follow the function code) and `VIGIL_CONFIG_JSON` (it follows every
+ * config edit; its content is tested in stack.test.ts). Logical IDs are kept.
+ */
+
+const ASSET_HASH = '<asset-hash>';
+const ASSET_KEY = '<asset-key>';
+const ASSET_BUCKET = '<asset-bucket>';
+const CONFIG_JSON = '<vigil-config-json>';
+
+/** A content hash as CDK writes it into asset keys, metadata and parameter names. */
+const HEX_HASH = /[0-9a-f]{64}/g;
+/** Legacy-synthesizer parameters: `AssetParameters<hash>S3Bucket<8 hex>` and the like. */
+const ASSET_PARAMETER =
+  /AssetParameters[0-9a-f]{64}(S3Bucket|S3VersionKey|ArtifactHash)[0-9A-F]{8}/g;
+/** The bootstrap assets bucket, named after the qualifier, account and region. */
+const ASSET_BUCKET_NAME = /^cdk-[a-z0-9]+-assets-/;
+
+/**
+ * The repository config with a fixed probe and alert channel: vigil.config.ts adds a
+ * self-probe whose presence and URL depend on the environment (CDK_OUTDIR, PORT).
+ */
+const snapshotConfig = async (): Promise<VigilConfig> =>
+  parseConfig({
+    ...(await loadVigilConfig()),
+    probes: [{ name: 'shop-health', url: 'https://shop.example.com/health' }],
+    alerts: { channels: [{ type: 'email', address: 'oncall@example.com' }] },
+  });
+
+const normaliseString = (value: string, key: string | undefined): string => {
+  if (key === 'S3Key' && /\.(zip|json)$/.test(value)) return ASSET_KEY;
+  if (ASSET_BUCKET_NAME.test(value)) return ASSET_BUCKET;
+  return value
+    .replace(ASSET_PARAMETER, `AssetParameters${ASSET_HASH}$1`)
+    .replace(HEX_HASH, ASSET_HASH);
+};
+
+/** A copy of the template with machine- and code-dependent values replaced by placeholders. */
+const normalise = (value: unknown, key?: string): unknown => {
+  if (key === 'VIGIL_CONFIG_JSON') return CONFIG_JSON;
+  if (key?.startsWith('aws:asset:')) return ASSET_HASH;
+  if (typeof value === 'string') return normaliseString(value, key);
+  if (Array.isArray(value)) return value.map((item) => normalise(item));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [normaliseString(k, undefined), normalise(v, k)]),
+    );
+  }
+  return value;
+};
+
+describe('dev stack template', () => {
+  it('matches the snapshot', async () => {
+    const { stack } = await buildApp('dev', { config: await snapshotConfig() });
+    const template = normalise(Template.fromStack(stack).toJSON());
+    expect(template).toMatchSnapshot();
+  });
+});

@@ -96,14 +96,22 @@ export const grantStageSecretsRead = (fn: VigilFunction, stage: string): string 
       ],
     }),
   );
-  // cdk-nag renders pseudo parameters as `<AWS::Name>`.
+  return nagArn(stack, `${prefix}*`);
+};
+
+/** A Secrets Manager secret ARN as cdk-nag prints it (pseudo parameters as `<AWS::Name>`). */
+const nagArn = (stack: Stack, resourceName: string): string => {
   const part = (value: string, pseudo: string): string =>
     Token.isUnresolved(value) ? `<AWS::${pseudo}>` : value;
   return (
     `arn:${part(stack.partition, 'Partition')}:secretsmanager:${part(stack.region, 'Region')}:` +
-    `${part(stack.account, 'AccountId')}:secret:${prefix}*`
+    `${part(stack.account, 'AccountId')}:secret:${resourceName}`
   );
 };
+
+/** Name of the optional secret holding a stage's Sentry DSN: `vigil/<stage>/SENTRY_DSN`. */
+export const sentryDsnSecretNameFor = (stage: string): string =>
+  `${secretsPrefixFor(stage)}SENTRY_DSN`;
 
 /** Lambda caps all environment variables of a function at 4 KB together. */
 const MAX_CONFIG_JSON_BYTES = 3 * 1024;
@@ -190,9 +198,28 @@ export class VigilFunction extends Construct {
         POWERTOOLS_LOG_LEVEL: settings.logLevel,
         VIGIL_STAGE: settings.stage,
         VIGIL_CONFIG_JSON: configJson,
+        // Read only when the first error must be reported; a missing secret leaves Sentry off.
+        SENTRY_DSN_SECRET_ID: sentryDsnSecretNameFor(settings.stage),
         ...props.environment,
       },
     });
+
+    const stack = Stack.of(this);
+    const sentrySecretResource = `${sentryDsnSecretNameFor(settings.stage)}-*`;
+    this.function.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [
+          stack.formatArn({
+            service: 'secretsmanager',
+            resource: 'secret',
+            // Secrets Manager appends `-` and six random characters to the name.
+            resourceName: sentrySecretResource,
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
+        ],
+      }),
+    );
 
     Validations.of(this).acknowledge(
       {
@@ -206,6 +233,13 @@ export class VigilFunction extends Construct {
         reason:
           'Only X-Ray (tracing ACTIVE: xray:PutTraceSegments, xray:PutTelemetryRecords) uses ' +
           'Resource *; X-Ray has no resource-level permissions.',
+      },
+      {
+        id: `AwsSolutions-IAM5[Resource::${nagArn(stack, sentrySecretResource)}]`,
+        reason:
+          'The optional Sentry DSN secret is created by the user as vigil/<stage>/SENTRY_DSN; ' +
+          'Secrets Manager appends a random suffix to its ARN, so the read covers that one ' +
+          'name followed by the suffix (-*).',
       },
     );
   }

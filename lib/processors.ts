@@ -1,4 +1,5 @@
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { type IEventBus, Rule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
@@ -26,16 +27,28 @@ export interface ProcessorsProps {
    * @default 60
    */
   readonly maxEventAgeMinutes?: number;
+  /**
+   * Deletion protection on the idempotency table.
+   * @default - true when the stage retains its data (`settings.removalPolicy` is RETAIN)
+   */
+  readonly deletionProtection?: boolean;
 }
 
 /**
  * Bus consumers. For now the metrics function: canonical events -> EMF -> CloudWatch metrics,
  * fed by a rule built from `EVENT_PATTERNS.metrics` (the pattern the local bus matches too).
  * Events that cannot be delivered or keep failing land in one encrypted dead-letter queue.
+ * EventBridge delivers at least once: the function records each event id it has counted in the
+ * idempotency table (Powertools Idempotency), so a redelivered event is not counted twice.
  */
 export class Processors extends Construct {
   readonly metrics: VigilFunction;
   readonly metricsRule: Rule;
+  /**
+   * Event ids the metrics function has handled (Powertools Idempotency's DynamoDB layout:
+   * partition key `id`, expiry epoch seconds in `expiration`, removed by TTL).
+   */
+  readonly idempotencyTable: Table;
   /**
    * Failed metrics events: EventBridge's delivery failures (the event, with ERROR_CODE message
    * attributes) and Lambda's handler failures (an invocation record with `requestPayload`).
@@ -58,12 +71,33 @@ export class Processors extends Construct {
       reason: 'This queue is itself the dead-letter queue of the metrics rule and function.',
     });
 
+    this.idempotencyTable = new Table(this, 'IdempotencyTable', {
+      partitionKey: { name: 'id', type: AttributeType.STRING },
+      timeToLiveAttribute: 'expiration',
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: TableEncryption.AWS_MANAGED,
+      deletionProtection:
+        props.deletionProtection ?? props.settings.removalPolicy === RemovalPolicy.RETAIN,
+      removalPolicy: props.settings.removalPolicy,
+    });
+
     this.metrics = new VigilFunction(this, 'Metrics', {
       entry: functionEntry('metrics'),
       description: `Vigil ${props.settings.stage}: canonical events to CloudWatch metrics (EMF)`,
       settings: props.settings,
       config: props.config,
+      environment: { IDEMPOTENCY_TABLE: this.idempotencyTable.tableName },
     });
+    // Single-item operations only: what Powertools' DynamoDBPersistenceLayer sends (conditional
+    // put of the in-progress record, get, update to completed, delete after a failure).
+    this.idempotencyTable.grant(
+      this.metrics.function,
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:DeleteItem',
+    );
     this.metrics.function.configureAsyncInvoke({
       retryAttempts,
       maxEventAge,

@@ -1,6 +1,7 @@
 import { dynamo, eventBridge, sns } from '../adapters/aws/clients';
 import { DynamoAlertStore } from '../adapters/aws/dynamodb-alert-store';
 import { EventBridgePublisher } from '../adapters/aws/eventbridge-publisher';
+import { sentryDsn } from '../adapters/aws/sentry-dsn';
 import { createSnsDispatch } from '../adapters/aws/sns-dispatch';
 import { systemClock } from '../core/ports';
 import { configFromEnv, requireEnv } from '../shared/lambda-config';
@@ -30,4 +31,5 @@ export const handler = withSentry(
     }),
     clock: systemClock,
   }),
+  { dsn: sentryDsn },
 );

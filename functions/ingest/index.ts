@@ -3,6 +3,7 @@ import { DynamoRunLedger } from '../adapters/aws/dynamodb-ledger';
 import { EventBridgePublisher } from '../adapters/aws/eventbridge-publisher';
 import { S3Archive } from '../adapters/aws/s3-archive';
 import { SecretsManagerTokenSource } from '../adapters/aws/secrets-tokens';
+import { sentryDsn } from '../adapters/aws/sentry-dsn';
 import { systemClock } from '../core/ports';
 import { configFromEnv, requireEnv } from '../shared/lambda-config';
 import { withSentry } from '../shared/sentry';
@@ -28,4 +29,5 @@ export const handler = withSentry(
     clock: systemClock,
     version: VERSION,
   }),
+  { dsn: sentryDsn },
 );

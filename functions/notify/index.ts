@@ -1,5 +1,6 @@
 import { secrets } from '../adapters/aws/clients';
 import { SecretsManagerSecretResolver } from '../adapters/aws/secrets-resolver';
+import { sentryDsn } from '../adapters/aws/sentry-dsn';
 import { configFromEnv } from '../shared/lambda-config';
 import { withSentry } from '../shared/sentry';
 import { createNotifyHandler } from './handler';
@@ -19,4 +20,5 @@ export const handler = withSentry(
     config: configFromEnv(),
     resolveSecret: (name) => resolver.resolve(name),
   }),
+  { dsn: sentryDsn },
 );

@@ -1,6 +1,7 @@
 import { eventBridge, secrets } from '../adapters/aws/clients';
 import { EventBridgePublisher } from '../adapters/aws/eventbridge-publisher';
 import { SecretsManagerSecretResolver } from '../adapters/aws/secrets-resolver';
+import { sentryDsn } from '../adapters/aws/sentry-dsn';
 import { systemClock } from '../core/ports';
 import { configFromEnv, requireEnv } from '../shared/lambda-config';
 import { withSentry } from '../shared/sentry';
@@ -25,4 +26,5 @@ export const handler = withSentry(
     clock: systemClock,
     location: process.env.AWS_REGION ?? 'unknown',
   }),
+  { dsn: sentryDsn },
 );

@@ -27,7 +27,11 @@ import type { Context } from 'aws-lambda';
  *   (default 2 s, capped at 2 s). A Sentry that is down or hangs costs at most that, and any
  *   failure inside the reporting is swallowed: Vigil never fails because of Sentry.
  *
- * DSN: `SENTRY_DSN` (read at the first event). `SENTRY_DSN_PARAMETER` (SSM) is not supported.
+ * DSN: `SENTRY_DSN` when set (read at each event to send; it wins, as Sentry's SDKs do), else
+ * the `dsn` option: an async reader called only when an event must be sent (the Lambda entries
+ * pass one that reads the Secrets Manager secret `SENTRY_DSN_SECRET_ID`, see
+ * functions/adapters/aws/sentry-dsn.ts; this module imports no AWS SDK). A reader that fails or
+ * rejects disables reporting for that event; the handler is unaffected.
  */
 
 export type SentryTags = Partial<
@@ -45,10 +49,12 @@ export interface WithSentryOptions<E, R> {
    */
   readonly tagsFor?: (event: E, outcome: Outcome<R>) => SentryTags;
   /**
-   * The DSN; `undefined` disables reporting.
-   * @default - `process.env.SENTRY_DSN`, read at the first event
+   * Where the DSN comes from when `SENTRY_DSN` is not set: called only when an event must be
+   * sent (never at init, never when nothing goes wrong); `undefined` (or a rejection) disables
+   * reporting. Caching is the reader's job (see functions/adapters/aws/sentry-dsn.ts).
+   * @default - no DSN besides `SENTRY_DSN`
    */
-  readonly dsn?: () => string | undefined;
+  readonly dsn?: () => string | undefined | Promise<string | undefined>;
   /** @default 2000 (values above 2000 are capped) */
   readonly flushTimeoutMs?: number;
 }
@@ -201,16 +207,27 @@ export const withSentry = <E, R>(
   opts: WithSentryOptions<E, R> = {},
 ): ((event: E, context?: Context) => Promise<R>) => {
   const flushMs = Math.min(opts.flushTimeoutMs ?? MAX_FLUSH_MS, MAX_FLUSH_MS);
-  const dsnOf = opts.dsn ?? (() => process.env.SENTRY_DSN || undefined);
+  const reader = opts.dsn;
+  const dsnOf = async (): Promise<string | undefined> => {
+    const fromEnv = process.env.SENTRY_DSN;
+    if (fromEnv) return fromEnv;
+    if (!reader) return undefined;
+    try {
+      return (await reader()) || undefined;
+    } catch {
+      // A DSN that cannot be read disables reporting; the handler is unaffected.
+      return undefined;
+    }
+  };
 
   const report = async (
     event: E,
     outcome: Outcome<R>,
     context: Context | undefined,
   ): Promise<void> => {
-    const dsn = dsnOf();
-    if (!dsn) return;
     try {
+      const dsn = await dsnOf();
+      if (!dsn) return;
       const scope = scopeFor(dsn).clone();
       scope.setTags({
         function: name,

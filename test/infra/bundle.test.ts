@@ -39,6 +39,7 @@ it('bundles every function as NodejsFunction does, and each bundle loads and exp
     TOKENS_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:vigil-test-AbCdEf',
     SECRETS_PREFIX: 'vigil/dev/',
     ALERT_TABLE: 'vigil-test-alerts',
+    IDEMPOTENCY_TABLE: 'vigil-test-idempotency',
     CRITICAL_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:vigil-test-critical',
     WARNING_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:vigil-test-warning',
   };

@@ -136,7 +136,7 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
         fn: ingest.handler.function,
         env: [...common, 'EVENT_BUS_NAME', 'ARCHIVE_BUCKET', 'LEDGER_TABLE', 'TOKENS_SECRET_ARN'],
       },
-      { fn: processors.metrics.function, env: common },
+      { fn: processors.metrics.function, env: [...common, 'IDEMPOTENCY_TABLE'] },
     ];
     for (const { fn, env } of expectations) {
       const props = propsOf(s(), fn);
@@ -256,6 +256,49 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
     });
   });
 
+  it('keeps the metrics idempotency records keyed on id, TTL on expiration, with PITR, on-demand and encrypted', () => {
+    const table = resourceOf(s(), s().stack.processors.idempotencyTable);
+    expect(table.Properties).toMatchObject({
+      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      TimeToLiveSpecification: { AttributeName: 'expiration', Enabled: true },
+      SSESpecification: { SSEEnabled: true },
+      DeletionProtectionEnabled: stage === 'prod',
+    });
+  });
+
+  it('points the metrics function at the idempotency table and grants it single-item access only', () => {
+    const { processors } = s().stack;
+    const tableId = logicalIdOf(s().stack, processors.idempotencyTable);
+    const variables = (
+      propsOf(s(), processors.metrics.function).Environment as {
+        Variables: Record<string, unknown>;
+      }
+    ).Variables;
+    expect(variables.IDEMPOTENCY_TABLE).toEqual({ Ref: tableId });
+    // DynamoDB on this table only, and only the operations DynamoDBPersistenceLayer sends (the
+    // rest of the role is the shared function defaults and the dead-letter destination).
+    expect(
+      roleActions(s(), processors.metrics.role).filter((a) => a.startsWith('dynamodb:')),
+    ).toEqual([
+      'dynamodb:DeleteItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+    ]);
+    const dynamoStatements = roleStatements(s(), processors.metrics.role).filter((st) =>
+      [st.Action].flat().some((a) => a.startsWith('dynamodb:')),
+    );
+    expect(dynamoStatements).toEqual([
+      expect.objectContaining({
+        Effect: 'Allow',
+        Resource: { 'Fn::GetAtt': [tableId, 'Arn'] },
+      }),
+    ]);
+  });
+
   it('retains stateful resources in prod only', () => {
     const { ingest, processors, alerting, probes } = s().stack;
     const expected = stage === 'prod' ? 'Retain' : 'Delete';
@@ -266,6 +309,7 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
       ingest.tokensSecret,
       ingest.handler.logGroup,
       processors.metrics.logGroup,
+      processors.idempotencyTable,
       alerting.table,
       alerting.key,
       alerting.alert.logGroup,
@@ -393,6 +437,7 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
       EventsBus45DE4339: 'AWS::Events::EventBus',
       EventsArchive5A2DBDD8: 'AWS::Events::Archive',
       AlertingAlertTable9D2F9B2F: 'AWS::DynamoDB::Table',
+      ProcessorsIdempotencyTableF28CBE28: 'AWS::DynamoDB::Table',
     };
     for (const [id, type] of Object.entries(expected)) {
       expect(s().resources[id]?.Type, id).toBe(type);
@@ -403,6 +448,9 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
     expect(logicalIdOf(s().stack, ingest.tokensSecret)).toBe('IngestTokensSecret0D4BA7F7');
     expect(logicalIdOf(s().stack, events.bus)).toBe('EventsBus45DE4339');
     expect(logicalIdOf(s().stack, s().stack.alerting.table)).toBe('AlertingAlertTable9D2F9B2F');
+    expect(logicalIdOf(s().stack, s().stack.processors.idempotencyTable)).toBe(
+      'ProcessorsIdempotencyTableF28CBE28',
+    );
   });
 
   // --- probes ---------------------------------------------------------------------------
@@ -588,6 +636,7 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
         'kms:GenerateDataKey*',
         'logs:CreateLogStream',
         'logs:PutLogEvents',
+        'secretsmanager:GetSecretValue', // the optional Sentry DSN secret
         'sns:Publish',
         // the on-failure destination (the DLQ)
         'sqs:GetQueueAttributes',

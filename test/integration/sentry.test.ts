@@ -85,7 +85,15 @@ const tokens = (failWith?: Error): TokenSource => ({
   },
 });
 
-const ingestHandler = (opts: { dsn: string | undefined; tokenFailure?: Error }) =>
+const dsnReader = (
+  dsn: string | undefined | (() => Promise<string | undefined>),
+): (() => string | undefined | Promise<string | undefined>) =>
+  typeof dsn === 'function' ? dsn : () => dsn;
+
+const ingestHandler = (opts: {
+  dsn: string | undefined | (() => Promise<string | undefined>);
+  tokenFailure?: Error;
+}) =>
   withSentry(
     'ingest',
     createIngestHandler({
@@ -98,8 +106,20 @@ const ingestHandler = (opts: { dsn: string | undefined; tokenFailure?: Error }) 
       clock: fixedClock(),
       version: 'test',
     }),
-    { dsn: () => opts.dsn },
+    { dsn: dsnReader(opts.dsn) },
   );
+
+/** A DSN reader (as functions/adapters/aws/sentry-dsn.ts builds) that counts its calls. */
+const countingReader = (read: () => Promise<string | undefined>) => {
+  const reader = Object.assign(
+    async (): Promise<string | undefined> => {
+      reader.calls += 1;
+      return read();
+    },
+    { calls: 0 },
+  );
+  return reader;
+};
 
 const resultsEvent = (authorization = `Bearer ${TOKEN}`) =>
   apiEvent({
@@ -294,5 +314,97 @@ describe('withSentry', () => {
     // Assess
     expect(response.statusCode).toBe(500);
     expect(elapsed).toBeLessThan(2500);
+  });
+
+  describe('with the DSN from a reader (the Secrets Manager secret in Lambda)', () => {
+    it('sends an envelope with the DSN the reader returns (no SENTRY_DSN)', async () => {
+      // Prepare
+      const reader = countingReader(async () => receiver.dsn);
+      const handler = ingestHandler({ dsn: reader, tokenFailure: new Error('boom via secret') });
+
+      // Act
+      const response = await handler(resultsEvent(), lambdaContext);
+
+      // Assess
+      expect(response.statusCode).toBe(500);
+      expect(reader.calls).toBe(1);
+      expect(receiver.envelopes).toHaveLength(1);
+      const [envelope] = receiver.envelopes;
+      if (!envelope) throw new Error('no envelope');
+      expect(eventOf(envelope).tags).toMatchObject({ function: 'ingest', stage: 'dev' });
+    });
+
+    it('does not call the reader when no event needs sending', async () => {
+      // Prepare
+      const reader = countingReader(async () => receiver.dsn);
+      const ok = withSentry('alert', async (_event: unknown) => ({ statusCode: 200 }), {
+        dsn: reader,
+      });
+      const badRequest = ingestHandler({ dsn: reader });
+
+      // Act
+      const okResult = await ok({});
+      const badResult = await badRequest(resultsEvent('Bearer wrong-token'), lambdaContext);
+
+      // Assess
+      expect(okResult.statusCode).toBe(200);
+      expect(badResult.statusCode).toBe(401);
+      expect(reader.calls).toBe(0);
+      expect(receiver.envelopes).toHaveLength(0);
+    });
+
+    it('answers normally and sends nothing when the reader fails', async () => {
+      // Prepare
+      const rejecting = countingReader(async () => {
+        throw new Error('AccessDeniedException');
+      });
+      const empty = countingReader(async () => undefined);
+      const failure = new Error('handler failure');
+      const throwing = withSentry(
+        'probe',
+        async (): Promise<void> => {
+          throw failure;
+        },
+        { dsn: rejecting },
+      );
+
+      // Act
+      const response = await ingestHandler({
+        dsn: rejecting,
+        tokenFailure: new Error('boom'),
+      })(resultsEvent(), lambdaContext);
+      const emptyResponse = await ingestHandler({
+        dsn: empty,
+        tokenFailure: new Error('boom'),
+      })(resultsEvent(), lambdaContext);
+      const outcome = throwing({});
+
+      // Assess
+      await expect(outcome).rejects.toBe(failure);
+      expect(response.statusCode).toBe(500);
+      expect(response.headers['x-correlation-id']).toBe(CORRELATION_ID);
+      expect(emptyResponse.statusCode).toBe(500);
+      expect(rejecting.calls).toBe(2);
+      expect(empty.calls).toBe(1);
+      expect(receiver.envelopes).toHaveLength(0);
+    });
+
+    it('prefers SENTRY_DSN over the reader', async () => {
+      // Prepare
+      const other = await startReceiver();
+      process.env.SENTRY_DSN = receiver.dsn;
+      const reader = countingReader(async () => other.dsn);
+      const handler = ingestHandler({ dsn: reader, tokenFailure: new Error('boom env wins') });
+
+      // Act
+      const response = await handler(resultsEvent(), lambdaContext);
+      await other.close();
+
+      // Assess
+      expect(response.statusCode).toBe(500);
+      expect(reader.calls).toBe(0);
+      expect(receiver.envelopes).toHaveLength(1);
+      expect(other.envelopes).toHaveLength(0);
+    });
   });
 });

@@ -1,0 +1,143 @@
+import {
+  CreateSecretCommand,
+  type GetSecretValueCommand,
+  type GetSecretValueCommandOutput,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { secrets } from '../../functions/adapters/aws/clients';
+import type { GetSecretValueClient } from '../../functions/adapters/aws/secrets-resolver';
+import { createSentryDsnReader, sentryDsn } from '../../functions/adapters/aws/sentry-dsn';
+import { logger } from '../../functions/shared/powertools';
+import { type MotoServer, startMoto } from '../helpers/moto';
+
+/**
+ * The Sentry DSN reader of the Lambda entries against moto's Secrets Manager (through the shared
+ * client, pointed there by AWS_ENDPOINT_URL as in Lambda-like tests), plus a fake client for
+ * what moto cannot do on demand (hang).
+ */
+
+const REGION = 'us-east-1';
+const DSN = 'https://publickey-5e1f@o123.ingest.sentry.io/4567';
+const SECRET = 'vigil/dev/SENTRY_DSN';
+
+let moto: MotoServer;
+let admin: SecretsManagerClient;
+const savedEnv = { ...process.env };
+
+beforeAll(async () => {
+  moto = await startMoto();
+  process.env.AWS_ACCESS_KEY_ID = 'test';
+  process.env.AWS_SECRET_ACCESS_KEY = 'test';
+  process.env.AWS_REGION = REGION;
+  process.env.AWS_ENDPOINT_URL = moto.endpoint;
+  admin = new SecretsManagerClient({ region: REGION, endpoint: moto.endpoint });
+  await admin.send(new CreateSecretCommand({ Name: SECRET, SecretString: `${DSN}\n` }));
+  await admin.send(new CreateSecretCommand({ Name: 'vigil/dev/EMPTY_DSN', SecretString: ' ' }));
+});
+
+afterAll(async () => {
+  admin?.destroy();
+  secrets().destroy();
+  await moto?.stop();
+  process.env = savedEnv;
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+/** A client that counts reads and delegates to `answer`. */
+const fakeClient = (answer: () => Promise<GetSecretValueCommandOutput>) => {
+  const client = {
+    calls: 0,
+    send: async (_command: GetSecretValueCommand): Promise<GetSecretValueCommandOutput> => {
+      client.calls += 1;
+      return answer();
+    },
+  } satisfies GetSecretValueClient & { calls: number };
+  return client;
+};
+
+describe('createSentryDsnReader', () => {
+  it('reads the DSN (trimmed) from Secrets Manager once and caches it', async () => {
+    // Prepare
+    const send = vi.spyOn(secrets(), 'send');
+    const read = createSentryDsnReader({ secretId: SECRET, client: secrets });
+
+    // Act
+    const [first, concurrent] = await Promise.all([read(), read()]);
+    const again = await read();
+
+    // Assess
+    expect([first, concurrent, again]).toEqual([DSN, DSN, DSN]);
+    expect(send).toHaveBeenCalledTimes(1);
+  });
+
+  it('is the process reader of SENTRY_DSN_SECRET_ID through the shared client', async () => {
+    // Prepare
+    process.env.SENTRY_DSN_SECRET_ID = SECRET;
+
+    // Act
+    const dsn = await sentryDsn();
+
+    // Assess
+    expect(dsn).toBe(DSN);
+  });
+
+  it.each([
+    ['a missing secret', 'vigil/dev/NO_SUCH_SECRET'],
+    ['an empty secret', 'vigil/dev/EMPTY_DSN'],
+  ])(
+    'returns undefined for %s, warns once without a value, and does not retry',
+    async (_label, id) => {
+      // Prepare
+      const warn = vi.spyOn(logger, 'warn').mockImplementation(() => undefined);
+      const send = vi.spyOn(secrets(), 'send');
+      const read = createSentryDsnReader({ secretId: id, client: secrets });
+
+      // Act
+      const first = await read();
+      const second = await read();
+
+      // Assess
+      expect(first).toBeUndefined();
+      expect(second).toBeUndefined();
+      expect(send).toHaveBeenCalledTimes(1);
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(JSON.stringify(warn.mock.calls)).toContain(id);
+      expect(JSON.stringify(warn.mock.calls)).not.toContain('publickey');
+    },
+  );
+
+  it('without a secret id reads nothing and creates no client', async () => {
+    // Prepare
+    const client = vi.fn(() => fakeClient(async () => ({ $metadata: {}, SecretString: DSN })));
+    const read = createSentryDsnReader({ secretId: undefined, client });
+
+    // Act
+    const dsn = await read();
+
+    // Assess
+    expect(dsn).toBeUndefined();
+    expect(client).not.toHaveBeenCalled();
+  });
+
+  it('gives up on a Secrets Manager that does not answer within timeoutMs', async () => {
+    // Prepare
+    vi.spyOn(logger, 'warn').mockImplementation(() => undefined);
+    const client = fakeClient(() => new Promise<GetSecretValueCommandOutput>(() => undefined));
+    const read = createSentryDsnReader({ secretId: SECRET, client: () => client, timeoutMs: 50 });
+
+    // Act
+    const started = performance.now();
+    const dsn = await read();
+    const elapsed = performance.now() - started;
+
+    // Assess
+    expect(dsn).toBeUndefined();
+    expect(elapsed).toBeLessThan(1000);
+    expect(await read()).toBeUndefined();
+    expect(client.calls).toBe(1);
+  });
+});

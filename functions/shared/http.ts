@@ -26,7 +26,7 @@ const isTransientAwsError = (error: unknown): boolean => {
 };
 
 /**
- * Map any thrown value to a JSON error response. Transient AWS failures become a 503 (the
+ * Map any thrown value to a JSON error response (with the request's correlation id). Transient AWS failures become a 503 (the
  * client retries); anything else unknown is a 500 with no details (they go to the logs).
  */
 export const errorResponse = (error: unknown, headers: Record<string, string> = {}): HttpResult => {
@@ -34,8 +34,14 @@ export const errorResponse = (error: unknown, headers: Record<string, string> = 
     ? error
     : isTransientAwsError(error)
       ? new VigilError('unavailable', 'A backing service is busy or unavailable; retry shortly.')
-      : new VigilError('internal', 'Internal error. Report the x-correlation-id of this response.');
-  return json(err.status, { error: err.toJSON() }, headers);
+      : new VigilError('internal', 'Internal error. Report the correlationId of this response.');
+  // The correlation id in the body too: it is what a user pastes into a bug report.
+  const correlationId = headers['x-correlation-id'];
+  return json(
+    err.status,
+    { error: { ...err.toJSON(), ...(correlationId ? { correlationId } : {}) } },
+    headers,
+  );
 };
 
 export const header = (event: APIGatewayProxyEventV2, name: string): string | undefined => {

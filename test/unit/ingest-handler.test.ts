@@ -110,7 +110,11 @@ describe('ingest handler (API Gateway v2)', () => {
     );
     expect(res.statusCode).toBe(401);
     expect(body(res)).toEqual({
-      error: { code: 'unauthorized', message: expect.stringContaining('Bearer') },
+      error: {
+        code: 'unauthorized',
+        message: expect.stringContaining('Bearer'),
+        correlationId: res.headers['x-correlation-id'],
+      },
     });
     expect(publisher.events).toHaveLength(0);
   });
@@ -171,7 +175,8 @@ describe('ingest handler (API Gateway v2)', () => {
     expect(res.body).not.toContain('exploded');
     expect(body(res).error).toEqual({
       code: 'internal',
-      message: expect.stringContaining('x-correlation-id'),
+      message: expect.stringContaining('correlationId'),
+      correlationId: res.headers['x-correlation-id'],
     });
   });
 
@@ -197,6 +202,9 @@ describe('ingest handler (API Gateway v2)', () => {
       apiEvent({ query: { project: 'shop' }, headers: auth, body: GRADLE }),
     );
     expect(res.statusCode).toBe(503);
-    expect(body(res).error.code).toBe('publish_failed');
+    expect(body(res).error).toMatchObject({
+      code: 'publish_failed',
+      correlationId: res.headers['x-correlation-id'],
+    });
   });
 });

@@ -10,6 +10,7 @@ import {
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import {
   BlockPublicAccess,
@@ -159,6 +160,15 @@ export class IngestApi extends Construct {
       'dynamodb:DeleteItem',
     );
     this.tokensSecret.grantRead(fn);
+    // GET /v1/health checks that the bus exists and the ledger is reachable
+    // (functions/adapters/aws/health.ts): read-only, on exactly these two resources.
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['events:DescribeEventBus'],
+        resources: [props.eventBus.eventBusArn],
+      }),
+    );
+    this.ledgerTable.grant(fn, 'dynamodb:DescribeTable');
     const archiveBucketResource = this.archiveBucket.node.defaultChild;
     if (!(archiveBucketResource instanceof CfnBucket))
       throw new Error('Archive bucket has no CfnBucket');

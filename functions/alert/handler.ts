@@ -1,3 +1,4 @@
+import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { ZodError } from 'zod';
 import { type AlertStateStore, processObservation } from '../core/alerts/service';
 import {
@@ -9,8 +10,11 @@ import type { Observation } from '../core/alerts/state';
 import type { VigilConfig } from '../core/config';
 import { VigilError } from '../core/errors';
 import { type AlertNotification, type BusEvent, parseBusEvent } from '../core/events';
+import { PIPELINE_METRICS } from '../core/metrics/catalog';
 import type { Clock } from '../core/ports';
-import { logger } from '../shared/powertools';
+import { emitPipelineMetric, flushMetrics } from '../shared/pipeline-metrics';
+import { logger, metrics as sharedMetrics } from '../shared/powertools';
+import { annotate, traceHandler } from '../shared/tracing';
 
 /**
  * The alert handler: a bus event (probe runs, test runs and gates from the Vigil bus;
@@ -26,6 +30,8 @@ export interface AlertHandlerDeps {
   store: AlertStateStore;
   dispatch: Dispatch;
   clock: Clock;
+  /** Where the pipeline metrics go. Default: the shared Powertools instance. */
+  metrics?: Metrics;
 }
 
 /** The observation an event stands for, or `undefined` when it does not alert. */
@@ -47,15 +53,20 @@ export const observationFor = (event: BusEvent, config: VigilConfig): Observatio
   return observationFromEvent(parseBusEvent(event), event.id, config);
 };
 
-export const createAlertHandler =
-  (deps: AlertHandlerDeps) =>
-  async (event: BusEvent): Promise<void> => {
+export const createAlertHandler = (deps: AlertHandlerDeps) =>
+  traceHandler('alert', async (event: BusEvent): Promise<void> => {
     const obs = observationFor(event, deps.config);
     if (!obs) {
       logger.debug('event does not alert', { eventId: event.id, detailType: event['detail-type'] });
       return;
     }
     logger.appendKeys({ correlation_id: obs.correlationId });
+    annotate({
+      correlationId: obs.correlationId,
+      project: obs.project,
+      probe: obs.probe,
+      checkKey: obs.checkKey,
+    });
     try {
       const result = await processObservation(obs, {
         store: deps.store,
@@ -66,6 +77,10 @@ export const createAlertHandler =
         onHistoryError: (error, n) =>
           logger.warn('could not record alert history', { checkKey: n.checkKey, error }),
       });
+      for (const sent of result.sent)
+        emitPipelineMetric(deps.metrics ?? sharedMetrics, PIPELINE_METRICS.alertsSent, {
+          Kind: sent.kind,
+        });
       const n = result.notification;
       logger.info('alert observation applied', {
         checkKey: obs.checkKey,
@@ -77,6 +92,7 @@ export const createAlertHandler =
         sent: result.sent.length,
       });
     } finally {
+      flushMetrics(deps.metrics ?? sharedMetrics);
       logger.resetKeys();
     }
-  };
+  });

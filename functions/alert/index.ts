@@ -3,8 +3,11 @@ import { DynamoAlertStore } from '../adapters/aws/dynamodb-alert-store';
 import { EventBridgePublisher } from '../adapters/aws/eventbridge-publisher';
 import { sentryDsn } from '../adapters/aws/sentry-dsn';
 import { createSnsDispatch } from '../adapters/aws/sns-dispatch';
+import { PIPELINE_METRICS } from '../core/metrics/catalog';
 import { systemClock } from '../core/ports';
 import { configFromEnv, requireEnv } from '../shared/lambda-config';
+import { emitPipelineMetric, withColdStartMetric } from '../shared/pipeline-metrics';
+import { metrics } from '../shared/powertools';
 import { withSentry } from '../shared/sentry';
 import { createAlertHandler } from './handler';
 
@@ -15,21 +18,26 @@ import { createAlertHandler } from './handler';
  */
 export const handler = withSentry(
   'alert',
-  createAlertHandler({
-    config: configFromEnv(),
-    store: new DynamoAlertStore({ table: requireEnv('ALERT_TABLE'), client: dynamo() }),
-    dispatch: createSnsDispatch({
-      client: sns(),
-      topics: {
-        critical: requireEnv('CRITICAL_TOPIC_ARN'),
-        warning: requireEnv('WARNING_TOPIC_ARN'),
-      },
-      publisher: new EventBridgePublisher({
-        busName: requireEnv('EVENT_BUS_NAME'),
-        client: eventBridge(),
+  withColdStartMetric(
+    metrics,
+    createAlertHandler({
+      config: configFromEnv(),
+      store: new DynamoAlertStore({ table: requireEnv('ALERT_TABLE'), client: dynamo() }),
+      dispatch: createSnsDispatch({
+        client: sns(),
+        topics: {
+          critical: requireEnv('CRITICAL_TOPIC_ARN'),
+          warning: requireEnv('WARNING_TOPIC_ARN'),
+        },
+        publisher: new EventBridgePublisher({
+          busName: requireEnv('EVENT_BUS_NAME'),
+          client: eventBridge(),
+          onRetry: () => emitPipelineMetric(metrics, PIPELINE_METRICS.publishRetries, {}),
+        }),
       }),
+      clock: systemClock,
+      metrics,
     }),
-    clock: systemClock,
-  }),
+  ),
   { dsn: sentryDsn },
 );

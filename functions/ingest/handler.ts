@@ -1,6 +1,9 @@
+import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import { VigilError } from '../core/errors';
+import { isVigilError, VigilError } from '../core/errors';
+import { type HealthCheck, runHealthChecks } from '../core/health';
 import { type IngestDeps, ingest, newCorrelationId } from '../core/ingest/service';
+import { PIPELINE_METRICS } from '../core/metrics/catalog';
 import type { TokenSource } from '../core/ports';
 import {
   bodyBytes,
@@ -11,11 +14,19 @@ import {
   json,
   tokenAccepted,
 } from '../shared/http';
-import { logger } from '../shared/powertools';
+import { emitPipelineMetric, flushMetrics } from '../shared/pipeline-metrics';
+import { logger, metrics as sharedMetrics } from '../shared/powertools';
+import { annotate, traceHandler, traceSync } from '../shared/tracing';
 
 export interface IngestHandlerDeps extends IngestDeps {
   tokens: TokenSource;
   version: string;
+  /** What `GET /v1/health` checks (config, bus, store). Default: none (always ok). */
+  health?: readonly HealthCheck[];
+  /** Time each health check may take. Default `HEALTH_CHECK_TIMEOUT_MS` (1 s). */
+  healthTimeoutMs?: number;
+  /** Where the pipeline metrics go. Default: the shared Powertools instance. */
+  metrics?: Metrics;
 }
 
 /**
@@ -23,6 +34,18 @@ export interface IngestHandlerDeps extends IngestDeps {
  * and the local runtime; only the adapters in `deps` differ.
  */
 export const createIngestHandler = (deps: IngestHandlerDeps) => {
+  const metrics = deps.metrics ?? sharedMetrics;
+  const getHealth = async (): Promise<HttpResult> => {
+    const report = await runHealthChecks(deps.health ?? [], deps.healthTimeoutMs);
+    if (!report.ok) logger.warn('health check failed', { checks: report.checks });
+    return json(report.ok ? 200 : 503, {
+      status: report.ok ? 'ok' : 'degraded',
+      version: deps.version,
+      stage: deps.stage ?? 'local',
+      checks: report.checks,
+    });
+  };
+
   const postResults = async (
     event: APIGatewayProxyEventV2,
     correlationId: string,
@@ -39,8 +62,17 @@ export const createIngestHandler = (deps: IngestHandlerDeps) => {
         contentEncoding: header(event, 'content-encoding'),
         correlationId,
       },
-      { ...deps, warn: (message, error) => logger.warn(message, { error }) },
+      {
+        ...deps,
+        trace: deps.trace ?? traceSync,
+        warn: (message, error) => logger.warn(message, { error }),
+      },
     );
+    annotate({ project: result.project, format: result.format });
+    emitPipelineMetric(metrics, PIPELINE_METRICS.reportsIngested, {
+      Format: result.format,
+      Outcome: result.duplicate ? 'duplicate' : 'accepted',
+    });
     logger.info('report ingested', {
       project: result.project,
       runId: result.runId,
@@ -51,16 +83,17 @@ export const createIngestHandler = (deps: IngestHandlerDeps) => {
     return json(status, result);
   };
 
-  return async (event: APIGatewayProxyEventV2, context?: Context): Promise<HttpResult> => {
+  const handle = async (event: APIGatewayProxyEventV2, context?: Context): Promise<HttpResult> => {
     const correlationId = correlationIdFrom(event) ?? newCorrelationId();
     const headers = { 'x-correlation-id': correlationId };
     if (context) logger.addContext(context);
     logger.appendKeys({ correlation_id: correlationId });
+    annotate({ correlationId });
     try {
       const route = `${event.requestContext.http.method} ${event.rawPath}`;
       let response: HttpResult;
       if (route === 'GET /v1/health') {
-        response = json(200, { status: 'ok', version: deps.version, stage: deps.stage ?? 'local' });
+        response = await getHealth();
       } else if (route === 'POST /v1/results') {
         response = await postResults(event, correlationId);
       } else {
@@ -70,14 +103,21 @@ export const createIngestHandler = (deps: IngestHandlerDeps) => {
     } catch (error) {
       const response = errorResponse(error, headers);
       if (response.statusCode >= 500) logger.error('ingest failed', { error });
-      else
+      else {
+        emitPipelineMetric(metrics, PIPELINE_METRICS.inputsRejected, {
+          Code: isVigilError(error) ? error.code : 'bad_request',
+        });
         logger.info('ingest rejected', {
           status: response.statusCode,
           error: (error as Error).message,
         });
+      }
       return response;
     } finally {
+      flushMetrics(metrics);
       logger.resetKeys();
     }
   };
+
+  return traceHandler('ingest', handle);
 };

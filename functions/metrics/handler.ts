@@ -1,20 +1,35 @@
 import { MetricResolution, type Metrics } from '@aws-lambda-powertools/metrics';
 import type { VigilConfig } from '../core/config';
-import { type BusEvent, eventContext, parseBusEvent } from '../core/events';
+import {
+  type BusEvent,
+  eventContext,
+  type KnownEvent,
+  parseBusEvent,
+  SOURCES,
+} from '../core/events';
 import { datapointsFor } from '../core/metrics/catalog';
 import { logger } from '../shared/powertools';
+import { annotate, traceHandler } from '../shared/tracing';
+
+/** Trace annotations of an event: the project, and the probe for probe results. */
+const annotationsOf = (known: KnownEvent): { project: string; probe?: string } =>
+  known.source === SOURCES.alert
+    ? { project: known.detail.project }
+    : known.source === SOURCES.probe
+      ? { project: known.detail.metadata.project, probe: known.detail.metadata.probe }
+      : { project: known.detail.metadata.project };
 
 /**
  * Turns canonical events into CloudWatch metrics through Powertools Metrics (EMF).
  * One EMF document per dimension group, timestamped at ingestion so alarms see them.
  */
-export const createMetricsHandler =
-  (deps: { config: VigilConfig; metrics: Metrics }) =>
-  async (event: BusEvent): Promise<void> => {
+export const createMetricsHandler = (deps: { config: VigilConfig; metrics: Metrics }) =>
+  traceHandler('metrics', async (event: BusEvent): Promise<void> => {
     const known = parseBusEvent(event);
     const { metrics } = deps;
     const { correlationId, at } = eventContext(known);
     logger.appendKeys({ correlation_id: correlationId });
+    annotate({ correlationId, ...annotationsOf(known) });
     try {
       const timestamp = new Date(at);
       for (const group of datapointsFor(known, deps.config)) {
@@ -32,4 +47,4 @@ export const createMetricsHandler =
     } finally {
       logger.resetKeys();
     }
-  };
+  });

@@ -3,6 +3,7 @@ import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dyn
 import { dynamo } from '../adapters/aws/clients';
 import { sentryDsn } from '../adapters/aws/sentry-dsn';
 import { configFromEnv, requireEnv } from '../shared/lambda-config';
+import { withColdStartMetric } from '../shared/pipeline-metrics';
 import { metrics } from '../shared/powertools';
 import { withSentry } from '../shared/sentry';
 import { createMetricsHandler } from './handler';
@@ -26,15 +27,18 @@ export const IDEMPOTENCY_EXPIRES_AFTER_SECONDS = 2 * 60 * 60;
  */
 export const handler = withSentry(
   'metrics',
-  makeIdempotent(createMetricsHandler({ config: configFromEnv(), metrics }), {
-    persistenceStore: new DynamoDBPersistenceLayer({
-      tableName: requireEnv('IDEMPOTENCY_TABLE'),
-      awsSdkV3Client: dynamo(),
+  withColdStartMetric(
+    metrics,
+    makeIdempotent(createMetricsHandler({ config: configFromEnv(), metrics }), {
+      persistenceStore: new DynamoDBPersistenceLayer({
+        tableName: requireEnv('IDEMPOTENCY_TABLE'),
+        awsSdkV3Client: dynamo(),
+      }),
+      config: new IdempotencyConfig({
+        eventKeyJmesPath: 'id',
+        expiresAfterSeconds: IDEMPOTENCY_EXPIRES_AFTER_SECONDS,
+      }),
     }),
-    config: new IdempotencyConfig({
-      eventKeyJmesPath: 'id',
-      expiresAfterSeconds: IDEMPOTENCY_EXPIRES_AFTER_SECONDS,
-    }),
-  }),
+  ),
   { dsn: sentryDsn },
 );

@@ -1,14 +1,18 @@
+import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { SNSEvent } from 'aws-lambda';
 import type { VigilConfig } from '../core/config';
 import { VigilError } from '../core/errors';
 import { type AlertNotification, alertNotificationSchema } from '../core/events';
+import { PIPELINE_METRICS } from '../core/metrics/catalog';
 import {
   type DeliveryDeps,
   deliver,
   deliverableChannels,
   type ResolveSecret,
 } from '../shared/channels';
-import { logger } from '../shared/powertools';
+import { emitPipelineMetric } from '../shared/pipeline-metrics';
+import { logger, metrics as sharedMetrics } from '../shared/powertools';
+import { annotate, traceHandler } from '../shared/tracing';
 
 /**
  * The notify function: subscribed to the alert SNS topics, it posts each AlertNotification
@@ -22,6 +26,8 @@ export interface NotifyHandlerDeps
   extends Pick<DeliveryDeps, 'fetch' | 'sleep' | 'maxAttempts' | 'baseDelayMs' | 'timeoutMs'> {
   config: VigilConfig;
   resolveSecret: ResolveSecret;
+  /** Where the pipeline metrics go. Default: the shared Powertools instance. */
+  metrics?: Metrics;
 }
 
 const parseMessage = (messageId: string, message: string): AlertNotification => {
@@ -43,13 +49,15 @@ const parseMessage = (messageId: string, message: string): AlertNotification => 
 };
 
 export const createNotifyHandler = (deps: NotifyHandlerDeps) => {
-  const { config, ...deliveryDeps } = deps;
+  const { config, metrics: injectedMetrics, ...deliveryDeps } = deps;
+  const metrics = injectedMetrics ?? sharedMetrics;
   const channels = deliverableChannels(config.alerts.channels);
-  return async (event: SNSEvent): Promise<void> => {
+  const handle = async (event: SNSEvent): Promise<void> => {
     const failures: string[] = [];
     for (const record of event.Records) {
       const n = parseMessage(record.Sns.MessageId, record.Sns.Message);
       logger.appendKeys({ correlation_id: n.correlationId });
+      annotate({ correlationId: n.correlationId, project: n.project, checkKey: n.checkKey });
       try {
         const results = await Promise.allSettled(
           channels.map(({ channel, label }) =>
@@ -73,6 +81,9 @@ export const createNotifyHandler = (deps: NotifyHandlerDeps) => {
           }
           const error = r.reason instanceof Error ? r.reason.message : String(r.reason);
           logger.error('alert delivery failed', { channel: label, kind: n.kind, error });
+          emitPipelineMetric(metrics, PIPELINE_METRICS.deliveryFailures, {
+            Channel: channels[i]?.channel.type ?? 'unknown',
+          });
           failures.push(error);
         });
       } finally {
@@ -86,4 +97,6 @@ export const createNotifyHandler = (deps: NotifyHandlerDeps) => {
       );
     }
   };
+
+  return traceHandler('notify', handle);
 };

@@ -2,6 +2,8 @@ import { secrets } from '../adapters/aws/clients';
 import { SecretsManagerSecretResolver } from '../adapters/aws/secrets-resolver';
 import { sentryDsn } from '../adapters/aws/sentry-dsn';
 import { configFromEnv } from '../shared/lambda-config';
+import { withColdStartMetric } from '../shared/pipeline-metrics';
+import { metrics } from '../shared/powertools';
 import { withSentry } from '../shared/sentry';
 import { createNotifyHandler } from './handler';
 
@@ -16,9 +18,13 @@ const resolver = new SecretsManagerSecretResolver({
 
 export const handler = withSentry(
   'notify',
-  createNotifyHandler({
-    config: configFromEnv(),
-    resolveSecret: (name) => resolver.resolve(name),
-  }),
+  withColdStartMetric(
+    metrics,
+    createNotifyHandler({
+      config: configFromEnv(),
+      resolveSecret: (name) => resolver.resolve(name),
+      metrics,
+    }),
+  ),
   { dsn: sentryDsn },
 );

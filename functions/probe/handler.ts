@@ -1,14 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import type { ProbeConfig, VigilConfig } from '../core/config';
 import { VigilError } from '../core/errors';
 import { DETAIL_TYPES, type ProbeCompletedDetail, SOURCES, type VigilEvent } from '../core/events';
+import { PIPELINE_METRICS } from '../core/metrics/catalog';
 import type { Clock, EventPublisher } from '../core/ports';
 import { DEADLINE_GRACE_MS, runProbes } from '../core/probes/run';
 import type { SecretResolver } from '../core/probes/secrets';
 import { createHttpProber, type probeHttp } from '../shared/http-probe';
-import { logger } from '../shared/powertools';
+import { emitPipelineMetric, flushMetrics } from '../shared/pipeline-metrics';
+import { logger, metrics as sharedMetrics } from '../shared/powertools';
+import { annotate, traceHandler } from '../shared/tracing';
 
 /**
  * The scheduled probe run. EventBridge Scheduler invokes the function once a minute with the
@@ -46,6 +50,8 @@ export interface ProbeHandlerDeps {
   concurrency?: number;
   /** New correlation ids. Default `randomUUID`. */
   newId?: () => string;
+  /** Where the pipeline metrics go. Default: the shared Powertools instance. */
+  metrics?: Metrics;
 }
 
 export interface ProbeRunSummary {
@@ -119,15 +125,17 @@ export const toProbeEvent = (detail: ProbeCompletedDetail): VigilEvent => ({
 export const createProbeHandler = (deps: ProbeHandlerDeps) => {
   const sleep = deps.sleep ?? ((ms: number) => delay(ms));
   const newId = deps.newId ?? randomUUID;
+  const metrics = deps.metrics ?? sharedMetrics;
   const probe = createHttpProber({
     secrets: deps.secrets,
     ...(deps.probeHttp ? { probeHttp: deps.probeHttp } : {}),
   });
 
-  return async (event: unknown, context?: Context): Promise<ProbeRunSummary> => {
+  const handle = async (event: unknown, context?: Context): Promise<ProbeRunSummary> => {
     const correlationId = newId();
     if (context) logger.addContext(context);
     logger.appendKeys({ correlation_id: correlationId });
+    annotate({ correlationId, project: deps.config.project });
     try {
       const payload = parsePayload(event);
       const probes = selectProbes(deps.config.probes, payload.group);
@@ -206,6 +214,7 @@ export const createProbeHandler = (deps: ProbeHandlerDeps) => {
         });
       }
       logger.info('probe run finished', { ...summary });
+      emitPipelineMetric(metrics, PIPELINE_METRICS.probeRuns, {}, summary.runs);
       if (publishFailures > 0)
         throw new VigilError(
           'publish_failed',
@@ -213,7 +222,10 @@ export const createProbeHandler = (deps: ProbeHandlerDeps) => {
         );
       return summary;
     } finally {
+      flushMetrics(metrics);
       logger.resetKeys();
     }
   };
+
+  return traceHandler('probe', handle);
 };

@@ -2,8 +2,11 @@ import { eventBridge, secrets } from '../adapters/aws/clients';
 import { EventBridgePublisher } from '../adapters/aws/eventbridge-publisher';
 import { SecretsManagerSecretResolver } from '../adapters/aws/secrets-resolver';
 import { sentryDsn } from '../adapters/aws/sentry-dsn';
+import { PIPELINE_METRICS } from '../core/metrics/catalog';
 import { systemClock } from '../core/ports';
 import { configFromEnv, requireEnv } from '../shared/lambda-config';
+import { emitPipelineMetric, withColdStartMetric } from '../shared/pipeline-metrics';
+import { metrics } from '../shared/powertools';
 import { withSentry } from '../shared/sentry';
 import { createProbeHandler } from './handler';
 
@@ -13,18 +16,23 @@ import { createProbeHandler } from './handler';
  */
 export const handler = withSentry(
   'probe',
-  createProbeHandler({
-    config: configFromEnv(),
-    publisher: new EventBridgePublisher({
-      busName: requireEnv('EVENT_BUS_NAME'),
-      client: eventBridge(),
+  withColdStartMetric(
+    metrics,
+    createProbeHandler({
+      config: configFromEnv(),
+      publisher: new EventBridgePublisher({
+        busName: requireEnv('EVENT_BUS_NAME'),
+        client: eventBridge(),
+        onRetry: () => emitPipelineMetric(metrics, PIPELINE_METRICS.publishRetries, {}),
+      }),
+      secrets: new SecretsManagerSecretResolver({
+        client: secrets(),
+        prefix: process.env.SECRETS_PREFIX ?? '',
+      }),
+      clock: systemClock,
+      location: process.env.AWS_REGION ?? 'unknown',
+      metrics,
     }),
-    secrets: new SecretsManagerSecretResolver({
-      client: secrets(),
-      prefix: process.env.SECRETS_PREFIX ?? '',
-    }),
-    clock: systemClock,
-    location: process.env.AWS_REGION ?? 'unknown',
-  }),
+  ),
   { dsn: sentryDsn },
 );

@@ -66,7 +66,11 @@ describe('local pipeline (e2e over HTTP)', () => {
   it('serves the health check', async () => {
     const res = await fetch(`${pipeline.url}/v1/health`);
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ status: 'ok', stage: 'local' });
+    expect(await res.json()).toMatchObject({
+      status: 'ok',
+      stage: 'local',
+      checks: { config: 'ok', store: 'ok' },
+    });
   });
 
   it('ingests every real report in the corpus and says what it understood', async () => {
@@ -107,6 +111,26 @@ describe('local pipeline (e2e over HTTP)', () => {
     expect(names.names).toEqual(
       expect.arrayContaining(['TestsFailed', 'TestPassRate', 'SuiteDuration', 'CoverageLines']),
     );
+  });
+
+  it('shows the pipeline metric ReportsIngested at /v1/metrics', async () => {
+    // Act
+    await post(generateJunit({ cases: 5, seed: 77 }), { project: 'pipeline-metrics' });
+    const res = await fetch(`${pipeline.url}/v1/metrics?name=ReportsIngested`);
+    // Assess
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as {
+      datapoints: { value: number; dimensions: Record<string, string> }[];
+    };
+    expect(body.datapoints).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          value: 1,
+          dimensions: expect.objectContaining({ Format: 'junit', Outcome: 'accepted' }),
+        }),
+      ]),
+    );
+    for (const p of body.datapoints) expect(p.dimensions).not.toHaveProperty('Project');
   });
 
   it('deduplicates by runId and rejects a reused runId with other content', async () => {

@@ -180,9 +180,11 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
     expect(actions).toEqual(
       [
         'dynamodb:DeleteItem',
+        'dynamodb:DescribeTable',
         'dynamodb:GetItem',
         'dynamodb:PutItem',
         'dynamodb:UpdateItem',
+        'events:DescribeEventBus',
         'events:PutEvents',
         'logs:CreateLogStream',
         'logs:PutLogEvents',

@@ -58,7 +58,7 @@ describe('ingest handler (API Gateway v2)', () => {
       context,
     );
     expect(res.statusCode).toBe(200);
-    expect(body(res)).toEqual({ status: 'ok', version: '1.2.3', stage: 'dev' });
+    expect(body(res)).toEqual({ status: 'ok', version: '1.2.3', stage: 'dev', checks: {} });
   });
 
   it('accepts a gzipped, base64-encoded report and returns the verdict with the correlation id', async () => {

@@ -8,6 +8,7 @@ import { listAlerts } from '../../core/alerts/service';
 import type { VigilConfig } from '../../core/config';
 import { VigilError } from '../../core/errors';
 import { EVENT_PATTERNS } from '../../core/events';
+import { configCheck } from '../../core/health';
 import { DIMENSIONS } from '../../core/metrics/catalog';
 import { systemClock } from '../../core/ports';
 import { createIngestHandler } from '../../ingest/handler';
@@ -20,6 +21,7 @@ import { FileAlertStore } from './alert-store';
 import { FileArchive } from './archive';
 import { LocalBus } from './bus';
 import { EnvSecretResolver } from './env-secrets';
+import { dataDirCheck } from './health';
 import { invocationScopes } from './invocations';
 import { FileRunLedger } from './ledger';
 import { LocalMetricStore } from './metric-store';
@@ -178,6 +180,7 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
     store: alertStore,
     dispatch: alerts.dispatch,
     clock: systemClock,
+    metrics,
   });
   bus.subscribe('alerts', EVENT_PATTERNS.alerts, alertHandler);
   const probes = new ProbeScheduler({
@@ -196,6 +199,8 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
     clock: systemClock,
     tokens: { tokens: async () => tokens },
     version: VERSION,
+    metrics,
+    health: [configCheck(opts.config), dataDirCheck(dataDir)],
   });
 
   const metricsRoute = (url: URL): HttpResult => {

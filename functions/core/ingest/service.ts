@@ -37,6 +37,11 @@ export interface IngestDeps {
   clock: Clock;
   /** Told about problems that must not fail an already published ingest. */
   warn?: (message: string, error: unknown) => void;
+  /**
+   * Runs a named synchronous step (report parsing), e.g. in an X-Ray subsegment. Keeps the
+   * core free of tracing libraries. Default: just runs it.
+   */
+  trace?: <T>(name: string, fn: () => T) => T;
 }
 
 export interface IngestResult {
@@ -219,7 +224,10 @@ const archiveKey = (project: string, runId: string, at: Date): string => {
 export const ingest = async (req: IngestRequest, deps: IngestDeps): Promise<IngestResponse> => {
   const params = readParams(req.query);
   const bytes = decompress(req.body, req.contentEncoding, deps.config.ingest.maxBodyBytes);
-  const report = parseReport(decodeText(bytes), params.format);
+  const trace = deps.trace ?? (<T>(_name: string, fn: () => T): T => fn());
+  const report = trace(`parse ${params.format ?? 'auto'}`, () =>
+    parseReport(decodeText(bytes), params.format),
+  );
   const contentHash = sha256(bytes);
   const runId =
     params.runId ?? sha256(`${params.project}\n${params.suite ?? ''}\n${contentHash}`).slice(0, 32);

@@ -31,6 +31,31 @@ export const METRICS = {
 
 export type MetricUnitName = (typeof METRICS)[keyof typeof METRICS]['unit'];
 
+/**
+ * The pipeline's own health metrics (not the teams' KPIs): emitted by the handlers themselves,
+ * each with only the listed dimensions, all of them bounded (formats, outcomes, error codes,
+ * notification kinds and channel types are closed sets; never projects, runs or URLs).
+ */
+export const PIPELINE_METRICS = {
+  /** One per report ingested. Format: a FormatId; Outcome: `accepted` or `duplicate`. */
+  reportsIngested: { name: 'ReportsIngested', unit: 'Count', dimensions: ['Format', 'Outcome'] },
+  /** One per request the ingest API refused (4xx). Code: the VigilError code. */
+  inputsRejected: { name: 'InputsRejected', unit: 'Count', dimensions: ['Code'] },
+  /** One per PutEvents batch retry. */
+  publishRetries: { name: 'PublishRetries', unit: 'Count', dimensions: [] },
+  /** Probe results produced by one scheduled run. */
+  probeRuns: { name: 'ProbeRuns', unit: 'Count', dimensions: [] },
+  /** One per alert notification handed to the channels. Kind: the notification kind. */
+  alertsSent: { name: 'AlertsSent', unit: 'Count', dimensions: ['Kind'] },
+  /** One per channel delivery that failed after its retries. Channel: the channel type. */
+  deliveryFailures: { name: 'DeliveryFailures', unit: 'Count', dimensions: ['Channel'] },
+} as const satisfies Record<
+  string,
+  { name: string; unit: MetricUnitName; dimensions: readonly string[] }
+>;
+
+export type PipelineMetric = (typeof PIPELINE_METRICS)[keyof typeof PIPELINE_METRICS];
+
 export const DIMENSIONS = {
   project: 'Project',
   suite: 'Suite',

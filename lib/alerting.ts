@@ -1,7 +1,7 @@
-import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, Stats, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
-import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import { type IEventBus, Rule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -9,13 +9,14 @@ import { Key } from 'aws-cdk-lib/aws-kms';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { SubscriptionFilter, Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription, LambdaSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { VigilConfig } from '../functions/core/config';
 import { EVENT_PATTERNS, type EventPattern } from '../functions/core/events';
 import type { StageSettings } from './config';
 import { toCdkEventPattern } from './event-bus';
 import { functionEntry, grantStageSecretsRead, VigilFunction } from './function-defaults';
+import { deadLetterQueue, stateTable } from './resources';
 
 export interface AlertingProps {
   /** The Vigil bus: source of results to alert on, target of `Alert State Changed` events. */
@@ -94,7 +95,6 @@ export class Alerting extends Construct {
     const stack = Stack.of(this);
     const retryAttempts = props.retryAttempts ?? 2;
     const maxEventAge = Duration.minutes(props.maxEventAgeMinutes ?? 60);
-    const retain = settings.removalPolicy === RemovalPolicy.RETAIN;
 
     this.key = new Key(this, 'TopicKey', {
       description: `Vigil ${settings.stage}: encrypts the alert topics`,
@@ -152,36 +152,24 @@ export class Alerting extends Construct {
     }
 
     // Key schema as functions/adapters/aws/dynamodb-alert-store.ts uses it.
-    this.table = new Table(this, 'AlertTable', {
-      partitionKey: { name: 'pk', type: AttributeType.STRING },
-      sortKey: { name: 'sk', type: AttributeType.STRING },
+    this.table = stateTable(this, 'AlertTable', {
+      partitionKey: 'pk',
+      sortKey: 'sk',
       timeToLiveAttribute: 'expiresAt',
-      billingMode: BillingMode.PAY_PER_REQUEST,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      encryption: TableEncryption.AWS_MANAGED,
-      deletionProtection: props.deletionProtection ?? retain,
-      removalPolicy: settings.removalPolicy,
+      settings,
+      deletionProtection: props.deletionProtection,
     });
 
-    const deadLetterQueue = (queueId: string, of: string): Queue => {
-      const queue = new Queue(this, queueId, {
-        encryption: QueueEncryption.SQS_MANAGED,
-        enforceSSL: true,
-        retentionPeriod: Duration.days(14),
-        removalPolicy: settings.removalPolicy,
-      });
-      Validations.of(queue).acknowledge({
-        id: 'AwsSolutions-SQS3',
-        reason: `This queue is itself the dead-letter queue of ${of}.`,
-      });
-      return queue;
-    };
     this.alertDeadLetterQueue = deadLetterQueue(
+      this,
       'AlertDeadLetterQueue',
+      settings,
       'the alert rules and the alert function',
     );
     this.notifyDeadLetterQueue = deadLetterQueue(
+      this,
       'NotifyDeadLetterQueue',
+      settings,
       'the notify subscriptions and the notify function',
     );
 

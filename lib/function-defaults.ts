@@ -80,23 +80,32 @@ export const secretsPrefixFor = (stage: string): string => `vigil/${stage}/`;
  * and set its `SECRETS_PREFIX`. Returns the ARN as cdk-nag prints it (for acknowledgements).
  */
 export const grantStageSecretsRead = (fn: VigilFunction, stage: string): string => {
-  const stack = Stack.of(fn);
   const prefix = secretsPrefixFor(stage);
   fn.function.addEnvironment('SECRETS_PREFIX', prefix);
-  fn.function.addToRolePolicy(
+  return grantSecretRead(fn.function, `${prefix}*`);
+};
+
+/**
+ * Let a function read the secrets named `resourceName` (`secretsmanager:GetSecretValue`; a
+ * trailing `*` or `-*` covers the random suffix Secrets Manager appends). Returns the ARN as
+ * cdk-nag prints it, for acknowledgements.
+ */
+const grantSecretRead = (fn: NodejsFunction, resourceName: string): string => {
+  const stack = Stack.of(fn);
+  fn.addToRolePolicy(
     new PolicyStatement({
       actions: ['secretsmanager:GetSecretValue'],
       resources: [
         stack.formatArn({
           service: 'secretsmanager',
           resource: 'secret',
-          resourceName: `${prefix}*`,
+          resourceName,
           arnFormat: ArnFormat.COLON_RESOURCE_NAME,
         }),
       ],
     }),
   );
-  return nagArn(stack, `${prefix}*`);
+  return nagArn(stack, resourceName);
 };
 
 /** A Secrets Manager secret ARN as cdk-nag prints it (pseudo parameters as `<AWS::Name>`). */
@@ -204,21 +213,9 @@ export class VigilFunction extends Construct {
       },
     });
 
-    const stack = Stack.of(this);
-    const sentrySecretResource = `${sentryDsnSecretNameFor(settings.stage)}-*`;
-    this.function.addToRolePolicy(
-      new PolicyStatement({
-        actions: ['secretsmanager:GetSecretValue'],
-        resources: [
-          stack.formatArn({
-            service: 'secretsmanager',
-            resource: 'secret',
-            // Secrets Manager appends `-` and six random characters to the name.
-            resourceName: sentrySecretResource,
-            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-          }),
-        ],
-      }),
+    const sentrySecretArn = grantSecretRead(
+      this.function,
+      `${sentryDsnSecretNameFor(settings.stage)}-*`,
     );
 
     Validations.of(this).acknowledge(
@@ -235,7 +232,7 @@ export class VigilFunction extends Construct {
           'Resource *; X-Ray has no resource-level permissions.',
       },
       {
-        id: `AwsSolutions-IAM5[Resource::${nagArn(stack, sentrySecretResource)}]`,
+        id: `AwsSolutions-IAM5[Resource::${sentrySecretArn}]`,
         reason:
           'The optional Sentry DSN secret is created by the user as vigil/<stage>/SENTRY_DSN; ' +
           'Secrets Manager appends a random suffix to its ARN, so the read covers that one ' +

@@ -8,7 +8,7 @@ import {
   PayloadFormatVersion,
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
@@ -24,6 +24,7 @@ import { Construct } from 'constructs';
 import type { VigilConfig } from '../functions/core/config';
 import type { StageSettings } from './config';
 import { functionEntry, VigilFunction } from './function-defaults';
+import { stateTable } from './resources';
 
 export interface IngestApiProps {
   /** Where the ingest function publishes canonical events. */
@@ -70,7 +71,6 @@ export class IngestApi extends Construct {
   constructor(scope: Construct, id: string, props: IngestApiProps) {
     super(scope, id);
     const { settings } = props;
-    const retain = settings.removalPolicy === RemovalPolicy.RETAIN;
     // Non-retained buckets are emptied on stack deletion, else CloudFormation cannot delete them.
     const autoDeleteObjects = settings.removalPolicy === RemovalPolicy.DESTROY;
 
@@ -106,14 +106,11 @@ export class IngestApi extends Construct {
       autoDeleteObjects,
     });
 
-    this.ledgerTable = new Table(this, 'Ledger', {
-      partitionKey: { name: 'pk', type: AttributeType.STRING },
+    this.ledgerTable = stateTable(this, 'Ledger', {
+      partitionKey: 'pk',
       timeToLiveAttribute: 'expiresAt',
-      billingMode: BillingMode.PAY_PER_REQUEST,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      encryption: TableEncryption.AWS_MANAGED,
-      deletionProtection: props.deletionProtection ?? retain,
-      removalPolicy: settings.removalPolicy,
+      settings,
+      deletionProtection: props.deletionProtection,
     });
 
     this.tokensSecret = new Secret(this, 'TokensSecret', {

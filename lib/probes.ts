@@ -11,11 +11,12 @@ import {
   TimeWindow,
 } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { VigilConfig } from '../functions/core/config';
 import type { StageSettings } from './config';
 import { functionEntry, grantStageSecretsRead, VigilFunction } from './function-defaults';
+import { deadLetterQueue } from './resources';
 
 export interface ProbesProps {
   /** Where the probe function publishes `Probe Completed` events. */
@@ -63,16 +64,12 @@ export class Probes extends Construct {
     const { settings } = props;
     const stack = Stack.of(this);
 
-    this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-      removalPolicy: settings.removalPolicy,
-    });
-    Validations.of(this.deadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This queue is itself the dead-letter queue of the probe schedule and function.',
-    });
+    this.deadLetterQueue = deadLetterQueue(
+      this,
+      'DeadLetterQueue',
+      settings,
+      'the probe schedule and function',
+    );
 
     this.handler = new VigilFunction(this, 'Handler', {
       entry: functionEntry('probe'),

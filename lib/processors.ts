@@ -1,15 +1,16 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
-import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { Duration } from 'aws-cdk-lib';
+import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import { type IEventBus, Rule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { VigilConfig } from '../functions/core/config';
 import { EVENT_PATTERNS } from '../functions/core/events';
 import type { StageSettings } from './config';
 import { toCdkEventPattern } from './event-bus';
 import { functionEntry, VigilFunction } from './function-defaults';
+import { deadLetterQueue, stateTable } from './resources';
 
 export interface ProcessorsProps {
   /** The bus whose events are processed. */
@@ -60,26 +61,18 @@ export class Processors extends Construct {
     const retryAttempts = props.retryAttempts ?? 2;
     const maxEventAge = Duration.minutes(props.maxEventAgeMinutes ?? 60);
 
-    this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-      removalPolicy: props.settings.removalPolicy,
-    });
-    Validations.of(this.deadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This queue is itself the dead-letter queue of the metrics rule and function.',
-    });
+    this.deadLetterQueue = deadLetterQueue(
+      this,
+      'DeadLetterQueue',
+      props.settings,
+      'the metrics rule and function',
+    );
 
-    this.idempotencyTable = new Table(this, 'IdempotencyTable', {
-      partitionKey: { name: 'id', type: AttributeType.STRING },
+    this.idempotencyTable = stateTable(this, 'IdempotencyTable', {
+      partitionKey: 'id',
       timeToLiveAttribute: 'expiration',
-      billingMode: BillingMode.PAY_PER_REQUEST,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      encryption: TableEncryption.AWS_MANAGED,
-      deletionProtection:
-        props.deletionProtection ?? props.settings.removalPolicy === RemovalPolicy.RETAIN,
-      removalPolicy: props.settings.removalPolicy,
+      settings: props.settings,
+      deletionProtection: props.deletionProtection,
     });
 
     this.metrics = new VigilFunction(this, 'Metrics', {

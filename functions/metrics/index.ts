@@ -1,11 +1,9 @@
 import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { dynamo } from '../adapters/aws/clients';
-import { sentryDsn } from '../adapters/aws/sentry-dsn';
+import { lambdaEntry } from '../adapters/aws/lambda-entry';
 import { configFromEnv, requireEnv } from '../shared/lambda-config';
-import { withColdStartMetric } from '../shared/pipeline-metrics';
 import { metrics } from '../shared/powertools';
-import { withSentry } from '../shared/sentry';
 import { createMetricsHandler } from './handler';
 
 /**
@@ -22,23 +20,19 @@ export const IDEMPOTENCY_EXPIRES_AFTER_SECONDS = 2 * 60 * 60;
  * invocation for an id records it in the `IDEMPOTENCY_TABLE` DynamoDB table (Powertools
  * Idempotency); a redelivery of the same id within `IDEMPOTENCY_EXPIRES_AFTER_SECONDS` returns
  * without printing metrics again. A failed invocation leaves no record, so its retry counts.
- * `withSentry` passes the Lambda context on, from which `makeIdempotent` takes the remaining
+ * `lambdaEntry` (Sentry) passes the Lambda context on, from which `makeIdempotent` takes the remaining
  * time (an in-progress record of a timed-out invocation expires with it).
  */
-export const handler = withSentry(
+export const handler = lambdaEntry(
   'metrics',
-  withColdStartMetric(
-    metrics,
-    makeIdempotent(createMetricsHandler({ config: configFromEnv(), metrics }), {
-      persistenceStore: new DynamoDBPersistenceLayer({
-        tableName: requireEnv('IDEMPOTENCY_TABLE'),
-        awsSdkV3Client: dynamo(),
-      }),
-      config: new IdempotencyConfig({
-        eventKeyJmesPath: 'id',
-        expiresAfterSeconds: IDEMPOTENCY_EXPIRES_AFTER_SECONDS,
-      }),
+  makeIdempotent(createMetricsHandler({ config: configFromEnv(), metrics }), {
+    persistenceStore: new DynamoDBPersistenceLayer({
+      tableName: requireEnv('IDEMPOTENCY_TABLE'),
+      awsSdkV3Client: dynamo(),
     }),
-  ),
-  { dsn: sentryDsn },
+    config: new IdempotencyConfig({
+      eventKeyJmesPath: 'id',
+      expiresAfterSeconds: IDEMPOTENCY_EXPIRES_AFTER_SECONDS,
+    }),
+  }),
 );

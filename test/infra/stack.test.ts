@@ -245,31 +245,29 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
     });
   });
 
-  it('keeps the ledger with PITR, TTL on expiresAt, on-demand and encrypted', () => {
-    const table = resourceOf(s(), s().stack.ingest.ledgerTable);
-    expect(table.Properties).toMatchObject({
-      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
-      BillingMode: 'PAY_PER_REQUEST',
-      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
-      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
-      SSESpecification: { SSEEnabled: true },
-      DeletionProtectionEnabled: stage === 'prod',
-    });
-  });
-
-  it('keeps the metrics idempotency records keyed on id, TTL on expiration, with PITR, on-demand and encrypted', () => {
-    const table = resourceOf(s(), s().stack.processors.idempotencyTable);
-    expect(table.Properties).toMatchObject({
-      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
-      AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
-      BillingMode: 'PAY_PER_REQUEST',
-      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
-      TimeToLiveSpecification: { AttributeName: 'expiration', Enabled: true },
-      SSESpecification: { SSEEnabled: true },
-      DeletionProtectionEnabled: stage === 'prod',
-    });
-  });
+  it.each([
+    ['ledger', (st: VigilStack) => st.ingest.ledgerTable, ['pk'], 'expiresAt'],
+    [
+      'metrics idempotency',
+      (st: VigilStack) => st.processors.idempotencyTable,
+      ['id'],
+      'expiration',
+    ],
+    ['alert state', (st: VigilStack) => st.alerting.table, ['pk', 'sk'], 'expiresAt'],
+  ] as const)(
+    'keeps the %s table with its keys, PITR, TTL, on-demand and encrypted',
+    (_name, table, keys, ttl) => {
+      expect(propsOf(s(), table(s().stack))).toMatchObject({
+        KeySchema: keys.map((k, i) => ({ AttributeName: k, KeyType: i === 0 ? 'HASH' : 'RANGE' })),
+        AttributeDefinitions: keys.map((k) => ({ AttributeName: k, AttributeType: 'S' })),
+        BillingMode: 'PAY_PER_REQUEST',
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        TimeToLiveSpecification: { AttributeName: ttl, Enabled: true },
+        SSESpecification: { SSEEnabled: true },
+        DeletionProtectionEnabled: stage === 'prod',
+      });
+    },
+  );
 
   it('points the metrics function at the idempotency table and grants it single-item access only', () => {
     const { processors } = s().stack;
@@ -581,24 +579,6 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
         }),
       ),
     ).toHaveLength(2);
-  });
-
-  it('keeps alert state in a pk/sk table with PITR, TTL on expiresAt, on-demand and encrypted', () => {
-    expect(propsOf(s(), s().stack.alerting.table)).toMatchObject({
-      KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
-      AttributeDefinitions: [
-        { AttributeName: 'pk', AttributeType: 'S' },
-        { AttributeName: 'sk', AttributeType: 'S' },
-      ],
-      BillingMode: 'PAY_PER_REQUEST',
-      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
-      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
-      SSESpecification: { SSEEnabled: true },
-      DeletionProtectionEnabled: stage === 'prod',
-    });
   });
 
   it('builds the alert rules from the core patterns: Vigil bus, and default bus for own alarms', () => {

@@ -1,0 +1,31 @@
+import type { Context } from 'aws-lambda';
+import { PIPELINE_METRICS } from '../../core/metrics/catalog';
+import { requireEnv } from '../../shared/lambda-config';
+import { emitPipelineMetric, withColdStartMetric } from '../../shared/pipeline-metrics';
+import { metrics } from '../../shared/powertools';
+import { withSentry } from '../../shared/sentry';
+import { eventBridge, secrets } from './clients';
+import { EventBridgePublisher } from './eventbridge-publisher';
+import { SecretsManagerSecretResolver } from './secrets-resolver';
+import { sentryDsn } from './sentry-dsn';
+
+/** What every Lambda entry (functions/<name>/index.ts) wires the same way. */
+
+/** A handler as Lambda runs it: Sentry outermost (DSN from env or the stage secret), cold-start metric. */
+export const lambdaEntry = <E, R>(
+  name: string,
+  handler: (event: E, context?: Context) => Promise<R>,
+): ((event: E, context?: Context) => Promise<R>) =>
+  withSentry(name, withColdStartMetric(metrics, handler), { dsn: sentryDsn });
+
+/** The stage's Vigil bus (`EVENT_BUS_NAME`), counting publish retries as a pipeline metric. */
+export const busPublisher = (): EventBridgePublisher =>
+  new EventBridgePublisher({
+    busName: requireEnv('EVENT_BUS_NAME'),
+    client: eventBridge(),
+    onRetry: () => emitPipelineMetric(metrics, PIPELINE_METRICS.publishRetries, {}),
+  });
+
+/** `{{secret:NAME}}` lookups under the stage's `SECRETS_PREFIX` (`vigil/<stage>/`). */
+export const stageSecrets = (): SecretsManagerSecretResolver =>
+  new SecretsManagerSecretResolver({ client: secrets(), prefix: process.env.SECRETS_PREFIX ?? '' });

@@ -64,6 +64,7 @@ try {
     TOKENS_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:vigil-bench-AbCdEf',
     SECRETS_PREFIX: 'vigil/dev/',
     ALERT_TABLE: 'vigil-bench-alerts',
+    IDEMPOTENCY_TABLE: 'vigil-bench-idempotency',
     CRITICAL_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:vigil-bench-critical',
     WARNING_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:vigil-bench-warning',
   };

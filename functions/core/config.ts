@@ -15,7 +15,19 @@ const GATE_DEFAULTS = {
   coverageMetrics: ['lines'] as ('lines' | 'branches' | 'functions' | 'statements')[],
   maxDurationSeconds: 120,
   failOnLoadThresholds: true,
+  failOnBenchmarkRegression: true,
+  failOnLoadRegression: true,
+  regressionThresholdPct: 10,
+  benchmarks: {} as Record<string, BenchmarkGate>,
 };
+
+/** Per-benchmark overrides of the regression check. */
+export interface BenchmarkGate {
+  /** Which way is better; default: from the report, else from the unit (time: smaller). */
+  direction?: 'smaller' | 'bigger';
+  /** Smallest change (percent, in the worse direction) that can count as a regression. */
+  thresholdPct?: number;
+}
 
 /** Gate settings as written: every field optional, so overrides never re-apply defaults. */
 const gateOverrideSchema = z
@@ -32,6 +44,27 @@ const gateOverrideSchema = z
     maxDurationSeconds: z.number().positive(),
     /** Fail when a load test's own thresholds failed. */
     failOnLoadThresholds: z.boolean(),
+    /**
+     * Fail when a coverage metric dropped by more than this many points against the base
+     * branch's latest coverage (same project and suite). Off when unset.
+     */
+    maxCoverageDrop: z.number().min(0).max(100),
+    /** Fail when a benchmark regressed against its baseline on the base branch. */
+    failOnBenchmarkRegression: z.boolean(),
+    /** Fail when a load test's p95/p99 latency or error rate regressed against its baseline. */
+    failOnLoadRegression: z.boolean(),
+    /** Default minimum effect size (percent) for benchmark and latency regressions. */
+    regressionThresholdPct: z.number().positive().max(1000),
+    /** Per-benchmark direction and threshold, by benchmark name. */
+    benchmarks: z.record(
+      z.string().min(1),
+      z
+        .object({
+          direction: z.enum(['smaller', 'bigger']).optional(),
+          thresholdPct: z.number().positive().max(1000).optional(),
+        })
+        .strict(),
+    ),
   })
   .partial()
   .strict();
@@ -39,9 +72,26 @@ const gateOverrideSchema = z
 /** Top-level gate settings: the overrides filled with the defaults. */
 export const gateConfigSchema = gateOverrideSchema.transform((g) => ({ ...GATE_DEFAULTS, ...g }));
 
+/**
+ * A quarantined test: its failures do not fail the gate (they are still recorded and shown)
+ * until `expires`. `test` is a test id as the history API lists it (`suite > classname > name`,
+ * see `testId`), where `*` matches any run of characters.
+ */
+export const quarantineSchema = z
+  .object({
+    test: z.string().min(1).max(1024),
+    owner: z.string().min(1).max(128),
+    reason: z.string().min(1).max(512),
+    /** Last day (UTC, inclusive) or instant the quarantine applies: `2026-12-31` or ISO 8601. */
+    expires: z.union([z.iso.date(), z.iso.datetime({ offset: true })]),
+  })
+  .strict();
+
 export const projectConfigSchema = z
   .object({
     gates: gateOverrideSchema.default({}),
+    /** Quarantined tests of this project (added to the top-level list). */
+    quarantine: z.array(quarantineSchema).default([]),
     /** Suites that get their own metric dimension; others are aggregated per project. */
     metricSuites: z.array(z.string().min(1)).default([]),
   })
@@ -131,6 +181,37 @@ const maintenanceSchema = z
     'needs start+end or cron+durationMinutes',
   );
 
+const HISTORY_DEFAULTS = {
+  retentionDays: 90,
+  baselineRuns: 10,
+  minBaselineRuns: 3,
+  flaky: { window: 30, flipRate: 0.3, minRuns: 8, noticeDays: 7 },
+};
+
+export const historySchema = z
+  .object({
+    /** How long runs and test outcomes are kept (overridable per stage). */
+    retentionDays: z.number().int().min(1).max(3650).default(HISTORY_DEFAULTS.retentionDays),
+    /** How many earlier runs on the base branch form a regression baseline. */
+    baselineRuns: z.number().int().min(2).max(100).default(HISTORY_DEFAULTS.baselineRuns),
+    /** Fewer earlier runs than this: the regression check is skipped and says so. */
+    minBaselineRuns: z.number().int().min(2).max(100).default(HISTORY_DEFAULTS.minBaselineRuns),
+    flaky: z
+      .object({
+        /** Outcomes kept per test (the window the rules look at). */
+        window: z.number().int().min(5).max(200).default(HISTORY_DEFAULTS.flaky.window),
+        /** Flip rate (status changes / comparisons) on the default branch that makes a test flaky. */
+        flipRate: z.number().gt(0).max(1).default(HISTORY_DEFAULTS.flaky.flipRate),
+        /** Default-branch outcomes needed before the flip-rate rule applies. */
+        minRuns: z.number().int().min(3).max(200).default(HISTORY_DEFAULTS.flaky.minRuns),
+        /** A still-flaky test is announced again (Test Flaky Detected) after this many days. */
+        noticeDays: z.number().int().min(1).max(365).default(HISTORY_DEFAULTS.flaky.noticeDays),
+      })
+      .strict()
+      .default(HISTORY_DEFAULTS.flaky),
+  })
+  .strict();
+
 export const alertsSchema = z
   .object({
     channels: z.array(channelSchema).default([]),
@@ -168,6 +249,9 @@ export const configSchema = z
         'probe names must be unique',
       ),
     alerts: alertsSchema.default({ channels: [], repeatMinutes: 60, maintenance: [] }),
+    /** Quarantined tests of every project. */
+    quarantine: z.array(quarantineSchema).default([]),
+    history: historySchema.default(HISTORY_DEFAULTS),
     /** Per-stage overrides, merged over the top-level values by `resolveStage`. */
     stages: z
       .record(
@@ -178,6 +262,8 @@ export const configSchema = z
             logLevel: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']).optional(),
             logRetentionDays: z.number().int().positive().optional(),
             archiveRetentionDays: z.number().int().positive().optional(),
+            /** How long run and test history is kept (DynamoDB TTL / local pruning). */
+            historyRetentionDays: z.number().int().positive().optional(),
           })
           .strict(),
       )
@@ -192,6 +278,8 @@ export type ProbeConfig = z.output<typeof probeSchema>;
 export type AlertsConfig = z.output<typeof alertsSchema>;
 export type ChannelConfig = AlertsConfig['channels'][number];
 export type MaintenanceWindow = AlertsConfig['maintenance'][number];
+export type Quarantine = z.output<typeof quarantineSchema>;
+export type HistoryConfig = z.output<typeof historySchema>;
 
 /** Typed helper for `vigil.config.ts`. */
 export const defineConfig = (config: VigilConfigInput): VigilConfigInput => config;
@@ -216,3 +304,14 @@ export const gateConfigFor = (
   ...(stage ? config.stages[stage]?.gates : undefined),
   ...config.projects[project]?.gates,
 });
+
+/** Quarantine entries that concern a project: the top-level list plus the project's own. */
+export const quarantineFor = (config: VigilConfig, project: string): Quarantine[] => [
+  ...config.quarantine,
+  ...(config.projects[project]?.quarantine ?? []),
+];
+
+/** Days of run history kept on a stage (stage override, else `history.retentionDays`). */
+export const historyRetentionDays = (config: VigilConfig, stage?: string): number =>
+  (stage ? config.stages[stage]?.historyRetentionDays : undefined) ??
+  config.history.retentionDays;

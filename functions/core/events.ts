@@ -9,6 +9,7 @@ export const SOURCES = {
   ingest: 'vigil.ingest',
   probe: 'vigil.probe',
   alert: 'vigil.alert',
+  history: 'vigil.history',
   /** CloudWatch alarm state changes arrive from the default bus with this source. */
   cloudwatch: 'aws.cloudwatch',
 } as const;
@@ -20,6 +21,7 @@ export const DETAIL_TYPES = {
   benchmark: 'Benchmark Reported',
   probeCompleted: 'Probe Completed',
   alertStateChanged: 'Alert State Changed',
+  testFlaky: 'Test Flaky Detected',
   cloudwatchAlarm: 'CloudWatch Alarm State Change',
 } as const;
 
@@ -160,14 +162,46 @@ export const probeCompletedDetailSchema = z.object({
   tags: z.array(z.string()),
 });
 
+/**
+ * A test found flaky (history analysis). Published once per test per notice window
+ * (`history.flaky.noticeDays`), not per run.
+ */
+export const testFlakyDetailSchema = z.object({
+  metadata: z.object({
+    project: z.string(),
+    /** The run whose outcome made the test flaky (its branch and commit, when known). */
+    runId: z.string(),
+    branch: z.string().optional(),
+    commit: z.string().optional(),
+    correlationId: z.string(),
+    detectedAt: z.string(),
+  }),
+  test: z.object({
+    /** Normalized id: `suite > classname > name` (see `testId`). */
+    id: z.string(),
+    suite: z.string(),
+    classname: z.string(),
+    name: z.string(),
+  }),
+  /** Which rule found it: failed and passed on one commit, passed after retries, or flips often. */
+  reason: z.enum(['same-commit', 'retried', 'flip-rate']),
+  /** One sentence for people, e.g. `passed and failed on commit abc123 (runs r1, r2)`. */
+  explanation: z.string(),
+  /** Status changes / comparisons over the default branch's recent outcomes. */
+  flipRate: z.number().min(0).max(1).optional(),
+  /** Set when a (non-expired) quarantine covers the test. */
+  quarantined: z.object({ owner: z.string(), expires: z.string() }).optional(),
+});
+
 /** An alert transition, as sent to every channel (Slack, webhook, SNS email). */
 export const alertNotificationSchema = z.object({
   /** Stable key of the checked thing, e.g. `probe:shop/checkout-api`, `tests:shop/main`, `alarm:<name>`. */
   checkKey: z.string(),
   /** One id per incident (FIRING through RESOLVED). */
   incidentId: z.string(),
-  kind: z.enum(['FIRING', 'REMINDER', 'RESOLVED']),
-  source: z.enum(['probe', 'tests', 'gate', 'alarm']),
+  /** NOTICE: a one-off message outside the incident cycle (a test found flaky). */
+  kind: z.enum(['FIRING', 'REMINDER', 'RESOLVED', 'NOTICE']),
+  source: z.enum(['probe', 'tests', 'gate', 'alarm', 'flaky']),
   project: z.string(),
   severity: z.enum(['critical', 'warning']),
   title: z.string(),
@@ -195,6 +229,7 @@ export type LoadDetail = z.infer<typeof loadDetailSchema>;
 export type BenchmarkDetail = z.infer<typeof benchmarkDetailSchema>;
 export type ProbeCompletedDetail = z.infer<typeof probeCompletedDetailSchema>;
 export type AlertNotification = z.infer<typeof alertNotificationSchema>;
+export type TestFlakyDetail = z.infer<typeof testFlakyDetailSchema>;
 
 /** An event as Vigil publishes it (the runtime adds id, time, account, region). */
 export type VigilEvent =
@@ -223,6 +258,11 @@ export type VigilEvent =
       source: typeof SOURCES.alert;
       detailType: typeof DETAIL_TYPES.alertStateChanged;
       detail: AlertNotification;
+    }
+  | {
+      source: typeof SOURCES.history;
+      detailType: typeof DETAIL_TYPES.testFlaky;
+      detail: TestFlakyDetail;
     };
 
 /** An event as delivered by EventBridge (and by the local bus, in the same shape). */
@@ -262,8 +302,21 @@ const RESULTS_PATTERN = {
 export const EVENT_PATTERNS = {
   /** Everything the metrics handler turns into CloudWatch metrics. */
   metrics: RESULTS_PATTERN,
-  /** Results the alert handler watches: probe runs, test runs and gates. */
-  alerts: RESULTS_PATTERN,
+  /** Results the alert handler watches: probe runs, test runs, gates and flaky tests. */
+  alerts: {
+    source: [...RESULTS_PATTERN.source, SOURCES.history],
+    'detail-type': [...RESULTS_PATTERN['detail-type'], DETAIL_TYPES.testFlaky],
+  },
+  /** Reports the history handler records (runs, test outcomes, flaky detection). */
+  history: {
+    source: [SOURCES.ingest],
+    'detail-type': [
+      DETAIL_TYPES.testRun,
+      DETAIL_TYPES.coverage,
+      DETAIL_TYPES.load,
+      DETAIL_TYPES.benchmark,
+    ],
+  },
   /** CloudWatch metric alarms changing state (on the account's default bus). */
   alarms: {
     source: [SOURCES.cloudwatch],
@@ -292,6 +345,7 @@ const DETAIL_SCHEMAS = {
   [`${SOURCES.ingest}/${DETAIL_TYPES.benchmark}`]: benchmarkDetailSchema,
   [`${SOURCES.probe}/${DETAIL_TYPES.probeCompleted}`]: probeCompletedDetailSchema,
   [`${SOURCES.alert}/${DETAIL_TYPES.alertStateChanged}`]: alertNotificationSchema,
+  [`${SOURCES.history}/${DETAIL_TYPES.testFlaky}`]: testFlakyDetailSchema,
 } as const;
 
 /** A received event, validated: the same union Vigil publishes. */
@@ -340,5 +394,10 @@ export const eventContext = (event: KnownEvent): { correlationId: string; at: st
       };
     case SOURCES.alert:
       return { correlationId: event.detail.correlationId, at: event.detail.at };
+    case SOURCES.history:
+      return {
+        correlationId: event.detail.metadata.correlationId,
+        at: event.detail.metadata.detectedAt,
+      };
   }
 };

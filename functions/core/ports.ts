@@ -49,3 +49,8 @@ export interface Clock {
 }
 
 export const systemClock: Clock = { now: () => new Date() };
+
+/** Reads back what `PayloadArchive.put` stored (S3 or the data dir), checking its sha256. */
+export interface ArchiveReader {
+  get(pointer: ArchivePointer): Promise<Uint8Array>;
+}

@@ -39,6 +39,8 @@ const summaryFor = (kind: AlertKind, state: AlertState, since: string, at: strin
       return `${what} is still failing after ${formatDuration(elapsed(since, at))}: ${plural(state.consecutiveFailures, 'consecutive failure')}.`;
     case 'RESOLVED':
       return `${what} recovered at ${formatTime(at)} after ${formatDuration(elapsed(since, at))} of downtime.`;
+    case 'NOTICE':
+      return `${what}.`;
   }
 };
 
@@ -84,6 +86,7 @@ const MARK: Record<AlertKind, { emoji: string; label: string }> = {
   FIRING: { emoji: ':rotating_light:', label: 'FIRING' },
   REMINDER: { emoji: ':repeat:', label: 'STILL FIRING' },
   RESOLVED: { emoji: ':white_check_mark:', label: 'RESOLVED' },
+  NOTICE: { emoji: ':warning:', label: 'NOTICE' },
 };
 
 const truncate = (s: string, max: number): string =>

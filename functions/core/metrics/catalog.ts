@@ -23,6 +23,8 @@ export const METRICS = {
   loadLatencyP95: { name: 'LoadLatencyP95', unit: 'Milliseconds' },
   loadLatencyP99: { name: 'LoadLatencyP99', unit: 'Milliseconds' },
   benchmarkValue: { name: 'BenchmarkValue', unit: 'None' },
+  /** Tests of a run that the history currently considers flaky (history handler). */
+  flakyTests: { name: 'FlakyTests', unit: 'Count' },
   /** 1 when a probe sample was up, 0 when down (average = availability). High resolution. */
   probeAvailability: { name: 'ProbeAvailability', unit: 'None' },
   probeLatency: { name: 'ProbeLatency', unit: 'Milliseconds' },
@@ -88,7 +90,7 @@ const d = (metric: { name: string; unit: MetricUnitName }, value: number): Datum
 
 /** Which metrics an event produces, and under which bounded dimensions. */
 export const datapointsFor = (event: KnownEvent, config: VigilConfig): DatumGroup[] => {
-  if (event.source === SOURCES.alert) return [];
+  if (event.source === SOURCES.alert || event.source === SOURCES.history) return [];
   if (event.source === SOURCES.probe) {
     const { project, probe } = event.detail.metadata;
     const data: Datum[] = [

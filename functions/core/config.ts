@@ -313,5 +313,4 @@ export const quarantineFor = (config: VigilConfig, project: string): Quarantine[
 
 /** Days of run history kept on a stage (stage override, else `history.retentionDays`). */
 export const historyRetentionDays = (config: VigilConfig, stage?: string): number =>
-  (stage ? config.stages[stage]?.historyRetentionDays : undefined) ??
-  config.history.retentionDays;
+  (stage ? config.stages[stage]?.historyRetentionDays : undefined) ?? config.history.retentionDays;

@@ -120,7 +120,10 @@ export interface HistoryStore {
    * false when another writer got there first. Expires after `ttlDays` without writes.
    */
   putTest(record: TestRecord, expectedVersion: number, ttlDays: number): Promise<boolean>;
-  /** Tests of a project, by id; `flaky` lists only those with a flaky state. */
+  /**
+   * Tests of a project, ordered by id. `flaky`: those with a flaky state; `failing` / `passing`:
+   * those whose latest outcome failed / passed; `all`: every test.
+   */
   listTests(
     project: string,
     query: { status: TestStatusFilter; limit: number; cursor?: string },

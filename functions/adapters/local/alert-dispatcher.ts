@@ -1,7 +1,9 @@
 import { appendFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { ChannelConfig } from '../../core/config';
 import { type AlertNotification, DETAIL_TYPES, SOURCES } from '../../core/events';
+import { PIPELINE_METRICS } from '../../core/metrics/catalog';
 import type { EventPublisher } from '../../core/ports';
 import {
   type DeliveryDeps,
@@ -10,12 +12,14 @@ import {
   isDeliveryError,
   type ResolveSecret,
 } from '../../shared/channels';
+import { emitPipelineMetric } from '../../shared/pipeline-metrics';
 import { logger as sharedLogger } from '../../shared/powertools';
 
 /**
  * Local mode's alert dispatch: puts the `Alert State Changed` event on the local bus, then
  * posts to every Slack and webhook channel directly (with the channel retry policy). What still
- * fails is appended to `<dataDir>/notify-dead-letter.ndjson` and counted, never dropped
+ * fails is appended to `<dataDir>/notify-dead-letter.ndjson` and counted (`stats` and the
+ * pipeline metric `DeliveryFailures`, as the notify function counts it on AWS), never dropped
  * silently. Email needs SNS: it is skipped, with one log line saying so.
  */
 
@@ -28,6 +32,8 @@ export interface LocalAlertDispatcherOptions
   resolveSecret: ResolveSecret;
   publisher: EventPublisher;
   logger?: Log;
+  /** Where `DeliveryFailures` goes (the local runtime's metric store). Default: not emitted. */
+  metrics?: Metrics;
 }
 
 export interface DeadLetter {
@@ -67,7 +73,14 @@ export class LocalAlertDispatcher {
       this.#emailNoticeLogged = true;
       this.#log.info('email alert channels need AWS (SNS email subscriptions); skipped locally');
     }
-    const { channels: _c, dataDir: _d, publisher: _p, logger: _l, ...deliveryDeps } = this.#opts;
+    const {
+      channels: _c,
+      dataDir: _d,
+      publisher: _p,
+      logger: _l,
+      metrics: _m,
+      ...deliveryDeps
+    } = this.#opts;
     await Promise.all(
       deliverableChannels(this.#opts.channels).map(async ({ channel, label }) => {
         try {
@@ -84,6 +97,10 @@ export class LocalAlertDispatcher {
             attempts: result.attempts,
           });
         } catch (e) {
+          if (this.#opts.metrics)
+            emitPipelineMetric(this.#opts.metrics, PIPELINE_METRICS.deliveryFailures, {
+              Channel: channel.type,
+            });
           await this.#deadLetter(notification, label, e);
         }
       }),

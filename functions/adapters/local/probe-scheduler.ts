@@ -1,11 +1,14 @@
 import { randomUUID } from 'node:crypto';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { ProbeConfig, VigilConfig } from '../../core/config';
 import type { ProbeCompletedDetail } from '../../core/events';
+import { PIPELINE_METRICS } from '../../core/metrics/catalog';
 import { type Clock, type EventPublisher, systemClock } from '../../core/ports';
 import { type ProbeFn, runProbe } from '../../core/probes/run';
 import type { SecretResolver } from '../../core/probes/secrets';
 import { toProbeEvent } from '../../probe/handler';
 import { createHttpProber, type ProbeHttpOptions, type probeHttp } from '../../shared/http-probe';
+import { emitPipelineMetric } from '../../shared/pipeline-metrics';
 import { logger } from '../../shared/powertools';
 
 /**
@@ -30,6 +33,12 @@ export interface ProbeSchedulerOptions {
   newId?: () => string;
   /** Called with every result after it was published (or failed to be). */
   onResult?: (detail: ProbeCompletedDetail) => void;
+  /**
+   * Where the pipeline metric `ProbeRuns` goes (the local runtime's metric store), one datapoint
+   * of 1 per probe run: summed per minute, the same figure the Lambda probe handler emits per
+   * scheduled invocation. Default: not emitted.
+   */
+  metrics?: Metrics;
 }
 
 export class ProbeScheduler {
@@ -106,6 +115,7 @@ export class ProbeScheduler {
       },
     );
     this.stats.runs++;
+    if (this.opts.metrics) emitPipelineMetric(this.opts.metrics, PIPELINE_METRICS.probeRuns, {});
     if (detail.status === 'down')
       logger.warn('probe down', {
         correlation_id: correlationId,

@@ -1,3 +1,4 @@
+import { VigilError } from '../../functions/core/errors';
 import type {
   HistoryStore,
   Page,
@@ -8,6 +9,9 @@ import type {
   TestStatusFilter,
 } from '../../functions/core/history/types';
 
+/** Orders strings close to how DynamoDB orders keys (UTF-8 bytes; equal but for astral characters), not by locale. */
+const byCodePoint = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
 /** In-memory `HistoryStore` for unit tests (same semantics as the file and DynamoDB stores). */
 export class MemoryHistory implements HistoryStore {
   runs = new Map<string, RunRecord>();
@@ -17,6 +21,10 @@ export class MemoryHistory implements HistoryStore {
 
   private page<T>(items: T[], limit: number, cursor?: string): Page<T> {
     const start = cursor ? Number(cursor) : 0;
+    if (!Number.isInteger(start) || start < 0)
+      throw new VigilError('bad_request', 'The cursor is not one this API returned.', {
+        path: 'query.cursor',
+      });
     const end = start + limit;
     return {
       items: items.slice(start, end),
@@ -27,7 +35,7 @@ export class MemoryHistory implements HistoryStore {
   private newestFirst(project: string): RunRecord[] {
     return [...this.runs.values()]
       .filter((r) => r.project === project)
-      .sort((a, b) => b.ingestedAt.localeCompare(a.ingestedAt) || b.runId.localeCompare(a.runId));
+      .sort((a, b) => byCodePoint(b.ingestedAt, a.ingestedAt) || byCodePoint(b.runId, a.runId));
   }
 
   async putRun(run: RunRecord): Promise<void> {
@@ -70,6 +78,8 @@ export class MemoryHistory implements HistoryStore {
       this.loseRaces--;
       return false;
     }
+    if (record.version !== expectedVersion + 1)
+      throw new VigilError('internal', `putTest: version must be ${expectedVersion + 1}`);
     const key = `${record.project}#${record.id}`;
     if ((this.tests.get(key)?.version ?? 0) !== expectedVersion) return false;
     this.tests.set(key, structuredClone(record));
@@ -91,11 +101,11 @@ export class MemoryHistory implements HistoryStore {
             return last === 'failed';
           case 'passing':
             return last === 'passed';
-          case 'all':
+          default:
             return true;
         }
       })
-      .sort((a, b) => a.id.localeCompare(b.id));
+      .sort((a, b) => byCodePoint(a.id, b.id));
     return this.page(items, q.limit, q.cursor);
   }
 }

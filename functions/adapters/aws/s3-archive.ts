@@ -1,7 +1,13 @@
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { createHash } from 'node:crypto';
+import {
+  GetObjectCommand,
+  type GetObjectCommandOutput,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { VigilError } from '../../core/errors';
 import type { ArchivePointer } from '../../core/events';
-import type { ArchiveInput, PayloadArchive } from '../../core/ports';
+import type { ArchiveInput, ArchiveReader, PayloadArchive } from '../../core/ports';
 
 export interface S3ArchiveOptions {
   bucket: string;
@@ -30,8 +36,12 @@ const toS3Metadata = (metadata: Record<string, string>): Record<string, string> 
   return out;
 };
 
-/** Stores raw reports in S3; S3 verifies the body against the caller's SHA-256. */
-export class S3Archive implements PayloadArchive {
+/**
+ * Stores raw reports in S3; S3 verifies the body against the caller's SHA-256. `get` reads back
+ * only `s3://<this bucket>/<this prefix>…` pointers, and only bytes that still match the
+ * pointer's length and sha256.
+ */
+export class S3Archive implements PayloadArchive, ArchiveReader {
   private readonly bucket: string;
   private readonly client: S3Client;
   private readonly prefix: string;
@@ -65,4 +75,48 @@ export class S3Archive implements PayloadArchive {
     );
     return { uri: `s3://${this.bucket}/${key}`, bytes: input.body.byteLength, sha256 };
   }
+
+  async get(pointer: ArchivePointer): Promise<Uint8Array> {
+    const key = this.keyOf(pointer.uri);
+    let out: GetObjectCommandOutput;
+    try {
+      out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+    } catch (e) {
+      if (e instanceof Error && (e.name === 'NoSuchKey' || e.name === 'NotFound'))
+        throw new VigilError('not_found', `archived object ${pointer.uri} does not exist`);
+      throw e;
+    }
+    if (out.ContentLength !== undefined && out.ContentLength !== pointer.bytes) {
+      // Do not download an object we are going to refuse (Body is a Node stream here).
+      (out.Body as { destroy?: () => void } | undefined)?.destroy?.();
+      throw sizeMismatch(pointer, out.ContentLength);
+    }
+    const body = (await out.Body?.transformToByteArray()) ?? new Uint8Array();
+    if (body.byteLength !== pointer.bytes) throw sizeMismatch(pointer, body.byteLength);
+    const sha256 = createHash('sha256').update(body).digest('hex');
+    if (sha256 !== pointer.sha256.toLowerCase())
+      throw new VigilError(
+        'internal',
+        `archived object ${pointer.uri} does not match its sha256 (got ${sha256}, expected ${pointer.sha256})`,
+      );
+    return body;
+  }
+
+  /** The object key of an `s3://` URI in this bucket (and under this prefix), or a refusal. */
+  private keyOf(uri: string): string {
+    const head = `s3://${this.bucket}/`;
+    const key = uri.startsWith(head) ? uri.slice(head.length) : '';
+    if (key === '' || !key.startsWith(this.prefix))
+      throw new VigilError(
+        'bad_request',
+        `archive pointer ${uri} is not in this archive (s3://${this.bucket}/${this.prefix})`,
+      );
+    return key;
+  }
 }
+
+const sizeMismatch = (pointer: ArchivePointer, bytes: number): VigilError =>
+  new VigilError(
+    'internal',
+    `archived object ${pointer.uri} has ${bytes} bytes, its pointer says ${pointer.bytes}`,
+  );

@@ -1,0 +1,212 @@
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { S3Archive } from '../../functions/adapters/aws/s3-archive';
+import { FileArchive } from '../../functions/adapters/local/archive';
+import { VigilError } from '../../functions/core/errors';
+import type { ArchivePointer } from '../../functions/core/events';
+import type { ArchiveInput } from '../../functions/core/ports';
+import { type MotoServer, startMoto } from '../helpers/moto';
+
+const REGION = 'us-east-1';
+const BUCKET = 'vigil-archive-reader';
+const OTHER_BUCKET = 'someone-elses-bucket';
+
+const sha256 = (body: Uint8Array): string => createHash('sha256').update(body).digest('hex');
+
+const input = (key: string, text: string): ArchiveInput => {
+  const body = new TextEncoder().encode(text);
+  return { key, body, contentType: 'application/xml', sha256: sha256(body), metadata: {} };
+};
+
+const REPORT = '<testsuite name="cart" tests="1"><testcase name="adds"/></testsuite>';
+
+/** The error `act` rejects with, as a VigilError. */
+const refusal = async (act: Promise<unknown>): Promise<VigilError> => {
+  const error = await act.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(VigilError);
+  return error as VigilError;
+};
+
+describe('FileArchive.get', () => {
+  let dataDir: string;
+  let archive: FileArchive;
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'vigil-ar-'));
+    archive = new FileArchive(dataDir);
+  });
+
+  it('reads back exactly what put stored', async () => {
+    // Prepare
+    const pointer = await archive.put(input('shop/2026/11/25/run-1.xml', REPORT));
+
+    // Act
+    const body = await archive.get(pointer);
+
+    // Assess
+    expect(new TextDecoder().decode(body)).toBe(REPORT);
+  });
+
+  it('refuses a file changed since it was archived', async () => {
+    // Prepare
+    const sameSize = await archive.put(input('shop/2026/11/25/run-2.xml', REPORT));
+    const grown = await archive.put(input('shop/2026/11/25/run-3.xml', REPORT));
+    await writeFile(new URL(sameSize.uri), REPORT.replace('adds', 'adda'));
+    await writeFile(new URL(grown.uri), `${REPORT}\n`);
+
+    // Act
+    const changed = await refusal(archive.get(sameSize));
+    const longer = await refusal(archive.get(grown));
+
+    // Assess
+    expect(changed.code).toBe('internal');
+    expect(changed.message).toContain('does not match its sha256');
+    expect(longer.message).toContain(
+      `has ${REPORT.length + 1} bytes, its pointer says ${REPORT.length}`,
+    );
+  });
+
+  it('refuses pointers outside its archive directory', async () => {
+    // Prepare
+    const root = join(dataDir, 'archive');
+    const outsideFile = join(dataDir, 'secret.txt');
+    await writeFile(outsideFile, 'token');
+    await mkdir(join(root, 'shop'), { recursive: true });
+    await symlink(outsideFile, join(root, 'shop', 'link.xml'));
+    const other = new FileArchive(await mkdtemp(join(tmpdir(), 'vigil-ar-other-')));
+    const foreign = await other.put(input('shop/x.xml', REPORT));
+    const at = (uri: string): ArchivePointer => ({
+      uri,
+      bytes: 5,
+      sha256: sha256(Buffer.from('token')),
+    });
+    const uris = [
+      pathToFileURL(outsideFile).href,
+      pathToFileURL(join(dataDir, 'absent.txt')).href, // not "not found": no probing outside
+      `${pathToFileURL(root).href}/../secret.txt`,
+      `${pathToFileURL(root).href}/%2e%2e/secret.txt`,
+      `${pathToFileURL(root).href}/shop%2F..%2F..%2Fsecret.txt`,
+      pathToFileURL(root).href,
+      pathToFileURL(join(root, 'shop', 'link.xml')).href,
+      `s3://${BUCKET}/shop/x.xml`,
+      'not a uri',
+    ];
+
+    // Act
+    const errors = await Promise.all(uris.map((uri) => refusal(archive.get(at(uri)))));
+    const foreignError = await refusal(archive.get(foreign));
+
+    // Assess
+    for (const e of [...errors, foreignError]) {
+      expect(e.code).toBe('bad_request');
+      expect(e.message).toContain('is not a file in this archive');
+    }
+  });
+
+  it('says not_found for an archived file that is gone', async () => {
+    // Prepare
+    const uri = pathToFileURL(join(dataDir, 'archive', 'shop', 'never.xml')).href;
+
+    // Act
+    const error = await refusal(archive.get({ uri, bytes: 1, sha256: 'a'.repeat(64) }));
+
+    // Assess
+    expect(error.code).toBe('not_found');
+  });
+});
+
+describe('S3Archive.get', () => {
+  let moto: MotoServer;
+  let s3: S3Client;
+  let archive: S3Archive;
+
+  beforeAll(async () => {
+    process.env.AWS_ACCESS_KEY_ID = 'test';
+    process.env.AWS_SECRET_ACCESS_KEY = 'test';
+    moto = await startMoto();
+    s3 = new S3Client({ region: REGION, endpoint: moto.endpoint, forcePathStyle: true });
+    await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+    await s3.send(new CreateBucketCommand({ Bucket: OTHER_BUCKET }));
+    archive = new S3Archive({ bucket: BUCKET, client: s3, prefix: 'raw' });
+  });
+
+  afterAll(async () => {
+    s3?.destroy();
+    await moto?.stop();
+  });
+
+  it('reads back exactly what put stored', async () => {
+    // Prepare
+    const pointer = await archive.put(input('shop/2026/11/25/run-1.xml', REPORT));
+
+    // Act
+    const body = await archive.get(pointer);
+
+    // Assess
+    expect(pointer.uri).toBe(`s3://${BUCKET}/raw/shop/2026/11/25/run-1.xml`);
+    expect(new TextDecoder().decode(body)).toBe(REPORT);
+  });
+
+  it('refuses an object changed since it was archived', async () => {
+    // Prepare
+    const sameSize = await archive.put(input('shop/run-2.xml', REPORT));
+    const shrunk = await archive.put(input('shop/run-3.xml', REPORT));
+    const overwrite = (key: string, body: string) =>
+      s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }));
+    await overwrite('raw/shop/run-2.xml', REPORT.replace('adds', 'adda'));
+    await overwrite('raw/shop/run-3.xml', REPORT.slice(1));
+
+    // Act
+    const changed = await refusal(archive.get(sameSize));
+    const shorter = await refusal(archive.get(shrunk));
+
+    // Assess
+    expect(changed.code).toBe('internal');
+    expect(changed.message).toContain('does not match its sha256');
+    expect(shorter.message).toContain(
+      `has ${REPORT.length - 1} bytes, its pointer says ${REPORT.length}`,
+    );
+  });
+
+  it('refuses pointers to another bucket or outside its prefix, without reading them', async () => {
+    // Prepare
+    const body = Buffer.from(REPORT);
+    await s3.send(new PutObjectCommand({ Bucket: OTHER_BUCKET, Key: 'raw/x.xml', Body: body }));
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'private/x.xml', Body: body }));
+    const at = (uri: string): ArchivePointer => ({ uri, bytes: body.length, sha256: sha256(body) });
+    const uris = [
+      `s3://${OTHER_BUCKET}/raw/x.xml`,
+      `s3://${BUCKET}raw/x.xml`,
+      `s3://${BUCKET}/private/x.xml`,
+      `s3://${BUCKET}/`,
+      'file:///etc/passwd',
+    ];
+
+    // Act
+    const errors = await Promise.all(uris.map((uri) => refusal(archive.get(at(uri)))));
+
+    // Assess
+    for (const e of errors) {
+      expect(e.code).toBe('bad_request');
+      expect(e.message).toContain(`is not in this archive (s3://${BUCKET}/raw/)`);
+    }
+  });
+
+  it('says not_found for an archived object that is gone', async () => {
+    // Act
+    const error = await refusal(
+      archive.get({ uri: `s3://${BUCKET}/raw/never.xml`, bytes: 1, sha256: 'a'.repeat(64) }),
+    );
+
+    // Assess
+    expect(error.code).toBe('not_found');
+  });
+});

@@ -1,0 +1,931 @@
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  BatchGetItemCommand,
+  CreateTableCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  QueryCommand,
+  UpdateTimeToLiveCommand,
+} from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  DynamoHistoryStore,
+  fitKey,
+  HISTORY_TABLE_KEYS,
+} from '../../functions/adapters/aws/dynamodb-history-store';
+import { encodeProject, FileHistoryStore } from '../../functions/adapters/local/history-store';
+import { VigilError } from '../../functions/core/errors';
+import type {
+  HistoryStore,
+  RunKind,
+  RunRecord,
+  TestOutcome,
+  TestRecord,
+} from '../../functions/core/history/types';
+import type { Clock } from '../../functions/core/ports';
+import { MemoryHistory } from '../helpers/memory-history';
+import { type MotoServer, startMoto } from '../helpers/moto';
+
+const REGION = 'us-east-1';
+const TABLE = 'vigil-history-test';
+const T0 = Date.parse('2026-11-25T10:00:00.000Z');
+
+let moto: MotoServer;
+let dynamo: DynamoDBClient;
+
+beforeAll(async () => {
+  process.env.AWS_ACCESS_KEY_ID = 'test';
+  process.env.AWS_SECRET_ACCESS_KEY = 'test';
+  moto = await startMoto();
+  dynamo = new DynamoDBClient({ region: REGION, endpoint: moto.endpoint });
+  const { partitionKey, sortKey, ttl, flakyIndex } = HISTORY_TABLE_KEYS;
+  // The schema the CDK table uses, from the same constant.
+  await dynamo.send(
+    new CreateTableCommand({
+      TableName: TABLE,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: partitionKey, AttributeType: 'S' },
+        { AttributeName: sortKey, AttributeType: 'S' },
+        { AttributeName: flakyIndex.partitionKey, AttributeType: 'S' },
+      ],
+      KeySchema: [
+        { AttributeName: partitionKey, KeyType: 'HASH' },
+        { AttributeName: sortKey, KeyType: 'RANGE' },
+      ],
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: flakyIndex.name,
+          KeySchema: [
+            { AttributeName: flakyIndex.partitionKey, KeyType: 'HASH' },
+            { AttributeName: flakyIndex.sortKey, KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
+      ],
+    }),
+  );
+  await dynamo.send(
+    new UpdateTimeToLiveCommand({
+      TableName: TABLE,
+      TimeToLiveSpecification: { AttributeName: ttl, Enabled: true },
+    }),
+  );
+});
+
+afterAll(async () => {
+  dynamo?.destroy();
+  await moto?.stop();
+});
+
+/** A clock tests can move forward. */
+const movableClock = (): Clock & { advanceDays(days: number): void } => {
+  let t = T0;
+  return {
+    now: () => new Date(t),
+    advanceDays: (days) => {
+      t += days * 86_400_000;
+    },
+  };
+};
+
+let seq = 0;
+/** Each test gets its own project, so stores can share a table or a data dir. */
+const freshProject = (): string => `org/shop-${++seq}`;
+
+const at = (minute: number): string => new Date(T0 + minute * 60_000).toISOString();
+
+const run = (
+  project: string,
+  minute: number,
+  opts: {
+    kind?: RunKind;
+    branch?: string;
+    suite?: string;
+    runId?: string;
+    gate?: 'pass' | 'fail';
+  } = {},
+): RunRecord => {
+  const base = {
+    project,
+    runId: opts.runId ?? `run-${String(minute).padStart(3, '0')}`,
+    format: 'junit',
+    ...(opts.suite === undefined ? {} : { suite: opts.suite }),
+    ...(opts.branch === undefined ? {} : { branch: opts.branch }),
+    commit: 'abc123',
+    ingestedAt: at(minute),
+    correlationId: `corr-${minute}`,
+    gate: opts.gate ?? 'pass',
+  };
+  switch (opts.kind ?? 'tests') {
+    case 'tests':
+      return {
+        ...base,
+        kind: 'tests',
+        summary: { total: 3, passed: 2, failed: 1, skipped: 0, flaky: 0, durationMs: 1200 },
+      };
+    case 'coverage': {
+      const m = { pct: 80, covered: 80, total: 100 };
+      return { ...base, kind: 'coverage', summary: { lines: m, branches: m, functions: m } };
+    }
+    case 'load':
+      return {
+        ...base,
+        kind: 'load',
+        summary: { requests: 10, failedRequests: 0, errorRate: 0, latencyMs: {}, thresholds: [] },
+      };
+    case 'benchmark':
+      return {
+        ...base,
+        kind: 'benchmark',
+        summary: { benchmarks: [{ name: 'parse', unit: 'ns', value: 12.5 }] },
+      };
+  }
+};
+
+const outcome = (n: number, status: TestOutcome['status']): TestOutcome => ({
+  runId: `run-${n}`,
+  at: at(n),
+  branch: 'main',
+  commit: `c${n}`,
+  status,
+  retried: false,
+  durationMs: 10 + n,
+});
+
+const testRec = (
+  project: string,
+  id: string,
+  version: number,
+  statuses: TestOutcome['status'][],
+  flaky = false,
+): TestRecord => ({
+  project,
+  id,
+  suite: 'unit',
+  classname: 'Cart',
+  name: id,
+  outcomes: statuses.map((s, i) => outcome(i, s)),
+  ...(flaky
+    ? {
+        flaky: {
+          reason: 'flip-rate' as const,
+          explanation: 'flipped 4 times in 8 runs',
+          flipRate: 0.5,
+          since: at(5),
+        },
+      }
+    : {}),
+  version,
+});
+
+/** Every page of a listing, following cursors. */
+const allPages = async <T>(
+  list: (cursor?: string) => Promise<{ items: T[]; cursor?: string }>,
+): Promise<T[][]> => {
+  const pages: T[][] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await list(cursor);
+    pages.push(page.items);
+    cursor = page.cursor;
+  } while (cursor !== undefined && pages.length < 50);
+  return pages;
+};
+
+const TTL = 90;
+
+/** The same expectations, run against each store (MemoryHistory is the reference). */
+const contract = (name: string, makeStore: () => Promise<HistoryStore>) => {
+  describe(`${name}: HistoryStore contract`, () => {
+    it('writes a run idempotently: the same key again is one record, the last write winning', async () => {
+      // Prepare
+      const store = await makeStore();
+      const project = freshProject();
+
+      // Act
+      await store.putRun(run(project, 1, { branch: 'main' }), TTL);
+      await store.putRun(run(project, 1, { branch: 'main', gate: 'fail' }), TTL);
+      const page = await store.listRuns(project, { limit: 10 });
+
+      // Assess
+      expect(page).toEqual({ items: [run(project, 1, { branch: 'main', gate: 'fail' })] });
+      expect(await store.series(project, 'tests', undefined, 'main', 10)).toEqual(page.items);
+    });
+
+    it('lists runs newest first, filtered by kind, branch and suite, in pages', async () => {
+      // Prepare
+      const store = await makeStore();
+      const project = freshProject();
+      const other = freshProject();
+      const runs = [
+        run(project, 1, { branch: 'main' }),
+        run(project, 2, { branch: 'main', suite: 'unit' }),
+        run(project, 3, { branch: 'main', kind: 'coverage' }),
+        run(project, 4, { branch: 'dev' }),
+        run(project, 5, { branch: 'main' }),
+        run(project, 6),
+        run(project, 7, { branch: 'main' }),
+        run(project, 7, { branch: 'main', runId: 'run-007b' }),
+        run(other, 8, { branch: 'main' }),
+      ];
+      for (const r of runs) await store.putRun(r, TTL);
+      const ids = (pages: RunRecord[][]) => pages.map((p) => p.map((r) => r.runId));
+
+      // Act
+      const everything = await allPages((cursor) => store.listRuns(project, { limit: 3, cursor }));
+      const mainTests = await allPages((cursor) =>
+        store.listRuns(project, { kind: 'tests', branch: 'main', suite: null, limit: 2, cursor }),
+      );
+      const unit = await store.listRuns(project, { suite: 'unit', limit: 5 });
+      const load = await store.listRuns(project, { kind: 'load', limit: 5 });
+
+      // Assess
+      expect(ids(everything)).toEqual([
+        ['run-007b', 'run-007', 'run-006'],
+        ['run-005', 'run-004', 'run-003'],
+        ['run-002', 'run-001'],
+      ]);
+      expect(ids(mainTests)).toEqual([
+        ['run-007b', 'run-007'],
+        ['run-005', 'run-001'],
+      ]);
+      expect(unit).toEqual({ items: [runs[1]] });
+      expect(load).toEqual({ items: [] });
+    });
+
+    it('serves a series: one kind, suite and branch, newest first, at most `limit`', async () => {
+      // Prepare
+      const store = await makeStore();
+      const project = freshProject();
+      for (let m = 1; m <= 5; m++) await store.putRun(run(project, m, { branch: 'main' }), TTL);
+      await store.putRun(run(project, 6, { branch: 'main', suite: 'unit' }), TTL);
+      await store.putRun(run(project, 7, { branch: 'main', suite: '' }), TTL);
+      await store.putRun(run(project, 8, { branch: 'feature/x' }), TTL);
+      await store.putRun(run(project, 9, { branch: 'main', kind: 'benchmark' }), TTL);
+      await store.putRun(run(project, 10), TTL);
+
+      // Act
+      const main = await store.series(project, 'tests', undefined, 'main', 3);
+      const unit = await store.series(project, 'tests', 'unit', 'main', 3);
+      const feature = await store.series(project, 'tests', undefined, 'feature/x', 3);
+      const bench = await store.series(project, 'benchmark', undefined, 'main', 3);
+      const none = await store.series(project, 'coverage', undefined, 'main', 3);
+
+      // Assess
+      expect(main.map((r) => r.runId)).toEqual(['run-005', 'run-004', 'run-003']);
+      expect(unit.map((r) => r.runId)).toEqual(['run-006']);
+      expect(feature.map((r) => r.runId)).toEqual(['run-008']);
+      expect(bench).toEqual([run(project, 9, { branch: 'main', kind: 'benchmark' })]);
+      expect(none).toEqual([]);
+    });
+
+    it('reads back stored tests and leaves absent ones out', async () => {
+      // Prepare
+      const store = await makeStore();
+      const project = freshProject();
+      const flaky = testRec(project, 'unit > Cart > adds items', 1, ['passed', 'failed'], true);
+      const plain = testRec(project, 'unit > Cart > empties', 1, ['passed']);
+      await store.putTest(flaky, 0, TTL);
+      await store.putTest(plain, 0, TTL);
+
+      // Act
+      const got = await store.getTests(project, [
+        flaky.id,
+        'unit > Cart > missing',
+        plain.id,
+        flaky.id,
+      ]);
+      const elsewhere = await store.getTests(freshProject(), [flaky.id]);
+
+      // Assess
+      expect(got).toEqual(
+        new Map([
+          [flaky.id, flaky],
+          [plain.id, plain],
+        ]),
+      );
+      expect(elsewhere.size).toBe(0);
+    });
+
+    it('writes a test only over the version it expects', async () => {
+      // Prepare
+      const store = await makeStore();
+      const project = freshProject();
+      const id = 'unit > Cart > race';
+
+      // Act
+      const first = await Promise.all([
+        store.putTest(testRec(project, id, 1, ['passed']), 0, TTL),
+        store.putTest(testRec(project, id, 1, ['failed']), 0, TTL),
+      ]);
+      const again = await store.putTest(testRec(project, id, 1, ['skipped']), 0, TTL);
+      const stale = await store.putTest(testRec(project, id, 3, ['skipped']), 2, TTL);
+      const next = await store.putTest(testRec(project, id, 2, ['passed', 'passed']), 1, TTL);
+
+      // Assess
+      expect(first.filter(Boolean)).toHaveLength(1);
+      expect(again).toBe(false);
+      expect(stale).toBe(false);
+      expect(next).toBe(true);
+      expect((await store.getTests(project, [id])).get(id)).toMatchObject({
+        version: 2,
+        outcomes: [{ status: 'passed' }, { status: 'passed' }],
+      });
+    });
+
+    it('loses no outcome when concurrent writers re-read and retry', async () => {
+      // Prepare
+      const store = await makeStore();
+      const project = freshProject();
+      const id = 'unit > Cart > contended';
+      const writer = async (w: number): Promise<void> => {
+        for (let i = 0; i < 3; i++) {
+          for (;;) {
+            const current = (await store.getTests(project, [id])).get(id);
+            const base = current ?? testRec(project, id, 0, []);
+            const next = {
+              ...base,
+              outcomes: [...base.outcomes, outcome(w * 10 + i, 'passed')],
+              version: base.version + 1,
+            };
+            if (await store.putTest(next, base.version, TTL)) break;
+          }
+        }
+      };
+
+      // Act
+      await Promise.all([0, 1, 2, 3].map(writer));
+      const final = (await store.getTests(project, [id])).get(id);
+
+      // Assess
+      expect(final?.version).toBe(12);
+      expect(final?.outcomes.map((o) => o.runId).sort()).toEqual(
+        [0, 1, 2, 10, 11, 12, 20, 21, 22, 30, 31, 32].map((n) => `run-${n}`).sort(),
+      );
+    });
+
+    it('lists tests by status in id order, in pages, and follows a flaky state that clears', async () => {
+      // Prepare
+      const store = await makeStore();
+      const project = freshProject();
+      const id = (n: number) => `unit > Cart > case-${String(n).padStart(2, '0')}`;
+      await store.putTest(testRec(project, id(5), 1, ['passed', 'failed'], true), 0, TTL);
+      await store.putTest(testRec(project, id(1), 1, ['failed', 'passed'], true), 0, TTL);
+      await store.putTest(testRec(project, id(3), 1, ['passed', 'failed']), 0, TTL);
+      await store.putTest(testRec(project, id(2), 1, ['failed', 'passed']), 0, TTL);
+      await store.putTest(testRec(project, id(4), 1, ['passed', 'skipped']), 0, TTL);
+      await store.putTest(testRec(freshProject(), id(6), 1, ['failed'], true), 0, TTL);
+      const ids = (pages: TestRecord[][]) => pages.map((p) => p.map((t) => t.id.slice(-2)));
+      const list = (status: 'flaky' | 'failing' | 'passing' | 'all', limit: number) =>
+        allPages((cursor) => store.listTests(project, { status, limit, cursor }));
+
+      // Act
+      const all = await list('all', 2);
+      const flaky = await list('flaky', 1);
+      const failing = await list('failing', 5);
+      const passing = await list('passing', 5);
+      await store.putTest(testRec(project, id(5), 2, ['passed', 'failed', 'passed']), 1, TTL);
+      const flakyAfter = await list('flaky', 5);
+
+      // Assess
+      expect(ids(all)).toEqual([['01', '02'], ['03', '04'], ['05']]);
+      expect(ids(flaky)).toEqual([['01'], ['05']]);
+      expect(flaky[0]?.[0]?.flaky?.reason).toBe('flip-rate');
+      expect(ids(failing)).toEqual([['03', '05']]);
+      expect(ids(passing)).toEqual([['01', '02']]);
+      expect(ids(flakyAfter)).toEqual([['01']]);
+    });
+
+    it('answers empty for an unknown project', async () => {
+      // Prepare
+      const store = await makeStore();
+      const project = freshProject();
+
+      // Act
+      const runs = await store.listRuns(project, { limit: 5 });
+      const series = await store.series(project, 'tests', undefined, 'main', 5);
+      const tests = await store.getTests(project, ['a']);
+      const listed = await store.listTests(project, { status: 'all', limit: 5 });
+
+      // Assess
+      expect(runs).toEqual({ items: [] });
+      expect(series).toEqual([]);
+      expect(tests.size).toBe(0);
+      expect(listed).toEqual({ items: [] });
+    });
+  });
+};
+
+/**
+ * What the two real stores add to the reference: expiry, cursor validation, long ids, odd
+ * project names, and a check of the version they are given.
+ */
+const durable = (name: string, makeStore: (clock: Clock) => Promise<HistoryStore>) => {
+  describe(`${name}: durable store`, () => {
+    it('forgets runs and tests after their retention, and lets an expired test be recreated', async () => {
+      // Prepare
+      const clock = movableClock();
+      const store = await makeStore(clock);
+      const project = freshProject();
+      await store.putRun(run(project, 1, { branch: 'main' }), 1);
+      await store.putRun(run(project, 2, { branch: 'main' }), 30);
+      await store.putTest(testRec(project, 'unit > a', 1, ['passed']), 0, 1);
+      await store.putTest(testRec(project, 'unit > b', 1, ['failed'], true), 0, 30);
+
+      // Act
+      clock.advanceDays(2);
+      const runs = await store.listRuns(project, { limit: 5 });
+      const series = await store.series(project, 'tests', undefined, 'main', 5);
+      const tests = await store.getTests(project, ['unit > a', 'unit > b']);
+      const listed = await store.listTests(project, { status: 'all', limit: 5 });
+      const recreated = await store.putTest(testRec(project, 'unit > a', 1, ['skipped']), 0, 1);
+
+      // Assess
+      expect(runs.items.map((r) => r.runId)).toEqual(['run-002']);
+      expect(series.map((r) => r.runId)).toEqual(['run-002']);
+      expect([...tests.keys()]).toEqual(['unit > b']);
+      expect(listed.items.map((t) => t.id)).toEqual(['unit > b']);
+      expect(recreated).toBe(true);
+      expect((await store.getTests(project, ['unit > a'])).get('unit > a')?.outcomes).toEqual([
+        outcome(0, 'skipped'),
+      ]);
+    });
+
+    it('refuses a cursor it did not make with a bad_request', async () => {
+      // Prepare
+      const store = await makeStore(movableClock());
+      const project = freshProject();
+      const bad = [
+        'not base64 at all!',
+        Buffer.from('{"sk":42,"k":42}').toString('base64url'),
+        Buffer.from('plain text').toString('base64url'),
+      ];
+
+      // Act
+      const results = await Promise.allSettled(
+        bad.flatMap((cursor) => [
+          store.listRuns(project, { limit: 2, cursor }),
+          store.listTests(project, { status: 'all', limit: 2, cursor }),
+          store.listTests(project, { status: 'flaky', limit: 2, cursor }),
+        ]),
+      );
+
+      // Assess
+      for (const r of results) {
+        expect(r.status).toBe('rejected');
+        const reason = (r as PromiseRejectedResult).reason as VigilError;
+        expect(reason).toBeInstanceOf(VigilError);
+        expect(reason.code).toBe('bad_request');
+      }
+    });
+
+    it('keeps test ids longer than a DynamoDB key apart, and lists them', async () => {
+      // Prepare
+      const store = await makeStore(movableClock());
+      const project = freshProject();
+      const prefix = `unit > Parametrized > ${'é'.repeat(700)} `;
+      const a = testRec(project, `${prefix}a`, 1, ['passed']);
+      const b = testRec(project, `${prefix}b`, 1, ['failed']);
+
+      // Act
+      const written = [await store.putTest(a, 0, TTL), await store.putTest(b, 0, TTL)];
+      const got = await store.getTests(project, [a.id, b.id]);
+      const listed = await allPages((cursor) =>
+        store.listTests(project, { status: 'all', limit: 1, cursor }),
+      );
+
+      // Assess
+      expect(written).toEqual([true, true]);
+      expect(got.get(a.id)).toEqual(a);
+      expect(got.get(b.id)).toEqual(b);
+      // Ids this long sort by their first ~950 bytes on DynamoDB, then by hash.
+      expect(listed.map((p) => p.length)).toEqual([1, 1]);
+      expect(
+        listed
+          .flat()
+          .map((t) => t.id.slice(-1))
+          .sort(),
+      ).toEqual(['a', 'b']);
+    });
+
+    it('orders test ids as DynamoDB does: by their UTF-8 bytes', async () => {
+      // Prepare
+      const store = await makeStore(movableClock());
+      const project = freshProject();
+      const sorted = ['B', 'a', 'a b', 'é', '\uFFFD', '😀'];
+      for (const id of [...sorted].reverse())
+        await store.putTest(testRec(project, id, 1, ['passed']), 0, TTL);
+
+      // Act
+      const listed = await allPages((cursor) =>
+        store.listTests(project, { status: 'all', limit: 4, cursor }),
+      );
+
+      // Assess
+      expect(listed.map((p) => p.map((t) => t.id))).toEqual([sorted.slice(0, 4), sorted.slice(4)]);
+    });
+
+    it('keeps projects whose names look like paths apart', async () => {
+      // Prepare
+      const store = await makeStore(movableClock());
+      const names = ['..', '../etc', 'Org/Repo', 'org/repo', 'org%2Frepo'];
+
+      // Act
+      for (const [i, project] of names.entries())
+        await store.putRun(run(project, i, { branch: 'main' }), TTL);
+      const listed = await Promise.all(names.map((p) => store.listRuns(p, { limit: 10 })));
+
+      // Assess
+      expect(listed.map((p) => p.items.map((r) => r.project))).toEqual(names.map((n) => [n]));
+    });
+
+    it('refuses a test whose version is not the expected one plus one', async () => {
+      // Prepare
+      const store = await makeStore(movableClock());
+
+      // Act
+      const act = store.putTest(testRec(freshProject(), 'unit > v', 1, ['passed']), 1, TTL);
+
+      // Assess
+      await expect(act).rejects.toThrow('test record version must be expectedVersion + 1');
+    });
+  });
+};
+
+// The reference -------------------------------------------------------------------------------
+
+contract('MemoryHistory', async () => new MemoryHistory());
+
+// Local files ---------------------------------------------------------------------------------
+
+const tempDir = () => mkdtemp(join(tmpdir(), 'vigil-hist-'));
+
+contract('FileHistoryStore', async () => new FileHistoryStore(await tempDir()));
+durable('FileHistoryStore', async (clock) => new FileHistoryStore(await tempDir(), { clock }));
+
+describe('FileHistoryStore', () => {
+  const lines = async (dir: string, project: string) =>
+    (await readFile(join(dir, 'history', encodeProject(project), 'runs.jsonl'), 'utf8'))
+      .split('\n')
+      .filter(Boolean);
+
+  it('lays files out per project under history/, names escaped', async () => {
+    // Prepare
+    const dir = await tempDir();
+    const store = new FileHistoryStore(dir);
+
+    // Act
+    await store.putRun(run('Org/../Repo', 1), TTL);
+    await store.putTest(testRec('Org/../Repo', 'unit > x', 1, ['passed']), 0, TTL);
+
+    // Assess
+    expect(await readdir(join(dir, 'history'))).toEqual(['%4Frg%2F%2E%2E%2F%52epo']);
+    expect((await readdir(join(dir, 'history', '%4Frg%2F%2E%2E%2F%52epo'))).sort()).toEqual([
+      'runs.jsonl',
+      'tests',
+    ]);
+  });
+
+  it('keeps runs.jsonl bounded: the newest maxRunsPerProject runs, rewrites included', async () => {
+    // Prepare
+    const dir = await tempDir();
+    const store = new FileHistoryStore(dir, { maxRunsPerProject: 10 });
+    const project = freshProject();
+    const sizes: number[] = [];
+    const visible: number[] = [];
+
+    // Act
+    for (let m = 1; m <= 40; m++) {
+      await store.putRun(run(project, m), TTL);
+      await store.putRun(run(project, m), TTL); // a redelivered event
+      sizes.push((await lines(dir, project)).length);
+      visible.push((await store.listRuns(project, { limit: 100 })).items.length);
+    }
+    const listed = await store.listRuns(project, { limit: 100 });
+
+    // Assess
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(12);
+    expect(Math.max(...visible)).toBe(10);
+    expect(listed.items.map((r) => r.runId)).toEqual(
+      Array.from({ length: 10 }, (_, i) => `run-0${40 - i}`),
+    );
+  });
+
+  it('drops expired runs from the file within a day of their expiry', async () => {
+    // Prepare
+    const dir = await tempDir();
+    const clock = movableClock();
+    const store = new FileHistoryStore(dir, { clock });
+    const project = freshProject();
+    for (let m = 1; m <= 5; m++) await store.putRun(run(project, m), 1);
+
+    // Act
+    clock.advanceDays(1.5);
+    await store.putRun(run(project, 6), 1);
+    const afterHalfDay = (await lines(dir, project)).length;
+    clock.advanceDays(1);
+    await store.putRun(run(project, 7), 30);
+
+    // Assess
+    expect(afterHalfDay).toBe(6);
+    expect((await lines(dir, project)).map((l) => (JSON.parse(l) as { key: string }).key)).toEqual([
+      `${at(7)}#run-007`,
+    ]);
+  });
+
+  it('skips a torn line left by a crash mid-append', async () => {
+    // Prepare
+    const dir = await tempDir();
+    const store = new FileHistoryStore(dir);
+    const project = freshProject();
+    await store.putRun(run(project, 1), TTL);
+    const file = join(dir, 'history', encodeProject(project), 'runs.jsonl');
+    await writeFile(file, `${await readFile(file, 'utf8')}{"key":"2026-11-25T1`);
+
+    // Act
+    const restarted = new FileHistoryStore(dir);
+    await restarted.putRun(run(project, 2), TTL);
+    const listed = await restarted.listRuns(project, { limit: 5 });
+
+    // Assess
+    expect(listed.items.map((r) => r.runId)).toEqual(['run-002', 'run-001']);
+  });
+
+  it('is a compare-and-swap across instances on one data dir in one process', async () => {
+    // Prepare
+    const dir = await tempDir();
+    const stores = [
+      new FileHistoryStore(dir),
+      new FileHistoryStore(dir),
+      new FileHistoryStore(dir),
+    ];
+    const project = freshProject();
+
+    // Act
+    const results = await Promise.all(
+      stores.map((s, i) =>
+        s.putTest(testRec(project, 'unit > cas', 1, [i ? 'passed' : 'failed']), 0, TTL),
+      ),
+    );
+
+    // Assess
+    expect(results.filter(Boolean)).toHaveLength(1);
+  });
+
+  it('deletes the files of tests that stopped running', async () => {
+    // Prepare
+    const dir = await tempDir();
+    const clock = movableClock();
+    const store = new FileHistoryStore(dir, { clock });
+    const project = freshProject();
+    await store.putTest(testRec(project, 'unit > gone', 1, ['passed']), 0, 1);
+    await store.putTest(testRec(project, 'unit > kept', 1, ['passed']), 0, 30);
+    const testsDir = join(dir, 'history', encodeProject(project), 'tests');
+
+    // Act
+    clock.advanceDays(2);
+    await store.putTest(testRec(project, 'unit > new', 1, ['passed']), 0, 30);
+
+    // Assess
+    expect((await readdir(testsDir)).length).toBe(2);
+    expect(
+      (await store.listTests(project, { status: 'all', limit: 5 })).items.map((t) => t.id),
+    ).toEqual(['unit > kept', 'unit > new']);
+  });
+});
+
+// DynamoDB on moto ----------------------------------------------------------------------------
+
+const dynamoStore = async (clock?: Clock) =>
+  new DynamoHistoryStore({ table: TABLE, client: dynamo, ...(clock ? { clock } : {}) });
+
+contract('DynamoHistoryStore', () => dynamoStore());
+durable('DynamoHistoryStore', dynamoStore);
+
+describe('DynamoHistoryStore', () => {
+  const flakyIndexItems = async (project: string) =>
+    (
+      await dynamo.send(
+        new QueryCommand({
+          TableName: TABLE,
+          IndexName: HISTORY_TABLE_KEYS.flakyIndex.name,
+          KeyConditionExpression: 'flakyPk = :pk',
+          ExpressionAttributeValues: { ':pk': { S: `FLAKY#${project}` } },
+        }),
+      )
+    ).Items ?? [];
+
+  it('puts only flaky tests in the flaky index, and takes them out when they recover', async () => {
+    // Prepare
+    const store = await dynamoStore(movableClock());
+    const project = freshProject();
+    await store.putTest(testRec(project, 'unit > steady', 1, ['passed']), 0, 30);
+    await store.putTest(testRec(project, 'unit > flaky', 1, ['failed', 'passed'], true), 0, 30);
+
+    // Act
+    const before = await flakyIndexItems(project);
+    await store.putTest(testRec(project, 'unit > flaky', 2, ['passed']), 1, 30);
+    const after = await flakyIndexItems(project);
+
+    // Assess
+    expect(before.map((i) => i.sk?.S)).toEqual(['unit > flaky']);
+    expect(after).toEqual([]);
+  });
+
+  it('stamps every item with its TTL in epoch seconds, refreshed on each write', async () => {
+    // Prepare
+    const clock = movableClock();
+    const store = await dynamoStore(clock);
+    const project = freshProject();
+    const key = { pk: { S: `TESTS#${project}` }, sk: { S: 'unit > ttl' } };
+    const expiresAt = async () =>
+      Number(
+        (await dynamo.send(new GetItemCommand({ TableName: TABLE, Key: key }))).Item?.expiresAt?.N,
+      );
+    await store.putTest(testRec(project, 'unit > ttl', 1, ['passed']), 0, 30);
+    const first = await expiresAt();
+
+    // Act
+    clock.advanceDays(10);
+    await store.putTest(testRec(project, 'unit > ttl', 2, ['passed', 'passed']), 1, 30);
+
+    // Assess
+    expect(first).toBe(T0 / 1000 + 30 * 86_400);
+    expect(await expiresAt()).toBe(T0 / 1000 + 40 * 86_400);
+  });
+
+  it('stores a test record above 1 KB gzip-compressed, one write unit instead of five', async () => {
+    // Prepare
+    const store = await dynamoStore();
+    const project = freshProject();
+    const statuses = Array.from({ length: 30 }, (_, i): TestOutcome['status'] =>
+      i % 7 ? 'passed' : 'failed',
+    );
+    const record = testRec(project, 'unit > Cart > window', 1, statuses);
+
+    // Act
+    await store.putTest(record, 0, TTL);
+    const raw = await dynamo.send(
+      new GetItemCommand({
+        TableName: TABLE,
+        Key: { pk: { S: `TESTS#${project}` }, sk: { S: record.id } },
+      }),
+    );
+
+    // Assess
+    expect(JSON.stringify(record).length).toBeGreaterThan(4_000);
+    expect(raw.Item?.data).toBeUndefined();
+    expect(raw.Item?.dataGz?.B?.byteLength).toBeLessThan(1_024);
+    expect(raw.Item?.last?.S).toBe('passed');
+    expect((await store.getTests(project, [record.id])).get(record.id)).toEqual(record);
+  });
+
+  it('stores a big benchmark run compressed, and caps one that cannot fit an item', async () => {
+    // Prepare
+    const store = await dynamoStore();
+    const project = freshProject();
+    const bench = (minute: number, count: number): RunRecord => {
+      const base = run(project, minute, { kind: 'benchmark', branch: 'main' });
+      // Pseudo-random names and values: realistic, not trivially compressible.
+      let x = minute;
+      const rnd = () => {
+        x = (x * 1_103_515_245 + 12_345) % 2 ** 31;
+        return x;
+      };
+      const benchmarks = Array.from({ length: count }, (_, i) => ({
+        name: `suite-${rnd().toString(36)}/case ${i} ${rnd().toString(36)}${rnd().toString(36)}`,
+        unit: 'ns',
+        value: rnd() / 1000,
+        samples: 100,
+        stddev: rnd() / 100_000,
+      }));
+      return { ...base, kind: 'benchmark', summary: { benchmarks } };
+    };
+    const big = bench(1, 5_000);
+    const huge = bench(2, 25_000);
+
+    // Act
+    await store.putRun(big, TTL);
+    await store.putRun(huge, TTL);
+    const [hugeBack, bigBack] = await store.series(project, 'benchmark', undefined, 'main', 5);
+
+    // Assess
+    expect(JSON.stringify(big).length).toBeGreaterThan(400_000);
+    expect(bigBack).toEqual(big);
+    const kept = hugeBack?.kind === 'benchmark' ? hugeBack.summary.benchmarks : [];
+    expect(kept.length).toBeGreaterThan(5_000);
+    expect(kept.length).toBeLessThan(25_000);
+    expect(kept).toEqual(
+      huge.kind === 'benchmark' ? huge.summary.benchmarks.slice(0, kept.length) : [],
+    );
+  });
+
+  it('reads many tests in batches of 100, retrying unprocessed keys', async () => {
+    // Prepare
+    const project = freshProject();
+    const ids = Array.from({ length: 230 }, (_, i) => `unit > many > t${i}`);
+    const seed = await dynamoStore();
+    await Promise.all(
+      ids
+        .filter((_, i) => i % 2 === 0)
+        .map((id) => seed.putTest(testRec(project, id, 1, ['passed']), 0, TTL)),
+    );
+    let batchCalls = 0;
+    let throttled = 0;
+    // The real client, except that the first two answers leave half their keys unprocessed.
+    const client = new Proxy(dynamo, {
+      get(target, prop, receiver) {
+        if (prop !== 'send') return Reflect.get(target, prop, receiver);
+        return async (command: unknown) => {
+          const out = await target.send(command as BatchGetItemCommand);
+          if (!(command instanceof BatchGetItemCommand)) return out;
+          batchCalls++;
+          const keys = command.input.RequestItems?.[TABLE]?.Keys ?? [];
+          if (throttled >= 2 || keys.length < 2) return out;
+          throttled++;
+          const back = keys.slice(keys.length / 2);
+          const backSks = new Set(back.map((k) => k.sk?.S));
+          const responses = (out.Responses?.[TABLE] ?? []).filter((i) => !backSks.has(i.sk?.S));
+          return {
+            ...out,
+            Responses: { [TABLE]: responses },
+            UnprocessedKeys: { [TABLE]: { Keys: back } },
+          };
+        };
+      },
+    });
+    const store = new DynamoHistoryStore({ table: TABLE, client });
+
+    // Act
+    const got = await store.getTests(project, ids);
+
+    // Assess
+    expect(got.size).toBe(115);
+    expect([...got.keys()].sort()).toEqual(ids.filter((_, i) => i % 2 === 0).sort());
+    expect(batchCalls).toBe(5);
+  });
+
+  it('gives up with unavailable when reads stay throttled, and lets other errors through', async () => {
+    // Prepare
+    const throttling = new Proxy(dynamo, {
+      get(target, prop, receiver) {
+        if (prop !== 'send') return Reflect.get(target, prop, receiver);
+        return async (command: BatchGetItemCommand) => ({
+          Responses: {},
+          UnprocessedKeys: { [TABLE]: { Keys: command.input.RequestItems?.[TABLE]?.Keys } },
+        });
+      },
+    });
+    const store = new DynamoHistoryStore({ table: TABLE, client: throttling, retryDelayMs: 0 });
+    const missing = new DynamoHistoryStore({ table: 'no-such-table', client: dynamo });
+
+    // Act
+    const throttled = await store.getTests(freshProject(), ['unit > a']).catch((e: unknown) => e);
+    const noTable = missing.putTest(testRec(freshProject(), 'unit > a', 1, ['passed']), 0, TTL);
+
+    // Assess
+    expect(throttled).toBeInstanceOf(VigilError);
+    expect((throttled as VigilError).code).toBe('unavailable');
+    await expect(noTable).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+  });
+
+  it('pages a filtered listing across many query pages without losing or repeating runs', async () => {
+    // Prepare
+    const store = await dynamoStore();
+    const project = freshProject();
+    const runs: RunRecord[] = [];
+    for (let m = 0; m < 210; m++)
+      runs.push(run(project, m, m % 50 === 0 ? { branch: 'main' } : { kind: 'coverage' }));
+    await Promise.all(runs.map((r) => store.putRun(r, TTL)));
+
+    // Act
+    const pages = await allPages((cursor) =>
+      store.listRuns(project, { kind: 'tests', limit: 2, cursor }),
+    );
+
+    // Assess
+    expect(pages.map((p) => p.map((r) => r.runId))).toEqual([
+      ['run-200', 'run-150'],
+      ['run-100', 'run-050'],
+      ['run-000'],
+    ]);
+  });
+
+  it('fits long keys under DynamoDB limits, keeping them distinct', () => {
+    // Prepare
+    const long = 'x'.repeat(2_000);
+
+    // Act
+    const a = fitKey(`${long}a`, 1024);
+    const b = fitKey(`${long}b`, 1024);
+
+    // Assess
+    expect(Buffer.byteLength(a)).toBeLessThanOrEqual(1024);
+    expect(a).not.toBe(b);
+    expect(a.startsWith('x'.repeat(900))).toBe(true);
+    expect(fitKey('short', 1024)).toBe('short');
+  });
+});

@@ -3,13 +3,14 @@ import { ZodError } from 'zod';
 import { type AlertStateStore, processObservation } from '../core/alerts/service';
 import {
   isCloudWatchAlarmEvent,
+  noticeFromEvent,
   observationFromAlarm,
   observationFromEvent,
 } from '../core/alerts/sources';
-import type { Observation } from '../core/alerts/state';
+import type { AlertState, Observation } from '../core/alerts/state';
 import type { VigilConfig } from '../core/config';
 import { VigilError } from '../core/errors';
-import { type AlertNotification, type BusEvent, parseBusEvent } from '../core/events';
+import { type AlertNotification, type BusEvent, DETAIL_TYPES, parseBusEvent } from '../core/events';
 import { PIPELINE_METRICS } from '../core/metrics/catalog';
 import type { Clock } from '../core/ports';
 import { emitPipelineMetric, flushMetrics } from '../shared/pipeline-metrics';
@@ -19,8 +20,9 @@ import { annotate, traceHandler } from '../shared/tracing';
 /**
  * The alert handler: a bus event (probe runs, test runs and gates from the Vigil bus;
  * CloudWatch alarm state changes from the default bus) → an observation → the alert state
- * machine → a notification handed to `dispatch`. The same function runs in Lambda (dispatch =
- * SNS + the Vigil bus) and locally (dispatch = direct delivery + the local bus).
+ * machine → a notification handed to `dispatch`. A flaky test found on an alerting branch
+ * skips the state machine: it is one NOTICE, sent once. The same function runs in Lambda
+ * (dispatch = SNS + the Vigil bus) and locally (dispatch = direct delivery + the local bus).
  */
 
 export type Dispatch = (notification: AlertNotification) => Promise<void>;
@@ -34,32 +36,132 @@ export interface AlertHandlerDeps {
   metrics?: Metrics;
 }
 
-/** The observation an event stands for, or `undefined` when it does not alert. */
-export const observationFor = (event: BusEvent, config: VigilConfig): Observation | undefined => {
-  if (isCloudWatchAlarmEvent(event)) {
-    try {
-      return observationFromAlarm(event, config);
-    } catch (e) {
-      if (e instanceof ZodError) {
-        const issue = e.issues[0];
-        throw new VigilError(
-          'bad_request',
-          `Invalid CloudWatch alarm event: ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'bad detail'}`,
-        );
-      }
-      throw e;
+/** What an event asks of the alert handler: an observation for the state machine, or a NOTICE. */
+export type AlertRoute =
+  | { observation: Observation }
+  | {
+      notice: AlertNotification;
+      /** Sent once per key: the run that found the test flaky. */
+      noticeKey: string;
+    };
+
+const alarmObservation = (event: BusEvent, config: VigilConfig): Observation | undefined => {
+  try {
+    return observationFromAlarm(event, config);
+  } catch (e) {
+    if (e instanceof ZodError) {
+      const issue = e.issues[0];
+      throw new VigilError(
+        'bad_request',
+        `Invalid CloudWatch alarm event: ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'bad detail'}`,
+      );
     }
+    throw e;
   }
-  return observationFromEvent(parseBusEvent(event), event.id, config);
+};
+
+/** The route an event takes, or `undefined` when it does not alert. */
+export const routeEvent = (event: BusEvent, config: VigilConfig): AlertRoute | undefined => {
+  if (isCloudWatchAlarmEvent(event)) {
+    const observation = alarmObservation(event, config);
+    return observation && { observation };
+  }
+  const known = parseBusEvent(event);
+  if (known.detailType === DETAIL_TYPES.testFlaky) {
+    const notice = noticeFromEvent(known, event.id, config);
+    return notice && { notice, noticeKey: known.detail.metadata.runId };
+  }
+  const observation = observationFromEvent(known, event.id, config);
+  return observation && { observation };
+};
+
+/** Runs whose NOTICE a check remembers (a test is announced at most weekly: plenty). */
+const RECENT_NOTICES = 20;
+
+/**
+ * Send a NOTICE once per key: the check's state (always `OK`, so never listed as active)
+ * remembers the keys already sent, so a redelivered event, or the history announcing the same
+ * run again after a retry, sends nothing new. Dispatch first, then remember: a crash in between
+ * sends it again on the retry (at least once) rather than never.
+ */
+const sendNotice = async (
+  n: AlertNotification,
+  key: string,
+  deps: AlertHandlerDeps,
+): Promise<boolean> => {
+  const prev = await deps.store.get(n.checkKey);
+  if (prev?.recentObservationIds.includes(key)) return false;
+  await deps.dispatch(n);
+  emitPipelineMetric(deps.metrics ?? sharedMetrics, PIPELINE_METRICS.alertsSent, { Kind: n.kind });
+  try {
+    await deps.store.appendHistory(n);
+  } catch (error) {
+    logger.warn('could not record alert history', { checkKey: n.checkKey, error });
+  }
+  try {
+    let current = prev;
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      const next: AlertState = {
+        checkKey: n.checkKey,
+        status: 'OK',
+        consecutiveFailures: 0,
+        consecutiveSuccesses: 0,
+        recentObservationIds: [...(current?.recentObservationIds ?? []), key].slice(
+          -RECENT_NOTICES,
+        ),
+        lastNotifiedAt: n.at,
+        lastObservedAt: n.at,
+        source: n.source,
+        project: n.project,
+        severity: n.severity,
+        title: n.title,
+        correlationId: n.correlationId,
+        tags: [],
+        outbox: [],
+        version: (current?.version ?? 0) + 1,
+        updatedAt: deps.clock.now().toISOString(),
+      };
+      if (await deps.store.putIfVersion(next, current?.version ?? 0)) return true;
+      current = await deps.store.get(n.checkKey);
+      if (current?.recentObservationIds.includes(key)) return true;
+    }
+    logger.warn('could not remember a sent notice; a redelivery may repeat it', {
+      checkKey: n.checkKey,
+    });
+  } catch (error) {
+    logger.warn('could not remember a sent notice; a redelivery may repeat it', {
+      checkKey: n.checkKey,
+      error,
+    });
+  }
+  return true;
 };
 
 export const createAlertHandler = (deps: AlertHandlerDeps) =>
   traceHandler('alert', async (event: BusEvent): Promise<void> => {
-    const obs = observationFor(event, deps.config);
-    if (!obs) {
+    const route = routeEvent(event, deps.config);
+    if (!route) {
       logger.debug('event does not alert', { eventId: event.id, detailType: event['detail-type'] });
       return;
     }
+    if ('notice' in route) {
+      const n = route.notice;
+      logger.appendKeys({ correlation_id: n.correlationId });
+      annotate({ correlationId: n.correlationId, project: n.project, checkKey: n.checkKey });
+      try {
+        const sent = await sendNotice(n, route.noticeKey, deps);
+        logger.info(sent ? 'notice sent' : 'notice already sent', {
+          checkKey: n.checkKey,
+          notification: n.kind,
+          incidentId: n.incidentId,
+        });
+      } finally {
+        flushMetrics(deps.metrics ?? sharedMetrics);
+        logger.resetKeys();
+      }
+      return;
+    }
+    const obs = route.observation;
     logger.appendKeys({ correlation_id: obs.correlationId });
     annotate({
       correlationId: obs.correlationId,

@@ -20,6 +20,8 @@ import { createSnsDispatch } from '../../functions/adapters/aws/sns-dispatch';
 import { LocalAlertDispatcher } from '../../functions/adapters/local/alert-dispatcher';
 import { FileAlertStore } from '../../functions/adapters/local/alert-store';
 import { LocalBus } from '../../functions/adapters/local/bus';
+import { LocalMetricStore } from '../../functions/adapters/local/metric-store';
+import { createLocalMetrics } from '../../functions/adapters/local/metrics';
 import { createAlertHandler } from '../../functions/alert/handler';
 import type { SlackPayload } from '../../functions/core/alerts/messages';
 import { listAlerts } from '../../functions/core/alerts/service';
@@ -31,6 +33,7 @@ import {
   EVENT_PATTERNS,
   type Gate,
   type ProbeCompletedDetail,
+  type TestFlakyDetail,
   type TestRunDetail,
 } from '../../functions/core/events';
 import { MemoryPublisher } from '../helpers/fakes';
@@ -476,6 +479,97 @@ describe('alert handler: maintenance windows', () => {
       ['FIRING', true],
       ['RESOLVED', true],
     ]);
+  });
+});
+
+describe('alert handler: flaky tests', () => {
+  const flakyEvent = (branch: string, runId = 'nightly-7'): BusEvent => {
+    const detail: TestFlakyDetail = {
+      metadata: {
+        project: 'shop',
+        runId,
+        branch,
+        commit: 'c0ffee1234',
+        correlationId: `hist-${runId}`,
+        detectedAt: new Date(now).toISOString(),
+      },
+      test: {
+        id: 'cart > CartTest > checkout',
+        suite: 'cart',
+        classname: 'CartTest',
+        name: 'checkout',
+      },
+      reason: 'flip-rate',
+      explanation: '3 flips in 8 runs on main (flip rate 43%, threshold 30%).',
+      flipRate: 0.429,
+      quarantined: { owner: 'team-cart', expires: '2026-12-31' },
+    };
+    return busEvent('vigil.history', 'Test Flaky Detected', detail);
+  };
+
+  it('sends one NOTICE on main through the channels, records and counts it, and no incident', async () => {
+    // Prepare
+    const h = await harness();
+    const metricStore = new LocalMetricStore();
+    const metrics = createLocalMetrics(metricStore, { namespace: 'Vigil', serviceName: 'vigil' });
+    const handle = createAlertHandler({
+      config: h.config,
+      store: h.store,
+      dispatch: h.dispatcher.dispatch,
+      clock,
+      metrics,
+    });
+    const event = flakyEvent('main');
+
+    // Act: delivered, redelivered (same id), announced again for the same run (new id), and
+    // a week later from another run; plus the same finding on a feature branch
+    await handle(event);
+    await handle(event);
+    await handle(flakyEvent('main'));
+    await handle(flakyEvent('feature/cart'));
+    minutes(7 * 24 * 60);
+    await handle(flakyEvent('main', 'nightly-14'));
+
+    // Assess
+    expect(slackMessages.map((m) => m.text)).toEqual([
+      'NOTICE [warning] Flaky test cart &gt; CartTest &gt; checkout: 3 flips in 8 runs on main (flip rate 43%, threshold 30%). Quarantined until 2026-12-31 (owner: team-cart).',
+      expect.stringContaining('NOTICE [warning] Flaky test'),
+    ]);
+    const notes = await history(h.dataDir);
+    expect(notes.map((n) => [n.kind, n.source, n.checkKey, n.correlationId])).toEqual([
+      ['NOTICE', 'flaky', 'flaky:shop/cart > CartTest > checkout', 'hist-nightly-7'],
+      ['NOTICE', 'flaky', 'flaky:shop/cart > CartTest > checkout', 'hist-nightly-14'],
+    ]);
+    expect(notes[0]?.incidentId).toBe(event.id);
+    expect((await listAlerts(h.store, { clock })).active).toEqual([]);
+    const sent = metricStore.query({ name: 'AlertsSent', dimensions: { Kind: 'NOTICE' } });
+    expect(sent.map((p) => p.value)).toEqual([1, 1]);
+  });
+
+  it('sends the NOTICE on the retry when the channel failed the first time', async () => {
+    // Prepare
+    const h = await harness();
+    let fail = true;
+    const sent: AlertNotification[] = [];
+    const handle = createAlertHandler({
+      config: h.config,
+      store: h.store,
+      dispatch: async (n) => {
+        if (fail) throw new Error('SNS is down');
+        sent.push(n);
+      },
+      clock,
+    });
+    const event = flakyEvent('main');
+
+    // Act
+    await expect(handle(event)).rejects.toThrow('SNS is down');
+    fail = false;
+    await handle(event);
+    await handle(event);
+
+    // Assess
+    expect(sent.map((n) => n.kind)).toEqual(['NOTICE']);
   });
 });
 

@@ -1,4 +1,5 @@
-import type { AlertNotification } from '../events';
+import { createHash } from 'node:crypto';
+import type { AlertNotification, TestFlakyDetail } from '../events';
 import type { AlertKind, AlertState } from './state';
 
 /**
@@ -77,6 +78,46 @@ export const buildNotification = (
   };
 };
 
+/** Longest check key kept whole (DynamoDB's alert table keys it; its limit is 2048 bytes). */
+const MAX_CHECK_KEY_BYTES = 1024;
+
+/**
+ * `flaky:<project>/<test id>`; an absurdly long test id is cut and suffixed with a hash of the
+ * whole key so it stays unique and fits a table key.
+ */
+export const flakyCheckKey = (project: string, testId: string): string => {
+  const key = `flaky:${project}/${testId}`;
+  if (Buffer.byteLength(key) <= MAX_CHECK_KEY_BYTES) return key;
+  const hash = createHash('sha256').update(key).digest('hex').slice(0, 16);
+  let cut = key.slice(0, MAX_CHECK_KEY_BYTES - 40);
+  while (Buffer.byteLength(cut) > MAX_CHECK_KEY_BYTES - 40) cut = cut.slice(0, -1);
+  return `${cut}…#${hash}`;
+};
+
+/**
+ * The NOTICE for a test found flaky: a one-off warning outside the incident cycle (it never
+ * fires or resolves). The incident id is the event's id; the summary is the detector's
+ * explanation, plus the quarantine covering the test, if any.
+ */
+export const flakyNotice = (detail: TestFlakyDetail, eventId: string): AlertNotification => {
+  const m = detail.metadata;
+  const q = detail.quarantined;
+  const quarantine = q ? ` Quarantined until ${q.expires} (owner: ${q.owner}).` : '';
+  return {
+    checkKey: flakyCheckKey(m.project, detail.test.id),
+    incidentId: eventId,
+    kind: 'NOTICE',
+    source: 'flaky',
+    project: m.project,
+    severity: 'warning',
+    title: `Flaky test ${detail.test.id}`,
+    summary: `${detail.explanation}${quarantine}`,
+    since: m.detectedAt,
+    at: m.detectedAt,
+    correlationId: m.correlationId,
+  };
+};
+
 // Slack ---------------------------------------------------------------------------------
 
 /** Slack's Block Kit limits (header text, section text, field text). */
@@ -126,9 +167,12 @@ const mrkdwn = (text: string, max: number = SLACK.text): SlackText => ({
 export const slackPayload = (n: AlertNotification): SlackPayload => {
   const mark = MARK[n.kind];
   const resolved = n.kind === 'RESOLVED';
+  const notice = n.kind === 'NOTICE';
   const fields: SlackText[] = [
     mrkdwn(`*Severity*\n${n.severity}`, SLACK.field),
-    mrkdwn(`*Since*\n${formatTime(n.since)}`, SLACK.field),
+    notice
+      ? mrkdwn(`*Detected*\n${formatTime(n.at)}`, SLACK.field)
+      : mrkdwn(`*Since*\n${formatTime(n.since)}`, SLACK.field),
     mrkdwn(`*Project*\n${escapeSlack(n.project)}`, SLACK.field),
     mrkdwn(`*Check*\n\`${escapeSlack(n.checkKey)}\``, SLACK.field),
   ];
@@ -162,7 +206,7 @@ export const slackPayload = (n: AlertNotification): SlackPayload => {
     type: 'context',
     elements: [
       mrkdwn(
-        `Correlation id \`${escapeSlack(n.correlationId)}\` · incident \`${escapeSlack(n.incidentId)}\` · ${formatTime(n.at)} · Vigil`,
+        `Correlation id \`${escapeSlack(n.correlationId)}\` · ${notice ? 'event' : 'incident'} \`${escapeSlack(n.incidentId)}\` · ${formatTime(n.at)} · Vigil`,
       ),
     ],
   });
@@ -170,7 +214,9 @@ export const slackPayload = (n: AlertNotification): SlackPayload => {
     n.downtimeSeconds === undefined ? '' : ` after ${formatDuration(n.downtimeSeconds)}`;
   const error =
     !resolved && n.lastError ? `: ${truncate(n.lastError.split('\n')[0] ?? '', 200)}` : '';
-  const text = `${mark.label} [${n.severity}] ${n.title}${resolved ? downtime : ` since ${formatTime(n.since)}`}${error}`;
+  const text = notice
+    ? `${mark.label} [${n.severity}] ${n.title}: ${n.summary}`
+    : `${mark.label} [${n.severity}] ${n.title}${resolved ? downtime : ` since ${formatTime(n.since)}`}${error}`;
   return { text: escapeSlack(truncate(text, SLACK.text)), blocks };
 };
 
@@ -197,15 +243,16 @@ export const emailSubject = (n: AlertNotification): string => {
 
 /** A readable plain-text body for email subscribers. */
 export const emailBody = (n: AlertNotification): string => {
+  const notice = n.kind === 'NOTICE';
   const rows: [string, string | undefined][] = [
     ['Project', n.project],
     ['Check', n.checkKey],
     ['Severity', n.severity],
-    ['Since', formatTime(n.since)],
-    [n.kind === 'RESOLVED' ? 'Resolved' : 'At', formatTime(n.at)],
+    ['Since', notice ? undefined : formatTime(n.since)],
+    [n.kind === 'RESOLVED' ? 'Resolved' : notice ? 'Detected' : 'At', formatTime(n.at)],
     ['Downtime', n.downtimeSeconds === undefined ? undefined : formatDuration(n.downtimeSeconds)],
     ['Runbook', n.runbookUrl],
-    ['Incident', n.incidentId],
+    [notice ? 'Event' : 'Incident', n.incidentId],
     ['Correlation id', n.correlationId],
   ];
   const width = Math.max(...rows.map(([k]) => k.length)) + 2;

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import type { ProbeConfig, VigilConfig } from '../config';
 import {
+  type AlertNotification,
   type BusEvent,
   DETAIL_TYPES,
   type EventMetadata,
@@ -10,6 +11,7 @@ import {
   SOURCES,
   type TestRunDetail,
 } from '../events';
+import { flakyNotice } from './messages';
 import type { Observation } from './state';
 
 /**
@@ -21,6 +23,8 @@ import type { Observation } from './state';
  * - `alarm:<alarmName>`: CloudWatch alarm state changes (ALARM fails, OK passes).
  *
  * Anything else (other branches, no branch, no verdict, INSUFFICIENT_DATA) gives `undefined`.
+ * `Test Flaky Detected` is no observation: on an alerting branch it is a one-off NOTICE
+ * (`noticeFromEvent`, check key `flaky:<project>/<test id>`).
  */
 
 /** Test runs, gates and alarms alert on the first failure and resolve on the first pass. */
@@ -168,6 +172,21 @@ export const observationFromEvent = (
     default:
       return undefined;
   }
+};
+
+/**
+ * The NOTICE a validated event stands for: a test found flaky on an alerting branch. Other
+ * events, other branches and findings without a branch give `undefined`.
+ */
+export const noticeFromEvent = (
+  event: KnownEvent,
+  eventId: string,
+  config: VigilConfig,
+): AlertNotification | undefined => {
+  if (event.detailType !== DETAIL_TYPES.testFlaky) return undefined;
+  const branch = event.detail.metadata.branch;
+  if (!branch || !alertBranches(config).includes(branch)) return undefined;
+  return flakyNotice(event.detail, eventId);
 };
 
 const alarmStateSchema = z.object({

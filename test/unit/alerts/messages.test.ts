@@ -3,13 +3,19 @@ import {
   buildNotification,
   emailBody,
   emailSubject,
+  flakyCheckKey,
+  flakyNotice,
   formatDuration,
   MAX_SUBJECT_CHARS,
   type SlackBlock,
   slackPayload,
 } from '../../../functions/core/alerts/messages';
 import type { AlertState } from '../../../functions/core/alerts/state';
-import { type AlertNotification, alertNotificationSchema } from '../../../functions/core/events';
+import {
+  type AlertNotification,
+  alertNotificationSchema,
+  type TestFlakyDetail,
+} from '../../../functions/core/events';
 
 const firingState: AlertState = {
   checkKey: 'probe:shop/checkout-api',
@@ -213,6 +219,106 @@ describe('email', () => {
     expect(body).toContain('Runbook:        https://runbooks.example.com/checkout');
     expect(body).toContain('Correlation id: corr-42');
     expect(body).toContain('Last error before recovery:\nstatus: expected 200, got 503');
+  });
+});
+
+const flaky: TestFlakyDetail = {
+  metadata: {
+    project: 'shop',
+    runId: 'ci-481-macos',
+    branch: 'main',
+    commit: '9b1c0ffee2d4aa',
+    correlationId: 'corr-77',
+    detectedAt: '2026-11-25T10:05:00.000Z',
+  },
+  test: {
+    id: 'cart > CartTest > removes <last> item',
+    suite: 'cart',
+    classname: 'CartTest',
+    name: 'removes <last> item',
+  },
+  reason: 'same-commit',
+  explanation:
+    'Passed and failed on commit 9b1c0ffee2d4: passed in ci-481-linux, failed in ci-481-macos.',
+  quarantined: { owner: 'team-cart', expires: '2026-12-31' },
+};
+
+describe('NOTICE (flaky test)', () => {
+  it('builds a valid warning outside the incident cycle, with the explanation and quarantine', () => {
+    // Act
+    const n = flakyNotice(flaky, 'evt-1');
+
+    // Assess
+    expect(alertNotificationSchema.parse(n)).toEqual(n);
+    expect(n).toEqual({
+      checkKey: 'flaky:shop/cart > CartTest > removes <last> item',
+      incidentId: 'evt-1',
+      kind: 'NOTICE',
+      source: 'flaky',
+      project: 'shop',
+      severity: 'warning',
+      title: 'Flaky test cart > CartTest > removes <last> item',
+      summary:
+        'Passed and failed on commit 9b1c0ffee2d4: passed in ci-481-linux, failed in ci-481-macos. Quarantined until 2026-12-31 (owner: team-cart).',
+      since: '2026-11-25T10:05:00.000Z',
+      at: '2026-11-25T10:05:00.000Z',
+      correlationId: 'corr-77',
+    });
+    const { quarantined: _q, ...bare } = flaky;
+    expect(flakyNotice(bare, 'evt-2').summary).toBe(flaky.explanation);
+  });
+
+  it('keeps a check key for an absurdly long test id unique and within a table key', () => {
+    const long = 'x'.repeat(5000);
+    const a = flakyCheckKey('shop', `${long}a`);
+    const b = flakyCheckKey('shop', `${long}b`);
+    expect(Buffer.byteLength(a)).toBeLessThanOrEqual(1024);
+    expect(a).not.toBe(b);
+    expect(flakyCheckKey('shop', 't')).toBe('flaky:shop/t');
+  });
+
+  it('reads well in Slack: what, the evidence, when it was detected, no incident wording', () => {
+    // Prepare
+    const n = flakyNotice(flaky, 'evt-1');
+
+    // Act
+    const payload = slackPayload(n);
+    const text = blockText(payload.blocks);
+
+    // Assess
+    expect(payload.blocks[0]).toMatchObject({
+      text: { text: ':warning: NOTICE: Flaky test cart > CartTest > removes <last> item' },
+    });
+    expect(text).toContain('Passed and failed on commit 9b1c0ffee2d4');
+    expect(text).toContain('Quarantined until 2026-12-31 (owner: team-cart).');
+    expect(text).toContain('*Detected*\n2026-11-25 10:05:00 UTC');
+    expect(text).toContain('`flaky:shop/cart &gt; CartTest &gt; removes &lt;last&gt; item`');
+    expect(text).toContain('event `evt-1`');
+    expect(text).not.toContain('Since');
+    expect(text).not.toContain('incident');
+    expect(payload.text).toBe(
+      'NOTICE [warning] Flaky test cart &gt; CartTest &gt; removes &lt;last&gt; item: Passed and failed on commit 9b1c0ffee2d4: passed in ci-481-linux, failed in ci-481-macos. Quarantined until 2026-12-31 (owner: team-cart).',
+    );
+  });
+
+  it('reads well by email', () => {
+    // Prepare
+    const n = flakyNotice(flaky, 'evt-1');
+
+    // Act
+    const subject = emailSubject(n);
+    const body = emailBody(n);
+
+    // Assess
+    expect(subject).toBe(
+      '[Vigil] NOTICE warning: Flaky test cart > CartTest > removes <last> item (shop)',
+    );
+    expect(body).toMatch(
+      /^NOTICE: Flaky test cart > CartTest > removes <last> item\n\nPassed and failed/,
+    );
+    expect(body).toContain('Detected:       2026-11-25 10:05:00 UTC');
+    expect(body).toContain('Event:          evt-1');
+    expect(body).not.toMatch(/^(Since|Incident):/m);
   });
 });
 

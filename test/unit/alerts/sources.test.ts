@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   alarmSeverity,
   alertBranches,
+  noticeFromEvent,
   observationFromAlarm,
   observationFromEvent,
 } from '../../../functions/core/alerts/sources';
@@ -12,6 +13,7 @@ import type {
   Gate,
   KnownEvent,
   ProbeCompletedDetail,
+  TestFlakyDetail,
   TestRunDetail,
 } from '../../../functions/core/events';
 
@@ -368,6 +370,60 @@ describe('observationFromEvent: test runs and gates', () => {
 
     // Assess
     expect(o).toBeUndefined();
+  });
+});
+
+describe('noticeFromEvent: flaky tests', () => {
+  const flaky = (branch?: string): KnownEvent => {
+    const detail: TestFlakyDetail = {
+      metadata: {
+        project: 'shop',
+        runId: 'nightly-7',
+        ...(branch === undefined ? {} : { branch }),
+        correlationId: 'corr-9',
+        detectedAt: '2026-11-25T10:00:00.000Z',
+      },
+      test: {
+        id: 'cart > CartTest > checkout',
+        suite: 'cart',
+        classname: 'CartTest',
+        name: 'checkout',
+      },
+      reason: 'flip-rate',
+      explanation: '3 flips in 8 runs on main (flip rate 43%, threshold 30%).',
+      flipRate: 0.429,
+    };
+    return { source: 'vigil.history', detailType: 'Test Flaky Detected', detail };
+  };
+
+  it('is a NOTICE on an alerting branch, nothing elsewhere or without a branch', () => {
+    // Act
+    const onMain = noticeFromEvent(flaky('main'), 'evt-1', config);
+    const others = [flaky('feature/x'), flaky()].map((e) => noticeFromEvent(e, 'e', config));
+    const release = noticeFromEvent(
+      flaky('release'),
+      'e',
+      parseConfig({ alerts: { branches: ['release'] } }),
+    );
+
+    // Assess
+    expect(onMain).toMatchObject({
+      kind: 'NOTICE',
+      source: 'flaky',
+      severity: 'warning',
+      checkKey: 'flaky:shop/cart > CartTest > checkout',
+      incidentId: 'evt-1',
+      title: 'Flaky test cart > CartTest > checkout',
+      summary: '3 flips in 8 runs on main (flip rate 43%, threshold 30%).',
+      correlationId: 'corr-9',
+    });
+    expect(others).toEqual([undefined, undefined]);
+    expect(release?.kind).toBe('NOTICE');
+  });
+
+  it('is no observation, and other events are no notice', () => {
+    expect(observationFromEvent(flaky('main'), 'e', config)).toBeUndefined();
+    expect(noticeFromEvent(testRun(failedGate), 'e', config)).toBeUndefined();
   });
 });
 

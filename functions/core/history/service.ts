@@ -1,0 +1,381 @@
+import * as z from 'zod';
+import { historyRetentionDays, quarantineFor, type VigilConfig } from '../config';
+import { VigilError } from '../errors';
+import { DETAIL_TYPES, type KnownEvent, SOURCES, type TestFlakyDetail } from '../events';
+import type { TestCase } from '../formats/types';
+import type { ArchiveReader, Clock, EventPublisher } from '../ports';
+import { evaluateFlaky, noticeDue, withOutcome } from './flaky';
+import { findQuarantine } from './quarantine';
+import {
+  type FlakyState,
+  type HistoryStore,
+  type RunRecord,
+  type TestOutcome,
+  type TestRecord,
+  testId,
+} from './types';
+
+/**
+ * The history use case: record every ingested run, append each test's outcome to its window,
+ * and announce tests that became flaky (`Test Flaky Detected`).
+ *
+ * Cost per test run: one `putRun`, one batched read per `READ_BATCH` tests, one conditional
+ * write per test (a full 30-outcome record is ~6 KB of JSON, ~2 KB as the DynamoDB store keeps
+ * it), and one more write per announced test.
+ *
+ * Concurrency: each test is a read-modify-write with a version check; a lost race re-reads and
+ * re-applies that test (bounded), then fails the invocation so the Lambda retry redoes it.
+ *
+ * Redelivery: an outcome whose run is already in the window is not appended again, so a
+ * redelivered event adds nothing. Notices go in two steps: (1) the outcome and flaky state are
+ * written (no `noticedAt` change), (2) once every test is written, the due notices are
+ * published, then (3) `noticedAt` is set to the run's time on each (version checked). A crash
+ * or a publish failure before (3) leaves the notice due, so the retry publishes it again: at
+ * least once, never lost. A completed run's redelivery finds `noticedAt` set and publishes
+ * nothing; a lost race publishes nothing either, since publishing waits for the final writes.
+ */
+
+export interface HistoryDeps {
+  store: HistoryStore;
+  archive: ArchiveReader;
+  publisher: EventPublisher;
+  config: VigilConfig;
+  /** Stage whose `historyRetentionDays` applies. */
+  stage?: string;
+  clock: Clock;
+  /** Store requests in flight at once. Default 16. */
+  maxConcurrency?: number;
+  /** Read-apply-write attempts per test before giving up. Default 5. */
+  maxAttempts?: number;
+}
+
+export interface RecordResult {
+  run: RunRecord;
+  /** Distinct tests of the run (0 for coverage, load and benchmark reports). */
+  tests: number;
+  /** Tests of this run that the history currently finds flaky. */
+  flaky: number;
+  /** The `Test Flaky Detected` details published for this run. */
+  newlyNoticed: TestFlakyDetail[];
+}
+
+const DEFAULT_CONCURRENCY = 16;
+const DEFAULT_ATTEMPTS = 5;
+/** Tests read per `getTests` call (DynamoDB BatchGetItem takes 100 keys; smaller spreads work). */
+const READ_BATCH = 25;
+/** Events per `publish` call, so a burst of notices does not open hundreds of requests at once. */
+const PUBLISH_CHUNK = 100;
+
+type IngestEvent = Extract<KnownEvent, { source: typeof SOURCES.ingest }>;
+
+/** The run as the history keeps it, from the bus event alone. */
+export const runRecordOf = (event: IngestEvent): RunRecord => {
+  const m = event.detail.metadata;
+  const base = {
+    project: m.project,
+    runId: m.runId,
+    format: m.format,
+    ...(m.suite === undefined ? {} : { suite: m.suite }),
+    ...(m.branch === undefined ? {} : { branch: m.branch }),
+    ...(m.commit === undefined ? {} : { commit: m.commit }),
+    ...(m.ci === undefined ? {} : { ci: m.ci }),
+    ingestedAt: m.ingestedAt,
+    correlationId: m.correlationId,
+    gate: event.detail.gate.status,
+  };
+  switch (event.detailType) {
+    case DETAIL_TYPES.testRun:
+      return { ...base, kind: 'tests', summary: event.detail.summary };
+    case DETAIL_TYPES.coverage:
+      return { ...base, kind: 'coverage', summary: event.detail.summary };
+    case DETAIL_TYPES.load:
+      return { ...base, kind: 'load', summary: event.detail.summary };
+    case DETAIL_TYPES.benchmark:
+      return { ...base, kind: 'benchmark', summary: event.detail.summary };
+  }
+};
+
+const caseSchema = z.object({
+  suite: z.string(),
+  classname: z.string(),
+  name: z.string(),
+  status: z.enum(['passed', 'failed', 'skipped']),
+  flaky: z.boolean(),
+  durationMs: z.number(),
+});
+
+/** The part of the normalized archive (written by ingest) that the history reads. */
+const normalizedSchema = z.object({
+  project: z.string(),
+  runId: z.string(),
+  report: z.object({ kind: z.literal('tests'), cases: z.array(caseSchema) }),
+});
+
+type Case = z.infer<typeof caseSchema>;
+
+/** Read the run's normalized result and check it is the run the event speaks of. */
+export const readCases = async (
+  event: Extract<IngestEvent, { detailType: typeof DETAIL_TYPES.testRun }>,
+  archive: ArchiveReader,
+): Promise<Case[]> => {
+  const m = event.detail.metadata;
+  const where = `normalized result ${m.normalized.uri} of run ${m.runId}`;
+  const bytes = await archive.get(m.normalized);
+  let doc: unknown;
+  try {
+    doc = JSON.parse(Buffer.from(bytes).toString('utf8'));
+  } catch (e) {
+    throw new VigilError(
+      'internal',
+      `The ${where} is not JSON: ${e instanceof Error ? e.message : String(e)}`,
+    );
+  }
+  const parsed = normalizedSchema.safeParse(doc);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new VigilError(
+      'internal',
+      `The ${where} is not a normalized test report: ${issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'bad shape'}`,
+    );
+  }
+  if (parsed.data.project !== m.project || parsed.data.runId !== m.runId)
+    throw new VigilError(
+      'internal',
+      `The ${where} belongs to run ${parsed.data.runId} of project ${parsed.data.project}`,
+    );
+  return parsed.data.report.cases;
+};
+
+/** One test of the run: its cases merged (parametrized or per-job duplicates share an id). */
+interface TestGroup {
+  first: Pick<TestCase, 'suite' | 'classname' | 'name'>;
+  status: TestOutcome['status'];
+  /** Some copy passed only after retries. */
+  retried: boolean;
+  durationMs: number;
+}
+
+const RANK = { skipped: 0, passed: 1, failed: 2 } as const;
+
+/**
+ * Cases by test id. Merging copies: a failure wins over a pass, a pass over a skip (one failing
+ * copy fails the test); `retried` when a copy passed after retries and the test passed.
+ */
+export const groupCases = (cases: readonly Case[]): Map<string, TestGroup> => {
+  const groups = new Map<string, TestGroup & { anyRetried: boolean }>();
+  for (const c of cases) {
+    const id = testId(c);
+    if (!id) continue;
+    const g = groups.get(id);
+    if (!g) {
+      groups.set(id, {
+        first: c,
+        status: c.status,
+        retried: false,
+        anyRetried: c.flaky,
+        durationMs: c.durationMs,
+      });
+      continue;
+    }
+    if (RANK[c.status] > RANK[g.status]) g.status = c.status;
+    g.anyRetried ||= c.flaky;
+    g.durationMs += c.durationMs;
+  }
+  const out = new Map<string, TestGroup>();
+  for (const [id, { anyRetried, ...g }] of groups)
+    out.set(id, { ...g, retried: anyRetried && g.status === 'passed' });
+  return out;
+};
+
+/** Run `fn` over `items` with at most `limit` calls in flight; stops starting new ones on `stop()`. */
+const forEachLimit = async <T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+  stop: () => boolean,
+): Promise<void> => {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length && !stop()) {
+      const item = items[next++] as T;
+      await fn(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+};
+
+const chunk = <T>(items: readonly T[], size: number): T[][] => {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+};
+
+/** Record one ingested report: the run, and for test runs every test's outcome and flaky state. */
+export const recordReport = async (event: KnownEvent, deps: HistoryDeps): Promise<RecordResult> => {
+  if (event.source !== SOURCES.ingest)
+    throw new VigilError(
+      'bad_request',
+      `The history records ingest reports, not ${event.source} / ${event.detailType}.`,
+    );
+  const ttlDays = historyRetentionDays(deps.config, deps.stage);
+  const run = runRecordOf(event);
+  await deps.store.putRun(run, ttlDays);
+  if (event.detailType !== DETAIL_TYPES.testRun)
+    return { run, tests: 0, flaky: 0, newlyNoticed: [] };
+
+  const groups = groupCases(await readCases(event, deps.archive));
+  const m = event.detail.metadata;
+  const runAt = m.ingestedAt;
+  const flakyConfig = deps.config.history.flaky;
+  const ctx = { config: flakyConfig, defaultBranch: deps.config.defaultBranch, now: runAt };
+  const concurrency = deps.maxConcurrency ?? DEFAULT_CONCURRENCY;
+  const maxAttempts = Math.max(1, deps.maxAttempts ?? DEFAULT_ATTEMPTS);
+
+  /**
+   * Version-checked read-modify-write of one test: `change` gives the next record, or
+   * `undefined` when there is nothing to write. Returns the record as stored.
+   */
+  const update = async (
+    id: string,
+    read: TestRecord | undefined,
+    change: (current: TestRecord | undefined) => TestRecord | undefined,
+  ): Promise<TestRecord | undefined> => {
+    let current = read;
+    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+      const next = change(current);
+      if (!next) return current;
+      if (await deps.store.putTest(next, current?.version ?? 0, ttlDays)) return next;
+      current = (await deps.store.getTests(m.project, [id])).get(id);
+    }
+    throw new VigilError(
+      'conflict',
+      `Test '${id}' of project ${m.project} kept changing under us (${maxAttempts} attempts); the retry will redo it.`,
+    );
+  };
+
+  /** Phase 1: this run's outcome into the window, and the flaky state it leads to. */
+  const addOutcome =
+    (id: string, group: TestGroup) =>
+    (current: TestRecord | undefined): TestRecord | undefined => {
+      const outcome: TestOutcome = {
+        runId: m.runId,
+        at: runAt,
+        ...(m.branch === undefined ? {} : { branch: m.branch }),
+        ...(m.commit === undefined ? {} : { commit: m.commit }),
+        status: group.status,
+        retried: group.retried,
+        durationMs: group.durationMs,
+      };
+      const outcomes = withOutcome(current?.outcomes ?? [], outcome, flakyConfig.window);
+      if (!outcomes) return undefined;
+      const flaky = evaluateFlaky(outcomes, current?.flaky, ctx);
+      return {
+        project: m.project,
+        id,
+        suite: group.first.suite,
+        classname: group.first.classname,
+        name: group.first.name,
+        outcomes,
+        ...(flaky ? { flaky } : {}),
+        version: (current?.version ?? 0) + 1,
+      };
+    };
+
+  /** Phase 2, after publishing: remember the notice so the next runs (and redeliveries) skip it. */
+  const markNoticed = (current: TestRecord | undefined): TestRecord | undefined => {
+    const flaky = current?.flaky;
+    if (!current || !flaky || (flaky.noticedAt !== undefined && flaky.noticedAt >= runAt))
+      return undefined;
+    return { ...current, flaky: { ...flaky, noticedAt: runAt }, version: current.version + 1 };
+  };
+
+  /** Due a notice from this run: flaky, not announced lately, and this run still in its window. */
+  const due = (record: TestRecord | undefined): record is TestRecord & { flaky: FlakyState } =>
+    record?.flaky !== undefined &&
+    noticeDue(record.flaky, runAt, flakyConfig.noticeDays) &&
+    record.outcomes.some((o) => o.runId === m.runId);
+
+  let failure: unknown;
+  const failed = (): boolean => failure !== undefined;
+  const toAnnounce: (TestRecord & { flaky: FlakyState })[] = [];
+  let flaky = 0;
+  await forEachLimit(
+    chunk([...groups.keys()], READ_BATCH),
+    concurrency,
+    async (ids) => {
+      try {
+        const stored = await deps.store.getTests(m.project, ids);
+        for (const id of ids) {
+          if (failed()) return;
+          const record = await update(
+            id,
+            stored.get(id),
+            addOutcome(id, groups.get(id) as TestGroup),
+          );
+          if (record?.flaky && record.outcomes.some((o) => o.runId === m.runId)) flaky++;
+          if (due(record)) toAnnounce.push(record);
+        }
+      } catch (e) {
+        failure ??= e;
+      }
+    },
+    failed,
+  );
+
+  // Publish, then mark: a crash in between repeats a notice on the retry, never loses one. The
+  // notices recorded before a failure are published too, then the failure is rethrown.
+  const quarantine = quarantineFor(deps.config, m.project);
+  const detectedAt = deps.clock.now();
+  const newlyNoticed: TestFlakyDetail[] = [];
+  for (const part of chunk(toAnnounce, PUBLISH_CHUNK)) {
+    const details = part.map((r) => flakyDetail(r, r.flaky, event, detectedAt, quarantine));
+    await deps.publisher.publish(
+      details.map((detail) => ({
+        source: SOURCES.history,
+        detailType: DETAIL_TYPES.testFlaky,
+        detail,
+      })),
+    );
+    newlyNoticed.push(...details);
+    await forEachLimit(
+      part,
+      concurrency,
+      async (r) => {
+        try {
+          await update(r.id, r, markNoticed);
+        } catch (e) {
+          failure ??= e;
+        }
+      },
+      () => false,
+    );
+  }
+  if (failure !== undefined) throw failure;
+  return { run, tests: groups.size, flaky, newlyNoticed };
+};
+
+const flakyDetail = (
+  record: TestRecord,
+  state: FlakyState,
+  event: Extract<IngestEvent, { detailType: typeof DETAIL_TYPES.testRun }>,
+  detectedAt: Date,
+  quarantine: ReturnType<typeof quarantineFor>,
+): TestFlakyDetail => {
+  const m = event.detail.metadata;
+  const q = findQuarantine(quarantine, record.id, detectedAt);
+  return {
+    metadata: {
+      project: m.project,
+      runId: m.runId,
+      ...(m.branch === undefined ? {} : { branch: m.branch }),
+      ...(m.commit === undefined ? {} : { commit: m.commit }),
+      correlationId: m.correlationId,
+      detectedAt: detectedAt.toISOString(),
+    },
+    test: { id: record.id, suite: record.suite, classname: record.classname, name: record.name },
+    reason: state.reason,
+    explanation: state.explanation,
+    ...(state.flipRate === undefined ? {} : { flipRate: state.flipRate }),
+    ...(q && !q.expired ? { quarantined: { owner: q.entry.owner, expires: q.entry.expires } } : {}),
+  };
+};

@@ -103,7 +103,7 @@ describe('evaluateGate', () => {
     });
   });
 
-  it('turns failed load-test thresholds into a failed check naming them', () => {
+  it('turns each load-test threshold into its own check', () => {
     const load = (thresholds: { name: string; passed: boolean }[]): ParsedReport => ({
       kind: 'load',
       format: 'k6',
@@ -112,27 +112,34 @@ describe('evaluateGate', () => {
     });
     const failed = evaluateGate(
       load([
-        { name: 'http_req_duration: p(95)<500', passed: false },
         { name: 'checks', passed: true },
+        { name: 'http_req_duration: p(95)<500', passed: false },
       ]),
       defaults,
     );
     expect(failed.status).toBe('fail');
-    expect(failed.checks[0]?.message).toBe(
-      '1 of 2 thresholds failed: http_req_duration: p(95)<500',
-    );
+    // Failed thresholds come first.
+    expect(failed.checks.slice(0, 2)).toEqual([
+      {
+        id: 'load.threshold.http_req_duration: p(95)<500',
+        status: 'fail',
+        message: 'Load-test threshold "http_req_duration: p(95)<500" failed',
+        actual: null,
+        threshold: null,
+      },
+      expect.objectContaining({ id: 'load.threshold.checks', status: 'pass' }),
+    ]);
     expect(evaluateGate(load([]), defaults)).toMatchObject({
       status: 'none',
-      checks: [{ status: 'skip' }],
+      checks: [{ id: 'load.thresholds', status: 'skip' }, {}, {}, {}],
     });
     const off = gateConfigFor(parseConfig({ gates: { failOnLoadThresholds: false } }), 'p');
-    expect(evaluateGate(load([{ name: 'x', passed: false }]), off)).toEqual({
-      status: 'none',
-      checks: [],
-    });
+    const ignored = evaluateGate(load([{ name: 'x', passed: false }]), off);
+    expect(ignored.status).toBe('none');
+    expect(ignored.checks.map((c) => c.id)).toEqual(['load.p95', 'load.p99', 'load.errorRate']);
   });
 
-  it('gives benchmarks no verdict until history exists', () => {
+  it('gives benchmarks no verdict without history, and says why', () => {
     const gate = evaluateGate(
       {
         kind: 'benchmark',
@@ -142,7 +149,11 @@ describe('evaluateGate', () => {
       },
       defaults,
     );
-    expect(gate.status).toBe('none');
+    expect(gate).toMatchObject({
+      status: 'none',
+      checks: [{ id: 'benchmark.regression', status: 'skip' }],
+    });
+    expect(gate.checks[0]?.message).toMatch(/not checked: no run history/);
   });
 });
 

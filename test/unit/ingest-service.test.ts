@@ -2,10 +2,18 @@ import { readFileSync } from 'node:fs';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { parseConfig } from '../../functions/core/config';
 import { VigilError } from '../../functions/core/errors';
-import { MAX_EVENT_BYTES, type TestRunDetail } from '../../functions/core/events';
+import {
+  type BenchmarkDetail,
+  type GateCheck,
+  MAX_EVENT_BYTES,
+  type TestRunDetail,
+} from '../../functions/core/events';
+import { parseReport } from '../../functions/core/formats';
+import type { RunRecord } from '../../functions/core/history/types';
 import { type IngestDeps, ingest } from '../../functions/core/ingest/service';
 import { fixedClock, MemoryArchive, MemoryLedger, MemoryPublisher, sha256 } from '../helpers/fakes';
 import { generateJunit } from '../helpers/generate-junit';
+import { MemoryHistory } from '../helpers/memory-history';
 
 const fixture = (path: string) => readFileSync(`test/fixtures/corpus/${path}`);
 const GRADLE = fixture('junit/datadog-java-gradle.xml');
@@ -206,5 +214,203 @@ describe('ingest', () => {
       expect(result.kind, file).toBe(kind);
       expect(publisher.events.at(-1)?.detailType, file).toBe(detailType);
     }
+  });
+});
+
+describe('ingest: gates that use run history', () => {
+  // pytest-benchmark (corpus): test_fib_10 and test_fib_20 with rounds and stddev, in seconds.
+  const PYTEST = fixture('benchmarks/pytest-benchmark-3.2.2-gha-run.json');
+  const FIB20 = 'bench.py::test_fib_20';
+  const STEADY = [1.0, 0.99, 1.015, 1.005, 0.985, 1.01, 0.995, 1.0, 1.02, 0.99];
+
+  /** The corpus report with test_fib_20's mean (and sd) scaled by `factor`. */
+  const pytestBody = (factor: number): Buffer => {
+    const doc = JSON.parse(PYTEST.toString('utf8'));
+    for (const b of doc.benchmarks)
+      if (b.fullname === FIB20) {
+        b.stats.mean *= factor;
+        b.stats.stddev *= factor;
+      }
+    return Buffer.from(JSON.stringify(doc));
+  };
+  const parsedPytest = parseReport(PYTEST.toString('utf8'));
+  if (parsedPytest.kind !== 'benchmark') throw new Error('not a benchmark report');
+  /** A base-branch run: the corpus summary with test_fib_20 scaled like `pytestBody`. */
+  const benchRun = (i: number, factor: number, extra: Partial<RunRecord> = {}): RunRecord =>
+    ({
+      kind: 'benchmark',
+      summary: {
+        benchmarks: parsedPytest.summary.benchmarks.map((b) =>
+          b.name === FIB20
+            ? { ...b, value: b.value * factor, stddev: (b.stddev ?? 0) * factor }
+            : b,
+        ),
+      },
+      project: 'shop',
+      runId: `main-${i}`,
+      format: 'benchmark',
+      suite: 'perf',
+      branch: 'main',
+      ingestedAt: new Date(Date.UTC(2026, 10, 20, 10, i)).toISOString(),
+      correlationId: `c-${i}`,
+      gate: 'pass',
+      ...extra,
+    }) as RunRecord;
+  const check = (checks: GateCheck[], id: string) => checks.find((c) => c.id === id);
+
+  let history: MemoryHistory;
+  beforeEach(async () => {
+    history = new MemoryHistory();
+    for (const [i, f] of STEADY.entries()) await history.putRun(benchRun(i, f));
+    deps.history = history;
+  });
+
+  it('fails a branch whose benchmark regressed against the default branch, end to end', async () => {
+    const { result } = await post(pytestBody(1.25), { suite: 'perf', branch: 'feature/x' });
+    expect(result.gate.status).toBe('fail');
+    const fib20 = check(result.gate.checks, `benchmark.${FIB20}`);
+    expect(fib20).toMatchObject({ status: 'fail' });
+    expect(fib20?.message).toMatch(
+      /^"bench\.py::test_fib_20" regressed: 0\.002395 s vs baseline 0\.001918 s \(\+24\.9%, smaller is better; limit 10%; Welch p<0\.0001 vs 10 runs\)$/,
+    );
+    expect(check(result.gate.checks, 'benchmark.bench.py::test_fib_10')?.status).toBe('pass');
+    // The verdict travels in the event and in the normalized archive object.
+    const detail = publisher.events[0]?.detail as BenchmarkDetail;
+    expect(detail.gate).toEqual(result.gate);
+    const normalized = [...archive.objects.values()].find((o) =>
+      o.key.endsWith('.normalized.json'),
+    );
+    expect(JSON.parse(Buffer.from(normalized?.body ?? []).toString()).gate).toEqual(result.gate);
+  });
+
+  it('passes the unchanged report', async () => {
+    const { result } = await post(pytestBody(1.01), { suite: 'perf', branch: 'feature/x' });
+    expect(result.gate.status).toBe('pass');
+    expect(result.gate.checks.map((c) => c.status)).toEqual(['pass', 'pass']);
+  });
+
+  it('reads the baseline of the base branch the query names, with one read', async () => {
+    const series = vi.spyOn(history, 'series');
+    const { result } = await post(pytestBody(1.25), {
+      suite: 'perf',
+      branch: 'feature/x',
+      base: 'release/1.0',
+    });
+    expect(series).toHaveBeenCalledTimes(1);
+    expect(series).toHaveBeenCalledWith('shop', 'benchmark', 'perf', 'release/1.0', 11);
+    expect(result.gate.status).toBe('none');
+    expect(check(result.gate.checks, `benchmark.${FIB20}`)?.message).toBe(
+      `"${FIB20}": 0 earlier runs on base branch "release/1.0" (suite perf), a baseline needs 3.`,
+    );
+  });
+
+  it('compares a run on the base branch with its own earlier runs, never with itself', async () => {
+    history.runs.clear();
+    await history.putRun(benchRun(1, 1));
+    await history.putRun(benchRun(2, 1));
+    // A redelivered run already in history (same runId) must not be its own baseline.
+    await history.putRun(benchRun(3, 1.25, { runId: 'build-9' }));
+    const { result } = await post(pytestBody(1.25), {
+      suite: 'perf',
+      branch: 'main',
+      runId: 'build-9',
+    });
+    expect(check(result.gate.checks, `benchmark.${FIB20}`)).toMatchObject({
+      status: 'skip',
+      message: expect.stringContaining('2 earlier runs on base branch "main"'),
+    });
+  });
+
+  it('skips the comparisons and warns when history cannot be read, but still ingests', async () => {
+    const warn = vi.fn();
+    deps.warn = warn;
+    vi.spyOn(history, 'series').mockRejectedValue(new Error('ThrottlingException'));
+    const { status, result } = await post(pytestBody(1.25), { suite: 'perf' });
+    expect(status).toBe(202);
+    expect(result.gate).toEqual({
+      status: 'none',
+      checks: [
+        {
+          id: 'benchmark.regression',
+          status: 'skip',
+          message:
+            'Benchmark regressions not checked: run history could not be read (see the ingest logs).',
+          actual: null,
+          threshold: null,
+        },
+      ],
+    });
+    expect(warn).toHaveBeenCalledWith(
+      'Could not read the benchmark baseline of shop',
+      expect.any(Error),
+    );
+    expect(publisher.events).toHaveLength(1);
+  });
+
+  it('says so when no history is configured', async () => {
+    delete deps.history;
+    const { result } = await post(pytestBody(1.25), { suite: 'perf' });
+    expect(result.gate.checks[0]?.message).toBe(
+      'Benchmark regressions not checked: run history is not configured.',
+    );
+  });
+
+  it('checks the coverage drop against the base branch when the config asks', async () => {
+    deps.config = parseConfig({ gates: { minCoverage: 50, maxCoverageDrop: 0.5 } });
+    const coverage = fixture('istanbul/tsinjex-coverage-summary.json'); // lines 97.52%
+    const first = await post(coverage, { suite: 'unit', branch: 'feature/x' });
+    expect(check(first.result.gate.checks, 'coverage.drop.lines')?.message).toBe(
+      'No coverage on base branch "main" (suite unit) yet: nothing to compare.',
+    );
+    const parsed = parseReport(coverage.toString('utf8'));
+    if (parsed.kind !== 'coverage') throw new Error('not coverage');
+    await history.putRun({
+      ...benchRun(0, 1),
+      kind: 'coverage',
+      suite: 'unit',
+      runId: 'cov-main',
+      summary: { ...parsed.summary, lines: { ...parsed.summary.lines, pct: 98.5 } },
+    } as RunRecord);
+    const { result } = await post(coverage, { suite: 'unit', branch: 'feature/x', runId: 'b2' });
+    expect(result.gate.status).toBe('fail');
+    expect(check(result.gate.checks, 'coverage.drop.lines')).toMatchObject({
+      status: 'fail',
+      actual: 97.52,
+      threshold: 98,
+    });
+  });
+
+  it('does not read history for test runs, and applies the config quarantine', async () => {
+    const series = vi.spyOn(history, 'series');
+    deps.config = parseConfig({
+      projects: {
+        shop: {
+          quarantine: [
+            {
+              test: 'com.undefinedlabs.scope.suite.SuiteTwoTest > suite_two_test_four',
+              owner: 'ana',
+              reason: 'flaky on CI',
+              expires: '2026-12-01',
+            },
+          ],
+        },
+      },
+    });
+    const { result } = await post(GRADLE);
+    expect(series).not.toHaveBeenCalled();
+    expect(result.gate.status).toBe('pass');
+    expect(check(result.gate.checks, 'tests.failed')?.message).toBe(
+      'No failed tests (1 failure quarantined: "com.undefinedlabs.scope.suite.SuiteTwoTest > suite_two_test_four" by ana until 2026-12-01)',
+    );
+    // The failure is still reported in the event.
+    const detail = publisher.events[0]?.detail as TestRunDetail;
+    expect(detail.failedTests).toHaveLength(1);
+  });
+
+  it('validates the base parameter like branch', async () => {
+    await expect(post(GRADLE, { base: 'a\u0000b' })).rejects.toMatchObject({
+      status: 400,
+      location: { path: 'query.base' },
+    });
   });
 });

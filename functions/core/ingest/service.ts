@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { type GateConfig, gateConfigFor, type VigilConfig } from '../config';
+import { type GateConfig, gateConfigFor, quarantineFor, type VigilConfig } from '../config';
 import { VigilError } from '../errors';
 import {
   type ArchivePointer,
@@ -12,7 +12,8 @@ import {
   type VigilEvent,
 } from '../events';
 import { type FormatId, isFormat, type ParsedReport, parseReport } from '../formats';
-import { evaluateGate } from '../gates/gate';
+import { evaluateGate, type GateContext } from '../gates/gate';
+import type { HistoryReader, RunRecord } from '../history/types';
 import type { Clock, EventPublisher, PayloadArchive, RunLedger } from '../ports';
 import { decodeText, decompress } from './body';
 
@@ -35,7 +36,12 @@ export interface IngestDeps {
   archive: PayloadArchive;
   ledger: RunLedger;
   clock: Clock;
-  /** Told about problems that must not fail an already published ingest. */
+  /**
+   * Run history, for the regression and coverage-drop checks. Without it (or when reading it
+   * fails) those checks skip and say why: a history outage never fails an ingest.
+   */
+  history?: HistoryReader;
+  /** Told about problems that must not fail the ingest (or an already published one). */
   warn?: (message: string, error: unknown) => void;
   /**
    * Runs a named synchronous step (report parsing), e.g. in an X-Ray subsegment. Keeps the
@@ -106,6 +112,8 @@ export interface RequestParams {
   format?: FormatId;
   suite?: string;
   branch?: string;
+  /** Branch to compare with (regressions, coverage drop); default: the config's `defaultBranch`. */
+  base?: string;
   commit?: string;
   ci?: string;
   runId?: string;
@@ -135,6 +143,7 @@ export const readParams = (query: IngestRequest['query']): RequestParams => {
     format,
     suite: param(query, 'suite', FREE_TEXT, text),
     branch: param(query, 'branch', FREE_TEXT, text),
+    base: param(query, 'base', FREE_TEXT, text),
     commit: param(
       query,
       'commit',
@@ -221,6 +230,47 @@ const archiveKey = (project: string, runId: string, at: Date): string => {
   return `${project}/${day}/${runId}`;
 };
 
+/** Does this report's gate compare with earlier runs? (Saves a read when it does not.) */
+const needsBaseline = (report: ParsedReport, cfg: GateConfig): boolean =>
+  report.kind === 'load' ||
+  report.kind === 'benchmark' ||
+  (report.kind === 'coverage' && cfg.maxCoverageDrop !== undefined);
+
+/** What the gate needs from history and config: the baseline runs, quarantine, now. */
+const gateContext = async (
+  report: ParsedReport,
+  cfg: GateConfig,
+  params: RequestParams,
+  runId: string,
+  deps: IngestDeps,
+): Promise<GateContext> => {
+  const baseBranch = params.base ?? deps.config.defaultBranch;
+  const ctx: GateContext = {
+    baseBranch,
+    ...(params.suite ? { suite: params.suite } : {}),
+    quarantine: quarantineFor(deps.config, params.project),
+    now: deps.clock.now(),
+    minBaselineRuns: deps.config.history.minBaselineRuns,
+  };
+  if (!needsBaseline(report, cfg)) return ctx;
+  if (!deps.history) return { ...ctx, noHistory: 'run history is not configured' };
+  const limit = deps.config.history.baselineRuns;
+  try {
+    // One extra in case this very run is already recorded (a re-ingest after a lost answer).
+    const runs: RunRecord[] = await deps.history.series(
+      params.project,
+      report.kind,
+      params.suite,
+      baseBranch,
+      limit + 1,
+    );
+    return { ...ctx, baseline: runs.filter((r) => r.runId !== runId).slice(0, limit) };
+  } catch (e) {
+    deps.warn?.(`Could not read the ${report.kind} baseline of ${params.project}`, e);
+    return { ...ctx, noHistory: 'run history could not be read (see the ingest logs)' };
+  }
+};
+
 export const ingest = async (req: IngestRequest, deps: IngestDeps): Promise<IngestResponse> => {
   const params = readParams(req.query);
   const bytes = decompress(req.body, req.contentEncoding, deps.config.ingest.maxBodyBytes);
@@ -257,7 +307,11 @@ export const ingest = async (req: IngestRequest, deps: IngestDeps): Promise<Inge
   let result: IngestResult;
   try {
     const gateConfig: GateConfig = gateConfigFor(deps.config, params.project, deps.stage);
-    const gate = evaluateGate(report, gateConfig);
+    const gate = evaluateGate(
+      report,
+      gateConfig,
+      await gateContext(report, gateConfig, params, runId, deps),
+    );
     const now = deps.clock.now();
     const key = archiveKey(params.project, runId, now);
     const common = {
@@ -274,7 +328,7 @@ export const ingest = async (req: IngestRequest, deps: IngestDeps): Promise<Inge
       sha256: contentHash,
       metadata: common,
     });
-    const normalizedBody = Buffer.from(JSON.stringify({ ...common, ...params, report, gate }));
+    const normalizedBody = Buffer.from(JSON.stringify({ ...params, ...common, report, gate }));
     const normalized = await deps.archive.put({
       key: `${key}.normalized.json`,
       body: normalizedBody,

@@ -1,0 +1,70 @@
+import type { GateConfig } from '../config';
+import type { GateCheck } from '../events';
+import { type CoverageSummary, round2 } from '../formats/types';
+import { baselineOf, check, type GateContext, num, plural, skip, where } from './checks';
+
+/**
+ * Coverage checks: the absolute minimum per gated metric, and with `maxCoverageDrop` the drop
+ * against the base branch's latest coverage run of the same suite. Without such a run the drop
+ * check says so rather than comparing with something arbitrary.
+ */
+
+const minimumChecks = (summary: CoverageSummary, cfg: GateConfig): GateCheck[] =>
+  cfg.coverageMetrics.map((name) => {
+    const metric = summary[name];
+    const id = `coverage.${name}`;
+    if (!metric) return skip(id, `The report has no ${name} coverage.`);
+    const failed = metric.pct < cfg.minCoverage;
+    return check(
+      id,
+      failed,
+      `${name} coverage ${metric.pct}% ${failed ? 'is below' : 'meets'} the minimum of ${cfg.minCoverage}% (${metric.covered}/${metric.total})`,
+      metric.pct,
+      cfg.minCoverage,
+    );
+  });
+
+const points = (n: number): string => plural(Number(num(n)), 'point');
+
+/** `threshold` is the lowest pct allowed (base − maxDrop), so `actual < threshold` ⇔ fail. */
+const dropChecks = (
+  summary: CoverageSummary,
+  cfg: GateConfig,
+  maxDrop: number,
+  ctx: GateContext,
+): GateCheck[] => {
+  const runs = baselineOf(ctx, 'coverage');
+  const base = runs?.[0];
+  return cfg.coverageMetrics.map((name) => {
+    const metric = summary[name];
+    const id = `coverage.drop.${name}`;
+    if (!runs) return skip(id, `Coverage drop not checked: ${ctx.noHistory ?? 'no run history'}.`);
+    if (!base) return skip(id, `No coverage ${where(ctx)} yet: nothing to compare.`);
+    const before = base.summary[name];
+    if (!metric) return skip(id, `The report has no ${name} coverage.`);
+    if (!before)
+      return skip(id, `The latest coverage ${where(ctx)} (run ${base.runId}) has no ${name}.`);
+    const drop = round2(before.pct - metric.pct);
+    const failed = drop > maxDrop;
+    const change =
+      drop > 0 ? `dropped ${points(drop)}` : drop < 0 ? `rose ${points(-drop)}` : 'is unchanged';
+    return check(
+      id,
+      failed,
+      `${name} coverage ${metric.pct}% ${change} against ${before.pct}% ${where(ctx)} (run ${base.runId}), ${failed ? 'more than' : 'within'} the allowed drop of ${points(maxDrop)}`,
+      metric.pct,
+      round2(before.pct - maxDrop),
+    );
+  });
+};
+
+export const coverageChecks = (
+  summary: CoverageSummary,
+  cfg: GateConfig,
+  ctx: GateContext,
+): GateCheck[] => {
+  const checks = minimumChecks(summary, cfg);
+  if (cfg.maxCoverageDrop !== undefined)
+    checks.push(...dropChecks(summary, cfg, cfg.maxCoverageDrop, ctx));
+  return checks;
+};

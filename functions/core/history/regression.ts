@@ -1,0 +1,298 @@
+import { MAD_TO_SD, mad, mean, median, studentTQuantile, variance, welchTest } from './stats';
+
+/**
+ * Regression detection against a baseline of earlier runs on the base branch.
+ *
+ * Two paths, chosen by what the reports carry:
+ * - `welch`: the current run and enough baseline runs have sample counts and standard
+ *   deviations (pytest-benchmark, Vitest bench, hyperfine). The baseline runs are pooled into
+ *   one sample and compared with Welch's one-sided t-test in the worse direction.
+ * - `robust`: values only (k6/Artillery percentiles, custom benchmark JSON): one number per
+ *   run, compared with the baseline runs' centre.
+ *
+ * Either way a change must also be large: at least `thresholdPct`, and beyond the noise band
+ * of run-to-run drift (machine, neighbours, thermal state), which dominates CI noise and which
+ * a t-test on samples cannot see. The band is a one-sided prediction bound for one more run,
+ * `t(1 − bandTail, R − 1) · σ_between · √(1 + 1/R)` over the R baseline runs, where σ_between²
+ * is the variance of the run values minus the part their own sampling noise explains (the mean
+ * of sd²/n for sampled runs; nothing for values only). The t quantile widens the band when
+ * there are few runs to judge the drift from, instead of false-alarming.
+ */
+
+export type Direction = 'smaller' | 'bigger';
+
+/** One run's measurement: a value, and for sampled benchmarks its sample count and sd. */
+export interface Sample {
+  value: number;
+  samples?: number;
+  stddev?: number;
+}
+
+/**
+ * One-sided tail of the noise band: the false-alarm rate the band alone allows on pure noise.
+ * `npm run bench:detector` measures 0.02, 0.01, 0.005 and 0.001.
+ */
+export const DEFAULT_BAND_TAIL = 0.005;
+/** Significance level of the one-sided Welch test. */
+export const DEFAULT_ALPHA = 0.01;
+/** Baseline runs further than this many robust sds from the median are glitches, left out. */
+export const OUTLIER_SDS = 6;
+/** Below this many runs a MAD says too little to call anything an outlier. */
+const MIN_RUNS_FOR_OUTLIERS = 5;
+
+export interface DetectOptions {
+  /** Earlier runs, newest first. */
+  baseline: readonly Sample[];
+  current: Sample;
+  direction: Direction;
+  /** Smallest change (percent, in the worse direction) that counts. */
+  thresholdPct: number;
+  /** Fewer usable baseline runs than this: `insufficient`. */
+  minBaseline: number;
+  alpha?: number;
+  bandTail?: number;
+}
+
+export type Verdict = 'regressed' | 'ok' | 'improved';
+
+export interface Finding {
+  status: Verdict;
+  method: 'welch' | 'robust';
+  /** The central baseline value: the pooled mean (welch) or the mean of the runs (robust). */
+  baseline: number;
+  value: number;
+  /** Signed change relative to the baseline, percent. */
+  changePct: number;
+  /** The change in the worse direction, percent (negative when better). */
+  worsePct: number;
+  /** One-sided p-value in the direction of the change (welch only). */
+  pValue?: number;
+  /** The noise band (percent) the baseline's own run-to-run spread gives. */
+  noisePct: number;
+  /** The effect a change had to reach: max(thresholdPct, noisePct). */
+  limitPct: number;
+  /** Baseline runs used (after leaving out glitches). */
+  runs: number;
+  /** Baseline runs left out as glitches. */
+  outliers: number;
+}
+
+export type Detection =
+  | { status: 'insufficient'; have: number; need: number }
+  | { status: 'incomparable'; reason: string }
+  | Finding;
+
+const hasSamples = (s: Sample): s is Required<Sample> =>
+  s.samples !== undefined &&
+  s.samples >= 2 &&
+  s.stddev !== undefined &&
+  Number.isFinite(s.stddev) &&
+  s.stddev >= 0;
+
+/**
+ * Drops glitch runs (a CI machine that was 3x slower once) so one of them cannot widen the
+ * band for the whole window. Only with enough runs for the median and MAD to mean something.
+ */
+export const withoutOutliers = <T>(items: readonly T[], value: (t: T) => number): T[] => {
+  if (items.length < MIN_RUNS_FOR_OUTLIERS) return [...items];
+  const values = items.map(value);
+  const center = median(values);
+  const spread = MAD_TO_SD * mad(values);
+  if (spread === 0) return [...items];
+  return items.filter((t) => Math.abs(value(t) - center) <= OUTLIER_SDS * spread);
+};
+
+/**
+ * Half-width of the one-sided prediction bound for one more run, in the values' unit (0 below
+ * 2 runs): t(1 − tail, R − 1) · √(max(0, var(values) − explained) · (1 + 1/R)). `explained` is
+ * the variance of a run value that sampling noise alone accounts for (already judged by the
+ * t-test), so only the drift between runs is left for the band.
+ */
+export const predictionBand = (values: readonly number[], tail: number, explained = 0): number => {
+  const r = values.length;
+  if (r < 2) return 0;
+  const drift = Math.max(0, variance(values) - explained);
+  return studentTQuantile(1 - tail, r - 1) * Math.sqrt(drift * (1 + 1 / r));
+};
+
+const verdict = (
+  worsePct: number,
+  limitPct: number,
+  pWorse = 0,
+  pBetter = 0,
+  alpha = 1,
+): Verdict => {
+  if (worsePct >= limitPct && pWorse < alpha) return 'regressed';
+  if (-worsePct >= limitPct && pBetter < alpha) return 'improved';
+  return 'ok';
+};
+
+export const detectRegression = (opts: DetectOptions): Detection => {
+  const { current, direction, thresholdPct, minBaseline } = opts;
+  const alpha = opts.alpha ?? DEFAULT_ALPHA;
+  const tail = opts.bandTail ?? DEFAULT_BAND_TAIL;
+  const usable = opts.baseline.filter((s) => Number.isFinite(s.value));
+  if (usable.length < minBaseline)
+    return { status: 'insufficient', have: usable.length, need: minBaseline };
+  if (!Number.isFinite(current.value))
+    return { status: 'incomparable', reason: 'the current value is not a number' };
+
+  const sampledRuns = usable.filter(hasSamples);
+  const welch = hasSamples(current) && sampledRuns.length >= minBaseline;
+  const runs = withoutOutliers<Sample>(welch ? sampledRuns : usable, (s) => s.value);
+  const outliers = (welch ? sampledRuns : usable).length - runs.length;
+  const runValues = runs.map((s) => s.value);
+  const center = mean(runValues);
+  if (!(center > 0))
+    return {
+      status: 'incomparable',
+      reason: `the baseline mean is ${center}: a relative change is undefined`,
+    };
+  const explained = welch ? mean(runs.filter(hasSamples).map((s) => s.stddev ** 2 / s.samples)) : 0;
+  const noisePct = (predictionBand(runValues, tail, explained) / center) * 100;
+  const limitPct = Math.max(thresholdPct, noisePct);
+  const sign = direction === 'smaller' ? 1 : -1;
+  const common = { value: current.value, noisePct, limitPct, runs: runs.length, outliers };
+
+  if (welch && hasSamples(current)) {
+    // Pool the runs as one sample: the variance of the concatenated samples, i.e. the
+    // within-run part plus the between-run spread of the run means.
+    const pooled = runs.filter(hasSamples);
+    const n = pooled.reduce((acc, s) => acc + s.samples, 0);
+    const pooledMean = pooled.reduce((acc, s) => acc + s.samples * s.value, 0) / n;
+    let ss = 0;
+    for (const s of pooled)
+      ss += (s.samples - 1) * s.stddev ** 2 + s.samples * (s.value - pooledMean) ** 2;
+    const test = welchTest(
+      { mean: current.value, sd: current.stddev, n: current.samples },
+      { mean: pooledMean, sd: Math.sqrt(ss / (n - 1)), n },
+    );
+    const pWorse = direction === 'smaller' ? test.pGreater : test.pLess;
+    const pBetter = direction === 'smaller' ? test.pLess : test.pGreater;
+    const changePct = ((current.value - pooledMean) / pooledMean) * 100;
+    const worsePct = sign * changePct;
+    return {
+      status: verdict(worsePct, limitPct, pWorse, pBetter, alpha),
+      method: 'welch',
+      baseline: pooledMean,
+      changePct,
+      worsePct,
+      pValue: worsePct >= 0 ? pWorse : pBetter,
+      ...common,
+    };
+  }
+
+  const changePct = ((current.value - center) / center) * 100;
+  const worsePct = sign * changePct;
+  return {
+    status: verdict(worsePct, limitPct),
+    method: 'robust',
+    baseline: center,
+    changePct,
+    worsePct,
+    ...common,
+  };
+};
+
+/**
+ * Rates that are often exactly 0 (error rates) compare in absolute percentage points: a change
+ * from 0% to 0.1% is not "infinitely worse". Regressed when the rate rose by more than
+ * max(`minPoints`, the baseline's noise band in points).
+ */
+export interface RateFinding {
+  status: Verdict;
+  /** Baseline mean rate (0..1). */
+  baseline: number;
+  value: number;
+  /** (value − baseline) in percentage points. */
+  changePoints: number;
+  noisePoints: number;
+  limitPoints: number;
+  runs: number;
+}
+
+export type RateDetection = { status: 'insufficient'; have: number; need: number } | RateFinding;
+
+/** Smallest error-rate increase, in percentage points, that counts as a regression. */
+export const DEFAULT_MIN_RATE_POINTS = 1;
+
+export const detectRateRegression = (opts: {
+  baseline: readonly number[];
+  current: number;
+  minBaseline: number;
+  minPoints?: number;
+  bandTail?: number;
+}): RateDetection => {
+  const usable = opts.baseline.filter((v) => Number.isFinite(v));
+  if (usable.length < opts.minBaseline)
+    return { status: 'insufficient', have: usable.length, need: opts.minBaseline };
+  const runs = withoutOutliers(usable, (v) => v);
+  const center = mean(runs);
+  const noisePoints = predictionBand(runs, opts.bandTail ?? DEFAULT_BAND_TAIL) * 100;
+  const limitPoints = Math.max(opts.minPoints ?? DEFAULT_MIN_RATE_POINTS, noisePoints);
+  const changePoints = (opts.current - center) * 100;
+  return {
+    status:
+      changePoints > limitPoints ? 'regressed' : -changePoints > limitPoints ? 'improved' : 'ok',
+    baseline: center,
+    value: opts.current,
+    changePoints,
+    noisePoints,
+    limitPoints,
+    runs: runs.length,
+  };
+};
+
+const TIME_UNITS = new Set([
+  'ns',
+  'nsec',
+  'nanosecond',
+  'nanoseconds',
+  'us',
+  'µs',
+  'μs',
+  'usec',
+  'microsecond',
+  'microseconds',
+  'ms',
+  'msec',
+  'millisecond',
+  'milliseconds',
+  's',
+  'sec',
+  'secs',
+  'second',
+  'seconds',
+  'min',
+  'mins',
+  'minute',
+  'minutes',
+  'h',
+  'hr',
+  'hrs',
+  'hour',
+  'hours',
+]);
+const SIZE = /^(b|bytes?|[kmgt]i?b|kilobytes?|megabytes?|gigabytes?|terabytes?)$/;
+const RATE_WORDS = new Set(['hz', 'khz', 'mhz', 'ops', 'rps', 'qps', 'tps', 'fps', 'iops']);
+
+export interface UnitDirection {
+  direction: Direction;
+  /** False when the unit is not recognised and `smaller` is a guess. */
+  known: boolean;
+}
+
+/**
+ * Which way is better, from a unit: rates (anything per second, ops, Hz) are better bigger;
+ * times, time per operation and sizes are better smaller. Unknown units: smaller, flagged.
+ */
+export const directionFromUnit = (unit: string): UnitDirection => {
+  const u = unit.trim().toLowerCase().replace(/\s+/g, ' ');
+  if (/\/\s*(s|sec|secs|second)$/.test(u) || /\bper (s|sec|second)$/.test(u) || RATE_WORDS.has(u))
+    return { direction: 'bigger', known: true };
+  // Time or size, optionally per something: `ns/op`, `ms/iter`, `bytes/op`, `allocs/op`.
+  const head = u.split('/')[0]?.trim() ?? '';
+  if (TIME_UNITS.has(head) || SIZE.test(head) || head === 'allocs')
+    return { direction: 'smaller', known: true };
+  return { direction: 'smaller', known: false };
+};

@@ -1,0 +1,371 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { gateConfigFor, parseConfig, type VigilConfigInput } from '../../functions/core/config';
+import type { GateCheck } from '../../functions/core/events';
+import { parseReport } from '../../functions/core/formats';
+import type {
+  Benchmark,
+  CoverageSummary,
+  LoadSummary,
+  ParsedLoad,
+  ParsedReport,
+} from '../../functions/core/formats/types';
+import { MAX_BENCHMARK_CHECKS } from '../../functions/core/gates/benchmarks';
+import { evaluateGate, type GateContext } from '../../functions/core/gates/gate';
+import type { RunRecord } from '../../functions/core/history/types';
+
+/** Gate checks that compare with the base branch's earlier runs: coverage drop, benchmarks, load. */
+
+const corpus = (path: string) => parseReport(readFileSync(`test/fixtures/corpus/${path}`, 'utf8'));
+const cfgOf = (gates: VigilConfigInput['gates'] = {}) =>
+  gateConfigFor(parseConfig({ gates }), 'shop');
+
+// Run-to-run drift of a CI machine: sd ≈ 6%, and a steadier one, sd ≈ 1%.
+const DRIFT = [1.0, 0.93, 1.08, 0.97, 1.05, 0.91, 1.1, 0.99, 1.04, 0.95];
+const STEADY = [1.0, 0.99, 1.015, 1.005, 0.985, 1.01, 0.995, 1.0, 1.02, 0.99];
+
+let seq = 0;
+const record = <K extends RunRecord['kind']>(
+  kind: K,
+  summary: Extract<RunRecord, { kind: K }>['summary'],
+  extra: Partial<RunRecord> = {},
+): RunRecord =>
+  ({
+    kind,
+    summary,
+    project: 'shop',
+    runId: `run-${++seq}`,
+    format: 'x',
+    suite: 'unit',
+    branch: 'main',
+    ingestedAt: new Date(Date.UTC(2026, 10, 1) - seq * 60_000).toISOString(),
+    correlationId: 'c',
+    gate: 'pass',
+    ...extra,
+  }) as RunRecord;
+
+const ctx = (baseline: RunRecord[] | undefined, more: Partial<GateContext> = {}) => ({
+  baseBranch: 'main',
+  suite: 'unit',
+  baseline,
+  minBaselineRuns: 3,
+  ...(baseline ? {} : { noHistory: 'run history is not configured' }),
+  ...more,
+});
+const byId = (g: { checks: GateCheck[] }, id: string) => g.checks.find((c) => c.id === id);
+
+describe('coverage drop against the base branch', () => {
+  const current = corpus('istanbul/tsinjex-coverage-summary.json'); // lines 97.52, branches 91.03
+  const summary = current.summary as CoverageSummary;
+  const base = (lines: number, branches: number): RunRecord =>
+    record('coverage', {
+      ...summary,
+      lines: { ...summary.lines, pct: lines },
+      branches: { ...summary.branches, pct: branches },
+    });
+  const cfg = cfgOf({
+    minCoverage: 80,
+    coverageMetrics: ['lines', 'branches'],
+    maxCoverageDrop: 1,
+  });
+
+  it('fails a metric that dropped more than the allowed points against the latest base run', () => {
+    const latest = base(98.1, 93.5);
+    const older = base(90, 80); // only the latest base run counts
+    const g = evaluateGate(current, cfg, ctx([latest, older]));
+    expect(g.status).toBe('fail');
+    expect(byId(g, 'coverage.drop.lines')).toMatchObject({
+      status: 'pass',
+      actual: 97.52,
+      threshold: 97.1,
+      message: `lines coverage 97.52% dropped 0.58 points against 98.1% on base branch "main" (suite unit) (run ${latest.runId}), within the allowed drop of 1 point`,
+    });
+    expect(byId(g, 'coverage.drop.branches')).toMatchObject({
+      status: 'fail',
+      actual: 91.03,
+      threshold: 92.5,
+      message: expect.stringContaining('dropped 2.47 points against 93.5%'),
+    });
+    // The absolute minimum still applies next to the drop.
+    expect(byId(g, 'coverage.lines')?.status).toBe('pass');
+  });
+
+  it('says when coverage rose', () => {
+    const g = evaluateGate(current, cfg, ctx([base(95, 91.03)]));
+    expect(byId(g, 'coverage.drop.lines')?.message).toMatch(/rose 2.52 points/);
+    expect(byId(g, 'coverage.drop.branches')?.message).toMatch(/is unchanged/);
+    expect(g.status).toBe('pass');
+  });
+
+  it('skips, and says so, when the base branch has no coverage yet or history is off', () => {
+    const none = evaluateGate(current, cfg, ctx([]));
+    expect(byId(none, 'coverage.drop.lines')).toMatchObject({
+      status: 'skip',
+      message: 'No coverage on base branch "main" (suite unit) yet: nothing to compare.',
+    });
+    const off = evaluateGate(current, cfg, ctx(undefined));
+    expect(byId(off, 'coverage.drop.lines')?.message).toBe(
+      'Coverage drop not checked: run history is not configured.',
+    );
+  });
+
+  it('adds no drop checks unless maxCoverageDrop is set', () => {
+    const g = evaluateGate(current, cfgOf({ minCoverage: 80 }), ctx([base(99, 99)]));
+    expect(g.checks.map((c) => c.id)).toEqual(['coverage.lines']);
+  });
+});
+
+describe('benchmark regressions', () => {
+  // Vitest bench (corpus): 28 benchmarks with sample counts and sds, in ms.
+  const vitest = corpus('benchmarks/vitest-bench-twinkleplop.json');
+  const benchmarks = (vitest.summary as { benchmarks: Benchmark[] }).benchmarks;
+  const scaled = (f: (b: Benchmark, i: number) => number): Benchmark[] =>
+    benchmarks.map((b, i) => ({ ...b, value: b.value * f(b, i) }));
+  const report = (list: Benchmark[]): ParsedReport => ({
+    kind: 'benchmark',
+    format: 'benchmark',
+    summary: { benchmarks: list },
+    warnings: [],
+  });
+  // Each run drifts as a whole, and each benchmark a little on its own.
+  const history = DRIFT.map((d, run) =>
+    record('benchmark', { benchmarks: scaled((_, i) => d * (1 + 0.01 * (((run + i) % 5) - 2))) }),
+  );
+  const slowName = benchmarks[5]?.name ?? '';
+
+  it('fails the one benchmark that regressed, naming its baseline, value and change', () => {
+    const current = report(scaled((_, i) => (i === 5 ? 1.6 : 1.03)));
+    const g = evaluateGate(current, cfgOf(), ctx(history));
+    expect(g.status).toBe('fail');
+    const failed = g.checks.filter((c) => c.status === 'fail');
+    expect(failed.map((c) => c.id)).toEqual([`benchmark.${slowName}`]);
+    expect(failed[0]?.message).toMatch(
+      new RegExp(
+        `^"${slowName.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}" regressed: [\\d.]+ ms vs baseline [\\d.]+ ms \\(\\+59\\.\\d%, smaller is better; limit [\\d.]+%( from the baseline's run-to-run noise)?; Welch p<0\\.0001 vs 10 runs\\)$`,
+      ),
+    );
+    // actual = the value, threshold = the baseline (6 significant digits).
+    const value = benchmarks[5]?.value ?? Number.NaN;
+    expect((failed[0]?.actual ?? 0) / (value * 1.6)).toBeCloseTo(1, 5);
+    expect((failed[0]?.threshold ?? 0) / value).toBeCloseTo(1.002, 3);
+    // 28 benchmarks: the regression first, then 18 more individual checks and a summary.
+    expect(g.checks).toHaveLength(MAX_BENCHMARK_CHECKS);
+    expect(g.checks[0]?.id).toBe(`benchmark.${slowName}`);
+    expect(g.checks.at(-1)).toMatchObject({
+      id: 'benchmark.others',
+      status: 'pass',
+      message: '9 more benchmarks: 9 within noise.',
+    });
+  });
+
+  it('does not false-alarm on a noisy history when nothing changed', () => {
+    // A run 14% above the history's mean, within its run-to-run spread (8%, 10% above):
+    // a fixed 10% rule would fail all 28 benchmarks.
+    const g = evaluateGate(report(scaled(() => 1.14)), cfgOf(), ctx(history));
+    expect(g.status).toBe('pass');
+    expect(g.checks.filter((c) => c.status !== 'pass')).toEqual([]);
+  });
+
+  it('passes improvements and says so', () => {
+    const g = evaluateGate(report(scaled((_, i) => (i === 0 ? 0.5 : 1))), cfgOf(), ctx(history));
+    expect(g.status).toBe('pass');
+    expect(g.checks[0]?.message).toMatch(/^".*" improved: .*\(−50\.\d%/);
+  });
+
+  it('reports a regression without failing when failOnBenchmarkRegression is off', () => {
+    const current = report(scaled((_, i) => (i === 5 ? 1.6 : 1)));
+    const g = evaluateGate(current, cfgOf({ failOnBenchmarkRegression: false }), ctx(history));
+    expect(g.status).toBe('pass');
+    expect(byId(g, `benchmark.${slowName}`)).toMatchObject({
+      status: 'skip',
+      message: expect.stringMatching(
+        / regressed: .*Not failing the gate: failOnBenchmarkRegression is false\.$/,
+      ),
+    });
+  });
+
+  it('skips with the reason when the history is too short or the unit changed', () => {
+    const short = evaluateGate(report(benchmarks.slice(0, 2)), cfgOf(), ctx(history.slice(0, 2)));
+    expect(short.status).toBe('none');
+    expect(short.checks[0]?.message).toBe(
+      `"${benchmarks[0]?.name}": 2 earlier runs on base branch "main" (suite unit), a baseline needs 3.`,
+    );
+    const inSeconds = benchmarks
+      .slice(0, 1)
+      .map((b) => ({ ...b, unit: 's', value: b.value / 1000 }));
+    const changed = evaluateGate(report(inSeconds), cfgOf(), ctx(history));
+    expect(changed.checks[0]).toMatchObject({
+      status: 'skip',
+      message: expect.stringContaining(
+        'unit changed from "ms" to "s"; 0 earlier runs in the new unit',
+      ),
+    });
+  });
+
+  it('takes direction and threshold from the config, else the unit, and flags a guess', () => {
+    // github-action-benchmark custom JSON (corpus): "CPU Load" in "Percent", "Memory Used" in "Megabytes".
+    const custom = corpus('benchmarks/github-action-benchmark-customSmallerIsBetter.json');
+    const list = (custom.summary as { benchmarks: Benchmark[] }).benchmarks;
+    const runs = STEADY.map((f) =>
+      record('benchmark', { benchmarks: list.map((b) => ({ ...b, value: b.value * f })) }),
+    );
+    const now = report(list.map((b) => ({ ...b, value: b.value * 1.3 })));
+    const guessed = evaluateGate(now, cfgOf(), ctx(runs));
+    const cpu = guessed.checks[0];
+    expect(cpu?.status).toBe('fail');
+    expect(cpu?.message).toContain(
+      '). Unit "Percent" is neither a time nor a rate: assuming smaller is better (set gates.benchmarks["My Custom Smaller Is Better Benchmark - CPU Load"].direction)',
+    );
+    expect(guessed.checks[1]?.message).not.toContain('assuming');
+    const configured = evaluateGate(
+      now,
+      cfgOf({
+        benchmarks: {
+          'My Custom Smaller Is Better Benchmark - CPU Load': { direction: 'bigger' },
+          'My Custom Smaller Is Better Benchmark - Memory Used': { thresholdPct: 40 },
+        },
+      }),
+      ctx(runs),
+    );
+    expect(configured.checks.map((c) => c.status)).toEqual(['pass', 'pass']);
+    expect(configured.checks[0]?.message).toMatch(/improved: .*bigger is better/);
+    expect(configured.checks[1]?.message).toMatch(/within noise: .*limit 40%/);
+  });
+
+  it('fails the summary check when regressions overflow the cap, naming some', () => {
+    const many = Array.from({ length: 40 }, (_, i) => ({
+      name: `bench ${i}`,
+      unit: 'ns',
+      value: 100 + i,
+    }));
+    const runs = STEADY.map((f) =>
+      record('benchmark', { benchmarks: many.map((b) => ({ ...b, value: b.value * f })) }),
+    );
+    const g = evaluateGate(
+      report(many.map((b) => ({ ...b, value: b.value * 2 }))),
+      cfgOf(),
+      ctx(runs),
+    );
+    expect(g.checks).toHaveLength(MAX_BENCHMARK_CHECKS);
+    expect(g.checks.every((c) => c.status === 'fail')).toBe(true);
+    const others = g.checks.at(-1);
+    expect(others).toMatchObject({ id: 'benchmark.others', actual: 21 });
+    expect(others?.message).toMatch(
+      /^21 more benchmarks: 21 regressed\. Regressed: "bench \d+" \(\+/,
+    );
+    expect(others?.message).toContain('and 11 more');
+  });
+
+  it('says why nothing was compared without history', () => {
+    const g = evaluateGate(report(benchmarks), cfgOf(), ctx(undefined));
+    expect(g.checks).toEqual([
+      {
+        id: 'benchmark.regression',
+        status: 'skip',
+        message: 'Benchmark regressions not checked: run history is not configured.',
+        actual: null,
+        threshold: null,
+      },
+    ]);
+  });
+});
+
+describe('load-test regressions', () => {
+  // k6 summary (corpus): p95 421.32 ms, p99 445.12 ms, error rate 2%.
+  const k6 = corpus('k6/k6-summary-v1-example-basic.json') as ParsedLoad;
+  const summary: LoadSummary = k6.summary;
+  const runs = DRIFT.map((f, i) =>
+    record('load', {
+      ...summary,
+      errorRate: [0.01, 0.015, 0.02, 0.01, 0.012, 0.018, 0.01, 0.02, 0.015, 0.01][i] ?? 0.01,
+      latencyMs: { ...summary.latencyMs, p95: 300 * f, p99: 440 * f },
+    }),
+  );
+
+  it('fails p95 and error rate that regressed, passes p99 within its noise', () => {
+    const g = evaluateGate(k6, cfgOf(), ctx(runs));
+    expect(g.status).toBe('fail');
+    expect(byId(g, 'load.p95')).toMatchObject({
+      status: 'fail',
+      actual: 421.32,
+      message: expect.stringMatching(
+        /^p95 latency regressed: 421\.3 ms vs baseline 300\.6 ms on base branch "main" \(suite unit\) \(\+40\.\d%; limit \d+(\.\d+)?% from the baseline's run-to-run noise; mean of 10 runs\)$/,
+      ),
+    });
+    expect(byId(g, 'load.p99')).toMatchObject({ status: 'pass' });
+    expect(byId(g, 'load.errorRate')).toMatchObject({
+      status: 'pass',
+      message: expect.stringMatching(
+        /^Error rate within noise: 2% vs baseline 1\.4% .*\(\+0\.6 points; limit 1\.4 points;/,
+      ),
+    });
+    const worse = evaluateGate(
+      { ...k6, summary: { ...summary, errorRate: 0.05 } },
+      cfgOf(),
+      ctx(runs),
+    );
+    expect(byId(worse, 'load.errorRate')?.status).toBe('fail');
+  });
+
+  it('leaves a glitch run out of the baseline and says so', () => {
+    const glitched = runs.map((r, i) =>
+      i === 2 && r.kind === 'load'
+        ? { ...r, summary: { ...r.summary, latencyMs: { ...r.summary.latencyMs, p95: 1500 } } }
+        : r,
+    );
+    const p95 = byId(evaluateGate(k6, cfgOf(), ctx(glitched)), 'load.p95');
+    expect(p95?.status).toBe('fail');
+    expect(p95?.message).toMatch(/mean of 9 runs, 1 outlier run left out\)$/);
+  });
+
+  it('reports load regressions without failing when failOnLoadRegression is off', () => {
+    const g = evaluateGate(k6, cfgOf({ failOnLoadRegression: false }), ctx(runs));
+    expect(g.status).toBe('pass');
+    expect(byId(g, 'load.p95')).toMatchObject({
+      status: 'skip',
+      message: expect.stringMatching(/Not failing the gate: failOnLoadRegression is false\.$/),
+    });
+  });
+
+  it('skips the comparisons without history, or when the report lacks a percentile', () => {
+    const g = evaluateGate(
+      { ...k6, summary: { ...summary, latencyMs: { p95: 400 } } },
+      cfgOf(),
+      ctx(runs.slice(0, 2)),
+    );
+    expect(byId(g, 'load.p95')?.message).toBe(
+      'p95 latency 400 ms: 2 earlier runs with a p95 on base branch "main" (suite unit), a baseline needs 3.',
+    );
+    expect(byId(g, 'load.p99')?.message).toBe('The report has no p99 latency.');
+    expect(byId(evaluateGate(k6, cfgOf(), ctx(undefined)), 'load.errorRate')?.message).toBe(
+      'Error rate not compared: run history is not configured.',
+    );
+  });
+
+  it('keeps a long list of thresholds to a capped number of checks, failures first', () => {
+    const thresholds = Array.from({ length: 30 }, (_, i) => ({
+      name: `t${i}`,
+      passed: i !== 25 && i !== 27,
+    }));
+    const g = evaluateGate({ ...k6, summary: { ...summary, thresholds } }, cfgOf(), ctx(runs));
+    const ids = g.checks.map((c) => c.id).filter((id) => id.startsWith('load.threshold'));
+    expect(ids.slice(0, 2)).toEqual(['load.threshold.t25', 'load.threshold.t27']);
+    expect(byId(g, 'load.thresholds')).toMatchObject({
+      status: 'pass',
+      message: '11 more thresholds: 0 failed, 11 passed',
+    });
+    const allFailed = thresholds.map((t) => ({ ...t, passed: false }));
+    const overflow = evaluateGate(
+      { ...k6, summary: { ...summary, thresholds: allFailed } },
+      cfgOf(),
+      ctx(runs),
+    );
+    expect(byId(overflow, 'load.thresholds')).toMatchObject({
+      status: 'fail',
+      actual: 11,
+      message: expect.stringMatching(
+        /^11 more thresholds: 11 failed \("t19", .* and 1 more\), 0 passed$/,
+      ),
+    });
+  });
+});

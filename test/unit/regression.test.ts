@@ -1,0 +1,227 @@
+import { describe, expect, it } from 'vitest';
+import {
+  type Detection,
+  detectRateRegression,
+  detectRegression,
+  directionFromUnit,
+  type Finding,
+  type Sample,
+} from '../../functions/core/history/regression';
+
+/**
+ * Histories shaped like the corpus reports: run-to-run drift factors as CI machines produce
+ * them (a few percent, with the odd slow run), applied to real benchmark values.
+ */
+const DRIFT = [1.0, 0.93, 1.08, 0.97, 1.05, 0.91, 1.1, 0.99, 1.04, 0.95]; // sd ≈ 6%
+const STEADY = [1.0, 0.99, 1.015, 1.005, 0.985, 1.01, 0.995, 1.0, 1.02, 0.99]; // sd ≈ 1.1%
+
+const values = (base: number, factors: number[]): Sample[] =>
+  factors.map((f) => ({ value: base * f }));
+
+/** pytest-benchmark `test_fib_20` (corpus): mean 1.916 ms, sd 0.045 ms over 523 rounds. */
+const fib20 = (factor: number): Sample => ({
+  value: 0.0019158 * factor,
+  samples: 523,
+  stddev: 0.0000454 * factor,
+});
+
+const found = (d: Detection): Finding => {
+  if (!('method' in d)) throw new Error(`expected a finding, got ${d.status}`);
+  return d;
+};
+
+const detect = (
+  baseline: Sample[],
+  current: Sample,
+  extra: { direction?: 'smaller' | 'bigger' } = {},
+) =>
+  detectRegression({
+    baseline,
+    current,
+    direction: extra.direction ?? 'smaller',
+    thresholdPct: 10,
+    minBaseline: 3,
+  });
+
+describe('directionFromUnit', () => {
+  it.each([
+    'ns',
+    'µs',
+    'μs',
+    'us',
+    'ms',
+    's',
+    'sec',
+    'seconds',
+    'min',
+    'ns/op',
+    'ms/iter',
+    'bytes',
+    'B',
+    'MB',
+    'MiB',
+    'Megabytes',
+    'allocs/op',
+  ])('%s: smaller is better', (unit) => {
+    expect(directionFromUnit(unit)).toEqual({ direction: 'smaller', known: true });
+  });
+
+  it.each([
+    'ops/s',
+    'op/s',
+    'ops/sec',
+    'it/s',
+    'req/s',
+    'MB/s',
+    'Hz',
+    'ops',
+    'requests per second',
+    'items / second',
+  ])('%s: bigger is better', (unit) => {
+    expect(directionFromUnit(unit)).toEqual({ direction: 'bigger', known: true });
+  });
+
+  it('guesses smaller for an unknown unit and says it guessed', () => {
+    expect(directionFromUnit('Percent')).toEqual({ direction: 'smaller', known: false });
+    expect(directionFromUnit('')).toEqual({ direction: 'smaller', known: false });
+  });
+});
+
+describe('detectRegression: values only (robust path)', () => {
+  // github-action-benchmark "No logging" (corpus): 1847.38 ns.
+  const noisy = values(1847.38, DRIFT);
+
+  it('does not flag a noisy benchmark that wanders 12% (a fixed 10% rule would)', () => {
+    const d = found(detect(noisy, { value: 1847.38 * 1.12 }));
+    expect(d).toMatchObject({ status: 'ok', method: 'robust', runs: 10 });
+    expect(d.worsePct).toBeGreaterThan(10);
+    // The band comes from the baseline's own spread, not from the fixed threshold.
+    expect(d.noisePct).toBeGreaterThan(d.worsePct);
+    expect(d.limitPct).toBe(d.noisePct);
+  });
+
+  it('flags a clear 25% regression on the same noisy history', () => {
+    const d = found(detect(noisy, { value: 1847.38 * 1.25 }));
+    expect(d.status).toBe('regressed');
+    expect(d.baseline).toBeCloseTo(1847.38 * 1.002, 1); // mean of the drift factors
+    expect(d.changePct).toBeCloseTo(24.75, 1);
+  });
+
+  it('uses the threshold on a steady history: 8% passes, 12% fails', () => {
+    const steady = values(1847.38, STEADY);
+    expect(found(detect(steady, { value: 1847.38 * 1.08 })).status).toBe('ok');
+    const d = found(detect(steady, { value: 1847.38 * 1.12 }));
+    expect(d).toMatchObject({ status: 'regressed', limitPct: 10 });
+    expect(d.noisePct).toBeLessThan(10);
+  });
+
+  it('reports improvements in either direction', () => {
+    const ops = values(50_000, STEADY);
+    expect(found(detect(ops, { value: 65_000 }, { direction: 'bigger' }))).toMatchObject({
+      status: 'improved',
+    });
+    const slower = found(detect(ops, { value: 40_000 }, { direction: 'bigger' }));
+    expect(slower.status).toBe('regressed');
+    expect(slower.changePct).toBeLessThan(-19);
+    expect(slower.worsePct).toBeGreaterThan(19);
+    expect(found(detect(values(10, STEADY), { value: 7 })).status).toBe('improved');
+  });
+
+  it('widens the band when only a few runs tell the spread', () => {
+    const few = found(detect(values(100, DRIFT.slice(0, 3)), { value: 100 }));
+    const many = found(detect(values(100, DRIFT), { value: 100 }));
+    expect(few.noisePct).toBeGreaterThan(2 * many.noisePct);
+  });
+
+  it('leaves a glitch run out instead of letting it blind the check', () => {
+    const glitch = values(100, STEADY);
+    glitch[4] = { value: 210 }; // one run on a machine twice as slow
+    const d = found(detect(glitch, { value: 125 }));
+    expect(d).toMatchObject({ status: 'regressed', runs: 9, outliers: 1 });
+    expect(d.baseline).toBeCloseTo(100.28, 1); // the mean of the other nine
+  });
+
+  it('skips without enough runs, or without a positive baseline to divide by', () => {
+    expect(detect(values(100, [1, 1.02]), { value: 200 })).toEqual({
+      status: 'insufficient',
+      have: 2,
+      need: 3,
+    });
+    expect(detect([{ value: 0 }, { value: 0 }, { value: 0 }], { value: 5 })).toMatchObject({
+      status: 'incomparable',
+    });
+    // A run without a usable value does not count towards the baseline.
+    expect(detect(values(1, [1, Number.NaN, 1]), { value: 1 })).toMatchObject({
+      status: 'insufficient',
+      have: 2,
+    });
+  });
+});
+
+describe('detectRegression: sampled benchmarks (Welch path)', () => {
+  const baseline = STEADY.map(fib20);
+
+  it('flags a 25% regression with a tiny p-value', () => {
+    const d = found(detect(baseline, fib20(1.25)));
+    expect(d).toMatchObject({ status: 'regressed', method: 'welch', runs: 10 });
+    expect(d.pValue).toBeLessThan(1e-10);
+    expect(d.changePct).toBeCloseTo(24.9, 0);
+  });
+
+  it('lets a significant but small change pass: 5% is below the 10% threshold', () => {
+    const d = found(detect(baseline, fib20(1.05)));
+    expect(d.pValue).toBeLessThan(0.01);
+    expect(d.status).toBe('ok');
+  });
+
+  it('does not flag a large change the samples cannot support', () => {
+    // hyperfine-like: 3 runs of a command with 14% spread; +15% is well within its noise.
+    const hyper = (v: number): Sample => ({ value: v, samples: 3, stddev: 1.64 });
+    const d = found(detect([11.6, 11.5, 11.7, 11.6].map(hyper), hyper(13.35)));
+    expect(d.method).toBe('welch');
+    expect(d.worsePct).toBeGreaterThan(10);
+    expect(d.pValue).toBeGreaterThan(0.01);
+    expect(d.status).toBe('ok');
+  });
+
+  it('sees run-to-run drift that huge sample counts hide from the t-test', () => {
+    // Vitest bench (corpus, "Shiki"): 4928 samples with sd 65% of the mean, drifting ~6% per run.
+    const shiki = (f: number): Sample => ({ value: 0.1016 * f, samples: 4928, stddev: 0.066 });
+    const drifting = DRIFT.map(shiki);
+    const wander = found(detect(drifting, shiki(1.14)));
+    expect(wander.pValue).toBeLessThan(1e-6); // the t-test alone would cry wolf
+    expect(wander.status).toBe('ok');
+    expect(wander.noisePct).toBeGreaterThan(14);
+    expect(found(detect(drifting, shiki(1.4))).status).toBe('regressed');
+  });
+
+  it('falls back to values when the baseline runs lack samples', () => {
+    const d = found(detect(values(0.0019158, STEADY), fib20(1.25)));
+    expect(d.method).toBe('robust');
+    expect(d.status).toBe('regressed');
+  });
+});
+
+describe('detectRateRegression (error rates, in points)', () => {
+  it('compares in points so a baseline of 0% does not make every error a regression', () => {
+    const zeros = [0, 0, 0, 0, 0];
+    expect(detectRateRegression({ baseline: zeros, current: 0.004, minBaseline: 3 })).toMatchObject(
+      { status: 'ok', limitPoints: 1 },
+    );
+    const d = detectRateRegression({ baseline: zeros, current: 0.03, minBaseline: 3 });
+    expect(d).toMatchObject({ status: 'regressed', baseline: 0 });
+    expect('changePoints' in d && d.changePoints).toBeCloseTo(3, 10);
+  });
+
+  it('widens the limit for a flaky baseline and skips without history', () => {
+    const flaky = [0.01, 0.03, 0.0, 0.02, 0.04, 0.01, 0.02, 0.0, 0.03, 0.02];
+    const d = detectRateRegression({ baseline: flaky, current: 0.05, minBaseline: 3 });
+    expect(d.status).toBe('ok');
+    expect('limitPoints' in d && d.limitPoints).toBeGreaterThan(3);
+    expect(detectRateRegression({ baseline: [0], current: 0.5, minBaseline: 3 })).toEqual({
+      status: 'insufficient',
+      have: 1,
+      need: 3,
+    });
+  });
+});

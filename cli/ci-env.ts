@@ -1,11 +1,14 @@
 /**
- * What the CI system the reporter runs in says about the run: branch, commit, a job name
- * and a run key. The run key names one attempt of one job: it stays the same when the same
- * step uploads again (so the server can dedupe) and changes when the job is re-run.
+ * What the CI system the reporter runs in says about the run: branch, commit, a job name,
+ * the target branch of a pull/merge request (`base`) and a run key. The run key names one
+ * attempt of one job: it stays the same when the same step uploads again (so the server can
+ * dedupe) and changes when the job is re-run.
  */
 export interface CiMetadata {
   provider?: string;
   branch?: string;
+  /** The pull/merge request's target branch: what regressions are measured against. */
+  base?: string;
   commit?: string;
   ci?: string;
   runKey?: string;
@@ -45,7 +48,7 @@ const runKey = (
 /** Drop undefined fields so results compare and print cleanly. */
 const compact = (meta: CiMetadata): CiMetadata => {
   const out: CiMetadata = {};
-  for (const key of ['provider', 'branch', 'commit', 'ci', 'runKey'] as const) {
+  for (const key of ['provider', 'branch', 'base', 'commit', 'ci', 'runKey'] as const) {
     const value = meta[key];
     if (value !== undefined) out[key] = value;
   }
@@ -63,6 +66,8 @@ const githubActions = (env: Env): CiMetadata => {
     // GITHUB_HEAD_REF is the PR source branch and only set for pull_request(_target) events;
     // GITHUB_REF_NAME would be `123/merge` there.
     branch: first(read(env, 'GITHUB_HEAD_REF'), read(env, 'GITHUB_REF_NAME')),
+    // Also only set for pull_request(_target) events (empty on push).
+    base: read(env, 'GITHUB_BASE_REF'),
     commit: read(env, 'GITHUB_SHA'),
     ci: joinPresent('/', read(env, 'GITHUB_WORKFLOW'), job),
     runKey: runKey(
@@ -77,6 +82,7 @@ const githubActions = (env: Env): CiMetadata => {
 const gitlab = (env: Env): CiMetadata => ({
   provider: 'gitlab',
   branch: first(read(env, 'CI_MERGE_REQUEST_SOURCE_BRANCH_NAME'), read(env, 'CI_COMMIT_REF_NAME')),
+  base: read(env, 'CI_MERGE_REQUEST_TARGET_BRANCH_NAME'),
   commit: read(env, 'CI_COMMIT_SHA'),
   ci: read(env, 'CI_JOB_NAME'),
   // A retried GitLab job is a new job with a new CI_JOB_ID.
@@ -86,6 +92,7 @@ const gitlab = (env: Env): CiMetadata => ({
 const circleci = (env: Env): CiMetadata => ({
   provider: 'circleci',
   branch: read(env, 'CIRCLE_BRANCH'),
+  // No base: CircleCI has no variable for a pull request's target branch.
   commit: read(env, 'CIRCLE_SHA1'),
   ci: read(env, 'CIRCLE_JOB'),
   runKey: runKey('circleci', read(env, 'CIRCLE_WORKFLOW_ID'), read(env, 'CIRCLE_BUILD_NUM')),
@@ -93,9 +100,12 @@ const circleci = (env: Env): CiMetadata => ({
 
 const buildkite = (env: Env): CiMetadata => {
   const commit = read(env, 'BUILDKITE_COMMIT');
+  const base = read(env, 'BUILDKITE_PULL_REQUEST_BASE_BRANCH');
   return {
     provider: 'buildkite',
     branch: read(env, 'BUILDKITE_BRANCH'),
+    // Empty or the literal `false` outside pull request builds.
+    base: base === 'false' ? undefined : base,
     // Builds started from the UI without a commit carry the literal `HEAD`.
     commit: commit === 'HEAD' ? undefined : commit,
     ci: joinPresent('/', read(env, 'BUILDKITE_PIPELINE_SLUG'), read(env, 'BUILDKITE_LABEL')),
@@ -116,6 +126,8 @@ const jenkins = (env: Env): CiMetadata => ({
     read(env, 'BRANCH_NAME'),
     stripRemote(read(env, 'GIT_BRANCH')),
   ),
+  // Multibranch pipelines set CHANGE_TARGET on pull request builds only.
+  base: read(env, 'CHANGE_TARGET'),
   commit: read(env, 'GIT_COMMIT'),
   ci: read(env, 'JOB_NAME'),
   // `jenkins-${JOB_NAME}-${BUILD_NUMBER}`: a rebuild gets a new number.

@@ -50,6 +50,9 @@ Options:
                         (default: detected per file, else left to the server)
   --suite S             suite name
   --branch B            branch (default: from the CI environment)
+  --base B              branch to compare benchmarks, load and coverage with (default: the
+                        pull/merge request's target branch from the CI environment, else the
+                        server's default branch)
   --commit C            commit SHA (default: from the CI environment)
   --ci NAME             CI job name (default: from the CI environment)
   --run-id R            run id (default: derived from project, CI run, path and content;
@@ -81,6 +84,7 @@ interface Options {
   format?: FormatId;
   suite?: string;
   branch?: string;
+  base?: string;
   commit?: string;
   ci?: string;
   runKey?: string;
@@ -148,6 +152,7 @@ const parse = (argv: string[], env: NodeJS.ProcessEnv): Parsed => {
     format?: string;
     suite?: string;
     branch?: string;
+    base?: string;
     commit?: string;
     ci?: string;
     'run-id'?: string;
@@ -169,6 +174,7 @@ const parse = (argv: string[], env: NodeJS.ProcessEnv): Parsed => {
         format: { type: 'string' },
         suite: { type: 'string' },
         branch: { type: 'string' },
+        base: { type: 'string' },
         commit: { type: 'string' },
         ci: { type: 'string' },
         'run-id': { type: 'string' },
@@ -240,6 +246,7 @@ const parse = (argv: string[], env: NodeJS.ProcessEnv): Parsed => {
       format,
       suite: nonEmpty(values.suite),
       branch: nonEmpty(values.branch) ?? ci.branch,
+      base: nonEmpty(values.base) ?? ci.base,
       commit: nonEmpty(values.commit) ?? ci.commit,
       ci: nonEmpty(values.ci) ?? ci.ci,
       runKey: ci.runKey,
@@ -320,6 +327,9 @@ const sha256hex = (data: string | Uint8Array): string =>
 /**
  * Same project, CI run, path and content → same id, so a retried upload dedupes on the
  * server; a re-run job (new run key) or new results (new content) get a new id.
+ * `--base` is deliberately not an input: the id names the report, not what it is compared
+ * with; re-sending the same report with another base is the same run (a duplicate, answered
+ * with the verdict recorded the first time).
  */
 export const deterministicRunId = (
   project: string,
@@ -707,6 +717,8 @@ const reportFile = async (ctx: Context, file: string, index: number): Promise<Fi
     ['format', format],
     ['suite', options.suite],
     ['branch', options.branch],
+    // Only when known: otherwise the server compares with its configured default branch.
+    ['base', options.base],
     ['commit', options.commit],
     ['runId', runId],
     ['ci', options.ci],
@@ -722,7 +734,7 @@ const reportFile = async (ctx: Context, file: string, index: number): Promise<Fi
   const body = alreadyGzipped ? content : gzipSync(content);
   const { result, attempts } = await send(ctx, url, headers, body, file);
 
-  const base = { file, correlationId, runId, format: format ?? null, attempts };
+  const common = { file, correlationId, runId, format: format ?? null, attempts };
 
   // Endpoint unreachable, or still failing after the retries.
   if (result.kind === 'network' || isRetryableStatus(result.status)) {
@@ -745,7 +757,7 @@ const reportFile = async (ctx: Context, file: string, index: number): Promise<Fi
     if (options.json)
       ctx.out(
         JSON.stringify({
-          ...base,
+          ...common,
           outcome: 'unreachable',
           exitCode: allowed ? EXIT.ok : EXIT.unreachable,
           allowed,
@@ -779,7 +791,7 @@ const reportFile = async (ctx: Context, file: string, index: number): Promise<Fi
       const err = errorBody(result.body);
       ctx.out(
         JSON.stringify({
-          ...base,
+          ...common,
           outcome: 'rejected',
           exitCode: EXIT.rejected,
           status,
@@ -805,7 +817,7 @@ const reportFile = async (ctx: Context, file: string, index: number): Promise<Fi
     if (options.json)
       ctx.out(
         JSON.stringify({
-          ...base,
+          ...common,
           outcome: 'unreachable',
           exitCode: allowed ? EXIT.ok : EXIT.unreachable,
           allowed,
@@ -824,7 +836,7 @@ const reportFile = async (ctx: Context, file: string, index: number): Promise<Fi
   const outcome: Outcome = answer.duplicate ? 'duplicate' : 'accepted';
   const exitCode = answer.gate.status === 'fail' ? EXIT.gateFailed : EXIT.ok;
   if (options.json) {
-    ctx.out(JSON.stringify({ ...base, outcome, exitCode, status, response: answer.raw }));
+    ctx.out(JSON.stringify({ ...common, outcome, exitCode, status, response: answer.raw }));
   } else {
     const what = [answer.format ?? format ?? 'unknown format', answer.kind].filter(Boolean);
     const tags = [`run ${answer.runId ?? runId}`];
@@ -915,6 +927,7 @@ export const runReport = async (argv: string[], deps: ReportDeps): Promise<numbe
   if (!options.json) {
     const meta = [
       options.branch && `branch ${options.branch}`,
+      options.base && `base ${options.base}`,
       options.commit && `commit ${options.commit.slice(0, 12)}`,
       options.ci && `ci ${options.ci}`,
     ].filter(Boolean);

@@ -253,6 +253,50 @@ describe('vigil report: the request', () => {
     expect(q2.get('commit')).toBe(GITHUB_ENV.GITHUB_SHA);
   });
 
+  it('sends the PR target branch as base; --base wins; the run id ignores it', async () => {
+    const srv = await listen(accept);
+    const args = [HYPERFINE, '--endpoint', srv.endpoint, '--project', 'shop'];
+    const pr = { ...GITHUB_ENV, GITHUB_BASE_REF: 'release/2.x' };
+
+    const fromCi = await run(args, pr);
+    const flagged = await run([...args, '--base', 'main'], pr);
+    const push = await run(args, { ...GITHUB_ENV, GITHUB_HEAD_REF: '', GITHUB_BASE_REF: '' });
+
+    expect([fromCi.code, flagged.code, push.code]).toEqual([0, 0, 0]);
+    const [a, b, c] = [0, 1, 2].map((i) => at(srv.requests, i).url.searchParams) as [
+      URLSearchParams,
+      URLSearchParams,
+      URLSearchParams,
+    ];
+    expect(Object.fromEntries(a)).toEqual({
+      project: 'shop',
+      format: 'benchmark',
+      branch: 'feature/cart',
+      base: 'release/2.x',
+      commit: GITHUB_ENV.GITHUB_SHA,
+      ci: 'CI/test',
+      runId: expect.stringMatching(/^[0-9a-f]{32}$/),
+    });
+    expect(fromCi.stdout).toContain('(branch feature/cart, base release/2.x, commit f00dcafef00d');
+    expect(b.get('base')).toBe('main');
+    expect(flagged.stdout).toContain('base main');
+    // A push build has no target branch: no base, so the server uses its default branch.
+    expect(c.has('base')).toBe(false);
+    expect(c.get('branch')).toBe('17/merge');
+    expect(push.stdout).not.toContain('base ');
+    // Same report, same CI run: the comparison branch does not change its identity.
+    expect(b.get('runId')).toBe(a.get('runId'));
+  });
+
+  it('an empty --base falls back to the CI environment', async () => {
+    const srv = await listen(accept);
+    await run([JUNIT, '--endpoint', srv.endpoint, '--project', 'shop', '--base', ' '], {
+      GITLAB_CI: 'true',
+      CI_MERGE_REQUEST_TARGET_BRANCH_NAME: 'develop',
+    });
+    expect(at(srv.requests, 0).url.searchParams.get('base')).toBe('develop');
+  });
+
   it('sends LCOV as text/plain and --format wins over detection (with a warning)', async () => {
     const srv = await listen(accept);
     await run([LCOV, '--endpoint', srv.endpoint, '--project', 'p']);

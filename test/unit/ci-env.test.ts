@@ -28,13 +28,20 @@ describe('detectCi', () => {
       });
     });
 
-    it('uses the PR source branch, not `123/merge`', () => {
-      const env = { ...push, GITHUB_HEAD_REF: 'feature/x', GITHUB_REF_NAME: '42/merge' };
-      expect(detectCi(env).branch).toBe('feature/x');
+    it('uses the PR source branch, not `123/merge`, and the PR target as base', () => {
+      const env = {
+        ...push,
+        GITHUB_HEAD_REF: 'feature/x',
+        GITHUB_BASE_REF: 'release/2.x',
+        GITHUB_REF_NAME: '42/merge',
+      };
+      expect(detectCi(env)).toMatchObject({ branch: 'feature/x', base: 'release/2.x' });
     });
 
-    it('ignores an empty GITHUB_HEAD_REF (push events set it to "")', () => {
-      expect(detectCi({ ...push, GITHUB_HEAD_REF: '' }).branch).toBe('main');
+    it('ignores empty GITHUB_HEAD_REF/GITHUB_BASE_REF (push events set them to "")', () => {
+      const ci = detectCi({ ...push, GITHUB_HEAD_REF: '', GITHUB_BASE_REF: '' });
+      expect(ci.branch).toBe('main');
+      expect(ci).not.toHaveProperty('base');
     });
 
     it('a re-run attempt gets a new run key; the same attempt keeps it', () => {
@@ -73,8 +80,9 @@ describe('detectCi', () => {
         ...env,
         CI_COMMIT_REF_NAME: 'refs/merge-requests/5/head',
         CI_MERGE_REQUEST_SOURCE_BRANCH_NAME: 'feat',
-      }).branch,
-    ).toBe('feat');
+        CI_MERGE_REQUEST_TARGET_BRANCH_NAME: 'develop',
+      }),
+    ).toMatchObject({ branch: 'feat', base: 'develop' });
   });
 
   it('CircleCI', () => {
@@ -86,6 +94,8 @@ describe('detectCi', () => {
         CIRCLE_JOB: 'test',
         CIRCLE_WORKFLOW_ID: 'wf-1',
         CIRCLE_BUILD_NUM: '88',
+        // Set on PR builds, but it is a URL, not the target branch: no base.
+        CIRCLE_PULL_REQUEST: 'https://github.com/o/r/pull/3',
       }),
     ).toEqual({
       provider: 'circleci',
@@ -123,6 +133,15 @@ describe('detectCi', () => {
     });
   });
 
+  it.each([
+    ['a pull request build', 'main', 'main'],
+    ['a branch build (empty)', '', undefined],
+    ['a branch build ("false")', 'false', undefined],
+  ])('Buildkite base on %s', (_label, value, base) => {
+    const env = { BUILDKITE: 'true', BUILDKITE_PULL_REQUEST_BASE_BRANCH: value };
+    expect(detectCi(env).base).toBe(base);
+  });
+
   describe('Jenkins', () => {
     const base = {
       JENKINS_URL: 'https://jenkins.example.com/',
@@ -141,10 +160,15 @@ describe('detectCi', () => {
       });
     });
 
-    it('pull request: the source branch, not PR-n', () => {
-      expect(detectCi({ ...base, BRANCH_NAME: 'PR-7', CHANGE_BRANCH: 'fix/login' }).branch).toBe(
-        'fix/login',
-      );
+    it('pull request: the source branch, not PR-n, and CHANGE_TARGET as base', () => {
+      expect(
+        detectCi({
+          ...base,
+          BRANCH_NAME: 'PR-7',
+          CHANGE_BRANCH: 'fix/login',
+          CHANGE_TARGET: 'main',
+        }),
+      ).toMatchObject({ branch: 'fix/login', base: 'main' });
     });
 
     it('freestyle job: GIT_BRANCH without the remote', () => {

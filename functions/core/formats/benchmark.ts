@@ -13,10 +13,13 @@ import type { Benchmark, ParsedBenchmark } from './types';
  *   `sampleCount` (the `samples` array is often empty), else the array's length.
  * - `hyperfine` (`--export-json`): `results[]` with command, mean, stddev (null for one run)
  *   in seconds; samples = `times.length`.
- * - github-action-benchmark custom JSON: `[{ name, unit, value, range?, extra? }]`, dialect
- *   `customSmallerIsBetter`. Its `range` is free text ("5%", "± 3") or a number, not a
- *   standard deviation, so it is not mapped to `stddev`.
- * `direction` is left undefined: whether smaller is better is decided by the analysis.
+ * - github-action-benchmark custom JSON: `[{ name, unit, value, range?, extra? }]`. Its
+ *   `range` is free text ("5%", "± 3") or a number, not a standard deviation, so it is not
+ *   mapped to `stddev`.
+ * `direction` is set where the format fixes it: the first three report mean times, so smaller
+ * is better. The custom JSON is the same for `customSmallerIsBetter` and
+ * `customBiggerIsBetter` (the tool is named in the workflow, not the file), so there it is
+ * left to the unit rule and the config (gates/benchmarks.ts).
  */
 
 const WHAT = 'benchmark report';
@@ -75,7 +78,19 @@ const Custom = z.array(
   }),
 );
 
-type Dialect = 'pytest-benchmark' | 'vitest' | 'hyperfine' | 'customSmallerIsBetter';
+type Dialect = 'pytest-benchmark' | 'vitest' | 'hyperfine' | 'github-action-benchmark';
+
+/** What each format says about its values; undefined where it says nothing. */
+const DIRECTION: Record<Dialect, Benchmark['direction']> = {
+  // stats.mean: seconds per call of the benchmarked function.
+  'pytest-benchmark': 'smaller',
+  // tinybench mean: milliseconds per iteration (its `hz` would be bigger-is-better, not read).
+  vitest: 'smaller',
+  // mean wall-clock seconds per run of the command.
+  hyperfine: 'smaller',
+  // Any unit, either direction: the file does not say which.
+  'github-action-benchmark': undefined,
+};
 
 const bench = (
   name: string,
@@ -94,7 +109,7 @@ const extract = (doc: unknown): { dialect: Dialect; benchmarks: Benchmark[] } =>
   if (Array.isArray(doc)) {
     const list = parseShape(Custom, doc, `${WHAT} (github-action-benchmark custom JSON)`);
     return {
-      dialect: 'customSmallerIsBetter',
+      dialect: 'github-action-benchmark',
       benchmarks: list.map((b) => bench(b.name, b.unit, b.value)),
     };
   }
@@ -138,6 +153,8 @@ const extract = (doc: unknown): { dialect: Dialect; benchmarks: Benchmark[] } =>
 
 export const parseBenchmark = (doc: unknown): ParsedBenchmark => {
   const { dialect, benchmarks } = extract(doc);
+  const direction = DIRECTION[dialect];
+  if (direction) for (const b of benchmarks) b.direction = direction;
   const warnings: string[] = [];
   if (benchmarks.length === 0) warnings.push('The report contains no benchmarks.');
   const seen = new Set<string>();

@@ -25,7 +25,8 @@ describe('parseBenchmark on the corpus', () => {
     // Act
     const parsed = parseBenchmark(doc);
 
-    // Assess: benchmarks[].fullname and stats.mean/stddev/rounds from the file.
+    // Assess: benchmarks[].fullname and stats.mean/stddev/rounds from the file; means are
+    // times, so smaller is better.
     expect(parsed.kind).toBe('benchmark');
     expect(parsed.format).toBe('benchmark');
     expect(parsed.dialect).toBe('pytest-benchmark');
@@ -36,6 +37,7 @@ describe('parseBenchmark on the corpus', () => {
         value: 1.574023168245432e-5,
         stddev: 1.0165985827415786e-5,
         samples: 37314,
+        direction: 'smaller',
       },
       {
         name: 'bench.py::test_fib_20',
@@ -43,6 +45,7 @@ describe('parseBenchmark on the corpus', () => {
         value: 0.0019158029923519505,
         stddev: 4.536616993646111e-5,
         samples: 523,
+        direction: 'smaller',
       },
     ]);
     expect(JSON.stringify(parsed).length).toBeLessThan(1000);
@@ -66,6 +69,7 @@ describe('parseBenchmark on the corpus', () => {
       value: 0.0008389691309966272,
       stddev: 0.00044384985673468695,
       samples: 595970,
+      direction: 'smaller',
     });
     expect(list[27]).toEqual({
       name: 'src/library/comparison-suite.bench.js > HTML Generation Performance › Full pipeline',
@@ -73,8 +77,11 @@ describe('parseBenchmark on the corpus', () => {
       value: 0.042334987892607166,
       stddev: 0.012666058525727409,
       samples: 11811,
+      direction: 'smaller',
     });
     expect(new Set(list.map((b) => b.name)).size).toBe(28);
+    // `mean` (ms per iteration) is read, not `hz` (iterations per second): smaller is better.
+    expect(list.every((b) => b.unit === 'ms' && b.direction === 'smaller')).toBe(true);
     expect(parsed.warnings).toEqual([]);
   });
 
@@ -94,6 +101,7 @@ describe('parseBenchmark on the corpus', () => {
         value: 11.61481411152,
         stddev: 1.6447334482677183,
         samples: 3,
+        direction: 'smaller',
       },
       {
         name: 'cargo run --release --bin lucretiel_1brc measurements_1000000000.txt',
@@ -101,6 +109,7 @@ describe('parseBenchmark on the corpus', () => {
         value: 11.55440516752,
         stddev: 1.1389597505435085,
         samples: 3,
+        direction: 'smaller',
       },
     ]);
   });
@@ -112,8 +121,9 @@ describe('parseBenchmark on the corpus', () => {
     // Act
     const parsed = parseBenchmark(doc);
 
-    // Assess: `range` is not a standard deviation, so it is not mapped.
-    expect(parsed.dialect).toBe('customSmallerIsBetter');
+    // Assess: `range` is not a standard deviation, so it is not mapped. The file does not say
+    // it is customSmallerIsBetter (that is in the workflow), so no direction either.
+    expect(parsed.dialect).toBe('github-action-benchmark');
     expect(parsed.summary.benchmarks).toEqual([
       { name: 'My Custom Smaller Is Better Benchmark - CPU Load', unit: 'Percent', value: 50 },
       {
@@ -151,7 +161,9 @@ describe('parseBenchmark semantics', () => {
     const parsed = parseBenchmark(doc);
 
     // Assess
-    expect(parsed.summary.benchmarks).toEqual([{ name: 'test_a', unit: 's', value: 2 }]);
+    expect(parsed.summary.benchmarks).toEqual([
+      { name: 'test_a', unit: 's', value: 2, direction: 'smaller' },
+    ]);
   });
 
   it('counts vitest samples from the array when sampleCount is absent', () => {
@@ -167,7 +179,7 @@ describe('parseBenchmark semantics', () => {
 
     // Assess
     expect(parsed.summary.benchmarks).toEqual([
-      { name: 'g › b', unit: 'ms', value: 1, samples: 3 },
+      { name: 'g › b', unit: 'ms', value: 1, samples: 3, direction: 'smaller' },
     ]);
   });
 
@@ -180,8 +192,27 @@ describe('parseBenchmark semantics', () => {
 
     // Assess
     expect(parsed.summary.benchmarks).toEqual([
-      { name: 'sleep 1', unit: 's', value: 1.002, samples: 1 },
+      { name: 'sleep 1', unit: 's', value: 1.002, samples: 1, direction: 'smaller' },
     ]);
+  });
+
+  it('leaves a customBiggerIsBetter file without direction: it looks like any other', () => {
+    // Prepare: throughput, as a customBiggerIsBetter step would upload it.
+    const doc = [
+      { name: 'checkout throughput', unit: 'req/s', value: 1840, range: '± 2%' },
+      { name: 'score', unit: 'points', value: 97 },
+    ];
+
+    // Act
+    const parsed = parseBenchmark(doc);
+
+    // Assess: the unit rule (req/s) or the config decides, not the parser.
+    expect(parsed.dialect).toBe('github-action-benchmark');
+    expect(parsed.summary.benchmarks).toEqual([
+      { name: 'checkout throughput', unit: 'req/s', value: 1840 },
+      { name: 'score', unit: 'points', value: 97 },
+    ]);
+    expect(parsed.summary.benchmarks.some((b) => 'direction' in b)).toBe(false);
   });
 
   it('warns about empty reports and repeated names', () => {

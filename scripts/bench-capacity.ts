@@ -1,0 +1,342 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { executeLoad } from '../load/cli';
+import { ingestScenario, junitBodies, newRunPrefix } from '../load/scenarios/ingest';
+import { type LoadResult, summarize, type VerifyCounts } from '../load/summary';
+import { type VerifyReport, verifyDataDir } from '../load/verify';
+
+/**
+ * `npm run bench:capacity`: local mode's ingest capacity on this machine. Starts `vigil dev` in
+ * a child process with a fresh data directory, sends 50 KB JUnit reports at rising rates
+ * (paced, open-loop: see load/engine.ts), stops at the first rate where p99 reaches 100 ms,
+ * an error appears or the rate is not achieved, narrows the gap between the last good and the
+ * first bad rate, then stops the server and checks in the data directory that every accepted
+ * report is stored exactly once and nothing else is.
+ *
+ * The answer to a POST comes before the bus has run the metrics, alert and history handlers on
+ * the event. After each step the bench waits until the server is idle again (its CPU time stops
+ * growing) and reports that catch-up time: the rate the whole pipeline sustains is
+ * reports / (step + catch-up), which can be far below the rate the endpoint answers at.
+ *
+ * Options: --rates 10,25,50,100,200,400  --step-seconds 10  --p99 100  --refine 4 (most extra
+ * steps between the last good and the first bad rate, stopping when they are within 10%)  --keep
+ */
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const TOKEN = 'bench-capacity-token';
+const PROJECT = 'bench';
+
+const { values } = parseArgs({
+  options: {
+    rates: { type: 'string', default: '10,25,50,100,200,400' },
+    'step-seconds': { type: 'string', default: '10' },
+    p99: { type: 'string', default: '100' },
+    refine: { type: 'string', default: '4' },
+    keep: { type: 'boolean', default: false },
+  },
+});
+const rates = values.rates.split(',').map(Number);
+const stepSeconds = Number(values['step-seconds']);
+const p99Limit = Number(values.p99);
+const refineSteps = Number(values.refine);
+if (rates.some((r) => !(r > 0)) || !(stepSeconds > 0) || !(p99Limit > 0) || !(refineSteps >= 0)) {
+  process.stderr.write(
+    'bench:capacity: --rates, --step-seconds, --p99 and --refine must be positive numbers\n',
+  );
+  process.exit(2);
+}
+
+/** CPU time (ms) the server process has used so far, from /proc (Linux); undefined elsewhere. */
+const cpuMsOf = async (pid: number | undefined): Promise<number | undefined> => {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime are fields 14 and 15 of stat(5), in clock ticks (USER_HZ = 100 on Linux).
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return undefined;
+  }
+};
+
+const startServer = async (
+  dataDir: string,
+  configPath: string,
+): Promise<{ child: ChildProcess; url: string }> => {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/vigil.ts', 'dev'], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      VIGIL_DATA_DIR: dataDir,
+      VIGIL_CONFIG: configPath,
+      VIGIL_INGEST_TOKENS: TOKEN,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(output);
+      if (m?.[1]) resolve(m[1]);
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`vigil dev exited with ${code}:\n${output}`)));
+    setTimeout(
+      () => reject(new Error(`vigil dev did not start within 30 s:\n${output}`)),
+      30_000,
+    ).unref();
+  });
+  // Keep draining its output so a full pipe never blocks the server.
+  child.stdout?.resume();
+  child.stderr?.resume();
+  return { child, url };
+};
+
+/** SIGTERM (the server drains its bus, then exits); SIGKILL after `graceMs`. True if it drained. */
+const stopServer = (child: ChildProcess, graceMs = 60_000): Promise<boolean> =>
+  new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve(true);
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', (_code, signal) => {
+      clearTimeout(timer);
+      resolve(signal !== 'SIGKILL');
+    });
+    child.kill('SIGTERM');
+  });
+
+/**
+ * Waits until the server has used under 2% CPU over 500 ms (its bus has caught up); resolves
+ * to the seconds waited, or undefined when /proc is not available or `maxMs` passed.
+ */
+const waitIdle = async (pid: number | undefined, maxMs = 60_000): Promise<number | undefined> => {
+  const start = performance.now();
+  let last = await cpuMsOf(pid);
+  if (last === undefined) return undefined;
+  while (performance.now() - start < maxMs) {
+    await delay(500);
+    const now = await cpuMsOf(pid);
+    if (now === undefined) return undefined;
+    if (now - last < 10) return Math.round((performance.now() - start - 500) / 100) / 10;
+    last = now;
+  }
+  return undefined;
+};
+
+interface Step {
+  rate: number;
+  result: LoadResult;
+  cpuMsPerRequest?: number;
+  /** Seconds the server kept working after the last answer (bus catch-up). */
+  catchUpS?: number;
+  ok: boolean;
+  why: string;
+}
+
+const fmt = (n: number | undefined, digits = 1): string =>
+  n === undefined || Number.isNaN(n) ? '-' : n.toFixed(digits);
+
+const sumVerify = (list: VerifyReport[]): VerifyCounts =>
+  list.reduce(
+    (t, v) => ({
+      lost: t.lost + v.lost,
+      duplicated: t.duplicated + v.duplicated,
+      unexpected: t.unexpected + v.unexpected,
+      deadLettered: t.deadLettered + v.deadLettered,
+    }),
+    { lost: 0, duplicated: 0, unexpected: 0, deadLettered: 0 },
+  );
+
+const main = async (): Promise<number> => {
+  const root = await mkdtemp(join(tmpdir(), 'vigil-bench-capacity-'));
+  const dataDir = join(root, 'data');
+  const configPath = join(root, 'vigil.config.json');
+  // No probes: the bench measures ingest alone. Default gates (the bodies have failed tests).
+  await writeFile(configPath, JSON.stringify({ project: PROJECT, probes: [] }));
+  const { child, url } = await startServer(dataDir, configPath);
+  const target = new URL(url);
+  const bodies = junitBodies();
+  const runPrefix = newRunPrefix();
+  /** Each step has its own run id prefix, so each can be verified on its own. */
+  const stepRuns: { prefix: string; accepted: string[] }[] = [];
+  const out = (line: string) => process.stdout.write(`${line}\n`);
+  out(
+    `bench:capacity: vigil dev at ${url}; body ${bodies[0]?.plain.byteLength} bytes of JUnit; ${stepSeconds} s per step; pass = p99 < ${p99Limit} ms, no errors, rate achieved, nothing lost, duplicated or dead-lettered`,
+  );
+  out(
+    `machine: ${cpus().length} CPUs, load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} at start`,
+  );
+
+  const run = async (rate: number, seconds: number): Promise<Step> => {
+    const prefix = `${runPrefix}-s${stepRuns.length + 1}`;
+    const scenario = ingestScenario({
+      name: 'junit',
+      target,
+      token: TOKEN,
+      project: PROJECT,
+      bodies,
+      runPrefix: prefix,
+      gzipShare: 0,
+    });
+    const before = await cpuMsOf(child.pid);
+    const { recorder, run: r } = await executeLoad({
+      target,
+      scenario,
+      engine: 'paced',
+      rate,
+      durationS: seconds,
+      connections: 256,
+      timeoutMs: 10_000,
+    });
+    const catchUpS = await waitIdle(child.pid);
+    const after = await cpuMsOf(child.pid);
+    stepRuns.push({ prefix, accepted: recorder.accepted });
+    const verify = await verifyDataDir({
+      dataDir,
+      project: PROJECT,
+      runPrefix: prefix,
+      accepted: recorder.accepted,
+    });
+    const result = summarize(
+      recorder,
+      {
+        scenario: 'junit',
+        engine: 'paced',
+        target: url,
+        rate,
+        durationS: seconds,
+        connections: 256,
+        startedAt: r.startedAt,
+        elapsedMs: r.elapsedMs,
+        ...(r.sendLagMs ? { sendLagMs: r.sendLagMs } : {}),
+      },
+      { p99Ms: p99Limit, maxErrorRate: 0 },
+    );
+    const p99 = result.latency?.p99 ?? Number.NaN;
+    const achieved = result.requestsPerSecond >= rate * 0.95;
+    const problems = [
+      catchUpS === undefined && after !== undefined
+        ? 'the bus had not caught up 60 s after the step'
+        : '',
+      result.failed > 0 ? `${result.failed} errors` : '',
+      p99 < p99Limit ? '' : `p99 ${fmt(p99)} ms ≥ ${p99Limit} ms`,
+      achieved ? '' : `only ${fmt(result.requestsPerSecond)} req/s achieved`,
+      verify.lost ? `${verify.lost} lost` : '',
+      verify.duplicated ? `${verify.duplicated} duplicated` : '',
+      verify.unexpected ? `${verify.unexpected} unexpected` : '',
+      verify.deadLettered ? `${verify.deadLettered} dead-lettered` : '',
+    ].filter(Boolean);
+    const cpuMsPerRequest =
+      before !== undefined && after !== undefined && result.requests > 0
+        ? (after - before) / result.requests
+        : undefined;
+    return {
+      rate,
+      result,
+      cpuMsPerRequest,
+      catchUpS,
+      ok: problems.length === 0,
+      why: problems.join(', '),
+    };
+  };
+  const row = (s: Step) => {
+    const l = s.result.latency;
+    out(
+      `  ${String(s.rate).padStart(5)} req/s → ${fmt(s.result.requestsPerSecond).padStart(6)} achieved  p50 ${fmt(l?.med).padStart(6)}  p99 ${fmt(l?.p99).padStart(7)}  max ${fmt(l?.max).padStart(7)} ms  errors ${s.result.failed}  server CPU ${fmt(s.cpuMsPerRequest, 1)} ms/req  catch-up ${s.catchUpS === undefined ? '-' : `${fmt(s.catchUpS)} s`}  sender lag p99 ${fmt(s.result.info.sendLagMs?.p99)} ms  ${s.ok ? '✔' : `✖ ${s.why}`}`,
+    );
+  };
+  const pause = () => delay(1000);
+
+  let code = 0;
+  try {
+    out('warm-up: 2 s at 5 req/s (not scored)');
+    await run(5, 2);
+    await pause();
+    let best: Step | undefined;
+    let worst: Step | undefined;
+    for (const rate of rates) {
+      const step = await run(rate, stepSeconds);
+      row(step);
+      await pause();
+      if (!step.ok) {
+        worst = step;
+        break;
+      }
+      best = step;
+    }
+    for (let i = 0; i < refineSteps && worst; i++) {
+      const low = best?.rate ?? 0;
+      if (worst.rate - low <= Math.max(1, worst.rate * 0.1)) break;
+      const mid = (low + worst.rate) / 2;
+      const rate = worst.rate - low >= 20 ? Math.round(mid / 5) * 5 : Math.round(mid);
+      if (rate <= low || rate >= worst.rate) break;
+      const step = await run(rate, stepSeconds);
+      row(step);
+      await pause();
+      if (step.ok) best = step;
+      else worst = step;
+    }
+
+    out('stopping vigil dev (it drains its bus) and checking the data directory…');
+    const drained = await stopServer(child);
+    if (!drained) out('  the server did not drain its bus within 60 s and was killed');
+    const reports: VerifyReport[] = [];
+    for (const s of stepRuns)
+      reports.push(
+        await verifyDataDir({
+          dataDir,
+          project: PROJECT,
+          runPrefix: s.prefix,
+          accepted: s.accepted,
+        }),
+      );
+    const total = sumVerify(reports);
+    const accepted = reports.reduce((n, v) => n + v.accepted, 0);
+    out(
+      `  all steps: ${accepted} accepted → ${total.lost} lost, ${total.duplicated} duplicated, ${total.unexpected} unexpected, ${total.deadLettered} dead-lettered`,
+    );
+    out(
+      `machine load average ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')} at end`,
+    );
+    const capacity = best
+      ? `${best.rate} req/s (achieved ${fmt(best.result.requestsPerSecond)}, p99 ${fmt(best.result.latency?.p99)} ms)`
+      : `below ${worst?.rate ?? rates[0]} req/s`;
+    out(
+      `local ingest capacity: ${capacity} at p99 < ${p99Limit} ms (50 KB JUnit), ${total.lost} lost, ${total.duplicated} duplicated${total.unexpected ? `, ${total.unexpected} unexpected` : ''}${total.deadLettered ? `, ${total.deadLettered} dead-lettered (in the steps marked ✖)` : ''}`,
+    );
+    if (best?.catchUpS !== undefined)
+      out(
+        `  at that rate the bus needed ${fmt(best.catchUpS)} s after the ${stepSeconds} s step to finish metrics, alerts and history: the whole pipeline sustained ${fmt(best.result.requests / (best.result.info.elapsedMs / 1000 + best.catchUpS))} reports/s`,
+      );
+    if (total.lost + total.duplicated + total.unexpected > 0 || !best) code = 1;
+  } finally {
+    await stopServer(child, 5000);
+    if (values.keep) out(`data kept in ${root}`);
+    else await rm(root, { recursive: true, force: true });
+  }
+  return code;
+};
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(
+      `bench:capacity: ${error instanceof Error ? error.stack : String(error)}\n`,
+    );
+    process.exitCode = 1;
+  },
+);

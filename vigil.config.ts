@@ -7,7 +7,8 @@ import { defineConfig } from './functions/core/config';
 /**
  * Local mode probes Vigil's own health endpoint, so `npm start` shows probes, metrics and
  * alerts working on a fresh clone. It is left out when the CDK CLI synthesizes (it sets
- * CDK_OUTDIR): a deployed stage has nothing listening on its loopback.
+ * CDK_OUTDIR): a deployed stage has nothing listening on its loopback. It is also left out with
+ * PORT=0 (a random port, unknown when this file is read).
  */
 const selfProbe = {
   name: 'vigil-health',
@@ -20,7 +21,7 @@ const selfProbe = {
 
 export default defineConfig({
   project: 'vigil',
-  probes: process.env.CDK_OUTDIR ? [] : [selfProbe],
+  probes: process.env.CDK_OUTDIR || process.env.PORT === '0' ? [] : [selfProbe],
   defaultBranch: 'main',
   gates: {
     failOnFailedTests: true,

@@ -52,9 +52,10 @@ export interface IngestApiProps {
 const NONCURRENT_VERSION_DAYS = 30;
 
 /**
- * `POST /v1/results` and `GET /v1/health` on an HTTP API, served by the ingest function with
- * what it needs: the raw-report archive (S3), the idempotency ledger (DynamoDB) and the
- * ingest tokens (Secrets Manager).
+ * `POST /v1/results`, `GET /v1/health` and the history API (`GET /v1/projects/...`) on an HTTP
+ * API, served by the ingest function with what it needs: the raw-report archive (S3), the
+ * idempotency ledger (DynamoDB) and the ingest tokens (Secrets Manager). The history table's
+ * read access is granted by `History.grantQuery`.
  */
 export class IngestApi extends Construct {
   readonly api: HttpApi;
@@ -223,15 +224,22 @@ export class IngestApi extends Construct {
     const routes = [
       ...this.api.addRoutes({ path: '/v1/results', methods: [HttpMethod.POST], integration }),
       ...this.api.addRoutes({ path: '/v1/health', methods: [HttpMethod.GET], integration }),
+      // The history API: /v1/projects/{project}/tests|runs|benchmarks/{name}, where the project
+      // and benchmark names may hold "/" (a greedy parameter; the function parses the path).
+      ...this.api.addRoutes({
+        path: '/v1/projects/{proxy+}',
+        methods: [HttpMethod.GET],
+        integration,
+      }),
     ];
     for (const route of routes) {
       Validations.of(route).acknowledge({
         id: 'AwsSolutions-APIG4',
         reason:
-          'POST /v1/results is authorized by the ingest function itself: a bearer token ' +
-          'compared in constant time with the tokens in Secrets Manager (a Lambda authorizer ' +
-          'would add a second function and latency for the same check). GET /v1/health is ' +
-          'public by design and reveals nothing but liveness.',
+          'POST /v1/results and GET /v1/projects/... are authorized by the ingest function ' +
+          'itself: a bearer token compared in constant time with the tokens in Secrets ' +
+          'Manager (a Lambda authorizer would add a second function and latency for the same ' +
+          'check). GET /v1/health is public by design and reveals nothing but liveness.',
       });
     }
   }

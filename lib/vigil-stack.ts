@@ -5,6 +5,7 @@ import { Alerting } from './alerting';
 import { type Stage, stageSettings } from './config';
 import { KpiDashboard } from './dashboard';
 import { VigilEventBus } from './event-bus';
+import { History } from './history';
 import { IngestApi } from './ingest-api';
 import { type MonitoredFunction, Monitoring } from './monitoring';
 import { Probes } from './probes';
@@ -25,9 +26,9 @@ export interface VigilStackProps extends StackProps {
 }
 
 /**
- * One Vigil stage: event bus (with archive), ingest API, the bus processors, the probe
- * schedule (when the config has probes), alerting (state, SNS topics, email and Slack),
- * self-monitoring alarms and the KPI dashboard.
+ * One Vigil stage: event bus (with archive), ingest API, the bus processors, run and test
+ * history (table and function), the probe schedule (when the config has probes), alerting
+ * (state, SNS topics, email and Slack), self-monitoring alarms and the KPI dashboard.
  * No physical names are set, so every stage deploys side by side in one account.
  *
  * Construct IDs below are part of the deployed state (they derive the logical IDs of the
@@ -37,6 +38,7 @@ export class VigilStack extends Stack {
   readonly events: VigilEventBus;
   readonly ingest: IngestApi;
   readonly processors: Processors;
+  readonly history: History;
   /** Absent when the config has no probes. */
   readonly probes?: Probes;
   readonly alerting: Alerting;
@@ -66,6 +68,14 @@ export class VigilStack extends Stack {
       settings,
       config,
     });
+    this.history = new History(this, 'History', {
+      eventBus: this.events.bus,
+      archiveBucket: this.ingest.archiveBucket,
+      settings,
+      config,
+    });
+    // Gate baselines and the history API: read-only.
+    this.history.grantQuery(this.ingest.handler);
     if (Probes.needed(config)) {
       this.probes = new Probes(this, 'Probes', {
         eventBus: this.events.bus,
@@ -83,12 +93,14 @@ export class VigilStack extends Stack {
     const functions: MonitoredFunction[] = [
       { name: 'Ingest', function: this.ingest.handler.function, severity: 'critical' },
       { name: 'Metrics', function: this.processors.metrics.function },
+      { name: 'History', function: this.history.handler.function },
       ...(this.probes ? [{ name: 'Probe', function: this.probes.handler.function }] : []),
       { name: 'Alert', function: this.alerting.alert.function },
       { name: 'Notify', function: this.alerting.notify.function },
     ];
     const deadLetterQueues = [
       this.processors.deadLetterQueue,
+      this.history.deadLetterQueue,
       ...(this.probes ? [this.probes.deadLetterQueue] : []),
       this.alerting.alertDeadLetterQueue,
       this.alerting.notifyDeadLetterQueue,
@@ -118,7 +130,8 @@ export class VigilStack extends Stack {
     Tags.of(this.dashboard).remove(STAGE_TAG);
 
     new CfnOutput(this, 'IngestUrl', {
-      description: 'Base URL of the ingest API (POST v1/results, GET v1/health)',
+      description:
+        'Base URL of the ingest API (POST v1/results, GET v1/health, GET v1/projects/{project}/...)',
       value: this.ingest.url,
     });
     new CfnOutput(this, 'EventBusName', {

@@ -191,6 +191,8 @@ export const testFlakyDetailSchema = z.object({
   flipRate: z.number().min(0).max(1).optional(),
   /** Set when a (non-expired) quarantine covers the test. */
   quarantined: z.object({ owner: z.string(), expires: z.string() }).optional(),
+  /** This notice's place among the run's notices (1-based), so consumers can group a burst. */
+  batch: z.object({ index: z.number().int().positive(), total: z.number().int().positive() }),
 });
 
 /** An alert transition, as sent to every channel (Slack, webhook, SNS email). */

@@ -2,6 +2,7 @@ import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { isVigilError, VigilError } from '../core/errors';
 import { type HealthCheck, runHealthChecks } from '../core/health';
+import { HISTORY_PATH_PREFIX, parseHistoryPath, queryHistory } from '../core/history/queries';
 import { type IngestDeps, ingest, newCorrelationId } from '../core/ingest/service';
 import { PIPELINE_METRICS } from '../core/metrics/catalog';
 import type { TokenSource } from '../core/ports';
@@ -31,7 +32,9 @@ export interface IngestHandlerDeps extends IngestDeps {
 
 /**
  * The ingest API (API Gateway HTTP API payload v2). The same function serves Lambda
- * and the local runtime; only the adapters in `deps` differ.
+ * and the local runtime; only the adapters in `deps` differ. `deps.history` also serves the
+ * history API (`GET /v1/projects/{project}/tests|runs|benchmarks/{name}`); without it those
+ * routes answer 503.
  */
 export const createIngestHandler = (deps: IngestHandlerDeps) => {
   const metrics = deps.metrics ?? sharedMetrics;
@@ -46,15 +49,47 @@ export const createIngestHandler = (deps: IngestHandlerDeps) => {
     });
   };
 
-  const postResults = async (
-    event: APIGatewayProxyEventV2,
-    correlationId: string,
-  ): Promise<HttpResult> => {
+  const requireToken = async (event: APIGatewayProxyEventV2): Promise<void> => {
     if (!tokenAccepted(header(event, 'authorization'), await deps.tokens.tokens()))
       throw new VigilError(
         'unauthorized',
         'Missing or wrong bearer token: send "Authorization: Bearer <token>".',
       );
+  };
+
+  /** The history API: same bearer tokens as the ingest, read-only. */
+  const getHistory = async (event: APIGatewayProxyEventV2): Promise<HttpResult> => {
+    await requireToken(event);
+    const route = parseHistoryPath(event.rawPath);
+    if (!route)
+      throw new VigilError(
+        'not_found',
+        `No route for GET ${event.rawPath}: use ${HISTORY_PATH_PREFIX}{project}/tests, ` +
+          '/runs or /benchmarks/{name}.',
+      );
+    if (!deps.history)
+      throw new VigilError('unavailable', 'Run history is not configured on this deployment.');
+    annotate({ project: route.project, historyRoute: route.route });
+    const answer = await queryHistory(
+      { history: deps.history, config: deps.config, clock: deps.clock },
+      route,
+      event.queryStringParameters ?? {},
+    );
+    const items = 'tests' in answer ? answer.tests : 'runs' in answer ? answer.runs : answer.points;
+    logger.info('history query', {
+      project: route.project,
+      route: route.route,
+      items: items.length,
+      more: 'cursor' in answer && answer.cursor !== undefined,
+    });
+    return json(200, answer);
+  };
+
+  const postResults = async (
+    event: APIGatewayProxyEventV2,
+    correlationId: string,
+  ): Promise<HttpResult> => {
+    await requireToken(event);
     const { status, result } = await ingest(
       {
         query: event.queryStringParameters ?? {},
@@ -90,12 +125,15 @@ export const createIngestHandler = (deps: IngestHandlerDeps) => {
     logger.appendKeys({ correlation_id: correlationId });
     annotate({ correlationId });
     try {
-      const route = `${event.requestContext.http.method} ${event.rawPath}`;
+      const { method } = event.requestContext.http;
+      const route = `${method} ${event.rawPath}`;
       let response: HttpResult;
       if (route === 'GET /v1/health') {
         response = await getHealth();
       } else if (route === 'POST /v1/results') {
         response = await postResults(event, correlationId);
+      } else if (method === 'GET' && event.rawPath.startsWith(HISTORY_PATH_PREFIX)) {
+        response = await getHistory(event);
       } else {
         throw new VigilError('not_found', `No route for ${route}.`);
       }

@@ -1,4 +1,5 @@
 import { dynamo, eventBridge, s3, secrets } from '../adapters/aws/clients';
+import { DynamoHistoryStore } from '../adapters/aws/dynamodb-history-store';
 import { DynamoRunLedger } from '../adapters/aws/dynamodb-ledger';
 import { eventBusCheck, ledgerTableCheck } from '../adapters/aws/health';
 import { busPublisher, lambdaEntry } from '../adapters/aws/lambda-entry';
@@ -15,7 +16,10 @@ const config = configFromEnv();
 const busName = requireEnv('EVENT_BUS_NAME');
 const ledgerTable = requireEnv('LEDGER_TABLE');
 
-/** Lambda entry: the ingest handler wired to EventBridge, S3, DynamoDB and Secrets Manager. */
+/**
+ * Lambda entry: the ingest handler wired to EventBridge, S3, DynamoDB (ledger; history, read
+ * only, for gate baselines and the history API) and Secrets Manager.
+ */
 export const handler = lambdaEntry(
   'ingest',
   createIngestHandler({
@@ -24,6 +28,7 @@ export const handler = lambdaEntry(
     publisher: busPublisher(),
     archive: new S3Archive({ bucket: requireEnv('ARCHIVE_BUCKET'), client: s3() }),
     ledger: new DynamoRunLedger({ table: ledgerTable, client: dynamo() }),
+    history: new DynamoHistoryStore({ table: requireEnv('HISTORY_TABLE'), client: dynamo() }),
     tokens: new SecretsManagerTokenSource({
       secretId: requireEnv('TOKENS_SECRET_ARN'),
       client: secrets(),

@@ -1,30 +1,33 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { build } from 'esbuild';
-import { afterAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadVigilConfig } from '../../lib/config';
-import { esbuildOptions, functionEntry } from '../../lib/function-defaults';
+import {
+  bundleLikeNodejsFunction,
+  functionEntry,
+  lambdaLoadSnippet,
+} from '../../lib/function-defaults';
+import { isDependency, type SourceMapV3 } from '../../scripts/trim-source-map';
 
-const FUNCTIONS = ['ingest', 'metrics', 'probe', 'alert', 'notify'] as const;
+const FUNCTIONS = ['ingest', 'metrics', 'history', 'probe', 'alert', 'notify'] as const;
 /** Above this a bundle is reported (cold start), not failed. */
 const SIZE_BUDGET_BYTES = 1024 * 1024;
 
 const outdir = mkdtempSync(join(tmpdir(), 'vigil-bundle-'));
 afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
-it('bundles every function as NodejsFunction does, and each bundle loads and exports handler', async () => {
-  await build({
-    ...esbuildOptions(),
-    entryPoints: Object.fromEntries(FUNCTIONS.map((name) => [name, functionEntry(name)])),
-    outdir,
-    outExtension: { '.js': '.mjs' },
-  });
+let files: Record<string, string> = {};
+let env: Record<string, string> = {};
 
+beforeAll(async () => {
+  files = await bundleLikeNodejsFunction(
+    Object.fromEntries(FUNCTIONS.map((name) => [name, functionEntry(name)])),
+    outdir,
+  );
   // Dummy values for what the stack sets; nothing is called at import time.
-  const env = {
+  env = {
     PATH: process.env.PATH ?? '',
     NODE_OPTIONS: '--enable-source-maps',
     AWS_REGION: 'us-east-1',
@@ -36,6 +39,7 @@ it('bundles every function as NodejsFunction does, and each bundle loads and exp
     EVENT_BUS_NAME: 'vigil-test-bus',
     ARCHIVE_BUCKET: 'vigil-test-archive',
     LEDGER_TABLE: 'vigil-test-ledger',
+    HISTORY_TABLE: 'vigil-test-history',
     TOKENS_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:vigil-test-AbCdEf',
     SECRETS_PREFIX: 'vigil/dev/',
     ALERT_TABLE: 'vigil-test-alerts',
@@ -43,19 +47,30 @@ it('bundles every function as NodejsFunction does, and each bundle loads and exp
     CRITICAL_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:vigil-test-critical',
     WARNING_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:vigil-test-warning',
   };
+});
 
+/** Run `script` (ESM) in a fresh process with only the Lambda-like environment. */
+const runNode = (script: string) =>
+  spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: outdir, // no repo node_modules nearby
+    env,
+    encoding: 'utf8',
+  });
+
+const fileOf = (name: string): string => {
+  const file = files[name];
+  if (!file) throw new Error(`no bundle for ${name}`);
+  return file;
+};
+
+it('bundles every function as NodejsFunction does, and each bundle loads as Lambda loads it and exports handler', () => {
   for (const name of FUNCTIONS) {
-    const file = join(outdir, `${name}.mjs`);
-    const script =
-      `const m = await import(${JSON.stringify(pathToFileURL(file).href)});\n` +
-      `if (typeof m.handler !== 'function') { console.error('handler is ' + typeof m.handler); process.exit(3); }\n` +
-      `console.log('handler ok');`;
-    // A fresh process with only the Lambda-like environment (no repo node_modules nearby).
-    const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
-      cwd: outdir,
-      env,
-      encoding: 'utf8',
-    });
+    const file = fileOf(name);
+    const result = runNode(
+      `const m = ${lambdaLoadSnippet(file)};\n` +
+        `if (typeof m.handler !== 'function') { console.error('handler is ' + typeof m.handler); process.exit(3); }\n` +
+        `console.log('handler ok');`,
+    );
     expect(result.status, `${name}: ${result.stdout}${result.stderr}`).toBe(0);
     expect(result.stdout).toContain('handler ok');
 
@@ -67,4 +82,30 @@ it('bundles every function as NodejsFunction does, and each bundle loads and exp
       console.info(`${name} bundle: ${size}`);
     }
   }
+});
+
+it("ships a source map of Vigil's own sources only (parsed at every cold start)", () => {
+  for (const name of FUNCTIONS) {
+    const map = JSON.parse(readFileSync(`${fileOf(name)}.map`, 'utf8')) as SourceMapV3;
+    expect(map.sources.filter(isDependency), name).toEqual([]);
+    expect(
+      map.sources.some((s) => s.endsWith(`functions/${name}/index.ts`)),
+      name,
+    ).toBe(true);
+    expect(map.sourcesContent, name).toBeUndefined();
+  }
+});
+
+it('maps a stack trace of the bundled code to the TypeScript sources', () => {
+  // The notify function refuses an SNS message that is not JSON: a throw in its handler.ts,
+  // without any network call (no channel needs a secret, no Sentry DSN).
+  const event = { Records: [{ Sns: { MessageId: 'm-1', Message: 'not json' } }] };
+  const result = runNode(
+    `const m = ${lambdaLoadSnippet(fileOf('notify'))};\n` +
+      `try { await m.handler(${JSON.stringify(event)}); } catch (e) { console.log(e.stack); }`,
+  );
+
+  expect(result.status, result.stderr).toBe(0);
+  expect(result.stdout).toContain('SNS message m-1 is not JSON');
+  expect(result.stdout).toMatch(/functions\/notify\/handler\.ts:\d+:\d+/);
 });

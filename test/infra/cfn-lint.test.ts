@@ -42,5 +42,6 @@ describe.skipIf(!cfnLintAvailable)('cfn-lint', () => {
     );
     const output = `${result.stdout}${result.stderr}`;
     expect(result.status, `cfn-lint exited ${result.status}:\n${output}`).toBe(0);
-  });
+    // cfn-lint takes ~4 s per run alone, several times that on a busy 2-core machine.
+  }, 60_000);
 });

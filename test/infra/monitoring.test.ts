@@ -247,7 +247,7 @@ describe('Monitoring alarms', () => {
     const vigilFunctions = functions.filter(([, r]) =>
       JSON.stringify(r.Properties?.Environment ?? {}).includes('VIGIL_CONFIG_JSON'),
     );
-    expect(vigilFunctions).toHaveLength(5);
+    expect(vigilFunctions).toHaveLength(6); // ingest, metrics, history, probe, alert, notify
     const ingestId = logicalIdOf(full, full.stack.ingest.handler.function);
     for (const [fnId] of vigilFunctions) {
       for (const metricName of ['Errors', 'Throttles']) {
@@ -311,7 +311,8 @@ describe('Monitoring alarms', () => {
       const queues = Object.entries(s.resources)
         .filter(([id, r]) => r.Type === 'AWS::SQS::Queue' && /dead-?letter|dlq/i.test(id))
         .map(([id]) => id);
-      expect(queues.length).toBe(s === full ? 4 : 3);
+      // metrics, history, alert, notify (+ probe when the config has probes)
+      expect(queues.length).toBe(s === full ? 5 : 4);
       for (const queueId of queues) {
         const matching = Object.values(s.alarms).filter(
           (a) =>
@@ -461,6 +462,7 @@ describe('KPI dashboard', () => {
       METRICS.testPassRate,
       METRICS.testsFailed,
       METRICS.testsFlaky,
+      METRICS.flakyTests,
       METRICS.coverageLines,
       METRICS.coverageBranches,
       METRICS.coverageFunctions,

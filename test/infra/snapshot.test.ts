@@ -1,5 +1,5 @@
 import { Template } from 'aws-cdk-lib/assertions';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig, type VigilConfig } from '../../functions/core/config';
 import { loadVigilConfig } from '../../lib/config';
 import { buildApp } from './synth';
@@ -58,9 +58,15 @@ const normalise = (value: unknown, key?: string): unknown => {
 };
 
 describe('dev stack template', () => {
-  it('matches the snapshot', async () => {
+  let template: unknown;
+
+  // Synthesis in the hook (60 s budget): on a busy 2-core machine it can outlast a test's 20 s.
+  beforeAll(async () => {
     const { stack } = await buildApp('dev', { config: await snapshotConfig() });
-    const template = normalise(Template.fromStack(stack).toJSON());
+    template = normalise(Template.fromStack(stack).toJSON());
+  });
+
+  it('matches the snapshot', () => {
     expect(template).toMatchSnapshot();
   });
 });

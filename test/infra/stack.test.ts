@@ -2,6 +2,7 @@ import { CfnElement, type PolicyValidationPluginReport, Validations } from 'aws-
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { HISTORY_TABLE_KEYS } from '../../functions/adapters/aws/dynamodb-history-store';
 import { parseConfig, type VigilConfig } from '../../functions/core/config';
 import { EVENT_PATTERNS } from '../../functions/core/events';
 import { alarmEventPattern } from '../../lib/alerting';
@@ -183,6 +184,7 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
         'dynamodb:DescribeTable',
         'dynamodb:GetItem',
         'dynamodb:PutItem',
+        'dynamodb:Query', // the history table, read only (see below)
         'dynamodb:UpdateItem',
         'events:DescribeEventBus',
         'events:PutEvents',
@@ -248,6 +250,12 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
   it.each([
     ['ledger', (st: VigilStack) => st.ingest.ledgerTable, ['pk'], 'expiresAt'],
     [
+      'history',
+      (st: VigilStack) => st.history.table,
+      [HISTORY_TABLE_KEYS.partitionKey, HISTORY_TABLE_KEYS.sortKey],
+      HISTORY_TABLE_KEYS.ttl,
+    ],
+    [
       'metrics idempotency',
       (st: VigilStack) => st.processors.idempotencyTable,
       ['id'],
@@ -259,7 +267,10 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
     (_name, table, keys, ttl) => {
       expect(propsOf(s(), table(s().stack))).toMatchObject({
         KeySchema: keys.map((k, i) => ({ AttributeName: k, KeyType: i === 0 ? 'HASH' : 'RANGE' })),
-        AttributeDefinitions: keys.map((k) => ({ AttributeName: k, AttributeType: 'S' })),
+        // Index keys (the history table's flaky index) are defined too.
+        AttributeDefinitions: expect.arrayContaining(
+          keys.map((k) => ({ AttributeName: k, AttributeType: 'S' })),
+        ),
         BillingMode: 'PAY_PER_REQUEST',
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
         TimeToLiveSpecification: { AttributeName: ttl, Enabled: true },
@@ -300,7 +311,7 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
   });
 
   it('retains stateful resources in prod only', () => {
-    const { ingest, processors, alerting, probes } = s().stack;
+    const { ingest, processors, alerting, probes, history } = s().stack;
     const expected = stage === 'prod' ? 'Retain' : 'Delete';
     for (const construct of [
       ingest.archiveBucket,
@@ -312,6 +323,8 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
       processors.idempotencyTable,
       alerting.table,
       alerting.key,
+      history.table,
+      history.handler.logGroup,
       alerting.alert.logGroup,
       alerting.notify.logGroup,
       ...(probes ? [probes.handler.logGroup] : []),
@@ -357,12 +370,14 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
     });
   });
 
-  it('serves POST /v1/results and GET /v1/health with payload v2, throttling and JSON access logs', () => {
+  it('serves POST /v1/results, GET /v1/health and the history API with payload v2, throttling and JSON access logs', () => {
     const { template } = s();
-    for (const routeKey of ['POST /v1/results', 'GET /v1/health']) {
+    for (const routeKey of ['POST /v1/results', 'GET /v1/health', 'GET /v1/projects/{proxy+}']) {
       template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: routeKey });
     }
-    template.resourceCountIs('AWS::ApiGatewayV2::Route', 2);
+    template.resourceCountIs('AWS::ApiGatewayV2::Route', 3);
+    // One integration (the ingest function) behind every route.
+    template.resourceCountIs('AWS::ApiGatewayV2::Integration', 1);
     template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
       IntegrationType: 'AWS_PROXY',
       PayloadFormatVersion: '2.0',
@@ -386,7 +401,7 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
   it('keeps every log group for the stage retention', () => {
     const retention = stageSettings(config, stage).logRetention;
     const groups = Object.values(s().template.findResources('AWS::Logs::LogGroup'));
-    expect(groups).toHaveLength(6); // ingest, metrics, probe, alert, notify; API access logs
+    expect(groups).toHaveLength(7); // ingest, metrics, history, probe, alert, notify; API access logs
     for (const group of groups) {
       expect((group as CfnResourceJson).Properties?.RetentionInDays).toBe(retention);
     }
@@ -438,6 +453,7 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
       EventsArchive5A2DBDD8: 'AWS::Events::Archive',
       AlertingAlertTable9D2F9B2F: 'AWS::DynamoDB::Table',
       ProcessorsIdempotencyTableF28CBE28: 'AWS::DynamoDB::Table',
+      HistoryTable4479EEA3: 'AWS::DynamoDB::Table',
     };
     for (const [id, type] of Object.entries(expected)) {
       expect(s().resources[id]?.Type, id).toBe(type);
@@ -451,6 +467,129 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
     expect(logicalIdOf(s().stack, s().stack.processors.idempotencyTable)).toBe(
       'ProcessorsIdempotencyTableF28CBE28',
     );
+    expect(logicalIdOf(s().stack, s().stack.history.table)).toBe('HistoryTable4479EEA3');
+  });
+
+  // --- history --------------------------------------------------------------------------
+
+  /** Statements of a role that name `resource` (its Arn, or a path below it). */
+  const statementsOn = (role: IConstruct, resource: IConstruct) => {
+    const id = logicalIdOf(s().stack, resource);
+    return roleStatements(s(), role).filter((st) =>
+      JSON.stringify((st as { Resource?: unknown }).Resource).includes(`"${id}"`),
+    );
+  };
+  const actionsOf = (statements: { Action: string | string[] }[]): string[] =>
+    [...new Set(statements.flatMap((st) => [st.Action].flat()))].sort();
+
+  it('gives the history table the sparse flaky index the store queries', () => {
+    const { flakyIndex } = HISTORY_TABLE_KEYS;
+    expect(propsOf(s(), s().stack.history.table)).toMatchObject({
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: flakyIndex.name,
+          KeySchema: [
+            { AttributeName: flakyIndex.partitionKey, KeyType: 'HASH' },
+            { AttributeName: flakyIndex.sortKey, KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
+      ],
+    });
+  });
+
+  it('sizes the history function for a 20k-case run and points it at its table, bucket and bus', () => {
+    const { history, ingest, events } = s().stack;
+    const props = propsOf(s(), history.handler.function);
+    expect(props).toMatchObject({
+      MemorySize: 1024,
+      Timeout: 300,
+      Runtime: 'nodejs22.x',
+      TracingConfig: { Mode: 'Active' },
+    });
+    expect((props.Environment as { Variables: Record<string, unknown> }).Variables).toMatchObject({
+      HISTORY_TABLE: { Ref: logicalIdOf(s().stack, history.table) },
+      ARCHIVE_BUCKET: { Ref: logicalIdOf(s().stack, ingest.archiveBucket) },
+      EVENT_BUS_NAME: { Ref: logicalIdOf(s().stack, events.bus) },
+      VIGIL_STAGE: stage,
+    });
+  });
+
+  it('grants the history function only what it uses: its table, the normalized results, the bus', () => {
+    const { history, ingest, events } = s().stack;
+    const role = history.handler.role;
+    expect(roleActions(s(), role)).toEqual(
+      [
+        'dynamodb:BatchGetItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+        'events:PutEvents',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        's3:GetObject',
+        'secretsmanager:GetSecretValue', // the optional Sentry DSN secret
+        // the on-failure destination (the DLQ)
+        'sqs:GetQueueAttributes',
+        'sqs:GetQueueUrl',
+        'sqs:SendMessage',
+        'xray:PutTelemetryRecords',
+        'xray:PutTraceSegments',
+      ].sort(),
+    );
+    // DynamoDB: the history table (and its index) only; never the ledger.
+    const tableId = logicalIdOf(s().stack, history.table);
+    expect(statementsOn(role, ingest.ledgerTable)).toEqual([]);
+    expect(
+      roleStatements(s(), role).filter((st) => [st.Action].flat()[0]?.startsWith('dynamodb:')),
+    ).toEqual([
+      expect.objectContaining({
+        Resource: [
+          { 'Fn::GetAtt': [tableId, 'Arn'] },
+          { 'Fn::Join': ['', [{ 'Fn::GetAtt': [tableId, 'Arn'] }, '/index/*']] },
+        ],
+      }),
+    ]);
+    // S3: GetObject on the normalized results only, not the raw reports.
+    const bucketId = logicalIdOf(s().stack, ingest.archiveBucket);
+    expect(statementsOn(role, ingest.archiveBucket)).toEqual([
+      expect.objectContaining({
+        Action: 's3:GetObject',
+        Resource: {
+          'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, '/*.normalized.json']],
+        },
+      }),
+    ]);
+    expect(actionsOf(statementsOn(role, events.bus))).toEqual(['events:PutEvents']);
+  });
+
+  it('lets the ingest function query the history table, and nothing more', () => {
+    const { history, ingest } = s().stack;
+    expect(actionsOf(statementsOn(ingest.handler.role, history.table))).toEqual(['dynamodb:Query']);
+    const variables = (
+      propsOf(s(), ingest.handler.function).Environment as { Variables: Record<string, unknown> }
+    ).Variables;
+    expect(variables.HISTORY_TABLE).toEqual({ Ref: logicalIdOf(s().stack, history.table) });
+  });
+
+  it('builds the history rule from EVENT_PATTERNS.history, on the stage bus, with retries and a DLQ', () => {
+    const { history, events } = s().stack;
+    const rule = propsOf(s(), history.rule);
+    expect(rule.EventPattern).toEqual(JSON.parse(JSON.stringify(EVENT_PATTERNS.history)));
+    expect(rule.EventBusName).toEqual({ Ref: logicalIdOf(s().stack, events.bus) });
+    const queueArn = { 'Fn::GetAtt': [logicalIdOf(s().stack, history.deadLetterQueue), 'Arn'] };
+    const fnArn = { 'Fn::GetAtt': [logicalIdOf(s().stack, history.handler.function), 'Arn'] };
+    expect(rule.Targets).toEqual([
+      expect.objectContaining({
+        Arn: fnArn,
+        DeadLetterConfig: { Arn: queueArn },
+        RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 3600 },
+      }),
+    ]);
+    s().template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: logicalIdOf(s().stack, history.handler.function) },
+      DestinationConfig: { OnFailure: { Destination: queueArn } },
+      MaximumRetryAttempts: 2,
+    });
   });
 
   // --- probes ---------------------------------------------------------------------------
@@ -530,7 +669,7 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
         Properties: { Description: Match.stringLikeRegexp(`^Vigil ${stage}: `) },
       }),
     ).map((fn) => String((fn as CfnResourceJson).Properties?.Description));
-    expect(vigilFunctions).toHaveLength(4); // ingest, metrics, alert, notify
+    expect(vigilFunctions).toHaveLength(5); // ingest, metrics, history, alert, notify
     expect(vigilFunctions.join('\n')).not.toMatch(/probe/);
   });
 
@@ -674,8 +813,8 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
     const invokeConfigs = Object.values(
       s().template.findResources('AWS::Lambda::EventInvokeConfig'),
     );
-    // metrics, probe, alert, notify: every asynchronously invoked function
-    expect(invokeConfigs).toHaveLength(4);
+    // metrics, history, probe, alert, notify: every asynchronously invoked function
+    expect(invokeConfigs).toHaveLength(5);
     for (const invokeConfig of invokeConfigs) {
       expect((invokeConfig as CfnResourceJson).Properties?.DestinationConfig).toMatchObject({
         OnFailure: { Destination: expect.anything() },

@@ -503,6 +503,7 @@ describe('alert handler: flaky tests', () => {
       explanation: '3 flips in 8 runs on main (flip rate 43%, threshold 30%).',
       flipRate: 0.429,
       quarantined: { owner: 'team-cart', expires: '2026-12-31' },
+      batch: { index: 1, total: 1 },
     };
     return busEvent('vigil.history', 'Test Flaky Detected', detail);
   };

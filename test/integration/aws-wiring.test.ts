@@ -30,6 +30,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { HISTORY_TABLE_KEYS } from '../../functions/adapters/aws/dynamodb-history-store';
 import { EventBridgePublisher } from '../../functions/adapters/aws/eventbridge-publisher';
 import { parseConfig } from '../../functions/core/config';
 import {
@@ -128,6 +129,7 @@ interface Handlers {
   ingest: typeof import('../../functions/ingest/index').handler;
   ingestEventBridge: EventBridgeClient;
   metrics: typeof import('../../functions/metrics/index').handler;
+  history: typeof import('../../functions/history/index').handler;
   alert: typeof import('../../functions/alert/index').handler;
   /** Whether the alert function, its table, topics and rule came from the template. */
   alertingFromTemplate: boolean;
@@ -278,6 +280,9 @@ const loadHandlers = async (): Promise<Handlers> => {
   withEnv(requireTemplateEnv('metrics'));
   const metrics = (await import('../../functions/metrics/index')).handler;
 
+  withEnv(requireTemplateEnv('history'));
+  const history = (await import('../../functions/history/index')).handler;
+
   // Alerting is being added to the stack: until the template has an alert function, its
   // table (key schema of dynamodb-alert-store.ts), topics and rule (EVENT_PATTERNS.alerts)
   // are stand-ins created in beforeAll.
@@ -295,6 +300,7 @@ const loadHandlers = async (): Promise<Handlers> => {
     ingest,
     ingestEventBridge,
     metrics,
+    history,
     alert,
     alertingFromTemplate: fromTemplate !== undefined,
     alertEnv,
@@ -344,6 +350,7 @@ const rulesTargeting = (entry: string): string[] =>
     .map((r) => r.logicalId);
 
 const metricsRules = (): string[] => rulesTargeting('metrics');
+const historyRules = (): string[] => rulesTargeting('history');
 const alertRules = (): string[] =>
   handlers.alertingFromTemplate ? rulesTargeting('alert') : [FALLBACK.rule];
 
@@ -555,14 +562,26 @@ describe('template wiring', () => {
     const keysOf = (table: string | undefined): unknown =>
       table === undefined ? undefined : stack.resources[table]?.Properties?.KeySchema;
 
-    // Assess: one metrics rule on the Vigil bus; ingest and alert publish to that bus
+    // Assess: one metrics and one history rule on the Vigil bus; ingest and alert publish to it
     expect(metricsRules()).toHaveLength(1);
+    expect(historyRules()).toHaveLength(1);
+    expect(requireTemplateEnv('history').EVENT_BUS_NAME).toBe(vigilBusName);
     expect(requireTemplateEnv('ingest').EVENT_BUS_NAME).toBe(vigilBusName);
     expect(handlers.alertEnv.EVENT_BUS_NAME).toBe(vigilBusName);
     expect(alertRules()).toHaveLength(1);
     // Tables are created under their logical IDs: the env names the table, the template its keys
     expect(keysOf(requireTemplateEnv('ingest').LEDGER_TABLE)).toEqual([
       { AttributeName: 'pk', KeyType: 'HASH' },
+    ]);
+    // The history function writes the table the ingest function reads, with the store's keys.
+    const historyTable = requireTemplateEnv('history').HISTORY_TABLE;
+    expect(requireTemplateEnv('ingest').HISTORY_TABLE).toBe(historyTable);
+    expect(requireTemplateEnv('history').ARCHIVE_BUCKET).toBe(
+      requireTemplateEnv('ingest').ARCHIVE_BUCKET,
+    );
+    expect(keysOf(historyTable)).toEqual([
+      { AttributeName: HISTORY_TABLE_KEYS.partitionKey, KeyType: 'HASH' },
+      { AttributeName: HISTORY_TABLE_KEYS.sortKey, KeyType: 'RANGE' },
     ]);
     if (handlers.alertingFromTemplate) {
       expect(keysOf(handlers.alertEnv.ALERT_TABLE)).toEqual([
@@ -574,7 +593,7 @@ describe('template wiring', () => {
 });
 
 describe('ingest → bus → rule targets', () => {
-  it('archives the report, routes one Test Run Reported to the metrics and alerts rules only, and answers a repost as duplicate', async () => {
+  it('archives the report, routes one Test Run Reported to the metrics, history and alerts rules only, and answers a repost as duplicate', async () => {
     // Prepare
     const query = { project: 'shop', suite: 'unit', branch: 'main', runId: 'wiring-run-1' };
 
@@ -598,7 +617,7 @@ describe('ingest → bus → rule targets', () => {
     expect([...afterRepost.values()].flat()).toEqual([]);
 
     // Assess: routing
-    const recipients = [...metricsRules(), ...alertRules()];
+    const recipients = [...metricsRules(), ...historyRules(), ...alertRules()];
     for (const [ruleId, events] of delivered) {
       expect(events, `events delivered through rule ${ruleId}`).toHaveLength(
         recipients.includes(ruleId) ? 1 : 0,
@@ -624,7 +643,7 @@ describe('ingest → bus → rule targets', () => {
     });
     expect(detail.summary).toEqual(first.body.summary);
     expect(detail.gate).toEqual(first.body.gate);
-    for (const ruleId of alertRules()) {
+    for (const ruleId of [...historyRules(), ...alertRules()]) {
       expect(delivered.get(ruleId)?.[0]?.detail).toEqual(event.detail);
     }
 
@@ -675,6 +694,51 @@ describe('ingest → bus → rule targets', () => {
     const summary = (event.detail as TestRunDetail).summary;
     expect(docs.find((d) => 'TestsTotal' in d)?.TestsTotal).toBe(summary.total);
     expect(docs.find((d) => 'TestsFailed' in d)?.TestsFailed).toBe(summary.failed);
+  });
+});
+
+describe('history handler and history API on the delivered events', () => {
+  it('records the run and its tests from the normalized archive, and the ingest function serves them', async () => {
+    // Prepare
+    await post({ project: 'shop', suite: 'unit', branch: 'main', runId: 'wiring-run-5' });
+    const [event] = await drainEvents(queueOf(historyRules()[0] ?? ''));
+    if (!event) throw new Error('the history rule delivered nothing');
+    const get = async (path: string, query: Record<string, string> = {}) => {
+      const res = await handlers.ingest(
+        apiEvent({ method: 'GET', path, query, headers: { authorization: `Bearer ${TOKEN}` } }),
+      );
+      return {
+        status: res.statusCode,
+        body: JSON.parse(res.body ?? '{}') as Record<string, unknown>,
+      };
+    };
+
+    // Act: the history function (S3 GetObject, DynamoDB writes), then the API (DynamoDB Query)
+    await handlers.history(event);
+    const runs = await get('/v1/projects/shop/runs', { branch: 'main', suite: 'unit' });
+    const failing = await get('/v1/projects/shop/tests', { status: 'failing' });
+    const unauthorized = await handlers.ingest(
+      apiEvent({ method: 'GET', path: '/v1/projects/shop/runs' }),
+    );
+
+    // Assess
+    const summary = (event.detail as TestRunDetail).summary;
+    expect(runs.status).toBe(200);
+    expect(runs.body.runs).toEqual([
+      expect.objectContaining({
+        runId: 'wiring-run-5',
+        kind: 'tests',
+        branch: 'main',
+        suite: 'unit',
+        summary: expect.objectContaining({ total: summary.total, failed: summary.failed }),
+      }),
+    ]);
+    expect(failing.status).toBe(200);
+    const tests = failing.body.tests as { last: { runId: string; status: string } }[];
+    expect(tests).toHaveLength(summary.failed);
+    for (const t of tests)
+      expect(t.last).toMatchObject({ runId: 'wiring-run-5', status: 'failed' });
+    expect(unauthorized.statusCode).toBe(401);
   });
 });
 

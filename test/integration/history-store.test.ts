@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -585,7 +585,7 @@ describe('FileHistoryStore', () => {
     expect(await readdir(join(dir, 'history'))).toEqual(['%4Frg%2F%2E%2E%2F%52epo']);
     expect((await readdir(join(dir, 'history', '%4Frg%2F%2E%2E%2F%52epo'))).sort()).toEqual([
       'runs.jsonl',
-      'tests',
+      'tests.jsonl',
     ]);
   });
 
@@ -642,6 +642,7 @@ describe('FileHistoryStore', () => {
     const store = new FileHistoryStore(dir);
     const project = freshProject();
     await store.putRun(run(project, 1), TTL);
+    await store.close();
     const file = join(dir, 'history', encodeProject(project), 'runs.jsonl');
     await writeFile(file, `${await readFile(file, 'utf8')}{"key":"2026-11-25T1`);
 
@@ -649,9 +650,12 @@ describe('FileHistoryStore', () => {
     const restarted = new FileHistoryStore(dir);
     await restarted.putRun(run(project, 2), TTL);
     const listed = await restarted.listRuns(project, { limit: 5 });
+    await restarted.close();
+    const reloaded = await new FileHistoryStore(dir).listRuns(project, { limit: 5 });
 
     // Assess
     expect(listed.items.map((r) => r.runId)).toEqual(['run-002', 'run-001']);
+    expect(reloaded).toEqual(listed);
   });
 
   it('is a compare-and-swap across instances on one data dir in one process', async () => {
@@ -675,7 +679,122 @@ describe('FileHistoryStore', () => {
     expect(results.filter(Boolean)).toHaveLength(1);
   });
 
-  it('deletes the files of tests that stopped running', async () => {
+  const testsFile = (dir: string, project: string) =>
+    join(dir, 'history', encodeProject(project), 'tests.jsonl');
+  const testLines = async (dir: string, project: string) =>
+    (await readFile(testsFile(dir, project), 'utf8')).split('\n').filter(Boolean);
+  const everyTest = async (store: HistoryStore, project: string) =>
+    (await allPages((cursor) => store.listTests(project, { status: 'all', limit: 1000, cursor })))
+      .flat()
+      .map((t) => `${t.id}@${t.version}`);
+
+  it('reads the test log back after a restart: the same records, and the version check goes on', async () => {
+    // Prepare: three tests, two of them rewritten (the last line of an id wins)
+    const dir = await tempDir();
+    const store = new FileHistoryStore(dir);
+    const project = freshProject();
+    await store.putTest(testRec(project, 'unit > a', 1, ['passed']), 0, TTL);
+    await store.putTest(testRec(project, 'unit > b', 1, ['failed']), 0, TTL);
+    await store.putTest(testRec(project, 'unit > a', 2, ['passed', 'failed']), 1, TTL);
+    await store.putTest(testRec(project, 'unit > c', 1, ['passed'], true), 0, TTL);
+    await store.putTest(testRec(project, 'unit > a', 3, ['passed', 'failed', 'passed']), 2, TTL);
+    const before = await store.getTests(project, ['unit > a', 'unit > b', 'unit > c']);
+    await store.close();
+
+    // Act
+    const restarted = new FileHistoryStore(dir);
+    const after = await restarted.getTests(project, ['unit > a', 'unit > b', 'unit > c']);
+    const flaky = await restarted.listTests(project, { status: 'flaky', limit: 5 });
+    const stale = await restarted.putTest(testRec(project, 'unit > a', 3, ['skipped']), 2, TTL);
+    const next = await restarted.putTest(testRec(project, 'unit > a', 4, ['skipped']), 3, TTL);
+
+    // Assess
+    expect(after).toEqual(before);
+    expect(after.get('unit > a')?.version).toBe(3);
+    expect(flaky.items.map((t) => t.id)).toEqual(['unit > c']);
+    expect([stale, next]).toEqual([false, true]);
+  });
+
+  it('keeps every line of many concurrent writes, and pages 20 000 tests in id order', async () => {
+    // Prepare
+    const dir = await tempDir();
+    const store = new FileHistoryStore(dir);
+    const project = freshProject();
+    const ids = Array.from({ length: 20_000 }, (_, i) => `unit > T > case-${i}`);
+
+    // Act: all at once, as the history service's workers write them
+    const written = await Promise.all(
+      ids.map((id) => store.putTest(testRec(project, id, 1, ['passed']), 0, TTL)),
+    );
+    const listed = await everyTest(store, project);
+    await store.close();
+    const reloaded = await everyTest(new FileHistoryStore(dir), project);
+
+    // Assess
+    expect(written.every(Boolean)).toBe(true);
+    expect(listed).toEqual([...ids].sort().map((id) => `${id}@1`));
+    expect(reloaded).toEqual(listed);
+    expect(await testLines(dir, project)).toHaveLength(20_000);
+  });
+
+  it('skips a torn last line of the test log and appends on a new line after it', async () => {
+    // Prepare
+    const dir = await tempDir();
+    const store = new FileHistoryStore(dir);
+    const project = freshProject();
+    await store.putTest(testRec(project, 'unit > a', 1, ['passed']), 0, TTL);
+    await store.close();
+    const file = testsFile(dir, project);
+    await writeFile(file, `${await readFile(file, 'utf8')}{"expiresAt":1,"record":{"proj`);
+
+    // Act
+    const restarted = new FileHistoryStore(dir);
+    const kept = await restarted.getTests(project, ['unit > a']);
+    await restarted.putTest(testRec(project, 'unit > b', 1, ['failed']), 0, TTL);
+    await restarted.close();
+    const again = await everyTest(new FileHistoryStore(dir), project);
+
+    // Assess
+    expect(kept.get('unit > a')).toEqual(testRec(project, 'unit > a', 1, ['passed']));
+    expect(again).toEqual(['unit > a@1', 'unit > b@1']);
+    expect(await testLines(dir, project)).toHaveLength(3);
+  });
+
+  it('compacts the test log past twice the live records, keeping the live set, before and after a restart', async () => {
+    // Prepare: ids with multi-byte characters (a rewrite copies lines by their byte offsets)
+    const dir = await tempDir();
+    const project = freshProject();
+    const id = (t: number) => `unit > t${t} é😀`;
+    const sizes: number[] = [];
+    const writeAll = async (store: HistoryStore, from: number, to: number) => {
+      for (let v = from; v <= to; v++)
+        for (let t = 0; t < 10; t++) {
+          await store.putTest(testRec(project, id(t), v, ['passed']), v - 1, TTL);
+          sizes.push((await testLines(dir, project)).length);
+        }
+    };
+
+    // Act: 10 tests written 8 times, a restart, then 3 more times each
+    const store = new FileHistoryStore(dir);
+    await writeAll(store, 1, 8);
+    const live = await everyTest(store, project);
+    await store.close();
+    const restarted = new FileHistoryStore(dir);
+    const reloaded = await everyTest(restarted, project);
+    await writeAll(restarted, 9, 11);
+    await restarted.close();
+    const final = await everyTest(new FileHistoryStore(dir), project);
+
+    // Assess: bounded by 2 × 10 lines, shrunk at least twice, the latest version of each kept
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(20);
+    expect(sizes.filter((n, i) => i > 0 && n < (sizes[i - 1] as number)).length).toBeGreaterThan(2);
+    expect(live).toEqual(Array.from({ length: 10 }, (_, t) => `${id(t)}@8`));
+    expect(reloaded).toEqual(live);
+    expect(final).toEqual(Array.from({ length: 10 }, (_, t) => `${id(t)}@11`));
+    expect((await testLines(dir, project)).every((l) => JSON.parse(l))).toBe(true);
+  });
+
+  it('drops expired tests from the log within a day of their expiry', async () => {
     // Prepare
     const dir = await tempDir();
     const clock = movableClock();
@@ -683,17 +802,45 @@ describe('FileHistoryStore', () => {
     const project = freshProject();
     await store.putTest(testRec(project, 'unit > gone', 1, ['passed']), 0, 1);
     await store.putTest(testRec(project, 'unit > kept', 1, ['passed']), 0, 30);
-    const testsDir = join(dir, 'history', encodeProject(project), 'tests');
 
     // Act
-    clock.advanceDays(2);
+    clock.advanceDays(2.5);
     await store.putTest(testRec(project, 'unit > new', 1, ['passed']), 0, 30);
 
     // Assess
-    expect((await readdir(testsDir)).length).toBe(2);
-    expect(
-      (await store.listTests(project, { status: 'all', limit: 5 })).items.map((t) => t.id),
-    ).toEqual(['unit > kept', 'unit > new']);
+    const ids = (await testLines(dir, project)).map(
+      (l) => (JSON.parse(l) as { record: TestRecord }).record.id,
+    );
+    expect(ids.sort()).toEqual(['unit > kept', 'unit > new']);
+    expect(await everyTest(store, project)).toEqual(['unit > kept@1', 'unit > new@1']);
+  });
+
+  it('fails a write it could not append and forgets the index, so no one builds on it', async () => {
+    // Prepare: with the log loaded, its path is taken by a directory, so appends fail (EISDIR)
+    const dir = await tempDir();
+    const store = new FileHistoryStore(dir);
+    const project = freshProject();
+    await store.putTest(testRec(project, 'unit > a', 1, ['passed']), 0, TTL);
+    const file = testsFile(dir, project);
+    await rename(file, `${file}.aside`);
+    await mkdir(file);
+
+    // Act
+    const failed = store.putTest(testRec(project, 'unit > a', 2, ['passed', 'failed']), 1, TTL);
+    await expect(failed).rejects.toThrow(/EISDIR/);
+    await rm(file, { recursive: true });
+    await rename(`${file}.aside`, file);
+    const after = await store.getTests(project, ['unit > a']);
+    const retried = await store.putTest(
+      testRec(project, 'unit > a', 2, ['passed', 'passed']),
+      1,
+      TTL,
+    );
+
+    // Assess: the failed version was never visible afterwards; the retry writes over version 1
+    expect(after.get('unit > a')?.version).toBe(1);
+    expect(retried).toBe(true);
+    expect((await store.getTests(project, ['unit > a'])).get('unit > a')?.outcomes).toHaveLength(2);
   });
 });
 

@@ -12,7 +12,12 @@ import {
 } from '../../functions/core/events';
 import { type ParsedReport, parseReport, type TestCase } from '../../functions/core/formats';
 import { evaluateGate } from '../../functions/core/gates/gate';
-import { groupCases, type HistoryDeps, recordReport } from '../../functions/core/history/service';
+import {
+  backoffMs,
+  groupCases,
+  type HistoryDeps,
+  recordReport,
+} from '../../functions/core/history/service';
 import type { RunRecord, TestRecord } from '../../functions/core/history/types';
 import { buildEvent } from '../../functions/core/ingest/service';
 import type { ArchiveReader } from '../../functions/core/ports';
@@ -240,11 +245,13 @@ describe('recordReport: flaky detection from real reports', () => {
         },
         reason: 'retried',
         explanation: 'Passed only after a retry in run mvn-1 (commit 4f2a9c1e77b0).',
+        batch: { index: 1, total: 2 },
       },
       expect.objectContaining({
         test: expect.objectContaining({ id: 'example.ExampleTests > throwsOnlyFirstAttempt' }),
         reason: 'retried',
         quarantined: { owner: 'team-checkout', expires: '2026-12-31' },
+        batch: { index: 2, total: 2 },
       }),
     ]);
     const broken = store.tests.get('shop#example.ExampleTests > throwsAlways');
@@ -488,9 +495,10 @@ describe('recordReport: delivery and concurrency', () => {
     expect(store.tests.get('shop#cart > CartTest > pays')?.flaky?.noticedAt).toBe(iso(0));
   });
 
-  it('re-reads and re-applies a test whose write lost a race, and gives up after maxAttempts', async () => {
-    // Prepare
-    const d = deps();
+  it('backs off with full jitter before re-reading a test whose write lost a race, and gives up after maxAttempts', async () => {
+    // Prepare: a fixed draw, so the waits are half of each window
+    const waits: number[] = [];
+    const d = deps({}, { sleep: async (ms) => void waits.push(ms), random: () => 0.5 });
     store.loseRaces = 3;
 
     // Act
@@ -498,6 +506,7 @@ describe('recordReport: delivery and concurrency', () => {
       reported(cases({ adds: 'P', pays: 'R' }), { runId: 'r1', at: iso(0) }),
       d,
     );
+    const waitedForOk = waits.splice(0);
     store.loseRaces = 1000;
     const stuck = recordReport(
       reported(cases({ adds: 'F', pays: 'P' }), { runId: 'r2', at: iso(1) }),
@@ -509,9 +518,75 @@ describe('recordReport: delivery and concurrency', () => {
     expect(store.tests.get('shop#cart > CartTest > adds')?.outcomes.map((o) => o.runId)).toEqual([
       'r1',
     ]);
+    expect(waitedForOk).toEqual([2.5, 5, 10]);
     await expect(stuck).rejects.toThrow(
       "Test 'cart > CartTest > adds' of project shop kept changing under us (4 attempts); the retry will redo it.",
     );
+    expect(waits).toEqual([2.5, 5, 10]);
+  });
+
+  it('draws each wait from an exponential window of 5 ms doubling up to 200 ms', () => {
+    const windows = Array.from({ length: 9 }, (_, i) => backoffMs(i + 1, () => 1));
+    expect(windows).toEqual([5, 10, 20, 40, 80, 160, 200, 200, 200]);
+    expect(backoffMs(3, () => 0)).toBe(0);
+  });
+
+  it('converges when eight runs of one project record the same 200 tests at once', async () => {
+    // Prepare: eight CI jobs finishing together, real timers and jitter
+    const spec = Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`t${i}`, 'P' as const]));
+    const events = Array.from({ length: 8 }, (_, j) =>
+      reported(cases(spec), { runId: `job-${j}`, at: iso(j), branch: 'main', commit: 'abc' }),
+    );
+
+    // Act
+    const results = await Promise.allSettled(events.map((e) => recordReport(e, deps())));
+
+    // Assess: nobody gave up, and every test holds every run's outcome once
+    expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+    const records = [...store.tests.values()];
+    expect(records).toHaveLength(200);
+    for (const r of records) {
+      expect(r.outcomes.map((o) => o.runId)).toEqual(events.map((_, j) => `job-${j}`));
+      expect(r.version).toBe(8);
+    }
+  });
+
+  it('treats the records it reads and writes as values (the local store shares them with its index)', async () => {
+    // Prepare: a store that freezes every record it hands out or takes in, deeply
+    const deepFreeze = <T>(v: T): T => {
+      if (typeof v === 'object' && v !== null && !Object.isFrozen(v)) {
+        Object.freeze(v);
+        for (const x of Object.values(v)) deepFreeze(x);
+      }
+      return v;
+    };
+    class FrozenHistory extends TtlHistory {
+      override async getTests(project: string, ids: readonly string[]) {
+        const found = await super.getTests(project, ids);
+        for (const record of found.values()) deepFreeze(record);
+        return found;
+      }
+      override async putTest(record: TestRecord, expected: number, ttlDays: number) {
+        return super.putTest(deepFreeze(record), expected, ttlDays);
+      }
+    }
+    store = new FrozenHistory();
+    const d = deps();
+    const run = (i: number, spec: Record<string, 'P' | 'F' | 'R'>) =>
+      recordReport(reported(cases(spec), { runId: `r${i}`, at: iso(i), branch: 'main' }), d);
+
+    // Act: new tests, a retried pass (flaky, announced, marked), a failure, a redelivery
+    await run(0, { adds: 'P', pays: 'R' });
+    await run(1, { adds: 'F', pays: 'P' });
+    const again = await run(1, { adds: 'F', pays: 'P' });
+
+    // Assess
+    expect(again).toMatchObject({ tests: 2, newlyNoticed: [] });
+    expect(notices().map((n) => n.test.name)).toEqual(['pays']);
+    expect(store.tests.get('shop#cart > CartTest > adds')?.outcomes.map((o) => o.status)).toEqual([
+      'passed',
+      'failed',
+    ]);
   });
 
   it('loses no outcome when runs of one project are recorded concurrently', async () => {

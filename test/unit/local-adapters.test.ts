@@ -77,6 +77,69 @@ describe('LocalBus', () => {
     expect(dead).toMatchObject({ rule: 'broken', error: 'Error: always' });
     expect(errors.sort()).toEqual([1, 1, 2, 3]);
   });
+
+  it('delivers the events of one group one at a time, in order, retries included, and other groups alongside', async () => {
+    // Prepare: each delivery waits until the test lets it end
+    const bus = new LocalBus({ dataDir: dir, retryDelayMs: 1 });
+    const log: string[] = [];
+    const gates = new Map<string, () => void>();
+    let failFirstA1 = true;
+    const projectOf = (e: BusEvent) =>
+      (e.detail as { metadata: { project: string } }).metadata.project;
+    bus.subscribe(
+      'history',
+      EVENT_PATTERNS.metrics,
+      async (e) => {
+        const name = `${projectOf(e)}${(e.detail as { metadata: { n: number } }).metadata.n}`;
+        log.push(`start ${name}`);
+        await new Promise<void>((release) => gates.set(name, release));
+        if (name === 'a1' && failFirstA1) {
+          failFirstA1 = false;
+          log.push(`fail ${name}`);
+          throw new Error('lost a race');
+        }
+        log.push(`end ${name}`);
+      },
+      { groupBy: projectOf },
+    );
+    const event = (project: string, n: number) =>
+      ({
+        ...coverageEvent(project),
+        detail: { metadata: { project, n } },
+      }) as unknown as VigilEvent;
+    const settle = async () => {
+      for (let i = 0; i < 20; i++) await new Promise((r) => setTimeout(r, 1));
+    };
+    const release = async (name: string) => {
+      gates.get(name)?.();
+      gates.delete(name);
+      await settle();
+    };
+
+    // Act
+    await bus.publish([event('a', 1), event('a', 2), event('b', 1)]);
+    await settle();
+    const first = [...log];
+    await release('a1'); // fails: retried before a2
+    await release('b1');
+    await release('a1');
+    await release('a2');
+    await bus.drain();
+
+    // Assess
+    expect(first).toEqual(['start a1', 'start b1']);
+    expect(log).toEqual([
+      'start a1',
+      'start b1',
+      'fail a1',
+      'start a1',
+      'end b1',
+      'end a1',
+      'start a2',
+      'end a2',
+    ]);
+    expect(bus.deadLetters).toBe(0);
+  });
 });
 
 describe('FileRunLedger', () => {

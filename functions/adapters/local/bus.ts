@@ -8,10 +8,21 @@ import type { Scoped } from './invocations';
 
 export type Target = (event: BusEvent) => Promise<void>;
 
-interface Rule {
+export interface SubscribeOptions {
+  /**
+   * Deliveries whose events share a group run one at a time, in publish order, a failing one
+   * holding its group until it is delivered or dead-lettered (an SQS FIFO queue's message
+   * groups); other groups, and events without one (undefined), run in parallel.
+   */
+  groupBy?: (event: BusEvent) => string | undefined;
+}
+
+interface Rule extends SubscribeOptions {
   name: string;
   pattern: EventPattern;
   target: Target;
+  /** Per group: the end of its last delivery queued so far. */
+  groups: Map<string, Promise<void>>;
 }
 
 export interface LocalBusOptions {
@@ -27,7 +38,8 @@ export interface LocalBusOptions {
 /**
  * An in-process event bus with EventBridge's behaviour: rules match the same event
  * patterns the CDK rules use, delivery is asynchronous with retries, every event is
- * archived (events.ndjson) and what cannot be delivered lands in dead-letter.ndjson.
+ * archived (events.ndjson) and what cannot be delivered lands in dead-letter.ndjson. A rule
+ * may group its deliveries (`groupBy`) to run those of one group one at a time.
  */
 export class LocalBus implements EventPublisher {
   readonly #rules: Rule[] = [];
@@ -40,8 +52,13 @@ export class LocalBus implements EventPublisher {
     this.#opts = { maxAttempts: 3, retryDelayMs: 200, ...opts };
   }
 
-  subscribe(name: string, pattern: EventPattern, target: Target): void {
-    this.#rules.push({ name, pattern, target });
+  subscribe(
+    name: string,
+    pattern: EventPattern,
+    target: Target,
+    opts: SubscribeOptions = {},
+  ): void {
+    this.#rules.push({ name, pattern, target, ...opts, groups: new Map() });
   }
 
   async publish(events: VigilEvent[]): Promise<void> {
@@ -66,7 +83,10 @@ export class LocalBus implements EventPublisher {
     for (const event of busEvents) {
       for (const rule of this.#rules) {
         if (!matchesPattern(rule.pattern, event)) continue;
-        const delivery = this.#deliver(rule, event).finally(() => this.#inFlight.delete(delivery));
+        const group = rule.groupBy?.(event);
+        const delivery = (
+          group === undefined ? this.#deliver(rule, event) : this.#inGroup(rule, group, event)
+        ).finally(() => this.#inFlight.delete(delivery));
         this.#inFlight.add(delivery);
       }
     }
@@ -75,6 +95,21 @@ export class LocalBus implements EventPublisher {
   /** Resolves when every delivery started so far has finished (for tests and shutdown). */
   async drain(): Promise<void> {
     while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+  }
+
+  /** Delivers after the group's previous delivery has ended, however it ended. */
+  #inGroup(rule: Rule, group: string, event: BusEvent): Promise<void> {
+    const previous = rule.groups.get(group) ?? Promise.resolve();
+    const mine = previous.then(
+      () => this.#deliver(rule, event),
+      () => this.#deliver(rule, event),
+    );
+    rule.groups.set(group, mine);
+    const forget = () => {
+      if (rule.groups.get(group) === mine) rule.groups.delete(group);
+    };
+    mine.then(forget, forget);
+    return mine;
   }
 
   async #deliver(rule: Rule, event: BusEvent): Promise<void> {

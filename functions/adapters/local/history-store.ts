@@ -1,6 +1,6 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { appendFile, mkdir, readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve, sep } from 'node:path';
 import { VigilError } from '../../core/errors';
 import type {
   HistoryStore,
@@ -19,30 +19,11 @@ export interface FileHistoryStoreOptions {
   maxRunsPerProject?: number;
 }
 
-/** One line of `runs.jsonl`. `key` orders and identifies the run, as the DynamoDB sort key. */
-interface RunLine {
-  key: string;
-  expiresAt: number;
-  run: RunRecord;
-}
-
-/** One file under `tests/`. */
-interface TestFile {
-  expiresAt: number;
-  record: TestRecord;
-}
-
 const DAY_MS = 86_400_000;
 /** `runs.jsonl` is compacted once it holds this much more than `maxRunsPerProject` lines. */
-const COMPACT_SLACK = 1.2;
-const READ_CONCURRENCY = 16;
-
-const STATUS_FILTERS: Record<TestStatusFilter, (t: TestRecord) => boolean> = {
-  flaky: (t) => t.flaky !== undefined,
-  failing: (t) => t.outcomes.at(-1)?.status === 'failed',
-  passing: (t) => t.outcomes.at(-1)?.status === 'passed',
-  all: () => true,
-};
+const RUNS_SLACK = 1.2;
+/** `tests.jsonl` is compacted once it holds more than this many lines per record. */
+const TESTS_SLACK = 2;
 
 const code = (e: unknown): string | undefined => (e as { code?: string }).code;
 
@@ -76,25 +57,21 @@ const byteCompare = (a: string, b: string): number => {
   return a.length - b.length;
 };
 
+/** Orders and identifies a run, as the DynamoDB sort key does. */
 const runKey = (run: Pick<RunRecord, 'ingestedAt' | 'runId'>): string =>
   `${run.ingestedAt}#${run.runId}`;
 
-/** The lines of a runs file, oldest write first; torn lines (a crash mid-append) skipped. */
-const parseLines = (text: string): RunLine[] => {
-  const lines: RunLine[] = [];
-  for (const raw of text.split('\n')) {
-    if (!raw) continue;
-    try {
-      lines.push(JSON.parse(raw) as RunLine);
-    } catch {
-      // A torn line: skip it.
-    }
+/** The index of the first of `sorted` (byte order) that comes after `key`. */
+const firstAfter = (sorted: readonly string[], key: string): number => {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (byteCompare(sorted[mid] as string, key) > 0) hi = mid;
+    else lo = mid + 1;
   }
-  return lines;
+  return lo;
 };
-
-const oldestExpiry = (lines: readonly RunLine[]): number =>
-  lines.reduce((min, l) => Math.min(min, l.expiresAt), Infinity);
 
 const encodeCursor = (key: string): string =>
   Buffer.from(JSON.stringify({ k: key }), 'utf8').toString('base64url');
@@ -111,30 +88,11 @@ const decodeCursor = (cursor: string): string => {
   return key;
 };
 
-/** Serialises async sections per key within this process (all instances share it). */
-const queues = new Map<string, Promise<void>>();
-const withLock = async <T>(key: string, fn: () => Promise<T>): Promise<T> => {
-  const previous = queues.get(key) ?? Promise.resolve();
-  let release: () => void = () => undefined;
-  const mine = new Promise<void>((r) => {
-    release = r;
-  });
-  const tail = previous.then(() => mine);
-  queues.set(key, tail);
-  await previous;
-  try {
-    return await fn();
-  } finally {
-    release();
-    if (queues.get(key) === tail) queues.delete(key);
-  }
-};
-
 /**
  * Atomic replace: readers see the old or the new file, never a partial one. The directory is
  * created on first need only (one syscall less per write).
  */
-const replaceFile = async (path: string, content: string): Promise<void> => {
+const replaceFile = async (path: string, content: string | Uint8Array): Promise<void> => {
   const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {
     await writeFile(tmp, content);
@@ -146,109 +104,454 @@ const replaceFile = async (path: string, content: string): Promise<void> => {
   await rename(tmp, path);
 };
 
-const readText = async (path: string): Promise<string | undefined> => {
+/** The file's bytes, or undefined when there is none. */
+const readIfExists = async (path: string): Promise<Buffer | undefined> => {
   try {
-    return await readFile(path, 'utf8');
+    return await readFile(path);
   } catch (e) {
     if (code(e) === 'ENOENT') return undefined;
     throw e;
   }
 };
 
-const mapLimit = async <T, R>(items: readonly T[], fn: (t: T) => Promise<R>): Promise<R[]> => {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    for (let i = next++; i < items.length; i = next++) out[i] = await fn(items[i] as T);
-  };
-  await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, items.length) }, worker));
-  return out;
+/** Appends to `file`, creating its directory on first need. */
+const appendCreating = async (file: string, text: string): Promise<void> => {
+  try {
+    await appendFile(file, text);
+  } catch (e) {
+    if (code(e) !== 'ENOENT') throw e;
+    await mkdir(dirname(file), { recursive: true });
+    await appendFile(file, text);
+  }
+};
+
+/** Where a line lies in the file: byte offset and length, newline included. */
+interface Place {
+  at: number;
+  size: number;
+}
+
+/**
+ * What an index holds per key: the record itself and its expiry. Records are shared, not
+ * copied: a `put` keeps the caller's object and reads hand it out (no parsing per read), so
+ * callers treat records as values, as the history service does. `place` is where its line was
+ * written: a rewrite copies those bytes instead of serialising every record again.
+ */
+interface Entry {
+  expiresAt: number;
+  place?: Place;
+}
+
+/** A run: `runs.jsonl` lines are `{key, expiresAt, run}`. */
+interface RunEntry extends Entry {
+  run: RunRecord;
+}
+
+/** A test: `tests.jsonl` lines are `{expiresAt, record}`. */
+interface TestEntry extends Entry {
+  record: TestRecord;
+}
+
+/** One copy of each equal string: what a load keeps of the strings repeated across lines. */
+type Intern = (s: string) => string;
+
+/** How one kind of log reads and writes its lines. */
+interface LineFormat<E extends Entry> {
+  /** The key and entry of a parsed line; undefined for a line that is not one. */
+  read(line: unknown, intern: Intern): [string, E] | undefined;
+  write(key: string, entry: E): string;
+}
+
+const RUN_LINES: LineFormat<RunEntry> = {
+  read: (line) => {
+    const { key, expiresAt, run } = line as { key?: unknown; expiresAt?: unknown; run?: RunRecord };
+    if (typeof key !== 'string' || typeof expiresAt !== 'number' || typeof run?.kind !== 'string')
+      return undefined;
+    return [key, { expiresAt, run }];
+  },
+  write: (key, e) => `${JSON.stringify({ key, expiresAt: e.expiresAt, run: e.run })}\n`,
+};
+
+const TEST_LINES: LineFormat<TestEntry> = {
+  read: (line, intern) => {
+    const { expiresAt, record } = line as { expiresAt?: unknown; record?: TestRecord };
+    if (
+      typeof expiresAt !== 'number' ||
+      typeof record?.id !== 'string' ||
+      !Array.isArray(record.outcomes)
+    )
+      return undefined;
+    // All tests of a run share its id, time, branch and commit: keep them once, not per test
+    // (halves the memory of a reloaded index).
+    for (const o of record.outcomes) {
+      o.runId = intern(o.runId);
+      o.at = intern(o.at);
+      if (o.branch !== undefined) o.branch = intern(o.branch);
+      if (o.commit !== undefined) o.commit = intern(o.commit);
+    }
+    return [record.id, { expiresAt, record }];
+  },
+  write: (_id, e) => `${JSON.stringify({ expiresAt: e.expiresAt, record: e.record })}\n`,
+};
+
+/** When a log is rewritten and what it keeps: decided by the store that writes. */
+interface Compaction<E extends Entry> {
+  now(): number;
+  /** The log is due a rewrite instead of an append that would make it `lines` long. */
+  due(log: JsonLog<E>, now: number, lines: number): boolean;
+  /** The keys to keep, from the live ones. */
+  keep(live: string[], log: JsonLog<E>): string[];
+}
+
+/** A line waiting to be written, and its writer. */
+interface Pending<E> {
+  entry: E;
+  line: string;
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
+const NEWLINE = 10;
+const OPEN_BRACE = 123;
+
+/**
+ * An append-only JSON-lines file and its in-memory index, the last line of a key winning.
+ * Loaded once; from then on the index is authoritative and reads never touch the disk. A
+ * `put` updates the index at once and resolves when its line is in the file; the lines that
+ * arrive while a write is under way go out together in the next `appendFile`. A failed write
+ * marks the log broken: its index may be ahead of the file, so it is dropped and reloaded.
+ */
+class JsonLog<E extends Entry> {
+  readonly entries = new Map<string, E>();
+  /** Lines in the file, superseded ones included. */
+  lines = 0;
+  /** Earliest expiry among the entries (stale low after rewrites: a rewrite recomputes it). */
+  oldestExpiry = Infinity;
+  broken = false;
+  /** Bytes in the file. */
+  #size = 0;
+  /** The file ends in a torn line (a crash mid-append): the next append starts a new line. */
+  #torn = false;
+  #sorted: string[] | undefined;
+  #pending: Pending<E>[] = [];
+  #writing: Promise<void> | undefined;
+
+  private constructor(
+    readonly file: string,
+    readonly format: LineFormat<E>,
+  ) {}
+
+  static async load<E extends Entry>(file: string, format: LineFormat<E>): Promise<JsonLog<E>> {
+    const log = new JsonLog(file, format);
+    const bytes = await readIfExists(file);
+    if (!bytes?.length) return log;
+    const strings = new Map<string, string>();
+    const intern: Intern = (s) => {
+      const known = strings.get(s);
+      if (known !== undefined) return known;
+      strings.set(s, s);
+      return s;
+    };
+    // Line by line from the buffer: the file may outgrow what one string can hold.
+    for (let at = 0; at < bytes.length; ) {
+      const nl = bytes.indexOf(NEWLINE, at);
+      const end = nl < 0 ? bytes.length : nl + 1;
+      const raw = bytes.toString('utf8', at, nl < 0 ? end : nl);
+      const place = { at, size: end - at };
+      at = end;
+      if (!raw) continue;
+      let parsed: [string, E] | undefined;
+      try {
+        parsed = format.read(JSON.parse(raw), intern);
+      } catch {
+        continue; // A torn line: skip it.
+      }
+      if (!parsed) continue;
+      const [key, entry] = parsed;
+      entry.place = place;
+      log.entries.set(key, entry);
+      log.lines++;
+    }
+    for (const e of log.entries.values())
+      log.oldestExpiry = Math.min(log.oldestExpiry, e.expiresAt);
+    log.#size = bytes.length;
+    log.#torn = bytes[bytes.length - 1] !== NEWLINE;
+    return log;
+  }
+
+  /** The entry of `key` unless it expired. */
+  live(key: string, now: number): E | undefined {
+    const e = this.entries.get(key);
+    return e && e.expiresAt > now ? e : undefined;
+  }
+
+  /** Every key (live or not) in byte order, kept up to date as keys come, rebuilt when they go. */
+  sorted(): readonly string[] {
+    this.#sorted ??= [...this.entries.keys()].sort(byteCompare);
+    return this.#sorted;
+  }
+
+  /**
+   * Sets the entry now (no await before it, so a check made just before is a compare-and-swap)
+   * and resolves once its line is in the file.
+   */
+  put(key: string, entry: E, compaction: Compaction<E>): Promise<void> {
+    if (!this.entries.has(key) && this.#sorted) {
+      // Insert in order (runs mostly arrive newest last, at the end) rather than sort again.
+      const sorted = this.#sorted;
+      sorted.splice(firstAfter(sorted, key), 0, key);
+    }
+    this.entries.set(key, entry);
+    this.oldestExpiry = Math.min(this.oldestExpiry, entry.expiresAt);
+    const line = this.format.write(key, entry);
+    const written = new Promise<void>((resolve, reject) =>
+      this.#pending.push({ entry, line, resolve, reject }),
+    );
+    this.#writing ??= this.#flush(compaction);
+    return written;
+  }
+
+  /** Resolves when no write is under way. */
+  async settled(): Promise<void> {
+    while (this.#writing) await this.#writing;
+  }
+
+  async #flush(compaction: Compaction<E>): Promise<void> {
+    while (this.#pending.length > 0) {
+      const batch = this.#pending;
+      this.#pending = [];
+      try {
+        const now = compaction.now();
+        const lines = this.lines + batch.length;
+        if (compaction.due(this, now, lines)) await this.#compact(batch, compaction, now);
+        else await this.#append(batch, lines);
+        for (const p of batch) p.resolve();
+      } catch (e) {
+        // Fail every writer still waiting: their lines may not be in the file either.
+        this.broken = true;
+        for (const p of [...batch, ...this.#pending]) p.reject(e);
+        this.#pending = [];
+      }
+    }
+    this.#writing = undefined;
+  }
+
+  async #append(batch: Pending<E>[], lines: number): Promise<void> {
+    const lead = this.#torn ? '\n' : '';
+    await appendCreating(this.file, lead + batch.map((p) => p.line).join(''));
+    let at = this.#size + lead.length;
+    for (const p of batch) {
+      const size = Buffer.byteLength(p.line);
+      p.entry.place = { at, size };
+      at += size;
+    }
+    this.#size = at;
+    this.#torn = false;
+    this.lines = lines;
+  }
+
+  /**
+   * Rewrites the file with the kept entries (temp file + rename) and drops the others. Taken
+   * before the first await, the snapshot holds exactly the entries whose lines were written or
+   * are in `batch`; later puts append after the rename. Written lines are copied as bytes.
+   */
+  async #compact(batch: Pending<E>[], compaction: Compaction<E>, now: number): Promise<void> {
+    const lineOf = new Map(batch.map((p) => [p.entry, p.line]));
+    const live = [...this.entries].filter(([, e]) => e.expiresAt > now).map(([k]) => k);
+    const kept = new Set(compaction.keep(live, this));
+    const plan: [string, E][] = [];
+    let oldest = Infinity;
+    for (const [key, e] of this.entries) {
+      if (!kept.has(key)) {
+        this.entries.delete(key);
+        this.#sorted = undefined;
+        continue;
+      }
+      plan.push([key, e]);
+      oldest = Math.min(oldest, e.expiresAt);
+    }
+    const old = await readIfExists(this.file);
+    const parts: Uint8Array[] = [];
+    const places: Place[] = [];
+    let at = 0;
+    for (const [key, e] of plan) {
+      const p = e.place;
+      // A written line, checked to still look like one (else written again from the record).
+      const copied =
+        p && old?.[p.at] === OPEN_BRACE && old[p.at + p.size - 1] === NEWLINE
+          ? old.subarray(p.at, p.at + p.size)
+          : undefined;
+      const bytes = copied ?? Buffer.from(lineOf.get(e) ?? this.format.write(key, e));
+      parts.push(bytes);
+      places.push({ at, size: bytes.length });
+      at += bytes.length;
+    }
+    await replaceFile(this.file, Buffer.concat(parts));
+    plan.forEach(([, e], i) => {
+      e.place = places[i];
+    });
+    this.#size = at;
+    this.#torn = false;
+    this.lines = plan.length;
+    this.oldestExpiry = oldest;
+  }
+}
+
+/** Loaded logs by file, shared by all instances of this process (one process per data dir). */
+const logs = new Map<string, Promise<JsonLog<Entry>>>();
+
+/** The log of `file`, loaded on first use and again after a failed write. */
+const openLog = async <E extends Entry>(
+  file: string,
+  format: LineFormat<E>,
+): Promise<JsonLog<E>> => {
+  for (;;) {
+    let loading = logs.get(file) as Promise<JsonLog<E>> | undefined;
+    if (!loading) {
+      const started = JsonLog.load(file, format);
+      loading = started;
+      logs.set(file, started);
+      // A failed load is not kept: the next call tries again.
+      started.catch(() => {
+        if (logs.get(file) === started) logs.delete(file);
+      });
+    }
+    const log = await loading;
+    if (!log.broken) return log;
+    if (logs.get(file) === loading) logs.delete(file);
+  }
+};
+
+const TEST_FILTERS: Record<TestStatusFilter, (t: TestRecord) => boolean> = {
+  flaky: (t) => t.flaky !== undefined,
+  failing: (t) => t.outcomes.at(-1)?.status === 'failed',
+  passing: (t) => t.outcomes.at(-1)?.status === 'passed',
+  all: () => true,
 };
 
 /**
  * `HistoryStore` as files, the local twin of the DynamoDB table, under
- * `<dataDir>/history/<encoded project>/`:
+ * `<dataDir>/history/<encoded project>/`, each an append-only log read once per project into
+ * an in-memory index that is then authoritative (reads and listings never touch the disk):
  *
- * - `runs.jsonl`: one run per line, appended. A run written again (same ingestedAt + runId) is
- *   read back once, the last write winning. The file is compacted (deduplicated, expired runs
- *   dropped, the newest `maxRunsPerProject` kept, replaced atomically) when it grows 20% past
- *   that bound, or when a run expired more than a day ago.
- * - `tests/<sha256(test id)>.json`: one test record per file (a write costs one small file,
- *   however many tests the project has), replaced atomically, with its expiry. Expired files
- *   are ignored on read and deleted by a sweep at most once a day per project.
+ * - `runs.jsonl`: `{key, expiresAt, run}` per line. A run written again (same ingestedAt +
+ *   runId) is one run, the last write winning. The log is rewritten (expired runs dropped, the
+ *   newest `maxRunsPerProject` kept) when it grows 20% past that bound, or when a run expired
+ *   more than a day ago.
+ * - `tests.jsonl`: `{expiresAt, record}` per line, the last line of a test winning. The version
+ *   check of `putTest` is a compare-and-swap on the index. The log is rewritten (live records
+ *   only) once it holds more than twice as many lines as records, or when a record expired
+ *   more than a day ago: each write costs one serialised, appended line, and at most one more
+ *   copy of its bytes later.
  *
- * Writers in one process are serialised per file, so the version check of `putTest` is a
- * compare-and-swap and no append is lost to a compaction. One data dir belongs to one process.
+ * Rewrites go to a temporary file renamed over the log; a line torn by a crash is skipped.
+ * Local mode runs one process per data dir, and this relies on it: the indexes are shared by
+ * every instance in the process, not with other processes, so a second process writing the
+ * same data dir would go unseen and write over its records. Records read are the index's own
+ * objects: treat them as values.
  */
 export class FileHistoryStore implements HistoryStore {
   readonly #root: string;
   readonly #clock: Clock;
   readonly #maxRuns: number;
-  /** Per runs file: lines it holds and the earliest expiry among them (a compaction trigger). */
-  readonly #runFiles = new Map<string, { lines: number; oldestExpiry: number }>();
-  readonly #lastSweep = new Map<string, number>();
+  readonly #runCompaction: Compaction<RunEntry>;
+  readonly #testCompaction: Compaction<TestEntry>;
 
   constructor(dataDir: string, opts: FileHistoryStoreOptions = {}) {
-    this.#root = join(dataDir, 'history');
+    this.#root = join(resolve(dataDir), 'history');
     this.#clock = opts.clock ?? systemClock;
-    this.#maxRuns = opts.maxRunsPerProject ?? 5_000;
+    const maxRuns = opts.maxRunsPerProject ?? 5_000;
+    this.#maxRuns = maxRuns;
+    const now = () => this.#now();
+    const expired = (log: JsonLog<Entry>, t: number) => log.oldestExpiry < t - DAY_MS;
+    this.#runCompaction = {
+      now,
+      due: (log, t, lines) => lines > maxRuns * RUNS_SLACK || expired(log, t),
+      // The newest runs: keys sort by time.
+      keep: (live) => live.sort(byteCompare).slice(-maxRuns),
+    };
+    this.#testCompaction = {
+      now,
+      due: (log, t, lines) => lines > TESTS_SLACK * log.entries.size || expired(log, t),
+      keep: (live) => live,
+    };
   }
 
   #now(): number {
     return this.#clock.now().getTime();
   }
 
-  #dir(project: string): string {
-    return join(this.#root, encodeProject(project));
+  #runs(project: string): Promise<JsonLog<RunEntry>> {
+    return openLog(join(this.#root, encodeProject(project), 'runs.jsonl'), RUN_LINES);
   }
 
-  #testPath(project: string, id: string): string {
-    return join(
-      this.#dir(project),
-      'tests',
-      `${createHash('sha256').update(id).digest('hex')}.json`,
-    );
+  #tests(project: string): Promise<JsonLog<TestEntry>> {
+    return openLog(join(this.#root, encodeProject(project), 'tests.jsonl'), TEST_LINES);
+  }
+
+  /**
+   * Waits for the writes under way and forgets this data dir's indexes, so that the next use
+   * reads the files again (as a restarted process would).
+   */
+  async close(): Promise<void> {
+    const prefix = `${this.#root}${sep}`;
+    for (const [file, loading] of logs) {
+      if (!file.startsWith(prefix)) continue;
+      await (await loading.catch(() => undefined))?.settled();
+      if (logs.get(file) === loading) logs.delete(file);
+    }
   }
 
   async putRun(run: RunRecord, ttlDays: number): Promise<void> {
-    const dir = this.#dir(run.project);
-    const file = join(dir, 'runs.jsonl');
-    const line: RunLine = { key: runKey(run), expiresAt: this.#now() + ttlDays * DAY_MS, run };
-    await withLock(file, async () => {
-      let state = this.#runFiles.get(file);
-      let torn = false;
-      if (!state) {
-        await mkdir(dir, { recursive: true });
-        const text = (await readText(file)) ?? '';
-        const lines = parseLines(text);
-        state = { lines: lines.length, oldestExpiry: oldestExpiry(lines) };
-        this.#runFiles.set(file, state);
-        // A crash mid-append left a line without its newline: do not glue ours onto it.
-        torn = text !== '' && !text.endsWith('\n');
-      }
-      await appendFile(file, `${torn ? '\n' : ''}${JSON.stringify(line)}\n`);
-      state.lines++;
-      state.oldestExpiry = Math.min(state.oldestExpiry, line.expiresAt);
-      if (state.lines > this.#maxRuns * COMPACT_SLACK || state.oldestExpiry < this.#now() - DAY_MS)
-        await this.#compact(file, state);
-    });
+    let log: JsonLog<RunEntry>;
+    do log = await this.#runs(run.project);
+    while (log.broken); // (a write failed while we waited: write to the reloaded log)
+    const entry = { expiresAt: this.#now() + ttlDays * DAY_MS, run };
+    await log.put(runKey(run), entry, this.#runCompaction);
+  }
+
+  /**
+   * Visits the project's live runs, newest first, until `visit` returns false: at most
+   * `maxRunsPerProject` of them (what a rewrite keeps, so readers see the bound before it is
+   * written). Synchronous after the load, so no write reorders the keys under it.
+   */
+  async #newestRuns(project: string, visit: (key: string, e: RunEntry) => boolean): Promise<void> {
+    const log = await this.#runs(project);
+    const now = this.#now();
+    const keys = log.sorted();
+    let seen = 0;
+    for (let i = keys.length - 1; i >= 0 && seen < this.#maxRuns; i--) {
+      const key = keys[i] as string;
+      const e = log.live(key, now);
+      if (!e) continue;
+      seen++;
+      if (!visit(key, e)) return;
+    }
   }
 
   async listRuns(project: string, query: RunQuery): Promise<Page<RunRecord>> {
     const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
-    const lines = (await this.#liveRuns(project)).filter(
-      ({ key, run }) =>
-        (after === undefined || byteCompare(key, after) < 0) &&
-        (query.kind === undefined || run.kind === query.kind) &&
-        (query.branch === undefined || run.branch === query.branch) &&
-        (query.suite === undefined || (run.suite ?? null) === query.suite),
-    );
-    return page(
-      lines,
-      query.limit,
-      (l) => l.run,
-      (l) => l.key,
-    );
+    const limit = Math.max(0, query.limit);
+    const items: RunRecord[] = [];
+    let lastKey: string | undefined;
+    let more = false;
+    await this.#newestRuns(project, (key, { run }) => {
+      if (
+        (after !== undefined && byteCompare(key, after) >= 0) ||
+        (query.kind !== undefined && run.kind !== query.kind) ||
+        (query.branch !== undefined && run.branch !== query.branch) ||
+        (query.suite !== undefined && (run.suite ?? null) !== query.suite)
+      )
+        return true;
+      if (items.length === limit) {
+        more = true;
+        return false;
+      }
+      items.push(run);
+      lastKey = key;
+      return true;
+    });
+    return { items, ...(more && lastKey !== undefined ? { cursor: encodeCursor(lastKey) } : {}) };
   }
 
   async series(
@@ -258,20 +561,23 @@ export class FileHistoryStore implements HistoryStore {
     branch: string,
     limit: number,
   ): Promise<RunRecord[]> {
-    return (await this.#liveRuns(project))
-      .filter(({ run }) => run.kind === kind && run.suite === suite && run.branch === branch)
-      .slice(0, Math.max(0, limit))
-      .map((l) => l.run);
+    const out: RunRecord[] = [];
+    if (limit <= 0) return out;
+    await this.#newestRuns(project, (_key, { run }) => {
+      if (run.kind === kind && run.suite === suite && run.branch === branch) out.push(run);
+      return out.length < limit;
+    });
+    return out;
   }
 
   async getTests(project: string, ids: readonly string[]): Promise<Map<string, TestRecord>> {
-    const unique = [...new Set(ids)];
-    const records = await mapLimit(unique, (id) => this.#readTest(this.#testPath(project, id)));
+    const log = await this.#tests(project);
+    const now = this.#now();
     const out = new Map<string, TestRecord>();
-    unique.forEach((id, i) => {
-      const record = records[i];
-      if (record?.id === id) out.set(id, record);
-    });
+    for (const id of ids) {
+      const e = log.live(id, now);
+      if (e) out.set(id, e.record);
+    }
     return out;
   }
 
@@ -281,16 +587,15 @@ export class FileHistoryStore implements HistoryStore {
         'internal',
         `test record version must be expectedVersion + 1 (got ${record.version} after ${expectedVersion})`,
       );
-    const path = this.#testPath(record.project, record.id);
-    const written = await withLock(path, async () => {
-      const current = await this.#readTest(path);
-      if ((current?.version ?? 0) !== expectedVersion) return false;
-      const file: TestFile = { expiresAt: this.#now() + ttlDays * DAY_MS, record };
-      await replaceFile(path, JSON.stringify(file));
-      return true;
-    });
-    if (written) await this.#sweepIfDue(record.project);
-    return written;
+    const now = this.#now();
+    let log: JsonLog<TestEntry>;
+    do log = await this.#tests(record.project);
+    while (log.broken);
+    // No await from the check to `put`: a compare-and-swap on the index.
+    if ((log.live(record.id, now)?.record.version ?? 0) !== expectedVersion) return false;
+    const entry = { expiresAt: now + ttlDays * DAY_MS, record };
+    await log.put(record.id, entry, this.#testCompaction);
+    return true;
   }
 
   async listTests(
@@ -298,111 +603,23 @@ export class FileHistoryStore implements HistoryStore {
     query: { status: TestStatusFilter; limit: number; cursor?: string },
   ): Promise<Page<TestRecord>> {
     const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
-    const records = (await this.#allTests(project))
-      .filter(
-        ({ record }) =>
-          (after === undefined || byteCompare(record.id, after) > 0) &&
-          STATUS_FILTERS[query.status](record),
-      )
-      .map(({ record }) => record)
-      .sort((a, b) => byteCompare(a.id, b.id));
-    return page(
-      records,
-      query.limit,
-      (r) => r,
-      (r) => r.id,
-    );
-  }
-
-  async #readLines(file: string): Promise<RunLine[]> {
-    return parseLines((await readText(file)) ?? '');
-  }
-
-  /** Unexpired runs, one per key (the last write wins), newest first. */
-  #dedupe(lines: RunLine[]): RunLine[] {
+    const log = await this.#tests(project);
     const now = this.#now();
-    const byKey = new Map<string, RunLine>();
-    for (const line of lines) byKey.set(line.key, line);
-    return [...byKey.values()]
-      .filter((l) => l.expiresAt > now)
-      .sort((a, b) => byteCompare(b.key, a.key));
-  }
-
-  /** What a compaction would keep: readers see the bound even before it is written. */
-  async #liveRuns(project: string): Promise<RunLine[]> {
-    const lines = await this.#readLines(join(this.#dir(project), 'runs.jsonl'));
-    return this.#dedupe(lines).slice(0, this.#maxRuns);
-  }
-
-  async #compact(file: string, state: { lines: number; oldestExpiry: number }): Promise<void> {
-    const kept = this.#dedupe(await this.#readLines(file))
-      .slice(0, this.#maxRuns)
-      .reverse();
-    await replaceFile(file, kept.map((l) => `${JSON.stringify(l)}\n`).join(''));
-    state.lines = kept.length;
-    state.oldestExpiry = oldestExpiry(kept);
-  }
-
-  async #readTestFile(path: string): Promise<TestFile | undefined> {
-    const text = await readText(path);
-    if (text === undefined) return undefined;
-    const file = JSON.parse(text) as TestFile;
-    return file.expiresAt > this.#now() ? file : undefined;
-  }
-
-  async #readTest(path: string): Promise<TestRecord | undefined> {
-    return (await this.#readTestFile(path))?.record;
-  }
-
-  async #testFiles(project: string): Promise<string[]> {
-    const dir = join(this.#dir(project), 'tests');
-    try {
-      return (await readdir(dir)).filter((f) => f.endsWith('.json')).map((f) => join(dir, f));
-    } catch (e) {
-      if (code(e) === 'ENOENT') return [];
-      throw e;
+    const ids = log.sorted();
+    const matches = TEST_FILTERS[query.status];
+    const limit = Math.max(0, query.limit);
+    const items: TestRecord[] = [];
+    let more = false;
+    for (let i = after === undefined ? 0 : firstAfter(ids, after); i < ids.length; i++) {
+      const e = log.live(ids[i] as string, now);
+      if (!e || !matches(e.record)) continue;
+      if (items.length === limit) {
+        more = true;
+        break;
+      }
+      items.push(e.record);
     }
-  }
-
-  async #allTests(project: string): Promise<{ path: string; record: TestRecord }[]> {
-    const paths = await this.#testFiles(project);
-    const records = await mapLimit(paths, (p) => this.#readTest(p));
-    return paths.flatMap((path, i) => {
-      const record = records[i];
-      return record ? [{ path, record }] : [];
-    });
-  }
-
-  /** Deletes expired test files, at most once a day per project (tests that stopped running). */
-  async #sweepIfDue(project: string): Promise<void> {
-    const now = this.#now();
-    if (now - (this.#lastSweep.get(project) ?? -Infinity) < DAY_MS) return;
-    this.#lastSweep.set(project, now);
-    for (const path of await this.#testFiles(project)) {
-      await withLock(path, async () => {
-        const text = await readText(path);
-        if (text === undefined || (JSON.parse(text) as TestFile).expiresAt > this.#now()) return;
-        await unlink(path).catch((e) => {
-          if (code(e) !== 'ENOENT') throw e;
-        });
-      });
-    }
+    const last = items.at(-1);
+    return { items, ...(more && last ? { cursor: encodeCursor(last.id) } : {}) };
   }
 }
-
-/** The first `limit` of `sorted` (already past the cursor), with a cursor when more remain. */
-const page = <T, R>(
-  sorted: T[],
-  limit: number,
-  value: (t: T) => R,
-  keyOf: (t: T) => string,
-): Page<R> => {
-  const items = sorted.slice(0, Math.max(0, limit));
-  const last = items.at(-1);
-  return {
-    items: items.map(value),
-    ...(sorted.length > items.length && last !== undefined
-      ? { cursor: encodeCursor(keyOf(last)) }
-      : {}),
-  };
-};

@@ -7,10 +7,11 @@ import { createAlertHandler } from '../../alert/handler';
 import { listAlerts } from '../../core/alerts/service';
 import type { VigilConfig } from '../../core/config';
 import { VigilError } from '../../core/errors';
-import { EVENT_PATTERNS } from '../../core/events';
+import { type BusEvent, EVENT_PATTERNS, eventContext, parseBusEvent } from '../../core/events';
 import { configCheck } from '../../core/health';
 import { DIMENSIONS } from '../../core/metrics/catalog';
 import { systemClock } from '../../core/ports';
+import { createHistoryHandler } from '../../history/handler';
 import { createIngestHandler } from '../../ingest/handler';
 import { createMetricsHandler } from '../../metrics/handler';
 import { errorResponse, type HttpResult, json } from '../../shared/http';
@@ -22,6 +23,7 @@ import { FileArchive } from './archive';
 import { LocalBus } from './bus';
 import { EnvSecretResolver } from './env-secrets';
 import { dataDirCheck } from './health';
+import { FileHistoryStore } from './history-store';
 import { invocationScopes } from './invocations';
 import { FileRunLedger } from './ledger';
 import { LocalMetricStore } from './metric-store';
@@ -94,6 +96,14 @@ const readBody = (req: IncomingMessage, limit: number): Promise<Buffer> =>
     req.on('error', reject);
   });
 
+const decodePath = (pathname: string): string => {
+  try {
+    return decodeURIComponent(pathname);
+  } catch {
+    return pathname;
+  }
+};
+
 /** The API Gateway HTTP API (payload v2) event for a Node request, as API Gateway builds it. */
 export const toApiGatewayEvent = (
   req: IncomingMessage,
@@ -107,10 +117,12 @@ export const toApiGatewayEvent = (
   for (const [k, v] of url.searchParams) query[k] = query[k] === undefined ? v : `${query[k]},${v}`;
   const method = req.method ?? 'GET';
   const now = new Date();
+  // HTTP APIs hand Lambda the path percent-decoded once (`shop%2Fweb` arrives as `shop/web`).
+  const path = decodePath(url.pathname);
   return {
     version: '2.0',
     routeKey: '$default',
-    rawPath: url.pathname,
+    rawPath: path,
     rawQueryString: url.search.slice(1),
     headers,
     queryStringParameters: Object.keys(query).length ? query : undefined,
@@ -121,7 +133,7 @@ export const toApiGatewayEvent = (
       domainPrefix: 'local',
       http: {
         method,
-        path: url.pathname,
+        path,
         protocol: `HTTP/${req.httpVersion}`,
         sourceIp: req.socket.remoteAddress ?? '',
         userAgent: headers['user-agent'] ?? '',
@@ -142,6 +154,15 @@ const send = (res: ServerResponse, result: HttpResult): void => {
   res.end(result.body);
 };
 
+/** The correlation id an event carries, if it is one of Vigil's. */
+const correlationIdOf = (event: BusEvent): string | undefined => {
+  try {
+    return eventContext(parseBusEvent(event)).correlationId;
+  } catch {
+    return undefined;
+  }
+};
+
 export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => {
   const dataDir = resolve(opts.dataDir);
   const generatedToken = !opts.tokens?.length;
@@ -160,7 +181,14 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
     dataDir,
     scope: scoped,
     onDeliveryError: (rule, event, error, attempt) =>
-      logger.error('event delivery failed', { rule, eventId: event.id, attempt, error }),
+      logger.error('event delivery failed', {
+        rule,
+        eventId: event.id,
+        attempt,
+        error,
+        // The handler has reset its keys by now: name the event's id again.
+        correlation_id: correlationIdOf(event),
+      }),
   });
   bus.subscribe(
     'metrics',
@@ -174,6 +202,7 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
     dataDir,
     publisher: bus,
     resolveSecret: (name) => secrets.resolve(name),
+    metrics,
   });
   const alertHandler = createAlertHandler({
     config: opts.config,
@@ -183,19 +212,46 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
     metrics,
   });
   bus.subscribe('alerts', EVENT_PATTERNS.alerts, alertHandler);
+  // One history store: written by the history handler, read by the ingest (baselines, API).
+  const archive = new FileArchive(dataDir);
+  const history = new FileHistoryStore(dataDir);
+  bus.subscribe(
+    'history',
+    EVENT_PATTERNS.history,
+    createHistoryHandler({
+      config: opts.config,
+      stage: 'local',
+      store: history,
+      archive,
+      publisher: bus,
+      clock: systemClock,
+      metrics,
+    }),
+    {
+      // The reports of one project one at a time, so their test records never race (no
+      // retries, no dead letters when CI jobs finish together); projects run in parallel.
+      groupBy: (event) => {
+        const project = (event.detail as { metadata?: { project?: unknown } } | null)?.metadata
+          ?.project;
+        return typeof project === 'string' ? project : undefined;
+      },
+    },
+  );
   const probes = new ProbeScheduler({
     config: opts.config,
     publisher: bus,
     secrets,
     clock: systemClock,
+    metrics,
   });
 
   const ingestHandler = createIngestHandler({
     config: opts.config,
     stage: 'local',
     publisher: bus,
-    archive: new FileArchive(dataDir),
+    archive,
     ledger: new FileRunLedger(dataDir),
+    history,
     clock: systemClock,
     tokens: { tokens: async () => tokens },
     version: VERSION,

@@ -95,6 +95,12 @@ export const flakyCheckKey = (project: string, testId: string): string => {
 };
 
 /**
+ * A run that turns many tests flaky at once (a first upload, a broken runner) notifies this many
+ * of them; the last of these names how many more there are. The events and the API keep all.
+ */
+export const MAX_FLAKY_NOTICES_PER_RUN = 5;
+
+/**
  * The NOTICE for a test found flaky: a one-off warning outside the incident cycle (it never
  * fires or resolves). The incident id is the event's id; the summary is the detector's
  * explanation, plus the quarantine covering the test, if any.
@@ -103,6 +109,11 @@ export const flakyNotice = (detail: TestFlakyDetail, eventId: string): AlertNoti
   const m = detail.metadata;
   const q = detail.quarantined;
   const quarantine = q ? ` Quarantined until ${q.expires} (owner: ${q.owner}).` : '';
+  const more = detail.batch.total - MAX_FLAKY_NOTICES_PER_RUN;
+  const rest =
+    detail.batch.index === MAX_FLAKY_NOTICES_PER_RUN && more > 0
+      ? ` ${more} more test${more === 1 ? ' was' : 's were'} found flaky in run ${m.runId}: GET /v1/projects/${encodeURIComponent(m.project)}/tests?status=flaky lists them all.`
+      : '';
   return {
     checkKey: flakyCheckKey(m.project, detail.test.id),
     incidentId: eventId,
@@ -111,7 +122,7 @@ export const flakyNotice = (detail: TestFlakyDetail, eventId: string): AlertNoti
     project: m.project,
     severity: 'warning',
     title: `Flaky test ${detail.test.id}`,
-    summary: `${detail.explanation}${quarantine}`,
+    summary: `${detail.explanation}${quarantine}${rest}`,
     since: m.detectedAt,
     at: m.detectedAt,
     correlationId: m.correlationId,

@@ -11,7 +11,7 @@ import {
   SOURCES,
   type TestRunDetail,
 } from '../events';
-import { flakyNotice } from './messages';
+import { flakyNotice, MAX_FLAKY_NOTICES_PER_RUN } from './messages';
 import type { Observation } from './state';
 
 /**
@@ -186,6 +186,7 @@ export const noticeFromEvent = (
   if (event.detailType !== DETAIL_TYPES.testFlaky) return undefined;
   const branch = event.detail.metadata.branch;
   if (!branch || !alertBranches(config).includes(branch)) return undefined;
+  if (event.detail.batch.index > MAX_FLAKY_NOTICES_PER_RUN) return undefined;
   return flakyNotice(event.detail, eventId);
 };
 

@@ -23,8 +23,10 @@ import {
  * write per test (a full 30-outcome record is ~6 KB of JSON, ~2 KB as the DynamoDB store keeps
  * it), and one more write per announced test.
  *
- * Concurrency: each test is a read-modify-write with a version check; a lost race re-reads and
- * re-applies that test (bounded), then fails the invocation so the Lambda retry redoes it.
+ * Concurrency: each test is a read-modify-write with a version check. A lost race waits a
+ * random, growing while (exponential backoff with full jitter, so that runs of one project
+ * finishing together fall out of step instead of colliding again), re-reads and re-applies
+ * that test; after `maxAttempts` it fails the invocation so the Lambda retry redoes it.
  *
  * Redelivery: an outcome whose run is already in the window is not appended again, so a
  * redelivered event adds nothing. Notices go in two steps: (1) the outcome and flaky state are
@@ -45,8 +47,12 @@ export interface HistoryDeps {
   clock: Clock;
   /** Store requests in flight at once. Default 16. */
   maxConcurrency?: number;
-  /** Read-apply-write attempts per test before giving up. Default 5. */
+  /** Read-apply-write attempts per test before giving up. Default 8. */
   maxAttempts?: number;
+  /** Waits between attempts (tests pass a fake). Default: a timer. */
+  sleep?: (ms: number) => Promise<void>;
+  /** Uniform in [0, 1), for the jitter (tests pass a fixed one). Default `Math.random`. */
+  random?: () => number;
 }
 
 export interface RecordResult {
@@ -60,7 +66,10 @@ export interface RecordResult {
 }
 
 const DEFAULT_CONCURRENCY = 16;
-const DEFAULT_ATTEMPTS = 5;
+const DEFAULT_ATTEMPTS = 8;
+/** Backoff before attempt n + 1: uniform in [0, min(BACKOFF_MAX_MS, BACKOFF_BASE_MS · 2^(n-1))). */
+const BACKOFF_BASE_MS = 5;
+const BACKOFF_MAX_MS = 200;
 /** Tests read per `getTests` call (DynamoDB BatchGetItem takes 100 keys; smaller spreads work). */
 const READ_BATCH = 25;
 /** Events per `publish` call, so a burst of notices does not open hundreds of requests at once. */
@@ -204,6 +213,12 @@ const forEachLimit = async <T>(
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
 };
 
+/** Full jitter: the wait before retry `n` (1 = the first) is drawn from the whole window. */
+export const backoffMs = (retry: number, random: () => number): number =>
+  random() * Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (retry - 1));
+
+const timerSleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
 const chunk = <T>(items: readonly T[], size: number): T[][] => {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
@@ -230,6 +245,8 @@ export const recordReport = async (event: KnownEvent, deps: HistoryDeps): Promis
   const ctx = { config: flakyConfig, defaultBranch: deps.config.defaultBranch, now: runAt };
   const concurrency = deps.maxConcurrency ?? DEFAULT_CONCURRENCY;
   const maxAttempts = Math.max(1, deps.maxAttempts ?? DEFAULT_ATTEMPTS);
+  const sleep = deps.sleep ?? timerSleep;
+  const random = deps.random ?? Math.random;
 
   /**
    * Version-checked read-modify-write of one test: `change` gives the next record, or
@@ -245,6 +262,8 @@ export const recordReport = async (event: KnownEvent, deps: HistoryDeps): Promis
       const next = change(current);
       if (!next) return current;
       if (await deps.store.putTest(next, current?.version ?? 0, ttlDays)) return next;
+      if (attempt === maxAttempts) break;
+      await sleep(backoffMs(attempt, random));
       current = (await deps.store.getTests(m.project, [id])).get(id);
     }
     throw new VigilError(
@@ -327,8 +346,15 @@ export const recordReport = async (event: KnownEvent, deps: HistoryDeps): Promis
   const quarantine = quarantineFor(deps.config, m.project);
   const detectedAt = deps.clock.now();
   const newlyNoticed: TestFlakyDetail[] = [];
+  // In id order, so a retried run numbers its notices the same way.
+  toAnnounce.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const total = toAnnounce.length;
+  let index = 0;
   for (const part of chunk(toAnnounce, PUBLISH_CHUNK)) {
-    const details = part.map((r) => flakyDetail(r, r.flaky, event, detectedAt, quarantine));
+    const details = part.map((r) => ({
+      ...flakyDetail(r, r.flaky, event, detectedAt, quarantine),
+      batch: { index: ++index, total },
+    }));
     await deps.publisher.publish(
       details.map((detail) => ({
         source: SOURCES.history,
@@ -360,7 +386,7 @@ const flakyDetail = (
   event: Extract<IngestEvent, { detailType: typeof DETAIL_TYPES.testRun }>,
   detectedAt: Date,
   quarantine: ReturnType<typeof quarantineFor>,
-): TestFlakyDetail => {
+): Omit<TestFlakyDetail, 'batch'> => {
   const m = event.detail.metadata;
   const q = findQuarantine(quarantine, record.id, detectedAt);
   return {

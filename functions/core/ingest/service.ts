@@ -68,7 +68,8 @@ export interface IngestResponse {
   result: IngestResult;
 }
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._\-/]{0,127}$/;
+/** A project name: what ingest accepts and the history API looks up. */
+export const PROJECT_NAME = /^[A-Za-z0-9][A-Za-z0-9._\-/]{0,127}$/;
 const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
 const FREE_TEXT = /^[^\u0000-\u001f\u007f]{1,256}$/;
@@ -123,7 +124,7 @@ export const readParams = (query: IngestRequest['query']): RequestParams => {
   const project = param(
     query,
     'project',
-    NAME,
+    PROJECT_NAME,
     'letters, digits, . _ - / (max 128), starting with a letter or digit',
   );
   if (!project)

@@ -241,6 +241,7 @@ const flaky: TestFlakyDetail = {
   explanation:
     'Passed and failed on commit 9b1c0ffee2d4: passed in ci-481-linux, failed in ci-481-macos.',
   quarantined: { owner: 'team-cart', expires: '2026-12-31' },
+  batch: { index: 1, total: 1 },
 };
 
 describe('NOTICE (flaky test)', () => {

@@ -374,7 +374,7 @@ describe('observationFromEvent: test runs and gates', () => {
 });
 
 describe('noticeFromEvent: flaky tests', () => {
-  const flaky = (branch?: string): KnownEvent => {
+  const flaky = (branch?: string, batch = { index: 1, total: 1 }): KnownEvent => {
     const detail: TestFlakyDetail = {
       metadata: {
         project: 'shop',
@@ -392,6 +392,7 @@ describe('noticeFromEvent: flaky tests', () => {
       reason: 'flip-rate',
       explanation: '3 flips in 8 runs on main (flip rate 43%, threshold 30%).',
       flipRate: 0.429,
+      batch,
     };
     return { source: 'vigil.history', detailType: 'Test Flaky Detected', detail };
   };
@@ -501,5 +502,45 @@ describe('observationFromAlarm', () => {
 
     // Assess
     expect(act).toThrow();
+  });
+});
+
+describe('noticeFromEvent: a burst of flaky tests in one run', () => {
+  const burst = (index: number, total: number): KnownEvent =>
+    ({
+      source: 'vigil.history',
+      detailType: 'Test Flaky Detected',
+      detail: {
+        metadata: {
+          project: 'shop/web',
+          runId: 'first-upload',
+          branch: 'main',
+          correlationId: 'corr-b',
+          detectedAt: '2026-11-25T10:00:00.000Z',
+        },
+        test: { id: `t${index}`, suite: '', classname: '', name: `t${index}` },
+        reason: 'retried',
+        explanation: 'Passed only after a retry in run first-upload.',
+        batch: { index, total },
+      },
+    }) as KnownEvent;
+
+  it('notifies the first five, the fifth naming how many more there are and where to see them', () => {
+    // Arrange
+    const config = parseConfig({});
+
+    // Act
+    const notices = [1, 2, 3, 4, 5, 6, 40].map((i) =>
+      noticeFromEvent(burst(i, 40), `e${i}`, config),
+    );
+
+    // Assess
+    expect(notices.slice(0, 5).every((n) => n?.kind === 'NOTICE')).toBe(true);
+    expect(notices[3]?.summary).not.toContain('more');
+    expect(notices[4]?.summary).toContain(
+      '35 more tests were found flaky in run first-upload: GET /v1/projects/shop%2Fweb/tests?status=flaky lists them all.',
+    );
+    expect(notices.slice(5)).toEqual([undefined, undefined]);
+    expect(noticeFromEvent(burst(5, 5), 'e', config)?.summary).not.toContain('more');
   });
 });

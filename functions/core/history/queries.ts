@@ -1,0 +1,435 @@
+import { quarantineFor, type VigilConfig } from '../config';
+import { VigilError } from '../errors';
+import type { Benchmark } from '../formats/types';
+import { PROJECT_NAME } from '../ingest/service';
+import type { Clock } from '../ports';
+import { findQuarantine } from './quarantine';
+import { mad, median } from './stats';
+import type {
+  HistoryReader,
+  RunKind,
+  RunQuery,
+  RunRecord,
+  TestOutcome,
+  TestRecord,
+  TestStatusFilter,
+} from './types';
+
+/**
+ * The history API's read side, pure over `HistoryReader`: which route a path names, the query
+ * parameters each route accepts (validated, with the failing parameter as the error location),
+ * and the shape of each answer. The ingest handler serves it on AWS and locally alike.
+ */
+
+/** Every history route lives under this prefix. */
+export const HISTORY_PATH_PREFIX = '/v1/projects/';
+
+export type HistoryRoute =
+  | { route: 'tests'; project: string }
+  | { route: 'runs'; project: string }
+  | { route: 'benchmark'; project: string; name: string };
+
+export const DEFAULT_LIMIT = 100;
+export const MAX_LIMIT = 500;
+const MAX_CURSOR_LENGTH = 2048;
+const MAX_BENCHMARK_NAME_LENGTH = 256;
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
+const FREE_TEXT = /^[^\u0000-\u001f\u007f]{1,256}$/;
+/** Cursors are opaque to clients; the store checks their content, this only their form. */
+const CURSOR = /^[\x21-\x7e]+$/;
+
+/** `decodeURIComponent`, or the text unchanged when it is not valid percent-encoding. */
+const safeDecode = (text: string): string => {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+};
+
+/**
+ * The route named by a request path, or undefined when it names none.
+ *
+ * API Gateway HTTP APIs hand the function the path percent-decoded once (the local runtime
+ * does the same), so a project `shop/web` sent as `shop%2Fweb` arrives as `shop/web/tests`.
+ * Both forms are read:
+ * - one segment per name (`shop%2Fweb/benchmarks/fib%2010`, i.e. names encoded twice by the
+ *   client, or a runtime that kept the encoding): exact, whatever the names contain;
+ * - the decoded form: `tests` and `runs` are the last segment and the project everything
+ *   before it; for benchmarks the first `benchmarks` segment after the project splits the
+ *   project from the benchmark name (so a benchmark name may contain `/`).
+ */
+export const parseHistoryPath = (rawPath: string): HistoryRoute | undefined => {
+  if (!rawPath.startsWith(HISTORY_PATH_PREFIX)) return undefined;
+  const segments = rawPath.slice(HISTORY_PATH_PREFIX.length).split('/');
+  const [first, second, third] = segments;
+  if (!first) return undefined;
+
+  // One segment per name.
+  if (segments.length === 2 && (second === 'tests' || second === 'runs'))
+    return { route: second, project: safeDecode(first) };
+  if (segments.length === 3 && second === 'benchmarks' && third)
+    return { route: 'benchmark', project: safeDecode(first), name: safeDecode(third) };
+
+  // Decoded: names spread over several segments.
+  const split = segments.indexOf('benchmarks', 1);
+  if (split > 0 && split < segments.length - 1) {
+    return {
+      route: 'benchmark',
+      project: segments.slice(0, split).join('/'),
+      name: segments.slice(split + 1).join('/'),
+    };
+  }
+  const last = segments.at(-1);
+  if (last === 'tests' || last === 'runs')
+    return { route: last, project: segments.slice(0, -1).join('/') };
+  return undefined;
+};
+
+// --- query parameters ----------------------------------------------------------------------
+
+type Query = Readonly<Record<string, string | undefined>>;
+
+const invalid = (key: string, message: string): VigilError =>
+  new VigilError('bad_request', `Query parameter "${key}" is invalid: ${message}.`, {
+    path: `query.${key}`,
+  });
+
+/** Unknown parameters are refused: a typo (`stauts=flaky`) must not silently list everything. */
+const onlyKnown = (query: Query, known: readonly string[]): void => {
+  for (const key of Object.keys(query)) {
+    if (!known.includes(key))
+      throw new VigilError(
+        'bad_request',
+        `Unknown query parameter "${key.slice(0, 40)}"; this route accepts ${known.join(', ')}.`,
+        { path: `query.${key.slice(0, 40)}` },
+      );
+  }
+};
+
+const readLimit = (query: Query): number => {
+  const raw = query.limit;
+  if (raw === undefined || raw === '') return DEFAULT_LIMIT;
+  const n = /^\d{1,4}$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!(n >= 1 && n <= MAX_LIMIT)) throw invalid('limit', `a whole number from 1 to ${MAX_LIMIT}`);
+  return n;
+};
+
+const readCursor = (query: Query): string | undefined => {
+  const raw = query.cursor;
+  if (raw === undefined || raw === '') return undefined;
+  if (raw.length > MAX_CURSOR_LENGTH || !CURSOR.test(raw))
+    throw invalid('cursor', 'pass back the cursor of the previous page unchanged');
+  return raw;
+};
+
+const readText = (query: Query, key: string): string | undefined => {
+  const raw = query[key];
+  if (raw === undefined || raw === '') return undefined;
+  if (!FREE_TEXT.test(raw)) throw invalid(key, 'printable text of at most 256 characters');
+  return raw;
+};
+
+const oneOf = <T extends string>(
+  query: Query,
+  key: string,
+  values: readonly T[],
+  fallback: T | undefined,
+): T | undefined => {
+  const raw = query[key];
+  if (raw === undefined || raw === '') return fallback;
+  if (!(values as readonly string[]).includes(raw))
+    throw invalid(key, `one of ${values.join(', ')}`);
+  return raw as T;
+};
+
+const checkProject = (project: string): void => {
+  if (!PROJECT_NAME.test(project))
+    throw new VigilError(
+      'bad_request',
+      'The project in the path is invalid: letters, digits, . _ - / (max 128), starting with a ' +
+        'letter or digit; encode "/" in it as %2F.',
+      { path: 'path.project' },
+    );
+};
+
+const STATUS_FILTERS = ['flaky', 'failing', 'passing', 'all'] as const satisfies TestStatusFilter[];
+const RUN_KINDS = ['tests', 'coverage', 'load', 'benchmark'] as const satisfies RunKind[];
+
+export interface TestsQuery {
+  status: TestStatusFilter;
+  limit: number;
+  cursor?: string;
+}
+
+/** `GET …/tests`: `status` (default `all`), `limit`, `cursor`. */
+export const readTestsQuery = (query: Query): TestsQuery => {
+  onlyKnown(query, ['status', 'limit', 'cursor']);
+  const cursor = readCursor(query);
+  return {
+    status: oneOf(query, 'status', STATUS_FILTERS, 'all') ?? 'all',
+    limit: readLimit(query),
+    ...(cursor ? { cursor } : {}),
+  };
+};
+
+/** `GET …/runs`: `kind`, `branch`, `suite` (`suite=` alone: runs without a suite), `limit`, `cursor`. */
+export const readRunsQuery = (query: Query): RunQuery => {
+  onlyKnown(query, ['kind', 'branch', 'suite', 'limit', 'cursor']);
+  const kind = oneOf(query, 'kind', RUN_KINDS, undefined);
+  const branch = readText(query, 'branch');
+  const suite = query.suite === '' ? null : readText(query, 'suite');
+  const cursor = readCursor(query);
+  return {
+    limit: readLimit(query),
+    ...(kind ? { kind } : {}),
+    ...(branch ? { branch } : {}),
+    ...(suite !== undefined ? { suite } : {}),
+    ...(cursor ? { cursor } : {}),
+  };
+};
+
+export interface BenchmarkQuery {
+  branch: string;
+  suite?: string;
+  limit: number;
+}
+
+/** `GET …/benchmarks/{name}`: `branch` (default: the config's `defaultBranch`), `suite`, `limit`. */
+export const readBenchmarkQuery = (query: Query, defaultBranch: string): BenchmarkQuery => {
+  onlyKnown(query, ['branch', 'suite', 'limit']);
+  const suite = readText(query, 'suite');
+  return {
+    branch: readText(query, 'branch') ?? defaultBranch,
+    limit: readLimit(query),
+    ...(suite ? { suite } : {}),
+  };
+};
+
+// --- answers -------------------------------------------------------------------------------
+
+export interface HistoryQueryDeps {
+  history: HistoryReader;
+  config: VigilConfig;
+  clock: Clock;
+}
+
+/** One letter per outcome, oldest first: `P` passed, `R` passed after a retry, `F` failed, `S` skipped. */
+const outcomeLetter = (o: TestOutcome): string =>
+  o.status === 'failed' ? 'F' : o.status === 'skipped' ? 'S' : o.retried ? 'R' : 'P';
+
+export interface TestView {
+  id: string;
+  suite: string;
+  classname: string;
+  name: string;
+  flaky?: { reason: string; explanation: string; since: string; flipRate?: number };
+  quarantine?: { test: string; owner: string; reason: string; expires: string; expired: boolean };
+  last?: { status: string; at: string; runId: string; branch?: string; commit?: string };
+  /** Over the outcomes kept (`history.flaky.window`). */
+  counts: { passed: number; failed: number; skipped: number; retried: number };
+  /** The kept outcomes, oldest first, one letter each (see `outcomeLetter`). */
+  outcomes: string;
+}
+
+export interface TestsAnswer {
+  project: string;
+  status: TestStatusFilter;
+  tests: TestView[];
+  cursor?: string;
+}
+
+export const testView = (record: TestRecord, config: VigilConfig, now: Date): TestView => {
+  const counts = { passed: 0, failed: 0, skipped: 0, retried: 0 };
+  for (const o of record.outcomes) {
+    counts[o.status]++;
+    if (o.retried) counts.retried++;
+  }
+  const last = record.outcomes.at(-1);
+  const q = findQuarantine(quarantineFor(config, record.project), record.id, now);
+  const flaky = record.flaky;
+  return {
+    id: record.id,
+    suite: record.suite,
+    classname: record.classname,
+    name: record.name,
+    ...(flaky
+      ? {
+          flaky: {
+            reason: flaky.reason,
+            explanation: flaky.explanation,
+            since: flaky.since,
+            ...(flaky.flipRate === undefined ? {} : { flipRate: flaky.flipRate }),
+          },
+        }
+      : {}),
+    ...(q ? { quarantine: { ...q.entry, expired: q.expired } } : {}),
+    ...(last
+      ? {
+          last: {
+            status: last.status,
+            at: last.at,
+            runId: last.runId,
+            ...(last.branch ? { branch: last.branch } : {}),
+            ...(last.commit ? { commit: last.commit } : {}),
+          },
+        }
+      : {}),
+    counts,
+    outcomes: record.outcomes.map(outcomeLetter).join(''),
+  };
+};
+
+const noData = (project: string): VigilError =>
+  new VigilError('not_found', `No history for project "${project}".`, { path: 'path.project' });
+
+/** An empty first page is a 404 only when the project has no runs at all. */
+const assertProjectKnown = async (history: HistoryReader, project: string): Promise<void> => {
+  const { items } = await history.listRuns(project, { limit: 1 });
+  if (items.length === 0) throw noData(project);
+};
+
+export const queryTests = async (
+  deps: HistoryQueryDeps,
+  project: string,
+  query: TestsQuery,
+): Promise<TestsAnswer> => {
+  checkProject(project);
+  const page = await deps.history.listTests(project, query);
+  if (page.items.length === 0 && !query.cursor) await assertProjectKnown(deps.history, project);
+  const now = deps.clock.now();
+  return {
+    project,
+    status: query.status,
+    tests: page.items.map((t) => testView(t, deps.config, now)),
+    ...(page.cursor ? { cursor: page.cursor } : {}),
+  };
+};
+
+export interface RunsAnswer {
+  project: string;
+  runs: RunRecord[];
+  cursor?: string;
+}
+
+export const queryRuns = async (
+  deps: HistoryQueryDeps,
+  project: string,
+  query: RunQuery,
+): Promise<RunsAnswer> => {
+  checkProject(project);
+  const page = await deps.history.listRuns(project, query);
+  if (page.items.length === 0 && !query.cursor) {
+    const filtered =
+      query.kind !== undefined || query.branch !== undefined || query.suite !== undefined;
+    if (!filtered) throw noData(project);
+    await assertProjectKnown(deps.history, project);
+  }
+  return { project, runs: page.items, ...(page.cursor ? { cursor: page.cursor } : {}) };
+};
+
+export interface BenchmarkPoint {
+  at: string;
+  runId: string;
+  commit?: string;
+  value: number;
+  samples?: number;
+  stddev?: number;
+}
+
+export interface BenchmarkAnswer {
+  project: string;
+  name: string;
+  branch: string;
+  /** `null`: the series of runs posted without a suite. */
+  suite: string | null;
+  unit: string;
+  /** Oldest first (ready for a chart). */
+  points: BenchmarkPoint[];
+  /**
+   * Median and median absolute deviation of the latest `history.baselineRuns` points: what the
+   * next run on this branch is compared against.
+   */
+  baseline: { runs: number; median: number; mad: number };
+}
+
+export const queryBenchmark = async (
+  deps: HistoryQueryDeps,
+  project: string,
+  name: string,
+  query: BenchmarkQuery,
+): Promise<BenchmarkAnswer> => {
+  checkProject(project);
+  if (name.length === 0 || name.length > MAX_BENCHMARK_NAME_LENGTH || !FREE_TEXT.test(name))
+    throw new VigilError(
+      'bad_request',
+      `The benchmark name in the path is invalid: printable text of at most ${MAX_BENCHMARK_NAME_LENGTH} characters.`,
+      { path: 'path.name' },
+    );
+  const runs = await deps.history.series(
+    project,
+    'benchmark',
+    query.suite,
+    query.branch,
+    query.limit,
+  );
+  // Newest first from the store; the newest point's unit decides (a unit change starts anew).
+  const found: { run: RunRecord; bench: Benchmark }[] = [];
+  for (const run of runs) {
+    if (run.kind !== 'benchmark') continue;
+    const bench = run.summary.benchmarks.find((b) => b.name === name);
+    if (bench && (found.length === 0 || bench.unit === found[0]?.bench.unit))
+      found.push({ run, bench });
+  }
+  const newest = found[0];
+  if (!newest)
+    throw new VigilError(
+      'not_found',
+      `No benchmark "${name}" for project "${project}" on branch "${query.branch}"` +
+        `${query.suite ? ` (suite "${query.suite}")` : ' (runs without a suite)'}.`,
+      { path: 'path.name' },
+    );
+  const baselineValues = found.slice(0, deps.config.history.baselineRuns).map((f) => f.bench.value);
+  return {
+    project,
+    name,
+    branch: query.branch,
+    suite: query.suite ?? null,
+    unit: newest.bench.unit,
+    points: found.reverse().map(({ run, bench }) => ({
+      at: run.ingestedAt,
+      runId: run.runId,
+      ...(run.commit ? { commit: run.commit } : {}),
+      value: bench.value,
+      ...(bench.samples === undefined ? {} : { samples: bench.samples }),
+      ...(bench.stddev === undefined ? {} : { stddev: bench.stddev }),
+    })),
+    baseline: {
+      runs: baselineValues.length,
+      median: median(baselineValues),
+      mad: mad(baselineValues),
+    },
+  };
+};
+
+/** Answer a history route with its validated query. */
+export const queryHistory = async (
+  deps: HistoryQueryDeps,
+  route: HistoryRoute,
+  query: Query,
+): Promise<TestsAnswer | RunsAnswer | BenchmarkAnswer> => {
+  switch (route.route) {
+    case 'tests':
+      return queryTests(deps, route.project, readTestsQuery(query));
+    case 'runs':
+      return queryRuns(deps, route.project, readRunsQuery(query));
+    case 'benchmark':
+      return queryBenchmark(
+        deps,
+        route.project,
+        route.name,
+        readBenchmarkQuery(query, deps.config.defaultBranch),
+      );
+  }
+};

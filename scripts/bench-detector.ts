@@ -7,6 +7,7 @@
  * with the current run 20% worse (any "regressed" is a detection). Targets for sampled
  * benchmarks: < 1% false alarms, ≥ 95% detection. It is a benchmark, not a test: exit code 0.
  */
+
 import { performance } from 'node:perf_hooks';
 import { gateConfigFor, parseConfig } from '../functions/core/config';
 import { evaluateGate } from '../functions/core/gates/gate';
@@ -17,23 +18,12 @@ import {
   type Sample,
 } from '../functions/core/history/regression';
 import type { RunRecord } from '../functions/core/history/types';
+import { mulberry32 } from '../load/prng';
 
 const TRIALS = 1000;
 const BASELINE_RUNS = 10;
 const THRESHOLD_PCT = 10;
 const REGRESSION = 1.2;
-
-/** mulberry32: tiny, fast, good enough for simulation, and reproducible from a seed. */
-const mulberry32 = (seed: number) => {
-  let a = seed >>> 0;
-  return (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-};
 
 /** Standard normal draws by Box–Muller. */
 const normal = (rand: () => number) => (): number => {

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import type { FormatId } from '../../functions/core/formats/types';
 import { generateJunit } from '../../test/helpers/generate-junit';
+import { mulberry32 as prng } from '../prng';
 import type { RequestSpec, Scenario } from './types';
 
 /**
@@ -99,18 +100,6 @@ export const ingestPath = (target: URL): string => {
 /** A run id prefix unique to this run (letters, digits and dashes: a valid Vigil run id). */
 export const newRunPrefix = (now = Date.now()): string =>
   `load-${now.toString(36)}-${randomBytes(3).toString('hex')}`;
-
-/** mulberry32: a small seeded generator, so a given seed always sends the same mix. */
-const prng = (seed: number): (() => number) => {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-};
 
 export interface IngestOptions {
   target: URL;

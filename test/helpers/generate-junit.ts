@@ -3,6 +3,7 @@
  * suites, test classes as nested suites, failures and errors with stack traces, skipped tests,
  * flaky tests (Surefire `flakyFailure`), properties and, optionally, system-out logs.
  */
+import { mulberry32 as prng } from '../../load/prng';
 
 export interface GenerateJunitOptions {
   cases: number;
@@ -16,18 +17,6 @@ export interface GenerateJunitOptions {
   withOutput?: boolean;
   seed?: number;
 }
-
-/** mulberry32: small, fast and good enough for test data. */
-const prng = (seed: number): (() => number) => {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-};
 
 const MODULES = ['api', 'billing', 'core', 'gateway', 'inventory', 'notifications', 'search'];
 const NOUNS = [

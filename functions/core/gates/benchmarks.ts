@@ -21,6 +21,7 @@ import {
   runsUsed,
   signedPct,
   skip,
+  verdict,
   where,
 } from './checks';
 
@@ -95,8 +96,7 @@ const withUnit = (n: number, unit: string): string => `${num(n)} ${unit}`.trim()
 const describe = (o: Outcome & { detection: Finding }): string => {
   const d = o.detection;
   const { unit } = o.bench;
-  const verb =
-    d.status === 'regressed' ? 'regressed' : d.status === 'improved' ? 'improved' : 'within noise';
+  const verb = verdict(d.status);
   const better = o.direction === 'smaller' ? 'smaller is better' : 'bigger is better';
   const limit =
     d.noisePct > o.thresholdPct

@@ -77,5 +77,9 @@ export const baselineOf = <K extends RunRecord['kind']>(
   ctx.baseline?.filter((r): r is Extract<RunRecord, { kind: K }> => r.kind === kind);
 
 /** `10 runs`, or `9 runs, 1 outlier run left out`. */
+/** How a comparison came out, in words. */
+export const verdict = (status: 'regressed' | 'improved' | 'ok'): string =>
+  status === 'ok' ? 'within noise' : status;
+
 export const runsUsed = (runs: number, outliers = 0): string =>
   `${plural(runs, 'run')}${outliers > 0 ? `, ${plural(outliers, 'outlier run')} left out` : ''}`;

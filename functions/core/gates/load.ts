@@ -14,6 +14,7 @@ import {
   runsUsed,
   signedPct,
   skip,
+  verdict,
   where,
 } from './checks';
 
@@ -118,12 +119,7 @@ const latencyCheck = (
     );
   if (d.status === 'incomparable')
     return skip(id, `${key} latency not compared: ${d.reason}.`, round4(current));
-  const verb =
-    d.status === 'regressed'
-      ? ' regressed'
-      : d.status === 'improved'
-        ? ' improved'
-        : ' within noise';
+  const verb = ` ${verdict(d.status)}`;
   const limit =
     d.noisePct > cfg.regressionThresholdPct
       ? `limit ${pct1(d.limitPct)}% from the baseline's run-to-run noise`
@@ -156,12 +152,7 @@ const errorRateCheck = (s: LoadSummary, cfg: GateConfig, ctx: GateContext): Gate
       `Error rate ${pct(s.errorRate)}: ${plural(d.have, 'earlier run')} ${where(ctx)}, a baseline needs ${d.need}.`,
       round4(s.errorRate),
     );
-  const verb =
-    d.status === 'regressed'
-      ? ' regressed'
-      : d.status === 'improved'
-        ? ' improved'
-        : ' within noise';
+  const verb = ` ${verdict(d.status)}`;
   const change = `${d.changePoints >= 0 ? '+' : '−'}${plural(Number(pct1(Math.abs(d.changePoints))), 'point')}`;
   return regressionCheck(
     id,

@@ -6,6 +6,7 @@ import { isVigilError } from '../../../functions/core/errors';
 import { parseJunit, parseJunitReference } from '../../../functions/core/formats/junit';
 import { scanJunit } from '../../../functions/core/formats/junit-fast';
 import type { ParsedTests } from '../../../functions/core/formats/types';
+import { mulberry32 as prng } from '../../../load/prng';
 import { generateJunit } from '../../helpers/generate-junit';
 
 const CORPUS = 'test/fixtures/corpus/junit';
@@ -23,18 +24,6 @@ const reference = (text: string): { parsed?: ParsedTests; error?: unknown } => {
   } catch (error) {
     return { error };
   }
-};
-
-/** mulberry32, as in the generator: deterministic mutations without a dependency. */
-const prng = (seed: number): (() => number) => {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 };
 
 const INSERTS = ['<', '&', ']]>', '"', "'", '</testcase>', '</x>', '&bogus;', '&#0;', '<!--', '>'];

@@ -3,6 +3,7 @@ import { historyRetentionDays, quarantineFor, type VigilConfig } from '../config
 import { VigilError } from '../errors';
 import { DETAIL_TYPES, type KnownEvent, SOURCES, type TestFlakyDetail } from '../events';
 import type { TestCase } from '../formats/types';
+import { mapLimit } from '../pool';
 import type { ArchiveReader, Clock, EventPublisher } from '../ports';
 import { evaluateFlaky, noticeDue, withOutcome } from './flaky';
 import { findQuarantine } from './quarantine';
@@ -196,23 +197,6 @@ export const groupCases = (cases: readonly Case[]): Map<string, TestGroup> => {
   return out;
 };
 
-/** Run `fn` over `items` with at most `limit` calls in flight; stops starting new ones on `stop()`. */
-const forEachLimit = async <T>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<void>,
-  stop: () => boolean,
-): Promise<void> => {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length && !stop()) {
-      const item = items[next++] as T;
-      await fn(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-};
-
 /** Full jitter: the wait before retry `n` (1 = the first) is drawn from the whole window. */
 export const backoffMs = (retry: number, random: () => number): number =>
   random() * Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (retry - 1));
@@ -315,31 +299,24 @@ export const recordReport = async (event: KnownEvent, deps: HistoryDeps): Promis
     record.outcomes.some((o) => o.runId === m.runId);
 
   let failure: unknown;
-  const failed = (): boolean => failure !== undefined;
   const toAnnounce: (TestRecord & { flaky: FlakyState })[] = [];
   let flaky = 0;
-  await forEachLimit(
-    chunk([...groups.keys()], READ_BATCH),
-    concurrency,
-    async (ids) => {
-      try {
-        const stored = await deps.store.getTests(m.project, ids);
-        for (const id of ids) {
-          if (failed()) return;
-          const record = await update(
-            id,
-            stored.get(id),
-            addOutcome(id, groups.get(id) as TestGroup),
-          );
-          if (record?.flaky && record.outcomes.some((o) => o.runId === m.runId)) flaky++;
-          if (due(record)) toAnnounce.push(record);
-        }
-      } catch (e) {
-        failure ??= e;
+  try {
+    await mapLimit(chunk([...groups.keys()], READ_BATCH), concurrency, async (ids) => {
+      const stored = await deps.store.getTests(m.project, ids);
+      for (const id of ids) {
+        const record = await update(
+          id,
+          stored.get(id),
+          addOutcome(id, groups.get(id) as TestGroup),
+        );
+        if (record?.flaky && record.outcomes.some((o) => o.runId === m.runId)) flaky++;
+        if (due(record)) toAnnounce.push(record);
       }
-    },
-    failed,
-  );
+    });
+  } catch (e) {
+    failure = e;
+  }
 
   // Publish, then mark: a crash in between repeats a notice on the retry, never loses one. The
   // notices recorded before a failure are published too, then the failure is rethrown.
@@ -363,17 +340,14 @@ export const recordReport = async (event: KnownEvent, deps: HistoryDeps): Promis
       })),
     );
     newlyNoticed.push(...details);
-    await forEachLimit(
-      part,
-      concurrency,
-      async (r) => {
-        try {
-          await update(r.id, r, markNoticed);
-        } catch (e) {
+    // Every notice of the part is marked even if one mark fails: the rest need not repeat.
+    await mapLimit(part, concurrency, (r) =>
+      update(r.id, r, markNoticed).then(
+        () => undefined,
+        (e: unknown) => {
           failure ??= e;
-        }
-      },
-      () => false,
+        },
+      ),
     );
   }
   if (failure !== undefined) throw failure;

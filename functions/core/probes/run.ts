@@ -1,5 +1,6 @@
 import type { ProbeConfig } from '../config';
 import type { ProbeCompletedDetail } from '../events';
+import { mapLimit } from '../pool';
 import type { Clock } from '../ports';
 import { evaluate, type Observation } from './assertions';
 import { SecretError } from './secrets';
@@ -39,26 +40,6 @@ export const DEFAULT_CONCURRENCY = 16;
  * HTTP probe enforces `timeoutMs`; this only guards against a probe function that hangs).
  */
 export const DEADLINE_GRACE_MS = 1000;
-
-/** A tiny promise pool: at most `limit` calls of `fn` in flight; results keep input order. */
-export const mapLimit = async <T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T, index: number) => Promise<R>,
-): Promise<R[]> => {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const index = next++;
-      // index < items.length was just checked.
-      results[index] = await fn(items[index] as T, index);
-    }
-  };
-  const workers = Math.max(1, Math.min(Math.floor(limit) || 1, items.length));
-  await Promise.all(Array.from({ length: workers }, worker));
-  return results;
-};
 
 /** The URL as reported: credentials in it (`user:pass@`) are masked. */
 export const reportedUrl = (raw: string): string => {

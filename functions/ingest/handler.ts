@@ -18,6 +18,7 @@ import {
 import { emitPipelineMetric, flushMetrics } from '../shared/pipeline-metrics';
 import { logger, metrics as sharedMetrics } from '../shared/powertools';
 import { annotate, traceHandler, traceSync } from '../shared/tracing';
+import { CLI_PATH, getCli } from './cli-file';
 
 export interface IngestHandlerDeps extends IngestDeps {
   tokens: TokenSource;
@@ -28,6 +29,11 @@ export interface IngestHandlerDeps extends IngestDeps {
   healthTimeoutMs?: number;
   /** Where the pipeline metrics go. Default: the shared Powertools instance. */
   metrics?: Metrics;
+  /**
+   * The single-file CLI served at `GET /v1/cli/vigil.mjs` (no token: it holds no secrets).
+   * Default: none (the route answers 503).
+   */
+  cliFile?: () => Promise<string>;
 }
 
 /**
@@ -130,6 +136,8 @@ export const createIngestHandler = (deps: IngestHandlerDeps) => {
       let response: HttpResult;
       if (route === 'GET /v1/health') {
         response = await getHealth();
+      } else if (route === `GET ${CLI_PATH}`) {
+        response = await getCli(deps.cliFile);
       } else if (route === 'POST /v1/results') {
         response = await postResults(event, correlationId);
       } else if (method === 'GET' && event.rawPath.startsWith(HISTORY_PATH_PREFIX)) {

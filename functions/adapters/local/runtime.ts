@@ -47,6 +47,8 @@ export interface LocalOptions {
   echoMetrics?: boolean;
   /** Run the configured probes on their intervals (default true). */
   probes?: boolean;
+  /** The single-file CLI served at GET /v1/cli/vigil.mjs (see cli/build.ts). */
+  cliFile?: () => Promise<string>;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -257,6 +259,7 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
     version: VERSION,
     metrics,
     health: [configCheck(opts.config), dataDirCheck(dataDir)],
+    ...(opts.cliFile ? { cliFile: opts.cliFile } : {}),
   });
 
   const metricsRoute = (url: URL): HttpResult => {

@@ -16,6 +16,7 @@ import { evaluateGate, type GateContext } from '../gates/gate';
 import type { HistoryReader, RunRecord } from '../history/types';
 import type { Clock, EventPublisher, PayloadArchive, RunLedger } from '../ports';
 import { decodeText, decompress } from './body';
+import { type Failures, failuresOf } from './failures';
 
 /**
  * The ingest use case: validate, parse, gate, archive, publish, answer. Pure
@@ -59,6 +60,8 @@ export interface IngestResult {
   summary: ParsedReport['summary'];
   gate: Gate;
   warnings: string[];
+  /** Test reports only: the failed and flaky tests, bounded (see `failuresOf`). */
+  failures?: Failures;
   duplicate: boolean;
   correlationId: string;
 }
@@ -361,6 +364,7 @@ export const ingest = async (req: IngestRequest, deps: IngestDeps): Promise<Inge
       summary: report.summary,
       gate,
       warnings: report.warnings,
+      ...(report.kind === 'tests' ? { failures: failuresOf(report) } : {}),
       duplicate: false,
       correlationId: req.correlationId,
     };

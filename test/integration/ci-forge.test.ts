@@ -201,7 +201,8 @@ describe('GitHub', () => {
       return res;
     };
     const f = await detectForge(githubEnv());
-    expect(await upsertComment(f!, fetchSpy, '<!-- m -->', 'x')).toBe('created');
+    if (!f) throw new Error('no forge detected');
+    expect(await upsertComment(f, fetchSpy, '<!-- m -->', 'x')).toBe('created');
     expect(forge.requests.map((r) => r.method)).toEqual(['GET', 'POST']);
   });
 });

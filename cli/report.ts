@@ -15,7 +15,8 @@ import { type CiMetadata, detectCi } from './ci-env';
 import { type Delivered, deliveredOf } from './feedback/answer';
 import { giveFeedback } from './feedback/index';
 import { failureLines, patchLines } from './feedback/text';
-import { gitHead, gitIn } from './git';
+import { type Git, gitHead, gitIn } from './git';
+import { type ChangedLines, changedLines } from './patch';
 
 /**
  * `vigil report`: upload CI reports (JUnit, Jest, Istanbul, LCOV, Cobertura, k6, Artillery,
@@ -60,7 +61,8 @@ Options:
   --branch B            branch (default: from the CI environment)
   --base B              branch to compare benchmarks, load and coverage with (default: the
                         pull/merge request's target branch from the CI environment, else the
-                        server's default branch)
+                        server's default branch); in a git checkout, coverage reports also
+                        get patch coverage: the lines changed since the merge base with it
   --commit C            commit SHA (default: from the CI environment)
   --ci NAME             CI job name (default: from the CI environment)
   --run-id R            run id (default: derived from project, CI run, path and content;
@@ -631,7 +633,31 @@ interface Context {
   };
   out: (line: string) => void;
   err: (line: string) => void;
+  /** The change's lines for patch coverage, computed on the first coverage report. */
+  patch: () => Promise<ChangedLines | undefined>;
 }
+
+/** Formats with per-line data (Istanbul: coverage-final.json; the server says if not). */
+const PATCH_FORMATS: readonly (FormatId | undefined)[] = ['lcov', 'cobertura', 'istanbul'];
+
+/** `changedLines` once, with its warning printed once; undefined without a base. */
+const patchOnce = (
+  git: Git,
+  base: string | undefined,
+  err: (line: string) => void,
+): (() => Promise<ChangedLines | undefined>) => {
+  let result: Promise<ChangedLines | undefined> | undefined;
+  return () => {
+    result ??= (async () => {
+      if (base === undefined) return undefined;
+      const outcome = await changedLines(git, base);
+      if (outcome.ok) return outcome.changed;
+      if (outcome.warning) err(`⚠ patch coverage: ${outcome.warning}`);
+      return undefined;
+    })();
+    return result;
+  };
+};
 
 const send = async (
   ctx: Context,
@@ -733,6 +759,8 @@ const reportFile = async (ctx: Context, file: string, index: number): Promise<Fi
         ? `${options.runId}-${index}`
         : options.runId;
 
+  // A coverage report goes with the change's lines (patch coverage), in a JSON envelope.
+  const patch = text && PATCH_FORMATS.includes(format) ? await ctx.patch() : undefined;
   const url = new URL(options.url);
   const query: [string, string | undefined][] = [
     ['project', options.project],
@@ -744,16 +772,21 @@ const reportFile = async (ctx: Context, file: string, index: number): Promise<Fi
     ['commit', options.commit],
     ['runId', runId],
     ['ci', options.ci],
+    ['patch', patch ? '1' : undefined],
   ];
   for (const [key, value] of query) if (value !== undefined) url.searchParams.set(key, value);
 
   const headers = {
     authorization: `Bearer ${options.token}`,
     'content-encoding': 'gzip',
-    'content-type': contentType,
+    'content-type': patch ? CONTENT_TYPE.json : contentType,
     'x-correlation-id': correlationId,
   };
-  const body = alreadyGzipped ? content : gzipSync(content);
+  const body = patch
+    ? gzipSync(JSON.stringify({ report: text, patch }))
+    : alreadyGzipped
+      ? content
+      : gzipSync(content);
   const { result, attempts } = await send(ctx, url, headers, body, file);
 
   const common = { file, correlationId, runId, format: format ?? null, attempts };
@@ -958,6 +991,7 @@ export const runReport = async (argv: string[], deps: ReportDeps): Promise<numbe
     },
     out,
     err,
+    patch: patchOnce(git, options.base, err),
   };
 
   if (options.url.protocol === 'http:' && !isLoopback(options.url.hostname))

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cachedCliText } from '../../cli/build';
+import { ACTION_ENTRY, ACTION_OUTFILE, buildFile, cachedCliText } from '../../cli/build';
 import { type LocalPipeline, startLocal } from '../../functions/adapters/local/runtime';
 import { parseConfig } from '../../functions/core/config';
 import { type FakeForge, startFakeForge } from '../helpers/fake-forge';
@@ -103,7 +103,10 @@ describe('a GitHub workflow with the single-file CLI', () => {
     });
 
     await writeFile(join(work, 'junit.xml'), junit(true));
-    const first = await run(['report', 'junit.xml', '--suite', 'unit', '--comment', '--status'], env('1'));
+    const first = await run(
+      ['report', 'junit.xml', '--suite', 'unit', '--comment', '--status'],
+      env('1'),
+    );
     expect(first.stderr).toBe('');
     expect(first.code).toBe(1);
     expect(first.stdout).toContain('failed tests (2):');
@@ -123,7 +126,10 @@ describe('a GitHub workflow with the single-file CLI', () => {
     expect(md).toContain('applies a &lt;coupon\\>');
 
     await writeFile(join(work, 'junit.xml'), junit(false));
-    const second = await run(['report', 'junit.xml', '--suite', 'unit', '--comment', '--status'], env('2'));
+    const second = await run(
+      ['report', 'junit.xml', '--suite', 'unit', '--comment', '--status'],
+      env('2'),
+    );
     expect(second.code).toBe(0);
     expect(second.stdout).toContain('Vigil: pull request comment updated');
     expect(second.stdout).not.toContain('::error');
@@ -139,6 +145,37 @@ describe('a GitHub workflow with the single-file CLI', () => {
       new RegExp(`^${pipeline.url}/#/projects/shop/runs/[0-9a-f]{32}$`),
     );
     expect((await readFile(summary, 'utf8')).match(/^### /gm)).toHaveLength(2);
+  }, 60_000);
+
+  it('the committed action entry is up to date and runs with the inputs GitHub passes', async () => {
+    const fresh = join(root, 'action.mjs');
+    await buildFile(ACTION_ENTRY, fresh);
+    expect(await readFile(ACTION_OUTFILE, 'utf8')).toBe(await readFile(fresh, 'utf8'));
+    await writeFile(join(work, 'junit.xml'), junit(false));
+    const r = await new Promise<{ code: number; stdout: string }>((done) => {
+      execFile(
+        process.execPath,
+        [ACTION_OUTFILE],
+        {
+          cwd: work,
+          timeout: 30_000,
+          env: {
+            PATH: process.env.PATH ?? '',
+            GITHUB_ACTION: 'vigil',
+            GITHUB_WORKSPACE: work,
+            INPUT_FILES: '*.xml',
+            INPUT_ENDPOINT: pipeline.url,
+            INPUT_PROJECT: 'shop',
+            INPUT_TOKEN: TOKEN,
+            INPUT_SUITE: 'action',
+            'INPUT_FAIL-ON-UNREACHABLE': 'true',
+          },
+        },
+        (error, stdout) => done({ code: error ? Number(error.code ?? 1) : 0, stdout }),
+      );
+    });
+    expect(r.stdout).toContain('junit.xml: junit → tests');
+    expect(r.code).toBe(0);
   }, 60_000);
 
   it('runs probe --once from the same file', async () => {

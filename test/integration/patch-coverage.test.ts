@@ -131,7 +131,13 @@ describe.skipIf(!ok)('patch coverage on a real repository', () => {
   it('finds the changed lines: renames followed, deletions and binaries left out', async () => {
     const r = await changedLines(gitIn(repo), 'main');
     expect(r.ok && r.changed.files).toEqual([
-      { path: 'src/a.ts', lines: [[3, 3], [11, 14]] },
+      {
+        path: 'src/a.ts',
+        lines: [
+          [3, 3],
+          [11, 14],
+        ],
+      },
       { path: 'src/new.ts', lines: [[2, 2]] },
     ]);
   });
@@ -158,7 +164,9 @@ describe.skipIf(!ok)('patch coverage on a real repository', () => {
     expect(r.stderr).toContain(
       "⚠ patch coverage: the merge base with 'origin/main' is not in this shallow clone: fetch more history",
     );
-    expect(r.stdout).toContain('coverage.patch: Patch coverage not checked: no changed lines were sent.');
+    expect(r.stdout).toContain(
+      'coverage.patch: Patch coverage not checked: no changed lines were sent.',
+    );
     expect(r.stdout).toContain('✔ ');
     expect(r.code).toBe(0);
   });
@@ -180,7 +188,13 @@ describe.skipIf(!ok)('patch coverage on a real repository', () => {
 describe('changed lines against the three line formats', () => {
   const changed = {
     files: [
-      { path: 'src/a.ts', lines: [[3, 3], [11, 14]] as [number, number][] },
+      {
+        path: 'src/a.ts',
+        lines: [
+          [3, 3],
+          [11, 14],
+        ] as [number, number][],
+      },
       { path: 'src/new.ts', lines: [[2, 2]] as [number, number][] },
     ],
   };
@@ -239,7 +253,9 @@ describe('changed lines against the three line formats', () => {
       pct: null,
       files: [],
     });
-    expect(warnings[0]).toContain("none of the 2 changed files is in the coverage report (e.g. 'src/a.ts')");
+    expect(warnings[0]).toContain(
+      "none of the 2 changed files is in the coverage report (e.g. 'src/a.ts')",
+    );
   });
 });
 
@@ -282,8 +298,12 @@ describe('bad diffs and envelopes', () => {
         { path: 'q"t', lines: [[1, 2]] },
       ],
     });
-    expect(parseUnifiedDiff('--- a/x\n+++ c/x\n').problem).toBe('unexpected file header at diff line 2');
-    expect(parseUnifiedDiff('+++ b/x\n@@ nonsense @@\n').problem).toBe('malformed hunk header at diff line 2');
+    expect(parseUnifiedDiff('--- a/x\n+++ c/x\n').problem).toBe(
+      'unexpected file header at diff line 2',
+    );
+    expect(parseUnifiedDiff('+++ b/x\n@@ nonsense @@\n').problem).toBe(
+      'malformed hunk header at diff line 2',
+    );
     expect(parseUnifiedDiff('+++ b/x\n@@ -1 +1 @@\n+a\nwhat is this\n').problem).toBe(
       'unexpected line at diff line 4',
     );
@@ -292,7 +312,9 @@ describe('bad diffs and envelopes', () => {
   it('a bad envelope is a 400, a bad patch only a warning', () => {
     expect(() => readEnvelope('nope')).toThrow('With ?patch=1 the body must be JSON');
     expect(() => readEnvelope('{"report":1}')).toThrow('and nothing else');
-    expect(readEnvelope('{"report":"SF:a","patch":{"files":[{"path":"a","lines":[[0,1]]}]}}')).toEqual({
+    expect(
+      readEnvelope('{"report":"SF:a","patch":{"files":[{"path":"a","lines":[[0,1]]}]}}'),
+    ).toEqual({
       report: 'SF:a',
       warning: expect.stringContaining('the changed lines are invalid at patch.files.0.lines.0.0'),
     });

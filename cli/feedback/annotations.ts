@@ -1,4 +1,4 @@
-import { type Delivered, oneLine, testLabel } from './answer';
+import { type Delivered, oneLine, type Test, testLabel } from './answer';
 
 /**
  * GitHub workflow commands for failed (`::error`) and flaky (`::warning`) tests. GitHub shows
@@ -39,6 +39,15 @@ export const annotationLines = (
   delivered: readonly Delivered[],
   workspace: string | undefined,
 ): string[] => {
+  const testCommand = (kind: 'error' | 'warning', t: Test, title: string, message: string) =>
+    command(
+      kind,
+      {
+        file: t.file && relativeTo(oneLine(t.file, 500), workspace),
+        title: `${title}: ${oneLine(testLabel(t), 200)}`,
+      },
+      message,
+    );
   const errors: string[] = [];
   const warnings: string[] = [];
   let failedTotal = 0;
@@ -47,27 +56,9 @@ export const annotationLines = (
     failedTotal += d.failed.length + d.moreFailed;
     flakyTotal += d.flaky.length + d.moreFlaky;
     for (const t of d.failed)
-      errors.push(
-        command(
-          'error',
-          {
-            file: t.file && relativeTo(oneLine(t.file, 500), workspace),
-            title: `Failed: ${oneLine(testLabel(t), 200)}`,
-          },
-          oneLine(t.message ?? 'failed', 1000),
-        ),
-      );
+      errors.push(testCommand('error', t, 'Failed', oneLine(t.message ?? 'failed', 1000)));
     for (const t of d.flaky)
-      warnings.push(
-        command(
-          'warning',
-          {
-            file: t.file && relativeTo(oneLine(t.file, 500), workspace),
-            title: `Flaky: ${oneLine(testLabel(t), 200)}`,
-          },
-          'Passed only after a retry.',
-        ),
-      );
+      warnings.push(testCommand('warning', t, 'Flaky', 'Passed only after a retry.'));
   }
   const lines = [
     ...errors.slice(0, MAX_ANNOTATIONS_PER_KIND),

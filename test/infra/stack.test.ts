@@ -372,10 +372,15 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
 
   it('serves POST /v1/results, GET /v1/health and the history API with payload v2, throttling and JSON access logs', () => {
     const { template } = s();
-    for (const routeKey of ['POST /v1/results', 'GET /v1/health', 'GET /v1/projects/{proxy+}']) {
+    for (const routeKey of [
+      'POST /v1/results',
+      'GET /v1/health',
+      'GET /v1/projects/{proxy+}',
+      'GET /v1/cli/vigil.mjs',
+    ]) {
       template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: routeKey });
     }
-    template.resourceCountIs('AWS::ApiGatewayV2::Route', 3);
+    template.resourceCountIs('AWS::ApiGatewayV2::Route', 4);
     // One integration (the ingest function) behind every route.
     template.resourceCountIs('AWS::ApiGatewayV2::Integration', 1);
     template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {

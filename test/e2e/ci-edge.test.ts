@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -150,7 +151,13 @@ describe('a GitHub workflow with the single-file CLI', () => {
   it('the committed action entry is up to date and runs with the inputs GitHub passes', async () => {
     const fresh = join(root, 'action.mjs');
     await buildFile(ACTION_ENTRY, fresh);
-    expect(await readFile(ACTION_OUTFILE, 'utf8')).toBe(await readFile(fresh, 'utf8'));
+    const digest = async (f: string) =>
+      createHash('sha256')
+        .update(await readFile(f))
+        .digest('hex');
+    expect(await digest(ACTION_OUTFILE), 'action/dist/index.mjs is stale: npm run build:cli').toBe(
+      await digest(fresh),
+    );
     await writeFile(join(work, 'junit.xml'), junit(false));
     const r = await new Promise<{ code: number; stdout: string }>((done) => {
       execFile(

@@ -10,6 +10,8 @@ import { parseConfig } from '../../functions/core/config';
 import { detectJsonFormat } from '../../functions/core/formats/detect';
 import { parseReport } from '../../functions/core/formats/index';
 import { failuresOf } from '../../functions/core/ingest/failures';
+import { computePatch, unwrapPatch, withPatchCheck } from '../../functions/core/patch/ingest';
+import { lineCoverage } from '../../functions/core/patch/lines';
 import { createIngestHandler, type IngestHandlerDeps } from '../../functions/ingest/handler';
 import {
   apiEvent,
@@ -223,5 +225,62 @@ describe('Istanbul coverage-final.json', () => {
     expect(() =>
       parseReport(JSON.stringify({ ...doc, 'b.ts': { statementMap: {} } }), 'istanbul'),
     ).toThrow('Invalid Istanbul coverage-final.json: "b.ts" has no statementMap and s.');
+  });
+});
+
+describe('patch coverage steps of the ingest', () => {
+  const changed = { files: [{ path: 'a.ts', lines: [[1, 2]] as [number, number][] }] };
+  const gate = { status: 'pass' as const, checks: [] };
+
+  it('ignores changed lines sent with a test report, and says so', () => {
+    const report = parseReport('<testsuite name="s" tests="1"><testcase name="t"/></testsuite>');
+    const unwrapped = { text: '', changed, warnings: [] as string[] };
+    expect(computePatch(report, '', unwrapped)).toEqual({});
+    expect(unwrapped.warnings).toEqual([
+      'Changed lines ignored: patch coverage needs a coverage report, not tests.',
+    ]);
+    expect(withPatchCheck(gate, report, {}, 80)).toBe(gate);
+  });
+
+  it('explains that coverage-summary.json has no line data, and the gate says why', () => {
+    const text = JSON.stringify({
+      total: {
+        lines: { total: 2, covered: 1 },
+        branches: { total: 0, covered: 0 },
+        functions: { total: 0, covered: 0 },
+      },
+    });
+    const report = parseReport(text);
+    const unwrapped = { text, changed, warnings: [] as string[] };
+    const result = computePatch(report, text, unwrapped);
+    expect(unwrapped.warnings[0]).toContain(
+      'has no per-line data (Istanbul coverage-summary.json)',
+    );
+    const g = withPatchCheck(gate, report, result, 80);
+    expect(g.checks[0]).toMatchObject({ id: 'coverage.patch', status: 'skip', threshold: 80 });
+    expect(g.checks[0]?.message).toContain('coverage-summary.json');
+    expect(withPatchCheck(gate, report, result, undefined)).toBe(gate);
+  });
+
+  it('passes and fails against the minimum; no coverable line is a skip', () => {
+    const report = parseReport('SF:a.ts\nDA:1,1\nDA:2,0\nend_of_record\n');
+    const unwrapped = unwrapPatch({ patch: '1' }, JSON.stringify({ report: 'x', patch: changed }));
+    expect(unwrapped).toEqual({ text: 'x', changed, warnings: [] });
+    expect(unwrapPatch({}, 'raw')).toEqual({ text: 'raw', warnings: [] });
+    const result = computePatch(report, 'SF:a.ts\nDA:1,1\nDA:2,0\nend_of_record\n', unwrapped);
+    expect(result.patch).toMatchObject({ coverable: 2, covered: 1, pct: 50 });
+    expect(withPatchCheck(gate, report, result, 50).status).toBe('pass');
+    expect(withPatchCheck(gate, report, result, 51).status).toBe('fail');
+    const none = { patch: { coverable: 0, covered: 0, pct: null, files: [] } };
+    expect(withPatchCheck(gate, report, none, 50).checks[0]?.status).toBe('skip');
+  });
+
+  it('reads Cobertura without <source> and LCOV zero counts', () => {
+    const xml =
+      '<coverage><packages><package><classes><class filename="a.ts"><lines><line number="1" hits="0"/><line number="x" hits="1"/></lines></class></classes></package></packages></coverage>';
+    expect(lineCoverage(xml, 'cobertura')).toEqual(new Map([['a.ts', new Map([[1, false]])]]));
+    expect(
+      lineCoverage('SF:b.ts\nDA:3,000\nDA:3,2\nDA:0,1\nend_of_record\nDA:4,1\n', 'lcov'),
+    ).toEqual(new Map([['b.ts', new Map([[3, true]])]]));
   });
 });

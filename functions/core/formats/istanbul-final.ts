@@ -17,6 +17,22 @@ export const looksLikeIstanbulFinal = (doc: Record<string, unknown>): boolean =>
   return isObject(first) && isObject(first.statementMap) && isObject(first.s);
 };
 
+/**
+ * Line → covered for one file entry: a statement's start line, covered when any statement
+ * starting there ran (istanbul-lib-coverage's `getLineCoverage`).
+ */
+export const istanbulLineHits = (entry: Record<string, unknown>): Map<number, boolean> => {
+  const byLine = new Map<number, boolean>();
+  const s = isObject(entry.s) ? entry.s : {};
+  for (const [id, loc] of Object.entries(isObject(entry.statementMap) ? entry.statementMap : {})) {
+    const line = isObject(loc) && isObject(loc.start) ? loc.start.line : undefined;
+    if (typeof line !== 'number') continue;
+    const count = s[id];
+    byLine.set(line, (typeof count === 'number' && count > 0) || byLine.get(line) === true);
+  }
+  return byLine;
+};
+
 const hits = (v: unknown): number[] =>
   isObject(v) ? Object.values(v).map((x) => (typeof x === 'number' ? x : 0)) : [];
 
@@ -50,13 +66,7 @@ export const parseIstanbulFinal = (doc: Record<string, unknown>): ParsedCoverage
             branches++;
             if (typeof n === 'number' && n > 0) branchesHit++;
           }
-    const byLine = new Map<number, boolean>();
-    for (const [id, loc] of Object.entries(entry.statementMap)) {
-      const line = isObject(loc) && isObject(loc.start) ? loc.start.line : undefined;
-      if (typeof line !== 'number') continue;
-      const hit = typeof entry.s[id] === 'number' && (entry.s[id] as number) > 0;
-      byLine.set(line, hit || byLine.get(line) === true);
-    }
+    const byLine = istanbulLineHits(entry);
     lines += byLine.size;
     for (const hit of byLine.values()) if (hit) linesHit++;
   }

@@ -1,3 +1,4 @@
+import { istanbulLineHits } from '../formats/istanbul-final';
 import type { FormatId } from '../formats/types';
 import { readXml } from '../formats/xml';
 
@@ -79,21 +80,12 @@ const coberturaLines = (text: string): LineCoverage => {
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/**
- * Istanbul coverage-final.json: a statement's line is its start line, covered when any
- * statement starting there ran (as istanbul-lib-coverage's `getLineCoverage` reads it).
- */
+/** Istanbul coverage-final.json, line by line (see `istanbulLineHits`). */
 const istanbulFinalLines = (doc: Record<string, unknown>): LineCoverage => {
   const cov: LineCoverage = new Map();
-  for (const [key, entry] of Object.entries(doc)) {
-    if (!isObject(entry) || !isObject(entry.statementMap) || !isObject(entry.s)) continue;
-    const path = typeof entry.path === 'string' ? entry.path : key;
-    for (const [id, loc] of Object.entries(entry.statementMap)) {
-      const start = isObject(loc) && isObject(loc.start) ? loc.start.line : undefined;
-      const hits = entry.s[id];
-      if (typeof start === 'number') mark(cov, path, start, typeof hits === 'number' && hits > 0);
-    }
-  }
+  for (const [key, entry] of Object.entries(doc))
+    if (isObject(entry))
+      cov.set(typeof entry.path === 'string' ? entry.path : key, istanbulLineHits(entry));
   return cov;
 };
 

@@ -166,8 +166,46 @@ beforeAll(async () => {
   );
 
   await reportFromCi(sample);
+  await history(dataDir);
   await probeWithSlack(await mkdtemp(join(tmpdir(), 'vigil-docs-')));
 });
+
+/** The history API and the flaky-test event of history-and-flaky-tests.md. */
+const history = async (dataDir: string) => {
+  const post = (query: string, body: string | Buffer) =>
+    request(`/v1/results?${query}`, { method: 'POST', body });
+  const flaky = await readFile(
+    join(ROOT, 'test/fixtures/corpus/junit/enricomi-surefire-rerun-flaky.xml'),
+  );
+  await post('project=shop&branch=main&commit=4f2a9c1e77b0&runId=mvn-1', flaky);
+  for (const [i, value] of [40.8, 42, 41.5].entries())
+    await post(
+      `project=shop&branch=main&commit=b1b2c3${i + 1}&runId=bench-${i + 1}`,
+      JSON.stringify([{ name: 'parse 10k rows [json]', unit: 'ms', value }]),
+    );
+  await dev.bus.drain();
+  produced.set('history-tests', (await request('/v1/projects/shop/tests?status=flaky')).text);
+  produced.set(
+    'history-benchmark',
+    (
+      await request(
+        `/v1/projects/shop/benchmarks/${encodeURIComponent('parse 10k rows [json]')}?branch=main`,
+      )
+    ).text,
+  );
+  const events = (await readFile(join(dataDir, 'events.ndjson'), 'utf8')).trim().split('\n');
+  const notice = events
+    .map((line) => JSON.parse(line) as { source: string; 'detail-type': string; detail: unknown })
+    .find((e) => e['detail-type'] === 'Test Flaky Detected');
+  produced.set(
+    'flaky-event',
+    JSON.stringify({
+      source: notice?.source,
+      'detail-type': notice?.['detail-type'],
+      detail: notice?.detail,
+    }),
+  );
+};
 
 /** `vigil report` in a GitHub Actions job, against the local pipeline. */
 const reportFromCi = async (junit: Buffer) => {
@@ -277,6 +315,9 @@ const probeWithSlack = async (dataDir: string) => {
 };
 
 afterAll(async () => {
+  // To update an example: DOCS_DUMP=dir writes each real output to dir/<id>.txt.
+  const dump = process.env.DOCS_DUMP;
+  if (dump) for (const [id, text] of produced) await writeFile(join(dump, `${id}.txt`), text);
   process.env.POWERTOOLS_SERVICE_NAME = testService;
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
@@ -290,7 +331,6 @@ describe('examples in the docs', () => {
     '%s matches the real output',
     (_, block) => {
       const actual = produced.get(block.markers.example ?? '');
-      if (process.env.DOCS_PRINT) console.log(`--- ${block.markers.example}\n${actual}`);
       expect(actual, 'not produced').toBeDefined();
       expect(normalise(block.lang, block.body)).toEqual(normalise(block.lang, actual ?? ''));
     },

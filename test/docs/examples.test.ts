@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { runDev } from '../../cli/dev';
 import { runProbeCli } from '../../cli/probe';
 import { runReport } from '../../cli/report';
+import { loadConfigFile } from '../../functions/adapters/local/config-file';
 import { type LocalPipeline, startLocal } from '../../functions/adapters/local/runtime';
 import { maintenanceCronProblems } from '../../functions/core/alerts/maintenance';
 import { parseConfig } from '../../functions/core/config';
@@ -165,10 +166,21 @@ beforeAll(async () => {
     (await request('/v1/metrics?project=vigil&name=TestsFailed')).text,
   );
 
+  produced.set('config-error', await configError(await mkdtemp(join(tmpdir(), 'vigil-docs-'))));
   await reportFromCi(sample);
   await history(dataDir);
   await probeWithSlack(await mkdtemp(join(tmpdir(), 'vigil-docs-')));
 });
+
+/** What loading a config with a bad field says. */
+const configError = async (dir: string): Promise<string> => {
+  const file = join(dir, 'vigil.config.json');
+  await writeFile(file, JSON.stringify({ gates: { minCoverage: 120 } }));
+  return loadConfigFile(file).then(
+    () => 'accepted',
+    (e: Error) => e.message.split(dir).join('/home/you/vigil'),
+  );
+};
 
 /** The history API and the flaky-test event of history-and-flaky-tests.md. */
 const history = async (dataDir: string) => {
@@ -177,19 +189,19 @@ const history = async (dataDir: string) => {
   const flaky = await readFile(
     join(ROOT, 'test/fixtures/corpus/junit/enricomi-surefire-rerun-flaky.xml'),
   );
-  await post('project=shop&branch=main&commit=4f2a9c1e77b0&runId=mvn-1', flaky);
+  await post('project=shop%2Fweb&branch=main&commit=4f2a9c1e77b0&runId=mvn-1', flaky);
   for (const [i, value] of [40.8, 42, 41.5].entries())
     await post(
-      `project=shop&branch=main&commit=b1b2c3${i + 1}&runId=bench-${i + 1}`,
+      `project=shop%2Fweb&branch=main&commit=b1b2c3${i + 1}&runId=bench-${i + 1}`,
       JSON.stringify([{ name: 'parse 10k rows [json]', unit: 'ms', value }]),
     );
   await dev.bus.drain();
-  produced.set('history-tests', (await request('/v1/projects/shop/tests?status=flaky')).text);
+  produced.set('history-tests', (await request('/v1/projects/shop%2Fweb/tests?status=flaky')).text);
   produced.set(
     'history-benchmark',
     (
       await request(
-        `/v1/projects/shop/benchmarks/${encodeURIComponent('parse 10k rows [json]')}?branch=main`,
+        `/v1/projects/shop%2Fweb/benchmarks/${encodeURIComponent('parse 10k rows [json]')}?branch=main`,
       )
     ).text,
   );

@@ -81,7 +81,6 @@ const withoutCodeSpans = (line: string): string => line.replace(/(`+)[^`]*?\1/g,
 export const slug = (heading: string): string =>
   heading
     .replace(/!?\[([^\]]*)\]\([^)]*\)/g, '$1')
-    .replace(/<[^>]+>/g, '')
     .replace(/[`*]|(?<!\w)_|_(?!\w)/g, '')
     .trim()
     .toLowerCase()

@@ -351,7 +351,13 @@ describe('examples in the docs', () => {
 
 describe('config examples in the docs', () => {
   it.each(configs.map((c) => [`${c.file}:${c.line}`, c] as const))('%s is valid', (_, block) => {
-    const config = parseConfig(evaluateConfig(block.body), `${block.file}:${block.line}`);
+    const input = evaluateConfig(block.body) as Record<string, unknown>;
+    const config = parseConfig(input, `${block.file}:${block.line}`);
     expect(maintenanceCronProblems(config.alerts.maintenance)).toEqual([]);
+    // `<!-- config: defaults -->`: the values shown are the defaults.
+    if (block.markers.config === 'defaults') {
+      const defaults = parseConfig({}) as Record<string, unknown>;
+      for (const key of Object.keys(input)) expect(input[key], key).toEqual(defaults[key]);
+    }
   });
 });

@@ -85,7 +85,7 @@ const normaliseText = (s: string): string => {
 };
 
 /** Keys whose values are ids or measured times: compared by presence and type only. */
-const VOLATILE = new Set(['latencyMs', 'requestId']);
+const VOLATILE = new Set(['latencyMs', 'downtimeSeconds']);
 
 const normaliseJson = (value: unknown, key?: string): unknown => {
   if (key !== undefined && VOLATILE.has(key)) return `<${typeof value}>`;
@@ -246,6 +246,14 @@ const reportFromCi = async (junit: Buffer) => {
     },
   );
   produced.set('report-output', out.text().split(dev.url).join('https://vigil.example.com'));
+  const json = capture();
+  await runReport(['junit.xml', '--json', '--endpoint', dev.url, '--project', 'shop'], {
+    env: { VIGIL_TOKEN: token },
+    stdout: json.write,
+    stderr: () => {},
+    readFile: async () => junit,
+  });
+  produced.set('report-json', json.text());
 };
 
 /**
@@ -319,9 +327,27 @@ const probeWithSlack = async (dataDir: string) => {
   healthy = false;
   await turn();
   await turn();
+  produced.set(
+    'alerts-answer',
+    asDocumented(await (await fetch(`${pipeline.url}/v1/alerts`)).text()),
+  );
   healthy = true;
   await turn();
   vi.useRealTimers();
+  const events = (await readFile(join(dataDir, 'events.ndjson'), 'utf8'))
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { 'detail-type': string; detail: Record<string, unknown> });
+  const detail = (type: string, where: (d: Record<string, unknown>) => boolean) =>
+    JSON.stringify(events.find((e) => e['detail-type'] === type && where(e.detail))?.detail);
+  produced.set(
+    'probe-completed',
+    asDocumented(detail('Probe Completed', (d) => d.status === 'down')),
+  );
+  produced.set(
+    'alert-notification',
+    asDocumented(detail('Alert State Changed', (d) => d.kind === 'RESOLVED')),
+  );
   produced.set('slack-firing', asDocumented(slackTexts[0] ?? ''));
   produced.set('slack-resolved', asDocumented(slackTexts[1] ?? ''));
 };

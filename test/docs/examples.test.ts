@@ -20,7 +20,9 @@ import { type CodeBlock, docFiles, parseMarkdown, ROOT, readDoc } from './markdo
  *   for ID (produced below, against the local pipeline running in this process), volatile
  *   parts (ids, times, ports, tokens, latencies) normalised on both sides;
  * - a code block under `<!-- config -->` (a whole `vigil.config.ts`, or a fragment of its
- *   object) must pass the config schema, as `npm start` and `cdk deploy` would load it.
+ *   object) must pass the config schema, as `npm start` and `cdk deploy` would load it;
+ *   `<!-- config: defaults -->` must also show the defaults, and `<!-- config: NAME -->` names
+ *   a block a scenario below runs (the probe walkthrough).
  */
 
 // Metrics carry the service name as a dimension: `npm start`'s, not the test run's.
@@ -84,7 +86,7 @@ const normaliseText = (s: string): string => {
     .trim();
 };
 
-/** Keys whose values are ids or measured times: compared by presence and type only. */
+/** Keys whose values are measured: compared by presence and type only. */
 const VOLATILE = new Set(['latencyMs', 'downtimeSeconds']);
 
 const normaliseJson = (value: unknown, key?: string): unknown => {
@@ -96,16 +98,9 @@ const normaliseJson = (value: unknown, key?: string): unknown => {
   return value;
 };
 
-/** JSON blocks compare as data (one document, or one document per line); others as text. */
-const normalise = (lang: string, text: string): unknown => {
-  if (lang !== 'json') return normaliseText(text);
-  const trimmed = text.trim();
-  try {
-    return normaliseJson(JSON.parse(trimmed));
-  } catch {
-    return trimmed.split('\n').map((line) => normaliseJson(JSON.parse(line)));
-  }
-};
+/** JSON blocks compare as data, so layout is free; others as text. */
+const normalise = (lang: string, text: string): unknown =>
+  lang === 'json' ? normaliseJson(JSON.parse(text)) : normaliseText(text);
 
 // --- producing the real output --------------------------------------------------------------
 
@@ -131,12 +126,13 @@ const capture = () => {
 let dev: LocalPipeline;
 let token: string;
 
-const request = async (path: string, init: RequestInit = {}) => {
+/** The body of a request to the `npm start` pipeline, with its token. */
+const request = async (path: string, init: RequestInit = {}): Promise<string> => {
   const res = await fetch(`${dev.url}${path}`, {
     ...init,
     headers: { authorization: `Bearer ${token}`, ...init.headers },
   });
-  return { status: res.status, text: await res.text() };
+  return res.text();
 };
 
 beforeAll(async () => {
@@ -155,16 +151,12 @@ beforeAll(async () => {
   produced.set('npm-start', startOutput.text());
 
   const sample = await readFile(join(ROOT, 'test/fixtures/corpus/junit/datadog-java-gradle.xml'));
-  const answer = await request('/v1/results?project=vigil&branch=main', {
-    method: 'POST',
-    body: sample,
-  });
-  produced.set('ingest-answer', answer.text);
-  await dev.bus.drain();
   produced.set(
-    'metrics-answer',
-    (await request('/v1/metrics?project=vigil&name=TestsFailed')).text,
+    'ingest-answer',
+    await request('/v1/results?project=vigil&branch=main', { method: 'POST', body: sample }),
   );
+  await dev.bus.drain();
+  produced.set('metrics-answer', await request('/v1/metrics?project=vigil&name=TestsFailed'));
 
   produced.set('config-error', await configError(await mkdtemp(join(tmpdir(), 'vigil-docs-'))));
   await reportFromCi(sample);
@@ -196,14 +188,12 @@ const history = async (dataDir: string) => {
       JSON.stringify([{ name: 'parse 10k rows [json]', unit: 'ms', value }]),
     );
   await dev.bus.drain();
-  produced.set('history-tests', (await request('/v1/projects/shop%2Fweb/tests?status=flaky')).text);
+  produced.set('history-tests', await request('/v1/projects/shop%2Fweb/tests?status=flaky'));
   produced.set(
     'history-benchmark',
-    (
-      await request(
-        `/v1/projects/shop%2Fweb/benchmarks/${encodeURIComponent('parse 10k rows [json]')}?branch=main`,
-      )
-    ).text,
+    await request(
+      `/v1/projects/shop%2Fweb/benchmarks/${encodeURIComponent('parse 10k rows [json]')}?branch=main`,
+    ),
   );
   const events = (await readFile(join(dataDir, 'events.ndjson'), 'utf8')).trim().split('\n');
   const notice = events
@@ -356,7 +346,8 @@ afterAll(async () => {
   // To update an example: DOCS_DUMP=dir writes each real output to dir/<id>.txt.
   const dump = process.env.DOCS_DUMP;
   if (dump) for (const [id, text] of produced) await writeFile(join(dump, `${id}.txt`), text);
-  process.env.POWERTOOLS_SERVICE_NAME = testService;
+  if (testService === undefined) delete process.env.POWERTOOLS_SERVICE_NAME;
+  else process.env.POWERTOOLS_SERVICE_NAME = testService;
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
 

@@ -352,6 +352,11 @@ afterAll(async () => {
 });
 
 describe('examples in the docs', () => {
+  it('include every JSON answer shown (no unchecked JSON block)', () => {
+    const unchecked = allBlocks.filter((b) => b.lang === 'json' && b.markers.example === undefined);
+    expect(unchecked.map((b) => `${b.file}:${b.line}`)).toEqual([]);
+  });
+
   it('are all produced here, and everything produced here is shown', () => {
     expect(new Set(examples.map((e) => e.markers.example))).toEqual(new Set(produced.keys()));
   });

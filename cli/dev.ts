@@ -49,7 +49,6 @@ export const runDev = async (io: DevIo): Promise<LocalPipeline> => {
       `  curl -sS -H "Authorization: Bearer ${token}" --data-binary @${sample} \\`,
       `    "${pipeline.url}/v1/results?project=${config.project}&branch=main"`,
       '',
-      `Single-file CLI for CI: curl -fsSL ${pipeline.url}/v1/cli/vigil.mjs -o vigil.mjs`,
       `Health: ${pipeline.url}/v1/health   Metrics: ${pipeline.url}/v1/metrics?project=${config.project}&name=TestsFailed`,
       'Press Ctrl+C to stop.',
       '',

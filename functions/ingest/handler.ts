@@ -7,6 +7,7 @@ import { HISTORY_PATH_PREFIX, parseHistoryPath, queryHistory } from '../core/his
 import { type IngestDeps, ingest, newCorrelationId } from '../core/ingest/service';
 import { PIPELINE_METRICS } from '../core/metrics/catalog';
 import type { ArchiveReader, TokenSource } from '../core/ports';
+import { parseStatusPath, type StatusRoute } from '../core/status/queries';
 import {
   bodyBytes,
   correlationIdFrom,
@@ -70,7 +71,7 @@ export const createIngestHandler = (deps: IngestHandlerDeps) => {
   };
 
   /** The dashboard API (`core/status/routes.ts`); public routes skip the token. */
-  const getStatus = async (event: APIGatewayProxyEventV2): Promise<HttpResult | undefined> =>
+  const getStatus = (event: APIGatewayProxyEventV2, route: StatusRoute): Promise<HttpResult> =>
     routeStatus(
       {
         config: deps.config,
@@ -80,7 +81,7 @@ export const createIngestHandler = (deps: IngestHandlerDeps) => {
         ...(deps.status ? { stores: deps.status } : {}),
         requireToken: () => requireToken(event),
       },
-      event.rawPath,
+      route,
       event.queryStringParameters ?? {},
     );
 
@@ -154,14 +155,14 @@ export const createIngestHandler = (deps: IngestHandlerDeps) => {
     try {
       const { method } = event.requestContext.http;
       const route = `${method} ${event.rawPath}`;
+      const statusRoute = method === 'GET' ? parseStatusPath(event.rawPath) : undefined;
       let response: HttpResult;
-      let status: HttpResult | undefined;
       if (route === 'GET /v1/health') {
         response = await getHealth();
       } else if (route === 'POST /v1/results') {
         response = await postResults(event, correlationId);
-      } else if (method === 'GET' && (status = await getStatus(event))) {
-        response = status;
+      } else if (statusRoute) {
+        response = await getStatus(event, statusRoute);
       } else if (method === 'GET' && event.rawPath.startsWith(HISTORY_PATH_PREFIX)) {
         response = await getHistory(event);
       } else {

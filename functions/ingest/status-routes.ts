@@ -6,7 +6,6 @@ import type { ArchiveReader, Clock } from '../core/ports';
 import { publicStatus } from '../core/status/public';
 import {
   PUBLIC_ROUTES,
-  parseStatusPath,
   queryIncidents,
   queryProbe,
   queryProbes,
@@ -14,6 +13,7 @@ import {
   queryReport,
   queryRun,
   type StatusQueryDeps,
+  type StatusRoute,
 } from '../core/status/queries';
 import { type HttpResult, json } from '../shared/http';
 import { annotate } from '../shared/tracing';
@@ -37,16 +37,14 @@ const PRIVATE = { 'cache-control': 'no-store' };
 const PUBLIC = { 'cache-control': 'public, max-age=5' };
 
 /**
- * Serve a dashboard route (see `core/status/api.ts`), or undefined when the path names none
- * (the caller tries the history routes next).
+ * Serve a dashboard route (see `core/status/api.ts`); `parseStatusPath` says which one a path
+ * names.
  */
 export const routeStatus = async (
   deps: StatusRouteDeps,
-  rawPath: string,
+  route: StatusRoute,
   query: Query,
-): Promise<HttpResult | undefined> => {
-  const route = parseStatusPath(rawPath);
-  if (!route) return undefined;
+): Promise<HttpResult> => {
   if (!PUBLIC_ROUTES.includes(route.route)) await deps.requireToken();
   if (!deps.stores)
     throw new VigilError(

@@ -69,7 +69,7 @@ export class StatusHistory extends Construct {
     );
     this.handler = new VigilFunction(this, 'Function', {
       entry: functionEntry('status'),
-      description: `Vigil ${settings.stage}: record probe history, incidents and the run catalog`,
+      description: `Vigil ${settings.stage}: record dashboard data (uptime rollups, incidents, run catalog)`,
       settings,
       config: props.config,
       environment: { STATUS_TABLE: this.table.tableName },

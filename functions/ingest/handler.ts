@@ -70,7 +70,7 @@ export const createIngestHandler = (deps: IngestHandlerDeps) => {
     );
   };
 
-  /** The dashboard API (`core/status/routes.ts`); public routes skip the token. */
+  /** The dashboard API (`./status-routes.ts`); public routes skip the token. */
   const getStatus = (event: APIGatewayProxyEventV2, route: StatusRoute): Promise<HttpResult> =>
     routeStatus(
       {

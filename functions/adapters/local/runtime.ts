@@ -5,8 +5,7 @@ import { resolve } from 'node:path';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { createAlertHandler } from '../../alert/handler';
 import { listAlerts } from '../../core/alerts/service';
-import type { VigilConfig } from '../../core/config';
-import { historyRetentionDays } from '../../core/config';
+import { historyRetentionDays, type VigilConfig } from '../../core/config';
 import { VigilError } from '../../core/errors';
 import { type BusEvent, EVENT_PATTERNS, eventContext, parseBusEvent } from '../../core/events';
 import { configCheck } from '../../core/health';
@@ -243,15 +242,12 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
     },
   );
   // The dashboard's data: run catalog, probe history, incidents.
-  const status = await openLocalStatusStores(
-    dataDir,
-    systemClock,
-    historyRetentionDays(opts.config, 'local'),
-  );
+  const retentionDays = historyRetentionDays(opts.config, 'local');
+  const status = await openLocalStatusStores(dataDir, systemClock, retentionDays);
   bus.subscribe(
     'status',
     EVENT_PATTERNS.status,
-    createStatusHandler({ ...status, ttlDays: historyRetentionDays(opts.config, 'local') }),
+    createStatusHandler({ ...status, ttlDays: retentionDays }),
   );
   const readTokens =
     opts.readTokens ??

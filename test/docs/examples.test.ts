@@ -189,6 +189,7 @@ const history = async (dataDir: string) => {
     );
   await dev.bus.drain();
   produced.set('history-tests', await request('/v1/projects/shop%2Fweb/tests?status=flaky'));
+  produced.set('dashboard-run', await request('/v1/projects/shop%2Fweb/runs/mvn-1'));
   produced.set(
     'history-benchmark',
     await request(

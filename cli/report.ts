@@ -514,6 +514,8 @@ const summaryLines = (kind: string | undefined, s: Record<string, unknown>): str
       const parts = (['lines', 'branches', 'functions', 'statements'] as const)
         .map((k) => {
           const m = s[k];
+          if (typeof m === 'object' && m !== null && (m as { pct?: unknown }).pct === null)
+            return `${k} not measured`;
           const pct = num(m, 'pct');
           if (pct === undefined) return undefined;
           const covered = num(m, 'covered');

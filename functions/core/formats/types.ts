@@ -9,6 +9,14 @@ export const FORMATS = [
   'k6',
   'artillery',
   'benchmark',
+  'playwright',
+  'go-test',
+  'go-cover',
+  'go-bench',
+  'google-benchmark',
+  'gcovr',
+  'jacoco',
+  'trx',
 ] as const;
 export type FormatId = (typeof FORMATS)[number];
 

@@ -98,11 +98,22 @@ const EXTENSIONS: Record<FormatId, string> = {
   k6: 'json',
   artillery: 'json',
   benchmark: 'json',
+  playwright: 'json',
+  'google-benchmark': 'json',
+  gcovr: 'json',
+  jacoco: 'xml',
+  trx: 'trx',
+  'go-test': 'jsonl',
+  'go-cover': 'txt',
+  'go-bench': 'txt',
 };
 const CONTENT_TYPES: Record<string, string> = {
   xml: 'application/xml',
   json: 'application/json',
   info: 'text/plain',
+  trx: 'application/xml',
+  jsonl: 'application/x-ndjson',
+  txt: 'text/plain',
 };
 
 const sha256 = (data: Uint8Array | string): string =>

@@ -15,6 +15,7 @@ import { type FormatId, isFormat, type ParsedReport, parseReport } from '../form
 import { evaluateGate, type GateContext } from '../gates/gate';
 import type { HistoryReader, RunRecord } from '../history/types';
 import type { Clock, EventPublisher, PayloadArchive, RunLedger } from '../ports';
+import { PROJECT_NAME, PROJECT_NAME_RULE } from '../project';
 import { decodeText, decompress } from './body';
 
 /**
@@ -68,8 +69,6 @@ export interface IngestResponse {
   result: IngestResult;
 }
 
-/** A project name: what ingest accepts and the history API looks up. */
-export const PROJECT_NAME = /^[A-Za-z0-9][A-Za-z0-9._\-/]{0,127}$/;
 const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
 const FREE_TEXT = /^[^\u0000-\u001f\u007f]{1,256}$/;
@@ -132,12 +131,7 @@ export interface RequestParams {
 }
 
 export const readParams = (query: IngestRequest['query']): RequestParams => {
-  const project = param(
-    query,
-    'project',
-    PROJECT_NAME,
-    'letters, digits, . _ - / (max 128), starting with a letter or digit',
-  );
+  const project = param(query, 'project', PROJECT_NAME, PROJECT_NAME_RULE);
   if (!project)
     throw new VigilError(
       'bad_request',

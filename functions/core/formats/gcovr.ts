@@ -37,7 +37,7 @@ const metric = (
       { path },
     );
   }
-  return coverageMetric(covered, total, `nothing to measure: 0 of 0 ${name}s`);
+  return coverageMetric(covered, total, `nothing to measure: ${name}_total is 0`);
 };
 
 export const parseGcovr = (doc: unknown): ParsedCoverage => {

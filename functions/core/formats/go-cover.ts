@@ -18,7 +18,7 @@ const NOT_IN_PROFILE = (what: string): string =>
   `not measured: a Go cover profile has statements only, no ${what}`;
 
 export const looksLikeGoCover = (text: string): boolean =>
-  GO_COVER_MODE.test(text.slice(0, 64).split('\n', 1)[0] ?? '');
+  GO_COVER_MODE.test(text.slice(0, 64).replace(/^\uFEFF/, '').split('\n', 1)[0] ?? '');
 
 export const parseGoCover = (text: string): ParsedCoverage => {
   const lines = text.split('\n');
@@ -42,7 +42,7 @@ export const parseGoCover = (text: string): ParsedCoverage => {
       );
     }
     const statements = Number(m[6]);
-    const hit = m[7] !== '0' && !/^0+$/.test(m[7] ?? '');
+    const hit = !/^0+$/.test(m[7] ?? '');
     const key = `${m[1]}:${m[2]}.${m[3]},${m[4]}.${m[5]}`;
     const seen = blocks.get(key);
     if (seen) seen.hit ||= hit;

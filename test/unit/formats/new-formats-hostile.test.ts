@@ -118,6 +118,66 @@ describe('Playwright JSON', () => {
   });
 });
 
+describe('Playwright JSON, sparse reports', () => {
+  it('reads skipped and flaky tests without files, projects, durations or messages', () => {
+    const test = (status: string, results: unknown[]) => ({ status, results });
+    const doc = {
+      config: {},
+      stats: {},
+      suites: [
+        {
+          title: 'top',
+          specs: [
+            {
+              title: 'mixed',
+              tests: [
+                test('skipped', []),
+                test('flaky', [{}, {}]),
+                test('unexpected', [{ errors: [] }]),
+              ],
+            },
+          ],
+        },
+      ],
+    };
+    const parsed = parseReport(JSON.stringify(doc)) as ParsedTests;
+    expect(
+      parsed.cases.map((c) => [c.suite, c.classname, c.status, c.flaky, c.retries, c.message]),
+    ).toEqual([
+      ['', 'top', 'skipped', false, 0, undefined],
+      ['', 'top', 'passed', true, 1, undefined],
+      ['', 'top', 'failed', false, 0, undefined],
+    ]);
+    expect(parsed.summary.durationMs).toBe(0);
+    expect(parsed.warnings).toContain('stats say flaky=0 but the tests give 1');
+  });
+});
+
+describe('TRX counters', () => {
+  it('says when passed or failed counters disagree, and reads a bad duration as 0', () => {
+    const text = `<TestRun><Results><UnitTestResult testName="a" outcome="Failed" duration="soon"><Output><ErrorInfo><Message>
+
+      first line</Message></ErrorInfo></Output></UnitTestResult></Results>
+      <ResultSummary><Counters total="1" passed="1" failed="0"/></ResultSummary></TestRun>`;
+    const parsed = parseReport(text) as ParsedTests;
+    expect(parsed.cases[0]).toMatchObject({ durationMs: 0, message: 'first line', classname: '' });
+    expect(parsed.warnings).toEqual([
+      '<Counters passed="1"> but found 0 passed test results',
+      '<Counters> failed+error+timeout+aborted=0 but found 1 failed test results',
+    ]);
+  });
+});
+
+describe('Go cover profile, counts', () => {
+  it('reads zero counts written with several digits as not hit, and refuses unsafe totals', () => {
+    expect(
+      coverage('\uFEFFmode: set\na.go:1.1,2.2 2 00\na.go:3.1,4.2 2 01\n').summary.statements?.pct,
+    ).toBe(50);
+    const huge = thrown(() => parseReport('mode: set\na.go:1.1,2.2 99999999999999999999 1\n'));
+    expect(huge.message).toContain('beyond a safe integer');
+  });
+});
+
 describe('go test -json', () => {
   const event = (e: Record<string, unknown>) => JSON.stringify({ Package: 'p', ...e });
 
@@ -307,7 +367,10 @@ describe('gcovr JSON summary', () => {
       '{"line_total":4,"line_covered":3,"branch_total":0,"branch_covered":0}',
     ).summary;
     expect(s.lines.pct).toBe(75);
-    expect(s.branches).toMatchObject({ pct: null, reason: 'nothing to measure: branch_total is 0' });
+    expect(s.branches).toMatchObject({
+      pct: null,
+      reason: 'nothing to measure: branch_total is 0',
+    });
     expect(s.functions).toMatchObject({
       pct: null,
       reason: expect.stringContaining('no function_total'),

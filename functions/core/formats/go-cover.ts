@@ -18,7 +18,12 @@ const NOT_IN_PROFILE = (what: string): string =>
   `not measured: a Go cover profile has statements only, no ${what}`;
 
 export const looksLikeGoCover = (text: string): boolean =>
-  GO_COVER_MODE.test(text.slice(0, 64).replace(/^\uFEFF/, '').split('\n', 1)[0] ?? '');
+  GO_COVER_MODE.test(
+    text
+      .slice(0, 64)
+      .replace(/^\uFEFF/, '')
+      .split('\n', 1)[0] ?? '',
+  );
 
 export const parseGoCover = (text: string): ParsedCoverage => {
   const lines = text.split('\n');

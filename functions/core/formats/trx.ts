@@ -79,8 +79,7 @@ export const parseTrx = (text: string): ParsedTests => {
             pending.push({ testId: a.get('testId') ?? '', tc: current });
             return false;
           case 'Message':
-            if (current?.status !== 'failed' || current.message !== undefined)
-              return false;
+            if (current?.status !== 'failed' || current.message !== undefined) return false;
             collecting = true;
             body = '';
             return true;

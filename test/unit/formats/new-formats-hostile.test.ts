@@ -426,7 +426,7 @@ describe('TRX', () => {
     const result = (outcome: string, extra = '') =>
       `<UnitTestResult testId="t" testName="${outcome}" outcome="${outcome}" duration="01:00:00.5">${extra}</UnitTestResult>`;
     const text = `<TestRun><Results>${[
-      result('Passed', '<InnerResults>' + result('Failed') + '</InnerResults>'),
+      result('Passed', `<InnerResults>${result('Failed')}</InnerResults>`),
       result('PassedButRunAborted'),
       result('Timeout'),
       result('Error'),

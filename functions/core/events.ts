@@ -28,9 +28,11 @@ export const DETAIL_TYPES = {
 export type DetailType = (typeof DETAIL_TYPES)[keyof typeof DETAIL_TYPES];
 
 const coverageMetricSchema = z.object({
-  pct: z.number(),
+  /** null: the tool did not measure this metric (`reason` says why). */
+  pct: z.number().nullable(),
   covered: z.number(),
   total: z.number(),
+  reason: z.string().optional(),
 });
 
 export const gateCheckSchema = z.object({

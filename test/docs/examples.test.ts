@@ -354,7 +354,10 @@ afterAll(async () => {
 
 describe('examples in the docs', () => {
   it('include every JSON answer shown (no unchecked JSON block)', () => {
-    const unchecked = allBlocks.filter((b) => b.lang === 'json' && b.markers.example === undefined);
+    // `<!-- report: FORMAT -->` blocks are reports, checked by test/docs/report-examples.test.ts.
+    const unchecked = allBlocks.filter(
+      (b) => b.lang === 'json' && b.markers.example === undefined && b.markers.report === undefined,
+    );
     expect(unchecked.map((b) => `${b.file}:${b.line}`)).toEqual([]);
   });
 

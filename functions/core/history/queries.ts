@@ -1,8 +1,8 @@
 import { quarantineFor, type VigilConfig } from '../config';
 import { VigilError } from '../errors';
 import type { Benchmark } from '../formats/types';
-import { PROJECT_NAME } from '../ingest/service';
 import type { Clock } from '../ports';
+import { PROJECT_NAME, PROJECT_NAME_RULE } from '../project';
 import { findQuarantine } from './quarantine';
 import { mad, median } from './stats';
 import type {
@@ -148,8 +148,7 @@ export const checkProject = (project: string): void => {
   if (!PROJECT_NAME.test(project))
     throw new VigilError(
       'bad_request',
-      'The project in the path is invalid: letters, digits, . _ - / (max 128), starting with a ' +
-        'letter or digit; encode "/" in it as %2F.',
+      `The project in the path is invalid: ${PROJECT_NAME_RULE}; encode "/" in it as %2F.`,
       { path: 'path.project' },
     );
 };

@@ -45,7 +45,12 @@ export interface RunFacts {
   /** Suite duration (tests runs). */
   durationMs?: number;
   /** Coverage percentages (coverage runs). */
-  coverage?: { lines: number; branches: number; functions: number; statements?: number };
+  coverage?: {
+    lines: number | null;
+    branches: number | null;
+    functions: number | null;
+    statements?: number | null;
+  };
   /** Load test figures (load runs): error rate 0..1, latency percentiles in ms when reported. */
   load?: { requests: number; errorRate: number; p95Ms?: number; p99Ms?: number };
   /** How many benchmarks the run reported (benchmark runs). */

@@ -190,7 +190,8 @@ export const coverageBadge = async (
     undefined,
   );
   const lines = newest?.facts.coverage?.lines;
-  if (lines === undefined) return { label: 'coverage', message: 'unknown', tone: 'unknown' };
+  if (lines === undefined || lines === null)
+    return { label: 'coverage', message: 'unknown', tone: 'unknown' };
   const min = gateConfigFor(deps.config, project).minCoverage;
   return { label: 'coverage', message: pct(lines), tone: lines >= min ? 'good' : 'bad' };
 };

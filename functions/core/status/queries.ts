@@ -183,7 +183,7 @@ const trendPoint = (r: RunHeadline): TrendPoint => {
     ...(r.commit === undefined ? {} : { commit: r.commit }),
     ...(t && ran > 0 ? { passRate: t.passed / ran } : {}),
     ...(r.facts.durationMs === undefined ? {} : { durationMs: r.facts.durationMs }),
-    ...(r.facts.coverage ? { linesPct: r.facts.coverage.lines } : {}),
+    ...(typeof r.facts.coverage?.lines === 'number' ? { linesPct: r.facts.coverage.lines } : {}),
   };
 };
 

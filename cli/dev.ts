@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadConfigFile } from '../functions/adapters/local/config-file';
-import { type LocalPipeline, startLocal } from '../functions/adapters/local/runtime';
+import { type LocalPipeline, startLocal } from '../functions/runtime/local/runtime';
 import { configSchema, type VigilConfig } from '../functions/core/config';
 
 export interface DevIo {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type LocalPipeline, startLocal } from '../../functions/adapters/local/runtime';
+import { type LocalPipeline, startLocal } from '../../functions/runtime/local/runtime';
 import { parseConfig } from '../../functions/core/config';
 import { logger } from '../../functions/shared/powertools';
 import { generateJunit } from '../helpers/generate-junit';

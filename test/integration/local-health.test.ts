@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalPipeline, startLocal } from '../../functions/adapters/local/runtime';
+import { type LocalPipeline, startLocal } from '../../functions/runtime/local/runtime';
 import { parseConfig } from '../../functions/core/config';
 
 /**

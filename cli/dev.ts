@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadConfigFile } from '../functions/adapters/local/config-file';
-import { type LocalPipeline, startLocal } from '../functions/runtime/local/runtime';
 import { configSchema, type VigilConfig } from '../functions/core/config';
+import { type LocalPipeline, startLocal } from '../functions/runtime/local/runtime';
 
 export interface DevIo {
   env: NodeJS.ProcessEnv;

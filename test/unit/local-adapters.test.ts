@@ -185,12 +185,12 @@ describe('SqliteRunLedger', () => {
   it('commits the events with the completed run, or neither', async () => {
     const event = coverageEvent('a');
     await store.ledger.claim('p#1', 'fp');
-    await store.ledger.commit('p#1', 'fp', { runId: '1' }, [event]);
+    await store.ledger.commit?.('p#1', 'fp', { runId: '1' }, [event]);
     store.db.db.exec(
       `CREATE TRIGGER refuse BEFORE INSERT ON events BEGIN SELECT RAISE(ABORT, 'no'); END`,
     );
     await store.ledger.claim('p#2', 'fp');
-    await expect(store.ledger.commit('p#2', 'fp', { runId: '2' }, [event])).rejects.toThrow();
+    await expect(store.ledger.commit?.('p#2', 'fp', { runId: '2' }, [event])).rejects.toThrow();
     store.db.db.exec('DROP TRIGGER refuse');
     expect(store.log.all()).toHaveLength(1);
     expect((await store.ledger.claim('p#1', 'fp')).state).toBe('duplicate');

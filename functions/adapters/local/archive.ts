@@ -1,11 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, realpath, rename, rm, stat } from 'node:fs/promises';
-import { dirname, extname, join, resolve, sep } from 'node:path';
+import { basename, dirname, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { VigilError } from '../../core/errors';
 import type { ArchivePointer } from '../../core/events';
 import type { ArchiveInput, ArchiveReader, PayloadArchive } from '../../core/ports';
 import { storeFailure } from './store/database';
+
+/** The file name of a content-addressed object. */
+const OBJECT = /^[0-9a-f]{64}(\.[.a-z0-9]{1,16})?$/i;
 
 const code = (e: unknown): string | undefined => (e as { code?: string }).code;
 
@@ -59,7 +62,13 @@ export class FileArchive implements PayloadArchive, ArchiveReader {
       // Not a URL, another scheme, a host, or an encoded `/`.
       throw outside;
     }
-    if (!path.startsWith(this.#root + sep)) throw outside;
+    if (!path.startsWith(this.#root + sep)) {
+      // A content-addressed object of a data directory that was moved or restored from a
+      // backup: the same object in this archive (its bytes are checked below).
+      const name = basename(path);
+      if (!name.startsWith(pointer.sha256.toLowerCase()) || !OBJECT.test(name)) throw outside;
+      path = join(this.#root, 'objects', name.slice(0, 2), name);
+    }
     let body: Uint8Array;
     try {
       // Symbolic links are followed only when they stay inside the archive.

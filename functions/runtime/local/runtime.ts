@@ -3,6 +3,15 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { LocalAlertDispatcher } from '../../adapters/local/alert-dispatcher';
+import { LocalBus } from '../../adapters/local/bus';
+import { EnvSecretResolver } from '../../adapters/local/env-secrets';
+import { dataDirCheck } from '../../adapters/local/health';
+import { invocationScopes } from '../../adapters/local/invocations';
+import type { LocalMetricStore } from '../../adapters/local/metric-store';
+import { createLocalMetrics } from '../../adapters/local/metrics';
+import { ProbeScheduler } from '../../adapters/local/probe-scheduler';
+import { LocalStore, type RetentionOptions } from '../../adapters/local/store';
 import { createAlertHandler } from '../../alert/handler';
 import { listAlerts } from '../../core/alerts/service';
 import type { VigilConfig } from '../../core/config';
@@ -17,15 +26,6 @@ import { createMetricsHandler } from '../../metrics/handler';
 import { errorResponse, type HttpResult, json } from '../../shared/http';
 import { logger, NAMESPACE, SERVICE } from '../../shared/powertools';
 import { VERSION } from '../../shared/version';
-import { LocalAlertDispatcher } from '../../adapters/local/alert-dispatcher';
-import { LocalBus } from '../../adapters/local/bus';
-import { EnvSecretResolver } from '../../adapters/local/env-secrets';
-import { dataDirCheck } from '../../adapters/local/health';
-import { invocationScopes } from '../../adapters/local/invocations';
-import type { LocalMetricStore } from '../../adapters/local/metric-store';
-import { createLocalMetrics } from '../../adapters/local/metrics';
-import { ProbeScheduler } from '../../adapters/local/probe-scheduler';
-import { LocalStore, type RetentionOptions } from '../../adapters/local/store';
 
 /**
  * The whole pipeline on one machine: the same ingest and metrics handlers as on AWS,

@@ -1,4 +1,3 @@
-import type { VigilEvent } from '../../../core/events';
 import type { LedgerClaim, RunLedger } from '../../../core/ports';
 import { parseRecord, type StoreDb } from './database';
 import type { EventLog } from './event-log';
@@ -17,13 +16,25 @@ interface Row {
  */
 export class SqliteRunLedger implements RunLedger {
   readonly #db: StoreDb;
-  readonly #log: EventLog;
   /** Claims in progress: key -> fingerprint. */
   readonly #claims = new Map<string, string>();
+  /**
+   * The outbox, when the ledger is given the event log the runs' events go to (the local
+   * runtime): the events and the completed entry in one transaction.
+   */
+  readonly commit?: RunLedger['commit'];
 
-  constructor(db: StoreDb, log: EventLog) {
+  constructor(db: StoreDb, log?: EventLog) {
     this.#db = db;
-    this.#log = log;
+    if (log)
+      this.commit = async (key, fingerprint, response, events) => {
+        await this.#db.batch(() => {
+          log.append(events);
+          this.#done(key, fingerprint, response);
+        });
+        this.#claims.delete(key);
+        log.notify();
+      };
   }
 
   async claim(key: string, fingerprint: string): Promise<LedgerClaim> {
@@ -31,7 +42,8 @@ export class SqliteRunLedger implements RunLedger {
       | Row
       | undefined;
     if (row) {
-      if (row.fingerprint !== fingerprint) return { state: 'conflict', reason: 'different_content' };
+      if (row.fingerprint !== fingerprint)
+        return { state: 'conflict', reason: 'different_content' };
       const response = parseRecord(row.response, `ledger ${key}`);
       // A corrupt entry is as good as none: the run is ingested again (it overwrites it).
       if (response !== undefined) return { state: 'duplicate', response };
@@ -49,21 +61,6 @@ export class SqliteRunLedger implements RunLedger {
   async complete(key: string, fingerprint: string, response: unknown): Promise<void> {
     await this.#db.batch(() => this.#done(key, fingerprint, response));
     this.#claims.delete(key);
-  }
-
-  /** The outbox: the events and the completed entry in one transaction. */
-  async commit(
-    key: string,
-    fingerprint: string,
-    response: unknown,
-    events: VigilEvent[],
-  ): Promise<void> {
-    await this.#db.batch(() => {
-      this.#log.append(events);
-      this.#done(key, fingerprint, response);
-    });
-    this.#claims.delete(key);
-    this.#log.notify();
   }
 
   async release(key: string): Promise<void> {

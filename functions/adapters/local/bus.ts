@@ -141,11 +141,15 @@ export class LocalBus implements EventPublisher {
     }
   }
 
-  /** Stops taking new events, finishes those under way, saves the progress. */
+  /**
+   * Stops taking new events, finishes those under way, saves the progress (a few tries when the
+   * disk is full: what it could not save is delivered again by the next start).
+   */
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#unlisten?.();
-    while (this.#pumping || this.#inFlight.size > 0 || this.#saving) await this.drain();
+    for (let i = 0; i < 20 && (this.#pumping || this.#inFlight.size > 0 || this.#saving); i++)
+      await Promise.race([this.drain(), new Promise((r) => setTimeout(r, 500))]);
   }
 
   async #pump(): Promise<void> {

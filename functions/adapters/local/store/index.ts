@@ -1,3 +1,4 @@
+import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { type Clock, systemClock } from '../../../core/ports';
 import { logger } from '../../../shared/powertools';
@@ -55,6 +56,7 @@ export class LocalStore {
   private constructor(dataDir: string, opts: LocalStoreOptions) {
     this.dataDir = resolve(dataDir);
     this.#clock = opts.clock ?? systemClock;
+    mkdirSync(this.dataDir, { recursive: true });
     this.#lock = opts.lock === false ? undefined : lockDataDir(this.dataDir);
     try {
       this.db = new StoreDb(this.dataDir, opts);

@@ -28,11 +28,12 @@ const decodeCursor = (cursor: string): string => {
   return key;
 };
 
+/** Per status filter: the table (with the index that serves it in id order) and the condition. */
 const TEST_FILTERS: Record<TestStatusFilter, string> = {
-  flaky: 'AND flaky = 1',
-  failing: `AND latest = 'failed'`,
-  passing: `AND latest = 'passed'`,
-  all: '',
+  flaky: 'tests INDEXED BY tests_by_flaky WHERE flaky = 1 AND',
+  failing: `tests INDEXED BY tests_by_latest WHERE latest = 'failed' AND`,
+  passing: `tests INDEXED BY tests_by_latest WHERE latest = 'passed' AND`,
+  all: 'tests WHERE',
 };
 
 /** Rows read per query while filtering in pages (corrupt rows are skipped, not counted). */
@@ -180,8 +181,8 @@ export class SqliteHistoryStore implements HistoryStore {
     const limit = Math.max(0, query.limit);
     const rows = this.#db
       .q(
-        `SELECT id, body FROM tests WHERE project = ? AND expires_at > ? AND id > ?
-         ${TEST_FILTERS[query.status]} ORDER BY id LIMIT ?`,
+        `SELECT id, body FROM ${TEST_FILTERS[query.status]} project = ? AND expires_at > ?
+         AND id > ? ORDER BY id LIMIT ?`,
       )
       .all(project, this.#now(), after ?? '', limit + 1) as { id: string; body: string }[];
     const page = rows.slice(0, limit);

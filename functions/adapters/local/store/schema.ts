@@ -28,6 +28,8 @@ CREATE TABLE IF NOT EXISTS tests (
   project TEXT NOT NULL, id TEXT NOT NULL, expires_at INTEGER NOT NULL, version INTEGER NOT NULL,
   latest TEXT, flaky INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY (project, id)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS tests_by_latest ON tests (project, latest, id);
+CREATE INDEX IF NOT EXISTS tests_by_flaky ON tests (project, flaky, id);
 
 CREATE TABLE IF NOT EXISTS alert_state (
   check_key TEXT PRIMARY KEY, version INTEGER NOT NULL, status TEXT NOT NULL, body TEXT NOT NULL
@@ -45,30 +47,4 @@ CREATE TABLE IF NOT EXISTS metric_rollups (
   hour INTEGER NOT NULL, count INTEGER NOT NULL, sum REAL NOT NULL, min REAL NOT NULL,
   max REAL NOT NULL, PRIMARY KEY (name, dims, hour)
 ) WITHOUT ROWID;
-
-CREATE TABLE IF NOT EXISTS probe_samples (
-  correlation_id TEXT PRIMARY KEY, project TEXT NOT NULL, probe TEXT NOT NULL,
-  at INTEGER NOT NULL, up INTEGER NOT NULL, latency REAL NOT NULL
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS probe_samples_by_probe ON probe_samples (project, probe, at);
-CREATE INDEX IF NOT EXISTS probe_samples_by_at ON probe_samples (at);
-CREATE TABLE IF NOT EXISTS probe_latest (
-  project TEXT NOT NULL, probe TEXT NOT NULL, at TEXT NOT NULL, body TEXT NOT NULL,
-  PRIMARY KEY (project, probe)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS probe_failures (
-  project TEXT NOT NULL, probe TEXT NOT NULL, at TEXT NOT NULL, correlation_id TEXT NOT NULL,
-  body TEXT NOT NULL, PRIMARY KEY (project, probe, at, correlation_id)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS probe_rollups (
-  project TEXT NOT NULL, probe TEXT NOT NULL, resolution TEXT NOT NULL, bucket TEXT NOT NULL,
-  checks INTEGER NOT NULL, failures INTEGER NOT NULL, latencies TEXT NOT NULL,
-  PRIMARY KEY (project, probe, resolution, bucket)
-) WITHOUT ROWID;
-
-CREATE TABLE IF NOT EXISTS incidents (
-  incident_id TEXT PRIMARY KEY, check_key TEXT NOT NULL, project TEXT NOT NULL,
-  fired_at TEXT NOT NULL, resolved_at TEXT, body TEXT NOT NULL
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS incidents_by_time ON incidents (fired_at);
 `;

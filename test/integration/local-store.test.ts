@@ -4,9 +4,11 @@ import { appendFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/prom
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { LocalBus } from '../../functions/adapters/local/bus';
 import { LocalStore } from '../../functions/adapters/local/store';
-import { DB_FILE } from '../../functions/adapters/local/store/database';
+import { DB_FILE, storeFailure } from '../../functions/adapters/local/store/database';
 import { parseConfig } from '../../functions/core/config';
+import type { VigilError } from '../../functions/core/errors';
 import { type LocalPipeline, startLocal } from '../../functions/runtime/local/runtime';
 
 /**
@@ -292,5 +294,52 @@ describe('a full disk', () => {
       pipeline = undefined;
       if (mounted) execFileSync('umount', ['-l', mounted]);
     }
+  });
+});
+
+describe('store failures and the event log', () => {
+  it('maps a full disk and I/O errors to retryable 503s and lets other errors through', () => {
+    const full = storeFailure(
+      Object.assign(new Error('x'), { code: 'ENOSPC' }),
+      'write',
+    ) as VigilError;
+    const io = storeFailure(
+      Object.assign(new Error('x'), { code: 'SQLITE_IOERR_WRITE' }),
+      'write',
+    ) as VigilError;
+    const other = new Error('bug');
+    expect([full.status, io.status]).toEqual([503, 503]);
+    expect(full.message).toMatch(/data directory is full: could not write/);
+    expect(io.message).toMatch(/SQLITE_IOERR_WRITE/);
+    expect(storeFailure(other, 'write')).toBe(other);
+  });
+
+  it('skips a corrupt event for every subscriber, and prunes only delivered old events', async () => {
+    // Prepare
+    const store = open(await tempDir());
+    const got: number[] = [];
+    const bus = new LocalBus({ db: store.db, log: store.log });
+    bus.subscribe('all', { source: ['vigil.ingest'] }, async (e) => {
+      got.push((e.detail as { n: number }).n);
+    });
+    const event = (n: number) =>
+      ({ source: 'vigil.ingest', detailType: 'Coverage Reported', detail: { n } }) as never;
+    await store.log.publish([event(1), event(2)]);
+    store.db.q(`UPDATE events SET body = '{"torn' WHERE seq = 1`).run();
+
+    // Act
+    bus.start();
+    await bus.drain();
+    await store.log.publish([event(3)]);
+    await bus.stop();
+    const pruned = store.log.prune(Date.now() + 1000);
+    await store.log.publish([event(4)]);
+    const young = store.log.prune(Date.now() - 60_000);
+
+    // Assess
+    expect(got).toEqual([2, 3]);
+    expect(pruned).toBe(3); // every subscriber is past them, and they are old enough
+    expect(young).toBe(0);
+    expect(store.log.all().map((e) => (e.detail as { n: number }).n)).toEqual([4]);
   });
 });

@@ -117,7 +117,7 @@ const importAll = (db: StoreDb, dataDir: string, report: ImportReport): void => 
   );
   for (const file of list(join(dataDir, 'runs')).filter((f) => f.endsWith('.json'))) {
     const e = object(read(join(dataDir, 'runs', file)));
-    if (!e || e.state !== 'done' || typeof e.key !== 'string') continue;
+    if (e?.state !== 'done' || typeof e.key !== 'string') continue;
     ledger.run(e.key, String(e.fingerprint), Number(e.claimedAt) || 0, JSON.stringify(e.response));
     report.ledger++;
   }

@@ -254,7 +254,7 @@ describe('a full disk', () => {
         store.db.db.exec(`PRAGMA max_page_count = ${page_count}`);
         return;
       }
-      for (let i = 0; ; i++)
+      for (;;)
         try {
           await appendFile(filler, Buffer.alloc(64 * 1024));
         } catch {

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { type LocalPipeline, startLocal } from '../functions/adapters/local/runtime';
+import { type LocalPipeline, startLocal } from '../functions/runtime/local/runtime';
 import { cachedCliText } from './build';
 import { resolveConfig } from './config';
 

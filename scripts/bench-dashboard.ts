@@ -20,12 +20,12 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { FileArchive } from '../functions/adapters/local/archive';
-import { FileHistoryStore } from '../functions/adapters/local/history-store';
 import {
   MemoryIncidentStore,
   MemoryProbeHistoryStore,
   MemoryRunCatalog,
 } from '../functions/adapters/local/status-memory';
+import { LocalStore } from '../functions/adapters/local/store';
 import { parseConfig } from '../functions/core/config';
 import type { ProbeCompletedDetail } from '../functions/core/events';
 import type { TestRecord } from '../functions/core/history/types';
@@ -63,7 +63,7 @@ const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
 const fill = async (dir: string) => {
   const archive = new FileArchive(dir);
-  const history = new FileHistoryStore(dir);
+  const { history } = LocalStore.open(dir, { lock: false });
   const probes = new MemoryProbeHistoryStore(clock);
   const incidents = new MemoryIncidentStore();
   const catalog = new MemoryRunCatalog();

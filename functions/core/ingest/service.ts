@@ -367,7 +367,6 @@ export const ingest = async (req: IngestRequest, deps: IngestDeps): Promise<Inge
       archive,
       normalized,
     };
-    await deps.publisher.publish([buildEvent(report, metadata, gate)]);
     result = {
       runId,
       project: params.project,
@@ -381,6 +380,13 @@ export const ingest = async (req: IngestRequest, deps: IngestDeps): Promise<Inge
       duplicate: false,
       correlationId: req.correlationId,
     };
+    const events = [buildEvent(report, metadata, gate)];
+    if (deps.ledger.commit) {
+      // The events and the completed claim in one transaction: nothing left to complete.
+      await deps.ledger.commit(ledgerKey, contentHash, result, events);
+      return { status: 202, result };
+    }
+    await deps.publisher.publish(events);
   } catch (e) {
     await deps.ledger.release(ledgerKey);
     throw e;

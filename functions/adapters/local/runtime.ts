@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { buildWebFiles } from '../../../web/build';
 import { createAlertHandler } from '../../alert/handler';
 import { listAlerts } from '../../core/alerts/service';
 import type { VigilConfig } from '../../core/config';
@@ -17,6 +18,7 @@ import { createMetricsHandler } from '../../metrics/handler';
 import { errorResponse, type HttpResult, json } from '../../shared/http';
 import { logger, NAMESPACE, SERVICE } from '../../shared/powertools';
 import { VERSION } from '../../shared/version';
+import { createWebHandler, isWebPath } from '../../web/handler';
 import { LocalAlertDispatcher } from './alert-dispatcher';
 import { FileAlertStore } from './alert-store';
 import { FileArchive } from './archive';
@@ -47,6 +49,8 @@ export interface LocalOptions {
   echoMetrics?: boolean;
   /** Run the configured probes on their intervals (default true). */
   probes?: boolean;
+  /** The dashboard's built files (web/build.ts); built in memory at start when absent. */
+  webFiles?: ReadonlyMap<string, Buffer>;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -151,7 +155,7 @@ export const toApiGatewayEvent = (
 
 const send = (res: ServerResponse, result: HttpResult): void => {
   res.writeHead(result.statusCode, result.headers);
-  res.end(result.body);
+  res.end(result.isBase64Encoded && result.body ? Buffer.from(result.body, 'base64') : result.body);
 };
 
 /** The correlation id an event carries, if it is one of Vigil's. */
@@ -259,6 +263,16 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
     health: [configCheck(opts.config), dataDirCheck(dataDir)],
   });
 
+  // The dashboard, the status page and the badges: the same handler as the AWS web function.
+  const webHandler = createWebHandler({
+    files: opts.webFiles ?? (await buildWebFiles()),
+    tokens: { tokens: async () => tokens },
+    badges: {
+      isPublic: () => false,
+      badge: async () => ({ label: 'vigil', message: 'unknown', tone: 'unknown' }),
+    },
+  });
+
   const metricsRoute = (url: URL): HttpResult => {
     const name = url.searchParams.get('name');
     if (!name) return json(200, { names: metricStore.names() });
@@ -287,6 +301,10 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
     const url = new URL(req.url ?? '/', 'http://local');
     if (req.method === 'GET' && url.pathname === '/v1/metrics') {
       send(res, metricsRoute(url));
+      return;
+    }
+    if (req.method === 'GET' && isWebPath(url.pathname)) {
+      webHandler(toApiGatewayEvent(req, url, Buffer.alloc(0))).then((result) => send(res, result));
       return;
     }
     if (req.method === 'GET' && url.pathname === '/v1/alerts') {

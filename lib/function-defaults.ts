@@ -211,6 +211,12 @@ export interface VigilFunctionProps {
    * @default - none (the account's unreserved pool)
    */
   readonly reservedConcurrentExecutions?: number;
+  /**
+   * Shell commands run after bundling, after the common ones (e.g. to add files the function
+   * reads next to its bundle in `outputDir`).
+   * @default - none
+   */
+  readonly afterBundling?: (inputDir: string, outputDir: string) => string[];
 }
 
 /**
@@ -263,7 +269,17 @@ export class VigilFunction extends Construct {
       logGroup: this.logGroup,
       projectRoot: REPO_ROOT,
       depsLockFilePath: fileURLToPath(new URL('../package-lock.json', import.meta.url)),
-      bundling: { ...BUNDLING, mainFields: [...BUNDLING.mainFields] },
+      bundling: {
+        ...BUNDLING,
+        mainFields: [...BUNDLING.mainFields],
+        commandHooks: {
+          ...BUNDLING.commandHooks,
+          afterBundling: (inputDir: string, outputDir: string) => [
+            ...BUNDLING.commandHooks.afterBundling(inputDir, outputDir),
+            ...(props.afterBundling?.(inputDir, outputDir) ?? []),
+          ],
+        },
+      },
       environment: {
         // Stack traces point at the TypeScript sources (the bundle ships a source map).
         NODE_OPTIONS: '--enable-source-maps',

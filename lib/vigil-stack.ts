@@ -10,6 +10,7 @@ import { IngestApi } from './ingest-api';
 import { type MonitoredFunction, Monitoring } from './monitoring';
 import { Probes } from './probes';
 import { Processors } from './processors';
+import { Web } from './web';
 
 /** Tag with the stage name on every resource that takes tags. */
 const STAGE_TAG = 'vigil:stage';
@@ -44,6 +45,8 @@ export class VigilStack extends Stack {
   readonly alerting: Alerting;
   readonly monitoring: Monitoring;
   readonly dashboard: KpiDashboard;
+  /** The dashboard page, the status page and badges, on the ingest API's origin. */
+  readonly web: Web;
 
   constructor(scope: Construct, id: string, props: VigilStackProps) {
     const { stage, config, ciSilenceMinutes, ...stackProps } = props;
@@ -76,6 +79,12 @@ export class VigilStack extends Stack {
     });
     // Gate baselines and the history API: read-only.
     this.history.grantQuery(this.ingest.handler);
+    this.web = new Web(this, 'Web', {
+      api: this.ingest.api,
+      tokensSecret: this.ingest.tokensSecret,
+      settings,
+      config,
+    });
     if (Probes.needed(config)) {
       this.probes = new Probes(this, 'Probes', {
         eventBus: this.events.bus,
@@ -97,6 +106,7 @@ export class VigilStack extends Stack {
       ...(this.probes ? [{ name: 'Probe', function: this.probes.handler.function }] : []),
       { name: 'Alert', function: this.alerting.alert.function },
       { name: 'Notify', function: this.alerting.notify.function },
+      { name: 'Web', function: this.web.handler.function },
     ];
     const deadLetterQueues = [
       this.processors.deadLetterQueue,
@@ -132,6 +142,10 @@ export class VigilStack extends Stack {
     new CfnOutput(this, 'IngestUrl', {
       description:
         'Base URL of the ingest API (POST v1/results, GET v1/health, GET v1/projects/{project}/...)',
+      value: this.ingest.url,
+    });
+    new CfnOutput(this, 'WebUrl', {
+      description: 'Dashboard (sign in with /#token=<token>) and public status page (/status)',
       value: this.ingest.url,
     });
     new CfnOutput(this, 'EventBusName', {

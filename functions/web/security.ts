@@ -42,4 +42,4 @@ const ENTITIES: Record<string, string> = {
 
 /** Text for HTML and SVG, in element content and quoted attributes alike. */
 export const escapeHtml = (text: string): string =>
-  text.replace(/[&<>"']/g, (c) => ENTITIES[c] ?? c);
+  text.replace(/[&<>"']/g, (c) => ENTITIES[c] as string);

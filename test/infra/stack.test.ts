@@ -375,9 +375,10 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
     for (const routeKey of ['POST /v1/results', 'GET /v1/health', 'GET /v1/projects/{proxy+}']) {
       template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: routeKey });
     }
-    template.resourceCountIs('AWS::ApiGatewayV2::Route', 3);
-    // One integration (the ingest function) behind every route.
-    template.resourceCountIs('AWS::ApiGatewayV2::Integration', 1);
+    // Three ingest routes and the web function's four.
+    template.resourceCountIs('AWS::ApiGatewayV2::Route', 7);
+    // Two integrations: the ingest function and the web function.
+    template.resourceCountIs('AWS::ApiGatewayV2::Integration', 2);
     template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
       IntegrationType: 'AWS_PROXY',
       PayloadFormatVersion: '2.0',
@@ -398,10 +399,47 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
     });
   });
 
+  it('serves the dashboard, status page and badges from the web function: GET only, reads only the tokens', () => {
+    const { template, stack } = s();
+    const webFn = stack.web.handler.function;
+    const integrations = template.findResources('AWS::ApiGatewayV2::Integration', {
+      Properties: {
+        IntegrationUri: {
+          'Fn::GetAtt': [stack.getLogicalId(webFn.node.defaultChild as CfnElement), 'Arn'],
+        },
+      },
+    });
+    const [webIntegration] = Object.keys(integrations);
+    expect(webIntegration).toBeDefined();
+    for (const routeKey of [
+      'GET /',
+      'GET /assets/{proxy+}',
+      'GET /status',
+      'GET /v1/badges/{proxy+}',
+    ])
+      template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+        RouteKey: routeKey,
+        Target: { 'Fn::Join': ['', ['integrations/', { Ref: webIntegration }]] },
+      });
+    const fnProps = propsOf(s(), webFn);
+    expect(fnProps).toMatchObject({ MemorySize: 256, Timeout: 10 });
+    expect(
+      Object.keys((fnProps.Environment as { Variables: Record<string, unknown> }).Variables),
+    ).toContain('TOKENS_SECRET_ARN');
+    expect(roleActions(s(), stack.web.handler.role)).toEqual([
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      'secretsmanager:DescribeSecret',
+      'secretsmanager:GetSecretValue',
+      'xray:PutTelemetryRecords',
+      'xray:PutTraceSegments',
+    ]);
+  });
+
   it('keeps every log group for the stage retention', () => {
     const retention = stageSettings(config, stage).logRetention;
     const groups = Object.values(s().template.findResources('AWS::Logs::LogGroup'));
-    expect(groups).toHaveLength(7); // ingest, metrics, history, probe, alert, notify; API access logs
+    expect(groups).toHaveLength(8); // ingest, metrics, history, probe, alert, notify, web; API access logs
     for (const group of groups) {
       expect((group as CfnResourceJson).Properties?.RetentionInDays).toBe(retention);
     }
@@ -418,6 +456,7 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
         'CriticalTopicArn',
         'WarningTopicArn',
         'DashboardUrl',
+        'WebUrl',
       ].sort(),
     );
   });
@@ -669,7 +708,7 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
         Properties: { Description: Match.stringLikeRegexp(`^Vigil ${stage}: `) },
       }),
     ).map((fn) => String((fn as CfnResourceJson).Properties?.Description));
-    expect(vigilFunctions).toHaveLength(5); // ingest, metrics, history, alert, notify
+    expect(vigilFunctions).toHaveLength(6); // ingest, metrics, history, alert, notify, web
     expect(vigilFunctions.join('\n')).not.toMatch(/probe/);
   });
 

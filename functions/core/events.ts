@@ -319,6 +319,11 @@ export const EVENT_PATTERNS = {
       DETAIL_TYPES.benchmark,
     ],
   },
+  /** What the dashboard and status page read: reports (run catalog), probe runs, incidents. */
+  status: {
+    source: [SOURCES.ingest, SOURCES.probe, SOURCES.alert],
+    'detail-type': [...RESULTS_PATTERN['detail-type'], DETAIL_TYPES.alertStateChanged],
+  },
   /** CloudWatch metric alarms changing state (on the account's default bus). */
   alarms: {
     source: [SOURCES.cloudwatch],

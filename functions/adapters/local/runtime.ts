@@ -7,6 +7,7 @@ import { buildWebFiles } from '../../../web/build';
 import { createAlertHandler } from '../../alert/handler';
 import { listAlerts } from '../../core/alerts/service';
 import type { VigilConfig } from '../../core/config';
+import { historyRetentionDays } from '../../core/config';
 import { VigilError } from '../../core/errors';
 import { type BusEvent, EVENT_PATTERNS, eventContext, parseBusEvent } from '../../core/events';
 import { configCheck } from '../../core/health';
@@ -18,6 +19,7 @@ import { createMetricsHandler } from '../../metrics/handler';
 import { errorResponse, type HttpResult, json } from '../../shared/http';
 import { logger, NAMESPACE, SERVICE } from '../../shared/powertools';
 import { VERSION } from '../../shared/version';
+import { createStatusHandler } from '../../status/handler';
 import { createWebHandler, isWebPath } from '../../web/handler';
 import { LocalAlertDispatcher } from './alert-dispatcher';
 import { FileAlertStore } from './alert-store';
@@ -31,6 +33,7 @@ import { FileRunLedger } from './ledger';
 import { LocalMetricStore } from './metric-store';
 import { createLocalMetrics } from './metrics';
 import { ProbeScheduler } from './probe-scheduler';
+import { openLocalStatusStores } from './status-journal';
 
 /**
  * The whole pipeline on one machine: the same ingest and metrics handlers as on AWS,
@@ -45,6 +48,8 @@ export interface LocalOptions {
   host?: string;
   /** Accepted bearer tokens; one is generated when empty. */
   tokens?: readonly string[];
+  /** Read-only tokens (GET routes only). Default: `VIGIL_READ_TOKENS` (comma-separated). */
+  readTokens?: readonly string[];
   /** Print EMF lines as the Lambda runtime would (off by default: they are noisy). */
   echoMetrics?: boolean;
   /** Run the configured probes on their intervals (default true). */
@@ -241,6 +246,23 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
       },
     },
   );
+  // The dashboard's data: run catalog, probe history, incidents.
+  const status = await openLocalStatusStores(
+    dataDir,
+    systemClock,
+    historyRetentionDays(opts.config, 'local'),
+  );
+  bus.subscribe(
+    'status',
+    EVENT_PATTERNS.status,
+    createStatusHandler({ ...status, ttlDays: historyRetentionDays(opts.config, 'local') }),
+  );
+  const readTokens =
+    opts.readTokens ??
+    (opts.env ?? process.env).VIGIL_READ_TOKENS?.split(',')
+      .map((t) => t.trim())
+      .filter(Boolean) ??
+    [];
   const probes = new ProbeScheduler({
     config: opts.config,
     publisher: bus,
@@ -258,6 +280,9 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
     history,
     clock: systemClock,
     tokens: { tokens: async () => tokens },
+    readTokens: { tokens: async () => readTokens },
+    status,
+    archiveReader: archive,
     version: VERSION,
     metrics,
     health: [configCheck(opts.config), dataDirCheck(dataDir)],

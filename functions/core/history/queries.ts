@@ -89,15 +89,15 @@ export const parseHistoryPath = (rawPath: string): HistoryRoute | undefined => {
 
 // --- query parameters ----------------------------------------------------------------------
 
-type Query = Readonly<Record<string, string | undefined>>;
+export type Query = Readonly<Record<string, string | undefined>>;
 
-const invalid = (key: string, message: string): VigilError =>
+export const invalid = (key: string, message: string): VigilError =>
   new VigilError('bad_request', `Query parameter "${key}" is invalid: ${message}.`, {
     path: `query.${key}`,
   });
 
 /** Unknown parameters are refused: a typo (`stauts=flaky`) must not silently list everything. */
-const onlyKnown = (query: Query, known: readonly string[]): void => {
+export const onlyKnown = (query: Query, known: readonly string[]): void => {
   for (const key of Object.keys(query)) {
     if (!known.includes(key))
       throw new VigilError(
@@ -108,7 +108,7 @@ const onlyKnown = (query: Query, known: readonly string[]): void => {
   }
 };
 
-const readLimit = (query: Query): number => {
+export const readLimit = (query: Query): number => {
   const raw = query.limit;
   if (raw === undefined || raw === '') return DEFAULT_LIMIT;
   const n = /^\d{1,4}$/.test(raw) ? Number(raw) : Number.NaN;
@@ -144,7 +144,7 @@ const oneOf = <T extends string>(
   return raw as T;
 };
 
-const checkProject = (project: string): void => {
+export const checkProject = (project: string): void => {
   if (!PROJECT_NAME.test(project))
     throw new VigilError(
       'bad_request',

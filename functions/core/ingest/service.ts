@@ -70,7 +70,7 @@ export interface IngestResponse {
 
 /** A project name: what ingest accepts and the history API looks up. */
 export const PROJECT_NAME = /^[A-Za-z0-9][A-Za-z0-9._\-/]{0,127}$/;
-const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+export const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
 const FREE_TEXT = /^[^\u0000-\u001f\u007f]{1,256}$/;
 

@@ -223,7 +223,7 @@ export interface PublicStatus {
   /** Incidents of the components' probes over 90 days, newest first. */
   incidents: PublicIncident[];
   /** Announced maintenance windows covering a component, now or later. */
-  maintenance: (Omit<MaintenanceView, 'cron'> & { components: string[] })[];
+  maintenance: (MaintenanceView & { components: string[] })[];
   /** Whether the page may be framed by other sites (`statusPage.allowFraming`). */
   allowFraming: boolean;
 }

@@ -7,12 +7,15 @@ import { useEffect, useState } from 'preact/hooks';
 
 const KEY = 'vigil.token';
 
-/** `/#token=<token>`: keep the token, then remove it from the address bar and the history. */
+/**
+ * `/#token=<token>` (on load, or typed into the address bar of an open tab): keep the token,
+ * then remove it from the address bar and the history.
+ */
 export const takeTokenFromAddress = (): void => {
   const m = /^#token=([^&]+)/.exec(location.hash);
   if (!m?.[1]) return;
-  sessionStorage.setItem(KEY, decodeURIComponent(m[1]));
   history.replaceState(null, '', `${location.pathname}${location.search}#/`);
+  setToken(decodeURIComponent(m[1]));
 };
 
 export const getToken = (): string | null => sessionStorage.getItem(KEY);

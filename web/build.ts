@@ -24,6 +24,7 @@ const indexHtml = (js: string, css: string): string =>
     '<meta name="viewport" content="width=device-width, initial-scale=1">',
     '<meta name="referrer" content="no-referrer">',
     '<title>Vigil</title>',
+    '<link rel="icon" href="data:,">',
     `<link rel="stylesheet" href="/${css}">`,
     `<script type="module" src="/${js}"></script>`,
     '</head>',

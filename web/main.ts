@@ -70,9 +70,12 @@ const App = () => {
   const route = useRoute();
   const main = useRef<HTMLElement>(null);
   const key = route.parts.join('/');
-  // After navigation, move focus to the new page's heading (screen readers announce it).
+  // After navigation (not on load), move focus to the new page's heading: screen readers
+  // announce it and the next Tab continues inside the page.
+  const loaded = useRef(false);
   useEffect(() => {
-    if (key) main.current?.querySelector<HTMLElement>('h1')?.focus();
+    if (loaded.current) main.current?.querySelector<HTMLElement>('h1')?.focus();
+    loaded.current = true;
   }, [key]);
   if (!signedIn) return html`<${SignIn} />`;
   const skipToMain = (e: Event) => {
@@ -106,5 +109,7 @@ const App = () => {
 };
 
 takeTokenFromAddress();
+// Registered before the router's listener, so the router never sees the token.
+addEventListener('hashchange', takeTokenFromAddress);
 const root = document.getElementById('app');
 if (root) render(html`<${App} />`, root);

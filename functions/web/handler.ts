@@ -1,8 +1,9 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { bearerMatches } from '../core/access';
 import { VigilError } from '../core/errors';
 import type { TokenSource } from '../core/ports';
 import type { BadgeData, PublicStatus } from '../core/status/api';
-import { errorResponse, type HttpResult, header, tokenAccepted } from '../shared/http';
+import { errorResponse, type HttpResult, header } from '../shared/http';
 import { prepareAssets } from './assets';
 import { renderBadge } from './badge';
 import { securityHeaders } from './security';
@@ -121,7 +122,7 @@ export const createWebHandler = (deps: WebHandlerDeps) => {
           `${BADGE_PREFIX}coverage/{project}.svg or ${BADGE_PREFIX}uptime/{project}/{probe}.svg.`,
       );
     const open = deps.badges.isPublic(route);
-    if (!open && !tokenAccepted(header(event, 'authorization'), await deps.tokens.tokens()))
+    if (!open && !bearerMatches(header(event, 'authorization'), await deps.tokens.tokens()))
       throw new VigilError(
         'unauthorized',
         'This badge is not public: send "Authorization: Bearer <token>" or list it in the config under badges.public.',

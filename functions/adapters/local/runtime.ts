@@ -20,6 +20,7 @@ import { errorResponse, type HttpResult, json } from '../../shared/http';
 import { logger, NAMESPACE, SERVICE } from '../../shared/powertools';
 import { VERSION } from '../../shared/version';
 import { createStatusHandler } from '../../status/handler';
+import { publicData } from '../../web/data';
 import { createWebHandler, isWebPath } from '../../web/handler';
 import { LocalAlertDispatcher } from './alert-dispatcher';
 import { FileAlertStore } from './alert-store';
@@ -291,11 +292,8 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
   // The dashboard, the status page and the badges: the same handler as the AWS web function.
   const webHandler = createWebHandler({
     files: opts.webFiles ?? (await buildWebFiles()),
-    tokens: { tokens: async () => tokens },
-    badges: {
-      isPublic: () => false,
-      badge: async () => ({ label: 'vigil', message: 'unknown', tone: 'unknown' }),
-    },
+    tokens: { tokens: async () => [...tokens, ...readTokens] },
+    ...publicData({ ...status, config: opts.config, clock: systemClock }),
   });
 
   const metricsRoute = (url: URL): HttpResult => {

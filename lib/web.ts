@@ -10,8 +10,9 @@ import { functionEntry, VigilFunction } from './function-defaults';
 export interface WebProps {
   /** The stage's HTTP API: the dashboard is served from the same origin as the API it reads. */
   readonly api: HttpApi;
-  /** Tokens that may read: a badge that is not public needs one. */
+  /** Ingest and read-only tokens: a badge that is not public needs one of them. */
   readonly tokensSecret: ISecret;
+  readonly readTokensSecret: ISecret;
   readonly settings: StageSettings;
   readonly config: VigilConfig;
 }
@@ -28,7 +29,8 @@ export const buildDashboardInto = (inputDir: string, outputDir: string): string[
  * The dashboard, the public status page and the SVG badges: one small function behind the
  * stage's HTTP API on `GET /`, `/assets/{proxy+}`, `/status` and `/v1/badges/{proxy+}`. The
  * dashboard's files (web/build.ts) are built into the function's bundle directory; the page then
- * reads the API on the same origin with the user's token (no CORS, no second domain).
+ * reads the API on the same origin with the user's token (no CORS, no second domain). The status
+ * page and badges read the status table: grant it with `StatusHistory.grantRead`.
  */
 export class Web extends Construct {
   readonly handler: VigilFunction;
@@ -42,10 +44,14 @@ export class Web extends Construct {
       config: props.config,
       memorySizeMb: 256,
       timeoutSeconds: 10,
-      environment: { TOKENS_SECRET_ARN: props.tokensSecret.secretArn },
+      environment: {
+        TOKENS_SECRET_ARN: props.tokensSecret.secretArn,
+        READ_TOKENS_SECRET_ARN: props.readTokensSecret.secretArn,
+      },
       afterBundling: buildDashboardInto,
     });
     props.tokensSecret.grantRead(this.handler.function);
+    props.readTokensSecret.grantRead(this.handler.function);
 
     const integration = new HttpLambdaIntegration('WebIntegration', this.handler.function);
     for (const path of ['/', '/assets/{proxy+}', '/status', '/v1/badges/{proxy+}']) {

@@ -1,0 +1,386 @@
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { transformSync } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { runDev } from '../../cli/dev';
+import { runProbeCli } from '../../cli/probe';
+import { runReport } from '../../cli/report';
+import { loadConfigFile } from '../../functions/adapters/local/config-file';
+import { type LocalPipeline, startLocal } from '../../functions/adapters/local/runtime';
+import { maintenanceCronProblems } from '../../functions/core/alerts/maintenance';
+import { parseConfig } from '../../functions/core/config';
+import { type CodeBlock, docFiles, parseMarkdown, ROOT, readDoc } from './markdown';
+
+/**
+ * Examples that cannot drift. In README.md and docs/:
+ * - a code block under `<!-- example: ID -->` is compared with what the program really prints
+ *   for ID (produced below, against the local pipeline running in this process), volatile
+ *   parts (ids, times, ports, tokens, latencies) normalised on both sides;
+ * - a code block under `<!-- config -->` (a whole `vigil.config.ts`, or a fragment of its
+ *   object) must pass the config schema, as `npm start` and `cdk deploy` would load it;
+ *   `<!-- config: defaults -->` must also show the defaults, and `<!-- config: NAME -->` names
+ *   a block a scenario below runs (the probe walkthrough).
+ */
+
+// Metrics carry the service name as a dimension: `npm start`'s, not the test run's.
+const testService = vi.hoisted(() => {
+  const previous = process.env.POWERTOOLS_SERVICE_NAME;
+  process.env.POWERTOOLS_SERVICE_NAME = 'vigil';
+  return previous;
+});
+
+interface Found extends CodeBlock {
+  file: string;
+}
+
+const allBlocks: Found[] = docFiles().flatMap((file) =>
+  parseMarkdown(readDoc(file)).blocks.map((b) => ({ ...b, file })),
+);
+const examples = allBlocks.filter((b) => b.markers.example !== undefined);
+const configs = allBlocks.filter((b) => b.markers.config !== undefined);
+
+/** The named config block (`<!-- config: NAME -->`), evaluated. */
+const namedConfig = (name: string): Record<string, unknown> => {
+  const block = configs.find((b) => b.markers.config === name);
+  if (!block) throw new Error(`no <!-- config: ${name} --> block in the docs`);
+  return evaluateConfig(block.body) as Record<string, unknown>;
+};
+
+/** Evaluate a config block: a module with `export default defineConfig({...})`, or a fragment. */
+function evaluateConfig(source: string): unknown {
+  const module = /export\s+default/.test(source)
+    ? source.replace(/^import .*$/gm, '')
+    : `export default {\n${source}\n};`;
+  const { code } = transformSync(module, { loader: 'ts', format: 'cjs' });
+  const mod: { exports: { default?: unknown } } = { exports: {} };
+  new Function('module', 'exports', 'defineConfig', code)(mod, mod.exports, (c: unknown) => c);
+  return mod.exports.default;
+}
+
+// --- normalising -----------------------------------------------------------------------------
+
+const TEXT_RULES: [RegExp, string][] = [
+  [/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z/g, '<time>'],
+  [/\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/g, '<time>'],
+  [/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, '<uuid>'],
+  [/\binc-[0-9a-z]+-[0-9a-z]+/g, '<incident>'],
+  [/\b[0-9a-f]{32}\b/g, '<run-id>'],
+  [/vgl_[A-Za-z0-9_-]+/g, 'vgl_<token>'],
+  [/127\.0\.0\.1:\d+/g, '127.0.0.1:<port>'],
+  [/\b\d+(\.\d+)? ms\b/g, '<n> ms'],
+  [/data dir: .*/g, 'data dir: <dir>'],
+  [/vigil\.config\.(ts|json)/g, 'vigil.config'],
+  [/ after \d+[hms]( \d+[ms])*/g, ' after <duration>'],
+];
+
+const normaliseText = (s: string): string => {
+  let out = s;
+  for (const [pattern, replacement] of TEXT_RULES) out = out.replace(pattern, replacement);
+  return out
+    .split('\n')
+    .map((line) => line.replace(/\s+/g, ' ').trimEnd())
+    .join('\n')
+    .trim();
+};
+
+/** Keys whose values are measured: compared by presence and type only. */
+const VOLATILE = new Set(['latencyMs', 'downtimeSeconds']);
+
+const normaliseJson = (value: unknown, key?: string): unknown => {
+  if (key !== undefined && VOLATILE.has(key)) return `<${typeof value}>`;
+  if (typeof value === 'string') return normaliseText(value);
+  if (Array.isArray(value)) return value.map((v) => normaliseJson(v));
+  if (value && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, normaliseJson(v, k)]));
+  return value;
+};
+
+/** JSON blocks compare as data, so layout is free; others as text. */
+const normalise = (lang: string, text: string): unknown =>
+  lang === 'json' ? normaliseJson(JSON.parse(text)) : normaliseText(text);
+
+// --- producing the real output --------------------------------------------------------------
+
+const produced = new Map<string, string>();
+const cleanups: (() => Promise<void> | void)[] = [];
+
+const listen = async (server: Server): Promise<string> => {
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  cleanups.push(() => new Promise<void>((ok) => server.close(() => ok())));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+};
+
+const capture = () => {
+  let text = '';
+  return {
+    write: (s: string) => {
+      text += s;
+    },
+    text: () => text,
+  };
+};
+
+let dev: LocalPipeline;
+let token: string;
+
+/** The body of a request to the `npm start` pipeline, with its token. */
+const request = async (path: string, init: RequestInit = {}): Promise<string> => {
+  const res = await fetch(`${dev.url}${path}`, {
+    ...init,
+    headers: { authorization: `Bearer ${token}`, ...init.headers },
+  });
+  return res.text();
+};
+
+beforeAll(async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'vigil-docs-'));
+  // `npm start` with the repository's vigil.config.ts (PORT=0: a free port, no self-probe).
+  vi.stubEnv('PORT', '0');
+  const startOutput = capture();
+  dev = await runDev({
+    env: { PORT: '0', VIGIL_DATA_DIR: dataDir },
+    stdout: startOutput.write,
+    stderr: () => {},
+  });
+  cleanups.push(() => dev.close());
+  vi.unstubAllEnvs();
+  token = dev.tokens[0] ?? '';
+  produced.set('npm-start', startOutput.text());
+
+  const sample = await readFile(join(ROOT, 'test/fixtures/corpus/junit/datadog-java-gradle.xml'));
+  produced.set(
+    'ingest-answer',
+    await request('/v1/results?project=vigil&branch=main', { method: 'POST', body: sample }),
+  );
+  await dev.bus.drain();
+  produced.set('metrics-answer', await request('/v1/metrics?project=vigil&name=TestsFailed'));
+
+  produced.set('config-error', await configError(await mkdtemp(join(tmpdir(), 'vigil-docs-'))));
+  await reportFromCi(sample);
+  await history(dataDir);
+  await probeWithSlack(await mkdtemp(join(tmpdir(), 'vigil-docs-')));
+});
+
+/** What loading a config with a bad field says. */
+const configError = async (dir: string): Promise<string> => {
+  const file = join(dir, 'vigil.config.json');
+  await writeFile(file, JSON.stringify({ gates: { minCoverage: 120 } }));
+  return loadConfigFile(file).then(
+    () => 'accepted',
+    (e: Error) => e.message.split(dir).join('/home/you/vigil'),
+  );
+};
+
+/** The history API and the flaky-test event of history-and-flaky-tests.md. */
+const history = async (dataDir: string) => {
+  const post = (query: string, body: string | Buffer) =>
+    request(`/v1/results?${query}`, { method: 'POST', body });
+  const flaky = await readFile(
+    join(ROOT, 'test/fixtures/corpus/junit/enricomi-surefire-rerun-flaky.xml'),
+  );
+  await post('project=shop%2Fweb&branch=main&commit=4f2a9c1e77b0&runId=mvn-1', flaky);
+  for (const [i, value] of [40.8, 42, 41.5].entries())
+    await post(
+      `project=shop%2Fweb&branch=main&commit=b1b2c3${i + 1}&runId=bench-${i + 1}`,
+      JSON.stringify([{ name: 'parse 10k rows [json]', unit: 'ms', value }]),
+    );
+  await dev.bus.drain();
+  produced.set('history-tests', await request('/v1/projects/shop%2Fweb/tests?status=flaky'));
+  produced.set('dashboard-run', await request('/v1/projects/shop%2Fweb/runs/mvn-1'));
+  produced.set(
+    'history-benchmark',
+    await request(
+      `/v1/projects/shop%2Fweb/benchmarks/${encodeURIComponent('parse 10k rows [json]')}?branch=main`,
+    ),
+  );
+  const events = (await readFile(join(dataDir, 'events.ndjson'), 'utf8')).trim().split('\n');
+  const notice = events
+    .map((line) => JSON.parse(line) as { source: string; 'detail-type': string; detail: unknown })
+    .find((e) => e['detail-type'] === 'Test Flaky Detected');
+  produced.set(
+    'flaky-event',
+    JSON.stringify({
+      source: notice?.source,
+      'detail-type': notice?.['detail-type'],
+      detail: notice?.detail,
+    }),
+  );
+};
+
+/** `vigil report` in a GitHub Actions job, against the local pipeline. */
+const reportFromCi = async (junit: Buffer) => {
+  const files: Record<string, string> = {
+    'junit.xml': 'test/fixtures/corpus/junit/datadog-java-gradle.xml',
+    'coverage/coverage-summary.json': 'test/fixtures/corpus/istanbul/tsinjex-coverage-summary.json',
+  };
+  const out = capture();
+  await runReport(
+    ['junit.xml', 'coverage/coverage-summary.json', '--endpoint', dev.url, '--project', 'shop'],
+    {
+      env: {
+        VIGIL_TOKEN: token,
+        GITHUB_ACTIONS: 'true',
+        GITHUB_REF_NAME: 'main',
+        GITHUB_SHA: '3f2a9c1d0e4b5a6978877665544332211ffeedd0',
+        GITHUB_WORKFLOW: 'CI',
+        GITHUB_JOB: 'test',
+        GITHUB_RUN_ID: '7001',
+        GITHUB_RUN_ATTEMPT: '1',
+      },
+      stdout: out.write,
+      stderr: out.write,
+      readFile: async (path) =>
+        path === 'junit.xml' ? junit : readFile(join(ROOT, files[path] ?? path)),
+    },
+  );
+  produced.set('report-output', out.text().split(dev.url).join('https://vigil.example.com'));
+  const json = capture();
+  await runReport(['junit.xml', '--json', '--endpoint', dev.url, '--project', 'shop'], {
+    env: { VIGIL_TOKEN: token },
+    stdout: json.write,
+    stderr: () => {},
+    readFile: async () => junit,
+  });
+  produced.set('report-json', json.text());
+};
+
+/**
+ * The walkthrough of probes-and-alerting.md: its config, with the probe pointed at a local
+ * service and the Slack webhook at a local receiver. Probe turns come from fake interval
+ * timers, so the outage takes milliseconds.
+ */
+const probeWithSlack = async (dataDir: string) => {
+  let healthy = true;
+  const service = createServer((_req, res) => {
+    res.writeHead(healthy ? 200 : 503, { 'content-type': 'application/json' });
+    res.end(healthy ? '{"status":"ok"}' : '{"status":"down"}');
+  });
+  const serviceUrl = await listen(service);
+  const slackTexts: string[] = [];
+  const slack = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => {
+      body += c.toString();
+    });
+    req.on('end', () => {
+      slackTexts.push((JSON.parse(body) as { text: string }).text);
+      res.writeHead(200).end('ok');
+    });
+  });
+  const slackUrl = await listen(slack);
+
+  const documented = namedConfig('slack-probe');
+  const probes = documented.probes as { url: string; intervalSeconds?: number }[];
+  const documentedOrigin = new URL(probes[0]?.url ?? '').origin;
+  const config = {
+    ...documented,
+    probes: probes.map((p) => ({ ...p, url: p.url.replace(documentedOrigin, serviceUrl) })),
+  };
+  const asDocumented = (s: string) => s.split(serviceUrl).join(documentedOrigin);
+  const env = { VIGIL_SECRET_SLACK_WEBHOOK: slackUrl };
+
+  await writeFile(join(dataDir, 'vigil.config.json'), JSON.stringify(config));
+  const once = capture();
+  await runProbeCli(['--once'], {
+    env: { VIGIL_CONFIG: 'vigil.config.json' },
+    cwd: dataDir,
+    stdout: once.write,
+    stderr: once.write,
+  });
+  produced.set('probe-once', asDocumented(once.text()));
+
+  vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+  const pipeline = await startLocal({
+    config: parseConfig(config),
+    dataDir,
+    port: 0,
+    tokens: ['t'],
+    env,
+  });
+  cleanups.push(() => pipeline.close());
+  // One datapoint of ProbeAvailability per probe result that went through the bus.
+  const results = () => pipeline.metricStore.query({ name: 'ProbeAvailability' }).length;
+  const settled = async (count: number) => {
+    for (let i = 0; i < 400 && results() < count; i++) {
+      await new Promise((r) => setTimeout(r, 5));
+      await pipeline.bus.drain();
+    }
+  };
+  const turn = async () => {
+    const before = results();
+    await vi.advanceTimersByTimeAsync((probes[0]?.intervalSeconds ?? 60) * 1000);
+    await settled(before + 1);
+  };
+  await settled(1);
+  healthy = false;
+  await turn();
+  await turn();
+  produced.set(
+    'alerts-answer',
+    asDocumented(await (await fetch(`${pipeline.url}/v1/alerts`)).text()),
+  );
+  healthy = true;
+  await turn();
+  vi.useRealTimers();
+  const events = (await readFile(join(dataDir, 'events.ndjson'), 'utf8'))
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { 'detail-type': string; detail: Record<string, unknown> });
+  const detail = (type: string, where: (d: Record<string, unknown>) => boolean) =>
+    JSON.stringify(events.find((e) => e['detail-type'] === type && where(e.detail))?.detail);
+  produced.set(
+    'probe-completed',
+    asDocumented(detail('Probe Completed', (d) => d.status === 'down')),
+  );
+  produced.set(
+    'alert-notification',
+    asDocumented(detail('Alert State Changed', (d) => d.kind === 'RESOLVED')),
+  );
+  produced.set('slack-firing', asDocumented(slackTexts[0] ?? ''));
+  produced.set('slack-resolved', asDocumented(slackTexts[1] ?? ''));
+};
+
+afterAll(async () => {
+  // To update an example: DOCS_DUMP=dir writes each real output to dir/<id>.txt.
+  const dump = process.env.DOCS_DUMP;
+  if (dump) for (const [id, text] of produced) await writeFile(join(dump, `${id}.txt`), text);
+  if (testService === undefined) delete process.env.POWERTOOLS_SERVICE_NAME;
+  else process.env.POWERTOOLS_SERVICE_NAME = testService;
+  for (const cleanup of cleanups.reverse()) await cleanup();
+});
+
+describe('examples in the docs', () => {
+  it('include every JSON answer shown (no unchecked JSON block)', () => {
+    const unchecked = allBlocks.filter((b) => b.lang === 'json' && b.markers.example === undefined);
+    expect(unchecked.map((b) => `${b.file}:${b.line}`)).toEqual([]);
+  });
+
+  it('are all produced here, and everything produced here is shown', () => {
+    expect(new Set(examples.map((e) => e.markers.example))).toEqual(new Set(produced.keys()));
+  });
+
+  it.each(examples.map((e) => [`${e.file}:${e.line} ${e.markers.example}`, e] as const))(
+    '%s matches the real output',
+    (_, block) => {
+      const actual = produced.get(block.markers.example ?? '');
+      expect(actual, 'not produced').toBeDefined();
+      expect(normalise(block.lang, block.body)).toEqual(normalise(block.lang, actual ?? ''));
+    },
+  );
+});
+
+describe('config examples in the docs', () => {
+  it.each(configs.map((c) => [`${c.file}:${c.line}`, c] as const))('%s is valid', (_, block) => {
+    const input = evaluateConfig(block.body) as Record<string, unknown>;
+    const config = parseConfig(input, `${block.file}:${block.line}`);
+    expect(maintenanceCronProblems(config.alerts.maintenance)).toEqual([]);
+    // `<!-- config: defaults -->`: the values shown are the defaults.
+    if (block.markers.config === 'defaults') {
+      const defaults = parseConfig({}) as Record<string, unknown>;
+      for (const key of Object.keys(input)) expect(input[key], key).toEqual(defaults[key]);
+    }
+  });
+});

@@ -55,9 +55,8 @@ export const Chart = ({ title, at, series, unit = '', band, height = 220 }: Char
             stroke: s.color,
             width: s.marks ? 0 : 2,
             ...(s.dash ? { dash: [6, 4] } : {}),
-            points: s.marks
-              ? { show: true, size: 9, fill: s.color, stroke: s.color }
-              : { show: false },
+            // Lines show their points only where data is sparse (uPlot's default).
+            ...(s.marks ? { points: { show: true, size: 9, fill: s.color, stroke: s.color } } : {}),
             spanGaps: !s.marks,
           })),
         ],

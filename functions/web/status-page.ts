@@ -17,7 +17,8 @@ h1{font-size:1.6rem;margin:0 0 1rem}
 .s-operational{background:#2e7d32}.s-degraded,.s-maintenance{background:#b45309}
 .s-outage{background:#c62828}.s-unknown{background:#616161}
 section{background:#fff;border:1px solid #d0d4da;border-radius:.4rem;padding:1rem;margin:1rem 0}
-.comp h2{font-size:1.1rem;margin:0;display:flex;justify-content:space-between;gap:1rem}
+section h2{font-size:1.1rem;margin:0 0 .5rem}
+.comp h2{display:flex;justify-content:space-between;gap:1rem}
 .pill{font-size:.85rem;padding:0 .5rem;border-radius:1rem;color:#fff}
 svg{display:block;width:100%;height:34px;margin:.5rem 0 .25rem}
 .legend{display:flex;justify-content:space-between;font-size:.8rem;color:#4a4f57}
@@ -97,7 +98,7 @@ export const renderStatusPage = (status: PublicStatus): string => {
     : '<p>None announced.</p>';
   return [
     '<!doctype html><html lang="en"><head><meta charset="utf-8">',
-    '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    '<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,">',
     `<title>${e(status.title)}</title><style>${STYLE}</style></head><body><main>`,
     `<h1>${e(status.title)}</h1>`,
     `<p class="overall s-${status.overall}" role="status">${OVERALL[status.overall]}</p>`,

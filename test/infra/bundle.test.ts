@@ -42,6 +42,8 @@ beforeAll(async () => {
     ARCHIVE_BUCKET: 'vigil-test-archive',
     LEDGER_TABLE: 'vigil-test-ledger',
     HISTORY_TABLE: 'vigil-test-history',
+    STATUS_TABLE: 'vigil-test-status',
+    READ_TOKENS_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:vigil-test-read-AbCdEf',
     TOKENS_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:vigil-test-AbCdEf',
     SECRETS_PREFIX: 'vigil/dev/',
     ALERT_TABLE: 'vigil-test-alerts',

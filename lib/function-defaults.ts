@@ -72,6 +72,11 @@ export const BUNDLING = {
   },
 } satisfies BundlingOptions;
 
+/** After-bundling commands of the ingest function: the single-file CLI beside the handler. */
+export const cliAfterBundling = (inputDir: string, outputDir: string): string[] => [
+  `cd "${inputDir}" && node --import tsx scripts/build-cli.ts --out "${outputDir}/vigil.mjs"`,
+];
+
 /** The esbuild options NodejsFunction derives from `BUNDLING` (for building outside CDK). */
 export const esbuildOptions = (): BuildOptions => ({
   bundle: true,
@@ -202,6 +207,11 @@ export interface VigilFunctionProps {
    * @default - only the common variables
    */
   readonly environment?: Readonly<Record<string, string>>;
+  /**
+   * Commands run after the shared ones once the bundle is built (see `BUNDLING`).
+   * @default - none
+   */
+  readonly afterBundling?: (inputDir: string, outputDir: string) => string[];
   /** @default 512 */
   readonly memorySizeMb?: number;
   /** @default 29 (just under API Gateway's 30 s integration limit) */
@@ -211,12 +221,6 @@ export interface VigilFunctionProps {
    * @default - none (the account's unreserved pool)
    */
   readonly reservedConcurrentExecutions?: number;
-  /**
-   * Shell commands run after bundling, after the common ones (e.g. to add files the function
-   * reads next to its bundle in `outputDir`).
-   * @default - none
-   */
-  readonly afterBundling?: (inputDir: string, outputDir: string) => string[];
 }
 
 /**

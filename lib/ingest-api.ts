@@ -23,7 +23,7 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import type { VigilConfig } from '../functions/core/config';
 import type { StageSettings } from './config';
-import { functionEntry, VigilFunction } from './function-defaults';
+import { cliAfterBundling, functionEntry, VigilFunction } from './function-defaults';
 import { stateTable } from './resources';
 
 export interface IngestApiProps {
@@ -165,6 +165,8 @@ export class IngestApi extends Construct {
         TOKENS_SECRET_ARN: this.tokensSecret.secretArn,
         READ_TOKENS_SECRET_ARN: this.readTokensSecret.secretArn,
       },
+      // GET /v1/cli/vigil.mjs serves the single-file CLI, built into the bundle beside the handler.
+      afterBundling: cliAfterBundling,
     });
     const fn = this.handler.function;
     props.eventBus.grantPutEventsTo(fn);
@@ -255,6 +257,7 @@ export class IngestApi extends Construct {
     const routes = [
       ...this.api.addRoutes({ path: '/v1/results', methods: [HttpMethod.POST], integration }),
       ...this.api.addRoutes({ path: '/v1/health', methods: [HttpMethod.GET], integration }),
+      ...this.api.addRoutes({ path: '/v1/cli/vigil.mjs', methods: [HttpMethod.GET], integration }),
       // The history API: /v1/projects/{project}/tests|runs|benchmarks/{name}, where the project
       // and benchmark names may hold "/" (a greedy parameter; the function parses the path).
       ...this.api.addRoutes({
@@ -278,7 +281,8 @@ export class IngestApi extends Construct {
           'POST /v1/results and GET /v1/projects/... are authorized by the ingest function ' +
           'itself: a bearer token compared in constant time with the tokens in Secrets ' +
           'Manager (a Lambda authorizer would add a second function and latency for the same ' +
-          'check). GET /v1/health is public by design and reveals nothing but liveness; GET ' +
+          'check). GET /v1/health is public by design and reveals nothing but liveness; ' +
+          'GET /v1/cli/vigil.mjs is public by design (the CLI program, no secrets in it); GET ' +
           '/v1/status only answers when the config has a statusPage, with what it makes public.',
       });
     }

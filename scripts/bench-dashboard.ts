@@ -260,7 +260,6 @@ const main = async () => {
       ['/v1/probes/shop/probe-0'],
       ['/v1/incidents', { days: '90' }],
       ['/v1/status'],
-      ['/v1/projects/shop/runs', { kind: 'coverage', branch: 'main' }],
       ['/v1/projects/shop/tests', { status: 'flaky' }],
     ];
     console.log(`\nroute timings (${REPEATS} calls each; target ≤ 100 ms)`);

@@ -49,6 +49,11 @@ const gateOverrideSchema = z
      * branch's latest coverage (same project and suite). Off when unset.
      */
     maxCoverageDrop: z.number().min(0).max(100),
+    /**
+     * Minimum coverage (percent) of the lines a change adds or modifies, when the report was
+     * sent with its changed lines (`vigil report` in a git checkout with a base). Off when unset.
+     */
+    minPatchCoverage: z.number().min(0).max(100),
     /** Fail when a benchmark regressed against its baseline on the base branch. */
     failOnBenchmarkRegression: z.boolean(),
     /** Fail when a load test's p95/p99 latency or error rate regressed against its baseline. */

@@ -19,6 +19,7 @@ import {
 import { emitPipelineMetric, flushMetrics } from '../shared/pipeline-metrics';
 import { logger, metrics as sharedMetrics } from '../shared/powertools';
 import { annotate, traceHandler, traceSync } from '../shared/tracing';
+import { CLI_PATH, getCli } from './cli-file';
 import { routeStatus, type StatusStores } from './status-routes';
 
 export interface IngestHandlerDeps extends IngestDeps {
@@ -36,6 +37,11 @@ export interface IngestHandlerDeps extends IngestDeps {
   healthTimeoutMs?: number;
   /** Where the pipeline metrics go. Default: the shared Powertools instance. */
   metrics?: Metrics;
+  /**
+   * The single-file CLI served at `GET /v1/cli/vigil.mjs` (no token: it holds no secrets).
+   * Default: none (the route answers 503).
+   */
+  cliFile?: () => Promise<string>;
 }
 
 /**
@@ -70,7 +76,7 @@ export const createIngestHandler = (deps: IngestHandlerDeps) => {
     );
   };
 
-  /** The dashboard API (`core/status/routes.ts`); public routes skip the token. */
+  /** The dashboard API (`./status-routes.ts`); public routes skip the token. */
   const getStatus = (event: APIGatewayProxyEventV2, route: StatusRoute): Promise<HttpResult> =>
     routeStatus(
       {
@@ -159,6 +165,8 @@ export const createIngestHandler = (deps: IngestHandlerDeps) => {
       let response: HttpResult;
       if (route === 'GET /v1/health') {
         response = await getHealth();
+      } else if (route === `GET ${CLI_PATH}`) {
+        response = await getCli(deps.cliFile);
       } else if (route === 'POST /v1/results') {
         response = await postResults(event, correlationId);
       } else if (statusRoute) {

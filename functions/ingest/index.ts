@@ -1,3 +1,4 @@
+import { cliFileReader } from '../adapters/aws/cli-file';
 import { dynamo, eventBridge, s3, secrets } from '../adapters/aws/clients';
 import { DynamoHistoryStore } from '../adapters/aws/dynamodb-history-store';
 import { DynamoRunLedger } from '../adapters/aws/dynamodb-ledger';
@@ -59,6 +60,8 @@ export const handler = lambdaEntry(
     clock: systemClock,
     version: VERSION,
     metrics,
+    // Written next to this handler's bundle by the CDK bundling (lib/ingest-api.ts).
+    cliFile: cliFileReader(new URL('./vigil.mjs', import.meta.url)),
     health: [
       configCheck(config),
       eventBusCheck({ client: eventBridge(), busName }),

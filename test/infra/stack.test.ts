@@ -383,6 +383,8 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
       'GET /v1/probes/{proxy+}',
       'GET /v1/incidents',
       'GET /v1/status',
+      // The single-file CLI.
+      'GET /v1/cli/vigil.mjs',
     ];
     for (const routeKey of routeKeys) {
       template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: routeKey });

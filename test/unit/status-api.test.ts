@@ -331,6 +331,54 @@ describe('projects and runs', () => {
   });
 });
 
+describe('edges', () => {
+  it('answers 503 for a run page without an archive reader', async () => {
+    const { runId } = await post('junit/dorny-jest-junit.xml', {});
+    delete deps.archiveReader;
+    const res = await call('GET', `/v1/projects/shop/runs/${runId}`, { token: READ });
+    expect(res.status).toBe(503);
+  });
+
+  it('lists a probe that reports but is no longer configured, and counts no flaky tests without history', async () => {
+    delete deps.history;
+    await deliver(probeEvents([sample('retired', '2026-11-25T10:00:00.000Z', 'up')]));
+    const probes = (await call('GET', '/v1/probes', { token: READ })).body as ProbesAnswer;
+    expect(probes.probes.find((p) => p.probe === 'retired')).toMatchObject({
+      tags: [],
+      status: 'up',
+    });
+    expect(probes.probes.find((p) => p.probe === 'retired')).not.toHaveProperty('url');
+    const detail = await call('GET', '/v1/probes/shop/retired', { token: READ });
+    expect(detail.status).toBe(200);
+    expect(detail.body.summary).not.toHaveProperty('url');
+    const none = await call('GET', '/v1/probes/shop/checkout', { token: READ });
+    expect(none.body.summary.status).toBe('unknown');
+  });
+
+  it('limits open incidents and describes recurring maintenance', async () => {
+    setup({
+      ...baseConfig,
+      alerts: { maintenance: [{ cron: '0 3 * * *', durationMinutes: 30, reason: 'nightly' }] },
+    });
+    await deliver(
+      alertEvents([
+        alert('FIRING', '2026-11-25T10:00:00.000Z'),
+        { ...alert('FIRING', '2026-11-25T10:01:00.000Z'), incidentId: 'inc-2' },
+      ]),
+    );
+    const open = await call('GET', '/v1/incidents', {
+      token: READ,
+      query: { open: 'true', limit: '1' },
+    });
+    expect(open.body.incidents.map((i: { incidentId: string }) => i.incidentId)).toEqual(['inc-2']);
+    const d = (await call('GET', '/v1/probes/shop/checkout', { token: READ }))
+      .body as ProbeDetailAnswer;
+    expect(d.maintenance).toEqual([
+      { reason: 'nightly', cron: '0 3 * * *', durationMinutes: 30, active: false },
+    ]);
+  });
+});
+
 describe('probes and incidents', () => {
   const feed = async () => {
     const details: ProbeCompletedDetail[] = [];

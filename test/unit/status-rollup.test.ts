@@ -231,3 +231,86 @@ describe('local journal', () => {
     expect(await third.probes.failures({ project: 'shop', probe: 'api', limit: 5 })).toEqual([]);
   });
 });
+
+describe('status subscriber', () => {
+  it('ignores events it does not record and refuses invalid ones', async () => {
+    const { recordStatusEvent } = await import('../../functions/core/status/service');
+    const { createStatusHandler } = await import('../../functions/status/handler');
+    const catalog = new MemoryRunCatalog();
+    const deps = {
+      probes: new (
+        await import('../../functions/adapters/local/status-memory')
+      ).MemoryProbeHistoryStore(),
+      incidents: new (
+        await import('../../functions/adapters/local/status-memory')
+      ).MemoryIncidentStore(),
+      catalog,
+      ttlDays: 90,
+    };
+    const flaky = {
+      source: 'vigil.history',
+      detailType: 'Test Flaky Detected',
+      detail: {},
+    } as unknown as Parameters<typeof recordStatusEvent>[0];
+    expect(await recordStatusEvent(flaky, deps)).toBe('ignored');
+    await expect(
+      createStatusHandler(deps)({
+        version: '0',
+        id: '1',
+        source: 'vigil.probe',
+        account: 'a',
+        time: 't',
+        region: 'r',
+        resources: [],
+        'detail-type': 'Probe Completed',
+        detail: { nope: true },
+      }),
+    ).rejects.toThrow(/Invalid Probe Completed event/);
+  });
+});
+
+describe('run catalog entries', () => {
+  const metadata = {
+    project: 'shop',
+    runId: 'r',
+    correlationId: 'c',
+    format: 'k6',
+    ingestedAt: '2026-11-25T10:00:00.000Z',
+    archive: { uri: 'mem://a', bytes: 1, sha256: 'a'.repeat(64) },
+    normalized: { uri: 'mem://n', bytes: 1, sha256: 'b'.repeat(64) },
+  };
+  const gate = { status: 'pass' as const, checks: [] };
+
+  it('keeps the headline figures of each kind of run', async () => {
+    const { runEntryOf } = await import('../../functions/core/status/catalog');
+    const load = (latencyMs: Record<string, number>) =>
+      runEntryOf('load', {
+        metadata,
+        gate,
+        summary: { requests: 10, failedRequests: 1, errorRate: 0.1, latencyMs, thresholds: [] },
+      }).facts;
+    expect(load({ p95: 200, p99: 300 })).toEqual({
+      load: { requests: 10, errorRate: 0.1, p95Ms: 200, p99Ms: 300 },
+    });
+    expect(load({})).toEqual({ load: { requests: 10, errorRate: 0.1 } });
+    const metric = { pct: 50, covered: 1, total: 2 };
+    expect(
+      runEntryOf('coverage', {
+        metadata,
+        gate,
+        summary: { lines: metric, branches: metric, functions: metric, statements: metric },
+      }).facts,
+    ).toEqual({ coverage: { lines: 50, branches: 50, functions: 50, statements: 50 } });
+    const bench = runEntryOf('benchmark', {
+      metadata: { ...metadata, suite: 's', branch: 'b', commit: 'c1' },
+      gate,
+      summary: { benchmarks: [{ name: 'x', unit: 'ms', value: 1 }] },
+    });
+    expect(bench).toMatchObject({
+      facts: { benchmarks: 1 },
+      suite: 's',
+      branch: 'b',
+      commit: 'c1',
+    });
+  });
+});

@@ -6,8 +6,7 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { buildWebFiles } from '../../../web/build';
 import { createAlertHandler } from '../../alert/handler';
 import { listAlerts } from '../../core/alerts/service';
-import type { VigilConfig } from '../../core/config';
-import { historyRetentionDays } from '../../core/config';
+import { historyRetentionDays, type VigilConfig } from '../../core/config';
 import { VigilError } from '../../core/errors';
 import { type BusEvent, EVENT_PATTERNS, eventContext, parseBusEvent } from '../../core/events';
 import { configCheck } from '../../core/health';
@@ -55,6 +54,8 @@ export interface LocalOptions {
   echoMetrics?: boolean;
   /** Run the configured probes on their intervals (default true). */
   probes?: boolean;
+  /** The single-file CLI served at GET /v1/cli/vigil.mjs (see cli/build.ts). */
+  cliFile?: () => Promise<string>;
   /** The dashboard's built files (web/build.ts); built in memory at start when absent. */
   webFiles?: ReadonlyMap<string, Buffer>;
   env?: NodeJS.ProcessEnv;
@@ -248,15 +249,12 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
     },
   );
   // The dashboard's data: run catalog, probe history, incidents.
-  const status = await openLocalStatusStores(
-    dataDir,
-    systemClock,
-    historyRetentionDays(opts.config, 'local'),
-  );
+  const retentionDays = historyRetentionDays(opts.config, 'local');
+  const status = await openLocalStatusStores(dataDir, systemClock, retentionDays);
   bus.subscribe(
     'status',
     EVENT_PATTERNS.status,
-    createStatusHandler({ ...status, ttlDays: historyRetentionDays(opts.config, 'local') }),
+    createStatusHandler({ ...status, ttlDays: retentionDays }),
   );
   const readTokens =
     opts.readTokens ??
@@ -287,6 +285,7 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
     version: VERSION,
     metrics,
     health: [configCheck(opts.config), dataDirCheck(dataDir)],
+    ...(opts.cliFile ? { cliFile: opts.cliFile } : {}),
   });
 
   // The dashboard, the status page and the badges: the same handler as the AWS web function.

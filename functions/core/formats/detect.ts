@@ -1,3 +1,4 @@
+import { looksLikeIstanbulFinal } from './istanbul-final';
 import type { FormatId } from './types';
 
 /**
@@ -109,6 +110,8 @@ export const detectJsonFormat = (doc: unknown): FormatId | undefined => {
   // Istanbul json-summary.
   if (isObject(doc.total) && isObject(doc.total.lines) && 'covered' in doc.total.lines)
     return 'istanbul';
+  // Istanbul coverage-final.json: { "<path>": { path, statementMap, s, ... }, ... }.
+  if (looksLikeIstanbulFinal(doc)) return 'istanbul';
   // Artillery 2 (aggregate.counters) and 1.x (aggregate + intermediate).
   if (isObject(doc.aggregate) && (isObject(doc.aggregate.counters) || 'intermediate' in doc))
     return 'artillery';

@@ -40,7 +40,7 @@ const FREE_TEXT = /^[^\u0000-\u001f\u007f]{1,256}$/;
 const CURSOR = /^[\x21-\x7e]+$/;
 
 /** `decodeURIComponent`, or the text unchanged when it is not valid percent-encoding. */
-const safeDecode = (text: string): string => {
+export const safeDecode = (text: string): string => {
   try {
     return decodeURIComponent(text);
   } catch {

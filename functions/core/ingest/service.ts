@@ -14,8 +14,11 @@ import {
 import { type FormatId, isFormat, type ParsedReport, parseReport } from '../formats';
 import { evaluateGate, type GateContext } from '../gates/gate';
 import type { HistoryReader, RunRecord } from '../history/types';
+import { computePatch, unwrapPatch, withPatchCheck } from '../patch/ingest';
+import type { PatchSummary } from '../patch/patch';
 import type { Clock, EventPublisher, PayloadArchive, RunLedger } from '../ports';
 import { decodeText, decompress } from './body';
+import { type Failures, failuresOf } from './failures';
 
 /**
  * The ingest use case: validate, parse, gate, archive, publish, answer. Pure
@@ -56,9 +59,12 @@ export interface IngestResult {
   kind: ParsedReport['kind'];
   format: FormatId;
   dialect?: string;
-  summary: ParsedReport['summary'];
+  /** Coverage reports sent with their changed lines also get `patch` (core/patch). */
+  summary: ParsedReport['summary'] & { patch?: PatchSummary };
   gate: Gate;
   warnings: string[];
+  /** Test reports only: the failed and flaky tests, bounded (see `failuresOf`). */
+  failures?: Failures;
   duplicate: boolean;
   correlationId: string;
 }
@@ -274,11 +280,15 @@ const gateContext = async (
 
 export const ingest = async (req: IngestRequest, deps: IngestDeps): Promise<IngestResponse> => {
   const params = readParams(req.query);
-  const bytes = decompress(req.body, req.contentEncoding, deps.config.ingest.maxBodyBytes);
+  const body = decompress(req.body, req.contentEncoding, deps.config.ingest.maxBodyBytes);
+  // `?patch=1`: the report comes with the change's lines (patch coverage, core/patch).
+  const unwrapped = unwrapPatch(req.query, decodeText(body));
+  const bytes = req.query.patch === '1' ? Buffer.from(unwrapped.text) : body;
   const trace = deps.trace ?? (<T>(_name: string, fn: () => T): T => fn());
   const report = trace(`parse ${params.format ?? 'auto'}`, () =>
-    parseReport(decodeText(bytes), params.format),
+    parseReport(unwrapped.text, params.format),
   );
+  const patch = computePatch(report, unwrapped.text, unwrapped);
   const contentHash = sha256(bytes);
   const runId =
     params.runId ?? sha256(`${params.project}\n${params.suite ?? ''}\n${contentHash}`).slice(0, 32);
@@ -308,10 +318,11 @@ export const ingest = async (req: IngestRequest, deps: IngestDeps): Promise<Inge
   let result: IngestResult;
   try {
     const gateConfig: GateConfig = gateConfigFor(deps.config, params.project, deps.stage);
-    const gate = evaluateGate(
+    const gate = withPatchCheck(
+      evaluateGate(report, gateConfig, await gateContext(report, gateConfig, params, runId, deps)),
       report,
-      gateConfig,
-      await gateContext(report, gateConfig, params, runId, deps),
+      patch,
+      gateConfig.minPatchCoverage,
     );
     const now = deps.clock.now();
     const key = archiveKey(params.project, runId, now);
@@ -358,9 +369,10 @@ export const ingest = async (req: IngestRequest, deps: IngestDeps): Promise<Inge
       kind: report.kind,
       format: report.format,
       ...(report.dialect ? { dialect: report.dialect } : {}),
-      summary: report.summary,
+      summary: patch.patch ? { ...report.summary, patch: patch.patch } : report.summary,
       gate,
-      warnings: report.warnings,
+      warnings: [...report.warnings, ...unwrapped.warnings],
+      ...(report.kind === 'tests' ? { failures: failuresOf(report) } : {}),
       duplicate: false,
       correlationId: req.correlationId,
     };

@@ -2,7 +2,14 @@ import { activeWindow, covers } from '../alerts/maintenance';
 import type { MaintenanceWindow, ProbeConfig, VigilConfig } from '../config';
 import { VigilError } from '../errors';
 import type { TestCase } from '../formats/types';
-import { checkProject, invalid, onlyKnown, type Query, readLimit } from '../history/queries';
+import {
+  checkProject,
+  invalid,
+  onlyKnown,
+  type Query,
+  readLimit,
+  safeDecode,
+} from '../history/queries';
 import type { HistoryReader } from '../history/types';
 import { RUN_ID } from '../ingest/service';
 import type { ArchiveReader, Clock } from '../ports';
@@ -54,14 +61,6 @@ export type StatusRoute =
 
 /** Routes readable without a token (when the config makes them public). */
 export const PUBLIC_ROUTES: readonly StatusRoute['route'][] = ['status'];
-
-const safeDecode = (text: string): string => {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
-};
 
 /**
  * The dashboard route a GET path names, or undefined (then it may be a history route). A project

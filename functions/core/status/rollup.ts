@@ -46,23 +46,33 @@ export const mergeInto = (target: Histogram, source: Readonly<Histogram>): Histo
   return target;
 };
 
-/** Nearest-rank quantile (0 < q ≤ 1) from a histogram, as its bin's upper bound; null when empty. */
-export const histogramQuantile = (hist: Readonly<Histogram>, q: number): number | null => {
+/**
+ * Nearest-rank quantiles (0 < q ≤ 1, ascending) from a histogram, each as its bin's upper bound;
+ * null when the histogram is empty. One pass over the sorted bins for all of them.
+ */
+export const histogramQuantiles = (
+  hist: Readonly<Histogram>,
+  qs: readonly number[],
+): (number | null)[] => {
   const bins = Object.entries(hist)
     .map(([b, n]) => [Number(b), n] as const)
     .filter(([, n]) => n > 0)
     .sort((a, b) => a[0] - b[0]);
-  const total = bins.reduce((s, [, n]) => s + n, 0);
-  if (total === 0) return null;
-  const rank = Math.max(1, Math.ceil(q * total));
-  let seen = 0;
-  for (const [bin, n] of bins) {
-    seen += n;
-    if (seen >= rank) return binUpperMs(bin);
+  const total = bins.reduce((sum, [, n]) => sum + n, 0);
+  if (total === 0) return qs.map(() => null);
+  const out: (number | null)[] = [];
+  let i = 0;
+  let seen = bins[0]?.[1] ?? 0;
+  for (const q of qs) {
+    const rank = Math.max(1, Math.ceil(q * total));
+    while (seen < rank && i < bins.length - 1) seen += bins[++i]?.[1] ?? 0;
+    out.push(binUpperMs(bins[i]?.[0] ?? 0));
   }
-  /* v8 ignore next */
-  return null;
+  return out;
 };
+
+export const histogramQuantile = (hist: Readonly<Histogram>, q: number): number | null =>
+  histogramQuantiles(hist, [q])[0] ?? null;
 
 /** What a store keeps per (probe, resolution, bucket). */
 export interface BucketCounts {
@@ -78,13 +88,16 @@ export const toRollup = (
   ...key,
   checks: counts.checks,
   failures: counts.failures,
-  latencyMs: {
-    p50: histogramQuantile(counts.hist, 0.5),
-    p95: histogramQuantile(counts.hist, 0.95),
-    p99: histogramQuantile(counts.hist, 0.99),
-    max: histogramQuantile(counts.hist, 1),
-  },
+  latencyMs: latencyOf(counts.hist),
 });
+
+const latencyOf = (hist: Readonly<Histogram>): ProbeRollup['latencyMs'] => {
+  const [p50 = null, p95 = null, p99 = null, max = null] = histogramQuantiles(
+    hist,
+    [0.5, 0.95, 0.99, 1],
+  );
+  return { p50, p95, p99, max };
+};
 
 /** The sample's key for idempotency: one invocation checks many probes, some several times. */
 export const sampleKey = (s: ProbeCompletedDetail): string =>

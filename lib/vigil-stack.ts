@@ -11,6 +11,7 @@ import { type MonitoredFunction, Monitoring } from './monitoring';
 import { Probes } from './probes';
 import { Processors } from './processors';
 import { StatusHistory } from './status';
+import { Web } from './web';
 
 /** Tag with the stage name on every resource that takes tags. */
 const STAGE_TAG = 'vigil:stage';
@@ -46,6 +47,8 @@ export class VigilStack extends Stack {
   readonly alerting: Alerting;
   readonly monitoring: Monitoring;
   readonly dashboard: KpiDashboard;
+  /** The dashboard page, the status page and badges, on the ingest API's origin. */
+  readonly web: Web;
 
   constructor(scope: Construct, id: string, props: VigilStackProps) {
     const { stage, config, ciSilenceMinutes, ...stackProps } = props;
@@ -85,6 +88,14 @@ export class VigilStack extends Stack {
       config,
     });
     this.status.grantRead(this.ingest.handler);
+    this.web = new Web(this, 'Web', {
+      api: this.ingest.api,
+      tokensSecret: this.ingest.tokensSecret,
+      readTokensSecret: this.ingest.readTokensSecret,
+      settings,
+      config,
+    });
+    this.status.grantRead(this.web.handler);
     if (Probes.needed(config)) {
       this.probes = new Probes(this, 'Probes', {
         eventBus: this.events.bus,
@@ -107,6 +118,7 @@ export class VigilStack extends Stack {
       ...(this.probes ? [{ name: 'Probe', function: this.probes.handler.function }] : []),
       { name: 'Alert', function: this.alerting.alert.function },
       { name: 'Notify', function: this.alerting.notify.function },
+      { name: 'Web', function: this.web.handler.function },
     ];
     const deadLetterQueues = [
       this.processors.deadLetterQueue,
@@ -143,6 +155,10 @@ export class VigilStack extends Stack {
     new CfnOutput(this, 'IngestUrl', {
       description:
         'Base URL of the ingest API (POST v1/results, GET v1/health, GET v1/projects/{project}/...)',
+      value: this.ingest.url,
+    });
+    new CfnOutput(this, 'WebUrl', {
+      description: 'Dashboard (sign in with /#token=<token>) and public status page (/status)',
       value: this.ingest.url,
     });
     new CfnOutput(this, 'EventBusName', {

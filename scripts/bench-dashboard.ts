@@ -18,6 +18,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { FileArchive } from '../functions/adapters/local/archive';
 import {
@@ -39,17 +40,17 @@ const RUNS = 1_000;
 const BENCHMARKS = 200;
 const PROBES = 10;
 const DAYS = 90;
-const TOKEN = 'bench-token';
+export const TOKEN = 'bench-token';
 const REPEATS = 20;
 const DAY = 86_400_000;
 /** One sample per probe every 5 minutes (260,000 in all): the routes read hour and day rollups, so their cost does not depend on it; filling 1-minute samples only takes 5× longer. */
 const SAMPLE_EVERY_MS = 5 * 60_000;
 
 const now = Date.parse('2026-11-25T12:00:00.000Z');
-const clock = { now: () => new Date(now) };
+export const clock = { now: () => new Date(now) };
 const rand = mulberry32(42);
 const probeNames = Array.from({ length: PROBES }, (_, i) => `probe-${i}`);
-const config = parseConfig({
+export const config = parseConfig({
   project: PROJECT,
   probes: probeNames.map((name, i) => ({
     name,
@@ -61,7 +62,8 @@ const config = parseConfig({
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
-const fill = async (dir: string) => {
+/** Fill the stores (exported for the page bench, scripts/bench-dashboard-pages.ts). */
+export const fill = async (dir: string) => {
   const archive = new FileArchive(dir);
   const { history } = LocalStore.open(dir, { lock: false });
   const probes = new MemoryProbeHistoryStore(clock);
@@ -292,4 +294,5 @@ const main = async () => {
   }
 };
 
-await main();
+// Run only as a script, not when the page bench imports `fill`.
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main();

@@ -389,9 +389,9 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
     for (const routeKey of routeKeys) {
       template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: routeKey });
     }
-    template.resourceCountIs('AWS::ApiGatewayV2::Route', routeKeys.length);
-    // One integration (the ingest function) behind every route.
-    template.resourceCountIs('AWS::ApiGatewayV2::Integration', 1);
+    template.resourceCountIs('AWS::ApiGatewayV2::Route', routeKeys.length + 4); // + the web function's four
+    // Two integrations: the ingest function and the web function.
+    template.resourceCountIs('AWS::ApiGatewayV2::Integration', 2);
     template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
       IntegrationType: 'AWS_PROXY',
       PayloadFormatVersion: '2.0',
@@ -412,10 +412,52 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
     });
   });
 
+  it('serves the dashboard, status page and badges from the web function: GET only, read only', () => {
+    const { template, stack } = s();
+    const webFn = stack.web.handler.function;
+    const integrations = template.findResources('AWS::ApiGatewayV2::Integration', {
+      Properties: {
+        IntegrationUri: {
+          'Fn::GetAtt': [stack.getLogicalId(webFn.node.defaultChild as CfnElement), 'Arn'],
+        },
+      },
+    });
+    const [webIntegration] = Object.keys(integrations);
+    expect(webIntegration).toBeDefined();
+    for (const routeKey of [
+      'GET /',
+      'GET /assets/{proxy+}',
+      'GET /status',
+      'GET /v1/badges/{proxy+}',
+    ])
+      template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+        RouteKey: routeKey,
+        Target: { 'Fn::Join': ['', ['integrations/', { Ref: webIntegration }]] },
+      });
+    const fnProps = propsOf(s(), webFn);
+    expect(fnProps).toMatchObject({ MemorySize: 256, Timeout: 10 });
+    expect(
+      Object.keys((fnProps.Environment as { Variables: Record<string, unknown> }).Variables),
+    ).toEqual(
+      expect.arrayContaining(['TOKENS_SECRET_ARN', 'READ_TOKENS_SECRET_ARN', 'STATUS_TABLE']),
+    );
+    // Reads the status table (status page, badges) and both token secrets; nothing else.
+    expect(roleActions(s(), stack.web.handler.role)).toEqual([
+      'dynamodb:GetItem',
+      'dynamodb:Query',
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      'secretsmanager:DescribeSecret',
+      'secretsmanager:GetSecretValue',
+      'xray:PutTelemetryRecords',
+      'xray:PutTraceSegments',
+    ]);
+  });
+
   it('keeps every log group for the stage retention', () => {
     const retention = stageSettings(config, stage).logRetention;
     const groups = Object.values(s().template.findResources('AWS::Logs::LogGroup'));
-    expect(groups).toHaveLength(8); // ingest, metrics, history, status, probe, alert, notify; API access logs
+    expect(groups).toHaveLength(9); // ingest, metrics, history, status, probe, alert, notify, web; API access logs
     for (const group of groups) {
       expect((group as CfnResourceJson).Properties?.RetentionInDays).toBe(retention);
     }
@@ -433,6 +475,7 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
         'CriticalTopicArn',
         'WarningTopicArn',
         'DashboardUrl',
+        'WebUrl',
       ].sort(),
     );
   });
@@ -726,7 +769,7 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
         Properties: { Description: Match.stringLikeRegexp(`^Vigil ${stage}: `) },
       }),
     ).map((fn) => String((fn as CfnResourceJson).Properties?.Description));
-    expect(vigilFunctions).toHaveLength(6); // ingest, metrics, history, status, alert, notify
+    expect(vigilFunctions).toHaveLength(7); // ingest, metrics, history, status, alert, notify, web
     expect(vigilFunctions.join('\n')).not.toMatch(/probe/);
   });
 

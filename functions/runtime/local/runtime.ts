@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { buildWebFiles } from '../../../web/build';
 import { LocalAlertDispatcher } from '../../adapters/local/alert-dispatcher';
 import { LocalBus } from '../../adapters/local/bus';
 import { EnvSecretResolver } from '../../adapters/local/env-secrets';
@@ -28,6 +29,8 @@ import { errorResponse, type HttpResult, json } from '../../shared/http';
 import { logger, NAMESPACE, SERVICE } from '../../shared/powertools';
 import { VERSION } from '../../shared/version';
 import { createStatusHandler } from '../../status/handler';
+import { publicData } from '../../web/data';
+import { createWebHandler, isWebPath } from '../../web/handler';
 
 /**
  * The whole pipeline on one machine: the same ingest and metrics handlers as on AWS,
@@ -51,6 +54,8 @@ export interface LocalOptions {
   probes?: boolean;
   /** The single-file CLI served at GET /v1/cli/vigil.mjs (see cli/build.ts). */
   cliFile?: () => Promise<string>;
+  /** The dashboard's built files (web/build.ts); built in memory at start when absent. */
+  webFiles?: ReadonlyMap<string, Buffer>;
   env?: NodeJS.ProcessEnv;
   /** How long the store keeps raw metrics, rollups and delivered events (see docs/durability.md). */
   retention?: RetentionOptions;
@@ -163,7 +168,7 @@ export const toApiGatewayEvent = (
 
 const send = (res: ServerResponse, result: HttpResult): void => {
   res.writeHead(result.statusCode, result.headers);
-  res.end(result.body);
+  res.end(result.isBase64Encoded && result.body ? Buffer.from(result.body, 'base64') : result.body);
 };
 
 /** The correlation id an event carries, if it is one of Vigil's. */
@@ -290,6 +295,13 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
     ...(opts.cliFile ? { cliFile: opts.cliFile } : {}),
   });
 
+  // The dashboard, the status page and the badges: the same handler as the AWS web function.
+  const webHandler = createWebHandler({
+    files: opts.webFiles ?? (await buildWebFiles()),
+    tokens: { tokens: async () => [...tokens, ...readTokens] },
+    ...publicData({ ...status, config: opts.config, clock: systemClock }),
+  });
+
   const metricsRoute = (url: URL): HttpResult => {
     const name = url.searchParams.get('name');
     if (!name) return json(200, { names: metricStore.names() });
@@ -318,6 +330,10 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
     const url = new URL(req.url ?? '/', 'http://local');
     if (req.method === 'GET' && url.pathname === '/v1/metrics') {
       send(res, metricsRoute(url));
+      return;
+    }
+    if (req.method === 'GET' && isWebPath(url.pathname)) {
+      webHandler(toApiGatewayEvent(req, url, Buffer.alloc(0))).then((result) => send(res, result));
       return;
     }
     if (req.method === 'GET' && url.pathname === '/v1/alerts') {

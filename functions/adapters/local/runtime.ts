@@ -6,7 +6,6 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { createAlertHandler } from '../../alert/handler';
 import { listAlerts } from '../../core/alerts/service';
 import type { VigilConfig } from '../../core/config';
-import { VigilError } from '../../core/errors';
 import { type BusEvent, EVENT_PATTERNS, eventContext, parseBusEvent } from '../../core/events';
 import { configCheck } from '../../core/health';
 import { DIMENSIONS } from '../../core/metrics/catalog';
@@ -14,7 +13,7 @@ import { systemClock } from '../../core/ports';
 import { createHistoryHandler } from '../../history/handler';
 import { createIngestHandler } from '../../ingest/handler';
 import { createMetricsHandler } from '../../metrics/handler';
-import { errorResponse, type HttpResult, json } from '../../shared/http';
+import { errorResponse, type HttpResult, json, tokenAccepted } from '../../shared/http';
 import { logger, NAMESPACE, SERVICE } from '../../shared/powertools';
 import { VERSION } from '../../shared/version';
 import { LocalAlertDispatcher } from './alert-dispatcher';
@@ -24,6 +23,7 @@ import { LocalBus } from './bus';
 import { EnvSecretResolver } from './env-secrets';
 import { dataDirCheck } from './health';
 import { FileHistoryStore } from './history-store';
+import { createHttpEdge, type HttpEdge } from './http-edge';
 import { invocationScopes } from './invocations';
 import { FileRunLedger } from './ledger';
 import { LocalMetricStore } from './metric-store';
@@ -58,43 +58,11 @@ export interface LocalPipeline {
   metricStore: LocalMetricStore;
   /** Alert deliveries made and dead-lettered. */
   alerts: LocalAlertDispatcher;
+  /** The HTTP edge: request bodies being read. */
+  edge: HttpEdge;
   server: Server;
   close(): Promise<void>;
 }
-
-const readBody = (req: IncomingMessage, limit: number): Promise<Buffer> =>
-  new Promise((resolveBody, reject) => {
-    const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > limit) {
-      reject(
-        new VigilError(
-          'payload_too_large',
-          `The request body is larger than the limit of ${limit} bytes.`,
-        ),
-      );
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.byteLength;
-      if (size > limit) {
-        // Stop buffering and discard the rest; the error response closes the connection.
-        req.removeAllListeners('data');
-        req.resume();
-        reject(
-          new VigilError(
-            'payload_too_large',
-            `The request body is larger than the limit of ${limit} bytes.`,
-          ),
-        );
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolveBody(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
 
 const decodePath = (pathname: string): string => {
   try {
@@ -283,7 +251,11 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
     return json(200, { name, project, datapoints });
   };
 
-  const server = createServer((req, res) => {
+  const edge = createHttpEdge({
+    ...opts.config.ingest,
+    authorize: (req) => tokenAccepted(req.headers.authorization, tokens),
+  });
+  const onRequest = (req: IncomingMessage, res: ServerResponse, expectContinue = false) => {
     const url = new URL(req.url ?? '/', 'http://local');
     if (req.method === 'GET' && url.pathname === '/v1/metrics') {
       send(res, metricsRoute(url));
@@ -295,14 +267,19 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
         .catch((error: unknown) => send(res, errorResponse(error)));
       return;
     }
-    readBody(req, opts.config.ingest.maxBodyBytes)
-      .then((body) => scoped(() => ingestHandler(toApiGatewayEvent(req, url, body))))
-      .then((result) => send(res, result))
+    edge
+      .readBody(req, res, url, expectContinue)
+      .then(async (body) => {
+        if (body) send(res, await scoped(() => ingestHandler(toApiGatewayEvent(req, url, body))));
+      })
       .catch((error: unknown) => {
         res.on('finish', () => req.destroy());
         send(res, errorResponse(error, { connection: 'close' }));
       });
-  });
+  };
+  const server = createServer(onRequest);
+  // Refuse (401, 413, 503) before `100 Continue`: the client then never sends the body.
+  server.on('checkContinue', (req, res) => onRequest(req, res, true));
 
   const host = opts.host ?? '127.0.0.1';
   await new Promise<void>((ok, fail) => {
@@ -320,6 +297,7 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
     bus,
     metricStore,
     alerts,
+    edge,
     server,
     close: async () => {
       await probes.stop();

@@ -9,6 +9,7 @@ import {
   type DeadLetter,
   LocalAlertDispatcher,
 } from '../../functions/adapters/local/alert-dispatcher';
+import { FileAlertStore } from '../../functions/adapters/local/alert-store';
 import { buildNotification, type SlackPayload } from '../../functions/core/alerts/messages';
 import type { AlertState } from '../../functions/core/alerts/state';
 import { type ChannelConfig, parseConfig } from '../../functions/core/config';
@@ -318,7 +319,8 @@ describe('LocalAlertDispatcher (real HTTP receiver)', () => {
       dataDir,
       resolveSecret,
       publisher,
-      sleep,
+      store: new FileAlertStore(dataDir),
+      policy: { baseDelayMs: 0, maxAttempts: 4 },
     });
 
     // Act
@@ -328,6 +330,7 @@ describe('LocalAlertDispatcher (real HTTP receiver)', () => {
       kind: 'REMINDER',
       at: '2026-11-25T11:01:00.000Z',
     });
+    await dispatcher.idle();
 
     // Assess
     expect(received).toHaveLength(8);
@@ -341,8 +344,7 @@ describe('LocalAlertDispatcher (real HTTP receiver)', () => {
     expect(dead[0]).toMatchObject({
       channel: 'slack[0]',
       attempts: 4,
-      httpStatus: 500,
-      error: 'delivery to slack[0] failed: HTTP 500 internal_error (after 4 attempts)',
+      error: 'delivery to slack[0] failed: HTTP 500 internal_error',
       notification,
     });
     expect(publisher.events.map((e) => e.detailType)).toEqual([
@@ -373,11 +375,12 @@ describe('LocalAlertDispatcher (real HTTP receiver)', () => {
       dataDir,
       resolveSecret,
       publisher,
-      sleep,
+      store: new FileAlertStore(dataDir),
     });
 
     // Act
     await dispatcher.dispatch(notification);
+    await dispatcher.idle();
 
     // Assess
     expect(dispatcher.stats).toEqual({ delivered: 1, deadLetters: 0 });

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { hasPendingWork } from '../../core/alerts/delivery';
 import type { AlertStateStore } from '../../core/alerts/service';
 import type { AlertState } from '../../core/alerts/state';
 import { VigilError } from '../../core/errors';
@@ -86,7 +87,11 @@ export class FileAlertStore implements AlertStateStore {
       if (code(e) !== 'ENOENT') throw e;
     }
     const states = await Promise.all(files.map((f) => this.#readState(join(this.#stateDir, f))));
-    const active = states.filter((s): s is AlertState => s !== undefined && s.status !== 'OK');
+    const active = states.filter(
+      (s): s is AlertState =>
+        s !== undefined &&
+        (s.status !== 'OK' || hasPendingWork(s) || (s.deliveries?.length ?? 0) > 0),
+    );
     const limit = opts.historyLimit ?? this.#historyLimit;
     const history: AlertNotification[] = [];
     const lines = (await this.#readText(this.#historyFile)).split('\n').filter(Boolean);

@@ -169,6 +169,7 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
     channels: opts.config.alerts.channels,
     dataDir,
     publisher: bus,
+    store: alertStore,
     resolveSecret: (name) => secrets.resolve(name),
     metrics,
   });
@@ -288,6 +289,7 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
   });
   const { port } = server.address() as AddressInfo;
   if (opts.probes !== false) probes.start();
+  await alerts.start();
   const urlHost = host.includes(':') ? `[${host}]` : host;
 
   return {
@@ -303,6 +305,7 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
       await probes.stop();
       await new Promise<void>((ok) => server.close(() => ok()));
       await bus.drain();
+      await alerts.stop();
     },
   };
 };

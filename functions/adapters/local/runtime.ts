@@ -29,6 +29,7 @@ import { FileRunLedger } from './ledger';
 import { LocalMetricStore } from './metric-store';
 import { createLocalMetrics } from './metrics';
 import { ProbeScheduler } from './probe-scheduler';
+import { LocalUploads, UPLOAD_PATH } from './uploads';
 
 /**
  * The whole pipeline on one machine: the same ingest and metrics handlers as on AWS,
@@ -214,6 +215,8 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
     metrics,
   });
 
+  let baseUrl = '';
+  const uploads = new LocalUploads(dataDir, () => baseUrl);
   const ingestHandler = createIngestHandler({
     config: opts.config,
     stage: 'local',
@@ -226,6 +229,7 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
     version: VERSION,
     metrics,
     health: [configCheck(opts.config), dataDirCheck(dataDir)],
+    uploads,
   });
 
   const metricsRoute = (url: URL): HttpResult => {
@@ -254,7 +258,11 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
 
   const edge = createHttpEdge({
     ...opts.config.ingest,
-    authorize: (req) => tokenAccepted(req.headers.authorization, tokens),
+    // An upload URL is its own credential (as S3's presigned PUT); the rest need a token.
+    authorize: (req, url) =>
+      req.method === 'PUT' && UPLOAD_PATH.test(url.pathname)
+        ? uploads.authorize(req, url)
+        : tokenAccepted(req.headers.authorization, tokens),
   });
   const onRequest = (req: IncomingMessage, res: ServerResponse, expectContinue = false) => {
     const url = new URL(req.url ?? '/', 'http://local');
@@ -268,10 +276,15 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
         .catch((error: unknown) => send(res, errorResponse(error)));
       return;
     }
+    const uploadId = req.method === 'PUT' ? UPLOAD_PATH.exec(url.pathname)?.[1] : undefined;
     edge
       .readBody(req, res, url, expectContinue)
       .then(async (body) => {
-        if (body) send(res, await scoped(() => ingestHandler(toApiGatewayEvent(req, url, body))));
+        if (!body) return;
+        if (uploadId) {
+          await uploads.put(uploadId, body);
+          send(res, json(200, { uploadId, bytes: body.byteLength }));
+        } else send(res, await scoped(() => ingestHandler(toApiGatewayEvent(req, url, body))));
       })
       .catch((error: unknown) => {
         res.on('finish', () => req.destroy());
@@ -291,9 +304,10 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
   if (opts.probes !== false) probes.start();
   await alerts.start();
   const urlHost = host.includes(':') ? `[${host}]` : host;
+  baseUrl = `http://${urlHost}:${port}`;
 
   return {
-    url: `http://${urlHost}:${port}`,
+    url: baseUrl,
     tokens,
     generatedToken,
     bus,

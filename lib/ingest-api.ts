@@ -1,12 +1,17 @@
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
+  type CfnStage,
   HttpApi,
   HttpMethod,
   type HttpStage,
   LogGroupLogDestination,
   PayloadFormatVersion,
 } from 'aws-cdk-lib/aws-apigatewayv2';
+import {
+  HttpLambdaAuthorizer,
+  HttpLambdaResponseType,
+} from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
@@ -22,6 +27,7 @@ import {
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import type { VigilConfig } from '../functions/core/config';
+import { UPLOADS_PREFIX } from '../functions/core/ingest/uploads';
 import type { StageSettings } from './config';
 import { functionEntry, VigilFunction } from './function-defaults';
 import { stateTable } from './resources';
@@ -41,6 +47,22 @@ export interface IngestApiProps {
    * @default 100
    */
   readonly throttlingBurstLimit?: number;
+  /**
+   * Concurrent executions reserved for the ingest function: a flood of reports cannot take the
+   * account's concurrency from the other functions (nor exceed this). 0: none reserved.
+   * @default 20
+   */
+  readonly ingestReservedConcurrency?: number;
+  /**
+   * Steady-state rate (per second) and burst of the ingest routes (`POST /v1/results`, `POST /v1/uploads`).
+   * @default - the stage's throttle
+   */
+  readonly ingestThrottle?: { readonly rateLimit: number; readonly burstLimit: number };
+  /**
+   * Steady-state rate (per second) and burst of the read routes (history API, health).
+   * @default { rateLimit: 20, burstLimit: 40 }
+   */
+  readonly readThrottle?: { readonly rateLimit: number; readonly burstLimit: number };
   /**
    * Protect the ledger table against deletion (including by CloudFormation).
    * @default - true when the stage retains its data (`settings.removalPolicy` is RETAIN)
@@ -68,6 +90,8 @@ export class IngestApi extends Construct {
   readonly ledgerTable: Table;
   /** The ingest bearer tokens: a comma-separated list (or JSON `{"tokens": [...]}`). */
   readonly tokensSecret: Secret;
+  /** The API's Lambda authorizer (bearer tokens, answers cached 5 minutes per header). */
+  readonly authorizerFunction: VigilFunction;
 
   constructor(scope: Construct, id: string, props: IngestApiProps) {
     super(scope, id);
@@ -102,6 +126,8 @@ export class IngestApi extends Construct {
           noncurrentVersionExpiration: Duration.days(NONCURRENT_VERSION_DAYS),
           abortIncompleteMultipartUploadAfter: Duration.days(1),
         },
+        // Staged uploads are ingested within minutes; what is left is not needed.
+        { id: 'expire-staged-uploads', prefix: UPLOADS_PREFIX, expiration: Duration.days(1) },
       ],
       removalPolicy: settings.removalPolicy,
       autoDeleteObjects,
@@ -134,11 +160,13 @@ export class IngestApi extends Construct {
         'see docs/deploy.md). A rotation Lambda could not update the CI side.',
     });
 
+    const reserved = props.ingestReservedConcurrency ?? 20;
     this.handler = new VigilFunction(this, 'Handler', {
       entry: functionEntry('ingest'),
       description: `Vigil ${settings.stage}: ingest CI reports, answer gate verdicts`,
       settings,
       config: props.config,
+      ...(reserved > 0 ? { reservedConcurrentExecutions: reserved } : {}),
       environment: {
         EVENT_BUS_NAME: props.eventBus.eventBusName,
         ARCHIVE_BUCKET: this.archiveBucket.bucketName,
@@ -158,6 +186,13 @@ export class IngestApi extends Construct {
       'dynamodb:DeleteItem',
     );
     this.tokensSecret.grantRead(fn);
+    // Staged uploads: the function presigns PUTs (covered by grantPut) and reads them back.
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['s3:GetObject'],
+        resources: [this.archiveBucket.arnForObjects(`${UPLOADS_PREFIX}*`)],
+      }),
+    );
     // GET /v1/health checks that the bus exists and the ledger is reachable
     // (functions/adapters/aws/health.ts): read-only, on exactly these two resources.
     fn.addToRolePolicy(
@@ -175,9 +210,33 @@ export class IngestApi extends Construct {
       'its own archive bucket (bucket.grantPut: s3:PutObject* and s3:Abort* for multipart ' +
       'uploads), and nothing else in S3.';
     const archiveArn = `<${Stack.of(this).getLogicalId(archiveBucketResource)}.Arn>`;
+    const uploadsRead =
+      'Staged uploads have random keys under one prefix: the function may read (s3:GetObject) ' +
+      'any object there, and nothing else in the bucket.';
     Validations.of(this.handler.role).acknowledge(
       { id: 'AwsSolutions-IAM5[Action::s3:Abort*]', reason: archivePut },
       { id: `AwsSolutions-IAM5[Resource::${archiveArn}/*]`, reason: archivePut },
+      { id: `AwsSolutions-IAM5[Resource::${archiveArn}/${UPLOADS_PREFIX}*]`, reason: uploadsRead },
+    );
+
+    // Bearer tokens are checked by API Gateway before a request reaches the ingest function.
+    this.authorizerFunction = new VigilFunction(this, 'Authorizer', {
+      entry: functionEntry('authorizer'),
+      description: `Vigil ${settings.stage}: bearer-token authorizer of the ingest API`,
+      settings,
+      config: props.config,
+      memorySizeMb: 256,
+      environment: { TOKENS_SECRET_ARN: this.tokensSecret.secretArn },
+    });
+    this.tokensSecret.grantRead(this.authorizerFunction.function);
+    const authorizer = new HttpLambdaAuthorizer(
+      'TokenAuthorizer',
+      this.authorizerFunction.function,
+      {
+        responseTypes: [HttpLambdaResponseType.SIMPLE],
+        identitySource: ['$request.header.Authorization'],
+        resultsCacheTtl: Duration.minutes(5),
+      },
     );
 
     const accessLogs = new LogGroup(this, 'AccessLogs', {
@@ -221,26 +280,53 @@ export class IngestApi extends Construct {
     const integration = new HttpLambdaIntegration('IngestIntegration', fn, {
       payloadFormatVersion: PayloadFormatVersion.VERSION_2_0,
     });
-    const routes = [
-      ...this.api.addRoutes({ path: '/v1/results', methods: [HttpMethod.POST], integration }),
-      ...this.api.addRoutes({ path: '/v1/health', methods: [HttpMethod.GET], integration }),
-      // The history API: /v1/projects/{project}/tests|runs|benchmarks/{name}, where the project
-      // and benchmark names may hold "/" (a greedy parameter; the function parses the path).
-      ...this.api.addRoutes({
-        path: '/v1/projects/{proxy+}',
-        methods: [HttpMethod.GET],
-        integration,
-      }),
-    ];
-    for (const route of routes) {
+    this.api.addRoutes({
+      path: '/v1/results',
+      methods: [HttpMethod.POST],
+      integration,
+      authorizer,
+    });
+    this.api.addRoutes({
+      path: '/v1/uploads',
+      methods: [HttpMethod.POST],
+      integration,
+      authorizer,
+    });
+    // The history API: /v1/projects/{project}/tests|runs|benchmarks/{name}, where the project
+    // and benchmark names may hold "/" (a greedy parameter; the function parses the path).
+    this.api.addRoutes({
+      path: '/v1/projects/{proxy+}',
+      methods: [HttpMethod.GET],
+      integration,
+      authorizer,
+    });
+    for (const route of this.api.addRoutes({
+      path: '/v1/health',
+      methods: [HttpMethod.GET],
+      integration,
+    })) {
       Validations.of(route).acknowledge({
         id: 'AwsSolutions-APIG4',
-        reason:
-          'POST /v1/results and GET /v1/projects/... are authorized by the ingest function ' +
-          'itself: a bearer token compared in constant time with the tokens in Secrets ' +
-          'Manager (a Lambda authorizer would add a second function and latency for the same ' +
-          'check). GET /v1/health is public by design and reveals nothing but liveness.',
+        reason: 'GET /v1/health is public by design and reveals nothing but liveness.',
       });
     }
+
+    // Separate throttles: a burst of reports cannot starve the reads, nor the reverse.
+    const ingestThrottle = props.ingestThrottle ?? {
+      rateLimit: props.throttlingRateLimit ?? 50,
+      burstLimit: props.throttlingBurstLimit ?? 100,
+    };
+    const readThrottle = props.readThrottle ?? { rateLimit: 20, burstLimit: 40 };
+    const limits = (t: { rateLimit: number; burstLimit: number }) => ({
+      ThrottlingRateLimit: t.rateLimit,
+      ThrottlingBurstLimit: t.burstLimit,
+    });
+    const cfnStage = this.stage.node.defaultChild as CfnStage;
+    cfnStage.addPropertyOverride('RouteSettings', {
+      'POST /v1/results': limits(ingestThrottle),
+      'POST /v1/uploads': limits(ingestThrottle),
+      'GET /v1/projects/{proxy+}': limits(readThrottle),
+      'GET /v1/health': limits(readThrottle),
+    });
   }
 }

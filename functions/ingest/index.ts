@@ -4,6 +4,7 @@ import { DynamoRunLedger } from '../adapters/aws/dynamodb-ledger';
 import { eventBusCheck, ledgerTableCheck } from '../adapters/aws/health';
 import { busPublisher, lambdaEntry } from '../adapters/aws/lambda-entry';
 import { S3Archive } from '../adapters/aws/s3-archive';
+import { S3Uploads } from '../adapters/aws/s3-uploads';
 import { SecretsManagerTokenSource } from '../adapters/aws/secrets-tokens';
 import { configCheck } from '../core/health';
 import { systemClock } from '../core/ports';
@@ -27,6 +28,8 @@ export const handler = lambdaEntry(
     stage: process.env.VIGIL_STAGE,
     publisher: busPublisher(),
     archive: new S3Archive({ bucket: requireEnv('ARCHIVE_BUCKET'), client: s3() }),
+    // Staged uploads: in the archive bucket under `_uploads/` (expired after a day).
+    uploads: new S3Uploads({ bucket: requireEnv('ARCHIVE_BUCKET'), client: s3() }),
     ledger: new DynamoRunLedger({ table: ledgerTable, client: dynamo() }),
     history: new DynamoHistoryStore({ table: requireEnv('HISTORY_TABLE'), client: dynamo() }),
     tokens: new SecretsManagerTokenSource({

@@ -11,7 +11,15 @@ import {
 } from '../../lib/function-defaults';
 import { isDependency, type SourceMapV3 } from '../../scripts/trim-source-map';
 
-const FUNCTIONS = ['ingest', 'metrics', 'history', 'probe', 'alert', 'notify'] as const;
+const FUNCTIONS = [
+  'ingest',
+  'authorizer',
+  'metrics',
+  'history',
+  'probe',
+  'alert',
+  'notify',
+] as const;
 /** Above this a bundle is reported (cold start), not failed. */
 const SIZE_BUDGET_BYTES = 1024 * 1024;
 

@@ -191,6 +191,7 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
         'logs:CreateLogStream',
         'logs:PutLogEvents',
         's3:Abort*',
+        's3:GetObject', // staged uploads only (see lib/ingest-api.ts)
         's3:PutObject',
         's3:PutObjectLegalHold',
         's3:PutObjectRetention',
@@ -243,7 +244,12 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
       LoggingConfiguration: {
         DestinationBucketName: { Ref: logicalIdOf(s().stack, ingest.accessLogsBucket) },
       },
-      LifecycleConfiguration: { Rules: [{ ExpirationInDays: archiveRetentionDays }] },
+      LifecycleConfiguration: {
+        Rules: [
+          { ExpirationInDays: archiveRetentionDays },
+          { Id: 'expire-staged-uploads', Prefix: '_uploads/', ExpirationInDays: 1 },
+        ],
+      },
     });
   });
 
@@ -372,10 +378,26 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
 
   it('serves POST /v1/results, GET /v1/health and the history API with payload v2, throttling and JSON access logs', () => {
     const { template } = s();
-    for (const routeKey of ['POST /v1/results', 'GET /v1/health', 'GET /v1/projects/{proxy+}']) {
-      template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: routeKey });
+    // Every route but the health check goes through the token authorizer (cached per header).
+    for (const routeKey of ['POST /v1/results', 'POST /v1/uploads', 'GET /v1/projects/{proxy+}']) {
+      template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+        RouteKey: routeKey,
+        AuthorizationType: 'CUSTOM',
+      });
     }
-    template.resourceCountIs('AWS::ApiGatewayV2::Route', 3);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+      RouteKey: 'GET /v1/health',
+      AuthorizationType: 'NONE',
+    });
+    template.resourceCountIs('AWS::ApiGatewayV2::Route', 4);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      AuthorizerType: 'REQUEST',
+      IdentitySource: ['$request.header.Authorization'],
+      AuthorizerResultTtlInSeconds: 300,
+      EnableSimpleResponses: true,
+    });
+    // A flood of reports cannot take the other functions' concurrency.
+    expect(propsOf(s(), s().stack.ingest.handler.function).ReservedConcurrentExecutions).toBe(20);
     // One integration (the ingest function) behind every route.
     template.resourceCountIs('AWS::ApiGatewayV2::Integration', 1);
     template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
@@ -387,6 +409,12 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
       StageName: '$default',
       AutoDeploy: true,
       DefaultRouteSettings: { ThrottlingBurstLimit: 100, ThrottlingRateLimit: 50 },
+      RouteSettings: {
+        'POST /v1/results': { ThrottlingBurstLimit: 100, ThrottlingRateLimit: 50 },
+        'POST /v1/uploads': { ThrottlingBurstLimit: 100, ThrottlingRateLimit: 50 },
+        'GET /v1/projects/{proxy+}': { ThrottlingBurstLimit: 40, ThrottlingRateLimit: 20 },
+        'GET /v1/health': { ThrottlingBurstLimit: 40, ThrottlingRateLimit: 20 },
+      },
     });
     const format = JSON.parse(
       String((stageProps.AccessLogSettings as { Format: string }).Format),
@@ -401,7 +429,7 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
   it('keeps every log group for the stage retention', () => {
     const retention = stageSettings(config, stage).logRetention;
     const groups = Object.values(s().template.findResources('AWS::Logs::LogGroup'));
-    expect(groups).toHaveLength(7); // ingest, metrics, history, probe, alert, notify; API access logs
+    expect(groups).toHaveLength(8); // ingest, authorizer, metrics, history, probe, alert, notify; API access logs
     for (const group of groups) {
       expect((group as CfnResourceJson).Properties?.RetentionInDays).toBe(retention);
     }
@@ -669,7 +697,7 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
         Properties: { Description: Match.stringLikeRegexp(`^Vigil ${stage}: `) },
       }),
     ).map((fn) => String((fn as CfnResourceJson).Properties?.Description));
-    expect(vigilFunctions).toHaveLength(5); // ingest, metrics, history, alert, notify
+    expect(vigilFunctions).toHaveLength(6); // ingest, authorizer, metrics, history, alert, notify
     expect(vigilFunctions.join('\n')).not.toMatch(/probe/);
   });
 

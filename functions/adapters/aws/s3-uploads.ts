@@ -7,6 +7,7 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { VigilError } from '../../core/errors';
 import {
+  UPLOADS_PREFIX,
   type UploadRequest,
   type UploadStore,
   type UploadTicket,
@@ -16,7 +17,7 @@ import {
 export interface S3UploadsOptions {
   bucket: string;
   client: S3Client;
-  /** Key prefix of staged uploads (the bucket expires it after a day). Default `uploads/`. */
+  /** Key prefix of staged uploads (the bucket expires it after a day). Default `UPLOADS_PREFIX`. */
   prefix?: string;
 }
 
@@ -34,7 +35,7 @@ export class S3Uploads implements UploadStore {
   constructor(options: S3UploadsOptions) {
     this.#bucket = options.bucket;
     this.#client = options.client;
-    this.#prefix = options.prefix ?? 'uploads/';
+    this.#prefix = options.prefix ?? UPLOADS_PREFIX;
   }
 
   async create(request: UploadRequest): Promise<UploadTicket> {

@@ -35,6 +35,8 @@ export interface UploadStore {
 }
 
 export const UPLOAD_ID = /^[0-9a-f]{32}$/;
+/** Where staged uploads go in the archive bucket: no project name starts with `_`, so no report does. */
+export const UPLOADS_PREFIX = '_uploads/';
 export const UPLOAD_TTL_SECONDS = 15 * 60;
 export const UPLOAD_CONTENT_TYPES = [
   'application/gzip',

@@ -457,6 +457,29 @@ describe('notify handler (SNS → channels)', () => {
     expect(logs()).not.toContain(HOOK_SECRET);
   });
 
+  it('delivers to the healthy webhook while Slack fails, then throws for the retry', async () => {
+    // Prepare: Slack cannot be reached (port 1 refuses), the webhook takes the message.
+    const handler = createNotifyHandler({
+      config: parseConfig({
+        alerts: {
+          channels: [
+            { type: 'slack', webhookUrl: 'http://127.0.0.1:1/slack' },
+            { type: 'webhook', url: `${base}/generic` },
+          ],
+        },
+      }),
+      resolveSecret,
+      sleep,
+    });
+
+    // Act
+    const act = handler(snsEvent(JSON.stringify(notification)));
+
+    // Assess
+    await expect(act).rejects.toThrow('1 alert deliveries failed: delivery to slack[0] failed');
+    expect(received.filter((r) => r.path === '/generic')).toHaveLength(1);
+  });
+
   it('rejects a message that is not an AlertNotification', async () => {
     // Prepare
     const handler = createNotifyHandler({ config: config(), resolveSecret, sleep });

@@ -39,7 +39,15 @@ export interface ReportDeps {
   cwd?: string;
   /** Appends to the GitHub job summary file. */
   appendFile?: (path: string, text: string) => Promise<void>;
+  /** Reports above this (after gzip) go through `POST /v1/uploads`. Default 4 MiB. */
+  uploadThresholdBytes?: number;
 }
+
+/**
+ * Above this a report is staged (`POST /v1/uploads`, PUT, then `POST /v1/results?upload=`): on
+ * AWS a request to the ingest function takes at most 6 MB, and binary bodies travel base64.
+ */
+export const UPLOAD_THRESHOLD_BYTES = 4 * 1024 * 1024;
 
 export const EXIT = {
   ok: 0,
@@ -642,7 +650,7 @@ interface FileResult {
 
 interface Context {
   options: Options;
-  deps: Required<Pick<ReportDeps, 'sleep' | 'readFile' | 'random'>> & {
+  deps: Required<Pick<ReportDeps, 'sleep' | 'readFile' | 'random' | 'uploadThresholdBytes'>> & {
     fetch: typeof fetch;
   };
   out: (line: string) => void;
@@ -675,10 +683,11 @@ const patchOnce = (
 
 const send = async (
   ctx: Context,
-  url: URL,
+  url: URL | string,
   headers: Record<string, string>,
   body: Uint8Array,
   file: string,
+  method: 'POST' | 'PUT' = 'POST',
 ): Promise<{ result: AttemptResult; attempts: number }> => {
   const { options, deps } = ctx;
   const maxAttempts = options.retries + 1;
@@ -686,7 +695,7 @@ const send = async (
     let result: AttemptResult;
     try {
       const res = await deps.fetch(url, {
-        method: 'POST',
+        method,
         headers,
         body,
         redirect: 'manual',
@@ -718,6 +727,50 @@ const send = async (
     );
     await deps.sleep(wait);
   }
+};
+
+/**
+ * A large report in three steps: ask for an upload URL, PUT the gzipped report there, then
+ * ingest it by id. A failed step answers like a failed direct post (same retries and errors).
+ */
+const sendStaged = async (
+  ctx: Context,
+  resultsUrl: URL,
+  headers: Record<string, string>,
+  body: Uint8Array,
+  file: string,
+): Promise<{ result: AttemptResult; attempts: number }> => {
+  const uploadsUrl = new URL(resultsUrl);
+  uploadsUrl.pathname = uploadsUrl.pathname.replace(/results$/, 'uploads');
+  uploadsUrl.search = '';
+  const request = JSON.stringify({ bytes: body.byteLength, contentType: 'application/gzip' });
+  const staged = await send(
+    ctx,
+    uploadsUrl,
+    {
+      authorization: headers.authorization ?? '',
+      'content-type': 'application/json',
+      'x-correlation-id': headers['x-correlation-id'] ?? '',
+    },
+    Buffer.from(request),
+    file,
+  );
+  if (staged.result.kind !== 'response' || staged.result.status !== 201) return staged;
+  let ticket: { uploadId: string; url: string; headers: Record<string, string> };
+  try {
+    ticket = JSON.parse(staged.result.body);
+  } catch {
+    return {
+      result: { kind: 'network', reason: 'POST /v1/uploads answered no JSON' },
+      attempts: staged.attempts,
+    };
+  }
+  const put = await send(ctx, ticket.url, ticket.headers, body, file, 'PUT');
+  if (put.result.kind !== 'response' || put.result.status >= 300) return put;
+  const ingestUrl = new URL(resultsUrl);
+  ingestUrl.searchParams.set('upload', ticket.uploadId);
+  const { 'content-encoding': _gzip, ...rest } = headers;
+  return send(ctx, ingestUrl, rest, new Uint8Array(), file);
 };
 
 const reportFile = async (ctx: Context, file: string, index: number): Promise<FileResult> => {
@@ -801,7 +854,10 @@ const reportFile = async (ctx: Context, file: string, index: number): Promise<Fi
     : alreadyGzipped
       ? content
       : gzipSync(content);
-  const { result, attempts } = await send(ctx, url, headers, body, file);
+  const { result, attempts } =
+    body.byteLength > ctx.deps.uploadThresholdBytes
+      ? await sendStaged(ctx, url, headers, body, file)
+      : await send(ctx, url, headers, body, file);
 
   const common = { file, correlationId, runId, format: format ?? null, attempts };
 
@@ -1002,6 +1058,7 @@ export const runReport = async (argv: string[], deps: ReportDeps): Promise<numbe
       sleep: deps.sleep ?? ((ms) => delay(ms)),
       readFile: deps.readFile ?? ((p) => fsReadFile(p)),
       random: deps.random ?? Math.random,
+      uploadThresholdBytes: deps.uploadThresholdBytes ?? UPLOAD_THRESHOLD_BYTES,
     },
     out,
     err,

@@ -1,12 +1,17 @@
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
+  type CfnStage,
   HttpApi,
   HttpMethod,
   type HttpStage,
   LogGroupLogDestination,
   PayloadFormatVersion,
 } from 'aws-cdk-lib/aws-apigatewayv2';
+import {
+  HttpLambdaAuthorizer,
+  HttpLambdaResponseType,
+} from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
@@ -22,6 +27,7 @@ import {
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import type { VigilConfig } from '../functions/core/config';
+import { UPLOADS_PREFIX } from '../functions/core/ingest/uploads';
 import type { StageSettings } from './config';
 import { cliAfterBundling, functionEntry, VigilFunction } from './function-defaults';
 import { stateTable } from './resources';
@@ -41,6 +47,22 @@ export interface IngestApiProps {
    * @default 100
    */
   readonly throttlingBurstLimit?: number;
+  /**
+   * Concurrent executions reserved for the ingest function: a flood of reports cannot take the
+   * account's concurrency from the other functions (nor exceed this). 0: none reserved.
+   * @default 20
+   */
+  readonly ingestReservedConcurrency?: number;
+  /**
+   * Steady-state rate (per second) and burst of the ingest routes (`POST /v1/results`, `POST /v1/uploads`).
+   * @default - the stage's throttle
+   */
+  readonly ingestThrottle?: { readonly rateLimit: number; readonly burstLimit: number };
+  /**
+   * Steady-state rate (per second) and burst of the read routes (history API, health).
+   * @default { rateLimit: 20, burstLimit: 40 }
+   */
+  readonly readThrottle?: { readonly rateLimit: number; readonly burstLimit: number };
   /**
    * Protect the ledger table against deletion (including by CloudFormation).
    * @default - true when the stage retains its data (`settings.removalPolicy` is RETAIN)
@@ -70,6 +92,8 @@ export class IngestApi extends Construct {
   readonly tokensSecret: Secret;
   /** Read-only bearer tokens (every GET route, never POST), in the same format. */
   readonly readTokensSecret: Secret;
+  /** The API's Lambda authorizer (bearer tokens, answers cached 5 minutes per header). */
+  readonly authorizerFunction: VigilFunction;
 
   constructor(scope: Construct, id: string, props: IngestApiProps) {
     super(scope, id);
@@ -104,6 +128,8 @@ export class IngestApi extends Construct {
           noncurrentVersionExpiration: Duration.days(NONCURRENT_VERSION_DAYS),
           abortIncompleteMultipartUploadAfter: Duration.days(1),
         },
+        // Staged uploads are ingested within minutes; what is left is not needed.
+        { id: 'expire-staged-uploads', prefix: UPLOADS_PREFIX, expiration: Duration.days(1) },
       ],
       removalPolicy: settings.removalPolicy,
       autoDeleteObjects,
@@ -153,11 +179,13 @@ export class IngestApi extends Construct {
         'is the same manual, overlapping procedure as for the ingest tokens.',
     });
 
+    const reserved = props.ingestReservedConcurrency ?? 20;
     this.handler = new VigilFunction(this, 'Handler', {
       entry: functionEntry('ingest'),
       description: `Vigil ${settings.stage}: ingest CI reports, answer gate verdicts`,
       settings,
       config: props.config,
+      ...(reserved > 0 ? { reservedConcurrentExecutions: reserved } : {}),
       environment: {
         EVENT_BUS_NAME: props.eventBus.eventBusName,
         ARCHIVE_BUCKET: this.archiveBucket.bucketName,
@@ -209,7 +237,31 @@ export class IngestApi extends Construct {
       { id: 'AwsSolutions-IAM5[Action::s3:Abort*]', reason: archivePut },
       {
         id: `AwsSolutions-IAM5[Resource::${archiveArn}/*]`,
-        reason: `${archivePut} The dashboard API reads a run's archived objects back (s3:GetObject).`,
+        reason: `${archivePut} The dashboard API reads a run's archived objects back (s3:GetObject), staged uploads included.`,
+      },
+    );
+
+    // Bearer tokens are checked by API Gateway before a request reaches the ingest function.
+    this.authorizerFunction = new VigilFunction(this, 'Authorizer', {
+      entry: functionEntry('authorizer'),
+      description: `Vigil ${settings.stage}: bearer-token authorizer of the ingest API`,
+      settings,
+      config: props.config,
+      memorySizeMb: 256,
+      environment: {
+        TOKENS_SECRET_ARN: this.tokensSecret.secretArn,
+        READ_TOKENS_SECRET_ARN: this.readTokensSecret.secretArn,
+      },
+    });
+    this.tokensSecret.grantRead(this.authorizerFunction.function);
+    this.readTokensSecret.grantRead(this.authorizerFunction.function);
+    const authorizer = new HttpLambdaAuthorizer(
+      'TokenAuthorizer',
+      this.authorizerFunction.function,
+      {
+        responseTypes: [HttpLambdaResponseType.SIMPLE],
+        identitySource: ['$request.header.Authorization'],
+        resultsCacheTtl: Duration.minutes(5),
       },
     );
 
@@ -254,37 +306,60 @@ export class IngestApi extends Construct {
     const integration = new HttpLambdaIntegration('IngestIntegration', fn, {
       payloadFormatVersion: PayloadFormatVersion.VERSION_2_0,
     });
-    const routes = [
-      ...this.api.addRoutes({ path: '/v1/results', methods: [HttpMethod.POST], integration }),
-      ...this.api.addRoutes({ path: '/v1/health', methods: [HttpMethod.GET], integration }),
-      ...this.api.addRoutes({ path: '/v1/cli/vigil.mjs', methods: [HttpMethod.GET], integration }),
+    // Authorized by API Gateway (functions/authorizer) before the ingest function, which checks
+    // again what a token may do (read-only tokens: GET only).
+    for (const [path, method] of [
+      ['/v1/results', HttpMethod.POST],
+      ['/v1/uploads', HttpMethod.POST],
       // The history API: /v1/projects/{project}/tests|runs|benchmarks/{name}, where the project
       // and benchmark names may hold "/" (a greedy parameter; the function parses the path).
-      ...this.api.addRoutes({
-        path: '/v1/projects/{proxy+}',
-        methods: [HttpMethod.GET],
-        integration,
-      }),
-      // The dashboard API (functions/core/status/api.ts); /v1/status is public by config.
-      ...[
-        '/v1/projects',
-        '/v1/probes',
-        '/v1/probes/{proxy+}',
-        '/v1/incidents',
-        '/v1/status',
-      ].flatMap((path) => this.api.addRoutes({ path, methods: [HttpMethod.GET], integration })),
-    ];
-    for (const route of routes) {
-      Validations.of(route).acknowledge({
-        id: 'AwsSolutions-APIG4',
-        reason:
-          'POST /v1/results and GET /v1/projects/... are authorized by the ingest function ' +
-          'itself: a bearer token compared in constant time with the tokens in Secrets ' +
-          'Manager (a Lambda authorizer would add a second function and latency for the same ' +
-          'check). GET /v1/health is public by design and reveals nothing but liveness; ' +
-          'GET /v1/cli/vigil.mjs is public by design (the CLI program, no secrets in it); GET ' +
-          '/v1/status only answers when the config has a statusPage, with what it makes public.',
-      });
+      ['/v1/projects/{proxy+}', HttpMethod.GET],
+      // The dashboard API (functions/core/status/api.ts).
+      ['/v1/projects', HttpMethod.GET],
+      ['/v1/probes', HttpMethod.GET],
+      ['/v1/probes/{proxy+}', HttpMethod.GET],
+      ['/v1/incidents', HttpMethod.GET],
+    ] as const) {
+      this.api.addRoutes({ path, methods: [method], integration, authorizer });
     }
+    for (const path of ['/v1/health', '/v1/cli/vigil.mjs', '/v1/status']) {
+      for (const route of this.api.addRoutes({ path, methods: [HttpMethod.GET], integration })) {
+        Validations.of(route).acknowledge({
+          id: 'AwsSolutions-APIG4',
+          reason:
+            'Public by design: GET /v1/health reveals nothing but liveness; GET /v1/cli/vigil.mjs ' +
+            'is the CLI program (no secrets in it); GET /v1/status only answers when the config ' +
+            'has a statusPage, with what it makes public.',
+        });
+      }
+    }
+
+    // Separate throttles: a burst of reports cannot starve the reads, nor the reverse.
+    const ingestThrottle = props.ingestThrottle ?? {
+      rateLimit: props.throttlingRateLimit ?? 50,
+      burstLimit: props.throttlingBurstLimit ?? 100,
+    };
+    const readThrottle = props.readThrottle ?? { rateLimit: 20, burstLimit: 40 };
+    const limits = (t: { rateLimit: number; burstLimit: number }) => ({
+      ThrottlingRateLimit: t.rateLimit,
+      ThrottlingBurstLimit: t.burstLimit,
+    });
+    const cfnStage = this.stage.node.defaultChild as CfnStage;
+    cfnStage.addPropertyOverride('RouteSettings', {
+      'POST /v1/results': limits(ingestThrottle),
+      'POST /v1/uploads': limits(ingestThrottle),
+      ...Object.fromEntries(
+        [
+          'GET /v1/projects/{proxy+}',
+          'GET /v1/projects',
+          'GET /v1/probes',
+          'GET /v1/probes/{proxy+}',
+          'GET /v1/incidents',
+          'GET /v1/status',
+          'GET /v1/cli/vigil.mjs',
+          'GET /v1/health',
+        ].map((route) => [route, limits(readThrottle)]),
+      ),
+    });
   }
 }

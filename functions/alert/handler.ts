@@ -1,5 +1,6 @@
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { ZodError } from 'zod';
+import { okStateFor } from '../core/alerts/delivery';
 import { type AlertStateStore, processObservation } from '../core/alerts/service';
 import {
   isCloudWatchAlarmEvent,
@@ -102,24 +103,15 @@ const sendNotice = async (
     let current = prev;
     for (let attempt = 1; attempt <= 3; attempt++) {
       const next: AlertState = {
-        checkKey: n.checkKey,
-        status: 'OK',
-        consecutiveFailures: 0,
-        consecutiveSuccesses: 0,
+        ...okStateFor(n, deps.clock.now().toISOString()),
         recentObservationIds: [...(current?.recentObservationIds ?? []), key].slice(
           -RECENT_NOTICES,
         ),
         lastNotifiedAt: n.at,
         lastObservedAt: n.at,
-        source: n.source,
-        project: n.project,
-        severity: n.severity,
-        title: n.title,
-        correlationId: n.correlationId,
-        tags: [],
-        outbox: [],
+        // Deliveries queued by the dispatcher (local mode) stay.
+        ...(current?.deliveries ? { deliveries: current.deliveries } : {}),
         version: (current?.version ?? 0) + 1,
-        updatedAt: deps.clock.now().toISOString(),
       };
       if (await deps.store.putIfVersion(next, current?.version ?? 0)) return true;
       current = await deps.store.get(n.checkKey);

@@ -278,9 +278,28 @@ export const configSchema = z
           .int()
           .positive()
           .default(10 * 1024 * 1024),
+        /** Local mode: request bodies read at once (more wait for a 503 + Retry-After). */
+        maxConcurrentBodies: z.number().int().positive().default(32),
+        /** Local mode: bytes of request bodies held in memory at once. */
+        maxBufferedBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(128 * 1024 * 1024),
+        /** Reports larger than this go through `POST /v1/uploads` (the CLI switches by itself). */
+        directUploadMaxBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(4 * 1024 * 1024),
       })
       .strict()
-      .default({ maxBodyBytes: 10 * 1024 * 1024 }),
+      .default({
+        maxBodyBytes: 10 * 1024 * 1024,
+        maxConcurrentBodies: 32,
+        maxBufferedBytes: 128 * 1024 * 1024,
+        directUploadMaxBytes: 4 * 1024 * 1024,
+      }),
     probes: z
       .array(probeSchema)
       .default([])

@@ -5,6 +5,7 @@ import { isVigilError, VigilError } from '../core/errors';
 import { type HealthCheck, runHealthChecks } from '../core/health';
 import { HISTORY_PATH_PREFIX, parseHistoryPath, queryHistory } from '../core/history/queries';
 import { type IngestDeps, ingest, newCorrelationId } from '../core/ingest/service';
+import { parseUploadRequest, type UploadStore, uploadIdParam } from '../core/ingest/uploads';
 import { PIPELINE_METRICS } from '../core/metrics/catalog';
 import type { ArchiveReader, TokenSource } from '../core/ports';
 import { parseStatusPath, type StatusRoute } from '../core/status/queries';
@@ -42,6 +43,8 @@ export interface IngestHandlerDeps extends IngestDeps {
    * Default: none (the route answers 503).
    */
   cliFile?: () => Promise<string>;
+  /** Staged uploads (`POST /v1/uploads`, `?upload=`). Without it those answer 503. */
+  uploads?: UploadStore;
 }
 
 /**
@@ -119,16 +122,35 @@ export const createIngestHandler = (deps: IngestHandlerDeps) => {
     return json(200, answer);
   };
 
+  const uploadStore = (): UploadStore => {
+    if (!deps.uploads)
+      throw new VigilError('unavailable', 'Staged uploads are not configured on this deployment.');
+    return deps.uploads;
+  };
+
+  /** `POST /v1/uploads`: a URL that takes the report (exactly the declared bytes). */
+  const postUpload = async (event: APIGatewayProxyEventV2): Promise<HttpResult> => {
+    await requireToken(event);
+    const request = parseUploadRequest(bodyBytes(event), deps.config.ingest.maxBodyBytes);
+    const ticket = await uploadStore().create(request);
+    logger.info('upload staged', { uploadId: ticket.uploadId, bytes: ticket.bytes });
+    return json(201, ticket);
+  };
+
   const postResults = async (
     event: APIGatewayProxyEventV2,
     correlationId: string,
   ): Promise<HttpResult> => {
     await requireToken(event);
+    const uploadId = uploadIdParam(event.queryStringParameters?.upload);
     const { status, result } = await ingest(
       {
         query: event.queryStringParameters ?? {},
-        body: bodyBytes(event),
-        contentEncoding: header(event, 'content-encoding'),
+        // A staged upload is read with the same limit as a body; gzip is recognised by its bytes.
+        body: uploadId
+          ? await uploadStore().read(uploadId, deps.config.ingest.maxBodyBytes)
+          : bodyBytes(event),
+        contentEncoding: uploadId ? undefined : header(event, 'content-encoding'),
         correlationId,
       },
       {
@@ -171,6 +193,8 @@ export const createIngestHandler = (deps: IngestHandlerDeps) => {
         response = await postResults(event, correlationId);
       } else if (statusRoute) {
         response = await getStatus(event, statusRoute);
+      } else if (route === 'POST /v1/uploads') {
+        response = await postUpload(event);
       } else if (method === 'GET' && event.rawPath.startsWith(HISTORY_PATH_PREFIX)) {
         response = await getHistory(event);
       } else {

@@ -10,6 +10,7 @@ import {
 import { eventBusCheck, ledgerTableCheck } from '../adapters/aws/health';
 import { busPublisher, lambdaEntry } from '../adapters/aws/lambda-entry';
 import { S3Archive } from '../adapters/aws/s3-archive';
+import { S3Uploads } from '../adapters/aws/s3-uploads';
 import { SecretsManagerTokenSource } from '../adapters/aws/secrets-tokens';
 import { historyRetentionDays } from '../core/config';
 import { configCheck } from '../core/health';
@@ -42,6 +43,8 @@ export const handler = lambdaEntry(
     publisher: busPublisher(),
     archive,
     archiveReader: archive,
+    // Staged uploads: in the archive bucket under `_uploads/` (expired after a day).
+    uploads: new S3Uploads({ bucket: requireEnv('ARCHIVE_BUCKET'), client: s3() }),
     ledger: new DynamoRunLedger({ table: ledgerTable, client: dynamo() }),
     history: new DynamoHistoryStore({ table: requireEnv('HISTORY_TABLE'), client: dynamo() }),
     tokens: new SecretsManagerTokenSource({

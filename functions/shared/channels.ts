@@ -219,11 +219,15 @@ export const deliver = async (
     deps.onRetry?.({ channel: label, attempt: attempt + 1, delayMs, reason: last });
     await sleep(delayMs);
   }
-  throw new DeliveryError(label, `${last} (after ${maxAttempts} attempts)`, {
-    attempts: maxAttempts,
-    ...(lastStatus === undefined ? {} : { httpStatus: lastStatus }),
-    retryable: true,
-  });
+  throw new DeliveryError(
+    label,
+    maxAttempts > 1 ? `${last} (after ${maxAttempts} attempts)` : last,
+    {
+      attempts: maxAttempts,
+      ...(lastStatus === undefined ? {} : { httpStatus: lastStatus }),
+      retryable: true,
+    },
+  );
 };
 
 /** The channels Vigil posts to itself (email goes through SNS subscriptions on AWS). */

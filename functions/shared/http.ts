@@ -57,8 +57,12 @@ export const bodyBytes = (event: APIGatewayProxyEventV2): Buffer => {
 
 const CORRELATION_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 
-/** The caller's x-correlation-id when well-formed, else undefined (the caller makes one). */
-export const correlationIdFrom = (event: APIGatewayProxyEventV2): string | undefined => {
-  const value = header(event, 'x-correlation-id')?.trim();
-  return value && CORRELATION_ID.test(value) ? value : undefined;
+/** A caller's x-correlation-id value when well-formed, else undefined (the caller makes one). */
+export const validCorrelationId = (value: string | undefined): string | undefined => {
+  const v = value?.trim();
+  return v && CORRELATION_ID.test(v) ? v : undefined;
 };
+
+/** The caller's x-correlation-id when well-formed, else undefined (the caller makes one). */
+export const correlationIdFrom = (event: APIGatewayProxyEventV2): string | undefined =>
+  validCorrelationId(header(event, 'x-correlation-id'));

@@ -9,9 +9,9 @@ import { runDev } from '../../cli/dev';
 import { runProbeCli } from '../../cli/probe';
 import { runReport } from '../../cli/report';
 import { loadConfigFile } from '../../functions/adapters/local/config-file';
-import { type LocalPipeline, startLocal } from '../../functions/runtime/local/runtime';
 import { maintenanceCronProblems } from '../../functions/core/alerts/maintenance';
 import { parseConfig } from '../../functions/core/config';
+import { type LocalPipeline, startLocal } from '../../functions/runtime/local/runtime';
 import { type CodeBlock, docFiles, parseMarkdown, ROOT, readDoc } from './markdown';
 
 /**

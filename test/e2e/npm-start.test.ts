@@ -1,5 +1,6 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -79,6 +80,45 @@ describe('npm start (vigil dev)', () => {
     expect(await page.text()).toMatch(/<script type="module" src="\/assets\/main-\w+\.js">/);
     vigil.child.kill('SIGTERM');
     expect((await vigil.exited).code).toBe(0);
+  });
+
+  it('runs as one process under npm; SIGTERM to it stops the server and frees the port', async () => {
+    // Prepare: `npm start` exactly as a user types it.
+    const dataDir = await mkdtemp(join(tmpdir(), 'vigil-npm-'));
+    const npm = spawn('npm', ['start'], {
+      env: { ...process.env, PORT: '0', VIGIL_DATA_DIR: dataDir, VIGIL_INGEST_TOKENS: 't' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(npm);
+    let out = '';
+    npm.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => npm.on('exit', resolve));
+    await expect
+      .poll(() => /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out), {
+        timeout: 20_000,
+        interval: 100,
+      })
+      .not.toBeNull();
+    const port = Number(/listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out)?.[1]);
+    // Act: npm's only child is the server itself (no shell, no tsx CLI in between).
+    const { stdout } = await run('ps', ['-o', 'pid=,args=', '--ppid', String(npm.pid)]);
+    const lines = stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const [pid, ...args] = (lines[0] ?? '').trim().split(/\s+/);
+    expect(args.join(' ')).toBe('node --import tsx bin/vigil.ts dev');
+    process.kill(Number(pid), 'SIGTERM');
+    // Assess: npm ends with the server, and nothing listens on the port any more.
+    expect(await exited).toBe(0);
+    const refused = await new Promise<string>((resolve) => {
+      const socket = connect(port, '127.0.0.1', () => {
+        socket.destroy();
+        resolve('connected');
+      });
+      socket.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
+    });
+    expect(refused).toBe('ECONNREFUSED');
   });
 
   it('refuses an invalid config and names the bad field', async () => {

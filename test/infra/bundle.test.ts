@@ -13,7 +13,16 @@ import {
 import { buildDashboardInto } from '../../lib/web';
 import { isDependency, type SourceMapV3 } from '../../scripts/trim-source-map';
 
-const FUNCTIONS = ['ingest', 'metrics', 'history', 'probe', 'alert', 'notify', 'web'] as const;
+const FUNCTIONS = [
+  'ingest',
+  'authorizer',
+  'metrics',
+  'history',
+  'probe',
+  'alert',
+  'notify',
+  'web',
+] as const;
 /** Above this a bundle is reported (cold start), not failed. */
 const SIZE_BUDGET_BYTES = 1024 * 1024;
 
@@ -43,7 +52,8 @@ beforeAll(async () => {
     LEDGER_TABLE: 'vigil-test-ledger',
     HISTORY_TABLE: 'vigil-test-history',
     STATUS_TABLE: 'vigil-test-status',
-    READ_TOKENS_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:vigil-test-read-AbCdEf',
+    READ_TOKENS_SECRET_ARN:
+      'arn:aws:secretsmanager:us-east-1:123456789012:secret:vigil-test-read-AbCdEf',
     TOKENS_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:vigil-test-AbCdEf',
     SECRETS_PREFIX: 'vigil/dev/',
     ALERT_TABLE: 'vigil-test-alerts',

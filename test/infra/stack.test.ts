@@ -191,7 +191,7 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
         'logs:CreateLogStream',
         'logs:PutLogEvents',
         's3:Abort*',
-        's3:GetObject', // run detail and raw report (dashboard API)
+        's3:GetObject', // run detail, raw report (dashboard API) and staged uploads
         's3:PutObject',
         's3:PutObjectLegalHold',
         's3:PutObjectRetention',
@@ -244,7 +244,12 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
       LoggingConfiguration: {
         DestinationBucketName: { Ref: logicalIdOf(s().stack, ingest.accessLogsBucket) },
       },
-      LifecycleConfiguration: { Rules: [{ ExpirationInDays: archiveRetentionDays }] },
+      LifecycleConfiguration: {
+        Rules: [
+          { ExpirationInDays: archiveRetentionDays },
+          { Id: 'expire-staged-uploads', Prefix: '_uploads/', ExpirationInDays: 1 },
+        ],
+      },
     });
   });
 
@@ -373,23 +378,43 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
 
   it('serves POST /v1/results, GET /v1/health and the history API with payload v2, throttling and JSON access logs', () => {
     const { template } = s();
-    const routeKeys = [
+    const authorized = [
       'POST /v1/results',
-      'GET /v1/health',
+      'POST /v1/uploads',
       'GET /v1/projects/{proxy+}',
       // The dashboard API.
       'GET /v1/projects',
       'GET /v1/probes',
       'GET /v1/probes/{proxy+}',
       'GET /v1/incidents',
-      'GET /v1/status',
-      // The single-file CLI.
-      'GET /v1/cli/vigil.mjs',
     ];
-    for (const routeKey of routeKeys) {
-      template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: routeKey });
+    const publicRoutes = ['GET /v1/health', 'GET /v1/status', 'GET /v1/cli/vigil.mjs'];
+    // Every data route goes through the token authorizer (cached per header); the public ones not.
+    for (const routeKey of authorized) {
+      template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+        RouteKey: routeKey,
+        AuthorizationType: 'CUSTOM',
+      });
     }
-    template.resourceCountIs('AWS::ApiGatewayV2::Route', routeKeys.length + 4); // + the web function's four
+    for (const routeKey of publicRoutes) {
+      template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+        RouteKey: routeKey,
+        AuthorizationType: 'NONE',
+      });
+    }
+    // + the web function's four
+    template.resourceCountIs(
+      'AWS::ApiGatewayV2::Route',
+      authorized.length + publicRoutes.length + 4,
+    );
+    template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      AuthorizerType: 'REQUEST',
+      IdentitySource: ['$request.header.Authorization'],
+      AuthorizerResultTtlInSeconds: 300,
+      EnableSimpleResponses: true,
+    });
+    // A flood of reports cannot take the other functions' concurrency.
+    expect(propsOf(s(), s().stack.ingest.handler.function).ReservedConcurrentExecutions).toBe(20);
     // Two integrations: the ingest function and the web function.
     template.resourceCountIs('AWS::ApiGatewayV2::Integration', 2);
     template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
@@ -401,6 +426,12 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
       StageName: '$default',
       AutoDeploy: true,
       DefaultRouteSettings: { ThrottlingBurstLimit: 100, ThrottlingRateLimit: 50 },
+      RouteSettings: {
+        'POST /v1/results': { ThrottlingBurstLimit: 100, ThrottlingRateLimit: 50 },
+        'POST /v1/uploads': { ThrottlingBurstLimit: 100, ThrottlingRateLimit: 50 },
+        'GET /v1/projects/{proxy+}': { ThrottlingBurstLimit: 40, ThrottlingRateLimit: 20 },
+        'GET /v1/health': { ThrottlingBurstLimit: 40, ThrottlingRateLimit: 20 },
+      },
     });
     const format = JSON.parse(
       String((stageProps.AccessLogSettings as { Format: string }).Format),
@@ -457,7 +488,7 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
   it('keeps every log group for the stage retention', () => {
     const retention = stageSettings(config, stage).logRetention;
     const groups = Object.values(s().template.findResources('AWS::Logs::LogGroup'));
-    expect(groups).toHaveLength(9); // ingest, metrics, history, status, probe, alert, notify, web; API access logs
+    expect(groups).toHaveLength(10); // ingest, authorizer, metrics, history, status, probe, alert, notify, web; API access logs
     for (const group of groups) {
       expect((group as CfnResourceJson).Properties?.RetentionInDays).toBe(retention);
     }
@@ -769,7 +800,7 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
         Properties: { Description: Match.stringLikeRegexp(`^Vigil ${stage}: `) },
       }),
     ).map((fn) => String((fn as CfnResourceJson).Properties?.Description));
-    expect(vigilFunctions).toHaveLength(7); // ingest, metrics, history, status, alert, notify, web
+    expect(vigilFunctions).toHaveLength(8); // ingest, authorizer, metrics, history, status, alert, notify, web
     expect(vigilFunctions.join('\n')).not.toMatch(/probe/);
   });
 

@@ -17,6 +17,7 @@ import { createNotifyHandler } from '../../functions/notify/handler';
 import { DeliveryError, deliver, parseRetryAfter } from '../../functions/shared/channels';
 import { logger } from '../../functions/shared/powertools';
 import { MemoryPublisher } from '../helpers/fakes';
+import { storeOf } from '../helpers/local-store';
 
 /** A real HTTP server on loopback that answers from a script and records what it got. */
 interface Received {
@@ -318,7 +319,8 @@ describe('LocalAlertDispatcher (real HTTP receiver)', () => {
       dataDir,
       resolveSecret,
       publisher,
-      sleep,
+      store: storeOf(dataDir).alerts,
+      policy: { baseDelayMs: 0, maxAttempts: 4 },
     });
 
     // Act
@@ -328,6 +330,7 @@ describe('LocalAlertDispatcher (real HTTP receiver)', () => {
       kind: 'REMINDER',
       at: '2026-11-25T11:01:00.000Z',
     });
+    await dispatcher.idle();
 
     // Assess
     expect(received).toHaveLength(8);
@@ -341,8 +344,7 @@ describe('LocalAlertDispatcher (real HTTP receiver)', () => {
     expect(dead[0]).toMatchObject({
       channel: 'slack[0]',
       attempts: 4,
-      httpStatus: 500,
-      error: 'delivery to slack[0] failed: HTTP 500 internal_error (after 4 attempts)',
+      error: 'delivery to slack[0] failed: HTTP 500 internal_error',
       notification,
     });
     expect(publisher.events.map((e) => e.detailType)).toEqual([
@@ -373,11 +375,12 @@ describe('LocalAlertDispatcher (real HTTP receiver)', () => {
       dataDir,
       resolveSecret,
       publisher,
-      sleep,
+      store: storeOf(dataDir).alerts,
     });
 
     // Act
     await dispatcher.dispatch(notification);
+    await dispatcher.idle();
 
     // Assess
     expect(dispatcher.stats).toEqual({ delivered: 1, deadLetters: 0 });
@@ -452,6 +455,29 @@ describe('notify handler (SNS → channels)', () => {
     );
     expect(received).toHaveLength(8);
     expect(logs()).not.toContain(HOOK_SECRET);
+  });
+
+  it('delivers to the healthy webhook while Slack fails, then throws for the retry', async () => {
+    // Prepare: Slack cannot be reached (port 1 refuses), the webhook takes the message.
+    const handler = createNotifyHandler({
+      config: parseConfig({
+        alerts: {
+          channels: [
+            { type: 'slack', webhookUrl: 'http://127.0.0.1:1/slack' },
+            { type: 'webhook', url: `${base}/generic` },
+          ],
+        },
+      }),
+      resolveSecret,
+      sleep,
+    });
+
+    // Act
+    const act = handler(snsEvent(JSON.stringify(notification)));
+
+    // Assess
+    await expect(act).rejects.toThrow('1 alert deliveries failed: delivery to slack[0] failed');
+    expect(received.filter((r) => r.path === '/generic')).toHaveLength(1);
   });
 
   it('rejects a message that is not an AlertNotification', async () => {

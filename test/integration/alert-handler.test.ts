@@ -104,9 +104,16 @@ const harness = async (input: VigilConfigInput = {}): Promise<Harness> => {
     dataDir,
     resolveSecret: async () => '',
     publisher: bus,
-    sleep: async () => undefined,
+    store,
+    clock,
+    policy: { baseDelayMs: 0, maxAttempts: 4 },
   });
-  const handle = createAlertHandler({ config, store, dispatch: dispatcher.dispatch, clock });
+  const handler = createAlertHandler({ config, store, dispatch: dispatcher.dispatch, clock });
+  // Deliveries run on the dispatcher's timer: wait for them, as a test reads what was posted.
+  const handle = async (event: BusEvent) => {
+    await handler(event);
+    await dispatcher.idle();
+  };
   return { handle, store, dispatcher, bus, dataDir, config };
 };
 
@@ -297,15 +304,18 @@ describe('alert handler: probes', () => {
       retryDelayMs: 1,
       onDeliveryError: (_r, _e, error) => errors.push(error),
     });
+    const dispatcher = new LocalAlertDispatcher({
+      channels: h.config.alerts.channels,
+      dataDir: h.dataDir,
+      resolveSecret: async () => '',
+      publisher: bus,
+      store: h.store,
+      clock,
+    });
     const handle = createAlertHandler({
       config: h.config,
       store: h.store,
-      dispatch: new LocalAlertDispatcher({
-        channels: h.config.alerts.channels,
-        dataDir: h.dataDir,
-        resolveSecret: async () => '',
-        publisher: bus,
-      }).dispatch,
+      dispatch: dispatcher.dispatch,
       clock,
     });
     bus.subscribe('alerts', EVENT_PATTERNS.alerts, handle);
@@ -330,6 +340,7 @@ describe('alert handler: probes', () => {
       },
     ]);
     await bus.drain();
+    await dispatcher.idle();
 
     // Assess
     expect(errors).toEqual([]);
@@ -510,13 +521,17 @@ describe('alert handler: flaky tests', () => {
     const h = await harness();
     const metricStore = new LocalMetricStore();
     const metrics = createLocalMetrics(metricStore, { namespace: 'Vigil', serviceName: 'vigil' });
-    const handle = createAlertHandler({
+    const handler = createAlertHandler({
       config: h.config,
       store: h.store,
       dispatch: h.dispatcher.dispatch,
       clock,
       metrics,
     });
+    const handle = async (e: BusEvent) => {
+      await handler(e);
+      await h.dispatcher.idle();
+    };
     const event = flakyEvent('main');
 
     // Act: delivered, redelivered (same id), announced again for the same run (new id), and

@@ -318,7 +318,7 @@ describe('SqliteAlertStore', () => {
   it('keeps fields it does not know, and skips a corrupt state in listings', async () => {
     // Prepare
     const store = LocalStore.open(dir);
-    const extra = { ...stateFor('probe:shop/a', 1, 1), deliveries: { slack: 'pending' } };
+    const extra = { ...stateFor('probe:shop/a', 1, 1), unknownField: { slack: 'pending' } };
     await store.alerts.putIfVersion(extra, 0);
     await store.alerts.putIfVersion(stateFor('probe:shop/b', 1, 1), 0);
     store.db.q(`UPDATE alert_state SET body = '{"torn' WHERE check_key = 'probe:shop/b'`).run();

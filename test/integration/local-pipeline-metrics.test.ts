@@ -127,6 +127,7 @@ describe('pipeline metrics in local mode', () => {
     });
     expect(res.status).toBe(202);
     await pipeline.bus.drain();
+    await pipeline.alerts.idle();
 
     // Assess
     const sent = await datapoints('AlertsSent');

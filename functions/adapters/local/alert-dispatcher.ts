@@ -1,36 +1,57 @@
 import { appendFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
+import {
+  type ChannelDelivery,
+  type DeliveryPolicy,
+  type DeliveryRunDeps,
+  deliverDue,
+  enqueueOnStore,
+  hasPendingWork,
+  nextAttemptAt,
+} from '../../core/alerts/delivery';
+import { type AlertStateStore, flushOutbox } from '../../core/alerts/service';
 import type { ChannelConfig } from '../../core/config';
 import { type AlertNotification, DETAIL_TYPES, SOURCES } from '../../core/events';
 import { PIPELINE_METRICS } from '../../core/metrics/catalog';
-import type { EventPublisher } from '../../core/ports';
+import { type Clock, type EventPublisher, systemClock } from '../../core/ports';
 import {
+  type DeliverableChannel,
   type DeliveryDeps,
+  DeliveryError,
   deliver,
   deliverableChannels,
-  isDeliveryError,
   type ResolveSecret,
 } from '../../shared/channels';
 import { emitPipelineMetric } from '../../shared/pipeline-metrics';
 import { logger as sharedLogger } from '../../shared/powertools';
 
 /**
- * Local mode's alert dispatch: puts the `Alert State Changed` event on the local bus, then
- * posts to every Slack and webhook channel directly (with the channel retry policy). What still
- * fails is appended to `<dataDir>/notify-dead-letter.ndjson` and counted (`stats` and the
- * pipeline metric `DeliveryFailures`, as the notify function counts it on AWS), never dropped
- * silently. Email needs SNS: it is skipped, with one log line saying so.
+ * Local mode's alert dispatch. Handing a notification over puts the `Alert State Changed` event
+ * on the local bus and queues one delivery per Slack and webhook channel in the check's
+ * AlertState (core/alerts/delivery.ts): nothing is posted on the caller's path. A timer then
+ * delivers each channel on its own, retries failures with backoff (they survive a restart:
+ * they are in the state), and after the retry budget appends the delivery to
+ * `<dataDir>/notify-dead-letter.ndjson` and counts it (`stats` and the pipeline metric
+ * `DeliveryFailures`, as the notify function counts it on AWS), never dropping it silently.
+ * The timer also sends what a check's outbox still holds (e.g. after a crash mid-hand-over).
+ * Email needs SNS: it is skipped, with one log line saying so.
  */
 
 type Log = Pick<typeof sharedLogger, 'info' | 'warn' | 'error'>;
 
-export interface LocalAlertDispatcherOptions
-  extends Pick<DeliveryDeps, 'fetch' | 'sleep' | 'maxAttempts' | 'baseDelayMs' | 'timeoutMs'> {
+export interface LocalAlertDispatcherOptions extends Pick<DeliveryDeps, 'fetch' | 'timeoutMs'> {
   channels: readonly ChannelConfig[];
   dataDir: string;
   resolveSecret: ResolveSecret;
   publisher: EventPublisher;
+  /** Where the deliveries are kept: the alert handler's store. */
+  store: AlertStateStore;
+  clock?: Clock;
+  /** Retry budget and backoff (default `DELIVERY_DEFAULTS`: 8 attempts, 1 s doubling to 5 min). */
+  policy?: Partial<DeliveryPolicy>;
+  /** How often the store is scanned for deliveries left by a restart or a lost race. Default 5 000. */
+  scanMs?: number;
   logger?: Log;
   /** Where `DeliveryFailures` goes (the local runtime's metric store). Default: not emitted. */
   metrics?: Metrics;
@@ -41,7 +62,6 @@ export interface DeadLetter {
   channel: string;
   error: string;
   attempts: number;
-  httpStatus?: number;
   notification: AlertNotification;
 }
 
@@ -51,11 +71,23 @@ export class LocalAlertDispatcher {
   readonly stats = { delivered: 0, deadLetters: 0 };
   readonly #opts: LocalAlertDispatcherOptions;
   readonly #log: Log;
+  readonly #clock: Clock;
+  readonly #channels: Map<string, DeliverableChannel>;
+  /** Checks with work, and when it is due (ms since epoch). */
+  readonly #due = new Map<string, number>();
+  readonly #running = new Map<string, Promise<void>>();
+  #timer: NodeJS.Timeout | undefined;
+  #scanTimer: NodeJS.Timeout | undefined;
+  #stopped = true;
   #emailNoticeLogged = false;
 
   constructor(opts: LocalAlertDispatcherOptions) {
     this.#opts = opts;
     this.#log = opts.logger ?? sharedLogger;
+    this.#clock = opts.clock ?? systemClock;
+    this.#channels = new Map(
+      deliverableChannels(opts.channels).map(({ channel, label }) => [label, channel]),
+    );
   }
 
   get deadLetterFile(): string {
@@ -73,54 +105,170 @@ export class LocalAlertDispatcher {
       this.#emailNoticeLogged = true;
       this.#log.info('email alert channels need AWS (SNS email subscriptions); skipped locally');
     }
-    const {
-      channels: _c,
-      dataDir: _d,
-      publisher: _p,
-      logger: _l,
-      metrics: _m,
-      ...deliveryDeps
-    } = this.#opts;
-    await Promise.all(
-      deliverableChannels(this.#opts.channels).map(async ({ channel, label }) => {
-        try {
-          const result = await deliver(notification, channel, {
-            ...deliveryDeps,
-            label,
-            onRetry: (info) => this.#log.warn('alert delivery retry', { ...info }),
-          });
-          this.stats.delivered++;
-          this.#log.info('alert delivered', {
-            channel: label,
-            kind: notification.kind,
-            checkKey: notification.checkKey,
-            attempts: result.attempts,
-          });
-        } catch (e) {
-          if (this.#opts.metrics)
-            emitPipelineMetric(this.#opts.metrics, PIPELINE_METRICS.deliveryFailures, {
-              Channel: channel.type,
-            });
-          await this.#deadLetter(notification, label, e);
-        }
-      }),
-    );
+    await enqueueOnStore(notification, [...this.#channels.keys()], this.#deps());
+    this.#schedule(notification.checkKey, this.#clock.now().getTime());
   };
 
-  async #deadLetter(notification: AlertNotification, channel: string, e: unknown): Promise<void> {
+  /** Deliver on a timer; first find what a previous run left pending. */
+  async start(): Promise<void> {
+    this.#stopped = false;
+    await this.#scan();
+    const scanMs = this.#opts.scanMs ?? 5_000;
+    this.#scanTimer = setInterval(() => void this.#scan(), scanMs);
+    this.#scanTimer.unref();
+  }
+
+  /** Stop the timers and wait for the attempts in flight. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    clearInterval(this.#scanTimer);
+    await Promise.all(this.#running.values());
+  }
+
+  /** Run every delivery that is due, until none is (tests, and before a shutdown). */
+  async idle(): Promise<void> {
+    for (;;) {
+      await Promise.all(this.#running.values());
+      const now = this.#clock.now().getTime();
+      const due = [...this.#due].filter(([, at]) => at <= now).map(([key]) => key);
+      if (due.length === 0) return;
+      await Promise.all(due.map((key) => this.#run(key)));
+    }
+  }
+
+  /** The checks with deliveries still to make (by the timer or `idle`). */
+  get pending(): number {
+    return new Set([...this.#due.keys(), ...this.#running.keys()]).size;
+  }
+
+  #deps(): DeliveryRunDeps {
+    return {
+      store: this.#opts.store,
+      clock: this.#clock,
+      ...(this.#opts.policy ? { policy: this.#opts.policy } : {}),
+      send: (label, n) => this.#send(label, n),
+      onDelivered: (d) => {
+        this.stats.delivered++;
+        this.#log.info('alert delivered', {
+          channel: d.channel,
+          kind: d.notification.kind,
+          checkKey: d.notification.checkKey,
+          attempts: d.attempts,
+        });
+      },
+      onDead: (d) => this.#deadLetter(d),
+    };
+  }
+
+  async #send(label: string, n: AlertNotification): Promise<void> {
+    const channel = this.#channels.get(label);
+    if (!channel)
+      throw new DeliveryError(label, 'the channel is no longer in the config', {
+        attempts: 0,
+        retryable: false,
+      });
+    const { fetch, timeoutMs } = this.#opts;
+    try {
+      await deliver(n, channel, {
+        resolveSecret: this.#opts.resolveSecret,
+        ...(fetch ? { fetch } : {}),
+        ...(timeoutMs ? { timeoutMs } : {}),
+        maxAttempts: 1,
+        label,
+      });
+    } catch (e) {
+      this.#log.warn('alert delivery attempt failed', {
+        channel: label,
+        kind: n.kind,
+        checkKey: n.checkKey,
+        error: e instanceof Error ? e.message : String(e),
+      });
+      throw e;
+    }
+  }
+
+  #schedule(checkKey: string, at: number): void {
+    const known = this.#due.get(checkKey);
+    if (known === undefined || at < known) this.#due.set(checkKey, at);
+    this.#arm();
+  }
+
+  /** One timer, for the earliest due check. */
+  #arm(): void {
+    clearTimeout(this.#timer);
+    if (this.#stopped || this.#due.size === 0) return;
+    const soonest = Math.min(...this.#due.values());
+    const delay = Math.max(0, soonest - this.#clock.now().getTime());
+    this.#timer = setTimeout(() => void this.#tick(), Math.min(delay, 2 ** 31 - 1));
+    this.#timer.unref();
+  }
+
+  async #tick(): Promise<void> {
+    const now = this.#clock.now().getTime();
+    const due = [...this.#due].filter(([, at]) => at <= now).map(([key]) => key);
+    await Promise.all(due.map((key) => this.#run(key)));
+    this.#arm();
+  }
+
+  /** Send a check's outbox and due deliveries (one run per check at a time). */
+  #run(checkKey: string): Promise<void> {
+    const running = this.#running.get(checkKey);
+    if (running) return running;
+    this.#due.delete(checkKey);
+    const run = (async () => {
+      try {
+        await flushOutbox(checkKey, {
+          store: this.#opts.store,
+          dispatch: this.dispatch,
+          clock: this.#clock,
+        });
+        await deliverDue(checkKey, this.#deps());
+      } catch (error) {
+        this.#log.error('alert delivery run failed', { checkKey, error });
+      }
+      // The store is the truth: schedule what it still holds, and nothing else.
+      const state = await this.#opts.store.get(checkKey).catch(() => undefined);
+      if (state && hasPendingWork(state))
+        this.#due.set(checkKey, nextAttemptAt(state) ?? this.#clock.now().getTime());
+      else this.#due.delete(checkKey);
+      this.#arm();
+    })().finally(() => this.#running.delete(checkKey));
+    this.#running.set(checkKey, run);
+    return run;
+  }
+
+  /** Find checks with work in the store (after a restart, or an outbox left by a lost race). */
+  async #scan(): Promise<void> {
+    try {
+      const { active } = await this.#opts.store.list({ historyLimit: 0 });
+      // A run re-reads the state and schedules what is really due: the list may be stale.
+      const now = this.#clock.now().getTime();
+      for (const { checkKey } of active.filter(hasPendingWork))
+        if (!this.#due.has(checkKey) && !this.#running.has(checkKey)) this.#schedule(checkKey, now);
+    } catch (error) {
+      this.#log.error('could not scan alert state for pending deliveries', { error });
+    }
+  }
+
+  async #deadLetter(d: ChannelDelivery): Promise<void> {
+    const channelType = this.#channels.get(d.channel)?.type ?? 'unknown';
+    if (this.#opts.metrics)
+      emitPipelineMetric(this.#opts.metrics, PIPELINE_METRICS.deliveryFailures, {
+        Channel: channelType,
+      });
     const entry: DeadLetter = {
-      failedAt: new Date().toISOString(),
-      channel,
-      error: e instanceof Error ? e.message : String(e),
-      attempts: isDeliveryError(e) ? e.attempts : 0,
-      ...(isDeliveryError(e) && e.httpStatus !== undefined ? { httpStatus: e.httpStatus } : {}),
-      notification,
+      failedAt: d.finishedAt ?? this.#clock.now().toISOString(),
+      channel: d.channel,
+      error: d.lastError ?? 'unknown',
+      attempts: d.attempts,
+      notification: d.notification,
     };
     this.stats.deadLetters++;
     this.#log.error('alert delivery failed; dead-lettered', {
-      channel,
-      kind: notification.kind,
-      checkKey: notification.checkKey,
+      channel: d.channel,
+      kind: d.notification.kind,
+      checkKey: d.notification.checkKey,
       error: entry.error,
       deadLetters: this.stats.deadLetters,
     });

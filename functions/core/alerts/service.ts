@@ -2,6 +2,7 @@ import type { MaintenanceWindow } from '../config';
 import { VigilError } from '../errors';
 import type { AlertNotification } from '../events';
 import type { Clock } from '../ports';
+import { type DeliveryView, deliveryViews } from './delivery';
 import { activeWindow } from './maintenance';
 import { buildNotification } from './messages';
 import { type AlertState, type AlertStatus, advance, type Observation } from './state';
@@ -33,7 +34,10 @@ export interface AlertStateStore {
   putIfVersion(state: AlertState, expectedVersion: number): Promise<boolean>;
   /** Record a notification (sent or suppressed) in the bounded history. */
   appendHistory(notification: AlertNotification): Promise<void>;
-  /** Checks not OK (PENDING or FIRING), and the latest notifications, newest first. */
+  /**
+   * Checks not OK (PENDING or FIRING) or with notifications still to send (`outbox`, `sending`)
+   * or channel deliveries (pending or recent), and the latest notifications, newest first.
+   */
   list(opts?: { historyLimit?: number }): Promise<{
     active: AlertState[];
     history: AlertNotification[];
@@ -120,7 +124,7 @@ export const processObservation = async (
   );
 };
 
-const record = async (deps: AlertServiceDeps, n: AlertNotification): Promise<void> => {
+const record = async (deps: FlushDeps, n: AlertNotification): Promise<void> => {
   try {
     await deps.store.appendHistory(n);
   } catch (e) {
@@ -128,7 +132,7 @@ const record = async (deps: AlertServiceDeps, n: AlertNotification): Promise<voi
   }
 };
 
-const bump = (state: AlertState, deps: AlertServiceDeps): AlertState => ({
+const bump = (state: AlertState, deps: FlushDeps): AlertState => ({
   ...state,
   version: state.version + 1,
   updatedAt: deps.clock.now().toISOString(),
@@ -141,13 +145,28 @@ const claimable = (state: AlertState, now: Date): AlertNotification[] | undefine
   return pending.length ? pending : undefined;
 };
 
+/** What sending an outbox needs (the timer of local mode's dispatcher calls it without an observation). */
+export type FlushDeps = Pick<
+  AlertServiceDeps,
+  'store' | 'dispatch' | 'clock' | 'maxAttempts' | 'onHistoryError'
+>;
+
+/** Send what waits in the outbox of one check (e.g. left by a claim that lost a race). */
+export const flushOutbox = async (
+  checkKey: string,
+  deps: FlushDeps,
+): Promise<AlertNotification[]> => {
+  const state = await deps.store.get(checkKey);
+  return state ? (await flush(state, deps)).sent : [];
+};
+
 /**
  * Claim what is waiting (a version-checked write), dispatch it in order, then record the
  * outcome. When the claim loses a race, another invocation is sending: nothing is sent here.
  */
 const flush = async (
   state: AlertState,
-  deps: AlertServiceDeps,
+  deps: FlushDeps,
 ): Promise<{ state: AlertState; sent: AlertNotification[] }> => {
   const now = deps.clock.now();
   const pending = claimable(state, now);
@@ -190,7 +209,7 @@ const flush = async (
 const release = async (
   claimed: AlertState,
   unsent: AlertNotification[],
-  deps: AlertServiceDeps,
+  deps: FlushDeps,
 ): Promise<AlertState> => {
   const maxAttempts = Math.max(1, deps.maxAttempts ?? DEFAULT_ATTEMPTS);
   let current: AlertState | undefined = claimed;
@@ -232,6 +251,8 @@ export interface AlertsView {
   active: ActiveAlert[];
   /** The latest notifications, newest first, suppressed ones included (with `suppressedBy`). */
   history: AlertNotification[];
+  /** Each channel's delivery of recent notifications: pending (with its next attempt), delivered or dead. */
+  deliveries: DeliveryView[];
 }
 
 const toActive = (s: AlertState, suppressedBy: string | undefined): ActiveAlert | undefined => {
@@ -281,5 +302,10 @@ export const listAlerts = async (
         RANK[a.status] - RANK[b.status] ||
         (a.since ?? a.updatedAt).localeCompare(b.since ?? b.updatedAt),
     );
-  return { generatedAt: now.toISOString(), active: alerts, history };
+  return {
+    generatedAt: now.toISOString(),
+    active: alerts,
+    history,
+    deliveries: active.flatMap(deliveryViews),
+  };
 };

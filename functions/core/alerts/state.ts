@@ -1,4 +1,5 @@
 import type { AlertNotification } from '../events';
+import type { ChannelDelivery } from './delivery';
 
 /**
  * The alert state machine: pure, one state per check key.
@@ -94,6 +95,8 @@ export interface AlertState {
    * go back to the outbox.
    */
   sending?: { notifications: AlertNotification[]; until: string };
+  /** Per-channel deliveries of handed-over notifications (local mode; see delivery.ts). */
+  deliveries?: ChannelDelivery[];
   /** Optimistic-concurrency version: 1 for the first write, +1 per write. */
   version: number;
   updatedAt: string;

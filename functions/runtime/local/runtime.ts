@@ -8,13 +8,16 @@ import { LocalAlertDispatcher } from '../../adapters/local/alert-dispatcher';
 import { LocalBus } from '../../adapters/local/bus';
 import { EnvSecretResolver } from '../../adapters/local/env-secrets';
 import { dataDirCheck } from '../../adapters/local/health';
+import { createHttpEdge, type HttpEdge } from '../../adapters/local/http-edge';
 import { invocationScopes } from '../../adapters/local/invocations';
 import type { LocalMetricStore } from '../../adapters/local/metric-store';
 import { createLocalMetrics } from '../../adapters/local/metrics';
 import { ProbeScheduler } from '../../adapters/local/probe-scheduler';
 import { openLocalStatusStores } from '../../adapters/local/status-journal';
 import { LocalStore, type RetentionOptions } from '../../adapters/local/store';
+import { LocalUploads, UPLOAD_PATH } from '../../adapters/local/uploads';
 import { createAlertHandler } from '../../alert/handler';
+import { authorize } from '../../core/access';
 import { listAlerts } from '../../core/alerts/service';
 import { historyRetentionDays, type VigilConfig } from '../../core/config';
 import { VigilError } from '../../core/errors';
@@ -75,43 +78,11 @@ export interface LocalPipeline {
   store: LocalStore;
   /** Alert deliveries made and dead-lettered. */
   alerts: LocalAlertDispatcher;
+  /** The HTTP edge: request bodies being read. */
+  edge: HttpEdge;
   server: Server;
   close(): Promise<void>;
 }
-
-const readBody = (req: IncomingMessage, limit: number): Promise<Buffer> =>
-  new Promise((resolveBody, reject) => {
-    const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > limit) {
-      reject(
-        new VigilError(
-          'payload_too_large',
-          `The request body is larger than the limit of ${limit} bytes.`,
-        ),
-      );
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.byteLength;
-      if (size > limit) {
-        // Stop buffering and discard the rest; the error response closes the connection.
-        req.removeAllListeners('data');
-        req.resume();
-        reject(
-          new VigilError(
-            'payload_too_large',
-            `The request body is larger than the limit of ${limit} bytes.`,
-          ),
-        );
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolveBody(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
 
 const decodePath = (pathname: string): string => {
   try {
@@ -220,6 +191,7 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
     channels: opts.config.alerts.channels,
     dataDir,
     publisher: bus,
+    store: alertStore,
     resolveSecret: (name) => secrets.resolve(name),
     metrics,
   });
@@ -277,6 +249,8 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
     metrics,
   });
 
+  let baseUrl = '';
+  const uploads = new LocalUploads(dataDir, () => baseUrl);
   const ingestHandler = createIngestHandler({
     config: opts.config,
     stage: 'local',
@@ -292,6 +266,7 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
     version: VERSION,
     metrics,
     health: [configCheck(opts.config), dataDirCheck(dataDir)],
+    uploads,
     ...(opts.cliFile ? { cliFile: opts.cliFile } : {}),
   });
 
@@ -326,7 +301,20 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
     return json(200, { name, project, datapoints });
   };
 
-  const server = createServer((req, res) => {
+  const edge = createHttpEdge({
+    ...opts.config.ingest,
+    // An upload URL is its own credential (as S3's presigned PUT); the rest need a token.
+    authorize: (req, url) =>
+      req.method === 'PUT' && UPLOAD_PATH.test(url.pathname)
+        ? uploads.authorize(req, url)
+        : authorize(
+            req.headers.authorization,
+            { ingest: tokens, read: readTokens },
+            req.method ?? 'GET',
+            url.pathname,
+          ) !== undefined,
+  });
+  const onRequest = (req: IncomingMessage, res: ServerResponse, expectContinue = false) => {
     const url = new URL(req.url ?? '/', 'http://local');
     if (req.method === 'GET' && url.pathname === '/v1/metrics') {
       send(res, metricsRoute(url));
@@ -342,14 +330,24 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
         .catch((error: unknown) => send(res, errorResponse(error)));
       return;
     }
-    readBody(req, opts.config.ingest.maxBodyBytes)
-      .then((body) => scoped(() => ingestHandler(toApiGatewayEvent(req, url, body))))
-      .then((result) => send(res, result))
+    const uploadId = req.method === 'PUT' ? UPLOAD_PATH.exec(url.pathname)?.[1] : undefined;
+    edge
+      .readBody(req, res, url, expectContinue)
+      .then(async (body) => {
+        if (!body) return;
+        if (uploadId) {
+          await uploads.put(uploadId, body);
+          send(res, json(200, { uploadId, bytes: body.byteLength }));
+        } else send(res, await scoped(() => ingestHandler(toApiGatewayEvent(req, url, body))));
+      })
       .catch((error: unknown) => {
         res.on('finish', () => req.destroy());
         send(res, errorResponse(error, { connection: 'close' }));
       });
-  });
+  };
+  const server = createServer(onRequest);
+  // Refuse (401, 413, 503) before `100 Continue`: the client then never sends the body.
+  server.on('checkContinue', (req, res) => onRequest(req, res, true));
 
   bus.start();
   const prune = () => {
@@ -377,22 +375,26 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
   }
   const { port } = server.address() as AddressInfo;
   if (opts.probes !== false) probes.start();
+  await alerts.start();
   const urlHost = host.includes(':') ? `[${host}]` : host;
+  baseUrl = `http://${urlHost}:${port}`;
 
   return {
-    url: `http://${urlHost}:${port}`,
+    url: baseUrl,
     tokens,
     generatedToken,
     bus,
     metricStore,
     store,
     alerts,
+    edge,
     server,
     close: async () => {
       clearInterval(pruner);
       await probes.stop();
       await new Promise<void>((ok) => server.close(() => ok()));
       await bus.stop();
+      await alerts.stop();
       store.close();
     },
   };

@@ -1,3 +1,4 @@
+import { hasPendingWork } from '../../../core/alerts/delivery';
 import type { AlertStateStore } from '../../../core/alerts/service';
 import type { AlertState } from '../../../core/alerts/state';
 import type { AlertNotification } from '../../../core/events';
@@ -81,7 +82,7 @@ export class SqliteAlertStore implements AlertStateStore {
     opts: { historyLimit?: number } = {},
   ): Promise<{ active: AlertState[]; history: AlertNotification[] }> {
     const states = this.#db
-      .q(`SELECT check_key, body FROM alert_state WHERE status != 'OK' ORDER BY check_key`)
+      .q('SELECT check_key, body FROM alert_state ORDER BY check_key')
       .all() as { check_key: string; body: string }[];
     const history = this.#db
       .q('SELECT seq, body FROM alert_history ORDER BY seq DESC LIMIT ?')
@@ -89,7 +90,12 @@ export class SqliteAlertStore implements AlertStateStore {
     return {
       active: states
         .map((r) => parseRecord<AlertState>(r.body, `alert state ${r.check_key}`))
-        .filter((s): s is AlertState => s !== undefined),
+        // An OK check is listed while a delivery of it is pending, so a restart resumes it.
+        .filter(
+          (s): s is AlertState =>
+            s !== undefined &&
+            (s.status !== 'OK' || hasPendingWork(s) || (s.deliveries?.length ?? 0) > 0),
+        ),
       history: history
         .map((r) => parseRecord<AlertNotification>(r.body, `alert history ${r.seq}`))
         .filter((n): n is AlertNotification => n !== undefined),

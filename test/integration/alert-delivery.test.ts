@@ -1,0 +1,235 @@
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { LocalAlertDispatcher } from '../../functions/adapters/local/alert-dispatcher';
+import { backoffMs, DELIVERY_DEFAULTS } from '../../functions/core/alerts/delivery';
+import type { AlertStateStore } from '../../functions/core/alerts/service';
+import { listAlerts, processObservation } from '../../functions/core/alerts/service';
+import type { Observation } from '../../functions/core/alerts/state';
+import type { ChannelConfig } from '../../functions/core/config';
+import type { AlertNotification } from '../../functions/core/events';
+import { MemoryPublisher } from '../helpers/fakes';
+import { storeOf } from '../helpers/local-store';
+
+/**
+ * Local alert delivery with real HTTP receivers: each channel on its own (a failing Slack never
+ * holds back a healthy webhook), retries on a timer with backoff, a restart in the middle, and
+ * the dead letter after the retry budget. The delivery state is what `GET /v1/alerts` shows.
+ */
+
+let server: Server;
+let base: string;
+/** Polls wait this long: the machine may be busy. */
+const WAIT = { timeout: 5_000, interval: 20 };
+/** What each receiver path answers (default 200), and what it received (kinds). */
+const answers = new Map<string, number>();
+const received = new Map<string, string[]>();
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => {
+      body += d.toString();
+    });
+    req.on('end', () => {
+      const status = answers.get(req.url ?? '') ?? 200;
+      if (status === 200) {
+        const kind = /(FIRING|RESOLVED|REMINDER|NOTICE)/.exec(body)?.[1] ?? '?';
+        received.set(req.url ?? '', [...(received.get(req.url ?? '') ?? []), kind]);
+      }
+      res.writeHead(status).end(status === 200 ? 'ok' : 'down');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  await new Promise((r) => server.close(r));
+});
+
+beforeEach(() => {
+  answers.clear();
+  received.clear();
+});
+
+const channels = (): ChannelConfig[] => [
+  { type: 'slack', webhookUrl: `${base}/slack` },
+  { type: 'webhook', url: `${base}/hook`, headers: {} },
+];
+
+const obs = (id: string, ok: boolean, at: string): Observation => ({
+  id,
+  checkKey: 'probe:shop/api',
+  ok,
+  at,
+  source: 'probe',
+  project: 'shop',
+  severity: 'critical',
+  title: 'Probe api',
+  correlationId: `c-${id}`,
+  policy: { failureThreshold: 1, recoveryThreshold: 1 },
+  tags: [],
+});
+
+const setup = async (policy = { baseDelayMs: 20, maxAttempts: 50 }) => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'vigil-delivery-'));
+  const store = storeOf(dataDir).alerts;
+  const make = () =>
+    new LocalAlertDispatcher({
+      channels: channels(),
+      dataDir,
+      resolveSecret: async () => '',
+      publisher: new MemoryPublisher(),
+      store,
+      policy,
+      scanMs: 20,
+    });
+  const observe = (o: Observation, dispatcher: LocalAlertDispatcher) =>
+    processObservation(o, {
+      store,
+      dispatch: dispatcher.dispatch,
+      clock: { now: () => new Date() },
+      maintenance: [],
+      repeatMinutes: 60,
+    });
+  return { dataDir, store, make, observe };
+};
+
+const deliveries = async (store: AlertStateStore) =>
+  (await listAlerts(store)).deliveries.map((d) => `${d.channel} ${d.kind} ${d.status}`);
+
+describe('local alert delivery, one channel at a time', () => {
+  it('delivers to the healthy webhook at once while Slack fails, then Slack in order on the timer', async () => {
+    // Prepare: Slack answers 500.
+    const { store, make, observe } = await setup();
+    answers.set('/slack', 500);
+    const dispatcher = make();
+    await dispatcher.start();
+
+    // Act: FIRING, then RESOLVED while Slack still fails.
+    await observe(obs('1', false, new Date(Date.now() - 60_000).toISOString()), dispatcher);
+    await expect.poll(() => received.get('/hook'), WAIT).toEqual(['FIRING']);
+    await observe(obs('2', true, new Date().toISOString()), dispatcher);
+
+    // Assess: the RESOLVED reached the webhook without waiting for Slack or a new observation.
+    await expect.poll(() => received.get('/hook'), WAIT).toEqual(['FIRING', 'RESOLVED']);
+    const view = await listAlerts(store);
+    const slack = view.deliveries.filter((d) => d.channel === 'slack[0]');
+    expect(slack.map((d) => [d.kind, d.status])).toEqual([
+      ['FIRING', 'pending'],
+      ['RESOLVED', 'pending'],
+    ]);
+    expect(slack[0]?.attempts).toBeGreaterThanOrEqual(1);
+    expect(slack[0]?.lastError).toContain('HTTP 500');
+    expect(slack[0]?.nextAttemptAt).toBeDefined();
+    // Slack comes back: the timer sends what waited, FIRING before RESOLVED.
+    answers.delete('/slack');
+    await expect.poll(() => received.get('/slack'), WAIT).toEqual(['FIRING', 'RESOLVED']);
+    await expect
+      .poll(() => deliveries(store), WAIT)
+      .toEqual([
+        'slack[0] FIRING delivered',
+        'webhook[1] FIRING delivered',
+        'slack[0] RESOLVED delivered',
+        'webhook[1] RESOLVED delivered',
+      ]);
+    expect(received.get('/hook')).toEqual(['FIRING', 'RESOLVED']);
+    await dispatcher.stop();
+  });
+
+  it('finishes pending deliveries after a restart, and an outbox claimed by a dead process', async () => {
+    // Prepare: the webhook is down; a FIRING is queued, then the process "dies".
+    const { store, make, observe } = await setup();
+    answers.set('/hook', 503);
+    const first = make();
+    await first.start();
+    await observe(obs('1', false, new Date().toISOString()), first);
+    await expect.poll(() => received.get('/slack'), WAIT).toEqual(['FIRING']);
+    await first.stop();
+    // A second check whose FIRING was claimed by a sender that died mid-hand-over (lease over).
+    const state = await store.get('probe:shop/api');
+    const n = state?.deliveries?.[0]?.notification as AlertNotification;
+    const orphan = { ...n, checkKey: 'probe:shop/db', incidentId: 'inc-db' };
+    await store.putIfVersion(
+      {
+        ...(state as NonNullable<typeof state>),
+        checkKey: 'probe:shop/db',
+        deliveries: [],
+        outbox: [],
+        sending: { notifications: [orphan], until: new Date(Date.now() - 1).toISOString() },
+        version: 1,
+      },
+      0,
+    );
+
+    // Act: the webhook recovers; a new process starts on the same data.
+    answers.delete('/hook');
+    const second = make();
+    await second.start();
+
+    // Assess: the webhook gets the pending FIRING, and both channels the orphaned one; Slack
+    // does not get the first FIRING twice.
+    await expect
+      .poll(() => [...(received.get('/hook') ?? [])].sort(), WAIT)
+      .toEqual(['FIRING', 'FIRING']);
+    await expect.poll(() => received.get('/slack'), WAIT).toEqual(['FIRING', 'FIRING']);
+    await expect.poll(() => second.pending, WAIT).toBe(0);
+    const db = await store.get('probe:shop/db');
+    expect(db?.outbox).toEqual([]);
+    expect(db?.sending).toBeUndefined();
+    await second.stop();
+  });
+
+  it('dead-letters a delivery after its retry budget, with backoff between attempts', async () => {
+    // Prepare
+    const { dataDir, store, make, observe } = await setup({ baseDelayMs: 5, maxAttempts: 3 });
+    answers.set('/slack', 500);
+    const dispatcher = make();
+    await dispatcher.start();
+
+    // Act
+    await observe(obs('1', false, new Date().toISOString()), dispatcher);
+
+    // Assess
+    await expect
+      .poll(() => dispatcher.stats)
+      .toEqual({
+        delivered: 1,
+        deadLetters: 1,
+      });
+    const dead = JSON.parse(await readFile(join(dataDir, 'notify-dead-letter.ndjson'), 'utf8'));
+    expect(dead).toMatchObject({
+      channel: 'slack[0]',
+      attempts: 3,
+      error: expect.stringContaining('HTTP 500'),
+    });
+    expect(await deliveries(store)).toEqual([
+      'slack[0] FIRING dead',
+      'webhook[1] FIRING delivered',
+    ]);
+    expect(received.get('/slack')).toBeUndefined();
+    await dispatcher.stop();
+  });
+
+  it('ends a delivery at once on an answer that retrying cannot fix, and backs off exponentially', async () => {
+    const { store, make, observe } = await setup();
+    answers.set('/hook', 404);
+    const dispatcher = make();
+    await dispatcher.start();
+    await observe(obs('1', false, new Date().toISOString()), dispatcher);
+    await expect.poll(() => dispatcher.stats.deadLetters, WAIT).toBe(1);
+    expect(
+      (await listAlerts(store)).deliveries.find((d) => d.channel === 'webhook[1]'),
+    ).toMatchObject({
+      status: 'dead',
+      attempts: 1,
+    });
+    await dispatcher.stop();
+    const policy = { ...DELIVERY_DEFAULTS, baseDelayMs: 1_000, maxDelayMs: 5_000 };
+    expect([1, 2, 3, 4].map((n) => backoffMs(n, policy))).toEqual([1_000, 2_000, 4_000, 5_000]);
+  });
+});

@@ -1,0 +1,176 @@
+import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runReport } from '../../cli/report';
+import { S3Uploads } from '../../functions/adapters/aws/s3-uploads';
+import { parseConfig } from '../../functions/core/config';
+import { newUploadId, parseUploadRequest } from '../../functions/core/ingest/uploads';
+import { type LocalPipeline, startLocal } from '../../functions/runtime/local/runtime';
+import { generateJunit } from '../helpers/generate-junit';
+import { type MotoServer, startMoto } from '../helpers/moto';
+import { requireTools, TOOLS } from '../helpers/requires';
+
+/**
+ * Staged uploads: `POST /v1/uploads` → PUT → `POST /v1/results?upload=<id>`, with the limits,
+ * errors and idempotency of a direct post; the CLI switches to it by itself; S3's presigned PUT
+ * on moto_server.
+ */
+
+const TOKEN = 'upload-token';
+const LIMIT = 64 * 1024;
+let pipeline: LocalPipeline;
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'vigil-uploads-'));
+  pipeline = await startLocal({
+    config: parseConfig({ project: 'up', ingest: { maxBodyBytes: LIMIT } }),
+    dataDir: dir,
+    port: 0,
+    tokens: [TOKEN],
+    probes: false,
+  });
+});
+
+afterAll(async () => {
+  await pipeline?.close();
+});
+
+/** What `POST /v1/uploads` answers: a ticket, or an error. */
+interface Answer {
+  uploadId: string;
+  url: string;
+  headers: Record<string, string>;
+  error: { code: string; message: string };
+}
+
+const auth = { authorization: `Bearer ${TOKEN}` };
+
+const stage = async (bytes: number, contentType = 'application/gzip') => {
+  const res = await fetch(`${pipeline.url}/v1/uploads`, {
+    method: 'POST',
+    headers: { ...auth, 'content-type': 'application/json' },
+    body: JSON.stringify({ bytes, contentType }),
+  });
+  return { status: res.status, json: (await res.json()) as Answer };
+};
+
+describe('staged uploads in local mode', () => {
+  it('ingests a staged report like a direct post, duplicates included', async () => {
+    // Prepare
+    const report = gzipSync(generateJunit({ cases: 20, failRate: 0, flakyRate: 0, seed: 7 }));
+    const { status, json: ticket } = await stage(report.byteLength);
+    expect(status).toBe(201);
+    expect(ticket).toMatchObject({ method: 'PUT', bytes: report.byteLength });
+
+    // Act
+    const put = await fetch(ticket.url, { method: 'PUT', headers: ticket.headers, body: report });
+    const ingest = (query: string) =>
+      fetch(`${pipeline.url}/v1/results?project=up&${query}`, { method: 'POST', headers: auth });
+    const first = await ingest(`upload=${ticket.uploadId}`);
+    const again = await ingest(`upload=${ticket.uploadId}`);
+
+    // Assess
+    expect(put.status).toBe(200);
+    expect(first.status).toBe(202);
+    expect(await first.json()).toMatchObject({ project: 'up', kind: 'tests', duplicate: false });
+    expect(again.status).toBe(200);
+    expect(await again.json()).toMatchObject({ duplicate: true });
+    const missing = await ingest(`upload=${newUploadId()}`);
+    expect(missing.status).toBe(404);
+    expect(((await missing.json()) as Answer).error.message).toMatch(/PUT it to the URL/);
+    expect((await ingest('upload=../../etc')).status).toBe(400);
+  });
+
+  it('refuses a staged upload above the limit, and a PUT of another size or type, unread', async () => {
+    const big = await stage(LIMIT + 1);
+    expect(big.status).toBe(413);
+    expect(big.json.error).toMatchObject({
+      code: 'payload_too_large',
+      location: { path: 'body.bytes' },
+    });
+    expect((await stage(10, 'text/html')).status).toBe(400);
+    const { json: ticket } = await stage(100);
+    for (const [headers, body] of [
+      [{ 'content-type': 'application/gzip' }, Buffer.alloc(101)],
+      [{ 'content-type': 'application/xml' }, Buffer.alloc(100)],
+    ] as const) {
+      const res = await fetch(ticket.url, { method: 'PUT', headers, body });
+      expect(res.status).toBe(401);
+    }
+    const noAuth = await fetch(`${pipeline.url}/v1/uploads`, {
+      method: 'POST',
+      body: '{"bytes":5}',
+    });
+    expect(noAuth.status).toBe(401);
+  });
+
+  it('the CLI stages a report above its threshold by itself', async () => {
+    // Prepare
+    const file = join(dir, 'big.xml');
+    await writeFile(file, generateJunit({ cases: 200, failRate: 0, flakyRate: 0, seed: 9 }));
+    const before = await readdir(join(dir, 'uploads')).catch(() => []);
+    let stdout = '';
+
+    // Act
+    const code = await runReport([file, '--endpoint', pipeline.url, '--project', 'up'], {
+      env: { VIGIL_TOKEN: TOKEN },
+      stdout: (s) => {
+        stdout += s;
+      },
+      stderr: () => undefined,
+      uploadThresholdBytes: 1024,
+    });
+
+    // Assess
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/pass/i);
+    expect((await readdir(join(dir, 'uploads'))).length).toBe(before.length + 1);
+  });
+});
+
+const motoOk = requireTools('S3 uploads on moto', [TOOLS.moto]);
+
+describe.skipIf(!motoOk)('S3Uploads on moto_server', () => {
+  let moto: MotoServer;
+  let s3: S3Client;
+  beforeAll(async () => {
+    moto = await startMoto();
+    s3 = new S3Client({
+      region: 'us-east-1',
+      endpoint: moto.endpoint,
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    });
+    await s3.send(new CreateBucketCommand({ Bucket: 'uploads' }));
+  });
+  afterAll(async () => {
+    s3?.destroy();
+    await moto?.stop();
+  });
+
+  it('presigns a PUT bound to size and type, and reads the report back within the limit', async () => {
+    // Prepare
+    const uploads = new S3Uploads({ bucket: 'uploads', client: s3 });
+    const report = gzipSync(generateJunit({ cases: 5, seed: 3 }));
+    const request = parseUploadRequest(
+      Buffer.from(JSON.stringify({ bytes: report.byteLength, contentType: 'application/gzip' })),
+      LIMIT,
+    );
+
+    // Act
+    const ticket = await uploads.create(request);
+    const put = await fetch(ticket.url, { method: 'PUT', headers: ticket.headers, body: report });
+
+    // Assess
+    const signed = new URL(ticket.url).searchParams.get('X-Amz-SignedHeaders') ?? '';
+    expect(signed.split(';')).toEqual(expect.arrayContaining(['content-length', 'content-type']));
+    expect(put.status).toBe(200);
+    expect(Buffer.from(await uploads.read(request.uploadId, LIMIT))).toEqual(report);
+    await expect(uploads.read(request.uploadId, 10)).rejects.toMatchObject({ status: 413 });
+    await expect(uploads.read(newUploadId(), LIMIT)).rejects.toMatchObject({ status: 404 });
+  });
+});

@@ -19,6 +19,12 @@ export default defineConfig({
       POWERTOOLS_METRICS_NAMESPACE: 'Vigil',
       POWERTOOLS_LOG_LEVEL: 'SILENT',
       POWERTOOLS_TRACE_ENABLED: 'false',
+      // No EMF on stdout from the handlers' shared Metrics (local mode's own instances still
+      // write to their store); a test that reads EMF from stdout deletes this.
+      POWERTOOLS_METRICS_DISABLED: 'true',
+      // The machine runs Node 20; Lambda runs Node 22 (FUNCTION_RUNTIME). The SDK's notice
+      // about Node 20 (aws/aws-sdk-js-v3#7983) would print once per worker.
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       AWS_REGION: 'us-east-1',
     },
     projects: [

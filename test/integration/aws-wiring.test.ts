@@ -47,7 +47,7 @@ import {
 } from '../../functions/core/events';
 import { validateEmf } from '../helpers/emf';
 import { apiEvent } from '../helpers/fakes';
-import { type MotoServer, startMoto } from '../helpers/moto';
+import { type MotoServer, motoAvailable, startMoto } from '../helpers/moto';
 import {
   type CfnResource,
   functionForEntry,
@@ -267,6 +267,8 @@ const requireTemplateEnv = (entry: string): Record<string, string> => {
 
 /** Set the environment, then import the entry fresh (it builds its clients at import). */
 const withEnv = (env: Record<string, string>): void => {
+  // Lambda sets no POWERTOOLS_METRICS_DISABLED (vitest.config.ts does, for quiet suites).
+  delete process.env.POWERTOOLS_METRICS_DISABLED;
   Object.assign(process.env, env);
   vi.resetModules();
 };
@@ -490,6 +492,9 @@ const failOnePutEventsEntry = (
 
 // Setup --------------------------------------------------------------------------------------
 
+/** Every test here needs moto_server (started in beforeAll, which runs only if one does). */
+const describeWithMoto = describe.skipIf(!motoAvailable('aws-wiring.test.ts'));
+
 beforeAll(async () => {
   Object.assign(process.env, {
     AWS_ACCESS_KEY_ID: 'test',
@@ -556,7 +561,7 @@ beforeEach(async () => {
 
 // Tests --------------------------------------------------------------------------------------
 
-describe('template wiring', () => {
+describeWithMoto('template wiring', () => {
   it('points the functions at the Vigil bus and gives the tables the keys the adapters use', () => {
     // Prepare
     const keysOf = (table: string | undefined): unknown =>
@@ -592,7 +597,7 @@ describe('template wiring', () => {
   });
 });
 
-describe('ingest → bus → rule targets', () => {
+describeWithMoto('ingest → bus → rule targets', () => {
   it('archives the report, routes one Test Run Reported to the metrics, history and alerts rules only, and answers a repost as duplicate', async () => {
     // Prepare
     const query = { project: 'shop', suite: 'unit', branch: 'main', runId: 'wiring-run-1' };
@@ -697,7 +702,7 @@ describe('ingest → bus → rule targets', () => {
   });
 });
 
-describe('history handler and history API on the delivered events', () => {
+describeWithMoto('history handler and history API on the delivered events', () => {
   it('records the run and its tests from the normalized archive, and the ingest function serves them', async () => {
     // Prepare
     await post({ project: 'shop', suite: 'unit', branch: 'main', runId: 'wiring-run-5' });
@@ -742,7 +747,7 @@ describe('history handler and history API on the delivered events', () => {
   });
 });
 
-describe('alert handler on the delivered events', () => {
+describeWithMoto('alert handler on the delivered events', () => {
   it('opens one incident for a failing run on main through a versioned write, even when the event is handled twice at once', async () => {
     // Prepare
     const checkKey = 'tests:shop/unit/main';
@@ -822,7 +827,7 @@ describe('alert handler on the delivered events', () => {
   });
 });
 
-describe('PutEvents entries that fail', () => {
+describeWithMoto('PutEvents entries that fail', () => {
   it('the ingest handler retries an entry EventBridge rejected, and the event arrives once', async () => {
     // Prepare
     const fault = failOnePutEventsEntry(handlers.ingestEventBridge, 0);

@@ -43,7 +43,7 @@ import { createHistoryHandler } from '../../functions/history/handler';
 import { validateEmf } from '../helpers/emf';
 import { MemoryArchive, MemoryLedger, MemoryPublisher } from '../helpers/fakes';
 import { MemoryHistory } from '../helpers/memory-history';
-import { type MotoServer, startMoto } from '../helpers/moto';
+import { type MotoServer, motoAvailable, startMoto } from '../helpers/moto';
 
 const fixture = (path: string): Buffer => readFileSync(join(__dirname, '../fixtures', path));
 
@@ -250,7 +250,9 @@ describe('history handler (local runtime: the same handlers on the local bus)', 
 
 // AWS: the Lambda entry against moto (DynamoDB history table, S3 archive, EventBridge bus).
 
-describe('history Lambda entry (moto)', () => {
+const withMoto = motoAvailable('history Lambda entry (history-handler.test.ts)');
+
+describe.skipIf(!withMoto)('history Lambda entry (moto)', () => {
   let moto: MotoServer;
   const clients: { destroy(): void }[] = [];
 

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vites
 import { parseConfig } from '../../functions/core/config';
 import type { BusEvent } from '../../functions/core/events';
 import { validateEmf } from '../helpers/emf';
-import { type MotoServer, startMoto } from '../helpers/moto';
+import { type MotoServer, motoAvailable, startMoto } from '../helpers/moto';
 import { functionForEntry, synthesizeStack } from '../helpers/template';
 
 /**
@@ -103,6 +103,9 @@ const records = async (): Promise<Record<string, unknown>[]> => {
   );
 };
 
+/** Every test here needs moto_server (started in beforeAll, which runs only if one does). */
+const describeWithMoto = describe.skipIf(!motoAvailable('metrics-idempotency.test.ts'));
+
 beforeAll(async () => {
   // The table as the template defines it: the one the metrics function's IDEMPOTENCY_TABLE names.
   const started = startMoto();
@@ -159,7 +162,7 @@ afterAll(async () => {
   process.env = savedEnv;
 });
 
-describe('metrics entry with idempotency', () => {
+describeWithMoto('metrics entry with idempotency', () => {
   beforeEach(() => {
     vi.restoreAllMocks();
   });

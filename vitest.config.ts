@@ -12,6 +12,8 @@ export default defineConfig({
     maxWorkers: 3,
     testTimeout: 20_000,
     hookTimeout: 60_000,
+    // Console output only for failing tests: a failure is the first thing a reader sees.
+    silent: 'passed-only',
     reporters: ['default', ['junit', { outputFile: 'reports/junit.xml', suiteName: 'vigil' }]],
     env: {
       // Keep Powertools quiet and deterministic unless a test opts in.

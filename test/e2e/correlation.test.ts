@@ -175,6 +175,8 @@ beforeAll(async () => {
   process.env.AWS_XRAY_CONTEXT_MISSING = 'IGNORE_ERROR';
   process.env.POWERTOOLS_TRACE_ENABLED = 'true';
   process.env.POWERTOOLS_LOG_LEVEL = 'INFO';
+  // The EMF the handlers print is asserted here (vitest.config.ts disables it elsewhere).
+  delete process.env.POWERTOOLS_METRICS_DISABLED;
   process.env.AWS_EXECUTION_ENV = 'AWS_Lambda_nodejs20.x';
   process.env.LAMBDA_TASK_ROOT = '/var/task';
   process.env.AWS_LAMBDA_FUNCTION_NAME = 'vigil-dev';

@@ -46,7 +46,7 @@ import {
   type VigilEvent,
 } from '../../functions/core/events';
 import { validateEmf } from '../helpers/emf';
-import { apiEvent } from '../helpers/fakes';
+import { apiEvent, lambdaContext } from '../helpers/fakes';
 import { type MotoServer, motoAvailable, startMoto } from '../helpers/moto';
 import {
   type CfnResource,
@@ -267,8 +267,6 @@ const requireTemplateEnv = (entry: string): Record<string, string> => {
 
 /** Set the environment, then import the entry fresh (it builds its clients at import). */
 const withEnv = (env: Record<string, string>): void => {
-  // Lambda sets no POWERTOOLS_METRICS_DISABLED (vitest.config.ts does, for quiet suites).
-  delete process.env.POWERTOOLS_METRICS_DISABLED;
   Object.assign(process.env, env);
   vi.resetModules();
 };
@@ -280,7 +278,10 @@ const loadHandlers = async (): Promise<Handlers> => {
   const ingestEventBridge = (await import('../../functions/adapters/aws/clients')).eventBridge();
 
   withEnv(requireTemplateEnv('metrics'));
+  // The one entry whose EMF is asserted (vitest.config.ts turns EMF off for quiet suites).
+  delete process.env.POWERTOOLS_METRICS_DISABLED;
   const metrics = (await import('../../functions/metrics/index')).handler;
+  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 
   withEnv(requireTemplateEnv('history'));
   const history = (await import('../../functions/history/index')).handler;
@@ -686,7 +687,8 @@ describeWithMoto('ingest → bus → rule targets', () => {
 
     // Act
     try {
-      await handlers.metrics(event);
+      // With its context, as Lambda calls it (Powertools Idempotency reads the time left).
+      await handlers.metrics(event, lambdaContext('Vigil-dev-Metrics'));
     } finally {
       write.mockRestore();
     }

@@ -176,10 +176,13 @@ describeWithMoto('metrics entry with idempotency', () => {
     const first = await invoke(event);
     const redelivery = await invoke(structuredClone(event));
 
-    // Assess: one EMF document (valid, with the run's KPIs), nothing for the redelivery
-    expect(first).toHaveLength(1);
-    expect(validateEmf(first[0] ?? '')).toEqual([]);
-    expect(JSON.parse(first[0] ?? '{}')).toMatchObject({ TestsTotal: 10, TestsFailed: 1 });
+    // Assess: valid EMF with the run's KPIs, one document per dimension set ([Project] and
+    // [Project, Suite]), and nothing for the redelivery
+    expect(first).toHaveLength(2);
+    for (const line of first) {
+      expect(validateEmf(line)).toEqual([]);
+      expect(JSON.parse(line)).toMatchObject({ TestsTotal: 10, TestsFailed: 1 });
+    }
     expect(redelivery).toEqual([]);
     // Assess: one completed record, expiring after the configured window (TTL attribute)
     const stored = await records();
@@ -199,8 +202,8 @@ describeWithMoto('metrics entry with idempotency', () => {
     const other = await invoke(testRunEvent('66666666-7777-4888-8999-000000000000'));
 
     // Assess
-    expect(other).toHaveLength(1);
-    expect(validateEmf(other[0] ?? '')).toEqual([]);
+    expect(other).toHaveLength(2);
+    for (const line of other) expect(validateEmf(line)).toEqual([]);
     const stored = await records();
     expect(stored).toHaveLength(countBefore + 1);
     expect(new Set(stored.map((r) => r.id)).size).toBe(stored.length);

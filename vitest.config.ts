@@ -4,6 +4,23 @@ import { defineConfig } from 'vitest/config';
  * One run: unit, integration (moto_server, local HTTP receivers) and end-to-end suites,
  * files in parallel across worker processes. Coverage gates the build at 90%.
  */
+/**
+ * Suites that set a Lambda-like environment (endpoints, tables, tracing, Sentry) and import the
+ * handlers' entries fresh: each runs in a process of its own. The others share a module
+ * registry per worker, so a new suite that changes process.env or mocks modules goes here.
+ */
+const ISOLATED = [
+  'test/e2e/correlation.test.ts',
+  'test/integration/alert-handler.test.ts',
+  'test/integration/aws-adapters.test.ts',
+  'test/integration/aws-wiring.test.ts',
+  'test/integration/history-handler.test.ts',
+  'test/integration/metrics-idempotency.test.ts',
+  'test/integration/sentry-dsn.test.ts',
+  'test/integration/sentry.test.ts',
+  'test/integration/xray.test.ts',
+];
+
 export default defineConfig({
   test: {
     pool: 'forks',
@@ -31,15 +48,14 @@ export default defineConfig({
     },
     projects: [
       {
-        // Pure logic: no process state worth isolating, so each worker imports the modules
-        // once for all its files instead of once per file (a third of the CPU time of these).
+        // Each worker imports the modules once for all its files instead of once per file
+        // (CDK, the AWS SDK, zod...: most of the CPU time of these suites).
         extends: true,
-        test: { name: 'unit', include: ['test/unit/**/*.test.ts'], isolate: false },
+        test: { name: 'shared', include: ['test/**/*.test.ts'], exclude: ISOLATED, isolate: false },
       },
       {
-        // Handlers read their environment at import time; servers, moto and env per file.
         extends: true,
-        test: { name: 'isolated', include: ['test/**/*.test.ts'], exclude: ['test/unit/**'] },
+        test: { name: 'isolated', include: ISOLATED },
       },
     ],
     coverage: {

@@ -202,43 +202,51 @@ const ownServer = async (): Promise<MotoServer> => {
   return { endpoint, stop: () => stopChild(child) };
 };
 
+const reset = async (endpoint: string): Promise<void> => {
+  const res = await fetch(`${endpoint}/moto-api/reset`, { method: 'POST' });
+  if (!res.ok) throw new Error(`moto_server reset answered ${res.status}`);
+};
+
 /**
  * One server per Vitest pool slot (`VITEST_POOL_ID`), reused by the files that run there one
  * after another: moto_server costs ~1.5 s of CPU to start and more to load each service, ten
  * files paid it ten times. A slot runs one file at a time, so a file has its server to itself;
  * it is reset (every service emptied) before the file gets it.
  */
-const sharedServer = async (slot: string): Promise<MotoServer> => {
+const sharedServer = async (slot: string): Promise<string> => {
   const owner = process.ppid;
   const registry = join(tmpdir(), `vigil-moto-${owner}-${slot}.json`);
-  let endpoint: string | undefined;
   try {
-    endpoint = (JSON.parse(readFileSync(registry, 'utf8')) as { endpoint: string }).endpoint;
+    const { endpoint } = JSON.parse(readFileSync(registry, 'utf8')) as { endpoint: string };
+    if (await answers(endpoint)) {
+      await reset(endpoint);
+      return endpoint;
+    }
   } catch {
     // First file in this slot.
   }
-  if (endpoint === undefined || !(await answers(endpoint))) {
-    const started = await launch({ shared: { owner, registry } });
-    started.child.unref();
-    endpoint = started.endpoint;
-    writeFileSync(registry, JSON.stringify({ endpoint }));
-  } else {
-    const res = await fetch(`${endpoint}/moto-api/reset`, { method: 'POST' });
-    if (!res.ok) throw new Error(`moto_server reset answered ${res.status}`);
-  }
-  return { endpoint, stop: async () => undefined };
+  const { child, endpoint } = await launch({ shared: { owner, registry } });
+  child.unref();
+  writeFileSync(registry, JSON.stringify({ endpoint }));
+  return endpoint;
 };
 
-let shared: Promise<MotoServer> | undefined;
+let shared: Promise<string> | undefined;
 
 /**
  * A `moto_server` on a free port that answers HTTP and holds no resources. Under Vitest the
- * server of the worker's pool slot (see `sharedServer`); elsewhere one of the caller's own.
- * Call `stop()` in `afterAll` either way.
+ * server of the worker's pool slot (see `sharedServer`), emptied at each call: call it once
+ * per file, in `beforeAll`. Elsewhere a server of the caller's own. `stop()` it in `afterAll`.
  */
-export const startMoto = (): Promise<MotoServer> => {
+export const startMoto = async (): Promise<MotoServer> => {
   const slot = process.env.VITEST_POOL_ID;
   if (slot === undefined) return ownServer();
-  shared ??= sharedServer(slot);
-  return shared;
+  if (shared === undefined) {
+    shared = sharedServer(slot);
+    return { endpoint: await shared, stop: async () => undefined };
+  }
+  // A later file in the same worker (suites that share a module registry).
+  const endpoint = await shared;
+  await reset(endpoint);
+  return { endpoint, stop: async () => undefined };
 };

@@ -11,6 +11,8 @@ import { defineConfig } from 'vitest/config';
  */
 const ISOLATED = [
   'test/e2e/correlation.test.ts',
+  // Reads the log lines of the local runtime: lost under a shared registry (to investigate).
+  'test/e2e/local-pipeline.test.ts',
   'test/integration/alert-handler.test.ts',
   'test/integration/aws-adapters.test.ts',
   'test/integration/aws-wiring.test.ts',

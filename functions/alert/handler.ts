@@ -13,7 +13,7 @@ import type { VigilConfig } from '../core/config';
 import { VigilError } from '../core/errors';
 import { type AlertNotification, type BusEvent, DETAIL_TYPES, parseBusEvent } from '../core/events';
 import { PIPELINE_METRICS } from '../core/metrics/catalog';
-import type { Clock } from '../core/ports';
+import type { Clock, Dispatch } from '../core/ports';
 import { emitPipelineMetric, flushMetrics } from '../shared/pipeline-metrics';
 import { logger, metrics as sharedMetrics } from '../shared/powertools';
 import { annotate, traceHandler } from '../shared/tracing';
@@ -25,8 +25,6 @@ import { annotate, traceHandler } from '../shared/tracing';
  * skips the state machine: it is one NOTICE, sent once. The same function runs in Lambda
  * (dispatch = SNS + the Vigil bus) and locally (dispatch = direct delivery + the local bus).
  */
-
-export type Dispatch = (notification: AlertNotification) => Promise<void>;
 
 export interface AlertHandlerDeps {
   config: VigilConfig;

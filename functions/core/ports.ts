@@ -1,6 +1,9 @@
-import type { ArchivePointer, VigilEvent } from './events';
+import type { AlertNotification, ArchivePointer, VigilEvent } from './events';
 
 /** Ports: what the core needs from the outside world. AWS and local adapters implement them. */
+
+/** Sends an alert notification: SNS + the Vigil bus in Lambda, direct delivery locally. */
+export type Dispatch = (notification: AlertNotification) => Promise<void>;
 
 export interface EventPublisher {
   /**

@@ -33,16 +33,20 @@ export const createMetricsHandler = (deps: { config: VigilConfig; metrics: Metri
     try {
       const timestamp = new Date(at);
       for (const group of datapointsFor(known, deps.config)) {
-        for (const set of group.dimensionSets) metrics.addDimensions(set);
-        for (const datum of group.data)
-          metrics.addMetric(
-            datum.name,
-            datum.unit,
-            datum.value,
-            datum.highResolution ? MetricResolution.High : MetricResolution.Standard,
-          );
-        metrics.setTimestamp(timestamp);
-        metrics.publishStoredMetrics();
+        // One document per dimension set: EMF allows several in one, but Powertools warns on
+        // every publish where two share a key ([Project] and [Project, Suite]).
+        for (const set of group.dimensionSets) {
+          metrics.addDimensions(set);
+          for (const datum of group.data)
+            metrics.addMetric(
+              datum.name,
+              datum.unit,
+              datum.value,
+              datum.highResolution ? MetricResolution.High : MetricResolution.Standard,
+            );
+          metrics.setTimestamp(timestamp);
+          metrics.publishStoredMetrics();
+        }
       }
     } finally {
       logger.resetKeys();

@@ -17,4 +17,6 @@ export const logger = new Logger({
 
 export const tracer = new Tracer({ serviceName: SERVICE });
 
-export const metrics = new Metrics({ namespace: NAMESPACE, serviceName: SERVICE });
+// Powertools' own warnings (e.g. on dimensions) as structured log lines at the log level,
+// not raw console output.
+export const metrics = new Metrics({ namespace: NAMESPACE, serviceName: SERVICE, logger });

@@ -175,6 +175,8 @@ beforeAll(async () => {
   process.env.AWS_XRAY_CONTEXT_MISSING = 'IGNORE_ERROR';
   process.env.POWERTOOLS_TRACE_ENABLED = 'true';
   process.env.POWERTOOLS_LOG_LEVEL = 'INFO';
+  // The EMF the handlers print is asserted here (vitest.config.ts disables it elsewhere).
+  delete process.env.POWERTOOLS_METRICS_DISABLED;
   process.env.AWS_EXECUTION_ENV = 'AWS_Lambda_nodejs20.x';
   process.env.LAMBDA_TASK_ROOT = '/var/task';
   process.env.AWS_LAMBDA_FUNCTION_NAME = 'vigil-dev';
@@ -186,6 +188,9 @@ beforeAll(async () => {
   process.env.AWS_ACCESS_KEY_ID = 'test';
   process.env.AWS_SECRET_ACCESS_KEY = 'test';
   vi.resetModules();
+  // Several seconds of imports (Sentry, X-Ray, the handlers) under the hook's timeout, not
+  // under each test's.
+  await importPipeline();
 });
 
 afterAll(async () => {
@@ -193,7 +198,25 @@ afterAll(async () => {
   daemon.close();
 });
 
-/** The pipeline's handlers as their Lambda entries wire them, imported after the environment. */
+/** The pipeline's modules, imported after the environment (first in beforeAll: see there). */
+const importPipeline = () =>
+  Promise.all([
+    import('../../functions/adapters/aws/lambda-entry'),
+    import('../../functions/adapters/aws/sns-dispatch'),
+    import('../../functions/ingest/handler'),
+    import('../../functions/metrics/handler'),
+    import('../../functions/alert/handler'),
+    import('../../functions/notify/handler'),
+    import('../../functions/adapters/local/bus'),
+    import('../../functions/adapters/local/invocations'),
+    import('../../functions/adapters/local/store'),
+    import('../../functions/adapters/local/store/ledger'),
+    import('../../functions/core/events'),
+    import('../../functions/core/ports'),
+    import('../../functions/shared/powertools'),
+  ]);
+
+/** The pipeline's handlers as their Lambda entries wire them. */
 const loadPipeline = async () => {
   const [
     { lambdaEntry, busPublisher },
@@ -209,21 +232,7 @@ const loadPipeline = async () => {
     { EVENT_PATTERNS },
     { systemClock },
     { metrics, tracer },
-  ] = await Promise.all([
-    import('../../functions/adapters/aws/lambda-entry'),
-    import('../../functions/adapters/aws/sns-dispatch'),
-    import('../../functions/ingest/handler'),
-    import('../../functions/metrics/handler'),
-    import('../../functions/alert/handler'),
-    import('../../functions/notify/handler'),
-    import('../../functions/adapters/local/bus'),
-    import('../../functions/adapters/local/invocations'),
-    import('../../functions/adapters/local/store'),
-    import('../../functions/adapters/local/store/ledger'),
-    import('../../functions/core/events'),
-    import('../../functions/core/ports'),
-    import('../../functions/shared/powertools'),
-  ]);
+  ] = await importPipeline();
   const dataDir = await mkdtemp(join(tmpdir(), 'vigil-correlation-'));
   const config = parseConfig({
     project: 'shop',

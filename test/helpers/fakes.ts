@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import type { ArchivePointer, VigilEvent } from '../../functions/core/events';
 import type {
   ArchiveInput,
@@ -95,3 +95,19 @@ export const apiEvent = (opts: {
     isBase64Encoded: body !== undefined,
   };
 };
+
+/** The Lambda context of an invocation of `functionName` with 29 s left. */
+export const lambdaContext = (functionName: string): Context => ({
+  callbackWaitsForEmptyEventLoop: false,
+  functionName,
+  functionVersion: '$LATEST',
+  invokedFunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${functionName}`,
+  memoryLimitInMB: '512',
+  awsRequestId: 'b3f2c7e0-0000-4000-8000-000000000001',
+  logGroupName: `/aws/lambda/${functionName}`,
+  logStreamName: '2026/11/25/[$LATEST]0123456789abcdef',
+  getRemainingTimeInMillis: () => 29_000,
+  done: () => undefined,
+  fail: () => undefined,
+  succeed: () => undefined,
+});

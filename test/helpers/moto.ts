@@ -1,13 +1,26 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { requireTools, TOOLS } from './requires';
 
-/** A running `moto_server` on 127.0.0.1 for one test file. */
+/** A running `moto_server` on 127.0.0.1, empty when a test file gets it. */
 export interface MotoServer {
   endpoint: string;
   stop(): Promise<void>;
 }
 
+/**
+ * Whether `moto_server` is on PATH. A suite that needs it calls this once at module level
+ * and wraps its moto tests in `describe.skipIf(!withMoto)`: without moto_server the file
+ * prints one line saying so (and fails in CI).
+ */
+export const motoAvailable = (suite: string): boolean => requireTools(suite, [TOOLS.moto]);
+
 const HOST = '127.0.0.1';
+const MOTO_SITE = fileURLToPath(new URL('./moto-site', import.meta.url));
 const READY_TIMEOUT_MS = 15_000;
 const POLL_INTERVAL_MS = 100;
 const PORT_ATTEMPTS = 3;
@@ -32,11 +45,11 @@ const freePort = (): Promise<number> =>
 
 const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Kill the whole process group: `moto_server` may be a shim that starts python as a child. */
-const killGroup = (child: ChildProcess, signal: NodeJS.Signals): void => {
-  if (child.pid === undefined) return;
+/** Kill a whole process group: `moto_server` may be a shim that starts python as a child. */
+const killGroup = (pid: number | undefined, signal: NodeJS.Signals): void => {
+  if (pid === undefined) return;
   try {
-    process.kill(-child.pid, signal);
+    process.kill(-pid, signal);
   } catch {
     // Already gone.
   }
@@ -48,33 +61,85 @@ const exited = (child: ChildProcess): boolean =>
 const stopChild = async (child: ChildProcess): Promise<void> => {
   if (exited(child)) return;
   const done = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  killGroup(child, 'SIGTERM');
+  killGroup(child.pid, 'SIGTERM');
   // moto holds no state worth flushing; do not let a slow shutdown stall afterAll.
-  const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 1_000);
+  const timer = setTimeout(() => killGroup(child.pid, 'SIGKILL'), 1_000);
   await done;
   clearTimeout(timer);
 };
 
-type Attempt = { ok: true; server: MotoServer } | { ok: false; retry: boolean; error: Error };
+const answers = async (endpoint: string): Promise<boolean> => {
+  try {
+    const res = await fetch(`${endpoint}/moto-api/`, { signal: AbortSignal.timeout(500) });
+    await res.body?.cancel();
+    return true;
+  } catch {
+    return false;
+  }
+};
 
-const attempt = async (): Promise<Attempt> => {
+interface Launch {
+  /** A registry file: the server is shared and watches this process (the Vitest main). */
+  shared?: { owner: number; registry: string };
+}
+
+/**
+ * Spawn moto_server in a process group of its own. A shared server outlives the test file:
+ * a shell started with it watches the owner and takes the group down (and removes the
+ * registry) within a second of the owner's exit, or of moto's; its log goes to a file, as no
+ * one reads a pipe once the file that started it is done.
+ */
+const spawnMoto = (
+  port: number,
+  { shared }: Launch,
+): { child: ChildProcess; stderr: () => string } => {
+  const env = {
+    ...process.env,
+    PYTHONUNBUFFERED: '1',
+    // sitecustomize.py there makes DynamoDB's conditional writes atomic, as in AWS.
+    PYTHONPATH: [MOTO_SITE, process.env.PYTHONPATH].filter(Boolean).join(delimiter),
+  };
+  if (shared === undefined) {
+    const child = spawn('moto_server', ['-p', String(port), '-H', HOST], {
+      detached: true,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env,
+    });
+    let tail = '';
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (chunk: string) => {
+      // Keep only the tail: moto logs every request to stderr.
+      tail = (tail + chunk).slice(-4_000);
+    });
+    return { child, stderr: () => tail };
+  }
+  const { owner, registry } = shared;
+  const log = `${registry}.log`;
+  const script =
+    `moto_server -p ${port} -H ${HOST} >/dev/null 2>"${log}" & m=$!; ` +
+    `while kill -0 ${owner} 2>/dev/null && kill -0 $m 2>/dev/null; do sleep 1; done; ` +
+    `rm -f "${registry}" "${log}"; kill 0`;
+  const child = spawn('sh', ['-c', script], { detached: true, stdio: 'ignore', env });
+  return {
+    child,
+    stderr: () => {
+      try {
+        return readFileSync(log, 'utf8').slice(-4_000);
+      } catch {
+        return '';
+      }
+    },
+  };
+};
+
+type Attempt =
+  | { ok: true; child: ChildProcess; endpoint: string }
+  | { ok: false; retry: boolean; error: Error };
+
+const attempt = async (launch: Launch): Promise<Attempt> => {
   const port = await freePort();
   const endpoint = `http://${HOST}:${port}`;
-  const child = spawn('moto_server', ['-p', String(port), '-H', HOST], {
-    detached: true,
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, PYTHONUNBUFFERED: '1' },
-  });
-  let stderr = '';
-  child.stderr?.setEncoding('utf8');
-  child.stderr?.on('data', (chunk: string) => {
-    // Keep only the tail: moto logs every request to stderr.
-    stderr = (stderr + chunk).slice(-4_000);
-  });
-  // Should the test process exit without calling stop(), take the server down with it.
-  const onExit = (): void => killGroup(child, 'SIGKILL');
-  process.once('exit', onExit);
-  child.once('exit', () => process.removeListener('exit', onExit));
+  const { child, stderr } = spawnMoto(port, launch);
   let spawnError: Error | undefined;
   child.once('error', (e) => {
     spawnError = e;
@@ -95,41 +160,93 @@ const attempt = async (): Promise<Attempt> => {
         ok: false,
         retry: true,
         error: new Error(
-          `moto_server exited early (code ${child.exitCode}, signal ${child.signalCode}); stderr:\n${stderr}`,
+          `moto_server exited early (code ${child.exitCode}, signal ${child.signalCode}); stderr:\n${stderr()}`,
         ),
       };
     }
-    try {
-      const res = await fetch(`${endpoint}/moto-api/`, { signal: AbortSignal.timeout(500) });
-      await res.body?.cancel();
+    if (await answers(endpoint)) {
       child.stderr?.removeAllListeners('data');
       child.stderr?.resume();
-      return { ok: true, server: { endpoint, stop: () => stopChild(child) } };
-    } catch {
-      await delay(POLL_INTERVAL_MS);
+      return { ok: true, child, endpoint };
     }
+    await delay(POLL_INTERVAL_MS);
   }
   await stopChild(child);
   return {
     ok: false,
     retry: false,
     error: new Error(
-      `moto_server did not answer on ${endpoint} within ${READY_TIMEOUT_MS / 1000} s; stderr:\n${stderr}`,
+      `moto_server did not answer on ${endpoint} within ${READY_TIMEOUT_MS / 1000} s; stderr:\n${stderr()}`,
     ),
   };
 };
 
-/**
- * Start `moto_server` on a free port and wait until it answers HTTP.
- * Call `stop()` in `afterAll`; it kills the server's whole process group.
- */
-export const startMoto = async (): Promise<MotoServer> => {
+const launch = async (how: Launch): Promise<{ child: ChildProcess; endpoint: string }> => {
   let last: Error | undefined;
   for (let i = 0; i < PORT_ATTEMPTS; i++) {
-    const result = await attempt();
-    if (result.ok) return result.server;
+    const result = await attempt(how);
+    if (result.ok) return result;
     last = result.error;
     if (!result.retry) break;
   }
   throw last ?? new Error('moto_server failed to start');
+};
+
+/** A server of this file's own, stopped (process group killed) by `stop()`. */
+const ownServer = async (): Promise<MotoServer> => {
+  const { child, endpoint } = await launch({});
+  // Should the test process exit without calling stop(), take the server down with it.
+  const onExit = (): void => killGroup(child.pid, 'SIGKILL');
+  process.once('exit', onExit);
+  child.once('exit', () => process.removeListener('exit', onExit));
+  return { endpoint, stop: () => stopChild(child) };
+};
+
+const reset = async (endpoint: string): Promise<void> => {
+  const res = await fetch(`${endpoint}/moto-api/reset`, { method: 'POST' });
+  if (!res.ok) throw new Error(`moto_server reset answered ${res.status}`);
+};
+
+/**
+ * One server per Vitest pool slot (`VITEST_POOL_ID`), reused by the files that run there one
+ * after another: moto_server costs ~1.5 s of CPU to start and more to load each service, ten
+ * files paid it ten times. A slot runs one file at a time, so a file has its server to itself;
+ * it is reset (every service emptied) before the file gets it.
+ */
+const sharedServer = async (slot: string): Promise<string> => {
+  const owner = process.ppid;
+  const registry = join(tmpdir(), `vigil-moto-${owner}-${slot}.json`);
+  try {
+    const { endpoint } = JSON.parse(readFileSync(registry, 'utf8')) as { endpoint: string };
+    if (await answers(endpoint)) {
+      await reset(endpoint);
+      return endpoint;
+    }
+  } catch {
+    // First file in this slot.
+  }
+  const { child, endpoint } = await launch({ shared: { owner, registry } });
+  child.unref();
+  writeFileSync(registry, JSON.stringify({ endpoint }));
+  return endpoint;
+};
+
+let shared: Promise<string> | undefined;
+
+/**
+ * A `moto_server` on a free port that answers HTTP and holds no resources. Under Vitest the
+ * server of the worker's pool slot (see `sharedServer`), emptied at each call: call it once
+ * per file, in `beforeAll`. Elsewhere a server of the caller's own. `stop()` it in `afterAll`.
+ */
+export const startMoto = async (): Promise<MotoServer> => {
+  const slot = process.env.VITEST_POOL_ID;
+  if (slot === undefined) return ownServer();
+  if (shared === undefined) {
+    shared = sharedServer(slot);
+    return { endpoint: await shared, stop: async () => undefined };
+  }
+  // A later file in the same worker (suites that share a module registry).
+  const endpoint = await shared;
+  await reset(endpoint);
+  return { endpoint, stop: async () => undefined };
 };

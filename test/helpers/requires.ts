@@ -28,7 +28,9 @@ export const requireTools = (suite: string, requirements: readonly Requirement[]
   const what = missing.map((r) => `${r.command} (${r.install})`).join(', ');
   const line = `skipped ${suite}: missing ${what}`;
   if (process.env.CI === 'true') throw new Error(`${line}; CI must run every suite`);
-  console.warn(line);
+  // Straight to stderr: the run hides console output of passing files (`silent: 'passed-only'`),
+  // and a skip must stay visible.
+  process.stderr.write(`${line}\n`);
   return false;
 };
 

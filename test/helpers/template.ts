@@ -1,9 +1,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { App, CfnElement } from 'aws-cdk-lib';
+import { CfnElement } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { VigilConfig } from '../../functions/core/config';
 import { type Stage, stackNameFor } from '../../lib/config';
 import { VigilStack } from '../../lib/vigil-stack';
+import { testApp } from './cdk-app';
 
 /**
  * A synthesized Vigil stack read as data (for wiring tests against emulators): resources by
@@ -22,22 +23,12 @@ export interface SynthesizedStack {
   paths: ReadonlyMap<string, string>;
 }
 
-/** The feature flags of cdk.json, so the template matches what `cdk synth` produces. */
-const cdkJsonContext = (): Record<string, unknown> =>
-  (
-    JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as {
-      context?: Record<string, unknown>;
-    }
-  ).context ?? {};
-
 /**
  * Synthesize one stage with bundling skipped and without cdk-nag (stack.test.ts covers nag;
  * here only the wiring matters, and skipping it saves a few seconds).
  */
 export const synthesizeStack = (stage: Stage, config: VigilConfig): SynthesizedStack => {
-  const app = new App({
-    context: { ...cdkJsonContext(), stage, 'aws:cdk:bundling-stacks': [] },
-  });
+  const app = testApp({ stage, 'aws:cdk:bundling-stacks': [] });
   const stack = new VigilStack(app, stackNameFor(stage), { stage, config });
   const json = Template.fromStack(stack).toJSON() as { Resources?: Record<string, CfnResource> };
   const paths = new Map<string, string>();

@@ -4,12 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stackNameFor } from '../../lib/config';
+import { requireTools, TOOLS } from '../helpers/requires';
 import { buildApp } from './synth';
 
-const cfnLintAvailable = spawnSync('cfn-lint', ['--version'], { encoding: 'utf8' }).status === 0;
-if (!cfnLintAvailable) {
-  console.warn('cfn-lint is not on PATH: skipping the CloudFormation lint of the Vigil templates.');
-}
+const cfnLintAvailable = requireTools('cfn-lint.test.ts', [TOOLS.cfnLint]);
 
 /**
  * W3005 (redundant DependsOn) is ignored: CDK itself adds DependsOn on a function's role and

@@ -1,4 +1,4 @@
-import { App, CfnElement, type PolicyValidationPluginReport, Stack } from 'aws-cdk-lib';
+import { type App, CfnElement, type PolicyValidationPluginReport, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +12,7 @@ import { loadVigilConfig } from '../../lib/config';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../../lib/function-defaults';
 import { Monitoring } from '../../lib/monitoring';
 import type { VigilStack } from '../../lib/vigil-stack';
+import { testApp } from '../helpers/cdk-app';
 import { buildApp, nagFindings } from './synth';
 
 interface Dimension {
@@ -411,7 +412,7 @@ describe('Monitoring alarms', () => {
   });
 
   it('rejects a CI silence window that is not a whole number of hours within 7 days', () => {
-    const stack = new Stack(new App(), 'Check');
+    const stack = new Stack(testApp(), 'Check');
     const make = (ciSilenceMinutes: number) => () =>
       new Monitoring(stack, `M${ciSilenceMinutes}`, {
         criticalTopic: full.stack.alerting.criticalTopic,

@@ -1,17 +1,9 @@
-import { readFileSync } from 'node:fs';
-import { App, type PolicyValidationPluginReport, Validations } from 'aws-cdk-lib';
+import { type App, type PolicyValidationPluginReport, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { VigilConfig } from '../../functions/core/config';
 import { loadVigilConfig, parseStage, type Stage, stackNameFor } from '../../lib/config';
 import { VigilStack } from '../../lib/vigil-stack';
-
-/** The feature flags `cdk synth` uses (cdk.json), so tests synthesize the same templates. */
-const cdkJsonContext = (): Record<string, unknown> =>
-  (
-    JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as {
-      context?: Record<string, unknown>;
-    }
-  ).context ?? {};
+import { testApp } from '../helpers/cdk-app';
 
 export interface SynthOptions {
   /** Synthesize into this directory. @default - a temp directory chosen by CDK */
@@ -29,17 +21,16 @@ export const buildApp = async (
   stage: Stage,
   options: SynthOptions = {},
 ): Promise<{ app: App; stack: VigilStack; nag: AwsSolutionsChecks }> => {
-  const app = new App({
-    ...(options.outdir ? { outdir: options.outdir } : {}),
-    context: {
-      ...cdkJsonContext(),
+  const app = testApp(
+    {
       stage,
       // cdk-nag findings are asserted by the tests (with a readable list) instead of
       // aborting synthesis as `cdk synth` does.
       '@aws-cdk/core:failSynthOnValidationErrors': false,
       ...(options.bundle ? {} : { 'aws:cdk:bundling-stacks': [] }),
     },
-  });
+    options.outdir ? { outdir: options.outdir } : {},
+  );
   const config = options.config ?? (await loadVigilConfig());
   const parsed = parseStage(app.node.tryGetContext('stage'));
   const stack = new VigilStack(app, stackNameFor(parsed), { stage: parsed, config });

@@ -38,7 +38,7 @@ import {
 } from '../../functions/core/events';
 import { MemoryPublisher } from '../helpers/fakes';
 import { busOn, storedEvents, storeOf } from '../helpers/local-store';
-import { type MotoServer, startMoto } from '../helpers/moto';
+import { type MotoServer, motoAvailable, startMoto } from '../helpers/moto';
 
 // A real HTTP receiver acting as Slack: records every message it gets.
 let slack: Server;
@@ -588,7 +588,9 @@ describe('alert handler: flaky tests', () => {
 
 // AWS dispatch against moto: SNS topic per severity → an SQS subscriber sees what Lambda would.
 
-describe('SNS dispatch (moto)', () => {
+const withMoto = motoAvailable('SNS dispatch (alert-handler.test.ts)');
+
+describe.skipIf(!withMoto)('SNS dispatch (moto)', () => {
   let moto: MotoServer;
   let sns: SNSClient;
   let sqs: SQSClient;

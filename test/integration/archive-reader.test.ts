@@ -10,7 +10,7 @@ import { FileArchive } from '../../functions/adapters/local/archive';
 import { VigilError } from '../../functions/core/errors';
 import type { ArchivePointer } from '../../functions/core/events';
 import type { ArchiveInput } from '../../functions/core/ports';
-import { type MotoServer, startMoto } from '../helpers/moto';
+import { type MotoServer, motoAvailable, startMoto } from '../helpers/moto';
 
 const REGION = 'us-east-1';
 const BUCKET = 'vigil-archive-reader';
@@ -141,7 +141,9 @@ describe('FileArchive.get', () => {
   });
 });
 
-describe('S3Archive.get', () => {
+const withMoto = motoAvailable('S3Archive.get (archive-reader.test.ts)');
+
+describe.skipIf(!withMoto)('S3Archive.get', () => {
   let moto: MotoServer;
   let s3: S3Client;
   let archive: S3Archive;

@@ -50,7 +50,7 @@ import {
   type TestRunDetail,
   type VigilEvent,
 } from '../../functions/core/events';
-import { type MotoServer, startMoto } from '../helpers/moto';
+import { type MotoServer, motoAvailable, startMoto } from '../helpers/moto';
 
 const REGION = 'us-east-1';
 const BUS = 'vigil-test';
@@ -67,6 +67,9 @@ let secrets: SecretsManagerClient;
 let queueUrl: string;
 
 const noSleep = async (): Promise<void> => {};
+
+/** Every test here needs moto_server (started in beforeAll, which runs only if one does). */
+const describeWithMoto = describe.skipIf(!motoAvailable('aws-adapters.test.ts'));
 
 beforeAll(async () => {
   process.env.AWS_ACCESS_KEY_ID = 'test';
@@ -216,7 +219,7 @@ const drainQueue = async (): Promise<BusEvent[]> => {
   return received.map((m) => JSON.parse(m.Body ?? '{}') as BusEvent);
 };
 
-describe('EventBridgePublisher on moto', () => {
+describeWithMoto('EventBridgePublisher on moto', () => {
   const publisher = () =>
     new EventBridgePublisher({ busName: BUS, client: eventBridge, sleep: noSleep });
 
@@ -268,7 +271,7 @@ describe('EventBridgePublisher on moto', () => {
   });
 });
 
-describe('S3Archive on moto', () => {
+describeWithMoto('S3Archive on moto', () => {
   it('stores the body with content type, metadata and checksum', async () => {
     const body = new Uint8Array(await readFile(FIXTURE));
     const sha256 = createHash('sha256').update(body).digest('hex');
@@ -328,7 +331,7 @@ describe('S3Archive on moto', () => {
   });
 });
 
-describe('DynamoRunLedger on moto', () => {
+describeWithMoto('DynamoRunLedger on moto', () => {
   const T0 = Date.parse('2026-11-25T10:00:00Z');
   const ledger = (clock: { now: number }) =>
     new DynamoRunLedger({ table: TABLE, client: dynamo, now: () => clock.now });
@@ -512,7 +515,7 @@ describe('DynamoRunLedger on moto', () => {
   });
 });
 
-describe('SecretsManagerTokenSource on moto', () => {
+describeWithMoto('SecretsManagerTokenSource on moto', () => {
   it('reads a JSON secret, trimming and dropping empty tokens', async () => {
     await secrets.send(
       new CreateSecretCommand({
@@ -609,7 +612,7 @@ describe('SecretsManagerTokenSource on moto', () => {
   });
 });
 
-describe('shared clients', () => {
+describeWithMoto('shared clients', () => {
   it('create one traced client per service and honour AWS_ENDPOINT_URL', async () => {
     const saved = process.env.AWS_ENDPOINT_URL;
     process.env.AWS_ENDPOINT_URL = moto.endpoint;

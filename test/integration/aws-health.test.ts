@@ -11,7 +11,7 @@ import {
   ledgerTableCheck,
 } from '../../functions/adapters/aws/health';
 import { runHealthChecks } from '../../functions/core/health';
-import { type MotoServer, startMoto } from '../helpers/moto';
+import { type MotoServer, motoAvailable, startMoto } from '../helpers/moto';
 
 /** The ingest function's AWS health checks against the real EventBridge and DynamoDB APIs (moto). */
 
@@ -22,6 +22,9 @@ const TABLE = 'vigil-ledger-health-test';
 let moto: MotoServer;
 let eventBridge: EventBridgeClient;
 let dynamo: DynamoDBClient;
+
+/** Every test here needs moto_server (started in beforeAll, which runs only if one does). */
+const describeWithMoto = describe.skipIf(!motoAvailable('aws-health.test.ts'));
 
 beforeAll(async () => {
   process.env.AWS_ACCESS_KEY_ID = 'test';
@@ -47,7 +50,7 @@ afterAll(async () => {
   await moto?.stop();
 });
 
-describe('AWS health checks (moto)', () => {
+describeWithMoto('AWS health checks (moto)', () => {
   it('reports an existing bus and table as ok', async () => {
     // Act
     const report = await runHealthChecks(

@@ -46,8 +46,8 @@ import {
   type VigilEvent,
 } from '../../functions/core/events';
 import { validateEmf } from '../helpers/emf';
-import { apiEvent } from '../helpers/fakes';
-import { type MotoServer, startMoto } from '../helpers/moto';
+import { apiEvent, lambdaContext } from '../helpers/fakes';
+import { type MotoServer, motoAvailable, startMoto } from '../helpers/moto';
 import {
   type CfnResource,
   functionForEntry,
@@ -278,7 +278,10 @@ const loadHandlers = async (): Promise<Handlers> => {
   const ingestEventBridge = (await import('../../functions/adapters/aws/clients')).eventBridge();
 
   withEnv(requireTemplateEnv('metrics'));
+  // The one entry whose EMF is asserted (vitest.config.ts turns EMF off for quiet suites).
+  delete process.env.POWERTOOLS_METRICS_DISABLED;
   const metrics = (await import('../../functions/metrics/index')).handler;
+  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 
   withEnv(requireTemplateEnv('history'));
   const history = (await import('../../functions/history/index')).handler;
@@ -490,6 +493,9 @@ const failOnePutEventsEntry = (
 
 // Setup --------------------------------------------------------------------------------------
 
+/** Every test here needs moto_server (started in beforeAll, which runs only if one does). */
+const describeWithMoto = describe.skipIf(!motoAvailable('aws-wiring.test.ts'));
+
 beforeAll(async () => {
   Object.assign(process.env, {
     AWS_ACCESS_KEY_ID: 'test',
@@ -556,7 +562,7 @@ beforeEach(async () => {
 
 // Tests --------------------------------------------------------------------------------------
 
-describe('template wiring', () => {
+describeWithMoto('template wiring', () => {
   it('points the functions at the Vigil bus and gives the tables the keys the adapters use', () => {
     // Prepare
     const keysOf = (table: string | undefined): unknown =>
@@ -592,7 +598,7 @@ describe('template wiring', () => {
   });
 });
 
-describe('ingest → bus → rule targets', () => {
+describeWithMoto('ingest → bus → rule targets', () => {
   it('archives the report, routes one Test Run Reported to the metrics, history and alerts rules only, and answers a repost as duplicate', async () => {
     // Prepare
     const query = { project: 'shop', suite: 'unit', branch: 'main', runId: 'wiring-run-1' };
@@ -681,7 +687,8 @@ describe('ingest → bus → rule targets', () => {
 
     // Act
     try {
-      await handlers.metrics(event);
+      // With its context, as Lambda calls it (Powertools Idempotency reads the time left).
+      await handlers.metrics(event, lambdaContext('Vigil-dev-Metrics'));
     } finally {
       write.mockRestore();
     }
@@ -697,7 +704,7 @@ describe('ingest → bus → rule targets', () => {
   });
 });
 
-describe('history handler and history API on the delivered events', () => {
+describeWithMoto('history handler and history API on the delivered events', () => {
   it('records the run and its tests from the normalized archive, and the ingest function serves them', async () => {
     // Prepare
     await post({ project: 'shop', suite: 'unit', branch: 'main', runId: 'wiring-run-5' });
@@ -742,7 +749,7 @@ describe('history handler and history API on the delivered events', () => {
   });
 });
 
-describe('alert handler on the delivered events', () => {
+describeWithMoto('alert handler on the delivered events', () => {
   it('opens one incident for a failing run on main through a versioned write, even when the event is handled twice at once', async () => {
     // Prepare
     const checkKey = 'tests:shop/unit/main';
@@ -822,7 +829,7 @@ describe('alert handler on the delivered events', () => {
   });
 });
 
-describe('PutEvents entries that fail', () => {
+describeWithMoto('PutEvents entries that fail', () => {
   it('the ingest handler retries an entry EventBridge rejected, and the event arrives once', async () => {
     // Prepare
     const fault = failOnePutEventsEntry(handlers.ingestEventBridge, 0);

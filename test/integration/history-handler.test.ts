@@ -42,7 +42,7 @@ import { validateEmf } from '../helpers/emf';
 import { MemoryArchive, MemoryLedger, MemoryPublisher } from '../helpers/fakes';
 import { busOn, storedEvents, storeOf } from '../helpers/local-store';
 import { MemoryHistory } from '../helpers/memory-history';
-import { type MotoServer, startMoto } from '../helpers/moto';
+import { type MotoServer, motoAvailable, startMoto } from '../helpers/moto';
 
 const fixture = (path: string): Buffer => readFileSync(join(__dirname, '../fixtures', path));
 
@@ -245,7 +245,9 @@ describe('history handler (local runtime: the same handlers on the local bus)', 
 
 // AWS: the Lambda entry against moto (DynamoDB history table, S3 archive, EventBridge bus).
 
-describe('history Lambda entry (moto)', () => {
+const withMoto = motoAvailable('history Lambda entry (history-handler.test.ts)');
+
+describe.skipIf(!withMoto)('history Lambda entry (moto)', () => {
   let moto: MotoServer;
   const clients: { destroy(): void }[] = [];
 

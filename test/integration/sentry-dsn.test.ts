@@ -9,7 +9,7 @@ import { secrets } from '../../functions/adapters/aws/clients';
 import type { GetSecretValueClient } from '../../functions/adapters/aws/secrets-resolver';
 import { createSentryDsnReader, sentryDsn } from '../../functions/adapters/aws/sentry-dsn';
 import { logger } from '../../functions/shared/powertools';
-import { type MotoServer, startMoto } from '../helpers/moto';
+import { type MotoServer, motoAvailable, startMoto } from '../helpers/moto';
 
 /**
  * The Sentry DSN reader of the Lambda entries against moto's Secrets Manager (through the shared
@@ -24,6 +24,9 @@ const SECRET = 'vigil/dev/SENTRY_DSN';
 let moto: MotoServer;
 let admin: SecretsManagerClient;
 const savedEnv = { ...process.env };
+
+/** Every test here needs moto_server (started in beforeAll, which runs only if one does). */
+const describeWithMoto = describe.skipIf(!motoAvailable('sentry-dsn.test.ts'));
 
 beforeAll(async () => {
   moto = await startMoto();
@@ -59,7 +62,7 @@ const fakeClient = (answer: () => Promise<GetSecretValueCommandOutput>) => {
   return client;
 };
 
-describe('createSentryDsnReader', () => {
+describeWithMoto('createSentryDsnReader', () => {
   it('reads the DSN (trimmed) from Secrets Manager once and caches it', async () => {
     // Prepare
     const send = vi.spyOn(secrets(), 'send');

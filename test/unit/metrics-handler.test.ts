@@ -64,8 +64,9 @@ describe('metrics handler', () => {
     // Act
     await handler(busEvent('Test Run Reported', detail));
     // Assess
-    expect(lines).toHaveLength(1);
-    expect(validateEmf(lines[0] ?? '')).toEqual([]);
+    // One document per dimension set: [Project] and the configured [Project, Suite].
+    expect(lines).toHaveLength(2);
+    for (const line of lines) expect(validateEmf(line)).toEqual([]);
     expect(value(store, METRICS.testsTotal.name)).toEqual([10]);
     expect(value(store, METRICS.testsFailed.name)).toEqual([1]);
     expect(value(store, METRICS.testsSkipped.name)).toEqual([2]);
@@ -78,7 +79,7 @@ describe('metrics handler', () => {
       Date.parse('2026-11-25T10:00:00.000Z'),
     );
     // Bounded dimensions: never commits, run ids or branches.
-    expect(lines[0]).not.toMatch(/"(abc|r1)"/);
+    for (const line of lines) expect(line).not.toMatch(/"(abc|r1)"/);
   });
 
   it('keeps unconfigured suites out of the dimensions', async () => {

@@ -3,10 +3,9 @@ import {
   PublishCommand,
   type PublishCommandOutput,
 } from '@aws-sdk/client-sns';
-import type { Dispatch } from '../../alert/handler';
 import { emailBody, emailSubject } from '../../core/alerts/messages';
 import { type AlertNotification, DETAIL_TYPES, SOURCES } from '../../core/events';
-import type { EventPublisher } from '../../core/ports';
+import type { Dispatch, EventPublisher } from '../../core/ports';
 
 /** The part of `SNSClient` the dispatcher uses (a hand-written fake fits in tests). */
 export interface SnsPublishClient {

@@ -1,5 +1,6 @@
 import { Console } from 'node:console';
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import { logger } from '../../shared/powertools';
 import type { LocalMetricStore } from './metric-store';
 
 /**
@@ -12,7 +13,11 @@ export const createLocalMetrics = (
   store: LocalMetricStore,
   opts: { namespace: string; serviceName: string; echo?: (line: string) => void },
 ): Metrics => {
-  const metrics = new Metrics({ namespace: opts.namespace, serviceName: opts.serviceName });
+  const metrics = new Metrics({
+    namespace: opts.namespace,
+    serviceName: opts.serviceName,
+    logger, // its warnings as log lines, like the Lambda functions' (shared/powertools.ts)
+  });
   const sink = store.writable(opts.echo);
   Reflect.set(metrics, 'console', new Console({ stdout: sink, stderr: process.stderr }));
   Reflect.set(metrics, 'disabled', false);

@@ -3,18 +3,20 @@ import { isVigilError, type VigilError } from '../../../functions/core/errors';
 import { parseCobertura } from '../../../functions/core/formats/cobertura';
 import { parseJunit } from '../../../functions/core/formats/junit';
 import { readXml, type XmlVisitor } from '../../../functions/core/formats/xml';
+import { cpuMs } from '../../helpers/cpu-time';
 
-/** Run a parser expected to reject its input; return the error and how long it took. */
+/** Run a parser expected to reject its input; return the error and the CPU time it took. */
 const rejected = (fn: () => unknown): { error: VigilError; ms: number } => {
-  const started = performance.now();
-  try {
-    fn();
-  } catch (e) {
-    const ms = performance.now() - started;
-    if (isVigilError(e)) return { error: e, ms };
-    throw e;
-  }
-  throw new Error('expected the input to be rejected');
+  const { value: error, ms } = cpuMs(() => {
+    try {
+      fn();
+    } catch (e) {
+      return e;
+    }
+    throw new Error('expected the input to be rejected');
+  });
+  if (isVigilError(error)) return { error, ms };
+  throw error;
 };
 
 const BILLION_LAUGHS = `<?xml version="1.0"?>

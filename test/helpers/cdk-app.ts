@@ -1,0 +1,22 @@
+import { readFileSync } from 'node:fs';
+import { App, type AppProps } from 'aws-cdk-lib';
+
+/** The feature flags `cdk synth` uses (cdk.json), so tests synthesize the same templates. */
+const cdkJsonContext = (): Record<string, unknown> =>
+  (
+    JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as {
+      context?: Record<string, unknown>;
+    }
+  ).context ?? {};
+
+/**
+ * An App as `cdk synth` builds it (cdk.json's context first, then `context`), minus CDK's
+ * built-in CloudFormation validation: its WASM engine costs 3-20 s per synthesis on this
+ * machine and only prints warnings, and test/infra/cfn-lint.test.ts lints the same templates.
+ */
+export const testApp = (context: Record<string, unknown> = {}, props: AppProps = {}): App =>
+  new App({
+    ...props,
+    builtinCloudFormationValidation: false,
+    context: { ...cdkJsonContext(), ...context },
+  });

@@ -93,8 +93,10 @@ export const createIngestHandler = (deps: IngestHandlerDeps) => {
     const { status, result } = await ingest(
       {
         query: event.queryStringParameters ?? {},
+        rawQuery: event.rawQueryString,
         body: bodyBytes(event),
         contentEncoding: header(event, 'content-encoding'),
+        contentType: header(event, 'content-type'),
         correlationId,
       },
       {

@@ -356,6 +356,7 @@ describe('DynamoRunLedger on moto', () => {
     expect(await l.claim('shop/run-1', 'fp-b')).toEqual({
       state: 'conflict',
       reason: 'different_content',
+      fingerprint: 'fp-a',
     });
 
     const response = { runId: 'run-1', events: 2, gate: 'pass' };
@@ -364,6 +365,7 @@ describe('DynamoRunLedger on moto', () => {
     expect(await l.claim('shop/run-1', 'fp-b')).toEqual({
       state: 'conflict',
       reason: 'different_content',
+      fingerprint: 'fp-a',
     });
     // Releasing a finished entry changes nothing.
     await l.release('shop/run-1');
@@ -373,6 +375,7 @@ describe('DynamoRunLedger on moto', () => {
     expect(await l.claim('shop/run-1', 'fp-b')).toEqual({
       state: 'conflict',
       reason: 'different_content',
+      fingerprint: 'fp-a',
     });
   });
 
@@ -392,6 +395,7 @@ describe('DynamoRunLedger on moto', () => {
     expect(await l.claim('shop/run-3', 'fp-new')).toEqual({
       state: 'conflict',
       reason: 'different_content',
+      fingerprint: 'fp-old',
     });
     clock.now += 1;
     expect(await l.claim('shop/run-3', 'fp-new')).toEqual({ state: 'new' });

@@ -151,6 +151,7 @@ describe('FileRunLedger', () => {
     expect(await ledger.claim('p#1', 'other')).toEqual({
       state: 'conflict',
       reason: 'different_content',
+      fingerprint: 'fp',
     });
     await ledger.complete('p#1', 'fp', { runId: '1' });
     expect(await ledger.claim('p#1', 'fp')).toEqual({
@@ -160,6 +161,7 @@ describe('FileRunLedger', () => {
     expect(await ledger.claim('p#1', 'other')).toEqual({
       state: 'conflict',
       reason: 'different_content',
+      fingerprint: 'fp',
     });
     await ledger.release('p#1'); // done entries are never released
     expect((await ledger.claim('p#1', 'fp')).state).toBe('duplicate');

@@ -47,12 +47,11 @@ export class FileRunLedger implements RunLedger {
       if (existing.state === 'done')
         return existing.fingerprint === fingerprint
           ? { state: 'duplicate', response: existing.response }
-          : { state: 'conflict', reason: 'different_content' };
+          : { state: 'conflict', reason: 'different_content', fingerprint: existing.fingerprint };
       if (this.#now() - existing.claimedAt < this.#staleClaimMs)
-        return {
-          state: 'conflict',
-          reason: existing.fingerprint === fingerprint ? 'in_progress' : 'different_content',
-        };
+        return existing.fingerprint === fingerprint
+          ? { state: 'conflict', reason: 'in_progress' }
+          : { state: 'conflict', reason: 'different_content', fingerprint: existing.fingerprint };
       await this.release(key); // a stale claim from a crashed ingest: take it over
     }
     return { state: 'conflict', reason: 'in_progress' };

@@ -9,7 +9,6 @@ import type { VigilConfig } from '../../core/config';
 import { VigilError } from '../../core/errors';
 import { type BusEvent, EVENT_PATTERNS, eventContext, parseBusEvent } from '../../core/events';
 import { configCheck } from '../../core/health';
-import { DIMENSIONS } from '../../core/metrics/catalog';
 import { systemClock } from '../../core/ports';
 import { createHistoryHandler } from '../../history/handler';
 import { createIngestHandler } from '../../ingest/handler';
@@ -28,6 +27,7 @@ import { invocationScopes } from './invocations';
 import { FileRunLedger } from './ledger';
 import { LocalMetricStore } from './metric-store';
 import { createLocalMetrics } from './metrics';
+import { metricsAnswer } from './metrics-route';
 import { ProbeScheduler } from './probe-scheduler';
 
 /**
@@ -259,34 +259,10 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
     health: [configCheck(opts.config), dataDirCheck(dataDir)],
   });
 
-  const metricsRoute = (url: URL): HttpResult => {
-    const name = url.searchParams.get('name');
-    if (!name) return json(200, { names: metricStore.names() });
-    const dimensions: Record<string, string> = {};
-    const project = url.searchParams.get('project');
-    const suite = url.searchParams.get('suite');
-    if (project) dimensions[DIMENSIONS.project] = project;
-    if (suite) dimensions[DIMENSIONS.suite] = suite;
-    const since = Number(url.searchParams.get('since') ?? Number.NaN);
-    const datapoints = metricStore
-      .query({
-        name,
-        dimensions: project ? dimensions : undefined,
-        sinceMs: Number.isFinite(since) ? since : undefined,
-      })
-      .map(({ timestamp, value, unit, dimensions: dims }) => ({
-        timestamp: new Date(timestamp).toISOString(),
-        value,
-        unit,
-        dimensions: dims,
-      }));
-    return json(200, { name, project, datapoints });
-  };
-
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://local');
     if (req.method === 'GET' && url.pathname === '/v1/metrics') {
-      send(res, metricsRoute(url));
+      send(res, metricsAnswer(metricStore, url.searchParams));
       return;
     }
     if (req.method === 'GET' && url.pathname === '/v1/alerts') {

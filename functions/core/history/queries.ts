@@ -1,8 +1,9 @@
 import { quarantineFor, type VigilConfig } from '../config';
 import { VigilError } from '../errors';
 import type { Benchmark } from '../formats/types';
-import { PROJECT_NAME } from '../ingest/service';
 import type { Clock } from '../ports';
+import { canonicalProject } from '../project';
+import { onlyKnown } from '../query-params';
 import { findQuarantine } from './quarantine';
 import { mad, median } from './stats';
 import type {
@@ -97,17 +98,6 @@ const invalid = (key: string, message: string): VigilError =>
   });
 
 /** Unknown parameters are refused: a typo (`stauts=flaky`) must not silently list everything. */
-const onlyKnown = (query: Query, known: readonly string[]): void => {
-  for (const key of Object.keys(query)) {
-    if (!known.includes(key))
-      throw new VigilError(
-        'bad_request',
-        `Unknown query parameter "${key.slice(0, 40)}"; this route accepts ${known.join(', ')}.`,
-        { path: `query.${key.slice(0, 40)}` },
-      );
-  }
-};
-
 const readLimit = (query: Query): number => {
   const raw = query.limit;
   if (raw === undefined || raw === '') return DEFAULT_LIMIT;
@@ -144,15 +134,8 @@ const oneOf = <T extends string>(
   return raw as T;
 };
 
-const checkProject = (project: string): void => {
-  if (!PROJECT_NAME.test(project))
-    throw new VigilError(
-      'bad_request',
-      'The project in the path is invalid: letters, digits, . _ - / (max 128), starting with a ' +
-        'letter or digit; encode "/" in it as %2F.',
-      { path: 'path.project' },
-    );
-};
+/** The canonical project name of the path (NFC), or a 400 saying what is wrong with it. */
+const checkProject = (project: string): string => canonicalProject(project, 'path.project');
 
 const STATUS_FILTERS = ['flaky', 'failing', 'passing', 'all'] as const satisfies TestStatusFilter[];
 const RUN_KINDS = ['tests', 'coverage', 'load', 'benchmark'] as const satisfies RunKind[];
@@ -295,7 +278,7 @@ export const queryTests = async (
   project: string,
   query: TestsQuery,
 ): Promise<TestsAnswer> => {
-  checkProject(project);
+  project = checkProject(project);
   const page = await deps.history.listTests(project, query);
   if (page.items.length === 0 && !query.cursor) await assertProjectKnown(deps.history, project);
   const now = deps.clock.now();
@@ -318,7 +301,7 @@ export const queryRuns = async (
   project: string,
   query: RunQuery,
 ): Promise<RunsAnswer> => {
-  checkProject(project);
+  project = checkProject(project);
   const page = await deps.history.listRuns(project, query);
   if (page.items.length === 0 && !query.cursor) {
     const filtered =
@@ -360,7 +343,7 @@ export const queryBenchmark = async (
   name: string,
   query: BenchmarkQuery,
 ): Promise<BenchmarkAnswer> => {
-  checkProject(project);
+  project = checkProject(project);
   if (name.length === 0 || name.length > MAX_BENCHMARK_NAME_LENGTH || !FREE_TEXT.test(name))
     throw new VigilError(
       'bad_request',

@@ -15,7 +15,10 @@ import { type FormatId, isFormat, type ParsedReport, parseReport } from '../form
 import { evaluateGate, type GateContext } from '../gates/gate';
 import type { HistoryReader, RunRecord } from '../history/types';
 import type { Clock, EventPublisher, PayloadArchive, RunLedger } from '../ports';
-import { decodeText, decompress } from './body';
+import { canonicalProject } from '../project';
+import { onlyKnown, wellFormedQuery } from '../query-params';
+import { decodeText, decompress, refuseMultipart } from './body';
+import { conflictMessage, identityOf, type RunIdentity } from './identity';
 
 /**
  * The ingest use case: validate, parse, gate, archive, publish, answer. Pure
@@ -24,8 +27,12 @@ import { decodeText, decompress } from './body';
 
 export interface IngestRequest {
   query: Readonly<Record<string, string | undefined>>;
+  /** The query string as sent (still percent-encoded), to refuse values that are not UTF-8. */
+  rawQuery?: string;
   body: Uint8Array;
   contentEncoding?: string;
+  /** The Content-Type header: a multipart form upload is refused with a hint. */
+  contentType?: string;
   correlationId: string;
 }
 
@@ -68,8 +75,6 @@ export interface IngestResponse {
   result: IngestResult;
 }
 
-/** A project name: what ingest accepts and the history API looks up. */
-export const PROJECT_NAME = /^[A-Za-z0-9][A-Za-z0-9._\-/]{0,127}$/;
 const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
 const FREE_TEXT = /^[^\u0000-\u001f\u007f]{1,256}$/;
@@ -120,19 +125,28 @@ export interface RequestParams {
   runId?: string;
 }
 
-export const readParams = (query: IngestRequest['query']): RequestParams => {
-  const project = param(
-    query,
-    'project',
-    PROJECT_NAME,
-    'letters, digits, . _ - / (max 128), starting with a letter or digit',
-  );
-  if (!project)
+/** The query parameters `POST /v1/results` accepts; any other is refused (a typo loses data). */
+export const INGEST_PARAMS = [
+  'project',
+  'format',
+  'suite',
+  'branch',
+  'base',
+  'commit',
+  'ci',
+  'runId',
+] as const satisfies readonly (keyof RequestParams)[];
+
+export const readParams = (query: IngestRequest['query'], rawQuery?: string): RequestParams => {
+  onlyKnown(query, INGEST_PARAMS);
+  wellFormedQuery(query, rawQuery);
+  if (!query.project)
     throw new VigilError(
       'bad_request',
       'Query parameter "project" is required, e.g. ?project=shop.',
       { path: 'query.project' },
     );
+  const project = canonicalProject(query.project, 'query.project');
   const format = query.format || undefined;
   if (format !== undefined && !isFormat(format))
     throw new VigilError('unsupported_format', `Unknown format "${format.slice(0, 40)}".`, {
@@ -273,18 +287,22 @@ const gateContext = async (
 };
 
 export const ingest = async (req: IngestRequest, deps: IngestDeps): Promise<IngestResponse> => {
-  const params = readParams(req.query);
+  const params = readParams(req.query, req.rawQuery);
+  refuseMultipart(req.contentType);
   const bytes = decompress(req.body, req.contentEncoding, deps.config.ingest.maxBodyBytes);
   const trace = deps.trace ?? (<T>(_name: string, fn: () => T): T => fn());
   const report = trace(`parse ${params.format ?? 'auto'}`, () =>
     parseReport(decodeText(bytes), params.format),
   );
   const contentHash = sha256(bytes);
-  const runId =
-    params.runId ?? sha256(`${params.project}\n${params.suite ?? ''}\n${contentHash}`).slice(0, 32);
+  // The run's identity is its content and its metadata: the same bytes for another commit,
+  // branch, suite or CI job are another run, never a duplicate.
+  const identity: RunIdentity = identityOf(contentHash, params);
+  const fingerprint = JSON.stringify(identity);
+  const runId = params.runId ?? sha256(`${params.project}\n${fingerprint}`).slice(0, 32);
   const ledgerKey = `${params.project}#${runId}`;
 
-  const claim = await deps.ledger.claim(ledgerKey, contentHash);
+  const claim = await deps.ledger.claim(ledgerKey, fingerprint);
   if (claim.state === 'duplicate') {
     return {
       status: 200,
@@ -296,13 +314,13 @@ export const ingest = async (req: IngestRequest, deps: IngestDeps): Promise<Inge
     };
   }
   if (claim.state === 'conflict') {
-    throw new VigilError(
-      'conflict',
-      claim.reason === 'in_progress'
-        ? `Run "${runId}" is being ingested right now; retry in a few seconds.`
-        : `Run "${runId}" was already reported with different content; use a new runId for a new report.`,
-      { path: 'query.runId' },
-    );
+    if (claim.reason === 'in_progress')
+      throw new VigilError(
+        'conflict',
+        `Run "${runId}" is being ingested right now; retry in a few seconds.`,
+        { path: 'query.runId' },
+      );
+    throw conflictMessage(runId, identity, claim.fingerprint);
   }
 
   let result: IngestResult;
@@ -371,7 +389,7 @@ export const ingest = async (req: IngestRequest, deps: IngestDeps): Promise<Inge
   // The events are on the bus: from here on, failing the request would invite a retry
   // that counts the run twice. A ledger entry left in progress goes stale and is retaken.
   try {
-    await deps.ledger.complete(ledgerKey, contentHash, result);
+    await deps.ledger.complete(ledgerKey, fingerprint, result);
   } catch (e) {
     deps.warn?.(`Could not record run ${ledgerKey} as complete`, e);
   }

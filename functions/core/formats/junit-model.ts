@@ -1,3 +1,4 @@
+import { SuiteDuration } from './junit-duration';
 import { firstLine, type ParsedTests, type TestCase, type TestSummary } from './types';
 import type { XmlAttributes, XmlVisitor } from './xml';
 
@@ -134,29 +135,24 @@ export const junitBuilder = (): JunitBuilder => {
   let failed = 0;
   let skipped = 0;
   let flaky = 0;
-  let caseMicros = 0;
+  const duration = new SuiteDuration(timeMicros);
 
   let rootIsSuites = false;
-  let rootMicros: number | undefined;
   let rootDeclared: Declared = { tests: undefined, failed: undefined, skipped: undefined };
   let topDeclared: Declared = { tests: undefined, failed: undefined, skipped: undefined };
   let topSuites = 0;
-  let topSuitesMicros = 0;
-  let topSuitesTimed = 0;
   let dialect: string | undefined;
   let looseFailures = 0;
 
   const topLevelSuite = (name: string, a: XmlAttributes, depth: number): void => {
     topSuites++;
-    const us = timeMicros(a.get('time'));
-    if (us !== undefined) {
-      topSuitesMicros += us;
-      topSuitesTimed++;
-    }
+    const where = () => `<testsuite name=${JSON.stringify(a.get('name') ?? '')}>`;
     if (depth === 1) {
       rootDeclared = declaredOf(a);
       dialect = dialectOfRoot(name, a) ?? dialectOfSuite(a);
+      duration.root(a.get('time'), where);
     } else {
+      duration.topSuite(a.get('time'), a.get('timestamp'), where);
       const d = declaredOf(a);
       topDeclared = {
         tests: addDeclared(topDeclared.tests, d.tests),
@@ -215,8 +211,7 @@ export const junitBuilder = (): JunitBuilder => {
 
   /** The current test case closed: build it, with everything known. */
   const finish = (): void => {
-    const us = timeMicros(caseTime) ?? 0;
-    caseMicros += us;
+    const us = duration.testCase(caseTime, () => `test case ${JSON.stringify(caseName)}`);
     const tc: TestCase = {
       suite: caseSuite,
       classname: caseClassname,
@@ -316,8 +311,9 @@ export const junitBuilder = (): JunitBuilder => {
           if (depth === 1) {
             rootIsSuites = true;
             rootDeclared = declaredOf(a);
-            rootMicros = timeMicros(a.get('time'));
             dialect = dialectOfRoot(name, a);
+            // Vitest writes the sum of its files' durations as the root time.
+            duration.root(a.get('time'), () => '<testsuites>', dialect === 'vitest');
           }
           return false;
         case 'property':
@@ -368,19 +364,17 @@ export const junitBuilder = (): JunitBuilder => {
 
     result(): ParsedTests {
       const total = cases.length;
-      let durationUs = caseMicros;
-      if (rootMicros !== undefined) durationUs = rootMicros;
-      else if (topSuites > 0 && topSuitesTimed === topSuites) durationUs = topSuitesMicros;
+      const wall = duration.result();
       const summary: TestSummary = {
         total,
         passed,
         failed,
         skipped,
         flaky,
-        durationMs: durationUs / 1000,
+        durationMs: wall.durationMs,
       };
 
-      const warnings: string[] = [];
+      const warnings: string[] = [...wall.warnings];
       const declaredTests = rootDeclared.tests ?? topDeclared.tests;
       const declaredFailed = rootDeclared.failed ?? topDeclared.failed;
       const declaredSkipped = rootDeclared.skipped ?? topDeclared.skipped;
@@ -404,7 +398,14 @@ export const junitBuilder = (): JunitBuilder => {
       }
       if (total === 0) warnings.push('the report contains no <testcase> elements');
 
-      const parsed: ParsedTests = { kind: 'tests', format: 'junit', summary, warnings, cases };
+      const parsed: ParsedTests = {
+        kind: 'tests',
+        format: 'junit',
+        summary,
+        warnings,
+        cases,
+        durationSource: wall.source,
+      };
       if (dialect === undefined && attemptsSeen(cases)) dialect = 'surefire';
       if (dialect !== undefined) parsed.dialect = dialect;
       return parsed;

@@ -25,8 +25,7 @@ export const wellFormedQuery = (query: Query, rawQueryString?: string): void => 
     try {
       decodeURIComponent(pair.replaceAll('+', ' '));
     } catch {
-      const key = pair.split('=')[0]?.slice(0, 40) ?? '';
-      throw notUtf8(key);
+      throw notUtf8(pair.replace(/=.*/s, '').slice(0, 40));
     }
   }
   for (const [key, value] of Object.entries(query))

@@ -104,6 +104,13 @@ describe('config validation', () => {
     expect(config.alerts.maintenance).toHaveLength(3);
   });
 
+  it('reports schema problems of input that is not even an object, without crashing', () => {
+    expect(() => checkConfig('nope', 'c')).toThrow('Invalid Vigil config in c: (root): ');
+    expect(() => checkConfig({ probes: 3, alerts: { maintenance: [5] } }, 'c')).toThrow(
+      /probes: .*; alerts\.maintenance\.0: /,
+    );
+  });
+
   it('says what is wrong with a five-field cron the parser refuses', () => {
     expect(cronProblem('61 2 * * *')).toMatch(/^"61 2 \* \* \*": .+/);
   });

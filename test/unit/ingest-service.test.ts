@@ -12,6 +12,7 @@ import { parseReport } from '../../functions/core/formats';
 import type { RunRecord } from '../../functions/core/history/types';
 import { identityOf } from '../../functions/core/ingest/identity';
 import { type IngestDeps, ingest } from '../../functions/core/ingest/service';
+import { canonicalProject } from '../../functions/core/project';
 import { fixedClock, MemoryArchive, MemoryLedger, MemoryPublisher, sha256 } from '../helpers/fakes';
 import { generateJunit } from '../helpers/generate-junit';
 import { MemoryHistory } from '../helpers/memory-history';
@@ -466,6 +467,10 @@ describe('ingest semantics: run identity', () => {
   });
 
   it('says "content or metadata" for a run recorded before metadata was part of its identity', async () => {
+    await ledger.complete('shop#json-run', '42', {});
+    await expect(post(GRADLE, { runId: 'json-run' })).rejects.toMatchObject({
+      message: expect.stringContaining('different content or metadata'),
+    });
     await ledger.complete('shop#old-run', sha256(GRADLE), {});
     await expect(post(GRADLE, { runId: 'old-run' })).rejects.toMatchObject({
       status: 409,
@@ -525,6 +530,10 @@ describe('ingest semantics: query parameters, project names, uploads', () => {
       message: expect.stringContaining(problem),
       location: { path: 'query.project' },
     });
+  });
+
+  it('refuses an empty project name wherever it comes from', () => {
+    expect(() => canonicalProject('', 'path.project')).toThrow(/it is empty/);
   });
 
   it('gives two Unicode spellings of one project name one run, one archive key', async () => {

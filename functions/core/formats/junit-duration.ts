@@ -26,7 +26,8 @@ const MAX_EXAMPLES = 3;
 export class SuiteDuration {
   readonly #micros: (time: string | undefined) => number | undefined;
   #root: number | undefined;
-  #rootIsSum = false;
+  /** A root time that is the sum of the files' durations (Vitest), not a wall time. */
+  #rootSum: number | undefined;
   #suites = 0;
   #suitesTimed = 0;
   #suiteSum = 0;
@@ -60,8 +61,9 @@ export class SuiteDuration {
    * there (Vitest), which is not the wall time of a parallel run.
    */
   root(time: string | undefined, where: () => string, isSum = false): void {
-    this.#root = this.#read(time, where);
-    this.#rootIsSum = isSum;
+    const us = this.#read(time, where);
+    if (isSum) this.#rootSum = us;
+    else this.#root = us;
   }
 
   /** A suite directly under the root `<testsuites>`. */
@@ -100,9 +102,9 @@ export class SuiteDuration {
       source,
       warnings,
     });
-    if (this.#rootIsSum && allTimed) {
+    if (this.#rootSum !== undefined && allTimed) {
       warnings.push(
-        `the root time (${(this.#root ?? 0) / 1e6} s) is the sum of the files' durations, not ` +
+        `the root time (${this.#rootSum / 1e6} s) is the sum of the files' durations, not ` +
           'the wall time of a parallel run, and the file has no start times: the duration gate ' +
           `uses the longest file (${this.#suiteMax / 1e6} s); the JSON reporter has the wall time`,
       );

@@ -59,7 +59,8 @@ describe('JUnit suite duration', () => {
     const suites = both(`<testsuites>${suite('a', '2')}${suite('b', '3')}</testsuites>`);
     expect(suites.summary.durationMs).toBe(5_000);
     expect(suites.durationSource).toBe('sum of suite times');
-    const cases = both(`<testsuites>${suite('a')}${suite('b')}</testsuites>`);
+    const cases = both(`<testsuites>${suite('a', '')}${suite('b')}</testsuites>`);
+    expect(cases.warnings).toEqual([]); // an empty time is no time, not an invalid one
     expect(cases.summary.durationMs).toBe(2_000);
     expect(cases.durationSource).toBe('sum of test case times');
   });

@@ -1,32 +1,13 @@
-import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { loadConfigFile } from '../functions/adapters/local/config-file';
 import { type LocalPipeline, startLocal } from '../functions/adapters/local/runtime';
-import { configSchema, type VigilConfig } from '../functions/core/config';
+import { cachedCliText } from './build';
+import { resolveConfig } from './config';
 
 export interface DevIo {
   env: NodeJS.ProcessEnv;
   stdout: (s: string) => void;
   stderr: (s: string) => void;
 }
-
-export const DEFAULT_CONFIG_FILE = 'vigil.config.ts';
-
-/** Resolve the config: VIGIL_CONFIG (must exist), else ./vigil.config.ts, else built-in defaults. */
-export const resolveConfig = async (
-  env: NodeJS.ProcessEnv,
-  cwd = process.cwd(),
-): Promise<{ config: VigilConfig; source: string }> => {
-  if (env.VIGIL_CONFIG)
-    return {
-      config: await loadConfigFile(resolve(cwd, env.VIGIL_CONFIG)),
-      source: env.VIGIL_CONFIG,
-    };
-  const fallback = resolve(cwd, DEFAULT_CONFIG_FILE);
-  if (existsSync(fallback))
-    return { config: await loadConfigFile(fallback), source: DEFAULT_CONFIG_FILE };
-  return { config: configSchema.parse({}), source: 'built-in defaults' };
-};
 
 const parsePort = (value: string | undefined): number => {
   if (value === undefined || value === '') return 3000;
@@ -51,6 +32,7 @@ export const runDev = async (io: DevIo): Promise<LocalPipeline> => {
     host: env.HOST || '127.0.0.1',
     tokens,
     echoMetrics: env.VIGIL_ECHO_METRICS === 'true',
+    cliFile: cachedCliText,
   });
   const sample = 'test/fixtures/corpus/junit/datadog-java-gradle.xml';
   const token = pipeline.generatedToken ? pipeline.tokens[0] : '$VIGIL_TOKEN';

@@ -12,7 +12,7 @@ import {
   type ProbeHttpOptions,
   type probeHttp,
 } from '../functions/shared/http-probe';
-import { resolveConfig } from './dev';
+import { resolveConfig } from './config';
 
 /**
  * `vigil probe --once`: run every configured probe once, right here, and print what each

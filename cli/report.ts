@@ -6,12 +6,18 @@ import { parseArgs } from 'node:util';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import {
   detectJsonFormat,
+  detectTextFormat,
   formatOfXmlRoot,
-  looksLikeLcov,
   sniff,
 } from '../functions/core/formats/detect';
+import { looksLikeGoTestJson } from '../functions/core/formats/go-test';
 import { FORMATS, type FormatId } from '../functions/core/formats/types';
 import { type CiMetadata, detectCi } from './ci-env';
+import { type Delivered, deliveredOf } from './feedback/answer';
+import { giveFeedback } from './feedback/index';
+import { failureLines, patchLines } from './feedback/text';
+import { type Git, gitHead, gitIn } from './git';
+import { type ChangedLines, changedLines } from './patch';
 
 /**
  * `vigil report`: upload CI reports (JUnit, Jest, Istanbul, LCOV, Cobertura, k6, Artillery,
@@ -29,6 +35,10 @@ export interface ReportDeps {
   readFile?: (path: string) => Promise<Uint8Array>;
   /** In [0, 1); for backoff jitter. */
   random?: () => number;
+  /** The checkout git is asked about (branch, commit, changed lines). Default `process.cwd()`. */
+  cwd?: string;
+  /** Appends to the GitHub job summary file. */
+  appendFile?: (path: string, text: string) => Promise<void>;
 }
 
 export const EXIT = {
@@ -52,13 +62,18 @@ Options:
   --branch B            branch (default: from the CI environment)
   --base B              branch to compare benchmarks, load and coverage with (default: the
                         pull/merge request's target branch from the CI environment, else the
-                        server's default branch)
+                        server's default branch); in a git checkout, coverage reports also
+                        get patch coverage: the lines changed since the merge base with it
   --commit C            commit SHA (default: from the CI environment)
   --ci NAME             CI job name (default: from the CI environment)
   --run-id R            run id (default: derived from project, CI run, path and content;
                         with several files each gets the suffix -<index>)
   --allow-unreachable   warn instead of failing when the endpoint cannot be reached
   --json                print one JSON line per file instead of the summary
+  --comment             create or update one pull/merge request comment per project and
+                        suite with the results (GitHub: GITHUB_TOKEN; GitLab:
+                        VIGIL_GITLAB_TOKEN)
+  --status              set the commit status vigil/<project>[/<suite>] with the verdict
   --timeout-ms N        per-request timeout (default 30000)
   --retries N           retries after the first attempt on network errors, 429 and 5xx
                         (default 3)
@@ -91,6 +106,8 @@ interface Options {
   runId?: string;
   allowUnreachable: boolean;
   json: boolean;
+  comment: boolean;
+  status: boolean;
   timeoutMs: number;
   retries: number;
 }
@@ -158,6 +175,8 @@ const parse = (argv: string[], env: NodeJS.ProcessEnv): Parsed => {
     'run-id'?: string;
     'allow-unreachable'?: boolean;
     json?: boolean;
+    comment?: boolean;
+    status?: boolean;
     'timeout-ms'?: string;
     retries?: string;
     help?: boolean;
@@ -180,6 +199,8 @@ const parse = (argv: string[], env: NodeJS.ProcessEnv): Parsed => {
         'run-id': { type: 'string' },
         'allow-unreachable': { type: 'boolean' },
         json: { type: 'boolean' },
+        comment: { type: 'boolean' },
+        status: { type: 'boolean' },
         'timeout-ms': { type: 'string' },
         retries: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -253,6 +274,8 @@ const parse = (argv: string[], env: NodeJS.ProcessEnv): Parsed => {
       runId: nonEmpty(values['run-id']),
       allowUnreachable: values['allow-unreachable'] === true,
       json: values.json === true,
+      comment: values.comment === true,
+      status: values.status === true,
       timeoutMs,
       retries,
     },
@@ -277,6 +300,14 @@ const FORMAT_CONTENT_TYPE: Record<FormatId, string> = {
   artillery: CONTENT_TYPE.json,
   benchmark: CONTENT_TYPE.json,
   lcov: CONTENT_TYPE.text,
+  playwright: CONTENT_TYPE.json,
+  'google-benchmark': CONTENT_TYPE.json,
+  gcovr: CONTENT_TYPE.json,
+  jacoco: CONTENT_TYPE.xml,
+  trx: CONTENT_TYPE.xml,
+  'go-test': CONTENT_TYPE.text,
+  'go-cover': CONTENT_TYPE.text,
+  'go-bench': CONTENT_TYPE.text,
 };
 
 const isGzip = (b: Uint8Array): boolean => b[0] === 0x1f && b[1] === 0x8b;
@@ -299,6 +330,7 @@ export const detectReport = (text: string): Detected => {
         : { contentType: CONTENT_TYPE.xml, why: `unknown XML root <${sniffed.root ?? '?'}>` };
     }
     case 'json': {
+      if (looksLikeGoTestJson(text)) return { format: 'go-test', contentType: CONTENT_TYPE.text };
       let doc: unknown;
       try {
         doc = JSON.parse(text.replace(/^\uFEFF/, ''));
@@ -310,10 +342,12 @@ export const detectReport = (text: string): Detected => {
         ? { format, contentType: CONTENT_TYPE.json }
         : { contentType: CONTENT_TYPE.json, why: 'unrecognised JSON shape' };
     }
-    case 'text':
-      return looksLikeLcov(text)
-        ? { format: 'lcov', contentType: CONTENT_TYPE.text }
+    case 'text': {
+      const format = detectTextFormat(text);
+      return format
+        ? { format, contentType: CONTENT_TYPE.text }
         : { contentType: CONTENT_TYPE.text, why: 'unrecognised text' };
+    }
     case 'html':
       return { contentType: CONTENT_TYPE.text, why: 'it is an HTML page, not a report' };
     case 'empty':
@@ -523,6 +557,8 @@ const summaryLines = (kind: string | undefined, s: Record<string, unknown>): str
       const parts = (['lines', 'branches', 'functions', 'statements'] as const)
         .map((k) => {
           const m = s[k];
+          if (typeof m === 'object' && m !== null && (m as { pct?: unknown }).pct === null)
+            return `${k} not measured`;
           const pct = num(m, 'pct');
           if (pct === undefined) return undefined;
           const covered = num(m, 'covered');
@@ -609,6 +645,8 @@ interface FileResult {
   gate?: GateStatus;
   /** Unreachable, but --allow-unreachable said not to fail for it. */
   allowed?: boolean;
+  /** What Vigil answered, for the feedback (summary, annotations, comment, status). */
+  delivered?: Delivered;
 }
 
 interface Context {
@@ -618,7 +656,31 @@ interface Context {
   };
   out: (line: string) => void;
   err: (line: string) => void;
+  /** The change's lines for patch coverage, computed on the first coverage report. */
+  patch: () => Promise<ChangedLines | undefined>;
 }
+
+/** Formats with per-line data (Istanbul: coverage-final.json; the server says if not). */
+const PATCH_FORMATS: readonly (FormatId | undefined)[] = ['lcov', 'cobertura', 'istanbul'];
+
+/** `changedLines` once, with its warning printed once; undefined without a base. */
+const patchOnce = (
+  git: Git,
+  base: string | undefined,
+  err: (line: string) => void,
+): (() => Promise<ChangedLines | undefined>) => {
+  let result: Promise<ChangedLines | undefined> | undefined;
+  return () => {
+    result ??= (async () => {
+      if (base === undefined) return undefined;
+      const outcome = await changedLines(git, base);
+      if (outcome.ok) return outcome.changed;
+      if (outcome.warning) err(`⚠ patch coverage: ${outcome.warning}`);
+      return undefined;
+    })();
+    return result;
+  };
+};
 
 const send = async (
   ctx: Context,
@@ -720,6 +782,8 @@ const reportFile = async (ctx: Context, file: string, index: number): Promise<Fi
         ? `${options.runId}-${index}`
         : options.runId;
 
+  // A coverage report goes with the change's lines (patch coverage), in a JSON envelope.
+  const patch = text && PATCH_FORMATS.includes(format) ? await ctx.patch() : undefined;
   const url = new URL(options.url);
   const query: [string, string | undefined][] = [
     ['project', options.project],
@@ -731,16 +795,21 @@ const reportFile = async (ctx: Context, file: string, index: number): Promise<Fi
     ['commit', options.commit],
     ['runId', runId],
     ['ci', options.ci],
+    ['patch', patch ? '1' : undefined],
   ];
   for (const [key, value] of query) if (value !== undefined) url.searchParams.set(key, value);
 
   const headers = {
     authorization: `Bearer ${options.token}`,
     'content-encoding': 'gzip',
-    'content-type': contentType,
+    'content-type': patch ? CONTENT_TYPE.json : contentType,
     'x-correlation-id': correlationId,
   };
-  const body = alreadyGzipped ? content : gzipSync(content);
+  const body = patch
+    ? gzipSync(JSON.stringify({ report: text, patch }))
+    : alreadyGzipped
+      ? content
+      : gzipSync(content);
   const { result, attempts } = await send(ctx, url, headers, body, file);
 
   const common = { file, correlationId, runId, format: format ?? null, attempts };
@@ -844,6 +913,7 @@ const reportFile = async (ctx: Context, file: string, index: number): Promise<Fi
 
   const outcome: Outcome = answer.duplicate ? 'duplicate' : 'accepted';
   const exitCode = answer.gate.status === 'fail' ? EXIT.gateFailed : EXIT.ok;
+  const delivered = deliveredOf(file, answer.raw);
   if (options.json) {
     ctx.out(JSON.stringify({ ...common, outcome, exitCode, status, response: answer.raw }));
   } else {
@@ -852,6 +922,7 @@ const reportFile = async (ctx: Context, file: string, index: number): Promise<Fi
     if (answer.duplicate) tags.push('duplicate: already recorded');
     ctx.out(`${GATE_MARK[answer.gate.status]} ${file}: ${what.join(' → ')} [${tags.join(', ')}]`);
     for (const line of summaryLines(answer.kind, answer.summary)) ctx.out(`  ${line}`);
+    for (const line of [...failureLines(delivered), ...patchLines(delivered)]) ctx.out(`  ${line}`);
     for (const w of answer.warnings) ctx.out(`  ⚠ ${w}`);
     if (answer.gate.status === 'none' && answer.gate.checks.length === 0) ctx.out('  gate: none');
     else {
@@ -859,7 +930,7 @@ const reportFile = async (ctx: Context, file: string, index: number): Promise<Fi
       for (const c of answer.gate.checks) ctx.out(checkLine(c));
     }
   }
-  return { file, outcome, exitCode, gate: answer.gate.status };
+  return { file, outcome, exitCode, gate: answer.gate.status, delivered };
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -894,6 +965,14 @@ const verdictLine = (results: FileResult[], code: number): string => {
   return `Vigil verdict: ${label[code] ?? `exit ${code}`} (${plural(results.length, 'report')}: ${parts.join(', ')})`;
 };
 
+const PROBLEM: Record<Outcome, string> = {
+  accepted: 'accepted',
+  duplicate: 'already recorded',
+  rejected: 'rejected by Vigil (see the job log)',
+  unreachable: 'not delivered: Vigil was unreachable',
+  unreadable: 'could not be read',
+};
+
 /** Replace every occurrence of the secret, in case anything ever echoes it. */
 const redactor = (secret: string | undefined) => (s: string) =>
   secret && secret.length >= 6 ? s.split(secret).join('***') : s;
@@ -918,6 +997,13 @@ export const runReport = async (argv: string[], deps: ReportDeps): Promise<numbe
     return EXIT.usage;
   }
   const { options } = parsed;
+  // Outside CI (or where CI does not say), the checkout knows the branch and commit.
+  const git = gitIn(deps.cwd ?? process.cwd(), deps.env);
+  if (options.branch === undefined || options.commit === undefined) {
+    const head = await gitHead(git);
+    options.branch ??= head.branch;
+    options.commit ??= head.commit;
+  }
   const ctx: Context = {
     options,
     deps: {
@@ -928,6 +1014,7 @@ export const runReport = async (argv: string[], deps: ReportDeps): Promise<numbe
     },
     out,
     err,
+    patch: patchOnce(git, options.base, err),
   };
 
   if (options.url.protocol === 'http:' && !isLoopback(options.url.hostname))
@@ -951,5 +1038,19 @@ export const runReport = async (argv: string[], deps: ReportDeps): Promise<numbe
 
   const code = Math.max(EXIT.ok, ...results.map((r) => r.exitCode));
   if (!options.json) out(verdictLine(results, code));
+  await giveFeedback(
+    {
+      project: options.project,
+      suite: options.suite,
+      commit: options.commit,
+      endpoint: options.url.href.replace(/\/v1\/results$/, ''),
+      delivered: results.flatMap((r) => (r.delivered ? [r.delivered] : [])),
+      problems: results
+        .filter((r) => r.delivered === undefined)
+        .map((r) => `${r.file}: ${PROBLEM[r.outcome]}`),
+    },
+    { comment: options.comment, status: options.status, annotations: !options.json },
+    { env: deps.env, fetch: ctx.deps.fetch, appendFile: deps.appendFile, out, err },
+  );
   return code;
 };

@@ -72,6 +72,11 @@ export const BUNDLING = {
   },
 } satisfies BundlingOptions;
 
+/** After-bundling commands of the ingest function: the single-file CLI beside the handler. */
+export const cliAfterBundling = (inputDir: string, outputDir: string): string[] => [
+  `cd "${inputDir}" && node --import tsx scripts/build-cli.ts --out "${outputDir}/vigil.mjs"`,
+];
+
 /** The esbuild options NodejsFunction derives from `BUNDLING` (for building outside CDK). */
 export const esbuildOptions = (): BuildOptions => ({
   bundle: true,
@@ -202,6 +207,11 @@ export interface VigilFunctionProps {
    * @default - only the common variables
    */
   readonly environment?: Readonly<Record<string, string>>;
+  /**
+   * Commands run after the shared ones once the bundle is built (see `BUNDLING`).
+   * @default - none
+   */
+  readonly afterBundling?: (inputDir: string, outputDir: string) => string[];
   /** @default 512 */
   readonly memorySizeMb?: number;
   /** @default 29 (just under API Gateway's 30 s integration limit) */
@@ -263,7 +273,17 @@ export class VigilFunction extends Construct {
       logGroup: this.logGroup,
       projectRoot: REPO_ROOT,
       depsLockFilePath: fileURLToPath(new URL('../package-lock.json', import.meta.url)),
-      bundling: { ...BUNDLING, mainFields: [...BUNDLING.mainFields] },
+      bundling: {
+        ...BUNDLING,
+        mainFields: [...BUNDLING.mainFields],
+        commandHooks: {
+          ...BUNDLING.commandHooks,
+          afterBundling: (inputDir: string, outputDir: string) => [
+            ...BUNDLING.commandHooks.afterBundling(inputDir, outputDir),
+            ...(props.afterBundling?.(inputDir, outputDir) ?? []),
+          ],
+        },
+      },
       environment: {
         // Stack traces point at the TypeScript sources (the bundle ships a source map).
         NODE_OPTIONS: '--enable-source-maps',

@@ -191,6 +191,7 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
         'logs:CreateLogStream',
         'logs:PutLogEvents',
         's3:Abort*',
+        's3:GetObject', // run detail and raw report (dashboard API)
         's3:PutObject',
         's3:PutObjectLegalHold',
         's3:PutObjectRetention',
@@ -372,10 +373,23 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
 
   it('serves POST /v1/results, GET /v1/health and the history API with payload v2, throttling and JSON access logs', () => {
     const { template } = s();
-    for (const routeKey of ['POST /v1/results', 'GET /v1/health', 'GET /v1/projects/{proxy+}']) {
+    const routeKeys = [
+      'POST /v1/results',
+      'GET /v1/health',
+      'GET /v1/projects/{proxy+}',
+      // The dashboard API.
+      'GET /v1/projects',
+      'GET /v1/probes',
+      'GET /v1/probes/{proxy+}',
+      'GET /v1/incidents',
+      'GET /v1/status',
+      // The single-file CLI.
+      'GET /v1/cli/vigil.mjs',
+    ];
+    for (const routeKey of routeKeys) {
       template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: routeKey });
     }
-    template.resourceCountIs('AWS::ApiGatewayV2::Route', 3);
+    template.resourceCountIs('AWS::ApiGatewayV2::Route', routeKeys.length);
     // One integration (the ingest function) behind every route.
     template.resourceCountIs('AWS::ApiGatewayV2::Integration', 1);
     template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
@@ -401,7 +415,7 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
   it('keeps every log group for the stage retention', () => {
     const retention = stageSettings(config, stage).logRetention;
     const groups = Object.values(s().template.findResources('AWS::Logs::LogGroup'));
-    expect(groups).toHaveLength(7); // ingest, metrics, history, probe, alert, notify; API access logs
+    expect(groups).toHaveLength(8); // ingest, metrics, history, status, probe, alert, notify; API access logs
     for (const group of groups) {
       expect((group as CfnResourceJson).Properties?.RetentionInDays).toBe(retention);
     }
@@ -415,6 +429,7 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
         'EventBusName',
         'IngestUrl',
         'TokensSecretArn',
+        'ReadTokensSecretArn',
         'CriticalTopicArn',
         'WarningTopicArn',
         'DashboardUrl',
@@ -592,6 +607,48 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
     });
   });
 
+  // --- status (dashboard data) -------------------------------------------------------------
+
+  it('builds the status rule from EVENT_PATTERNS.status, with retries, a DLQ and only the grants it uses', () => {
+    const { status, events } = s().stack;
+    const rule = propsOf(s(), status.rule);
+    expect(rule.EventPattern).toEqual(JSON.parse(JSON.stringify(EVENT_PATTERNS.status)));
+    expect(rule.EventBusName).toEqual({ Ref: logicalIdOf(s().stack, events.bus) });
+    const queueArn = { 'Fn::GetAtt': [logicalIdOf(s().stack, status.deadLetterQueue), 'Arn'] };
+    expect(rule.Targets).toEqual([
+      expect.objectContaining({
+        DeadLetterConfig: { Arn: queueArn },
+        RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 3600 },
+      }),
+    ]);
+    expect(roleActions(s(), status.handler.role)).toEqual(
+      [
+        'dynamodb:ConditionCheckItem',
+        'dynamodb:DeleteItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+        'dynamodb:UpdateItem',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        'secretsmanager:GetSecretValue', // the Sentry DSN, like every function
+        'sqs:GetQueueAttributes', // the dead-letter queue (failed invocations)
+        'sqs:GetQueueUrl',
+        'sqs:SendMessage',
+        'xray:PutTelemetryRecords',
+        'xray:PutTraceSegments',
+      ].sort(),
+    );
+    expect(propsOf(s(), status.table)).toMatchObject({
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+    });
+  });
+
   // --- probes ---------------------------------------------------------------------------
 
   const probes = () => {
@@ -669,7 +726,7 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
         Properties: { Description: Match.stringLikeRegexp(`^Vigil ${stage}: `) },
       }),
     ).map((fn) => String((fn as CfnResourceJson).Properties?.Description));
-    expect(vigilFunctions).toHaveLength(5); // ingest, metrics, history, alert, notify
+    expect(vigilFunctions).toHaveLength(6); // ingest, metrics, history, status, alert, notify
     expect(vigilFunctions.join('\n')).not.toMatch(/probe/);
   });
 
@@ -813,8 +870,8 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
     const invokeConfigs = Object.values(
       s().template.findResources('AWS::Lambda::EventInvokeConfig'),
     );
-    // metrics, history, probe, alert, notify: every asynchronously invoked function
-    expect(invokeConfigs).toHaveLength(5);
+    // metrics, history, status, probe, alert, notify: every asynchronously invoked function
+    expect(invokeConfigs).toHaveLength(6);
     for (const invokeConfig of invokeConfigs) {
       expect((invokeConfig as CfnResourceJson).Properties?.DestinationConfig).toMatchObject({
         OnFailure: { Destination: expect.anything() },

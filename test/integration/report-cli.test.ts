@@ -127,6 +127,8 @@ const run = async (
       sleeps.push(ms);
     },
     random: () => 0.5,
+    // Not a git checkout: branch and commit come only from the arguments and CI here.
+    cwd: tmpdir(),
     ...extra,
   });
   // Whatever happened, the token is never printed.
@@ -888,6 +890,7 @@ describe('vigil report: odd answers and failures', () => {
       sleep: async (ms) => {
         sleeps.push(ms);
       },
+      cwd: tmpdir(),
       ...over,
     });
     return { code, stdout, stderr, sleeps };

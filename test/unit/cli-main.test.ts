@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { resolveConfig } from '../../cli/dev';
+import { resolveConfig } from '../../cli/config';
 import { main, USAGE } from '../../cli/main';
 
 const io = (env: Record<string, string> = {}) => {

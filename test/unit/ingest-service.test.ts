@@ -164,7 +164,7 @@ describe('ingest', () => {
       status: 400,
       location: { path: 'query.project' },
     });
-    await expect(post(GRADLE, { format: 'trx' })).rejects.toMatchObject({
+    await expect(post(GRADLE, { format: 'nunit' })).rejects.toMatchObject({
       status: 415,
       location: { path: 'query.format' },
     });
@@ -485,7 +485,7 @@ describe('ingest semantics: query parameters, project names, uploads', () => {
       status: 400,
       message:
         'Unknown query parameter "brnach"; this route accepts project, format, suite, branch, ' +
-        'base, commit, ci, runId.',
+        'base, commit, ci, runId, patch.',
       location: { path: 'query.brnach' },
     });
     expect(publisher.events).toHaveLength(0);

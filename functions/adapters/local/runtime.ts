@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { createAlertHandler } from '../../alert/handler';
 import { listAlerts } from '../../core/alerts/service';
-import type { VigilConfig } from '../../core/config';
+import { historyRetentionDays, type VigilConfig } from '../../core/config';
 import { VigilError } from '../../core/errors';
 import { type BusEvent, EVENT_PATTERNS, eventContext, parseBusEvent } from '../../core/events';
 import { configCheck } from '../../core/health';
@@ -16,6 +16,7 @@ import { createMetricsHandler } from '../../metrics/handler';
 import { errorResponse, type HttpResult, json } from '../../shared/http';
 import { logger, NAMESPACE, SERVICE } from '../../shared/powertools';
 import { VERSION } from '../../shared/version';
+import { createStatusHandler } from '../../status/handler';
 import { LocalAlertDispatcher } from './alert-dispatcher';
 import { FileAlertStore } from './alert-store';
 import { FileArchive } from './archive';
@@ -29,6 +30,7 @@ import { LocalMetricStore } from './metric-store';
 import { createLocalMetrics } from './metrics';
 import { metricsAnswer } from './metrics-route';
 import { ProbeScheduler } from './probe-scheduler';
+import { openLocalStatusStores } from './status-journal';
 
 /**
  * The whole pipeline on one machine: the same ingest and metrics handlers as on AWS,
@@ -43,10 +45,14 @@ export interface LocalOptions {
   host?: string;
   /** Accepted bearer tokens; one is generated when empty. */
   tokens?: readonly string[];
+  /** Read-only tokens (GET routes only). Default: `VIGIL_READ_TOKENS` (comma-separated). */
+  readTokens?: readonly string[];
   /** Print EMF lines as the Lambda runtime would (off by default: they are noisy). */
   echoMetrics?: boolean;
   /** Run the configured probes on their intervals (default true). */
   probes?: boolean;
+  /** The single-file CLI served at GET /v1/cli/vigil.mjs (see cli/build.ts). */
+  cliFile?: () => Promise<string>;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -237,6 +243,20 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
       },
     },
   );
+  // The dashboard's data: run catalog, probe history, incidents.
+  const retentionDays = historyRetentionDays(opts.config, 'local');
+  const status = await openLocalStatusStores(dataDir, systemClock, retentionDays);
+  bus.subscribe(
+    'status',
+    EVENT_PATTERNS.status,
+    createStatusHandler({ ...status, ttlDays: retentionDays }),
+  );
+  const readTokens =
+    opts.readTokens ??
+    (opts.env ?? process.env).VIGIL_READ_TOKENS?.split(',')
+      .map((t) => t.trim())
+      .filter(Boolean) ??
+    [];
   const probes = new ProbeScheduler({
     config: opts.config,
     publisher: bus,
@@ -254,9 +274,13 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
     history,
     clock: systemClock,
     tokens: { tokens: async () => tokens },
+    readTokens: { tokens: async () => readTokens },
+    status,
+    archiveReader: archive,
     version: VERSION,
     metrics,
     health: [configCheck(opts.config), dataDirCheck(dataDir)],
+    ...(opts.cliFile ? { cliFile: opts.cliFile } : {}),
   });
 
   const server = createServer((req, res) => {

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { invalidReport } from '../errors';
+import { looksLikeIstanbulFinal, parseIstanbulFinal } from './istanbul-final';
 import { parseShape } from './shape';
 import { type CoverageMetric, coverageMetric, type ParsedCoverage } from './types';
 
@@ -26,6 +27,9 @@ const IstanbulSchema = z.object({
 
 const WHAT = 'Istanbul coverage summary';
 
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
 const toMetric = (m: { total: number; covered: number }, name: string): CoverageMetric => {
   if (m.covered > m.total) {
     const path = `total.${name}`;
@@ -38,6 +42,9 @@ const toMetric = (m: { total: number; covered: number }, name: string): Coverage
 };
 
 export const parseIstanbul = (doc: unknown): ParsedCoverage => {
+  // coverage-final.json (per file, per statement) is read by its own parser.
+  if (isObject(doc) && !('total' in doc) && looksLikeIstanbulFinal(doc))
+    return parseIstanbulFinal(doc);
   const { total } = parseShape(IstanbulSchema, doc, WHAT);
   const parsed: ParsedCoverage = {
     kind: 'coverage',

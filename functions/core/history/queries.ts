@@ -41,7 +41,7 @@ const FREE_TEXT = /^[^\u0000-\u001f\u007f]{1,256}$/;
 const CURSOR = /^[\x21-\x7e]+$/;
 
 /** `decodeURIComponent`, or the text unchanged when it is not valid percent-encoding. */
-const safeDecode = (text: string): string => {
+export const safeDecode = (text: string): string => {
   try {
     return decodeURIComponent(text);
   } catch {
@@ -90,15 +90,17 @@ export const parseHistoryPath = (rawPath: string): HistoryRoute | undefined => {
 
 // --- query parameters ----------------------------------------------------------------------
 
-type Query = Readonly<Record<string, string | undefined>>;
+export type Query = Readonly<Record<string, string | undefined>>;
 
-const invalid = (key: string, message: string): VigilError =>
+export const invalid = (key: string, message: string): VigilError =>
   new VigilError('bad_request', `Query parameter "${key}" is invalid: ${message}.`, {
     path: `query.${key}`,
   });
 
 /** Unknown parameters are refused: a typo (`stauts=flaky`) must not silently list everything. */
-const readLimit = (query: Query): number => {
+export { onlyKnown };
+
+export const readLimit = (query: Query): number => {
   const raw = query.limit;
   if (raw === undefined || raw === '') return DEFAULT_LIMIT;
   const n = /^\d{1,4}$/.test(raw) ? Number(raw) : Number.NaN;
@@ -135,7 +137,7 @@ const oneOf = <T extends string>(
 };
 
 /** The canonical project name of the path (NFC), or a 400 saying what is wrong with it. */
-const checkProject = (project: string): string => canonicalProject(project, 'path.project');
+export const checkProject = (project: string): string => canonicalProject(project, 'path.project');
 
 const STATUS_FILTERS = ['flaky', 'failing', 'passing', 'all'] as const satisfies TestStatusFilter[];
 const RUN_KINDS = ['tests', 'coverage', 'load', 'benchmark'] as const satisfies RunKind[];

@@ -14,10 +14,13 @@ import {
 import { type FormatId, isFormat, type ParsedReport, parseReport } from '../formats';
 import { evaluateGate, type GateContext } from '../gates/gate';
 import type { HistoryReader, RunRecord } from '../history/types';
+import { computePatch, unwrapPatch, withPatchCheck } from '../patch/ingest';
+import type { PatchSummary } from '../patch/patch';
 import type { Clock, EventPublisher, PayloadArchive, RunLedger } from '../ports';
 import { canonicalProject } from '../project';
 import { onlyKnown, wellFormedQuery } from '../query-params';
 import { decodeText, decompress, refuseMultipart } from './body';
+import { type Failures, failuresOf } from './failures';
 import { conflictMessage, identityOf, type RunIdentity } from './identity';
 
 /**
@@ -63,9 +66,12 @@ export interface IngestResult {
   kind: ParsedReport['kind'];
   format: FormatId;
   dialect?: string;
-  summary: ParsedReport['summary'];
+  /** Coverage reports sent with their changed lines also get `patch` (core/patch). */
+  summary: ParsedReport['summary'] & { patch?: PatchSummary };
   gate: Gate;
   warnings: string[];
+  /** Test reports only: the failed and flaky tests, bounded (see `failuresOf`). */
+  failures?: Failures;
   duplicate: boolean;
   correlationId: string;
 }
@@ -75,7 +81,7 @@ export interface IngestResponse {
   result: IngestResult;
 }
 
-const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+export const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
 const FREE_TEXT = /^[^\u0000-\u001f\u007f]{1,256}$/;
 
@@ -103,11 +109,22 @@ const EXTENSIONS: Record<FormatId, string> = {
   k6: 'json',
   artillery: 'json',
   benchmark: 'json',
+  playwright: 'json',
+  'google-benchmark': 'json',
+  gcovr: 'json',
+  jacoco: 'xml',
+  trx: 'trx',
+  'go-test': 'jsonl',
+  'go-cover': 'txt',
+  'go-bench': 'txt',
 };
 const CONTENT_TYPES: Record<string, string> = {
   xml: 'application/xml',
   json: 'application/json',
   info: 'text/plain',
+  trx: 'application/xml',
+  jsonl: 'application/x-ndjson',
+  txt: 'text/plain',
 };
 
 const sha256 = (data: Uint8Array | string): string =>
@@ -135,7 +152,8 @@ export const INGEST_PARAMS = [
   'commit',
   'ci',
   'runId',
-] as const satisfies readonly (keyof RequestParams)[];
+  'patch',
+] as const satisfies readonly (keyof RequestParams | 'patch')[];
 
 export const readParams = (query: IngestRequest['query'], rawQuery?: string): RequestParams => {
   onlyKnown(query, INGEST_PARAMS);
@@ -289,11 +307,15 @@ const gateContext = async (
 export const ingest = async (req: IngestRequest, deps: IngestDeps): Promise<IngestResponse> => {
   const params = readParams(req.query, req.rawQuery);
   refuseMultipart(req.contentType);
-  const bytes = decompress(req.body, req.contentEncoding, deps.config.ingest.maxBodyBytes);
+  const body = decompress(req.body, req.contentEncoding, deps.config.ingest.maxBodyBytes);
+  // `?patch=1`: the report comes with the change's lines (patch coverage, core/patch).
+  const unwrapped = unwrapPatch(req.query, decodeText(body));
+  const bytes = req.query.patch === '1' ? Buffer.from(unwrapped.text) : body;
   const trace = deps.trace ?? (<T>(_name: string, fn: () => T): T => fn());
   const report = trace(`parse ${params.format ?? 'auto'}`, () =>
-    parseReport(decodeText(bytes), params.format),
+    parseReport(unwrapped.text, params.format),
   );
+  const patch = computePatch(report, unwrapped.text, unwrapped);
   const contentHash = sha256(bytes);
   // The run's identity is its content and its metadata: the same bytes for another commit,
   // branch, suite or CI job are another run, never a duplicate.
@@ -326,10 +348,11 @@ export const ingest = async (req: IngestRequest, deps: IngestDeps): Promise<Inge
   let result: IngestResult;
   try {
     const gateConfig: GateConfig = gateConfigFor(deps.config, params.project, deps.stage);
-    const gate = evaluateGate(
+    const gate = withPatchCheck(
+      evaluateGate(report, gateConfig, await gateContext(report, gateConfig, params, runId, deps)),
       report,
-      gateConfig,
-      await gateContext(report, gateConfig, params, runId, deps),
+      patch,
+      gateConfig.minPatchCoverage,
     );
     const now = deps.clock.now();
     const key = archiveKey(params.project, runId, now);
@@ -376,9 +399,10 @@ export const ingest = async (req: IngestRequest, deps: IngestDeps): Promise<Inge
       kind: report.kind,
       format: report.format,
       ...(report.dialect ? { dialect: report.dialect } : {}),
-      summary: report.summary,
+      summary: patch.patch ? { ...report.summary, patch: patch.patch } : report.summary,
       gate,
-      warnings: report.warnings,
+      warnings: [...report.warnings, ...unwrapped.warnings],
+      ...(report.kind === 'tests' ? { failures: failuresOf(report) } : {}),
       duplicate: false,
       correlationId: req.correlationId,
     };

@@ -1,0 +1,96 @@
+import { readdir } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { runReport } from './report';
+
+/**
+ * The GitHub Action (action/action.yml): its inputs become `vigil report` arguments and
+ * environment. Built into action/dist/index.mjs by `npm run build:cli`.
+ */
+
+/** An input as the runner passes it: `INPUT_<NAME>` (upper case, spaces as `_`). */
+export const input = (env: NodeJS.ProcessEnv, name: string): string =>
+  (env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] ?? '').trim();
+
+const isTrue = (value: string): boolean => /^(true|yes|1|on)$/i.test(value);
+
+/** A glob (`*`, `?`, `**`) as a regular expression over `/`-separated relative paths. */
+export const globRegex = (pattern: string): RegExp => {
+  let re = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i] as string;
+    if (c === '*' && pattern[i + 1] === '*') {
+      const slash = pattern[i + 2] === '/';
+      re += slash ? '(?:.*/)?' : '.*';
+      i += slash ? 2 : 1;
+    } else if (c === '*') re += '[^/]*';
+    else if (c === '?') re += '[^/]';
+    else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`);
+};
+
+/** Files under `cwd` matching `pattern` (node_modules and .git are not searched). */
+const globFiles = async (pattern: string, cwd: string): Promise<string[]> => {
+  const segments = pattern.split('/');
+  const fixed = segments.findIndex((s) => /[*?]/.test(s));
+  const root = segments.slice(0, fixed).join('/');
+  const entries = await readdir(join(cwd, root || '.'), {
+    recursive: true,
+    withFileTypes: true,
+  }).catch(() => []);
+  const re = globRegex(pattern);
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => relative(cwd, join(e.parentPath, e.name)).replaceAll('\\', '/'))
+    .filter((p) => !/(^|\/)(node_modules|\.git)\//.test(p) && re.test(p))
+    .sort();
+};
+
+/** `files`: paths or glob patterns, one per line or separated by spaces. */
+export const expandFiles = async (spec: string, cwd: string): Promise<string[]> => {
+  const out: string[] = [];
+  for (const pattern of spec.split(/\s+/).filter(Boolean)) {
+    const found = /[*?]/.test(pattern) ? await globFiles(pattern, cwd) : [];
+    // An unmatched pattern stays: `vigil report` then says the file cannot be read.
+    out.push(...(found.length ? found : [pattern]));
+  }
+  return out;
+};
+
+export const actionArgs = async (
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+): Promise<{ argv: string[]; env: NodeJS.ProcessEnv }> => {
+  const argv = [...(await expandFiles(input(env, 'files'), cwd))];
+  for (const name of ['endpoint', 'project', 'suite', 'base']) {
+    const value = input(env, name);
+    if (value) argv.push(`--${name}`, value);
+  }
+  if (isTrue(input(env, 'comment'))) argv.push('--comment');
+  if (isTrue(input(env, 'status'))) argv.push('--status');
+  // Default: an unreachable Vigil fails the step, as `vigil report` does.
+  const failOnUnreachable = input(env, 'fail-on-unreachable');
+  if (failOnUnreachable && !isTrue(failOnUnreachable)) argv.push('--allow-unreachable');
+  const token = input(env, 'token');
+  const githubToken = input(env, 'github-token');
+  return {
+    argv,
+    env: {
+      ...env,
+      ...(token ? { VIGIL_TOKEN: token } : {}),
+      ...(githubToken ? { GITHUB_TOKEN: githubToken } : {}),
+    },
+  };
+};
+
+/** Runs the action; resolves to the exit code. */
+export const runAction = async (env: NodeJS.ProcessEnv, cwd: string): Promise<number> => {
+  const { argv, env: runEnv } = await actionArgs(env, cwd);
+  const write = (stream: NodeJS.WriteStream) => (s: string) => stream.write(s);
+  return runReport(argv, {
+    env: runEnv,
+    stdout: write(process.stdout),
+    stderr: write(process.stderr),
+    cwd,
+  });
+};

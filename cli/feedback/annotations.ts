@@ -1,0 +1,78 @@
+import { type Delivered, oneLine, type Test, testLabel } from './answer';
+
+/**
+ * GitHub workflow commands for failed (`::error`) and flaky (`::warning`) tests. GitHub shows
+ * at most 10 error and 10 warning annotations per step (and 50 per job), so the rest are
+ * counted in one notice instead of being dropped silently.
+ */
+
+export const MAX_ANNOTATIONS_PER_KIND = 10;
+
+/** Escaping of a command's message, as the Actions toolkit does (`escapeData`). */
+export const escapeData = (s: string): string =>
+  s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+
+/** Escaping of a property value (`escapeProperty`): also `:` and `,`. */
+export const escapeProperty = (s: string): string =>
+  escapeData(s).replace(/:/g, '%3A').replace(/,/g, '%2C');
+
+const command = (
+  kind: 'error' | 'warning' | 'notice',
+  props: Record<string, string | undefined>,
+  message: string,
+): string => {
+  const list = Object.entries(props)
+    .filter((e): e is [string, string] => e[1] !== undefined && e[1] !== '')
+    .map(([k, v]) => `${k}=${escapeProperty(v)}`)
+    .join(',');
+  return `::${kind}${list ? ` ${list}` : ''}::${escapeData(message)}`;
+};
+
+/** A repository-relative path for `file=`: absolute paths under the workspace are shortened. */
+export const relativeTo = (file: string, workspace: string | undefined): string => {
+  const f = file.replaceAll('\\', '/');
+  const w = workspace?.replaceAll('\\', '/').replace(/\/+$/, '');
+  return w && f.startsWith(`${w}/`) ? f.slice(w.length + 1) : f.replace(/^\.\//, '');
+};
+
+export const annotationLines = (
+  delivered: readonly Delivered[],
+  workspace: string | undefined,
+): string[] => {
+  const testCommand = (kind: 'error' | 'warning', t: Test, title: string, message: string) =>
+    command(
+      kind,
+      {
+        file: t.file && relativeTo(oneLine(t.file, 500), workspace),
+        title: `${title}: ${oneLine(testLabel(t), 200)}`,
+      },
+      message,
+    );
+  const errors: string[] = [];
+  const warnings: string[] = [];
+  let failedTotal = 0;
+  let flakyTotal = 0;
+  for (const d of delivered) {
+    failedTotal += d.failed.length + d.moreFailed;
+    flakyTotal += d.flaky.length + d.moreFlaky;
+    for (const t of d.failed)
+      errors.push(testCommand('error', t, 'Failed', oneLine(t.message ?? 'failed', 1000)));
+    for (const t of d.flaky)
+      warnings.push(testCommand('warning', t, 'Flaky', 'Passed only after a retry.'));
+  }
+  const lines = [
+    ...errors.slice(0, MAX_ANNOTATIONS_PER_KIND),
+    ...warnings.slice(0, MAX_ANNOTATIONS_PER_KIND),
+  ];
+  const leftErrors = failedTotal - Math.min(errors.length, MAX_ANNOTATIONS_PER_KIND);
+  const leftWarnings = flakyTotal - Math.min(warnings.length, MAX_ANNOTATIONS_PER_KIND);
+  if (leftErrors > 0 || leftWarnings > 0)
+    lines.push(
+      command(
+        'notice',
+        { title: 'Vigil: more results than annotations' },
+        `${leftErrors} failed and ${leftWarnings} flaky tests are not annotated (GitHub shows at most ${MAX_ANNOTATIONS_PER_KIND} of each kind per step); see the job summary and log.`,
+      ),
+    );
+  return lines;
+};

@@ -1,0 +1,106 @@
+import { istanbulLineHits } from '../formats/istanbul-final';
+import type { FormatId } from '../formats/types';
+import { readXml } from '../formats/xml';
+
+/**
+ * Per-line coverage of a coverage report: file path (as the report writes it) → line number →
+ * covered. Only lines a coverage tool instruments are in it, so blank lines and comments are
+ * not (they can never count against a patch). Undefined for reports without line data.
+ */
+export type LineCoverage = Map<string, Map<number, boolean>>;
+
+const mark = (cov: LineCoverage, path: string, line: number, hit: boolean): void => {
+  if (!Number.isInteger(line) || line <= 0) return;
+  let file = cov.get(path);
+  if (!file) {
+    file = new Map();
+    cov.set(path, file);
+  }
+  file.set(line, hit || file.get(line) === true);
+};
+
+/** LCOV `SF:` … `DA:<line>,<hits>` … `end_of_record`. */
+const lcovLines = (text: string): LineCoverage => {
+  const cov: LineCoverage = new Map();
+  let file: string | undefined;
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (line.startsWith('SF:')) file = line.slice(3);
+    else if (line === 'end_of_record') file = undefined;
+    else if (file !== undefined && line.startsWith('DA:')) {
+      const [n, hits] = line.slice(3).split(',');
+      mark(cov, file, Number(n), hits !== undefined && !/^-?0+$/.test(hits.trim()));
+    }
+  }
+  return cov;
+};
+
+/** Cobertura `<class filename>` `<line number hits>`, paths joined to the first `<source>`. */
+const coberturaLines = (text: string): LineCoverage => {
+  const cov: LineCoverage = new Map();
+  let file: string | undefined;
+  let inSource = false;
+  let source = '';
+  let firstSource: string | undefined;
+  readXml(
+    text,
+    {
+      open(name, a) {
+        if (name === 'source') {
+          inSource = true;
+          source = '';
+          return true;
+        }
+        if (name === 'class') file = a.get('filename') ?? undefined;
+        else if (name === 'line' && file !== undefined)
+          mark(cov, file, Number(a.get('number')), Number(a.get('hits')) > 0);
+        return false;
+      },
+      close(name) {
+        if (name === 'source' && inSource) {
+          inSource = false;
+          firstSource ??= source.trim();
+        } else if (name === 'class') file = undefined;
+      },
+      text(data) {
+        if (inSource) source += data;
+      },
+    },
+    { format: 'Cobertura XML', roots: ['coverage'] },
+  );
+  if (!firstSource) return cov;
+  // Class file names are relative to a <source>: keep both spellings for path matching.
+  const prefix = firstSource.replace(/[\\/]+$/, '');
+  const out: LineCoverage = new Map();
+  for (const [path, lines] of cov)
+    out.set(path.startsWith('/') || /^[A-Za-z]:/.test(path) ? path : `${prefix}/${path}`, lines);
+  return out;
+};
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Istanbul coverage-final.json, line by line (see `istanbulLineHits`). */
+const istanbulFinalLines = (doc: Record<string, unknown>): LineCoverage => {
+  const cov: LineCoverage = new Map();
+  for (const [key, entry] of Object.entries(doc))
+    if (isObject(entry))
+      cov.set(typeof entry.path === 'string' ? entry.path : key, istanbulLineHits(entry));
+  return cov;
+};
+
+/** Line coverage of a report, or undefined when its format has none (coverage-summary.json). */
+export const lineCoverage = (text: string, format: FormatId): LineCoverage | undefined => {
+  switch (format) {
+    case 'lcov':
+      return lcovLines(text);
+    case 'cobertura':
+      return coberturaLines(text);
+    case 'istanbul': {
+      const doc: unknown = JSON.parse(text);
+      return isObject(doc) && !isObject(doc.total) ? istanbulFinalLines(doc) : undefined;
+    }
+    default:
+      return undefined;
+  }
+};

@@ -1,0 +1,276 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { deliveredOf } from '../../cli/feedback/answer';
+import {
+  commentMarker,
+  detectForge,
+  ForgeError,
+  setCommitStatus,
+  upsertComment,
+} from '../../cli/feedback/forge';
+import { giveFeedback } from '../../cli/feedback/index';
+import type { FeedbackContext } from '../../cli/feedback/markdown';
+import { type FakeForge, startFakeForge } from '../helpers/fake-forge';
+
+/** Comments and statuses against a fake GitHub / GitLab API on loopback. */
+
+const TOKEN = 'forge-token-123';
+const SHA = 'abc123def4567890abc123def4567890abc12345';
+let forge: FakeForge;
+let dir: string;
+let eventPath: string;
+
+beforeAll(async () => {
+  forge = await startFakeForge(TOKEN);
+  dir = await mkdtemp(join(tmpdir(), 'vigil-forge-'));
+  eventPath = join(dir, 'event.json');
+  await writeFile(
+    eventPath,
+    JSON.stringify({ number: 7, pull_request: { number: 7, head: { sha: SHA } } }),
+  );
+});
+afterAll(async () => {
+  await forge.close();
+  await rm(dir, { recursive: true, force: true });
+});
+afterEach(() => {
+  forge.requests.length = 0;
+  forge.statuses.length = 0;
+  forge.comments.clear();
+  forge.failNext.length = 0;
+});
+
+const githubEnv = (over: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({
+  GITHUB_ACTIONS: 'true',
+  GITHUB_API_URL: forge.url,
+  GITHUB_REPOSITORY: 'acme/shop',
+  GITHUB_EVENT_PATH: eventPath,
+  GITHUB_SHA: 'f'.repeat(40),
+  GITHUB_TOKEN: TOKEN,
+  ...over,
+});
+const gitlabEnv = (over: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({
+  GITLAB_CI: 'true',
+  CI_API_V4_URL: `${forge.url}/`,
+  CI_PROJECT_ID: '42',
+  CI_MERGE_REQUEST_IID: '9',
+  CI_COMMIT_SHA: SHA,
+  VIGIL_GITLAB_TOKEN: TOKEN,
+  ...over,
+});
+
+const context = (gate: 'pass' | 'fail', problems: string[] = []): FeedbackContext => ({
+  project: 'shop',
+  suite: 'unit',
+  endpoint: 'https://vigil.example',
+  problems,
+  delivered: [
+    deliveredOf('junit.xml', {
+      runId: 'run-1',
+      kind: 'tests',
+      gate: { status: gate, checks: [{ id: 'tests.failed', status: gate }] },
+      failures: { failed: [{ suite: 's', classname: 'c', name: 'n', message: 'boom' }] },
+    }),
+  ],
+});
+
+const feedback = async (env: NodeJS.ProcessEnv, ctx = context('fail')) => {
+  const out: string[] = [];
+  const err: string[] = [];
+  await giveFeedback(
+    ctx,
+    { comment: true, status: true, annotations: true },
+    { env, fetch, out: (l) => out.push(l), err: (l) => err.push(l), appendFile: async () => {} },
+  );
+  return { out, err };
+};
+
+describe('GitHub', () => {
+  it('creates the comment once, then edits it, found on a later page among others', async () => {
+    // 150 comments by others: ours lands on the second page of 100.
+    forge.comments.set(
+      7,
+      Array.from({ length: 150 }, (_, i) => ({ id: i + 1, body: `someone else ${i}` })),
+    );
+    const first = await feedback(githubEnv());
+    expect(first.err).toEqual([]);
+    expect(first.out).toContain('Vigil: pull request comment created');
+    await feedback(githubEnv(), context('pass'));
+    const ours = forge.comments
+      .get(7)
+      ?.filter((c) => c.body.includes(commentMarker('shop', 'unit')));
+    expect(ours).toHaveLength(1);
+    expect(ours?.[0]?.body).toContain('✅ Vigil: shop \\(unit\\): passed');
+    const calls = forge.requests.map((r) => `${r.method} ${r.path}?${r.query}`);
+    expect(
+      calls.filter((c) => c.startsWith('POST /repos/acme/shop/issues/7/comments')),
+    ).toHaveLength(1);
+    expect(
+      calls.filter((c) => c.startsWith('PATCH /repos/acme/shop/issues/comments/')),
+    ).toHaveLength(1);
+    expect(calls).toContain('GET /repos/acme/shop/issues/7/comments?per_page=100&page=2');
+    expect(forge.requests[0]?.headers).toMatchObject({
+      authorization: `Bearer ${TOKEN}`,
+      accept: 'application/vnd.github+json',
+      'x-github-api-version': '2022-11-28',
+    });
+    // A comment for another suite is a separate comment.
+    await feedback(githubEnv(), { ...context('pass'), suite: 'e2e' });
+    expect(forge.comments.get(7)?.filter((c) => c.body.includes('vigil-report'))).toHaveLength(2);
+  });
+
+  it('sets the status on the pull request head with a link to the run', async () => {
+    const { out } = await feedback(githubEnv());
+    expect(out).toContain('Vigil: commit status set (fail)');
+    expect(forge.statuses).toEqual([
+      {
+        sha: SHA,
+        state: 'failure',
+        context: 'vigil/shop/unit',
+        description: 'Vigil: shop (unit): gate failed in 1 of 1 report(s)',
+        target_url: 'https://vigil.example/#/projects/shop/runs/run-1',
+      },
+    ]);
+    await feedback(
+      githubEnv({ GITHUB_EVENT_PATH: join(dir, 'missing.json') }),
+      context('pass', ['x: rejected']),
+    );
+    expect(forge.statuses[1]).toMatchObject({
+      sha: 'f'.repeat(40),
+      state: 'error',
+      description: 'Vigil: shop (unit): 1 report(s) got no verdict',
+    });
+    await feedback(githubEnv(), { ...context('pass'), suite: undefined });
+    expect(forge.statuses[2]).toMatchObject({
+      state: 'success',
+      context: 'vigil/shop',
+      description: 'Vigil: shop: gate passed',
+    });
+  });
+
+  it.each([
+    [
+      { status: 403 },
+      'the token may not write here; pull requests from forks get a read-only GITHUB_TOKEN',
+    ],
+    [
+      { status: 403, headers: { 'x-ratelimit-remaining': '0' } },
+      'GitHub rate limit reached (HTTP 403)',
+    ],
+    [{ status: 429 }, 'GitHub rate limit reached (HTTP 429)'],
+    [{ status: 404 }, 'GitHub answered 404'],
+    [{ status: 502 }, 'GitHub failed (HTTP 502); try again later'],
+    [{ status: 401 }, 'GitHub rejected the token (HTTP 401)'],
+    [{ status: 422 }, 'GitHub answered HTTP 422'],
+  ])('an API error (%j) is one warning per feature', async (failure, text) => {
+    forge.failNext.push(failure, failure);
+    const { err } = await feedback(githubEnv());
+    expect(err).toHaveLength(2);
+    expect(err[0]).toContain('⚠ Vigil: no pull request comment: ');
+    expect(err[0]).toContain(text);
+    expect(err[1]).toContain('⚠ Vigil: no commit status: ');
+  });
+
+  it('says why nothing was posted: no token, no pull request, unreachable API, no forge', async () => {
+    let r = await feedback(githubEnv({ GITHUB_TOKEN: '' }));
+    expect(r.err[0]).toContain('no GITHUB_TOKEN in the environment');
+    r = await feedback(githubEnv({ GITHUB_EVENT_PATH: '', GITHUB_SHA: '' }));
+    expect(r.err).toEqual([
+      '⚠ Vigil: no pull request comment: not a pull request run (no pull_request in the event payload): no comment',
+      '⚠ Vigil: no commit status: no commit SHA in the environment: no status',
+    ]);
+    r = await feedback(githubEnv({ GITHUB_API_URL: 'http://127.0.0.1:1' }));
+    expect(r.err[0]).toContain('GitHub could not be reached');
+    r = await feedback({});
+    expect(r.err).toEqual([
+      '⚠ Vigil: --comment and --status work on GitHub Actions and GitLab CI only; skipped',
+    ]);
+    expect(forge.requests).toHaveLength(0);
+  });
+
+  it('follows pagination links only on the API origin (the token goes with them)', async () => {
+    const fetchSpy: typeof fetch = async (url, init) => {
+      const res = await fetch(url, init);
+      if (String(url).includes('/comments?'))
+        return new Response(await res.text(), {
+          status: 200,
+          headers: { link: '<http://evil.example/next>; rel="next"' },
+        });
+      return res;
+    };
+    const f = await detectForge(githubEnv());
+    if (!f) throw new Error('no forge detected');
+    expect(await upsertComment(f, fetchSpy, '<!-- m -->', 'x')).toBe('created');
+    expect(forge.requests.map((r) => r.method)).toEqual(['GET', 'POST']);
+  });
+});
+
+describe('GitLab', () => {
+  it('creates the merge request note once, then edits it; sets the commit status', async () => {
+    forge.comments.set(
+      9,
+      Array.from({ length: 120 }, (_, i) => ({ id: i + 1, body: `note ${i}` })),
+    );
+    await feedback(gitlabEnv());
+    const second = await feedback(gitlabEnv(), context('pass'));
+    expect(second.out).toContain('Vigil: merge request comment updated');
+    const calls = forge.requests.map((r) => `${r.method} ${r.path}`);
+    expect(calls.filter((c) => c === 'POST /projects/42/merge_requests/9/notes')).toHaveLength(1);
+    expect(
+      calls.filter((c) => /^PUT \/projects\/42\/merge_requests\/9\/notes\/\d+$/.test(c)),
+    ).toHaveLength(1);
+    expect(forge.requests[0]?.headers['private-token']).toBe(TOKEN);
+    expect(forge.statuses.map((s) => s.state)).toEqual(['failed', 'success']);
+    expect(forge.statuses[0]).toMatchObject({ sha: SHA, name: 'vigil/shop/unit' });
+  });
+
+  it('explains 403 and missing pieces', async () => {
+    forge.failNext.push({ status: 403 });
+    let r = await feedback(gitlabEnv());
+    expect(r.err[0]).toContain('the token needs the api scope');
+    r = await feedback(gitlabEnv({ VIGIL_GITLAB_TOKEN: '', CI_MERGE_REQUEST_IID: '' }));
+    expect(r.err[0]).toContain('not a merge request pipeline');
+    expect(r.err[1]).toContain('no VIGIL_GITLAB_TOKEN');
+    expect(await detectForge(gitlabEnv({ CI_PROJECT_ID: '' }))).toBeUndefined();
+    expect(await detectForge(githubEnv({ GITHUB_REPOSITORY: '' }))).toBeUndefined();
+  });
+});
+
+describe('job summary', () => {
+  it('appends the Markdown to GITHUB_STEP_SUMMARY and warns when it cannot', async () => {
+    const file = join(dir, 'summary.md');
+    await writeFile(file, 'before\n');
+    const out: string[] = [];
+    const err: string[] = [];
+    const deps = {
+      env: { GITHUB_ACTIONS: 'true', GITHUB_STEP_SUMMARY: file },
+      fetch,
+      out: (l: string) => out.push(l),
+      err: (l: string) => err.push(l),
+    };
+    await giveFeedback(context('fail'), { comment: false, status: false, annotations: true }, deps);
+    expect(await readFile(file, 'utf8')).toMatch(/^before\n### ❌ Vigil: shop/);
+    expect(out[0]).toBe('::error title=Failed%3A s › c › n::boom');
+    await giveFeedback(
+      context('fail'),
+      { comment: false, status: false, annotations: false },
+      { ...deps, env: { GITHUB_STEP_SUMMARY: join(dir, 'no', 'such', 'dir') } },
+    );
+    expect(err[0]).toMatch(/^⚠ Vigil: could not write the job summary: ENOENT/);
+    expect(out).toHaveLength(1);
+  });
+});
+
+describe('status without a SHA', () => {
+  it('is a ForgeError', async () => {
+    await expect(
+      setCommitStatus({ kind: 'gitlab', api: forge.url, repo: '1' }, fetch, {
+        state: 'success',
+        context: 'c',
+        description: 'd',
+      }),
+    ).rejects.toBeInstanceOf(ForgeError);
+  });
+});

@@ -1,0 +1,322 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gitIn } from '../../cli/git';
+import { changedLines, parseUnifiedDiff } from '../../cli/patch';
+import { runReport } from '../../cli/report';
+import { type LocalPipeline, startLocal } from '../../functions/adapters/local/runtime';
+import { parseConfig } from '../../functions/core/config';
+import { lineCoverage } from '../../functions/core/patch/lines';
+import { patchCoverage, readEnvelope } from '../../functions/core/patch/patch';
+import { requireTools } from '../helpers/requires';
+
+/**
+ * Patch coverage on a real git repository made here, against numbers computed by hand:
+ *
+ * base (main): src/a.ts lines 1-10, src/old.ts, src/gone.ts, logo.bin (binary).
+ * feature: src/a.ts line 3 changed and lines 11-14 added (12 blank, 14 a comment);
+ * src/old.ts renamed to src/new.ts with line 2 changed; src/gone.ts deleted; logo.bin changed.
+ * Changed lines: src/a.ts 3, 11-14; src/new.ts 2.
+ *
+ * Coverage (LCOV, absolute paths from another machine): src/a.ts DA 1,2,3=0,5,11=1,13=0;
+ * src/new.ts DA 2=1. Coverable changed lines: a.ts 3, 11, 13 and new.ts 2 = 4; covered:
+ * a.ts 11 and new.ts 2 = 2 → 50%; uncovered: a.ts 3 and 13.
+ */
+
+const ok = requireTools('patch coverage on a git repository', [
+  { command: 'git', install: 'apt-get install -y git' },
+]);
+
+const TOKEN = 'patch-token';
+let root: string;
+let repo: string;
+let pipeline: LocalPipeline;
+
+const sh = (cwd: string, ...args: string[]) =>
+  execFileSync('git', args, {
+    cwd,
+    encoding: 'utf8',
+    env: {
+      PATH: process.env.PATH,
+      GIT_AUTHOR_NAME: 't',
+      GIT_AUTHOR_EMAIL: 't@example.com',
+      GIT_COMMITTER_NAME: 't',
+      GIT_COMMITTER_EMAIL: 't@example.com',
+      GIT_CONFIG_NOSYSTEM: '1',
+      HOME: root,
+    },
+  });
+
+const lines = (n: number, prefix: string) =>
+  Array.from({ length: n }, (_, i) => `${prefix} ${i + 1};`).join('\n');
+
+const LCOV = `TN:
+SF:/home/runner/work/shop/shop/src/a.ts
+DA:1,1
+DA:2,1
+DA:3,0
+DA:5,4
+DA:11,1
+DA:13,0
+end_of_record
+SF:/home/runner/work/shop/shop/src/new.ts
+DA:2,3
+end_of_record
+`;
+
+beforeAll(async () => {
+  if (!ok) return;
+  root = await mkdtemp(join(tmpdir(), 'vigil-patch-'));
+  repo = join(root, 'repo');
+  execFileSync('mkdir', ['-p', join(repo, 'src')]);
+  sh(repo, 'init', '-q', '-b', 'main');
+  await writeFile(join(repo, 'src/a.ts'), `${lines(10, 'const a')}\n`);
+  await writeFile(join(repo, 'src/old.ts'), `${lines(12, 'let old')}\n`);
+  await writeFile(join(repo, 'src/gone.ts'), `${lines(3, 'gone')}\n`);
+  await writeFile(join(repo, 'logo.bin'), Buffer.from([0, 1, 2, 0, 255]));
+  sh(repo, 'add', '-A');
+  sh(repo, 'commit', '-q', '-m', 'base');
+  sh(repo, 'checkout', '-q', '-b', 'feature');
+  const a = lines(10, 'const a').split('\n');
+  a[2] = 'const a 3 changed;';
+  await writeFile(
+    join(repo, 'src/a.ts'),
+    `${[...a, 'export const b = 1;', '', 'export const c = 2;', '// the end'].join('\n')}\n`,
+  );
+  sh(repo, 'mv', 'src/old.ts', 'src/new.ts');
+  const old = lines(12, 'let old').split('\n');
+  old[1] = 'let old 2 changed;';
+  await writeFile(join(repo, 'src/new.ts'), `${old.join('\n')}\n`);
+  sh(repo, 'rm', '-q', 'src/gone.ts');
+  await writeFile(join(repo, 'logo.bin'), Buffer.from([0, 9, 9, 0, 255]));
+  sh(repo, 'add', '-A');
+  sh(repo, 'commit', '-q', '-m', 'feature');
+  await writeFile(join(root, 'lcov.info'), LCOV);
+  pipeline = await startLocal({
+    config: parseConfig({ project: 'shop', gates: { minCoverage: 0, minPatchCoverage: 60 } }),
+    dataDir: join(root, 'data'),
+    port: 0,
+    tokens: [TOKEN],
+    probes: false,
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await pipeline?.close();
+  if (root) await rm(root, { recursive: true, force: true });
+});
+
+const report = async (cwd: string, args: string[]) => {
+  let stdout = '';
+  let stderr = '';
+  const code = await runReport(
+    [join(root, 'lcov.info'), '--endpoint', pipeline.url, '--project', 'shop', ...args],
+    {
+      env: { VIGIL_TOKEN: TOKEN, PATH: process.env.PATH },
+      stdout: (s) => {
+        stdout += s;
+      },
+      stderr: (s) => {
+        stderr += s;
+      },
+      cwd,
+    },
+  );
+  return { code, stdout, stderr };
+};
+
+describe.skipIf(!ok)('patch coverage on a real repository', () => {
+  it('finds the changed lines: renames followed, deletions and binaries left out', async () => {
+    const r = await changedLines(gitIn(repo), 'main');
+    expect(r.ok && r.changed.files).toEqual([
+      {
+        path: 'src/a.ts',
+        lines: [
+          [3, 3],
+          [11, 14],
+        ],
+      },
+      { path: 'src/new.ts', lines: [[2, 2]] },
+    ]);
+  });
+
+  it('sends them with the coverage report and gates on the hand-computed 50%', async () => {
+    const r = await report(repo, ['--base', 'main', '--run-id', 'patch-1']);
+    expect(r.stdout).toContain('patch coverage: 50% (2/4 changed lines)');
+    expect(r.stdout).toContain('src/a.ts: not covered 3, 13');
+    expect(r.stdout).toContain(
+      '✖ coverage.patch: patch coverage 50% is below the minimum of 60% (2/4 changed lines)',
+    );
+    expect(r.stdout).toContain(
+      "⚠ Patch coverage: coverage paths were matched to repository paths by their common ending (e.g. '/home/runner/work/shop/shop/src/a.ts' → 'src/a.ts')",
+    );
+    expect(r.stdout).toContain('branch feature');
+    expect(r.code).toBe(1);
+  });
+
+  it('warns about a shallow clone without the merge base, and still ingests the report', async () => {
+    const shallow = join(root, 'shallow');
+    sh(root, 'clone', '-q', '--depth', '1', '--branch', 'feature', `file://${repo}`, shallow);
+    sh(shallow, 'fetch', '-q', '--depth', '1', 'origin', 'main:refs/remotes/origin/main');
+    const r = await report(shallow, ['--base', 'main', '--run-id', 'patch-2']);
+    expect(r.stderr).toContain(
+      "⚠ patch coverage: the merge base with 'origin/main' is not in this shallow clone: fetch more history",
+    );
+    expect(r.stdout).toContain(
+      'coverage.patch: Patch coverage not checked: no changed lines were sent.',
+    );
+    expect(r.stdout).toContain('✔ ');
+    expect(r.code).toBe(0);
+  });
+
+  it('warns about an unknown base branch', async () => {
+    const r = await report(repo, ['--base', 'no-such-branch', '--run-id', 'patch-3']);
+    expect(r.stderr).toContain(
+      "⚠ patch coverage: unknown base branch 'no-such-branch': fetch it first (git fetch origin no-such-branch)",
+    );
+    expect(r.code).toBe(0);
+  });
+
+  it('needs no base: outside a checkout nothing is said', async () => {
+    const r = await report(root, ['--base', 'main', '--run-id', 'patch-4']);
+    expect(r.stderr).not.toContain('patch coverage');
+  });
+});
+
+describe('changed lines against the three line formats', () => {
+  const changed = {
+    files: [
+      {
+        path: 'src/a.ts',
+        lines: [
+          [3, 3],
+          [11, 14],
+        ] as [number, number][],
+      },
+      { path: 'src/new.ts', lines: [[2, 2]] as [number, number][] },
+    ],
+  };
+  const expected = {
+    coverable: 4,
+    covered: 2,
+    pct: 50,
+    files: [
+      { path: 'src/a.ts', uncovered: [3, 13] },
+      { path: 'src/new.ts', uncovered: [] },
+    ],
+  };
+
+  it('Cobertura, with class paths under <source>', () => {
+    const xml = `<?xml version="1.0"?><coverage><sources><source>/ci/shop/</source></sources>
+<packages><package><classes>
+<class filename="src/a.ts"><lines><line number="3" hits="0"/><line number="11" hits="2"/><line number="13" hits="0"/><line number="1" hits="1"/></lines></class>
+<class filename="src/new.ts"><lines><line number="2" hits="1"/></lines></class>
+</classes></package></packages></coverage>`;
+    const cov = lineCoverage(xml, 'cobertura');
+    const warnings: string[] = [];
+    expect(cov && patchCoverage(cov, changed, warnings)).toEqual(expected);
+    expect(warnings[0]).toContain("'/ci/shop/src/a.ts' → 'src/a.ts'");
+  });
+
+  it('Istanbul coverage-final.json: a line is covered when a statement starting on it ran', () => {
+    const file = (path: string, s: Record<string, [number, number]>) => ({
+      path,
+      statementMap: Object.fromEntries(
+        Object.keys(s).map((k) => [k, { start: { line: s[k]?.[0] }, end: { line: s[k]?.[0] } }]),
+      ),
+      s: Object.fromEntries(Object.entries(s).map(([k, v]) => [k, v[1]])),
+      fnMap: {},
+      f: {},
+      branchMap: {},
+      b: {},
+    });
+    const doc = {
+      'src/a.ts': file('src/a.ts', { 0: [3, 0], 1: [11, 0], 2: [11, 5], 3: [13, 0] }),
+      'src/new.ts': file('src/new.ts', { 0: [2, 1] }),
+    };
+    const cov = lineCoverage(JSON.stringify(doc), 'istanbul');
+    const warnings: string[] = [];
+    expect(cov && patchCoverage(cov, changed, warnings)).toEqual(expected);
+    expect(warnings).toEqual([]);
+    expect(lineCoverage('{"total":{}}', 'istanbul')).toBeUndefined();
+    expect(lineCoverage('{}', 'k6')).toBeUndefined();
+  });
+
+  it('says when no changed file is in the report', () => {
+    const warnings: string[] = [];
+    const cov = lineCoverage('SF:lib/x.ts\nDA:1,1\nend_of_record\n', 'lcov');
+    expect(cov && patchCoverage(cov, changed, warnings)).toEqual({
+      coverable: 0,
+      covered: 0,
+      pct: null,
+      files: [],
+    });
+    expect(warnings[0]).toContain(
+      "none of the 2 changed files is in the coverage report (e.g. 'src/a.ts')",
+    );
+  });
+});
+
+describe('bad diffs and envelopes', () => {
+  it('reads renames, quoted names, deletions and binaries; rejects garbage', () => {
+    const diff = [
+      'diff --git a/x b/y',
+      'similarity index 90%',
+      'rename from x',
+      'rename to y',
+      '--- a/x',
+      '+++ b/y',
+      '@@ -2 +2 @@',
+      '-a',
+      '+b',
+      'diff --git "a/q\\"t" "b/q\\"t"',
+      '--- "a/q\\"t"',
+      '+++ "b/q\\"t"\t',
+      '@@ -0,0 +1,2 @@',
+      '+1',
+      '+2',
+      'diff --git a/d b/d',
+      'deleted file mode 100644',
+      '--- a/d',
+      '+++ /dev/null',
+      '@@ -1 +0,0 @@',
+      '-x',
+      'diff --git a/bin b/bin',
+      'Binary files a/bin and b/bin differ',
+      'diff --git a/e b/e',
+      '--- a/e',
+      '+++ b/e',
+      '@@ -3,2 +2,0 @@',
+      '-gone',
+      '-gone',
+    ].join('\n');
+    expect(parseUnifiedDiff(diff)).toEqual({
+      files: [
+        { path: 'y', lines: [[2, 2]] },
+        { path: 'q"t', lines: [[1, 2]] },
+      ],
+    });
+    expect(parseUnifiedDiff('--- a/x\n+++ c/x\n').problem).toBe(
+      'unexpected file header at diff line 2',
+    );
+    expect(parseUnifiedDiff('+++ b/x\n@@ nonsense @@\n').problem).toBe(
+      'malformed hunk header at diff line 2',
+    );
+    expect(parseUnifiedDiff('+++ b/x\n@@ -1 +1 @@\n+a\nwhat is this\n').problem).toBe(
+      'unexpected line at diff line 4',
+    );
+  });
+
+  it('a bad envelope is a 400, a bad patch only a warning', () => {
+    expect(() => readEnvelope('nope')).toThrow('With ?patch=1 the body must be JSON');
+    expect(() => readEnvelope('{"report":1}')).toThrow('and nothing else');
+    expect(
+      readEnvelope('{"report":"SF:a","patch":{"files":[{"path":"a","lines":[[0,1]]}]}}'),
+    ).toEqual({
+      report: 'SF:a',
+      warning: expect.stringContaining('the changed lines are invalid at patch.files.0.lines.0.0'),
+    });
+  });
+});

@@ -1,0 +1,257 @@
+import { describe, expect, it } from 'vitest';
+import {
+  annotationLines,
+  escapeData,
+  escapeProperty,
+  relativeTo,
+} from '../../cli/feedback/annotations';
+import { deliveredOf, testLabel, worstGate } from '../../cli/feedback/answer';
+import { dashboardUrl, md, renderMarkdown } from '../../cli/feedback/markdown';
+import { failureLines, lineRanges, patchLines } from '../../cli/feedback/text';
+
+const failed = (n: number, over: Record<string, unknown> = {}) =>
+  Array.from({ length: n }, (_, i) => ({
+    suite: 'unit',
+    classname: 'Cart',
+    name: `adds item ${i}`,
+    message: `expected ${i} to be ${i + 1}`,
+    file: `/work/repo/src/cart${i}.test.ts`,
+    ...over,
+  }));
+
+const answer = (over: Record<string, unknown> = {}) => ({
+  runId: 'r1',
+  kind: 'tests',
+  summary: { total: 30, failed: 25 },
+  gate: {
+    status: 'fail',
+    checks: [{ id: 'tests.failed', status: 'fail', message: '25 of 30 tests failed', actual: 25 }],
+  },
+  failures: { failed: failed(25), moreFailed: 5, flaky: failed(2), moreFlaky: 0 },
+  warnings: ['one warning'],
+  ...over,
+});
+
+describe('the answer as feedback sees it', () => {
+  it('reads a full answer and ignores junk', () => {
+    const d = deliveredOf('junit.xml', answer());
+    expect(d).toMatchObject({ file: 'junit.xml', runId: 'r1', kind: 'tests', gate: 'fail' });
+    expect(d.failed).toHaveLength(25);
+    expect(d.moreFailed).toBe(5);
+    expect(d.checks[0]).toEqual({
+      id: 'tests.failed',
+      status: 'fail',
+      message: '25 of 30 tests failed',
+      actual: 25,
+    });
+    const odd = deliveredOf('x', {
+      gate: { status: 'weird', checks: [null, { actual: 'NaN' }] },
+      failures: { failed: [{ name: 7 }, 'x'], moreFailed: -3 },
+      warnings: [1, 'w'],
+      summary: { patch: { pct: 'x', files: [{ uncovered: [0, 2, 2.5, 'x'] }] } },
+    });
+    expect(odd).toMatchObject({
+      gate: 'none',
+      checks: [{ id: 'check', status: '?' }],
+      failed: [{ name: '?', suite: '', classname: '' }],
+      moreFailed: 0,
+      warnings: ['w'],
+      patch: { pct: null, coverable: 0, files: [{ path: '?', uncovered: [2] }] },
+    });
+    expect(deliveredOf('y', {})).toMatchObject({ gate: 'none', checks: [], failed: [] });
+  });
+
+  it('labels tests without repeats and picks the worst gate', () => {
+    expect(testLabel({ suite: 'a', classname: 'a', name: 'b' })).toBe('a › b');
+    expect(testLabel({ suite: '', classname: '', name: 'b' })).toBe('b');
+    expect(worstGate(['pass', 'none'])).toBe('pass');
+    expect(worstGate(['pass', 'fail'])).toBe('fail');
+    expect(worstGate([])).toBe('none');
+  });
+});
+
+describe('CLI lines', () => {
+  it('names 20 failed tests with their message, then says how many more', () => {
+    const lines = failureLines(deliveredOf('j', answer()));
+    expect(lines[0]).toBe('failed tests (30):');
+    expect(lines[1]).toBe('  ✖ unit › Cart › adds item 0: expected 0 to be 1');
+    expect(lines).toContain('  … and 10 more');
+    expect(lines.filter((l) => l.startsWith('  ✖'))).toHaveLength(20);
+    expect(lines).toContain('flaky tests (passed on retry) (2):');
+    expect(lines).toContain('  ~ unit › Cart › adds item 1');
+  });
+
+  it('keeps a hostile name on one line', () => {
+    const d = deliveredOf(
+      'j',
+      answer({ failures: { failed: failed(1, { name: 'a\n::error::x\r' }) } }),
+    );
+    expect(failureLines(d)[1]).toBe('  ✖ unit › Cart › a ::error::x: expected 0 to be 1');
+  });
+
+  it('prints patch coverage with uncovered ranges', () => {
+    expect(lineRanges([9, 3, 4, 5, 12, 13])).toBe('3-5, 9, 12-13');
+    const d = deliveredOf('c', {
+      kind: 'coverage',
+      summary: {
+        patch: { coverable: 4, covered: 2, pct: 50, files: [{ path: 'a.ts', uncovered: [3, 4] }] },
+      },
+    });
+    expect(patchLines(d)).toEqual([
+      'patch coverage: 50% (2/4 changed lines)',
+      '  a.ts: not covered 3-4',
+    ]);
+    const none = deliveredOf('c', { summary: { patch: { coverable: 0, covered: 0, files: [] } } });
+    expect(patchLines(none)).toEqual(['patch coverage: no coverable changed lines']);
+    expect(patchLines(deliveredOf('c', {}))).toEqual([]);
+  });
+});
+
+describe('Markdown', () => {
+  it('escapes report strings: no HTML, mentions, links or table breaks', () => {
+    expect(md('<img src=x onerror=alert(1)> @team | [x](http://e) #1\nnext')).toBe(
+      '&lt;img src=x onerror=alert\\(1\\)\\> &#64;team \\| \\[x\\]\\(http://e\\) \\#1 next',
+    );
+  });
+
+  it('renders verdict, checks, failed and flaky tests, coverage, benchmarks and load', () => {
+    const text = renderMarkdown({
+      project: 'shop',
+      suite: 'unit',
+      commit: 'abcdef1234567890',
+      endpoint: 'https://vigil.example/',
+      problems: ['bad.xml: rejected by Vigil'],
+      delivered: [
+        deliveredOf('junit.xml', answer()),
+        deliveredOf('lcov.info', {
+          runId: 'r2',
+          kind: 'coverage',
+          gate: {
+            status: 'pass',
+            checks: [
+              { id: 'coverage.lines', status: 'pass', message: 'ok' },
+              { id: 'coverage.drop.lines', status: 'pass', message: 'rose 1 point' },
+            ],
+          },
+          summary: {
+            lines: { pct: 91.5 },
+            patch: {
+              coverable: 3,
+              covered: 1,
+              pct: 33.33,
+              files: [{ path: 'src/<a>.ts', uncovered: [4, 5] }],
+            },
+          },
+        }),
+        deliveredOf('bench.json', {
+          kind: 'benchmark',
+          gate: {
+            status: 'fail',
+            checks: [
+              {
+                id: 'benchmark.sort',
+                status: 'fail',
+                message: 'regressed (p=0.01)',
+                actual: 120,
+                threshold: 100,
+              },
+              { id: 'benchmark.skip', status: 'skip', message: 'not compared' },
+            ],
+          },
+        }),
+        deliveredOf('k6.json', {
+          kind: 'load',
+          summary: {
+            thresholds: [
+              { name: 'p(95)<500', passed: false },
+              { name: 'rate', passed: true },
+            ],
+          },
+        }),
+      ],
+    });
+    expect(text).toContain('### ❌ Vigil: shop \\(unit\\): failed at `abcdef123456`');
+    expect(text).toContain('> ❗ bad\\.xml: rejected by Vigil');
+    expect(text).toContain(`[run](${dashboardUrl('https://vigil.example/', 'shop', 'r1')})`);
+    expect(dashboardUrl('https://vigil.example/', 'a/b', 'r 1')).toBe(
+      'https://vigil.example/#/projects/a%2Fb/runs/r%201',
+    );
+    expect(text).toContain('| tests\\.failed | ❌ | 25 of 30 tests failed |');
+    expect(text).toContain('**Failed tests (30)**');
+    expect(text).toContain('- … and 10 more');
+    expect(text).toContain('**Flaky tests (passed on retry) (2)**');
+    expect(text).toContain('Coverage: lines 91.5%');
+    expect(text).toContain('- rose 1 point');
+    expect(text).toContain('Patch coverage: **33.33%** (1 of 3 changed lines)');
+    expect(text).toContain('| src/&lt;a\\>\\.ts | 4-5 |');
+    expect(text).toContain('| benchmark\\.sort | 120 | 100 | +20% | ❌ regressed \\(p=0\\.01\\) |');
+    // Skipped comparisons are in the checks table only, not among the benchmark figures.
+    expect(text.match(/\| benchmark\\\.skip \|/g)).toHaveLength(1);
+    expect(text).toContain('| p\\(95\\)&lt;500 | ❌ |');
+    expect(text).toContain('> ⚠️ one warning');
+  });
+
+  it('caps the size', () => {
+    const huge = Array.from({ length: 40 }, (_, i) =>
+      deliveredOf(`f${i}`, answer({ warnings: ['w'.repeat(300)] })),
+    );
+    const text = renderMarkdown({
+      project: 'p',
+      endpoint: 'http://x',
+      problems: [],
+      delivered: huge,
+    });
+    expect(text.length).toBeLessThan(60_100);
+    expect(text).toContain('(cut: the full results are in the job log)');
+  });
+});
+
+describe('annotations', () => {
+  it('escapes as the Actions toolkit does', () => {
+    expect(escapeData('50%\r\nx')).toBe('50%25%0D%0Ax');
+    expect(escapeProperty('a:b,c%')).toBe('a%3Ab%2Cc%25');
+    expect(relativeTo('/work/repo/src/a.ts', '/work/repo/')).toBe('src/a.ts');
+    expect(relativeTo('./src/a.ts', undefined)).toBe('src/a.ts');
+    expect(relativeTo('C:\\w\\a.ts', 'C:\\w')).toBe('a.ts');
+  });
+
+  it('gives at most 10 errors and 10 warnings and counts the rest', () => {
+    const lines = annotationLines(
+      [
+        deliveredOf('j', answer()),
+        deliveredOf(
+          'k',
+          answer({ failures: { failed: failed(1, { name: 'x,y:z\n::stop' }), flaky: [] } }),
+        ),
+      ],
+      '/work/repo',
+    );
+    expect(lines.filter((l) => l.startsWith('::error '))).toHaveLength(10);
+    expect(lines.filter((l) => l.startsWith('::warning '))).toHaveLength(2);
+    expect(lines[0]).toBe(
+      '::error file=src/cart0.test.ts,title=Failed%3A unit › Cart › adds item 0::expected 0 to be 1',
+    );
+    expect(lines[10]).toBe(
+      '::warning file=src/cart0.test.ts,title=Flaky%3A unit › Cart › adds item 0::Passed only after a retry.',
+    );
+    expect(lines.at(-1)).toBe(
+      '::notice title=Vigil%3A more results than annotations::21 failed and 0 flaky tests are not annotated (GitHub shows at most 10 of each kind per step); see the job summary and log.',
+    );
+    expect(lines.every((l) => !l.includes('\n'))).toBe(true);
+  });
+
+  it('omits file= when the report names none and adds no notice when all fit', () => {
+    const lines = annotationLines(
+      [
+        deliveredOf(
+          'j',
+          answer({
+            failures: { failed: failed(1, { file: undefined, message: undefined }), flaky: [] },
+          }),
+        ),
+      ],
+      undefined,
+    );
+    expect(lines).toEqual(['::error title=Failed%3A unit › Cart › adds item 0::failed']);
+  });
+});

@@ -367,8 +367,10 @@ const sha256hex = (data: string | Uint8Array): string =>
   createHash('sha256').update(data).digest('hex');
 
 /**
- * Same project, CI run, path and content → same id, so a retried upload dedupes on the
- * server; a re-run job (new run key) or new results (new content) get a new id.
+ * Same project, CI run, path, content and metadata (suite, branch, commit, CI job) → same id,
+ * so a retried upload dedupes on the server; a re-run job (new run key), new results (new
+ * content) or the same file for another commit or branch get a new id (the server refuses a
+ * reused id with other metadata).
  * `--base` is deliberately not an input: the id names the report, not what it is compared
  * with; re-sending the same report with another base is the same run (a duplicate, answered
  * with the verdict recorded the first time).
@@ -378,11 +380,18 @@ export const deterministicRunId = (
   runKey: string | undefined,
   file: string,
   content: Uint8Array,
-): string =>
-  sha256hex([project, runKey ?? '', normalizePath(file), sha256hex(content)].join('|')).slice(
-    0,
-    32,
-  );
+  metadata?: { suite?: string; branch?: string; commit?: string; ci?: string },
+): string => {
+  const parts = [project, runKey ?? '', normalizePath(file), sha256hex(content)];
+  if (metadata)
+    parts.push(
+      metadata.suite ?? '',
+      metadata.branch ?? '',
+      metadata.commit ?? '',
+      metadata.ci ?? '',
+    );
+  return sha256hex(parts.join('|')).slice(0, 32);
+};
 
 const normalizePath = (file: string): string => normalize(file).replaceAll('\\', '/');
 
@@ -821,7 +830,7 @@ const reportFile = async (ctx: Context, file: string, index: number): Promise<Fi
 
   const runId =
     options.runId === undefined
-      ? deterministicRunId(options.project, options.runKey, file, content)
+      ? deterministicRunId(options.project, options.runKey, file, content, options)
       : options.files.length > 1
         ? `${options.runId}-${index}`
         : options.runId;

@@ -176,7 +176,7 @@ const maintenanceSchema = z
     start: z.iso.datetime({ offset: true }).optional(),
     end: z.iso.datetime({ offset: true }).optional(),
     /** A recurring window: cron expression (UTC) + duration. */
-    cron: z.string().min(9).optional(),
+    cron: z.string().min(1).optional(),
     durationMinutes: z.number().int().positive().optional(),
     reason: z.string().max(256).optional(),
   })

@@ -29,7 +29,12 @@ export interface PayloadArchive {
 export type LedgerClaim =
   | { state: 'new' }
   | { state: 'duplicate'; response: unknown }
-  | { state: 'conflict'; reason: 'different_content' | 'in_progress' };
+  | {
+      state: 'conflict';
+      reason: 'different_content' | 'in_progress';
+      /** The fingerprint already recorded for the key (to say what differs). */
+      fingerprint?: string;
+    };
 
 /**
  * Remembers which runs were ingested so a retried POST counts nothing twice.

@@ -151,6 +151,8 @@ export const createIngestHandler = (deps: IngestHandlerDeps) => {
           ? await uploadStore().read(uploadId, deps.config.ingest.maxBodyBytes)
           : bodyBytes(event),
         contentEncoding: uploadId ? undefined : header(event, 'content-encoding'),
+        rawQuery: event.rawQueryString,
+        contentType: header(event, 'content-type'),
         correlationId,
       },
       {

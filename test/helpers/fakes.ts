@@ -39,7 +39,8 @@ export class MemoryLedger implements RunLedger {
       this.entries.set(key, { fingerprint, state: 'in_progress' });
       return { state: 'new' };
     }
-    if (e.fingerprint !== fingerprint) return { state: 'conflict', reason: 'different_content' };
+    if (e.fingerprint !== fingerprint)
+      return { state: 'conflict', reason: 'different_content', fingerprint: e.fingerprint };
     if (e.state === 'in_progress') return { state: 'conflict', reason: 'in_progress' };
     return { state: 'duplicate', response: e.response };
   }

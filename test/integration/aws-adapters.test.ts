@@ -359,6 +359,7 @@ describeWithMoto('DynamoRunLedger on moto', () => {
     expect(await l.claim('shop/run-1', 'fp-b')).toEqual({
       state: 'conflict',
       reason: 'different_content',
+      fingerprint: 'fp-a',
     });
 
     const response = { runId: 'run-1', events: 2, gate: 'pass' };
@@ -367,6 +368,7 @@ describeWithMoto('DynamoRunLedger on moto', () => {
     expect(await l.claim('shop/run-1', 'fp-b')).toEqual({
       state: 'conflict',
       reason: 'different_content',
+      fingerprint: 'fp-a',
     });
     // Releasing a finished entry changes nothing.
     await l.release('shop/run-1');
@@ -376,6 +378,7 @@ describeWithMoto('DynamoRunLedger on moto', () => {
     expect(await l.claim('shop/run-1', 'fp-b')).toEqual({
       state: 'conflict',
       reason: 'different_content',
+      fingerprint: 'fp-a',
     });
   });
 
@@ -395,6 +398,7 @@ describeWithMoto('DynamoRunLedger on moto', () => {
     expect(await l.claim('shop/run-3', 'fp-new')).toEqual({
       state: 'conflict',
       reason: 'different_content',
+      fingerprint: 'fp-old',
     });
     clock.now += 1;
     expect(await l.claim('shop/run-3', 'fp-new')).toEqual({ state: 'new' });

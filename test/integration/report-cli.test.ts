@@ -364,7 +364,14 @@ describe('vigil report: run ids', () => {
     expect(ids[3]).not.toBe(ids[0]);
     expect(ids[3]).not.toBe(ids[2]);
     expect(ids[0]).toBe(
-      deterministicRunId('shop', 'github:991:1:test', file, Buffer.from(xml, 'utf8')),
+      deterministicRunId('shop', 'github:991:1:test', file, Buffer.from(xml, 'utf8'), {
+        ...Object.fromEntries(
+          ['suite', 'branch', 'commit', 'ci'].flatMap((k) => {
+            const v = srv.requests[0]?.url.searchParams.get(k);
+            return v ? [[k, v]] : [];
+          }),
+        ),
+      }),
     );
   });
 
@@ -394,6 +401,23 @@ describe('vigil report: run ids', () => {
     expect(deterministicRunId('p', undefined, './reports/junit.xml', content)).toBe(id);
     expect(deterministicRunId('q', undefined, 'reports/junit.xml', content)).not.toBe(id);
     expect(deterministicRunId('p', undefined, 'other/junit.xml', content)).not.toBe(id);
+    // The same file for another commit or branch is another run.
+    const onMain = deterministicRunId('p', undefined, 'reports/junit.xml', content, {
+      branch: 'main',
+      commit: 'aaa',
+    });
+    expect(
+      deterministicRunId('p', undefined, 'reports/junit.xml', content, {
+        branch: 'main',
+        commit: 'bbb',
+      }),
+    ).not.toBe(onMain);
+    expect(
+      deterministicRunId('p', undefined, 'reports/junit.xml', content, {
+        branch: 'dev',
+        commit: 'aaa',
+      }),
+    ).not.toBe(onMain);
   });
 });
 

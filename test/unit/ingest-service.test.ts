@@ -10,7 +10,9 @@ import {
 } from '../../functions/core/events';
 import { parseReport } from '../../functions/core/formats';
 import type { RunRecord } from '../../functions/core/history/types';
+import { identityOf } from '../../functions/core/ingest/identity';
 import { type IngestDeps, ingest } from '../../functions/core/ingest/service';
+import { canonicalProject } from '../../functions/core/project';
 import { fixedClock, MemoryArchive, MemoryLedger, MemoryPublisher, sha256 } from '../helpers/fakes';
 import { generateJunit } from '../helpers/generate-junit';
 import { MemoryHistory } from '../helpers/memory-history';
@@ -120,7 +122,7 @@ describe('ingest', () => {
   });
 
   it('tells a concurrent duplicate to retry', async () => {
-    await ledger.claim('shop#build-7', sha256(GRADLE));
+    await ledger.claim('shop#build-7', JSON.stringify(identityOf(sha256(GRADLE), {})));
     await expect(post(GRADLE, { runId: 'build-7' })).rejects.toMatchObject({
       code: 'conflict',
       message: expect.stringContaining('retry'),
@@ -412,5 +414,158 @@ describe('ingest: gates that use run history', () => {
       status: 400,
       location: { path: 'query.base' },
     });
+  });
+});
+
+describe('ingest semantics: run identity', () => {
+  it('counts the same bytes for a new commit, branch or CI job as a new run', async () => {
+    const first = await post(GRADLE, { branch: 'main', commit: 'aaa', ci: 'job-1' });
+    const newCommit = await post(GRADLE, { branch: 'main', commit: 'bbb', ci: 'job-1' });
+    const newBranch = await post(GRADLE, { branch: 'dev', commit: 'bbb', ci: 'job-1' });
+    const newJob = await post(GRADLE, { branch: 'dev', commit: 'bbb', ci: 'job-2' });
+    const runIds = [first, newCommit, newBranch, newJob].map((r) => r.result.runId);
+    expect(new Set(runIds).size).toBe(4);
+    expect([first, newCommit, newBranch, newJob].map((r) => r.result.duplicate)).toEqual([
+      false,
+      false,
+      false,
+      false,
+    ]);
+    const commits = publisher.events.map((e) => (e.detail as TestRunDetail).metadata.commit);
+    expect(commits).toEqual(['aaa', 'bbb', 'bbb', 'bbb']);
+    // The very same report with the very same metadata is the duplicate.
+    const again = await post(GRADLE, { branch: 'main', commit: 'aaa', ci: 'job-1' });
+    expect(again.result).toMatchObject({ runId: first.result.runId, duplicate: true });
+    expect(publisher.events).toHaveLength(4);
+  });
+
+  it('answers the same runId with other metadata with a 409 naming the field', async () => {
+    await post(GRADLE, { runId: 'build-42', branch: 'main', commit: 'aaa' });
+    await expect(
+      post(GRADLE, { runId: 'build-42', branch: 'main', commit: 'bbb' }),
+    ).rejects.toMatchObject({
+      status: 409,
+      code: 'conflict',
+      message: expect.stringContaining('commit "aaa" (now "bbb")'),
+      location: { path: 'query.commit' },
+    });
+    await expect(post(GRADLE, { runId: 'build-42', commit: 'aaa' })).rejects.toMatchObject({
+      message: expect.stringContaining('branch "main" (now none)'),
+      location: { path: 'query.branch' },
+    });
+    await expect(
+      post(fixture('junit/datadog-js-jest.xml'), {
+        runId: 'build-42',
+        branch: 'main',
+        commit: 'aaa',
+      }),
+    ).rejects.toMatchObject({
+      message: expect.stringContaining('with different content;'),
+      location: { path: 'query.runId' },
+    });
+    expect(publisher.events).toHaveLength(1);
+  });
+
+  it('says "content or metadata" for a run recorded before metadata was part of its identity', async () => {
+    await ledger.complete('shop#json-run', '42', {});
+    await expect(post(GRADLE, { runId: 'json-run' })).rejects.toMatchObject({
+      message: expect.stringContaining('different content or metadata'),
+    });
+    await ledger.complete('shop#old-run', sha256(GRADLE), {});
+    await expect(post(GRADLE, { runId: 'old-run' })).rejects.toMatchObject({
+      status: 409,
+      message: expect.stringContaining('different content or metadata'),
+    });
+  });
+});
+
+describe('ingest semantics: query parameters, project names, uploads', () => {
+  it('refuses an unknown query parameter, listing the accepted ones, and loses nothing', async () => {
+    await expect(post(GRADLE, { brnach: 'main' })).rejects.toMatchObject({
+      status: 400,
+      message:
+        'Unknown query parameter "brnach"; this route accepts project, format, suite, branch, ' +
+        'base, commit, ci, runId, patch.',
+      location: { path: 'query.brnach' },
+    });
+    expect(publisher.events).toHaveLength(0);
+    expect(ledger.entries.size).toBe(0);
+  });
+
+  it('refuses values that were not valid UTF-8', async () => {
+    const raw = (rawQuery: string, query: Record<string, string>) =>
+      ingest({ query, rawQuery, body: GRADLE, correlationId: 'c' }, deps);
+    await expect(
+      raw('project=shop&branch=%FF', { project: 'shop', branch: '\ufffd' }),
+    ).rejects.toMatchObject({
+      status: 400,
+      message: expect.stringContaining('"branch" is not valid UTF-8'),
+      location: { path: 'query.branch' },
+    });
+    // What a lenient decoder leaves of bad bytes is refused too (no raw query at hand).
+    await expect(post(GRADLE, { suite: 'unit\ufffd' })).rejects.toMatchObject({
+      location: { path: 'query.suite' },
+    });
+    await expect(post(GRADLE, { commit: '\ud800' })).rejects.toMatchObject({
+      location: { path: 'query.commit' },
+    });
+    const ok = await raw('project=shop&branch=caf%C3%A9+x', { project: 'shop', branch: 'café x' });
+    expect(ok.status).toBe(202);
+  });
+
+  it.each([
+    ['a//b', 'empty segment'],
+    ['a/./b', '"." or ".." segment'],
+    ['a/..', '"." or ".." segment'],
+    ['/shop', 'starts or ends with "/"'],
+    ['shop/', 'starts or ends with "/"'],
+    ['sh\u0007op', 'control character'],
+    ['sh\u0085op', 'control character'],
+    ['shop web', 'only letters, digits'],
+    ['-shop', 'start with a letter or digit'],
+    ['x'.repeat(129), 'longer than 128'],
+  ])('refuses the project name %j (%s)', async (project, problem) => {
+    await expect(post(GRADLE, { project })).rejects.toMatchObject({
+      status: 400,
+      message: expect.stringContaining(problem),
+      location: { path: 'query.project' },
+    });
+  });
+
+  it('refuses an empty project name wherever it comes from', () => {
+    expect(() => canonicalProject('', 'path.project')).toThrow(/it is empty/);
+  });
+
+  it('gives two Unicode spellings of one project name one run, one archive key', async () => {
+    const composed = await post(GRADLE, { project: 'caf\u00e9/web' });
+    const decomposed = await post(GRADLE, { project: 'cafe\u0301/web' });
+    expect(composed.result.project).toBe('caf\u00e9/web');
+    expect(decomposed.result).toMatchObject({
+      project: 'caf\u00e9/web',
+      runId: composed.result.runId,
+      duplicate: true,
+    });
+    expect([...archive.objects.keys()].every((k) => k.startsWith('caf\u00e9/web/'))).toBe(true);
+    expect(publisher.events).toHaveLength(1);
+  });
+
+  it('refuses a multipart form upload with the curl flag to use', async () => {
+    await expect(
+      ingest(
+        {
+          query: { project: 'shop' },
+          body: Buffer.from(
+            '--x\r\nContent-Disposition: form-data; name="file"\r\n\r\n<a/>\r\n--x--',
+          ),
+          contentType: 'multipart/form-data; boundary=x',
+          correlationId: 'c',
+        },
+        deps,
+      ),
+    ).rejects.toMatchObject({
+      status: 415,
+      message: expect.stringContaining('--data-binary @report.xml'),
+    });
+    expect(ledger.entries.size).toBe(0);
   });
 });

@@ -153,6 +153,7 @@ describe('SqliteRunLedger', () => {
     expect(await ledger.claim('p#1', 'other')).toEqual({
       state: 'conflict',
       reason: 'different_content',
+      fingerprint: 'fp',
     });
     await ledger.complete('p#1', 'fp', { runId: '1' });
     expect(await ledger.claim('p#1', 'fp')).toEqual({
@@ -162,6 +163,7 @@ describe('SqliteRunLedger', () => {
     expect(await ledger.claim('p#1', 'other')).toEqual({
       state: 'conflict',
       reason: 'different_content',
+      fingerprint: 'fp',
     });
     await ledger.release('p#1'); // done entries are never released
     expect((await ledger.claim('p#1', 'fp')).state).toBe('duplicate');

@@ -90,7 +90,7 @@ export class DynamoRunLedger implements RunLedger {
       const entry = parseEntry(existing ?? (await this.read(key)));
       if (!entry) continue; // Released or expired in between: try again.
       if (entry.fingerprint !== fingerprint) {
-        return { state: 'conflict', reason: 'different_content' };
+        return { state: 'conflict', reason: 'different_content', fingerprint: entry.fingerprint };
       }
       if (entry.state === 'done') return { state: 'duplicate', response: entry.response };
       return { state: 'conflict', reason: 'in_progress' };

@@ -21,6 +21,11 @@ export interface MetricQuery {
   name: string;
   /** Exact dimension set wanted, ignoring Powertools' `service` dimension. */
   dimensions?: Record<string, string>;
+  /**
+   * Dimensions the datapoints must have (others may be there too). A metric published under
+   * several dimension sets answers from the smallest set that matches, so nothing counts twice.
+   */
+  where?: Record<string, string>;
   sinceMs?: number;
 }
 
@@ -32,6 +37,9 @@ interface EmfDirective {
 
 const IGNORED_DIMENSIONS = new Set(['service']);
 const MAX_POINTS = 200_000;
+
+const ownDimensions = (p: Datapoint): number =>
+  Object.keys(p.dimensions).filter((k) => !IGNORED_DIMENSIONS.has(k)).length;
 
 const sameDimensions = (have: Record<string, string>, want: Record<string, string>): boolean => {
   const keys = Object.keys(have).filter((k) => !IGNORED_DIMENSIONS.has(k));
@@ -193,13 +201,17 @@ export class LocalMetricStore {
   }
 
   query(q: MetricQuery): Datapoint[] {
-    const points = this.#db ? this.#stored(q) : this.#points;
-    return points.filter(
+    const where = Object.entries(q.where ?? {});
+    const points = (this.#db ? this.#stored(q) : this.#points).filter(
       (p) =>
         p.name === q.name &&
         (q.sinceMs === undefined || p.timestamp >= q.sinceMs) &&
-        (q.dimensions === undefined || sameDimensions(p.dimensions, q.dimensions)),
+        (q.dimensions === undefined || sameDimensions(p.dimensions, q.dimensions)) &&
+        where.every(([k, v]) => p.dimensions[k] === v),
     );
+    if (where.length === 0) return points;
+    const smallest = Math.min(...points.map(ownDimensions));
+    return points.filter((p) => ownDimensions(p) === smallest);
   }
 
   #stored(q: MetricQuery): Datapoint[] {

@@ -24,13 +24,25 @@ export const covers = (w: MaintenanceWindow, target: MaintenanceTarget): boolean
   return w.tags.some((t) => target.tags.includes(t));
 };
 
-/** Why a cron expression cannot be used, or `undefined` when it is fine. */
+const CRON_FIELDS = 'minute hour day-of-month month day-of-week';
+
+/**
+ * Why a cron expression cannot be used, in words a person understands, or `undefined` when it
+ * is fine. Five fields (UTC), as in crontab; a sixth (seconds) field is refused, since windows
+ * are minutes long and a seconds field is easily mistaken for minutes.
+ */
 export const cronProblem = (expression: string): string | undefined => {
+  const shown = JSON.stringify(expression.slice(0, 80));
+  const fields = expression.trim().split(/\s+/).filter(Boolean).length;
+  if (!expression.trim().startsWith('@') && fields !== 5)
+    return fields === 6
+      ? `${shown}: expected 5 fields (${CRON_FIELDS}), got 6: a seconds field is not supported`
+      : `${shown}: expected 5 fields (${CRON_FIELDS}), got ${fields}`;
   try {
     CronExpressionParser.parse(expression, { tz: 'UTC', strict: false });
     return undefined;
   } catch (e) {
-    return e instanceof Error ? e.message : String(e);
+    return `${shown}: ${e instanceof Error ? e.message : String(e)}`;
   }
 };
 

@@ -112,6 +112,7 @@ export const parseJest = (doc: unknown): ParsedTests => {
   let hasInvocations = false;
   let hasMeta = false;
   let maxEnd: number | undefined;
+  let negativeDurations = 0;
 
   for (const file of report.testResults) {
     let fileFailed = 0;
@@ -120,6 +121,7 @@ export const parseJest = (doc: unknown): ParsedTests => {
       const { retries, flaky } = retriesOf(a, status);
       if (typeof a.invocations === 'number') hasInvocations = true;
       if (a.meta !== undefined) hasMeta = true;
+      if ((a.duration ?? 0) < 0) negativeDurations++;
       const c: TestCase = {
         suite: file.name,
         classname: (a.ancestorTitles ?? []).join(' › '),
@@ -177,7 +179,12 @@ export const parseJest = (doc: unknown): ParsedTests => {
     typeof report.startTime === 'number' && maxEnd !== undefined
       ? maxEnd - report.startTime
       : undefined;
-  const durationMs = round2(wall !== undefined && wall >= 0 ? wall : summed);
+  const isWall = wall !== undefined && wall >= 0;
+  const durationMs = round2(isWall ? wall : summed);
+  if (negativeDurations > 0)
+    warnings.push(
+      `${negativeDurations} test(s) have a negative duration: they count as unknown, not in the suite duration.`,
+    );
 
   const dialect =
     hasInvocations ||
@@ -199,6 +206,7 @@ export const parseJest = (doc: unknown): ParsedTests => {
       flaky: cases.filter((c) => c.flaky).length,
       durationMs,
     },
+    durationSource: isWall ? 'start-to-end span' : 'sum of test case times',
     cases,
     warnings,
   };

@@ -1,3 +1,4 @@
+import { SuiteDuration } from './junit-duration';
 import {
   mergeReruns,
   NODE_COUNT,
@@ -149,33 +150,28 @@ export const junitBuilder = (): JunitBuilder => {
   const risky: TestCase[] = [];
   /** node:test's own counts, from the comments it writes at the end of the root. */
   const nodeCounts = new Map<string, number>();
-  let caseMicros = 0;
+  const duration = new SuiteDuration(timeMicros);
   // ctest: a root <testsuite disabled="…"> and test cases with a `status`.
   let statusSeen = false;
   let rootDisabled = false;
 
   let rootIsSuites = false;
-  let rootMicros: number | undefined;
   let rootDeclared: Declared = { tests: undefined, failed: undefined, skipped: undefined };
   let topDeclared: Declared = { tests: undefined, failed: undefined, skipped: undefined };
   let topSuites = 0;
-  let topSuitesMicros = 0;
-  let topSuitesTimed = 0;
   let dialect: string | undefined;
   let looseFailures = 0;
 
   const topLevelSuite = (name: string, a: XmlAttributes, depth: number): void => {
     topSuites++;
-    const us = timeMicros(a.get('time'));
-    if (us !== undefined) {
-      topSuitesMicros += us;
-      topSuitesTimed++;
-    }
+    const where = () => `<testsuite name=${JSON.stringify(a.get('name') ?? '')}>`;
     if (depth === 1) {
       rootDeclared = declaredOf(a);
       dialect = dialectOfRoot(name, a) ?? dialectOfSuite(a);
       rootDisabled = a.get('disabled') !== undefined;
+      duration.root(a.get('time'), where);
     } else {
+      duration.topSuite(a.get('time'), a.get('timestamp'), where);
       const d = declaredOf(a);
       topDeclared = {
         tests: addDeclared(topDeclared.tests, d.tests),
@@ -249,8 +245,7 @@ export const junitBuilder = (): JunitBuilder => {
 
   /** The current test case closed: build it, with everything known. */
   const finish = (): void => {
-    const us = timeMicros(caseTime) ?? 0;
-    caseMicros += us;
+    const us = duration.testCase(caseTime, () => `test case ${JSON.stringify(caseName)}`);
     const tc: TestCase = {
       suite: caseSuite,
       classname: caseClassname,
@@ -365,8 +360,9 @@ export const junitBuilder = (): JunitBuilder => {
           if (depth === 1) {
             rootIsSuites = true;
             rootDeclared = declaredOf(a);
-            rootMicros = timeMicros(a.get('time'));
             dialect = dialectOfRoot(name, a);
+            // Vitest writes the sum of its files' durations as the root time.
+            duration.root(a.get('time'), () => '<testsuites>', dialect === 'vitest');
           }
           return false;
         case 'property':
@@ -428,11 +424,9 @@ export const junitBuilder = (): JunitBuilder => {
     },
 
     result(): ParsedTests {
-      let durationUs = caseMicros;
-      if (rootMicros !== undefined) durationUs = rootMicros;
-      else if (topSuites > 0 && topSuitesTimed === topSuites) durationUs = topSuitesMicros;
+      const wall = duration.result();
 
-      const warnings: string[] = [];
+      const warnings: string[] = [...wall.warnings];
       const declaredTests = rootDeclared.tests ?? topDeclared.tests;
       const declaredFailed = rootDeclared.failed ?? topDeclared.failed;
       const declaredSkipped = rootDeclared.skipped ?? topDeclared.skipped;
@@ -531,13 +525,14 @@ export const junitBuilder = (): JunitBuilder => {
           "Playwright's JUnit reporter does not record retries: a test that passed on a retry counts as passed, not flaky (post the JSON reporter's output to see flaky tests)",
         );
 
-      const summary: TestSummary = { ...t, durationMs: durationUs / 1000 };
+      const summary: TestSummary = { ...t, durationMs: wall.durationMs };
       const parsed: ParsedTests = {
         kind: 'tests',
         format: 'junit',
         summary,
         warnings,
         cases: tests,
+        durationSource: wall.source,
       };
       if (dialect === undefined && attemptsSeen(cases)) dialect = 'surefire';
       if (dialect !== undefined) parsed.dialect = dialect;

@@ -122,6 +122,8 @@ interface ParsedBase<K extends ReportKind, S> {
 
 export interface ParsedTests extends ParsedBase<'tests', TestSummary> {
   cases: TestCase[];
+  /** How `summary.durationMs` was measured (wall time when the report has it), for the gate. */
+  durationSource?: string;
 }
 export type ParsedCoverage = ParsedBase<'coverage', CoverageSummary>;
 export type ParsedLoad = ParsedBase<'load', LoadSummary>;

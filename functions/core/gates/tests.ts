@@ -80,7 +80,7 @@ export const testChecks = (report: ParsedTests, cfg: GateConfig, ctx: GateContex
     check(
       'tests.duration',
       over,
-      `Suite took ${seconds}s, ${over ? 'over' : 'within'} the budget of ${cfg.maxDurationSeconds}s`,
+      `Suite took ${seconds}s${report.durationSource ? ` (${report.durationSource})` : ''}, ${over ? 'over' : 'within'} the budget of ${cfg.maxDurationSeconds}s`,
       seconds,
       cfg.maxDurationSeconds,
     ),

@@ -2,7 +2,8 @@ import { quarantineFor, type VigilConfig } from '../config';
 import { VigilError } from '../errors';
 import type { Benchmark } from '../formats/types';
 import type { Clock } from '../ports';
-import { PROJECT_NAME, PROJECT_NAME_RULE } from '../project';
+import { canonicalProject } from '../project';
+import { onlyKnown } from '../query-params';
 import { findQuarantine } from './quarantine';
 import { mad, median } from './stats';
 import type {
@@ -97,16 +98,7 @@ export const invalid = (key: string, message: string): VigilError =>
   });
 
 /** Unknown parameters are refused: a typo (`stauts=flaky`) must not silently list everything. */
-export const onlyKnown = (query: Query, known: readonly string[]): void => {
-  for (const key of Object.keys(query)) {
-    if (!known.includes(key))
-      throw new VigilError(
-        'bad_request',
-        `Unknown query parameter "${key.slice(0, 40)}"; this route accepts ${known.join(', ')}.`,
-        { path: `query.${key.slice(0, 40)}` },
-      );
-  }
-};
+export { onlyKnown };
 
 export const readLimit = (query: Query): number => {
   const raw = query.limit;
@@ -144,14 +136,8 @@ const oneOf = <T extends string>(
   return raw as T;
 };
 
-export const checkProject = (project: string): void => {
-  if (!PROJECT_NAME.test(project))
-    throw new VigilError(
-      'bad_request',
-      `The project in the path is invalid: ${PROJECT_NAME_RULE}; encode "/" in it as %2F.`,
-      { path: 'path.project' },
-    );
-};
+/** The canonical project name of the path (NFC), or a 400 saying what is wrong with it. */
+export const checkProject = (project: string): string => canonicalProject(project, 'path.project');
 
 const STATUS_FILTERS = ['flaky', 'failing', 'passing', 'all'] as const satisfies TestStatusFilter[];
 const RUN_KINDS = ['tests', 'coverage', 'load', 'benchmark'] as const satisfies RunKind[];
@@ -294,7 +280,7 @@ export const queryTests = async (
   project: string,
   query: TestsQuery,
 ): Promise<TestsAnswer> => {
-  checkProject(project);
+  project = checkProject(project);
   const page = await deps.history.listTests(project, query);
   if (page.items.length === 0 && !query.cursor) await assertProjectKnown(deps.history, project);
   const now = deps.clock.now();
@@ -317,7 +303,7 @@ export const queryRuns = async (
   project: string,
   query: RunQuery,
 ): Promise<RunsAnswer> => {
-  checkProject(project);
+  project = checkProject(project);
   const page = await deps.history.listRuns(project, query);
   if (page.items.length === 0 && !query.cursor) {
     const filtered =
@@ -359,7 +345,7 @@ export const queryBenchmark = async (
   name: string,
   query: BenchmarkQuery,
 ): Promise<BenchmarkAnswer> => {
-  checkProject(project);
+  project = checkProject(project);
   if (name.length === 0 || name.length > MAX_BENCHMARK_NAME_LENGTH || !FREE_TEXT.test(name))
     throw new VigilError(
       'bad_request',

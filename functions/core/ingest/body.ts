@@ -89,3 +89,17 @@ export const decodeText = (buf: Buffer): string => {
   const start = buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf ? 3 : 0;
   return buf.toString('utf8', start);
 };
+
+/**
+ * `curl -F file=@report.xml` sends a multipart form, not the report: refuse it with the fix
+ * instead of failing to parse the form's boundary lines as a report.
+ */
+export const refuseMultipart = (contentType: string | undefined): void => {
+  if (/^\s*multipart\//i.test(contentType ?? ''))
+    throw new VigilError(
+      'unsupported_format',
+      'Multipart form uploads are not accepted: send the report itself as the body, e.g. ' +
+        'curl --data-binary @report.xml (not -F file=@report.xml).',
+      { path: 'header.content-type' },
+    );
+};

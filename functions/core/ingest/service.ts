@@ -17,9 +17,11 @@ import type { HistoryReader, RunRecord } from '../history/types';
 import { computePatch, unwrapPatch, withPatchCheck } from '../patch/ingest';
 import type { PatchSummary } from '../patch/patch';
 import type { Clock, EventPublisher, PayloadArchive, RunLedger } from '../ports';
-import { PROJECT_NAME, PROJECT_NAME_RULE } from '../project';
-import { decodeText, decompress } from './body';
+import { canonicalProject } from '../project';
+import { onlyKnown, wellFormedQuery } from '../query-params';
+import { decodeText, decompress, refuseMultipart } from './body';
 import { type Failures, failuresOf } from './failures';
+import { conflictMessage, identityOf, type RunIdentity } from './identity';
 
 /**
  * The ingest use case: validate, parse, gate, archive, publish, answer. Pure
@@ -28,8 +30,12 @@ import { type Failures, failuresOf } from './failures';
 
 export interface IngestRequest {
   query: Readonly<Record<string, string | undefined>>;
+  /** The query string as sent (still percent-encoded), to refuse values that are not UTF-8. */
+  rawQuery?: string;
   body: Uint8Array;
   contentEncoding?: string;
+  /** The Content-Type header: a multipart form upload is refused with a hint. */
+  contentType?: string;
   correlationId: string;
 }
 
@@ -136,14 +142,29 @@ export interface RequestParams {
   runId?: string;
 }
 
-export const readParams = (query: IngestRequest['query']): RequestParams => {
-  const project = param(query, 'project', PROJECT_NAME, PROJECT_NAME_RULE);
-  if (!project)
+/** The query parameters `POST /v1/results` accepts; any other is refused (a typo loses data). */
+export const INGEST_PARAMS = [
+  'project',
+  'format',
+  'suite',
+  'branch',
+  'base',
+  'commit',
+  'ci',
+  'runId',
+  'patch',
+] as const satisfies readonly (keyof RequestParams | 'patch')[];
+
+export const readParams = (query: IngestRequest['query'], rawQuery?: string): RequestParams => {
+  onlyKnown(query, INGEST_PARAMS);
+  wellFormedQuery(query, rawQuery);
+  if (!query.project)
     throw new VigilError(
       'bad_request',
       'Query parameter "project" is required, e.g. ?project=shop.',
       { path: 'query.project' },
     );
+  const project = canonicalProject(query.project, 'query.project');
   const format = query.format || undefined;
   if (format !== undefined && !isFormat(format))
     throw new VigilError('unsupported_format', `Unknown format "${format.slice(0, 40)}".`, {
@@ -284,7 +305,8 @@ const gateContext = async (
 };
 
 export const ingest = async (req: IngestRequest, deps: IngestDeps): Promise<IngestResponse> => {
-  const params = readParams(req.query);
+  const params = readParams(req.query, req.rawQuery);
+  refuseMultipart(req.contentType);
   const body = decompress(req.body, req.contentEncoding, deps.config.ingest.maxBodyBytes);
   // `?patch=1`: the report comes with the change's lines (patch coverage, core/patch).
   const unwrapped = unwrapPatch(req.query, decodeText(body));
@@ -295,11 +317,14 @@ export const ingest = async (req: IngestRequest, deps: IngestDeps): Promise<Inge
   );
   const patch = computePatch(report, unwrapped.text, unwrapped);
   const contentHash = sha256(bytes);
-  const runId =
-    params.runId ?? sha256(`${params.project}\n${params.suite ?? ''}\n${contentHash}`).slice(0, 32);
+  // The run's identity is its content and its metadata: the same bytes for another commit,
+  // branch, suite or CI job are another run, never a duplicate.
+  const identity: RunIdentity = identityOf(contentHash, params);
+  const fingerprint = JSON.stringify(identity);
+  const runId = params.runId ?? sha256(`${params.project}\n${fingerprint}`).slice(0, 32);
   const ledgerKey = `${params.project}#${runId}`;
 
-  const claim = await deps.ledger.claim(ledgerKey, contentHash);
+  const claim = await deps.ledger.claim(ledgerKey, fingerprint);
   if (claim.state === 'duplicate') {
     return {
       status: 200,
@@ -311,13 +336,13 @@ export const ingest = async (req: IngestRequest, deps: IngestDeps): Promise<Inge
     };
   }
   if (claim.state === 'conflict') {
-    throw new VigilError(
-      'conflict',
-      claim.reason === 'in_progress'
-        ? `Run "${runId}" is being ingested right now; retry in a few seconds.`
-        : `Run "${runId}" was already reported with different content; use a new runId for a new report.`,
-      { path: 'query.runId' },
-    );
+    if (claim.reason === 'in_progress')
+      throw new VigilError(
+        'conflict',
+        `Run "${runId}" is being ingested right now; retry in a few seconds.`,
+        { path: 'query.runId' },
+      );
+    throw conflictMessage(runId, identity, claim.fingerprint);
   }
 
   let result: IngestResult;
@@ -394,7 +419,7 @@ export const ingest = async (req: IngestRequest, deps: IngestDeps): Promise<Inge
   // The events are on the bus: from here on, failing the request would invite a retry
   // that counts the run twice. A ledger entry left in progress goes stale and is retaken.
   try {
-    await deps.ledger.complete(ledgerKey, contentHash, result);
+    await deps.ledger.complete(ledgerKey, fingerprint, result);
   } catch (e) {
     deps.warn?.(`Could not record run ${ledgerKey} as complete`, e);
   }

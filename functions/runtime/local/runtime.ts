@@ -12,6 +12,7 @@ import { createHttpEdge, type HttpEdge } from '../../adapters/local/http-edge';
 import { invocationScopes } from '../../adapters/local/invocations';
 import type { LocalMetricStore } from '../../adapters/local/metric-store';
 import { createLocalMetrics } from '../../adapters/local/metrics';
+import { metricsAnswer } from '../../adapters/local/metrics-route';
 import { ProbeScheduler } from '../../adapters/local/probe-scheduler';
 import { openLocalStatusStores } from '../../adapters/local/status-journal';
 import { LocalStore, type RetentionOptions } from '../../adapters/local/store';
@@ -23,7 +24,6 @@ import { historyRetentionDays, type VigilConfig } from '../../core/config';
 import { VigilError } from '../../core/errors';
 import { type BusEvent, EVENT_PATTERNS, eventContext, parseBusEvent } from '../../core/events';
 import { configCheck } from '../../core/health';
-import { DIMENSIONS } from '../../core/metrics/catalog';
 import { systemClock } from '../../core/ports';
 import { createHistoryHandler } from '../../history/handler';
 import { createIngestHandler } from '../../ingest/handler';
@@ -277,30 +277,6 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
     ...publicData({ ...status, config: opts.config, clock: systemClock }),
   });
 
-  const metricsRoute = (url: URL): HttpResult => {
-    const name = url.searchParams.get('name');
-    if (!name) return json(200, { names: metricStore.names() });
-    const dimensions: Record<string, string> = {};
-    const project = url.searchParams.get('project');
-    const suite = url.searchParams.get('suite');
-    if (project) dimensions[DIMENSIONS.project] = project;
-    if (suite) dimensions[DIMENSIONS.suite] = suite;
-    const since = Number(url.searchParams.get('since') ?? Number.NaN);
-    const datapoints = metricStore
-      .query({
-        name,
-        dimensions: project ? dimensions : undefined,
-        sinceMs: Number.isFinite(since) ? since : undefined,
-      })
-      .map(({ timestamp, value, unit, dimensions: dims }) => ({
-        timestamp: new Date(timestamp).toISOString(),
-        value,
-        unit,
-        dimensions: dims,
-      }));
-    return json(200, { name, project, datapoints });
-  };
-
   const edge = createHttpEdge({
     ...opts.config.ingest,
     // An upload URL is its own credential (as S3's presigned PUT); the rest need a token.
@@ -317,7 +293,7 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
   const onRequest = (req: IncomingMessage, res: ServerResponse, expectContinue = false) => {
     const url = new URL(req.url ?? '/', 'http://local');
     if (req.method === 'GET' && url.pathname === '/v1/metrics') {
-      send(res, metricsRoute(url));
+      send(res, metricsAnswer(metricStore, url.searchParams));
       return;
     }
     if (req.method === 'GET' && isWebPath(url.pathname)) {

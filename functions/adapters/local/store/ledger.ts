@@ -43,17 +43,16 @@ export class SqliteRunLedger implements RunLedger {
       | undefined;
     if (row) {
       if (row.fingerprint !== fingerprint)
-        return { state: 'conflict', reason: 'different_content' };
+        return { state: 'conflict', reason: 'different_content', fingerprint: row.fingerprint };
       const response = parseRecord(row.response, `ledger ${key}`);
       // A corrupt entry is as good as none: the run is ingested again (it overwrites it).
       if (response !== undefined) return { state: 'duplicate', response };
     }
     const claimed = this.#claims.get(key);
     if (claimed !== undefined)
-      return {
-        state: 'conflict',
-        reason: claimed === fingerprint ? 'in_progress' : 'different_content',
-      };
+      return claimed === fingerprint
+        ? { state: 'conflict', reason: 'in_progress' }
+        : { state: 'conflict', reason: 'different_content', fingerprint: claimed };
     this.#claims.set(key, fingerprint);
     return { state: 'new' };
   }

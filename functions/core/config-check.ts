@@ -1,0 +1,63 @@
+import { cronProblem } from './alerts/maintenance';
+import { configSchema, type VigilConfig } from './config';
+import { VigilError } from './errors';
+
+/**
+ * The full check of a config file, run where files are loaded (CLI, local mode, CDK synth):
+ * the schema, every maintenance cron, and what the schema cannot see (windows naming probes
+ * that do not exist, or ending before they start). Every problem is reported at once, each
+ * named by its path, so one edit fixes them all.
+ */
+
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+
+/** Problems the schema does not catch; read from the raw input so they come with its errors. */
+const maintenanceProblems = (raw: unknown): string[] => {
+  const root = isRecord(raw) ? raw : {};
+  const alerts = isRecord(root.alerts) ? root.alerts : {};
+  const probes = new Set(
+    list(root.probes).flatMap((p) => (isRecord(p) && typeof p.name === 'string' ? [p.name] : [])),
+  );
+  return list(alerts.maintenance).flatMap((w, i) => {
+    if (!isRecord(w)) return [];
+    const at = `alerts.maintenance.${i}`;
+    const problems: string[] = [];
+    if (typeof w.cron === 'string') {
+      const problem = cronProblem(w.cron);
+      if (problem) problems.push(`${at}.cron: ${problem}`);
+    }
+    for (const [k, name] of list(w.probes).entries())
+      if (typeof name === 'string' && !probes.has(name))
+        problems.push(
+          `${at}.probes.${k}: no probe is named ${JSON.stringify(name)}` +
+            (probes.size ? ` (probes: ${[...probes].join(', ')})` : ' (no probes are configured)'),
+        );
+    const start = typeof w.start === 'string' ? Date.parse(w.start) : Number.NaN;
+    const end = typeof w.end === 'string' ? Date.parse(w.end) : Number.NaN;
+    if (end <= start)
+      problems.push(`${at}.end: the window ends (${w.end}) before it starts (${w.start})`);
+    return problems;
+  });
+};
+
+/** Validate a loaded config file, reporting every problem at once. */
+export const checkConfig = (raw: unknown, source: string): VigilConfig => {
+  const result = configSchema.safeParse(raw);
+  const problems = [
+    ...(result.success
+      ? []
+      : result.error.issues.map(
+          (i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`,
+        )),
+    ...maintenanceProblems(raw),
+  ];
+  if (problems.length || !result.success)
+    throw new VigilError(
+      'bad_request',
+      `Invalid Vigil config in ${source}: ${problems.join('; ')}`,
+    );
+  return result.data;
+};

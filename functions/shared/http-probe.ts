@@ -10,6 +10,7 @@ import {
 } from '../core/probes/assertions';
 import type { ProbeFn } from '../core/probes/run';
 import { redactSecrets, resolveHeaders, type SecretResolver } from '../core/probes/secrets';
+import { runSteps, type SendFn } from '../core/probes/steps';
 import { tracer } from './powertools';
 import { VERSION } from './version';
 
@@ -282,6 +283,8 @@ export const probeHttp = async (
 
 export interface HttpProberOptions extends Omit<ProbeHttpOptions, 'signal'> {
   secrets: SecretResolver;
+  /** Dates certificate checks of multi-step probes. Default: the system clock. */
+  now?: () => Date;
   /** The HTTP probe to use (tests inject one). Default `probeHttp`. */
   probeHttp?: typeof probeHttp;
 }
@@ -292,13 +295,24 @@ export interface HttpProberOptions extends Omit<ProbeHttpOptions, 'signal'> {
  * echoes the Authorization header back must not leak it into an event).
  */
 export const createHttpProber = (options: HttpProberOptions): ProbeFn => {
-  const { secrets, probeHttp: probeFn = probeHttp, ...httpOptions } = options;
+  const {
+    secrets,
+    now = () => new Date(),
+    probeHttp: probeFn = probeHttp,
+    ...httpOptions
+  } = options;
   return async (probe, signal) => {
+    if (probe.steps) {
+      const send: SendFn = (req, headers, stepSignal) =>
+        probeFn(req, headers, { ...httpOptions, signal: stepSignal });
+      return runSteps({ ...probe, steps: probe.steps }, { send, secrets, now }, signal);
+    }
+    const url = probe.url ?? '';
     const resolved = await resolveHeaders(probe.headers, secrets);
     const scrub = (s: string) => redactSecrets(s, resolved.secrets);
     let obs: Observation;
     try {
-      obs = await probeFn(probe, resolved.headers, { ...httpOptions, signal });
+      obs = await probeFn({ ...probe, url }, resolved.headers, { ...httpOptions, signal });
     } catch (e) {
       throw new Error(scrub(e instanceof Error ? e.message : String(e)));
     }

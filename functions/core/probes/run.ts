@@ -1,9 +1,10 @@
 import type { ProbeConfig } from '../config';
-import type { ProbeCompletedDetail } from '../events';
+import { DETAIL_TYPES, type ProbeCompletedDetail, SOURCES, type VigilEvent } from '../events';
 import { mapLimit } from '../pool';
 import type { Clock } from '../ports';
 import { evaluate, type Observation } from './assertions';
 import { SecretError } from './secrets';
+import { isStepsOutcome, type StepsOutcome } from './steps';
 
 /**
  * Run a set of probes once, concurrently (bounded), and turn each observation into a
@@ -11,8 +12,14 @@ import { SecretError } from './secrets';
  * its own `timeoutMs` and never delays the other probes' results beyond that.
  */
 
-/** Performs one probe (the HTTP request); must settle by itself within `timeoutMs`. */
-export type ProbeFn = (probe: ProbeConfig, signal: AbortSignal) => Promise<Observation>;
+/**
+ * Performs one probe (the HTTP request, or every step of a multi-step probe); must settle by
+ * itself within `timeoutMs`.
+ */
+export type ProbeFn = (
+  probe: ProbeConfig,
+  signal: AbortSignal,
+) => Promise<Observation | StepsOutcome>;
 
 export interface RunProbesDeps {
   probe: ProbeFn;
@@ -59,7 +66,7 @@ const round1 = (ms: number): number => Math.max(0, Math.round(ms * 10) / 10);
 const observe = async (
   probe: ProbeConfig,
   deps: RunProbesDeps,
-): Promise<Observation | { thrown: unknown; latencyMs: number }> => {
+): Promise<Observation | StepsOutcome | { thrown: unknown; latencyMs: number }> => {
   const now = deps.monotonicNow ?? (() => performance.now());
   const started = now();
   const controller = new AbortController();
@@ -75,7 +82,10 @@ const observe = async (
     }, probe.timeoutMs + DEADLINE_GRACE_MS);
   });
   try {
-    return await Promise.race([deps.probe(probe, controller.signal), deadline]);
+    return await Promise.race<Observation | StepsOutcome>([
+      deps.probe(probe, controller.signal),
+      deadline,
+    ]);
   } catch (thrown) {
     return { thrown, latencyMs: now() - started };
   } finally {
@@ -101,7 +111,8 @@ export const runProbe = async (
       checkedAt: checkedAt.toISOString(),
       location: ctx.location,
     },
-    url: reportedUrl(probe.url),
+    // A multi-step probe is reported by its first step's URL, placeholders and all.
+    url: reportedUrl(probe.url ?? probe.steps?.[0]?.url ?? ''),
     method: probe.method,
     attempt,
     severity: probe.severity,
@@ -125,7 +136,7 @@ export const runProbe = async (
       warnings: [],
     };
   }
-  const verdict = evaluate(probe, outcome, deps.clock.now());
+  const verdict = isStepsOutcome(outcome) ? outcome : evaluate(probe, outcome, deps.clock.now());
   return {
     ...base,
     status: verdict.status,
@@ -134,6 +145,7 @@ export const runProbe = async (
     ...(verdict.failure ? { failure: verdict.failure } : {}),
     ...(verdict.tls ? { tls: verdict.tls } : {}),
     warnings: verdict.warnings,
+    ...(isStepsOutcome(outcome) ? { steps: outcome.steps } : {}),
   };
 };
 
@@ -144,3 +156,10 @@ export const runProbes = (
   ctx: RunContext,
 ): Promise<ProbeCompletedDetail[]> =>
   mapLimit(probes, deps.concurrency ?? DEFAULT_CONCURRENCY, (probe) => runProbe(probe, deps, ctx));
+
+/** The `Probe Completed` event of one result, as both runtimes publish it. */
+export const toProbeEvent = (detail: ProbeCompletedDetail): VigilEvent => ({
+  source: SOURCES.probe,
+  detailType: DETAIL_TYPES.probeCompleted,
+  detail,
+});

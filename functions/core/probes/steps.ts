@@ -69,8 +69,9 @@ const fillVars = (text: string, vars: ReadonlyMap<string, string>, encode: boole
     return encode ? encodeURIComponent(value) : value;
   });
 
+/** A JSON value as text: strings as they are, anything else as JSON (`42`, `{"id":1}`). */
 const asText = (value: unknown): string =>
-  typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
+  typeof value === 'string' ? value : JSON.stringify(value);
 
 /** The step's `extract` values, or the failure naming the first one that is missing. */
 const extract = (

@@ -125,6 +125,10 @@ const probeExpectSchema = z
     bodyContains: z.string().min(1).optional(),
     json: z.array(jsonAssertionSchema).default([]),
     headers: z.record(z.string(), z.string()).default({}),
+    /** DNS checks: values that must all be among the answers. */
+    values: z.array(z.string().min(1)).min(1).optional(),
+    /** DNS checks: fewest answers accepted. Default 1. */
+    minCount: z.number().int().min(0).max(1000).optional(),
   })
   .strict()
   .default({ status: [200], json: [], headers: {} });
@@ -200,6 +204,19 @@ export const probeSchema = z
       .regex(NAME, 'letters, digits, . _ - (max 64), starting with a letter or digit'),
     /** Project the probe's metrics and alerts belong to (default: the top-level `project`). */
     project: z.string().regex(NAME).optional(),
+    /** `http` (the default), `tcp` (connect to `host`:`port`) or `dns` (query `host`). */
+    type: z.enum(['http', 'tcp', 'dns']).default('http'),
+    /** TCP and DNS checks: the host to connect to, or the name to look up. */
+    host: z
+      .string()
+      .regex(/^[A-Za-z0-9_.:-]{1,253}$/, 'a host name or IP address')
+      .optional(),
+    /** TCP checks: the port. */
+    port: z.number().int().min(1).max(65535).optional(),
+    /** TCP checks: do a TLS handshake after connecting (and check the certificate's expiry). */
+    tls: z.boolean().default(false),
+    /** DNS checks: the record type asked for. */
+    recordType: z.enum(['A', 'AAAA', 'CNAME', 'MX', 'NS', 'TXT']).default('A'),
     /** The URL of a single-request probe; a multi-step probe has `steps` instead. */
     url: httpUrl.optional(),
     /** A multi-step API check: requests run in order, later ones using earlier ones' `extract`. */
@@ -226,12 +243,23 @@ export const probeSchema = z
   })
   .strict()
   .superRefine((probe, ctx) => {
-    if ((probe.url === undefined) === (probe.steps === undefined))
-      ctx.addIssue({
-        code: 'custom',
-        path: ['url'],
-        message: 'a probe has either "url" or "steps" (one of the two)',
-      });
+    const fail = (path: string, message: string) =>
+      ctx.addIssue({ code: 'custom', path: path.split('.'), message });
+    if (probe.type !== 'http') {
+      if (probe.url !== undefined || probe.steps !== undefined)
+        fail(
+          'type',
+          `a ${probe.type} check has "host"${probe.type === 'tcp' ? ' and "port"' : ''}, not "url" or "steps"`,
+        );
+      if (probe.host === undefined) fail('host', `a ${probe.type} check needs "host"`);
+    } else if (probe.host !== undefined)
+      fail('host', '"host" is for tcp and dns checks; use "url"');
+    else if ((probe.url === undefined) === (probe.steps === undefined))
+      fail('url', 'a probe has either "url" or "steps" (one of the two)');
+    if ((probe.type === 'tcp') !== (probe.port !== undefined))
+      fail('port', probe.type === 'tcp' ? 'a tcp check needs "port"' : '"port" is for tcp checks');
+    if (probe.type !== 'dns' && (probe.expect.values || probe.expect.minCount !== undefined))
+      fail('expect', '"values" and "minCount" are for dns checks');
     if (probe.steps) checkSteps(probe.steps, ctx);
   });
 

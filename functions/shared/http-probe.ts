@@ -12,6 +12,7 @@ import type { ProbeFn } from '../core/probes/run';
 import { redactSecrets, resolveHeaders, type SecretResolver } from '../core/probes/secrets';
 import { runSteps, type SendFn } from '../core/probes/steps';
 import { tracer } from './powertools';
+import { probeDns, probeTcp } from './socket-probes';
 import { VERSION } from './version';
 
 /**
@@ -283,8 +284,10 @@ export const probeHttp = async (
 
 export interface HttpProberOptions extends Omit<ProbeHttpOptions, 'signal'> {
   secrets: SecretResolver;
-  /** Dates certificate checks of multi-step probes. Default: the system clock. */
+  /** Dates certificate checks of multi-step and TCP probes. Default: the system clock. */
   now?: () => Date;
+  /** Name servers for DNS checks (`127.0.0.1:5353`). Default: the system's. For tests. */
+  dnsServers?: string[];
   /** The HTTP probe to use (tests inject one). Default `probeHttp`. */
   probeHttp?: typeof probeHttp;
 }
@@ -302,6 +305,8 @@ export const createHttpProber = (options: HttpProberOptions): ProbeFn => {
     ...httpOptions
   } = options;
   return async (probe, signal) => {
+    if (probe.type === 'tcp') return probeTcp(probe, now, { ...httpOptions, signal });
+    if (probe.type === 'dns') return probeDns(probe, options.dnsServers);
     if (probe.steps) {
       const send: SendFn = (req, headers, stepSignal) =>
         probeFn(req, headers, { ...httpOptions, signal: stepSignal });

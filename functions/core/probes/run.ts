@@ -3,8 +3,8 @@ import { DETAIL_TYPES, type ProbeCompletedDetail, SOURCES, type VigilEvent } fro
 import { mapLimit } from '../pool';
 import type { Clock } from '../ports';
 import { evaluate, type Observation } from './assertions';
+import { isJudged, type JudgedOutcome } from './outcome';
 import { SecretError } from './secrets';
-import { isStepsOutcome, type StepsOutcome } from './steps';
 
 /**
  * Run a set of probes once, concurrently (bounded), and turn each observation into a
@@ -13,13 +13,13 @@ import { isStepsOutcome, type StepsOutcome } from './steps';
  */
 
 /**
- * Performs one probe (the HTTP request, or every step of a multi-step probe); must settle by
- * itself within `timeoutMs`.
+ * Performs one probe (the HTTP request, every step of a multi-step probe, a TCP connect, a DNS
+ * query); must settle by itself within `timeoutMs`.
  */
 export type ProbeFn = (
   probe: ProbeConfig,
   signal: AbortSignal,
-) => Promise<Observation | StepsOutcome>;
+) => Promise<Observation | JudgedOutcome>;
 
 export interface RunProbesDeps {
   probe: ProbeFn;
@@ -61,12 +61,21 @@ export const reportedUrl = (raw: string): string => {
   }
 };
 
+/** What the result names as checked: the URL and method, or `tcp://host:port` / `dns://host/TYPE`. */
+const target = (probe: ProbeConfig): { url: string; method: string } => {
+  if (probe.type === 'tcp') return { url: `tcp://${probe.host}:${probe.port}`, method: 'TCP' };
+  if (probe.type === 'dns')
+    return { url: `dns://${probe.host}/${probe.recordType}`, method: 'DNS' };
+  // A multi-step probe is reported by its first step's URL, placeholders and all.
+  return { url: reportedUrl(probe.url ?? probe.steps?.[0]?.url ?? ''), method: probe.method };
+};
+
 const round1 = (ms: number): number => Math.max(0, Math.round(ms * 10) / 10);
 
 const observe = async (
   probe: ProbeConfig,
   deps: RunProbesDeps,
-): Promise<Observation | StepsOutcome | { thrown: unknown; latencyMs: number }> => {
+): Promise<Observation | JudgedOutcome | { thrown: unknown; latencyMs: number }> => {
   const now = deps.monotonicNow ?? (() => performance.now());
   const started = now();
   const controller = new AbortController();
@@ -82,7 +91,7 @@ const observe = async (
     }, probe.timeoutMs + DEADLINE_GRACE_MS);
   });
   try {
-    return await Promise.race<Observation | StepsOutcome>([
+    return await Promise.race<Observation | JudgedOutcome>([
       deps.probe(probe, controller.signal),
       deadline,
     ]);
@@ -111,9 +120,7 @@ export const runProbe = async (
       checkedAt: checkedAt.toISOString(),
       location: ctx.location,
     },
-    // A multi-step probe is reported by its first step's URL, placeholders and all.
-    url: reportedUrl(probe.url ?? probe.steps?.[0]?.url ?? ''),
-    method: probe.method,
+    ...target(probe),
     attempt,
     severity: probe.severity,
     tags: [...probe.tags],
@@ -136,7 +143,7 @@ export const runProbe = async (
       warnings: [],
     };
   }
-  const verdict = isStepsOutcome(outcome) ? outcome : evaluate(probe, outcome, deps.clock.now());
+  const verdict = isJudged(outcome) ? outcome : evaluate(probe, outcome, deps.clock.now());
   return {
     ...base,
     status: verdict.status,
@@ -145,7 +152,7 @@ export const runProbe = async (
     ...(verdict.failure ? { failure: verdict.failure } : {}),
     ...(verdict.tls ? { tls: verdict.tls } : {}),
     warnings: verdict.warnings,
-    ...(isStepsOutcome(outcome) ? { steps: outcome.steps } : {}),
+    ...(isJudged(outcome) && outcome.steps ? { steps: outcome.steps } : {}),
   };
 };
 

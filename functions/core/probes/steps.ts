@@ -7,6 +7,7 @@ import {
   type Verdict,
 } from './assertions';
 import { select } from './json-path';
+import type { JudgedOutcome, StepResult } from './outcome';
 import { redactSecrets, resolveTemplate, type SecretResolver } from './secrets';
 
 /**
@@ -33,19 +34,9 @@ export type SendFn = (
   signal: AbortSignal,
 ) => Promise<Observation>;
 
-export interface StepResult {
-  name: string;
-  status: 'up' | 'down' | 'skipped';
-  latencyMs: number;
-  statusCode?: number;
-  failure?: Failure;
-}
-
 /** What a multi-step run produced: the verdict over all steps, and each step's result. */
-export interface StepsOutcome extends Verdict {
+export interface StepsOutcome extends JudgedOutcome {
   steps: StepResult[];
-  latencyMs: number;
-  statusCode?: number;
   failure?: Failure & { step: string };
 }
 
@@ -220,5 +211,3 @@ export const runSteps = async (
     ...(tls ? { tls } : {}),
   };
 };
-
-export const isStepsOutcome = (o: object): o is StepsOutcome => 'steps' in o;

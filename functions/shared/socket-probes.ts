@@ -18,7 +18,7 @@ export type TcpProbe = Pick<ProbeConfig, 'host' | 'port' | 'tls' | 'timeoutMs' |
 export const probeTcp = (
   probe: TcpProbe,
   now: () => Date,
-  opts: Pick<ProbeHttpOptions, 'ca' | 'rejectUnauthorized'> & { signal?: AbortSignal } = {},
+  opts: Pick<ProbeHttpOptions, 'ca' | 'rejectUnauthorized'> & { signal: AbortSignal },
 ): Promise<JudgedOutcome> =>
   new Promise((resolve) => {
     const host = probe.host ?? '';
@@ -27,7 +27,7 @@ export const probeTcp = (
     let socket: net.Socket | undefined;
     const finish = (failure?: Failure, extra: Partial<JudgedOutcome> = {}) => {
       clearTimeout(timer);
-      opts.signal?.removeEventListener('abort', onAbort);
+      opts.signal.removeEventListener('abort', onAbort);
       socket?.destroy();
       resolve(judged(performance.now() - started, failure, extra));
     };
@@ -37,7 +37,7 @@ export const probeTcp = (
     );
     const onAbort = () =>
       finish({ assertion: 'timeout', message: 'the probe was cancelled before it completed' });
-    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    opts.signal.addEventListener('abort', onAbort, { once: true });
     const onError = (e: unknown) => {
       const { kind, message } = classifyError(e, host, port);
       finish({ assertion: kind, message });
@@ -57,12 +57,11 @@ export const probeTcp = (
     socket = secure;
     secure.on('error', onError);
     secure.once('secureConnect', () => {
-      const raw = secure.getPeerCertificate();
-      const tlsObs = raw?.valid_to ? { validTo: new Date(raw.valid_to) } : undefined;
+      const tlsObs = { validTo: new Date(secure.getPeerCertificate().valid_to) };
       // Judged as HTTPS probes judge certificates: a response that passes everything else.
       const verdict = evaluate(
         { expect: { status: [0], json: [], headers: {} }, tlsExpiryDays: probe.tlsExpiryDays },
-        { statusCode: 0, headers: {}, body: '', latencyMs: 0, ...(tlsObs ? { tls: tlsObs } : {}) },
+        { statusCode: 0, headers: {}, body: '', latencyMs: 0, tls: tlsObs },
         now(),
       );
       const untrusted =

@@ -1,5 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import {
   type AddressInfo,
@@ -8,6 +9,7 @@ import {
 } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer as createTlsServer } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EnvSecretResolver } from '../../functions/adapters/local/env-secrets';
 import { type LocalPipeline, startLocal } from '../../functions/adapters/local/runtime';
@@ -16,6 +18,7 @@ import { probeCompletedDetailSchema } from '../../functions/core/events';
 import { systemClock } from '../../functions/core/ports';
 import { runProbes } from '../../functions/core/probes/run';
 import { createHttpProber } from '../../functions/shared/http-probe';
+import { probeTcp } from '../../functions/shared/socket-probes';
 
 /**
  * TCP checks through the real local pipeline (a listener that goes away → FIRING at a webhook
@@ -23,10 +26,16 @@ import { createHttpProber } from '../../functions/shared/http-probe';
  */
 
 // A DNS answerer: A and TXT records for a few names, NXDOMAIN for others, silence for `slow.test`.
-const RECORDS: Record<string, { A?: string[]; TXT?: string[] }> = {
-  'shop.test': { A: ['10.0.0.1', '10.0.0.2'], TXT: ['v=spf1 -all'] },
+const RECORDS: Record<string, { A?: string[]; TXT?: string[]; MX?: string[] }> = {
+  'shop.test': { A: ['10.0.0.1', '10.0.0.2'], TXT: ['v=spf1 -all'], MX: ['mx.shop.test'] },
 };
-const TYPES: Record<number, 'A' | 'TXT'> = { 1: 'A', 16: 'TXT' };
+const TYPES: Record<number, 'A' | 'TXT' | 'MX'> = { 1: 'A', 16: 'TXT', 15: 'MX' };
+
+const encodeName = (name: string): Buffer =>
+  Buffer.concat([
+    ...name.split('.').map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)])),
+    Buffer.from([0]),
+  ]);
 
 const answer = (query: Buffer): Buffer | undefined => {
   let offset = 12;
@@ -46,7 +55,9 @@ const answer = (query: Buffer): Buffer | undefined => {
     const rdata =
       type === 'A'
         ? Buffer.from(value.split('.').map(Number))
-        : Buffer.concat([Buffer.from([value.length]), Buffer.from(value)]);
+        : type === 'MX'
+          ? Buffer.concat([Buffer.from([0, 10]), encodeName(value)])
+          : Buffer.concat([Buffer.from([value.length]), Buffer.from(value)]);
     const head = Buffer.alloc(12);
     head.writeUInt16BE(0xc00c, 0); // the name: a pointer to the question's
     head.writeUInt16BE(qtype, 2);
@@ -57,7 +68,8 @@ const answer = (query: Buffer): Buffer | undefined => {
   });
   const header = Buffer.alloc(12);
   query.copy(header, 0, 0, 2);
-  header.writeUInt16BE(known ? 0x8180 : 0x8183, 2); // NOERROR, or NXDOMAIN
+  // NOERROR, SERVFAIL for `broken.test`, or NXDOMAIN
+  header.writeUInt16BE(known ? 0x8180 : name === 'broken.test' ? 0x8182 : 0x8183, 2);
   header.writeUInt16BE(1, 4);
   header.writeUInt16BE(records.length, 6);
   return Buffer.concat([header, question, ...records]);
@@ -129,11 +141,15 @@ afterAll(async () => {
   await rm(dataDir, { recursive: true, force: true });
 });
 
-const runOne = async (input: Record<string, unknown>) => {
+const runOne = async (input: Record<string, unknown>, ca?: string) => {
   const [result] = await runProbes(
     [probeSchema.parse({ name: 'check', timeoutMs: 300, ...input })],
     {
-      probe: createHttpProber({ secrets: new EnvSecretResolver({}), dnsServers: [dnsServer] }),
+      probe: createHttpProber({
+        secrets: new EnvSecretResolver({}),
+        dnsServers: [dnsServer],
+        ...(ca ? { ca } : {}),
+      }),
       clock: systemClock,
     },
     { correlationId: 'c', location: 'local', defaultProject: 'shop' },
@@ -165,6 +181,73 @@ describe('TCP checks', () => {
     // Assess
     expect(result).toMatchObject({ status: 'up', url: `tcp://127.0.0.1:${port}`, method: 'TCP' });
     expect(result.statusCode).toBeUndefined();
+  });
+
+  it('checks a TLS port: the certificate must be trusted, and its expiry is watched', async () => {
+    // Prepare: a certificate for 127.0.0.1 valid 5 more days.
+    const dir = await mkdtemp(join(tmpdir(), 'vigil-tcp-tls-'));
+    const [key, cert] = [join(dir, 'key.pem'), join(dir, 'cert.pem')];
+    execFileSync(
+      '/usr/bin/openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-days',
+        '5',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+      ],
+      { stdio: 'pipe' },
+    );
+    const pem = { key: await readFile(key, 'utf8'), cert: await readFile(cert, 'utf8') };
+    const server = createTlsServer(pem, (s) => s.end());
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const probe = {
+      type: 'tcp',
+      host: '127.0.0.1',
+      port: (server.address() as AddressInfo).port,
+      tls: true,
+      tlsExpiryDays: 14,
+    };
+    // Act
+    const untrusted = await runOne(probe);
+    const trusted = await runOne(probe, pem.cert);
+    server.close();
+    await rm(dir, { recursive: true, force: true });
+    // Assess
+    expect(untrusted.failure).toEqual({
+      assertion: 'tls',
+      message: 'TLS certificate not trusted: DEPTH_ZERO_SELF_SIGNED_CERT',
+    });
+    expect(trusted).toMatchObject({ status: 'up', tls: { daysRemaining: 4 } });
+    expect(trusted.warnings).toEqual([expect.stringMatching(/^TLS certificate expires in 4 days/)]);
+  });
+
+  it('stops at once when the run is cancelled', async () => {
+    const controller = new AbortController();
+    const pending = probeTcp(
+      { host: '10.255.255.1', port: 9, tls: false, timeoutMs: 5000 },
+      () => new Date(),
+      {
+        signal: controller.signal,
+      },
+    );
+    controller.abort();
+    expect((await pending).failure).toEqual({
+      assertion: 'timeout',
+      message: 'the probe was cancelled before it completed',
+    });
   });
 
   it('times out a TLS handshake the peer never answers', async () => {
@@ -202,6 +285,13 @@ describe('DNS checks', () => {
     });
     expect(a).toMatchObject({ status: 'up', url: 'dns://shop.test/A', method: 'DNS' });
     expect(txt.status).toBe('up');
+    const mx = await runOne({
+      type: 'dns',
+      host: 'shop.test',
+      recordType: 'MX',
+      expect: { values: ['10 mx.shop.test'] },
+    });
+    expect(mx.status).toBe('up');
   });
 
   it('names what is missing, too few records, an unknown name and a silent server', async () => {
@@ -213,6 +303,11 @@ describe('DNS checks', () => {
     const few = await runOne({ type: 'dns', host: 'shop.test', expect: { minCount: 3 } });
     const unknown = await runOne({ type: 'dns', host: 'gone.test' });
     const silent = await runOne({ type: 'dns', host: 'slow.test' });
+    const broken = await runOne({ type: 'dns', host: 'broken.test' });
+    expect(broken.failure).toEqual({
+      assertion: 'dns',
+      message: 'DNS query for broken.test A failed (ESERVFAIL)',
+    });
     expect(missing.failure).toEqual({
       assertion: 'dns:values',
       message: 'shop.test A: missing 10.0.0.9; got 10.0.0.1, 10.0.0.2',

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { type LocalPipeline, startLocal } from '../functions/adapters/local/runtime';
+import { type LocalPipeline, startLocal } from '../functions/runtime/local/runtime';
 import { cachedCliText } from './build';
 import { resolveConfig } from './config';
 
@@ -48,6 +48,10 @@ export const runDev = async (io: DevIo): Promise<LocalPipeline> => {
       'Post a report:',
       `  curl -sS -H "Authorization: Bearer ${token}" --data-binary @${sample} \\`,
       `    "${pipeline.url}/v1/results?project=${config.project}&branch=main"`,
+      '',
+      pipeline.generatedToken
+        ? `Dashboard: ${pipeline.url}/#token=${token}`
+        : `Dashboard: ${pipeline.url}/  (sign in with one of VIGIL_INGEST_TOKENS)`,
       '',
       `Health: ${pipeline.url}/v1/health   Metrics: ${pipeline.url}/v1/metrics?project=${config.project}&name=TestsFailed`,
       'Press Ctrl+C to stop.',

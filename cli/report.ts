@@ -6,10 +6,11 @@ import { parseArgs } from 'node:util';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import {
   detectJsonFormat,
+  detectTextFormat,
   formatOfXmlRoot,
-  looksLikeLcov,
   sniff,
 } from '../functions/core/formats/detect';
+import { looksLikeGoTestJson } from '../functions/core/formats/go-test';
 import { FORMATS, type FormatId } from '../functions/core/formats/types';
 import { type CiMetadata, detectCi } from './ci-env';
 import { type Delivered, deliveredOf } from './feedback/answer';
@@ -299,6 +300,14 @@ const FORMAT_CONTENT_TYPE: Record<FormatId, string> = {
   artillery: CONTENT_TYPE.json,
   benchmark: CONTENT_TYPE.json,
   lcov: CONTENT_TYPE.text,
+  playwright: CONTENT_TYPE.json,
+  'google-benchmark': CONTENT_TYPE.json,
+  gcovr: CONTENT_TYPE.json,
+  jacoco: CONTENT_TYPE.xml,
+  trx: CONTENT_TYPE.xml,
+  'go-test': CONTENT_TYPE.text,
+  'go-cover': CONTENT_TYPE.text,
+  'go-bench': CONTENT_TYPE.text,
 };
 
 const isGzip = (b: Uint8Array): boolean => b[0] === 0x1f && b[1] === 0x8b;
@@ -321,6 +330,7 @@ export const detectReport = (text: string): Detected => {
         : { contentType: CONTENT_TYPE.xml, why: `unknown XML root <${sniffed.root ?? '?'}>` };
     }
     case 'json': {
+      if (looksLikeGoTestJson(text)) return { format: 'go-test', contentType: CONTENT_TYPE.text };
       let doc: unknown;
       try {
         doc = JSON.parse(text.replace(/^\uFEFF/, ''));
@@ -332,10 +342,12 @@ export const detectReport = (text: string): Detected => {
         ? { format, contentType: CONTENT_TYPE.json }
         : { contentType: CONTENT_TYPE.json, why: 'unrecognised JSON shape' };
     }
-    case 'text':
-      return looksLikeLcov(text)
-        ? { format: 'lcov', contentType: CONTENT_TYPE.text }
+    case 'text': {
+      const format = detectTextFormat(text);
+      return format
+        ? { format, contentType: CONTENT_TYPE.text }
         : { contentType: CONTENT_TYPE.text, why: 'unrecognised text' };
+    }
     case 'html':
       return { contentType: CONTENT_TYPE.text, why: 'it is an HTML page, not a report' };
     case 'empty':
@@ -536,6 +548,8 @@ const summaryLines = (kind: string | undefined, s: Record<string, unknown>): str
       const parts = (['lines', 'branches', 'functions', 'statements'] as const)
         .map((k) => {
           const m = s[k];
+          if (typeof m === 'object' && m !== null && (m as { pct?: unknown }).pct === null)
+            return `${k} not measured`;
           const pct = num(m, 'pct');
           if (pct === undefined) return undefined;
           const covered = num(m, 'covered');

@@ -68,6 +68,8 @@ export class IngestApi extends Construct {
   readonly ledgerTable: Table;
   /** The ingest bearer tokens: a comma-separated list (or JSON `{"tokens": [...]}`). */
   readonly tokensSecret: Secret;
+  /** Read-only bearer tokens (every GET route, never POST), in the same format. */
+  readonly readTokensSecret: Secret;
 
   constructor(scope: Construct, id: string, props: IngestApiProps) {
     super(scope, id);
@@ -134,6 +136,23 @@ export class IngestApi extends Construct {
         'see docs/deploy.md). A rotation Lambda could not update the CI side.',
     });
 
+    this.readTokensSecret = new Secret(this, 'ReadTokensSecret', {
+      description: `Vigil ${settings.stage}: read-only bearer tokens for the dashboard API (comma-separated, or {"tokens": [...]})`,
+      generateSecretString: {
+        passwordLength: 48,
+        excludePunctuation: true,
+        includeSpace: false,
+        requireEachIncludedType: true,
+      },
+      removalPolicy: settings.removalPolicy,
+    });
+    Validations.of(this.readTokensSecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'Read tokens are handed to people and tools outside AWS (dashboard users), so rotation ' +
+        'is the same manual, overlapping procedure as for the ingest tokens.',
+    });
+
     this.handler = new VigilFunction(this, 'Handler', {
       entry: functionEntry('ingest'),
       description: `Vigil ${settings.stage}: ingest CI reports, answer gate verdicts`,
@@ -144,6 +163,7 @@ export class IngestApi extends Construct {
         ARCHIVE_BUCKET: this.archiveBucket.bucketName,
         LEDGER_TABLE: this.ledgerTable.tableName,
         TOKENS_SECRET_ARN: this.tokensSecret.secretArn,
+        READ_TOKENS_SECRET_ARN: this.readTokensSecret.secretArn,
       },
       // GET /v1/cli/vigil.mjs serves the single-file CLI, built into the bundle beside the handler.
       afterBundling: cliAfterBundling,
@@ -160,6 +180,14 @@ export class IngestApi extends Construct {
       'dynamodb:DeleteItem',
     );
     this.tokensSecret.grantRead(fn);
+    this.readTokensSecret.grantRead(fn);
+    // Run detail and the raw report read archived objects back (GetObject only).
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['s3:GetObject'],
+        resources: [this.archiveBucket.arnForObjects('*')],
+      }),
+    );
     // GET /v1/health checks that the bus exists and the ledger is reachable
     // (functions/adapters/aws/health.ts): read-only, on exactly these two resources.
     fn.addToRolePolicy(
@@ -179,7 +207,10 @@ export class IngestApi extends Construct {
     const archiveArn = `<${Stack.of(this).getLogicalId(archiveBucketResource)}.Arn>`;
     Validations.of(this.handler.role).acknowledge(
       { id: 'AwsSolutions-IAM5[Action::s3:Abort*]', reason: archivePut },
-      { id: `AwsSolutions-IAM5[Resource::${archiveArn}/*]`, reason: archivePut },
+      {
+        id: `AwsSolutions-IAM5[Resource::${archiveArn}/*]`,
+        reason: `${archivePut} The dashboard API reads a run's archived objects back (s3:GetObject).`,
+      },
     );
 
     const accessLogs = new LogGroup(this, 'AccessLogs', {
@@ -234,6 +265,14 @@ export class IngestApi extends Construct {
         methods: [HttpMethod.GET],
         integration,
       }),
+      // The dashboard API (functions/core/status/api.ts); /v1/status is public by config.
+      ...[
+        '/v1/projects',
+        '/v1/probes',
+        '/v1/probes/{proxy+}',
+        '/v1/incidents',
+        '/v1/status',
+      ].flatMap((path) => this.api.addRoutes({ path, methods: [HttpMethod.GET], integration })),
     ];
     for (const route of routes) {
       Validations.of(route).acknowledge({
@@ -243,7 +282,8 @@ export class IngestApi extends Construct {
           'itself: a bearer token compared in constant time with the tokens in Secrets ' +
           'Manager (a Lambda authorizer would add a second function and latency for the same ' +
           'check). GET /v1/health is public by design and reveals nothing but liveness; ' +
-          'GET /v1/cli/vigil.mjs is public by design (the CLI program, no secrets in it).',
+          'GET /v1/cli/vigil.mjs is public by design (the CLI program, no secrets in it); GET ' +
+          '/v1/status only answers when the config has a statusPage, with what it makes public.',
       });
     }
   }

@@ -10,6 +10,8 @@ import { IngestApi } from './ingest-api';
 import { type MonitoredFunction, Monitoring } from './monitoring';
 import { Probes } from './probes';
 import { Processors } from './processors';
+import { StatusHistory } from './status';
+import { Web } from './web';
 
 /** Tag with the stage name on every resource that takes tags. */
 const STAGE_TAG = 'vigil:stage';
@@ -39,11 +41,14 @@ export class VigilStack extends Stack {
   readonly ingest: IngestApi;
   readonly processors: Processors;
   readonly history: History;
+  readonly status: StatusHistory;
   /** Absent when the config has no probes. */
   readonly probes?: Probes;
   readonly alerting: Alerting;
   readonly monitoring: Monitoring;
   readonly dashboard: KpiDashboard;
+  /** The dashboard page, the status page and badges, on the ingest API's origin. */
+  readonly web: Web;
 
   constructor(scope: Construct, id: string, props: VigilStackProps) {
     const { stage, config, ciSilenceMinutes, ...stackProps } = props;
@@ -76,6 +81,21 @@ export class VigilStack extends Stack {
     });
     // Gate baselines and the history API: read-only.
     this.history.grantQuery(this.ingest.handler);
+    // The dashboard's data (probe history, incidents, run catalog), read by the same API.
+    this.status = new StatusHistory(this, 'Status', {
+      eventBus: this.events.bus,
+      settings,
+      config,
+    });
+    this.status.grantRead(this.ingest.handler);
+    this.web = new Web(this, 'Web', {
+      api: this.ingest.api,
+      tokensSecret: this.ingest.tokensSecret,
+      readTokensSecret: this.ingest.readTokensSecret,
+      settings,
+      config,
+    });
+    this.status.grantRead(this.web.handler);
     if (Probes.needed(config)) {
       this.probes = new Probes(this, 'Probes', {
         eventBus: this.events.bus,
@@ -94,13 +114,16 @@ export class VigilStack extends Stack {
       { name: 'Ingest', function: this.ingest.handler.function, severity: 'critical' },
       { name: 'Metrics', function: this.processors.metrics.function },
       { name: 'History', function: this.history.handler.function },
+      { name: 'Status', function: this.status.handler.function },
       ...(this.probes ? [{ name: 'Probe', function: this.probes.handler.function }] : []),
       { name: 'Alert', function: this.alerting.alert.function },
       { name: 'Notify', function: this.alerting.notify.function },
+      { name: 'Web', function: this.web.handler.function },
     ];
     const deadLetterQueues = [
       this.processors.deadLetterQueue,
       this.history.deadLetterQueue,
+      this.status.deadLetterQueue,
       ...(this.probes ? [this.probes.deadLetterQueue] : []),
       this.alerting.alertDeadLetterQueue,
       this.alerting.notifyDeadLetterQueue,
@@ -134,6 +157,10 @@ export class VigilStack extends Stack {
         'Base URL of the ingest API (POST v1/results, GET v1/health, GET v1/projects/{project}/...)',
       value: this.ingest.url,
     });
+    new CfnOutput(this, 'WebUrl', {
+      description: 'Dashboard (sign in with /#token=<token>) and public status page (/status)',
+      value: this.ingest.url,
+    });
     new CfnOutput(this, 'EventBusName', {
       description: 'The stage event bus',
       value: this.events.bus.eventBusName,
@@ -145,6 +172,10 @@ export class VigilStack extends Stack {
     new CfnOutput(this, 'TokensSecretArn', {
       description: 'Ingest bearer tokens (aws secretsmanager get-secret-value --secret-id ...)',
       value: this.ingest.tokensSecret.secretArn,
+    });
+    new CfnOutput(this, 'ReadTokensSecretArn', {
+      description: 'Read-only tokens for the dashboard API (GET routes only)',
+      value: this.ingest.readTokensSecret.secretArn,
     });
     new CfnOutput(this, 'CriticalTopicArn', {
       description: 'Critical alerts (subscribe email, chat or paging here)',

@@ -45,7 +45,7 @@ import {
   lambdaLoadSnippet,
 } from '../lib/function-defaults';
 
-const FUNCTIONS = ['ingest', 'metrics', 'probe', 'alert', 'notify', 'history'] as const;
+const FUNCTIONS = ['ingest', 'metrics', 'probe', 'alert', 'notify', 'history', 'status'] as const;
 type FunctionName = (typeof FUNCTIONS)[number];
 const EMPTY = 'empty';
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);

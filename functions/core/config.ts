@@ -335,6 +335,41 @@ export const alertsSchema = z
   })
   .strict();
 
+/** The public status page (`GET /status`, `GET /v1/status`): only what is named here is shown. */
+export const statusPageSchema = z
+  .object({
+    title: z.string().min(1).max(128),
+    /** Each component is the worst of its probes: those named, plus those with one of the tags. */
+    components: z
+      .array(
+        z
+          .object({
+            name: z.string().min(1).max(128),
+            probes: z.array(z.string().min(1)).default([]),
+            tags: z.array(z.string().min(1)).default([]),
+          })
+          .strict()
+          .refine((c) => c.probes.length + c.tags.length > 0, 'needs "probes" or "tags"'),
+      )
+      .min(1),
+    /** Let other sites frame the status page (default: `frame-ancestors 'none'`). */
+    allowFraming: z.boolean().default(false),
+  })
+  .strict();
+
+/** Badges readable without a token; every other badge needs a token like the API. */
+export const badgesSchema = z
+  .object({
+    public: z
+      .object({
+        projects: z.array(z.string().min(1)).default([]),
+        probes: z.array(z.string().min(1)).default([]),
+      })
+      .strict()
+      .default({ projects: [], probes: [] }),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     /** Default project for probes and for reports posted without one. */
@@ -364,6 +399,9 @@ export const configSchema = z
     /** Quarantined tests of every project. */
     quarantine: z.array(quarantineSchema).default([]),
     history: historySchema.default(HISTORY_DEFAULTS),
+    /** The public status page; absent: no status page. */
+    statusPage: statusPageSchema.optional(),
+    badges: badgesSchema.default({ public: { projects: [], probes: [] } }),
     /** Per-stage overrides, merged over the top-level values by `resolveStage`. */
     stages: z
       .record(
@@ -393,6 +431,7 @@ export type ChannelConfig = AlertsConfig['channels'][number];
 export type MaintenanceWindow = AlertsConfig['maintenance'][number];
 export type Quarantine = z.output<typeof quarantineSchema>;
 export type HistoryConfig = z.output<typeof historySchema>;
+export type StatusPageConfig = z.output<typeof statusPageSchema>;
 
 /** Typed helper for `vigil.config.ts`. */
 export const defineConfig = (config: VigilConfigInput): VigilConfigInput => config;

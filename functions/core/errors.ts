@@ -6,6 +6,7 @@ export type ErrorCode =
   | 'bad_request'
   | 'invalid_report'
   | 'unauthorized'
+  | 'forbidden'
   | 'not_found'
   | 'conflict'
   | 'payload_too_large'
@@ -18,6 +19,7 @@ const STATUS: Record<ErrorCode, number> = {
   bad_request: 400,
   invalid_report: 400,
   unauthorized: 401,
+  forbidden: 403,
   not_found: 404,
   conflict: 409,
   payload_too_large: 413,

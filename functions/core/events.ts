@@ -28,9 +28,11 @@ export const DETAIL_TYPES = {
 export type DetailType = (typeof DETAIL_TYPES)[keyof typeof DETAIL_TYPES];
 
 const coverageMetricSchema = z.object({
-  pct: z.number(),
+  /** null: the tool did not measure this metric (`reason` says why). */
+  pct: z.number().nullable(),
   covered: z.number(),
   total: z.number(),
+  reason: z.string().optional(),
 });
 
 export const gateCheckSchema = z.object({
@@ -337,6 +339,11 @@ export const EVENT_PATTERNS = {
       DETAIL_TYPES.load,
       DETAIL_TYPES.benchmark,
     ],
+  },
+  /** What the dashboard and status page read: reports (run catalog), probe runs, incidents. */
+  status: {
+    source: [SOURCES.ingest, SOURCES.probe, SOURCES.alert],
+    'detail-type': [...RESULTS_PATTERN['detail-type'], DETAIL_TYPES.alertStateChanged],
   },
   /** CloudWatch metric alarms changing state (on the account's default bus). */
   alarms: {

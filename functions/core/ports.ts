@@ -37,6 +37,12 @@ export interface RunLedger {
   complete(key: string, fingerprint: string, response: unknown): Promise<void>;
   /** Drop an unfinished claim so the client can retry (publish failed). */
   release(key: string): Promise<void>;
+  /**
+   * Optional outbox: publish `events` and complete the claim in ONE transaction (the local
+   * store). When present, ingest uses it instead of `publish` then `complete`, so a crash can
+   * never leave a run published but unrecorded, or recorded without its events.
+   */
+  commit?(key: string, fingerprint: string, response: unknown, events: VigilEvent[]): Promise<void>;
 }
 
 /** Accepted ingest tokens (env locally, Secrets Manager on AWS). */

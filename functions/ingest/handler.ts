@@ -1,11 +1,13 @@
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import { authorize } from '../core/access';
 import { isVigilError, VigilError } from '../core/errors';
 import { type HealthCheck, runHealthChecks } from '../core/health';
 import { HISTORY_PATH_PREFIX, parseHistoryPath, queryHistory } from '../core/history/queries';
 import { type IngestDeps, ingest, newCorrelationId } from '../core/ingest/service';
 import { PIPELINE_METRICS } from '../core/metrics/catalog';
-import type { TokenSource } from '../core/ports';
+import type { ArchiveReader, TokenSource } from '../core/ports';
+import { parseStatusPath, type StatusRoute } from '../core/status/queries';
 import {
   bodyBytes,
   correlationIdFrom,
@@ -13,15 +15,21 @@ import {
   type HttpResult,
   header,
   json,
-  tokenAccepted,
 } from '../shared/http';
 import { emitPipelineMetric, flushMetrics } from '../shared/pipeline-metrics';
 import { logger, metrics as sharedMetrics } from '../shared/powertools';
 import { annotate, traceHandler, traceSync } from '../shared/tracing';
 import { CLI_PATH, getCli } from './cli-file';
+import { routeStatus, type StatusStores } from './status-routes';
 
 export interface IngestHandlerDeps extends IngestDeps {
   tokens: TokenSource;
+  /** Read-only tokens: every GET route, never POST (403). Default: none. */
+  readTokens?: TokenSource;
+  /** The dashboard API's stores (`/v1/projects`, `/v1/probes`, …); without them those routes answer 503. */
+  status?: StatusStores;
+  /** Reads archived reports back (run detail, raw report). */
+  archiveReader?: ArchiveReader;
   version: string;
   /** What `GET /v1/health` checks (config, bus, store). Default: none (always ok). */
   health?: readonly HealthCheck[];
@@ -56,12 +64,32 @@ export const createIngestHandler = (deps: IngestHandlerDeps) => {
   };
 
   const requireToken = async (event: APIGatewayProxyEventV2): Promise<void> => {
-    if (!tokenAccepted(header(event, 'authorization'), await deps.tokens.tokens()))
-      throw new VigilError(
-        'unauthorized',
-        'Missing or wrong bearer token: send "Authorization: Bearer <token>".',
-      );
+    const [ingestTokens, readTokens] = await Promise.all([
+      deps.tokens.tokens(),
+      deps.readTokens?.tokens() ?? [],
+    ]);
+    authorize(
+      header(event, 'authorization'),
+      { ingest: ingestTokens, read: readTokens },
+      event.requestContext.http.method,
+      event.rawPath,
+    );
   };
+
+  /** The dashboard API (`./status-routes.ts`); public routes skip the token. */
+  const getStatus = (event: APIGatewayProxyEventV2, route: StatusRoute): Promise<HttpResult> =>
+    routeStatus(
+      {
+        config: deps.config,
+        clock: deps.clock,
+        ...(deps.history ? { history: deps.history } : {}),
+        ...(deps.archiveReader ? { archive: deps.archiveReader } : {}),
+        ...(deps.status ? { stores: deps.status } : {}),
+        requireToken: () => requireToken(event),
+      },
+      route,
+      event.queryStringParameters ?? {},
+    );
 
   /** The history API: same bearer tokens as the ingest, read-only. */
   const getHistory = async (event: APIGatewayProxyEventV2): Promise<HttpResult> => {
@@ -133,6 +161,7 @@ export const createIngestHandler = (deps: IngestHandlerDeps) => {
     try {
       const { method } = event.requestContext.http;
       const route = `${method} ${event.rawPath}`;
+      const statusRoute = method === 'GET' ? parseStatusPath(event.rawPath) : undefined;
       let response: HttpResult;
       if (route === 'GET /v1/health') {
         response = await getHealth();
@@ -140,6 +169,8 @@ export const createIngestHandler = (deps: IngestHandlerDeps) => {
         response = await getCli(deps.cliFile);
       } else if (route === 'POST /v1/results') {
         response = await postResults(event, correlationId);
+      } else if (statusRoute) {
+        response = await getStatus(event, statusRoute);
       } else if (method === 'GET' && event.rawPath.startsWith(HISTORY_PATH_PREFIX)) {
         response = await getHistory(event);
       } else {

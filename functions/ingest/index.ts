@@ -2,10 +2,16 @@ import { cliFileReader } from '../adapters/aws/cli-file';
 import { dynamo, eventBridge, s3, secrets } from '../adapters/aws/clients';
 import { DynamoHistoryStore } from '../adapters/aws/dynamodb-history-store';
 import { DynamoRunLedger } from '../adapters/aws/dynamodb-ledger';
+import {
+  DynamoIncidentStore,
+  DynamoProbeHistoryStore,
+  DynamoRunCatalog,
+} from '../adapters/aws/dynamodb-status-store';
 import { eventBusCheck, ledgerTableCheck } from '../adapters/aws/health';
 import { busPublisher, lambdaEntry } from '../adapters/aws/lambda-entry';
 import { S3Archive } from '../adapters/aws/s3-archive';
 import { SecretsManagerTokenSource } from '../adapters/aws/secrets-tokens';
+import { historyRetentionDays } from '../core/config';
 import { configCheck } from '../core/health';
 import { systemClock } from '../core/ports';
 import { configFromEnv, requireEnv } from '../shared/lambda-config';
@@ -16,10 +22,17 @@ import { createIngestHandler } from './handler';
 const config = configFromEnv();
 const busName = requireEnv('EVENT_BUS_NAME');
 const ledgerTable = requireEnv('LEDGER_TABLE');
+const archive = new S3Archive({ bucket: requireEnv('ARCHIVE_BUCKET'), client: s3() });
+const status = {
+  table: requireEnv('STATUS_TABLE'),
+  client: dynamo(),
+  retentionDays: historyRetentionDays(config, process.env.VIGIL_STAGE),
+};
 
 /**
- * Lambda entry: the ingest handler wired to EventBridge, S3, DynamoDB (ledger; history, read
- * only, for gate baselines and the history API) and Secrets Manager.
+ * Lambda entry: the ingest handler wired to EventBridge, S3, DynamoDB (ledger; history and
+ * status, read only, for gate baselines, the history and the dashboard API) and Secrets Manager
+ * (ingest and read-only tokens).
  */
 export const handler = lambdaEntry(
   'ingest',
@@ -27,13 +40,23 @@ export const handler = lambdaEntry(
     config,
     stage: process.env.VIGIL_STAGE,
     publisher: busPublisher(),
-    archive: new S3Archive({ bucket: requireEnv('ARCHIVE_BUCKET'), client: s3() }),
+    archive,
+    archiveReader: archive,
     ledger: new DynamoRunLedger({ table: ledgerTable, client: dynamo() }),
     history: new DynamoHistoryStore({ table: requireEnv('HISTORY_TABLE'), client: dynamo() }),
     tokens: new SecretsManagerTokenSource({
       secretId: requireEnv('TOKENS_SECRET_ARN'),
       client: secrets(),
     }),
+    readTokens: new SecretsManagerTokenSource({
+      secretId: requireEnv('READ_TOKENS_SECRET_ARN'),
+      client: secrets(),
+    }),
+    status: {
+      probes: new DynamoProbeHistoryStore(status),
+      incidents: new DynamoIncidentStore(status),
+      catalog: new DynamoRunCatalog(status),
+    },
     clock: systemClock,
     version: VERSION,
     metrics,

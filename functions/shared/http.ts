@@ -1,4 +1,3 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { isVigilError, VigilError } from '../core/errors';
 
@@ -54,21 +53,6 @@ export const bodyBytes = (event: APIGatewayProxyEventV2): Buffer => {
   return event.isBase64Encoded
     ? Buffer.from(event.body, 'base64')
     : Buffer.from(event.body, 'utf8');
-};
-
-const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
-
-/** Constant-time check of a bearer token against every accepted token. */
-export const tokenAccepted = (
-  authorization: string | undefined,
-  accepted: readonly string[],
-): boolean => {
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
-  if (!m?.[1]) return false;
-  const given = digest(m[1]);
-  let ok = false;
-  for (const token of accepted) ok = timingSafeEqual(given, digest(token)) || ok;
-  return ok;
 };
 
 const CORRELATION_ID = /^[A-Za-z0-9._:-]{8,128}$/;

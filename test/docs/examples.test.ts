@@ -9,7 +9,7 @@ import { runDev } from '../../cli/dev';
 import { runProbeCli } from '../../cli/probe';
 import { runReport } from '../../cli/report';
 import { loadConfigFile } from '../../functions/adapters/local/config-file';
-import { type LocalPipeline, startLocal } from '../../functions/adapters/local/runtime';
+import { type LocalPipeline, startLocal } from '../../functions/runtime/local/runtime';
 import { maintenanceCronProblems } from '../../functions/core/alerts/maintenance';
 import { parseConfig } from '../../functions/core/config';
 import { type CodeBlock, docFiles, parseMarkdown, ROOT, readDoc } from './markdown';
@@ -189,6 +189,7 @@ const history = async (dataDir: string) => {
     );
   await dev.bus.drain();
   produced.set('history-tests', await request('/v1/projects/shop%2Fweb/tests?status=flaky'));
+  produced.set('dashboard-run', await request('/v1/projects/shop%2Fweb/runs/mvn-1'));
   produced.set(
     'history-benchmark',
     await request(
@@ -353,7 +354,10 @@ afterAll(async () => {
 
 describe('examples in the docs', () => {
   it('include every JSON answer shown (no unchecked JSON block)', () => {
-    const unchecked = allBlocks.filter((b) => b.lang === 'json' && b.markers.example === undefined);
+    // `<!-- report: FORMAT -->` blocks are reports, checked by test/docs/report-examples.test.ts.
+    const unchecked = allBlocks.filter(
+      (b) => b.lang === 'json' && b.markers.example === undefined && b.markers.report === undefined,
+    );
     expect(unchecked.map((b) => `${b.file}:${b.line}`)).toEqual([]);
   });
 

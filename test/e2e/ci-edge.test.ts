@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACTION_ENTRY, ACTION_OUTFILE, buildFile, cachedCliText } from '../../cli/build';
-import { type LocalPipeline, startLocal } from '../../functions/adapters/local/runtime';
+import { type LocalPipeline, startLocal } from '../../functions/runtime/local/runtime';
 import { parseConfig } from '../../functions/core/config';
 import { type FakeForge, startFakeForge } from '../helpers/fake-forge';
 

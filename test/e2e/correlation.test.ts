@@ -204,9 +204,8 @@ const loadPipeline = async () => {
     { createNotifyHandler },
     { LocalBus },
     { invocationScopes },
-    { FileAlertStore },
-    { FileArchive },
-    { FileRunLedger },
+    { LocalStore },
+    { SqliteRunLedger },
     { EVENT_PATTERNS },
     { systemClock },
     { metrics, tracer },
@@ -219,9 +218,8 @@ const loadPipeline = async () => {
     import('../../functions/notify/handler'),
     import('../../functions/adapters/local/bus'),
     import('../../functions/adapters/local/invocations'),
-    import('../../functions/adapters/local/alert-store'),
-    import('../../functions/adapters/local/archive'),
-    import('../../functions/adapters/local/ledger'),
+    import('../../functions/adapters/local/store'),
+    import('../../functions/adapters/local/store/ledger'),
     import('../../functions/core/events'),
     import('../../functions/core/ports'),
     import('../../functions/shared/powertools'),
@@ -252,7 +250,8 @@ const loadPipeline = async () => {
       }),
     );
 
-  const bus = new LocalBus({ dataDir, scope: invocation, maxAttempts: 1 });
+  const store = LocalStore.open(dataDir);
+  const bus = new LocalBus({ db: store.db, log: store.log, scope: invocation, maxAttempts: 1 });
   const notify = lambdaEntry(
     'notify',
     createNotifyHandler({
@@ -312,7 +311,7 @@ const loadPipeline = async () => {
       'alert',
       createAlertHandler({
         config,
-        store: new FileAlertStore(dataDir),
+        store: store.alerts,
         dispatch: createSnsDispatch({
           client: sns,
           topics: { critical: 'arn:aws:sns:::critical', warning: 'arn:aws:sns:::warning' },
@@ -329,8 +328,9 @@ const loadPipeline = async () => {
         config,
         stage: 'dev',
         publisher,
-        archive: new FileArchive(dataDir),
-        ledger: new FileRunLedger(dataDir),
+        archive: store.archive,
+        // Without the outbox: the events go to the publisher under test.
+        ledger: new SqliteRunLedger(store.db),
         tokens: { tokens: async () => [TOKEN] },
         clock: systemClock,
         version: 'test',

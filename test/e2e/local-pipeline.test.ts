@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type LocalPipeline, startLocal } from '../../functions/adapters/local/runtime';
 import { parseConfig } from '../../functions/core/config';
+import { type LocalPipeline, startLocal } from '../../functions/runtime/local/runtime';
 import { logger } from '../../functions/shared/powertools';
 import { generateJunit } from '../helpers/generate-junit';
 
@@ -48,16 +48,9 @@ const post = async (
   };
 };
 
-const eventsOnBus = async (): Promise<number> => {
-  try {
-    // Ingest events only: alerts for failed gates on main add their own events.
-    return (await readFile(join(dataDir, 'events.ndjson'), 'utf8'))
-      .split('\n')
-      .filter((line) => line.includes('"source":"vigil.ingest"')).length;
-  } catch {
-    return 0;
-  }
-};
+// Ingest events only: alerts for failed gates on main add their own events.
+const eventsOnBus = async (): Promise<number> =>
+  pipeline.store.log.all().filter((e) => e.source === 'vigil.ingest').length;
 
 const corpus = async (dir: string) =>
   (await readdir(`test/fixtures/corpus/${dir}`)).map((f) => `test/fixtures/corpus/${dir}/${f}`);

@@ -70,6 +70,13 @@ describe('npm start (vigil dev)', () => {
     });
     const health = await fetch(`${url}/v1/health`);
     expect(health.status).toBe(200);
+    // The dashboard link signs in with the same generated token the curl command uses.
+    const [, dashboard, token] = await vigil.waitFor(/Dashboard: (http:\S+\/)#token=(\S+)/);
+    expect(dashboard).toBe(`${url}/`);
+    expect(curl).toContain(`Bearer ${token}`);
+    const page = await fetch(dashboard ?? '');
+    expect(page.status).toBe(200);
+    expect(await page.text()).toMatch(/<script type="module" src="\/assets\/main-\w+\.js">/);
     vigil.child.kill('SIGTERM');
     expect((await vigil.exited).code).toBe(0);
   });

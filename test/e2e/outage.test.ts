@@ -4,8 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalPipeline, startLocal } from '../../functions/adapters/local/runtime';
 import { parseConfig } from '../../functions/core/config';
+import { type LocalPipeline, startLocal } from '../../functions/runtime/local/runtime';
 
 /**
  * The headline local path: a real HTTP service, a Slack-webhook receiver and the local

@@ -1,17 +1,19 @@
-import { spawnSync } from 'node:child_process';
+import { execSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadVigilConfig } from '../../lib/config';
 import {
   bundleLikeNodejsFunction,
   functionEntry,
   lambdaLoadSnippet,
+  REPO_ROOT,
 } from '../../lib/function-defaults';
+import { buildDashboardInto } from '../../lib/web';
 import { isDependency, type SourceMapV3 } from '../../scripts/trim-source-map';
 
-const FUNCTIONS = ['ingest', 'metrics', 'history', 'probe', 'alert', 'notify'] as const;
+const FUNCTIONS = ['ingest', 'metrics', 'history', 'probe', 'alert', 'notify', 'web'] as const;
 /** Above this a bundle is reported (cold start), not failed. */
 const SIZE_BUDGET_BYTES = 1024 * 1024;
 
@@ -40,6 +42,8 @@ beforeAll(async () => {
     ARCHIVE_BUCKET: 'vigil-test-archive',
     LEDGER_TABLE: 'vigil-test-ledger',
     HISTORY_TABLE: 'vigil-test-history',
+    STATUS_TABLE: 'vigil-test-status',
+    READ_TOKENS_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:vigil-test-read-AbCdEf',
     TOKENS_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:vigil-test-AbCdEf',
     SECRETS_PREFIX: 'vigil/dev/',
     ALERT_TABLE: 'vigil-test-alerts',
@@ -108,4 +112,28 @@ it('maps a stack trace of the bundled code to the TypeScript sources', () => {
   expect(result.status, result.stderr).toBe(0);
   expect(result.stdout).toContain('SNS message m-1 is not JSON');
   expect(result.stdout).toMatch(/functions\/notify\/handler\.ts:\d+:\d+/);
+});
+
+it('serves the dashboard from the files built next to the web bundle, as the stack builds them', () => {
+  for (const command of buildDashboardInto(REPO_ROOT, dirname(fileOf('web'))))
+    execSync(command, { cwd: REPO_ROOT, stdio: 'ignore' });
+  const event = {
+    version: '2.0',
+    rawPath: '/',
+    headers: { 'accept-encoding': 'gzip' },
+    requestContext: { http: { method: 'GET', path: '/' } },
+  };
+  const result = runNode(
+    `const m = ${lambdaLoadSnippet(fileOf('web'))};\n` +
+      `const r = await m.handler(${JSON.stringify(event)});\n` +
+      'const html = (await import("node:zlib")).gunzipSync(Buffer.from(r.body, "base64")).toString();\n' +
+      'console.log(JSON.stringify({ status: r.statusCode, type: r.headers["content-type"], html }));',
+  );
+  expect(result.status, result.stderr).toBe(0);
+  const answer = JSON.parse(result.stdout.trim().split('\n').at(-1) ?? '{}') as Record<
+    string,
+    string
+  >;
+  expect(answer).toMatchObject({ status: 200, type: 'text/html; charset=utf-8' });
+  expect(answer.html).toMatch(/<script type="module" src="\/assets\/main-\w+\.js">/);
 });

@@ -191,6 +191,7 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
         'logs:CreateLogStream',
         'logs:PutLogEvents',
         's3:Abort*',
+        's3:GetObject', // run detail and raw report (dashboard API)
         's3:PutObject',
         's3:PutObjectLegalHold',
         's3:PutObjectRetention',
@@ -372,17 +373,25 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
 
   it('serves POST /v1/results, GET /v1/health and the history API with payload v2, throttling and JSON access logs', () => {
     const { template } = s();
-    for (const routeKey of [
+    const routeKeys = [
       'POST /v1/results',
       'GET /v1/health',
       'GET /v1/projects/{proxy+}',
+      // The dashboard API.
+      'GET /v1/projects',
+      'GET /v1/probes',
+      'GET /v1/probes/{proxy+}',
+      'GET /v1/incidents',
+      'GET /v1/status',
+      // The single-file CLI.
       'GET /v1/cli/vigil.mjs',
-    ]) {
+    ];
+    for (const routeKey of routeKeys) {
       template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: routeKey });
     }
-    template.resourceCountIs('AWS::ApiGatewayV2::Route', 4);
-    // One integration (the ingest function) behind every route.
-    template.resourceCountIs('AWS::ApiGatewayV2::Integration', 1);
+    template.resourceCountIs('AWS::ApiGatewayV2::Route', routeKeys.length + 4); // + the web function's four
+    // Two integrations: the ingest function and the web function.
+    template.resourceCountIs('AWS::ApiGatewayV2::Integration', 2);
     template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
       IntegrationType: 'AWS_PROXY',
       PayloadFormatVersion: '2.0',
@@ -403,10 +412,52 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
     });
   });
 
+  it('serves the dashboard, status page and badges from the web function: GET only, read only', () => {
+    const { template, stack } = s();
+    const webFn = stack.web.handler.function;
+    const integrations = template.findResources('AWS::ApiGatewayV2::Integration', {
+      Properties: {
+        IntegrationUri: {
+          'Fn::GetAtt': [stack.getLogicalId(webFn.node.defaultChild as CfnElement), 'Arn'],
+        },
+      },
+    });
+    const [webIntegration] = Object.keys(integrations);
+    expect(webIntegration).toBeDefined();
+    for (const routeKey of [
+      'GET /',
+      'GET /assets/{proxy+}',
+      'GET /status',
+      'GET /v1/badges/{proxy+}',
+    ])
+      template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+        RouteKey: routeKey,
+        Target: { 'Fn::Join': ['', ['integrations/', { Ref: webIntegration }]] },
+      });
+    const fnProps = propsOf(s(), webFn);
+    expect(fnProps).toMatchObject({ MemorySize: 256, Timeout: 10 });
+    expect(
+      Object.keys((fnProps.Environment as { Variables: Record<string, unknown> }).Variables),
+    ).toEqual(
+      expect.arrayContaining(['TOKENS_SECRET_ARN', 'READ_TOKENS_SECRET_ARN', 'STATUS_TABLE']),
+    );
+    // Reads the status table (status page, badges) and both token secrets; nothing else.
+    expect(roleActions(s(), stack.web.handler.role)).toEqual([
+      'dynamodb:GetItem',
+      'dynamodb:Query',
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      'secretsmanager:DescribeSecret',
+      'secretsmanager:GetSecretValue',
+      'xray:PutTelemetryRecords',
+      'xray:PutTraceSegments',
+    ]);
+  });
+
   it('keeps every log group for the stage retention', () => {
     const retention = stageSettings(config, stage).logRetention;
     const groups = Object.values(s().template.findResources('AWS::Logs::LogGroup'));
-    expect(groups).toHaveLength(7); // ingest, metrics, history, probe, alert, notify; API access logs
+    expect(groups).toHaveLength(9); // ingest, metrics, history, status, probe, alert, notify, web; API access logs
     for (const group of groups) {
       expect((group as CfnResourceJson).Properties?.RetentionInDays).toBe(retention);
     }
@@ -420,9 +471,11 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
         'EventBusName',
         'IngestUrl',
         'TokensSecretArn',
+        'ReadTokensSecretArn',
         'CriticalTopicArn',
         'WarningTopicArn',
         'DashboardUrl',
+        'WebUrl',
       ].sort(),
     );
   });
@@ -597,6 +650,48 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
     });
   });
 
+  // --- status (dashboard data) -------------------------------------------------------------
+
+  it('builds the status rule from EVENT_PATTERNS.status, with retries, a DLQ and only the grants it uses', () => {
+    const { status, events } = s().stack;
+    const rule = propsOf(s(), status.rule);
+    expect(rule.EventPattern).toEqual(JSON.parse(JSON.stringify(EVENT_PATTERNS.status)));
+    expect(rule.EventBusName).toEqual({ Ref: logicalIdOf(s().stack, events.bus) });
+    const queueArn = { 'Fn::GetAtt': [logicalIdOf(s().stack, status.deadLetterQueue), 'Arn'] };
+    expect(rule.Targets).toEqual([
+      expect.objectContaining({
+        DeadLetterConfig: { Arn: queueArn },
+        RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 3600 },
+      }),
+    ]);
+    expect(roleActions(s(), status.handler.role)).toEqual(
+      [
+        'dynamodb:ConditionCheckItem',
+        'dynamodb:DeleteItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+        'dynamodb:UpdateItem',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        'secretsmanager:GetSecretValue', // the Sentry DSN, like every function
+        'sqs:GetQueueAttributes', // the dead-letter queue (failed invocations)
+        'sqs:GetQueueUrl',
+        'sqs:SendMessage',
+        'xray:PutTelemetryRecords',
+        'xray:PutTraceSegments',
+      ].sort(),
+    );
+    expect(propsOf(s(), status.table)).toMatchObject({
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+    });
+  });
+
   // --- probes ---------------------------------------------------------------------------
 
   const probes = () => {
@@ -674,7 +769,7 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
         Properties: { Description: Match.stringLikeRegexp(`^Vigil ${stage}: `) },
       }),
     ).map((fn) => String((fn as CfnResourceJson).Properties?.Description));
-    expect(vigilFunctions).toHaveLength(5); // ingest, metrics, history, alert, notify
+    expect(vigilFunctions).toHaveLength(7); // ingest, metrics, history, status, alert, notify, web
     expect(vigilFunctions.join('\n')).not.toMatch(/probe/);
   });
 
@@ -818,8 +913,8 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
     const invokeConfigs = Object.values(
       s().template.findResources('AWS::Lambda::EventInvokeConfig'),
     );
-    // metrics, history, probe, alert, notify: every asynchronously invoked function
-    expect(invokeConfigs).toHaveLength(5);
+    // metrics, history, status, probe, alert, notify: every asynchronously invoked function
+    expect(invokeConfigs).toHaveLength(6);
     for (const invokeConfig of invokeConfigs) {
       expect((invokeConfig as CfnResourceJson).Properties?.DestinationConfig).toMatchObject({
         OnFailure: { Destination: expect.anything() },

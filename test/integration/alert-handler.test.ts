@@ -18,10 +18,10 @@ import {
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createSnsDispatch } from '../../functions/adapters/aws/sns-dispatch';
 import { LocalAlertDispatcher } from '../../functions/adapters/local/alert-dispatcher';
-import { FileAlertStore } from '../../functions/adapters/local/alert-store';
-import { LocalBus } from '../../functions/adapters/local/bus';
+import type { LocalBus } from '../../functions/adapters/local/bus';
 import { LocalMetricStore } from '../../functions/adapters/local/metric-store';
 import { createLocalMetrics } from '../../functions/adapters/local/metrics';
+import type { SqliteAlertStore } from '../../functions/adapters/local/store/alert-store';
 import { createAlertHandler } from '../../functions/alert/handler';
 import type { SlackPayload } from '../../functions/core/alerts/messages';
 import { listAlerts } from '../../functions/core/alerts/service';
@@ -37,6 +37,7 @@ import {
   type TestRunDetail,
 } from '../../functions/core/events';
 import { MemoryPublisher } from '../helpers/fakes';
+import { busOn, storedEvents, storeOf } from '../helpers/local-store';
 import { type MotoServer, startMoto } from '../helpers/moto';
 
 // A real HTTP receiver acting as Slack: records every message it gets.
@@ -73,7 +74,7 @@ const minutes = (m: number): void => {
 
 interface Harness {
   handle: (event: BusEvent) => Promise<void>;
-  store: FileAlertStore;
+  store: SqliteAlertStore;
   dispatcher: LocalAlertDispatcher;
   bus: LocalBus;
   dataDir: string;
@@ -96,8 +97,8 @@ const harness = async (input: VigilConfigInput = {}): Promise<Harness> => {
     ...input,
     alerts: { channels: [{ type: 'slack', webhookUrl: slackUrl }], ...input.alerts },
   });
-  const bus = new LocalBus({ dataDir, retryDelayMs: 1 });
-  const store = new FileAlertStore(dataDir);
+  const bus = busOn(dataDir, { retryDelayMs: 1 });
+  const store = storeOf(dataDir).alerts;
   const dispatcher = new LocalAlertDispatcher({
     channels: config.alerts.channels,
     dataDir,
@@ -219,7 +220,7 @@ const alarmEvent = (value: 'ALARM' | 'OK'): BusEvent => {
 };
 
 const history = async (dataDir: string): Promise<AlertNotification[]> =>
-  (await listAlerts(new FileAlertStore(dataDir), { clock })).history.reverse();
+  (await listAlerts(storeOf(dataDir).alerts, { clock })).history.reverse();
 
 beforeEach(() => {
   slackMessages = [];
@@ -278,10 +279,7 @@ describe('alert handler: probes', () => {
 
     // Every transition is also an Alert State Changed event on the bus.
     await h.bus.drain();
-    const events = (await readFile(join(h.dataDir, 'events.ndjson'), 'utf8'))
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as BusEvent);
+    const events = storedEvents(h.dataDir);
     expect(events.map((e) => e['detail-type'])).toEqual([
       'Alert State Changed',
       'Alert State Changed',
@@ -295,8 +293,7 @@ describe('alert handler: probes', () => {
     // Prepare
     const h = await harness();
     const errors: unknown[] = [];
-    const bus = new LocalBus({
-      dataDir: h.dataDir,
+    const bus = busOn(h.dataDir, {
       retryDelayMs: 1,
       onDeliveryError: (_r, _e, error) => errors.push(error),
     });

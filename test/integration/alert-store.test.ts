@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoAlertStore } from '../../functions/adapters/aws/dynamodb-alert-store';
-import { FileAlertStore } from '../../functions/adapters/local/alert-store';
+import { LocalStore } from '../../functions/adapters/local/store';
 import { buildNotification } from '../../functions/core/alerts/messages';
 import {
   type AlertStateStore,
@@ -285,47 +285,94 @@ describe('processObservation against a contended or failing store', () => {
   });
 });
 
-// Local files -----------------------------------------------------------------------------
+// The embedded store ------------------------------------------------------------------------
 
 contract(
-  'FileAlertStore',
-  async () => new FileAlertStore(await mkdtemp(join(tmpdir(), 'vigil-as-'))),
+  'SqliteAlertStore',
+  async () => LocalStore.open(await mkdtemp(join(tmpdir(), 'vigil-as-'))).alerts,
 );
 
-describe('FileAlertStore', () => {
+describe('SqliteAlertStore', () => {
   let dir: string;
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'vigil-as-'));
   });
 
-  it('is a compare-and-swap across instances on the same data dir', async () => {
-    // Prepare: two "processes" (two store instances) racing on one check
-    const a = new FileAlertStore(dir);
-    const b = new FileAlertStore(dir);
-    const key = 'probe:shop/two-instances';
+  it('is a compare-and-swap for writers racing on one check', async () => {
+    // Prepare
+    const store = LocalStore.open(dir);
+    const key = 'probe:shop/two-writers';
 
     // Act
     const results = await Promise.all([
-      a.putIfVersion(stateFor(key, 1, 1), 0),
-      b.putIfVersion(stateFor(key, 1, 2), 0),
+      store.alerts.putIfVersion(stateFor(key, 1, 1), 0),
+      store.alerts.putIfVersion(stateFor(key, 1, 2), 0),
     ]);
 
     // Assess
-    expect(results.filter(Boolean)).toHaveLength(1);
-    expect((await b.get(key))?.version).toBe(1);
+    expect(results).toEqual([true, false]);
+    expect((await store.alerts.get(key))?.consecutiveFailures).toBe(1);
+    store.close();
   });
 
-  it('loses no update when several processes increment the same check', async () => {
+  it('keeps fields it does not know, and skips a corrupt state in listings', async () => {
     // Prepare
-    const workers = 4;
-    const increments = 150;
+    const store = LocalStore.open(dir);
+    const extra = { ...stateFor('probe:shop/a', 1, 1), deliveries: { slack: 'pending' } };
+    await store.alerts.putIfVersion(extra, 0);
+    await store.alerts.putIfVersion(stateFor('probe:shop/b', 1, 1), 0);
+    store.db.q(`UPDATE alert_state SET body = '{"torn' WHERE check_key = 'probe:shop/b'`).run();
+
+    // Act
+    const listed = await store.alerts.list();
+    const corrupt = await store.alerts.get('probe:shop/b');
+    store.close();
+
+    // Assess
+    expect(listed.active).toEqual([extra]);
+    expect(corrupt).toBeUndefined();
+  });
+
+  it('hands what a dead process was sending back to the outbox when it opens', async () => {
+    // Prepare: a FIRING claimed for sending (a lease of minutes), then the process dies
+    const first = LocalStore.open(dir);
+    const firing = buildNotification('FIRING', {
+      ...stateFor('probe:shop/sending', 1, 2),
+      status: 'FIRING',
+      incidentId: 'inc-1',
+      since: '2026-11-25T10:00:00.000Z',
+    });
+    const sending: AlertState = {
+      ...stateFor('probe:shop/sending', 3, 2),
+      status: 'FIRING',
+      sending: { notifications: [firing], until: '2999-01-01T00:00:00.000Z' },
+    };
+    await first.alerts.putIfVersion(sending, 0);
+    first.close();
+
+    // Act
+    const restarted = LocalStore.open(dir);
+    const state = await restarted.alerts.get('probe:shop/sending');
+    restarted.close();
+
+    // Assess
+    expect(state?.sending).toBeUndefined();
+    expect(state?.outbox).toEqual([firing]);
+    expect(state?.version).toBe(4);
+  });
+
+  it('loses no update when several connections increment the same check at once', async () => {
+    // Prepare
+    const workers = 2;
+    const increments = 30;
     const script = join(dir, 'worker.mts');
-    const storeModule = join(ROOT, 'functions/adapters/local/alert-store.ts');
+    const storeModule = join(ROOT, 'functions/adapters/local/store/index.ts');
     await writeFile(
       script,
-      `import { FileAlertStore } from ${JSON.stringify(storeModule)};
+      `import { LocalStore } from ${JSON.stringify(storeModule)};
 const [dataDir, key, count] = process.argv.slice(2) as [string, string, string];
-const store = new FileAlertStore(dataDir);
+// Connections of one owner (as the pipeline's worker thread is): no data dir lock.
+const store = LocalStore.open(dataDir, { lock: false }).alerts;
 let conflicts = 0;
 for (let i = 0; i < Number(count); i++) {
   for (;;) {
@@ -362,7 +409,7 @@ process.stdout.write(String(conflicts));
 
     // Act
     const conflicts = await Promise.all(Array.from({ length: workers }, run));
-    const final = await new FileAlertStore(dir).get('probe:shop/multi');
+    const final = await LocalStore.open(dir).alerts.get('probe:shop/multi');
 
     // Assess
     expect(final?.consecutiveFailures).toBe(workers * increments);
@@ -372,7 +419,7 @@ process.stdout.write(String(conflicts));
 
   it('keeps a bounded history', async () => {
     // Prepare
-    const store = new FileAlertStore(dir, { historyLimit: 5 });
+    const { alerts: store } = LocalStore.open(dir, { alertHistoryLimit: 5 });
     const base = buildNotification('FIRING', {
       ...stateFor('probe:shop/h', 1, 2),
       status: 'FIRING',
@@ -397,7 +444,7 @@ process.stdout.write(String(conflicts));
 
   it('lists nothing for a fresh data dir', async () => {
     // Prepare
-    const store = new FileAlertStore(dir);
+    const { alerts: store } = LocalStore.open(dir);
 
     // Act
     const listed = await store.list();

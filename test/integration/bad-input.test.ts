@@ -68,7 +68,13 @@ const CASES: [
     'invalid_report',
     /total\.branches\.covered: expected a number, got string/,
   ],
-  ['lcov-garbage.info', {}, 415, 'unsupported_format', /neither XML, JSON nor LCOV/],
+  [
+    'lcov-garbage.info',
+    {},
+    415,
+    'unsupported_format',
+    /neither XML, JSON, LCOV, a Go cover profile nor go test -bench output/,
+  ],
   ['lcov-garbage.info', { format: 'lcov' }, 400, 'invalid_report', /line 4/],
 ];
 

@@ -23,8 +23,6 @@ import {
   HISTORY_TABLE_KEYS,
 } from '../../functions/adapters/aws/dynamodb-history-store';
 import { S3Archive } from '../../functions/adapters/aws/s3-archive';
-import { FileAlertStore } from '../../functions/adapters/local/alert-store';
-import { LocalBus } from '../../functions/adapters/local/bus';
 import { LocalMetricStore } from '../../functions/adapters/local/metric-store';
 import { createLocalMetrics } from '../../functions/adapters/local/metrics';
 import { createAlertHandler } from '../../functions/alert/handler';
@@ -42,6 +40,7 @@ import type { ArchiveReader } from '../../functions/core/ports';
 import { createHistoryHandler } from '../../functions/history/handler';
 import { validateEmf } from '../helpers/emf';
 import { MemoryArchive, MemoryLedger, MemoryPublisher } from '../helpers/fakes';
+import { busOn, storedEvents, storeOf } from '../helpers/local-store';
 import { MemoryHistory } from '../helpers/memory-history';
 import { type MotoServer, startMoto } from '../helpers/moto';
 
@@ -100,8 +99,7 @@ describe('history handler (local runtime: the same handlers on the local bus)', 
     // Prepare: ingest → bus → history handler → bus → alert handler, as `npm start` wires them
     const dataDir = await mkdtemp(join(tmpdir(), 'vigil-history-'));
     const errors: unknown[] = [];
-    const bus = new LocalBus({
-      dataDir,
+    const bus = busOn(dataDir, {
       retryDelayMs: 1,
       onDeliveryError: (_rule, _event, error) => errors.push(error),
     });
@@ -132,7 +130,7 @@ describe('history handler (local runtime: the same handlers on the local bus)', 
       EVENT_PATTERNS.alerts,
       createAlertHandler({
         config,
-        store: new FileAlertStore(dataDir),
+        store: storeOf(dataDir).alerts,
         dispatch: async (n) => {
           notices.push(n);
         },
@@ -174,10 +172,7 @@ describe('history handler (local runtime: the same handlers on the local bus)', 
     ]);
 
     // Test Flaky Detected on the bus, valid, carrying the run's correlation id and the quarantine
-    const archived = readFileSync(join(dataDir, 'events.ndjson'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as BusEvent);
+    const archived = storedEvents(dataDir);
     const detected = archived.filter((e) => e['detail-type'] === 'Test Flaky Detected');
     expect(detected).toHaveLength(3);
     const details = detected.map((e) => testFlakyDetailSchema.parse(e.detail));

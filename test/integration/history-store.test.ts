@@ -15,7 +15,7 @@ import {
   fitKey,
   HISTORY_TABLE_KEYS,
 } from '../../functions/adapters/aws/dynamodb-history-store';
-import { encodeProject, FileHistoryStore } from '../../functions/adapters/local/history-store';
+import { LocalStore } from '../../functions/adapters/local/store';
 import { VigilError } from '../../functions/core/errors';
 import type {
   HistoryStore,
@@ -559,288 +559,157 @@ const durable = (name: string, makeStore: (clock: Clock) => Promise<HistoryStore
 
 contract('MemoryHistory', async () => new MemoryHistory());
 
-// Local files ---------------------------------------------------------------------------------
+// The embedded store ---------------------------------------------------------------------------
 
 const tempDir = () => mkdtemp(join(tmpdir(), 'vigil-hist-'));
 
-contract('FileHistoryStore', async () => new FileHistoryStore(await tempDir()));
-durable('FileHistoryStore', async (clock) => new FileHistoryStore(await tempDir(), { clock }));
+contract('SqliteHistoryStore', async () => LocalStore.open(await tempDir()).history);
+durable('SqliteHistoryStore', async (clock) => LocalStore.open(await tempDir(), { clock }).history);
 
-describe('FileHistoryStore', () => {
-  const lines = async (dir: string, project: string) =>
-    (await readFile(join(dir, 'history', encodeProject(project), 'runs.jsonl'), 'utf8'))
-      .split('\n')
-      .filter(Boolean);
-
-  it('lays files out per project under history/, names escaped', async () => {
-    // Prepare
-    const dir = await tempDir();
-    const store = new FileHistoryStore(dir);
-
-    // Act
-    await store.putRun(run('Org/../Repo', 1), TTL);
-    await store.putTest(testRec('Org/../Repo', 'unit > x', 1, ['passed']), 0, TTL);
-
-    // Assess
-    expect(await readdir(join(dir, 'history'))).toEqual(['%4Frg%2F%2E%2E%2F%52epo']);
-    expect((await readdir(join(dir, 'history', '%4Frg%2F%2E%2E%2F%52epo'))).sort()).toEqual([
-      'runs.jsonl',
-      'tests.jsonl',
-    ]);
-  });
-
-  it('keeps runs.jsonl bounded: the newest maxRunsPerProject runs, rewrites included', async () => {
-    // Prepare
-    const dir = await tempDir();
-    const store = new FileHistoryStore(dir, { maxRunsPerProject: 10 });
-    const project = freshProject();
-    const sizes: number[] = [];
-    const visible: number[] = [];
-
-    // Act
-    for (let m = 1; m <= 40; m++) {
-      await store.putRun(run(project, m), TTL);
-      await store.putRun(run(project, m), TTL); // a redelivered event
-      sizes.push((await lines(dir, project)).length);
-      visible.push((await store.listRuns(project, { limit: 100 })).items.length);
-    }
-    const listed = await store.listRuns(project, { limit: 100 });
-
-    // Assess
-    expect(Math.max(...sizes)).toBeLessThanOrEqual(12);
-    expect(Math.max(...visible)).toBe(10);
-    expect(listed.items.map((r) => r.runId)).toEqual(
-      Array.from({ length: 10 }, (_, i) => `run-0${40 - i}`),
-    );
-  });
-
-  it('drops expired runs from the file within a day of their expiry', async () => {
-    // Prepare
-    const dir = await tempDir();
-    const clock = movableClock();
-    const store = new FileHistoryStore(dir, { clock });
-    const project = freshProject();
-    for (let m = 1; m <= 5; m++) await store.putRun(run(project, m), 1);
-
-    // Act
-    clock.advanceDays(1.5);
-    await store.putRun(run(project, 6), 1);
-    const afterHalfDay = (await lines(dir, project)).length;
-    clock.advanceDays(1);
-    await store.putRun(run(project, 7), 30);
-
-    // Assess
-    expect(afterHalfDay).toBe(6);
-    expect((await lines(dir, project)).map((l) => (JSON.parse(l) as { key: string }).key)).toEqual([
-      `${at(7)}#run-007`,
-    ]);
-  });
-
-  it('skips a torn line left by a crash mid-append', async () => {
-    // Prepare
-    const dir = await tempDir();
-    const store = new FileHistoryStore(dir);
-    const project = freshProject();
-    await store.putRun(run(project, 1), TTL);
-    await store.close();
-    const file = join(dir, 'history', encodeProject(project), 'runs.jsonl');
-    await writeFile(file, `${await readFile(file, 'utf8')}{"key":"2026-11-25T1`);
-
-    // Act
-    const restarted = new FileHistoryStore(dir);
-    await restarted.putRun(run(project, 2), TTL);
-    const listed = await restarted.listRuns(project, { limit: 5 });
-    await restarted.close();
-    const reloaded = await new FileHistoryStore(dir).listRuns(project, { limit: 5 });
-
-    // Assess
-    expect(listed.items.map((r) => r.runId)).toEqual(['run-002', 'run-001']);
-    expect(reloaded).toEqual(listed);
-  });
-
-  it('is a compare-and-swap across instances on one data dir in one process', async () => {
-    // Prepare
-    const dir = await tempDir();
-    const stores = [
-      new FileHistoryStore(dir),
-      new FileHistoryStore(dir),
-      new FileHistoryStore(dir),
-    ];
-    const project = freshProject();
-
-    // Act
-    const results = await Promise.all(
-      stores.map((s, i) =>
-        s.putTest(testRec(project, 'unit > cas', 1, [i ? 'passed' : 'failed']), 0, TTL),
-      ),
-    );
-
-    // Assess
-    expect(results.filter(Boolean)).toHaveLength(1);
-  });
-
-  const testsFile = (dir: string, project: string) =>
-    join(dir, 'history', encodeProject(project), 'tests.jsonl');
-  const testLines = async (dir: string, project: string) =>
-    (await readFile(testsFile(dir, project), 'utf8')).split('\n').filter(Boolean);
+describe('SqliteHistoryStore', () => {
   const everyTest = async (store: HistoryStore, project: string) =>
     (await allPages((cursor) => store.listTests(project, { status: 'all', limit: 1000, cursor })))
       .flat()
       .map((t) => `${t.id}@${t.version}`);
 
-  it('reads the test log back after a restart: the same records, and the version check goes on', async () => {
-    // Prepare: three tests, two of them rewritten (the last line of an id wins)
+  it('reads everything back after a restart, and the version check goes on', async () => {
+    // Prepare
     const dir = await tempDir();
-    const store = new FileHistoryStore(dir);
+    const first = LocalStore.open(dir);
     const project = freshProject();
-    await store.putTest(testRec(project, 'unit > a', 1, ['passed']), 0, TTL);
-    await store.putTest(testRec(project, 'unit > b', 1, ['failed']), 0, TTL);
-    await store.putTest(testRec(project, 'unit > a', 2, ['passed', 'failed']), 1, TTL);
-    await store.putTest(testRec(project, 'unit > c', 1, ['passed'], true), 0, TTL);
-    await store.putTest(testRec(project, 'unit > a', 3, ['passed', 'failed', 'passed']), 2, TTL);
-    const before = await store.getTests(project, ['unit > a', 'unit > b', 'unit > c']);
-    await store.close();
+    await first.history.putRun(run(project, 1), TTL);
+    await first.history.putTest(testRec(project, 'unit > a', 1, ['passed']), 0, TTL);
+    await first.history.putTest(testRec(project, 'unit > a', 2, ['passed', 'failed']), 1, TTL);
+    await first.history.putTest(testRec(project, 'unit > c', 1, ['passed'], true), 0, TTL);
+    const before = await first.history.getTests(project, ['unit > a', 'unit > c']);
+    first.close();
 
     // Act
-    const restarted = new FileHistoryStore(dir);
-    const after = await restarted.getTests(project, ['unit > a', 'unit > b', 'unit > c']);
-    const flaky = await restarted.listTests(project, { status: 'flaky', limit: 5 });
-    const stale = await restarted.putTest(testRec(project, 'unit > a', 3, ['skipped']), 2, TTL);
-    const next = await restarted.putTest(testRec(project, 'unit > a', 4, ['skipped']), 3, TTL);
+    const restarted = LocalStore.open(dir);
+    const after = await restarted.history.getTests(project, ['unit > a', 'unit > c']);
+    const runs = await restarted.history.listRuns(project, { limit: 5 });
+    const flaky = await restarted.history.listTests(project, { status: 'flaky', limit: 5 });
+    const stale = await restarted.history.putTest(
+      testRec(project, 'unit > a', 2, ['skipped']),
+      1,
+      TTL,
+    );
+    const next = await restarted.history.putTest(
+      testRec(project, 'unit > a', 3, ['skipped']),
+      2,
+      TTL,
+    );
+    restarted.close();
 
     // Assess
     expect(after).toEqual(before);
-    expect(after.get('unit > a')?.version).toBe(3);
+    expect(runs.items.map((r) => r.runId)).toEqual(['run-001']);
     expect(flaky.items.map((t) => t.id)).toEqual(['unit > c']);
     expect([stale, next]).toEqual([false, true]);
   });
 
-  it('keeps every line of many concurrent writes, and pages 20 000 tests in id order', async () => {
+  it('lets one of concurrent writers of a version win, in one group commit', async () => {
+    // Prepare
+    const store = LocalStore.open(await tempDir());
+    const project = freshProject();
+
+    // Act
+    const results = await Promise.all(
+      [0, 1, 2].map((i) =>
+        store.history.putTest(testRec(project, 'unit > cas', 1, [i ? 'passed' : 'failed']), 0, TTL),
+      ),
+    );
+    store.close();
+
+    // Assess
+    expect(results).toEqual([true, false, false]);
+  });
+
+  it('pages 20 000 tests written at once in id order, the same after a restart', async () => {
     // Prepare
     const dir = await tempDir();
-    const store = new FileHistoryStore(dir);
+    const store = LocalStore.open(dir);
     const project = freshProject();
     const ids = Array.from({ length: 20_000 }, (_, i) => `unit > T > case-${i}`);
 
     // Act: all at once, as the history service's workers write them
     const written = await Promise.all(
-      ids.map((id) => store.putTest(testRec(project, id, 1, ['passed']), 0, TTL)),
+      ids.map((id) => store.history.putTest(testRec(project, id, 1, ['passed']), 0, TTL)),
     );
-    const listed = await everyTest(store, project);
-    await store.close();
-    const reloaded = await everyTest(new FileHistoryStore(dir), project);
+    const listed = await everyTest(store.history, project);
+    store.close();
+    const reopened = LocalStore.open(dir);
+    const reloaded = await everyTest(reopened.history, project);
+    reopened.close();
 
     // Assess
     expect(written.every(Boolean)).toBe(true);
     expect(listed).toEqual([...ids].sort().map((id) => `${id}@1`));
     expect(reloaded).toEqual(listed);
-    expect(await testLines(dir, project)).toHaveLength(20_000);
   });
 
-  it('skips a torn last line of the test log and appends on a new line after it', async () => {
+  it('skips a corrupt record in reads and listings, and lets it be written again', async () => {
     // Prepare
-    const dir = await tempDir();
-    const store = new FileHistoryStore(dir);
+    const store = LocalStore.open(await tempDir());
     const project = freshProject();
-    await store.putTest(testRec(project, 'unit > a', 1, ['passed']), 0, TTL);
-    await store.close();
-    const file = testsFile(dir, project);
-    await writeFile(file, `${await readFile(file, 'utf8')}{"expiresAt":1,"record":{"proj`);
+    await store.history.putRun(run(project, 1), TTL);
+    await store.history.putRun(run(project, 2), TTL);
+    await store.history.putTest(testRec(project, 'unit > a', 1, ['passed']), 0, TTL);
+    await store.history.putTest(testRec(project, 'unit > b', 1, ['failed']), 0, TTL);
+    store.db.q(`UPDATE runs SET body = '{"torn' WHERE key LIKE '%run-001'`).run();
+    store.db.q(`UPDATE tests SET body = 'garbage' WHERE id = 'unit > a'`).run();
 
     // Act
-    const restarted = new FileHistoryStore(dir);
-    const kept = await restarted.getTests(project, ['unit > a']);
-    await restarted.putTest(testRec(project, 'unit > b', 1, ['failed']), 0, TTL);
-    await restarted.close();
-    const again = await everyTest(new FileHistoryStore(dir), project);
-
-    // Assess
-    expect(kept.get('unit > a')).toEqual(testRec(project, 'unit > a', 1, ['passed']));
-    expect(again).toEqual(['unit > a@1', 'unit > b@1']);
-    expect(await testLines(dir, project)).toHaveLength(3);
-  });
-
-  it('compacts the test log past twice the live records, keeping the live set, before and after a restart', async () => {
-    // Prepare: ids with multi-byte characters (a rewrite copies lines by their byte offsets)
-    const dir = await tempDir();
-    const project = freshProject();
-    const id = (t: number) => `unit > t${t} é😀`;
-    const sizes: number[] = [];
-    const writeAll = async (store: HistoryStore, from: number, to: number) => {
-      for (let v = from; v <= to; v++)
-        for (let t = 0; t < 10; t++) {
-          await store.putTest(testRec(project, id(t), v, ['passed']), v - 1, TTL);
-          sizes.push((await testLines(dir, project)).length);
-        }
-    };
-
-    // Act: 10 tests written 8 times, a restart, then 3 more times each
-    const store = new FileHistoryStore(dir);
-    await writeAll(store, 1, 8);
-    const live = await everyTest(store, project);
-    await store.close();
-    const restarted = new FileHistoryStore(dir);
-    const reloaded = await everyTest(restarted, project);
-    await writeAll(restarted, 9, 11);
-    await restarted.close();
-    const final = await everyTest(new FileHistoryStore(dir), project);
-
-    // Assess: bounded by 2 × 10 lines, shrunk at least twice, the latest version of each kept
-    expect(Math.max(...sizes)).toBeLessThanOrEqual(20);
-    expect(sizes.filter((n, i) => i > 0 && n < (sizes[i - 1] as number)).length).toBeGreaterThan(2);
-    expect(live).toEqual(Array.from({ length: 10 }, (_, t) => `${id(t)}@8`));
-    expect(reloaded).toEqual(live);
-    expect(final).toEqual(Array.from({ length: 10 }, (_, t) => `${id(t)}@11`));
-    expect((await testLines(dir, project)).every((l) => JSON.parse(l))).toBe(true);
-  });
-
-  it('drops expired tests from the log within a day of their expiry', async () => {
-    // Prepare
-    const dir = await tempDir();
-    const clock = movableClock();
-    const store = new FileHistoryStore(dir, { clock });
-    const project = freshProject();
-    await store.putTest(testRec(project, 'unit > gone', 1, ['passed']), 0, 1);
-    await store.putTest(testRec(project, 'unit > kept', 1, ['passed']), 0, 30);
-
-    // Act
-    clock.advanceDays(2.5);
-    await store.putTest(testRec(project, 'unit > new', 1, ['passed']), 0, 30);
-
-    // Assess
-    const ids = (await testLines(dir, project)).map(
-      (l) => (JSON.parse(l) as { record: TestRecord }).record.id,
-    );
-    expect(ids.sort()).toEqual(['unit > kept', 'unit > new']);
-    expect(await everyTest(store, project)).toEqual(['unit > kept@1', 'unit > new@1']);
-  });
-
-  it('fails a write it could not append and forgets the index, so no one builds on it', async () => {
-    // Prepare: with the log loaded, its path is taken by a directory, so appends fail (EISDIR)
-    const dir = await tempDir();
-    const store = new FileHistoryStore(dir);
-    const project = freshProject();
-    await store.putTest(testRec(project, 'unit > a', 1, ['passed']), 0, TTL);
-    const file = testsFile(dir, project);
-    await rename(file, `${file}.aside`);
-    await mkdir(file);
-
-    // Act
-    const failed = store.putTest(testRec(project, 'unit > a', 2, ['passed', 'failed']), 1, TTL);
-    await expect(failed).rejects.toThrow(/EISDIR/);
-    await rm(file, { recursive: true });
-    await rename(`${file}.aside`, file);
-    const after = await store.getTests(project, ['unit > a']);
-    const retried = await store.putTest(
-      testRec(project, 'unit > a', 2, ['passed', 'passed']),
+    const runs = await store.history.listRuns(project, { limit: 5 });
+    const series = await store.history.series(project, 'tests', undefined, 'main', 5);
+    const tests = await store.history.getTests(project, ['unit > a', 'unit > b']);
+    const listed = await store.history.listTests(project, { status: 'all', limit: 5 });
+    const rewritten = await store.history.putTest(
+      testRec(project, 'unit > a', 2, ['passed']),
       1,
       TTL,
     );
+    const after = await store.history.getTests(project, ['unit > a']);
+    store.close();
 
-    // Assess: the failed version was never visible afterwards; the retry writes over version 1
-    expect(after.get('unit > a')?.version).toBe(1);
+    // Assess
+    expect(runs.items.map((r) => r.runId)).toEqual(['run-002']);
+    expect(series).toEqual([]);
+    expect([...tests.keys()]).toEqual(['unit > b']);
+    expect(listed.items.map((t) => t.id)).toEqual(['unit > b']);
+    expect(rewritten).toBe(true);
+    expect(after.get('unit > a')?.version).toBe(2);
+  });
+
+  it('fails the writes of a full disk with a retryable error, keeps none of them, and recovers', async () => {
+    // Prepare: SQLite's page limit is a full disk as the database sees it
+    const store = LocalStore.open(await tempDir());
+    const project = freshProject();
+    await store.history.putRun(run(project, 1), TTL);
+    const { page_count: pages } = store.db.q('PRAGMA page_count').get() as { page_count: number };
+    store.db.db.exec(`PRAGMA max_page_count = ${pages}`);
+    const big = testRec(project, 'unit > big', 1, Array(2000).fill('passed'));
+
+    // Act
+    const failed = await Promise.allSettled([
+      store.history.putRun(run(project, 2), TTL),
+      store.history.putTest(big, 0, TTL),
+    ]);
+    store.db.db.exec('PRAGMA max_page_count = 1073741823');
+    const retried = await store.history.putTest(big, 0, TTL);
+    const runs = await store.history.listRuns(project, { limit: 5 });
+    store.close();
+
+    // Assess
+    for (const f of failed) {
+      expect(f.status).toBe('rejected');
+      const error = (f as PromiseRejectedResult).reason as VigilError;
+      expect(error).toBeInstanceOf(VigilError);
+      expect(error.status).toBe(503);
+      expect(error.message).toMatch(/data directory is full/);
+    }
     expect(retried).toBe(true);
-    expect((await store.getTests(project, ['unit > a'])).get('unit > a')?.outcomes).toHaveLength(2);
+    expect(runs.items.map((r) => r.runId)).toEqual(['run-001']);
   });
 });
 

@@ -2,11 +2,13 @@ import { appendFile, cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalPipeline, startLocal } from '../../functions/adapters/local/runtime';
+import { LocalStore } from '../../functions/adapters/local/store';
 import { parseConfig } from '../../functions/core/config';
 import { SOURCES } from '../../functions/core/events';
+import { type LocalPipeline, startLocal } from '../../functions/runtime/local/runtime';
 import { executeLoad, runLoadCli } from '../../load/cli';
 import { ingestScenario, junitBodies, mixedBodies } from '../../load/scenarios/ingest';
 import { urlScenario } from '../../load/scenarios/url';
@@ -56,25 +58,17 @@ const capture = () => {
 
 /** Ledger entries and ingest events of one project whose run id starts with `prefix`, counted independently of verify.ts. */
 const stored = async (project: string, prefix: string) => {
-  const ledger: string[] = [];
-  for (const name of await readdir(join(dataDir, 'runs'))) {
-    const entry = JSON.parse(await readFile(join(dataDir, 'runs', name), 'utf8')) as {
+  const ledger = (
+    pipeline.store.db.q('SELECT key FROM ledger WHERE key LIKE ?').all(`${project}#${prefix}%`) as {
       key: string;
-      state: string;
-    };
-    if (entry.key.startsWith(`${project}#${prefix}`) && entry.state === 'done')
-      ledger.push(entry.key);
-  }
-  const events = (await readFile(join(dataDir, 'events.ndjson'), 'utf8'))
-    .split('\n')
-    .filter(Boolean)
-    .map(
-      (l) =>
-        JSON.parse(l) as {
-          source: string;
-          detail: { metadata: { project: string; runId: string } };
-        },
-    )
+    }[]
+  ).map((r) => r.key);
+  const events = (
+    pipeline.store.log.all() as unknown as {
+      source: string;
+      detail: { metadata: { project: string; runId: string } };
+    }[]
+  )
     .filter(
       (e) =>
         e.source === SOURCES.ingest &&
@@ -353,17 +347,16 @@ describe('verify', () => {
       timeoutMs: 5000,
     });
     expect(recorder.accepted).toHaveLength(10);
-    // A copy of what Vigil stored (without dead letters that the running handlers may still
-    // add), corrupted below one problem at a time.
+    // A copy of what Vigil stored (taken while it runs), corrupted below one problem at a
+    // time; its dead letters are dropped (the running handlers may still add some).
     const copy = await mkdtemp(join(tmpdir(), 'vigil-load-verify-'));
-    await cp(join(dataDir, 'runs'), join(copy, 'runs'), { recursive: true });
-    await cp(join(dataDir, 'archive', project), join(copy, 'archive', project), {
-      recursive: true,
-    });
-    await cp(join(dataDir, 'events.ndjson'), join(copy, 'events.ndjson'));
+    pipeline.store.backup(join(copy, 'vigil.db'));
+    await cp(join(dataDir, 'archive'), join(copy, 'archive'), { recursive: true });
     const check = () =>
       verifyDataDir({ dataDir: copy, project, runPrefix: 'vfy', accepted: recorder.accepted });
+    const db = LocalStore.open(copy, { lock: false });
     try {
+      db.db.q('DELETE FROM dead_letters').run();
       expect(await check()).toMatchObject({
         accepted: 10,
         lost: 0,
@@ -376,28 +369,24 @@ describe('verify', () => {
         events: 10,
       });
 
-      // Lose one payload, record one event twice, claim a run nobody was told about, and
+      // Lose one normalized result (raw payloads are shared: every run posted the same bytes,
+      // stored once), record one event twice, complete a run nobody was told about, and
       // dead-letter one event.
       const [first, second, third] = recorder.accepted;
-      const archiveFiles = await readdir(join(copy, 'archive', project), { recursive: true });
-      const payload = archiveFiles.find((f) => f.endsWith(`/${first}.xml`));
-      expect(payload).toBeDefined();
-      await rm(join(copy, 'archive', project, payload ?? ''));
-      const lines = (await readFile(join(copy, 'events.ndjson'), 'utf8')).split('\n');
       const eventOf = (runId: string | undefined) =>
-        lines.find((l) => l.includes(`"runId":"${runId}"`)) ?? '';
-      await appendFile(join(copy, 'events.ndjson'), `${eventOf(second)}\n`);
-      await writeFile(
-        join(copy, 'runs', 'extra.json'),
-        JSON.stringify({
-          key: `${project}#vfy-999`,
-          fingerprint: 'x',
-          state: 'done',
-          claimedAt: 0,
-        }),
-      );
-      const dead = { rule: 'history', error: 'boom', event: JSON.parse(eventOf(third)) as unknown };
-      await writeFile(join(copy, 'dead-letter.ndjson'), `${JSON.stringify(dead)}\n`);
+        db.log
+          .all()
+          .find((e) => (e.detail as { metadata: { runId: string } }).metadata.runId === runId);
+      const lost = eventOf(first)?.detail as {
+        metadata: { normalized: { sha256: string; uri: string } };
+      };
+      const { sha256, uri } = lost.metadata.normalized;
+      await rm(join(copy, 'archive', 'objects', sha256.slice(0, 2), basename(fileURLToPath(uri))));
+      db.db.q('INSERT INTO events (body) VALUES (?)').run(JSON.stringify(eventOf(second)));
+      db.db
+        .q('INSERT INTO ledger (key, fingerprint, done_at, response) VALUES (?, ?, 0, ?)')
+        .run(`${project}#vfy-999`, 'x', '{}');
+      db.log.deadLetter('history', null, 'boom', eventOf(third));
       const report = await check();
       expect(report).toMatchObject({ lost: 1, duplicated: 1, unexpected: 1, deadLettered: 1 });
       expect(report.examples).toEqual({
@@ -407,6 +396,7 @@ describe('verify', () => {
         deadLettered: [third],
       });
     } finally {
+      db.close();
       await rm(copy, { recursive: true, force: true });
     }
   });

@@ -2,8 +2,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalPipeline, startLocal } from '../../functions/adapters/local/runtime';
 import { parseConfig } from '../../functions/core/config';
+import { type LocalPipeline, startLocal } from '../../functions/runtime/local/runtime';
 
 /**
  * The local runtime's `GET /v1/health`: config loaded and data directory writable. The

@@ -4,8 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalPipeline, startLocal } from '../../functions/adapters/local/runtime';
 import { parseConfig } from '../../functions/core/config';
+import { type LocalPipeline, startLocal } from '../../functions/runtime/local/runtime';
 
 /**
  * The pipeline's own metrics in local mode: probe runs (probe scheduler), alerts sent (alert

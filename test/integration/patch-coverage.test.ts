@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gitIn } from '../../cli/git';
 import { changedLines, parseUnifiedDiff } from '../../cli/patch';
 import { runReport } from '../../cli/report';
-import { type LocalPipeline, startLocal } from '../../functions/adapters/local/runtime';
+import { type LocalPipeline, startLocal } from '../../functions/runtime/local/runtime';
 import { parseConfig } from '../../functions/core/config';
 import { lineCoverage } from '../../functions/core/patch/lines';
 import { patchCoverage, readEnvelope } from '../../functions/core/patch/patch';

@@ -6,7 +6,6 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { LocalBus } from '../../functions/adapters/local/bus';
 import { EnvSecretResolver } from '../../functions/adapters/local/env-secrets';
 import { ProbeScheduler } from '../../functions/adapters/local/probe-scheduler';
 import {
@@ -22,6 +21,7 @@ import { type ProbeFn, runProbes } from '../../functions/core/probes/run';
 import { classifyError, createHttpProber, probeHttp } from '../../functions/shared/http-probe';
 import { logger, tracer } from '../../functions/shared/powertools';
 import { MemoryPublisher } from '../helpers/fakes';
+import { busOn, storedEvents } from '../helpers/local-store';
 
 // ---------------------------------------------------------------------------------------------
 // Real local targets
@@ -794,7 +794,7 @@ describe('ProbeScheduler (local mode)', () => {
   it('runs each probe at once, then every intervalSeconds, onto the local bus', async () => {
     // Prepare
     const dataDir = await mkdtemp(join(tmpdir(), 'vigil-bus-'));
-    const bus = new LocalBus({ dataDir });
+    const bus = busOn(dataDir);
     const results: ProbeCompletedDetail[] = [];
     const ids = ['run-1', 'run-2', 'run-3', 'run-4'];
     const scheduler = new ProbeScheduler({
@@ -814,8 +814,7 @@ describe('ProbeScheduler (local mode)', () => {
     await bus.drain();
     // Assess
     expect(results.map((r) => r.metadata.correlationId)).toEqual(['run-1', 'run-2']);
-    const lines = (await readFile(join(dataDir, 'events.ndjson'), 'utf8')).trim().split('\n');
-    const first = JSON.parse(lines[0] ?? '{}');
+    const first = storedEvents(dataDir)[0];
     expect(first).toMatchObject({
       source: 'vigil.probe',
       'detail-type': 'Probe Completed',

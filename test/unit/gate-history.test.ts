@@ -97,6 +97,23 @@ describe('coverage drop against the base branch', () => {
     expect(g.status).toBe('pass');
   });
 
+  it('skips a drop check when either side did not measure the metric', () => {
+    const unmeasured = { pct: null, covered: 0, total: 0, reason: 'not measured: no BRDA' };
+    const baseWithout = record('coverage', { ...summary, branches: unmeasured });
+    const g = evaluateGate(current, cfg, ctx([baseWithout]));
+    expect(byId(g, 'coverage.drop.branches')).toMatchObject({
+      status: 'skip',
+      message: `branches coverage was not measured in the latest coverage on base branch "main" (suite unit) (run ${baseWithout.runId}): nothing to compare.`,
+    });
+    const now = { ...current, summary: { ...summary, branches: unmeasured } } as typeof current;
+    const h = evaluateGate(now, cfg, ctx([base(95, 90)]));
+    expect(byId(h, 'coverage.drop.branches')).toMatchObject({
+      status: 'skip',
+      message: 'branches coverage was not measured (not measured: no BRDA).',
+    });
+    expect(byId(h, 'coverage.branches')?.status).toBe('skip');
+  });
+
   it('skips, and says so, when the base branch has no coverage yet or history is off', () => {
     const none = evaluateGate(current, cfg, ctx([]));
     expect(byId(none, 'coverage.drop.lines')).toMatchObject({

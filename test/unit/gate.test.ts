@@ -90,6 +90,40 @@ describe('evaluateGate', () => {
     expect(gate.checks[1]?.message).toContain('84.99% is below the minimum of 85%');
   });
 
+  it('says a gated coverage metric was not measured instead of passing it', () => {
+    // Prepare: coverage.py's Cobertura has no function data; the project gates on functions.
+    const cfg = gateConfigFor(
+      parseConfig({ gates: { coverageMetrics: ['functions'], minCoverage: 80 } }),
+      'p',
+    );
+    const report: ParsedReport = {
+      kind: 'coverage',
+      format: 'cobertura',
+      summary: {
+        lines: metric(95),
+        branches: metric(95),
+        functions: { pct: null, covered: 0, total: 0, reason: 'not measured: no <method>' },
+      },
+      warnings: [],
+    };
+
+    // Act
+    const gate = evaluateGate(report, cfg);
+
+    // Assess
+    expect(gate.status).toBe('none');
+    expect(gate.checks).toEqual([
+      {
+        id: 'coverage.functions',
+        status: 'skip',
+        message:
+          'functions coverage was not measured (not measured: no <method>): the minimum of 80% cannot be checked; measure functions or remove it from coverageMetrics.',
+        actual: null,
+        threshold: 80,
+      },
+    ]);
+  });
+
   it('uses the default minimum of 90% on lines', () => {
     const report: ParsedReport = {
       kind: 'coverage',

@@ -2,11 +2,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { type LocalPipeline, startLocal } from '../../functions/adapters/local/runtime';
 import { parseConfig } from '../../functions/core/config';
 import { parseHistoryPath } from '../../functions/core/history/queries';
 import type { RunRecord, TestOutcome, TestRecord } from '../../functions/core/history/types';
 import { createIngestHandler, type IngestHandlerDeps } from '../../functions/ingest/handler';
+import { type LocalPipeline, startLocal } from '../../functions/runtime/local/runtime';
 import {
   apiEvent,
   fixedClock,

@@ -297,7 +297,8 @@ describe('recordReport: flaky detection from real reports', () => {
   });
 
   it('merges repeated test cases of one run: a failure wins, a retry only counts when it passed', async () => {
-    // Prepare: Xcode's trainer lists retries as repeated testcases
+    // Prepare: Xcode's trainer lists retries as repeated testcases; the parser reads them as
+    // attempts of one test (failed then passed: passed and flaky), which feeds `retried`.
     const report = corpus('junit/dorny-xcode-trainer-retried-tests.xml');
 
     // Act
@@ -313,7 +314,11 @@ describe('recordReport: flaky detection from real reports', () => {
     expect(result.tests).toBe(4); // 7 testcases, 4 distinct tests
     const outcome = (name: string) =>
       store.tests.get(`shop#TicketsTests > TicketRepositoryTests > ${name}`)?.outcomes;
-    expect(outcome('offline filtering keeps the active ticket')?.[0]?.status).toBe('failed');
+    expect(outcome('offline filtering keeps the active ticket')?.[0]).toMatchObject({
+      status: 'passed',
+      retried: true,
+    });
+    expect(outcome('an expired ticket is dropped')?.[0]?.status).toBe('failed');
     expect(outcome('a ticket is filtered by city ("MAD")')?.[0]?.status).toBe('passed');
     expect(merged.get('s > c > n')).toMatchObject({
       status: 'failed',

@@ -162,7 +162,7 @@ describe('ingest', () => {
       status: 400,
       location: { path: 'query.project' },
     });
-    await expect(post(GRADLE, { format: 'trx' })).rejects.toMatchObject({
+    await expect(post(GRADLE, { format: 'nunit' })).rejects.toMatchObject({
       status: 415,
       location: { path: 'query.format' },
     });

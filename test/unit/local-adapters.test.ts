@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,15 +7,21 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { FileArchive } from '../../functions/adapters/local/archive';
 import { LocalBus } from '../../functions/adapters/local/bus';
 import { loadConfigFile } from '../../functions/adapters/local/config-file';
-import { FileRunLedger } from '../../functions/adapters/local/ledger';
 import { LocalMetricStore, parseEmf } from '../../functions/adapters/local/metric-store';
 import { createLocalMetrics } from '../../functions/adapters/local/metrics';
+import { LocalStore } from '../../functions/adapters/local/store';
 import { type BusEvent, EVENT_PATTERNS, type VigilEvent } from '../../functions/core/events';
 
 let dir: string;
+let store: LocalStore;
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'vigil-local-'));
+  store?.close();
+  store = LocalStore.open(dir);
 });
+
+const newBus = (opts: Partial<ConstructorParameters<typeof LocalBus>[0]> = {}) =>
+  new LocalBus({ db: store.db, log: store.log, ...opts });
 
 const coverageEvent = (project: string) =>
   ({
@@ -26,7 +33,7 @@ const coverageEvent = (project: string) =>
 describe('LocalBus', () => {
   it('delivers matching events to each rule, archives every event, and ignores the rest', async () => {
     // Prepare
-    const bus = new LocalBus({ dataDir: dir });
+    const bus = newBus();
     const got: BusEvent[] = [];
     bus.subscribe('metrics', EVENT_PATTERNS.metrics, async (e) => {
       got.push(e);
@@ -46,14 +53,12 @@ describe('LocalBus', () => {
       source: 'vigil.ingest',
       'detail-type': 'Coverage Reported',
     });
-    const archived = (await readFile(join(dir, 'events.ndjson'), 'utf8')).trim().split('\n');
-    expect(archived).toHaveLength(2);
+    expect(store.log.all()).toHaveLength(2);
   });
 
   it('retries a failing target and dead-letters the event after the last attempt', async () => {
     const errors: number[] = [];
-    const bus = new LocalBus({
-      dataDir: dir,
+    const bus = newBus({
       maxAttempts: 3,
       retryDelayMs: 1,
       onDeliveryError: (_r, _e, _err, n) => errors.push(n),
@@ -70,17 +75,15 @@ describe('LocalBus', () => {
     await bus.drain();
     expect(calls).toBe(2);
     expect(bus.deadLetters).toBe(1);
-    const dead = JSON.parse(await readFile(join(dir, 'dead-letter.ndjson'), 'utf8')) as {
-      rule: string;
-      error: string;
-    };
-    expect(dead).toMatchObject({ rule: 'broken', error: 'Error: always' });
+    expect(store.log.deadLetters()).toEqual([
+      expect.objectContaining({ subscriber: 'broken', error: 'Error: always', seq: 1 }),
+    ]);
     expect(errors.sort()).toEqual([1, 1, 2, 3]);
   });
 
   it('delivers the events of one group one at a time, in order, retries included, and other groups alongside', async () => {
     // Prepare: each delivery waits until the test lets it end
-    const bus = new LocalBus({ dataDir: dir, retryDelayMs: 1 });
+    const bus = newBus({ retryDelayMs: 1 });
     const log: string[] = [];
     const gates = new Map<string, () => void>();
     let failFirstA1 = true;
@@ -142,10 +145,9 @@ describe('LocalBus', () => {
   });
 });
 
-describe('FileRunLedger', () => {
+describe('SqliteRunLedger', () => {
   it('implements claim / duplicate / conflict / release like the DynamoDB ledger', async () => {
-    let now = 1_000;
-    const ledger = new FileRunLedger(dir, { staleClaimMs: 100, now: () => now });
+    const { ledger } = store;
     expect(await ledger.claim('p#1', 'fp')).toEqual({ state: 'new' });
     expect(await ledger.claim('p#1', 'fp')).toEqual({ state: 'conflict', reason: 'in_progress' });
     expect(await ledger.claim('p#1', 'other')).toEqual({
@@ -168,53 +170,85 @@ describe('FileRunLedger', () => {
     await ledger.release('p#2');
     await ledger.release('p#2');
     expect(await ledger.claim('p#2', 'fp')).toEqual({ state: 'new' });
-    now += 1_000; // the claim went stale (crashed ingest): it can be taken over
-    expect(await ledger.claim('p#2', 'fp')).toEqual({ state: 'new' });
+  });
+
+  it('forgets the claims of a process that is gone, keeps its completed runs', async () => {
+    await store.ledger.claim('p#open', 'fp');
+    await store.ledger.claim('p#done', 'fp');
+    await store.ledger.complete('p#done', 'fp', { runId: 'done' });
+    store.close();
+    store = LocalStore.open(dir);
+    expect(await store.ledger.claim('p#open', 'fp')).toEqual({ state: 'new' });
+    expect((await store.ledger.claim('p#done', 'fp')).state).toBe('duplicate');
+  });
+
+  it('commits the events with the completed run, or neither', async () => {
+    const event = coverageEvent('a');
+    await store.ledger.claim('p#1', 'fp');
+    await store.ledger.commit?.('p#1', 'fp', { runId: '1' }, [event]);
+    store.db.db.exec(
+      `CREATE TRIGGER refuse BEFORE INSERT ON events BEGIN SELECT RAISE(ABORT, 'no'); END`,
+    );
+    await store.ledger.claim('p#2', 'fp');
+    await expect(store.ledger.commit?.('p#2', 'fp', { runId: '2' }, [event])).rejects.toThrow();
+    store.db.db.exec('DROP TRIGGER refuse');
+    expect(store.log.all()).toHaveLength(1);
+    expect((await store.ledger.claim('p#1', 'fp')).state).toBe('duplicate');
+    expect(await store.ledger.claim('p#2', 'fp')).toEqual({
+      state: 'conflict',
+      reason: 'in_progress',
+    });
   });
 
   it('lets exactly one of many concurrent claims win', async () => {
-    const ledger = new FileRunLedger(dir);
     const results = await Promise.all(
-      Array.from({ length: 20 }, () => ledger.claim('p#race', 'fp')),
+      Array.from({ length: 20 }, () => store.ledger.claim('p#race', 'fp')),
     );
     expect(results.filter((r) => r.state === 'new')).toHaveLength(1);
   });
 });
 
 describe('FileArchive', () => {
-  it('writes the payload under the data dir and returns a file URI', async () => {
-    const archive = new FileArchive(dir);
-    const pointer = await archive.put({
-      key: 'shop/2026/11/25/r1.xml',
-      body: Buffer.from('<x/>'),
-      contentType: 'application/xml',
-      sha256: 'a'.repeat(64),
-      metadata: {},
-    });
-    expect(pointer).toMatchObject({ bytes: 4, sha256: 'a'.repeat(64) });
-    expect(await readFile(fileURLToPath(pointer.uri), 'utf8')).toBe('<x/>');
+  const input = (key: string, text: string) => ({
+    key,
+    body: Buffer.from(text),
+    contentType: 'application/xml',
+    sha256: createHash('sha256').update(text).digest('hex'),
+    metadata: {},
   });
 
-  it('refuses keys that escape the archive directory', async () => {
+  it('stores the payload by its content and returns a file URI it reads back', async () => {
+    const archive = new FileArchive(dir);
+    const pointer = await archive.put(input('shop/2026/11/25/r1.xml', '<x/>'));
+    expect(pointer).toMatchObject({ bytes: 4, sha256: input('', '<x/>').sha256 });
+    expect(pointer.uri).toMatch(/\/archive\/objects\/[0-9a-f]{2}\/[0-9a-f]{64}\.xml$/);
+    expect(await readFile(fileURLToPath(pointer.uri), 'utf8')).toBe('<x/>');
+    expect(Buffer.from(await archive.get(pointer)).toString()).toBe('<x/>');
+  });
+
+  it('never lets two spellings of a project overwrite each other', async () => {
+    const archive = new FileArchive(dir);
+    const a = await archive.put(input('col/x/2026/11/25/r1.xml', '<a/>'));
+    const b = await archive.put(input('col//x/2026/11/25/r1.xml', '<b/>'));
+    expect(a.uri).not.toBe(b.uri);
+    expect(Buffer.from(await archive.get(a)).toString()).toBe('<a/>');
+    expect(Buffer.from(await archive.get(b)).toString()).toBe('<b/>');
+  });
+
+  it('refuses a body that does not match its sha256', async () => {
     const archive = new FileArchive(dir);
     await expect(
-      archive.put({
-        key: '../../etc/x',
-        body: Buffer.from(''),
-        contentType: 'text/plain',
-        sha256: 'a'.repeat(64),
-        metadata: {},
-      }),
-    ).rejects.toThrow(/escapes the archive/);
+      archive.put({ ...input('k.xml', '<x/>'), sha256: 'a'.repeat(64) }),
+    ).rejects.toThrow(/does not match its sha256/);
   });
 });
 
 describe('LocalMetricStore', () => {
-  it('reads the EMF that Powertools Metrics prints, per dimension set, and persists it', () => {
+  it('reads the EMF that Powertools Metrics prints, per dimension set, and persists it', async () => {
     // Prepare
-    const store = new LocalMetricStore(dir);
+    const metricStore = new LocalMetricStore(store.db);
     const echoed: string[] = [];
-    const metrics = createLocalMetrics(store, {
+    const metrics = createLocalMetrics(metricStore, {
       namespace: 'Vigil',
       serviceName: 'vigil',
       echo: (l) => echoed.push(l),
@@ -225,9 +259,10 @@ describe('LocalMetricStore', () => {
     metrics.addMetric('TestsFailed', 'Count', 3);
     metrics.setTimestamp(new Date('2026-11-25T10:00:00Z'));
     metrics.publishStoredMetrics();
+    await store.db.batch(() => undefined); // the points' group commit
     // Assess
     expect(echoed).toHaveLength(1);
-    const projectOnly = store.query({ name: 'TestsFailed', dimensions: { Project: 'shop' } });
+    const projectOnly = metricStore.query({ name: 'TestsFailed', dimensions: { Project: 'shop' } });
     expect(projectOnly).toEqual([
       expect.objectContaining({
         namespace: 'Vigil',
@@ -237,14 +272,47 @@ describe('LocalMetricStore', () => {
       }),
     ]);
     expect(
-      store.query({ name: 'TestsFailed', dimensions: { Project: 'shop', Suite: 'api' } }),
+      metricStore.query({ name: 'TestsFailed', dimensions: { Project: 'shop', Suite: 'api' } }),
     ).toHaveLength(1);
-    expect(store.query({ name: 'TestsFailed' })).toHaveLength(2);
+    expect(metricStore.query({ name: 'TestsFailed' })).toHaveLength(2);
     expect(
-      store.query({ name: 'TestsFailed', sinceMs: Date.parse('2026-11-26T00:00:00Z') }),
+      metricStore.query({ name: 'TestsFailed', sinceMs: Date.parse('2026-11-26T00:00:00Z') }),
     ).toHaveLength(0);
-    expect(new LocalMetricStore(dir).query({ name: 'TestsFailed' })).toHaveLength(2);
-    expect(store.names()).toEqual(['TestsFailed']);
+    store.close();
+    store = LocalStore.open(dir);
+    expect(store.metrics.query({ name: 'TestsFailed' })).toHaveLength(2);
+    expect(store.metrics.names()).toEqual(['TestsFailed']);
+  });
+
+  it('keeps raw points for the retention, then hourly rollups, then nothing', async () => {
+    const line = (ts: number, value: number) =>
+      JSON.stringify({
+        _aws: {
+          Timestamp: ts,
+          CloudWatchMetrics: [{ Namespace: 'N', Dimensions: [['P']], Metrics: [{ Name: 'L' }] }],
+        },
+        P: 'x',
+        L: value,
+      });
+    const hour = 3_600_000;
+    const t0 = Date.parse('2026-11-01T10:00:00Z');
+    for (const [ts, v] of [
+      [t0 + 60_000, 2],
+      [t0 + 120_000, 4],
+      [t0 + hour + 1, 10],
+      [t0 + 40 * hour, 7],
+    ] as const)
+      store.metrics.ingestLine(line(ts, v));
+    await store.db.batch(() => undefined);
+
+    expect(store.metrics.prune(t0 + 2 * hour, 0)).toBe(3);
+    expect(store.metrics.query({ name: 'L' }).map((p) => p.value)).toEqual([7]);
+    expect(store.metrics.rollups('L')).toEqual([
+      { hour: t0, dimensions: { P: 'x' }, count: 2, sum: 6, min: 2, max: 4 },
+      { hour: t0 + hour, dimensions: { P: 'x' }, count: 1, sum: 10, min: 10, max: 10 },
+    ]);
+    store.metrics.prune(0, t0 + hour);
+    expect(store.metrics.rollups('L').map((r) => r.hour)).toEqual([t0 + hour]);
   });
 
   it('ignores lines that are not EMF and reads multi-value metrics', () => {

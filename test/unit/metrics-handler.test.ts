@@ -97,6 +97,25 @@ describe('metrics handler', () => {
     expect(value(store, METRICS.testPassRate.name)).toEqual([]); // nothing ran: no pass rate
   });
 
+  it('emits no number for a coverage metric the tool did not measure', async () => {
+    const { store, handler } = setup();
+    const unmeasured = { pct: null, covered: 0, total: 0, reason: 'not measured: no <method>' };
+    await handler(
+      busEvent('Coverage Reported', {
+        metadata: metadata(),
+        summary: {
+          lines: { pct: 91.5, covered: 1, total: 1 },
+          branches: unmeasured,
+          functions: unmeasured,
+        },
+        gate: gate('pass'),
+      }),
+    );
+    expect(value(store, METRICS.coverageLines.name)).toEqual([91.5]);
+    expect(value(store, METRICS.coverageBranches.name)).toEqual([]);
+    expect(value(store, METRICS.coverageFunctions.name)).toEqual([]);
+  });
+
   it('emits coverage, load and benchmark metrics', async () => {
     const { store, lines, handler } = setup();
     const m = (pct: number) => ({ pct, covered: 1, total: 1 });
@@ -130,6 +149,7 @@ describe('metrics handler', () => {
     for (const line of lines) expect(validateEmf(line)).toEqual([]);
     expect(value(store, METRICS.coverageLines.name)).toEqual([91.5]);
     expect(value(store, METRICS.coverageStatements.name)).toEqual([90]);
+    expect(value(store, METRICS.coverageFunctions.name)).toEqual([70]);
     expect(value(store, METRICS.loadErrorRate.name)).toEqual([5]);
     expect(value(store, METRICS.loadLatencyP99.name)).toEqual([300]);
     expect(

@@ -1,17 +1,24 @@
-import { createHash } from 'node:crypto';
-import { mkdir, readFile, realpath, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve, sep } from 'node:path';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, realpath, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { VigilError } from '../../core/errors';
 import type { ArchivePointer } from '../../core/events';
 import type { ArchiveInput, ArchiveReader, PayloadArchive } from '../../core/ports';
+import { storeFailure } from './store/database';
+
+/** The file name of a content-addressed object. */
+const OBJECT = /^[0-9a-f]{64}(\.[.a-z0-9]{1,16})?$/i;
 
 const code = (e: unknown): string | undefined => (e as { code?: string }).code;
 
 /**
- * Raw payloads as files under `<dataDir>/archive/`, the local twin of the S3 bucket. `get`
- * reads back only `file://` pointers inside that directory, and only bytes that still match
- * the pointer's length and sha256.
+ * Raw payloads as files under `<dataDir>/archive/`, the local twin of the S3 bucket. Files are
+ * content-addressed (`objects/<sha256[0..2]>/<sha256>.<ext>`): two runs can never overwrite
+ * each other's payload, whatever their project is called, and a payload posted twice is stored
+ * once. `put` returns once the file and its directory entry are on disk (fsync), so an event
+ * that points to it is committed only after it exists. `get` reads back only `file://`
+ * pointers inside the archive, and only bytes that still match the pointer's length and sha256.
  */
 export class FileArchive implements PayloadArchive, ArchiveReader {
   readonly #root: string;
@@ -21,12 +28,24 @@ export class FileArchive implements PayloadArchive, ArchiveReader {
   }
 
   async put(input: ArchiveInput): Promise<ArchivePointer> {
-    const path = resolve(join(this.#root, input.key));
-    if (!path.startsWith(this.#root + sep))
-      throw new VigilError('bad_request', `Archive key escapes the archive: ${input.key}`);
-    await mkdir(dirname(path), { recursive: true });
-    await writeFile(path, input.body);
-    return { uri: pathToFileURL(path).href, bytes: input.body.byteLength, sha256: input.sha256 };
+    const sha256 = createHash('sha256').update(input.body).digest('hex');
+    if (sha256 !== input.sha256.toLowerCase())
+      throw new VigilError('internal', `archive input for ${input.key} does not match its sha256`);
+    const ext = extname(input.key)
+      .replace(/[^.a-z0-9]/gi, '')
+      .slice(0, 16);
+    const path = join(this.#root, 'objects', sha256.slice(0, 2), `${sha256}${ext}`);
+    const pointer = { uri: pathToFileURL(path).href, bytes: input.body.byteLength, sha256 };
+    const existing = await stat(path).catch(() => undefined);
+    if (existing?.size === input.body.byteLength) return pointer;
+    const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    try {
+      await writeDurably(tmp, path, input.body);
+    } catch (e) {
+      await rm(tmp, { force: true });
+      throw storeFailure(e, `archive the report (${input.key})`);
+    }
+    return pointer;
   }
 
   async get(pointer: ArchivePointer): Promise<Uint8Array> {
@@ -43,7 +62,13 @@ export class FileArchive implements PayloadArchive, ArchiveReader {
       // Not a URL, another scheme, a host, or an encoded `/`.
       throw outside;
     }
-    if (!path.startsWith(this.#root + sep)) throw outside;
+    if (!path.startsWith(this.#root + sep)) {
+      // A content-addressed object of a data directory that was moved or restored from a
+      // backup: the same object in this archive (its bytes are checked below).
+      const name = basename(path);
+      if (!name.startsWith(pointer.sha256.toLowerCase()) || !OBJECT.test(name)) throw outside;
+      path = join(this.#root, 'objects', name.slice(0, 2), name);
+    }
     let body: Uint8Array;
     try {
       // Symbolic links are followed only when they stay inside the archive.
@@ -59,6 +84,26 @@ export class FileArchive implements PayloadArchive, ArchiveReader {
     return body;
   }
 }
+
+/** Writes `tmp`, flushes it, renames it to `path` and flushes the directory entry. */
+const writeDurably = async (tmp: string, path: string, body: Uint8Array): Promise<void> => {
+  const dir = dirname(path);
+  await mkdir(dir, { recursive: true });
+  const file = await open(tmp, 'w');
+  try {
+    await file.writeFile(body);
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+  await rename(tmp, path);
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+};
 
 /** The stored bytes must be exactly what the pointer describes. */
 const verifyArchived = (body: Uint8Array, pointer: ArchivePointer): void => {

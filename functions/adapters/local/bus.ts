@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto';
-import { appendFile, mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { BusEvent, EventPattern, VigilEvent } from '../../core/events';
 import { matchesPattern } from '../../core/patterns';
 import type { EventPublisher } from '../../core/ports';
+import { logger } from '../../shared/powertools';
 import type { Scoped } from './invocations';
+import type { StoreDb } from './store/database';
+import type { EventLog } from './store/event-log';
 
 export type Target = (event: BusEvent) => Promise<void>;
 
@@ -23,33 +23,55 @@ interface Rule extends SubscribeOptions {
   target: Target;
   /** Per group: the end of its last delivery queued so far. */
   groups: Map<string, Promise<void>>;
+  /** Everything up to here is done (persisted as the subscriber's cursor). */
+  cursor: number;
+  /** Read but not done yet. */
+  open: Set<number>;
+  /** Done above the cursor (finished out of order, or before a restart). */
+  doneAbove: Set<number>;
+  dirty: boolean;
 }
 
 export interface LocalBusOptions {
-  dataDir: string;
-  /** Delivery attempts per target before the event goes to the dead-letter file. */
+  db: StoreDb;
+  log: EventLog;
+  /** Delivery attempts per target before the event goes to the dead letters. */
   maxAttempts?: number;
   retryDelayMs?: number;
+  /** Deliveries under way at most (the rest wait in the store). Default 64. */
+  maxInFlight?: number;
   onDeliveryError?: (rule: string, event: BusEvent, error: unknown, attempt: number) => void;
   /** Runs each delivery in its own invocation scope (see invocations.ts). */
   scope?: Scoped;
 }
 
+const BATCH = 256;
+
 /**
- * An in-process event bus with EventBridge's behaviour: rules match the same event
- * patterns the CDK rules use, delivery is asynchronous with retries, every event is
- * archived (events.ndjson) and what cannot be delivered lands in dead-letter.ndjson. A rule
- * may group its deliveries (`groupBy`) to run those of one group one at a time.
+ * The local event bus, with EventBridge's behaviour over the store's durable queue: rules
+ * match the same event patterns the CDK rules use; publishing commits the events before it
+ * returns; each rule's target gets every matching event at least once, in its own time, with
+ * retries, and what it cannot take lands in the dead letters. A rule's progress is saved only
+ * after its target returned, so a crash redelivers what was not finished (the handlers are
+ * idempotent). A rule may group its deliveries (`groupBy`) to run those of one group in order.
  */
 export class LocalBus implements EventPublisher {
   readonly #rules: Rule[] = [];
   readonly #inFlight = new Set<Promise<void>>();
   readonly #opts: Required<Omit<LocalBusOptions, 'onDeliveryError' | 'scope'>> &
     Pick<LocalBusOptions, 'onDeliveryError' | 'scope'>;
+  /** The last event read from the log. */
+  #read = 0;
+  #pumping: Promise<void> | undefined;
+  #again = false;
+  #saving: Promise<void> | undefined;
+  #started = false;
+  #stopped = false;
+  #unlisten: (() => void) | undefined;
   deadLetters = 0;
 
   constructor(opts: LocalBusOptions) {
-    this.#opts = { maxAttempts: 3, retryDelayMs: 200, ...opts };
+    this.#opts = { maxAttempts: 3, retryDelayMs: 200, maxInFlight: 64, ...opts };
   }
 
   subscribe(
@@ -58,52 +80,110 @@ export class LocalBus implements EventPublisher {
     target: Target,
     opts: SubscribeOptions = {},
   ): void {
-    this.#rules.push({ name, pattern, target, ...opts, groups: new Map() });
+    if (this.#started) throw new Error(`subscribe "${name}" before the bus starts`);
+    const { cursor, acked } = this.#opts.log.progress(name);
+    this.#rules.push({
+      name,
+      pattern,
+      target,
+      ...opts,
+      groups: new Map(),
+      cursor,
+      open: new Set(),
+      doneAbove: acked,
+      dirty: false,
+    });
   }
 
+  /** Starts delivering: first what the previous process left unfinished, then what comes. */
+  start(): void {
+    if (this.#started) return;
+    this.#started = true;
+    this.#read = Math.min(...this.#rules.map((r) => r.cursor), this.#opts.log.lastSeq());
+    this.#unlisten = this.#opts.log.onAppend(() => this.wake());
+    this.wake();
+  }
+
+  /** Commits the events (then delivers them; the first publish starts the bus if needed). */
   async publish(events: VigilEvent[]): Promise<void> {
-    const busEvents = events.map(
-      (e): BusEvent => ({
-        version: '0',
-        id: randomUUID(),
-        source: e.source,
-        account: '000000000000',
-        time: new Date().toISOString(),
-        region: 'local',
-        resources: [],
-        'detail-type': e.detailType,
-        detail: e.detail,
-      }),
-    );
-    await mkdir(this.#opts.dataDir, { recursive: true });
-    await appendFile(
-      join(this.#opts.dataDir, 'events.ndjson'),
-      busEvents.map((e) => `${JSON.stringify(e)}\n`).join(''),
-    );
-    for (const event of busEvents) {
-      for (const rule of this.#rules) {
-        if (!matchesPattern(rule.pattern, event)) continue;
-        const group = rule.groupBy?.(event);
-        const delivery = (
-          group === undefined ? this.#deliver(rule, event) : this.#inGroup(rule, group, event)
-        ).finally(() => this.#inFlight.delete(delivery));
-        this.#inFlight.add(delivery);
+    this.start();
+    await this.#opts.log.publish(events);
+  }
+
+  /** Reads what was committed since (called on every publish in this thread). */
+  wake(): void {
+    if (!this.#started || this.#stopped) return;
+    if (this.#pumping) {
+      this.#again = true;
+      return;
+    }
+    this.#pumping = this.#pump()
+      .catch((error: unknown) => logger.error('event delivery loop failed', { error }))
+      .finally(() => {
+        this.#pumping = undefined;
+        if (this.#again) {
+          this.#again = false;
+          this.wake();
+        }
+      });
+  }
+
+  /** Resolves when every committed event is done and the progress saved (tests, shutdown). */
+  async drain(): Promise<void> {
+    for (;;) {
+      if (this.#pumping) await this.#pumping;
+      else if (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+      else if (this.#saving) await this.#saving;
+      else if (this.#started && !this.#stopped && this.#read < this.#opts.log.lastSeq())
+        this.wake();
+      else if (this.#rules.some((r) => r.dirty)) this.#scheduleSave();
+      else return;
+    }
+  }
+
+  /**
+   * Stops taking new events, finishes those under way, saves the progress (a few tries when the
+   * disk is full: what it could not save is delivered again by the next start).
+   */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#unlisten?.();
+    for (let i = 0; i < 20 && (this.#pumping || this.#inFlight.size > 0 || this.#saving); i++)
+      await Promise.race([this.drain(), new Promise((r) => setTimeout(r, 500))]);
+  }
+
+  async #pump(): Promise<void> {
+    for (;;) {
+      const rows = this.#opts.log.after(this.#read, BATCH);
+      if (rows.length === 0) return;
+      for (const { seq, event } of rows) {
+        while (this.#inFlight.size >= this.#opts.maxInFlight && !this.#stopped)
+          await Promise.race(this.#inFlight);
+        if (this.#stopped) return;
+        this.#read = seq;
+        for (const rule of this.#rules) {
+          if (seq <= rule.cursor || rule.doneAbove.has(seq)) continue;
+          if (!event || !matchesPattern(rule.pattern, event)) {
+            this.#done(rule, seq, true);
+            continue;
+          }
+          rule.open.add(seq);
+          const group = rule.groupBy?.(event);
+          const delivery = (
+            group === undefined
+              ? this.#deliver(rule, seq, event)
+              : this.#inGroup(rule, group, seq, event)
+          ).finally(() => this.#inFlight.delete(delivery));
+          this.#inFlight.add(delivery);
+        }
       }
     }
   }
 
-  /** Resolves when every delivery started so far has finished (for tests and shutdown). */
-  async drain(): Promise<void> {
-    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
-  }
-
   /** Delivers after the group's previous delivery has ended, however it ended. */
-  #inGroup(rule: Rule, group: string, event: BusEvent): Promise<void> {
+  #inGroup(rule: Rule, group: string, seq: number, event: BusEvent): Promise<void> {
     const previous = rule.groups.get(group) ?? Promise.resolve();
-    const mine = previous.then(
-      () => this.#deliver(rule, event),
-      () => this.#deliver(rule, event),
-    );
+    const mine = previous.then(() => this.#deliver(rule, seq, event));
     rule.groups.set(group, mine);
     const forget = () => {
       if (rule.groups.get(group) === mine) rule.groups.delete(group);
@@ -112,25 +192,85 @@ export class LocalBus implements EventPublisher {
     return mine;
   }
 
-  async #deliver(rule: Rule, event: BusEvent): Promise<void> {
+  async #deliver(rule: Rule, seq: number, event: BusEvent): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
         const deliver = () => rule.target(event);
         await (this.#opts.scope ? this.#opts.scope(deliver) : deliver());
-        return;
+        break;
       } catch (error) {
         this.#opts.onDeliveryError?.(rule.name, event, error, attempt);
-        if (attempt >= this.#opts.maxAttempts) {
-          this.deadLetters++;
-          const line = { rule: rule.name, error: String(error), event };
-          await appendFile(
-            join(this.#opts.dataDir, 'dead-letter.ndjson'),
-            `${JSON.stringify(line)}\n`,
+        if (attempt < this.#opts.maxAttempts) {
+          await new Promise((r) => setTimeout(r, this.#opts.retryDelayMs * attempt));
+          continue;
+        }
+        try {
+          await this.#opts.db.batch(() =>
+            this.#opts.log.deadLetter(rule.name, seq, String(error), event),
           );
+          this.deadLetters++;
+        } catch (e) {
+          // Not even the dead letter could be written (full disk): leave the event open, so
+          // the next start delivers it again.
+          logger.error('could not dead-letter an event; it will be retried after a restart', {
+            rule: rule.name,
+            eventId: event.id,
+            error: e,
+          });
+          rule.open.delete(seq);
           return;
         }
-        await new Promise((r) => setTimeout(r, this.#opts.retryDelayMs * attempt));
+        break;
       }
     }
+    this.#done(rule, seq);
+  }
+
+  /** `seq` is finished for `rule` (delivered or dead-lettered, or `skipped`: not for it). */
+  #done(rule: Rule, seq: number, skipped = false): void {
+    rule.open.delete(seq);
+    // Every event read is done for this rule unless it is open: the cursor stops below those.
+    const floor = rule.open.size ? Math.min(...rule.open) - 1 : this.#read;
+    if (!skipped && seq > floor) rule.doneAbove.add(seq);
+    if (floor <= rule.cursor) {
+      if (!skipped) rule.dirty = true;
+    } else {
+      rule.cursor = floor;
+      for (const s of rule.doneAbove) if (s <= floor) rule.doneAbove.delete(s);
+      rule.dirty = true;
+    }
+    if (rule.dirty) this.#scheduleSave();
+  }
+
+  /**
+   * Queues the save of every rule's progress in the store's next group commit: the same
+   * transaction as the writes the finished handlers queued before (metric points), so a
+   * crash keeps both or neither. A failed commit (full disk) keeps the progress in memory and
+   * tries again shortly; what it covered is delivered again after a restart.
+   */
+  #scheduleSave(): void {
+    if (this.#saving) return;
+    this.#saving = this.#opts.db
+      .batch(() => {
+        for (const r of this.#rules) {
+          if (!r.dirty) continue;
+          r.dirty = false;
+          this.#opts.log.saveProgress(r.name, r.cursor, r.doneAbove);
+        }
+      })
+      .then(
+        () => {
+          this.#saving = undefined;
+          if (this.#rules.some((r) => r.dirty)) this.#scheduleSave();
+        },
+        (error: unknown) => {
+          for (const r of this.#rules) r.dirty = true;
+          logger.error('could not save the bus progress; will retry', { error });
+          setTimeout(() => {
+            this.#saving = undefined;
+            this.#scheduleSave();
+          }, 100).unref();
+        },
+      );
   }
 }

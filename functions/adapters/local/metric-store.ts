@@ -1,11 +1,11 @@
-import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { logger } from '../../shared/powertools';
+import { parseRecord, type StoreDb } from './store/database';
 
 /**
  * The local twin of CloudWatch metrics: it reads the EMF documents the handlers print
  * (exactly what CloudWatch Logs would turn into metrics) and keeps the datapoints,
- * persisted as `<dataDir>/metrics.ndjson` and served by `GET /v1/metrics`.
+ * in the embedded store, served by `GET /v1/metrics`.
  */
 
 export interface Datapoint {
@@ -70,20 +70,31 @@ export const parseEmf = (line: string): Datapoint[] => {
   return points;
 };
 
+const HOUR_MS = 3_600_000;
+
+/** Dimensions as stored: JSON with sorted keys, so equal sets are equal strings. */
+export const dimsKey = (dims: Record<string, string>): string =>
+  JSON.stringify(Object.fromEntries(Object.entries(dims).sort(([a], [b]) => (a < b ? -1 : 1))));
+
+interface Row {
+  name: string;
+  ts: number;
+  dims: string;
+  unit: string;
+  namespace: string;
+  value: number;
+}
+
+/**
+ * The points: in the embedded store when it is given one (raw points kept for the retention,
+ * then rolled up per hour), else in memory (the newest 200 000).
+ */
 export class LocalMetricStore {
   #points: Datapoint[] = [];
-  readonly #file: string | undefined;
+  readonly #db: StoreDb | undefined;
 
-  constructor(dataDir?: string) {
-    if (!dataDir) return;
-    mkdirSync(dataDir, { recursive: true });
-    this.#file = join(dataDir, 'metrics.ndjson');
-    try {
-      for (const line of readFileSync(this.#file, 'utf8').split('\n'))
-        if (line) this.#points.push(JSON.parse(line) as Datapoint);
-    } catch (e) {
-      if ((e as { code?: string }).code !== 'ENOENT') throw e;
-    }
+  constructor(db?: StoreDb) {
+    this.#db = db;
   }
 
   /** Take one printed line; non-EMF lines are ignored (handlers may print logs too). */
@@ -94,11 +105,72 @@ export class LocalMetricStore {
     } catch {
       return 0;
     }
-    this.#points.push(...points);
-    if (this.#points.length > MAX_POINTS) this.#points = this.#points.slice(-MAX_POINTS);
-    if (this.#file && points.length)
-      appendFileSync(this.#file, points.map((p) => `${JSON.stringify(p)}\n`).join(''));
+    const db = this.#db;
+    if (!db) {
+      this.#points.push(...points);
+      if (this.#points.length > MAX_POINTS) this.#points = this.#points.slice(-MAX_POINTS);
+      return points.length;
+    }
+    // Committed with the bus progress of the delivery that printed them (one group commit).
+    db.batch(() => {
+      const insert = db.q(
+        'INSERT INTO metrics (name, ts, dims, unit, namespace, value) VALUES (?, ?, ?, ?, ?, ?)',
+      );
+      for (const p of points)
+        insert.run(p.name, p.timestamp, dimsKey(p.dimensions), p.unit, p.namespace, p.value);
+    }).catch((error: unknown) => logger.error('could not store metric points', { error }));
     return points.length;
+  }
+
+  /**
+   * Rolls raw points older than `rawBefore` (epoch ms) up into hourly count/sum/min/max and
+   * deletes them, and deletes rollups older than `rollupsBefore`. Returns the raw points rolled.
+   */
+  prune(rawBefore: number, rollupsBefore: number): number {
+    const db = this.#db;
+    if (!db) return 0;
+    return db.tx(() => {
+      db.q(
+        `INSERT INTO metric_rollups (name, dims, unit, namespace, hour, count, sum, min, max)
+         SELECT name, dims, unit, namespace, (ts / ${HOUR_MS}) * ${HOUR_MS}, count(*), sum(value), min(value), max(value)
+         FROM metrics WHERE ts < ? GROUP BY name, dims, unit, namespace, (ts / ${HOUR_MS})
+         ON CONFLICT (name, dims, hour) DO UPDATE SET count = count + excluded.count,
+         sum = sum + excluded.sum, min = min(min, excluded.min), max = max(max, excluded.max)`,
+      ).run(rawBefore);
+      const rolled = db.q('DELETE FROM metrics WHERE ts < ?').run(rawBefore).changes;
+      db.q('DELETE FROM metric_rollups WHERE hour < ?').run(rollupsBefore);
+      return rolled;
+    });
+  }
+
+  /** Hourly rollups of one metric since `sinceMs` (what is left of points past retention). */
+  rollups(
+    name: string,
+    sinceMs = 0,
+  ): {
+    hour: number;
+    dimensions: Record<string, string>;
+    count: number;
+    sum: number;
+    min: number;
+    max: number;
+  }[] {
+    const rows = (this.#db
+      ?.q(
+        'SELECT hour, dims, count, sum, min, max FROM metric_rollups WHERE name = ? AND hour >= ? ORDER BY hour',
+      )
+      .all(name, sinceMs) ?? []) as {
+      hour: number;
+      dims: string;
+      count: number;
+      sum: number;
+      min: number;
+      max: number;
+    }[];
+    return rows.map(({ dims, ...r }) => ({
+      ...r,
+      dimensions: parseRecord<Record<string, string>>(dims, 'metric rollup') ?? {},
+    }));
   }
 
   /** A stream to hand to a Console: every line written is read as EMF. */
@@ -121,7 +193,8 @@ export class LocalMetricStore {
   }
 
   query(q: MetricQuery): Datapoint[] {
-    return this.#points.filter(
+    const points = this.#db ? this.#stored(q) : this.#points;
+    return points.filter(
       (p) =>
         p.name === q.name &&
         (q.sinceMs === undefined || p.timestamp >= q.sinceMs) &&
@@ -129,7 +202,33 @@ export class LocalMetricStore {
     );
   }
 
+  #stored(q: MetricQuery): Datapoint[] {
+    const rows = this.#db
+      ?.q(
+        'SELECT name, ts, dims, unit, namespace, value FROM metrics WHERE name = ? AND ts >= ? ORDER BY ts',
+      )
+      .all(q.name, q.sinceMs ?? 0) as Row[];
+    const out: Datapoint[] = [];
+    for (const r of rows) {
+      const dimensions = parseRecord<Record<string, string>>(r.dims, `metric ${r.name}`);
+      if (dimensions)
+        out.push({
+          namespace: r.namespace,
+          name: r.name,
+          unit: r.unit,
+          dimensions,
+          timestamp: r.ts,
+          value: r.value,
+        });
+    }
+    return out;
+  }
+
   names(): string[] {
+    if (this.#db)
+      return (
+        this.#db.q('SELECT DISTINCT name FROM metrics ORDER BY name').all() as { name: string }[]
+      ).map((r) => r.name);
     return [...new Set(this.#points.map((p) => p.name))].sort();
   }
 }

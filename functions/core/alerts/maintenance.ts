@@ -18,7 +18,7 @@ export interface MaintenanceTarget {
   tags: readonly string[];
 }
 
-const covers = (w: MaintenanceWindow, target: MaintenanceTarget): boolean => {
+export const covers = (w: MaintenanceWindow, target: MaintenanceTarget): boolean => {
   if (w.probes.length === 0 && w.tags.length === 0) return true;
   if (target.probe !== undefined && w.probes.includes(target.probe)) return true;
   return w.tags.some((t) => target.tags.includes(t));

@@ -1,4 +1,10 @@
-import { type CoverageSummary, coverageMetric, type ParsedCoverage } from './types';
+import {
+  type CoverageMetric,
+  type CoverageSummary,
+  coverageMetric,
+  notMeasured,
+  type ParsedCoverage,
+} from './types';
 import { readXml } from './xml';
 
 /**
@@ -6,9 +12,20 @@ import { readXml } from './xml';
  *
  * Lines and branches come from the root's `lines-*` / `branches-*` attributes when present;
  * otherwise they are counted from the `<line>` elements of each class (once per file and line
- * number, since one file can have several `<class>` elements). Functions are the `<method>`
- * elements, covered when one of their lines was hit. Cobertura has no statement metric.
+ * number, since one file can have several `<class>` elements). Functions are the root's
+ * `functions-covered`/`functions-valid` when present (gcovr), else the `<method>` elements,
+ * covered when one of their lines was hit. Cobertura has no statement metric.
+ *
+ * Not measured is not 100%: coverage.py writes no methods and, without `--branch`,
+ * `branches-valid="0"`; PHPUnit with pcov writes no branch data; gcovr writes empty
+ * `<methods/>`. Such metrics are `null` with the reason.
  */
+
+const NO_FUNCTIONS =
+  'not measured: the report has no function data (no <method> elements; coverage.py and gcovr do not write them)';
+const NO_BRANCHES =
+  'not measured: the report has no branch data (branches-valid="0" and no condition-coverage; e.g. coverage.py without --branch, PHPUnit with pcov)';
+const NO_LINES = 'not measured: the report has no <line> elements and no lines-valid';
 
 /** A non-negative integer attribute, or undefined. */
 const integer = (value: string | undefined): number | undefined => {
@@ -39,6 +56,8 @@ export const parseCobertura = (text: string): ParsedCoverage => {
   let declaredLinesCovered: number | undefined;
   let declaredBranchesTotal: number | undefined;
   let declaredBranchesCovered: number | undefined;
+  let declaredFunctionsTotal: number | undefined;
+  let declaredFunctionsCovered: number | undefined;
   const files = new Map<string, FileLines>();
   let file: FileLines | undefined;
   let methodDepth = 0;
@@ -102,6 +121,8 @@ export const parseCobertura = (text: string): ParsedCoverage => {
               declaredLinesCovered = integer(a.get('lines-covered'));
               declaredBranchesTotal = integer(a.get('branches-valid'));
               declaredBranchesCovered = integer(a.get('branches-covered'));
+              declaredFunctionsTotal = integer(a.get('functions-valid'));
+              declaredFunctionsCovered = integer(a.get('functions-covered'));
             }
             return false;
           default:
@@ -125,7 +146,9 @@ export const parseCobertura = (text: string): ParsedCoverage => {
   let linesCovered = 0;
   let branchesTotal = 0;
   let branchesCovered = 0;
+  let conditions = 0;
   for (const f of files.values()) {
+    conditions += f.branches.size;
     linesTotal += f.hit.size;
     for (const hit of f.hit.values()) if (hit) linesCovered++;
     for (const [covered, total] of f.branches.values()) {
@@ -148,8 +171,12 @@ export const parseCobertura = (text: string): ParsedCoverage => {
   }
   const lines =
     declaredLinesTotal !== undefined && declaredLinesCovered !== undefined
-      ? coverageMetric(Math.min(declaredLinesCovered, declaredLinesTotal), declaredLinesTotal)
-      : coverageMetric(linesCovered, linesTotal);
+      ? coverageMetric(
+          Math.min(declaredLinesCovered, declaredLinesTotal),
+          declaredLinesTotal,
+          NO_LINES,
+        )
+      : coverageMetric(linesCovered, linesTotal, NO_LINES);
   // Declared branch totals are not compared: istanbul counts branches on lines that have no
   // <line> element, so the two legitimately differ.
   const branches =
@@ -157,13 +184,19 @@ export const parseCobertura = (text: string): ParsedCoverage => {
       ? coverageMetric(
           Math.min(declaredBranchesCovered, declaredBranchesTotal),
           declaredBranchesTotal,
+          conditions > 0 ? 'nothing to measure: 0 of 0 branches' : NO_BRANCHES,
         )
-      : coverageMetric(branchesCovered, branchesTotal);
+      : coverageMetric(branchesCovered, branchesTotal, NO_BRANCHES);
+  let functions: CoverageMetric;
+  if (declaredFunctionsTotal !== undefined && declaredFunctionsCovered !== undefined)
+    functions = coverageMetric(
+      Math.min(declaredFunctionsCovered, declaredFunctionsTotal),
+      declaredFunctionsTotal,
+      NO_FUNCTIONS,
+    );
+  else if (functionsTotal === 0) functions = notMeasured(NO_FUNCTIONS);
+  else functions = coverageMetric(functionsCovered, functionsTotal);
 
-  const summary: CoverageSummary = {
-    lines,
-    branches,
-    functions: coverageMetric(functionsCovered, functionsTotal),
-  };
+  const summary: CoverageSummary = { lines, branches, functions };
   return { kind: 'coverage', format: 'cobertura', summary, warnings };
 };

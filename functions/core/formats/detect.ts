@@ -1,3 +1,5 @@
+import { looksLikeGoBench } from './go-bench';
+import { looksLikeGoCover } from './go-cover';
 import { looksLikeIstanbulFinal } from './istanbul-final';
 import type { FormatId } from './types';
 
@@ -66,6 +68,8 @@ export const sniff = (text: string): Sniffed => {
 export const formatOfXmlRoot = (root: string | undefined): FormatId | undefined => {
   if (root === 'testsuites' || root === 'testsuite') return 'junit';
   if (root === 'coverage') return 'cobertura';
+  if (root === 'report') return 'jacoco';
+  if (root === 'TestRun') return 'trx';
   return undefined;
 };
 
@@ -86,6 +90,14 @@ export const looksLikeLcov = (text: string): boolean => {
     first.some((l) => l.startsWith('SF:')) &&
     first.every((l) => LCOV_LINE.test(l))
   );
+};
+
+/** Which text (neither XML nor JSON) format this is: LCOV, a Go cover profile, go test -bench. */
+export const detectTextFormat = (text: string): FormatId | undefined => {
+  if (looksLikeLcov(text)) return 'lcov';
+  if (looksLikeGoCover(text)) return 'go-cover';
+  if (looksLikeGoBench(text)) return 'go-bench';
+  return undefined;
 };
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
@@ -123,6 +135,13 @@ export const detectJsonFormat = (doc: unknown): FormatId | undefined => {
   // pytest-benchmark.
   if (Array.isArray(doc.benchmarks) && ('machine_info' in doc || 'commit_info' in doc))
     return 'benchmark';
+  // Google Benchmark: `context` (host, library build type...) and `benchmarks`.
+  if (Array.isArray(doc.benchmarks) && isObject(doc.context)) return 'google-benchmark';
+  // Playwright JSON reporter: `config` with `projects`, `suites`, `stats`.
+  if (Array.isArray(doc.suites) && isObject(doc.config) && isObject(doc.stats)) return 'playwright';
+  // gcovr --json-summary.
+  if ('gcovr/summary_format_version' in doc || ('line_total' in doc && 'line_covered' in doc))
+    return 'gcovr';
   // hyperfine --export-json.
   if (Array.isArray(doc.results) && isObject(doc.results[0]) && 'command' in doc.results[0])
     return 'benchmark';

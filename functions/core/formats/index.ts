@@ -2,13 +2,21 @@ import { invalidReport, VigilError } from '../errors';
 import { parseArtillery } from './artillery';
 import { parseBenchmark } from './benchmark';
 import { parseCobertura } from './cobertura';
-import { detectJsonFormat, formatOfXmlRoot, looksLikeLcov, sniff } from './detect';
+import { detectJsonFormat, detectTextFormat, formatOfXmlRoot, sniff } from './detect';
+import { parseGbench } from './gbench';
+import { parseGcovr } from './gcovr';
+import { parseGoBench } from './go-bench';
+import { parseGoCover } from './go-cover';
+import { looksLikeGoTestJson, parseGoTest } from './go-test';
 import { parseIstanbul } from './istanbul';
+import { parseJacoco } from './jacoco';
 import { parseJest } from './jest';
 import { jsonErrorOffset } from './json-error';
 import { parseJunit } from './junit';
 import { parseK6 } from './k6';
 import { parseLcov } from './lcov';
+import { parsePlaywright } from './playwright';
+import { parseTrx } from './trx';
 import { FORMATS, type FormatId, type ParsedReport } from './types';
 
 export * from './types';
@@ -19,12 +27,20 @@ const JSON_PARSERS = {
   k6: parseK6,
   artillery: parseArtillery,
   benchmark: parseBenchmark,
+  playwright: parsePlaywright,
+  'google-benchmark': parseGbench,
+  gcovr: parseGcovr,
 } as const satisfies Partial<Record<FormatId, (doc: unknown) => ParsedReport>>;
 
 const TEXT_PARSERS = {
   junit: parseJunit,
   cobertura: parseCobertura,
   lcov: parseLcov,
+  jacoco: parseJacoco,
+  trx: parseTrx,
+  'go-test': parseGoTest,
+  'go-cover': parseGoCover,
+  'go-bench': parseGoBench,
 } as const satisfies Partial<Record<FormatId, (text: string) => ParsedReport>>;
 
 export const isFormat = (value: string): value is FormatId =>
@@ -92,11 +108,16 @@ export const parseReport = (text: string, format?: FormatId): ParsedReport => {
     return TEXT_PARSERS[detected as keyof typeof TEXT_PARSERS](text);
   }
   if (shape.syntax === 'json') {
+    // go test -json is one JSON event per line, not one document.
+    if (looksLikeGoTestJson(text)) return parseGoTest(text);
     const doc = parseJson(text);
     const detected = detectJsonFormat(doc);
     if (!detected) throw unsupported('Unrecognised JSON report');
     return JSON_PARSERS[detected as keyof typeof JSON_PARSERS](doc);
   }
-  if (looksLikeLcov(text)) return parseLcov(text);
-  throw unsupported('Unrecognised report: neither XML, JSON nor LCOV');
+  const detected = detectTextFormat(text);
+  if (detected) return TEXT_PARSERS[detected as keyof typeof TEXT_PARSERS](text);
+  throw unsupported(
+    'Unrecognised report: neither XML, JSON, LCOV, a Go cover profile nor go test -bench output',
+  );
 };

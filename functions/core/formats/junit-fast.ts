@@ -297,6 +297,7 @@ const scan = (input: string): ParsedTests | undefined => {
         if (end < 0) return undefined;
         const dashes = text.indexOf('--', lt + 4);
         if (dashes < end || (end > lt + 4 && text.charCodeAt(end - 1) === 0x2d)) return undefined;
+        if (open.length > 0) builder.comment(text.slice(lt + 4, end), open.length);
         pos = end + 3;
       } else if (text.startsWith('<![CDATA[', lt)) {
         if (open.length === 0) return undefined;

@@ -1,3 +1,12 @@
+import {
+  mergeReruns,
+  NODE_COUNT,
+  NOT_RUN,
+  nodeTally,
+  PHPUNIT_NOT_FAILED,
+  someNames,
+  tally,
+} from './junit-readings';
 import { firstLine, type ParsedTests, type TestCase, type TestSummary } from './types';
 import type { XmlAttributes, XmlVisitor } from './xml';
 
@@ -95,7 +104,8 @@ interface Declared {
 const declaredOf = (a: XmlAttributes): Declared => ({
   tests: count(a.get('tests')),
   failed: addDeclared(count(a.get('failures')), count(a.get('errors'))),
-  skipped: count(a.get('skipped')) ?? count(a.get('disabled')),
+  // ctest declares disabled tests apart from skipped ones.
+  skipped: addDeclared(count(a.get('skipped')), count(a.get('disabled'))),
 });
 
 const dialectOfRoot = (name: string, a: XmlAttributes): string | undefined => {
@@ -106,6 +116,7 @@ const dialectOfRoot = (name: string, a: XmlAttributes): string | undefined => {
   if (suiteName === 'nextest-run') return 'nextest';
   if (suiteName === 'pytest') return 'pytest';
   if (suiteName === 'Mocha Tests') return 'mocha';
+  if (suiteName === 'rspec') return 'rspec';
   if (a.get('xsi:noNamespaceSchemaLocation')?.includes('surefire')) return 'surefire';
   if (name === 'testsuites' && a.get('id') !== undefined) return 'playwright';
   return undefined;
@@ -125,16 +136,23 @@ const dialectOfSuite = (a: XmlAttributes): string | undefined => {
 /** The event sink that builds a JUnit result; `result()` once the document has been read. */
 export interface JunitBuilder extends XmlVisitor {
   text(data: string): void;
+  comment(data: string, depth: number): void;
   result(): ParsedTests;
 }
 
 export const junitBuilder = (): JunitBuilder => {
   const cases: TestCase[] = [];
-  let passed = 0;
-  let failed = 0;
-  let skipped = 0;
-  let flaky = 0;
+  /** Per case: the `<testsuite>` element it is in (its ordinal), to tell reruns apart. */
+  const caseSuiteIds: number[] = [];
+  /** Cases that look like jest-junit's `test.todo`: no child element and `time="0"`. */
+  const bareZeroCases: number[] = [];
+  const risky: TestCase[] = [];
+  /** node:test's own counts, from the comments it writes at the end of the root. */
+  const nodeCounts = new Map<string, number>();
   let caseMicros = 0;
+  // ctest: a root <testsuite disabled="…"> and test cases with a `status`.
+  let statusSeen = false;
+  let rootDisabled = false;
 
   let rootIsSuites = false;
   let rootMicros: number | undefined;
@@ -156,6 +174,7 @@ export const junitBuilder = (): JunitBuilder => {
     if (depth === 1) {
       rootDeclared = declaredOf(a);
       dialect = dialectOfRoot(name, a) ?? dialectOfSuite(a);
+      rootDisabled = a.get('disabled') !== undefined;
     } else {
       const d = declaredOf(a);
       topDeclared = {
@@ -169,6 +188,8 @@ export const junitBuilder = (): JunitBuilder => {
 
   // Suite names, innermost last.
   const suites: string[] = [];
+  const suiteIds: number[] = [];
+  let suiteCount = 0;
   let suite = '';
   let lastClassname = '';
 
@@ -184,6 +205,9 @@ export const junitBuilder = (): JunitBuilder => {
   let currentDepth = -1;
   let isFailed = false;
   let isSkipped = false;
+  let isTodo = false;
+  let isRisky = false;
+  let hasChildren = false;
   let attempts = 0;
   let hasFlaky = false;
   let message: string | undefined;
@@ -195,6 +219,9 @@ export const junitBuilder = (): JunitBuilder => {
     depth: number;
     isFailed: boolean;
     isSkipped: boolean;
+    isTodo: boolean;
+    isRisky: boolean;
+    hasChildren: boolean;
     attempts: number;
     hasFlaky: boolean;
     message: string | undefined;
@@ -203,6 +230,13 @@ export const junitBuilder = (): JunitBuilder => {
 
   /** A failure-like child of the current case; returns whether to collect its text. */
   const failure = (a: XmlAttributes): boolean => {
+    // PHPUnit writes risky, incomplete and (old versions) skipped tests as errors of these types.
+    const type = a.get('type');
+    if (type !== undefined && PHPUNIT_NOT_FAILED.test(type)) {
+      if (type.includes('Risky')) isRisky = true;
+      else isSkipped = true;
+      return false;
+    }
     isFailed = true;
     if (failureFile === undefined) failureFile = a.get('file');
     if (message !== undefined || collecting) return false;
@@ -228,21 +262,20 @@ export const junitBuilder = (): JunitBuilder => {
     };
     const file = caseFile ?? (isFailed ? failureFile : undefined);
     if (file !== undefined) tc.file = file;
-    if (isFailed) {
+    // node:test writes a failing todo test with both <skipped type="todo"> and <failure>; it
+    // counts it as todo, not failed.
+    if (isTodo) tc.status = 'skipped';
+    else if (isFailed) {
       tc.status = 'failed';
-      failed++;
       if (message !== undefined) tc.message = message;
-    } else if (isSkipped) {
-      tc.status = 'skipped';
-      skipped++;
-    } else {
-      passed++;
-      if (hasFlaky) {
-        tc.flaky = true;
-        flaky++;
-      }
+    } else if (isSkipped) tc.status = 'skipped';
+    else {
+      if (hasFlaky) tc.flaky = true;
+      if (isRisky) risky.push(tc);
+      else if (!hasChildren && us === 0 && caseTime !== undefined) bareZeroCases.push(cases.length);
     }
     cases.push(tc);
+    caseSuiteIds.push(suiteIds[suiteIds.length - 1] ?? 0);
   };
 
   return {
@@ -261,6 +294,9 @@ export const junitBuilder = (): JunitBuilder => {
               depth: currentDepth,
               isFailed,
               isSkipped,
+              isTodo,
+              isRisky,
+              hasChildren: true,
               attempts,
               hasFlaky,
               message,
@@ -280,7 +316,15 @@ export const junitBuilder = (): JunitBuilder => {
           }
           currentDepth = depth;
           isFailed = false;
-          isSkipped = false;
+          // ctest writes disabled tests as status="disabled" with no <skipped> child.
+          {
+            const status = a.get('status');
+            if (status !== undefined) statusSeen = true;
+            isSkipped = status !== undefined && NOT_RUN.test(status);
+          }
+          isTodo = false;
+          isRisky = false;
+          hasChildren = false;
           attempts = 0;
           hasFlaky = false;
           message = undefined;
@@ -288,6 +332,7 @@ export const junitBuilder = (): JunitBuilder => {
           return false;
         case 'failure':
         case 'error':
+          if (depth === currentDepth + 1) hasChildren = true;
           if (depth !== currentDepth + 1) {
             if (!inCase) looseFailures++;
             return false;
@@ -305,11 +350,15 @@ export const junitBuilder = (): JunitBuilder => {
           hasFlaky = true;
           return false;
         case 'skipped':
-          if (depth === currentDepth + 1) isSkipped = true;
+          if (depth === currentDepth + 1) {
+            isSkipped = true;
+            if (a.get('type') === 'todo') isTodo = true;
+          }
           return false;
         case 'testsuite':
           suite = a.get('name') ?? '';
           suites.push(suite);
+          suiteIds.push(++suiteCount);
           if (depth === 1 || (depth === 2 && rootIsSuites)) topLevelSuite(name, a, depth);
           return false;
         case 'testsuites':
@@ -324,8 +373,16 @@ export const junitBuilder = (): JunitBuilder => {
           if (dialect === undefined && a.get('name') === 'go.version') dialect = 'go-junit-report';
           return false;
         default:
+          if (depth === currentDepth + 1) hasChildren = true;
           return false;
       }
+    },
+
+    comment(data, depth) {
+      // node:test ends its report with `<!-- tests 13 -->`, `<!-- pass 8 -->`...: its counts.
+      if (depth !== 1) return;
+      const m = NODE_COUNT.exec(data);
+      if (m) nodeCounts.set(m[1] ?? '', Number(m[2]));
     },
 
     close(name, depth) {
@@ -342,6 +399,9 @@ export const junitBuilder = (): JunitBuilder => {
           currentDepth = saved.depth;
           isFailed = saved.isFailed;
           isSkipped = saved.isSkipped;
+          isTodo = saved.isTodo;
+          isRisky = saved.isRisky;
+          hasChildren = saved.hasChildren;
           attempts = saved.attempts;
           hasFlaky = saved.hasFlaky;
           message = saved.message;
@@ -356,6 +416,7 @@ export const junitBuilder = (): JunitBuilder => {
         body = '';
       } else if (name === 'testsuite') {
         suites.pop();
+        suiteIds.pop();
         suite = suites[suites.length - 1] ?? '';
       }
     },
@@ -367,44 +428,117 @@ export const junitBuilder = (): JunitBuilder => {
     },
 
     result(): ParsedTests {
-      const total = cases.length;
       let durationUs = caseMicros;
       if (rootMicros !== undefined) durationUs = rootMicros;
       else if (topSuites > 0 && topSuitesTimed === topSuites) durationUs = topSuitesMicros;
-      const summary: TestSummary = {
-        total,
-        passed,
-        failed,
-        skipped,
-        flaky,
-        durationMs: durationUs / 1000,
-      };
 
       const warnings: string[] = [];
       const declaredTests = rootDeclared.tests ?? topDeclared.tests;
       const declaredFailed = rootDeclared.failed ?? topDeclared.failed;
       const declaredSkipped = rootDeclared.skipped ?? topDeclared.skipped;
-      if (declaredTests !== undefined && declaredTests !== total) {
-        warnings.push(`declared tests=${declaredTests} but found ${total} <testcase> elements`);
+      if (dialect === undefined && statusSeen && rootDisabled) dialect = 'ctest';
+
+      // jest-junit writes `test.todo` as a plain <testcase> (no child, time="0") and leaves it
+      // out of its declared `tests`, which is how the todo tests are told apart.
+      let todoUnmarked = 0;
+      let todoExplained = false;
+      const found = cases.length;
+      if (dialect === 'jest-junit' && declaredTests !== undefined && found > declaredTests) {
+        const todo = found - declaredTests;
+        todoExplained = bareZeroCases.length >= todo;
+        if (bareZeroCases.length === todo) {
+          for (const i of bareZeroCases) (cases[i] as TestCase).status = 'skipped';
+          warnings.push(
+            `jest-junit writes test.todo as a plain <testcase>: ${todo} test case(s) with no result and time="0" (${someNames(bareZeroCases.map((i) => cases[i]?.name ?? ''))}) counted as skipped (todo), as jest counts them`,
+          );
+        } else if (bareZeroCases.length > todo) {
+          todoUnmarked = todo;
+          warnings.push(
+            `jest-junit declares tests=${declaredTests} but writes ${found} <testcase> elements: ${todo} of the ${bareZeroCases.length} with no result and time="0" are test.todo; they are counted as skipped, as jest counts them, but which ones cannot be told`,
+          );
+        }
       }
-      if (declaredFailed !== undefined && declaredFailed !== failed) {
+
+      const { cases: tests, repeated } = mergeReruns(cases, caseSuiteIds, declaredTests);
+      const t = tally(tests);
+      // Declared counts of a report with reruns may count attempts (gotestsum does).
+      const attempts = repeated.length > 0 ? tally(cases) : t;
+      t.passed -= todoUnmarked;
+      t.skipped += todoUnmarked;
+      if (repeated.length > 0) {
         warnings.push(
-          `declared failures+errors=${declaredFailed} but found ${failed} failed test cases`,
+          `${repeated.length} test(s) appear more than once in the same <testsuite> (${someNames(repeated)}): read as reruns, one test with several attempts; passed if an attempt passed (flaky when another failed)`,
         );
       }
-      if (declaredSkipped !== undefined && declaredSkipped !== skipped) {
+
+      // node:test: its closing comments are its own counts (a test with subtests is written as
+      // a <testsuite> but is a test; suites are not); per-level declared counts do not add up.
+      const node = nodeTally(nodeCounts);
+      let compareDeclared = true;
+      if (node !== undefined) {
+        dialect = 'node-test';
+        Object.assign(t, node);
+        compareDeclared = false;
+      }
+
+      // mocha-junit-reporter writes no <testcase> for pending tests but declares them.
+      const missing = (declaredTests ?? 0) - t.total;
+      if (
+        compareDeclared &&
+        missing > 0 &&
+        declaredSkipped !== undefined &&
+        declaredSkipped - t.skipped === missing
+      ) {
+        t.total += missing;
+        t.skipped += missing;
         warnings.push(
-          `declared skipped=${declaredSkipped} but found ${skipped} skipped test cases`,
+          `declared tests=${declaredTests} and skipped=${declaredSkipped}, but ${missing} skipped (pending) test(s) have no <testcase> element (mocha-junit-reporter leaves them out): counted from the declared skipped count`,
         );
+      }
+
+      if (risky.length > 0) {
+        warnings.push(
+          `${risky.length} risky test(s) (${someNames(risky.map((c) => c.name))}): written as <error> but counted as passed, as PHPUnit counts them`,
+        );
+      }
+
+      if (compareDeclared) {
+        const differs = (declared: number | undefined, ...found: number[]): boolean =>
+          declared !== undefined && !found.includes(declared);
+        if (differs(declaredTests, t.total, attempts.total) && !todoExplained) {
+          warnings.push(`declared tests=${declaredTests} but found ${t.total} <testcase> elements`);
+        }
+        if (differs(declaredFailed, t.failed, attempts.failed, t.failed + risky.length)) {
+          warnings.push(
+            `declared failures+errors=${declaredFailed} but found ${t.failed} failed test cases`,
+          );
+        }
+        const todo = todoExplained && declaredTests !== undefined ? found - declaredTests : 0;
+        if (differs(declaredSkipped, t.skipped, attempts.skipped, t.skipped - todo)) {
+          warnings.push(
+            `declared skipped=${declaredSkipped} but found ${t.skipped} skipped test cases`,
+          );
+        }
       }
       if (looseFailures > 0) {
         warnings.push(
           `${looseFailures} <failure>/<error> element(s) outside any <testcase> ignored`,
         );
       }
-      if (total === 0) warnings.push('the report contains no <testcase> elements');
+      if (found === 0) warnings.push('the report contains no <testcase> elements');
+      if (dialect === 'playwright' && t.total > 0)
+        warnings.push(
+          "Playwright's JUnit reporter does not record retries: a test that passed on a retry counts as passed, not flaky (post the JSON reporter's output to see flaky tests)",
+        );
 
-      const parsed: ParsedTests = { kind: 'tests', format: 'junit', summary, warnings, cases };
+      const summary: TestSummary = { ...t, durationMs: durationUs / 1000 };
+      const parsed: ParsedTests = {
+        kind: 'tests',
+        format: 'junit',
+        summary,
+        warnings,
+        cases: tests,
+      };
       if (dialect === undefined && attemptsSeen(cases)) dialect = 'surefire';
       if (dialect !== undefined) parsed.dialect = dialect;
       return parsed;

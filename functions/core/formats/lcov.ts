@@ -8,7 +8,8 @@ import { coverageMetric, type ParsedCoverage } from './types';
  * are counted: DA (distinct lines, hit when the count is not 0), FN/FNDA (distinct function
  * names, hit when FNDA > 0; lcov 2's FNA too), BRDA (distinct branches, `-` = not taken).
  * Hit counts are compared as text, so counts beyond 2^53 such as 18446744073709551615 (an
- * unsigned -1 some tools write) still count as hit. LCOV has no statements.
+ * unsigned -1 some tools write) still count as hit. LCOV has no statements. A metric with
+ * 0 of 0 (no records of that kind: e.g. lcov run with branch coverage off) is not measured.
  * A missing `TN:` is fine. Unknown `TAG:value` lines are ignored with a warning; anything
  * else is rejected with its line number.
  */
@@ -78,6 +79,10 @@ const RECORD_TAGS = new Set([
 
 const bad = (line: number, what: string) =>
   invalidReport(`Invalid ${WHAT}: line ${line}: ${what}`, { line });
+
+/** Why a metric with no records is null, not 100%. */
+const notIn = (tags: string): string =>
+  `not measured: the LCOV report has no ${tags} records (0 of 0)`;
 
 const preview = (s: string) => JSON.stringify(s.length > 60 ? `${s.slice(0, 59)}…` : s);
 
@@ -262,9 +267,9 @@ export const parseLcov = (text: string): ParsedCoverage => {
     kind: 'coverage',
     format: 'lcov',
     summary: {
-      lines: coverageMetric(sum.linesHit, sum.linesFound),
-      branches: coverageMetric(sum.brHit, sum.brFound),
-      functions: coverageMetric(sum.fnHit, sum.fnFound),
+      lines: coverageMetric(sum.linesHit, sum.linesFound, notIn('DA/LF')),
+      branches: coverageMetric(sum.brHit, sum.brFound, notIn('BRDA/BRF')),
+      functions: coverageMetric(sum.fnHit, sum.fnFound, notIn('FN/FNDA/FNF')),
     },
     warnings,
   };

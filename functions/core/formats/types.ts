@@ -9,6 +9,14 @@ export const FORMATS = [
   'k6',
   'artillery',
   'benchmark',
+  'playwright',
+  'go-test',
+  'go-cover',
+  'go-bench',
+  'google-benchmark',
+  'gcovr',
+  'jacoco',
+  'trx',
 ] as const;
 export type FormatId = (typeof FORMATS)[number];
 
@@ -42,10 +50,15 @@ export interface TestSummary {
 }
 
 export interface CoverageMetric {
-  /** Percentage rounded to 2 decimals; 100 when total is 0. */
-  pct: number;
+  /**
+   * Percentage rounded to 2 decimals; `null` when the tool did not measure this metric (no data,
+   * or 0 of 0): then `reason` says why. Never 100 for nothing measured.
+   */
+  pct: number | null;
   covered: number;
   total: number;
+  /** Why `pct` is null. */
+  reason?: string;
 }
 
 export interface CoverageSummary {
@@ -119,10 +132,18 @@ export type ParsedReport = ParsedTests | ParsedCoverage | ParsedLoad | ParsedBen
 /** Shared helpers for parsers. */
 export const round2 = (n: number): number => Math.round(n * 100) / 100;
 
-export const coverageMetric = (covered: number, total: number): CoverageMetric => ({
-  pct: total === 0 ? 100 : round2((covered / total) * 100),
-  covered,
-  total,
+/** A measured metric; with total 0, not measured (`reason`, or a generic one). */
+export const coverageMetric = (covered: number, total: number, reason?: string): CoverageMetric =>
+  total === 0
+    ? notMeasured(reason ?? 'nothing to measure: 0 of 0')
+    : { pct: round2((covered / total) * 100), covered, total };
+
+/** A metric the report has no data for. */
+export const notMeasured = (reason: string): CoverageMetric => ({
+  pct: null,
+  covered: 0,
+  total: 0,
+  reason,
 });
 
 export const MESSAGE_MAX_CHARS = 500;

@@ -37,6 +37,8 @@ export interface XmlVisitor {
   /** An element closed; `depth` is the depth it had when it opened. */
   close(name: string, depth: number): void;
   text?(data: string): void;
+  /** A comment inside the root; `depth` is the depth of the element it is in (1: the root). */
+  comment?(data: string, depth: number): void;
 }
 
 export interface XmlReadOptions {
@@ -271,6 +273,13 @@ export const readXml = (input: string, visitor: XmlVisitor, options: XmlReadOpti
       parser.on('cdata', onText);
     }
   });
+
+  const { comment } = visitor;
+  if (comment) {
+    parser.on('comment', (data: string) => {
+      if (depth > 0) comment.call(visitor, data, depth);
+    });
+  }
 
   parser.on('closetag', (tag: SaxesTagPlain) => {
     if (captureDepth === depth) stopCapture();

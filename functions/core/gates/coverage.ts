@@ -14,6 +14,13 @@ const minimumChecks = (summary: CoverageSummary, cfg: GateConfig): GateCheck[] =
     const metric = summary[name];
     const id = `coverage.${name}`;
     if (!metric) return skip(id, `The report has no ${name} coverage.`);
+    if (metric.pct === null)
+      return skip(
+        id,
+        `${name} coverage was not measured (${metric.reason ?? 'no data'}): the minimum of ${cfg.minCoverage}% cannot be checked; measure ${name} or remove it from coverageMetrics.`,
+        null,
+        cfg.minCoverage,
+      );
     const failed = metric.pct < cfg.minCoverage;
     return check(
       id,
@@ -44,6 +51,13 @@ const dropChecks = (
     if (!metric) return skip(id, `The report has no ${name} coverage.`);
     if (!before)
       return skip(id, `The latest coverage ${where(ctx)} (run ${base.runId}) has no ${name}.`);
+    if (metric.pct === null)
+      return skip(id, `${name} coverage was not measured (${metric.reason ?? 'no data'}).`);
+    if (before.pct === null)
+      return skip(
+        id,
+        `${name} coverage was not measured in the latest coverage ${where(ctx)} (run ${base.runId}): nothing to compare.`,
+      );
     const drop = round2(before.pct - metric.pct);
     const failed = drop > maxDrop;
     const change =

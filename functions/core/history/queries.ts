@@ -1,8 +1,8 @@
 import { quarantineFor, type VigilConfig } from '../config';
 import { VigilError } from '../errors';
 import type { Benchmark } from '../formats/types';
-import { PROJECT_NAME } from '../ingest/service';
 import type { Clock } from '../ports';
+import { PROJECT_NAME, PROJECT_NAME_RULE } from '../project';
 import { findQuarantine } from './quarantine';
 import { mad, median } from './stats';
 import type {
@@ -40,7 +40,7 @@ const FREE_TEXT = /^[^\u0000-\u001f\u007f]{1,256}$/;
 const CURSOR = /^[\x21-\x7e]+$/;
 
 /** `decodeURIComponent`, or the text unchanged when it is not valid percent-encoding. */
-const safeDecode = (text: string): string => {
+export const safeDecode = (text: string): string => {
   try {
     return decodeURIComponent(text);
   } catch {
@@ -89,15 +89,15 @@ export const parseHistoryPath = (rawPath: string): HistoryRoute | undefined => {
 
 // --- query parameters ----------------------------------------------------------------------
 
-type Query = Readonly<Record<string, string | undefined>>;
+export type Query = Readonly<Record<string, string | undefined>>;
 
-const invalid = (key: string, message: string): VigilError =>
+export const invalid = (key: string, message: string): VigilError =>
   new VigilError('bad_request', `Query parameter "${key}" is invalid: ${message}.`, {
     path: `query.${key}`,
   });
 
 /** Unknown parameters are refused: a typo (`stauts=flaky`) must not silently list everything. */
-const onlyKnown = (query: Query, known: readonly string[]): void => {
+export const onlyKnown = (query: Query, known: readonly string[]): void => {
   for (const key of Object.keys(query)) {
     if (!known.includes(key))
       throw new VigilError(
@@ -108,7 +108,7 @@ const onlyKnown = (query: Query, known: readonly string[]): void => {
   }
 };
 
-const readLimit = (query: Query): number => {
+export const readLimit = (query: Query): number => {
   const raw = query.limit;
   if (raw === undefined || raw === '') return DEFAULT_LIMIT;
   const n = /^\d{1,4}$/.test(raw) ? Number(raw) : Number.NaN;
@@ -144,12 +144,11 @@ const oneOf = <T extends string>(
   return raw as T;
 };
 
-const checkProject = (project: string): void => {
+export const checkProject = (project: string): void => {
   if (!PROJECT_NAME.test(project))
     throw new VigilError(
       'bad_request',
-      'The project in the path is invalid: letters, digits, . _ - / (max 128), starting with a ' +
-        'letter or digit; encode "/" in it as %2F.',
+      `The project in the path is invalid: ${PROJECT_NAME_RULE}; encode "/" in it as %2F.`,
       { path: 'path.project' },
     );
 };

@@ -17,6 +17,7 @@ import type { HistoryReader, RunRecord } from '../history/types';
 import { computePatch, unwrapPatch, withPatchCheck } from '../patch/ingest';
 import type { PatchSummary } from '../patch/patch';
 import type { Clock, EventPublisher, PayloadArchive, RunLedger } from '../ports';
+import { PROJECT_NAME, PROJECT_NAME_RULE } from '../project';
 import { decodeText, decompress } from './body';
 import { type Failures, failuresOf } from './failures';
 
@@ -74,9 +75,7 @@ export interface IngestResponse {
   result: IngestResult;
 }
 
-/** A project name: what ingest accepts and the history API looks up. */
-export const PROJECT_NAME = /^[A-Za-z0-9][A-Za-z0-9._\-/]{0,127}$/;
-const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+export const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
 const FREE_TEXT = /^[^\u0000-\u001f\u007f]{1,256}$/;
 
@@ -104,11 +103,22 @@ const EXTENSIONS: Record<FormatId, string> = {
   k6: 'json',
   artillery: 'json',
   benchmark: 'json',
+  playwright: 'json',
+  'google-benchmark': 'json',
+  gcovr: 'json',
+  jacoco: 'xml',
+  trx: 'trx',
+  'go-test': 'jsonl',
+  'go-cover': 'txt',
+  'go-bench': 'txt',
 };
 const CONTENT_TYPES: Record<string, string> = {
   xml: 'application/xml',
   json: 'application/json',
   info: 'text/plain',
+  trx: 'application/xml',
+  jsonl: 'application/x-ndjson',
+  txt: 'text/plain',
 };
 
 const sha256 = (data: Uint8Array | string): string =>
@@ -127,12 +137,7 @@ export interface RequestParams {
 }
 
 export const readParams = (query: IngestRequest['query']): RequestParams => {
-  const project = param(
-    query,
-    'project',
-    PROJECT_NAME,
-    'letters, digits, . _ - / (max 128), starting with a letter or digit',
-  );
+  const project = param(query, 'project', PROJECT_NAME, PROJECT_NAME_RULE);
   if (!project)
     throw new VigilError(
       'bad_request',
@@ -362,7 +367,6 @@ export const ingest = async (req: IngestRequest, deps: IngestDeps): Promise<Inge
       archive,
       normalized,
     };
-    await deps.publisher.publish([buildEvent(report, metadata, gate)]);
     result = {
       runId,
       project: params.project,
@@ -376,6 +380,13 @@ export const ingest = async (req: IngestRequest, deps: IngestDeps): Promise<Inge
       duplicate: false,
       correlationId: req.correlationId,
     };
+    const events = [buildEvent(report, metadata, gate)];
+    if (deps.ledger.commit) {
+      // The events and the completed claim in one transaction: nothing left to complete.
+      await deps.ledger.commit(ledgerKey, contentHash, result, events);
+      return { status: 202, result };
+    }
+    await deps.publisher.publish(events);
   } catch (e) {
     await deps.ledger.release(ledgerKey);
     throw e;

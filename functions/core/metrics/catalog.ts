@@ -131,13 +131,16 @@ export const datapointsFor = (event: KnownEvent, config: VigilConfig): DatumGrou
     }
     case DETAIL_TYPES.coverage: {
       const s = event.detail.summary;
-      const data = [
-        d(METRICS.coverageLines, s.lines.pct),
-        d(METRICS.coverageBranches, s.branches.pct),
-        d(METRICS.coverageFunctions, s.functions.pct),
-        gateFailed,
-      ];
-      if (s.statements) data.push(d(METRICS.coverageStatements, s.statements.pct));
+      // A metric the tool did not measure (pct null) emits no datum, never a number.
+      const data: Datum[] = [];
+      const measured = (metric: Parameters<typeof d>[0], m?: { pct: number | null }) => {
+        if (m && m.pct !== null) data.push(d(metric, m.pct));
+      };
+      measured(METRICS.coverageLines, s.lines);
+      measured(METRICS.coverageBranches, s.branches);
+      measured(METRICS.coverageFunctions, s.functions);
+      data.push(gateFailed);
+      measured(METRICS.coverageStatements, s.statements);
       return [{ dimensionSets, data }];
     }
     case DETAIL_TYPES.load: {

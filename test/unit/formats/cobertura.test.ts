@@ -125,7 +125,7 @@ describe('parseCobertura edge cases', () => {
     expect(parsed.warnings).toEqual([]);
   });
 
-  it('reports 100% for an empty report and warns when declared lines disagree', () => {
+  it('reports an empty report as not measured, never 100%, and warns when declared lines disagree', () => {
     // Prepare
     const empty = '<coverage line-rate="0"/>';
     const disagree =
@@ -136,8 +136,14 @@ describe('parseCobertura edge cases', () => {
     const b = parseCobertura(disagree);
 
     // Assess
-    expect(a.summary.lines).toEqual({ pct: 100, covered: 0, total: 0 });
-    expect(a.summary.functions).toEqual({ pct: 100, covered: 0, total: 0 });
+    expect(a.summary.lines).toEqual({
+      pct: null,
+      covered: 0,
+      total: 0,
+      reason: 'not measured: the report has no <line> elements and no lines-valid',
+    });
+    expect(a.summary.functions.pct).toBeNull();
+    expect(a.summary.functions.reason).toContain('no function data');
     expect(b.summary.lines).toEqual({ pct: 50, covered: 5, total: 10 });
     expect(b.warnings).toEqual([
       'declared lines-covered/lines-valid=5/10 but counted 1/1 <line> elements',

@@ -17,12 +17,18 @@ const EXPECTED_BY_FOLDER: Record<string, string> = {
   'corpus/k6': 'k6',
   'corpus/artillery': 'artillery',
   'corpus/benchmarks': 'benchmark',
+  'real/jest': 'jest',
+  'real/vitest': 'jest',
+  'real/c8': 'istanbul',
+  'real/playwright': 'playwright',
 };
 const EXPECTED_GENERATED: Record<string, string> = {
   'generated/jest-30-json-retries-broken-suite.json': 'jest',
   'generated/vitest-4.1-json-reporter.json': 'jest',
   'generated/k6-handle-summary.json': 'k6',
   'generated/k6-summary-export.json': 'k6',
+  'real/cpp/benchmark.json': 'google-benchmark',
+  'real/cpp/gcovr-summary.json': 'gcovr',
 };
 
 // Reports (the bad-input corpus in bad/ is covered by test/integration/bad-input.test.ts).

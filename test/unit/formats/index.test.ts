@@ -45,7 +45,9 @@ describe('parseReport: detection and explicit formats', () => {
     expect(() => parseReport('just some text')).toThrow(
       expect.objectContaining({
         status: 415,
-        message: expect.stringContaining('neither XML, JSON nor LCOV'),
+        message: expect.stringContaining(
+          'neither XML, JSON, LCOV, a Go cover profile nor go test -bench output',
+        ),
       }),
     );
     expect(() => parseReport('<!DOCTYPE x [<!ENTITY a "b">]><testsuite/>')).toThrow(

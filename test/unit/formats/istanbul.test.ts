@@ -51,7 +51,7 @@ describe('parseIstanbul on the corpus', () => {
 });
 
 describe('parseIstanbul semantics', () => {
-  it('recomputes pct (ignoring the reported one) and gives 100 when total is 0', () => {
+  it('recomputes pct (ignoring the reported one) and reports 0 of 0 as not measured', () => {
     // Prepare
     const doc = summary({ lines: { total: 3, covered: 1, skipped: 0, pct: 'Unknown' } });
 
@@ -60,7 +60,12 @@ describe('parseIstanbul semantics', () => {
 
     // Assess
     expect(parsed.summary.lines).toEqual({ pct: 33.33, covered: 1, total: 3 });
-    expect(parsed.summary.branches).toEqual({ pct: 100, covered: 0, total: 0 });
+    expect(parsed.summary.branches).toEqual({
+      pct: null,
+      covered: 0,
+      total: 0,
+      reason: 'nothing to measure: 0 of 0',
+    });
   });
 
   it('accepts a summary without statements', () => {

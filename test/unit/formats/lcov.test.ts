@@ -144,12 +144,18 @@ describe('parseLcov detail-line fallbacks', () => {
     expect(parsed.warnings).toEqual([]);
   });
 
-  it('gives 100% for an empty record', () => {
+  it('reports an empty record as not measured, never 100%', () => {
     // Prepare / Act
     const parsed = parseLcov(lcov('SF:empty.js', 'end_of_record'));
 
     // Assess
-    expect(parsed.summary.lines).toEqual({ pct: 100, covered: 0, total: 0 });
+    expect(parsed.summary.lines).toEqual({
+      pct: null,
+      covered: 0,
+      total: 0,
+      reason: 'not measured: the LCOV report has no DA/LF records (0 of 0)',
+    });
+    expect(parsed.summary.branches.reason).toContain('BRDA/BRF');
   });
 
   it('treats __proto__ and constructor as ordinary function and file names', () => {

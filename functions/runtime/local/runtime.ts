@@ -3,9 +3,20 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { buildWebFiles } from '../../../web/build';
+import { LocalAlertDispatcher } from '../../adapters/local/alert-dispatcher';
+import { LocalBus } from '../../adapters/local/bus';
+import { EnvSecretResolver } from '../../adapters/local/env-secrets';
+import { dataDirCheck } from '../../adapters/local/health';
+import { invocationScopes } from '../../adapters/local/invocations';
+import type { LocalMetricStore } from '../../adapters/local/metric-store';
+import { createLocalMetrics } from '../../adapters/local/metrics';
+import { ProbeScheduler } from '../../adapters/local/probe-scheduler';
+import { openLocalStatusStores } from '../../adapters/local/status-journal';
+import { LocalStore, type RetentionOptions } from '../../adapters/local/store';
 import { createAlertHandler } from '../../alert/handler';
 import { listAlerts } from '../../core/alerts/service';
-import type { VigilConfig } from '../../core/config';
+import { historyRetentionDays, type VigilConfig } from '../../core/config';
 import { VigilError } from '../../core/errors';
 import { type BusEvent, EVENT_PATTERNS, eventContext, parseBusEvent } from '../../core/events';
 import { configCheck } from '../../core/health';
@@ -17,23 +28,15 @@ import { createMetricsHandler } from '../../metrics/handler';
 import { errorResponse, type HttpResult, json } from '../../shared/http';
 import { logger, NAMESPACE, SERVICE } from '../../shared/powertools';
 import { VERSION } from '../../shared/version';
-import { LocalAlertDispatcher } from './alert-dispatcher';
-import { FileAlertStore } from './alert-store';
-import { FileArchive } from './archive';
-import { LocalBus } from './bus';
-import { EnvSecretResolver } from './env-secrets';
-import { dataDirCheck } from './health';
-import { FileHistoryStore } from './history-store';
-import { invocationScopes } from './invocations';
-import { FileRunLedger } from './ledger';
-import { LocalMetricStore } from './metric-store';
-import { createLocalMetrics } from './metrics';
-import { ProbeScheduler } from './probe-scheduler';
+import { createStatusHandler } from '../../status/handler';
+import { publicData } from '../../web/data';
+import { createWebHandler, isWebPath } from '../../web/handler';
 
 /**
  * The whole pipeline on one machine: the same ingest and metrics handlers as on AWS,
- * wired to local adapters (in-process bus with the CDK rules' patterns, file archive
- * and ledger, a metric store fed by the handlers' EMF output) behind a small HTTP server.
+ * wired to local adapters (the embedded store: ledger, durable event bus with the CDK rules'
+ * patterns, history, alert state, a metric store fed by the handlers' EMF output; raw reports
+ * as content-addressed files) behind a small HTTP server.
  */
 
 export interface LocalOptions {
@@ -43,14 +46,25 @@ export interface LocalOptions {
   host?: string;
   /** Accepted bearer tokens; one is generated when empty. */
   tokens?: readonly string[];
+  /** Read-only tokens (GET routes only). Default: `VIGIL_READ_TOKENS` (comma-separated). */
+  readTokens?: readonly string[];
   /** Print EMF lines as the Lambda runtime would (off by default: they are noisy). */
   echoMetrics?: boolean;
   /** Run the configured probes on their intervals (default true). */
   probes?: boolean;
   /** The single-file CLI served at GET /v1/cli/vigil.mjs (see cli/build.ts). */
   cliFile?: () => Promise<string>;
+  /** The dashboard's built files (web/build.ts); built in memory at start when absent. */
+  webFiles?: ReadonlyMap<string, Buffer>;
   env?: NodeJS.ProcessEnv;
+  /** How long the store keeps raw metrics, rollups and delivered events (see docs/durability.md). */
+  retention?: RetentionOptions;
+  /** `full`: survive a power cut, not only a crash (slower). Default `normal`. */
+  synchronous?: 'normal' | 'full';
 }
+
+/** How often the store drops what is past its retention. */
+const PRUNE_EVERY_MS = 3_600_000;
 
 export interface LocalPipeline {
   url: string;
@@ -58,6 +72,7 @@ export interface LocalPipeline {
   generatedToken: boolean;
   bus: LocalBus;
   metricStore: LocalMetricStore;
+  store: LocalStore;
   /** Alert deliveries made and dead-lettered. */
   alerts: LocalAlertDispatcher;
   server: Server;
@@ -153,7 +168,7 @@ export const toApiGatewayEvent = (
 
 const send = (res: ServerResponse, result: HttpResult): void => {
   res.writeHead(result.statusCode, result.headers);
-  res.end(result.body);
+  res.end(result.isBase64Encoded && result.body ? Buffer.from(result.body, 'base64') : result.body);
 };
 
 /** The correlation id an event carries, if it is one of Vigil's. */
@@ -173,14 +188,16 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
     : [...(opts.tokens ?? [])];
 
   const scoped = await invocationScopes();
-  const metricStore = new LocalMetricStore(dataDir);
+  const store = LocalStore.open(dataDir, { synchronous: opts.synchronous });
+  const metricStore = store.metrics;
   const metrics = createLocalMetrics(metricStore, {
     namespace: NAMESPACE,
     serviceName: SERVICE,
     echo: opts.echoMetrics ? (line) => process.stdout.write(`${line}\n`) : undefined,
   });
   const bus = new LocalBus({
-    dataDir,
+    db: store.db,
+    log: store.log,
     scope: scoped,
     onDeliveryError: (rule, event, error, attempt) =>
       logger.error('event delivery failed', {
@@ -198,7 +215,7 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
     createMetricsHandler({ config: opts.config, metrics }),
   );
   const secrets = new EnvSecretResolver(opts.env ?? process.env);
-  const alertStore = new FileAlertStore(dataDir);
+  const alertStore = store.alerts;
   const alerts = new LocalAlertDispatcher({
     channels: opts.config.alerts.channels,
     dataDir,
@@ -215,8 +232,7 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
   });
   bus.subscribe('alerts', EVENT_PATTERNS.alerts, alertHandler);
   // One history store: written by the history handler, read by the ingest (baselines, API).
-  const archive = new FileArchive(dataDir);
-  const history = new FileHistoryStore(dataDir);
+  const { archive, history } = store;
   bus.subscribe(
     'history',
     EVENT_PATTERNS.history,
@@ -239,6 +255,20 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
       },
     },
   );
+  // The dashboard's data: run catalog, probe history, incidents.
+  const retentionDays = historyRetentionDays(opts.config, 'local');
+  const status = await openLocalStatusStores(dataDir, systemClock, retentionDays);
+  bus.subscribe(
+    'status',
+    EVENT_PATTERNS.status,
+    createStatusHandler({ ...status, ttlDays: retentionDays }),
+  );
+  const readTokens =
+    opts.readTokens ??
+    (opts.env ?? process.env).VIGIL_READ_TOKENS?.split(',')
+      .map((t) => t.trim())
+      .filter(Boolean) ??
+    [];
   const probes = new ProbeScheduler({
     config: opts.config,
     publisher: bus,
@@ -252,14 +282,24 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
     stage: 'local',
     publisher: bus,
     archive,
-    ledger: new FileRunLedger(dataDir),
+    ledger: store.ledger,
     history,
     clock: systemClock,
     tokens: { tokens: async () => tokens },
+    readTokens: { tokens: async () => readTokens },
+    status,
+    archiveReader: archive,
     version: VERSION,
     metrics,
     health: [configCheck(opts.config), dataDirCheck(dataDir)],
     ...(opts.cliFile ? { cliFile: opts.cliFile } : {}),
+  });
+
+  // The dashboard, the status page and the badges: the same handler as the AWS web function.
+  const webHandler = createWebHandler({
+    files: opts.webFiles ?? (await buildWebFiles()),
+    tokens: { tokens: async () => [...tokens, ...readTokens] },
+    ...publicData({ ...status, config: opts.config, clock: systemClock }),
   });
 
   const metricsRoute = (url: URL): HttpResult => {
@@ -292,6 +332,10 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
       send(res, metricsRoute(url));
       return;
     }
+    if (req.method === 'GET' && isWebPath(url.pathname)) {
+      webHandler(toApiGatewayEvent(req, url, Buffer.alloc(0))).then((result) => send(res, result));
+      return;
+    }
     if (req.method === 'GET' && url.pathname === '/v1/alerts') {
       listAlerts(alertStore, { clock: systemClock, maintenance: opts.config.alerts.maintenance })
         .then((view) => send(res, json(200, view)))
@@ -307,11 +351,30 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
       });
   });
 
+  bus.start();
+  const prune = () => {
+    try {
+      logger.info('store pruned', { ...store.prune(opts.retention) });
+    } catch (error) {
+      logger.error('pruning the store failed; will try again', { error });
+    }
+  };
+  prune();
+  const pruner = setInterval(prune, PRUNE_EVERY_MS);
+  pruner.unref();
+
   const host = opts.host ?? '127.0.0.1';
-  await new Promise<void>((ok, fail) => {
-    server.once('error', fail);
-    server.listen(opts.port ?? 3000, host, () => ok());
-  });
+  try {
+    await new Promise<void>((ok, fail) => {
+      server.once('error', fail);
+      server.listen(opts.port ?? 3000, host, () => ok());
+    });
+  } catch (e) {
+    clearInterval(pruner);
+    await bus.stop();
+    store.close();
+    throw e;
+  }
   const { port } = server.address() as AddressInfo;
   if (opts.probes !== false) probes.start();
   const urlHost = host.includes(':') ? `[${host}]` : host;
@@ -322,12 +385,15 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
     generatedToken,
     bus,
     metricStore,
+    store,
     alerts,
     server,
     close: async () => {
+      clearInterval(pruner);
       await probes.stop();
       await new Promise<void>((ok) => server.close(() => ok()));
-      await bus.drain();
+      await bus.stop();
+      store.close();
     },
   };
 };

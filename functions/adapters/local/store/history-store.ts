@@ -1,0 +1,202 @@
+import { VigilError } from '../../../core/errors';
+import type {
+  HistoryStore,
+  Page,
+  RunKind,
+  RunQuery,
+  RunRecord,
+  TestRecord,
+  TestStatusFilter,
+} from '../../../core/history/types';
+import { type Clock, systemClock } from '../../../core/ports';
+import { parseRecord, type StoreDb } from './database';
+
+const DAY_MS = 86_400_000;
+
+const encodeCursor = (key: string): string =>
+  Buffer.from(JSON.stringify({ k: key }), 'utf8').toString('base64url');
+
+const decodeCursor = (cursor: string): string => {
+  let key: unknown;
+  try {
+    key = (JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { k?: unknown }).k;
+  } catch {
+    key = undefined;
+  }
+  if (typeof key !== 'string' || key === '')
+    throw new VigilError('bad_request', 'invalid cursor: pass back the cursor of a previous page');
+  return key;
+};
+
+/** Per status filter: the table (with the index that serves it in id order) and the condition. */
+const TEST_FILTERS: Record<TestStatusFilter, string> = {
+  flaky: 'tests INDEXED BY tests_by_flaky WHERE flaky = 1 AND',
+  failing: `tests INDEXED BY tests_by_latest WHERE latest = 'failed' AND`,
+  passing: `tests INDEXED BY tests_by_latest WHERE latest = 'passed' AND`,
+  all: 'tests WHERE',
+};
+
+/** Rows read per query while filtering in pages (corrupt rows are skipped, not counted). */
+const parseRows = <T>(rows: { body: string }[], where: string): T[] =>
+  rows.map((r) => parseRecord<T>(r.body, where)).filter((r): r is T => r !== undefined);
+
+/**
+ * `HistoryStore` in the embedded store, the local twin of the DynamoDB table: runs keyed by
+ * (project, ingestedAt#runId), tests by (project, id), both with an expiry; text keys sort by
+ * UTF-8 bytes, as DynamoDB's do. Writes are grouped per turn of the event loop into one
+ * transaction (a report's hundreds of test records cost one commit); `putTest`'s version check
+ * and write run inside it, so it is a compare-and-swap.
+ */
+export class SqliteHistoryStore implements HistoryStore {
+  readonly #db: StoreDb;
+  readonly #clock: Clock;
+
+  constructor(db: StoreDb, opts: { clock?: Clock } = {}) {
+    this.#db = db;
+    this.#clock = opts.clock ?? systemClock;
+  }
+
+  #now(): number {
+    return this.#clock.now().getTime();
+  }
+
+  async putRun(run: RunRecord, ttlDays: number): Promise<void> {
+    const expiresAt = this.#now() + ttlDays * DAY_MS;
+    const body = JSON.stringify(run);
+    await this.#db.batch(() =>
+      this.#db
+        .q(
+          `INSERT INTO runs (project, key, expires_at, kind, branch, suite, body) VALUES (?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (project, key) DO UPDATE SET expires_at = excluded.expires_at, kind = excluded.kind,
+           branch = excluded.branch, suite = excluded.suite, body = excluded.body`,
+        )
+        .run(
+          run.project,
+          `${run.ingestedAt}#${run.runId}`,
+          expiresAt,
+          run.kind,
+          run.branch ?? null,
+          run.suite ?? null,
+          body,
+        ),
+    );
+  }
+
+  async listRuns(project: string, query: RunQuery): Promise<Page<RunRecord>> {
+    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+    const limit = Math.max(0, query.limit);
+    const where: string[] = ['project = ?', 'expires_at > ?'];
+    const args: unknown[] = [project, this.#now()];
+    const filter = (sql: string, value?: unknown) => {
+      where.push(sql);
+      if (value !== undefined) args.push(value);
+    };
+    if (after !== undefined) filter('key < ?', after);
+    if (query.kind !== undefined) filter('kind = ?', query.kind);
+    if (query.branch !== undefined) filter('branch = ?', query.branch);
+    if (query.suite === null) filter('suite IS NULL');
+    else if (query.suite !== undefined) filter('suite = ?', query.suite);
+    const rows = this.#db
+      .q(`SELECT key, body FROM runs WHERE ${where.join(' AND ')} ORDER BY key DESC LIMIT ?`)
+      .all(...args, limit + 1) as { key: string; body: string }[];
+    const page = rows.slice(0, limit);
+    const items = parseRows<RunRecord>(page, `runs of ${project}`);
+    const last = page.at(-1);
+    return { items, ...(rows.length > limit && last ? { cursor: encodeCursor(last.key) } : {}) };
+  }
+
+  async series(
+    project: string,
+    kind: RunKind,
+    suite: string | undefined,
+    branch: string,
+    limit: number,
+  ): Promise<RunRecord[]> {
+    if (limit <= 0) return [];
+    const rows = this.#db
+      .q(
+        `SELECT body FROM runs WHERE project = ? AND expires_at > ? AND kind = ? AND branch = ?
+         AND suite IS ? ORDER BY key DESC LIMIT ?`,
+      )
+      .all(project, this.#now(), kind, branch, suite ?? null, limit) as { body: string }[];
+    return parseRows<RunRecord>(rows, `runs of ${project}`);
+  }
+
+  async getTests(project: string, ids: readonly string[]): Promise<Map<string, TestRecord>> {
+    const out = new Map<string, TestRecord>();
+    const now = this.#now();
+    const unique = [...new Set(ids)];
+    for (let i = 0; i < unique.length; i += 500) {
+      const chunk = unique.slice(i, i + 500);
+      const rows = this.#db
+        .q(
+          `SELECT id, body FROM tests WHERE project = ? AND expires_at > ? AND id IN (${chunk.map(() => '?').join(',')})`,
+        )
+        .all(project, now, ...chunk) as { id: string; body: string }[];
+      for (const r of rows) {
+        const record = parseRecord<TestRecord>(r.body, `test ${r.id} of ${project}`);
+        if (record) out.set(r.id, record);
+      }
+    }
+    return out;
+  }
+
+  async putTest(record: TestRecord, expectedVersion: number, ttlDays: number): Promise<boolean> {
+    if (record.version !== expectedVersion + 1)
+      throw new VigilError(
+        'internal',
+        `test record version must be expectedVersion + 1 (got ${record.version} after ${expectedVersion})`,
+      );
+    const body = JSON.stringify(record);
+    return this.#db.batch(() => {
+      const now = this.#now();
+      const row = this.#db
+        .q('SELECT version FROM tests WHERE project = ? AND id = ? AND expires_at > ?')
+        .get(record.project, record.id, now) as { version: number } | undefined;
+      if ((row?.version ?? 0) !== expectedVersion) return false;
+      this.#db
+        .q(
+          `INSERT INTO tests (project, id, expires_at, version, latest, flaky, body) VALUES (?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (project, id) DO UPDATE SET expires_at = excluded.expires_at,
+           version = excluded.version, latest = excluded.latest, flaky = excluded.flaky, body = excluded.body`,
+        )
+        .run(
+          record.project,
+          record.id,
+          now + ttlDays * DAY_MS,
+          record.version,
+          record.outcomes.at(-1)?.status ?? null,
+          record.flaky === undefined ? 0 : 1,
+          body,
+        );
+      return true;
+    });
+  }
+
+  async listTests(
+    project: string,
+    query: { status: TestStatusFilter; limit: number; cursor?: string },
+  ): Promise<Page<TestRecord>> {
+    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+    const limit = Math.max(0, query.limit);
+    const rows = this.#db
+      .q(
+        `SELECT id, body FROM ${TEST_FILTERS[query.status]} project = ? AND expires_at > ?
+         AND id > ? ORDER BY id LIMIT ?`,
+      )
+      .all(project, this.#now(), after ?? '', limit + 1) as { id: string; body: string }[];
+    const page = rows.slice(0, limit);
+    const items = parseRows<TestRecord>(page, `tests of ${project}`);
+    const last = page.at(-1);
+    return { items, ...(rows.length > limit && last ? { cursor: encodeCursor(last.id) } : {}) };
+  }
+
+  /** Deletes expired runs and tests. */
+  prune(): number {
+    const now = this.#now();
+    return (
+      this.#db.q('DELETE FROM runs WHERE expires_at <= ?').run(now).changes +
+      this.#db.q('DELETE FROM tests WHERE expires_at <= ?').run(now).changes
+    );
+  }
+}

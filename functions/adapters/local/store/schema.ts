@@ -1,0 +1,50 @@
+/**
+ * The store's tables. Documents are JSON text (`body`), so fields added to a record are kept
+ * without a schema change; the other columns are what queries filter and sort on. Text keys
+ * sort by their UTF-8 bytes (SQLite's BINARY collation), as DynamoDB sorts string keys.
+ */
+export const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+CREATE TABLE IF NOT EXISTS ledger (
+  key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, done_at INTEGER NOT NULL, response TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS cursors (subscriber TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS acks (
+  subscriber TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (subscriber, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS dead_letters (
+  id INTEGER PRIMARY KEY, subscriber TEXT NOT NULL, seq INTEGER, at TEXT NOT NULL,
+  error TEXT NOT NULL, body TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS runs (
+  project TEXT NOT NULL, key TEXT NOT NULL, expires_at INTEGER NOT NULL, kind TEXT NOT NULL,
+  branch TEXT, suite TEXT, body TEXT NOT NULL, PRIMARY KEY (project, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tests (
+  project TEXT NOT NULL, id TEXT NOT NULL, expires_at INTEGER NOT NULL, version INTEGER NOT NULL,
+  latest TEXT, flaky INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY (project, id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS tests_by_latest ON tests (project, latest, id);
+CREATE INDEX IF NOT EXISTS tests_by_flaky ON tests (project, flaky, id);
+
+CREATE TABLE IF NOT EXISTS alert_state (
+  check_key TEXT PRIMARY KEY, version INTEGER NOT NULL, status TEXT NOT NULL, body TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS alert_history (seq INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL);
+
+CREATE TABLE IF NOT EXISTS metrics (
+  name TEXT NOT NULL, ts INTEGER NOT NULL, dims TEXT NOT NULL, unit TEXT NOT NULL,
+  namespace TEXT NOT NULL, value REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS metrics_by_name ON metrics (name, ts);
+CREATE INDEX IF NOT EXISTS metrics_by_ts ON metrics (ts);
+CREATE TABLE IF NOT EXISTS metric_rollups (
+  name TEXT NOT NULL, dims TEXT NOT NULL, unit TEXT NOT NULL, namespace TEXT NOT NULL,
+  hour INTEGER NOT NULL, count INTEGER NOT NULL, sum REAL NOT NULL, min REAL NOT NULL,
+  max REAL NOT NULL, PRIMARY KEY (name, dims, hour)
+) WITHOUT ROWID;
+`;

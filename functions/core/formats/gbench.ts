@@ -1,0 +1,116 @@
+import * as z from 'zod';
+import { parseShape } from './shape';
+import type { Benchmark, ParsedBenchmark } from './types';
+
+/**
+ * Google Benchmark JSON (`--benchmark_format=json` or `--benchmark_out=x.json`): `context` and
+ * `benchmarks[]`, each a run (`run_type: iteration`, one per repetition) or an aggregate
+ * (`run_type: aggregate`: mean, median, stddev, cv over the repetitions). One series per
+ * `run_name` (`BM_Grade/10`): with aggregates, value = the `mean` aggregate's real time and
+ * stddev = the `stddev` aggregate's, samples = `repetitions`; without them, the mean of the
+ * repetitions' real times (one run: its real time). CPU time is a second series
+ * `<name> (cpu)`; `bytes_per_second`/`items_per_second` counters are series with units
+ * `bytes/s`/`items/s` (bigger is better). Runs with `error_occurred` are left out with a warning.
+ */
+
+const WHAT = 'Google Benchmark JSON report';
+
+const Run = z.object({
+  name: z.string(),
+  run_name: z.string().optional(),
+  run_type: z.enum(['iteration', 'aggregate']).optional(),
+  aggregate_name: z.string().optional(),
+  repetitions: z.number().int().nonnegative().optional(),
+  real_time: z.number().optional(),
+  cpu_time: z.number().optional(),
+  time_unit: z.string().optional(),
+  error_occurred: z.boolean().optional(),
+  error_message: z.string().optional(),
+  bytes_per_second: z.number().optional(),
+  items_per_second: z.number().optional(),
+});
+
+const Report = z.object({
+  context: z.object({ library_build_type: z.string().optional() }),
+  benchmarks: z.array(Run),
+});
+
+type RunT = z.infer<typeof Run>;
+
+const COUNTERS = [
+  ['bytes_per_second', 'bytes/s'],
+  ['items_per_second', 'items/s'],
+] as const;
+
+const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+const sd = (xs: number[]): number | undefined => {
+  if (xs.length < 2) return undefined;
+  const m = mean(xs);
+  return Math.sqrt(xs.reduce((a, v) => a + (v - m) ** 2, 0) / (xs.length - 1));
+};
+
+export const parseGbench = (doc: unknown): ParsedBenchmark => {
+  const report = parseShape(Report, doc, WHAT);
+  const warnings: string[] = [];
+  if (report.context.library_build_type === 'debug')
+    warnings.push('the benchmark library was built as DEBUG: timings may be affected');
+
+  const groups = new Map<string, { runs: RunT[]; aggregates: Map<string, RunT> }>();
+  const failed: string[] = [];
+  for (const run of report.benchmarks) {
+    if (run.error_occurred) {
+      failed.push(`${run.name}${run.error_message ? ` (${run.error_message})` : ''}`);
+      continue;
+    }
+    const key = run.run_name ?? run.name;
+    let g = groups.get(key);
+    if (!g) {
+      g = { runs: [], aggregates: new Map() };
+      groups.set(key, g);
+    }
+    if (run.run_type === 'aggregate') g.aggregates.set(run.aggregate_name ?? '', run);
+    else g.runs.push(run);
+  }
+  if (failed.length > 0)
+    warnings.push(
+      `${failed.length} run(s) reported an error and were left out: ${failed.slice(0, 3).join(', ')}`,
+    );
+
+  const benchmarks: Benchmark[] = [];
+  for (const [name, g] of groups) {
+    const m = g.aggregates.get('mean');
+    const s = g.aggregates.get('stddev');
+    const unit = (m ?? g.runs[0])?.time_unit ?? 'ns';
+    const samples = m?.repetitions ?? g.runs.length;
+    const series = (
+      suffix: string,
+      seriesUnit: string,
+      pick: (r: RunT) => number | undefined,
+      direction: Benchmark['direction'],
+    ): void => {
+      let value: number | undefined;
+      let stddev: number | undefined;
+      if (m) {
+        value = pick(m);
+        stddev = s ? pick(s) : undefined;
+      } else {
+        const xs = g.runs.map(pick).filter((x): x is number => x !== undefined);
+        if (xs.length > 0) {
+          value = mean(xs);
+          stddev = sd(xs);
+        }
+      }
+      if (value === undefined || !Number.isFinite(value)) return;
+      const b: Benchmark = { name: `${name}${suffix}`, unit: seriesUnit, value, direction };
+      if (samples > 0) b.samples = samples;
+      if (stddev !== undefined && Number.isFinite(stddev)) b.stddev = stddev;
+      benchmarks.push(b);
+    };
+    series('', unit, (r) => r.real_time, 'smaller');
+    series(' (cpu)', unit, (r) => r.cpu_time, 'smaller');
+    for (const [key, counterUnit] of COUNTERS)
+      series(` (${counterUnit})`, counterUnit, (r) => r[key], 'bigger');
+  }
+  if (benchmarks.length === 0) warnings.push('the report contains no benchmark results');
+  return { kind: 'benchmark', format: 'google-benchmark', summary: { benchmarks }, warnings };
+};

@@ -1,0 +1,55 @@
+import * as z from 'zod';
+import { invalidReport } from '../errors';
+import { parseShape } from './shape';
+import { type CoverageMetric, coverageMetric, type ParsedCoverage } from './types';
+
+/**
+ * gcovr JSON summary (`gcovr --json-summary`): root `line_total`/`line_covered`,
+ * `branch_total`/`branch_covered` and (gcovr 5+) `function_total`/`function_covered`; the
+ * per-file `files[]` are ignored. The counts are read, not the `*_percent` (rounded to 1
+ * decimal). A metric with no counts, or 0 of 0, is not measured. gcovr's own summary
+ * (`--print-summary`) prints the same counts: `lines: 83.3% (5 out of 6)`.
+ */
+
+const WHAT = 'gcovr JSON summary';
+
+const count = z.number().int().nonnegative();
+const Summary = z.object({
+  line_total: count,
+  line_covered: count,
+  branch_total: count.optional(),
+  branch_covered: count.optional(),
+  function_total: count.optional(),
+  function_covered: count.optional(),
+});
+
+const metric = (
+  covered: number | undefined,
+  total: number | undefined,
+  name: string,
+): CoverageMetric => {
+  if (covered === undefined || total === undefined)
+    return coverageMetric(0, 0, `not measured: the summary has no ${name}_total/${name}_covered`);
+  if (covered > total) {
+    const path = `${name}_covered`;
+    throw invalidReport(
+      `Invalid ${WHAT}: ${path}: covered (${covered}) is more than ${name}_total (${total})`,
+      { path },
+    );
+  }
+  return coverageMetric(covered, total, `nothing to measure: ${name}_total is 0`);
+};
+
+export const parseGcovr = (doc: unknown): ParsedCoverage => {
+  const s = parseShape(Summary, doc, WHAT);
+  return {
+    kind: 'coverage',
+    format: 'gcovr',
+    summary: {
+      lines: metric(s.line_covered, s.line_total, 'line'),
+      branches: metric(s.branch_covered, s.branch_total, 'branch'),
+      functions: metric(s.function_covered, s.function_total, 'function'),
+    },
+    warnings: [],
+  };
+};

@@ -1,0 +1,96 @@
+import { invalidReport } from '../errors';
+import type { Benchmark, ParsedBenchmark } from './types';
+
+/**
+ * `go test -bench` text output (the benchmark format benchstat reads): result lines
+ * `BenchmarkName-8   2000   124.1 ns/op   8 B/op   1 allocs/op   [value unit]...`; every other
+ * line (goos/pkg/cpu headers, PASS, ok, test output) is skipped. Each value/unit pair is its own
+ * series with its unit: `BenchmarkJoin` (ns/op), `BenchmarkJoin (B/op)`,
+ * `BenchmarkJoin (allocs/op)`, custom `b.ReportMetric` units likewise. The `-N` GOMAXPROCS
+ * suffix is kept out of the name when every line has the same one, so that series survive a
+ * runner with another core count. Repeated lines (`-count=N`) are samples of one series: value
+ * = mean, with stddev and samples. Benchmarks of several packages are prefixed by package.
+ */
+
+const WHAT = 'go test -bench output';
+const RESULT =
+  /^(Benchmark\S*)\s+(\d+)((?:\s+[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s+\S+)+)\s*$/;
+const PAIR = /([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s+(\S+)/g;
+const PROCS = /-(\d+)$/;
+
+/** A benchmark result line in the first 64 KiB. */
+export const looksLikeGoBench = (text: string): boolean =>
+  /^Benchmark\S*\s+\d+\s+[-+]?[\d.]+(?:[eE][-+]?\d+)?\s+\S+\/op\b/m.test(text.slice(0, 64 * 1024));
+
+/** Smaller is better for time and memory per op; bigger for rates (`MB/s`, `x/s`). */
+const directionOf = (unit: string): Benchmark['direction'] =>
+  unit.endsWith('/s') ? 'bigger' : unit.endsWith('/op') ? 'smaller' : undefined;
+
+interface Series {
+  name: string;
+  unit: string;
+  values: number[];
+}
+
+export const parseGoBench = (text: string): ParsedBenchmark => {
+  const rows: { pkg: string; name: string; pairs: [number, string][] }[] = [];
+  let pkg = '';
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = (lines[i] ?? '').trim();
+    if (line.startsWith('pkg: ')) {
+      pkg = line.slice(5).trim();
+      continue;
+    }
+    const m = RESULT.exec(line);
+    if (!m) continue;
+    const pairs: [number, string][] = [];
+    for (const [, value, unit] of (m[3] ?? '').matchAll(PAIR)) {
+      const n = Number(value);
+      if (!Number.isFinite(n))
+        throw invalidReport(
+          `Invalid ${WHAT}: line ${i + 1}: ${value} ${unit} is not a finite number`,
+          {
+            line: i + 1,
+          },
+        );
+      pairs.push([n, unit ?? '']);
+    }
+    rows.push({ pkg, name: m[1] ?? '', pairs });
+  }
+  if (rows.length === 0)
+    throw invalidReport(
+      `Invalid ${WHAT}: no result line ("BenchmarkName-8  1000  12.3 ns/op ...") found`,
+    );
+
+  const suffixes = new Set(rows.map((r) => PROCS.exec(r.name)?.[1]));
+  const stripProcs = suffixes.size === 1 && !suffixes.has(undefined);
+  const manyPackages = new Set(rows.map((r) => r.pkg)).size > 1;
+  const series = new Map<string, Series>();
+  for (const row of rows) {
+    let name = stripProcs ? row.name.replace(PROCS, '') : row.name;
+    if (manyPackages && row.pkg) name = `${row.pkg}.${name}`;
+    row.pairs.forEach(([value, unit], k) => {
+      const full = k === 0 && unit === 'ns/op' ? name : `${name} (${unit})`;
+      const key = `${full}\u0000${unit}`;
+      let s = series.get(key);
+      if (!s) {
+        s = { name: full, unit, values: [] };
+        series.set(key, s);
+      }
+      s.values.push(value);
+    });
+  }
+
+  const benchmarks: Benchmark[] = [];
+  for (const s of series.values()) {
+    const n = s.values.length;
+    const mean = s.values.reduce((a, b) => a + b, 0) / n;
+    const b: Benchmark = { name: s.name, unit: s.unit, value: mean, samples: n };
+    if (n > 1) b.stddev = Math.sqrt(s.values.reduce((a, v) => a + (v - mean) ** 2, 0) / (n - 1));
+    const direction = directionOf(s.unit);
+    if (direction) b.direction = direction;
+    benchmarks.push(b);
+  }
+  return { kind: 'benchmark', format: 'go-bench', summary: { benchmarks }, warnings: [] };
+};

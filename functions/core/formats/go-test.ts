@@ -1,0 +1,191 @@
+import { invalidReport } from '../errors';
+import { isRecord } from './shape';
+import { firstLine, type ParsedTests, type TestCase } from './types';
+
+/**
+ * `go test -json` (test2json) and gotestsum's `--jsonfile`: one JSON event per line. A test is
+ * a (Package, Test) pair with a final `pass`, `fail` or `skip` event; subtests (`TestA/b`) and
+ * their parents are tests, as `go test -v` prints a `---` line for each and gotestsum counts
+ * them. The same test seen again (gotestsum `--rerun-fails`, `-count=N`) is another attempt of
+ * one test: passed if an attempt passed, flaky when another failed. A package that fails with
+ * no failed test (build error, TestMain, panic outside a test) counts as one failed test named
+ * after the package. Lines that are not JSON (build output before Go 1.24) are skipped with a
+ * warning.
+ */
+
+const WHAT = 'go test -json output';
+
+/** The first line is a test2json event. */
+export const looksLikeGoTestJson = (text: string): boolean => {
+  const start = text.search(/\S/);
+  if (start < 0 || text[start] !== '{') return false;
+  const end = text.indexOf('\n', start);
+  const line = text.slice(start, end < 0 ? undefined : end);
+  try {
+    const event: unknown = JSON.parse(line);
+    return (
+      isRecord(event) &&
+      typeof event.Action === 'string' &&
+      (typeof event.Package === 'string' || typeof event.Test === 'string')
+    );
+  } catch {
+    return false;
+  }
+};
+
+interface Attempt {
+  status: 'passed' | 'failed' | 'skipped';
+  ms: number;
+}
+
+interface Test {
+  pkg: string;
+  name: string;
+  attempts: Attempt[];
+  message?: string;
+}
+
+/** Output lines that are the runner's, not the test's. */
+const RUNNER_LINE = /^\s*(?:=== (?:RUN|PAUSE|CONT|NAME)|--- (?:PASS|FAIL|SKIP):|PASS$|FAIL$|ok\s)/;
+
+const STATUS: Record<string, Attempt['status']> = {
+  pass: 'passed',
+  fail: 'failed',
+  skip: 'skipped',
+};
+
+const seconds = (v: unknown): number =>
+  typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v * 1000 : 0;
+
+export const parseGoTest = (text: string): ParsedTests => {
+  const tests = new Map<string, Test>();
+  const packages = new Map<string, { failed: boolean; ms: number; output?: string }>();
+  let events = 0;
+  let notJson = 0;
+  let firstBad: number | undefined;
+
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = (lines[i] ?? '').trim();
+    if (line === '') continue;
+    let event: unknown;
+    try {
+      event = line.startsWith('{') ? JSON.parse(line) : undefined;
+    } catch {
+      event = undefined;
+    }
+    if (!isRecord(event) || typeof event.Action !== 'string') {
+      notJson++;
+      firstBad ??= i + 1;
+      continue;
+    }
+    events++;
+    const pkg = typeof event.Package === 'string' ? event.Package : '';
+    const action = event.Action;
+    const status = STATUS[action];
+    if (typeof event.Test !== 'string' || event.Test === '') {
+      let p = packages.get(pkg);
+      if (!p) {
+        p = { failed: false, ms: 0 };
+        packages.set(pkg, p);
+      }
+      if (status) p.ms += seconds(event.Elapsed);
+      if (action === 'fail') p.failed = true;
+      if (action === 'output' && p.output === undefined && typeof event.Output === 'string') {
+        const out = firstLine(event.Output);
+        if (out !== undefined && !RUNNER_LINE.test(out)) p.output = out;
+      }
+      continue;
+    }
+    const key = `${pkg}\u0000${event.Test}`;
+    let test = tests.get(key);
+    if (!test) {
+      test = { pkg, name: event.Test, attempts: [] };
+      tests.set(key, test);
+    }
+    if (status) test.attempts.push({ status, ms: seconds(event.Elapsed) });
+    else if (
+      action === 'output' &&
+      test.message === undefined &&
+      typeof event.Output === 'string'
+    ) {
+      const out = firstLine(event.Output);
+      if (out !== undefined && !RUNNER_LINE.test(out)) test.message = out;
+    }
+  }
+  if (events === 0)
+    throw invalidReport(
+      `Invalid ${WHAT}: no line is a test2json event ({"Action": ..., "Package": ...}); line ${firstBad ?? 1} is not one.`,
+      { line: firstBad ?? 1 },
+    );
+
+  const cases: TestCase[] = [];
+  /** Packages with a failed attempt of a test: their `fail` event is explained. */
+  const failedPackages = new Set<string>();
+  let unfinished = 0;
+  for (const t of tests.values()) {
+    if (t.attempts.length === 0) {
+      unfinished++;
+      continue;
+    }
+    const passed = t.attempts.some((a) => a.status === 'passed');
+    const failed = t.attempts.some((a) => a.status === 'failed');
+    const tc: TestCase = {
+      suite: t.pkg,
+      classname: t.pkg,
+      name: t.name,
+      status: passed ? 'passed' : failed ? 'failed' : 'skipped',
+      flaky: passed && failed,
+      durationMs: t.attempts.reduce((ms, a) => ms + a.ms, 0),
+      retries: t.attempts.length - 1,
+    };
+    if (failed) failedPackages.add(t.pkg);
+    if (tc.status === 'failed' && t.message !== undefined) tc.message = t.message;
+    cases.push(tc);
+  }
+
+  const warnings: string[] = [];
+  let durationMs = 0;
+  for (const [pkg, p] of packages) {
+    durationMs += p.ms;
+    if (p.failed && !failedPackages.has(pkg)) {
+      const tc: TestCase = {
+        suite: pkg,
+        classname: pkg,
+        name: '(package)',
+        status: 'failed',
+        flaky: false,
+        durationMs: p.ms,
+        retries: 0,
+      };
+      if (p.output !== undefined) tc.message = p.output;
+      cases.push(tc);
+      warnings.push(
+        `package ${pkg} failed without a failed test (build error, TestMain or a panic): counted as one failed test named "(package)"`,
+      );
+    }
+  }
+  if (durationMs === 0) durationMs = cases.reduce((ms, c) => ms + c.durationMs, 0);
+
+  const retried = cases.filter((c) => c.retries > 0).length;
+  if (retried > 0)
+    warnings.push(
+      `${retried} test(s) ran more than once (gotestsum --rerun-fails or -count): read as attempts of one test; passed if an attempt passed (flaky when another failed)`,
+    );
+  if (unfinished > 0)
+    warnings.push(
+      `${unfinished} test(s) started but have no pass/fail/skip event (run cut short?)`,
+    );
+  if (notJson > 0)
+    warnings.push(
+      `${notJson} line(s) are not test2json events and were skipped (first: line ${firstBad})`,
+    );
+  if (cases.length === 0) warnings.push('the output contains no tests');
+
+  const summary = { total: cases.length, passed: 0, failed: 0, skipped: 0, flaky: 0, durationMs };
+  for (const c of cases) {
+    summary[c.status]++;
+    if (c.flaky) summary.flaky++;
+  }
+  return { kind: 'tests', format: 'go-test', summary, warnings, cases };
+};

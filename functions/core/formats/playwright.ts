@@ -1,0 +1,146 @@
+import * as z from 'zod';
+import { parseShape } from './shape';
+import { firstLine, type ParsedTests, type TestCase, type TestSummary } from './types';
+
+/**
+ * Playwright JSON reporter (`--reporter=json`): `suites[]` (files, then `describe` blocks,
+ * nested) hold `specs[]`; each spec has one `tests[]` entry per project, each with the
+ * `results[]` of its attempts. One test = one spec in one project, counted as Playwright counts:
+ * its `status` is `expected` (passed, or a `test.fail()` that failed as expected), `flaky`
+ * (passed on a retry), `unexpected` (failed) or `skipped` (skip/fixme annotations). Retries =
+ * attempts − 1. Attachments, stdout and steps are ignored. `stats` (Playwright's own totals)
+ * are compared, and a difference is a warning.
+ */
+
+const WHAT = 'Playwright JSON report';
+const SEPARATOR = ' › ';
+
+const Result = z.object({
+  status: z.string().optional(),
+  duration: z.number().nonnegative().optional(),
+  error: z.object({ message: z.string().optional() }).nullish(),
+  errors: z.array(z.object({ message: z.string().optional() })).optional(),
+});
+
+const Test = z.object({
+  projectName: z.string().optional(),
+  expectedStatus: z.string().optional(),
+  status: z.enum(['expected', 'unexpected', 'flaky', 'skipped']),
+  results: z.array(Result),
+  annotations: z.array(z.object({ type: z.string() })).optional(),
+});
+
+const Spec = z.object({
+  title: z.string(),
+  file: z.string().optional(),
+  tests: z.array(Test),
+});
+
+interface SuiteShape {
+  title: string;
+  file?: string | undefined;
+  specs?: z.infer<typeof Spec>[] | undefined;
+  suites?: SuiteShape[] | undefined;
+}
+
+const Suite: z.ZodType<SuiteShape> = z.lazy(() =>
+  z.object({
+    title: z.string(),
+    file: z.string().optional(),
+    specs: z.array(Spec).optional(),
+    suites: z.array(Suite).optional(),
+  }),
+);
+
+const Report = z.object({
+  suites: z.array(Suite),
+  stats: z
+    .object({
+      duration: z.number().nonnegative().optional(),
+      expected: z.number().optional(),
+      unexpected: z.number().optional(),
+      flaky: z.number().optional(),
+      skipped: z.number().optional(),
+    })
+    .optional(),
+});
+
+const failureMessage = (results: z.infer<typeof Result>[]): string | undefined => {
+  for (let i = results.length - 1; i >= 0; i--) {
+    const r = results[i];
+    const text = r?.error?.message ?? r?.errors?.[0]?.message;
+    // Playwright colours its messages with ANSI escapes.
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping ANSI colour codes.
+    if (text) return firstLine(text.replace(/\u001b\[[0-9;]*m/g, ''));
+  }
+  return undefined;
+};
+
+export const parsePlaywright = (doc: unknown): ParsedTests => {
+  const report = parseShape(Report, doc, WHAT);
+  const cases: TestCase[] = [];
+  const summary: TestSummary = {
+    total: 0,
+    passed: 0,
+    failed: 0,
+    skipped: 0,
+    flaky: 0,
+    durationMs: 0,
+  };
+  let sumMs = 0;
+
+  const walk = (suite: SuiteShape, titles: string[], file: string): void => {
+    for (const spec of suite.specs ?? []) {
+      for (const test of spec.tests) {
+        const durationMs = test.results.reduce((ms, r) => ms + (r.duration ?? 0), 0);
+        sumMs += durationMs;
+        const tc: TestCase = {
+          suite: test.projectName ?? '',
+          classname: spec.file ?? file,
+          name: [...titles, spec.title].join(SEPARATOR),
+          status: 'passed',
+          flaky: false,
+          durationMs,
+          retries: Math.max(0, test.results.length - 1),
+        };
+        if (spec.file ?? file) tc.file = spec.file ?? file;
+        if (test.status === 'unexpected') {
+          tc.status = 'failed';
+          const message = failureMessage(test.results);
+          if (message !== undefined) tc.message = message;
+          summary.failed++;
+        } else if (test.status === 'skipped') {
+          tc.status = 'skipped';
+          summary.skipped++;
+        } else {
+          summary.passed++;
+          if (test.status === 'flaky') {
+            tc.flaky = true;
+            summary.flaky++;
+          }
+        }
+        cases.push(tc);
+      }
+    }
+    for (const child of suite.suites ?? []) walk(child, [...titles, child.title], file);
+  };
+  // Top-level suites are files: their title is the file path, not part of the test's name.
+  for (const top of report.suites) walk(top, [], top.file ?? top.title);
+
+  summary.total = cases.length;
+  const stats = report.stats;
+  summary.durationMs = stats?.duration ?? sumMs;
+  const warnings: string[] = [];
+  if (stats) {
+    const declared = {
+      'expected+flaky (passed)': [(stats.expected ?? 0) + (stats.flaky ?? 0), summary.passed],
+      'unexpected (failed)': [stats.unexpected ?? 0, summary.failed],
+      skipped: [stats.skipped ?? 0, summary.skipped],
+      flaky: [stats.flaky ?? 0, summary.flaky],
+    } as const;
+    for (const [name, [said, found]] of Object.entries(declared))
+      if (said !== found) warnings.push(`stats say ${name}=${said} but the tests give ${found}`);
+  }
+  if (cases.length === 0) warnings.push('the report contains no tests');
+  return { kind: 'tests', format: 'playwright', summary, warnings, cases };
+};

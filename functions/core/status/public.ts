@@ -1,0 +1,221 @@
+import { activeWindow, covers } from '../alerts/maintenance';
+import type { ProbeConfig, StatusPageConfig, VigilConfig } from '../config';
+import { gateConfigFor } from '../config';
+import { VigilError } from '../errors';
+import type { BadgeData, PublicComponent, PublicIncident, PublicStatus } from './api';
+import { newer } from './catalog';
+import {
+  announced,
+  DAY_BARS,
+  dayBar,
+  dayWindow,
+  maintenanceView,
+  probeCheckKey,
+  type StatusQueryDeps,
+} from './queries';
+import { bucketStartMs, uptime } from './rollup';
+
+/**
+ * What may be read without a token: the public status model and the badges' data. Only what
+ * the config names is read, and the answers carry only component names, states, counts and
+ * times: never a URL, a probe name, an error text or project data.
+ */
+
+type Probe = ProbeConfig & { project: string };
+
+const componentProbes = (
+  config: VigilConfig,
+  component: StatusPageConfig['components'][number],
+): Probe[] =>
+  config.probes
+    .filter(
+      (p) => component.probes.includes(p.name) || p.tags.some((t) => component.tags.includes(t)),
+    )
+    .map((p) => ({ ...p, project: p.project ?? config.project }));
+
+const RANK: Record<PublicComponent['status'], number> = {
+  operational: 0,
+  unknown: 1,
+  maintenance: 2,
+  degraded: 3,
+  outage: 4,
+};
+
+const worst = (states: PublicComponent['status'][]): PublicComponent['status'] =>
+  states.reduce<PublicComponent['status']>(
+    (w, s) => (RANK[s] > RANK[w] ? s : w),
+    states.length ? 'operational' : 'unknown',
+  );
+
+/** `GET /v1/status`: 404 unless the config has a `statusPage`. */
+export const publicStatus = async (deps: StatusQueryDeps): Promise<PublicStatus> => {
+  const page = deps.config.statusPage;
+  if (!page) throw new VigilError('not_found', 'This deployment has no public status page.');
+  const now = deps.clock.now();
+  const t = now.getTime();
+  const window = dayWindow(t);
+  const [latest, incidents] = await Promise.all([
+    deps.probes.latest(),
+    deps.incidents.list({
+      from: new Date(window.from).toISOString(),
+      to: new Date(t + 1).toISOString(),
+    }),
+  ]);
+  const windows = deps.config.alerts.maintenance;
+  const components: PublicComponent[] = [];
+  const componentsOfKey = new Map<string, string[]>();
+  for (const component of page.components) {
+    const probes = componentProbes(deps.config, component);
+    const perDay = new Map<number, { checks: number; failures: number }>();
+    const days = await Promise.all(
+      probes.map((p) =>
+        deps.probes.rollups({
+          project: p.project,
+          probe: p.name,
+          resolution: 'day',
+          from: new Date(window.from).toISOString(),
+          to: new Date(window.to).toISOString(),
+        }),
+      ),
+    );
+    for (const r of days.flat()) {
+      const at = Date.parse(r.bucketStart);
+      const d = perDay.get(at) ?? { checks: 0, failures: 0 };
+      d.checks += r.checks;
+      d.failures += r.failures;
+      perDay.set(at, d);
+    }
+    const states = probes.map((p) =>
+      activeWindow(windows, { probe: p.name, tags: p.tags }, now)
+        ? 'maintenance'
+        : (latest.find((l) => l.project === p.project && l.probe === p.name)?.status ?? 'unknown'),
+    );
+    const down = states.filter((s) => s === 'down').length;
+    const status: PublicComponent['status'] =
+      down > 0
+        ? down === states.length
+          ? 'outage'
+          : 'degraded'
+        : states.includes('maintenance')
+          ? 'maintenance'
+          : states.includes('up')
+            ? 'operational'
+            : 'unknown';
+    const bars = [];
+    for (let i = 0; i < DAY_BARS; i++) {
+      const day = window.from + i * 86_400_000;
+      const d = perDay.get(day);
+      bars.push(dayBar(day, d?.checks ?? 0, d?.failures ?? 0));
+    }
+    components.push({ name: component.name, status, days: bars, uptime: uptime(bars) });
+    for (const p of probes) {
+      const key = probeCheckKey(p.project, p.name);
+      componentsOfKey.set(key, [...(componentsOfKey.get(key) ?? []), component.name]);
+    }
+  }
+  const publicIncidents: PublicIncident[] = incidents.flatMap((i) => {
+    const names = componentsOfKey.get(i.checkKey);
+    if (!names) return [];
+    return [
+      {
+        components: [...new Set(names)],
+        severity: i.severity,
+        startedAt: i.since,
+        ...(i.resolvedAt === undefined ? {} : { resolvedAt: i.resolvedAt }),
+        ...(i.downtimeSeconds === undefined ? {} : { downtimeSeconds: i.downtimeSeconds }),
+      },
+    ];
+  });
+  const maintenance = windows
+    .filter((w) => announced(w, now))
+    .flatMap((w) => {
+      const names = page.components
+        .filter((c) =>
+          componentProbes(deps.config, c).some((p) => covers(w, { probe: p.name, tags: p.tags })),
+        )
+        .map((c) => c.name);
+      return names.length ? [{ ...maintenanceView(w, now), components: names }] : [];
+    });
+  return {
+    title: page.title,
+    generatedAt: now.toISOString(),
+    overall: worst(components.map((c) => c.status)),
+    components,
+    incidents: publicIncidents,
+    maintenance,
+    allowFraming: page.allowFraming,
+  };
+};
+
+// --- badges ----------------------------------------------------------------------------------
+
+/** May this badge be served without a token? */
+export const badgeIsPublic = (
+  config: VigilConfig,
+  subject: { project: string } | { probe: string },
+): boolean =>
+  'project' in subject
+    ? config.badges.public.projects.includes(subject.project)
+    : config.badges.public.probes.includes(subject.probe);
+
+const pct = (n: number): string => `${Number(n.toFixed(2))}%`;
+
+/** The gate of a branch: failing when the latest run of any of its series failed. */
+export const gateBadge = async (
+  deps: Pick<StatusQueryDeps, 'catalog'>,
+  project: string,
+  branch: string,
+): Promise<BadgeData> => {
+  const runs = (await deps.catalog.latest()).filter(
+    (r) => r.project === project && r.branch === branch && r.gate !== 'none',
+  );
+  if (runs.length === 0) return { label: 'gate', message: 'unknown', tone: 'unknown' };
+  const failing = runs.some((r) => r.gate === 'fail');
+  return failing
+    ? { label: 'gate', message: 'failing', tone: 'bad' }
+    : { label: 'gate', message: 'passing', tone: 'good' };
+};
+
+/** Line coverage of the branch's latest coverage run, against the project's `minCoverage`. */
+export const coverageBadge = async (
+  deps: Pick<StatusQueryDeps, 'catalog' | 'config'>,
+  project: string,
+  branch: string,
+): Promise<BadgeData> => {
+  const runs = (await deps.catalog.latest()).filter(
+    (r) => r.project === project && r.branch === branch && r.facts.coverage,
+  );
+  const newest = runs.reduce<(typeof runs)[number] | undefined>(
+    (n, r) => (!n || newer(r, n) ? r : n),
+    undefined,
+  );
+  const lines = newest?.facts.coverage?.lines;
+  if (lines === undefined || lines === null)
+    return { label: 'coverage', message: 'unknown', tone: 'unknown' };
+  const min = gateConfigFor(deps.config, project).minCoverage;
+  return { label: 'coverage', message: pct(lines), tone: lines >= min ? 'good' : 'bad' };
+};
+
+/** A probe's uptime over 30 days: good from 99.9%, warn from 99%. */
+export const uptimeBadge = async (
+  deps: Pick<StatusQueryDeps, 'probes' | 'clock'>,
+  project: string,
+  probe: string,
+): Promise<BadgeData> => {
+  const now = deps.clock.now().getTime();
+  const today = bucketStartMs(now, 'day');
+  const days = await deps.probes.rollups({
+    project,
+    probe,
+    resolution: 'day',
+    from: new Date(today - 29 * 86_400_000).toISOString(),
+    to: new Date(today + 86_400_000).toISOString(),
+  });
+  const u = uptime(days);
+  if (u === null) return { label: 'uptime 30d', message: 'unknown', tone: 'unknown' };
+  return {
+    label: 'uptime 30d',
+    message: pct(u * 100),
+    tone: u >= 0.999 ? 'good' : u >= 0.99 ? 'warn' : 'bad',
+  };
+};

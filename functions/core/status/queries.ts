@@ -1,0 +1,532 @@
+import { activeWindow, covers } from '../alerts/maintenance';
+import type { MaintenanceWindow, ProbeConfig, VigilConfig } from '../config';
+import { VigilError } from '../errors';
+import type { TestCase } from '../formats/types';
+import {
+  checkProject,
+  invalid,
+  onlyKnown,
+  type Query,
+  readLimit,
+  safeDecode,
+} from '../history/queries';
+import type { HistoryReader } from '../history/types';
+import { RUN_ID } from '../ingest/service';
+import type { ArchiveReader, Clock } from '../ports';
+import type {
+  DayBar,
+  FailedTest,
+  IncidentsAnswer,
+  LatencyPoint,
+  MaintenanceView,
+  ProbeDetailAnswer,
+  ProbeSummary,
+  ProbesAnswer,
+  ProjectOverview,
+  ProjectsAnswer,
+  RunDetailAnswer,
+  RunHeadline,
+  TrendPoint,
+} from './api';
+import { headlineOf, newer, type RunCatalog, type RunEntry } from './catalog';
+import { bucketStartMs, uptime } from './rollup';
+import type { Incident, IncidentStore, ProbeHistoryStore, ProbeRollup } from './types';
+
+/**
+ * The dashboard API's read side, pure over the ports: which route a path names, each route's
+ * validated parameters and its answer (types in `api.ts`). Every read is a key lookup or a
+ * one-partition query: no route reads a project's test records.
+ */
+
+export interface StatusQueryDeps {
+  config: VigilConfig;
+  clock: Clock;
+  probes: ProbeHistoryStore;
+  incidents: IncidentStore;
+  catalog: RunCatalog;
+  /** Flaky counts in the overview (absent: 0). */
+  history?: HistoryReader;
+  /** Run detail's failed tests and the raw report. */
+  archive?: ArchiveReader;
+}
+
+export type StatusRoute =
+  | { route: 'projects' }
+  | { route: 'run'; project: string; runId: string }
+  | { route: 'report'; project: string; runId: string }
+  | { route: 'probes' }
+  | { route: 'probe'; project: string; probe: string }
+  | { route: 'incidents' }
+  | { route: 'status' };
+
+/** Routes readable without a token (when the config makes them public). */
+export const PUBLIC_ROUTES: readonly StatusRoute['route'][] = ['status'];
+
+/**
+ * The dashboard route a GET path names, or undefined (then it may be a history route). A project
+ * may contain `/` (sent as `%2F`, decoded once by API Gateway): a run's path is recognized by
+ * its last segments (`runs/{runId}` or `runs/{runId}/report`).
+ */
+export const parseStatusPath = (rawPath: string): StatusRoute | undefined => {
+  switch (rawPath) {
+    case '/v1/projects':
+      return { route: 'projects' };
+    case '/v1/probes':
+      return { route: 'probes' };
+    case '/v1/incidents':
+      return { route: 'incidents' };
+    case '/v1/status':
+      return { route: 'status' };
+  }
+  if (rawPath.startsWith('/v1/probes/')) {
+    const parts = rawPath.slice('/v1/probes/'.length).split('/');
+    if (parts.length === 2 && parts[0] && parts[1])
+      return { route: 'probe', project: safeDecode(parts[0]), probe: safeDecode(parts[1]) };
+    return undefined;
+  }
+  if (!rawPath.startsWith('/v1/projects/')) return undefined;
+  const segments = rawPath.slice('/v1/projects/'.length).split('/');
+  const report = segments.at(-1) === 'report' && segments.at(-3) === 'runs';
+  const runAt = report ? segments.length - 2 : segments.length - 1;
+  const runId = segments[runAt];
+  if (segments[runAt - 1] !== 'runs' || runAt < 2 || !runId) return undefined;
+  if (!report && (runId === 'tests' || runId === 'runs')) return undefined;
+  const project = safeDecode(segments.slice(0, runAt - 1).join('/'));
+  return { route: report ? 'report' : 'run', project, runId: safeDecode(runId) };
+};
+
+// --- helpers ---------------------------------------------------------------------------------
+
+const HOUR = 3_600_000;
+const DAY = 86_400_000;
+const TREND_POINTS = 30;
+const FLAKY_CAP = 500;
+const MAX_FAILED_TESTS = 500;
+const PROBE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+/** The probes the config names, with their project filled in. */
+const configuredProbes = (config: VigilConfig): (ProbeConfig & { project: string })[] =>
+  config.probes.map((p) => ({ ...p, project: p.project ?? config.project }));
+
+export const probeCheckKey = (project: string, probe: string): string =>
+  `probe:${project}/${probe}`;
+
+/** Open incidents now (one query over every project). */
+const openIncidents = async (deps: StatusQueryDeps, now: number): Promise<Incident[]> =>
+  (await deps.incidents.list({ from: iso(now), to: iso(now + 1) })).filter(
+    (i) => i.resolvedAt === undefined,
+  );
+
+/** Rollups of one probe, filled to one point per bucket in [from, to). */
+const filled = <T>(
+  rollups: readonly ProbeRollup[],
+  from: number,
+  to: number,
+  step: number,
+  make: (at: number, r: ProbeRollup | undefined) => T,
+): T[] => {
+  const byStart = new Map(rollups.map((r) => [Date.parse(r.bucketStart), r]));
+  const out: T[] = [];
+  for (let at = from; at < to; at += step) out.push(make(at, byStart.get(at)));
+  return out;
+};
+
+const latencyPoint = (at: number, r: ProbeRollup | undefined): LatencyPoint => ({
+  at: iso(at),
+  p50: r?.latencyMs.p50 ?? null,
+  p95: r?.latencyMs.p95 ?? null,
+  p99: r?.latencyMs.p99 ?? null,
+});
+
+/** A day's bar from its checks and failures. */
+export const dayBar = (day: number, checks: number, failures: number): DayBar => ({
+  day: iso(day).slice(0, 10),
+  checks,
+  failures,
+  uptime: checks === 0 ? null : (checks - failures) / checks,
+  state:
+    checks === 0 ? 'none' : failures === 0 ? 'up' : failures / checks < 0.01 ? 'degraded' : 'down',
+});
+
+export const DAY_BARS = 90;
+
+/** The window of the 90 day bars ending today (UTC). */
+export const dayWindow = (now: number): { from: number; to: number } => {
+  const today = bucketStartMs(now, 'day');
+  return { from: today - (DAY_BARS - 1) * DAY, to: today + DAY };
+};
+
+export const maintenanceView = (w: MaintenanceWindow, now: Date): MaintenanceView => ({
+  ...(w.reason === undefined ? {} : { reason: w.reason }),
+  ...(w.start === undefined ? {} : { start: w.start }),
+  ...(w.end === undefined ? {} : { end: w.end }),
+  ...(w.cron === undefined ? {} : { cron: w.cron }),
+  ...(w.durationMinutes === undefined ? {} : { durationMinutes: w.durationMinutes }),
+  // Cleared of its targets, the window covers anything: is it active at all?
+  active: activeWindow([{ ...w, probes: [], tags: [] }], { tags: [] }, now) !== undefined,
+});
+
+/** Announced: active now or still to come (a recurring window always is, until its `end`). */
+export const announced = (w: MaintenanceWindow, now: Date): boolean =>
+  w.end === undefined || Date.parse(w.end) > now.getTime();
+
+// --- projects --------------------------------------------------------------------------------
+
+const trendPoint = (r: RunHeadline): TrendPoint => {
+  const t = r.facts.tests;
+  const ran = t ? t.total - t.skipped : 0;
+  return {
+    at: r.ingestedAt,
+    runId: r.runId,
+    ...(r.commit === undefined ? {} : { commit: r.commit }),
+    ...(t && ran > 0 ? { passRate: t.passed / ran } : {}),
+    ...(r.facts.durationMs === undefined ? {} : { durationMs: r.facts.durationMs }),
+    ...(typeof r.facts.coverage?.lines === 'number' ? { linesPct: r.facts.coverage.lines } : {}),
+  };
+};
+
+const trend = async (
+  deps: StatusQueryDeps,
+  project: string,
+  kind: 'tests' | 'coverage',
+): Promise<TrendPoint[]> =>
+  (
+    await deps.catalog.trend({
+      project,
+      kind,
+      branch: deps.config.defaultBranch,
+      limit: TREND_POINTS,
+    })
+  )
+    .reverse()
+    .map(trendPoint);
+
+export const queryProjects = async (
+  deps: StatusQueryDeps,
+  query: Query,
+): Promise<ProjectsAnswer> => {
+  onlyKnown(query, []);
+  const now = deps.clock.now().getTime();
+  const [latest, open] = await Promise.all([deps.catalog.latest(), openIncidents(deps, now)]);
+  const byProject = new Map<string, Map<string, RunHeadline[]>>();
+  for (const run of latest) {
+    const branches = byProject.get(run.project) ?? new Map<string, RunHeadline[]>();
+    const branch = run.branch ?? '';
+    branches.set(branch, [...(branches.get(branch) ?? []), run]);
+    byProject.set(run.project, branches);
+  }
+  const projects = await Promise.all(
+    [...byProject.keys()].sort().map(async (project): Promise<ProjectOverview> => {
+      const branches = [...(byProject.get(project) ?? new Map()).entries()].map(
+        ([branch, runs]: [string, RunHeadline[]]) => ({
+          branch,
+          latest: runs.sort((a, b) => (newer(a, b) ? -1 : 1)),
+        }),
+      );
+      branches.sort((a, b) =>
+        newer(a.latest[0] as RunHeadline, b.latest[0] as RunHeadline) ? -1 : 1,
+      );
+      const [tests, coverage, flaky] = await Promise.all([
+        trend(deps, project, 'tests'),
+        trend(deps, project, 'coverage'),
+        deps.history?.listTests(project, { status: 'flaky', limit: FLAKY_CAP }),
+      ]);
+      return {
+        project,
+        defaultBranch: deps.config.defaultBranch,
+        branches,
+        trends: { tests, coverage },
+        flakyTests: flaky?.items.length ?? 0,
+        flakyCapped: flaky?.cursor !== undefined,
+        openIncidents: open.filter((i) => i.project === project).length,
+      };
+    }),
+  );
+  return { generatedAt: iso(now), projects };
+};
+
+// --- run detail and raw report ----------------------------------------------------------------
+
+const findRun = async (
+  deps: StatusQueryDeps,
+  project: string,
+  runId: string,
+): Promise<RunEntry> => {
+  checkProject(project);
+  if (!RUN_ID.test(runId))
+    throw new VigilError(
+      'bad_request',
+      'The run id in the path is invalid: letters, digits, . _ : - (max 128).',
+      { path: 'path.runId' },
+    );
+  const run = await deps.catalog.get(project, runId);
+  if (!run)
+    throw new VigilError('not_found', `No run "${runId}" in project "${project}".`, {
+      path: 'path.runId',
+    });
+  return run;
+};
+
+const readArchive = async (
+  deps: StatusQueryDeps,
+  run: RunEntry,
+  which: 'archive' | 'normalized',
+) => {
+  if (!deps.archive)
+    throw new VigilError('unavailable', 'The report archive is not configured on this deployment.');
+  return deps.archive.get(run[which]);
+};
+
+/** The failed tests of a run, from its normalized result (`report.cases`). */
+const failedTestsOf = (
+  normalized: Uint8Array,
+): { tests: FailedTest[]; total: number; warnings: string[] } => {
+  const doc = JSON.parse(Buffer.from(normalized).toString('utf8')) as {
+    report?: { cases?: (TestCase & { details?: string })[]; warnings?: string[] };
+  };
+  const failed = (doc.report?.cases ?? []).filter((c) => c.status === 'failed');
+  return {
+    total: failed.length,
+    warnings: doc.report?.warnings ?? [],
+    tests: failed.slice(0, MAX_FAILED_TESTS).map((c) => ({
+      suite: c.suite,
+      classname: c.classname,
+      name: c.name,
+      ...(c.message === undefined ? {} : { message: c.message }),
+      ...(c.details === undefined ? {} : { details: c.details }),
+      ...(c.file === undefined ? {} : { file: c.file }),
+      durationMs: c.durationMs,
+    })),
+  };
+};
+
+export const runPath = (project: string, runId: string): string =>
+  `/v1/projects/${encodeURIComponent(project)}/runs/${encodeURIComponent(runId)}`;
+
+export const queryRun = async (
+  deps: StatusQueryDeps,
+  project: string,
+  runId: string,
+  query: Query,
+): Promise<RunDetailAnswer> => {
+  onlyKnown(query, []);
+  const run = await findRun(deps, project, runId);
+  const { tests, total, warnings } = failedTestsOf(await readArchive(deps, run, 'normalized'));
+  return {
+    run: headlineOf(run),
+    gate: run.gateChecks,
+    warnings,
+    failedTests: tests,
+    failedTestsTotal: total,
+    reportPath: `${runPath(project, runId)}/report`,
+    report: { bytes: run.archive.bytes, sha256: run.archive.sha256 },
+  };
+};
+
+/** The raw report as received, with the name and type it was archived under. */
+export const queryReport = async (
+  deps: StatusQueryDeps,
+  project: string,
+  runId: string,
+  query: Query,
+): Promise<{ body: Uint8Array; fileName: string }> => {
+  onlyKnown(query, []);
+  const run = await findRun(deps, project, runId);
+  const body = await readArchive(deps, run, 'archive');
+  const ext = /\.([a-z]+)$/.exec(run.archive.uri)?.[1] ?? 'txt';
+  return { body, fileName: `${runId}.${ext}` };
+};
+
+// --- probes ----------------------------------------------------------------------------------
+
+const probeSummary = async (
+  deps: StatusQueryDeps,
+  p: { project: string; probe: string; url?: string; tags: string[] },
+  latest: { checkedAt: string; status: 'up' | 'down'; latencyMs: number } | undefined,
+  open: readonly Incident[],
+  now: number,
+): Promise<{ summary: ProbeSummary; hours: ProbeRollup[] }> => {
+  const hourNow = bucketStartMs(now, 'hour');
+  const dayNow = bucketStartMs(now, 'day');
+  const [hours, days] = await Promise.all([
+    deps.probes.rollups({
+      project: p.project,
+      probe: p.probe,
+      resolution: 'hour',
+      from: iso(hourNow - 167 * HOUR),
+      to: iso(hourNow + HOUR),
+    }),
+    deps.probes.rollups({
+      project: p.project,
+      probe: p.probe,
+      resolution: 'day',
+      from: iso(dayNow - 29 * DAY),
+      to: iso(dayNow + DAY),
+    }),
+  ]);
+  const dayStart = hourNow - 23 * HOUR;
+  const key = probeCheckKey(p.project, p.probe);
+  return {
+    hours,
+    summary: {
+      project: p.project,
+      probe: p.probe,
+      ...(p.url === undefined ? {} : { url: p.url }),
+      tags: p.tags,
+      status: latest?.status ?? 'unknown',
+      ...(latest ? { checkedAt: latest.checkedAt, latencyMs: latest.latencyMs } : {}),
+      uptime: {
+        h24: uptime(hours.filter((r) => Date.parse(r.bucketStart) >= dayStart)),
+        d7: uptime(hours),
+        d30: uptime(days),
+      },
+      sparkline: filled(hours, dayStart, hourNow + HOUR, HOUR, latencyPoint),
+      incidentOpen: open.some((i) => i.checkKey === key),
+    },
+  };
+};
+
+/** Every probe the config names plus every probe with recorded samples. */
+const knownProbes = async (deps: StatusQueryDeps) => {
+  const latest = await deps.probes.latest();
+  const all = new Map<
+    string,
+    {
+      project: string;
+      probe: string;
+      url?: string;
+      tags: string[];
+      latest?: (typeof latest)[number];
+    }
+  >();
+  for (const p of configuredProbes(deps.config))
+    all.set(probeCheckKey(p.project, p.name), {
+      project: p.project,
+      probe: p.name,
+      url: p.url,
+      tags: p.tags,
+    });
+  for (const l of latest) {
+    const key = probeCheckKey(l.project, l.probe);
+    all.set(key, { project: l.project, probe: l.probe, tags: [], ...all.get(key), latest: l });
+  }
+  return [...all.values()].sort((a, b) =>
+    a.project === b.project ? (a.probe < b.probe ? -1 : 1) : a.project < b.project ? -1 : 1,
+  );
+};
+
+export const queryProbes = async (deps: StatusQueryDeps, query: Query): Promise<ProbesAnswer> => {
+  onlyKnown(query, []);
+  const now = deps.clock.now().getTime();
+  const [probes, open] = await Promise.all([knownProbes(deps), openIncidents(deps, now)]);
+  const summaries = await Promise.all(
+    probes.map(async (p) => (await probeSummary(deps, p, p.latest, open, now)).summary),
+  );
+  return { generatedAt: iso(now), probes: summaries };
+};
+
+const checkProbeName = (value: string, key: 'project' | 'probe'): void => {
+  if (!PROBE_NAME.test(value))
+    throw new VigilError(
+      'bad_request',
+      `The ${key} in the path is invalid: letters, digits, . _ - (max 64), starting with a letter or digit.`,
+      { path: `path.${key}` },
+    );
+};
+
+export const queryProbe = async (
+  deps: StatusQueryDeps,
+  project: string,
+  probe: string,
+  query: Query,
+): Promise<ProbeDetailAnswer> => {
+  onlyKnown(query, []);
+  checkProbeName(project, 'project');
+  checkProbeName(probe, 'probe');
+  const now = deps.clock.now();
+  const t = now.getTime();
+  const configured = configuredProbes(deps.config).find(
+    (p) => p.project === project && p.name === probe,
+  );
+  const [latest] = await deps.probes
+    .latest(project)
+    .then((all) => all.filter((l) => l.probe === probe));
+  if (!configured && !latest)
+    throw new VigilError('not_found', `No probe "${probe}" in project "${project}".`, {
+      path: 'path.probe',
+    });
+  const window = dayWindow(t);
+  const key = probeCheckKey(project, probe);
+  const [open, days, failures, incidents] = await Promise.all([
+    openIncidents(deps, t),
+    deps.probes.rollups({
+      project,
+      probe,
+      resolution: 'day',
+      from: iso(window.from),
+      to: iso(window.to),
+    }),
+    deps.probes.failures({ project, probe, limit: 50 }),
+    deps.incidents.list({ from: iso(window.from), to: iso(t + 1), project, checkKey: key }),
+  ]);
+  const tags = configured?.tags ?? [];
+  const { summary, hours } = await probeSummary(
+    deps,
+    { project, probe, ...(configured ? { url: configured.url } : {}), tags },
+    latest,
+    open,
+    t,
+  );
+  const hourNow = bucketStartMs(t, 'hour');
+  return {
+    summary,
+    days: filled(days, window.from, window.to, DAY, (at, r) =>
+      dayBar(at, r?.checks ?? 0, r?.failures ?? 0),
+    ),
+    latency: filled(hours, hourNow - 167 * HOUR, hourNow + HOUR, HOUR, latencyPoint),
+    failures,
+    incidents,
+    maintenance: deps.config.alerts.maintenance
+      .filter((w) => covers(w, { probe, tags }))
+      .map((w) => maintenanceView(w, now)),
+  };
+};
+
+// --- incidents -------------------------------------------------------------------------------
+
+export const queryIncidents = async (
+  deps: StatusQueryDeps,
+  query: Query,
+): Promise<IncidentsAnswer> => {
+  onlyKnown(query, ['open', 'project', 'days', 'limit']);
+  const open = query.open;
+  if (open !== undefined && open !== '' && open !== 'true' && open !== 'false')
+    throw invalid('open', 'true or false');
+  const project = query.project || undefined;
+  if (project !== undefined) {
+    try {
+      checkProject(project);
+    } catch {
+      throw invalid('project', 'a project name');
+    }
+  }
+  const rawDays = query.days;
+  const days =
+    rawDays === undefined || rawDays === '' ? 30 : /^\d{1,2}$/.test(rawDays) ? Number(rawDays) : 0;
+  if (days < 1 || days > DAY_BARS) throw invalid('days', `a whole number from 1 to ${DAY_BARS}`);
+  const limit = readLimit(query);
+  const now = deps.clock.now().getTime();
+  const from = iso(now - days * DAY);
+  const to = iso(now + 1);
+  const all = await deps.incidents.list({
+    from,
+    to,
+    ...(project ? { project } : {}),
+    ...(open === 'true' ? {} : { limit }),
+  });
+  const incidents =
+    open === 'true' ? all.filter((i) => i.resolvedAt === undefined).slice(0, limit) : all;
+  return { from, to, incidents };
+};

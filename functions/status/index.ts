@@ -1,0 +1,29 @@
+import { dynamo } from '../adapters/aws/clients';
+import {
+  DynamoIncidentStore,
+  DynamoProbeHistoryStore,
+  DynamoRunCatalog,
+} from '../adapters/aws/dynamodb-status-store';
+import { lambdaEntry } from '../adapters/aws/lambda-entry';
+import { historyRetentionDays } from '../core/config';
+import { configFromEnv, requireEnv } from '../shared/lambda-config';
+import { createStatusHandler } from './handler';
+
+const config = configFromEnv();
+const retentionDays = historyRetentionDays(config, process.env.VIGIL_STAGE);
+const options = { table: requireEnv('STATUS_TABLE'), client: dynamo(), retentionDays };
+
+/**
+ * Lambda entry: reports, probe runs and alert transitions from the bus (rule
+ * `EVENT_PATTERNS.status`) → the DynamoDB status table the dashboard API reads. No idempotency
+ * table: every write is idempotent (see `DynamoProbeHistoryStore`).
+ */
+export const handler = lambdaEntry(
+  'status',
+  createStatusHandler({
+    probes: new DynamoProbeHistoryStore(options),
+    incidents: new DynamoIncidentStore(options),
+    catalog: new DynamoRunCatalog(options),
+    ttlDays: retentionDays,
+  }),
+);

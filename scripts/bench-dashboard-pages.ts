@@ -1,0 +1,196 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { gzipSync } from 'node:zlib';
+import { chromium } from 'playwright-core';
+import { toApiGatewayEvent } from '../functions/runtime/local/runtime';
+import type { RunRecord } from '../functions/core/history/types';
+import { createIngestHandler } from '../functions/ingest/handler';
+import { publicData } from '../functions/web/data';
+import { createWebHandler, isWebPath } from '../functions/web/handler';
+import { CHROMIUM, CHROMIUM_ARGS } from '../test/helpers/requires';
+import { buildWebFiles } from '../web/build';
+import { clock, config, fill, TOKEN } from './bench-dashboard';
+
+/**
+ * `npm run bench:dashboard` (after the API route timings): the same filled stores behind the
+ * ingest and web handlers on a loopback server; each dashboard page loaded in headless
+ * Chromium. Prints the JS + CSS bytes gzipped, each page's time to content (first load, cold
+ * cache, then warm) and the slowest API call the page made. Targets: ≤ 1 s per page,
+ * ≤ 150 KB gzipped. A benchmark, not a test.
+ */
+
+const BENCH_COUNT = 200;
+const at = (i: number) => new Date(clock.now().getTime() - (1000 - i) * 7_776_000).toISOString();
+
+/** The run history the runs, coverage and benchmark pages read (the route bench fills the catalog). */
+const runs = (): RunRecord[] =>
+  Array.from({ length: 1000 }, (_, i): RunRecord => {
+    const base = {
+      project: 'shop',
+      runId: `run-${i}`,
+      format: 'bench',
+      branch: 'main',
+      commit: `c${i}`,
+      ingestedAt: at(i),
+      correlationId: `corr-${i}`,
+      gate: i % 7 === 0 ? ('fail' as const) : ('pass' as const),
+    };
+    switch (i % 4) {
+      case 0:
+        return {
+          ...base,
+          kind: 'tests',
+          summary: {
+            total: 20_000,
+            passed: 19_500,
+            failed: 500,
+            skipped: 0,
+            flaky: 3,
+            durationMs: 90_000,
+          },
+        };
+      case 1: {
+        const m = { pct: 80 + (i % 10), covered: 80, total: 100 };
+        return { ...base, kind: 'coverage', summary: { lines: m, branches: m, functions: m } };
+      }
+      case 2:
+        return {
+          ...base,
+          kind: 'load',
+          summary: {
+            requests: 10_000,
+            failedRequests: 10,
+            errorRate: 0.001,
+            latencyMs: { p95: 200 + (i % 13), p99: 400 },
+            thresholds: [{ name: 'p(95)<500', passed: true }],
+          },
+        };
+      default:
+        return {
+          ...base,
+          kind: 'benchmark',
+          summary: {
+            benchmarks: Array.from({ length: BENCH_COUNT }, (_, b) => ({
+              name: `bench-${b}`,
+              unit: 'ns',
+              value: 1000 + b + (i % 17),
+            })),
+          },
+        };
+    }
+  });
+
+const PAGES = [
+  ['overview', '#/'],
+  ['runs', '#/runs/shop'],
+  ['run', '#/run/shop/run-996'],
+  ['tests (flaky)', '#/tests/shop?status=flaky'],
+  ['benchmarks + load', '#/benchmarks/shop?branch=main'],
+  ['coverage', '#/coverage/shop?branch=main'],
+  ['probes', '#/probes'],
+  ['probe', '#/probe/shop/probe-0'],
+  ['alerts', '#/alerts'],
+  ['status page', 'status'],
+] as const;
+
+const readBody = (req: IncomingMessage): Promise<Buffer> =>
+  new Promise((ok) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => ok(Buffer.concat(chunks)));
+  });
+
+const main = async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'vigil-bench-pages-'));
+  const { archive, history, status } = await fill(dir);
+  for (const run of runs()) await history.putRun(run, 90);
+  const files = await buildWebFiles();
+  const api = createIngestHandler({
+    config,
+    publisher: { publish: async () => {} },
+    archive,
+    archiveReader: archive,
+    ledger: {
+      claim: async () => ({ state: 'new' }),
+      complete: async () => {},
+      release: async () => {},
+    },
+    history,
+    clock,
+    tokens: { tokens: async () => [TOKEN] },
+    version: 'bench',
+    status,
+  });
+  const web = createWebHandler({
+    files,
+    tokens: { tokens: async () => [TOKEN] },
+    ...publicData({ ...status, config, clock }),
+  });
+  /** API calls since the last reset: path and milliseconds. */
+  let calls: { path: string; ms: number }[] = [];
+  const server = createServer(async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://bench');
+    const event = toApiGatewayEvent(req, url, await readBody(req));
+    const t = performance.now();
+    const result = isWebPath(url.pathname) ? await web(event) : await api(event);
+    if (!isWebPath(url.pathname))
+      calls.push({ path: `${url.pathname}${url.search}`, ms: performance.now() - t });
+    res.writeHead(result.statusCode, result.headers);
+    res.end(
+      result.isBase64Encoded && result.body ? Buffer.from(result.body, 'base64') : result.body,
+    );
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  let assets = 0;
+  for (const [path, body] of files)
+    if (path.startsWith('assets/')) assets += gzipSync(body, { level: 9 }).length;
+  console.log(`\nJS + CSS gzipped: ${(assets / 1024).toFixed(1)} KB (target ≤ 150 KB)`);
+
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  try {
+    console.log(
+      `\n${'page'.padEnd(20)} ${'cold ms'.padStart(8)} ${'warm ms'.padStart(8)}  slowest API call`,
+    );
+    let worst = 0;
+    for (const [name, hash] of PAGES) {
+      // Cold: a new browser context (empty cache), signed in; warm: the same page loaded again.
+      const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      await context.addInitScript(`sessionStorage.setItem('vigil.token', '${TOKEN}')`);
+      const page = await context.newPage();
+      const times: number[] = [];
+      calls = [];
+      for (let i = 0; i < 2; i++) {
+        const t = performance.now();
+        if (i === 0) await page.goto(`${base}/${hash}`);
+        else await page.reload();
+        await page.locator('main h1').waitFor({ timeout: 10_000 });
+        await page
+          .locator('[aria-busy="true"]')
+          .first()
+          .waitFor({ state: 'detached', timeout: 10_000 });
+        times.push(performance.now() - t);
+      }
+      await context.close();
+      const slowest = calls.reduce((a, b) => (b.ms > a.ms ? b : a), { path: '-', ms: 0 });
+      worst = Math.max(worst, ...times);
+      console.log(
+        `${name.padEnd(20)} ${times[0]?.toFixed(0).padStart(8)} ${times[1]?.toFixed(0).padStart(8)}  ${slowest.ms.toFixed(1)} ms ${slowest.path}`,
+      );
+    }
+    console.log(
+      `\nslowest page: ${worst.toFixed(0)} ms ${worst <= 1000 ? '(≤ 1 s: ok)' : '(over the 1 s target)'}`,
+    );
+  } finally {
+    await browser.close();
+    server.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+};
+
+await main();

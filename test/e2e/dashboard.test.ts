@@ -1,0 +1,309 @@
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalPipeline, startLocal } from '../../functions/runtime/local/runtime';
+import { parseConfig } from '../../functions/core/config';
+import { buildWebFiles } from '../../web/build';
+import { CHROMIUM, CHROMIUM_ARGS, requireTools, TOOLS } from '../helpers/requires';
+
+/**
+ * The dashboard in a real browser (Debian's Chromium driven by playwright-core) against local
+ * mode in this process: real reports posted, a real probe against a local target we flip.
+ * One browser and one signed-in page for the file; screenshots go to docs/img/.
+ */
+
+const ok = requireTools('dashboard browser tests', [TOOLS.chromium]);
+
+const TOKEN = 'dash-token-0123456789';
+const READ_TOKEN = 'dash-read-token-0123456789';
+const HOSTILE = '<img src=x onerror=alert(1)>';
+const SHOTS = new URL('../../docs/img/', import.meta.url);
+const AXE = readFileSync('node_modules/axe-core/axe.min.js', 'utf8');
+const fixture = (path: string) =>
+  readFileSync(new URL(`../fixtures/corpus/${path}`, import.meta.url));
+
+/** JUnit with one passing, one failing test; names and messages from "the report" are hostile. */
+const junit = (flakyPasses: boolean) =>
+  Buffer.from(`<?xml version="1.0" encoding="UTF-8"?>
+<testsuite name="${HOSTILE.replace(/</g, '&lt;').replace(/>/g, '&gt;')}" tests="3" failures="${flakyPasses ? 1 : 2}">
+  <testcase classname="cart.CartTest" name="adds an item" time="0.01"/>
+  <testcase classname="cart.CartTest" name="sometimes times out" time="0.02">${flakyPasses ? '' : '<failure message="timeout after 5s">TimeoutError: timeout after 5s\n  at Cart.checkout (cart.js:10)</failure>'}</testcase>
+  <testcase classname="cart.CartTest" name="${HOSTILE.replace(/</g, '&lt;').replace(/>/g, '&gt;')}" time="0.03"><failure message="see javascript:alert(1) &lt;script&gt;alert(2)&lt;/script&gt;">javascript:alert(1)\n  at evil (x.js:1)</failure></testcase>
+</testsuite>`);
+
+let target: Server;
+let targetStatus = 200;
+let pipeline: LocalPipeline;
+let dataDir: string;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+const dialogs: string[] = [];
+const cspErrors: string[] = [];
+let failedRunId = '';
+
+const post = async (body: Buffer, query: Record<string, string>) => {
+  const res = await fetch(`${pipeline.url}/v1/results?${new URLSearchParams(query)}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TOKEN}` },
+    body,
+  });
+  expect(res.status, await res.clone().text()).toBeLessThan(300);
+  return (await res.json()) as { runId: string };
+};
+
+const go = async (hash: string) => {
+  await page.goto(`${pipeline.url}/${hash}`);
+};
+
+/** Text of the focused element (expressions run in the page: no DOM types needed here). */
+const focused = (what = 'textContent') => page.evaluate(`document.activeElement?.${what}`);
+
+interface AxeViolation {
+  id: string;
+  impact: string;
+  nodes: unknown[];
+}
+
+/** Serious and critical axe-core findings on the page as it is now. */
+const axe = async (p: Page): Promise<string[]> => {
+  // Once per document (hash navigation keeps it); evaluated over DevTools, so the page's CSP
+  // (rightly) does not apply to it.
+  if (!(await p.evaluate("'axe' in window"))) await p.evaluate(AXE);
+  const violations = (await p.evaluate(
+    "axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations)",
+  )) as AxeViolation[];
+  return violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}, ${v.nodes.length} nodes)`);
+};
+
+describe.skipIf(!ok)('dashboard in Chromium', () => {
+  beforeAll(async () => {
+    target = createServer((_req, res) => {
+      res.writeHead(targetStatus).end(targetStatus === 200 ? 'ok' : 'down');
+    });
+    await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
+    const targetUrl = `http://127.0.0.1:${(target.address() as AddressInfo).port}/`;
+    dataDir = await mkdtemp(join(tmpdir(), 'vigil-dash-'));
+    const [webFiles] = await Promise.all([
+      buildWebFiles(),
+      (async () => {
+        browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+      })(),
+    ]);
+    pipeline = await startLocal({
+      config: parseConfig({
+        project: 'shop',
+        probes: [
+          {
+            name: 'checkout',
+            url: targetUrl,
+            intervalSeconds: 1,
+            timeoutMs: 500,
+            failureThreshold: 1,
+            recoveryThreshold: 1,
+          },
+        ],
+        statusPage: {
+          title: 'Shop status',
+          components: [{ name: 'Checkout', probes: ['checkout'] }],
+        },
+        badges: { public: { projects: ['shop'] } },
+      }),
+      dataDir,
+      port: 0,
+      tokens: [TOKEN],
+      readTokens: [READ_TOKEN],
+      webFiles,
+      env: {},
+    });
+    // A flaky test: failed and passed on one commit; a gate failure with a hostile test name.
+    await post(junit(true), { project: 'shop', branch: 'main', commit: 'c0ffee1' });
+    failedRunId = (await post(junit(false), { project: 'shop', branch: 'main', commit: 'c0ffee1' }))
+      .runId;
+    await post(fixture('cobertura/grandlinex-core-istanbul-cobertura.xml'), {
+      project: 'shop',
+      branch: 'main',
+    });
+    await post(fixture('k6/k6-summary-v1-example-basic.json'), { project: 'shop', branch: 'main' });
+    await pipeline.bus.drain();
+
+    context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    context.setDefaultTimeout(5000);
+    page = await context.newPage();
+    page.on('dialog', (d) => {
+      dialogs.push(d.message());
+      void d.dismiss();
+    });
+    page.on('console', (m) => {
+      if (/Content Security Policy/i.test(m.text())) cspErrors.push(m.text());
+    });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await pipeline?.close();
+    await new Promise((r) => target?.close(r));
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('shows a sign-in form without a token, and the API answers 401 without one', async () => {
+    await go('');
+    await page.getByRole('heading', { name: 'Sign in to Vigil' }).waitFor();
+    expect(await page.getByLabel('Token').getAttribute('type')).toBe('password');
+    expect((await fetch(`${pipeline.url}/v1/projects`)).status).toBe(401);
+    expect((await fetch(`${pipeline.url}/v1/probes`)).status).toBe(401);
+    // The page shell itself holds no data and carries the security headers.
+    const shell = await fetch(`${pipeline.url}/`);
+    expect(shell.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(shell.headers.get('x-content-type-options')).toBe('nosniff');
+  });
+
+  it('signs in from /#token=…, forgets it from the address bar and shows the overview', async () => {
+    await go(`#token=${encodeURIComponent(READ_TOKEN)}`);
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    expect(page.url()).toBe(`${pipeline.url}/#/`);
+    expect(await page.evaluate("sessionStorage.getItem('vigil.token')")).toBe(READ_TOKEN);
+    await page.locator('section.card h2', { hasText: 'shop' }).waitFor();
+    await page.locator('tr[data-probe="checkout"]').waitFor();
+    const latest = page.locator('table', { hasText: 'Latest run per branch' });
+    await expect.poll(() => latest.locator('tbody tr').count()).toBeGreaterThanOrEqual(3);
+    await page.screenshot({ path: new URL('overview.png', SHOTS).pathname, fullPage: true });
+  });
+
+  it('shows a run: its gate checks, the failed test with its message', async () => {
+    await go(`#/run/shop/${encodeURIComponent(failedRunId)}`);
+    await page.getByRole('heading', { name: `Run ${failedRunId}` }).waitFor();
+    await page.getByRole('heading', { name: 'sometimes times out' }).waitFor();
+    expect(
+      await page.locator('.failure', { hasText: 'sometimes times out' }).textContent(),
+    ).toContain('timeout after 5s');
+    expect(await page.locator('table').first().textContent()).toMatch(/fail/);
+    await page.screenshot({ path: new URL('run.png', SHOTS).pathname, fullPage: true });
+  });
+
+  it('renders hostile names and messages as text: no element, no dialog, no javascript: link', async () => {
+    // On the run page loaded above: the hostile test name is a heading's text.
+    await page.getByRole('heading', { name: HOSTILE }).waitFor();
+    expect(await page.locator('img').count()).toBe(0);
+    expect(await page.locator('script:not([src])').count()).toBe(0);
+    expect(await page.locator('a[href^="javascript:" i]').count()).toBe(0);
+    expect(await page.getByText('see javascript:alert(1) <script>alert(2)</script>').count()).toBe(
+      1,
+    );
+    // The suite name (hostile too) in the test list.
+    await go('#/tests/shop?status=all');
+    await page.getByText(HOSTILE, { exact: true }).first().waitFor();
+    expect(await page.locator('img').count()).toBe(0);
+    expect(dialogs).toEqual([]);
+  });
+
+  it('lists the flaky test with the rule that found it and its outcome strip; search narrows', async () => {
+    await go('#/tests/shop?status=flaky');
+    const row = page.locator('tr', { hasText: 'sometimes times out' });
+    await row.waitFor();
+    expect(await row.textContent()).toContain('same-commit');
+    expect(await row.locator('.strip i').count()).toBe(2);
+    await page.getByRole('searchbox', { name: 'Test name' }).fill('no such test');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.getByText('No flaky tests matching').waitFor();
+  });
+
+  it('shows the probe going down and back up within its interval plus 5 s', async () => {
+    await go('#/probe/shop/checkout');
+    const status = page.locator('.facts .pill').first();
+    await expect.poll(() => status.textContent(), { timeout: 6000 }).toBe('up');
+    targetStatus = 500;
+    await expect.poll(() => status.textContent(), { timeout: 6000, interval: 200 }).toBe('down');
+    await page.locator('table', { hasText: 'Assertion' }).getByText('status').first().waitFor();
+    await page.getByRole('heading', { name: 'Incidents' }).waitFor();
+    await page.locator('.pill', { hasText: 'FIRING' }).first().waitFor({ timeout: 6000 });
+    await page.screenshot({ path: new URL('probe.png', SHOTS).pathname, fullPage: true });
+    targetStatus = 200;
+    await expect.poll(() => status.textContent(), { timeout: 6000, interval: 200 }).toBe('up');
+    await page.locator('.pill', { hasText: 'RESOLVED' }).first().waitFor({ timeout: 6000 });
+  });
+
+  it('serves the status page without a token and with JavaScript off', async () => {
+    const noJs = await browser.newContext({
+      javaScriptEnabled: false,
+      viewport: { width: 900, height: 700 },
+    });
+    const p = await noJs.newPage();
+    const res = await p.goto(`${pipeline.url}/status`);
+    expect(res?.status()).toBe(200);
+    expect(res?.headers()['cache-control']).toMatch(/max-age=\d+/);
+    await p.getByRole('heading', { name: 'Shop status' }).waitFor();
+    await p.getByText('Checkout').first().waitFor();
+    const html = await p.content();
+    expect(html).not.toContain('127.0.0.1'); // no target URL
+    expect(html).not.toContain('checkout'); // no probe name (the component is "Checkout")
+    await p.screenshot({ path: new URL('status.png', SHOTS).pathname, fullPage: true });
+    await noJs.close();
+  });
+
+  it('serves public badges without a token and others only with one', async () => {
+    const gate = await fetch(`${pipeline.url}/v1/badges/gate/shop.svg`);
+    expect(gate.status).toBe(200);
+    expect(await gate.text()).toContain('failing');
+    expect((await fetch(`${pipeline.url}/v1/badges/uptime/shop/checkout.svg`)).status).toBe(401);
+    const uptime = await fetch(`${pipeline.url}/v1/badges/uptime/shop/checkout.svg`, {
+      headers: { authorization: `Bearer ${READ_TOKEN}` },
+    });
+    expect(uptime.status).toBe(200);
+  });
+
+  it('can be used with the keyboard alone', async () => {
+    await go('#/');
+    await page.reload();
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    await page.keyboard.press('Tab');
+    expect(await focused()).toBe('Skip to content');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Tab');
+    expect(await focused()).toBe('Probes');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Probes' }).waitFor();
+    // Focus moved to the new page's heading, so the next Tab continues inside the page.
+    expect(await focused('tagName')).toBe('H1');
+    await page.keyboard.press('Tab');
+    expect(await focused()).toBe('checkout');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Probe checkout' }).waitFor();
+  });
+
+  it('has no serious or critical accessibility violations (axe-core) and no CSP violations', async () => {
+    for (const hash of [
+      '#/',
+      `#/run/shop/${encodeURIComponent(failedRunId)}`,
+      '#/tests/shop?status=all',
+      '#/probe/shop/checkout',
+      '#/alerts',
+      '#/benchmarks/shop',
+      '#/coverage/shop',
+      '#/runs/shop',
+      'status',
+    ]) {
+      await go(hash);
+      await page.locator('main h1').waitFor();
+      await expect.poll(() => page.locator('[aria-busy="true"]').count()).toBe(0);
+      expect(await axe(page), hash).toEqual([]);
+    }
+    expect(cspErrors).toEqual([]);
+  });
+
+  it('forgets a refused token and shows the sign-in form again', async () => {
+    await page.evaluate("sessionStorage.setItem('vigil.token', 'wrong')");
+    await go('#/alerts');
+    await page.getByRole('heading', { name: 'Sign in to Vigil' }).waitFor();
+    await page.getByLabel('Token').fill(TOKEN);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Alerts' }).waitFor();
+  });
+});

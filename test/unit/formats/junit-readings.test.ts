@@ -1,0 +1,84 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseJunit, parseJunitReference } from '../../../functions/core/formats/junit';
+import { mergeReruns } from '../../../functions/core/formats/junit-readings';
+import type { TestCase } from '../../../functions/core/formats/types';
+
+/** How JUnit dialects are read where the elements alone mislead (docs/tool-counts.md). */
+
+const REAL = join(__dirname, '../../fixtures/real');
+
+describe('JUnit readings', () => {
+  it.each([
+    'node-test/junit.xml',
+    'phpunit/junit.xml',
+    'cpp/ctest-junit.xml',
+    'go/gotestsum-junit.xml',
+    'jest/junit.xml',
+    'mocha/junit.xml',
+  ])('the fast scanner and the reference parser read %s the same', (path) => {
+    const text = readFileSync(join(REAL, path), 'utf8');
+    expect(parseJunit(text)).toEqual(parseJunitReference(text));
+  });
+
+  it('counts jest-junit todo tests as skipped even when it cannot tell which ones they are', () => {
+    const text = `<testsuites name="jest tests" tests="2"><testsuite name="s">
+      <testcase classname="a" name="a" time="0"></testcase>
+      <testcase classname="b" name="b" time="0"></testcase>
+      <testcase classname="c" name="c" time="0"></testcase>
+    </testsuite></testsuites>`;
+    const parsed = parseJunit(text);
+    expect(parsed.summary).toMatchObject({ total: 3, passed: 2, skipped: 1 });
+    expect(parsed.warnings).toEqual([
+      'jest-junit declares tests=2 but writes 3 <testcase> elements: 1 of the 3 with no result and time="0" are test.todo; they are counted as skipped, as jest counts them, but which ones cannot be told',
+    ]);
+  });
+
+  it('reads PHPUnit incomplete and skipped errors as skipped, and any not-run status', () => {
+    const text = `<testsuite name="x" tests="4">
+      <testcase name="i"><error type="PHPUnit\\Framework\\IncompleteTestError">todo</error></testcase>
+      <testcase name="s"><error type="PHPUnit\\Framework\\SkippedTestError">no</error></testcase>
+      <testcase name="n" status="notrun"/>
+      <testcase name="f"><error type="RuntimeException">boom</error></testcase>
+    </testsuite>`;
+    const parsed = parseJunit(text);
+    expect(parsed.cases.map((c) => c.status)).toEqual(['skipped', 'skipped', 'skipped', 'failed']);
+    expect(parsed.dialect).toBeUndefined();
+    expect(parsed.warnings).toEqual([]);
+  });
+
+  it('ignores node:test counts that do not add up, and compares the declared ones', () => {
+    const text = `<testsuites tests="2"><testsuite name="s"><testcase name="a"/></testsuite>
+      <!-- tests 5 --><!-- pass 1 --><!-- fail 1 --></testsuites>`;
+    const parsed = parseJunit(text);
+    expect(parsed.dialect).toBeUndefined();
+    expect(parsed.summary.total).toBe(1);
+    expect(parsed.warnings).toEqual(['declared tests=2 but found 1 <testcase> elements']);
+  });
+
+  it('merges attempts: a failure over a skip, the first failure message, the file of any attempt', () => {
+    const tc = (status: TestCase['status'], more: Partial<TestCase> = {}): TestCase => ({
+      suite: 's',
+      classname: 'c',
+      name: 'n',
+      status,
+      flaky: false,
+      durationMs: 1,
+      retries: 0,
+      ...more,
+    });
+    const failedSkipped = mergeReruns(
+      [tc('skipped'), tc('failed', { message: 'm', file: 'f' })],
+      [1, 1],
+      undefined,
+    );
+    expect(failedSkipped.cases).toEqual([
+      tc('failed', { message: 'm', file: 'f', retries: 1, durationMs: 2 }),
+    ]);
+    const skippedTwice = mergeReruns([tc('skipped'), tc('skipped')], [1, 1], 1);
+    expect(skippedTwice.cases).toEqual([tc('skipped', { retries: 1, durationMs: 2 })]);
+    const otherSuites = mergeReruns([tc('failed'), tc('passed')], [1, 2], undefined);
+    expect(otherSuites.cases).toHaveLength(2);
+  });
+});

@@ -1,0 +1,391 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  type CoverageMetric,
+  type ParsedBenchmark,
+  type ParsedCoverage,
+  type ParsedTests,
+  parseReport,
+} from '../../../functions/core/formats';
+
+/**
+ * Reports written by real tools (test/fixtures/real/generate.sh), each beside what the tool
+ * printed. The expected counts are read from the console output here, never from Vigil: for
+ * every tool, Vigil's counts must equal the tool's own.
+ */
+
+const REAL = join(__dirname, '../../fixtures/real');
+const read = (path: string): string => readFileSync(join(REAL, path), 'utf8');
+
+interface Counts {
+  total: number;
+  passed: number;
+  failed: number;
+  skipped: number;
+  flaky: number;
+}
+
+/** `N word` pairs of one summary line, e.g. `3 failed, 9 passed` → { failed: 3, passed: 9 }. */
+const pairs = (line: string, re = /(\d+) ([a-z]+)/g): Map<string, number> =>
+  new Map([...line.matchAll(re)].map((m) => [m[2] ?? '', Number(m[1])]));
+
+const lineOf = (text: string, re: RegExp): string => {
+  const m = [...text.matchAll(new RegExp(re.source, `${re.flags.replace('g', '')}gm`))].pop();
+  if (!m) throw new Error(`no console line matches ${re}`);
+  return m[0];
+};
+
+const counts = (passed: number, failed: number, skipped: number, flaky = 0): Counts => ({
+  total: passed + failed + skipped,
+  passed,
+  failed,
+  skipped,
+  flaky,
+});
+
+/** `== 3 failed, 9 passed, 1 skipped, 1 xfailed, 1 error, 7 rerun in 0.21s ==`. */
+const pytest = (text: string): Counts => {
+  const n = pairs(lineOf(text, /^=+ .* in [\d.]+s =+$/));
+  const get = (k: string) => n.get(k) ?? 0;
+  // xfailed counts as skipped, xpassed as passed, errors as failed (docs/tool-counts.md).
+  // pytest-rerunfailures does not write reruns into the JUnit file: no flaky count there.
+  return counts(
+    get('passed') + get('xpassed'),
+    get('failed') + get('error') + get('errors'),
+    get('skipped') + get('xfailed'),
+  );
+};
+
+/** `Tests: 11, Assertions: 7, Errors: 1, Failures: 2, Skipped: 1, Incomplete: 1, Risky: 1.` */
+const phpunit = (text: string): Counts => {
+  const line = lineOf(text, /^Tests: \d+.*$/);
+  const get = (k: string) => Number(new RegExp(`${k}: (\\d+)`).exec(line)?.[1] ?? 0);
+  const total = get('Tests');
+  const failed = get('Errors') + get('Failures');
+  const skipped = get('Skipped') + get('Incomplete');
+  return { total, passed: total - failed - skipped, failed, skipped, flaky: 0 };
+};
+
+/**
+ * `Tests:       2 failed, 1 skipped, 1 todo, 6 passed, 10 total`; with `readsRetries`, the
+ * flaky tests: `LOGGING RETRY ERRORS  <full name>` (retryTimes with logErrorsBeforeRetry) for a
+ * test whose final line is `✓ <title>`. jest-junit does not record retries.
+ */
+const jest = (text: string, readsRetries = false): Counts => {
+  const n = pairs(lineOf(text, /^Tests:.*total$/));
+  const retried = [...text.matchAll(/LOGGING RETRY ERRORS\s+(.+)$/gm)].map((m) =>
+    (m[1] ?? '').trim(),
+  );
+  const passedTitles = [...text.matchAll(/^\s+✓ (.+) \(\d+ ms\)$/gm)].map((m) => m[1] ?? '');
+  const flaky = retried.filter((name) => passedTitles.some((t) => name.endsWith(t))).length;
+  const c = counts(
+    n.get('passed') ?? 0,
+    n.get('failed') ?? 0,
+    (n.get('skipped') ?? 0) + (n.get('todo') ?? 0),
+    readsRetries ? flaky : 0,
+  );
+  expect(c.total).toBe(n.get('total'));
+  return c;
+};
+
+/**
+ * `Tests  2 failed | 6 passed | 1 skipped | 1 todo (10)`; with `readsRetries`, the flaky tests:
+ * `✓ <title> 11ms (retry x1)`. Vitest's JUnit reporter does not record retries.
+ */
+const vitest = (text: string, readsRetries = false): Counts => {
+  const line = lineOf(text, /^\s*Tests\s.*\(\d+\)$/);
+  const n = pairs(line);
+  const flaky = [...text.matchAll(/^\s+✓ .*\(retry x\d+\)$/gm)].length;
+  const c = counts(
+    n.get('passed') ?? 0,
+    n.get('failed') ?? 0,
+    (n.get('skipped') ?? 0) + (n.get('todo') ?? 0),
+    readsRetries ? flaky : 0,
+  );
+  expect(c.total).toBe(Number(/\((\d+)\)$/.exec(line)?.[1]));
+  return c;
+};
+
+/** mocha's spec reporter: `6 passing (48ms)`, `2 pending`, `2 failing`. */
+const mocha = (text: string): Counts => {
+  const get = (word: string) => Number(new RegExp(`^\\s+(\\d+) ${word}`, 'm').exec(text)?.[1] ?? 0);
+  return counts(get('passing'), get('failing'), get('pending'));
+};
+
+/** node:test: `ℹ tests 13`, `ℹ pass 8`... */
+const nodeTest = (text: string): Counts => {
+  const get = (k: string) => Number(new RegExp(`^ℹ ${k} (\\d+)$`, 'm').exec(text)?.[1]);
+  const c = counts(get('pass'), get('fail') + get('cancelled'), get('skipped') + get('todo'));
+  expect(c.total).toBe(get('tests'));
+  return c;
+};
+
+/** `11 examples, 3 failures, 3 pending`. */
+const rspec = (text: string): Counts => {
+  const n = pairs(lineOf(text, /^\d+ examples?, .*$/));
+  const total = n.get('examples') ?? n.get('example') ?? 0;
+  const failed = n.get('failures') ?? n.get('failure') ?? 0;
+  const skipped = n.get('pending') ?? 0;
+  return { total, passed: total - failed - skipped, failed, skipped, flaky: 0 };
+};
+
+/**
+ * ctest: `75% tests passed, 2 tests failed out of 8` (disabled tests are not in the 8), then
+ * the tests that did not run (skipped and disabled) and those that failed.
+ */
+const ctest = (text: string): Counts => {
+  const m = /(\d+) tests failed out of (\d+)/.exec(text);
+  const notRun = [...text.matchAll(/^\s+\d+ - \S+ \((Skipped|Disabled|Not Run)\)$/gm)];
+  const disabled = notRun.filter((r) => r[1] === 'Disabled').length;
+  const total = Number(m?.[2]) + disabled;
+  const failed = Number(m?.[1]);
+  const skipped = notRun.length;
+  return { total, passed: total - failed - skipped, failed, skipped, flaky: 0 };
+};
+
+/**
+ * `go test -v` / gotestsum standard-verbose: one `--- PASS|FAIL|SKIP: Name` line per test and
+ * attempt (parents and subtests alike). Attempts of one test: passed if one passed, flaky when
+ * another failed.
+ */
+const goVerbose = (text: string): Counts => {
+  const seen = new Map<string, Set<string>>();
+  for (const m of text.matchAll(/^\s*--- (PASS|FAIL|SKIP): (\S+)/gm)) {
+    const set = seen.get(m[2] ?? '') ?? new Set();
+    set.add(m[1] ?? '');
+    seen.set(m[2] ?? '', set);
+  }
+  const c: Counts = { total: seen.size, passed: 0, failed: 0, skipped: 0, flaky: 0 };
+  for (const s of seen.values()) {
+    if (s.has('PASS')) {
+      c.passed++;
+      if (s.has('FAIL')) c.flaky++;
+    } else if (s.has('FAIL')) c.failed++;
+    else c.skipped++;
+  }
+  return c;
+};
+
+/** Playwright's closing lines: `2 failed`, `2 flaky`, `4 skipped`, `8 passed (2.1m)`. */
+const playwright = (text: string, readsRetries: boolean): Counts => {
+  const get = (k: string) => Number(new RegExp(`^\\s+(\\d+) ${k}\\b`, 'm').exec(text)?.[1] ?? 0);
+  // Flaky tests passed in the end. Playwright's JUnit reporter cannot tell them apart.
+  return counts(
+    get('passed') + get('flaky'),
+    get('failed'),
+    get('skipped'),
+    readsRetries ? get('flaky') : 0,
+  );
+};
+
+const TESTS: [
+  report: string,
+  console: string,
+  expected: (text: string) => Counts,
+  format: string,
+][] = [
+  ['pytest/junit.xml', 'pytest/console.txt', pytest, 'junit'],
+  ['pytest/junit-reruns.xml', 'pytest/console-reruns.txt', pytest, 'junit'],
+  ['pytest/junit-xdist.xml', 'pytest/console-xdist.txt', pytest, 'junit'],
+  ['phpunit/junit.xml', 'phpunit/console.txt', phpunit, 'junit'],
+  ['jest/junit.xml', 'jest/console.txt', (t) => jest(t), 'junit'],
+  ['jest/jest.json', 'jest/console.txt', (t) => jest(t, true), 'jest'],
+  ['vitest/junit.xml', 'vitest/console.txt', (t) => vitest(t), 'junit'],
+  ['vitest/vitest.json', 'vitest/console.txt', (t) => vitest(t, true), 'jest'],
+  ['mocha/junit.xml', 'mocha/console-spec.txt', mocha, 'junit'],
+  ['mocha/xunit.xml', 'mocha/console-spec.txt', mocha, 'junit'],
+  ['node-test/junit.xml', 'node-test/console.txt', nodeTest, 'junit'],
+  ['rspec/junit.xml', 'rspec/console.txt', rspec, 'junit'],
+  ['cpp/ctest-junit.xml', 'cpp/console-ctest.txt', ctest, 'junit'],
+  ['cpp/ctest-repeat-junit.xml', 'cpp/console-ctest-repeat.txt', ctest, 'junit'],
+  ['go/go-test.jsonl', 'go/console.txt', goVerbose, 'go-test'],
+  ['go/gotestsum.jsonl', 'go/console-gotestsum.txt', goVerbose, 'go-test'],
+  ['go/gotestsum-junit.xml', 'go/console-gotestsum.txt', goVerbose, 'junit'],
+  [
+    'playwright/playwright.json',
+    'playwright/console.txt',
+    (t) => playwright(t, true),
+    'playwright',
+  ],
+  ['playwright/junit.xml', 'playwright/console.txt', (t) => playwright(t, false), 'junit'],
+];
+
+describe('real tools: test counts equal the console', () => {
+  it.each(TESTS)('%s', (report, consoleFile, expected, format) => {
+    // Prepare
+    const want = expected(read(consoleFile));
+
+    // Act
+    const parsed = parseReport(read(report)) as ParsedTests;
+
+    // Assess
+    expect(parsed.format).toBe(format);
+    const { total, passed, failed, skipped, flaky } = parsed.summary;
+    expect({ total, passed, failed, skipped, flaky }).toEqual(want);
+    expect(want.total).toBeGreaterThan(5);
+  });
+
+  it('reads a rerun that failed then passed as one flaky test (gotestsum --rerun-fails)', () => {
+    const { cases } = parseReport(read('go/gotestsum-junit.xml')) as ParsedTests;
+    expect(cases.filter((c) => c.name === 'TestFlaky')).toEqual([
+      expect.objectContaining({ status: 'passed', flaky: true, retries: 1 }),
+    ]);
+    expect(cases.find((c) => c.name === 'TestFails')).toMatchObject({
+      status: 'failed',
+      retries: 2,
+    });
+  });
+
+  it('keeps non-ASCII names and says what it read differently from the elements', () => {
+    const php = parseReport(read('phpunit/junit.xml')) as ParsedTests;
+    expect(php.cases.map((c) => c.name)).toContain('testUnicodeÜnïcödé名前');
+    expect(php.cases.find((c) => c.name === 'testRiskyNoAssertions')?.status).toBe('passed');
+    expect(php.warnings).toEqual([
+      '1 risky test(s) ("testRiskyNoAssertions"): written as <error> but counted as passed, as PHPUnit counts them',
+    ]);
+    const ctestRun = parseReport(read('cpp/ctest-junit.xml')) as ParsedTests;
+    expect(ctestRun.cases.find((c) => c.name === 'disabled')?.status).toBe('skipped');
+    expect(ctestRun.warnings).toEqual([]);
+    const node = parseReport(read('node-test/junit.xml')) as ParsedTests;
+    expect(node.warnings).toEqual([]);
+    expect(node.cases.find((c) => c.name === 'is a todo that fails')?.status).toBe('skipped');
+    const mochaRun = parseReport(read('mocha/junit.xml')) as ParsedTests;
+    expect(mochaRun.warnings[0]).toContain('2 skipped (pending) test(s) have no <testcase>');
+  });
+});
+
+const pct = (m: CoverageMetric | undefined): number | null | undefined => m?.pct;
+
+/** `lines: 83.3% (5 out of 6)` → [covered, total]. */
+const gcovrLine = (text: string, what: string): [number, number] => {
+  const m = new RegExp(`^${what}: [\\d.]+% \\((\\d+) out of (\\d+)\\)$`, 'm').exec(text);
+  return [Number(m?.[1]), Number(m?.[2])];
+};
+
+describe('real tools: coverage equals the console, and what was not measured is null', () => {
+  it.each(['cpp/gcovr-cobertura.xml', 'cpp/gcovr-summary.json'])('gcovr %s', (report) => {
+    const text = read('cpp/console-gcovr.txt');
+    const s = (parseReport(read(report)) as ParsedCoverage).summary;
+    expect([s.lines.covered, s.lines.total]).toEqual(gcovrLine(text, 'lines'));
+    expect([s.functions.covered, s.functions.total]).toEqual(gcovrLine(text, 'functions'));
+    expect([s.branches.covered, s.branches.total]).toEqual(gcovrLine(text, 'branches'));
+  });
+
+  it('coverage.py without --branch: lines from the TOTAL line, branches and functions not measured', () => {
+    const total = lineOf(read('pytest/console-coverage.txt'), /^TOTAL\s.*$/).split(/\s+/);
+    const [stmts, miss] = [Number(total[1]), Number(total[2])];
+    const s = (parseReport(read('pytest/coverage.xml')) as ParsedCoverage).summary;
+    expect([s.lines.covered, s.lines.total]).toEqual([stmts - miss, stmts]);
+    expect(Math.round(pct(s.lines) ?? 0)).toBe(Number(total[3]?.replace('%', '')));
+    expect(s.branches).toMatchObject({
+      pct: null,
+      reason: expect.stringContaining('no branch data'),
+    });
+    expect(s.functions).toMatchObject({
+      pct: null,
+      reason: expect.stringContaining('no function data'),
+    });
+  });
+
+  it('coverage.py --branch: lines and branches give the printed Cover %', () => {
+    // `Name Stmts Miss Branch BrPart Cover`: Cover = (covered lines + covered branches) / (Stmts + Branch).
+    const total = lineOf(read('pytest/console-coverage-branch.txt'), /^TOTAL\s.*$/).split(/\s+/);
+    const [stmts, miss, branch, cover] = [1, 2, 3, 5].map((i) =>
+      Number(total[i]?.replace('%', '')),
+    );
+    const s = (parseReport(read('pytest/coverage-branch.xml')) as ParsedCoverage).summary;
+    expect(s.branches.total).toBe(branch);
+    expect([s.lines.covered, s.lines.total]).toEqual([(stmts ?? 0) - (miss ?? 0), stmts]);
+    const combined =
+      ((s.lines.covered + s.branches.covered) / ((stmts ?? 0) + (branch ?? 0))) * 100;
+    expect(Math.round(combined)).toBe(cover);
+    expect(s.functions.pct).toBeNull();
+  });
+
+  it('PHPUnit with pcov: lines and methods as printed, branches not measured', () => {
+    const text = read('phpunit/console-coverage.txt');
+    const get = (k: string) =>
+      /\(\s*(\d+)\/\s*(\d+)\)/
+        .exec(lineOf(text, new RegExp(`^\\s+${k}:.*$`)))
+        ?.slice(1)
+        .map(Number);
+    const s = (parseReport(read('phpunit/cobertura.xml')) as ParsedCoverage).summary;
+    expect([s.lines.covered, s.lines.total]).toEqual(get('Lines'));
+    expect([s.functions.covered, s.functions.total]).toEqual(get('Methods'));
+    expect(s.branches.pct).toBeNull();
+  });
+
+  it.each(['c8/lcov.info', 'c8/cobertura-coverage.xml', 'c8/coverage-summary.json'])(
+    'c8 %s: the percentages of the text table',
+    (report) => {
+      // `All files | % Stmts | % Branch | % Funcs | % Lines` (istanbul truncates to 2 decimals).
+      const cells = lineOf(read('c8/console.txt'), /^All files\s*\|.*$/)
+        .split('|')
+        .map((c) => Number(c.trim()));
+      const s = (parseReport(read(report)) as ParsedCoverage).summary;
+      const near = (ours: number | null | undefined, printed: number | undefined) =>
+        expect(Math.abs((ours ?? Number.NaN) - (printed ?? Number.NaN))).toBeLessThanOrEqual(0.011);
+      near(pct(s.branches), cells[2]);
+      near(pct(s.functions), cells[3]);
+      near(pct(s.lines), cells[4]);
+      if (s.statements) near(pct(s.statements), cells[1]);
+    },
+  );
+
+  it('Go cover profile: statements as `go tool cover -func` prints the total', () => {
+    const printed = Number(
+      /\(statements\)\s+([\d.]+)%/.exec(read('go/console-cover-func.txt'))?.[1],
+    );
+    const s = (parseReport(read('go/cover.out')) as ParsedCoverage).summary;
+    expect(s.statements?.pct).toBe(printed);
+    expect([s.lines.pct, s.branches.pct, s.functions.pct]).toEqual([null, null, null]);
+  });
+});
+
+describe('real tools: benchmarks equal the console', () => {
+  it('go test -bench: ns/op, B/op and allocs/op as separate series with units', () => {
+    const text = read('go/console-bench.txt');
+    const { benchmarks } = (parseReport(read('go/bench.txt')) as ParsedBenchmark).summary;
+    const rows = [
+      ...text.matchAll(
+        /^(Benchmark\S+)-\d+\s+\d+\s+([\d.]+) ns\/op\s+(\d+) B\/op\s+(\d+) allocs\/op$/gm,
+      ),
+    ];
+    expect(rows.length).toBe(4);
+    expect(benchmarks).toHaveLength(rows.length * 3);
+    for (const [, name, ns, bytes, allocs] of rows) {
+      expect(benchmarks).toContainEqual(
+        expect.objectContaining({ name, unit: 'ns/op', value: Number(ns) }),
+      );
+      expect(benchmarks).toContainEqual(
+        expect.objectContaining({ name: `${name} (B/op)`, unit: 'B/op', value: Number(bytes) }),
+      );
+      expect(benchmarks).toContainEqual(
+        expect.objectContaining({
+          name: `${name} (allocs/op)`,
+          unit: 'allocs/op',
+          value: Number(allocs),
+        }),
+      );
+    }
+  });
+
+  it('Google Benchmark: the mean aggregates of the repetitions, real and CPU time', () => {
+    const text = read('cpp/console-benchmark.txt');
+    const parsed = parseReport(read('cpp/benchmark.json')) as ParsedBenchmark;
+    const means = [...text.matchAll(/^(\S+)_mean\s+([\d.]+) ns\s+([\d.]+) ns\s+(\d+)/gm)];
+    expect(means.length).toBe(6);
+    const close = (ours: number | undefined, printed: string | undefined) =>
+      expect(Math.abs((ours ?? 0) / Number(printed) - 1)).toBeLessThan(0.005);
+    for (const [, name, real, cpu, reps] of means) {
+      const b = parsed.summary.benchmarks.find((x) => x.name === name);
+      close(b?.value, real);
+      expect(b?.samples).toBe(Number(reps));
+      close(parsed.summary.benchmarks.find((x) => x.name === `${name} (cpu)`)?.value, cpu);
+    }
+    expect(parsed.warnings).toEqual([
+      'the benchmark library was built as DEBUG: timings may be affected',
+    ]);
+  });
+});

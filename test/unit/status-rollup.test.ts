@@ -1,0 +1,316 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openLocalStatusStores } from '../../functions/adapters/local/status-journal';
+import { MemoryRunCatalog } from '../../functions/adapters/local/status-memory';
+import { authorize, roleOf } from '../../functions/core/access';
+import { parseConfig } from '../../functions/core/config';
+import type { ProbeCompletedDetail } from '../../functions/core/events';
+import type { RunEntry } from '../../functions/core/status/catalog';
+import {
+  badgeIsPublic,
+  coverageBadge,
+  gateBadge,
+  uptimeBadge,
+} from '../../functions/core/status/public';
+import {
+  binUpperMs,
+  bucketStart,
+  histogramQuantile,
+  latencyBin,
+  mergeInto,
+  uptime,
+} from '../../functions/core/status/rollup';
+
+describe('rollups', () => {
+  it('aligns buckets to UTC minutes, hours and days', () => {
+    const at = '2026-11-25T10:37:42.123Z';
+    expect(bucketStart(at, 'minute')).toBe('2026-11-25T10:37:00.000Z');
+    expect(bucketStart(at, 'hour')).toBe('2026-11-25T10:00:00.000Z');
+    expect(bucketStart(at, 'day')).toBe('2026-11-25T00:00:00.000Z');
+  });
+
+  it('reads quantiles from the histogram within 5% of the samples', () => {
+    const hist = {};
+    const samples = Array.from({ length: 1000 }, (_, i) => i + 1); // 1..1000 ms
+    for (const ms of samples) mergeInto(hist, { [latencyBin(ms)]: 1 });
+    for (const [q, exact] of [
+      [0.5, 500],
+      [0.95, 950],
+      [0.99, 990],
+      [1, 1000],
+    ] as const) {
+      const estimate = histogramQuantile(hist, q) ?? 0;
+      expect(estimate).toBeGreaterThanOrEqual(exact);
+      expect(estimate).toBeLessThanOrEqual(exact * 1.05 + 0.1);
+    }
+    expect(histogramQuantile({}, 0.5)).toBeNull();
+    expect(latencyBin(0)).toBe(0);
+    expect(binUpperMs(0)).toBe(1);
+    // Every latency falls at or under its bin's upper bound and above the previous one.
+    for (const ms of [1.5, 2, 99.9, 100, 12345]) {
+      expect(binUpperMs(latencyBin(ms))).toBeGreaterThanOrEqual(ms - 0.05);
+      expect(binUpperMs(latencyBin(ms) - 1)).toBeLessThan(ms + 0.05);
+    }
+  });
+
+  it('computes uptime over rollups (null without checks)', () => {
+    expect(uptime([])).toBeNull();
+    expect(uptime([{ checks: 0, failures: 0 }])).toBeNull();
+    expect(
+      uptime([
+        { checks: 10, failures: 1 },
+        { checks: 10, failures: 0 },
+      ]),
+    ).toBe(0.95);
+  });
+});
+
+describe('access', () => {
+  const tokens = { ingest: ['w'], read: ['r'] };
+  it('gives ingest tokens everything and read tokens GET only', () => {
+    expect(roleOf('Bearer w', tokens)).toBe('ingest');
+    expect(roleOf('Bearer r', tokens)).toBe('read');
+    expect(roleOf('Bearer x', tokens)).toBeUndefined();
+    expect(roleOf(undefined, tokens)).toBeUndefined();
+    expect(authorize('Bearer w', tokens, 'POST', '/v1/results')).toBe('ingest');
+    expect(authorize('Bearer r', tokens, 'GET', '/v1/probes')).toBe('read');
+    expect(() => authorize('Bearer r', tokens, 'POST', '/v1/results')).toThrow(/read-only/);
+    expect(() => authorize('Basic r', tokens, 'GET', '/v1/probes')).toThrow(/bearer token/);
+  });
+});
+
+const entry = (over: Partial<RunEntry>): RunEntry => ({
+  project: 'shop',
+  runId: 'r1',
+  kind: 'tests',
+  format: 'junit',
+  branch: 'main',
+  ingestedAt: '2026-11-25T10:00:00.000Z',
+  correlationId: 'c',
+  gate: 'pass',
+  facts: {},
+  gateChecks: { status: 'pass', checks: [] },
+  archive: { uri: 'mem://a', bytes: 1, sha256: 'a'.repeat(64) },
+  normalized: { uri: 'mem://n', bytes: 1, sha256: 'b'.repeat(64) },
+  ...over,
+});
+
+describe('badges', () => {
+  const config = parseConfig({
+    gates: { minCoverage: 80 },
+    badges: { public: { projects: ['shop'], probes: ['api'] } },
+  });
+  const clock = { now: () => new Date('2026-11-25T10:30:00.000Z') };
+
+  it('says which badges are public', () => {
+    expect(badgeIsPublic(config, { project: 'shop' })).toBe(true);
+    expect(badgeIsPublic(config, { project: 'other' })).toBe(false);
+    expect(badgeIsPublic(config, { probe: 'api' })).toBe(true);
+    expect(badgeIsPublic(config, { probe: 'admin' })).toBe(false);
+  });
+
+  it('reports the gate and the coverage of a branch', async () => {
+    const catalog = new MemoryRunCatalog();
+    expect(await gateBadge({ catalog }, 'shop', 'main')).toEqual({
+      label: 'gate',
+      message: 'unknown',
+      tone: 'unknown',
+    });
+    catalog.recordSync(entry({}));
+    expect((await gateBadge({ catalog }, 'shop', 'main')).message).toBe('passing');
+    catalog.recordSync(entry({ runId: 'r2', suite: 'e2e', gate: 'fail' }));
+    expect((await gateBadge({ catalog }, 'shop', 'main')).tone).toBe('bad');
+    expect((await coverageBadge({ catalog, config }, 'shop', 'main')).message).toBe('unknown');
+    const coverage = (runId: string, at: string, lines: number) =>
+      entry({
+        runId,
+        kind: 'coverage',
+        ingestedAt: at,
+        facts: { coverage: { lines, branches: 0, functions: 0 } },
+      });
+    catalog.recordSync(coverage('c1', '2026-11-25T09:00:00.000Z', 91.234));
+    catalog.recordSync(coverage('c2', '2026-11-25T11:00:00.000Z', 70));
+    expect(await coverageBadge({ catalog, config }, 'shop', 'main')).toEqual({
+      label: 'coverage',
+      message: '70%',
+      tone: 'bad',
+    });
+  });
+
+  it('reports 30 days of uptime', async () => {
+    const { MemoryProbeHistoryStore } = await import(
+      '../../functions/adapters/local/status-memory'
+    );
+    const probes = new MemoryProbeHistoryStore(clock);
+    expect((await uptimeBadge({ probes, clock }, 'shop', 'api')).tone).toBe('unknown');
+    for (let i = 0; i < 1000; i++)
+      probes.recordSync(
+        sample(`2026-11-2${i % 5}T0${i % 10}:00:00.000Z`, i, i < 5 ? 'down' : 'up'),
+      );
+    expect(await uptimeBadge({ probes, clock }, 'shop', 'api')).toEqual({
+      label: 'uptime 30d',
+      message: '99.5%',
+      tone: 'warn',
+    });
+  });
+});
+
+const sample = (at: string, n: number, status: 'up' | 'down'): ProbeCompletedDetail => ({
+  metadata: { project: 'shop', probe: 'api', correlationId: `c${n}`, checkedAt: at, location: 'l' },
+  url: 'https://x',
+  method: 'GET',
+  status,
+  latencyMs: 10,
+  attempt: 1,
+  warnings: [],
+  severity: 'critical',
+  tags: [],
+});
+
+describe('local journal', () => {
+  let dir: string | undefined;
+  afterEach(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('replays what was recorded, skips a torn line and ignores redeliveries', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'vigil-status-'));
+    const clock = { now: () => new Date('2026-11-25T10:30:00.000Z') };
+    const first = await openLocalStatusStores(dir, clock, 90);
+    await first.probes.record(sample('2026-11-25T10:00:00.000Z', 1, 'down'));
+    await first.probes.record(sample('2026-11-25T10:00:00.000Z', 1, 'down'));
+    await first.catalog.record(entry({}), 90);
+    await first.incidents.apply({
+      checkKey: 'probe:shop/api',
+      incidentId: 'i1',
+      kind: 'FIRING',
+      source: 'probe',
+      project: 'shop',
+      severity: 'critical',
+      title: 't',
+      summary: 's',
+      since: '2026-11-25T10:00:00.000Z',
+      at: '2026-11-25T10:01:00.000Z',
+      correlationId: 'c',
+    });
+    // A crash mid-append leaves half a line.
+    const file = join(dir, 'status', 'probes.jsonl');
+    await writeFile(file, `${await readFile(file, 'utf8')}{"metadata":`);
+
+    const second = await openLocalStatusStores(dir, clock, 90);
+    const [rollup] = await second.probes.rollups({
+      project: 'shop',
+      probe: 'api',
+      resolution: 'hour',
+      from: '2026-11-25T00:00:00.000Z',
+      to: '2026-11-26T00:00:00.000Z',
+    });
+    expect(rollup).toMatchObject({ checks: 1, failures: 1 });
+    expect(await second.probes.failures({ project: 'shop', probe: 'api', limit: 5 })).toHaveLength(
+      1,
+    );
+    expect(await second.probes.latest('shop')).toHaveLength(1);
+    expect((await second.catalog.get('shop', 'r1'))?.runId).toBe('r1');
+    expect(await second.catalog.latest()).toHaveLength(1);
+    expect(
+      await second.catalog.trend({ project: 'shop', kind: 'tests', branch: 'main', limit: 5 }),
+    ).toHaveLength(1);
+    expect(
+      await second.incidents.list({
+        from: '2026-11-25T00:00:00.000Z',
+        to: '2026-11-26T00:00:00.000Z',
+      }),
+    ).toHaveLength(1);
+    // The next append starts on a line of its own.
+    await second.probes.record(sample('2026-11-25T10:05:00.000Z', 2, 'up'));
+    const third = await openLocalStatusStores(dir, clock, 90);
+    expect((await third.probes.latest())[0]?.status).toBe('up');
+    await third.probes.prune('2026-11-26T00:00:00.000Z');
+    expect(await third.probes.failures({ project: 'shop', probe: 'api', limit: 5 })).toEqual([]);
+  });
+});
+
+describe('status subscriber', () => {
+  it('ignores events it does not record and refuses invalid ones', async () => {
+    const { recordStatusEvent } = await import('../../functions/core/status/service');
+    const { createStatusHandler } = await import('../../functions/status/handler');
+    const catalog = new MemoryRunCatalog();
+    const deps = {
+      probes: new (
+        await import('../../functions/adapters/local/status-memory')
+      ).MemoryProbeHistoryStore(),
+      incidents: new (
+        await import('../../functions/adapters/local/status-memory')
+      ).MemoryIncidentStore(),
+      catalog,
+      ttlDays: 90,
+    };
+    const flaky = {
+      source: 'vigil.history',
+      detailType: 'Test Flaky Detected',
+      detail: {},
+    } as unknown as Parameters<typeof recordStatusEvent>[0];
+    expect(await recordStatusEvent(flaky, deps)).toBe('ignored');
+    await expect(
+      createStatusHandler(deps)({
+        version: '0',
+        id: '1',
+        source: 'vigil.probe',
+        account: 'a',
+        time: 't',
+        region: 'r',
+        resources: [],
+        'detail-type': 'Probe Completed',
+        detail: { nope: true },
+      }),
+    ).rejects.toThrow(/Invalid Probe Completed event/);
+  });
+});
+
+describe('run catalog entries', () => {
+  const metadata = {
+    project: 'shop',
+    runId: 'r',
+    correlationId: 'c',
+    format: 'k6',
+    ingestedAt: '2026-11-25T10:00:00.000Z',
+    archive: { uri: 'mem://a', bytes: 1, sha256: 'a'.repeat(64) },
+    normalized: { uri: 'mem://n', bytes: 1, sha256: 'b'.repeat(64) },
+  };
+  const gate = { status: 'pass' as const, checks: [] };
+
+  it('keeps the headline figures of each kind of run', async () => {
+    const { runEntryOf } = await import('../../functions/core/status/catalog');
+    const load = (latencyMs: Record<string, number>) =>
+      runEntryOf('load', {
+        metadata,
+        gate,
+        summary: { requests: 10, failedRequests: 1, errorRate: 0.1, latencyMs, thresholds: [] },
+      }).facts;
+    expect(load({ p95: 200, p99: 300 })).toEqual({
+      load: { requests: 10, errorRate: 0.1, p95Ms: 200, p99Ms: 300 },
+    });
+    expect(load({})).toEqual({ load: { requests: 10, errorRate: 0.1 } });
+    const metric = { pct: 50, covered: 1, total: 2 };
+    expect(
+      runEntryOf('coverage', {
+        metadata,
+        gate,
+        summary: { lines: metric, branches: metric, functions: metric, statements: metric },
+      }).facts,
+    ).toEqual({ coverage: { lines: 50, branches: 50, functions: 50, statements: 50 } });
+    const bench = runEntryOf('benchmark', {
+      metadata: { ...metadata, suite: 's', branch: 'b', commit: 'c1' },
+      gate,
+      summary: { benchmarks: [{ name: 'x', unit: 'ms', value: 1 }] },
+    });
+    expect(bench).toMatchObject({
+      facts: { benchmarks: 1 },
+      suite: 's',
+      branch: 'b',
+      commit: 'c1',
+    });
+  });
+});

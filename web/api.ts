@@ -1,0 +1,127 @@
+import { useEffect, useState } from 'preact/hooks';
+
+/**
+ * Sign-in and data: the token lives in sessionStorage (this tab only, gone when it closes);
+ * every request carries it as a bearer header. A 401 forgets it and shows the sign-in form.
+ */
+
+const KEY = 'vigil.token';
+
+/**
+ * `/#token=<token>` (on load, or typed into the address bar of an open tab): keep the token,
+ * then remove it from the address bar and the history.
+ */
+export const takeTokenFromAddress = (): void => {
+  const m = /^#token=([^&]+)/.exec(location.hash);
+  if (!m?.[1]) return;
+  history.replaceState(null, '', `${location.pathname}${location.search}#/`);
+  setToken(decodeURIComponent(m[1]));
+};
+
+export const getToken = (): string | null => sessionStorage.getItem(KEY);
+
+export const setToken = (token: string): void => {
+  sessionStorage.setItem(KEY, token.trim());
+  notify();
+};
+
+export const signOut = (): void => {
+  sessionStorage.removeItem(KEY);
+  notify();
+};
+
+const listeners = new Set<() => void>();
+const notify = (): void => {
+  for (const l of listeners) l();
+};
+
+/** Re-render when the token changes (sign-in, sign-out, a 401). */
+export const useSignedIn = (): boolean => {
+  const [, bump] = useState(0);
+  useEffect(() => {
+    const l = () => bump((n) => n + 1);
+    listeners.add(l);
+    return () => void listeners.delete(l);
+  }, []);
+  return getToken() !== null;
+};
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const request = async (path: string): Promise<Response> => {
+  const res = await fetch(path, {
+    headers: { authorization: `Bearer ${getToken() ?? ''}` },
+    cache: 'no-store',
+  });
+  if (res.status === 401) {
+    signOut();
+    throw new ApiError(401, 'The token was refused. Sign in again.');
+  }
+  if (!res.ok) {
+    const body = (await res.json().catch(() => null)) as { error?: { message?: string } } | null;
+    throw new ApiError(res.status, body?.error?.message ?? `${res.status} ${res.statusText}`);
+  }
+  return res;
+};
+
+export const getJson = async <T>(path: string): Promise<T> =>
+  (await request(path)).json() as Promise<T>;
+
+export const getBlob = async (path: string): Promise<Blob> => (await request(path)).blob();
+
+/** Live pages poll this often: a probe going down shows within its interval plus this. */
+export const LIVE_MS = 3000;
+const QUIET_MS = 30_000;
+
+export interface Loaded<T> {
+  data?: T;
+  error?: ApiError | Error;
+}
+
+/**
+ * GET `path` now and again every `live ? LIVE_MS : QUIET_MS` while the tab is visible; `null`
+ * fetches nothing. Keeps the last good answer while a refresh fails.
+ */
+export const usePoll = <T>(path: string | null, live = false): Loaded<T> => {
+  const [state, setState] = useState<Loaded<T>>({});
+  useEffect(() => {
+    setState({});
+    if (path === null) return;
+    let stopped = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const load = async () => {
+      if (document.visibilityState !== 'hidden') {
+        try {
+          const data = await getJson<T>(path);
+          if (!stopped) setState({ data });
+        } catch (error) {
+          if (!stopped) setState((s) => ({ ...s, error: error as Error }));
+        }
+      }
+      if (!stopped) timer = setTimeout(load, live ? LIVE_MS : QUIET_MS);
+    };
+    void load();
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+    };
+  }, [path, live]);
+  return state;
+};
+
+/** Path segments are encoded: names from reports never change the route or the API path. */
+export const seg = (s: string): string => encodeURIComponent(s);
+
+export const qs = (params: Record<string, string | number | undefined>): string => {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== '') q.set(k, String(v));
+  const s = q.toString();
+  return s ? `?${s}` : '';
+};

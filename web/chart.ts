@@ -1,0 +1,83 @@
+import { html } from 'htm/preact';
+import { useEffect, useRef } from 'preact/hooks';
+import uPlot from 'uplot';
+
+/**
+ * A time-series chart drawn by uPlot (canvas; the renderer Grafana uses; ~50 KB): x is time,
+ * each series a line. `band` fills between two series (a baseline band); `marks` are drawn as
+ * dots only (e.g. runs that failed a gate).
+ */
+
+export interface Series {
+  label: string;
+  values: (number | null)[];
+  color: string;
+  dash?: boolean;
+  /** Dots only, no line. */
+  marks?: boolean;
+}
+
+export interface ChartProps {
+  title: string;
+  /** ISO times, oldest first. */
+  at: string[];
+  series: Series[];
+  unit?: string;
+  /** Indexes (in `series`) of the upper and lower edge of a band to fill. */
+  band?: [number, number];
+  height?: number;
+}
+
+export const Chart = ({ title, at, series, unit = '', band, height = 220 }: ChartProps) => {
+  const ref = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const el = ref.current;
+    if (!el) return;
+    const data: uPlot.AlignedData = [
+      at.map((t) => Date.parse(t) / 1000),
+      ...series.map((s) => s.values),
+    ];
+    const plot = new uPlot(
+      {
+        width: Math.max(el.clientWidth, 300),
+        height,
+        legend: { live: false },
+        cursor: { drag: { x: false, y: false } },
+        scales: { x: { time: true } },
+        axes: [
+          {},
+          { values: (_u, ticks) => ticks.map((v) => `${v}${unit ? ` ${unit}` : ''}`), size: 70 },
+        ],
+        series: [
+          {},
+          ...series.map((s) => ({
+            label: s.label,
+            stroke: s.color,
+            width: s.marks ? 0 : 2,
+            ...(s.dash ? { dash: [6, 4] } : {}),
+            // Lines show their points only where data is sparse (uPlot's default).
+            ...(s.marks ? { points: { show: true, size: 9, fill: s.color, stroke: s.color } } : {}),
+            spanGaps: !s.marks,
+          })),
+        ],
+        ...(band
+          ? { bands: [{ series: [band[0] + 1, band[1] + 1], fill: 'rgba(46,125,50,0.12)' }] }
+          : {}),
+      },
+      data,
+      el,
+    );
+    return () => plot.destroy();
+  }, [at, series, unit, band, height]);
+  const summary = series
+    .filter((s) => !s.marks)
+    .map((s) => {
+      const last = [...s.values].reverse().find((v) => v !== null);
+      return `${s.label} latest ${last === undefined ? 'none' : `${last}${unit ? ` ${unit}` : ''}`}`;
+    })
+    .join('; ');
+  return html`<figure class="chart">
+    <figcaption>${title}</figcaption>
+    <div ref=${ref} role="img" aria-label=${`${title}: ${at.length} points; ${summary}`}></div>
+  </figure>`;
+};

@@ -1,0 +1,115 @@
+import 'uplot/dist/uPlot.min.css';
+import './style.css';
+import { html } from 'htm/preact';
+import { render } from 'preact';
+import { useEffect, useRef } from 'preact/hooks';
+import { setToken, signOut, takeTokenFromAddress, useSignedIn } from './api';
+import { Benchmarks } from './pages/benchmarks';
+import { Coverage } from './pages/coverage';
+import { Overview } from './pages/overview';
+import { Alerts, Probe, Probes } from './pages/probes';
+import { Run, Runs } from './pages/runs';
+import { Tests } from './pages/tests';
+import { href, type Route, useRoute } from './ui';
+
+/** The dashboard: sign-in, navigation and the pages, routed by the address's fragment. */
+
+const SignIn = () => {
+  const submit = (ev: Event) => {
+    ev.preventDefault();
+    const token = String(new FormData(ev.currentTarget as HTMLFormElement).get('token') ?? '');
+    if (token.trim()) setToken(token);
+  };
+  return html`<main id="main" class="signin">
+    <h1>Sign in to Vigil</h1>
+    <p>Paste an ingest or read-only token. It is kept in this tab only and sent as a bearer header.</p>
+    <form onSubmit=${submit}>
+      <label for="token">Token</label>
+      <input id="token" name="token" type="password" autocomplete="off" required />
+      <button type="submit">Sign in</button>
+    </form>
+    <p>The public status page needs no token: <a href="/status">status</a>.</p>
+  </main>`;
+};
+
+const PROJECT_PAGES = [
+  ['runs', 'Runs'],
+  ['tests', 'Tests'],
+  ['benchmarks', 'Benchmarks'],
+  ['coverage', 'Coverage'],
+] as const;
+
+const Page = ({ route }: { route: Route }) => {
+  const [page, a = '', b = ''] = route.parts;
+  switch (page) {
+    case undefined:
+      return html`<${Overview} />`;
+    case 'runs':
+      return html`<${Runs} project=${a} query=${route.query} />`;
+    case 'run':
+      return html`<${Run} project=${a} runId=${b} />`;
+    case 'tests':
+      return html`<${Tests} project=${a} query=${route.query} />`;
+    case 'benchmarks':
+      return html`<${Benchmarks} project=${a} query=${route.query} />`;
+    case 'coverage':
+      return html`<${Coverage} project=${a} query=${route.query} />`;
+    case 'probes':
+      return html`<${Probes} />`;
+    case 'probe':
+      return html`<${Probe} project=${a} probe=${b} />`;
+    case 'alerts':
+      return html`<${Alerts} />`;
+    default:
+      return html`<h1 tabindex="-1">Not found</h1><p>No page here. <a href="#/">Overview</a></p>`;
+  }
+};
+
+const App = () => {
+  const signedIn = useSignedIn();
+  const route = useRoute();
+  const main = useRef<HTMLElement>(null);
+  const key = route.parts.join('/');
+  // After navigation (not on load), move focus to the new page's heading: screen readers
+  // announce it and the next Tab continues inside the page.
+  const loaded = useRef(false);
+  useEffect(() => {
+    if (loaded.current) main.current?.querySelector<HTMLElement>('h1')?.focus();
+    loaded.current = true;
+  }, [key]);
+  if (!signedIn) return html`<${SignIn} />`;
+  const skipToMain = (e: Event) => {
+    e.preventDefault();
+    main.current?.focus();
+  };
+  const [page, project] = route.parts;
+  const current = (p: string) =>
+    page === p || (p === '' && page === undefined) ? 'page' : undefined;
+  return html`
+    <a class="skip" href="#main" onClick=${skipToMain}>Skip to content</a>
+    <header>
+      <strong class="brand">Vigil</strong>
+      <nav aria-label="Main">
+        <a href="#/" aria-current=${current('')}>Overview</a>
+        <a href=${href('probes')} aria-current=${current('probes')}>Probes</a>
+        <a href=${href('alerts')} aria-current=${current('alerts')}>Alerts</a>
+        <a href="/status">Status page</a>
+      </nav>
+      <button type="button" onClick=${signOut}>Sign out</button>
+    </header>
+    ${
+      project && page !== 'probe'
+        ? html`<nav class="sub" aria-label=${`Project ${project}`}>
+          <span>${project}:</span>
+          ${PROJECT_PAGES.map(([p, label]) => html`<a href=${href(p, project)} aria-current=${page === p ? 'page' : undefined}>${label}</a>`)}
+        </nav>`
+        : null
+    }
+    <main id="main" ref=${main} tabindex="-1"><${Page} route=${route} /></main>`;
+};
+
+takeTokenFromAddress();
+// Registered before the router's listener, so the router never sees the token.
+addEventListener('hashchange', takeTokenFromAddress);
+const root = document.getElementById('app');
+if (root) render(html`<${App} />`, root);

@@ -1,0 +1,95 @@
+import { html } from 'htm/preact';
+import type {
+  ProbesAnswer,
+  ProjectOverview,
+  ProjectsAnswer,
+  RunHeadline,
+} from '../../functions/core/status/api';
+import { usePoll } from '../api';
+import { Chart } from '../chart';
+import { Empty, href, Loading, ms, Pill, pct, Sparkline, short, Time } from '../ui';
+
+/** Every project (latest run per branch, trends, flaky count, incidents) and every probe. */
+
+export const runFacts = (r: RunHeadline): string => {
+  const f = r.facts;
+  if (f.tests)
+    return `${f.tests.passed}/${f.tests.total} passed, ${f.tests.failed} failed${f.tests.flaky ? `, ${f.tests.flaky} flaky` : ''}`;
+  if (f.coverage) return `lines ${f.coverage.lines}%, branches ${f.coverage.branches}%`;
+  if (f.load)
+    return `${f.load.requests} requests, ${pct(f.load.errorRate)} errors, p95 ${ms(f.load.p95Ms)}`;
+  if (f.benchmarks !== undefined) return `${f.benchmarks} benchmarks`;
+  return '';
+};
+
+const Project = ({ p }: { p: ProjectOverview }) => {
+  const tests = p.trends.tests;
+  return html`<section class="card">
+    <h2><a href=${href('runs', p.project)}>${p.project}</a></h2>
+    <p class="facts">
+      <span>Flaky tests: <a href=${`${href('tests', p.project)}?status=flaky`}>${p.flakyTests}${p.flakyCapped ? '+' : ''}</a></span>
+      <span>Open incidents: <a href=${href('alerts')}>${p.openIncidents}</a></span>
+    </p>
+    <table>
+      <caption>Latest run per branch</caption>
+      <thead><tr><th scope="col">Branch</th><th scope="col">Kind</th><th scope="col">Suite</th><th scope="col">Gate</th><th scope="col">When</th><th scope="col">Commit</th><th scope="col">Result</th></tr></thead>
+      <tbody>
+        ${p.branches.flatMap((b) =>
+          b.latest.map(
+            (r) => html`<tr>
+              <td>${b.branch}</td><td>${r.kind}</td><td>${r.suite ?? '—'}</td>
+              <td><a href=${href('run', p.project, r.runId)}><${Pill} status=${r.gate} /></a></td>
+              <td><${Time} iso=${r.ingestedAt} /></td><td><code>${short(r.commit)}</code></td><td>${runFacts(r)}</td>
+            </tr>`,
+          ),
+        )}
+      </tbody>
+    </table>
+    <div class="charts">
+      ${
+        tests.length > 1
+          ? html`<${Chart} title=${`Pass rate on ${p.defaultBranch}`} at=${tests.map((t) => t.at)} unit="%" height=${160}
+            series=${[{ label: 'pass rate', color: '#2e7d32', values: tests.map((t) => (t.passRate === undefined ? null : Math.round(t.passRate * 1000) / 10)) }]} />
+          <${Chart} title=${`Suite duration on ${p.defaultBranch}`} at=${tests.map((t) => t.at)} unit="s" height=${160}
+            series=${[{ label: 'duration', color: '#1565c0', values: tests.map((t) => (t.durationMs === undefined ? null : t.durationMs / 1000)) }]} />`
+          : null
+      }
+      ${
+        p.trends.coverage.length > 1
+          ? html`<${Chart} title=${`Line coverage on ${p.defaultBranch}`} at=${p.trends.coverage.map((t) => t.at)} unit="%" height=${160}
+            series=${[{ label: 'lines', color: '#6a1b9a', values: p.trends.coverage.map((t) => t.linesPct ?? null) }]} />`
+          : null
+      }
+    </div>
+  </section>`;
+};
+
+export const ProbeTable = ({ probes }: { probes: ProbesAnswer['probes'] }) =>
+  probes.length === 0
+    ? html`<${Empty}>No probes have reported yet.<//>`
+    : html`<table>
+        <caption>Probes</caption>
+        <thead><tr><th scope="col">Probe</th><th scope="col">Status</th><th scope="col">Checked</th><th scope="col">24 h</th><th scope="col">7 d</th><th scope="col">30 d</th><th scope="col">p95 latency, 24 h</th></tr></thead>
+        <tbody>
+          ${probes.map(
+            (p) => html`<tr data-probe=${p.probe}>
+              <td><a href=${href('probe', p.project, p.probe)}>${p.probe}</a>${p.incidentOpen ? html` <span class="pill bad">incident</span>` : null}</td>
+              <td><${Pill} status=${p.status} /></td>
+              <td><${Time} iso=${p.checkedAt} /></td>
+              <td>${pct(p.uptime.h24)}</td><td>${pct(p.uptime.d7)}</td><td>${pct(p.uptime.d30)}</td>
+              <td><${Sparkline} points=${p.sparkline} label=${`${p.probe} p95 latency over 24 hours`} /></td>
+            </tr>`,
+          )}
+        </tbody>
+      </table>`;
+
+export const Overview = () => {
+  const projects = usePoll<ProjectsAnswer>('/v1/projects', true);
+  const probes = usePoll<ProbesAnswer>('/v1/probes', true);
+  return html`<h1 tabindex="-1">Overview</h1>
+    <${Loading} state=${probes}>${(a: ProbesAnswer) => html`<${ProbeTable} probes=${a.probes} />`}<//>
+    <${Loading} state=${projects}>${(a: ProjectsAnswer) =>
+      a.projects.length === 0
+        ? html`<${Empty}>No runs yet. Post a report to /v1/results.<//>`
+        : a.projects.map((p) => html`<${Project} key=${p.project} p=${p} />`)}<//>`;
+};

@@ -1,0 +1,141 @@
+import { html } from 'htm/preact';
+import { useState } from 'preact/hooks';
+import type { RunsAnswer } from '../../functions/core/history/queries';
+import type { RunRecord } from '../../functions/core/history/types';
+import type { RunDetailAnswer } from '../../functions/core/status/api';
+import { getBlob, getJson, qs, seg, usePoll } from '../api';
+import { Empty, href, Loading, Pill, short, Time } from '../ui';
+import { runFacts } from './overview';
+
+/** A project's runs, filtered by branch, kind and suite; one run with its checks and failures. */
+
+const KINDS = ['', 'tests', 'coverage', 'load', 'benchmark'];
+
+const facts = (r: RunRecord): string =>
+  runFacts({
+    ...r,
+    facts:
+      r.kind === 'tests'
+        ? { tests: r.summary }
+        : r.kind === 'coverage'
+          ? {
+              coverage: {
+                lines: r.summary.lines.pct,
+                branches: r.summary.branches.pct,
+                functions: r.summary.functions.pct,
+              },
+            }
+          : r.kind === 'load'
+            ? {
+                load: {
+                  requests: r.summary.requests,
+                  errorRate: r.summary.errorRate,
+                  p95Ms: r.summary.latencyMs.p95,
+                },
+              }
+            : { benchmarks: r.summary.benchmarks.length },
+  });
+
+export const Runs = ({ project, query }: { project: string; query: URLSearchParams }) => {
+  const filters = {
+    branch: query.get('branch') ?? '',
+    kind: query.get('kind') ?? '',
+    suite: query.get('suite') ?? '',
+  };
+  const runs = usePoll<RunsAnswer>(
+    `/v1/projects/${seg(project)}/runs${qs({ ...filters, limit: 100 })}`,
+  );
+  const [more, setMore] = useState<{ runs: RunRecord[]; cursor?: string }>({ runs: [] });
+  const apply = (ev: Event) => {
+    ev.preventDefault();
+    const form = new FormData(ev.currentTarget as HTMLFormElement);
+    const next = Object.fromEntries([...form].map(([k, v]) => [k, String(v).trim()]));
+    setMore({ runs: [] });
+    location.hash = `${href('runs', project)}${qs(next)}`;
+  };
+  const loadMore = async (cursor: string) => {
+    const page = await getJson<RunsAnswer>(
+      `/v1/projects/${seg(project)}/runs${qs({ ...filters, limit: 100, cursor })}`,
+    );
+    setMore((m) => ({ runs: [...m.runs, ...page.runs], cursor: page.cursor }));
+  };
+  return html`<h1 tabindex="-1">Runs of ${project}</h1>
+    <form class="filters" onSubmit=${apply} aria-label="Filter runs">
+      <label>Branch <input name="branch" value=${filters.branch} /></label>
+      <label>Kind <select name="kind" value=${filters.kind}>${KINDS.map((k) => html`<option value=${k}>${k || 'any'}</option>`)}</select></label>
+      <label>Suite <input name="suite" value=${filters.suite} /></label>
+      <button type="submit">Filter</button>
+    </form>
+    <${Loading} state=${runs}>${(a: RunsAnswer) => {
+      const all = [...a.runs, ...more.runs];
+      const cursor = more.runs.length ? more.cursor : a.cursor;
+      return all.length === 0
+        ? html`<${Empty}>No runs match.<//>`
+        : html`<table>
+            <caption>${all.length} runs, newest first</caption>
+            <thead><tr><th scope="col">When</th><th scope="col">Gate</th><th scope="col">Kind</th><th scope="col">Branch</th><th scope="col">Suite</th><th scope="col">Commit</th><th scope="col">Result</th></tr></thead>
+            <tbody>${all.map(
+              (r) => html`<tr>
+                <td><a href=${href('run', project, r.runId)}><${Time} iso=${r.ingestedAt} /></a></td>
+                <td><${Pill} status=${r.gate} /></td><td>${r.kind}</td><td>${r.branch ?? '—'}</td><td>${r.suite ?? '—'}</td>
+                <td><code>${short(r.commit)}</code></td><td>${facts(r)}</td>
+              </tr>`,
+            )}</tbody>
+          </table>
+          ${cursor ? html`<button type="button" onClick=${() => loadMore(cursor)}>Load more</button>` : null}`;
+    }}<//>`;
+};
+
+/** The raw report needs the bearer header, so it is fetched and handed over as a download. */
+const download = async (path: string, name: string) => {
+  const url = URL.createObjectURL(await getBlob(path));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+};
+
+export const Run = ({ project, runId }: { project: string; runId: string }) => {
+  const run = usePoll<RunDetailAnswer>(`/v1/projects/${seg(project)}/runs/${seg(runId)}`);
+  return html`<${Loading} state=${run}>${(d: RunDetailAnswer) => html`
+    <h1 tabindex="-1">Run ${d.run.runId}</h1>
+    <dl class="meta">
+      <dt>Project</dt><dd><a href=${href('runs', project)}>${d.run.project}</a></dd>
+      <dt>Gate</dt><dd><${Pill} status=${d.run.gate} /></dd>
+      <dt>Kind</dt><dd>${d.run.kind} (${d.run.format})</dd>
+      <dt>Branch</dt><dd>${d.run.branch ?? '—'}</dd>
+      <dt>Suite</dt><dd>${d.run.suite ?? '—'}</dd>
+      <dt>Commit</dt><dd><code>${d.run.commit ?? '—'}</code></dd>
+      <dt>Received</dt><dd><${Time} iso=${d.run.ingestedAt} /> (${d.run.ingestedAt})</dd>
+      <dt>Correlation id</dt><dd><code>${d.run.correlationId}</code></dd>
+      <dt>Raw report</dt><dd><button type="button" onClick=${() => download(d.reportPath, `${d.run.runId}.report`)}>Download (${d.report.bytes} bytes)</button></dd>
+    </dl>
+    <h2>Gate checks</h2>
+    ${
+      d.gate.checks.length === 0
+        ? html`<${Empty}>No checks applied.<//>`
+        : html`<table><thead><tr><th scope="col">Check</th><th scope="col">Verdict</th><th scope="col">Message</th><th scope="col">Actual</th><th scope="col">Threshold</th></tr></thead>
+          <tbody>${d.gate.checks.map((c) => html`<tr><td>${c.id}</td><td><${Pill} status=${c.status} /></td><td>${c.message}</td><td>${c.actual ?? '—'}</td><td>${c.threshold ?? '—'}</td></tr>`)}</tbody></table>`
+    }
+    ${d.warnings.length ? html`<h2>Warnings</h2><ul>${d.warnings.map((w) => html`<li>${w}</li>`)}</ul>` : null}
+    ${
+      d.run.kind === 'tests'
+        ? html`<h2>Failed tests (${d.failedTestsTotal})</h2>
+        ${
+          d.failedTests.length === 0
+            ? html`<${Empty}>No test failed.<//>`
+            : html`<ul class="failures">${d.failedTests.map(
+                (t) => html`<li class="failure">
+                <h3>${t.name}</h3>
+                <p class="where">${[t.suite, t.classname].filter(Boolean).join(' › ')}${t.file ? ` (${t.file})` : ''}</p>
+                ${t.message ? html`<p class="message">${t.message}</p>` : null}
+                ${t.details ? html`<details><summary>Stack trace</summary><pre>${t.details}</pre></details>` : null}
+              </li>`,
+              )}</ul>
+            ${d.failedTestsTotal > d.failedTests.length ? html`<p>${d.failedTestsTotal - d.failedTests.length} more not shown.</p>` : null}`
+        }`
+        : null
+    }
+  `}<//>`;
+};

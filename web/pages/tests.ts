@@ -1,0 +1,66 @@
+import { html } from 'htm/preact';
+import type { TestsAnswer, TestView } from '../../functions/core/history/queries';
+import { qs, seg, usePoll } from '../api';
+import { Empty, href, Loading, OutcomeStrip, Pill, Time } from '../ui';
+
+/** Flaky tests (rule and explanation), quarantine, outcome strips, failing tests, search. */
+
+const TABS = [
+  ['flaky', 'Flaky'],
+  ['failing', 'Failing'],
+  ['all', 'All'],
+] as const;
+
+const RULES: Record<string, string> = {
+  'same-commit': 'failed and passed on one commit',
+  retried: 'passed only after a retry',
+  'flip-rate': 'flips between pass and fail often',
+};
+
+const Row = ({ t, project }: { t: TestView; project: string }) => html`<tr>
+  <td><span class="test-name">${t.name}</span><br /><small>${[t.suite, t.classname].filter(Boolean).join(' › ')}</small></td>
+  <td>${t.last ? html`<a href=${href('run', project, t.last.runId)}><${Pill} status=${t.last.status} /></a> <${Time} iso=${t.last.at} />` : '—'}</td>
+  <td>${t.flaky ? html`<strong>${t.flaky.reason}</strong>: ${RULES[t.flaky.reason] ?? ''}<br /><small>${t.flaky.explanation}</small>` : '—'}</td>
+  <td>${
+    t.quarantine
+      ? html`${t.quarantine.owner}: ${t.quarantine.reason}<br /><small>${t.quarantine.expired ? 'expired' : 'until'} ${t.quarantine.expires}</small>`
+      : '—'
+  }</td>
+  <td><${OutcomeStrip} outcomes=${t.outcomes} /><br /><small>${t.counts.passed} passed, ${t.counts.failed} failed, ${t.counts.retried} retried</small></td>
+</tr>`;
+
+export const Tests = ({ project, query }: { project: string; query: URLSearchParams }) => {
+  const status = query.get('status') ?? 'flaky';
+  const search = query.get('q') ?? '';
+  const tests = usePoll<TestsAnswer>(
+    `/v1/projects/${seg(project)}/tests${qs({ status, limit: 500 })}`,
+  );
+  const onSearch = (ev: Event) => {
+    ev.preventDefault();
+    const q = String(new FormData(ev.currentTarget as HTMLFormElement).get('q') ?? '').trim();
+    location.hash = `${href('tests', project)}${qs({ status, q })}`;
+  };
+  const needle = search.toLowerCase();
+  return html`<h1 tabindex="-1">Tests of ${project}</h1>
+    <nav class="tabs" aria-label="Which tests">
+      ${TABS.map(([s, label]) => html`<a href=${`${href('tests', project)}${qs({ status: s, q: search })}`} aria-current=${s === status ? 'page' : undefined}>${label}</a>`)}
+    </nav>
+    <form role="search" class="filters" onSubmit=${onSearch}>
+      <label>Test name <input name="q" type="search" value=${search} /></label>
+      <button type="submit">Search</button>
+    </form>
+    <${Loading} state=${tests}>${(a: TestsAnswer) => {
+      const shown = needle
+        ? a.tests.filter((t) =>
+            `${t.suite} ${t.classname} ${t.name}`.toLowerCase().includes(needle),
+          )
+        : a.tests;
+      return shown.length === 0
+        ? html`<${Empty}>No ${status === 'all' ? '' : `${status} `}tests${search ? ` matching “${search}”` : ''}.<//>`
+        : html`<table>
+            <caption>${shown.length} ${status} tests${a.cursor ? ' (first 500)' : ''}</caption>
+            <thead><tr><th scope="col">Test</th><th scope="col">Last</th><th scope="col">Flaky rule</th><th scope="col">Quarantine</th><th scope="col">Outcomes, oldest first</th></tr></thead>
+            <tbody>${shown.map((t) => html`<${Row} key=${t.id} t=${t} project=${project} />`)}</tbody>
+          </table>`;
+    }}<//>`;
+};

@@ -1,0 +1,169 @@
+import { html } from 'htm/preact';
+import type { ComponentChildren } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import type { DayBar, LatencyPoint } from '../functions/core/status/api';
+import type { Loaded } from './api';
+
+/**
+ * Small components shared by the pages. Every value from a report is passed to Preact as a
+ * child or attribute (text); nothing is ever set as HTML.
+ */
+
+// --- routing (hash based: `#/runs/<project>?branch=main`) -----------------------------------
+
+export interface Route {
+  parts: string[];
+  query: URLSearchParams;
+}
+
+const readRoute = (): Route => {
+  const hash = location.hash.replace(/^#\/?/, '');
+  const [path = '', query = ''] = hash.split('?');
+  return {
+    parts: path
+      .split('/')
+      .filter(Boolean)
+      .map((p) => {
+        try {
+          return decodeURIComponent(p);
+        } catch {
+          return p;
+        }
+      }),
+    query: new URLSearchParams(query),
+  };
+};
+
+export const useRoute = (): Route => {
+  const [route, setRoute] = useState(readRoute);
+  useEffect(() => {
+    const on = () => setRoute(readRoute());
+    addEventListener('hashchange', on);
+    return () => removeEventListener('hashchange', on);
+  }, []);
+  return route;
+};
+
+/** A link inside the dashboard; every path segment is encoded. */
+export const href = (...parts: string[]): string =>
+  `#/${parts.map((p) => encodeURIComponent(p)).join('/')}`;
+
+/** Links from data are followed only when they are http(s); anything else stays text. */
+export const SafeLink = ({ url, children }: { url: string; children?: ComponentChildren }) =>
+  /^https?:\/\//i.test(url)
+    ? html`<a href=${url} rel="noopener noreferrer nofollow" target="_blank">${children ?? url}</a>`
+    : html`<span>${children ?? url}</span>`;
+
+// --- formatting ------------------------------------------------------------------------------
+
+export const ago = (iso: string | undefined): string => {
+  if (!iso) return '—';
+  const s = Math.round((Date.now() - Date.parse(iso)) / 1000);
+  if (s < 60) return `${Math.max(s, 0)} s ago`;
+  if (s < 3600) return `${Math.round(s / 60)} min ago`;
+  if (s < 86_400) return `${Math.round(s / 3600)} h ago`;
+  return `${Math.round(s / 86_400)} d ago`;
+};
+
+export const Time = ({ iso }: { iso: string | undefined }) =>
+  iso ? html`<time datetime=${iso} title=${iso}>${ago(iso)}</time>` : html`<span>—</span>`;
+
+export const pct = (x: number | null | undefined, digits = 2): string =>
+  x === null || x === undefined ? '—' : `${(x * 100).toFixed(digits)}%`;
+
+export const ms = (x: number | null | undefined): string =>
+  x === null || x === undefined
+    ? '—'
+    : x >= 1000
+      ? `${(x / 1000).toFixed(2)} s`
+      : `${Math.round(x)} ms`;
+
+export const short = (commit: string | undefined): string => (commit ? commit.slice(0, 8) : '—');
+
+// --- status ----------------------------------------------------------------------------------
+
+const TONE: Record<string, string> = {
+  pass: 'good',
+  up: 'good',
+  passed: 'good',
+  operational: 'good',
+  RESOLVED: 'good',
+  fail: 'bad',
+  down: 'bad',
+  failed: 'bad',
+  FIRING: 'bad',
+  degraded: 'warn',
+  skip: 'muted',
+  skipped: 'muted',
+  none: 'muted',
+  unknown: 'muted',
+};
+
+/** A status word with its colour; the word itself is always shown (colour is not the only cue). */
+export const Pill = ({ status }: { status: string }) =>
+  html`<span class=${`pill ${TONE[status] ?? 'muted'}`}>${status}</span>`;
+
+// --- page scaffolding ------------------------------------------------------------------------
+
+export const Loading = <T>({
+  state,
+  children,
+}: {
+  state: Loaded<T>;
+  children: (data: T) => ComponentChildren;
+}) => {
+  if (state.data !== undefined)
+    return html`${state.error ? html`<p class="error" role="alert">Refresh failed: ${state.error.message}</p>` : null}${children(state.data)}`;
+  if (state.error) return html`<p class="error" role="alert">${state.error.message}</p>`;
+  return html`<p aria-busy="true">Loading…</p>`;
+};
+
+export const Empty = ({ children }: { children: ComponentChildren }) =>
+  html`<p class="empty">${children}</p>`;
+
+// --- small charts (SVG: many per page, no library needed) ------------------------------------
+
+const BAR_CLASS: Record<DayBar['state'], string> = {
+  up: 'bar-up',
+  degraded: 'bar-warn',
+  down: 'bar-down',
+  none: 'bar-none',
+};
+
+/** One bar per UTC day, oldest first; each bar says its day and uptime on hover. */
+export const UptimeBars = ({ days, label }: { days: DayBar[]; label: string }) => html`
+  <svg class="bars" viewBox=${`0 0 ${Math.max(days.length * 10 - 2, 1)} 30`} preserveAspectRatio="none" role="img" aria-label=${label}>
+    ${days.map(
+      (d, i) =>
+        html`<rect x=${i * 10} width="8" height="30" rx="1" class=${BAR_CLASS[d.state]}><title>${d.day}: ${d.uptime === null ? 'no checks' : `${pct(d.uptime)} up, ${d.failures} of ${d.checks} checks failed`}</title></rect>`,
+    )}
+  </svg>`;
+
+/** p95 latency as a line, for tables. */
+export const Sparkline = ({ points, label }: { points: LatencyPoint[]; label: string }) => {
+  const values = points.map((p) => p.p95);
+  const max = Math.max(1, ...values.map((v) => v ?? 0));
+  const w = 100;
+  const step = values.length > 1 ? w / (values.length - 1) : 0;
+  const line = values
+    .map((v, i) =>
+      v === null ? null : `${(i * step).toFixed(1)},${(20 - (v / max) * 18).toFixed(1)}`,
+    )
+    .filter((p) => p !== null)
+    .join(' ');
+  return html`<svg class="spark" viewBox="0 0 100 20" preserveAspectRatio="none" role="img" aria-label=${label}><polyline points=${line} /></svg>`;
+};
+
+/** A test's recent outcomes, oldest first, one cell per run (P, R, F, S). */
+export const OutcomeStrip = ({ outcomes }: { outcomes: string }) => {
+  const names: Record<string, string> = {
+    P: 'passed',
+    R: 'passed after retry',
+    F: 'failed',
+    S: 'skipped',
+  };
+  return html`<span class="strip" role="img" aria-label=${`outcomes, oldest first: ${outcomes
+    .split('')
+    .map((c) => names[c] ?? c)
+    .join(', ')}`}>${outcomes.split('').map((c) => html`<i class=${`o-${c}`}></i>`)}</span>`;
+};

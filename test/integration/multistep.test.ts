@@ -1,12 +1,12 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalPipeline, startLocal } from '../../functions/adapters/local/runtime';
 import { parseConfig } from '../../functions/core/config';
 import { type ProbeCompletedDetail, probeCompletedDetailSchema } from '../../functions/core/events';
+import { type LocalPipeline, startLocal } from '../../functions/runtime/local/runtime';
 
 /**
  * A multi-step API check through the real local pipeline: log in with a secret, use the token
@@ -123,11 +123,8 @@ afterAll(async () => {
 
 const readProbeEvents = async (): Promise<ProbeCompletedDetail[]> => {
   await pipeline.bus.drain();
-  const text = await readFile(join(dataDir, 'events.ndjson'), 'utf8').catch(() => '');
-  return text
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as { 'detail-type': string; detail: unknown })
+  return pipeline.store.log
+    .all()
     .filter((e) => e['detail-type'] === 'Probe Completed')
     .map((e) => probeCompletedDetailSchema.parse(e.detail));
 };
@@ -175,7 +172,7 @@ describe('multi-step API checks (local pipeline)', () => {
     expect(firing).toContain('order-flow');
     expect(firing).toContain('step \\"login\\"');
     // Neither the secret nor the extracted token leaves the probe.
-    const everything = `${await readFile(join(dataDir, 'events.ndjson'), 'utf8')}${alerts.join('')}`;
+    const everything = `${JSON.stringify(pipeline.store.log.all())}${alerts.join('')}`;
     expect(everything).not.toContain(PASSWORD);
     expect(everything).not.toContain(TOKEN);
   });

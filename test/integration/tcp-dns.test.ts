@@ -12,11 +12,11 @@ import { join } from 'node:path';
 import { createServer as createTlsServer } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EnvSecretResolver } from '../../functions/adapters/local/env-secrets';
-import { type LocalPipeline, startLocal } from '../../functions/adapters/local/runtime';
 import { parseConfig, probeSchema } from '../../functions/core/config';
 import { probeCompletedDetailSchema } from '../../functions/core/events';
 import { systemClock } from '../../functions/core/ports';
 import { runProbes } from '../../functions/core/probes/run';
+import { type LocalPipeline, startLocal } from '../../functions/runtime/local/runtime';
 import { createHttpProber } from '../../functions/shared/http-probe';
 import { probeTcp } from '../../functions/shared/socket-probes';
 

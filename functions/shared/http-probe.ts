@@ -293,20 +293,22 @@ export interface HttpProberOptions extends Omit<ProbeHttpOptions, 'signal'> {
 }
 
 /**
- * The `ProbeFn` both runtimes use: resolve `{{secret:NAME}}` header values, send the request,
- * and scrub the secret values from everything the observation reports (a target that
+ * The `ProbeFn` both runtimes use, for every check kind: TCP and DNS checks go to
+ * `socket-probes`, multi-step probes to `runSteps`; an HTTP probe resolves its
+ * `{{secret:NAME}}` header values, sends the request, and scrubs the secret values from everything the observation reports (a target that
  * echoes the Authorization header back must not leak it into an event).
  */
 export const createHttpProber = (options: HttpProberOptions): ProbeFn => {
   const {
     secrets,
     now = () => new Date(),
+    dnsServers,
     probeHttp: probeFn = probeHttp,
     ...httpOptions
   } = options;
   return async (probe, signal) => {
     if (probe.type === 'tcp') return probeTcp(probe, now, { ...httpOptions, signal });
-    if (probe.type === 'dns') return probeDns(probe, options.dnsServers);
+    if (probe.type === 'dns') return probeDns(probe, dnsServers);
     if (probe.steps) {
       const send: SendFn = (req, headers, stepSignal) =>
         probeFn(req, headers, { ...httpOptions, signal: stepSignal });

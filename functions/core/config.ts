@@ -204,8 +204,8 @@ export const probeSchema = z
       .regex(NAME, 'letters, digits, . _ - (max 64), starting with a letter or digit'),
     /** Project the probe's metrics and alerts belong to (default: the top-level `project`). */
     project: z.string().regex(NAME).optional(),
-    /** `http` (the default), `tcp` (connect to `host`:`port`) or `dns` (query `host`). */
-    type: z.enum(['http', 'tcp', 'dns']).default('http'),
+    /** `http` (when absent), `tcp` (connect to `host`:`port`) or `dns` (query `host`). */
+    type: z.enum(['http', 'tcp', 'dns']).optional(),
     /** TCP and DNS checks: the host to connect to, or the name to look up. */
     host: z
       .string()
@@ -214,9 +214,9 @@ export const probeSchema = z
     /** TCP checks: the port. */
     port: z.number().int().min(1).max(65535).optional(),
     /** TCP checks: do a TLS handshake after connecting (and check the certificate's expiry). */
-    tls: z.boolean().default(false),
-    /** DNS checks: the record type asked for. */
-    recordType: z.enum(['A', 'AAAA', 'CNAME', 'MX', 'NS', 'TXT']).default('A'),
+    tls: z.boolean().optional(),
+    /** DNS checks: the record type asked for (default `A`). */
+    recordType: z.enum(['A', 'AAAA', 'CNAME', 'MX', 'NS', 'TXT']).optional(),
     /** The URL of a single-request probe; a multi-step probe has `steps` instead. */
     url: httpUrl.optional(),
     /** A multi-step API check: requests run in order, later ones using earlier ones' `extract`. */
@@ -245,20 +245,21 @@ export const probeSchema = z
   .superRefine((probe, ctx) => {
     const fail = (path: string, message: string) =>
       ctx.addIssue({ code: 'custom', path: path.split('.'), message });
-    if (probe.type !== 'http') {
+    const kind = probe.type ?? 'http';
+    if (kind !== 'http') {
       if (probe.url !== undefined || probe.steps !== undefined)
         fail(
           'type',
-          `a ${probe.type} check has "host"${probe.type === 'tcp' ? ' and "port"' : ''}, not "url" or "steps"`,
+          `a ${kind} check has "host"${kind === 'tcp' ? ' and "port"' : ''}, not "url" or "steps"`,
         );
-      if (probe.host === undefined) fail('host', `a ${probe.type} check needs "host"`);
+      if (probe.host === undefined) fail('host', `a ${kind} check needs "host"`);
     } else if (probe.host !== undefined)
       fail('host', '"host" is for tcp and dns checks; use "url"');
     else if ((probe.url === undefined) === (probe.steps === undefined))
       fail('url', 'a probe has either "url" or "steps" (one of the two)');
-    if ((probe.type === 'tcp') !== (probe.port !== undefined))
-      fail('port', probe.type === 'tcp' ? 'a tcp check needs "port"' : '"port" is for tcp checks');
-    if (probe.type !== 'dns' && (probe.expect.values || probe.expect.minCount !== undefined))
+    if ((kind === 'tcp') !== (probe.port !== undefined))
+      fail('port', kind === 'tcp' ? 'a tcp check needs "port"' : '"port" is for tcp checks');
+    if (kind !== 'dns' && (probe.expect.values || probe.expect.minCount !== undefined))
       fail('expect', '"values" and "minCount" are for dns checks');
     if (probe.steps) checkSteps(probe.steps, ctx);
   });

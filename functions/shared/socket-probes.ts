@@ -93,13 +93,14 @@ const NO_ANSWER = new Set(['ENODATA', 'ENOTFOUND', 'NXDOMAIN']);
 /** Ask for `host`'s `recordType` records; `servers` overrides the system's name servers. */
 export const probeDns = async (probe: DnsProbe, servers?: string[]): Promise<JudgedOutcome> => {
   const host = probe.host ?? '';
+  const recordType = probe.recordType ?? 'A';
   const resolver = new Resolver({ timeout: probe.timeoutMs, tries: 1 });
   if (servers) resolver.setServers(servers);
   const started = performance.now();
   const elapsed = () => performance.now() - started;
   let answers: string[];
   try {
-    answers = ((await resolver.resolve(host, probe.recordType)) as unknown[]).map(answerText);
+    answers = ((await resolver.resolve(host, recordType)) as unknown[]).map(answerText);
   } catch (e) {
     const code = (e as { code?: string }).code ?? 'ERROR';
     if (code === 'ETIMEOUT')
@@ -111,7 +112,7 @@ export const probeDns = async (probe: DnsProbe, servers?: string[]): Promise<Jud
     if (!NO_ANSWER.has(code))
       return judged(elapsed(), {
         assertion: 'dns',
-        message: `DNS query for ${host} ${probe.recordType} failed (${code})`,
+        message: `DNS query for ${host} ${recordType} failed (${code})`,
       });
   }
   const minCount = probe.expect.minCount ?? 1;
@@ -121,12 +122,12 @@ export const probeDns = async (probe: DnsProbe, servers?: string[]): Promise<Jud
     answers.length < minCount
       ? {
           assertion: 'dns:minCount',
-          message: `${host} ${probe.recordType}: expected at least ${minCount} records, got ${got}`,
+          message: `${host} ${recordType}: expected at least ${minCount} records, got ${got}`,
         }
       : missing.length > 0
         ? {
             assertion: 'dns:values',
-            message: `${host} ${probe.recordType}: missing ${missing.join(', ')}; got ${got}`,
+            message: `${host} ${recordType}: missing ${missing.join(', ')}; got ${got}`,
           }
         : undefined;
   return judged(elapsed(), failure);

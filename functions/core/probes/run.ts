@@ -65,7 +65,7 @@ export const reportedUrl = (raw: string): string => {
 const target = (probe: ProbeConfig): { url: string; method: string } => {
   if (probe.type === 'tcp') return { url: `tcp://${probe.host}:${probe.port}`, method: 'TCP' };
   if (probe.type === 'dns')
-    return { url: `dns://${probe.host}/${probe.recordType}`, method: 'DNS' };
+    return { url: `dns://${probe.host}/${probe.recordType ?? 'A'}`, method: 'DNS' };
   // A multi-step probe is reported by its first step's URL, placeholders and all.
   return { url: reportedUrl(probe.url ?? probe.steps?.[0]?.url ?? ''), method: probe.method };
 };

@@ -117,6 +117,86 @@ const jsonAssertionSchema = z
   .strict()
   .refine((a) => a.equals !== undefined || a.exists !== undefined, 'needs "equals" or "exists"');
 
+/** What a response must satisfy: an HTTP probe's `expect`, and each step's. */
+const probeExpectSchema = z
+  .object({
+    status: z.array(z.number().int().min(100).max(599)).min(1).default([200]),
+    maxLatencyMs: z.number().positive().optional(),
+    bodyContains: z.string().min(1).optional(),
+    json: z.array(jsonAssertionSchema).default([]),
+    headers: z.record(z.string(), z.string()).default({}),
+    /** DNS checks: values that must all be among the answers. */
+    values: z.array(z.string().min(1)).min(1).optional(),
+    /** DNS checks: fewest answers accepted. Default 1. */
+    minCount: z.number().int().min(0).max(1000).optional(),
+  })
+  .strict()
+  .default({ status: [200], json: [], headers: {} });
+
+const httpMethod = z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+/** `{{vars.NAME}}`: a value a previous step extracted. */
+export const VAR_PLACEHOLDER = /\{\{\s*vars\.([A-Za-z_][A-Za-z0-9_]{0,63})\s*\}\}/g;
+
+/** One request of a multi-step probe; `url`, `headers` and `body` may use `{{vars.NAME}}`. */
+export const probeStepSchema = z
+  .object({
+    name: z
+      .string()
+      .regex(NAME, 'letters, digits, . _ - (max 64), starting with a letter or digit'),
+    url: z
+      .string()
+      .refine(
+        (u) => z.url({ protocol: /^https?$/ }).safeParse(u.replace(VAR_PLACEHOLDER, 'x')).success,
+        'must be an http(s) URL (with {{vars.NAME}} placeholders allowed)',
+      ),
+    method: httpMethod.default('GET'),
+    headers: z.record(z.string(), z.string()).default({}),
+    body: z.string().optional(),
+    expect: probeExpectSchema,
+    /** Values for later steps: `$.a.b` from the JSON body, or `header:<name>`. */
+    extract: z
+      .record(
+        z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'a variable name: letters, digits, _'),
+        z
+          .string()
+          .regex(
+            /^(\$(\.[A-Za-z_$][\w$-]*|\[\d+\]|\['[^']*'\])*|header:[A-Za-z0-9!#$%&'*+.^_`|~-]+)$/,
+            'must be a JSON path ($.a.b[0]) or header:<name>',
+          ),
+      )
+      .default({}),
+  })
+  .strict();
+
+/** Every `{{vars.NAME}}` a step uses must be extracted by an earlier step. */
+const checkSteps = (
+  steps: readonly z.output<typeof probeStepSchema>[],
+  ctx: z.core.$RefinementCtx,
+): void => {
+  const defined = new Set<string>();
+  const names = new Set<string>();
+  for (const [i, step] of steps.entries()) {
+    if (names.has(step.name))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['steps', i, 'name'],
+        message: 'step names must be unique',
+      });
+    names.add(step.name);
+    const texts = [step.url, step.body ?? '', ...Object.values(step.headers)];
+    for (const text of texts)
+      for (const m of text.matchAll(VAR_PLACEHOLDER))
+        if (!defined.has(m[1] ?? ''))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['steps', i],
+            message: `{{vars.${m[1]}}} is not extracted by an earlier step`,
+          });
+    for (const name of Object.keys(step.extract)) defined.add(name);
+  }
+};
+
 export const probeSchema = z
   .object({
     name: z
@@ -124,8 +204,24 @@ export const probeSchema = z
       .regex(NAME, 'letters, digits, . _ - (max 64), starting with a letter or digit'),
     /** Project the probe's metrics and alerts belong to (default: the top-level `project`). */
     project: z.string().regex(NAME).optional(),
-    url: httpUrl,
-    method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']).default('GET'),
+    /** `http` (when absent), `tcp` (connect to `host`:`port`) or `dns` (query `host`). */
+    type: z.enum(['http', 'tcp', 'dns']).optional(),
+    /** TCP and DNS checks: the host to connect to, or the name to look up. */
+    host: z
+      .string()
+      .regex(/^[A-Za-z0-9_.:-]{1,253}$/, 'a host name or IP address')
+      .optional(),
+    /** TCP checks: the port. */
+    port: z.number().int().min(1).max(65535).optional(),
+    /** TCP checks: do a TLS handshake after connecting (and check the certificate's expiry). */
+    tls: z.boolean().optional(),
+    /** DNS checks: the record type asked for (default `A`). */
+    recordType: z.enum(['A', 'AAAA', 'CNAME', 'MX', 'NS', 'TXT']).optional(),
+    /** The URL of a single-request probe; a multi-step probe has `steps` instead. */
+    url: httpUrl.optional(),
+    /** A multi-step API check: requests run in order, later ones using earlier ones' `extract`. */
+    steps: z.array(probeStepSchema).min(1).max(20).optional(),
+    method: httpMethod.default('GET'),
     /** Header values may reference secrets as `{{secret:NAME}}`; they are never logged. */
     headers: z.record(z.string(), z.string()).default({}),
     body: z.string().optional(),
@@ -134,16 +230,7 @@ export const probeSchema = z
     /** AWS: how many samples one scheduled invocation takes within its minute (1-6). */
     samplesPerMinute: z.number().int().min(1).max(6).default(1),
     timeoutMs: z.number().int().min(100).max(30_000).default(5000),
-    expect: z
-      .object({
-        status: z.array(z.number().int().min(100).max(599)).min(1).default([200]),
-        maxLatencyMs: z.number().positive().optional(),
-        bodyContains: z.string().min(1).optional(),
-        json: z.array(jsonAssertionSchema).default([]),
-        headers: z.record(z.string(), z.string()).default({}),
-      })
-      .strict()
-      .default({ status: [200], json: [], headers: {} }),
+    expect: probeExpectSchema,
     /** Warn when the TLS certificate expires within this many days. */
     tlsExpiryDays: z.number().int().positive().optional(),
     /** Consecutive failures before alerting. */
@@ -154,7 +241,28 @@ export const probeSchema = z
     runbookUrl: httpUrl.optional(),
     tags: z.array(z.string().min(1).max(64)).default([]),
   })
-  .strict();
+  .strict()
+  .superRefine((probe, ctx) => {
+    const fail = (path: string, message: string) =>
+      ctx.addIssue({ code: 'custom', path: path.split('.'), message });
+    const kind = probe.type ?? 'http';
+    if (kind !== 'http') {
+      if (probe.url !== undefined || probe.steps !== undefined)
+        fail(
+          'type',
+          `a ${kind} check has "host"${kind === 'tcp' ? ' and "port"' : ''}, not "url" or "steps"`,
+        );
+      if (probe.host === undefined) fail('host', `a ${kind} check needs "host"`);
+    } else if (probe.host !== undefined)
+      fail('host', '"host" is for tcp and dns checks; use "url"');
+    else if ((probe.url === undefined) === (probe.steps === undefined))
+      fail('url', 'a probe has either "url" or "steps" (one of the two)');
+    if ((kind === 'tcp') !== (probe.port !== undefined))
+      fail('port', kind === 'tcp' ? 'a tcp check needs "port"' : '"port" is for tcp checks');
+    if (kind !== 'dns' && (probe.expect.values || probe.expect.minCount !== undefined))
+      fail('expect', '"values" and "minCount" are for dns checks');
+    if (probe.steps) checkSteps(probe.steps, ctx);
+  });
 
 const channelSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('slack'), webhookUrl: z.string().min(1) }).strict(),
@@ -337,6 +445,7 @@ export type VigilConfigInput = z.input<typeof configSchema>;
 export type VigilConfig = z.output<typeof configSchema>;
 export type GateConfig = z.output<typeof gateConfigSchema>;
 export type ProbeConfig = z.output<typeof probeSchema>;
+export type ProbeStepConfig = z.output<typeof probeStepSchema>;
 export type AlertsConfig = z.output<typeof alertsSchema>;
 export type ChannelConfig = AlertsConfig['channels'][number];
 export type MaintenanceWindow = AlertsConfig['maintenance'][number];

@@ -156,8 +156,27 @@ export const probeCompletedDetailSchema = z.object({
   /** 1-based attempt number within the scheduled run (sub-minute sampling). */
   attempt: z.number().int().positive(),
   /** The first assertion that failed, e.g. `status`, `maxLatencyMs`, `bodyContains`, `json:$.status`, `timeout`, `connection`, `tls`. */
-  failure: z.object({ assertion: z.string(), message: z.string() }).optional(),
+  failure: z
+    .object({
+      assertion: z.string(),
+      message: z.string(),
+      /** The step that failed, for a multi-step probe. */
+      step: z.string().optional(),
+    })
+    .optional(),
   tls: z.object({ validTo: z.string(), daysRemaining: z.number() }).optional(),
+  /** A multi-step probe's steps in order: each one's outcome (`skipped` after a failure) and timing. */
+  steps: z
+    .array(
+      z.object({
+        name: z.string(),
+        status: z.enum(['up', 'down', 'skipped']),
+        latencyMs: z.number().nonnegative(),
+        statusCode: z.number().int().optional(),
+        failure: z.object({ assertion: z.string(), message: z.string() }).optional(),
+      }),
+    )
+    .optional(),
   /** Non-fatal findings such as a certificate close to expiry. */
   warnings: z.array(z.string()),
   severity: z.enum(['critical', 'warning']),

@@ -4,10 +4,9 @@ import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import type { ProbeConfig, VigilConfig } from '../core/config';
 import { VigilError } from '../core/errors';
-import { DETAIL_TYPES, type ProbeCompletedDetail, SOURCES, type VigilEvent } from '../core/events';
 import { PIPELINE_METRICS } from '../core/metrics/catalog';
 import type { Clock, EventPublisher } from '../core/ports';
-import { DEADLINE_GRACE_MS, runProbes } from '../core/probes/run';
+import { DEADLINE_GRACE_MS, runProbes, toProbeEvent } from '../core/probes/run';
 import type { SecretResolver } from '../core/probes/secrets';
 import { createHttpProber, type probeHttp } from '../shared/http-probe';
 import { emitPipelineMetric, flushMetrics } from '../shared/pipeline-metrics';
@@ -116,18 +115,13 @@ export const parsePayload = (
 export const selectProbes = (probes: readonly ProbeConfig[], group: string): ProbeConfig[] =>
   group === 'all' ? [...probes] : probes.filter((p) => p.tags.includes(group));
 
-export const toProbeEvent = (detail: ProbeCompletedDetail): VigilEvent => ({
-  source: SOURCES.probe,
-  detailType: DETAIL_TYPES.probeCompleted,
-  detail,
-});
-
 export const createProbeHandler = (deps: ProbeHandlerDeps) => {
   const sleep = deps.sleep ?? ((ms: number) => delay(ms));
   const newId = deps.newId ?? randomUUID;
   const metrics = deps.metrics ?? sharedMetrics;
   const probe = createHttpProber({
     secrets: deps.secrets,
+    now: () => deps.clock.now(),
     ...(deps.probeHttp ? { probeHttp: deps.probeHttp } : {}),
   });
 

@@ -10,7 +10,9 @@ import {
 } from '../core/probes/assertions';
 import type { ProbeFn } from '../core/probes/run';
 import { redactSecrets, resolveHeaders, type SecretResolver } from '../core/probes/secrets';
+import { runSteps, type SendFn } from '../core/probes/steps';
 import { tracer } from './powertools';
+import { probeDns, probeTcp } from './socket-probes';
 import { VERSION } from './version';
 
 /**
@@ -282,23 +284,42 @@ export const probeHttp = async (
 
 export interface HttpProberOptions extends Omit<ProbeHttpOptions, 'signal'> {
   secrets: SecretResolver;
+  /** Dates certificate checks of multi-step and TCP probes. Default: the system clock. */
+  now?: () => Date;
+  /** Name servers for DNS checks (`127.0.0.1:5353`). Default: the system's. For tests. */
+  dnsServers?: string[];
   /** The HTTP probe to use (tests inject one). Default `probeHttp`. */
   probeHttp?: typeof probeHttp;
 }
 
 /**
- * The `ProbeFn` both runtimes use: resolve `{{secret:NAME}}` header values, send the request,
- * and scrub the secret values from everything the observation reports (a target that
+ * The `ProbeFn` both runtimes use, for every check kind: TCP and DNS checks go to
+ * `socket-probes`, multi-step probes to `runSteps`; an HTTP probe resolves its
+ * `{{secret:NAME}}` header values, sends the request, and scrubs the secret values from everything the observation reports (a target that
  * echoes the Authorization header back must not leak it into an event).
  */
 export const createHttpProber = (options: HttpProberOptions): ProbeFn => {
-  const { secrets, probeHttp: probeFn = probeHttp, ...httpOptions } = options;
+  const {
+    secrets,
+    now = () => new Date(),
+    dnsServers,
+    probeHttp: probeFn = probeHttp,
+    ...httpOptions
+  } = options;
   return async (probe, signal) => {
+    if (probe.type === 'tcp') return probeTcp(probe, now, { ...httpOptions, signal });
+    if (probe.type === 'dns') return probeDns(probe, dnsServers);
+    if (probe.steps) {
+      const send: SendFn = (req, headers, stepSignal) =>
+        probeFn(req, headers, { ...httpOptions, signal: stepSignal });
+      return runSteps({ ...probe, steps: probe.steps }, { send, secrets, now }, signal);
+    }
+    const url = probe.url ?? '';
     const resolved = await resolveHeaders(probe.headers, secrets);
     const scrub = (s: string) => redactSecrets(s, resolved.secrets);
     let obs: Observation;
     try {
-      obs = await probeFn(probe, resolved.headers, { ...httpOptions, signal });
+      obs = await probeFn({ ...probe, url }, resolved.headers, { ...httpOptions, signal });
     } catch (e) {
       throw new Error(scrub(e instanceof Error ? e.message : String(e)));
     }

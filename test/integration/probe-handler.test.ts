@@ -381,3 +381,46 @@ describe('probe handler with the real HTTP probe', () => {
     expect(details()[0]?.metadata.correlationId).toMatch(/^[0-9a-f-]{36}$/);
   });
 });
+
+describe('probe handler: multi-step probes', () => {
+  it('runs the steps with the same code as local mode and publishes one result naming the failed step', async () => {
+    // Prepare
+    const { deps: d } = deps({
+      project: 'shop',
+      probes: [
+        {
+          name: 'flow',
+          steps: [
+            {
+              name: 'auth',
+              url: 'https://api.example.com/auth',
+              headers: { authorization: 'Bearer {{secret:api-key}}' },
+            },
+            { name: 'use', url: 'https://api.example.com/down' },
+          ],
+        },
+      ],
+    });
+    // Act
+    await createProbeHandler(d)(
+      schedulerEvent(),
+      lambdaContext(70_000, () => t),
+    );
+    // Assess
+    expect(timeline.filter((l) => l.startsWith('probe'))).toEqual([
+      'probe flow/auth',
+      'probe flow/use',
+    ]);
+    const [detail] = details();
+    expect(detail).toMatchObject({
+      status: 'down',
+      url: 'https://api.example.com/auth',
+      failure: { assertion: 'status', step: 'use' },
+      steps: [
+        { name: 'auth', status: 'up' },
+        { name: 'use', status: 'down', statusCode: 503 },
+      ],
+    });
+    expect(JSON.stringify(published)).not.toContain(SECRET);
+  });
+});

@@ -4,9 +4,8 @@ import type { ProbeConfig, VigilConfig } from '../../core/config';
 import type { ProbeCompletedDetail } from '../../core/events';
 import { PIPELINE_METRICS } from '../../core/metrics/catalog';
 import { type Clock, type EventPublisher, systemClock } from '../../core/ports';
-import { type ProbeFn, runProbe } from '../../core/probes/run';
+import { type ProbeFn, runProbe, toProbeEvent } from '../../core/probes/run';
 import type { SecretResolver } from '../../core/probes/secrets';
-import { toProbeEvent } from '../../probe/handler';
 import { createHttpProber, type ProbeHttpOptions, type probeHttp } from '../../shared/http-probe';
 import { emitPipelineMetric } from '../../shared/pipeline-metrics';
 import { logger } from '../../shared/powertools';
@@ -59,6 +58,7 @@ export class ProbeScheduler {
     this.newId = opts.newId ?? randomUUID;
     this.probe = createHttpProber({
       secrets: opts.secrets,
+      now: () => this.clock.now(),
       ...opts.tls,
       ...(opts.probeHttp ? { probeHttp: opts.probeHttp } : {}),
     });

@@ -1,8 +1,9 @@
 import type { ProbeConfig } from '../config';
-import type { ProbeCompletedDetail } from '../events';
+import { DETAIL_TYPES, type ProbeCompletedDetail, SOURCES, type VigilEvent } from '../events';
 import { mapLimit } from '../pool';
 import type { Clock } from '../ports';
 import { evaluate, type Observation } from './assertions';
+import { isJudged, type JudgedOutcome } from './outcome';
 import { SecretError } from './secrets';
 
 /**
@@ -11,8 +12,14 @@ import { SecretError } from './secrets';
  * its own `timeoutMs` and never delays the other probes' results beyond that.
  */
 
-/** Performs one probe (the HTTP request); must settle by itself within `timeoutMs`. */
-export type ProbeFn = (probe: ProbeConfig, signal: AbortSignal) => Promise<Observation>;
+/**
+ * Performs one probe (the HTTP request, every step of a multi-step probe, a TCP connect, a DNS
+ * query); must settle by itself within `timeoutMs`.
+ */
+export type ProbeFn = (
+  probe: ProbeConfig,
+  signal: AbortSignal,
+) => Promise<Observation | JudgedOutcome>;
 
 export interface RunProbesDeps {
   probe: ProbeFn;
@@ -54,12 +61,21 @@ export const reportedUrl = (raw: string): string => {
   }
 };
 
+/** What the result names as checked: the URL and method, or `tcp://host:port` / `dns://host/TYPE`. */
+const target = (probe: ProbeConfig): { url: string; method: string } => {
+  if (probe.type === 'tcp') return { url: `tcp://${probe.host}:${probe.port}`, method: 'TCP' };
+  if (probe.type === 'dns')
+    return { url: `dns://${probe.host}/${probe.recordType ?? 'A'}`, method: 'DNS' };
+  // A multi-step probe is reported by its first step's URL, placeholders and all.
+  return { url: reportedUrl(probe.url ?? probe.steps?.[0]?.url ?? ''), method: probe.method };
+};
+
 const round1 = (ms: number): number => Math.max(0, Math.round(ms * 10) / 10);
 
 const observe = async (
   probe: ProbeConfig,
   deps: RunProbesDeps,
-): Promise<Observation | { thrown: unknown; latencyMs: number }> => {
+): Promise<Observation | JudgedOutcome | { thrown: unknown; latencyMs: number }> => {
   const now = deps.monotonicNow ?? (() => performance.now());
   const started = now();
   const controller = new AbortController();
@@ -75,7 +91,10 @@ const observe = async (
     }, probe.timeoutMs + DEADLINE_GRACE_MS);
   });
   try {
-    return await Promise.race([deps.probe(probe, controller.signal), deadline]);
+    return await Promise.race<Observation | JudgedOutcome>([
+      deps.probe(probe, controller.signal),
+      deadline,
+    ]);
   } catch (thrown) {
     return { thrown, latencyMs: now() - started };
   } finally {
@@ -101,8 +120,7 @@ export const runProbe = async (
       checkedAt: checkedAt.toISOString(),
       location: ctx.location,
     },
-    url: reportedUrl(probe.url),
-    method: probe.method,
+    ...target(probe),
     attempt,
     severity: probe.severity,
     tags: [...probe.tags],
@@ -125,7 +143,7 @@ export const runProbe = async (
       warnings: [],
     };
   }
-  const verdict = evaluate(probe, outcome, deps.clock.now());
+  const verdict = isJudged(outcome) ? outcome : evaluate(probe, outcome, deps.clock.now());
   return {
     ...base,
     status: verdict.status,
@@ -134,6 +152,7 @@ export const runProbe = async (
     ...(verdict.failure ? { failure: verdict.failure } : {}),
     ...(verdict.tls ? { tls: verdict.tls } : {}),
     warnings: verdict.warnings,
+    ...(isJudged(outcome) && outcome.steps ? { steps: outcome.steps } : {}),
   };
 };
 
@@ -144,3 +163,10 @@ export const runProbes = (
   ctx: RunContext,
 ): Promise<ProbeCompletedDetail[]> =>
   mapLimit(probes, deps.concurrency ?? DEFAULT_CONCURRENCY, (probe) => runProbe(probe, deps, ctx));
+
+/** The `Probe Completed` event of one result, as both runtimes publish it. */
+export const toProbeEvent = (detail: ProbeCompletedDetail): VigilEvent => ({
+  source: SOURCES.probe,
+  detailType: DETAIL_TYPES.probeCompleted,
+  detail,
+});

@@ -1,0 +1,38 @@
+import type { Failure, Verdict } from './assertions';
+
+/**
+ * The result shape of checks that judge themselves (multi-step, TCP, DNS), as opposed to a
+ * single HTTP response that `evaluate` judges against the probe's `expect`. `runProbe` turns
+ * either into the same `Probe Completed` detail.
+ */
+
+export interface StepResult {
+  name: string;
+  status: 'up' | 'down' | 'skipped';
+  latencyMs: number;
+  statusCode?: number;
+  failure?: Failure;
+}
+
+export interface JudgedOutcome extends Verdict {
+  latencyMs: number;
+  statusCode?: number;
+  /** A multi-step probe's steps, in order. */
+  steps?: StepResult[];
+}
+
+/** An observation has no `status` (a response has `statusCode`): only a judged outcome does. */
+export const isJudged = (o: object): o is JudgedOutcome => 'status' in o;
+
+/** The outcome of a check that ran `latencyMs` and found `failure` (or nothing wrong). */
+export const judged = (
+  latencyMs: number,
+  failure?: Failure,
+  extra: Partial<JudgedOutcome> = {},
+): JudgedOutcome => ({
+  status: failure ? 'down' : 'up',
+  latencyMs,
+  warnings: [],
+  ...(failure ? { failure } : {}),
+  ...extra,
+});

@@ -2,8 +2,8 @@ import { mkdtemp } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startLocal } from '../functions/runtime/local/runtime';
 import { parseConfig } from '../functions/core/config';
+import { startLocal } from '../functions/runtime/local/runtime';
 
 /**
  * `npm run bench:edge`: the local server's memory under a flood of unauthenticated uploads.

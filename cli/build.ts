@@ -42,6 +42,8 @@ const options = (entry: string): BuildOptions => ({
   mainFields: ['module', 'main'],
   banner: { js: '#!/usr/bin/env node' },
   plugins: [noPowertools],
+  // Loaded only for a TypeScript config, where the project has tsx (functions/adapters/local/config-file.ts).
+  external: ['tsx', 'tsx/*'],
   metafile: true,
   logLevel: 'warning',
 });

@@ -112,6 +112,12 @@ export class VigilStack extends Stack {
     // --- self-monitoring and the KPI dashboard --------------------------------------------
     const functions: MonitoredFunction[] = [
       { name: 'Ingest', function: this.ingest.handler.function, severity: 'critical' },
+      // Every authenticated request passes through it: its failure is the ingest's.
+      {
+        name: 'Authorizer',
+        function: this.ingest.authorizerFunction.function,
+        severity: 'critical',
+      },
       { name: 'Metrics', function: this.processors.metrics.function },
       { name: 'History', function: this.history.handler.function },
       { name: 'Status', function: this.status.handler.function },

@@ -12,6 +12,7 @@ import { loadConfigFile } from '../../functions/adapters/local/config-file';
 import { maintenanceCronProblems } from '../../functions/core/alerts/maintenance';
 import { parseConfig } from '../../functions/core/config';
 import { type LocalPipeline, startLocal } from '../../functions/runtime/local/runtime';
+import { storedEvents } from '../helpers/local-store';
 import { type CodeBlock, docFiles, parseMarkdown, ROOT, readDoc } from './markdown';
 
 /**
@@ -196,10 +197,7 @@ const history = async (dataDir: string) => {
       `/v1/projects/shop%2Fweb/benchmarks/${encodeURIComponent('parse 10k rows [json]')}?branch=main`,
     ),
   );
-  const events = (await readFile(join(dataDir, 'events.ndjson'), 'utf8')).trim().split('\n');
-  const notice = events
-    .map((line) => JSON.parse(line) as { source: string; 'detail-type': string; detail: unknown })
-    .find((e) => e['detail-type'] === 'Test Flaky Detected');
+  const notice = storedEvents(dataDir).find((e) => e['detail-type'] === 'Test Flaky Detected');
   produced.set(
     'flaky-event',
     JSON.stringify({
@@ -318,17 +316,20 @@ const probeWithSlack = async (dataDir: string) => {
   healthy = false;
   await turn();
   await turn();
+  // Deliveries run on the dispatcher's own timer: wait for the FIRING to be sent.
+  await pipeline.alerts.idle();
   produced.set(
     'alerts-answer',
     asDocumented(await (await fetch(`${pipeline.url}/v1/alerts`)).text()),
   );
   healthy = true;
   await turn();
+  await pipeline.alerts.idle();
   vi.useRealTimers();
-  const events = (await readFile(join(dataDir, 'events.ndjson'), 'utf8'))
-    .trim()
-    .split('\n')
-    .map((line) => JSON.parse(line) as { 'detail-type': string; detail: Record<string, unknown> });
+  const events = storedEvents(dataDir) as {
+    'detail-type': string;
+    detail: Record<string, unknown>;
+  }[];
   const detail = (type: string, where: (d: Record<string, unknown>) => boolean) =>
     JSON.stringify(events.find((e) => e['detail-type'] === type && where(e.detail))?.detail);
   produced.set(

@@ -248,8 +248,10 @@ describe('Monitoring alarms', () => {
     const vigilFunctions = functions.filter(([, r]) =>
       JSON.stringify(r.Properties?.Environment ?? {}).includes('VIGIL_CONFIG_JSON'),
     );
-    expect(vigilFunctions).toHaveLength(6); // ingest, metrics, history, probe, alert, notify
-    const ingestId = logicalIdOf(full, full.stack.ingest.handler.function);
+    expect(vigilFunctions).toHaveLength(9); // ingest, authorizer, metrics, history, status, probe, alert, notify, web
+    const critical = [full.stack.ingest.handler, full.stack.ingest.authorizerFunction].map((f) =>
+      logicalIdOf(full, f.function),
+    );
     for (const [fnId] of vigilFunctions) {
       for (const metricName of ['Errors', 'Throttles']) {
         const matching = Object.values(full.alarms).filter(
@@ -269,7 +271,7 @@ describe('Monitoring alarms', () => {
           ComparisonOperator: 'GreaterThanThreshold',
           TreatMissingData: 'notBreaching',
         });
-        const severity = fnId === ingestId ? '[critical]' : '[warning]';
+        const severity = critical.includes(fnId) ? '[critical]' : '[warning]';
         expect(a?.AlarmDescription?.startsWith(severity), `${metricName} of ${fnId}`).toBe(true);
         const onAlertPath = [
           full.stack.alerting.alert.function,
@@ -312,8 +314,8 @@ describe('Monitoring alarms', () => {
       const queues = Object.entries(s.resources)
         .filter(([id, r]) => r.Type === 'AWS::SQS::Queue' && /dead-?letter|dlq/i.test(id))
         .map(([id]) => id);
-      // metrics, history, alert, notify (+ probe when the config has probes)
-      expect(queues.length).toBe(s === full ? 5 : 4);
+      // metrics, history, status, alert, notify (+ probe when the config has probes)
+      expect(queues.length).toBe(s === full ? 6 : 5);
       for (const queueId of queues) {
         const matching = Object.values(s.alarms).filter(
           (a) =>

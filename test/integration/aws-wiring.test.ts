@@ -354,6 +354,7 @@ const rulesTargeting = (entry: string): string[] =>
 
 const metricsRules = (): string[] => rulesTargeting('metrics');
 const historyRules = (): string[] => rulesTargeting('history');
+const statusRules = (): string[] => rulesTargeting('status');
 const alertRules = (): string[] =>
   handlers.alertingFromTemplate ? rulesTargeting('alert') : [FALLBACK.rule];
 
@@ -599,7 +600,7 @@ describeWithMoto('template wiring', () => {
 });
 
 describeWithMoto('ingest → bus → rule targets', () => {
-  it('archives the report, routes one Test Run Reported to the metrics, history and alerts rules only, and answers a repost as duplicate', async () => {
+  it('archives the report, routes one Test Run Reported to the metrics, history, status and alerts rules only, and answers a repost as duplicate', async () => {
     // Prepare
     const query = { project: 'shop', suite: 'unit', branch: 'main', runId: 'wiring-run-1' };
 
@@ -623,7 +624,7 @@ describeWithMoto('ingest → bus → rule targets', () => {
     expect([...afterRepost.values()].flat()).toEqual([]);
 
     // Assess: routing
-    const recipients = [...metricsRules(), ...historyRules(), ...alertRules()];
+    const recipients = [...metricsRules(), ...historyRules(), ...statusRules(), ...alertRules()];
     for (const [ruleId, events] of delivered) {
       expect(events, `events delivered through rule ${ruleId}`).toHaveLength(
         recipients.includes(ruleId) ? 1 : 0,

@@ -376,7 +376,7 @@ describe('verify', () => {
       const eventOf = (runId: string | undefined) =>
         db.log
           .all()
-          .find((e) => (e.detail as { metadata: { runId: string } }).metadata.runId === runId);
+          .find((e) => (e.detail as { metadata?: { runId?: string } }).metadata?.runId === runId);
       const lost = eventOf(first)?.detail as {
         metadata: { normalized: { sha256: string; uri: string } };
       };

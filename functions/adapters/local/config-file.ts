@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
-import { tsImport } from 'tsx/esm/api';
+import { pathToFileURL } from 'node:url';
 import type { VigilConfig } from '../../core/config';
 import { checkConfig } from '../../core/config-check';
 import { VigilError } from '../../core/errors';
@@ -18,7 +18,7 @@ export const loadConfigFile = async (path: string): Promise<VigilConfig> => {
     if (extname(full) === '.json') {
       raw = JSON.parse(await readFile(full, 'utf8'));
     } else {
-      const mod = (await tsImport(full, import.meta.url)) as Exported & { default?: Exported };
+      const mod = (await importCode(full)) as Exported & { default?: Exported };
       // A CommonJS-typed file (no "type": "module" nearby) arrives wrapped in `default`.
       const exported = isExports(mod.default) ? mod.default : mod;
       raw = exported.default ?? exported.config;
@@ -32,6 +32,23 @@ export const loadConfigFile = async (path: string): Promise<VigilConfig> => {
     throw new VigilError('bad_request', `Cannot read config file ${full}: ${(e as Error).message}`);
   }
   return checkConfig(raw, full);
+};
+
+/**
+ * tsx's loader where it is installed; without it (the single-file CLI in an empty directory)
+ * JavaScript configs load natively and a TypeScript one says what it needs.
+ */
+const importCode = async (full: string): Promise<unknown> => {
+  let tsx: typeof import('tsx/esm/api') | undefined;
+  try {
+    tsx = await import('tsx/esm/api');
+  } catch {
+    if (/\.[cm]?ts$/.test(full))
+      throw new Error(
+        'a TypeScript config needs tsx (npm install --save-dev tsx); or write it as .mjs or .json',
+      );
+  }
+  return tsx ? tsx.tsImport(full, import.meta.url) : import(pathToFileURL(full).href);
 };
 
 interface Exported {

@@ -153,7 +153,9 @@ export const INGEST_PARAMS = [
   'ci',
   'runId',
   'patch',
-] as const satisfies readonly (keyof RequestParams | 'patch')[];
+  // A staged upload (POST /v1/uploads) read by the handler instead of the body.
+  'upload',
+] as const satisfies readonly (keyof RequestParams | 'patch' | 'upload')[];
 
 export const readParams = (query: IngestRequest['query'], rawQuery?: string): RequestParams => {
   onlyKnown(query, INGEST_PARAMS);
@@ -408,7 +410,7 @@ export const ingest = async (req: IngestRequest, deps: IngestDeps): Promise<Inge
     const events = [buildEvent(report, metadata, gate)];
     if (deps.ledger.commit) {
       // The events and the completed claim in one transaction: nothing left to complete.
-      await deps.ledger.commit(ledgerKey, contentHash, result, events);
+      await deps.ledger.commit(ledgerKey, fingerprint, result, events);
       return { status: 202, result };
     }
     await deps.publisher.publish(events);

@@ -19,14 +19,16 @@ export class SqliteAlertStore implements AlertStateStore {
   }
 
   /**
-   * A previous process may have died while sending (its claim on the outbox, `sending`, holds a
-   * lease that would run for minutes): that sender is gone, so its notifications go back to the
-   * outbox at once, to be sent by the next delivery. Call at open, under the data dir lock.
+   * A previous process may have died while sending: its claim on the outbox (`sending`) and its
+   * leases on channel deliveries (`leaseUntil`) would hold for minutes. Under the data dir lock
+   * that sender is known to be gone, so its notifications go back to the outbox and its
+   * deliveries are due again at once. Call at open, under the lock.
    */
   static releaseSenders(db: StoreDb): number {
     const rows = db
       .q(
-        `SELECT check_key, body FROM alert_state WHERE json_valid(body) AND json_extract(body, '$.sending') IS NOT NULL`,
+        `SELECT check_key, body FROM alert_state WHERE json_valid(body) AND (
+           json_extract(body, '$.sending') IS NOT NULL OR body LIKE '%"leaseUntil"%')`,
       )
       .all() as { check_key: string; body: string }[];
     const update = db.q('UPDATE alert_state SET version = ?, body = ? WHERE check_key = ?');
@@ -36,6 +38,9 @@ export class SqliteAlertStore implements AlertStateStore {
       const next: AlertState = {
         ...rest,
         outbox: [...(sending?.notifications ?? []), ...state.outbox],
+        ...(state.deliveries
+          ? { deliveries: state.deliveries.map(({ leaseUntil: _gone, ...d }) => d) }
+          : {}),
         version: state.version + 1,
       };
       update.run(next.version, JSON.stringify(next), row.check_key);

@@ -270,6 +270,8 @@ describe.skipIf(!ok)('dashboard in Chromium', () => {
     expect(await focused()).toBe('Probes');
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Probes' }).waitFor();
+    // The probe table arrives with its data, after the heading.
+    await page.getByRole('link', { name: 'checkout' }).waitFor();
     // Focus moved to the new page's heading, so the next Tab continues inside the page.
     expect(await focused('tagName')).toBe('H1');
     await page.keyboard.press('Tab');

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LocalStore } from '../../functions/adapters/local/store';
+import { childEnv } from '../helpers/child-env';
 
 /**
  * Crash safety of a real local-mode process (`vigil dev`), killed with SIGKILL: every run it
@@ -21,14 +22,13 @@ afterEach(() => {
 
 const startVigil = async (dataDir: string, env: Record<string, string> = {}) => {
   const child = spawn(process.execPath, ['--import', 'tsx', 'bin/vigil.ts', 'dev'], {
-    env: {
-      ...process.env,
+    env: childEnv({
       PORT: '0',
       VIGIL_DATA_DIR: dataDir,
       VIGIL_INGEST_TOKENS: TOKEN,
       VIGIL_CONFIG: '',
       ...env,
-    },
+    }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);

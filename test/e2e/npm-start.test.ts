@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
+import { childEnv } from '../helpers/child-env';
 
 /** `npm start` as a user runs it: a real process, its printed URL, token and curl command. */
 
@@ -17,7 +18,7 @@ afterEach(() => {
 
 const startVigil = (env: Record<string, string>) => {
   const child = spawn(process.execPath, ['node_modules/tsx/dist/cli.mjs', 'bin/vigil.ts', 'dev'], {
-    env: { ...process.env, PORT: '0', ...env },
+    env: childEnv({ PORT: '0', ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);
@@ -86,7 +87,7 @@ describe('npm start (vigil dev)', () => {
     // Prepare: `npm start` exactly as a user types it.
     const dataDir = await mkdtemp(join(tmpdir(), 'vigil-npm-'));
     const npm = spawn('npm', ['start'], {
-      env: { ...process.env, PORT: '0', VIGIL_DATA_DIR: dataDir, VIGIL_INGEST_TOKENS: 't' },
+      env: childEnv({ PORT: '0', VIGIL_DATA_DIR: dataDir, VIGIL_INGEST_TOKENS: 't' }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.push(npm);

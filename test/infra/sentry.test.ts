@@ -22,7 +22,17 @@ interface Synthesized {
 
 const STAGES_UNDER_TEST = ['dev', 'prod'] as const satisfies readonly Stage[];
 const synthesized = {} as Record<(typeof STAGES_UNDER_TEST)[number], Synthesized>;
-const HANDLERS = ['ingest', 'authorizer', 'metrics', 'history', 'status', 'probe', 'alert', 'notify', 'web'];
+const HANDLERS = [
+  'ingest',
+  'authorizer',
+  'metrics',
+  'history',
+  'status',
+  'probe',
+  'alert',
+  'notify',
+  'web',
+];
 
 const testConfig = async (): Promise<VigilConfig> =>
   parseConfig({

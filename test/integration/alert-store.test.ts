@@ -15,6 +15,7 @@ import {
 } from '../../functions/core/alerts/service';
 import type { AlertState, Observation } from '../../functions/core/alerts/state';
 import type { AlertNotification } from '../../functions/core/events';
+import { childEnv } from '../helpers/child-env';
 import { type MotoServer, motoAvailable, startMoto } from '../helpers/moto';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -391,7 +392,7 @@ process.stdout.write(String(conflicts));
         const child = spawn(
           process.execPath,
           ['--import', 'tsx', script, dir, 'probe:shop/multi', String(increments)],
-          { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+          { cwd: ROOT, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
         );
         let out = '';
         let err = '';

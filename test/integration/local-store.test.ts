@@ -10,6 +10,7 @@ import { DB_FILE, storeFailure } from '../../functions/adapters/local/store/data
 import { parseConfig } from '../../functions/core/config';
 import type { VigilError } from '../../functions/core/errors';
 import { type LocalPipeline, startLocal } from '../../functions/runtime/local/runtime';
+import { childEnv } from '../helpers/child-env';
 
 /**
  * The embedded store's own promises: one process per data dir, the import of a file-format
@@ -85,6 +86,7 @@ describe('opening a damaged store', () => {
       process.kill(process.pid, 'SIGKILL');`;
     try {
       execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', child, dir], {
+        env: childEnv(),
         stdio: 'ignore',
       });
     } catch {

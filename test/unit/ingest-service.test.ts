@@ -485,7 +485,7 @@ describe('ingest semantics: query parameters, project names, uploads', () => {
       status: 400,
       message:
         'Unknown query parameter "brnach"; this route accepts project, format, suite, branch, ' +
-        'base, commit, ci, runId, patch.',
+        'base, commit, ci, runId, patch, upload.',
       location: { path: 'query.brnach' },
     });
     expect(publisher.events).toHaveLength(0);

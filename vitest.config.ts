@@ -10,6 +10,8 @@ import { defineConfig } from 'vitest/config';
  * registry per worker, so a new suite that changes process.env or mocks modules goes here.
  */
 const ISOLATED = [
+  // Sets the service name and expects fresh Powertools modules for its documented outputs.
+  'test/docs/examples.test.ts',
   'test/e2e/correlation.test.ts',
   // Reads the log lines of the local runtime: lost under a shared registry (to investigate).
   'test/e2e/local-pipeline.test.ts',

@@ -1,6 +1,7 @@
 import { cronProblem } from './alerts/maintenance';
 import { configSchema, type VigilConfig } from './config';
 import { VigilError } from './errors';
+import { projectNameProblem } from './project';
 
 /**
  * The full check of a config file, run where files are loaded (CLI, local mode, CDK synth):
@@ -43,6 +44,30 @@ const maintenanceProblems = (raw: unknown): string[] => {
   });
 };
 
+/** Project names in the config follow the rule ingest applies (one canonical spelling). */
+const projectProblems = (raw: unknown): string[] => {
+  const root = isRecord(raw) ? raw : {};
+  const named: [string, unknown][] = [
+    ['project', root.project],
+    ...Object.keys(isRecord(root.projects) ? root.projects : {}).map((name): [string, unknown] => [
+      `projects.${name}`,
+      name,
+    ]),
+    ...list(root.probes).map((p, i): [string, unknown] => [
+      `probes.${i}.project`,
+      isRecord(p) ? p.project : undefined,
+    ]),
+  ];
+  return named.flatMap(([at, name]) => {
+    if (typeof name !== 'string') return [];
+    const problem =
+      name.normalize('NFC') === name ? projectNameProblem(name) : 'it is not in Unicode NFC form';
+    return problem
+      ? [`${at}: ${JSON.stringify(name)} is not a valid project name: ${problem}`]
+      : [];
+  });
+};
+
 /** Validate a loaded config file, reporting every problem at once. */
 export const checkConfig = (raw: unknown, source: string): VigilConfig => {
   const result = configSchema.safeParse(raw);
@@ -53,6 +78,7 @@ export const checkConfig = (raw: unknown, source: string): VigilConfig => {
           (i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`,
         )),
     ...maintenanceProblems(raw),
+    ...projectProblems(raw),
   ];
   if (problems.length || !result.success)
     throw new VigilError(

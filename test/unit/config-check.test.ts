@@ -87,6 +87,23 @@ describe('config validation', () => {
     );
   });
 
+  it('refuses project names that ingest would refuse or spell otherwise', () => {
+    const check = () =>
+      checkConfig(
+        {
+          project: 'shop//web',
+          projects: { '/api': {} },
+          probes: [{ name: 'api', url: 'http://127.0.0.1:1/', project: 'cafe\u0301' }],
+        },
+        'c',
+      );
+    expect(check).toThrow('project: "shop//web" is not a valid project name');
+    expect(check).toThrow('projects./api: "/api" is not a valid project name');
+    expect(check).toThrow(
+      'probes.0.project: "cafe\u0301" is not a valid project name: it is not in Unicode NFC form',
+    );
+  });
+
   it('accepts a valid config with windows on known probes', () => {
     const config = checkConfig(
       {

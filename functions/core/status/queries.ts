@@ -251,10 +251,10 @@ export const queryProjects = async (
 
 const findRun = async (
   deps: StatusQueryDeps,
-  project: string,
+  rawProject: string,
   runId: string,
 ): Promise<RunEntry> => {
-  checkProject(project);
+  const project = checkProject(rawProject);
   if (!RUN_ID.test(runId))
     throw new VigilError(
       'bad_request',
@@ -504,10 +504,10 @@ export const queryIncidents = async (
   const open = query.open;
   if (open !== undefined && open !== '' && open !== 'true' && open !== 'false')
     throw invalid('open', 'true or false');
-  const project = query.project || undefined;
+  let project = query.project || undefined;
   if (project !== undefined) {
     try {
-      checkProject(project);
+      project = checkProject(project);
     } catch {
       throw invalid('project', 'a project name');
     }

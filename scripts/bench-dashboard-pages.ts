@@ -7,13 +7,12 @@ import { performance } from 'node:perf_hooks';
 import { gzipSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
 import type { RunRecord } from '../functions/core/history/types';
-import { createIngestHandler } from '../functions/ingest/handler';
 import { toApiGatewayEvent } from '../functions/runtime/local/runtime';
 import { publicData } from '../functions/web/data';
 import { createWebHandler, isWebPath } from '../functions/web/handler';
 import { CHROMIUM, CHROMIUM_ARGS } from '../test/helpers/requires';
 import { buildWebFiles } from '../web/build';
-import { clock, config, fill, TOKEN } from './bench-dashboard';
+import { benchApi, clock, config, fill, TOKEN } from './bench-dashboard';
 
 /**
  * `npm run bench:dashboard` (after the API route timings): the same filled stores behind the
@@ -106,25 +105,11 @@ const readBody = (req: IncomingMessage): Promise<Buffer> =>
 
 const main = async () => {
   const dir = await mkdtemp(join(tmpdir(), 'vigil-bench-pages-'));
-  const { archive, history, status } = await fill(dir);
+  const stores = await fill(dir);
+  const { history, status } = stores;
   for (const run of runs()) await history.putRun(run, 90);
   const files = await buildWebFiles();
-  const api = createIngestHandler({
-    config,
-    publisher: { publish: async () => {} },
-    archive,
-    archiveReader: archive,
-    ledger: {
-      claim: async () => ({ state: 'new' }),
-      complete: async () => {},
-      release: async () => {},
-    },
-    history,
-    clock,
-    tokens: { tokens: async () => [TOKEN] },
-    version: 'bench',
-    status,
-  });
+  const api = benchApi(stores);
   const web = createWebHandler({
     files,
     tokens: { tokens: async () => [TOKEN] },

@@ -62,6 +62,29 @@ export const config = parseConfig({
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
+/** The API over the filled stores (ingest never happens here: no bus, no ledger). */
+export const benchApi = ({
+  archive,
+  history,
+  status,
+}: Awaited<ReturnType<typeof fill>>): ReturnType<typeof createIngestHandler> =>
+  createIngestHandler({
+    config,
+    publisher: { publish: async () => {} },
+    archive,
+    archiveReader: archive,
+    ledger: {
+      claim: async () => ({ state: 'new' }),
+      complete: async () => {},
+      release: async () => {},
+    },
+    history,
+    clock,
+    tokens: { tokens: async () => [TOKEN] },
+    version: 'bench',
+    status,
+  });
+
 /** Fill the stores (exported for the page bench, scripts/bench-dashboard-pages.ts). */
 export const fill = async (dir: string) => {
   const archive = new FileArchive(dir);
@@ -236,22 +259,7 @@ const main = async () => {
   const dir = await mkdtemp(join(tmpdir(), 'vigil-bench-dashboard-'));
   try {
     const { archive, history, status } = await fill(dir);
-    const handler = createIngestHandler({
-      config,
-      publisher: { publish: async () => {} },
-      archive,
-      archiveReader: archive,
-      ledger: {
-        claim: async () => ({ state: 'new' }),
-        complete: async () => {},
-        release: async () => {},
-      },
-      history,
-      clock,
-      tokens: { tokens: async () => [TOKEN] },
-      version: 'bench',
-      status,
-    });
+    const handler = benchApi({ archive, history, status });
     const routes: [string, Record<string, string>?][] = [
       ['/v1/projects'],
       ['/v1/projects/shop/runs/run-996'],

@@ -394,19 +394,12 @@ export const configSchema = z
           .int()
           .positive()
           .default(128 * 1024 * 1024),
-        /** Reports larger than this go through `POST /v1/uploads` (the CLI switches by itself). */
-        directUploadMaxBytes: z
-          .number()
-          .int()
-          .positive()
-          .default(4 * 1024 * 1024),
       })
       .strict()
       .default({
         maxBodyBytes: 10 * 1024 * 1024,
         maxConcurrentBodies: 32,
         maxBufferedBytes: 128 * 1024 * 1024,
-        directUploadMaxBytes: 4 * 1024 * 1024,
       }),
     probes: z
       .array(probeSchema)

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LocalStore } from '../../functions/adapters/local/store';
-import { childEnv } from '../helpers/child-env';
+import { spawnVigil } from '../helpers/vigil-process';
 
 /**
  * Crash safety of a real local-mode process (`vigil dev`), killed with SIGKILL: every run it
@@ -21,39 +21,15 @@ afterEach(() => {
 });
 
 const startVigil = async (dataDir: string, env: Record<string, string> = {}) => {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/vigil.ts', 'dev'], {
-    env: childEnv({
-      PORT: '0',
-      VIGIL_DATA_DIR: dataDir,
-      VIGIL_INGEST_TOKENS: TOKEN,
-      VIGIL_CONFIG: '',
-      ...env,
-    }),
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const vigil = spawnVigil({
+    VIGIL_DATA_DIR: dataDir,
+    VIGIL_INGEST_TOKENS: TOKEN,
+    VIGIL_CONFIG: '',
+    ...env,
   });
-  children.push(child);
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  child.stderr?.on('data', (d: Buffer) => {
-    err += d.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setInterval(() => {
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m?.[1]) {
-        clearInterval(timer);
-        resolve(m[1]);
-      } else if (child.exitCode !== null) {
-        clearInterval(timer);
-        reject(new Error(`vigil exited ${child.exitCode}: ${err}`));
-      }
-    }, 25);
-  });
-  return { child, url, exited, output: () => out + err };
+  children.push(vigil.child);
+  const [, url = ''] = await vigil.waitFor(/listening on (http:\/\/\S+)/);
+  return { ...vigil, url };
 };
 
 const junit = (runId: string) =>

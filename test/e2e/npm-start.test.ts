@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { childEnv } from '../helpers/child-env';
+import { spawnVigil } from '../helpers/vigil-process';
 
 /** `npm start` as a user runs it: a real process, its printed URL, token and curl command. */
 
@@ -17,37 +18,9 @@ afterEach(() => {
 });
 
 const startVigil = (env: Record<string, string>) => {
-  const child = spawn(process.execPath, ['node_modules/tsx/dist/cli.mjs', 'bin/vigil.ts', 'dev'], {
-    env: childEnv({ PORT: '0', ...env }),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  child.stderr?.on('data', (d: Buffer) => {
-    err += d.toString();
-  });
-  const waitFor = (pattern: RegExp, ms = 15_000) =>
-    new Promise<RegExpMatchArray>((resolve, reject) => {
-      const timer = setInterval(() => {
-        const m = pattern.exec(out);
-        if (m) {
-          clearInterval(timer);
-          resolve(m);
-        }
-      }, 50);
-      setTimeout(() => {
-        clearInterval(timer);
-        reject(new Error(`timed out waiting for ${pattern}; stdout: ${out}; stderr: ${err}`));
-      }, ms);
-    });
-  const exited = new Promise<{ code: number | null; out: string; err: string }>((resolve) =>
-    child.on('exit', (code) => resolve({ code, out, err })),
-  );
-  return { child, waitFor, exited };
+  const vigil = spawnVigil(env);
+  children.push(vigil.child);
+  return vigil;
 };
 
 describe('npm start (vigil dev)', () => {

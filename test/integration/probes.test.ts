@@ -1,5 +1,4 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -22,6 +21,7 @@ import { classifyError, createHttpProber, probeHttp } from '../../functions/shar
 import { logger, tracer } from '../../functions/shared/powertools';
 import { MemoryPublisher } from '../helpers/fakes';
 import { busOn, storedEvents } from '../helpers/local-store';
+import { selfSignedCerts } from '../helpers/tls';
 
 // ---------------------------------------------------------------------------------------------
 // Real local targets
@@ -111,8 +111,6 @@ let expired = { cert: '', key: '' };
 let httpsBase = '';
 let expiredBase = '';
 
-const openssl = (args: string[]) => execFileSync('/usr/bin/openssl', args, { stdio: 'pipe' });
-
 beforeAll(async () => {
   base = `http://127.0.0.1:${await listen(target)}`;
   const closed = createServer();
@@ -121,30 +119,7 @@ beforeAll(async () => {
   closedUrl = `http://127.0.0.1:${closedPort}/`;
 
   workDir = await mkdtemp(join(tmpdir(), 'vigil-probes-'));
-  const key = join(workDir, 'key.pem');
-  const cert = join(workDir, 'cert.pem');
-  const expiredCert = join(workDir, 'expired.pem');
-  openssl([
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-days',
-    '5',
-    '-subj',
-    '/CN=127.0.0.1',
-    '-addext',
-    'subjectAltName=IP:127.0.0.1',
-    '-keyout',
-    key,
-    '-out',
-    cert,
-  ]);
-  // The same key, re-signed so the certificate expired a day ago.
-  openssl(['x509', '-in', cert, '-signkey', key, '-days', '-1', '-out', expiredCert]);
-  selfSigned = { cert: await readFile(cert, 'utf8'), key: await readFile(key, 'utf8') };
-  expired = { cert: await readFile(expiredCert, 'utf8'), key: selfSigned.key };
+  ({ valid: selfSigned, expired } = await selfSignedCerts());
 
   const ok = (_req: unknown, res: import('node:http').ServerResponse) => {
     res.writeHead(200);

@@ -1,6 +1,5 @@
-import { execFileSync } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import {
   type AddressInfo,
@@ -19,6 +18,7 @@ import { runProbes } from '../../functions/core/probes/run';
 import { type LocalPipeline, startLocal } from '../../functions/runtime/local/runtime';
 import { createHttpProber } from '../../functions/shared/http-probe';
 import { probeTcp } from '../../functions/shared/socket-probes';
+import { selfSignedCerts } from '../helpers/tls';
 
 /**
  * TCP checks through the real local pipeline (a listener that goes away → FIRING at a webhook
@@ -185,32 +185,7 @@ describe('TCP checks', () => {
 
   it('checks a TLS port: the certificate must be trusted, and its expiry is watched', async () => {
     // Prepare: a certificate for 127.0.0.1 valid 5 more days.
-    const dir = await mkdtemp(join(tmpdir(), 'vigil-tcp-tls-'));
-    const [key, cert] = [join(dir, 'key.pem'), join(dir, 'cert.pem')];
-    execFileSync(
-      '/usr/bin/openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:P-256',
-        '-nodes',
-        '-days',
-        '5',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-      ],
-      { stdio: 'pipe' },
-    );
-    const pem = { key: await readFile(key, 'utf8'), cert: await readFile(cert, 'utf8') };
+    const { valid: pem } = await selfSignedCerts();
     const server = createTlsServer(pem, (s) => s.end());
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const probe = {
@@ -224,7 +199,6 @@ describe('TCP checks', () => {
     const untrusted = await runOne(probe);
     const trusted = await runOne(probe, pem.cert);
     server.close();
-    await rm(dir, { recursive: true, force: true });
     // Assess
     expect(untrusted.failure).toEqual({
       assertion: 'tls',

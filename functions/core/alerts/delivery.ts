@@ -289,7 +289,7 @@ const recordOutcome = async (
       (d) => d.key === claimed.key && d.channel === claimed.channel,
     );
     // Our lease ran out and someone else took the delivery over: their outcome counts.
-    if (!mine || mine.status !== 'pending' || mine.leaseUntil !== leaseUntil) return undefined;
+    if (mine?.status !== 'pending' || mine.leaseUntil !== leaseUntil) return undefined;
     const at = deps.clock.now();
     const attempts = mine.attempts + 1;
     const { leaseUntil: _l, nextAttemptAt: _n, ...rest } = mine;

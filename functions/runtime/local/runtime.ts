@@ -21,7 +21,6 @@ import { createAlertHandler } from '../../alert/handler';
 import { authorize } from '../../core/access';
 import { listAlerts } from '../../core/alerts/service';
 import { historyRetentionDays, type VigilConfig } from '../../core/config';
-import { VigilError } from '../../core/errors';
 import { type BusEvent, EVENT_PATTERNS, eventContext, parseBusEvent } from '../../core/events';
 import { configCheck } from '../../core/health';
 import { systemClock } from '../../core/ports';

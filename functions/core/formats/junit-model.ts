@@ -520,10 +520,8 @@ export const junitBuilder = (): JunitBuilder => {
         );
       }
       if (found === 0) warnings.push('the report contains no <testcase> elements');
-      if (dialect === 'playwright' && t.total > 0)
-        warnings.push(
-          "Playwright's JUnit reporter does not record retries: a test that passed on a retry counts as passed, not flaky (post the JSON reporter's output to see flaky tests)",
-        );
+      const noRetries = dialect === undefined ? undefined : RETRIES_NOT_RECORDED[dialect];
+      if (noRetries !== undefined && t.total > 0) warnings.push(noRetries);
 
       const summary: TestSummary = { ...t, durationMs: wall.durationMs };
       const parsed: ParsedTests = {
@@ -539,6 +537,23 @@ export const junitBuilder = (): JunitBuilder => {
       return parsed;
     },
   };
+};
+
+/**
+ * Dialects whose JUnit file keeps only the last attempt of a retried test: the file cannot tell
+ * a test that passed on a retry from one that passed at once, so every such report says so.
+ */
+export const RETRIES_NOT_RECORDED: Partial<Record<string, string>> = {
+  playwright:
+    "Playwright's JUnit reporter does not record retries: a test that passed on a retry counts as passed, not flaky (post the JSON reporter's output to see flaky tests)",
+  'jest-junit':
+    'jest-junit does not record retries (jest.retryTimes): a test that passed on a retry counts as passed, not flaky (post `jest --json` output to see flaky tests)',
+  vitest:
+    "Vitest's JUnit reporter does not record retries: a test that passed on a retry counts as passed, not flaky (post `vitest --reporter=json` output to see flaky tests)",
+  pytest:
+    "pytest's JUnit XML does not record reruns (pytest-rerunfailures): a test that passed on a rerun counts as passed, not flaky",
+  ctest:
+    "ctest's JUnit output does not record repeats (--repeat until-pass): a test that passed on a repeat counts as passed, not flaky",
 };
 
 /** Surefire and Gradle are the producers that write flaky/rerun elements. */

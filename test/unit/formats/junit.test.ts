@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isVigilError, type VigilError } from '../../../functions/core/errors';
 import { parseJunit } from '../../../functions/core/formats/junit';
+import { RETRIES_NOT_RECORDED as NO_RETRIES } from '../../../functions/core/formats/junit-model';
 import type { TestCase } from '../../../functions/core/formats/types';
 import { cpuMs } from '../../helpers/cpu-time';
 import { generateJunit } from '../../helpers/generate-junit';
@@ -80,7 +81,7 @@ const CORPUS_EXPECTATIONS: Record<string, Expected> = {
     flaky: 0,
     durationMs: 14199,
     dialect: 'jest-junit',
-    warnings: [],
+    warnings: [NO_RETRIES['jest-junit']],
     spot: {
       name: 'Notifications when new app version available renders badge',
       suite: 'Notifications',
@@ -131,7 +132,7 @@ const CORPUS_EXPECTATIONS: Record<string, Expected> = {
     flaky: 0,
     durationMs: 1360,
     dialect: 'jest-junit',
-    warnings: [],
+    warnings: [NO_RETRIES['jest-junit']],
     spot: {
       name: 'Failing test',
       suite: '__tests__\\main.test.js',
@@ -189,7 +190,7 @@ const CORPUS_EXPECTATIONS: Record<string, Expected> = {
     flaky: 0,
     durationMs: 316,
     dialect: 'pytest',
-    warnings: [],
+    warnings: [NO_RETRIES['pytest']],
     spot: {
       name: 'test_something',
       suite: 'pytest',
@@ -244,7 +245,7 @@ const CORPUS_EXPECTATIONS: Record<string, Expected> = {
     flaky: 0,
     durationMs: 929,
     dialect: 'jest-junit',
-    warnings: [],
+    warnings: [NO_RETRIES['jest-junit']],
     spot: {
       name: 'Mount iframe',
       suite: 'widget.test.js',
@@ -358,7 +359,7 @@ const CORPUS_EXPECTATIONS: Record<string, Expected> = {
     flaky: 0,
     durationMs: 52,
     dialect: 'pytest',
-    warnings: ['declared tests=3 but found 4 <testcase> elements'],
+    warnings: ['declared tests=3 but found 4 <testcase> elements', NO_RETRIES['pytest']],
     spot: {
       name: 'test_which_fails',
       suite: 'pytest',

@@ -8,6 +8,7 @@ import {
   type ParsedTests,
   parseReport,
 } from '../../../functions/core/formats';
+import { RETRIES_NOT_RECORDED } from '../../../functions/core/formats/junit-model';
 
 /**
  * Reports written by real tools (test/fixtures/real/generate.sh), each beside what the tool
@@ -246,12 +247,27 @@ describe('real tools: test counts equal the console', () => {
     ]);
     const ctestRun = parseReport(read('cpp/ctest-junit.xml')) as ParsedTests;
     expect(ctestRun.cases.find((c) => c.name === 'disabled')?.status).toBe('skipped');
-    expect(ctestRun.warnings).toEqual([]);
+    expect(ctestRun.warnings).toEqual([RETRIES_NOT_RECORDED.ctest]);
     const node = parseReport(read('node-test/junit.xml')) as ParsedTests;
     expect(node.warnings).toEqual([]);
     expect(node.cases.find((c) => c.name === 'is a todo that fails')?.status).toBe('skipped');
     const mochaRun = parseReport(read('mocha/junit.xml')) as ParsedTests;
     expect(mochaRun.warnings[0]).toContain('2 skipped (pending) test(s) have no <testcase>');
+  });
+
+  // These files keep only a retried test's last attempt, and their consoles counted reruns the
+  // file cannot show: the answer must say that flaky tests are invisible in them.
+  it.each([
+    ['pytest/junit-reruns.xml', 'pytest', 'does not record reruns'],
+    ['jest/junit.xml', 'jest-junit', 'jest.retryTimes'],
+    ['vitest/junit.xml', 'vitest', 'vitest --reporter=json'],
+    ['cpp/ctest-repeat-junit.xml', 'ctest', '--repeat until-pass'],
+    ['playwright/junit.xml', 'playwright', 'JSON reporter'],
+  ])('%s says its dialect (%s) does not record retries', (file, dialect, hint) => {
+    const parsed = parseReport(read(file)) as ParsedTests;
+    expect(parsed.dialect).toBe(dialect);
+    expect(parsed.summary.flaky).toBe(0);
+    expect(parsed.warnings.filter((w) => w.includes(hint))).toHaveLength(1);
   });
 });
 

@@ -190,7 +190,7 @@ const CORPUS_EXPECTATIONS: Record<string, Expected> = {
     flaky: 0,
     durationMs: 316,
     dialect: 'pytest',
-    warnings: [NO_RETRIES['pytest']],
+    warnings: [NO_RETRIES.pytest],
     spot: {
       name: 'test_something',
       suite: 'pytest',
@@ -359,7 +359,7 @@ const CORPUS_EXPECTATIONS: Record<string, Expected> = {
     flaky: 0,
     durationMs: 52,
     dialect: 'pytest',
-    warnings: ['declared tests=3 but found 4 <testcase> elements', NO_RETRIES['pytest']],
+    warnings: ['declared tests=3 but found 4 <testcase> elements', NO_RETRIES.pytest],
     spot: {
       name: 'test_which_fails',
       suite: 'pytest',

@@ -44,6 +44,7 @@ export const annotationLines = (
       kind,
       {
         file: t.file && relativeTo(oneLine(t.file, 500), workspace),
+        line: t.line?.toString(),
         title: `${title}: ${oneLine(testLabel(t), 200)}`,
       },
       message,

@@ -20,6 +20,7 @@ export interface Test {
   name: string;
   message?: string;
   file?: string;
+  line?: number;
 }
 
 export interface PatchFile {
@@ -72,12 +73,14 @@ const tests = (v: unknown): Test[] =>
   (Array.isArray(v) ? v : []).filter(isRecord).map((t) => {
     const message = str(t.message);
     const file = str(t.file);
+    const line = finite(t.line);
     return {
       suite: str(t.suite) ?? '',
       classname: str(t.classname) ?? '',
       name: str(t.name) ?? '?',
       ...(message ? { message } : {}),
       ...(file ? { file } : {}),
+      ...(file && line !== undefined && Number.isInteger(line) && line > 0 ? { line } : {}),
     };
   });
 

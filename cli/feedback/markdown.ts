@@ -63,7 +63,7 @@ const testList = (title: string, tests: readonly Test[], more: number, messages:
   if (total === 0) return [];
   const lines = ['', `**${title} (${total})**`, ''];
   for (const t of tests.slice(0, MAX_TESTS_IN_LOG)) {
-    const where = t.file ? ` (${md(t.file, 200)})` : '';
+    const where = t.file ? ` (${md(t.line ? `${t.file}:${t.line}` : t.file, 200)})` : '';
     const message = messages && t.message ? `: ${md(t.message, 300)}` : '';
     lines.push(`- ${md(testLabel(t))}${where}${message}`);
   }

@@ -49,7 +49,9 @@ const junit = (failing: boolean) => `<?xml version="1.0" encoding="UTF-8"?>
   <testsuite name="cart" tests="3" failures="${failing ? 2 : 0}" time="0.3">
     <testcase classname="Cart" name="adds an item" file="src/cart.test.ts" time="0.1"/>
     <testcase classname="Cart" name="applies a &lt;coupon&gt;" file="src/cart.test.ts" time="0.1">${
-      failing ? '<failure message="expected 90 to be 80&#10;at line 2">stack</failure>' : ''
+      failing
+        ? '<failure message="expected 90 to be 80&#10;at line 2">AssertionError: expected 90 to be 80\n    at Object.&lt;anonymous&gt; (src/cart.test.ts:14:7)</failure>'
+        : ''
     }</testcase>
     <testcase classname="Cart" name="removes 50%, item" file="${work}/src/remove.test.ts" time="0.1">${
       failing ? '<failure message="::stop-commands::x"/>' : ''
@@ -113,7 +115,7 @@ describe('a GitHub workflow with the single-file CLI', () => {
     expect(first.stdout).toContain('failed tests (2):');
     expect(first.stdout).toContain('✖ cart › Cart › applies a <coupon>: expected 90 to be 80');
     expect(first.stdout).toContain(
-      '::error file=src/cart.test.ts,title=Failed%3A cart › Cart › applies a <coupon>::expected 90 to be 80',
+      '::error file=src/cart.test.ts,line=14,title=Failed%3A cart › Cart › applies a <coupon>::expected 90 to be 80',
     );
     // Hostile text is escaped: the title's comma and colon, a message that is a command.
     expect(first.stdout).toContain(

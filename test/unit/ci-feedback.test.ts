@@ -240,6 +240,27 @@ describe('annotations', () => {
     expect(lines.every((l) => !l.includes('\n'))).toBe(true);
   });
 
+  it('points at the failing line when the answer names one, never at a line without a file', () => {
+    const lines = annotationLines(
+      [
+        deliveredOf(
+          'j',
+          answer({
+            failures: {
+              failed: [...failed(1, { line: 42 }), ...failed(1, { file: undefined, line: 7 })],
+              flaky: [],
+            },
+          }),
+        ),
+      ],
+      '/work/repo',
+    );
+    expect(lines.slice(0, 2)).toEqual([
+      '::error file=src/cart0.test.ts,line=42,title=Failed%3A unit › Cart › adds item 0::expected 0 to be 1',
+      '::error title=Failed%3A unit › Cart › adds item 0::expected 0 to be 1',
+    ]);
+  });
+
   it('omits file= when the report names none and adds no notice when all fit', () => {
     const lines = annotationLines(
       [

@@ -276,7 +276,7 @@ describe('projects and runs', () => {
     ).toContain('Unknown query parameter "x"');
   });
 
-  it('shows a run with its gate checks, failed tests with messages, and the raw report', async () => {
+  it('shows a run with its gate checks, failed tests with messages and stack traces, and the raw report', async () => {
     const { runId } = await post('junit/dorny-jest-junit.xml', {});
     const res = await call('GET', `/v1/projects/shop/runs/${runId}`, { token: READ });
     expect(res.status).toBe(200);
@@ -286,6 +286,9 @@ describe('projects and runs', () => {
     expect(detail.gate.checks.length).toBeGreaterThan(0);
     expect(detail.failedTestsTotal).toBeGreaterThan(0);
     expect(detail.failedTests[0]?.message).toBeTruthy();
+    // The stack trace and where it failed, read from the archived normalized result.
+    expect(detail.failedTests[0]?.details).toContain('\n    at ');
+    expect(detail.failedTests[0]?.line).toBeGreaterThan(0);
     expect(detail.run.correlationId).toBeTruthy();
     expect(detail.reportPath).toBe(`/v1/projects/shop/runs/${runId}/report`);
 

@@ -128,9 +128,9 @@ export const Run = ({ project, runId }: { project: string; runId: string }) => {
             : html`<ul class="failures">${d.failedTests.map(
                 (t) => html`<li class="failure">
                 <h3>${t.name}</h3>
-                <p class="where">${[t.suite, t.classname].filter(Boolean).join(' › ')}${t.file ? ` (${t.file})` : ''}</p>
+                <p class="where">${[t.suite, t.classname].filter(Boolean).join(' › ')}${t.file ? ` (${t.file}${t.line ? `:${t.line}` : ''})` : ''}</p>
                 ${t.message ? html`<p class="message">${t.message}</p>` : null}
-                ${t.details ? html`<details><summary>Stack trace</summary><pre>${t.details}</pre></details>` : null}
+                ${t.details ? html`<details><summary>Failure details</summary><pre>${t.details}</pre></details>` : null}
               </li>`,
               )}</ul>
             ${d.failedTestsTotal > d.failedTests.length ? html`<p>${d.failedTestsTotal - d.failedTests.length} more not shown.</p>` : null}`

@@ -1,6 +1,17 @@
 import * as z from 'zod';
 import { parseShape } from './shape';
-import { firstLine, type ParsedTests, round2, type TestCase, type TestStatus } from './types';
+import {
+  DETAILS_MAX_TESTS,
+  detailOf,
+  firstLine,
+  lineIn,
+  lineNumber,
+  type ParsedTests,
+  round2,
+  stripAnsi,
+  type TestCase,
+  type TestStatus,
+} from './types';
 
 /* ------------------------------------------------------------------------------------------
  * Jest `--json` and Vitest `--reporter=json`.
@@ -37,6 +48,8 @@ const AssertionSchema = z.object({
   failureMessages: z.array(z.string()).nullish(),
   invocations: z.number().nullish(),
   meta: z.unknown().optional(),
+  // `jest --testLocationInResults`; Vitest with `includeTaskLocation`.
+  location: z.object({ line: z.number() }).nullish(),
 });
 
 const TestFileSchema = z.object({
@@ -59,10 +72,6 @@ const JestSchema = z.object({
 });
 
 type Assertion = z.output<typeof AssertionSchema>;
-
-const ESC = String.fromCharCode(27);
-const ANSI = new RegExp(`${ESC}\\[[0-9;?]*[ -/]*[@-~]`, 'g');
-const stripAnsi = (s: string): string => (s.includes(ESC) ? s.replace(ANSI, '') : s);
 
 const statusOf = (status: string): TestStatus => {
   if (status === 'passed') return 'passed';
@@ -113,6 +122,7 @@ export const parseJest = (doc: unknown): ParsedTests => {
   let hasMeta = false;
   let maxEnd: number | undefined;
   let negativeDurations = 0;
+  let detailsKept = 0;
 
   for (const file of report.testResults) {
     let fileFailed = 0;
@@ -132,10 +142,17 @@ export const parseJest = (doc: unknown): ParsedTests => {
         retries,
         file: file.name,
       };
+      const declaredLine = lineNumber(a.location?.line);
+      if (declaredLine !== undefined) c.line = declaredLine;
       if (status === 'failed') {
         fileFailed++;
-        const message = firstLine(stripAnsi(a.failureMessages?.[0] ?? ''));
+        const text = stripAnsi(a.failureMessages?.[0] ?? '');
+        const message = firstLine(text);
         if (message) c.message = message;
+        const detail = detailOf(text);
+        if (detail !== undefined && detailsKept++ < DETAILS_MAX_TESTS) c.details = detail;
+        const line = lineIn(text, file.name);
+        if (line !== undefined) c.line = line;
       }
       cases.push(c);
       listed.total++;

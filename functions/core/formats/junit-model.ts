@@ -8,7 +8,17 @@ import {
   someNames,
   tally,
 } from './junit-readings';
-import { firstLine, type ParsedTests, type TestCase, type TestSummary } from './types';
+import {
+  DETAILS_MAX_TESTS,
+  detailOf,
+  firstLine,
+  frameIn,
+  lineIn,
+  lineNumber,
+  type ParsedTests,
+  type TestCase,
+  type TestSummary,
+} from './types';
 import type { XmlAttributes, XmlVisitor } from './xml';
 
 /**
@@ -93,6 +103,7 @@ interface OpenCase {
   name: string;
   time: string | undefined;
   file: string | undefined;
+  line: string | undefined;
 }
 
 /** What the report says about itself, to compare with what it contains. */
@@ -198,6 +209,7 @@ export const junitBuilder = (): JunitBuilder => {
   let caseName = '';
   let caseTime: string | undefined;
   let caseFile: string | undefined;
+  let caseLine: string | undefined;
   let currentDepth = -1;
   let isFailed = false;
   let isSkipped = false;
@@ -208,8 +220,11 @@ export const junitBuilder = (): JunitBuilder => {
   let hasFlaky = false;
   let message: string | undefined;
   let failureFile: string | undefined;
+  /** The text of the current case's first failure element, once read. */
+  let failureText: string | undefined;
   let body = '';
   let collecting = false;
+  let detailsKept = 0;
   const outer: Array<{
     open: OpenCase;
     depth: number;
@@ -222,6 +237,7 @@ export const junitBuilder = (): JunitBuilder => {
     hasFlaky: boolean;
     message: string | undefined;
     failureFile: string | undefined;
+    failureText: string | undefined;
   }> = [];
 
   /** A failure-like child of the current case; returns whether to collect its text. */
@@ -235,9 +251,8 @@ export const junitBuilder = (): JunitBuilder => {
     }
     isFailed = true;
     if (failureFile === undefined) failureFile = a.get('file');
-    if (message !== undefined || collecting) return false;
+    if (failureText !== undefined || collecting) return false;
     message = firstLine(a.get('message'));
-    if (message !== undefined) return false;
     body = '';
     collecting = true;
     return true;
@@ -255,14 +270,29 @@ export const junitBuilder = (): JunitBuilder => {
       durationMs: us / 1000,
       retries: attempts,
     };
-    const file = caseFile ?? (isFailed ? failureFile : undefined);
+    // A failure without a file attribute: the first stack frame in the project names one.
+    const frame = isFailed && caseFile === undefined && failureFile === undefined;
+    const located = frame ? frameIn(failureText) : undefined;
+    const file = caseFile ?? (isFailed ? failureFile : undefined) ?? located?.file;
     if (file !== undefined) tc.file = file;
+    // pytest's `line` is 0-based (its item location); PHPUnit's and Bun's are 1-based.
+    const declaredLine = lineNumber(caseLine);
+    const line =
+      located?.line ??
+      (isFailed ? lineIn(failureText, file) : undefined) ??
+      (declaredLine !== undefined && dialect === 'pytest' ? declaredLine + 1 : declaredLine);
+    if (line !== undefined) tc.line = line;
     // node:test writes a failing todo test with both <skipped type="todo"> and <failure>; it
     // counts it as todo, not failed.
     if (isTodo) tc.status = 'skipped';
     else if (isFailed) {
       tc.status = 'failed';
       if (message !== undefined) tc.message = message;
+      const detail = detailsKept < DETAILS_MAX_TESTS ? detailOf(failureText) : undefined;
+      if (detail !== undefined) {
+        tc.details = detail;
+        detailsKept++;
+      }
     } else if (isSkipped) tc.status = 'skipped';
     else {
       if (hasFlaky) tc.flaky = true;
@@ -285,6 +315,7 @@ export const junitBuilder = (): JunitBuilder => {
                 name: caseName,
                 time: caseTime,
                 file: caseFile,
+                line: caseLine,
               },
               depth: currentDepth,
               isFailed,
@@ -296,6 +327,7 @@ export const junitBuilder = (): JunitBuilder => {
               hasFlaky,
               message,
               failureFile,
+              failureText,
             });
           }
           {
@@ -308,6 +340,7 @@ export const junitBuilder = (): JunitBuilder => {
             caseName = a.get('name') ?? '';
             caseTime = a.get('time');
             caseFile = a.get('file');
+            caseLine = a.get('line');
           }
           currentDepth = depth;
           isFailed = false;
@@ -324,6 +357,7 @@ export const junitBuilder = (): JunitBuilder => {
           hasFlaky = false;
           message = undefined;
           failureFile = undefined;
+          failureText = undefined;
           return false;
         case 'failure':
         case 'error':
@@ -392,6 +426,7 @@ export const junitBuilder = (): JunitBuilder => {
           caseName = saved.open.name;
           caseTime = saved.open.time;
           caseFile = saved.open.file;
+          caseLine = saved.open.line;
           currentDepth = saved.depth;
           isFailed = saved.isFailed;
           isSkipped = saved.isSkipped;
@@ -402,13 +437,15 @@ export const junitBuilder = (): JunitBuilder => {
           hasFlaky = saved.hasFlaky;
           message = saved.message;
           failureFile = saved.failureFile;
+          failureText = saved.failureText;
         } else {
           inCase = false;
           currentDepth = -1;
         }
       } else if (collecting && depth === currentDepth + 1) {
         collecting = false;
-        message = firstLine(body);
+        failureText = body;
+        message ??= firstLine(body);
         body = '';
       } else if (name === 'testsuite') {
         suites.pop();
@@ -520,7 +557,7 @@ export const junitBuilder = (): JunitBuilder => {
         );
       }
       if (found === 0) warnings.push('the report contains no <testcase> elements');
-      const noRetries = dialect === undefined ? undefined : RETRIES_NOT_RECORDED[dialect];
+      const noRetries = dialect === undefined ? undefined : noRetriesNotice[dialect];
       if (noRetries !== undefined && t.total > 0) warnings.push(noRetries);
 
       const summary: TestSummary = { ...t, durationMs: wall.durationMs };
@@ -543,7 +580,7 @@ export const junitBuilder = (): JunitBuilder => {
  * Dialects whose JUnit file keeps only the last attempt of a retried test: the file cannot tell
  * a test that passed on a retry from one that passed at once, so every such report says so.
  */
-export const RETRIES_NOT_RECORDED: Partial<Record<string, string>> = {
+export const RETRIES_NOT_RECORDED = {
   playwright:
     "Playwright's JUnit reporter does not record retries: a test that passed on a retry counts as passed, not flaky (post the JSON reporter's output to see flaky tests)",
   'jest-junit':
@@ -554,7 +591,8 @@ export const RETRIES_NOT_RECORDED: Partial<Record<string, string>> = {
     "pytest's JUnit XML does not record reruns (pytest-rerunfailures): a test that passed on a rerun counts as passed, not flaky",
   ctest:
     "ctest's JUnit output does not record repeats (--repeat until-pass): a test that passed on a repeat counts as passed, not flaky",
-};
+} as const;
+const noRetriesNotice: Partial<Record<string, string>> = RETRIES_NOT_RECORDED;
 
 /** Surefire and Gradle are the producers that write flaky/rerun elements. */
 const attemptsSeen = (cases: readonly TestCase[]): boolean => cases.some((c) => c.retries > 0);

@@ -1,6 +1,15 @@
 import * as z from 'zod';
 import { parseShape } from './shape';
-import { firstLine, type ParsedTests, type TestCase, type TestSummary } from './types';
+import {
+  DETAILS_MAX_TESTS,
+  detailOf,
+  firstLine,
+  lineNumber,
+  type ParsedTests,
+  stripAnsi,
+  type TestCase,
+  type TestSummary,
+} from './types';
 
 /**
  * Playwright JSON reporter (`--reporter=json`): `suites[]` (files, then `describe` blocks,
@@ -18,7 +27,13 @@ const SEPARATOR = ' › ';
 const Result = z.object({
   status: z.string().optional(),
   duration: z.number().nonnegative().optional(),
-  error: z.object({ message: z.string().optional() }).nullish(),
+  error: z
+    .object({
+      message: z.string().optional(),
+      stack: z.string().optional(),
+      location: z.object({ file: z.string(), line: z.number() }).optional(),
+    })
+    .nullish(),
   errors: z.array(z.object({ message: z.string().optional() })).optional(),
 });
 
@@ -33,6 +48,7 @@ const Test = z.object({
 const Spec = z.object({
   title: z.string(),
   file: z.string().optional(),
+  line: z.number().optional(),
   tests: z.array(Test),
 });
 
@@ -65,20 +81,32 @@ const Report = z.object({
     .optional(),
 });
 
-const failureMessage = (results: z.infer<typeof Result>[]): string | undefined => {
+/** The last attempt's error: its message's first line, its full text, where it happened. */
+const failureOf = (
+  results: z.infer<typeof Result>[],
+): { message?: string; detail?: string; line?: number } => {
   for (let i = results.length - 1; i >= 0; i--) {
     const r = results[i];
-    const text = r?.error?.message ?? r?.errors?.[0]?.message;
+    const text = r?.error?.stack ?? r?.error?.message ?? r?.errors?.[0]?.message;
+    if (!text) continue;
     // Playwright colours its messages with ANSI escapes.
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping ANSI colour codes.
-    if (text) return firstLine(text.replace(/\u001b\[[0-9;]*m/g, ''));
+    const plain = stripAnsi(text);
+    const out: { message?: string; detail?: string; line?: number } = {};
+    const message = firstLine(plain);
+    if (message !== undefined) out.message = message;
+    const detail = detailOf(plain);
+    if (detail !== undefined) out.detail = detail;
+    const line = lineNumber(r?.error?.location?.line);
+    if (line !== undefined) out.line = line;
+    return out;
   }
-  return undefined;
+  return {};
 };
 
 export const parsePlaywright = (doc: unknown): ParsedTests => {
   const report = parseShape(Report, doc, WHAT);
   const cases: TestCase[] = [];
+  let detailsKept = 0;
   const summary: TestSummary = {
     total: 0,
     passed: 0,
@@ -104,10 +132,14 @@ export const parsePlaywright = (doc: unknown): ParsedTests => {
           retries: Math.max(0, test.results.length - 1),
         };
         if (spec.file ?? file) tc.file = spec.file ?? file;
+        const specLine = lineNumber(spec.line);
+        if (specLine !== undefined) tc.line = specLine;
         if (test.status === 'unexpected') {
           tc.status = 'failed';
-          const message = failureMessage(test.results);
+          const { message, detail, line } = failureOf(test.results);
           if (message !== undefined) tc.message = message;
+          if (detail !== undefined && detailsKept++ < DETAILS_MAX_TESTS) tc.details = detail;
+          if (line !== undefined) tc.line = line;
           summary.failed++;
         } else if (test.status === 'skipped') {
           tc.status = 'skipped';

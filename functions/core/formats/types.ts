@@ -37,7 +37,14 @@ export interface TestCase {
   retries: number;
   /** First line of the failure/error message, capped; only for failed tests. */
   message?: string;
+  /**
+   * The failure's full text (assertion output, stack trace) when it says more than `message`,
+   * capped at DETAIL_MAX_CHARS; only for the first DETAILS_MAX_TESTS failed tests of a report.
+   */
+  details?: string;
   file?: string;
+  /** 1-based line in `file`: where the failure happened when the report says, else the test. */
+  line?: number;
 }
 
 export interface TestSummary {
@@ -148,7 +155,69 @@ export const notMeasured = (reason: string): CoverageMetric => ({
   reason,
 });
 
+const ESC = String.fromCharCode(27);
+const ANSI = new RegExp(`${ESC}\\[[0-9;?]*[ -/]*[@-~]`, 'g');
+/** Without terminal colour codes (Jest, Vitest and Playwright colour their messages). */
+export const stripAnsi = (s: string): string => (s.includes(ESC) ? s.replace(ANSI, '') : s);
+
 export const MESSAGE_MAX_CHARS = 500;
+export const DETAIL_MAX_CHARS = 4000;
+/** Failed tests of one report that keep their detail: the archived result stays bounded. */
+export const DETAILS_MAX_TESTS = 200;
+
+/** A failure's full text, trimmed and capped; undefined when it adds nothing to its first line. */
+export const detailOf = (text: string | undefined): string | undefined => {
+  const t = text?.trim();
+  if (!t || !t.includes('\n')) return undefined;
+  return t.length > DETAIL_MAX_CHARS ? `${t.slice(0, DETAIL_MAX_CHARS - 1)}…` : t;
+};
+
+const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** A line number a report gives: a positive integer, or undefined. */
+export const lineNumber = (value: unknown): number | undefined => {
+  const n = typeof value === 'string' && /^\d{1,7}$/.test(value) ? Number(value) : value;
+  return typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= 9_999_999 ? n : undefined;
+};
+
+/**
+ * A path with a directory and an extension, then `:line` (`(/w/src/sum.test.js:10:5)`,
+ * `./spec/calc_spec.rb:12:in`, `file:///w/a.mjs:3:1`); or a bare file name in a JavaScript stack
+ * frame with a column (`(calc.test.js:13:43)`, Vitest's `❯ calc.test.js:12:57`), which JavaScript
+ * tools write relative to where they ran.
+ */
+const FRAME =
+  /(?:^|[\s(])(?:file:\/\/)?((?:[A-Za-z]:)?[\w.@~+-]*[\\/][^\s():]*\.\w{1,8}):(\d{1,7})\b|(?:\(|❯ )([\w.@~+-]+\.\w{1,8}):(\d{1,7}):\d{1,7}\b/gmu;
+
+/**
+ * The first stack frame of a failure text that points into the project, outside node_modules and
+ * Node's internals.
+ */
+export const frameIn = (text: string | undefined): { file: string; line: number } | undefined => {
+  if (!text) return undefined;
+  for (const m of text.matchAll(FRAME)) {
+    const file = (m[1] ?? m[3]) as string;
+    const path = file.replaceAll('\\', '/');
+    if (path.includes('/node_modules/') || path.startsWith('internal/')) continue;
+    const line = lineNumber(Number(m[2] ?? m[4]));
+    if (line !== undefined) return { file, line };
+  }
+  return undefined;
+};
+
+/**
+ * The first line of `file` that a failure text names: `test_x.py:12`, `(/w/sum.test.js:10:5)`,
+ * `File "/w/test_x.py", line 12`. The file is matched by its base name, so a stack frame written
+ * with another prefix (absolute, relative) still counts.
+ */
+export const lineIn = (text: string | undefined, file: string | undefined): number | undefined => {
+  if (!text || !file) return undefined;
+  const base = file.replaceAll('\\', '/').split('/').pop();
+  if (!base) return undefined;
+  const name = escapeRegExp(base);
+  const m = new RegExp(`(?:^|[\\s/\\\\("'])${name}(?::(\\d{1,7})|", line (\\d{1,7}))`).exec(text);
+  return m ? lineNumber(Number(m[1] ?? m[2])) : undefined;
+};
 
 /** First non-empty line of a failure message, capped so events stay small. */
 export const firstLine = (text: string | undefined): string | undefined => {

@@ -15,8 +15,10 @@ export interface FailedTest {
   name: string;
   /** First line of the failure message (already capped by the parser). */
   message?: string;
-  /** Source file, when the report names one (JUnit `file`, Jest/Vitest test file). */
+  /** Source file, when the report names one (JUnit `file`, Jest/Vitest test file, a stack frame). */
   file?: string;
+  /** 1-based line in `file`: the failure's when the report says, else the test's. */
+  line?: number;
 }
 
 export interface Failures {
@@ -34,6 +36,7 @@ const entry = (c: TestCase, withMessage: boolean): FailedTest => ({
   name: c.name.slice(0, 512),
   ...(withMessage && c.message ? { message: c.message } : {}),
   ...(c.file ? { file: c.file.slice(0, 512) } : {}),
+  ...(c.file && c.line !== undefined ? { line: c.line } : {}),
 });
 
 /** The failed and flaky tests of a test report; undefined for other kinds. */

@@ -99,6 +99,8 @@ export interface FailedTest {
   /** Stack trace or failure details, when the report format carries them. */
   details?: string;
   file?: string;
+  /** 1-based line in `file` where the test failed (or the test's line). */
+  line?: number;
   durationMs: number;
 }
 

@@ -284,7 +284,7 @@ const failedTestsOf = (
   normalized: Uint8Array,
 ): { tests: FailedTest[]; total: number; warnings: string[] } => {
   const doc = JSON.parse(Buffer.from(normalized).toString('utf8')) as {
-    report?: { cases?: (TestCase & { details?: string })[]; warnings?: string[] };
+    report?: { cases?: TestCase[]; warnings?: string[] };
   };
   const failed = (doc.report?.cases ?? []).filter((c) => c.status === 'failed');
   return {
@@ -297,6 +297,7 @@ const failedTestsOf = (
       ...(c.message === undefined ? {} : { message: c.message }),
       ...(c.details === undefined ? {} : { details: c.details }),
       ...(c.file === undefined ? {} : { file: c.file }),
+      ...(c.file === undefined || c.line === undefined ? {} : { line: c.line }),
       durationMs: c.durationMs,
     })),
   };

@@ -1,8 +1,9 @@
+import { runBackup } from './backup';
 import { type DevIo, runDev } from './dev';
 import { runProbeCli } from './probe';
 import { runReport } from './report';
 
-/** The `vigil` command: `dev` (local pipeline), `report` (post CI results), `probe --once`. */
+/** The `vigil` command: `dev` (local pipeline), `report` (post CI results), `probe --once`, `backup`. */
 
 export const USAGE = `Usage: vigil <command> [options]
 
@@ -11,6 +12,7 @@ Commands:
   report <files...>       post CI reports and print the gate verdict (see README)
   probe --once [--config F] [--json]
                           run every probe once and print the results
+  backup <destination>    copy the local data directory, safe while it runs
   help                    show this text
 `;
 
@@ -32,6 +34,8 @@ export const main = async (argv: readonly string[], io: MainIo): Promise<number 
       return runReport(rest, io);
     case 'probe':
       return runProbeCli(rest, io);
+    case 'backup':
+      return runBackup(rest, io);
     case undefined:
     case 'help':
     case '--help':

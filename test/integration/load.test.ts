@@ -1,4 +1,4 @@
-import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -6,6 +6,7 @@ import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalStore } from '../../functions/adapters/local/store';
+import { backupDataDir } from '../../functions/adapters/local/store/backup';
 import { parseConfig } from '../../functions/core/config';
 import { SOURCES } from '../../functions/core/events';
 import { type LocalPipeline, startLocal } from '../../functions/runtime/local/runtime';
@@ -349,9 +350,8 @@ describe('verify', () => {
     expect(recorder.accepted).toHaveLength(10);
     // A copy of what Vigil stored (taken while it runs), corrupted below one problem at a
     // time; its dead letters are dropped (the running handlers may still add some).
-    const copy = await mkdtemp(join(tmpdir(), 'vigil-load-verify-'));
-    pipeline.store.backup(join(copy, 'vigil.db'));
-    await cp(join(dataDir, 'archive'), join(copy, 'archive'), { recursive: true });
+    const copy = join(await mkdtemp(join(tmpdir(), 'vigil-load-verify-')), 'copy');
+    await backupDataDir(dataDir, copy);
     const check = () =>
       verifyDataDir({ dataDir: copy, project, runPrefix: 'vfy', accepted: recorder.accepted });
     const db = LocalStore.open(copy, { lock: false });

@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   CreateTableCommand,
   DynamoDBClient,
@@ -15,6 +18,12 @@ import {
   MemoryProbeHistoryStore,
   MemoryRunCatalog,
 } from '../../functions/adapters/local/status-memory';
+import { StoreDb } from '../../functions/adapters/local/store/database';
+import {
+  SqliteIncidentStore,
+  SqliteProbeHistoryStore,
+  SqliteRunCatalog,
+} from '../../functions/adapters/local/store/status-store';
 import type { AlertNotification, ProbeCompletedDetail } from '../../functions/core/events';
 import type { RunCatalog, RunEntry } from '../../functions/core/status/catalog';
 import type { IncidentStore, ProbeHistoryStore } from '../../functions/core/status/types';
@@ -264,6 +273,16 @@ contract('memory status stores', () => {
     probes: new MemoryProbeHistoryStore(clock),
     incidents: new MemoryIncidentStore(),
     catalog: new MemoryRunCatalog(),
+  };
+});
+
+contract('embedded store (SQLite)', () => {
+  const clock = { now: () => new Date('2026-11-25T12:00:00.000Z') };
+  const db = new StoreDb(mkdtempSync(join(tmpdir(), 'vigil-status-')));
+  return {
+    probes: new SqliteProbeHistoryStore(db, clock),
+    incidents: new SqliteIncidentStore(db),
+    catalog: new SqliteRunCatalog(db, clock),
   };
 });
 

@@ -1,9 +1,10 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openLocalStatusStores } from '../../functions/adapters/local/status-journal';
 import { MemoryRunCatalog } from '../../functions/adapters/local/status-memory';
+import { LocalStore } from '../../functions/adapters/local/store';
+import { importStatusJournal } from '../../functions/adapters/local/store/status-import';
 import { authorize, roleOf } from '../../functions/core/access';
 import { parseConfig } from '../../functions/core/config';
 import type { ProbeCompletedDetail } from '../../functions/core/events';
@@ -169,38 +170,54 @@ const sample = (at: string, n: number, status: 'up' | 'down'): ProbeCompletedDet
   tags: [],
 });
 
-describe('local journal', () => {
+describe('local store: dashboard data', () => {
   let dir: string | undefined;
   afterEach(async () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('replays what was recorded, skips a torn line and ignores redeliveries', async () => {
+  it('imports the journals of an earlier version once, skipping a torn line, and keeps it across restarts', async () => {
     dir = await mkdtemp(join(tmpdir(), 'vigil-status-'));
     const clock = { now: () => new Date('2026-11-25T10:30:00.000Z') };
-    const first = await openLocalStatusStores(dir, clock, 90);
-    await first.probes.record(sample('2026-11-25T10:00:00.000Z', 1, 'down'));
-    await first.probes.record(sample('2026-11-25T10:00:00.000Z', 1, 'down'));
-    await first.catalog.record(entry({}), 90);
-    await first.incidents.apply({
-      checkKey: 'probe:shop/api',
-      incidentId: 'i1',
-      kind: 'FIRING',
-      source: 'probe',
-      project: 'shop',
-      severity: 'critical',
-      title: 't',
-      summary: 's',
-      since: '2026-11-25T10:00:00.000Z',
-      at: '2026-11-25T10:01:00.000Z',
-      correlationId: 'c',
-    });
-    // A crash mid-append leaves half a line.
-    const file = join(dir, 'status', 'probes.jsonl');
-    await writeFile(file, `${await readFile(file, 'utf8')}{"metadata":`);
+    const journal = join(dir, 'status');
+    await mkdir(journal);
+    const down = sample('2026-11-25T10:00:00.000Z', 1, 'down');
+    // A redelivered sample, then half a line left by a crash mid-append.
+    await writeFile(
+      join(journal, 'probes.jsonl'),
+      `${JSON.stringify(down)}\n${JSON.stringify(down)}\n{"metadata":`,
+    );
+    await writeFile(join(journal, 'runs.jsonl'), `${JSON.stringify(entry({}))}\n`);
+    await writeFile(
+      join(journal, 'incidents.jsonl'),
+      `${JSON.stringify({
+        checkKey: 'probe:shop/api',
+        incidentId: 'i1',
+        kind: 'FIRING',
+        source: 'probe',
+        project: 'shop',
+        severity: 'critical',
+        title: 't',
+        summary: 's',
+        since: '2026-11-25T10:00:00.000Z',
+        at: '2026-11-25T10:01:00.000Z',
+        correlationId: 'c',
+      })}\n`,
+    );
 
-    const second = await openLocalStatusStores(dir, clock, 90);
-    const [rollup] = await second.probes.rollups({
+    const first = LocalStore.open(dir, { clock });
+    expect(await importStatusJournal(dir, first.status, 90)).toEqual({
+      probes: 2,
+      incidents: 1,
+      runs: 1,
+      skipped: 1,
+    });
+    expect(await importStatusJournal(dir, first.status, 90)).toBeUndefined();
+    first.close();
+
+    const second = LocalStore.open(dir, { clock });
+    const { probes, catalog, incidents } = second.status;
+    const [rollup] = await probes.rollups({
       project: 'shop',
       probe: 'api',
       resolution: 'hour',
@@ -208,27 +225,21 @@ describe('local journal', () => {
       to: '2026-11-26T00:00:00.000Z',
     });
     expect(rollup).toMatchObject({ checks: 1, failures: 1 });
-    expect(await second.probes.failures({ project: 'shop', probe: 'api', limit: 5 })).toHaveLength(
-      1,
-    );
-    expect(await second.probes.latest('shop')).toHaveLength(1);
-    expect((await second.catalog.get('shop', 'r1'))?.runId).toBe('r1');
-    expect(await second.catalog.latest()).toHaveLength(1);
+    expect(await probes.failures({ project: 'shop', probe: 'api', limit: 5 })).toHaveLength(1);
+    expect(await probes.latest('shop')).toHaveLength(1);
+    expect((await catalog.get('shop', 'r1'))?.runId).toBe('r1');
+    expect(await catalog.latest()).toHaveLength(1);
     expect(
-      await second.catalog.trend({ project: 'shop', kind: 'tests', branch: 'main', limit: 5 }),
+      await catalog.trend({ project: 'shop', kind: 'tests', branch: 'main', limit: 5 }),
     ).toHaveLength(1);
     expect(
-      await second.incidents.list({
-        from: '2026-11-25T00:00:00.000Z',
-        to: '2026-11-26T00:00:00.000Z',
-      }),
+      await incidents.list({ from: '2026-11-25T00:00:00.000Z', to: '2026-11-26T00:00:00.000Z' }),
     ).toHaveLength(1);
-    // The next append starts on a line of its own.
-    await second.probes.record(sample('2026-11-25T10:05:00.000Z', 2, 'up'));
-    const third = await openLocalStatusStores(dir, clock, 90);
-    expect((await third.probes.latest())[0]?.status).toBe('up');
-    await third.probes.prune('2026-11-26T00:00:00.000Z');
-    expect(await third.probes.failures({ project: 'shop', probe: 'api', limit: 5 })).toEqual([]);
+
+    // Retention: pruning past the sample drops the failure and the rollups.
+    await probes.prune('2026-11-26T00:00:00.000Z');
+    expect(await probes.failures({ project: 'shop', probe: 'api', limit: 5 })).toEqual([]);
+    second.close();
   });
 });
 

@@ -32,8 +32,8 @@ import type {
 } from '../../core/status/types';
 
 /**
- * The status ports in memory: the contract suite's reference, the store behind local mode
- * (which journals the inputs to disk, see `status-journal.ts`) and the bench's.
+ * The status ports in memory: the contract suite's reference and the bench's (local mode keeps
+ * the same data in the embedded store: store/status-store.ts).
  */
 
 const probeKey = (project: string, probe: string): string => `${project}\n${probe}`;

@@ -14,8 +14,8 @@ import type { LocalMetricStore } from '../../adapters/local/metric-store';
 import { createLocalMetrics } from '../../adapters/local/metrics';
 import { metricsAnswer } from '../../adapters/local/metrics-route';
 import { ProbeScheduler } from '../../adapters/local/probe-scheduler';
-import { openLocalStatusStores } from '../../adapters/local/status-journal';
 import { LocalStore, type RetentionOptions } from '../../adapters/local/store';
+import { importStatusJournal } from '../../adapters/local/store/status-import';
 import { LocalUploads, UPLOAD_PATH } from '../../adapters/local/uploads';
 import { createAlertHandler } from '../../alert/handler';
 import { authorize } from '../../core/access';
@@ -228,7 +228,9 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
   );
   // The dashboard's data: run catalog, probe history, incidents.
   const retentionDays = historyRetentionDays(opts.config, 'local');
-  const status = await openLocalStatusStores(dataDir, systemClock, retentionDays);
+  const status = store.status;
+  const imported = await importStatusJournal(dataDir, status, retentionDays);
+  if (imported) logger.info('imported the dashboard data of an earlier version', { ...imported });
   bus.subscribe(
     'status',
     EVENT_PATTERNS.status,
@@ -327,7 +329,9 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
   bus.start();
   const prune = () => {
     try {
-      logger.info('store pruned', { ...store.prune(opts.retention) });
+      logger.info('store pruned', {
+        ...store.prune({ statusDays: retentionDays, ...opts.retention }),
+      });
     } catch (error) {
       logger.error('pruning the store failed; will try again', { error });
     }

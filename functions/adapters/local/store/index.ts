@@ -11,6 +11,7 @@ import { SqliteHistoryStore } from './history-store';
 import { SqliteRunLedger } from './ledger';
 import { type ImportReport, importLegacy } from './legacy';
 import { type DataDirLock, lockDataDir } from './lock';
+import { SqliteIncidentStore, SqliteProbeHistoryStore, SqliteRunCatalog } from './status-store';
 
 /**
  * Local mode's state in one place: `<dataDir>/vigil.db` (ledger, event log and cursors,
@@ -27,6 +28,8 @@ export interface RetentionOptions {
   rollupDays?: number;
   /** Delivered events, hours (kept for replay and debugging). Default 24. */
   eventHours?: number;
+  /** Probe rollups, failures and resolved incidents, days. Default 90. */
+  statusDays?: number;
 }
 
 export interface LocalStoreOptions extends OpenOptions {
@@ -48,6 +51,12 @@ export class LocalStore {
   readonly alerts: SqliteAlertStore;
   readonly metrics: LocalMetricStore;
   readonly archive: FileArchive;
+  /** The dashboard's data: probe rollups, incidents, the run catalog. */
+  readonly status: {
+    probes: SqliteProbeHistoryStore;
+    incidents: SqliteIncidentStore;
+    catalog: SqliteRunCatalog;
+  };
   /** What was imported from a file-format data directory at this open, if anything. */
   readonly imported: ImportReport | undefined;
   readonly #lock: DataDirLock | undefined;
@@ -78,6 +87,11 @@ export class LocalStore {
     this.alerts = new SqliteAlertStore(this.db, { historyLimit: opts.alertHistoryLimit });
     this.metrics = new LocalMetricStore(this.db);
     this.archive = new FileArchive(this.dataDir);
+    this.status = {
+      probes: new SqliteProbeHistoryStore(this.db, this.#clock),
+      incidents: new SqliteIncidentStore(this.db),
+      catalog: new SqliteRunCatalog(this.db, this.#clock),
+    };
   }
 
   static open(dataDir: string, opts: LocalStoreOptions = {}): LocalStore {
@@ -89,9 +103,17 @@ export class LocalStore {
     return this.db.problems;
   }
 
-  /** Drops what is past its retention; returns what went. */
+  /** Drops what is past its retention; returns what went (the dashboard's data in the background). */
   prune(retention: RetentionOptions = {}): { events: number; metrics: number; history: number } {
     const now = this.#clock.now().getTime();
+    const statusCutoff = new Date(now - (retention.statusDays ?? 90) * DAY_MS).toISOString();
+    void Promise.all([
+      this.status.probes.prune(statusCutoff),
+      this.status.incidents.prune(statusCutoff),
+      this.status.catalog.prune(),
+    ]).catch((error) =>
+      logger.error('pruning the dashboard data failed; will try again', { error }),
+    );
     return {
       events: this.db.tx(() => this.log.prune(now - (retention.eventHours ?? 24) * 3_600_000)),
       metrics: this.metrics.prune(
@@ -100,11 +122,6 @@ export class LocalStore {
       ),
       history: this.db.tx(() => this.history.prune()),
     };
-  }
-
-  /** A consistent copy of the database, taken while running (`VACUUM INTO`). */
-  backup(destination: string): void {
-    this.db.q('VACUUM INTO ?').run(resolve(destination));
   }
 
   close(): void {

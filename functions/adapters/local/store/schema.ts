@@ -47,4 +47,35 @@ CREATE TABLE IF NOT EXISTS metric_rollups (
   hour INTEGER NOT NULL, count INTEGER NOT NULL, sum REAL NOT NULL, min REAL NOT NULL,
   max REAL NOT NULL, PRIMARY KEY (name, dims, hour)
 ) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS probe_seen (key TEXT PRIMARY KEY, at INTEGER NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS probe_seen_by_at ON probe_seen (at);
+CREATE TABLE IF NOT EXISTS probe_buckets (
+  project TEXT NOT NULL, probe TEXT NOT NULL, resolution TEXT NOT NULL, start INTEGER NOT NULL,
+  checks INTEGER NOT NULL, failures INTEGER NOT NULL, hist TEXT NOT NULL,
+  PRIMARY KEY (project, probe, resolution, start)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS probe_buckets_by_start ON probe_buckets (resolution, start);
+CREATE TABLE IF NOT EXISTS probe_latest (
+  project TEXT NOT NULL, probe TEXT NOT NULL, checked_at TEXT NOT NULL, body TEXT NOT NULL,
+  PRIMARY KEY (project, probe)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS probe_failures (
+  project TEXT NOT NULL, probe TEXT NOT NULL, checked_at TEXT NOT NULL, key TEXT NOT NULL,
+  body TEXT NOT NULL, PRIMARY KEY (project, probe, checked_at, key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS probe_failures_by_time ON probe_failures (checked_at);
+CREATE TABLE IF NOT EXISTS incidents (
+  incident_id TEXT PRIMARY KEY, project TEXT NOT NULL, check_key TEXT NOT NULL,
+  fired_at TEXT NOT NULL, resolved_at TEXT, body TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS incidents_by_fired ON incidents (fired_at);
+CREATE TABLE IF NOT EXISTS run_catalog (
+  project TEXT NOT NULL, run_id TEXT NOT NULL, kind TEXT NOT NULL, branch TEXT,
+  ingested_at TEXT NOT NULL, expires_at INTEGER NOT NULL, body TEXT NOT NULL,
+  PRIMARY KEY (project, run_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS run_catalog_trend ON run_catalog (project, kind, branch, ingested_at, run_id);
+CREATE INDEX IF NOT EXISTS run_catalog_by_expiry ON run_catalog (expires_at);
+CREATE TABLE IF NOT EXISTS run_latest (series TEXT PRIMARY KEY, body TEXT NOT NULL) WITHOUT ROWID;
 `;

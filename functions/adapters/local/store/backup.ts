@@ -1,0 +1,54 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { cp, mkdir, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import Database from 'libsql';
+import { DB_FILE } from './database';
+
+/**
+ * A consistent copy of a data directory, taken while the server runs: the database through
+ * SQLite's `VACUUM INTO` (one read transaction: a snapshot of every committed write, whatever
+ * is being written meanwhile), then the archive. Archive files never change once written and
+ * are written before the transaction that points to them commits, so every run in the copied
+ * database finds its payloads in the copied archive (files of later runs may come along: they
+ * are harmless). Needs no lock: it only reads.
+ */
+
+export interface BackupReport {
+  source: string;
+  destination: string;
+  databaseBytes: number;
+  archiveFiles: number;
+}
+
+const countFiles = (dir: string): number =>
+  existsSync(dir)
+    ? readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).length
+    : 0;
+
+export const backupDataDir = async (
+  sourceDir: string,
+  destinationDir: string,
+): Promise<BackupReport> => {
+  const source = resolve(sourceDir);
+  const destination = resolve(destinationDir);
+  if (!existsSync(join(source, DB_FILE)))
+    throw new Error(`${source} is not a Vigil data directory (no ${DB_FILE} in it)`);
+  if (existsSync(destination) && readdirSync(destination).length > 0)
+    throw new Error(`${destination} is not empty: back up into a new or empty directory`);
+  await mkdir(destination, { recursive: true });
+  const db = new Database(join(source, DB_FILE), { readonly: true });
+  try {
+    db.exec('PRAGMA busy_timeout = 10000');
+    db.prepare('VACUUM INTO ?').run(join(destination, DB_FILE));
+  } finally {
+    db.close();
+  }
+  const archive = join(source, 'archive');
+  if (existsSync(archive)) await cp(archive, join(destination, 'archive'), { recursive: true });
+  return {
+    source,
+    destination,
+    databaseBytes: (await stat(join(destination, DB_FILE))).size,
+    archiveFiles: countFiles(join(destination, 'archive')),
+  };
+};

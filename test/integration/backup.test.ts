@@ -1,0 +1,107 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../cli/main';
+import { LocalStore } from '../../functions/adapters/local/store';
+import { parseConfig } from '../../functions/core/config';
+import { type LocalPipeline, startLocal } from '../../functions/runtime/local/runtime';
+import { generateJunit } from '../helpers/generate-junit';
+
+/**
+ * `vigil backup`: a copy of the data directory taken while the server ingests is consistent:
+ * every run its database holds is complete (ledger entry, history, archived payloads), and the
+ * copy starts as a data directory of its own.
+ */
+
+const TOKEN = 'backup-token';
+let pipeline: LocalPipeline;
+let dataDir: string;
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'vigil-backup-src-'));
+  pipeline = await startLocal({
+    config: parseConfig({ project: 'bk' }),
+    dataDir,
+    port: 0,
+    tokens: [TOKEN],
+    probes: false,
+  });
+});
+
+afterAll(async () => {
+  await pipeline?.close();
+});
+
+const ingest = (i: number) =>
+  fetch(`${pipeline.url}/v1/results?project=bk&branch=main&runId=run-${i}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/xml' },
+    body: generateJunit({ cases: 20, seed: i }),
+  });
+
+const cli = async (args: string[], env: NodeJS.ProcessEnv = {}) => {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(['backup', ...args], {
+    env,
+    stdout: (s) => out.push(s),
+    stderr: (s) => err.push(s),
+  });
+  return { code, out: out.join(''), err: err.join('') };
+};
+
+describe('vigil backup', () => {
+  it('copies the data directory while ingests go on, and the copy opens with every run whole', async () => {
+    const before = await Promise.all([0, 1, 2, 3].map(ingest));
+    expect(before.map((r) => r.status)).toEqual([202, 202, 202, 202]);
+    const destination = join(await mkdtemp(join(tmpdir(), 'vigil-backup-dst-')), 'copy');
+    // Ingests in flight while the copy is taken.
+    const during = Promise.all([4, 5, 6, 7, 8, 9].map(ingest));
+    const result = await cli([destination], { VIGIL_DATA_DIR: dataDir });
+    expect((await during).every((r) => r.status === 202)).toBe(true);
+    expect(result.code).toBe(0);
+    expect(result.out).toContain(`to ${destination}: vigil.db`);
+    expect(result.out).toContain(`VIGIL_DATA_DIR=${destination}`);
+
+    const copy = LocalStore.open(destination);
+    try {
+      const runs = copy.db.db.prepare('SELECT key FROM ledger ORDER BY key').all() as {
+        key: string;
+      }[];
+      // The first four were acknowledged before the copy: they are in it.
+      expect(runs.length).toBeGreaterThanOrEqual(4);
+      for (const i of [0, 1, 2, 3]) expect(runs.some((r) => r.key.includes(`run-${i}`))).toBe(true);
+      // Every run the copy holds is whole: its event, and its payloads readable in the copy.
+      const events = (copy.db.db.prepare('SELECT body FROM events').all() as { body: string }[])
+        .map((e) => JSON.parse(e.body).detail as { metadata?: Partial<Record<string, unknown>> })
+        .filter((d) => d.metadata?.archive !== undefined);
+      expect(events.length).toBe(runs.length);
+      for (const { metadata } of events) {
+        // Pointers name the original directory; the copy resolves them by content.
+        for (const pointer of [metadata?.archive, metadata?.normalized])
+          expect((await copy.archive.get(pointer as never)).byteLength).toBeGreaterThan(0);
+      }
+    } finally {
+      copy.close();
+    }
+  });
+
+  it('refuses a destination that is not empty, a directory that holds no store, and bad arguments', async () => {
+    const full = await mkdtemp(join(tmpdir(), 'vigil-backup-full-'));
+    await writeFile(join(full, 'x'), 'x');
+    const notEmpty = await cli([full], { VIGIL_DATA_DIR: dataDir });
+    expect(notEmpty).toMatchObject({ code: 1 });
+    expect(notEmpty.err).toContain('is not empty');
+
+    const empty = await mkdtemp(join(tmpdir(), 'vigil-backup-none-'));
+    const none = await cli([join(empty, 'dst'), '--data-dir', empty]);
+    expect(none.code).toBe(1);
+    expect(none.err).toContain('is not a Vigil data directory');
+
+    expect((await cli([])).code).toBe(2);
+    expect((await cli(['a', 'b'])).err).toContain('Name one destination directory');
+    expect((await cli(['--nope'])).err).toContain('Unknown option "--nope"');
+    expect((await cli(['--help'])).out).toContain('Usage: vigil backup');
+  });
+});

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -6,6 +6,7 @@ import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runReport } from '../../cli/report';
 import { S3Uploads } from '../../functions/adapters/aws/s3-uploads';
+import { LocalUploads } from '../../functions/adapters/local/uploads';
 import { parseConfig } from '../../functions/core/config';
 import { newUploadId, parseUploadRequest } from '../../functions/core/ingest/uploads';
 import { type LocalPipeline, startLocal } from '../../functions/runtime/local/runtime';
@@ -133,6 +134,30 @@ describe('staged uploads in local mode', () => {
 });
 
 const motoOk = requireTools('S3 uploads on moto', [TOOLS.moto]);
+
+describe('LocalUploads retention', () => {
+  it('drops staged files older than the cutoff and keeps newer ones', async () => {
+    const data = await mkdtemp(join(tmpdir(), 'vigil-uploads-prune-'));
+    const store = new LocalUploads(data, () => 'http://127.0.0.1');
+    expect(await store.prune(Date.now())).toBe(0); // no uploads/ yet
+    const old = newUploadId();
+    const fresh = newUploadId();
+    for (const id of [old, fresh]) {
+      await store.create({
+        uploadId: id,
+        bytes: 2,
+        contentType: 'application/xml',
+        expiresInSeconds: 60,
+      });
+      await store.put(id, Buffer.from('<a'));
+    }
+    const dayAgo = new Date(Date.now() - 86_400_000 - 1000);
+    await utimes(join(data, 'uploads', old), dayAgo, dayAgo);
+    expect(await store.prune(Date.now() - 86_400_000)).toBe(1);
+    expect(await readdir(join(data, 'uploads'))).toEqual([fresh]);
+    await expect(store.read(old, 10)).rejects.toMatchObject({ code: 'not_found' });
+  });
+});
 
 describe.skipIf(!motoOk)('S3Uploads on moto_server', () => {
   let moto: MotoServer;

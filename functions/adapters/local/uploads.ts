@@ -1,4 +1,4 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { VigilError } from '../../core/errors';
@@ -19,7 +19,8 @@ export const UPLOAD_PATH = /^\/v1\/uploads\/([0-9a-f]{32})$/;
  * signature is). A PUT is admitted only before the URL expires and with exactly the declared
  * length and content type, all checked before its body is read; the report is written under
  * `<dataDir>/uploads/`. Tickets live in memory: a restart ends the staged uploads not yet
- * PUT (their URLs expire within minutes anyway).
+ * PUT (their URLs expire within minutes anyway). Staged files are dropped after a day, as the
+ * S3 bucket's lifecycle rule does on AWS.
  */
 export class LocalUploads implements UploadStore {
   readonly #dir: string;
@@ -74,6 +75,27 @@ export class LocalUploads implements UploadStore {
     await writeFile(`${path}.tmp`, body);
     await rename(`${path}.tmp`, path);
     this.#tickets.delete(uploadId);
+  }
+
+  /** Deletes staged files last written before `olderThanMs` (epoch ms); returns how many. */
+  async prune(olderThanMs: number): Promise<number> {
+    let names: string[];
+    try {
+      names = await readdir(this.#dir);
+    } catch (e) {
+      if ((e as { code?: string }).code === 'ENOENT') return 0;
+      throw e;
+    }
+    let removed = 0;
+    for (const name of names) {
+      const path = join(this.#dir, name);
+      const info = await stat(path).catch(() => undefined);
+      if (info?.isFile() && info.mtimeMs < olderThanMs) {
+        await rm(path, { force: true });
+        removed++;
+      }
+    }
+    return removed;
   }
 
   async read(uploadId: string, limit: number): Promise<Uint8Array> {

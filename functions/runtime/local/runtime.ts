@@ -65,6 +65,9 @@ export interface LocalOptions {
   synchronous?: 'normal' | 'full';
 }
 
+/** Staged uploads are kept a day (the S3 lifecycle rule of the AWS stage does the same). */
+const UPLOAD_KEEP_MS = 86_400_000;
+
 /** How often the store drops what is past its retention. */
 const PRUNE_EVERY_MS = 3_600_000;
 
@@ -335,6 +338,9 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
     } catch (error) {
       logger.error('pruning the store failed; will try again', { error });
     }
+    uploads
+      .prune(Date.now() - UPLOAD_KEEP_MS)
+      .catch((error) => logger.error('pruning staged uploads failed; will try again', { error }));
   };
   prune();
   const pruner = setInterval(prune, PRUNE_EVERY_MS);

@@ -233,6 +233,9 @@ export class Alerting extends Construct {
       config,
       timeoutSeconds: 180,
     });
+    // Which channel already has which notification (a retry skips them): two item actions.
+    this.notify.function.addEnvironment('ALERT_TABLE', this.table.tableName);
+    this.table.grant(this.notify.function, 'dynamodb:GetItem', 'dynamodb:PutItem');
     const secretsArn = grantStageSecretsRead(this.notify, settings.stage);
     Validations.of(this.notify.role).acknowledge({
       id: `AwsSolutions-IAM5[Resource::${secretsArn}]`,

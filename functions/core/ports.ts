@@ -68,3 +68,12 @@ export const systemClock: Clock = { now: () => new Date() };
 export interface ArchiveReader {
   get(pointer: ArchivePointer): Promise<Uint8Array>;
 }
+
+/**
+ * Which channel already has which notification (the notify function on AWS): a retried
+ * invocation skips the channels that succeeded the first time.
+ */
+export interface DeliveryMarks {
+  delivered(key: string): Promise<boolean>;
+  mark(key: string): Promise<void>;
+}

@@ -4,6 +4,7 @@ import type { VigilConfig } from '../core/config';
 import { VigilError } from '../core/errors';
 import { type AlertNotification, alertNotificationSchema } from '../core/events';
 import { PIPELINE_METRICS } from '../core/metrics/catalog';
+import type { DeliveryMarks } from '../core/ports';
 import {
   type DeliveryDeps,
   deliver,
@@ -19,7 +20,9 @@ import { annotate, traceHandler } from '../shared/tracing';
  * to every Slack and webhook channel in the config (email channels are SNS subscriptions of
  * their own). When a channel still fails after its retries the function throws, so Lambda's
  * asynchronous retries and the function's dead-letter queue / on-failure destination take over.
- * (A retry posts to every channel again: a channel that had succeeded may see a duplicate.)
+ * Each channel that got a notification is marked (`marks`), so a retry posts only to the
+ * channels that failed. (A mark that cannot be written after a post leaves at most that one
+ * duplicate.)
  */
 
 export interface NotifyHandlerDeps
@@ -28,7 +31,13 @@ export interface NotifyHandlerDeps
   resolveSecret: ResolveSecret;
   /** Where the pipeline metrics go. Default: the shared Powertools instance. */
   metrics?: Metrics;
+  /** Channels that already have a notification. Default: none recorded (every retry posts again). */
+  marks?: DeliveryMarks;
 }
+
+/** One notification on one channel. */
+export const deliveryKey = (n: AlertNotification, label: string): string =>
+  `${n.incidentId}#${n.kind}#${n.at}#${label}`;
 
 const parseMessage = (messageId: string, message: string): AlertNotification => {
   let json: unknown;
@@ -49,7 +58,7 @@ const parseMessage = (messageId: string, message: string): AlertNotification => 
 };
 
 export const createNotifyHandler = (deps: NotifyHandlerDeps) => {
-  const { config, metrics: injectedMetrics, ...deliveryDeps } = deps;
+  const { config, metrics: injectedMetrics, marks, ...deliveryDeps } = deps;
   const metrics = injectedMetrics ?? sharedMetrics;
   const channels = deliverableChannels(config.alerts.channels);
   const handle = async (event: SNSEvent): Promise<void> => {
@@ -60,18 +69,27 @@ export const createNotifyHandler = (deps: NotifyHandlerDeps) => {
       annotate({ correlationId: n.correlationId, project: n.project, checkKey: n.checkKey });
       try {
         const results = await Promise.allSettled(
-          channels.map(({ channel, label }) =>
-            deliver(n, channel, {
+          channels.map(async ({ channel, label }) => {
+            const key = deliveryKey(n, label);
+            if (await marks?.delivered(key)) return { attempts: 0, already: true };
+            const sent = await deliver(n, channel, {
               ...deliveryDeps,
               label,
               onRetry: (info) => logger.warn('alert delivery retry', { ...info }),
-            }),
-          ),
+            });
+            await marks?.mark(key).catch((error: unknown) =>
+              logger.warn('could not record a delivery; a retry may post it again', {
+                channel: label,
+                error: error instanceof Error ? error.message : String(error),
+              }),
+            );
+            return { ...sent, already: false };
+          }),
         );
         results.forEach((r, i) => {
           const label = channels[i]?.label ?? 'channel';
           if (r.status === 'fulfilled') {
-            logger.info('alert delivered', {
+            logger.info(r.value.already ? 'alert already delivered' : 'alert delivered', {
               channel: label,
               kind: n.kind,
               checkKey: n.checkKey,

@@ -1,5 +1,7 @@
+import { dynamo } from '../adapters/aws/clients';
+import { DynamoDeliveryMarks } from '../adapters/aws/dynamodb-delivery-marks';
 import { lambdaEntry, stageSecrets } from '../adapters/aws/lambda-entry';
-import { configFromEnv } from '../shared/lambda-config';
+import { configFromEnv, requireEnv } from '../shared/lambda-config';
 import { metrics } from '../shared/powertools';
 import { createNotifyHandler } from './handler';
 
@@ -15,5 +17,6 @@ export const handler = lambdaEntry(
     config: configFromEnv(),
     resolveSecret: (name) => resolver.resolve(name),
     metrics,
+    marks: new DynamoDeliveryMarks({ table: requireEnv('ALERT_TABLE'), client: dynamo() }),
   }),
 );

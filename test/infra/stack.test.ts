@@ -316,6 +316,25 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
     ]);
   });
 
+  it('lets the notify function read and write single items of the alert table, nothing more', () => {
+    const { alerting } = s().stack;
+    const tableId = logicalIdOf(s().stack, alerting.table);
+    const variables = (
+      propsOf(s(), alerting.notify.function).Environment as { Variables: Record<string, unknown> }
+    ).Variables;
+    expect(variables.ALERT_TABLE).toEqual({ Ref: tableId });
+    const dynamoStatements = roleStatements(s(), alerting.notify.role).filter((st) =>
+      [st.Action].flat().some((a) => a.startsWith('dynamodb:')),
+    );
+    expect(dynamoStatements).toEqual([
+      expect.objectContaining({
+        Action: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+        Effect: 'Allow',
+        Resource: { 'Fn::GetAtt': [tableId, 'Arn'] },
+      }),
+    ]);
+  });
+
   it('retains stateful resources in prod only', () => {
     const { ingest, processors, alerting, probes, history } = s().stack;
     const expected = stage === 'prod' ? 'Retain' : 'Delete';

@@ -480,6 +480,53 @@ describe('notify handler (SNS → channels)', () => {
     expect(received.filter((r) => r.path === '/generic')).toHaveLength(1);
   });
 
+  it('a retry posts only to the channel that failed, even when a mark cannot be written', async () => {
+    // Prepare: Slack takes every message; the webhook is down (port 1 refuses), then back.
+    const marked = new Set<string>();
+    let markFails = false;
+    const marks = {
+      delivered: async (key: string) => marked.has(key),
+      mark: async (key: string) => {
+        if (markFails) throw new Error('table unavailable');
+        marked.add(key);
+      },
+    };
+    const channels = (webhook: string) =>
+      parseConfig({
+        alerts: {
+          channels: [
+            { type: 'slack', webhookUrl: `${base}/slack` },
+            { type: 'webhook', url: webhook },
+          ],
+        },
+      });
+    const down = createNotifyHandler({
+      config: channels('http://127.0.0.1:1/generic'),
+      resolveSecret,
+      sleep,
+      marks,
+    });
+    const up = createNotifyHandler({
+      config: channels(`${base}/generic`),
+      resolveSecret,
+      sleep,
+      marks,
+    });
+    const event = snsEvent(JSON.stringify(notification));
+
+    // Act: the first invocation fails on the webhook; Lambda retries the same event.
+    await expect(down(event)).rejects.toThrow('delivery to webhook[1] failed');
+    await up(event);
+    await up(event); // both channels marked: nothing is posted again
+    // A mark that cannot be written does not fail a delivery that went out.
+    markFails = true;
+    await up(snsEvent(JSON.stringify({ ...notification, at: '2026-12-03T12:00:00.000Z' })));
+
+    // Assess
+    expect(received.map((r) => r.path)).toEqual(['/slack', '/generic', '/slack', '/generic']);
+    expect([...marked].map((k) => k.split('#').at(-1))).toEqual(['slack[0]', 'webhook[1]']);
+  });
+
   it('rejects a message that is not an AlertNotification', async () => {
     // Prepare
     const handler = createNotifyHandler({ config: config(), resolveSecret, sleep });

@@ -4,7 +4,12 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  QueryCommand,
+} from '@aws-sdk/client-dynamodb';
 import { CreateEventBusCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
@@ -762,7 +767,7 @@ describe.skipIf(!withMoto)('SNS dispatch (moto)', () => {
       const notify = await import('../../functions/notify/index');
       const [message] = await receive(critical.queueUrl);
       const envelope = JSON.parse(message?.Body ?? '{}') as { Message: string; MessageId: string };
-      await notify.handler({
+      const lastNotifyEvent = {
         Records: [
           {
             EventVersion: '1.0',
@@ -783,7 +788,8 @@ describe.skipIf(!withMoto)('SNS dispatch (moto)', () => {
             },
           },
         ],
-      });
+      };
+      await notify.handler(lastNotifyEvent as never);
       const item = await dynamo.send(
         new GetItemCommand({
           TableName: 'vigil-alerts-entry',
@@ -797,6 +803,17 @@ describe.skipIf(!withMoto)('SNS dispatch (moto)', () => {
       expect(slackPaths).toEqual(['/services/T1/B1/entry']);
       expect(slackMessages[0]?.text).toContain('FIRING [critical] Alarm vigil-prod-ingest-5xx');
       expect(await receive(warning.queueUrl)).toEqual([]);
+      // Lambda delivers the same SNS message again (a retry): the channel that has it is skipped.
+      await notify.handler(lastNotifyEvent as never);
+      expect(slackPaths).toHaveLength(1);
+      const mark = await dynamo.send(
+        new QueryCommand({
+          TableName: 'vigil-alerts-entry',
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': { S: '#delivered' } },
+        }),
+      );
+      expect(mark.Items?.map((i) => i.sk?.S)).toEqual([expect.stringMatching(/#FIRING#.*#slack/)]);
     } finally {
       process.env = saved;
       dynamo.destroy();

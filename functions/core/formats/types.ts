@@ -168,7 +168,7 @@ export const DETAILS_MAX_TESTS = 200;
 /** A failure's full text, trimmed and capped; undefined when it adds nothing to its first line. */
 export const detailOf = (text: string | undefined): string | undefined => {
   const t = text?.trim();
-  if (!t || !t.includes('\n')) return undefined;
+  if (!t?.includes('\n')) return undefined;
   return t.length > DETAIL_MAX_CHARS ? `${t.slice(0, DETAIL_MAX_CHARS - 1)}…` : t;
 };
 

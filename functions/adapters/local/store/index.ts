@@ -7,6 +7,7 @@ import { LocalMetricStore } from '../metric-store';
 import { SqliteAlertStore } from './alert-store';
 import { type OpenOptions, StoreDb } from './database';
 import { EventLog } from './event-log';
+import { SqliteHeartbeatStore } from './heartbeat-store';
 import { SqliteHistoryStore } from './history-store';
 import { SqliteRunLedger } from './ledger';
 import { type ImportReport, importLegacy } from './legacy';
@@ -14,7 +15,7 @@ import { type DataDirLock, lockDataDir } from './lock';
 
 /**
  * Local mode's state in one place: `<dataDir>/vigil.db` (ledger, event log and cursors,
- * history, alert state, metrics, probe results) and `<dataDir>/archive/` (raw reports as
+ * history, alert state, heartbeat state, metrics, probe results) and `<dataDir>/archive/` (raw reports as
  * content-addressed files). `open` takes the data directory's lock, checks the database,
  * imports a file-format data directory once, and hands the alert sends a previous process
  * left half done back to the outbox.
@@ -46,6 +47,7 @@ export class LocalStore {
   readonly ledger: SqliteRunLedger;
   readonly history: SqliteHistoryStore;
   readonly alerts: SqliteAlertStore;
+  readonly heartbeats: SqliteHeartbeatStore;
   readonly metrics: LocalMetricStore;
   readonly archive: FileArchive;
   /** What was imported from a file-format data directory at this open, if anything. */
@@ -76,6 +78,7 @@ export class LocalStore {
     this.ledger = new SqliteRunLedger(this.db, this.log);
     this.history = new SqliteHistoryStore(this.db, { clock: this.#clock });
     this.alerts = new SqliteAlertStore(this.db, { historyLimit: opts.alertHistoryLimit });
+    this.heartbeats = new SqliteHeartbeatStore(this.db);
     this.metrics = new LocalMetricStore(this.db);
     this.archive = new FileArchive(this.dataDir);
   }

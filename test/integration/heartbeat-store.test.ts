@@ -46,6 +46,19 @@ const deps = (store: HeartbeatStore, now: () => number, events: VigilEvent[]): H
   location: 'test',
 });
 
+describe('recordPing', () => {
+  it('gives up with a 409 when the state keeps changing under it', async () => {
+    const store: HeartbeatStore = { get: async () => undefined, putIfVersion: async () => false };
+    await expect(
+      recordPing(
+        deps(store, () => T0, []),
+        backup,
+        { kind: 'success' },
+      ),
+    ).rejects.toMatchObject({ code: 'conflict' });
+  });
+});
+
 const contract = (name: string, open: () => Promise<HeartbeatStore>) =>
   describe(name, () => {
     it('writes only over the version it read', async () => {
@@ -164,6 +177,11 @@ describe.skipIf(!withMoto)('on moto', () => {
       status: 'down',
       outcome: 'missed',
     });
+  });
+
+  it('passes on errors other than a lost race (e.g. a missing table)', async () => {
+    const store = new DynamoHeartbeatStore({ table: 'no-such-table', client: dynamo });
+    await expect(store.putIfVersion(state('shop/a', 1), 0)).rejects.toThrow();
   });
 
   it('the evaluator handler fails when no heartbeat could be evaluated', async () => {

@@ -38,6 +38,8 @@ const config = (receiverPort: number, targetPort: number): VigilConfigInput => (
   heartbeats: [
     { name: 'backup', periodSeconds: 3600, graceSeconds: 300, tokenSecret: 'BACKUP_HB' },
     { name: 'etl', project: 'data/warehouse', periodSeconds: 86_400, maxRunSeconds: 600 },
+    // Its secret is not set: its token can never match.
+    { name: 'unset', periodSeconds: 86_400, tokenSecret: 'NOT_SET' },
   ],
   probes: [
     // The target fails every other request (first one failing), per path.
@@ -201,6 +203,7 @@ describe('heartbeats through the local pipeline', () => {
       // The backup token pings only the backup heartbeat.
       ping(`data/warehouse/etl?token=${HB_TOKEN}`),
       ping(`shop/nope?token=${HB_TOKEN}`),
+      ping('shop/unset?token=anything'),
       ping('shop/backup'),
       ping('shop/nope', { headers: { authorization: `Bearer ${BEARER}` } }),
       ping('shop/backup', { headers: { authorization: 'Bearer read-token' } }),
@@ -210,13 +213,13 @@ describe('heartbeats through the local pipeline', () => {
         body: 'x'.repeat(20_000),
       }),
     ]);
-    expect(answers.map((a) => a.status)).toEqual([401, 401, 401, 401, 404, 403, 400, 413]);
+    expect(answers.map((a) => a.status)).toEqual([401, 401, 401, 401, 401, 404, 403, 400, 413]);
     const bodies = await Promise.all(answers.map((a) => a.text()));
     for (const body of bodies) expect(body).not.toContain(HB_TOKEN);
     const messages = bodies.map((b) => (JSON.parse(b) as { error: { message: string } }).error);
-    expect(messages[4]?.message).toContain('No heartbeat named "nope" in project "shop"');
-    expect(messages[5]?.message).toContain('This token is read-only');
-    expect(messages[6]?.message).toContain('exitCode must be an integer');
+    expect(messages[5]?.message).toContain('No heartbeat named "nope" in project "shop"');
+    expect(messages[6]?.message).toContain('This token is read-only');
+    expect(messages[7]?.message).toContain('exitCode must be an integer');
   });
 
   it('keeps the last pings across a restart', async () => {

@@ -35,15 +35,4 @@ export class SqliteHeartbeatStore implements HeartbeatStore {
       return true;
     });
   }
-
-  /** Every stored state, by key (for the status API and tests). */
-  async list(): Promise<HeartbeatState[]> {
-    const rows = this.#db.q('SELECT key, body FROM heartbeat_state ORDER BY key').all() as {
-      key: string;
-      body: string;
-    }[];
-    return rows
-      .map((r) => parseRecord<HeartbeatState>(r.body, `heartbeat state ${r.key}`))
-      .filter((s): s is HeartbeatState => s !== undefined);
-  }
 }

@@ -183,7 +183,7 @@ export const createIngestHandler = (deps: IngestHandlerDeps) => {
     return json(status, result);
   };
 
-  const postHeartbeat = (event: APIGatewayProxyEventV2): Promise<HttpResult> | undefined => {
+  const heartbeatPing = (event: APIGatewayProxyEventV2): Promise<HttpResult> | undefined => {
     const { method } = event.requestContext.http;
     const route =
       method === 'GET' || method === 'POST' ? parseHeartbeatPath(event.rawPath) : undefined;
@@ -216,7 +216,7 @@ export const createIngestHandler = (deps: IngestHandlerDeps) => {
       const route = `${method} ${event.rawPath}`;
       const statusRoute = method === 'GET' ? parseStatusPath(event.rawPath) : undefined;
       let response: HttpResult;
-      const heartbeat = postHeartbeat(event);
+      const heartbeat = heartbeatPing(event);
       if (heartbeat) {
         response = await heartbeat;
       } else if (route === 'GET /v1/health') {

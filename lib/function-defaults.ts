@@ -160,7 +160,7 @@ export const grantStageSecretsRead = (fn: VigilFunction, stage: string): string 
  * trailing `*` or `-*` covers the random suffix Secrets Manager appends). Returns the ARN as
  * cdk-nag prints it, for acknowledgements.
  */
-const grantSecretRead = (fn: NodejsFunction, resourceName: string): string => {
+export const grantSecretRead = (fn: NodejsFunction, resourceName: string): string => {
   const stack = Stack.of(fn);
   fn.addToRolePolicy(
     new PolicyStatement({

@@ -85,6 +85,8 @@ export class IngestApi extends Construct {
   /** Base URL of the API (`https://{id}.execute-api.{region}.amazonaws.com/`). */
   readonly url: string;
   readonly handler: VigilFunction;
+  /** The ingest function behind the API, for routes added by other constructs (heartbeats). */
+  readonly integration: HttpLambdaIntegration;
   readonly archiveBucket: Bucket;
   readonly accessLogsBucket: Bucket;
   readonly ledgerTable: Table;
@@ -306,6 +308,7 @@ export class IngestApi extends Construct {
     const integration = new HttpLambdaIntegration('IngestIntegration', fn, {
       payloadFormatVersion: PayloadFormatVersion.VERSION_2_0,
     });
+    this.integration = integration;
     // Authorized by API Gateway (functions/authorizer) before the ingest function, which checks
     // again what a token may do (read-only tokens: GET only).
     for (const [path, method] of [

@@ -5,6 +5,7 @@ import { Alerting } from './alerting';
 import { type Stage, stageSettings } from './config';
 import { KpiDashboard } from './dashboard';
 import { VigilEventBus } from './event-bus';
+import { Heartbeats } from './heartbeats';
 import { History } from './history';
 import { IngestApi } from './ingest-api';
 import { type MonitoredFunction, Monitoring } from './monitoring';
@@ -44,6 +45,8 @@ export class VigilStack extends Stack {
   readonly status: StatusHistory;
   /** Absent when the config has no probes. */
   readonly probes?: Probes;
+  /** Absent when the config has no heartbeats. */
+  readonly heartbeats?: Heartbeats;
   readonly alerting: Alerting;
   readonly monitoring: Monitoring;
   readonly dashboard: KpiDashboard;
@@ -103,6 +106,14 @@ export class VigilStack extends Stack {
         config,
       });
     }
+    if (Heartbeats.needed(config)) {
+      this.heartbeats = new Heartbeats(this, 'Heartbeats', {
+        eventBus: this.events.bus,
+        ingest: this.ingest,
+        settings,
+        config,
+      });
+    }
     this.alerting = new Alerting(this, 'Alerting', {
       eventBus: this.events.bus,
       settings,
@@ -122,6 +133,9 @@ export class VigilStack extends Stack {
       { name: 'History', function: this.history.handler.function },
       { name: 'Status', function: this.status.handler.function },
       ...(this.probes ? [{ name: 'Probe', function: this.probes.handler.function }] : []),
+      ...(this.heartbeats
+        ? [{ name: 'Heartbeat', function: this.heartbeats.handler.function }]
+        : []),
       { name: 'Alert', function: this.alerting.alert.function },
       { name: 'Notify', function: this.alerting.notify.function },
       { name: 'Web', function: this.web.handler.function },
@@ -131,6 +145,7 @@ export class VigilStack extends Stack {
       this.history.deadLetterQueue,
       this.status.deadLetterQueue,
       ...(this.probes ? [this.probes.deadLetterQueue] : []),
+      ...(this.heartbeats ? [this.heartbeats.deadLetterQueue] : []),
       this.alerting.alertDeadLetterQueue,
       this.alerting.notifyDeadLetterQueue,
     ];

@@ -16,17 +16,21 @@ export interface AccessTokens {
 
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 
+/** Constant-time check of a token against every accepted one (each compared, always). */
+export const tokenMatches = (token: string, accepted: readonly string[]): boolean => {
+  const given = digest(token);
+  let ok = false;
+  for (const t of accepted) ok = timingSafeEqual(given, digest(t)) || ok;
+  return ok;
+};
+
 /** Constant-time check of a bearer `Authorization` header against every accepted token. */
 export const bearerMatches = (
   authorization: string | undefined,
   accepted: readonly string[],
 ): boolean => {
   const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
-  if (!m?.[1]) return false;
-  const given = digest(m[1]);
-  let ok = false;
-  for (const token of accepted) ok = timingSafeEqual(given, digest(token)) || ok;
-  return ok;
+  return m?.[1] ? tokenMatches(m[1], accepted) : false;
 };
 
 /** The role of the caller, or undefined for no or an unknown token. */

@@ -5,8 +5,9 @@ import { projectNameProblem } from './project';
 
 /**
  * The full check of a config file, run where files are loaded (CLI, local mode, CDK synth):
- * the schema, every maintenance cron, and what the schema cannot see (windows naming probes
- * that do not exist, or ending before they start). Every problem is reported at once, each
+ * the schema, every maintenance and heartbeat cron and time zone, and what the schema cannot see
+ * (windows naming probes that do not exist, or ending before they start; heartbeat names used
+ * twice in a project). Every problem is reported at once, each
  * named by its path, so one edit fixes them all.
  */
 
@@ -19,8 +20,11 @@ const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 const maintenanceProblems = (raw: unknown): string[] => {
   const root = isRecord(raw) ? raw : {};
   const alerts = isRecord(root.alerts) ? root.alerts : {};
+  // A window names probes or heartbeats.
   const probes = new Set(
-    list(root.probes).flatMap((p) => (isRecord(p) && typeof p.name === 'string' ? [p.name] : [])),
+    [...list(root.probes), ...list(root.heartbeats)].flatMap((p) =>
+      isRecord(p) && typeof p.name === 'string' ? [p.name] : [],
+    ),
   );
   return list(alerts.maintenance).flatMap((w, i) => {
     if (!isRecord(w)) return [];
@@ -44,6 +48,43 @@ const maintenanceProblems = (raw: unknown): string[] => {
   });
 };
 
+/** Why `zone` is not an IANA time zone this runtime knows, or undefined. */
+const zoneProblem = (zone: string): string | undefined => {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return undefined;
+  } catch {
+    return `${JSON.stringify(zone.slice(0, 64))} is not a known IANA time zone (e.g. "Europe/Berlin", "UTC")`;
+  }
+};
+
+/** Heartbeats: cron and zone usable, names unique per project and not a ping action. */
+const heartbeatProblems = (raw: unknown): string[] => {
+  const root = isRecord(raw) ? raw : {};
+  const seen = new Set<string>();
+  return list(root.heartbeats).flatMap((h, i) => {
+    if (!isRecord(h)) return [];
+    const at = `heartbeats.${i}`;
+    const problems: string[] = [];
+    const zone = typeof h.timezone === 'string' ? zoneProblem(h.timezone) : undefined;
+    if (zone) problems.push(`${at}.timezone: ${zone}`);
+    if (typeof h.cron === 'string') {
+      const problem = cronProblem(h.cron);
+      if (problem) problems.push(`${at}.cron: ${problem}`);
+    }
+    if (h.name === 'start' || h.name === 'fail')
+      problems.push(`${at}.name: "${h.name}" is a ping action (/start, /fail); pick another name`);
+    const project = typeof h.project === 'string' ? h.project : (root.project ?? 'default');
+    const key = `${String(project)}/${String(h.name)}`;
+    if (seen.has(key))
+      problems.push(
+        `${at}.name: project "${String(project)}" already has a heartbeat named ${JSON.stringify(h.name)}`,
+      );
+    seen.add(key);
+    return problems;
+  });
+};
+
 /** Project names in the config follow the rule ingest applies (one canonical spelling). */
 const projectProblems = (raw: unknown): string[] => {
   const root = isRecord(raw) ? raw : {};
@@ -56,6 +97,10 @@ const projectProblems = (raw: unknown): string[] => {
     ...list(root.probes).map((p, i): [string, unknown] => [
       `probes.${i}.project`,
       isRecord(p) ? p.project : undefined,
+    ]),
+    ...list(root.heartbeats).map((h, i): [string, unknown] => [
+      `heartbeats.${i}.project`,
+      isRecord(h) ? h.project : undefined,
     ]),
   ];
   return named.flatMap(([at, name]) => {
@@ -78,6 +123,7 @@ export const checkConfig = (raw: unknown, source: string): VigilConfig => {
           (i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`,
         )),
     ...maintenanceProblems(raw),
+    ...heartbeatProblems(raw),
     ...projectProblems(raw),
   ];
   if (problems.length || !result.success)

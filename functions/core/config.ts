@@ -197,6 +197,15 @@ const checkSteps = (
   }
 };
 
+/** M-of-N: fire when `failures` of the last `of` results failed (consecutive or not). */
+export const failureWindowSchema = z
+  .object({
+    failures: z.number().int().min(1).max(50),
+    of: z.number().int().min(2).max(50),
+  })
+  .strict()
+  .refine((w) => w.failures <= w.of, '"failures" must be at most "of"');
+
 export const probeSchema = z
   .object({
     name: z
@@ -235,6 +244,8 @@ export const probeSchema = z
     tlsExpiryDays: z.number().int().positive().optional(),
     /** Consecutive failures before alerting. */
     failureThreshold: z.number().int().min(1).max(100).default(2),
+    /** Also fire when M of the last N results failed (see docs/probes-and-alerting.md). */
+    failureWindow: failureWindowSchema.optional(),
     /** Consecutive successes before resolving. */
     recoveryThreshold: z.number().int().min(1).max(100).default(1),
     severity: z.enum(['critical', 'warning']).default('critical'),
@@ -262,6 +273,68 @@ export const probeSchema = z
     if (kind !== 'dns' && (probe.expect.values || probe.expect.minCount !== undefined))
       fail('expect', '"values" and "minCount" are for dns checks');
     if (probe.steps) checkSteps(probe.steps, ctx);
+  });
+
+/**
+ * A heartbeat (cron) monitor: a job pings `/v1/heartbeats/{project}/{name}` when it ran; a ping
+ * missing past its grace, a `/fail` or a run longer than `maxRunSeconds` alerts. The schedule is
+ * `periodSeconds`, or `cron` in `timezone`; the config check validates both (config-check.ts).
+ */
+export const heartbeatSchema = z
+  .object({
+    name: z
+      .string()
+      .regex(NAME, 'letters, digits, . _ - (max 64), starting with a letter or digit'),
+    /** Project the heartbeat belongs to (default: the top-level `project`). */
+    project: z.string().min(1).optional(),
+    /** A ping is expected every this many seconds (or use `cron`). */
+    periodSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(366 * 86_400)
+      .optional(),
+    /** When the job runs: five cron fields, in `timezone`. */
+    cron: z.string().min(1).max(256).optional(),
+    /** IANA time zone of `cron`, e.g. `Europe/Berlin`. Default `UTC`. */
+    timezone: z.string().min(1).max(64).optional(),
+    /** How late a ping may be before it counts as missed. */
+    graceSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(7 * 86_400)
+      .default(300),
+    /** A run (from `/start`) that has not finished after this long fails. */
+    maxRunSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(7 * 86_400)
+      .optional(),
+    /** Secret holding this heartbeat's own token (`?token=`); it can ping this heartbeat only. */
+    tokenSecret: z
+      .string()
+      .regex(/^[A-Za-z0-9/_+=.@-]{1,128}$/, 'a secret name: letters, digits, / _ + = . @ -')
+      .optional(),
+    /** Consecutive failures (missed, failed or overrun) before alerting. */
+    failureThreshold: z.number().int().min(1).max(100).default(1),
+    failureWindow: failureWindowSchema.optional(),
+    recoveryThreshold: z.number().int().min(1).max(100).default(1),
+    severity: z.enum(['critical', 'warning']).default('critical'),
+    runbookUrl: httpUrl.optional(),
+    tags: z.array(z.string().min(1).max(64)).default([]),
+  })
+  .strict()
+  .superRefine((hb, ctx) => {
+    if ((hb.periodSeconds === undefined) === (hb.cron === undefined))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['periodSeconds'],
+        message: 'a heartbeat has either "periodSeconds" or "cron" (one of the two)',
+      });
+    if (hb.timezone !== undefined && hb.cron === undefined)
+      ctx.addIssue({ code: 'custom', path: ['timezone'], message: '"timezone" goes with "cron"' });
   });
 
 const channelSchema = z.discriminatedUnion('type', [
@@ -408,6 +481,8 @@ export const configSchema = z
         (ps) => new Set(ps.map((p) => p.name)).size === ps.length,
         'probe names must be unique',
       ),
+    /** Heartbeat (cron) monitors; names are unique within a project (checked by config-check). */
+    heartbeats: z.array(heartbeatSchema).default([]),
     alerts: alertsSchema.default({ channels: [], repeatMinutes: 60, maintenance: [] }),
     /** Quarantined tests of every project. */
     quarantine: z.array(quarantineSchema).default([]),
@@ -439,6 +514,8 @@ export type VigilConfig = z.output<typeof configSchema>;
 export type GateConfig = z.output<typeof gateConfigSchema>;
 export type ProbeConfig = z.output<typeof probeSchema>;
 export type ProbeStepConfig = z.output<typeof probeStepSchema>;
+export type HeartbeatConfig = z.output<typeof heartbeatSchema>;
+export type FailureWindow = z.output<typeof failureWindowSchema>;
 export type AlertsConfig = z.output<typeof alertsSchema>;
 export type ChannelConfig = AlertsConfig['channels'][number];
 export type MaintenanceWindow = AlertsConfig['maintenance'][number];

@@ -10,6 +10,7 @@ export const SOURCES = {
   probe: 'vigil.probe',
   alert: 'vigil.alert',
   history: 'vigil.history',
+  heartbeat: 'vigil.heartbeat',
   /** CloudWatch alarm state changes arrive from the default bus with this source. */
   cloudwatch: 'aws.cloudwatch',
 } as const;
@@ -20,6 +21,7 @@ export const DETAIL_TYPES = {
   load: 'Load Test Reported',
   benchmark: 'Benchmark Reported',
   probeCompleted: 'Probe Completed',
+  heartbeatChecked: 'Heartbeat Checked',
   alertStateChanged: 'Alert State Changed',
   testFlaky: 'Test Flaky Detected',
   cloudwatchAlarm: 'CloudWatch Alarm State Change',
@@ -184,6 +186,32 @@ export const probeCompletedDetailSchema = z.object({
 });
 
 /**
+ * One heartbeat result: a ping received (`ok`, `failed`), or what the evaluator found (`missed`,
+ * `overrun`). A `/start` alone publishes nothing.
+ */
+export const heartbeatCheckedDetailSchema = z.object({
+  metadata: z.object({
+    project: z.string(),
+    heartbeat: z.string(),
+    correlationId: z.string(),
+    checkedAt: z.string(),
+    /** Where it was observed: `local` or the AWS region. */
+    location: z.string(),
+  }),
+  status: z.enum(['up', 'down']),
+  outcome: z.enum(['ok', 'failed', 'missed', 'overrun']),
+  /** One sentence for people, e.g. why it failed. */
+  message: z.string(),
+  expectedAt: z.string().optional(),
+  lastPingAt: z.string().optional(),
+  durationSeconds: z.number().nonnegative().optional(),
+  exitCode: z.number().int().optional(),
+  nextDueAt: z.string().optional(),
+  severity: z.enum(['critical', 'warning']),
+  tags: z.array(z.string()),
+});
+
+/**
  * A test found flaky (history analysis). Published once per test per notice window
  * (`history.flaky.noticeDays`), not per run.
  */
@@ -224,7 +252,7 @@ export const alertNotificationSchema = z.object({
   incidentId: z.string(),
   /** NOTICE: a one-off message outside the incident cycle (a test found flaky). */
   kind: z.enum(['FIRING', 'REMINDER', 'RESOLVED', 'NOTICE']),
-  source: z.enum(['probe', 'tests', 'gate', 'alarm', 'flaky']),
+  source: z.enum(['probe', 'tests', 'gate', 'alarm', 'flaky', 'heartbeat']),
   project: z.string(),
   severity: z.enum(['critical', 'warning']),
   title: z.string(),
@@ -251,6 +279,7 @@ export type CoverageDetail = z.infer<typeof coverageDetailSchema>;
 export type LoadDetail = z.infer<typeof loadDetailSchema>;
 export type BenchmarkDetail = z.infer<typeof benchmarkDetailSchema>;
 export type ProbeCompletedDetail = z.infer<typeof probeCompletedDetailSchema>;
+export type HeartbeatCheckedDetail = z.infer<typeof heartbeatCheckedDetailSchema>;
 export type AlertNotification = z.infer<typeof alertNotificationSchema>;
 export type TestFlakyDetail = z.infer<typeof testFlakyDetailSchema>;
 
@@ -276,6 +305,11 @@ export type VigilEvent =
       source: typeof SOURCES.probe;
       detailType: typeof DETAIL_TYPES.probeCompleted;
       detail: ProbeCompletedDetail;
+    }
+  | {
+      source: typeof SOURCES.heartbeat;
+      detailType: typeof DETAIL_TYPES.heartbeatChecked;
+      detail: HeartbeatCheckedDetail;
     }
   | {
       source: typeof SOURCES.alert;
@@ -306,15 +340,16 @@ export const MAX_EVENT_BYTES = 256 * 1024;
 /** How many failed tests an event carries by name; the rest stay in the archive. */
 export const MAX_FAILED_TESTS_IN_EVENT = 50;
 
-/** Every result Vigil produces itself: reports from CI and probe runs. */
+/** Every result Vigil produces itself: reports from CI, probe runs and heartbeats. */
 const RESULTS_PATTERN = {
-  source: [SOURCES.ingest, SOURCES.probe],
+  source: [SOURCES.ingest, SOURCES.probe, SOURCES.heartbeat],
   'detail-type': [
     DETAIL_TYPES.testRun,
     DETAIL_TYPES.coverage,
     DETAIL_TYPES.load,
     DETAIL_TYPES.benchmark,
     DETAIL_TYPES.probeCompleted,
+    DETAIL_TYPES.heartbeatChecked,
   ],
 } as const;
 
@@ -372,6 +407,7 @@ const DETAIL_SCHEMAS = {
   [`${SOURCES.ingest}/${DETAIL_TYPES.load}`]: loadDetailSchema,
   [`${SOURCES.ingest}/${DETAIL_TYPES.benchmark}`]: benchmarkDetailSchema,
   [`${SOURCES.probe}/${DETAIL_TYPES.probeCompleted}`]: probeCompletedDetailSchema,
+  [`${SOURCES.heartbeat}/${DETAIL_TYPES.heartbeatChecked}`]: heartbeatCheckedDetailSchema,
   [`${SOURCES.alert}/${DETAIL_TYPES.alertStateChanged}`]: alertNotificationSchema,
   [`${SOURCES.history}/${DETAIL_TYPES.testFlaky}`]: testFlakyDetailSchema,
 } as const;
@@ -416,6 +452,7 @@ export const eventContext = (event: KnownEvent): { correlationId: string; at: st
         at: event.detail.metadata.ingestedAt,
       };
     case SOURCES.probe:
+    case SOURCES.heartbeat:
       return {
         correlationId: event.detail.metadata.correlationId,
         at: event.detail.metadata.checkedAt,

@@ -7,7 +7,7 @@ import { HISTORY_PATH_PREFIX, parseHistoryPath, queryHistory } from '../core/his
 import { type IngestDeps, ingest, newCorrelationId } from '../core/ingest/service';
 import { parseUploadRequest, type UploadStore, uploadIdParam } from '../core/ingest/uploads';
 import { PIPELINE_METRICS } from '../core/metrics/catalog';
-import type { ArchiveReader, TokenSource } from '../core/ports';
+import type { ArchiveReader, Clock, TokenSource } from '../core/ports';
 import { parseStatusPath, type StatusRoute } from '../core/status/queries';
 import {
   bodyBytes,
@@ -21,6 +21,7 @@ import { emitPipelineMetric, flushMetrics } from '../shared/pipeline-metrics';
 import { logger, metrics as sharedMetrics } from '../shared/powertools';
 import { annotate, traceHandler, traceSync } from '../shared/tracing';
 import { CLI_PATH, getCli } from './cli-file';
+import { type HeartbeatRouteDeps, parseHeartbeatPath, pingHeartbeat } from './heartbeat-routes';
 import { routeStatus, type StatusStores } from './status-routes';
 
 export interface IngestHandlerDeps extends IngestDeps {
@@ -45,6 +46,8 @@ export interface IngestHandlerDeps extends IngestDeps {
   cliFile?: () => Promise<string>;
   /** Staged uploads (`POST /v1/uploads`, `?upload=`). Without it those answer 503. */
   uploads?: UploadStore;
+  /** Heartbeat pings (`/v1/heartbeats/...`, see heartbeat-routes.ts). Without it they answer 503. */
+  heartbeats?: Pick<HeartbeatRouteDeps, 'store' | 'secrets' | 'location'> & { clock?: Clock };
 }
 
 /**
@@ -66,14 +69,18 @@ export const createIngestHandler = (deps: IngestHandlerDeps) => {
     });
   };
 
-  const requireToken = async (event: APIGatewayProxyEventV2): Promise<void> => {
-    const [ingestTokens, readTokens] = await Promise.all([
+  const accessTokens = async () => {
+    const [ingest, read] = await Promise.all([
       deps.tokens.tokens(),
       deps.readTokens?.tokens() ?? [],
     ]);
+    return { ingest, read };
+  };
+
+  const requireToken = async (event: APIGatewayProxyEventV2): Promise<void> => {
     authorize(
       header(event, 'authorization'),
-      { ingest: ingestTokens, read: readTokens },
+      await accessTokens(),
       event.requestContext.http.method,
       event.rawPath,
     );
@@ -176,6 +183,28 @@ export const createIngestHandler = (deps: IngestHandlerDeps) => {
     return json(status, result);
   };
 
+  const heartbeatPing = (event: APIGatewayProxyEventV2): Promise<HttpResult> | undefined => {
+    const { method } = event.requestContext.http;
+    const route =
+      method === 'GET' || method === 'POST' ? parseHeartbeatPath(event.rawPath) : undefined;
+    if (!route) return undefined;
+    if (!deps.heartbeats)
+      throw new VigilError('unavailable', 'Heartbeats are not configured on this deployment.');
+    return pingHeartbeat(
+      {
+        store: deps.heartbeats.store,
+        secrets: deps.heartbeats.secrets,
+        location: deps.heartbeats.location,
+        config: deps.config,
+        publisher: deps.publisher,
+        clock: deps.heartbeats.clock ?? deps.clock,
+        tokens: accessTokens,
+      },
+      event,
+      route,
+    );
+  };
+
   const handle = async (event: APIGatewayProxyEventV2, context?: Context): Promise<HttpResult> => {
     const correlationId = correlationIdFrom(event) ?? newCorrelationId();
     const headers = { 'x-correlation-id': correlationId };
@@ -187,7 +216,10 @@ export const createIngestHandler = (deps: IngestHandlerDeps) => {
       const route = `${method} ${event.rawPath}`;
       const statusRoute = method === 'GET' ? parseStatusPath(event.rawPath) : undefined;
       let response: HttpResult;
-      if (route === 'GET /v1/health') {
+      const heartbeat = heartbeatPing(event);
+      if (heartbeat) {
+        response = await heartbeat;
+      } else if (route === 'GET /v1/health') {
         response = await getHealth();
       } else if (route === `GET ${CLI_PATH}`) {
         response = await getCli(deps.cliFile);

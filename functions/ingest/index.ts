@@ -1,5 +1,6 @@
 import { cliFileReader } from '../adapters/aws/cli-file';
 import { dynamo, eventBridge, s3, secrets } from '../adapters/aws/clients';
+import { DynamoHeartbeatStore } from '../adapters/aws/dynamodb-heartbeat-store';
 import { DynamoHistoryStore } from '../adapters/aws/dynamodb-history-store';
 import { DynamoRunLedger } from '../adapters/aws/dynamodb-ledger';
 import {
@@ -8,7 +9,7 @@ import {
   DynamoRunCatalog,
 } from '../adapters/aws/dynamodb-status-store';
 import { eventBusCheck, ledgerTableCheck } from '../adapters/aws/health';
-import { busPublisher, lambdaEntry } from '../adapters/aws/lambda-entry';
+import { busPublisher, lambdaEntry, stageSecrets } from '../adapters/aws/lambda-entry';
 import { S3Archive } from '../adapters/aws/s3-archive';
 import { S3Uploads } from '../adapters/aws/s3-uploads';
 import { SecretsManagerTokenSource } from '../adapters/aws/secrets-tokens';
@@ -24,6 +25,7 @@ const config = configFromEnv();
 const busName = requireEnv('EVENT_BUS_NAME');
 const ledgerTable = requireEnv('LEDGER_TABLE');
 const archive = new S3Archive({ bucket: requireEnv('ARCHIVE_BUCKET'), client: s3() });
+const heartbeatTable = process.env.HEARTBEAT_TABLE;
 const status = {
   table: requireEnv('STATUS_TABLE'),
   client: dynamo(),
@@ -60,6 +62,16 @@ export const handler = lambdaEntry(
       incidents: new DynamoIncidentStore(status),
       catalog: new DynamoRunCatalog(status),
     },
+    // Heartbeat pings (set when the config has heartbeats; see lib/heartbeats.ts).
+    ...(heartbeatTable
+      ? {
+          heartbeats: {
+            store: new DynamoHeartbeatStore({ table: heartbeatTable, client: dynamo() }),
+            secrets: stageSecrets(),
+            location: process.env.AWS_REGION ?? 'unknown',
+          },
+        }
+      : {}),
     clock: systemClock,
     version: VERSION,
     metrics,

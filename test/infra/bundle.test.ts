@@ -19,6 +19,7 @@ const FUNCTIONS = [
   'metrics',
   'history',
   'probe',
+  'heartbeat',
   'alert',
   'notify',
   'web',
@@ -52,6 +53,7 @@ beforeAll(async () => {
     LEDGER_TABLE: 'vigil-test-ledger',
     HISTORY_TABLE: 'vigil-test-history',
     STATUS_TABLE: 'vigil-test-status',
+    HEARTBEAT_TABLE: 'vigil-test-heartbeats',
     READ_TOKENS_SECRET_ARN:
       'arn:aws:secretsmanager:us-east-1:123456789012:secret:vigil-test-read-AbCdEf',
     TOKENS_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:vigil-test-AbCdEf',

@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stackNameFor } from '../../lib/config';
+import { parseConfig } from '../../functions/core/config';
+import { loadVigilConfig, stackNameFor } from '../../lib/config';
 import { requireTools, TOOLS } from '../helpers/requires';
 import { buildApp } from './synth';
 
@@ -21,8 +22,17 @@ describe.skipIf(!cfnLintAvailable)('cfn-lint', () => {
 
   beforeAll(async () => {
     outdir = mkdtempSync(join(tmpdir(), 'vigil-cfn-lint-'));
+    // dev also gets a heartbeat (its route, table, schedule and evaluator); prod as configured.
+    const base = await loadVigilConfig();
+    const withHeartbeat = parseConfig({
+      ...base,
+      heartbeats: [{ name: 'backup', periodSeconds: 3600, tokenSecret: 'BACKUP_HB' }],
+    });
     for (const stage of ['dev', 'prod'] as const) {
-      const { app } = await buildApp(stage, { outdir: join(outdir, stage) });
+      const { app } = await buildApp(stage, {
+        outdir: join(outdir, stage),
+        ...(stage === 'dev' ? { config: withHeartbeat } : {}),
+      });
       app.synth();
       templates.push(join(outdir, stage, `${stackNameFor(stage)}.template.json`));
     }

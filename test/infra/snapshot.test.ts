@@ -32,6 +32,7 @@ const snapshotConfig = async (): Promise<VigilConfig> =>
   parseConfig({
     ...(await loadVigilConfig()),
     probes: [{ name: 'shop-health', url: 'https://shop.example.com/health' }],
+    heartbeats: [{ name: 'nightly-backup', cron: '30 2 * * *', timezone: 'Europe/Berlin' }],
     alerts: { channels: [{ type: 'email', address: 'oncall@example.com' }] },
   });
 

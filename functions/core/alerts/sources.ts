@@ -1,11 +1,12 @@
 import * as z from 'zod';
-import type { ProbeConfig, VigilConfig } from '../config';
+import type { HeartbeatConfig, ProbeConfig, VigilConfig } from '../config';
 import {
   type AlertNotification,
   type BusEvent,
   DETAIL_TYPES,
   type EventMetadata,
   type Gate,
+  type HeartbeatCheckedDetail,
   type KnownEvent,
   type ProbeCompletedDetail,
   SOURCES,
@@ -18,6 +19,7 @@ import type { Observation } from './state';
  * Turns what Vigil sees into alert observations, one check key per checked thing:
  *
  * - `probe:<project>/<probe>`: every Probe Completed event (thresholds from the probe config);
+ * - `heartbeat:<project>/<name>`: every Heartbeat Checked event (thresholds from its config);
  * - `tests:<project>/<suite|default>/<branch>`: test runs with a gate verdict on an alerting branch;
  * - `gate:<project>/<coverage|load|benchmark>/<branch>`: the other reports' gates, same branches;
  * - `alarm:<alarmName>`: CloudWatch alarm state changes (ALARM fails, OK passes).
@@ -81,9 +83,49 @@ const probeObservation = (
     policy: {
       failureThreshold: cfg?.failureThreshold ?? PROBE_DEFAULTS.failureThreshold,
       recoveryThreshold: cfg?.recoveryThreshold ?? PROBE_DEFAULTS.recoveryThreshold,
+      ...(cfg?.failureWindow ? { failureWindow: cfg.failureWindow } : {}),
     },
     tags: detail.tags,
     probe,
+  };
+};
+
+/** The project a heartbeat belongs to: its own, else the config's. */
+export const heartbeatProject = (hb: HeartbeatConfig, config: VigilConfig): string =>
+  hb.project ?? config.project;
+
+const heartbeatObservation = (
+  detail: HeartbeatCheckedDetail,
+  eventId: string,
+  config: VigilConfig,
+): Observation => {
+  const { project, heartbeat, correlationId, checkedAt } = detail.metadata;
+  const cfg = config.heartbeats.find(
+    (h) => h.name === heartbeat && heartbeatProject(h, config) === project,
+  );
+  return {
+    id: eventId,
+    checkKey: `heartbeat:${project}/${heartbeat}`,
+    ok: detail.status === 'up',
+    at: checkedAt,
+    source: 'heartbeat',
+    project,
+    severity: detail.severity,
+    title: `Heartbeat ${heartbeat}`,
+    target: cfg?.cron
+      ? `cron "${cfg.cron}" ${cfg.timezone ?? 'UTC'}`
+      : `every ${cfg?.periodSeconds ?? '?'} s`,
+    ...(detail.status === 'down' ? { error: clip(`${detail.outcome}: ${detail.message}`) } : {}),
+    ...(cfg?.runbookUrl ? { runbookUrl: cfg.runbookUrl } : {}),
+    correlationId,
+    policy: {
+      failureThreshold: cfg?.failureThreshold ?? 1,
+      recoveryThreshold: cfg?.recoveryThreshold ?? 1,
+      ...(cfg?.failureWindow ? { failureWindow: cfg.failureWindow } : {}),
+    },
+    tags: detail.tags,
+    // Maintenance windows name heartbeats like probes.
+    probe: heartbeat,
   };
 };
 
@@ -155,6 +197,8 @@ export const observationFromEvent = (
   switch (event.detailType) {
     case DETAIL_TYPES.probeCompleted:
       return probeObservation(event.detail, eventId, config);
+    case DETAIL_TYPES.heartbeatChecked:
+      return heartbeatObservation(event.detail, eventId, config);
     case DETAIL_TYPES.testRun:
       return reportObservation(
         event.detail,

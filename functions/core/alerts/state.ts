@@ -5,8 +5,13 @@ import type { ChannelDelivery } from './delivery';
  * The alert state machine: pure, one state per check key.
  *
  *   OK --fail--> PENDING --(failureThreshold consecutive fails)--> FIRING
- *   PENDING --pass--> OK                    (flapping never fires)
+ *   PENDING --pass--> OK                    (flapping never fires, unless...)
+ *   OK/PENDING --(failureWindow: M of the last N results failed)--> FIRING
  *   FIRING --(recoveryThreshold consecutive passes)--> OK, with a RESOLVED notification
+ *
+ * With a `failureWindow`, the state keeps the last N results (`window`) while one of them is a
+ * failure; either rule fires. The window is emptied when the check fires: after a RESOLVED it
+ * starts over, so one recovery is not followed by a FIRING from the failures before it.
  *
  * One FIRING per incident, a REMINDER at most every `repeatMinutes` while firing, and a
  * RESOLVED with the downtime. Times come from the observations (when the thing was checked),
@@ -25,6 +30,8 @@ export interface AlertPolicy {
   recoveryThreshold: number;
   /** Minutes between reminders while firing. */
   repeatMinutes: number;
+  /** Also fire when `failures` of the last `of` results failed. */
+  failureWindow?: { failures: number; of: number };
 }
 
 /** One result about one check, whatever its source (probe, test run, gate, alarm). */
@@ -45,7 +52,7 @@ export interface Observation {
   error?: string;
   runbookUrl?: string;
   correlationId: string;
-  policy: Pick<AlertPolicy, 'failureThreshold' | 'recoveryThreshold'>;
+  policy: Pick<AlertPolicy, 'failureThreshold' | 'recoveryThreshold' | 'failureWindow'>;
   tags: string[];
   probe?: string;
 }
@@ -74,6 +81,8 @@ export interface AlertState {
   /** Whether the FIRING of the open incident reached the channels (false: maintenance). */
   announced?: boolean;
   lastObservedAt?: string;
+  /** The last results (oldest first) while one is a failure, for `failureWindow`. */
+  window?: { ok: boolean; at: string }[];
   /** Ids of the last observations applied, to drop redelivered events. */
   recentObservationIds: string[];
   lastResolved?: ResolvedIncident;
@@ -172,6 +181,22 @@ const describe = (state: AlertState, obs: Observation): AlertState => {
   };
 };
 
+/** The window after one more result: the last `of`, or none when it holds no failure. */
+const slide = (
+  window: AlertState['window'],
+  result: { ok: boolean; at: string },
+  policy: AlertPolicy,
+): AlertState['window'] => {
+  if (!policy.failureWindow) return undefined;
+  const next = [...(window ?? []), result].slice(-policy.failureWindow.of);
+  return next.some((r) => !r.ok) ? next : undefined;
+};
+
+const withWindow = (state: AlertState, window: AlertState['window']): AlertState => {
+  const { window: _w, ...rest } = state;
+  return window ? { ...rest, window } : rest;
+};
+
 /** Drop the fields of an open incident (back to OK). */
 const closed = (state: AlertState): AlertState => {
   const {
@@ -207,8 +232,9 @@ export const advance = (
       return { next: prev };
     }
   }
-  // A success on a healthy check changes nothing worth a write (probes report every minute).
-  if (obs.ok && base.status === 'OK') return { next: base };
+  // A success on a healthy check changes nothing worth a write (probes report every minute),
+  // unless a failure in its window must slide out.
+  if (obs.ok && base.status === 'OK' && !base.window) return { next: base };
   const suppressed = opts.suppressed === true;
   const failureThreshold = Math.max(1, policy.failureThreshold);
   const recoveryThreshold = Math.max(1, policy.recoveryThreshold);
@@ -230,10 +256,18 @@ export const advance = (
     if (base.status === 'OK') next.since = atIso;
 
     if (base.status !== 'FIRING') {
-      if (next.consecutiveFailures >= failureThreshold) {
-        const since = next.since ?? atIso;
+      const window = slide(base.window, { ok: false, at: atIso }, policy);
+      const windowFailures = window?.filter((r) => !r.ok) ?? [];
+      const windowFires =
+        policy.failureWindow !== undefined &&
+        windowFailures.length >= policy.failureWindow.failures;
+      if (next.consecutiveFailures >= failureThreshold || windowFires) {
+        // The incident starts at its first failure: the streak's, or the window's.
+        const first = windowFires ? windowFailures[0]?.at : undefined;
+        const streak = next.since ?? atIso;
+        const since = first !== undefined && first < streak ? first : streak;
         next = {
-          ...next,
+          ...withWindow(next, undefined),
           status: 'FIRING',
           since,
           incidentId: incidentIdFor(obs.checkKey, since),
@@ -243,7 +277,7 @@ export const advance = (
         notify = 'FIRING';
         if (suppressed) withheld = 'maintenance';
       } else {
-        next.status = 'PENDING';
+        next = { ...withWindow(next, window), status: 'PENDING' };
       }
     } else if (base.announced === false) {
       // The FIRING was held back by maintenance: send it once the window is over.
@@ -267,8 +301,9 @@ export const advance = (
   next.consecutiveSuccesses = base.consecutiveSuccesses + 1;
   next.consecutiveFailures = 0;
   if (base.status !== 'FIRING') {
-    // One success ends a PENDING streak: a flapping check never reaches FIRING.
-    return { next: { ...closed(next), status: 'OK' } };
+    // One success ends a PENDING streak; the failure window (if any) remembers the failures.
+    const window = slide(base.window, { ok: true, at: atIso }, policy);
+    return { next: { ...withWindow(closed(next), window), status: 'OK' } };
   }
   if (next.consecutiveSuccesses >= recoveryThreshold) {
     const since = base.since ?? atIso;

@@ -29,6 +29,8 @@ export const METRICS = {
   probeAvailability: { name: 'ProbeAvailability', unit: 'None' },
   probeLatency: { name: 'ProbeLatency', unit: 'Milliseconds' },
   probeTlsDaysRemaining: { name: 'ProbeTlsDaysRemaining', unit: 'None' },
+  /** 1 per heartbeat result that was good (a ping), 0 per bad one (missed, failed, overrun). */
+  heartbeatUp: { name: 'HeartbeatUp', unit: 'None' },
 } as const;
 
 export type MetricUnitName = (typeof METRICS)[keyof typeof METRICS]['unit'];
@@ -63,6 +65,7 @@ export const DIMENSIONS = {
   suite: 'Suite',
   benchmark: 'Benchmark',
   probe: 'Probe',
+  heartbeat: 'Heartbeat',
 } as const;
 
 /** At most this many benchmarks of one report become metrics (dimension cardinality bound). */
@@ -105,6 +108,15 @@ export const datapointsFor = (event: KnownEvent, config: VigilConfig): DatumGrou
       data.push(d(METRICS.probeTlsDaysRemaining, event.detail.tls.daysRemaining));
     return [
       { dimensionSets: [{ [DIMENSIONS.project]: project, [DIMENSIONS.probe]: probe }], data },
+    ];
+  }
+  if (event.source === SOURCES.heartbeat) {
+    const { project, heartbeat } = event.detail.metadata;
+    return [
+      {
+        dimensionSets: [{ [DIMENSIONS.project]: project, [DIMENSIONS.heartbeat]: heartbeat }],
+        data: [d(METRICS.heartbeatUp, event.detail.status === 'up' ? 1 : 0)],
+      },
     ];
   }
   const { project, suite } = event.detail.metadata;

@@ -8,6 +8,7 @@ import { LocalAlertDispatcher } from '../../adapters/local/alert-dispatcher';
 import { LocalBus } from '../../adapters/local/bus';
 import { EnvSecretResolver } from '../../adapters/local/env-secrets';
 import { dataDirCheck } from '../../adapters/local/health';
+import { HeartbeatEvaluator } from '../../adapters/local/heartbeat-evaluator';
 import { createHttpEdge, type HttpEdge } from '../../adapters/local/http-edge';
 import { invocationScopes } from '../../adapters/local/invocations';
 import type { LocalMetricStore } from '../../adapters/local/metric-store';
@@ -23,9 +24,10 @@ import { listAlerts } from '../../core/alerts/service';
 import { historyRetentionDays, type VigilConfig } from '../../core/config';
 import { type BusEvent, EVENT_PATTERNS, eventContext, parseBusEvent } from '../../core/events';
 import { configCheck } from '../../core/health';
-import { systemClock } from '../../core/ports';
+import { type Clock, systemClock } from '../../core/ports';
 import { createHistoryHandler } from '../../history/handler';
 import { createIngestHandler } from '../../ingest/handler';
+import { heartbeatBodyCheck } from '../../ingest/heartbeat-routes';
 import { createMetricsHandler } from '../../metrics/handler';
 import { errorResponse, type HttpResult, json } from '../../shared/http';
 import { logger, NAMESPACE, SERVICE } from '../../shared/powertools';
@@ -63,6 +65,10 @@ export interface LocalOptions {
   retention?: RetentionOptions;
   /** `full`: survive a power cut, not only a crash (slower). Default `normal`. */
   synchronous?: 'normal' | 'full';
+  /** How often heartbeats are evaluated (missed pings, overrun runs). Default 5 000 ms. */
+  heartbeatEvaluateMs?: number;
+  /** The clock of heartbeat pings and evaluations (tests). Default: the system clock. */
+  heartbeatClock?: Clock;
 }
 
 /** Staged uploads are kept a day (the S3 lifecycle rule of the AWS stage does the same). */
@@ -82,6 +88,8 @@ export interface LocalPipeline {
   alerts: LocalAlertDispatcher;
   /** The HTTP edge: request bodies being read. */
   edge: HttpEdge;
+  /** The heartbeat evaluator (`evaluate()` runs one evaluation now). */
+  heartbeats: HeartbeatEvaluator;
   server: Server;
   close(): Promise<void>;
 }
@@ -253,6 +261,16 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
     metrics,
   });
 
+  const heartbeatDeps = {
+    store: store.heartbeats,
+    location: 'local',
+    clock: opts.heartbeatClock ?? systemClock,
+  };
+  const heartbeats = new HeartbeatEvaluator(
+    { ...heartbeatDeps, config: opts.config, publisher: bus },
+    { intervalMs: opts.heartbeatEvaluateMs },
+  );
+
   let baseUrl = '';
   const uploads = new LocalUploads(dataDir, () => baseUrl);
   const ingestHandler = createIngestHandler({
@@ -271,6 +289,7 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
     metrics,
     health: [configCheck(opts.config), dataDirCheck(dataDir)],
     uploads,
+    heartbeats: { ...heartbeatDeps, secrets },
     ...(opts.cliFile ? { cliFile: opts.cliFile } : {}),
   });
 
@@ -283,11 +302,13 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
 
   const edge = createHttpEdge({
     ...opts.config.ingest,
-    // An upload URL is its own credential (as S3's presigned PUT); the rest need a token.
+    // An upload URL is its own credential (as S3's presigned PUT); a heartbeat ping may carry its
+    // own token (checked by the handler, after a small body); the rest need a bearer token.
     authorize: (req, url) =>
       req.method === 'PUT' && UPLOAD_PATH.test(url.pathname)
         ? uploads.authorize(req, url)
-        : authorize(
+        : heartbeatBodyCheck(req.method, url.pathname, req.headers) ||
+          authorize(
             req.headers.authorization,
             { ingest: tokens, read: readTokens },
             req.method ?? 'GET',
@@ -360,6 +381,7 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
   }
   const { port } = server.address() as AddressInfo;
   if (opts.probes !== false) probes.start();
+  heartbeats.start();
   await alerts.start();
   const urlHost = host.includes(':') ? `[${host}]` : host;
   baseUrl = `http://${urlHost}:${port}`;
@@ -373,10 +395,12 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
     store,
     alerts,
     edge,
+    heartbeats,
     server,
     close: async () => {
       clearInterval(pruner);
       await probes.stop();
+      await heartbeats.stop();
       await new Promise<void>((ok) => server.close(() => ok()));
       await bus.stop();
       await alerts.stop();

@@ -7,6 +7,7 @@ import { LocalMetricStore } from '../metric-store';
 import { SqliteAlertStore } from './alert-store';
 import { type OpenOptions, StoreDb } from './database';
 import { EventLog } from './event-log';
+import { SqliteHeartbeatStore } from './heartbeat-store';
 import { SqliteHistoryStore } from './history-store';
 import { SqliteRunLedger } from './ledger';
 import { type ImportReport, importLegacy } from './legacy';
@@ -15,7 +16,7 @@ import { SqliteIncidentStore, SqliteProbeHistoryStore, SqliteRunCatalog } from '
 
 /**
  * Local mode's state in one place: `<dataDir>/vigil.db` (ledger, event log and cursors,
- * history, alert state, metrics, probe results) and `<dataDir>/archive/` (raw reports as
+ * history, alert state, heartbeat state, metrics, probe results) and `<dataDir>/archive/` (raw reports as
  * content-addressed files). `open` takes the data directory's lock, checks the database,
  * imports a file-format data directory once, and hands the alert sends a previous process
  * left half done back to the outbox.
@@ -49,6 +50,7 @@ export class LocalStore {
   readonly ledger: SqliteRunLedger;
   readonly history: SqliteHistoryStore;
   readonly alerts: SqliteAlertStore;
+  readonly heartbeats: SqliteHeartbeatStore;
   readonly metrics: LocalMetricStore;
   readonly archive: FileArchive;
   /** The dashboard's data: probe rollups, incidents, the run catalog. */
@@ -85,6 +87,7 @@ export class LocalStore {
     this.ledger = new SqliteRunLedger(this.db, this.log);
     this.history = new SqliteHistoryStore(this.db, { clock: this.#clock });
     this.alerts = new SqliteAlertStore(this.db, { historyLimit: opts.alertHistoryLimit });
+    this.heartbeats = new SqliteHeartbeatStore(this.db);
     this.metrics = new LocalMetricStore(this.db);
     this.archive = new FileArchive(this.dataDir);
     this.status = {

@@ -1,0 +1,148 @@
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { authorize, tokenMatches } from '../core/access';
+import type { PingKind } from '../core/checks/heartbeat';
+import {
+  findHeartbeat,
+  type HeartbeatDeps,
+  type HeartbeatStore,
+  recordPing,
+} from '../core/checks/heartbeat-service';
+import { VigilError } from '../core/errors';
+import type { SecretResolver } from '../core/probes/secrets';
+import { bodyBytes, type HttpResult, header, json } from '../shared/http';
+import { logger } from '../shared/powertools';
+
+/**
+ * `POST` or `GET /v1/heartbeats/{project}/{name}` (a good run), `.../start`, `.../fail`, with
+ * `?exitCode=N` (non-zero: a failure). Authorized by an ingest bearer token, or by the
+ * heartbeat's own token in `?token=` (its `tokenSecret`), which pings that heartbeat only. The
+ * token is compared in constant time and never logged or echoed. The body of a failure (up to
+ * 500 characters, control characters removed) becomes the alert's error text.
+ */
+
+export const HEARTBEAT_PATH_PREFIX = '/v1/heartbeats/';
+
+export interface HeartbeatRoute {
+  project: string;
+  name: string;
+  kind: PingKind;
+}
+
+const MAX_MESSAGE_CHARS = 500;
+/** Largest body a ping may carry (read before the token is checked: keep it small). */
+export const MAX_PING_BODY_BYTES = 16 * 1024;
+
+/**
+ * Local mode's edge, for a request that carries a body: true for a heartbeat ping (the handler
+ * checks its token) with a small declared body, a 413 for a larger or chunked one, false for
+ * any other route (a bearer token is needed up front).
+ */
+export const heartbeatBodyCheck = (
+  method: string | undefined,
+  path: string,
+  headers: Record<string, string | string[] | undefined>,
+): boolean => {
+  if ((method !== 'GET' && method !== 'POST') || !parseHeartbeatPath(path)) return false;
+  const length = Number(headers['content-length'] ?? Number.NaN);
+  if (headers['transfer-encoding'] !== undefined || !(length <= MAX_PING_BODY_BYTES))
+    throw new VigilError(
+      'payload_too_large',
+      `A heartbeat ping's body is at most ${MAX_PING_BODY_BYTES} bytes, with a Content-Length.`,
+    );
+  return true;
+};
+
+/** `{project}/{name}[/start|/fail]` (a project may contain `/`), or undefined. */
+export const parseHeartbeatPath = (path: string): HeartbeatRoute | undefined => {
+  if (!path.startsWith(HEARTBEAT_PATH_PREFIX)) return undefined;
+  const segments = path.slice(HEARTBEAT_PATH_PREFIX.length).split('/');
+  const last = segments.at(-1);
+  const kind: PingKind = last === 'start' || last === 'fail' ? last : 'success';
+  if (kind !== 'success') segments.pop();
+  const name = segments.pop();
+  const project = segments.join('/');
+  if (!name || !project) return undefined;
+  return { project, name, kind };
+};
+
+export interface HeartbeatRouteDeps extends Omit<HeartbeatDeps, 'location'> {
+  store: HeartbeatStore;
+  secrets: SecretResolver;
+  /** `local` or the AWS region. */
+  location: string;
+  /** Ingest and read-only bearer tokens. */
+  tokens: () => Promise<{ ingest: readonly string[]; read: readonly string[] }>;
+}
+
+const wrongToken = (): VigilError =>
+  new VigilError(
+    'unauthorized',
+    'Missing or wrong token: send "Authorization: Bearer <ingest token>", or the heartbeat\'s own token as ?token=.',
+  );
+
+const parseExitCode = (raw: string | undefined): number | undefined => {
+  if (raw === undefined) return undefined;
+  if (!/^-?\d{1,10}$/.test(raw))
+    throw new VigilError(
+      'bad_request',
+      'The query parameter exitCode must be an integer (0 is success, anything else a failure).',
+    );
+  return Number(raw);
+};
+
+/** What a failing job said, as plain text: shortened, without control characters. */
+const messageOf = (event: APIGatewayProxyEventV2): string | undefined => {
+  const text = bodyBytes(event)
+    .subarray(0, MAX_MESSAGE_CHARS * 4)
+    .toString('utf8')
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters is the point
+    .replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ')
+    .trim();
+  return text ? [...text].slice(0, MAX_MESSAGE_CHARS).join('') : undefined;
+};
+
+export const pingHeartbeat = async (
+  deps: HeartbeatRouteDeps,
+  event: APIGatewayProxyEventV2,
+  route: HeartbeatRoute,
+): Promise<HttpResult> => {
+  const query = event.queryStringParameters ?? {};
+  const cfg = findHeartbeat(deps.config, route.project, route.name);
+  if (query.token !== undefined) {
+    // The heartbeat's own token: an unknown heartbeat answers as a wrong token (names stay private).
+    const expected = cfg?.tokenSecret
+      ? await deps.secrets.resolve(cfg.tokenSecret).catch((error: unknown) => {
+          logger.error('heartbeat token secret unreadable', {
+            heartbeat: route.name,
+            secret: cfg.tokenSecret,
+            error: error instanceof Error ? error.message : String(error),
+          });
+          return undefined;
+        })
+      : undefined;
+    if (!expected || !tokenMatches(query.token, [expected])) throw wrongToken();
+  } else {
+    authorize(header(event, 'authorization'), await deps.tokens(), 'POST', event.rawPath);
+  }
+  if (!cfg)
+    throw new VigilError(
+      'not_found',
+      `No heartbeat named "${route.name}" in project "${route.project}" is configured (heartbeats in vigil.config).`,
+    );
+  const exitCode = parseExitCode(query.exitCode);
+  const failing = route.kind === 'fail' || (exitCode !== undefined && exitCode !== 0);
+  const message = failing ? messageOf(event) : undefined;
+  const answer = await recordPing(deps, cfg, {
+    kind: route.kind,
+    ...(exitCode === undefined ? {} : { exitCode }),
+    ...(message ? { message } : {}),
+  });
+  logger.info('heartbeat ping', {
+    project: answer.project,
+    heartbeat: answer.heartbeat,
+    kind: answer.kind,
+    outcome: answer.outcome,
+    nextDueAt: answer.nextDueAt,
+  });
+  return json(200, answer);
+};

@@ -375,9 +375,9 @@ export const EVENT_PATTERNS = {
       DETAIL_TYPES.benchmark,
     ],
   },
-  /** What the dashboard and status page read: reports (run catalog), probe runs, incidents. */
+  /** What the dashboard and status page read: reports (run catalog), probe runs and heartbeats, incidents. */
   status: {
-    source: [SOURCES.ingest, SOURCES.probe, SOURCES.alert],
+    source: [SOURCES.ingest, SOURCES.probe, SOURCES.heartbeat, SOURCES.alert],
     'detail-type': [...RESULTS_PATTERN['detail-type'], DETAIL_TYPES.alertStateChanged],
   },
   /** CloudWatch metric alarms changing state (on the account's default bus). */

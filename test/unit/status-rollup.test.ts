@@ -278,6 +278,49 @@ describe('status subscriber', () => {
       }),
     ).rejects.toThrow(/Invalid Probe Completed event/);
   });
+
+  it('shows a heartbeat beside the probes: its status now and why it went down', async () => {
+    const { recordStatusEvent } = await import('../../functions/core/status/service');
+    const { MemoryProbeHistoryStore, MemoryIncidentStore } = await import(
+      '../../functions/adapters/local/status-memory'
+    );
+    const deps = {
+      probes: new MemoryProbeHistoryStore(),
+      incidents: new MemoryIncidentStore(),
+      catalog: new MemoryRunCatalog(),
+      ttlDays: 90,
+    };
+    const missed = {
+      source: 'vigil.heartbeat',
+      detailType: 'Heartbeat Checked',
+      detail: {
+        metadata: {
+          project: 'ops',
+          heartbeat: 'nightly-backup',
+          correlationId: 'c1',
+          checkedAt: '2026-12-03T02:40:00.000Z',
+          location: 'local',
+        },
+        status: 'down',
+        outcome: 'missed',
+        message: 'no ping since 2026-12-02T02:31:00.000Z (expected by 02:35)',
+        severity: 'critical',
+        tags: [],
+      },
+    } as unknown as Parameters<typeof recordStatusEvent>[0];
+    expect(await recordStatusEvent(missed, deps)).toBe('probe');
+    expect(await deps.probes.latest('ops')).toEqual([
+      expect.objectContaining({ probe: 'nightly-backup', status: 'down' }),
+    ]);
+    expect(
+      await deps.probes.failures({ project: 'ops', probe: 'nightly-backup', limit: 1 }),
+    ).toEqual([
+      expect.objectContaining({
+        assertion: 'heartbeat:missed',
+        message: 'no ping since 2026-12-02T02:31:00.000Z (expected by 02:35)',
+      }),
+    ]);
+  });
 });
 
 describe('run catalog entries', () => {

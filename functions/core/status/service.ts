@@ -1,4 +1,10 @@
-import { DETAIL_TYPES, type KnownEvent, SOURCES } from '../events';
+import {
+  DETAIL_TYPES,
+  type HeartbeatCheckedDetail,
+  type KnownEvent,
+  type ProbeCompletedDetail,
+  SOURCES,
+} from '../events';
 import { type RunCatalog, runEntryOf } from './catalog';
 import type { IncidentStore, ProbeHistoryStore } from './types';
 
@@ -23,6 +29,32 @@ const RUN_KINDS = {
   [DETAIL_TYPES.benchmark]: 'benchmark',
 } as const;
 
+/**
+ * A heartbeat result as a sample of the probe history, so the dashboard shows heartbeats beside
+ * probes (status now, uptime, recent failures). Its latency is the run's duration when the job
+ * said when it started, else 0.
+ */
+export const heartbeatSample = (h: HeartbeatCheckedDetail): ProbeCompletedDetail => ({
+  metadata: {
+    project: h.metadata.project,
+    probe: h.metadata.heartbeat,
+    correlationId: h.metadata.correlationId,
+    checkedAt: h.metadata.checkedAt,
+    location: h.metadata.location,
+  },
+  url: '',
+  method: 'PING',
+  status: h.status,
+  latencyMs: (h.durationSeconds ?? 0) * 1000,
+  attempt: 1,
+  ...(h.status === 'down'
+    ? { failure: { assertion: `heartbeat:${h.outcome}`, message: h.message } }
+    : {}),
+  warnings: [],
+  severity: h.severity,
+  tags: h.tags,
+});
+
 /** What was recorded, for the log line. */
 export type Recorded = 'probe' | 'incident' | 'run' | 'ignored';
 
@@ -33,6 +65,9 @@ export const recordStatusEvent = async (
   switch (event.source) {
     case SOURCES.probe:
       await deps.probes.record(event.detail);
+      return 'probe';
+    case SOURCES.heartbeat:
+      await deps.probes.record(heartbeatSample(event.detail));
       return 'probe';
     case SOURCES.alert:
       await deps.incidents.apply(event.detail);

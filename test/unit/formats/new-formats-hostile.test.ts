@@ -8,6 +8,7 @@ import {
   type ParsedTests,
   parseReport,
 } from '../../../functions/core/formats';
+import { parseGoTest } from '../../../functions/core/formats/go-test';
 
 /**
  * The new formats against mutated and hostile input: each bad input gets a clear 4xx that says
@@ -218,6 +219,18 @@ describe('go test -json', () => {
       '1 test(s) started but have no pass/fail/skip event (run cut short?)',
       '2 line(s) are not test2json events and were skipped (first: line 2)',
     ]);
+  });
+
+  it('refuses blank output at line 1, and warns when only packages report', () => {
+    expect(thrown(() => parseGoTest('\n\n'))).toMatchObject({ location: { line: 1 } });
+    const parsed = parseGoTest(JSON.stringify({ Action: 'pass', Elapsed: 0.2 }));
+    expect(parsed.cases).toEqual([]);
+    expect(parsed.warnings).toEqual(['the output contains no tests']);
+  });
+
+  it('shows the start of a long bad line of a Go cover profile', () => {
+    const error = thrown(() => parseReport(`mode: set\n${'y'.repeat(80)}\n`, 'go-cover'));
+    expect(error.message).toContain(`got "${'y'.repeat(59)}…"`);
   });
 
   it('reads -count runs as attempts and keeps the first message of a failure', () => {

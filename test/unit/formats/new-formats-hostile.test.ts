@@ -169,6 +169,20 @@ describe('TRX counters', () => {
   });
 });
 
+describe('TRX, sparse', () => {
+  it('reads results without names, durations or times, and warns when there are none', () => {
+    const sparse = `<TestRun><Times/><Results><UnitTestResult outcome="Passed"/><UnitTestResult testName="b" outcome="Failed"><Output><ErrorInfo><Message>one</Message><Message>two</Message></ErrorInfo></Output></UnitTestResult><UnitTestResult testName="c" outcome="NotExecuted"><Output><ErrorInfo><Message>skipped why</Message></ErrorInfo></Output></UnitTestResult></Results></TestRun>`;
+    const parsed = parseReport(sparse) as ParsedTests;
+    expect(parsed.cases.map((c) => [c.name, c.status, c.durationMs, c.message])).toEqual([
+      ['', 'passed', 0, undefined],
+      ['b', 'failed', 0, 'one'],
+      ['c', 'skipped', 0, undefined],
+    ]);
+    const none = parseReport('<TestRun><Results/></TestRun>') as ParsedTests;
+    expect(none.warnings).toContain('the report contains no <UnitTestResult> elements');
+  });
+});
+
 describe('Go cover profile, counts', () => {
   it('reads zero counts written with several digits as not hit, and refuses unsafe totals', () => {
     expect(

@@ -410,6 +410,60 @@ describe('load-test regressions', () => {
     );
   });
 
+  it('skips a latency against a zero baseline, and reads runs without the percentile', () => {
+    // Prepare: earlier runs at p95 0 ms, one without a p95; an error rate that fell.
+    const zero = runs.map((r, i) =>
+      r.kind === 'load'
+        ? {
+            ...r,
+            summary: {
+              ...r.summary,
+              errorRate: 0.5,
+              latencyMs: i === 0 ? { p99: 1 } : { ...r.summary.latencyMs, p95: 0 },
+            },
+          }
+        : r,
+    );
+
+    // Act
+    const g = evaluateGate(k6, cfgOf(), ctx(zero));
+
+    // Assess
+    expect(byId(g, 'load.p95')?.message).toBe(
+      'p95 latency not compared: the baseline mean is 0: a relative change is undefined.',
+    );
+    expect(byId(g, 'load.errorRate')).toMatchObject({
+      status: 'pass',
+      message: expect.stringContaining('(−48 points;'),
+    });
+  });
+
+  it('gives the default reason when the context says neither baseline nor why', () => {
+    // Prepare
+    const bare = { baseBranch: 'main', suite: 'unit', minBaselineRuns: 3 };
+    const coverage: ParsedReport = {
+      kind: 'coverage',
+      format: 'lcov',
+      summary: { lines: { pct: 90, covered: 9, total: 10 } } as CoverageSummary,
+      warnings: [],
+    };
+
+    // Act
+    const load = evaluateGate(k6, cfgOf(), bare);
+    const cov = evaluateGate(coverage, cfgOf({ maxCoverageDrop: 1 }), bare);
+
+    // Assess
+    expect(byId(load, 'load.p95')?.message).toBe(
+      'p95 latency not compared: no run history was consulted.',
+    );
+    expect(byId(load, 'load.errorRate')?.message).toBe(
+      'Error rate not compared: no run history was consulted.',
+    );
+    expect(byId(cov, 'coverage.drop.lines')?.message).toBe(
+      'Coverage drop not checked: no run history was consulted.',
+    );
+  });
+
   it('keeps a long list of thresholds to a capped number of checks, failures first', () => {
     const thresholds = Array.from({ length: 30 }, (_, i) => ({
       name: `t${i}`,

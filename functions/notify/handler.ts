@@ -59,33 +59,33 @@ export const createNotifyHandler = (deps: NotifyHandlerDeps) => {
       logger.appendKeys({ correlation_id: n.correlationId });
       annotate({ correlationId: n.correlationId, project: n.project, checkKey: n.checkKey });
       try {
-        const results = await Promise.allSettled(
-          channels.map(({ channel, label }) =>
-            deliver(n, channel, {
-              ...deliveryDeps,
-              label,
-              onRetry: (info) => logger.warn('alert delivery retry', { ...info }),
-            }),
-          ),
+        // Every channel is tried; a failed one is logged, counted and named in the error.
+        const errors = await Promise.all(
+          channels.map(async ({ channel, label }) => {
+            try {
+              const { attempts } = await deliver(n, channel, {
+                ...deliveryDeps,
+                label,
+                onRetry: (info) => logger.warn('alert delivery retry', { ...info }),
+              });
+              logger.info('alert delivered', {
+                channel: label,
+                kind: n.kind,
+                checkKey: n.checkKey,
+                attempts,
+              });
+              return undefined;
+            } catch (e) {
+              const error = e instanceof Error ? e.message : String(e);
+              logger.error('alert delivery failed', { channel: label, kind: n.kind, error });
+              emitPipelineMetric(metrics, PIPELINE_METRICS.deliveryFailures, {
+                Channel: channel.type,
+              });
+              return error;
+            }
+          }),
         );
-        results.forEach((r, i) => {
-          const label = channels[i]?.label ?? 'channel';
-          if (r.status === 'fulfilled') {
-            logger.info('alert delivered', {
-              channel: label,
-              kind: n.kind,
-              checkKey: n.checkKey,
-              attempts: r.value.attempts,
-            });
-            return;
-          }
-          const error = r.reason instanceof Error ? r.reason.message : String(r.reason);
-          logger.error('alert delivery failed', { channel: label, kind: n.kind, error });
-          emitPipelineMetric(metrics, PIPELINE_METRICS.deliveryFailures, {
-            Channel: channels[i]?.channel.type ?? 'unknown',
-          });
-          failures.push(error);
-        });
+        for (const error of errors) if (error !== undefined) failures.push(error);
       } finally {
         logger.resetKeys();
       }

@@ -143,7 +143,12 @@ describe('badges', () => {
     // Prepare
     const catalog = new MemoryRunCatalog();
     const coverage = (runId: string, at: string, lines: number) =>
-      entry({ runId, kind: 'coverage', ingestedAt: at, facts: { coverage: { lines } } });
+      entry({
+        runId,
+        kind: 'coverage',
+        ingestedAt: at,
+        facts: { coverage: { lines, branches: null, functions: null } },
+      });
     catalog.recordSync(coverage('new', '2026-11-25T11:00:00.000Z', 85));
     catalog.recordSync(coverage('old', '2026-11-25T09:00:00.000Z', 10));
 

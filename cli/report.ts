@@ -320,12 +320,10 @@ const FORMAT_CONTENT_TYPE: Record<FormatId, string> = {
 
 const isGzip = (b: Uint8Array): boolean => b[0] === 0x1f && b[1] === 0x8b;
 
-interface Detected {
-  format?: FormatId;
-  contentType: string;
-  /** Why the format could not be recognised. */
-  why?: string;
-}
+type Detected =
+  | { format: FormatId; contentType: string; why?: undefined }
+  /** `why`: why the format could not be recognised. */
+  | { format?: undefined; contentType: string; why: string };
 
 /** Client-side format detection with the same rules the server uses. */
 export const detectReport = (text: string): Detected => {
@@ -481,7 +479,7 @@ const describeLocation = (loc: Record<string, unknown> | undefined): string => {
 const describeHttpError = (status: number, body: string): { code?: string; text: string } => {
   const err = errorBody(body);
   const detail = err
-    ? `${err.code ? `${err.code}: ` : ''}${err.message ?? ''}${describeLocation(err.location)}`
+    ? `${[err.code, err.message].filter(Boolean).join(': ')}${describeLocation(err.location)}`
     : snippet(body);
   return { code: err?.code, text: `HTTP ${status}${detail ? ` ${detail}` : ''}` };
 };
@@ -738,6 +736,14 @@ const send = async (
   }
 };
 
+/** The headers of a report's POST to /v1/results. */
+interface IngestHeaders extends Record<string, string> {
+  authorization: string;
+  'content-encoding': string;
+  'content-type': string;
+  'x-correlation-id': string;
+}
+
 /**
  * A large report in three steps: ask for an upload URL, PUT the gzipped report there, then
  * ingest it by id. A failed step answers like a failed direct post (same retries and errors).
@@ -745,7 +751,7 @@ const send = async (
 const sendStaged = async (
   ctx: Context,
   resultsUrl: URL,
-  headers: Record<string, string>,
+  headers: IngestHeaders,
   body: Uint8Array,
   file: string,
 ): Promise<{ result: AttemptResult; attempts: number }> => {
@@ -757,9 +763,9 @@ const sendStaged = async (
     ctx,
     uploadsUrl,
     {
-      authorization: headers.authorization ?? '',
+      authorization: headers.authorization,
       'content-type': 'application/json',
-      'x-correlation-id': headers['x-correlation-id'] ?? '',
+      'x-correlation-id': headers['x-correlation-id'],
     },
     Buffer.from(request),
     file,
@@ -823,7 +829,7 @@ const reportFile = async (ctx: Context, file: string, index: number): Promise<Fi
   const contentType = options.format ? FORMAT_CONTENT_TYPE[options.format] : detected.contentType;
   if (options.format === undefined && detected.format === undefined)
     ctx.err(
-      `⚠ ${file}: format not recognised here (${detected.why ?? 'unknown'}); sending it anyway and letting the server decide (use --format to name it)`,
+      `⚠ ${file}: format not recognised here (${detected.why}); sending it anyway and letting the server decide (use --format to name it)`,
     );
   else if (options.format && detected.format && detected.format !== options.format)
     ctx.err(`⚠ ${file}: looks like ${detected.format}, but --format ${options.format} was given`);
@@ -852,7 +858,7 @@ const reportFile = async (ctx: Context, file: string, index: number): Promise<Fi
   ];
   for (const [key, value] of query) if (value !== undefined) url.searchParams.set(key, value);
 
-  const headers = {
+  const headers: IngestHeaders = {
     authorization: `Bearer ${options.token}`,
     'content-encoding': 'gzip',
     'content-type': patch ? CONTENT_TYPE.json : contentType,

@@ -103,20 +103,24 @@ const coverageLines = (d: Delivered): string[] => {
 const changePct = (value: number, base: number): string =>
   base === 0 ? '' : `${value >= base ? '+' : '−'}${fmt(Math.abs(((value - base) / base) * 100))}%`;
 
+const benchmarkRow = (c: Check, base: number): string => {
+  const value = c.actual === undefined ? '–' : fmt(c.actual);
+  const change = c.actual === undefined ? '' : changePct(c.actual, base);
+  return `| ${md(c.id, 120)} | ${value} | ${fmt(base)} | ${change} | ${CHECK_ICON[c.status] ?? ''} ${md(c.message ?? '', 300)} |`;
+};
+
 const benchmarkLines = (d: Delivered): string[] => {
-  const compared = d.checks.filter(
-    (c) => c.id.startsWith('benchmark.') && c.status !== 'skip' && c.threshold !== undefined,
+  const rows = d.checks.flatMap((c) =>
+    c.id.startsWith('benchmark.') && c.status !== 'skip' && c.threshold !== undefined
+      ? [benchmarkRow(c, c.threshold)]
+      : [],
   );
-  if (compared.length === 0) return [];
+  if (rows.length === 0) return [];
   return [
     '',
     '| Benchmark check | Value | Base | Change | Verdict |',
     '| --- | --- | --- | --- | --- |',
-    ...compared.map((c) => {
-      const v = c.actual ?? Number.NaN;
-      const b = c.threshold ?? Number.NaN;
-      return `| ${md(c.id, 120)} | ${fmt(v)} | ${fmt(b)} | ${changePct(v, b)} | ${CHECK_ICON[c.status] ?? ''} ${md(c.message ?? '', 300)} |`;
-    }),
+    ...rows,
   ];
 };
 

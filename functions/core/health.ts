@@ -22,7 +22,8 @@ const MAX_REASON_CHARS = 120;
 /** The first line of an error message, capped: enough to act on, never a payload or a secret. */
 export const shortReason = (error: unknown): string => {
   const message = error instanceof Error ? error.message || error.name : String(error);
-  const line = message.split('\n', 1)[0] ?? '';
+  const end = message.indexOf('\n');
+  const line = end < 0 ? message : message.slice(0, end);
   return line.length > MAX_REASON_CHARS ? `${line.slice(0, MAX_REASON_CHARS - 1)}…` : line;
 };
 
@@ -43,16 +44,21 @@ export const runHealthChecks = async (
   checks: readonly HealthCheck[],
   timeoutMs: number = HEALTH_CHECK_TIMEOUT_MS,
 ): Promise<HealthReport> => {
-  const results = await Promise.allSettled(checks.map((c) => withTimeout(c.check, timeoutMs)));
+  const results = await Promise.all(
+    checks.map(async ({ name, check }) => {
+      try {
+        await withTimeout(check, timeoutMs);
+        return { name, result: 'ok' };
+      } catch (e) {
+        return { name, result: `error: ${shortReason(e)}` };
+      }
+    }),
+  );
   const report: HealthReport = { ok: true, checks: {} };
-  results.forEach((result, i) => {
-    const name = checks[i]?.name ?? `check${i}`;
-    if (result.status === 'fulfilled') report.checks[name] = 'ok';
-    else {
-      report.ok = false;
-      report.checks[name] = `error: ${shortReason(result.reason)}`;
-    }
-  });
+  for (const { name, result } of results) {
+    report.checks[name] = result;
+    if (result !== 'ok') report.ok = false;
+  }
   return report;
 };
 

@@ -68,42 +68,45 @@ export const createNotifyHandler = (deps: NotifyHandlerDeps) => {
       logger.appendKeys({ correlation_id: n.correlationId });
       annotate({ correlationId: n.correlationId, project: n.project, checkKey: n.checkKey });
       try {
-        const results = await Promise.allSettled(
+        // Every channel is tried; a failed one is logged, counted and named in the error. A
+        // channel that already has this notification (an earlier attempt) is skipped.
+        const errors = await Promise.all(
           channels.map(async ({ channel, label }) => {
             const key = deliveryKey(n, label);
-            if (await marks?.delivered(key)) return { attempts: 0, already: true };
-            const sent = await deliver(n, channel, {
-              ...deliveryDeps,
-              label,
-              onRetry: (info) => logger.warn('alert delivery retry', { ...info }),
-            });
+            try {
+              if (await marks?.delivered(key)) {
+                logger.info('alert already delivered', { channel: label, kind: n.kind });
+                return undefined;
+              }
+              const { attempts } = await deliver(n, channel, {
+                ...deliveryDeps,
+                label,
+                onRetry: (info) => logger.warn('alert delivery retry', { ...info }),
+              });
+              logger.info('alert delivered', {
+                channel: label,
+                kind: n.kind,
+                checkKey: n.checkKey,
+                attempts,
+              });
+            } catch (e) {
+              const error = e instanceof Error ? e.message : String(e);
+              logger.error('alert delivery failed', { channel: label, kind: n.kind, error });
+              emitPipelineMetric(metrics, PIPELINE_METRICS.deliveryFailures, {
+                Channel: channel.type,
+              });
+              return error;
+            }
             await marks?.mark(key).catch((error: unknown) =>
               logger.warn('could not record a delivery; a retry may post it again', {
                 channel: label,
                 error: error instanceof Error ? error.message : String(error),
               }),
             );
-            return { ...sent, already: false };
+            return undefined;
           }),
         );
-        results.forEach((r, i) => {
-          const label = channels[i]?.label ?? 'channel';
-          if (r.status === 'fulfilled') {
-            logger.info(r.value.already ? 'alert already delivered' : 'alert delivered', {
-              channel: label,
-              kind: n.kind,
-              checkKey: n.checkKey,
-              attempts: r.value.attempts,
-            });
-            return;
-          }
-          const error = r.reason instanceof Error ? r.reason.message : String(r.reason);
-          logger.error('alert delivery failed', { channel: label, kind: n.kind, error });
-          emitPipelineMetric(metrics, PIPELINE_METRICS.deliveryFailures, {
-            Channel: channels[i]?.channel.type ?? 'unknown',
-          });
-          failures.push(error);
-        });
+        for (const error of errors) if (error !== undefined) failures.push(error);
       } finally {
         logger.resetKeys();
       }

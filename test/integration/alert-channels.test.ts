@@ -540,4 +540,19 @@ describe('notify handler (SNS → channels)', () => {
     );
     expect(received).toHaveLength(0);
   });
+
+  it('names the first bad field of JSON that is not an AlertNotification', async () => {
+    // Prepare
+    const handler = createNotifyHandler({ config: config(), resolveSecret, sleep });
+    const { title: _t, ...untitled } = notification;
+
+    // Act
+    const act = handler(snsEvent(JSON.stringify(untitled)));
+
+    // Assess
+    await expect(act).rejects.toThrow(
+      /^SNS message 95df01b4-ee98-5cb9-9903-4c221d41eb5e is not an alert notification: title: /,
+    );
+    expect(received).toHaveLength(0);
+  });
 });

@@ -274,3 +274,44 @@ describe('status without a SHA', () => {
     ).rejects.toBeInstanceOf(ForgeError);
   });
 });
+
+describe('detectForge', () => {
+  it('reads what the event and environment say, and nothing more', async () => {
+    // Prepare: a push event (no pull request), a pull request without head, a number only at
+    // the top level, and unreadable JSON.
+    const event = async (name: string, doc: string) => {
+      const path = join(dir, name);
+      await writeFile(path, doc);
+      return path;
+    };
+    const push = await event('push.json', JSON.stringify({ ref: 'refs/heads/main' }));
+    const noHead = await event('nohead.json', JSON.stringify({ number: '12', pull_request: {} }));
+    const broken = await event('broken.json', '{');
+
+    // Act
+    const [pushed, headless, unreadable, bare, gitlab] = await Promise.all([
+      detectForge(githubEnv({ GITHUB_EVENT_PATH: push, GITHUB_SHA: '', GITHUB_API_URL: '' })),
+      detectForge(githubEnv({ GITHUB_EVENT_PATH: noHead })),
+      detectForge(githubEnv({ GITHUB_EVENT_PATH: broken, GITHUB_TOKEN: '' })),
+      detectForge({ GITHUB_ACTIONS: 'true', GITHUB_REPOSITORY: 'acme/shop' }),
+      detectForge(gitlabEnv({ CI_COMMIT_SHA: '', VIGIL_GITLAB_TOKEN: '', GITLAB_TOKEN: 't2' })),
+    ]);
+
+    // Assess
+    expect(pushed).toEqual({
+      kind: 'github',
+      api: 'https://api.github.com',
+      repo: 'acme/shop',
+      token: TOKEN,
+    });
+    expect(headless).toMatchObject({ request: 12, sha: 'f'.repeat(40) });
+    expect(unreadable).toEqual({
+      kind: 'github',
+      api: forge.url,
+      repo: 'acme/shop',
+      sha: 'f'.repeat(40),
+    });
+    expect(bare).toEqual({ kind: 'github', api: 'https://api.github.com', repo: 'acme/shop' });
+    expect(gitlab).toEqual({ kind: 'gitlab', api: forge.url, repo: '42', token: 't2', request: 9 });
+  });
+});

@@ -868,13 +868,23 @@ describe('detectReport', () => {
     expect(detectReport('hello').why).toBe('unrecognised text');
     expect(detectReport('<!doctype html><html></html>').why).toContain('HTML');
     expect(detectReport('  ').why).toBe('the file is empty');
+    expect(detectReport('<?xml version="1.0"?>').why).toBe('unknown XML root <?>');
+    expect(
+      detectReport(
+        '{"Action":"run","Package":"p","Test":"TestA"}\n{"Action":"pass","Package":"p"}',
+      ),
+    ).toEqual({ format: 'go-test', contentType: 'text/plain' });
   });
 });
 
 describe('vigil report: odd answers and failures', () => {
   const runWith = async (
     argv: string[],
-    over: { fetch?: typeof fetch; readFile?: (p: string) => Promise<Uint8Array> },
+    over: {
+      fetch?: typeof fetch;
+      readFile?: (p: string) => Promise<Uint8Array>;
+      uploadThresholdBytes?: number;
+    },
   ) => {
     let stdout = '';
     let stderr = '';
@@ -1028,5 +1038,141 @@ describe('vigil report: odd answers and failures', () => {
       fetch: async () => new Response(null, { status: 308 }),
     });
     expect(redirect.stderr).toContain('redirected (HTTP 308); use the final URL');
+  });
+  it("shows what it can of an error body that is not Vigil's", async () => {
+    // Prepare
+    const reply = (body: string) => async () => new Response(body, { status: 400 });
+
+    // Act
+    const array = await runWith(ARGS, { fetch: reply('["not", "an", "object"]') });
+    const long = await runWith(ARGS, { fetch: reply(`oops ${'x'.repeat(300)}`) });
+    const codeOnly = await runWith([...ARGS, '--json'], {
+      fetch: reply(JSON.stringify({ error: { code: 'too_old', location: { line: null } } })),
+    });
+
+    // Assess
+    expect(array.stderr).toContain('rejected by the server: HTTP 400 ["not", "an", "object"]');
+    expect(long.stderr).toContain(`HTTP 400 oops ${'x'.repeat(194)}… (correlation id`);
+    expect(codeOnly.stderr).toContain('rejected by the server: HTTP 400 too_old (correlation id');
+    expect(jsonLines(codeOnly.stdout)[0]).toMatchObject({
+      outcome: 'rejected',
+      error: { code: 'too_old', message: 'rejected by the server: HTTP 400 too_old' },
+    });
+  });
+
+  it('summarises partial load, benchmark and check figures', async () => {
+    // Prepare
+    const answers = [
+      { kind: 'load', summary: { requests: 10 } },
+      { kind: 'benchmark', summary: {} },
+      {
+        kind: 'tests',
+        summary: {},
+        gate: {
+          status: 'fail',
+          checks: [
+            { id: 'a', status: 'fail', actual: 3 },
+            { id: 'b', status: 'fail', threshold: 2 },
+          ],
+        },
+      },
+    ];
+
+    // Act
+    const out = (
+      await Promise.all(
+        answers.map((a) =>
+          runWith(ARGS, { fetch: async () => new Response(JSON.stringify(a), { status: 202 }) }),
+        ),
+      )
+    )
+      .map((r) => r.stdout)
+      .join('');
+
+    // Assess
+    expect(out).toContain('  load: 10 requests\n');
+    expect(out).toContain('  benchmarks: 0\n');
+    expect(out).toContain('    ✖ a: actual 3, threshold -\n');
+    expect(out).toContain('    ✖ b: actual -, threshold 2\n');
+  });
+
+  it('names neither format when the file is unrecognised and the answer does not say', async () => {
+    // Act
+    const r = await runWith(ARGS, {
+      readFile: async () => Buffer.from('hello'),
+      fetch: async () => new Response('{}', { status: 202 }),
+    });
+
+    // Assess
+    expect(r.stdout).toContain('datadog-java-gradle.xml: unknown format [run ');
+  });
+
+  it('counts several failed gates in the verdict', async () => {
+    // Prepare
+    const failing = { kind: 'tests', summary: {}, gate: { status: 'fail', checks: [] } };
+
+    // Act
+    const r = await runWith([JUNIT, ...ARGS], {
+      fetch: async () => new Response(JSON.stringify(failing), { status: 202 }),
+    });
+
+    // Assess
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('Vigil verdict: ✖ FAIL: gate failed (2 reports: 2 gates failed)');
+  });
+
+  it('--json --allow-unreachable: an unexpected 2xx answer exits 0', async () => {
+    // Act
+    const r = await runWith([...ARGS, '--json', '--allow-unreachable'], {
+      fetch: async () => new Response('<html>proxy</html>', { status: 200 }),
+    });
+
+    // Assess
+    expect(r.code).toBe(0);
+    expect(jsonLines(r.stdout)[0]).toMatchObject({
+      outcome: 'unreachable',
+      exitCode: 0,
+      allowed: true,
+      error: { code: 'bad_response' },
+    });
+    expect(r.stderr).toContain('not failing because --allow-unreachable is set');
+  });
+
+  it('a staged upload stops at the step that fails', async () => {
+    // Prepare: every report is staged; the first run's upload request is refused, the
+    // second run's PUT fails.
+    const urls: string[] = [];
+    const fetchFor =
+      (refuseUpload: boolean): typeof fetch =>
+      async (url, init) => {
+        urls.push(`${init?.method} ${String(url)}`);
+        if (String(url).includes('/v1/uploads'))
+          return refuseUpload
+            ? new Response(JSON.stringify({ error: { code: 'forbidden', message: 'no' } }), {
+                status: 403,
+              })
+            : new Response(
+                JSON.stringify({ uploadId: 'u1', url: 'http://s3.test/put', headers: {} }),
+                {
+                  status: 201,
+                },
+              );
+        return new Response('slow down', { status: 503 });
+      };
+
+    // Act
+    const refused = await runWith(ARGS, { fetch: fetchFor(true), uploadThresholdBytes: 1 });
+    const putFailed = await runWith(ARGS, { fetch: fetchFor(false), uploadThresholdBytes: 1 });
+
+    // Assess
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toContain('HTTP 403 forbidden: no');
+    expect(putFailed.code).toBe(4);
+    expect(putFailed.stderr).toContain('endpoint unreachable after 1 attempt: HTTP 503 slow down');
+    expect(urls).toEqual([
+      'POST http://127.0.0.1:9/v1/uploads',
+      'POST http://127.0.0.1:9/v1/uploads',
+      'PUT http://s3.test/put',
+    ]);
   });
 });

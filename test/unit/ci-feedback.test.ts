@@ -191,6 +191,68 @@ describe('Markdown', () => {
     expect(text).toContain('> ⚠️ one warning');
   });
 
+  it('renders the odd cases: big figures, no patch lines, many files, a zero base, no thresholds', () => {
+    // Prepare
+    const many = Array.from({ length: 52 }, (_, i) => ({ path: `src/f${i}.ts`, uncovered: [1] }));
+    const delivered = [
+      deliveredOf('none.json', {
+        kind: 'coverage',
+        summary: { lines: 'x', patch: { coverable: 0, covered: 0, pct: null, files: [] } },
+      }),
+      deliveredOf('many.json', {
+        kind: 'coverage',
+        summary: { patch: { coverable: 52, covered: 0, pct: 0, files: many } },
+      }),
+      deliveredOf('bench.json', {
+        kind: 'benchmark',
+        gate: {
+          status: 'pass',
+          checks: [
+            { id: 'benchmark.big', status: 'pass', actual: 123_456.7, threshold: 0 },
+            { id: 'benchmark.faster', status: 'pass', actual: 50, threshold: 100 },
+          ],
+        },
+      }),
+      deliveredOf('k6.json', { kind: 'load', summary: { thresholds: 'none' } }),
+      deliveredOf('k6-2.json', { kind: 'load', summary: { thresholds: [{ passed: true }] } }),
+      deliveredOf('odd.json', {
+        gate: {
+          status: 'pass',
+          checks: [
+            { id: 'custom', status: 'odd' },
+            { id: 'benchmark.none', status: 'odd', threshold: 5 },
+          ],
+        },
+        failures: { failed: [{ name: 'no file' }] },
+      }),
+    ];
+
+    // Act
+    const text = renderMarkdown({ project: 'p', endpoint: 'http://x', problems: [], delivered });
+    const unsure = renderMarkdown({
+      project: 'p',
+      endpoint: 'http://x',
+      problems: ['x.xml: could not be read'],
+      delivered: [],
+    });
+
+    // Assess
+    expect(text).toContain('Patch coverage: no coverable changed lines');
+    expect(text).not.toContain('Coverage: ');
+    expect(text).toContain('| src/f49\\.ts | 1 |');
+    expect(text).not.toContain('src/f50');
+    expect(text).toContain('| … and 2 more files | |');
+    expect(text).toContain('| benchmark\\.big | 123457 | 0 |  | ✅  |');
+    expect(text).toContain('| benchmark\\.faster | 50 | 100 | −50% | ✅  |');
+    expect(text.match(/Load threshold/g)).toHaveLength(1);
+    expect(text).toContain('| ? | ✅ |');
+    expect(text).toContain('#### ✅ odd\\.json: report, passed');
+    expect(text).toContain('| custom | odd |  |');
+    expect(text).toContain('| benchmark\\.none | – | 5 |  |   |');
+    expect(text).toContain('\n- no file\n');
+    expect(unsure).toMatch(/^### ➖ Vigil: p: no gate\n/);
+  });
+
   it('caps the size', () => {
     const huge = Array.from({ length: 40 }, (_, i) =>
       deliveredOf(`f${i}`, answer({ warnings: ['w'.repeat(300)] })),

@@ -273,6 +273,57 @@ describe('benchmark regressions', () => {
     expect(others?.message).toContain('and 11 more');
   });
 
+  it('skips an empty report, a repeated name, a new benchmark and a zero baseline', () => {
+    // Prepare
+    const runs = STEADY.map(() =>
+      record('benchmark', { benchmarks: [{ name: 'zero', unit: 'ns', value: 0 }] }),
+    );
+    const current = report([
+      { name: 'zero', unit: 'ns', value: 5 },
+      { name: 'zero', unit: 'ns', value: 500 },
+      { name: 'new', unit: 'ns', value: 5 },
+    ]);
+
+    // Act
+    const empty = evaluateGate(report([]), cfgOf(), ctx(runs));
+    const g = evaluateGate(current, cfgOf(), ctx(runs));
+
+    // Assess
+    expect(empty.checks.map((c) => c.message)).toEqual(['The report contains no benchmarks.']);
+    expect(g.checks.map((c) => [c.id, c.status, c.message])).toEqual([
+      [
+        'benchmark.zero',
+        'skip',
+        '"zero": not compared: the baseline mean is 0: a relative change is undefined.',
+      ],
+      [
+        'benchmark.new',
+        'skip',
+        '"new": 0 earlier runs on base branch "main" (suite unit), a baseline needs 3.',
+      ],
+    ]);
+  });
+
+  it('names the few regressions left for the summary and does not fail when told not to', () => {
+    // Prepare: 22 regressed (19 get their own check), 8 improved.
+    const many = Array.from({ length: 30 }, (_, i) => ({ name: `b${i}`, unit: 'ns', value: 100 }));
+    const runs = STEADY.map((f) =>
+      record('benchmark', { benchmarks: many.map((b) => ({ ...b, value: b.value * f })) }),
+    );
+    const current = report(many.map((b, i) => ({ ...b, value: i < 22 ? 200 : 50 })));
+
+    // Act
+    const g = evaluateGate(current, cfgOf({ failOnBenchmarkRegression: false }), ctx(runs));
+
+    // Assess: every check is a skip (regressions reported, not failed), so no verdict.
+    expect(g.status).toBe('none');
+    const others = g.checks.at(-1);
+    expect(others).toMatchObject({ id: 'benchmark.others', status: 'skip', actual: 3 });
+    expect(others?.message).toMatch(
+      /^11 more benchmarks: 3 regressed, 8 improved\. Regressed: "b\d+" \(\+[\d.]+%\), "b\d+" \(\+[\d.]+%\), "b\d+" \(\+[\d.]+%\)\. Not failing the gate: failOnBenchmarkRegression is false\.$/,
+    );
+  });
+
   it('says why nothing was compared without history', () => {
     const g = evaluateGate(report(benchmarks), cfgOf(), ctx(undefined));
     expect(g.checks).toEqual([
@@ -356,6 +407,60 @@ describe('load-test regressions', () => {
     expect(byId(g, 'load.p99')?.message).toBe('The report has no p99 latency.');
     expect(byId(evaluateGate(k6, cfgOf(), ctx(undefined)), 'load.errorRate')?.message).toBe(
       'Error rate not compared: run history is not configured.',
+    );
+  });
+
+  it('skips a latency against a zero baseline, and reads runs without the percentile', () => {
+    // Prepare: earlier runs at p95 0 ms, one without a p95; an error rate that fell.
+    const zero = runs.map((r, i) =>
+      r.kind === 'load'
+        ? {
+            ...r,
+            summary: {
+              ...r.summary,
+              errorRate: 0.5,
+              latencyMs: i === 0 ? { p99: 1 } : { ...r.summary.latencyMs, p95: 0 },
+            },
+          }
+        : r,
+    );
+
+    // Act
+    const g = evaluateGate(k6, cfgOf(), ctx(zero));
+
+    // Assess
+    expect(byId(g, 'load.p95')?.message).toBe(
+      'p95 latency not compared: the baseline mean is 0: a relative change is undefined.',
+    );
+    expect(byId(g, 'load.errorRate')).toMatchObject({
+      status: 'pass',
+      message: expect.stringContaining('(−48 points;'),
+    });
+  });
+
+  it('gives the default reason when the context says neither baseline nor why', () => {
+    // Prepare
+    const bare = { baseBranch: 'main', suite: 'unit', minBaselineRuns: 3 };
+    const coverage: ParsedReport = {
+      kind: 'coverage',
+      format: 'lcov',
+      summary: { lines: { pct: 90, covered: 9, total: 10 } } as CoverageSummary,
+      warnings: [],
+    };
+
+    // Act
+    const load = evaluateGate(k6, cfgOf(), bare);
+    const cov = evaluateGate(coverage, cfgOf({ maxCoverageDrop: 1 }), bare);
+
+    // Assess
+    expect(byId(load, 'load.p95')?.message).toBe(
+      'p95 latency not compared: no run history was consulted.',
+    );
+    expect(byId(load, 'load.errorRate')?.message).toBe(
+      'Error rate not compared: no run history was consulted.',
+    );
+    expect(byId(cov, 'coverage.drop.lines')?.message).toBe(
+      'Coverage drop not checked: no run history was consulted.',
     );
   });
 

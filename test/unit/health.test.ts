@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../functions/core/config';
-import { cachedCheck, type HealthCheck, runHealthChecks } from '../../functions/core/health';
+import {
+  cachedCheck,
+  configCheck,
+  type HealthCheck,
+  runHealthChecks,
+  shortReason,
+} from '../../functions/core/health';
 import { createIngestHandler, type IngestHandlerDeps } from '../../functions/ingest/handler';
 import {
   apiEvent,
@@ -103,6 +109,25 @@ describe('GET /v1/health', () => {
     // Assess
     expect(report.ok).toBe(false);
     expect(report.checks.bus?.length).toBeLessThanOrEqual('error: '.length + 120);
+  });
+});
+
+describe('shortReason and configCheck', () => {
+  it('reads the first line of a message, the name of an error without one, or the value', () => {
+    expect(shortReason(new Error('first\nsecond'))).toBe('first');
+    expect(shortReason(new RangeError(''))).toBe('RangeError');
+    expect(shortReason('plain')).toBe('plain');
+  });
+
+  it('fails without a configuration object', async () => {
+    expect(await runHealthChecks([configCheck({})])).toEqual({
+      ok: true,
+      checks: { config: 'ok' },
+    });
+    expect(await runHealthChecks([configCheck(null)])).toEqual({
+      ok: false,
+      checks: { config: 'error: no configuration loaded' },
+    });
   });
 });
 

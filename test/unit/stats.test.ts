@@ -110,3 +110,28 @@ describe('welchTest', () => {
     expect(welchTest({ mean: 1, sd: 0, n: 3 }, { mean: 1, sd: 0, n: 3 }).pGreater).toBe(0.5);
   });
 });
+
+describe('edges of the distributions', () => {
+  it('uses the reflection formula below 1/2: Γ(1/4) = 3.6256…', () => {
+    expect(Math.exp(logGamma(0.25))).toBeCloseTo(3.625609908, 8);
+  });
+
+  it('answers NaN for undefined inputs and the limits for infinite t', () => {
+    expect(studentTCdf(Number.NaN, 3)).toBeNaN();
+    expect(studentTCdf(1, 0)).toBeNaN();
+    expect(studentTCdf(Number.POSITIVE_INFINITY, 3)).toBe(1);
+    expect(studentTCdf(Number.NEGATIVE_INFINITY, 3)).toBe(0);
+    expect(studentTQuantile(0, 3)).toBeNaN();
+    expect(studentTQuantile(1, 3)).toBeNaN();
+    expect(studentTQuantile(0.9, -1)).toBeNaN();
+  });
+
+  it('compares samples without spread exactly when the first mean is lower', () => {
+    expect(welchTest({ mean: 1, sd: 0, n: 3 }, { mean: 2, sd: 0, n: 3 })).toEqual({
+      t: Number.NEGATIVE_INFINITY,
+      df: 4,
+      pGreater: 1,
+      pLess: 0,
+    });
+  });
+});

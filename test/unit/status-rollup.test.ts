@@ -140,6 +140,44 @@ describe('badges', () => {
     });
   });
 
+  it('takes the newest coverage run whatever the order it was recorded in', async () => {
+    // Prepare
+    const catalog = new MemoryRunCatalog();
+    const coverage = (runId: string, at: string, lines: number) =>
+      entry({
+        runId,
+        kind: 'coverage',
+        ingestedAt: at,
+        facts: { coverage: { lines, branches: null, functions: null } },
+      });
+    catalog.recordSync(coverage('new', '2026-11-25T11:00:00.000Z', 85));
+    catalog.recordSync(coverage('old', '2026-11-25T09:00:00.000Z', 10));
+
+    // Act
+    const badge = await coverageBadge({ catalog, config }, 'shop', 'main');
+
+    // Assess
+    expect(badge).toEqual({ label: 'coverage', message: '85%', tone: 'good' });
+  });
+
+  it('grades uptime good from 99.9% and bad below 99%', async () => {
+    // Prepare
+    const { MemoryProbeHistoryStore } = await import(
+      '../../functions/adapters/local/status-memory'
+    );
+    const grade = async (down: number) => {
+      const probes = new MemoryProbeHistoryStore(clock);
+      for (let i = 0; i < 1000; i++)
+        probes.recordSync(
+          sample(`2026-11-2${i % 5}T0${i % 10}:00:00.000Z`, i, i < down ? 'down' : 'up'),
+        );
+      return (await uptimeBadge({ probes, clock }, 'shop', 'api')).tone;
+    };
+
+    // Act + Assess
+    expect([await grade(0), await grade(20)]).toEqual(['good', 'bad']);
+  });
+
   it('reports 30 days of uptime', async () => {
     const { MemoryProbeHistoryStore } = await import(
       '../../functions/adapters/local/status-memory'

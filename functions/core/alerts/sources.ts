@@ -170,7 +170,7 @@ const reportObservation = (
     severity: 'warning',
     title: isTests
       ? `Tests ${m.project}/${suite} on ${branch}`
-      : `${kind[0]?.toUpperCase() ?? ''}${kind.slice(1)} gate ${m.project} on ${branch}`,
+      : `${kind.charAt(0).toUpperCase()}${kind.slice(1)} gate ${m.project} on ${branch}`,
     target: `${branch}${shortCommit(m)}${m.ci ? ` (${m.ci})` : ''}`,
     ...(!ok ? { error: clip(error || 'The gate failed.') } : {}),
     correlationId: m.correlationId,
@@ -182,7 +182,7 @@ const reportObservation = (
 const failedTestNames = (detail: TestRunDetail): string[] => {
   const shown = detail.failedTests.slice(0, 5).map((t) => {
     const name = t.classname ? `${t.classname} > ${t.name}` : t.name;
-    return `✗ ${name}${t.message ? `: ${t.message.split('\n')[0]?.slice(0, 200) ?? ''}` : ''}`;
+    return `✗ ${name}${t.message ? `: ${t.message.replace(/\n[\s\S]*/, '').slice(0, 200)}` : ''}`;
   });
   const more = detail.summary.failed - shown.length;
   return more > 0 ? [...shown, `…and ${more} more`] : shown;
@@ -290,7 +290,7 @@ export const observationFromAlarm = (
   const event = cloudWatchAlarmEventSchema.parse(input);
   const { alarmName, state, configuration } = event.detail;
   if (state.value === 'INSUFFICIENT_DATA') return undefined;
-  const description = configuration?.description ?? undefined;
+  const description = configuration?.description;
   return {
     id: event.id,
     checkKey: `alarm:${alarmName}`,

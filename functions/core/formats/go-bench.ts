@@ -36,8 +36,8 @@ export const parseGoBench = (text: string): ParsedBenchmark => {
   const rows: { pkg: string; name: string; pairs: [number, string][] }[] = [];
   let pkg = '';
   const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const line = (lines[i] ?? '').trim();
+  for (const [i, raw] of lines.entries()) {
+    const line = raw.trim();
     if (line.startsWith('pkg: ')) {
       pkg = line.slice(5).trim();
       continue;

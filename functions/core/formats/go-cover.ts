@@ -34,9 +34,10 @@ export const parseGoCover = (text: string): ParsedCoverage => {
       { line: 1 },
     );
   const blocks = new Map<string, { statements: number; hit: boolean }>();
-  for (let i = 1; i < lines.length; i++) {
-    const line = (lines[i] ?? '').trim();
-    // Concatenated profiles repeat the mode line.
+  for (const [i, raw] of lines.entries()) {
+    const line = raw.trim();
+    // Line 1 is the mode (read above); concatenated profiles repeat it.
+    if (i === 0) continue;
     if (line === '' || GO_COVER_MODE.test(line)) continue;
     const m = BLOCK.exec(line);
     if (!m) {

@@ -65,8 +65,8 @@ export const parseGoTest = (text: string): ParsedTests => {
   let firstBad: number | undefined;
 
   const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const line = (lines[i] ?? '').trim();
+  for (const [i, raw] of lines.entries()) {
+    const line = raw.trim();
     if (line === '') continue;
     let event: unknown;
     try {

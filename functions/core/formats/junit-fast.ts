@@ -86,19 +86,28 @@ const entityAt = (text: string, amp: number, limit: number): Entity | undefined 
   return { text: String.fromCodePoint(code), end: semi + 1 };
 };
 
+/** Thrown on a reference the scanner is not sure about; `scanJunit` then answers undefined. */
+class NotSure extends Error {}
+
+/** The reference at `amp`, or `NotSure` when it is not one we are sure about. */
+const knownEntityAt = (text: string, amp: number, limit: number): Entity => {
+  const entity = entityAt(text, amp, limit);
+  if (entity === undefined) throw new NotSure();
+  return entity;
+};
+
 /**
  * Character data in [start, end) with line ends normalised and references decoded, cut once
- * it has at least `max` characters. Undefined on a reference we are not sure about.
+ * it has at least `max` characters. Throws `NotSure` on a reference we are not sure about.
  */
-const decodeText = (text: string, start: number, end: number, max: number): string | undefined => {
+const decodeText = (text: string, start: number, end: number, max: number): string => {
   let out = '';
   let from = start;
   let i = start;
   while (i < end && out.length + (i - from) < max) {
     const c = text.charCodeAt(i);
     if (c === 0x26 /* & */) {
-      const entity = entityAt(text, i, end);
-      if (entity === undefined) return undefined;
+      const entity = knownEntityAt(text, i, end);
       out += text.slice(from, i) + entity.text;
       i = entity.end;
       from = i;
@@ -115,17 +124,17 @@ const decodeText = (text: string, start: number, end: number, max: number): stri
 
 /**
  * An attribute value in [start, end): references decoded, each whitespace character (and each
- * CR LF pair) turned into a space as XML requires. Undefined on a reference we are not sure about.
+ * CR LF pair) turned into a space as XML requires. Throws `NotSure` on a reference we are not
+ * sure about.
  */
-const decodeAttribute = (text: string, start: number, end: number): string | undefined => {
+const decodeAttribute = (text: string, start: number, end: number): string => {
   let out = '';
   let from = start;
   let i = start;
   while (i < end) {
     const c = text.charCodeAt(i);
     if (c === 0x26) {
-      const entity = entityAt(text, i, end);
-      if (entity === undefined) return undefined;
+      const entity = knownEntityAt(text, i, end);
       out += text.slice(from, i) + entity.text;
       i = entity.end;
       from = i;
@@ -147,19 +156,22 @@ const decodeAttribute = (text: string, start: number, end: number): string | und
 class TagAttributes implements XmlAttributes {
   text = '';
   count = 0;
-  /** Per attribute: name start, name end, value start, value end. */
+  /**
+   * Per attribute: name start, name end, value start, value end. Only the first `count * 4`
+   * entries are read, and they are always set (hence `as number` where they are read).
+   */
   readonly at: number[] = [];
 
   get(name: string): string | undefined {
     const { at, text } = this;
     for (let k = 0; k < this.count * 4; k += 4) {
-      const ns = at[k] ?? 0;
-      if ((at[k + 1] ?? 0) - ns === name.length && text.startsWith(name, ns)) {
-        const vs = at[k + 2] ?? 0;
-        const ve = at[k + 3] ?? 0;
+      const ns = at[k] as number;
+      if ((at[k + 1] as number) - ns === name.length && text.startsWith(name, ns)) {
+        const vs = at[k + 2] as number;
+        const ve = at[k + 3] as number;
         const value = text.slice(vs, ve);
-        // References were checked while scanning: decoding cannot fail here.
-        return NEEDS_DECODING.test(value) ? (decodeAttribute(text, vs, ve) ?? '') : value;
+        // References were checked while scanning: decoding cannot throw here.
+        return NEEDS_DECODING.test(value) ? decodeAttribute(text, vs, ve) : value;
       }
     }
     return undefined;
@@ -179,8 +191,8 @@ class TagAttributes implements XmlAttributes {
     const length = ne - ns;
     if (this.count < 16) {
       for (let k = 0; k < this.count * 4; k += 4) {
-        const os = at[k] ?? 0;
-        if ((at[k + 1] ?? 0) - os !== length) continue;
+        const os = at[k] as number;
+        if ((at[k + 1] as number) - os !== length) continue;
         let j = 0;
         while (j < length && text.charCodeAt(os + j) === text.charCodeAt(ns + j)) j++;
         if (j === length) return false;
@@ -189,7 +201,7 @@ class TagAttributes implements XmlAttributes {
       if (this.names === undefined) {
         this.names = new Set();
         for (let k = 0; k < this.count * 4; k += 4) {
-          this.names.add(text.slice(at[k] ?? 0, at[k + 1] ?? 0));
+          this.names.add(text.slice(at[k] as number, at[k + 1] as number));
         }
       }
       const name = text.slice(ns, ne);
@@ -214,7 +226,8 @@ export const scanJunit = (input: string): ParsedTests | undefined => {
   try {
     return scan(input);
   } catch {
-    // Not expected; the reference parser decides.
+    // A reference we are not sure about (`NotSure`), or anything unexpected: the reference
+    // parser decides.
     return undefined;
   }
 };
@@ -236,7 +249,10 @@ const scan = (input: string): ParsedTests | undefined => {
   let nextAmp = -2;
   let nextCdataEnd = -2;
 
-  /** Whether the character data in [start, end) is well-formed; delivers it when captured. */
+  /**
+   * Whether the character data in [start, end) is well-formed (throws `NotSure` on a reference
+   * we are not sure about); delivers it when captured.
+   */
   const charData = (start: number, end: number): boolean => {
     if (start === end) return true;
     const depth = open.length;
@@ -246,17 +262,11 @@ const scan = (input: string): ParsedTests | undefined => {
     }
     if (nextAmp !== -1 && nextAmp < start) nextAmp = text.indexOf('&', start);
     while (nextAmp !== -1 && nextAmp < end) {
-      const entity = entityAt(text, nextAmp, end);
-      if (entity === undefined) return false;
-      nextAmp = text.indexOf('&', entity.end);
+      nextAmp = text.indexOf('&', knownEntityAt(text, nextAmp, end).end);
     }
     if (nextCdataEnd !== -1 && nextCdataEnd < start) nextCdataEnd = text.indexOf(']]>', start);
     if (nextCdataEnd !== -1 && nextCdataEnd + 3 <= end) return false;
-    if (captureDepth !== 0) {
-      const data = decodeText(text, start, end, BODY_MAX_CHARS + 1);
-      if (data === undefined) return false;
-      builder.text(data);
-    }
+    if (captureDepth !== 0) builder.text(decodeText(text, start, end, BODY_MAX_CHARS + 1));
     return true;
   };
 
@@ -381,9 +391,7 @@ const scan = (input: string): ParsedTests | undefined => {
     if (nextLt >= 0 && nextLt < i) return undefined;
     if (nextAmp !== -1 && nextAmp < lt) nextAmp = text.indexOf('&', lt);
     while (nextAmp !== -1 && nextAmp < i) {
-      const entity = entityAt(text, nextAmp, i);
-      if (entity === undefined) return undefined;
-      nextAmp = text.indexOf('&', entity.end);
+      nextAmp = text.indexOf('&', knownEntityAt(text, nextAmp, i).end);
     }
     open.push(name);
     const depth = open.length;

@@ -122,9 +122,8 @@ export const parseLcov = (text: string): ParsedCoverage => {
   let current: LcovRecord | undefined;
 
   const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
+  for (const [i, raw] of lines.entries()) {
     const lineNo = i + 1;
-    const raw = lines[i] ?? '';
     const line = (i === 0 ? raw.replace(/^\uFEFF/, '') : raw).trim();
     if (line === '') continue;
 

@@ -14,6 +14,7 @@ import {
   check,
   clip,
   type GateContext,
+  noHistory,
   num,
   pct1,
   plural,
@@ -201,12 +202,7 @@ export const benchmarkChecks = (
     return [skip('benchmark.regression', 'The report contains no benchmarks.')];
   const runs = baselineOf(ctx, 'benchmark');
   if (!runs)
-    return [
-      skip(
-        'benchmark.regression',
-        `Benchmark regressions not checked: ${ctx.noHistory ?? 'no run history'}.`,
-      ),
-    ];
+    return [skip('benchmark.regression', `Benchmark regressions not checked: ${noHistory(ctx)}.`)];
   // Index each baseline run by name once; a name repeated in one report keeps its first entry.
   const history = runs.map((r) => {
     const byName = new Map<string, Benchmark>();

@@ -70,6 +70,9 @@ export const where = (ctx: GateContext): string =>
   `on base branch "${ctx.baseBranch}"${ctx.suite ? ` (suite ${ctx.suite})` : ''}`;
 
 /** The runs of one kind in the baseline, or why there are none to consult. */
+/** Why there is no baseline, for a skip message. */
+export const noHistory = (ctx: GateContext): string => ctx.noHistory ?? 'no run history';
+
 export const baselineOf = <K extends RunRecord['kind']>(
   ctx: GateContext,
   kind: K,

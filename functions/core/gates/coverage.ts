@@ -1,7 +1,7 @@
 import type { GateConfig } from '../config';
 import type { GateCheck } from '../events';
 import { type CoverageSummary, round2 } from '../formats/types';
-import { baselineOf, check, type GateContext, num, plural, skip, where } from './checks';
+import { baselineOf, check, type GateContext, noHistory, num, plural, skip, where } from './checks';
 
 /**
  * Coverage checks: the absolute minimum per gated metric, and with `maxCoverageDrop` the drop
@@ -45,7 +45,7 @@ const dropChecks = (
   return cfg.coverageMetrics.map((name) => {
     const metric = summary[name];
     const id = `coverage.drop.${name}`;
-    if (!runs) return skip(id, `Coverage drop not checked: ${ctx.noHistory ?? 'no run history'}.`);
+    if (!runs) return skip(id, `Coverage drop not checked: ${noHistory(ctx)}.`);
     if (!base) return skip(id, `No coverage ${where(ctx)} yet: nothing to compare.`);
     const before = base.summary[name];
     if (!metric) return skip(id, `The report has no ${name} coverage.`);

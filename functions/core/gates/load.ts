@@ -7,6 +7,7 @@ import {
   check,
   clip,
   type GateContext,
+  noHistory,
   num,
   pct1,
   plural,
@@ -98,8 +99,7 @@ const latencyCheck = (
   const current = s.latencyMs[key];
   if (current === undefined) return skip(id, `The report has no ${key} latency.`);
   const runs = baselineOf(ctx, 'load');
-  if (!runs)
-    return skip(id, `${key} latency not compared: ${ctx.noHistory ?? 'no run history'}.`, current);
+  if (!runs) return skip(id, `${key} latency not compared: ${noHistory(ctx)}.`, current);
   const baseline = runs.flatMap((r) => {
     const v = r.summary.latencyMs[key];
     return v === undefined ? [] : [{ value: v }];
@@ -139,8 +139,7 @@ const pct = (rate: number): string => `${num(rate * 100)}%`;
 const errorRateCheck = (s: LoadSummary, cfg: GateConfig, ctx: GateContext): GateCheck => {
   const id = 'load.errorRate';
   const runs = baselineOf(ctx, 'load');
-  if (!runs)
-    return skip(id, `Error rate not compared: ${ctx.noHistory ?? 'no run history'}.`, s.errorRate);
+  if (!runs) return skip(id, `Error rate not compared: ${noHistory(ctx)}.`, s.errorRate);
   const d = detectRateRegression({
     baseline: runs.map((r) => r.summary.errorRate),
     current: s.errorRate,

@@ -6,6 +6,8 @@ import {
   flakyCheckKey,
   flakyNotice,
   formatDuration,
+  formatTime,
+  MAX_FLAKY_NOTICES_PER_RUN,
   MAX_SUBJECT_CHARS,
   type SlackBlock,
   slackPayload,
@@ -333,5 +335,45 @@ describe('formatDuration', () => {
 
     // Assess
     expect(out).toEqual(['0s', '45s', '1m', '12m 30s', '1h', '1h 1m', '1d', '1d 2h']);
+  });
+});
+
+describe('odd inputs', () => {
+  it('shows a time it cannot read as it is', () => {
+    expect(formatTime('soon')).toBe('soon');
+    expect(formatTime('2026-11-25T10:00:00.000Z')).toBe('2026-11-25 10:00:00 UTC');
+  });
+
+  it('builds a NOTICE from a state without an incident: summary from the title', () => {
+    // Prepare
+    const state: AlertState = {
+      ...firingState,
+      since: undefined,
+      incidentId: undefined,
+      target: undefined,
+    };
+
+    // Act
+    const n = buildNotification('NOTICE', state);
+
+    // Assess
+    expect(n).toMatchObject({
+      summary: 'Probe checkout-api.',
+      since: firingState.lastObservedAt,
+      incidentId: 'unknown',
+    });
+  });
+
+  it('counts the flaky tests beyond the notices sent, in the last notice', () => {
+    // Prepare
+    const last = (total: number) =>
+      flakyNotice({ ...flaky, batch: { index: MAX_FLAKY_NOTICES_PER_RUN, total } }, 'evt-9')
+        .summary;
+
+    // Act + Assess
+    expect(last(MAX_FLAKY_NOTICES_PER_RUN + 1)).toContain(
+      ' 1 more test was found flaky in run ci-481-macos: GET /v1/projects/shop/tests?status=flaky lists them all.',
+    );
+    expect(last(MAX_FLAKY_NOTICES_PER_RUN + 3)).toContain(' 3 more tests were found flaky');
   });
 });

@@ -480,6 +480,20 @@ describe('observationFromAlarm', () => {
     expect(o?.at).toBe('2026-11-25T10:04:40.000Z');
   });
 
+  it('names only the region without a description, and keeps an unreadable time as it is', () => {
+    // Prepare
+    const event = alarmEvent('ALARM');
+    event.detail.state.timestamp = 'yesterday';
+    event.time = 'today';
+    const { configuration: _c, ...bare } = event.detail;
+
+    // Act
+    const o = observationFromAlarm({ ...event, detail: bare }, config);
+
+    // Assess
+    expect(o).toMatchObject({ target: 'us-east-1', at: 'today' });
+  });
+
   it('is a warning when the alarm name contains "warning"', () => {
     // Prepare
     const event = alarmEvent('ALARM', 'vigil-prod-LatencyWarning');

@@ -190,3 +190,26 @@ describe('parseCobertura edge cases', () => {
     );
   });
 });
+
+describe('parseCobertura, repeated and bare lines', () => {
+  it('keeps the best condition coverage of a repeated line and reads a line without hits as not hit', () => {
+    // Prepare
+    const text = `<coverage><packages><package><classes>
+      <class name="A" filename="a.py"><lines>
+        <line number="1"/>
+        <line number="2" hits="1" branch="true" condition-coverage="50% (1/2)"/>
+        <line number="2" hits="1" branch="true" condition-coverage="100% (2/2)"/>
+        <line number="3" hits="1" branch="true" condition-coverage="50% (2/4)"/>
+        <line number="3" hits="1" branch="true" condition-coverage="25% (1/4)"/>
+      </lines></class>
+      <class><lines><line number="1" hits="0"/></lines></class>
+    </classes></package></packages></coverage>`;
+
+    // Act
+    const parsed = parseCobertura(text);
+
+    // Assess
+    expect(parsed.summary.lines).toMatchObject({ covered: 2, total: 4 });
+    expect(parsed.summary.branches).toMatchObject({ covered: 4, total: 6 });
+  });
+});

@@ -3,6 +3,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isVigilError, type VigilError } from '../../../functions/core/errors';
 import { parseIstanbul } from '../../../functions/core/formats/istanbul';
+import {
+  istanbulLineHits,
+  parseIstanbulFinal,
+} from '../../../functions/core/formats/istanbul-final';
 
 const FIXTURES = join(__dirname, '../../fixtures');
 const load = (rel: string): unknown => JSON.parse(readFileSync(join(FIXTURES, rel), 'utf8'));
@@ -136,5 +140,37 @@ describe('parseIstanbul rejects bad input', () => {
     expect(err.message).toContain('Invalid Istanbul coverage summary');
     expect(err.message).toContain(message);
     expect(err.location?.path).toBeTruthy();
+  });
+});
+
+describe('coverage-final.json, odd entries', () => {
+  it('counts hostile hit values as not hit and skips statements without a start line', () => {
+    // Prepare
+    const doc = {
+      'a.ts': {
+        statementMap: { 0: { start: { line: 1 } }, 1: { start: {} }, 2: 'x' },
+        s: { 0: 'lots', 1: 1, 2: 1 },
+        f: 'none',
+        b: { 0: [1, '1'], 1: 'x' },
+      },
+    };
+
+    // Act
+    const parsed = parseIstanbulFinal(doc);
+
+    // Assess
+    expect(parsed.summary).toMatchObject({
+      lines: { covered: 0, total: 1 },
+      statements: { covered: 2, total: 3 },
+      functions: { pct: null },
+      branches: { covered: 1, total: 2 },
+    });
+    expect(istanbulLineHits({})).toEqual(new Map());
+  });
+
+  it('refuses a document without files', () => {
+    expect(() => parseIstanbulFinal({})).toThrow(
+      'Invalid Istanbul coverage-final.json: no files in it.',
+    );
   });
 });

@@ -166,6 +166,17 @@ describe('scanJunit constructs', () => {
       '<testsuite name="s"><testcase name="a"></testcase  ></testsuite\n>',
     ],
     ['a BOM', `\ufeff${wrap('<testcase name="a"/>')}`],
+    [
+      'a lone CR in a failure body',
+      wrap('<testcase name="a"><failure>one\rtwo</failure></testcase>'),
+    ],
+    ['a surrogate pair (an emoji) in a name', wrap('<testcase name="a \ud83d\ude00"/>')],
+    [
+      'a tag with many attributes',
+      wrap(
+        `<testcase name="a" ${Array.from({ length: 20 }, (_, i) => `x${i}="${i}"`).join(' ')}/>`,
+      ),
+    ],
   ])('reads %s like the reference', (_label, text) => {
     // Act
     const fast = scanJunit(text);
@@ -202,6 +213,16 @@ describe('scanJunit constructs', () => {
     ['a comment with --', `<!-- a -- b -->${wrap('')}`],
     ['a non-ASCII element name', wrap('<tést/>')],
     ['an invalid character reference', wrap('<testcase name="&#0;"/>')],
+    ['an unpaired surrogate', wrap('<testcase name="a \ud83d"/>')],
+    [
+      'a duplicate among many attributes',
+      wrap(
+        `<testcase ${Array.from({ length: 20 }, (_, i) => `x${i}="${i}"`).join(' ')} x3="again"/>`,
+      ),
+    ],
+    ['CDATA outside the root', `<![CDATA[x]]>${wrap('')}`],
+    ['a DOCTYPE after the root', `${wrap('')}<!DOCTYPE testsuites>`],
+    ['two DOCTYPEs', `<!DOCTYPE testsuites><!DOCTYPE testsuites>${wrap('')}`],
   ])('defers %s to the reference', (_label, text) => {
     // Act
     const fast = scanJunit(text);

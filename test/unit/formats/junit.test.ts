@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { isVigilError, type VigilError } from '../../../functions/core/errors';
 import { parseJunit } from '../../../functions/core/formats/junit';
 import { RETRIES_NOT_RECORDED as NO_RETRIES } from '../../../functions/core/formats/junit-model';
+import { someNames } from '../../../functions/core/formats/junit-readings';
 import type { TestCase } from '../../../functions/core/formats/types';
 import { cpuMs } from '../../helpers/cpu-time';
 import { generateJunit } from '../../helpers/generate-junit';
@@ -737,6 +738,42 @@ second line</failure></testcase>
 
     // Assess
     expect(dialects).toEqual(['vitest', undefined]);
+  });
+
+  it('recognises pytest and mocha from a suite under an unnamed root', () => {
+    // Prepare
+    const under = (name: string) =>
+      `<testsuites><testsuite name="${name}"><testcase name="t"/></testsuite></testsuites>`;
+
+    // Act
+    const dialects = [
+      parseJunit(under('pytest')).dialect,
+      parseJunit(under('Mocha Tests')).dialect,
+    ];
+
+    // Assess
+    expect(dialects).toEqual(['pytest', 'mocha']);
+  });
+
+  it('keeps the first message when two attempts failed', () => {
+    // Prepare: the same test twice, both failed; the root declares one test, so the two are
+    // attempts of one.
+    const text = `<testsuites tests="1"><testsuite name="s"><testcase classname="c" name="t"><failure message="first"/></testcase><testcase classname="c" name="t"><failure message="second"/></testcase></testsuite></testsuites>`;
+
+    // Act
+    const [only, ...rest] = parseJunit(text).cases;
+
+    // Assess
+    expect(rest).toEqual([]);
+    expect(only).toMatchObject({ status: 'failed', retries: 1, message: 'first' });
+  });
+});
+
+describe('someNames', () => {
+  it('quotes at most three names, clipping long ones, then says how many more', () => {
+    expect(someNames(['a', 'x'.repeat(100), 'c', 'd', 'e'])).toBe(
+      `"a", "${'x'.repeat(79)}…", "c" and 2 more`,
+    );
   });
 });
 

@@ -222,6 +222,12 @@ describe('parseLcov rejects bad input', () => {
       3,
     ],
     ['a lowercase tag', lcov('SF:a.js', 'da:1,1'), 'line 2: not an LCOV line', 2],
+    [
+      'a long garbage line',
+      lcov('SF:a.js', 'x'.repeat(100)),
+      `line 2: not an LCOV line: "${'x'.repeat(59)}…"`,
+      2,
+    ],
     ['a JSON document', '{"total": {}}', 'line 1: not an LCOV line', 1],
     ['a DA line before any SF', lcov('DA:1,1', 'SF:a.js'), 'line 1: DA: line outside a record', 1],
     [

@@ -8,6 +8,7 @@ import {
   type ParsedTests,
   parseReport,
 } from '../../../functions/core/formats';
+import { parseGoTest } from '../../../functions/core/formats/go-test';
 
 /**
  * The new formats against mutated and hostile input: each bad input gets a clear 4xx that says
@@ -168,6 +169,20 @@ describe('TRX counters', () => {
   });
 });
 
+describe('TRX, sparse', () => {
+  it('reads results without names, durations or times, and warns when there are none', () => {
+    const sparse = `<TestRun><Times/><Results><UnitTestResult outcome="Passed"/><UnitTestResult testName="b" outcome="Failed"><Output><ErrorInfo><Message>one</Message><Message>two</Message></ErrorInfo></Output></UnitTestResult><UnitTestResult testName="c" outcome="NotExecuted"><Output><ErrorInfo><Message>skipped why</Message></ErrorInfo></Output></UnitTestResult></Results></TestRun>`;
+    const parsed = parseReport(sparse) as ParsedTests;
+    expect(parsed.cases.map((c) => [c.name, c.status, c.durationMs, c.message])).toEqual([
+      ['', 'passed', 0, undefined],
+      ['b', 'failed', 0, 'one'],
+      ['c', 'skipped', 0, undefined],
+    ]);
+    const none = parseReport('<TestRun><Results/></TestRun>') as ParsedTests;
+    expect(none.warnings).toContain('the report contains no <UnitTestResult> elements');
+  });
+});
+
 describe('Go cover profile, counts', () => {
   it('reads zero counts written with several digits as not hit, and refuses unsafe totals', () => {
     expect(
@@ -218,6 +233,18 @@ describe('go test -json', () => {
       '1 test(s) started but have no pass/fail/skip event (run cut short?)',
       '2 line(s) are not test2json events and were skipped (first: line 2)',
     ]);
+  });
+
+  it('refuses blank output at line 1, and warns when only packages report', () => {
+    expect(thrown(() => parseGoTest('\n\n'))).toMatchObject({ location: { line: 1 } });
+    const parsed = parseGoTest(JSON.stringify({ Action: 'pass', Elapsed: 0.2 }));
+    expect(parsed.cases).toEqual([]);
+    expect(parsed.warnings).toEqual(['the output contains no tests']);
+  });
+
+  it('shows the start of a long bad line of a Go cover profile', () => {
+    const error = thrown(() => parseReport(`mode: set\n${'y'.repeat(80)}\n`, 'go-cover'));
+    expect(error.message).toContain(`got "${'y'.repeat(59)}…"`);
   });
 
   it('reads -count runs as attempts and keeps the first message of a failure', () => {

@@ -174,6 +174,45 @@ describe('hostile XML', () => {
     expect(json.message).toContain('looks like JSON');
   });
 
+  it('clips a long line of non-XML text in the message', () => {
+    // Act
+    const { error } = rejected(() =>
+      parseJunit('this is a long line of text that is definitely not xml at all'),
+    );
+
+    // Assess
+    expect(error.message).toBe(
+      'Not a JUnit XML report: it does not start with "<" (starts with "this is a long line of text that is def…").',
+    );
+  });
+
+  it('rejects a prolog whose PI or comment never ends', () => {
+    // Act
+    const errors = [
+      '<?xml version="1.0"?><?pi never closed',
+      '<!-- never closed <testsuites/>',
+    ].map((t) => rejected(() => parseJunit(t)).error);
+
+    // Assess
+    expect(errors.map((e) => e.message)).toEqual([
+      'Malformed XML at line 1, column 38: document must contain a root element.',
+      'Malformed XML at line 1, column 31: document must contain a root element.',
+    ]);
+  });
+
+  it('rejects an undefined entity whose name is too long to quote', () => {
+    // Prepare
+    const text = `<testsuites><testsuite name="&${'a'.repeat(45)};"/></testsuites>`;
+
+    // Act
+    const { error } = rejected(() => parseJunit(text));
+
+    // Assess
+    expect(error.message).toBe(
+      'Malformed XML at line 1, column 76: undefined entity (only &amp; &lt; &gt; &quot; &apos; and character references are allowed)',
+    );
+  });
+
   it('rejects a truncated file with the line where it ends', () => {
     // Prepare
     const text =

@@ -1,4 +1,5 @@
 import type { Gate } from '../events';
+import type { SecurityRunSummary } from '../security/analysis';
 import type {
   BenchmarkSummary,
   CoverageSummary,
@@ -32,7 +33,8 @@ export type RunRecord =
   | (RunBase & { kind: 'tests'; summary: TestSummary })
   | (RunBase & { kind: 'coverage'; summary: CoverageSummary })
   | (RunBase & { kind: 'load'; summary: LoadSummary })
-  | (RunBase & { kind: 'benchmark'; summary: BenchmarkSummary });
+  | (RunBase & { kind: 'benchmark'; summary: BenchmarkSummary })
+  | (RunBase & { kind: 'security'; summary: SecurityRunSummary });
 
 export type RunKind = RunRecord['kind'];
 

@@ -260,7 +260,7 @@ export const alertNotificationSchema = z.object({
   incidentId: z.string(),
   /** NOTICE: a one-off message outside the incident cycle (a test found flaky). */
   kind: z.enum(['FIRING', 'REMINDER', 'RESOLVED', 'NOTICE']),
-  source: z.enum(['probe', 'tests', 'gate', 'alarm', 'flaky']),
+  source: z.enum(['probe', 'tests', 'gate', 'alarm', 'flaky', 'security']),
   project: z.string(),
   severity: z.enum(['critical', 'warning']),
   title: z.string(),

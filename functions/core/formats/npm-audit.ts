@@ -81,14 +81,26 @@ export const parseNpmAudit = (doc: unknown): ParsedSecurity => {
       message,
       location: { package: name, ...(range ? { version: range } : {}) },
       cwe: cweIds(advisories.flatMap((a) => arr(a.cwe))),
-      fingerprint: fingerprintOf(TOOL, [name, ...(ids.length > 0 ? [...ids].sort() : through.sort())]),
+      fingerprint: fingerprintOf(TOOL, [
+        name,
+        ...(ids.length > 0 ? [...ids].sort() : through.sort()),
+      ]),
     };
   });
   const warnings: string[] = [];
-  const meta = isObj(doc.metadata) && isObj(doc.metadata.vulnerabilities) ? doc.metadata.vulnerabilities : undefined;
+  const meta =
+    isObj(doc.metadata) && isObj(doc.metadata.vulnerabilities)
+      ? doc.metadata.vulnerabilities
+      : undefined;
   if (meta && typeof meta.total === 'number' && meta.total !== findings.length)
     warnings.push(
       `npm counted ${meta.total} vulnerable packages in metadata.vulnerabilities.total, the report lists ${findings.length}.`,
     );
-  return { kind: 'security', format: 'npm-audit', summary: summarize(findings), findings, warnings };
+  return {
+    kind: 'security',
+    format: 'npm-audit',
+    summary: summarize(findings),
+    findings,
+    warnings,
+  };
 };

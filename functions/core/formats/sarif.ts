@@ -121,7 +121,9 @@ export const parseSarif = (doc: unknown): ParsedSecurity => {
       const text =
         cleanText(str(message.text) ?? str(message.markdown), TEXT_MAX.message) ||
         cleanText(obj(rule.shortDescription).text, TEXT_MAX.message);
-      const own = fingerprintText(obj(result.fingerprints)) ?? fingerprintText(obj(result.partialFingerprints));
+      const own =
+        fingerprintText(obj(result.fingerprints)) ??
+        fingerprintText(obj(result.partialFingerprints));
       const snippet = cleanText(obj(region.snippet).text, 2000);
       const ruleName = cleanText(
         str(rule.name) ?? str(obj(rule.shortDescription).text),

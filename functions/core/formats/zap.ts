@@ -50,7 +50,8 @@ export const parseZap = (doc: unknown): ParsedSecurity => {
           `${where}.riskcode must be 0, 1, 2 or 3, not ${JSON.stringify(alert.riskcode ?? null).slice(0, 20)}.`,
           { path: `${where}.riskcode` },
         );
-      const ruleId = cleanText(String(alert.pluginid ?? alert.alertRef ?? ''), TEXT_MAX.id) || '(no plugin id)';
+      const ruleId =
+        cleanText(String(alert.pluginid ?? alert.alertRef ?? ''), TEXT_MAX.id) || '(no plugin id)';
       const ruleName = cleanText(alert.name ?? alert.alert, TEXT_MAX.name);
       const message = htmlToText(alert.desc, TEXT_MAX.message) || ruleName;
       const confidence = CONFIDENCE[String(alert.confidence)];

@@ -3,7 +3,7 @@ import type { GateCheck } from '../events';
 import type { ParsedSecurity } from '../formats/types';
 import { analyseSecurity, type SecurityAnalysis } from '../security/analysis';
 import { locationText, SEVERITIES, type Severity } from '../security/model';
-import { type GateContext, baselineOf, check, clip, plural, where } from './checks';
+import { baselineOf, check, clip, type GateContext, plural, where } from './checks';
 
 /**
  * `security.findings`: fail when findings at or above `gates.security.minSeverity` (default
@@ -50,7 +50,7 @@ export const securityChecks = (
     notes.push(
       a.noHistory
         ? `No base comparison (${a.noHistory}): gating on all findings.`
-        : `No base run of ${without.map((t) => clip(t, 60)).join(', ')} ${where(ctx)} yet: gating on all ${plural(without.length, 'its', 'their')} findings at or above ${a.minSeverity}.`,
+        : `No base run of ${without.map((t) => clip(t, 60)).join(', ')} ${where(ctx)} yet: gating on all ${without.length === 1 ? 'its' : 'their'} findings at or above ${a.minSeverity}.`,
     );
   for (const e of a.expired)
     notes.push(
@@ -58,7 +58,8 @@ export const securityChecks = (
     );
   if (a.suppressed.length > 0)
     notes.push(`${plural(a.suppressed.length, 'finding')} suppressed (listed in the answer).`);
-  const scope = a.newOnly ? 'new ' : '';
+  // Findings of a tool without a base are gated whether new or not: no "new" then.
+  const scope = a.newOnly && without.length === 0 ? 'new ' : '';
   const against = a.newOnly && without.length < a.bases.size ? ` ${where(ctx)}` : '';
   const shown = a.gated
     .slice(0, SHOWN_IN_MESSAGE)

@@ -4,8 +4,8 @@ import { VigilError } from '../errors';
 import { DETAIL_TYPES, type KnownEvent, SOURCES, type TestFlakyDetail } from '../events';
 import type { TestCase } from '../formats/types';
 import { mapLimit } from '../pool';
-import { securityRunSummary } from '../security/analysis';
 import type { ArchiveReader, Clock, EventPublisher } from '../ports';
+import { securityRunSummary } from '../security/analysis';
 import { evaluateFlaky, noticeDue, withOutcome } from './flaky';
 import { findQuarantine } from './quarantine';
 import {

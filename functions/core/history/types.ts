@@ -1,5 +1,4 @@
 import type { Gate } from '../events';
-import type { SecurityRunSummary } from '../security/analysis';
 import type {
   BenchmarkSummary,
   CoverageSummary,
@@ -8,6 +7,7 @@ import type {
   TestStatus,
   TestSummary,
 } from '../formats/types';
+import type { SecurityRunSummary } from '../security/analysis';
 
 /**
  * What Vigil remembers per project: every run (its summary and verdict), and per test a bounded

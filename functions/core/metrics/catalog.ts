@@ -187,7 +187,9 @@ export const datapointsFor = (event: KnownEvent, config: VigilConfig): DatumGrou
         });
       for (const t of s.tools.slice(0, MAX_SECURITY_TOOL_METRICS))
         groups.push({
-          dimensionSets: [{ [DIMENSIONS.project]: project, [DIMENSIONS.tool]: t.name.slice(0, 250) }],
+          dimensionSets: [
+            { [DIMENSIONS.project]: project, [DIMENSIONS.tool]: t.name.slice(0, 250) },
+          ],
           data: [d(METRICS.securityFindings, t.findings)],
         });
       return groups;

@@ -2,7 +2,13 @@ import type { SecuritySuppression } from '../config';
 import type { ParsedSecurity } from '../formats/types';
 import { matchesTest, quarantineEnd } from '../history/quarantine';
 import type { RunRecord } from '../history/types';
-import { atOrAbove, type Finding, type SecuritySummary, type Severity, severityRank } from './model';
+import {
+  atOrAbove,
+  type Finding,
+  type SecuritySummary,
+  type Severity,
+  severityRank,
+} from './model';
 
 /**
  * New versus base, and suppressions: which findings of a report are new (their fingerprint is
@@ -93,7 +99,11 @@ const basesOf = (tools: readonly string[], baseline: readonly RunRecord[]) => {
       if (r.kind !== 'security') continue;
       const entry = r.summary.fingerprints?.find((e) => e.tool === tool);
       if (!entry) continue;
-      found = { runId: r.runId, ingestedAt: r.ingestedAt, fingerprints: new Set(entry.fingerprints) };
+      found = {
+        runId: r.runId,
+        ingestedAt: r.ingestedAt,
+        fingerprints: new Set(entry.fingerprints),
+      };
       break;
     }
     bases.set(tool, found);
@@ -139,7 +149,8 @@ export const analyseSecurity = (input: AnalysisInput): SecurityAnalysis => {
   const newFindings = open.filter(isNew).sort(bySeverityThenOrder);
   const fixed: SecurityAnalysis['fixed'] = [];
   for (const [tool, base] of bases)
-    for (const fp of base?.fingerprints ?? []) if (!current.has(fp)) fixed.push({ tool, fingerprint: fp });
+    for (const fp of base?.fingerprints ?? [])
+      if (!current.has(fp)) fixed.push({ tool, fingerprint: fp });
   const gated = open
     .filter((f) => atOrAbove(f.severity, minSeverity))
     .filter((f) => !newOnly || bases.get(f.tool) === undefined || isNew(f))
@@ -169,7 +180,8 @@ export const securityRunSummary = (
   findings: readonly Pick<Finding, 'tool' | 'fingerprint'>[],
 ): SecurityRunSummary => {
   const byTool = new Map<string, string[]>(summary.tools.map((t) => [t.name, []]));
-  for (const f of findings.slice(0, MAX_STORED_FINGERPRINTS)) byTool.get(f.tool)?.push(f.fingerprint);
+  for (const f of findings.slice(0, MAX_STORED_FINGERPRINTS))
+    byTool.get(f.tool)?.push(f.fingerprint);
   return {
     ...summary,
     fingerprints: [...byTool].map(([tool, fingerprints]) => ({ tool, fingerprints })),

@@ -31,7 +31,17 @@ export interface SecurityAnswer {
   suppressed: (FindingRef & { owner?: string; reason: string; expires?: string })[];
   suppressedTotal: number;
   /** Suppressions that matched findings but expired (they no longer suppress). */
-  expired: { rule?: string; path?: string; url?: string; package?: string; tool?: string; owner: string; reason: string; expires: string; findings: number }[];
+  expired: {
+    rule?: string;
+    path?: string;
+    url?: string;
+    package?: string;
+    tool?: string;
+    owner: string;
+    reason: string;
+    expires: string;
+    findings: number;
+  }[];
 }
 
 export const findingRef = (f: Finding): FindingRef => ({

@@ -119,9 +119,9 @@ export const severityOfZapRisk = (riskcode: unknown): Severity | undefined =>
 
 /** npm audit severity: critical, high, moderate (medium), low, info. */
 export const severityOfNpm = (severity: unknown): Severity | undefined =>
-  (
-    ({ critical: 'critical', high: 'high', moderate: 'medium', low: 'low', info: 'info' }) as const
-  )[String(severity) as 'critical'];
+  (({ critical: 'critical', high: 'high', moderate: 'medium', low: 'low', info: 'info' }) as const)[
+    String(severity) as 'critical'
+  ];
 
 // Text from reports ---------------------------------------------------------------------
 
@@ -152,15 +152,7 @@ export const htmlToText = (value: unknown, max: number): string => {
     .replace(/<\/p>\s*<p>/gi, ' ')
     .replace(/<[^>]*>/g, ' ')
     .replace(/&(lt|gt|quot|#39|apos|amp);/g, (_, e: string) =>
-      e === 'lt'
-        ? '<'
-        : e === 'gt'
-          ? '>'
-          : e === 'quot'
-            ? '"'
-            : e === 'amp'
-              ? '&'
-              : "'",
+      e === 'lt' ? '<' : e === 'gt' ? '>' : e === 'quot' ? '"' : e === 'amp' ? '&' : "'",
     );
   return cleanText(text, max);
 };

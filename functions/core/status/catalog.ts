@@ -76,8 +76,13 @@ const factsOf = (kind: RunHeadline['kind'], detail: IngestDetail): RunFacts => {
     case 'benchmark':
       return { benchmarks: (detail as BenchmarkDetail).summary.benchmarks.length };
     case 'security': {
-      const { findings, bySeverity, new: added, fixed, suppressed } = (detail as SecurityDetail)
-        .summary;
+      const {
+        findings,
+        bySeverity,
+        new: added,
+        fixed,
+        suppressed,
+      } = (detail as SecurityDetail).summary;
       return { security: { findings, bySeverity, new: added, fixed, suppressed } };
     }
   }

@@ -23,7 +23,7 @@ export const securityAnalysisFor = (
   analyseSecurity({
     report,
     baseline: baselineOf(ctx, 'security') ?? [],
-    ...(ctx.noHistory ? { noHistory: ctx.noHistory } : {}),
+    ...(ctx.baseline === undefined && ctx.noHistory ? { noHistory: ctx.noHistory } : {}),
     suppressions: ctx.suppressions ?? [],
     now: ctx.now,
     ...(cfg.security?.minSeverity ? { minSeverity: cfg.security.minSeverity } : {}),

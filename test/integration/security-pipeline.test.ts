@@ -201,7 +201,7 @@ describe('the security gate through the local pipeline', () => {
     );
     expect(r.gate.status).toBe('fail');
     expect(check(r).message).toContain(
-      'Suppression "security/detect-non-literal-require" (owner old-team) expired on 2020-01-01: it no longer suppresses 1 finding.',
+      'Suppression rule "security/detect-non-literal-require" (owner old-team) expired on 2020-01-01: it no longer suppresses 1 finding.',
     );
     expect(r.security?.expired).toEqual([
       expect.objectContaining({

@@ -457,3 +457,142 @@ describe('hostile and malformed input', () => {
     ]);
   });
 });
+
+describe('defensive shapes', () => {
+  it('SARIF: rule from the result, its reference or the rule list; message fallbacks; in-report suppressions', () => {
+    const rules = [
+      { id: 'by-index', shortDescription: { text: 'Rule text' } },
+      { id: 'named', name: 'Named rule' },
+    ];
+    const doc = {
+      version: '2.1.0',
+      runs: [
+        null,
+        {
+          tool: { driver: { name: 'Semgrep', rules } },
+          results: [
+            { ruleIndex: 0, message: {} },
+            { ruleId: 'named', ruleIndex: 0, message: { markdown: 'md **text**' } },
+            {
+              message: { text: 'no rule' },
+              suppressions: [{ kind: 'inSource', justification: 'test data' }],
+            },
+            {
+              ruleId: 'x',
+              message: { text: 'rejected' },
+              suppressions: [{ kind: 'external', status: 'rejected' }],
+            },
+            { ruleId: 'y', message: { text: 'accepted' }, suppressions: [{ status: 'accepted' }] },
+            'junk',
+          ],
+        },
+      ],
+    };
+    const r = parse(JSON.stringify(doc));
+    expect(r.findings.map((f) => [f.ruleId, f.ruleName, f.message, f.suppressedInReport])).toEqual([
+      ['by-index', 'Rule text', 'Rule text', undefined],
+      ['named', 'Named rule', 'md **text**', undefined],
+      ['(no rule)', undefined, 'no rule', 'suppressed in the report (inSource: test data)'],
+      ['x', undefined, 'rejected', undefined],
+      ['y', undefined, 'accepted', 'suppressed in the report (external)'],
+      ['(no rule)', undefined, '', undefined],
+    ]);
+    expect(refused(() => parseReport('{"runs": []}', 'sarif')).message).toMatch(
+      /SARIF version null/,
+    );
+  });
+
+  it('ZAP: odd entries are read as far as they go, and too many instances are refused', () => {
+    const doc = {
+      '@version': '2.15.0',
+      site: [
+        'junk',
+        {
+          alerts: [
+            { alertRef: '10020-1', riskcode: 2, instances: ['junk', { uri: 'https://x/' }] },
+            { riskcode: '0' },
+          ],
+        },
+      ],
+    };
+    const r = parse(JSON.stringify(doc));
+    expect(r.findings).toEqual([
+      expect.objectContaining({ ruleId: '10020-1', severity: 'medium', message: '', location: {} }),
+      expect.objectContaining({ ruleId: '10020-1', location: { url: 'https://x/' } }),
+    ]);
+    expect(r.findings[0]).not.toHaveProperty('ruleName');
+    expect(
+      parse(JSON.stringify({ '@programName': 'ZAP', site: [{ alerts: [{ riskcode: '1' }] }] }))
+        .findings,
+    ).toEqual([]);
+    expect(refused(() => parseReport('{"site": {}}', 'zap')).location?.path).toBe('site');
+    const huge = {
+      '@programName': 'ZAP',
+      site: [
+        {
+          alerts: [
+            {
+              pluginid: '1',
+              riskcode: '1',
+              instances: Array.from({ length: MAX_FINDINGS + 1 }, () => 0),
+            },
+          ],
+        },
+      ],
+    };
+    expect(refused(() => parseReport(JSON.stringify(huge))).message).toMatch(
+      /more than 50000 alert instances/,
+    );
+  });
+
+  it('npm audit: odd entries, advisories without a GHSA link, and too many packages', () => {
+    const doc = {
+      auditReportVersion: 2,
+      vulnerabilities: {
+        keyed: 'junk',
+        lib: {
+          severity: 'high',
+          via: [{ source: 1234, title: 'Old advisory', cwe: 'CWE-1' }],
+          fixAvailable: { name: 'lib', version: '2.0.0' },
+        },
+      },
+    };
+    expect(() => parse(JSON.stringify(doc))).toThrow(/vulnerabilities\["keyed"\]\.severity/);
+    delete (doc.vulnerabilities as Record<string, unknown>).keyed;
+    const r = parse(JSON.stringify(doc));
+    expect(r.findings[0]).toMatchObject({
+      ruleId: '1234',
+      location: { package: 'lib' },
+      message: 'Old advisory; fix: lib@2.0.0',
+      cwe: [],
+    });
+    const none = parse(
+      JSON.stringify({
+        auditReportVersion: 2,
+        vulnerabilities: { z: { severity: 'info', via: [{}] } },
+      }),
+    );
+    expect(none.findings[0]?.ruleId).toBe('via (unknown)');
+    expect(refused(() => parseReport('[]', 'npm-audit')).message).toBe(
+      'An npm audit report is a JSON object.',
+    );
+    const many = Object.fromEntries(
+      Array.from({ length: MAX_FINDINGS + 1 }, (_, i) => [`p${i}`, 0]),
+    );
+    expect(
+      refused(() => parseReport(JSON.stringify({ auditReportVersion: 2, vulnerabilities: many })))
+        .message,
+    ).toMatch(/more than 50000 packages/);
+  });
+
+  it('text helpers: entities, CWE lists capped at 10, every location shape', () => {
+    expect(htmlToText('<p>&quot;a&quot; &#39;b&apos; &gt; &amp;</p>', 100)).toBe(`"a" 'b' > &`);
+    expect(htmlToText(42, 10)).toBe('');
+    expect(cweIds(Array.from({ length: 20 }, (_, i) => i + 1))).toHaveLength(10);
+    expect(locationText({ file: 'a.js' })).toBe('a.js');
+    expect(locationText({ url: 'https://x/' })).toBe('https://x/');
+    expect(locationText({ package: 'lodash' })).toBe('lodash');
+    expect(locationText({ package: 'lodash', version: '<4' })).toBe('lodash <4');
+    expect(locationText({})).toBe('(no location)');
+  });
+});

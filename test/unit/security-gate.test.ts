@@ -43,7 +43,11 @@ const report = (findings: Finding[]): ParsedSecurity => ({
   findings,
   warnings: [],
 });
-const baseRun = (runId: string, findings: Finding[], tools = ['CodeQL']): RunRecord => ({
+const baseRun = (
+  runId: string,
+  findings: Finding[],
+  tools = ['CodeQL'],
+): Extract<RunRecord, { kind: 'security' }> => ({
   project: 'shop',
   runId,
   format: 'sarif',
@@ -180,7 +184,7 @@ describe('suppressions', () => {
     ];
     const g = gate(r, cfg(), undefined, entries);
     expect(g.checks[0]?.message).toBe(
-      '1 finding at or above high (1 high): high js/xss at src/xss.js:3. No base comparison (no run history was consulted): gating on all findings. Suppression "js/xss" (owner bo) expired on 2026-11-24T23:59:59Z: it no longer suppresses 1 finding. 1 finding suppressed (listed in the answer).',
+      '1 finding at or above high (1 high): high js/xss at src/xss.js:3. No base comparison (no run history was consulted): gating on all findings. Suppression rule "js/xss" (owner bo) expired on 2026-11-24T23:59:59Z: it no longer suppresses 1 finding. 1 finding suppressed (listed in the answer).',
     );
   });
 
@@ -353,5 +357,31 @@ describe('event, metrics and notices', () => {
       name: 'SecurityFindings',
       value: 60,
     });
+  });
+});
+
+describe('gate messages for other suppressions and tools', () => {
+  it('names an expired suppression by its matchers, and several tools without a base', () => {
+    const zap = finding('a', 'high', {
+      tool: 'ZAP',
+      location: { url: 'https://x/a', method: 'GET' },
+    });
+    const npm = finding('b', 'high', { tool: 'npm audit', location: { package: 'lodash' } });
+    const g = evaluateGate(report([zap, npm]), cfg(), {
+      baseBranch: 'main',
+      now: NOW,
+      baseline: [],
+      suppressions: [
+        { url: 'https://x/*', tool: 'ZAP', owner: 'o', reason: 'r', expires: '2026-01-01' },
+      ],
+    });
+    expect(g.checks[0]?.message).toContain(
+      'No base run of ZAP, npm audit on base branch "main" yet: gating on all their findings',
+    );
+    expect(g.checks[0]?.message).toContain(
+      'Suppression tool "ZAP", url "https://x/*" (owner o) expired on 2026-01-01',
+    );
+    // No suppressions in the context at all: nothing suppressed.
+    expect(evaluateGate(report([npm]), cfg(), { baseline: [] }).checks[0]?.status).toBe('fail');
   });
 });

@@ -1,4 +1,4 @@
-import type { GateConfig } from '../config';
+import type { GateConfig, SecuritySuppression } from '../config';
 import type { GateCheck } from '../events';
 import type { ParsedSecurity } from '../formats/types';
 import { analyseSecurity, type SecurityAnalysis } from '../security/analysis';
@@ -38,6 +38,13 @@ const counts = (findings: readonly { severity: Severity }[]): string =>
 
 const SHOWN_IN_MESSAGE = 3;
 
+/** `rule "js/xss", path "src/*"`: the matchers an entry names. */
+const suppressionLabel = (s: SecuritySuppression): string =>
+  (['tool', 'rule', 'path', 'url', 'package'] as const)
+    .filter((k) => s[k] !== undefined)
+    .map((k) => `${k} ${JSON.stringify(s[k])}`)
+    .join(', ');
+
 export const securityChecks = (
   report: ParsedSecurity,
   cfg: GateConfig,
@@ -54,7 +61,7 @@ export const securityChecks = (
     );
   for (const e of a.expired)
     notes.push(
-      `Suppression ${clip(JSON.stringify(e.entry.rule ?? e.entry.path ?? e.entry.url ?? e.entry.package ?? e.entry.tool), 80)} (owner ${clip(e.entry.owner, 60)}) expired on ${e.entry.expires}: it no longer suppresses ${plural(e.findings, 'finding')}.`,
+      `Suppression ${clip(suppressionLabel(e.entry), 120)} (owner ${clip(e.entry.owner, 60)}) expired on ${e.entry.expires}: it no longer suppresses ${plural(e.findings, 'finding')}.`,
     );
   if (a.suppressed.length > 0)
     notes.push(`${plural(a.suppressed.length, 'finding')} suppressed (listed in the answer).`);

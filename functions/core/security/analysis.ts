@@ -72,7 +72,8 @@ export interface SecurityAnalysis {
 
 export interface AnalysisInput {
   report: ParsedSecurity;
-  baseline?: readonly RunRecord[];
+  /** Earlier security runs on the base branch, newest first. */
+  baseline?: readonly SecurityRun[];
   noHistory?: string;
   suppressions: readonly SecuritySuppression[];
   now: Date;
@@ -91,12 +92,13 @@ export const suppressionMatches = (s: SecuritySuppression, f: Finding): boolean 
   matcher(s.tool, f.tool);
 
 /** The newest base run of each tool (baseline is newest first). */
-const basesOf = (tools: readonly string[], baseline: readonly RunRecord[]) => {
+type SecurityRun = Extract<RunRecord, { kind: 'security' }>;
+
+const basesOf = (tools: readonly string[], baseline: readonly SecurityRun[]) => {
   const bases = new Map<string, BaseRun | undefined>();
   for (const tool of tools) {
     let found: BaseRun | undefined;
     for (const r of baseline) {
-      if (r.kind !== 'security') continue;
       const entry = r.summary.fingerprints?.find((e) => e.tool === tool);
       if (!entry) continue;
       found = {

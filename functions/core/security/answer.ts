@@ -70,7 +70,7 @@ export const securityAnswer = (a: SecurityAnalysis): SecurityAnswer => ({
   suppressed: a.suppressed.slice(0, MAX_FINDINGS_IN_EVENT).map(({ finding, by }) => ({
     ...findingRef(finding),
     ...(by === 'report'
-      ? { reason: finding.suppressedInReport ?? 'suppressed in the report' }
+      ? { reason: String(finding.suppressedInReport) }
       : { owner: by.owner, reason: by.reason, expires: by.expires }),
   })),
   suppressedTotal: a.suppressed.length,

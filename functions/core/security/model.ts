@@ -141,6 +141,15 @@ export const cleanText = (value: unknown, max: number): string => {
   return s.length > max ? `${s.slice(0, max - 1)}…` : s;
 };
 
+const ENTITIES: Record<string, string> = {
+  lt: '<',
+  gt: '>',
+  quot: '"',
+  '#39': "'",
+  apos: "'",
+  amp: '&',
+};
+
 /**
  * HTML from a report (ZAP writes `<p>` paragraphs) as plain text: tags dropped, the common
  * entities decoded once. The result is still text to escape, never markup to render.
@@ -151,9 +160,7 @@ export const htmlToText = (value: unknown, max: number): string => {
     .slice(0, max * 4)
     .replace(/<\/p>\s*<p>/gi, ' ')
     .replace(/<[^>]*>/g, ' ')
-    .replace(/&(lt|gt|quot|#39|apos|amp);/g, (_, e: string) =>
-      e === 'lt' ? '<' : e === 'gt' ? '>' : e === 'quot' ? '"' : e === 'amp' ? '&' : "'",
-    );
+    .replace(/&(lt|gt|quot|#39|apos|amp);/g, (_, e: string) => ENTITIES[e] ?? '');
   return cleanText(text, max);
 };
 

@@ -4,7 +4,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runReport } from '../../cli/report';
 import { parseConfig } from '../../functions/core/config';
 import type { IngestResult } from '../../functions/core/ingest/service';
 import { type LocalPipeline, startLocal } from '../../functions/runtime/local/runtime';
@@ -280,5 +282,39 @@ describe('the security gate through the local pipeline', () => {
       (d) => d.value,
     );
     expect(values).toContain(1);
+  });
+});
+
+describe('the CLI on a security report', () => {
+  it('prints the security summary and check, and exits with the gate', async () => {
+    let stdout = '';
+    const code = await runReport(
+      [
+        fileURLToPath(new URL('../fixtures/real/security/eslint-security.sarif', import.meta.url)),
+        '--endpoint',
+        pipeline.url,
+        '--project',
+        'cli-app',
+        '--branch',
+        'main',
+      ],
+      {
+        env: { VIGIL_TOKEN: TOKEN },
+        stdout: (x) => {
+          stdout += x;
+        },
+        stderr: () => {},
+        sleep: async () => {},
+        random: () => 0.5,
+        cwd: tmpdir(),
+      },
+    );
+    expect(code).toBe(1);
+    expect(stdout).toContain(
+      'security: 6 findings (1 high, 5 medium); 0 new, 0 fixed, 0 suppressed',
+    );
+    expect(stdout).toMatch(
+      /security\.findings.*1 finding at or above high \(1 high\): high no-eval/,
+    );
   });
 });

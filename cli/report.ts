@@ -316,6 +316,9 @@ const FORMAT_CONTENT_TYPE: Record<FormatId, string> = {
   'go-test': CONTENT_TYPE.text,
   'go-cover': CONTENT_TYPE.text,
   'go-bench': CONTENT_TYPE.text,
+  sarif: CONTENT_TYPE.json,
+  zap: CONTENT_TYPE.json,
+  'npm-audit': CONTENT_TYPE.json,
 };
 
 const isGzip = (b: Uint8Array): boolean => b[0] === 0x1f && b[1] === 0x8b;
@@ -617,6 +620,19 @@ const summaryLines = (kind: string | undefined, s: Record<string, unknown>): str
       }
       if (list.length > 5) lines.push(`  … and ${list.length - 5} more`);
       return lines;
+    }
+    case 'security': {
+      const by = isRecord(s.bySeverity) ? s.bySeverity : {};
+      const severities = ['critical', 'high', 'medium', 'low', 'info']
+        .map((k) => [k, num(by, k)] as const)
+        .filter(([, n]) => n !== undefined && n > 0)
+        .map(([k, n]) => `${n} ${k}`);
+      const counts = (['new', 'fixed', 'suppressed'] as const)
+        .map((k) => (num(s, k) === undefined ? undefined : `${num(s, k)} ${k}`))
+        .filter((p): p is string => p !== undefined);
+      return [
+        `security: ${num(s, 'findings') ?? '?'} findings${severities.length ? ` (${severities.join(', ')})` : ''}${counts.length ? `; ${counts.join(', ')}` : ''}`,
+      ];
     }
     default:
       return [];

@@ -1,6 +1,7 @@
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { ZodError } from 'zod';
 import { okStateFor } from '../core/alerts/delivery';
+import { SECURITY_NOTICE_KEY, securityNotices } from '../core/alerts/security';
 import { type AlertStateStore, processObservation } from '../core/alerts/service';
 import {
   isCloudWatchAlarmEvent,
@@ -22,7 +23,8 @@ import { annotate, traceHandler } from '../shared/tracing';
  * The alert handler: a bus event (probe runs, test runs and gates from the Vigil bus;
  * CloudWatch alarm state changes from the default bus) → an observation → the alert state
  * machine → a notification handed to `dispatch`. A flaky test found on an alerting branch
- * skips the state machine: it is one NOTICE, sent once. The same function runs in Lambda
+ * skips the state machine: it is one NOTICE, sent once; so is each new critical or high security
+ * finding on an alerting branch. The same function runs in Lambda
  * (dispatch = SNS + the Vigil bus) and locally (dispatch = direct delivery + the local bus).
  */
 
@@ -42,6 +44,10 @@ export type AlertRoute =
       notice: AlertNotification;
       /** Sent once per key: the run that found the test flaky. */
       noticeKey: string;
+    }
+  | {
+      /** New critical/high security findings: one NOTICE each, sent once per finding. */
+      notices: AlertNotification[];
     };
 
 const alarmObservation = (event: BusEvent, config: VigilConfig): Observation | undefined => {
@@ -69,6 +75,10 @@ export const routeEvent = (event: BusEvent, config: VigilConfig): AlertRoute | u
   if (known.detailType === DETAIL_TYPES.testFlaky) {
     const notice = noticeFromEvent(known, event.id, config);
     return notice && { notice, noticeKey: known.detail.metadata.runId };
+  }
+  if (known.detailType === DETAIL_TYPES.security) {
+    const notices = securityNotices(known.detail, event.id, config);
+    return notices.length > 0 ? { notices } : undefined;
   }
   const observation = observationFromEvent(known, event.id, config);
   return observation && { observation };
@@ -134,17 +144,29 @@ export const createAlertHandler = (deps: AlertHandlerDeps) =>
       logger.debug('event does not alert', { eventId: event.id, detailType: event['detail-type'] });
       return;
     }
-    if ('notice' in route) {
-      const n = route.notice;
-      logger.appendKeys({ correlation_id: n.correlationId });
-      annotate({ correlationId: n.correlationId, project: n.project, checkKey: n.checkKey });
-      try {
-        const sent = await sendNotice(n, route.noticeKey, deps);
-        logger.info(sent ? 'notice sent' : 'notice already sent', {
-          checkKey: n.checkKey,
-          notification: n.kind,
-          incidentId: n.incidentId,
+    if ('notice' in route || 'notices' in route) {
+      const list =
+        'notice' in route
+          ? [{ n: route.notice, key: route.noticeKey }]
+          : route.notices.map((n) => ({ n, key: SECURITY_NOTICE_KEY }));
+      const first = list[0]?.n;
+      if (first) {
+        logger.appendKeys({ correlation_id: first.correlationId });
+        annotate({
+          correlationId: first.correlationId,
+          project: first.project,
+          checkKey: first.checkKey,
         });
+      }
+      try {
+        for (const { n, key } of list) {
+          const sent = await sendNotice(n, key, deps);
+          logger.info(sent ? 'notice sent' : 'notice already sent', {
+            checkKey: n.checkKey,
+            notification: n.kind,
+            incidentId: n.incidentId,
+          });
+        }
       } finally {
         flushMetrics(deps.metrics ?? sharedMetrics);
         logger.resetKeys();

@@ -60,6 +60,17 @@ const gateOverrideSchema = z
     failOnLoadRegression: z.boolean(),
     /** Default minimum effect size (percent) for benchmark and latency regressions. */
     regressionThresholdPct: z.number().positive().max(1000),
+    /**
+     * Security findings (`security.findings` check): fail on findings at or above `minSeverity`
+     * (default `high`), only those new against the base branch unless `newOnly` is false.
+     */
+    security: z
+      .object({
+        minSeverity: z.enum(['critical', 'high', 'medium', 'low', 'info']),
+        newOnly: z.boolean(),
+      })
+      .partial()
+      .strict(),
     /** Per-benchmark direction and threshold, by benchmark name. */
     benchmarks: z.record(
       z.string().min(1),
@@ -92,6 +103,32 @@ export const quarantineSchema = z
   })
   .strict();
 
+/**
+ * A suppressed security finding: findings it matches do not fail the gate (they are still
+ * counted and listed) until `expires`. Every given matcher must match: `rule` (rule id),
+ * `path` (file), `url`, `package`, `tool`, where `*` matches any run of characters.
+ */
+export const securitySuppressionSchema = z
+  .object({
+    rule: z.string().min(1).max(512).optional(),
+    path: z.string().min(1).max(1024).optional(),
+    url: z.string().min(1).max(2048).optional(),
+    package: z.string().min(1).max(256).optional(),
+    tool: z.string().min(1).max(128).optional(),
+    owner: z.string().min(1).max(128),
+    reason: z.string().min(1).max(512),
+    /** Last day (UTC, inclusive) or instant the suppression applies: `2026-12-31` or ISO 8601. */
+    expires: z.union([z.iso.date(), z.iso.datetime({ offset: true })]),
+  })
+  .strict()
+  .refine((s) => s.rule ?? s.path ?? s.url ?? s.package ?? s.tool, {
+    message: 'a suppression needs at least one of rule, path, url, package or tool',
+  });
+
+const securityConfigSchema = z
+  .object({ suppress: z.array(securitySuppressionSchema).default([]) })
+  .strict();
+
 export const projectConfigSchema = z
   .object({
     gates: gateOverrideSchema.default({}),
@@ -99,6 +136,8 @@ export const projectConfigSchema = z
     quarantine: z.array(quarantineSchema).default([]),
     /** Suites that get their own metric dimension; others are aggregated per project. */
     metricSuites: z.array(z.string().min(1)).default([]),
+    /** Security findings suppressed in this project (added to the top-level list). */
+    security: securityConfigSchema.default({ suppress: [] }),
   })
   .strict();
 
@@ -486,6 +525,8 @@ export const configSchema = z
     alerts: alertsSchema.default({ channels: [], repeatMinutes: 60, maintenance: [] }),
     /** Quarantined tests of every project. */
     quarantine: z.array(quarantineSchema).default([]),
+    /** Security findings suppressed in every project. */
+    security: securityConfigSchema.default({ suppress: [] }),
     history: historySchema.default(HISTORY_DEFAULTS),
     /** The public status page; absent: no status page. */
     statusPage: statusPageSchema.optional(),
@@ -521,6 +562,7 @@ export type ChannelConfig = AlertsConfig['channels'][number];
 export type MaintenanceWindow = AlertsConfig['maintenance'][number];
 export type Quarantine = z.output<typeof quarantineSchema>;
 export type HistoryConfig = z.output<typeof historySchema>;
+export type SecuritySuppression = z.output<typeof securitySuppressionSchema>;
 export type StatusPageConfig = z.output<typeof statusPageSchema>;
 
 /** Typed helper for `vigil.config.ts`. */
@@ -551,6 +593,12 @@ export const gateConfigFor = (
 export const quarantineFor = (config: VigilConfig, project: string): Quarantine[] => [
   ...config.quarantine,
   ...(config.projects[project]?.quarantine ?? []),
+];
+
+/** Security suppressions that concern a project: the top-level list plus the project's own. */
+export const suppressionsFor = (config: VigilConfig, project: string): SecuritySuppression[] => [
+  ...config.security.suppress,
+  ...(config.projects[project]?.security.suppress ?? []),
 ];
 
 /** Days of run history kept on a stage (stage override, else `history.retentionDays`). */

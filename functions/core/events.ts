@@ -20,6 +20,7 @@ export const DETAIL_TYPES = {
   coverage: 'Coverage Reported',
   load: 'Load Test Reported',
   benchmark: 'Benchmark Reported',
+  security: 'Security Findings Reported',
   probeCompleted: 'Probe Completed',
   heartbeatChecked: 'Heartbeat Checked',
   alertStateChanged: 'Alert State Changed',
@@ -140,6 +141,41 @@ export const benchmarkDetailSchema = z.object({
   gate: gateSchema,
 });
 
+const severityEnum = z.enum(['critical', 'high', 'medium', 'low', 'info']);
+
+/** A finding as events and answers name it (the full finding is in the normalized archive). */
+export const findingRefSchema = z.object({
+  tool: z.string(),
+  ruleId: z.string(),
+  ruleName: z.string().optional(),
+  severity: severityEnum,
+  /** `file:line`, `METHOD url (param p)` or `package range`. */
+  location: z.string(),
+  fingerprint: z.string(),
+});
+
+export const securityDetailSchema = z.object({
+  metadata: metadataSchema,
+  summary: z.object({
+    findings: z.number(),
+    bySeverity: z.object({
+      critical: z.number(),
+      high: z.number(),
+      medium: z.number(),
+      low: z.number(),
+      info: z.number(),
+    }),
+    tools: z.array(z.object({ name: z.string(), findings: z.number() })),
+    new: z.number(),
+    fixed: z.number(),
+    suppressed: z.number(),
+  }),
+  gate: gateSchema,
+  /** The first new findings, most severe first; the rest are in the archive. */
+  newFindings: z.array(findingRefSchema),
+  newFindingsTruncated: z.boolean(),
+});
+
 /** One probe run (one sample): what was checked, how it went, and why it failed. */
 export const probeCompletedDetailSchema = z.object({
   metadata: z.object({
@@ -252,7 +288,7 @@ export const alertNotificationSchema = z.object({
   incidentId: z.string(),
   /** NOTICE: a one-off message outside the incident cycle (a test found flaky). */
   kind: z.enum(['FIRING', 'REMINDER', 'RESOLVED', 'NOTICE']),
-  source: z.enum(['probe', 'tests', 'gate', 'alarm', 'flaky', 'heartbeat']),
+  source: z.enum(['probe', 'tests', 'gate', 'alarm', 'flaky', 'heartbeat', 'security']),
   project: z.string(),
   severity: z.enum(['critical', 'warning']),
   title: z.string(),
@@ -278,6 +314,8 @@ export type TestRunDetail = z.infer<typeof testRunDetailSchema>;
 export type CoverageDetail = z.infer<typeof coverageDetailSchema>;
 export type LoadDetail = z.infer<typeof loadDetailSchema>;
 export type BenchmarkDetail = z.infer<typeof benchmarkDetailSchema>;
+export type SecurityDetail = z.infer<typeof securityDetailSchema>;
+export type FindingRef = z.infer<typeof findingRefSchema>;
 export type ProbeCompletedDetail = z.infer<typeof probeCompletedDetailSchema>;
 export type HeartbeatCheckedDetail = z.infer<typeof heartbeatCheckedDetailSchema>;
 export type AlertNotification = z.infer<typeof alertNotificationSchema>;
@@ -300,6 +338,11 @@ export type VigilEvent =
       source: typeof SOURCES.ingest;
       detailType: typeof DETAIL_TYPES.benchmark;
       detail: BenchmarkDetail;
+    }
+  | {
+      source: typeof SOURCES.ingest;
+      detailType: typeof DETAIL_TYPES.security;
+      detail: SecurityDetail;
     }
   | {
       source: typeof SOURCES.probe;
@@ -339,6 +382,8 @@ export interface BusEvent<D = unknown> {
 export const MAX_EVENT_BYTES = 256 * 1024;
 /** How many failed tests an event carries by name; the rest stay in the archive. */
 export const MAX_FAILED_TESTS_IN_EVENT = 50;
+/** How many new security findings an event (and the ingest answer) lists; the rest are counted. */
+export const MAX_FINDINGS_IN_EVENT = 50;
 
 /** Every result Vigil produces itself: reports from CI, probe runs and heartbeats. */
 const RESULTS_PATTERN = {
@@ -348,6 +393,7 @@ const RESULTS_PATTERN = {
     DETAIL_TYPES.coverage,
     DETAIL_TYPES.load,
     DETAIL_TYPES.benchmark,
+    DETAIL_TYPES.security,
     DETAIL_TYPES.probeCompleted,
     DETAIL_TYPES.heartbeatChecked,
   ],
@@ -373,6 +419,7 @@ export const EVENT_PATTERNS = {
       DETAIL_TYPES.coverage,
       DETAIL_TYPES.load,
       DETAIL_TYPES.benchmark,
+      DETAIL_TYPES.security,
     ],
   },
   /** What the dashboard and status page read: reports (run catalog), probe runs and heartbeats, incidents. */
@@ -406,6 +453,7 @@ const DETAIL_SCHEMAS = {
   [`${SOURCES.ingest}/${DETAIL_TYPES.coverage}`]: coverageDetailSchema,
   [`${SOURCES.ingest}/${DETAIL_TYPES.load}`]: loadDetailSchema,
   [`${SOURCES.ingest}/${DETAIL_TYPES.benchmark}`]: benchmarkDetailSchema,
+  [`${SOURCES.ingest}/${DETAIL_TYPES.security}`]: securityDetailSchema,
   [`${SOURCES.probe}/${DETAIL_TYPES.probeCompleted}`]: probeCompletedDetailSchema,
   [`${SOURCES.heartbeat}/${DETAIL_TYPES.heartbeatChecked}`]: heartbeatCheckedDetailSchema,
   [`${SOURCES.alert}/${DETAIL_TYPES.alertStateChanged}`]: alertNotificationSchema,

@@ -144,6 +144,20 @@ const run = (
         kind: 'benchmark',
         summary: { benchmarks: [{ name: 'parse', unit: 'ns', value: 12.5 }] },
       };
+    case 'security':
+      return {
+        ...base,
+        kind: 'security',
+        summary: {
+          findings: 1,
+          bySeverity: { critical: 0, high: 1, medium: 0, low: 0, info: 0 },
+          tools: [{ name: 'ESLint', findings: 1 }],
+          new: 0,
+          fixed: 0,
+          suppressed: 0,
+          fingerprints: [{ tool: 'ESLint', fingerprints: ['0123456789abcdef'] }],
+        },
+      };
   }
 };
 

@@ -116,6 +116,16 @@ export const detectJsonFormat = (doc: unknown): FormatId | undefined => {
     return undefined;
   }
   if (!isObject(doc)) return undefined;
+  // SARIF: `runs` with a version, or a SARIF `$schema` (a wrong version is then told as such).
+  if (
+    (typeof doc.$schema === 'string' && /sarif/i.test(doc.$schema)) ||
+    (Array.isArray(doc.runs) && 'version' in doc)
+  )
+    return 'sarif';
+  // OWASP ZAP traditional JSON report.
+  if (Array.isArray(doc.site) && ('@programName' in doc || '@version' in doc)) return 'zap';
+  // npm audit --json (any version: the parser says which ones it reads).
+  if ('auditReportVersion' in doc) return 'npm-audit';
   // Jest --json and Vitest --reporter=json.
   if (Array.isArray(doc.testResults) && ('numTotalTests' in doc || 'numPassedTests' in doc))
     return 'jest';

@@ -15,9 +15,12 @@ import { jsonErrorOffset } from './json-error';
 import { parseJunit } from './junit';
 import { parseK6 } from './k6';
 import { parseLcov } from './lcov';
+import { parseNpmAudit } from './npm-audit';
 import { parsePlaywright } from './playwright';
+import { parseSarif } from './sarif';
 import { parseTrx } from './trx';
 import { FORMATS, type FormatId, type ParsedReport } from './types';
+import { parseZap } from './zap';
 
 export * from './types';
 
@@ -30,6 +33,9 @@ const JSON_PARSERS = {
   playwright: parsePlaywright,
   'google-benchmark': parseGbench,
   gcovr: parseGcovr,
+  sarif: parseSarif,
+  zap: parseZap,
+  'npm-audit': parseNpmAudit,
 } as const satisfies Partial<Record<FormatId, (doc: unknown) => ParsedReport>>;
 
 const TEXT_PARSERS = {

@@ -1,3 +1,5 @@
+import type { Finding, SecuritySummary } from '../security/model';
+
 /** Canonical, format-independent results that every parser produces. */
 
 export const FORMATS = [
@@ -17,10 +19,13 @@ export const FORMATS = [
   'gcovr',
   'jacoco',
   'trx',
+  'sarif',
+  'zap',
+  'npm-audit',
 ] as const;
 export type FormatId = (typeof FORMATS)[number];
 
-export type ReportKind = 'tests' | 'coverage' | 'load' | 'benchmark';
+export type ReportKind = 'tests' | 'coverage' | 'load' | 'benchmark' | 'security';
 
 export type TestStatus = 'passed' | 'failed' | 'skipped';
 
@@ -136,7 +141,17 @@ export type ParsedCoverage = ParsedBase<'coverage', CoverageSummary>;
 export type ParsedLoad = ParsedBase<'load', LoadSummary>;
 export type ParsedBenchmark = ParsedBase<'benchmark', BenchmarkSummary>;
 
-export type ParsedReport = ParsedTests | ParsedCoverage | ParsedLoad | ParsedBenchmark;
+export interface ParsedSecurity extends ParsedBase<'security', SecuritySummary> {
+  /** Every finding, in report order (the normalized archive keeps them all). */
+  findings: Finding[];
+}
+
+export type ParsedReport =
+  | ParsedTests
+  | ParsedCoverage
+  | ParsedLoad
+  | ParsedBenchmark
+  | ParsedSecurity;
 
 /** Shared helpers for parsers. */
 export const round2 = (n: number): number => Math.round(n * 100) / 100;

@@ -1,6 +1,7 @@
-import type { Quarantine } from '../config';
+import type { Quarantine, SecuritySuppression } from '../config';
 import type { GateCheck } from '../events';
 import type { RunRecord } from '../history/types';
+import type { SecurityAnalysis } from '../security/analysis';
 
 /** Shared pieces of the gate rules: the context history gives them and check builders. */
 
@@ -18,6 +19,10 @@ export interface GateContext {
   noHistory?: string;
   /** Quarantine entries of the project. */
   quarantine: readonly Quarantine[];
+  /** Security suppressions of the project. */
+  suppressions?: readonly SecuritySuppression[];
+  /** The security analysis, when the caller already made it (ingest does, for its answer). */
+  security?: SecurityAnalysis;
   now: Date;
   /** Fewer earlier runs than this: regression checks skip and say so. */
   minBaselineRuns: number;

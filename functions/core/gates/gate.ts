@@ -5,6 +5,7 @@ import { benchmarkChecks } from './benchmarks';
 import { DEFAULT_CONTEXT, type GateContext } from './checks';
 import { coverageChecks } from './coverage';
 import { loadChecks } from './load';
+import { securityChecks } from './security';
 import { testChecks } from './tests';
 
 export type { GateContext } from './checks';
@@ -40,6 +41,9 @@ export const evaluateGate = (
       break;
     case 'benchmark':
       checks = benchmarkChecks(report.summary, cfg, ctx);
+      break;
+    case 'security':
+      checks = securityChecks(report, cfg, ctx);
       break;
   }
   return { status: gateStatus(checks), checks };

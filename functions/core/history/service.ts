@@ -5,6 +5,7 @@ import { DETAIL_TYPES, type KnownEvent, SOURCES, type TestFlakyDetail } from '..
 import type { TestCase } from '../formats/types';
 import { mapLimit } from '../pool';
 import type { ArchiveReader, Clock, EventPublisher } from '../ports';
+import { securityRunSummary } from '../security/analysis';
 import { evaluateFlaky, noticeDue, withOutcome } from './flaky';
 import { findQuarantine } from './quarantine';
 import {
@@ -78,7 +79,10 @@ const PUBLISH_CHUNK = 100;
 
 type IngestEvent = Extract<KnownEvent, { source: typeof SOURCES.ingest }>;
 
-/** The run as the history keeps it, from the bus event alone. */
+/**
+ * The run as the history keeps it, from the bus event alone (a security run's fingerprints are
+ * added from its normalized result by `recordReport`).
+ */
 export const runRecordOf = (event: IngestEvent): RunRecord => {
   const m = event.detail.metadata;
   const base = {
@@ -102,6 +106,8 @@ export const runRecordOf = (event: IngestEvent): RunRecord => {
       return { ...base, kind: 'load', summary: event.detail.summary };
     case DETAIL_TYPES.benchmark:
       return { ...base, kind: 'benchmark', summary: event.detail.summary };
+    case DETAIL_TYPES.security:
+      return { ...base, kind: 'security', summary: { ...event.detail.summary, fingerprints: [] } };
   }
 };
 
@@ -114,20 +120,28 @@ const caseSchema = z.object({
   durationMs: z.number(),
 });
 
-/** The part of the normalized archive (written by ingest) that the history reads. */
+/** The parts of the normalized archive (written by ingest) that the history reads. */
 const normalizedSchema = z.object({
   project: z.string(),
   runId: z.string(),
-  report: z.object({ kind: z.literal('tests'), cases: z.array(caseSchema) }),
+  report: z.discriminatedUnion('kind', [
+    z.object({ kind: z.literal('tests'), cases: z.array(caseSchema) }),
+    z.object({
+      kind: z.literal('security'),
+      findings: z.array(z.object({ tool: z.string(), fingerprint: z.string() })),
+    }),
+  ]),
 });
 
 type Case = z.infer<typeof caseSchema>;
+type Normalized = z.infer<typeof normalizedSchema>['report'];
 
 /** Read the run's normalized result and check it is the run the event speaks of. */
-export const readCases = async (
-  event: Extract<IngestEvent, { detailType: typeof DETAIL_TYPES.testRun }>,
+const readNormalized = async <K extends Normalized['kind']>(
+  event: IngestEvent,
+  kind: K,
   archive: ArchiveReader,
-): Promise<Case[]> => {
+): Promise<Extract<Normalized, { kind: K }>> => {
   const m = event.detail.metadata;
   const where = `normalized result ${m.normalized.uri} of run ${m.runId}`;
   const bytes = await archive.get(m.normalized);
@@ -141,11 +155,11 @@ export const readCases = async (
     );
   }
   const parsed = normalizedSchema.safeParse(doc);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
+  if (!parsed.success || parsed.data.report.kind !== kind) {
+    const issue = parsed.error?.issues[0];
     throw new VigilError(
       'internal',
-      `The ${where} is not a normalized test report: ${issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'bad shape'}`,
+      `The ${where} is not a normalized ${kind === 'tests' ? 'test' : kind} report: ${issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : `its kind is ${parsed.data?.report.kind}`}`,
     );
   }
   if (parsed.data.project !== m.project || parsed.data.runId !== m.runId)
@@ -153,8 +167,14 @@ export const readCases = async (
       'internal',
       `The ${where} belongs to run ${parsed.data.runId} of project ${parsed.data.project}`,
     );
-  return parsed.data.report.cases;
+  return parsed.data.report as Extract<Normalized, { kind: K }>;
 };
+
+/** The test cases of a test run, from its normalized result. */
+export const readCases = async (
+  event: Extract<IngestEvent, { detailType: typeof DETAIL_TYPES.testRun }>,
+  archive: ArchiveReader,
+): Promise<Case[]> => (await readNormalized(event, 'tests', archive)).cases;
 
 /** One test of the run: its cases merged (parametrized or per-job duplicates share an id). */
 interface TestGroup {
@@ -217,7 +237,12 @@ export const recordReport = async (event: KnownEvent, deps: HistoryDeps): Promis
       `The history records ingest reports, not ${event.source} / ${event.detailType}.`,
     );
   const ttlDays = historyRetentionDays(deps.config, deps.stage);
-  const run = runRecordOf(event);
+  let run = runRecordOf(event);
+  if (run.kind === 'security') {
+    // The base comparison needs every fingerprint: read them from the normalized result.
+    const { findings } = await readNormalized(event, 'security', deps.archive);
+    run = { ...run, summary: securityRunSummary(run.summary, findings) };
+  }
   await deps.store.putRun(run, ttlDays);
   if (event.detailType !== DETAIL_TYPES.testRun)
     return { run, tests: 0, flaky: 0, newlyNoticed: [] };

@@ -7,6 +7,7 @@ import type {
   TestStatus,
   TestSummary,
 } from '../formats/types';
+import type { SecurityRunSummary } from '../security/analysis';
 
 /**
  * What Vigil remembers per project: every run (its summary and verdict), and per test a bounded
@@ -32,7 +33,8 @@ export type RunRecord =
   | (RunBase & { kind: 'tests'; summary: TestSummary })
   | (RunBase & { kind: 'coverage'; summary: CoverageSummary })
   | (RunBase & { kind: 'load'; summary: LoadSummary })
-  | (RunBase & { kind: 'benchmark'; summary: BenchmarkSummary });
+  | (RunBase & { kind: 'benchmark'; summary: BenchmarkSummary })
+  | (RunBase & { kind: 'security'; summary: SecurityRunSummary });
 
 export type RunKind = RunRecord['kind'];
 

@@ -1,5 +1,11 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { type GateConfig, gateConfigFor, quarantineFor, type VigilConfig } from '../config';
+import {
+  type GateConfig,
+  gateConfigFor,
+  quarantineFor,
+  suppressionsFor,
+  type VigilConfig,
+} from '../config';
 import { VigilError } from '../errors';
 import {
   type ArchivePointer,
@@ -13,12 +19,15 @@ import {
 } from '../events';
 import { type FormatId, isFormat, type ParsedReport, parseReport } from '../formats';
 import { evaluateGate, type GateContext } from '../gates/gate';
+import { securityAnalysisFor } from '../gates/security';
 import type { HistoryReader, RunRecord } from '../history/types';
 import { computePatch, unwrapPatch, withPatchCheck } from '../patch/ingest';
 import type { PatchSummary } from '../patch/patch';
 import type { Clock, EventPublisher, PayloadArchive, RunLedger } from '../ports';
 import { canonicalProject } from '../project';
 import { onlyKnown, wellFormedQuery } from '../query-params';
+import { analyseSecurity } from '../security/analysis';
+import { type SecurityAnswer, securityAnswer, securityEvent } from '../security/answer';
 import { decodeText, decompress, refuseMultipart } from './body';
 import { type Failures, failuresOf } from './failures';
 import { conflictMessage, identityOf, type RunIdentity } from './identity';
@@ -72,6 +81,8 @@ export interface IngestResult {
   warnings: string[];
   /** Test reports only: the failed and flaky tests, bounded (see `failuresOf`). */
   failures?: Failures;
+  /** Security reports only: new and fixed findings, suppressions used and expired (bounded). */
+  security?: SecurityAnswer;
   duplicate: boolean;
   correlationId: string;
 }
@@ -117,6 +128,9 @@ const EXTENSIONS: Record<FormatId, string> = {
   'go-test': 'jsonl',
   'go-cover': 'txt',
   'go-bench': 'txt',
+  sarif: 'sarif',
+  zap: 'json',
+  'npm-audit': 'json',
 };
 const CONTENT_TYPES: Record<string, string> = {
   xml: 'application/xml',
@@ -125,6 +139,7 @@ const CONTENT_TYPES: Record<string, string> = {
   trx: 'application/xml',
   jsonl: 'application/x-ndjson',
   txt: 'text/plain',
+  sarif: 'application/sarif+json',
 };
 
 const sha256 = (data: Uint8Array | string): string =>
@@ -257,6 +272,13 @@ export const buildEvent = (
         detailType: DETAIL_TYPES.benchmark,
         detail: { metadata, summary: report.summary, gate },
       };
+    case 'security':
+      // Without a base comparison (see `securityEvent` for the ingest's own event).
+      return securityEvent(
+        analyseSecurity({ report, suppressions: [], now: new Date(metadata.ingestedAt) }),
+        metadata,
+        gate,
+      );
   }
 };
 
@@ -269,6 +291,7 @@ const archiveKey = (project: string, runId: string, at: Date): string => {
 const needsBaseline = (report: ParsedReport, cfg: GateConfig): boolean =>
   report.kind === 'load' ||
   report.kind === 'benchmark' ||
+  report.kind === 'security' ||
   (report.kind === 'coverage' && cfg.maxCoverageDrop !== undefined);
 
 /** What the gate needs from history and config: the baseline runs, quarantine, now. */
@@ -284,6 +307,7 @@ const gateContext = async (
     baseBranch,
     ...(params.suite ? { suite: params.suite } : {}),
     quarantine: quarantineFor(deps.config, params.project),
+    suppressions: suppressionsFor(deps.config, params.project),
     now: deps.clock.now(),
     minBaselineRuns: deps.config.history.minBaselineRuns,
   };
@@ -350,8 +374,12 @@ export const ingest = async (req: IngestRequest, deps: IngestDeps): Promise<Inge
   let result: IngestResult;
   try {
     const gateConfig: GateConfig = gateConfigFor(deps.config, params.project, deps.stage);
+    const ctx = await gateContext(report, gateConfig, params, runId, deps);
+    // Security: one analysis (new vs base, suppressions) for the gate, the answer and the event.
+    const security =
+      report.kind === 'security' ? securityAnalysisFor(report, gateConfig, ctx) : undefined;
     const gate = withPatchCheck(
-      evaluateGate(report, gateConfig, await gateContext(report, gateConfig, params, runId, deps)),
+      evaluateGate(report, gateConfig, security ? { ...ctx, security } : ctx),
       report,
       patch,
       gateConfig.minPatchCoverage,
@@ -400,14 +428,21 @@ export const ingest = async (req: IngestRequest, deps: IngestDeps): Promise<Inge
       kind: report.kind,
       format: report.format,
       ...(report.dialect ? { dialect: report.dialect } : {}),
-      summary: patch.patch ? { ...report.summary, patch: patch.patch } : report.summary,
+      summary: security
+        ? security.summary
+        : patch.patch
+          ? { ...report.summary, patch: patch.patch }
+          : report.summary,
       gate,
       warnings: [...report.warnings, ...unwrapped.warnings],
       ...(report.kind === 'tests' ? { failures: failuresOf(report) } : {}),
+      ...(security ? { security: securityAnswer(security) } : {}),
       duplicate: false,
       correlationId: req.correlationId,
     };
-    const events = [buildEvent(report, metadata, gate)];
+    const events = [
+      security ? securityEvent(security, metadata, gate) : buildEvent(report, metadata, gate),
+    ];
     if (deps.ledger.commit) {
       // The events and the completed claim in one transaction: nothing left to complete.
       await deps.ledger.commit(ledgerKey, fingerprint, result, events);

@@ -23,6 +23,10 @@ export const METRICS = {
   loadLatencyP95: { name: 'LoadLatencyP95', unit: 'Milliseconds' },
   loadLatencyP99: { name: 'LoadLatencyP99', unit: 'Milliseconds' },
   benchmarkValue: { name: 'BenchmarkValue', unit: 'None' },
+  /** Findings of a security report: per project and severity, and per project and tool. */
+  securityFindings: { name: 'SecurityFindings', unit: 'Count' },
+  /** Findings not in the base run of their tool, per project. */
+  securityNewFindings: { name: 'SecurityNewFindings', unit: 'Count' },
   /** Tests of a run that the history currently considers flaky (history handler). */
   flakyTests: { name: 'FlakyTests', unit: 'Count' },
   /** 1 when a probe sample was up, 0 when down (average = availability). High resolution. */
@@ -66,7 +70,12 @@ export const DIMENSIONS = {
   benchmark: 'Benchmark',
   probe: 'Probe',
   heartbeat: 'Heartbeat',
+  severity: 'Severity',
+  tool: 'Tool',
 } as const;
+
+/** At most this many tools of one security report become metrics (dimension cardinality bound). */
+export const MAX_SECURITY_TOOL_METRICS = 5;
 
 /** At most this many benchmarks of one report become metrics (dimension cardinality bound). */
 export const MAX_BENCHMARK_METRICS = 20;
@@ -176,6 +185,25 @@ export const datapointsFor = (event: KnownEvent, config: VigilConfig): DatumGrou
           data: [d(METRICS.benchmarkValue, b.value)],
         });
       }
+      return groups;
+    }
+    case DETAIL_TYPES.security: {
+      const s = event.detail.summary;
+      const groups: DatumGroup[] = [
+        { dimensionSets, data: [gateFailed, d(METRICS.securityNewFindings, s.new)] },
+      ];
+      for (const [severity, n] of Object.entries(s.bySeverity))
+        groups.push({
+          dimensionSets: [{ [DIMENSIONS.project]: project, [DIMENSIONS.severity]: severity }],
+          data: [d(METRICS.securityFindings, n)],
+        });
+      for (const t of s.tools.slice(0, MAX_SECURITY_TOOL_METRICS))
+        groups.push({
+          dimensionSets: [
+            { [DIMENSIONS.project]: project, [DIMENSIONS.tool]: t.name.slice(0, 250) },
+          ],
+          data: [d(METRICS.securityFindings, t.findings)],
+        });
       return groups;
     }
   }

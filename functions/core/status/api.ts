@@ -27,7 +27,7 @@ import type { Incident, ProbeFailure } from './types';
 export interface RunHeadline {
   project: string;
   runId: string;
-  kind: 'tests' | 'coverage' | 'load' | 'benchmark';
+  kind: 'tests' | 'coverage' | 'load' | 'benchmark' | 'security';
   format: string;
   suite?: string;
   branch?: string;
@@ -55,6 +55,14 @@ export interface RunFacts {
   load?: { requests: number; errorRate: number; p95Ms?: number; p99Ms?: number };
   /** How many benchmarks the run reported (benchmark runs). */
   benchmarks?: number;
+  /** Security findings (security runs): all, by severity, new and fixed against base, suppressed. */
+  security?: {
+    findings: number;
+    bySeverity: { critical: number; high: number; medium: number; low: number; info: number };
+    new: number;
+    fixed: number;
+    suppressed: number;
+  };
 }
 
 /** One point of a project's trend on its default branch, oldest first. */

@@ -4,6 +4,7 @@ import type {
   CoverageDetail,
   Gate,
   LoadDetail,
+  SecurityDetail,
   TestRunDetail,
 } from '../events';
 import type { RunFacts, RunHeadline } from './api';
@@ -40,7 +41,7 @@ export interface RunCatalog {
   }): Promise<RunHeadline[]>;
 }
 
-type IngestDetail = TestRunDetail | CoverageDetail | LoadDetail | BenchmarkDetail;
+type IngestDetail = TestRunDetail | CoverageDetail | LoadDetail | BenchmarkDetail | SecurityDetail;
 
 const factsOf = (kind: RunHeadline['kind'], detail: IngestDetail): RunFacts => {
   switch (kind) {
@@ -74,6 +75,16 @@ const factsOf = (kind: RunHeadline['kind'], detail: IngestDetail): RunFacts => {
     }
     case 'benchmark':
       return { benchmarks: (detail as BenchmarkDetail).summary.benchmarks.length };
+    case 'security': {
+      const {
+        findings,
+        bySeverity,
+        new: added,
+        fixed,
+        suppressed,
+      } = (detail as SecurityDetail).summary;
+      return { security: { findings, bySeverity, new: added, fixed, suppressed } };
+    }
   }
 };
 

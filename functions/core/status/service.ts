@@ -27,6 +27,7 @@ const RUN_KINDS = {
   [DETAIL_TYPES.coverage]: 'coverage',
   [DETAIL_TYPES.load]: 'load',
   [DETAIL_TYPES.benchmark]: 'benchmark',
+  [DETAIL_TYPES.security]: 'security',
 } as const;
 
 /**

@@ -29,6 +29,9 @@ const EXPECTED_GENERATED: Record<string, string> = {
   'generated/k6-summary-export.json': 'k6',
   'real/cpp/benchmark.json': 'google-benchmark',
   'real/cpp/gcovr-summary.json': 'gcovr',
+  'security/zap-2.16-devops-intro.json': 'zap',
+  'security/npm-audit-v2-react-scripts.json': 'npm-audit',
+  'security/npm-audit-empty-cdk-integ-tests-sample.json': 'npm-audit',
 };
 
 // Reports (the bad-input corpus in bad/ is covered by test/integration/bad-input.test.ts).

@@ -1,0 +1,156 @@
+import { invalidReport } from '../errors';
+import {
+  cleanText,
+  cweIds,
+  disambiguate,
+  type Finding,
+  type FindingLocation,
+  fingerprintOf,
+  MAX_FINDINGS,
+  severityOfLevel,
+  severityOfScore,
+  summarize,
+  TEXT_MAX,
+} from '../security/model';
+import type { ParsedSecurity } from './types';
+
+/**
+ * SARIF 2.1.0 (CodeQL, Semgrep, Trivy, Grype, OSV-Scanner, ESLint's SARIF formatter, ZAP...):
+ * every result of every run is a finding. Rule: `ruleId`, else `rule.id`, else the rule at
+ * `ruleIndex`. Severity: `properties.security-severity` of the result or its rule (a CVSS-like
+ * score), else `level` of the result, else the rule's `defaultConfiguration.level`, else
+ * `warning`. Location: the first physical location's `artifactLocation.uri` and
+ * `region.startLine`. Fingerprint: the result's `fingerprints`, else its `partialFingerprints`
+ * (CodeQL's `primaryLocationLineHash` hashes the line's content, not its number), else
+ * rule + file + the code snippet or message + occurrence (see docs/security.md).
+ * Results with `suppressions` (not `rejected`) are findings suppressed in the report.
+ */
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const obj = (v: unknown): Obj => (isObj(v) ? v : {});
+const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+
+/** Lines past this are not believable (an absurd region): the line is dropped. */
+const MAX_LINE = 10_000_000;
+
+const lineOf = (region: Obj): number | undefined => {
+  const n = region.startLine;
+  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 1 && n <= MAX_LINE
+    ? n
+    : undefined;
+};
+
+const fileOf = (uri: string | undefined): string | undefined =>
+  uri === undefined ? undefined : cleanText(uri.replace(/^file:\/\//, ''), TEXT_MAX.location);
+
+/** `{a: x, b: y}` → `a=x\0b=y`, keys sorted, strings only. */
+const fingerprintText = (fps: Obj): string | undefined => {
+  const parts = Object.keys(fps)
+    .sort()
+    .filter((k) => typeof fps[k] === 'string')
+    .map((k) => `${k}=${fps[k] as string}`);
+  return parts.length > 0 ? parts.join('\0') : undefined;
+};
+
+const suppressionOf = (result: Obj): string | undefined => {
+  const list = arr(result.suppressions).filter(isObj);
+  const used = list.find((s) => s.status === undefined || s.status === 'accepted');
+  if (!used) return undefined;
+  const kind = str(used.kind) ?? 'external';
+  const why = cleanText(str(used.justification), TEXT_MAX.message);
+  return `suppressed in the report (${kind}${why ? `: ${why}` : ''})`;
+};
+
+export const parseSarif = (doc: unknown): ParsedSecurity => {
+  if (!isObj(doc)) throw invalidReport('A SARIF log is a JSON object with "version" and "runs".');
+  if (doc.version !== '2.1.0')
+    throw invalidReport(
+      `SARIF version ${JSON.stringify(doc.version ?? null).slice(0, 40)} is not supported: Vigil reads SARIF 2.1.0 (the version CodeQL, Semgrep, Trivy and ESLint write).`,
+      { path: 'version' },
+    );
+  if (!Array.isArray(doc.runs))
+    throw invalidReport('The SARIF log has no "runs" array.', { path: 'runs' });
+  const warnings: string[] = [];
+  const findings: Finding[] = [];
+  let droppedLines = 0;
+  doc.runs.forEach((rawRun, r) => {
+    const run = obj(rawRun);
+    const driver = obj(obj(run.tool).driver);
+    const tool = cleanText(driver.name, TEXT_MAX.name) || 'unknown tool';
+    const rules = arr(driver.rules);
+    if (run.results !== undefined && !Array.isArray(run.results))
+      throw invalidReport(`runs[${r}].results is not an array.`, { path: `runs[${r}].results` });
+    const results = arr(run.results);
+    if (findings.length + results.length > MAX_FINDINGS)
+      throw invalidReport(
+        `The SARIF log has more than ${MAX_FINDINGS} results: split the scan or filter it (e.g. by severity) before sending.`,
+        { path: `runs[${r}].results` },
+      );
+    const inRun: Finding[] = [];
+    for (const rawResult of results) {
+      const result = obj(rawResult);
+      const ref = obj(result.rule);
+      const index = typeof result.ruleIndex === 'number' ? result.ruleIndex : ref.index;
+      const byIndex = typeof index === 'number' ? obj(rules[index]) : {};
+      const ruleId = cleanText(
+        str(result.ruleId) ?? str(ref.id) ?? str(byIndex.id) ?? '(no rule)',
+        TEXT_MAX.id,
+      );
+      const rule =
+        str(byIndex.id) === ruleId || byIndex.id === undefined
+          ? byIndex
+          : obj(rules.find((x) => obj(x).id === ruleId));
+      const resultProps = obj(result.properties);
+      const ruleProps = obj(rule.properties);
+      const severity =
+        severityOfScore(resultProps['security-severity']) ??
+        severityOfScore(ruleProps['security-severity']) ??
+        severityOfLevel(result.level ?? obj(rule.defaultConfiguration).level);
+      const physical = obj(obj(arr(result.locations)[0]).physicalLocation);
+      const region = obj(physical.region);
+      const file = fileOf(str(obj(physical.artifactLocation).uri));
+      const line = lineOf(region);
+      if (region.startLine !== undefined && line === undefined) droppedLines++;
+      const location: FindingLocation = {
+        ...(file ? { file } : {}),
+        ...(line ? { line } : {}),
+      };
+      const message = obj(result.message);
+      const text =
+        cleanText(str(message.text) ?? str(message.markdown), TEXT_MAX.message) ||
+        cleanText(obj(rule.shortDescription).text, TEXT_MAX.message);
+      const own =
+        fingerprintText(obj(result.fingerprints)) ??
+        fingerprintText(obj(result.partialFingerprints));
+      const snippet = cleanText(obj(region.snippet).text, 2000);
+      const ruleName = cleanText(
+        str(rule.name) ?? str(obj(rule.shortDescription).text),
+        TEXT_MAX.name,
+      );
+      const confidence = str(ruleProps.precision) ?? str(resultProps.confidence);
+      const suppressed = suppressionOf(result);
+      inRun.push({
+        tool,
+        ruleId,
+        ...(ruleName ? { ruleName } : {}),
+        severity,
+        ...(confidence ? { confidence: cleanText(confidence, 40) } : {}),
+        message: text,
+        location,
+        cwe: cweIds([...arr(ruleProps.tags), ...arr(resultProps.tags), ...arr(ruleProps.cwe)]),
+        fingerprint: own
+          ? fingerprintOf(tool, [ruleId, own])
+          : fingerprintOf(tool, [ruleId, file, snippet || text]),
+        ...(suppressed ? { suppressedInReport: suppressed } : {}),
+      });
+    }
+    findings.push(...disambiguate(inRun));
+  });
+  if (droppedLines > 0)
+    warnings.push(
+      `${droppedLines} result(s) had a region start line that is not a line number (kept without a line).`,
+    );
+  return { kind: 'security', format: 'sarif', summary: summarize(findings), findings, warnings };
+};

@@ -1,42 +1,88 @@
 import { type App, type PolicyValidationPluginReport, Validations } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import type { VigilConfig } from '../../functions/core/config';
+import { parseConfig, type VigilConfig } from '../../functions/core/config';
 import { loadVigilConfig, parseStage, type Stage, stackNameFor } from '../../lib/config';
 import { VigilStack } from '../../lib/vigil-stack';
 import { testApp } from '../helpers/cdk-app';
 
-export interface SynthOptions {
-  /** Synthesize into this directory. @default - a temp directory chosen by CDK */
-  outdir?: string;
-  /** Run esbuild for the functions. @default false (fast; assets are not built) */
-  bundle?: boolean;
-  config?: VigilConfig;
-}
-
 /**
  * Build the app the way bin/app.ts does (stage from context, cdk-nag as validation plugin),
- * without reading the process environment.
+ * without reading the process environment, and with bundling skipped (assets are not built).
  */
-export const buildApp = async (
+const buildApp = (
   stage: Stage,
-  options: SynthOptions = {},
-): Promise<{ app: App; stack: VigilStack; nag: AwsSolutionsChecks }> => {
-  const app = testApp(
-    {
-      stage,
-      // cdk-nag findings are asserted by the tests (with a readable list) instead of
-      // aborting synthesis as `cdk synth` does.
-      '@aws-cdk/core:failSynthOnValidationErrors': false,
-      ...(options.bundle ? {} : { 'aws:cdk:bundling-stacks': [] }),
-    },
-    options.outdir ? { outdir: options.outdir } : {},
-  );
-  const config = options.config ?? (await loadVigilConfig());
+  config: VigilConfig,
+): { app: App; stack: VigilStack; nag: AwsSolutionsChecks } => {
+  const app = testApp({
+    stage,
+    // cdk-nag findings are asserted by the tests (with a readable list) instead of
+    // aborting synthesis as `cdk synth` does.
+    '@aws-cdk/core:failSynthOnValidationErrors': false,
+    'aws:cdk:bundling-stacks': [],
+  });
   const parsed = parseStage(app.node.tryGetContext('stage'));
   const stack = new VigilStack(app, stackNameFor(parsed), { stage: parsed, config });
   const nag = new AwsSolutionsChecks(app);
   Validations.of(app).addPlugins(nag);
   return { app, stack, nag };
+};
+
+export interface CfnResourceJson {
+  Type: string;
+  Properties?: Record<string, unknown>;
+  DeletionPolicy?: string;
+}
+
+export interface Synthesized {
+  app: App;
+  stack: VigilStack;
+  template: Template;
+  resources: Record<string, CfnResourceJson>;
+  /** cdk-nag's report on the app. */
+  nag: PolicyValidationPluginReport;
+}
+
+const synthesized = new Map<string, Synthesized>();
+
+/**
+ * The stack of `stage` for `config`, synthesized once per process: the CDK suites run in one
+ * file (cdk.test.ts), so the stage they all check is built once, not once per suite.
+ * Callers only read the result.
+ */
+export const synthesize = (stage: Stage, config: VigilConfig): Synthesized => {
+  const key = `${stage} ${JSON.stringify(config)}`;
+  let found = synthesized.get(key);
+  if (found === undefined) {
+    const { app, stack, nag } = buildApp(stage, config);
+    // Synthesis runs cdk-nag as a validation plugin.
+    const template = Template.fromStack(stack);
+    const resources = template.toJSON().Resources as Record<string, CfnResourceJson>;
+    found = { app, stack, template, resources, nag: nag.validateScope(app) };
+    synthesized.set(key, found);
+  }
+  return found;
+};
+
+/** The repository config with one probe and one email channel: the stages as deployed. */
+export const stageConfig = async (): Promise<VigilConfig> =>
+  parseConfig({
+    ...(await loadVigilConfig()),
+    probes: [{ name: 'shop-health', url: 'https://shop.example.com/health' }],
+    alerts: { channels: [{ type: 'email', address: 'oncall@example.com' }] },
+  });
+
+/** The stages the suites check side by side. */
+export const STAGES_UNDER_TEST = ['dev', 'prod'] as const satisfies readonly Stage[];
+
+export type Deployed = Record<(typeof STAGES_UNDER_TEST)[number], Synthesized> & {
+  config: VigilConfig;
+};
+
+/** `stageConfig()` and the stacks of STAGES_UNDER_TEST for it (in a suite's `beforeAll`). */
+export const deployedStages = async (): Promise<Deployed> => {
+  const config = await stageConfig();
+  return { config, dev: synthesize('dev', config), prod: synthesize('prod', config) };
 };
 
 /** Unacknowledged cdk-nag findings as `RuleId @ construct path` lines. */

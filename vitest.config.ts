@@ -1,4 +1,6 @@
+import { relative } from 'node:path';
 import { defineConfig } from 'vitest/config';
+import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /**
  * One run: unit, integration (moto_server, local HTTP receivers) and end-to-end suites,
@@ -25,12 +27,45 @@ const ISOLATED = [
   'test/integration/xray.test.ts',
 ];
 
+/**
+ * The files that take longest on one worker (CPU, a browser, child processes), slowest first,
+ * from reports/junit.xml of a full run. They start first, so that no long file begins when
+ * the others are nearly done and the run ends waiting for it. A new file that takes more than
+ * ~10 s goes in here.
+ */
+const SLOW_FIRST = [
+  'test/infra/cdk.test.ts',
+  'test/e2e/dashboard.test.ts',
+  'test/integration/aws-wiring.test.ts',
+  'test/integration/history-store.test.ts',
+  'test/e2e/durability.test.ts',
+  'test/integration/report-cli.test.ts',
+  'test/e2e/npm-start.test.ts',
+  'test/integration/load.test.ts',
+  'test/e2e/ci-edge.test.ts',
+  'test/integration/metrics-idempotency.test.ts',
+  'test/infra/bundle.test.ts',
+];
+
+/** SLOW_FIRST first; Vitest's own order (longest first once it has timings) for the rest. */
+class SlowFirstSequencer extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const rank = (file: TestSpecification): number => {
+      const index = SLOW_FIRST.indexOf(relative(file.project.config.root, file.moduleId));
+      return index === -1 ? SLOW_FIRST.length : index;
+    };
+    // sort is stable: the others keep Vitest's order.
+    return (await super.sort(files)).sort((a, b) => rank(a) - rank(b));
+  }
+}
+
 export default defineConfig({
   test: {
     pool: 'forks',
     // Many suites wait on I/O (moto, local servers, probe intervals): three workers keep both
     // cores busy on the 2-core CI machine (≈60 s instead of ≈95 s with the default).
     maxWorkers: 3,
+    sequence: { sequencer: SlowFirstSequencer },
     testTimeout: 20_000,
     hookTimeout: 60_000,
     // Console output only for failing tests: a failure is the first thing a reader sees.

@@ -1,6 +1,7 @@
 import { relative } from 'node:path';
 import { defineConfig } from 'vitest/config';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
+import { missingTools, TOOLS } from './test/helpers/requires.js';
 
 /**
  * One run: unit, integration (moto_server, local HTTP receivers) and end-to-end suites,
@@ -59,6 +60,21 @@ class SlowFirstSequencer extends BaseSequencer {
   }
 }
 
+/**
+ * Without one of the outside programs its suites skip (test/helpers/requires.ts), and the code
+ * only they reach goes uncovered: the thresholds hold with every program there, as in CI
+ * (`.ci/run`, where a missing program fails its suite instead of skipping it).
+ */
+const missing = process.env.CI === 'true' ? [] : missingTools(Object.values(TOOLS));
+if (missing.length > 0 && process.env.VIGIL_COVERAGE_NOTE === undefined) {
+  // Once: Vitest reads this file again for each project.
+  process.env.VIGIL_COVERAGE_NOTE = '1';
+  process.stderr.write(
+    `coverage thresholds not enforced: ${missing.map((t) => t.command).join(', ')} missing, their suites skip\n`,
+  );
+}
+const THRESHOLD = missing.length === 0 ? 90 : 0;
+
 export default defineConfig({
   test: {
     pool: 'forks',
@@ -106,7 +122,12 @@ export default defineConfig({
       exclude: ['**/*.d.ts', 'cli/standalone/**', 'cli/action-main.ts'],
       reporter: ['text-summary', 'json-summary', 'html'],
       reportsDirectory: 'coverage',
-      thresholds: { lines: 90, branches: 90, functions: 90, statements: 90 },
+      thresholds: {
+        lines: THRESHOLD,
+        branches: THRESHOLD,
+        functions: THRESHOLD,
+        statements: THRESHOLD,
+      },
     },
   },
 });

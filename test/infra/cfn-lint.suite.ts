@@ -27,7 +27,7 @@ beforeAll(async () => {
   const templates: string[] = [];
   for (const stage of ['dev', 'prod'] as const) {
     const file = join(outdir, `${stackNameFor(stage)}.template.json`);
-    writeFileSync(file, JSON.stringify(synthesize(stage, config).template.toJSON()));
+    writeFileSync(file, JSON.stringify((await synthesize(stage, config)).template.toJSON()));
     templates.push(file);
   }
   linted = new Promise((resolve) =>

@@ -41,8 +41,8 @@ interface WithAlarms extends Synthesized {
 }
 
 /** The dev stack for `config` (shared with the other CDK suites) and its alarms by logical ID. */
-const synthesizeDev = (config: VigilConfig): WithAlarms => {
-  const synthesized = synthesize('dev', config);
+const synthesizeDev = async (config: VigilConfig): Promise<WithAlarms> => {
+  const synthesized = await synthesize('dev', config);
   const alarms: Record<string, AlarmProps> = {};
   for (const [id, r] of Object.entries(synthesized.resources)) {
     if (r.Type === 'AWS::CloudWatch::Alarm') alarms[id] = r.Properties as unknown as AlarmProps;
@@ -71,9 +71,9 @@ let config: VigilConfig;
 
 beforeAll(async () => {
   config = await withProbes();
-  full = synthesizeDev(config);
+  full = await synthesizeDev(config);
   fullNag = full.nag;
-  bare = synthesizeDev(await withoutProbes());
+  bare = await synthesizeDev(await withoutProbes());
 });
 
 const logicalIdOf = (s: WithAlarms, construct: IConstruct): string => {

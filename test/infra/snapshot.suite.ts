@@ -48,7 +48,7 @@ describe('dev stack template', () => {
 
   // Synthesis in the hook (60 s budget): on a busy 2-core machine it can outlast a test's 20 s.
   beforeAll(async () => {
-    template = normalise(synthesize('dev', await stageConfig()).template.toJSON());
+    template = normalise((await synthesize('dev', await stageConfig())).template.toJSON());
   });
 
   it('matches the snapshot', () => {

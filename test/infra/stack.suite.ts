@@ -759,8 +759,8 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
     expect(policies).toContain(`:secret:vigil/${stage}/*`);
   });
 
-  it('creates no probe schedule or function for a config without probes', () => {
-    const { stack, template } = synthesize(stage, { ...config, probes: [] });
+  it('creates no probe schedule or function for a config without probes', async () => {
+    const { stack, template } = await synthesize(stage, { ...config, probes: [] });
     expect(stack.probes).toBeUndefined();
     template.resourceCountIs('AWS::Scheduler::Schedule', 0);
     const vigilFunctions = Object.values(

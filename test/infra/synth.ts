@@ -6,21 +6,33 @@ import { loadVigilConfig, parseStage, type Stage, stackNameFor } from '../../lib
 import { VigilStack } from '../../lib/vigil-stack';
 import { testApp } from '../helpers/cdk-app';
 
+export interface SynthOptions {
+  /** Synthesize into this directory. @default - a temp directory chosen by CDK */
+  outdir?: string;
+  /** Run esbuild for the functions. @default false (fast; assets are not built) */
+  bundle?: boolean;
+  config?: VigilConfig;
+}
+
 /**
  * Build the app the way bin/app.ts does (stage from context, cdk-nag as validation plugin),
- * without reading the process environment, and with bundling skipped (assets are not built).
+ * without reading the process environment.
  */
-const buildApp = (
+export const buildApp = async (
   stage: Stage,
-  config: VigilConfig,
-): { app: App; stack: VigilStack; nag: AwsSolutionsChecks } => {
-  const app = testApp({
-    stage,
-    // cdk-nag findings are asserted by the tests (with a readable list) instead of
-    // aborting synthesis as `cdk synth` does.
-    '@aws-cdk/core:failSynthOnValidationErrors': false,
-    'aws:cdk:bundling-stacks': [],
-  });
+  options: SynthOptions = {},
+): Promise<{ app: App; stack: VigilStack; nag: AwsSolutionsChecks }> => {
+  const app = testApp(
+    {
+      stage,
+      // cdk-nag findings are asserted by the tests (with a readable list) instead of
+      // aborting synthesis as `cdk synth` does.
+      '@aws-cdk/core:failSynthOnValidationErrors': false,
+      ...(options.bundle ? {} : { 'aws:cdk:bundling-stacks': [] }),
+    },
+    options.outdir ? { outdir: options.outdir } : {},
+  );
+  const config = options.config ?? (await loadVigilConfig());
   const parsed = parseStage(app.node.tryGetContext('stage'));
   const stack = new VigilStack(app, stackNameFor(parsed), { stage: parsed, config });
   const nag = new AwsSolutionsChecks(app);
@@ -43,22 +55,23 @@ export interface Synthesized {
   nag: PolicyValidationPluginReport;
 }
 
-const synthesized = new Map<string, Synthesized>();
+const synthesized = new Map<string, Promise<Synthesized>>();
 
 /**
  * The stack of `stage` for `config`, synthesized once per process: the CDK suites run in one
  * file (cdk.test.ts), so the stage they all check is built once, not once per suite.
  * Callers only read the result.
  */
-export const synthesize = (stage: Stage, config: VigilConfig): Synthesized => {
+export const synthesize = (stage: Stage, config: VigilConfig): Promise<Synthesized> => {
   const key = `${stage} ${JSON.stringify(config)}`;
   let found = synthesized.get(key);
   if (found === undefined) {
-    const { app, stack, nag } = buildApp(stage, config);
-    // Synthesis runs cdk-nag as a validation plugin.
-    const template = Template.fromStack(stack);
-    const resources = template.toJSON().Resources as Record<string, CfnResourceJson>;
-    found = { app, stack, template, resources, nag: nag.validateScope(app) };
+    found = buildApp(stage, { config }).then(({ app, stack, nag }) => {
+      // Synthesis runs cdk-nag as a validation plugin.
+      const template = Template.fromStack(stack);
+      const resources = template.toJSON().Resources as Record<string, CfnResourceJson>;
+      return { app, stack, template, resources, nag: nag.validateScope(app) };
+    });
     synthesized.set(key, found);
   }
   return found;
@@ -82,7 +95,7 @@ export type Deployed = Record<(typeof STAGES_UNDER_TEST)[number], Synthesized> &
 /** `stageConfig()` and the stacks of STAGES_UNDER_TEST for it (in a suite's `beforeAll`). */
 export const deployedStages = async (): Promise<Deployed> => {
   const config = await stageConfig();
-  return { config, dev: synthesize('dev', config), prod: synthesize('prod', config) };
+  return { config, dev: await synthesize('dev', config), prod: await synthesize('prod', config) };
 };
 
 /** Unacknowledged cdk-nag findings as `RuleId @ construct path` lines. */

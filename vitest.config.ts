@@ -1,4 +1,7 @@
+import { relative } from 'node:path';
 import { defineConfig } from 'vitest/config';
+import { BaseSequencer, type TestSpecification } from 'vitest/node';
+import { missingTools, TOOLS } from './test/helpers/requires.js';
 
 /**
  * One run: unit, integration (moto_server, local HTTP receivers) and end-to-end suites,
@@ -25,12 +28,60 @@ const ISOLATED = [
   'test/integration/xray.test.ts',
 ];
 
+/**
+ * The files that take longest on one worker (CPU, a browser, child processes), slowest first,
+ * from reports/junit.xml of a full run. They start first, so that no long file begins when
+ * the others are nearly done and the run ends waiting for it. A new file that takes more than
+ * ~10 s goes in here.
+ */
+const SLOW_FIRST = [
+  'test/infra/cdk.test.ts',
+  'test/e2e/dashboard.test.ts',
+  'test/integration/aws-wiring.test.ts',
+  'test/integration/history-store.test.ts',
+  'test/e2e/durability.test.ts',
+  'test/integration/report-cli.test.ts',
+  'test/e2e/npm-start.test.ts',
+  'test/integration/load.test.ts',
+  'test/e2e/ci-edge.test.ts',
+  'test/integration/metrics-idempotency.test.ts',
+  'test/infra/bundle.test.ts',
+];
+
+/** SLOW_FIRST first; Vitest's own order (longest first once it has timings) for the rest. */
+class SlowFirstSequencer extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const rank = (file: TestSpecification): number => {
+      const index = SLOW_FIRST.indexOf(relative(file.project.config.root, file.moduleId));
+      return index === -1 ? SLOW_FIRST.length : index;
+    };
+    // sort is stable: the others keep Vitest's order.
+    return (await super.sort(files)).sort((a, b) => rank(a) - rank(b));
+  }
+}
+
+/**
+ * Without one of the outside programs its suites skip (test/helpers/requires.ts), and the code
+ * only they reach goes uncovered: the thresholds hold with every program there, as in CI
+ * (`.ci/run`, where a missing program fails its suite instead of skipping it).
+ */
+const missing = process.env.CI === 'true' ? [] : missingTools(Object.values(TOOLS));
+if (missing.length > 0 && process.env.VIGIL_COVERAGE_NOTE === undefined) {
+  // Once: Vitest reads this file again for each project.
+  process.env.VIGIL_COVERAGE_NOTE = '1';
+  process.stderr.write(
+    `coverage thresholds not enforced: ${missing.map((t) => t.command).join(', ')} missing, their suites skip\n`,
+  );
+}
+const THRESHOLD = missing.length === 0 ? 90 : 0;
+
 export default defineConfig({
   test: {
     pool: 'forks',
     // Many suites wait on I/O (moto, local servers, probe intervals): three workers keep both
     // cores busy on the 2-core CI machine (≈60 s instead of ≈95 s with the default).
     maxWorkers: 3,
+    sequence: { sequencer: SlowFirstSequencer },
     testTimeout: 20_000,
     hookTimeout: 60_000,
     // Console output only for failing tests: a failure is the first thing a reader sees.
@@ -71,7 +122,12 @@ export default defineConfig({
       exclude: ['**/*.d.ts', 'cli/standalone/**', 'cli/action-main.ts'],
       reporter: ['text-summary', 'json-summary', 'html'],
       reportsDirectory: 'coverage',
-      thresholds: { lines: 90, branches: 90, functions: 90, statements: 90 },
+      thresholds: {
+        lines: THRESHOLD,
+        branches: THRESHOLD,
+        functions: THRESHOLD,
+        statements: THRESHOLD,
+      },
     },
   },
 });

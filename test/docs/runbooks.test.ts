@@ -6,16 +6,13 @@ import { ROOT, readDoc } from './markdown';
 /**
  * Every CloudWatch alarm the stack creates has a runbook in docs/operating.md, and every
  * runbook is for an alarm that exists. The alarms are read from the dev template's snapshot
- * (test/infra/snapshot.test.ts keeps it equal to what `cdk synth` produces; synthesizing here
+ * (test/infra/snapshot.suite.ts keeps it equal to what `cdk synth` produces; synthesizing here
  * again would cost seconds), which has a probe, an email channel and the project `vigil`.
  */
 
 /** Logical IDs of the template's alarms, in the snapshot's pretty-printed JSON. */
 const alarmIds = (): string[] => {
-  const snapshot = readFileSync(
-    join(ROOT, 'test/infra/__snapshots__/snapshot.test.ts.snap'),
-    'utf8',
-  );
+  const snapshot = readFileSync(join(ROOT, 'test/infra/__snapshots__/cdk.test.ts.snap'), 'utf8');
   const ids: string[] = [];
   let resource: string | undefined;
   for (const line of snapshot.split('\n')) {

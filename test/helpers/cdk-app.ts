@@ -12,7 +12,7 @@ const cdkJsonContext = (): Record<string, unknown> =>
 /**
  * An App as `cdk synth` builds it (cdk.json's context first, then `context`), minus CDK's
  * built-in CloudFormation validation: its WASM engine costs 3-20 s per synthesis on this
- * machine and only prints warnings, and test/infra/cfn-lint.test.ts lints the same templates.
+ * machine and only prints warnings, and test/infra/cfn-lint.suite.ts lints the same templates.
  */
 export const testApp = (context: Record<string, unknown> = {}, props: AppProps = {}): App =>
   new App({

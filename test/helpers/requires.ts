@@ -22,8 +22,12 @@ export interface Requirement {
   install: string;
 }
 
+/** The requirements whose program is not there. */
+export const missingTools = (requirements: readonly Requirement[]): Requirement[] =>
+  requirements.filter((r) => !onPath(r.command));
+
 export const requireTools = (suite: string, requirements: readonly Requirement[]): boolean => {
-  const missing = requirements.filter((r) => !onPath(r.command));
+  const missing = missingTools(requirements);
   if (missing.length === 0) return true;
   const what = missing.map((r) => `${r.command} (${r.install})`).join(', ');
   const line = `skipped ${suite}: missing ${what}`;

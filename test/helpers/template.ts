@@ -24,7 +24,7 @@ export interface SynthesizedStack {
 }
 
 /**
- * Synthesize one stage with bundling skipped and without cdk-nag (stack.test.ts covers nag;
+ * Synthesize one stage with bundling skipped and without cdk-nag (stack.suite.ts covers nag;
  * here only the wiring matters, and skipping it saves a few seconds).
  */
 export const synthesizeStack = (stage: Stage, config: VigilConfig): SynthesizedStack => {

@@ -1,6 +1,7 @@
 import { type App, type PolicyValidationPluginReport, Validations } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import type { VigilConfig } from '../../functions/core/config';
+import { parseConfig, type VigilConfig } from '../../functions/core/config';
 import { loadVigilConfig, parseStage, type Stage, stackNameFor } from '../../lib/config';
 import { VigilStack } from '../../lib/vigil-stack';
 import { testApp } from '../helpers/cdk-app';
@@ -37,6 +38,73 @@ export const buildApp = async (
   const nag = new AwsSolutionsChecks(app);
   Validations.of(app).addPlugins(nag);
   return { app, stack, nag };
+};
+
+export interface CfnResourceJson {
+  Type: string;
+  Properties?: Record<string, unknown>;
+  DeletionPolicy?: string;
+}
+
+export interface Synthesized {
+  app: App;
+  stack: VigilStack;
+  template: Template;
+  resources: Record<string, CfnResourceJson>;
+  /** cdk-nag's report on the app. */
+  nag: PolicyValidationPluginReport;
+}
+
+const synthesized = new Map<string, Promise<Synthesized>>();
+
+/**
+ * The stack of `stage` for `config`, synthesized once per process: the CDK suites run in one
+ * file (cdk.test.ts), so the stage they all check is built once, not once per suite.
+ * Callers only read the result.
+ */
+export const synthesize = (stage: Stage, config: VigilConfig): Promise<Synthesized> => {
+  const key = `${stage} ${JSON.stringify(config)}`;
+  let found = synthesized.get(key);
+  if (found === undefined) {
+    found = buildApp(stage, { config }).then(({ app, stack, nag }) => {
+      // Synthesis runs cdk-nag as a validation plugin.
+      const template = Template.fromStack(stack);
+      const resources = template.toJSON().Resources as Record<string, CfnResourceJson>;
+      return { app, stack, template, resources, nag: nag.validateScope(app) };
+    });
+    synthesized.set(key, found);
+  }
+  return found;
+};
+
+/** The repository config with one probe and one email channel: the stages as deployed. */
+export const stageConfig = async (): Promise<VigilConfig> =>
+  parseConfig({
+    ...(await loadVigilConfig()),
+    probes: [{ name: 'shop-health', url: 'https://shop.example.com/health' }],
+    // A heartbeat with its own ping token: its route, table, schedule, evaluator and secret read.
+    heartbeats: [
+      {
+        name: 'nightly-backup',
+        cron: '30 2 * * *',
+        timezone: 'Europe/Berlin',
+        tokenSecret: 'BACKUP_HB',
+      },
+    ],
+    alerts: { channels: [{ type: 'email', address: 'oncall@example.com' }] },
+  });
+
+/** The stages the suites check side by side. */
+export const STAGES_UNDER_TEST = ['dev', 'prod'] as const satisfies readonly Stage[];
+
+export type Deployed = Record<(typeof STAGES_UNDER_TEST)[number], Synthesized> & {
+  config: VigilConfig;
+};
+
+/** `stageConfig()` and the stacks of STAGES_UNDER_TEST for it (in a suite's `beforeAll`). */
+export const deployedStages = async (): Promise<Deployed> => {
+  const config = await stageConfig();
+  return { config, dev: await synthesize('dev', config), prod: await synthesize('prod', config) };
 };
 
 /** Unacknowledged cdk-nag findings as `RuleId @ construct path` lines. */

@@ -1,14 +1,11 @@
-import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig, type VigilConfig } from '../../functions/core/config';
-import { loadVigilConfig } from '../../lib/config';
-import { buildApp } from './synth';
+import { stageConfig, synthesize } from './synth';
 
 /**
  * A snapshot of the synthesized dev template, so any infrastructure change shows up as a
  * reviewable diff. Only what changes without an infrastructure change is normalised away:
  * asset hashes (they follow the function code) and `VIGIL_CONFIG_JSON` (it follows every
- * config edit; its content is tested in stack.test.ts). Logical IDs are kept.
+ * config edit; its content is tested in stack.suite.ts). Logical IDs are kept.
  */
 
 const ASSET_HASH = '<asset-hash>';
@@ -23,18 +20,6 @@ const ASSET_PARAMETER =
   /AssetParameters[0-9a-f]{64}(S3Bucket|S3VersionKey|ArtifactHash)[0-9A-F]{8}/g;
 /** The bootstrap assets bucket, named after the qualifier, account and region. */
 const ASSET_BUCKET_NAME = /^cdk-[a-z0-9]+-assets-/;
-
-/**
- * The repository config with a fixed probe and alert channel: vigil.config.ts adds a
- * self-probe whose presence and URL depend on the environment (CDK_OUTDIR, PORT).
- */
-const snapshotConfig = async (): Promise<VigilConfig> =>
-  parseConfig({
-    ...(await loadVigilConfig()),
-    probes: [{ name: 'shop-health', url: 'https://shop.example.com/health' }],
-    heartbeats: [{ name: 'nightly-backup', cron: '30 2 * * *', timezone: 'Europe/Berlin' }],
-    alerts: { channels: [{ type: 'email', address: 'oncall@example.com' }] },
-  });
 
 const normaliseString = (value: string, key: string | undefined): string => {
   if (key === 'S3Key' && /\.(zip|json)$/.test(value)) return ASSET_KEY;
@@ -63,8 +48,7 @@ describe('dev stack template', () => {
 
   // Synthesis in the hook (60 s budget): on a busy 2-core machine it can outlast a test's 20 s.
   beforeAll(async () => {
-    const { stack } = await buildApp('dev', { config: await snapshotConfig() });
-    template = normalise(Template.fromStack(stack).toJSON());
+    template = normalise((await synthesize('dev', await stageConfig())).template.toJSON());
   });
 
   it('matches the snapshot', () => {

@@ -1,27 +1,19 @@
-import type { PolicyValidationPluginReport } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig, type VigilConfig } from '../../functions/core/config';
-import { loadVigilConfig, type Stage } from '../../lib/config';
-import { buildApp, nagFindings } from './synth';
+import {
+  type CfnResourceJson,
+  type Deployed,
+  deployedStages,
+  nagFindings,
+  STAGES_UNDER_TEST,
+  type Synthesized,
+} from './synth';
 
 /**
  * Every Vigil function can find (`SENTRY_DSN_SECRET_ID`) and read (`secretsmanager:GetSecretValue`
  * on exactly `secret:vigil/<stage>/SENTRY_DSN-*`) the optional Sentry DSN secret of its stage.
  */
 
-interface CfnResourceJson {
-  Type: string;
-  Properties?: Record<string, unknown>;
-}
-
-interface Synthesized {
-  resources: Record<string, CfnResourceJson>;
-  nag: PolicyValidationPluginReport;
-}
-
-const STAGES_UNDER_TEST = ['dev', 'prod'] as const satisfies readonly Stage[];
-const synthesized = {} as Record<(typeof STAGES_UNDER_TEST)[number], Synthesized>;
+let deployed: Deployed;
 const HANDLERS = [
   'ingest',
   'authorizer',
@@ -32,25 +24,11 @@ const HANDLERS = [
   'alert',
   'notify',
   'web',
+  'heartbeat',
 ];
 
-const testConfig = async (): Promise<VigilConfig> =>
-  parseConfig({
-    ...(await loadVigilConfig()),
-    probes: [{ name: 'shop-health', url: 'https://shop.example.com/health' }],
-    alerts: { channels: [{ type: 'email', address: 'oncall@example.com' }] },
-  });
-
 beforeAll(async () => {
-  const config = await testConfig();
-  for (const stage of STAGES_UNDER_TEST) {
-    const { app, stack, nag } = await buildApp(stage, { config });
-    const template = Template.fromStack(stack);
-    synthesized[stage] = {
-      resources: template.toJSON().Resources as Record<string, CfnResourceJson>,
-      nag: nag.validateScope(app),
-    };
-  }
+  deployed = await deployedStages();
 });
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
@@ -111,7 +89,7 @@ const secretReadsOf = (s: Synthesized, roleId: string): string[] =>
     .flatMap((statement) => (isRecord(statement) ? asArray(statement.Resource).map(render) : []));
 
 describe.each(STAGES_UNDER_TEST)('Sentry DSN secret (%s)', (stage) => {
-  const s = (): Synthesized => synthesized[stage];
+  const s = (): Synthesized => deployed[stage];
   const secretName = `vigil/${stage}/SENTRY_DSN`;
   const secretArn =
     `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:` +

@@ -1,13 +1,11 @@
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../functions/core/config';
-import { loadVigilConfig } from '../../lib/config';
 import type { VigilStack } from '../../lib/vigil-stack';
-import { buildApp, nagFindings } from './synth';
+import { nagFindings, stageConfig, synthesize } from './synth';
 
 /**
- * The heartbeat resources on AWS: ping route, state table, one-minute evaluator, IAM scope
- * (cfn-lint checks them in cfn-lint.test.ts, whose dev template has a heartbeat).
+ * The heartbeat resources on AWS: ping route, state table, one-minute evaluator, IAM scope,
+ * on the shared dev synthesis (its config has a heartbeat with a ping token; cfn-lint lints it).
  */
 
 let template: Template;
@@ -15,19 +13,10 @@ let stack: VigilStack;
 let nag: ReturnType<typeof nagFindings>;
 
 beforeAll(async () => {
-  const config = parseConfig({
-    ...(await loadVigilConfig()),
-    probes: [],
-    heartbeats: [
-      { name: 'backup', periodSeconds: 3600, tokenSecret: 'BACKUP_HB' },
-      { name: 'report', cron: '30 2 * * *', timezone: 'Europe/Berlin' },
-    ],
-  });
-  const built = await buildApp('dev', { config });
+  const built = await synthesize('dev', await stageConfig());
   stack = built.stack;
-  template = Template.fromStack(stack);
-  const report = built.nag.validateScope(built.app);
-  nag = [...nagFindings(report, 'error'), ...nagFindings(report, 'warning')];
+  template = built.template;
+  nag = [...nagFindings(built.nag, 'error'), ...nagFindings(built.nag, 'warning')];
 });
 
 const logicalId = (construct: { node: { defaultChild?: unknown } }): string =>

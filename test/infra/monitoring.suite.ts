@@ -1,5 +1,4 @@
-import { type App, CfnElement, type PolicyValidationPluginReport, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { CfnElement, type PolicyValidationPluginReport, Stack } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LocalMetricStore } from '../../functions/adapters/local/metric-store';
@@ -11,9 +10,8 @@ import { createMetricsHandler } from '../../functions/metrics/handler';
 import { loadVigilConfig } from '../../lib/config';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../../lib/function-defaults';
 import { Monitoring } from '../../lib/monitoring';
-import type { VigilStack } from '../../lib/vigil-stack';
 import { testApp } from '../helpers/cdk-app';
-import { buildApp, nagFindings } from './synth';
+import { nagFindings, type Synthesized, stageConfig, synthesize } from './synth';
 
 interface Dimension {
   Name: string;
@@ -38,24 +36,18 @@ interface AlarmProps {
   ExtendedStatistic?: string;
 }
 
-interface Synthesized {
-  stack: VigilStack;
-  template: Template;
-  resources: Record<string, { Type: string; Properties?: Record<string, unknown> }>;
+interface WithAlarms extends Synthesized {
   alarms: Record<string, AlarmProps>;
 }
 
-const synthesize = async (
-  config: VigilConfig,
-): Promise<Synthesized & { app: App; nag: PolicyValidationPluginReport }> => {
-  const { app, stack, nag } = await buildApp('dev', { config });
-  const template = Template.fromStack(stack);
-  const resources = template.toJSON().Resources as Synthesized['resources'];
+/** The dev stack for `config` (shared with the other CDK suites) and its alarms by logical ID. */
+const synthesizeDev = async (config: VigilConfig): Promise<WithAlarms> => {
+  const synthesized = await synthesize('dev', config);
   const alarms: Record<string, AlarmProps> = {};
-  for (const [id, r] of Object.entries(resources)) {
+  for (const [id, r] of Object.entries(synthesized.resources)) {
     if (r.Type === 'AWS::CloudWatch::Alarm') alarms[id] = r.Properties as unknown as AlarmProps;
   }
-  return { app, stack, template, resources, alarms, nag: nag.validateScope(app) };
+  return { ...synthesized, alarms };
 };
 
 /** One probe, two CI projects besides the default one. */
@@ -69,35 +61,38 @@ const withProbes = async (): Promise<VigilConfig> =>
     projects: { shop: { metricSuites: ['e2e'] }, 'api-gw': {} },
   });
 
-const withoutProbes = async (): Promise<VigilConfig> =>
-  parseConfig({ ...(await loadVigilConfig()), probes: [] });
+/** As stack.suite.ts's config without probes or heartbeats, so both share that synthesis. */
+const withoutProbes = async (): Promise<VigilConfig> => ({
+  ...(await stageConfig()),
+  probes: [],
+  heartbeats: [],
+});
 
-let full: Synthesized;
+let full: WithAlarms;
 let fullNag: PolicyValidationPluginReport;
-let bare: Synthesized;
+let bare: WithAlarms;
 let config: VigilConfig;
 
 beforeAll(async () => {
   config = await withProbes();
-  const synthesized = await synthesize(config);
-  full = synthesized;
-  fullNag = synthesized.nag;
-  bare = await synthesize(await withoutProbes());
+  full = await synthesizeDev(config);
+  fullNag = full.nag;
+  bare = await synthesizeDev(await withoutProbes());
 });
 
-const logicalIdOf = (s: Synthesized, construct: IConstruct): string => {
+const logicalIdOf = (s: WithAlarms, construct: IConstruct): string => {
   const resource = construct.node.defaultChild;
   if (!(resource instanceof CfnElement)) throw new Error(`${construct.node.path} has no L1`);
   return s.stack.getLogicalId(resource);
 };
 
-const alarmOf = (s: Synthesized, construct: IConstruct): AlarmProps => {
+const alarmOf = (s: WithAlarms, construct: IConstruct): AlarmProps => {
   const alarm = s.alarms[logicalIdOf(s, construct)];
   if (!alarm) throw new Error(`${construct.node.path} is not in the template`);
   return alarm;
 };
 
-const silenceIds = (s: Synthesized): Set<string> =>
+const silenceIds = (s: WithAlarms): Set<string> =>
   new Set(s.stack.monitoring.ciSilenceAlarms.map((a) => logicalIdOf(s, a)));
 
 /**
@@ -437,7 +432,7 @@ describe('Monitoring alarms', () => {
 
 /** The dashboard body as JSON, with CloudFormation tokens replaced by `{{Ref}}` text. */
 const dashboardBody = (
-  s: Synthesized,
+  s: WithAlarms,
 ): { widgets: { type: string; properties: Record<string, unknown> }[] } => {
   const dashboards = Object.values(s.resources).filter(
     (r) => r.Type === 'AWS::CloudWatch::Dashboard',
@@ -454,7 +449,7 @@ const dashboardBody = (
   return JSON.parse(text) as { widgets: { type: string; properties: Record<string, unknown> }[] };
 };
 
-const graphMetrics = (s: Synthesized): unknown[][] =>
+const graphMetrics = (s: WithAlarms): unknown[][] =>
   dashboardBody(s).widgets.flatMap((w) => (w.properties.metrics as unknown[][] | undefined) ?? []);
 
 describe('KPI dashboard', () => {

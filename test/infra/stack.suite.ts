@@ -1,63 +1,32 @@
-import { CfnElement, type PolicyValidationPluginReport, Validations } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { CfnElement, Validations } from 'aws-cdk-lib';
+import { Match } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { HISTORY_TABLE_KEYS } from '../../functions/adapters/aws/dynamodb-history-store';
-import { parseConfig, type VigilConfig } from '../../functions/core/config';
+import type { VigilConfig } from '../../functions/core/config';
 import { EVENT_PATTERNS } from '../../functions/core/events';
 import { alarmEventPattern } from '../../lib/alerting';
-import {
-  loadVigilConfig,
-  parseStage,
-  type Stage,
-  stackNameFor,
-  stageSettings,
-  toRetentionDays,
-} from '../../lib/config';
+import { parseStage, stackNameFor, stageSettings, toRetentionDays } from '../../lib/config';
 import { toCdkEventPattern } from '../../lib/event-bus';
 import type { VigilStack } from '../../lib/vigil-stack';
-import { buildApp, nagFindings } from './synth';
+import {
+  type CfnResourceJson,
+  type Deployed,
+  deployedStages,
+  nagFindings,
+  STAGES_UNDER_TEST,
+  type Synthesized,
+  synthesize,
+} from './synth';
 
-interface CfnResourceJson {
-  Type: string;
-  Properties?: Record<string, unknown>;
-  DeletionPolicy?: string;
-}
-
-interface Synthesized {
-  stack: VigilStack;
-  template: Template;
-  resources: Record<string, CfnResourceJson>;
-  nag: PolicyValidationPluginReport;
-}
-
-const STAGES_UNDER_TEST = ['dev', 'prod'] as const satisfies readonly Stage[];
-const synthesized = {} as Record<(typeof STAGES_UNDER_TEST)[number], Synthesized>;
+let deployed: Deployed;
 let config: VigilConfig;
-
-/** The repository config with one probe and one email channel (the stages as configured). */
-const testConfig = async (): Promise<VigilConfig> =>
-  parseConfig({
-    ...(await loadVigilConfig()),
-    probes: [{ name: 'shop-health', url: 'https://shop.example.com/health' }],
-    alerts: { channels: [{ type: 'email', address: 'oncall@example.com' }] },
-  });
 
 const EMAIL = 'oncall@example.com';
 
 beforeAll(async () => {
-  config = await testConfig();
-  for (const stage of STAGES_UNDER_TEST) {
-    const { app, stack, nag } = await buildApp(stage, { config });
-    // Synthesis runs cdk-nag as a validation plugin and throws on unacknowledged errors.
-    const template = Template.fromStack(stack);
-    synthesized[stage] = {
-      stack,
-      template,
-      resources: template.toJSON().Resources as Record<string, CfnResourceJson>,
-      nag: nag.validateScope(app),
-    };
-  }
+  deployed = await deployedStages();
+  config = deployed.config;
 });
 
 const logicalIdOf = (stack: VigilStack, construct: IConstruct): string => {
@@ -121,7 +90,7 @@ const roleActions = (s: Synthesized, role: IConstruct): string[] =>
   [...new Set(roleStatements(s, role).flatMap((st) => [st.Action].flat()))].sort();
 
 describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
-  const s = (): Synthesized => synthesized[stage];
+  const s = (): Synthesized => deployed[stage];
 
   it('runs both functions on Node.js 22, arm64, with active tracing and the shared env', () => {
     const { ingest, processors } = s().stack;
@@ -421,10 +390,10 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
         AuthorizationType: 'NONE',
       });
     }
-    // + the web function's four
+    // + the web function's four and the heartbeat pings' two (GET, POST)
     template.resourceCountIs(
       'AWS::ApiGatewayV2::Route',
-      authorized.length + publicRoutes.length + 4,
+      authorized.length + publicRoutes.length + 4 + 2,
     );
     template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
       AuthorizerType: 'REQUEST',
@@ -507,7 +476,7 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
   it('keeps every log group for the stage retention', () => {
     const retention = stageSettings(config, stage).logRetention;
     const groups = Object.values(s().template.findResources('AWS::Logs::LogGroup'));
-    expect(groups).toHaveLength(10); // ingest, authorizer, metrics, history, status, probe, alert, notify, web; API access logs
+    expect(groups).toHaveLength(11); // ingest, authorizer, metrics, history, status, probe, alert, notify, web, heartbeat; API access logs
     for (const group of groups) {
       expect((group as CfnResourceJson).Properties?.RetentionInDays).toBe(retention);
     }
@@ -810,8 +779,7 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
   });
 
   it('creates no probe schedule or function for a config without probes', async () => {
-    const { stack } = await buildApp(stage, { config: { ...config, probes: [] } });
-    const template = Template.fromStack(stack);
+    const { stack, template } = await synthesize(stage, { ...config, probes: [], heartbeats: [] });
     expect(stack.probes).toBeUndefined();
     template.resourceCountIs('AWS::Scheduler::Schedule', 0);
     const vigilFunctions = Object.values(
@@ -963,8 +931,8 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
     const invokeConfigs = Object.values(
       s().template.findResources('AWS::Lambda::EventInvokeConfig'),
     );
-    // metrics, history, status, probe, alert, notify: every asynchronously invoked function
-    expect(invokeConfigs).toHaveLength(6);
+    // metrics, history, status, probe, alert, notify, heartbeat: every asynchronously invoked function
+    expect(invokeConfigs).toHaveLength(7);
     for (const invokeConfig of invokeConfigs) {
       expect((invokeConfig as CfnResourceJson).Properties?.DestinationConfig).toMatchObject({
         OnFailure: { Destination: expect.anything() },
@@ -1004,7 +972,7 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
 
 describe('stages side by side', () => {
   it('have different stack names and no colliding physical names', () => {
-    const { dev, prod } = synthesized;
+    const { dev, prod } = deployed;
     expect(dev.stack.stackName).toBe('Vigil-dev');
     expect(prod.stack.stackName).toBe('Vigil-prod');
     const devNames = new Set([...physicalNames(dev).values()].map((v) => JSON.stringify(v)));
@@ -1020,8 +988,8 @@ describe('stages side by side', () => {
     expect(dev.logRetention).not.toBe(prod.logRetention);
     const retentionOf = (s: Synthesized) =>
       propsOf(s, s.stack.ingest.handler.logGroup).RetentionInDays;
-    expect(retentionOf(synthesized.dev)).toBe(dev.logRetention);
-    expect(retentionOf(synthesized.prod)).toBe(prod.logRetention);
+    expect(retentionOf(deployed.dev)).toBe(dev.logRetention);
+    expect(retentionOf(deployed.prod)).toBe(prod.logRetention);
   });
 });
 

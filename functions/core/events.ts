@@ -70,6 +70,8 @@ export const metadataSchema = z.object({
   archive: archivePointerSchema,
   /** The normalized result with every test case, for history and drill-down. */
   normalized: archivePointerSchema,
+  /** W3C trace context of the span that published the event (OpenTelemetry export on). */
+  traceparent: z.string().optional(),
 });
 
 export const testRunDetailSchema = z.object({
@@ -147,6 +149,10 @@ export const probeCompletedDetailSchema = z.object({
     checkedAt: z.string(),
     /** Where the probe ran: `local` or the AWS region. */
     location: z.string(),
+    /** The W3C trace id the probe's requests carried (`traceparent`): the target's traces join it. */
+    traceId: z.string().optional(),
+    /** W3C trace context of the probe check, continued by the handlers that receive the event. */
+    traceparent: z.string().optional(),
   }),
   url: z.string(),
   method: z.string(),
@@ -240,6 +246,10 @@ export const alertNotificationSchema = z.object({
   correlationId: z.string(),
   /** Set when a maintenance window suppressed delivery. */
   suppressedBy: z.string().optional(),
+  /** The trace id of the probe check behind the latest observation (W3C, as sent to the target). */
+  traceId: z.string().optional(),
+  /** W3C trace context of the span that sent the notification (OpenTelemetry export on). */
+  traceparent: z.string().optional(),
 });
 
 export type EventMetadata = z.infer<typeof metadataSchema>;

@@ -9,6 +9,7 @@ import { parseUploadRequest, type UploadStore, uploadIdParam } from '../core/ing
 import { PIPELINE_METRICS } from '../core/metrics/catalog';
 import type { ArchiveReader, TokenSource } from '../core/ports';
 import { parseStatusPath, type StatusRoute } from '../core/status/queries';
+import { testRunSpans } from '../core/tracing/ci-trace';
 import {
   bodyBytes,
   correlationIdFrom,
@@ -17,6 +18,7 @@ import {
   header,
   json,
 } from '../shared/http';
+import { activeSpan, otelEnabled, recordSpans } from '../shared/otel/spans';
 import { emitPipelineMetric, flushMetrics } from '../shared/pipeline-metrics';
 import { logger, metrics as sharedMetrics } from '../shared/powertools';
 import { annotate, traceHandler, traceSync } from '../shared/tracing';
@@ -46,6 +48,11 @@ export interface IngestHandlerDeps extends IngestDeps {
   /** Staged uploads (`POST /v1/uploads`, `?upload=`). Without it those answer 503. */
   uploads?: UploadStore;
 }
+
+/** With OpenTelemetry export on, a test run becomes a trace of its own (core/tracing/ci-trace.ts). */
+const exportTestRun: NonNullable<IngestHandlerDeps['onAccepted']> = (report, metadata) => {
+  if (report.kind === 'tests' && otelEnabled()) recordSpans(testRunSpans(report, metadata));
+};
 
 /**
  * The ingest API (API Gateway HTTP API payload v2). The same function serves Lambda
@@ -154,10 +161,12 @@ export const createIngestHandler = (deps: IngestHandlerDeps) => {
         rawQuery: event.rawQueryString,
         contentType: header(event, 'content-type'),
         correlationId,
+        traceparent: activeSpan()?.traceparent,
       },
       {
         ...deps,
         trace: deps.trace ?? traceSync,
+        onAccepted: deps.onAccepted ?? exportTestRun,
         warn: (message, error) => logger.warn(message, { error }),
       },
     );

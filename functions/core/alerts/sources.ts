@@ -78,6 +78,7 @@ const probeObservation = (
       : {}),
     ...(cfg?.runbookUrl ? { runbookUrl: cfg.runbookUrl } : {}),
     correlationId,
+    ...(detail.metadata.traceId ? { traceId: detail.metadata.traceId } : {}),
     policy: {
       failureThreshold: cfg?.failureThreshold ?? PROBE_DEFAULTS.failureThreshold,
       recoveryThreshold: cfg?.recoveryThreshold ?? PROBE_DEFAULTS.recoveryThreshold,

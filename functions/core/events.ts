@@ -10,6 +10,8 @@ export const SOURCES = {
   probe: 'vigil.probe',
   alert: 'vigil.alert',
   history: 'vigil.history',
+  /** Alerts received from Prometheus Alertmanager (`POST /v1/alertmanager`). */
+  alertmanager: 'vigil.alertmanager',
   /** CloudWatch alarm state changes arrive from the default bus with this source. */
   cloudwatch: 'aws.cloudwatch',
 } as const;
@@ -23,6 +25,8 @@ export const DETAIL_TYPES = {
   alertStateChanged: 'Alert State Changed',
   testFlaky: 'Test Flaky Detected',
   cloudwatchAlarm: 'CloudWatch Alarm State Change',
+  /** One alert of an Alertmanager webhook (`POST /v1/alertmanager`). */
+  alertmanager: 'Alertmanager Alert Received',
 } as const;
 
 export type DetailType = (typeof DETAIL_TYPES)[keyof typeof DETAIL_TYPES];
@@ -230,7 +234,7 @@ export const alertNotificationSchema = z.object({
   incidentId: z.string(),
   /** NOTICE: a one-off message outside the incident cycle (a test found flaky). */
   kind: z.enum(['FIRING', 'REMINDER', 'RESOLVED', 'NOTICE']),
-  source: z.enum(['probe', 'tests', 'gate', 'alarm', 'flaky']),
+  source: z.enum(['probe', 'tests', 'gate', 'alarm', 'flaky', 'alertmanager']),
   project: z.string(),
   severity: z.enum(['critical', 'warning']),
   title: z.string(),
@@ -252,6 +256,27 @@ export const alertNotificationSchema = z.object({
   traceparent: z.string().optional(),
 });
 
+/** One alert of an Alertmanager webhook (bounded and checked by core/alerts/alertmanager.ts). */
+export const alertmanagerAlertDetailSchema = z.object({
+  metadata: z.object({
+    project: z.string(),
+    correlationId: z.string(),
+    ingestedAt: z.string(),
+    /** The Alertmanager receiver that sent it. */
+    receiver: z.string(),
+    traceparent: z.string().optional(),
+  }),
+  alert: z.object({
+    status: z.enum(['firing', 'resolved']),
+    fingerprint: z.string(),
+    labels: z.record(z.string(), z.string()),
+    annotations: z.record(z.string(), z.string()),
+    startsAt: z.string(),
+    endsAt: z.string(),
+    generatorURL: z.string().optional(),
+  }),
+});
+
 export type EventMetadata = z.infer<typeof metadataSchema>;
 export type Gate = z.infer<typeof gateSchema>;
 export type GateCheck = z.infer<typeof gateCheckSchema>;
@@ -263,6 +288,7 @@ export type BenchmarkDetail = z.infer<typeof benchmarkDetailSchema>;
 export type ProbeCompletedDetail = z.infer<typeof probeCompletedDetailSchema>;
 export type AlertNotification = z.infer<typeof alertNotificationSchema>;
 export type TestFlakyDetail = z.infer<typeof testFlakyDetailSchema>;
+export type AlertmanagerAlertDetail = z.infer<typeof alertmanagerAlertDetailSchema>;
 
 /** An event as Vigil publishes it (the runtime adds id, time, account, region). */
 export type VigilEvent =
@@ -296,6 +322,11 @@ export type VigilEvent =
       source: typeof SOURCES.history;
       detailType: typeof DETAIL_TYPES.testFlaky;
       detail: TestFlakyDetail;
+    }
+  | {
+      source: typeof SOURCES.alertmanager;
+      detailType: typeof DETAIL_TYPES.alertmanager;
+      detail: AlertmanagerAlertDetail;
     };
 
 /** An event as delivered by EventBridge (and by the local bus, in the same shape). */
@@ -337,8 +368,12 @@ export const EVENT_PATTERNS = {
   metrics: RESULTS_PATTERN,
   /** Results the alert handler watches: probe runs, test runs, gates and flaky tests. */
   alerts: {
-    source: [...RESULTS_PATTERN.source, SOURCES.history],
-    'detail-type': [...RESULTS_PATTERN['detail-type'], DETAIL_TYPES.testFlaky],
+    source: [...RESULTS_PATTERN.source, SOURCES.history, SOURCES.alertmanager],
+    'detail-type': [
+      ...RESULTS_PATTERN['detail-type'],
+      DETAIL_TYPES.testFlaky,
+      DETAIL_TYPES.alertmanager,
+    ],
   },
   /** Reports the history handler records (runs, test outcomes, flaky detection). */
   history: {
@@ -384,6 +419,7 @@ const DETAIL_SCHEMAS = {
   [`${SOURCES.probe}/${DETAIL_TYPES.probeCompleted}`]: probeCompletedDetailSchema,
   [`${SOURCES.alert}/${DETAIL_TYPES.alertStateChanged}`]: alertNotificationSchema,
   [`${SOURCES.history}/${DETAIL_TYPES.testFlaky}`]: testFlakyDetailSchema,
+  [`${SOURCES.alertmanager}/${DETAIL_TYPES.alertmanager}`]: alertmanagerAlertDetailSchema,
 } as const;
 
 /** A received event, validated: the same union Vigil publishes. */
@@ -421,6 +457,7 @@ export const parseBusEvent = (
 export const eventContext = (event: KnownEvent): { correlationId: string; at: string } => {
   switch (event.source) {
     case SOURCES.ingest:
+    case SOURCES.alertmanager:
       return {
         correlationId: event.detail.metadata.correlationId,
         at: event.detail.metadata.ingestedAt,

@@ -22,6 +22,7 @@ import { activeSpan, otelEnabled, recordSpans } from '../shared/otel/spans';
 import { emitPipelineMetric, flushMetrics } from '../shared/pipeline-metrics';
 import { logger, metrics as sharedMetrics } from '../shared/powertools';
 import { annotate, traceHandler, traceSync } from '../shared/tracing';
+import { postAlertmanager } from './alertmanager-route';
 import { CLI_PATH, getCli } from './cli-file';
 import { routeStatus, type StatusStores } from './status-routes';
 
@@ -206,6 +207,9 @@ export const createIngestHandler = (deps: IngestHandlerDeps) => {
         response = await getStatus(event, statusRoute);
       } else if (route === 'POST /v1/uploads') {
         response = await postUpload(event);
+      } else if (route === 'POST /v1/alertmanager') {
+        await requireToken(event);
+        response = await postAlertmanager(event, correlationId, deps);
       } else if (method === 'GET' && event.rawPath.startsWith(HISTORY_PATH_PREFIX)) {
         response = await getHistory(event);
       } else {

@@ -11,6 +11,7 @@ import {
   SOURCES,
   type TestRunDetail,
 } from '../events';
+import { alertmanagerObservation } from './alertmanager';
 import { flakyNotice, MAX_FLAKY_NOTICES_PER_RUN } from './messages';
 import type { Observation } from './state';
 
@@ -170,6 +171,8 @@ export const observationFromEvent = (
       return reportObservation(event.detail, eventId, config, 'load');
     case DETAIL_TYPES.benchmark:
       return reportObservation(event.detail, eventId, config, 'benchmark');
+    case DETAIL_TYPES.alertmanager:
+      return alertmanagerObservation(event.detail, eventId);
     default:
       return undefined;
   }

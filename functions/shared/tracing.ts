@@ -1,5 +1,12 @@
 import type { Subsegment } from 'aws-xray-sdk-core';
-import { SPAN_KIND, type SpanKind, setSpanAttributes, withSpan } from './otel/spans';
+import {
+  activeSpan,
+  otelEnabled,
+  SPAN_KIND,
+  type SpanKind,
+  setSpanAttributes,
+  withSpan,
+} from './otel/spans';
 import { tracer } from './powertools';
 
 /**
@@ -29,9 +36,10 @@ const snake = (key: string): string => key.replace(/[A-Z]/g, (c) => `_${c.toLowe
  * `vigil.correlation_id`); `undefined` values are skipped.
  */
 export const annotate = (annotations: Record<string, AnnotationValue | undefined>): void => {
-  setSpanAttributes(
-    Object.fromEntries(Object.entries(annotations).map(([k, v]) => [`vigil.${snake(k)}`, v])),
-  );
+  if (activeSpan())
+    setSpanAttributes(
+      Object.fromEntries(Object.entries(annotations).map(([k, v]) => [`vigil.${snake(k)}`, v])),
+    );
   if (!tracer.isTracingEnabled()) return;
   for (const [key, value] of Object.entries(annotations))
     if (value !== undefined) tracer.putAnnotation(key, value);
@@ -106,7 +114,9 @@ export const traceHandler = <A extends unknown[], R>(
     }) as Promise<R>;
   };
   return (...args: A): Promise<R> =>
-    withSpan(name, () => xray(...args), { ...incomingTrace(args[0]), entry: true });
+    otelEnabled()
+      ? withSpan(name, () => xray(...args), { ...incomingTrace(args[0]), entry: true })
+      : xray(...args);
 };
 
 /**

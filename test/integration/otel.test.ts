@@ -11,7 +11,12 @@ import { systemClock } from '../../functions/core/ports';
 import { parseTraceparent } from '../../functions/core/tracing/context';
 import { createProbeHandler } from '../../functions/probe/handler';
 import { startLocal } from '../../functions/runtime/local/runtime';
-import { flushSpans } from '../../functions/shared/otel/spans';
+import {
+  flushSpans,
+  MAX_QUEUED_SPANS,
+  recordSpans,
+  withSpan,
+} from '../../functions/shared/otel/spans';
 import { MemoryPublisher } from '../helpers/fakes';
 import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from '../helpers/otlp-receiver';
 
@@ -121,7 +126,7 @@ const runProbes = async () => {
 describe('probe requests and spans', () => {
   it('sends traceparent to the target, reports the trace id, and exports the probe spans', async () => {
     const { detail, header } = await runProbes();
-    await flushSpans();
+    await flushSpans(10_000);
 
     const api = parseTraceparent(header('/health?token=secret'));
     expect(api).toBeDefined();
@@ -168,7 +173,7 @@ describe('probe requests and spans', () => {
   it('with export off still sends traceparent and reports the trace id, and exports nothing', async () => {
     delete process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
     const { detail, header } = await runProbes();
-    await flushSpans();
+    await flushSpans(10_000);
     const api = parseTraceparent(header('/health?token=secret'));
     const login = parseTraceparent(header('/login'));
     const cart = parseTraceparent(header('/cart'));
@@ -326,6 +331,8 @@ describe('Lambda (notify function)', () => {
   };
 
   it('sends its spans before returning, in the trace of the alert', async () => {
+    // A budget no export on loopback needs, so the assertion does not depend on machine load.
+    process.env.VIGIL_OTEL_FLUSH_MS = '10000';
     const handler = await loadNotify();
     await handler(snsEvent());
     // No flush by the test: the Lambda entry flushed before returning.
@@ -368,5 +375,48 @@ describe('Lambda (notify function)', () => {
     } finally {
       await failing.close();
     }
+  });
+});
+
+describe('the tracer', () => {
+  it('marks thrown and rejected work as errors, and bounds the queue', async () => {
+    process.env.OTEL_EXPORTER_OTLP_PROTOCOL = 'http/protobuf';
+    try {
+      expect(() =>
+        withSpan('sync', () => {
+          throw new TypeError('bad input');
+        }),
+      ).toThrow('bad input');
+      await expect(
+        withSpan('async', async () => {
+          throw 'plain';
+        }),
+      ).rejects.toBe('plain');
+      const one = {
+        traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+        spanId: '00f067aa0ba902b7',
+        name: 'bulk',
+        kind: 1 as const,
+        startMs: 1,
+        endMs: 2,
+        attributes: {},
+      };
+      recordSpans(Array.from({ length: MAX_QUEUED_SPANS + 5 }, () => one));
+      await flushSpans(10_000);
+    } finally {
+      delete process.env.OTEL_EXPORTER_OTLP_PROTOCOL;
+    }
+    // Sent as JSON all the same; the overflow was dropped, not sent.
+    expect(receiver.spans.find((s) => s.name === 'sync')).toMatchObject({
+      status: { code: 2, message: 'bad input' },
+      attributes: { 'exception.type': 'TypeError' },
+    });
+    expect(receiver.spans.find((s) => s.name === 'async')?.status).toEqual({
+      code: 2,
+      message: 'plain',
+    });
+    expect(receiver.spans.filter((s) => s.name === 'bulk').length).toBeLessThanOrEqual(
+      MAX_QUEUED_SPANS,
+    );
   });
 });

@@ -23,6 +23,8 @@ const ISOLATED = [
   'test/integration/aws-wiring.test.ts',
   'test/integration/history-handler.test.ts',
   'test/integration/metrics-idempotency.test.ts',
+  // Sets OTEL_* for the handlers and imports the notify Lambda entry fresh.
+  'test/integration/otel.test.ts',
   'test/integration/sentry-dsn.test.ts',
   'test/integration/sentry.test.ts',
   'test/integration/xray.test.ts',

@@ -314,6 +314,8 @@ export class IngestApi extends Construct {
     for (const [path, method] of [
       ['/v1/results', HttpMethod.POST],
       ['/v1/uploads', HttpMethod.POST],
+      // Prometheus Alertmanager's webhook (functions/core/alerts/alertmanager.ts).
+      ['/v1/alertmanager', HttpMethod.POST],
       // The history API: /v1/projects/{project}/tests|runs|benchmarks/{name}, where the project
       // and benchmark names may hold "/" (a greedy parameter; the function parses the path).
       ['/v1/projects/{proxy+}', HttpMethod.GET],

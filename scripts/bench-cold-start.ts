@@ -420,6 +420,8 @@ try {
     ARCHIVE_BUCKET: 'vigil-bench-archive',
     LEDGER_TABLE: 'vigil-bench-ledger',
     HISTORY_TABLE: 'vigil-bench-history',
+    STATUS_TABLE: 'vigil-bench-status',
+    READ_TOKENS_SECRET_ARN: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:vigil-bench-read-AbCdEf`,
     TOKENS_SECRET_ARN: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:vigil-bench-AbCdEf`,
     SECRETS_PREFIX: 'vigil/dev/',
     ALERT_TABLE: 'vigil-bench-alerts',

@@ -15,6 +15,7 @@ import { VigilError } from '../core/errors';
 import { type AlertNotification, type BusEvent, DETAIL_TYPES, parseBusEvent } from '../core/events';
 import { PIPELINE_METRICS } from '../core/metrics/catalog';
 import type { Clock, Dispatch } from '../core/ports';
+import { activeSpan } from '../shared/otel/spans';
 import { emitPipelineMetric, flushMetrics } from '../shared/pipeline-metrics';
 import { logger, metrics as sharedMetrics } from '../shared/powertools';
 import { annotate, traceHandler } from '../shared/tracing';
@@ -137,8 +138,17 @@ const sendNotice = async (
   return true;
 };
 
-export const createAlertHandler = (deps: AlertHandlerDeps) =>
-  traceHandler('alert', async (event: BusEvent): Promise<void> => {
+/** Notifications carry the active span's trace context, so their delivery continues the trace. */
+const withTraceContext =
+  (dispatch: Dispatch): Dispatch =>
+  (n) => {
+    const traceparent = activeSpan()?.traceparent;
+    return dispatch(traceparent ? { ...n, traceparent } : n);
+  };
+
+export const createAlertHandler = (handlerDeps: AlertHandlerDeps) => {
+  const deps = { ...handlerDeps, dispatch: withTraceContext(handlerDeps.dispatch) };
+  return traceHandler('alert', async (event: BusEvent): Promise<void> => {
     const route = routeEvent(event, deps.config);
     if (!route) {
       logger.debug('event does not alert', { eventId: event.id, detailType: event['detail-type'] });
@@ -210,3 +220,4 @@ export const createAlertHandler = (deps: AlertHandlerDeps) =>
       logger.resetKeys();
     }
   });
+};

@@ -11,6 +11,8 @@ export const SOURCES = {
   alert: 'vigil.alert',
   history: 'vigil.history',
   heartbeat: 'vigil.heartbeat',
+  /** Alerts received from Prometheus Alertmanager (`POST /v1/alertmanager`). */
+  alertmanager: 'vigil.alertmanager',
   /** CloudWatch alarm state changes arrive from the default bus with this source. */
   cloudwatch: 'aws.cloudwatch',
 } as const;
@@ -26,6 +28,8 @@ export const DETAIL_TYPES = {
   alertStateChanged: 'Alert State Changed',
   testFlaky: 'Test Flaky Detected',
   cloudwatchAlarm: 'CloudWatch Alarm State Change',
+  /** One alert of an Alertmanager webhook (`POST /v1/alertmanager`). */
+  alertmanager: 'Alertmanager Alert Received',
 } as const;
 
 export type DetailType = (typeof DETAIL_TYPES)[keyof typeof DETAIL_TYPES];
@@ -73,6 +77,8 @@ export const metadataSchema = z.object({
   archive: archivePointerSchema,
   /** The normalized result with every test case, for history and drill-down. */
   normalized: archivePointerSchema,
+  /** W3C trace context of the span that published the event (OpenTelemetry export on). */
+  traceparent: z.string().optional(),
 });
 
 export const testRunDetailSchema = z.object({
@@ -185,6 +191,10 @@ export const probeCompletedDetailSchema = z.object({
     checkedAt: z.string(),
     /** Where the probe ran: `local` or the AWS region. */
     location: z.string(),
+    /** The W3C trace id the probe's requests carried (`traceparent`): the target's traces join it. */
+    traceId: z.string().optional(),
+    /** W3C trace context of the probe check, continued by the handlers that receive the event. */
+    traceparent: z.string().optional(),
   }),
   url: z.string(),
   method: z.string(),
@@ -288,7 +298,16 @@ export const alertNotificationSchema = z.object({
   incidentId: z.string(),
   /** NOTICE: a one-off message outside the incident cycle (a test found flaky). */
   kind: z.enum(['FIRING', 'REMINDER', 'RESOLVED', 'NOTICE']),
-  source: z.enum(['probe', 'tests', 'gate', 'alarm', 'flaky', 'heartbeat', 'security']),
+  source: z.enum([
+    'probe',
+    'tests',
+    'gate',
+    'alarm',
+    'flaky',
+    'heartbeat',
+    'security',
+    'alertmanager',
+  ]),
   project: z.string(),
   severity: z.enum(['critical', 'warning']),
   title: z.string(),
@@ -304,6 +323,31 @@ export const alertNotificationSchema = z.object({
   correlationId: z.string(),
   /** Set when a maintenance window suppressed delivery. */
   suppressedBy: z.string().optional(),
+  /** The trace id of the probe check behind the latest observation (W3C, as sent to the target). */
+  traceId: z.string().optional(),
+  /** W3C trace context of the span that sent the notification (OpenTelemetry export on). */
+  traceparent: z.string().optional(),
+});
+
+/** One alert of an Alertmanager webhook (bounded and checked by core/alerts/alertmanager.ts). */
+export const alertmanagerAlertDetailSchema = z.object({
+  metadata: z.object({
+    project: z.string(),
+    correlationId: z.string(),
+    ingestedAt: z.string(),
+    /** The Alertmanager receiver that sent it. */
+    receiver: z.string(),
+    traceparent: z.string().optional(),
+  }),
+  alert: z.object({
+    status: z.enum(['firing', 'resolved']),
+    fingerprint: z.string(),
+    labels: z.record(z.string(), z.string()),
+    annotations: z.record(z.string(), z.string()),
+    startsAt: z.string(),
+    endsAt: z.string(),
+    generatorURL: z.string().optional(),
+  }),
 });
 
 export type EventMetadata = z.infer<typeof metadataSchema>;
@@ -320,6 +364,7 @@ export type ProbeCompletedDetail = z.infer<typeof probeCompletedDetailSchema>;
 export type HeartbeatCheckedDetail = z.infer<typeof heartbeatCheckedDetailSchema>;
 export type AlertNotification = z.infer<typeof alertNotificationSchema>;
 export type TestFlakyDetail = z.infer<typeof testFlakyDetailSchema>;
+export type AlertmanagerAlertDetail = z.infer<typeof alertmanagerAlertDetailSchema>;
 
 /** An event as Vigil publishes it (the runtime adds id, time, account, region). */
 export type VigilEvent =
@@ -363,6 +408,11 @@ export type VigilEvent =
       source: typeof SOURCES.history;
       detailType: typeof DETAIL_TYPES.testFlaky;
       detail: TestFlakyDetail;
+    }
+  | {
+      source: typeof SOURCES.alertmanager;
+      detailType: typeof DETAIL_TYPES.alertmanager;
+      detail: AlertmanagerAlertDetail;
     };
 
 /** An event as delivered by EventBridge (and by the local bus, in the same shape). */
@@ -408,8 +458,12 @@ export const EVENT_PATTERNS = {
   metrics: RESULTS_PATTERN,
   /** Results the alert handler watches: probe runs, test runs, gates and flaky tests. */
   alerts: {
-    source: [...RESULTS_PATTERN.source, SOURCES.history],
-    'detail-type': [...RESULTS_PATTERN['detail-type'], DETAIL_TYPES.testFlaky],
+    source: [...RESULTS_PATTERN.source, SOURCES.history, SOURCES.alertmanager],
+    'detail-type': [
+      ...RESULTS_PATTERN['detail-type'],
+      DETAIL_TYPES.testFlaky,
+      DETAIL_TYPES.alertmanager,
+    ],
   },
   /** Reports the history handler records (runs, test outcomes, flaky detection). */
   history: {
@@ -458,6 +512,7 @@ const DETAIL_SCHEMAS = {
   [`${SOURCES.heartbeat}/${DETAIL_TYPES.heartbeatChecked}`]: heartbeatCheckedDetailSchema,
   [`${SOURCES.alert}/${DETAIL_TYPES.alertStateChanged}`]: alertNotificationSchema,
   [`${SOURCES.history}/${DETAIL_TYPES.testFlaky}`]: testFlakyDetailSchema,
+  [`${SOURCES.alertmanager}/${DETAIL_TYPES.alertmanager}`]: alertmanagerAlertDetailSchema,
 } as const;
 
 /** A received event, validated: the same union Vigil publishes. */
@@ -495,6 +550,7 @@ export const parseBusEvent = (
 export const eventContext = (event: KnownEvent): { correlationId: string; at: string } => {
   switch (event.source) {
     case SOURCES.ingest:
+    case SOURCES.alertmanager:
       return {
         correlationId: event.detail.metadata.correlationId,
         at: event.detail.metadata.ingestedAt,

@@ -9,6 +9,7 @@ import { parseUploadRequest, type UploadStore, uploadIdParam } from '../core/ing
 import { PIPELINE_METRICS } from '../core/metrics/catalog';
 import type { ArchiveReader, Clock, TokenSource } from '../core/ports';
 import { parseStatusPath, type StatusRoute } from '../core/status/queries';
+import { testRunSpans } from '../core/tracing/ci-trace';
 import {
   bodyBytes,
   correlationIdFrom,
@@ -17,9 +18,11 @@ import {
   header,
   json,
 } from '../shared/http';
+import { activeSpan, otelEnabled, recordSpans } from '../shared/otel/spans';
 import { emitPipelineMetric, flushMetrics } from '../shared/pipeline-metrics';
 import { logger, metrics as sharedMetrics } from '../shared/powertools';
 import { annotate, traceHandler, traceSync } from '../shared/tracing';
+import { postAlertmanager } from './alertmanager-route';
 import { CLI_PATH, getCli } from './cli-file';
 import { type HeartbeatRouteDeps, parseHeartbeatPath, pingHeartbeat } from './heartbeat-routes';
 import { routeStatus, type StatusStores } from './status-routes';
@@ -49,6 +52,11 @@ export interface IngestHandlerDeps extends IngestDeps {
   /** Heartbeat pings (`/v1/heartbeats/...`, see heartbeat-routes.ts). Without it they answer 503. */
   heartbeats?: Pick<HeartbeatRouteDeps, 'store' | 'secrets' | 'location'> & { clock?: Clock };
 }
+
+/** With OpenTelemetry export on, a test run becomes a trace of its own (core/tracing/ci-trace.ts). */
+const exportTestRun: NonNullable<IngestHandlerDeps['onAccepted']> = (report, metadata) => {
+  if (report.kind === 'tests' && otelEnabled()) recordSpans(testRunSpans(report, metadata));
+};
 
 /**
  * The ingest API (API Gateway HTTP API payload v2). The same function serves Lambda
@@ -161,10 +169,12 @@ export const createIngestHandler = (deps: IngestHandlerDeps) => {
         rawQuery: event.rawQueryString,
         contentType: header(event, 'content-type'),
         correlationId,
+        traceparent: activeSpan()?.traceparent,
       },
       {
         ...deps,
         trace: deps.trace ?? traceSync,
+        onAccepted: deps.onAccepted ?? exportTestRun,
         warn: (message, error) => logger.warn(message, { error }),
       },
     );
@@ -229,6 +239,9 @@ export const createIngestHandler = (deps: IngestHandlerDeps) => {
         response = await getStatus(event, statusRoute);
       } else if (route === 'POST /v1/uploads') {
         response = await postUpload(event);
+      } else if (route === 'POST /v1/alertmanager') {
+        await requireToken(event);
+        response = await postAlertmanager(event, correlationId, deps);
       } else if (method === 'GET' && event.rawPath.startsWith(HISTORY_PATH_PREFIX)) {
         response = await getHistory(event);
       } else {

@@ -3,6 +3,7 @@ import type { ChannelConfig } from '../core/config';
 import { VigilError } from '../core/errors';
 import type { AlertNotification } from '../core/events';
 import { redactSecrets, resolveTemplate } from '../core/probes/secrets';
+import { SPAN_KIND, withSpan } from './otel/spans';
 import { VERSION } from './version';
 
 /**
@@ -145,8 +146,32 @@ const bodySnippet = async (res: Response, secrets: string[]): Promise<string> =>
   }
 };
 
-/** Deliver to one channel; resolves after a 2xx, throws a DeliveryError otherwise. */
-export const deliver = async (
+/**
+ * Deliver to one channel; resolves after a 2xx, throws a DeliveryError otherwise. With
+ * OpenTelemetry export on, a `deliver <channel>` span in the notification's trace.
+ */
+export const deliver = (
+  notification: AlertNotification,
+  channel: DeliverableChannel,
+  deps: DeliveryDeps,
+): Promise<DeliveryResult> =>
+  withSpan(
+    `deliver ${deps.label ?? channel.type}`,
+    () => deliverUntraced(notification, channel, deps),
+    {
+      kind: SPAN_KIND.client,
+      parent: notification.traceparent,
+      attributes: {
+        'vigil.channel': channel.type,
+        'vigil.alert_kind': notification.kind,
+        'vigil.check_key': notification.checkKey,
+        'vigil.correlation_id': notification.correlationId,
+        'vigil.project': notification.project,
+      },
+    },
+  );
+
+const deliverUntraced = async (
   notification: AlertNotification,
   channel: DeliverableChannel,
   deps: DeliveryDeps,

@@ -8,9 +8,11 @@ import {
   type TlsObservation,
   type TransportErrorKind,
 } from '../core/probes/assertions';
-import type { ProbeFn } from '../core/probes/run';
+import type { ProbeFn, ProbeOutcome } from '../core/probes/run';
 import { redactSecrets, resolveHeaders, type SecretResolver } from '../core/probes/secrets';
 import { runSteps, type SendFn } from '../core/probes/steps';
+import { newTraceContext, type TraceContext } from '../core/tracing/context';
+import { SPAN_KIND, setSpanAttributes, withSpan } from './otel/spans';
 import { tracer } from './powertools';
 import { probeDns, probeTcp } from './socket-probes';
 import { VERSION } from './version';
@@ -268,6 +270,11 @@ export const probeHttp = async (
   const subsegment = parent?.addNewSubsegment(`probe ${probe.name}`);
   try {
     const obs = await request(probe, headers, opts);
+    setSpanAttributes(
+      'error' in obs
+        ? { 'error.type': obs.error }
+        : { 'http.response.status_code': obs.statusCode },
+    );
     if (subsegment) {
       subsegment.addAnnotation('probe', probe.name);
       subsegment.addMetadata('request', { method: probe.method, url: probe.url });
@@ -293,10 +300,34 @@ export interface HttpProberOptions extends Omit<ProbeHttpOptions, 'signal'> {
 }
 
 /**
+ * The W3C `traceparent` a request sends (the active span's, or a new context in `trace`),
+ * unless the probe's own headers set one.
+ */
+const withTraceparent = (
+  headers: Record<string, string>,
+  context: Pick<TraceContext, 'traceparent'>,
+): Record<string, string> =>
+  hasHeader(headers, 'traceparent') ? headers : { traceparent: context.traceparent, ...headers };
+
+/** Origin and path only (a query may hold tokens), for span attributes. */
+const spanUrl = (raw: string): string | undefined => {
+  try {
+    const u = new URL(raw);
+    return `${u.origin}${u.pathname}`;
+  } catch {
+    return undefined;
+  }
+};
+
+/**
  * The `ProbeFn` both runtimes use, for every check kind: TCP and DNS checks go to
  * `socket-probes`, multi-step probes to `runSteps`; an HTTP probe resolves its
  * `{{secret:NAME}}` header values, sends the request, and scrubs the secret values from everything the observation reports (a target that
  * echoes the Authorization header back must not leak it into an event).
+ *
+ * Every HTTP check is one trace context: its requests carry `traceparent` (a multi-step
+ * probe's steps share the trace id, each with a span id of its own) and the result reports it.
+ * With OpenTelemetry export on, the check is a span (`probe <name>`) and each step a child.
  */
 export const createHttpProber = (options: HttpProberOptions): ProbeFn => {
   const {
@@ -306,12 +337,25 @@ export const createHttpProber = (options: HttpProberOptions): ProbeFn => {
     probeHttp: probeFn = probeHttp,
     ...httpOptions
   } = options;
-  return async (probe, signal) => {
-    if (probe.type === 'tcp') return probeTcp(probe, now, { ...httpOptions, signal });
-    if (probe.type === 'dns') return probeDns(probe, dnsServers);
+  const checkHttp = async (
+    probe: Parameters<ProbeFn>[0],
+    signal: AbortSignal,
+    trace: TraceContext,
+  ): Promise<ProbeOutcome> => {
     if (probe.steps) {
       const send: SendFn = (req, headers, stepSignal) =>
-        probeFn(req, headers, { ...httpOptions, signal: stepSignal });
+        withSpan(
+          `step ${req.name}`,
+          (span) =>
+            probeFn(req, withTraceparent(headers, span ?? newTraceContext(trace)), {
+              ...httpOptions,
+              signal: stepSignal,
+            }),
+          {
+            kind: SPAN_KIND.client,
+            attributes: { 'http.request.method': req.method, 'url.full': spanUrl(req.url) },
+          },
+        );
       return runSteps({ ...probe, steps: probe.steps }, { send, secrets, now }, signal);
     }
     const url = probe.url ?? '';
@@ -319,7 +363,10 @@ export const createHttpProber = (options: HttpProberOptions): ProbeFn => {
     const scrub = (s: string) => redactSecrets(s, resolved.secrets);
     let obs: Observation;
     try {
-      obs = await probeFn({ ...probe, url }, resolved.headers, { ...httpOptions, signal });
+      obs = await probeFn({ ...probe, url }, withTraceparent(resolved.headers, trace), {
+        ...httpOptions,
+        signal,
+      });
     } catch (e) {
       throw new Error(scrub(e instanceof Error ? e.message : String(e)));
     }
@@ -330,5 +377,26 @@ export const createHttpProber = (options: HttpProberOptions): ProbeFn => {
       body: scrub(obs.body),
       headers: Object.fromEntries(Object.entries(obs.headers).map(([k, v]) => [k, scrub(v)])),
     };
+  };
+  return async (probe, signal) => {
+    if (probe.type === 'tcp') return probeTcp(probe, now, { ...httpOptions, signal });
+    if (probe.type === 'dns') return probeDns(probe, dnsServers);
+    return withSpan(
+      `probe ${probe.name}`,
+      async (span) => {
+        const trace = span ?? newTraceContext();
+        const outcome = await checkHttp(probe, signal, trace);
+        return { ...outcome, traceparent: trace.traceparent };
+      },
+      {
+        kind: probe.steps ? SPAN_KIND.internal : SPAN_KIND.client,
+        attributes: {
+          'vigil.probe': probe.name,
+          'vigil.project': probe.project,
+          'http.request.method': probe.method,
+          'url.full': probe.url ? spanUrl(probe.url) : undefined,
+        },
+      },
+    );
   };
 };

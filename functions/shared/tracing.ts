@@ -1,4 +1,12 @@
 import type { Subsegment } from 'aws-xray-sdk-core';
+import {
+  activeSpan,
+  otelEnabled,
+  SPAN_KIND,
+  type SpanKind,
+  setSpanAttributes,
+  withSpan,
+} from './otel/spans';
 import { tracer } from './powertools';
 
 /**
@@ -13,12 +21,25 @@ import { tracer } from './powertools';
  * Outside Lambda, or with `POWERTOOLS_TRACE_ENABLED=false`, every helper here is a plain call.
  * Segments go to the daemon over UDP, fire-and-forget: an absent X-Ray daemon costs nothing
  * and fails nothing.
+ *
+ * The same helpers open OpenTelemetry spans (./otel/spans.ts) when an OTLP endpoint is set, in
+ * both runtimes: a span per invocation that continues the trace of the request or event that
+ * triggered it, and a child span per traced step; annotations become `vigil.*` attributes.
  */
 
 export type AnnotationValue = string | number | boolean;
 
-/** Annotate the current (handler) subsegment; `undefined` values are skipped. */
+const snake = (key: string): string => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+/**
+ * Annotate the current (handler) subsegment and OpenTelemetry span (`correlationId` becomes
+ * `vigil.correlation_id`); `undefined` values are skipped.
+ */
 export const annotate = (annotations: Record<string, AnnotationValue | undefined>): void => {
+  if (activeSpan())
+    setSpanAttributes(
+      Object.fromEntries(Object.entries(annotations).map(([k, v]) => [`vigil.${snake(k)}`, v])),
+    );
   if (!tracer.isTracingEnabled()) return;
   for (const [key, value] of Object.entries(annotations))
     if (value !== undefined) tracer.putAnnotation(key, value);
@@ -34,8 +55,42 @@ const closeQuietly = (subsegment: Subsegment | undefined, error?: unknown): void
   }
 };
 
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
 /**
- * Run `handler` in a `## <name>` subsegment, the current one while it runs (so annotations and
+ * What an invocation continues: the `traceparent` header of an API request, the `traceparent`
+ * a Vigil event carries (in `detail.metadata` or, for alert notifications, `detail`), or the
+ * one of the alert notification in an SNS message; and the span kind that fits the trigger.
+ */
+export const incomingTrace = (event: unknown): { kind: SpanKind; parent?: string } => {
+  if (!isRecord(event)) return { kind: SPAN_KIND.internal };
+  if (isRecord(event.requestContext) && isRecord(event.headers))
+    return { kind: SPAN_KIND.server, parent: str(event.headers.traceparent) };
+  if (isRecord(event.detail)) {
+    const { detail } = event;
+    const parent = isRecord(detail.metadata) ? detail.metadata.traceparent : detail.traceparent;
+    return { kind: SPAN_KIND.consumer, parent: str(parent) };
+  }
+  const sns = Array.isArray(event.Records) ? event.Records[0]?.Sns : undefined;
+  if (isRecord(sns)) {
+    try {
+      const message: unknown = JSON.parse(String(sns.Message));
+      return {
+        kind: SPAN_KIND.consumer,
+        parent: isRecord(message) ? str(message.traceparent) : undefined,
+      };
+    } catch {
+      return { kind: SPAN_KIND.consumer };
+    }
+  }
+  return { kind: SPAN_KIND.internal };
+};
+
+/**
+ * Run `handler` in an OpenTelemetry span named after it (see `incomingTrace`), and (X-Ray)
+ * in a `## <name>` subsegment, the current one while it runs (so annotations and
  * nested subsegments attach to it), annotated with cold start and service name. Errors are
  * recorded on the subsegment and rethrown.
  */
@@ -43,7 +98,7 @@ export const traceHandler = <A extends unknown[], R>(
   name: string,
   handler: (...args: A) => Promise<R>,
 ): ((...args: A) => Promise<R>) => {
-  return (...args: A): Promise<R> => {
+  const xray = (...args: A): Promise<R> => {
     if (!tracer.isTracingEnabled()) return handler(...args);
     return tracer.provider.captureAsyncFunc(`## ${name}`, async (subsegment) => {
       tracer.annotateColdStart();
@@ -58,14 +113,19 @@ export const traceHandler = <A extends unknown[], R>(
       }
     }) as Promise<R>;
   };
+  return (...args: A): Promise<R> =>
+    otelEnabled()
+      ? withSpan(name, () => xray(...args), { ...incomingTrace(args[0]), entry: true })
+      : xray(...args);
 };
 
 /**
  * Run a synchronous step (report parsing) in a subsegment of the current one. The shape of
  * the `trace` hook that core use cases accept, so core stays free of Powertools.
  */
-export const traceSync = <T>(name: string, fn: () => T): T => {
-  if (!tracer.isTracingEnabled()) return fn();
-  // captureFunc closes the subsegment (recording a thrown error) itself.
-  return tracer.provider.captureFunc(name, () => fn()) as T;
-};
+export const traceSync = <T>(name: string, fn: () => T): T =>
+  withSpan(name, () => {
+    if (!tracer.isTracingEnabled()) return fn();
+    // captureFunc closes the subsegment (recording a thrown error) itself.
+    return tracer.provider.captureFunc(name, () => fn()) as T;
+  });

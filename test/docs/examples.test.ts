@@ -64,6 +64,7 @@ function evaluateConfig(source: string): unknown {
 // --- normalising -----------------------------------------------------------------------------
 
 const TEXT_RULES: [RegExp, string][] = [
+  [/\b00-[0-9a-f]{32}-[0-9a-f]{16}-01\b/g, '<traceparent>'],
   [/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z/g, '<time>'],
   [/\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/g, '<time>'],
   [/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, '<uuid>'],

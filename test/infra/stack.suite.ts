@@ -369,6 +369,7 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
     const authorized = [
       'POST /v1/results',
       'POST /v1/uploads',
+      'POST /v1/alertmanager',
       'GET /v1/projects/{proxy+}',
       // The dashboard API.
       'GET /v1/projects',

@@ -880,3 +880,61 @@ describeWithMoto('PutEvents entries that fail', () => {
     );
   });
 });
+
+describeWithMoto('Alertmanager webhook through API route, bus and alert function', () => {
+  const webhook = (status: 'firing' | 'resolved') =>
+    handlers.ingest(
+      apiEvent({
+        path: '/v1/alertmanager',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          version: '4',
+          receiver: 'vigil',
+          status,
+          alerts: [
+            {
+              status,
+              labels: { alertname: 'InstanceDown', instance: 'web-1', severity: 'critical' },
+              annotations: { summary: 'web-1 is down' },
+              startsAt: '2026-12-03T10:00:00Z',
+              endsAt: status === 'resolved' ? '2026-12-03T10:04:00Z' : '0001-01-01T00:00:00Z',
+              fingerprint: '5ad0cafe',
+            },
+          ],
+        }),
+      }),
+    );
+
+  it('the ingest function publishes the alert, the alerts rule delivers it, and the alert function fires then resolves', async () => {
+    // Act: the webhook is accepted and lands on the bus, in the alerts rule only
+    const fired = await webhook('firing');
+    expect(fired.statusCode).toBe(200);
+    const delivered = await drainAllRules();
+    const [event] = delivered.get(alertRules()[0] ?? '') ?? [];
+    if (!event) throw new Error('the alerts rule delivered nothing');
+    expect(event).toMatchObject({
+      source: 'vigil.alertmanager',
+      'detail-type': 'Alertmanager Alert Received',
+    });
+    for (const ruleId of metricsRules()) expect(delivered.get(ruleId)).toEqual([]);
+    await handlers.alert(event);
+    await handlers.alert(event);
+
+    // Assess: one FIRING on the critical topic, then a RESOLVED
+    expect(await drainNotifications(topicQueue('critical'))).toEqual([
+      expect.objectContaining({
+        kind: 'FIRING',
+        source: 'alertmanager',
+        checkKey: 'alertmanager:5ad0cafe',
+        lastError: 'web-1 is down',
+      }),
+    ]);
+    expect((await webhook('resolved')).statusCode).toBe(200);
+    const [resolved] = (await drainAllRules()).get(alertRules()[0] ?? '') ?? [];
+    if (!resolved) throw new Error('the alerts rule did not deliver the resolved alert');
+    await handlers.alert(resolved);
+    expect(await drainNotifications(topicQueue('critical'))).toEqual([
+      expect.objectContaining({ kind: 'RESOLVED', checkKey: 'alertmanager:5ad0cafe' }),
+    ]);
+  });
+});

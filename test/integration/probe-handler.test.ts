@@ -158,6 +158,9 @@ describe('probe handler: sub-minute sampling', () => {
       correlationId: 'corr-42',
       checkedAt: '2026-11-25T10:00:00.000Z',
       location: 'eu-west-1',
+      // The trace context its request carried (test/integration/otel.test.ts checks the header).
+      traceId: expect.stringMatching(/^[0-9a-f]{32}$/),
+      traceparent: expect.stringMatching(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/),
     });
     expect(published.every((batch) => batch[0]?.source === 'vigil.probe')).toBe(true);
     expect(published[0]?.[0]?.detailType).toBe('Probe Completed');

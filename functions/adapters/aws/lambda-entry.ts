@@ -1,6 +1,7 @@
 import type { Context } from 'aws-lambda';
 import { PIPELINE_METRICS } from '../../core/metrics/catalog';
 import { requireEnv } from '../../shared/lambda-config';
+import { flushSpans } from '../../shared/otel/spans';
 import { emitPipelineMetric, withColdStartMetric } from '../../shared/pipeline-metrics';
 import { metrics } from '../../shared/powertools';
 import { withSentry } from '../../shared/sentry';
@@ -11,12 +12,24 @@ import { sentryDsn } from './sentry-dsn';
 
 /** What every Lambda entry (functions/<name>/index.ts) wires the same way. */
 
-/** A handler as Lambda runs it: Sentry outermost (DSN from env or the stage secret), cold-start metric. */
+/**
+ * A handler as Lambda runs it: Sentry outermost (DSN from env or the stage secret), cold-start
+ * metric, and the OpenTelemetry spans sent (at most the flush budget) before it returns or
+ * throws, since the sandbox may freeze right after.
+ */
 export const lambdaEntry = <E, R>(
   name: string,
   handler: (event: E, context?: Context) => Promise<R>,
-): ((event: E, context?: Context) => Promise<R>) =>
-  withSentry(name, withColdStartMetric(metrics, handler), { dsn: sentryDsn });
+): ((event: E, context?: Context) => Promise<R>) => {
+  const flushed = async (event: E, context?: Context): Promise<R> => {
+    try {
+      return await handler(event, context);
+    } finally {
+      await flushSpans();
+    }
+  };
+  return withSentry(name, withColdStartMetric(metrics, flushed), { dsn: sentryDsn });
+};
 
 /** The stage's Vigil bus (`EVENT_BUS_NAME`), counting publish retries as a pipeline metric. */
 export const busPublisher = (): EventBridgePublisher =>

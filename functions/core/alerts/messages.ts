@@ -75,6 +75,7 @@ export const buildNotification = (
     ...(state.runbookUrl === undefined ? {} : { runbookUrl: state.runbookUrl }),
     correlationId: state.correlationId,
     ...(suppressedBy === undefined ? {} : { suppressedBy }),
+    ...(state.traceId === undefined ? {} : { traceId: state.traceId }),
   };
 };
 
@@ -217,7 +218,7 @@ export const slackPayload = (n: AlertNotification): SlackPayload => {
     type: 'context',
     elements: [
       mrkdwn(
-        `Correlation id \`${escapeSlack(n.correlationId)}\` · ${notice ? 'event' : 'incident'} \`${escapeSlack(n.incidentId)}\` · ${formatTime(n.at)} · Vigil`,
+        `Correlation id \`${escapeSlack(n.correlationId)}\`${n.traceId ? ` · trace \`${escapeSlack(n.traceId)}\`` : ''} · ${notice ? 'event' : 'incident'} \`${escapeSlack(n.incidentId)}\` · ${formatTime(n.at)} · Vigil`,
       ),
     ],
   });
@@ -265,6 +266,7 @@ export const emailBody = (n: AlertNotification): string => {
     ['Runbook', n.runbookUrl],
     [notice ? 'Event' : 'Incident', n.incidentId],
     ['Correlation id', n.correlationId],
+    ['Trace id', n.traceId],
   ];
   const width = Math.max(...rows.map(([k]) => k.length)) + 2;
   const table = rows

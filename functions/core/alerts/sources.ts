@@ -12,6 +12,7 @@ import {
   SOURCES,
   type TestRunDetail,
 } from '../events';
+import { alertmanagerObservation } from './alertmanager';
 import { flakyNotice, MAX_FLAKY_NOTICES_PER_RUN } from './messages';
 import type { Observation } from './state';
 
@@ -80,6 +81,7 @@ const probeObservation = (
       : {}),
     ...(cfg?.runbookUrl ? { runbookUrl: cfg.runbookUrl } : {}),
     correlationId,
+    ...(detail.metadata.traceId ? { traceId: detail.metadata.traceId } : {}),
     policy: {
       failureThreshold: cfg?.failureThreshold ?? PROBE_DEFAULTS.failureThreshold,
       recoveryThreshold: cfg?.recoveryThreshold ?? PROBE_DEFAULTS.recoveryThreshold,
@@ -213,6 +215,8 @@ export const observationFromEvent = (
       return reportObservation(event.detail, eventId, config, 'load');
     case DETAIL_TYPES.benchmark:
       return reportObservation(event.detail, eventId, config, 'benchmark');
+    case DETAIL_TYPES.alertmanager:
+      return alertmanagerObservation(event.detail, eventId);
     default:
       return undefined;
   }

@@ -52,6 +52,8 @@ export interface Observation {
   error?: string;
   runbookUrl?: string;
   correlationId: string;
+  /** The W3C trace id of the probe check (its requests' `traceparent`), for probes. */
+  traceId?: string;
   policy: Pick<AlertPolicy, 'failureThreshold' | 'recoveryThreshold' | 'failureWindow'>;
   tags: string[];
   probe?: string;
@@ -94,6 +96,7 @@ export interface AlertState {
   target?: string;
   runbookUrl?: string;
   correlationId: string;
+  traceId?: string;
   probe?: string;
   tags: string[];
   /** Notifications written with this state but not yet handed to the dispatcher. */
@@ -158,6 +161,7 @@ const initial = (obs: Observation): AlertState => ({
   severity: obs.severity,
   title: obs.title,
   correlationId: obs.correlationId,
+  ...(obs.traceId === undefined ? {} : { traceId: obs.traceId }),
   tags: obs.tags,
   outbox: [],
   version: 0,
@@ -166,7 +170,7 @@ const initial = (obs: Observation): AlertState => ({
 
 /** The descriptive fields follow the latest observation; optional ones are replaced, not kept. */
 const describe = (state: AlertState, obs: Observation): AlertState => {
-  const { target: _t, runbookUrl: _r, probe: _p, ...rest } = state;
+  const { target: _t, runbookUrl: _r, probe: _p, traceId: _tr, ...rest } = state;
   return {
     ...rest,
     source: obs.source,
@@ -178,6 +182,7 @@ const describe = (state: AlertState, obs: Observation): AlertState => {
     ...(obs.target === undefined ? {} : { target: obs.target }),
     ...(obs.runbookUrl === undefined ? {} : { runbookUrl: obs.runbookUrl }),
     ...(obs.probe === undefined ? {} : { probe: obs.probe }),
+    ...(obs.traceId === undefined ? {} : { traceId: obs.traceId }),
   };
 };
 

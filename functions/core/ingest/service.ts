@@ -46,6 +46,8 @@ export interface IngestRequest {
   /** The Content-Type header: a multipart form upload is refused with a hint. */
   contentType?: string;
   correlationId: string;
+  /** W3C trace context of the request's span, carried by the events (OpenTelemetry export on). */
+  traceparent?: string;
 }
 
 export interface IngestDeps {
@@ -67,6 +69,11 @@ export interface IngestDeps {
    * core free of tracing libraries. Default: just runs it.
    */
   trace?: <T>(name: string, fn: () => T) => T;
+  /**
+   * Told about each run once its events are out (not for duplicates), e.g. to export a test
+   * run as a trace. Must not throw; a throw is reported to `warn` and ignored.
+   */
+  onAccepted?: (report: ParsedReport, metadata: EventMetadata) => void;
 }
 
 export interface IngestResult {
@@ -372,6 +379,7 @@ export const ingest = async (req: IngestRequest, deps: IngestDeps): Promise<Inge
   }
 
   let result: IngestResult;
+  let metadata: EventMetadata;
   try {
     const gateConfig: GateConfig = gateConfigFor(deps.config, params.project, deps.stage);
     const ctx = await gateContext(report, gateConfig, params, runId, deps);
@@ -408,7 +416,7 @@ export const ingest = async (req: IngestRequest, deps: IngestDeps): Promise<Inge
       sha256: sha256(normalizedBody),
       metadata: common,
     });
-    const metadata: EventMetadata = {
+    metadata = {
       project: params.project,
       ...(params.suite ? { suite: params.suite } : {}),
       ...(params.branch ? { branch: params.branch } : {}),
@@ -421,6 +429,7 @@ export const ingest = async (req: IngestRequest, deps: IngestDeps): Promise<Inge
       ingestedAt: now.toISOString(),
       archive,
       normalized,
+      ...(req.traceparent ? { traceparent: req.traceparent } : {}),
     };
     result = {
       runId,
@@ -446,6 +455,7 @@ export const ingest = async (req: IngestRequest, deps: IngestDeps): Promise<Inge
     if (deps.ledger.commit) {
       // The events and the completed claim in one transaction: nothing left to complete.
       await deps.ledger.commit(ledgerKey, fingerprint, result, events);
+      accepted(deps, report, metadata);
       return { status: 202, result };
     }
     await deps.publisher.publish(events);
@@ -460,7 +470,16 @@ export const ingest = async (req: IngestRequest, deps: IngestDeps): Promise<Inge
   } catch (e) {
     deps.warn?.(`Could not record run ${ledgerKey} as complete`, e);
   }
+  accepted(deps, report, metadata);
   return { status: 202, result };
+};
+
+const accepted = (deps: IngestDeps, report: ParsedReport, metadata: EventMetadata): void => {
+  try {
+    deps.onAccepted?.(report, metadata);
+  } catch (e) {
+    deps.warn?.(`Could not report run ${metadata.runId} to onAccepted`, e);
+  }
 };
 
 export const newCorrelationId = (): string => randomUUID();

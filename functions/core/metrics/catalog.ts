@@ -102,7 +102,12 @@ const d = (metric: { name: string; unit: MetricUnitName }, value: number): Datum
 
 /** Which metrics an event produces, and under which bounded dimensions. */
 export const datapointsFor = (event: KnownEvent, config: VigilConfig): DatumGroup[] => {
-  if (event.source === SOURCES.alert || event.source === SOURCES.history) return [];
+  if (
+    event.source === SOURCES.alert ||
+    event.source === SOURCES.history ||
+    event.source === SOURCES.alertmanager
+  )
+    return [];
   if (event.source === SOURCES.probe) {
     const { project, probe } = event.detail.metadata;
     const data: Datum[] = [

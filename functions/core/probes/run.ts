@@ -2,6 +2,7 @@ import type { ProbeConfig } from '../config';
 import { DETAIL_TYPES, type ProbeCompletedDetail, SOURCES, type VigilEvent } from '../events';
 import { mapLimit } from '../pool';
 import type { Clock } from '../ports';
+import { parseTraceparent } from '../tracing/context';
 import { evaluate, type Observation } from './assertions';
 import { isJudged, type JudgedOutcome } from './outcome';
 import { SecretError } from './secrets';
@@ -13,13 +14,16 @@ import { SecretError } from './secrets';
  */
 
 /**
+ * What a probe reports: an observation or its own verdict, with the W3C `traceparent` of the
+ * check when its requests carried one (the result's `traceId`).
+ */
+export type ProbeOutcome = (Observation | JudgedOutcome) & { traceparent?: string };
+
+/**
  * Performs one probe (the HTTP request, every step of a multi-step probe, a TCP connect, a DNS
  * query); must settle by itself within `timeoutMs`.
  */
-export type ProbeFn = (
-  probe: ProbeConfig,
-  signal: AbortSignal,
-) => Promise<Observation | JudgedOutcome>;
+export type ProbeFn = (probe: ProbeConfig, signal: AbortSignal) => Promise<ProbeOutcome>;
 
 export interface RunProbesDeps {
   probe: ProbeFn;
@@ -75,7 +79,7 @@ const round1 = (ms: number): number => Math.max(0, Math.round(ms * 10) / 10);
 const observe = async (
   probe: ProbeConfig,
   deps: RunProbesDeps,
-): Promise<Observation | JudgedOutcome | { thrown: unknown; latencyMs: number }> => {
+): Promise<ProbeOutcome | { thrown: unknown; latencyMs: number }> => {
   const now = deps.monotonicNow ?? (() => performance.now());
   const started = now();
   const controller = new AbortController();
@@ -91,10 +95,7 @@ const observe = async (
     }, probe.timeoutMs + DEADLINE_GRACE_MS);
   });
   try {
-    return await Promise.race<Observation | JudgedOutcome>([
-      deps.probe(probe, controller.signal),
-      deadline,
-    ]);
+    return await Promise.race<ProbeOutcome>([deps.probe(probe, controller.signal), deadline]);
   } catch (thrown) {
     return { thrown, latencyMs: now() - started };
   } finally {
@@ -112,6 +113,7 @@ export const runProbe = async (
   const outcome = await observe(probe, deps);
   const attempt =
     typeof ctx.attempt === 'function' ? ctx.attempt(probe) : Math.max(1, ctx.attempt ?? 1);
+  const trace = 'traceparent' in outcome ? parseTraceparent(outcome.traceparent) : undefined;
   const base = {
     metadata: {
       project: probe.project ?? ctx.defaultProject,
@@ -119,6 +121,7 @@ export const runProbe = async (
       correlationId: ctx.correlationId,
       checkedAt: checkedAt.toISOString(),
       location: ctx.location,
+      ...(trace ? { traceId: trace.traceId, traceparent: trace.traceparent } : {}),
     },
     ...target(probe),
     attempt,

@@ -30,6 +30,7 @@ import { createIngestHandler } from '../../ingest/handler';
 import { heartbeatBodyCheck } from '../../ingest/heartbeat-routes';
 import { createMetricsHandler } from '../../metrics/handler';
 import { errorResponse, type HttpResult, json } from '../../shared/http';
+import { flushSpans } from '../../shared/otel/spans';
 import { logger, NAMESPACE, SERVICE } from '../../shared/powertools';
 import { VERSION } from '../../shared/version';
 import { createStatusHandler } from '../../status/handler';
@@ -404,6 +405,8 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
       await new Promise<void>((ok) => server.close(() => ok()));
       await bus.stop();
       await alerts.stop();
+      // The last spans (OpenTelemetry export on) leave before the process does.
+      await flushSpans();
       store.close();
     },
   };

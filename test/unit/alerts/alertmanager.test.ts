@@ -1,0 +1,118 @@
+import { describe, expect, it } from 'vitest';
+import {
+  alertmanagerEvents,
+  alertmanagerObservation,
+  MAX_ALERTS_PER_REQUEST,
+  parseAlertmanagerPayload,
+} from '../../../functions/core/alerts/alertmanager';
+import { observationFromEvent } from '../../../functions/core/alerts/sources';
+import { parseConfig } from '../../../functions/core/config';
+import { type AlertmanagerAlertDetail, parseBusEvent } from '../../../functions/core/events';
+
+const body = (v: unknown) => Buffer.from(JSON.stringify(v));
+const alert = (over: Record<string, unknown> = {}) => ({
+  status: 'firing',
+  labels: { alertname: 'HighLatency', job: 'api' },
+  annotations: { description: 'p99 over 1 s' },
+  startsAt: '2026-12-03T10:00:00Z',
+  endsAt: '0001-01-01T00:00:00Z',
+  fingerprint: 'abc123',
+  ...over,
+});
+const payload = (alerts: unknown[]) => ({
+  version: '4',
+  receiver: 'vigil',
+  status: 'firing',
+  alerts,
+});
+const ctx = { project: 'shop', correlationId: 'c-1', ingestedAt: '2026-12-03T10:00:05.000Z' };
+
+const detail = (over: Record<string, unknown> = {}): AlertmanagerAlertDetail => {
+  const [event] = alertmanagerEvents(parseAlertmanagerPayload(body(payload([alert(over)]))), ctx);
+  return event?.detail as AlertmanagerAlertDetail;
+};
+
+describe('Alertmanager webhook payload', () => {
+  it('refuses what is not a version 4 webhook, saying where', () => {
+    expect(() => parseAlertmanagerPayload(Buffer.from('{'))).toThrow(/not JSON/);
+    expect(() => parseAlertmanagerPayload(body({ ...payload([]), version: '3' }))).toThrow(
+      /version/,
+    );
+    expect(() => parseAlertmanagerPayload(body(payload([alert({ fingerprint: '../x' })])))).toThrow(
+      /alerts\.0\.fingerprint/,
+    );
+    expect(() =>
+      parseAlertmanagerPayload(
+        body(payload(Array.from({ length: MAX_ALERTS_PER_REQUEST + 1 }, () => alert()))),
+      ),
+    ).toThrow(/alerts/);
+    expect(() =>
+      alertmanagerEvents(
+        parseAlertmanagerPayload(body(payload([alert({ labels: { project: '../etc' } })]))),
+        ctx,
+      ),
+    ).toThrow(/project name is invalid/);
+  });
+
+  it('bounds label values and keeps only http(s) links', () => {
+    const d = detail({
+      labels: { alertname: 'x'.repeat(5000), project: 'shop/web' },
+      generatorURL: 'javascript:alert(1)',
+    });
+    expect(d.alert.labels.alertname?.length).toBe(1024);
+    expect(d.metadata.project).toBe('shop/web');
+    expect(d.alert).not.toHaveProperty('generatorURL');
+    // The event is a valid bus event of its own kind.
+    const [event] = alertmanagerEvents(parseAlertmanagerPayload(body(payload([alert()]))), {
+      ...ctx,
+      traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+    });
+    if (!event) throw new Error('no event');
+    const known = parseBusEvent({
+      source: event.source,
+      'detail-type': event.detailType,
+      detail: event.detail,
+    });
+    const obs = observationFromEvent(known, 'evt-1', parseConfig({ project: 'shop' }));
+    expect(obs).toMatchObject({ checkKey: 'alertmanager:abc123', source: 'alertmanager' });
+  });
+});
+
+describe('Alertmanager alert → observation', () => {
+  it('fires at once when firing, with severity, where and what from labels and annotations', () => {
+    expect(alertmanagerObservation(detail(), 'evt-1')).toMatchObject({
+      id: 'am:abc123:firing:2026-12-03T10:00:00Z',
+      checkKey: 'alertmanager:abc123',
+      ok: false,
+      at: '2026-12-03T10:00:00.000Z',
+      severity: 'critical',
+      title: 'Alertmanager HighLatency on api',
+      target: 'alertname=HighLatency, job=api',
+      error: 'p99 over 1 s',
+      correlationId: 'c-1',
+      policy: { failureThreshold: 1, recoveryThreshold: 1 },
+      tags: ['alertmanager', 'alertname:HighLatency'],
+    });
+    const bare = alertmanagerObservation(
+      detail({ labels: { severity: 'warning' }, annotations: { runbook_url: 'https://rb/x' } }),
+      'evt-2',
+    );
+    expect(bare).toMatchObject({
+      severity: 'warning',
+      title: 'Alertmanager alert',
+      error: 'alert is firing',
+      runbookUrl: 'https://rb/x',
+    });
+  });
+
+  it('passes when resolved, at its end (or when received, without one)', () => {
+    const resolved = alertmanagerObservation(
+      detail({ status: 'resolved', endsAt: '2026-12-03T10:04:00Z' }),
+      'evt-3',
+    );
+    expect(resolved).toMatchObject({ ok: true, at: '2026-12-03T10:04:00.000Z' });
+    expect(resolved).not.toHaveProperty('error');
+    const noEnd = alertmanagerObservation(detail({ status: 'resolved', endsAt: 'soon' }), 'e');
+    expect(noEnd.at).toBe(ctx.ingestedAt);
+  });
+});

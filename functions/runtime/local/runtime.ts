@@ -27,6 +27,7 @@ import { systemClock } from '../../core/ports';
 import { createHistoryHandler } from '../../history/handler';
 import { createIngestHandler } from '../../ingest/handler';
 import { createMetricsHandler } from '../../metrics/handler';
+import { createBrowserProber } from '../../shared/browser-probe';
 import { errorResponse, type HttpResult, json } from '../../shared/http';
 import { logger, NAMESPACE, SERVICE } from '../../shared/powertools';
 import { VERSION } from '../../shared/version';
@@ -246,6 +247,7 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
     secrets,
     clock: systemClock,
     metrics,
+    browser: createBrowserProber({ secrets, archive }),
   });
 
   let baseUrl = '';
@@ -262,6 +264,8 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
     readTokens: { tokens: async () => readTokens },
     status,
     archiveReader: archive,
+    // Content-addressed: the archive finds `<sha256>.<ext>` under its objects.
+    artifactUri: (name) => `file:///artifacts/${name}`,
     version: VERSION,
     metrics,
     health: [configCheck(opts.config), dataDirCheck(dataDir)],

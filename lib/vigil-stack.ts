@@ -44,6 +44,8 @@ export class VigilStack extends Stack {
   readonly status: StatusHistory;
   /** Absent when the config has no probes. */
   readonly probes?: Probes;
+  /** Browser checks' own function and schedule; absent when the config has none. */
+  readonly browserChecks?: Probes;
   readonly alerting: Alerting;
   readonly monitoring: Monitoring;
   readonly dashboard: KpiDashboard;
@@ -103,6 +105,15 @@ export class VigilStack extends Stack {
         config,
       });
     }
+    if (Probes.needed(config, 'browser')) {
+      this.browserChecks = new Probes(this, 'BrowserChecks', {
+        eventBus: this.events.bus,
+        settings,
+        config,
+        kind: 'browser',
+        archiveBucket: this.ingest.archiveBucket,
+      });
+    }
     this.alerting = new Alerting(this, 'Alerting', {
       eventBus: this.events.bus,
       settings,
@@ -122,6 +133,9 @@ export class VigilStack extends Stack {
       { name: 'History', function: this.history.handler.function },
       { name: 'Status', function: this.status.handler.function },
       ...(this.probes ? [{ name: 'Probe', function: this.probes.handler.function }] : []),
+      ...(this.browserChecks
+        ? [{ name: 'Browser', function: this.browserChecks.handler.function }]
+        : []),
       { name: 'Alert', function: this.alerting.alert.function },
       { name: 'Notify', function: this.alerting.notify.function },
       { name: 'Web', function: this.web.handler.function },
@@ -131,6 +145,7 @@ export class VigilStack extends Stack {
       this.history.deadLetterQueue,
       this.status.deadLetterQueue,
       ...(this.probes ? [this.probes.deadLetterQueue] : []),
+      ...(this.browserChecks ? [this.browserChecks.deadLetterQueue] : []),
       this.alerting.alertDeadLetterQueue,
       this.alerting.notifyDeadLetterQueue,
     ];

@@ -194,6 +194,10 @@ export const createBrowserProber = (options: BrowserProberOptions): ProbeFn => {
   const chromium = options.chromium ?? (async () => localChromium());
   const scriptPath = options.scriptPath ?? ((p: ProbeConfig) => p.script ?? '');
   return async (probe, signal): Promise<JudgedOutcome> => {
+    if (!existsSync(entry))
+      return browserConfigError(
+        `no browser runner at ${entry}: run browser checks from a clone of Vigil (the single-file CLI has none)`,
+      );
     const launch = await chromium();
     if (typeof launch === 'string') return browserConfigError(launch);
     const secrets: Record<string, string> = {};

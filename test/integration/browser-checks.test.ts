@@ -10,7 +10,7 @@ import { probeSchema } from '../../functions/core/config';
 import { probeCompletedDetailSchema } from '../../functions/core/events';
 import { systemClock } from '../../functions/core/ports';
 import { runProbe } from '../../functions/core/probes/run';
-import { createBrowserProber } from '../../functions/shared/browser-probe';
+import { CHROMIUM_FLAGS, createBrowserProber } from '../../functions/shared/browser-probe';
 import { CHROMIUM, requireTools, TOOLS } from '../helpers/requires';
 
 /**
@@ -121,7 +121,7 @@ const run = (
   );
 
 // Chromium on a busy 2-core machine takes seconds to start.
-describe.skipIf(!ok)('browser checks with Chromium', { timeout: 90_000, concurrent: true }, () => {
+describe.skipIf(!ok)('browser checks with Chromium', { timeout: 90_000 }, () => {
   it('passes a login flow, timing each step and reading the Web Vitals', async () => {
     const detail = await run(
       check('login', 'login.check.ts', { user: 'ada', password: '{{secret:SHOP_PASSWORD}}' }),
@@ -193,6 +193,33 @@ describe.skipIf(!ok)('browser checks with Chromium', { timeout: 90_000, concurre
     expect(spin.failure?.message).toContain('killed');
     expect(spin.latencyMs).toBeLessThan(4000 + 1000);
     expect(took).toBeLessThan(20_000 + 1000);
+  });
+
+  it('runs a job in this process as the child does (console, requests, files)', async () => {
+    // The child's code, in the test worker (so coverage sees it); the parent is bypassed.
+    const { runBrowserJob } = await import('../../functions/shared/browser-child');
+    const dir = await mkdtemp(join(tmpdir(), 'vigil-browser-job-'));
+    try {
+      const report = await runBrowserJob({
+        script: join(FIXTURES, 'broken.check.ts'),
+        vars: { baseUrl, token: 'x' },
+        secrets: {},
+        executablePath: CHROMIUM,
+        args: CHROMIUM_FLAGS,
+        deadline: Date.now() + 60_000,
+        dir,
+      });
+      expect(report).toMatchObject({
+        ok: false,
+        failure: { assertion: 'step', step: 'find checkout' },
+        url: `${baseUrl}/broken`,
+        files: { screenshot: join(dir, 'screenshot.png'), trace: join(dir, 'trace.zip') },
+      });
+      expect(report.consoleErrors).toContain('cart failed to load');
+      expect(report.vitals.fcpMs).toBeGreaterThan(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('reports a script without a default export', async () => {

@@ -47,7 +47,7 @@ export interface ChromiumLaunch {
   args: string[];
 }
 
-/** Debian's Chromium, or the one `VIGIL_CHROMIUM` names; undefined when it is not there. */
+/** Debian's Chromium, or the one `VIGIL_CHROMIUM` names; when it is not there, why (a config error). */
 export const localChromium = (env: NodeJS.ProcessEnv = process.env): ChromiumLaunch | string => {
   const executablePath = env.VIGIL_CHROMIUM || '/usr/bin/chromium';
   return existsSync(executablePath)

@@ -1,12 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { resolve } from 'node:path';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadConfigFile } from '../functions/adapters/local/config-file';
 import { EnvSecretResolver } from '../functions/adapters/local/env-secrets';
 import type { VigilConfig } from '../functions/core/config';
 import type { ProbeCompletedDetail } from '../functions/core/events';
-import { systemClock } from '../functions/core/ports';
+import { type PayloadArchive, systemClock } from '../functions/core/ports';
 import { runProbes } from '../functions/core/probes/run';
+import { createBrowserProber } from '../functions/shared/browser-probe';
 import {
   createHttpProber,
   type ProbeHttpOptions,
@@ -34,6 +37,16 @@ export interface ProbeCliIo {
 }
 
 export const PROBE_EXIT = { ok: 0, down: 1, usage: 2 } as const;
+
+/** A failed browser check's screenshot and trace, as plain files in one folder. */
+const folderArchive = (dir: string): PayloadArchive => ({
+  put: async (input) => {
+    await mkdir(dir, { recursive: true });
+    const path = join(dir, basename(input.key));
+    await writeFile(path, input.body);
+    return { uri: pathToFileURL(path).href, bytes: input.body.byteLength, sha256: input.sha256 };
+  },
+});
 
 export const PROBE_USAGE = `Usage: vigil probe --once [--config FILE] [--json]
 
@@ -162,10 +175,13 @@ export const runProbeCli = async (argv: string[], io: ProbeCliIo): Promise<numbe
   }
 
   if (!parsed.json) out(`Vigil: running ${plural(config.probes.length, 'probe')} from ${source}`);
+  const secrets = new EnvSecretResolver(io.env);
+  const artifactsDir = resolve(cwd, io.env.VIGIL_DATA_DIR || '.vigil', 'artifacts');
   const probe = createHttpProber({
-    secrets: new EnvSecretResolver(io.env),
+    secrets,
     ...io.tls,
     ...(io.probeHttp ? { probeHttp: io.probeHttp } : {}),
+    browser: createBrowserProber({ secrets, archive: folderArchive(artifactsDir) }),
   });
   const results = await runProbes(
     config.probes,
@@ -182,6 +198,13 @@ export const runProbeCli = async (argv: string[], io: ProbeCliIo): Promise<numbe
     out('');
     for (const line of formatTable(results)) out(line);
     const warnings = results.flatMap((r) => r.warnings.map((w) => `⚠ ${r.metadata.probe}: ${w}`));
+    const kept = results.flatMap((r) =>
+      (r.artifacts ?? []).map(
+        (a) => `${r.metadata.probe}: ${a.kind} ${join(artifactsDir, a.name)}`,
+      ),
+    );
+    if (kept.length > 0) out('');
+    for (const k of kept) out(k);
     if (warnings.length > 0) out('');
     for (const w of warnings) out(w);
     out('');

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { ArnFormat, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Size, Stack, Token, Validations } from 'aws-cdk-lib';
 import { type IRole, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { type BundlingOptions, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -214,6 +214,15 @@ export interface VigilFunctionProps {
   readonly afterBundling?: (inputDir: string, outputDir: string) => string[];
   /** @default 512 */
   readonly memorySizeMb?: number;
+  /** /tmp size. @default 512 (Lambda's default) */
+  readonly ephemeralStorageMb?: number;
+  /** @default Architecture.ARM_64 */
+  readonly architecture?: Architecture;
+  /**
+   * Packages left out of the bundle (they must then be put beside it by `afterBundling`).
+   * @default - none: everything is bundled
+   */
+  readonly externalModules?: string[];
   /** @default 29 (just under API Gateway's 30 s integration limit) */
   readonly timeoutSeconds?: number;
   /**
@@ -262,8 +271,11 @@ export class VigilFunction extends Construct {
       handler: 'handler',
       description: props.description,
       runtime: FUNCTION_RUNTIME,
-      architecture: Architecture.ARM_64,
+      architecture: props.architecture ?? Architecture.ARM_64,
       memorySize: props.memorySizeMb ?? 512,
+      ...(props.ephemeralStorageMb === undefined
+        ? {}
+        : { ephemeralStorageSize: Size.mebibytes(props.ephemeralStorageMb) }),
       timeout: Duration.seconds(props.timeoutSeconds ?? 29),
       ...(props.reservedConcurrentExecutions === undefined
         ? {}
@@ -276,6 +288,7 @@ export class VigilFunction extends Construct {
       bundling: {
         ...BUNDLING,
         mainFields: [...BUNDLING.mainFields],
+        ...(props.externalModules ? { externalModules: props.externalModules } : {}),
         commandHooks: {
           ...BUNDLING.commandHooks,
           afterBundling: (inputDir: string, outputDir: string) => [

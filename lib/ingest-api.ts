@@ -324,6 +324,8 @@ export class IngestApi extends Construct {
       ['/v1/probes', HttpMethod.GET],
       ['/v1/probes/{proxy+}', HttpMethod.GET],
       ['/v1/incidents', HttpMethod.GET],
+      // Failed browser checks' screenshots and traces (functions/ingest/artifact-route.ts).
+      ['/v1/artifacts/{proxy+}', HttpMethod.GET],
     ] as const) {
       this.api.addRoutes({ path, methods: [method], integration, authorizer });
     }
@@ -360,6 +362,7 @@ export class IngestApi extends Construct {
           'GET /v1/probes',
           'GET /v1/probes/{proxy+}',
           'GET /v1/incidents',
+          'GET /v1/artifacts/{proxy+}',
           'GET /v1/status',
           'GET /v1/cli/vigil.mjs',
           'GET /v1/health',

@@ -1,8 +1,9 @@
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { type CfnResource, Duration, Stack, Validations } from 'aws-cdk-lib';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
-import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { CfnFunction } from 'aws-cdk-lib/aws-lambda';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import {
   ContextAttribute,
   Schedule,
@@ -14,6 +15,14 @@ import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { VigilConfig } from '../functions/core/config';
+import {
+  ARTIFACTS_PREFIX,
+  BROWSER_EPHEMERAL_MB,
+  BROWSER_EXTERNALS,
+  BROWSER_MEMORY_MB,
+  browserAfterBundling,
+  browserProbes,
+} from './browser-checks';
 import type { StageSettings } from './config';
 import { functionEntry, grantStageSecretsRead, VigilFunction } from './function-defaults';
 import { deadLetterQueue } from './resources';
@@ -32,8 +41,16 @@ export interface ProbesProps {
   readonly reservedConcurrency?: number;
   /** @default 70 (one minute of samples, plus the slowest probe timeout and publishing) */
   readonly timeoutSeconds?: number;
-  /** @default 256 */
+  /** @default 256 (browser checks: `BROWSER_MEMORY_MB`) */
   readonly memorySizeMb?: number;
+  /**
+   * `browser`: the browser checks' own function and schedule (Chromium, x86_64), which may put
+   * their screenshots and traces under `artifacts/` in `archiveBucket`; default: every other
+   * probe kind.
+   */
+  readonly kind?: 'browser';
+  /** Where browser checks archive their failures' files (required with `kind: 'browser'`). */
+  readonly archiveBucket?: IBucket;
 }
 
 /**
@@ -47,8 +64,8 @@ export interface ProbesProps {
  */
 export class Probes extends Construct {
   /** Whether a config needs the probe schedule and function at all. */
-  static needed(config: VigilConfig): boolean {
-    return config.probes.length > 0;
+  static needed(config: VigilConfig, kind?: 'browser'): boolean {
+    return config.probes.some((p) => (p.type === 'browser') === (kind === 'browser'));
   }
 
   readonly handler: VigilFunction;
@@ -58,7 +75,7 @@ export class Probes extends Construct {
 
   constructor(scope: Construct, id: string, props: ProbesProps) {
     super(scope, id);
-    if (!Probes.needed(props.config)) {
+    if (!Probes.needed(props.config, props.kind)) {
       throw new Error('Probes needs a config with at least one probe (check Probes.needed).');
     }
     const { settings } = props;
@@ -71,17 +88,53 @@ export class Probes extends Construct {
       'the probe schedule and function',
     );
 
+    const browser = props.kind === 'browser' ? props.archiveBucket : undefined;
+    if (props.kind === 'browser' && !browser)
+      throw new Error('Browser checks need the archive bucket (archiveBucket).');
+    // A minute of samples plus the slowest check (launch, script, screenshot and trace).
+    const slowestSeconds = Math.ceil(
+      Math.max(...browserProbes(props.config).map((p) => p.timeoutMs), 0) / 1000,
+    );
     this.handler = new VigilFunction(this, 'Handler', {
-      entry: functionEntry('probe'),
-      description: `Vigil ${settings.stage}: scheduled synthetic probes`,
+      entry: functionEntry(browser ? 'browser' : 'probe'),
+      description: browser
+        ? `Vigil ${settings.stage}: scheduled browser checks (Chromium)`
+        : `Vigil ${settings.stage}: scheduled synthetic probes`,
       settings,
       config: props.config,
-      memorySizeMb: props.memorySizeMb ?? 256,
-      timeoutSeconds: props.timeoutSeconds ?? 70,
+      memorySizeMb: props.memorySizeMb ?? (browser ? BROWSER_MEMORY_MB : 256),
+      timeoutSeconds: props.timeoutSeconds ?? (browser ? 70 + slowestSeconds : 70),
       reservedConcurrentExecutions: props.reservedConcurrency ?? 2,
-      environment: { EVENT_BUS_NAME: props.eventBus.eventBusName },
+      environment: {
+        EVENT_BUS_NAME: props.eventBus.eventBusName,
+        ...(browser ? { ARCHIVE_BUCKET: browser.bucketName } : {}),
+      },
+      ...(browser
+        ? {
+            architecture: Architecture.X86_64,
+            ephemeralStorageMb: BROWSER_EPHEMERAL_MB,
+            externalModules: BROWSER_EXTERNALS,
+            afterBundling: browserAfterBundling(props.config),
+          }
+        : {}),
     });
     const fn = this.handler.function;
+    if (browser) {
+      // Screenshots and traces only, under their own prefix: no read, no other key.
+      fn.addToRolePolicy(
+        new PolicyStatement({
+          actions: ['s3:PutObject'],
+          resources: [browser.arnForObjects(`${ARTIFACTS_PREFIX}*`)],
+        }),
+      );
+      const bucketResource = browser.node.defaultChild as CfnResource;
+      Validations.of(this.handler.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(bucketResource)}.Arn>/${ARTIFACTS_PREFIX}*]`,
+        reason:
+          "Browser checks archive a failed run's screenshot and trace under content-addressed " +
+          `keys (${ARTIFACTS_PREFIX}<sha256>.<ext>): s3:PutObject on that prefix only.`,
+      });
+    }
     props.eventBus.grantPutEventsTo(fn);
     const secretsArn = grantStageSecretsRead(this.handler, settings.stage);
     Validations.of(this.handler.role).acknowledge({

@@ -47,6 +47,8 @@ export class VigilStack extends Stack {
   readonly probes?: Probes;
   /** Absent when the config has no heartbeats. */
   readonly heartbeats?: Heartbeats;
+  /** Browser checks' own function and schedule; absent when the config has none. */
+  readonly browserChecks?: Probes;
   readonly alerting: Alerting;
   readonly monitoring: Monitoring;
   readonly dashboard: KpiDashboard;
@@ -114,6 +116,15 @@ export class VigilStack extends Stack {
         config,
       });
     }
+    if (Probes.needed(config, 'browser')) {
+      this.browserChecks = new Probes(this, 'BrowserChecks', {
+        eventBus: this.events.bus,
+        settings,
+        config,
+        kind: 'browser',
+        archiveBucket: this.ingest.archiveBucket,
+      });
+    }
     this.alerting = new Alerting(this, 'Alerting', {
       eventBus: this.events.bus,
       settings,
@@ -136,6 +147,9 @@ export class VigilStack extends Stack {
       ...(this.heartbeats
         ? [{ name: 'Heartbeat', function: this.heartbeats.handler.function }]
         : []),
+      ...(this.browserChecks
+        ? [{ name: 'Browser', function: this.browserChecks.handler.function }]
+        : []),
       { name: 'Alert', function: this.alerting.alert.function },
       { name: 'Notify', function: this.alerting.notify.function },
       { name: 'Web', function: this.web.handler.function },
@@ -146,6 +160,7 @@ export class VigilStack extends Stack {
       this.status.deadLetterQueue,
       ...(this.probes ? [this.probes.deadLetterQueue] : []),
       ...(this.heartbeats ? [this.heartbeats.deadLetterQueue] : []),
+      ...(this.browserChecks ? [this.browserChecks.deadLetterQueue] : []),
       this.alerting.alertDeadLetterQueue,
       this.alerting.notifyDeadLetterQueue,
     ];

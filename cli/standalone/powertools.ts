@@ -6,3 +6,11 @@ export const tracer = {
   isTracingEnabled: (): boolean => false,
   getSegment: (): undefined => undefined,
 };
+
+/** What shared modules log (browser checks' clean-up and archive problems): one line on stderr. */
+const line =
+  (level: string) =>
+  (message: string, extra: Record<string, unknown> = {}): void => {
+    process.stderr.write(`vigil ${level}: ${message} ${JSON.stringify(extra)}\n`);
+  };
+export const logger = { warn: line('warning'), error: line('error') };

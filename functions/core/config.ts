@@ -252,8 +252,23 @@ export const probeSchema = z
       .regex(NAME, 'letters, digits, . _ - (max 64), starting with a letter or digit'),
     /** Project the probe's metrics and alerts belong to (default: the top-level `project`). */
     project: z.string().regex(NAME).optional(),
-    /** `http` (when absent), `tcp` (connect to `host`:`port`) or `dns` (query `host`). */
-    type: z.enum(['http', 'tcp', 'dns']).optional(),
+    /**
+     * `http` (when absent), `tcp` (connect to `host`:`port`), `dns` (query `host`) or `browser`
+     * (run `script` in Chromium).
+     */
+    type: z.enum(['http', 'tcp', 'dns', 'browser']).optional(),
+    /**
+     * Browser checks: the Playwright script, relative to the config file (the loader makes it
+     * absolute and reports a missing file).
+     */
+    script: z.string().min(1).max(1024).optional(),
+    /** Browser checks: values handed to the script as `vars` (may use `{{secret:NAME}}`). */
+    vars: z
+      .record(
+        z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'a variable name: letters, digits, _'),
+        z.string().max(4096),
+      )
+      .optional(),
     /** TCP and DNS checks: the host to connect to, or the name to look up. */
     host: z
       .string()
@@ -277,7 +292,8 @@ export const probeSchema = z
     intervalSeconds: z.number().int().min(1).max(3600).default(60),
     /** AWS: how many samples one scheduled invocation takes within its minute (1-6). */
     samplesPerMinute: z.number().int().min(1).max(6).default(1),
-    timeoutMs: z.number().int().min(100).max(30_000).default(5000),
+    /** At most 30 s; a browser check's (launch, script, screenshot and trace) up to 120 s. */
+    timeoutMs: z.number().int().min(100).max(120_000).default(5000),
     expect: probeExpectSchema,
     /** Warn when the TLS certificate expires within this many days. */
     tlsExpiryDays: z.number().int().positive().optional(),
@@ -296,7 +312,20 @@ export const probeSchema = z
     const fail = (path: string, message: string) =>
       ctx.addIssue({ code: 'custom', path: path.split('.'), message });
     const kind = probe.type ?? 'http';
-    if (kind !== 'http') {
+    if ((kind === 'browser') !== (probe.script !== undefined))
+      fail(
+        'script',
+        kind === 'browser' ? 'a browser check needs "script"' : '"script" is for browser checks',
+      );
+    if (kind !== 'browser' && probe.timeoutMs > 30_000)
+      fail('timeoutMs', 'at most 30000 ms (browser checks may take up to 120000)');
+    if (kind === 'browser') {
+      if (probe.url !== undefined || probe.steps !== undefined || probe.host !== undefined)
+        fail(
+          'type',
+          'a browser check has "script" (its page opens URLs), not "url", "steps" or "host"',
+        );
+    } else if (kind !== 'http') {
       if (probe.url !== undefined || probe.steps !== undefined)
         fail(
           'type',
@@ -311,6 +340,8 @@ export const probeSchema = z
       fail('port', kind === 'tcp' ? 'a tcp check needs "port"' : '"port" is for tcp checks');
     if (kind !== 'dns' && (probe.expect.values || probe.expect.minCount !== undefined))
       fail('expect', '"values" and "minCount" are for dns checks');
+    if (kind !== 'browser' && probe.vars !== undefined)
+      fail('vars', '"vars" is for browser checks');
     if (probe.steps) checkSteps(probe.steps, ctx);
   });
 

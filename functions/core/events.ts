@@ -225,6 +225,32 @@ export const probeCompletedDetailSchema = z.object({
       }),
     )
     .optional(),
+  /** A browser check's page measurements (Web Vitals the browser exposes), console errors and failed requests. */
+  browser: z
+    .object({
+      vitals: z
+        .object({
+          ttfbMs: z.number().nonnegative(),
+          fcpMs: z.number().nonnegative(),
+          lcpMs: z.number().nonnegative(),
+          cls: z.number().nonnegative(),
+        })
+        .partial(),
+      consoleErrors: z.array(z.string()),
+      failedRequests: z.array(z.string()),
+    })
+    .optional(),
+  /** Files kept from a failed browser check, read back at `GET /v1/artifacts/{name}?bytes=`. */
+  artifacts: z
+    .array(
+      z.object({
+        kind: z.enum(['screenshot', 'trace']),
+        /** `<sha256>.png` or `<sha256>.zip`: content-addressed in the archive. */
+        name: z.string(),
+        bytes: z.number().int().nonnegative(),
+      }),
+    )
+    .optional(),
   /** Non-fatal findings such as a certificate close to expiry. */
   warnings: z.array(z.string()),
   severity: z.enum(['critical', 'warning']),

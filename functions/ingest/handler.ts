@@ -23,6 +23,7 @@ import { emitPipelineMetric, flushMetrics } from '../shared/pipeline-metrics';
 import { logger, metrics as sharedMetrics } from '../shared/powertools';
 import { annotate, traceHandler, traceSync } from '../shared/tracing';
 import { postAlertmanager } from './alertmanager-route';
+import { getArtifact, isArtifactPath } from './artifact-route';
 import { CLI_PATH, getCli } from './cli-file';
 import { type HeartbeatRouteDeps, parseHeartbeatPath, pingHeartbeat } from './heartbeat-routes';
 import { routeStatus, type StatusStores } from './status-routes';
@@ -33,8 +34,10 @@ export interface IngestHandlerDeps extends IngestDeps {
   readTokens?: TokenSource;
   /** The dashboard API's stores (`/v1/projects`, `/v1/probes`, …); without them those routes answer 503. */
   status?: StatusStores;
-  /** Reads archived reports back (run detail, raw report). */
+  /** Reads archived reports back (run detail, raw report), and browser check artifacts. */
   archiveReader?: ArchiveReader;
+  /** Where a browser check artifact of a name is archived; without it `/v1/artifacts/` answers 503. */
+  artifactUri?: (name: string) => string;
   version: string;
   /** What `GET /v1/health` checks (config, bus, store). Default: none (always ok). */
   health?: readonly HealthCheck[];
@@ -242,6 +245,13 @@ export const createIngestHandler = (deps: IngestHandlerDeps) => {
       } else if (route === 'POST /v1/alertmanager') {
         await requireToken(event);
         response = await postAlertmanager(event, correlationId, deps);
+      } else if (method === 'GET' && isArtifactPath(event.rawPath)) {
+        await requireToken(event);
+        response = await getArtifact(
+          { reader: deps.archiveReader, uri: deps.artifactUri },
+          event.rawPath,
+          event.queryStringParameters ?? {},
+        );
       } else if (method === 'GET' && event.rawPath.startsWith(HISTORY_PATH_PREFIX)) {
         response = await getHistory(event);
       } else {

@@ -45,6 +45,8 @@ export const handler = lambdaEntry(
     publisher: busPublisher(),
     archive,
     archiveReader: archive,
+    // Browser check artifacts: `artifacts/<sha256>.<ext>` in the same bucket (browser function).
+    artifactUri: (name) => `s3://${requireEnv('ARCHIVE_BUCKET')}/artifacts/${name}`,
     // Staged uploads: in the archive bucket under `_uploads/` (expired after a day).
     uploads: new S3Uploads({ bucket: requireEnv('ARCHIVE_BUCKET'), client: s3() }),
     ledger: new DynamoRunLedger({ table: ledgerTable, client: dynamo() }),

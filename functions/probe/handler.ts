@@ -6,7 +6,7 @@ import type { ProbeConfig, VigilConfig } from '../core/config';
 import { VigilError } from '../core/errors';
 import { PIPELINE_METRICS } from '../core/metrics/catalog';
 import type { Clock, EventPublisher } from '../core/ports';
-import { DEADLINE_GRACE_MS, runProbes, toProbeEvent } from '../core/probes/run';
+import { DEADLINE_GRACE_MS, type ProbeFn, runProbes, toProbeEvent } from '../core/probes/run';
 import type { SecretResolver } from '../core/probes/secrets';
 import { createHttpProber, type probeHttp } from '../shared/http-probe';
 import { emitPipelineMetric, flushMetrics } from '../shared/pipeline-metrics';
@@ -51,6 +51,13 @@ export interface ProbeHandlerDeps {
   newId?: () => string;
   /** Where the pipeline metrics go. Default: the shared Powertools instance. */
   metrics?: Metrics;
+  /**
+   * Which probes this function runs: `browser` checks (the browser function, with `browser`),
+   * or every other kind (the default: the HTTP probe function, which never loads a browser).
+   */
+  kind?: 'browser';
+  /** Runs browser checks (`createBrowserProber`). */
+  browser?: ProbeFn;
 }
 
 export interface ProbeRunSummary {
@@ -123,7 +130,9 @@ export const createProbeHandler = (deps: ProbeHandlerDeps) => {
     secrets: deps.secrets,
     now: () => deps.clock.now(),
     ...(deps.probeHttp ? { probeHttp: deps.probeHttp } : {}),
+    ...(deps.browser ? { browser: deps.browser } : {}),
   });
+  const mine = (p: ProbeConfig) => (p.type === 'browser') === (deps.kind === 'browser');
 
   const handle = async (event: unknown, context?: Context): Promise<ProbeRunSummary> => {
     const correlationId = newId();
@@ -132,7 +141,7 @@ export const createProbeHandler = (deps: ProbeHandlerDeps) => {
     annotate({ correlationId, project: deps.config.project });
     try {
       const payload = parsePayload(event);
-      const probes = selectProbes(deps.config.probes, payload.group);
+      const probes = selectProbes(deps.config.probes.filter(mine), payload.group);
       const plan = planSamples(probes);
       const summary: ProbeRunSummary = { runs: 0, up: 0, down: 0, samples: 0, skippedSamples: 0 };
       if (probes.length === 0) {

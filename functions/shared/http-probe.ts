@@ -8,6 +8,7 @@ import {
   type TlsObservation,
   type TransportErrorKind,
 } from '../core/probes/assertions';
+import { browserConfigError } from '../core/probes/browser';
 import type { ProbeFn, ProbeOutcome } from '../core/probes/run';
 import { redactSecrets, resolveHeaders, type SecretResolver } from '../core/probes/secrets';
 import { runSteps, type SendFn } from '../core/probes/steps';
@@ -297,6 +298,8 @@ export interface HttpProberOptions extends Omit<ProbeHttpOptions, 'signal'> {
   dnsServers?: string[];
   /** The HTTP probe to use (tests inject one). Default `probeHttp`. */
   probeHttp?: typeof probeHttp;
+  /** Runs browser checks (`browser-probe.ts`); without it they report a configuration error. */
+  browser?: ProbeFn;
 }
 
 /**
@@ -335,6 +338,7 @@ export const createHttpProber = (options: HttpProberOptions): ProbeFn => {
     now = () => new Date(),
     dnsServers,
     probeHttp: probeFn = probeHttp,
+    browser,
     ...httpOptions
   } = options;
   const checkHttp = async (
@@ -379,6 +383,12 @@ export const createHttpProber = (options: HttpProberOptions): ProbeFn => {
     };
   };
   return async (probe, signal) => {
+    if (probe.type === 'browser')
+      return browser
+        ? browser(probe, signal)
+        : browserConfigError(
+            'this runner has no browser: browser checks run in `vigil dev`, `vigil probe --once` (from a clone) and the browser function on AWS',
+          );
     if (probe.type === 'tcp') return probeTcp(probe, now, { ...httpOptions, signal });
     if (probe.type === 'dns') return probeDns(probe, dnsServers);
     return withSpan(

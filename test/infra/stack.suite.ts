@@ -376,6 +376,8 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
       'GET /v1/probes',
       'GET /v1/probes/{proxy+}',
       'GET /v1/incidents',
+      // Failed browser checks' screenshots and traces.
+      'GET /v1/artifacts/{proxy+}',
     ];
     const publicRoutes = ['GET /v1/health', 'GET /v1/status', 'GET /v1/cli/vigil.mjs'];
     // Every data route goes through the token authorizer (cached per header); the public ones not.

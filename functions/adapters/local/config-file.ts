@@ -1,5 +1,5 @@
-import { readFile } from 'node:fs/promises';
-import { extname, resolve } from 'node:path';
+import { access, readFile } from 'node:fs/promises';
+import { dirname, extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { VigilConfig } from '../../core/config';
 import { checkConfig } from '../../core/config-check';
@@ -31,7 +31,29 @@ export const loadConfigFile = async (path: string): Promise<VigilConfig> => {
       throw new VigilError('bad_request', `Config file not found: ${full}`);
     throw new VigilError('bad_request', `Cannot read config file ${full}: ${(e as Error).message}`);
   }
-  return checkConfig(raw, full);
+  return resolveScripts(checkConfig(raw, full), full);
+};
+
+/**
+ * Browser checks name their script relative to the config file: make each path absolute, so the
+ * runner (local mode, `vigil probe --once`, CDK bundling) finds it from any working directory,
+ * and report every script that is not there.
+ */
+const resolveScripts = async (config: VigilConfig, full: string): Promise<VigilConfig> => {
+  const problems: string[] = [];
+  const probes = await Promise.all(
+    config.probes.map(async (probe, i) => {
+      if (probe.script === undefined) return probe;
+      const script = resolve(dirname(full), probe.script);
+      await access(script).catch(() =>
+        problems.push(`probes.${i}.script: ${probe.script} does not exist (looked for ${script})`),
+      );
+      return { ...probe, script };
+    }),
+  );
+  if (problems.length)
+    throw new VigilError('bad_request', `Invalid Vigil config in ${full}: ${problems.join('; ')}`);
+  return { ...config, probes };
 };
 
 /**

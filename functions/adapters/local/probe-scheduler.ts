@@ -27,6 +27,8 @@ export interface ProbeSchedulerOptions {
   location?: string;
   /** The HTTP probe (tests inject one). Default `probeHttp`. */
   probeHttp?: typeof probeHttp;
+  /** Runs browser checks (`createBrowserProber`); without it they report a configuration error. */
+  browser?: ProbeFn;
   /** TLS options for the HTTP probe (e.g. a test CA). */
   tls?: Pick<ProbeHttpOptions, 'ca' | 'rejectUnauthorized'>;
   newId?: () => string;
@@ -61,6 +63,7 @@ export class ProbeScheduler {
       now: () => this.clock.now(),
       ...opts.tls,
       ...(opts.probeHttp ? { probeHttp: opts.probeHttp } : {}),
+      ...(opts.browser ? { browser: opts.browser } : {}),
     });
   }
 

@@ -12,6 +12,7 @@ import {
   SOURCES,
   type TestRunDetail,
 } from '../events';
+import { artifactPath } from '../probes/browser';
 import { alertmanagerObservation } from './alertmanager';
 import { flakyNotice, MAX_FLAKY_NOTICES_PER_RUN } from './messages';
 import type { Observation } from './state';
@@ -53,6 +54,10 @@ const safeUrl = (url: string): string => {
 export const alertBranches = (config: VigilConfig): readonly string[] =>
   config.alerts.branches ?? [config.defaultBranch];
 
+/** A failed browser check's screenshot and trace, as API paths (never cut off by `clip`). */
+const artifactLinks = (detail: ProbeCompletedDetail): string =>
+  (detail.artifacts ?? []).map((a) => `\n${a.kind}: GET ${artifactPath(a)}`).join('');
+
 const probeObservation = (
   detail: ProbeCompletedDetail,
   eventId: string,
@@ -74,9 +79,9 @@ const probeObservation = (
     target: `${detail.method} ${safeUrl(detail.url)}`,
     ...(detail.status === 'down'
       ? {
-          error: clip(
-            failure ? `${failure.assertion}: ${failure.message}${status}` : `down${status}`,
-          ),
+          error:
+            clip(failure ? `${failure.assertion}: ${failure.message}${status}` : `down${status}`) +
+            artifactLinks(detail),
         }
       : {}),
     ...(cfg?.runbookUrl ? { runbookUrl: cfg.runbookUrl } : {}),

@@ -1,3 +1,4 @@
+import type { ProbeCompletedDetail } from '../events';
 import type { Failure, Verdict } from './assertions';
 
 /**
@@ -17,8 +18,12 @@ export interface StepResult {
 export interface JudgedOutcome extends Verdict {
   latencyMs: number;
   statusCode?: number;
-  /** A multi-step probe's steps, in order. */
+  /** A multi-step probe's steps, in order (a browser check's `step(name, fn)` calls). */
   steps?: StepResult[];
+  /** A browser check: the page it ended on (reported instead of the config's target). */
+  url?: string;
+  browser?: ProbeCompletedDetail['browser'];
+  artifacts?: ProbeCompletedDetail['artifacts'];
 }
 
 /** An observation has no `status` (a response has `statusCode`): only a judged outcome does. */

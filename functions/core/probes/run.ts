@@ -70,6 +70,7 @@ const target = (probe: ProbeConfig): { url: string; method: string } => {
   if (probe.type === 'tcp') return { url: `tcp://${probe.host}:${probe.port}`, method: 'TCP' };
   if (probe.type === 'dns')
     return { url: `dns://${probe.host}/${probe.recordType ?? 'A'}`, method: 'DNS' };
+  if (probe.type === 'browser') return { url: `browser://${probe.name}`, method: 'BROWSER' };
   // A multi-step probe is reported by its first step's URL, placeholders and all.
   return { url: reportedUrl(probe.url ?? probe.steps?.[0]?.url ?? ''), method: probe.method };
 };
@@ -102,6 +103,14 @@ const observe = async (
     clearTimeout(timer);
   }
 };
+
+/** What a self-judged outcome adds: steps, and a browser check's page, measurements and files. */
+const judgedExtras = (o: JudgedOutcome): Partial<ProbeCompletedDetail> => ({
+  ...(o.url ? { url: reportedUrl(o.url) } : {}),
+  ...(o.steps ? { steps: o.steps } : {}),
+  ...(o.browser ? { browser: o.browser } : {}),
+  ...(o.artifacts ? { artifacts: o.artifacts } : {}),
+});
 
 /** One probe, once: the event detail of its result. */
 export const runProbe = async (
@@ -155,7 +164,7 @@ export const runProbe = async (
     ...(verdict.failure ? { failure: verdict.failure } : {}),
     ...(verdict.tls ? { tls: verdict.tls } : {}),
     warnings: verdict.warnings,
-    ...(isJudged(outcome) && outcome.steps ? { steps: outcome.steps } : {}),
+    ...(isJudged(outcome) ? judgedExtras(outcome) : {}),
   };
 };
 

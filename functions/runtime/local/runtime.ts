@@ -29,6 +29,7 @@ import { createHistoryHandler } from '../../history/handler';
 import { createIngestHandler } from '../../ingest/handler';
 import { heartbeatBodyCheck } from '../../ingest/heartbeat-routes';
 import { createMetricsHandler } from '../../metrics/handler';
+import { createBrowserProber } from '../../shared/browser-probe';
 import { errorResponse, type HttpResult, json } from '../../shared/http';
 import { flushSpans } from '../../shared/otel/spans';
 import { logger, NAMESPACE, SERVICE } from '../../shared/powertools';
@@ -260,6 +261,7 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
     secrets,
     clock: systemClock,
     metrics,
+    browser: createBrowserProber({ secrets, archive }),
   });
 
   const heartbeatDeps = {
@@ -286,6 +288,8 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
     readTokens: { tokens: async () => readTokens },
     status,
     archiveReader: archive,
+    // Content-addressed: the archive finds `<sha256>.<ext>` under its objects.
+    artifactUri: (name) => `file:///artifacts/${name}`,
     version: VERSION,
     metrics,
     health: [configCheck(opts.config), dataDirCheck(dataDir)],

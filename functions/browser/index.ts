@@ -1,0 +1,64 @@
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { s3 } from '../adapters/aws/clients';
+import { busPublisher, lambdaEntry, stageSecrets } from '../adapters/aws/lambda-entry';
+import { S3Archive } from '../adapters/aws/s3-archive';
+import { systemClock } from '../core/ports';
+import { createProbeHandler } from '../probe/handler';
+import { browserChildMain } from '../shared/browser-child';
+import { type ChromiumLaunch, createBrowserProber } from '../shared/browser-probe';
+import { configFromEnv, requireEnv } from '../shared/lambda-config';
+import { metrics } from '../shared/powertools';
+
+/**
+ * Lambda entry of browser checks: the probe handler (same schedule and sampling as HTTP probes)
+ * running only `type: 'browser'` probes, with Chromium from `@sparticuz/chromium` (unpacked to
+ * /tmp on the first run) and the check scripts bundled beside this file (`checks/<probe>.mjs`,
+ * see lib/browser-checks.ts). This same file is the checks' child process: forked with
+ * `VIGIL_BROWSER_CHILD=1`, it runs one check and exits.
+ */
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+const WEAKENING = ['--disable-web-security', '--allow-running-insecure-content'];
+
+/** The packed Chromium, unpacked once per container. */
+let launch: Promise<ChromiumLaunch | string> | undefined;
+const lambdaChromium = (): Promise<ChromiumLaunch | string> => {
+  launch ??= import('@sparticuz/chromium')
+    .then(async ({ default: chromium }) => ({
+      executablePath: await chromium.executablePath(),
+      // Its defaults, less the two that would let a checked page reach across origins.
+      args: chromium.args.filter((a) => !WEAKENING.includes(a)),
+    }))
+    .catch((e: unknown) => {
+      launch = undefined;
+      return `Chromium could not be unpacked: ${e instanceof Error ? e.message : String(e)}`;
+    });
+  return launch;
+};
+
+const isChild = process.env.VIGIL_BROWSER_CHILD === '1';
+if (isChild) browserChildMain();
+
+export const handler = isChild
+  ? () => Promise.reject(new Error('a browser check child process is not a handler'))
+  : lambdaEntry(
+      'browser',
+      createProbeHandler({
+        config: configFromEnv(),
+        publisher: busPublisher(),
+        secrets: stageSecrets(),
+        clock: systemClock,
+        location: process.env.AWS_REGION ?? 'unknown',
+        metrics,
+        kind: 'browser',
+        browser: createBrowserProber({
+          secrets: stageSecrets(),
+          archive: new S3Archive({ bucket: requireEnv('ARCHIVE_BUCKET'), client: s3() }),
+          chromium: lambdaChromium,
+          childEntry: fileURLToPath(import.meta.url),
+          scriptPath: (probe) => join(here, 'checks', `${probe.name}.mjs`),
+        }),
+      }),
+    );

@@ -1,0 +1,242 @@
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { BrowserJob, BrowserReport } from '../core/probes/browser';
+import type { StepResult } from '../core/probes/outcome';
+
+/**
+ * The child process of a browser check: receives one `BrowserJob` over IPC, drives Chromium
+ * with playwright-core, answers with one `BrowserReport` and exits. It runs apart from the
+ * probe scheduler so a hung page or a busy script never blocks other probes; the parent kills
+ * it when it overruns (`browser-probe.ts`).
+ */
+
+/** What a check script's default export receives. */
+export interface BrowserCheckContext {
+  page: Page;
+  /** Time a named part of the check; a throw inside fails the step and the check. */
+  step: <T>(name: string, fn: () => Promise<T>) => Promise<T>;
+  /** The probe's `vars` (`{{secret:NAME}}` resolved). */
+  vars: Readonly<Record<string, string>>;
+  /** The secrets the probe's `vars` name, by name. */
+  secrets: Readonly<Record<string, string>>;
+}
+
+export type BrowserCheck = (ctx: BrowserCheckContext) => Promise<void>;
+
+class DeadlineError extends Error {}
+
+const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+/**
+ * Web Vitals of the current page, from the timings the browser exposes (run in the page, so
+ * written as text: this project compiles without the DOM's types). LCP and layout shifts are
+ * only handed to observers; `buffered` replays the ones already recorded.
+ */
+const VITALS = `new Promise((resolve) => {
+  const out = {};
+  const nav = performance.getEntriesByType('navigation')[0];
+  if (nav && nav.responseStart > 0) out.ttfbMs = nav.responseStart;
+  const fcp = performance.getEntriesByName('first-contentful-paint')[0];
+  if (fcp) out.fcpMs = fcp.startTime;
+  let cls = 0;
+  const lcp = new PerformanceObserver((list) => {
+    const last = list.getEntries().at(-1);
+    if (last) out.lcpMs = last.startTime;
+  });
+  const shifts = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) if (!e.hadRecentInput) cls += e.value;
+  });
+  try {
+    lcp.observe({ type: 'largest-contentful-paint', buffered: true });
+    shifts.observe({ type: 'layout-shift', buffered: true });
+  } catch {}
+  setTimeout(() => {
+    lcp.disconnect();
+    shifts.disconnect();
+    out.cls = Math.round(cls * 1000) / 1000;
+    resolve(out);
+  }, 50);
+})`;
+
+const readVitals = (page: Page): Promise<BrowserReport['vitals']> =>
+  page.evaluate<BrowserReport['vitals']>(VITALS);
+
+/** Settles as `fn` does, or after `ms` as `onTimeout` does (its value, or what it throws). */
+const within = <T>(ms: number, fn: () => Promise<T>, onTimeout: () => T): Promise<T> => {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    fn().finally(() => clearTimeout(timer)),
+    new Promise<T>((ok, fail) => {
+      timer = setTimeout(() => {
+        try {
+          ok(onTimeout());
+        } catch (e) {
+          fail(e);
+        }
+      }, ms);
+    }),
+  ]);
+};
+
+export const runBrowserJob = async (job: BrowserJob): Promise<BrowserReport> => {
+  const { chromium } = await import('playwright-core');
+  const steps: StepResult[] = [];
+  const consoleErrors: string[] = [];
+  const failedRequests: string[] = [];
+  const report = (rest: Partial<BrowserReport> & Pick<BrowserReport, 'ok' | 'durationMs'>) => ({
+    steps,
+    vitals: {},
+    consoleErrors,
+    failedRequests,
+    files: {},
+    ...rest,
+  });
+  const start = performance.now();
+  const elapsed = () => Math.round((performance.now() - start) * 10) / 10;
+  let browser: Browser | undefined;
+  let context: BrowserContext;
+  let page: Page;
+  try {
+    browser = await chromium.launch({
+      executablePath: job.executablePath,
+      args: job.args,
+      headless: true,
+      // The parent's kill bounds the launch; its time counts against the script's budget.
+      timeout: 0,
+    });
+    context = await browser.newContext();
+    await context.tracing.start({ screenshots: true, snapshots: true });
+    page = await context.newPage();
+  } catch (e) {
+    await browser?.close().catch(() => undefined);
+    return report({
+      ok: false,
+      durationMs: elapsed(),
+      failure: { assertion: 'browser', message: `Chromium did not start: ${message(e)}` },
+    });
+  }
+  page.on('console', (m) => {
+    if (m.type() === 'error') consoleErrors.push(m.text());
+  });
+  page.on('pageerror', (e) => consoleErrors.push(message(e)));
+  page.on('requestfailed', (r) =>
+    failedRequests.push(`${r.method()} ${r.url()}: ${r.failure()?.errorText ?? 'failed'}`),
+  );
+  page.on('response', (r) => {
+    if (r.status() >= 400) failedRequests.push(`${r.request().method()} ${r.url()}: ${r.status()}`);
+  });
+
+  let running: string | undefined;
+  const step = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+    const at = performance.now();
+    const latency = () => Math.round((performance.now() - at) * 10) / 10;
+    running = name;
+    try {
+      const value = await fn();
+      steps.push({ name, status: 'up', latencyMs: latency() });
+      return value;
+    } catch (e) {
+      if (!(e instanceof DeadlineError))
+        steps.push({
+          name,
+          status: 'down',
+          latencyMs: latency(),
+          failure: { assertion: 'step', message: message(e) },
+        });
+      throw e;
+    } finally {
+      running = undefined;
+    }
+  };
+
+  const scriptStart = performance.now();
+  let failure: BrowserReport['failure'];
+  try {
+    const mod = (await import(pathToFileURL(job.script).href)) as { default?: unknown };
+    const check = mod.default;
+    if (typeof check !== 'function')
+      throw Object.assign(new Error('the script must export a default async function'), {
+        assertion: 'script',
+      });
+    await within(
+      Math.max(0, job.deadline - Date.now()),
+      async () => {
+        await (check as BrowserCheck)({ page, step, vars: job.vars, secrets: job.secrets });
+      },
+      () => {
+        throw new DeadlineError('the script did not finish before its timeout');
+      },
+    );
+  } catch (e) {
+    const step = running ?? steps.find((s) => s.status === 'down')?.name;
+    failure = {
+      assertion:
+        e instanceof DeadlineError
+          ? 'timeout'
+          : ((e as { assertion?: string }).assertion ?? (step ? 'step' : 'script')),
+      message: message(e),
+      ...(step ? { step } : {}),
+    };
+    if (e instanceof DeadlineError && running)
+      steps.push({ name: running, status: 'down', latencyMs: 0, failure });
+  }
+  const durationMs = Math.round((performance.now() - scriptStart) * 10) / 10;
+
+  // A page that missed the deadline is stuck: its time goes to the screenshot and trace.
+  const vitals =
+    failure?.assertion === 'timeout'
+      ? {}
+      : await within(
+          1000,
+          () => readVitals(page),
+          () => ({}),
+        ).catch(() => ({}));
+  const files: BrowserReport['files'] = {};
+  if (failure) {
+    const shot = join(job.dir, 'screenshot.png');
+    const trace = join(job.dir, 'trace.zip');
+    await page
+      .screenshot({ path: shot, timeout: 2000 })
+      .then(() => (files.screenshot = shot))
+      .catch(() => undefined);
+    await within(
+      1000,
+      () => context.tracing.stop({ path: trace }).then(() => (files.trace = trace)),
+      () => undefined,
+    ).catch(() => undefined);
+  }
+  const url = page.url();
+  // No `browser.close()`: the child exits right after reporting, and Playwright kills the
+  // browser on exit (the parent's sweep is the backstop).
+  return report({
+    ok: !failure,
+    durationMs,
+    ...(failure ? { failure } : {}),
+    ...(url && url !== 'about:blank' ? { url } : {}),
+    vitals,
+    files,
+  });
+};
+
+/** The child's main: one job in, one report out, then exit (Chromium goes with it). */
+export const browserChildMain = (): void => {
+  process.once('message', (job: BrowserJob) => {
+    runBrowserJob(job)
+      .catch(
+        (e): BrowserReport => ({
+          ok: false,
+          durationMs: 0,
+          failure: { assertion: 'browser', message: message(e) },
+          steps: [],
+          vitals: {},
+          consoleErrors: [],
+          failedRequests: [],
+          files: {},
+        }),
+      )
+      .then((r) => process.send?.(r, () => process.exit(0)));
+  });
+};
+
+if (process.env.VIGIL_BROWSER_CHILD === '1' && process.send) browserChildMain();

@@ -1,0 +1,125 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../functions/core/config';
+import { type LocalPipeline, startLocal } from '../../functions/runtime/local/runtime';
+import { requireTools, TOOLS } from '../helpers/requires';
+
+/**
+ * A browser check through the real local pipeline: the shop's page breaks (no checkout button,
+ * a console error), the check fails, and FIRING reaches a webhook within
+ * interval × threshold + the check's own run time (bounded by its timeout) + 5 s, naming the
+ * failed step and linking the screenshot and trace, which the API serves to a token holder.
+ */
+
+const ok = requireTools('browser outage', [TOOLS.chromium]);
+const SCRIPT = resolve(import.meta.dirname, '../fixtures/browser/broken.check.ts');
+const INTERVAL_S = 1;
+const THRESHOLD = 1;
+const TIMEOUT_MS = 30_000;
+
+const listen = (server: Server) =>
+  new Promise<number>((ok) =>
+    server.listen(0, '127.0.0.1', () => ok((server.address() as AddressInfo).port)),
+  );
+
+let app: Server;
+let receiver: Server;
+let pipeline: LocalPipeline | undefined;
+let dataDir: string;
+let startedAt = 0;
+const alerts: { at: number; body: string }[] = [];
+
+beforeAll(async () => {
+  if (!ok) return;
+  dataDir = await mkdtemp(join(tmpdir(), 'vigil-browser-outage-'));
+  app = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/html' });
+    res.end('<h1>Shop</h1><script>console.error("checkout bundle failed")</script>');
+  });
+  const appPort = await listen(app);
+  receiver = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => {
+      body += c.toString();
+    });
+    req.on('end', () => {
+      alerts.push({ at: Date.now(), body });
+      res.writeHead(200).end();
+    });
+  });
+  const receiverPort = await listen(receiver);
+  startedAt = Date.now();
+  pipeline = await startLocal({
+    config: parseConfig({
+      project: 'shop',
+      probes: [
+        {
+          name: 'checkout-flow',
+          type: 'browser',
+          script: SCRIPT,
+          vars: { baseUrl: `http://127.0.0.1:${appPort}`, page: 'shop', token: 'now' },
+          intervalSeconds: INTERVAL_S,
+          timeoutMs: TIMEOUT_MS,
+          failureThreshold: THRESHOLD,
+        },
+      ],
+      alerts: { channels: [{ type: 'webhook', url: `http://127.0.0.1:${receiverPort}/` }] },
+    }),
+    dataDir,
+    port: 0,
+    tokens: ['t'],
+  });
+});
+
+afterAll(async () => {
+  await pipeline?.close();
+  app?.close();
+  receiver?.close();
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+});
+
+describe.skipIf(!ok)('browser check outage (local mode)', () => {
+  it('fires at the webhook with the failed step and serves the screenshot', {
+    timeout: 60_000,
+  }, async () => {
+    const budget = INTERVAL_S * THRESHOLD * 1000 + TIMEOUT_MS + 5000;
+    while (!alerts.some((a) => a.body.includes('FIRING')) && Date.now() - startedAt < budget)
+      await new Promise((r) => setTimeout(r, 100));
+    const firing = alerts.find((a) => a.body.includes('FIRING'));
+    if (!firing) throw new Error(`no FIRING within ${budget} ms; got ${JSON.stringify(alerts)}`);
+    const latency = firing.at - startedAt;
+    console.info(
+      `browser check broken -> webhook FIRING in ${latency} ms (budget ${budget} ms: ` +
+        `${INTERVAL_S} s × ${THRESHOLD} + timeout ${TIMEOUT_MS} ms + 5 s)`,
+    );
+    expect(latency).toBeLessThanOrEqual(budget);
+    const notification = JSON.parse(firing.body) as { lastError?: string; title: string };
+    expect(notification.title).toBe('Probe checkout-flow');
+    expect(notification.lastError).toContain('step: ');
+    expect(notification.lastError).toContain('#checkout-now');
+    const link = /screenshot: GET (\/v1\/artifacts\/\S+)/.exec(notification.lastError ?? '')?.[1];
+    expect(link, notification.lastError).toBeDefined();
+    expect(notification.lastError).toMatch(
+      /trace: GET \/v1\/artifacts\/[0-9a-f]{64}\.zip\?bytes=\d+/,
+    );
+
+    const url = `${pipeline?.url}${link}`;
+    expect((await fetch(url)).status).toBe(401);
+    const shot = await fetch(url, { headers: { authorization: 'Bearer t' } });
+    expect(shot.status).toBe(200);
+    expect(shot.headers.get('content-type')).toBe('image/png');
+    expect(
+      Buffer.from(await shot.arrayBuffer())
+        .subarray(1, 4)
+        .toString(),
+    ).toBe('PNG');
+    const wrongLength = await fetch(url.replace(/bytes=\d+/, 'bytes=1'), {
+      headers: { authorization: 'Bearer t' },
+    });
+    expect(wrongLength.status).toBeGreaterThanOrEqual(400);
+  });
+});

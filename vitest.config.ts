@@ -23,6 +23,7 @@ const ISOLATED = [
   'test/integration/sentry-dsn.test.ts',
   'test/integration/sentry.test.ts',
   'test/integration/xray.test.ts',
+  'test/unit/lambda-config.test.ts',
 ];
 
 export default defineConfig({

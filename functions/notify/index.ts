@@ -12,7 +12,7 @@ const resolver = stageSecrets();
 export const handler = lambdaEntry(
   'notify',
   createNotifyHandler({
-    config: configFromEnv(),
+    config: await configFromEnv(),
     resolveSecret: (name) => resolver.resolve(name),
     metrics,
   }),

@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { type GateConfig, gateConfigFor, quarantineFor, type VigilConfig } from '../config';
+import type { GateConfig, VigilConfig } from '../config';
+import { gateConfigFor, quarantineFor } from '../config-access';
 import { VigilError } from '../errors';
 import {
   type ArchivePointer,

@@ -246,6 +246,8 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
     secrets,
     clock: systemClock,
     metrics,
+    // Checks off the main event loop, so their timing is not delayed by the rest.
+    worker: { env: opts.env ?? process.env },
   });
 
   let baseUrl = '';

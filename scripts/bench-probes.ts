@@ -7,7 +7,8 @@
  * prints its p50, p99 and max (target: p99 ≤ 10 ms), and how spread the runs were.
  *
  * Options (env): BENCH_PROBES (default 200), BENCH_INTERVAL_S (5), BENCH_CYCLES (3, after one
- * cycle of warm-up), BENCH_DELAY_MS (the target's own delay, default 0).
+ * cycle of warm-up), BENCH_DELAY_MS (the target's own delay, default 0), BENCH_INGEST=0 (no
+ * ingest load).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
@@ -24,6 +25,7 @@ const PROBES = Number(process.env.BENCH_PROBES ?? 200);
 const INTERVAL_S = Number(process.env.BENCH_INTERVAL_S ?? 5);
 const CYCLES = Number(process.env.BENCH_CYCLES ?? 3);
 const DELAY_MS = Number(process.env.BENCH_DELAY_MS ?? 0);
+const INGEST = process.env.BENCH_INGEST !== '0';
 
 /** The delay the target measured per request, by the probe name in its path. */
 const measured = new Map<string, number[]>();
@@ -61,6 +63,7 @@ const pipeline = await startLocal({
 const report = generateJunit({ cases: 5000, failRate: 0.02, withOutput: true, seed: 3 });
 let posts = 0;
 const load = setInterval(() => {
+  if (!INGEST) return;
   void fetch(`${pipeline.url}/v1/results?project=bench&runId=load-${posts++}`, {
     method: 'POST',
     headers: { authorization: 'Bearer bench', 'content-type': 'application/xml' },
@@ -72,7 +75,7 @@ const cycleMs = INTERVAL_S * 1000;
 console.log(
   `probes bench: ${PROBES} HTTP probes every ${INTERVAL_S} s through local mode, ` +
     `1 cycle of warm-up then ${CYCLES} measured; target delay ${DELAY_MS} ms; ` +
-    `a 5,000-case report ingested every second`,
+    (INGEST ? 'a 5,000-case report ingested every second' : 'no ingest load'),
 );
 await new Promise((r) => setTimeout(r, cycleMs * (CYCLES + 1) + 500));
 clearInterval(load);

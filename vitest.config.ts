@@ -28,6 +28,7 @@ const ISOLATED = [
   'test/integration/sentry-dsn.test.ts',
   'test/integration/sentry.test.ts',
   'test/integration/xray.test.ts',
+  'test/unit/lambda-config.test.ts',
 ];
 
 /**

@@ -10,6 +10,7 @@ import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { BuildOptions } from 'esbuild';
 import type { VigilConfig } from '../functions/core/config';
+import { configJsonHash } from '../functions/core/config-access';
 import type { StageSettings } from './config';
 
 /** The repository root: handlers are referred to by entry path below it, never imported. */
@@ -305,6 +306,8 @@ export class VigilFunction extends Construct {
         POWERTOOLS_LOG_LEVEL: settings.logLevel,
         VIGIL_STAGE: settings.stage,
         VIGIL_CONFIG_JSON: configJson,
+        // The function skips validating the config again while it has this hash.
+        VIGIL_CONFIG_SHA256: configJsonHash(configJson),
         // Read only when the first error must be reported; a missing secret leaves Sentry off.
         SENTRY_DSN_SECRET_ID: sentryDsnSecretNameFor(settings.stage),
         ...props.environment,

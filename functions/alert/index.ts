@@ -15,7 +15,7 @@ import { createAlertHandler } from './handler';
 export const handler = lambdaEntry(
   'alert',
   createAlertHandler({
-    config: configFromEnv(),
+    config: await configFromEnv(),
     store: new DynamoAlertStore({ table: requireEnv('ALERT_TABLE'), client: dynamo() }),
     dispatch: createSnsDispatch({
       client: sns(),

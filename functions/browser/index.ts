@@ -46,7 +46,7 @@ export const handler = isChild
   : lambdaEntry(
       'browser',
       createProbeHandler({
-        config: configFromEnv(),
+        config: await configFromEnv(),
         publisher: busPublisher(),
         secrets: stageSecrets(),
         clock: systemClock,

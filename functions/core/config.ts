@@ -1,5 +1,14 @@
 import * as z from 'zod';
+import { VAR_PLACEHOLDER } from './config-access';
 import { VigilError } from './errors';
+
+export {
+  gateConfigFor,
+  historyRetentionDays,
+  quarantineFor,
+  suppressionsFor,
+  VAR_PLACEHOLDER,
+} from './config-access';
 
 /**
  * The one typed, validated source of truth for Vigil's configuration. CDK reads it
@@ -173,9 +182,6 @@ const probeExpectSchema = z
   .default({ status: [200], json: [], headers: {} });
 
 const httpMethod = z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
-
-/** `{{vars.NAME}}`: a value a previous step extracted. */
-export const VAR_PLACEHOLDER = /\{\{\s*vars\.([A-Za-z_][A-Za-z0-9_]{0,63})\s*\}\}/g;
 
 /** One request of a multi-step probe; `url`, `headers` and `body` may use `{{vars.NAME}}`. */
 export const probeStepSchema = z
@@ -608,30 +614,3 @@ export const parseConfig = (input: unknown, source = 'config'): VigilConfig => {
     .join('; ');
   throw new VigilError('bad_request', `Invalid Vigil config in ${source}: ${problems}`);
 };
-
-/** Effective gate thresholds for a project: top-level (with defaults) < stage < project. */
-export const gateConfigFor = (
-  config: VigilConfig,
-  project: string,
-  stage?: string,
-): GateConfig => ({
-  ...config.gates,
-  ...(stage ? config.stages[stage]?.gates : undefined),
-  ...config.projects[project]?.gates,
-});
-
-/** Quarantine entries that concern a project: the top-level list plus the project's own. */
-export const quarantineFor = (config: VigilConfig, project: string): Quarantine[] => [
-  ...config.quarantine,
-  ...(config.projects[project]?.quarantine ?? []),
-];
-
-/** Security suppressions that concern a project: the top-level list plus the project's own. */
-export const suppressionsFor = (config: VigilConfig, project: string): SecuritySuppression[] => [
-  ...config.security.suppress,
-  ...(config.projects[project]?.security.suppress ?? []),
-];
-
-/** Days of run history kept on a stage (stage override, else `history.retentionDays`). */
-export const historyRetentionDays = (config: VigilConfig, stage?: string): number =>
-  (stage ? config.stages[stage]?.historyRetentionDays : undefined) ?? config.history.retentionDays;

@@ -27,3 +27,33 @@ export const mapLimit = async <T, R>(
   if (failure) throw failure.error;
   return results;
 };
+
+/**
+ * A concurrency bound shared by calls that come one by one (a scheduler's ticks): at most
+ * `limit` of the functions passed run at once; the others wait their turn, first come first.
+ */
+export const createLimiter = (limit: number) => {
+  const max = Math.max(1, Math.floor(limit) || 1);
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  const run = async <R>(fn: () => Promise<R>): Promise<R> => {
+    if (running >= max) await new Promise<void>((resolve) => waiting.push(resolve));
+    else running++;
+    try {
+      return await fn();
+    } finally {
+      // Hand the slot to the next in line, or free it.
+      const next = waiting.shift();
+      if (next) next();
+      else running--;
+    }
+  };
+  return Object.assign(run, {
+    get running(): number {
+      return running;
+    },
+    get waiting(): number {
+      return waiting.length;
+    },
+  });
+};

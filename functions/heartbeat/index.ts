@@ -9,7 +9,7 @@ import { createHeartbeatHandler } from './handler';
 export const handler = lambdaEntry(
   'heartbeat',
   createHeartbeatHandler({
-    config: configFromEnv(),
+    config: await configFromEnv(),
     store: new DynamoHeartbeatStore({ table: requireEnv('HEARTBEAT_TABLE'), client: dynamo() }),
     publisher: busPublisher(),
     clock: systemClock,

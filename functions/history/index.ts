@@ -18,7 +18,7 @@ import { createHistoryHandler } from './handler';
 export const handler = lambdaEntry(
   'history',
   createHistoryHandler({
-    config: configFromEnv(),
+    config: await configFromEnv(),
     stage: process.env.VIGIL_STAGE,
     store: new DynamoHistoryStore({ table: requireEnv('HISTORY_TABLE'), client: dynamo() }),
     archive: new S3Archive({ bucket: requireEnv('ARCHIVE_BUCKET'), client: s3() }),

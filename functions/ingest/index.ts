@@ -13,7 +13,7 @@ import { busPublisher, lambdaEntry, stageSecrets } from '../adapters/aws/lambda-
 import { S3Archive } from '../adapters/aws/s3-archive';
 import { S3Uploads } from '../adapters/aws/s3-uploads';
 import { SecretsManagerTokenSource } from '../adapters/aws/secrets-tokens';
-import { historyRetentionDays } from '../core/config';
+import { historyRetentionDays } from '../core/config-access';
 import { configCheck } from '../core/health';
 import { systemClock } from '../core/ports';
 import { configFromEnv, requireEnv } from '../shared/lambda-config';
@@ -21,7 +21,7 @@ import { metrics } from '../shared/powertools';
 import { VERSION } from '../shared/version';
 import { createIngestHandler } from './handler';
 
-const config = configFromEnv();
+const config = await configFromEnv();
 const busName = requireEnv('EVENT_BUS_NAME');
 const ledgerTable = requireEnv('LEDGER_TABLE');
 const archive = new S3Archive({ bucket: requireEnv('ARCHIVE_BUCKET'), client: s3() });

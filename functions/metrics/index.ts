@@ -25,7 +25,7 @@ export const IDEMPOTENCY_EXPIRES_AFTER_SECONDS = 2 * 60 * 60;
  */
 export const handler = lambdaEntry(
   'metrics',
-  makeIdempotent(createMetricsHandler({ config: configFromEnv(), metrics }), {
+  makeIdempotent(createMetricsHandler({ config: await configFromEnv(), metrics }), {
     persistenceStore: new DynamoDBPersistenceLayer({
       tableName: requireEnv('IDEMPOTENCY_TABLE'),
       awsSdkV3Client: dynamo(),

@@ -14,7 +14,7 @@ const resolver = stageSecrets();
 export const handler = lambdaEntry(
   'notify',
   createNotifyHandler({
-    config: configFromEnv(),
+    config: await configFromEnv(),
     resolveSecret: (name) => resolver.resolve(name),
     metrics,
     marks: new DynamoDeliveryMarks({ table: requireEnv('ALERT_TABLE'), client: dynamo() }),

@@ -11,7 +11,7 @@ import { createProbeHandler } from './handler';
 export const handler = lambdaEntry(
   'probe',
   createProbeHandler({
-    config: configFromEnv(),
+    config: await configFromEnv(),
     publisher: busPublisher(),
     secrets: stageSecrets(),
     clock: systemClock,

@@ -5,11 +5,11 @@ import {
   DynamoRunCatalog,
 } from '../adapters/aws/dynamodb-status-store';
 import { lambdaEntry } from '../adapters/aws/lambda-entry';
-import { historyRetentionDays } from '../core/config';
+import { historyRetentionDays } from '../core/config-access';
 import { configFromEnv, requireEnv } from '../shared/lambda-config';
 import { createStatusHandler } from './handler';
 
-const config = configFromEnv();
+const config = await configFromEnv();
 const retentionDays = historyRetentionDays(config, process.env.VIGIL_STAGE);
 const options = { table: requireEnv('STATUS_TABLE'), client: dynamo(), retentionDays };
 

@@ -8,7 +8,7 @@ import {
 } from '../adapters/aws/dynamodb-status-store';
 import { lambdaEntry } from '../adapters/aws/lambda-entry';
 import { SecretsManagerTokenSource } from '../adapters/aws/secrets-tokens';
-import { historyRetentionDays } from '../core/config';
+import { historyRetentionDays } from '../core/config-access';
 import { systemClock } from '../core/ports';
 import type { HttpResult } from '../shared/http';
 import { configFromEnv, requireEnv } from '../shared/lambda-config';
@@ -21,7 +21,7 @@ import { createWebHandler } from './handler';
  * the public status page and the badges, read from the status table. The files are read once,
  * on the first request.
  */
-const config = configFromEnv();
+const config = await configFromEnv();
 const ASSETS = fileURLToPath(new URL('./web/', import.meta.url));
 const status = {
   table: requireEnv('STATUS_TABLE'),

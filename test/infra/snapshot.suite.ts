@@ -32,6 +32,7 @@ const normaliseString = (value: string, key: string | undefined): string => {
 /** A copy of the template with machine- and code-dependent values replaced by placeholders. */
 const normalise = (value: unknown, key?: string): unknown => {
   if (key === 'VIGIL_CONFIG_JSON') return CONFIG_JSON;
+  if (key === 'VIGIL_CONFIG_SHA256') return `${CONFIG_JSON} hash`;
   if (key?.startsWith('aws:asset:')) return ASSET_HASH;
   if (typeof value === 'string') return normaliseString(value, key);
   if (Array.isArray(value)) return value.map((item) => normalise(item));

@@ -4,6 +4,7 @@ import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { HISTORY_TABLE_KEYS } from '../../functions/adapters/aws/dynamodb-history-store';
 import type { VigilConfig } from '../../functions/core/config';
+import { configJsonHash } from '../../functions/core/config-access';
 import { EVENT_PATTERNS } from '../../functions/core/events';
 import { alarmEventPattern } from '../../lib/alerting';
 import { parseStage, stackNameFor, stageSettings, toRetentionDays } from '../../lib/config';
@@ -126,6 +127,10 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
         VIGIL_STAGE: stage,
       });
       expect(JSON.parse(String(variables.VIGIL_CONFIG_JSON))).toEqual(config);
+      // The function trusts the config without validating it again only with this hash.
+      expect(variables.VIGIL_CONFIG_SHA256).toBe(
+        configJsonHash(String(variables.VIGIL_CONFIG_JSON)),
+      );
     }
   });
 

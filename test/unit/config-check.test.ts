@@ -1,10 +1,12 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../functions/adapters/local/config-file';
-import { cronProblem } from '../../functions/core/alerts/maintenance';
+import { cronProblem, loadCronParser } from '../../functions/core/alerts/maintenance';
 import { checkConfig } from '../../functions/core/config-check';
+
+beforeAll(() => loadCronParser());
 
 /** Config files load from anywhere, and every problem in one is reported at once, in words. */
 

@@ -19,6 +19,10 @@ export const runFacts = (r: RunHeadline): string => {
   if (f.load)
     return `${f.load.requests} requests, ${pct(f.load.errorRate)} errors, p95 ${ms(f.load.p95Ms)}`;
   if (f.benchmarks !== undefined) return `${f.benchmarks} benchmarks`;
+  if (f.security) {
+    const s = f.security;
+    return `${s.findings} findings (${s.bySeverity.critical} critical, ${s.bySeverity.high} high), ${s.new} new, ${s.fixed} fixed`;
+  }
   return '';
 };
 

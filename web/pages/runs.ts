@@ -9,7 +9,7 @@ import { runFacts } from './overview';
 
 /** A project's runs, filtered by branch, kind and suite; one run with its checks and failures. */
 
-const KINDS = ['', 'tests', 'coverage', 'load', 'benchmark'];
+const KINDS = ['', 'tests', 'coverage', 'load', 'benchmark', 'security'];
 
 const facts = (r: RunRecord): string =>
   runFacts({
@@ -33,7 +33,17 @@ const facts = (r: RunRecord): string =>
                   p95Ms: r.summary.latencyMs.p95,
                 },
               }
-            : { benchmarks: r.summary.benchmarks.length },
+            : r.kind === 'benchmark'
+              ? { benchmarks: r.summary.benchmarks.length }
+              : {
+                  security: {
+                    findings: r.summary.findings,
+                    bySeverity: r.summary.bySeverity,
+                    new: r.summary.new,
+                    fixed: r.summary.fixed,
+                    suppressed: r.summary.suppressed,
+                  },
+                },
   });
 
 export const Runs = ({ project, query }: { project: string; query: URLSearchParams }) => {

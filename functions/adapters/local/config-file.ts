@@ -1,6 +1,7 @@
 import { access, readFile } from 'node:fs/promises';
 import { dirname, extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { loadCronParser } from '../../core/alerts/maintenance';
 import type { VigilConfig } from '../../core/config';
 import { checkConfig } from '../../core/config-check';
 import { VigilError } from '../../core/errors';
@@ -31,6 +32,7 @@ export const loadConfigFile = async (path: string): Promise<VigilConfig> => {
       throw new VigilError('bad_request', `Config file not found: ${full}`);
     throw new VigilError('bad_request', `Cannot read config file ${full}: ${(e as Error).message}`);
   }
+  await loadCronParser();
   return resolveScripts(checkConfig(raw, full), full);
 };
 

@@ -1,21 +1,37 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { ProbeConfig, VigilConfig } from '../../core/config';
 import type { ProbeCompletedDetail } from '../../core/events';
 import { PIPELINE_METRICS } from '../../core/metrics/catalog';
+import { createLimiter } from '../../core/pool';
 import { type Clock, type EventPublisher, systemClock } from '../../core/ports';
-import { type ProbeFn, runProbe, toProbeEvent } from '../../core/probes/run';
+import {
+  DEFAULT_CONCURRENCY,
+  type ProbeFn,
+  type RunContext,
+  runProbe,
+  toProbeEvent,
+} from '../../core/probes/run';
 import type { SecretResolver } from '../../core/probes/secrets';
 import { createHttpProber, type ProbeHttpOptions, type probeHttp } from '../../shared/http-probe';
 import { emitPipelineMetric } from '../../shared/pipeline-metrics';
 import { logger } from '../../shared/powertools';
+import { ProbeWorker } from './probe-thread';
 
 /**
- * Local mode's scheduler: each probe on its own timer, every `intervalSeconds` (the first
- * run at start), each result published to the local bus as one `Probe Completed` event
- * with its own correlation id. A probe never overlaps itself: a tick that comes while the
- * previous run is still going is skipped.
+ * Local mode's scheduler: each probe runs at start, then every `intervalSeconds` at its own
+ * stable offset within the interval (`probeOffsetMs`, from a hash of its name), so 200 probes
+ * every 5 s are spread over the 5 s instead of starting together. Each result is published to
+ * the local bus as one `Probe Completed` event with its own correlation id. At most
+ * `concurrency` probes run at once (default 16, as documented); a probe never overlaps itself
+ * (a tick that comes while its previous run is still going is skipped). With `worker`, the
+ * checks run in a worker thread (probe-thread.ts), so the bus, the stores and the HTTP edge on
+ * the main event loop do not delay their timing; `runProbe` is the one dispatch either way.
  */
+
+/** Where in each interval a probe runs: a stable offset from a hash of its name. */
+export const probeOffsetMs = (name: string, intervalMs: number): number =>
+  createHash('sha256').update(name).digest().readUInt32BE(0) % Math.max(1, intervalMs);
 
 export interface ProbeSchedulerOptions {
   config: VigilConfig;
@@ -40,17 +56,26 @@ export interface ProbeSchedulerOptions {
    * scheduled invocation. Default: not emitted.
    */
   metrics?: Metrics;
+  /** Probes in flight at once. Default `DEFAULT_CONCURRENCY` (16). */
+  concurrency?: number;
+  /**
+   * Run the checks in a worker thread, with secrets from `env` (`VIGIL_SECRET_*`) there.
+   * Default: on the calling thread (with `probeHttp` and `secrets`, which tests inject).
+   */
+  worker?: { env: NodeJS.ProcessEnv };
 }
 
 export class ProbeScheduler {
   /** Completed runs and ticks skipped because the previous run was still going. */
-  readonly stats = { runs: 0, skippedTicks: 0, publishFailures: 0 };
+  readonly stats = { runs: 0, skippedTicks: 0, publishFailures: 0, runFailures: 0 };
 
   private readonly opts: ProbeSchedulerOptions;
   private readonly probe: ProbeFn;
   private readonly clock: Clock;
   private readonly newId: () => string;
-  private readonly timers: ReturnType<typeof setInterval>[] = [];
+  private readonly timers = new Map<string, ReturnType<typeof setTimeout>>();
+  private readonly limit: ReturnType<typeof createLimiter>;
+  private readonly worker: ProbeWorker | undefined;
   private readonly inFlight = new Map<string, Promise<void>>();
   private started = false;
 
@@ -58,6 +83,8 @@ export class ProbeScheduler {
     this.opts = opts;
     this.clock = opts.clock ?? systemClock;
     this.newId = opts.newId ?? randomUUID;
+    this.limit = createLimiter(opts.concurrency ?? DEFAULT_CONCURRENCY);
+    this.worker = opts.worker && new ProbeWorker({ env: opts.worker.env, tls: opts.tls });
     this.probe = createHttpProber({
       secrets: opts.secrets,
       now: () => this.clock.now(),
@@ -71,16 +98,14 @@ export class ProbeScheduler {
     return this.opts.config.probes.length;
   }
 
-  /** Start every probe's timer; the first run of each starts now. Idempotent. */
+  /** Run every probe now, then at its offset in every interval. Idempotent. */
   start(): void {
     if (this.started) return;
     this.started = true;
+    if (this.opts.config.probes.length > 0) this.worker?.start();
     for (const probe of this.opts.config.probes) {
       this.tick(probe);
-      const timer = setInterval(() => this.tick(probe), probe.intervalSeconds * 1000);
-      // The HTTP server keeps the process alive; the probe timers should not.
-      timer.unref();
-      this.timers.push(timer);
+      this.schedule(probe);
     }
     if (this.opts.config.probes.length > 0)
       logger.info('probe scheduler started', { probes: this.opts.config.probes.length });
@@ -89,8 +114,31 @@ export class ProbeScheduler {
   /** Clear the timers and wait for the runs in flight to finish and publish. */
   async stop(): Promise<void> {
     this.started = false;
-    for (const timer of this.timers.splice(0)) clearInterval(timer);
+    for (const timer of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
     await Promise.allSettled([...this.inFlight.values()]);
+    await this.worker?.close();
+  }
+
+  /**
+   * The next run at the probe's offset in its interval, counted on the clock (not from the
+   * previous timer), so timers firing late do not make the schedule drift.
+   */
+  private schedule(probe: ProbeConfig): void {
+    const intervalMs = probe.intervalSeconds * 1000;
+    const now = this.clock.now().getTime();
+    const sinceOffset = (now - probeOffsetMs(probe.name, intervalMs)) % intervalMs;
+    const timer = setTimeout(
+      () => {
+        if (!this.started) return;
+        this.tick(probe);
+        this.schedule(probe);
+      },
+      intervalMs - ((sinceOffset + intervalMs) % intervalMs),
+    );
+    // The HTTP server keeps the process alive; the probe timers should not.
+    timer.unref();
+    this.timers.set(probe.name, timer);
   }
 
   private tick(probe: ProbeConfig): void {
@@ -101,21 +149,25 @@ export class ProbeScheduler {
       return;
     }
     const run = this.run(probe)
-      .catch((error: unknown) => logger.error('probe run failed', { probe: probe.name, error }))
+      .catch((error: unknown) => {
+        this.stats.runFailures++;
+        logger.error('probe run failed', { probe: probe.name, error });
+      })
       .finally(() => this.inFlight.delete(probe.name));
     this.inFlight.set(probe.name, run);
   }
 
   private async run(probe: ProbeConfig): Promise<void> {
     const correlationId = this.newId();
-    const detail = await runProbe(
-      probe,
-      { probe: this.probe, clock: this.clock },
-      {
-        correlationId,
-        location: this.opts.location ?? 'local',
-        defaultProject: this.opts.config.project,
-      },
+    const ctx: RunContext = {
+      correlationId,
+      location: this.opts.location ?? 'local',
+      defaultProject: this.opts.config.project,
+    };
+    const detail = await this.limit(() =>
+      this.worker
+        ? this.worker.run(probe, ctx)
+        : runProbe(probe, { probe: this.probe, clock: this.clock }, ctx),
     );
     this.stats.runs++;
     if (this.opts.metrics) emitPipelineMetric(this.opts.metrics, PIPELINE_METRICS.probeRuns, {});

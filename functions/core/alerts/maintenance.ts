@@ -1,4 +1,4 @@
-import { CronExpressionParser } from 'cron-parser';
+import type { CronExpressionParser } from 'cron-parser';
 import type { MaintenanceWindow } from '../config';
 
 /**
@@ -24,6 +24,28 @@ export const covers = (w: MaintenanceWindow, target: MaintenanceTarget): boolean
   return w.tags.some((t) => target.tags.includes(t));
 };
 
+/**
+ * cron-parser (with luxon, ~100 KiB of bundle, ~10 ms of init) is loaded only where a cron
+ * window exists: the async callers of `activeWindow` (alert processing, the status queries)
+ * await `loadCronParser` with their windows first, and `loadConfigFile` before `cronProblem`.
+ */
+let cronParser: typeof CronExpressionParser | undefined;
+
+/** Load cron-parser if one of `windows` has a cron (all windows unknown, e.g. a raw file: load). */
+export const loadCronParser = async (
+  windows?: readonly Pick<MaintenanceWindow, 'cron'>[],
+): Promise<void> => {
+  if (cronParser || (windows && !windows.some((w) => w.cron !== undefined))) return;
+  cronParser = (await import('cron-parser')).CronExpressionParser;
+};
+
+/** The loaded parser; thrown outside any try, so a missing load is never taken for a bad cron. */
+const loadedCronParser = (): typeof CronExpressionParser => {
+  if (!cronParser)
+    throw new Error('cron-parser is not loaded: await loadCronParser() where the config is read');
+  return cronParser;
+};
+
 const CRON_FIELDS = 'minute hour day-of-month month day-of-week';
 
 /**
@@ -38,8 +60,9 @@ export const cronProblem = (expression: string): string | undefined => {
     return fields === 6
       ? `${shown}: expected 5 fields (${CRON_FIELDS}), got 6: a seconds field is not supported`
       : `${shown}: expected 5 fields (${CRON_FIELDS}), got ${fields}`;
+  const parser = loadedCronParser();
   try {
-    CronExpressionParser.parse(expression, { tz: 'UTC', strict: false });
+    parser.parse(expression, { tz: 'UTC', strict: false });
     return undefined;
   } catch (e) {
     return `${shown}: ${e instanceof Error ? e.message : String(e)}`;
@@ -48,9 +71,10 @@ export const cronProblem = (expression: string): string | undefined => {
 
 /** Latest occurrence at or before `now`, in UTC; `undefined` for an unusable expression. */
 const latestOccurrence = (expression: string, now: Date): Date | undefined => {
+  const parser = loadedCronParser();
   try {
     // `prev()` is strictly before the current date: start 1 ms later to include `now`.
-    const cron = CronExpressionParser.parse(expression, {
+    const cron = parser.parse(expression, {
       tz: 'UTC',
       currentDate: new Date(now.getTime() + 1),
     });

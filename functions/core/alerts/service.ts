@@ -3,7 +3,7 @@ import { VigilError } from '../errors';
 import type { AlertNotification } from '../events';
 import type { Clock } from '../ports';
 import { type DeliveryView, deliveryViews } from './delivery';
-import { activeWindow } from './maintenance';
+import { activeWindow, loadCronParser } from './maintenance';
 import { buildNotification } from './messages';
 import { type AlertState, type AlertStatus, advance, type Observation } from './state';
 
@@ -88,6 +88,7 @@ export const processObservation = async (
   const { store } = deps;
   const maxAttempts = Math.max(1, deps.maxAttempts ?? DEFAULT_ATTEMPTS);
   const now = deps.clock.now();
+  await loadCronParser(deps.maintenance);
   const suppressedBy = activeWindow(deps.maintenance, { probe: obs.probe, tags: obs.tags }, now);
   const policy = { ...obs.policy, repeatMinutes: deps.repeatMinutes };
 
@@ -286,6 +287,7 @@ export const listAlerts = async (
   opts: { clock?: Clock; maintenance?: readonly MaintenanceWindow[]; historyLimit?: number } = {},
 ): Promise<AlertsView> => {
   const now = (opts.clock ?? { now: () => new Date() }).now();
+  await loadCronParser(opts.maintenance ?? []);
   const { active, history } = await store.list({ historyLimit: opts.historyLimit ?? 200 });
   const alerts = active
     .map((s) =>

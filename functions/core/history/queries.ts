@@ -1,4 +1,5 @@
-import { quarantineFor, type VigilConfig } from '../config';
+import type { VigilConfig } from '../config';
+import { quarantineFor } from '../config-access';
 import { VigilError } from '../errors';
 import type { Benchmark } from '../formats/types';
 import type { Clock } from '../ports';

@@ -1,5 +1,6 @@
 import * as z from 'zod';
-import { historyRetentionDays, quarantineFor, type VigilConfig } from '../config';
+import type { VigilConfig } from '../config';
+import { historyRetentionDays, quarantineFor } from '../config-access';
 import { VigilError } from '../errors';
 import { DETAIL_TYPES, type KnownEvent, SOURCES, type TestFlakyDetail } from '../events';
 import type { TestCase } from '../formats/types';

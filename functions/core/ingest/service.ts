@@ -1,11 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
-import {
-  type GateConfig,
-  gateConfigFor,
-  quarantineFor,
-  suppressionsFor,
-  type VigilConfig,
-} from '../config';
+import type { GateConfig, VigilConfig } from '../config';
+import { gateConfigFor, quarantineFor, suppressionsFor } from '../config-access';
 import { VigilError } from '../errors';
 import {
   type ArchivePointer,
@@ -401,21 +396,25 @@ export const ingest = async (req: IngestRequest, deps: IngestDeps): Promise<Inge
       format: report.format,
     };
     const ext = EXTENSIONS[report.format];
-    const archive: ArchivePointer = await deps.archive.put({
-      key: `${key}.${ext}`,
-      body: bytes,
-      contentType: CONTENT_TYPES[ext] ?? 'application/octet-stream',
-      sha256: contentHash,
-      metadata: common,
-    });
     const normalizedBody = Buffer.from(JSON.stringify({ ...params, ...common, report, gate }));
-    const normalized = await deps.archive.put({
-      key: `${key}.normalized.json`,
-      body: normalizedBody,
-      contentType: 'application/json',
-      sha256: sha256(normalizedBody),
-      metadata: common,
-    });
+    // Both stored before the commit below (durability), but side by side: their writes and
+    // flushes overlap instead of adding up.
+    const [archive, normalized]: [ArchivePointer, ArchivePointer] = await Promise.all([
+      deps.archive.put({
+        key: `${key}.${ext}`,
+        body: bytes,
+        contentType: CONTENT_TYPES[ext] ?? 'application/octet-stream',
+        sha256: contentHash,
+        metadata: common,
+      }),
+      deps.archive.put({
+        key: `${key}.normalized.json`,
+        body: normalizedBody,
+        contentType: 'application/json',
+        sha256: sha256(normalizedBody),
+        metadata: common,
+      }),
+    ]);
     metadata = {
       project: params.project,
       ...(params.suite ? { suite: params.suite } : {}),

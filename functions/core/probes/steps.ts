@@ -1,4 +1,5 @@
-import { type ProbeConfig, type ProbeStepConfig, VAR_PLACEHOLDER } from '../config';
+import type { ProbeConfig, ProbeStepConfig } from '../config';
+import { VAR_PLACEHOLDER } from '../config-access';
 import {
   evaluate,
   type Failure,

@@ -1,6 +1,6 @@
-import { activeWindow, covers } from '../alerts/maintenance';
+import { activeWindow, covers, loadCronParser } from '../alerts/maintenance';
 import type { ProbeConfig, StatusPageConfig, VigilConfig } from '../config';
-import { gateConfigFor } from '../config';
+import { gateConfigFor } from '../config-access';
 import { VigilError } from '../errors';
 import type { BadgeData, PublicComponent, PublicIncident, PublicStatus } from './api';
 import { newer } from './catalog';
@@ -51,6 +51,7 @@ const worst = (states: PublicComponent['status'][]): PublicComponent['status'] =
 export const publicStatus = async (deps: StatusQueryDeps): Promise<PublicStatus> => {
   const page = deps.config.statusPage;
   if (!page) throw new VigilError('not_found', 'This deployment has no public status page.');
+  await loadCronParser(deps.config.alerts.maintenance);
   const now = deps.clock.now();
   const t = now.getTime();
   const window = dayWindow(t);

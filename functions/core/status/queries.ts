@@ -1,4 +1,4 @@
-import { activeWindow, covers } from '../alerts/maintenance';
+import { activeWindow, covers, loadCronParser } from '../alerts/maintenance';
 import type { MaintenanceWindow, ProbeConfig, VigilConfig } from '../config';
 import { VigilError } from '../errors';
 import type { TestCase } from '../formats/types';
@@ -446,6 +446,7 @@ export const queryProbe = async (
   onlyKnown(query, []);
   checkProbeName(project, 'project');
   checkProbeName(probe, 'probe');
+  await loadCronParser(deps.config.alerts.maintenance);
   const now = deps.clock.now();
   const t = now.getTime();
   const configured = configuredProbes(deps.config).find(

@@ -262,6 +262,8 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
     clock: systemClock,
     metrics,
     browser: createBrowserProber({ secrets, archive }),
+    // Checks off the main event loop, so their timing is not delayed by the rest.
+    worker: { env: opts.env ?? process.env },
   });
 
   const heartbeatDeps = {

@@ -1,10 +1,13 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   activeWindow,
   cronProblem,
+  loadCronParser,
   maintenanceCronProblems,
 } from '../../../functions/core/alerts/maintenance';
 import { type MaintenanceWindow, parseConfig } from '../../../functions/core/config';
+
+beforeAll(() => loadCronParser());
 
 const windows = (input: unknown[]): MaintenanceWindow[] =>
   parseConfig({ alerts: { maintenance: input } }).alerts.maintenance;

@@ -1,0 +1,113 @@
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { ProbeConfig } from '../../core/config';
+import type { ProbeCompletedDetail } from '../../core/events';
+import type { RunContext } from '../../core/probes/run';
+import type { ProbeRequestMessage, ProbeWorkerData } from './probe-worker';
+
+/**
+ * One worker thread that runs probes (probe-worker.ts) for the local scheduler: `run` sends it
+ * a probe and resolves with the result it measured. If the thread dies (an uncaught error, an
+ * exit), every run in flight rejects with an error saying so, and the next run starts a new
+ * thread.
+ */
+
+type Answer = { id: number; detail: ProbeCompletedDetail } | { id: number; error: string };
+
+const WORKER_FILE = new URL(
+  `./probe-worker.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`,
+  import.meta.url,
+);
+
+/**
+ * A worker for a TypeScript file (npm start, tests): a bootstrap that registers tsx in the
+ * thread, then imports the file (`--import tsx` in `execArgv` does not reach a worker's loader
+ * on Node 20). tsx's ESM API is the `.mjs` beside the `.cjs` that `require.resolve` finds.
+ */
+const typescriptWorker = (file: URL, options: ConstructorParameters<typeof Worker>[1]): Worker => {
+  const api = createRequire(import.meta.url)
+    .resolve('tsx/esm/api')
+    .replace(/\.cjs$/, '.mjs');
+  const bootstrap =
+    `import(${JSON.stringify(pathToFileURL(api).href)})` +
+    `.then((tsx) => tsx.register()).then(() => import(${JSON.stringify(file.href)}))`;
+  return new Worker(bootstrap, { ...options, eval: true });
+};
+
+export interface ProbeWorkerOptions extends ProbeWorkerData {
+  /** The worker's script. Default probe-worker.ts beside this file (tests pass others). */
+  file?: URL;
+}
+
+type Pending = Map<
+  number,
+  { resolve: (d: ProbeCompletedDetail) => void; reject: (e: Error) => void }
+>;
+
+export class ProbeWorker {
+  readonly #opts: ProbeWorkerOptions;
+  /** The live thread and the runs sent to it. */
+  #current: { worker: Worker; pending: Pending } | undefined;
+  #nextId = 0;
+
+  constructor(opts: ProbeWorkerOptions) {
+    this.#opts = opts;
+  }
+
+  run(probe: ProbeConfig, ctx: RunContext): Promise<ProbeCompletedDetail> {
+    const { worker, pending } = this.#thread();
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      pending.set(id, { resolve, reject });
+      worker.postMessage({ id, probe, ctx } satisfies ProbeRequestMessage);
+    });
+  }
+
+  /** Start the thread now rather than at the first run (it takes a moment to load). */
+  start(): void {
+    this.#thread();
+  }
+
+  /** Stop the thread (runs in flight reject). */
+  async close(): Promise<void> {
+    const current = this.#current;
+    this.#current = undefined;
+    await current?.worker.terminate();
+  }
+
+  #thread(): { worker: Worker; pending: Pending } {
+    if (this.#current) return this.#current;
+    const file = this.#opts.file ?? WORKER_FILE;
+    // The thread's process.env is the main thread's, without the multi-concurrency setting of
+    // local mode's handlers (invocations.ts): Powertools there would expect an invocation store.
+    const { AWS_LAMBDA_MAX_CONCURRENCY: _, ...env } = process.env;
+    const options = {
+      workerData: { env: this.#opts.env, tls: this.#opts.tls } satisfies ProbeWorkerData,
+      env,
+    };
+    const worker = file.pathname.endsWith('.ts')
+      ? typescriptWorker(file, options)
+      : new Worker(file, options);
+    const pending: Pending = new Map();
+    // The HTTP server keeps the process alive; an idle probe thread should not.
+    worker.unref();
+    worker.on('message', (answer: Answer) => {
+      const run = pending.get(answer.id);
+      pending.delete(answer.id);
+      if (!run) return;
+      if ('detail' in answer) run.resolve(answer.detail);
+      else run.reject(new Error(answer.error));
+    });
+    const died = (why: string): void => {
+      if (this.#current?.worker === worker) this.#current = undefined;
+      const error = new Error(`the probe worker thread ${why}`);
+      for (const run of pending.values()) run.reject(error);
+      pending.clear();
+    };
+    worker.on('error', (e) => died(`failed: ${e instanceof Error ? e.message : String(e)}`));
+    worker.on('exit', (code) => died(`exited (code ${code})`));
+    this.#current = { worker, pending };
+    return this.#current;
+  }
+}

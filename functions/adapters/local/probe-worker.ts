@@ -1,0 +1,44 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import type { ProbeConfig } from '../../core/config';
+import { systemClock } from '../../core/ports';
+import { type RunContext, runProbe } from '../../core/probes/run';
+import { createHttpProber, type ProbeHttpOptions } from '../../shared/http-probe';
+import { EnvSecretResolver } from './env-secrets';
+
+/**
+ * The probe worker thread (see `ProbeWorker` in probe-runner.ts): runs `runProbe` for each
+ * request it is sent, on an event loop of its own, so the timing of a check is not delayed by
+ * the bus, the stores or the HTTP edge of the main thread. Secrets come from the environment
+ * it was given (`VIGIL_SECRET_*`), as in the main thread.
+ */
+
+export interface ProbeWorkerData {
+  env: NodeJS.ProcessEnv;
+  tls?: Pick<ProbeHttpOptions, 'ca' | 'rejectUnauthorized'>;
+}
+
+export interface ProbeRequestMessage {
+  id: number;
+  probe: ProbeConfig;
+  ctx: RunContext;
+}
+
+const port = parentPort;
+if (port) {
+  const data = workerData as ProbeWorkerData;
+  const probe = createHttpProber({
+    secrets: new EnvSecretResolver(data.env),
+    now: () => systemClock.now(),
+    ...data.tls,
+  });
+  port.on('message', (msg: ProbeRequestMessage) => {
+    runProbe(msg.probe, { probe, clock: systemClock }, msg.ctx).then(
+      (detail) => port.postMessage({ id: msg.id, detail }),
+      (error: unknown) =>
+        port.postMessage({
+          id: msg.id,
+          error: error instanceof Error ? error.message : String(error),
+        }),
+    );
+  });
+}

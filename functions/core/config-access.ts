@@ -1,0 +1,45 @@
+import { createHash } from 'node:crypto';
+import type { GateConfig, Quarantine, SecuritySuppression, VigilConfig } from './config';
+
+/**
+ * Reading an already validated config, without its zod schema: the Lambda bundles import
+ * these, so they build the schema (tens of milliseconds of init) only when the config they are
+ * given must be validated again (see `configFromEnv`). `config.ts` re-exports them.
+ */
+
+/** `{{vars.NAME}}`: a value a previous step extracted. */
+export const VAR_PLACEHOLDER = /\{\{\s*vars\.([A-Za-z_][A-Za-z0-9_]{0,63})\s*\}\}/g;
+
+/** Effective gate thresholds for a project: top-level (with defaults) < stage < project. */
+export const gateConfigFor = (
+  config: VigilConfig,
+  project: string,
+  stage?: string,
+): GateConfig => ({
+  ...config.gates,
+  ...(stage ? config.stages[stage]?.gates : undefined),
+  ...config.projects[project]?.gates,
+});
+
+/** Quarantine entries that concern a project: the top-level list plus the project's own. */
+export const quarantineFor = (config: VigilConfig, project: string): Quarantine[] => [
+  ...config.quarantine,
+  ...(config.projects[project]?.quarantine ?? []),
+];
+
+/** Security suppressions that concern a project: the top-level list plus the project's own. */
+export const suppressionsFor = (config: VigilConfig, project: string): SecuritySuppression[] => [
+  ...config.security.suppress,
+  ...(config.projects[project]?.security.suppress ?? []),
+];
+
+/** Days of run history kept on a stage (stage override, else `history.retentionDays`). */
+export const historyRetentionDays = (config: VigilConfig, stage?: string): number =>
+  (stage ? config.stages[stage]?.historyRetentionDays : undefined) ?? config.history.retentionDays;
+
+/**
+ * The hash CDK puts next to the validated config it serialises (`VIGIL_CONFIG_SHA256` beside
+ * `VIGIL_CONFIG_JSON`): a function whose config still has this hash skips validating it again.
+ */
+export const configJsonHash = (json: string): string =>
+  createHash('sha256').update(json).digest('hex');

@@ -1,0 +1,250 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { EnvSecretResolver } from '../../functions/adapters/local/env-secrets';
+import { ProbeScheduler, probeOffsetMs } from '../../functions/adapters/local/probe-scheduler';
+import { ProbeWorker } from '../../functions/adapters/local/probe-thread';
+import { parseConfig } from '../../functions/core/config';
+import type { ProbeCompletedDetail } from '../../functions/core/events';
+import { createLimiter } from '../../functions/core/pool';
+import type { probeHttp } from '../../functions/shared/http-probe';
+import { logger } from '../../functions/shared/powertools';
+import { MemoryPublisher } from '../helpers/fakes';
+
+let target: Server;
+let base = '';
+
+beforeAll(async () => {
+  target = createServer((req, res) => {
+    if (req.url === '/secret')
+      res.writeHead(req.headers.authorization === 'Bearer s3cret' ? 200 : 401).end();
+    else res.writeHead(req.url === '/ok' ? 200 : 503).end('hello');
+  });
+  await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(target.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  await new Promise<void>((resolve) => target.close(() => resolve()));
+});
+
+const configOf = (probes: Record<string, unknown>[]) => parseConfig({ project: 'shop', probes });
+const ctx = { correlationId: 'c-1', location: 'local', defaultProject: 'shop' };
+
+describe('probeOffsetMs', () => {
+  it('is stable for a name and inside the interval', () => {
+    // Act
+    const offsets = ['api', 'web', 'db'].map((n) => probeOffsetMs(n, 5000));
+    // Assess
+    expect(offsets).toEqual(['api', 'web', 'db'].map((n) => probeOffsetMs(n, 5000)));
+    for (const o of offsets) expect(o).toBeGreaterThanOrEqual(0);
+    for (const o of offsets) expect(o).toBeLessThan(5000);
+  });
+
+  it('spreads 200 probes over the interval instead of one instant', () => {
+    // Act: how many of 200 probes fall in each tenth of a 5 s interval (20 expected in each).
+    const buckets = new Array<number>(10).fill(0);
+    for (let i = 0; i < 200; i++) {
+      const o = probeOffsetMs(`probe-${i}`, 5000);
+      buckets[Math.floor(o / 500)] = (buckets[Math.floor(o / 500)] ?? 0) + 1;
+    }
+    // Assess
+    expect(Math.max(...buckets)).toBeLessThanOrEqual(35);
+    expect(Math.min(...buckets)).toBeGreaterThanOrEqual(8);
+  });
+});
+
+describe('createLimiter', () => {
+  it('runs at most `limit` at once, the others in the order they came', async () => {
+    // Prepare
+    const limit = createLimiter(2);
+    const started: number[] = [];
+    let running = 0;
+    let most = 0;
+    const job = (i: number) => async () => {
+      started.push(i);
+      running++;
+      most = Math.max(most, running);
+      await new Promise((r) => setTimeout(r, 10));
+      running--;
+      return i;
+    };
+    // Act
+    const results = await Promise.all([0, 1, 2, 3, 4].map((i) => limit(job(i))));
+    // Assess
+    expect(results).toEqual([0, 1, 2, 3, 4]);
+    expect(started).toEqual([0, 1, 2, 3, 4]);
+    expect(most).toBe(2);
+    expect(limit.running).toBe(0);
+    expect(limit.waiting).toBe(0);
+  });
+
+  it('frees the slot of a call that throws', async () => {
+    const limit = createLimiter(1);
+    await expect(limit(async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+    expect(await limit(async () => 'next')).toBe('next');
+  });
+});
+
+describe('ProbeScheduler timing and bound', () => {
+  it('applies the concurrency bound across probes', async () => {
+    // Prepare
+    let running = 0;
+    let most = 0;
+    const slow: typeof probeHttp = async () => {
+      running++;
+      most = Math.max(most, running);
+      await new Promise((r) => setTimeout(r, 30));
+      running--;
+      return { statusCode: 200, headers: {}, body: '', latencyMs: 30 };
+    };
+    const results: ProbeCompletedDetail[] = [];
+    const scheduler = new ProbeScheduler({
+      config: configOf(
+        Array.from({ length: 10 }, (_, i) => ({ name: `p${i}`, url: `${base}/ok` })),
+      ),
+      publisher: new MemoryPublisher(),
+      secrets: new EnvSecretResolver({}),
+      probeHttp: slow,
+      concurrency: 3,
+      onResult: (d) => results.push(d),
+    });
+    // Act
+    scheduler.start();
+    await vi.waitFor(() => expect(results).toHaveLength(10), { timeout: 3000 });
+    await scheduler.stop();
+    // Assess
+    expect(most).toBe(3);
+  });
+
+  it('runs at start, then at the probe offset within each interval', async () => {
+    // Prepare
+    const results: ProbeCompletedDetail[] = [];
+    const scheduler = new ProbeScheduler({
+      config: configOf([{ name: 'offset-check', url: `${base}/ok`, intervalSeconds: 1 }]),
+      publisher: new MemoryPublisher(),
+      secrets: new EnvSecretResolver({}),
+      onResult: (d) => results.push(d),
+    });
+    // Act
+    scheduler.start();
+    await vi.waitFor(() => expect(results).toHaveLength(3), { timeout: 3500 });
+    await scheduler.stop();
+    // Assess: the later runs start at the offset of the name within the second (±150 ms
+    // for a busy machine), whatever the start time was.
+    const offset = probeOffsetMs('offset-check', 1000);
+    for (const r of results.slice(1)) {
+      const ms = Date.parse(r.metadata.checkedAt) % 1000;
+      const distance = Math.min(Math.abs(ms - offset), 1000 - Math.abs(ms - offset));
+      expect(distance).toBeLessThan(150);
+    }
+  });
+});
+
+describe('probes in a worker thread', () => {
+  it('returns what the probe measured in the worker', async () => {
+    // Prepare
+    const worker = new ProbeWorker({ env: { VIGIL_SECRET_TOKEN: 's3cret' } });
+    const [probe] = configOf([
+      {
+        name: 'private',
+        url: `${base}/secret`,
+        headers: { authorization: 'Bearer {{secret:token}}' },
+      },
+    ]).probes;
+    // Act
+    const result = await worker.run(probe as never, ctx);
+    await worker.close();
+    // Assess
+    expect(result).toMatchObject({ status: 'up', statusCode: 200, url: `${base}/secret` });
+    expect(result.metadata).toMatchObject({ probe: 'private', correlationId: 'c-1' });
+    expect(result.latencyMs).toBeGreaterThan(0);
+  });
+
+  it('reports a failing probe as down, with the reason', async () => {
+    // Prepare
+    const worker = new ProbeWorker({ env: {} });
+    const [failing, refused] = configOf([
+      { name: 'failing', url: `${base}/broken` },
+      { name: 'refused', url: 'http://127.0.0.1:9/' },
+    ]).probes;
+    // Act
+    const results = await Promise.all([
+      worker.run(failing as never, ctx),
+      worker.run(refused as never, ctx),
+    ]);
+    await worker.close();
+    // Assess
+    expect(results[0]).toMatchObject({
+      status: 'down',
+      statusCode: 503,
+      failure: { assertion: 'status' },
+    });
+    expect(results[1]).toMatchObject({
+      status: 'down',
+      failure: { message: expect.stringContaining('connection refused') },
+    });
+  });
+
+  it('rejects the runs in flight when the worker dies, and starts a new one for the next', async () => {
+    // Prepare: a worker that exits on its first message.
+    const dying = new URL(
+      'data:text/javascript,import{parentPort}from"node:worker_threads";parentPort.on("message",()=>process.exit(3));',
+    );
+    const worker = new ProbeWorker({ env: {}, file: dying });
+    const [probe] = configOf([{ name: 'any', url: `${base}/ok` }]).probes;
+    // Act
+    const first = worker.run(probe as never, ctx);
+    await expect(first).rejects.toThrow('the probe worker thread exited (code 3)');
+    const second = worker.run(probe as never, ctx);
+    // Assess: the next run went to a new thread (which died the same way)
+    await expect(second).rejects.toThrow('exited (code 3)');
+    await worker.close();
+  });
+
+  it('the scheduler publishes what its worker measured', async () => {
+    // Prepare
+    const publisher = new MemoryPublisher();
+    const results: ProbeCompletedDetail[] = [];
+    const scheduler = new ProbeScheduler({
+      config: configOf([{ name: 'health', url: `${base}/ok` }]),
+      publisher,
+      secrets: new EnvSecretResolver({}),
+      worker: { env: {} },
+      onResult: (d) => results.push(d),
+    });
+    // Act
+    scheduler.start();
+    await vi.waitFor(() => expect(results).toHaveLength(1), { timeout: 15000 });
+    await scheduler.stop();
+    // Assess
+    expect(results[0]).toMatchObject({ status: 'up', statusCode: 200 });
+    expect(publisher.events).toHaveLength(1);
+    expect(scheduler.stats.runFailures).toBe(0);
+  });
+
+  it('logs and counts a run the worker could not finish', async () => {
+    // Prepare
+    const errors: unknown[] = [];
+    vi.spyOn(logger, 'error').mockImplementation((...args: unknown[]) => {
+      errors.push(args);
+    });
+    const scheduler = new ProbeScheduler({
+      config: configOf([{ name: 'health', url: `${base}/ok` }]),
+      publisher: new MemoryPublisher(),
+      secrets: new EnvSecretResolver({}),
+      worker: { env: {} },
+    });
+    const dead = vi
+      .spyOn(ProbeWorker.prototype, 'run')
+      .mockRejectedValue(new Error('the probe worker thread exited (code 1)'));
+    // Act
+    scheduler.start();
+    await vi.waitFor(() => expect(scheduler.stats.runFailures).toBe(1));
+    await scheduler.stop();
+    dead.mockRestore();
+    vi.mocked(logger.error).mockRestore();
+    // Assess
+    expect(JSON.stringify(errors)).toContain('probe run failed');
+  });
+});

@@ -1,0 +1,97 @@
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { parseConfig } from '../../functions/core/config';
+import { configJsonHash } from '../../functions/core/config-access';
+import { configFromEnv } from '../../functions/shared/lambda-config';
+
+// In ISOLATED (vitest.config.ts): it resets modules to see cron-parser load.
+
+/** What synth puts in a function's environment (lib/function-defaults.ts). */
+const synthEnv = (config: unknown): NodeJS.ProcessEnv => {
+  const json = JSON.stringify(config);
+  return { VIGIL_CONFIG_JSON: json, VIGIL_CONFIG_SHA256: configJsonHash(json) };
+};
+
+describe('configFromEnv', () => {
+  it('uses the config baked in at synth as it is while its hash matches', async () => {
+    const validated = parseConfig({
+      project: 'shop',
+      probes: [{ name: 'home', url: 'https://example.com/' }],
+      alerts: { maintenance: [{ cron: '0 2 * * *', durationMinutes: 30 }] },
+    });
+
+    const config = await configFromEnv(synthEnv(validated));
+
+    expect(config).toEqual(validated);
+  });
+
+  it('does not validate again on a match: a value the schema refuses passes through', async () => {
+    // Proof that the schema was skipped, with a hash only synth could have computed.
+    const config = await configFromEnv(synthEnv({ probes: [{ name: 'no-url' }] }));
+
+    expect(config).toEqual({ probes: [{ name: 'no-url' }] });
+  });
+
+  it('validates a config changed after synth (hash no longer matches), with defaults', async () => {
+    const env = synthEnv(parseConfig({ project: 'shop' }));
+    const changed = { ...env, VIGIL_CONFIG_JSON: JSON.stringify({ project: 'other' }) };
+
+    const config = await configFromEnv(changed);
+
+    expect(config).toEqual(parseConfig({ project: 'other' }));
+  });
+
+  it('refuses a changed config that is invalid, naming the variable and the field', async () => {
+    const env = synthEnv(parseConfig({}));
+    const changed = { ...env, VIGIL_CONFIG_JSON: JSON.stringify({ probes: [{ name: 'x' }] }) };
+
+    await expect(configFromEnv(changed)).rejects.toThrow(/VIGIL_CONFIG_JSON: probes\.0/);
+  });
+
+  it('validates a config without a hash, and an absent config is the defaults', async () => {
+    await expect(
+      configFromEnv({ VIGIL_CONFIG_JSON: JSON.stringify({ probes: [{ name: 'no-url' }] }) }),
+    ).rejects.toThrow(/Invalid Vigil config in VIGIL_CONFIG_JSON/);
+    expect(await configFromEnv({})).toEqual(parseConfig({}));
+  });
+});
+
+describe('cron-parser, loaded only where a cron window exists', () => {
+  beforeEach(() => {
+    vi.resetModules();
+  });
+
+  const cronWindow = parseConfig({
+    alerts: { maintenance: [{ cron: '0 2 * * *', durationMinutes: 60 }] },
+  }).alerts.maintenance;
+  const dated = parseConfig({
+    alerts: { maintenance: [{ start: '2026-11-25T00:00:00Z', end: '2026-11-26T00:00:00Z' }] },
+  }).alerts.maintenance;
+  const at = new Date('2026-11-25T02:30:00Z');
+
+  it('is not loaded for windows without a cron, which still work', async () => {
+    const m = await import('../../functions/core/alerts/maintenance');
+
+    await m.loadCronParser(dated);
+
+    expect(m.activeWindow(dated, { tags: [] }, at)).toMatch(/until 2026-11-26/);
+    expect(() => m.activeWindow(cronWindow, { tags: [] }, at)).toThrow(/not loaded/);
+  });
+
+  it('is loaded for a cron window, and then evaluates it', async () => {
+    const m = await import('../../functions/core/alerts/maintenance');
+
+    await m.loadCronParser(cronWindow);
+
+    expect(m.activeWindow(cronWindow, { tags: [] }, at)).toMatch(/until 2026-11-25T03:00/);
+  });
+
+  it('is loaded by alert processing when its windows have a cron', async () => {
+    const m = await import('../../functions/core/alerts/maintenance');
+    const { listAlerts } = await import('../../functions/core/alerts/service');
+    const store = { list: async () => ({ active: [], history: [] }) };
+
+    await listAlerts(store as never, { maintenance: cronWindow });
+
+    expect(m.activeWindow(cronWindow, { tags: [] }, at)).toBeDefined();
+  });
+});

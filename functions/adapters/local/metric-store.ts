@@ -100,9 +100,15 @@ interface Row {
 export class LocalMetricStore {
   #points: Datapoint[] = [];
   readonly #db: StoreDb | undefined;
+  readonly #listeners: ((points: readonly Datapoint[]) => void)[] = [];
 
   constructor(db?: StoreDb) {
     this.#db = db;
+  }
+
+  /** Calls `listener` with the datapoints of every EMF line taken from now on. */
+  onPoints(listener: (points: readonly Datapoint[]) => void): void {
+    this.#listeners.push(listener);
   }
 
   /** Take one printed line; non-EMF lines are ignored (handlers may print logs too). */
@@ -113,6 +119,7 @@ export class LocalMetricStore {
     } catch {
       return 0;
     }
+    for (const listener of this.#listeners) listener(points);
     const db = this.#db;
     if (!db) {
       this.#points.push(...points);

@@ -26,8 +26,9 @@ export interface PromFamily {
 }
 
 export interface CatalogFamily extends PromFamily {
-  /** The catalog's (CloudWatch) metric name. */
+  /** The catalog's (CloudWatch) metric name and unit. */
   source: string;
+  sourceUnit: string;
   /** CloudWatch value x scale = Prometheus value. */
   scale: number;
 }
@@ -82,6 +83,7 @@ export const promFamily = (
     type,
     unit,
     source: metric.name,
+    sourceUnit: metric.unit,
     scale,
     labels: dimensions.map(labelOf),
     help: `Vigil metric ${metric.name} (${metric.unit}): ${what}${scale === 1 ? '' : ` x ${scale}`}.`,

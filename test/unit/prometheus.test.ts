@@ -1,10 +1,15 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { LocalBus } from '../../functions/adapters/local/bus';
 import {
   type HealthSource,
   MAX_SERIES_PER_FAMILY,
   metricsExposition,
   PrometheusRegistry,
 } from '../../functions/adapters/local/prometheus';
+import { LocalStore } from '../../functions/adapters/local/store';
 import { parseConfig } from '../../functions/core/config';
 import { DETAIL_TYPES, type KnownEvent, SOURCES } from '../../functions/core/events';
 import { datapointsFor, METRICS, PIPELINE_METRICS } from '../../functions/core/metrics/catalog';
@@ -292,5 +297,41 @@ describe('the local registry behind GET /metrics', () => {
       headers: { 'content-type': 'application/openmetrics-text; version=1.0.0; charset=utf-8' },
     });
     expect(om.body?.endsWith('# EOF\n')).toBe(true);
+  });
+});
+
+describe('the bus health /metrics shows', () => {
+  it('counts the backlog per subscriber and every failed delivery attempt', async () => {
+    // Prepare: one subscriber held up, one that always fails (two attempts, then dead letters).
+    const dir = await mkdtemp(join(tmpdir(), 'vigil-bus-health-'));
+    const store = LocalStore.open(dir);
+    const bus = new LocalBus({ db: store.db, log: store.log, maxAttempts: 2, retryDelayMs: 1 });
+    let release = () => {};
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    bus.subscribe('slow', { source: ['vigil.ingest'] }, () => held);
+    bus.subscribe('failing', { source: ['vigil.ingest'] }, async () => {
+      throw new Error('down');
+    });
+    const event = { source: 'vigil.ingest', detailType: 'Coverage Reported', detail: {} } as never;
+    try {
+      // Act
+      await bus.publish([event, event, event]);
+      for (let i = 0; i < 200 && bus.deadLetters < 3; i++)
+        await new Promise((r) => setTimeout(r, 5));
+
+      // Assess
+      expect(bus.backlog()).toEqual({ slow: 3, failing: 0 });
+      expect(bus.deliveryFailures.get('failing')).toBe(6);
+      release();
+      await bus.drain();
+      expect(bus.backlog()).toEqual({ slow: 0, failing: 0 });
+    } finally {
+      release();
+      await bus.stop();
+      store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { DIMENSIONS, METRICS, PIPELINE_METRICS } from './catalog';
-import { CATALOG_FAMILIES, type CatalogFamily, familyOf, sampleName } from './prometheus';
+import { CATALOG_FAMILIES, catalogFamily, promName, sampleName } from './prometheus';
 
 /**
  * Grafana dashboards from the metric catalog: one for a Prometheus data source (local mode's
@@ -150,16 +150,10 @@ interface Flavour {
 export const DATASOURCE_UID = '${datasource}';
 const datasource = (type: string) => ({ type, uid: DATASOURCE_UID });
 
-const family = (metric: CatalogMetric): CatalogFamily => {
-  const f = familyOf(metric.name);
-  if (!f) throw new Error(`${metric.name} is not in the metric catalog`);
-  return f;
-};
-
 const prometheus: Flavour = {
   type: 'prometheus',
   target(series, scope, refId) {
-    const f = family(series.metric);
+    const f = catalogFamily(series.metric);
     const filters =
       scope === 'probe'
         ? ['project=~"$project"', 'probe=~"$probe"']
@@ -186,7 +180,7 @@ const prometheus: Flavour = {
     };
   },
   unit: (metric, ratio) => {
-    const unit = family(metric).unit;
+    const unit = catalogFamily(metric).unit;
     return ratio || unit === 'ratio' ? 'percentunit' : unit === 'seconds' ? 's' : 'short';
   },
   variables: () => [
@@ -201,7 +195,7 @@ const prometheus: Flavour = {
       'probe',
       'Probe',
       'prometheus',
-      `label_values(${sampleName(family(METRICS.probeAvailability))}{project=~"$project"}, probe)`,
+      `label_values(${promName(METRICS.probeAvailability)}{project=~"$project"}, probe)`,
     ),
   ],
 };

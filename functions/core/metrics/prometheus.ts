@@ -106,12 +106,15 @@ export const familyOf = (cloudWatchName: string): CatalogFamily | undefined =>
 export const sampleName = (f: Pick<PromFamily, 'family' | 'type'>): string =>
   f.type === 'counter' ? `${f.family}_total` : f.family;
 
-/** The PromQL name of a catalog metric (throws for a name the catalog does not have). */
-export const promName = (metric: { name: string }): string => {
+/** The family of a catalog metric (throws for a name the catalog does not have). */
+export const catalogFamily = (metric: { name: string }): CatalogFamily => {
   const f = familyOf(metric.name);
   if (!f) throw new Error(`${metric.name} is not in the metric catalog`);
-  return sampleName(f);
+  return f;
 };
+
+/** The PromQL name of a catalog metric. */
+export const promName = (metric: { name: string }): string => sampleName(catalogFamily(metric));
 
 // --- exposition ------------------------------------------------------------------------------
 

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LocalBus } from '../../functions/adapters/local/bus';
+import { LocalMetricStore } from '../../functions/adapters/local/metric-store';
 import {
   type HealthSource,
   MAX_SERIES_PER_FAMILY,
@@ -265,6 +266,47 @@ describe('the local registry behind GET /metrics', () => {
     expect(text).toContain('\nvigil_event_delivery_failures_total{subscriber="metrics"} 3\n');
     expect(text).toContain('\nvigil_event_delivery_failures_total{subscriber="alerts"} 0\n');
     expect(text).toContain('\nvigil_event_dead_letters_total 1\n');
+  });
+
+  it.each([
+    ['in memory', false],
+    ['in the embedded store', true],
+  ])('restores the newest gauges %s after a restart, and no counter', async (_where, durable) => {
+    // Prepare: what an earlier process left in the metric store.
+    const dir = await mkdtemp(join(tmpdir(), 'vigil-restore-'));
+    const store = durable ? LocalStore.open(dir) : undefined;
+    const metrics = store?.metrics ?? new LocalMetricStore();
+    const emf = (name: string, value: number, at: number, project = 'shop') =>
+      JSON.stringify({
+        _aws: {
+          Timestamp: at,
+          CloudWatchMetrics: [
+            { Namespace: 'Vigil', Dimensions: [['Project']], Metrics: [{ Name: name }] },
+          ],
+        },
+        Project: project,
+        [name]: value,
+      });
+    for (const line of [
+      emf(METRICS.testPassRate.name, 50, 2),
+      emf(METRICS.testPassRate.name, 90, 1), // older
+      emf(METRICS.testPassRate.name, 75, 1, 'web'),
+      emf(METRICS.testsFailed.name, 4, 1),
+    ])
+      metrics.ingestLine(line);
+    await store?.db.batch(() => undefined);
+
+    // Act
+    const registry = new PrometheusRegistry(bus());
+    registry.restoreGauges(metrics);
+    const text = renderExposition(registry.families(), 'text');
+    store?.close();
+    await rm(dir, { recursive: true, force: true });
+
+    // Assess
+    expect(text).toContain('\nvigil_test_pass_rate_ratio{project="shop"} 0.5\n');
+    expect(text).toContain('\nvigil_test_pass_rate_ratio{project="web"} 0.75\n');
+    expect(text).not.toContain('vigil_tests_failed_total{');
   });
 
   it('bounds the series of one metric and counts what it dropped', () => {

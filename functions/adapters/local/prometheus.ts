@@ -94,6 +94,16 @@ export class PrometheusRegistry {
     this.#startedAt = now();
   }
 
+  /**
+   * Starts the gauges from their newest stored datapoints (a restart keeps showing the last pass
+   * rate, coverage...); counters start from 0 as Prometheus expects of a new process.
+   */
+  restoreGauges(store: { latest(names: readonly string[]): Datapoint[] }): void {
+    this.observe(
+      store.latest(CATALOG_FAMILIES.filter((f) => f.type === 'gauge').map((f) => f.source)),
+    );
+  }
+
   /** Takes the datapoints of one EMF document; names the catalog does not have are ignored. */
   observe(points: readonly Datapoint[]): void {
     for (const p of points) {

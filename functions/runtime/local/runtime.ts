@@ -192,6 +192,7 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
       }),
   });
   const prometheus = new PrometheusRegistry(bus);
+  prometheus.restoreGauges(metricStore);
   metricStore.onPoints((points) => prometheus.observe(points));
   bus.subscribe(
     'metrics',

@@ -58,6 +58,41 @@ const until = async <T>(what: string, get: () => Promise<T | undefined>): Promis
 let service: Server;
 let pipeline: LocalPipeline;
 let dir: string;
+let prometheus: ChildProcess;
+let promPort: number;
+let promLog = '';
+
+/**
+ * Prometheus on loopback, scraping every second with the scrape token. Started before the
+ * other tests run: it waits about 5 s before its first scrape (its discovery manager's pace).
+ */
+const startPrometheus = async (target: string): Promise<void> => {
+  promPort = await freePort();
+  await writeFile(
+    join(dir, 'prometheus.yml'),
+    [
+      'global: { scrape_interval: 1s, scrape_timeout: 1s }',
+      'scrape_configs:',
+      '  - job_name: vigil',
+      `    authorization: { credentials: ${SCRAPE_TOKEN} }`,
+      `    static_configs: [{ targets: ['${target}'] }]`,
+      '',
+    ].join('\n'),
+  );
+  prometheus = spawn(
+    'prometheus',
+    [
+      `--config.file=${join(dir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${join(dir, 'tsdb')}`,
+      `--web.listen-address=127.0.0.1:${promPort}`,
+      '--log.level=warn',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  prometheus.stderr?.on('data', (c: Buffer) => {
+    promLog += c.toString();
+  });
+};
 
 beforeAll(async () => {
   if (!ok) return;
@@ -74,7 +109,9 @@ beforeAll(async () => {
     tokens: [TOKEN],
     readTokens: [],
     env: { VIGIL_METRICS_TOKEN: SCRAPE_TOKEN },
+    webFiles: new Map(), // no dashboard here: skip its build
   });
+  await startPrometheus(new URL(pipeline.url).host);
   const res = await fetch(`${pipeline.url}/v1/results?project=shop&branch=main&format=junit`, {
     method: 'POST',
     headers: { authorization: `Bearer ${TOKEN}` },
@@ -86,6 +123,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (!ok) return;
+  if (prometheus.exitCode === null) {
+    prometheus.kill('SIGTERM');
+    await new Promise((r) => prometheus.once('exit', r));
+  }
   await pipeline.close();
   await close(service);
   await rm(dir, { recursive: true, force: true });
@@ -135,60 +176,28 @@ describe.skipIf(!ok)('GET /metrics with promtool and Prometheus', () => {
   });
 
   it('is scraped by a real Prometheus, which answers PromQL for the probe and the failures', async () => {
-    // Arrange: Prometheus on loopback, scraping every second with the scrape token.
-    const port = await freePort();
-    const target = new URL(pipeline.url).host;
-    await writeFile(
-      join(dir, 'prometheus.yml'),
-      [
-        'global: { scrape_interval: 1s, scrape_timeout: 1s }',
-        'scrape_configs:',
-        '  - job_name: vigil',
-        `    authorization: { credentials: ${SCRAPE_TOKEN} }`,
-        `    static_configs: [{ targets: ['${target}'] }]`,
-        '',
-      ].join('\n'),
-    );
-    const prometheus: ChildProcess = spawn(
-      'prometheus',
-      [
-        `--config.file=${join(dir, 'prometheus.yml')}`,
-        `--storage.tsdb.path=${join(dir, 'tsdb')}`,
-        `--web.listen-address=127.0.0.1:${port}`,
-        '--log.level=warn',
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    let log = '';
-    prometheus.stderr?.on('data', (c: Buffer) => {
-      log += c.toString();
-    });
+    const query = async (promql: string): Promise<number | undefined> => {
+      const res = await fetch(
+        `http://127.0.0.1:${promPort}/api/v1/query?query=${encodeURIComponent(promql)}`,
+      );
+      const body = (await res.json()) as { data: { result: { value: [number, string] }[] } };
+      const first = body.data.result[0];
+      return first ? Number(first.value[1]) : undefined;
+    };
     try {
-      const query = async (promql: string): Promise<number | undefined> => {
-        const res = await fetch(
-          `http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent(promql)}`,
-        );
-        const body = (await res.json()) as { data: { result: { value: [number, string] }[] } };
-        const first = body.data.result[0];
-        return first ? Number(first.value[1]) : undefined;
-      };
-
       // Act + Assess: the scrape went through (OpenMetrics parsed), then the two answers.
       expect(await until('a healthy scrape', () => query('up{job="vigil"} == 1'))).toBe(1);
       const availability = `${promName(METRICS.probeAvailability)}{project="shop",probe="api"}`;
       expect(await until('the probe', () => query(availability))).toBe(1);
       const failures = `sum(${promName(METRICS.testsFailed)}{project="shop",suite=""})`;
       expect(await until('the failures', () => query(failures))).toBe(1);
-      const targets = await fetch(`http://127.0.0.1:${port}/api/v1/targets`);
+      const targets = await fetch(`http://127.0.0.1:${promPort}/api/v1/targets`);
       const active = (
         (await targets.json()) as { data: { activeTargets: { lastError: string }[] } }
       ).data.activeTargets;
       expect(active.map((t) => t.lastError)).toEqual(['']);
     } catch (error) {
-      throw new Error(`${String(error)}\nprometheus log:\n${log}`);
-    } finally {
-      prometheus.kill('SIGTERM');
-      await new Promise((r) => prometheus.once('exit', r));
+      throw new Error(`${String(error)}\nprometheus log:\n${promLog}`);
     }
   });
 });

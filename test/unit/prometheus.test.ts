@@ -6,7 +6,6 @@ import { LocalBus } from '../../functions/adapters/local/bus';
 import { LocalMetricStore } from '../../functions/adapters/local/metric-store';
 import {
   type HealthSource,
-  MAX_SERIES_PER_FAMILY,
   metricsExposition,
   PrometheusRegistry,
 } from '../../functions/adapters/local/prometheus';
@@ -17,6 +16,7 @@ import { datapointsFor, METRICS, PIPELINE_METRICS } from '../../functions/core/m
 import {
   CATALOG_FAMILIES,
   familyOf,
+  MAX_SERIES_PER_FAMILY,
   negotiate,
   promFamily,
   promName,

@@ -6,9 +6,10 @@ import {
   CONTENT_TYPES,
   type FamilySamples,
   familyOf,
+  HEALTH_FAMILIES,
   labelOf,
+  MAX_SERIES_PER_FAMILY,
   negotiate,
-  type PromFamily,
   type PromSample,
   renderExposition,
 } from '../../core/metrics/prometheus';
@@ -21,55 +22,12 @@ import type { Datapoint } from './metric-store';
  * plus the process's own health: uptime, event backlog and failed deliveries per subscriber.
  */
 
-/** Series kept per family at most; more (e.g. ever new benchmark names) are dropped and counted. */
-export const MAX_SERIES_PER_FAMILY = 1_000;
-
 interface Series {
   labels: Record<string, string>;
   value: number;
   /** Newest datapoint's time (gauges keep the newest). */
   at: number;
 }
-
-const health = (
-  family: string,
-  type: PromFamily['type'],
-  help: string,
-  labels: string[] = [],
-  unit: PromFamily['unit'] = '',
-): PromFamily => ({ family, type, unit, help, labels });
-
-export const HEALTH_FAMILIES = {
-  uptime: health(
-    'vigil_uptime_seconds',
-    'gauge',
-    'Seconds since this Vigil process started.',
-    [],
-    'seconds',
-  ),
-  backlog: health(
-    'vigil_event_backlog',
-    'gauge',
-    'Events committed to the local bus that a subscriber has not finished yet.',
-    ['subscriber'],
-  ),
-  deliveryFailures: health(
-    'vigil_event_delivery_failures',
-    'counter',
-    'Failed delivery attempts of bus events, per subscriber (each retry counts).',
-    ['subscriber'],
-  ),
-  deadLetters: health(
-    'vigil_event_dead_letters',
-    'counter',
-    'Bus events dead-lettered after their last attempt.',
-  ),
-  seriesDropped: health(
-    'vigil_prometheus_series_dropped',
-    'counter',
-    `Datapoints not exposed because their metric already had ${MAX_SERIES_PER_FAMILY} series.`,
-  ),
-} as const satisfies Record<string, PromFamily>;
 
 export interface HealthSource {
   /** Events not finished yet, per subscriber. */

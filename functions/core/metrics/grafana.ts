@@ -1,5 +1,11 @@
 import { DIMENSIONS, METRICS, PIPELINE_METRICS } from './catalog';
-import { CATALOG_FAMILIES, catalogFamily, promName, sampleName } from './prometheus';
+import {
+  CATALOG_FAMILIES,
+  catalogFamily,
+  HEALTH_FAMILIES,
+  promName,
+  sampleName,
+} from './prometheus';
 
 /**
  * Grafana dashboards from the metric catalog: one for a Prometheus data source (local mode's
@@ -143,6 +149,8 @@ interface Flavour {
   target(series: Series, scope: Scope, refId: string): Target;
   unit(metric: CatalogMetric, ratio: boolean): string;
   variables(): unknown[];
+  /** A panel of what only this data source has. */
+  extra?: { title: string; targets: Target[] };
 }
 
 /** The data source of every panel: the dashboard's `datasource` variable. */
@@ -182,6 +190,26 @@ const prometheus: Flavour = {
   unit: (metric, ratio) => {
     const unit = catalogFamily(metric).unit;
     return ratio || unit === 'ratio' ? 'percentunit' : unit === 'seconds' ? 's' : 'short';
+  },
+  extra: {
+    title: 'Local event bus',
+    targets: [
+      [sampleName(HEALTH_FAMILIES.backlog), '{{subscriber}} backlog'],
+      [
+        `sum by (subscriber) (increase(${sampleName(HEALTH_FAMILIES.deliveryFailures)}[$__rate_interval]))`,
+        '{{subscriber}} failed attempts',
+      ],
+      [
+        `sum(increase(${sampleName(HEALTH_FAMILIES.deadLetters)}[$__rate_interval]))`,
+        'dead letters',
+      ],
+    ].map(([expr, legendFormat], i) => ({
+      refId: String.fromCharCode(65 + i),
+      datasource: datasource('prometheus'),
+      expr,
+      legendFormat,
+      range: true,
+    })),
   },
   variables: () => [
     variable('datasource', 'Data source', { type: 'datasource', query: 'prometheus' }),
@@ -339,40 +367,47 @@ const buildDashboard = (flavour: Flavour, uid: string, title: string): Dashboard
     y += 1;
     return panel;
   };
-  const graph = (kpi: Kpi): Panel => {
-    const w = kpi.width ?? 8;
+  const timeseries = (
+    title: string,
+    w: number,
+    targets: Target[],
+    defaults: { unit: string; min?: number; max?: number },
+  ): Panel => {
     if (x + w > WIDTH) {
       x = 0;
       y += HEIGHT;
     }
-    const first = kpi.series[0] as Series;
     const panel: Panel = {
       id: ++id,
       type: 'timeseries',
-      title: kpi.title,
+      title,
       gridPos: { x, y, w, h: HEIGHT },
       datasource: datasource(flavour.type),
-      targets: kpi.series.map((series, i) =>
-        flavour.target(series, kpi.scope, String.fromCharCode(65 + i)),
-      ),
-      fieldConfig: {
-        defaults: {
-          unit: flavour.unit(first.metric, kpi.ratio ?? false),
-          ...(kpi.ratio ? { min: 0, max: 1 } : {}),
-        },
-        overrides: [],
-      },
+      targets,
+      fieldConfig: { defaults, overrides: [] },
       options: { legend: { displayMode: 'list', placement: 'bottom', showLegend: true } },
     };
     x += w;
     return panel;
   };
+  const graph = (kpi: Kpi): Panel =>
+    timeseries(
+      kpi.title,
+      kpi.width ?? 8,
+      kpi.series.map((series, i) => flavour.target(series, kpi.scope, String.fromCharCode(65 + i))),
+      {
+        unit: flavour.unit((kpi.series[0] as Series).metric, kpi.ratio ?? false),
+        ...(kpi.ratio ? { min: 0, max: 1 } : {}),
+      },
+    );
 
   const panels: Panel[] = [];
   for (const section of SECTIONS) {
     panels.push(row(section.title, false));
     for (const kpi of section.kpis) panels.push(graph(kpi));
   }
+  if (flavour.extra)
+    panels.push(timeseries(flavour.extra.title, 8, flavour.extra.targets, { unit: 'short' }));
   // Every catalog metric, so a new one shows up here without editing this file.
   const all = row('Every catalog metric', true);
   panels.push(all);

@@ -116,6 +116,52 @@ export const catalogFamily = (metric: { name: string }): CatalogFamily => {
 /** The PromQL name of a catalog metric. */
 export const promName = (metric: { name: string }): string => sampleName(catalogFamily(metric));
 
+// --- local mode's own health ------------------------------------------------------------------
+
+/** Series kept per family at most; more (e.g. ever new benchmark names) are dropped and counted. */
+export const MAX_SERIES_PER_FAMILY = 1_000;
+
+const health = (
+  family: string,
+  type: PromFamily['type'],
+  help: string,
+  labels: string[] = [],
+  unit: PromFamily['unit'] = '',
+): PromFamily => ({ family, type, unit, help, labels });
+
+/** The health of the local process, exposed next to the catalog. */
+export const HEALTH_FAMILIES = {
+  uptime: health(
+    'vigil_uptime_seconds',
+    'gauge',
+    'Seconds since this Vigil process started.',
+    [],
+    'seconds',
+  ),
+  backlog: health(
+    'vigil_event_backlog',
+    'gauge',
+    'Events committed to the local bus that a subscriber has not finished yet.',
+    ['subscriber'],
+  ),
+  deliveryFailures: health(
+    'vigil_event_delivery_failures',
+    'counter',
+    'Failed delivery attempts of bus events, per subscriber (each retry counts).',
+    ['subscriber'],
+  ),
+  deadLetters: health(
+    'vigil_event_dead_letters',
+    'counter',
+    'Bus events dead-lettered after their last attempt.',
+  ),
+  seriesDropped: health(
+    'vigil_prometheus_series_dropped',
+    'counter',
+    `Datapoints not exposed because their metric already had ${MAX_SERIES_PER_FAMILY} series.`,
+  ),
+} as const satisfies Record<string, PromFamily>;
+
 // --- exposition ------------------------------------------------------------------------------
 
 export type ExpositionFormat = 'text' | 'openmetrics';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DIMENSIONS, METRICS, PIPELINE_METRICS } from '../../functions/core/metrics/catalog';
+import { METRICS, PIPELINE_METRICS } from '../../functions/core/metrics/catalog';
 import {
   DATASOURCE_UID,
   type Dashboard,
@@ -9,6 +9,7 @@ import {
 } from '../../functions/core/metrics/grafana';
 import {
   CATALOG_FAMILIES,
+  familyOf,
   HEALTH_FAMILIES,
   sampleName,
 } from '../../functions/core/metrics/prometheus';
@@ -121,15 +122,6 @@ describe('queries', () => {
   });
 
   it('CloudWatch: namespace, catalog metric names and the dimensions lib/ publishes them under', () => {
-    const allowed = new Set([
-      'service',
-      ...Object.values(DIMENSIONS),
-      'Format',
-      'Outcome',
-      'Code',
-      'Kind',
-      'Channel',
-    ]);
     for (const p of graphs(cloudWatch))
       for (const t of p.targets ?? []) {
         expect(t).toMatchObject({
@@ -140,7 +132,9 @@ describe('queries', () => {
         expect(catalogNames.has(String(t.metricName)), String(t.metricName)).toBe(true);
         const dims = t.dimensions as Record<string, string>;
         expect(dims.service).toBe(SERVICE_NAME);
-        for (const k of Object.keys(dims)) expect(allowed.has(k), k).toBe(true);
+        // Exactly a dimension set the metric is published under (matchExact): its own, no Suite.
+        const published = familyOf(String(t.metricName))?.dimensions.filter((d) => d !== 'Suite');
+        expect(Object.keys(dims).sort()).toEqual(['service', ...(published ?? [])].sort());
         expect(t.statistic).toMatch(/^(Average|Sum|Maximum|p50|p99)$/);
       }
     const passRate = graphs(cloudWatch).find((p) => p.title === 'Test pass rate');

@@ -229,12 +229,13 @@ const prometheus: Flavour = {
 };
 
 const cloudWatch = (namespace: string, service: string): Flavour => {
-  const dimensionsOf = (metric: CatalogMetric, scope: Scope): Record<string, string> => {
+  /** The metric's dimension set without `Suite` (the project totals), others as wildcards. */
+  const dimensionsOf = (metric: CatalogMetric): Record<string, string> => {
     const dims: Record<string, string> = { service };
-    if (scope !== 'pipeline') dims[DIMENSIONS.project] = '$project';
-    if (scope === 'probe') dims[DIMENSIONS.probe] = '$probe';
-    const pipeline = Object.values(PIPELINE_METRICS).find((m) => m.name === metric.name);
-    for (const d of pipeline?.dimensions ?? []) dims[d] = '*';
+    for (const d of catalogFamily(metric).dimensions)
+      if (d === DIMENSIONS.project) dims[d] = '$project';
+      else if (d === DIMENSIONS.probe) dims[d] = '$probe';
+      else if (d !== DIMENSIONS.suite) dims[d] = '*';
     return dims;
   };
   const variableQuery = (
@@ -252,8 +253,8 @@ const cloudWatch = (namespace: string, service: string): Flavour => {
   });
   return {
     type: 'cloudwatch',
-    target(series, scope, refId) {
-      const dims = dimensionsOf(series.metric, scope);
+    target(series, _scope, refId) {
+      const dims = dimensionsOf(series.metric);
       const label = Object.keys(dims)
         .filter((k) => k !== 'service')
         .map((k) => `\${PROP('Dim.${k}')}`);

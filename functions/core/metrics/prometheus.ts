@@ -29,6 +29,8 @@ export interface CatalogFamily extends PromFamily {
   /** The catalog's (CloudWatch) metric name and unit. */
   source: string;
   sourceUnit: string;
+  /** The catalog's (CloudWatch) dimensions its labels come from. */
+  dimensions: readonly string[];
   /** CloudWatch value x scale = Prometheus value. */
   scale: number;
 }
@@ -84,6 +86,7 @@ export const promFamily = (
     unit,
     source: metric.name,
     sourceUnit: metric.unit,
+    dimensions,
     scale,
     labels: dimensions.map(labelOf),
     help: `Vigil metric ${metric.name} (${metric.unit}): ${what}${scale === 1 ? '' : ` x ${scale}`}.`,

@@ -67,6 +67,7 @@ describe('Prometheus names of the catalog', () => {
       ProbeAvailability: 'vigil_probe_availability gauge',
       ProbeLatency: 'vigil_probe_latency_seconds gauge',
       ProbeTlsDaysRemaining: 'vigil_probe_tls_days_remaining gauge',
+      HeartbeatUp: 'vigil_heartbeat_up gauge',
       ReportsIngested: 'vigil_reports_ingested_total counter',
       InputsRejected: 'vigil_inputs_rejected_total counter',
       PublishRetries: 'vigil_publish_retries_total counter',
@@ -137,6 +138,11 @@ describe('Prometheus names of the catalog', () => {
           latencyMs: 3,
           tls: { daysRemaining: 9 },
         },
+      },
+      {
+        source: SOURCES.heartbeat,
+        detailType: DETAIL_TYPES.heartbeatChecked,
+        detail: { metadata: { project: 'shop', heartbeat: 'nightly' }, status: 'up' },
       },
     ] as unknown as KnownEvent[];
 

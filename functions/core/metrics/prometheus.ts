@@ -58,15 +58,14 @@ export const labelOf = (dimension: string): string => snakeCase(dimension);
 
 const CI_LABELS = [DIMENSIONS.project, DIMENSIONS.suite];
 const PROBE_LABELS = [DIMENSIONS.project, DIMENSIONS.probe];
-/** Dimensions of the KPI metrics, as `datapointsFor` publishes them. */
+/** Dimensions of the KPI metrics, as `datapointsFor` publishes them (a unit test compares). */
+const OWN_DIMENSIONS: Partial<Record<string, readonly string[]>> = {
+  [METRICS.benchmarkValue.name]: [DIMENSIONS.project, DIMENSIONS.benchmark],
+  [METRICS.flakyTests.name]: [DIMENSIONS.project],
+  [METRICS.heartbeatUp.name]: [DIMENSIONS.project, DIMENSIONS.heartbeat],
+};
 const kpiDimensions = (name: string): readonly string[] =>
-  name.startsWith('Probe')
-    ? PROBE_LABELS
-    : name === METRICS.benchmarkValue.name
-      ? [DIMENSIONS.project, DIMENSIONS.benchmark]
-      : name === METRICS.flakyTests.name
-        ? [DIMENSIONS.project]
-        : CI_LABELS;
+  OWN_DIMENSIONS[name] ?? (name.startsWith('Probe') ? PROBE_LABELS : CI_LABELS);
 
 /** The Prometheus family of one catalog metric. */
 export const promFamily = (

@@ -69,6 +69,8 @@ export class LocalBus implements EventPublisher {
   #stopped = false;
   #unlisten: (() => void) | undefined;
   deadLetters = 0;
+  /** Failed delivery attempts per subscriber (each retry counts). */
+  readonly deliveryFailures = new Map<string, number>();
 
   constructor(opts: LocalBusOptions) {
     this.#opts = { maxAttempts: 3, retryDelayMs: 200, maxInFlight: 64, ...opts };
@@ -93,6 +95,17 @@ export class LocalBus implements EventPublisher {
       doneAbove: acked,
       dirty: false,
     });
+  }
+
+  /**
+   * Per subscriber: events committed that it has not finished yet (the distance from its saved
+   * cursor to the newest event, less those it finished out of order).
+   */
+  backlog(): Record<string, number> {
+    const last = this.#opts.log.lastSeq();
+    return Object.fromEntries(
+      this.#rules.map((r) => [r.name, Math.max(0, last - r.cursor - r.doneAbove.size)]),
+    );
   }
 
   /** Starts delivering: first what the previous process left unfinished, then what comes. */
@@ -199,6 +212,7 @@ export class LocalBus implements EventPublisher {
         await (this.#opts.scope ? this.#opts.scope(deliver) : deliver());
         break;
       } catch (error) {
+        this.deliveryFailures.set(rule.name, (this.deliveryFailures.get(rule.name) ?? 0) + 1);
         this.#opts.onDeliveryError?.(rule.name, event, error, attempt);
         if (attempt < this.#opts.maxAttempts) {
           await new Promise((r) => setTimeout(r, this.#opts.retryDelayMs * attempt));

@@ -93,6 +93,20 @@ interface Row {
   value: number;
 }
 
+const pointOf = (r: Row): Datapoint | undefined => {
+  const dimensions = parseRecord<Record<string, string>>(r.dims, `metric ${r.name}`);
+  return dimensions
+    ? {
+        namespace: r.namespace,
+        name: r.name,
+        unit: r.unit,
+        dimensions,
+        timestamp: r.ts,
+        value: r.value,
+      }
+    : undefined;
+};
+
 /**
  * The points: in the embedded store when it is given one (raw points kept for the retention,
  * then rolled up per hour), else in memory (the newest 200 000).
@@ -100,9 +114,15 @@ interface Row {
 export class LocalMetricStore {
   #points: Datapoint[] = [];
   readonly #db: StoreDb | undefined;
+  readonly #listeners: ((points: readonly Datapoint[]) => void)[] = [];
 
   constructor(db?: StoreDb) {
     this.#db = db;
+  }
+
+  /** Calls `listener` with the datapoints of every EMF line taken from now on. */
+  onPoints(listener: (points: readonly Datapoint[]) => void): void {
+    this.#listeners.push(listener);
   }
 
   /** Take one printed line; non-EMF lines are ignored (handlers may print logs too). */
@@ -113,6 +133,7 @@ export class LocalMetricStore {
     } catch {
       return 0;
     }
+    for (const listener of this.#listeners) listener(points);
     const db = this.#db;
     if (!db) {
       this.#points.push(...points);
@@ -220,20 +241,30 @@ export class LocalMetricStore {
         'SELECT name, ts, dims, unit, namespace, value FROM metrics WHERE name = ? AND ts >= ? ORDER BY ts',
       )
       .all(q.name, q.sinceMs ?? 0) as Row[];
-    const out: Datapoint[] = [];
-    for (const r of rows) {
-      const dimensions = parseRecord<Record<string, string>>(r.dims, `metric ${r.name}`);
-      if (dimensions)
-        out.push({
-          namespace: r.namespace,
-          name: r.name,
-          unit: r.unit,
-          dimensions,
-          timestamp: r.ts,
-          value: r.value,
-        });
+    return rows.map(pointOf).filter((p) => p !== undefined);
+  }
+
+  /** The newest datapoint of each dimension set of these metrics. */
+  latest(names: readonly string[]): Datapoint[] {
+    const newest = new Map<string, Datapoint>();
+    const keep = (p: Datapoint) => {
+      const key = `${p.name}\n${dimsKey(p.dimensions)}`;
+      if ((newest.get(key)?.timestamp ?? -Infinity) <= p.timestamp) newest.set(key, p);
+    };
+    if (!this.#db) for (const p of this.#points) if (names.includes(p.name)) keep(p);
+    for (const name of this.#db ? names : []) {
+      // SQLite returns the row of max(ts) for the bare columns.
+      const rows = this.#db
+        ?.q(
+          'SELECT name, max(ts) AS ts, dims, unit, namespace, value FROM metrics WHERE name = ? GROUP BY dims',
+        )
+        .all(name) as Row[];
+      for (const r of rows) {
+        const p = pointOf(r);
+        if (p) keep(p);
+      }
     }
-    return out;
+    return [...newest.values()];
   }
 
   names(): string[] {

@@ -15,6 +15,7 @@ import type { LocalMetricStore } from '../../adapters/local/metric-store';
 import { createLocalMetrics } from '../../adapters/local/metrics';
 import { metricsAnswer } from '../../adapters/local/metrics-route';
 import { ProbeScheduler } from '../../adapters/local/probe-scheduler';
+import { metricsExposition, PrometheusRegistry } from '../../adapters/local/prometheus';
 import { LocalStore, type RetentionOptions } from '../../adapters/local/store';
 import { importStatusJournal } from '../../adapters/local/store/status-import';
 import { LocalUploads, UPLOAD_PATH } from '../../adapters/local/uploads';
@@ -192,6 +193,9 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
         correlation_id: correlationIdOf(event),
       }),
   });
+  const prometheus = new PrometheusRegistry(bus);
+  prometheus.restoreGauges(metricStore);
+  metricStore.onPoints((points) => prometheus.observe(points));
   bus.subscribe(
     'metrics',
     EVENT_PATTERNS.metrics,
@@ -322,8 +326,15 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
             url.pathname,
           ) !== undefined,
   });
+  // Prometheus' scrape token (docs/prometheus-grafana.md), or any read or ingest token.
+  const scrapeToken = (opts.env ?? process.env).VIGIL_METRICS_TOKEN?.trim();
+  const metricsTokens = [...tokens, ...readTokens, ...(scrapeToken ? [scrapeToken] : [])];
   const onRequest = (req: IncomingMessage, res: ServerResponse, expectContinue = false) => {
     const url = new URL(req.url ?? '/', 'http://local');
+    if (req.method === 'GET' && url.pathname === '/metrics') {
+      send(res, metricsExposition(prometheus, req.headers, metricsTokens));
+      return;
+    }
     if (req.method === 'GET' && url.pathname === '/v1/metrics') {
       send(res, metricsAnswer(metricStore, url.searchParams));
       return;

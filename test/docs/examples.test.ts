@@ -248,8 +248,8 @@ const reportFromCi = async (junit: Buffer) => {
 
 /**
  * The walkthrough of probes-and-alerting.md: its config, with the probe pointed at a local
- * service and the Slack webhook at a local receiver. Probe turns come from fake interval
- * timers, so the outage takes milliseconds.
+ * service and the Slack webhook at a local receiver. Probe turns are run at once
+ * (`probes.runAll()`), so the outage takes milliseconds.
  */
 const probeWithSlack = async (dataDir: string) => {
   let healthy = true;
@@ -272,7 +272,7 @@ const probeWithSlack = async (dataDir: string) => {
   const slackUrl = await listen(slack);
 
   const documented = namedConfig('slack-probe');
-  const probes = documented.probes as { url: string; intervalSeconds?: number }[];
+  const probes = documented.probes as { url: string }[];
   const documentedOrigin = new URL(probes[0]?.url ?? '').origin;
   const config = {
     ...documented,
@@ -291,7 +291,6 @@ const probeWithSlack = async (dataDir: string) => {
   });
   produced.set('probe-once', asDocumented(once.text()));
 
-  vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
   const pipeline = await startLocal({
     config: parseConfig(config),
     dataDir,
@@ -310,7 +309,7 @@ const probeWithSlack = async (dataDir: string) => {
   };
   const turn = async () => {
     const before = results();
-    await vi.advanceTimersByTimeAsync((probes[0]?.intervalSeconds ?? 60) * 1000);
+    await pipeline.probes.runAll();
     await settled(before + 1);
   };
   await settled(1);
@@ -326,7 +325,6 @@ const probeWithSlack = async (dataDir: string) => {
   healthy = true;
   await turn();
   await pipeline.alerts.idle();
-  vi.useRealTimers();
   const events = storedEvents(dataDir) as {
     'detail-type': string;
     detail: Record<string, unknown>;

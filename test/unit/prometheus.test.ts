@@ -63,6 +63,8 @@ describe('Prometheus names of the catalog', () => {
       LoadLatencyP95: 'vigil_load_latency_p95_seconds gauge',
       LoadLatencyP99: 'vigil_load_latency_p99_seconds gauge',
       BenchmarkValue: 'vigil_benchmark_value gauge',
+      SecurityFindings: 'vigil_security_findings gauge',
+      SecurityNewFindings: 'vigil_security_new_findings_total counter',
       FlakyTests: 'vigil_flaky_tests gauge',
       ProbeAvailability: 'vigil_probe_availability gauge',
       ProbeLatency: 'vigil_probe_latency_seconds gauge',
@@ -137,6 +139,19 @@ describe('Prometheus names of the catalog', () => {
           status: 'up',
           latencyMs: 3,
           tls: { daysRemaining: 9 },
+        },
+      },
+      {
+        source: SOURCES.ingest,
+        detailType: DETAIL_TYPES.security,
+        detail: {
+          metadata,
+          gate,
+          summary: {
+            new: 1,
+            bySeverity: { critical: 0, high: 1, medium: 0, low: 0, info: 0 },
+            tools: [{ name: 'semgrep', findings: 1 }],
+          },
         },
       },
       {

@@ -111,6 +111,12 @@ export class ProbeScheduler {
       logger.info('probe scheduler started', { probes: this.opts.config.probes.length });
   }
 
+  /** Run every probe now, out of its schedule, and wait for the results to be published. */
+  async runAll(): Promise<void> {
+    for (const probe of this.opts.config.probes) this.tick(probe);
+    await Promise.allSettled([...this.inFlight.values()]);
+  }
+
   /** Clear the timers and wait for the runs in flight to finish and publish. */
   async stop(): Promise<void> {
     this.started = false;

@@ -45,7 +45,7 @@ const UNITS: Partial<
 };
 
 /** Count metrics that are a level, not a number of things that happened. */
-const LEVELS = new Set<string>([METRICS.flakyTests.name]);
+const LEVELS = new Set<string>([METRICS.flakyTests.name, METRICS.securityFindings.name]);
 
 export const snakeCase = (name: string): string =>
   name
@@ -63,6 +63,8 @@ const OWN_DIMENSIONS: Partial<Record<string, readonly string[]>> = {
   [METRICS.benchmarkValue.name]: [DIMENSIONS.project, DIMENSIONS.benchmark],
   [METRICS.flakyTests.name]: [DIMENSIONS.project],
   [METRICS.heartbeatUp.name]: [DIMENSIONS.project, DIMENSIONS.heartbeat],
+  // One series per severity and one per tool of the latest report (each set has one of them).
+  [METRICS.securityFindings.name]: [DIMENSIONS.project, DIMENSIONS.severity, DIMENSIONS.tool],
 };
 const kpiDimensions = (name: string): readonly string[] =>
   OWN_DIMENSIONS[name] ?? (name.startsWith('Probe') ? PROBE_LABELS : CI_LABELS);

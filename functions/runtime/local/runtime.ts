@@ -93,6 +93,8 @@ export interface LocalPipeline {
   edge: HttpEdge;
   /** The heartbeat evaluator (`evaluate()` runs one evaluation now). */
   heartbeats: HeartbeatEvaluator;
+  /** The probe scheduler (`runAll()` runs every probe now, out of its schedule). */
+  probes: ProbeScheduler;
   server: Server;
   close(): Promise<void>;
 }
@@ -414,6 +416,7 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
     alerts,
     edge,
     heartbeats,
+    probes,
     server,
     close: async () => {
       clearInterval(pruner);

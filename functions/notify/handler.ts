@@ -74,7 +74,15 @@ export const createNotifyHandler = (deps: NotifyHandlerDeps) => {
           channels.map(async ({ channel, label }) => {
             const key = deliveryKey(n, label);
             try {
-              if (await marks?.delivered(key)) {
+              // A mark that cannot be read does not hold the message back (it may repeat once).
+              const already = await marks?.delivered(key).catch((error: unknown) => {
+                logger.warn('could not read the delivery marks; sending', {
+                  channel: label,
+                  error: error instanceof Error ? error.message : String(error),
+                });
+                return false;
+              });
+              if (already) {
                 logger.info('alert already delivered', { channel: label, kind: n.kind });
                 return undefined;
               }

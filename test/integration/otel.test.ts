@@ -31,6 +31,10 @@ const ENV = [
   'OTEL_EXPORTER_OTLP_HEADERS',
   'VIGIL_OTEL_FLUSH_MS',
   'VIGIL_CONFIG_JSON',
+  'ALERT_TABLE',
+  'AWS_ENDPOINT_URL',
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
 ] as const;
 
 interface Target {
@@ -59,12 +63,24 @@ const startTarget = async (): Promise<Target> => {
 
 let receiver: OtlpReceiver;
 let target: Target;
+/** DynamoDB for the notify function's delivery marks: no item yet, every write accepted. */
+let dynamo: Server;
+let dynamoUrl: string;
 
 beforeAll(async () => {
   receiver = await startOtlpReceiver();
   target = await startTarget();
+  dynamo = createServer((req, res) => {
+    req.resume();
+    req.on('end', () =>
+      res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' }).end('{}'),
+    );
+  });
+  await new Promise<void>((ok) => dynamo.listen(0, '127.0.0.1', ok));
+  dynamoUrl = `http://127.0.0.1:${(dynamo.address() as AddressInfo).port}`;
 });
 afterAll(async () => {
+  await new Promise((ok) => dynamo.close(ok));
   await receiver.close();
   target.server.closeAllConnections();
   await new Promise((ok) => target.server.close(ok));
@@ -325,6 +341,12 @@ describe('Lambda (notify function)', () => {
     process.env.VIGIL_CONFIG_JSON = JSON.stringify({
       project: 'shop',
       alerts: { channels: [{ type: 'webhook', url: `${target.url}/hook` }] },
+    });
+    Object.assign(process.env, {
+      ALERT_TABLE: 'vigil-otel-alerts',
+      AWS_ENDPOINT_URL: dynamoUrl,
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
     });
     vi.resetModules();
     return (await import('../../functions/notify/index')).handler;

@@ -170,8 +170,9 @@ export class ProbeScheduler {
       location: this.opts.location ?? 'local',
       defaultProject: this.opts.config.project,
     };
+    // Browser checks fork a process of their own per run: they stay on this thread.
     const detail = await this.limit(() =>
-      this.worker
+      this.worker && probe.type !== 'browser'
         ? this.worker.run(probe, ctx)
         : runProbe(probe, { probe: this.probe, clock: this.clock }, ctx),
     );

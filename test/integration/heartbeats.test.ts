@@ -245,8 +245,15 @@ describe('heartbeats through the local pipeline', () => {
 
 describe('M-of-N through the local pipeline (real probe timers)', () => {
   it('a probe failing every other check fires with failureWindow, and not without', async () => {
+    // Prepare: a pipeline of its own (the one above was restarted without probes), probes on.
+    await pipeline.close();
+    received.length = 0;
+    hits.clear();
+    const probeDir = await mkdtemp(join(tmpdir(), 'vigil-mofn-'));
+    pipeline = await startLocal({ ...options, dataDir: probeDir });
+
     // The windowed probe fires at its third check (F P F: 2 of the last 3).
-    const firing = await waitFor(of('Probe lb-windowed', 'FIRING'), 8000);
+    const firing = await waitFor(of('Probe lb-windowed', 'FIRING'), 15_000);
     expect(firing.summary).toContain('lb-windowed');
     // Assess: the plain probe (its own offset in the interval) sees the same pattern, as many
     // checks, and never fires.
@@ -254,5 +261,6 @@ describe('M-of-N through the local pipeline (real probe timers)', () => {
       await new Promise((r) => setTimeout(r, 20));
     expect(hits.get('/plain')).toBeGreaterThanOrEqual(4);
     expect(received.some((n) => n.title === 'Probe lb-plain')).toBe(false);
-  });
+    // afterAll closes this pipeline; its directory goes with the machine's temp files.
+  }, 30_000);
 });

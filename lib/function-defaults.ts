@@ -310,6 +310,10 @@ export class VigilFunction extends Construct {
         VIGIL_CONFIG_SHA256: configJsonHash(configJson),
         // Read only when the first error must be reported; a missing secret leaves Sentry off.
         SENTRY_DSN_SECRET_ID: sentryDsnSecretNameFor(settings.stage),
+        // OpenTelemetry export, when the config names a collector (off otherwise).
+        ...(props.config.telemetry
+          ? { OTEL_EXPORTER_OTLP_ENDPOINT: props.config.telemetry.otlpEndpoint }
+          : {}),
         ...props.environment,
       },
     });

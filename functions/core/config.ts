@@ -567,6 +567,19 @@ export const configSchema = z
     history: historySchema.default(HISTORY_DEFAULTS),
     /** The public status page; absent: no status page. */
     statusPage: statusPageSchema.optional(),
+    /**
+     * OpenTelemetry export from the deployed functions: CDK sets `OTEL_EXPORTER_OTLP_ENDPOINT`
+     * on each of them (local mode reads the environment variable itself). Absent: off.
+     */
+    telemetry: z
+      .object({
+        otlpEndpoint: z
+          .string()
+          .url()
+          .refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL'),
+      })
+      .strict()
+      .optional(),
     badges: badgesSchema.default({ public: { projects: [], probes: [] } }),
     /** Per-stage overrides, merged over the top-level values by `resolveStage`. */
     stages: z

@@ -131,6 +131,8 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
       expect(variables.VIGIL_CONFIG_SHA256).toBe(
         configJsonHash(String(variables.VIGIL_CONFIG_JSON)),
       );
+      // The config names a collector: each function exports its spans there.
+      expect(variables.OTEL_EXPORTER_OTLP_ENDPOINT).toBe('https://otel.example.com');
     }
   });
 

@@ -92,6 +92,7 @@ export const stageConfig = async (): Promise<VigilConfig> =>
       },
     ],
     alerts: { channels: [{ type: 'email', address: 'oncall@example.com' }] },
+    telemetry: { otlpEndpoint: 'https://otel.example.com' },
   });
 
 /** The stages the suites check side by side. */

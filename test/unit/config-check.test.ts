@@ -71,6 +71,15 @@ describe('config validation', () => {
     );
   });
 
+  it('takes an http(s) OpenTelemetry collector and refuses other schemes', () => {
+    expect(
+      checkConfig({ telemetry: { otlpEndpoint: 'https://otel.example.com' } }, 'c.json').telemetry,
+    ).toEqual({ otlpEndpoint: 'https://otel.example.com' });
+    expect(() => checkConfig({ telemetry: { otlpEndpoint: 'ftp://otel' } }, 'c.json')).toThrow(
+      'telemetry.otlpEndpoint: must be an http(s) URL',
+    );
+  });
+
   it('names the lack of probes, and a window that ends as it starts', () => {
     expect(() =>
       checkConfig(

@@ -25,6 +25,7 @@ const HANDLERS = [
   'notify',
   'web',
   'heartbeat',
+  'browser',
 ];
 
 beforeAll(async () => {

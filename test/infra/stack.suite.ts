@@ -486,7 +486,7 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
   it('keeps every log group for the stage retention', () => {
     const retention = stageSettings(config, stage).logRetention;
     const groups = Object.values(s().template.findResources('AWS::Logs::LogGroup'));
-    expect(groups).toHaveLength(11); // ingest, authorizer, metrics, history, status, probe, alert, notify, web, heartbeat; API access logs
+    expect(groups).toHaveLength(12); // ingest, authorizer, metrics, history, status, probe, browser, alert, notify, web, heartbeat; API access logs
     for (const group of groups) {
       expect((group as CfnResourceJson).Properties?.RetentionInDays).toBe(retention);
     }
@@ -941,8 +941,8 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
     const invokeConfigs = Object.values(
       s().template.findResources('AWS::Lambda::EventInvokeConfig'),
     );
-    // metrics, history, status, probe, alert, notify, heartbeat: every asynchronously invoked function
-    expect(invokeConfigs).toHaveLength(7);
+    // metrics, history, status, probe, browser, alert, notify, heartbeat: every asynchronously invoked function
+    expect(invokeConfigs).toHaveLength(8);
     for (const invokeConfig of invokeConfigs) {
       expect((invokeConfig as CfnResourceJson).Properties?.DestinationConfig).toMatchObject({
         OnFailure: { Destination: expect.anything() },

@@ -81,7 +81,11 @@ export const synthesize = (stage: Stage, config: VigilConfig): Promise<Synthesiz
 export const stageConfig = async (): Promise<VigilConfig> =>
   parseConfig({
     ...(await loadVigilConfig()),
-    probes: [{ name: 'shop-health', url: 'https://shop.example.com/health' }],
+    probes: [
+      { name: 'shop-health', url: 'https://shop.example.com/health' },
+      // A browser check: its own function, schedule, queue and alarms.
+      { name: 'shop-login', type: 'browser', script: 'test/fixtures/browser/login.check.ts' },
+    ],
     // A heartbeat with its own ping token: its route, table, schedule, evaluator and secret read.
     heartbeats: [
       {

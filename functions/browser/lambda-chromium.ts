@@ -8,8 +8,8 @@ export interface PackedChromium {
 const WEAKENING = ['--disable-web-security', '--allow-running-insecure-content'];
 
 /**
- * The packed Chromium of the Lambda (`load` imports `@sparticuz/chromium`), unpacked once per container (a failed unpack is tried again
- * on the next run); when it cannot be unpacked, why.
+ * The packed Chromium of the Lambda (`load` imports `@sparticuz/chromium`), unpacked once per
+ * container (a failed unpack is tried again on the next run); when it cannot be unpacked, why.
  */
 export const packedChromium = (
   load: () => Promise<PackedChromium>,

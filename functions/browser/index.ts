@@ -6,9 +6,10 @@ import { S3Archive } from '../adapters/aws/s3-archive';
 import { systemClock } from '../core/ports';
 import { createProbeHandler } from '../probe/handler';
 import { browserChildMain } from '../shared/browser-child';
-import { type ChromiumLaunch, createBrowserProber } from '../shared/browser-probe';
+import { createBrowserProber } from '../shared/browser-probe';
 import { configFromEnv, requireEnv } from '../shared/lambda-config';
 import { metrics } from '../shared/powertools';
+import { packedChromium } from './lambda-chromium';
 
 /**
  * Lambda entry of browser checks: the probe handler (same schedule and sampling as HTTP probes)
@@ -19,24 +20,6 @@ import { metrics } from '../shared/powertools';
  */
 
 const here = dirname(fileURLToPath(import.meta.url));
-
-const WEAKENING = ['--disable-web-security', '--allow-running-insecure-content'];
-
-/** The packed Chromium, unpacked once per container. */
-let launch: Promise<ChromiumLaunch | string> | undefined;
-const lambdaChromium = (): Promise<ChromiumLaunch | string> => {
-  launch ??= import('@sparticuz/chromium')
-    .then(async ({ default: chromium }) => ({
-      executablePath: await chromium.executablePath(),
-      // Its defaults, less the two that would let a checked page reach across origins.
-      args: chromium.args.filter((a) => !WEAKENING.includes(a)),
-    }))
-    .catch((e: unknown) => {
-      launch = undefined;
-      return `Chromium could not be unpacked: ${e instanceof Error ? e.message : String(e)}`;
-    });
-  return launch;
-};
 
 const isChild = process.env.VIGIL_BROWSER_CHILD === '1';
 if (isChild) browserChildMain();
@@ -56,7 +39,7 @@ export const handler = isChild
         browser: createBrowserProber({
           secrets: stageSecrets(),
           archive: new S3Archive({ bucket: requireEnv('ARCHIVE_BUCKET'), client: s3() }),
-          chromium: lambdaChromium,
+          chromium: packedChromium(() => import('@sparticuz/chromium')),
           childEntry: fileURLToPath(import.meta.url),
           scriptPath: (probe) => join(here, 'checks', `${probe.name}.mjs`),
         }),

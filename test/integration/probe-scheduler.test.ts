@@ -4,6 +4,10 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { EnvSecretResolver } from '../../functions/adapters/local/env-secrets';
 import { ProbeScheduler, probeOffsetMs } from '../../functions/adapters/local/probe-scheduler';
 import { ProbeWorker } from '../../functions/adapters/local/probe-thread';
+import {
+  type ProbeAnswerMessage,
+  probeRequestHandler,
+} from '../../functions/adapters/local/probe-worker';
 import { parseConfig } from '../../functions/core/config';
 import type { ProbeCompletedDetail } from '../../functions/core/events';
 import { createLimiter } from '../../functions/core/pool';
@@ -202,6 +206,20 @@ describe('probes in a worker thread', () => {
     await worker.close();
   });
 
+  it('rejects a run with the error the worker answers, and ignores answers to no run', async () => {
+    // Prepare: a worker that first answers an unknown id, then fails the run it was sent.
+    const failing = new URL(
+      'data:text/javascript,import{parentPort}from"node:worker_threads";parentPort.on("message",(m)=>{parentPort.postMessage({id:m.id+1000,detail:{}});parentPort.postMessage({id:m.id,error:"no route to probe"});});',
+    );
+    const worker = new ProbeWorker({ env: {}, file: failing });
+    const [probe] = configOf([{ name: 'any', url: `${base}/ok` }]).probes;
+    // Act
+    const run = worker.run(probe as never, ctx);
+    // Assess
+    await expect(run).rejects.toThrow('no route to probe');
+    await worker.close();
+  });
+
   it('the scheduler publishes what its worker measured', async () => {
     // Prepare
     const publisher = new MemoryPublisher();
@@ -246,5 +264,56 @@ describe('probes in a worker thread', () => {
     vi.mocked(logger.error).mockRestore();
     // Assess
     expect(JSON.stringify(errors)).toContain('probe run failed');
+  });
+});
+
+describe('the probe worker message handler (in-process)', () => {
+  const answers: ProbeAnswerMessage[] = [];
+  const handle = probeRequestHandler({ env: { VIGIL_SECRET_TOKEN: 's3cret' } }, (a) =>
+    answers.push(a),
+  );
+  const [probe] = configOf([
+    {
+      name: 'private',
+      url: `http://127.0.0.1:1/`,
+      headers: { authorization: 'Bearer {{secret:token}}' },
+    },
+  ]).probes;
+
+  it('answers the probe detail, with secrets from the env it was given', async () => {
+    // Prepare
+    const [secret] = configOf([
+      {
+        name: 'private',
+        url: `${base}/secret`,
+        headers: { authorization: 'Bearer {{secret:token}}' },
+      },
+    ]).probes;
+    answers.length = 0;
+    // Act
+    await handle({ id: 7, probe: secret as never, ctx });
+    // Assess
+    expect(answers).toEqual([
+      { id: 7, detail: expect.objectContaining({ status: 'up', statusCode: 200 }) },
+    ]);
+  });
+
+  it('answers why a run could not be made, whatever was thrown', async () => {
+    // Prepare: a run context whose attempt numbering throws (an Error, then a bare value).
+    answers.length = 0;
+    const throwing = (value: unknown) => ({
+      ...ctx,
+      attempt: () => {
+        throw value;
+      },
+    });
+    // Act
+    await handle({ id: 1, probe: probe as never, ctx: throwing(new Error('bad attempt')) });
+    await handle({ id: 2, probe: probe as never, ctx: throwing('bare failure') });
+    // Assess
+    expect(answers).toEqual([
+      { id: 1, error: 'bad attempt' },
+      { id: 2, error: 'bare failure' },
+    ]);
   });
 });

@@ -23,22 +23,32 @@ export interface ProbeRequestMessage {
   ctx: RunContext;
 }
 
-const port = parentPort;
-if (port) {
-  const data = workerData as ProbeWorkerData;
+export interface ProbeAnswerMessage {
+  id: number;
+  detail?: Awaited<ReturnType<typeof runProbe>>;
+  error?: string;
+}
+
+/** The worker's message handler: runs one probe and posts its detail, or why it failed. */
+export const probeRequestHandler = (
+  data: ProbeWorkerData,
+  post: (answer: ProbeAnswerMessage) => void,
+): ((msg: ProbeRequestMessage) => Promise<void>) => {
   const probe = createHttpProber({
     secrets: new EnvSecretResolver(data.env),
     now: () => systemClock.now(),
     ...data.tls,
   });
-  port.on('message', (msg: ProbeRequestMessage) => {
+  return (msg) =>
     runProbe(msg.probe, { probe, clock: systemClock }, msg.ctx).then(
-      (detail) => port.postMessage({ id: msg.id, detail }),
+      (detail) => post({ id: msg.id, detail }),
       (error: unknown) =>
-        port.postMessage({
-          id: msg.id,
-          error: error instanceof Error ? error.message : String(error),
-        }),
+        post({ id: msg.id, error: error instanceof Error ? error.message : String(error) }),
     );
-  });
+};
+
+const port = parentPort;
+if (port) {
+  const handle = probeRequestHandler(workerData as ProbeWorkerData, (a) => port.postMessage(a));
+  port.on('message', (msg: ProbeRequestMessage) => void handle(msg));
 }

@@ -39,17 +39,15 @@ const DAY = 86_400_000;
 
 /** The wall-clock time in `zone` at instant `t`, as epoch ms of those fields read as UTC. */
 export const wallTime = (zone: string, t: number): number => {
+  // formatToParts always yields these six fields (and literals, skipped).
   const p: Record<string, number> = {};
   for (const part of formatter(zone).formatToParts(new Date(t)))
     if (part.type !== 'literal') p[part.type] = Number(part.value);
-  const wall = Date.UTC(
-    p.year ?? 1970,
-    (p.month ?? 1) - 1,
-    p.day ?? 1,
-    p.hour ?? 0,
-    p.minute ?? 0,
-    p.second ?? 0,
-  );
+  const { year, month, day, hour, minute, second } = p as Record<
+    'year' | 'month' | 'day' | 'hour' | 'minute' | 'second',
+    number
+  >;
+  const wall = Date.UTC(year, month - 1, day, hour, minute, second);
   return wall + (((t % SECOND) + SECOND) % SECOND);
 };
 

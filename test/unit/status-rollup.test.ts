@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -278,6 +279,25 @@ describe('local store: dashboard data', () => {
     await probes.prune('2026-11-26T00:00:00.000Z');
     expect(await probes.failures({ project: 'shop', probe: 'api', limit: 5 })).toEqual([]);
     second.close();
+  });
+
+  it('imports a journal folder with only some of its files, and renames it', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'vigil-status-'));
+    await mkdir(join(dir, 'status'));
+    await writeFile(join(dir, 'status', 'runs.jsonl'), `${JSON.stringify(entry({}))}\n`);
+    const store = LocalStore.open(dir);
+    try {
+      expect(await importStatusJournal(dir, store.status, 90)).toEqual({
+        probes: 0,
+        incidents: 0,
+        runs: 1,
+        skipped: 0,
+      });
+      expect((await store.status.catalog.get('shop', 'r1'))?.runId).toBe('r1');
+      expect(existsSync(join(dir, 'status.imported', 'runs.jsonl'))).toBe(true);
+    } finally {
+      store.close();
+    }
   });
 });
 

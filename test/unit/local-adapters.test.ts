@@ -143,6 +143,39 @@ describe('LocalBus', () => {
     ]);
     expect(bus.deadLetters).toBe(0);
   });
+
+  it('refuses a subscription once started, and resumes each subscriber from its own progress', async () => {
+    const first = newBus();
+    const seen: string[] = [];
+    const project = (e: BusEvent) =>
+      (e.detail as { metadata: { project: string } }).metadata.project;
+    first.subscribe('old', EVENT_PATTERNS.metrics, async (e) => {
+      seen.push(`old:${project(e)}`);
+    });
+    await first.publish([coverageEvent('a')]);
+    await first.drain();
+    expect(() => first.subscribe('late', EVENT_PATTERNS.metrics, async () => {})).toThrow(
+      'subscribe "late" before the bus starts',
+    );
+    await first.stop();
+    // Committed after the stop: not delivered by the stopped bus, kept for the next one.
+    await first.publish([coverageEvent('b')]);
+    await first.drain();
+    expect(seen).toEqual(['old:a']);
+
+    const second = newBus();
+    second.subscribe('old', EVENT_PATTERNS.metrics, async (e) => {
+      seen.push(`old:${project(e)}`);
+    });
+    second.subscribe('new', EVENT_PATTERNS.metrics, async (e) => {
+      seen.push(`new:${project(e)}`);
+    });
+    second.start();
+    await second.drain();
+    await second.stop();
+    // The old subscriber gets only what it had not finished; the new one starts from the first.
+    expect(seen.slice(1).sort()).toEqual(['new:a', 'new:b', 'old:b']);
+  });
 });
 
 describe('SqliteRunLedger', () => {

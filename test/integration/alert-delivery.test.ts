@@ -78,9 +78,9 @@ const obs = (id: string, ok: boolean, at: string): Observation => ({
 const setup = async (policy = { baseDelayMs: 20, maxAttempts: 50 }) => {
   const dataDir = await mkdtemp(join(tmpdir(), 'vigil-delivery-'));
   const store = storeOf(dataDir).alerts;
-  const make = () =>
+  const make = (configured = channels()) =>
     new LocalAlertDispatcher({
-      channels: channels(),
+      channels: configured,
       dataDir,
       resolveSecret: async () => '',
       publisher: new MemoryPublisher(),
@@ -182,6 +182,37 @@ describe('local alert delivery, one channel at a time', () => {
     expect(db?.outbox).toEqual([]);
     expect(db?.sending).toBeUndefined();
     await second.stop();
+  });
+
+  it('dead-letters a pending delivery whose channel was removed from the config before a restart', async () => {
+    // Prepare: the webhook is down, its FIRING stays pending when the process stops.
+    const { dataDir, store, make, observe } = await setup();
+    answers.set('/hook', 503);
+    const first = make();
+    await first.start();
+    await observe(obs('1', false, new Date().toISOString()), first);
+    await expect.poll(() => received.get('/slack'), WAIT).toEqual(['FIRING']);
+    await first.stop();
+
+    // Act: restart with the webhook gone from the config.
+    const second = make(channels().slice(0, 1));
+    await second.start();
+    await expect.poll(() => second.stats.deadLetters, WAIT).toBe(1);
+    await second.stop();
+
+    // Assess: dead-lettered at once, saying why; Slack is not sent the FIRING again.
+    const dead = JSON.parse(await readFile(join(dataDir, 'notify-dead-letter.ndjson'), 'utf8'));
+    expect(dead).toMatchObject({
+      channel: 'webhook[1]',
+      error: expect.stringContaining('the channel is no longer in the config'),
+      notification: { kind: 'FIRING', checkKey: 'probe:shop/api' },
+    });
+    expect(await deliveries(store)).toEqual([
+      'slack[0] FIRING delivered',
+      'webhook[1] FIRING dead',
+    ]);
+    expect(received.get('/slack')).toEqual(['FIRING']);
+    expect(received.get('/hook')).toBeUndefined();
   });
 
   it('dead-letters a delivery after its retry budget, with backoff between attempts', async () => {

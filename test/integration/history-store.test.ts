@@ -624,6 +624,19 @@ describe('SqliteHistoryStore', () => {
     expect([stale, next]).toEqual([false, true]);
   });
 
+  it('serves an empty series for a limit of 0, and keeps a test that has no outcome yet', async () => {
+    const store = LocalStore.open(await tempDir());
+    const project = freshProject();
+    await store.history.putRun(run(project, 1, { branch: 'main' }), TTL);
+    expect(await store.history.series(project, 'tests', undefined, 'main', 0)).toEqual([]);
+    const empty = testRec(project, 'unit > new', 1, []);
+    expect(await store.history.putTest(empty, 0, TTL)).toBe(true);
+    expect((await store.history.getTests(project, ['unit > new'])).get('unit > new')).toEqual(
+      empty,
+    );
+    store.close();
+  });
+
   it('lets one of concurrent writers of a version win, in one group commit', async () => {
     // Prepare
     const store = LocalStore.open(await tempDir());

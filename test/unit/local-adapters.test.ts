@@ -143,6 +143,39 @@ describe('LocalBus', () => {
     ]);
     expect(bus.deadLetters).toBe(0);
   });
+
+  it('refuses a subscription once started, and resumes each subscriber from its own progress', async () => {
+    const first = newBus();
+    const seen: string[] = [];
+    const project = (e: BusEvent) =>
+      (e.detail as { metadata: { project: string } }).metadata.project;
+    first.subscribe('old', EVENT_PATTERNS.metrics, async (e) => {
+      seen.push(`old:${project(e)}`);
+    });
+    await first.publish([coverageEvent('a')]);
+    await first.drain();
+    expect(() => first.subscribe('late', EVENT_PATTERNS.metrics, async () => {})).toThrow(
+      'subscribe "late" before the bus starts',
+    );
+    await first.stop();
+    // Committed after the stop: not delivered by the stopped bus, kept for the next one.
+    await first.publish([coverageEvent('b')]);
+    await first.drain();
+    expect(seen).toEqual(['old:a']);
+
+    const second = newBus();
+    second.subscribe('old', EVENT_PATTERNS.metrics, async (e) => {
+      seen.push(`old:${project(e)}`);
+    });
+    second.subscribe('new', EVENT_PATTERNS.metrics, async (e) => {
+      seen.push(`new:${project(e)}`);
+    });
+    second.start();
+    await second.drain();
+    await second.stop();
+    // The old subscriber gets only what it had not finished; the new one starts from the first.
+    expect(seen.slice(1).sort()).toEqual(['new:a', 'new:b', 'old:b']);
+  });
 });
 
 describe('SqliteRunLedger', () => {
@@ -336,6 +369,55 @@ describe('LocalMetricStore', () => {
     ).toEqual([
       [1, 'None'],
       [2, 'None'],
+    ]);
+  });
+
+  const emfLine = (ts: number, values: unknown, p = 'x') =>
+    JSON.stringify({
+      _aws: {
+        Timestamp: ts,
+        CloudWatchMetrics: [{ Namespace: 'N', Dimensions: [['P']], Metrics: [{ Name: 'L' }] }],
+      },
+      P: p,
+      L: values,
+    });
+
+  it('in memory: skips values that are not numbers, keeps the newest 200 000 points, has no rollups', () => {
+    const memory = new LocalMetricStore();
+    expect(memory.ingestLine(emfLine(1, [1, 'two', null, 3]))).toBe(2);
+    memory.ingestLine(emfLine(2, 5, 'y'));
+    expect(memory.latest(['L', 'Other']).map((p) => [p.dimensions.P, p.value])).toEqual([
+      ['x', 3],
+      ['y', 5],
+    ]);
+    expect(memory.names()).toEqual(['L']);
+    expect(memory.prune(Date.now(), Date.now())).toBe(0);
+    expect(memory.rollups('L')).toEqual([]);
+    // One line with more values than the cap: only the newest 200 000 stay.
+    const many = Array.from({ length: 200_001 }, (_, i) => i);
+    expect(memory.ingestLine(emfLine(3, many))).toBe(200_001);
+    const kept = memory.query({ name: 'L' });
+    expect(kept).toHaveLength(200_000);
+    expect(kept[0]?.value).toBe(1);
+  });
+
+  it('skips a stored point or rollup whose dimensions are corrupt, keeping the others', async () => {
+    store.metrics.ingestLine(emfLine(10, 1));
+    await store.db.batch(() => undefined);
+    store.db
+      .q(
+        `INSERT INTO metrics (name, ts, dims, unit, namespace, value) VALUES ('L', 20, '{"P":', 'None', 'N', 9)`,
+      )
+      .run();
+    store.db
+      .q(
+        `INSERT INTO metric_rollups (name, dims, unit, namespace, hour, count, sum, min, max) VALUES ('L', 'oops', 'None', 'N', 0, 1, 2, 2, 2)`,
+      )
+      .run();
+    expect(store.metrics.query({ name: 'L' }).map((p) => p.value)).toEqual([1]);
+    expect(store.metrics.latest(['L']).map((p) => p.value)).toEqual([1]);
+    expect(store.metrics.rollups('L')).toEqual([
+      { hour: 0, dimensions: {}, count: 1, sum: 2, min: 2, max: 2 },
     ]);
   });
 });

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -278,6 +279,66 @@ describe('local store: dashboard data', () => {
     await probes.prune('2026-11-26T00:00:00.000Z');
     expect(await probes.failures({ project: 'shop', probe: 'api', limit: 5 })).toEqual([]);
     second.close();
+  });
+
+  it('imports a journal folder with only some of its files, and renames it', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'vigil-status-'));
+    await mkdir(join(dir, 'status'));
+    await writeFile(join(dir, 'status', 'runs.jsonl'), `${JSON.stringify(entry({}))}\n`);
+    const store = LocalStore.open(dir);
+    try {
+      expect(await importStatusJournal(dir, store.status, 90)).toEqual({
+        probes: 0,
+        incidents: 0,
+        runs: 1,
+        skipped: 0,
+      });
+      expect((await store.status.catalog.get('shop', 'r1'))?.runId).toBe('r1');
+      expect(existsSync(join(dir, 'status.imported', 'runs.jsonl'))).toBe(true);
+    } finally {
+      store.close();
+    }
+  });
+});
+
+describe('in-memory status stores', () => {
+  it('prune drops what is older than the cutoff and keeps the rest, redeliveries included', async () => {
+    const { MemoryProbeHistoryStore } = await import(
+      '../../functions/adapters/local/status-memory'
+    );
+    const probes = new MemoryProbeHistoryStore({
+      now: () => new Date('2026-11-25T10:30:00.000Z'),
+    });
+    const old = sample('2026-11-20T10:00:00.000Z', 1, 'down');
+    const recent = sample('2026-11-25T10:00:00.000Z', 2, 'down');
+    probes.recordSync(old);
+    probes.recordSync(recent);
+    await probes.prune('2026-11-24T00:00:00.000Z');
+    const window = { project: 'shop', probe: 'api', from: '2026-11-01T00:00:00.000Z' };
+    const to = '2026-11-26T00:00:00.000Z';
+    expect(
+      (await probes.rollups({ ...window, to, resolution: 'hour' })).map((r) => r.bucketStart),
+    ).toEqual(['2026-11-25T10:00:00.000Z']);
+    expect(
+      (await probes.failures({ project: 'shop', probe: 'api', limit: 5 })).map((f) => f.checkedAt),
+    ).toEqual([recent.metadata.checkedAt]);
+    // The recent sample is still known: its redelivery does not count twice.
+    probes.recordSync(recent);
+    expect((await probes.rollups({ ...window, to, resolution: 'hour' }))[0]).toMatchObject({
+      checks: 1,
+    });
+  });
+
+  it('lists a trend newest first whatever the order it was recorded in', async () => {
+    const catalog = new MemoryRunCatalog();
+    for (const [runId, at] of [
+      ['b', '2026-11-25T11:00:00.000Z'],
+      ['a', '2026-11-25T09:00:00.000Z'],
+      ['c', '2026-11-25T12:00:00.000Z'],
+    ] as const)
+      catalog.recordSync(entry({ runId, ingestedAt: at }));
+    const trend = await catalog.trend({ project: 'shop', kind: 'tests', branch: 'main', limit: 2 });
+    expect(trend.map((r) => r.runId)).toEqual(['c', 'b']);
   });
 });
 

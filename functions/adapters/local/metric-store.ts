@@ -136,7 +136,7 @@ export class LocalMetricStore {
     for (const listener of this.#listeners) listener(points);
     const db = this.#db;
     if (!db) {
-      this.#points.push(...points);
+      for (const p of points) this.#points.push(p); // no spread: a long line would overflow the stack
       if (this.#points.length > MAX_POINTS) this.#points = this.#points.slice(-MAX_POINTS);
       return points.length;
     }

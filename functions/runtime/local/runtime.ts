@@ -168,10 +168,9 @@ const correlationIdOf = (event: BusEvent): string | undefined => {
 
 export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => {
   const dataDir = resolve(opts.dataDir);
-  const generatedToken = !opts.tokens?.length;
-  const tokens = generatedToken
-    ? [`vgl_${randomBytes(18).toString('base64url')}`]
-    : [...(opts.tokens ?? [])];
+  const given = opts.tokens ?? [];
+  const generatedToken = given.length === 0;
+  const tokens = generatedToken ? [`vgl_${randomBytes(18).toString('base64url')}`] : [...given];
 
   const scoped = await invocationScopes();
   const store = LocalStore.open(dataDir, { synchronous: opts.synchronous });

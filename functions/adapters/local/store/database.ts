@@ -201,8 +201,8 @@ const openChecked = (
   try {
     db.exec('PRAGMA busy_timeout = 10000');
     db.exec('PRAGMA journal_mode = WAL');
-    const rows = db.prepare('PRAGMA quick_check').all() as Record<string, string>[];
-    const problems = rows.map((r) => Object.values(r)[0] ?? '').filter((p) => p !== 'ok');
+    const rows = db.prepare('PRAGMA quick_check').all() as { quick_check: string }[];
+    const problems = rows.map((r) => r.quick_check).filter((p) => p !== 'ok');
     if (problems.length)
       onProblem('the store failed its integrity check; damaged records will be skipped', {
         problems: problems.slice(0, 20),

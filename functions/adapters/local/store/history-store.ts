@@ -8,7 +8,7 @@ import type {
   TestRecord,
   TestStatusFilter,
 } from '../../../core/history/types';
-import { type Clock, systemClock } from '../../../core/ports';
+import type { Clock } from '../../../core/ports';
 import { parseRecord, type StoreDb } from './database';
 
 const DAY_MS = 86_400_000;
@@ -51,9 +51,9 @@ export class SqliteHistoryStore implements HistoryStore {
   readonly #db: StoreDb;
   readonly #clock: Clock;
 
-  constructor(db: StoreDb, opts: { clock?: Clock } = {}) {
+  constructor(db: StoreDb, opts: { clock: Clock }) {
     this.#db = db;
-    this.#clock = opts.clock ?? systemClock;
+    this.#clock = opts.clock;
   }
 
   #now(): number {

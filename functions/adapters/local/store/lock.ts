@@ -56,9 +56,13 @@ export const lockDataDir = (dataDir: string): DataDirLock => {
     }
   }
   held.add(path);
+  let released = false;
   return {
+    // Once per handle: a late second call must not remove the lock of the next owner.
     release: () => {
-      if (!held.delete(path)) return;
+      if (released) return;
+      released = true;
+      held.delete(path);
       try {
         unlinkSync(path);
       } catch {

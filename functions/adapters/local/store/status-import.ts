@@ -47,17 +47,19 @@ export const importStatusJournal = async (
 ): Promise<StatusImport | undefined> => {
   const dir = join(dataDir, 'status');
   if (!existsSync(dir)) return undefined;
-  const [probes, incidents, runs] = await Promise.all(
-    ['probes.jsonl', 'incidents.jsonl', 'runs.jsonl'].map((f) => lines(join(dir, f))),
-  );
-  for (const s of probes?.records ?? []) await stores.probes.record(s as ProbeCompletedDetail);
-  for (const n of incidents?.records ?? []) await stores.incidents.apply(n as AlertNotification);
-  for (const r of runs?.records ?? []) await stores.catalog.record(r as RunEntry, ttlDays);
+  const [probes, incidents, runs] = await Promise.all([
+    lines(join(dir, 'probes.jsonl')),
+    lines(join(dir, 'incidents.jsonl')),
+    lines(join(dir, 'runs.jsonl')),
+  ]);
+  for (const s of probes.records) await stores.probes.record(s as ProbeCompletedDetail);
+  for (const n of incidents.records) await stores.incidents.apply(n as AlertNotification);
+  for (const r of runs.records) await stores.catalog.record(r as RunEntry, ttlDays);
   await rename(dir, join(dataDir, 'status.imported'));
   return {
-    probes: probes?.records.length ?? 0,
-    incidents: incidents?.records.length ?? 0,
-    runs: runs?.records.length ?? 0,
-    skipped: (probes?.skipped ?? 0) + (incidents?.skipped ?? 0) + (runs?.skipped ?? 0),
+    probes: probes.records.length,
+    incidents: incidents.records.length,
+    runs: runs.records.length,
+    skipped: probes.skipped + incidents.skipped + runs.skipped,
   };
 };

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EnvSecretResolver } from '../../../functions/adapters/local/env-secrets';
 import { probeSchema } from '../../../functions/core/config';
 import { classifyError, createHttpProber, probeHttp } from '../../../functions/shared/http-probe';
+import { probeTcp } from '../../../functions/shared/socket-probes';
 import { selfSignedCerts } from '../../helpers/tls';
 
 const TOKEN = 'tok_edge-case-secret-42';
@@ -112,5 +113,19 @@ describe('createHttpProber secret scrubbing', () => {
     await expect(prober(probe, new AbortController().signal)).rejects.toThrow(
       'bad header Bearer ***',
     );
+  });
+});
+
+describe('probeTcp edges', () => {
+  it('checks a TLS certificate against the host name it was asked for', async () => {
+    const outcome = await probeTcp(
+      { host: 'localhost', port: tlsPort, tls: true, timeoutMs: 2000, tlsExpiryDays: 1 },
+      () => new Date(),
+      { ca, signal: new AbortController().signal },
+    );
+    expect(outcome.failure).toEqual({
+      assertion: 'tls',
+      message: 'TLS certificate not trusted: ERR_TLS_CERT_ALTNAME_INVALID',
+    });
   });
 });

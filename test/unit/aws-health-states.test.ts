@@ -12,7 +12,7 @@ const tableIn = (Table: DescribeTableCommandOutput['Table']) =>
 
 describe('AWS health checks: states moto does not show', () => {
   it.each([
-    ['CREATING', 'ledger table is CREATING'],
+    ['CREATING' as const, 'ledger table is CREATING'],
     [undefined, 'ledger table is in an unknown state'],
   ])('reports a ledger table in state %s as unhealthy', async (status, message) => {
     await expect(tableIn({ TableStatus: status }).check()).rejects.toThrow(message);

@@ -11,7 +11,7 @@ import {
 } from '../core/alerts/sources';
 import type { AlertState, Observation } from '../core/alerts/state';
 import type { VigilConfig } from '../core/config';
-import { VigilError } from '../core/errors';
+import { firstIssue, VigilError } from '../core/errors';
 import { type AlertNotification, type BusEvent, DETAIL_TYPES, parseBusEvent } from '../core/events';
 import { PIPELINE_METRICS } from '../core/metrics/catalog';
 import type { Clock, Dispatch } from '../core/ports';
@@ -56,11 +56,7 @@ const alarmObservation = (event: BusEvent, config: VigilConfig): Observation | u
     return observationFromAlarm(event, config);
   } catch (e) {
     if (e instanceof ZodError) {
-      const issue = e.issues[0];
-      throw new VigilError(
-        'bad_request',
-        `Invalid CloudWatch alarm event: ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'bad detail'}`,
-      );
+      throw new VigilError('bad_request', `Invalid CloudWatch alarm event: ${firstIssue(e)}`);
     }
     throw e;
   }

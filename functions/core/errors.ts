@@ -62,3 +62,14 @@ export const invalidReport = (message: string, location?: ErrorLocation): VigilE
   new VigilError('invalid_report', message, location);
 
 export const isVigilError = (e: unknown): e is VigilError => e instanceof VigilError;
+
+/** The message of anything thrown (a non-Error value as its text). */
+export const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+/** A schema failure as `path: message` of its first issue (zod always reports at least one). */
+export const firstIssue = (error: {
+  issues: readonly { path: readonly PropertyKey[]; message: string }[];
+}): string => {
+  const issue = error.issues[0];
+  return issue ? `${issue.path.map(String).join('.')}: ${issue.message}` : 'invalid';
+};

@@ -1,7 +1,7 @@
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { SNSEvent } from 'aws-lambda';
 import type { VigilConfig } from '../core/config';
-import { VigilError } from '../core/errors';
+import { firstIssue, messageOf, VigilError } from '../core/errors';
 import { type AlertNotification, alertNotificationSchema } from '../core/events';
 import { PIPELINE_METRICS } from '../core/metrics/catalog';
 import type { DeliveryMarks } from '../core/ports';
@@ -48,10 +48,9 @@ const parseMessage = (messageId: string, message: string): AlertNotification => 
   }
   const parsed = alertNotificationSchema.safeParse(json);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
     throw new VigilError(
       'bad_request',
-      `SNS message ${messageId} is not an alert notification: ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'bad shape'}`,
+      `SNS message ${messageId} is not an alert notification: ${firstIssue(parsed.error)}`,
     );
   }
   return parsed.data;
@@ -78,7 +77,7 @@ export const createNotifyHandler = (deps: NotifyHandlerDeps) => {
               const already = await marks?.delivered(key).catch((error: unknown) => {
                 logger.warn('could not read the delivery marks; sending', {
                   channel: label,
-                  error: error instanceof Error ? error.message : String(error),
+                  error: messageOf(error),
                 });
                 return false;
               });
@@ -98,7 +97,7 @@ export const createNotifyHandler = (deps: NotifyHandlerDeps) => {
                 attempts,
               });
             } catch (e) {
-              const error = e instanceof Error ? e.message : String(e);
+              const error = messageOf(e);
               logger.error('alert delivery failed', { channel: label, kind: n.kind, error });
               emitPipelineMetric(metrics, PIPELINE_METRICS.deliveryFailures, {
                 Channel: channel.type,
@@ -108,7 +107,7 @@ export const createNotifyHandler = (deps: NotifyHandlerDeps) => {
             await marks?.mark(key).catch((error: unknown) =>
               logger.warn('could not record a delivery; a retry may post it again', {
                 channel: label,
-                error: error instanceof Error ? error.message : String(error),
+                error: messageOf(error),
               }),
             );
             return undefined;

@@ -2,6 +2,7 @@ import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { isIP } from 'node:net';
 import tls, { type TLSSocket } from 'node:tls';
+import { messageOf } from '../core/errors';
 import {
   MAX_BODY_BYTES,
   type Observation,
@@ -80,7 +81,7 @@ export const classifyError = (
   port: number,
 ): { kind: TransportErrorKind; message: string } => {
   const code = errorCode(e);
-  const text = e instanceof Error ? e.message : String(e);
+  const text = messageOf(e);
   if (code && DNS_CODES.has(code))
     return { kind: 'dns', message: `DNS lookup for ${host} failed (${code})` };
   if (code && isTlsCode(code))
@@ -105,8 +106,8 @@ const certificateOf = (socket: TLSSocket): TlsObservation | undefined => {
 
 const flattenHeaders = (res: IncomingMessage): Record<string, string> => {
   const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(res.headers))
-    if (value !== undefined) out[key] = Array.isArray(value) ? value.join(', ') : value;
+  // Node gives a string, or an array for a repeated header; never undefined on a response.
+  for (const [key, value] of Object.entries(res.headers)) out[key] = [value].flat().join(', ');
   return out;
 };
 
@@ -220,9 +221,7 @@ const request = (
         if (settled) return;
         settled = true;
         for (const cleanup of cleanups) cleanup();
-        reject(
-          new Error(`the request could not be sent: ${e instanceof Error ? e.message : String(e)}`),
-        );
+        reject(new Error(`the request could not be sent: ${messageOf(e)}`));
       }
     };
 
@@ -372,7 +371,7 @@ export const createHttpProber = (options: HttpProberOptions): ProbeFn => {
         signal,
       });
     } catch (e) {
-      throw new Error(scrub(e instanceof Error ? e.message : String(e)));
+      throw new Error(scrub(messageOf(e)));
     }
     if (resolved.secrets.length === 0) return obs;
     if ('error' in obs) return { ...obs, message: scrub(obs.message) };

@@ -208,3 +208,38 @@ describe('ingest handler (API Gateway v2)', () => {
     });
   });
 });
+
+describe('ingest handler on a deployment without optional parts', () => {
+  it('reports the stage as local when none is configured', async () => {
+    const { stage: _stage, ...local } = deps;
+    const res = await createIngestHandler(local)(apiEvent({ method: 'GET', path: '/v1/health' }));
+    expect(body(res)).toMatchObject({ status: 'ok', stage: 'local' });
+  });
+
+  it('answers 503 to a staged upload when uploads are not configured', async () => {
+    const res = await createIngestHandler(deps)(
+      apiEvent({
+        path: '/v1/uploads',
+        headers: auth,
+        body: JSON.stringify({ bytes: 10, contentType: 'application/gzip' }),
+      }),
+    );
+    expect(res.statusCode).toBe(503);
+    expect(body(res).error).toMatchObject({
+      code: 'unavailable',
+      message: 'Staged uploads are not configured on this deployment.',
+    });
+  });
+
+  it('answers 503 to a heartbeat ping when heartbeats are not configured', async () => {
+    const res = await createIngestHandler(deps)(
+      apiEvent({ method: 'POST', path: '/v1/heartbeats/shop/nightly-backup' }),
+    );
+    expect(res.statusCode).toBe(503);
+    expect(body(res).error).toMatchObject({
+      code: 'unavailable',
+      message: 'Heartbeats are not configured on this deployment.',
+    });
+    expect(publisher.events).toHaveLength(0);
+  });
+});

@@ -1,3 +1,4 @@
+import { messageOf } from '../../core/errors';
 import {
   type Attributes,
   type AttributeValue,
@@ -138,7 +139,7 @@ export const exportSpans = async (
     if (!res.ok) logger.warn('OTLP export refused', { status: res.status, spans: spans.length });
   } catch (error) {
     logger.warn('OTLP export failed', {
-      error: error instanceof Error ? error.message : String(error),
+      error: messageOf(error),
       spans: spans.length,
     });
   }

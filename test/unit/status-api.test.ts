@@ -471,6 +471,7 @@ describe('probes and incidents', () => {
     for (const [key, value] of [
       ['open', 'yes'],
       ['days', '91'],
+      ['days', '365'],
       ['project', '-x'],
       ['limit', '0'],
     ] as const) {

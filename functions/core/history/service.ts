@@ -152,7 +152,7 @@ const readNormalized = async <K extends Normalized['kind']>(
   } catch (e) {
     throw new VigilError(
       'internal',
-      `The ${where} is not JSON: ${e instanceof Error ? e.message : String(e)}`,
+      `The ${where} is not JSON: ${(e as SyntaxError).message}`, // all JSON.parse throws
     );
   }
   const parsed = normalizedSchema.safeParse(doc);

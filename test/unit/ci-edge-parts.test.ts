@@ -283,4 +283,29 @@ describe('patch coverage steps of the ingest', () => {
       lineCoverage('SF:b.ts\nDA:3,000\nDA:3,2\nDA:0,1\nend_of_record\nDA:4,1\n', 'lcov'),
     ).toEqual(new Map([['b.ts', new Map([[3, true]])]]));
   });
+
+  it('prefixes relative Cobertura paths with the first <source>, never absolute ones', () => {
+    const xml =
+      '<coverage><sources><source>/repo/src/</source></sources><packages><package><classes>' +
+      '<class filename="a.ts"><lines><line number="1" hits="1"/></lines></class>' +
+      '<class filename="/abs/b.ts"><lines><line number="2" hits="0"/></lines></class>' +
+      '<class filename="C:/win/c.ts"><lines><line number="3" hits="1"/></lines></class>' +
+      '</classes></package></packages></coverage>';
+    expect([...(lineCoverage(xml, 'cobertura')?.keys() ?? [])]).toEqual([
+      '/repo/src/a.ts',
+      '/abs/b.ts',
+      'C:/win/c.ts',
+    ]);
+  });
+
+  it('reads Istanbul coverage-final.json by path, or by key without one, skipping non-objects', () => {
+    const entry = { statementMap: { 0: { start: { line: 4 } } }, s: { 0: 1 } };
+    const doc = { '/repo/a.ts': { ...entry, path: '/repo/a.ts' }, 'b.ts': entry, junk: 7 };
+    expect(lineCoverage(JSON.stringify(doc), 'istanbul')).toEqual(
+      new Map([
+        ['/repo/a.ts', new Map([[4, true]])],
+        ['b.ts', new Map([[4, true]])],
+      ]),
+    );
+  });
 });

@@ -57,6 +57,16 @@ describe('config validation', () => {
     },
   };
 
+  it('reports probes and heartbeats that are not objects by their path only', () => {
+    expect(() =>
+      checkConfig({ probes: ['api'], heartbeats: [7], alerts: { maintenance: [] } }, 'c.json'),
+    ).toThrow(
+      'Invalid Vigil config in c.json: ' +
+        'probes.0: Invalid input: expected object, received string; ' +
+        'heartbeats.0: Invalid input: expected object, received number',
+    );
+  });
+
   it('reports every problem at once, schema and crons and windows, each by its path', () => {
     expect(() => checkConfig(bad, 'vigil.config.ts')).toThrow(
       'Invalid Vigil config in vigil.config.ts: ' +

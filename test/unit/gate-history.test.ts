@@ -126,6 +126,41 @@ describe('coverage drop against the base branch', () => {
     );
   });
 
+  it('skips, with the reason, a metric the report or the base run lacks or did not measure', () => {
+    // Prepare: lines not measured (no reason given), functions absent; the base has no branches.
+    const { functions: _, ...withoutFunctions } = summary;
+    const report = {
+      ...current,
+      summary: { ...withoutFunctions, lines: { pct: null, covered: 0, total: 0 } },
+    } as ParsedReport;
+    const { branches: __, ...baseSummary } = summary;
+    const metrics = cfgOf({
+      minCoverage: 80,
+      coverageMetrics: ['lines', 'branches', 'functions'],
+      maxCoverageDrop: 1,
+    });
+
+    // Act
+    const g = evaluateGate(report, metrics, ctx([record('coverage', baseSummary as CoverageSummary)]));
+
+    // Assess
+    const messages = Object.fromEntries(g.checks.map((c) => [c.id, [c.status, c.message]]));
+    expect(messages['coverage.lines']?.[1]).toMatch(/^lines coverage was not measured \(no data\)/);
+    expect(messages['coverage.functions']).toEqual([
+      'skip',
+      'The report has no functions coverage.',
+    ]);
+    expect(messages['coverage.drop.lines']).toEqual([
+      'skip',
+      'lines coverage was not measured (no data).',
+    ]);
+    expect(messages['coverage.drop.branches']?.[1]).toMatch(/\(run run-\d+\) has no branches\.$/);
+    expect(messages['coverage.drop.functions']).toEqual([
+      'skip',
+      'The report has no functions coverage.',
+    ]);
+  });
+
   it('adds no drop checks unless maxCoverageDrop is set', () => {
     const g = evaluateGate(current, cfgOf({ minCoverage: 80 }), ctx([base(99, 99)]));
     expect(g.checks.map((c) => c.id)).toEqual(['coverage.lines']);

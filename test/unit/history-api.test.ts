@@ -498,6 +498,9 @@ describe('GET /v1/projects/{project}/benchmarks/{name}', () => {
     expect(res.status).toBe(404);
     expect(res.body.error).toMatchObject({ code: 'not_found', location: { path: 'path.name' } });
     expect(res.body.error.message).toContain('"nope"');
+    expect(res.body.error.message).toContain('(runs without a suite)');
+    const inSuite = await get('/v1/projects/shop/web/benchmarks/nope', { suite: 'micro' });
+    expect(inSuite.body.error.message).toContain('(suite "micro")');
   });
 });
 

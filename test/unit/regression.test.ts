@@ -5,6 +5,7 @@ import {
   detectRegression,
   directionFromUnit,
   type Finding,
+  predictionBand,
   type Sample,
 } from '../../functions/core/history/regression';
 
@@ -158,6 +159,20 @@ describe('detectRegression: values only (robust path)', () => {
   });
 });
 
+describe('detectRegression: unusable input', () => {
+  it('cannot compare a current value that is not a number', () => {
+    expect(detect(values(1, STEADY), { value: Number.NaN })).toEqual({
+      status: 'incomparable',
+      reason: 'the current value is not a number',
+    });
+  });
+
+  it('has no prediction band below two runs', () => {
+    expect(predictionBand([5], 0.005)).toBe(0);
+    expect(predictionBand([5, 7], 0.005)).toBeGreaterThan(0);
+  });
+});
+
 describe('detectRegression: sampled benchmarks (Welch path)', () => {
   const baseline = STEADY.map(fib20);
 
@@ -166,6 +181,14 @@ describe('detectRegression: sampled benchmarks (Welch path)', () => {
     expect(d).toMatchObject({ status: 'regressed', method: 'welch', runs: 10 });
     expect(d.pValue).toBeLessThan(1e-10);
     expect(d.changePct).toBeCloseTo(24.9, 0);
+  });
+
+  it('judges an ops/s benchmark (bigger is better): 25% fewer ops regressed, 25% more improved', () => {
+    // pytest-benchmark reports ops too: the same rounds, read as operations per second.
+    const ops = (f: number): Sample => ({ value: 522 * f, samples: 523, stddev: 12 * f });
+    const history = STEADY.map(ops);
+    expect(found(detect(history, ops(0.75), { direction: 'bigger' })).status).toBe('regressed');
+    expect(found(detect(history, ops(1.25), { direction: 'bigger' })).status).toBe('improved');
   });
 
   it('lets a significant but small change pass: 5% is below the 10% threshold', () => {

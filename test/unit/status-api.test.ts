@@ -471,6 +471,7 @@ describe('probes and incidents', () => {
     for (const [key, value] of [
       ['open', 'yes'],
       ['days', '91'],
+      ['days', '365'],
       ['project', '-x'],
       ['limit', '0'],
     ] as const) {
@@ -528,6 +529,29 @@ describe('public status page', () => {
     ])
       expect(res.text, secret).not.toContain(secret);
     expect((await call('GET', '/v1/status', { query: { a: '1' } })).status).toBe(400);
+  });
+
+  it('shows a component with some probes down as degraded, and only windows that touch it', async () => {
+    setup({
+      ...baseConfig,
+      alerts: {
+        maintenance: [
+          { probes: ['admin'], start: '2026-11-26T00:00:00Z', end: '2026-11-26T01:00:00Z' },
+          { tags: ['elsewhere'], start: '2026-11-26T00:00:00Z', end: '2026-11-26T01:00:00Z' },
+        ],
+      },
+      statusPage: { title: 'S', components: [{ name: 'Shop', probes: ['checkout', 'admin'] }] },
+    });
+    await deliver(
+      probeEvents([
+        sample('checkout', '2026-11-25T10:00:00.000Z', 'up'),
+        sample('admin', '2026-11-25T10:00:00.000Z', 'down'),
+      ]),
+    );
+    const page = (await call('GET', '/v1/status')).body as PublicStatus;
+    expect(page.components.map((c) => c.status)).toEqual(['degraded']);
+    expect(page.overall).toBe('degraded');
+    expect(page.maintenance.map((m) => m.components)).toEqual([['Shop']]);
   });
 
   it('shows maintenance and unknown states, and 404s without a statusPage', async () => {

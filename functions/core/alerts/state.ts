@@ -146,7 +146,7 @@ export const incidentIdFor = (checkKey: string, since: string): string =>
   `inc-${fnv1a(checkKey)}-${Date.parse(since).toString(36)}`;
 
 const time = (iso: string | undefined, fallback: Date): number => {
-  const t = iso === undefined ? Number.NaN : Date.parse(iso);
+  const t = Date.parse(String(iso)); // undefined reads as NaN, like any unreadable time
   return Number.isFinite(t) ? t : fallback.getTime();
 };
 

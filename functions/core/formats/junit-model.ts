@@ -412,7 +412,7 @@ export const junitBuilder = (): JunitBuilder => {
       // node:test ends its report with `<!-- tests 13 -->`, `<!-- pass 8 -->`...: its counts.
       if (depth !== 1) return;
       const m = NODE_COUNT.exec(data);
-      if (m) nodeCounts.set(m[1] ?? '', Number(m[2]));
+      if (m) nodeCounts.set(String(m[1]), Number(m[2]));
     },
 
     close(name, depth) {
@@ -480,7 +480,7 @@ export const junitBuilder = (): JunitBuilder => {
         if (bareZeroCases.length === todo) {
           for (const i of bareZeroCases) (cases[i] as TestCase).status = 'skipped';
           warnings.push(
-            `jest-junit writes test.todo as a plain <testcase>: ${todo} test case(s) with no result and time="0" (${someNames(bareZeroCases.map((i) => cases[i]?.name ?? ''))}) counted as skipped (todo), as jest counts them`,
+            `jest-junit writes test.todo as a plain <testcase>: ${todo} test case(s) with no result and time="0" (${someNames(bareZeroCases.map((i) => (cases[i] as TestCase).name))}) counted as skipped (todo), as jest counts them`,
           );
         } else if (bareZeroCases.length > todo) {
           todoUnmarked = todo;

@@ -136,8 +136,7 @@ export const parseLcov = (text: string): ParsedCoverage => {
 
     const m = TAG.exec(line);
     if (!m) throw bad(lineNo, `not an LCOV line: ${preview(line)}`);
-    const tag = m[1] ?? '';
-    const value = m[2] ?? '';
+    const [, tag = '', value = ''] = m;
 
     if (tag === 'TN' || tag === 'VER') continue;
     if (tag === 'SF') {
@@ -172,17 +171,17 @@ export const parseLcov = (text: string): ParsedCoverage => {
       }
       case 'FN': {
         // FN:<start>,<name> (lcov 1) or FN:<start>,<end>,<name> (lcov 2); names may hold commas.
-        const parts = splitFields(value, 2, tag, lineNo);
-        const rest = parts.slice(1);
-        if (rest.length > 1 && INTEGER.test((rest[0] ?? '').trim())) rest.shift();
-        const name = rest.join(',');
+        const [, second = '', ...more] = splitFields(value, 2, tag, lineNo);
+        const name = (
+          more.length > 0 && INTEGER.test(second.trim()) ? more : [second, ...more]
+        ).join(',');
         if (!rec.fn.has(name)) rec.fn.set(name, false);
         break;
       }
       case 'FNDA': {
-        const parts = splitFields(value, 2, tag, lineNo);
-        const hit = hitField(parts[0] ?? '', tag, lineNo);
-        const name = parts.slice(1).join(',');
+        const [count = '', ...names] = splitFields(value, 2, tag, lineNo);
+        const hit = hitField(count, tag, lineNo);
+        const name = names.join(',');
         rec.fn.set(name, (rec.fn.get(name) ?? false) || hit);
         break;
       }
@@ -190,18 +189,18 @@ export const parseLcov = (text: string): ParsedCoverage => {
         break;
       case 'FNA': {
         // FNA:<index>,<count>,<name> (lcov 2).
-        const parts = splitFields(value, 3, tag, lineNo);
-        const hit = hitField(parts[1] ?? '', tag, lineNo);
-        const name = parts.slice(2).join(',');
+        const [, count = '', ...names] = splitFields(value, 3, tag, lineNo);
+        const hit = hitField(count, tag, lineNo);
+        const name = names.join(',');
         rec.fn.set(name, (rec.fn.get(name) ?? false) || hit);
         break;
       }
       case 'BRDA': {
         // BRDA:<line>,<block>,<branch>,<taken>; taken is '-' when never evaluated.
         const parts = splitFields(value, 4, tag, lineNo);
-        const taken = (parts[parts.length - 1] ?? '').trim();
+        const taken = String(parts.pop()).trim();
         const hit = taken === '-' ? false : hitField(taken, tag, lineNo);
-        const key = parts.slice(0, -1).join(',');
+        const key = parts.join(',');
         rec.brda.set(key, (rec.brda.get(key) ?? false) || hit);
         break;
       }

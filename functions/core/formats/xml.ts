@@ -249,9 +249,8 @@ export const readXml = (input: string, visitor: XmlVisitor, options: XmlReadOpti
     rootName = tag.name;
     if (!roots.includes(tag.name)) {
       const expected = roots.map((r) => `<${r}>`).join(' or ');
-      const hint = tag.name.toLowerCase() === 'html' ? ' (an HTML page saved by mistake?)' : '';
       throw invalidReport(
-        `Not a ${format} report: the root element is <${tag.name}>, expected ${expected}${hint}.`,
+        `Not a ${format} report: the root element is <${tag.name}>, expected ${expected}.`,
         here(),
       );
     }

@@ -124,12 +124,12 @@ const readText = (query: Query, key: string): string | undefined => {
   return raw;
 };
 
-const oneOf = <T extends string>(
+const oneOf = <T extends string, F extends T | undefined>(
   query: Query,
   key: string,
   values: readonly T[],
-  fallback: T | undefined,
-): T | undefined => {
+  fallback: F,
+): T | F => {
   const raw = query[key];
   if (raw === undefined || raw === '') return fallback;
   if (!(values as readonly string[]).includes(raw))
@@ -154,7 +154,7 @@ export const readTestsQuery = (query: Query): TestsQuery => {
   onlyKnown(query, ['status', 'limit', 'cursor']);
   const cursor = readCursor(query);
   return {
-    status: oneOf(query, 'status', STATUS_FILTERS, 'all') ?? 'all',
+    status: oneOf(query, 'status', STATUS_FILTERS, 'all'),
     limit: readLimit(query),
     ...(cursor ? { cursor } : {}),
   };

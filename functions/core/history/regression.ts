@@ -291,7 +291,8 @@ export const directionFromUnit = (unit: string): UnitDirection => {
   if (/\/\s*(s|sec|secs|second)$/.test(u) || /\bper (s|sec|second)$/.test(u) || RATE_WORDS.has(u))
     return { direction: 'bigger', known: true };
   // Time or size, optionally per something: `ns/op`, `ms/iter`, `bytes/op`, `allocs/op`.
-  const head = u.split('/')[0]?.trim() ?? '';
+  const [first = ''] = u.split('/');
+  const head = first.trim();
   if (TIME_UNITS.has(head) || SIZE.test(head) || head === 'allocs')
     return { direction: 'smaller', known: true };
   return { direction: 'smaller', known: false };

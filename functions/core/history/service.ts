@@ -152,7 +152,7 @@ const readNormalized = async <K extends Normalized['kind']>(
   } catch (e) {
     throw new VigilError(
       'internal',
-      `The ${where} is not JSON: ${e instanceof Error ? e.message : String(e)}`,
+      `The ${where} is not JSON: ${(e as SyntaxError).message}`, // all JSON.parse throws
     );
   }
   const parsed = normalizedSchema.safeParse(doc);
@@ -349,8 +349,9 @@ export const recordReport = async (event: KnownEvent, deps: HistoryDeps): Promis
   const quarantine = quarantineFor(deps.config, m.project);
   const detectedAt = deps.clock.now();
   const newlyNoticed: TestFlakyDetail[] = [];
-  // In id order, so a retried run numbers its notices the same way.
-  toAnnounce.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  // In id order (ids are unique: one record per test), so a retried run numbers its notices the
+  // same way.
+  toAnnounce.sort((a, b) => (a.id < b.id ? -1 : 1));
   const total = toAnnounce.length;
   let index = 0;
   for (const part of chunk(toAnnounce, PUBLISH_CHUNK)) {

@@ -51,7 +51,7 @@ const coberturaLines = (text: string): LineCoverage => {
           source = '';
           return true;
         }
-        if (name === 'class') file = a.get('filename') ?? undefined;
+        if (name === 'class') file = a.get('filename');
         else if (name === 'line' && file !== undefined)
           mark(cov, file, Number(a.get('number')), Number(a.get('hits')) > 0);
         return false;
@@ -62,8 +62,9 @@ const coberturaLines = (text: string): LineCoverage => {
           firstSource ??= source.trim();
         } else if (name === 'class') file = undefined;
       },
+      // Text arrives only while a <source> is captured (open returned true).
       text(data) {
-        if (inSource) source += data;
+        source += data;
       },
     },
     { format: 'Cobertura XML', roots: ['coverage'] },

@@ -219,12 +219,11 @@ export const queryProjects = async (
   }
   const projects = await Promise.all(
     [...byProject.keys()].sort().map(async (project): Promise<ProjectOverview> => {
-      const branches = [...(byProject.get(project) ?? new Map()).entries()].map(
-        ([branch, runs]: [string, RunHeadline[]]) => ({
-          branch,
-          latest: runs.sort((a, b) => (newer(a, b) ? -1 : 1)),
-        }),
-      );
+      const byBranch = byProject.get(project) as Map<string, RunHeadline[]>;
+      const branches = [...byBranch.entries()].map(([branch, runs]) => ({
+        branch,
+        latest: runs.sort((a, b) => (newer(a, b) ? -1 : 1)),
+      }));
       branches.sort((a, b) =>
         newer(a.latest[0] as RunHeadline, b.latest[0] as RunHeadline) ? -1 : 1,
       );

@@ -35,6 +35,12 @@ const detail = (over: Record<string, unknown> = {}): AlertmanagerAlertDetail => 
 describe('Alertmanager webhook payload', () => {
   it('refuses what is not a version 4 webhook, saying where', () => {
     expect(() => parseAlertmanagerPayload(Buffer.from('{'))).toThrow(/not JSON/);
+    expect(() => parseAlertmanagerPayload(body([]))).toThrow(
+      expect.objectContaining({
+        message: expect.stringMatching(/\(version "4"\): Invalid input: expected object/),
+        location: { path: 'body' },
+      }),
+    );
     expect(() => parseAlertmanagerPayload(body({ ...payload([]), version: '3' }))).toThrow(
       /version/,
     );
@@ -114,5 +120,9 @@ describe('Alertmanager alert → observation', () => {
     expect(resolved).not.toHaveProperty('error');
     const noEnd = alertmanagerObservation(detail({ status: 'resolved', endsAt: 'soon' }), 'e');
     expect(noEnd.at).toBe(ctx.ingestedAt);
+    const uncorrelated = { ...detail(), metadata: { ...detail().metadata, correlationId: '' } };
+    expect(alertmanagerObservation(uncorrelated as AlertmanagerAlertDetail, 'evt-4')).toMatchObject(
+      { correlationId: 'evt-4' },
+    );
   });
 });

@@ -243,6 +243,67 @@ describe('observationFromEvent: probe edge cases', () => {
   });
 });
 
+describe('observationFromEvent: heartbeats', () => {
+  const heartbeat = (name: string, status: 'up' | 'down'): KnownEvent =>
+    ({
+      source: 'vigil.heartbeat',
+      detailType: 'Heartbeat Checked',
+      detail: {
+        metadata: {
+          project: 'shop',
+          heartbeat: name,
+          correlationId: 'c1',
+          checkedAt: '2026-12-03T02:40:00.000Z',
+          location: 'local',
+        },
+        status,
+        outcome: 'missed',
+        message: 'no ping since 02:31',
+        severity: 'critical',
+        tags: [],
+      },
+    }) as KnownEvent;
+  const withCron = parseConfig({
+    project: 'shop',
+    heartbeats: [
+      {
+        name: 'nightly',
+        cron: '30 2 * * *',
+        timezone: 'Europe/Berlin',
+        failureThreshold: 2,
+        failureWindow: { failures: 2, of: 5 },
+        runbookUrl: 'https://runbooks.example.com/nightly',
+      },
+    ],
+  });
+
+  it('describes a cron heartbeat by its schedule, with its runbook and failure window', () => {
+    // Act
+    const o = observationFromEvent(heartbeat('nightly', 'down'), 'e1', withCron);
+
+    // Assess
+    expect(o).toMatchObject({
+      checkKey: 'heartbeat:shop/nightly',
+      ok: false,
+      target: 'cron "30 2 * * *" Europe/Berlin',
+      error: 'missed: no ping since 02:31',
+      runbookUrl: 'https://runbooks.example.com/nightly',
+      policy: { failureThreshold: 2, recoveryThreshold: 1, failureWindow: { failures: 2, of: 5 } },
+    });
+  });
+
+  it('alerts at once on a heartbeat no longer in the config, with an unknown period', () => {
+    // Act
+    const o = observationFromEvent(heartbeat('gone', 'up'), 'e2', withCron);
+
+    // Assess
+    expect(o).toMatchObject({ ok: true, target: 'every ? s' });
+    expect(o?.policy).toEqual({ failureThreshold: 1, recoveryThreshold: 1 });
+    expect(o).not.toHaveProperty('runbookUrl');
+    expect(o).not.toHaveProperty('error');
+  });
+});
+
 describe('observationFromEvent: test runs and gates', () => {
   it('alerts on a failed test-run gate on the default branch, with the failed checks and tests', () => {
     // Prepare
@@ -307,6 +368,23 @@ describe('observationFromEvent: test runs and gates', () => {
     expect(alertBranches(custom)).toEqual(['release', 'main']);
     expect(alertBranches(config)).toEqual(['main']);
     expect(release?.checkKey).toBe('tests:shop/unit/release');
+  });
+
+  it('says "The gate failed." without a failed check, and clips a huge failure message', () => {
+    // Prepare
+    const bare: Gate = { status: 'fail', checks: [] };
+    const huge: Gate = {
+      status: 'fail',
+      checks: [{ id: 'c', status: 'fail', message: 'x'.repeat(5000), actual: 1, threshold: 0 }],
+    };
+
+    // Act
+    const [a, b] = [bare, huge].map((g) => observationFromEvent(coverage(g), 'e', config));
+
+    // Assess
+    expect(a?.error).toBe('The gate failed.');
+    expect(b?.error).toHaveLength(2000);
+    expect(b?.error?.endsWith('x…')).toBe(true);
   });
 
   it('maps coverage, load and benchmark gates to gate:<project>/<kind>/<branch>', () => {

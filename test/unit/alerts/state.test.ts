@@ -49,6 +49,17 @@ const run = (
 const kinds = (ts: Transition[]): (string | undefined)[] => ts.map((t) => t.notify);
 
 describe('advance', () => {
+  it('dates an observation with an unreadable time at the moment it is applied', () => {
+    // Prepare
+    const now = new Date(T0 + 5 * 60_000);
+
+    // Act
+    const t = advance(undefined, obs(false, 0, { at: 'yesterday' }), POLICY, now);
+
+    // Assess
+    expect(t.next).toMatchObject({ status: 'PENDING', since: at(5), lastObservedAt: at(5) });
+  });
+
   it('goes OK → PENDING → FIRING after failureThreshold consecutive failures', () => {
     // Prepare
     const observations = [obs(false, 0), obs(false, 1)];

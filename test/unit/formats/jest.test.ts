@@ -186,6 +186,37 @@ describe('parseJest on real generated output', () => {
 });
 
 describe('parseJest semantics', () => {
+  it('keeps a declared test line, and a failed test with no failure message stays bare', () => {
+    // Prepare
+    const doc = report([
+      assertion({ title: 'placed', location: { line: 12, column: 3 } }),
+      assertion({ title: 'silent', status: 'failed', failureMessages: [] }),
+    ]);
+
+    // Act
+    const [placed, silent] = parseJest(doc).cases;
+
+    // Assess
+    expect(placed?.line).toBe(12);
+    expect(silent).toMatchObject({ status: 'failed', name: 'silent' });
+    expect(silent).not.toHaveProperty('message');
+    expect(silent).not.toHaveProperty('details');
+  });
+
+  it('names a failed suite without a directory after its whole file name', () => {
+    // Prepare
+    const doc = report([]);
+    Object.assign(doc.testResults[0] as object, { name: 'thing.test.ts', status: 'failed' });
+
+    // Act
+    const parsed = parseJest(doc);
+
+    // Assess
+    expect(parsed.cases).toMatchObject([
+      { name: 'thing.test.ts', status: 'failed', message: 'Test suite failed to run' },
+    ]);
+  });
+
   it('maps every non-passed, non-failed status to skipped', () => {
     // Prepare
     const statuses = ['pending', 'todo', 'skipped', 'disabled', 'focused', 'weird'];

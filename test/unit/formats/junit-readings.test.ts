@@ -37,6 +37,25 @@ describe('JUnit readings', () => {
     ]);
   });
 
+  it('recognises pytest by its suite name and keeps the first failure file and message', () => {
+    const text = `<testsuites><testsuite name="pytest" tests="1">
+      <testcase classname="t" name="a" time="0.1">
+        <failure message="one" file="tests/a.py">x</failure>
+        <failure message="two" file="tests/b.py">y</failure>
+      </testcase></testsuite></testsuites>`;
+    const parsed = parseJunit(text);
+    expect(parsed.dialect).toBe('pytest');
+    expect(parsed.cases).toMatchObject([{ status: 'failed', file: 'tests/a.py', message: 'one' }]);
+    expect(parsed.warnings).toEqual([RETRIES_NOT_RECORDED.pytest]);
+  });
+
+  it('ignores skipped and rerun elements nested below a test case child', () => {
+    const text = `<testsuite name="s" tests="1"><testcase classname="t" name="a">
+      <properties><skipped/><rerunFailure/><flakyFailure/></properties></testcase></testsuite>`;
+    const parsed = parseJunit(text);
+    expect(parsed.cases).toMatchObject([{ status: 'passed', flaky: false, retries: 0 }]);
+  });
+
   it('reads PHPUnit incomplete and skipped errors as skipped, and any not-run status', () => {
     const text = `<testsuite name="x" tests="4">
       <testcase name="i"><error type="PHPUnit\\Framework\\IncompleteTestError">todo</error></testcase>

@@ -103,6 +103,52 @@ describe('parseK6: k6 1.x machine-readable summary (corpus)', () => {
   });
 });
 
+describe('parseK6: sparse v1 summaries', () => {
+  const v1 = (metrics: unknown[], config: Record<string, unknown> = {}) => ({
+    version: '1.0.0',
+    config,
+    results: { metrics },
+  });
+
+  it('keeps the first of a repeated metric and counts a missing http_reqs count as 0', () => {
+    // Act
+    const parsed = parseK6(
+      v1([
+        { name: 'http_reqs', type: 'counter', values: {} },
+        { name: 'http_reqs', type: 'counter', values: { count: 99, rate: 9 } },
+        { name: 'http_req_failed', type: 'rate', values: {} },
+      ]),
+    );
+
+    // Assess: no rate and no duration, so no requests per second either.
+    expect(parsed.summary).toEqual({
+      requests: 0,
+      failedRequests: 0,
+      errorRate: 0,
+      latencyMs: {},
+      thresholds: [],
+    });
+  });
+
+  it('caps failed requests at the request count when the failure samples outnumber them', () => {
+    // Act: 2 requests, but 5 failure samples (e.g. retries counted by a custom check).
+    const parsed = parseK6(
+      v1(
+        [
+          { name: 'http_reqs', type: 'counter', values: { count: 2 } },
+          { name: 'http_req_failed', type: 'rate', values: { passes: 5, fails: 0 } },
+        ],
+        { execution: 'local' },
+      ),
+    );
+
+    // Assess: no config.duration, so neither a duration nor a rate.
+    expect(parsed.summary).toMatchObject({ requests: 2, failedRequests: 2, errorRate: 1 });
+    expect(parsed.summary.durationMs).toBeUndefined();
+    expect(parsed.summary.requestsPerSecond).toBeUndefined();
+  });
+});
+
 describe('parseK6: handleSummary data (JSON.stringify(data))', () => {
   it('reads the generated handleSummary fixture', () => {
     // Prepare

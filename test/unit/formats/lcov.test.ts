@@ -110,6 +110,24 @@ describe('parseLcov detail-line fallbacks', () => {
     expect(parsed.summary.functions).toEqual({ pct: 60, covered: 3, total: 5 });
   });
 
+  it('keeps a function hit when FNDA comes before its FN line or FN repeats it', () => {
+    // Prepare: lcov files merged by hand list FNDA before FN and repeat FN lines.
+    const text = lcov(
+      'SF:a.c',
+      'FNDA:3,early',
+      'FN:1,early',
+      'FN:1,early',
+      'FN:9,never',
+      'end_of_record',
+    );
+
+    // Act
+    const parsed = parseLcov(text);
+
+    // Assess
+    expect(parsed.summary.functions).toEqual({ pct: 50, covered: 1, total: 2 });
+  });
+
   it("counts BRDA branches, '-' meaning never taken", () => {
     // Prepare
     const text = lcov('SF:a.js', 'BRDA:3,0,0,-', 'BRDA:3,0,1,2', 'BRDA:4,e0,0,0', 'end_of_record');

@@ -132,6 +132,12 @@ describe.skipIf(!ok)('dashboard in Chromium', () => {
       branch: 'main',
     });
     await post(fixture('k6/k6-summary-v1-example-basic.json'), { project: 'shop', branch: 'main' });
+    // Two security runs of the same ESLint SARIF (6 findings: 1 high, 5 medium) on main.
+    const sarif = readFileSync(
+      new URL('../fixtures/real/security/eslint-security.sarif', import.meta.url),
+    );
+    for (const commit of ['5ec0001', '5ec0002'])
+      await post(sarif, { project: 'shop', branch: 'main', commit, format: 'sarif' });
     await pipeline.bus.drain();
 
     context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
@@ -215,6 +221,29 @@ describe.skipIf(!ok)('dashboard in Chromium', () => {
     await page.getByText('No flaky tests matching').waitFor();
   });
 
+  it('shows the security view: findings by severity over the default branch runs, new and fixed per run', async () => {
+    await go('#/security/shop');
+    await page.getByRole('heading', { name: 'Security of shop' }).waitFor();
+    const table = page.locator('table', { hasText: 'security runs on main' });
+    await expect.poll(() => table.locator('tbody tr').count()).toBe(2);
+    const headers = await table.locator('thead th').allTextContents();
+    const cells = await table.locator('tbody tr').first().locator('td').allTextContents();
+    const row = Object.fromEntries(headers.map((h, i) => [h, cells[i]]));
+    expect(row).toMatchObject({
+      Commit: '5ec0002',
+      Findings: '6',
+      critical: '0',
+      high: '1',
+      medium: '5',
+      New: '0',
+      Fixed: '0',
+      Suppressed: '0',
+    });
+    await page.locator('.uplot canvas').first().waitFor();
+    expect(await page.locator('.uplot .u-legend').textContent()).toContain('critical');
+    await page.screenshot({ path: new URL('security.png', SHOTS).pathname, fullPage: true });
+  });
+
   it('shows the probe going down and back up within its interval plus 5 s', async () => {
     await go('#/probe/shop/checkout');
     const status = page.locator('.facts .pill').first();
@@ -289,6 +318,7 @@ describe.skipIf(!ok)('dashboard in Chromium', () => {
       '#/alerts',
       '#/benchmarks/shop',
       '#/coverage/shop',
+      '#/security/shop',
       '#/runs/shop',
       'status',
     ]) {

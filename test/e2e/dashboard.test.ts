@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -7,6 +8,7 @@ import { join } from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../functions/core/config';
+import { toProbeEvent } from '../../functions/core/probes/run';
 import { type LocalPipeline, startLocal } from '../../functions/runtime/local/runtime';
 import { buildWebFiles } from '../../web/build';
 import { CHROMIUM, CHROMIUM_ARGS, requireTools, TOOLS } from '../helpers/requires';
@@ -244,6 +246,63 @@ describe.skipIf(!ok)('dashboard in Chromium', () => {
     await page.screenshot({ path: new URL('security.png', SHOTS).pathname, fullPage: true });
   });
 
+  it("shows a browser check's failed step, step timings and its screenshot (fetched with the token)", async () => {
+    // A failed browser check's result as the browser prober publishes it: the screenshot in
+    // the archive (content-addressed), the event pointing at it. Step names come from a page.
+    const png = Buffer.from(
+      'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
+      'base64',
+    );
+    const sha256 = createHash('sha256').update(png).digest('hex');
+    await pipeline.store.archive.put({
+      key: `artifacts/${sha256}.png`,
+      body: png,
+      contentType: 'image/png',
+      sha256,
+      metadata: { probe: 'login', kind: 'screenshot' },
+    });
+    await pipeline.bus.publish([
+      toProbeEvent({
+        metadata: {
+          project: 'shop',
+          probe: 'login',
+          correlationId: 'browser-1',
+          checkedAt: new Date().toISOString(),
+          location: 'local',
+        },
+        url: 'script:checks/login.check.ts',
+        method: 'BROWSER',
+        status: 'down',
+        latencyMs: 900,
+        attempt: 1,
+        failure: { assertion: 'script', message: 'no sign-in button', step: HOSTILE },
+        steps: [
+          { name: 'open the page', status: 'up', latencyMs: 300 },
+          { name: HOSTILE, status: 'down', latencyMs: 600 },
+        ],
+        artifacts: [{ kind: 'screenshot', name: `${sha256}.png`, bytes: png.byteLength }],
+        warnings: [],
+        severity: 'critical',
+        tags: [],
+      }),
+    ]);
+    await pipeline.bus.drain();
+    await go('#/probe/shop/login');
+    const row = page.locator('tr', { hasText: 'no sign-in button' });
+    await row.waitFor();
+    expect(await row.textContent()).toContain(`step ${HOSTILE}`);
+    expect(
+      await row.getByRole('list', { name: 'Step timings' }).locator('li').allTextContents(),
+    ).toEqual(['open the page: up, 300 ms', `${HOSTILE}: down, 600 ms`]);
+    expect(await page.locator('img').count()).toBe(0);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      row.getByRole('button', { name: 'Screenshot' }).click(),
+    ]);
+    expect(download.suggestedFilename()).toMatch(/^login-.+\.png$/);
+    expect(await readFile((await download.path()) ?? '')).toEqual(png);
+  });
+
   it('shows the probe going down and back up within its interval plus 5 s', async () => {
     await go('#/probe/shop/checkout');
     const status = page.locator('.facts .pill').first();
@@ -315,6 +374,7 @@ describe.skipIf(!ok)('dashboard in Chromium', () => {
       `#/run/shop/${encodeURIComponent(failedRunId)}`,
       '#/tests/shop?status=all',
       '#/probe/shop/checkout',
+      '#/probe/shop/login',
       '#/alerts',
       '#/benchmarks/shop',
       '#/coverage/shop',

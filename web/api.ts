@@ -76,6 +76,19 @@ export const getJson = async <T>(path: string): Promise<T> =>
 
 export const getBlob = async (path: string): Promise<Blob> => (await request(path)).blob();
 
+/**
+ * Files behind the token (a raw report, a screenshot) need the bearer header, so they are
+ * fetched and handed over as a download.
+ */
+export const download = async (path: string, name: string): Promise<void> => {
+  const url = URL.createObjectURL(await getBlob(path));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+};
+
 /** Live pages poll this often: a probe going down shows within its interval plus this. */
 export const LIVE_MS = 3000;
 const QUIET_MS = 30_000;

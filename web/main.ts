@@ -9,6 +9,7 @@ import { Coverage } from './pages/coverage';
 import { Overview } from './pages/overview';
 import { Alerts, Probe, Probes } from './pages/probes';
 import { Run, Runs } from './pages/runs';
+import { Security } from './pages/security';
 import { Tests } from './pages/tests';
 import { href, type Route, useRoute } from './ui';
 
@@ -37,6 +38,7 @@ const PROJECT_PAGES = [
   ['tests', 'Tests'],
   ['benchmarks', 'Benchmarks'],
   ['coverage', 'Coverage'],
+  ['security', 'Security'],
 ] as const;
 
 const Page = ({ route }: { route: Route }) => {
@@ -54,6 +56,8 @@ const Page = ({ route }: { route: Route }) => {
       return html`<${Benchmarks} project=${a} query=${route.query} />`;
     case 'coverage':
       return html`<${Coverage} project=${a} query=${route.query} />`;
+    case 'security':
+      return html`<${Security} project=${a} />`;
     case 'probes':
       return html`<${Probes} />`;
     case 'probe':

@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -7,6 +8,7 @@ import { join } from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../functions/core/config';
+import { toProbeEvent } from '../../functions/core/probes/run';
 import { type LocalPipeline, startLocal } from '../../functions/runtime/local/runtime';
 import { buildWebFiles } from '../../web/build';
 import { CHROMIUM, CHROMIUM_ARGS, requireTools, TOOLS } from '../helpers/requires';
@@ -132,6 +134,15 @@ describe.skipIf(!ok)('dashboard in Chromium', () => {
       branch: 'main',
     });
     await post(fixture('k6/k6-summary-v1-example-basic.json'), { project: 'shop', branch: 'main' });
+    // Two security runs of the same ESLint SARIF (6 findings: 1 high, 5 medium) on main.
+    const sarif = readFileSync(
+      new URL('../fixtures/real/security/eslint-security.sarif', import.meta.url),
+    );
+    // The second is compared with the first (recorded once the bus has delivered it): no new finding.
+    for (const commit of ['5ec0001', '5ec0002']) {
+      await post(sarif, { project: 'shop', branch: 'main', commit, format: 'sarif' });
+      await pipeline.bus.drain();
+    }
     await pipeline.bus.drain();
 
     context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
@@ -209,10 +220,93 @@ describe.skipIf(!ok)('dashboard in Chromium', () => {
     const row = page.locator('tr', { hasText: 'sometimes times out' });
     await row.waitFor();
     expect(await row.textContent()).toContain('same-commit');
-    expect(await row.locator('.strip i').count()).toBe(2);
+    await expect.poll(() => row.locator('.strip i').count()).toBe(2);
     await page.getByRole('searchbox', { name: 'Test name' }).fill('no such test');
     await page.getByRole('button', { name: 'Search' }).click();
     await page.getByText('No flaky tests matching').waitFor();
+  });
+
+  it('shows the security view: findings by severity over the default branch runs, new and fixed per run', async () => {
+    await go('#/security/shop');
+    await page.getByRole('heading', { name: 'Security of shop' }).waitFor();
+    const table = page.locator('table', { hasText: 'security runs on main' });
+    await expect.poll(() => table.locator('tbody tr').count()).toBe(2);
+    const headers = await table.locator('thead th').allTextContents();
+    const cells = await table.locator('tbody tr').first().locator('td').allTextContents();
+    const row = Object.fromEntries(headers.map((h, i) => [h, cells[i]]));
+    expect(row).toMatchObject({
+      Gate: 'pass',
+      Commit: '5ec0002',
+      Findings: '6',
+      critical: '0',
+      high: '1',
+      medium: '5',
+      New: '0',
+      Fixed: '0',
+      Suppressed: '0',
+    });
+    // The first run had no base: every finding at or above high counted, so its gate failed.
+    expect(await table.locator('tbody tr').nth(1).locator('td').nth(1).textContent()).toBe('fail');
+    await page.locator('.uplot canvas').first().waitFor();
+    expect(await page.locator('.uplot .u-legend').textContent()).toContain('critical');
+    await page.screenshot({ path: new URL('security.png', SHOTS).pathname, fullPage: true });
+  });
+
+  it("shows a browser check's failed step, step timings and its screenshot (fetched with the token)", async () => {
+    // A failed browser check's result as the browser prober publishes it: the screenshot in
+    // the archive (content-addressed), the event pointing at it. Step names come from a page.
+    const png = Buffer.from(
+      'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
+      'base64',
+    );
+    const sha256 = createHash('sha256').update(png).digest('hex');
+    await pipeline.store.archive.put({
+      key: `artifacts/${sha256}.png`,
+      body: png,
+      contentType: 'image/png',
+      sha256,
+      metadata: { probe: 'login', kind: 'screenshot' },
+    });
+    await pipeline.bus.publish([
+      toProbeEvent({
+        metadata: {
+          project: 'shop',
+          probe: 'login',
+          correlationId: 'browser-1',
+          checkedAt: new Date().toISOString(),
+          location: 'local',
+        },
+        url: 'script:checks/login.check.ts',
+        method: 'BROWSER',
+        status: 'down',
+        latencyMs: 900,
+        attempt: 1,
+        failure: { assertion: 'script', message: 'no sign-in button', step: HOSTILE },
+        steps: [
+          { name: 'open the page', status: 'up', latencyMs: 300 },
+          { name: HOSTILE, status: 'down', latencyMs: 600 },
+        ],
+        artifacts: [{ kind: 'screenshot', name: `${sha256}.png`, bytes: png.byteLength }],
+        warnings: [],
+        severity: 'critical',
+        tags: [],
+      }),
+    ]);
+    await pipeline.bus.drain();
+    await go('#/probe/shop/login');
+    const row = page.locator('tr', { hasText: 'no sign-in button' });
+    await row.waitFor();
+    expect(await row.textContent()).toContain(`step ${HOSTILE}`);
+    expect(
+      await row.getByRole('list', { name: 'Step timings' }).locator('li').allTextContents(),
+    ).toEqual(['open the page: up, 300 ms', `${HOSTILE}: down, 600 ms`]);
+    expect(await page.locator('img').count()).toBe(0);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      row.getByRole('button', { name: 'Screenshot' }).click(),
+    ]);
+    expect(download.suggestedFilename()).toMatch(/^login-.+\.png$/);
+    expect(await readFile((await download.path()) ?? '')).toEqual(png);
   });
 
   it('shows the probe going down and back up within its interval plus 5 s', async () => {
@@ -286,9 +380,11 @@ describe.skipIf(!ok)('dashboard in Chromium', () => {
       `#/run/shop/${encodeURIComponent(failedRunId)}`,
       '#/tests/shop?status=all',
       '#/probe/shop/checkout',
+      '#/probe/shop/login',
       '#/alerts',
       '#/benchmarks/shop',
       '#/coverage/shop',
+      '#/security/shop',
       '#/runs/shop',
       'status',
     ]) {

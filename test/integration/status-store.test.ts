@@ -179,6 +179,39 @@ const contract = (name: string, make: () => Stores) => {
       await probes.prune('2026-01-01T00:00:00.000Z');
     });
 
+    it("keeps a browser check's failed step, step timings and screenshot with its failure", async () => {
+      const { probes } = stores;
+      const shot = `${'c'.repeat(64)}.png`;
+      await probes.record({
+        ...sample('login', '2026-11-25T10:05:00.000Z', 'down', 900),
+        failure: { assertion: 'script', message: 'no button', step: 'submit' },
+        steps: [
+          { name: 'open', status: 'up', latencyMs: 300, statusCode: 200 },
+          {
+            name: 'submit',
+            status: 'down',
+            latencyMs: 600,
+            failure: { assertion: 'script', message: 'no button' },
+          },
+        ],
+        artifacts: [
+          { kind: 'trace', name: `${'d'.repeat(64)}.zip`, bytes: 20 },
+          { kind: 'screenshot', name: shot, bytes: 10 },
+        ],
+      });
+      const [failure] = await probes.failures({ project: 'shop', probe: 'login', limit: 1 });
+      expect(failure).toMatchObject({
+        step: 'submit',
+        steps: [
+          { name: 'open', status: 'up', latencyMs: 300 },
+          { name: 'submit', status: 'down', latencyMs: 600 },
+        ],
+        screenshot: `/v1/artifacts/${shot}?bytes=10`,
+      });
+      // Only the timings are kept per step, not each step's own failure.
+      expect(failure?.steps?.[1]).not.toHaveProperty('failure');
+    });
+
     it('opens and closes incidents once, and lists those overlapping a range', async () => {
       const { incidents } = stores;
       await incidents.apply(note('FIRING', 'a', '2026-11-20T10:00:00.000Z', { lastError: 'e1' }));

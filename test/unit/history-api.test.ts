@@ -405,6 +405,8 @@ describe('GET /v1/projects/{project}/runs', () => {
     // A filter that matches nothing on a known project is an empty page, not a 404.
     const none = await get('/v1/projects/shop/runs', { kind: 'load' });
     expect(none).toEqual({ status: 200, body: { project: 'shop', runs: [] } });
+    // Every run kind is a valid filter (the dashboard's security view asks for this one).
+    expect(await get('/v1/projects/shop/runs', { kind: 'security' })).toEqual(none);
   });
 
   it('pages with a cursor', async () => {

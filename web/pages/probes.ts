@@ -4,8 +4,8 @@ import type {
   ProbeDetailAnswer,
   ProbesAnswer,
 } from '../../functions/core/status/api';
-import type { Incident } from '../../functions/core/status/types';
-import { seg, usePoll } from '../api';
+import type { Incident, ProbeFailure } from '../../functions/core/status/types';
+import { download, seg, usePoll } from '../api';
 import { Chart } from '../chart';
 import { Empty, Loading, ms, Pill, pct, SafeLink, Time, UptimeBars } from '../ui';
 import { ProbeTable } from './overview';
@@ -40,6 +40,17 @@ export const IncidentTable = ({ incidents }: { incidents: Incident[] }) =>
         )}</tbody>
       </table>`;
 
+/** A failure; a browser or multi-step check's also shows its failed step, step timings and screenshot. */
+const FailureRow = ({ f }: { f: ProbeFailure }) => html`<tr>
+  <td><${Time} iso=${f.checkedAt} /></td>
+  <td>${f.assertion}${f.step ? html`<br /><small>step ${f.step}</small>` : null}</td>
+  <td>${f.message}
+    ${f.steps ? html`<ol class="steps" aria-label="Step timings">${f.steps.map((st) => html`<li>${st.name}: ${st.status}, ${ms(st.latencyMs)}</li>`)}</ol>` : null}
+    ${f.screenshot ? html`<button type="button" onClick=${() => download(f.screenshot as string, `${f.probe}-${f.checkedAt}.png`)}>Screenshot</button>` : null}
+  </td>
+  <td>${f.statusCode ?? '—'}</td><td>${ms(f.latencyMs)}</td>
+</tr>`;
+
 export const Probe = ({ project, probe }: { project: string; probe: string }) => {
   const detail = usePoll<ProbeDetailAnswer>(`/v1/probes/${seg(project)}/${seg(probe)}`, true);
   return html`<h1 tabindex="-1">Probe ${probe}</h1>
@@ -69,7 +80,7 @@ export const Probe = ({ project, probe }: { project: string; probe: string }) =>
           d.failures.length === 0
             ? html`<${Empty}>No failures kept.<//>`
             : html`<table><thead><tr><th scope="col">When</th><th scope="col">Assertion</th><th scope="col">Message</th><th scope="col">Status code</th><th scope="col">Latency</th></tr></thead>
-              <tbody>${d.failures.map((f) => html`<tr><td><${Time} iso=${f.checkedAt} /></td><td>${f.assertion}</td><td>${f.message}</td><td>${f.statusCode ?? '—'}</td><td>${ms(f.latencyMs)}</td></tr>`)}</tbody></table>`
+              <tbody>${d.failures.map((f) => html`<${FailureRow} f=${f} />`)}</tbody></table>`
         }
         <h2>Incidents</h2>
         <${IncidentTable} incidents=${d.incidents} />

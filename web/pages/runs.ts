@@ -3,7 +3,7 @@ import { useState } from 'preact/hooks';
 import type { RunsAnswer } from '../../functions/core/history/queries';
 import type { RunRecord } from '../../functions/core/history/types';
 import type { RunDetailAnswer } from '../../functions/core/status/api';
-import { getBlob, getJson, qs, seg, usePoll } from '../api';
+import { download, getJson, qs, seg, usePoll } from '../api';
 import { Empty, href, Loading, Pill, short, Time } from '../ui';
 import { runFacts } from './overview';
 
@@ -94,16 +94,6 @@ export const Runs = ({ project, query }: { project: string; query: URLSearchPara
           </table>
           ${cursor ? html`<button type="button" onClick=${() => loadMore(cursor)}>Load more</button>` : null}`;
     }}<//>`;
-};
-
-/** The raw report needs the bearer header, so it is fetched and handed over as a download. */
-const download = async (path: string, name: string) => {
-  const url = URL.createObjectURL(await getBlob(path));
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = name;
-  a.click();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
 };
 
 export const Run = ({ project, runId }: { project: string; runId: string }) => {

@@ -141,7 +141,13 @@ const oneOf = <T extends string, F extends T | undefined>(
 export const checkProject = (project: string): string => canonicalProject(project, 'path.project');
 
 const STATUS_FILTERS = ['flaky', 'failing', 'passing', 'all'] as const satisfies TestStatusFilter[];
-const RUN_KINDS = ['tests', 'coverage', 'load', 'benchmark'] as const satisfies RunKind[];
+const RUN_KINDS = [
+  'tests',
+  'coverage',
+  'load',
+  'benchmark',
+  'security',
+] as const satisfies RunKind[];
 
 export interface TestsQuery {
   status: TestStatusFilter;

@@ -1,4 +1,5 @@
 import type { ProbeCompletedDetail } from '../events';
+import { artifactPath } from '../probes/browser';
 import type { ProbeFailure, ProbeLatest, ProbeRollup, Resolution } from './types';
 
 /**
@@ -125,8 +126,20 @@ export const failureOf = (s: ProbeCompletedDetail): ProbeFailure | undefined =>
         message: (s.failure?.message ?? 'the probe failed').slice(0, MAX_MESSAGE),
         latencyMs: s.latencyMs,
         ...(s.statusCode === undefined ? {} : { statusCode: s.statusCode }),
+        ...(s.failure?.step ? { step: s.failure.step } : {}),
+        ...(s.steps?.length
+          ? {
+              steps: s.steps.map(({ name, status, latencyMs }) => ({ name, status, latencyMs })),
+            }
+          : {}),
+        ...screenshotOf(s),
       }
     : undefined;
+
+const screenshotOf = (s: ProbeCompletedDetail): { screenshot?: string } => {
+  const shot = s.artifacts?.find((a) => a.kind === 'screenshot');
+  return shot ? { screenshot: artifactPath(shot) } : {};
+};
 
 /** Failures kept per probe (the "recent failures" list). */
 export const MAX_FAILURES_KEPT = 100;

@@ -33,6 +33,12 @@ export interface ProbeFailure {
   message: string;
   latencyMs: number;
   statusCode?: number;
+  /** The step that failed (browser and multi-step checks). */
+  step?: string;
+  /** Each step's outcome and duration, in order (browser and multi-step checks). */
+  steps?: { name: string; status: 'up' | 'down' | 'skipped'; latencyMs: number }[];
+  /** A failed browser check's screenshot: its path on the artifact route (token needed). */
+  screenshot?: string;
 }
 
 /** The latest sample of a probe (its status now). */

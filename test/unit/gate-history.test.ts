@@ -141,7 +141,11 @@ describe('coverage drop against the base branch', () => {
     });
 
     // Act
-    const g = evaluateGate(report, metrics, ctx([record('coverage', baseSummary as CoverageSummary)]));
+    const g = evaluateGate(
+      report,
+      metrics,
+      ctx([record('coverage', baseSummary as CoverageSummary)]),
+    );
 
     // Assess
     const messages = Object.fromEntries(g.checks.map((c) => [c.id, [c.status, c.message]]));

@@ -201,7 +201,10 @@ describe('local alert delivery, one channel at a time', () => {
     await second.stop();
 
     // Assess: dead-lettered at once, saying why; Slack is not sent the FIRING again.
-    const dead = JSON.parse(await readFile(join(dataDir, 'notify-dead-letter.ndjson'), 'utf8'));
+    // The count moves before the append lands: wait for the line itself.
+    const deadFile = join(dataDir, 'notify-dead-letter.ndjson');
+    await expect.poll(() => readFile(deadFile, 'utf8').catch(() => '')).toMatch(/\n$/);
+    const dead = JSON.parse(await readFile(deadFile, 'utf8'));
     expect(dead).toMatchObject({
       channel: 'webhook[1]',
       error: expect.stringContaining('the channel is no longer in the config'),
@@ -232,7 +235,10 @@ describe('local alert delivery, one channel at a time', () => {
         delivered: 1,
         deadLetters: 1,
       });
-    const dead = JSON.parse(await readFile(join(dataDir, 'notify-dead-letter.ndjson'), 'utf8'));
+    // The count moves before the append lands: wait for the line itself.
+    const deadFile = join(dataDir, 'notify-dead-letter.ndjson');
+    await expect.poll(() => readFile(deadFile, 'utf8').catch(() => '')).toMatch(/\n$/);
+    const dead = JSON.parse(await readFile(deadFile, 'utf8'));
     expect(dead).toMatchObject({
       channel: 'slack[0]',
       attempts: 3,

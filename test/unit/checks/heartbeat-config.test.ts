@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadCronParser } from '../../../functions/core/alerts/maintenance';
 import { checkConfig } from '../../../functions/core/config-check';
 import { parseHeartbeatPath } from '../../../functions/ingest/heartbeat-routes';
 
@@ -10,6 +11,9 @@ const problems = (raw: unknown): string => {
     return (e as Error).message;
   }
 };
+
+// The config check reads crons with cron-parser, which loads on demand.
+beforeAll(() => loadCronParser());
 
 describe('heartbeats in the config check', () => {
   it('reports every problem at once, each by its path', () => {

@@ -24,6 +24,9 @@ const here = dirname(fileURLToPath(import.meta.url));
 const isChild = process.env.VIGIL_BROWSER_CHILD === '1';
 if (isChild) browserChildMain();
 
+// One resolver for the handler and the prober: each secret is fetched once per container.
+const secrets = stageSecrets();
+
 export const handler = isChild
   ? () => Promise.reject(new Error('a browser check child process is not a handler'))
   : lambdaEntry(
@@ -31,13 +34,13 @@ export const handler = isChild
       createProbeHandler({
         config: await configFromEnv(),
         publisher: busPublisher(),
-        secrets: stageSecrets(),
+        secrets,
         clock: systemClock,
         location: process.env.AWS_REGION ?? 'unknown',
         metrics,
         kind: 'browser',
         browser: createBrowserProber({
-          secrets: stageSecrets(),
+          secrets,
           archive: new S3Archive({ bucket: requireEnv('ARCHIVE_BUCKET'), client: s3() }),
           chromium: packedChromium(() => import('@sparticuz/chromium')),
           childEntry: fileURLToPath(import.meta.url),

@@ -251,6 +251,19 @@ export const failureWindowSchema = z
   .strict()
   .refine((w) => w.failures <= w.of, '"failures" must be at most "of"');
 
+/** How a check's results become alerts: the same fields for probes and heartbeats. */
+const alertPolicyShape = (failureThresholdDefault: number) => ({
+  /** Consecutive failures before alerting. */
+  failureThreshold: z.number().int().min(1).max(100).default(failureThresholdDefault),
+  /** Also fire when M of the last N results failed (see docs/probes-and-alerting.md). */
+  failureWindow: failureWindowSchema.optional(),
+  /** Consecutive successes before resolving. */
+  recoveryThreshold: z.number().int().min(1).max(100).default(1),
+  severity: z.enum(['critical', 'warning']).default('critical'),
+  runbookUrl: httpUrl.optional(),
+  tags: z.array(z.string().min(1).max(64)).default([]),
+});
+
 export const probeSchema = z
   .object({
     name: z
@@ -303,15 +316,7 @@ export const probeSchema = z
     expect: probeExpectSchema,
     /** Warn when the TLS certificate expires within this many days. */
     tlsExpiryDays: z.number().int().positive().optional(),
-    /** Consecutive failures before alerting. */
-    failureThreshold: z.number().int().min(1).max(100).default(2),
-    /** Also fire when M of the last N results failed (see docs/probes-and-alerting.md). */
-    failureWindow: failureWindowSchema.optional(),
-    /** Consecutive successes before resolving. */
-    recoveryThreshold: z.number().int().min(1).max(100).default(1),
-    severity: z.enum(['critical', 'warning']).default('critical'),
-    runbookUrl: httpUrl.optional(),
-    tags: z.array(z.string().min(1).max(64)).default([]),
+    ...alertPolicyShape(2),
   })
   .strict()
   .superRefine((probe, ctx) => {
@@ -393,13 +398,8 @@ export const heartbeatSchema = z
       .string()
       .regex(/^[A-Za-z0-9/_+=.@-]{1,128}$/, 'a secret name: letters, digits, / _ + = . @ -')
       .optional(),
-    /** Consecutive failures (missed, failed or overrun) before alerting. */
-    failureThreshold: z.number().int().min(1).max(100).default(1),
-    failureWindow: failureWindowSchema.optional(),
-    recoveryThreshold: z.number().int().min(1).max(100).default(1),
-    severity: z.enum(['critical', 'warning']).default('critical'),
-    runbookUrl: httpUrl.optional(),
-    tags: z.array(z.string().min(1).max(64)).default([]),
+    /** `failureThreshold` counts missed, failed or overrun runs. */
+    ...alertPolicyShape(1),
   })
   .strict()
   .superRefine((hb, ctx) => {

@@ -4,6 +4,12 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import {
+  CreateTableCommand,
+  type DynamoDBClient,
+  UpdateTimeToLiveCommand,
+} from '@aws-sdk/client-dynamodb';
+import { HISTORY_TABLE_KEYS } from '../../functions/adapters/aws/dynamodb-history-store';
 import { requireTools, TOOLS } from './requires';
 
 /** A running `moto_server` on 127.0.0.1, empty when a test file gets it. */
@@ -249,4 +255,43 @@ export const startMoto = async (): Promise<MotoServer> => {
   const endpoint = await shared;
   await reset(endpoint);
   return { endpoint, stop: async () => undefined };
+};
+
+/**
+ * The history table as the CDK stack creates it (keys, flaky index and TTL from
+ * HISTORY_TABLE_KEYS, the same constant the adapter and lib/ use).
+ */
+export const createHistoryTable = async (dynamo: DynamoDBClient, table: string): Promise<void> => {
+  const { partitionKey, sortKey, ttl, flakyIndex } = HISTORY_TABLE_KEYS;
+  await dynamo.send(
+    new CreateTableCommand({
+      TableName: table,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: partitionKey, AttributeType: 'S' },
+        { AttributeName: sortKey, AttributeType: 'S' },
+        { AttributeName: flakyIndex.partitionKey, AttributeType: 'S' },
+      ],
+      KeySchema: [
+        { AttributeName: partitionKey, KeyType: 'HASH' },
+        { AttributeName: sortKey, KeyType: 'RANGE' },
+      ],
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: flakyIndex.name,
+          KeySchema: [
+            { AttributeName: flakyIndex.partitionKey, KeyType: 'HASH' },
+            { AttributeName: flakyIndex.sortKey, KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
+      ],
+    }),
+  );
+  await dynamo.send(
+    new UpdateTimeToLiveCommand({
+      TableName: table,
+      TimeToLiveSpecification: { AttributeName: ttl, Enabled: true },
+    }),
+  );
 };

@@ -3,11 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   BatchGetItemCommand,
-  CreateTableCommand,
   DynamoDBClient,
   GetItemCommand,
   QueryCommand,
-  UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -26,7 +24,7 @@ import type {
 } from '../../functions/core/history/types';
 import type { Clock } from '../../functions/core/ports';
 import { MemoryHistory } from '../helpers/memory-history';
-import { type MotoServer, motoAvailable, startMoto } from '../helpers/moto';
+import { createHistoryTable, type MotoServer, motoAvailable, startMoto } from '../helpers/moto';
 
 const REGION = 'us-east-1';
 const TABLE = 'vigil-history-test';
@@ -42,39 +40,7 @@ beforeAll(async () => {
   process.env.AWS_SECRET_ACCESS_KEY = 'test';
   moto = await startMoto();
   dynamo = new DynamoDBClient({ region: REGION, endpoint: moto.endpoint });
-  const { partitionKey, sortKey, ttl, flakyIndex } = HISTORY_TABLE_KEYS;
-  // The schema the CDK table uses, from the same constant.
-  await dynamo.send(
-    new CreateTableCommand({
-      TableName: TABLE,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: partitionKey, AttributeType: 'S' },
-        { AttributeName: sortKey, AttributeType: 'S' },
-        { AttributeName: flakyIndex.partitionKey, AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: partitionKey, KeyType: 'HASH' },
-        { AttributeName: sortKey, KeyType: 'RANGE' },
-      ],
-      GlobalSecondaryIndexes: [
-        {
-          IndexName: flakyIndex.name,
-          KeySchema: [
-            { AttributeName: flakyIndex.partitionKey, KeyType: 'HASH' },
-            { AttributeName: flakyIndex.sortKey, KeyType: 'RANGE' },
-          ],
-          Projection: { ProjectionType: 'ALL' },
-        },
-      ],
-    }),
-  );
-  await dynamo.send(
-    new UpdateTimeToLiveCommand({
-      TableName: TABLE,
-      TimeToLiveSpecification: { AttributeName: ttl, Enabled: true },
-    }),
-  );
+  await createHistoryTable(dynamo, TABLE);
 });
 
 afterAll(async () => {

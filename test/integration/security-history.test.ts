@@ -1,10 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  DynamoHistoryStore,
-  HISTORY_TABLE_KEYS,
-} from '../../functions/adapters/aws/dynamodb-history-store';
+import { DynamoHistoryStore } from '../../functions/adapters/aws/dynamodb-history-store';
 import { parseConfig } from '../../functions/core/config';
 import { parseBusEvent } from '../../functions/core/events';
 import { recordReport } from '../../functions/core/history/service';
@@ -12,7 +9,7 @@ import { ingest } from '../../functions/core/ingest/service';
 import type { ArchiveReader } from '../../functions/core/ports';
 import { MAX_STORED_FINGERPRINTS } from '../../functions/core/security/analysis';
 import { fixedClock, MemoryArchive, MemoryLedger, MemoryPublisher } from '../helpers/fakes';
-import { type MotoServer, motoAvailable, startMoto } from '../helpers/moto';
+import { createHistoryTable, type MotoServer, motoAvailable, startMoto } from '../helpers/moto';
 
 /**
  * The base comparison on the AWS adapters: ingest (core) records nothing itself; the history
@@ -33,32 +30,7 @@ beforeAll(async () => {
     endpoint: moto.endpoint,
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
   });
-  const { partitionKey, sortKey, flakyIndex } = HISTORY_TABLE_KEYS;
-  await dynamo.send(
-    new CreateTableCommand({
-      TableName: TABLE,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: partitionKey, AttributeType: 'S' },
-        { AttributeName: sortKey, AttributeType: 'S' },
-        { AttributeName: flakyIndex.partitionKey, AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: partitionKey, KeyType: 'HASH' },
-        { AttributeName: sortKey, KeyType: 'RANGE' },
-      ],
-      GlobalSecondaryIndexes: [
-        {
-          IndexName: flakyIndex.name,
-          KeySchema: [
-            { AttributeName: flakyIndex.partitionKey, KeyType: 'HASH' },
-            { AttributeName: flakyIndex.sortKey, KeyType: 'RANGE' },
-          ],
-          Projection: { ProjectionType: 'ALL' },
-        },
-      ],
-    }),
-  );
+  await createHistoryTable(dynamo, TABLE);
 });
 
 afterAll(async () => {

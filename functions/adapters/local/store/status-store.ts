@@ -8,7 +8,7 @@ import {
   type RunCatalog,
   type RunEntry,
 } from '../../../core/status/catalog';
-import { applyNotification, byFiredDesc, overlaps } from '../../../core/status/incidents';
+import { applyNotification } from '../../../core/status/incidents';
 import {
   type BucketCounts,
   bucketStartMs,
@@ -244,9 +244,8 @@ export class SqliteIncidentStore implements IncidentStore {
         q.checkKey ?? null,
         q.limit ?? -1,
       ) as { body: string }[];
-    return documents<Incident>(rows, 'incident')
-      .filter((i) => overlaps(i, q.from, q.to))
-      .sort(byFiredDesc);
+    // The query is `overlaps` and `byFiredDesc` (core/status/incidents.ts) in SQL.
+    return documents<Incident>(rows, 'incident');
   }
 
   /** Drops incidents resolved before `olderThan`. */

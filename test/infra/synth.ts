@@ -16,12 +16,13 @@ export interface SynthOptions {
 
 /**
  * Build the app the way bin/app.ts does (stage from context, cdk-nag as validation plugin),
- * without reading the process environment.
+ * without reading the process environment. `nagReport` is what cdk-nag reported when synthesis
+ * ran it (asking it again would walk the whole app a second time).
  */
 export const buildApp = async (
   stage: Stage,
   options: SynthOptions = {},
-): Promise<{ app: App; stack: VigilStack; nag: AwsSolutionsChecks }> => {
+): Promise<{ app: App; stack: VigilStack; nagReport: () => PolicyValidationPluginReport }> => {
   const app = testApp(
     {
       stage,
@@ -36,8 +37,19 @@ export const buildApp = async (
   const parsed = parseStage(app.node.tryGetContext('stage'));
   const stack = new VigilStack(app, stackNameFor(parsed), { stage: parsed, config });
   const nag = new AwsSolutionsChecks(app);
-  Validations.of(app).addPlugins(nag);
-  return { app, stack, nag };
+  let report: PolicyValidationPluginReport | undefined;
+  Validations.of(app).addPlugins({
+    name: nag.name,
+    validate: (context) => {
+      report = nag.validate(context);
+      return report;
+    },
+  });
+  const nagReport = (): PolicyValidationPluginReport => {
+    if (!report) throw new Error('cdk-nag has not run: synthesize the app first');
+    return report;
+  };
+  return { app, stack, nagReport };
 };
 
 export interface CfnResourceJson {
@@ -66,11 +78,11 @@ export const synthesize = (stage: Stage, config: VigilConfig): Promise<Synthesiz
   const key = `${stage} ${JSON.stringify(config)}`;
   let found = synthesized.get(key);
   if (found === undefined) {
-    found = buildApp(stage, { config }).then(({ app, stack, nag }) => {
+    found = buildApp(stage, { config }).then(({ app, stack, nagReport }) => {
       // Synthesis runs cdk-nag as a validation plugin.
       const template = Template.fromStack(stack);
       const resources = template.toJSON().Resources as Record<string, CfnResourceJson>;
-      return { app, stack, template, resources, nag: nag.validateScope(app) };
+      return { app, stack, template, resources, nag: nagReport() };
     });
     synthesized.set(key, found);
   }

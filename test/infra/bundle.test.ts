@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../functions/core/config';
+import { parseConfig, type VigilConfig } from '../../functions/core/config';
 import { BROWSER_EXTERNALS, browserAfterBundling } from '../../lib/browser-checks';
 import { loadVigilConfig } from '../../lib/config';
 import {
@@ -61,7 +61,7 @@ const entries = (names: readonly string[]) =>
   Object.fromEntries(names.map((name) => [name, functionEntry(name)]));
 
 /** The browser function as NodejsFunction builds it: its packages external, then its commands. */
-const buildBrowserFunction = async (): Promise<void> => {
+const buildBrowserFunction = async (repoConfig: VigilConfig): Promise<void> => {
   const { build } = await import('esbuild');
   await build({
     ...esbuildOptions(),
@@ -70,14 +70,14 @@ const buildBrowserFunction = async (): Promise<void> => {
     external: BROWSER_EXTERNALS,
   });
   const config = parseConfig({
-    ...(await loadVigilConfig()),
+    ...repoConfig,
     probes: [{ name: 'login', type: 'browser', script: CHECK_SCRIPT }],
   });
   await runBundlingCommands(browserAfterBundling(config)(REPO_ROOT, browserDir));
 };
 
 /** Dummy values for what the stack sets; nothing is called at import time. */
-const lambdaEnv = async (): Promise<Record<string, string>> => ({
+const lambdaEnv = (repoConfig: VigilConfig): Record<string, string> => ({
   PATH: process.env.PATH ?? '',
   NODE_OPTIONS: '--enable-source-maps',
   AWS_REGION: 'us-east-1',
@@ -85,7 +85,7 @@ const lambdaEnv = async (): Promise<Record<string, string>> => ({
   POWERTOOLS_METRICS_NAMESPACE: 'Vigil',
   POWERTOOLS_LOG_LEVEL: 'INFO',
   VIGIL_STAGE: 'dev',
-  VIGIL_CONFIG_JSON: JSON.stringify(await loadVigilConfig()),
+  VIGIL_CONFIG_JSON: JSON.stringify(repoConfig),
   EVENT_BUS_NAME: 'vigil-test-bus',
   ARCHIVE_BUCKET: 'vigil-test-archive',
   LEDGER_TABLE: 'vigil-test-ledger',
@@ -147,6 +147,8 @@ let files = {} as Record<FunctionName, string>;
 let loaded: Loaded;
 
 beforeAll(async () => {
+  // Once: each load registers tsx's loader again.
+  const repoConfig = await loadVigilConfig();
   const others = FUNCTIONS.filter((name) => name !== TRIMMED_BY_COMMAND);
   const [trimmedHere, trimmedByCommand] = await Promise.all([
     esbuildLikeNodejsFunction(entries(others), outdir).then((built) => {
@@ -156,13 +158,13 @@ beforeAll(async () => {
     bundleLikeNodejsFunction(entries([TRIMMED_BY_COMMAND]), outdir),
     runBundlingCommands(cliAfterBundling(REPO_ROOT, ingestDir)),
     runBundlingCommands(buildDashboardInto(REPO_ROOT, webDir)),
-    buildBrowserFunction(),
+    buildBrowserFunction(repoConfig),
   ]);
   files = { ...trimmedHere, ...trimmedByCommand } as Record<FunctionName, string>;
 
   const result = spawnSync(process.execPath, ['--input-type=module', '-e', lambdaScript(files)], {
     cwd: outdir, // no repo node_modules nearby
-    env: await lambdaEnv(),
+    env: lambdaEnv(repoConfig),
     encoding: 'utf8',
   });
   const line = result.stdout.split('\n').find((l) => l.startsWith('RESULT '));

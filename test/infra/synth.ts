@@ -33,7 +33,7 @@ export const buildApp = async (
     },
     options.outdir ? { outdir: options.outdir } : {},
   );
-  const config = options.config ?? (await loadVigilConfig());
+  const config = options.config ?? (await repoConfig());
   const parsed = parseStage(app.node.tryGetContext('stage'));
   const stack = new VigilStack(app, stackNameFor(parsed), { stage: parsed, config });
   const nag = new AwsSolutionsChecks(app);
@@ -89,10 +89,21 @@ export const synthesize = (stage: Stage, config: VigilConfig): Promise<Synthesiz
   return found;
 };
 
+let loaded: Promise<VigilConfig> | undefined;
+
+/**
+ * vigil.config.ts, loaded once per process: each load goes through tsx's loader, registered
+ * again for it (~0.3 s of CPU, more on a busy machine). Callers copy it, never change it.
+ */
+export const repoConfig = (): Promise<VigilConfig> => {
+  loaded ??= loadVigilConfig();
+  return loaded;
+};
+
 /** The repository config with one probe and one email channel: the stages as deployed. */
 export const stageConfig = async (): Promise<VigilConfig> =>
   parseConfig({
-    ...(await loadVigilConfig()),
+    ...(await repoConfig()),
     probes: [
       { name: 'shop-health', url: 'https://shop.example.com/health' },
       // A browser check: its own function, schedule, queue and alarms.

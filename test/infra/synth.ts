@@ -6,34 +6,22 @@ import { loadVigilConfig, parseStage, type Stage, stackNameFor } from '../../lib
 import { VigilStack } from '../../lib/vigil-stack';
 import { testApp } from '../helpers/cdk-app';
 
-export interface SynthOptions {
-  /** Synthesize into this directory. @default - a temp directory chosen by CDK */
-  outdir?: string;
-  /** Run esbuild for the functions. @default false (fast; assets are not built) */
-  bundle?: boolean;
-  config?: VigilConfig;
-}
-
 /**
  * Build the app the way bin/app.ts does (stage from context, cdk-nag as validation plugin),
- * without reading the process environment. `nagReport` is what cdk-nag reported when synthesis
- * ran it (asking it again would walk the whole app a second time).
+ * without reading the process environment or bundling the functions. `nagReport` is what
+ * cdk-nag reported when synthesis ran it (asking it again would walk the whole app again).
  */
-export const buildApp = async (
+const buildApp = (
   stage: Stage,
-  options: SynthOptions = {},
-): Promise<{ app: App; stack: VigilStack; nagReport: () => PolicyValidationPluginReport }> => {
-  const app = testApp(
-    {
-      stage,
-      // cdk-nag findings are asserted by the tests (with a readable list) instead of
-      // aborting synthesis as `cdk synth` does.
-      '@aws-cdk/core:failSynthOnValidationErrors': false,
-      ...(options.bundle ? {} : { 'aws:cdk:bundling-stacks': [] }),
-    },
-    options.outdir ? { outdir: options.outdir } : {},
-  );
-  const config = options.config ?? (await repoConfig());
+  config: VigilConfig,
+): { app: App; stack: VigilStack; nagReport: () => PolicyValidationPluginReport } => {
+  const app = testApp({
+    stage,
+    // cdk-nag findings are asserted by the tests (with a readable list) instead of
+    // aborting synthesis as `cdk synth` does.
+    '@aws-cdk/core:failSynthOnValidationErrors': false,
+    'aws:cdk:bundling-stacks': [],
+  });
   const parsed = parseStage(app.node.tryGetContext('stage'));
   const stack = new VigilStack(app, stackNameFor(parsed), { stage: parsed, config });
   const nag = new AwsSolutionsChecks(app);
@@ -78,7 +66,8 @@ export const synthesize = (stage: Stage, config: VigilConfig): Promise<Synthesiz
   const key = `${stage} ${JSON.stringify(config)}`;
   let found = synthesized.get(key);
   if (found === undefined) {
-    found = buildApp(stage, { config }).then(({ app, stack, nagReport }) => {
+    found = Promise.resolve().then(() => {
+      const { app, stack, nagReport } = buildApp(stage, config);
       // Synthesis runs cdk-nag as a validation plugin.
       const template = Template.fromStack(stack);
       const resources = template.toJSON().Resources as Record<string, CfnResourceJson>;

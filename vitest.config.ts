@@ -18,17 +18,11 @@ const ISOLATED = [
   'test/e2e/correlation.test.ts',
   // Reads the log lines of the local runtime: lost under a shared registry (to investigate).
   'test/e2e/local-pipeline.test.ts',
-  'test/integration/alert-handler.test.ts',
-  'test/integration/aws-adapters.test.ts',
   'test/integration/aws-wiring.test.ts',
-  'test/integration/history-handler.test.ts',
   'test/integration/metrics-idempotency.test.ts',
   // Sets OTEL_* for the handlers and imports the notify Lambda entry fresh.
   'test/integration/otel.test.ts',
-  'test/integration/sentry-dsn.test.ts',
-  'test/integration/sentry.test.ts',
   'test/integration/xray.test.ts',
-  'test/unit/lambda-config.test.ts',
 ];
 
 /**

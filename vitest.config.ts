@@ -13,15 +13,8 @@ import { missingTools, TOOLS } from './test/helpers/requires.js';
  * registry per worker, so a new suite that changes process.env or mocks modules goes here.
  */
 const ISOLATED = [
-  // Sets the service name and expects fresh Powertools modules for its documented outputs.
-  'test/docs/examples.test.ts',
   'test/e2e/correlation.test.ts',
-  // Reads the log lines of the local runtime: lost under a shared registry (to investigate).
-  'test/e2e/local-pipeline.test.ts',
   'test/integration/aws-wiring.test.ts',
-  'test/integration/metrics-idempotency.test.ts',
-  // Sets OTEL_* for the handlers and imports the notify Lambda entry fresh.
-  'test/integration/otel.test.ts',
   'test/integration/xray.test.ts',
 ];
 
@@ -41,7 +34,6 @@ const SLOW_FIRST = [
   'test/e2e/npm-start.test.ts',
   'test/integration/load.test.ts',
   'test/e2e/ci-edge.test.ts',
-  'test/integration/metrics-idempotency.test.ts',
   'test/infra/bundle.test.ts',
 ];
 

@@ -13,3 +13,12 @@ export const saveEnv = (): (() => void) => {
     Object.assign(process.env, saved);
   };
 };
+
+/**
+ * Before importing a Lambda entry: local mode turns Powertools' multi-concurrency on for the
+ * whole process (`AWS_LAMBDA_MAX_CONCURRENCY`, functions/adapters/local/invocations.ts), which
+ * an earlier file of the worker may have started; in Lambda it is not set.
+ */
+export const asInLambda = (): void => {
+  delete process.env.AWS_LAMBDA_MAX_CONCURRENCY;
+};

@@ -41,7 +41,7 @@ import {
   type TestFlakyDetail,
   type TestRunDetail,
 } from '../../functions/core/events';
-import { saveEnv } from '../helpers/env';
+import { asInLambda, saveEnv } from '../helpers/env';
 import { MemoryPublisher } from '../helpers/fakes';
 import { busOn, storedEvents, storeOf } from '../helpers/local-store';
 import { type MotoServer, motoAvailable, startMoto } from '../helpers/moto';
@@ -720,6 +720,8 @@ describe.skipIf(!withMoto)('SNS dispatch (moto)', () => {
     expect(sent.map((n) => n.kind)).toEqual(['FIRING']);
     expect((await h.store.get('alarm:vigil-prod-ingest-5xx'))?.outbox).toEqual([]);
   });
+  // A longer timeout: two Lambda entries are imported fresh in the test, their whole module
+  // graph evaluated again (seconds of CPU on a loaded machine).
   it('runs the Lambda entries end to end: alert (DynamoDB, SNS, bus) and notify (SNS → Slack)', async () => {
     // Prepare: the resources CDK would create, and the environment it would set
     const cfg = { region: 'us-east-1', endpoint: moto.endpoint };
@@ -766,6 +768,7 @@ describe.skipIf(!withMoto)('SNS dispatch (moto)', () => {
       }),
     });
 
+    asInLambda();
     // The entries read it at import: fresh ones (another file may have imported them).
     vi.resetModules();
 
@@ -828,5 +831,5 @@ describe.skipIf(!withMoto)('SNS dispatch (moto)', () => {
       eventBridge.destroy();
       secrets.destroy();
     }
-  });
+  }, 60_000);
 });

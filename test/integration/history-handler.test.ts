@@ -36,7 +36,7 @@ import { ingest } from '../../functions/core/ingest/service';
 import type { ArchiveReader } from '../../functions/core/ports';
 import { createHistoryHandler } from '../../functions/history/handler';
 import { validateEmf } from '../helpers/emf';
-import { saveEnv } from '../helpers/env';
+import { asInLambda, saveEnv } from '../helpers/env';
 import { MemoryArchive, MemoryLedger, MemoryPublisher } from '../helpers/fakes';
 import { busOn, storedEvents, storeOf } from '../helpers/local-store';
 import { MemoryHistory } from '../helpers/memory-history';
@@ -318,6 +318,7 @@ describe.skipIf(!withMoto)('history Lambda entry (moto)', () => {
       VIGIL_CONFIG_JSON: JSON.stringify({ project: 'shop' }),
     });
 
+    asInLambda();
     // The entry reads it at import: a fresh one (another file may have imported it).
     vi.resetModules();
 

@@ -34,6 +34,7 @@ const SLOW_FIRST = [
   'test/e2e/npm-start.test.ts',
   'test/integration/load.test.ts',
   'test/e2e/ci-edge.test.ts',
+  'test/integration/metrics-idempotency.test.ts',
   'test/infra/bundle.test.ts',
 ];
 

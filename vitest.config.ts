@@ -8,13 +8,16 @@ import { missingTools, TOOLS } from './test/helpers/requires.js';
  * files in parallel across worker processes. Coverage gates the build at 95%.
  */
 /**
- * Suites that set a Lambda-like environment (endpoints, tables, tracing, Sentry) and import the
- * handlers' entries fresh: each runs in a process of its own. The others share a module
- * registry per worker, so a new suite that changes process.env or mocks modules goes here.
+ * Suites that need a process of their own. The others share a module registry and process.env
+ * per worker: a suite there restores the environment it changes and imports fresh
+ * (`vi.resetModules()` + `import()`) only what reads it, leaving none of it behind (see
+ * test/helpers/env.ts). A suite that mocks modules, or needs a library loaded with its
+ * environment (one outside the registry, which `vi.resetModules()` cannot reload), goes here.
  */
 const ISOLATED = [
+  // Both need aws-xray-sdk-core loaded in Lambda mode: it reads LAMBDA_TASK_ROOT (facade
+  // segments) and AWS_XRAY_DAEMON_ADDRESS once, when first loaded.
   'test/e2e/correlation.test.ts',
-  'test/integration/aws-wiring.test.ts',
   'test/integration/xray.test.ts',
 ];
 

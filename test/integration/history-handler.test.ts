@@ -265,6 +265,8 @@ describe.skipIf(!withMoto)('history Lambda entry (moto)', () => {
     vi.resetModules();
   });
 
+  // A longer timeout: the Lambda entry is imported fresh in the test, its whole module graph
+  // evaluated again (seconds of CPU on a loaded machine).
   it('records the run in DynamoDB from the S3 archive and puts Test Flaky Detected on the bus', async () => {
     // Prepare: the resources CDK creates, and the environment it sets
     const cfg = { region: 'us-east-1', endpoint: moto.endpoint };
@@ -353,5 +355,5 @@ describe.skipIf(!withMoto)('history Lambda entry (moto)', () => {
     expect(testFlakyDetailSchema.parse(events[0]?.detail).metadata.correlationId).toBe(
       'corr-mvn-9',
     );
-  });
+  }, 60_000);
 });

@@ -12,7 +12,7 @@ import { type PackedChromium, packedChromium } from '../../functions/browser/lam
 import { type ProbeConfig, probeSchema } from '../../functions/core/config';
 import { type ProbeCompletedDetail, probeCompletedDetailSchema } from '../../functions/core/events';
 import { systemClock } from '../../functions/core/ports';
-import type { BrowserJob } from '../../functions/core/probes/browser';
+import { type BrowserJob, browserOutcome } from '../../functions/core/probes/browser';
 import { runProbe } from '../../functions/core/probes/run';
 import { runBrowserJob } from '../../functions/shared/browser-child';
 import {
@@ -32,12 +32,13 @@ import { CHROMIUM, CHROMIUM_ARGS, requireTools, TOOLS } from '../helpers/require
  *   configuration error without one;
  * - the runner (parent side) with stand-in child processes (plain .mjs modules, no Chromium);
  * - the child's job in this process (the forked child is not seen by coverage), on one Chromium
- *   shared by the jobs, each with a context and page of its own;
- * - end to end: `runProbe` forking the real child (tsx, its own Chromium) for a login flow, a
- *   script that never yields (killed from outside) and a script that is no check.
- * The forked runs start with the file and their tests await them, so their Chromium starts
- * overlap the rest. A failed forked run's screenshot and trace, archived and served, are proven
- * end to end by test/e2e/browser-outage.test.ts.
+ *   shared by the jobs, each with a context and page of its own: a login flow, a broken page, a
+ *   hung page...;
+ * - `runProbe` forking the real child (tsx, its own Chromium) where the child process is what is
+ *   tested: a script that never yields (killed from outside) and a script that is no check.
+ * The forked runs start with the file and their tests await them, so they overlap the rest. A
+ * whole forked run, its screenshot and trace archived and served, is proven end to end by
+ * test/e2e/browser-outage.test.ts.
  */
 
 const ok = requireTools('browser checks', [TOOLS.chromium]);
@@ -152,7 +153,7 @@ const run = (probe: ProbeConfig, options?: Partial<BrowserProberOptions>) =>
   );
 
 /** The forked runs, started in `beforeAll` (with Chromium) and awaited by their tests. */
-let forked: Record<'login' | 'spin' | 'noExport', Promise<ProbeCompletedDetail>> | undefined;
+let forked: Record<'spin' | 'noExport', Promise<ProbeCompletedDetail>> | undefined;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'vigil-browser-checks-'));
@@ -161,12 +162,6 @@ beforeAll(async () => {
   baseUrl = `http://127.0.0.1:${await listen(app)}`;
   if (!ok) return;
   forked = {
-    login: run(
-      check('login', join(FIXTURES, 'login.check.ts'), {
-        user: 'ada',
-        password: '{{secret:SHOP_PASSWORD}}',
-      }),
-    ),
     spin: run(check('spin', join(FIXTURES, 'hung.check.ts'), { mode: 'spin' }, 2500)),
     noExport: run(check('bad', join(FIXTURES, 'no-export.check.ts'), {})),
   };
@@ -403,6 +398,41 @@ describe.skipIf(!ok)('a job in this process, on a shared Chromium', { timeout: 6
     expect(report.files).toEqual({});
   });
 
+  it('passes a login flow, timing each step and reading the Web Vitals', async () => {
+    // Prepare: the secret as the runner hands it to the child.
+    const login = await job(join(FIXTURES, 'login.check.ts'), { baseUrl, user: 'ada' });
+    // Act: the child's report, judged by `runProbe` as the runner's would be.
+    const report = await runBrowserJob({ ...login, secrets: { SHOP_PASSWORD: PASSWORD } });
+    const detail = await runProbe(
+      check('login', login.script, {}),
+      { probe: async () => browserOutcome(report, [PASSWORD], []), clock: systemClock },
+      { correlationId: 'c-1', location: 'local', defaultProject: 'shop' },
+    );
+    // Assess
+    probeCompletedDetailSchema.parse(detail);
+    expect(detail.failure, JSON.stringify(detail)).toBeUndefined();
+    expect(detail.status).toBe('up');
+    expect(detail.method).toBe('BROWSER');
+    expect(detail.url).toBe(`${baseUrl}/home?user=ada`);
+    expect(detail.steps?.map((s) => [s.name, s.status])).toEqual([
+      ['open login', 'up'],
+      ['sign in', 'up'],
+      ['see welcome', 'up'],
+    ]);
+    for (const s of detail.steps ?? []) expect(s.latencyMs).toBeGreaterThan(0);
+    expect(detail.latencyMs).toBeGreaterThanOrEqual(
+      (detail.steps ?? []).reduce((sum, s) => sum + s.latencyMs, 0) - 1,
+    );
+    const vitals = detail.browser?.vitals ?? {};
+    expect(vitals.ttfbMs).toBeGreaterThan(0);
+    expect(vitals.fcpMs).toBeGreaterThan(0);
+    expect(vitals.lcpMs).toBeGreaterThan(0);
+    expect(vitals.cls).toBe(0);
+    expect(detail.browser?.consoleErrors).toEqual([]);
+    expect(detail.artifacts).toBeUndefined();
+    expect(JSON.stringify(detail)).not.toContain(PASSWORD);
+  });
+
   it('fails with the step, console errors, failed requests, Web Vitals, a screenshot and a trace', async () => {
     // Act
     const report = await runBrowserJob(
@@ -482,33 +512,7 @@ describe.skipIf(!ok)('a job in this process, on a shared Chromium', { timeout: 6
   });
 });
 
-describe.skipIf(!ok)('end to end: forked children with Chromium', { timeout: 90_000 }, () => {
-  it('passes a login flow, timing each step and reading the Web Vitals', async () => {
-    const detail = await (forked?.login as Promise<ProbeCompletedDetail>);
-    probeCompletedDetailSchema.parse(detail);
-    expect(detail.failure, JSON.stringify(detail)).toBeUndefined();
-    expect(detail.status).toBe('up');
-    expect(detail.method).toBe('BROWSER');
-    expect(detail.url).toBe(`${baseUrl}/home?user=ada`);
-    expect(detail.steps?.map((s) => [s.name, s.status])).toEqual([
-      ['open login', 'up'],
-      ['sign in', 'up'],
-      ['see welcome', 'up'],
-    ]);
-    for (const s of detail.steps ?? []) expect(s.latencyMs).toBeGreaterThan(0);
-    expect(detail.latencyMs).toBeGreaterThanOrEqual(
-      (detail.steps ?? []).reduce((sum, s) => sum + s.latencyMs, 0) - 1,
-    );
-    const vitals = detail.browser?.vitals ?? {};
-    expect(vitals.ttfbMs).toBeGreaterThan(0);
-    expect(vitals.fcpMs).toBeGreaterThan(0);
-    expect(vitals.lcpMs).toBeGreaterThan(0);
-    expect(vitals.cls).toBe(0);
-    expect(detail.browser?.consoleErrors).toEqual([]);
-    expect(detail.artifacts).toBeUndefined();
-    expect(JSON.stringify(detail)).not.toContain(PASSWORD);
-  });
-
+describe.skipIf(!ok)('forked children', { timeout: 90_000 }, () => {
   it('kills a script that never yields at its timeout, from outside', async () => {
     const spin = await (forked?.spin as Promise<ProbeCompletedDetail>);
     // Killed whether the script was already spinning or Chromium was still starting: by the

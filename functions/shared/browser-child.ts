@@ -193,12 +193,13 @@ export const runBrowserJob = async (job: BrowserJob): Promise<BrowserReport> => 
   }
   const durationMs = Math.round((performance.now() - scriptStart) * 10) / 10;
 
-  // A page that missed the deadline is stuck: its time goes to the screenshot and trace.
+  // A page that missed the deadline is stuck: its time goes to the screenshot and trace. Else
+  // the vitals may take what is left of the script's time (at least 1 s: a busy machine is slow).
   const vitals =
     failure?.assertion === 'timeout'
       ? {}
       : await within(
-          1000,
+          Math.max(1000, job.deadline - Date.now()),
           () => readVitals(page),
           () => ({}),
         ).catch(() => ({}));

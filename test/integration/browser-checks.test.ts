@@ -59,8 +59,11 @@ const PAGES: Record<string, string> = {
 /** Scripts written to the temporary directory: stand-in children and in-process checks. */
 const SCRIPTS: Record<string, string> = {
   // A stand-in child: a passing report, or a failed one with its files and the secret the page
-  // showed (its `url` is the job's directory, to see it removed), or a complaint and exit 3.
-  'child.mjs': `import { writeFileSync } from 'node:fs';
+  // showed (its `url` is the job's directory, to see it removed), or no answer with a process
+  // left behind as Chromium would be (its own group, the job's directory in its command line),
+  // or a complaint and exit 3.
+  'child.mjs': `import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 process.once('message', (job) => {
   const report = { ok: true, durationMs: 5, steps: [], vitals: {}, consoleErrors: [],
     failedRequests: [], files: {} };
@@ -73,6 +76,10 @@ process.once('message', (job) => {
     process.send({ ...report, ok: false, failure, url: job.dir, files,
       steps: [{ name: 'pay', status: 'down', latencyMs: 7, failure }],
       consoleErrors: ['bad token ' + job.vars.token] }, () => process.exit(0));
+  } else if (job.vars.mode === 'stuck') {
+    const browser = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)', job.dir],
+      { detached: true, stdio: 'ignore' });
+    writeFileSync(job.vars.pidFile, String(browser.pid));
   } else process.stderr.write('child trouble', () => process.exit(3));
 });`,
   // Passes: a step, a console message that is not an error, the page left at about:blank.
@@ -309,6 +316,38 @@ describe.concurrent('the runner with stand-in children', () => {
       error: new Error('disk full'),
     });
     error.mockRestore();
+  });
+
+  it('kills a child aborted without an answer, and the browser it left in a group of its own', async ({
+    expect,
+  }) => {
+    // Prepare
+    const pidFile = join(dir, 'stuck.pid');
+    const stuck = probeSchema.parse({
+      name: 'shop',
+      type: 'browser',
+      script: '/checks/shop.mjs',
+      vars: { mode: 'stuck', pidFile },
+    });
+    const abort = new AbortController();
+    // Act: the probe's deadline (its signal) comes once the "browser" is up.
+    const running = standIn()(stuck, abort.signal);
+    await expect.poll(() => existsSync(pidFile), { timeout: 20_000 }).toBe(true);
+    abort.abort();
+    const outcome = await running;
+    // Assess
+    expect(outcome).toMatchObject({
+      status: 'down',
+      failure: {
+        assertion: 'timeout',
+        message: 'the browser check was killed: no result within 5000 ms',
+      },
+    });
+    // Gone, or a zombie waiting for init to reap it (it is no child of ours).
+    const pid = Number(await readFile(pidFile, 'utf8'));
+    const alive = async () =>
+      (await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '')).split(') ')[1]?.[0] ?? 'gone';
+    await expect.poll(alive).toMatch(/^(gone|Z)$/);
   });
 
   it('fails a check whose child exits without a result, and logs what it wrote on stderr', async () => {

@@ -62,6 +62,20 @@ export const buildWebFiles = async (): Promise<WebFiles> => {
   return files;
 };
 
+let cached: Promise<WebFiles> | undefined;
+
+/**
+ * `buildWebFiles`, once per process, when first asked for (local mode asks at the first request
+ * of a page, not at start). A failed build is tried again on the next call.
+ */
+export const cachedWebFiles = (): Promise<WebFiles> => {
+  cached ??= buildWebFiles().catch((e: unknown) => {
+    cached = undefined;
+    throw e;
+  });
+  return cached;
+};
+
 export const writeWebFiles = async (files: WebFiles, dir: string): Promise<void> => {
   for (const [path, body] of files) {
     await mkdir(dirname(join(dir, path)), { recursive: true });

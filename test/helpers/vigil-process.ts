@@ -53,7 +53,10 @@ const vigilBundle = (): Promise<string> => {
     });
     const text = outputFiles[0]?.text ?? '';
     const dir = join(ROOT, 'node_modules/.cache/vigil-test');
-    const file = join(dir, `vigil-${createHash('sha256').update(text).digest('hex').slice(0, 16)}.mjs`);
+    const file = join(
+      dir,
+      `vigil-${createHash('sha256').update(text).digest('hex').slice(0, 16)}.mjs`,
+    );
     if (!(await stat(file).catch(() => undefined))) {
       await mkdir(dir, { recursive: true });
       await writeFile(`${file}.${process.pid}`, text);

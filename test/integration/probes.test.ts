@@ -16,7 +16,7 @@ import {
 import { type ProbeCompletedDetail, probeCompletedDetailSchema } from '../../functions/core/events';
 import { systemClock } from '../../functions/core/ports';
 import { MAX_BODY_BYTES, type Observation } from '../../functions/core/probes/assertions';
-import { type ProbeFn, runProbes } from '../../functions/core/probes/run';
+import { DEADLINE_GRACE_MS, type ProbeFn, runProbes } from '../../functions/core/probes/run';
 import { classifyError, createHttpProber, probeHttp } from '../../functions/shared/http-probe';
 import { logger, tracer } from '../../functions/shared/powertools';
 import { MemoryPublisher } from '../helpers/fakes';
@@ -732,12 +732,16 @@ describe('runProbes', () => {
           aborted = true;
         });
       });
-    // Act
-    const [result] = await runProbes(
+    // Act: the runner's deadline (timeoutMs + DEADLINE_GRACE_MS) passes on fake timers.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const running = runProbes(
       [probe({ url: `${base}/`, timeoutMs: 100, project: 'payments' })],
       { probe: never, clock: systemClock },
       { correlationId: 'c', location: 'local', defaultProject: 'shop' },
     );
+    await vi.advanceTimersByTimeAsync(100 + DEADLINE_GRACE_MS);
+    vi.useRealTimers();
+    const [result] = await running;
     // Assess
     expect(result?.failure).toEqual({
       assertion: 'timeout',
@@ -816,10 +820,14 @@ describe('ProbeScheduler (local mode)', () => {
       secrets: new EnvSecretResolver({}),
       probeHttp: slowProbe,
     });
-    // Act
+    // Act: 1.2 s on fake timers (a tick comes while the first run goes on), then stop.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
     scheduler.start();
-    await new Promise((r) => setTimeout(r, 1200));
-    await scheduler.stop();
+    await vi.advanceTimersByTimeAsync(1200);
+    const stopped = scheduler.stop();
+    await vi.advanceTimersByTimeAsync(300);
+    vi.useRealTimers();
+    await stopped;
     // Assess
     expect(calls).toBe(1);
     expect(scheduler.stats.skippedTicks).toBe(1);

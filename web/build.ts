@@ -64,15 +64,9 @@ export const buildWebFiles = async (): Promise<WebFiles> => {
 
 let cached: Promise<WebFiles> | undefined;
 
-/**
- * `buildWebFiles`, once per process, when first asked for (local mode asks at the first request
- * of a page, not at start). A failed build is tried again on the next call.
- */
+/** `buildWebFiles`, once per process (local mode asks at the first request of a page, not at start). */
 export const cachedWebFiles = (): Promise<WebFiles> => {
-  cached ??= buildWebFiles().catch((e: unknown) => {
-    cached = undefined;
-    throw e;
-  });
+  cached ??= buildWebFiles();
   return cached;
 };
 

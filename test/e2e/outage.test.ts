@@ -160,5 +160,9 @@ describe('outage → FIRING → RESOLVED (local mode)', () => {
     expect(after.active).toEqual([]);
     expect(after.history.length).toBeGreaterThanOrEqual(2);
     expect(pipeline.alerts.stats.deadLetters).toBe(0);
+    // The dashboard, built at its first request (not at start).
+    const page = await fetch(`${pipeline.url}/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toMatch(/<script type="module" src="\/assets\/main-\w+\.js">/);
   });
 });

@@ -316,7 +316,11 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
         ...publicData({ ...status, config: opts.config, clock: systemClock }),
       }),
     );
-    return (await web)(event);
+    try {
+      return (await web)(event);
+    } catch (error) {
+      return errorResponse(error); // the dashboard did not build
+    }
   };
 
   const edge = createHttpEdge({
@@ -348,9 +352,7 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
       return;
     }
     if (req.method === 'GET' && isWebPath(url.pathname)) {
-      webHandler(toApiGatewayEvent(req, url, Buffer.alloc(0)))
-        .then((result) => send(res, result))
-        .catch((error: unknown) => send(res, errorResponse(error)));
+      webHandler(toApiGatewayEvent(req, url, Buffer.alloc(0))).then((result) => send(res, result));
       return;
     }
     if (req.method === 'GET' && url.pathname === '/v1/alerts') {

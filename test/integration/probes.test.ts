@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { EnvSecretResolver } from '../../functions/adapters/local/env-secrets';
-import { ProbeScheduler } from '../../functions/adapters/local/probe-scheduler';
+import { ProbeScheduler, probeOffsetMs } from '../../functions/adapters/local/probe-scheduler';
 import {
   type ProbeConfig,
   parseConfig,
@@ -820,8 +820,10 @@ describe('ProbeScheduler (local mode)', () => {
       secrets: new EnvSecretResolver({}),
       probeHttp: slowProbe,
     });
-    // Act: 1.2 s on fake timers (a tick comes while the first run goes on), then stop.
+    // Act: 1.2 s on fake timers, starting 500 ms before the probe's offset in its interval: one
+    // tick comes while the first run goes on. Then stop.
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    vi.setSystemTime(Date.UTC(2026, 0, 1) + probeOffsetMs('slow', 1000) - 500);
     scheduler.start();
     await vi.advanceTimersByTimeAsync(1200);
     const stopped = scheduler.stop();

@@ -85,7 +85,7 @@ describe.concurrent('npm start (vigil dev)', () => {
       socket.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
     });
     expect(refused).toBe('ECONNREFUSED');
-  });
+  }, 60_000);
 
   it('refuses an invalid config and names the bad field', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'vigil-badcfg-'));

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Plugin } from 'esbuild';
@@ -61,6 +61,10 @@ const vigilBundle = (): Promise<string> => {
       await mkdir(dir, { recursive: true });
       await writeFile(`${file}.${process.pid}`, text);
       await rename(`${file}.${process.pid}`, file);
+      // The bundles of earlier versions of the code.
+      for (const old of await readdir(dir))
+        if (old.endsWith('.mjs') && join(dir, old) !== file)
+          await rm(join(dir, old), { force: true });
     }
     return file;
   })();

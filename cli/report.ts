@@ -37,6 +37,8 @@ export interface ReportDeps {
   random?: () => number;
   /** The checkout git is asked about (branch, commit, changed lines). Default `process.cwd()`. */
   cwd?: string;
+  /** Asks git (tests answer themselves). Default: the `git` program in `cwd`. */
+  git?: Git;
   /** Appends to the GitHub job summary file. */
   appendFile?: (path: string, text: string) => Promise<void>;
   /** Reports above this (after gzip) go through `POST /v1/uploads`. Default 4 MiB. */
@@ -1076,7 +1078,7 @@ export const runReport = async (argv: string[], deps: ReportDeps): Promise<numbe
   }
   const { options } = parsed;
   // Outside CI (or where CI does not say), the checkout knows the branch and commit.
-  const git = gitIn(deps.cwd ?? process.cwd(), deps.env);
+  const git = deps.git ?? gitIn(deps.cwd ?? process.cwd(), deps.env);
   if (options.branch === undefined || options.commit === undefined) {
     const head = await gitHead(git);
     options.branch ??= head.branch;

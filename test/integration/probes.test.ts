@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { EnvSecretResolver } from '../../functions/adapters/local/env-secrets';
-import { ProbeScheduler } from '../../functions/adapters/local/probe-scheduler';
+import { ProbeScheduler, probeOffsetMs } from '../../functions/adapters/local/probe-scheduler';
 import {
   type ProbeConfig,
   parseConfig,
@@ -16,7 +16,7 @@ import {
 import { type ProbeCompletedDetail, probeCompletedDetailSchema } from '../../functions/core/events';
 import { systemClock } from '../../functions/core/ports';
 import { MAX_BODY_BYTES, type Observation } from '../../functions/core/probes/assertions';
-import { type ProbeFn, runProbes } from '../../functions/core/probes/run';
+import { DEADLINE_GRACE_MS, type ProbeFn, runProbes } from '../../functions/core/probes/run';
 import { classifyError, createHttpProber, probeHttp } from '../../functions/shared/http-probe';
 import { logger, tracer } from '../../functions/shared/powertools';
 import { MemoryPublisher } from '../helpers/fakes';
@@ -732,12 +732,16 @@ describe('runProbes', () => {
           aborted = true;
         });
       });
-    // Act
-    const [result] = await runProbes(
+    // Act: the runner's deadline (timeoutMs + DEADLINE_GRACE_MS) passes on fake timers.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const running = runProbes(
       [probe({ url: `${base}/`, timeoutMs: 100, project: 'payments' })],
       { probe: never, clock: systemClock },
       { correlationId: 'c', location: 'local', defaultProject: 'shop' },
     );
+    await vi.advanceTimersByTimeAsync(100 + DEADLINE_GRACE_MS);
+    vi.useRealTimers();
+    const [result] = await running;
     // Assess
     expect(result?.failure).toEqual({
       assertion: 'timeout',
@@ -816,10 +820,16 @@ describe('ProbeScheduler (local mode)', () => {
       secrets: new EnvSecretResolver({}),
       probeHttp: slowProbe,
     });
-    // Act
+    // Act: 1.2 s on fake timers, starting 500 ms before the probe's offset in its interval: one
+    // tick comes while the first run goes on. Then stop.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    vi.setSystemTime(Date.UTC(2026, 0, 1) + probeOffsetMs('slow', 1000) - 500);
     scheduler.start();
-    await new Promise((r) => setTimeout(r, 1200));
-    await scheduler.stop();
+    await vi.advanceTimersByTimeAsync(1200);
+    const stopped = scheduler.stop();
+    await vi.advanceTimersByTimeAsync(300);
+    vi.useRealTimers();
+    await stopped;
     // Assess
     expect(calls).toBe(1);
     expect(scheduler.stats.skippedTicks).toBe(1);

@@ -138,7 +138,7 @@ export const severityOfTrivy = (severity: unknown): Severity | undefined =>
     severity,
   );
 
-/** Grype `severity`: Critical, High, Medium, Low; Negligible is info; Unknown is low. */
+/** Grype `severity`: Critical, High, Medium, Low; Negligible is info; Unknown is low (as Trivy's). */
 export const severityOfGrype = (severity: unknown): Severity | undefined =>
   lookup(
     {

@@ -128,30 +128,29 @@ export const parseZapXml = (text: string): ParsedSecurity => {
   const doc: Obj = { site: sites };
   let site: Obj[] | undefined;
   let alert: Obj | undefined;
+  let alertInstances: Obj[] | undefined;
   let instance: Obj | undefined;
   let instances = 0;
   let field: { into: Obj; name: string; depth: number; text: string } | undefined;
   readXml(
     text,
     {
-      open(name, attributes, depth) {
+      open(name, _attributes, depth) {
         if (field) return false;
-        if (depth === 1) {
-          doc['@programName'] = attributes.get('programName');
-          doc['@version'] = attributes.get('version');
-        } else if (depth === 2 && name === 'site') {
+        if (depth === 2 && name === 'site') {
           site = [];
-          sites.push({ '@name': attributes.get('name'), alerts: site });
+          sites.push({ alerts: site });
         } else if (depth === 4 && name === 'alertitem' && site) {
-          alert = { instances: [] };
+          alertInstances = [];
+          alert = { instances: alertInstances };
           site.push(alert);
-        } else if (depth === 6 && name === 'instance' && alert) {
+        } else if (depth === 6 && name === 'instance' && alertInstances) {
           if (++instances > MAX_FINDINGS)
             throw invalidReport(
               `The ZAP report has more than ${MAX_FINDINGS} alert instances: split the scan before sending.`,
             );
           instance = {};
-          (alert.instances as Obj[]).push(instance);
+          alertInstances.push(instance);
         } else {
           const into =
             depth === 5 && ALERT_FIELDS.has(name)
@@ -167,13 +166,13 @@ export const parseZapXml = (text: string): ParsedSecurity => {
       text(data) {
         if (field && field.text.length < FIELD_MAX) field.text += data.slice(0, FIELD_MAX);
       },
-      close(name, depth) {
+      close(_name, depth) {
         if (field?.depth === depth) {
           field.into[field.name] = field.text.trim();
           field = undefined;
         } else if (depth === 6) instance = undefined;
-        else if (depth === 4) alert = undefined;
-        else if (depth === 2 && name === 'site') site = undefined;
+        else if (depth === 4) alert = alertInstances = undefined;
+        else if (depth === 2) site = undefined;
       },
     },
     { format: 'ZAP XML', roots: ['OWASPZAPReport'] },

@@ -321,6 +321,8 @@ const FORMAT_CONTENT_TYPE: Record<FormatId, string> = {
   sarif: CONTENT_TYPE.json,
   zap: CONTENT_TYPE.json,
   'npm-audit': CONTENT_TYPE.json,
+  trivy: CONTENT_TYPE.json,
+  grype: CONTENT_TYPE.json,
 };
 
 const isGzip = (b: Uint8Array): boolean => b[0] === 0x1f && b[1] === 0x8b;
@@ -844,7 +846,11 @@ const reportFile = async (ctx: Context, file: string, index: number): Promise<Fi
   }
   const detected = detectReport(text);
   const format = options.format ?? detected.format;
-  const contentType = options.format ? FORMAT_CONTENT_TYPE[options.format] : detected.contentType;
+  // A named format that the content confirms keeps the detected type (ZAP's XML twin is XML).
+  const contentType =
+    options.format && options.format !== detected.format
+      ? FORMAT_CONTENT_TYPE[options.format]
+      : detected.contentType;
   if (options.format === undefined && detected.format === undefined)
     ctx.err(
       `⚠ ${file}: format not recognised here (${detected.why}); sending it anyway and letting the server decide (use --format to name it)`,

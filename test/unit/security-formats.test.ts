@@ -15,7 +15,8 @@ import {
 
 /**
  * The security formats on real reports (expected numbers from the tools' own summaries: ESLint's
- * console line, npm's metadata.vulnerabilities, ZAP's per-alert counts, the SARIF result count),
+ * console line, npm's metadata.vulnerabilities, ZAP's per-alert counts, the SARIF result count;
+ * Trivy's and Grype's JSON and ZAP's XML are in test/unit/formats/security-scanners.test.ts),
  * the severity mapping table, fingerprints across line shifts, and hostile input.
  */
 
@@ -65,45 +66,53 @@ describe('real reports', () => {
     expect(r.warnings).toEqual([]);
   });
 
-  it('Trivy SARIF: one result, level error, with its precision', () => {
-    const r = parse(read('security/trivy-0.9.2-sarif-demo.sarif'));
-    expect(r.summary.findings).toBe(1);
+  it("Trivy SARIF: every result, by its level (Trivy's SARIF before security-severity)", () => {
+    const text = read('security/trivy-alpine-310.sarif');
+    const levels = (
+      JSON.parse(text) as { runs: { results: { level: string }[] }[] }
+    ).runs[0]?.results.map((x) => x.level);
+    const r = parse(text);
+    expect(r.summary.findings).toBe(levels?.length);
+    expect(r.summary.bySeverity).toMatchObject({
+      medium: levels?.filter((l) => l === 'warning').length,
+      low: levels?.filter((l) => l === 'note').length,
+    });
     expect(r.findings[0]).toMatchObject({
       tool: 'Trivy',
-      ruleId: '[MEDIUM] CVE-2017-16137',
-      severity: 'high',
+      ruleId: 'CVE-2019-1549',
+      ruleName: 'OsPackageVulnerability',
+      severity: 'medium',
       confidence: 'very-high',
-      location: { file: 'package-lock.json', line: 33 },
+      location: { file: 'testdata/fixtures/images/alpine-310.tar.gz', line: 1 },
     });
+    // The same CVE in libcrypto1.1 and libssl1.1 are two findings.
+    expect(new Set(r.findings.map((f) => f.fingerprint)).size).toBe(8);
   });
 
   it('ZAP JSON: one finding per alert instance, as ZAP counts them, HTML descriptions as text', () => {
-    const text = read('security/zap-2.16-devops-intro.json');
+    const text = read('security/zap-dev-build-traditional.json');
     const doc = JSON.parse(text) as { site: { alerts: { riskcode: string; count: string }[] }[] };
-    const zapCounts = { high: 0, medium: 0, low: 0, info: 0 } as Record<string, number>;
-    const risk = ['info', 'low', 'medium', 'high'];
-    for (const a of doc.site.flatMap((s) => s.alerts))
-      zapCounts[risk[Number(a.riskcode)] as string] =
-        (zapCounts[risk[Number(a.riskcode)] as string] ?? 0) + Number(a.count);
+    const alerts = doc.site.flatMap((x) => x.alerts);
     const r = parse(text);
     expect(r.format).toBe('zap');
-    expect(r.summary.findings).toBe(4);
-    expect(r.summary.bySeverity).toEqual({ critical: 0, ...zapCounts });
-    const outOfDate = r.findings.find((f) => f.ruleId === '10116');
-    expect(outOfDate).toMatchObject({
-      ruleName: 'ZAP is Out of Date',
-      severity: 'low',
-      confidence: 'high',
-      cwe: ['CWE-1104'],
-      location: { url: 'http://host.docker.internal:8080', method: 'GET' },
+    expect(r.summary.findings).toBe(alerts.reduce((n, a) => n + Number(a.count), 0));
+    expect(r.summary.bySeverity).toEqual({ critical: 0, high: 2, medium: 0, low: 0, info: 0 });
+    expect(r.findings[0]).toMatchObject({
+      ruleId: '1',
+      ruleName: 'XSS',
+      severity: 'high',
+      confidence: 'medium',
+      message: 'XSS Description',
+      cwe: ['CWE-123'],
+      location: { url: 'http://example.com/example_3', method: 'GET', param: 'Test Param' },
     });
-    expect(outOfDate?.message).toBe(
-      'The version of ZAP you are using to test your app is out of date and is no longer being updated. The risk level is set based on how out of date your ZAP version is.',
-    );
+    // Two instances at the same URL and parameter stay two findings.
+    expect(new Set(r.findings.map((f) => f.fingerprint)).size).toBe(2);
+    expect(r.warnings).toEqual([]);
   });
 
   it('npm audit v2: one finding per vulnerable package, matching metadata.vulnerabilities', () => {
-    const text = read('security/npm-audit-v2-react-scripts.json');
+    const text = read('security/npm-audit-v2-audit-ci-allowlisted-path.json');
     const meta = (JSON.parse(text) as { metadata: { vulnerabilities: Record<string, number> } })
       .metadata.vulnerabilities;
     const r = parse(text);
@@ -116,17 +125,16 @@ describe('real reports', () => {
       low: meta.low,
       info: meta.info,
     });
-    expect(r.findings.find((f) => f.location.package === 'ejs')).toMatchObject({
-      ruleId: 'GHSA-phwq-j96m-2c2q',
-      ruleName: 'ejs template injection vulnerability',
-      severity: 'critical',
-      cwe: ['CWE-74'],
-      location: { package: 'ejs', version: '<3.1.7' },
-      message: 'ejs template injection vulnerability; fix: react-scripts@5.0.1 (major)',
+    expect(r.findings.find((f) => f.location.package === 'axios')).toMatchObject({
+      ruleId: 'GHSA-cph5-m8f7-6c5x',
+      ruleName: 'Incorrect Comparison in axios',
+      severity: 'high',
+      location: { package: 'axios', version: '<=0.21.1' },
+      message: 'Incorrect Comparison in axios (+2 more advisories); fix: axios@0.26.0 (major)',
     });
-    expect(r.findings.find((f) => f.location.package === 'webpack')).toMatchObject({
-      ruleId: 'via watchpack',
-      message: 'Vulnerable through watchpack; fix available',
+    expect(r.findings.find((f) => f.location.package === 'github-build')).toMatchObject({
+      ruleId: 'via axios',
+      message: 'Vulnerable through axios; fix available',
     });
     expect(r.warnings).toEqual([]);
   });
@@ -141,9 +149,10 @@ describe('real reports', () => {
   });
 
   it('format= names the parser, and a wrong one is told', () => {
-    expect(parse(read('security/trivy-0.9.2-sarif-demo.sarif'), 'sarif').summary.findings).toBe(1);
+    expect(parse(read('security/trivy-alpine-310.sarif'), 'sarif').summary.findings).toBe(8);
     expect(
-      refused(() => parseReport(read('security/zap-2.16-devops-intro.json'), 'npm-audit')).message,
+      refused(() => parseReport(read('security/zap-dev-build-traditional.json'), 'npm-audit'))
+        .message,
     ).toMatch(/auditReportVersion 2/);
   });
 });

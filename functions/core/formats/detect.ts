@@ -70,6 +70,7 @@ export const formatOfXmlRoot = (root: string | undefined): FormatId | undefined 
   if (root === 'coverage') return 'cobertura';
   if (root === 'report') return 'jacoco';
   if (root === 'TestRun') return 'trx';
+  if (root === 'OWASPZAPReport') return 'zap';
   return undefined;
 };
 
@@ -126,6 +127,11 @@ export const detectJsonFormat = (doc: unknown): FormatId | undefined => {
   if (Array.isArray(doc.site) && ('@programName' in doc || '@version' in doc)) return 'zap';
   // npm audit --json (any version: the parser says which ones it reads).
   if ('auditReportVersion' in doc) return 'npm-audit';
+  // Trivy --format json (the parser says which SchemaVersion it reads).
+  if ('SchemaVersion' in doc && ('ArtifactName' in doc || 'Results' in doc)) return 'trivy';
+  // Grype -o json: `matches` with the `descriptor` naming grype, or its `source`.
+  if (Array.isArray(doc.matches) && (isObject(doc.descriptor) || isObject(doc.source)))
+    return 'grype';
   // Jest --json and Vitest --reporter=json.
   if (Array.isArray(doc.testResults) && ('numTotalTests' in doc || 'numPassedTests' in doc))
     return 'jest';

@@ -2,6 +2,7 @@ import { invalidReport } from '../errors';
 import {
   cleanText,
   cweIds,
+  disambiguate,
   type Finding,
   fingerprintOf,
   htmlToText,
@@ -11,6 +12,7 @@ import {
   TEXT_MAX,
 } from '../security/model';
 import type { ParsedSecurity } from './types';
+import { readXml } from './xml';
 
 /**
  * OWASP ZAP's traditional JSON report (`-J report.json`, the baseline/full-scan actions'
@@ -18,7 +20,12 @@ import type { ParsedSecurity } from './types';
  * own `count` per alert), with the alert's `riskcode` (3 high, 2 medium, 1 low, 0 info),
  * `confidence` (0 false positive … 4 user confirmed), `pluginid` as the rule, CWE id and the
  * instance's URL, method and parameter. Descriptions are HTML in the report: they become
- * plain text here. Fingerprint: plugin id + method + URL + parameter (no line to shift).
+ * plain text here. Fingerprint: plugin id + method + URL + parameter (no line to shift); equal
+ * instances (ZAP lists one per evidence) are told apart by their order.
+ *
+ * The traditional XML report (`-x report.xml`, root `<OWASPZAPReport>`) carries the same fields
+ * as elements (`site → alerts → alertitem → instances → instance`): it is read into the JSON
+ * report's shape and goes through the same code, so both give the same findings.
  */
 
 const TOOL = 'ZAP';
@@ -91,5 +98,84 @@ export const parseZap = (doc: unknown): ParsedSecurity => {
     countMismatch > 0
       ? [`${countMismatch} alert(s) list a different number of instances than their "count".`]
       : [];
-  return { kind: 'security', format: 'zap', summary: summarize(findings), findings, warnings };
+  return {
+    kind: 'security',
+    format: 'zap',
+    summary: summarize(findings),
+    findings: disambiguate(findings),
+    warnings,
+  };
+};
+
+/** `<alertitem>` and `<instance>` children read from the XML report (the rest is not used). */
+const ALERT_FIELDS = new Set([
+  'pluginid',
+  'alertRef',
+  'alert',
+  'name',
+  'riskcode',
+  'confidence',
+  'desc',
+  'cweid',
+  'count',
+]);
+const INSTANCE_FIELDS = new Set(['uri', 'method', 'param']);
+/** Characters kept of one element's text: descriptions are cut to a message anyway. */
+const FIELD_MAX = 8 * TEXT_MAX.message;
+
+export const parseZapXml = (text: string): ParsedSecurity => {
+  const sites: Obj[] = [];
+  const doc: Obj = { site: sites };
+  let site: Obj[] | undefined;
+  let alert: Obj | undefined;
+  let alertInstances: Obj[] | undefined;
+  let instance: Obj | undefined;
+  let instances = 0;
+  let field: { into: Obj; name: string; depth: number; text: string } | undefined;
+  readXml(
+    text,
+    {
+      open(name, _attributes, depth) {
+        if (field) return false;
+        if (depth === 2 && name === 'site') {
+          site = [];
+          sites.push({ alerts: site });
+        } else if (depth === 4 && name === 'alertitem' && site) {
+          alertInstances = [];
+          alert = { instances: alertInstances };
+          site.push(alert);
+        } else if (depth === 6 && name === 'instance' && alertInstances) {
+          if (++instances > MAX_FINDINGS)
+            throw invalidReport(
+              `The ZAP report has more than ${MAX_FINDINGS} alert instances: split the scan before sending.`,
+            );
+          instance = {};
+          alertInstances.push(instance);
+        } else {
+          const into =
+            depth === 5 && ALERT_FIELDS.has(name)
+              ? alert
+              : depth === 7 && INSTANCE_FIELDS.has(name)
+                ? instance
+                : undefined;
+          if (into) field = { into, name, depth, text: '' };
+          return into !== undefined;
+        }
+        return false;
+      },
+      text(data) {
+        if (field && field.text.length < FIELD_MAX) field.text += data.slice(0, FIELD_MAX);
+      },
+      close(_name, depth) {
+        if (field?.depth === depth) {
+          field.into[field.name] = field.text.trim();
+          field = undefined;
+        } else if (depth === 6) instance = undefined;
+        else if (depth === 4) alert = alertInstances = undefined;
+        else if (depth === 2) site = undefined;
+      },
+    },
+    { format: 'ZAP XML', roots: ['OWASPZAPReport'] },
+  );
+  return parseZap(doc);
 };

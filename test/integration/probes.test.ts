@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect, createServer as createTcpServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -603,6 +603,45 @@ describe('HTTPS probes and certificates', () => {
     expect(result.statusCode).toBe(200);
     expect(result.status).toBe('down');
     expect(result.failure?.assertion).toBe('tls');
+  });
+
+  it('measures the latency from the request written to the response end, not the handshake', async () => {
+    // Prepare: a relay in front of the HTTPS target that holds the server's first bytes (the
+    // TLS handshake) for 500 ms, then relays as is.
+    const upstream = Number(new URL(httpsBase).port);
+    const relay = createTcpServer((client) => {
+      const server = connect(upstream, '127.0.0.1');
+      client.pipe(server);
+      server.once('data', (first: Buffer) => {
+        server.pause();
+        setTimeout(() => {
+          client.write(first);
+          server.pipe(client);
+          server.resume();
+        }, 500);
+      });
+      const close = () => {
+        client.destroy();
+        server.destroy();
+      };
+      client.on('error', close).on('close', close);
+      server.on('error', close).on('close', close);
+    });
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+    const { port } = relay.address() as AddressInfo;
+    const started = performance.now();
+    // Act
+    const obs = await probeHttp(
+      { name: 'relayed', url: `https://127.0.0.1:${port}/`, method: 'GET', timeoutMs: 5000 },
+      {},
+      { ca: selfSigned.cert },
+    );
+    const elapsed = performance.now() - started;
+    relay.close();
+    // Assess: the call took the 500 ms hold and more; the latency leaves the hold out.
+    expect(obs).toMatchObject({ statusCode: 200 });
+    expect(elapsed).toBeGreaterThanOrEqual(500);
+    expect(obs.latencyMs).toBeLessThanOrEqual(elapsed - 500);
   });
 
   it('reports a TLS handshake with a plain-HTTP port as a TLS failure', async () => {

@@ -17,7 +17,9 @@ const server = createServer((req, res) => {
   const name = (req.url ?? '/').slice(1);
   setTimeout(() => {
     res.end('ok', () => {
-      (measured[name] ??= []).push(performance.now() - arrived);
+      const list = measured[name] ?? [];
+      list.push(performance.now() - arrived);
+      measured[name] = list;
     });
   }, DELAY_MS);
 });

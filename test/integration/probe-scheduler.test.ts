@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { EnvSecretResolver } from '../../functions/adapters/local/env-secrets';
 import { ProbeScheduler, probeOffsetMs } from '../../functions/adapters/local/probe-scheduler';
 import { ProbeWorker } from '../../functions/adapters/local/probe-thread';
@@ -142,6 +142,141 @@ describe('ProbeScheduler timing and bound', () => {
       const distance = Math.min(Math.abs(ms - offset), 1000 - Math.abs(ms - offset));
       expect(distance).toBeLessThan(150);
     }
+  });
+});
+
+describe('ProbeScheduler: late and skipped runs (fake timers)', () => {
+  const name = 'late-check';
+  // Start exactly at the probe's offset: its ticks come at t0 + 1000, t0 + 2000...
+  const t0 = Date.UTC(2026, 0, 1) + probeOffsetMs(name, 1000);
+  /** Let every promise settle (setImmediate is not faked). */
+  const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+  afterEach(() => {
+    vi.useRealTimers();
+    vi.restoreAllMocks();
+  });
+
+  /** A scheduler whose HTTP calls are held until `answer(i)`; it counts overlapping calls. */
+  const setup = () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    vi.setSystemTime(t0);
+    const answers: (() => void)[] = [];
+    let running = 0;
+    let most = 0;
+    const held: typeof probeHttp = () =>
+      new Promise((resolve) => {
+        running++;
+        most = Math.max(most, running);
+        answers.push(() => {
+          running--;
+          resolve({ statusCode: 200, headers: {}, body: '', latencyMs: 1 });
+        });
+      });
+    const warnings: unknown[][] = [];
+    vi.spyOn(logger, 'warn').mockImplementation((...args: unknown[]) => {
+      warnings.push(args);
+    });
+    const results: ProbeCompletedDetail[] = [];
+    const scheduler = new ProbeScheduler({
+      config: configOf([{ name, url: `${base}/ok`, intervalSeconds: 1, timeoutMs: 10_000 }]),
+      publisher: new MemoryPublisher(),
+      secrets: new EnvSecretResolver({}),
+      probeHttp: held,
+      onResult: (d) => results.push(d),
+    });
+    const answer = async (i: number) => {
+      answers[i]?.();
+      await settle();
+    };
+    return { scheduler, results, warnings, answer, calls: () => answers.length, most: () => most };
+  };
+
+  it('runs a tick that came during the previous run as soon as it ends, late, saying how late', async () => {
+    // Prepare
+    const { scheduler, results, warnings, answer, calls, most } = setup();
+    scheduler.start();
+    await settle();
+    // Act: the tick at t0 + 1000 comes while the start run is going; that run ends 300 ms later.
+    await vi.advanceTimersByTimeAsync(1000);
+    const callsDuringRun = calls();
+    await vi.advanceTimersByTimeAsync(300);
+    await answer(0);
+    await answer(1);
+    // The next tick, at t0 + 2000, is on time.
+    await vi.advanceTimersByTimeAsync(700);
+    await answer(2);
+    await scheduler.stop();
+    // Assess
+    expect(callsDuringRun).toBe(1);
+    expect(most()).toBe(1);
+    expect(results.map((r) => r.metadata.lateMs)).toEqual([undefined, 300, undefined]);
+    expect(results[1]?.metadata.checkedAt).toBe(new Date(t0 + 1300).toISOString());
+    expect(scheduler.stats).toMatchObject({
+      runs: 3,
+      lateRuns: 1,
+      maxLateMs: 300,
+      skippedTicks: 0,
+    });
+    expect(warnings).toEqual([
+      ['probe run started late', expect.objectContaining({ probe: name, lateMs: 300 })],
+    ]);
+  });
+
+  it('skips, counts and logs a waiting tick only when the next tick comes too', async () => {
+    // Prepare
+    const { scheduler, results, warnings, answer } = setup();
+    scheduler.start();
+    await settle();
+    // Act: ticks at t0 + 1000 and t0 + 2000 come while the start run is going.
+    await vi.advanceTimersByTimeAsync(2200);
+    await answer(0);
+    await answer(1);
+    await scheduler.stop();
+    // Assess: the first waiting tick was skipped; the second ran 200 ms late.
+    expect(scheduler.stats).toMatchObject({
+      runs: 2,
+      skippedTicks: 1,
+      lateRuns: 1,
+      maxLateMs: 200,
+    });
+    expect(results.map((r) => r.metadata.lateMs)).toEqual([undefined, 200]);
+    expect(warnings[0]).toEqual([
+      'probe run skipped: its previous run was still going at the next tick',
+      { probe: name, dueAt: new Date(t0 + 1000).toISOString() },
+    ]);
+  });
+
+  it('does not count a run within a tenth of its interval as late', async () => {
+    // Prepare
+    const { scheduler, results, answer } = setup();
+    scheduler.start();
+    await settle();
+    // Act: the start run ends 100 ms after the tick at t0 + 1000 came.
+    await vi.advanceTimersByTimeAsync(1100);
+    await answer(0);
+    await answer(1);
+    await scheduler.stop();
+    // Assess
+    expect(results.map((r) => r.metadata.lateMs)).toEqual([undefined, undefined]);
+    expect(scheduler.stats.lateRuns).toBe(0);
+  });
+
+  it('serves runAll() with the run in flight, and stop() waits for it and drops a waiting tick', async () => {
+    // Prepare
+    const { scheduler, results, answer, calls } = setup();
+    scheduler.start();
+    await settle();
+    // Act
+    const all = scheduler.runAll();
+    await vi.advanceTimersByTimeAsync(1000);
+    const stopping = scheduler.stop();
+    await answer(0);
+    await Promise.all([all, stopping]);
+    // Assess: one call, one result; the tick waiting at stop never ran.
+    expect(calls()).toBe(1);
+    expect(results).toHaveLength(1);
+    expect(scheduler.stats).toMatchObject({ runs: 1, skippedTicks: 0 });
   });
 });
 

@@ -838,33 +838,6 @@ describe('ProbeScheduler (local mode)', () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  it('never overlaps two runs of one probe, and stop() waits for the run in flight', async () => {
-    // Prepare
-    let calls = 0;
-    const slowProbe: typeof probeHttp = async () => {
-      calls++;
-      await new Promise((r) => setTimeout(r, 1500));
-      return { statusCode: 200, headers: {}, body: '', latencyMs: 1500 };
-    };
-    const publisher = new MemoryPublisher();
-    const scheduler = new ProbeScheduler({
-      config: configWith([
-        probe({ name: 'slow', url: `${base}/ok`, intervalSeconds: 1, timeoutMs: 3000 }),
-      ]),
-      publisher,
-      secrets: new EnvSecretResolver({}),
-      probeHttp: slowProbe,
-    });
-    // Act
-    scheduler.start();
-    await new Promise((r) => setTimeout(r, 1200));
-    await scheduler.stop();
-    // Assess
-    expect(calls).toBe(1);
-    expect(scheduler.stats.skippedTicks).toBe(1);
-    expect(publisher.events).toHaveLength(1);
-  });
-
   it('keeps running when publishing fails', async () => {
     // Prepare
     const publisher = new MemoryPublisher();

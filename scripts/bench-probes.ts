@@ -12,8 +12,9 @@
  */
 import { fork } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { probeOffsetMs } from '../functions/adapters/local/probe-scheduler';
 import { parseConfig } from '../functions/core/config';
 import type { ProbeCompletedDetail } from '../functions/core/events';
 import { startLocal } from '../functions/runtime/local/runtime';
@@ -50,29 +51,45 @@ const pipeline = await startLocal({
   dataDir,
   port: 0,
   tokens: ['bench'],
+  probes: false,
 });
 // Work for the main event loop meanwhile, as a busy instance has: a 5,000-case JUnit report
 // ingested every second (parse, archive, ledger, then metrics and history deliveries).
 const report = generateJunit({ cases: 5000, failRate: 0.02, withOutput: true, seed: 3 });
 let posts = 0;
+const inFlight = new Set<Promise<unknown>>();
 const load = setInterval(() => {
   if (!INGEST) return;
-  void fetch(`${pipeline.url}/v1/results?project=bench&runId=load-${posts++}`, {
+  const post = fetch(`${pipeline.url}/v1/results?project=bench&runId=load-${posts++}`, {
     method: 'POST',
     headers: { authorization: 'Bearer bench', 'content-type': 'application/xml' },
     body: report,
-  }).then((r) => r.arrayBuffer());
+  })
+    .then((r) => r.arrayBuffer())
+    .finally(() => inFlight.delete(post));
+  inFlight.add(post);
 }, 1000);
 
 const cycleMs = INTERVAL_S * 1000;
 console.log(
   `probes bench: ${PROBES} HTTP probes every ${INTERVAL_S} s through local mode, ` +
     `1 cycle of warm-up then ${CYCLES} measured; target delay ${DELAY_MS} ms; ` +
-    (INGEST ? 'a 5,000-case report ingested every second' : 'no ingest load'),
+    (INGEST ? 'a 5,000-case report ingested every second' : 'no ingest load') +
+    `; load average ${loadavg()[0]?.toFixed(1)} on ${availableParallelism()} cores`,
 );
+const startedAt = Date.now();
+pipeline.probes.start();
 await new Promise((r) => setTimeout(r, cycleMs * (CYCLES + 1) + 500));
 clearInterval(load);
+await Promise.allSettled(inFlight);
+const stoppedAt = Date.now();
 await pipeline.close();
+// The runs the schedule called for: one per probe at start, then one per offset passed.
+const ticks = (offset: number): number =>
+  Math.floor((stoppedAt - offset) / cycleMs) - Math.floor((startedAt - offset) / cycleMs);
+const expected = Array.from({ length: PROBES }, (_, i) =>
+  ticks(probeOffsetMs(`p${i}`, cycleMs)),
+).reduce((a, b) => a + b, PROBES);
 /** The delay the target measured per request, by the probe name in its path. */
 const measured = await new Promise<Record<string, number[]>>((resolve) => {
   target.once('message', (m) => resolve((m as { measured: Record<string, number[]> }).measured));
@@ -98,6 +115,7 @@ for (const r of results.sort((a, b) => a.metadata.checkedAt.localeCompare(b.meta
   errors.push(r.latencyMs - own);
   starts.push(Date.parse(r.metadata.checkedAt) % cycleMs);
 }
+const { stats } = pipeline.probes;
 const sorted = [...errors].sort((a, b) => a - b);
 const pct = (p: number): number =>
   sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? Number.NaN;
@@ -110,6 +128,9 @@ console.log(
     `p50 ${pct(0.5).toFixed(1)}, p99 ${pct(0.99).toFixed(1)}, max ${(sorted.at(-1) ?? Number.NaN).toFixed(1)} ` +
     `(target: p99 ≤ 10 ms: ${pct(0.99) <= 10 ? 'met' : 'NOT met'})\n` +
     `runs per tenth of the interval: ${buckets.join(' ')}\n` +
-    `scheduler: ${JSON.stringify(pipeline.probes.stats)}`,
+    `runs: ${stats.runs} of ${expected} the schedule called for; late (> 10% of the interval): ` +
+    `${stats.lateRuns}, at most ${stats.maxLateMs} ms; skipped: ${stats.skippedTicks}; ` +
+    `unaccounted for: ${expected - stats.runs - stats.skippedTicks} ` +
+    `(load average now ${loadavg()[0]?.toFixed(1)})`,
 );
 process.exit(0);

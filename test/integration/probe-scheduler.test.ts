@@ -22,6 +22,7 @@ beforeAll(async () => {
   target = createServer((req, res) => {
     if (req.url === '/secret')
       res.writeHead(req.headers.authorization === 'Bearer s3cret' ? 200 : 401).end();
+    else if (req.url === '/slow') setTimeout(() => res.writeHead(200).end(), 60);
     else res.writeHead(req.url === '/ok' ? 200 : 503).end('hello');
   });
   await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
@@ -431,6 +432,18 @@ describe('the probe worker message handler (in-process)', () => {
     expect(answers).toEqual([
       { id: 7, detail: expect.objectContaining({ status: 'up', statusCode: 200 }) },
     ]);
+  });
+
+  it('bounds the checks in flight in the worker itself', async () => {
+    // Prepare: one slot; two checks of a target answering after 60 ms.
+    const bounded: ProbeAnswerMessage[] = [];
+    const handleOne = probeRequestHandler({ env: {}, concurrency: 1 }, (a) => bounded.push(a));
+    const [slow] = configOf([{ name: 'slow', url: `${base}/slow` }]).probes;
+    // Act
+    await Promise.all([1, 2].map((id) => handleOne({ id, probe: slow as never, ctx })));
+    // Assess: the second check started once the first had ended.
+    const [first, second] = bounded.map((a) => Date.parse(a.detail?.metadata.checkedAt ?? ''));
+    expect((second ?? 0) - (first ?? 0)).toBeGreaterThanOrEqual(55);
   });
 
   it('answers why a run could not be made, whatever was thrown', async () => {

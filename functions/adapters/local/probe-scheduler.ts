@@ -103,7 +103,9 @@ export class ProbeScheduler {
     this.clock = opts.clock ?? systemClock;
     this.newId = opts.newId ?? randomUUID;
     this.limit = createLimiter(opts.concurrency ?? DEFAULT_CONCURRENCY);
-    this.worker = opts.worker && new ProbeWorker({ env: opts.worker.env, tls: opts.tls });
+    this.worker =
+      opts.worker &&
+      new ProbeWorker({ env: opts.worker.env, tls: opts.tls, concurrency: opts.concurrency });
     this.probe = createHttpProber({
       secrets: opts.secrets,
       now: () => this.clock.now(),
@@ -213,12 +215,12 @@ export class ProbeScheduler {
       location: this.opts.location ?? 'local',
       defaultProject: this.opts.config.project,
     };
-    // Browser checks fork a process of their own per run: they stay on this thread.
-    const detail = await this.limit(() =>
+    // Browser checks fork a process of their own per run: they stay on this thread. The worker
+    // bounds its own concurrency (a busy main thread does not hold its slots).
+    const detail =
       this.worker && probe.type !== 'browser'
-        ? this.worker.run(probe, ctx)
-        : runProbe(probe, { probe: this.probe, clock: this.clock }, ctx),
-    );
+        ? await this.worker.run(probe, ctx)
+        : await this.limit(() => runProbe(probe, { probe: this.probe, clock: this.clock }, ctx));
     this.stats.runs++;
     const lateMs = this.lateness(probe, due, detail.metadata.checkedAt);
     if (lateMs > 0) {

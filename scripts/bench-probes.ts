@@ -82,7 +82,9 @@ pipeline.probes.start();
 await new Promise((r) => setTimeout(r, cycleMs * (CYCLES + 1) + 500));
 clearInterval(load);
 await Promise.allSettled(inFlight);
+// The ticks end here (a tick still waiting for its probe's run is dropped, not skipped).
 const stoppedAt = Date.now();
+await pipeline.probes.stop();
 await pipeline.close();
 // The runs the schedule called for: one per probe at start, then one per offset passed.
 const ticks = (offset: number): number =>

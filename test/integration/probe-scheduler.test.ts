@@ -248,6 +248,31 @@ describe('ProbeScheduler: late and skipped runs (fake timers)', () => {
     ]);
   });
 
+  it('runs the latest time a late timer passed, and counts and logs the earlier ones as skipped', async () => {
+    // Prepare
+    const { scheduler, results, warnings, answer } = setup();
+    scheduler.start();
+    await settle();
+    await answer(0);
+    // Act: the clock jumps 3.5 s while the timer due at t0 + 1000 waits (a blocked event loop),
+    // so it fires at t0 + 4500, past the times t0 + 1000, 2000, 3000 and 4000.
+    vi.setSystemTime(t0 + 3500);
+    await vi.advanceTimersByTimeAsync(1000);
+    await answer(1);
+    // The next timer is at t0 + 5000, on time.
+    await vi.advanceTimersByTimeAsync(500);
+    await answer(2);
+    await scheduler.stop();
+    // Assess
+    expect(results.map((r) => r.metadata.lateMs)).toEqual([undefined, 500, undefined]);
+    expect(results[2]?.metadata.checkedAt).toBe(new Date(t0 + 5000).toISOString());
+    expect(scheduler.stats).toMatchObject({ runs: 3, skippedTicks: 3, lateRuns: 1 });
+    expect(warnings[0]).toEqual([
+      'probe run skipped: the timer fired more than an interval late',
+      { probe: name, dueAt: new Date(t0 + 1000).toISOString(), count: 3 },
+    ]);
+  });
+
   it('does not count a run within a tenth of its interval as late', async () => {
     // Prepare
     const { scheduler, results, answer } = setup();

@@ -149,22 +149,40 @@ export class ProbeScheduler {
   }
 
   /**
-   * The next run at the probe's offset in its interval, counted on the clock (not from the
-   * previous timer), so timers firing late do not make the schedule drift.
+   * The next run at the probe's offset in its interval after `after` (default now), counted on
+   * the clock (not from the previous timer), so timers firing late do not make the schedule
+   * drift. A timer that fires more than an interval late (the event loop was blocked that long)
+   * runs the latest due time it passed, late, and counts and logs the earlier ones as skipped.
    */
-  private schedule(probe: ProbeConfig): void {
+  private schedule(probe: ProbeConfig, after = this.clock.now().getTime()): void {
     const intervalMs = probe.intervalSeconds * 1000;
-    const now = this.clock.now().getTime();
-    const sinceOffset = (now - probeOffsetMs(probe.name, intervalMs)) % intervalMs;
-    const delay = intervalMs - ((sinceOffset + intervalMs) % intervalMs);
-    const timer = setTimeout(() => {
-      if (!this.started) return;
-      this.tick(probe, now + delay);
-      this.schedule(probe);
-    }, delay);
+    const sinceOffset = (after - probeOffsetMs(probe.name, intervalMs)) % intervalMs;
+    const due = after + intervalMs - ((sinceOffset + intervalMs) % intervalMs);
+    const timer = setTimeout(
+      () => {
+        if (!this.started) return;
+        const missed = Math.floor((this.clock.now().getTime() - due) / intervalMs);
+        if (missed > 0)
+          this.skipped(probe, due, missed, 'the timer fired more than an interval late');
+        const latest = due + Math.max(0, missed) * intervalMs;
+        this.tick(probe, latest);
+        this.schedule(probe, latest);
+      },
+      Math.max(0, due - this.clock.now().getTime()),
+    );
     // The HTTP server keeps the process alive; the probe timers should not.
     timer.unref();
     this.timers.set(probe.name, timer);
+  }
+
+  /** Count and log `count` runs skipped, the first due at `dueAt`. */
+  private skipped(probe: ProbeConfig, dueAt: number, count: number, why: string): void {
+    this.stats.skippedTicks += count;
+    logger.warn(`probe run skipped: ${why}`, {
+      probe: probe.name,
+      dueAt: new Date(dueAt).toISOString(),
+      ...(count > 1 ? { count } : {}),
+    });
   }
 
   /**
@@ -177,13 +195,8 @@ export class ProbeScheduler {
     if (this.inFlight.has(probe.name)) {
       if (due === undefined) return;
       const replaced = this.pending.get(probe.name);
-      if (replaced !== undefined) {
-        this.stats.skippedTicks++;
-        logger.warn('probe run skipped: its previous run was still going at the next tick', {
-          probe: probe.name,
-          dueAt: new Date(replaced).toISOString(),
-        });
-      }
+      if (replaced !== undefined)
+        this.skipped(probe, replaced, 1, 'its previous run was still going at the next tick');
       this.pending.set(probe.name, due);
       return;
     }

@@ -1,10 +1,11 @@
 /**
  * `npm run bench:probes`: how truly local mode's probes measure under load. 200 HTTP probes every
  * 5 s run through the local pipeline (`startLocal`: scheduler, worker thread, bus, stores)
- * against a local target that records, for each request, the delay it measured itself (from
- * the request's arrival to the end of its answer, plus the time it waits on purpose). The
- * measurement error of a run is the latency the probe reported minus that delay; the bench
- * prints its p50, p99 and max (target: p99 ≤ 10 ms), and how spread the runs were.
+ * against a local target, in a process of its own, that records for each request the delay it
+ * measured itself (from the request's arrival to the end of its answer, plus the time it waits
+ * on purpose). The measurement error of a run is the latency the probe reported minus that
+ * delay; the bench prints its p50, p99 and max (target: p99 ≤ 10 ms), how spread the runs were,
+ * and the scheduler's accounting (runs made of those scheduled, late, skipped).
  *
  * Options (env): BENCH_PROBES (default 200), BENCH_INTERVAL_S (5), BENCH_CYCLES (3, after one
  * cycle of warm-up), BENCH_DELAY_MS (the target's own delay, default 0), BENCH_INGEST=0 (no

@@ -228,8 +228,9 @@ export class ProbeScheduler {
       location: this.opts.location ?? 'local',
       defaultProject: this.opts.config.project,
     };
-    // Browser checks fork a process of their own per run: they stay on this thread. The worker
-    // bounds its own concurrency (a busy main thread does not hold its slots).
+    // Browser checks fork a process of their own per run: they stay on this thread, under this
+    // thread's bound. The worker bounds the other checks itself, so a busy main thread does not
+    // hold their slots.
     const detail =
       this.worker && probe.type !== 'browser'
         ? await this.worker.run(probe, ctx)

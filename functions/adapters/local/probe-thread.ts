@@ -98,7 +98,11 @@ export class ProbeWorker {
     // local mode's handlers (invocations.ts): Powertools there would expect an invocation store.
     const { AWS_LAMBDA_MAX_CONCURRENCY: _, ...env } = process.env;
     const options = {
-      workerData: { env: this.#opts.env, tls: this.#opts.tls } satisfies ProbeWorkerData,
+      workerData: {
+        env: this.#opts.env,
+        tls: this.#opts.tls,
+        concurrency: this.#opts.concurrency,
+      } satisfies ProbeWorkerData,
       env,
     };
     const worker = file.pathname.endsWith('.ts')

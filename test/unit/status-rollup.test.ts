@@ -281,6 +281,28 @@ describe('local store: dashboard data', () => {
     second.close();
   });
 
+  it('expires a run with its digest, and skips a corrupt digest (the run page then reads the archive)', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'vigil-status-'));
+    let at = Date.parse('2026-11-25T10:30:00.000Z');
+    const store = LocalStore.open(dir, { clock: { now: () => new Date(at) } });
+    try {
+      const { catalog } = store.status;
+      const digest = { warnings: [], failedTests: [], failedTestsTotal: 3 };
+      await catalog.record(entry({ digest }), 1);
+      await catalog.record(entry({ runId: 'r2', digest }), 2);
+      store.db.db.exec("UPDATE run_digests SET body = '{' WHERE run_id = 'r2'");
+      expect((await catalog.get('shop', 'r1'))?.digest).toEqual(digest);
+      expect(await catalog.get('shop', 'r2')).not.toHaveProperty('digest');
+      at += 1.5 * 86_400_000;
+      await catalog.prune();
+      expect(await catalog.get('shop', 'r1')).toBeUndefined();
+      const left = store.db.db.prepare('SELECT run_id FROM run_digests').all();
+      expect(left).toEqual([{ run_id: 'r2' }]);
+    } finally {
+      store.close();
+    }
+  });
+
   it('imports a journal folder with only some of its files, and renames it', async () => {
     dir = await mkdtemp(join(tmpdir(), 'vigil-status-'));
     await mkdir(join(dir, 'status'));

@@ -20,6 +20,7 @@ import {
   binUpperMs,
   bucketStart,
   histogramQuantile,
+  histogramQuantiles,
   latencyBin,
   mergeInto,
   uptime,
@@ -48,6 +49,12 @@ describe('rollups', () => {
       expect(estimate).toBeLessThanOrEqual(exact * 1.05 + 0.1);
     }
     expect(histogramQuantile({}, 0.5)).toBeNull();
+    // Bins filled out of order and empty bins (as parsed from a store) read the same.
+    const shuffled: Record<number, number> = { 90: 1, 3: 0, 10: 2, 50: 1 };
+    expect(histogramQuantiles(shuffled, [0.25, 0.5, 0.75, 1])).toEqual(
+      [10, 10, 50, 90].map(binUpperMs),
+    );
+    expect(histogramQuantiles({ 7: 0 }, [0.5])).toEqual([null]);
     expect(latencyBin(0)).toBe(0);
     expect(binUpperMs(0)).toBe(1);
     // Every latency falls at or under its bin's upper bound and above the previous one.

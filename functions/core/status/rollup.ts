@@ -85,20 +85,12 @@ export interface BucketCounts {
 export const toRollup = (
   key: { project: string; probe: string; resolution: Resolution; bucketStart: string },
   counts: BucketCounts,
-): ProbeRollup => {
-  let latency: ProbeRollup['latencyMs'] | undefined;
-  return {
-    ...key,
-    checks: counts.checks,
-    failures: counts.failures,
-    // Quantiles when first read: uptime needs only the counts, and the probes overview reads
-    // 198 rollups per probe but draws the latency of 24.
-    get latencyMs() {
-      latency ??= latencyOf(counts.hist);
-      return latency;
-    },
-  };
-};
+): ProbeRollup => ({
+  ...key,
+  checks: counts.checks,
+  failures: counts.failures,
+  latencyMs: latencyOf(counts.hist),
+});
 
 const latencyOf = (hist: Readonly<Histogram>): ProbeRollup['latencyMs'] => {
   const [p50 = null, p95 = null, p99 = null, max = null] = histogramQuantiles(

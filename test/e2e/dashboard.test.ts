@@ -5,7 +5,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import {
+  type Browser,
+  type BrowserContext,
+  chromium,
+  type Page,
+  type Request,
+} from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../functions/core/config';
 import { toProbeEvent } from '../../functions/core/probes/run';
@@ -328,6 +334,26 @@ describe.skipIf(!ok)('dashboard in Chromium', () => {
     expect(await focused()).toBe('checkout');
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Probe checkout' }).waitFor();
+  });
+
+  it('charts the benchmarks of the branch in the address, without asking for the default branch', async () => {
+    for (const [i, value] of [40, 42].entries())
+      await post(Buffer.from(JSON.stringify([{ name: 'parse <rows>', unit: 'ms', value }])), {
+        project: 'shop',
+        branch: 'main',
+        commit: `be0000${i}`,
+      });
+    await pipeline.bus.drain();
+    const paths: string[] = [];
+    const onRequest = (r: Request) => paths.push(new URL(r.url()).pathname);
+    page.on('request', onRequest);
+    await go('#/benchmarks/shop?branch=main');
+    await page.locator('[aria-label^="parse <rows> (ms) on main: 2 points"]').waitFor();
+    page.off('request', onRequest);
+    expect(paths).not.toContain('/v1/projects');
+    expect(paths.filter((p) => p.includes('/benchmarks/'))).toEqual([
+      `/v1/projects/shop/benchmarks/${encodeURIComponent('parse <rows>')}`,
+    ]);
   });
 
   // The next four run side by side: the probe's flips wait on its interval and the page's poll,

@@ -20,6 +20,7 @@ import {
   binUpperMs,
   bucketStart,
   histogramQuantile,
+  histogramQuantiles,
   latencyBin,
   mergeInto,
   uptime,
@@ -48,6 +49,12 @@ describe('rollups', () => {
       expect(estimate).toBeLessThanOrEqual(exact * 1.05 + 0.1);
     }
     expect(histogramQuantile({}, 0.5)).toBeNull();
+    // Bins filled out of order and empty bins (as parsed from a store) read the same.
+    const shuffled: Record<number, number> = { 90: 1, 3: 0, 10: 2, 50: 1 };
+    expect(histogramQuantiles(shuffled, [0.25, 0.5, 0.75, 1])).toEqual(
+      [10, 10, 50, 90].map(binUpperMs),
+    );
+    expect(histogramQuantiles({ 7: 0 }, [0.5])).toEqual([null]);
     expect(latencyBin(0)).toBe(0);
     expect(binUpperMs(0)).toBe(1);
     // Every latency falls at or under its bin's upper bound and above the previous one.
@@ -279,6 +286,28 @@ describe('local store: dashboard data', () => {
     await probes.prune('2026-11-26T00:00:00.000Z');
     expect(await probes.failures({ project: 'shop', probe: 'api', limit: 5 })).toEqual([]);
     second.close();
+  });
+
+  it('expires a run with its digest, and skips a corrupt digest (the run page then reads the archive)', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'vigil-status-'));
+    let at = Date.parse('2026-11-25T10:30:00.000Z');
+    const store = LocalStore.open(dir, { clock: { now: () => new Date(at) } });
+    try {
+      const { catalog } = store.status;
+      const digest = { warnings: [], failedTests: [], failedTestsTotal: 3 };
+      await catalog.record(entry({ digest }), 1);
+      await catalog.record(entry({ runId: 'r2', digest }), 2);
+      store.db.db.exec("UPDATE run_digests SET body = '{' WHERE run_id = 'r2'");
+      expect((await catalog.get('shop', 'r1'))?.digest).toEqual(digest);
+      expect(await catalog.get('shop', 'r2')).not.toHaveProperty('digest');
+      at += 1.5 * 86_400_000;
+      await catalog.prune();
+      expect(await catalog.get('shop', 'r1')).toBeUndefined();
+      const left = store.db.db.prepare('SELECT run_id FROM run_digests').all();
+      expect(left).toEqual([{ run_id: 'r2' }]);
+    } finally {
+      store.close();
+    }
   });
 
   it('imports a journal folder with only some of its files, and renames it', async () => {

@@ -252,7 +252,7 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
   bus.subscribe(
     'status',
     EVENT_PATTERNS.status,
-    createStatusHandler({ ...status, ttlDays: retentionDays }),
+    createStatusHandler({ ...status, ttlDays: retentionDays, archive }),
   );
   const readTokens =
     opts.readTokens ??

@@ -34,6 +34,7 @@ const ISOLATED = [
 const SLOW_FIRST = [
   'test/infra/cdk.test.ts',
   'test/e2e/dashboard.test.ts',
+  'test/integration/browser-checks.test.ts',
   'test/integration/aws-wiring.test.ts',
   'test/integration/history-store.test.ts',
   'test/e2e/durability.test.ts',

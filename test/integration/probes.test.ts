@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { EnvSecretResolver } from '../../functions/adapters/local/env-secrets';
-import { ProbeScheduler, probeOffsetMs } from '../../functions/adapters/local/probe-scheduler';
+import { ProbeScheduler } from '../../functions/adapters/local/probe-scheduler';
 import {
   type ProbeConfig,
   parseConfig,

@@ -9,7 +9,6 @@ import { importStatusJournal } from '../../functions/adapters/local/store/status
 import { authorize, roleOf } from '../../functions/core/access';
 import { parseConfig } from '../../functions/core/config';
 import type { ProbeCompletedDetail } from '../../functions/core/events';
-import type { RunEntry } from '../../functions/core/status/catalog';
 import {
   badgeIsPublic,
   coverageBadge,
@@ -25,6 +24,7 @@ import {
   mergeInto,
   uptime,
 } from '../../functions/core/status/rollup';
+import { runEntry } from '../helpers/fakes';
 
 describe('rollups', () => {
   it('aligns buckets to UTC minutes, hours and days', () => {
@@ -90,22 +90,6 @@ describe('access', () => {
   });
 });
 
-const entry = (over: Partial<RunEntry>): RunEntry => ({
-  project: 'shop',
-  runId: 'r1',
-  kind: 'tests',
-  format: 'junit',
-  branch: 'main',
-  ingestedAt: '2026-11-25T10:00:00.000Z',
-  correlationId: 'c',
-  gate: 'pass',
-  facts: {},
-  gateChecks: { status: 'pass', checks: [] },
-  archive: { uri: 'mem://a', bytes: 1, sha256: 'a'.repeat(64) },
-  normalized: { uri: 'mem://n', bytes: 1, sha256: 'b'.repeat(64) },
-  ...over,
-});
-
 describe('badges', () => {
   const config = parseConfig({
     gates: { minCoverage: 80 },
@@ -127,13 +111,13 @@ describe('badges', () => {
       message: 'unknown',
       tone: 'unknown',
     });
-    catalog.recordSync(entry({}));
+    catalog.recordSync(runEntry({}));
     expect((await gateBadge({ catalog }, 'shop', 'main')).message).toBe('passing');
-    catalog.recordSync(entry({ runId: 'r2', suite: 'e2e', gate: 'fail' }));
+    catalog.recordSync(runEntry({ runId: 'r2', suite: 'e2e', gate: 'fail' }));
     expect((await gateBadge({ catalog }, 'shop', 'main')).tone).toBe('bad');
     expect((await coverageBadge({ catalog, config }, 'shop', 'main')).message).toBe('unknown');
     const coverage = (runId: string, at: string, lines: number) =>
-      entry({
+      runEntry({
         runId,
         kind: 'coverage',
         ingestedAt: at,
@@ -152,7 +136,7 @@ describe('badges', () => {
     // Prepare
     const catalog = new MemoryRunCatalog();
     const coverage = (runId: string, at: string, lines: number) =>
-      entry({
+      runEntry({
         runId,
         kind: 'coverage',
         ingestedAt: at,
@@ -233,7 +217,7 @@ describe('local store: dashboard data', () => {
       join(journal, 'probes.jsonl'),
       `${JSON.stringify(down)}\n${JSON.stringify(down)}\n{"metadata":`,
     );
-    await writeFile(join(journal, 'runs.jsonl'), `${JSON.stringify(entry({}))}\n`);
+    await writeFile(join(journal, 'runs.jsonl'), `${JSON.stringify(runEntry({}))}\n`);
     await writeFile(
       join(journal, 'incidents.jsonl'),
       `${JSON.stringify({
@@ -295,8 +279,8 @@ describe('local store: dashboard data', () => {
     try {
       const { catalog } = store.status;
       const digest = { warnings: [], failedTests: [], failedTestsTotal: 3 };
-      await catalog.record(entry({ digest }), 1);
-      await catalog.record(entry({ runId: 'r2', digest }), 2);
+      await catalog.record(runEntry({ digest }), 1);
+      await catalog.record(runEntry({ runId: 'r2', digest }), 2);
       store.db.db.exec("UPDATE run_digests SET body = '{' WHERE run_id = 'r2'");
       expect((await catalog.get('shop', 'r1'))?.digest).toEqual(digest);
       expect(await catalog.get('shop', 'r2')).not.toHaveProperty('digest');
@@ -313,7 +297,7 @@ describe('local store: dashboard data', () => {
   it('imports a journal folder with only some of its files, and renames it', async () => {
     dir = await mkdtemp(join(tmpdir(), 'vigil-status-'));
     await mkdir(join(dir, 'status'));
-    await writeFile(join(dir, 'status', 'runs.jsonl'), `${JSON.stringify(entry({}))}\n`);
+    await writeFile(join(dir, 'status', 'runs.jsonl'), `${JSON.stringify(runEntry({}))}\n`);
     const store = LocalStore.open(dir);
     try {
       expect(await importStatusJournal(dir, store.status, 90)).toEqual({
@@ -365,7 +349,7 @@ describe('in-memory status stores', () => {
       ['a', '2026-11-25T09:00:00.000Z'],
       ['c', '2026-11-25T12:00:00.000Z'],
     ] as const)
-      catalog.recordSync(entry({ runId, ingestedAt: at }));
+      catalog.recordSync(runEntry({ runId, ingestedAt: at }));
     const trend = await catalog.trend({ project: 'shop', kind: 'tests', branch: 'main', limit: 2 });
     expect(trend.map((r) => r.runId)).toEqual(['c', 'b']);
   });

@@ -9,6 +9,7 @@ import {
   summarize,
   TEXT_MAX,
 } from '../security/model';
+import { isRecord, listOf } from './shape';
 import type { ParsedSecurity } from './types';
 
 /**
@@ -22,26 +23,24 @@ import type { ParsedSecurity } from './types';
 const TOOL = 'Grype';
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-const obj = (v: unknown): Obj => (isObj(v) ? v : {});
-const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+const obj = (v: unknown): Obj => (isRecord(v) ? v : {});
 
 /** The scanned source: a directory path, or an image's `userInput`. */
 const sourceTarget = (source: Obj): unknown =>
   typeof source.target === 'string' ? source.target : obj(source.target).userInput;
 
 const ignoredBy = (match: Obj): string => {
-  const rule = obj(arr(match.appliedIgnoreRules)[0]);
+  const rule = obj(listOf(match.appliedIgnoreRules)[0]);
   const why = cleanText(rule.reason, TEXT_MAX.message);
   return `ignored by a Grype rule${why ? `: ${why}` : ''}`;
 };
 
 export const parseGrype = (doc: unknown): ParsedSecurity => {
-  if (!isObj(doc) || !Array.isArray(doc.matches))
+  if (!isRecord(doc) || !Array.isArray(doc.matches))
     throw invalidReport('A Grype JSON report is an object with a "matches" array.', {
       path: 'matches',
     });
-  const ignored = arr(doc.ignoredMatches);
+  const ignored = listOf(doc.ignoredMatches);
   if (doc.matches.length + ignored.length > MAX_FINDINGS)
     throw invalidReport(
       `The Grype report has more than ${MAX_FINDINGS} matches: split the scan or filter it (--fail-on, --only-fixed) before sending.`,
@@ -61,9 +60,9 @@ export const parseGrype = (doc: unknown): ParsedSecurity => {
     const ruleId = cleanText(vuln.id, TEXT_MAX.id) || '(no vulnerability id)';
     const pkg = cleanText(artifact.name, TEXT_MAX.id);
     const version = cleanText(artifact.version, TEXT_MAX.id);
-    const place = cleanText(obj(arr(artifact.locations)[0]).path, TEXT_MAX.location) || scanned;
+    const place = cleanText(obj(listOf(artifact.locations)[0]).path, TEXT_MAX.location) || scanned;
     const fix = obj(vuln.fix);
-    const fixedIn = arr(fix.versions)
+    const fixedIn = listOf(fix.versions)
       .filter((x): x is string => typeof x === 'string')
       .slice(0, 5)
       .join(', ');

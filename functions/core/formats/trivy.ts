@@ -10,6 +10,7 @@ import {
   summarize,
   TEXT_MAX,
 } from '../security/model';
+import { isRecord, listOf } from './shape';
 import type { ParsedSecurity } from './types';
 
 /**
@@ -23,12 +24,8 @@ import type { ParsedSecurity } from './types';
 
 const TOOL = 'Trivy';
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
-
 export const parseTrivy = (doc: unknown): ParsedSecurity => {
-  if (!isObj(doc))
+  if (!isRecord(doc))
     throw invalidReport('A Trivy JSON report is an object with "SchemaVersion" and "Results".');
   if (doc.SchemaVersion !== 2)
     throw invalidReport(
@@ -39,18 +36,18 @@ export const parseTrivy = (doc: unknown): ParsedSecurity => {
     throw invalidReport('The Trivy report\'s "Results" is not an array.', { path: 'Results' });
   const findings: Finding[] = [];
   let notRead = 0;
-  arr(doc.Results).forEach((rawResult, r) => {
-    const result = isObj(rawResult) ? rawResult : {};
+  listOf(doc.Results).forEach((rawResult, r) => {
+    const result = isRecord(rawResult) ? rawResult : {};
     const target = cleanText(result.Target, TEXT_MAX.location);
-    notRead += arr(result.Misconfigurations).length + arr(result.Secrets).length;
-    const vulns = arr(result.Vulnerabilities);
+    notRead += listOf(result.Misconfigurations).length + listOf(result.Secrets).length;
+    const vulns = listOf(result.Vulnerabilities);
     if (findings.length + vulns.length > MAX_FINDINGS)
       throw invalidReport(
         `The Trivy report has more than ${MAX_FINDINGS} vulnerabilities: split the scan or filter it (--severity) before sending.`,
         { path: `Results[${r}].Vulnerabilities` },
       );
     vulns.forEach((raw, v) => {
-      const vuln = isObj(raw) ? raw : {};
+      const vuln = isRecord(raw) ? raw : {};
       const severity = severityOfTrivy(vuln.Severity);
       if (!severity)
         throw invalidReport(
@@ -75,7 +72,7 @@ export const parseTrivy = (doc: unknown): ParsedSecurity => {
           ...(pkg ? { package: pkg } : {}),
           ...(installed ? { version: installed } : {}),
         },
-        cwe: cweIds(arr(vuln.CweIDs)),
+        cwe: cweIds(listOf(vuln.CweIDs)),
         fingerprint: fingerprintOf(TOOL, [ruleId, pkg, installed, target]),
       });
     });

@@ -11,6 +11,7 @@ import {
   summarize,
   TEXT_MAX,
 } from '../security/model';
+import { isRecord, listOf } from './shape';
 import type { ParsedSecurity } from './types';
 import { readXml } from './xml';
 
@@ -38,18 +39,16 @@ const CONFIDENCE: Record<string, string> = {
 };
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 
 export const parseZap = (doc: unknown): ParsedSecurity => {
-  if (!isObj(doc) || !Array.isArray(doc.site))
+  if (!isRecord(doc) || !Array.isArray(doc.site))
     throw invalidReport('A ZAP JSON report is an object with a "site" array.', { path: 'site' });
   const findings: Finding[] = [];
   let countMismatch = 0;
   doc.site.forEach((rawSite, s) => {
-    const site = isObj(rawSite) ? rawSite : {};
-    arr(site.alerts).forEach((rawAlert, a) => {
-      const alert = isObj(rawAlert) ? rawAlert : {};
+    const site = isRecord(rawSite) ? rawSite : {};
+    listOf(site.alerts).forEach((rawAlert, a) => {
+      const alert = isRecord(rawAlert) ? rawAlert : {};
       const where = `site[${s}].alerts[${a}]`;
       const severity = severityOfZapRisk(alert.riskcode);
       if (!severity)
@@ -63,7 +62,7 @@ export const parseZap = (doc: unknown): ParsedSecurity => {
       const message = htmlToText(alert.desc, TEXT_MAX.message) || ruleName;
       const confidence = CONFIDENCE[String(alert.confidence)];
       const cwe = cweIds([alert.cweid].filter((c) => c !== '-1' && c !== -1));
-      const instances = arr(alert.instances);
+      const instances = listOf(alert.instances);
       if (findings.length + instances.length > MAX_FINDINGS)
         throw invalidReport(
           `The ZAP report has more than ${MAX_FINDINGS} alert instances: split the scan before sending.`,
@@ -72,7 +71,7 @@ export const parseZap = (doc: unknown): ParsedSecurity => {
       const count = Number(alert.count);
       if (Number.isFinite(count) && count !== instances.length) countMismatch++;
       for (const rawInstance of instances) {
-        const inst = isObj(rawInstance) ? rawInstance : {};
+        const inst = isRecord(rawInstance) ? rawInstance : {};
         const url = cleanText(inst.uri, TEXT_MAX.location);
         const method = cleanText(inst.method, 16);
         const param = cleanText(inst.param, TEXT_MAX.id);

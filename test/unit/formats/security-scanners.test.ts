@@ -2,8 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { detectReport } from '../../../cli/report';
 import { parseConfig } from '../../../functions/core/config';
-import { VigilError } from '../../../functions/core/errors';
-import { type ParsedSecurity, parseReport } from '../../../functions/core/formats';
+import { parseReport } from '../../../functions/core/formats';
 import { ingest } from '../../../functions/core/ingest/service';
 import {
   fingerprintOf,
@@ -13,7 +12,9 @@ import {
   severityOfTrivy,
   severityOfZapRisk,
 } from '../../../functions/core/security/model';
+import { errorOf } from '../../helpers/errors';
 import { fixedClock, MemoryArchive, MemoryLedger, MemoryPublisher } from '../../helpers/fakes';
+import { parseSecurity } from '../../helpers/security';
 
 /**
  * Trivy's and Grype's own JSON and ZAP's XML report: real files written by the tools (expected
@@ -22,21 +23,6 @@ import { fixedClock, MemoryArchive, MemoryLedger, MemoryPublisher } from '../../
 
 const read = (name: string): string =>
   readFileSync(new URL(`../../fixtures/security/${name}`, import.meta.url), 'utf8');
-const parse = (text: string, format?: Parameters<typeof parseReport>[1]): ParsedSecurity => {
-  const r = parseReport(text, format);
-  if (r.kind !== 'security') throw new Error(`not a security report: ${r.kind}`);
-  return r;
-};
-const refused = (fn: () => unknown): VigilError => {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof VigilError) return e;
-    throw e;
-  }
-  throw new Error('expected a VigilError');
-};
-
 type TrivyDoc = {
   SchemaVersion: number;
   Results: { Target: string; Vulnerabilities?: Record<string, unknown>[] }[];
@@ -53,7 +39,7 @@ describe('Trivy JSON', () => {
   it("reads every vulnerability of every result, as Trivy's own Severity counts them", () => {
     const text = read('trivy-npm-repo.json');
     const vulns = trivyDoc().Results.flatMap((x) => x.Vulnerabilities ?? []);
-    const r = parse(text);
+    const r = parseSecurity(text);
     expect(r.format).toBe('trivy');
     expect(r.summary.findings).toBe(vulns.length);
     expect(r.summary.bySeverity.medium).toBe(vulns.filter((v) => v.Severity === 'MEDIUM').length);
@@ -80,23 +66,24 @@ describe('Trivy JSON', () => {
   });
 
   it('keeps the fingerprint when the advisory text, references or scan date change, not when the version does', () => {
-    const before = parse(read('trivy-npm-repo.json')).findings[0]?.fingerprint;
+    const before = parseSecurity(read('trivy-npm-repo.json')).findings[0]?.fingerprint;
     const doc = trivyDoc() as TrivyDoc & Record<string, unknown>;
     const vuln = doc.Results[0]?.Vulnerabilities?.[0] ?? {};
     doc.CreatedAt = '2027-01-01T00:00:00Z';
     vuln.Description = 'rewritten';
     vuln.References = [];
     vuln.Fingerprint = 'sha256:other';
-    expect(parse(JSON.stringify(doc)).findings[0]?.fingerprint).toBe(before);
+    expect(parseSecurity(JSON.stringify(doc)).findings[0]?.fingerprint).toBe(before);
     vuln.InstalledVersion = '3.3.10';
-    expect(parse(JSON.stringify(doc)).findings[0]?.fingerprint).not.toBe(before);
+    expect(parseSecurity(JSON.stringify(doc)).findings[0]?.fingerprint).not.toBe(before);
   });
 
   it('a clean scan (no Results) is zero findings; misconfigurations and secrets are counted as not read', () => {
     expect(
-      parse(JSON.stringify({ SchemaVersion: 2, ArtifactName: 'alpine:3.19' })).summary.findings,
+      parseSecurity(JSON.stringify({ SchemaVersion: 2, ArtifactName: 'alpine:3.19' })).summary
+        .findings,
     ).toBe(0);
-    const r = parse(
+    const r = parseSecurity(
       trivyWith([{ VulnerabilityID: 'CVE-1', PkgName: 'a', Severity: 'UNKNOWN' }], {
         Misconfigurations: [{}, {}],
         Secrets: [{}],
@@ -114,7 +101,7 @@ describe('Trivy JSON', () => {
 
   it('the same vulnerability twice in one target stays two findings', () => {
     const v = { VulnerabilityID: 'CVE-1', PkgName: 'a', InstalledVersion: '1', Severity: 'HIGH' };
-    const r = parse(trivyWith([v, v]));
+    const r = parseSecurity(trivyWith([v, v]));
     expect(new Set(r.findings.map((f) => f.fingerprint)).size).toBe(2);
   });
 });
@@ -124,7 +111,7 @@ describe('Grype JSON', () => {
     const text = read('grype-json-presenter-dirs.json');
     const matches = (JSON.parse(text) as { matches: { vulnerability: { severity: string } }[] })
       .matches;
-    const r = parse(text);
+    const r = parseSecurity(text);
     expect(r.format).toBe('grype');
     expect(r.summary.findings).toBe(matches.length);
     expect(r.summary.bySeverity).toEqual({
@@ -164,7 +151,7 @@ describe('Grype JSON', () => {
       artifact: { name: 'openssl', version: '3.0.1' },
       ...extra,
     });
-    const r = parse(
+    const r = parseSecurity(
       JSON.stringify({
         matches: [match('CVE-2', 'Negligible')],
         ignoredMatches: [
@@ -193,8 +180,8 @@ describe('Grype JSON', () => {
 describe('ZAP XML report', () => {
   it('gives the same findings as its JSON twin from the same scan', () => {
     const text = read('zap-dev-build-traditional.xml');
-    const xml = parse(text);
-    const json = parse(read('zap-dev-build-traditional.json'));
+    const xml = parseSecurity(text);
+    const json = parseSecurity(read('zap-dev-build-traditional.json'));
     expect(xml.format).toBe('zap');
     expect(xml.findings).toEqual(json.findings);
     expect(xml.summary).toEqual(json.summary);
@@ -207,7 +194,7 @@ describe('ZAP XML report', () => {
 
   it('is read with format=zap as well as by its root element, and archived as XML', async () => {
     const text = read('zap-dev-build-traditional.xml');
-    expect(parse(text, 'zap').summary.findings).toBe(2);
+    expect(parseSecurity(text, 'zap').summary.findings).toBe(2);
     expect(detectReport(text)).toEqual({ format: 'zap', contentType: 'application/xml' });
     const archive = new MemoryArchive();
     const { result } = await ingest(
@@ -230,7 +217,7 @@ describe('ZAP XML report', () => {
     `<?xml version="1.0"?><OWASPZAPReport programName="ZAP" version="2.15.0"><site name="https://x"><alerts><alertitem>${alert}</alertitem></alerts></site></OWASPZAPReport>`;
 
   it('reads descriptions as text: escaped HTML decoded once and stripped, nested markup flattened, long text cut', () => {
-    const r = parse(
+    const r = parseSecurity(
       report(
         `<pluginid>40012</pluginid><name>XSS &lt;b&gt;reflected&lt;/b&gt;</name><riskcode> 3 </riskcode><confidence>2</confidence>` +
           `<desc>&lt;p&gt;Echoes &amp;lt;script&amp;gt;alert(1)&amp;lt;/script&amp;gt;&lt;/p&gt;&lt;script&gt;steal()&lt;/script&gt;<b>bold</b></desc>` +
@@ -245,7 +232,7 @@ describe('ZAP XML report', () => {
       cwe: ['CWE-79'],
       location: { url: 'https://x/?q=<svg>', method: 'GET', param: 'q' },
     });
-    const long = parse(
+    const long = parseSecurity(
       report(
         `<riskcode>1</riskcode><desc>${'word '.repeat(5000)}</desc><instances><instance/></instances>`,
       ),
@@ -255,22 +242,22 @@ describe('ZAP XML report', () => {
 
   it('refuses absurd risk codes, entity declarations, other roots and broken XML with where it is', () => {
     expect(
-      refused(() => parseReport(report('<riskcode>99999999999999999999</riskcode>'))),
+      errorOf(() => parseReport(report('<riskcode>99999999999999999999</riskcode>'))),
     ).toMatchObject({ code: 'invalid_report', location: { path: 'site[0].alerts[0].riskcode' } });
     const bomb = `<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaa">]><OWASPZAPReport><site/></OWASPZAPReport>`;
-    expect(refused(() => parseReport(bomb, 'zap')).message).toMatch(/internal subset/);
-    expect(refused(() => parseReport('<testsuites/>', 'zap')).message).toBe(
+    expect(errorOf(() => parseReport(bomb, 'zap')).message).toMatch(/internal subset/);
+    expect(errorOf(() => parseReport('<testsuites/>', 'zap')).message).toBe(
       'Not a ZAP XML report: the root element is <testsuites>, expected <OWASPZAPReport>.',
     );
     expect(
-      refused(() => parseReport('<OWASPZAPReport><site><alerts></site></OWASPZAPReport>')).message,
+      errorOf(() => parseReport('<OWASPZAPReport><site><alerts></site></OWASPZAPReport>')).message,
     ).toMatch(/^Malformed XML at line 1/);
   });
 
   it('refuses more instances than a report may carry', () => {
     const many = '<instance><uri>u</uri></instance>'.repeat(MAX_FINDINGS + 1);
     expect(
-      refused(() => parseReport(report(`<riskcode>1</riskcode><instances>${many}</instances>`)))
+      errorOf(() => parseReport(report(`<riskcode>1</riskcode><instances>${many}</instances>`)))
         .message,
     ).toMatch(/more than 50000 alert instances/);
   });
@@ -300,29 +287,29 @@ describe('severity mapping', () => {
 describe('hostile and malformed Trivy and Grype reports', () => {
   it('refuses other schema versions, odd shapes and unknown severities, saying where', () => {
     expect(
-      refused(() => parseReport(JSON.stringify({ SchemaVersion: 1e308, Results: [] }))).message,
+      errorOf(() => parseReport(JSON.stringify({ SchemaVersion: 1e308, Results: [] }))).message,
     ).toMatch(/^Trivy JSON schema version 1e\+308 is not supported: Vigil reads SchemaVersion 2/);
-    expect(refused(() => parseReport('[]', 'trivy')).message).toMatch(
+    expect(errorOf(() => parseReport('[]', 'trivy')).message).toMatch(
       /Trivy JSON report is an object/,
     );
     expect(
-      refused(() => parseReport(JSON.stringify({ SchemaVersion: 2, Results: {} }), 'trivy'))
+      errorOf(() => parseReport(JSON.stringify({ SchemaVersion: 2, Results: {} }), 'trivy'))
         .location,
     ).toEqual({ path: 'Results' });
     expect(
-      refused(() => parseReport(trivyWith([{ VulnerabilityID: 'CVE-1', Severity: 'constructor' }])))
+      errorOf(() => parseReport(trivyWith([{ VulnerabilityID: 'CVE-1', Severity: 'constructor' }])))
         .location,
     ).toEqual({ path: 'Results[0].Vulnerabilities[0].Severity' });
-    expect(refused(() => parseReport('{"matches": {}}', 'grype')).location).toEqual({
+    expect(errorOf(() => parseReport('{"matches": {}}', 'grype')).location).toEqual({
       path: 'matches',
     });
     expect(
-      refused(() =>
+      errorOf(() =>
         parseReport(JSON.stringify({ matches: [{ vulnerability: { severity: 9 } }], source: {} })),
       ).location,
     ).toEqual({ path: 'matches[0].vulnerability.severity' });
     expect(
-      refused(() => parseReport(read('grype-json-presenter-dirs.json'), 'trivy')).location,
+      errorOf(() => parseReport(read('grype-json-presenter-dirs.json'), 'trivy')).location,
     ).toEqual({
       path: 'SchemaVersion',
     });
@@ -330,7 +317,7 @@ describe('hostile and malformed Trivy and Grype reports', () => {
 
   it('turns HTML and control characters in titles into bounded plain text', () => {
     const title = `<img src=x onerror=alert(1)>\u202e\u0000${'x'.repeat(5000)}`;
-    const r = parse(
+    const r = parseSecurity(
       trivyWith([
         {
           VulnerabilityID: title,
@@ -350,7 +337,7 @@ describe('hostile and malformed Trivy and Grype reports', () => {
     expect(f?.cwe).toEqual(['CWE-79', 'CWE-42']);
     // biome-ignore lint/suspicious/noControlCharactersInRegex: checking they were removed
     expect(`${f?.ruleId}${f?.message}`).not.toMatch(/[\u0000-\u001f\u202e]/);
-    const g = parse(
+    const g = parseSecurity(
       JSON.stringify({
         matches: [
           { vulnerability: { id: title, severity: 'High', description: title }, artifact: 'junk' },
@@ -364,7 +351,7 @@ describe('hostile and malformed Trivy and Grype reports', () => {
   });
 
   it('reads odd entries as far as they go', () => {
-    const trivy = parse(
+    const trivy = parseSecurity(
       JSON.stringify({
         SchemaVersion: 2,
         Results: ['junk', { Vulnerabilities: [{ Severity: 'HIGH' }] }],
@@ -373,7 +360,7 @@ describe('hostile and malformed Trivy and Grype reports', () => {
     expect(trivy.findings.map((f) => [f.ruleId, f.message, f.location])).toEqual([
       ['(no vulnerability id)', '(no vulnerability id); no fix available', {}],
     ]);
-    const grype = parse(
+    const grype = parseSecurity(
       JSON.stringify({ matches: [{ vulnerability: { severity: 'Low' } }], descriptor: {} }),
     );
     expect(grype.findings.map((f) => [f.ruleId, f.message])).toEqual([
@@ -383,14 +370,14 @@ describe('hostile and malformed Trivy and Grype reports', () => {
 
   it('refuses huge arrays with the count to aim for', () => {
     const vulns = Array.from({ length: MAX_FINDINGS + 1 }, () => 0);
-    expect(refused(() => parseReport(trivyWith(vulns))).message).toMatch(
+    expect(errorOf(() => parseReport(trivyWith(vulns))).message).toMatch(
       /more than 50000 vulnerabilities: split the scan or filter it \(--severity\)/,
     );
     expect(
-      refused(() => parseReport(JSON.stringify({ matches: vulns, descriptor: {} }))).message,
+      errorOf(() => parseReport(JSON.stringify({ matches: vulns, descriptor: {} }))).message,
     ).toMatch(/more than 50000 matches/);
     // Junk entries within the limit are read as far as they go: an entry without a severity is refused.
-    expect(refused(() => parseReport(trivyWith([0]))).location).toEqual({
+    expect(errorOf(() => parseReport(trivyWith([0]))).location).toEqual({
       path: 'Results[0].Vulnerabilities[0].Severity',
     });
   });

@@ -37,16 +37,17 @@ const bundles = new Map<string, Promise<string>>();
  * workers share it. A child process runs the same code without tsx's loader: `vigil dev`
  * listens after ~1.2 s of CPU instead of ~2.6 s, a script using the store starts in ~0.3 s
  * instead of ~1 s (test/e2e/npm-start.test.ts runs `npm start` itself, through tsx).
- * `name` keys the bundle: `source` is the module's text, its relative imports from `dir`.
+ * `source` is the module's text, its relative imports from the project's root; `name` names
+ * the file (a new bundle of a name removes that name's older ones).
  */
-export const bundleModule = (name: string, source: string, dir: string = ROOT): Promise<string> => {
-  const key = `${name}\0${dir}\0${source}`;
+export const bundleModule = (name: string, source: string): Promise<string> => {
+  const key = `${name}\0${source}`;
   let bundled = bundles.get(key);
   if (bundled === undefined) {
     bundled = (async () => {
       const { build } = await import('esbuild');
       const { outputFiles } = await build({
-        stdin: { contents: source, resolveDir: dir, loader: 'ts', sourcefile: `${name}.ts` },
+        stdin: { contents: source, resolveDir: ROOT, loader: 'ts', sourcefile: `${name}.ts` },
         bundle: true,
         packages: 'external',
         platform: 'node',

@@ -20,7 +20,6 @@ import { type MotoServer, motoAvailable, startMoto } from '../helpers/moto';
 import { bundleModule } from '../helpers/vigil-process';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const HERE = fileURLToPath(new URL('.', import.meta.url));
 
 const stateFor = (checkKey: string, version: number, failures = 0): AlertState => ({
   checkKey,
@@ -371,7 +370,7 @@ describe('SqliteAlertStore', () => {
     // One bundle (no tsx loader in the children): each starts in a fraction of the CPU.
     const script = await bundleModule(
       'alert-store-worker',
-      `import { LocalStore } from '../../functions/adapters/local/store';
+      `import { LocalStore } from './functions/adapters/local/store';
 const [dataDir, key, count] = process.argv.slice(2) as [string, string, string];
 // Connections of one owner (as the pipeline's worker thread is): no data dir lock.
 const store = LocalStore.open(dataDir, { lock: false }).alerts;
@@ -387,7 +386,6 @@ for (let i = 0; i < Number(count); i++) {
 }
 process.stdout.write(String(conflicts));
 `,
-      HERE,
     );
     const run = (): Promise<number> =>
       new Promise((resolve, reject) => {

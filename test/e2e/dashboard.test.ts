@@ -100,6 +100,8 @@ const flipProbe = async (): Promise<void> => {
   await status('up').waitFor({ timeout: 6000 });
   await tab.locator('.pill', { hasText: 'RESOLVED' }).first().waitFor({ timeout: 6000 });
   await tab.close();
+  // No more runs every second for the rest of the file: the pages read what is stored.
+  await pipeline.probes.stop();
 };
 
 interface AxeViolation {

@@ -165,6 +165,8 @@ const run = (probe: ProbeConfig, options?: Partial<BrowserProberOptions>) =>
 
 /** The forked runs, started in `beforeAll` (with Chromium) and awaited by their tests. */
 let forked: Record<'block' | 'noExport', Promise<ProbeCompletedDetail>> | undefined;
+/** The Chromium the jobs in this process share, launched in `beforeAll`. */
+let launched: Promise<Browser> | undefined;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'vigil-browser-checks-'));
@@ -176,10 +178,14 @@ beforeAll(async () => {
     block: run(check('block', join(FIXTURES, 'hung.check.ts'), { mode: 'block' }, 2500)),
     noExport: run(check('bad', join(FIXTURES, 'no-export.check.ts'), {})),
   };
+  // The in-process jobs' browser starts while the first tests run.
+  launched = chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  launched.catch(() => undefined);
 });
 
 afterAll(async () => {
   await Promise.allSettled(Object.values(forked ?? {}));
+  await launched?.then((browser) => browser.close()).catch(() => undefined);
   for (const res of hangs) res.destroy();
   await new Promise((ok) => app?.close(ok));
   await rm(dir, { recursive: true, force: true });
@@ -424,7 +430,7 @@ describe.skipIf(!ok)('a job in this process, on a shared Chromium', { timeout: 6
     (await readFile(path ?? '')).subarray(0, bytes).toString('hex');
 
   beforeAll(async () => {
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    browser = await (launched as Promise<Browser>);
     vi.spyOn(chromium, 'launch').mockResolvedValue(browser);
     const hung = await job(join(FIXTURES, 'hung.check.ts'), { baseUrl, mode: 'hang' }, 4000);
     hungRun = runBrowserJob(hung).then((report) => ({ deadline: hung.deadline, report }));
@@ -435,7 +441,6 @@ describe.skipIf(!ok)('a job in this process, on a shared Chromium', { timeout: 6
   afterAll(async () => {
     await hungRun?.catch(() => undefined);
     vi.mocked(chromium.launch).mockRestore();
-    await browser?.close();
   });
 
   it('reports a passing check with its steps, no failure, no url for a blank page and no files', async () => {

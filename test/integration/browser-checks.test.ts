@@ -40,7 +40,8 @@ import { CHROMIUM, CHROMIUM_ARGS, requireTools, TOOLS } from '../helpers/require
  *   hung page...;
  * - `runProbe` forking the real child (tsx, its own Chromium) where the child process is what is
  *   tested: a script that never yields (killed from outside) and a script that is no check.
- * The forked runs start with the file and their tests await them, so they overlap the rest. A
+ * The forked runs and the shared Chromium start with the file, and the hung page's job with that
+ * Chromium; their tests await them, so their waits overlap the rest. A
  * whole forked run, its screenshot and trace archived and served, is proven end to end by
  * test/e2e/browser-outage.test.ts.
  */

@@ -356,7 +356,7 @@ const main = async () => {
       ['/v1/status'],
       ['/v1/projects/shop/tests', { status: 'flaky' }],
       ['/v1/projects/shop/runs', { limit: '100' }],
-      ['/v1/projects/shop/runs', { kind: 'benchmark', branch: 'main', limit: '5' }],
+      ['/v1/projects/shop/benchmarks', { branch: 'main', limit: '100', max: '12' }],
       ['/v1/projects/shop/runs', { kind: 'load', branch: 'main', limit: '200' }],
       ['/v1/projects/shop/benchmarks/bench-100', { branch: 'main', limit: '100' }],
     ];

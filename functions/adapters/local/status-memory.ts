@@ -85,9 +85,9 @@ export class MemoryProbeHistoryStore implements ProbeHistoryStore {
   async counts(q: RollupRange): Promise<ProbeCounts> {
     const from = Date.parse(q.from);
     const to = Date.parse(q.to);
+    const series = this.buckets.get(`${probeKey(q.project, q.probe)}\n${q.resolution}`);
     const sum = { checks: 0, failures: 0 };
-    for (const [start, c] of this.buckets.get(`${probeKey(q.project, q.probe)}\n${q.resolution}`) ??
-      [])
+    for (const [start, c] of series ?? [])
       if (start >= from && start < to) {
         sum.checks += c.checks;
         sum.failures += c.failures;

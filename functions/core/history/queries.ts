@@ -190,8 +190,12 @@ export interface BenchmarkQuery {
 }
 
 /** `GET …/benchmarks/{name}`: `branch` (default: the config's `defaultBranch`), `suite`, `limit`. */
-export const readBenchmarkQuery = (query: Query, defaultBranch: string): BenchmarkQuery => {
-  onlyKnown(query, ['branch', 'suite', 'limit']);
+export const readBenchmarkQuery = (
+  query: Query,
+  defaultBranch: string,
+  more: readonly string[] = [],
+): BenchmarkQuery => {
+  onlyKnown(query, ['branch', 'suite', 'limit', ...more]);
   const suite = readText(query, 'suite');
   return {
     branch: readText(query, 'branch') ?? defaultBranch,
@@ -207,14 +211,14 @@ export interface BenchmarksQuery extends BenchmarkQuery {
   max: number;
 }
 
-export const DEFAULT_SERIES = 12;
+const DEFAULT_SERIES = 12;
 const MAX_SERIES = 50;
 
 /** `GET …/benchmarks`: those of `GET …/benchmarks/{name}`, plus `q` and `max` (1-50, default 12). */
 export const readBenchmarksQuery = (query: Query, defaultBranch: string): BenchmarksQuery => {
-  const { q: _q, max: rawMax, ...rest } = query;
-  onlyKnown(query, ['branch', 'suite', 'limit', 'q', 'max']);
+  const benchmark = readBenchmarkQuery(query, defaultBranch, ['q', 'max']);
   const q = readText(query, 'q');
+  const rawMax = query.max;
   const max =
     rawMax === undefined || rawMax === ''
       ? DEFAULT_SERIES
@@ -222,7 +226,7 @@ export const readBenchmarksQuery = (query: Query, defaultBranch: string): Benchm
         ? Number(rawMax)
         : 0;
   if (max < 1 || max > MAX_SERIES) throw invalid('max', `a whole number from 1 to ${MAX_SERIES}`);
-  return { ...readBenchmarkQuery(rest, defaultBranch), max, ...(q ? { q } : {}) };
+  return { ...benchmark, max, ...(q ? { q } : {}) };
 };
 
 // --- answers -------------------------------------------------------------------------------

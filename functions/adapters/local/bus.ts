@@ -41,11 +41,15 @@ export interface LocalBusOptions {
   /** Deliveries under way at most (the rest wait in the store). Default 64. */
   maxInFlight?: number;
   onDeliveryError?: (rule: string, event: BusEvent, error: unknown, attempt: number) => void;
+  /** Told after an event went to the dead letters. */
+  onDeadLetter?: (rule: string, event: BusEvent) => void;
   /** Runs each delivery in its own invocation scope (see invocations.ts). */
   scope?: Scoped;
 }
 
 const BATCH = 256;
+
+type Hooks = 'onDeliveryError' | 'onDeadLetter' | 'scope';
 
 /**
  * The local event bus, with EventBridge's behaviour over the store's durable queue: rules
@@ -58,8 +62,7 @@ const BATCH = 256;
 export class LocalBus implements EventPublisher {
   readonly #rules: Rule[] = [];
   readonly #inFlight = new Set<Promise<void>>();
-  readonly #opts: Required<Omit<LocalBusOptions, 'onDeliveryError' | 'scope'>> &
-    Pick<LocalBusOptions, 'onDeliveryError' | 'scope'>;
+  readonly #opts: Required<Omit<LocalBusOptions, Hooks>> & Pick<LocalBusOptions, Hooks>;
   /** The last event read from the log. */
   #read = 0;
   #pumping: Promise<void> | undefined;
@@ -223,6 +226,7 @@ export class LocalBus implements EventPublisher {
             this.#opts.log.deadLetter(rule.name, seq, String(error), event),
           );
           this.deadLetters++;
+          this.#opts.onDeadLetter?.(rule.name, event);
         } catch (e) {
           // Not even the dead letter could be written (full disk): leave the event open, so
           // the next start delivers it again.

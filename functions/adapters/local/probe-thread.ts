@@ -1,10 +1,9 @@
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { ProbeConfig } from '../../core/config';
 import type { ProbeCompletedDetail } from '../../core/events';
 import type { RunContext } from '../../core/probes/run';
 import type { ProbeRequestMessage, ProbeWorkerData } from './probe-worker';
+import { siblingFile, startThread, threadEnv } from './threads';
 
 /**
  * One worker thread that runs probes (probe-worker.ts) for the local scheduler: `run` sends it
@@ -15,25 +14,7 @@ import type { ProbeRequestMessage, ProbeWorkerData } from './probe-worker';
 
 type Answer = { id: number; detail: ProbeCompletedDetail } | { id: number; error: string };
 
-const WORKER_FILE = new URL(
-  `./probe-worker.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`,
-  import.meta.url,
-);
-
-/**
- * A worker for a TypeScript file (npm start, tests): a bootstrap that registers tsx in the
- * thread, then imports the file (`--import tsx` in `execArgv` does not reach a worker's loader
- * on Node 20). tsx's ESM API is the `.mjs` beside the `.cjs` that `require.resolve` finds.
- */
-const typescriptWorker = (file: URL, options: ConstructorParameters<typeof Worker>[1]): Worker => {
-  const api = createRequire(import.meta.url)
-    .resolve('tsx/esm/api')
-    .replace(/\.cjs$/, '.mjs');
-  const bootstrap =
-    `import(${JSON.stringify(pathToFileURL(api).href)})` +
-    `.then((tsx) => tsx.register()).then(() => import(${JSON.stringify(file.href)}))`;
-  return new Worker(bootstrap, { ...options, eval: true });
-};
+const WORKER_FILE = siblingFile('probe-worker', import.meta.url);
 
 export interface ProbeWorkerOptions extends ProbeWorkerData {
   /** The worker's script. Default probe-worker.ts beside this file (tests pass others). */
@@ -78,17 +59,11 @@ export class ProbeWorker {
 
   #thread(): { worker: Worker; pending: Pending } {
     if (this.#current) return this.#current;
-    const file = this.#opts.file ?? WORKER_FILE;
-    // The thread's process.env is the main thread's, without the multi-concurrency setting of
-    // local mode's handlers (invocations.ts): Powertools there would expect an invocation store.
-    const { AWS_LAMBDA_MAX_CONCURRENCY: _, ...env } = process.env;
-    const options = {
+    // Powertools in the thread must not expect an invocation store (see threadEnv).
+    const worker = startThread(this.#opts.file ?? WORKER_FILE, {
       workerData: { env: this.#opts.env, tls: this.#opts.tls } satisfies ProbeWorkerData,
-      env,
-    };
-    const worker = file.pathname.endsWith('.ts')
-      ? typescriptWorker(file, options)
-      : new Worker(file, options);
+      env: threadEnv(),
+    });
     const pending: Pending = new Map();
     // The HTTP server keeps the process alive; an idle probe thread should not.
     worker.unref();

@@ -1,0 +1,157 @@
+import type { Worker } from 'node:worker_threads';
+import type { Datapoint } from '../../adapters/local/metric-store';
+import type { HealthSource } from '../../adapters/local/prometheus';
+import type { LocalStore } from '../../adapters/local/store';
+import { siblingFile, startThread, threadEnv } from '../../adapters/local/threads';
+import type { VigilEvent } from '../../core/events';
+import type { EventPublisher } from '../../core/ports';
+import { logger } from '../../shared/powertools';
+import { BUS_WORKER, type BusStats, type BusWorkerData, type FromWorker } from './bus-worker';
+
+/**
+ * The main thread's side of the bus worker (bus-worker.ts): publishing commits the events in
+ * the main thread's store and wakes the worker, which delivers them. The worker reports the
+ * metric points its handlers emit (`onPoints`: the Prometheus registry lives here) and its
+ * counters; the backlog is read from the store's saved cursors. If the thread dies, the
+ * requests in flight reject and a new thread starts a second later, taking over from the
+ * saved cursors (at least once, as after a crash).
+ */
+
+export interface BusThreadOptions {
+  /** The main thread's store (the one holding the data directory's lock). */
+  store: LocalStore;
+  worker: Omit<BusWorkerData, 'dataDir'>;
+  onPoints?: (points: readonly Datapoint[]) => void;
+  /** Delay before a dead thread is replaced, ms. Default 1 000. */
+  restartMs?: number;
+}
+
+type Request = 'drain' | 'idle' | 'stop';
+
+const WORKER_FILE = siblingFile('bus-worker', import.meta.url);
+
+export class BusThread implements EventPublisher, HealthSource {
+  deadLetters = 0;
+  deliveryFailures = new Map<string, number>();
+  /** The alert dispatcher of the thread: its counters and `idle` (every due delivery made). */
+  readonly alerts = {
+    stats: { delivered: 0, deadLetters: 0 },
+    idle: (): Promise<void> => this.#request('idle'),
+  };
+  readonly #opts: BusThreadOptions;
+  readonly #pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  #worker: Worker | undefined;
+  #subscribers: string[] = [];
+  #nextId = 0;
+  #stopping = false;
+  #restart: NodeJS.Timeout | undefined;
+  #unlisten: (() => void) | undefined;
+
+  constructor(opts: BusThreadOptions) {
+    this.#opts = opts;
+  }
+
+  /** Starts the thread; every commit in this thread wakes it. */
+  start(): void {
+    this.#unlisten ??= this.#opts.store.log.onAppend(() =>
+      this.#worker?.postMessage({ type: 'wake' }),
+    );
+    this.#spawn();
+  }
+
+  async publish(events: VigilEvent[]): Promise<void> {
+    await this.#opts.store.log.publish(events);
+  }
+
+  /** Per subscriber: events committed that its saved progress does not cover yet. */
+  backlog(): Record<string, number> {
+    const { log } = this.#opts.store;
+    const last = log.lastSeq();
+    return Object.fromEntries(
+      this.#subscribers.map((name) => {
+        const { cursor, acked } = log.progress(name);
+        return [name, Math.max(0, last - cursor - acked.size)];
+      }),
+    );
+  }
+
+  /** Resolves when every committed event is done and the progress saved (tests, shutdown). */
+  drain(): Promise<void> {
+    return this.#request('drain');
+  }
+
+  /** Finishes the deliveries under way, saves the progress and ends the thread. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    clearTimeout(this.#restart);
+    this.#unlisten?.();
+    const worker = this.#worker;
+    if (!worker) return;
+    await this.#request('stop').catch((error: unknown) =>
+      logger.error('the bus worker thread did not stop cleanly', { error }),
+    );
+    this.#worker = undefined;
+    await worker.terminate();
+  }
+
+  #request(type: Request): Promise<void> {
+    const worker = this.#worker;
+    if (!worker) return Promise.reject(new Error('the bus worker thread is not running'));
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      worker.postMessage({ type, id });
+    });
+  }
+
+  #stats(stats: BusStats): void {
+    this.deadLetters = stats.deadLetters;
+    this.deliveryFailures = new Map(stats.deliveryFailures);
+    Object.assign(this.alerts.stats, stats.alerts);
+  }
+
+  #spawn(): void {
+    const data: BusWorkerData = { ...this.#opts.worker, dataDir: this.#opts.store.dataDir };
+    const worker = startThread(WORKER_FILE, {
+      workerData: { kind: BUS_WORKER, data },
+      env: threadEnv(),
+    });
+    this.#worker = worker;
+    // The HTTP server keeps the process alive; the thread alone should not.
+    worker.unref();
+    worker.on('message', (message: FromWorker) => {
+      switch (message.type) {
+        case 'ready':
+          this.#subscribers = message.subscribers;
+          return;
+        case 'points':
+          this.#opts.onPoints?.(message.points);
+          return;
+        case 'stats':
+          this.#stats(message.stats);
+          return;
+        case 'done':
+          this.#stats(message.stats);
+          this.#pending.get(message.id)?.resolve();
+          break;
+        case 'failed':
+          this.#pending.get(message.id)?.reject(new Error(message.error));
+          break;
+      }
+      this.#pending.delete(message.id);
+    });
+    const died = (why: string): void => {
+      if (this.#worker !== worker) return;
+      this.#worker = undefined;
+      const error = new Error(`the bus worker thread ${why}`);
+      for (const p of this.#pending.values()) p.reject(error);
+      this.#pending.clear();
+      if (this.#stopping) return;
+      logger.error(`${error.message}; a new one starts shortly`);
+      this.#restart = setTimeout(() => this.#spawn(), this.#opts.restartMs ?? 1_000);
+      this.#restart.unref();
+    };
+    worker.on('error', (e) => died(`failed: ${e instanceof Error ? e.message : String(e)}`));
+    worker.on('exit', (code) => died(`exited (code ${code})`));
+  }
+}

@@ -46,6 +46,7 @@ export class BusThread implements EventPublisher, HealthSource {
   #stopping = false;
   #restart: NodeJS.Timeout | undefined;
   #unlisten: (() => void) | undefined;
+  #ready: { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void } | undefined;
 
   constructor(opts: BusThreadOptions) {
     this.#opts = opts;
@@ -56,7 +57,20 @@ export class BusThread implements EventPublisher, HealthSource {
     this.#unlisten ??= this.#opts.store.log.onAppend(() =>
       this.#worker?.postMessage({ type: 'wake' }),
     );
+    if (this.#ready) return;
+    let resolve = () => {};
+    let reject: (e: Error) => void = () => {};
+    const promise = new Promise<void>((ok, fail) => {
+      resolve = ok;
+      reject = fail;
+    });
+    this.#ready = { promise, resolve, reject };
     this.#spawn();
+  }
+
+  /** Resolves when the first thread delivers; rejects if it died before (e.g. it could not start). */
+  ready(): Promise<void> {
+    return this.#ready?.promise ?? Promise.reject(new Error('the bus thread was not started'));
   }
 
   async publish(events: VigilEvent[]): Promise<void> {
@@ -123,6 +137,7 @@ export class BusThread implements EventPublisher, HealthSource {
       switch (message.type) {
         case 'ready':
           this.#subscribers = message.subscribers;
+          this.#ready?.resolve();
           return;
         case 'points':
           this.#opts.onPoints?.(message.points);
@@ -146,6 +161,8 @@ export class BusThread implements EventPublisher, HealthSource {
       const error = new Error(`the bus worker thread ${why}`);
       for (const p of this.#pending.values()) p.reject(error);
       this.#pending.clear();
+      // Rejects only if the thread never got ready (a settled promise ignores it).
+      this.#ready?.reject(error);
       if (this.#stopping) return;
       logger.error(`${error.message}; a new one starts shortly`);
       this.#restart = setTimeout(() => this.#spawn(), this.#opts.restartMs ?? 1_000);

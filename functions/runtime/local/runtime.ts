@@ -332,8 +332,11 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
       server.once('error', fail);
       server.listen(opts.port ?? 3000, host, () => ok());
     });
+    // The subscribers deliver before the pipeline says it runs.
+    await bus.ready();
   } catch (e) {
     clearInterval(pruner);
+    server.close();
     await bus.stop();
     store.close();
     throw e;

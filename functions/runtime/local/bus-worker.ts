@@ -33,8 +33,8 @@ export interface BusWorkerData {
   maxAttempts?: number;
   retryDelayMs?: number;
   /**
-   * A module (path or file URL) whose `subscribe(bus)` adds more subscribers in this thread:
-   * tests give it handlers that fail or block.
+   * A module (path or file URL) whose `subscribe(bus, store)` adds more subscribers in this
+   * thread: tests give it handlers that fail or block.
    */
   extraSubscribers?: string;
 }
@@ -91,7 +91,8 @@ export const runBusWorker = async (data: BusWorkerData, port: WorkerPort): Promi
     const url = data.extraSubscribers.startsWith('file:')
       ? data.extraSubscribers
       : pathToFileURL(data.extraSubscribers).href;
-    ((await import(url)) as { subscribe(bus: LocalBus): void }).subscribe(bus);
+    const extra = (await import(url)) as { subscribe(bus: LocalBus, store: LocalStore): void };
+    extra.subscribe(bus, store);
   }
   const stop = async () => {
     await bus.stop();

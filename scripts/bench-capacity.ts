@@ -26,7 +26,8 @@ import { type VerifyReport, verifyDataDir } from '../load/verify';
  * answers at. A backlog left when the wait ends is carried into the next step: that step's
  * latencies are then measured while the backlog is worked off.
  *
- * Options: --rates 10,25,50,100,200,400,600  --step-seconds 10  --catch-up 60  --p99 100  --refine 4 (most extra
+ * Options: --rates 10,25,50,100,200,400,600  --step-seconds 10  --catch-up 60  --all (every rate,
+ * not stopping at the first failing step)  --p99 100  --refine 4 (most extra
  * steps between the last good and the first bad rate, stopping when they are within 10%)  --keep
  */
 
@@ -42,6 +43,7 @@ const { values } = parseArgs({
     p99: { type: 'string', default: '100' },
     refine: { type: 'string', default: '4' },
     keep: { type: 'boolean', default: false },
+    all: { type: 'boolean', default: false },
   },
 });
 const rates = values.rates.split(',').map(Number);
@@ -306,11 +308,11 @@ const main = async (): Promise<number> => {
       const step = await run(rate, stepSeconds);
       row(step);
       await pause();
-      if (!step.ok) {
-        worst = step;
-        break;
+      if (step.ok) best = step;
+      else {
+        worst ??= step;
+        if (!values.all) break;
       }
-      best = step;
     }
     for (let i = 0; i < refineSteps && worst; i++) {
       const low = best?.rate ?? 0;

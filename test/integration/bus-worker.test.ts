@@ -9,7 +9,11 @@ import { LocalStore } from '../../functions/adapters/local/store';
 import { parseConfig } from '../../functions/core/config';
 import type { VigilEvent } from '../../functions/core/events';
 import { BusThread } from '../../functions/runtime/local/bus-thread';
-import { type FromWorker, runBusWorker } from '../../functions/runtime/local/bus-worker';
+import {
+  type BusWorkerData,
+  type FromWorker,
+  runBusWorker,
+} from '../../functions/runtime/local/bus-worker';
 import { type LocalPipeline, startLocal } from '../../functions/runtime/local/runtime';
 
 /**
@@ -51,34 +55,42 @@ afterEach(async () => {
   for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
 });
 
+/** The worker's side on a message channel, in this thread; `request` waits for the answer. */
+const inProcess = async (dir: string, data: Partial<BusWorkerData> = {}) => {
+  const store = LocalStore.open(dir);
+  cleanups.push(() => store.close());
+  const { port1, port2 } = new MessageChannel();
+  const messages: FromWorker[] = [];
+  port2.on('message', (m: FromWorker) => messages.push(m));
+  cleanups.push(() => port2.close());
+  const request = (type: 'drain' | 'idle' | 'stop', id: number) =>
+    new Promise<FromWorker>((resolve) => {
+      port2.on('message', (m: FromWorker) => {
+        if ('id' in m && m.id === id) resolve(m);
+      });
+      port2.postMessage({ type, id });
+    });
+  await runBusWorker(
+    { config, dataDir: dir, env: {}, maxAttempts: 2, retryDelayMs: 1, ...data },
+    port1,
+  );
+  return { store, messages, request, wake: () => port2.postMessage({ type: 'wake' }) };
+};
+
 describe('the bus worker (in this thread, over a message channel)', () => {
   it('retries a handler that throws, dead-letters the event and reports its counters', async () => {
     // Prepare: the main side's store, and the worker's side on a channel.
     const dir = await tempDir();
-    const store = LocalStore.open(dir);
-    cleanups.push(() => store.close());
-    const { port1, port2 } = new MessageChannel();
-    const messages: FromWorker[] = [];
-    port2.on('message', (m: FromWorker) => messages.push(m));
-    cleanups.push(() => port2.close());
-    const request = (type: 'drain' | 'idle' | 'stop', id: number) =>
-      new Promise<FromWorker>((resolve) => {
-        port2.on('message', (m: FromWorker) => {
-          if ('id' in m && m.id === id) resolve(m);
-        });
-        port2.postMessage({ type, id });
-      });
-    await runBusWorker(
-      { config, dataDir: dir, env: {}, maxAttempts: 2, retryDelayMs: 1, extraSubscribers: FIXTURE },
-      port1,
-    );
+    const { store, messages, request, wake } = await inProcess(dir, {
+      extraSubscribers: FIXTURE,
+    });
 
     // Act: the main side commits, then wakes the worker.
     await store.log.publish([
       event('Throw', { dir }),
       event('Metric', { dir, emf: emf('IngestCount') }),
     ]);
-    port2.postMessage({ type: 'wake' });
+    wake();
     const drained = await request('drain', 1);
 
     // Assess: two attempts, then the dead letters, with the counters sent back.
@@ -104,9 +116,31 @@ describe('the bus worker (in this thread, over a message channel)', () => {
     expect(await request('idle', 2)).toMatchObject({ type: 'done', id: 2 });
     expect(await request('stop', 3)).toMatchObject({ type: 'done', id: 3 });
   });
+
+  it('dead-letters the ingest events its handlers cannot read, with or without a project', async () => {
+    // Prepare
+    const dir = await tempDir();
+    const { store, request, wake } = await inProcess(dir, { echoMetrics: true });
+    const broken = (metadata: Record<string, unknown>) =>
+      ({
+        source: 'vigil.ingest',
+        detailType: 'Test Run Reported',
+        detail: { metadata },
+      }) as unknown as VigilEvent;
+
+    // Act: two ingest events the handlers cannot read, one naming its project
+    await store.log.publish([broken({ project: 'shop' }), broken({})]);
+    wake();
+    await request('drain', 1);
+
+    // Assess: each subscriber of ingest events gave up on both, after its attempts
+    const dead = store.log.deadLetters().filter((d) => d.subscriber === 'history');
+    expect(dead).toHaveLength(2);
+    expect(dead.map((d) => d.seq).sort()).toEqual([1, 2]);
+  });
 });
 
-describe('the bus worker thread', () => {
+describe('the bus worker thread', { timeout: 60_000 }, () => {
   it('replaces a thread that died; the event it was delivering is delivered again', async () => {
     // Prepare
     const dir = await tempDir();

@@ -8,27 +8,21 @@ import { missingTools, TOOLS } from './test/helpers/requires.js';
  * files in parallel across worker processes. Coverage gates the build at 95%.
  */
 /**
- * Suites that set a Lambda-like environment (endpoints, tables, tracing, Sentry) and import the
- * handlers' entries fresh: each runs in a process of its own. The others share a module
- * registry per worker, so a new suite that changes process.env or mocks modules goes here.
+ * Suites that need a process of their own. The others share a module registry and process.env
+ * per worker: a suite there restores the environment it changes and imports fresh
+ * (`vi.resetModules()` + `import()`) only what reads it, leaving none of it behind (see
+ * test/helpers/env.ts). A suite that mocks modules, or needs a library loaded with its
+ * environment (one outside the registry, which `vi.resetModules()` cannot reload), goes here.
  */
 const ISOLATED = [
-  // Sets the service name and expects fresh Powertools modules for its documented outputs.
-  'test/docs/examples.test.ts',
+  // Both need aws-xray-sdk-core loaded in Lambda mode: it reads LAMBDA_TASK_ROOT (facade
+  // segments) and AWS_XRAY_DAEMON_ADDRESS once, when first loaded.
   'test/e2e/correlation.test.ts',
-  // Reads the log lines of the local runtime: lost under a shared registry (to investigate).
+  // Its test of each request's correlation id in the log lines at times captures no line when
+  // it runs after other files in a shared worker (local mode's Powertools invoke store, which
+  // lives outside the registry, is the suspect): not resolved yet.
   'test/e2e/local-pipeline.test.ts',
-  'test/integration/alert-handler.test.ts',
-  'test/integration/aws-adapters.test.ts',
-  'test/integration/aws-wiring.test.ts',
-  'test/integration/history-handler.test.ts',
-  'test/integration/metrics-idempotency.test.ts',
-  // Sets OTEL_* for the handlers and imports the notify Lambda entry fresh.
-  'test/integration/otel.test.ts',
-  'test/integration/sentry-dsn.test.ts',
-  'test/integration/sentry.test.ts',
   'test/integration/xray.test.ts',
-  'test/unit/lambda-config.test.ts',
 ];
 
 /**
@@ -40,6 +34,7 @@ const ISOLATED = [
 const SLOW_FIRST = [
   'test/infra/cdk.test.ts',
   'test/e2e/dashboard.test.ts',
+  'test/integration/browser-checks.test.ts',
   'test/integration/aws-wiring.test.ts',
   'test/integration/history-store.test.ts',
   'test/e2e/durability.test.ts',

@@ -37,6 +37,8 @@ export interface ReportDeps {
   random?: () => number;
   /** The checkout git is asked about (branch, commit, changed lines). Default `process.cwd()`. */
   cwd?: string;
+  /** Asks git (tests answer themselves). Default: the `git` program in `cwd`. */
+  git?: Git;
   /** Appends to the GitHub job summary file. */
   appendFile?: (path: string, text: string) => Promise<void>;
   /** Reports above this (after gzip) go through `POST /v1/uploads`. Default 4 MiB. */
@@ -319,6 +321,8 @@ const FORMAT_CONTENT_TYPE: Record<FormatId, string> = {
   sarif: CONTENT_TYPE.json,
   zap: CONTENT_TYPE.json,
   'npm-audit': CONTENT_TYPE.json,
+  trivy: CONTENT_TYPE.json,
+  grype: CONTENT_TYPE.json,
 };
 
 const isGzip = (b: Uint8Array): boolean => b[0] === 0x1f && b[1] === 0x8b;
@@ -842,7 +846,11 @@ const reportFile = async (ctx: Context, file: string, index: number): Promise<Fi
   }
   const detected = detectReport(text);
   const format = options.format ?? detected.format;
-  const contentType = options.format ? FORMAT_CONTENT_TYPE[options.format] : detected.contentType;
+  // A named format that the content confirms keeps the detected type (ZAP's XML twin is XML).
+  const contentType =
+    options.format && options.format !== detected.format
+      ? FORMAT_CONTENT_TYPE[options.format]
+      : detected.contentType;
   if (options.format === undefined && detected.format === undefined)
     ctx.err(
       `⚠ ${file}: format not recognised here (${detected.why}); sending it anyway and letting the server decide (use --format to name it)`,
@@ -1076,7 +1084,7 @@ export const runReport = async (argv: string[], deps: ReportDeps): Promise<numbe
   }
   const { options } = parsed;
   // Outside CI (or where CI does not say), the checkout knows the branch and commit.
-  const git = gitIn(deps.cwd ?? process.cwd(), deps.env);
+  const git = deps.git ?? gitIn(deps.cwd ?? process.cwd(), deps.env);
   if (options.branch === undefined || options.commit === undefined) {
     const head = await gitHead(git);
     options.branch ??= head.branch;

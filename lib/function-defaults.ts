@@ -41,7 +41,7 @@ const BUNDLE_FILE = 'index.mjs';
 
 /**
  * esbuild options of every Vigil function; `bundle.test.ts` and the cold-start bench build
- * with the same object (`bundleLikeNodejsFunction`).
+ * with the same object (`esbuildLikeNodejsFunction`, `bundleLikeNodejsFunction`).
  *
  * - ESM: what Powertools and the AWS SDK v3 ship as their primary format (`module` main
  *   field first), and it allows top-level await in handlers later. Needs the banner above.
@@ -94,11 +94,10 @@ export const esbuildOptions = (): BuildOptions => ({
 });
 
 /**
- * Bundle handlers outside CDK exactly as NodejsFunction does: esbuild with `esbuildOptions()`,
- * then `BUNDLING`'s after-bundling commands, each into `<outdir>/<name>/<BUNDLE_FILE>`
- * (returned by name). For the bundle test and the cold-start bench.
+ * The esbuild step of `bundleLikeNodejsFunction` alone: every entry into
+ * `<outdir>/<name>/<BUNDLE_FILE>` (returned by name), in one build.
  */
-export const bundleLikeNodejsFunction = async (
+export const esbuildLikeNodejsFunction = async (
   entries: Readonly<Record<string, string>>,
   outdir: string,
 ): Promise<Record<string, string>> => {
@@ -114,18 +113,34 @@ export const bundleLikeNodejsFunction = async (
     outdir,
     outExtension: { '.js': `.${ext}` },
   });
-  const run = promisify(execFile);
-  // The commands of different functions are independent: run them side by side.
-  await Promise.all(
-    Object.keys(entries).flatMap((name) =>
-      BUNDLING.commandHooks
-        .afterBundling(REPO_ROOT, join(outdir, name))
-        .map((command) => run('bash', ['-c', command], { cwd: REPO_ROOT })),
-    ),
-  );
   return Object.fromEntries(
     Object.keys(entries).map((name) => [name, join(outdir, name, BUNDLE_FILE)]),
   );
+};
+
+/** Run after-bundling commands as NodejsFunction does: with bash, from the repository root. */
+export const runBundlingCommands = async (commands: readonly string[]): Promise<void> => {
+  const run = promisify(execFile);
+  for (const command of commands) await run('bash', ['-c', command], { cwd: REPO_ROOT });
+};
+
+/**
+ * Bundle handlers outside CDK exactly as NodejsFunction does: esbuild with `esbuildOptions()`,
+ * then `BUNDLING`'s after-bundling commands, each into `<outdir>/<name>/<BUNDLE_FILE>`
+ * (returned by name). For the cold-start bench.
+ */
+export const bundleLikeNodejsFunction = async (
+  entries: Readonly<Record<string, string>>,
+  outdir: string,
+): Promise<Record<string, string>> => {
+  const files = await esbuildLikeNodejsFunction(entries, outdir);
+  // The commands of different functions are independent: run them side by side.
+  await Promise.all(
+    Object.keys(entries).map((name) =>
+      runBundlingCommands(BUNDLING.commandHooks.afterBundling(REPO_ROOT, join(outdir, name))),
+    ),
+  );
+  return files;
 };
 
 /**

@@ -26,6 +26,28 @@ const nagArn = (construct: Construct): string => {
 /** Archived objects the history function reads: the normalized results, never raw reports. */
 export const NORMALIZED_OBJECTS = '*.normalized.json';
 
+/**
+ * Let a function read the normalized results in the archive (`ARCHIVE_BUCKET`): GetObject on
+ * the objects ending in .normalized.json only; the raw reports stay unreadable. The bucket is
+ * S3-managed (SSE-S3), so no KMS grant is needed.
+ */
+export const grantReadNormalized = (fn: VigilFunction, bucket: IBucket): void => {
+  fn.function.addEnvironment('ARCHIVE_BUCKET', bucket.bucketName);
+  fn.function.addToRolePolicy(
+    new PolicyStatement({
+      actions: ['s3:GetObject'],
+      resources: [bucket.arnForObjects(NORMALIZED_OBJECTS)],
+    }),
+  );
+  Validations.of(fn.role).acknowledge({
+    id: `AwsSolutions-IAM5[Resource::${nagArn(bucket)}/${NORMALIZED_OBJECTS}]`,
+    reason:
+      'The function reads the normalized result of each run, archived under a key chosen ' +
+      'per run (<project>/<yyyy>/<mm>/<dd>/<runId>.normalized.json): s3:GetObject on the ' +
+      'objects ending in .normalized.json only, never the raw reports.',
+  });
+};
+
 export interface HistoryProps {
   /** The bus whose report events are recorded, and where `Test Flaky Detected` goes. */
   readonly eventBus: IEventBus;
@@ -107,7 +129,6 @@ export class History extends Construct {
       timeoutSeconds: 300,
       environment: {
         HISTORY_TABLE: this.table.tableName,
-        ARCHIVE_BUCKET: props.archiveBucket.bucketName,
         EVENT_BUS_NAME: props.eventBus.eventBusName,
       },
     });
@@ -115,14 +136,7 @@ export class History extends Construct {
     // What DynamoHistoryStore sends: puts (runs, versioned test records), batched test reads,
     // queries of the table and the flaky index. No Scan, Delete or Update: TTL removes items.
     this.table.grant(fn, 'dynamodb:PutItem', 'dynamodb:BatchGetItem', 'dynamodb:Query');
-    // GetObject on the normalized results only (they end in .normalized.json); the raw reports
-    // stay unreadable. The bucket is S3-managed (SSE-S3), so no KMS grant is needed.
-    fn.addToRolePolicy(
-      new PolicyStatement({
-        actions: ['s3:GetObject'],
-        resources: [props.archiveBucket.arnForObjects(NORMALIZED_OBJECTS)],
-      }),
-    );
+    grantReadNormalized(this.handler, props.archiveBucket);
     props.eventBus.grantPutEventsTo(fn);
     fn.configureAsyncInvoke({
       retryAttempts,
@@ -143,16 +157,7 @@ export class History extends Construct {
       ],
     });
 
-    Validations.of(this.handler.role).acknowledge(
-      {
-        id: `AwsSolutions-IAM5[Resource::${nagArn(props.archiveBucket)}/${NORMALIZED_OBJECTS}]`,
-        reason:
-          'The function reads the normalized result of each run, archived under a key chosen ' +
-          'per run (<project>/<yyyy>/<mm>/<dd>/<runId>.normalized.json): s3:GetObject on the ' +
-          'objects ending in .normalized.json only, never the raw reports.',
-      },
-      this.indexAcknowledgement(),
-    );
+    Validations.of(this.handler.role).acknowledge(this.indexAcknowledgement());
   }
 
   /**

@@ -3,6 +3,7 @@ import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import { type IEventBus, Rule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { STATUS_TABLE_KEYS } from '../functions/adapters/aws/dynamodb-status-store';
@@ -11,11 +12,14 @@ import { EVENT_PATTERNS } from '../functions/core/events';
 import type { StageSettings } from './config';
 import { toCdkEventPattern } from './event-bus';
 import { functionEntry, VigilFunction } from './function-defaults';
+import { grantReadNormalized } from './history';
 import { deadLetterQueue, stateTable } from './resources';
 
 export interface StatusHistoryProps {
   /** The bus whose reports, probe runs and alert transitions are recorded. */
   readonly eventBus: IEventBus;
+  /** Where the ingest archived the normalized results (a run's digest is read from them). */
+  readonly archiveBucket: IBucket;
   readonly settings: StageSettings;
   readonly config: VigilConfig;
   /**
@@ -87,6 +91,7 @@ export class StatusHistory extends Construct {
       'dynamodb:GetItem',
       'dynamodb:Query',
     );
+    grantReadNormalized(this.handler, props.archiveBucket);
     fn.configureAsyncInvoke({
       retryAttempts,
       maxEventAge,

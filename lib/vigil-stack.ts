@@ -89,6 +89,7 @@ export class VigilStack extends Stack {
     // The dashboard's data (probe history, incidents, run catalog), read by the same API.
     this.status = new StatusHistory(this, 'Status', {
       eventBus: this.events.bus,
+      archiveBucket: this.ingest.archiveBucket,
       settings,
       config,
     });

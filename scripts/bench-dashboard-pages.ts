@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { gzipSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
-import type { RunRecord } from '../functions/core/history/types';
 import { toApiGatewayEvent } from '../functions/runtime/local/runtime';
 import { publicData } from '../functions/web/data';
 import { createWebHandler, isWebPath } from '../functions/web/handler';
@@ -21,67 +20,6 @@ import { benchApi, clock, config, fill, TOKEN } from './bench-dashboard';
  * cache, then warm) and the slowest API call the page made. Targets: ≤ 1 s per page,
  * ≤ 150 KB gzipped. A benchmark, not a test.
  */
-
-const BENCH_COUNT = 200;
-const at = (i: number) => new Date(clock.now().getTime() - (1000 - i) * 7_776_000).toISOString();
-
-/** The run history the runs, coverage and benchmark pages read (the route bench fills the catalog). */
-const runs = (): RunRecord[] =>
-  Array.from({ length: 1000 }, (_, i): RunRecord => {
-    const base = {
-      project: 'shop',
-      runId: `run-${i}`,
-      format: 'bench',
-      branch: 'main',
-      commit: `c${i}`,
-      ingestedAt: at(i),
-      correlationId: `corr-${i}`,
-      gate: i % 7 === 0 ? ('fail' as const) : ('pass' as const),
-    };
-    switch (i % 4) {
-      case 0:
-        return {
-          ...base,
-          kind: 'tests',
-          summary: {
-            total: 20_000,
-            passed: 19_500,
-            failed: 500,
-            skipped: 0,
-            flaky: 3,
-            durationMs: 90_000,
-          },
-        };
-      case 1: {
-        const m = { pct: 80 + (i % 10), covered: 80, total: 100 };
-        return { ...base, kind: 'coverage', summary: { lines: m, branches: m, functions: m } };
-      }
-      case 2:
-        return {
-          ...base,
-          kind: 'load',
-          summary: {
-            requests: 10_000,
-            failedRequests: 10,
-            errorRate: 0.001,
-            latencyMs: { p95: 200 + (i % 13), p99: 400 },
-            thresholds: [{ name: 'p(95)<500', passed: true }],
-          },
-        };
-      default:
-        return {
-          ...base,
-          kind: 'benchmark',
-          summary: {
-            benchmarks: Array.from({ length: BENCH_COUNT }, (_, b) => ({
-              name: `bench-${b}`,
-              unit: 'ns',
-              value: 1000 + b + (i % 17),
-            })),
-          },
-        };
-    }
-  });
 
 const PAGES = [
   ['overview', '#/'],
@@ -106,8 +44,7 @@ const readBody = (req: IncomingMessage): Promise<Buffer> =>
 const main = async () => {
   const dir = await mkdtemp(join(tmpdir(), 'vigil-bench-pages-'));
   const stores = await fill(dir);
-  const { history, status } = stores;
-  for (const run of runs()) await history.putRun(run, 90);
+  const { status } = stores;
   const files = await buildWebFiles();
   const api = benchApi(stores);
   const web = createWebHandler({
@@ -115,15 +52,19 @@ const main = async () => {
     tokens: { tokens: async () => [TOKEN] },
     ...publicData({ ...status, config, clock }),
   });
-  /** API calls since the last reset: path and milliseconds. */
-  let calls: { path: string; ms: number }[] = [];
+  /** API calls since the last reset: path, milliseconds and bytes answered. */
+  let calls: { path: string; ms: number; bytes: number }[] = [];
   const server = createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://bench');
     const event = toApiGatewayEvent(req, url, await readBody(req));
     const t = performance.now();
     const result = isWebPath(url.pathname) ? await web(event) : await api(event);
     if (!isWebPath(url.pathname))
-      calls.push({ path: `${url.pathname}${url.search}`, ms: performance.now() - t });
+      calls.push({
+        path: `${url.pathname}${url.search}`,
+        ms: performance.now() - t,
+        bytes: Buffer.byteLength(result.body ?? ''),
+      });
     res.writeHead(result.statusCode, result.headers);
     res.end(
       result.isBase64Encoded && result.body ? Buffer.from(result.body, 'base64') : result.body,
@@ -140,7 +81,7 @@ const main = async () => {
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   try {
     console.log(
-      `\n${'page'.padEnd(20)} ${'cold ms'.padStart(8)} ${'warm ms'.padStart(8)}  slowest API call`,
+      `\n${'page'.padEnd(20)} ${'cold ms'.padStart(8)} ${'warm ms'.padStart(8)} ${'calls'.padStart(5)} ${'API KB'.padStart(7)}  slowest API call`,
     );
     let worst = 0;
     for (const [name, hash] of PAGES) {
@@ -149,8 +90,9 @@ const main = async () => {
       await context.addInitScript(`sessionStorage.setItem('vigil.token', '${TOKEN}')`);
       const page = await context.newPage();
       const times: number[] = [];
-      calls = [];
+      let cold: typeof calls = [];
       for (let i = 0; i < 2; i++) {
+        calls = [];
         const t = performance.now();
         if (i === 0) await page.goto(`${base}/${hash}`);
         else await page.reload();
@@ -160,12 +102,17 @@ const main = async () => {
           .first()
           .waitFor({ state: 'detached', timeout: 10_000 });
         times.push(performance.now() - t);
+        if (i === 0) cold = calls;
       }
       await context.close();
-      const slowest = calls.reduce((a, b) => (b.ms > a.ms ? b : a), { path: '-', ms: 0 });
+      const slowest = [...cold, ...calls].reduce((a, b) => (b.ms > a.ms ? b : a), {
+        path: '-',
+        ms: 0,
+      });
+      const kb = cold.reduce((sum, c) => sum + c.bytes, 0) / 1024;
       worst = Math.max(worst, ...times);
       console.log(
-        `${name.padEnd(20)} ${times[0]?.toFixed(0).padStart(8)} ${times[1]?.toFixed(0).padStart(8)}  ${slowest.ms.toFixed(1)} ms ${slowest.path}`,
+        `${name.padEnd(20)} ${times[0]?.toFixed(0).padStart(8)} ${times[1]?.toFixed(0).padStart(8)} ${String(cold.length).padStart(5)} ${kb.toFixed(0).padStart(7)}  ${slowest.ms.toFixed(1)} ms ${slowest.path}`,
       );
     }
     console.log(
@@ -174,6 +121,7 @@ const main = async () => {
   } finally {
     await browser.close();
     server.close();
+    stores.store.close();
     await rm(dir, { recursive: true, force: true });
   }
 };

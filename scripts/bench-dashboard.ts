@@ -4,13 +4,12 @@
  *
  * Data: one project with 20,000 tests (2% flaky), 1,000 runs over 90 days (tests, coverage,
  * load and benchmark runs with 200 benchmarks), and 10 probes with samples over 90
- * days (one sample every 5 minutes), through the ports. The latest tests run has a real archived normalized
- * result with 20,000 cases (500 failed), so the run detail route parses a full-size report.
- * Target: every route ≤ 100 ms. It is a benchmark, not a test: exit code 0.
+ * days (one sample every 5 minutes), through the ports. The tests runs point at a real archived
+ * normalized result with 20,000 cases (500 failed) and carry its digest, as the status subscriber
+ * records them. Target: every route ≤ 100 ms. It is a benchmark, not a test: exit code 0.
  *
- * The stores are the ones local mode uses (journaled memory stores for the dashboard data, the
- * file history store for tests); the dashboard stores are filled without their journal (the same
- * memory stores), which would only add the time to write it.
+ * The stores are the ones local mode uses: the embedded store (SQLite) for the history and the
+ * dashboard data, the file archive.
  */
 
 import { createHash } from 'node:crypto';
@@ -21,16 +20,12 @@ import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { FileArchive } from '../functions/adapters/local/archive';
-import {
-  MemoryIncidentStore,
-  MemoryProbeHistoryStore,
-  MemoryRunCatalog,
-} from '../functions/adapters/local/status-memory';
 import { LocalStore } from '../functions/adapters/local/store';
 import { parseConfig } from '../functions/core/config';
 import type { ProbeCompletedDetail } from '../functions/core/events';
-import type { TestRecord } from '../functions/core/history/types';
+import type { RunRecord, TestRecord } from '../functions/core/history/types';
 import type { RunEntry } from '../functions/core/status/catalog';
+import { digestOf } from '../functions/core/status/digest';
 import { createIngestHandler } from '../functions/ingest/handler';
 import { mulberry32 } from '../load/prng';
 
@@ -60,6 +55,65 @@ export const config = parseConfig({
   statusPage: { title: 'Bench', components: [{ name: 'Public', tags: ['public'] }] },
 });
 
+const at = (i: number) => new Date(clock.now().getTime() - (1000 - i) * 7_776_000).toISOString();
+
+/** The run history the runs, coverage and benchmark pages read (the history routes). */
+const runs = (): RunRecord[] =>
+  Array.from({ length: RUNS }, (_, i): RunRecord => {
+    const base = {
+      project: 'shop',
+      runId: `run-${i}`,
+      format: 'bench',
+      branch: 'main',
+      commit: `c${i}`,
+      ingestedAt: at(i),
+      correlationId: `corr-${i}`,
+      gate: i % 7 === 0 ? ('fail' as const) : ('pass' as const),
+    };
+    switch (i % 4) {
+      case 0:
+        return {
+          ...base,
+          kind: 'tests',
+          summary: {
+            total: 20_000,
+            passed: 19_500,
+            failed: 500,
+            skipped: 0,
+            flaky: 3,
+            durationMs: 90_000,
+          },
+        };
+      case 1: {
+        const m = { pct: 80 + (i % 10), covered: 80, total: 100 };
+        return { ...base, kind: 'coverage', summary: { lines: m, branches: m, functions: m } };
+      }
+      case 2:
+        return {
+          ...base,
+          kind: 'load',
+          summary: {
+            requests: 10_000,
+            failedRequests: 10,
+            errorRate: 0.001,
+            latencyMs: { p95: 200 + (i % 13), p99: 400 },
+            thresholds: [{ name: 'p(95)<500', passed: true }],
+          },
+        };
+      default:
+        return {
+          ...base,
+          kind: 'benchmark',
+          summary: {
+            benchmarks: Array.from({ length: BENCHMARKS }, (_, b) => ({
+              name: `bench-${b}`,
+              unit: 'ns',
+              value: 1000 + b + (i % 17),
+            })),
+          },
+        };
+    }
+  });
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
 /** The API over the filled stores (ingest never happens here: no bus, no ledger). */
@@ -88,10 +142,9 @@ export const benchApi = ({
 /** Fill the stores (exported for the page bench, scripts/bench-dashboard-pages.ts). */
 export const fill = async (dir: string) => {
   const archive = new FileArchive(dir);
-  const { history } = LocalStore.open(dir, { lock: false });
-  const probes = new MemoryProbeHistoryStore(clock);
-  const incidents = new MemoryIncidentStore();
-  const catalog = new MemoryRunCatalog();
+  const store = LocalStore.open(dir, { lock: false, clock });
+  const { history } = store;
+  const { probes, incidents, catalog } = store.status;
 
   let t = performance.now();
   // The latest tests run: 20,000 cases, 500 failed with a message and a stack.
@@ -124,6 +177,7 @@ export const fill = async (dir: string) => {
     metadata: {},
   });
   const kinds = ['tests', 'coverage', 'load', 'benchmark'] as const;
+  const digest = digestOf(body);
   for (let i = 0; i < RUNS; i++) {
     const kind = kinds[i % 4] as (typeof kinds)[number];
     const at = new Date(now - ((RUNS - i) / RUNS) * DAYS * DAY).toISOString();
@@ -138,21 +192,25 @@ export const fill = async (dir: string) => {
           : kind === 'load'
             ? { load: { requests: 10_000, errorRate: 0.001, p95Ms: 200, p99Ms: 400 } }
             : { benchmarks: BENCHMARKS };
-    await catalog.record({
-      project: PROJECT,
-      runId: `run-${i}`,
-      kind,
-      format: 'junit',
-      branch: i % 10 === 0 ? `feature-${i}` : 'main',
-      commit: `c${i}`,
-      ingestedAt: at,
-      correlationId: `corr-${i}`,
-      gate: i % 7 === 0 ? 'fail' : 'pass',
-      facts,
-      gateChecks: { status: 'pass', checks: [] },
-      archive: raw,
-      normalized,
-    });
+    await catalog.record(
+      {
+        project: PROJECT,
+        runId: `run-${i}`,
+        kind,
+        format: 'junit',
+        branch: i % 10 === 0 ? `feature-${i}` : 'main',
+        commit: `c${i}`,
+        ingestedAt: at,
+        correlationId: `corr-${i}`,
+        gate: i % 7 === 0 ? 'fail' : 'pass',
+        facts,
+        gateChecks: { status: 'pass', checks: [] },
+        archive: raw,
+        normalized,
+        ...(kind === 'tests' ? { digest } : {}),
+      },
+      90,
+    );
   }
   console.log(
     `runs: ${RUNS} catalogued (latest normalized result ${(body.length / 1e6).toFixed(1)} MB) in ${seconds(performance.now() - t)}`,
@@ -188,10 +246,12 @@ export const fill = async (dir: string) => {
     };
     await history.putTest(record, 0, 90);
   }
-  console.log(`tests: ${TESTS} records in ${seconds(performance.now() - t)}`);
+  for (const run of runs()) await history.putRun(run, 90);
+  console.log(`tests: ${TESTS} records and ${RUNS} runs in ${seconds(performance.now() - t)}`);
 
   t = performance.now();
   const start = now - DAYS * DAY;
+  const pending: Promise<void>[] = [];
   for (const [p, probe] of probeNames.entries()) {
     for (let at = start; at < now; at += SAMPLE_EVERY_MS) {
       const down = rand() < 0.002;
@@ -213,8 +273,11 @@ export const fill = async (dir: string) => {
         severity: 'critical',
         tags: [],
       };
-      await probes.record(sample);
+      pending.push(probes.record(sample));
+      // Many samples per transaction, as the embedded store groups writes of one turn.
+      if (pending.length === 5000) await Promise.all(pending.splice(0));
     }
+    await Promise.all(pending.splice(0));
     for (let k = 0; k < 20; k++) {
       const fired = new Date(start + rand() * DAYS * DAY).toISOString();
       const base = {
@@ -240,7 +303,7 @@ export const fill = async (dir: string) => {
   console.log(
     `probes: ${PROBES} × ${DAYS} days, one sample every ${SAMPLE_EVERY_MS / 60_000} min (${(PROBES * DAYS * DAY) / SAMPLE_EVERY_MS} samples), and ${PROBES * 20} incidents in ${seconds(performance.now() - t)}`,
   );
-  return { archive, history, status: { probes, incidents, catalog } };
+  return { archive, history, status: store.status, store };
 };
 
 const event = (path: string, query: Record<string, string> = {}): APIGatewayProxyEventV2 =>
@@ -258,8 +321,8 @@ const event = (path: string, query: Record<string, string> = {}): APIGatewayProx
 const main = async () => {
   const dir = await mkdtemp(join(tmpdir(), 'vigil-bench-dashboard-'));
   try {
-    const { archive, history, status } = await fill(dir);
-    const handler = benchApi({ archive, history, status });
+    const stores = await fill(dir);
+    const handler = benchApi(stores);
     const routes: [string, Record<string, string>?][] = [
       ['/v1/projects'],
       ['/v1/projects/shop/runs/run-996'],
@@ -269,6 +332,10 @@ const main = async () => {
       ['/v1/incidents', { days: '90' }],
       ['/v1/status'],
       ['/v1/projects/shop/tests', { status: 'flaky' }],
+      ['/v1/projects/shop/runs', { limit: '100' }],
+      ['/v1/projects/shop/runs', { kind: 'benchmark', branch: 'main', limit: '5' }],
+      ['/v1/projects/shop/runs', { kind: 'load', branch: 'main', limit: '200' }],
+      ['/v1/projects/shop/benchmarks/bench-100', { branch: 'main', limit: '100' }],
     ];
     console.log(`\nroute timings (${REPEATS} calls each; target ≤ 100 ms)`);
     console.log('route'.padEnd(52), 'median ms', '  max ms', '   bytes');
@@ -297,6 +364,7 @@ const main = async () => {
     console.log(
       `\nslowest route (median): ${slowest.toFixed(1)} ms ${slowest <= 100 ? '(≤ 100 ms: ok)' : '(over the 100 ms target)'}`,
     );
+    stores.store.close();
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

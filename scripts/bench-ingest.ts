@@ -44,6 +44,31 @@ const tokenize = (text: string): void => {
   }
 };
 
+/** A ZAP traditional XML report with `alerts` alerts of `each` instances (HTML descriptions). */
+function zapXml(alerts: number, each: number): string {
+  const instance = (a: number, i: number) =>
+    `<instance><uri>https://shop.example/p/${a}/${i}?q=1</uri><method>GET</method><param>q</param><attack></attack><evidence>&lt;script&gt;</evidence></instance>`;
+  const alert = (a: number) =>
+    `<alertitem><pluginid>${40000 + (a % 50)}</pluginid><alertRef>${40000 + (a % 50)}</alertRef><name>Alert ${a}</name><riskcode>${a % 4}</riskcode><confidence>2</confidence><desc>&lt;p&gt;Description of alert ${a} with &amp;lt;markup&amp;gt;&lt;/p&gt;</desc><instances>${Array.from({ length: each }, (_, i) => instance(a, i)).join('')}</instances><count>${each}</count><cweid>79</cweid></alertitem>`;
+  return `<?xml version="1.0"?><OWASPZAPReport programName="ZAP" version="2.16.0"><site name="https://shop.example"><alerts>${Array.from({ length: alerts }, (_, a) => alert(a)).join('')}</alerts></site></OWASPZAPReport>`;
+}
+
+/** The Trivy fixture with its vulnerability (without its 80 references) repeated `n` times. */
+function trivyJson(n: number): string {
+  const doc = JSON.parse(readFileSync('test/fixtures/security/trivy-npm-repo.json', 'utf8')) as {
+    Results: { Vulnerabilities: Record<string, unknown>[] }[];
+  };
+  const result = doc.Results[0];
+  const vuln = result?.Vulnerabilities[0];
+  if (!result || !vuln) throw new Error('the Trivy fixture has no vulnerability');
+  result.Vulnerabilities = Array.from({ length: n }, (_, i) => ({
+    ...vuln,
+    VulnerabilityID: `CVE-2019-${100000 + i}`,
+    References: [],
+  }));
+  return JSON.stringify(doc, null, 2);
+}
+
 const inputs: [string, string][] = [
   [
     'generated JUnit, 20,000 cases',
@@ -72,6 +97,8 @@ const inputs: [string, string][] = [
     'Playwright JUnit (corpus)',
     readFileSync('test/fixtures/corpus/junit/dorny-playwright-report.xml', 'utf8'),
   ],
+  ['ZAP XML, 20,000 instances (generated)', zapXml(1000, 20)],
+  ['Trivy JSON, 4,000 vulnerabilities (from the fixture)', trivyJson(4000)],
 ];
 
 const config = parseConfig({});

@@ -1,20 +1,21 @@
 /**
  * `npm run bench:probes`: how truly local mode's probes measure under load. 200 HTTP probes every
  * 5 s run through the local pipeline (`startLocal`: scheduler, worker thread, bus, stores)
- * against a local target that records, for each request, the delay it measured itself (from
- * the request's arrival to the end of its answer, plus the time it waits on purpose). The
- * measurement error of a run is the latency the probe reported minus that delay; the bench
- * prints its p50, p99 and max (target: p99 ≤ 10 ms), and how spread the runs were.
+ * against a local target, in a process of its own, that records for each request the delay it
+ * measured itself (from the request's arrival to the end of its answer, plus the time it waits
+ * on purpose). The measurement error of a run is the latency the probe reported minus that
+ * delay; the bench prints its p50, p99 and max (target: p99 ≤ 10 ms), how spread the runs were,
+ * and the scheduler's accounting (runs made of those scheduled, late, skipped).
  *
  * Options (env): BENCH_PROBES (default 200), BENCH_INTERVAL_S (5), BENCH_CYCLES (3, after one
  * cycle of warm-up), BENCH_DELAY_MS (the target's own delay, default 0), BENCH_INGEST=0 (no
  * ingest load).
  */
+import { fork } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { probeOffsetMs } from '../functions/adapters/local/probe-scheduler';
 import { parseConfig } from '../functions/core/config';
 import type { ProbeCompletedDetail } from '../functions/core/events';
 import { startLocal } from '../functions/runtime/local/runtime';
@@ -27,21 +28,15 @@ const CYCLES = Number(process.env.BENCH_CYCLES ?? 3);
 const DELAY_MS = Number(process.env.BENCH_DELAY_MS ?? 0);
 const INGEST = process.env.BENCH_INGEST !== '0';
 
-/** The delay the target measured per request, by the probe name in its path. */
-const measured = new Map<string, number[]>();
-const target = createServer((req, res) => {
-  const arrived = performance.now();
-  const name = (req.url ?? '/').slice(1);
-  setTimeout(() => {
-    res.end('ok', () => {
-      const list = measured.get(name) ?? [];
-      list.push(performance.now() - arrived);
-      measured.set(name, list);
-    });
-  }, DELAY_MS);
+// The target runs in a process of its own (bench-probes-target.ts), away from the pipeline's
+// event loop, so the delay it measures is all the delay a request met there.
+const target = fork(new URL('./bench-probes-target.ts', import.meta.url), {
+  execArgv: ['--import', 'tsx'],
+  env: { ...process.env, BENCH_DELAY_MS: String(DELAY_MS) },
 });
-await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
-const base = `http://127.0.0.1:${(target.address() as AddressInfo).port}`;
+const base = await new Promise<string>((resolve) =>
+  target.once('message', (m) => resolve(`http://127.0.0.1:${(m as { port: number }).port}`)),
+);
 
 const dataDir = await mkdtemp(join(tmpdir(), 'vigil-bench-probes-'));
 const pipeline = await startLocal({
@@ -57,30 +52,52 @@ const pipeline = await startLocal({
   dataDir,
   port: 0,
   tokens: ['bench'],
+  probes: false,
 });
 // Work for the main event loop meanwhile, as a busy instance has: a 5,000-case JUnit report
 // ingested every second (parse, archive, ledger, then metrics and history deliveries).
 const report = generateJunit({ cases: 5000, failRate: 0.02, withOutput: true, seed: 3 });
 let posts = 0;
+const inFlight = new Set<Promise<unknown>>();
 const load = setInterval(() => {
   if (!INGEST) return;
-  void fetch(`${pipeline.url}/v1/results?project=bench&runId=load-${posts++}`, {
+  const post = fetch(`${pipeline.url}/v1/results?project=bench&runId=load-${posts++}`, {
     method: 'POST',
     headers: { authorization: 'Bearer bench', 'content-type': 'application/xml' },
     body: report,
-  }).then((r) => r.arrayBuffer());
+  })
+    .then((r) => r.arrayBuffer())
+    .finally(() => inFlight.delete(post));
+  inFlight.add(post);
 }, 1000);
 
 const cycleMs = INTERVAL_S * 1000;
 console.log(
   `probes bench: ${PROBES} HTTP probes every ${INTERVAL_S} s through local mode, ` +
     `1 cycle of warm-up then ${CYCLES} measured; target delay ${DELAY_MS} ms; ` +
-    (INGEST ? 'a 5,000-case report ingested every second' : 'no ingest load'),
+    (INGEST ? 'a 5,000-case report ingested every second' : 'no ingest load') +
+    `; load average ${loadavg()[0]?.toFixed(1)} on ${availableParallelism()} cores`,
 );
+const startedAt = Date.now();
+pipeline.probes.start();
 await new Promise((r) => setTimeout(r, cycleMs * (CYCLES + 1) + 500));
 clearInterval(load);
+await Promise.allSettled(inFlight);
+// The ticks end here (a tick still waiting for its probe's run is dropped, not skipped).
+const stoppedAt = Date.now();
+await pipeline.probes.stop();
 await pipeline.close();
-target.close();
+// The runs the schedule called for: one per probe at start, then one per offset passed.
+const ticks = (offset: number): number =>
+  Math.floor((stoppedAt - offset) / cycleMs) - Math.floor((startedAt - offset) / cycleMs);
+const expected = Array.from({ length: PROBES }, (_, i) =>
+  ticks(probeOffsetMs(`p${i}`, cycleMs)),
+).reduce((a, b) => a + b, PROBES);
+/** The delay the target measured per request, by the probe name in its path. */
+const measured = await new Promise<Record<string, number[]>>((resolve) => {
+  target.once('message', (m) => resolve((m as { measured: Record<string, number[]> }).measured));
+  target.send('report');
+});
 
 const results = storedEvents(dataDir)
   .filter((e) => e['detail-type'] === 'Probe Completed')
@@ -96,11 +113,12 @@ for (const r of results.sort((a, b) => a.metadata.checkedAt.localeCompare(b.meta
   const name = r.metadata.probe;
   const n = seen.get(name) ?? 0;
   seen.set(name, n + 1);
-  const own = measured.get(name)?.[n];
+  const own = measured[name]?.[n];
   if (n === 0 || own === undefined || r.status !== 'up') continue;
   errors.push(r.latencyMs - own);
   starts.push(Date.parse(r.metadata.checkedAt) % cycleMs);
 }
+const { stats } = pipeline.probes;
 const sorted = [...errors].sort((a, b) => a - b);
 const pct = (p: number): number =>
   sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? Number.NaN;
@@ -112,6 +130,10 @@ console.log(
     `measurement error (reported latency - delay the target measured), ms: ` +
     `p50 ${pct(0.5).toFixed(1)}, p99 ${pct(0.99).toFixed(1)}, max ${(sorted.at(-1) ?? Number.NaN).toFixed(1)} ` +
     `(target: p99 ≤ 10 ms: ${pct(0.99) <= 10 ? 'met' : 'NOT met'})\n` +
-    `runs per tenth of the interval: ${buckets.join(' ')}`,
+    `runs per tenth of the interval: ${buckets.join(' ')}\n` +
+    `runs: ${stats.runs} of ${expected} the schedule called for; late (> 10% of the interval): ` +
+    `${stats.lateRuns}, at most ${stats.maxLateMs} ms; skipped: ${stats.skippedTicks}; ` +
+    `unaccounted for: ${expected - stats.runs - stats.skippedTicks} ` +
+    `(load average now ${loadavg()[0]?.toFixed(1)})`,
 );
 process.exit(0);

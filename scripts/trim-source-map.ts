@@ -24,26 +24,36 @@ export interface SourceMapV3 {
 }
 
 const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-const DIGIT = new Map([...BASE64].map((c, i) => [c, i]));
+/** Base64 digit by character code (-1: not a digit). A table: maps have millions of digits. */
+const DIGIT = new Int8Array(128).fill(-1);
+for (let i = 0; i < BASE64.length; i++) DIGIT[BASE64.charCodeAt(i)] = i;
+const COMMA = ','.charCodeAt(0);
 
-/** The fields of one mapping segment (Base64 VLQ, relative values). */
-const decodeSegment = (segment: string): number[] => {
-  const fields: number[] = [];
+/**
+ * Decode the segment of `text` that starts at `from` (Base64 VLQ, relative values) into
+ * `fields`; returns where it ends (the next `,` or the end of `text`) and sets `fields.length`.
+ */
+const decodeSegment = (text: string, from: number, fields: number[]): number => {
+  let count = 0;
   let value = 0;
   let shift = 0;
-  for (const c of segment) {
-    const digit = DIGIT.get(c);
-    if (digit === undefined) throw new Error(`invalid source map mappings character '${c}'`);
+  let i = from;
+  for (; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code === COMMA) break;
+    const digit = DIGIT[code] ?? -1;
+    if (digit === -1) throw new Error(`invalid source map mappings character '${text[i]}'`);
     value += (digit & 31) * 2 ** shift;
     if (digit & 32) {
       shift += 5;
     } else {
-      fields.push(value % 2 ? -Math.floor(value / 2) : value / 2);
+      fields[count++] = value % 2 ? -Math.floor(value / 2) : value / 2;
       value = 0;
       shift = 0;
     }
   }
-  return fields;
+  fields.length = count;
+  return i;
 };
 
 const encodeField = (n: number): string => {
@@ -86,13 +96,20 @@ export const trimSourceMap = (
   let outColumn = 0;
   let outName = 0;
 
+  const fields: number[] = [];
   const lines = map.mappings.split(';').map((text) => {
     const segments: string[] = [];
     let generated = 0;
     let lastGenerated = 0;
     let inKeptRange = false;
-    for (const segment of text === '' ? [] : text.split(',')) {
-      const [g = 0, s, l = 0, c = 0, n] = decodeSegment(segment);
+    // Segment by segment, without splitting the line (a minified bundle is one long line).
+    for (let at = 0; text !== '' && at <= text.length; at++) {
+      at = decodeSegment(text, at, fields);
+      const g = fields[0] ?? 0;
+      const s = fields[1];
+      const l = fields[2] ?? 0;
+      const c = fields[3] ?? 0;
+      const n = fields[4];
       generated += g;
       if (s !== undefined) {
         source += s;

@@ -62,6 +62,14 @@ export const buildWebFiles = async (): Promise<WebFiles> => {
   return files;
 };
 
+let cached: Promise<WebFiles> | undefined;
+
+/** `buildWebFiles`, once per process (local mode asks at the first request of a page, not at start). */
+export const cachedWebFiles = (): Promise<WebFiles> => {
+  cached ??= buildWebFiles();
+  return cached;
+};
+
 export const writeWebFiles = async (files: WebFiles, dir: string): Promise<void> => {
   for (const [path, body] of files) {
     await mkdir(dirname(join(dir, path)), { recursive: true });

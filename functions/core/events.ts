@@ -191,6 +191,8 @@ export const probeCompletedDetailSchema = z.object({
     checkedAt: z.string(),
     /** Where the probe ran: `local` or the AWS region. */
     location: z.string(),
+    /** How long after its scheduled time the run started, when late (local scheduler). */
+    lateMs: z.number().nonnegative().optional(),
     /** The W3C trace id the probe's requests carried (`traceparent`): the target's traces join it. */
     traceId: z.string().optional(),
     /** W3C trace context of the probe check, continued by the handlers that receive the event. */

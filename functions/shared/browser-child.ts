@@ -79,8 +79,15 @@ const within = <T>(ms: number, fn: () => Promise<T>, onTimeout: () => T): Promis
   ]);
 };
 
+/** The check a script module exports (imported under tsx for a TypeScript script). */
+const loadCheck = async (script: string): Promise<BrowserCheck> => {
+  const mod = (await import(pathToFileURL(script).href)) as { default?: unknown };
+  if (typeof mod.default !== 'function')
+    throw new Error('the script must export a default async function');
+  return mod.default as BrowserCheck;
+};
+
 export const runBrowserJob = async (job: BrowserJob): Promise<BrowserReport> => {
-  const { chromium } = await import('playwright-core');
   const steps: StepResult[] = [];
   const consoleErrors: string[] = [];
   const failedRequests: string[] = [];
@@ -94,6 +101,18 @@ export const runBrowserJob = async (job: BrowserJob): Promise<BrowserReport> => 
   });
   const start = performance.now();
   const elapsed = () => Math.round((performance.now() - start) * 10) / 10;
+  // The script before the browser: one that is not a check fails without starting Chromium.
+  let check: BrowserCheck;
+  try {
+    check = await loadCheck(job.script);
+  } catch (e) {
+    return report({
+      ok: false,
+      durationMs: elapsed(),
+      failure: { assertion: 'script', message: message(e) },
+    });
+  }
+  const { chromium } = await import('playwright-core');
   let browser: Browser | undefined;
   let context: BrowserContext;
   let page: Page;
@@ -153,16 +172,10 @@ export const runBrowserJob = async (job: BrowserJob): Promise<BrowserReport> => 
   const scriptStart = performance.now();
   let failure: BrowserReport['failure'];
   try {
-    const mod = (await import(pathToFileURL(job.script).href)) as { default?: unknown };
-    const check = mod.default;
-    if (typeof check !== 'function')
-      throw Object.assign(new Error('the script must export a default async function'), {
-        assertion: 'script',
-      });
     await within(
       Math.max(0, job.deadline - Date.now()),
       async () => {
-        await (check as BrowserCheck)({ page, step, vars: job.vars, secrets: job.secrets });
+        await check({ page, step, vars: job.vars, secrets: job.secrets });
       },
       () => {
         throw new DeadlineError('the script did not finish before its timeout');
@@ -171,10 +184,7 @@ export const runBrowserJob = async (job: BrowserJob): Promise<BrowserReport> => 
   } catch (e) {
     const step = running ?? steps.find((s) => s.status === 'down')?.name;
     failure = {
-      assertion:
-        e instanceof DeadlineError
-          ? 'timeout'
-          : ((e as { assertion?: string }).assertion ?? (step ? 'step' : 'script')),
+      assertion: e instanceof DeadlineError ? 'timeout' : step ? 'step' : 'script',
       message: message(e),
       ...(step ? { step } : {}),
     };
@@ -183,12 +193,13 @@ export const runBrowserJob = async (job: BrowserJob): Promise<BrowserReport> => 
   }
   const durationMs = Math.round((performance.now() - scriptStart) * 10) / 10;
 
-  // A page that missed the deadline is stuck: its time goes to the screenshot and trace.
+  // A page that missed the deadline is stuck: its time goes to the screenshot and trace. Else
+  // the vitals may take what is left of the script's time (at least 1 s: a busy machine is slow).
   const vitals =
     failure?.assertion === 'timeout'
       ? {}
       : await within(
-          1000,
+          Math.max(1000, job.deadline - Date.now()),
           () => readVitals(page),
           () => ({}),
         ).catch(() => ({}));

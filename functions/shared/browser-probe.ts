@@ -183,7 +183,9 @@ const runChild = (
     child.once('message', (m) => done(m as BrowserReport));
     const died = (why: string) =>
       done({ assertion: 'browser', message: `the browser check's process ${why}` });
-    child.once('exit', (code, sig) => died(`exited (${sig ?? `code ${code}`}) without a result`));
+    // `close`, not `exit`: a child that sends its report and exits can be seen to exit before
+    // its message is read; the IPC channel closes only after that.
+    child.once('close', (code, sig) => died(`exited (${sig ?? `code ${code}`}) without a result`));
     child.once('error', (e) => died(`could not run: ${e.message}`));
     child.send(job);
   });

@@ -21,9 +21,10 @@ import { VERSION } from './version';
 
 /**
  * The one I/O piece of probing, shared by Lambda and local mode: one HTTP(S) request with
- * node:http / node:https, a hard deadline over connect + TLS + headers + body, at most 1 MB
- * of body read, no redirects followed, and the peer certificate's expiry recorded even when
- * the certificate is rejected.
+ * node:http / node:https on a fresh connection, a hard deadline over connect + TLS + headers +
+ * body, at most 1 MB of body read, no redirects followed, and the peer certificate's expiry
+ * recorded even when the certificate is rejected. The latency of a response is measured around
+ * the request only (written → response end).
  *
  * For https the TLS handshake is done first on a socket of our own with verification
  * deferred; only when the certificate is trusted (chain and host name) does the request,
@@ -120,7 +121,11 @@ const request = (
   opts: ProbeHttpOptions,
 ): Promise<Observation> =>
   new Promise<Observation>((resolve, reject) => {
+    // A failure reports the time until it; a response, the time from the request being written
+    // on an open connection to its end (`sent` is set then): DNS, connect and TLS handshake
+    // are left out, so the figure is the service's answer and not the prober's socket setup.
     const started = performance.now();
+    let sent = started;
     const elapsed = () => performance.now() - started;
     const url = new URL(probe.url);
     const secure = url.protocol === 'https:';
@@ -171,6 +176,14 @@ const request = (
         ? https.request({ ...common, createConnection: () => socket })
         : http.request({ ...common, agent: false });
       cleanups.push(() => req.destroy());
+      req.once('socket', (s) => {
+        const mark = () => {
+          sent = performance.now();
+        };
+        // A TLS socket is already connected here; a plain one connects, then gets the request.
+        if (s.connecting) s.once('connect', mark);
+        else mark();
+      });
       req.on('error', (e) => {
         const { kind, message } = classifyError(e, host, port);
         fail(kind, message);
@@ -187,7 +200,7 @@ const request = (
             headers: responseHeaders,
             body: Buffer.concat(chunks).toString('utf8'),
             ...(truncated ? { bodyTruncated: true } : {}),
-            latencyMs: elapsed(),
+            latencyMs: performance.now() - sent,
             ...(cert ? { tls: cert } : {}),
           });
         res.on('data', (chunk: Buffer) => {

@@ -1,10 +1,11 @@
-import { dynamo } from '../adapters/aws/clients';
+import { dynamo, s3 } from '../adapters/aws/clients';
 import {
   DynamoIncidentStore,
   DynamoProbeHistoryStore,
   DynamoRunCatalog,
 } from '../adapters/aws/dynamodb-status-store';
 import { lambdaEntry } from '../adapters/aws/lambda-entry';
+import { S3Archive } from '../adapters/aws/s3-archive';
 import { historyRetentionDays } from '../core/config-access';
 import { configFromEnv, requireEnv } from '../shared/lambda-config';
 import { createStatusHandler } from './handler';
@@ -15,7 +16,8 @@ const options = { table: requireEnv('STATUS_TABLE'), client: dynamo(), retention
 
 /**
  * Lambda entry: reports, probe runs and alert transitions from the bus (rule
- * `EVENT_PATTERNS.status`) → the DynamoDB status table the dashboard API reads. No idempotency
+ * `EVENT_PATTERNS.status`) → the DynamoDB status table the dashboard API reads (a run's
+ * digest from its normalized result in the S3 archive). No idempotency
  * table: every write is idempotent (see `DynamoProbeHistoryStore`).
  */
 export const handler = lambdaEntry(
@@ -25,5 +27,7 @@ export const handler = lambdaEntry(
     incidents: new DynamoIncidentStore(options),
     catalog: new DynamoRunCatalog(options),
     ttlDays: retentionDays,
+    // A run's digest (warnings, first failed tests) from its normalized result.
+    archive: new S3Archive({ bucket: requireEnv('ARCHIVE_BUCKET'), client: s3() }),
   }),
 );

@@ -5,13 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { transformSync } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { runDev } from '../../cli/dev';
-import { runProbeCli } from '../../cli/probe';
-import { runReport } from '../../cli/report';
 import { loadConfigFile } from '../../functions/adapters/local/config-file';
 import { maintenanceCronProblems } from '../../functions/core/alerts/maintenance';
 import { parseConfig } from '../../functions/core/config';
-import { type LocalPipeline, startLocal } from '../../functions/runtime/local/runtime';
+import type { LocalPipeline } from '../../functions/runtime/local/runtime';
+import { saveEnv } from '../helpers/env';
 import { storedEvents } from '../helpers/local-store';
 import { type CodeBlock, docFiles, parseMarkdown, ROOT, readDoc } from './markdown';
 
@@ -26,12 +24,13 @@ import { type CodeBlock, docFiles, parseMarkdown, ROOT, readDoc } from './markdo
  *   a block a scenario below runs (the probe walkthrough).
  */
 
-// Metrics carry the service name as a dimension: `npm start`'s, not the test run's.
-const testService = vi.hoisted(() => {
-  const previous = process.env.POWERTOOLS_SERVICE_NAME;
-  process.env.POWERTOOLS_SERVICE_NAME = 'vigil';
-  return previous;
-});
+// Metrics carry the service name as a dimension: `npm start`'s, not the test run's. The local
+// pipeline reads it when imported: these are imported fresh in beforeAll, once it is set.
+let runDev: typeof import('../../cli/dev').runDev;
+let runProbeCli: typeof import('../../cli/probe').runProbeCli;
+let runReport: typeof import('../../cli/report').runReport;
+let startLocal: typeof import('../../functions/runtime/local/runtime').startLocal;
+let restoreEnv: () => void;
 
 interface Found extends CodeBlock {
   file: string;
@@ -138,6 +137,13 @@ const request = async (path: string, init: RequestInit = {}): Promise<string> =>
 };
 
 beforeAll(async () => {
+  restoreEnv = saveEnv();
+  process.env.POWERTOOLS_SERVICE_NAME = 'vigil';
+  vi.resetModules();
+  ({ runDev } = await import('../../cli/dev'));
+  ({ runProbeCli } = await import('../../cli/probe'));
+  ({ runReport } = await import('../../cli/report'));
+  ({ startLocal } = await import('../../functions/runtime/local/runtime'));
   const dataDir = await mkdtemp(join(tmpdir(), 'vigil-docs-'));
   // `npm start` with the repository's vigil.config.ts (PORT=0: a free port, no self-probe).
   vi.stubEnv('PORT', '0');
@@ -302,7 +308,8 @@ const probeWithSlack = async (dataDir: string) => {
   // One datapoint of ProbeAvailability per probe result that went through the bus.
   const results = () => pipeline.metricStore.query({ name: 'ProbeAvailability' }).length;
   const settled = async (count: number) => {
-    for (let i = 0; i < 400 && results() < count; i++) {
+    // Bounded by time, not turns: on a loaded machine a probe run takes longer than 400 turns.
+    for (const deadline = Date.now() + 15_000; Date.now() < deadline && results() < count; ) {
       await new Promise((r) => setTimeout(r, 5));
       await pipeline.bus.drain();
     }
@@ -347,9 +354,10 @@ afterAll(async () => {
   // To update an example: DOCS_DUMP=dir writes each real output to dir/<id>.txt.
   const dump = process.env.DOCS_DUMP;
   if (dump) for (const [id, text] of produced) await writeFile(join(dump, `${id}.txt`), text);
-  if (testService === undefined) delete process.env.POWERTOOLS_SERVICE_NAME;
-  else process.env.POWERTOOLS_SERVICE_NAME = testService;
   for (const cleanup of cleanups.reverse()) await cleanup();
+  restoreEnv();
+  // The pipeline's modules were built with this file's service name.
+  vi.resetModules();
 });
 
 describe('examples in the docs', () => {

@@ -143,7 +143,8 @@ describe('POST /v1/alertmanager (local mode)', () => {
 
     // Alertmanager repeats a firing alert (repeat_interval): no second FIRING.
     expect((await webhook([alert('firing', hostile, 'a1b2c3')])).status).toBe(200);
-    await new Promise((r) => setTimeout(r, 300));
+    await pipeline.bus.drain();
+    await pipeline.alerts.idle();
     expect(received).toHaveLength(1);
 
     expect((await webhook([alert('resolved', hostile, 'a1b2c3')])).status).toBe(200);

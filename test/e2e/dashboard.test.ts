@@ -5,7 +5,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import {
+  type Browser,
+  type BrowserContext,
+  chromium,
+  type Page,
+  type Request,
+} from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../functions/core/config';
 import { toProbeEvent } from '../../functions/core/probes/run';
@@ -309,50 +315,6 @@ describe.skipIf(!ok)('dashboard in Chromium', () => {
     expect(await readFile((await download.path()) ?? '')).toEqual(png);
   });
 
-  it('shows the probe going down and back up within its interval plus 5 s', async () => {
-    await go('#/probe/shop/checkout');
-    const status = page.locator('.facts .pill').first();
-    await expect.poll(() => status.textContent(), { timeout: 6000 }).toBe('up');
-    targetStatus = 500;
-    await expect.poll(() => status.textContent(), { timeout: 6000, interval: 200 }).toBe('down');
-    await page.locator('table', { hasText: 'Assertion' }).getByText('status').first().waitFor();
-    await page.getByRole('heading', { name: 'Incidents' }).waitFor();
-    await page.locator('.pill', { hasText: 'FIRING' }).first().waitFor({ timeout: 6000 });
-    await page.screenshot({ path: new URL('probe.png', SHOTS).pathname, fullPage: true });
-    targetStatus = 200;
-    await expect.poll(() => status.textContent(), { timeout: 6000, interval: 200 }).toBe('up');
-    await page.locator('.pill', { hasText: 'RESOLVED' }).first().waitFor({ timeout: 6000 });
-  });
-
-  it('serves the status page without a token and with JavaScript off', async () => {
-    const noJs = await browser.newContext({
-      javaScriptEnabled: false,
-      viewport: { width: 900, height: 700 },
-    });
-    const p = await noJs.newPage();
-    const res = await p.goto(`${pipeline.url}/status`);
-    expect(res?.status()).toBe(200);
-    expect(res?.headers()['cache-control']).toMatch(/max-age=\d+/);
-    await p.getByRole('heading', { name: 'Shop status' }).waitFor();
-    await p.getByText('Checkout').first().waitFor();
-    const html = await p.content();
-    expect(html).not.toContain('127.0.0.1'); // no target URL
-    expect(html).not.toContain('checkout'); // no probe name (the component is "Checkout")
-    await p.screenshot({ path: new URL('status.png', SHOTS).pathname, fullPage: true });
-    await noJs.close();
-  });
-
-  it('serves public badges without a token and others only with one', async () => {
-    const gate = await fetch(`${pipeline.url}/v1/badges/gate/shop.svg`);
-    expect(gate.status).toBe(200);
-    expect(await gate.text()).toContain('failing');
-    expect((await fetch(`${pipeline.url}/v1/badges/uptime/shop/checkout.svg`)).status).toBe(401);
-    const uptime = await fetch(`${pipeline.url}/v1/badges/uptime/shop/checkout.svg`, {
-      headers: { authorization: `Bearer ${READ_TOKEN}` },
-    });
-    expect(uptime.status).toBe(200);
-  });
-
   it('can be used with the keyboard alone', async () => {
     await go('#/');
     await page.reload();
@@ -374,7 +336,88 @@ describe.skipIf(!ok)('dashboard in Chromium', () => {
     await page.getByRole('heading', { name: 'Probe checkout' }).waitFor();
   });
 
-  it('has no serious or critical accessibility violations (axe-core) and no CSP violations', async () => {
+  it('charts the benchmarks of the branch in the address, without asking for the default branch', async () => {
+    for (const [i, value] of [40, 42].entries())
+      await post(Buffer.from(JSON.stringify([{ name: 'parse <rows>', unit: 'ms', value }])), {
+        project: 'shop',
+        branch: 'main',
+        commit: `be0000${i}`,
+      });
+    await pipeline.bus.drain();
+    const paths: string[] = [];
+    const onRequest = (r: Request) => paths.push(new URL(r.url()).pathname);
+    page.on('request', onRequest);
+    await go('#/benchmarks/shop?branch=main');
+    await page.locator('[aria-label^="parse <rows> (ms) on main: 2 points"]').waitFor();
+    page.off('request', onRequest);
+    expect(paths).not.toContain('/v1/projects');
+    expect(paths.filter((p) => p.includes('/benchmarks/'))).toEqual([
+      `/v1/projects/shop/benchmarks/${encodeURIComponent('parse <rows>')}`,
+    ]);
+  });
+
+  // The next four run side by side: the probe's flips wait on its interval and the page's poll,
+  // while the others work (the probe page has a tab of its own, signed in like the first).
+  it.concurrent('shows the probe going down and back up within its interval plus 5 s', {
+    timeout: 60_000,
+  }, async ({ expect }) => {
+    const page = await context.newPage();
+    // Its first load shares the cores with the others: more time than a step's default.
+    await page.goto(`${pipeline.url}/#token=${encodeURIComponent(READ_TOKEN)}`, {
+      timeout: 20_000,
+    });
+    await page.getByRole('heading', { name: 'Overview' }).waitFor({ timeout: 20_000 });
+    await page.goto(`${pipeline.url}/#/probe/shop/checkout`);
+    const status = page.locator('.facts .pill').first();
+    await expect.poll(() => status.textContent(), { timeout: 6000 }).toBe('up');
+    targetStatus = 500;
+    await expect.poll(() => status.textContent(), { timeout: 6000, interval: 200 }).toBe('down');
+    await page.locator('table', { hasText: 'Assertion' }).getByText('status').first().waitFor();
+    await page.getByRole('heading', { name: 'Incidents' }).waitFor();
+    await page.locator('.pill', { hasText: 'FIRING' }).first().waitFor({ timeout: 6000 });
+    await page.screenshot({ path: new URL('probe.png', SHOTS).pathname, fullPage: true });
+    targetStatus = 200;
+    await expect.poll(() => status.textContent(), { timeout: 6000, interval: 200 }).toBe('up');
+    await page.locator('.pill', { hasText: 'RESOLVED' }).first().waitFor({ timeout: 6000 });
+    await page.close();
+  });
+
+  it.concurrent('serves the status page without a token and with JavaScript off', {
+    timeout: 60_000,
+  }, async ({ expect }) => {
+    const noJs = await browser.newContext({
+      javaScriptEnabled: false,
+      viewport: { width: 900, height: 700 },
+    });
+    const p = await noJs.newPage();
+    const res = await p.goto(`${pipeline.url}/status`);
+    expect(res?.status()).toBe(200);
+    expect(res?.headers()['cache-control']).toMatch(/max-age=\d+/);
+    await p.getByRole('heading', { name: 'Shop status' }).waitFor();
+    await p.getByText('Checkout').first().waitFor();
+    const html = await p.content();
+    expect(html).not.toContain('127.0.0.1'); // no target URL
+    expect(html).not.toContain('checkout'); // no probe name (the component is "Checkout")
+    await p.screenshot({ path: new URL('status.png', SHOTS).pathname, fullPage: true });
+    await noJs.close();
+  });
+
+  it.concurrent('serves public badges without a token and others only with one', {
+    timeout: 60_000,
+  }, async ({ expect }) => {
+    const gate = await fetch(`${pipeline.url}/v1/badges/gate/shop.svg`);
+    expect(gate.status).toBe(200);
+    expect(await gate.text()).toContain('failing');
+    expect((await fetch(`${pipeline.url}/v1/badges/uptime/shop/checkout.svg`)).status).toBe(401);
+    const uptime = await fetch(`${pipeline.url}/v1/badges/uptime/shop/checkout.svg`, {
+      headers: { authorization: `Bearer ${READ_TOKEN}` },
+    });
+    expect(uptime.status).toBe(200);
+  });
+
+  it.concurrent('has no serious or critical accessibility violations (axe-core) and no CSP violations', {
+    timeout: 60_000,
+  }, async ({ expect }) => {
     for (const hash of [
       '#/',
       `#/run/shop/${encodeURIComponent(failedRunId)}`,

@@ -3,15 +3,16 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LocalStore } from '../../functions/adapters/local/store';
 import { spawnVigil } from '../helpers/vigil-process';
 
 /**
- * Crash safety of a real local-mode process (`vigil dev`), killed with SIGKILL: every run it
- * acknowledged is there after a restart exactly once (event, archive, history, metrics), and an
- * alert it was sending when it died is sent by the next process.
+ * Crash safety of a real local-mode process (`vigil dev`), killed with SIGKILL in the middle of
+ * a burst of ingests while it is sending an alert: every run it acknowledged is there after a
+ * restart exactly once (event, archive, history, metrics), the alert it was sending is sent by
+ * the next process, and a second process on the same data directory is refused meanwhile.
  */
 
 const TOKEN = 'durability-token';
@@ -20,12 +21,11 @@ afterEach(() => {
   for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
 });
 
-const startVigil = async (dataDir: string, env: Record<string, string> = {}) => {
-  const vigil = spawnVigil({
+const startVigil = async (dataDir: string, config: string) => {
+  const vigil = await spawnVigil({
     VIGIL_DATA_DIR: dataDir,
     VIGIL_INGEST_TOKENS: TOKEN,
-    VIGIL_CONFIG: '',
-    ...env,
+    VIGIL_CONFIG: config,
   });
   children.push(vigil.child);
   const [, url = ''] = await vigil.waitFor(/listening on (http:\/\/\S+)/);
@@ -53,58 +53,8 @@ const inspect = <T>(dataDir: string, read: (store: LocalStore) => T): T => {
 };
 
 describe('kill -9 of local mode', () => {
-  it('keeps every acknowledged run exactly once in archive, history and metrics after a restart', async () => {
-    // Prepare
-    const dataDir = await mkdtemp(join(tmpdir(), 'vigil-kill-'));
-    const first = await startVigil(dataDir);
-    const acked: string[] = [];
-
-    // Act: a burst of 80 ingests, SIGKILL once 25 are acknowledged
-    const burst = Array.from({ length: 80 }, (_, i) =>
-      post(first.url, `kill-${i}`)
-        .then((res) => {
-          if (res.status === 202) acked.push(`kill-${i}`);
-          if (acked.length === 25) first.child.kill('SIGKILL');
-        })
-        .catch(() => undefined),
-    );
-    await Promise.all(burst);
-    await first.exited;
-    const second = await startVigil(dataDir);
-    const retried = await post(second.url, acked[0] ?? '');
-    // The restarted process works off what the first one left undelivered.
-    await vi.waitFor(
-      () => {
-        const runs = inspect(dataDir, (s) =>
-          s.db.q(`SELECT count(*) AS n FROM runs WHERE project = 'burst'`).get(),
-        ) as { n: number };
-        const events = inspect(
-          dataDir,
-          (s) => s.log.all().filter((e) => e.source === 'vigil.ingest').length,
-        );
-        expect(runs.n).toBe(events);
-      },
-      { timeout: 20_000, interval: 100 },
-    );
-    second.child.kill('SIGTERM');
-    await second.exited;
-
-    // Assess
-    expect(acked.length).toBeGreaterThanOrEqual(25);
-    expect(retried.status).toBe(200); // a duplicate, not a 409 for a claim of the dead process
-    const { events, history, points, readable } = await inspectAll(dataDir);
-    for (const runId of acked) {
-      expect(events.filter((e) => e === runId)).toHaveLength(1);
-      expect(history.filter((r) => r === runId)).toHaveLength(1);
-    }
-    expect(new Set(events).size).toBe(events.length);
-    expect(history.sort()).toEqual([...events].sort());
-    expect(points).toBe(events.length); // one TestsTotal point per run: none lost, none twice
-    expect(readable).toBe(events.length * 2); // raw and normalized of every run
-  }, 60_000);
-
-  it('sends after a restart the FIRING it was delivering when it died (and refuses a second process meanwhile)', async () => {
-    // Prepare: a probe that is down; a webhook that holds the first delivery until the kill
+  it('keeps every acknowledged run exactly once and sends the FIRING it was delivering, after a restart', async () => {
+    // Prepare: a probe that is down; a webhook that holds the first delivery until the kill.
     const slack: string[] = [];
     let holding: ServerResponse | undefined;
     const hook: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -124,10 +74,10 @@ describe('kill -9 of local mode', () => {
     });
     await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
     const base = `http://127.0.0.1:${(hook.address() as AddressInfo).port}`;
-    const dataDir = await mkdtemp(join(tmpdir(), 'vigil-kill-alert-'));
-    const configFile = join(dataDir, '..', `vigil-kill-alert-${Date.now()}.json`);
+    const dataDir = await mkdtemp(join(tmpdir(), 'vigil-kill-'));
+    const config = join(dataDir, '..', `${basename(dataDir)}.json`);
     await writeFile(
-      configFile,
+      config,
       JSON.stringify({
         project: 'shop',
         probes: [{ name: 'api', url: `${base}/down`, intervalSeconds: 300, failureThreshold: 1 }],
@@ -136,25 +86,72 @@ describe('kill -9 of local mode', () => {
     );
 
     try {
-      // Act
-      const first = await startVigil(dataDir, { VIGIL_CONFIG: configFile });
+      const first = await startVigil(dataDir, config);
       await vi.waitFor(() => expect(holding).toBeDefined(), { timeout: 15_000, interval: 50 });
-      // Meanwhile, a second process on the same data directory is refused, naming the first.
-      await expect(startVigil(dataDir, { VIGIL_CONFIG: configFile })).rejects.toThrow(
+      // A second process on the same data directory is refused, naming the first.
+      await expect(startVigil(dataDir, config)).rejects.toThrow(
         new RegExp(`in use by another Vigil process \\(pid ${first.child.pid}\\)`),
       );
-      first.child.kill('SIGKILL');
+
+      // Act: a burst of ingests, 24 at a time, and SIGKILL once 25 are acknowledged
+      const acked: string[] = [];
+      let sent = 0;
+      let killed = false;
+      let lostInFlight = 0; // sent before the kill, never answered
+      const sender = async () => {
+        while (!killed && sent < 400) {
+          const runId = `kill-${sent++}`;
+          try {
+            const res = await post(first.url, runId);
+            if (res.status === 202) acked.push(runId);
+            if (acked.length === 25 && !killed) {
+              killed = true;
+              first.child.kill('SIGKILL');
+            }
+          } catch {
+            lostInFlight++;
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: 24 }, sender));
+      if (!killed) first.child.kill('SIGKILL'); // (then the assertions below say why)
       await first.exited;
       holding?.destroy();
-      const second = await startVigil(dataDir, { VIGIL_CONFIG: configFile });
-      await vi.waitFor(() => expect(slack.length).toBeGreaterThanOrEqual(2), {
-        timeout: 15_000,
-        interval: 50,
-      });
+      const second = await startVigil(dataDir, config);
+      const retried = await post(second.url, acked[0] ?? '');
+      // The restarted process works off what the first one left undelivered.
+      await vi.waitFor(
+        () => {
+          const runs = inspect(dataDir, (s) =>
+            s.db.q(`SELECT count(*) AS n FROM runs WHERE project = 'burst'`).get(),
+          ) as { n: number };
+          const events = inspect(
+            dataDir,
+            (s) => s.log.all().filter((e) => e.source === 'vigil.ingest').length,
+          );
+          expect(runs.n).toBe(events);
+          expect(slack.length).toBeGreaterThanOrEqual(2);
+        },
+        { timeout: 20_000, interval: 100 },
+      );
       second.child.kill('SIGTERM');
       await second.exited;
 
-      // Assess
+      // Assess: the kill landed in the middle of the burst (requests it never answered)...
+      expect(acked.length).toBeGreaterThanOrEqual(25);
+      expect(lostInFlight).toBeGreaterThan(0);
+      // ...and every acknowledged run is there once.
+      expect(retried.status).toBe(200); // a duplicate, not a 409 for a claim of the dead process
+      const { events, history, points, readable } = await inspectAll(dataDir);
+      for (const runId of acked) {
+        expect(events.filter((e) => e === runId)).toHaveLength(1);
+        expect(history.filter((r) => r === runId)).toHaveLength(1);
+      }
+      expect(new Set(events).size).toBe(events.length);
+      expect(history.sort()).toEqual([...events].sort());
+      expect(points).toBe(events.length); // one TestsTotal point per run: none lost, none twice
+      expect(readable).toBe(events.length * 2); // raw and normalized of every run
+      // The FIRING held when the process died is sent again by the next one.
       const kinds = slack.map((b) => (JSON.parse(b) as { kind?: string }).kind);
       expect(kinds.slice(0, 2)).toEqual(['FIRING', 'FIRING']);
     } finally {

@@ -4,7 +4,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { childEnv } from '../helpers/child-env';
 import { spawnVigil } from '../helpers/vigil-process';
 
@@ -13,28 +13,43 @@ import { spawnVigil } from '../helpers/vigil-process';
 const run = promisify(execFile);
 const children: ChildProcess[] = [];
 
-afterEach(() => {
+afterAll(() => {
   for (const child of children.splice(0)) child.kill('SIGTERM');
 });
 
-const startVigil = (env: Record<string, string>) => {
-  const vigil = spawnVigil(env);
-  children.push(vigil.child);
-  return vigil;
-};
+// Two processes at once: the refused config while `npm start` comes up.
+describe.concurrent('npm start (vigil dev)', () => {
+  it('prints its URL, a generated token and a working curl command; runs as one process under npm, which SIGTERM stops, freeing the port', async () => {
+    // Prepare: `npm start` exactly as a user types it.
+    const dataDir = await mkdtemp(join(tmpdir(), 'vigil-npm-'));
+    const npm = spawn('npm', ['start'], {
+      env: childEnv({ PORT: '0', VIGIL_DATA_DIR: dataDir, VIGIL_INGEST_TOKENS: '' }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(npm);
+    let out = '';
+    npm.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => npm.on('exit', resolve));
+    const printed = async (pattern: RegExp): Promise<RegExpExecArray> => {
+      for (let i = 0; i < 400; i++) {
+        const m = pattern.exec(out);
+        if (m) return m;
+        if (npm.exitCode !== null) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`npm start never printed ${pattern}: ${out}`);
+    };
 
-describe('npm start (vigil dev)', () => {
-  it('prints its URL, a generated token and a curl command that works as printed', async () => {
-    // Prepare
-    const dataDir = await mkdtemp(join(tmpdir(), 'vigil-start-'));
-    const vigil = startVigil({ VIGIL_DATA_DIR: dataDir, VIGIL_INGEST_TOKENS: '' });
-    // Act
-    const [, url] = await vigil.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
-    const [curl] = await vigil.waitFor(/curl [^\n]+\\\n[^\n]+/);
+    // Act: the curl command as printed, with the generated token.
+    const [, url, port] = await printed(/listening on (http:\/\/127\.0\.0\.1:(\d+))/);
+    const [curl] = await printed(/curl [^\n]+\\\n[^\n]+/);
     const { stdout } = await run('bash', [
       '-c',
       curl.replace('curl -sS', 'curl -sS -w "\\n%{http_code}"'),
     ]);
+
     // Assess
     const [json, code] = stdout.trim().split('\n');
     expect(code).toBe('202');
@@ -46,39 +61,16 @@ describe('npm start (vigil dev)', () => {
     const health = await fetch(`${url}/v1/health`);
     expect(health.status).toBe(200);
     // The dashboard link signs in with the same generated token the curl command uses.
-    const [, dashboard, token] = await vigil.waitFor(/Dashboard: (http:\S+\/)#token=(\S+)/);
+    const [, dashboard, token] = await printed(/Dashboard: (http:\S+\/)#token=(\S+)/);
     expect(dashboard).toBe(`${url}/`);
     expect(curl).toContain(`Bearer ${token}`);
     const page = await fetch(dashboard ?? '');
     expect(page.status).toBe(200);
     expect(await page.text()).toMatch(/<script type="module" src="\/assets\/main-\w+\.js">/);
-    vigil.child.kill('SIGTERM');
-    expect((await vigil.exited).code).toBe(0);
-  });
 
-  it('runs as one process under npm; SIGTERM to it stops the server and frees the port', async () => {
-    // Prepare: `npm start` exactly as a user types it.
-    const dataDir = await mkdtemp(join(tmpdir(), 'vigil-npm-'));
-    const npm = spawn('npm', ['start'], {
-      env: childEnv({ PORT: '0', VIGIL_DATA_DIR: dataDir, VIGIL_INGEST_TOKENS: 't' }),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    children.push(npm);
-    let out = '';
-    npm.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    const exited = new Promise<number | null>((resolve) => npm.on('exit', resolve));
-    await expect
-      .poll(() => /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out), {
-        timeout: 20_000,
-        interval: 100,
-      })
-      .not.toBeNull();
-    const port = Number(/listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out)?.[1]);
     // Act: npm's only child is the server itself (no shell, no tsx CLI in between).
-    const { stdout } = await run('ps', ['-o', 'pid=,args=', '--ppid', String(npm.pid)]);
-    const lines = stdout.trim().split('\n');
+    const ps = await run('ps', ['-o', 'pid=,args=', '--ppid', String(npm.pid)]);
+    const lines = ps.stdout.trim().split('\n');
     expect(lines).toHaveLength(1);
     const [pid, ...args] = (lines[0] ?? '').trim().split(/\s+/);
     expect(args.join(' ')).toBe('node --import tsx bin/vigil.ts dev');
@@ -86,21 +78,22 @@ describe('npm start (vigil dev)', () => {
     // Assess: npm ends with the server, and nothing listens on the port any more.
     expect(await exited).toBe(0);
     const refused = await new Promise<string>((resolve) => {
-      const socket = connect(port, '127.0.0.1', () => {
+      const socket = connect(Number(port), '127.0.0.1', () => {
         socket.destroy();
         resolve('connected');
       });
       socket.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
     });
     expect(refused).toBe('ECONNREFUSED');
-  });
+  }, 60_000);
 
   it('refuses an invalid config and names the bad field', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'vigil-badcfg-'));
     const config = join(dir, 'vigil.config.json');
     await writeFile(config, JSON.stringify({ gates: { minCoverage: 'ninety' } }));
-    const { exited } = startVigil({ VIGIL_CONFIG: config, VIGIL_DATA_DIR: dir });
-    const { code, err } = await exited;
+    const vigil = await spawnVigil({ VIGIL_CONFIG: config, VIGIL_DATA_DIR: dir });
+    children.push(vigil.child);
+    const { code, err } = await vigil.exited;
     expect(code).toBe(1);
     expect(err).toMatch(/gates\.minCoverage/);
   });

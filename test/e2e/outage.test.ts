@@ -9,7 +9,8 @@ import { type LocalPipeline, startLocal } from '../../functions/runtime/local/ru
 
 /**
  * The headline local path: a real HTTP service, a Slack-webhook receiver and the local
- * pipeline probing every second. Stop the service: FIRING must arrive within
+ * pipeline probing every second (the probe timers are real; extra runs are asked for, not
+ * waited for). Stop the service: FIRING must arrive within
  * intervalSeconds × failureThreshold + 5 s; start it again: RESOLVED with the downtime.
  */
 
@@ -103,8 +104,9 @@ afterAll(async () => {
 
 describe('outage → FIRING → RESOLVED (local mode)', () => {
   it('alerts within interval × threshold + 5 s and tells when it recovered', async () => {
-    // Prepare: a few healthy probe runs, no alert.
-    await new Promise((r) => setTimeout(r, 1500));
+    // Prepare: a healthy probe run (the one at start), no alert.
+    await waitFor(() => pipeline.probes.stats.runs >= 1, 5000, 'the first probe run');
+    await pipeline.bus.drain();
     expect(received).toHaveLength(0);
 
     // Act: the service goes down.
@@ -132,8 +134,13 @@ describe('outage → FIRING → RESOLVED (local mode)', () => {
       expect.objectContaining({ status: 'FIRING', checkKey: 'probe:shop/checkout-api' }),
     ]);
 
-    // More failed probes: no alert storm.
-    await new Promise((r) => setTimeout(r, 2000));
+    // More failed probes (run now, out of their schedule): no alert storm.
+    const runs = pipeline.probes.stats.runs;
+    await pipeline.probes.runAll();
+    await pipeline.probes.runAll();
+    expect(pipeline.probes.stats.runs).toBeGreaterThanOrEqual(runs + 2);
+    await pipeline.bus.drain();
+    await pipeline.alerts.idle();
     expect(received.filter((m) => m.text.includes('FIRING'))).toHaveLength(1);
 
     // Act: the service comes back on the same port.
@@ -153,5 +160,9 @@ describe('outage → FIRING → RESOLVED (local mode)', () => {
     expect(after.active).toEqual([]);
     expect(after.history.length).toBeGreaterThanOrEqual(2);
     expect(pipeline.alerts.stats.deadLetters).toBe(0);
+    // The dashboard, built at its first request (not at start).
+    const page = await fetch(`${pipeline.url}/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toMatch(/<script type="module" src="\/assets\/main-\w+\.js">/);
   });
 });

@@ -8,6 +8,7 @@ import type {
   PayloadArchive,
   RunLedger,
 } from '../../functions/core/ports';
+import type { RunEntry } from '../../functions/core/status/catalog';
 
 /** In-memory port implementations for unit tests. */
 
@@ -111,4 +112,21 @@ export const lambdaContext = (functionName: string): Context => ({
   done: () => undefined,
   fail: () => undefined,
   succeed: () => undefined,
+});
+
+/** A passing JUnit run of `shop` on main as the run catalog records it, with `over` applied. */
+export const runEntry = (over: Partial<RunEntry> = {}): RunEntry => ({
+  project: 'shop',
+  runId: 'r1',
+  kind: 'tests',
+  format: 'junit',
+  branch: 'main',
+  ingestedAt: '2026-11-25T10:00:00.000Z',
+  correlationId: 'c',
+  gate: 'pass',
+  facts: {},
+  gateChecks: { status: 'pass', checks: [] },
+  archive: { uri: 'mem://a', bytes: 1, sha256: 'a'.repeat(64) },
+  normalized: { uri: 'mem://n', bytes: 1, sha256: 'b'.repeat(64) },
+  ...over,
 });

@@ -1,4 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { Plugin } from 'esbuild';
 import { childEnv } from './child-env';
 
 export interface VigilProcess {
@@ -8,9 +13,68 @@ export interface VigilProcess {
   exited: Promise<{ code: number | null; out: string; err: string }>;
 }
 
-/** `vigil dev` as a real process (one node process, as `npm start` runs it). */
-export const spawnVigil = (env: Record<string, string>): VigilProcess => {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/vigil.ts', 'dev'], {
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** Each project file's `import.meta.url` stays its own once bundled (web/build.ts finds web/main.ts by it). */
+const ownUrls: Plugin = {
+  name: 'own-import-meta-url',
+  setup(build) {
+    build.onLoad({ filter: /\.ts$/ }, async ({ path }) => ({
+      contents: (await readFile(path, 'utf8')).replaceAll(
+        'import.meta.url',
+        JSON.stringify(pathToFileURL(path).href),
+      ),
+      loader: 'ts',
+    }));
+  },
+};
+
+let bundled: Promise<string> | undefined;
+
+/**
+ * bin/vigil.ts and the project files it imports as one ES module (packages stay imports), in
+ * node_modules/.cache so that they resolve; named by its content, so parallel workers share it.
+ * The same code as `npm start` runs, without tsx's loader: a process listens after ~1.2 s of
+ * CPU instead of ~2.6 s (test/e2e/npm-start.test.ts runs `npm start` itself).
+ */
+const vigilBundle = (): Promise<string> => {
+  bundled ??= (async () => {
+    const { build } = await import('esbuild');
+    const { outputFiles } = await build({
+      entryPoints: [join(ROOT, 'bin/vigil.ts')],
+      bundle: true,
+      packages: 'external',
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      write: false,
+      plugins: [ownUrls],
+      logLevel: 'warning',
+    });
+    const text = outputFiles[0]?.text ?? '';
+    const dir = join(ROOT, 'node_modules/.cache/vigil-test');
+    const file = join(
+      dir,
+      `vigil-${createHash('sha256').update(text).digest('hex').slice(0, 16)}.mjs`,
+    );
+    if (!(await stat(file).catch(() => undefined))) {
+      await mkdir(dir, { recursive: true });
+      await writeFile(`${file}.${process.pid}`, text);
+      await rename(`${file}.${process.pid}`, file);
+      // The bundles of earlier versions of the code.
+      for (const old of await readdir(dir))
+        if (old.endsWith('.mjs') && join(dir, old) !== file)
+          await rm(join(dir, old), { force: true });
+    }
+    return file;
+  })();
+  return bundled;
+};
+
+/** `vigil dev` as a real process (one node process, as `npm start` runs it, from a bundle). */
+export const spawnVigil = async (env: Record<string, string>): Promise<VigilProcess> => {
+  const child = spawn(process.execPath, [await vigilBundle(), 'dev'], {
+    cwd: ROOT,
     env: childEnv({ PORT: '0', ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -7,11 +7,10 @@ import { parseConfig, type VigilConfig } from '../../functions/core/config';
 import type { BusEvent } from '../../functions/core/events';
 import { METRICS } from '../../functions/core/metrics/catalog';
 import { createMetricsHandler } from '../../functions/metrics/handler';
-import { loadVigilConfig } from '../../lib/config';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../../lib/function-defaults';
 import { Monitoring } from '../../lib/monitoring';
 import { testApp } from '../helpers/cdk-app';
-import { nagFindings, type Synthesized, stageConfig, synthesize } from './synth';
+import { nagFindings, repoConfig, type Synthesized, stageConfig, synthesize } from './synth';
 
 interface Dimension {
   Name: string;
@@ -53,7 +52,7 @@ const synthesizeDev = async (config: VigilConfig): Promise<WithAlarms> => {
 /** One probe, two CI projects besides the default one. */
 const withProbes = async (): Promise<VigilConfig> =>
   parseConfig({
-    ...(await loadVigilConfig()),
+    ...(await repoConfig()),
     probes: [
       { name: 'shop-health', url: 'https://shop.example.com/health' },
       { name: 'api-health', project: 'api', url: 'https://api.example.com/health' },

@@ -682,7 +682,7 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
   // --- status (dashboard data) -------------------------------------------------------------
 
   it('builds the status rule from EVENT_PATTERNS.status, with retries, a DLQ and only the grants it uses', () => {
-    const { status, events } = s().stack;
+    const { status, events, ingest } = s().stack;
     const rule = propsOf(s(), status.rule);
     expect(rule.EventPattern).toEqual(JSON.parse(JSON.stringify(EVENT_PATTERNS.status)));
     expect(rule.EventBusName).toEqual({ Ref: logicalIdOf(s().stack, events.bus) });
@@ -703,6 +703,7 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
         'dynamodb:UpdateItem',
         'logs:CreateLogStream',
         'logs:PutLogEvents',
+        's3:GetObject', // a run's digest, from its normalized result
         'secretsmanager:GetSecretValue', // the Sentry DSN, like every function
         'sqs:GetQueueAttributes', // the dead-letter queue (failed invocations)
         'sqs:GetQueueUrl',
@@ -711,6 +712,21 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
         'xray:PutTraceSegments',
       ].sort(),
     );
+    // S3: GetObject on the normalized results only, not the raw reports.
+    expect(statementsOn(status.handler.role, ingest.archiveBucket)).toEqual([
+      expect.objectContaining({
+        Action: 's3:GetObject',
+        Resource: {
+          'Fn::Join': [
+            '',
+            [
+              { 'Fn::GetAtt': [logicalIdOf(s().stack, ingest.archiveBucket), 'Arn'] },
+              '/*.normalized.json',
+            ],
+          ],
+        },
+      }),
+    ]);
     expect(propsOf(s(), status.table)).toMatchObject({
       KeySchema: [
         { AttributeName: 'pk', KeyType: 'HASH' },

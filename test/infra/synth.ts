@@ -6,38 +6,38 @@ import { loadVigilConfig, parseStage, type Stage, stackNameFor } from '../../lib
 import { VigilStack } from '../../lib/vigil-stack';
 import { testApp } from '../helpers/cdk-app';
 
-export interface SynthOptions {
-  /** Synthesize into this directory. @default - a temp directory chosen by CDK */
-  outdir?: string;
-  /** Run esbuild for the functions. @default false (fast; assets are not built) */
-  bundle?: boolean;
-  config?: VigilConfig;
-}
-
 /**
  * Build the app the way bin/app.ts does (stage from context, cdk-nag as validation plugin),
- * without reading the process environment.
+ * without reading the process environment or bundling the functions. `nagReport` is what
+ * cdk-nag reported when synthesis ran it (asking it again would walk the whole app again).
  */
-export const buildApp = async (
+const buildApp = (
   stage: Stage,
-  options: SynthOptions = {},
-): Promise<{ app: App; stack: VigilStack; nag: AwsSolutionsChecks }> => {
-  const app = testApp(
-    {
-      stage,
-      // cdk-nag findings are asserted by the tests (with a readable list) instead of
-      // aborting synthesis as `cdk synth` does.
-      '@aws-cdk/core:failSynthOnValidationErrors': false,
-      ...(options.bundle ? {} : { 'aws:cdk:bundling-stacks': [] }),
-    },
-    options.outdir ? { outdir: options.outdir } : {},
-  );
-  const config = options.config ?? (await loadVigilConfig());
+  config: VigilConfig,
+): { app: App; stack: VigilStack; nagReport: () => PolicyValidationPluginReport } => {
+  const app = testApp({
+    stage,
+    // cdk-nag findings are asserted by the tests (with a readable list) instead of
+    // aborting synthesis as `cdk synth` does.
+    '@aws-cdk/core:failSynthOnValidationErrors': false,
+    'aws:cdk:bundling-stacks': [],
+  });
   const parsed = parseStage(app.node.tryGetContext('stage'));
   const stack = new VigilStack(app, stackNameFor(parsed), { stage: parsed, config });
   const nag = new AwsSolutionsChecks(app);
-  Validations.of(app).addPlugins(nag);
-  return { app, stack, nag };
+  let report: PolicyValidationPluginReport | undefined;
+  Validations.of(app).addPlugins({
+    name: nag.name,
+    validate: (context) => {
+      report = nag.validate(context);
+      return report;
+    },
+  });
+  const nagReport = (): PolicyValidationPluginReport => {
+    if (!report) throw new Error('cdk-nag has not run: synthesize the app first');
+    return report;
+  };
+  return { app, stack, nagReport };
 };
 
 export interface CfnResourceJson {
@@ -66,21 +66,33 @@ export const synthesize = (stage: Stage, config: VigilConfig): Promise<Synthesiz
   const key = `${stage} ${JSON.stringify(config)}`;
   let found = synthesized.get(key);
   if (found === undefined) {
-    found = buildApp(stage, { config }).then(({ app, stack, nag }) => {
+    found = Promise.resolve().then(() => {
+      const { app, stack, nagReport } = buildApp(stage, config);
       // Synthesis runs cdk-nag as a validation plugin.
       const template = Template.fromStack(stack);
       const resources = template.toJSON().Resources as Record<string, CfnResourceJson>;
-      return { app, stack, template, resources, nag: nag.validateScope(app) };
+      return { app, stack, template, resources, nag: nagReport() };
     });
     synthesized.set(key, found);
   }
   return found;
 };
 
+let loaded: Promise<VigilConfig> | undefined;
+
+/**
+ * vigil.config.ts, loaded once per process: each load goes through tsx's loader, registered
+ * again for it (~0.3 s of CPU, more on a busy machine). Callers copy it, never change it.
+ */
+export const repoConfig = (): Promise<VigilConfig> => {
+  loaded ??= loadVigilConfig();
+  return loaded;
+};
+
 /** The repository config with one probe and one email channel: the stages as deployed. */
 export const stageConfig = async (): Promise<VigilConfig> =>
   parseConfig({
-    ...(await loadVigilConfig()),
+    ...(await repoConfig()),
     probes: [
       { name: 'shop-health', url: 'https://shop.example.com/health' },
       // A browser check: its own function, schedule, queue and alarms.

@@ -20,7 +20,7 @@ import {
   ReceiveMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createSnsDispatch } from '../../functions/adapters/aws/sns-dispatch';
 import { LocalAlertDispatcher } from '../../functions/adapters/local/alert-dispatcher';
 import type { LocalBus } from '../../functions/adapters/local/bus';
@@ -41,6 +41,7 @@ import {
   type TestFlakyDetail,
   type TestRunDetail,
 } from '../../functions/core/events';
+import { asInLambda, saveEnv } from '../helpers/env';
 import { MemoryPublisher } from '../helpers/fakes';
 import { busOn, storedEvents, storeOf } from '../helpers/local-store';
 import { type MotoServer, motoAvailable, startMoto } from '../helpers/moto';
@@ -599,8 +600,10 @@ describe.skipIf(!withMoto)('SNS dispatch (moto)', () => {
   let moto: MotoServer;
   let sns: SNSClient;
   let sqs: SQSClient;
+  let restoreEnv: () => void;
 
   beforeAll(async () => {
+    restoreEnv = saveEnv();
     process.env.AWS_ACCESS_KEY_ID = 'test';
     process.env.AWS_SECRET_ACCESS_KEY = 'test';
     moto = await startMoto();
@@ -613,6 +616,9 @@ describe.skipIf(!withMoto)('SNS dispatch (moto)', () => {
     sns?.destroy();
     sqs?.destroy();
     await moto?.stop();
+    restoreEnv();
+    // The Lambda entries (and their clients) were built with this file's environment.
+    vi.resetModules();
   });
 
   const topicWithQueue = async (name: string): Promise<{ topicArn: string; queueUrl: string }> => {
@@ -631,12 +637,13 @@ describe.skipIf(!withMoto)('SNS dispatch (moto)', () => {
     return { topicArn: TopicArn ?? '', queueUrl: QueueUrl ?? '' };
   };
 
+  /** What the queue holds now: moto delivers to SNS subscribers inside Publish, no need to wait. */
   const receive = async (queueUrl: string): Promise<Message[]> => {
     const out = await sqs.send(
       new ReceiveMessageCommand({
         QueueUrl: queueUrl,
         MaxNumberOfMessages: 10,
-        WaitTimeSeconds: 1,
+        WaitTimeSeconds: 0,
       }),
     );
     return out.Messages ?? [];
@@ -713,6 +720,8 @@ describe.skipIf(!withMoto)('SNS dispatch (moto)', () => {
     expect(sent.map((n) => n.kind)).toEqual(['FIRING']);
     expect((await h.store.get('alarm:vigil-prod-ingest-5xx'))?.outbox).toEqual([]);
   });
+  // A longer timeout: two Lambda entries are imported fresh in the test, their whole module
+  // graph evaluated again (seconds of CPU on a loaded machine).
   it('runs the Lambda entries end to end: alert (DynamoDB, SNS, bus) and notify (SNS → Slack)', async () => {
     // Prepare: the resources CDK would create, and the environment it would set
     const cfg = { region: 'us-east-1', endpoint: moto.endpoint };
@@ -739,7 +748,6 @@ describe.skipIf(!withMoto)('SNS dispatch (moto)', () => {
     );
     const critical = await topicWithQueue('vigil-entry-critical');
     const warning = await topicWithQueue('vigil-entry-warning');
-    const saved = { ...process.env };
     Object.assign(process.env, {
       AWS_ENDPOINT_URL: moto.endpoint,
       ALERT_TABLE: 'vigil-alerts-entry',
@@ -759,6 +767,10 @@ describe.skipIf(!withMoto)('SNS dispatch (moto)', () => {
         },
       }),
     });
+
+    asInLambda();
+    // The entries read it at import: fresh ones (another file may have imported them).
+    vi.resetModules();
 
     try {
       // Act
@@ -815,10 +827,9 @@ describe.skipIf(!withMoto)('SNS dispatch (moto)', () => {
       );
       expect(mark.Items?.map((i) => i.sk?.S)).toEqual([expect.stringMatching(/#FIRING#.*#slack/)]);
     } finally {
-      process.env = saved;
       dynamo.destroy();
       eventBridge.destroy();
       secrets.destroy();
     }
-  });
+  }, 60_000);
 });

@@ -34,8 +34,7 @@ import {
   ReceiveMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as clients from '../../functions/adapters/aws/clients';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DynamoRunLedger } from '../../functions/adapters/aws/dynamodb-ledger';
 import { EventBridgePublisher } from '../../functions/adapters/aws/eventbridge-publisher';
 import { S3Archive } from '../../functions/adapters/aws/s3-archive';
@@ -50,6 +49,7 @@ import {
   type TestRunDetail,
   type VigilEvent,
 } from '../../functions/core/events';
+import { saveEnv } from '../helpers/env';
 import { type MotoServer, motoAvailable, startMoto } from '../helpers/moto';
 
 const REGION = 'us-east-1';
@@ -65,6 +65,7 @@ let s3: S3Client;
 let dynamo: DynamoDBClient;
 let secrets: SecretsManagerClient;
 let queueUrl: string;
+let restoreEnv: () => void;
 
 const noSleep = async (): Promise<void> => {};
 
@@ -72,6 +73,7 @@ const noSleep = async (): Promise<void> => {};
 const describeWithMoto = describe.skipIf(!motoAvailable('aws-adapters.test.ts'));
 
 beforeAll(async () => {
+  restoreEnv = saveEnv();
   process.env.AWS_ACCESS_KEY_ID = 'test';
   process.env.AWS_SECRET_ACCESS_KEY = 'test';
   process.env.AWS_REGION = REGION;
@@ -118,6 +120,8 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const client of [eventBridge, sqs, s3, dynamo, secrets]) client?.destroy();
   await moto?.stop();
+  restoreEnv();
+  vi.resetModules();
 });
 
 const archive = {
@@ -618,21 +622,21 @@ describeWithMoto('SecretsManagerTokenSource on moto', () => {
 
 describeWithMoto('shared clients', () => {
   it('create one traced client per service and honour AWS_ENDPOINT_URL', async () => {
-    const saved = process.env.AWS_ENDPOINT_URL;
     process.env.AWS_ENDPOINT_URL = moto.endpoint;
-    try {
-      expect(clients.s3()).toBe(clients.s3());
-      const buckets = await clients.s3().send(new ListBucketsCommand({}));
-      expect(buckets.Buckets?.map((b) => b.Name)).toContain(BUCKET);
-      const tables = await clients.dynamo().send(new ListTablesCommand({}));
-      expect(tables.TableNames).toContain(TABLE);
-      const buses = await clients.eventBridge().send(new ListEventBusesCommand({}));
-      expect(buses.EventBuses?.map((b) => b.Name)).toContain(BUS);
-      const list = await clients.secrets().send(new ListSecretsCommand({}));
-      expect(list.SecretList).toBeDefined();
-    } finally {
-      if (saved === undefined) delete process.env.AWS_ENDPOINT_URL;
-      else process.env.AWS_ENDPOINT_URL = saved;
-    }
+    // Clients are created once per module instance: a fresh one sees this environment.
+    vi.resetModules();
+    const clients = await import('../../functions/adapters/aws/clients');
+
+    expect(clients.s3()).toBe(clients.s3());
+    const buckets = await clients.s3().send(new ListBucketsCommand({}));
+    expect(buckets.Buckets?.map((b) => b.Name)).toContain(BUCKET);
+    const tables = await clients.dynamo().send(new ListTablesCommand({}));
+    expect(tables.TableNames).toContain(TABLE);
+    const buses = await clients.eventBridge().send(new ListEventBusesCommand({}));
+    expect(buses.EventBuses?.map((b) => b.Name)).toContain(BUS);
+    const list = await clients.secrets().send(new ListSecretsCommand({}));
+    expect(list.SecretList).toBeDefined();
+    for (const client of [clients.s3(), clients.dynamo(), clients.eventBridge(), clients.secrets()])
+      client.destroy();
   });
 });

@@ -46,6 +46,7 @@ import {
   type VigilEvent,
 } from '../../functions/core/events';
 import { validateEmf } from '../helpers/emf';
+import { asInLambda, saveEnv } from '../helpers/env';
 import { apiEvent, lambdaContext } from '../helpers/fakes';
 import { type MotoServer, motoAvailable, startMoto } from '../helpers/moto';
 import {
@@ -104,7 +105,7 @@ let s3: S3Client;
 let dynamo: DynamoDBClient;
 let secrets: SecretsManagerClient;
 let sns: SNSClient;
-const savedEnv = { ...process.env };
+let restoreEnv: () => void;
 
 /** Everything created in moto, by template logical ID (plus the stand-ins the test adds). */
 const physical = new Map<string, PhysicalResource>();
@@ -268,6 +269,7 @@ const requireTemplateEnv = (entry: string): Record<string, string> => {
 /** Set the environment, then import the entry fresh (it builds its clients at import). */
 const withEnv = (env: Record<string, string>): void => {
   Object.assign(process.env, env);
+  asInLambda();
   vi.resetModules();
 };
 
@@ -498,6 +500,7 @@ const failOnePutEventsEntry = (
 const describeWithMoto = describe.skipIf(!motoAvailable('aws-wiring.test.ts'));
 
 beforeAll(async () => {
+  restoreEnv = saveEnv();
   Object.assign(process.env, {
     AWS_ACCESS_KEY_ID: 'test',
     AWS_SECRET_ACCESS_KEY: 'test',
@@ -553,7 +556,9 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const client of [eventBridge, sqs, s3, dynamo, secrets, sns]) client?.destroy();
   await moto?.stop();
-  process.env = savedEnv;
+  restoreEnv();
+  // The entries (and their clients) were built with this file's environment.
+  vi.resetModules();
 });
 
 beforeEach(async () => {

@@ -20,10 +20,10 @@ import { type LocalPipeline, startLocal } from '../../functions/runtime/local/ru
  * The bus worker thread of local mode (bus-thread.ts, bus-worker.ts): a handler that throws
  * there is retried and dead-lettered as in the main thread, the main thread answers while a
  * handler blocks the worker's event loop, and a thread that dies is replaced and redelivers.
- * The extra subscribers are test/fixtures/bus-worker/subscribers.ts.
+ * The extra subscribers are test/fixtures/bus-worker/subscribers.mjs.
  */
 
-const FIXTURE = fileURLToPath(new URL('../fixtures/bus-worker/subscribers.ts', import.meta.url));
+const FIXTURE = fileURLToPath(new URL('../fixtures/bus-worker/subscribers.mjs', import.meta.url));
 const config = parseConfig({ project: 'shop' });
 
 /** A `test.worker` event for the fixture's subscriber. */
@@ -224,7 +224,7 @@ describe('the bus worker thread', { timeout: 60_000 }, () => {
         webFiles: new Map(),
       };
       await expect(
-        startLocal({ ...options, busWorker: { extraSubscribers: join(dir, 'missing.ts') } }),
+        startLocal({ ...options, busWorker: { extraSubscribers: join(dir, 'missing.mjs') } }),
       ).rejects.toThrow(/the bus worker thread (failed|exited)/);
       pipeline = await startLocal(options);
     });

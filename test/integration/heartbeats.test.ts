@@ -15,8 +15,8 @@ import {
 /**
  * Heartbeats and M-of-N through the real local pipeline (HTTP edge → ingest handler → embedded
  * store → bus → alert handler → webhook receiver). The heartbeat clock is injected: the test
- * moves time on and runs the evaluator, no sleeping. The flapping probes run on real 1 s timers,
- * started with the pipeline, so their seconds pass while the heartbeat tests run.
+ * moves time on and runs the evaluator, no sleeping. The flapping probes run when asked
+ * (`probes.runAll()`), not on their hourly schedule.
  */
 
 const T0 = Date.parse('2026-05-01T10:00:00Z');
@@ -46,7 +46,7 @@ const config = (receiverPort: number, targetPort: number): VigilConfigInput => (
     {
       name: 'lb-windowed',
       url: `http://127.0.0.1:${targetPort}/windowed`,
-      intervalSeconds: 1,
+      intervalSeconds: 3600,
       timeoutMs: 500,
       failureThreshold: 3,
       failureWindow: { failures: 2, of: 3 },
@@ -54,7 +54,7 @@ const config = (receiverPort: number, targetPort: number): VigilConfigInput => (
     {
       name: 'lb-plain',
       url: `http://127.0.0.1:${targetPort}/plain`,
-      intervalSeconds: 1,
+      intervalSeconds: 3600,
       timeoutMs: 500,
       failureThreshold: 3,
     },
@@ -95,6 +95,7 @@ beforeAll(async () => {
     heartbeatClock: clock,
     // The test runs the evaluator itself.
     heartbeatEvaluateMs: 3_600_000,
+    probes: false,
   };
   pipeline = await startLocal(options);
 });
@@ -229,7 +230,7 @@ describe('heartbeats through the local pipeline', () => {
     await pipeline.close();
 
     // Act: a new process on the same data directory, an hour after the last ping.
-    pipeline = await startLocal({ ...options, probes: false });
+    pipeline = await startLocal(options);
     now = Date.parse(before?.lastPingAt ?? '') + 3600_000;
     const quiet = await pipeline.heartbeats.evaluate();
     now += 6 * 60_000;
@@ -243,24 +244,28 @@ describe('heartbeats through the local pipeline', () => {
   });
 });
 
-describe('M-of-N through the local pipeline (real probe timers)', () => {
+describe('M-of-N through the local pipeline', () => {
   it('a probe failing every other check fires with failureWindow, and not without', async () => {
-    // Prepare: a pipeline of its own (the one above was restarted without probes), probes on.
+    // Prepare: a pipeline of its own, probes on (each runs once at start).
     await pipeline.close();
     received.length = 0;
     hits.clear();
     const probeDir = await mkdtemp(join(tmpdir(), 'vigil-mofn-'));
-    pipeline = await startLocal({ ...options, dataDir: probeDir });
+    pipeline = await startLocal({ ...options, dataDir: probeDir, probes: true });
 
-    // The windowed probe fires at its third check (F P F: 2 of the last 3).
-    const firing = await waitFor(of('Probe lb-windowed', 'FIRING'), 15_000);
+    // Act: four checks of each probe (F P F P), one after the other.
+    const checks = (path: string) => hits.get(path) ?? 0;
+    for (let i = 0; i < 20 && Math.min(checks('/windowed'), checks('/plain')) < 4; i++)
+      await pipeline.probes.runAll();
+    await pipeline.bus.drain();
+    await pipeline.alerts.idle();
+
+    // Assess: the windowed probe fired at its third check (F P F: 2 of the last 3); the plain
+    // one saw the same pattern, as many checks, and never fired.
+    expect(checks('/plain')).toBeGreaterThanOrEqual(4);
+    const firing = await waitFor(of('Probe lb-windowed', 'FIRING'));
     expect(firing.summary).toContain('lb-windowed');
-    // Assess: the plain probe (its own offset in the interval) sees the same pattern, as many
-    // checks, and never fires.
-    for (let i = 0; i < 250 && (hits.get('/plain') ?? 0) < 4; i++)
-      await new Promise((r) => setTimeout(r, 20));
-    expect(hits.get('/plain')).toBeGreaterThanOrEqual(4);
     expect(received.some((n) => n.title === 'Probe lb-plain')).toBe(false);
     // afterAll closes this pipeline; its directory goes with the machine's temp files.
-  }, 30_000);
+  });
 });

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   CreateEventBusCommand,
   EventBridgeClient,
@@ -17,11 +17,8 @@ import {
   ReceiveMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  DynamoHistoryStore,
-  HISTORY_TABLE_KEYS,
-} from '../../functions/adapters/aws/dynamodb-history-store';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { DynamoHistoryStore } from '../../functions/adapters/aws/dynamodb-history-store';
 import { S3Archive } from '../../functions/adapters/aws/s3-archive';
 import { LocalMetricStore } from '../../functions/adapters/local/metric-store';
 import { createLocalMetrics } from '../../functions/adapters/local/metrics';
@@ -39,10 +36,11 @@ import { ingest } from '../../functions/core/ingest/service';
 import type { ArchiveReader } from '../../functions/core/ports';
 import { createHistoryHandler } from '../../functions/history/handler';
 import { validateEmf } from '../helpers/emf';
+import { asInLambda, saveEnv } from '../helpers/env';
 import { MemoryArchive, MemoryLedger, MemoryPublisher } from '../helpers/fakes';
 import { busOn, storedEvents, storeOf } from '../helpers/local-store';
 import { MemoryHistory } from '../helpers/memory-history';
-import { type MotoServer, motoAvailable, startMoto } from '../helpers/moto';
+import { createHistoryTable, type MotoServer, motoAvailable, startMoto } from '../helpers/moto';
 
 const fixture = (path: string): Buffer => readFileSync(join(__dirname, '../fixtures', path));
 
@@ -250,8 +248,10 @@ const withMoto = motoAvailable('history Lambda entry (history-handler.test.ts)')
 describe.skipIf(!withMoto)('history Lambda entry (moto)', () => {
   let moto: MotoServer;
   const clients: { destroy(): void }[] = [];
+  let restoreEnv: () => void;
 
   beforeAll(async () => {
+    restoreEnv = saveEnv();
     process.env.AWS_ACCESS_KEY_ID = 'test';
     process.env.AWS_SECRET_ACCESS_KEY = 'test';
     moto = await startMoto();
@@ -260,8 +260,13 @@ describe.skipIf(!withMoto)('history Lambda entry (moto)', () => {
   afterAll(async () => {
     for (const c of clients) c.destroy();
     await moto?.stop();
+    restoreEnv();
+    // The Lambda entry (and its clients) was built with this file's environment.
+    vi.resetModules();
   });
 
+  // A longer timeout: the Lambda entry is imported fresh in the test, its whole module graph
+  // evaluated again (seconds of CPU on a loaded machine).
   it('records the run in DynamoDB from the S3 archive and puts Test Flaky Detected on the bus', async () => {
     // Prepare: the resources CDK creates, and the environment it sets
     const cfg = { region: 'us-east-1', endpoint: moto.endpoint };
@@ -270,32 +275,7 @@ describe.skipIf(!withMoto)('history Lambda entry (moto)', () => {
     const eventBridge = new EventBridgeClient(cfg);
     const sqs = new SQSClient(cfg);
     clients.push(dynamo, s3, eventBridge, sqs);
-    const k = HISTORY_TABLE_KEYS;
-    await dynamo.send(
-      new CreateTableCommand({
-        TableName: 'vigil-history',
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [
-          { AttributeName: k.partitionKey, AttributeType: 'S' },
-          { AttributeName: k.sortKey, AttributeType: 'S' },
-          { AttributeName: k.flakyIndex.partitionKey, AttributeType: 'S' },
-        ],
-        KeySchema: [
-          { AttributeName: k.partitionKey, KeyType: 'HASH' },
-          { AttributeName: k.sortKey, KeyType: 'RANGE' },
-        ],
-        GlobalSecondaryIndexes: [
-          {
-            IndexName: k.flakyIndex.name,
-            KeySchema: [
-              { AttributeName: k.flakyIndex.partitionKey, KeyType: 'HASH' },
-              { AttributeName: k.flakyIndex.sortKey, KeyType: 'RANGE' },
-            ],
-            Projection: { ProjectionType: 'ALL' },
-          },
-        ],
-      }),
-    );
+    await createHistoryTable(dynamo, 'vigil-history');
     await s3.send(new CreateBucketCommand({ Bucket: 'vigil-archive' }));
     await eventBridge.send(new CreateEventBusCommand({ Name: 'vigil-history-bus' }));
     const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: 'flaky-listener' }));
@@ -332,7 +312,6 @@ describe.skipIf(!withMoto)('history Lambda entry (moto)', () => {
         clock,
       },
     );
-    const saved = { ...process.env };
     Object.assign(process.env, {
       AWS_ENDPOINT_URL: moto.endpoint,
       HISTORY_TABLE: 'vigil-history',
@@ -341,40 +320,40 @@ describe.skipIf(!withMoto)('history Lambda entry (moto)', () => {
       VIGIL_CONFIG_JSON: JSON.stringify({ project: 'shop' }),
     });
 
-    try {
-      // Act
-      const entry = await import('../../functions/history/index');
-      const [event] = captured.events;
-      if (!event) throw new Error('ingest published nothing');
-      await entry.handler(toBusEvent(event, 'evt-aws-1'));
-      const received: Message[] = [];
-      for (let i = 0; i < 5 && received.length < 2; i++) {
-        const out = await sqs.send(
-          new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
-        );
-        received.push(...(out.Messages ?? []));
-      }
+    asInLambda();
+    // The entry reads it at import: a fresh one (another file may have imported it).
+    vi.resetModules();
 
-      // Assess
-      const store = new DynamoHistoryStore({ table: 'vigil-history', client: dynamo });
-      const flaky = await store.listTests('shop', { status: 'flaky', limit: 10 });
-      expect(flaky.items.map((t) => t.id)).toEqual([
-        'example.ExampleTests > failsAssertionOnlyFirstAttempt',
-        'example.ExampleTests > throwsOnlyFirstAttempt',
-      ]);
-      expect((await store.listRuns('shop', { limit: 5 })).items.map((r) => r.runId)).toEqual([
-        'mvn-9',
-      ]);
-      const events = received.map((m) => JSON.parse(m.Body ?? '{}') as BusEvent);
-      expect(events.map((e) => e['detail-type'])).toEqual([
-        'Test Flaky Detected',
-        'Test Flaky Detected',
-      ]);
-      expect(testFlakyDetailSchema.parse(events[0]?.detail).metadata.correlationId).toBe(
-        'corr-mvn-9',
+    // Act
+    const entry = await import('../../functions/history/index');
+    const [event] = captured.events;
+    if (!event) throw new Error('ingest published nothing');
+    await entry.handler(toBusEvent(event, 'evt-aws-1'));
+    const received: Message[] = [];
+    for (let i = 0; i < 5 && received.length < 2; i++) {
+      const out = await sqs.send(
+        new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
       );
-    } finally {
-      process.env = saved;
+      received.push(...(out.Messages ?? []));
     }
-  });
+
+    // Assess
+    const store = new DynamoHistoryStore({ table: 'vigil-history', client: dynamo });
+    const flaky = await store.listTests('shop', { status: 'flaky', limit: 10 });
+    expect(flaky.items.map((t) => t.id)).toEqual([
+      'example.ExampleTests > failsAssertionOnlyFirstAttempt',
+      'example.ExampleTests > throwsOnlyFirstAttempt',
+    ]);
+    expect((await store.listRuns('shop', { limit: 5 })).items.map((r) => r.runId)).toEqual([
+      'mvn-9',
+    ]);
+    const events = received.map((m) => JSON.parse(m.Body ?? '{}') as BusEvent);
+    expect(events.map((e) => e['detail-type'])).toEqual([
+      'Test Flaky Detected',
+      'Test Flaky Detected',
+    ]);
+    expect(testFlakyDetailSchema.parse(events[0]?.detail).metadata.correlationId).toBe(
+      'corr-mvn-9',
+    );
+  }, 60_000);
 });

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../functions/core/config';
-import type { RunEntry } from '../../functions/core/status/catalog';
 import { type LocalPipeline, startLocal } from '../../functions/runtime/local/runtime';
+import { runEntry } from '../helpers/fakes';
 
 /** Starting local mode on an IPv6 loopback, over the dashboard journals of an earlier version. */
 
@@ -17,20 +17,7 @@ afterEach(async () => {
   await rm(dataDir, { recursive: true, force: true });
 });
 
-const run: RunEntry = {
-  project: 'shop',
-  runId: 'r1',
-  kind: 'tests',
-  format: 'junit',
-  branch: 'main',
-  ingestedAt: '2026-11-25T10:00:00.000Z',
-  correlationId: 'c',
-  gate: 'pass',
-  facts: {},
-  gateChecks: { status: 'pass', checks: [] },
-  archive: { uri: 'mem://a', bytes: 1, sha256: 'a'.repeat(64) },
-  normalized: { uri: 'mem://n', bytes: 1, sha256: 'b'.repeat(64) },
-};
+const run = runEntry();
 
 describe('startLocal', () => {
   it('imports the dashboard journals of an earlier version and serves on [::1]', async () => {

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vites
 import { parseConfig } from '../../functions/core/config';
 import type { BusEvent } from '../../functions/core/events';
 import { validateEmf } from '../helpers/emf';
+import { asInLambda, saveEnv } from '../helpers/env';
 import { type MotoServer, motoAvailable, startMoto } from '../helpers/moto';
 import { functionForEntry, synthesizeStack } from '../helpers/template';
 
@@ -29,7 +30,7 @@ let moto: MotoServer;
 let dynamo: DynamoDBClient;
 let handler: typeof import('../../functions/metrics/index').handler;
 let ttlAttribute: string;
-const savedEnv = { ...process.env };
+let restoreEnv: () => void;
 
 const archive = { uri: 's3://archive/shop/r1.xml', bytes: 1, sha256: 'a'.repeat(64) };
 
@@ -136,6 +137,7 @@ beforeAll(async () => {
   );
 
   // The Lambda environment (what the template sets, pointed at moto), metrics switched on.
+  restoreEnv = saveEnv();
   for (const name of [
     'POWERTOOLS_METRICS_DISABLED',
     'POWERTOOLS_DEV',
@@ -152,6 +154,7 @@ beforeAll(async () => {
     IDEMPOTENCY_TABLE: TABLE,
     VIGIL_CONFIG_JSON: JSON.stringify(CONFIG),
   });
+  asInLambda();
   vi.resetModules();
   handler = (await import('../../functions/metrics/index')).handler;
 });
@@ -159,7 +162,9 @@ beforeAll(async () => {
 afterAll(async () => {
   dynamo?.destroy();
   await moto?.stop();
-  process.env = savedEnv;
+  restoreEnv?.();
+  // The entry (its Metrics, clients and idempotency store) was built with this environment.
+  vi.resetModules();
 });
 
 describeWithMoto('metrics entry with idempotency', () => {
@@ -171,6 +176,8 @@ describeWithMoto('metrics entry with idempotency', () => {
     // Prepare
     const event = testRunEvent('11111111-2222-4333-8444-555555555555');
     const before = Math.floor(Date.now() / 1000);
+    // The records of the other tests (they may run first).
+    const others = new Set((await records()).map((r) => r.id));
 
     // Act
     const first = await invoke(event);
@@ -185,7 +192,7 @@ describeWithMoto('metrics entry with idempotency', () => {
     }
     expect(redelivery).toEqual([]);
     // Assess: one completed record, expiring after the configured window (TTL attribute)
-    const stored = await records();
+    const stored = (await records()).filter((r) => !others.has(r.id));
     expect(stored).toEqual([
       expect.objectContaining({ id: expect.any(String), status: 'COMPLETED' }),
     ]);

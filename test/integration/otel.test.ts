@@ -17,12 +17,14 @@ import {
   recordSpans,
   withSpan,
 } from '../../functions/shared/otel/spans';
+import { asInLambda, saveEnv } from '../helpers/env';
 import { MemoryPublisher } from '../helpers/fakes';
 import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from '../helpers/otlp-receiver';
 
 /**
  * OpenTelemetry end to end on loopback: a real OTLP/HTTP (JSON) receiver gets Vigil's spans; a
- * target server sees the probes' `traceparent`. Sets OTEL_* in process.env (isolated project).
+ * target server sees the probes' `traceparent`. Sets OTEL_* in process.env for each test (and
+ * puts it back after).
  */
 
 const ENV = [
@@ -66,6 +68,7 @@ let target: Target;
 /** DynamoDB for the notify function's delivery marks: no item yet, every write accepted. */
 let dynamo: Server;
 let dynamoUrl: string;
+let restoreEnv: () => void;
 
 beforeAll(async () => {
   receiver = await startOtlpReceiver();
@@ -84,8 +87,11 @@ afterAll(async () => {
   await receiver.close();
   target.server.closeAllConnections();
   await new Promise((ok) => target.server.close(ok));
+  // The notify entry (and its clients) was built with this file's environment.
+  vi.resetModules();
 });
 beforeEach(() => {
+  restoreEnv = saveEnv();
   for (const k of ENV) delete process.env[k];
   process.env.OTEL_EXPORTER_OTLP_ENDPOINT = receiver.url;
   process.env.OTEL_EXPORTER_OTLP_HEADERS = 'x-tenant=vigil%20test';
@@ -94,7 +100,7 @@ beforeEach(() => {
   target.seen.length = 0;
 });
 afterEach(() => {
-  for (const k of ENV) delete process.env[k];
+  restoreEnv();
 });
 
 const byName = (name: string): ReceivedSpan => {
@@ -348,6 +354,7 @@ describe('Lambda (notify function)', () => {
       AWS_ACCESS_KEY_ID: 'test',
       AWS_SECRET_ACCESS_KEY: 'test',
     });
+    asInLambda();
     vi.resetModules();
     return (await import('../../functions/notify/index')).handler;
   };
@@ -380,7 +387,8 @@ describe('Lambda (notify function)', () => {
       const started = performance.now();
       await expect(handler(snsEvent())).resolves.toBeUndefined();
       expect(performance.now() - started).toBeLessThan(2000);
-      expect(hanging.requests).toHaveLength(1);
+      // The export was sent (it may arrive after the 50 ms: the first export loads its encoder).
+      await vi.waitFor(() => expect(hanging.requests).toHaveLength(1));
       expect(target.seen).toHaveLength(1);
     } finally {
       await hanging.close();
@@ -403,31 +411,27 @@ describe('Lambda (notify function)', () => {
 describe('the tracer', () => {
   it('marks thrown and rejected work as errors, and bounds the queue', async () => {
     process.env.OTEL_EXPORTER_OTLP_PROTOCOL = 'http/protobuf';
-    try {
-      expect(() =>
-        withSpan('sync', () => {
-          throw new TypeError('bad input');
-        }),
-      ).toThrow('bad input');
-      await expect(
-        withSpan('async', async () => {
-          throw 'plain';
-        }),
-      ).rejects.toBe('plain');
-      const one = {
-        traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
-        spanId: '00f067aa0ba902b7',
-        name: 'bulk',
-        kind: 1 as const,
-        startMs: 1,
-        endMs: 2,
-        attributes: {},
-      };
-      recordSpans(Array.from({ length: MAX_QUEUED_SPANS + 5 }, () => one));
-      await flushSpans(10_000);
-    } finally {
-      delete process.env.OTEL_EXPORTER_OTLP_PROTOCOL;
-    }
+    expect(() =>
+      withSpan('sync', () => {
+        throw new TypeError('bad input');
+      }),
+    ).toThrow('bad input');
+    await expect(
+      withSpan('async', async () => {
+        throw 'plain';
+      }),
+    ).rejects.toBe('plain');
+    const one = {
+      traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+      spanId: '00f067aa0ba902b7',
+      name: 'bulk',
+      kind: 1 as const,
+      startMs: 1,
+      endMs: 2,
+      attributes: {},
+    };
+    recordSpans(Array.from({ length: MAX_QUEUED_SPANS + 5 }, () => one));
+    await flushSpans(10_000);
     // Sent as JSON all the same; the overflow was dropped, not sent.
     expect(receiver.spans.find((s) => s.name === 'sync')).toMatchObject({
       status: { code: 2, message: 'bad input' },

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { EnvSecretResolver } from '../../functions/adapters/local/env-secrets';
 import { ProbeScheduler, probeOffsetMs } from '../../functions/adapters/local/probe-scheduler';
 import { ProbeWorker } from '../../functions/adapters/local/probe-thread';
@@ -22,6 +22,7 @@ beforeAll(async () => {
   target = createServer((req, res) => {
     if (req.url === '/secret')
       res.writeHead(req.headers.authorization === 'Bearer s3cret' ? 200 : 401).end();
+    else if (req.url === '/slow') setTimeout(() => res.writeHead(200).end(), 60);
     else res.writeHead(req.url === '/ok' ? 200 : 503).end('hello');
   });
   await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
@@ -115,7 +116,11 @@ describe('ProbeScheduler timing and bound', () => {
     });
     // Act
     scheduler.start();
-    await vi.waitFor(() => expect(results).toHaveLength(10), { timeout: 3000 });
+    // Every probe runs at start; a probe whose offset comes during that first round runs again
+    // once its run ends, so there may be more than ten results.
+    await vi.waitFor(() => expect(new Set(results.map((r) => r.metadata.probe)).size).toBe(10), {
+      timeout: 3000,
+    });
     await scheduler.stop();
     // Assess
     expect(most).toBe(3);
@@ -142,6 +147,166 @@ describe('ProbeScheduler timing and bound', () => {
       const distance = Math.min(Math.abs(ms - offset), 1000 - Math.abs(ms - offset));
       expect(distance).toBeLessThan(150);
     }
+  });
+});
+
+describe('ProbeScheduler: late and skipped runs (fake timers)', () => {
+  const name = 'late-check';
+  // Start exactly at the probe's offset: its ticks come at t0 + 1000, t0 + 2000...
+  const t0 = Date.UTC(2026, 0, 1) + probeOffsetMs(name, 1000);
+  /** Let every promise settle (setImmediate is not faked). */
+  const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+  afterEach(() => {
+    vi.useRealTimers();
+    vi.restoreAllMocks();
+  });
+
+  /** A scheduler whose HTTP calls are held until `answer(i)`; it counts overlapping calls. */
+  const setup = () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    vi.setSystemTime(t0);
+    const answers: (() => void)[] = [];
+    let running = 0;
+    let most = 0;
+    const held: typeof probeHttp = () =>
+      new Promise((resolve) => {
+        running++;
+        most = Math.max(most, running);
+        answers.push(() => {
+          running--;
+          resolve({ statusCode: 200, headers: {}, body: '', latencyMs: 1 });
+        });
+      });
+    const warnings: unknown[][] = [];
+    vi.spyOn(logger, 'warn').mockImplementation((...args: unknown[]) => {
+      warnings.push(args);
+    });
+    const results: ProbeCompletedDetail[] = [];
+    const scheduler = new ProbeScheduler({
+      config: configOf([{ name, url: `${base}/ok`, intervalSeconds: 1, timeoutMs: 10_000 }]),
+      publisher: new MemoryPublisher(),
+      secrets: new EnvSecretResolver({}),
+      probeHttp: held,
+      onResult: (d) => results.push(d),
+    });
+    const answer = async (i: number) => {
+      answers[i]?.();
+      await settle();
+    };
+    return { scheduler, results, warnings, answer, calls: () => answers.length, most: () => most };
+  };
+
+  it('runs a tick that came during the previous run as soon as it ends, late, saying how late', async () => {
+    // Prepare
+    const { scheduler, results, warnings, answer, calls, most } = setup();
+    scheduler.start();
+    await settle();
+    // Act: the tick at t0 + 1000 comes while the start run is going; that run ends 300 ms later.
+    await vi.advanceTimersByTimeAsync(1000);
+    const callsDuringRun = calls();
+    await vi.advanceTimersByTimeAsync(300);
+    await answer(0);
+    await answer(1);
+    // The next tick, at t0 + 2000, is on time.
+    await vi.advanceTimersByTimeAsync(700);
+    await answer(2);
+    await scheduler.stop();
+    // Assess
+    expect(callsDuringRun).toBe(1);
+    expect(most()).toBe(1);
+    expect(results.map((r) => r.metadata.lateMs)).toEqual([undefined, 300, undefined]);
+    expect(results[1]?.metadata.checkedAt).toBe(new Date(t0 + 1300).toISOString());
+    expect(scheduler.stats).toMatchObject({
+      runs: 3,
+      lateRuns: 1,
+      maxLateMs: 300,
+      skippedTicks: 0,
+    });
+    expect(warnings).toEqual([
+      ['probe run started late', expect.objectContaining({ probe: name, lateMs: 300 })],
+    ]);
+  });
+
+  it('skips, counts and logs a waiting tick only when the next tick comes too', async () => {
+    // Prepare
+    const { scheduler, results, warnings, answer } = setup();
+    scheduler.start();
+    await settle();
+    // Act: ticks at t0 + 1000 and t0 + 2000 come while the start run is going.
+    await vi.advanceTimersByTimeAsync(2200);
+    await answer(0);
+    await answer(1);
+    await scheduler.stop();
+    // Assess: the first waiting tick was skipped; the second ran 200 ms late.
+    expect(scheduler.stats).toMatchObject({
+      runs: 2,
+      skippedTicks: 1,
+      lateRuns: 1,
+      maxLateMs: 200,
+    });
+    expect(results.map((r) => r.metadata.lateMs)).toEqual([undefined, 200]);
+    expect(warnings[0]).toEqual([
+      'probe run skipped: its previous run was still going at the next tick',
+      { probe: name, dueAt: new Date(t0 + 1000).toISOString() },
+    ]);
+  });
+
+  it('runs the latest time a late timer passed, and counts and logs the earlier ones as skipped', async () => {
+    // Prepare
+    const { scheduler, results, warnings, answer } = setup();
+    scheduler.start();
+    await settle();
+    await answer(0);
+    // Act: the clock jumps 3.5 s while the timer due at t0 + 1000 waits (a blocked event loop),
+    // so it fires at t0 + 4500, past the times t0 + 1000, 2000, 3000 and 4000.
+    vi.setSystemTime(t0 + 3500);
+    await vi.advanceTimersByTimeAsync(1000);
+    await answer(1);
+    // The next timer is at t0 + 5000, on time.
+    await vi.advanceTimersByTimeAsync(500);
+    await answer(2);
+    await scheduler.stop();
+    // Assess
+    expect(results.map((r) => r.metadata.lateMs)).toEqual([undefined, 500, undefined]);
+    expect(results[2]?.metadata.checkedAt).toBe(new Date(t0 + 5000).toISOString());
+    expect(scheduler.stats).toMatchObject({ runs: 3, skippedTicks: 3, lateRuns: 1 });
+    expect(warnings[0]).toEqual([
+      'probe run skipped: the timer fired more than an interval late',
+      { probe: name, dueAt: new Date(t0 + 1000).toISOString(), count: 3 },
+    ]);
+  });
+
+  it('does not count a run within a tenth of its interval as late', async () => {
+    // Prepare
+    const { scheduler, results, answer } = setup();
+    scheduler.start();
+    await settle();
+    // Act: the start run ends 100 ms after the tick at t0 + 1000 came.
+    await vi.advanceTimersByTimeAsync(1100);
+    await answer(0);
+    await answer(1);
+    await scheduler.stop();
+    // Assess
+    expect(results.map((r) => r.metadata.lateMs)).toEqual([undefined, undefined]);
+    expect(scheduler.stats.lateRuns).toBe(0);
+  });
+
+  it('serves runAll() with the run in flight, and stop() waits for it and drops a waiting tick', async () => {
+    // Prepare
+    const { scheduler, results, answer, calls } = setup();
+    scheduler.start();
+    await settle();
+    // Act
+    const all = scheduler.runAll();
+    await vi.advanceTimersByTimeAsync(1000);
+    const stopping = scheduler.stop();
+    await answer(0);
+    await Promise.all([all, stopping]);
+    // Assess: one call, one result; the tick waiting at stop never ran.
+    expect(calls()).toBe(1);
+    expect(results).toHaveLength(1);
+    expect(scheduler.stats).toMatchObject({ runs: 1, skippedTicks: 0 });
   });
 });
 
@@ -296,6 +461,18 @@ describe('the probe worker message handler (in-process)', () => {
     expect(answers).toEqual([
       { id: 7, detail: expect.objectContaining({ status: 'up', statusCode: 200 }) },
     ]);
+  });
+
+  it('bounds the checks in flight in the worker itself', async () => {
+    // Prepare: one slot; two checks of a target answering after 60 ms.
+    const bounded: ProbeAnswerMessage[] = [];
+    const handleOne = probeRequestHandler({ env: {}, concurrency: 1 }, (a) => bounded.push(a));
+    const [slow] = configOf([{ name: 'slow', url: `${base}/slow` }]).probes;
+    // Act
+    await Promise.all([1, 2].map((id) => handleOne({ id, probe: slow as never, ctx })));
+    // Assess: the second check started once the first had ended.
+    const [first, second] = bounded.map((a) => Date.parse(a.detail?.metadata.checkedAt ?? ''));
+    expect((second ?? 0) - (first ?? 0)).toBeGreaterThanOrEqual(55);
   });
 
   it('answers why a run could not be made, whatever was thrown', async () => {

@@ -63,8 +63,9 @@ let promPort: number;
 let promLog = '';
 
 /**
- * Prometheus on loopback, scraping every second with the scrape token. Started before the
- * other tests run: it waits about 5 s before its first scrape (its discovery manager's pace).
+ * Prometheus on loopback, scraping every second with the scrape token. Started before Vigil
+ * and the other tests: it waits about 5 s before its first scrape (the pace of its discovery
+ * manager; no flag of Prometheus 2.42 shortens it).
  */
 const startPrometheus = async (target: string): Promise<void> => {
   promPort = await freePort();
@@ -99,19 +100,21 @@ beforeAll(async () => {
   service = createServer((_req, res) => res.writeHead(200).end('ok'));
   const servicePort = await listen(service);
   dir = await mkdtemp(join(tmpdir(), 'vigil-prometheus-'));
+  // Prometheus first (it takes seconds to scrape), on the port Vigil is about to take.
+  const vigilPort = await freePort();
+  await startPrometheus(`127.0.0.1:${vigilPort}`);
   pipeline = await startLocal({
     config: parseConfig({
       project: 'shop',
       probes: [{ name: 'api', url: `http://127.0.0.1:${servicePort}/health`, intervalSeconds: 1 }],
     }),
     dataDir: join(dir, 'data'),
-    port: 0,
+    port: vigilPort,
     tokens: [TOKEN],
     readTokens: [],
     env: { VIGIL_METRICS_TOKEN: SCRAPE_TOKEN },
     webFiles: new Map(), // no dashboard here: skip its build
   });
-  await startPrometheus(new URL(pipeline.url).host);
   const res = await fetch(`${pipeline.url}/v1/results?project=shop&branch=main&format=junit`, {
     method: 'POST',
     headers: { authorization: `Bearer ${TOKEN}` },

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Git } from '../../cli/git';
 import { detectReport, deterministicRunId, runReport } from '../../cli/report';
 
 const CORPUS = join(import.meta.dirname, '..', 'fixtures', 'corpus');
@@ -107,6 +108,13 @@ const accept: Script = (req) => ({ status: 202, json: testsAnswer(req) });
 // ---------------------------------------------------------------------------------------------
 // Running the command
 
+/** What git answers outside a checkout (test/e2e/ci-edge.test.ts runs the real one there). */
+const notACheckout: Git = async () => ({
+  ok: false,
+  stdout: '',
+  stderr: 'fatal: not a git repository (or any of the parent directories): .git\n',
+});
+
 const run = async (
   argv: string[],
   env: NodeJS.ProcessEnv = {},
@@ -127,8 +135,9 @@ const run = async (
       sleeps.push(ms);
     },
     random: () => 0.5,
-    // Not a git checkout: branch and commit come only from the arguments and CI here.
-    cwd: tmpdir(),
+    // Not a git checkout (as git answers in one): branch and commit come only from the
+    // arguments and CI here.
+    git: notACheckout,
     ...extra,
   });
   // Whatever happened, the token is never printed.
@@ -900,7 +909,7 @@ describe('vigil report: odd answers and failures', () => {
       sleep: async (ms) => {
         sleeps.push(ms);
       },
-      cwd: tmpdir(),
+      git: notACheckout,
       ...over,
     });
     return { code, stdout, stderr, sleeps };

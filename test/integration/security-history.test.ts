@@ -39,7 +39,7 @@ afterAll(async () => {
 });
 
 const NPM = readFileSync(
-  new URL('../fixtures/security/npm-audit-v2-react-scripts.json', import.meta.url),
+  new URL('../fixtures/security/npm-audit-v2-audit-ci-allowlisted-path.json', import.meta.url),
   'utf8',
 );
 
@@ -106,18 +106,18 @@ describe.skipIf(!withMoto)('security runs in the DynamoDB history (moto)', () =>
   it('writes the base run with its fingerprints and compares the next run with it', async () => {
     const t1 = pipeline('2026-11-25T10:00:00.000Z');
     const base = await t1.post({ project: 'deps', branch: 'main', runId: 'base-1' }, NPM);
-    expect(base.gate.status).toBe('fail'); // no base yet: 29 critical/high findings gate.
+    expect(base.gate.status).toBe('fail'); // no base yet: its 3 high findings gate.
     const [stored] = await t1.store.series('deps', 'security', undefined, 'main', 5);
     expect(
       stored?.kind === 'security' && stored.summary.fingerprints[0]?.fingerprints,
-    ).toHaveLength(32);
+    ).toHaveLength(3);
 
     const t2 = pipeline('2026-11-25T11:00:00.000Z');
     const pr = await t2.post(
       { project: 'deps', branch: 'feature/x', base: 'main', runId: 'pr-1' },
       withNewPackage(),
     );
-    expect(pr.summary).toMatchObject({ findings: 33, new: 1, fixed: 0 });
+    expect(pr.summary).toMatchObject({ findings: 4, new: 1, fixed: 0 });
     expect(pr.security?.bases).toEqual([
       { tool: 'npm audit', baseRunId: 'base-1', baseAt: '2026-11-25T10:00:00.000Z' },
     ]);

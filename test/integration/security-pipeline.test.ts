@@ -318,3 +318,41 @@ describe('the CLI on a security report', () => {
     );
   });
 });
+
+describe("Trivy's JSON and ZAP's XML through the same pipeline", () => {
+  const fixture = (name: string) =>
+    readFileSync(new URL(`../fixtures/security/${name}`, import.meta.url), 'utf8');
+
+  it('gates a pull request on the vulnerability it adds to the Trivy scan of main', async () => {
+    const trivy = fixture('trivy-npm-repo.json');
+    const base = await post('project=images&suite=trivy&branch=main&commit=t1', trivy);
+    expect(base.format).toBe('trivy');
+    expect(check(base)).toMatchObject({ status: 'pass' }); // one MEDIUM, below the threshold
+    const doc = JSON.parse(trivy) as { Results: { Vulnerabilities: Record<string, unknown>[] }[] };
+    doc.Results[0]?.Vulnerabilities.push({
+      VulnerabilityID: 'CVE-2021-23337',
+      PkgName: 'lodash',
+      InstalledVersion: '4.17.20',
+      FixedVersion: '4.17.21',
+      Title: 'lodash: command injection via template',
+      Severity: 'HIGH',
+      CweIDs: ['CWE-94'],
+    });
+    const pr = await post(
+      'project=images&suite=trivy&branch=feature/t&base=main',
+      JSON.stringify(doc),
+    );
+    expect(check(pr)).toMatchObject({ status: 'fail' });
+    expect(pr.summary).toMatchObject({ findings: 2, new: 1, fixed: 0 });
+    expect(pr.security?.newFindings.map((f) => [f.severity, f.ruleId, f.location])).toEqual([
+      ['high', 'CVE-2021-23337', 'lodash 4.17.20'],
+    ]);
+  });
+
+  it('reads a ZAP XML report posted as it is', async () => {
+    const r = await post('project=web&branch=main', fixture('zap-dev-build-traditional.xml'));
+    expect(r).toMatchObject({ kind: 'security', format: 'zap' });
+    expect(r.summary).toMatchObject({ findings: 2, bySeverity: { high: 2 } });
+    expect(check(r)).toMatchObject({ status: 'fail' });
+  });
+});

@@ -5,10 +5,8 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { secrets } from '../../functions/adapters/aws/clients';
 import type { GetSecretValueClient } from '../../functions/adapters/aws/secrets-resolver';
-import { createSentryDsnReader, sentryDsn } from '../../functions/adapters/aws/sentry-dsn';
-import { logger } from '../../functions/shared/powertools';
+import { saveEnv } from '../helpers/env';
 import { type MotoServer, motoAvailable, startMoto } from '../helpers/moto';
 
 /**
@@ -23,17 +21,27 @@ const SECRET = 'vigil/dev/SENTRY_DSN';
 
 let moto: MotoServer;
 let admin: SecretsManagerClient;
-const savedEnv = { ...process.env };
+let restoreEnv: () => void;
+// Imported fresh in beforeAll: the shared client and the process reader read the environment.
+let secrets: typeof import('../../functions/adapters/aws/clients').secrets;
+let createSentryDsnReader: typeof import('../../functions/adapters/aws/sentry-dsn').createSentryDsnReader;
+let sentryDsn: typeof import('../../functions/adapters/aws/sentry-dsn').sentryDsn;
+let logger: typeof import('../../functions/shared/powertools').logger;
 
 /** Every test here needs moto_server (started in beforeAll, which runs only if one does). */
 const describeWithMoto = describe.skipIf(!motoAvailable('sentry-dsn.test.ts'));
 
 beforeAll(async () => {
   moto = await startMoto();
+  restoreEnv = saveEnv();
   process.env.AWS_ACCESS_KEY_ID = 'test';
   process.env.AWS_SECRET_ACCESS_KEY = 'test';
   process.env.AWS_REGION = REGION;
   process.env.AWS_ENDPOINT_URL = moto.endpoint;
+  vi.resetModules();
+  ({ secrets } = await import('../../functions/adapters/aws/clients'));
+  ({ createSentryDsnReader, sentryDsn } = await import('../../functions/adapters/aws/sentry-dsn'));
+  ({ logger } = await import('../../functions/shared/powertools'));
   admin = new SecretsManagerClient({ region: REGION, endpoint: moto.endpoint });
   await admin.send(new CreateSecretCommand({ Name: SECRET, SecretString: `${DSN}\n` }));
   await admin.send(new CreateSecretCommand({ Name: 'vigil/dev/EMPTY_DSN', SecretString: ' ' }));
@@ -41,9 +49,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   admin?.destroy();
-  secrets().destroy();
+  secrets?.().destroy();
   await moto?.stop();
-  process.env = savedEnv;
+  restoreEnv?.();
+  vi.resetModules();
 });
 
 afterEach(() => {

@@ -7,6 +7,7 @@ import { parseConfig } from '../../functions/core/config';
 import type { TokenSource } from '../../functions/core/ports';
 import { createIngestHandler } from '../../functions/ingest/handler';
 import { sentryClientFor, withSentry } from '../../functions/shared/sentry';
+import { saveEnv } from '../helpers/env';
 import {
   apiEvent,
   fixedClock,
@@ -163,9 +164,10 @@ const eventOf = (envelope: Buffer): { tags?: Record<string, string>; level?: str
 };
 
 let receiver: Receiver;
-const savedDsn = process.env.SENTRY_DSN;
+let restoreEnv: () => void;
 
 beforeEach(async () => {
+  restoreEnv = saveEnv();
   delete process.env.SENTRY_DSN;
   process.env.VIGIL_STAGE = 'dev';
   receiver = await startReceiver();
@@ -173,9 +175,7 @@ beforeEach(async () => {
 
 afterEach(async () => {
   await receiver.close();
-  delete process.env.VIGIL_STAGE;
-  if (savedDsn === undefined) delete process.env.SENTRY_DSN;
-  else process.env.SENTRY_DSN = savedDsn;
+  restoreEnv();
 });
 
 describe('withSentry', () => {

@@ -26,6 +26,7 @@ import {
 } from '../../functions/adapters/local/store/status-store';
 import type { AlertNotification, ProbeCompletedDetail } from '../../functions/core/events';
 import type { RunCatalog, RunEntry } from '../../functions/core/status/catalog';
+import type { RunDigest } from '../../functions/core/status/digest';
 import type { IncidentStore, ProbeHistoryStore } from '../../functions/core/status/types';
 import { type MotoServer, startMoto } from '../helpers/moto';
 import { requireTools, TOOLS } from '../helpers/requires';
@@ -296,6 +297,42 @@ const contract = (name: string, make: () => Stores) => {
       expect(
         await catalog.trend({ project: 'shop/web', kind: 'tests', branch: 'feat#1', limit: 1 }),
       ).toHaveLength(1);
+    });
+
+    it("keeps a run's digest with the run, never in the overview's latest runs or trends", async () => {
+      const { catalog } = stores;
+      const digest: RunDigest = {
+        warnings: ['line 3: unknown element <x>'],
+        failedTests: [
+          {
+            suite: 's',
+            classname: 'C',
+            name: 'fails <b>',
+            message: 'expected 1 to be 2',
+            details: 'Error: expected 1 to be 2\n    at t (a.test.ts:3:5)',
+            file: 'a.test.ts',
+            line: 3,
+            durationMs: 4,
+          },
+        ],
+        failedTestsTotal: 7,
+      };
+      await catalog.record(
+        { ...run('d1', '2026-11-25T13:00:00.000Z', { branch: 'd' }), digest },
+        90,
+      );
+      await catalog.record(run('d2', '2026-11-25T13:01:00.000Z', { branch: 'd' }), 90);
+      expect((await catalog.get('shop/web', 'd1'))?.digest).toEqual(digest);
+      expect(await catalog.get('shop/web', 'd2')).not.toHaveProperty('digest');
+      const trend = await catalog.trend({
+        project: 'shop/web',
+        kind: 'tests',
+        branch: 'd',
+        limit: 5,
+      });
+      expect(trend.map((r) => r.runId)).toEqual(['d2', 'd1']);
+      for (const r of [...trend, ...(await catalog.latest())])
+        expect(r).not.toHaveProperty('digest');
     });
   });
 };

@@ -461,6 +461,7 @@ describe('GET /v1/projects/{project}/benchmarks/{name}', () => {
     ]);
     expect(res.body.points[0]).toEqual({
       at: '2026-11-20T08:00:00.000Z',
+      gate: 'pass',
       runId: 'b0',
       commit: 'sha-b0',
       value: 100,

@@ -1,9 +1,7 @@
-import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { parseConfig } from '../../functions/core/config';
 import { configJsonHash } from '../../functions/core/config-access';
 import { configFromEnv } from '../../functions/shared/lambda-config';
-
-// In ISOLATED (vitest.config.ts): it resets modules to see cron-parser load.
 
 /** What synth puts in a function's environment (lib/function-defaults.ts). */
 const synthEnv = (config: unknown): NodeJS.ProcessEnv => {
@@ -56,7 +54,11 @@ describe('configFromEnv', () => {
 });
 
 describe('cron-parser, loaded only where a cron window exists', () => {
+  // A fresh maintenance module per test, to see cron-parser load; none left to the next file.
   beforeEach(() => {
+    vi.resetModules();
+  });
+  afterAll(() => {
     vi.resetModules();
   });
 

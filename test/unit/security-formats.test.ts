@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { VigilError } from '../../functions/core/errors';
-import { type ParsedSecurity, parseReport } from '../../functions/core/formats';
+import { parseReport } from '../../functions/core/formats';
 import {
   cweIds,
   htmlToText,
@@ -12,36 +11,24 @@ import {
   severityOfScore,
   severityOfZapRisk,
 } from '../../functions/core/security/model';
+import { errorOf } from '../helpers/errors';
+import { parseSecurity } from '../helpers/security';
 
 /**
  * The security formats on real reports (expected numbers from the tools' own summaries: ESLint's
- * console line, npm's metadata.vulnerabilities, ZAP's per-alert counts, the SARIF result count),
+ * console line, npm's metadata.vulnerabilities, ZAP's per-alert counts, the SARIF result count;
+ * Trivy's and Grype's JSON and ZAP's XML are in test/unit/formats/security-scanners.test.ts),
  * the severity mapping table, fingerprints across line shifts, and hostile input.
  */
 
 const read = (path: string): string =>
   readFileSync(new URL(`../fixtures/${path}`, import.meta.url), 'utf8');
-const parse = (text: string, format?: Parameters<typeof parseReport>[1]): ParsedSecurity => {
-  const r = parseReport(text, format);
-  if (r.kind !== 'security') throw new Error(`not a security report: ${r.kind}`);
-  return r;
-};
-const refused = (fn: () => unknown): VigilError => {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof VigilError) return e;
-    throw e;
-  }
-  throw new Error('expected a VigilError');
-};
-
 describe('real reports', () => {
   it('ESLint SARIF: the 6 problems ESLint printed (1 error, 5 warnings), with rule, file and line', () => {
     const console = read('real/security/eslint-console.txt');
     const [, total, errors, warnings] =
       /✖ (\d+) problems \((\d+) errors?, (\d+) warnings?\)/.exec(console) ?? [];
-    const r = parse(read('real/security/eslint-security.sarif'));
+    const r = parseSecurity(read('real/security/eslint-security.sarif'));
     expect(r.format).toBe('sarif');
     expect(r.summary.findings).toBe(Number(total));
     // ESLint's errors are SARIF `error` (high), its warnings `warning` (medium).
@@ -65,48 +52,58 @@ describe('real reports', () => {
     expect(r.warnings).toEqual([]);
   });
 
-  it('Trivy SARIF: one result, level error, with its precision', () => {
-    const r = parse(read('security/trivy-0.9.2-sarif-demo.sarif'));
-    expect(r.summary.findings).toBe(1);
+  it("Trivy SARIF: every result, by its level (Trivy's SARIF before security-severity)", () => {
+    const text = read('security/trivy-alpine-310.sarif');
+    const levels = (
+      JSON.parse(text) as { runs: { results: { level: string }[] }[] }
+    ).runs[0]?.results.map((x) => x.level);
+    const r = parseSecurity(text);
+    expect(r.summary.findings).toBe(levels?.length);
+    expect(r.summary.bySeverity).toMatchObject({
+      medium: levels?.filter((l) => l === 'warning').length,
+      low: levels?.filter((l) => l === 'note').length,
+    });
     expect(r.findings[0]).toMatchObject({
       tool: 'Trivy',
-      ruleId: '[MEDIUM] CVE-2017-16137',
-      severity: 'high',
+      ruleId: 'CVE-2019-1549',
+      ruleName: 'OsPackageVulnerability',
+      severity: 'medium',
       confidence: 'very-high',
-      location: { file: 'package-lock.json', line: 33 },
+      location: { file: 'testdata/fixtures/images/alpine-310.tar.gz', line: 1 },
     });
+    // The same CVE in libcrypto1.1 and libssl1.1 are two findings.
+    expect(new Set(r.findings.map((f) => f.fingerprint)).size).toBe(8);
   });
 
   it('ZAP JSON: one finding per alert instance, as ZAP counts them, HTML descriptions as text', () => {
-    const text = read('security/zap-2.16-devops-intro.json');
-    const doc = JSON.parse(text) as { site: { alerts: { riskcode: string; count: string }[] }[] };
-    const zapCounts = { high: 0, medium: 0, low: 0, info: 0 } as Record<string, number>;
-    const risk = ['info', 'low', 'medium', 'high'];
-    for (const a of doc.site.flatMap((s) => s.alerts))
-      zapCounts[risk[Number(a.riskcode)] as string] =
-        (zapCounts[risk[Number(a.riskcode)] as string] ?? 0) + Number(a.count);
-    const r = parse(text);
+    const text = read('security/zap-dev-build-traditional.json');
+    const doc = JSON.parse(text) as {
+      site: { alerts: { riskcode: string; count: string }[] }[];
+    };
+    const alerts = doc.site.flatMap((x) => x.alerts);
+    const r = parseSecurity(text);
     expect(r.format).toBe('zap');
-    expect(r.summary.findings).toBe(4);
-    expect(r.summary.bySeverity).toEqual({ critical: 0, ...zapCounts });
-    const outOfDate = r.findings.find((f) => f.ruleId === '10116');
-    expect(outOfDate).toMatchObject({
-      ruleName: 'ZAP is Out of Date',
-      severity: 'low',
-      confidence: 'high',
-      cwe: ['CWE-1104'],
-      location: { url: 'http://host.docker.internal:8080', method: 'GET' },
+    expect(r.summary.findings).toBe(alerts.reduce((n, a) => n + Number(a.count), 0));
+    expect(r.summary.bySeverity).toEqual({ critical: 0, high: 2, medium: 0, low: 0, info: 0 });
+    expect(r.findings[0]).toMatchObject({
+      ruleId: '1',
+      ruleName: 'XSS',
+      severity: 'high',
+      confidence: 'medium',
+      message: 'XSS Description',
+      cwe: ['CWE-123'],
+      location: { url: 'http://example.com/example_3', method: 'GET', param: 'Test Param' },
     });
-    expect(outOfDate?.message).toBe(
-      'The version of ZAP you are using to test your app is out of date and is no longer being updated. The risk level is set based on how out of date your ZAP version is.',
-    );
+    // Two instances at the same URL and parameter stay two findings.
+    expect(new Set(r.findings.map((f) => f.fingerprint)).size).toBe(2);
+    expect(r.warnings).toEqual([]);
   });
 
   it('npm audit v2: one finding per vulnerable package, matching metadata.vulnerabilities', () => {
-    const text = read('security/npm-audit-v2-react-scripts.json');
+    const text = read('security/npm-audit-v2-audit-ci-allowlisted-path.json');
     const meta = (JSON.parse(text) as { metadata: { vulnerabilities: Record<string, number> } })
       .metadata.vulnerabilities;
-    const r = parse(text);
+    const r = parseSecurity(text);
     expect(r.format).toBe('npm-audit');
     expect(r.summary.findings).toBe(meta.total);
     expect(r.summary.bySeverity).toEqual({
@@ -116,23 +113,22 @@ describe('real reports', () => {
       low: meta.low,
       info: meta.info,
     });
-    expect(r.findings.find((f) => f.location.package === 'ejs')).toMatchObject({
-      ruleId: 'GHSA-phwq-j96m-2c2q',
-      ruleName: 'ejs template injection vulnerability',
-      severity: 'critical',
-      cwe: ['CWE-74'],
-      location: { package: 'ejs', version: '<3.1.7' },
-      message: 'ejs template injection vulnerability; fix: react-scripts@5.0.1 (major)',
+    expect(r.findings.find((f) => f.location.package === 'axios')).toMatchObject({
+      ruleId: 'GHSA-cph5-m8f7-6c5x',
+      ruleName: 'Incorrect Comparison in axios',
+      severity: 'high',
+      location: { package: 'axios', version: '<=0.21.1' },
+      message: 'Incorrect Comparison in axios (+2 more advisories); fix: axios@0.26.0 (major)',
     });
-    expect(r.findings.find((f) => f.location.package === 'webpack')).toMatchObject({
-      ruleId: 'via watchpack',
-      message: 'Vulnerable through watchpack; fix available',
+    expect(r.findings.find((f) => f.location.package === 'github-build')).toMatchObject({
+      ruleId: 'via axios',
+      message: 'Vulnerable through axios; fix available',
     });
     expect(r.warnings).toEqual([]);
   });
 
   it('npm audit with nothing vulnerable: zero findings', () => {
-    const r = parse(read('security/npm-audit-empty-cdk-integ-tests-sample.json'));
+    const r = parseSecurity(read('security/npm-audit-empty-cdk-integ-tests-sample.json'));
     expect(r.summary).toEqual({
       findings: 0,
       bySeverity: { critical: 0, high: 0, medium: 0, low: 0, info: 0 },
@@ -141,9 +137,12 @@ describe('real reports', () => {
   });
 
   it('format= names the parser, and a wrong one is told', () => {
-    expect(parse(read('security/trivy-0.9.2-sarif-demo.sarif'), 'sarif').summary.findings).toBe(1);
+    expect(parseSecurity(read('security/trivy-alpine-310.sarif'), 'sarif').summary.findings).toBe(
+      8,
+    );
     expect(
-      refused(() => parseReport(read('security/zap-2.16-devops-intro.json'), 'npm-audit')).message,
+      errorOf(() => parseReport(read('security/zap-dev-build-traditional.json'), 'npm-audit'))
+        .message,
     ).toMatch(/auditReportVersion 2/);
   });
 });
@@ -222,7 +221,7 @@ describe('severity mapping', () => {
         },
       ],
     };
-    const r = parse(JSON.stringify(sarif));
+    const r = parseSecurity(JSON.stringify(sarif));
     expect(r.findings.map((f) => [f.ruleId, f.severity])).toEqual([
       ['js/xss', 'medium'],
       ['js/xss', 'critical'],
@@ -250,11 +249,11 @@ describe('fingerprints', () => {
     };
 
   it('survive the code moving down (no line in the fingerprint)', () => {
-    const before = parse(read('real/security/eslint-security.sarif'));
+    const before = parseSecurity(read('real/security/eslint-security.sarif'));
     const shifted = eslint();
     for (const r of shifted.runs[0]?.results ?? [])
       for (const l of r.locations) l.physicalLocation.region.startLine += 7;
-    const after = parse(JSON.stringify(shifted));
+    const after = parseSecurity(JSON.stringify(shifted));
     expect(after.findings.map((f) => f.location.line)).toEqual(
       before.findings.map((f) => (f.location.line ?? 0) + 7),
     );
@@ -279,13 +278,13 @@ describe('fingerprints', () => {
     });
     const doc = (results: unknown[]) =>
       JSON.stringify({ version: '2.1.0', runs: [{ tool: { driver: { name: 'T' } }, results }] });
-    const a = parse(doc([result(1, 'h1:1'), result(5, 'h2:1')]));
-    const b = parse(doc([result(40, 'h1:1'), result(90, 'h2:1')]));
+    const a = parseSecurity(doc([result(1, 'h1:1'), result(5, 'h2:1')]));
+    const b = parseSecurity(doc([result(40, 'h1:1'), result(90, 'h2:1')]));
     expect(b.findings.map((f) => f.fingerprint)).toEqual(a.findings.map((f) => f.fingerprint));
     expect(a.findings[0]?.location.file).toBe('/src/a.js');
-    const twins = parse(doc([result(3), result(9)]));
+    const twins = parseSecurity(doc([result(3), result(9)]));
     expect(new Set(twins.findings.map((f) => f.fingerprint)).size).toBe(2);
-    const twinsMoved = parse(doc([result(13), result(19)]));
+    const twinsMoved = parseSecurity(doc([result(13), result(19)]));
     expect(twinsMoved.findings.map((f) => f.fingerprint)).toEqual(
       twins.findings.map((f) => f.fingerprint),
     );
@@ -297,7 +296,7 @@ describe('hostile and malformed input', () => {
     JSON.stringify({ version: '2.1.0', runs: [], ...extra });
 
   it('refuses a SARIF version other than 2.1.0, and a log without runs', () => {
-    const wrong = refused(() =>
+    const wrong = errorOf(() =>
       parseReport(
         JSON.stringify({
           $schema: 'https://json.schemastore.org/sarif-2.0.0.json',
@@ -314,19 +313,19 @@ describe('hostile and malformed input', () => {
     expect(wrong.message).toMatch(
       /SARIF version "2\.0\.0" is not supported: Vigil reads SARIF 2\.1\.0/,
     );
-    const noRuns = refused(() =>
+    const noRuns = errorOf(() =>
       parseReport(JSON.stringify({ $schema: 'sarif-2.1.0', version: '2.1.0' })),
     );
     expect(noRuns).toMatchObject({ code: 'invalid_report', location: { path: 'runs' } });
-    expect(refused(() => parseReport(sarif({ runs: [{ results: 'x' }] })))).toMatchObject({
+    expect(errorOf(() => parseReport(sarif({ runs: [{ results: 'x' }] })))).toMatchObject({
       location: { path: 'runs[0].results' },
     });
-    expect(refused(() => parseReport('[1]', 'sarif')).message).toMatch(/JSON object/);
+    expect(errorOf(() => parseReport('[1]', 'sarif')).message).toMatch(/JSON object/);
   });
 
   it('refuses more results than a report may carry, with the count to aim for', () => {
     const results = Array.from({ length: MAX_FINDINGS + 1 }, () => ({}));
-    const e = refused(() =>
+    const e = errorOf(() =>
       parseReport(sarif({ runs: [{ tool: { driver: { name: 'T' } }, results }] })),
     );
     expect(e.message).toMatch(new RegExp(`more than ${MAX_FINDINGS} results: split the scan`));
@@ -340,7 +339,7 @@ describe('hostile and malformed input', () => {
         { physicalLocation: { artifactLocation: { uri: 'a.js' }, region: { startLine } } },
       ],
     });
-    const r = parse(
+    const r = parseSecurity(
       sarif({
         runs: [
           {
@@ -364,7 +363,7 @@ describe('hostile and malformed input', () => {
 
   it('turns hostile strings into bounded plain text', () => {
     const name = `<img src=x onerror=alert(1)>\u202e\u0000${'x'.repeat(5000)}`;
-    const r = parse(
+    const r = parseSecurity(
       sarif({
         runs: [
           {
@@ -403,7 +402,7 @@ describe('hostile and malformed input', () => {
         },
       ],
     };
-    const r = parse(JSON.stringify(doc));
+    const r = parseSecurity(JSON.stringify(doc));
     expect(r.findings[0]).toMatchObject({
       severity: 'high',
       message: 'Echoes <script>alert(1)</script> steal()',
@@ -421,10 +420,10 @@ describe('hostile and malformed input', () => {
       '@programName': 'ZAP',
       site: [{ alerts: [{ pluginid: '1', riskcode: '9', instances: [] }] }],
     };
-    expect(refused(() => parseReport(JSON.stringify(zap)))).toMatchObject({
+    expect(errorOf(() => parseReport(JSON.stringify(zap)))).toMatchObject({
       location: { path: 'site[0].alerts[0].riskcode' },
     });
-    const v1 = refused(() =>
+    const v1 = errorOf(() =>
       parseReport(JSON.stringify({ auditReportVersion: 1, advisories: {} })),
     );
     expect(v1.message).toMatch(
@@ -434,11 +433,11 @@ describe('hostile and malformed input', () => {
       auditReportVersion: 2,
       vulnerabilities: { a: { name: 'a', severity: 'severe', via: [] } },
     };
-    expect(refused(() => parseReport(JSON.stringify(badSeverity))).message).toMatch(
+    expect(errorOf(() => parseReport(JSON.stringify(badSeverity))).message).toMatch(
       /severity must be critical, high, moderate, low or info/,
     );
     expect(
-      refused(() => parseReport(JSON.stringify({ auditReportVersion: 2 }))).location?.path,
+      errorOf(() => parseReport(JSON.stringify({ auditReportVersion: 2 }))).location?.path,
     ).toBe('vulnerabilities');
   });
 
@@ -450,7 +449,7 @@ describe('hostile and malformed input', () => {
       },
       metadata: { vulnerabilities: { total: 2 } },
     };
-    const r = parse(JSON.stringify(doc));
+    const r = parseSecurity(JSON.stringify(doc));
     expect(r.findings[0]?.message).toBe('Vulnerable through b; no fix available');
     expect(r.warnings).toEqual([
       'npm counted 2 vulnerable packages in metadata.vulnerabilities.total, the report lists 1.',
@@ -488,7 +487,7 @@ describe('defensive shapes', () => {
         },
       ],
     };
-    const r = parse(JSON.stringify(doc));
+    const r = parseSecurity(JSON.stringify(doc));
     expect(r.findings.map((f) => [f.ruleId, f.ruleName, f.message, f.suppressedInReport])).toEqual([
       ['by-index', 'Rule text', 'Rule text', undefined],
       ['named', 'Named rule', 'md **text**', undefined],
@@ -497,7 +496,7 @@ describe('defensive shapes', () => {
       ['y', undefined, 'accepted', 'suppressed in the report (external)'],
       ['(no rule)', undefined, '', undefined],
     ]);
-    expect(refused(() => parseReport('{"runs": []}', 'sarif')).message).toMatch(
+    expect(errorOf(() => parseReport('{"runs": []}', 'sarif')).message).toMatch(
       /SARIF version null/,
     );
   });
@@ -515,17 +514,18 @@ describe('defensive shapes', () => {
         },
       ],
     };
-    const r = parse(JSON.stringify(doc));
+    const r = parseSecurity(JSON.stringify(doc));
     expect(r.findings).toEqual([
       expect.objectContaining({ ruleId: '10020-1', severity: 'medium', message: '', location: {} }),
       expect.objectContaining({ ruleId: '10020-1', location: { url: 'https://x/' } }),
     ]);
     expect(r.findings[0]).not.toHaveProperty('ruleName');
     expect(
-      parse(JSON.stringify({ '@programName': 'ZAP', site: [{ alerts: [{ riskcode: '1' }] }] }))
-        .findings,
+      parseSecurity(
+        JSON.stringify({ '@programName': 'ZAP', site: [{ alerts: [{ riskcode: '1' }] }] }),
+      ).findings,
     ).toEqual([]);
-    expect(refused(() => parseReport('{"site": {}}', 'zap')).location?.path).toBe('site');
+    expect(errorOf(() => parseReport('{"site": {}}', 'zap')).location?.path).toBe('site');
     const huge = {
       '@programName': 'ZAP',
       site: [
@@ -540,7 +540,7 @@ describe('defensive shapes', () => {
         },
       ],
     };
-    expect(refused(() => parseReport(JSON.stringify(huge))).message).toMatch(
+    expect(errorOf(() => parseReport(JSON.stringify(huge))).message).toMatch(
       /more than 50000 alert instances/,
     );
   });
@@ -557,30 +557,32 @@ describe('defensive shapes', () => {
         },
       },
     };
-    expect(() => parse(JSON.stringify(doc))).toThrow(/vulnerabilities\["keyed"\]\.severity/);
+    expect(() => parseSecurity(JSON.stringify(doc))).toThrow(
+      /vulnerabilities\["keyed"\]\.severity/,
+    );
     delete (doc.vulnerabilities as Record<string, unknown>).keyed;
-    const r = parse(JSON.stringify(doc));
+    const r = parseSecurity(JSON.stringify(doc));
     expect(r.findings[0]).toMatchObject({
       ruleId: '1234',
       location: { package: 'lib' },
       message: 'Old advisory; fix: lib@2.0.0',
       cwe: [],
     });
-    const none = parse(
+    const none = parseSecurity(
       JSON.stringify({
         auditReportVersion: 2,
         vulnerabilities: { z: { severity: 'info', via: [{}] } },
       }),
     );
     expect(none.findings[0]?.ruleId).toBe('via (unknown)');
-    expect(refused(() => parseReport('[]', 'npm-audit')).message).toBe(
+    expect(errorOf(() => parseReport('[]', 'npm-audit')).message).toBe(
       'An npm audit report is a JSON object.',
     );
     const many = Object.fromEntries(
       Array.from({ length: MAX_FINDINGS + 1 }, (_, i) => [`p${i}`, 0]),
     );
     expect(
-      refused(() => parseReport(JSON.stringify({ auditReportVersion: 2, vulnerabilities: many })))
+      errorOf(() => parseReport(JSON.stringify({ auditReportVersion: 2, vulnerabilities: many })))
         .message,
     ).toMatch(/more than 50000 packages/);
   });

@@ -62,6 +62,8 @@ let publisher: MemoryPublisher;
 let archive: MemoryArchive;
 let probes: MemoryProbeHistoryStore;
 let incidents: MemoryIncidentStore;
+/** The status subscriber reads the normalized result for the run's digest (as both runtimes do). */
+let digests: boolean;
 
 const readerOf = (a: MemoryArchive): ArchiveReader => ({
   async get(pointer: ArchivePointer) {
@@ -73,6 +75,7 @@ const readerOf = (a: MemoryArchive): ArchiveReader => ({
 
 const setup = (input: VigilConfigInput = baseConfig): void => {
   const clock = { now: () => new Date(now) };
+  digests = true;
   publisher = new MemoryPublisher();
   archive = new MemoryArchive();
   probes = new MemoryProbeHistoryStore(clock);
@@ -131,7 +134,11 @@ const call = async (
 
 /** Deliver what was published to the status subscriber, as the bus would. */
 const deliver = async (events: VigilEvent[] = publisher.events.splice(0)): Promise<void> => {
-  const handler = createStatusHandler({ ...(deps.status as StatusStores), ttlDays: 90 });
+  const handler = createStatusHandler({
+    ...(deps.status as StatusStores),
+    ttlDays: 90,
+    ...(digests ? { archive: readerOf(archive) } : {}),
+  });
   for (const e of events)
     await handler({
       version: '0',
@@ -299,6 +306,13 @@ describe('projects and runs', () => {
     expect(raw.headers['x-content-type-options']).toBe('nosniff');
     expect(raw.headers['content-security-policy']).toContain('sandbox');
     expect(raw.headers['content-disposition']).toBe(`inline; filename="${runId}.xml"`);
+
+    // The failed tests and warnings come from the digest taken when the run was recorded: the
+    // run page no longer reads the archive.
+    delete deps.archiveReader;
+    const again = await call('GET', `/v1/projects/shop/runs/${runId}`, { token: READ });
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual(detail);
   });
 
   it('names the bad part of a run path and 404s an unknown run', async () => {
@@ -335,8 +349,13 @@ describe('projects and runs', () => {
 });
 
 describe('edges', () => {
-  it('answers 503 for a run page without an archive reader', async () => {
+  it('reads the archive for a run recorded without a digest, and answers 503 without an archive reader', async () => {
+    digests = false;
     const { runId } = await post('junit/dorny-jest-junit.xml', {});
+    const detail = (await call('GET', `/v1/projects/shop/runs/${runId}`, { token: READ }))
+      .body as RunDetailAnswer;
+    expect(detail.failedTestsTotal).toBeGreaterThan(0);
+    expect(detail.failedTests[0]?.details).toContain('\n    at ');
     delete deps.archiveReader;
     const res = await call('GET', `/v1/projects/shop/runs/${runId}`, { token: READ });
     expect(res.status).toBe(503);

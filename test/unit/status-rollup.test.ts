@@ -9,7 +9,6 @@ import { importStatusJournal } from '../../functions/adapters/local/store/status
 import { authorize, roleOf } from '../../functions/core/access';
 import { parseConfig } from '../../functions/core/config';
 import type { ProbeCompletedDetail } from '../../functions/core/events';
-import type { RunEntry } from '../../functions/core/status/catalog';
 import {
   badgeIsPublic,
   coverageBadge,
@@ -20,10 +19,12 @@ import {
   binUpperMs,
   bucketStart,
   histogramQuantile,
+  histogramQuantiles,
   latencyBin,
   mergeInto,
   uptime,
 } from '../../functions/core/status/rollup';
+import { runEntry } from '../helpers/fakes';
 
 describe('rollups', () => {
   it('aligns buckets to UTC minutes, hours and days', () => {
@@ -48,6 +49,12 @@ describe('rollups', () => {
       expect(estimate).toBeLessThanOrEqual(exact * 1.05 + 0.1);
     }
     expect(histogramQuantile({}, 0.5)).toBeNull();
+    // Bins filled out of order and empty bins (as parsed from a store) read the same.
+    const shuffled: Record<number, number> = { 90: 1, 3: 0, 10: 2, 50: 1 };
+    expect(histogramQuantiles(shuffled, [0.25, 0.5, 0.75, 1])).toEqual(
+      [10, 10, 50, 90].map(binUpperMs),
+    );
+    expect(histogramQuantiles({ 7: 0 }, [0.5])).toEqual([null]);
     expect(latencyBin(0)).toBe(0);
     expect(binUpperMs(0)).toBe(1);
     // Every latency falls at or under its bin's upper bound and above the previous one.
@@ -83,22 +90,6 @@ describe('access', () => {
   });
 });
 
-const entry = (over: Partial<RunEntry>): RunEntry => ({
-  project: 'shop',
-  runId: 'r1',
-  kind: 'tests',
-  format: 'junit',
-  branch: 'main',
-  ingestedAt: '2026-11-25T10:00:00.000Z',
-  correlationId: 'c',
-  gate: 'pass',
-  facts: {},
-  gateChecks: { status: 'pass', checks: [] },
-  archive: { uri: 'mem://a', bytes: 1, sha256: 'a'.repeat(64) },
-  normalized: { uri: 'mem://n', bytes: 1, sha256: 'b'.repeat(64) },
-  ...over,
-});
-
 describe('badges', () => {
   const config = parseConfig({
     gates: { minCoverage: 80 },
@@ -120,13 +111,13 @@ describe('badges', () => {
       message: 'unknown',
       tone: 'unknown',
     });
-    catalog.recordSync(entry({}));
+    catalog.recordSync(runEntry({}));
     expect((await gateBadge({ catalog }, 'shop', 'main')).message).toBe('passing');
-    catalog.recordSync(entry({ runId: 'r2', suite: 'e2e', gate: 'fail' }));
+    catalog.recordSync(runEntry({ runId: 'r2', suite: 'e2e', gate: 'fail' }));
     expect((await gateBadge({ catalog }, 'shop', 'main')).tone).toBe('bad');
     expect((await coverageBadge({ catalog, config }, 'shop', 'main')).message).toBe('unknown');
     const coverage = (runId: string, at: string, lines: number) =>
-      entry({
+      runEntry({
         runId,
         kind: 'coverage',
         ingestedAt: at,
@@ -145,7 +136,7 @@ describe('badges', () => {
     // Prepare
     const catalog = new MemoryRunCatalog();
     const coverage = (runId: string, at: string, lines: number) =>
-      entry({
+      runEntry({
         runId,
         kind: 'coverage',
         ingestedAt: at,
@@ -226,7 +217,7 @@ describe('local store: dashboard data', () => {
       join(journal, 'probes.jsonl'),
       `${JSON.stringify(down)}\n${JSON.stringify(down)}\n{"metadata":`,
     );
-    await writeFile(join(journal, 'runs.jsonl'), `${JSON.stringify(entry({}))}\n`);
+    await writeFile(join(journal, 'runs.jsonl'), `${JSON.stringify(runEntry({}))}\n`);
     await writeFile(
       join(journal, 'incidents.jsonl'),
       `${JSON.stringify({
@@ -281,10 +272,32 @@ describe('local store: dashboard data', () => {
     second.close();
   });
 
+  it('expires a run with its digest, and skips a corrupt digest (the run page then reads the archive)', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'vigil-status-'));
+    let at = Date.parse('2026-11-25T10:30:00.000Z');
+    const store = LocalStore.open(dir, { clock: { now: () => new Date(at) } });
+    try {
+      const { catalog } = store.status;
+      const digest = { warnings: [], failedTests: [], failedTestsTotal: 3 };
+      await catalog.record(runEntry({ digest }), 1);
+      await catalog.record(runEntry({ runId: 'r2', digest }), 2);
+      store.db.db.exec("UPDATE run_digests SET body = '{' WHERE run_id = 'r2'");
+      expect((await catalog.get('shop', 'r1'))?.digest).toEqual(digest);
+      expect(await catalog.get('shop', 'r2')).not.toHaveProperty('digest');
+      at += 1.5 * 86_400_000;
+      await catalog.prune();
+      expect(await catalog.get('shop', 'r1')).toBeUndefined();
+      const left = store.db.db.prepare('SELECT run_id FROM run_digests').all();
+      expect(left).toEqual([{ run_id: 'r2' }]);
+    } finally {
+      store.close();
+    }
+  });
+
   it('imports a journal folder with only some of its files, and renames it', async () => {
     dir = await mkdtemp(join(tmpdir(), 'vigil-status-'));
     await mkdir(join(dir, 'status'));
-    await writeFile(join(dir, 'status', 'runs.jsonl'), `${JSON.stringify(entry({}))}\n`);
+    await writeFile(join(dir, 'status', 'runs.jsonl'), `${JSON.stringify(runEntry({}))}\n`);
     const store = LocalStore.open(dir);
     try {
       expect(await importStatusJournal(dir, store.status, 90)).toEqual({
@@ -336,7 +349,7 @@ describe('in-memory status stores', () => {
       ['a', '2026-11-25T09:00:00.000Z'],
       ['c', '2026-11-25T12:00:00.000Z'],
     ] as const)
-      catalog.recordSync(entry({ runId, ingestedAt: at }));
+      catalog.recordSync(runEntry({ runId, ingestedAt: at }));
     const trend = await catalog.trend({ project: 'shop', kind: 'tests', branch: 'main', limit: 2 });
     expect(trend.map((r) => r.runId)).toEqual(['c', 'b']);
   });

@@ -7,10 +7,11 @@ import { Empty, href, Loading } from '../ui';
 
 /** Coverage of a branch over time, next to the default (base) branch. */
 
-/** The project's default branch (from `/v1/projects`), undefined until known. */
-export const useDefaultBranch = (project: string): string | undefined =>
-  usePoll<ProjectsAnswer>('/v1/projects').data?.projects.find((p) => p.project === project)
-    ?.defaultBranch;
+/** The project's default branch (from `/v1/projects`), undefined until known or not `needed`. */
+export const useDefaultBranch = (project: string, needed = true): string | undefined =>
+  usePoll<ProjectsAnswer>(needed ? '/v1/projects' : null).data?.projects.find(
+    (p) => p.project === project,
+  )?.defaultBranch;
 
 const series = (a: RunsAnswer | undefined) =>
   (a?.runs ?? [])

@@ -61,7 +61,11 @@ export class ProbeWorker {
     if (this.#current) return this.#current;
     // Powertools in the thread must not expect an invocation store (see threadEnv).
     const worker = startThread(this.#opts.file ?? WORKER_FILE, {
-      workerData: { env: this.#opts.env, tls: this.#opts.tls } satisfies ProbeWorkerData,
+      workerData: {
+        env: this.#opts.env,
+        tls: this.#opts.tls,
+        concurrency: this.#opts.concurrency,
+      } satisfies ProbeWorkerData,
       env: threadEnv(),
     });
     const pending: Pending = new Map();

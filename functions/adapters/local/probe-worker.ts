@@ -1,7 +1,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { ProbeConfig } from '../../core/config';
+import { createLimiter } from '../../core/pool';
 import { systemClock } from '../../core/ports';
-import { type RunContext, runProbe } from '../../core/probes/run';
+import { DEFAULT_CONCURRENCY, type RunContext, runProbe } from '../../core/probes/run';
 import { createHttpProber, type ProbeHttpOptions } from '../../shared/http-probe';
 import { EnvSecretResolver } from './env-secrets';
 
@@ -9,12 +10,16 @@ import { EnvSecretResolver } from './env-secrets';
  * The probe worker thread (see `ProbeWorker` in probe-runner.ts): runs `runProbe` for each
  * request it is sent, on an event loop of its own, so the timing of a check is not delayed by
  * the bus, the stores or the HTTP edge of the main thread. Secrets come from the environment
- * it was given (`VIGIL_SECRET_*`), as in the main thread.
+ * it was given (`VIGIL_SECRET_*`), as in the main thread. The concurrency bound applies here,
+ * where the checks run: a slot is free as soon as a check ends, even when the main thread is
+ * too busy to take its answer yet.
  */
 
 export interface ProbeWorkerData {
   env: NodeJS.ProcessEnv;
   tls?: Pick<ProbeHttpOptions, 'ca' | 'rejectUnauthorized'>;
+  /** Checks in flight at once. Default `DEFAULT_CONCURRENCY`. */
+  concurrency?: number;
 }
 
 export interface ProbeRequestMessage {
@@ -39,8 +44,9 @@ export const probeRequestHandler = (
     now: () => systemClock.now(),
     ...data.tls,
   });
+  const limit = createLimiter(data.concurrency ?? DEFAULT_CONCURRENCY);
   return (msg) =>
-    runProbe(msg.probe, { probe, clock: systemClock }, msg.ctx).then(
+    limit(() => runProbe(msg.probe, { probe, clock: systemClock }, msg.ctx)).then(
       (detail) => post({ id: msg.id, detail }),
       (error: unknown) =>
         post({ id: msg.id, error: error instanceof Error ? error.message : String(error) }),

@@ -1,6 +1,7 @@
 import { looksLikeGoBench } from './go-bench';
 import { looksLikeGoCover } from './go-cover';
 import { looksLikeIstanbulFinal } from './istanbul-final';
+import { isRecord } from './shape';
 import type { FormatId } from './types';
 
 /**
@@ -70,6 +71,7 @@ export const formatOfXmlRoot = (root: string | undefined): FormatId | undefined 
   if (root === 'coverage') return 'cobertura';
   if (root === 'report') return 'jacoco';
   if (root === 'TestRun') return 'trx';
+  if (root === 'OWASPZAPReport') return 'zap';
   return undefined;
 };
 
@@ -100,9 +102,6 @@ export const detectTextFormat = (text: string): FormatId | undefined => {
   return undefined;
 };
 
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
-
 /**
  * Which JSON format a parsed document is, from its shape. Cheap (looks at a few keys and the
  * first element of arrays) and conservative: anything unrecognised is undefined.
@@ -111,11 +110,11 @@ export const detectJsonFormat = (doc: unknown): FormatId | undefined => {
   if (Array.isArray(doc)) {
     // github-action-benchmark custom JSON: [{ name, unit, value }].
     const first = doc[0];
-    if (isObject(first) && typeof first.name === 'string' && 'unit' in first && 'value' in first)
+    if (isRecord(first) && typeof first.name === 'string' && 'unit' in first && 'value' in first)
       return 'benchmark';
     return undefined;
   }
-  if (!isObject(doc)) return undefined;
+  if (!isRecord(doc)) return undefined;
   // SARIF: `runs` with a version, or a SARIF `$schema` (a wrong version is then told as such).
   if (
     (typeof doc.$schema === 'string' && /sarif/i.test(doc.$schema)) ||
@@ -126,37 +125,42 @@ export const detectJsonFormat = (doc: unknown): FormatId | undefined => {
   if (Array.isArray(doc.site) && ('@programName' in doc || '@version' in doc)) return 'zap';
   // npm audit --json (any version: the parser says which ones it reads).
   if ('auditReportVersion' in doc) return 'npm-audit';
+  // Trivy --format json (the parser says which SchemaVersion it reads).
+  if ('SchemaVersion' in doc && ('ArtifactName' in doc || 'Results' in doc)) return 'trivy';
+  // Grype -o json: `matches` with the `descriptor` naming grype, or its `source`.
+  if (Array.isArray(doc.matches) && (isRecord(doc.descriptor) || isRecord(doc.source)))
+    return 'grype';
   // Jest --json and Vitest --reporter=json.
   if (Array.isArray(doc.testResults) && ('numTotalTests' in doc || 'numPassedTests' in doc))
     return 'jest';
   // Istanbul json-summary.
-  if (isObject(doc.total) && isObject(doc.total.lines) && 'covered' in doc.total.lines)
+  if (isRecord(doc.total) && isRecord(doc.total.lines) && 'covered' in doc.total.lines)
     return 'istanbul';
   // Istanbul coverage-final.json: { "<path>": { path, statementMap, s, ... }, ... }.
   if (looksLikeIstanbulFinal(doc)) return 'istanbul';
   // Artillery 2 (aggregate.counters) and 1.x (aggregate + intermediate).
-  if (isObject(doc.aggregate) && (isObject(doc.aggregate.counters) || 'intermediate' in doc))
+  if (isRecord(doc.aggregate) && (isRecord(doc.aggregate.counters) || 'intermediate' in doc))
     return 'artillery';
   // k6 1.x machine-readable summary.
-  if (isObject(doc.results) && Array.isArray(doc.results.metrics) && isObject(doc.metadata))
+  if (isRecord(doc.results) && Array.isArray(doc.results.metrics) && isRecord(doc.metadata))
     return 'k6';
   // k6 handleSummary data and --summary-export (both have root_group; handleSummary has state).
-  if (isObject(doc.metrics) && (isObject(doc.root_group) || isObject(doc.state))) return 'k6';
+  if (isRecord(doc.metrics) && (isRecord(doc.root_group) || isRecord(doc.state))) return 'k6';
   // pytest-benchmark.
   if (Array.isArray(doc.benchmarks) && ('machine_info' in doc || 'commit_info' in doc))
     return 'benchmark';
   // Google Benchmark: `context` (host, library build type...) and `benchmarks`.
-  if (Array.isArray(doc.benchmarks) && isObject(doc.context)) return 'google-benchmark';
+  if (Array.isArray(doc.benchmarks) && isRecord(doc.context)) return 'google-benchmark';
   // Playwright JSON reporter: `config` with `projects`, `suites`, `stats`.
-  if (Array.isArray(doc.suites) && isObject(doc.config) && isObject(doc.stats)) return 'playwright';
+  if (Array.isArray(doc.suites) && isRecord(doc.config) && isRecord(doc.stats)) return 'playwright';
   // gcovr --json-summary.
   if ('gcovr/summary_format_version' in doc || ('line_total' in doc && 'line_covered' in doc))
     return 'gcovr';
   // hyperfine --export-json.
-  if (Array.isArray(doc.results) && isObject(doc.results[0]) && 'command' in doc.results[0])
+  if (Array.isArray(doc.results) && isRecord(doc.results[0]) && 'command' in doc.results[0])
     return 'benchmark';
   // vitest bench --outputJson.
-  if (Array.isArray(doc.files) && isObject(doc.files[0]) && 'groups' in doc.files[0])
+  if (Array.isArray(doc.files) && isRecord(doc.files[0]) && 'groups' in doc.files[0])
     return 'benchmark';
   return undefined;
 };

@@ -8,6 +8,7 @@ import { parseGcovr } from './gcovr';
 import { parseGoBench } from './go-bench';
 import { parseGoCover } from './go-cover';
 import { looksLikeGoTestJson, parseGoTest } from './go-test';
+import { parseGrype } from './grype';
 import { parseIstanbul } from './istanbul';
 import { parseJacoco } from './jacoco';
 import { parseJest } from './jest';
@@ -18,9 +19,10 @@ import { parseLcov } from './lcov';
 import { parseNpmAudit } from './npm-audit';
 import { parsePlaywright } from './playwright';
 import { parseSarif } from './sarif';
+import { parseTrivy } from './trivy';
 import { parseTrx } from './trx';
 import { FORMATS, type FormatId, type ParsedReport } from './types';
-import { parseZap } from './zap';
+import { parseZap, parseZapXml } from './zap';
 
 export * from './types';
 
@@ -36,6 +38,8 @@ const JSON_PARSERS = {
   sarif: parseSarif,
   zap: parseZap,
   'npm-audit': parseNpmAudit,
+  trivy: parseTrivy,
+  grype: parseGrype,
 } as const satisfies Partial<Record<FormatId, (doc: unknown) => ParsedReport>>;
 
 const TEXT_PARSERS = {
@@ -98,6 +102,8 @@ export const parseReport = (text: string, format?: FormatId): ParsedReport => {
     );
   if (format && format in TEXT_PARSERS)
     return TEXT_PARSERS[format as keyof typeof TEXT_PARSERS](text);
+  // ZAP writes the same report as JSON or XML: format=zap takes either.
+  if (format === 'zap' && shape.syntax === 'xml') return parseZapXml(text);
   if (format) {
     if (shape.syntax !== 'json')
       throw invalidReport(`format=${format} expects a JSON document, but the body is not JSON.`);
@@ -111,6 +117,7 @@ export const parseReport = (text: string, format?: FormatId): ParsedReport => {
     const detected = formatOfXmlRoot(shape.root);
     if (!detected)
       throw unsupported(`Unrecognised XML report with root element <${shape.root ?? '?'}>`);
+    if (detected === 'zap') return parseZapXml(text);
     return TEXT_PARSERS[detected as keyof typeof TEXT_PARSERS](text);
   }
   if (shape.syntax === 'json') {

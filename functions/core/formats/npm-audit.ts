@@ -9,6 +9,7 @@ import {
   summarize,
   TEXT_MAX,
 } from '../security/model';
+import { isRecord, listOf } from './shape';
 import type { ParsedSecurity } from './types';
 
 /**
@@ -21,21 +22,17 @@ import type { ParsedSecurity } from './types';
 
 const TOOL = 'npm audit';
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
-
 const ghsa = (url: unknown): string | undefined =>
   typeof url === 'string' ? /GHSA(?:-[0-9a-z]{4}){3}/i.exec(url)?.[0] : undefined;
 
 export const parseNpmAudit = (doc: unknown): ParsedSecurity => {
-  if (!isObj(doc)) throw invalidReport('An npm audit report is a JSON object.');
+  if (!isRecord(doc)) throw invalidReport('An npm audit report is a JSON object.');
   if (doc.auditReportVersion !== 2)
     throw invalidReport(
       `npm audit report version ${JSON.stringify(doc.auditReportVersion ?? null).slice(0, 20)} is not supported: Vigil reads auditReportVersion 2 (npm 7 and later: npm audit --json).`,
       { path: 'auditReportVersion' },
     );
-  if (!isObj(doc.vulnerabilities))
+  if (!isRecord(doc.vulnerabilities))
     throw invalidReport('The npm audit report has no "vulnerabilities" object.', {
       path: 'vulnerabilities',
     });
@@ -45,7 +42,7 @@ export const parseNpmAudit = (doc: unknown): ParsedSecurity => {
       path: 'vulnerabilities',
     });
   const findings: Finding[] = entries.map(([key, raw]) => {
-    const v = isObj(raw) ? raw : {};
+    const v = isRecord(raw) ? raw : {};
     const name = cleanText(typeof v.name === 'string' ? v.name : key, TEXT_MAX.id);
     const severity = severityOfNpm(v.severity);
     if (!severity)
@@ -53,8 +50,8 @@ export const parseNpmAudit = (doc: unknown): ParsedSecurity => {
         `vulnerabilities["${name}"].severity must be critical, high, moderate, low or info.`,
         { path: `vulnerabilities.${name}.severity` },
       );
-    const advisories = arr(v.via).filter(isObj);
-    const through = arr(v.via)
+    const advisories = listOf(v.via).filter(isRecord);
+    const through = listOf(v.via)
       .filter((x): x is string => typeof x === 'string')
       .map((x) => cleanText(x, TEXT_MAX.id));
     const ids = advisories.map((a) => ghsa(a.url) ?? String(a.source ?? '')).filter(Boolean);
@@ -66,7 +63,7 @@ export const parseNpmAudit = (doc: unknown): ParsedSecurity => {
     const fixText =
       fix === true
         ? 'fix available'
-        : isObj(fix)
+        : isRecord(fix)
           ? `fix: ${cleanText(fix.name, TEXT_MAX.id)}@${cleanText(fix.version, 40)}${fix.isSemVerMajor ? ' (major)' : ''}`
           : 'no fix available';
     const message = cleanText(
@@ -80,7 +77,7 @@ export const parseNpmAudit = (doc: unknown): ParsedSecurity => {
       severity,
       message,
       location: { package: name, ...(range ? { version: range } : {}) },
-      cwe: cweIds(advisories.flatMap((a) => arr(a.cwe))),
+      cwe: cweIds(advisories.flatMap((a) => listOf(a.cwe))),
       fingerprint: fingerprintOf(TOOL, [
         name,
         ...(ids.length > 0 ? [...ids].sort() : through.sort()),
@@ -89,7 +86,7 @@ export const parseNpmAudit = (doc: unknown): ParsedSecurity => {
   });
   const warnings: string[] = [];
   const meta =
-    isObj(doc.metadata) && isObj(doc.metadata.vulnerabilities)
+    isRecord(doc.metadata) && isRecord(doc.metadata.vulnerabilities)
       ? doc.metadata.vulnerabilities
       : undefined;
   if (meta && typeof meta.total === 'number' && meta.total !== findings.length)

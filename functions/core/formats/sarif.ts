@@ -12,6 +12,7 @@ import {
   summarize,
   TEXT_MAX,
 } from '../security/model';
+import { isRecord, listOf } from './shape';
 import type { ParsedSecurity } from './types';
 
 /**
@@ -27,9 +28,7 @@ import type { ParsedSecurity } from './types';
  */
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-const obj = (v: unknown): Obj => (isObj(v) ? v : {});
-const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+const obj = (v: unknown): Obj => (isRecord(v) ? v : {});
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
 /** Lines past this are not believable (an absurd region): the line is dropped. */
@@ -55,7 +54,7 @@ const fingerprintText = (fps: Obj): string | undefined => {
 };
 
 const suppressionOf = (result: Obj): string | undefined => {
-  const list = arr(result.suppressions).filter(isObj);
+  const list = listOf(result.suppressions).filter(isRecord);
   const used = list.find((s) => s.status === undefined || s.status === 'accepted');
   if (!used) return undefined;
   const kind = str(used.kind) ?? 'external';
@@ -64,7 +63,8 @@ const suppressionOf = (result: Obj): string | undefined => {
 };
 
 export const parseSarif = (doc: unknown): ParsedSecurity => {
-  if (!isObj(doc)) throw invalidReport('A SARIF log is a JSON object with "version" and "runs".');
+  if (!isRecord(doc))
+    throw invalidReport('A SARIF log is a JSON object with "version" and "runs".');
   if (doc.version !== '2.1.0')
     throw invalidReport(
       `SARIF version ${JSON.stringify(doc.version ?? null).slice(0, 40)} is not supported: Vigil reads SARIF 2.1.0 (the version CodeQL, Semgrep, Trivy and ESLint write).`,
@@ -79,10 +79,10 @@ export const parseSarif = (doc: unknown): ParsedSecurity => {
     const run = obj(rawRun);
     const driver = obj(obj(run.tool).driver);
     const tool = cleanText(driver.name, TEXT_MAX.name) || 'unknown tool';
-    const rules = arr(driver.rules);
+    const rules = listOf(driver.rules);
     if (run.results !== undefined && !Array.isArray(run.results))
       throw invalidReport(`runs[${r}].results is not an array.`, { path: `runs[${r}].results` });
-    const results = arr(run.results);
+    const results = listOf(run.results);
     if (findings.length + results.length > MAX_FINDINGS)
       throw invalidReport(
         `The SARIF log has more than ${MAX_FINDINGS} results: split the scan or filter it (e.g. by severity) before sending.`,
@@ -108,7 +108,7 @@ export const parseSarif = (doc: unknown): ParsedSecurity => {
         severityOfScore(resultProps['security-severity']) ??
         severityOfScore(ruleProps['security-severity']) ??
         severityOfLevel(result.level ?? obj(rule.defaultConfiguration).level);
-      const physical = obj(obj(arr(result.locations)[0]).physicalLocation);
+      const physical = obj(obj(listOf(result.locations)[0]).physicalLocation);
       const region = obj(physical.region);
       const file = fileOf(str(obj(physical.artifactLocation).uri));
       const line = lineOf(region);
@@ -139,7 +139,11 @@ export const parseSarif = (doc: unknown): ParsedSecurity => {
         ...(confidence ? { confidence: cleanText(confidence, 40) } : {}),
         message: text,
         location,
-        cwe: cweIds([...arr(ruleProps.tags), ...arr(resultProps.tags), ...arr(ruleProps.cwe)]),
+        cwe: cweIds([
+          ...listOf(ruleProps.tags),
+          ...listOf(resultProps.tags),
+          ...listOf(ruleProps.cwe),
+        ]),
         fingerprint: own
           ? fingerprintOf(tool, [ruleId, own])
           : fingerprintOf(tool, [ruleId, file, snippet || text]),

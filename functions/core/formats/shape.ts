@@ -32,6 +32,9 @@ export const formatPath = (path: readonly PathKey[]): string => {
 export const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** `v` if it is an array, else an empty one (for optional lists in hand-read reports). */
+export const listOf = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+
 /** Own enumerable entries of a JSON object (`__proto__` included as a plain key, harmless). */
 export const ownEntries = (v: Record<string, unknown>): [string, unknown][] => Object.entries(v);
 

@@ -22,6 +22,8 @@ export const FORMATS = [
   'sarif',
   'zap',
   'npm-audit',
+  'trivy',
+  'grype',
 ] as const;
 export type FormatId = (typeof FORMATS)[number];
 

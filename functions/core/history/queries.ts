@@ -324,6 +324,8 @@ export const queryRuns = async (
 export interface BenchmarkPoint {
   at: string;
   runId: string;
+  /** The run's gate (a failed one is marked on the chart). */
+  gate: RunRecord['gate'];
   commit?: string;
   value: number;
   samples?: number;
@@ -392,6 +394,7 @@ export const queryBenchmark = async (
     points: found.reverse().map(({ run, bench }) => ({
       at: run.ingestedAt,
       runId: run.runId,
+      gate: run.gate,
       ...(run.commit ? { commit: run.commit } : {}),
       value: bench.value,
       ...(bench.samples === undefined ? {} : { samples: bench.samples }),

@@ -133,6 +133,8 @@ const EXTENSIONS: Record<FormatId, string> = {
   sarif: 'sarif',
   zap: 'json',
   'npm-audit': 'json',
+  trivy: 'json',
+  grype: 'json',
 };
 const CONTENT_TYPES: Record<string, string> = {
   xml: 'application/xml',
@@ -395,7 +397,11 @@ export const ingest = async (req: IngestRequest, deps: IngestDeps): Promise<Inge
       correlationId: req.correlationId,
       format: report.format,
     };
-    const ext = EXTENSIONS[report.format];
+    // ZAP's report may come as JSON or as its XML twin: the archive keeps what was sent.
+    const ext =
+      report.format === 'zap' && unwrapped.text.trimStart().startsWith('<')
+        ? 'xml'
+        : EXTENSIONS[report.format];
     const normalizedBody = Buffer.from(JSON.stringify({ ...params, ...common, report, gate }));
     // Both stored before the commit below (durability), but side by side: their writes and
     // flushes overlap instead of adding up.

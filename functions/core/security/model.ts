@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 
 /**
  * The security finding model every scanner format is normalized to (SARIF, OWASP ZAP, npm
- * audit): one severity scale, one location shape, one fingerprint rule.
+ * audit, Trivy, Grype): one severity scale, one location shape, one fingerprint rule.
  */
 
 export const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const;
@@ -111,17 +111,46 @@ export const severityOfLevel = (level: unknown): Severity => {
   }
 };
 
+/** `table[value]` for own keys only: `"constructor"` or `"__proto__"` from a report is no severity. */
+const lookup = (
+  table: Readonly<Record<string, Severity>>,
+  value: unknown,
+): Severity | undefined => {
+  const key = String(value);
+  return Object.hasOwn(table, key) ? table[key] : undefined;
+};
+
 /** ZAP `riskcode`: 3 High high, 2 Medium medium, 1 Low low, 0 Informational info. */
 export const severityOfZapRisk = (riskcode: unknown): Severity | undefined =>
-  (({ '3': 'high', '2': 'medium', '1': 'low', '0': 'info' }) as const)[
-    String(riskcode) as '0' | '1' | '2' | '3'
-  ];
+  lookup({ '3': 'high', '2': 'medium', '1': 'low', '0': 'info' }, riskcode);
 
 /** npm audit severity: critical, high, moderate (medium), low, info. */
 export const severityOfNpm = (severity: unknown): Severity | undefined =>
-  (({ critical: 'critical', high: 'high', moderate: 'medium', low: 'low', info: 'info' }) as const)[
-    String(severity) as 'critical'
-  ];
+  lookup(
+    { critical: 'critical', high: 'high', moderate: 'medium', low: 'low', info: 'info' },
+    severity,
+  );
+
+/** Trivy `Severity`: CRITICAL, HIGH, MEDIUM, LOW; UNKNOWN is low (Trivy's own SARIF `note`). */
+export const severityOfTrivy = (severity: unknown): Severity | undefined =>
+  lookup(
+    { CRITICAL: 'critical', HIGH: 'high', MEDIUM: 'medium', LOW: 'low', UNKNOWN: 'low' },
+    severity,
+  );
+
+/** Grype `severity`: Critical, High, Medium, Low; Negligible is info; Unknown is low (as Trivy's). */
+export const severityOfGrype = (severity: unknown): Severity | undefined =>
+  lookup(
+    {
+      Critical: 'critical',
+      High: 'high',
+      Medium: 'medium',
+      Low: 'low',
+      Negligible: 'info',
+      Unknown: 'low',
+    },
+    severity,
+  );
 
 // Text from reports ---------------------------------------------------------------------
 

@@ -98,7 +98,7 @@ export interface ProjectsAnswer {
   projects: ProjectOverview[];
 }
 
-/** A failed test of a run, read from the archived normalized result. */
+/** A failed test of a run, from the archived normalized result. */
 export interface FailedTest {
   suite: string;
   classname: string;
@@ -119,7 +119,10 @@ export interface RunDetailAnswer {
   gate: Gate;
   /** Parser warnings about the report (skipped lines, unknown elements…). */
   warnings: string[];
-  /** Failed tests (tests runs), at most 500; `failedTestsTotal` says how many there were. */
+  /**
+   * The first failed tests (tests runs): at most 200 and 256 KB of JSON (`DIGEST_LIMITS` in
+   * `digest.ts`); `failedTestsTotal` says how many there were.
+   */
   failedTests: FailedTest[];
   failedTestsTotal: number;
   /** Path of the raw report as received: `GET` it with the same token. */

@@ -8,6 +8,7 @@ import type {
   TestRunDetail,
 } from '../events';
 import type { RunFacts, RunHeadline } from './api';
+import type { RunDigest } from './digest';
 
 /**
  * The run catalog: what the overview and a run's page need to find a run without reading the
@@ -23,6 +24,8 @@ export interface RunEntry extends RunHeadline {
   archive: ArchivePointer;
   /** The normalized result (every test case), written by ingest. */
   normalized: ArchivePointer;
+  /** Its warnings and first failed tests, taken when recorded (absent: read `normalized`). */
+  digest?: RunDigest;
 }
 
 export interface RunCatalog {
@@ -109,9 +112,9 @@ export const runEntryOf = (kind: RunHeadline['kind'], detail: IngestDetail): Run
   };
 };
 
-/** A headline without the entry's private parts (pointers, checks). */
+/** A headline without the entry's private parts (pointers, checks, digest). */
 export const headlineOf = (e: RunEntry): RunHeadline => {
-  const { gateChecks: _g, archive: _a, normalized: _n, ...headline } = e;
+  const { gateChecks: _g, archive: _a, normalized: _n, digest: _d, ...headline } = e;
   return headline;
 };
 

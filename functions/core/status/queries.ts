@@ -1,7 +1,6 @@
 import { activeWindow, covers, loadCronParser } from '../alerts/maintenance';
 import type { MaintenanceWindow, ProbeConfig, VigilConfig } from '../config';
 import { VigilError } from '../errors';
-import type { TestCase } from '../formats/types';
 import {
   checkProject,
   invalid,
@@ -15,7 +14,6 @@ import { RUN_ID } from '../ingest/service';
 import type { ArchiveReader, Clock } from '../ports';
 import type {
   DayBar,
-  FailedTest,
   IncidentsAnswer,
   LatencyPoint,
   MaintenanceView,
@@ -29,6 +27,7 @@ import type {
   TrendPoint,
 } from './api';
 import { headlineOf, newer, type RunCatalog, type RunEntry } from './catalog';
+import { digestOf } from './digest';
 import { bucketStartMs, uptime } from './rollup';
 import type { Incident, IncidentStore, ProbeHistoryStore, ProbeRollup } from './types';
 
@@ -101,7 +100,6 @@ const HOUR = 3_600_000;
 const DAY = 86_400_000;
 const TREND_POINTS = 30;
 const FLAKY_CAP = 500;
-const MAX_FAILED_TESTS = 500;
 const PROBE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -278,30 +276,6 @@ const readArchive = async (
   return deps.archive.get(run[which]);
 };
 
-/** The failed tests of a run, from its normalized result (`report.cases`). */
-const failedTestsOf = (
-  normalized: Uint8Array,
-): { tests: FailedTest[]; total: number; warnings: string[] } => {
-  const doc = JSON.parse(Buffer.from(normalized).toString('utf8')) as {
-    report?: { cases?: TestCase[]; warnings?: string[] };
-  };
-  const failed = (doc.report?.cases ?? []).filter((c) => c.status === 'failed');
-  return {
-    total: failed.length,
-    warnings: doc.report?.warnings ?? [],
-    tests: failed.slice(0, MAX_FAILED_TESTS).map((c) => ({
-      suite: c.suite,
-      classname: c.classname,
-      name: c.name,
-      ...(c.message === undefined ? {} : { message: c.message }),
-      ...(c.details === undefined ? {} : { details: c.details }),
-      ...(c.file === undefined ? {} : { file: c.file }),
-      ...(c.file === undefined || c.line === undefined ? {} : { line: c.line }),
-      durationMs: c.durationMs,
-    })),
-  };
-};
-
 export const runPath = (project: string, runId: string): string =>
   `/v1/projects/${encodeURIComponent(project)}/runs/${encodeURIComponent(runId)}`;
 
@@ -313,13 +287,15 @@ export const queryRun = async (
 ): Promise<RunDetailAnswer> => {
   onlyKnown(query, []);
   const run = await findRun(deps, project, runId);
-  const { tests, total, warnings } = failedTestsOf(await readArchive(deps, run, 'normalized'));
+  // Runs recorded before digests existed (or without an archive reader) read the archive.
+  const { warnings, failedTests, failedTestsTotal } =
+    run.digest ?? digestOf(await readArchive(deps, run, 'normalized'));
   return {
     run: headlineOf(run),
     gate: run.gateChecks,
     warnings,
-    failedTests: tests,
-    failedTestsTotal: total,
+    failedTests,
+    failedTestsTotal,
     reportPath: `${runPath(project, runId)}/report`,
     report: { bytes: run.archive.bytes, sha256: run.archive.sha256 },
   };

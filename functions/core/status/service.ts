@@ -5,7 +5,9 @@ import {
   type ProbeCompletedDetail,
   SOURCES,
 } from '../events';
+import type { ArchiveReader } from '../ports';
 import { type RunCatalog, runEntryOf } from './catalog';
+import { digestOf } from './digest';
 import type { IncidentStore, ProbeHistoryStore } from './types';
 
 /**
@@ -20,6 +22,8 @@ export interface StatusRecordDeps {
   catalog: RunCatalog;
   /** How long catalog entries are kept (the history retention). */
   ttlDays: number;
+  /** Where a run's normalized result is read, once, for its digest (absent: no digest). */
+  archive?: ArchiveReader;
 }
 
 const RUN_KINDS = {
@@ -73,12 +77,13 @@ export const recordStatusEvent = async (
     case SOURCES.alert:
       await deps.incidents.apply(event.detail);
       return 'incident';
-    case SOURCES.ingest:
-      await deps.catalog.record(
-        runEntryOf(RUN_KINDS[event.detailType], event.detail),
-        deps.ttlDays,
-      );
+    case SOURCES.ingest: {
+      const entry = runEntryOf(RUN_KINDS[event.detailType], event.detail);
+      // An unreadable archive throws: the retry (or the dead-letter queue) keeps the event.
+      const digest = deps.archive && digestOf(await deps.archive.get(entry.normalized));
+      await deps.catalog.record(digest ? { ...entry, digest } : entry, deps.ttlDays);
       return 'run';
+    }
     default:
       return 'ignored';
   }

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { buildWebFiles } from '../../../web/build';
+import { cachedWebFiles } from '../../../web/build';
 import { EnvSecretResolver } from '../../adapters/local/env-secrets';
 import { dataDirCheck } from '../../adapters/local/health';
 import { HeartbeatEvaluator } from '../../adapters/local/heartbeat-evaluator';
@@ -56,7 +56,7 @@ export interface LocalOptions {
   probes?: boolean;
   /** The single-file CLI served at GET /v1/cli/vigil.mjs (see cli/build.ts). */
   cliFile?: () => Promise<string>;
-  /** The dashboard's built files (web/build.ts); built in memory at start when absent. */
+  /** The dashboard's built files (web/build.ts); built in memory at its first request when absent. */
   webFiles?: ReadonlyMap<string, Buffer>;
   env?: NodeJS.ProcessEnv;
   /** How long the store keeps raw metrics, rollups and delivered events (see docs/durability.md). */
@@ -245,12 +245,23 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
     ...(opts.cliFile ? { cliFile: opts.cliFile } : {}),
   });
 
-  // The dashboard, the status page and the badges: the same handler as the AWS web function.
-  const webHandler = createWebHandler({
-    files: opts.webFiles ?? (await buildWebFiles()),
-    tokens: { tokens: async () => [...tokens, ...readTokens] },
-    ...publicData({ ...status, config: opts.config, clock: systemClock }),
-  });
+  // The dashboard, the status page and the badges: the same handler as the AWS web function,
+  // made at the first request of one (the dashboard is built then, not at every start).
+  let web: Promise<ReturnType<typeof createWebHandler>> | undefined;
+  const webHandler = async (event: APIGatewayProxyEventV2): Promise<HttpResult> => {
+    web ??= (opts.webFiles ? Promise.resolve(opts.webFiles) : cachedWebFiles()).then((files) =>
+      createWebHandler({
+        files,
+        tokens: { tokens: async () => [...tokens, ...readTokens] },
+        ...publicData({ ...status, config: opts.config, clock: systemClock }),
+      }),
+    );
+    try {
+      return (await web)(event);
+    } catch (error) {
+      return errorResponse(error); // the dashboard did not build
+    }
+  };
 
   const edge = createHttpEdge({
     ...opts.config.ingest,

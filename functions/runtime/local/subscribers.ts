@@ -111,7 +111,11 @@ export const subscribe = ({
   bus.subscribe(
     'status',
     EVENT_PATTERNS.status,
-    createStatusHandler({ ...store.status, ttlDays: historyRetentionDays(config, 'local') }),
+    createStatusHandler({
+      ...store.status,
+      ttlDays: historyRetentionDays(config, 'local'),
+      archive: store.archive,
+    }),
   );
   return alerts;
 };

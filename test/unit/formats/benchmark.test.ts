@@ -1,21 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isVigilError, type VigilError } from '../../../functions/core/errors';
 import { parseBenchmark } from '../../../functions/core/formats/benchmark';
+import { errorOf } from '../../helpers/errors';
 
 const FIXTURES = join(__dirname, '../../fixtures');
 const load = (rel: string): unknown => JSON.parse(readFileSync(join(FIXTURES, rel), 'utf8'));
-
-const errorOf = (fn: () => unknown): VigilError => {
-  try {
-    fn();
-  } catch (e) {
-    if (isVigilError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected a VigilError, nothing was thrown');
-};
 
 describe('parseBenchmark on the corpus', () => {
   it('reads pytest-benchmark 3.2.2 output without copying stats.data', () => {

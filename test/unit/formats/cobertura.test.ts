@@ -1,21 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isVigilError, type VigilError } from '../../../functions/core/errors';
 import { parseCobertura } from '../../../functions/core/formats/cobertura';
+import { errorOf } from '../../helpers/errors';
 
 const CORPUS = join(__dirname, '../../fixtures/corpus');
 const read = (path: string): string => readFileSync(join(CORPUS, path), 'utf8');
-
-const thrown = (fn: () => unknown): VigilError => {
-  try {
-    fn();
-  } catch (e) {
-    if (isVigilError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected an error');
-};
 
 describe('parseCobertura on the corpus', () => {
   it('reads the istanbul cobertura report of grandlinex/core', () => {
@@ -61,7 +51,7 @@ describe('parseCobertura on the corpus', () => {
     const text = read('cobertura-invalid/coveralls-scoverage-cobertura.xml');
 
     // Act
-    const error = thrown(() => parseCobertura(text));
+    const error = errorOf(() => parseCobertura(text));
 
     // Assess
     expect(error.code).toBe('invalid_report');
@@ -78,7 +68,7 @@ describe('parseCobertura on the corpus', () => {
     );
 
     // Act
-    const error = thrown(() => parseCobertura(text));
+    const error = errorOf(() => parseCobertura(text));
 
     // Assess
     expect(text).not.toContain('<!DOCTYPE');
@@ -181,7 +171,7 @@ describe('parseCobertura edge cases', () => {
     const text = '<testsuites><testcase name="a"/></testsuites>';
 
     // Act
-    const error = thrown(() => parseCobertura(text));
+    const error = errorOf(() => parseCobertura(text));
 
     // Assess
     expect(error.code).toBe('invalid_report');

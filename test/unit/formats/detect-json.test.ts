@@ -29,8 +29,10 @@ const EXPECTED_GENERATED: Record<string, string> = {
   'generated/k6-summary-export.json': 'k6',
   'real/cpp/benchmark.json': 'google-benchmark',
   'real/cpp/gcovr-summary.json': 'gcovr',
-  'security/zap-2.16-devops-intro.json': 'zap',
-  'security/npm-audit-v2-react-scripts.json': 'npm-audit',
+  'security/zap-dev-build-traditional.json': 'zap',
+  'security/npm-audit-v2-audit-ci-allowlisted-path.json': 'npm-audit',
+  'security/trivy-npm-repo.json': 'trivy',
+  'security/grype-json-presenter-dirs.json': 'grype',
   'security/npm-audit-empty-cdk-integ-tests-sample.json': 'npm-audit',
 };
 

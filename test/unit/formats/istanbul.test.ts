@@ -1,25 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isVigilError, type VigilError } from '../../../functions/core/errors';
 import { parseIstanbul } from '../../../functions/core/formats/istanbul';
 import {
   istanbulLineHits,
   parseIstanbulFinal,
 } from '../../../functions/core/formats/istanbul-final';
+import { errorOf } from '../../helpers/errors';
 
 const FIXTURES = join(__dirname, '../../fixtures');
 const load = (rel: string): unknown => JSON.parse(readFileSync(join(FIXTURES, rel), 'utf8'));
-
-const errorOf = (fn: () => unknown): VigilError => {
-  try {
-    fn();
-  } catch (e) {
-    if (isVigilError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected a VigilError, nothing was thrown');
-};
 
 const metric = (covered: number, total: number) => ({ total, covered, skipped: 0, pct: 0 });
 const summary = (over: Record<string, unknown> = {}) => ({

@@ -1,23 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isVigilError, type VigilError } from '../../../functions/core/errors';
 import { parseJest } from '../../../functions/core/formats/jest';
 import { formatPath } from '../../../functions/core/formats/shape';
+import { errorOf } from '../../helpers/errors';
 
 const FIXTURES = join(__dirname, '../../fixtures');
 const load = (rel: string): unknown => JSON.parse(readFileSync(join(FIXTURES, rel), 'utf8'));
-
-/** The VigilError thrown by `fn`, failing the test when nothing or something else is thrown. */
-const errorOf = (fn: () => unknown): VigilError => {
-  try {
-    fn();
-  } catch (e) {
-    if (isVigilError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected a VigilError, nothing was thrown');
-};
 
 const assertion = (over: Record<string, unknown> = {}) => ({
   ancestorTitles: ['outer', 'inner'],

@@ -1,26 +1,16 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isVigilError, type VigilError } from '../../../functions/core/errors';
 import { parseJunit } from '../../../functions/core/formats/junit';
 import { RETRIES_NOT_RECORDED as NO_RETRIES } from '../../../functions/core/formats/junit-model';
 import { someNames } from '../../../functions/core/formats/junit-readings';
 import type { TestCase } from '../../../functions/core/formats/types';
 import { cpuMs } from '../../helpers/cpu-time';
+import { errorOf } from '../../helpers/errors';
 import { generateJunit } from '../../helpers/generate-junit';
 
 const CORPUS = join(__dirname, '../../fixtures/corpus');
 const read = (path: string): string => readFileSync(join(CORPUS, path), 'utf8');
-
-const thrown = (fn: () => unknown): VigilError => {
-  try {
-    fn();
-  } catch (e) {
-    if (isVigilError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected an error');
-};
 
 interface Expected {
   total: number;
@@ -476,7 +466,7 @@ describe('parseJunit on the corpus', () => {
     const text = read('junit-invalid/enricomi-pytest-corrupt.xml');
 
     // Act
-    const error = thrown(() => parseJunit(text));
+    const error = errorOf(() => parseJunit(text));
 
     // Assess
     expect(error.code).toBe('invalid_report');

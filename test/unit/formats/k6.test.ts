@@ -1,22 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isVigilError, type VigilError } from '../../../functions/core/errors';
 import { parseK6 } from '../../../functions/core/formats/k6';
+import { errorOf } from '../../helpers/errors';
 
 const FIXTURES = join(__dirname, '../../fixtures');
 const load = (rel: string): Record<string, unknown> =>
   JSON.parse(readFileSync(join(FIXTURES, rel), 'utf8'));
-
-const errorOf = (fn: () => unknown): VigilError => {
-  try {
-    fn();
-  } catch (e) {
-    if (isVigilError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected a VigilError, nothing was thrown');
-};
 
 /** A minimal handleSummary document. */
 const handle = (metrics: Record<string, unknown>) => ({

@@ -1,21 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isVigilError, type VigilError } from '../../../functions/core/errors';
 import { parseLcov } from '../../../functions/core/formats/lcov';
+import { errorOf } from '../../helpers/errors';
 
 const FIXTURES = join(__dirname, '../../fixtures');
 const read = (rel: string): string => readFileSync(join(FIXTURES, rel), 'utf8');
-
-const errorOf = (fn: () => unknown): VigilError => {
-  try {
-    fn();
-  } catch (e) {
-    if (isVigilError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected a VigilError, nothing was thrown');
-};
 
 const lcov = (...lines: string[]) => `${lines.join('\n')}\n`;
 

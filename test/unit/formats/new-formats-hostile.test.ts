@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isVigilError, type VigilError } from '../../../functions/core/errors';
 import {
   type ParsedBenchmark,
   type ParsedCoverage,
@@ -9,6 +8,7 @@ import {
   parseReport,
 } from '../../../functions/core/formats';
 import { parseGoTest } from '../../../functions/core/formats/go-test';
+import { errorOf } from '../../helpers/errors';
 
 /**
  * The new formats against mutated and hostile input: each bad input gets a clear 4xx that says
@@ -17,16 +17,6 @@ import { parseGoTest } from '../../../functions/core/formats/go-test';
 
 const FIXTURES = join(__dirname, '../../fixtures');
 const read = (path: string): string => readFileSync(join(FIXTURES, path), 'utf8');
-
-const thrown = (fn: () => unknown): VigilError => {
-  try {
-    fn();
-  } catch (e) {
-    if (isVigilError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected an error');
-};
 
 const tests = (text: string, format?: Parameters<typeof parseReport>[1]) =>
   parseReport(text, format) as ParsedTests;
@@ -41,12 +31,12 @@ describe('Playwright JSON', () => {
   it('names the bad field of a mutated report', () => {
     const bad = structuredClone(real);
     bad.suites[0].suites[0].specs[0].tests[0].status = 'maybe';
-    const error = thrown(() => parseReport(JSON.stringify(bad)));
+    const error = errorOf(() => parseReport(JSON.stringify(bad)));
     expect(error).toMatchObject({ status: 400, code: 'invalid_report' });
     expect(error.message).toMatch(
       /^Invalid Playwright JSON report: suites\[0\]\.suites\[0\]\.specs\[0\]\.tests\[0\]\.status: /,
     );
-    expect(thrown(() => parseReport('[1]', 'playwright')).message).toContain('expected an object');
+    expect(errorOf(() => parseReport('[1]', 'playwright')).message).toContain('expected an object');
   });
 
   it('reads projects, retries, annotations and says when its stats disagree', () => {
@@ -188,7 +178,7 @@ describe('Go cover profile, counts', () => {
     expect(
       coverage('\uFEFFmode: set\na.go:1.1,2.2 2 00\na.go:3.1,4.2 2 01\n').summary.statements?.pct,
     ).toBe(50);
-    const huge = thrown(() => parseReport('mode: set\na.go:1.1,2.2 99999999999999999999 1\n'));
+    const huge = errorOf(() => parseReport('mode: set\na.go:1.1,2.2 99999999999999999999 1\n'));
     expect(huge.message).toContain('beyond a safe integer');
   });
 });
@@ -197,7 +187,7 @@ describe('go test -json', () => {
   const event = (e: Record<string, unknown>) => JSON.stringify({ Package: 'p', ...e });
 
   it('refuses output with no test2json event, naming the line', () => {
-    const error = thrown(() => parseReport('ok  \tp\t0.1s\n', 'go-test'));
+    const error = errorOf(() => parseReport('ok  \tp\t0.1s\n', 'go-test'));
     expect(error).toMatchObject({ status: 400, location: { line: 1 } });
     expect(error.message).toContain('no line is a test2json event');
   });
@@ -236,14 +226,14 @@ describe('go test -json', () => {
   });
 
   it('refuses blank output at line 1, and warns when only packages report', () => {
-    expect(thrown(() => parseGoTest('\n\n'))).toMatchObject({ location: { line: 1 } });
+    expect(errorOf(() => parseGoTest('\n\n'))).toMatchObject({ location: { line: 1 } });
     const parsed = parseGoTest(JSON.stringify({ Action: 'pass', Elapsed: 0.2 }));
     expect(parsed.cases).toEqual([]);
     expect(parsed.warnings).toEqual(['the output contains no tests']);
   });
 
   it('shows the start of a long bad line of a Go cover profile', () => {
-    const error = thrown(() => parseReport(`mode: set\n${'y'.repeat(80)}\n`, 'go-cover'));
+    const error = errorOf(() => parseReport(`mode: set\n${'y'.repeat(80)}\n`, 'go-cover'));
     expect(error.message).toContain(`got "${'y'.repeat(59)}…"`);
   });
 
@@ -268,11 +258,11 @@ describe('go test -json', () => {
 
 describe('Go cover profile', () => {
   it('refuses a profile without its mode line, or with a bad block, naming the line', () => {
-    expect(thrown(() => parseReport('a.go:1.1,2.2 1 1\n', 'go-cover'))).toMatchObject({
+    expect(errorOf(() => parseReport('a.go:1.1,2.2 1 1\n', 'go-cover'))).toMatchObject({
       status: 400,
       location: { line: 1 },
     });
-    const bad = thrown(() => parseReport('mode: set\na.go:1.1,2.2 1 1\na.go:garbage\n'));
+    const bad = errorOf(() => parseReport('mode: set\na.go:1.1,2.2 1 1\na.go:garbage\n'));
     expect(bad).toMatchObject({ status: 400, location: { line: 3 } });
     expect(bad.message).toContain('expected "file:line.col,line.col statements count"');
   });
@@ -288,10 +278,10 @@ describe('Go cover profile', () => {
 
 describe('go test -bench', () => {
   it('refuses text with no result line, and a value that is not finite', () => {
-    expect(thrown(() => parseReport('goos: linux\nPASS\n', 'go-bench')).message).toContain(
+    expect(errorOf(() => parseReport('goos: linux\nPASS\n', 'go-bench')).message).toContain(
       'no result line',
     );
-    const inf = thrown(() => parseReport('BenchmarkX-2  10  1e400 ns/op\n', 'go-bench'));
+    const inf = errorOf(() => parseReport('BenchmarkX-2  10  1e400 ns/op\n', 'go-bench'));
     expect(inf).toMatchObject({ status: 400, location: { line: 1 } });
   });
 
@@ -328,7 +318,7 @@ describe('go test -bench', () => {
 
 describe('Google Benchmark JSON', () => {
   it('names the bad field', () => {
-    const error = thrown(() => parseReport('{"context":{},"benchmarks":[{"name":1}]}'));
+    const error = errorOf(() => parseReport('{"context":{},"benchmarks":[{"name":1}]}'));
     expect(error.message).toBe(
       'Invalid Google Benchmark JSON report: benchmarks[0].name: expected a string, got number 1',
     );
@@ -383,9 +373,9 @@ describe('Google Benchmark JSON', () => {
 
 describe('gcovr JSON summary', () => {
   it('refuses covered above total and wrong types, naming the field', () => {
-    const over = thrown(() => parseReport('{"line_total":1,"line_covered":2}'));
+    const over = errorOf(() => parseReport('{"line_total":1,"line_covered":2}'));
     expect(over).toMatchObject({ status: 400, location: { path: 'line_covered' } });
-    const type = thrown(() => parseReport('{"line_total":"1","line_covered":0}', 'gcovr'));
+    const type = errorOf(() => parseReport('{"line_total":"1","line_covered":0}', 'gcovr'));
     expect(type.message).toContain('line_total: expected a number');
   });
 
@@ -418,7 +408,7 @@ describe('JaCoCo XML', () => {
   });
 
   it('says where a truncated report breaks, and what a garbage counter is', () => {
-    const cut = thrown(() => parseReport(real.slice(0, 600)));
+    const cut = errorOf(() => parseReport(real.slice(0, 600)));
     expect(cut).toMatchObject({ status: 400, code: 'invalid_report' });
     expect(cut.location?.line).toBeGreaterThan(1);
     const odd = coverage(
@@ -429,7 +419,7 @@ describe('JaCoCo XML', () => {
       '1 report-level <counter> element(s) without numeric missed/covered ignored',
       'the report has no report-level <counter> elements',
     ]);
-    expect(thrown(() => parseReport('<coverage/>', 'jacoco')).message).toContain(
+    expect(errorOf(() => parseReport('<coverage/>', 'jacoco')).message).toContain(
       'expected <report>',
     );
   });
@@ -471,7 +461,7 @@ describe('TRX', () => {
       durationMs: 6 * 3_600_500,
     });
     expect(parsed.warnings).toEqual(['<Counters total="7"> but found 6 test results']);
-    const broken = thrown(() => parseReport('<TestRun><Results></TestRun>', 'trx'));
+    const broken = errorOf(() => parseReport('<TestRun><Results></TestRun>', 'trx'));
     expect(broken).toMatchObject({ status: 400, location: { line: 1 } });
   });
 });

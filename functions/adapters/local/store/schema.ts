@@ -82,4 +82,9 @@ CREATE TABLE IF NOT EXISTS run_catalog (
 CREATE INDEX IF NOT EXISTS run_catalog_trend ON run_catalog (project, kind, branch, ingested_at, run_id);
 CREATE INDEX IF NOT EXISTS run_catalog_by_expiry ON run_catalog (expires_at);
 CREATE TABLE IF NOT EXISTS run_latest (series TEXT PRIMARY KEY, body TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS run_digests (
+  project TEXT NOT NULL, run_id TEXT NOT NULL, expires_at INTEGER NOT NULL, body TEXT NOT NULL,
+  PRIMARY KEY (project, run_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS run_digests_by_expiry ON run_digests (expires_at);
 `;

@@ -8,6 +8,7 @@ import {
   type RunCatalog,
   type RunEntry,
 } from '../../../core/status/catalog';
+import type { RunDigest } from '../../../core/status/digest';
 import { applyNotification } from '../../../core/status/incidents';
 import {
   type BucketCounts,
@@ -268,6 +269,9 @@ export class SqliteRunCatalog implements RunCatalog {
   record(entry: RunEntry, ttlDays: number): Promise<void> {
     return this.#db.batch(() => {
       const headline = headlineOf(entry);
+      const expiresAt = this.#clock.now().getTime() + ttlDays * DAY_MS;
+      // The digest (up to 256 KB) in its own table: trends read many runs' bodies.
+      const { digest, ...body } = entry;
       const inserted = this.#db
         .q(
           `INSERT OR IGNORE INTO run_catalog (project, run_id, kind, branch, ingested_at, expires_at, body)
@@ -279,10 +283,14 @@ export class SqliteRunCatalog implements RunCatalog {
           entry.kind,
           entry.branch ?? null,
           entry.ingestedAt,
-          this.#clock.now().getTime() + ttlDays * DAY_MS,
-          JSON.stringify(entry),
+          expiresAt,
+          JSON.stringify(body),
         );
       if (inserted.changes === 0) return;
+      if (digest)
+        this.#db
+          .q('INSERT INTO run_digests (project, run_id, expires_at, body) VALUES (?, ?, ?, ?)')
+          .run(entry.project, entry.runId, expiresAt, JSON.stringify(digest));
       const key = latestKey(headline);
       const row = this.#db.q('SELECT body FROM run_latest WHERE series = ?').get(key) as
         | { body: string }
@@ -297,9 +305,20 @@ export class SqliteRunCatalog implements RunCatalog {
 
   async get(project: string, runId: string): Promise<RunEntry | undefined> {
     const row = this.#db
-      .q('SELECT body FROM run_catalog WHERE project = ? AND run_id = ?')
-      .get(project, runId) as { body: string } | undefined;
-    return row ? parseRecord<RunEntry>(row.body, `run ${project}/${runId}`) : undefined;
+      .q(
+        `SELECT c.body, d.body AS digest FROM run_catalog c
+         LEFT JOIN run_digests d ON d.project = c.project AND d.run_id = c.run_id
+         WHERE c.project = ? AND c.run_id = ?`,
+      )
+      .get(project, runId) as { body: string; digest: string | null } | undefined;
+    if (!row) return undefined;
+    const entry = parseRecord<RunEntry>(row.body, `run ${project}/${runId}`);
+    // A corrupt digest is skipped (reported): the run detail then reads the archive.
+    const digest =
+      row.digest === null
+        ? undefined
+        : parseRecord<RunDigest>(row.digest, `run digest ${project}/${runId}`);
+    return entry && digest ? { ...entry, digest } : entry;
   }
 
   async latest(): Promise<RunHeadline[]> {
@@ -327,7 +346,9 @@ export class SqliteRunCatalog implements RunCatalog {
   /** Drops runs past their time to live (the latest of a series stays: the overview needs it). */
   prune(): Promise<void> {
     return this.#db.batch(() => {
-      this.#db.q('DELETE FROM run_catalog WHERE expires_at < ?').run(this.#clock.now().getTime());
+      const now = this.#clock.now().getTime();
+      this.#db.q('DELETE FROM run_catalog WHERE expires_at < ?').run(now);
+      this.#db.q('DELETE FROM run_digests WHERE expires_at < ?').run(now);
     });
   }
 }

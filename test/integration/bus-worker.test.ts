@@ -213,6 +213,29 @@ describe('the bus worker thread', { timeout: 60_000 }, () => {
       expect(scrape).toMatch(/vigil_event_backlog\{subscriber="test-worker"\} 0\b/);
     });
 
+    it('hands the thread of a stopped pipeline to the next one, which delivers into its own store', async () => {
+      // Prepare: a pipeline whose thread delivered, then closed.
+      const options = { config, port: 0, tokens: ['t'], probes: false, webFiles: new Map() };
+      const first = await startLocal({ ...options, dataDir: await tempDir() });
+      const threadId = first.bus.threadId;
+      await first.close();
+      expect(first.bus.threadId).toBeUndefined();
+
+      // Act: the next pipeline of this process, on another data directory.
+      const dir = await tempDir();
+      pipeline = await startLocal({
+        ...options,
+        dataDir: dir,
+        busWorker: { extraSubscribers: FIXTURE },
+      });
+      await pipeline.bus.publish([event('Metric', { dir, emf: emf('ReusedThread') })]);
+      await pipeline.bus.drain();
+
+      // Assess: the same thread, now with this pipeline's store and subscribers.
+      expect(pipeline.bus.threadId).toBe(threadId);
+      expect(pipeline.metricStore.query({ name: 'ReusedThread' }).map((p) => p.value)).toEqual([1]);
+    });
+
     it('fails to start, with the reason, when the worker cannot start; the directory is free again', async () => {
       const dir = await tempDir();
       const options = {

@@ -261,21 +261,24 @@ export class LocalBus implements EventPublisher {
   }
 
   /**
-   * Queues the save of every rule's progress in the store's next group commit: the same
-   * transaction as the writes the finished handlers queued before (metric points), so a
-   * crash keeps both or neither. A failed commit (full disk) keeps the progress in memory and
+   * Queues the save of every rule's progress in the store's next group commit, in its last
+   * transaction with the other writes that must go with it (the metric points the finished
+   * handlers printed): a crash keeps both or neither. A failed commit (full disk) keeps the progress in memory and
    * tries again shortly; what it covered is delivered again after a restart.
    */
   #scheduleSave(): void {
     if (this.#saving) return;
     this.#saving = this.#opts.db
-      .batch(() => {
-        for (const r of this.#rules) {
-          if (!r.dirty) continue;
-          r.dirty = false;
-          this.#opts.log.saveProgress(r.name, r.cursor, r.doneAbove);
-        }
-      })
+      .batch(
+        () => {
+          for (const r of this.#rules) {
+            if (!r.dirty) continue;
+            r.dirty = false;
+            this.#opts.log.saveProgress(r.name, r.cursor, r.doneAbove);
+          }
+        },
+        { last: true },
+      )
       .then(
         () => {
           this.#saving = undefined;

@@ -6,7 +6,13 @@ import { siblingFile, startThread, threadEnv } from '../../adapters/local/thread
 import type { VigilEvent } from '../../core/events';
 import type { EventPublisher } from '../../core/ports';
 import { logger } from '../../shared/powertools';
-import { BUS_WORKER, type BusStats, type BusWorkerData, type FromWorker } from './bus-worker';
+import {
+  BUS_WORKER,
+  type BusStats,
+  type BusWorkerData,
+  type FromWorker,
+  type ToWorker,
+} from './bus-worker';
 
 /**
  * The main thread's side of the bus worker (bus-worker.ts): publishing commits the events in
@@ -30,6 +36,44 @@ type Request = 'drain' | 'idle' | 'stop';
 
 const WORKER_FILE = siblingFile('bus-worker', import.meta.url);
 
+/** How long a stopped pipeline's thread waits for the next one to reuse it, ms. */
+const PARK_MS = 30_000;
+
+/**
+ * The thread of the last pipeline stopped cleanly in this process, for the next to take (tests
+ * start many; loading the handlers' modules in a new thread costs ~0.4 s of CPU), with the
+ * environment it was started with: a thread started in another one is not reused.
+ */
+let parked: { worker: Worker; env: string; timer: NodeJS.Timeout; forget: () => void } | undefined;
+
+const unpark = (): Worker | undefined => {
+  const thread = parked;
+  parked = undefined;
+  if (!thread) return undefined;
+  clearTimeout(thread.timer);
+  thread.worker.off('exit', thread.forget).off('error', thread.forget);
+  return thread.worker;
+};
+
+const park = (worker: Worker, env: string): void => {
+  unpark()?.terminate();
+  const timer = setTimeout(() => unpark()?.terminate(), PARK_MS);
+  timer.unref();
+  // A parked thread that ends is forgotten.
+  const forget = () => {
+    if (parked?.worker === worker) unpark();
+  };
+  worker.on('exit', forget).on('error', forget);
+  parked = { worker, env, timer, forget };
+};
+
+/** A thread for `env`: the parked one if it was started with it, else a new one. */
+const threadFor = (env: NodeJS.ProcessEnv): { worker: Worker; key: string } => {
+  const key = JSON.stringify(env);
+  const reused = parked?.env === key ? unpark() : undefined;
+  return { worker: reused ?? startThread(WORKER_FILE, { workerData: BUS_WORKER, env }), key };
+};
+
 export class BusThread implements EventPublisher, HealthSource {
   deadLetters = 0;
   deliveryFailures = new Map<string, number>();
@@ -40,7 +84,8 @@ export class BusThread implements EventPublisher, HealthSource {
   };
   readonly #opts: BusThreadOptions;
   readonly #pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
-  #worker: Worker | undefined;
+  /** The thread, the environment it was started with, and a function removing our listeners. */
+  #worker: { thread: Worker; env: string; off: () => void } | undefined;
   #subscribers: string[] = [];
   #nextId = 0;
   #stopping = false;
@@ -55,7 +100,7 @@ export class BusThread implements EventPublisher, HealthSource {
   /** Starts the thread; every commit in this thread wakes it. */
   start(): void {
     this.#unlisten ??= this.#opts.store.log.onAppend(() =>
-      this.#worker?.postMessage({ type: 'wake' }),
+      this.#worker?.thread.postMessage({ type: 'wake' }),
     );
     if (this.#ready) return;
     let resolve = () => {};
@@ -66,6 +111,11 @@ export class BusThread implements EventPublisher, HealthSource {
     });
     this.#ready = { promise, resolve, reject };
     this.#spawn();
+  }
+
+  /** The id of the thread delivering now (undefined while there is none). */
+  get threadId(): number | undefined {
+    return this.#worker?.thread.threadId;
   }
 
   /** Resolves when the first thread delivers; rejects if it died before (e.g. it could not start). */
@@ -101,11 +151,17 @@ export class BusThread implements EventPublisher, HealthSource {
     this.#unlisten?.();
     const worker = this.#worker;
     if (!worker) return;
-    await this.#request('stop').catch((error: unknown) =>
-      logger.error('the bus worker thread did not stop cleanly', { error }),
+    const stopped = await this.#request('stop').then(
+      () => true,
+      (error: unknown) => {
+        logger.error('the bus worker thread did not stop cleanly', { error });
+        return false;
+      },
     );
     this.#worker = undefined;
-    await worker.terminate();
+    worker.off();
+    if (stopped) park(worker.thread, worker.env);
+    else await worker.thread.terminate();
   }
 
   #request(type: Request): Promise<void> {
@@ -114,7 +170,7 @@ export class BusThread implements EventPublisher, HealthSource {
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
-      worker.postMessage({ type, id });
+      worker.thread.postMessage({ type, id });
     });
   }
 
@@ -125,15 +181,17 @@ export class BusThread implements EventPublisher, HealthSource {
   }
 
   #spawn(): void {
-    const data: BusWorkerData = { ...this.#opts.worker, dataDir: this.#opts.store.dataDir };
-    const worker = startThread(WORKER_FILE, {
-      workerData: { kind: BUS_WORKER, data },
-      env: threadEnv(),
-    });
-    this.#worker = worker;
+    const { store } = this.#opts;
+    const data: BusWorkerData = {
+      ...this.#opts.worker,
+      dataDir: store.dataDir,
+      gate: store.db.gate,
+    };
+    const { worker, key } = threadFor(threadEnv());
+    worker.postMessage({ type: 'open', data } satisfies ToWorker);
     // The HTTP server keeps the process alive; the thread alone should not.
     worker.unref();
-    worker.on('message', (message: FromWorker) => {
+    const onMessage = (message: FromWorker) => {
       switch (message.type) {
         case 'ready':
           this.#subscribers = message.subscribers;
@@ -154,9 +212,9 @@ export class BusThread implements EventPublisher, HealthSource {
           break;
       }
       this.#pending.delete(message.id);
-    });
+    };
     const died = (why: string): void => {
-      if (this.#worker !== worker) return;
+      if (this.#worker?.thread !== worker) return;
       this.#worker = undefined;
       const error = new Error(`the bus worker thread ${why}`);
       for (const p of this.#pending.values()) p.reject(error);
@@ -168,7 +226,10 @@ export class BusThread implements EventPublisher, HealthSource {
       this.#restart = setTimeout(() => this.#spawn(), this.#opts.restartMs ?? 1_000);
       this.#restart.unref();
     };
-    worker.on('error', (e) => died(`failed: ${e instanceof Error ? e.message : String(e)}`));
-    worker.on('exit', (code) => died(`exited (code ${code})`));
+    const onError = (e: unknown) => died(`failed: ${e instanceof Error ? e.message : String(e)}`);
+    const onExit = (code: number) => died(`exited (code ${code})`);
+    worker.on('message', onMessage).on('error', onError).on('exit', onExit);
+    const off = () => worker.off('message', onMessage).off('error', onError).off('exit', onExit);
+    this.#worker = { thread: worker, env: key, off };
   }
 }

@@ -23,6 +23,8 @@ import { logDeliveryError, subscribe } from './subscribers';
 export interface BusWorkerData {
   config: VigilConfig;
   dataDir: string;
+  /** The main thread's connection's `gate`: the worker's transactions step aside for it. */
+  gate?: Int32Array;
   /** Where secrets come from (`VIGIL_SECRET_*`). */
   env: NodeJS.ProcessEnv;
   synchronous?: 'normal' | 'full';
@@ -39,7 +41,10 @@ export interface BusWorkerData {
   extraSubscribers?: string;
 }
 
-export type ToWorker = { type: 'wake' } | { type: 'drain' | 'idle' | 'stop'; id: number };
+export type ToWorker =
+  | { type: 'open'; data: BusWorkerData }
+  | { type: 'wake' }
+  | { type: 'drain' | 'idle' | 'stop'; id: number };
 
 export interface BusStats {
   /** Events dead-lettered by this thread. */
@@ -60,14 +65,22 @@ export type FromWorker =
 export interface WorkerPort {
   postMessage(message: FromWorker): void;
   on(event: 'message', listener: (message: ToWorker) => void): unknown;
-  close(): void;
+  off(event: 'message', listener: (message: ToWorker) => void): unknown;
 }
 
-/** Opens the store, subscribes the handlers, starts delivering and answers `port`'s requests. */
+/**
+ * Opens the store, subscribes the handlers, starts delivering and answers `port`'s requests
+ * until `stop`; the thread then waits for the next `open` (bus-thread.ts reuses an idle thread:
+ * loading the handlers' modules in a new one costs more than the rest of a start).
+ */
 export const runBusWorker = async (data: BusWorkerData, port: WorkerPort): Promise<void> => {
   if (data.logLevel) logger.setLogLevel(data.logLevel as LogLevel);
   const scope = await invocationScopes();
-  const store = LocalStore.open(data.dataDir, { synchronous: data.synchronous, lock: false });
+  const store = LocalStore.open(data.dataDir, {
+    synchronous: data.synchronous,
+    lock: false,
+    yieldTo: data.gate,
+  });
   const stats = (): BusStats => ({
     deadLetters: bus.deadLetters,
     deliveryFailures: [...bus.deliveryFailures],
@@ -101,18 +114,17 @@ export const runBusWorker = async (data: BusWorkerData, port: WorkerPort): Promi
     await flushSpans();
     store.close();
   };
-  port.on('message', (message) => {
+  const listener = (message: ToWorker): void => {
+    if (message.type === 'open') return;
     if (message.type === 'wake') {
       bus.wake();
       return;
     }
+    if (message.type === 'stop') port.off('message', listener);
     const work =
       message.type === 'drain' ? bus.drain() : message.type === 'idle' ? alerts.idle() : stop();
     work.then(
-      () => {
-        port.postMessage({ type: 'done', id: message.id, stats: stats() });
-        if (message.type === 'stop') port.close();
-      },
+      () => port.postMessage({ type: 'done', id: message.id, stats: stats() }),
       (error: unknown) =>
         port.postMessage({
           type: 'failed',
@@ -120,7 +132,8 @@ export const runBusWorker = async (data: BusWorkerData, port: WorkerPort): Promi
           error: error instanceof Error ? error.message : String(error),
         }),
     );
-  });
+  };
+  port.on('message', listener);
   bus.start();
   await alerts.start();
   port.postMessage({ type: 'ready', subscribers: Object.keys(bus.backlog()) });
@@ -129,11 +142,13 @@ export const runBusWorker = async (data: BusWorkerData, port: WorkerPort): Promi
 /** Marks the thread's data, so that importing this file elsewhere does nothing. */
 export const BUS_WORKER = 'vigil-bus-worker';
 
-const data = workerData as { kind?: string; data: BusWorkerData } | null;
-if (parentPort && data?.kind === BUS_WORKER) {
+if (parentPort && workerData === BUS_WORKER) {
   const port = parentPort as unknown as WorkerPort;
-  runBusWorker(data.data, port).catch((error: unknown) => {
-    logger.error('the bus worker thread could not start', { error });
-    throw error;
+  port.on('message', (message) => {
+    if (message.type !== 'open') return;
+    runBusWorker(message.data, port).catch((error: unknown) => {
+      logger.error('the bus worker thread could not start', { error });
+      throw error;
+    });
   });
 }

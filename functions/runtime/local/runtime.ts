@@ -31,7 +31,7 @@ import { createIngestHandler } from '../../ingest/handler';
 import { heartbeatBodyCheck } from '../../ingest/heartbeat-routes';
 import { createMetricsHandler } from '../../metrics/handler';
 import { createBrowserProber } from '../../shared/browser-probe';
-import { errorResponse, type HttpResult, json } from '../../shared/http';
+import { errorResponse, type HttpResult, json, withBodyBytes } from '../../shared/http';
 import { flushSpans } from '../../shared/otel/spans';
 import { logger, NAMESPACE, SERVICE } from '../../shared/powertools';
 import { VERSION } from '../../shared/version';
@@ -122,7 +122,7 @@ export const toApiGatewayEvent = (
   const now = new Date();
   // HTTP APIs hand Lambda the path percent-decoded once (`shop%2Fweb` arrives as `shop/web`).
   const path = decodePath(url.pathname);
-  return {
+  const event: APIGatewayProxyEventV2 = {
     version: '2.0',
     routeKey: '$default',
     rawPath: path,
@@ -147,9 +147,10 @@ export const toApiGatewayEvent = (
       time: now.toISOString(),
       timeEpoch: now.getTime(),
     },
-    body: body.length ? body.toString('base64') : undefined,
-    isBase64Encoded: body.length > 0,
+    isBase64Encoded: false,
   };
+  // The body's bytes go to the handler as they are (no base64 round trip of a 10 MB report).
+  return withBodyBytes(event, body);
 };
 
 const send = (res: ServerResponse, result: HttpResult): void => {

@@ -1,16 +1,15 @@
 import * as z from 'zod';
 import type { HeartbeatConfig, ProbeConfig, VigilConfig } from '../config';
-import {
-  type AlertNotification,
-  type BusEvent,
-  DETAIL_TYPES,
-  type EventMetadata,
-  type Gate,
-  type HeartbeatCheckedDetail,
-  type KnownEvent,
-  type ProbeCompletedDetail,
-  SOURCES,
-  type TestRunDetail,
+import { DETAIL_TYPES, SOURCES } from '../event-names';
+import type {
+  AlertNotification,
+  BusEvent,
+  EventMetadata,
+  Gate,
+  HeartbeatCheckedDetail,
+  KnownEvent,
+  ProbeCompletedDetail,
+  TestRunDetail,
 } from '../events';
 import { artifactPath } from '../probes/browser';
 import { alertmanagerObservation } from './alertmanager';

@@ -463,6 +463,8 @@ try {
   if (!testRun) throw new Error('the ingest function published no Test Run Reported event');
   events.metrics = busEventOf(testRun);
   events.history = busEventOf(testRun);
+  // The status function's rule (EVENT_PATTERNS.status) takes reports, probe runs and alerts.
+  events.status = busEventOf(testRun);
   healthStatus = 503;
   sent.events.length = 0;
   await produce('probe', () => sent.events.some((e) => e.DetailType === 'Probe Completed'));
@@ -475,6 +477,9 @@ try {
 
   // Every round runs each handler once in each variant, so drift hits all rows alike.
   const names = [EMPTY, REFERENCE, ...FUNCTIONS] as const;
+  // A handler invoked without an event would only measure its failure (undefined.source).
+  const missing = names.filter((name) => events[name] === undefined);
+  if (missing.length) throw new Error(`no sample event for ${missing.join(', ')}`);
   const variants = {
     'without Sentry (SENTRY_DSN unset)': baseEnv,
     'with SENTRY_DSN set': { ...baseEnv, SENTRY_DSN: 'http://publickey@127.0.0.1:9/1' },

@@ -1,18 +1,16 @@
 import type { Metrics } from '@aws-lambda-powertools/metrics';
-import { ZodError } from 'zod';
 import { okStateFor } from '../core/alerts/delivery';
 import { SECURITY_NOTICE_KEY, securityNotices } from '../core/alerts/security';
 import { type AlertStateStore, processObservation } from '../core/alerts/service';
 import {
   isCloudWatchAlarmEvent,
   noticeFromEvent,
-  observationFromAlarm,
   observationFromEvent,
 } from '../core/alerts/sources';
 import type { AlertState, Observation } from '../core/alerts/state';
 import type { VigilConfig } from '../core/config';
-import { firstIssue, VigilError } from '../core/errors';
-import { type AlertNotification, type BusEvent, DETAIL_TYPES, parseBusEvent } from '../core/events';
+import { DETAIL_TYPES } from '../core/event-names';
+import type { AlertNotification, BusEvent } from '../core/events';
 import { PIPELINE_METRICS } from '../core/metrics/catalog';
 import type { Clock, Dispatch } from '../core/ports';
 import { activeSpan } from '../shared/otel/spans';
@@ -51,23 +49,18 @@ export type AlertRoute =
       notices: AlertNotification[];
     };
 
-const alarmObservation = (event: BusEvent, config: VigilConfig): Observation | undefined => {
-  try {
-    return observationFromAlarm(event, config);
-  } catch (e) {
-    if (e instanceof ZodError) {
-      throw new VigilError('bad_request', `Invalid CloudWatch alarm event: ${firstIssue(e)}`);
-    }
-    throw e;
-  }
-};
-
 /** The route an event takes, or `undefined` when it does not alert. */
-export const routeEvent = (event: BusEvent, config: VigilConfig): AlertRoute | undefined => {
+export const routeEvent = async (
+  event: BusEvent,
+  config: VigilConfig,
+): Promise<AlertRoute | undefined> => {
+  // The schemas (zod) of alarms and of Vigil's events load with the first event, not at init.
   if (isCloudWatchAlarmEvent(event)) {
+    const { alarmObservation } = await import('../core/alerts/alarm-source');
     const observation = alarmObservation(event, config);
     return observation && { observation };
   }
+  const { parseBusEvent } = await import('../core/events');
   const known = parseBusEvent(event);
   if (known.detailType === DETAIL_TYPES.testFlaky) {
     const notice = noticeFromEvent(known, event.id, config);
@@ -145,7 +138,7 @@ const withTraceContext =
 export const createAlertHandler = (handlerDeps: AlertHandlerDeps) => {
   const deps = { ...handlerDeps, dispatch: withTraceContext(handlerDeps.dispatch) };
   return traceHandler('alert', async (event: BusEvent): Promise<void> => {
-    const route = routeEvent(event, deps.config);
+    const route = await routeEvent(event, deps.config);
     if (!route) {
       logger.debug('event does not alert', { eventId: event.id, detailType: event['detail-type'] });
       return;

@@ -1,36 +1,20 @@
 import * as z from 'zod';
 import { VigilError } from './errors';
+import { DETAIL_TYPES, SOURCES } from './event-names';
 
 /**
  * Canonical events: the one definition of what travels on the bus, used by the
- * AWS runtime (EventBridge) and the local runtime (in-process bus) alike.
+ * AWS runtime (EventBridge) and the local runtime (in-process bus) alike. The names
+ * (`SOURCES`, `DETAIL_TYPES`) and size limits live in `event-names.ts`, free of zod, so code on
+ * a Lambda's init path can use them without building these schemas.
  */
-export const SOURCES = {
-  ingest: 'vigil.ingest',
-  probe: 'vigil.probe',
-  alert: 'vigil.alert',
-  history: 'vigil.history',
-  heartbeat: 'vigil.heartbeat',
-  /** Alerts received from Prometheus Alertmanager (`POST /v1/alertmanager`). */
-  alertmanager: 'vigil.alertmanager',
-  /** CloudWatch alarm state changes arrive from the default bus with this source. */
-  cloudwatch: 'aws.cloudwatch',
-} as const;
-
-export const DETAIL_TYPES = {
-  testRun: 'Test Run Reported',
-  coverage: 'Coverage Reported',
-  load: 'Load Test Reported',
-  benchmark: 'Benchmark Reported',
-  security: 'Security Findings Reported',
-  probeCompleted: 'Probe Completed',
-  heartbeatChecked: 'Heartbeat Checked',
-  alertStateChanged: 'Alert State Changed',
-  testFlaky: 'Test Flaky Detected',
-  cloudwatchAlarm: 'CloudWatch Alarm State Change',
-  /** One alert of an Alertmanager webhook (`POST /v1/alertmanager`). */
-  alertmanager: 'Alertmanager Alert Received',
-} as const;
+export {
+  DETAIL_TYPES,
+  MAX_EVENT_BYTES,
+  MAX_FAILED_TESTS_IN_EVENT,
+  MAX_FINDINGS_IN_EVENT,
+  SOURCES,
+} from './event-names';
 
 export type DetailType = (typeof DETAIL_TYPES)[keyof typeof DETAIL_TYPES];
 
@@ -455,13 +439,6 @@ export interface BusEvent<D = unknown> {
   'detail-type': string;
   detail: D;
 }
-
-/** EventBridge's limit for one PutEvents entry (and the whole request). */
-export const MAX_EVENT_BYTES = 256 * 1024;
-/** How many failed tests an event carries by name; the rest stay in the archive. */
-export const MAX_FAILED_TESTS_IN_EVENT = 50;
-/** How many new security findings an event (and the ingest answer) lists; the rest are counted. */
-export const MAX_FINDINGS_IN_EVENT = 50;
 
 /** Every result Vigil produces itself: reports from CI, probe runs and heartbeats. */
 const RESULTS_PATTERN = {

@@ -1,6 +1,7 @@
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { VigilConfig } from '../core/config';
-import { type BusEvent, eventContext, parseBusEvent, SOURCES } from '../core/events';
+import { SOURCES } from '../core/event-names';
+import type { BusEvent } from '../core/events';
 import { type HistoryDeps, recordReport } from '../core/history/service';
 import type { HistoryStore } from '../core/history/types';
 import { DIMENSIONS, METRICS } from '../core/metrics/catalog';
@@ -32,6 +33,8 @@ export const createHistoryHandler = (deps: HistoryHandlerDeps) =>
   traceHandler('history', async (event: BusEvent): Promise<void> => {
     // An invalid event throws (as in the metrics handler): the retries and the dead-letter
     // queue keep it for inspection instead of dropping it silently.
+    // The event schemas (zod) load on the first event, not at init (docs/performance.md#cold-start).
+    const { parseBusEvent, eventContext } = await import('../core/events');
     const known = parseBusEvent(event);
     const { correlationId, at } = eventContext(known);
     logger.appendKeys({ correlation_id: correlationId });

@@ -1,7 +1,7 @@
-import { dynamo, s3 } from '../adapters/aws/clients';
+import { dynamo } from '../adapters/aws/clients';
 import { DynamoHistoryStore } from '../adapters/aws/dynamodb-history-store';
 import { busPublisher, lambdaEntry } from '../adapters/aws/lambda-entry';
-import { S3Archive } from '../adapters/aws/s3-archive';
+import { lazyS3Archive } from '../adapters/aws/lazy-s3-archive';
 import { systemClock } from '../core/ports';
 import { configFromEnv, requireEnv } from '../shared/lambda-config';
 import { metrics } from '../shared/powertools';
@@ -21,7 +21,7 @@ export const handler = lambdaEntry(
     config: await configFromEnv(),
     stage: process.env.VIGIL_STAGE,
     store: new DynamoHistoryStore({ table: requireEnv('HISTORY_TABLE'), client: dynamo() }),
-    archive: new S3Archive({ bucket: requireEnv('ARCHIVE_BUCKET'), client: s3() }),
+    archive: lazyS3Archive(requireEnv('ARCHIVE_BUCKET')),
     publisher: busPublisher(),
     clock: systemClock,
     metrics,

@@ -1,5 +1,5 @@
 import { cliFileReader } from '../adapters/aws/cli-file';
-import { dynamo, eventBridge, s3, secrets } from '../adapters/aws/clients';
+import { dynamo, eventBridge, secrets } from '../adapters/aws/clients';
 import { DynamoHeartbeatStore } from '../adapters/aws/dynamodb-heartbeat-store';
 import { DynamoHistoryStore } from '../adapters/aws/dynamodb-history-store';
 import { DynamoRunLedger } from '../adapters/aws/dynamodb-ledger';
@@ -11,6 +11,7 @@ import {
 import { eventBusCheck, ledgerTableCheck } from '../adapters/aws/health';
 import { busPublisher, lambdaEntry, stageSecrets } from '../adapters/aws/lambda-entry';
 import { S3Archive } from '../adapters/aws/s3-archive';
+import { s3 } from '../adapters/aws/s3-client';
 import { S3Uploads } from '../adapters/aws/s3-uploads';
 import { SecretsManagerTokenSource } from '../adapters/aws/secrets-tokens';
 import { historyRetentionDays } from '../core/config-access';

@@ -1,12 +1,7 @@
 import { MetricResolution, type Metrics } from '@aws-lambda-powertools/metrics';
 import type { VigilConfig } from '../core/config';
-import {
-  type BusEvent,
-  eventContext,
-  type KnownEvent,
-  parseBusEvent,
-  SOURCES,
-} from '../core/events';
+import { SOURCES } from '../core/event-names';
+import type { BusEvent, KnownEvent } from '../core/events';
 import { datapointsFor } from '../core/metrics/catalog';
 import { logger } from '../shared/powertools';
 import { annotate, traceHandler } from '../shared/tracing';
@@ -25,6 +20,8 @@ const annotationsOf = (known: KnownEvent): { project: string; probe?: string } =
  */
 export const createMetricsHandler = (deps: { config: VigilConfig; metrics: Metrics }) =>
   traceHandler('metrics', async (event: BusEvent): Promise<void> => {
+    // The event schemas (zod) load on the first event, not at init (docs/performance.md#cold-start).
+    const { parseBusEvent, eventContext } = await import('../core/events');
     const known = parseBusEvent(event);
     const { metrics } = deps;
     const { correlationId, at } = eventContext(known);

@@ -2,7 +2,7 @@ import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { SNSEvent } from 'aws-lambda';
 import type { VigilConfig } from '../core/config';
 import { firstIssue, messageOf, VigilError } from '../core/errors';
-import { type AlertNotification, alertNotificationSchema } from '../core/events';
+import type { AlertNotification } from '../core/events';
 import { PIPELINE_METRICS } from '../core/metrics/catalog';
 import type { DeliveryMarks } from '../core/ports';
 import {
@@ -39,13 +39,15 @@ export interface NotifyHandlerDeps
 export const deliveryKey = (n: AlertNotification, label: string): string =>
   `${n.incidentId}#${n.kind}#${n.at}#${label}`;
 
-const parseMessage = (messageId: string, message: string): AlertNotification => {
+const parseMessage = async (messageId: string, message: string): Promise<AlertNotification> => {
   let json: unknown;
   try {
     json = JSON.parse(message);
   } catch {
     throw new VigilError('bad_request', `SNS message ${messageId} is not JSON`);
   }
+  // The event schemas (zod) load on the first event, not at init (docs/performance.md#cold-start).
+  const { alertNotificationSchema } = await import('../core/events');
   const parsed = alertNotificationSchema.safeParse(json);
   if (!parsed.success) {
     throw new VigilError(
@@ -63,7 +65,7 @@ export const createNotifyHandler = (deps: NotifyHandlerDeps) => {
   const handle = async (event: SNSEvent): Promise<void> => {
     const failures: string[] = [];
     for (const record of event.Records) {
-      const n = parseMessage(record.Sns.MessageId, record.Sns.Message);
+      const n = await parseMessage(record.Sns.MessageId, record.Sns.Message);
       logger.appendKeys({ correlation_id: n.correlationId });
       annotate({ correlationId: n.correlationId, project: n.project, checkKey: n.checkKey });
       try {

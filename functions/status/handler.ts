@@ -1,5 +1,4 @@
 import type { BusEvent } from '../core/events';
-import { eventContext, parseBusEvent } from '../core/events';
 import { recordStatusEvent, type StatusRecordDeps } from '../core/status/service';
 import { logger } from '../shared/powertools';
 import { annotate, traceHandler } from '../shared/tracing';
@@ -12,6 +11,8 @@ import { annotate, traceHandler } from '../shared/tracing';
 export const createStatusHandler = (deps: StatusRecordDeps) =>
   traceHandler('status', async (event: BusEvent): Promise<void> => {
     // An invalid event throws: the retries and the dead-letter queue keep it.
+    // The event schemas (zod) load on the first event, not at init (docs/performance.md#cold-start).
+    const { parseBusEvent, eventContext } = await import('../core/events');
     const known = parseBusEvent(event);
     const { correlationId } = eventContext(known);
     logger.appendKeys({ correlation_id: correlationId });

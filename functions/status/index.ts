@@ -1,11 +1,11 @@
-import { dynamo, s3 } from '../adapters/aws/clients';
+import { dynamo } from '../adapters/aws/clients';
 import {
   DynamoIncidentStore,
   DynamoProbeHistoryStore,
   DynamoRunCatalog,
 } from '../adapters/aws/dynamodb-status-store';
 import { lambdaEntry } from '../adapters/aws/lambda-entry';
-import { S3Archive } from '../adapters/aws/s3-archive';
+import { lazyS3Archive } from '../adapters/aws/lazy-s3-archive';
 import { historyRetentionDays } from '../core/config-access';
 import { configFromEnv, requireEnv } from '../shared/lambda-config';
 import { createStatusHandler } from './handler';
@@ -28,6 +28,6 @@ export const handler = lambdaEntry(
     catalog: new DynamoRunCatalog(options),
     ttlDays: retentionDays,
     // A run's digest (warnings, first failed tests) from its normalized result.
-    archive: new S3Archive({ bucket: requireEnv('ARCHIVE_BUCKET'), client: s3() }),
+    archive: lazyS3Archive(requireEnv('ARCHIVE_BUCKET')),
   }),
 );

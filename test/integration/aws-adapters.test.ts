@@ -625,7 +625,10 @@ describeWithMoto('shared clients', () => {
     process.env.AWS_ENDPOINT_URL = moto.endpoint;
     // Clients are created once per module instance: a fresh one sees this environment.
     vi.resetModules();
-    const clients = await import('../../functions/adapters/aws/clients');
+    const clients = {
+      ...(await import('../../functions/adapters/aws/clients')),
+      ...(await import('../../functions/adapters/aws/s3-client')),
+    };
 
     expect(clients.s3()).toBe(clients.s3());
     const buckets = await clients.s3().send(new ListBucketsCommand({}));

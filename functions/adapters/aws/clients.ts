@@ -1,6 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { tracer } from '../../shared/powertools';
@@ -16,13 +15,6 @@ import { tracer } from '../../shared/powertools';
  * runtime at moto or LocalStack needs no code here.
  */
 
-/**
- * With a custom S3 endpoint such as `http://localhost:5000`, virtual-hosted addressing would
- * send requests to `<bucket>.localhost`, which emulators do not serve: use path style there.
- */
-const s3UsesCustomEndpoint = (): boolean =>
-  Boolean(process.env.AWS_ENDPOINT_URL_S3 || process.env.AWS_ENDPOINT_URL);
-
 const lazy = <T>(create: () => T): (() => T) => {
   let instance: T | undefined;
   return () => {
@@ -33,10 +25,6 @@ const lazy = <T>(create: () => T): (() => T) => {
 
 export const eventBridge = /* @__PURE__ */ lazy(() =>
   tracer.captureAWSv3Client(new EventBridgeClient({})),
-);
-
-export const s3 = /* @__PURE__ */ lazy(() =>
-  tracer.captureAWSv3Client(new S3Client({ forcePathStyle: s3UsesCustomEndpoint() })),
 );
 
 export const dynamo = /* @__PURE__ */ lazy(() => tracer.captureAWSv3Client(new DynamoDBClient({})));

@@ -4,7 +4,8 @@ import {
   type PutEventsRequestEntry,
 } from '@aws-sdk/client-eventbridge';
 import { VigilError } from '../../core/errors';
-import { MAX_EVENT_BYTES, type VigilEvent } from '../../core/events';
+import { MAX_EVENT_BYTES } from '../../core/event-names';
+import type { VigilEvent } from '../../core/events';
 import type { EventPublisher } from '../../core/ports';
 
 /** The part of `EventBridgeClient` the publisher uses (a hand-written fake fits in tests). */

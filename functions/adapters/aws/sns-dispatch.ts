@@ -4,7 +4,8 @@ import {
   type PublishCommandOutput,
 } from '@aws-sdk/client-sns';
 import { emailBody, emailSubject } from '../../core/alerts/messages';
-import { type AlertNotification, DETAIL_TYPES, SOURCES } from '../../core/events';
+import { DETAIL_TYPES, SOURCES } from '../../core/event-names';
+import type { AlertNotification } from '../../core/events';
 import type { Dispatch, EventPublisher } from '../../core/ports';
 
 /** The part of `SNSClient` the dispatcher uses (a hand-written fake fits in tests). */

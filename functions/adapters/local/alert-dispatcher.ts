@@ -12,7 +12,8 @@ import {
 } from '../../core/alerts/delivery';
 import { type AlertStateStore, flushOutbox } from '../../core/alerts/service';
 import type { ChannelConfig } from '../../core/config';
-import { type AlertNotification, DETAIL_TYPES, SOURCES } from '../../core/events';
+import { DETAIL_TYPES, SOURCES } from '../../core/event-names';
+import type { AlertNotification } from '../../core/events';
 import { PIPELINE_METRICS } from '../../core/metrics/catalog';
 import { type Clock, type EventPublisher, systemClock } from '../../core/ports';
 import {

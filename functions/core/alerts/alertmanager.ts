@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { VigilError } from '../errors';
-import { type AlertmanagerAlertDetail, DETAIL_TYPES, SOURCES, type VigilEvent } from '../events';
+import { DETAIL_TYPES, SOURCES } from '../event-names';
+import type { AlertmanagerAlertDetail, VigilEvent } from '../events';
 import { canonicalProject } from '../project';
 import type { Observation } from './state';
 

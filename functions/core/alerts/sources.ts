@@ -1,16 +1,14 @@
-import * as z from 'zod';
 import type { HeartbeatConfig, ProbeConfig, VigilConfig } from '../config';
-import {
-  type AlertNotification,
-  type BusEvent,
-  DETAIL_TYPES,
-  type EventMetadata,
-  type Gate,
-  type HeartbeatCheckedDetail,
-  type KnownEvent,
-  type ProbeCompletedDetail,
-  SOURCES,
-  type TestRunDetail,
+import { DETAIL_TYPES, SOURCES } from '../event-names';
+import type {
+  AlertNotification,
+  BusEvent,
+  EventMetadata,
+  Gate,
+  HeartbeatCheckedDetail,
+  KnownEvent,
+  ProbeCompletedDetail,
+  TestRunDetail,
 } from '../events';
 import { artifactPath } from '../probes/browser';
 import { alertmanagerObservation } from './alertmanager';
@@ -32,12 +30,12 @@ import type { Observation } from './state';
  */
 
 /** Test runs, gates and alarms alert on the first failure and resolve on the first pass. */
-const IMMEDIATE = { failureThreshold: 1, recoveryThreshold: 1 } as const;
+export const IMMEDIATE = { failureThreshold: 1, recoveryThreshold: 1 } as const;
 /** The probe schema's defaults, for a probe event whose probe is no longer in the config. */
 const PROBE_DEFAULTS = { failureThreshold: 2, recoveryThreshold: 1 } as const;
 const MAX_ERROR_CHARS = 2000;
 
-const clip = (s: string, max = MAX_ERROR_CHARS): string =>
+export const clip = (s: string, max = MAX_ERROR_CHARS): string =>
   s.length <= max ? s : `${s.slice(0, max - 1)}…`;
 
 /** Origin and path only: a query string may carry tokens. */
@@ -243,76 +241,9 @@ export const noticeFromEvent = (
   return flakyNotice(event.detail, eventId);
 };
 
-const alarmStateSchema = z.object({
-  value: z.enum(['OK', 'ALARM', 'INSUFFICIENT_DATA']),
-  reason: z.string(),
-  /** CloudWatch writes `2019-10-02T17:04:40.985+0000` (no colon in the offset). */
-  timestamp: z.string(),
-  reasonData: z.string().optional(),
-});
-
-/**
- * The parts of EventBridge's `CloudWatch Alarm State Change` event that Vigil reads
- * (source `aws.cloudwatch`; metric and composite alarms share this shape).
- */
-export const cloudWatchAlarmEventSchema = z.object({
-  id: z.string(),
-  source: z.literal(SOURCES.cloudwatch),
-  'detail-type': z.literal(DETAIL_TYPES.cloudwatchAlarm),
-  time: z.string(),
-  region: z.string(),
-  account: z.string(),
-  resources: z.array(z.string()),
-  detail: z.object({
-    alarmName: z.string().min(1),
-    state: alarmStateSchema,
-    previousState: alarmStateSchema.optional(),
-    configuration: z.object({ description: z.string().nullish() }).loose().optional(),
-  }),
-});
-
-export type CloudWatchAlarmEvent = z.infer<typeof cloudWatchAlarmEventSchema>;
-
 export const isCloudWatchAlarmEvent = (event: Pick<BusEvent, 'source' | 'detail-type'>): boolean =>
   event.source === SOURCES.cloudwatch && event['detail-type'] === DETAIL_TYPES.cloudwatchAlarm;
-
-/** `2019-10-02T17:04:40.985+0000` → ISO 8601; falls back to the event time. */
-const alarmTime = (timestamp: string, fallback: string): string => {
-  const t = Date.parse(timestamp.replace(/([+-]\d{2})(\d{2})$/, '$1:$2'));
-  if (Number.isFinite(t)) return new Date(t).toISOString();
-  const f = Date.parse(fallback);
-  return Number.isFinite(f) ? new Date(f).toISOString() : fallback;
-};
 
 /** Alarm severity: `warning` when the alarm name contains "warning", else `critical`. */
 export const alarmSeverity = (alarmName: string): 'critical' | 'warning' =>
   /warning/i.test(alarmName) ? 'warning' : 'critical';
-
-/**
- * A CloudWatch alarm state change → an observation. ALARM fails, OK passes,
- * INSUFFICIENT_DATA is ignored. Throws a zod error on a malformed event.
- */
-export const observationFromAlarm = (
-  input: unknown,
-  config: VigilConfig,
-): Observation | undefined => {
-  const event = cloudWatchAlarmEventSchema.parse(input);
-  const { alarmName, state, configuration } = event.detail;
-  if (state.value === 'INSUFFICIENT_DATA') return undefined;
-  const description = configuration?.description;
-  return {
-    id: event.id,
-    checkKey: `alarm:${alarmName}`,
-    ok: state.value === 'OK',
-    at: alarmTime(state.timestamp, event.time),
-    source: 'alarm',
-    project: config.project,
-    severity: alarmSeverity(alarmName),
-    title: `Alarm ${alarmName}`,
-    target: clip(description ? `${description} (${event.region})` : event.region, 300),
-    ...(state.value === 'ALARM' ? { error: clip(state.reason) } : {}),
-    correlationId: event.id,
-    policy: IMMEDIATE,
-    tags: [],
-  };
-};

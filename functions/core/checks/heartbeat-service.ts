@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { heartbeatProject } from '../alerts/sources';
 import type { HeartbeatConfig, VigilConfig } from '../config';
 import { VigilError } from '../errors';
-import { DETAIL_TYPES, SOURCES, type VigilEvent } from '../events';
+import { DETAIL_TYPES, SOURCES } from '../event-names';
+import type { VigilEvent } from '../events';
 import type { Clock, EventPublisher } from '../ports';
 import {
   applyPing,

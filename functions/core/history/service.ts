@@ -1,13 +1,15 @@
-import * as z from 'zod';
+import type * as z from 'zod';
 import type { VigilConfig } from '../config';
 import { historyRetentionDays, quarantineFor } from '../config-access';
 import { VigilError } from '../errors';
-import { DETAIL_TYPES, type KnownEvent, SOURCES, type TestFlakyDetail } from '../events';
+import { DETAIL_TYPES, SOURCES } from '../event-names';
+import type { KnownEvent, TestFlakyDetail } from '../events';
 import type { TestCase } from '../formats/types';
 import { mapLimit } from '../pool';
 import type { ArchiveReader, Clock, EventPublisher } from '../ports';
 import { securityRunSummary } from '../security/analysis';
 import { evaluateFlaky, noticeDue, withOutcome } from './flaky';
+import type { caseSchema, normalizedSchema } from './normalized-schema';
 import { findQuarantine } from './quarantine';
 import {
   type FlakyState,
@@ -112,28 +114,6 @@ export const runRecordOf = (event: IngestEvent): RunRecord => {
   }
 };
 
-const caseSchema = z.object({
-  suite: z.string(),
-  classname: z.string(),
-  name: z.string(),
-  status: z.enum(['passed', 'failed', 'skipped']),
-  flaky: z.boolean(),
-  durationMs: z.number(),
-});
-
-/** The parts of the normalized archive (written by ingest) that the history reads. */
-const normalizedSchema = z.object({
-  project: z.string(),
-  runId: z.string(),
-  report: z.discriminatedUnion('kind', [
-    z.object({ kind: z.literal('tests'), cases: z.array(caseSchema) }),
-    z.object({
-      kind: z.literal('security'),
-      findings: z.array(z.object({ tool: z.string(), fingerprint: z.string() })),
-    }),
-  ]),
-});
-
 type Case = z.infer<typeof caseSchema>;
 type Normalized = z.infer<typeof normalizedSchema>['report'];
 
@@ -155,6 +135,8 @@ const readNormalized = async <K extends Normalized['kind']>(
       `The ${where} is not JSON: ${(e as SyntaxError).message}`, // all JSON.parse throws
     );
   }
+  // Its schema (zod) loads on the first report, not at the function's init.
+  const { normalizedSchema } = await import('./normalized-schema');
   const parsed = normalizedSchema.safeParse(doc);
   if (!parsed.success || parsed.data.report.kind !== kind) {
     const issue = parsed.error?.issues[0];

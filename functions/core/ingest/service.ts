@@ -2,16 +2,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { GateConfig, VigilConfig } from '../config';
 import { gateConfigFor, quarantineFor, suppressionsFor } from '../config-access';
 import { VigilError } from '../errors';
-import {
-  type ArchivePointer,
-  DETAIL_TYPES,
-  type EventMetadata,
-  type Gate,
-  MAX_EVENT_BYTES,
-  MAX_FAILED_TESTS_IN_EVENT,
-  SOURCES,
-  type VigilEvent,
-} from '../events';
+import { DETAIL_TYPES, MAX_EVENT_BYTES, MAX_FAILED_TESTS_IN_EVENT, SOURCES } from '../event-names';
+import type { ArchivePointer, EventMetadata, Gate, VigilEvent } from '../events';
 import { type FormatId, isFormat, type ParsedReport, parseReport } from '../formats';
 import { evaluateGate, type GateContext } from '../gates/gate';
 import { securityAnalysisFor } from '../gates/security';

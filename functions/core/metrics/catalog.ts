@@ -1,5 +1,6 @@
 import type { VigilConfig } from '../config';
-import { DETAIL_TYPES, type KnownEvent, SOURCES } from '../events';
+import { DETAIL_TYPES, SOURCES } from '../event-names';
+import type { KnownEvent } from '../events';
 
 /**
  * The one list of KPI metric names, units and dimensions. The metrics handler emits

@@ -1,5 +1,6 @@
 import type { ProbeConfig } from '../config';
-import { DETAIL_TYPES, type ProbeCompletedDetail, SOURCES, type VigilEvent } from '../events';
+import { DETAIL_TYPES, SOURCES } from '../event-names';
+import type { ProbeCompletedDetail, VigilEvent } from '../events';
 import { mapLimit } from '../pool';
 import type { Clock } from '../ports';
 import { parseTraceparent } from '../tracing/context';

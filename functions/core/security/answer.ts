@@ -1,12 +1,5 @@
-import {
-  DETAIL_TYPES,
-  type EventMetadata,
-  type FindingRef,
-  type Gate,
-  MAX_FINDINGS_IN_EVENT,
-  SOURCES,
-  type VigilEvent,
-} from '../events';
+import { DETAIL_TYPES, MAX_FINDINGS_IN_EVENT, SOURCES } from '../event-names';
+import type { EventMetadata, FindingRef, Gate, VigilEvent } from '../events';
 import type { SecurityAnalysis } from './analysis';
 import { type Finding, locationText } from './model';
 

@@ -1,10 +1,5 @@
-import {
-  DETAIL_TYPES,
-  type HeartbeatCheckedDetail,
-  type KnownEvent,
-  type ProbeCompletedDetail,
-  SOURCES,
-} from '../events';
+import { DETAIL_TYPES, SOURCES } from '../event-names';
+import type { HeartbeatCheckedDetail, KnownEvent, ProbeCompletedDetail } from '../events';
 import type { ArchiveReader } from '../ports';
 import { type RunCatalog, runEntryOf } from './catalog';
 import { digestOf } from './digest';

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { observationFromAlarm } from '../../../functions/core/alerts/alarm-source';
 import {
   alarmSeverity,
   alertBranches,
   noticeFromEvent,
-  observationFromAlarm,
   observationFromEvent,
 } from '../../../functions/core/alerts/sources';
 import { parseConfig } from '../../../functions/core/config';

@@ -1,0 +1,21 @@
+import { S3Client } from '@aws-sdk/client-s3';
+import { tracer } from '../../shared/powertools';
+
+/**
+ * With a custom S3 endpoint such as `http://localhost:5000`, virtual-hosted addressing would
+ * send requests to `<bucket>.localhost`, which emulators do not serve: use path style there.
+ */
+const s3UsesCustomEndpoint = (): boolean =>
+  Boolean(process.env.AWS_ENDPOINT_URL_S3 || process.env.AWS_ENDPOINT_URL);
+
+let client: S3Client | undefined;
+
+/**
+ * The process's S3 client (see clients.ts), created on first use, in a module of its own that
+ * imports nothing from clients.ts: a function can then load the S3 SDK with `import()` when it
+ * first needs it (`lazyS3Archive`) without the other SDK clients losing their tree-shaking.
+ */
+export const s3 = (): S3Client => {
+  client ??= tracer.captureAWSv3Client(new S3Client({ forcePathStyle: s3UsesCustomEndpoint() }));
+  return client;
+};

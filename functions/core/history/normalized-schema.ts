@@ -1,0 +1,30 @@
+import * as z from 'zod';
+
+/**
+ * The schema of what the history reads from a run's normalized result, in a module of its own:
+ * `service.ts` loads it with `import()` on the first report, so a function's init builds no zod
+ * schema (docs/performance.md#cold-start).
+ */
+
+/** One test case of a normalized test report. */
+export const caseSchema = z.object({
+  suite: z.string(),
+  classname: z.string(),
+  name: z.string(),
+  status: z.enum(['passed', 'failed', 'skipped']),
+  flaky: z.boolean(),
+  durationMs: z.number(),
+});
+
+/** The parts of the normalized archive (written by ingest) that the history reads. */
+export const normalizedSchema = z.object({
+  project: z.string(),
+  runId: z.string(),
+  report: z.discriminatedUnion('kind', [
+    z.object({ kind: z.literal('tests'), cases: z.array(caseSchema) }),
+    z.object({
+      kind: z.literal('security'),
+      findings: z.array(z.object({ tool: z.string(), fingerprint: z.string() })),
+    }),
+  ]),
+});

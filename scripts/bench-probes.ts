@@ -15,7 +15,7 @@ import { fork } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { probeOffsetMs } from '../functions/adapters/local/probe-scheduler';
+import { probeOffsetMs } from '../functions/adapters/local/probe-schedule';
 import { parseConfig } from '../functions/core/config';
 import type { ProbeCompletedDetail } from '../functions/core/events';
 import { startLocal } from '../functions/runtime/local/runtime';

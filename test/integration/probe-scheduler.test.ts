@@ -12,7 +12,6 @@ import { parseConfig } from '../../functions/core/config';
 import type { ProbeCompletedDetail } from '../../functions/core/events';
 import { createLimiter } from '../../functions/core/pool';
 import { judged } from '../../functions/core/probes/outcome';
-import { DEADLINE_GRACE_MS } from '../../functions/core/probes/run';
 import { SecretError } from '../../functions/core/probes/secrets';
 import type { probeHttp } from '../../functions/shared/http-probe';
 import { logger } from '../../functions/shared/powertools';
@@ -377,8 +376,13 @@ describe('the schedule in the probe worker thread', () => {
     expect(mainRun?.metadata.lateMs).toBeGreaterThanOrEqual(280);
   });
 
-  it('publishes what the worker measured, with secrets from the env it was given', async () => {
-    // Prepare
+  it('publishes what the worker measured (secrets from the env it was given); browser checks run here', async () => {
+    // Prepare: HTTP probes, and browser checks that a runner here passes or fails by throwing.
+    const browser = vi.fn(async (probe: { name: string }) => {
+      if (probe.name === 'no-secret') throw new SecretError('pw', 'secret pw is not set');
+      if (probe.name === 'broken') throw 'bare failure';
+      return judged(12);
+    });
     const { scheduler, results, publisher } = threaded(
       [
         {
@@ -388,13 +392,18 @@ describe('the schedule in the probe worker thread', () => {
         },
         { name: 'failing', url: `${base}/broken`, project: 'web' },
         { name: 'refused', url: 'http://127.0.0.1:9/' },
+        ...['login', 'no-secret', 'broken'].map((name) => ({
+          name,
+          type: 'browser',
+          script: 'checks/x.check.ts',
+        })),
       ],
-      { worker: { env: { VIGIL_SECRET_TOKEN: 's3cret' } }, location: 'lab' },
+      { worker: { env: { VIGIL_SECRET_TOKEN: 's3cret' } }, location: 'lab', browser },
     );
     // Act
     scheduler.start();
     scheduler.start(); // idempotent
-    await vi.waitFor(() => expect(results).toHaveLength(3), { timeout: 15_000 });
+    await vi.waitFor(() => expect(results.length).toBeGreaterThanOrEqual(6), { timeout: 15_000 });
     // runAll waits until every run it asked for has been published.
     await scheduler.runAll();
     const afterRunAll = publisher.events.length;
@@ -413,40 +422,16 @@ describe('the schedule in the probe worker thread', () => {
       metadata: { project: 'web' },
     });
     expect(by.get('refused')?.failure?.message).toContain('connection refused');
-    expect(new Set(results.map((r) => r.metadata.correlationId)).size).toBe(results.length);
-    expect(afterRunAll).toBeGreaterThanOrEqual(6);
-    expect(publisher.events).toHaveLength(results.length);
-    expect(scheduler.stats).toMatchObject({ runs: results.length, runFailures: 0 });
-  });
-
-  it('runs browser checks on this thread for the worker, with their outcome or error', async () => {
-    // Prepare: a browser runner here that passes one check, and fails two by throwing.
-    const browser = vi.fn(async (probe: { name: string }) => {
-      if (probe.name === 'no-secret') throw new SecretError('pw', 'secret pw is not set');
-      if (probe.name === 'broken') throw 'bare failure';
-      return judged(12, undefined);
-    });
-    const { scheduler, results } = threaded(
-      ['login', 'no-secret', 'broken'].map((name) => ({
-        name,
-        type: 'browser',
-        script: 'checks/x.check.ts',
-      })),
-      { browser },
-    );
-    // Act
-    scheduler.start();
-    await vi.waitFor(() => expect(results).toHaveLength(3), { timeout: 15_000 });
-    await scheduler.stop();
-    // Assess
-    const by = new Map(results.map((r) => [r.metadata.probe, r]));
     expect(by.get('login')).toMatchObject({ status: 'up', method: 'BROWSER' });
     expect(by.get('no-secret')?.failure).toEqual({
       assertion: 'secret',
       message: 'secret pw is not set',
     });
     expect(by.get('broken')?.failure).toEqual({ assertion: 'error', message: 'bare failure' });
-    expect(browser).toHaveBeenCalledTimes(3);
+    expect(new Set(results.map((r) => r.metadata.correlationId)).size).toBe(results.length);
+    expect(afterRunAll).toBeGreaterThanOrEqual(12);
+    expect(publisher.events).toHaveLength(results.length);
+    expect(scheduler.stats).toMatchObject({ runs: results.length, runFailures: 0 });
   });
 
   it('counts and logs the skips and failures the worker reports', async () => {
@@ -472,33 +457,6 @@ describe('the schedule in the probe worker thread', () => {
       count: 2,
     });
     expect(error).toHaveBeenCalledWith('probe run failed', { probe: 'a', error: 'boom' });
-  });
-
-  it('aborts a browser check the worker gave up on', async () => {
-    // Prepare: a worker that asks for a browser check, then aborts it.
-    const fake = new URL(
-      `data:text/javascript,import{parentPort as p}from"node:worker_threads";p.on("message",(m)=>{if(m.type==="start"){p.postMessage({type:"browser",id:0,probe:m.probes[0]});p.postMessage({type:"abort",id:0});}else if(m.type==="browser")p.postMessage({type:"failed",probe:"b",error:m.error});else p.postMessage({type:"done",id:m.id});});`,
-    );
-    vi.spyOn(logger, 'error').mockImplementation(() => undefined);
-    const browser = vi.fn(
-      (_: unknown, signal: AbortSignal) =>
-        new Promise<never>((_resolve, reject) =>
-          signal.addEventListener('abort', () => reject(new Error('aborted by the worker'))),
-        ),
-    );
-    const { scheduler } = threaded([{ name: 'b', type: 'browser', script: 'x.ts' }], {
-      worker: { env: {}, file: fake },
-      browser,
-    });
-    // Act
-    scheduler.start();
-    await vi.waitFor(() => expect(scheduler.stats.runFailures).toBe(1), { timeout: 15_000 });
-    await scheduler.stop();
-    // Assess: the worker got the error of the aborted run back.
-    expect(logger.error).toHaveBeenCalledWith('probe run failed', {
-      probe: 'b',
-      error: 'aborted by the worker',
-    });
   });
 
   it('starts a new thread with the schedule when the worker dies, and not after stop', async () => {
@@ -539,10 +497,6 @@ describe('the schedule in the probe worker thread', () => {
 });
 
 describe('the probe worker message handler (in-process)', () => {
-  afterEach(() => {
-    vi.useRealTimers();
-  });
-
   /** A handler started with `probes`, and what it posted. */
   const started = async (probes: Record<string, unknown>[], env = {}) => {
     const posted: FromProbeWorker[] = [];
@@ -582,39 +536,24 @@ describe('the probe worker message handler (in-process)', () => {
     ]);
   });
 
-  it('asks for browser checks, takes their outcome or error, and ignores answers to no run', async () => {
-    // Prepare
-    const { handle, of } = await started(
-      ['ok', 'secret', 'error'].map((name) => ({ name, type: 'browser', script: 'x.ts' })),
-    );
-    await vi.waitFor(() => expect(of('browser')).toHaveLength(3));
-    const id = (name: string) => of('browser').find((m) => m.probe.name === name)?.id ?? -1;
+  it('posts a run that could not be made', async () => {
+    // Prepare: a probe that skipped the config's parsing (no tags).
+    const posted: FromProbeWorker[] = [];
+    const handle = probeWorkerHandler({ env: {} }, (m) => posted.push(m));
+    const raw = { name: 'raw', url: `${base}/ok`, intervalSeconds: 60, timeoutMs: 100 };
     // Act
-    await handle({ type: 'browser', id: 99, error: 'to no run' });
-    await handle({ type: 'browser', id: id('ok'), outcome: judged(5) });
-    await handle({ type: 'browser', id: id('secret'), error: 'no pw', secret: 'pw' });
-    await handle({ type: 'browser', id: id('error'), error: 'crashed' });
-    await vi.waitFor(() => expect(of('result')).toHaveLength(3));
+    await handle({
+      type: 'start',
+      probes: [raw as never],
+      location: 'local',
+      defaultProject: 'shop',
+    });
     await handle({ type: 'stop', id: 1 });
     // Assess
-    const by = new Map(of('result').map((m) => [m.detail.metadata.probe, m.detail]));
-    expect(by.get('ok')).toMatchObject({ status: 'up', latencyMs: 5 });
-    expect(by.get('secret')?.failure).toEqual({ assertion: 'secret', message: 'no pw' });
-    expect(by.get('error')?.failure).toEqual({ assertion: 'error', message: 'crashed' });
-  });
-
-  it('aborts a browser check past its deadline and posts its timeout', async () => {
-    // Prepare
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-    const { handle, of } = await started([
-      { name: 'hung', type: 'browser', script: 'x.ts', timeoutMs: 100 },
+    expect(posted).toEqual([
+      { type: 'failed', probe: 'raw', error: expect.stringContaining('not iterable') },
+      { type: 'done', id: 1 },
     ]);
-    // Act: the runner's deadline is the timeout plus its grace.
-    await vi.advanceTimersByTimeAsync(100 + DEADLINE_GRACE_MS);
-    await handle({ type: 'stop', id: 1 });
-    // Assess
-    expect(of('abort')).toEqual([{ type: 'abort', id: of('browser')[0]?.id }]);
-    expect(of('result')[0]?.detail.failure?.message).toBe('no result within 100 ms');
   });
 
   it('answers a request that comes before the start', async () => {

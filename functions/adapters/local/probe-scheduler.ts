@@ -5,13 +5,13 @@ import type { ProbeCompletedDetail } from '../../core/events';
 import { PIPELINE_METRICS } from '../../core/metrics/catalog';
 import { type Clock, type EventPublisher, systemClock } from '../../core/ports';
 import { type ProbeFn, runProbe, toProbeEvent } from '../../core/probes/run';
-import { SecretError, type SecretResolver } from '../../core/probes/secrets';
+import type { SecretResolver } from '../../core/probes/secrets';
 import { createHttpProber, type ProbeHttpOptions, type probeHttp } from '../../shared/http-probe';
 import { emitPipelineMetric } from '../../shared/pipeline-metrics';
 import { logger } from '../../shared/powertools';
 import { ProbeSchedule, type ScheduleEvents } from './probe-schedule';
+import type { ProbeWorkerEvent } from './probe-thread';
 import { ProbeWorker } from './probe-thread';
-import type { FromProbeWorker } from './probe-worker';
 
 /**
  * Local mode's probe scheduler. The timing (probe-schedule.ts: each probe at its own stable
@@ -19,9 +19,10 @@ import type { FromProbeWorker } from './probe-worker';
  * and skipped runs) runs where the checks run: with `worker` (as `vigil dev` does), in the probe
  * worker thread (probe-worker.ts), so a main thread busy with an ingest, the bus or the stores
  * neither starts a run late nor delays its measurement; without it (tests that inject the HTTP
- * probe), on this thread. Either way this class does what the rest of the code sees: it counts
- * (`stats`), logs, emits `ProbeRuns`, publishes each result to the bus as one `Probe Completed`
- * event, calls `onResult`, and runs browser checks (their process is forked from this thread).
+ * probe), on this thread. Browser checks fork a process of their own per run from this thread:
+ * they keep their schedule and bound here. Either way this class does what the rest of the code
+ * sees: it counts (`stats`), logs, emits `ProbeRuns`, publishes each result to the bus as one
+ * `Probe Completed` event and calls `onResult`.
  */
 
 export interface ProbeSchedulerOptions {
@@ -63,7 +64,7 @@ export interface ProbeSchedulerOptions {
 /** After the probe worker thread died, a new one starts after this long. */
 export const WORKER_RESTART_MS = 500;
 
-/** Where the timing runs: a `ProbeSchedule` on this thread, or the worker's. */
+/** A schedule: a `ProbeSchedule` on this thread, or the worker's. */
 interface Timing {
   start(): void;
   runAll(): Promise<void>;
@@ -85,9 +86,7 @@ export class ProbeScheduler {
   };
 
   readonly #opts: ProbeSchedulerOptions;
-  /** Runs checks on this thread: every check without a worker, browser checks with one. */
-  readonly #probe: ProbeFn;
-  readonly #timing: Timing;
+  readonly #timings: Timing[] = [];
   readonly #events: ScheduleEvents = {
     result: (detail) => this.#accept(detail),
     skipped: (probe, dueAt, count, why) => {
@@ -107,7 +106,7 @@ export class ProbeScheduler {
   constructor(opts: ProbeSchedulerOptions) {
     this.#opts = opts;
     const clock = opts.clock ?? systemClock;
-    this.#probe = createHttpProber({
+    const prober = createHttpProber({
       secrets: opts.secrets,
       now: () => clock.now(),
       ...opts.tls,
@@ -115,16 +114,22 @@ export class ProbeScheduler {
       ...(opts.browser ? { browser: opts.browser } : {}),
     });
     const newId = opts.newId ?? randomUUID;
-    this.#timing = opts.worker
-      ? new WorkerTiming(opts, this.#events, this.#probe)
-      : new ProbeSchedule({
-          probes: opts.config.probes,
+    const here = opts.worker
+      ? opts.config.probes.filter((p) => p.type === 'browser')
+      : opts.config.probes;
+    const threaded = opts.config.probes.filter((p) => !here.includes(p));
+    if (opts.worker && threaded.length > 0)
+      this.#timings.push(new WorkerTiming(opts, threaded, this.#events));
+    if (here.length > 0)
+      this.#timings.push(
+        new ProbeSchedule({
+          probes: here,
           clock,
           concurrency: opts.concurrency,
           check: (probe) =>
             runProbe(
               probe,
-              { probe: this.#probe, clock },
+              { probe: prober, clock },
               {
                 correlationId: newId(),
                 location: opts.location ?? 'local',
@@ -132,7 +137,8 @@ export class ProbeScheduler {
               },
             ),
           events: this.#events,
-        });
+        }),
+      );
   }
 
   get probeCount(): number {
@@ -141,18 +147,18 @@ export class ProbeScheduler {
 
   /** Run every probe now, then at its offset in every interval. Idempotent. */
   start(): void {
-    this.#timing.start();
+    for (const timing of this.#timings) timing.start();
     if (this.probeCount > 0) logger.info('probe scheduler started', { probes: this.probeCount });
   }
 
   /** Run every probe now, out of its schedule, and wait for the results to be published. */
-  runAll(): Promise<void> {
-    return this.#timing.runAll();
+  async runAll(): Promise<void> {
+    await Promise.all(this.#timings.map((t) => t.runAll()));
   }
 
   /** Clear the timers and wait for the runs in flight to finish and publish. */
-  stop(): Promise<void> {
-    return this.#timing.stop();
+  async stop(): Promise<void> {
+    await Promise.all(this.#timings.map((t) => t.stop()));
   }
 
   /** Count, log and publish one result (`lateMs` set by the schedule when it started late). */
@@ -188,27 +194,24 @@ export class ProbeScheduler {
 }
 
 /**
- * The timing in the probe worker thread: `start` sends it the probes, `runAll` and `stop` wait
+ * The schedule in the probe worker thread: `start` sends it the probes, `runAll` and `stop` wait
  * for its answer and for the results it sent before to be published. Its messages become the
- * scheduler's events; its requests for browser checks run here. If the thread dies, the failure
- * is counted and logged and a new thread takes the schedule over.
+ * scheduler's events. If the thread dies, that is logged and a new thread takes the schedule over.
  */
 class WorkerTiming implements Timing {
   readonly #opts: ProbeSchedulerOptions;
+  readonly #probes: ProbeConfig[];
   readonly #events: ScheduleEvents;
-  readonly #probe: ProbeFn;
   readonly #worker: ProbeWorker;
   /** Results being published. */
   readonly #publishing = new Set<Promise<void>>();
-  /** Browser checks running for the worker, by its id. */
-  readonly #browserRuns = new Map<number, AbortController>();
   #started = false;
   #restart: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(opts: ProbeSchedulerOptions, events: ScheduleEvents, probe: ProbeFn) {
+  constructor(opts: ProbeSchedulerOptions, probes: ProbeConfig[], events: ScheduleEvents) {
     this.#opts = opts;
+    this.#probes = probes;
     this.#events = events;
-    this.#probe = probe;
     this.#worker = new ProbeWorker({
       env: opts.worker?.env ?? {},
       file: opts.worker?.file,
@@ -234,7 +237,7 @@ class WorkerTiming implements Timing {
   }
 
   async runAll(): Promise<void> {
-    if (!this.#started || this.#opts.config.probes.length === 0) return;
+    if (!this.#started) return;
     // A thread that dies meanwhile fails the request; that is logged when it dies.
     await this.#worker.request('runAll').catch(() => {});
     await this.#published();
@@ -244,19 +247,17 @@ class WorkerTiming implements Timing {
     const started = this.#started;
     this.#started = false;
     clearTimeout(this.#restart);
-    // A thread that died is not started again just to be stopped.
-    if (started && this.#opts.config.probes.length > 0)
-      await this.#worker.request('stop').catch(() => {});
+    if (started) await this.#worker.request('stop').catch(() => {});
     await this.#published();
     await this.#worker.close();
   }
 
   /** The probes to the (new) thread. */
   #send(): void {
-    if (!this.#started || this.#opts.config.probes.length === 0) return;
+    if (!this.#started) return;
     this.#worker.post({
       type: 'start',
-      probes: this.#opts.config.probes,
+      probes: this.#probes,
       location: this.#opts.location ?? 'local',
       defaultProject: this.#opts.config.project,
     });
@@ -266,41 +267,18 @@ class WorkerTiming implements Timing {
     while (this.#publishing.size > 0) await Promise.allSettled([...this.#publishing]);
   }
 
-  #received(message: FromProbeWorker): void {
-    switch (message.type) {
-      case 'result': {
-        const publishing = Promise.resolve(this.#events.result(message.detail))
-          .catch((error: unknown) => this.#events.failed(message.detail.metadata.probe, error))
-          .finally(() => this.#publishing.delete(publishing));
-        this.#publishing.add(publishing);
-        return;
-      }
-      case 'skipped':
-        return this.#events.skipped(message.probe, message.dueAt, message.count, message.why);
-      case 'failed':
-        return this.#events.failed(message.probe, message.error);
-      case 'abort':
-        return this.#browserRuns.get(message.id)?.abort();
-      case 'browser':
-        return this.#browser(message.id, message.probe);
+  #received(message: ProbeWorkerEvent): void {
+    if (message.type === 'skipped') {
+      this.#events.skipped(message.probe, message.dueAt, message.count, message.why);
+      return;
     }
-  }
-
-  /** Run a browser check the worker asked for and send it the outcome. */
-  #browser(id: number, probe: ProbeConfig): void {
-    const controller = new AbortController();
-    this.#browserRuns.set(id, controller);
-    this.#probe(probe, controller.signal)
-      .then(
-        (outcome) => this.#worker.post({ type: 'browser', id, outcome }),
-        (error: unknown) =>
-          this.#worker.post({
-            type: 'browser',
-            id,
-            error: error instanceof Error ? error.message : String(error),
-            ...(error instanceof SecretError ? { secret: error.secret } : {}),
-          }),
-      )
-      .finally(() => this.#browserRuns.delete(id));
+    if (message.type === 'failed') {
+      this.#events.failed(message.probe, message.error);
+      return;
+    }
+    const publishing = Promise.resolve(this.#events.result(message.detail))
+      .catch((error: unknown) => this.#events.failed(message.detail.metadata.probe, error))
+      .finally(() => this.#publishing.delete(publishing));
+    this.#publishing.add(publishing);
   }
 }

@@ -50,10 +50,13 @@ export interface ProbeWorkerOptions extends ProbeWorkerData {
   /** The worker's script. Default probe-worker.ts beside this file (tests pass others). */
   file?: URL;
   /** Every message of the thread but the answers to requests. */
-  onMessage?: (message: FromProbeWorker) => void;
+  onMessage?: (message: ProbeWorkerEvent) => void;
   /** The thread died (not when closed). */
   onExit?: (error: Error) => void;
 }
+
+/** A message of the thread that is not the answer to a request. */
+export type ProbeWorkerEvent = Exclude<FromProbeWorker, { type: 'done' }>;
 
 type Pending = Map<number, { resolve: () => void; reject: (e: Error) => void }>;
 
@@ -114,9 +117,10 @@ export class ProbeWorker {
     // The HTTP server keeps the process alive; an idle probe thread should not.
     worker.unref();
     worker.on('message', (message: FromProbeWorker) => {
-      if (message.type !== 'done') return this.#opts.onMessage?.(message);
-      pending.get(message.id)?.resolve();
-      pending.delete(message.id);
+      if (message.type === 'done') {
+        pending.get(message.id)?.resolve();
+        pending.delete(message.id);
+      } else this.#opts.onMessage?.(message);
     });
     const died = (why: string): void => {
       const error = new Error(`the probe worker thread ${why}`);

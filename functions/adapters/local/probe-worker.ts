@@ -3,8 +3,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { ProbeConfig } from '../../core/config';
 import type { ProbeCompletedDetail } from '../../core/events';
 import { systemClock } from '../../core/ports';
-import { type ProbeFn, type ProbeOutcome, runProbe } from '../../core/probes/run';
-import { SecretError } from '../../core/probes/secrets';
+import { runProbe } from '../../core/probes/run';
 import { createHttpProber, type ProbeHttpOptions } from '../../shared/http-probe';
 import { EnvSecretResolver } from './env-secrets';
 import { ProbeSchedule } from './probe-schedule';
@@ -15,9 +14,8 @@ import { ProbeSchedule } from './probe-schedule';
  * the checks, on an event loop of its own, so neither the start nor the timing of a check waits
  * for the bus, the stores or the HTTP edge of the main thread. It posts every result, skip and
  * failure to the main thread, which counts, logs and publishes them. Secrets come from the
- * environment it was given (`VIGIL_SECRET_*`), as in the main thread. Browser checks are timed
- * and bounded here but run by the main thread (which forks their process and archives their
- * files): the worker asks for one with a `browser` message and gets its outcome back.
+ * environment it was given (`VIGIL_SECRET_*`), as in the main thread. Browser checks are not
+ * sent here: they fork a process of their own from the main thread, on its schedule.
  */
 
 export interface ProbeWorkerData {
@@ -32,89 +30,55 @@ export type ToProbeWorker =
   /** Run these probes on their schedule (sent once per thread). */
   | { type: 'start'; probes: ProbeConfig[]; location: string; defaultProject: string }
   /** Run every probe now (`runAll`), or stop the schedule; answered `done` with the same id. */
-  | { type: 'runAll' | 'stop'; id: number }
-  /** The outcome of a browser check the worker asked for, or why it threw. */
-  | { type: 'browser'; id: number; outcome: ProbeOutcome }
-  | { type: 'browser'; id: number; error: string; secret?: string };
+  | { type: 'runAll' | 'stop'; id: number };
 
 /** What the worker sends the main thread. */
 export type FromProbeWorker =
   | { type: 'done'; id: number }
   | { type: 'result'; detail: ProbeCompletedDetail }
   | { type: 'skipped'; probe: string; dueAt: number; count: number; why: string }
-  | { type: 'failed'; probe: string; error: string }
-  /** Run this browser check; `abort` it when its deadline passed. */
-  | { type: 'browser'; id: number; probe: ProbeConfig }
-  | { type: 'abort'; id: number };
-
-const messageOf = (error: unknown): string =>
-  error instanceof Error ? error.message : String(error);
+  | { type: 'failed'; probe: string; error: string };
 
 /** The worker's message handler (a function of its own, so tests drive it in-process). */
 export const probeWorkerHandler = (
   data: ProbeWorkerData,
   post: (message: FromProbeWorker) => void,
 ): ((message: ToProbeWorker) => Promise<void>) => {
-  const browserRuns = new Map<
-    number,
-    { resolve: (o: ProbeOutcome) => void; reject: (e: Error) => void }
-  >();
-  let nextBrowserRun = 0;
-  const browser: ProbeFn = (probe, signal) =>
-    new Promise((resolve, reject) => {
-      const id = nextBrowserRun++;
-      browserRuns.set(id, { resolve, reject });
-      signal.addEventListener('abort', () => post({ type: 'abort', id }));
-      post({ type: 'browser', id, probe });
-    });
   const probe = createHttpProber({
     secrets: new EnvSecretResolver(data.env),
     now: () => systemClock.now(),
     ...data.tls,
-    browser,
   });
   let schedule: ProbeSchedule | undefined;
   return async (message) => {
-    switch (message.type) {
-      case 'start': {
-        const { location, defaultProject } = message;
-        schedule = new ProbeSchedule({
-          probes: message.probes,
-          clock: systemClock,
-          concurrency: data.concurrency,
-          check: (p) =>
-            runProbe(
-              p,
-              { probe, clock: systemClock },
-              { correlationId: randomUUID(), location, defaultProject },
-            ),
-          events: {
-            result: (detail) => post({ type: 'result', detail }),
-            skipped: (p, dueAt, count, why) =>
-              post({ type: 'skipped', probe: p, dueAt, count, why }),
-            failed: (p, error) => post({ type: 'failed', probe: p, error: messageOf(error) }),
-          },
-        });
-        schedule.start();
-        return;
-      }
-      case 'browser': {
-        const run = browserRuns.get(message.id);
-        browserRuns.delete(message.id);
-        if (!run) return;
-        if ('outcome' in message) run.resolve(message.outcome);
-        else
-          run.reject(
-            message.secret === undefined
-              ? new Error(message.error)
-              : new SecretError(message.secret, message.error),
-          );
-        return;
-      }
-      default:
-        await schedule?.[message.type]();
-        post({ type: 'done', id: message.id });
+    if (message.type !== 'start') {
+      await schedule?.[message.type]();
+      post({ type: 'done', id: message.id });
+      return;
     }
+    const { location, defaultProject } = message;
+    schedule = new ProbeSchedule({
+      probes: message.probes,
+      clock: systemClock,
+      concurrency: data.concurrency,
+      check: (p) =>
+        runProbe(
+          p,
+          { probe, clock: systemClock },
+          { correlationId: randomUUID(), location, defaultProject },
+        ),
+      events: {
+        result: (detail) => post({ type: 'result', detail }),
+        skipped: (p, dueAt, count, why) => post({ type: 'skipped', probe: p, dueAt, count, why }),
+        failed: (p, error) =>
+          post({
+            type: 'failed',
+            probe: p,
+            error: error instanceof Error ? error.message : String(error),
+          }),
+      },
+    });
+    schedule.start();
   };
 };
 

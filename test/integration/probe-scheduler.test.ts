@@ -36,7 +36,6 @@ afterAll(async () => {
 });
 
 const configOf = (probes: Record<string, unknown>[]) => parseConfig({ project: 'shop', probes });
-const ctx = { correlationId: 'c-1', location: 'local', defaultProject: 'shop' };
 
 describe('probeOffsetMs', () => {
   it('is stable for a name and inside the interval', () => {
@@ -487,6 +486,14 @@ describe('the schedule in the probe worker thread', () => {
     expect(scheduler.stats.runFailures).toBe(failures);
   });
 
+  it('does not run before start', async () => {
+    const { scheduler, results } = threaded([{ name: 'a', url: `${base}/ok` }], {
+      worker: undefined,
+    });
+    await scheduler.runAll();
+    expect(results).toHaveLength(0);
+  });
+
   it('does nothing with no probes', async () => {
     const { scheduler } = threaded([]);
     scheduler.start();
@@ -533,6 +540,26 @@ describe('the probe worker message handler (in-process)', () => {
     expect(posted.slice(-2)).toEqual([
       { type: 'done', id: 1 },
       { type: 'done', id: 2 },
+    ]);
+  });
+
+  it('posts the runs its timers skipped', async () => {
+    // Prepare
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    const { handle, of } = await started([{ name: 'late', url: `${base}/ok`, intervalSeconds: 1 }]);
+    await vi.waitFor(() => expect(of('result')).toHaveLength(1));
+    // Act: the clock jumps 2.5 s while the next timer waits, as if the thread was blocked.
+    vi.setSystemTime(Date.now() + 2500);
+    await vi.advanceTimersByTimeAsync(1000);
+    await handle({ type: 'stop', id: 1 });
+    vi.useRealTimers();
+    // Assess
+    expect(of('skipped')).toEqual([
+      expect.objectContaining({
+        probe: 'late',
+        count: 2,
+        why: 'the timer fired more than an interval late',
+      }),
     ]);
   });
 

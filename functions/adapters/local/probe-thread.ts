@@ -84,11 +84,6 @@ export class ProbeWorker {
     });
   }
 
-  /** Start the thread now rather than at the first run (it takes a moment to load). */
-  start(): void {
-    this.#thread();
-  }
-
   /** Stop the thread (runs in flight reject). */
   async close(): Promise<void> {
     const current = this.#current;

@@ -46,7 +46,7 @@ export const probeWorkerHandler = (
 ): ((message: ToProbeWorker) => Promise<void>) => {
   const probe = createHttpProber({
     secrets: new EnvSecretResolver(data.env),
-    now: () => systemClock.now(),
+    now: systemClock.now,
     ...data.tls,
   });
   let schedule: ProbeSchedule | undefined;

@@ -87,12 +87,6 @@ await Promise.allSettled(inFlight);
 const stoppedAt = Date.now();
 await pipeline.probes.stop();
 await pipeline.close();
-// The runs the schedule called for: one per probe at start, then one per offset passed.
-const ticks = (offset: number): number =>
-  Math.floor((stoppedAt - offset) / cycleMs) - Math.floor((startedAt - offset) / cycleMs);
-const expected = Array.from({ length: PROBES }, (_, i) =>
-  ticks(probeOffsetMs(`p${i}`, cycleMs)),
-).reduce((a, b) => a + b, PROBES);
 /** The delay the target measured per request, by the probe name in its path. */
 const measured = await new Promise<Record<string, number[]>>((resolve) => {
   target.once('message', (m) => resolve((m as { measured: Record<string, number[]> }).measured));
@@ -103,6 +97,15 @@ const results = storedEvents(dataDir)
   .filter((e) => e['detail-type'] === 'Probe Completed')
   .map((e) => e.detail as ProbeCompletedDetail);
 await rm(dataDir, { recursive: true, force: true });
+
+// The runs the schedule called for: one per probe at start, then one per offset passed. The
+// schedule begins in the worker thread once it has loaded: at the first run's start.
+const scheduledAt = Math.min(...results.map((r) => Date.parse(r.metadata.checkedAt)));
+const ticks = (offset: number): number =>
+  Math.floor((stoppedAt - offset) / cycleMs) - Math.floor((scheduledAt - offset) / cycleMs);
+const expected = Array.from({ length: PROBES }, (_, i) =>
+  ticks(probeOffsetMs(`p${i}`, cycleMs)),
+).reduce((a, b) => a + b, PROBES);
 
 // Pair the n-th result of each probe with the n-th request its target saw; skip each probe's
 // first run (the warm-up cycle, where all start together and the worker thread loads).
@@ -131,6 +134,7 @@ console.log(
     `p50 ${pct(0.5).toFixed(1)}, p99 ${pct(0.99).toFixed(1)}, max ${(sorted.at(-1) ?? Number.NaN).toFixed(1)} ` +
     `(target: p99 ≤ 10 ms: ${pct(0.99) <= 10 ? 'met' : 'NOT met'})\n` +
     `runs per tenth of the interval: ${buckets.join(' ')}\n` +
+    `the schedule began ${scheduledAt - startedAt} ms after start() (the worker thread loading)\n` +
     `runs: ${stats.runs} of ${expected} the schedule called for; late (> 10% of the interval): ` +
     `${stats.lateRuns}, at most ${stats.maxLateMs} ms; skipped: ${stats.skippedTicks}; ` +
     `unaccounted for: ${expected - stats.runs - stats.skippedTicks} ` +

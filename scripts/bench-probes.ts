@@ -122,7 +122,9 @@ for (const r of results.sort((a, b) => a.metadata.checkedAt.localeCompare(b.meta
   if (n === 0 || own === undefined || r.status !== 'up') continue;
   errors.push(r.latencyMs - own);
   starts.push(Date.parse(r.metadata.checkedAt) % cycleMs);
-  delays.push((Date.parse(r.metadata.checkedAt) - probeOffsetMs(name, cycleMs)) % cycleMs);
+  // A timer may fire a millisecond early: a start just before its time counts as early, not late.
+  const sinceTime = (Date.parse(r.metadata.checkedAt) - probeOffsetMs(name, cycleMs)) % cycleMs;
+  delays.push(sinceTime > cycleMs / 2 ? sinceTime - cycleMs : sinceTime);
 }
 const { stats } = pipeline.probes;
 const pctOf =

@@ -51,8 +51,9 @@ export interface ProbeSchedulerOptions {
   /** Probes in flight at once. Default `DEFAULT_CONCURRENCY` (16). */
   concurrency?: number;
   /**
-   * Run the checks in a worker thread, with secrets from `env` (`VIGIL_SECRET_*`) there.
-   * Default: on the calling thread (with `probeHttp` and `secrets`, which tests inject).
+   * Time and run the checks (all but browser checks) in a worker thread, with secrets from `env`
+   * (`VIGIL_SECRET_*`) there. Default: on the calling thread (with `probeHttp` and `secrets`,
+   * which tests inject).
    */
   worker?: {
     env: NodeJS.ProcessEnv;
@@ -114,12 +115,11 @@ export class ProbeScheduler {
       ...(opts.browser ? { browser: opts.browser } : {}),
     });
     const newId = opts.newId ?? randomUUID;
-    const here = opts.worker
-      ? opts.config.probes.filter((p) => p.type === 'browser')
-      : opts.config.probes;
-    const threaded = opts.config.probes.filter((p) => !here.includes(p));
-    if (opts.worker && threaded.length > 0)
-      this.#timings.push(new WorkerTiming(opts, threaded, this.#events));
+    // Browser checks fork their process from this thread: they stay on its schedule.
+    const inWorker = (p: ProbeConfig) => opts.worker !== undefined && p.type !== 'browser';
+    const threaded = opts.config.probes.filter(inWorker);
+    const here = opts.config.probes.filter((p) => !inWorker(p));
+    if (threaded.length > 0) this.#timings.push(new WorkerTiming(opts, threaded, this.#events));
     if (here.length > 0)
       this.#timings.push(
         new ProbeSchedule({

@@ -1,8 +1,5 @@
-import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { gzipSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
@@ -11,7 +8,7 @@ import { publicData } from '../functions/web/data';
 import { createWebHandler, isWebPath } from '../functions/web/handler';
 import { CHROMIUM, CHROMIUM_ARGS } from '../test/helpers/requires';
 import { buildWebFiles } from '../web/build';
-import { benchApi, clock, config, fill, TOKEN } from './bench-dashboard';
+import { benchApi, benchStores, clock, config, TOKEN } from './bench-dashboard';
 
 /**
  * `npm run bench:dashboard` (after the API route timings): the same filled stores behind the
@@ -34,6 +31,27 @@ const PAGES = [
   ['status page', 'status'],
 ] as const;
 
+/**
+ * Where a cold load's time went, from the page's own timeline (ms since navigation): `script`
+ * until the first API call starts (HTML, JS and CSS fetched, parsed, run), `API` from then until
+ * the last call's answer is in, `render` from then until the content is there. Null without calls.
+ */
+type Split = { script: number; api: number; render: number } | null;
+const SPLIT = (): Split => {
+  const content = performance.now();
+  const calls = performance
+    .getEntriesByType('resource')
+    .filter((e) => new URL(e.name).pathname.startsWith('/v1/') && e.startTime < content);
+  if (calls.length === 0) return null;
+  const first = Math.min(...calls.map((e) => e.startTime));
+  const last = Math.max(...calls.map((e) => e.startTime + e.duration));
+  return { script: first, api: last - first, render: content - last };
+};
+const splitColumns = (s: Split): string =>
+  s === null
+    ? `${'-'.padStart(7)} ${'-'.padStart(6)} ${'-'.padStart(7)}`
+    : `${s.script.toFixed(0).padStart(7)} ${s.api.toFixed(0).padStart(6)} ${s.render.toFixed(0).padStart(7)}`;
+
 const readBody = (req: IncomingMessage): Promise<Buffer> =>
   new Promise((ok) => {
     const chunks: Buffer[] = [];
@@ -42,8 +60,7 @@ const readBody = (req: IncomingMessage): Promise<Buffer> =>
   });
 
 const main = async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'vigil-bench-pages-'));
-  const stores = await fill(dir);
+  const stores = await benchStores();
   const { status } = stores;
   const files = await buildWebFiles();
   const api = benchApi(stores);
@@ -81,7 +98,7 @@ const main = async () => {
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   try {
     console.log(
-      `\n${'page'.padEnd(20)} ${'cold ms'.padStart(8)} ${'warm ms'.padStart(8)} ${'calls'.padStart(5)} ${'API KB'.padStart(7)}  slowest API call`,
+      `\n${'page'.padEnd(20)} ${'cold ms'.padStart(8)} ${'warm ms'.padStart(8)} ${'script'.padStart(7)} ${'API'.padStart(6)} ${'render'.padStart(7)} ${'calls'.padStart(5)} ${'API KB'.padStart(7)}  slowest API call`,
     );
     let worst = 0;
     for (const [name, hash] of PAGES) {
@@ -91,6 +108,7 @@ const main = async () => {
       const page = await context.newPage();
       const times: number[] = [];
       let cold: typeof calls = [];
+      let split: Split = null;
       for (let i = 0; i < 2; i++) {
         calls = [];
         const t = performance.now();
@@ -102,7 +120,10 @@ const main = async () => {
           .first()
           .waitFor({ state: 'detached', timeout: 10_000 });
         times.push(performance.now() - t);
-        if (i === 0) cold = calls;
+        if (i === 0) {
+          cold = calls;
+          split = await page.evaluate(SPLIT);
+        }
       }
       await context.close();
       const slowest = [...cold, ...calls].reduce((a, b) => (b.ms > a.ms ? b : a), {
@@ -112,7 +133,7 @@ const main = async () => {
       const kb = cold.reduce((sum, c) => sum + c.bytes, 0) / 1024;
       worst = Math.max(worst, ...times);
       console.log(
-        `${name.padEnd(20)} ${times[0]?.toFixed(0).padStart(8)} ${times[1]?.toFixed(0).padStart(8)} ${String(cold.length).padStart(5)} ${kb.toFixed(0).padStart(7)}  ${slowest.ms.toFixed(1)} ms ${slowest.path}`,
+        `${name.padEnd(20)} ${times[0]?.toFixed(0).padStart(8)} ${times[1]?.toFixed(0).padStart(8)} ${splitColumns(split)} ${String(cold.length).padStart(5)} ${kb.toFixed(0).padStart(7)}  ${slowest.ms.toFixed(1)} ms ${slowest.path}`,
       );
     }
     console.log(
@@ -121,8 +142,7 @@ const main = async () => {
   } finally {
     await browser.close();
     server.close();
-    stores.store.close();
-    await rm(dir, { recursive: true, force: true });
+    await stores.done();
   }
 };
 

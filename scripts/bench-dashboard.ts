@@ -13,7 +13,8 @@
  */
 
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -121,7 +122,7 @@ export const benchApi = ({
   archive,
   history,
   status,
-}: Awaited<ReturnType<typeof fill>>): ReturnType<typeof createIngestHandler> =>
+}: Awaited<ReturnType<typeof benchStores>>): ReturnType<typeof createIngestHandler> =>
   createIngestHandler({
     config,
     publisher: { publish: async () => {} },
@@ -139,11 +140,33 @@ export const benchApi = ({
     status,
   });
 
-/** Fill the stores (exported for the page bench, scripts/bench-dashboard-pages.ts). */
-export const fill = async (dir: string) => {
+/**
+ * The filled stores in a new temporary directory, removed by `done`. With `VIGIL_BENCH_DATA=<dir>`
+ * they are kept in `<dir>` and reused by the next run (filling takes a minute or more): for
+ * comparing the code's speed before and after a change on the same data.
+ */
+export const benchStores = async () => {
+  const keep = process.env.VIGIL_BENCH_DATA;
+  const dir = keep ?? (await mkdtemp(join(tmpdir(), 'vigil-bench-dashboard-')));
+  const stores = await fill(dir);
+  const done = async () => {
+    stores.store.close();
+    if (!keep) await rm(dir, { recursive: true, force: true });
+  };
+  return { ...stores, done };
+};
+
+/** Fill the stores in `dir`, unless a previous run filled them there. */
+const fill = async (dir: string) => {
   const archive = new FileArchive(dir);
   const store = LocalStore.open(dir, { lock: false, clock });
   const { history } = store;
+  const stores = { archive, history, status: store.status, store };
+  const filled = join(dir, 'bench-filled');
+  if (existsSync(filled)) {
+    console.log(`stores: filled before, in ${dir}`);
+    return stores;
+  }
   const { probes, incidents, catalog } = store.status;
 
   let t = performance.now();
@@ -303,7 +326,8 @@ export const fill = async (dir: string) => {
   console.log(
     `probes: ${PROBES} × ${DAYS} days, one sample every ${SAMPLE_EVERY_MS / 60_000} min (${(PROBES * DAYS * DAY) / SAMPLE_EVERY_MS} samples), and ${PROBES * 20} incidents in ${seconds(performance.now() - t)}`,
   );
-  return { archive, history, status: store.status, store };
+  await writeFile(filled, '');
+  return stores;
 };
 
 const event = (path: string, query: Record<string, string> = {}): APIGatewayProxyEventV2 =>
@@ -319,9 +343,8 @@ const event = (path: string, query: Record<string, string> = {}): APIGatewayProx
   }) as unknown as APIGatewayProxyEventV2;
 
 const main = async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'vigil-bench-dashboard-'));
+  const stores = await benchStores();
   try {
-    const stores = await fill(dir);
     const handler = benchApi(stores);
     const routes: [string, Record<string, string>?][] = [
       ['/v1/projects'],
@@ -333,7 +356,7 @@ const main = async () => {
       ['/v1/status'],
       ['/v1/projects/shop/tests', { status: 'flaky' }],
       ['/v1/projects/shop/runs', { limit: '100' }],
-      ['/v1/projects/shop/runs', { kind: 'benchmark', branch: 'main', limit: '5' }],
+      ['/v1/projects/shop/benchmarks', { branch: 'main', limit: '100', max: '12' }],
       ['/v1/projects/shop/runs', { kind: 'load', branch: 'main', limit: '200' }],
       ['/v1/projects/shop/benchmarks/bench-100', { branch: 'main', limit: '100' }],
     ];
@@ -364,9 +387,8 @@ const main = async () => {
     console.log(
       `\nslowest route (median): ${slowest.toFixed(1)} ms ${slowest <= 100 ? '(≤ 100 ms: ok)' : '(over the 100 ms target)'}`,
     );
-    stores.store.close();
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    await stores.done();
   }
 };
 

@@ -28,46 +28,64 @@ export interface ChartProps {
   height?: number;
 }
 
-export const Chart = ({ title, at, series, unit = '', band, height = 220 }: ChartProps) => {
+/** A uPlot chart of `props` in `el`, as wide as `el`. */
+const plotIn = (
+  el: HTMLElement,
+  { at, series, unit = '', band, height = 220 }: ChartProps,
+): uPlot =>
+  new uPlot(
+    {
+      width: Math.max(el.clientWidth, 300),
+      height,
+      legend: { live: false },
+      cursor: { drag: { x: false, y: false } },
+      scales: { x: { time: true } },
+      axes: [
+        {},
+        { values: (_u, ticks) => ticks.map((v) => `${v}${unit ? ` ${unit}` : ''}`), size: 70 },
+      ],
+      series: [
+        {},
+        ...series.map((s) => ({
+          label: s.label,
+          stroke: s.color,
+          width: s.marks ? 0 : 2,
+          ...(s.dash ? { dash: [6, 4] } : {}),
+          // Lines show their points only where data is sparse (uPlot's default).
+          ...(s.marks ? { points: { show: true, size: 9, fill: s.color, stroke: s.color } } : {}),
+          spanGaps: !s.marks,
+        })),
+      ],
+      ...(band
+        ? { bands: [{ series: [band[0] + 1, band[1] + 1], fill: 'rgba(46,125,50,0.12)' }] }
+        : {}),
+    },
+    [at.map((t) => Date.parse(t) / 1000), ...series.map((s) => s.values)],
+    el,
+  );
+
+export const Chart = (props: ChartProps) => {
+  const { title, at, series, unit = '', band, height } = props;
   const ref = useRef<HTMLDivElement>(null);
   useEffect(() => {
     const el = ref.current;
     if (!el) return;
-    const data: uPlot.AlignedData = [
-      at.map((t) => Date.parse(t) / 1000),
-      ...series.map((s) => s.values),
-    ];
-    const plot = new uPlot(
-      {
-        width: Math.max(el.clientWidth, 300),
-        height,
-        legend: { live: false },
-        cursor: { drag: { x: false, y: false } },
-        scales: { x: { time: true } },
-        axes: [
-          {},
-          { values: (_u, ticks) => ticks.map((v) => `${v}${unit ? ` ${unit}` : ''}`), size: 70 },
-        ],
-        series: [
-          {},
-          ...series.map((s) => ({
-            label: s.label,
-            stroke: s.color,
-            width: s.marks ? 0 : 2,
-            ...(s.dash ? { dash: [6, 4] } : {}),
-            // Lines show their points only where data is sparse (uPlot's default).
-            ...(s.marks ? { points: { show: true, size: 9, fill: s.color, stroke: s.color } } : {}),
-            spanGaps: !s.marks,
-          })),
-        ],
-        ...(band
-          ? { bands: [{ series: [band[0] + 1, band[1] + 1], fill: 'rgba(46,125,50,0.12)' }] }
-          : {}),
+    let plot: uPlot | undefined;
+    // Drawn when it comes near the viewport: a page of charts shows its first ones sooner, and
+    // a chart nobody scrolls to costs nothing. Its label (the summary) is there from the start.
+    const near = new IntersectionObserver(
+      (entries) => {
+        if (!entries.some((e) => e.isIntersecting)) return;
+        near.disconnect();
+        plot = plotIn(el, props);
       },
-      data,
-      el,
+      { rootMargin: '200px' },
     );
-    return () => plot.destroy();
+    near.observe(el);
+    return () => {
+      near.disconnect();
+      plot?.destroy();
+    };
   }, [at, series, unit, band, height]);
   const summary = series
     .filter((s) => !s.marks)

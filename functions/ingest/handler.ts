@@ -120,7 +120,7 @@ export const createIngestHandler = (deps: IngestHandlerDeps) => {
       throw new VigilError(
         'not_found',
         `No route for GET ${event.rawPath}: use ${HISTORY_PATH_PREFIX}{project}/tests, ` +
-          '/runs or /benchmarks/{name}.',
+          '/runs, /benchmarks or /benchmarks/{name}.',
       );
     if (!deps.history)
       throw new VigilError('unavailable', 'Run history is not configured on this deployment.');
@@ -130,7 +130,14 @@ export const createIngestHandler = (deps: IngestHandlerDeps) => {
       route,
       event.queryStringParameters ?? {},
     );
-    const items = 'tests' in answer ? answer.tests : 'runs' in answer ? answer.runs : answer.points;
+    const items =
+      'tests' in answer
+        ? answer.tests
+        : 'runs' in answer
+          ? answer.runs
+          : 'points' in answer
+            ? answer.points
+            : answer.benchmarks;
     logger.info('history query', {
       project: route.project,
       route: route.route,

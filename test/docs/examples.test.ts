@@ -313,6 +313,9 @@ const probeWithSlack = async (dataDir: string) => {
       await new Promise((r) => setTimeout(r, 5));
       await pipeline.bus.drain();
     }
+    // The points come from the bus worker thread as the metrics subscriber emits them: the
+    // other subscribers (alerts) may still be at work.
+    await pipeline.bus.drain();
   };
   const turn = async () => {
     const before = results();

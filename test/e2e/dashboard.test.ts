@@ -54,6 +54,7 @@ let page: Page;
 const dialogs: string[] = [];
 const cspErrors: string[] = [];
 let failedRunId = '';
+let flipped: Promise<void>;
 
 const post = async (body: Buffer, query: Record<string, string>) => {
   const res = await fetch(`${pipeline.url}/v1/results?${new URLSearchParams(query)}`, {
@@ -71,6 +72,37 @@ const go = async (hash: string) => {
 
 /** Text of the focused element (expressions run in the page: no DOM types needed here). */
 const focused = (what = 'textContent') => page.evaluate(`document.activeElement?.${what}`);
+
+/**
+ * The probe going down and back up, each within its interval plus 5 s, on a tab of its own
+ * (signed in like the first). It waits on the probe's interval and the page's poll, so it runs
+ * while the other tests work: it starts with the file and its test awaits it.
+ */
+const flipProbe = async (): Promise<void> => {
+  const tab = await context.newPage();
+  // Its first load shares the cores with the others: more time than a step's default.
+  await tab.goto(`${pipeline.url}/#token=${encodeURIComponent(READ_TOKEN)}`, { timeout: 20_000 });
+  await tab.getByRole('heading', { name: 'Overview' }).waitFor({ timeout: 20_000 });
+  await tab.goto(`${pipeline.url}/#/probe/shop/checkout`);
+  const status = (text: string) =>
+    tab
+      .locator('.facts .pill')
+      .first()
+      .filter({ hasText: new RegExp(`^${text}$`) });
+  await status('up').waitFor({ timeout: 6000 });
+  targetStatus = 500;
+  await status('down').waitFor({ timeout: 6000 });
+  await tab.locator('table', { hasText: 'Assertion' }).getByText('status').first().waitFor();
+  await tab.getByRole('heading', { name: 'Incidents' }).waitFor();
+  await tab.locator('.pill', { hasText: 'FIRING' }).first().waitFor({ timeout: 6000 });
+  await tab.screenshot({ path: new URL('probe.png', SHOTS).pathname, fullPage: true });
+  targetStatus = 200;
+  await status('up').waitFor({ timeout: 6000 });
+  await tab.locator('.pill', { hasText: 'RESOLVED' }).first().waitFor({ timeout: 6000 });
+  await tab.close();
+  // No more runs every second for the rest of the file: the pages read what is stored.
+  await pipeline.probes.stop();
+};
 
 interface AxeViolation {
   id: string;
@@ -161,6 +193,9 @@ describe.skipIf(!ok)('dashboard in Chromium', () => {
     page.on('console', (m) => {
       if (/Content Security Policy/i.test(m.text())) cspErrors.push(m.text());
     });
+    flipped = flipProbe();
+    // Awaited by its test; a failure before then is not an unhandled rejection.
+    flipped.catch(() => undefined);
   });
 
   afterAll(async () => {
@@ -230,6 +265,26 @@ describe.skipIf(!ok)('dashboard in Chromium', () => {
     await page.getByRole('searchbox', { name: 'Test name' }).fill('no such test');
     await page.getByRole('button', { name: 'Search' }).click();
     await page.getByText('No flaky tests matching').waitFor();
+  });
+
+  it('draws a long test list 100 rows at a time, with a button for the next', async () => {
+    const cases = Array.from(
+      { length: 130 },
+      (_, i) => `<testcase classname="Many" name="case ${i}"/>`,
+    ).join('');
+    await post(Buffer.from(`<testsuite name="many" tests="130">${cases}</testsuite>`), {
+      project: 'many',
+      branch: 'main',
+      commit: 'aaa0001',
+    });
+    await pipeline.bus.drain();
+    await go('#/tests/many?status=all');
+    const rows = page.locator('tbody tr');
+    await page.getByText('130 all tests, first 100 shown').waitFor();
+    expect(await rows.count()).toBe(100);
+    await page.getByRole('button', { name: 'Show 30 more' }).click();
+    await expect.poll(() => rows.count()).toBe(130);
+    expect(await page.getByRole('button', { name: /^Show/ }).count()).toBe(0);
   });
 
   it('shows the security view: findings by severity over the default branch runs, new and fixed per run', async () => {
@@ -351,35 +406,17 @@ describe.skipIf(!ok)('dashboard in Chromium', () => {
     await page.locator('[aria-label^="parse <rows> (ms) on main: 2 points"]').waitFor();
     page.off('request', onRequest);
     expect(paths).not.toContain('/v1/projects');
-    expect(paths.filter((p) => p.includes('/benchmarks/'))).toEqual([
-      `/v1/projects/shop/benchmarks/${encodeURIComponent('parse <rows>')}`,
+    // Every chart's series in one call.
+    expect(paths.filter((p) => p.includes('/benchmarks'))).toEqual([
+      '/v1/projects/shop/benchmarks',
     ]);
   });
 
-  // The next four run side by side: the probe's flips wait on its interval and the page's poll,
-  // while the others work (the probe page has a tab of its own, signed in like the first).
+  // The probe's flips started with the file (end of `beforeAll`). The next four run side by side.
   it.concurrent('shows the probe going down and back up within its interval plus 5 s', {
     timeout: 60_000,
-  }, async ({ expect }) => {
-    const page = await context.newPage();
-    // Its first load shares the cores with the others: more time than a step's default.
-    await page.goto(`${pipeline.url}/#token=${encodeURIComponent(READ_TOKEN)}`, {
-      timeout: 20_000,
-    });
-    await page.getByRole('heading', { name: 'Overview' }).waitFor({ timeout: 20_000 });
-    await page.goto(`${pipeline.url}/#/probe/shop/checkout`);
-    const status = page.locator('.facts .pill').first();
-    await expect.poll(() => status.textContent(), { timeout: 6000 }).toBe('up');
-    targetStatus = 500;
-    await expect.poll(() => status.textContent(), { timeout: 6000, interval: 200 }).toBe('down');
-    await page.locator('table', { hasText: 'Assertion' }).getByText('status').first().waitFor();
-    await page.getByRole('heading', { name: 'Incidents' }).waitFor();
-    await page.locator('.pill', { hasText: 'FIRING' }).first().waitFor({ timeout: 6000 });
-    await page.screenshot({ path: new URL('probe.png', SHOTS).pathname, fullPage: true });
-    targetStatus = 200;
-    await expect.poll(() => status.textContent(), { timeout: 6000, interval: 200 }).toBe('up');
-    await page.locator('.pill', { hasText: 'RESOLVED' }).first().waitFor({ timeout: 6000 });
-    await page.close();
+  }, async () => {
+    await flipped;
   });
 
   it.concurrent('serves the status page without a token and with JavaScript off', {

@@ -29,55 +29,67 @@ const ownUrls: Plugin = {
   },
 };
 
-let bundled: Promise<string> | undefined;
+const bundles = new Map<string, Promise<string>>();
 
 /**
- * bin/vigil.ts and the project files it imports as one ES module (packages stay imports), in
- * node_modules/.cache so that they resolve; named by its content, so parallel workers share it.
- * The same code as `npm start` runs, without tsx's loader: a process listens after ~1.2 s of
- * CPU instead of ~2.6 s (test/e2e/npm-start.test.ts runs `npm start` itself).
+ * A TypeScript module and the project files it imports as one ES module (packages stay
+ * imports), in node_modules/.cache so that they resolve; named by its content, so parallel
+ * workers share it. A child process runs the same code without tsx's loader: `vigil dev`
+ * listens after ~1.2 s of CPU instead of ~2.6 s, a script using the store starts in ~0.3 s
+ * instead of ~1 s (test/e2e/npm-start.test.ts runs `npm start` itself, through tsx).
+ * `source` is the module's text, its relative imports from the project's root; `name` names
+ * the file (a new bundle of a name removes that name's older ones).
  */
-const vigilBundle = (): Promise<string> => {
-  bundled ??= (async () => {
-    const { build } = await import('esbuild');
-    const { outputFiles } = await build({
-      entryPoints: [join(ROOT, 'bin/vigil.ts')],
-      bundle: true,
-      packages: 'external',
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      write: false,
-      plugins: [ownUrls],
-      logLevel: 'warning',
-    });
-    const text = outputFiles[0]?.text ?? '';
-    const dir = join(ROOT, 'node_modules/.cache/vigil-test');
-    const file = join(
-      dir,
-      `vigil-${createHash('sha256').update(text).digest('hex').slice(0, 16)}.mjs`,
-    );
-    if (!(await stat(file).catch(() => undefined))) {
-      await mkdir(dir, { recursive: true });
-      await writeFile(`${file}.${process.pid}`, text);
-      await rename(`${file}.${process.pid}`, file);
-      // The bundles of earlier versions of the code.
-      for (const old of await readdir(dir))
-        if (old.endsWith('.mjs') && join(dir, old) !== file)
-          await rm(join(dir, old), { force: true });
-    }
-    return file;
-  })();
+export const bundleModule = (name: string, source: string): Promise<string> => {
+  const key = `${name}\0${source}`;
+  let bundled = bundles.get(key);
+  if (bundled === undefined) {
+    bundled = (async () => {
+      const { build } = await import('esbuild');
+      const { outputFiles } = await build({
+        stdin: { contents: source, resolveDir: ROOT, loader: 'ts', sourcefile: `${name}.ts` },
+        bundle: true,
+        packages: 'external',
+        platform: 'node',
+        format: 'esm',
+        target: 'node20',
+        write: false,
+        plugins: [ownUrls],
+        logLevel: 'warning',
+      });
+      const text = outputFiles[0]?.text ?? '';
+      const cache = join(ROOT, 'node_modules/.cache/vigil-test');
+      const file = join(
+        cache,
+        `${name}-${createHash('sha256').update(text).digest('hex').slice(0, 16)}.mjs`,
+      );
+      if (!(await stat(file).catch(() => undefined))) {
+        await mkdir(cache, { recursive: true });
+        await writeFile(`${file}.${process.pid}`, text);
+        await rename(`${file}.${process.pid}`, file);
+        // The bundles of earlier versions of the code.
+        for (const old of await readdir(cache))
+          if (old.startsWith(`${name}-`) && old.endsWith('.mjs') && join(cache, old) !== file)
+            await rm(join(cache, old), { force: true });
+      }
+      return file;
+    })();
+    bundles.set(key, bundled);
+  }
   return bundled;
 };
 
 /** `vigil dev` as a real process (one node process, as `npm start` runs it, from a bundle). */
 export const spawnVigil = async (env: Record<string, string>): Promise<VigilProcess> => {
-  const child = spawn(process.execPath, [await vigilBundle(), 'dev'], {
-    cwd: ROOT,
-    env: childEnv({ PORT: '0', ...env }),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [await bundleModule('vigil', "import './bin/vigil.ts';"), 'dev'],
+    {
+      cwd: ROOT,
+      env: childEnv({ PORT: '0', ...env }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   let err = '';
   child.stdout?.on('data', (d: Buffer) => {

@@ -211,40 +211,49 @@ const createRule = async (logicalId: string, busName: string, pattern: unknown):
 
 const props = (resource: CfnResource): Record<string, unknown> => resource.Properties ?? {};
 
+/** `create` for each resource of a type, all at once (moto answers them in parallel). */
+const eachOfType = (
+  type: string,
+  create: (logicalId: string, resource: CfnResource) => Promise<void>,
+): Promise<void> =>
+  Promise.all(resourcesOfType(stack, type).map(([id, resource]) => create(id, resource))).then(
+    () => undefined,
+  );
+
 /** Create every bus, bucket, table, secret, topic and queue of the template, named by logical ID. */
 const createTemplateResources = async (): Promise<void> => {
-  for (const [id, bus] of resourcesOfType(stack, 'AWS::Events::EventBus')) {
-    const name = String(props(bus).Name ?? id);
-    const out = await eventBridge.send(new CreateEventBusCommand({ Name: name }));
-    physical.set(id, { ref: name, attributes: { Arn: out.EventBusArn ?? '', Name: name } });
-  }
-  for (const [id] of resourcesOfType(stack, 'AWS::S3::Bucket')) {
-    const name = id.toLowerCase();
-    await s3.send(new CreateBucketCommand({ Bucket: name }));
-    physical.set(id, { ref: name, attributes: { Arn: `arn:aws:s3:::${name}` } });
-  }
-  for (const [id, table] of resourcesOfType(stack, 'AWS::DynamoDB::Table')) {
-    const p = props(table);
-    await createTable(
-      id,
-      p.KeySchema as KeySchemaElement[],
-      p.AttributeDefinitions as AttributeDefinition[],
-      p.GlobalSecondaryIndexes as GlobalSecondaryIndex[] | undefined,
-    );
-  }
-  for (const [id] of resourcesOfType(stack, 'AWS::SecretsManager::Secret')) {
-    // Generated secrets get the one ingest token (a plain string, as the generated one is).
-    const out = await secrets.send(new CreateSecretCommand({ Name: id, SecretString: TOKEN }));
-    const arn = out.ARN ?? '';
-    physical.set(id, { ref: arn, attributes: { Arn: arn } });
-  }
-  for (const [id] of resourcesOfType(stack, 'AWS::SNS::Topic')) {
-    await createTopicWithSubscriber(id);
-  }
-  for (const [id] of resourcesOfType(stack, 'AWS::SQS::Queue')) {
-    const queue = await createQueue(id);
-    physical.set(id, { ref: queue.url, attributes: { Arn: queue.arn, QueueUrl: queue.url } });
-  }
+  await Promise.all([
+    eachOfType('AWS::Events::EventBus', async (id, bus) => {
+      const name = String(props(bus).Name ?? id);
+      const out = await eventBridge.send(new CreateEventBusCommand({ Name: name }));
+      physical.set(id, { ref: name, attributes: { Arn: out.EventBusArn ?? '', Name: name } });
+    }),
+    eachOfType('AWS::S3::Bucket', async (id) => {
+      const name = id.toLowerCase();
+      await s3.send(new CreateBucketCommand({ Bucket: name }));
+      physical.set(id, { ref: name, attributes: { Arn: `arn:aws:s3:::${name}` } });
+    }),
+    eachOfType('AWS::DynamoDB::Table', async (id, table) => {
+      const p = props(table);
+      await createTable(
+        id,
+        p.KeySchema as KeySchemaElement[],
+        p.AttributeDefinitions as AttributeDefinition[],
+        p.GlobalSecondaryIndexes as GlobalSecondaryIndex[] | undefined,
+      );
+    }),
+    eachOfType('AWS::SecretsManager::Secret', async (id) => {
+      // Generated secrets get the one ingest token (a plain string, as the generated one is).
+      const out = await secrets.send(new CreateSecretCommand({ Name: id, SecretString: TOKEN }));
+      const arn = out.ARN ?? '';
+      physical.set(id, { ref: arn, attributes: { Arn: arn } });
+    }),
+    eachOfType('AWS::SNS::Topic', (id) => createTopicWithSubscriber(id)),
+    eachOfType('AWS::SQS::Queue', async (id) => {
+      const queue = await createQueue(id);
+      physical.set(id, { ref: queue.url, attributes: { Arn: queue.arn, QueueUrl: queue.url } });
+    }),
+  ]);
 };
 
 /** The function's environment in the template, resolved against moto, as strings. */
@@ -366,12 +375,13 @@ const queueOf = (ruleId: string): string => {
   return url;
 };
 
-/** Drain every rule queue; the events per rule logical ID. */
-const drainAllRules = async (): Promise<Map<string, BusEvent[]>> => {
-  const out = new Map<string, BusEvent[]>();
-  for (const [ruleId, url] of ruleQueues) out.set(ruleId, await drainEvents(url));
-  return out;
-};
+/** Drain every rule queue (all at once); the events per rule logical ID. */
+const drainAllRules = async (): Promise<Map<string, BusEvent[]>> =>
+  new Map(
+    await Promise.all(
+      [...ruleQueues].map(async ([ruleId, url]) => [ruleId, await drainEvents(url)] as const),
+    ),
+  );
 
 const topicQueue = (severity: 'critical' | 'warning'): string => {
   const arn =
@@ -526,29 +536,32 @@ beforeAll(async () => {
   vigilBusName = physical.get(vigilBus[0])?.ref ?? '';
 
   rules = patternRules(stack);
-  for (const rule of rules) {
+  const created = rules.map((rule) => {
     const bus = rule.busLogicalId === undefined ? 'default' : physical.get(rule.busLogicalId)?.ref;
     if (bus === undefined) throw new Error(`rule ${rule.logicalId} is on an unknown bus`);
     // The pattern exactly as synthesized (intrinsics such as the account ID resolved).
-    await createRule(rule.logicalId, bus, resolveIntrinsics(rule.pattern, resolveContext()));
-  }
+    return createRule(rule.logicalId, bus, resolveIntrinsics(rule.pattern, resolveContext()));
+  });
   if (!rules.some((r) => r.targets.includes('alert'))) {
-    await createTable(
-      FALLBACK.table,
-      [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
-      [
-        { AttributeName: 'pk', AttributeType: 'S' },
-        { AttributeName: 'sk', AttributeType: 'S' },
-      ],
+    created.push(
+      createTable(
+        FALLBACK.table,
+        [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+        [
+          { AttributeName: 'pk', AttributeType: 'S' },
+          { AttributeName: 'sk', AttributeType: 'S' },
+        ],
+      ),
+      createTopicWithSubscriber(FALLBACK.critical),
+      createTopicWithSubscriber(FALLBACK.warning),
+      createRule(FALLBACK.rule, vigilBusName, EVENT_PATTERNS.alerts),
     );
-    await createTopicWithSubscriber(FALLBACK.critical);
-    await createTopicWithSubscriber(FALLBACK.warning);
-    await createRule(FALLBACK.rule, vigilBusName, EVENT_PATTERNS.alerts);
   }
-  await createRule(OBSERVER_RULE, vigilBusName, { source: [SOURCES.alert] });
+  created.push(createRule(OBSERVER_RULE, vigilBusName, { source: [SOURCES.alert] }));
+  await Promise.all(created);
 
   handlers = await loadHandlers();
 });
@@ -562,8 +575,7 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
-  await drainAllRules();
-  for (const url of topicSubscribers.values()) await drain(url);
+  await Promise.all([drainAllRules(), ...[...topicSubscribers.values()].map(drain)]);
 });
 
 // Tests --------------------------------------------------------------------------------------

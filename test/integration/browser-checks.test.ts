@@ -12,7 +12,11 @@ import { type PackedChromium, packedChromium } from '../../functions/browser/lam
 import { type ProbeConfig, probeSchema } from '../../functions/core/config';
 import { type ProbeCompletedDetail, probeCompletedDetailSchema } from '../../functions/core/events';
 import { systemClock } from '../../functions/core/ports';
-import { type BrowserJob, browserOutcome } from '../../functions/core/probes/browser';
+import {
+  type BrowserJob,
+  type BrowserReport,
+  browserOutcome,
+} from '../../functions/core/probes/browser';
 import { runProbe } from '../../functions/core/probes/run';
 import { runBrowserJob } from '../../functions/shared/browser-child';
 import {
@@ -36,7 +40,8 @@ import { CHROMIUM, CHROMIUM_ARGS, requireTools, TOOLS } from '../helpers/require
  *   hung page...;
  * - `runProbe` forking the real child (tsx, its own Chromium) where the child process is what is
  *   tested: a script that never yields (killed from outside) and a script that is no check.
- * The forked runs start with the file and their tests await them, so they overlap the rest. A
+ * The forked runs and the shared Chromium start with the file, and the hung page's job with that
+ * Chromium; their tests await them, so their waits overlap the rest. A
  * whole forked run, its screenshot and trace archived and served, is proven end to end by
  * test/e2e/browser-outage.test.ts.
  */
@@ -160,7 +165,9 @@ const run = (probe: ProbeConfig, options?: Partial<BrowserProberOptions>) =>
   );
 
 /** The forked runs, started in `beforeAll` (with Chromium) and awaited by their tests. */
-let forked: Record<'spin' | 'noExport', Promise<ProbeCompletedDetail>> | undefined;
+let forked: Record<'block' | 'noExport', Promise<ProbeCompletedDetail>> | undefined;
+/** The Chromium the jobs in this process share, launched in `beforeAll`. */
+let launched: Promise<Browser> | undefined;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'vigil-browser-checks-'));
@@ -169,13 +176,17 @@ beforeAll(async () => {
   baseUrl = `http://127.0.0.1:${await listen(app)}`;
   if (!ok) return;
   forked = {
-    spin: run(check('spin', join(FIXTURES, 'hung.check.ts'), { mode: 'spin' }, 2500)),
+    block: run(check('block', join(FIXTURES, 'hung.check.ts'), { mode: 'block' }, 2500)),
     noExport: run(check('bad', join(FIXTURES, 'no-export.check.ts'), {})),
   };
+  // The in-process jobs' browser starts while the first tests run.
+  launched = chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  launched.catch(() => undefined);
 });
 
 afterAll(async () => {
   await Promise.allSettled(Object.values(forked ?? {}));
+  await launched?.then((browser) => browser.close()).catch(() => undefined);
   for (const res of hangs) res.destroy();
   await new Promise((ok) => app?.close(ok));
   await rm(dir, { recursive: true, force: true });
@@ -383,8 +394,11 @@ describe.concurrent('the runner with stand-in children', () => {
 
 // Chromium on a busy 2-core machine takes seconds to start. One job at a time: the child's own
 // time limits (vitals, screenshot) are short, and jobs side by side would only share the cores.
+// Except the hung page, which only waits (for its deadline, then for a screenshot that cannot
+// come): it starts with the browser and its test awaits it, so its wait overlaps the others.
 describe.skipIf(!ok)('a job in this process, on a shared Chromium', { timeout: 60_000 }, () => {
   let browser: Browser;
+  let hungRun: Promise<{ deadline: number; report: BrowserReport }>;
 
   /** A browser whose page has nothing to show (as about:blank): for scripts that ignore it. */
   const blank = {
@@ -417,13 +431,17 @@ describe.skipIf(!ok)('a job in this process, on a shared Chromium', { timeout: 6
     (await readFile(path ?? '')).subarray(0, bytes).toString('hex');
 
   beforeAll(async () => {
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    browser = await (launched as Promise<Browser>);
     vi.spyOn(chromium, 'launch').mockResolvedValue(browser);
+    const hung = await job(join(FIXTURES, 'hung.check.ts'), { baseUrl, mode: 'hang' }, 4000);
+    hungRun = runBrowserJob(hung).then((report) => ({ deadline: hung.deadline, report }));
+    // Once the page is stuck on /hang it no longer calls `chromium.launch` (one test counts those).
+    await vi.waitFor(() => expect(hangs).toHaveLength(1), { timeout: 30_000, interval: 20 });
   });
 
   afterAll(async () => {
+    await hungRun?.catch(() => undefined);
     vi.mocked(chromium.launch).mockRestore();
-    await browser?.close();
   });
 
   it('reports a passing check with its steps, no failure, no url for a blank page and no files', async () => {
@@ -494,11 +512,8 @@ describe.skipIf(!ok)('a job in this process, on a shared Chromium', { timeout: 6
   });
 
   it('stops a hung page at its deadline: a timeout of its step, with a trace', async () => {
-    // Prepare
-    const asked = hangs.length;
-    const hung = await job(join(FIXTURES, 'hung.check.ts'), { baseUrl, mode: 'hang' }, 4000);
-    // Act
-    const report = await runBrowserJob(hung);
+    // Act (started with the browser)
+    const { deadline, report } = await hungRun;
     // Assess: one down step (not two), no vitals read from the stuck page.
     const failure = {
       assertion: 'timeout',
@@ -507,8 +522,8 @@ describe.skipIf(!ok)('a job in this process, on a shared Chromium', { timeout: 6
     };
     expect(report.failure).toEqual(failure);
     expect(report.steps).toEqual([{ name: 'open', status: 'down', latencyMs: 0, failure }]);
-    expect(hangs.length).toBe(asked + 1);
-    expect(Date.now()).toBeGreaterThanOrEqual(hung.deadline);
+    expect(hangs).toHaveLength(1);
+    expect(Date.now()).toBeGreaterThanOrEqual(deadline);
     expect(report.vitals).toEqual({});
     // A page stuck in its navigation gives no screenshot in its time; the trace shows it.
     expect(await head(report.files.trace, 4)).toBe(ZIP);
@@ -553,16 +568,16 @@ describe.skipIf(!ok)('a job in this process, on a shared Chromium', { timeout: 6
 
 describe.skipIf(!ok)('forked children', { timeout: 90_000 }, () => {
   it('kills a script that never yields at its timeout, from outside', async () => {
-    const spin = await (forked?.spin as Promise<ProbeCompletedDetail>);
-    // Killed whether the script was already spinning or Chromium was still starting: by the
+    const blocked = await (forked?.block as Promise<ProbeCompletedDetail>);
+    // Killed whether the script was already blocked or Chromium was still starting: by the
     // runner's kill 500 ms after the timeout, or (on a loaded machine, where the fork itself came
     // late) by the probe's own deadline 1 s after it, which aborts the run and so kills it too.
-    expect(spin.failure?.assertion, JSON.stringify(spin)).toBe('timeout');
-    expect(spin.failure?.message).toMatch(
+    expect(blocked.failure?.assertion, JSON.stringify(blocked)).toBe('timeout');
+    expect(blocked.failure?.message).toMatch(
       /^(the browser check was killed: )?no result within 2500 ms$/,
     );
-    expect(spin.latencyMs).toBeGreaterThanOrEqual(2500);
-    expect(spin.latencyMs).toBeLessThan(2500 + 2000);
+    expect(blocked.latencyMs).toBeGreaterThanOrEqual(2500);
+    expect(blocked.latencyMs).toBeLessThan(2500 + 2000);
   });
 
   it('reports a TypeScript script without a default export', async () => {

@@ -11,6 +11,7 @@ import { parseConfig } from '../../functions/core/config';
 import type { VigilError } from '../../functions/core/errors';
 import { type LocalPipeline, startLocal } from '../../functions/runtime/local/runtime';
 import { childEnv } from '../helpers/child-env';
+import { bundleModule } from '../helpers/vigil-process';
 
 /**
  * The embedded store's own promises: one process per data dir, the import of a file-format
@@ -78,17 +79,16 @@ describe('opening a damaged store', () => {
   it('ignores a torn tail of the write-ahead log: what was committed is there', async () => {
     // Prepare: committed events, then the WAL of a crashed writer grows a torn frame
     const dir = await tempDir();
-    const child = `
-      const { LocalStore } = await import(${JSON.stringify(join(process.cwd(), 'functions/adapters/local/store/index.ts'))});
-      const store = LocalStore.open(process.argv[1]);
-      await store.log.publish([{ source: 'vigil.ingest', detailType: 'Coverage Reported', detail: { n: 1 } }]);
-      await store.log.publish([{ source: 'vigil.ingest', detailType: 'Coverage Reported', detail: { n: 2 } }]);
-      process.kill(process.pid, 'SIGKILL');`;
+    const child = await bundleModule(
+      'torn-wal-writer',
+      `import { LocalStore } from './functions/adapters/local/store';
+const store = LocalStore.open(process.argv[2] as string);
+await store.log.publish([{ source: 'vigil.ingest', detailType: 'Coverage Reported', detail: { n: 1 } }]);
+await store.log.publish([{ source: 'vigil.ingest', detailType: 'Coverage Reported', detail: { n: 2 } }]);
+process.kill(process.pid, 'SIGKILL');`,
+    );
     try {
-      execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', child, dir], {
-        env: childEnv(),
-        stdio: 'ignore',
-      });
+      execFileSync(process.execPath, [child, dir], { env: childEnv(), stdio: 'ignore' });
     } catch {
       // killed, as intended
     }

@@ -157,6 +157,34 @@ const contract = (name: string, make: () => Stores) => {
       });
     });
 
+    it('sums checks and failures over a window without the latency, as the rollups count them', async () => {
+      const { probes } = stores;
+      // The samples of the case above (the redelivered one counted once).
+      const range = { project: 'shop', probe: 'api' } as const;
+      const hours = {
+        ...range,
+        resolution: 'hour',
+        from: '2026-11-25T10:00:00.000Z',
+        to: '2026-11-25T12:00:00.000Z',
+      } as const;
+      expect(await probes.counts(hours)).toEqual({ checks: 4, failures: 1 });
+      // [from, to): the 11:00 bucket is left out; another probe, another window: nothing.
+      expect(await probes.counts({ ...hours, to: '2026-11-25T11:00:00.000Z' })).toEqual({
+        checks: 3,
+        failures: 1,
+      });
+      expect(await probes.counts({ ...hours, probe: 'web' })).toEqual({ checks: 1, failures: 0 });
+      expect(
+        await probes.counts({
+          ...range,
+          resolution: 'day',
+          from: '2026-11-26T00:00:00.000Z',
+          to: '2026-12-26T00:00:00.000Z',
+        }),
+      ).toEqual({ checks: 0, failures: 0 });
+      expect(await probes.counts({ ...hours, probe: 'nope' })).toEqual({ checks: 0, failures: 0 });
+    });
+
     it('keeps the latest sample per probe and the newest failures', async () => {
       const { probes } = stores;
       await probes.record(sample('api', '2026-11-25T09:00:00.000Z', 'down', 5)); // late and old

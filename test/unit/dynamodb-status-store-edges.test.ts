@@ -34,5 +34,18 @@ describe('DynamoProbeHistoryStore.rollups edges', () => {
     ]);
     expect(sent).toHaveLength(2);
     expect(sent.every((c) => c instanceof QueryCommand)).toBe(true);
+    // Counts: every page, the counters only, a bucket at `to` left out.
+    sent.length = 0;
+    expect(
+      await store.counts({
+        project: 'shop',
+        probe: 'api',
+        resolution: 'hour',
+        from: '2026-12-03T00:00',
+        to: '2026-12-03T21:00',
+      }),
+    ).toEqual({ checks: 3, failures: 0 });
+    expect(sent).toHaveLength(2);
+    expect(sent[0]?.input.ProjectionExpression).toBe('sk, checks, failures');
   });
 });

@@ -161,6 +161,8 @@ describe('parseHistoryPath', () => {
       { route: 'benchmark', project: 'shop/web', name: 'fib/10 [n=3]' },
     ],
     ['/v1/projects/p/benchmarks/99%', { route: 'benchmark', project: 'p', name: '99%' }],
+    ['/v1/projects/shop/benchmarks', { route: 'benchmarks', project: 'shop' }],
+    ['/v1/projects/shop/web/benchmarks', { route: 'benchmarks', project: 'shop/web' }],
     // Names encoded twice by the client (or a runtime that kept the encoding): exact.
     ['/v1/projects/team%2Fbenchmarks/tests', { route: 'tests', project: 'team/benchmarks' }],
     [
@@ -176,7 +178,6 @@ describe('parseHistoryPath', () => {
     '/v1/projects/shop',
     '/v1/projects/shop/',
     '/v1/projects/shop/tests/',
-    '/v1/projects/shop/benchmarks',
     '/v1/projects/shop/flaky',
     '/v1/results',
   ])('names no route: %s', (path) => {
@@ -270,6 +271,12 @@ describe('history API: validation', () => {
     ['/v1/projects/-shop/tests', {}, 'path.project'],
     ['/v1/projects/sh op/runs', {}, 'path.project'],
     ['/v1/projects/shop/benchmarks/a\u0007b', {}, 'path.name'],
+    ['/v1/projects/shop/benchmarks', { max: '0' }, 'query.max'],
+    ['/v1/projects/shop/benchmarks', { max: '51' }, 'query.max'],
+    ['/v1/projects/shop/benchmarks', { max: 'all' }, 'query.max'],
+    ['/v1/projects/shop/benchmarks', { q: 'a\u0000' }, 'query.q'],
+    ['/v1/projects/shop/benchmarks', { cursor: '1' }, 'query.cursor'],
+    ['/v1/projects/shop/benchmarks', { limit: '501' }, 'query.limit'],
   ])('%s %j → 400 at %s', async (path, query, location) => {
     const res = await get(path, query as Record<string, string>);
     expect(res.status).toBe(400);
@@ -504,6 +511,65 @@ describe('GET /v1/projects/{project}/benchmarks/{name}', () => {
     expect(res.body.error.message).toContain('(runs without a suite)');
     const inSuite = await get('/v1/projects/shop/web/benchmarks/nope', { suite: 'micro' });
     expect(inSuite.body.error.message).toContain('(suite "micro")');
+  });
+});
+
+describe('GET /v1/projects/{project}/benchmarks', () => {
+  beforeEach(async () => {
+    for (const [i, value] of [10, 12, 11].entries())
+      await history.putRun(
+        benchRun('shop/web', `b${i}`, `2026-11-2${i}T08:00:00.000Z`, [
+          { name: 'parse <rows>', value, unit: 'ms' },
+          { name: 'Parse JSON', value: value * 2 },
+          // Only in the oldest run: still named and charted.
+          ...(i === 0 ? [{ name: 'zip', value: 5 }] : []),
+        ]),
+      );
+    await history.putRun(
+      benchRun('shop/web', 'f1', '2026-11-26T08:00:00.000Z', [{ name: 'other', value: 1 }], {
+        branch: 'feature/x',
+      }),
+    );
+  });
+
+  it('answers every name and the first series, each as its own route would, from one read', async () => {
+    const series = vi.spyOn(history, 'series');
+    const res = await get('/v1/projects/shop/web/benchmarks', { max: '2' });
+    expect(res.status).toBe(200);
+    expect(series).toHaveBeenCalledTimes(1);
+    expect(res.body).toMatchObject({
+      project: 'shop/web',
+      branch: 'main',
+      suite: null,
+      names: ['Parse JSON', 'parse <rows>', 'zip'],
+    });
+    expect(res.body.benchmarks.map((b: { name: string }) => b.name)).toEqual([
+      'Parse JSON',
+      'parse <rows>',
+    ]);
+    const one = await get('/v1/projects/shop/web/benchmarks/parse <rows>');
+    const { project: _p, branch: _b, suite: _s, ...own } = one.body;
+    expect(res.body.benchmarks[1]).toEqual(own);
+  });
+
+  it('narrows the names by q (any case), reads another branch, and is empty on a branch without runs', async () => {
+    const parse = await get('/v1/projects/shop/web/benchmarks', { q: 'PARSE' });
+    expect(parse.body.names).toEqual(['Parse JSON', 'parse <rows>']);
+    expect(parse.body.benchmarks).toHaveLength(2);
+    const feature = await get('/v1/projects/shop/web/benchmarks', { branch: 'feature/x' });
+    expect(feature.body).toMatchObject({ branch: 'feature/x', names: ['other'] });
+    expect(feature.body.benchmarks[0].points).toEqual([
+      expect.objectContaining({ runId: 'f1', value: 1 }),
+    ]);
+    const none = await get('/v1/projects/shop/web/benchmarks', { branch: 'nope' });
+    expect(none.status).toBe(200);
+    expect(none.body).toMatchObject({ names: [], benchmarks: [] });
+  });
+
+  it('answers 404 for a project with no runs', async () => {
+    const res = await get('/v1/projects/ghost/benchmarks');
+    expect(res.status).toBe(404);
+    expect(res.body.error).toMatchObject({ code: 'not_found', location: { path: 'path.project' } });
   });
 });
 

@@ -594,6 +594,41 @@ describe('recordReport: delivery and concurrency', () => {
     ]);
   });
 
+  it('writes the tests of a chunk in one putTests; a write that lost its race is redone alone', async () => {
+    // Prepare: a store that takes several writes at once; its first three writes lose a race
+    class BatchHistory extends TtlHistory {
+      batches: number[] = [];
+      async putTests(
+        writes: readonly { record: TestRecord; expectedVersion: number }[],
+        ttlDays: number,
+      ): Promise<boolean[]> {
+        this.batches.push(writes.length);
+        const out: boolean[] = [];
+        for (const w of writes) out.push(await this.putTest(w.record, w.expectedVersion, ttlDays));
+        return out;
+      }
+    }
+    const batching = new BatchHistory();
+    store = batching;
+    store.loseRaces = 3;
+    const spec = Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`t${i}`, 'P' as const]));
+    const events = [0, 1].map((j) =>
+      reported(cases(spec), { runId: `job-${j}`, at: iso(j), branch: 'main' }),
+    );
+
+    // Act
+    await Promise.all(events.map((e) => recordReport(e, deps({}, { maxConcurrency: 4 }))));
+
+    // Assess: chunks of 25 (25, 25, 10 per run), and no outcome lost
+    expect(batching.batches.sort((a, b) => a - b)).toEqual([10, 10, 25, 25, 25, 25]);
+    const records = [...store.tests.values()];
+    expect(records).toHaveLength(60);
+    for (const r of records) {
+      expect(r.outcomes.map((o) => o.runId)).toEqual(['job-0', 'job-1']);
+      expect(r.version).toBe(2);
+    }
+  });
+
   it('loses no outcome when runs of one project are recorded concurrently', async () => {
     // Prepare: 300 tests, four CI jobs reporting at once
     const spec = Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`t${i}`, 'P' as const]));

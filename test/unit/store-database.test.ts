@@ -2,8 +2,9 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import Database from 'libsql';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   DB_FILE,
   parseRecord,
@@ -64,6 +65,155 @@ describe('StoreDb', () => {
         { problems: db.problems },
       ],
     ]);
+  });
+});
+
+describe('StoreDb group commits', () => {
+  const open = async (opts: ConstructorParameters<typeof StoreDb>[1] = {}) => {
+    dir ??= await mkdtemp(join(tmpdir(), 'vigil-db-'));
+    const db = new StoreDb(dir, opts);
+    db.db.exec('CREATE TABLE IF NOT EXISTS t (v TEXT)');
+    return db;
+  };
+  const insert = (db: StoreDb, v: string) => () => db.q('INSERT INTO t VALUES (?)').run(v);
+  const rows = (db: StoreDb) => (db.q('SELECT v FROM t').all() as { v: string }[]).map((r) => r.v);
+
+  it('commits the writes still queued when it closes; a write after close is refused clearly', async () => {
+    // Prepare
+    const db = await open();
+    // Act: closed in the same turn as the write, before the group commit would run.
+    const queued = db.batch(insert(db, 'queued'));
+    db.close();
+    // Assess: committed (not "database connection is not open" a moment later) and kept.
+    await expect(queued).resolves.toMatchObject({ changes: 1 });
+    await expect(db.batch(insert(db, 'late'))).rejects.toThrow('The local store is closed.');
+    const reopened = await open();
+    expect(rows(reopened)).toEqual(['queued']);
+    reopened.close();
+  });
+
+  it('commits in transactions of txBudgetMs, the `last` writes together in the final one', async () => {
+    // Prepare: every transaction ends after its first write (a budget of 0 ms).
+    const db = await open({ txBudgetMs: 0 });
+    const order: string[] = [];
+    const exec = db.db.exec.bind(db.db);
+    vi.spyOn(db.db, 'exec').mockImplementation((sql: string) => {
+      if (sql === 'BEGIN IMMEDIATE' || sql === 'COMMIT') order.push(sql);
+      return exec(sql);
+    });
+    const write = (v: string) => () => {
+      order.push(v);
+      return insert(db, v)();
+    };
+    // Act
+    await Promise.all([
+      db.batch(write('a')),
+      db.batch(write('progress'), { last: true }),
+      db.batch(write('b')),
+      db.batch(write('points'), { last: true }),
+      db.batch(write('c')),
+    ]);
+    // Assess: the others first, one per transaction; the last ones in the final transaction.
+    expect(order).toEqual([
+      ...['BEGIN IMMEDIATE', 'a', 'COMMIT', 'BEGIN IMMEDIATE', 'b', 'COMMIT'],
+      ...['BEGIN IMMEDIATE', 'c', 'progress', 'points', 'COMMIT'],
+    ]);
+    expect(rows(db).sort()).toEqual(['a', 'b', 'c', 'points', 'progress']);
+    db.close();
+  });
+
+  it('keeps the transactions committed before one that failed; rejects that one and the rest', async () => {
+    // Prepare
+    const db = await open({ txBudgetMs: 0 });
+    const full = () => {
+      throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+    };
+    // Act
+    const outcomes = await Promise.allSettled([
+      db.batch(insert(db, 'kept')),
+      db.batch(full),
+      db.batch(insert(db, 'after')),
+    ]);
+    // Assess
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'rejected']);
+    expect((outcomes[2] as PromiseRejectedResult).reason).toMatchObject({
+      message: expect.stringContaining('The data directory is full'),
+    });
+    expect(rows(db)).toEqual(['kept']);
+    db.close();
+  });
+
+  it('steps aside while the connection it yields to waits for the lock, for at most yieldMaxMs', async () => {
+    // Prepare: a writer of another thread waits (its gate is up) until that thread lets go.
+    const main = await open();
+    const worker = await open({ yieldTo: main.gate, yieldMaxMs: 5_000 });
+    const released = new Float64Array(new SharedArrayBuffer(8));
+    Atomics.store(main.gate, 0, 1);
+    const thread = new Worker(
+      `const { parentPort, workerData: { gate, released } } = require('node:worker_threads');
+       parentPort.once('message', () => setTimeout(() => {
+         released[0] = performance.timeOrigin + performance.now();
+         Atomics.store(gate, 0, 0); Atomics.notify(gate, 0); parentPort.close(); }, 20));
+       parentPort.postMessage('ready');`,
+      { eval: true, workerData: { gate: main.gate, released } },
+    );
+    await new Promise((r) => thread.once('message', r));
+    thread.postMessage('go');
+    // Act: the yielding connection's transaction begins only once the gate is down.
+    const began = worker.tx(() => performance.timeOrigin + performance.now());
+    // Assess
+    expect(released[0]).toBeGreaterThan(0);
+    expect(began).toBeGreaterThanOrEqual(released[0] as number);
+    await new Promise((r) => thread.once('exit', r));
+    worker.close();
+    // A gate that stays up holds it back yieldMaxMs, no more.
+    const bounded = await open({ yieldTo: main.gate, yieldMaxMs: 30 });
+    Atomics.store(main.gate, 0, 1);
+    const started = performance.now();
+    bounded.tx(() => undefined);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(29);
+    // Its own transactions leave its gate down once they hold the lock.
+    Atomics.store(main.gate, 0, 0);
+    expect(bounded.tx(() => Atomics.load(bounded.gate, 0))).toBe(0);
+    bounded.close();
+    main.close();
+  });
+
+  it('waits for the end of a transaction of a connection attached from another thread', async () => {
+    // Prepare: another thread's connection, attached to this one, holds the write lock 50 ms.
+    const main = await open();
+    const times = new Float64Array(new SharedArrayBuffer(8));
+    const thread = new Worker(
+      `const { parentPort, workerData: { path, gate, times } } = require('node:worker_threads');
+       const db = new (require('libsql'))(path);
+       Atomics.add(gate, 2, 1);
+       db.exec('BEGIN IMMEDIATE');
+       db.exec("INSERT INTO t VALUES ('other')");
+       parentPort.postMessage('locked');
+       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+       db.exec('COMMIT');
+       times[0] = performance.timeOrigin + performance.now();
+       Atomics.add(gate, 1, 1); Atomics.notify(gate, 1);
+       Atomics.sub(gate, 2, 1); db.close();`,
+      { eval: true, workerData: { path: join(dir as string, DB_FILE), gate: main.gate, times } },
+    );
+    await new Promise((r) => thread.once('message', r));
+    // Act
+    const began = main.tx(() => {
+      insert(main, 'main')();
+      return performance.timeOrigin + performance.now();
+    });
+    // Assess: it began once the other committed; SQLite's own wait is set back for the rest.
+    expect(began).toBeGreaterThanOrEqual(times[0] as number);
+    expect(rows(main)).toEqual(['other', 'main']);
+    expect(main.q('PRAGMA busy_timeout').get()).toMatchObject({ timeout: 10_000 });
+    await new Promise((r) => thread.once('exit', r));
+    // An error other than a busy lock is not waited on.
+    Atomics.add(main.gate, 2, 1);
+    main.db.exec('BEGIN');
+    expect(() => main.tx(() => undefined)).toThrow(/within a transaction/);
+    main.db.exec('ROLLBACK');
+    main.close();
   });
 });
 

@@ -1,5 +1,5 @@
 import { html } from 'htm/preact';
-import type { BenchmarkAnswer, RunsAnswer } from '../../functions/core/history/queries';
+import type { BenchmarksAnswer, RunsAnswer } from '../../functions/core/history/queries';
 import type { RunRecord } from '../../functions/core/history/types';
 import { qs, seg, usePoll } from '../api';
 import { Chart } from '../chart';
@@ -16,48 +16,41 @@ const MAX_CHARTS = 12;
 const BAND_SDS = 3 * 1.4826;
 
 const BenchmarkChart = ({
-  project,
-  name,
+  b,
   branch,
 }: {
-  project: string;
-  name: string;
+  b: BenchmarksAnswer['benchmarks'][number];
   branch: string;
 }) => {
-  const b = usePoll<BenchmarkAnswer>(
-    `/v1/projects/${seg(project)}/benchmarks/${seg(name)}${qs({ branch, limit: 100 })}`,
-  );
-  return html`<${Loading} state=${b}>${(a: BenchmarkAnswer) => {
-    const at = a.points.map((p) => p.at);
-    const half = BAND_SDS * a.baseline.mad;
-    return html`<${Chart}
-      title=${`${a.name} (${a.unit}) on ${a.branch}`}
-      unit=${a.unit}
-      at=${at}
-      band=${[1, 2]}
-      series=${[
-        { label: a.name, color: '#1565c0', values: a.points.map((p) => p.value) },
-        {
-          label: 'baseline high',
-          color: '#2e7d32',
-          dash: true,
-          values: at.map(() => a.baseline.median + half),
-        },
-        {
-          label: 'baseline low',
-          color: '#2e7d32',
-          dash: true,
-          values: at.map(() => a.baseline.median - half),
-        },
-        {
-          label: 'failed gate',
-          color: '#c62828',
-          marks: true,
-          values: a.points.map((p) => (p.gate === 'fail' ? p.value : null)),
-        },
-      ]}
-    />`;
-  }}<//>`;
+  const at = b.points.map((p) => p.at);
+  const half = BAND_SDS * b.baseline.mad;
+  return html`<${Chart}
+    title=${`${b.name} (${b.unit}) on ${branch}`}
+    unit=${b.unit}
+    at=${at}
+    band=${[1, 2]}
+    series=${[
+      { label: b.name, color: '#1565c0', values: b.points.map((p) => p.value) },
+      {
+        label: 'baseline high',
+        color: '#2e7d32',
+        dash: true,
+        values: at.map(() => b.baseline.median + half),
+      },
+      {
+        label: 'baseline low',
+        color: '#2e7d32',
+        dash: true,
+        values: at.map(() => b.baseline.median - half),
+      },
+      {
+        label: 'failed gate',
+        color: '#c62828',
+        marks: true,
+        values: b.points.map((p) => (p.gate === 'fail' ? p.value : null)),
+      },
+    ]}
+  />`;
 };
 
 /** `p(95)<500`, `p95 < 200`: the limit of a latency threshold, when it names one. */
@@ -103,17 +96,19 @@ const LoadCharts = ({ runs }: { runs: RunRecord[] }) => {
     </table>`;
 };
 
-/** Benchmark names come from the latest runs (each holds every benchmark: ~9 KB per 200). */
-const NAME_RUNS = 5;
-
 export const Benchmarks = ({ project, query }: { project: string; query: URLSearchParams }) => {
   const fallback = useDefaultBranch(project, !query.get('branch'));
   const branch = query.get('branch') || fallback;
-  const filter = (query.get('q') ?? '').toLowerCase();
-  const runsPath = (kind: string, limit: number) =>
-    branch ? `/v1/projects/${seg(project)}/runs${qs({ kind, branch, limit })}` : null;
-  const bench = usePoll<RunsAnswer>(runsPath('benchmark', NAME_RUNS));
-  const load = usePoll<RunsAnswer>(runsPath('load', 200));
+  const filter = query.get('q') ?? '';
+  // Every chart's series in one call (the names and the first MAX_CHARTS series).
+  const bench = usePoll<BenchmarksAnswer>(
+    branch
+      ? `/v1/projects/${seg(project)}/benchmarks${qs({ branch, q: filter, limit: 100, max: MAX_CHARTS })}`
+      : null,
+  );
+  const load = usePoll<RunsAnswer>(
+    branch ? `/v1/projects/${seg(project)}/runs${qs({ kind: 'load', branch, limit: 200 })}` : null,
+  );
   const onFilter = (ev: Event) => {
     ev.preventDefault();
     const form = new FormData(ev.currentTarget as HTMLFormElement);
@@ -126,19 +121,11 @@ export const Benchmarks = ({ project, query }: { project: string; query: URLSear
       <button type="submit">Show</button>
     </form>
     <h2>Benchmarks</h2>
-    <${Loading} state=${bench}>${(a: RunsAnswer) => {
-      const names = [
-        ...new Set(
-          a.runs.flatMap((r) =>
-            r.kind === 'benchmark' ? r.summary.benchmarks.map((b) => b.name) : [],
-          ),
-        ),
-      ].sort();
-      const shown = names.filter((n) => n.toLowerCase().includes(filter));
-      if (shown.length === 0)
+    <${Loading} state=${bench}>${(a: BenchmarksAnswer) => {
+      if (a.names.length === 0)
         return html`<${Empty}>No benchmarks${filter ? ' match' : ' on this branch'}.<//>`;
-      return html`<p>${shown.length} benchmarks${shown.length > MAX_CHARTS ? `; the first ${MAX_CHARTS} are drawn, narrow the name to see others` : ''}. The band is the baseline median ± 3 robust standard deviations; red dots are runs that failed the gate.</p>
-        <div class="charts">${shown.slice(0, MAX_CHARTS).map((n) => html`<${BenchmarkChart} key=${n} project=${project} name=${n} branch=${branch ?? ''} />`)}</div>`;
+      return html`<p>${a.names.length} benchmarks${a.names.length > MAX_CHARTS ? `; the first ${MAX_CHARTS} are drawn, narrow the name to see others` : ''}. The band is the baseline median ± 3 robust standard deviations; red dots are runs that failed the gate.</p>
+        <div class="charts">${a.benchmarks.map((b) => html`<${BenchmarkChart} key=${b.name} b=${b} branch=${a.branch} />`)}</div>`;
     }}<//>
     <h2>Load tests</h2>
     <${Loading} state=${load}>${(a: RunsAnswer) => html`<${LoadCharts} runs=${a.runs} />`}<//>`;

@@ -1,4 +1,5 @@
 import { html } from 'htm/preact';
+import { useState } from 'preact/hooks';
 import type { TestsAnswer, TestView } from '../../functions/core/history/queries';
 import { qs, seg, usePoll } from '../api';
 import { Empty, href, Loading, OutcomeStrip, Pill, Time } from '../ui';
@@ -29,6 +30,28 @@ const Row = ({ t, project }: { t: TestView; project: string }) => html`<tr>
   <td><${OutcomeStrip} outcomes=${t.outcomes} /><br /><small>${t.counts.passed} passed, ${t.counts.failed} failed, ${t.counts.retried} retried</small></td>
 </tr>`;
 
+/** Rows drawn at first and per "Show more": 500 rows of strips are ~15,000 elements. */
+const ROWS = 100;
+
+const TestTable = ({
+  tests,
+  project,
+  caption,
+}: {
+  tests: TestView[];
+  project: string;
+  caption: string;
+}) => {
+  const [rows, setRows] = useState(ROWS);
+  const more = tests.length - rows;
+  return html`<table>
+      <caption>${caption}${more > 0 ? `, first ${rows} shown` : ''}</caption>
+      <thead><tr><th scope="col">Test</th><th scope="col">Last</th><th scope="col">Flaky rule</th><th scope="col">Quarantine</th><th scope="col">Outcomes, oldest first</th></tr></thead>
+      <tbody>${tests.slice(0, rows).map((t) => html`<${Row} key=${t.id} t=${t} project=${project} />`)}</tbody>
+    </table>
+    ${more > 0 ? html`<button type="button" onClick=${() => setRows(rows + ROWS)}>Show ${Math.min(more, ROWS)} more</button>` : null}`;
+};
+
 export const Tests = ({ project, query }: { project: string; query: URLSearchParams }) => {
   const status = query.get('status') ?? 'flaky';
   const search = query.get('q') ?? '';
@@ -57,10 +80,11 @@ export const Tests = ({ project, query }: { project: string; query: URLSearchPar
         : a.tests;
       return shown.length === 0
         ? html`<${Empty}>No ${status === 'all' ? '' : `${status} `}tests${search ? ` matching “${search}”` : ''}.<//>`
-        : html`<table>
-            <caption>${shown.length} ${status} tests${a.cursor ? ' (first 500)' : ''}</caption>
-            <thead><tr><th scope="col">Test</th><th scope="col">Last</th><th scope="col">Flaky rule</th><th scope="col">Quarantine</th><th scope="col">Outcomes, oldest first</th></tr></thead>
-            <tbody>${shown.map((t) => html`<${Row} key=${t.id} t=${t} project=${project} />`)}</tbody>
-          </table>`;
+        : html`<${TestTable}
+            key=${`${status}?${search}`}
+            tests=${shown}
+            project=${project}
+            caption=${`${shown.length} ${status} tests${a.cursor ? ' (first 500)' : ''}`}
+          />`;
     }}<//>`;
 };

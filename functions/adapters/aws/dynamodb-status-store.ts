@@ -27,11 +27,13 @@ import {
 import type {
   Incident,
   IncidentStore,
+  ProbeCounts,
   ProbeFailure,
   ProbeHistoryStore,
   ProbeLatest,
   ProbeRollup,
   Resolution,
+  RollupRange,
 } from '../../core/status/types';
 
 /**
@@ -253,6 +255,24 @@ export class DynamoProbeHistoryStore extends Base implements ProbeHistoryStore {
           counts,
         );
       });
+  }
+
+  /** The same query as `rollups`, reading only the counts (not the histogram's bins). */
+  async counts(q: RollupRange): Promise<ProbeCounts> {
+    const items = await this.query(
+      this.partition(rollupPk(q.project, q.probe, q.resolution), {
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+        ExpressionAttributeValues: { ':from': s(q.from), ':to': s(q.to) },
+        ProjectionExpression: 'sk, checks, failures',
+      }),
+    );
+    const sum = { checks: 0, failures: 0 };
+    for (const i of items)
+      if ((i.sk?.S ?? '') < q.to) {
+        sum.checks += Number(i.checks?.N ?? 0);
+        sum.failures += Number(i.failures?.N ?? 0);
+      }
+    return sum;
   }
 
   async latest(project?: string): Promise<ProbeLatest[]> {

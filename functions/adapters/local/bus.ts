@@ -41,11 +41,15 @@ export interface LocalBusOptions {
   /** Deliveries under way at most (the rest wait in the store). Default 64. */
   maxInFlight?: number;
   onDeliveryError?: (rule: string, event: BusEvent, error: unknown, attempt: number) => void;
+  /** Told after an event went to the dead letters. */
+  onDeadLetter?: (rule: string, event: BusEvent) => void;
   /** Runs each delivery in its own invocation scope (see invocations.ts). */
   scope?: Scoped;
 }
 
 const BATCH = 256;
+
+type Hooks = 'onDeliveryError' | 'onDeadLetter' | 'scope';
 
 /**
  * The local event bus, with EventBridge's behaviour over the store's durable queue: rules
@@ -58,8 +62,7 @@ const BATCH = 256;
 export class LocalBus implements EventPublisher {
   readonly #rules: Rule[] = [];
   readonly #inFlight = new Set<Promise<void>>();
-  readonly #opts: Required<Omit<LocalBusOptions, 'onDeliveryError' | 'scope'>> &
-    Pick<LocalBusOptions, 'onDeliveryError' | 'scope'>;
+  readonly #opts: Required<Omit<LocalBusOptions, Hooks>> & Pick<LocalBusOptions, Hooks>;
   /** The last event read from the log. */
   #read = 0;
   #pumping: Promise<void> | undefined;
@@ -223,6 +226,7 @@ export class LocalBus implements EventPublisher {
             this.#opts.log.deadLetter(rule.name, seq, String(error), event),
           );
           this.deadLetters++;
+          this.#opts.onDeadLetter?.(rule.name, event);
         } catch (e) {
           // Not even the dead letter could be written (full disk): leave the event open, so
           // the next start delivers it again.
@@ -257,21 +261,24 @@ export class LocalBus implements EventPublisher {
   }
 
   /**
-   * Queues the save of every rule's progress in the store's next group commit: the same
-   * transaction as the writes the finished handlers queued before (metric points), so a
-   * crash keeps both or neither. A failed commit (full disk) keeps the progress in memory and
+   * Queues the save of every rule's progress in the store's next group commit, in its last
+   * transaction with the other writes that must go with it (the metric points the finished
+   * handlers printed): a crash keeps both or neither. A failed commit (full disk) keeps the progress in memory and
    * tries again shortly; what it covered is delivered again after a restart.
    */
   #scheduleSave(): void {
     if (this.#saving) return;
     this.#saving = this.#opts.db
-      .batch(() => {
-        for (const r of this.#rules) {
-          if (!r.dirty) continue;
-          r.dirty = false;
-          this.#opts.log.saveProgress(r.name, r.cursor, r.doneAbove);
-        }
-      })
+      .batch(
+        () => {
+          for (const r of this.#rules) {
+            if (!r.dirty) continue;
+            r.dirty = false;
+            this.#opts.log.saveProgress(r.name, r.cursor, r.doneAbove);
+          }
+        },
+        { last: true },
+      )
       .then(
         () => {
           this.#saving = undefined;

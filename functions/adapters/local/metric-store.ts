@@ -140,14 +140,18 @@ export class LocalMetricStore {
       if (this.#points.length > MAX_POINTS) this.#points = this.#points.slice(-MAX_POINTS);
       return points.length;
     }
-    // Committed with the bus progress of the delivery that printed them (one group commit).
-    db.batch(() => {
-      const insert = db.q(
-        'INSERT INTO metrics (name, ts, dims, unit, namespace, value) VALUES (?, ?, ?, ?, ?, ?)',
-      );
-      for (const p of points)
-        insert.run(p.name, p.timestamp, dimsKey(p.dimensions), p.unit, p.namespace, p.value);
-    }).catch((error: unknown) => logger.error('could not store metric points', { error }));
+    // Committed with the bus progress of the delivery that printed them (the last transaction
+    // of one group commit): a crash keeps both or neither.
+    db.batch(
+      () => {
+        const insert = db.q(
+          'INSERT INTO metrics (name, ts, dims, unit, namespace, value) VALUES (?, ?, ?, ?, ?, ?)',
+        );
+        for (const p of points)
+          insert.run(p.name, p.timestamp, dimsKey(p.dimensions), p.unit, p.namespace, p.value);
+      },
+      { last: true },
+    ).catch((error: unknown) => logger.error('could not store metric points', { error }));
     return points.length;
   }
 

@@ -1,7 +1,6 @@
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { FromProbeWorker, ProbeWorkerData, ToProbeWorker } from './probe-worker';
+import { siblingFile, startThread, threadEnv } from './threads';
 
 /**
  * One worker thread that holds the probes' schedule and runs them (probe-worker.ts) for the local
@@ -11,40 +10,7 @@ import type { FromProbeWorker, ProbeWorkerData, ToProbeWorker } from './probe-wo
  * thread.
  */
 
-const WORKER_FILE = new URL(
-  `./probe-worker.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`,
-  import.meta.url,
-);
-
-/** The CommonJS script of a worker for each TypeScript file, built once per process. */
-const bundles = new Map<string, string>();
-
-/**
- * A worker for a TypeScript file (npm start, tests): the file and the project files it imports,
- * bundled by esbuild (tsx's own compiler) into one script, packages left to `require` from the
- * file's folder. The thread starts in ~0.1 s; registering tsx's loader in it took ~2 s and 1 s of
- * CPU (each module through the loader's own thread). Built once per file (~0.1 s).
- */
-const typescriptWorker = (file: URL, options: ConstructorParameters<typeof Worker>[1]): Worker => {
-  const path = fileURLToPath(file);
-  let code = bundles.get(path);
-  if (code === undefined) {
-    const { buildSync } = createRequire(import.meta.url)('esbuild') as typeof import('esbuild');
-    const [output] = buildSync({
-      entryPoints: [path],
-      bundle: true,
-      packages: 'external',
-      platform: 'node',
-      format: 'cjs',
-      target: 'node20',
-      write: false,
-      logLevel: 'warning',
-    }).outputFiles;
-    code = `(function (require) {\n${output?.text}\n})(require('node:module').createRequire(${JSON.stringify(path)}));`;
-    bundles.set(path, code);
-  }
-  return new Worker(code, { ...options, eval: true });
-};
+const WORKER_FILE = siblingFile('probe-worker', import.meta.url);
 
 export interface ProbeWorkerOptions extends ProbeWorkerData {
   /** The worker's script. Default probe-worker.ts beside this file (tests pass others). */
@@ -93,21 +59,15 @@ export class ProbeWorker {
 
   #thread(): { worker: Worker; pending: Pending } {
     if (this.#current) return this.#current;
-    const file = this.#opts.file ?? WORKER_FILE;
-    // The thread's process.env is the main thread's, without the multi-concurrency setting of
-    // local mode's handlers (invocations.ts): Powertools there would expect an invocation store.
-    const { AWS_LAMBDA_MAX_CONCURRENCY: _, ...env } = process.env;
-    const options = {
+    // Powertools in the thread must not expect an invocation store (see threadEnv).
+    const worker = startThread(this.#opts.file ?? WORKER_FILE, {
       workerData: {
         env: this.#opts.env,
         tls: this.#opts.tls,
         concurrency: this.#opts.concurrency,
       } satisfies ProbeWorkerData,
-      env,
-    };
-    const worker = file.pathname.endsWith('.ts')
-      ? typescriptWorker(file, options)
-      : new Worker(file, options);
+      env: threadEnv(),
+    });
     const pending: Pending = new Map();
     // The HTTP server keeps the process alive; an idle probe thread should not.
     worker.unref();

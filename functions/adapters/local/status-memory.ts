@@ -24,11 +24,13 @@ import {
 import type {
   Incident,
   IncidentStore,
+  ProbeCounts,
   ProbeFailure,
   ProbeHistoryStore,
   ProbeLatest,
   ProbeRollup,
   Resolution,
+  RollupRange,
 } from '../../core/status/types';
 
 /**
@@ -78,6 +80,19 @@ export class MemoryProbeHistoryStore implements ProbeHistoryStore {
       list.sort((a, b) => (a.checkedAt < b.checkedAt ? 1 : a.checkedAt > b.checkedAt ? -1 : 0));
       this.failuresByProbe.set(pk, list.slice(0, MAX_FAILURES_KEPT));
     }
+  }
+
+  async counts(q: RollupRange): Promise<ProbeCounts> {
+    const from = Date.parse(q.from);
+    const to = Date.parse(q.to);
+    const series = this.buckets.get(`${probeKey(q.project, q.probe)}\n${q.resolution}`);
+    const sum = { checks: 0, failures: 0 };
+    for (const [start, c] of series ?? [])
+      if (start >= from && start < to) {
+        sum.checks += c.checks;
+        sum.failures += c.failures;
+      }
+    return sum;
   }
 
   private series(pk: string, resolution: Resolution): Map<number, BucketCounts> {

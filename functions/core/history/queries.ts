@@ -29,7 +29,8 @@ export const HISTORY_PATH_PREFIX = '/v1/projects/';
 export type HistoryRoute =
   | { route: 'tests'; project: string }
   | { route: 'runs'; project: string }
-  | { route: 'benchmark'; project: string; name: string };
+  | { route: 'benchmark'; project: string; name: string }
+  | { route: 'benchmarks'; project: string };
 
 export const DEFAULT_LIMIT = 100;
 export const MAX_LIMIT = 500;
@@ -69,7 +70,7 @@ export const parseHistoryPath = (rawPath: string): HistoryRoute | undefined => {
   if (!first) return undefined;
 
   // One segment per name.
-  if (segments.length === 2 && (second === 'tests' || second === 'runs'))
+  if (segments.length === 2 && (second === 'tests' || second === 'runs' || second === 'benchmarks'))
     return { route: second, project: safeDecode(first) };
   if (segments.length === 3 && second === 'benchmarks' && third)
     return { route: 'benchmark', project: safeDecode(first), name: safeDecode(third) };
@@ -84,7 +85,7 @@ export const parseHistoryPath = (rawPath: string): HistoryRoute | undefined => {
     };
   }
   const last = segments.at(-1);
-  if (last === 'tests' || last === 'runs')
+  if (last === 'tests' || last === 'runs' || last === 'benchmarks')
     return { route: last, project: segments.slice(0, -1).join('/') };
   return undefined;
 };
@@ -189,14 +190,43 @@ export interface BenchmarkQuery {
 }
 
 /** `GET …/benchmarks/{name}`: `branch` (default: the config's `defaultBranch`), `suite`, `limit`. */
-export const readBenchmarkQuery = (query: Query, defaultBranch: string): BenchmarkQuery => {
-  onlyKnown(query, ['branch', 'suite', 'limit']);
+export const readBenchmarkQuery = (
+  query: Query,
+  defaultBranch: string,
+  more: readonly string[] = [],
+): BenchmarkQuery => {
+  onlyKnown(query, ['branch', 'suite', 'limit', ...more]);
   const suite = readText(query, 'suite');
   return {
     branch: readText(query, 'branch') ?? defaultBranch,
     limit: readLimit(query),
     ...(suite ? { suite } : {}),
   };
+};
+
+export interface BenchmarksQuery extends BenchmarkQuery {
+  /** Only the benchmarks whose name holds this text (any case). */
+  q?: string;
+  /** Series answered: the first `max` names. */
+  max: number;
+}
+
+const DEFAULT_SERIES = 12;
+const MAX_SERIES = 50;
+
+/** `GET …/benchmarks`: those of `GET …/benchmarks/{name}`, plus `q` and `max` (1-50, default 12). */
+export const readBenchmarksQuery = (query: Query, defaultBranch: string): BenchmarksQuery => {
+  const benchmark = readBenchmarkQuery(query, defaultBranch, ['q', 'max']);
+  const q = readText(query, 'q');
+  const rawMax = query.max;
+  const max =
+    rawMax === undefined || rawMax === ''
+      ? DEFAULT_SERIES
+      : /^\d{1,2}$/.test(rawMax)
+        ? Number(rawMax)
+        : 0;
+  if (max < 1 || max > MAX_SERIES) throw invalid('max', `a whole number from 1 to ${MAX_SERIES}`);
+  return { ...benchmark, max, ...(q ? { q } : {}) };
 };
 
 // --- answers -------------------------------------------------------------------------------
@@ -348,27 +378,13 @@ export interface BenchmarkAnswer {
   baseline: { runs: number; median: number; mad: number };
 }
 
-export const queryBenchmark = async (
-  deps: HistoryQueryDeps,
-  project: string,
+/** One benchmark's series in `runs` (newest first), or undefined when none of them has it. */
+const seriesOf = (
+  runs: readonly RunRecord[],
   name: string,
-  query: BenchmarkQuery,
-): Promise<BenchmarkAnswer> => {
-  project = checkProject(project);
-  if (name.length === 0 || name.length > MAX_BENCHMARK_NAME_LENGTH || !FREE_TEXT.test(name))
-    throw new VigilError(
-      'bad_request',
-      `The benchmark name in the path is invalid: printable text of at most ${MAX_BENCHMARK_NAME_LENGTH} characters.`,
-      { path: 'path.name' },
-    );
-  const runs = await deps.history.series(
-    project,
-    'benchmark',
-    query.suite,
-    query.branch,
-    query.limit,
-  );
-  // Newest first from the store; the newest point's unit decides (a unit change starts anew).
+  baselineRuns: number,
+): Pick<BenchmarkAnswer, 'name' | 'unit' | 'points' | 'baseline'> | undefined => {
+  // The newest point's unit decides (a unit change starts anew).
   const found: { run: RunRecord; bench: Benchmark }[] = [];
   for (const run of runs) {
     if (run.kind !== 'benchmark') continue;
@@ -377,19 +393,10 @@ export const queryBenchmark = async (
       found.push({ run, bench });
   }
   const newest = found[0];
-  if (!newest)
-    throw new VigilError(
-      'not_found',
-      `No benchmark "${name}" for project "${project}" on branch "${query.branch}"` +
-        `${query.suite ? ` (suite "${query.suite}")` : ' (runs without a suite)'}.`,
-      { path: 'path.name' },
-    );
-  const baselineValues = found.slice(0, deps.config.history.baselineRuns).map((f) => f.bench.value);
+  if (!newest) return undefined;
+  const baselineValues = found.slice(0, baselineRuns).map((f) => f.bench.value);
   return {
-    project,
     name,
-    branch: query.branch,
-    suite: query.suite ?? null,
     unit: newest.bench.unit,
     points: found.reverse().map(({ run, bench }) => ({
       at: run.ingestedAt,
@@ -408,12 +415,77 @@ export const queryBenchmark = async (
   };
 };
 
+const benchmarkRuns = (deps: HistoryQueryDeps, project: string, query: BenchmarkQuery) =>
+  deps.history.series(project, 'benchmark', query.suite, query.branch, query.limit);
+
+export const queryBenchmark = async (
+  deps: HistoryQueryDeps,
+  project: string,
+  name: string,
+  query: BenchmarkQuery,
+): Promise<BenchmarkAnswer> => {
+  project = checkProject(project);
+  if (name.length === 0 || name.length > MAX_BENCHMARK_NAME_LENGTH || !FREE_TEXT.test(name))
+    throw new VigilError(
+      'bad_request',
+      `The benchmark name in the path is invalid: printable text of at most ${MAX_BENCHMARK_NAME_LENGTH} characters.`,
+      { path: 'path.name' },
+    );
+  const runs = await benchmarkRuns(deps, project, query);
+  const series = seriesOf(runs, name, deps.config.history.baselineRuns);
+  if (!series)
+    throw new VigilError(
+      'not_found',
+      `No benchmark "${name}" for project "${project}" on branch "${query.branch}"` +
+        `${query.suite ? ` (suite "${query.suite}")` : ' (runs without a suite)'}.`,
+      { path: 'path.name' },
+    );
+  return { project, branch: query.branch, suite: query.suite ?? null, ...series };
+};
+
+export interface BenchmarksAnswer {
+  project: string;
+  branch: string;
+  suite: string | null;
+  /** Every benchmark of the runs looked at (those whose name holds `q`), sorted. */
+  names: string[];
+  /** The series of the first `max` of `names`, in that order (each as `benchmarks/{name}` answers it). */
+  benchmarks: Pick<BenchmarkAnswer, 'name' | 'unit' | 'points' | 'baseline'>[];
+}
+
+/** Several benchmarks' series from one read of the runs: a dashboard page's charts in one call. */
+export const queryBenchmarks = async (
+  deps: HistoryQueryDeps,
+  project: string,
+  query: BenchmarksQuery,
+): Promise<BenchmarksAnswer> => {
+  project = checkProject(project);
+  const runs = await benchmarkRuns(deps, project, query);
+  if (runs.length === 0) await assertProjectKnown(deps.history, project);
+  const all = new Set<string>();
+  for (const run of runs)
+    if (run.kind === 'benchmark') for (const b of run.summary.benchmarks) all.add(b.name);
+  const needle = query.q?.toLowerCase();
+  const names = [...all]
+    .filter((n) => needle === undefined || n.toLowerCase().includes(needle))
+    .sort();
+  return {
+    project,
+    branch: query.branch,
+    suite: query.suite ?? null,
+    names,
+    benchmarks: names
+      .slice(0, query.max)
+      .flatMap((n) => seriesOf(runs, n, deps.config.history.baselineRuns) ?? []),
+  };
+};
+
 /** Answer a history route with its validated query. */
 export const queryHistory = async (
   deps: HistoryQueryDeps,
   route: HistoryRoute,
   query: Query,
-): Promise<TestsAnswer | RunsAnswer | BenchmarkAnswer> => {
+): Promise<TestsAnswer | RunsAnswer | BenchmarkAnswer | BenchmarksAnswer> => {
   switch (route.route) {
     case 'tests':
       return queryTests(deps, route.project, readTestsQuery(query));
@@ -425,6 +497,12 @@ export const queryHistory = async (
         route.project,
         route.name,
         readBenchmarkQuery(query, deps.config.defaultBranch),
+      );
+    case 'benchmarks':
+      return queryBenchmarks(
+        deps,
+        route.project,
+        readBenchmarksQuery(query, deps.config.defaultBranch),
       );
   }
 };

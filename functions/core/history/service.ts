@@ -282,6 +282,37 @@ export const recordReport = async (event: KnownEvent, deps: HistoryDeps): Promis
     );
   };
 
+  /**
+   * `update` for each of `ids`: in one write when the store takes several (`putTests`); the
+   * tests whose version changed meanwhile then go through `update` one by one.
+   */
+  const updateAll = async (
+    ids: readonly string[],
+    stored: ReadonlyMap<string, TestRecord>,
+    change: (id: string) => (current: TestRecord | undefined) => TestRecord | undefined,
+  ): Promise<(TestRecord | undefined)[]> => {
+    const putTests = deps.store.putTests?.bind(deps.store);
+    if (!putTests) {
+      const out: (TestRecord | undefined)[] = [];
+      for (const id of ids) out.push(await update(id, stored.get(id), change(id)));
+      return out;
+    }
+    const next = ids.map((id) => change(id)(stored.get(id)));
+    const writes = next.flatMap((record, i) =>
+      record ? [{ record, expectedVersion: stored.get(ids[i] as string)?.version ?? 0 }] : [],
+    );
+    const written = await putTests(writes, ttlDays);
+    let w = 0;
+    return Promise.all(
+      ids.map(async (id, i) => {
+        const record = next[i];
+        if (!record) return stored.get(id);
+        if (written[w++]) return record;
+        return update(id, (await deps.store.getTests(m.project, [id])).get(id), change(id));
+      }),
+    );
+  };
+
   /** Phase 1: this run's outcome into the window, and the flaky state it leads to. */
   const addOutcome =
     (id: string, group: TestGroup) =>
@@ -330,12 +361,8 @@ export const recordReport = async (event: KnownEvent, deps: HistoryDeps): Promis
   try {
     await mapLimit(chunk([...groups.keys()], READ_BATCH), concurrency, async (ids) => {
       const stored = await deps.store.getTests(m.project, ids);
-      for (const id of ids) {
-        const record = await update(
-          id,
-          stored.get(id),
-          addOutcome(id, groups.get(id) as TestGroup),
-        );
+      const change = (id: string) => addOutcome(id, groups.get(id) as TestGroup);
+      for (const record of await updateAll(ids, stored, change)) {
         if (record?.flaky && record.outcomes.some((o) => o.runId === m.runId)) flaky++;
         if (due(record)) toAnnounce.push(record);
       }

@@ -123,6 +123,14 @@ export interface HistoryStore {
    */
   putTest(record: TestRecord, expectedVersion: number, ttlDays: number): Promise<boolean>;
   /**
+   * `putTest` for several tests in one write (the embedded store: one transaction); one answer
+   * per write, in order. Optional: without it the history writes the tests one by one.
+   */
+  putTests?(
+    writes: readonly { record: TestRecord; expectedVersion: number }[],
+    ttlDays: number,
+  ): Promise<boolean[]>;
+  /**
    * Tests of a project, ordered by id. `flaky`: those with a flaky state; `failing` / `passing`:
    * those whose latest outcome failed / passed; `all`: every test.
    */

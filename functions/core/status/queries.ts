@@ -29,7 +29,7 @@ import type {
 import { headlineOf, newer, type RunCatalog, type RunEntry } from './catalog';
 import { digestOf } from './digest';
 import { bucketStartMs, uptime } from './rollup';
-import type { Incident, IncidentStore, ProbeHistoryStore, ProbeRollup } from './types';
+import type { Incident, IncidentStore, ProbeHistoryStore, ProbeRollup, Resolution } from './types';
 
 /**
  * The dashboard API's read side, pure over the ports: which route a path names, each route's
@@ -323,44 +323,34 @@ const probeSummary = async (
   latest: { checkedAt: string; status: 'up' | 'down'; latencyMs: number } | undefined,
   open: readonly Incident[],
   now: number,
-): Promise<{ summary: ProbeSummary; hours: ProbeRollup[] }> => {
+): Promise<ProbeSummary> => {
   const hourNow = bucketStartMs(now, 'hour');
   const dayNow = bucketStartMs(now, 'day');
-  const [hours, days] = await Promise.all([
-    deps.probes.rollups({
-      project: p.project,
-      probe: p.probe,
-      resolution: 'hour',
-      from: iso(hourNow - 167 * HOUR),
-      to: iso(hourNow + HOUR),
-    }),
-    deps.probes.rollups({
-      project: p.project,
-      probe: p.probe,
-      resolution: 'day',
-      from: iso(dayNow - 29 * DAY),
-      to: iso(dayNow + DAY),
-    }),
-  ]);
   const dayStart = hourNow - 23 * HOUR;
+  const range = (resolution: Resolution, from: number, to: number) => ({
+    project: p.project,
+    probe: p.probe,
+    resolution,
+    from: iso(from),
+    to: iso(to),
+  });
+  // 24 hourly rollups (with latency) for the sparkline; counts only over 7 and 30 days.
+  const [hours, week, month] = await Promise.all([
+    deps.probes.rollups(range('hour', dayStart, hourNow + HOUR)),
+    deps.probes.counts(range('hour', hourNow - 167 * HOUR, hourNow + HOUR)),
+    deps.probes.counts(range('day', dayNow - 29 * DAY, dayNow + DAY)),
+  ]);
   const key = probeCheckKey(p.project, p.probe);
   return {
-    hours,
-    summary: {
-      project: p.project,
-      probe: p.probe,
-      ...(p.url === undefined ? {} : { url: p.url }),
-      tags: p.tags,
-      status: latest?.status ?? 'unknown',
-      ...(latest ? { checkedAt: latest.checkedAt, latencyMs: latest.latencyMs } : {}),
-      uptime: {
-        h24: uptime(hours.filter((r) => Date.parse(r.bucketStart) >= dayStart)),
-        d7: uptime(hours),
-        d30: uptime(days),
-      },
-      sparkline: filled(hours, dayStart, hourNow + HOUR, HOUR, latencyPoint),
-      incidentOpen: open.some((i) => i.checkKey === key),
-    },
+    project: p.project,
+    probe: p.probe,
+    ...(p.url === undefined ? {} : { url: p.url }),
+    tags: p.tags,
+    status: latest?.status ?? 'unknown',
+    ...(latest ? { checkedAt: latest.checkedAt, latencyMs: latest.latencyMs } : {}),
+    uptime: { h24: uptime(hours), d7: uptime([week]), d30: uptime([month]) },
+    sparkline: filled(hours, dayStart, hourNow + HOUR, HOUR, latencyPoint),
+    incidentOpen: open.some((i) => i.checkKey === key),
   };
 };
 
@@ -398,7 +388,7 @@ export const queryProbes = async (deps: StatusQueryDeps, query: Query): Promise<
   const now = deps.clock.now().getTime();
   const [probes, open] = await Promise.all([knownProbes(deps), openIncidents(deps, now)]);
   const summaries = await Promise.all(
-    probes.map(async (p) => (await probeSummary(deps, p, p.latest, open, now)).summary),
+    probes.map((p) => probeSummary(deps, p, p.latest, open, now)),
   );
   return { generatedAt: iso(now), probes: summaries };
 };
@@ -436,7 +426,8 @@ export const queryProbe = async (
     });
   const window = dayWindow(t);
   const key = probeCheckKey(project, probe);
-  const [open, days, failures, incidents] = await Promise.all([
+  const hourNow = bucketStartMs(t, 'hour');
+  const [open, days, hours, failures, incidents] = await Promise.all([
     openIncidents(deps, t),
     deps.probes.rollups({
       project,
@@ -445,18 +436,24 @@ export const queryProbe = async (
       from: iso(window.from),
       to: iso(window.to),
     }),
+    deps.probes.rollups({
+      project,
+      probe,
+      resolution: 'hour',
+      from: iso(hourNow - 167 * HOUR),
+      to: iso(hourNow + HOUR),
+    }),
     deps.probes.failures({ project, probe, limit: 50 }),
     deps.incidents.list({ from: iso(window.from), to: iso(t + 1), project, checkKey: key }),
   ]);
   const tags = configured?.tags ?? [];
-  const { summary, hours } = await probeSummary(
+  const summary = await probeSummary(
     deps,
     { project, probe, ...(configured ? { url: configured.url } : {}), tags },
     latest,
     open,
     t,
   );
-  const hourNow = bucketStartMs(t, 'hour');
   return {
     summary,
     days: filled(days, window.from, window.to, DAY, (at, r) =>

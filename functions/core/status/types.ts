@@ -65,6 +65,20 @@ export interface Incident {
   lastError?: string;
 }
 
+/** One probe's buckets of one resolution in [from, to). */
+export interface RollupRange {
+  project: string;
+  probe: string;
+  resolution: Resolution;
+  from: string;
+  to: string;
+}
+
+export interface ProbeCounts {
+  checks: number;
+  failures: number;
+}
+
 export interface ProbeHistoryStore {
   /** Record one sample: bumps its minute/hour/day rollups, the latest and (if down) the failures. Idempotent per correlationId. */
   record(sample: ProbeCompletedDetail): Promise<void>;
@@ -76,6 +90,11 @@ export interface ProbeHistoryStore {
     from: string;
     to: string;
   }): Promise<ProbeRollup[]>;
+  /**
+   * Checks and failures of one probe's rollups in [from, to), summed, without their latency:
+   * uptime over a window, without reading (or computing quantiles of) every bucket's histogram.
+   */
+  counts(q: RollupRange): Promise<ProbeCounts>;
   /** The latest sample of every probe of a project (or of all projects when omitted). */
   latest(project?: string): Promise<ProbeLatest[]>;
   /** The newest failures of one probe, newest first. */

@@ -4,8 +4,6 @@ import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { cachedWebFiles } from '../../../web/build';
-import { LocalAlertDispatcher } from '../../adapters/local/alert-dispatcher';
-import { LocalBus } from '../../adapters/local/bus';
 import { EnvSecretResolver } from '../../adapters/local/env-secrets';
 import { dataDirCheck } from '../../adapters/local/health';
 import { HeartbeatEvaluator } from '../../adapters/local/heartbeat-evaluator';
@@ -19,25 +17,22 @@ import { metricsExposition, PrometheusRegistry } from '../../adapters/local/prom
 import { LocalStore, type RetentionOptions } from '../../adapters/local/store';
 import { importStatusJournal } from '../../adapters/local/store/status-import';
 import { LocalUploads, UPLOAD_PATH } from '../../adapters/local/uploads';
-import { createAlertHandler } from '../../alert/handler';
 import { authorize } from '../../core/access';
 import { listAlerts } from '../../core/alerts/service';
 import { historyRetentionDays, type VigilConfig } from '../../core/config';
-import { type BusEvent, EVENT_PATTERNS, eventContext, parseBusEvent } from '../../core/events';
 import { configCheck } from '../../core/health';
 import { type Clock, systemClock } from '../../core/ports';
-import { createHistoryHandler } from '../../history/handler';
 import { createIngestHandler } from '../../ingest/handler';
 import { heartbeatBodyCheck } from '../../ingest/heartbeat-routes';
-import { createMetricsHandler } from '../../metrics/handler';
 import { createBrowserProber } from '../../shared/browser-probe';
 import { errorResponse, type HttpResult, json } from '../../shared/http';
 import { flushSpans } from '../../shared/otel/spans';
 import { logger, NAMESPACE, SERVICE } from '../../shared/powertools';
 import { VERSION } from '../../shared/version';
-import { createStatusHandler } from '../../status/handler';
 import { publicData } from '../../web/data';
 import { createWebHandler, isWebPath } from '../../web/handler';
+import { BusThread } from './bus-thread';
+import type { BusWorkerData } from './bus-worker';
 
 /**
  * The whole pipeline on one machine: the same ingest and metrics handlers as on AWS,
@@ -72,6 +67,8 @@ export interface LocalOptions {
   heartbeatEvaluateMs?: number;
   /** The clock of heartbeat pings and evaluations (tests). Default: the system clock. */
   heartbeatClock?: Clock;
+  /** The bus worker thread's delivery settings and extra subscribers (tests; see bus-worker.ts). */
+  busWorker?: Pick<BusWorkerData, 'maxAttempts' | 'retryDelayMs' | 'extraSubscribers'>;
 }
 
 /** Staged uploads are kept a day (the S3 lifecycle rule of the AWS stage does the same). */
@@ -84,11 +81,12 @@ export interface LocalPipeline {
   url: string;
   tokens: readonly string[];
   generatedToken: boolean;
-  bus: LocalBus;
+  /** The bus: publishing commits here, a worker thread delivers (see bus-thread.ts). */
+  bus: BusThread;
   metricStore: LocalMetricStore;
   store: LocalStore;
-  /** Alert deliveries made and dead-lettered. */
-  alerts: LocalAlertDispatcher;
+  /** Alert deliveries made and dead-lettered (by the bus worker thread). */
+  alerts: BusThread['alerts'];
   /** The HTTP edge: request bodies being read. */
   edge: HttpEdge;
   /** The heartbeat evaluator (`evaluate()` runs one evaluation now). */
@@ -157,15 +155,6 @@ const send = (res: ServerResponse, result: HttpResult): void => {
   res.end(result.isBase64Encoded && result.body ? Buffer.from(result.body, 'base64') : result.body);
 };
 
-/** The correlation id an event carries, if it is one of Vigil's. */
-const correlationIdOf = (event: BusEvent): string | undefined => {
-  try {
-    return eventContext(parseBusEvent(event)).correlationId;
-  } catch {
-    return undefined;
-  }
-};
-
 export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => {
   const dataDir = resolve(opts.dataDir);
   const given = opts.tokens ?? [];
@@ -180,80 +169,31 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
     serviceName: SERVICE,
     echo: opts.echoMetrics ? (line) => process.stdout.write(`${line}\n`) : undefined,
   });
-  const bus = new LocalBus({
-    db: store.db,
-    log: store.log,
-    scope: scoped,
-    onDeliveryError: (rule, event, error, attempt) =>
-      logger.error('event delivery failed', {
-        rule,
-        eventId: event.id,
-        attempt,
-        error,
-        // The handler has reset its keys by now: name the event's id again.
-        correlation_id: correlationIdOf(event),
-      }),
+  // The subscribers run in a worker thread (bus-worker.ts): what their handlers emit reaches
+  // the Prometheus registry of this thread through it.
+  const bus = new BusThread({
+    store,
+    worker: {
+      config: opts.config,
+      env: opts.env ?? process.env,
+      synchronous: opts.synchronous,
+      echoMetrics: opts.echoMetrics,
+      logLevel: logger.getLevelName(),
+      ...opts.busWorker,
+    },
+    onPoints: (points) => prometheus.observe(points),
   });
   const prometheus = new PrometheusRegistry(bus);
   prometheus.restoreGauges(metricStore);
   metricStore.onPoints((points) => prometheus.observe(points));
-  bus.subscribe(
-    'metrics',
-    EVENT_PATTERNS.metrics,
-    createMetricsHandler({ config: opts.config, metrics }),
-  );
   const secrets = new EnvSecretResolver(opts.env ?? process.env);
   const alertStore = store.alerts;
-  const alerts = new LocalAlertDispatcher({
-    channels: opts.config.alerts.channels,
-    dataDir,
-    publisher: bus,
-    store: alertStore,
-    resolveSecret: (name) => secrets.resolve(name),
-    metrics,
-  });
-  const alertHandler = createAlertHandler({
-    config: opts.config,
-    store: alertStore,
-    dispatch: alerts.dispatch,
-    clock: systemClock,
-    metrics,
-  });
-  bus.subscribe('alerts', EVENT_PATTERNS.alerts, alertHandler);
-  // One history store: written by the history handler, read by the ingest (baselines, API).
   const { archive, history } = store;
-  bus.subscribe(
-    'history',
-    EVENT_PATTERNS.history,
-    createHistoryHandler({
-      config: opts.config,
-      stage: 'local',
-      store: history,
-      archive,
-      publisher: bus,
-      clock: systemClock,
-      metrics,
-    }),
-    {
-      // The reports of one project one at a time, so their test records never race (no
-      // retries, no dead letters when CI jobs finish together); projects run in parallel.
-      groupBy: (event) => {
-        const project = (event.detail as { metadata?: { project?: unknown } } | null)?.metadata
-          ?.project;
-        return typeof project === 'string' ? project : undefined;
-      },
-    },
-  );
   // The dashboard's data: run catalog, probe history, incidents.
   const retentionDays = historyRetentionDays(opts.config, 'local');
   const status = store.status;
   const imported = await importStatusJournal(dataDir, status, retentionDays);
   if (imported) logger.info('imported the dashboard data of an earlier version', { ...imported });
-  bus.subscribe(
-    'status',
-    EVENT_PATTERNS.status,
-    createStatusHandler({ ...status, ttlDays: retentionDays, archive }),
-  );
   const readTokens =
     opts.readTokens ??
     (opts.env ?? process.env).VIGIL_READ_TOKENS?.split(',')
@@ -403,8 +343,11 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
       server.once('error', fail);
       server.listen(opts.port ?? 3000, host, () => ok());
     });
+    // The subscribers deliver before the pipeline says it runs.
+    await bus.ready();
   } catch (e) {
     clearInterval(pruner);
+    server.close();
     await bus.stop();
     store.close();
     throw e;
@@ -412,7 +355,6 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
   const { port } = server.address() as AddressInfo;
   if (opts.probes !== false) probes.start();
   heartbeats.start();
-  await alerts.start();
   const urlHost = host.includes(':') ? `[${host}]` : host;
   baseUrl = `http://${urlHost}:${port}`;
 
@@ -423,7 +365,7 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
     bus,
     metricStore,
     store,
-    alerts,
+    alerts: bus.alerts,
     edge,
     heartbeats,
     probes,
@@ -434,7 +376,6 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
       await heartbeats.stop();
       await new Promise<void>((ok) => server.close(() => ok()));
       await bus.stop();
-      await alerts.stop();
       // The last spans (OpenTelemetry export on) leave before the process does.
       await flushSpans();
       store.close();

@@ -32,9 +32,41 @@ export interface OpenOptions {
   synchronous?: 'normal' | 'full';
   /** Told about damage found (and skipped) at start. Default: the shared logger. */
   onProblem?: (message: string, details: Record<string, unknown>) => void;
+  /**
+   * The `gate` of another connection to the same file (the main thread's, for the bus worker's
+   * connection): this one steps aside while that one waits for the write lock (see `tx`).
+   */
+  yieldTo?: Int32Array;
+  /** How long it steps aside at most, ms. Default 100. */
+  yieldMaxMs?: number;
+  /** How long a group commit's transaction runs before it commits and lets others in. Default 5 ms. */
+  txBudgetMs?: number;
+}
+
+export interface BatchOptions {
+  /**
+   * Run after the other writes of the group commit, in its last transaction: writes that must
+   * commit together (the bus's progress and the metric points of the deliveries it covers).
+   */
+  last?: boolean;
+}
+
+interface Queued {
+  fn: () => unknown;
+  last: boolean;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
 }
 
 const code = (e: unknown): string => String((e as { code?: unknown }).code ?? '');
+
+/** How long a writer waits for the write lock before it gives up (SQLITE_BUSY: a 503). */
+const BUSY_TIMEOUT_MS = 10_000;
+
+/** The slots of `StoreDb.gate`. */
+const WAITING = 0;
+const ENDED = 1;
+const ATTACHED = 2;
 
 /** Errors that mean "no space": SQLite's SQLITE_FULL (any extended code) and the file system's. */
 export const isDiskFull = (e: unknown): boolean =>
@@ -92,8 +124,18 @@ export class StoreDb {
   readonly path: string;
   /** Problems `PRAGMA quick_check` found at open (empty when healthy). */
   readonly problems: string[];
+  /**
+   * Shared memory between this connection and those of other threads given it as `yieldTo`:
+   * how many writers of this one wait for SQLite's write lock (they step aside meanwhile), how
+   * many transactions theirs ended (this one wakes at each instead of sleeping in SQLite's busy
+   * handler) and how many of them are open.
+   */
+  readonly gate = new Int32Array(new SharedArrayBuffer(3 * Int32Array.BYTES_PER_ELEMENT));
   readonly #statements = new Map<string, Statement>();
-  #queue: { fn: () => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void }[] = [];
+  readonly #yieldTo: Int32Array | undefined;
+  readonly #yieldMaxMs: number;
+  readonly #budgetMs: number;
+  #queue: Queued[] = [];
 
   constructor(dataDir: string, opts: OpenOptions = {}) {
     mkdirSync(dataDir, { recursive: true });
@@ -113,6 +155,10 @@ export class StoreDb {
     }
     this.db = opened.db;
     this.problems = opened.problems;
+    this.#yieldTo = opts.yieldTo;
+    if (this.#yieldTo) Atomics.add(this.#yieldTo, ATTACHED, 1);
+    this.#yieldMaxMs = opts.yieldMaxMs ?? 100;
+    this.#budgetMs = opts.txBudgetMs ?? 5;
     this.db.exec(`PRAGMA synchronous = ${opts.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
     this.db.exec(SCHEMA);
   }
@@ -126,9 +172,13 @@ export class StoreDb {
     return s;
   }
 
-  /** Runs `fn` in one write transaction (BEGIN IMMEDIATE: takes the write lock up front). */
+  /**
+   * Runs `fn` in one write transaction (BEGIN IMMEDIATE: takes the write lock up front). A
+   * connection that yields to another waits first while that one waits for the lock.
+   */
   tx<T>(fn: () => T): T {
-    this.db.exec('BEGIN IMMEDIATE');
+    this.#stepAside();
+    this.#begin();
     try {
       const out = fn();
       this.db.exec('COMMIT');
@@ -140,55 +190,144 @@ export class StoreDb {
         // SQLite already rolled it back (it does on some errors, e.g. a full disk).
       }
       throw e;
+    } finally {
+      if (this.#yieldTo) {
+        Atomics.add(this.#yieldTo, ENDED, 1);
+        Atomics.notify(this.#yieldTo, ENDED);
+      }
     }
   }
 
   /**
-   * Group commit: `fn` runs, with the other writes queued in the same turn of the event loop,
-   * in one transaction (each in its own savepoint, so one that throws undoes only itself).
-   * Resolves once the transaction is committed; a failed commit (full disk) rejects them all.
+   * Takes the write lock, saying so in `gate` while it waits. With connections of other threads
+   * attached, it waits for the end of their transaction (Atomics.wait) rather than in SQLite's
+   * busy handler, which sleeps in steps of up to 100 ms and may miss a short free moment.
    */
-  batch<T>(fn: () => T): Promise<T> {
+  #begin(): void {
+    const gate = this.gate;
+    Atomics.add(gate, WAITING, 1);
+    try {
+      if (Atomics.load(gate, ATTACHED) === 0) {
+        this.db.exec('BEGIN IMMEDIATE');
+        return;
+      }
+      this.db.exec('PRAGMA busy_timeout = 0');
+      try {
+        const until = performance.now() + BUSY_TIMEOUT_MS;
+        for (;;) {
+          const ended = Atomics.load(gate, ENDED);
+          try {
+            this.db.exec('BEGIN IMMEDIATE');
+            return;
+          } catch (e) {
+            const left = until - performance.now();
+            if (!code(e).startsWith('SQLITE_BUSY') || left <= 0) throw e;
+            Atomics.wait(gate, ENDED, ended, Math.min(left, 10));
+          }
+        }
+      } finally {
+        this.db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      }
+    } finally {
+      Atomics.sub(gate, WAITING, 1);
+      Atomics.notify(gate, WAITING);
+    }
+  }
+
+  /** Waits (this thread only, at most `yieldMaxMs`) while the connection it yields to waits. */
+  #stepAside(): void {
+    const gate = this.#yieldTo;
+    if (!gate) return;
+    const until = performance.now() + this.#yieldMaxMs;
+    for (
+      let waiting = Atomics.load(gate, WAITING);
+      waiting > 0;
+      waiting = Atomics.load(gate, WAITING)
+    ) {
+      const left = until - performance.now();
+      if (left <= 0) return;
+      Atomics.wait(gate, WAITING, waiting, left);
+    }
+  }
+
+  /**
+   * Group commit: `fn` runs with the other writes queued in the same turn of the event loop, each
+   * in its own savepoint (one that throws undoes only itself), in transactions of about
+   * `txBudgetMs` each: between them a waiting writer of another thread gets the lock, so no
+   * thread waits long for this one. Resolves once its transaction is committed; a failed commit
+   * (full disk) rejects the writes of that transaction and of those after it.
+   */
+  batch<T>(fn: () => T, opts: BatchOptions = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.#queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      this.#queue.push({
+        fn,
+        last: opts.last === true,
+        resolve: resolve as (v: unknown) => void,
+        reject,
+      });
       if (this.#queue.length === 1) setImmediate(() => this.#flush());
     });
   }
 
   #flush(): void {
-    const queue = this.#queue;
+    const queued = this.#queue;
     this.#queue = [];
-    const outcomes: { ok: boolean; value: unknown }[] = [];
-    try {
-      this.tx(() => {
-        for (const item of queue) {
-          this.db.exec('SAVEPOINT item');
-          try {
-            outcomes.push({ ok: true, value: item.fn() });
-            this.db.exec('RELEASE item');
-          } catch (e) {
-            if (isDiskFull(e)) throw e;
-            this.db.exec('ROLLBACK TO item');
-            this.db.exec('RELEASE item');
-            outcomes.push({ ok: false, value: e });
-          }
-        }
-      });
-    } catch (e) {
-      const failure = storeFailure(e, 'write to the local store');
-      for (const item of queue) item.reject(failure);
+    if (queued.length === 0) return; // flushed by close()
+    if (!this.db.open) {
+      for (const item of queued)
+        item.reject(new VigilError('unavailable', 'The local store is closed.'));
       return;
     }
-    queue.forEach((item, i) => {
-      const o = outcomes[i] as { ok: boolean; value: unknown };
-      if (o.ok) item.resolve(o.value);
-      else item.reject(storeFailure(o.value, 'write to the local store'));
-    });
+    const items = [...queued.filter((i) => !i.last), ...queued.filter((i) => i.last)];
+    let next = 0;
+    let first = 0;
+    try {
+      while (next < items.length) {
+        first = next;
+        const outcomes: { ok: boolean; value: unknown }[] = [];
+        this.tx(() => {
+          const started = performance.now();
+          do outcomes.push(this.#run(items[next++] as Queued));
+          while (
+            next < items.length &&
+            (items[next]?.last || performance.now() - started < this.#budgetMs)
+          );
+        });
+        outcomes.forEach((o, i) => {
+          const item = items[first + i] as Queued;
+          if (o.ok) item.resolve(o.value);
+          else item.reject(storeFailure(o.value, 'write to the local store'));
+        });
+      }
+    } catch (e) {
+      // This transaction failed: its writes and those after it were not stored.
+      const failure = storeFailure(e, 'write to the local store');
+      for (const item of items.slice(first)) item.reject(failure);
+    }
   }
 
+  /** One queued write in its own savepoint; a full disk fails the whole transaction. */
+  #run(item: Queued): { ok: boolean; value: unknown } {
+    this.db.exec('SAVEPOINT item');
+    try {
+      const value = item.fn();
+      this.db.exec('RELEASE item');
+      return { ok: true, value };
+    } catch (e) {
+      if (isDiskFull(e)) throw e;
+      this.db.exec('ROLLBACK TO item');
+      this.db.exec('RELEASE item');
+      return { ok: false, value: e };
+    }
+  }
+
+  /** Commits the writes still queued, then closes. */
   close(): void {
+    if (!this.db.open) return;
+    this.#flush();
     this.#statements.clear();
-    if (this.db.open) this.db.close();
+    this.db.close();
+    if (this.#yieldTo) Atomics.sub(this.#yieldTo, ATTACHED, 1);
   }
 }
 
@@ -199,7 +338,7 @@ const openChecked = (
 ): { db: Db; problems: string[] } | undefined => {
   const db = new Database(path);
   try {
-    db.exec('PRAGMA busy_timeout = 10000');
+    db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
     db.exec('PRAGMA journal_mode = WAL');
     const rows = db.prepare('PRAGMA quick_check').all() as { quick_check: string }[];
     const problems = rows.map((r) => r.quick_check).filter((p) => p !== 'ok');

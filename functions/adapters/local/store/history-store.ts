@@ -142,34 +142,65 @@ export class SqliteHistoryStore implements HistoryStore {
   }
 
   async putTest(record: TestRecord, expectedVersion: number, ttlDays: number): Promise<boolean> {
-    if (record.version !== expectedVersion + 1)
-      throw new VigilError(
-        'internal',
-        `test record version must be expectedVersion + 1 (got ${record.version} after ${expectedVersion})`,
-      );
-    const body = JSON.stringify(record);
+    const [written] = await this.putTests([{ record, expectedVersion }], ttlDays);
+    return written === true;
+  }
+
+  /** Version-checked writes of several tests, in one transaction (one group-commit item). */
+  async putTests(
+    writes: readonly { record: TestRecord; expectedVersion: number }[],
+    ttlDays: number,
+  ): Promise<boolean[]> {
+    for (const { record, expectedVersion } of writes)
+      if (record.version !== expectedVersion + 1)
+        throw new VigilError(
+          'internal',
+          `test record version must be expectedVersion + 1 (got ${record.version} after ${expectedVersion})`,
+        );
+    const bodies = writes.map((w) => JSON.stringify(w.record));
     return this.#db.batch(() => {
       const now = this.#now();
-      const row = this.#db
-        .q('SELECT version FROM tests WHERE project = ? AND id = ? AND expires_at > ?')
-        .get(record.project, record.id, now) as { version: number } | undefined;
-      if ((row?.version ?? 0) !== expectedVersion) return false;
-      this.#db
-        .q(
-          `INSERT INTO tests (project, id, expires_at, version, latest, flaky, body) VALUES (?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT (project, id) DO UPDATE SET expires_at = excluded.expires_at,
-           version = excluded.version, latest = excluded.latest, flaky = excluded.flaky, body = excluded.body`,
-        )
-        .run(
-          record.project,
-          record.id,
-          now + ttlDays * DAY_MS,
-          record.version,
-          record.outcomes.at(-1)?.status ?? null,
-          record.flaky === undefined ? 0 : 1,
-          body,
-        );
-      return true;
+      // The version check is in the write itself: a new test is inserted unless a live row
+      // exists; a known one is updated only at the version it was read at.
+      const insert = this.#db.q(
+        `INSERT INTO tests (project, id, expires_at, version, latest, flaky, body) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (project, id) DO UPDATE SET expires_at = excluded.expires_at,
+         version = excluded.version, latest = excluded.latest, flaky = excluded.flaky, body = excluded.body
+         WHERE tests.expires_at <= ?`,
+      );
+      const update = this.#db.q(
+        `UPDATE tests SET expires_at = ?, version = ?, latest = ?, flaky = ?, body = ?
+         WHERE project = ? AND id = ? AND expires_at > ? AND version = ?`,
+      );
+      return writes.map(({ record, expectedVersion }, i) => {
+        const expires = now + ttlDays * DAY_MS;
+        const latest = record.outcomes.at(-1)?.status ?? null;
+        const flaky = record.flaky === undefined ? 0 : 1;
+        const { changes } =
+          expectedVersion === 0
+            ? insert.run(
+                record.project,
+                record.id,
+                expires,
+                record.version,
+                latest,
+                flaky,
+                bodies[i],
+                now,
+              )
+            : update.run(
+                expires,
+                record.version,
+                latest,
+                flaky,
+                bodies[i],
+                record.project,
+                record.id,
+                now,
+                expectedVersion,
+              );
+        return changes === 1;
+      });
     });
   }
 

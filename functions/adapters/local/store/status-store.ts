@@ -26,11 +26,13 @@ import {
 import type {
   Incident,
   IncidentStore,
+  ProbeCounts,
   ProbeFailure,
   ProbeHistoryStore,
   ProbeLatest,
   ProbeRollup,
   Resolution,
+  RollupRange,
 } from '../../../core/status/types';
 import { parseRecord, type StoreDb } from './database';
 
@@ -135,6 +137,16 @@ export class SqliteProbeHistoryStore implements ProbeHistoryStore {
         countsOf(row),
       ),
     );
+  }
+
+  async counts(q: RollupRange): Promise<ProbeCounts> {
+    const row = this.#db
+      .q(
+        `SELECT COALESCE(SUM(checks), 0) AS checks, COALESCE(SUM(failures), 0) AS failures
+         FROM probe_buckets WHERE project = ? AND probe = ? AND resolution = ? AND start >= ? AND start < ?`,
+      )
+      .get(q.project, q.probe, q.resolution, Date.parse(q.from), Date.parse(q.to)) as ProbeCounts;
+    return { checks: row.checks, failures: row.failures };
   }
 
   async latest(project?: string): Promise<ProbeLatest[]> {

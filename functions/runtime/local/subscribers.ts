@@ -1,0 +1,121 @@
+import { LocalAlertDispatcher } from '../../adapters/local/alert-dispatcher';
+import type { LocalBus } from '../../adapters/local/bus';
+import { EnvSecretResolver } from '../../adapters/local/env-secrets';
+import { createLocalMetrics } from '../../adapters/local/metrics';
+import type { LocalStore } from '../../adapters/local/store';
+import { createAlertHandler } from '../../alert/handler';
+import { historyRetentionDays, type VigilConfig } from '../../core/config';
+import { type BusEvent, EVENT_PATTERNS, eventContext, parseBusEvent } from '../../core/events';
+import { systemClock } from '../../core/ports';
+import { createHistoryHandler } from '../../history/handler';
+import { createMetricsHandler } from '../../metrics/handler';
+import { logger, NAMESPACE, SERVICE } from '../../shared/powertools';
+import { createStatusHandler } from '../../status/handler';
+
+/**
+ * The bus's subscribers of local mode (the CDK rules' targets): metrics, alerts (with the
+ * dispatcher that delivers to Slack and webhooks), history and the dashboard's status. The bus
+ * worker thread (bus-worker.ts) wires them to its own connection to the store.
+ */
+
+export interface SubscriberOptions {
+  config: VigilConfig;
+  store: LocalStore;
+  bus: LocalBus;
+  env: NodeJS.ProcessEnv;
+  /** Print EMF lines as the Lambda runtime would. */
+  echoMetrics?: boolean;
+}
+
+/** The correlation id an event carries, if it is one of Vigil's. */
+const correlationIdOf = (event: BusEvent): string | undefined => {
+  try {
+    return eventContext(parseBusEvent(event)).correlationId;
+  } catch {
+    return undefined;
+  }
+};
+
+/** Logs a failed delivery attempt with the event's correlation id. */
+export const logDeliveryError = (
+  rule: string,
+  event: BusEvent,
+  error: unknown,
+  attempt: number,
+): void =>
+  logger.error('event delivery failed', {
+    rule,
+    eventId: event.id,
+    attempt,
+    error,
+    // The handler has reset its keys by now: name the event's id again.
+    correlation_id: correlationIdOf(event),
+  });
+
+/** Subscribes the handlers to `bus`; returns the alert dispatcher (start it after the bus). */
+export const subscribe = ({
+  config,
+  store,
+  bus,
+  env,
+  echoMetrics,
+}: SubscriberOptions): LocalAlertDispatcher => {
+  const metrics = createLocalMetrics(store.metrics, {
+    namespace: NAMESPACE,
+    serviceName: SERVICE,
+    echo: echoMetrics ? (line) => process.stdout.write(`${line}\n`) : undefined,
+  });
+  bus.subscribe('metrics', EVENT_PATTERNS.metrics, createMetricsHandler({ config, metrics }));
+  const secrets = new EnvSecretResolver(env);
+  const alerts = new LocalAlertDispatcher({
+    channels: config.alerts.channels,
+    dataDir: store.dataDir,
+    publisher: bus,
+    store: store.alerts,
+    resolveSecret: (name) => secrets.resolve(name),
+    metrics,
+  });
+  bus.subscribe(
+    'alerts',
+    EVENT_PATTERNS.alerts,
+    createAlertHandler({
+      config,
+      store: store.alerts,
+      dispatch: alerts.dispatch,
+      clock: systemClock,
+      metrics,
+    }),
+  );
+  bus.subscribe(
+    'history',
+    EVENT_PATTERNS.history,
+    createHistoryHandler({
+      config,
+      stage: 'local',
+      store: store.history,
+      archive: store.archive,
+      publisher: bus,
+      clock: systemClock,
+      metrics,
+    }),
+    {
+      // The reports of one project one at a time, so their test records never race (no
+      // retries, no dead letters when CI jobs finish together); projects run in parallel.
+      groupBy: (event) => {
+        const project = (event.detail as { metadata?: { project?: unknown } } | null)?.metadata
+          ?.project;
+        return typeof project === 'string' ? project : undefined;
+      },
+    },
+  );
+  bus.subscribe(
+    'status',
+    EVENT_PATTERNS.status,
+    createStatusHandler({
+      ...store.status,
+      ttlDays: historyRetentionDays(config, 'local'),
+      archive: store.archive,
+    }),
+  );
+  return alerts;
+};

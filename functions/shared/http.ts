@@ -48,7 +48,32 @@ export const header = (event: APIGatewayProxyEventV2, name: string): string | un
   return headers[name] ?? Object.entries(headers).find(([k]) => k.toLowerCase() === name)?.[1];
 };
 
+/** Request bodies that came as bytes (local mode), keyed by their event. */
+const bodies = new WeakMap<APIGatewayProxyEventV2, Buffer>();
+
+/**
+ * An event whose body is `bytes`: `bodyBytes` returns them as they are, and `event.body` is
+ * their base64 (as API Gateway sends a binary body), encoded only if something reads it.
+ */
+export const withBodyBytes = <E extends APIGatewayProxyEventV2>(event: E, bytes: Buffer): E => {
+  if (bytes.byteLength === 0) return event;
+  let encoded: string | undefined;
+  Object.defineProperty(event, 'body', {
+    get: () => {
+      encoded ??= bytes.toString('base64');
+      return encoded;
+    },
+    enumerable: true,
+    configurable: true,
+  });
+  event.isBase64Encoded = true;
+  bodies.set(event, bytes);
+  return event;
+};
+
 export const bodyBytes = (event: APIGatewayProxyEventV2): Buffer => {
+  const bytes = bodies.get(event);
+  if (bytes) return bytes;
   if (!event.body) return Buffer.alloc(0);
   return event.isBase64Encoded
     ? Buffer.from(event.body, 'base64')

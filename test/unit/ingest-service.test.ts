@@ -93,6 +93,43 @@ describe('ingest', () => {
     expect(order).toEqual(['archive:xml', 'archive:normalized.json', 'publish']);
   });
 
+  it('publishes only once the raw report is stored, however long its write takes', async () => {
+    // Prepare: the raw report's write is held until the test lets it finish.
+    const order: string[] = [];
+    let finishRaw = (): void => undefined;
+    vi.spyOn(archive, 'put').mockImplementation((i) => {
+      const what = i.key.split('.').slice(1).join('.');
+      order.push(`archive:${what}`);
+      const pointer = { uri: `mem://${what}`, bytes: i.body.byteLength, sha256: i.sha256 };
+      return what === 'xml'
+        ? new Promise((resolve) => {
+            finishRaw = () => resolve(pointer);
+          })
+        : Promise.resolve(pointer);
+    });
+    const published = vi.spyOn(publisher, 'publish');
+    // Act
+    const answer = post(GRADLE);
+    await vi.waitFor(() => expect(order).toEqual(['archive:xml', 'archive:normalized.json']));
+    // Assess: the normalized result was made while the raw write was pending; nothing is out yet.
+    expect(published).not.toHaveBeenCalled();
+    finishRaw();
+    expect((await answer).status).toBe(202);
+    expect(published).toHaveBeenCalledTimes(1);
+  });
+
+  it('publishes nothing and releases the run when the raw report cannot be stored', async () => {
+    vi.spyOn(archive, 'put').mockImplementation(async (i) => {
+      if (i.key.endsWith('.xml')) throw new VigilError('unavailable', 'The data directory is full');
+      return { uri: 'mem://n', bytes: i.body.byteLength, sha256: i.sha256 };
+    });
+    await expect(post(GRADLE, { runId: 'r' })).rejects.toMatchObject({ code: 'unavailable' });
+    expect(publisher.events).toHaveLength(0);
+    vi.mocked(archive.put).mockRestore();
+    // The client's retry is ingested, not refused as "in progress".
+    expect((await post(GRADLE, { runId: 'r' })).status).toBe(202);
+  });
+
   it('answers a repeated runId as a duplicate and counts nothing twice', async () => {
     const first = await post(GRADLE, { runId: 'build-42' });
     const again = await post(GRADLE, { runId: 'build-42' }, 'corr-0002');
@@ -289,6 +326,22 @@ describe('ingest: gates that use run history', () => {
     const { result } = await post(pytestBody(1.01), { suite: 'perf', branch: 'feature/x' });
     expect(result.gate.status).toBe('pass');
     expect(result.gate.checks.map((c) => c.status)).toEqual(['pass', 'pass']);
+  });
+
+  it('starts writing the raw report before reading the baseline, so the write overlaps the gate', async () => {
+    const order: string[] = [];
+    const put = archive.put.bind(archive);
+    vi.spyOn(archive, 'put').mockImplementation((i) => {
+      order.push(`archive:${i.key.split('.').slice(1).join('.')}`);
+      return put(i);
+    });
+    const series = history.series.bind(history);
+    vi.spyOn(history, 'series').mockImplementation((...args) => {
+      order.push('baseline');
+      return series(...args);
+    });
+    await post(pytestBody(1), { suite: 'perf' });
+    expect(order).toEqual(['archive:json', 'baseline', 'archive:normalized.json']);
   });
 
   it('reads the baseline of the base branch the query names, with one read', async () => {

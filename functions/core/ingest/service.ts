@@ -304,6 +304,7 @@ const gateContext = async (
   cfg: GateConfig,
   params: RequestParams,
   runId: string,
+  now: Date,
   deps: IngestDeps,
 ): Promise<GateContext> => {
   const baseBranch = params.base ?? deps.config.defaultBranch;
@@ -312,7 +313,7 @@ const gateContext = async (
     ...(params.suite ? { suite: params.suite } : {}),
     quarantine: quarantineFor(deps.config, params.project),
     suppressions: suppressionsFor(deps.config, params.project),
-    now: deps.clock.now(),
+    now,
     minBaselineRuns: deps.config.history.minBaselineRuns,
   };
   if (!needsBaseline(report, cfg)) return ctx;
@@ -378,17 +379,6 @@ export const ingest = async (req: IngestRequest, deps: IngestDeps): Promise<Inge
   let result: IngestResult;
   let metadata: EventMetadata;
   try {
-    const gateConfig: GateConfig = gateConfigFor(deps.config, params.project, deps.stage);
-    const ctx = await gateContext(report, gateConfig, params, runId, deps);
-    // Security: one analysis (new vs base, suppressions) for the gate, the answer and the event.
-    const security =
-      report.kind === 'security' ? securityAnalysisFor(report, gateConfig, ctx) : undefined;
-    const gate = withPatchCheck(
-      evaluateGate(report, gateConfig, security ? { ...ctx, security } : ctx),
-      report,
-      patch,
-      gateConfig.minPatchCoverage,
-    );
     const now = deps.clock.now();
     const key = archiveKey(params.project, runId, now);
     const common = {
@@ -402,17 +392,32 @@ export const ingest = async (req: IngestRequest, deps: IngestDeps): Promise<Inge
       report.format === 'zap' && unwrapped.text.trimStart().startsWith('<')
         ? 'xml'
         : EXTENSIONS[report.format];
+    // Both payloads are stored before the commit below (durability). The raw report is written
+    // first, while the gate and the normalized result are computed: its write and flush overlap
+    // that work, and the normalized result's, instead of adding up.
+    const raw = deps.archive.put({
+      key: `${key}.${ext}`,
+      body: bytes,
+      contentType: CONTENT_TYPES[ext] ?? 'application/octet-stream',
+      sha256: contentHash,
+      metadata: common,
+    });
+    // Awaited below; a failure before then must not also be reported as unhandled.
+    raw.catch(() => undefined);
+    const gateConfig: GateConfig = gateConfigFor(deps.config, params.project, deps.stage);
+    const ctx = await gateContext(report, gateConfig, params, runId, now, deps);
+    // Security: one analysis (new vs base, suppressions) for the gate, the answer and the event.
+    const security =
+      report.kind === 'security' ? securityAnalysisFor(report, gateConfig, ctx) : undefined;
+    const gate = withPatchCheck(
+      evaluateGate(report, gateConfig, security ? { ...ctx, security } : ctx),
+      report,
+      patch,
+      gateConfig.minPatchCoverage,
+    );
     const normalizedBody = Buffer.from(JSON.stringify({ ...params, ...common, report, gate }));
-    // Both stored before the commit below (durability), but side by side: their writes and
-    // flushes overlap instead of adding up.
     const [archive, normalized]: [ArchivePointer, ArchivePointer] = await Promise.all([
-      deps.archive.put({
-        key: `${key}.${ext}`,
-        body: bytes,
-        contentType: CONTENT_TYPES[ext] ?? 'application/octet-stream',
-        sha256: contentHash,
-        metadata: common,
-      }),
+      raw,
       deps.archive.put({
         key: `${key}.normalized.json`,
         body: normalizedBody,

@@ -25,7 +25,7 @@ import { type Clock, systemClock } from '../../core/ports';
 import { createIngestHandler } from '../../ingest/handler';
 import { heartbeatBodyCheck } from '../../ingest/heartbeat-routes';
 import { createBrowserProber } from '../../shared/browser-probe';
-import { errorResponse, type HttpResult, json } from '../../shared/http';
+import { errorResponse, type HttpResult, json, withBodyBytes } from '../../shared/http';
 import { flushSpans } from '../../shared/otel/spans';
 import { logger, NAMESPACE, SERVICE } from '../../shared/powertools';
 import { VERSION } from '../../shared/version';
@@ -120,7 +120,7 @@ export const toApiGatewayEvent = (
   const now = new Date();
   // HTTP APIs hand Lambda the path percent-decoded once (`shop%2Fweb` arrives as `shop/web`).
   const path = decodePath(url.pathname);
-  return {
+  const event: APIGatewayProxyEventV2 = {
     version: '2.0',
     routeKey: '$default',
     rawPath: path,
@@ -145,9 +145,10 @@ export const toApiGatewayEvent = (
       time: now.toISOString(),
       timeEpoch: now.getTime(),
     },
-    body: body.length ? body.toString('base64') : undefined,
-    isBase64Encoded: body.length > 0,
+    isBase64Encoded: false,
   };
+  // The body's bytes go to the handler as they are (no base64 round trip of a 10 MB report).
+  return withBodyBytes(event, body);
 };
 
 const send = (res: ServerResponse, result: HttpResult): void => {

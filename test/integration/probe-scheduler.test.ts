@@ -2,15 +2,17 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { EnvSecretResolver } from '../../functions/adapters/local/env-secrets';
-import { ProbeScheduler, probeOffsetMs } from '../../functions/adapters/local/probe-scheduler';
-import { ProbeWorker } from '../../functions/adapters/local/probe-thread';
+import { probeOffsetMs } from '../../functions/adapters/local/probe-schedule';
+import { ProbeScheduler, WORKER_RESTART_MS } from '../../functions/adapters/local/probe-scheduler';
 import {
-  type ProbeAnswerMessage,
-  probeRequestHandler,
+  type FromProbeWorker,
+  probeWorkerHandler,
 } from '../../functions/adapters/local/probe-worker';
 import { parseConfig } from '../../functions/core/config';
 import type { ProbeCompletedDetail } from '../../functions/core/events';
 import { createLimiter } from '../../functions/core/pool';
+import { judged } from '../../functions/core/probes/outcome';
+import { SecretError } from '../../functions/core/probes/secrets';
 import type { probeHttp } from '../../functions/shared/http-probe';
 import { logger } from '../../functions/shared/powertools';
 import { MemoryPublisher } from '../helpers/fakes';
@@ -34,7 +36,6 @@ afterAll(async () => {
 });
 
 const configOf = (probes: Record<string, unknown>[]) => parseConfig({ project: 'shop', probes });
-const ctx = { correlationId: 'c-1', location: 'local', defaultProject: 'shop' };
 
 describe('probeOffsetMs', () => {
   it('is stable for a name and inside the interval', () => {
@@ -310,187 +311,285 @@ describe('ProbeScheduler: late and skipped runs (fake timers)', () => {
   });
 });
 
-describe('probes in a worker thread', () => {
-  it('returns what the probe measured in the worker', async () => {
-    // Prepare
-    const worker = new ProbeWorker({ env: { VIGIL_SECRET_TOKEN: 's3cret' } });
-    const [probe] = configOf([
-      {
-        name: 'private',
-        url: `${base}/secret`,
-        headers: { authorization: 'Bearer {{secret:token}}' },
-      },
-    ]).probes;
-    // Act
-    const result = await worker.run(probe as never, ctx);
-    await worker.close();
-    // Assess
-    expect(result).toMatchObject({ status: 'up', statusCode: 200, url: `${base}/secret` });
-    expect(result.metadata).toMatchObject({ probe: 'private', correlationId: 'c-1' });
-    expect(result.latencyMs).toBeGreaterThan(0);
+describe('the schedule in the probe worker thread', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
   });
 
-  it('reports a failing probe as down, with the reason', async () => {
-    // Prepare
-    const worker = new ProbeWorker({ env: {} });
-    const [failing, refused] = configOf([
-      { name: 'failing', url: `${base}/broken` },
-      { name: 'refused', url: 'http://127.0.0.1:9/' },
-    ]).probes;
-    // Act
-    const results = await Promise.all([
-      worker.run(failing as never, ctx),
-      worker.run(refused as never, ctx),
-    ]);
-    await worker.close();
-    // Assess
-    expect(results[0]).toMatchObject({
-      status: 'down',
-      statusCode: 503,
-      failure: { assertion: 'status' },
-    });
-    expect(results[1]).toMatchObject({
-      status: 'down',
-      failure: { message: expect.stringContaining('connection refused') },
-    });
-  });
-
-  it('rejects the runs in flight when the worker dies, and starts a new one for the next', async () => {
-    // Prepare: a worker that exits on its first message.
-    const dying = new URL(
-      'data:text/javascript,import{parentPort}from"node:worker_threads";parentPort.on("message",()=>process.exit(3));',
-    );
-    const worker = new ProbeWorker({ env: {}, file: dying });
-    const [probe] = configOf([{ name: 'any', url: `${base}/ok` }]).probes;
-    // Act
-    const first = worker.run(probe as never, ctx);
-    await expect(first).rejects.toThrow('the probe worker thread exited (code 3)');
-    const second = worker.run(probe as never, ctx);
-    // Assess: the next run went to a new thread (which died the same way)
-    await expect(second).rejects.toThrow('exited (code 3)');
-    await worker.close();
-  });
-
-  it('rejects a run with the error the worker answers, and ignores answers to no run', async () => {
-    // Prepare: a worker that first answers an unknown id, then fails the run it was sent.
-    const failing = new URL(
-      'data:text/javascript,import{parentPort}from"node:worker_threads";parentPort.on("message",(m)=>{parentPort.postMessage({id:m.id+1000,detail:{}});parentPort.postMessage({id:m.id,error:"no route to probe"});});',
-    );
-    const worker = new ProbeWorker({ env: {}, file: failing });
-    const [probe] = configOf([{ name: 'any', url: `${base}/ok` }]).probes;
-    // Act
-    const run = worker.run(probe as never, ctx);
-    // Assess
-    await expect(run).rejects.toThrow('no route to probe');
-    await worker.close();
-  });
-
-  it('the scheduler publishes what its worker measured', async () => {
-    // Prepare
-    const publisher = new MemoryPublisher();
+  /** A scheduler whose timing and checks run in the probe worker thread. */
+  const threaded = (
+    probes: Record<string, unknown>[],
+    more: Partial<ConstructorParameters<typeof ProbeScheduler>[0]> = {},
+  ) => {
     const results: ProbeCompletedDetail[] = [];
+    const publisher = new MemoryPublisher();
     const scheduler = new ProbeScheduler({
-      config: configOf([{ name: 'health', url: `${base}/ok` }]),
+      config: configOf(probes),
       publisher,
       secrets: new EnvSecretResolver({}),
       worker: { env: {} },
       onResult: (d) => results.push(d),
+      ...more,
     });
-    // Act
-    scheduler.start();
-    await vi.waitFor(() => expect(results).toHaveLength(1), { timeout: 15000 });
-    await scheduler.stop();
-    // Assess
-    expect(results[0]).toMatchObject({ status: 'up', statusCode: 200 });
-    expect(publisher.events).toHaveLength(1);
-    expect(scheduler.stats.runFailures).toBe(0);
+    return { scheduler, results, publisher };
+  };
+
+  it('starts runs on time while the main thread is blocked; on the main thread they start late', async () => {
+    // Prepare: the same probe (so the same due times) in the worker and on this thread.
+    const probe = { name: 'steady', url: `${base}/ok`, intervalSeconds: 2 };
+    const inWorker = threaded([probe]);
+    const onMain = threaded([probe], { worker: undefined });
+    inWorker.scheduler.start();
+    onMain.scheduler.start();
+    await vi.waitFor(() => expect(inWorker.results).toHaveLength(1), { timeout: 15_000 });
+    // The next due time at least 50 ms away.
+    const offset = probeOffsetMs(probe.name, 2000);
+    let due = Date.now() - (Date.now() % 2000) + offset;
+    while (due < Date.now() + 50) due += 2000;
+    await new Promise((r) => setTimeout(r, due - 20 - Date.now()));
+    const [before, beforeOnMain] = [inWorker.results.length, onMain.results.length];
+    // Act: this thread is busy from 20 ms before the due time to 280 ms after it.
+    while (Date.now() < due + 280);
+    const blockEnd = Date.now();
+    await vi.waitFor(() => expect(inWorker.results.length).toBeGreaterThan(before), {
+      timeout: 3000,
+    });
+    await vi.waitFor(() => expect(onMain.results.length).toBeGreaterThan(beforeOnMain), {
+      timeout: 3000,
+    });
+    await Promise.all([inWorker.scheduler.stop(), onMain.scheduler.stop()]);
+    // Assess: the worker's run started during the block, on time (under a tenth of the interval
+    // late); the one timed on this thread started when the block ended, late.
+    const started = (d: ProbeCompletedDetail | undefined) =>
+      Date.parse(d?.metadata.checkedAt ?? '');
+    const [workerRun, mainRun] = [inWorker.results[before], onMain.results[beforeOnMain]];
+    console.log(
+      `main thread blocked 300 ms: the worker's run started ${started(workerRun) - due} ms ` +
+        `after its time, the main thread's ${started(mainRun) - due} ms`,
+    );
+    expect(started(workerRun)).toBeLessThan(blockEnd);
+    expect(started(workerRun) - due).toBeLessThan(200);
+    expect(workerRun?.metadata.lateMs).toBeUndefined();
+    expect(inWorker.scheduler.stats).toMatchObject({ lateRuns: 0, maxLateMs: 0 });
+    expect(started(mainRun)).toBeGreaterThanOrEqual(blockEnd);
+    expect(mainRun?.metadata.lateMs).toBeGreaterThanOrEqual(280);
   });
 
-  it('logs and counts a run the worker could not finish', async () => {
-    // Prepare
-    const errors: unknown[] = [];
-    vi.spyOn(logger, 'error').mockImplementation((...args: unknown[]) => {
-      errors.push(args);
+  it('publishes what the worker measured (secrets from the env it was given); browser checks run here', async () => {
+    // Prepare: HTTP probes, and browser checks that a runner here passes or fails by throwing.
+    const browser = vi.fn(async (probe: { name: string }) => {
+      if (probe.name === 'no-secret') throw new SecretError('pw', 'secret pw is not set');
+      if (probe.name === 'broken') throw 'bare failure';
+      return judged(12);
     });
-    const scheduler = new ProbeScheduler({
-      config: configOf([{ name: 'health', url: `${base}/ok` }]),
-      publisher: new MemoryPublisher(),
-      secrets: new EnvSecretResolver({}),
-      worker: { env: {} },
-    });
-    const dead = vi
-      .spyOn(ProbeWorker.prototype, 'run')
-      .mockRejectedValue(new Error('the probe worker thread exited (code 1)'));
+    const { scheduler, results, publisher } = threaded(
+      [
+        {
+          name: 'private',
+          url: `${base}/secret`,
+          headers: { authorization: 'Bearer {{secret:token}}' },
+        },
+        { name: 'failing', url: `${base}/broken`, project: 'web' },
+        { name: 'refused', url: 'http://127.0.0.1:9/' },
+        ...['login', 'no-secret', 'broken'].map((name) => ({
+          name,
+          type: 'browser',
+          script: 'checks/x.check.ts',
+        })),
+      ],
+      { worker: { env: { VIGIL_SECRET_TOKEN: 's3cret' } }, location: 'lab', browser },
+    );
     // Act
     scheduler.start();
-    await vi.waitFor(() => expect(scheduler.stats.runFailures).toBe(1));
+    scheduler.start(); // idempotent
+    await vi.waitFor(() => expect(results.length).toBeGreaterThanOrEqual(6), { timeout: 15_000 });
+    // runAll waits until every run it asked for has been published.
+    await scheduler.runAll();
+    const afterRunAll = publisher.events.length;
     await scheduler.stop();
-    dead.mockRestore();
-    vi.mocked(logger.error).mockRestore();
     // Assess
-    expect(JSON.stringify(errors)).toContain('probe run failed');
+    const by = new Map(results.map((r) => [r.metadata.probe, r]));
+    expect(by.get('private')).toMatchObject({
+      status: 'up',
+      statusCode: 200,
+      metadata: { project: 'shop', location: 'lab' },
+    });
+    expect(by.get('failing')).toMatchObject({
+      status: 'down',
+      statusCode: 503,
+      failure: { assertion: 'status' },
+      metadata: { project: 'web' },
+    });
+    expect(by.get('refused')?.failure?.message).toContain('connection refused');
+    expect(by.get('login')).toMatchObject({ status: 'up', method: 'BROWSER' });
+    expect(by.get('no-secret')?.failure).toEqual({
+      assertion: 'secret',
+      message: 'secret pw is not set',
+    });
+    expect(by.get('broken')?.failure).toEqual({ assertion: 'error', message: 'bare failure' });
+    expect(new Set(results.map((r) => r.metadata.correlationId)).size).toBe(results.length);
+    expect(afterRunAll).toBeGreaterThanOrEqual(12);
+    expect(publisher.events).toHaveLength(results.length);
+    expect(scheduler.stats).toMatchObject({ runs: results.length, runFailures: 0 });
+  });
+
+  it('counts and logs the skips and failures the worker reports', async () => {
+    // Prepare: a worker that reports one skip and one failed run, and answers requests.
+    const fake = new URL(
+      `data:text/javascript,import{parentPort as p}from"node:worker_threads";p.on("message",(m)=>{if(m.type==="start"){p.postMessage({type:"skipped",probe:"a",dueAt:0,count:2,why:"busy"});p.postMessage({type:"failed",probe:"a",error:"boom"});}else p.postMessage({type:"done",id:m.id});});`,
+    );
+    const warn = vi.spyOn(logger, 'warn').mockImplementation(() => undefined);
+    const error = vi.spyOn(logger, 'error').mockImplementation(() => undefined);
+    const { scheduler } = threaded([{ name: 'a', url: `${base}/ok` }], {
+      worker: { env: {}, file: fake },
+    });
+    // Act
+    scheduler.start();
+    await vi.waitFor(() => expect(scheduler.stats.runFailures).toBe(1), { timeout: 15_000 });
+    await scheduler.runAll();
+    await scheduler.stop();
+    // Assess
+    expect(scheduler.stats.skippedTicks).toBe(2);
+    expect(warn).toHaveBeenCalledWith('probe run skipped: busy', {
+      probe: 'a',
+      dueAt: new Date(0).toISOString(),
+      count: 2,
+    });
+    expect(error).toHaveBeenCalledWith('probe run failed', { probe: 'a', error: 'boom' });
+  });
+
+  it('starts a new thread with the schedule when the worker dies, and not after stop', async () => {
+    // Prepare: a worker that reports a failure for each start, then exits.
+    const dying = new URL(
+      'data:text/javascript,import{parentPort as p}from"node:worker_threads";p.on("message",()=>{p.postMessage({type:"failed",probe:"any",error:"dying"});setTimeout(()=>process.exit(3),5);});',
+    );
+    const error = vi.spyOn(logger, 'error').mockImplementation(() => undefined);
+    const { scheduler } = threaded([{ name: 'any', url: `${base}/ok` }], {
+      worker: { env: {}, file: dying },
+    });
+    // Act
+    scheduler.start();
+    await vi.waitFor(() => expect(scheduler.stats.runFailures).toBe(2), { timeout: 15_000 });
+    await scheduler.stop();
+    const failures = scheduler.stats.runFailures;
+    await new Promise((r) => setTimeout(r, WORKER_RESTART_MS + 100));
+    // Assess: it died, was restarted once or more, and not once stopped.
+    expect(error).toHaveBeenCalledWith(
+      'the probe worker thread died: a new one takes the schedule over',
+      {
+        error: expect.objectContaining({
+          message: 'the probe worker thread exited (code 3)',
+        }),
+        restartInMs: WORKER_RESTART_MS,
+      },
+    );
+    expect(scheduler.stats.runFailures).toBe(failures);
+  });
+
+  it('does not run before start', async () => {
+    const { scheduler, results } = threaded([{ name: 'a', url: `${base}/ok` }], {
+      worker: undefined,
+    });
+    await scheduler.runAll();
+    expect(results).toHaveLength(0);
+  });
+
+  it('does nothing with no probes', async () => {
+    const { scheduler } = threaded([]);
+    scheduler.start();
+    await scheduler.runAll();
+    await scheduler.stop();
+    expect(scheduler.stats.runs).toBe(0);
   });
 });
 
 describe('the probe worker message handler (in-process)', () => {
-  const answers: ProbeAnswerMessage[] = [];
-  const handle = probeRequestHandler({ env: { VIGIL_SECRET_TOKEN: 's3cret' } }, (a) =>
-    answers.push(a),
-  );
-  const [probe] = configOf([
-    {
-      name: 'private',
-      url: `http://127.0.0.1:1/`,
-      headers: { authorization: 'Bearer {{secret:token}}' },
-    },
-  ]).probes;
-
-  it('answers the probe detail, with secrets from the env it was given', async () => {
-    // Prepare
-    const [secret] = configOf([
-      {
-        name: 'private',
-        url: `${base}/secret`,
-        headers: { authorization: 'Bearer {{secret:token}}' },
-      },
-    ]).probes;
-    answers.length = 0;
-    // Act
-    await handle({ id: 7, probe: secret as never, ctx });
-    // Assess
-    expect(answers).toEqual([
-      { id: 7, detail: expect.objectContaining({ status: 'up', statusCode: 200 }) },
-    ]);
-  });
-
-  it('bounds the checks in flight in the worker itself', async () => {
-    // Prepare: one slot; two checks of a target answering after 60 ms.
-    const bounded: ProbeAnswerMessage[] = [];
-    const handleOne = probeRequestHandler({ env: {}, concurrency: 1 }, (a) => bounded.push(a));
-    const [slow] = configOf([{ name: 'slow', url: `${base}/slow` }]).probes;
-    // Act
-    await Promise.all([1, 2].map((id) => handleOne({ id, probe: slow as never, ctx })));
-    // Assess: the second check started once the first had ended.
-    const [first, second] = bounded.map((a) => Date.parse(a.detail?.metadata.checkedAt ?? ''));
-    expect((second ?? 0) - (first ?? 0)).toBeGreaterThanOrEqual(55);
-  });
-
-  it('answers why a run could not be made, whatever was thrown', async () => {
-    // Prepare: a run context whose attempt numbering throws (an Error, then a bare value).
-    answers.length = 0;
-    const throwing = (value: unknown) => ({
-      ...ctx,
-      attempt: () => {
-        throw value;
-      },
+  /** A handler started with `probes`, and what it posted. */
+  const started = async (probes: Record<string, unknown>[], env = {}) => {
+    const posted: FromProbeWorker[] = [];
+    const handle = probeWorkerHandler({ env }, (m) => posted.push(m));
+    await handle({
+      type: 'start',
+      probes: configOf(probes).probes,
+      location: 'local',
+      defaultProject: 'shop',
     });
+    const of = <T extends FromProbeWorker['type']>(type: T) =>
+      posted.filter((m): m is Extract<FromProbeWorker, { type: T }> => m.type === type);
+    return { handle, posted, of };
+  };
+
+  it('runs the probes at start, answers runAll and stop when their runs are posted', async () => {
+    // Prepare
+    const { handle, posted, of } = await started(
+      [
+        {
+          name: 'private',
+          url: `${base}/secret`,
+          headers: { authorization: 'Bearer {{secret:token}}' },
+        },
+      ],
+      { VIGIL_SECRET_TOKEN: 's3cret' },
+    );
+    await vi.waitFor(() => expect(of('result')).toHaveLength(1));
     // Act
-    await handle({ id: 1, probe: probe as never, ctx: throwing(new Error('bad attempt')) });
-    await handle({ id: 2, probe: probe as never, ctx: throwing('bare failure') });
+    await handle({ type: 'runAll', id: 1 });
+    await handle({ type: 'stop', id: 2 });
     // Assess
-    expect(answers).toEqual([
-      { id: 1, error: 'bad attempt' },
-      { id: 2, error: 'bare failure' },
+    expect(of('result').map((m) => m.detail.statusCode)).toEqual([200, 200]);
+    expect(posted.slice(-2)).toEqual([
+      { type: 'done', id: 1 },
+      { type: 'done', id: 2 },
     ]);
+  });
+
+  it('posts the runs its timers skipped', async () => {
+    // Prepare
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    const { handle, of } = await started([{ name: 'late', url: `${base}/ok`, intervalSeconds: 1 }]);
+    await vi.waitFor(() => expect(of('result')).toHaveLength(1));
+    // Act: the clock jumps 2.5 s while the next timer waits, as if the thread was blocked.
+    vi.setSystemTime(Date.now() + 2500);
+    await vi.advanceTimersByTimeAsync(1000);
+    await handle({ type: 'stop', id: 1 });
+    vi.useRealTimers();
+    // Assess
+    expect(of('skipped')).toEqual([
+      expect.objectContaining({
+        probe: 'late',
+        count: 2,
+        why: 'the timer fired more than an interval late',
+      }),
+    ]);
+  });
+
+  it('posts a run that could not be made', async () => {
+    // Prepare: a probe that skipped the config's parsing (no tags).
+    const posted: FromProbeWorker[] = [];
+    const handle = probeWorkerHandler({ env: {} }, (m) => posted.push(m));
+    const raw = { name: 'raw', url: `${base}/ok`, intervalSeconds: 60, timeoutMs: 100 };
+    // Act
+    await handle({
+      type: 'start',
+      probes: [raw as never],
+      location: 'local',
+      defaultProject: 'shop',
+    });
+    await handle({ type: 'stop', id: 1 });
+    // Assess
+    expect(posted).toEqual([
+      { type: 'failed', probe: 'raw', error: expect.stringContaining('not iterable') },
+      { type: 'done', id: 1 },
+    ]);
+  });
+
+  it('answers a request that comes before the start', async () => {
+    // Prepare: nothing started yet.
+    const posted: FromProbeWorker[] = [];
+    const handle = probeWorkerHandler({ env: {} }, (m) => posted.push(m));
+    // Act
+    await handle({ type: 'runAll', id: 4 });
+    // Assess
+    expect(posted).toEqual([{ type: 'done', id: 4 }]);
   });
 });

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { EnvSecretResolver } from '../../functions/adapters/local/env-secrets';
+import { probeOffsetMs } from '../../functions/adapters/local/probe-schedule';
 import { ProbeScheduler } from '../../functions/adapters/local/probe-scheduler';
 import {
   type ProbeConfig,
@@ -820,24 +821,21 @@ describe('ProbeScheduler (local mode)', () => {
       publisher: bus,
       secrets: new EnvSecretResolver({}),
       newId: () => ids.shift() ?? 'run-x',
-      onResult: (d) => {
-        results.push(d);
-        at.push(performance.now());
-      },
+      onResult: (d) => results.push(d),
     });
-    const at: number[] = [];
     // Act
     expect(scheduler.probeCount).toBe(1);
-    const started = performance.now();
+    const started = Date.now();
     scheduler.start();
     scheduler.start(); // idempotent
     await vi.waitFor(() => expect(results.length).toBeGreaterThanOrEqual(2), { timeout: 3000 });
     await scheduler.stop();
     await bus.drain();
-    // Assess: one run at once, the next an interval after the start (a second start would have
-    // run twice at once); a busy machine can only make the second one late, never early.
+    // Assess: one run at once, the next at the probe's offset in the interval after the start (a
+    // second start would have run twice at once); a busy machine can only make it late, never early.
     expect(results.slice(0, 2).map((r) => r.metadata.correlationId)).toEqual(['run-1', 'run-2']);
-    expect(at[1]).toBeGreaterThan(started + 900);
+    const due = started + ((probeOffsetMs('health', 1000) - (started % 1000) + 1000) % 1000);
+    expect(Date.parse(results[1]?.metadata.checkedAt ?? '')).toBeGreaterThanOrEqual(due);
     const first = storedEvents(dataDir)[0];
     expect(first).toMatchObject({
       source: 'vigil.probe',

@@ -1,30 +1,30 @@
 import type { Worker } from 'node:worker_threads';
-import type { ProbeConfig } from '../../core/config';
-import type { ProbeCompletedDetail } from '../../core/events';
-import type { RunContext } from '../../core/probes/run';
-import type { ProbeRequestMessage, ProbeWorkerData } from './probe-worker';
+import type { FromProbeWorker, ProbeWorkerData, ToProbeWorker } from './probe-worker';
 import { siblingFile, startThread, threadEnv } from './threads';
 
 /**
- * One worker thread that runs probes (probe-worker.ts) for the local scheduler: `run` sends it
- * a probe and resolves with the result it measured. If the thread dies (an uncaught error, an
- * exit), every run in flight rejects with an error saying so, and the next run starts a new
+ * One worker thread that holds the probes' schedule and runs them (probe-worker.ts) for the local
+ * scheduler: `post` sends it a message, `request` one that it answers `done`; every other message
+ * it sends goes to `onMessage`. If the thread dies (an uncaught error, an exit), every request in
+ * flight rejects with an error saying so, `onExit` is told, and the next message starts a new
  * thread.
  */
-
-type Answer = { id: number; detail: ProbeCompletedDetail } | { id: number; error: string };
 
 const WORKER_FILE = siblingFile('probe-worker', import.meta.url);
 
 export interface ProbeWorkerOptions extends ProbeWorkerData {
   /** The worker's script. Default probe-worker.ts beside this file (tests pass others). */
   file?: URL;
+  /** Every message of the thread but the answers to requests. */
+  onMessage?: (message: ProbeWorkerEvent) => void;
+  /** The thread died (not when closed). */
+  onExit?: (error: Error) => void;
 }
 
-type Pending = Map<
-  number,
-  { resolve: (d: ProbeCompletedDetail) => void; reject: (e: Error) => void }
->;
+/** A message of the thread that is not the answer to a request. */
+export type ProbeWorkerEvent = Exclude<FromProbeWorker, { type: 'done' }>;
+
+type Pending = Map<number, { resolve: () => void; reject: (e: Error) => void }>;
 
 export class ProbeWorker {
   readonly #opts: ProbeWorkerOptions;
@@ -36,18 +36,18 @@ export class ProbeWorker {
     this.#opts = opts;
   }
 
-  run(probe: ProbeConfig, ctx: RunContext): Promise<ProbeCompletedDetail> {
+  post(message: ToProbeWorker): void {
+    this.#thread().worker.postMessage(message);
+  }
+
+  /** Send `runAll` or `stop`; resolves when the thread answers that it is done. */
+  request(type: 'runAll' | 'stop'): Promise<void> {
     const { worker, pending } = this.#thread();
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       pending.set(id, { resolve, reject });
-      worker.postMessage({ id, probe, ctx } satisfies ProbeRequestMessage);
+      worker.postMessage({ type, id } satisfies ToProbeWorker);
     });
-  }
-
-  /** Start the thread now rather than at the first run (it takes a moment to load). */
-  start(): void {
-    this.#thread();
   }
 
   /** Stop the thread (runs in flight reject). */
@@ -71,18 +71,19 @@ export class ProbeWorker {
     const pending: Pending = new Map();
     // The HTTP server keeps the process alive; an idle probe thread should not.
     worker.unref();
-    worker.on('message', (answer: Answer) => {
-      const run = pending.get(answer.id);
-      pending.delete(answer.id);
-      if (!run) return;
-      if ('detail' in answer) run.resolve(answer.detail);
-      else run.reject(new Error(answer.error));
+    worker.on('message', (message: FromProbeWorker) => {
+      if (message.type === 'done') {
+        pending.get(message.id)?.resolve();
+        pending.delete(message.id);
+      } else this.#opts.onMessage?.(message);
     });
     const died = (why: string): void => {
-      if (this.#current?.worker === worker) this.#current = undefined;
       const error = new Error(`the probe worker thread ${why}`);
       for (const run of pending.values()) run.reject(error);
       pending.clear();
+      if (this.#current?.worker !== worker) return;
+      this.#current = undefined;
+      this.#opts.onExit?.(error);
     };
     worker.on('error', (e) => died(`failed: ${e instanceof Error ? e.message : String(e)}`));
     worker.on('exit', (code) => died(`exited (code ${code})`));

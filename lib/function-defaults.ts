@@ -95,11 +95,14 @@ export const esbuildOptions = (): BuildOptions => ({
 
 /**
  * The esbuild step of `bundleLikeNodejsFunction` alone: every entry into
- * `<outdir>/<name>/<BUNDLE_FILE>` (returned by name), in one build.
+ * `<outdir>/<name>/<BUNDLE_FILE>` (returned by name), in one build. `externalModules` as
+ * VigilFunction's prop (it replaces the default externals); in one build it applies to every
+ * entry, which changes nothing for an entry that imports none of them.
  */
 export const esbuildLikeNodejsFunction = async (
   entries: Readonly<Record<string, string>>,
   outdir: string,
+  externalModules?: readonly string[],
 ): Promise<Record<string, string>> => {
   // Loaded here only: synthesis never needs it (NodejsFunction runs esbuild itself).
   const { build } = await import('esbuild');
@@ -107,6 +110,7 @@ export const esbuildLikeNodejsFunction = async (
   const [base, ext] = BUNDLE_FILE.split('.') as [string, string];
   await build({
     ...esbuildOptions(),
+    ...(externalModules ? { external: [...externalModules] } : {}),
     entryPoints: Object.fromEntries(
       Object.entries(entries).map(([name, entry]) => [`${name}/${base}`, entry]),
     ),

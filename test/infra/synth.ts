@@ -5,6 +5,7 @@ import { parseConfig, type VigilConfig } from '../../functions/core/config';
 import { loadVigilConfig, parseStage, type Stage, stackNameFor } from '../../lib/config';
 import { VigilStack } from '../../lib/vigil-stack';
 import { testApp } from '../helpers/cdk-app';
+import { STAGES_UNDER_TEST } from './stages';
 
 /**
  * Build the app the way bin/app.ts does (stage from context, cdk-nag as validation plugin),
@@ -111,8 +112,7 @@ export const stageConfig = async (): Promise<VigilConfig> =>
     telemetry: { otlpEndpoint: 'https://otel.example.com' },
   });
 
-/** The stages the suites check side by side. */
-export const STAGES_UNDER_TEST = ['dev', 'prod'] as const satisfies readonly Stage[];
+export { STAGES_UNDER_TEST };
 
 export type Deployed = Record<(typeof STAGES_UNDER_TEST)[number], Synthesized> & {
   config: VigilConfig;

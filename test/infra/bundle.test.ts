@@ -8,8 +8,8 @@ import { BROWSER_EXTERNALS, browserAfterBundling } from '../../lib/browser-check
 import { loadVigilConfig } from '../../lib/config';
 import {
   BUNDLING,
+  bundleLikeNodejsFunction,
   cliAfterBundling,
-  esbuildLikeNodejsFunction,
   functionEntry,
   lambdaLoadSnippet,
   REPO_ROOT,
@@ -149,19 +149,17 @@ beforeAll(async () => {
   const repoConfig = await loadVigilConfig();
   // The commands that do not read the bundles run while esbuild builds them.
   const [built] = await Promise.all([
-    esbuildLikeNodejsFunction(entries([...FUNCTIONS, 'browser']), outdir, BROWSER_EXTERNALS),
+    bundleLikeNodejsFunction(entries([...FUNCTIONS, 'browser']), outdir, BROWSER_EXTERNALS, [
+      TRIMMED_BY_COMMAND,
+    ]),
     runBundlingCommands(cliAfterBundling(REPO_ROOT, ingestDir)),
     runBundlingCommands(buildDashboardInto(REPO_ROOT, webDir)),
     runBundlingCommands(browserCommands(repoConfig)),
   ]);
   files = built as Record<FunctionName, string>;
-  const byCommand = runBundlingCommands(
-    BUNDLING.commandHooks.afterBundling(REPO_ROOT, join(outdir, TRIMMED_BY_COMMAND)),
-  );
   for (const name of FUNCTIONS) {
     if (name !== TRIMMED_BY_COMMAND) trimSourceMapFile(`${files[name]}.map`);
   }
-  await byCommand;
 
   const result = spawnSync(process.execPath, ['--input-type=module', '-e', lambdaScript(files)], {
     cwd: outdir, // no repo node_modules nearby

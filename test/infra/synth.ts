@@ -5,7 +5,6 @@ import { parseConfig, type VigilConfig } from '../../functions/core/config';
 import { loadVigilConfig, parseStage, type Stage, stackNameFor } from '../../lib/config';
 import { VigilStack } from '../../lib/vigil-stack';
 import { testApp } from '../helpers/cdk-app';
-import { STAGES_UNDER_TEST } from './stages';
 
 /**
  * Build the app the way bin/app.ts does (stage from context, cdk-nag as validation plugin),
@@ -112,7 +111,8 @@ export const stageConfig = async (): Promise<VigilConfig> =>
     telemetry: { otlpEndpoint: 'https://otel.example.com' },
   });
 
-export { STAGES_UNDER_TEST };
+/** The stages the suites check side by side. */
+export const STAGES_UNDER_TEST = ['dev', 'prod'] as const satisfies readonly Stage[];
 
 export type Deployed = Record<(typeof STAGES_UNDER_TEST)[number], Synthesized> & {
   config: VigilConfig;

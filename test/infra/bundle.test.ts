@@ -232,7 +232,7 @@ describe('CLI asset', () => {
 });
 
 describe('browser function asset', () => {
-  it('ships the packed Chromium, playwright-core and the check script; no other bundle has Playwright or imports it', () => {
+  it('ships the packed Chromium, playwright-core and the check script; the probe bundle has no Playwright, no other bundle imports it', () => {
     const modules = join(browserDir, 'node_modules');
     expect(existsSync(join(modules, '@sparticuz/chromium/bin/chromium.br'))).toBe(true);
     expect(existsSync(join(modules, 'playwright-core/package.json'))).toBe(true);

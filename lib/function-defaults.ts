@@ -79,7 +79,7 @@ export const cliAfterBundling = (inputDir: string, outputDir: string): string[] 
 ];
 
 /** The esbuild options NodejsFunction derives from `BUNDLING` (for building outside CDK). */
-export const esbuildOptions = (): BuildOptions => ({
+export const esbuildOptions = (): BuildOptions & { external: string[] } => ({
   bundle: true,
   platform: 'node',
   target: BUNDLING.target,
@@ -94,12 +94,13 @@ export const esbuildOptions = (): BuildOptions => ({
 });
 
 /**
- * The esbuild step of `bundleLikeNodejsFunction` alone: every entry into
+ * The esbuild step of `bundleLikeNodejsFunction`: every entry into
  * `<outdir>/<name>/<BUNDLE_FILE>` (returned by name), in one build.
  */
-export const esbuildLikeNodejsFunction = async (
+const esbuildLikeNodejsFunction = async (
   entries: Readonly<Record<string, string>>,
   outdir: string,
+  externalModules: readonly string[],
 ): Promise<Record<string, string>> => {
   // Loaded here only: synthesis never needs it (NodejsFunction runs esbuild itself).
   const { build } = await import('esbuild');
@@ -107,6 +108,7 @@ export const esbuildLikeNodejsFunction = async (
   const [base, ext] = BUNDLE_FILE.split('.') as [string, string];
   await build({
     ...esbuildOptions(),
+    external: [...externalModules],
     entryPoints: Object.fromEntries(
       Object.entries(entries).map(([name, entry]) => [`${name}/${base}`, entry]),
     ),
@@ -127,16 +129,22 @@ export const runBundlingCommands = async (commands: readonly string[]): Promise<
 /**
  * Bundle handlers outside CDK exactly as NodejsFunction does: esbuild with `esbuildOptions()`,
  * then `BUNDLING`'s after-bundling commands, each into `<outdir>/<name>/<BUNDLE_FILE>`
- * (returned by name). For the cold-start bench.
+ * (returned by name). For the cold-start bench and bundle.test.ts.
+ *
+ * `externalModules` as VigilFunction's prop (it replaces the default externals); in one build
+ * it applies to every entry, which changes nothing for an entry that imports none of them.
+ * The commands run for the bundles in `withCommands` only (each is a process of its own).
  */
 export const bundleLikeNodejsFunction = async (
   entries: Readonly<Record<string, string>>,
   outdir: string,
+  externalModules: readonly string[] = esbuildOptions().external,
+  withCommands: readonly string[] = Object.keys(entries),
 ): Promise<Record<string, string>> => {
-  const files = await esbuildLikeNodejsFunction(entries, outdir);
+  const files = await esbuildLikeNodejsFunction(entries, outdir, externalModules);
   // The commands of different functions are independent: run them side by side.
   await Promise.all(
-    Object.keys(entries).map((name) =>
+    withCommands.map((name) =>
       runBundlingCommands(BUNDLING.commandHooks.afterBundling(REPO_ROOT, join(outdir, name))),
     ),
   );

@@ -10,8 +10,6 @@ import {
   BUNDLING,
   bundleLikeNodejsFunction,
   cliAfterBundling,
-  esbuildLikeNodejsFunction,
-  esbuildOptions,
   functionEntry,
   lambdaLoadSnippet,
   REPO_ROOT,
@@ -25,6 +23,11 @@ import { isDependency, type SourceMapV3, trimSourceMapFile } from '../../scripts
  * options, the same after-bundling commands), all side by side in the hook; then ONE Node
  * process with the Lambda environment loads every bundle (each by its own `import()`, as
  * Lambda does), throws in the notify handler and serves the dashboard from the web bundle.
+ *
+ * Every function, the browser one too, comes out of ONE esbuild build (several entry points
+ * share the parsing of the modules they have in common: a third of the CPU of one build per
+ * function). The browser function's externals then apply to all; that changes no other bundle
+ * as long as none imports them, which the browser asset test checks.
  */
 
 const FUNCTIONS = [
@@ -46,6 +49,8 @@ type FunctionName = (typeof FUNCTIONS)[number];
 const TRIMMED_BY_COMMAND: FunctionName = 'notify';
 /** Above this a bundle is reported (cold start), not failed. */
 const SIZE_BUDGET_BYTES = 1024 * 1024;
+/** A module name of BROWSER_EXTERNALS as an import or require leaves it in a bundle. */
+const EXTERNAL_IMPORT = new RegExp(`["'](${BROWSER_EXTERNALS.join('|')})(/[^"']*)?["']`);
 /** The browser check the browser function's asset bundles. */
 const CHECK_SCRIPT = resolve(import.meta.dirname, '../fixtures/browser/login.check.ts');
 
@@ -60,21 +65,14 @@ const webDir = join(outdir, 'web');
 const entries = (names: readonly string[]) =>
   Object.fromEntries(names.map((name) => [name, functionEntry(name)]));
 
-/** The browser function as NodejsFunction builds it: its packages external, then its commands. */
-const buildBrowserFunction = async (repoConfig: VigilConfig): Promise<void> => {
-  const { build } = await import('esbuild');
-  await build({
-    ...esbuildOptions(),
-    entryPoints: [functionEntry('browser')],
-    outfile: join(browserDir, 'index.mjs'),
-    external: BROWSER_EXTERNALS,
-  });
-  const config = parseConfig({
-    ...repoConfig,
-    probes: [{ name: 'login', type: 'browser', script: CHECK_SCRIPT }],
-  });
-  await runBundlingCommands(browserAfterBundling(config)(REPO_ROOT, browserDir));
-};
+/** The browser function's own after-bundling commands: its packages, its check script. */
+const browserCommands = (repoConfig: VigilConfig): string[] =>
+  browserAfterBundling(
+    parseConfig({
+      ...repoConfig,
+      probes: [{ name: 'login', type: 'browser', script: CHECK_SCRIPT }],
+    }),
+  )(REPO_ROOT, browserDir);
 
 /** Dummy values for what the stack sets; nothing is called at import time. */
 const lambdaEnv = (repoConfig: VigilConfig): Record<string, string> => ({
@@ -149,18 +147,19 @@ let loaded: Loaded;
 beforeAll(async () => {
   // Once: each load registers tsx's loader again.
   const repoConfig = await loadVigilConfig();
-  const others = FUNCTIONS.filter((name) => name !== TRIMMED_BY_COMMAND);
-  const [trimmedHere, trimmedByCommand] = await Promise.all([
-    esbuildLikeNodejsFunction(entries(others), outdir).then((built) => {
-      for (const file of Object.values(built)) trimSourceMapFile(`${file}.map`);
-      return built;
-    }),
-    bundleLikeNodejsFunction(entries([TRIMMED_BY_COMMAND]), outdir),
+  // The commands that do not read the bundles run while esbuild builds them.
+  const [built] = await Promise.all([
+    bundleLikeNodejsFunction(entries([...FUNCTIONS, 'browser']), outdir, BROWSER_EXTERNALS, [
+      TRIMMED_BY_COMMAND,
+    ]),
     runBundlingCommands(cliAfterBundling(REPO_ROOT, ingestDir)),
     runBundlingCommands(buildDashboardInto(REPO_ROOT, webDir)),
-    buildBrowserFunction(repoConfig),
+    runBundlingCommands(browserCommands(repoConfig)),
   ]);
-  files = { ...trimmedHere, ...trimmedByCommand } as Record<FunctionName, string>;
+  files = built as Record<FunctionName, string>;
+  for (const name of FUNCTIONS) {
+    if (name !== TRIMMED_BY_COMMAND) trimSourceMapFile(`${files[name]}.map`);
+  }
 
   const result = spawnSync(process.execPath, ['--input-type=module', '-e', lambdaScript(files)], {
     cwd: outdir, // no repo node_modules nearby
@@ -233,7 +232,7 @@ describe('CLI asset', () => {
 });
 
 describe('browser function asset', () => {
-  it('ships the packed Chromium, playwright-core and the check script; the probe bundle has no Playwright', () => {
+  it('ships the packed Chromium, playwright-core and the check script; the probe bundle has no Playwright, no other bundle imports it', () => {
     const modules = join(browserDir, 'node_modules');
     expect(existsSync(join(modules, '@sparticuz/chromium/bin/chromium.br'))).toBe(true);
     expect(existsSync(join(modules, 'playwright-core/package.json'))).toBe(true);
@@ -242,8 +241,14 @@ describe('browser function asset', () => {
     expect(readFileSync(join(browserDir, 'checks/login.mjs'), 'utf8')).toContain('see welcome');
     const handler = readFileSync(join(browserDir, 'index.mjs'), 'utf8');
     expect(handler).toContain('@sparticuz/chromium');
+    expect(handler).toMatch(EXTERNAL_IMPORT);
     expect(handler.length).toBeLessThan(3 * 1024 * 1024);
 
     expect(readFileSync(files.probe, 'utf8')).not.toMatch(/playwright|sparticuz/i);
+    // No other function imports the browser's packages: built with its externals (one build),
+    // such an import would stay an import in its bundle instead of being bundled.
+    for (const name of FUNCTIONS) {
+      expect(readFileSync(files[name], 'utf8'), name).not.toMatch(EXTERNAL_IMPORT);
+    }
   });
 });

@@ -22,7 +22,8 @@ import { CHROMIUM, CHROMIUM_ARGS, requireTools, TOOLS } from '../helpers/require
 /**
  * The dashboard in a real browser (Debian's Chromium driven by playwright-core) against local
  * mode in this process: real reports posted, a real probe against a local target we flip.
- * One browser and one signed-in page for the file; screenshots go to docs/img/.
+ * One browser and one signed-in page for the file. With VIGIL_SCREENSHOTS=1 it writes the
+ * screenshots of docs/img/ (a normal run leaves the tracked images alone).
  */
 
 const ok = requireTools('dashboard browser tests', [TOOLS.chromium]);
@@ -31,6 +32,10 @@ const TOKEN = 'dash-token-0123456789';
 const READ_TOKEN = 'dash-read-token-0123456789';
 const HOSTILE = '<img src=x onerror=alert(1)>';
 const SHOTS = new URL('../../docs/img/', import.meta.url);
+const screenshot = async (page: Page, name: string): Promise<void> => {
+  if (process.env.VIGIL_SCREENSHOTS === '1')
+    await page.screenshot({ path: new URL(name, SHOTS).pathname, fullPage: true });
+};
 const AXE = readFileSync('node_modules/axe-core/axe.min.js', 'utf8');
 const fixture = (path: string) =>
   readFileSync(new URL(`../fixtures/corpus/${path}`, import.meta.url));
@@ -95,7 +100,7 @@ const flipProbe = async (): Promise<void> => {
   await tab.locator('table', { hasText: 'Assertion' }).getByText('status').first().waitFor();
   await tab.getByRole('heading', { name: 'Incidents' }).waitFor();
   await tab.locator('.pill', { hasText: 'FIRING' }).first().waitFor({ timeout: 6000 });
-  await tab.screenshot({ path: new URL('probe.png', SHOTS).pathname, fullPage: true });
+  await screenshot(tab, 'probe.png');
   targetStatus = 200;
   await status('up').waitFor({ timeout: 6000 });
   await tab.locator('.pill', { hasText: 'RESOLVED' }).first().waitFor({ timeout: 6000 });
@@ -226,7 +231,9 @@ describe.skipIf(!ok)('dashboard in Chromium', () => {
     await page.locator('tr[data-probe="checkout"]').waitFor();
     const latest = page.locator('table', { hasText: 'Latest run per branch' });
     await expect.poll(() => latest.locator('tbody tr').count()).toBeGreaterThanOrEqual(3);
-    await page.screenshot({ path: new URL('overview.png', SHOTS).pathname, fullPage: true });
+    // The trend charts in view are drawn (each chart draws when it comes near the viewport).
+    await page.locator('figure', { hasText: 'Pass rate on main' }).locator('canvas').waitFor();
+    await screenshot(page, 'overview.png');
   });
 
   it('shows a run: its gate checks, the failed test with its message', async () => {
@@ -237,7 +244,7 @@ describe.skipIf(!ok)('dashboard in Chromium', () => {
       await page.locator('.failure', { hasText: 'sometimes times out' }).textContent(),
     ).toContain('timeout after 5s');
     expect(await page.locator('table').first().textContent()).toMatch(/fail/);
-    await page.screenshot({ path: new URL('run.png', SHOTS).pathname, fullPage: true });
+    await screenshot(page, 'run.png');
   });
 
   it('renders hostile names and messages as text: no element, no dialog, no javascript: link', async () => {
@@ -310,7 +317,7 @@ describe.skipIf(!ok)('dashboard in Chromium', () => {
     expect(await table.locator('tbody tr').nth(1).locator('td').nth(1).textContent()).toBe('fail');
     await page.locator('.uplot canvas').first().waitFor();
     expect(await page.locator('.uplot .u-legend').textContent()).toContain('critical');
-    await page.screenshot({ path: new URL('security.png', SHOTS).pathname, fullPage: true });
+    await screenshot(page, 'security.png');
   });
 
   it("shows a browser check's failed step, step timings and its screenshot (fetched with the token)", async () => {
@@ -435,7 +442,7 @@ describe.skipIf(!ok)('dashboard in Chromium', () => {
     const html = await p.content();
     expect(html).not.toContain('127.0.0.1'); // no target URL
     expect(html).not.toContain('checkout'); // no probe name (the component is "Checkout")
-    await p.screenshot({ path: new URL('status.png', SHOTS).pathname, fullPage: true });
+    await screenshot(p, 'status.png');
     await noJs.close();
   });
 

@@ -80,6 +80,7 @@ export default defineConfig({
     // cores busy on the 2-core CI machine (≈60 s instead of ≈95 s with the default).
     maxWorkers: 3,
     sequence: { sequencer: SlowFirstSequencer },
+    globalSetup: ['test/helpers/temp-root.ts'],
     testTimeout: 20_000,
     hookTimeout: 60_000,
     // Console output only for failing tests: a failure is the first thing a reader sees.

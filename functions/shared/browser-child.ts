@@ -30,16 +30,19 @@ const message = (e: unknown): string => (e instanceof Error ? e.message : String
 
 /**
  * Web Vitals of the current page, from the timings the browser exposes (run in the page, so
- * written as text: this project compiles without the DOM's types). LCP and layout shifts are
- * only handed to observers; `buffered` replays the ones already recorded.
+ * written as text: this project compiles without the DOM's types). Paints, LCP and layout
+ * shifts are handed to observers; `buffered` replays the ones already recorded. A page read
+ * right after its load may not have painted yet (a busy machine): it waits for the first
+ * contentful paint and the LCP up to 500 ms, well inside the time the caller gives it.
  */
 const VITALS = `new Promise((resolve) => {
   const out = {};
   const nav = performance.getEntriesByType('navigation')[0];
   if (nav && nav.responseStart > 0) out.ttfbMs = nav.responseStart;
-  const fcp = performance.getEntriesByName('first-contentful-paint')[0];
-  if (fcp) out.fcpMs = fcp.startTime;
   let cls = 0;
+  const paint = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) if (e.name === 'first-contentful-paint') out.fcpMs = e.startTime;
+  });
   const lcp = new PerformanceObserver((list) => {
     const last = list.getEntries().at(-1);
     if (last) out.lcpMs = last.startTime;
@@ -48,15 +51,21 @@ const VITALS = `new Promise((resolve) => {
     for (const e of list.getEntries()) if (!e.hadRecentInput) cls += e.value;
   });
   try {
+    paint.observe({ type: 'paint', buffered: true });
     lcp.observe({ type: 'largest-contentful-paint', buffered: true });
     shifts.observe({ type: 'layout-shift', buffered: true });
   } catch {}
-  setTimeout(() => {
+  const started = performance.now();
+  const settle = () => {
+    const painted = out.fcpMs !== undefined && out.lcpMs !== undefined;
+    if (!painted && performance.now() - started < 500) return setTimeout(settle, 50);
+    paint.disconnect();
     lcp.disconnect();
     shifts.disconnect();
     out.cls = Math.round(cls * 1000) / 1000;
     resolve(out);
-  }, 50);
+  };
+  setTimeout(settle, 50);
 })`;
 
 const readVitals = (page: Page): Promise<BrowserReport['vitals']> =>

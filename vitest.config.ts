@@ -81,6 +81,7 @@ export default defineConfig({
     maxWorkers: 3,
     sequence: { sequencer: SlowFirstSequencer },
     globalSetup: ['test/helpers/temp-root.ts'],
+    setupFiles: ['test/helpers/real-timers.ts'],
     testTimeout: 20_000,
     hookTimeout: 60_000,
     // Console output only for failing tests: a failure is the first thing a reader sees.

@@ -141,3 +141,18 @@ describe('GET /v1/metrics filters by any dimension', () => {
     expect(since.status).toBe(400);
   });
 });
+
+describe('reports of one check arriving together', () => {
+  it('reach the alert state one at a time: no conflict, no retried delivery', async () => {
+    // Act: CI jobs of one suite finishing together (each a failed gate: an alert observation).
+    const answers = await Promise.all(
+      Array.from({ length: 120 }, (_, i) =>
+        post(`project=shop&suite=together&branch=main&runId=together-${i}`, JUNIT),
+      ),
+    );
+    await pipeline.bus.drain();
+    // Assess
+    expect(answers.map((a) => a.status)).toEqual(answers.map(() => 202));
+    expect(pipeline.bus.deliveryFailures.get('alerts') ?? 0).toBe(0);
+  });
+});

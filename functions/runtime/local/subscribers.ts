@@ -53,6 +53,16 @@ export const logDeliveryError = (
   });
 
 /** Subscribes the handlers to `bus`; returns the alert dispatcher (start it after the bus). */
+/**
+ * The events of one project one at a time, in publish order, so that a project's test records
+ * and alert states never race when CI jobs finish together (no version conflicts, retries or
+ * dead letters); projects run in parallel.
+ */
+const byProject = (event: BusEvent): string | undefined => {
+  const project = (event.detail as { metadata?: { project?: unknown } } | null)?.metadata?.project;
+  return typeof project === 'string' ? project : undefined;
+};
+
 export const subscribe = ({
   config,
   store,
@@ -85,6 +95,7 @@ export const subscribe = ({
       clock: systemClock,
       metrics,
     }),
+    { groupBy: byProject },
   );
   bus.subscribe(
     'history',
@@ -98,15 +109,7 @@ export const subscribe = ({
       clock: systemClock,
       metrics,
     }),
-    {
-      // The reports of one project one at a time, so their test records never race (no
-      // retries, no dead letters when CI jobs finish together); projects run in parallel.
-      groupBy: (event) => {
-        const project = (event.detail as { metadata?: { project?: unknown } } | null)?.metadata
-          ?.project;
-        return typeof project === 'string' ? project : undefined;
-      },
-    },
+    { groupBy: byProject },
   );
   bus.subscribe(
     'status',

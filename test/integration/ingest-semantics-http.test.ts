@@ -143,7 +143,10 @@ describe('GET /v1/metrics filters by any dimension', () => {
 });
 
 describe('reports of one check arriving together', () => {
-  it('reach the alert state one at a time: no conflict, no retried delivery', async () => {
+  // 120 posts and their deliveries: seconds on a quiet machine, more under a loaded one.
+  it('reach the alert state one at a time: no conflict, no retried delivery', {
+    timeout: 60_000,
+  }, async () => {
     // Act: CI jobs of one suite finishing together (each a failed gate: an alert observation).
     const answers = await Promise.all(
       Array.from({ length: 120 }, (_, i) =>

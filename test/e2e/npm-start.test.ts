@@ -99,7 +99,7 @@ describe.concurrent('npm start (vigil dev)', () => {
       NODE_DEBUG: 'module',
     });
     children.push(vigil.child);
-    const [, url] = await vigil.waitFor(/listening on (http:\/\/\S+)/, 60_000);
+    const [, url] = await vigil.waitFor(/listening on (http:\/\/\S+)/);
     // Act: a report through ingest, the bus and its subscribers.
     const res = await fetch(`${url}/v1/results?project=vigil&runId=r1`, {
       method: 'POST',
@@ -123,5 +123,5 @@ describe.concurrent('npm start (vigil dev)', () => {
     const { code, err } = await vigil.exited;
     expect(code).toBe(1);
     expect(err).toMatch(/gates\.minCoverage/);
-  });
+  }, 60_000);
 });

@@ -46,8 +46,8 @@ const cached = async (name: string, file: string, text: string): Promise<string>
 
 /**
  * The folder of a worker thread's script (`name`.js beside `thread`, the module that starts
- * it): built once per run instead of by every child process that starts the thread (~0.25 s
- * of CPU each, seconds of wall time on a busy machine).
+ * it): built once per test process and written once per version, instead of by every child
+ * process that starts the thread (~0.25 s of CPU each, seconds of wall time on a busy machine).
  */
 const threadFolders = new Map<string, Promise<string>>();
 const threadFolder = (thread: string, name: string): Promise<string> => {

@@ -214,6 +214,7 @@ const importPipeline = () =>
     import('../../functions/core/events'),
     import('../../functions/core/ports'),
     import('../../functions/shared/powertools'),
+    import('../../functions/adapters/aws/xray-tracer'),
   ]);
 
 /** The pipeline's handlers as their Lambda entries wire them. */
@@ -231,7 +232,8 @@ const loadPipeline = async () => {
     { SqliteRunLedger },
     { EVENT_PATTERNS },
     { systemClock },
-    { metrics, tracer },
+    { metrics },
+    { tracer },
   ] = await importPipeline();
   const dataDir = await mkdtemp(join(tmpdir(), 'vigil-correlation-'));
   const config = parseConfig({

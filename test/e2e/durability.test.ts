@@ -87,24 +87,25 @@ describe('kill -9 of local mode', () => {
 
     try {
       const first = await startVigil(dataDir, config);
-      await vi.waitFor(() => expect(holding).toBeDefined(), { timeout: 15_000, interval: 50 });
+      await vi.waitFor(() => expect(holding).toBeDefined(), { timeout: 30_000, interval: 50 });
       // A second process on the same data directory is refused, naming the first.
       await expect(startVigil(dataDir, config)).rejects.toThrow(
         new RegExp(`in use by another Vigil process \\(pid ${first.child.pid}\\)`),
       );
 
-      // Act: a burst of ingests, 24 at a time, and SIGKILL once 25 are acknowledged
+      // Act: a burst of ingests, 8 at a time, and SIGKILL once 10 are acknowledged (the other 7
+      // in flight then: enough for the fault, fewer runs for both processes to work through)
       const acked: string[] = [];
       let sent = 0;
       let killed = false;
       let lostInFlight = 0; // sent before the kill, never answered
       const sender = async () => {
-        while (!killed && sent < 400) {
+        while (!killed && sent < 100) {
           const runId = `kill-${sent++}`;
           try {
             const res = await post(first.url, runId);
             if (res.status === 202) acked.push(runId);
-            if (acked.length === 25 && !killed) {
+            if (acked.length === 10 && !killed) {
               killed = true;
               first.child.kill('SIGKILL');
             }
@@ -113,7 +114,7 @@ describe('kill -9 of local mode', () => {
           }
         }
       };
-      await Promise.all(Array.from({ length: 24 }, sender));
+      await Promise.all(Array.from({ length: 8 }, sender));
       if (!killed) first.child.kill('SIGKILL'); // (then the assertions below say why)
       await first.exited;
       holding?.destroy();
@@ -132,13 +133,13 @@ describe('kill -9 of local mode', () => {
           expect(runs.n).toBe(events);
           expect(slack.length).toBeGreaterThanOrEqual(2);
         },
-        { timeout: 20_000, interval: 100 },
+        { timeout: 30_000, interval: 100 },
       );
       second.child.kill('SIGTERM');
       await second.exited;
 
       // Assess: the kill landed in the middle of the burst (requests it never answered)...
-      expect(acked.length).toBeGreaterThanOrEqual(25);
+      expect(acked.length).toBeGreaterThanOrEqual(10);
       expect(lostInFlight).toBeGreaterThan(0);
       // ...and every acknowledged run is there once.
       expect(retried.status).toBe(200); // a duplicate, not a 409 for a claim of the dead process
@@ -158,7 +159,7 @@ describe('kill -9 of local mode', () => {
       hook.closeAllConnections();
       hook.close();
     }
-  }, 60_000);
+  }, 120_000);
 });
 
 /** What the data dir holds for the burst project. */

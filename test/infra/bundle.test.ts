@@ -192,6 +192,11 @@ describe('function bundles', () => {
     }
   });
 
+  it('traces: every bundle has the X-Ray SDK, the tracer its Lambda entry installs (local mode has none)', () => {
+    for (const name of FUNCTIONS)
+      expect(readFileSync(files[name], 'utf8'), name).toContain('AWS_XRAY_DAEMON_ADDRESS');
+  });
+
   it('trims source maps after bundling with one command, which the in-process trim stands for', () => {
     // The shared after-bundling is the trim alone, so trimSourceMapFile here is all of it.
     expect(BUNDLING.commandHooks.afterBundling('IN', 'OUT')).toEqual([

@@ -137,7 +137,7 @@ const loadIngest = async () => {
       import('../../functions/ingest/handler'),
       import('../../functions/adapters/aws/eventbridge-publisher'),
       import('../../functions/adapters/aws/clients'),
-      import('../../functions/shared/powertools'),
+      import('../../functions/adapters/aws/xray-tracer'),
     ]);
   const handler = createIngestHandler({
     config: parseConfig({ project: 'shop' }),

@@ -2,11 +2,11 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { tracer } from '../../shared/powertools';
+import { tracer } from './xray-tracer';
 
 /**
  * One AWS SDK v3 client per service and process, created on first use and reused across
- * Lambda invocations (connection reuse). Each is wrapped by the shared Powertools tracer,
+ * Lambda invocations (connection reuse). Each is wrapped by the Powertools tracer (xray-tracer.ts),
  * which is a no-op when tracing is disabled.
  *
  * Region and endpoint come from the environment, read by the SDK itself: `AWS_REGION` (set by

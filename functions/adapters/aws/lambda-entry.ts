@@ -9,6 +9,8 @@ import { eventBridge, secrets } from './clients';
 import { EventBridgePublisher } from './eventbridge-publisher';
 import { SecretsManagerSecretResolver } from './secrets-resolver';
 import { sentryDsn } from './sentry-dsn';
+// The X-Ray tracer of every handler (the shared code's tracer is off until this installs it).
+import './xray-tracer';
 
 /** What every Lambda entry (functions/<name>/index.ts) wires the same way. */
 

@@ -1,5 +1,5 @@
 import { S3Client } from '@aws-sdk/client-s3';
-import { tracer } from '../../shared/powertools';
+import { tracer } from './xray-tracer';
 
 /**
  * With a custom S3 endpoint such as `http://localhost:5000`, virtual-hosted addressing would

@@ -9,9 +9,10 @@ const bundles = new Map<string, string>();
  * The script of a worker for a TypeScript file (npm start, tests): the file and the project
  * files it imports, bundled by esbuild (tsx's own compiler) into one script, packages left to
  * `require` from the file's folder. The thread starts in ~0.1 s; registering tsx's loader in it
- * took ~2 s and 1 s of CPU (each module through the loader's own thread). Built once per file.
+ * took ~2 s and 1 s of CPU (each module through the loader's own thread). Built once per file
+ * (and by the tests once per run for their child processes: test/helpers/vigil-process.ts).
  */
-const bundle = (file: URL): string => {
+export const threadScript = (file: URL): string => {
   const path = fileURLToPath(file);
   let code = bundles.get(path);
   if (code === undefined) {
@@ -35,7 +36,7 @@ const bundle = (file: URL): string => {
 /** A worker thread for `file`: a `.js` file as it is; a TypeScript file as its bundle. */
 export const startThread = (file: URL, options: WorkerOptions): Worker =>
   file.pathname.endsWith('.ts')
-    ? new Worker(bundle(file), { ...options, eval: true })
+    ? new Worker(threadScript(file), { ...options, eval: true })
     : new Worker(file, options);
 
 /** The file beside `base` named `name`, with the extension `base` has (`.ts` or `.js`). */

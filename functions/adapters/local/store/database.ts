@@ -357,7 +357,7 @@ export class StoreDb {
         first = next;
         if (!this.#lockForBatch(block)) {
           // Flushed again once the other thread's transaction ended.
-          this.#queue = items.slice(next);
+          this.#queue = [...items.slice(next), ...this.#queue];
           return;
         }
         const outcomes: { ok: boolean; value: unknown }[] = [];

@@ -23,11 +23,14 @@ export class Recorder {
   readonly networkErrors = new Map<string, number>();
   /** Run ids answered with a 2xx, in answer order. */
   readonly accepted: string[] = [];
+  /** Run ids of the requests that got no answer (timeout, network error). */
+  readonly unanswered: string[] = [];
 
   add(o: Outcome): void {
     if (o.status === 0) {
       const code = o.error ?? 'error';
       this.networkErrors.set(code, (this.networkErrors.get(code) ?? 0) + 1);
+      if (o.runId !== undefined) this.unanswered.push(o.runId);
       return;
     }
     this.latencies.push(o.latencyMs);

@@ -17,13 +17,16 @@ import type { VerifyCounts } from './summary';
  *
  * lost = accepted (2xx) but missing or incomplete anywhere above; duplicated = stored more
  * than once; unexpected = stored under this prefix without a 2xx answer (the client gave up
- * or never saw the answer, yet Vigil kept it); deadLettered = stored, but a downstream target
+ * or never saw the answer, yet Vigil kept it); late = those of `unexpected` whose request got
+ * no answer at all (given in `unanswered`: the client timed out), not a loss; deadLettered = stored, but a downstream target
  * (metrics, alerts, history) gave up on its event: not lost (it waits in the dead letters, as
  * in an SQS dead-letter queue on AWS), but not fully processed either.
  */
 
 export interface VerifyReport extends VerifyCounts {
   accepted: number;
+  /** Of `unexpected`: stored although the client gave up waiting (in `unanswered`). */
+  late: number;
   ledgerDone: number;
   archived: number;
   normalized: number;
@@ -52,6 +55,8 @@ export const verifyDataDir = async (opts: {
   runPrefix: string;
   /** Run ids answered with a 2xx. */
   accepted: readonly string[];
+  /** Run ids whose request got no answer (timeout, network error). */
+  unanswered?: readonly string[];
 }): Promise<VerifyReport> => {
   const ours = new RegExp(`^${opts.runPrefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-\\d+$`);
   const ledgerPrefix = `${opts.project}#`;
@@ -128,6 +133,7 @@ export const verifyDataDir = async (opts: {
   }
   const stored = new Set([...ledgerDone.keys(), ...events.keys(), ...history.keys()]);
   const unexpected = [...stored].filter((runId) => !accepted.has(runId));
+  const unanswered = new Set(opts.unanswered);
 
   const sum = (map: Map<string, number>) => [...map.values()].reduce((a, b) => a + b, 0);
   return {
@@ -135,6 +141,7 @@ export const verifyDataDir = async (opts: {
     lost: lost.length,
     duplicated: duplicated.length,
     unexpected: unexpected.length,
+    late: unexpected.filter((runId) => unanswered.has(runId)).length,
     deadLettered: dead.size,
     ledgerDone: sum(ledgerDone),
     archived: sum(raw),

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -25,6 +25,11 @@ import { type VerifyReport, verifyDataDir } from '../load/verify';
  * pipeline sustains is reports / (step + catch-up), which can be below the rate the endpoint
  * answers at. A backlog left when the wait ends is carried into the next step: that step's
  * latencies are then measured while the backlog is worked off.
+ *
+ * Each step also prints the server's CPU per request split by thread (the main thread, the
+ * busiest other one: the bus worker; the rest: libuv's pool and V8's), the load average, and
+ * the reports stored although their client had timed out: counted apart, not as a loss (the
+ * timeout is already counted as an error).
  *
  * Options: --rates 10,25,50,100,200,400,600  --step-seconds 10  --catch-up 60  --all (every rate,
  * not stopping at the first failing step)  --p99 100  --refine 4 (most extra
@@ -64,17 +69,58 @@ if (
   process.exit(2);
 }
 
-/** CPU time (ms) the server process has used so far, from /proc (Linux); undefined elsewhere. */
-const cpuMsOf = async (pid: number | undefined): Promise<number | undefined> => {
-  if (pid === undefined) return undefined;
+/** CPU time (ms) in a /proc stat file (Linux); undefined when it cannot be read. */
+const cpuMsIn = async (statFile: string): Promise<number | undefined> => {
   try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const stat = await readFile(statFile, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     // utime and stime are fields 14 and 15 of stat(5), in clock ticks (USER_HZ = 100 on Linux).
     return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
   } catch {
     return undefined;
   }
+};
+
+/** CPU time (ms) the server process has used so far; undefined without /proc. */
+const cpuMsOf = async (pid: number | undefined): Promise<number | undefined> =>
+  pid === undefined ? undefined : cpuMsIn(`/proc/${pid}/stat`);
+
+/** CPU time (ms) of each of the server's threads so far (thread id → ms); empty without /proc. */
+const threadCpuOf = async (pid: number | undefined): Promise<Map<number, number>> => {
+  const out = new Map<number, number>();
+  if (pid === undefined) return out;
+  const tids = await readdir(`/proc/${pid}/task`).catch(() => []);
+  for (const tid of tids) {
+    const ms = await cpuMsIn(`/proc/${pid}/task/${tid}/stat`);
+    if (ms !== undefined) out.set(Number(tid), ms);
+  }
+  return out;
+};
+
+/**
+ * Where a step's CPU went, per request: the main thread (HTTP, parsing, the ledger commit), the
+ * busiest other thread (the bus worker, when it has work) and all the others (libuv's pool:
+ * archive writes and fsyncs; V8's garbage collector).
+ */
+interface ThreadCpu {
+  main: number;
+  busiest: number;
+  rest: number;
+}
+
+const threadCpuPerRequest = (
+  pid: number | undefined,
+  before: Map<number, number>,
+  after: Map<number, number>,
+  requests: number,
+): ThreadCpu | undefined => {
+  if (pid === undefined || after.size === 0 || requests === 0) return undefined;
+  const used = [...after].map(([tid, ms]) => ({ tid, ms: ms - (before.get(tid) ?? 0) }));
+  const main = used.find((t) => t.tid === pid)?.ms ?? 0;
+  const others = used.filter((t) => t.tid !== pid).map((t) => t.ms);
+  const busiest = Math.max(0, ...others);
+  const rest = others.reduce((a, b) => a + b, 0) - busiest;
+  return { main: main / requests, busiest: busiest / requests, rest: rest / requests };
 };
 
 const startServer = async (
@@ -162,6 +208,11 @@ interface Step {
   rate: number;
   result: LoadResult;
   cpuMsPerRequest?: number;
+  threads?: ThreadCpu;
+  /** The machine's 1-minute load average at the end of the step. */
+  load: number;
+  /** Reports stored although the client had given up waiting (timed out): not lost. */
+  late: number;
   /** Seconds the server kept working after the last answer (bus catch-up). */
   catchUpS?: number;
   /** Backlog when the step's load ended, and when the bench stopped waiting for it. */
@@ -175,15 +226,16 @@ interface Step {
 const fmt = (n: number | undefined, digits = 1): string =>
   n === undefined || Number.isNaN(n) ? '-' : n.toFixed(digits);
 
-const sumVerify = (list: VerifyReport[]): VerifyCounts =>
+const sumVerify = (list: VerifyReport[]): VerifyCounts & { late: number } =>
   list.reduce(
     (t, v) => ({
       lost: t.lost + v.lost,
       duplicated: t.duplicated + v.duplicated,
       unexpected: t.unexpected + v.unexpected,
       deadLettered: t.deadLettered + v.deadLettered,
+      late: t.late + v.late,
     }),
-    { lost: 0, duplicated: 0, unexpected: 0, deadLettered: 0 },
+    { lost: 0, duplicated: 0, unexpected: 0, deadLettered: 0, late: 0 },
   );
 
 const main = async (): Promise<number> => {
@@ -197,7 +249,7 @@ const main = async (): Promise<number> => {
   const bodies = junitBodies();
   const runPrefix = newRunPrefix();
   /** Each step has its own run id prefix, so each can be verified on its own. */
-  const stepRuns: { prefix: string; accepted: string[] }[] = [];
+  const stepRuns: { prefix: string; accepted: string[]; unanswered: string[] }[] = [];
   const out = (line: string) => process.stdout.write(`${line}\n`);
   out(
     `bench:capacity: vigil dev at ${url}; body ${bodies[0]?.plain.byteLength} bytes of JUnit; ${stepSeconds} s per step; pass = p99 < ${p99Limit} ms, no errors, rate achieved, nothing lost, duplicated or dead-lettered`,
@@ -220,6 +272,7 @@ const main = async (): Promise<number> => {
       gzipShare: 0,
     });
     const before = await cpuMsOf(child.pid);
+    const threadsBefore = await threadCpuOf(child.pid);
     const { recorder, run: r } = await executeLoad({
       target,
       scenario,
@@ -239,13 +292,18 @@ const main = async (): Promise<number> => {
         ? (backlog.end - backlog.after) / waitedS
         : undefined;
     const after = await cpuMsOf(child.pid);
-    stepRuns.push({ prefix, accepted: recorder.accepted });
+    const threadsAfter = await threadCpuOf(child.pid);
+    const load = loadavg()[0] ?? Number.NaN;
+    const stepRun = { prefix, accepted: recorder.accepted, unanswered: recorder.unanswered };
+    stepRuns.push(stepRun);
     const verify = await verifyDataDir({
       dataDir,
       project: PROJECT,
       runPrefix: prefix,
-      accepted: recorder.accepted,
+      ...stepRun,
     });
+    // Stored although the client timed out: counted apart (its error is already counted).
+    const unexpected = verify.unexpected - verify.late;
     const result = summarize(
       recorder,
       {
@@ -269,7 +327,7 @@ const main = async (): Promise<number> => {
       achieved ? '' : `only ${fmt(result.requestsPerSecond)} req/s achieved`,
       verify.lost ? `${verify.lost} lost` : '',
       verify.duplicated ? `${verify.duplicated} duplicated` : '',
-      verify.unexpected ? `${verify.unexpected} unexpected` : '',
+      unexpected ? `${unexpected} unexpected` : '',
       verify.deadLettered ? `${verify.deadLettered} dead-lettered` : '',
     ].filter(Boolean);
     const cpuMsPerRequest =
@@ -280,6 +338,9 @@ const main = async (): Promise<number> => {
       rate,
       result,
       cpuMsPerRequest,
+      threads: threadCpuPerRequest(child.pid, threadsBefore, threadsAfter, result.requests),
+      load,
+      late: verify.late,
       catchUpS,
       backlog,
       drainPerS,
@@ -291,8 +352,9 @@ const main = async (): Promise<number> => {
   const row = (s: Step) => {
     steps.push(s);
     const l = s.result.latency;
+    const t = s.threads;
     out(
-      `  ${String(s.rate).padStart(5)} req/s → ${fmt(s.result.requestsPerSecond).padStart(6)} achieved  p50 ${fmt(l?.med).padStart(6)}  p99 ${fmt(l?.p99).padStart(7)}  max ${fmt(l?.max).padStart(7)} ms  errors ${s.result.failed}  server CPU ${fmt(s.cpuMsPerRequest, 1)} ms/req  catch-up ${s.catchUpS === undefined ? `> ${catchUpMaxS} s` : `${fmt(s.catchUpS)} s`}  backlog ${s.backlog.end ?? '-'} → ${s.backlog.after ?? '-'}  drain ${fmt(s.drainPerS)}/s  sender lag p99 ${fmt(s.result.info.sendLagMs?.p99)} ms  ${s.ok ? '✔' : `✖ ${s.why}`}`,
+      `  ${String(s.rate).padStart(5)} req/s → ${fmt(s.result.requestsPerSecond).padStart(6)} achieved  min ${fmt(l?.min).padStart(5)}  p50 ${fmt(l?.med).padStart(6)}  p99 ${fmt(l?.p99).padStart(7)}  max ${fmt(l?.max).padStart(7)} ms  errors ${s.result.failed}${s.late ? ` (${s.late} stored after the client timed out: not lost)` : ''}  server CPU ${fmt(s.cpuMsPerRequest, 1)} ms/req${t ? ` (main ${fmt(t.main)}, busiest other thread ${fmt(t.busiest)}, rest ${fmt(t.rest)})` : ''}  load ${fmt(s.load, 2)}  catch-up ${s.catchUpS === undefined ? `> ${catchUpMaxS} s` : `${fmt(s.catchUpS)} s`}  backlog ${s.backlog.end ?? '-'} → ${s.backlog.after ?? '-'}  drain ${fmt(s.drainPerS)}/s  sender lag p99 ${fmt(s.result.info.sendLagMs?.p99)} ms  ${s.ok ? '✔' : `✖ ${s.why}`}`,
     );
   };
   const pause = () => delay(1000);
@@ -332,18 +394,12 @@ const main = async (): Promise<number> => {
     if (!drained) out('  the server did not drain its bus within 60 s and was killed');
     const reports: VerifyReport[] = [];
     for (const s of stepRuns)
-      reports.push(
-        await verifyDataDir({
-          dataDir,
-          project: PROJECT,
-          runPrefix: s.prefix,
-          accepted: s.accepted,
-        }),
-      );
+      reports.push(await verifyDataDir({ dataDir, project: PROJECT, runPrefix: s.prefix, ...s }));
     const total = sumVerify(reports);
     const accepted = reports.reduce((n, v) => n + v.accepted, 0);
+    const unexpected = total.unexpected - total.late;
     out(
-      `  all steps: ${accepted} accepted → ${total.lost} lost, ${total.duplicated} duplicated, ${total.unexpected} unexpected, ${total.deadLettered} dead-lettered`,
+      `  all steps: ${accepted} accepted → ${total.lost} lost, ${total.duplicated} duplicated, ${unexpected} unexpected, ${total.deadLettered} dead-lettered; ${total.late} stored after the client had timed out (not lost: its request counts as an error)`,
     );
     out(
       `machine load average ${loadavg()
@@ -354,7 +410,7 @@ const main = async (): Promise<number> => {
       ? `${best.rate} req/s (achieved ${fmt(best.result.requestsPerSecond)}, p99 ${fmt(best.result.latency?.p99)} ms)`
       : `below ${worst?.rate ?? rates[0]} req/s`;
     out(
-      `local ingest capacity: ${capacity} at p99 < ${p99Limit} ms (50 KB JUnit), ${total.lost} lost, ${total.duplicated} duplicated${total.unexpected ? `, ${total.unexpected} unexpected` : ''}${total.deadLettered ? `, ${total.deadLettered} dead-lettered (in the steps marked ✖)` : ''}`,
+      `local ingest capacity: ${capacity} at p99 < ${p99Limit} ms (50 KB JUnit), ${total.lost} lost, ${total.duplicated} duplicated${unexpected ? `, ${unexpected} unexpected` : ''}${total.deadLettered ? `, ${total.deadLettered} dead-lettered (in the steps marked ✖)` : ''}`,
     );
     if (best?.catchUpS !== undefined)
       out(
@@ -365,7 +421,7 @@ const main = async (): Promise<number> => {
       out(
         `  bus drain rate while working off a backlog: ${drains.map((s) => `${fmt(s.drainPerS)}/s after ${s.rate} req/s`).join(', ')} (events of the slowest subscriber; one per report)`,
       );
-    if (total.lost + total.duplicated + total.unexpected > 0 || !best) code = 1;
+    if (total.lost + total.duplicated + unexpected > 0 || !best) code = 1;
   } finally {
     await stopServer(child, 5000);
     if (values.keep) out(`data kept in ${root}`);

@@ -3,8 +3,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MessageChannel } from 'node:worker_threads';
-import { afterEach, describe, expect, it } from 'vitest';
+import { MessageChannel, Worker } from 'node:worker_threads';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LocalStore } from '../../functions/adapters/local/store';
 import { parseConfig } from '../../functions/core/config';
 import type { VigilEvent } from '../../functions/core/events';
@@ -172,6 +172,34 @@ describe('the bus worker thread', { timeout: 60_000 }, () => {
     });
     await thread.stop();
     await expect(thread.drain()).rejects.toThrow('the bus worker thread is not running');
+  });
+
+  it('wakes the thread once per group commit, not once per event', async () => {
+    // Prepare
+    const dir = await tempDir();
+    const store = LocalStore.open(dir);
+    cleanups.push(() => store.close());
+    const thread = new BusThread({ store, worker: { config, env: {} } });
+    thread.start();
+    cleanups.push(() => thread.stop());
+    await thread.ready();
+    const posted = vi.spyOn(Worker.prototype, 'postMessage');
+    cleanups.push(() => posted.mockRestore());
+    const wakes = () => posted.mock.calls.filter(([m]) => m?.type === 'wake').length;
+
+    // Act: ten publishes in one turn of the event loop (one group commit), then one more.
+    const tenTogether = Array.from({ length: 10 }, (_, i) =>
+      thread.publish([event('Noop', { i })]),
+    );
+    await Promise.all(tenTogether);
+    const afterTen = wakes();
+    await thread.publish([event('Noop', { i: 10 })]);
+
+    // Assess: one message each time, and every event was delivered.
+    expect(afterTen).toBe(1);
+    expect(wakes()).toBe(2);
+    await thread.drain();
+    expect(Object.values(thread.backlog())).toEqual([0, 0, 0, 0]);
   });
 
   describe('behind startLocal', () => {

@@ -396,6 +396,16 @@ describe('verify', () => {
         unexpected: ['vfy-999'],
         deadLettered: [third],
       });
+      // The run stored without a 2xx is late, not unexpected, when its client got no answer.
+      expect(report.late).toBe(0);
+      const late = await verifyDataDir({
+        dataDir: copy,
+        project,
+        runPrefix: 'vfy',
+        accepted: recorder.accepted,
+        unanswered: ['vfy-999', 'vfy-998'],
+      });
+      expect(late).toMatchObject({ unexpected: 1, late: 1 });
     } finally {
       db.close();
       await rm(copy, { recursive: true, force: true });

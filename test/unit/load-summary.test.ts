@@ -123,6 +123,9 @@ describe('summarize', () => {
   it('records which run ids were accepted', () => {
     expect(sample().accepted).toHaveLength(95);
     expect(sample().accepted[0]).toBe('r-1');
+    const rec = sample();
+    rec.add({ status: 0, latencyMs: 10_000, error: 'ETIMEDOUT', runId: 'r-late' });
+    expect(rec.unanswered).toEqual(['r-late']);
   });
 
   it('fails the latency threshold when nothing was answered', () => {

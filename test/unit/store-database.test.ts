@@ -179,6 +179,31 @@ describe('StoreDb group commits', () => {
     main.close();
   });
 
+  it('lets its thread run while a group commit waits for an attached connection to commit', async () => {
+    // Prepare: a connection attached to this one (as the bus worker's) holds the write lock.
+    const main = await open();
+    const other = await open({ yieldTo: main.gate });
+    other.db.exec('BEGIN IMMEDIATE');
+    insert(other, 'other')();
+    // Act: a group commit, then this thread's timers while it waits.
+    const write = main.batch(insert(main, 'main'));
+    let settled = false;
+    write.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    await new Promise((r) => setTimeout(r, 50));
+    // Assess: still waiting, the gate up (the other steps aside); committed once the other did.
+    expect(settled).toBe(false);
+    expect(Atomics.load(main.gate, 0)).toBe(1);
+    other.db.exec('COMMIT');
+    await expect(write).resolves.toMatchObject({ changes: 1 });
+    expect(rows(main)).toEqual(['other', 'main']);
+    expect(Atomics.load(main.gate, 0)).toBe(0);
+    other.close();
+    main.close();
+  });
+
   it('waits for the end of a transaction of a connection attached from another thread', async () => {
     // Prepare: another thread's connection, attached to this one, holds the write lock 50 ms.
     const main = await open();

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, realpath, rename, rm, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { mkdir, open, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { VigilError } from '../../core/errors';
@@ -85,24 +86,39 @@ export class FileArchive implements PayloadArchive, ArchiveReader {
   }
 }
 
-/** Writes `tmp`, flushes it, renames it to `path` and flushes the directory entry. */
-const writeDurably = async (tmp: string, path: string, body: Uint8Array): Promise<void> => {
-  const dir = dirname(path);
-  await mkdir(dir, { recursive: true });
-  const file = await open(tmp, 'w');
-  try {
-    await file.writeFile(body);
-    await file.sync();
-  } finally {
-    await file.close();
-  }
-  await rename(tmp, path);
+/**
+ * A new object's temporary file: opened for writing with O_DSYNC, so the write returns once
+ * its bytes (and the size that reaches them) are on disk, without a separate fsync.
+ */
+const NEW_FILE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_DSYNC;
+
+/** Flushes a directory's entries (a file renamed into it, a folder made in it). */
+const syncDir = async (dir: string): Promise<void> => {
   const handle = await open(dir, 'r');
   try {
     await handle.sync();
   } finally {
     await handle.close();
   }
+};
+
+/**
+ * Writes `tmp` durably, renames it to `path` and flushes the directory entry: 8 trips to
+ * libuv's thread pool (stat, open, write, close, rename, open, fsync, close) where a separate
+ * mkdir and fsync made 10. The folder is made only when the write finds it missing.
+ */
+const writeDurably = async (tmp: string, path: string, body: Uint8Array): Promise<void> => {
+  const dir = dirname(path);
+  try {
+    await writeFile(tmp, body, { flag: NEW_FILE });
+  } catch (e) {
+    if (code(e) !== 'ENOENT') throw e;
+    await mkdir(dir, { recursive: true });
+    await syncDir(dirname(dir));
+    await writeFile(tmp, body, { flag: NEW_FILE });
+  }
+  await rename(tmp, path);
+  await syncDir(dir);
 };
 
 /** The stored bytes must be exactly what the pointer describes. */

@@ -89,6 +89,8 @@ export class BusThread implements EventPublisher, HealthSource {
   #subscribers: string[] = [];
   #nextId = 0;
   #stopping = false;
+  /** A wake message is due at the end of this microtask queue. */
+  #waking = false;
   #restart: NodeJS.Timeout | undefined;
   #unlisten: (() => void) | undefined;
   #ready: { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void } | undefined;
@@ -97,11 +99,20 @@ export class BusThread implements EventPublisher, HealthSource {
     this.#opts = opts;
   }
 
-  /** Starts the thread; every commit in this thread wakes it. */
+  /**
+   * Starts the thread; commits in this thread wake it, with one message per group commit: the
+   * writes of one commit resolve together, and each notifies (one message each cost the main
+   * thread a structured clone and the worker a turn of its loop).
+   */
   start(): void {
-    this.#unlisten ??= this.#opts.store.log.onAppend(() =>
-      this.#worker?.thread.postMessage({ type: 'wake' }),
-    );
+    this.#unlisten ??= this.#opts.store.log.onAppend(() => {
+      if (this.#waking) return;
+      this.#waking = true;
+      queueMicrotask(() => {
+        this.#waking = false;
+        this.#worker?.thread.postMessage({ type: 'wake' });
+      });
+    });
     if (this.#ready) return;
     let resolve = () => {};
     let reject: (e: Error) => void = () => {};

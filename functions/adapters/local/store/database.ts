@@ -68,6 +68,18 @@ const WAITING = 0;
 const ENDED = 1;
 const ATTACHED = 2;
 
+/** Atomics.waitAsync (V8, Node 16 on); TypeScript declares it from its ES2024 library. */
+const waitAsync = (
+  Atomics as unknown as {
+    waitAsync(
+      array: Int32Array,
+      index: number,
+      value: number,
+      timeoutMs: number,
+    ): { async: false; value: string } | { async: true; value: Promise<string> };
+  }
+).waitAsync.bind(Atomics);
+
 /** Errors that mean "no space": SQLite's SQLITE_FULL (any extended code) and the file system's. */
 export const isDiskFull = (e: unknown): boolean =>
   code(e).startsWith('SQLITE_FULL') || code(e) === 'ENOSPC' || code(e) === 'EDQUOT';
@@ -136,6 +148,8 @@ export class StoreDb {
   readonly #yieldMaxMs: number;
   readonly #budgetMs: number;
   #queue: Queued[] = [];
+  /** The deadline of the group commit waiting, off the event loop, for the write lock. */
+  #lockWaitUntil: number | undefined;
 
   constructor(dataDir: string, opts: OpenOptions = {}) {
     mkdirSync(dataDir, { recursive: true });
@@ -179,6 +193,11 @@ export class StoreDb {
   tx<T>(fn: () => T): T {
     this.#stepAside();
     this.#begin();
+    return this.#inTx(fn);
+  }
+
+  /** Runs `fn` in the transaction just begun: commits, or rolls back if it throws. */
+  #inTx<T>(fn: () => T): T {
     try {
       const out = fn();
       this.db.exec('COMMIT');
@@ -234,6 +253,53 @@ export class StoreDb {
     }
   }
 
+  /**
+   * Takes the write lock for a group commit, as `tx` does, except while a connection of another
+   * thread attached to this one holds it: then this thread does not block (it answers HTTP
+   * meanwhile). It says so in `gate` (that connection steps aside after its transaction), waits
+   * for that transaction's end with Atomics.waitAsync and flushes again; false until then.
+   * Throws SQLite's busy error after the busy timeout, as `tx` does. `block`: waits as `tx`.
+   */
+  #lockForBatch(block: boolean): boolean {
+    const gate = this.gate;
+    if (block || Atomics.load(gate, ATTACHED) === 0) {
+      this.#stepAside();
+      this.#begin();
+      return true;
+    }
+    const ended = Atomics.load(gate, ENDED);
+    this.db.exec('PRAGMA busy_timeout = 0');
+    try {
+      this.db.exec('BEGIN IMMEDIATE');
+      this.#endLockWait();
+      return true;
+    } catch (e) {
+      if (this.#lockWaitUntil === undefined) {
+        this.#lockWaitUntil = performance.now() + BUSY_TIMEOUT_MS;
+        Atomics.add(gate, WAITING, 1);
+      }
+      const left = this.#lockWaitUntil - performance.now();
+      if (!code(e).startsWith('SQLITE_BUSY') || left <= 0) {
+        this.#endLockWait();
+        throw e;
+      }
+      const wait = waitAsync(gate, ENDED, ended, Math.min(left, 10));
+      if (wait.async) void wait.value.then(() => this.#flush());
+      else setImmediate(() => this.#flush());
+      return false;
+    } finally {
+      this.db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    }
+  }
+
+  /** The group commit no longer waits for the lock: the gate says so. */
+  #endLockWait(): void {
+    if (this.#lockWaitUntil === undefined) return;
+    this.#lockWaitUntil = undefined;
+    Atomics.sub(this.gate, WAITING, 1);
+    Atomics.notify(this.gate, WAITING);
+  }
+
   /** Waits (this thread only, at most `yieldMaxMs`) while the connection it yields to waits. */
   #stepAside(): void {
     const gate = this.#yieldTo;
@@ -265,11 +331,16 @@ export class StoreDb {
         resolve: resolve as (v: unknown) => void,
         reject,
       });
-      if (this.#queue.length === 1) setImmediate(() => this.#flush());
+      if (this.#queue.length === 1 && this.#lockWaitUntil === undefined)
+        setImmediate(() => this.#flush());
     });
   }
 
-  #flush(): void {
+  /**
+   * Commits the queued writes. `block` (close): waits for the write lock in this thread, as
+   * `tx` does, rather than flushing again once another thread's transaction ended.
+   */
+  #flush(block = false): void {
     const queued = this.#queue;
     this.#queue = [];
     if (queued.length === 0) return; // flushed by close()
@@ -284,8 +355,13 @@ export class StoreDb {
     try {
       while (next < items.length) {
         first = next;
+        if (!this.#lockForBatch(block)) {
+          // Flushed again once the other thread's transaction ended.
+          this.#queue = [...items.slice(next), ...this.#queue];
+          return;
+        }
         const outcomes: { ok: boolean; value: unknown }[] = [];
-        this.tx(() => {
+        this.#inTx(() => {
           const started = performance.now();
           do outcomes.push(this.#run(items[next++] as Queued));
           while (
@@ -324,7 +400,8 @@ export class StoreDb {
   /** Commits the writes still queued, then closes. */
   close(): void {
     if (!this.db.open) return;
-    this.#flush();
+    this.#endLockWait();
+    this.#flush(true);
     this.#statements.clear();
     this.db.close();
     if (this.#yieldTo) Atomics.sub(this.#yieldTo, ATTACHED, 1);

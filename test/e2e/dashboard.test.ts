@@ -423,7 +423,7 @@ describe.skipIf(!ok)('dashboard in Chromium', () => {
     ]);
   });
 
-  // The probe's flips started with the file (end of `beforeAll`). The next four run side by side.
+  // The probe's flips started in `beforeAll`, once the browser was up. The next four run side by side.
   it.concurrent('shows the probe going down and back up within its interval plus 5 s', {
     timeout: 60_000,
   }, async () => {

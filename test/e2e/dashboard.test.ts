@@ -81,7 +81,7 @@ const focused = (what = 'textContent') => page.evaluate(`document.activeElement?
 /**
  * The probe going down and back up, each within its interval plus 5 s, on a tab of its own
  * (signed in like the first). It waits on the probe's interval and the page's poll, so it runs
- * while the other tests work: it starts with the file and its test awaits it.
+ * while the other tests work: it starts with the browser and its test awaits it.
  */
 const flipProbe = async (): Promise<void> => {
   const tab = await context.newPage();
@@ -136,12 +136,22 @@ describe.skipIf(!ok)('dashboard in Chromium', () => {
     await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
     const targetUrl = `http://127.0.0.1:${(target.address() as AddressInfo).port}/`;
     dataDir = await mkdtemp(join(tmpdir(), 'vigil-dash-'));
-    const [webFiles] = await Promise.all([
-      buildWebFiles(),
-      (async () => {
-        browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-      })(),
-    ]);
+    // The browser and its signed-out page start while local mode starts and takes the reports.
+    const opened = (async () => {
+      browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+      context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      context.setDefaultTimeout(5000);
+      page = await context.newPage();
+      page.on('dialog', (d) => {
+        dialogs.push(d.message());
+        void d.dismiss();
+      });
+      page.on('console', (m) => {
+        if (/Content Security Policy/i.test(m.text())) cspErrors.push(m.text());
+      });
+    })();
+    // Awaited at the end of this hook; a failure before then is not an unhandled rejection.
+    opened.catch(() => undefined);
     pipeline = await startLocal({
       config: parseConfig({
         project: 'shop',
@@ -165,42 +175,36 @@ describe.skipIf(!ok)('dashboard in Chromium', () => {
       port: 0,
       tokens: [TOKEN],
       readTokens: [READ_TOKEN],
-      webFiles,
+      webFiles: await buildWebFiles(),
       env: {},
     });
-    // A flaky test: failed and passed on one commit; a gate failure with a hostile test name.
-    await post(junit(true), { project: 'shop', branch: 'main', commit: 'c0ffee1' });
-    failedRunId = (await post(junit(false), { project: 'shop', branch: 'main', commit: 'c0ffee1' }))
-      .runId;
-    await post(fixture('cobertura/grandlinex-core-istanbul-cobertura.xml'), {
-      project: 'shop',
-      branch: 'main',
-    });
-    await post(fixture('k6/k6-summary-v1-example-basic.json'), { project: 'shop', branch: 'main' });
+    // The probe's flips, on a tab of their own, start once the browser is up.
+    flipped = opened.then(flipProbe);
+    // Awaited by its test; a failure before then is not an unhandled rejection.
+    flipped.catch(() => undefined);
     // Two security runs of the same ESLint SARIF (6 findings: 1 high, 5 medium) on main.
     const sarif = readFileSync(
       new URL('../fixtures/real/security/eslint-security.sarif', import.meta.url),
     );
-    // The second is compared with the first (recorded once the bus has delivered it): no new finding.
-    for (const commit of ['5ec0001', '5ec0002']) {
-      await post(sarif, { project: 'shop', branch: 'main', commit, format: 'sarif' });
-      await pipeline.bus.drain();
-    }
+    // Reports side by side: a flaky test (failed and passed on one commit), a gate failure with
+    // a hostile test name, coverage, a load test and the first security run.
+    const [failed] = await Promise.all([
+      post(junit(false), { project: 'shop', branch: 'main', commit: 'c0ffee1' }),
+      post(junit(true), { project: 'shop', branch: 'main', commit: 'c0ffee1' }),
+      post(fixture('cobertura/grandlinex-core-istanbul-cobertura.xml'), {
+        project: 'shop',
+        branch: 'main',
+      }),
+      post(fixture('k6/k6-summary-v1-example-basic.json'), { project: 'shop', branch: 'main' }),
+      post(sarif, { project: 'shop', branch: 'main', commit: '5ec0001', format: 'sarif' }),
+    ]);
+    failedRunId = failed.runId;
+    // The second security run is compared with the first (recorded once the bus has delivered
+    // it): no new finding.
     await pipeline.bus.drain();
-
-    context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    context.setDefaultTimeout(5000);
-    page = await context.newPage();
-    page.on('dialog', (d) => {
-      dialogs.push(d.message());
-      void d.dismiss();
-    });
-    page.on('console', (m) => {
-      if (/Content Security Policy/i.test(m.text())) cspErrors.push(m.text());
-    });
-    flipped = flipProbe();
-    // Awaited by its test; a failure before then is not an unhandled rejection.
-    flipped.catch(() => undefined);
+    await post(sarif, { project: 'shop', branch: 'main', commit: '5ec0002', format: 'sarif' });
+    await pipeline.bus.drain();
+    await opened;
   });
 
   afterAll(async () => {
@@ -419,7 +423,7 @@ describe.skipIf(!ok)('dashboard in Chromium', () => {
     ]);
   });
 
-  // The probe's flips started with the file (end of `beforeAll`). The next four run side by side.
+  // The probe's flips started in `beforeAll`, once the browser was up. The next four run side by side.
   it.concurrent('shows the probe going down and back up within its interval plus 5 s', {
     timeout: 60_000,
   }, async () => {

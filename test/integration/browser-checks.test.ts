@@ -5,8 +5,8 @@ import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { type Browser, chromium } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { type Browser, type BrowserContext, chromium } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { EnvSecretResolver } from '../../functions/adapters/local/env-secrets';
 import { type PackedChromium, packedChromium } from '../../functions/browser/lambda-chromium';
 import { type ProbeConfig, probeSchema } from '../../functions/core/config';
@@ -38,8 +38,9 @@ import { CHROMIUM, CHROMIUM_ARGS, requireTools, TOOLS } from '../helpers/require
  * - the child's job in this process (the forked child is not seen by coverage), on one Chromium
  *   shared by the jobs, each with a context and page of its own: a login flow, a broken page, a
  *   hung page...;
- * - `runProbe` forking the real child (tsx, its own Chromium) where the child process is what is
- *   tested: a script that never yields (killed from outside) and a script that is no check.
+ * - `runProbe` forking the real child (under tsx) where the child process is what is tested: a
+ *   script that never yields (killed from outside) and a script that is no check, both stopped
+ *   before the child would launch a Chromium of its own.
  * The forked runs and the shared Chromium start with the file, and the hung page's job with that
  * Chromium; their tests await them, so their waits overlap the rest. A
  * whole forked run, its screenshot and trace archived and served, is proven end to end by
@@ -176,7 +177,7 @@ beforeAll(async () => {
   baseUrl = `http://127.0.0.1:${await listen(app)}`;
   if (!ok) return;
   forked = {
-    block: run(check('block', join(FIXTURES, 'hung.check.ts'), { mode: 'block' }, 2500)),
+    block: run(check('block', join(FIXTURES, 'blocks.check.ts'), {}, 2500)),
     noExport: run(check('bad', join(FIXTURES, 'no-export.check.ts'), {})),
   };
   // The in-process jobs' browser starts while the first tests run.
@@ -399,6 +400,7 @@ describe.concurrent('the runner with stand-in children', () => {
 describe.skipIf(!ok)('a job in this process, on a shared Chromium', { timeout: 60_000 }, () => {
   let browser: Browser;
   let hungRun: Promise<{ deadline: number; report: BrowserReport }>;
+  let hungContexts: BrowserContext[];
 
   /** A browser whose page has nothing to show (as about:blank): for scripts that ignore it. */
   const blank = {
@@ -433,10 +435,17 @@ describe.skipIf(!ok)('a job in this process, on a shared Chromium', { timeout: 6
   beforeAll(async () => {
     browser = await (launched as Promise<Browser>);
     vi.spyOn(chromium, 'launch').mockResolvedValue(browser);
-    const hung = await job(join(FIXTURES, 'hung.check.ts'), { baseUrl, mode: 'hang' }, 4000);
+    const hung = await job(join(FIXTURES, 'hung.check.ts'), { baseUrl }, 4000);
     hungRun = runBrowserJob(hung).then((report) => ({ deadline: hung.deadline, report }));
     // Once the page is stuck on /hang it no longer calls `chromium.launch` (one test counts those).
     await vi.waitFor(() => expect(hangs).toHaveLength(1), { timeout: 30_000, interval: 20 });
+    hungContexts = browser.contexts();
+  });
+
+  // A job leaves its context open (a child would exit): closed after its test, tracing and all.
+  afterEach(async () => {
+    const left = browser.contexts().filter((c) => !hungContexts.includes(c));
+    await Promise.all(left.map((c) => c.close()));
   });
 
   afterAll(async () => {
@@ -569,9 +578,9 @@ describe.skipIf(!ok)('a job in this process, on a shared Chromium', { timeout: 6
 describe.skipIf(!ok)('forked children', { timeout: 90_000 }, () => {
   it('kills a script that never yields at its timeout, from outside', async () => {
     const blocked = await (forked?.block as Promise<ProbeCompletedDetail>);
-    // Killed whether the script was already blocked or Chromium was still starting: by the
-    // runner's kill 500 ms after the timeout, or (on a loaded machine, where the fork itself came
-    // late) by the probe's own deadline 1 s after it, which aborts the run and so kills it too.
+    // The script blocks while it loads, before any Chromium. Killed by the runner 500 ms after
+    // the timeout, or (on a loaded machine, where the fork itself came late) by the probe's own
+    // deadline 1 s after it, which aborts the run and so kills it too.
     expect(blocked.failure?.assertion, JSON.stringify(blocked)).toBe('timeout');
     expect(blocked.failure?.message).toMatch(
       /^(the browser check was killed: )?no result within 2500 ms$/,

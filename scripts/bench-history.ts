@@ -10,7 +10,7 @@
  * - The 20,000-test project's history queries: a page of 500 tests (all, failing, flaky; the
  *   API's largest page) and a read of 25 tests (the service's batch), median of 20 (wall time).
  *
- * Options (environment): BENCH_TESTS (20000), BENCH_REPORTS (30).
+ * Options (environment): BENCH_TESTS (20000), BENCH_REPORTS (30), BENCH_KEEP=1 (keep the data directory).
  */
 
 import { randomBytes } from 'node:crypto';
@@ -172,5 +172,6 @@ try {
   );
 } finally {
   store.close();
-  await rm(dir, { recursive: true, force: true });
+  if (process.env.BENCH_KEEP) console.log(`kept ${dir}`);
+  else await rm(dir, { recursive: true, force: true });
 }

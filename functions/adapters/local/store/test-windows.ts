@@ -252,6 +252,8 @@ export const compactWindows = (db: StoreDb): number => {
     } = record as Record<string, unknown> & { outcomes: TestOutcome[] };
     const { window, minRef } = windows.encode(r.project, outcomes, fresh);
     update.run(JSON.stringify(rest), window, minRef, r.project, r.id);
+    // Remembered at once: this codec goes with the transaction, committed or not.
+    windows.committed(fresh.splice(0));
     converted++;
   }
   return converted;

@@ -6,8 +6,8 @@ import type { StoreDb } from './database';
  * (run id, time, branch, commit: most of an outcome's bytes) is stored once, as a row of
  * `window_runs` numbered by `ref`; a window is then a JSON array of three numbers per outcome,
  * oldest first: the ref, the status (0 skipped, 1 passed, 2 failed; 3 more when retried) and the
- * duration in ms. A full window is ~0.4 KB instead of ~6 KB of JSON, so a report rewrites a
- * tenth of the bytes. Refs are never reused (AUTOINCREMENT).
+ * duration in ms. A full window is ~0.3 KB instead of ~6 KB of JSON, so a report writes about
+ * an eighth of the bytes. Refs are never reused (AUTOINCREMENT).
  *
  * Each connection keeps the refs it has seen in memory. A ref is remembered only once the
  * transaction that created it has committed, and `prune` (which deletes the refs no live window

@@ -7,6 +7,7 @@ import {
   GetItemCommand,
   QueryCommand,
 } from '@aws-sdk/client-dynamodb';
+import Database from 'libsql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DynamoHistoryStore,
@@ -674,6 +675,131 @@ describe('SqliteHistoryStore', () => {
     expect(listed.items.map((t) => t.id)).toEqual(['unit > b']);
     expect(rewritten).toBe(true);
     expect(after.get('unit > a')?.version).toBe(2);
+  });
+
+  it('stores a full window in a fraction of its JSON, and reads back every field', async () => {
+    // Prepare: 30 outcomes with 32-character run ids and 40-character commits, as `vigil report`
+    // sends them, one retried and one without a branch or commit
+    const store = LocalStore.open(await tempDir());
+    const project = freshProject();
+    const outcomes: TestOutcome[] = Array.from({ length: 30 }, (_, i) => ({
+      runId: `${i}`.padStart(32, 'r'),
+      at: at(i),
+      branch: 'main',
+      commit: `${i}`.padStart(40, 'c'),
+      status: i % 7 === 0 ? 'failed' : i === 3 ? 'skipped' : 'passed',
+      retried: i === 5,
+      durationMs: 12.5 + i,
+    }));
+    outcomes[9] = { runId: 'local', at: at(9), status: 'passed', retried: false, durationMs: 0 };
+    const record: TestRecord = { ...testRec(project, 'unit > w', 1, [], true), outcomes };
+
+    // Act
+    await store.history.putTest(record, 0, TTL);
+    const back = (await store.history.getTests(project, ['unit > w'])).get('unit > w');
+    const row = store.db
+      .q('SELECT length(body) + length(window) AS bytes FROM tests WHERE project = ?')
+      .get(project) as { bytes: number };
+    store.close();
+
+    // Assess
+    expect(back).toEqual(record);
+    expect(JSON.stringify(record).length).toBeGreaterThan(5_000);
+    expect(row.bytes).toBeLessThan(1_000);
+  });
+
+  it('upgrades a store of the old schema in place: the same records, the version check goes on', async () => {
+    // Prepare: a database as the previous version left it (the whole record in `body`)
+    const dir = await tempDir();
+    const project = freshProject();
+    const old = new Database(join(dir, 'vigil.db'));
+    old.exec(`CREATE TABLE tests (
+      project TEXT NOT NULL, id TEXT NOT NULL, expires_at INTEGER NOT NULL, version INTEGER NOT NULL,
+      latest TEXT, flaky INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY (project, id)
+    ) WITHOUT ROWID`);
+    const records = [
+      testRec(project, 'unit > a', 3, ['passed', 'failed', 'passed'], true),
+      testRec(project, 'unit > b', 1, ['failed']),
+    ];
+    const insert = old.prepare('INSERT INTO tests VALUES (?, ?, ?, ?, ?, ?, ?)');
+    for (const r of records)
+      insert.run(
+        project,
+        r.id,
+        Date.now() + 86_400_000,
+        r.version,
+        'x',
+        r.flaky ? 1 : 0,
+        JSON.stringify(r),
+      );
+    insert.run(project, 'unit > torn', Date.now() + 86_400_000, 1, 'x', 0, '{"torn');
+    old.close();
+
+    // Act
+    const store = LocalStore.open(dir);
+    const read = await store.history.getTests(project, ['unit > a', 'unit > b', 'unit > torn']);
+    const flaky = await store.history.listTests(project, { status: 'flaky', limit: 5 });
+    const next = testRec(project, 'unit > b', 2, ['failed', 'passed']);
+    const results = [
+      await store.history.putTest(testRec(project, 'unit > b', 1, ['passed']), 0, TTL),
+      await store.history.putTest(next, 1, TTL),
+    ];
+    const bodies = store.db.q('SELECT body FROM tests WHERE project = ?').all(project) as {
+      body: string;
+    }[];
+    const { user_version: version } = store.db.q('PRAGMA user_version').get() as {
+      user_version: number;
+    };
+    store.close();
+    const reopened = LocalStore.open(dir);
+    const after = await reopened.history.getTests(project, ['unit > a', 'unit > b']);
+    reopened.close();
+
+    // Assess
+    expect([...read.values()]).toEqual(records);
+    expect(flaky.items.map((t) => t.id)).toEqual(['unit > a']);
+    expect(results).toEqual([false, true]);
+    expect(bodies.filter((b) => b.body.includes('outcomes'))).toEqual([]);
+    expect(bodies).toContainEqual({ body: '{"torn' }); // left as it was: still skipped
+    expect(version).toBe(1);
+    expect([...after.values()]).toEqual([records[0], next]);
+  });
+
+  it('prunes the runs no window holds, and a connection that knew one writes it anew', async () => {
+    // Prepare: the bus worker's connection writes, the owner's prunes
+    const dir = await tempDir();
+    const owner = LocalStore.open(dir);
+    const worker = LocalStore.open(dir, { lock: false });
+    const project = freshProject();
+    const window = (...runs: number[]) => runs.map((n) => outcome(n, 'passed'));
+    const rec = (id: string, version: number, outcomes: TestOutcome[]): TestRecord => ({
+      ...testRec(project, id, version, []),
+      outcomes,
+    });
+    await worker.history.putTest(rec('unit > a', 1, window(1, 2)), 0, TTL);
+    await worker.history.putTest(rec('unit > a', 2, window(2, 3)), 1, TTL);
+    const parts = () =>
+      (
+        owner.db.q('SELECT run_id FROM window_runs WHERE project = ?').all(project) as {
+          run_id: string;
+        }[]
+      ).map((r) => r.run_id);
+    const before = parts();
+
+    // Act: run-1 left every window; then a replay of run-1 reaches a new test
+    owner.prune();
+    const pruned = parts();
+    const late = rec('unit > b', 1, window(1, 3));
+    await worker.history.putTest(late, 0, TTL);
+    const read = await owner.history.getTests(project, ['unit > a', 'unit > b']);
+    worker.close();
+    owner.close();
+
+    // Assess
+    expect(before).toEqual(['run-1', 'run-2', 'run-3']);
+    expect(pruned).toEqual(['run-2', 'run-3']);
+    expect(read.get('unit > b')).toEqual(late);
+    expect(read.get('unit > a')?.outcomes).toEqual(window(2, 3));
   });
 
   it('fails the writes of a full disk with a retryable error, keeps none of them, and recovers', async () => {

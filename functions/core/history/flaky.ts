@@ -89,11 +89,27 @@ const retried = (outcomes: readonly TestOutcome[]): string | undefined => {
     : `Passed only after retries in ${runs.length} of the last ${outcomes.length} runs, latest ${latest.runId}${where}.`;
 };
 
+/**
+ * Whether any rule could hold: each needs a pass after a retry, or both a pass and a failure.
+ * Most windows have neither (a test that always passes), and this one pass is all they cost.
+ */
+const mixed = (outcomes: readonly TestOutcome[]): boolean => {
+  let passed = false;
+  let failed = false;
+  for (const o of outcomes)
+    if (o.status === 'passed') {
+      if (o.retried) return true;
+      passed = true;
+    } else if (o.status === 'failed') failed = true;
+  return passed && failed;
+};
+
 /** Which rule (if any) finds the test flaky in this window. */
 export const findFlaky = (
   outcomes: readonly TestOutcome[],
   ctx: Pick<FlakyContext, 'config' | 'defaultBranch'>,
 ): FlakyFinding | undefined => {
+  if (!mixed(outcomes)) return undefined;
   const flips = flipStats(outcomes, ctx.defaultBranch);
   const enough = flips.runs >= ctx.config.minRuns;
   const rate = enough ? { flipRate: Math.round(flips.rate * 1000) / 1000 } : {};

@@ -11,8 +11,8 @@ import type { SecurityRunSummary } from '../security/analysis';
 
 /**
  * What Vigil remembers per project: every run (its summary and verdict), and per test a bounded
- * window of recent outcomes with its flaky state. DynamoDB on AWS (one table, TTL), files in the
- * data dir locally; both behind `HistoryStore`.
+ * window of recent outcomes with its flaky state. DynamoDB on AWS (one table, TTL), the data
+ * dir's SQLite store locally; both behind `HistoryStore`.
  */
 
 interface RunBase {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import Database from 'libsql';
 import { VigilError } from '../../../core/errors';
 import { logger } from '../../../shared/powertools';
-import { SCHEMA } from './schema';
+import { migrate, SCHEMA } from './schema';
 
 /**
  * The embedded store's database: `<dataDir>/vigil.db`, SQLite (through libsql, which ships
@@ -175,6 +175,7 @@ export class StoreDb {
     this.#budgetMs = opts.txBudgetMs ?? 5;
     this.db.exec(`PRAGMA synchronous = ${opts.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
     this.db.exec(SCHEMA);
+    migrate(this);
   }
 
   q(sql: string): Statement {

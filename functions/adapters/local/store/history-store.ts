@@ -9,7 +9,9 @@ import type {
   TestStatusFilter,
 } from '../../../core/history/types';
 import type { Clock } from '../../../core/ports';
+import { logger } from '../../../shared/powertools';
 import { parseRecord, type StoreDb } from './database';
+import { TestWindows } from './test-windows';
 
 const DAY_MS = 86_400_000;
 
@@ -36,6 +38,18 @@ const TEST_FILTERS: Record<TestStatusFilter, string> = {
   all: 'tests WHERE',
 };
 
+/** A test's row: its record without the window in `body`, the window in `window`. */
+interface TestRow {
+  id: string;
+  version: number;
+  body: string;
+  window: string | null;
+}
+
+type RecordBody = Omit<TestRecord, 'project' | 'id' | 'outcomes' | 'version'>;
+
+const TEST_COLUMNS = 'id, version, body, window';
+
 /** Rows read per query while filtering in pages (corrupt rows are skipped, not counted). */
 const parseRows = <T>(rows: { body: string }[], where: string): T[] =>
   rows.map((r) => parseRecord<T>(r.body, where)).filter((r): r is T => r !== undefined);
@@ -45,15 +59,31 @@ const parseRows = <T>(rows: { body: string }[], where: string): T[] =>
  * (project, ingestedAt#runId), tests by (project, id), both with an expiry; text keys sort by
  * UTF-8 bytes, as DynamoDB's do. Writes are grouped per turn of the event loop into one
  * transaction (a report's hundreds of test records cost one commit); `putTest`'s version check
- * and write run inside it, so it is a compare-and-swap.
+ * and write run inside it, so it is a compare-and-swap. Test windows are stored compactly
+ * (test-windows.ts).
  */
 export class SqliteHistoryStore implements HistoryStore {
   readonly #db: StoreDb;
   readonly #clock: Clock;
+  readonly #windows: TestWindows;
 
   constructor(db: StoreDb, opts: { clock: Clock }) {
     this.#db = db;
     this.#clock = opts.clock;
+    this.#windows = new TestWindows(db);
+  }
+
+  /** The record of a row; undefined (reported) when it is damaged. */
+  #record(project: string, row: TestRow): TestRecord | undefined {
+    const where = `test ${row.id} of ${project}`;
+    const body = parseRecord<RecordBody>(row.body, where);
+    if (!body) return undefined;
+    const outcomes = this.#windows.decode(row.window);
+    if (!outcomes) {
+      logger.error('corrupt record skipped', { where });
+      return undefined;
+    }
+    return { project, id: row.id, ...body, outcomes, version: row.version };
   }
 
   #now(): number {
@@ -130,11 +160,11 @@ export class SqliteHistoryStore implements HistoryStore {
       const chunk = unique.slice(i, i + 500);
       const rows = this.#db
         .q(
-          `SELECT id, body FROM tests WHERE project = ? AND expires_at > ? AND id IN (${chunk.map(() => '?').join(',')})`,
+          `SELECT ${TEST_COLUMNS} FROM tests WHERE project = ? AND expires_at > ? AND id IN (${chunk.map(() => '?').join(',')})`,
         )
-        .all(project, now, ...chunk) as { id: string; body: string }[];
+        .all(project, now, ...chunk) as TestRow[];
       for (const r of rows) {
-        const record = parseRecord<TestRecord>(r.body, `test ${r.id} of ${project}`);
+        const record = this.#record(project, r);
         if (record) out.set(r.id, record);
       }
     }
@@ -157,25 +187,32 @@ export class SqliteHistoryStore implements HistoryStore {
           'internal',
           `test record version must be expectedVersion + 1 (got ${record.version} after ${expectedVersion})`,
         );
-    const bodies = writes.map((w) => JSON.stringify(w.record));
-    return this.#db.batch(() => {
+    const bodies = writes.map(({ record }) => {
+      const { project: _p, id: _i, outcomes: _o, version: _v, ...body } = record;
+      return JSON.stringify(body satisfies RecordBody);
+    });
+    const { written, fresh } = await this.#db.batch(() => {
       const now = this.#now();
+      const fresh = this.#windows.begin();
       // The version check is in the write itself: a new test is inserted unless a live row
       // exists; a known one is updated only at the version it was read at.
       const insert = this.#db.q(
-        `INSERT INTO tests (project, id, expires_at, version, latest, flaky, body) VALUES (?, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO tests (project, id, expires_at, version, latest, flaky, body, window, min_ref)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (project, id) DO UPDATE SET expires_at = excluded.expires_at,
-         version = excluded.version, latest = excluded.latest, flaky = excluded.flaky, body = excluded.body
+         version = excluded.version, latest = excluded.latest, flaky = excluded.flaky,
+         body = excluded.body, window = excluded.window, min_ref = excluded.min_ref
          WHERE tests.expires_at <= ?`,
       );
       const update = this.#db.q(
-        `UPDATE tests SET expires_at = ?, version = ?, latest = ?, flaky = ?, body = ?
-         WHERE project = ? AND id = ? AND expires_at > ? AND version = ?`,
+        `UPDATE tests SET expires_at = ?, version = ?, latest = ?, flaky = ?, body = ?, window = ?,
+         min_ref = ? WHERE project = ? AND id = ? AND expires_at > ? AND version = ?`,
       );
-      return writes.map(({ record, expectedVersion }, i) => {
+      const written = writes.map(({ record, expectedVersion }, i) => {
         const expires = now + ttlDays * DAY_MS;
         const latest = record.outcomes.at(-1)?.status ?? null;
         const flaky = record.flaky === undefined ? 0 : 1;
+        const { window, minRef } = this.#windows.encode(record.project, record.outcomes, fresh);
         const { changes } =
           expectedVersion === 0
             ? insert.run(
@@ -186,6 +223,8 @@ export class SqliteHistoryStore implements HistoryStore {
                 latest,
                 flaky,
                 bodies[i],
+                window,
+                minRef,
                 now,
               )
             : update.run(
@@ -194,6 +233,8 @@ export class SqliteHistoryStore implements HistoryStore {
                 latest,
                 flaky,
                 bodies[i],
+                window,
+                minRef,
                 record.project,
                 record.id,
                 now,
@@ -201,7 +242,10 @@ export class SqliteHistoryStore implements HistoryStore {
               );
         return changes === 1;
       });
+      return { written, fresh };
     });
+    this.#windows.committed(fresh);
+    return written;
   }
 
   async listTests(
@@ -212,22 +256,25 @@ export class SqliteHistoryStore implements HistoryStore {
     const limit = Math.max(0, query.limit);
     const rows = this.#db
       .q(
-        `SELECT id, body FROM ${TEST_FILTERS[query.status]} project = ? AND expires_at > ?
+        `SELECT ${TEST_COLUMNS} FROM ${TEST_FILTERS[query.status]} project = ? AND expires_at > ?
          AND id > ? ORDER BY id LIMIT ?`,
       )
-      .all(project, this.#now(), after ?? '', limit + 1) as { id: string; body: string }[];
+      .all(project, this.#now(), after ?? '', limit + 1) as TestRow[];
     const page = rows.slice(0, limit);
-    const items = parseRows<TestRecord>(page, `tests of ${project}`);
+    const items = page
+      .map((r) => this.#record(project, r))
+      .filter((r): r is TestRecord => r !== undefined);
     const last = page.at(-1);
     return { items, ...(rows.length > limit && last ? { cursor: encodeCursor(last.id) } : {}) };
   }
 
-  /** Deletes expired runs and tests. */
+  /** Deletes expired runs and tests, and the run parts of windows no live test holds. */
   prune(): number {
     const now = this.#now();
     return (
       this.#db.q('DELETE FROM runs WHERE expires_at <= ?').run(now).changes +
-      this.#db.q('DELETE FROM tests WHERE expires_at <= ?').run(now).changes
+      this.#db.q('DELETE FROM tests WHERE expires_at <= ?').run(now).changes +
+      this.#windows.prune()
     );
   }
 }

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from 'no
 import { join } from 'node:path';
 import { dimsKey } from '../metric-store';
 import type { StoreDb } from './database';
+import { compactWindows } from './test-windows';
 
 /**
  * Imports a data directory written by the file-based local mode (before the embedded store):
@@ -198,6 +199,7 @@ const importAll = (db: StoreDb, dataDir: string, report: ImportReport): void => 
       report.tests++;
     }
   }
+  compactWindows(db); // the windows just imported, in the form the store keeps them
 
   const state = db.q(
     'INSERT OR REPLACE INTO alert_state (check_key, version, status, body) VALUES (?, ?, ?, ?)',

@@ -1,7 +1,12 @@
+import { logger } from '../../../shared/powertools';
+import type { StoreDb } from './database';
+import { compactWindows } from './test-windows';
+
 /**
  * The store's tables. Documents are JSON text (`body`), so fields added to a record are kept
  * without a schema change; the other columns are what queries filter and sort on. Text keys
- * sort by their UTF-8 bytes (SQLite's BINARY collation), as DynamoDB sorts string keys.
+ * sort by their UTF-8 bytes (SQLite's BINARY collation), as DynamoDB sorts string keys. A
+ * test's `body` is its record without the window, which is in `window` (see test-windows.ts).
  */
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -26,8 +31,14 @@ CREATE TABLE IF NOT EXISTS runs (
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS tests (
   project TEXT NOT NULL, id TEXT NOT NULL, expires_at INTEGER NOT NULL, version INTEGER NOT NULL,
-  latest TEXT, flaky INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY (project, id)
+  latest TEXT, flaky INTEGER NOT NULL, body TEXT NOT NULL, window TEXT, min_ref INTEGER,
+  PRIMARY KEY (project, id)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS window_runs (
+  ref INTEGER PRIMARY KEY AUTOINCREMENT, project TEXT NOT NULL, run_id TEXT NOT NULL,
+  at TEXT NOT NULL, branch TEXT, commit_id TEXT
+);
+CREATE INDEX IF NOT EXISTS window_runs_by_run ON window_runs (project, run_id);
 CREATE INDEX IF NOT EXISTS tests_by_latest ON tests (project, latest, id);
 CREATE INDEX IF NOT EXISTS tests_by_flaky ON tests (project, flaky, id);
 
@@ -88,3 +99,29 @@ CREATE TABLE IF NOT EXISTS run_digests (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS run_digests_by_expiry ON run_digests (expires_at);
 `;
+
+/** The schema's version, in `PRAGMA user_version`; `migrate` brings an older store up to it. */
+export const SCHEMA_VERSION = 1;
+
+const userVersion = (db: StoreDb): number =>
+  (db.db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version;
+
+/**
+ * Upgrades a store written by an older version in place, in one transaction, at open (after
+ * `SCHEMA` created what was missing). Version 1: compact test windows (columns `window` and
+ * `min_ref`, table `window_runs`; the windows kept in `body` until then are converted).
+ */
+export const migrate = (db: StoreDb): void => {
+  if (userVersion(db) >= SCHEMA_VERSION) return;
+  db.tx(() => {
+    if (userVersion(db) >= SCHEMA_VERSION) return; // another connection did it meanwhile
+    const columns = db.db.prepare('PRAGMA table_info(tests)').all() as { name: string }[];
+    if (!columns.some((c) => c.name === 'window'))
+      db.db.exec(
+        'ALTER TABLE tests ADD COLUMN window TEXT; ALTER TABLE tests ADD COLUMN min_ref INTEGER',
+      );
+    const converted = compactWindows(db);
+    if (converted > 0) logger.info('test windows stored compactly', { tests: converted });
+    db.db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+  });
+};

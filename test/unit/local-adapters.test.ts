@@ -13,6 +13,7 @@ import { LocalMetricStore, parseEmf } from '../../functions/adapters/local/metri
 import { createLocalMetrics } from '../../functions/adapters/local/metrics';
 import { LocalStore } from '../../functions/adapters/local/store';
 import { type BusEvent, EVENT_PATTERNS, type VigilEvent } from '../../functions/core/events';
+import { payloadSha256 } from '../../functions/core/payload-hash';
 
 /** The file system calls of the archive's writes, in order (the calls themselves are real). */
 const fsCalls = vi.hoisted(() => [] as string[][]);
@@ -356,6 +357,21 @@ describe('FileArchive', () => {
     await expect(
       archive.put({ ...input('k.xml', '<x/>'), sha256: 'a'.repeat(64) }),
     ).rejects.toThrow(/does not match its sha256/);
+  });
+
+  it('refuses a mismatch even for bytes ingest has hashed: their hash with other bytes, another hash with them', async () => {
+    const archive = new FileArchive(dir);
+    const raw = Buffer.from('<x/>');
+    const normalized = Buffer.from('{"x":1}');
+    const rawSha = payloadSha256(raw);
+    const normalizedSha = payloadSha256(normalized);
+    const put = (body: Buffer, sha256: string) =>
+      archive.put({ key: 'k.xml', body, contentType: 'application/xml', sha256, metadata: {} });
+    await expect(put(normalized, rawSha)).rejects.toThrow(/does not match its sha256/);
+    await expect(put(raw, normalizedSha)).rejects.toThrow(/does not match its sha256/);
+    const pointer = await put(raw, rawSha);
+    expect(pointer.sha256).toBe(rawSha);
+    expect(Buffer.from(await archive.get(pointer)).toString()).toBe('<x/>');
   });
 });
 

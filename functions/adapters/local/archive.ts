@@ -5,6 +5,7 @@ import { basename, dirname, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { VigilError } from '../../core/errors';
 import type { ArchivePointer } from '../../core/events';
+import { hashedAs } from '../../core/payload-hash';
 import type { ArchiveInput, ArchiveReader, PayloadArchive } from '../../core/ports';
 import { storeFailure } from './store/database';
 
@@ -29,7 +30,10 @@ export class FileArchive implements PayloadArchive, ArchiveReader {
   }
 
   async put(input: ArchiveInput): Promise<ArchivePointer> {
-    const sha256 = createHash('sha256').update(input.body).digest('hex');
+    // Not hashed again when ingest has just hashed these very bytes (see payload-hash.ts).
+    const sha256 = hashedAs(input.body, input.sha256)
+      ? input.sha256
+      : createHash('sha256').update(input.body).digest('hex');
     if (sha256 !== input.sha256.toLowerCase())
       throw new VigilError('internal', `archive input for ${input.key} does not match its sha256`);
     const ext = extname(input.key)

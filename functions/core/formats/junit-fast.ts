@@ -33,8 +33,37 @@ const DOCTYPE =
 // biome-ignore lint/suspicious/noControlCharactersInRegex: these are the characters XML forbids.
 const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/;
 const SURROGATE = /[\ud800-\udfff]/;
-const NEEDS_DECODING = /[&\t\n\r]/;
 const PI_TARGET = /^[A-Za-z_][\w.-]*/;
+
+/**
+ * The element names JUnit reports are made of: a tag with one of them gets that string, one
+ * string per name instead of one per tag, which the model's `switch` then compares by identity.
+ */
+const KNOWN_NAMES: readonly string[] = [
+  'testcase',
+  'testsuite',
+  'testsuites',
+  'failure',
+  'error',
+  'skipped',
+  'system-out',
+  'system-err',
+  'properties',
+  'property',
+  'rerunFailure',
+  'rerunError',
+  'flakyFailure',
+  'flakyError',
+];
+
+/** The name in [start, end). */
+const nameAt = (text: string, start: number, end: number): string => {
+  const length = end - start;
+  for (const known of KNOWN_NAMES) {
+    if (known.length === length && text.startsWith(known, start)) return known;
+  }
+  return text.slice(start, end);
+};
 
 const isSpace = (c: number): boolean => c === 0x20 || c === 0x0a || c === 0x09 || c === 0x0d;
 /** ASCII name characters: 1 may start a name, 2 may only continue one. Others: not sure. */
@@ -169,9 +198,13 @@ class TagAttributes implements XmlAttributes {
       if ((at[k + 1] as number) - ns === name.length && text.startsWith(name, ns)) {
         const vs = at[k + 2] as number;
         const ve = at[k + 3] as number;
-        const value = text.slice(vs, ve);
-        // References were checked while scanning: decoding cannot throw here.
-        return NEEDS_DECODING.test(value) ? decodeAttribute(text, vs, ve) : value;
+        for (let i = vs; i < ve; i++) {
+          const c = text.charCodeAt(i);
+          // References were checked while scanning: decoding cannot throw here.
+          if (c === 0x26 || c === 0x09 || c === 0x0a || c === 0x0d)
+            return decodeAttribute(text, vs, ve);
+        }
+        return text.slice(vs, ve);
       }
     }
     return undefined;
@@ -346,7 +379,7 @@ const scan = (input: string): ParsedTests | undefined => {
     let i = lt + 2;
     while (i < n && isNameChar(text.charCodeAt(i))) i++;
     if (i >= n) return undefined;
-    const name = text.slice(lt + 1, i);
+    const name = nameAt(text, lt + 1, i);
     if (open.length === 0) {
       if (sawRoot || !ROOTS.includes(name)) return undefined;
       sawRoot = true;

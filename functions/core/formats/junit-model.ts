@@ -259,8 +259,11 @@ export const junitBuilder = (): JunitBuilder => {
   };
 
   /** The current test case closed: build it, with everything known. */
+  /** Names the open test case in a warning (one function for all test cases). */
+  const caseWhere = () => `test case ${JSON.stringify(caseName)}`;
+
   const finish = (): void => {
-    const us = duration.testCase(caseTime, () => `test case ${JSON.stringify(caseName)}`);
+    const us = duration.testCase(caseTime, caseWhere);
     const tc: TestCase = {
       suite: caseSuite,
       classname: caseClassname,

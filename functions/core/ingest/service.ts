@@ -10,6 +10,7 @@ import { securityAnalysisFor } from '../gates/security';
 import type { HistoryReader, RunRecord } from '../history/types';
 import { computePatch, unwrapPatch, withPatchCheck } from '../patch/ingest';
 import type { PatchSummary } from '../patch/patch';
+import { payloadSha256 } from '../payload-hash';
 import type { Clock, EventPublisher, PayloadArchive, RunLedger } from '../ports';
 import { canonicalProject } from '../project';
 import { onlyKnown, wellFormedQuery } from '../query-params';
@@ -138,8 +139,7 @@ const CONTENT_TYPES: Record<string, string> = {
   sarif: 'application/sarif+json',
 };
 
-const sha256 = (data: Uint8Array | string): string =>
-  createHash('sha256').update(data).digest('hex');
+const sha256 = (data: string): string => createHash('sha256').update(data).digest('hex');
 
 export interface RequestParams {
   project: string;
@@ -339,7 +339,7 @@ export const ingest = async (req: IngestRequest, deps: IngestDeps): Promise<Inge
     parseReport(unwrapped.text, params.format),
   );
   const patch = computePatch(report, unwrapped.text, unwrapped);
-  const contentHash = sha256(bytes);
+  const contentHash = payloadSha256(bytes);
   // The run's identity is its content and its metadata: the same bytes for another commit,
   // branch, suite or CI job are another run, never a duplicate.
   const identity: RunIdentity = identityOf(contentHash, params);
@@ -414,7 +414,7 @@ export const ingest = async (req: IngestRequest, deps: IngestDeps): Promise<Inge
         key: `${key}.normalized.json`,
         body: normalizedBody,
         contentType: 'application/json',
-        sha256: sha256(normalizedBody),
+        sha256: payloadSha256(normalizedBody),
         metadata: common,
       }),
     ]);

@@ -102,4 +102,39 @@ describe('JUnit readings', () => {
     const otherSuites = mergeReruns([tc('failed'), tc('passed')], [1, 2], undefined);
     expect(otherSuites.cases).toHaveLength(2);
   });
+
+  it('groups reruns by suite element, classname and name, with suites interleaved', () => {
+    const tc = (status: TestCase['status'], classname = 'c', name = 'n'): TestCase => ({
+      suite: 's',
+      classname,
+      name,
+      status,
+      flaky: false,
+      durationMs: 1,
+      retries: 0,
+    });
+    // Suite 2 is nested in suite 1: its cases come between suite 1's.
+    const { cases, repeated } = mergeReruns(
+      [
+        tc('failed'),
+        tc('failed'),
+        tc('passed'),
+        tc('passed'),
+        tc('failed', 'd'),
+        tc('failed', 'c', ''),
+        tc('failed', 'c', ''),
+      ],
+      [1, 2, 2, 1, 1, 1, 1],
+      undefined,
+    );
+    const rerun = { ...tc('passed'), flaky: true, retries: 1, durationMs: 2 };
+    expect(cases).toEqual([
+      rerun,
+      rerun,
+      tc('failed', 'd'),
+      tc('failed', 'c', ''),
+      tc('failed', 'c', ''),
+    ]);
+    expect(repeated).toEqual(['n', 'n']);
+  });
 });

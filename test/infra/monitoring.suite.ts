@@ -75,7 +75,7 @@ let config: VigilConfig;
 beforeAll(async () => {
   config = await withProbes();
   full = await synthesizeDev(config);
-  fullNag = full.nag;
+  fullNag = full.nag();
   bare = await synthesizeDev(await withoutProbes());
 });
 

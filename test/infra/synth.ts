@@ -2,9 +2,10 @@ import type { App, PolicyValidationPluginReport } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { parseConfig, type VigilConfig } from '../../functions/core/config';
-import { loadVigilConfig, parseStage, type Stage, stackNameFor } from '../../lib/config';
+import { parseStage, type Stage, stackNameFor } from '../../lib/config';
 import { VigilStack } from '../../lib/vigil-stack';
 import { testApp } from '../helpers/cdk-app';
+import { repoConfig } from '../helpers/repo-config';
 
 /**
  * Build the app the way bin/app.ts does (stage from context), without reading the process
@@ -59,17 +60,6 @@ export const synthesize = (stage: Stage, config: VigilConfig): Promise<Synthesiz
     synthesized.set(key, found);
   }
   return found;
-};
-
-let loaded: Promise<VigilConfig> | undefined;
-
-/**
- * vigil.config.ts, loaded once per process: each load goes through tsx's loader, registered
- * again for it (~0.3 s of CPU, more on a busy machine). Callers copy it, never change it.
- */
-export const repoConfig = (): Promise<VigilConfig> => {
-  loaded ??= loadVigilConfig();
-  return loaded;
 };
 
 /** The repository config with one probe and one email channel: the stages as deployed. */

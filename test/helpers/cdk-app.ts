@@ -10,13 +10,15 @@ const cdkJsonContext = (): Record<string, unknown> =>
   ).context ?? {};
 
 /**
- * An App as `cdk synth` builds it (cdk.json's context first, then `context`), minus CDK's
- * built-in CloudFormation validation: its WASM engine costs 3-20 s per synthesis on this
- * machine and only prints warnings, and test/infra/cfn-lint.suite.ts lints the same templates.
+ * An App as `cdk synth` builds it (cdk.json's context first, then `context`), minus two things
+ * no test reads: CDK's built-in CloudFormation validation (its WASM engine costs 3-20 s per
+ * synthesis on this machine and only prints warnings; test/infra/cfn-lint.suite.ts lints the
+ * same templates) and the construct tree written to tree.json (a walk of the whole app).
  */
 export const testApp = (context: Record<string, unknown> = {}, props: AppProps = {}): App =>
   new App({
     ...props,
     builtinCloudFormationValidation: false,
+    treeMetadata: false,
     context: { ...cdkJsonContext(), ...context },
   });

@@ -5,7 +5,6 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig, type VigilConfig } from '../../functions/core/config';
 import { BROWSER_EXTERNALS, browserAfterBundling } from '../../lib/browser-checks';
-import { loadVigilConfig } from '../../lib/config';
 import {
   BUNDLING,
   bundleLikeNodejsFunction,
@@ -17,6 +16,7 @@ import {
 } from '../../lib/function-defaults';
 import { buildDashboardInto } from '../../lib/web';
 import { isDependency, type SourceMapV3, trimSourceMapFile } from '../../scripts/trim-source-map';
+import { repoConfig } from '../helpers/repo-config';
 
 /**
  * The functions' assets, built outside CDK as NodejsFunction builds them (the same esbuild
@@ -145,8 +145,7 @@ let files = {} as Record<FunctionName, string>;
 let loaded: Loaded;
 
 beforeAll(async () => {
-  // Once: each load registers tsx's loader again.
-  const repoConfig = await loadVigilConfig();
+  const config = await repoConfig();
   // The commands that do not read the bundles run while esbuild builds them.
   const [built] = await Promise.all([
     bundleLikeNodejsFunction(entries([...FUNCTIONS, 'browser']), outdir, BROWSER_EXTERNALS, [
@@ -154,7 +153,7 @@ beforeAll(async () => {
     ]),
     runBundlingCommands(cliAfterBundling(REPO_ROOT, ingestDir)),
     runBundlingCommands(buildDashboardInto(REPO_ROOT, webDir)),
-    runBundlingCommands(browserCommands(repoConfig)),
+    runBundlingCommands(browserCommands(config)),
   ]);
   files = built as Record<FunctionName, string>;
   for (const name of FUNCTIONS) {
@@ -163,7 +162,7 @@ beforeAll(async () => {
 
   const result = spawnSync(process.execPath, ['--input-type=module', '-e', lambdaScript(files)], {
     cwd: outdir, // no repo node_modules nearby
-    env: lambdaEnv(repoConfig),
+    env: lambdaEnv(config),
     encoding: 'utf8',
   });
   const line = result.stdout.split('\n').find((l) => l.startsWith('RESULT '));

@@ -16,7 +16,7 @@ beforeAll(async () => {
   const built = await synthesize('dev', await stageConfig());
   stack = built.stack;
   template = built.template;
-  nag = [...nagFindings(built.nag, 'error'), ...nagFindings(built.nag, 'warning')];
+  nag = [...nagFindings(built.nag(), 'error'), ...nagFindings(built.nag(), 'warning')];
 });
 
 const logicalId = (construct: { node: { defaultChild?: unknown } }): string =>

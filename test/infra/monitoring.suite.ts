@@ -10,7 +10,8 @@ import { createMetricsHandler } from '../../functions/metrics/handler';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../../lib/function-defaults';
 import { Monitoring } from '../../lib/monitoring';
 import { testApp } from '../helpers/cdk-app';
-import { nagFindings, repoConfig, type Synthesized, stageConfig, synthesize } from './synth';
+import { repoConfig } from '../helpers/repo-config';
+import { nagFindings, type Synthesized, stageConfig, synthesize } from './synth';
 
 interface Dimension {
   Name: string;
@@ -75,7 +76,7 @@ let config: VigilConfig;
 beforeAll(async () => {
   config = await withProbes();
   full = await synthesizeDev(config);
-  fullNag = full.nag;
+  fullNag = full.nag();
   bare = await synthesizeDev(await withoutProbes());
 });
 

@@ -116,7 +116,7 @@ describe.each(STAGES_UNDER_TEST)('Sentry DSN secret (%s)', (stage) => {
   });
 
   it('leaves no unacknowledged cdk-nag finding', () => {
-    expect(nagFindings(s().nag, 'error')).toEqual([]);
-    expect(nagFindings(s().nag, 'warning')).toEqual([]);
+    expect(nagFindings(s().nag(), 'error')).toEqual([]);
+    expect(nagFindings(s().nag(), 'warning')).toEqual([]);
   });
 });

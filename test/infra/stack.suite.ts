@@ -510,8 +510,8 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
   });
 
   it('passes cdk-nag AwsSolutions with no unacknowledged findings', () => {
-    expect(nagFindings(s().nag, 'error')).toEqual([]);
-    expect(nagFindings(s().nag, 'warning')).toEqual([]);
+    expect(nagFindings(s().nag(), 'error')).toEqual([]);
+    expect(nagFindings(s().nag(), 'warning')).toEqual([]);
   });
 
   it('gives every cdk-nag acknowledgement a written reason', () => {

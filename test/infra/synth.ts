@@ -1,43 +1,23 @@
-import { type App, type PolicyValidationPluginReport, Validations } from 'aws-cdk-lib';
+import type { App, PolicyValidationPluginReport } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { parseConfig, type VigilConfig } from '../../functions/core/config';
-import { loadVigilConfig, parseStage, type Stage, stackNameFor } from '../../lib/config';
+import { parseStage, type Stage, stackNameFor } from '../../lib/config';
 import { VigilStack } from '../../lib/vigil-stack';
 import { testApp } from '../helpers/cdk-app';
+import { repoConfig } from '../helpers/repo-config';
 
 /**
- * Build the app the way bin/app.ts does (stage from context, cdk-nag as validation plugin),
- * without reading the process environment or bundling the functions. `nagReport` is what
- * cdk-nag reported when synthesis ran it (asking it again would walk the whole app again).
+ * Build the app the way bin/app.ts does (stage from context), without reading the process
+ * environment or bundling the functions. cdk-nag is not added as a validation plugin: the
+ * suites that assert on its findings ask `Synthesized.nag()`, which walks the same construct
+ * tree as the plugin does in `cdk synth`, once per synthesis.
  */
-const buildApp = (
-  stage: Stage,
-  config: VigilConfig,
-): { app: App; stack: VigilStack; nagReport: () => PolicyValidationPluginReport } => {
-  const app = testApp({
-    stage,
-    // cdk-nag findings are asserted by the tests (with a readable list) instead of
-    // aborting synthesis as `cdk synth` does.
-    '@aws-cdk/core:failSynthOnValidationErrors': false,
-    'aws:cdk:bundling-stacks': [],
-  });
+const buildApp = (stage: Stage, config: VigilConfig): { app: App; stack: VigilStack } => {
+  const app = testApp({ stage, 'aws:cdk:bundling-stacks': [] });
   const parsed = parseStage(app.node.tryGetContext('stage'));
   const stack = new VigilStack(app, stackNameFor(parsed), { stage: parsed, config });
-  const nag = new AwsSolutionsChecks(app);
-  let report: PolicyValidationPluginReport | undefined;
-  Validations.of(app).addPlugins({
-    name: nag.name,
-    validate: (context) => {
-      report = nag.validate(context);
-      return report;
-    },
-  });
-  const nagReport = (): PolicyValidationPluginReport => {
-    if (!report) throw new Error('cdk-nag has not run: synthesize the app first');
-    return report;
-  };
-  return { app, stack, nagReport };
+  return { app, stack };
 };
 
 export interface CfnResourceJson {
@@ -51,8 +31,8 @@ export interface Synthesized {
   stack: VigilStack;
   template: Template;
   resources: Record<string, CfnResourceJson>;
-  /** cdk-nag's report on the app. */
-  nag: PolicyValidationPluginReport;
+  /** cdk-nag's report on the app (AwsSolutions, as bin/app.ts), computed on the first call. */
+  nag: () => PolicyValidationPluginReport;
 }
 
 const synthesized = new Map<string, Promise<Synthesized>>();
@@ -67,26 +47,19 @@ export const synthesize = (stage: Stage, config: VigilConfig): Promise<Synthesiz
   let found = synthesized.get(key);
   if (found === undefined) {
     found = Promise.resolve().then(() => {
-      const { app, stack, nagReport } = buildApp(stage, config);
-      // Synthesis runs cdk-nag as a validation plugin.
+      const { app, stack } = buildApp(stage, config);
       const template = Template.fromStack(stack);
       const resources = template.toJSON().Resources as Record<string, CfnResourceJson>;
-      return { app, stack, template, resources, nag: nagReport() };
+      let report: PolicyValidationPluginReport | undefined;
+      const nag = () => {
+        report ??= new AwsSolutionsChecks().validateScope(app);
+        return report;
+      };
+      return { app, stack, template, resources, nag };
     });
     synthesized.set(key, found);
   }
   return found;
-};
-
-let loaded: Promise<VigilConfig> | undefined;
-
-/**
- * vigil.config.ts, loaded once per process: each load goes through tsx's loader, registered
- * again for it (~0.3 s of CPU, more on a busy machine). Callers copy it, never change it.
- */
-export const repoConfig = (): Promise<VigilConfig> => {
-  loaded ??= loadVigilConfig();
-  return loaded;
 };
 
 /** The repository config with one probe and one email channel: the stages as deployed. */

@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { alertmanagerEvents, parseAlertmanagerPayload } from '../core/alerts/alertmanager';
+import { alertmanagerEvents } from '../core/alerts/alertmanager';
+import { parseAlertmanagerPayload } from '../core/alerts/alertmanager-payload';
 import type { VigilConfig } from '../core/config';
 import type { Clock, EventPublisher } from '../core/ports';
 import { bodyBytes, type HttpResult, json } from '../shared/http';

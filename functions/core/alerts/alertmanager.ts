@@ -1,8 +1,7 @@
-import * as z from 'zod';
-import { VigilError } from '../errors';
 import { DETAIL_TYPES, SOURCES } from '../event-names';
 import type { AlertmanagerAlertDetail, VigilEvent } from '../events';
 import { canonicalProject } from '../project';
+import { type AlertmanagerPayload, clip } from './alertmanager-payload';
 import type { Observation } from './state';
 
 /**
@@ -11,73 +10,8 @@ import type { Observation } from './state';
  * alert handler turns each into an observation of check `alertmanager:<fingerprint>`, so the
  * alert goes through Vigil's state machine, maintenance windows and channels like a probe:
  * one FIRING per fingerprint (Alertmanager's repeats add nothing), RESOLVED on resolve.
- *
- * Everything in the payload is hostile: sizes are bounded here, and the messages escape the
- * text (core/alerts/messages.ts).
+ * The payload is checked and bounded in `alertmanager-payload.ts`.
  */
-
-/** Alerts per request at most (Alertmanager's `max_alerts` trims a group; 0 means all). */
-export const MAX_ALERTS_PER_REQUEST = 1000;
-/** Labels or annotations per alert, and characters per name or value, kept. */
-const MAX_ENTRIES = 64;
-const MAX_VALUE_CHARS = 1024;
-
-const clip = (s: string, max = MAX_VALUE_CHARS): string =>
-  s.length <= max ? s : `${s.slice(0, max - 1)}…`;
-
-const strings = z
-  .record(z.string(), z.string())
-  .default({})
-  .transform((r) =>
-    Object.fromEntries(
-      Object.entries(r)
-        .slice(0, MAX_ENTRIES)
-        .map(([k, v]) => [clip(k, 128), clip(v)]),
-    ),
-  );
-
-const alertSchema = z.object({
-  status: z.enum(['firing', 'resolved']),
-  labels: strings,
-  annotations: strings,
-  startsAt: z.string().min(1),
-  endsAt: z.string().default(''),
-  generatorURL: z.string().optional(),
-  fingerprint: z
-    .string()
-    .regex(/^[A-Za-z0-9]{1,64}$/, 'an Alertmanager fingerprint (hex, at most 64 characters)'),
-});
-
-export const alertmanagerPayloadSchema = z.object({
-  version: z.literal('4'),
-  receiver: z.string().default(''),
-  status: z.enum(['firing', 'resolved']),
-  alerts: z.array(alertSchema).max(MAX_ALERTS_PER_REQUEST),
-  externalURL: z.string().optional(),
-});
-
-export type AlertmanagerPayload = z.infer<typeof alertmanagerPayloadSchema>;
-
-/** The body as a payload, or a `bad_request` naming what is wrong and where. */
-export const parseAlertmanagerPayload = (body: Uint8Array): AlertmanagerPayload => {
-  let json: unknown;
-  try {
-    json = JSON.parse(Buffer.from(body).toString('utf8'));
-  } catch {
-    throw new VigilError('bad_request', 'The body is not JSON: send Alertmanager webhook JSON.');
-  }
-  const parsed = alertmanagerPayloadSchema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const path = issue?.path.join('.') ?? '';
-    throw new VigilError(
-      'bad_request',
-      `Not an Alertmanager webhook payload (version "4"): ${path ? `${path}: ` : ''}${issue?.message ?? 'bad shape'}`,
-      { path: `body${path ? `.${path}` : ''}` },
-    );
-  }
-  return parsed.data;
-};
 
 const isHttpUrl = (s: string | undefined): s is string => {
   try {

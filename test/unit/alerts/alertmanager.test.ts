@@ -2,9 +2,11 @@ import { describe, expect, it } from 'vitest';
 import {
   alertmanagerEvents,
   alertmanagerObservation,
+} from '../../../functions/core/alerts/alertmanager';
+import {
   MAX_ALERTS_PER_REQUEST,
   parseAlertmanagerPayload,
-} from '../../../functions/core/alerts/alertmanager';
+} from '../../../functions/core/alerts/alertmanager-payload';
 import { observationFromEvent } from '../../../functions/core/alerts/sources';
 import { parseConfig } from '../../../functions/core/config';
 import { type AlertmanagerAlertDetail, parseBusEvent } from '../../../functions/core/events';
@@ -58,6 +60,60 @@ describe('Alertmanager webhook payload', () => {
         ctx,
       ),
     ).toThrow(/project name is invalid/);
+  });
+
+  it('names the first malformed field of an alert, by its path, and drops unknown fields', () => {
+    const refusal = (v: unknown) => {
+      try {
+        parseAlertmanagerPayload(body(v));
+      } catch (e) {
+        return { message: (e as Error).message, location: (e as { location?: unknown }).location };
+      }
+      throw new Error('accepted');
+    };
+    const prefix = 'Not an Alertmanager webhook payload (version "4"): ';
+    expect(refusal(payload([alert({ labels: { job: 'api', le: 0.5 } })]))).toEqual({
+      message: `${prefix}alerts.0.labels.le: Invalid input: expected string, received number`,
+      location: { path: 'body.alerts.0.labels.le' },
+    });
+    expect(refusal(payload([alert(), alert({ annotations: ['x'] })]))).toEqual({
+      message: `${prefix}alerts.1.annotations: Invalid input: expected record, received array`,
+      location: { path: 'body.alerts.1.annotations' },
+    });
+    // The first problem in field order: status before startsAt before fingerprint.
+    expect(refusal(payload([alert({ status: 'pending', startsAt: '', fingerprint: 1 })]))).toEqual({
+      message: `${prefix}alerts.0.status: Invalid option: expected one of "firing"|"resolved"`,
+      location: { path: 'body.alerts.0.status' },
+    });
+    expect(refusal(payload([alert({ startsAt: '', fingerprint: 1 })])).message).toBe(
+      `${prefix}alerts.0.startsAt: Too small: expected string to have >=1 characters`,
+    );
+    expect(refusal(payload([null])).message).toBe(
+      `${prefix}alerts.0: Invalid input: expected object, received null`,
+    );
+    expect(refusal({ ...payload([]), receiver: null }).message).toBe(
+      `${prefix}receiver: Invalid input: expected string, received null`,
+    );
+    expect(refusal({ version: '4', status: 'firing' }).message).toBe(
+      `${prefix}alerts: Invalid input: expected array, received undefined`,
+    );
+    // What may be left out has defaults; what is unknown is dropped.
+    const { labels: _, annotations: __, endsAt: ___, ...bare } = alert({ extra: true });
+    expect(parseAlertmanagerPayload(body({ ...payload([bare]), receiver: undefined }))).toEqual({
+      version: '4',
+      receiver: '',
+      status: 'firing',
+      alerts: [
+        {
+          status: 'firing',
+          labels: {},
+          annotations: {},
+          startsAt: '2026-12-03T10:00:00Z',
+          endsAt: '',
+          fingerprint: 'abc123',
+        },
+      ],
+    });
   });
 
   it('bounds label values and keeps only http(s) links', () => {

@@ -1,0 +1,105 @@
+import { createHash } from 'node:crypto';
+import { constants } from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { FileArchive } from '../../functions/adapters/local/archive';
+
+// It mocks node:fs/promises, so it runs in a process of its own (ISOLATED in vitest.config.ts):
+// in a shared worker the archive module may already be loaded with the real one.
+/** The file system calls of the archive's writes, in order (the calls themselves are real). */
+const fsCalls = vi.hoisted(() => [] as string[][]);
+vi.mock('node:fs/promises', async (importOriginal) => {
+  const fs = await importOriginal<typeof import('node:fs/promises')>();
+  return {
+    ...fs,
+    mkdir: async (...args: Parameters<typeof fs.mkdir>) => {
+      fsCalls.push(['mkdir', String(args[0])]);
+      return fs.mkdir(...args);
+    },
+    writeFile: async (...args: Parameters<typeof fs.writeFile>) => {
+      const flag = (args[2] as { flag?: unknown } | undefined)?.flag;
+      fsCalls.push(['writeFile', String(args[0]), String(flag)]);
+      return fs.writeFile(...args);
+    },
+    rename: async (from: string, to: string) => {
+      fsCalls.push(['rename', from, to]);
+      return fs.rename(from, to);
+    },
+    open: async (...args: Parameters<typeof fs.open>) => {
+      const handle = await fs.open(...args);
+      const sync = handle.sync.bind(handle);
+      handle.sync = async () => {
+        fsCalls.push(['sync', String(args[0])]);
+        return sync();
+      };
+      return handle;
+    },
+  };
+});
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'vigil-archive-'));
+});
+
+const input = (key: string, text: string) => ({
+  key,
+  body: Buffer.from(text),
+  contentType: 'application/xml',
+  sha256: createHash('sha256').update(text).digest('hex'),
+  metadata: {},
+});
+
+describe('FileArchive write order', () => {
+  it('writes each object durably before it answers: data, then rename, then its folder entry', async () => {
+    // Prepare
+    const archive = new FileArchive(dir);
+    fsCalls.length = 0;
+
+    // Act: the first object of its folder, then the same bytes again under another key.
+    const pointer = await archive.put(input('shop/r1.xml', '<x/>'));
+    const first = fsCalls.splice(0);
+    await archive.put(input('shop/r2.xml', '<x/>'));
+
+    // Assess: the write (O_DSYNC: on disk when it returns) found no folder, which was made and
+    // flushed; then the rename, then the folder's entry flushed. The same content is not
+    // written twice.
+    const path = fileURLToPath(pointer.uri);
+    const folder = dirname(path);
+    const tmp = first.find((c) => c[0] === 'rename')?.[1] ?? '';
+    expect(tmp).toMatch(/\.tmp$/);
+    const dsync = String(
+      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_DSYNC,
+    );
+    expect(first).toEqual([
+      ['writeFile', tmp, dsync],
+      ['mkdir', folder],
+      ['sync', dirname(folder)],
+      ['writeFile', tmp, dsync],
+      ['rename', tmp, path],
+      ['sync', folder],
+    ]);
+    expect(fsCalls).toEqual([]);
+    expect(await readFile(path, 'utf8')).toBe('<x/>');
+  });
+
+  it('writes into an existing folder without making it again, and rewrites a missing object', async () => {
+    // Prepare: an object whose file is gone, its folder still there.
+    const archive = new FileArchive(dir);
+    const pointer = await archive.put(input('a.xml', '<a/>'));
+    const path = fileURLToPath(pointer.uri);
+    await fsp.rm(path);
+    fsCalls.length = 0;
+
+    // Act
+    await archive.put(input('a.xml', '<a/>'));
+
+    // Assess: one write, the rename and the folder's flush; the bytes are back.
+    expect(fsCalls.map((c) => c[0])).toEqual(['writeFile', 'rename', 'sync']);
+    expect(await readFile(path, 'utf8')).toBe('<a/>');
+  });
+});

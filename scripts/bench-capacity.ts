@@ -31,9 +31,13 @@ import { type VerifyReport, verifyDataDir } from '../load/verify';
  * the reports stored although their client had timed out: counted apart, not as a loss (the
  * timeout is already counted as an error).
  *
+ * Then, in the same run, the floor: a minimal Node server in a child process that reads and
+ * drops the same bodies (answering 202), at --floor-rates, stopping at its first failing step.
+ *
  * Options: --rates 10,25,50,100,200,400,600  --step-seconds 10  --catch-up 60  --all (every rate,
  * not stopping at the first failing step)  --p99 100  --refine 4 (most extra
  * steps between the last good and the first bad rate, stopping when they are within 10%)  --keep
+ * --floor-rates 250,500,1000,2000,4000 (none: --floor-rates 0)
  */
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -49,6 +53,7 @@ const { values } = parseArgs({
     refine: { type: 'string', default: '4' },
     keep: { type: 'boolean', default: false },
     all: { type: 'boolean', default: false },
+    'floor-rates': { type: 'string', default: '250,500,1000,2000,4000' },
   },
 });
 const rates = values.rates.split(',').map(Number);
@@ -56,6 +61,10 @@ const stepSeconds = Number(values['step-seconds']);
 const p99Limit = Number(values.p99);
 const refineSteps = Number(values.refine);
 const catchUpMaxS = Number(values['catch-up']);
+const floorRates = values['floor-rates']
+  .split(',')
+  .map(Number)
+  .filter((r) => r > 0);
 if (
   rates.some((r) => !(r > 0)) ||
   !(stepSeconds > 0) ||
@@ -237,6 +246,94 @@ const sumVerify = (list: VerifyReport[]): VerifyCounts & { late: number } =>
     }),
     { lost: 0, duplicated: 0, unexpected: 0, deadLettered: 0, late: 0 },
   );
+
+/** The floor: the least an HTTP server on Node must do per report (read the body, answer). */
+const FLOOR_SERVER = `
+const server = require('node:http').createServer((req, res) => {
+  req.on('data', () => {});
+  req.on('end', () => {
+    res.writeHead(202, { 'content-type': 'application/json' });
+    res.end('{"status":"accepted"}');
+  });
+});
+server.keepAliveTimeout = 60000;
+server.listen(0, '127.0.0.1', () => console.log(server.address().port));
+`;
+
+/** The floor server's capacity at `floorRates`, measured like Vigil's; one line per step. */
+const measureFloor = async (
+  bodies: ReturnType<typeof junitBodies>,
+  out: (line: string) => void,
+): Promise<void> => {
+  const child = spawn(process.execPath, ['-e', FLOOR_SERVER], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  try {
+    const port = await new Promise<string>((resolve, reject) => {
+      child.stdout?.once('data', (d: Buffer) => resolve(d.toString().trim()));
+      child.once('exit', () => reject(new Error('the floor server exited before listening')));
+    });
+    const target = new URL(`http://127.0.0.1:${port}`);
+    let best: string | undefined;
+    for (const rate of floorRates) {
+      const scenario = ingestScenario({
+        name: 'junit',
+        target,
+        token: TOKEN,
+        project: PROJECT,
+        bodies,
+        runPrefix: newRunPrefix(),
+        gzipShare: 0,
+      });
+      const before = await cpuMsOf(child.pid);
+      const { recorder, run: r } = await executeLoad({
+        target,
+        scenario,
+        engine: 'paced',
+        rate,
+        durationS: stepSeconds,
+        connections: 256,
+        timeoutMs: 10_000,
+      });
+      const after = await cpuMsOf(child.pid);
+      const result = summarize(
+        recorder,
+        {
+          scenario: 'junit',
+          engine: 'paced',
+          target: target.href,
+          rate,
+          durationS: stepSeconds,
+          connections: 256,
+          startedAt: r.startedAt,
+          elapsedMs: r.elapsedMs,
+          ...(r.sendLagMs ? { sendLagMs: r.sendLagMs } : {}),
+        },
+        { p99Ms: p99Limit, maxErrorRate: 0 },
+      );
+      const l = result.latency;
+      const ok =
+        result.failed === 0 &&
+        (l?.p99 ?? Number.POSITIVE_INFINITY) < p99Limit &&
+        result.requestsPerSecond >= rate * 0.95;
+      const cpu =
+        before !== undefined && after !== undefined && result.requests > 0
+          ? (after - before) / result.requests
+          : undefined;
+      out(
+        `  floor ${String(rate).padStart(5)} req/s → ${fmt(result.requestsPerSecond).padStart(6)} achieved  p50 ${fmt(l?.med).padStart(6)}  p99 ${fmt(l?.p99).padStart(7)} ms  errors ${result.failed}  server CPU ${fmt(cpu, 2)} ms/req  sender lag p99 ${fmt(result.info.sendLagMs?.p99)} ms  ${ok ? '✔' : '✖'}`,
+      );
+      await delay(1000);
+      if (!ok) break;
+      best = `${rate} req/s (p99 ${fmt(l?.p99)} ms)`;
+    }
+    out(
+      `floor (a Node server that reads and drops the same bodies, same machine and client): ${best ?? `below ${floorRates[0]} req/s`} at p99 < ${p99Limit} ms`,
+    );
+  } finally {
+    child.kill('SIGKILL');
+  }
+};
 
 const main = async (): Promise<number> => {
   const root = await mkdtemp(join(tmpdir(), 'vigil-bench-capacity-'));
@@ -421,6 +518,10 @@ const main = async (): Promise<number> => {
       out(
         `  bus drain rate while working off a backlog: ${drains.map((s) => `${fmt(s.drainPerS)}/s after ${s.rate} req/s`).join(', ')} (events of the slowest subscriber; one per report)`,
       );
+    if (floorRates.length > 0) {
+      out('the floor, in the same run:');
+      await measureFloor(bodies, out);
+    }
     if (total.lost + total.duplicated + unexpected > 0 || !best) code = 1;
   } finally {
     await stopServer(child, 5000);

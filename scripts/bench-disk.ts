@@ -23,9 +23,8 @@ import { parseArgs } from 'node:util';
 import Database from 'libsql';
 import { LocalStore } from '../functions/adapters/local/store';
 import { DB_FILE } from '../functions/adapters/local/store/database';
-import { parseConfig } from '../functions/core/config';
 import { MINUTE_RETENTION_DAYS } from '../functions/core/status/rollup';
-import { startLocal } from '../functions/runtime/local/runtime';
+import { startWithProbes } from './bench-local-probes';
 
 const { values } = parseArgs({
   options: {
@@ -102,21 +101,7 @@ console.log(
     `(fresh data directory, target on loopback); ${load()}`,
 );
 try {
-  const pipeline = await startLocal({
-    config: parseConfig({
-      project: 'bench',
-      probes: Array.from({ length: PROBES }, (_, i) => ({
-        name: `p${i}`,
-        url: `${base}/p${i}`,
-        intervalSeconds: INTERVAL_S,
-        timeoutMs: 2000,
-      })),
-    }),
-    dataDir,
-    port: 0,
-    tokens: ['bench'],
-    probes: false,
-  });
+  const pipeline = await startWithProbes(base, PROBES, INTERVAL_S, dataDir);
   const before = sizes(dataDir);
   pipeline.probes.start();
   await new Promise((r) => setTimeout(r, SECONDS * 1000));
@@ -147,7 +132,7 @@ try {
   const latestRow = perRow(of(after, 'probe_latest'));
   console.log(
     `measured: bytes in use per row: probe rollup ${bucketRow.toFixed(0)} B, latest sample ` +
-      `${latestRow.toFixed(0)} B; metric series per probe: ${seriesPerProbe} (a series of all probes counts 1/${PROBES})`,
+      `${latestRow.toFixed(0)} B; metric series per probe: ${seriesPerProbe.toFixed(2)} (a series of all probes counts 1/${PROBES})`,
   );
 
   // The retention pass, 31 days on: raw points rolled up per hour, delivered events and the

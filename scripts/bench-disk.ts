@@ -8,8 +8,9 @@
  *   points, the event log and the probes' per-check keys (`probe_seen`); the bytes in use per
  *   row of the probe rollups and the latest sample; then, after a retention pass run with a
  *   clock 31 days ahead (the raw points rolled up per hour), the bytes per hourly metric rollup.
- * - computed: the steady state per probe with the default retention for checks every 10, 60 and
- *   300 s: per-check bytes × the checks each kind keeps, plus the rollups' rows per probe.
+ * - computed: the bytes a probe adds a day and holds in steady state with the default
+ *   retention, for checks every 10, 60 and 300 s: per-check bytes × the checks each kind
+ *   keeps, plus the rollups' rows per probe.
  *
  * Options: --probes 20, --interval 1 (s), --seconds 60.
  */

@@ -16,11 +16,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { probeOffsetMs } from '../functions/adapters/local/probe-schedule';
-import { parseConfig } from '../functions/core/config';
 import type { ProbeCompletedDetail } from '../functions/core/events';
-import { startLocal } from '../functions/runtime/local/runtime';
 import { generateJunit } from '../test/helpers/generate-junit';
 import { storedEvents } from '../test/helpers/local-store';
+import { startWithProbes } from './bench-local-probes';
 
 const PROBES = Number(process.env.BENCH_PROBES ?? 200);
 const INTERVAL_S = Number(process.env.BENCH_INTERVAL_S ?? 5);
@@ -39,21 +38,7 @@ const base = await new Promise<string>((resolve) =>
 );
 
 const dataDir = await mkdtemp(join(tmpdir(), 'vigil-bench-probes-'));
-const pipeline = await startLocal({
-  config: parseConfig({
-    project: 'bench',
-    probes: Array.from({ length: PROBES }, (_, i) => ({
-      name: `p${i}`,
-      url: `${base}/p${i}`,
-      intervalSeconds: INTERVAL_S,
-      timeoutMs: 2000,
-    })),
-  }),
-  dataDir,
-  port: 0,
-  tokens: ['bench'],
-  probes: false,
-});
+const pipeline = await startWithProbes(base, PROBES, INTERVAL_S, dataDir);
 // Work for the main event loop meanwhile, as a busy instance has: a 5,000-case JUnit report
 // ingested every second (parse, archive, ledger, then metrics and history deliveries).
 const report = generateJunit({ cases: 5000, failRate: 0.02, withOutput: true, seed: 3 });

@@ -581,6 +581,22 @@ export const configSchema = z
       .strict()
       .optional(),
     badges: badgesSchema.default({ public: { projects: [], probes: [] } }),
+    /**
+     * Local mode's store: how long raw metric points (then rolled up per hour), their hourly
+     * rollups and delivered events are kept. Absent: 30 days, 400 days, 24 hours.
+     */
+    local: z
+      .object({
+        retention: z
+          .object({
+            metricDays: z.number().int().min(1).max(3650).optional(),
+            rollupDays: z.number().int().min(1).max(3650).optional(),
+            eventHours: z.number().int().min(1).max(87_600).optional(),
+          })
+          .strict(),
+      })
+      .strict()
+      .optional(),
     /** Per-stage overrides, merged over the top-level values by `resolveStage`. */
     stages: z
       .record(

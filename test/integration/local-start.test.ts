@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { LocalStore } from '../../functions/adapters/local/store';
 import { parseConfig } from '../../functions/core/config';
 import { type LocalPipeline, startLocal } from '../../functions/runtime/local/runtime';
 import { runEntry } from '../helpers/fakes';
@@ -41,5 +42,42 @@ describe('startLocal', () => {
     expect((await pipeline.store.status.catalog.get('shop', 'r1'))?.runId).toBe('r1');
     expect(existsSync(join(dataDir, 'status'))).toBe(false);
     expect(existsSync(join(dataDir, 'status.imported'))).toBe(true);
+  });
+
+  it("applies the config's local retention when it starts: raw metric points past metricDays are rolled up", async () => {
+    // Prepare: a store with one raw point two days old.
+    dataDir = await mkdtemp(join(tmpdir(), 'vigil-start-'));
+    const old = Date.now() - 2 * 86_400_000;
+    const store = LocalStore.open(dataDir);
+    store.metrics.ingestLine(
+      JSON.stringify({
+        _aws: {
+          Timestamp: old,
+          CloudWatchMetrics: [
+            { Namespace: 'Vigil', Dimensions: [['Project']], Metrics: [{ Name: 'L' }] },
+          ],
+        },
+        Project: 'shop',
+        L: 5,
+      }),
+    );
+    await store.db.batch(() => undefined);
+    store.close();
+    const start = (local?: { retention: { metricDays: number } }) =>
+      startLocal({ config: parseConfig({ local }), dataDir, port: 0, probes: false });
+
+    // Act + Assess: the default (30 days) keeps it raw; metricDays 1 rolls it up per hour.
+    pipeline = await start();
+    expect(pipeline.store.metrics.query({ name: 'L' }).map((p) => p.value)).toEqual([5]);
+    await pipeline.close();
+    pipeline = await start({ retention: { metricDays: 1 } });
+    expect(pipeline.store.metrics.query({ name: 'L' })).toEqual([]);
+    expect(pipeline.store.metrics.rollups('L').map((r) => r.sum)).toEqual([5]);
+  });
+
+  it('refuses an unknown local retention field', () => {
+    expect(() => parseConfig({ local: { retention: { metricsDays: 1 } } })).toThrow(
+      /local\.retention/,
+    );
   });
 });

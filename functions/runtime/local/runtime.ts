@@ -325,7 +325,11 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
   const prune = () => {
     try {
       logger.info('store pruned', {
-        ...store.prune({ statusDays: retentionDays, ...opts.retention }),
+        ...store.prune({
+          statusDays: retentionDays,
+          ...opts.config.local?.retention,
+          ...opts.retention,
+        }),
       });
     } catch (error) {
       logger.error('pruning the store failed; will try again', { error });

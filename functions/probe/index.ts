@@ -1,4 +1,5 @@
-import { busPublisher, lambdaEntry, stageSecrets } from '../adapters/aws/lambda-entry';
+import { busPublisher, lambdaEntry } from '../adapters/aws/lambda-entry';
+import { stageSecrets } from '../adapters/aws/secrets-resolver';
 import { systemClock } from '../core/ports';
 import { configFromEnv } from '../shared/lambda-config';
 import { metrics } from '../shared/powertools';

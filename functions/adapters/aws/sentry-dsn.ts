@@ -1,6 +1,6 @@
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { logger } from '../../shared/powertools';
-import { secrets } from './clients';
+import { secrets } from './secrets-client';
 import type { GetSecretValueClient } from './secrets-resolver';
 
 /**

@@ -1,5 +1,5 @@
+import { secrets } from '../adapters/aws/clients';
 import { lambdaEntry } from '../adapters/aws/lambda-entry';
-import { secrets } from '../adapters/aws/secrets-client';
 import { SecretsManagerTokenSource } from '../adapters/aws/secrets-tokens';
 import { requireEnv } from '../shared/lambda-config';
 import { createAuthorizer } from './handler';

@@ -1,9 +1,8 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { busPublisher, lambdaEntry } from '../adapters/aws/lambda-entry';
+import { busPublisher, lambdaEntry, stageSecrets } from '../adapters/aws/lambda-entry';
 import { S3Archive } from '../adapters/aws/s3-archive';
 import { s3 } from '../adapters/aws/s3-client';
-import { stageSecrets } from '../adapters/aws/secrets-resolver';
 import { systemClock } from '../core/ports';
 import { createProbeHandler } from '../probe/handler';
 import { browserChildMain } from '../shared/browser-child';

@@ -1,5 +1,5 @@
 import { cliFileReader } from '../adapters/aws/cli-file';
-import { dynamo } from '../adapters/aws/clients';
+import { dynamo, eventBridge, secrets } from '../adapters/aws/clients';
 import { DynamoHeartbeatStore } from '../adapters/aws/dynamodb-heartbeat-store';
 import { DynamoHistoryStore } from '../adapters/aws/dynamodb-history-store';
 import { DynamoRunLedger } from '../adapters/aws/dynamodb-ledger';
@@ -8,14 +8,11 @@ import {
   DynamoProbeHistoryStore,
   DynamoRunCatalog,
 } from '../adapters/aws/dynamodb-status-store';
-import { eventBridge } from '../adapters/aws/eventbridge-client';
 import { eventBusCheck, ledgerTableCheck } from '../adapters/aws/health';
-import { busPublisher, lambdaEntry } from '../adapters/aws/lambda-entry';
+import { busPublisher, lambdaEntry, stageSecrets } from '../adapters/aws/lambda-entry';
 import { S3Archive } from '../adapters/aws/s3-archive';
 import { s3 } from '../adapters/aws/s3-client';
 import { S3Uploads } from '../adapters/aws/s3-uploads';
-import { secrets } from '../adapters/aws/secrets-client';
-import { stageSecrets } from '../adapters/aws/secrets-resolver';
 import { SecretsManagerTokenSource } from '../adapters/aws/secrets-tokens';
 import { historyRetentionDays } from '../core/config-access';
 import { configCheck } from '../core/health';

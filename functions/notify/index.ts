@@ -1,7 +1,6 @@
 import { dynamo } from '../adapters/aws/clients';
 import { DynamoDeliveryMarks } from '../adapters/aws/dynamodb-delivery-marks';
-import { lambdaEntry } from '../adapters/aws/lambda-entry';
-import { stageSecrets } from '../adapters/aws/secrets-resolver';
+import { lambdaEntry, stageSecrets } from '../adapters/aws/lambda-entry';
 import { configFromEnv, requireEnv } from '../shared/lambda-config';
 import { metrics } from '../shared/powertools';
 import { createNotifyHandler } from './handler';

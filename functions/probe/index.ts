@@ -1,5 +1,4 @@
-import { busPublisher, lambdaEntry } from '../adapters/aws/lambda-entry';
-import { stageSecrets } from '../adapters/aws/secrets-resolver';
+import { busPublisher, lambdaEntry, stageSecrets } from '../adapters/aws/lambda-entry';
 import { systemClock } from '../core/ports';
 import { configFromEnv } from '../shared/lambda-config';
 import { metrics } from '../shared/powertools';

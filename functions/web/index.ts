@@ -1,13 +1,12 @@
 import { fileURLToPath } from 'node:url';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { dynamo } from '../adapters/aws/clients';
+import { dynamo, secrets } from '../adapters/aws/clients';
 import {
   DynamoIncidentStore,
   DynamoProbeHistoryStore,
   DynamoRunCatalog,
 } from '../adapters/aws/dynamodb-status-store';
 import { lambdaEntry } from '../adapters/aws/lambda-entry';
-import { secrets } from '../adapters/aws/secrets-client';
 import { SecretsManagerTokenSource } from '../adapters/aws/secrets-tokens';
 import { historyRetentionDays } from '../core/config-access';
 import { systemClock } from '../core/ports';

@@ -628,13 +628,9 @@ describeWithMoto('shared clients', () => {
     const clients = {
       ...(await import('../../functions/adapters/aws/clients')),
       ...(await import('../../functions/adapters/aws/s3-client')),
-      ...(await import('../../functions/adapters/aws/eventbridge-client')),
-      ...(await import('../../functions/adapters/aws/secrets-client')),
     };
 
     expect(clients.s3()).toBe(clients.s3());
-    expect(clients.eventBridge()).toBe(clients.eventBridge());
-    expect(clients.secrets()).toBe(clients.secrets());
     const buckets = await clients.s3().send(new ListBucketsCommand({}));
     expect(buckets.Buckets?.map((b) => b.Name)).toContain(BUCKET);
     const tables = await clients.dynamo().send(new ListTablesCommand({}));

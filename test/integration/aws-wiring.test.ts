@@ -128,6 +128,7 @@ const OBSERVER_RULE = 'ObserverAlertEvents';
 
 interface Handlers {
   ingest: typeof import('../../functions/ingest/index').handler;
+  ingestEventBridge: EventBridgeClient;
   metrics: typeof import('../../functions/metrics/index').handler;
   history: typeof import('../../functions/history/index').handler;
   alert: typeof import('../../functions/alert/index').handler;
@@ -284,6 +285,8 @@ const withEnv = (env: Record<string, string>): void => {
 const loadHandlers = async (): Promise<Handlers> => {
   withEnv(requireTemplateEnv('ingest'));
   const ingest = (await import('../../functions/ingest/index')).handler;
+  // Same module registry as the ingest entry: the very client its publisher uses.
+  const ingestEventBridge = (await import('../../functions/adapters/aws/clients')).eventBridge();
 
   withEnv(requireTemplateEnv('metrics'));
   // The one entry whose EMF is asserted (vitest.config.ts turns EMF off for quiet suites).
@@ -309,6 +312,7 @@ const loadHandlers = async (): Promise<Handlers> => {
   const alert = (await import('../../functions/alert/index')).handler;
   return {
     ingest,
+    ingestEventBridge,
     metrics,
     history,
     alert,
@@ -846,10 +850,7 @@ describeWithMoto('alert handler on the delivered events', () => {
 describeWithMoto('PutEvents entries that fail', () => {
   it('the ingest handler retries an entry EventBridge rejected, and the event arrives once', async () => {
     // Prepare
-    // The client the ingest publisher uses: it loads it (`import()`) at its first publish, from
-    // the module registry current then, which is this one (loadHandlers reset it last).
-    const { eventBridge: client } = await import('../../functions/adapters/aws/eventbridge-client');
-    const fault = failOnePutEventsEntry(client(), 0);
+    const fault = failOnePutEventsEntry(handlers.ingestEventBridge, 0);
 
     // Act
     let res: Awaited<ReturnType<typeof post>>;

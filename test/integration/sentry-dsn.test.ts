@@ -25,7 +25,7 @@ let moto: MotoServer;
 let admin: SecretsManagerClient;
 let restoreEnv: () => void;
 // Imported fresh in beforeAll: the shared client and the process reader read the environment.
-let secrets: typeof import('../../functions/adapters/aws/secrets-client').secrets;
+let secrets: typeof import('../../functions/adapters/aws/clients').secrets;
 let createSentryDsnReader: typeof import('../../functions/adapters/aws/sentry-dsn').createSentryDsnReader;
 let sentryDsn: typeof import('../../functions/adapters/aws/sentry-dsn').sentryDsn;
 let logger: typeof import('../../functions/shared/powertools').logger;
@@ -41,7 +41,7 @@ beforeAll(async () => {
   process.env.AWS_REGION = REGION;
   process.env.AWS_ENDPOINT_URL = moto.endpoint;
   vi.resetModules();
-  ({ secrets } = await import('../../functions/adapters/aws/secrets-client'));
+  ({ secrets } = await import('../../functions/adapters/aws/clients'));
   ({ createSentryDsnReader, sentryDsn } = await import('../../functions/adapters/aws/sentry-dsn'));
   ({ logger } = await import('../../functions/shared/powertools'));
   admin = new SecretsManagerClient({ region: REGION, endpoint: moto.endpoint });
@@ -157,7 +157,7 @@ describeWithMoto('createSentryDsnReader', () => {
 });
 
 describeWithMoto('lambdaEntry', () => {
-  it('loads the reader and reads the DSN secret when a first error must be sent', async () => {
+  it('reads the DSN secret when a first error must be sent, and sends it there', async () => {
     // Prepare: a Sentry endpoint on loopback whose DSN is in the stage secret, no SENTRY_DSN
     const envelopes: string[] = [];
     const sentry = createServer((req, res) => {
@@ -179,7 +179,7 @@ describeWithMoto('lambdaEntry', () => {
     );
     delete process.env.SENTRY_DSN;
     process.env.SENTRY_DSN_SECRET_ID = secretId;
-    // A fresh registry: the entry's reader (loaded at the first error) sees this environment.
+    // A fresh registry: the entry's reader (created at the first error) sees this environment.
     vi.resetModules();
     const { lambdaEntry } = await import('../../functions/adapters/aws/lambda-entry');
     const handler = lambdaEntry('dsn-test', async (): Promise<void> => {
@@ -195,7 +195,7 @@ describeWithMoto('lambdaEntry', () => {
       expect(envelopes).toHaveLength(1);
       expect(envelopes[0]).toContain('boom from the handler');
     } finally {
-      (await import('../../functions/adapters/aws/secrets-client')).secrets().destroy();
+      (await import('../../functions/adapters/aws/clients')).secrets().destroy();
       await new Promise((resolve) => sentry.close(resolve));
     }
   });

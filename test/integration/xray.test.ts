@@ -136,7 +136,7 @@ const loadIngest = async () => {
     await Promise.all([
       import('../../functions/ingest/handler'),
       import('../../functions/adapters/aws/eventbridge-publisher'),
-      import('../../functions/adapters/aws/eventbridge-client'),
+      import('../../functions/adapters/aws/clients'),
       import('../../functions/adapters/aws/xray-tracer'),
     ]);
   const handler = createIngestHandler({

@@ -1,4 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { tracer } from './xray-tracer';
 
@@ -11,10 +13,6 @@ import { tracer } from './xray-tracer';
  * Lambda; the SDK falls back to the shared config file's profile), and the optional overrides
  * `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_<SERVICE>` (e.g. `AWS_ENDPOINT_URL_S3`), so pointing the
  * runtime at moto or LocalStack needs no code here.
- *
- * The S3, Secrets Manager and EventBridge clients are in modules of their own (`s3-client.ts`,
- * `secrets-client.ts`, `eventbridge-client.ts`) that the Lambda entries can load with `import()`
- * when first needed (see docs/performance.md, Cold start).
  */
 
 const lazy = <T>(create: () => T): (() => T) => {
@@ -25,6 +23,14 @@ const lazy = <T>(create: () => T): (() => T) => {
   };
 };
 
+export const eventBridge = /* @__PURE__ */ lazy(() =>
+  tracer.captureAWSv3Client(new EventBridgeClient({})),
+);
+
 export const dynamo = /* @__PURE__ */ lazy(() => tracer.captureAWSv3Client(new DynamoDBClient({})));
+
+export const secrets = /* @__PURE__ */ lazy(() =>
+  tracer.captureAWSv3Client(new SecretsManagerClient({})),
+);
 
 export const sns = /* @__PURE__ */ lazy(() => tracer.captureAWSv3Client(new SNSClient({})));

@@ -4,7 +4,6 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { SecretError, type SecretResolver } from '../../core/probes/secrets';
 import { logger } from '../../shared/powertools';
-import { secrets } from './secrets-client';
 
 /** The part of `SecretsManagerClient` the resolver uses (a hand-written fake fits in tests). */
 export interface GetSecretValueClient {
@@ -94,10 +93,3 @@ export class SecretsManagerSecretResolver implements SecretResolver {
     }
   }
 }
-
-/**
- * The Lambda entries' resolver: `{{secret:NAME}}` lookups under the stage's `SECRETS_PREFIX`
- * (`vigil/<stage>/`) through the process's Secrets Manager client.
- */
-export const stageSecrets = (): SecretsManagerSecretResolver =>
-  new SecretsManagerSecretResolver({ client: secrets(), prefix: process.env.SECRETS_PREFIX ?? '' });

@@ -1,6 +1,6 @@
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { logger } from '../../shared/powertools';
-import { secrets } from './secrets-client';
+import { secrets } from './clients';
 import type { GetSecretValueClient } from './secrets-resolver';
 
 /**

@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import {
   CreateSecretCommand,
   type GetSecretValueCommand,
@@ -151,5 +153,50 @@ describeWithMoto('createSentryDsnReader', () => {
     expect(elapsed).toBeLessThan(1000);
     expect(await read()).toBeUndefined();
     expect(client.calls).toBe(1);
+  });
+});
+
+describeWithMoto('lambdaEntry', () => {
+  it('reads the DSN secret when a first error must be sent, and sends it there', async () => {
+    // Prepare: a Sentry endpoint on loopback whose DSN is in the stage secret, no SENTRY_DSN
+    const envelopes: string[] = [];
+    const sentry = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        envelopes.push(Buffer.concat(chunks).toString());
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+    await new Promise<void>((resolve) => sentry.listen(0, '127.0.0.1', resolve));
+    const { port } = sentry.address() as AddressInfo;
+    const secretId = 'vigil/dev/LOOPBACK_DSN';
+    await admin.send(
+      new CreateSecretCommand({
+        Name: secretId,
+        SecretString: `http://publickey@127.0.0.1:${port}/1`,
+      }),
+    );
+    delete process.env.SENTRY_DSN;
+    process.env.SENTRY_DSN_SECRET_ID = secretId;
+    // A fresh registry: the entry's reader (created at the first error) sees this environment.
+    vi.resetModules();
+    const { lambdaEntry } = await import('../../functions/adapters/aws/lambda-entry');
+    const handler = lambdaEntry('dsn-test', async (): Promise<void> => {
+      throw new Error('boom from the handler');
+    });
+
+    // Act
+    const outcome = handler({}).catch((error: unknown) => error);
+
+    // Assess
+    try {
+      expect(await outcome).toEqual(new Error('boom from the handler'));
+      expect(envelopes).toHaveLength(1);
+      expect(envelopes[0]).toContain('boom from the handler');
+    } finally {
+      (await import('../../functions/adapters/aws/clients')).secrets().destroy();
+      await new Promise((resolve) => sentry.close(resolve));
+    }
   });
 });

@@ -531,8 +531,8 @@ const main = async (): Promise<number> => {
   } finally {
     // Profiles are written when the server exits on its own: give it time to drain.
     await stopServer(child, values.profile ? 60_000 : 5000);
-    if (values.keep) out(`data kept in ${root}`);
     if (values.profile) out(`CPU profiles (one per thread) in ${resolvePath(values.profile)}`);
+    if (values.keep) out(`data kept in ${root}`);
     else await rm(root, { recursive: true, force: true });
   }
   return code;

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve as resolvePath } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -37,7 +37,8 @@ import { type VerifyReport, verifyDataDir } from '../load/verify';
  * Options: --rates 10,25,50,100,200,400,600  --step-seconds 10  --catch-up 60  --all (every rate,
  * not stopping at the first failing step)  --p99 100  --refine 4 (most extra
  * steps between the last good and the first bad rate, stopping when they are within 10%)  --keep
- * --floor-rates 250,500,1000,2000,4000 (none: --floor-rates 0)
+ * --floor-rates 250,500,1000,2000,4000 (none: --floor-rates 0)  --profile DIR (the server runs
+ * with `node --cpu-prof`: one .cpuprofile per thread in DIR, written when it stops)
  */
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -54,6 +55,7 @@ const { values } = parseArgs({
     keep: { type: 'boolean', default: false },
     all: { type: 'boolean', default: false },
     'floor-rates': { type: 'string', default: '250,500,1000,2000,4000' },
+    profile: { type: 'string' },
   },
 });
 const rates = values.rates.split(',').map(Number);
@@ -136,7 +138,10 @@ const startServer = async (
   dataDir: string,
   configPath: string,
 ): Promise<{ child: ChildProcess; url: string }> => {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/vigil.ts', 'dev'], {
+  const profile = values.profile
+    ? ['--cpu-prof', '--cpu-prof-dir', resolvePath(values.profile)]
+    : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', 'bin/vigil.ts', 'dev'], {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -524,7 +529,9 @@ const main = async (): Promise<number> => {
     }
     if (total.lost + total.duplicated + unexpected > 0 || !best) code = 1;
   } finally {
-    await stopServer(child, 5000);
+    // Profiles are written when the server exits on its own: give it time to drain.
+    await stopServer(child, values.profile ? 60_000 : 5000);
+    if (values.profile) out(`CPU profiles (one per thread) in ${resolvePath(values.profile)}`);
     if (values.keep) out(`data kept in ${root}`);
     else await rm(root, { recursive: true, force: true });
   }

@@ -350,7 +350,7 @@ const contract = (name: string, makeStore: () => Promise<HistoryStore>) => {
       );
     });
 
-    it('lists tests by status in id order, in pages, and follows a flaky state that clears', async () => {
+    it('lists tests by status in id order, in pages, and follows the latest status and a flaky state that change', async () => {
       // Prepare
       const store = await makeStore();
       const project = freshProject();
@@ -371,7 +371,14 @@ const contract = (name: string, makeStore: () => Promise<HistoryStore>) => {
       const failing = await list('failing', 5);
       const passing = await list('passing', 5);
       await store.putTest(testRec(project, id(5), 2, ['passed', 'failed', 'passed']), 1, TTL);
+      // The latest status changes, the flaky state stays; then neither changes.
+      await store.putTest(testRec(project, id(1), 2, ['failed', 'passed', 'failed'], true), 1, TTL);
+      await store.putTest(testRec(project, id(3), 2, ['passed', 'failed', 'passed']), 1, TTL);
+      await store.putTest(testRec(project, id(2), 2, ['failed', 'passed', 'passed']), 1, TTL);
       const flakyAfter = await list('flaky', 5);
+      const failingAfter = await list('failing', 5);
+      const passingAfter = await list('passing', 5);
+      const read = await store.getTests(project, [id(1), id(2), id(3)]);
 
       // Assess
       expect(ids(all)).toEqual([['01', '02'], ['03', '04'], ['05']]);
@@ -380,6 +387,15 @@ const contract = (name: string, makeStore: () => Promise<HistoryStore>) => {
       expect(ids(failing)).toEqual([['03', '05']]);
       expect(ids(passing)).toEqual([['01', '02']]);
       expect(ids(flakyAfter)).toEqual([['01']]);
+      expect(ids(failingAfter)).toEqual([['01']]);
+      expect(ids(passingAfter)).toEqual([['02', '03', '05']]);
+      expect([...read.values()].map((t) => [t.id.slice(-2), t.version, t.outcomes.length])).toEqual(
+        expect.arrayContaining([
+          ['01', 2, 3],
+          ['02', 2, 3],
+          ['03', 2, 3],
+        ]),
+      );
     });
 
     it('answers empty for an unknown project', async () => {

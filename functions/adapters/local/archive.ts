@@ -24,6 +24,8 @@ const code = (e: unknown): string | undefined => (e as { code?: string }).code;
  */
 export class FileArchive implements PayloadArchive, ArchiveReader {
   readonly #root: string;
+  /** The archive folder's real path, resolved at the first read that finds it. */
+  #realRoot: string | undefined;
 
   constructor(dataDir: string) {
     this.#root = resolve(dataDir, 'archive');
@@ -77,8 +79,9 @@ export class FileArchive implements PayloadArchive, ArchiveReader {
     let body: Uint8Array;
     try {
       // Symbolic links are followed only when they stay inside the archive.
-      const [real, root] = await Promise.all([realpath(path), realpath(this.#root)]);
-      if (!real.startsWith(root + sep)) throw outside;
+      this.#realRoot ??= await realpath(this.#root);
+      const real = await realpath(path);
+      if (!real.startsWith(this.#realRoot + sep)) throw outside;
       body = await readFile(real);
     } catch (e) {
       if (code(e) === 'ENOENT')

@@ -252,6 +252,50 @@ const sumVerify = (list: VerifyReport[]): VerifyCounts & { late: number } =>
     { lost: 0, duplicated: 0, unexpected: 0, deadLettered: 0, late: 0 },
   );
 
+/** One paced, open-loop step of 50 KB JUnit reports, summarized against the p99 limit. */
+const pacedStep = async (
+  target: URL,
+  bodies: ReturnType<typeof junitBodies>,
+  runPrefix: string,
+  rate: number,
+  durationS: number,
+) => {
+  const scenario = ingestScenario({
+    name: 'junit',
+    target,
+    token: TOKEN,
+    project: PROJECT,
+    bodies,
+    runPrefix,
+    gzipShare: 0,
+  });
+  const { recorder, run } = await executeLoad({
+    target,
+    scenario,
+    engine: 'paced',
+    rate,
+    durationS,
+    connections: 256,
+    timeoutMs: 10_000,
+  });
+  const result = summarize(
+    recorder,
+    {
+      scenario: 'junit',
+      engine: 'paced',
+      target: target.href,
+      rate,
+      durationS,
+      connections: 256,
+      startedAt: run.startedAt,
+      elapsedMs: run.elapsedMs,
+      ...(run.sendLagMs ? { sendLagMs: run.sendLagMs } : {}),
+    },
+    { p99Ms: p99Limit, maxErrorRate: 0 },
+  );
+  return { recorder, result };
+};
+
 /** The floor: the least an HTTP server on Node must do per report (read the body, answer). */
 const FLOOR_SERVER = `
 const server = require('node:http').createServer((req, res) => {
@@ -281,41 +325,9 @@ const measureFloor = async (
     const target = new URL(`http://127.0.0.1:${port}`);
     let best: string | undefined;
     for (const rate of floorRates) {
-      const scenario = ingestScenario({
-        name: 'junit',
-        target,
-        token: TOKEN,
-        project: PROJECT,
-        bodies,
-        runPrefix: newRunPrefix(),
-        gzipShare: 0,
-      });
       const before = await cpuMsOf(child.pid);
-      const { recorder, run: r } = await executeLoad({
-        target,
-        scenario,
-        engine: 'paced',
-        rate,
-        durationS: stepSeconds,
-        connections: 256,
-        timeoutMs: 10_000,
-      });
+      const { result } = await pacedStep(target, bodies, newRunPrefix(), rate, stepSeconds);
       const after = await cpuMsOf(child.pid);
-      const result = summarize(
-        recorder,
-        {
-          scenario: 'junit',
-          engine: 'paced',
-          target: target.href,
-          rate,
-          durationS: stepSeconds,
-          connections: 256,
-          startedAt: r.startedAt,
-          elapsedMs: r.elapsedMs,
-          ...(r.sendLagMs ? { sendLagMs: r.sendLagMs } : {}),
-        },
-        { p99Ms: p99Limit, maxErrorRate: 0 },
-      );
       const l = result.latency;
       const ok =
         result.failed === 0 &&
@@ -364,26 +376,9 @@ const main = async (): Promise<number> => {
 
   const run = async (rate: number, seconds: number): Promise<Step> => {
     const prefix = `${runPrefix}-s${stepRuns.length + 1}`;
-    const scenario = ingestScenario({
-      name: 'junit',
-      target,
-      token: TOKEN,
-      project: PROJECT,
-      bodies,
-      runPrefix: prefix,
-      gzipShare: 0,
-    });
     const before = await cpuMsOf(child.pid);
     const threadsBefore = await threadCpuOf(child.pid);
-    const { recorder, run: r } = await executeLoad({
-      target,
-      scenario,
-      engine: 'paced',
-      rate,
-      durationS: seconds,
-      connections: 256,
-      timeoutMs: 10_000,
-    });
+    const { recorder, result } = await pacedStep(target, bodies, prefix, rate, seconds);
     const end = await backlogOf(url);
     const waitStart = performance.now();
     const catchUpS = await waitIdle(child.pid, catchUpMaxS * 1000);
@@ -406,21 +401,6 @@ const main = async (): Promise<number> => {
     });
     // Stored although the client timed out: counted apart (its error is already counted).
     const unexpected = verify.unexpected - verify.late;
-    const result = summarize(
-      recorder,
-      {
-        scenario: 'junit',
-        engine: 'paced',
-        target: url,
-        rate,
-        durationS: seconds,
-        connections: 256,
-        startedAt: r.startedAt,
-        elapsedMs: r.elapsedMs,
-        ...(r.sendLagMs ? { sendLagMs: r.sendLagMs } : {}),
-      },
-      { p99Ms: p99Limit, maxErrorRate: 0 },
-    );
     const p99 = result.latency?.p99 ?? Number.NaN;
     const achieved = result.requestsPerSecond >= rate * 0.95;
     const problems = [

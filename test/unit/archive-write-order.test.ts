@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { mkdtemp, readFile } from 'node:fs/promises';
@@ -7,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { FileArchive } from '../../functions/adapters/local/archive';
+import { archiveInput } from '../helpers/archive-input';
 
 // It mocks node:fs/promises, so it runs in a process of its own (ISOLATED in vitest.config.ts):
 // in a shared worker the archive module may already be loaded with the real one.
@@ -46,13 +46,7 @@ beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'vigil-archive-'));
 });
 
-const input = (key: string, text: string) => ({
-  key,
-  body: Buffer.from(text),
-  contentType: 'application/xml',
-  sha256: createHash('sha256').update(text).digest('hex'),
-  metadata: {},
-});
+const input = archiveInput;
 
 describe('FileArchive write order', () => {
   it('writes each object durably before it answers: data, then rename, then its folder entry', async () => {

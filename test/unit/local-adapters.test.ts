@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +11,7 @@ import { createLocalMetrics } from '../../functions/adapters/local/metrics';
 import { LocalStore } from '../../functions/adapters/local/store';
 import { type BusEvent, EVENT_PATTERNS, type VigilEvent } from '../../functions/core/events';
 import { payloadSha256 } from '../../functions/core/payload-hash';
+import { archiveInput } from '../helpers/archive-input';
 
 let dir: string;
 let store: LocalStore;
@@ -245,13 +245,7 @@ describe('SqliteRunLedger', () => {
 });
 
 describe('FileArchive', () => {
-  const input = (key: string, text: string) => ({
-    key,
-    body: Buffer.from(text),
-    contentType: 'application/xml',
-    sha256: createHash('sha256').update(text).digest('hex'),
-    metadata: {},
-  });
+  const input = archiveInput;
 
   it('stores the payload by its content and returns a file URI it reads back', async () => {
     const archive = new FileArchive(dir);

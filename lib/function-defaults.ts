@@ -11,6 +11,7 @@ import { Construct } from 'constructs';
 import type { BuildOptions } from 'esbuild';
 import type { VigilConfig } from '../functions/core/config';
 import { configJsonHash } from '../functions/core/config-access';
+import { SIDE_FILES } from '../functions/core/side-files';
 import type { StageSettings } from './config';
 
 /** The repository root: handlers are referred to by entry path below it, never imported. */
@@ -37,7 +38,7 @@ export const ESM_REQUIRE_BANNER =
   'const require = __vigilCreateRequire(import.meta.url);';
 
 /** What NodejsFunction names the bundle of an ESM function (Lambda loads it with `import()`). */
-const BUNDLE_FILE = 'index.mjs';
+export const BUNDLE_FILE = 'index.mjs';
 
 /**
  * esbuild options of every Vigil function; `bundle.test.ts` and the cold-start bench build
@@ -64,11 +65,14 @@ export const BUNDLING = {
   mainFields: ['module', 'main'],
   banner: ESM_REQUIRE_BANNER,
   bundleAwsSDK: true,
+  // The ordinary import() of each side file leaves the bundle (functions/core/side-files.ts).
+  define: { VIGIL_SIDE_FILES: 'true' },
   commandHooks: {
     beforeBundling: () => [],
     beforeInstall: () => [],
+    // Trim the source map, build the side files beside the bundle (scripts/after-bundling.ts).
     afterBundling: (inputDir: string, outputDir: string) => [
-      `cd "${inputDir}" && node --import tsx scripts/trim-source-map.ts "${outputDir}/${BUNDLE_FILE}.map"`,
+      `cd "${inputDir}" && node --import tsx scripts/after-bundling.ts "${outputDir}"`,
     ],
   },
 } satisfies BundlingOptions;
@@ -89,9 +93,29 @@ export const esbuildOptions = (): BuildOptions & { external: string[] } => ({
   sourcesContent: BUNDLING.sourcesContent,
   mainFields: [...BUNDLING.mainFields],
   banner: { js: BUNDLING.banner },
+  define: BUNDLING.define,
   external: BUNDLING.bundleAwsSDK ? [] : ['@aws-sdk/*'],
   logLevel: 'warning',
 });
+
+/**
+ * Build the side files (functions/core/side-files.ts) into `outdir`, beside a bundle: each
+ * self-contained, with the bundles' esbuild options, without a source map (they hold
+ * dependencies, whose mappings the bundles' maps leave out too).
+ */
+export const buildSideFiles = async (outdir: string): Promise<void> => {
+  const { build } = await import('esbuild');
+  await build({
+    ...esbuildOptions(),
+    sourcemap: false,
+    entryPoints: Object.fromEntries(
+      Object.entries(SIDE_FILES).map(([name, entry]) => [name, join(REPO_ROOT, entry)]),
+    ),
+    outdir,
+    // `<name>.mjs`, as sideFileUrl names them.
+    outExtension: { '.js': '.mjs' },
+  });
+};
 
 /**
  * The esbuild step of `bundleLikeNodejsFunction`: every entry into

@@ -1,7 +1,6 @@
 /**
- * `node --import tsx scripts/trim-source-map.ts <file.map>...`: keep only the mappings of
- * Vigil's own sources in a bundle's source map. CDK runs it after bundling every function
- * (`BUNDLING.commandHooks` in lib/function-defaults.ts).
+ * Keep only the mappings of Vigil's own sources in a bundle's source map. CDK runs it after
+ * bundling every function (scripts/after-bundling.ts).
  *
  * Why: with `--enable-source-maps`, Node reads and parses a bundle's whole source map while it
  * loads the bundle, at every cold start. A Vigil bundle's map is 1–1.6 MB, over 85% of it for
@@ -11,7 +10,6 @@
  * their bundle position (`index.mjs:1:12345`) instead of a file under node_modules.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
 
 /** The fields of a source map (revision 3) that this file reads and writes. */
 export interface SourceMapV3 {
@@ -171,12 +169,3 @@ export const trimSourceMapFile = (file: string): void => {
   const map = JSON.parse(readFileSync(file, 'utf8')) as SourceMapV3;
   writeFileSync(file, JSON.stringify(trimSourceMap(map)));
 };
-
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const files = process.argv.slice(2);
-  if (files.length === 0) {
-    console.error('usage: node --import tsx scripts/trim-source-map.ts <file.map>...');
-    process.exit(2);
-  }
-  for (const file of files) trimSourceMapFile(file);
-}

@@ -1,5 +1,6 @@
 import type { NodeClient, Scope } from '@sentry/aws-serverless';
 import type { Context } from 'aws-lambda';
+import { sideFileUrl } from '../core/side-files';
 
 /**
  * Error reporting to Sentry for every Vigil handler (`withSentry(name, handler)` in each
@@ -16,7 +17,8 @@ import type { Context } from 'aws-lambda';
  * - Lazy: the SDK is loaded (`import()`) and the client created at the first event to send,
  *   only when a DSN is configured. Without a DSN the wrapper is a try/catch around the handler:
  *   no SDK evaluated, no client, no network. (Evaluating the SDK at import cost ~10 ms of every
- *   function's init, measured with `npm run bench:cold-start`.)
+ *   function's init, measured with `npm run bench:cold-start`.) In a Lambda bundle the SDK
+ *   is a side file beside index.mjs (core/side-files.ts), so it is not even parsed at init.
  * - What is sent: thrown errors (then rethrown, so Lambda still sees the failure) and HTTP
  *   results with status ≥ 500. Never 4xx (expected input errors). Tags: `correlation_id`,
  *   `stage`, `function`, `project`. No request data: no bodies, headers or cookies
@@ -98,7 +100,10 @@ export const scrubEvent = (event: ErrorEvent): ErrorEvent => {
 };
 
 const scopeFor = async (dsn: string): Promise<Scope> => {
-  const { newSentryScope } = await import('./sentry-client');
+  const { newSentryScope }: typeof import('./sentry-client') =
+    typeof VIGIL_SIDE_FILES === 'undefined'
+      ? await import('./sentry-client')
+      : await import(sideFileUrl('sentry-client'));
   // Looked up after the import: another report may have created it while the SDK loaded.
   const existing = clients.get(dsn);
   if (existing) return existing;

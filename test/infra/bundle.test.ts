@@ -1,9 +1,15 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig, type VigilConfig } from '../../functions/core/config';
+import { SIDE_FILES } from '../../functions/core/side-files';
 import { BROWSER_EXTERNALS, browserAfterBundling } from '../../lib/browser-checks';
 import {
   BUNDLING,
@@ -43,10 +49,12 @@ const FUNCTIONS = [
 ] as const;
 type FunctionName = (typeof FUNCTIONS)[number];
 /**
- * Bundled with `BUNDLING`'s real after-bundling command (the source-map trim, a process of its
- * own); the others' maps are trimmed in this process by the same `trimSourceMapFile`.
+ * Bundled with `BUNDLING`'s real after-bundling command (scripts/after-bundling.ts, a process
+ * of its own: the source-map trim and the side files); the others' maps are trimmed in this
+ * process by the same `trimSourceMapFile`, and their side files (the same for every bundle)
+ * are not built again.
  */
-const TRIMMED_BY_COMMAND: FunctionName = 'notify';
+const AFTER_BUNDLING_BY_COMMAND: FunctionName = 'notify';
 /** Above this a bundle is reported (cold start), not failed. */
 const SIZE_BUDGET_BYTES = 1024 * 1024;
 /** A module name of BROWSER_EXTERNALS as an import or require leaves it in a bundle. */
@@ -115,10 +123,16 @@ interface Loaded {
   handlers: Record<string, string>;
   /** The stack of the notify handler's throw. */
   notifyStack: string;
+  /** The next 02:30 UTC after 2026-01-01, from the cron-parser side file beside notify's bundle. */
+  cronNext: string;
   dashboard: { status?: number; type?: string; html?: string; error?: string };
 }
 
-/** An ES module script that loads every bundle as Lambda does, then calls notify and web. */
+/**
+ * An ES module script that loads every bundle as Lambda does, then calls notify (whose throw
+ * goes to Sentry through the side file beside its bundle) and web, and loads the cron-parser
+ * side file.
+ */
 const lambdaScript = (files: Record<FunctionName, string>): string => {
   const load = (name: FunctionName) => lambdaLoadSnippet(files[name]);
   return [
@@ -131,25 +145,31 @@ const lambdaScript = (files: Record<FunctionName, string>): string => {
     'let notifyStack = "";',
     `try { await (${load('notify')}).handler(${JSON.stringify(NOT_JSON)}); } ` +
       'catch (e) { notifyStack = String(e?.stack ?? e); }',
+    'const { CronExpressionParser } = await import(' +
+      `new URL("./cron-parser.mjs", ${JSON.stringify(pathToFileURL(files.notify).href)}));`,
+    'const cronNext = CronExpressionParser.parse("30 2 * * *", ' +
+      '{ currentDate: "2026-01-01T00:00:00Z", tz: "UTC" }).next().toISOString();',
     'let dashboard;',
     'try {',
     `  const r = await (${load('web')}).handler(${JSON.stringify(GET_DASHBOARD)});`,
     '  const html = (await import("node:zlib")).gunzipSync(Buffer.from(r.body, "base64")).toString();',
     '  dashboard = { status: r.statusCode, type: r.headers["content-type"], html };',
     '} catch (e) { dashboard = { error: String(e?.stack ?? e) }; }',
-    'console.log("RESULT " + JSON.stringify({ handlers, notifyStack, dashboard }));',
+    'console.log("RESULT " + JSON.stringify({ handlers, notifyStack, cronNext, dashboard }));',
   ].join('\n');
 };
 
 let files = {} as Record<FunctionName, string>;
 let loaded: Loaded;
+/** What a loopback Sentry received from the Lambda-like process: each envelope's body. */
+const sentryEnvelopes: string[] = [];
 
 beforeAll(async () => {
   const config = await repoConfig();
   // The commands that do not read the bundles run while esbuild builds them.
   const [built] = await Promise.all([
     bundleLikeNodejsFunction(entries([...FUNCTIONS, 'browser']), outdir, BROWSER_EXTERNALS, [
-      TRIMMED_BY_COMMAND,
+      AFTER_BUNDLING_BY_COMMAND,
     ]),
     runBundlingCommands(cliAfterBundling(REPO_ROOT, ingestDir)),
     runBundlingCommands(buildDashboardInto(REPO_ROOT, webDir)),
@@ -157,21 +177,38 @@ beforeAll(async () => {
   ]);
   files = built as Record<FunctionName, string>;
   for (const name of FUNCTIONS) {
-    if (name !== TRIMMED_BY_COMMAND) trimSourceMapFile(`${files[name]}.map`);
+    if (name !== AFTER_BUNDLING_BY_COMMAND) trimSourceMapFile(`${files[name]}.map`);
   }
 
-  const result = spawnSync(process.execPath, ['--input-type=module', '-e', lambdaScript(files)], {
-    cwd: outdir, // no repo node_modules nearby
-    env: lambdaEnv(config),
-    encoding: 'utf8',
+  const sentry = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const gzipped = req.headers['content-encoding'] === 'gzip';
+      sentryEnvelopes.push((gzipped ? gunzipSync(body) : body).toString());
+      res.end('{}');
+    });
   });
-  const line = result.stdout.split('\n').find((l) => l.startsWith('RESULT '));
-  if (result.status !== 0 || line === undefined) {
-    throw new Error(
-      `the Lambda-like process exited ${result.status}:\n${result.stdout}${result.stderr}`,
+  await new Promise<void>((ok) => sentry.listen(0, '127.0.0.1', ok));
+  const { port } = sentry.address() as AddressInfo;
+  try {
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--input-type=module', '-e', lambdaScript(files)],
+      {
+        cwd: outdir, // no repo node_modules nearby
+        env: { ...lambdaEnv(config), SENTRY_DSN: `http://public@127.0.0.1:${port}/1` },
+        encoding: 'utf8',
+      },
     );
+    const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
+    if (line === undefined)
+      throw new Error(`the Lambda-like process printed no result:\n${stdout}`);
+    loaded = JSON.parse(line.slice('RESULT '.length)) as Loaded;
+  } finally {
+    sentry.close();
   }
-  loaded = JSON.parse(line.slice('RESULT '.length)) as Loaded;
 }, 120_000);
 
 describe('function bundles', () => {
@@ -196,11 +233,33 @@ describe('function bundles', () => {
       expect(readFileSync(files[name], 'utf8'), name).toContain('AWS_XRAY_DAEMON_ADDRESS');
   });
 
-  it('trims source maps after bundling with one command, which the in-process trim stands for', () => {
-    // The shared after-bundling is the trim alone, so trimSourceMapFile here is all of it.
+  it('runs one after-bundling command, the source-map trim and the side files', () => {
+    // The shared after-bundling is scripts/after-bundling.ts alone: for the bundles built
+    // without it, trimSourceMapFile here is all that differs (the side files are the same).
     expect(BUNDLING.commandHooks.afterBundling('IN', 'OUT')).toEqual([
-      expect.stringMatching(/^cd "IN" && .*scripts\/trim-source-map\.ts "OUT\/index\.mjs\.map"$/),
+      expect.stringMatching(/^cd "IN" && .*scripts\/after-bundling\.ts "OUT"$/),
     ]);
+  });
+
+  it('leaves the Sentry SDK and cron-parser out of every bundle, in side files beside it', () => {
+    for (const name of FUNCTIONS) {
+      const { sources } = JSON.parse(readFileSync(`${files[name]}.map`, 'utf8')) as SourceMapV3;
+      for (const entry of Object.values(SIDE_FILES))
+        expect(
+          sources.filter((s) => s.endsWith(entry)),
+          name,
+        ).toEqual([]);
+    }
+    expect(readdirSync(dirname(files[AFTER_BUNDLING_BY_COMMAND]))).toEqual(
+      expect.arrayContaining(Object.keys(SIDE_FILES).map((name) => `${name}.mjs`)),
+    );
+    expect(loaded.cronNext).toBe('2026-01-01T02:30:00.000Z');
+  });
+
+  it('reports a thrown error to Sentry through the side file beside the bundle', () => {
+    expect(sentryEnvelopes).toHaveLength(1);
+    expect(sentryEnvelopes[0]).toContain('SNS message m-1 is not JSON');
+    expect(sentryEnvelopes[0]).toContain('"function":"notify"');
   });
 
   it("ships a source map of Vigil's own sources only (parsed at every cold start)", () => {
@@ -216,7 +275,7 @@ describe('function bundles', () => {
   });
 
   it('maps a stack trace of the bundled code to the TypeScript sources', () => {
-    // Without any network call: no channel needs a secret, no Sentry DSN.
+    // No network call but the loopback Sentry: no channel needs a secret.
     expect(loaded.notifyStack).toContain('SNS message m-1 is not JSON');
     expect(loaded.notifyStack).toMatch(/functions\/notify\/handler\.ts:\d+:\d+/);
   });

@@ -1,5 +1,6 @@
 import type { CronExpressionParser } from 'cron-parser';
 import type { MaintenanceWindow } from '../config';
+import { sideFileUrl } from '../side-files';
 
 /**
  * Maintenance windows: while one covers a check, its notifications are recorded with
@@ -28,6 +29,7 @@ export const covers = (w: MaintenanceWindow, target: MaintenanceTarget): boolean
  * cron-parser (with luxon, ~100 KiB of bundle, ~10 ms of init) is loaded only where a cron
  * window exists: the async callers of `activeWindow` (alert processing, the status queries)
  * await `loadCronParser` with their windows first, and `loadConfigFile` before `cronProblem`.
+ * In a Lambda bundle it is a side file (core/side-files.ts): not even parsed at init.
  */
 let cronParser: typeof CronExpressionParser | undefined;
 
@@ -36,7 +38,11 @@ export const loadCronParser = async (
   windows?: readonly Pick<MaintenanceWindow, 'cron'>[],
 ): Promise<void> => {
   if (cronParser || (windows && !windows.some((w) => w.cron !== undefined))) return;
-  cronParser = (await import('cron-parser')).CronExpressionParser;
+  const loaded: typeof import('./cron-parser') =
+    typeof VIGIL_SIDE_FILES === 'undefined'
+      ? await import('./cron-parser')
+      : await import(sideFileUrl('cron-parser'));
+  cronParser = loaded.CronExpressionParser;
 };
 
 /** The loaded parser; thrown outside any try, so a missing load is never taken for a bad cron. */

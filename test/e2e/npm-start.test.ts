@@ -19,7 +19,7 @@ afterAll(() => {
 
 // Two processes at once: the refused config while `npm start` comes up.
 describe.concurrent('npm start (vigil dev)', () => {
-  it('prints its URL, a generated token and a working curl command; runs as one process under npm, which SIGTERM stops, freeing the port; never loads the X-Ray SDK', async () => {
+  it('prints its URL, a generated token and a working curl command; runs as one process under npm, which SIGTERM stops, freeing the port; never loads the X-Ray SDK nor prints a build warning', async () => {
     // Prepare: `npm start` exactly as a user types it; Node logs every CommonJS module it
     // loads (the X-Ray SDK is one), in worker threads too, on stderr.
     const dataDir = await mkdtemp(join(tmpdir(), 'vigil-npm-'));
@@ -101,6 +101,8 @@ describe.concurrent('npm start (vigil dev)', () => {
     // Local mode has no use for the X-Ray SDK (only Lambda entries install the tracer).
     expect(err).toMatch(/MODULE \d+: .*@aws-lambda-powertools\/logger/);
     expect(err).not.toMatch(/aws-xray-sdk-core/);
+    // No build warning from the worker threads' scripts (esbuild's `▲ [WARNING]`).
+    expect(err).not.toMatch(/\[WARNING\]/);
   }, 120_000);
 
   it('refuses an invalid config and names the bad field', async () => {

@@ -26,6 +26,9 @@ export const threadScript = (file: URL): string => {
       target: 'node20',
       write: false,
       logLevel: 'warning',
+      // `import.meta` is empty in CommonJS. The one use in the threads' modules is the side
+      // files' URL (core/side-files.ts), which only a Lambda bundle ever takes.
+      logOverride: { 'empty-import-meta': 'silent' },
     }).outputFiles;
     code = `(function (require) {\n${output?.text}\n})(require('node:module').createRequire(${JSON.stringify(path)}));`;
     bundles.set(path, code);

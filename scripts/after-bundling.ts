@@ -5,21 +5,13 @@
  * (functions/core/side-files.ts).
  */
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { BUNDLE_FILE, buildSideFiles } from '../lib/function-defaults';
 import { trimSourceMapFile } from './trim-source-map';
 
-/** Everything after bundling into `outputDir` (also called in-process by bundle.test.ts). */
-export const afterBundling = async (outputDir: string): Promise<void> => {
-  trimSourceMapFile(join(outputDir, `${BUNDLE_FILE}.map`));
-  await buildSideFiles(outputDir);
-};
-
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const [outputDir, ...rest] = process.argv.slice(2);
-  if (outputDir === undefined || rest.length > 0) {
-    console.error('usage: node --import tsx scripts/after-bundling.ts <outputDir>');
-    process.exit(2);
-  }
-  await afterBundling(outputDir);
+const [outputDir, ...rest] = process.argv.slice(2);
+if (outputDir === undefined || rest.length > 0) {
+  console.error('usage: node --import tsx scripts/after-bundling.ts <outputDir>');
+  process.exit(2);
 }
+trimSourceMapFile(join(outputDir, `${BUNDLE_FILE}.map`));
+await buildSideFiles(outputDir);

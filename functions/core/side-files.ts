@@ -21,7 +21,7 @@ declare global {
 /** Side file name → its entry, relative to the repository root. */
 export const SIDE_FILES = {
   'sentry-client': 'functions/shared/sentry-client.ts',
-  'cron-parser': 'functions/core/alerts/cron-parser.ts',
+  'cron-parser': 'functions/core/cron-parser.ts',
 } as const;
 
 export type SideFile = keyof typeof SIDE_FILES;

@@ -249,6 +249,10 @@ describe('function bundles', () => {
           sources.filter((s) => s.endsWith(entry)),
           name,
         ).toEqual([]);
+      // The packages themselves, reached by no other path either (their own strings).
+      const code = readFileSync(files[name], 'utf8');
+      expect(code, name).not.toContain('Invalid cron expression');
+      expect(code, name).not.toContain('sentry.javascript');
     }
     expect(readdirSync(dirname(files[AFTER_BUNDLING_BY_COMMAND]))).toEqual(
       expect.arrayContaining(Object.keys(SIDE_FILES).map((name) => `${name}.mjs`)),

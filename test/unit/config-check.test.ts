@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../functions/adapters/local/config-file';
-import { cronProblem, loadCronParser } from '../../functions/core/alerts/maintenance';
+import { cronProblem } from '../../functions/core/alerts/maintenance';
 import { checkConfig } from '../../functions/core/config-check';
+import { loadCronParser } from '../../functions/core/cron';
 
 beforeAll(() => loadCronParser());
 

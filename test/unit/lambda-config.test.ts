@@ -1,5 +1,5 @@
 import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { parseConfig } from '../../functions/core/config';
+import { type HeartbeatConfig, parseConfig } from '../../functions/core/config';
 import { configJsonHash } from '../../functions/core/config-access';
 import { configFromEnv } from '../../functions/shared/lambda-config';
 
@@ -54,7 +54,7 @@ describe('configFromEnv', () => {
 });
 
 describe('cron-parser, loaded only where a cron window exists', () => {
-  // A fresh maintenance module per test, to see cron-parser load; none left to the next file.
+  // Fresh maintenance and cron modules per test, to see cron-parser load; none left to the next file.
   beforeEach(() => {
     vi.resetModules();
   });
@@ -73,7 +73,7 @@ describe('cron-parser, loaded only where a cron window exists', () => {
   it('is not loaded for windows without a cron, which still work', async () => {
     const m = await import('../../functions/core/alerts/maintenance');
 
-    await m.loadCronParser(dated);
+    await (await import('../../functions/core/cron')).loadCronParser(dated);
 
     expect(m.activeWindow(dated, { tags: [] }, at)).toMatch(/until 2026-11-26/);
     expect(() => m.activeWindow(cronWindow, { tags: [] }, at)).toThrow(/not loaded/);
@@ -82,7 +82,7 @@ describe('cron-parser, loaded only where a cron window exists', () => {
   it('is loaded for a cron window, and then evaluates it', async () => {
     const m = await import('../../functions/core/alerts/maintenance');
 
-    await m.loadCronParser(cronWindow);
+    await (await import('../../functions/core/cron')).loadCronParser(cronWindow);
 
     expect(m.activeWindow(cronWindow, { tags: [] }, at)).toMatch(/until 2026-11-25T03:00/);
   });
@@ -95,5 +95,36 @@ describe('cron-parser, loaded only where a cron window exists', () => {
     await listAlerts(store as never, { maintenance: cronWindow });
 
     expect(m.activeWindow(cronWindow, { tags: [] }, at)).toBeDefined();
+  });
+
+  it('is loaded by the heartbeat service for a cron heartbeat, not for a periodic one', async () => {
+    const { evaluateHeartbeats, recordPing } = await import(
+      '../../functions/core/checks/heartbeat-service'
+    );
+    const { loadedCronParser } = await import('../../functions/core/cron');
+    const withHeartbeat = (heartbeat: Record<string, unknown>) => {
+      const config = parseConfig({ heartbeats: [heartbeat] });
+      const deps = {
+        config,
+        store: { get: async () => undefined, putIfVersion: async () => true },
+        publisher: { publish: async () => {} },
+        clock: { now: () => at },
+        location: 'test',
+      };
+      return { deps, cfg: config.heartbeats[0] as HeartbeatConfig };
+    };
+    const failed: unknown[] = [];
+
+    const periodic = withHeartbeat({ name: 'sync', periodSeconds: 60 });
+    await evaluateHeartbeats(periodic.deps, (_, e) => failed.push(e));
+    await recordPing(periodic.deps, periodic.cfg, { kind: 'success' });
+    expect(() => loadedCronParser()).toThrow(/not loaded/);
+
+    const nightly = withHeartbeat({ name: 'backup', cron: '30 2 * * *' });
+    const answer = await recordPing(nightly.deps, nightly.cfg, { kind: 'success' });
+    // The next 02:30 UTC after the ping, plus the default grace of 5 minutes.
+    expect(answer.nextDueAt).toBe('2026-11-26T02:35:00.000Z');
+    expect(await evaluateHeartbeats(nightly.deps, (_, e) => failed.push(e))).toEqual([]);
+    expect(failed).toEqual([]);
   });
 });

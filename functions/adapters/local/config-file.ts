@@ -1,9 +1,9 @@
 import { access, readFile } from 'node:fs/promises';
 import { dirname, extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { loadCronParser } from '../../core/alerts/maintenance';
 import type { VigilConfig } from '../../core/config';
 import { checkConfig } from '../../core/config-check';
+import { loadCronParser } from '../../core/cron';
 import { VigilError } from '../../core/errors';
 
 /**

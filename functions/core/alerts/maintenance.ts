@@ -1,6 +1,5 @@
-import type { CronExpressionParser } from 'cron-parser';
 import type { MaintenanceWindow } from '../config';
-import { sideFileUrl } from '../side-files';
+import { loadedCronParser } from '../cron';
 
 /**
  * Maintenance windows: while one covers a check, its notifications are recorded with
@@ -23,33 +22,6 @@ export const covers = (w: MaintenanceWindow, target: MaintenanceTarget): boolean
   if (w.probes.length === 0 && w.tags.length === 0) return true;
   if (target.probe !== undefined && w.probes.includes(target.probe)) return true;
   return w.tags.some((t) => target.tags.includes(t));
-};
-
-/**
- * cron-parser (with luxon, ~100 KiB of bundle, ~10 ms of init) is loaded only where a cron
- * window exists: the async callers of `activeWindow` (alert processing, the status queries)
- * await `loadCronParser` with their windows first, and `loadConfigFile` before `cronProblem`.
- * In a Lambda bundle it is a side file (core/side-files.ts): not even parsed at init.
- */
-let cronParser: typeof CronExpressionParser | undefined;
-
-/** Load cron-parser if one of `windows` has a cron (all windows unknown, e.g. a raw file: load). */
-export const loadCronParser = async (
-  windows?: readonly Pick<MaintenanceWindow, 'cron'>[],
-): Promise<void> => {
-  if (cronParser || (windows && !windows.some((w) => w.cron !== undefined))) return;
-  const loaded: typeof import('./cron-parser') =
-    typeof VIGIL_SIDE_FILES === 'undefined'
-      ? await import('./cron-parser')
-      : await import(sideFileUrl('cron-parser'));
-  cronParser = loaded.CronExpressionParser;
-};
-
-/** The loaded parser; thrown outside any try, so a missing load is never taken for a bad cron. */
-const loadedCronParser = (): typeof CronExpressionParser => {
-  if (!cronParser)
-    throw new Error('cron-parser is not loaded: await loadCronParser() where the config is read');
-  return cronParser;
 };
 
 const CRON_FIELDS = 'minute hour day-of-month month day-of-week';

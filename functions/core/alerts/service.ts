@@ -1,9 +1,10 @@
 import type { MaintenanceWindow } from '../config';
+import { loadCronParser } from '../cron';
 import { VigilError } from '../errors';
 import type { AlertNotification } from '../events';
 import type { Clock } from '../ports';
 import { type DeliveryView, deliveryViews } from './delivery';
-import { activeWindow, loadCronParser } from './maintenance';
+import { activeWindow } from './maintenance';
 import { buildNotification } from './messages';
 import { type AlertState, type AlertStatus, advance, type Observation } from './state';
 

@@ -1,4 +1,4 @@
-import { CronExpressionParser } from 'cron-parser';
+import { loadedCronParser } from '../cron';
 
 /**
  * Cron times in a time zone, as cron itself runs them across daylight-saving changes. The cron
@@ -11,7 +11,8 @@ import { CronExpressionParser } from 'cron-parser';
  *   the jobs of the skipped hour then (Debian's cron: "soon after the change").
  *
  * cron-parser's own time-zone arithmetic is not used: across the spring jump it skips that
- * day's run from some starting points and not from others.
+ * day's run from some starting points and not from others. The caller has awaited
+ * `loadCronParser` (cron.ts).
  */
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
@@ -71,7 +72,7 @@ const instantsOf = (zone: string, wall: number): number[] => {
 };
 
 const cronWall = (cron: string, wall: number, direction: 'next' | 'prev'): number => {
-  const it = CronExpressionParser.parse(cron, { tz: 'UTC', currentDate: new Date(wall) });
+  const it = loadedCronParser().parse(cron, { tz: 'UTC', currentDate: new Date(wall) });
   return (direction === 'next' ? it.next() : it.prev()).getTime();
 };
 

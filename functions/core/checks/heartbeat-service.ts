@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { heartbeatProject } from '../alerts/sources';
 import type { HeartbeatConfig, VigilConfig } from '../config';
+import { loadCronParser } from '../cron';
 import { VigilError } from '../errors';
 import { DETAIL_TYPES, SOURCES } from '../event-names';
 import type { VigilEvent } from '../events';
@@ -131,6 +132,7 @@ export const recordPing = async (
   cfg: HeartbeatConfig,
   ping: Omit<Ping, 'at'>,
 ): Promise<PingAnswer> => {
+  await loadCronParser([cfg]);
   const at = deps.clock.now();
   const step = await commit(deps, cfg, (prev) => applyPing(cfg, prev, { ...ping, at }));
   return {
@@ -153,6 +155,7 @@ export const evaluateHeartbeats = async (
   deps: HeartbeatDeps,
   onError: (heartbeat: string, error: unknown) => void,
 ): Promise<HeartbeatResult[]> => {
+  await loadCronParser(deps.config.heartbeats);
   const results: HeartbeatResult[] = [];
   for (const cfg of deps.config.heartbeats) {
     try {

@@ -1,6 +1,7 @@
-import { activeWindow, covers, loadCronParser } from '../alerts/maintenance';
+import { activeWindow, covers } from '../alerts/maintenance';
 import type { ProbeConfig, StatusPageConfig, VigilConfig } from '../config';
 import { gateConfigFor } from '../config-access';
+import { loadCronParser } from '../cron';
 import { VigilError } from '../errors';
 import type { BadgeData, PublicComponent, PublicIncident, PublicStatus } from './api';
 import { newer } from './catalog';

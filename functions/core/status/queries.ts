@@ -1,5 +1,6 @@
-import { activeWindow, covers, loadCronParser } from '../alerts/maintenance';
+import { activeWindow, covers } from '../alerts/maintenance';
 import type { MaintenanceWindow, ProbeConfig, VigilConfig } from '../config';
+import { loadCronParser } from '../cron';
 import { VigilError } from '../errors';
 import {
   checkProject,

@@ -2,10 +2,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import {
   activeWindow,
   cronProblem,
-  loadCronParser,
   maintenanceCronProblems,
 } from '../../../functions/core/alerts/maintenance';
 import { type MaintenanceWindow, parseConfig } from '../../../functions/core/config';
+import { loadCronParser } from '../../../functions/core/cron';
 
 beforeAll(() => loadCronParser());
 

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadCronParser } from '../../../functions/core/alerts/maintenance';
 import { checkConfig } from '../../../functions/core/config-check';
+import { loadCronParser } from '../../../functions/core/cron';
 import { parseHeartbeatPath } from '../../../functions/ingest/heartbeat-routes';
 
 const problems = (raw: unknown): string => {

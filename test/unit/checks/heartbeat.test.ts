@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   applyPing,
   dueAt,
@@ -9,6 +9,10 @@ import {
   type Ping,
 } from '../../../functions/core/checks/heartbeat';
 import { type HeartbeatConfig, heartbeatSchema } from '../../../functions/core/config';
+import { loadCronParser } from '../../../functions/core/cron';
+
+// The service loads it before the rules run (heartbeat-service.ts); these tests call the rules.
+beforeAll(() => loadCronParser());
 
 const hb = (input: Record<string, unknown>): HeartbeatConfig =>
   heartbeatSchema.parse({ name: 'backup', ...input });

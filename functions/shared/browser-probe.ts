@@ -1,5 +1,4 @@
 import { type ChildProcess, fork } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -7,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ProbeConfig } from '../core/config';
+import { payloadSha256 } from '../core/payload-hash';
 import type { PayloadArchive } from '../core/ports';
 import type { Failure } from '../core/probes/assertions';
 import {
@@ -90,7 +90,8 @@ const keepArtifacts = async (
     if (!path) continue;
     try {
       const body = await readFile(path);
-      const sha256 = createHash('sha256').update(body).digest('hex');
+      // Hashed once: the archive takes this hash of these bytes as checked (payload-hash.ts).
+      const sha256 = payloadSha256(body);
       const name = `${sha256}.${EXT[kind]}`;
       await archive.put({
         key: `artifacts/${name}`,

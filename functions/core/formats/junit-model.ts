@@ -258,10 +258,10 @@ export const junitBuilder = (): JunitBuilder => {
     return true;
   };
 
-  /** The current test case closed: build it, with everything known. */
   /** Names the open test case in a warning (one function for all test cases). */
   const caseWhere = () => `test case ${JSON.stringify(caseName)}`;
 
+  /** The current test case closed: build it, with everything known. */
   const finish = (): void => {
     const us = duration.testCase(caseTime, caseWhere);
     const tc: TestCase = {

@@ -16,6 +16,7 @@ export interface EventPublisher {
 export interface ArchiveInput {
   /** Relative key, e.g. `shop/2026/11/25/<runId>.xml`. */
   key: string;
+  /** Lent until `put` settles (it may be reused after): an archive that keeps it copies it. */
   body: Uint8Array;
   contentType: string;
   sha256: string;

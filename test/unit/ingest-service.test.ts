@@ -130,6 +130,28 @@ describe('ingest', () => {
     expect((await post(GRADLE, { runId: 'r' })).status).toBe(202);
   });
 
+  it('keeps a normalized write’s bytes intact after the raw write failed, while the next run is ingested', async () => {
+    // Prepare: run r1's raw write fails at once, its normalized write is held; then all pass.
+    let finishHeld = (): void => undefined;
+    let held: { body: Uint8Array; copy: Buffer } | undefined;
+    const put = archive.put.bind(archive);
+    vi.spyOn(archive, 'put').mockImplementation(async (i) => {
+      if (!i.key.includes('/r1.')) return put(i);
+      if (i.key.endsWith('.xml')) throw new VigilError('unavailable', 'The data directory is full');
+      held = { body: i.body, copy: Buffer.from(i.body) };
+      await new Promise<void>((resolve) => {
+        finishHeld = resolve;
+      });
+      return { uri: 'mem://held', bytes: i.body.byteLength, sha256: i.sha256 };
+    });
+    // Act: r1 fails with its normalized write still going; r2 is ingested meanwhile.
+    await expect(post(GRADLE, { runId: 'r1' })).rejects.toMatchObject({ code: 'unavailable' });
+    expect((await post(fixture('junit/dorny-jest-junit.xml'), { runId: 'r2' })).status).toBe(202);
+    // Assess: r2's normalized result was not written into the bytes r1's write still reads.
+    expect(Buffer.from(held?.body ?? []).equals(held?.copy ?? Buffer.alloc(1))).toBe(true);
+    finishHeld();
+  });
+
   it('answers a repeated runId as a duplicate and counts nothing twice', async () => {
     const first = await post(GRADLE, { runId: 'build-42' });
     const again = await post(GRADLE, { runId: 'build-42' }, 'corr-0002');

@@ -8,6 +8,7 @@ import { type FormatId, isFormat, type ParsedReport, parseReport } from '../form
 import { evaluateGate, type GateContext } from '../gates/gate';
 import { securityAnalysisFor } from '../gates/security';
 import type { HistoryReader, RunRecord } from '../history/types';
+import { withJsonBytes } from '../json-bytes';
 import { computePatch, unwrapPatch, withPatchCheck } from '../patch/ingest';
 import type { PatchSummary } from '../patch/patch';
 import { payloadSha256 } from '../payload-hash';
@@ -407,16 +408,19 @@ export const ingest = async (req: IngestRequest, deps: IngestDeps): Promise<Inge
       patch,
       gateConfig.minPatchCoverage,
     );
-    const normalizedBody = Buffer.from(JSON.stringify({ ...params, ...common, report, gate }));
-    const [archive, normalized]: [ArchivePointer, ArchivePointer] = await Promise.all([
-      raw,
+    // Lent bytes: withJsonBytes waits for this put to settle, whatever `raw` does meanwhile.
+    const normalizedPut = withJsonBytes({ ...params, ...common, report, gate }, (body) =>
       deps.archive.put({
         key: `${key}.normalized.json`,
-        body: normalizedBody,
+        body,
         contentType: 'application/json',
-        sha256: payloadSha256(normalizedBody),
+        sha256: payloadSha256(body),
         metadata: common,
       }),
+    );
+    const [archive, normalized]: [ArchivePointer, ArchivePointer] = await Promise.all([
+      raw,
+      normalizedPut,
     ]);
     metadata = {
       project: params.project,

@@ -25,7 +25,7 @@ export class MemoryArchive implements PayloadArchive {
   objects = new Map<string, ArchiveInput>();
   async put(input: ArchiveInput): Promise<ArchivePointer> {
     // The body is lent (see ArchiveInput): keep a copy.
-    this.objects.set(input.key, { ...input, body: Uint8Array.from(input.body) });
+    this.objects.set(input.key, { ...input, body: Buffer.from(input.body) });
     return { uri: `mem://${input.key}`, bytes: input.body.byteLength, sha256: input.sha256 };
   }
 }

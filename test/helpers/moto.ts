@@ -74,13 +74,24 @@ const stopChild = async (child: ChildProcess): Promise<void> => {
   clearTimeout(timer);
 };
 
-const answers = async (endpoint: string): Promise<boolean> => {
+/**
+ * Who answers at `endpoint`: moto (served by Werkzeug, its `/moto-api/data.json` a JSON
+ * object), another server (one of the tests' that took the port between `freePort()` and moto's
+ * bind: moto then fails to start, and once answered "ok" to DynamoDB calls), or no one yet.
+ */
+const whoAnswers = async (endpoint: string): Promise<'moto' | 'other' | 'none'> => {
+  let res: Response;
   try {
-    const res = await fetch(`${endpoint}/moto-api/`, { signal: AbortSignal.timeout(500) });
-    await res.body?.cancel();
-    return true;
+    res = await fetch(`${endpoint}/moto-api/data.json`, { signal: AbortSignal.timeout(500) });
   } catch {
-    return false;
+    return 'none';
+  }
+  try {
+    const werkzeug = /^werkzeug\//i.test(res.headers.get('server') ?? '');
+    const body: unknown = res.ok && werkzeug ? await res.json() : undefined;
+    return body !== null && typeof body === 'object' && !Array.isArray(body) ? 'moto' : 'other';
+  } catch {
+    return 'other';
   }
 };
 
@@ -170,7 +181,16 @@ const attempt = async (launch: Launch): Promise<Attempt> => {
         ),
       };
     }
-    if (await answers(endpoint)) {
+    const who = await whoAnswers(endpoint);
+    if (who === 'other') {
+      await stopChild(child);
+      return {
+        ok: false,
+        retry: true,
+        error: new Error(`another server answers on ${endpoint}, where moto_server was to start`),
+      };
+    }
+    if (who === 'moto') {
       child.stderr?.removeAllListeners('data');
       child.stderr?.resume();
       return { ok: true, child, endpoint };
@@ -224,7 +244,7 @@ const sharedServer = async (slot: string): Promise<string> => {
   const registry = join(tmpdir(), `vigil-moto-${owner}-${slot}.json`);
   try {
     const { endpoint } = JSON.parse(readFileSync(registry, 'utf8')) as { endpoint: string };
-    if (await answers(endpoint)) {
+    if ((await whoAnswers(endpoint)) === 'moto') {
       await reset(endpoint);
       return endpoint;
     }

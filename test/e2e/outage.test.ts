@@ -60,6 +60,12 @@ beforeAll(async () => {
       body += c.toString();
     });
     req.on('end', () => {
+      // Channels POST. A GET is stray (another suite's probe, its target's port now this
+      // server's): not a delivery.
+      if (req.method !== 'POST') {
+        res.writeHead(405).end();
+        return;
+      }
       calls++;
       // The first delivery attempt fails: delivery must retry, not drop the alert.
       if (calls === 1) {

@@ -57,6 +57,12 @@ beforeAll(async () => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
+      // Channels POST. A GET is stray (another suite's probe, its target's port now this
+      // server's): not a delivery.
+      if (req.method !== 'POST') {
+        res.writeHead(405).end();
+        return;
+      }
       slackPaths.push(req.url ?? '');
       slackMessages.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as SlackPayload);
       res.writeHead(200, { 'content-type': 'text/plain' });

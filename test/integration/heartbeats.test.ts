@@ -74,6 +74,12 @@ beforeAll(async () => {
       text += c.toString();
     });
     req.on('end', () => {
+      // Channels POST. A GET is stray (another suite's probe, its target's port now this
+      // server's): not a delivery.
+      if (req.method !== 'POST') {
+        res.writeHead(405).end();
+        return;
+      }
       received.push(JSON.parse(text) as AlertNotification);
       res.writeHead(200).end();
     });

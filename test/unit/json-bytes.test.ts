@@ -9,7 +9,9 @@ const bytesOf = (value: unknown): Promise<Buffer> =>
 
 const expectSameAsStringify = async (value: unknown): Promise<void> => {
   const bytes = await bytesOf(value);
-  expect(bytes.toString('utf8')).toBe(JSON.stringify(value));
+  const json = JSON.stringify(value);
+  expect(bytes.toString('utf8')).toBe(json);
+  expect(bytes.equals(Buffer.from(json))).toBe(true);
 };
 
 class Point {

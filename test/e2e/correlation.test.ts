@@ -154,6 +154,12 @@ beforeAll(async () => {
   // Slack takes the alert; the team's webhook is broken (500 on every attempt).
   receivers = createServer((req, res) => {
     void readBody(req).then((body) => {
+      // Channels POST. A GET is stray (another suite's probe, its target's port now this
+      // server's): not a delivery.
+      if (req.method !== 'POST') {
+        res.writeHead(405).end();
+        return;
+      }
       if (req.url?.startsWith('/slack')) {
         slackBodies.push(body.toString('utf8'));
         res.writeHead(200).end('ok');

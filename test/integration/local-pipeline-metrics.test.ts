@@ -52,6 +52,12 @@ beforeAll(async () => {
       body += chunk.toString();
     });
     req.on('end', () => {
+      // Channels POST. A GET is stray (another suite's probe, its target's port now this
+      // server's): not a delivery.
+      if (req.method !== 'POST') {
+        res.writeHead(405).end();
+        return;
+      }
       // Slack answers 404 (a deleted webhook): not retryable, so it fails at once.
       if (req.url?.startsWith('/slack')) {
         res.writeHead(404).end('no_service');

@@ -10,6 +10,7 @@ import { parseConfig } from '../../functions/core/config';
 import type { AlertNotification } from '../../functions/core/events';
 import { type LocalPipeline, startLocal } from '../../functions/runtime/local/runtime';
 import { requireTools } from '../helpers/requires';
+import { strayRequest } from '../helpers/stray-request';
 
 /**
  * Alertmanager as a source, end to end in local mode: `POST /v1/alertmanager` → the bus → the
@@ -42,12 +43,7 @@ beforeAll(async () => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      // Channels POST. A GET is stray (another suite's probe, its target's port now this
-      // server's): not a delivery.
-      if (req.method !== 'POST') {
-        res.writeHead(405).end();
-        return;
-      }
+      if (strayRequest(req, res)) return;
       received.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as AlertNotification);
       res.writeHead(200).end('ok');
     });

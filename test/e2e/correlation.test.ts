@@ -11,6 +11,7 @@ import type { SNSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseConfig } from '../../functions/core/config';
 import { apiEvent } from '../helpers/fakes';
+import { strayRequest } from '../helpers/stray-request';
 
 /**
  * One correlation id, followed from the HTTP ingest request to the alert, through every signal
@@ -154,12 +155,7 @@ beforeAll(async () => {
   // Slack takes the alert; the team's webhook is broken (500 on every attempt).
   receivers = createServer((req, res) => {
     void readBody(req).then((body) => {
-      // Channels POST. A GET is stray (another suite's probe, its target's port now this
-      // server's): not a delivery.
-      if (req.method !== 'POST') {
-        res.writeHead(405).end();
-        return;
-      }
+      if (strayRequest(req, res)) return;
       if (req.url?.startsWith('/slack')) {
         slackBodies.push(body.toString('utf8'));
         res.writeHead(200).end('ok');

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../functions/core/config';
 import { type LocalPipeline, startLocal } from '../../functions/runtime/local/runtime';
+import { strayRequest } from '../helpers/stray-request';
 
 /**
  * The headline local path: a real HTTP service, a Slack-webhook receiver and the local
@@ -60,12 +61,7 @@ beforeAll(async () => {
       body += c.toString();
     });
     req.on('end', () => {
-      // Channels POST. A GET is stray (another suite's probe, its target's port now this
-      // server's): not a delivery.
-      if (req.method !== 'POST') {
-        res.writeHead(405).end();
-        return;
-      }
+      if (strayRequest(req, res)) return;
       calls++;
       // The first delivery attempt fails: delivery must retry, not drop the alert.
       if (calls === 1) {

@@ -45,6 +45,7 @@ import { asInLambda, saveEnv } from '../helpers/env';
 import { MemoryPublisher } from '../helpers/fakes';
 import { busOn, storedEvents, storeOf } from '../helpers/local-store';
 import { type MotoServer, motoAvailable, startMoto } from '../helpers/moto';
+import { strayRequest } from '../helpers/stray-request';
 
 // A real HTTP receiver acting as Slack: records every message it gets.
 let slack: Server;
@@ -57,12 +58,7 @@ beforeAll(async () => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      // Channels POST. A GET is stray (another suite's probe, its target's port now this
-      // server's): not a delivery.
-      if (req.method !== 'POST') {
-        res.writeHead(405).end();
-        return;
-      }
+      if (strayRequest(req, res)) return;
       slackPaths.push(req.url ?? '');
       slackMessages.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as SlackPayload);
       res.writeHead(200, { 'content-type': 'text/plain' });

@@ -11,6 +11,7 @@ import {
   type LocalPipeline,
   startLocal,
 } from '../../functions/runtime/local/runtime';
+import { strayRequest } from '../helpers/stray-request';
 
 /**
  * Heartbeats and M-of-N through the real local pipeline (HTTP edge → ingest handler → embedded
@@ -74,12 +75,7 @@ beforeAll(async () => {
       text += c.toString();
     });
     req.on('end', () => {
-      // Channels POST. A GET is stray (another suite's probe, its target's port now this
-      // server's): not a delivery.
-      if (req.method !== 'POST') {
-        res.writeHead(405).end();
-        return;
-      }
+      if (strayRequest(req, res)) return;
       received.push(JSON.parse(text) as AlertNotification);
       res.writeHead(200).end();
     });

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../functions/core/config';
 import { type LocalPipeline, startLocal } from '../../functions/runtime/local/runtime';
+import { strayRequest } from '../helpers/stray-request';
 
 /**
  * The pipeline's own metrics in local mode: probe runs (probe scheduler), alerts sent (alert
@@ -52,12 +53,7 @@ beforeAll(async () => {
       body += chunk.toString();
     });
     req.on('end', () => {
-      // Channels POST. A GET is stray (another suite's probe, its target's port now this
-      // server's): not a delivery.
-      if (req.method !== 'POST') {
-        res.writeHead(405).end();
-        return;
-      }
+      if (strayRequest(req, res)) return;
       // Slack answers 404 (a deleted webhook): not retryable, so it fails at once.
       if (req.url?.startsWith('/slack')) {
         res.writeHead(404).end('no_service');

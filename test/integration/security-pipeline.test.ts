@@ -10,6 +10,7 @@ import { runReport } from '../../cli/report';
 import { parseConfig } from '../../functions/core/config';
 import type { IngestResult } from '../../functions/core/ingest/service';
 import { type LocalPipeline, startLocal } from '../../functions/runtime/local/runtime';
+import { strayRequest } from '../helpers/stray-request';
 
 /**
  * Security reports through the real local pipeline (startLocal: the same ingest, history,
@@ -74,12 +75,7 @@ beforeAll(async () => {
       body += c.toString();
     });
     req.on('end', () => {
-      // Channels POST. A GET is stray (another suite's probe, its target's port now this
-      // server's): not a delivery.
-      if (req.method !== 'POST') {
-        res.writeHead(405).end();
-        return;
-      }
+      if (strayRequest(req, res)) return;
       hooks.push(JSON.parse(body));
       res.writeHead(200).end('ok');
     });

@@ -79,7 +79,8 @@ export default defineConfig({
   test: {
     pool: 'forks',
     // Many suites wait on I/O (moto, local servers, probe intervals): three workers keep both
-    // cores busy on the 2-core CI machine (≈60 s instead of ≈95 s with the default).
+    // cores busy on the 2-core CI machine (2026-12-04: 115-119 s against 126-139 s with two;
+    // four and six were no faster than three). See docs/performance.md.
     maxWorkers: 3,
     sequence: { sequencer: SlowFirstSequencer },
     globalSetup: ['test/helpers/temp-root.ts'],

@@ -18,9 +18,10 @@ import type { VerifyCounts } from './summary';
  * lost = accepted (2xx) but missing or incomplete anywhere above; duplicated = stored more
  * than once; unexpected = stored under this prefix without a 2xx answer (the client gave up
  * or never saw the answer, yet Vigil kept it); late = those of `unexpected` whose request got
- * no answer at all (given in `unanswered`: the client timed out), not a loss; deadLettered = stored, but a downstream target
- * (metrics, alerts, history) gave up on its event: not lost (it waits in the dead letters, as
- * in an SQS dead-letter queue on AWS), but not fully processed either.
+ * no answer at all (given in `unanswered`: the client timed out), not a loss; deadLettered =
+ * stored, but a downstream target (metrics, alerts, history) gave up on its event: not lost (it
+ * waits in the dead letters, as in an SQS dead-letter queue on AWS), but not fully processed
+ * either.
  */
 
 export interface VerifyReport extends VerifyCounts {

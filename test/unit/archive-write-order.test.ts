@@ -46,8 +46,6 @@ beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'vigil-archive-'));
 });
 
-const input = archiveInput;
-
 describe('FileArchive write order', () => {
   it('writes each object durably before it answers: data, then rename, then its folder entry', async () => {
     // Prepare
@@ -55,15 +53,17 @@ describe('FileArchive write order', () => {
     fsCalls.length = 0;
 
     // Act: the first object of its folder, then the same bytes again under another key.
-    const pointer = await archive.put(input('shop/r1.xml', '<x/>'));
+    const pointer = await archive.put(archiveInput('shop/r1.xml', '<x/>'));
     const first = fsCalls.splice(0);
-    await archive.put(input('shop/r2.xml', '<x/>'));
+    await archive.put(archiveInput('shop/r2.xml', '<x/>'));
 
-    // Assess: the write (O_DSYNC: on disk when it returns) found no folder, which was made and
-    // flushed; then the rename, then the folder's entry flushed. The same content is not
-    // written twice.
+    // Assess: the write (O_DSYNC: on disk when it returns) found no folder; the folders were
+    // made (archive/objects/<xx>), each one's entry flushed in its parent; then the rename,
+    // then the object's entry flushed. The same content is not written twice.
     const path = fileURLToPath(pointer.uri);
     const folder = dirname(path);
+    const objects = dirname(folder);
+    const archiveDir = dirname(objects);
     const tmp = first.find((c) => c[0] === 'rename')?.[1] ?? '';
     expect(tmp).toMatch(/\.tmp$/);
     const dsync = String(
@@ -72,7 +72,9 @@ describe('FileArchive write order', () => {
     expect(first).toEqual([
       ['writeFile', tmp, dsync],
       ['mkdir', folder],
-      ['sync', dirname(folder)],
+      ['sync', objects],
+      ['sync', archiveDir],
+      ['sync', dirname(archiveDir)],
       ['writeFile', tmp, dsync],
       ['rename', tmp, path],
       ['sync', folder],
@@ -84,13 +86,13 @@ describe('FileArchive write order', () => {
   it('writes into an existing folder without making it again, and rewrites a missing object', async () => {
     // Prepare: an object whose file is gone, its folder still there.
     const archive = new FileArchive(dir);
-    const pointer = await archive.put(input('a.xml', '<a/>'));
+    const pointer = await archive.put(archiveInput('a.xml', '<a/>'));
     const path = fileURLToPath(pointer.uri);
     await fsp.rm(path);
     fsCalls.length = 0;
 
     // Act
-    await archive.put(input('a.xml', '<a/>'));
+    await archive.put(archiveInput('a.xml', '<a/>'));
 
     // Assess: one write, the rename and the folder's flush; the bytes are back.
     expect(fsCalls.map((c) => c[0])).toEqual(['writeFile', 'rename', 'sync']);

@@ -112,7 +112,8 @@ const syncDir = async (dir: string): Promise<void> => {
 /**
  * Writes `tmp` durably, renames it to `path` and flushes the directory entry: 8 trips to
  * libuv's thread pool (stat, open, write, close, rename, open, fsync, close) where a separate
- * mkdir and fsync made 10. The folder is made only when the write finds it missing.
+ * mkdir and fsync made 10. The folder is made only when the write finds it missing, and the
+ * entry of every folder made is flushed (the first object also makes `archive/objects/`).
  */
 const writeDurably = async (tmp: string, path: string, body: Uint8Array): Promise<void> => {
   const dir = dirname(path);
@@ -120,8 +121,12 @@ const writeDurably = async (tmp: string, path: string, body: Uint8Array): Promis
     await writeFile(tmp, body, { flag: NEW_FILE });
   } catch (e) {
     if (code(e) !== 'ENOENT') throw e;
-    await mkdir(dir, { recursive: true });
-    await syncDir(dirname(dir));
+    // The first folder it made; undefined when another write made them all meanwhile.
+    const made = await mkdir(dir, { recursive: true });
+    for (let folder = dir; made !== undefined; folder = dirname(folder)) {
+      await syncDir(dirname(folder));
+      if (folder === made) break;
+    }
     await writeFile(tmp, body, { flag: NEW_FILE });
   }
   await rename(tmp, path);

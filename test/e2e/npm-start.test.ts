@@ -1,16 +1,29 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { BACKGROUND_NICE } from '../../functions/adapters/local/threads';
 import { childEnv } from '../helpers/child-env';
 import { spawnVigil } from '../helpers/vigil-process';
 
 /** `npm start` as a user runs it: a real process, its printed URL, token and curl command. */
 
 const run = promisify(execFile);
+
+/** The nice value of each thread of process `pid`, by thread id (Linux's /proc). */
+const threadNiceValues = async (pid: number): Promise<Map<number, number>> => {
+  const out = new Map<number, number>();
+  for (const tid of await readdir(`/proc/${pid}/task`)) {
+    const stat = await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    // After the command name in parentheses: state is field 3, nice field 19.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    out.set(Number(tid), Number(fields[16]));
+  }
+  return out;
+};
 const children: ChildProcess[] = [];
 
 afterAll(() => {
@@ -19,7 +32,7 @@ afterAll(() => {
 
 // Two processes at once: the refused config while `npm start` comes up.
 describe.concurrent('npm start (vigil dev)', () => {
-  it('prints its URL, a generated token and a working curl command; runs as one process under npm, which SIGTERM stops, freeing the port; never loads the X-Ray SDK nor prints a build warning', async () => {
+  it('prints its URL, a generated token and a working curl command; runs as one process under npm, which SIGTERM stops, freeing the port; runs its bus worker thread at a lower CPU priority; never loads the X-Ray SDK nor prints a build warning', async () => {
     // Prepare: `npm start` exactly as a user types it; Node logs every CommonJS module it
     // loads (the X-Ray SDK is one), in worker threads too, on stderr.
     const dataDir = await mkdtemp(join(tmpdir(), 'vigil-npm-'));
@@ -87,6 +100,12 @@ describe.concurrent('npm start (vigil dev)', () => {
     expect(lines).toHaveLength(1);
     const [pid, ...args] = (lines[0] ?? '').trim().split(/\s+/);
     expect(args.join(' ')).toBe('node --import tsx bin/vigil.ts dev');
+    // Its bus worker thread, and only that one, runs BACKGROUND_NICE below the others.
+    const nice = await threadNiceValues(Number(pid));
+    const base = nice.get(Number(pid));
+    expect([...nice.values()].filter((n) => n !== base)).toEqual([
+      Math.min(19, (base ?? 0) + BACKGROUND_NICE),
+    ]);
     process.kill(Number(pid), 'SIGTERM');
     // Assess: npm ends with the server, and nothing listens on the port any more.
     expect(await exited).toBe(0);

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { getPriority, setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 
@@ -53,4 +54,24 @@ export const siblingFile = (name: string, base: string): URL =>
 export const threadEnv = (): NodeJS.ProcessEnv => {
   const { AWS_LAMBDA_MAX_CONCURRENCY: _, ...env } = process.env;
   return env;
+};
+
+/** How many steps of `nice` below the HTTP endpoint the bus worker's thread runs. */
+export const BACKGROUND_NICE = 10;
+
+/**
+ * Lowers the calling thread's CPU priority by `BACKGROUND_NICE` (at most to 19), so that when
+ * the threads want more than the cores, the scheduler favours the others: the bus worker's
+ * backlog then waits, not the HTTP answers (Linux's scheduler gives a thread at nice 10 about a
+ * tenth of a contended core). Linux only: there a nice value is the thread's own (setpriority
+ * with who = 0 changes the calling thread); elsewhere it is the whole process's, which this must
+ * not slow down. If the system refuses, the thread keeps its priority, and says so.
+ */
+export const lowerThreadPriority = (warn: (message: string, error: unknown) => void): void => {
+  if (process.platform !== 'linux') return;
+  try {
+    setPriority(Math.min(19, getPriority() + BACKGROUND_NICE));
+  } catch (error) {
+    warn("could not lower the bus worker thread's CPU priority; it keeps the server's", error);
+  }
 };

@@ -5,6 +5,7 @@ import { LocalBus } from '../../adapters/local/bus';
 import { invocationScopes } from '../../adapters/local/invocations';
 import type { Datapoint } from '../../adapters/local/metric-store';
 import { LocalStore } from '../../adapters/local/store';
+import { lowerThreadPriority } from '../../adapters/local/threads';
 import type { VigilConfig } from '../../core/config';
 import { flushSpans } from '../../shared/otel/spans';
 import { logger } from '../../shared/powertools';
@@ -143,6 +144,8 @@ export const runBusWorker = async (data: BusWorkerData, port: WorkerPort): Promi
 export const BUS_WORKER = 'vigil-bus-worker';
 
 if (parentPort && workerData === BUS_WORKER) {
+  // The endpoint first: the backlog waits when the cores are busy (docs/architecture.md).
+  lowerThreadPriority((message, error) => logger.warn(message, { error }));
   const port = parentPort as unknown as WorkerPort;
   port.on('message', (message) => {
     if (message.type !== 'open') return;

@@ -207,29 +207,34 @@ describe('StoreDb group commits', () => {
   it('waits for the end of a transaction of a connection attached from another thread', async () => {
     // Prepare: another thread's connection, attached to this one, holds the write lock 50 ms.
     const main = await open();
-    const times = new Float64Array(new SharedArrayBuffer(8));
+    // Set by the other thread right before its COMMIT: ordering without clocks, which differ
+    // between threads by up to a millisecond (each thread's own performance.timeOrigin).
+    const committing = new Int32Array(new SharedArrayBuffer(4));
     const thread = new Worker(
-      `const { parentPort, workerData: { path, gate, times } } = require('node:worker_threads');
+      `const { parentPort, workerData: { path, gate, committing } } = require('node:worker_threads');
        const db = new (require('libsql'))(path);
        Atomics.add(gate, 2, 1);
        db.exec('BEGIN IMMEDIATE');
        db.exec("INSERT INTO t VALUES ('other')");
        parentPort.postMessage('locked');
        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+       Atomics.store(committing, 0, 1);
        db.exec('COMMIT');
-       times[0] = performance.timeOrigin + performance.now();
        Atomics.add(gate, 1, 1); Atomics.notify(gate, 1);
        Atomics.sub(gate, 2, 1); db.close();`,
-      { eval: true, workerData: { path: join(dir as string, DB_FILE), gate: main.gate, times } },
+      {
+        eval: true,
+        workerData: { path: join(dir as string, DB_FILE), gate: main.gate, committing },
+      },
     );
     await new Promise((r) => thread.once('message', r));
     // Act
     const began = main.tx(() => {
       insert(main, 'main')();
-      return performance.timeOrigin + performance.now();
+      return Atomics.load(committing, 0);
     });
     // Assess: it began once the other committed; SQLite's own wait is set back for the rest.
-    expect(began).toBeGreaterThanOrEqual(times[0] as number);
+    expect(began).toBe(1);
     expect(rows(main)).toEqual(['other', 'main']);
     expect(main.q('PRAGMA busy_timeout').get()).toMatchObject({ timeout: 10_000 });
     await new Promise((r) => thread.once('exit', r));

@@ -1,4 +1,3 @@
-import { Writable } from 'node:stream';
 import { logger } from '../../shared/powertools';
 import { parseRecord, type StoreDb } from './store/database';
 
@@ -204,25 +203,6 @@ export class LocalMetricStore {
       ...r,
       dimensions: parseRecord<Record<string, string>>(dims, 'metric rollup') ?? {},
     }));
-  }
-
-  /** A stream to hand to a Console: every line written is read as EMF. */
-  writable(echo?: (line: string) => void): Writable {
-    let pending = '';
-    return new Writable({
-      write: (chunk: Buffer | string, _enc, done) => {
-        pending += chunk.toString();
-        let nl = pending.indexOf('\n');
-        while (nl >= 0) {
-          const line = pending.slice(0, nl);
-          pending = pending.slice(nl + 1);
-          this.ingestLine(line);
-          echo?.(line);
-          nl = pending.indexOf('\n');
-        }
-        done();
-      },
-    });
   }
 
   query(q: MetricQuery): Datapoint[] {

@@ -140,7 +140,9 @@ describe.skipIf(!ok)('dashboard in Chromium', () => {
     const opened = (async () => {
       browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
       context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-      context.setDefaultTimeout(5000);
+      // In the full suite Chromium shares 2 cores with three test workers: one search once took
+      // over 5 s there (2026-12-04). A wait that can never end still fails, only later.
+      context.setDefaultTimeout(10_000);
       page = await context.newPage();
       page.on('dialog', (d) => {
         dialogs.push(d.message());

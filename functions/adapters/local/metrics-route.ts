@@ -11,7 +11,7 @@ const ACCEPTED = ['name', 'since', ...FILTERS];
 
 /**
  * `GET /v1/metrics`: the metric names seen so far, or with `name=` the datapoints of one
- * metric, filtered by any dimension it has (`project=`, `suite=`, `probe=`, `benchmark=`) and
+ * metric, filtered by any dimension it has (the catalog's `DIMENSIONS`: `project=`, `suite=`…) and
  * `since=` (epoch ms). A metric published under several dimension sets (per project and per
  * suite) answers from the smallest set that matches, so no run is counted twice.
  */

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { getPriority, setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
+import { logger } from '../../shared/powertools';
 
 /** The CommonJS script of a worker for each TypeScript file, built once per process. */
 const bundles = new Map<string, string>();
@@ -67,11 +68,13 @@ export const BACKGROUND_NICE = 10;
  * with who = 0 changes the calling thread); elsewhere it is the whole process's, which this must
  * not slow down. If the system refuses, the thread keeps its priority, and says so.
  */
-export const lowerThreadPriority = (warn: (message: string, error: unknown) => void): void => {
+export const lowerThreadPriority = (): void => {
   if (process.platform !== 'linux') return;
   try {
     setPriority(Math.min(19, getPriority() + BACKGROUND_NICE));
   } catch (error) {
-    warn("could not lower the bus worker thread's CPU priority; it keeps the server's", error);
+    logger.warn("could not lower the bus worker thread's CPU priority; it keeps the server's", {
+      error,
+    });
   }
 };

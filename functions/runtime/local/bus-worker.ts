@@ -145,7 +145,7 @@ export const BUS_WORKER = 'vigil-bus-worker';
 
 if (parentPort && workerData === BUS_WORKER) {
   // The endpoint first: the backlog waits when the cores are busy (docs/architecture.md).
-  lowerThreadPriority((message, error) => logger.warn(message, { error }));
+  lowerThreadPriority();
   const port = parentPort as unknown as WorkerPort;
   port.on('message', (message) => {
     if (message.type !== 'open') return;

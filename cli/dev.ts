@@ -48,12 +48,14 @@ export const runDev = async (io: DevIo): Promise<LocalPipeline> => {
       'Post a report:',
       `  curl -sS -H "Authorization: Bearer ${token}" --data-binary @${sample} \\`,
       `    "${pipeline.url}/v1/results?project=${config.project}&branch=main"`,
+      'Then the metrics it made:',
+      `  curl -sS -H "Authorization: Bearer ${token}" "${pipeline.url}/v1/metrics?project=${config.project}&name=TestsFailed"`,
       '',
       pipeline.generatedToken
         ? `Dashboard: ${pipeline.url}/#token=${token}`
         : `Dashboard: ${pipeline.url}/  (sign in with one of VIGIL_INGEST_TOKENS)`,
       '',
-      `Health: ${pipeline.url}/v1/health   Metrics: ${pipeline.url}/v1/metrics?project=${config.project}&name=TestsFailed`,
+      `Health: ${pipeline.url}/v1/health`,
       'Press Ctrl+C to stop.',
       '',
     ].join('\n'),

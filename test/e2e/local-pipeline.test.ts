@@ -12,6 +12,9 @@ import { generateJunit } from '../helpers/generate-junit';
 /** The local pipeline over real HTTP: server -> ingest handler -> bus -> metrics handler -> metric store. */
 
 const TOKEN = 'e2e-token';
+/** Reads need a token too. */
+const READ = { headers: { authorization: `Bearer ${TOKEN}` } };
+const READ_ONLY = 'e2e-read-only-token';
 let pipeline: LocalPipeline;
 let dataDir: string;
 let restoreEnv: () => void;
@@ -25,6 +28,7 @@ beforeAll(async () => {
     dataDir,
     port: 0,
     tokens: [TOKEN],
+    readTokens: [READ_ONLY],
   });
 });
 
@@ -92,7 +96,9 @@ describe('local pipeline (e2e over HTTP)', () => {
     }
     expect(await eventsOnBus()).toBe(before + files.length);
     await pipeline.bus.drain();
-    const names = (await (await fetch(`${pipeline.url}/v1/metrics`)).json()) as { names: string[] };
+    const names = (await (await fetch(`${pipeline.url}/v1/metrics`, READ)).json()) as {
+      names: string[];
+    };
     expect(names.names).toEqual(expect.arrayContaining(['CoverageLines', 'TestsTotal']));
   });
 
@@ -102,22 +108,46 @@ describe('local pipeline (e2e over HTTP)', () => {
     // Act
     const res = await post(report, { project: 'metrics-demo' });
     await pipeline.bus.drain();
-    const metrics = await fetch(`${pipeline.url}/v1/metrics?project=metrics-demo&name=TestsFailed`);
+    const metrics = await fetch(
+      `${pipeline.url}/v1/metrics?project=metrics-demo&name=TestsFailed`,
+      READ,
+    );
     // Assess
     const failed = (res.json.summary as { failed: number }).failed;
     expect(failed).toBeGreaterThan(0);
     const body = (await metrics.json()) as { datapoints: { value: number; unit: string }[] };
     expect(body.datapoints).toEqual([expect.objectContaining({ value: failed, unit: 'Count' })]);
-    const names = (await (await fetch(`${pipeline.url}/v1/metrics`)).json()) as { names: string[] };
+    const names = (await (await fetch(`${pipeline.url}/v1/metrics`, READ)).json()) as {
+      names: string[];
+    };
     expect(names.names).toEqual(
       expect.arrayContaining(['TestsFailed', 'TestPassRate', 'SuiteDuration']),
     );
   });
 
+  it('serves /v1/metrics and /v1/alerts only with a token: 401 without, 200 with a read-only one', async () => {
+    for (const path of ['/v1/metrics', '/v1/alerts?x=1']) {
+      const anonymous = await fetch(`${pipeline.url}${path}`, {
+        headers: { 'x-correlation-id': 'anonymous-read-1' },
+      });
+      expect(anonymous.status, path).toBe(401);
+      expect(anonymous.headers.get('x-correlation-id'), path).toBe('anonymous-read-1');
+      expect(await anonymous.json(), path).toMatchObject({ error: { code: 'unauthorized' } });
+      const wrong = await fetch(`${pipeline.url}${path}`, {
+        headers: { authorization: 'Bearer not-a-token' },
+      });
+      expect(wrong.status, path).toBe(401);
+      const reader = await fetch(`${pipeline.url}${path}`, {
+        headers: { authorization: `Bearer ${READ_ONLY}` },
+      });
+      expect(reader.status, path).toBe(200);
+    }
+  });
+
   it('shows the pipeline metric ReportsIngested at /v1/metrics', async () => {
     // Act
     await post(generateJunit({ cases: 5, seed: 77 }), { project: 'pipeline-metrics' });
-    const res = await fetch(`${pipeline.url}/v1/metrics?name=ReportsIngested`);
+    const res = await fetch(`${pipeline.url}/v1/metrics?name=ReportsIngested`, READ);
     // Assess
     expect(res.status).toBe(200);
     const body = (await res.json()) as {

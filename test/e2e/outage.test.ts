@@ -8,6 +8,9 @@ import { parseConfig } from '../../functions/core/config';
 import { type LocalPipeline, startLocal } from '../../functions/runtime/local/runtime';
 import { strayRequest } from '../helpers/stray-request';
 
+/** Reads need a token too. */
+const READ = { headers: { authorization: 'Bearer t' } };
+
 /**
  * The headline local path: a real HTTP service, a Slack-webhook receiver and the local
  * pipeline probing every second (the probe timers are real; extra runs are asked for, not
@@ -129,7 +132,7 @@ describe('outage → FIRING → RESOLVED (local mode)', () => {
     expect(blocks).toContain('checkout-api');
     expect(blocks).toContain('critical');
     expect(blocks).toContain('https://runbooks.example.com/checkout');
-    const active = (await (await fetch(`${pipeline.url}/v1/alerts`)).json()) as {
+    const active = (await (await fetch(`${pipeline.url}/v1/alerts`, READ)).json()) as {
       active: { status: string; checkKey: string }[];
     };
     expect(active.active).toEqual([
@@ -153,7 +156,7 @@ describe('outage → FIRING → RESOLVED (local mode)', () => {
     // The state and history are written as the notification goes out: poll briefly.
     let after = { active: [] as unknown[], history: [] as unknown[] };
     const poll = async () => {
-      after = (await (await fetch(`${pipeline.url}/v1/alerts`)).json()) as typeof after;
+      after = (await (await fetch(`${pipeline.url}/v1/alerts`, READ)).json()) as typeof after;
     };
     for (let i = 0; i < 60 && !(after.history.length >= 2 && after.active.length === 0); i++) {
       await poll();

@@ -15,6 +15,8 @@ import { type LocalPipeline, startLocal } from '../../functions/runtime/local/ru
  */
 
 const TOKEN = 'ingest-semantics-token';
+/** Reads need a token too. */
+const READ = { headers: { authorization: `Bearer ${TOKEN}` } };
 const JUNIT = readFileSync('test/fixtures/corpus/junit/datadog-java-gradle.xml');
 const BENCH = readFileSync(
   'test/fixtures/corpus/benchmarks/github-action-benchmark-customSmallerIsBetter.json',
@@ -90,7 +92,7 @@ describe('POST /v1/results over HTTP', () => {
 
 describe('GET /v1/metrics filters by any dimension', () => {
   const points = async (query: string): Promise<Point[]> => {
-    const res = await fetch(`${pipeline.url}/v1/metrics?${query}`);
+    const res = await fetch(`${pipeline.url}/v1/metrics?${query}`, READ);
     expect(res.status).toBe(200);
     return ((await res.json()) as { datapoints: Point[] }).datapoints;
   };
@@ -132,12 +134,12 @@ describe('GET /v1/metrics filters by any dimension', () => {
   });
 
   it('refuses unknown parameters and a bad since', async () => {
-    const typo = await fetch(`${pipeline.url}/v1/metrics?name=TestsFailed&projet=shop`);
+    const typo = await fetch(`${pipeline.url}/v1/metrics?name=TestsFailed&projet=shop`, READ);
     expect(typo.status).toBe(400);
     expect((await errorOf(typo)).message).toContain(
       'accepts name, since, project, suite, benchmark, probe',
     );
-    const since = await fetch(`${pipeline.url}/v1/metrics?name=TestsFailed&since=yesterday`);
+    const since = await fetch(`${pipeline.url}/v1/metrics?name=TestsFailed&since=yesterday`, READ);
     expect(since.status).toBe(400);
   });
 });

@@ -21,6 +21,8 @@ import { verifyDataDir } from '../../load/verify';
  */
 
 const TOKEN = 'load-test-token-0123456789';
+/** Reads need a token too. */
+const READ = { headers: { authorization: `Bearer ${TOKEN}` } };
 let pipeline: LocalPipeline;
 let dataDir: string;
 let work: string;
@@ -83,7 +85,10 @@ const stored = async (project: string, prefix: string) => {
 /** LoadRequests datapoints of a project, once the bus has delivered the load event (≤ 10 s). */
 const loadRequestsOf = async (project: string): Promise<number[]> => {
   for (let i = 0; ; i++) {
-    const res = await fetch(`${pipeline.url}/v1/metrics?project=${project}&name=LoadRequests`);
+    const res = await fetch(
+      `${pipeline.url}/v1/metrics?project=${project}&name=LoadRequests`,
+      READ,
+    );
     const { datapoints } = (await res.json()) as { datapoints: { value: number }[] };
     if (datapoints.length > 0 || i >= 100) return datapoints.map((d) => d.value);
     await new Promise((r) => setTimeout(r, 100));

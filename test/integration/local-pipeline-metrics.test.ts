@@ -15,6 +15,8 @@ import { strayRequest } from '../helpers/stray-request';
  */
 
 const TOKEN = 'pipeline-metrics-token';
+/** Reads need a token too. */
+const READ = { headers: { authorization: `Bearer ${TOKEN}` } };
 /** One passed and one failed test: the gate fails, and `main` alerts. */
 const FAILING_JUNIT = `<?xml version="1.0" encoding="UTF-8"?>
 <testsuite name="checkout" tests="2" failures="1">
@@ -89,7 +91,7 @@ afterAll(async () => {
 });
 
 const datapoints = async (name: string): Promise<Point[]> => {
-  const res = await fetch(`${pipeline.url}/v1/metrics?name=${name}`);
+  const res = await fetch(`${pipeline.url}/v1/metrics?name=${name}`, READ);
   expect(res.status).toBe(200);
   return ((await res.json()) as { datapoints: Point[] }).datapoints;
 };

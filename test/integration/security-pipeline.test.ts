@@ -20,6 +20,8 @@ import { strayRequest } from '../helpers/stray-request';
  */
 
 const TOKEN = 'security-pipeline-token';
+/** Reads need a token too. */
+const READ = { headers: { authorization: `Bearer ${TOKEN}` } };
 const ESLINT = readFileSync(
   new URL('../fixtures/real/security/eslint-security.sarif', import.meta.url),
   'utf8',
@@ -272,14 +274,17 @@ describe('the security gate through the local pipeline', () => {
   });
 
   it('feeds the security metrics: findings by severity and by tool, new findings', async () => {
-    const res = await fetch(`${pipeline.url}/v1/metrics?project=app&name=SecurityFindings`);
+    const res = await fetch(`${pipeline.url}/v1/metrics?project=app&name=SecurityFindings`, READ);
     const { datapoints } = (await res.json()) as {
       datapoints: { value: number; dimensions: Record<string, string> }[];
     };
     const first = datapoints.filter((d) => d.dimensions.Severity === 'high');
     expect(first.length).toBeGreaterThan(0);
     expect(datapoints.some((d) => d.dimensions.Tool === 'ESLint' && d.value === 6)).toBe(true);
-    const fresh = await fetch(`${pipeline.url}/v1/metrics?project=app&name=SecurityNewFindings`);
+    const fresh = await fetch(
+      `${pipeline.url}/v1/metrics?project=app&name=SecurityNewFindings`,
+      READ,
+    );
     const values = ((await fresh.json()) as { datapoints: { value: number }[] }).datapoints.map(
       (d) => d.value,
     );

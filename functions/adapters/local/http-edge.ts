@@ -85,6 +85,12 @@ const busy = (): VigilError =>
 const hasBody = (req: IncomingMessage): boolean =>
   req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
 
+/** The caller's `x-correlation-id` when well-formed, else a new one: for an error answered here. */
+export const correlationHeader = (req: IncomingMessage): { 'x-correlation-id': string } => ({
+  'x-correlation-id':
+    validCorrelationId(req.headers['x-correlation-id'] as string | undefined) ?? newCorrelationId(),
+});
+
 /**
  * Answer `error` as JSON and close the connection without resetting it: the answer goes out
  * whole at once; the response ends (and the socket closes) once the client has sent the rest
@@ -96,9 +102,7 @@ export const refuse = (
   error: unknown,
   lingerMs = 5_000,
 ): void => {
-  const correlationId =
-    validCorrelationId(req.headers['x-correlation-id'] as string | undefined) ?? newCorrelationId();
-  const result = errorResponse(error, { 'x-correlation-id': correlationId, connection: 'close' });
+  const result = errorResponse(error, { ...correlationHeader(req), connection: 'close' });
   if (error instanceof VigilError && error.code === 'unavailable')
     result.headers['retry-after'] = '1';
   const body = Buffer.from(result.body ?? '');

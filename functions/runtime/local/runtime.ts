@@ -7,7 +7,7 @@ import { cachedWebFiles } from '../../../web/build';
 import { EnvSecretResolver } from '../../adapters/local/env-secrets';
 import { dataDirCheck } from '../../adapters/local/health';
 import { HeartbeatEvaluator } from '../../adapters/local/heartbeat-evaluator';
-import { createHttpEdge, type HttpEdge } from '../../adapters/local/http-edge';
+import { correlationHeader, createHttpEdge, type HttpEdge } from '../../adapters/local/http-edge';
 import { invocationScopes } from '../../adapters/local/invocations';
 import type { LocalMetricStore } from '../../adapters/local/metric-store';
 import { createLocalMetrics } from '../../adapters/local/metrics';
@@ -264,6 +264,7 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
     }
   };
 
+  const access = { ingest: tokens, read: readTokens };
   const edge = createHttpEdge({
     ...opts.config.ingest,
     // An upload URL is its own credential (as S3's presigned PUT); a heartbeat ping may carry its
@@ -272,13 +273,21 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
       req.method === 'PUT' && UPLOAD_PATH.test(url.pathname)
         ? uploads.authorize(req, url)
         : heartbeatBodyCheck(req.method, url.pathname, req.headers) ||
-          authorize(
-            req.headers.authorization,
-            { ingest: tokens, read: readTokens },
-            req.method ?? 'GET',
-            url.pathname,
-          ) !== undefined,
+          authorize(req.headers.authorization, access, req.method ?? 'GET', url.pathname) !==
+            undefined,
   });
+  /** A GET route of local mode only: with a read or an ingest token, as every other one. */
+  const readRoute = (
+    req: IncomingMessage,
+    url: URL,
+    answer: () => HttpResult | Promise<HttpResult>,
+  ): Promise<HttpResult> =>
+    Promise.resolve()
+      .then(() => {
+        authorize(req.headers.authorization, access, 'GET', url.pathname);
+        return answer();
+      })
+      .catch((error: unknown) => errorResponse(error, correlationHeader(req)));
   // Prometheus' scrape token (docs/prometheus-grafana.md), or any read or ingest token.
   const scrapeToken = (opts.env ?? process.env).VIGIL_METRICS_TOKEN?.trim();
   const metricsTokens = [...tokens, ...readTokens, ...(scrapeToken ? [scrapeToken] : [])];
@@ -289,7 +298,9 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
       return;
     }
     if (req.method === 'GET' && url.pathname === '/v1/metrics') {
-      send(res, metricsAnswer(metricStore, url.searchParams));
+      void readRoute(req, url, () => metricsAnswer(metricStore, url.searchParams)).then((r) =>
+        send(res, r),
+      );
       return;
     }
     if (req.method === 'GET' && isWebPath(url.pathname)) {
@@ -297,9 +308,15 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
       return;
     }
     if (req.method === 'GET' && url.pathname === '/v1/alerts') {
-      listAlerts(alertStore, { clock: systemClock, maintenance: opts.config.alerts.maintenance })
-        .then((view) => send(res, json(200, view)))
-        .catch((error: unknown) => send(res, errorResponse(error)));
+      void readRoute(req, url, async () =>
+        json(
+          200,
+          await listAlerts(alertStore, {
+            clock: systemClock,
+            maintenance: opts.config.alerts.maintenance,
+          }),
+        ),
+      ).then((r) => send(res, r));
       return;
     }
     const uploadId = req.method === 'PUT' ? UPLOAD_PATH.exec(url.pathname)?.[1] : undefined;

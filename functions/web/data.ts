@@ -19,7 +19,7 @@ export const publicData = (
     isPublic: (route) =>
       badgeIsPublic(
         deps.config,
-        route.kind === 'uptime' ? { probe: route.probe } : { project: route.project },
+        route.kind === 'uptime' ? { project: route.project, probe: route.probe } : route,
       ),
     badge: (route) => {
       switch (route.kind) {

@@ -93,6 +93,12 @@ describe('access', () => {
 describe('badges', () => {
   const config = parseConfig({
     gates: { minCoverage: 80 },
+    project: 'shop',
+    probes: [
+      { name: 'api', url: 'https://shop.example.com/health' },
+      { name: 'admin', url: 'https://shop.example.com/admin' },
+    ],
+    heartbeats: [{ name: 'api', project: 'secret', cron: '0 * * * *' }],
     badges: { public: { projects: ['shop'], probes: ['api'] } },
   });
   const clock = { now: () => new Date('2026-11-25T10:30:00.000Z') };
@@ -100,8 +106,11 @@ describe('badges', () => {
   it('says which badges are public', () => {
     expect(badgeIsPublic(config, { project: 'shop' })).toBe(true);
     expect(badgeIsPublic(config, { project: 'other' })).toBe(false);
-    expect(badgeIsPublic(config, { probe: 'api' })).toBe(true);
-    expect(badgeIsPublic(config, { probe: 'admin' })).toBe(false);
+    expect(badgeIsPublic(config, { project: 'shop', probe: 'api' })).toBe(true);
+    expect(badgeIsPublic(config, { project: 'shop', probe: 'admin' })).toBe(false);
+    // The public probe's name in another project: the heartbeat `secret/api` stays private.
+    expect(badgeIsPublic(config, { project: 'secret', probe: 'api' })).toBe(false);
+    expect(badgeIsPublic(config, { project: 'shop', probe: 'unknown' })).toBe(false);
   });
 
   it('reports the gate and the coverage of a branch', async () => {

@@ -151,14 +151,24 @@ export const publicStatus = async (deps: StatusQueryDeps): Promise<PublicStatus>
 
 // --- badges ----------------------------------------------------------------------------------
 
-/** May this badge be served without a token? */
+/**
+ * May this badge be served without a token? A project's badges when the project is listed; a
+ * probe's uptime when the probe is listed and the path names its own project (a heartbeat or a
+ * probe of another project with the same name stays private).
+ */
 export const badgeIsPublic = (
   config: VigilConfig,
-  subject: { project: string } | { probe: string },
-): boolean =>
-  'project' in subject
-    ? config.badges.public.projects.includes(subject.project)
-    : config.badges.public.probes.includes(subject.probe);
+  subject: { project: string; probe?: string },
+): boolean => {
+  if (subject.probe === undefined) return config.badges.public.projects.includes(subject.project);
+  const { probe } = subject;
+  const configured = config.probes.find((p) => p.name === probe);
+  return (
+    configured !== undefined &&
+    (configured.project ?? config.project) === subject.project &&
+    config.badges.public.probes.includes(probe)
+  );
+};
 
 const pct = (n: number): string => `${Number(n.toFixed(2))}%`;
 

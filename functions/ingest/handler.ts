@@ -168,6 +168,13 @@ export const createIngestHandler = (deps: IngestHandlerDeps) => {
   ): Promise<HttpResult> => {
     await requireToken(event);
     const uploadId = uploadIdParam(event.queryStringParameters?.upload);
+    if (uploadId && bodyBytes(event).byteLength > 0)
+      throw new VigilError(
+        'bad_request',
+        'This request has a body and "upload": send the report either as the body or staged ' +
+          '(upload=<id>, no body), not both.',
+        { path: 'query.upload' },
+      );
     const { status, result } = await ingest(
       {
         query: event.queryStringParameters ?? {},
@@ -231,9 +238,9 @@ export const createIngestHandler = (deps: IngestHandlerDeps) => {
     if (context) logger.addContext(context);
     logger.appendKeys({ correlation_id: correlationId });
     annotate({ correlationId });
+    const { method } = event.requestContext.http;
+    const route = `${method} ${event.rawPath}`;
     try {
-      const { method } = event.requestContext.http;
-      const route = `${method} ${event.rawPath}`;
       const statusRoute = method === 'GET' ? parseStatusPath(event.rawPath) : undefined;
       let response: HttpResult;
       const heartbeat = heartbeatPing(event);
@@ -264,10 +271,19 @@ export const createIngestHandler = (deps: IngestHandlerDeps) => {
       } else {
         throw new VigilError('not_found', `No route for ${route}.`);
       }
-      return { ...response, headers: { ...response.headers, ...headers } };
+      // An answer with a token is the caller's alone: never kept by a cache unless it says so
+      // (the public status model and the CLI file do).
+      return {
+        ...response,
+        headers: { 'cache-control': 'no-store', ...response.headers, ...headers },
+      };
     } catch (error) {
       const response = errorResponse(error, headers);
-      if (response.statusCode >= 500) logger.error('ingest failed', { error });
+      if (response.statusCode >= 500)
+        logger.error(route === 'POST /v1/results' ? 'ingest failed' : 'request failed', {
+          route,
+          error,
+        });
       else {
         emitPipelineMetric(metrics, PIPELINE_METRICS.inputsRejected, {
           Code: isVigilError(error) ? error.code : 'bad_request',

@@ -141,6 +141,7 @@ describe('local pipeline (e2e over HTTP)', () => {
         headers: { authorization: `Bearer ${READ_ONLY}` },
       });
       expect(reader.status, path).toBe(200);
+      expect(reader.headers.get('cache-control'), path).toBe('no-store');
     }
   });
 

@@ -80,6 +80,17 @@ describe('staged uploads in local mode', () => {
     expect(await first.json()).toMatchObject({ project: 'up', kind: 'tests', duplicate: false });
     expect(again.status).toBe(200);
     expect(await again.json()).toMatchObject({ duplicate: true });
+    // A body and an upload id: which report was meant is unclear, so neither is taken.
+    const both = await fetch(`${pipeline.url}/v1/results?project=up&upload=${ticket.uploadId}`, {
+      method: 'POST',
+      headers: auth,
+      body: generateJunit({ cases: 3, seed: 1 }),
+    });
+    expect(both.status).toBe(400);
+    expect(((await both.json()) as Answer).error).toMatchObject({
+      code: 'bad_request',
+      location: { path: 'query.upload' },
+    });
     const missing = await ingest(`upload=${newUploadId()}`);
     expect(missing.status).toBe(404);
     expect(((await missing.json()) as Answer).error.message).toMatch(/PUT it to the URL/);
@@ -95,13 +106,29 @@ describe('staged uploads in local mode', () => {
     });
     expect((await stage(10, 'text/html')).status).toBe(400);
     const { json: ticket } = await stage(100);
-    for (const [headers, body] of [
-      [{ 'content-type': 'application/gzip' }, Buffer.alloc(101)],
-      [{ 'content-type': 'application/xml' }, Buffer.alloc(100)],
+    for (const [headers, body, wrong] of [
+      [{ 'content-type': 'application/gzip' }, Buffer.alloc(101), /takes exactly 100 bytes/],
+      [{ 'content-type': 'application/xml' }, Buffer.alloc(100), /takes Content-Type/],
     ] as const) {
       const res = await fetch(ticket.url, { method: 'PUT', headers, body });
-      expect(res.status).toBe(401);
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as Answer).error.message).toMatch(wrong);
     }
+    // Used once, the URL is spent: a second PUT is refused as such, not for a missing token.
+    const { json: once } = await stage(3);
+    const first = await fetch(once.url, {
+      method: 'PUT',
+      headers: once.headers,
+      body: Buffer.from('abc'),
+    });
+    expect(first.status).toBe(200);
+    const second = await fetch(once.url, {
+      method: 'PUT',
+      headers: once.headers,
+      body: Buffer.from('abc'),
+    });
+    expect(second.status).toBe(403);
+    expect(((await second.json()) as Answer).error.message).toMatch(/already used or expired/);
     const noAuth = await fetch(`${pipeline.url}/v1/uploads`, {
       method: 'POST',
       body: '{"bytes":5}',

@@ -197,6 +197,15 @@ describe('history API: access', () => {
     expect(listTests).not.toHaveBeenCalled();
   });
 
+  it('marks its answers private to caches (Cache-Control: no-store)', async () => {
+    await history.putRun(testsRun('cached', 'r1', '2026-11-24T08:00:00.000Z'));
+    const res = await createIngestHandler(deps)(
+      apiEvent({ method: 'GET', path: '/v1/projects/cached/runs', headers: auth }),
+    );
+    expect(res.statusCode).toBe(200);
+    expect(res.headers?.['cache-control']).toBe('no-store');
+  });
+
   it('answers 503 with a clear message when the deployment has no history', async () => {
     delete deps.history;
     const res = await get('/v1/projects/shop/tests');

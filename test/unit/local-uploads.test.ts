@@ -43,10 +43,26 @@ describe('LocalUploads', () => {
       headers: { 'content-type': 'application/gzip', 'content-length': '3' },
     });
     expect(uploads.authorize(put(ok), url(ID_A))).toBe(true);
-    expect(uploads.authorize(put({ ...ok, 'content-length': '4' }), url(ID_A))).toBe(false);
-    expect(uploads.authorize(put({ ...ok, 'content-type': 'text/plain' }), url(ID_A))).toBe(false);
-    expect(uploads.authorize(put(ok), url(ID_B))).toBe(false);
-    expect(uploads.authorize(put(ok), new URL('http://127.0.0.1/v1/uploads/nope'))).toBe(false);
+    // Each refusal says what is wrong: the length or type the URL was made for, or the URL.
+    expect(() => uploads.authorize(put({ ...ok, 'content-length': '4' }), url(ID_A))).toThrow(
+      expect.objectContaining({
+        code: 'bad_request',
+        message: expect.stringMatching(/takes exactly 3 bytes; the request declares 4/),
+        location: { path: 'header.content-length' },
+      }),
+    );
+    expect(() =>
+      uploads.authorize(put({ ...ok, 'content-type': 'text/plain' }), url(ID_A)),
+    ).toThrow(
+      expect.objectContaining({
+        code: 'bad_request',
+        message: expect.stringMatching(/takes Content-Type application\/gzip/),
+      }),
+    );
+    for (const target of [url(ID_B), new URL('http://127.0.0.1/v1/uploads/nope')])
+      expect(() => uploads.authorize(put(ok), target)).toThrow(
+        expect.objectContaining({ code: 'forbidden', message: expect.stringMatching(/expired/) }),
+      );
   });
 
   it('forgets expired tickets when the next one is made', async () => {

@@ -71,8 +71,8 @@ export interface HttpEdge {
 const tooLarge = (limit: number): VigilError =>
   new VigilError(
     'payload_too_large',
-    `The request body is larger than the limit of ${limit} bytes; split the report, or use ` +
-      'POST /v1/uploads (the vigil CLI does so by itself).',
+    `The request body is larger than the limit of ${limit} bytes (ingest.maxBodyBytes), which ` +
+      'staged uploads share: split the report.',
   );
 
 const busy = (): VigilError =>

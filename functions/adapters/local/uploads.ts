@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { VigilError } from '../../core/errors';
 import {
   UPLOAD_ID,
+  UPLOAD_TTL_SECONDS,
   type UploadRequest,
   type UploadStore,
   type UploadTicket,
@@ -50,16 +51,34 @@ export class LocalUploads implements UploadStore {
     };
   }
 
-  /** May this PUT send its body? Checked by the HTTP edge before anything is read. */
-  authorize(req: IncomingMessage, url: URL): boolean {
+  /**
+   * May this PUT send its body? Checked by the HTTP edge before anything is read: true, or a
+   * refusal that says what is wrong (the URL, or the length or type it was made for).
+   */
+  authorize(req: IncomingMessage, url: URL): true {
     const id = UPLOAD_PATH.exec(url.pathname)?.[1];
     const ticket = id === undefined ? undefined : this.#tickets.get(id);
-    return (
-      ticket !== undefined &&
-      ticket.expires > Date.now() &&
-      Number(req.headers['content-length']) === ticket.bytes &&
-      req.headers['content-type'] === ticket.contentType
-    );
+    if (ticket === undefined || ticket.expires <= Date.now())
+      throw new VigilError(
+        'forbidden',
+        'This upload URL is unknown, already used or expired: ask POST /v1/uploads for a new ' +
+          `one (URLs last ${UPLOAD_TTL_SECONDS / 60} minutes).`,
+      );
+    const length = req.headers['content-length'];
+    if (Number(length) !== ticket.bytes)
+      throw new VigilError(
+        'bad_request',
+        `This upload URL takes exactly ${ticket.bytes} bytes; the request declares ` +
+          `${length === undefined ? 'no Content-Length' : `${length}`}.`,
+        { path: 'header.content-length' },
+      );
+    if (req.headers['content-type'] !== ticket.contentType)
+      throw new VigilError(
+        'bad_request',
+        `This upload URL takes Content-Type ${ticket.contentType}, as POST /v1/uploads was told.`,
+        { path: 'header.content-type' },
+      );
+    return true;
   }
 
   /** Store the body of an admitted PUT (its ticket is then used up). */

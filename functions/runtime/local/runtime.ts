@@ -276,16 +276,20 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
           authorize(req.headers.authorization, access, req.method ?? 'GET', url.pathname) !==
             undefined,
   });
-  /** A GET route of local mode only: with a read or an ingest token, as every other one. */
+  /**
+   * A GET route of local mode only: with a read or an ingest token, as every other one, and its
+   * answer kept by no cache.
+   */
   const readRoute = (
     req: IncomingMessage,
     url: URL,
     answer: () => HttpResult | Promise<HttpResult>,
   ): Promise<HttpResult> =>
     Promise.resolve()
-      .then(() => {
+      .then(async () => {
         authorize(req.headers.authorization, access, 'GET', url.pathname);
-        return answer();
+        const result = await answer();
+        return { ...result, headers: { 'cache-control': 'no-store', ...result.headers } };
       })
       .catch((error: unknown) => errorResponse(error, correlationHeader(req)));
   // Prometheus' scrape token (docs/prometheus-grafana.md), or any read or ingest token.

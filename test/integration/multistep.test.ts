@@ -146,6 +146,8 @@ describe('multi-step API checks (local pipeline)', () => {
     expect(first).toMatchObject({
       status: 'up',
       statusCode: 200,
+      // Named by its first request: POST /login (not the probe-level default GET).
+      method: 'POST',
       url: expect.stringMatching(/\/login$/),
       steps: [
         { name: 'login', status: 'up', statusCode: 200 },

@@ -38,11 +38,14 @@ const MAX_ERROR_CHARS = 2000;
 export const clip = (s: string, max = MAX_ERROR_CHARS): string =>
   s.length <= max ? s : `${s.slice(0, max - 1)}…`;
 
-/** Origin and path only: a query string may carry tokens. */
-const safeUrl = (url: string): string => {
+/**
+ * Scheme, host and path only: a query string or user info may carry tokens. (Not `origin`: it
+ * is "null" for the tcp://, dns:// and browser:// targets of the other check types.)
+ */
+export const safeUrl = (url: string): string => {
   try {
     const u = new URL(url);
-    return `${u.origin}${u.pathname}`;
+    return `${u.protocol}//${u.host}${u.pathname}`;
   } catch {
     return '(invalid URL)';
   }

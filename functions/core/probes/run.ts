@@ -72,8 +72,12 @@ const target = (probe: ProbeConfig): { url: string; method: string } => {
   if (probe.type === 'dns')
     return { url: `dns://${probe.host}/${probe.recordType ?? 'A'}`, method: 'DNS' };
   if (probe.type === 'browser') return { url: `browser://${probe.name}`, method: 'BROWSER' };
-  // A multi-step probe is reported by its first step's URL, placeholders and all.
-  return { url: reportedUrl(probe.url ?? probe.steps?.[0]?.url ?? ''), method: probe.method };
+  // A multi-step probe is reported by its first step's request, placeholders and all.
+  const first = probe.url === undefined ? probe.steps?.[0] : undefined;
+  return {
+    url: reportedUrl(probe.url ?? first?.url ?? ''),
+    method: first?.method ?? probe.method,
+  };
 };
 
 const round1 = (ms: number): number => Math.max(0, Math.round(ms * 10) / 10);

@@ -241,6 +241,17 @@ describe('observationFromEvent: probe edge cases', () => {
     // Assess
     expect(o).toMatchObject({ target: 'GET (invalid URL)', error: 'down (HTTP 503)' });
   });
+
+  it('names TCP, DNS and browser targets by their scheme, host and path, without credentials', () => {
+    const targetOf = (method: string, url: string) =>
+      observationFromEvent(probe('down', { method, url }), 'e', config)?.target;
+    expect(targetOf('TCP', 'tcp://db.internal:5432')).toBe('TCP tcp://db.internal:5432');
+    expect(targetOf('DNS', 'dns://shop.example.com/AAAA')).toBe('DNS dns://shop.example.com/AAAA');
+    expect(targetOf('BROWSER', 'browser://login')).toBe('BROWSER browser://login');
+    expect(targetOf('GET', 'https://u:p@shop.example.com/health?token=t')).toBe(
+      'GET https://shop.example.com/health',
+    );
+  });
 });
 
 describe('observationFromEvent: heartbeats', () => {

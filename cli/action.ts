@@ -1,5 +1,5 @@
 import { readdir } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { isAbsolute, join, posix, relative, sep } from 'node:path';
 import { runReport } from './report';
 
 /**
@@ -29,8 +29,23 @@ export const globRegex = (pattern: string): RegExp => {
   return new RegExp(`^${re}$`);
 };
 
+/**
+ * `pattern` as the `/`-separated path relative to `cwd` that the files are matched as:
+ * `./reports/*.xml` is `reports/*.xml`, and so is `${cwd}/reports/*.xml` (the workspace's
+ * absolute path, e.g. `${{ github.workspace }}/reports/*.xml`).
+ */
+const relativePattern = (pattern: string, cwd: string): string => {
+  const normal = posix.normalize(pattern.replaceAll(sep, '/'));
+  if (!isAbsolute(normal)) return normal;
+  const segments = normal.split('/');
+  const fixed = segments.findIndex((s) => /[*?]/.test(s));
+  const root = relative(cwd, segments.slice(0, fixed).join('/') || '/').replaceAll(sep, '/');
+  return [...(root ? [root] : []), ...segments.slice(fixed)].join('/');
+};
+
 /** Files under `cwd` matching `pattern` (node_modules and .git are not searched). */
-const globFiles = async (pattern: string, cwd: string): Promise<string[]> => {
+const globFiles = async (given: string, cwd: string): Promise<string[]> => {
+  const pattern = relativePattern(given, cwd);
   const segments = pattern.split('/');
   const fixed = segments.findIndex((s) => /[*?]/.test(s));
   const root = segments.slice(0, fixed).join('/');

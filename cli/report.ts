@@ -85,14 +85,14 @@ Options:
                         VIGIL_GITLAB_TOKEN)
   --status              set the commit status vigil/<project>[/<suite>] with the verdict
   --timeout-ms N        per-request timeout (default 30000)
-  --retries N           retries after the first attempt on network errors, 429 and 5xx
-                        (default 3)
+  --retries N           retries after the first attempt on network errors, 429, 5xx and
+                        a 409 with Retry-After (the run still being ingested) (default 3)
   -h, --help            show this help
 
 The token is read from VIGIL_TOKEN only.
 
 Exit codes: 0 gates passed or none, 1 a gate failed, 2 usage error or unreadable file,
-3 a report was rejected (4xx), 4 endpoint unreachable or 5xx after retries.
+3 a report was rejected (4xx), 4 endpoint unreachable, 5xx or still busy after retries.
 `;
 
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -437,8 +437,14 @@ const parseRetryAfter = (value: string | null, now: number): number | undefined 
 
 const isRetryableStatus = (status: number): boolean => status === 429 || status >= 500;
 
+/**
+ * Worth another attempt: no answer, 429, 5xx, or a 409 with `Retry-After` (the same run is
+ * still being ingested; a content conflict has no Retry-After and is a rejection).
+ */
 const isRetryable = (r: AttemptResult): boolean =>
-  r.kind === 'network' || isRetryableStatus(r.status);
+  r.kind === 'network' ||
+  isRetryableStatus(r.status) ||
+  (r.status === 409 && r.retryAfterMs !== undefined);
 
 interface ErrorBody {
   code?: string;
@@ -839,12 +845,20 @@ const reportFile = async (ctx: Context, file: string, index: number): Promise<Fi
   // A report that is already gzipped is sent as is; detection looks inside it.
   const alreadyGzipped = isGzip(content);
   let text = '';
+  let badGzip: string | undefined;
   try {
     text = Buffer.from(alreadyGzipped ? gunzipSync(content) : content).toString('utf8');
-  } catch {
-    // corrupt gzip: leave detection to the server
+  } catch (e) {
+    // corrupt gzip: say so, and leave the verdict to the server
+    badGzip = e instanceof Error ? e.message : String(e);
   }
-  const detected = detectReport(text);
+  const detected: Detected =
+    badGzip === undefined
+      ? detectReport(text)
+      : {
+          contentType: CONTENT_TYPE.text,
+          why: `the gzip data is invalid or truncated: ${badGzip}`,
+        };
   const format = options.format ?? detected.format;
   // A named format that the content confirms keeps the detected type (ZAP's XML twin is XML).
   const contentType =
@@ -900,13 +914,17 @@ const reportFile = async (ctx: Context, file: string, index: number): Promise<Fi
 
   const common = { file, correlationId, runId, format: format ?? null, attempts };
 
-  // Endpoint unreachable, or still failing after the retries.
-  if (result.kind === 'network' || isRetryableStatus(result.status)) {
+  // Endpoint unreachable, or still failing (or busy with the same run) after the retries.
+  if (result.kind === 'network' || isRetryable(result)) {
     const why =
       result.kind === 'network'
         ? result.reason
         : describeHttpError(result.status, result.body).text;
-    const message = `endpoint unreachable after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${why}`;
+    const what =
+      result.kind === 'response' && result.status === 409
+        ? 'still being ingested'
+        : 'endpoint unreachable';
+    const message = `${what} after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${why}`;
     const allowed = options.allowUnreachable;
     if (allowed) {
       ctx.err('');

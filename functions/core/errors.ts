@@ -41,13 +41,25 @@ export class VigilError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
   readonly location?: ErrorLocation;
+  /**
+   * Seconds after which the same request may well succeed: the answer's `Retry-After` header.
+   * Set only on a refusal that is temporary (e.g. a `409` for a run still being ingested).
+   */
+  readonly retryAfterSeconds?: number;
 
-  constructor(code: ErrorCode, message: string, location?: ErrorLocation) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    location?: ErrorLocation,
+    options?: { retryAfterSeconds?: number },
+  ) {
     super(message);
     this.name = 'VigilError';
     this.code = code;
     this.status = STATUS[code];
     if (location) this.location = location;
+    if (options?.retryAfterSeconds !== undefined)
+      this.retryAfterSeconds = options.retryAfterSeconds;
   }
 
   toJSON(): { code: ErrorCode; message: string; location?: ErrorLocation } {

@@ -26,7 +26,8 @@ const isTransientAwsError = (error: unknown): boolean => {
 
 /**
  * Map any thrown value to a JSON error response (with the request's correlation id). Transient AWS failures become a 503 (the
- * client retries); anything else unknown is a 500 with no details (they go to the logs).
+ * client retries); anything else unknown is a 500 with no details (they go to the logs). A
+ * temporary refusal (`retryAfterSeconds`) says when to retry in a `Retry-After` header.
  */
 export const errorResponse = (error: unknown, headers: Record<string, string> = {}): HttpResult => {
   const err = isVigilError(error)
@@ -39,7 +40,9 @@ export const errorResponse = (error: unknown, headers: Record<string, string> = 
   return json(
     err.status,
     { error: { ...err.toJSON(), ...(correlationId ? { correlationId } : {}) } },
-    headers,
+    err.retryAfterSeconds === undefined
+      ? headers
+      : { 'retry-after': String(err.retryAfterSeconds), ...headers },
   );
 };
 

@@ -573,6 +573,56 @@ describe('vigil report: errors and retries', () => {
     expect(r.sleeps).toEqual([3000]);
   });
 
+  it('retries a 409 with Retry-After (the run still being ingested) and gets the duplicate', async () => {
+    const busy: Reply = {
+      status: 409,
+      json: {
+        error: {
+          code: 'conflict',
+          message: 'Run "x" is being ingested right now; retry in a few seconds.',
+          location: { path: 'query.runId' },
+        },
+      },
+      headers: { 'retry-after': '5' },
+    };
+    const srv = await listen((req, i) =>
+      i < 2 ? busy : { status: 200, json: testsAnswer(req, { duplicate: true }) },
+    );
+    const r = await run([JUNIT, '--endpoint', srv.endpoint, '--project', 'p']);
+    expect(r.code).toBe(0);
+    expect(srv.requests).toHaveLength(3);
+    expect(r.sleeps).toEqual([5000, 5000]);
+    expect(r.stderr).toContain(
+      'attempt 1 of 4 failed (HTTP 409 conflict: Run "x" is being ingested',
+    );
+    expect(new Set(srv.requests.map((q) => q.url.searchParams.get('runId'))).size).toBe(1);
+
+    // Still busy once the retries are spent: not recorded yet, but not rejected either.
+    const stuck = await listen(() => busy);
+    const s = await run([JUNIT, '--endpoint', stuck.endpoint, '--project', 'p', '--retries', '1']);
+    expect(s.code).toBe(4);
+    expect(stuck.requests).toHaveLength(2);
+    expect(s.stderr).toContain('still being ingested after 2 attempts');
+  });
+
+  it('does not retry a content 409 (no Retry-After): exit 3 at once', async () => {
+    const srv = await listen(() => ({
+      status: 409,
+      json: {
+        error: {
+          code: 'conflict',
+          message:
+            'Run "x" was already reported with different content; a new run needs a new runId.',
+        },
+      },
+    }));
+    const r = await run([JUNIT, '--endpoint', srv.endpoint, '--project', 'p']);
+    expect(r.code).toBe(3);
+    expect(srv.requests).toHaveLength(1);
+    expect(r.sleeps).toEqual([]);
+    expect(r.stderr).toContain('rejected by the server: HTTP 409 conflict');
+  });
+
   it('does not retry a 400 and prints the server message, location and correlation id', async () => {
     const srv = await listen(() => ({
       status: 400,
@@ -982,8 +1032,25 @@ describe('vigil report: odd answers and failures', () => {
     });
     expect(r.code).toBe(3);
     expect(seen).toEqual(body);
-    expect(r.stderr).toContain('the file is empty');
+    expect(r.stderr).toContain(
+      'format not recognised here (the gzip data is invalid or truncated:',
+    );
+    expect(r.stderr).not.toContain('the file is empty');
     expect(r.stderr).toContain('HTTP 400 not gzip');
+  });
+
+  it('says a truncated .gz is truncated, not empty', async () => {
+    const whole = gzipSync(await readFile(JUNIT));
+    const r = await runWith(ARGS, {
+      readFile: async () => whole.subarray(0, whole.byteLength - 20),
+      fetch: async () =>
+        new Response(JSON.stringify({ error: { code: 'invalid_report', message: 'bad gzip' } }), {
+          status: 400,
+        }),
+    });
+    expect(r.stderr).toContain(
+      'format not recognised here (the gzip data is invalid or truncated: unexpected end of file)',
+    );
   });
 
   it('tolerates sparse and odd answers', async () => {

@@ -180,12 +180,18 @@ describe('ingest', () => {
     });
   });
 
-  it('tells a concurrent duplicate to retry', async () => {
+  it('tells a concurrent duplicate to retry, with Retry-After (a content conflict has none)', async () => {
     await ledger.claim('shop#build-7', JSON.stringify(identityOf(sha256(GRADLE), {})));
     await expect(post(GRADLE, { runId: 'build-7' })).rejects.toMatchObject({
       code: 'conflict',
       message: expect.stringContaining('retry'),
+      retryAfterSeconds: 5,
     });
+    const conflict = await post(fixture('junit/datadog-js-jest.xml'), { runId: 'build-7' }).catch(
+      (e: unknown) => e,
+    );
+    expect(conflict).toMatchObject({ code: 'conflict', status: 409 });
+    expect((conflict as VigilError).retryAfterSeconds).toBeUndefined();
   });
 
   it('releases the run when publishing fails, so the client can retry', async () => {

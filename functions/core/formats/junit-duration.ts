@@ -1,8 +1,9 @@
 /**
  * The wall time of a JUnit run, for the duration gate. Test cases (and the files of a parallel
  * run) overlap, so their times add up to more than the run took: the root's `time` is the wall
- * time when the producer writes one, else the span of the top suites' `timestamp`s, else the
- * sum of suite times, else of test case times. Which one was used is reported with the result.
+ * time when the producer writes one (and it is at least the longest test case: CTest writes
+ * `time="0"`), else the span of the top suites' `timestamp`s, else the sum of suite times,
+ * else of test case times. Which one was used is reported with the result.
  * A `time` that is not a duration (`1e400`, `Infinity`, `-1`, garbage) is a warning, never a
  * silent 0.
  */
@@ -37,6 +38,7 @@ export class SuiteDuration {
   #lastStart = Number.NEGATIVE_INFINITY;
   #spanned = 0;
   #caseSum = 0;
+  #caseMax = 0;
   #invalid = 0;
   readonly #examples: string[] = [];
 
@@ -86,6 +88,7 @@ export class SuiteDuration {
   testCase(time: string | undefined, where: () => string): number {
     const us = this.#read(time, where) ?? 0;
     this.#caseSum += us;
+    this.#caseMax = Math.max(this.#caseMax, us);
     return us;
   }
 
@@ -110,7 +113,9 @@ export class SuiteDuration {
       );
       return us('longest file', this.#suiteMax);
     }
-    if (this.#root !== undefined) return us('root time', this.#root);
+    // A run takes at least as long as its longest test case: a shorter root time (CTest's
+    // `time="0"`) is not the wall time, and the readings below apply.
+    if (this.#root !== undefined && this.#root >= this.#caseMax) return us('root time', this.#root);
     // Timestamps are start times: from the first start to the last end is the wall time.
     if (allTimed && this.#spanned === this.#suites && this.#suites > 1)
       return us(

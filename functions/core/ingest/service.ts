@@ -140,6 +140,12 @@ const CONTENT_TYPES: Record<string, string> = {
   sarif: 'application/sarif+json',
 };
 
+/**
+ * The `Retry-After` (seconds) of the `409` for a run still being ingested: the client's retry
+ * then finds it done (a duplicate) or released (ingested again). Not a content conflict.
+ */
+const IN_PROGRESS_RETRY_AFTER_S = 5;
+
 const sha256 = (data: string): string => createHash('sha256').update(data).digest('hex');
 
 export interface RequestParams {
@@ -365,6 +371,7 @@ export const ingest = async (req: IngestRequest, deps: IngestDeps): Promise<Inge
         'conflict',
         `Run "${runId}" is being ingested right now; retry in a few seconds.`,
         { path: 'query.runId' },
+        { retryAfterSeconds: IN_PROGRESS_RETRY_AFTER_S },
       );
     throw conflictMessage(runId, identity, claim.fingerprint);
   }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../functions/core/config';
 import { parseJest } from '../../../functions/core/formats/jest';
@@ -53,6 +54,35 @@ describe('JUnit suite duration', () => {
     expect(r.warnings).toContainEqual(
       expect.stringContaining('root time (317 s) is the sum of the files'),
     );
+  });
+
+  it('does not take a root time shorter than a test case (CTest\'s time="0") for the wall time', async () => {
+    const ctest = readFileSync('test/fixtures/real/cpp/ctest-junit.xml', 'utf8');
+    expect(ctest).toContain('time="0"\n\ttimestamp=');
+    // A variant where one test took 300 s: the duration gate (200 s) must see it.
+    const long = ctest.replace(
+      'name="add" classname="add" time="0.0259552"',
+      'name="add" classname="add" time="300"',
+    );
+    const r = both(long);
+    expect(r.summary.durationMs).toBe(300_171.709); // 300 s + the other eight cases
+    expect(r.durationSource).toBe('sum of test case times');
+    const deps = {
+      config: parseConfig({ gates: { maxDurationSeconds: 200 } }),
+      publisher: new MemoryPublisher(),
+      archive: new MemoryArchive(),
+      ledger: new MemoryLedger(),
+      clock: fixedClock(),
+    };
+    const body = Buffer.from(long);
+    const { result } = await ingest({ query: { project: 'shop' }, body, correlationId: 'c' }, deps);
+    expect(result.gate.checks.find((c) => c.id === 'tests.duration')).toMatchObject({
+      status: 'fail',
+      message: expect.stringContaining('(sum of test case times)'),
+    });
+    // A root time as long as the longest test case is still the wall time.
+    const equal = both(`<testsuites time="1">${suite('a', '1')}</testsuites>`);
+    expect(equal.durationSource).toBe('root time');
   });
 
   it('adds suite times without timestamps, and test case times without suite times', () => {

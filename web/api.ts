@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
+import { dispositionFileName } from './text';
 
 /**
  * Sign-in and data: the token lives in sessionStorage (this tab only, gone when it closes);
@@ -74,17 +75,21 @@ const request = async (path: string): Promise<Response> => {
 export const getJson = async <T>(path: string): Promise<T> =>
   (await request(path)).json() as Promise<T>;
 
-export const getBlob = async (path: string): Promise<Blob> => (await request(path)).blob();
-
 /**
  * Files behind the token (a raw report, a screenshot) need the bearer header, so they are
- * fetched and handed over as a download.
+ * fetched and handed over as a download, saved as `name` or else as the server names it
+ * (`Content-Disposition`).
  */
-export const download = async (path: string, name: string): Promise<void> => {
-  const url = URL.createObjectURL(await getBlob(path));
+export const download = async (path: string, name?: string): Promise<void> => {
+  const res = await request(path);
+  const url = URL.createObjectURL(await res.blob());
   const a = document.createElement('a');
   a.href = url;
-  a.download = name;
+  a.download =
+    name ??
+    dispositionFileName(res.headers.get('content-disposition')) ??
+    path.split('?')[0]?.split('/').at(-1) ??
+    'download';
   a.click();
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 };

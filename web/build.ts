@@ -28,7 +28,8 @@ const indexHtml = (js: string, css: string): string =>
     `<link rel="stylesheet" href="/${css}">`,
     `<script type="module" src="/${js}"></script>`,
     '</head>',
-    '<body><div id="app"><noscript>The Vigil dashboard needs JavaScript. The public status page works without it: <a href="/status">/status</a>.</noscript></div></body>',
+    // The web handler adds a link to /status (and a meta tag) when the deployment has one.
+    '<body><div id="app"><noscript>The Vigil dashboard needs JavaScript.</noscript></div></body>',
     '</html>',
     '',
   ].join('\n');

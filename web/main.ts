@@ -15,6 +15,10 @@ import { href, type Route, useRoute } from './ui';
 
 /** The dashboard: sign-in, navigation and the pages, routed by the address's fragment. */
 
+/** The web handler marks the page when the deployment has a public status page (`statusPage`). */
+const hasStatusPage = (): boolean =>
+  document.querySelector('meta[name="vigil-status-page"]') !== null;
+
 const SignIn = () => {
   const submit = (ev: Event) => {
     ev.preventDefault();
@@ -29,7 +33,7 @@ const SignIn = () => {
       <input id="token" name="token" type="password" autocomplete="off" required />
       <button type="submit">Sign in</button>
     </form>
-    <p>The public status page needs no token: <a href="/status">status</a>.</p>
+    ${hasStatusPage() ? html`<p>The public status page needs no token: <a href="/status">status</a>.</p>` : null}
   </main>`;
 };
 
@@ -97,7 +101,7 @@ const App = () => {
         <a href="#/" aria-current=${current('')}>Overview</a>
         <a href=${href('probes')} aria-current=${current('probes')}>Probes</a>
         <a href=${href('alerts')} aria-current=${current('alerts')}>Alerts</a>
-        <a href="/status">Status page</a>
+        ${hasStatusPage() ? html`<a href="/status">Status page</a>` : null}
       </nav>
       <button type="button" onClick=${signOut}>Sign out</button>
     </header>

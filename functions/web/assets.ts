@@ -23,6 +23,31 @@ const TYPES: Record<string, string> = {
 /** Hashed names never change content: cache them for a year; `index.html` is revalidated. */
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 
+/** Marks the page of a deployment with a status page: the dashboard then links to it. */
+export const STATUS_PAGE_META = '<meta name="vigil-status-page" content="/status">';
+const STATUS_PAGE_NOSCRIPT =
+  ' The public status page works without it: <a href="/status">/status</a>.';
+
+/**
+ * The files with `index.html` telling the page that `/status` exists (a meta tag the dashboard
+ * reads, a link in its no-JavaScript notice). Built without: a deployment has one only when the
+ * config has a `statusPage`.
+ */
+export const withStatusPage = (files: ReadonlyMap<string, Buffer>): Map<string, Buffer> => {
+  const out = new Map(files);
+  const index = files.get('index.html')?.toString('utf8');
+  if (index !== undefined)
+    out.set(
+      'index.html',
+      Buffer.from(
+        index
+          .replace('</head>', `${STATUS_PAGE_META}\n</head>`)
+          .replace('</noscript>', `${STATUS_PAGE_NOSCRIPT}</noscript>`),
+      ),
+    );
+  return out;
+};
+
 export const prepareAssets = (files: ReadonlyMap<string, Buffer>): Map<string, WebAsset> => {
   const assets = new Map<string, WebAsset>();
   for (const [path, body] of files) {

@@ -4,7 +4,7 @@ import { VigilError } from '../core/errors';
 import type { TokenSource } from '../core/ports';
 import type { BadgeData, PublicStatus } from '../core/status/api';
 import { errorResponse, type HttpResult, header } from '../shared/http';
-import { prepareAssets } from './assets';
+import { prepareAssets, withStatusPage } from './assets';
 import { renderBadge } from './badge';
 import { securityHeaders } from './security';
 import { renderStatusPage, STATUS_STYLE_HASH } from './status-page';
@@ -74,7 +74,7 @@ const accepts = (event: APIGatewayProxyEventV2, encoding: string): boolean =>
  * Same function on AWS (HTTP API routes) and in local mode.
  */
 export const createWebHandler = (deps: WebHandlerDeps) => {
-  const assets = prepareAssets(deps.files);
+  const assets = prepareAssets(deps.status ? withStatusPage(deps.files) : deps.files);
   const page = securityHeaders();
 
   const file = (event: APIGatewayProxyEventV2, path: string): HttpResult => {

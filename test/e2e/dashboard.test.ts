@@ -31,6 +31,8 @@ const ok = requireTools('dashboard browser tests', [TOOLS.chromium]);
 const TOKEN = 'dash-token-0123456789';
 const READ_TOKEN = 'dash-read-token-0123456789';
 const HOSTILE = '<img src=x onerror=alert(1)>';
+/** A hostile test name: 20,000 characters without a space. */
+const LONG_NAME = `param ${'x'.repeat(20_000)}`;
 const SHOTS = new URL('../../docs/img/', import.meta.url);
 const screenshot = async (page: Page, name: string): Promise<void> => {
   if (process.env.VIGIL_SCREENSHOTS === '1')
@@ -43,8 +45,9 @@ const fixture = (path: string) =>
 /** JUnit with one passing, one failing test; names and messages from "the report" are hostile. */
 const junit = (flakyPasses: boolean) =>
   Buffer.from(`<?xml version="1.0" encoding="UTF-8"?>
-<testsuite name="${HOSTILE.replace(/</g, '&lt;').replace(/>/g, '&gt;')}" tests="3" failures="${flakyPasses ? 1 : 2}">
+<testsuite name="${HOSTILE.replace(/</g, '&lt;').replace(/>/g, '&gt;')}" tests="4" failures="${flakyPasses ? 1 : 2}">
   <testcase classname="cart.CartTest" name="adds an item" time="0.01"/>
+  <testcase classname="cart.CartTest" name="${LONG_NAME}" time="0.01"/>
   <testcase classname="cart.CartTest" name="sometimes times out" time="0.02">${flakyPasses ? '' : '<failure message="timeout after 5s">TimeoutError: timeout after 5s\n  at Cart.checkout (cart.js:10)</failure>'}</testcase>
   <testcase classname="cart.CartTest" name="${HOSTILE.replace(/</g, '&lt;').replace(/>/g, '&gt;')}" time="0.03"><failure message="see javascript:alert(1) &lt;script&gt;alert(2)&lt;/script&gt;">javascript:alert(1)\n  at evil (x.js:1)</failure></testcase>
 </testsuite>`);
@@ -199,6 +202,11 @@ describe.skipIf(!ok)('dashboard in Chromium', () => {
       }),
       post(fixture('k6/k6-summary-v1-example-basic.json'), { project: 'shop', branch: 'main' }),
       post(sarif, { project: 'shop', branch: 'main', commit: '5ec0001', format: 'sarif' }),
+      post(fixture('benchmarks/hyperfine-1brc.json'), {
+        project: 'shop',
+        branch: 'main',
+        suite: 'hyperfine-1brc-json',
+      }),
     ]);
     failedRunId = failed.runId;
     // The second security run is compared with the first (recorded once the bus has delivered
@@ -226,6 +234,20 @@ describe.skipIf(!ok)('dashboard in Chromium', () => {
     const shell = await fetch(`${pipeline.url}/`);
     expect(shell.headers.get('content-security-policy')).toContain("script-src 'self'");
     expect(shell.headers.get('x-content-type-options')).toBe('nosniff');
+    // This deployment has a status page: the no-JavaScript notice and the form link to it.
+    expect(await shell.text()).toContain('works without it: <a href="/status">');
+    expect(await page.locator('a[href="/status"]').count()).toBe(1);
+    // Without one (the web handler marks the page only with one), no link to a 404.
+    await page.route(`${pipeline.url}/`, async (route) => {
+      const res = await route.fetch();
+      const body = (await res.text()).replace(/<meta name="vigil-status-page"[^>]*>/, '');
+      await route.fulfill({ response: res, body });
+    });
+    await page.reload();
+    await page.getByRole('heading', { name: 'Sign in to Vigil' }).waitFor();
+    expect(await page.locator('a[href="/status"]').count()).toBe(0);
+    await page.unrouteAll();
+    await page.reload();
   });
 
   it('signs in from /#token=…, forgets it from the address bar and shows the overview', async () => {
@@ -239,6 +261,9 @@ describe.skipIf(!ok)('dashboard in Chromium', () => {
     await expect.poll(() => latest.locator('tbody tr').count()).toBeGreaterThanOrEqual(3);
     // The trend charts in view are drawn (each chart draws when it comes near the viewport).
     await page.locator('figure', { hasText: 'Pass rate on main' }).locator('canvas').waitFor();
+    expect(
+      await page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents(),
+    ).toContain('Status page');
     await screenshot(page, 'overview.png');
   });
 
@@ -250,6 +275,12 @@ describe.skipIf(!ok)('dashboard in Chromium', () => {
       await page.locator('.failure', { hasText: 'sometimes times out' }).textContent(),
     ).toContain('timeout after 5s');
     expect(await page.locator('table').first().textContent()).toMatch(/fail/);
+    // The raw report is saved under the server's name, with the report's extension.
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: /^Download/ }).click(),
+    ]);
+    expect(download.suggestedFilename()).toBe(`${failedRunId}.xml`);
     await screenshot(page, 'run.png');
   });
 
@@ -267,6 +298,29 @@ describe.skipIf(!ok)('dashboard in Chromium', () => {
     await page.getByText(HOSTILE, { exact: true }).first().waitFor();
     expect(await page.locator('img').count()).toBe(0);
     expect(dialogs).toEqual([]);
+    // A 20,000-character name is cut to 300 (whole in its tooltip) and wraps in its own column:
+    // the other columns keep their width, their headers on one line.
+    const long = page.locator('.test-name', { hasText: 'param xxx' });
+    expect((await long.textContent())?.length).toBe(301);
+    expect(await long.getAttribute('title')).toBe(LONG_NAME);
+    const headers =
+      (await page.evaluate(`[...document.querySelectorAll('main thead th')].map((th) => {
+      const text = document.createRange();
+      text.selectNodeContents(th);
+      const lines = new Set([...text.getClientRects()].map((r) => Math.round(r.top))).size;
+      return { name: th.textContent, width: th.getBoundingClientRect().width, lines };
+    })`)) as { name: string; width: number; lines: number }[];
+    expect(headers.map((h) => h.name)).toEqual([
+      'Test',
+      'Last',
+      'Flaky rule',
+      'Quarantine',
+      'Outcomes, oldest first',
+    ]);
+    for (const h of headers.slice(1)) {
+      expect(h.width, h.name).toBeGreaterThanOrEqual(60);
+      expect(h.lines, h.name).toBe(1);
+    }
   });
 
   it('lists the flaky test with the rule that found it and its outcome strip; search narrows', async () => {
@@ -404,7 +458,7 @@ describe.skipIf(!ok)('dashboard in Chromium', () => {
     await page.getByRole('heading', { name: 'Probe checkout' }).waitFor();
   });
 
-  it('charts the benchmarks of the branch in the address, without asking for the default branch', async () => {
+  it('charts the benchmarks of every suite on the branch: the newest suite first, the suite kept in the address', async () => {
     for (const [i, value] of [40, 42].entries())
       await post(Buffer.from(JSON.stringify([{ name: 'parse <rows>', unit: 'ms', value }])), {
         project: 'shop',
@@ -412,17 +466,40 @@ describe.skipIf(!ok)('dashboard in Chromium', () => {
         commit: `be0000${i}`,
       });
     await pipeline.bus.drain();
-    const paths: string[] = [];
-    const onRequest = (r: Request) => paths.push(new URL(r.url()).pathname);
+    const urls: URL[] = [];
+    const onRequest = (r: Request) => urls.push(new URL(r.url()));
     page.on('request', onRequest);
+    // The newest benchmark run (posted without a suite) chooses the suite shown first.
     await go('#/benchmarks/shop?branch=main');
     await page.locator('[aria-label^="parse <rows> (ms) on main: 2 points"]').waitFor();
-    page.off('request', onRequest);
-    expect(paths).not.toContain('/v1/projects');
-    // Every chart's series in one call.
-    expect(paths.filter((p) => p.includes('/benchmarks'))).toEqual([
-      '/v1/projects/shop/benchmarks',
+    const suite = page.getByRole('combobox', { name: 'Suite' });
+    expect(await suite.locator('option').allTextContents()).toEqual([
+      '(no suite)',
+      'hyperfine-1brc-json',
     ]);
+    // Every chart's series in one call, for the suite shown.
+    const bench = () => urls.filter((u) => u.pathname.includes('/benchmarks'));
+    expect(bench().map((u) => `${u.pathname}${u.search}`)).toEqual([
+      '/v1/projects/shop/benchmarks?branch=main&limit=100&max=12',
+    ]);
+    // The suite posted with the report (hyperfine-1brc.json with suite=hyperfine-1brc-json).
+    await suite.selectOption('hyperfine-1brc-json');
+    await page.getByRole('button', { name: 'Show' }).click();
+    await page
+      .locator(
+        '[aria-label^="cargo run --release --bin 1brc measurements_1000000000.txt (s) on main: 1 points"]',
+      )
+      .waitFor();
+    expect(new URL(page.url()).hash).toBe(
+      '#/benchmarks/shop?branch=main&suite=hyperfine-1brc-json',
+    );
+    expect(bench().at(-1)?.searchParams.get('suite')).toBe('hyperfine-1brc-json');
+    // Back to the runs without a suite: kept in the address as `suite=`.
+    await suite.selectOption('(no suite)');
+    await page.getByRole('button', { name: 'Show' }).click();
+    await page.locator('[aria-label^="parse <rows> (ms) on main: 2 points"]').waitFor();
+    expect(new URL(page.url()).hash).toBe('#/benchmarks/shop?branch=main&suite=');
+    page.off('request', onRequest);
   });
 
   // The probe's flips started in `beforeAll`, once the browser was up. The next four run side by side.

@@ -38,12 +38,17 @@ const stores = async () => {
 
 describe('publicData', () => {
   it('answers each badge kind from the stores and says which are public', async () => {
-    const config = parseConfig({ badges: { public: { projects: ['shop'], probes: ['api'] } } });
+    const config = parseConfig({
+      project: 'shop',
+      probes: [{ name: 'api', url: 'https://shop.example.com/health' }],
+      badges: { public: { projects: ['shop'], probes: ['api'] } },
+    });
     const { badges, status } = publicData({ ...(await stores()), config, clock });
     expect(status).toBeUndefined(); // no statusPage in the config
     expect(badges.isPublic({ kind: 'gate', project: 'shop' })).toBe(true);
     expect(badges.isPublic({ kind: 'coverage', project: 'other' })).toBe(false);
     expect(badges.isPublic({ kind: 'uptime', project: 'shop', probe: 'api' })).toBe(true);
+    expect(badges.isPublic({ kind: 'uptime', project: 'other', probe: 'api' })).toBe(false);
     expect(await badges.badge({ kind: 'gate', project: 'shop' })).toMatchObject({
       message: 'failing',
       tone: 'bad',

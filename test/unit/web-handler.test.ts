@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { DayBar, PublicStatus } from '../../functions/core/status/api';
-import { readAssetDir } from '../../functions/web/assets';
+import { readAssetDir, STATUS_PAGE_META } from '../../functions/web/assets';
 import { renderBadge } from '../../functions/web/badge';
 import {
   type BadgeRoute,
@@ -23,7 +23,10 @@ const JS = `console.log(${JSON.stringify('x'.repeat(2000))});`;
 const files = new Map([
   [
     'index.html',
-    Buffer.from('<!doctype html><script type="module" src="/assets/main-AB12.js"></script>'),
+    Buffer.from(
+      '<!doctype html><head><script type="module" src="/assets/main-AB12.js"></script></head>' +
+        '<body><noscript>Needs JavaScript.</noscript></body>',
+    ),
   ],
   ['assets/main-AB12.js', Buffer.from(JS)],
   ['assets/tiny.css', Buffer.from('a{}')],
@@ -178,10 +181,23 @@ describe('web handler: dashboard files', () => {
 });
 
 describe('web handler: status page', () => {
-  it('is 404 when the config has no statusPage', async () => {
+  it('is 404 when the config has no statusPage, and the dashboard does not link to it', async () => {
     const r = await handler()(get('/status'));
     expect(r.statusCode).toBe(404);
     expect(body(r)).toContain('no public status page');
+    const index = body(await handler()(get('/')));
+    expect(index).not.toContain('/status');
+    expect(index).toContain('<noscript>Needs JavaScript.</noscript>');
+  });
+
+  it('tells the dashboard when there is one: a meta tag it reads and a link for no JavaScript', async () => {
+    const index = body(await handler({ status: async () => status() })(get('/')));
+    expect(index).toContain(`${STATUS_PAGE_META}\n</head>`);
+    expect(index).toContain(
+      '<noscript>Needs JavaScript. The public status page works without it: <a href="/status">/status</a>.</noscript>',
+    );
+    // The files themselves are left as built.
+    expect(files.get('index.html')?.toString()).not.toContain('/status');
   });
 
   it('renders the status server-side, escaped, cacheable for seconds, its style allowed by hash', async () => {

@@ -1,10 +1,10 @@
 import { html } from 'htm/preact';
 import type { BenchmarksAnswer, RunsAnswer } from '../../functions/core/history/queries';
 import type { RunRecord } from '../../functions/core/history/types';
+import type { ProjectsAnswer } from '../../functions/core/status/api';
 import { qs, seg, usePoll } from '../api';
 import { Chart } from '../chart';
 import { Empty, href, Loading, Pill, pct } from '../ui';
-import { useDefaultBranch } from './coverage';
 
 /**
  * Benchmarks on a branch (a chart each: the values, the baseline band, the runs that failed the
@@ -96,14 +96,31 @@ const LoadCharts = ({ runs }: { runs: RunRecord[] }) => {
     </table>`;
 };
 
+/** `#/benchmarks/<project>?branch=…&suite=…&q=…`; `suite=` (empty) keeps "runs without a suite". */
+const benchmarksHref = (project: string, branch: string, suite: string | null, q = '') => {
+  const params = new URLSearchParams(qs({ branch, q }).slice(1));
+  if (suite !== null) params.set('suite', suite);
+  return `${href('benchmarks', project)}?${params}`;
+};
+
 export const Benchmarks = ({ project, query }: { project: string; query: URLSearchParams }) => {
-  const fallback = useDefaultBranch(project, !query.get('branch'));
-  const branch = query.get('branch') || fallback;
+  // The suites with benchmark runs on a branch: its latest run per kind and suite.
+  const overview = usePoll<ProjectsAnswer>('/v1/projects');
+  const known = overview.data !== undefined || overview.error !== undefined;
+  const mine = overview.data?.projects.find((p) => p.project === project);
+  const branch = query.get('branch') || mine?.defaultBranch;
+  const suites = (mine?.branches.find((b) => b.branch === branch)?.latest ?? [])
+    .filter((r) => r.kind === 'benchmark')
+    .map((r) => r.suite ?? '');
+  // The address's suite (`''`: runs posted without one), else the newest benchmark run's.
+  const asked = query.get('suite');
+  const suite = asked ?? (known ? (suites[0] ?? '') : undefined);
+  if (suite !== undefined && !suites.includes(suite)) suites.push(suite);
   const filter = query.get('q') ?? '';
   // Every chart's series in one call (the names and the first MAX_CHARTS series).
   const bench = usePoll<BenchmarksAnswer>(
-    branch
-      ? `/v1/projects/${seg(project)}/benchmarks${qs({ branch, q: filter, limit: 100, max: MAX_CHARTS })}`
+    branch && suite !== undefined
+      ? `/v1/projects/${seg(project)}/benchmarks${qs({ branch, suite, q: filter, limit: 100, max: MAX_CHARTS })}`
       : null,
   );
   const load = usePoll<RunsAnswer>(
@@ -112,19 +129,24 @@ export const Benchmarks = ({ project, query }: { project: string; query: URLSear
   const onFilter = (ev: Event) => {
     ev.preventDefault();
     const form = new FormData(ev.currentTarget as HTMLFormElement);
-    location.hash = `${href('benchmarks', project)}${qs({ branch: String(form.get('branch') ?? ''), q: String(form.get('q') ?? '') })}`;
+    const b = String(form.get('branch') ?? '');
+    // Another branch: its own newest suite.
+    const s = b === branch ? String(form.get('suite') ?? '') : null;
+    location.hash = benchmarksHref(project, b, s, String(form.get('q') ?? ''));
   };
   return html`<h1 tabindex="-1">Benchmarks and load tests of ${project}</h1>
     <form class="filters" onSubmit=${onFilter} aria-label="Choose branch and benchmarks">
       <label>Branch <input name="branch" value=${branch ?? ''} /></label>
+      <label>Suite <select name="suite" value=${suite ?? ''}>${suites.map((s) => html`<option key=${s} value=${s}>${s || '(no suite)'}</option>`)}</select></label>
       <label>Benchmark name <input name="q" type="search" value=${query.get('q') ?? ''} /></label>
       <button type="submit">Show</button>
     </form>
     <h2>Benchmarks</h2>
     <${Loading} state=${bench}>${(a: BenchmarksAnswer) => {
+      const where = a.suite === null ? 'on this branch' : `in suite “${a.suite}” on this branch`;
       if (a.names.length === 0)
-        return html`<${Empty}>No benchmarks${filter ? ' match' : ' on this branch'}.<//>`;
-      return html`<p>${a.names.length} benchmarks${a.names.length > MAX_CHARTS ? `; the first ${MAX_CHARTS} are drawn, narrow the name to see others` : ''}. The band is the baseline median ± 3 robust standard deviations; red dots are runs that failed the gate.</p>
+        return html`<${Empty}>No benchmarks${filter ? ' match' : ` ${where}`}.<//>`;
+      return html`<p>${a.names.length} benchmarks ${where}${a.names.length > MAX_CHARTS ? `; the first ${MAX_CHARTS} are drawn, narrow the name to see others` : ''}. The band is the baseline median ± 3 robust standard deviations; red dots are runs that failed the gate.</p>
         <div class="charts">${a.benchmarks.map((b) => html`<${BenchmarkChart} key=${b.name} b=${b} branch=${a.branch} />`)}</div>`;
     }}<//>
     <h2>Load tests</h2>

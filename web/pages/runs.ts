@@ -109,7 +109,7 @@ export const Run = ({ project, runId }: { project: string; runId: string }) => {
       <dt>Commit</dt><dd><code>${d.run.commit ?? '—'}</code></dd>
       <dt>Received</dt><dd><${Time} iso=${d.run.ingestedAt} /> (${d.run.ingestedAt})</dd>
       <dt>Correlation id</dt><dd><code>${d.run.correlationId}</code></dd>
-      <dt>Raw report</dt><dd><button type="button" onClick=${() => download(d.reportPath, `${d.run.runId}.report`)}>Download (${d.report.bytes} bytes)</button></dd>
+      <dt>Raw report</dt><dd><button type="button" onClick=${() => download(d.reportPath)}>Download (${d.report.bytes} bytes)</button></dd>
     </dl>
     <h2>Gate checks</h2>
     ${

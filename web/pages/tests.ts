@@ -2,6 +2,7 @@ import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
 import type { TestsAnswer, TestView } from '../../functions/core/history/queries';
 import { qs, seg, usePoll } from '../api';
+import { NAME_SHOWN, shownName } from '../text';
 import { Empty, href, Loading, OutcomeStrip, Pill, Time } from '../ui';
 
 /** Flaky tests (rule and explanation), quarantine, outcome strips, failing tests, search. */
@@ -19,7 +20,7 @@ const RULES: Record<string, string> = {
 };
 
 const Row = ({ t, project }: { t: TestView; project: string }) => html`<tr>
-  <td><span class="test-name">${t.name}</span><br /><small>${[t.suite, t.classname].filter(Boolean).join(' › ')}</small></td>
+  <td><span class="test-name" title=${t.name.length > NAME_SHOWN ? t.name : undefined}>${shownName(t.name)}</span><br /><small>${shownName([t.suite, t.classname].filter(Boolean).join(' › '))}</small></td>
   <td>${t.last ? html`<a href=${href('run', project, t.last.runId)}><${Pill} status=${t.last.status} /></a> <${Time} iso=${t.last.at} />` : '—'}</td>
   <td>${t.flaky ? html`<strong>${t.flaky.reason}</strong>: ${RULES[t.flaky.reason] ?? ''}<br /><small>${t.flaky.explanation}</small>` : '—'}</td>
   <td>${
@@ -44,7 +45,7 @@ const TestTable = ({
 }) => {
   const [rows, setRows] = useState(ROWS);
   const more = tests.length - rows;
-  return html`<table>
+  return html`<table class="tests">
       <caption>${caption}${more > 0 ? `, first ${rows} shown` : ''}</caption>
       <thead><tr><th scope="col">Test</th><th scope="col">Last</th><th scope="col">Flaky rule</th><th scope="col">Quarantine</th><th scope="col">Outcomes, oldest first</th></tr></thead>
       <tbody>${tests.slice(0, rows).map((t) => html`<${Row} key=${t.id} t=${t} project=${project} />`)}</tbody>

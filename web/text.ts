@@ -1,0 +1,16 @@
+/** Text helpers of the dashboard without the DOM or preact (unit-tested in Node). */
+
+/** The file name of a `Content-Disposition` header (`filename="…"`), if it names one. */
+export const dispositionFileName = (header: string | null): string | undefined => {
+  const name = /filename="([^"]*)"/i.exec(header ?? '')?.[1]?.trim();
+  return name || undefined;
+};
+
+/** Names longer than this are cut (with "…"); the whole name is the cell's tooltip. */
+export const NAME_SHOWN = 300;
+
+/** A name as the table shows it: at most NAME_SHOWN characters and "…" (no half surrogate pair). */
+export const shownName = (name: string): string =>
+  name.length <= NAME_SHOWN
+    ? name
+    : `${name.slice(0, NAME_SHOWN).replace(/[\uD800-\uDBFF]$/, '')}…`;

@@ -194,15 +194,23 @@ const deliverUntraced = async (
       retryable: true,
     });
   }
+  let url: URL | undefined;
   try {
-    const u = new URL(request.url);
-    if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new Error('not http(s)');
-  } catch {
+    url = new URL(request.url);
+  } catch {}
+  if (url?.protocol !== 'https:' && url?.protocol !== 'http:')
     throw new DeliveryError(label, 'the configured URL is not a valid http(s) URL', {
       attempts: 0,
       retryable: false,
     });
-  }
+  // fetch refuses such a URL (a TypeError that would read as a network error, retried in vain).
+  if (url.username || url.password)
+    throw new DeliveryError(
+      label,
+      'the configured URL has a user name or password in it (user:password@), which HTTP ' +
+        'clients refuse: send credentials in a header instead',
+      { attempts: 0, retryable: false },
+    );
 
   let last = '';
   let lastStatus: number | undefined;

@@ -268,6 +268,20 @@ describe('deliver: configuration problems', () => {
     );
   });
 
+  it('fails without a request, and without retrying, for a URL with credentials in it', async () => {
+    const channel: ChannelConfig = {
+      type: 'webhook',
+      url: 'https://user:pw@hooks.example.com/x',
+      headers: {},
+    };
+    const error = await deliver(notification, channel, { resolveSecret, sleep }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toMatchObject({ attempts: 0, retryable: false });
+    expect((error as Error).message).toMatch(/user name or password in it/);
+    expect((error as Error).message).not.toContain('pw');
+  });
+
   it('times out a receiver that never answers, and retries', async () => {
     // Prepare
     const silent = createServer(() => undefined);

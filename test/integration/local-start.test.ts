@@ -2,10 +2,11 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LocalStore } from '../../functions/adapters/local/store';
 import { parseConfig } from '../../functions/core/config';
 import { type LocalPipeline, startLocal } from '../../functions/runtime/local/runtime';
+import { logger } from '../../functions/shared/powertools';
 import { runEntry } from '../helpers/fakes';
 
 /** Starting local mode on an IPv6 loopback, over the dashboard journals of an earlier version. */
@@ -73,6 +74,29 @@ describe('startLocal', () => {
     pipeline = await start({ retention: { metricDays: 1 } });
     expect(pipeline.store.metrics.query({ name: 'L' })).toEqual([]);
     expect(pipeline.store.metrics.rollups('L').map((r) => r.sum)).toEqual([5]);
+  });
+
+  it('says at start which secret variables the config needs and the environment lacks', async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'vigil-start-'));
+    const warn = vi.spyOn(logger, 'warn').mockImplementation(() => undefined);
+    try {
+      pipeline = await startLocal({
+        config: parseConfig({
+          project: 'shop',
+          alerts: { channels: [{ type: 'slack', webhookUrl: '{{secret:SLACK_WEBHOOK}}' }] },
+        }),
+        dataDir,
+        port: 0,
+        tokens: ['t'],
+        probes: false,
+        env: {},
+      });
+      expect(warn).toHaveBeenCalledWith(expect.stringMatching(/^secrets not set/), {
+        variables: ['VIGIL_SECRET_SLACK_WEBHOOK'],
+      });
+    } finally {
+      warn.mockRestore();
+    }
   });
 
   it('refuses an unknown local retention field', () => {

@@ -1,4 +1,5 @@
-import { SecretError, type SecretResolver } from '../../core/probes/secrets';
+import type { VigilConfig } from '../../core/config';
+import { SecretError, type SecretResolver, secretNames } from '../../core/probes/secrets';
 
 /**
  * Local secrets: `{{secret:NAME}}` reads the environment variable `VIGIL_SECRET_<NAME>`, the
@@ -26,3 +27,20 @@ export class EnvSecretResolver implements SecretResolver {
     return value;
   }
 }
+
+/**
+ * The environment variables that the config's secrets need and `env` lacks: every
+ * `{{secret:NAME}}` (probe and step headers, bodies and URLs, browser vars, channel URLs and
+ * headers) and every heartbeat `tokenSecret`. Told once at start, rather than at the first probe
+ * run or alert that needs one.
+ */
+export const missingSecretVariables = (
+  config: VigilConfig,
+  env: NodeJS.ProcessEnv = process.env,
+): string[] => {
+  const names = new Set([
+    ...secretNames(JSON.stringify(config)),
+    ...config.heartbeats.flatMap((h) => (h.tokenSecret ? [h.tokenSecret] : [])),
+  ]);
+  return [...new Set([...names].map(envVarForSecret))].filter((v) => !env[v]);
+};

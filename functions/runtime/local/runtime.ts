@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { cachedWebFiles } from '../../../web/build';
-import { EnvSecretResolver } from '../../adapters/local/env-secrets';
+import { EnvSecretResolver, missingSecretVariables } from '../../adapters/local/env-secrets';
 import { dataDirCheck } from '../../adapters/local/health';
 import { HeartbeatEvaluator } from '../../adapters/local/heartbeat-evaluator';
 import { correlationHeader, createHttpEdge, type HttpEdge } from '../../adapters/local/http-edge';
@@ -188,6 +188,11 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
   prometheus.restoreGauges(metricStore);
   metricStore.onPoints((points) => prometheus.observe(points));
   const secrets = new EnvSecretResolver(opts.env ?? process.env);
+  const unset = missingSecretVariables(opts.config, opts.env ?? process.env);
+  if (unset.length > 0)
+    logger.warn('secrets not set: the checks, channels and heartbeats that use them will fail', {
+      variables: unset,
+    });
   const alertStore = store.alerts;
   const { archive, history } = store;
   // The dashboard's data: run catalog, probe history, incidents.

@@ -7,7 +7,12 @@ import {
   type GetSecretValueClient,
   SecretsManagerSecretResolver,
 } from '../../../functions/adapters/aws/secrets-resolver';
-import { EnvSecretResolver, envVarForSecret } from '../../../functions/adapters/local/env-secrets';
+import {
+  EnvSecretResolver,
+  envVarForSecret,
+  missingSecretVariables,
+} from '../../../functions/adapters/local/env-secrets';
+import { parseConfig } from '../../../functions/core/config';
 import {
   redactSecrets,
   resolveHeaders,
@@ -126,6 +131,39 @@ describe('EnvSecretResolver', () => {
       'secret "api-token" is not set: define the environment variable VIGIL_SECRET_API_TOKEN',
     );
     await expect(resolver.resolve('empty')).rejects.toBeInstanceOf(SecretError);
+  });
+});
+
+describe('missingSecretVariables', () => {
+  it('names the variables that the config needs and the environment lacks, each once', () => {
+    const config = parseConfig({
+      probes: [
+        {
+          name: 'api',
+          url: 'https://shop.example.com/health',
+          headers: { authorization: 'Bearer {{secret:api-token}}' },
+        },
+      ],
+      heartbeats: [{ name: 'backup', cron: '0 2 * * *', tokenSecret: 'BACKUP_HB' }],
+      alerts: {
+        channels: [
+          { type: 'slack', webhookUrl: '{{secret:SLACK_WEBHOOK}}' },
+          { type: 'webhook', url: 'https://hooks.example.com/{{secret:api-token}}' },
+        ],
+      },
+    });
+    expect(missingSecretVariables(config, { VIGIL_SECRET_SLACK_WEBHOOK: 'https://x' })).toEqual([
+      'VIGIL_SECRET_API_TOKEN',
+      'VIGIL_SECRET_BACKUP_HB',
+    ]);
+    expect(
+      missingSecretVariables(config, {
+        VIGIL_SECRET_SLACK_WEBHOOK: 'https://x',
+        VIGIL_SECRET_API_TOKEN: 't',
+        VIGIL_SECRET_BACKUP_HB: 'b',
+      }),
+    ).toEqual([]);
+    expect(missingSecretVariables(parseConfig({}), {})).toEqual([]);
   });
 });
 

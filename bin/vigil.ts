@@ -3,17 +3,45 @@ import { main } from '../cli/main';
 /** Process entry of the `vigil` command (see cli/main.ts). */
 const line = (write: (s: string) => void) => (s: string) => write(s.endsWith('\n') ? s : `${s}\n`);
 
+/**
+ * `dev` stops on SIGINT or SIGTERM, once: npm forwards a signal its process group got too, so
+ * the server often gets it twice (systemd's stop, a terminal's Ctrl+C), and a repeat must not
+ * kill it in the middle of its close. Installed before the start: a signal that arrives while it
+ * starts stops it as soon as it runs.
+ */
+let stop: (() => Promise<void>) | undefined;
+let stopping = false;
+const close = () => {
+  if (!stop) return;
+  void stop().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      process.stderr.write(`vigil: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exit(1);
+    },
+  );
+};
+const onSignal = (signal: NodeJS.Signals) => {
+  if (stopping) {
+    process.stdout.write(`${signal}: already stopping\n`);
+    return;
+  }
+  stopping = true;
+  process.stdout.write('Stopping...\n');
+  close();
+};
+if (process.argv[2] === 'dev') {
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}
+
 main(process.argv.slice(2), {
   env: process.env,
   stdout: line((s) => process.stdout.write(s)),
   stderr: line((s) => process.stderr.write(s)),
-  onRunning: (stop) => {
-    const shutdown = () => {
-      process.stdout.write('Stopping...\n');
-      void stop().then(() => process.exit(0));
-    };
-    process.once('SIGINT', shutdown);
-    process.once('SIGTERM', shutdown);
+  onRunning: (running) => {
+    stop = running;
+    if (stopping) close();
   },
 }).then(
   (code) => {

@@ -1,4 +1,5 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -126,6 +127,83 @@ describe.concurrent('npm start (vigil dev)', () => {
     // No build warning from the worker threads' scripts (esbuild's `▲ [WARNING]`).
     expect(err).not.toMatch(/\[WARNING\]/);
   }, 120_000);
+
+  it('stops cleanly on a SIGTERM to its process group: npm forwards it, node gets it twice, exits 0 and frees its lock', async () => {
+    // Prepare: `npm start` in a group of its own, as systemd's control group or a terminal's
+    // Ctrl+C reach it.
+    const dataDir = await mkdtemp(join(tmpdir(), 'vigil-npm-group-'));
+    const npm = spawn('npm', ['start'], {
+      env: childEnv({ PORT: '0', VIGIL_DATA_DIR: dataDir }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    children.push(npm);
+    let out = '';
+    npm.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    let err = '';
+    npm.stderr?.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => npm.on('exit', resolve));
+    const deadline = Date.now() + 60_000;
+    while (!out.includes('Press Ctrl+C to stop.')) {
+      if (npm.exitCode !== null || Date.now() > deadline)
+        throw new Error(`npm start never started: ${out} ${err}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(existsSync(join(dataDir, 'vigil.lock'))).toBe(true);
+
+    // Act: the group's signal (npm and node, and npm forwards its own to node), then, while it
+    // closes, another one (a second Ctrl+C, or npm's forward arriving late).
+    process.kill(-(npm.pid ?? 0), 'SIGTERM');
+    while (!out.includes('Stopping...')) await new Promise((r) => setTimeout(r, 5));
+    process.kill(-(npm.pid ?? 0), 'SIGTERM');
+
+    // Assess: one close, exit code 0, no lock left behind.
+    expect(await exited).toBe(0);
+    expect(out.match(/Stopping\.\.\./g)).toHaveLength(1);
+    expect(existsSync(join(dataDir, 'vigil.lock'))).toBe(false);
+  }, 120_000);
+
+  it('closes once when it gets SIGTERM twice in a row and again while it closes', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'vigil-twice-'));
+    const vigil = await spawnVigil({ VIGIL_DATA_DIR: dataDir });
+    children.push(vigil.child);
+    await vigil.waitFor(/Press Ctrl\+C to stop\./);
+
+    // Act: two in a row, then one more while it closes.
+    vigil.child.kill('SIGTERM');
+    vigil.child.kill('SIGTERM');
+    await vigil.waitFor(/Stopping\.\.\./);
+    vigil.child.kill('SIGTERM');
+
+    // Assess
+    const { code, out } = await vigil.exited;
+    expect(code).toBe(0);
+    expect(out.match(/Stopping\.\.\./g)).toHaveLength(1);
+    expect(existsSync(join(dataDir, 'vigil.lock'))).toBe(false);
+  }, 60_000);
+
+  it('stops on a SIGTERM that arrives while it starts, once it runs, and frees its lock', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'vigil-early-'));
+    const vigil = await spawnVigil({ VIGIL_DATA_DIR: dataDir });
+    children.push(vigil.child);
+    // The lock is taken early in the start, well before the bus is ready.
+    const deadline = Date.now() + 60_000;
+    while (!existsSync(join(dataDir, 'vigil.lock')) && vigil.child.exitCode === null) {
+      if (Date.now() > deadline) throw new Error('vigil never took its lock');
+      await new Promise((r) => setTimeout(r, 5));
+    }
+
+    vigil.child.kill('SIGTERM');
+
+    const { code, out } = await vigil.exited;
+    expect(code).toBe(0);
+    expect(out).toContain('Stopping...');
+    expect(existsSync(join(dataDir, 'vigil.lock'))).toBe(false);
+  }, 60_000);
 
   it('refuses an invalid config and names the bad field', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'vigil-badcfg-'));

@@ -27,6 +27,9 @@ const WAIT = { timeout: 5_000, interval: 20 };
 /** What each receiver path answers (default 200), and what it received (kinds). */
 const answers = new Map<string, number>();
 const received = new Map<string, string[]>();
+/** Requests to a path answered `HANG`: held without an answer until the test lets them go. */
+const HANG = 0;
+const held: (() => void)[] = [];
 
 beforeAll(async () => {
   server = createServer((req, res) => {
@@ -36,11 +39,14 @@ beforeAll(async () => {
     });
     req.on('end', () => {
       const status = answers.get(req.url ?? '') ?? 200;
-      if (status === 200) {
+      const ok = () => {
         const kind = /(FIRING|RESOLVED|REMINDER|NOTICE)/.exec(body)?.[1] ?? '?';
         received.set(req.url ?? '', [...(received.get(req.url ?? '') ?? []), kind]);
-      }
-      res.writeHead(status).end(status === 200 ? 'ok' : 'down');
+        res.writeHead(200).end('ok');
+      };
+      if (status === HANG) held.push(ok);
+      else if (status === 200) ok();
+      else res.writeHead(status).end('down');
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -138,6 +144,28 @@ describe('local alert delivery, one channel at a time', () => {
         'webhook[1] RESOLVED delivered',
       ]);
     expect(received.get('/hook')).toEqual(['FIRING', 'RESOLVED']);
+    await dispatcher.stop();
+  });
+
+  it('sends the webhook its next message while a Slack attempt hangs, and Slack in order after', async () => {
+    // Prepare: Slack takes requests and does not answer (an attempt gives up after 10 s).
+    const { make, observe } = await setup();
+    answers.set('/slack', HANG);
+    const dispatcher = make();
+    await dispatcher.start();
+
+    // Act: FIRING, then RESOLVED, while Slack's FIRING is still in flight.
+    await observe(obs('1', false, new Date(Date.now() - 60_000).toISOString()), dispatcher);
+    await expect.poll(() => received.get('/hook'), WAIT).toEqual(['FIRING']);
+    await observe(obs('2', true, new Date().toISOString()), dispatcher);
+
+    // Assess: the webhook's RESOLVED did not wait for Slack's answer.
+    await expect.poll(() => received.get('/hook'), WAIT).toEqual(['FIRING', 'RESOLVED']);
+    expect(held).toHaveLength(1);
+    // Slack answers at last: its FIRING, then its RESOLVED.
+    answers.delete('/slack');
+    for (const answer of held.splice(0)) answer();
+    await expect.poll(() => received.get('/slack'), WAIT).toEqual(['FIRING', 'RESOLVED']);
     await dispatcher.stop();
   });
 

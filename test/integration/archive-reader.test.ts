@@ -2,14 +2,15 @@ import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { S3Archive } from '../../functions/adapters/aws/s3-archive';
 import { FileArchive } from '../../functions/adapters/local/archive';
 import { VigilError } from '../../functions/core/errors';
 import type { ArchivePointer } from '../../functions/core/events';
 import type { ArchiveInput } from '../../functions/core/ports';
+import { logger } from '../../functions/shared/powertools';
 import { type MotoServer, motoAvailable, startMoto } from '../helpers/moto';
 
 const REGION = 'us-east-1';
@@ -73,6 +74,26 @@ describe('FileArchive.get', () => {
     expect(longer.message).toContain(
       `has ${REPORT.length + 1} bytes, its pointer says ${REPORT.length}`,
     );
+  });
+
+  it('writes again a file damaged in place (same size) when its content is put again, and warns', async () => {
+    // Prepare: a stored object with one byte changed in place.
+    const body = REPORT.replace('cart', 'cash');
+    const pointer = await archive.put(input('shop/2026/11/25/run-4.xml', body));
+    await writeFile(new URL(pointer.uri), body.replace('adds', 'adda'));
+    await refusal(archive.get(pointer));
+    const warn = vi.spyOn(logger, 'warn').mockImplementation(() => undefined);
+
+    // Act: a later run with the same content.
+    const again = await archive.put(input('shop/2026/11/26/run-5.xml', body));
+
+    // Assess: the same object, readable again; the warning names the file.
+    expect(again).toEqual(pointer);
+    expect(new TextDecoder().decode(await archive.get(pointer))).toBe(body);
+    expect(warn).toHaveBeenCalledWith(expect.stringContaining('does not match its sha256'), {
+      file: fileURLToPath(pointer.uri),
+    });
+    warn.mockRestore();
   });
 
   it('refuses pointers outside its archive directory', async () => {

@@ -1,8 +1,10 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../cli/main';
+import { NOTIFY_DEAD_LETTER_FILE } from '../../functions/adapters/local/alert-dispatcher';
 import { LocalStore } from '../../functions/adapters/local/store';
 import { parseConfig } from '../../functions/core/config';
 import { type LocalPipeline, startLocal } from '../../functions/runtime/local/runtime';
@@ -85,6 +87,24 @@ describe('vigil backup', () => {
     } finally {
       copy.close();
     }
+  });
+
+  it('copies the alert deliveries given up (notify-dead-letter.ndjson) when there are any', async () => {
+    // Prepare: no dead letters yet, then one.
+    const dir = await mkdtemp(join(tmpdir(), 'vigil-backup-dl-'));
+    const withoutOne = join(dir, 'without');
+    expect((await cli([withoutOne], { VIGIL_DATA_DIR: dataDir })).code).toBe(0);
+    const line = `${JSON.stringify({ channel: 'slack[0]', error: 'HTTP 500', attempts: 3 })}\n`;
+    await writeFile(join(dataDir, NOTIFY_DEAD_LETTER_FILE), line);
+
+    // Act
+    const withOne = join(dir, 'with');
+    const result = await cli([withOne], { VIGIL_DATA_DIR: dataDir });
+
+    // Assess
+    expect(result.code).toBe(0);
+    expect(existsSync(join(withoutOne, NOTIFY_DEAD_LETTER_FILE))).toBe(false);
+    expect(await readFile(join(withOne, NOTIFY_DEAD_LETTER_FILE), 'utf8')).toBe(line);
   });
 
   it('refuses a destination that is not empty, a directory that holds no store, and bad arguments', async () => {

@@ -98,4 +98,26 @@ describe('FileArchive write order', () => {
     expect(fsCalls.map((c) => c[0])).toEqual(['writeFile', 'rename', 'sync']);
     expect(await readFile(path, 'utf8')).toBe('<a/>');
   });
+
+  it('rewrites an object damaged in place (same size) the same way: temporary file, rename, folder entry', async () => {
+    // Prepare: an object with one byte changed in place.
+    const archive = new FileArchive(dir);
+    const pointer = await archive.put(archiveInput('b.xml', '<b/>'));
+    const path = fileURLToPath(pointer.uri);
+    await fsp.writeFile(path, '<c/>');
+    fsCalls.length = 0;
+
+    // Act
+    await archive.put(archiveInput('b.xml', '<b/>'));
+
+    // Assess: written durably beside it, renamed over it, its entry flushed.
+    const tmp = fsCalls[0]?.[1] ?? '';
+    expect(tmp).toMatch(/\.tmp$/);
+    expect(fsCalls.map((c) => c.slice(0, 2))).toEqual([
+      ['writeFile', tmp],
+      ['rename', tmp],
+      ['sync', dirname(path)],
+    ]);
+    expect(await readFile(path, 'utf8')).toBe('<b/>');
+  });
 });

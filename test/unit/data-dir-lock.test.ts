@@ -5,7 +5,14 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LOCK_FILE, lockDataDir } from '../../functions/adapters/local/store/lock';
 
-/** The data dir lock's edges: stale own pid, a missing dir, late or repeated releases. */
+/** The data dir lock's edges: stale own pid, a reused pid, a missing dir, late or repeated releases. */
+
+/** Field 22 of /proc/<pid>/stat (Linux): when the process started. */
+const startOf = (pid: number): string => {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '';
+};
+const withProc = existsSync(`/proc/${process.pid}/stat`);
 
 let dir: string;
 afterEach(() => rm(dir, { recursive: true, force: true }));
@@ -20,10 +27,38 @@ describe('lockDataDir', () => {
     for (const left of [`${process.pid}\n`, 'not a pid']) {
       await writeFile(join(d, LOCK_FILE), left);
       const lock = lockDataDir(d);
-      expect(readFileSync(join(d, LOCK_FILE), 'utf8')).toBe(`${process.pid}\n`);
+      expect(readFileSync(join(d, LOCK_FILE), 'utf8')).toBe(
+        withProc ? `${process.pid} ${startOf(process.pid)}\n` : `${process.pid}\n`,
+      );
       lock.release();
     }
   });
+
+  it.runIf(withProc)(
+    'takes over a lock whose live pid started at another time (a reused pid), refuses its real holder',
+    async () => {
+      // Prepare: pid 1 and the parent process are alive; the locks say when their holder started.
+      const d = await tempDir();
+      const lockFile = join(d, LOCK_FILE);
+      const parent = process.ppid;
+
+      // Act and assess: another start time is another process: the lock is stale.
+      for (const pid of [1, parent]) {
+        const wrong = String(Number(startOf(pid)) + 1);
+        await writeFile(lockFile, `${pid} ${wrong}\n`);
+        const lock = lockDataDir(d);
+        expect(readFileSync(lockFile, 'utf8')).toBe(`${process.pid} ${startOf(process.pid)}\n`);
+        lock.release();
+      }
+      // The holder itself (same pid, same start time), or a lock of an older version that
+      // names a live pid only, still refuses the start.
+      for (const left of [`${parent} ${startOf(parent)}\n`, `${parent}\n`]) {
+        await writeFile(lockFile, left);
+        expect(() => lockDataDir(d)).toThrow(`in use by another Vigil process (pid ${parent})`);
+        expect(readFileSync(lockFile, 'utf8')).toBe(left);
+      }
+    },
+  );
 
   it('fails with the file system error when the data dir does not exist', async () => {
     const d = await tempDir();

@@ -1,14 +1,14 @@
-import { appendFile, mkdir } from 'node:fs/promises';
+import { appendFile, mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import {
   type ChannelDelivery,
   type DeliveryPolicy,
   type DeliveryRunDeps,
-  deliverDue,
   enqueueOnStore,
   hasPendingWork,
   nextAttemptAt,
+  startDue,
 } from '../../core/alerts/delivery';
 import { type AlertStateStore, flushOutbox } from '../../core/alerts/service';
 import type { ChannelConfig } from '../../core/config';
@@ -68,6 +68,29 @@ export interface DeadLetter {
 
 export const NOTIFY_DEAD_LETTER_FILE = 'notify-dead-letter.ndjson';
 
+/**
+ * Appends `line` to `file` on a line of its own: after a last line without its newline (a crash,
+ * or a full disk, in the middle of an append) it starts with one, instead of being glued onto
+ * the broken line.
+ */
+const appendLine = async (file: string, line: string): Promise<void> => {
+  let torn = false;
+  const handle = await open(file, 'r').catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') return undefined;
+    throw e;
+  });
+  if (handle !== undefined) {
+    try {
+      const { size } = await handle.stat();
+      const { buffer } = await handle.read(Buffer.alloc(1), 0, 1, Math.max(0, size - 1));
+      torn = size > 0 && buffer[0] !== 0x0a;
+    } finally {
+      await handle.close();
+    }
+  }
+  await appendFile(file, `${torn ? '\n' : ''}${line}\n`);
+};
+
 export class LocalAlertDispatcher {
   readonly stats = { delivered: 0, deadLetters: 0 };
   readonly #opts: LocalAlertDispatcherOptions;
@@ -76,11 +99,16 @@ export class LocalAlertDispatcher {
   readonly #channels: Map<string, DeliverableChannel>;
   /** Checks with work, and when it is due (ms since epoch). */
   readonly #due = new Map<string, number>();
+  /** Claim runs in flight: short (the outbox, then the claims), one per check at a time. */
   readonly #running = new Map<string, Promise<void>>();
+  /** Attempts in flight, by check: each channel's on its own, however long it hangs. */
+  readonly #sending = new Map<string, Set<Promise<void>>>();
   #timer: NodeJS.Timeout | undefined;
   #scanTimer: NodeJS.Timeout | undefined;
   #stopped = true;
   #emailNoticeLogged = false;
+  /** The dead-letter appends, one at a time (each checks the end the previous one left). */
+  #deadLetterAppends: Promise<void> = Promise.resolve();
 
   constructor(opts: LocalAlertDispatcherOptions) {
     this.#opts = opts;
@@ -124,13 +152,19 @@ export class LocalAlertDispatcher {
     this.#stopped = true;
     clearTimeout(this.#timer);
     clearInterval(this.#scanTimer);
+    await this.#settled();
+  }
+
+  /** Until the claim runs and the attempts in flight now have ended. */
+  async #settled(): Promise<void> {
     await Promise.all(this.#running.values());
+    await Promise.all([...this.#sending.values()].flatMap((attempts) => [...attempts]));
   }
 
   /** Run every delivery that is due, until none is (tests, and before a shutdown). */
   async idle(): Promise<void> {
     for (;;) {
-      await Promise.all(this.#running.values());
+      await this.#settled();
       const now = this.#clock.now().getTime();
       const due = [...this.#due].filter(([, at]) => at <= now).map(([key]) => key);
       if (due.length === 0) return;
@@ -140,7 +174,7 @@ export class LocalAlertDispatcher {
 
   /** The checks with deliveries still to make (by the timer or `idle`). */
   get pending(): number {
-    return new Set([...this.#due.keys(), ...this.#running.keys()]).size;
+    return new Set([...this.#due.keys(), ...this.#running.keys(), ...this.#sending.keys()]).size;
   }
 
   #deps(): DeliveryRunDeps {
@@ -212,7 +246,10 @@ export class LocalAlertDispatcher {
     this.#arm();
   }
 
-  /** Send a check's outbox and due deliveries (one run per check at a time). */
+  /**
+   * Send a check's outbox and start its due deliveries (one run per check at a time; the
+   * attempts it starts go on without it, so the next run need not wait for a slow channel).
+   */
   #run(checkKey: string): Promise<void> {
     const running = this.#running.get(checkKey);
     if (running) return running;
@@ -224,19 +261,38 @@ export class LocalAlertDispatcher {
           dispatch: this.dispatch,
           clock: this.#clock,
         });
-        await deliverDue(checkKey, this.#deps());
+        for (const attempt of await startDue(checkKey, this.#deps()))
+          this.#track(checkKey, attempt);
       } catch (error) {
         this.#log.error('alert delivery run failed', { checkKey, error });
       }
-      // The store is the truth: schedule what it still holds, and nothing else.
-      const state = await this.#opts.store.get(checkKey).catch(() => undefined);
-      if (state && hasPendingWork(state))
-        this.#due.set(checkKey, nextAttemptAt(state) ?? this.#clock.now().getTime());
-      else this.#due.delete(checkKey);
-      this.#arm();
+      await this.#reschedule(checkKey);
     })().finally(() => this.#running.delete(checkKey));
     this.#running.set(checkKey, run);
     return run;
+  }
+
+  /** Keep an attempt until its outcome is recorded, then schedule what the check has next. */
+  #track(checkKey: string, attempt: Promise<void>): void {
+    const attempts = this.#sending.get(checkKey) ?? new Set<Promise<void>>();
+    this.#sending.set(checkKey, attempts);
+    const tracked: Promise<void> = attempt
+      .catch((error: unknown) => this.#log.error('alert delivery run failed', { checkKey, error }))
+      .then(() => {
+        attempts.delete(tracked);
+        if (attempts.size === 0) this.#sending.delete(checkKey);
+        return this.#reschedule(checkKey);
+      });
+    attempts.add(tracked);
+  }
+
+  /** The store is the truth: schedule what it still holds for the check, and nothing else. */
+  async #reschedule(checkKey: string): Promise<void> {
+    const state = await this.#opts.store.get(checkKey).catch(() => undefined);
+    if (state && hasPendingWork(state))
+      this.#due.set(checkKey, nextAttemptAt(state) ?? this.#clock.now().getTime());
+    else this.#due.delete(checkKey);
+    this.#arm();
   }
 
   /** Find checks with work in the store (after a restart, or an outbox left by a lost race). */
@@ -274,6 +330,10 @@ export class LocalAlertDispatcher {
       deadLetters: this.stats.deadLetters,
     });
     await mkdir(this.#opts.dataDir, { recursive: true });
-    await appendFile(this.deadLetterFile, `${JSON.stringify(entry)}\n`);
+    const append = this.#deadLetterAppends.then(() =>
+      appendLine(this.deadLetterFile, JSON.stringify(entry)),
+    );
+    this.#deadLetterAppends = append.catch(() => undefined);
+    await append;
   }
 }

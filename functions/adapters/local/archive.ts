@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
+import { constants, createReadStream } from 'node:fs';
 import { mkdir, open, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -7,6 +7,7 @@ import { VigilError } from '../../core/errors';
 import type { ArchivePointer } from '../../core/events';
 import { hashedAs } from '../../core/payload-hash';
 import type { ArchiveInput, ArchiveReader, PayloadArchive } from '../../core/ports';
+import { logger } from '../../shared/powertools';
 import { storeFailure } from './store/database';
 
 /** The file name of a content-addressed object. */
@@ -21,6 +22,8 @@ const code = (e: unknown): string | undefined => (e as { code?: string }).code;
  * once. `put` returns once the file and its directory entry are on disk (fsync), so an event
  * that points to it is committed only after it exists. `get` reads back only `file://`
  * pointers inside the archive, and only bytes that still match the pointer's length and sha256.
+ * A file already there is trusted only when its bytes hash to its name: one damaged in place
+ * (same size, other bytes) is written again, so posting the same content repairs it.
  */
 export class FileArchive implements PayloadArchive, ArchiveReader {
   readonly #root: string;
@@ -44,7 +47,10 @@ export class FileArchive implements PayloadArchive, ArchiveReader {
     const path = join(this.#root, 'objects', sha256.slice(0, 2), `${sha256}${ext}`);
     const pointer = { uri: pathToFileURL(path).href, bytes: input.body.byteLength, sha256 };
     const existing = await stat(path).catch(() => undefined);
-    if (existing?.size === input.body.byteLength) return pointer;
+    if (existing?.size === input.body.byteLength) {
+      if ((await fileSha256(path)) === sha256) return pointer;
+      logger.warn('archived file does not match its sha256: writing it again', { file: path });
+    }
     const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     try {
       await writeDurably(tmp, path, input.body);
@@ -131,6 +137,17 @@ const writeDurably = async (tmp: string, path: string, body: Uint8Array): Promis
   }
   await rename(tmp, path);
   await syncDir(dir);
+};
+
+/** The sha256 of a file's bytes; undefined when it cannot be read. */
+const fileSha256 = async (path: string): Promise<string | undefined> => {
+  const hash = createHash('sha256');
+  try {
+    for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  } catch {
+    return undefined;
+  }
+  return hash.digest('hex');
 };
 
 /** The stored bytes must be exactly what the pointer describes. */

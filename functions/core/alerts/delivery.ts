@@ -238,10 +238,16 @@ const replace = (
   );
 
 /**
- * Attempt every due delivery of one check, each channel on its own (in parallel), and record
- * each outcome as it comes. Returns how many were attempted.
+ * Claim every due delivery of one check and start its attempt: each channel on its own, each
+ * outcome recorded as it comes. Resolves once the claims are written, with one promise per
+ * attempt (settled when its outcome is recorded), so that a channel that hangs holds back
+ * nothing but its own next messages: another run may claim the other channels' next ones
+ * meanwhile (a claimed delivery is leased, and a channel's later ones wait for it).
  */
-export const deliverDue = async (checkKey: string, deps: DeliveryRunDeps): Promise<number> => {
+export const startDue = async (
+  checkKey: string,
+  deps: DeliveryRunDeps,
+): Promise<Promise<void>[]> => {
   const policy = { ...DELIVERY_DEFAULTS, ...deps.policy };
   const now = deps.clock.now();
   let claimed: ChannelDelivery[] = [];
@@ -258,20 +264,17 @@ export const deliverDue = async (checkKey: string, deps: DeliveryRunDeps): Promi
     };
   });
   // No claim written (nothing due, or the state kept changing): send nothing.
-  if (!written) return 0;
-  await Promise.all(
-    claimed.map(async (d) => {
-      let failure: AttemptFailure | undefined;
-      try {
-        await deps.send(d.channel, d.notification);
-      } catch (e) {
-        const err = e as Partial<AttemptFailure> & { message?: string };
-        failure = { message: err?.message ?? String(e), retryable: err?.retryable !== false };
-      }
-      await recordOutcome(checkKey, d, leaseUntil, failure, policy, deps);
-    }),
-  );
-  return claimed.length;
+  if (!written) return [];
+  return claimed.map(async (d) => {
+    let failure: AttemptFailure | undefined;
+    try {
+      await deps.send(d.channel, d.notification);
+    } catch (e) {
+      const err = e as Partial<AttemptFailure> & { message?: string };
+      failure = { message: err?.message ?? String(e), retryable: err?.retryable !== false };
+    }
+    await recordOutcome(checkKey, d, leaseUntil, failure, policy, deps);
+  });
 };
 
 const recordOutcome = async (

@@ -1,7 +1,8 @@
 import { existsSync, readdirSync } from 'node:fs';
-import { cp, mkdir, stat } from 'node:fs/promises';
+import { copyFile, cp, mkdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import Database from 'libsql';
+import { NOTIFY_DEAD_LETTER_FILE } from '../alert-dispatcher';
 import { DB_FILE } from './database';
 
 /**
@@ -10,7 +11,8 @@ import { DB_FILE } from './database';
  * is being written meanwhile), then the archive. Archive files never change once written and
  * are written before the transaction that points to them commits, so every run in the copied
  * database finds its payloads in the copied archive (files of later runs may come along: they
- * are harmless). Needs no lock: it only reads.
+ * are harmless), then the alert deliveries given up (`notify-dead-letter.ndjson`, when there
+ * is one: an append-only file, copied as it is at that moment). Needs no lock: it only reads.
  */
 
 export interface BackupReport {
@@ -45,6 +47,12 @@ export const backupDataDir = async (
   }
   const archive = join(source, 'archive');
   if (existsSync(archive)) await cp(archive, join(destination, 'archive'), { recursive: true });
+  await copyFile(
+    join(source, NOTIFY_DEAD_LETTER_FILE),
+    join(destination, NOTIFY_DEAD_LETTER_FILE),
+  ).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== 'ENOENT') throw e;
+  });
   return {
     source,
     destination,

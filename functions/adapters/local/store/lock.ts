@@ -3,9 +3,12 @@ import { join } from 'node:path';
 import { VigilError } from '../../../core/errors';
 
 /**
- * One process per data directory: `<dataDir>/vigil.lock` holds the owner's pid, created
- * exclusively. A lock whose process is gone (kill -9, power loss) is taken over; a live one
- * refuses the start with a message that names the other process.
+ * One process per data directory: `<dataDir>/vigil.lock` holds the owner's pid and, on Linux,
+ * its start time (`<pid> <start>`), created exclusively. A lock whose process is gone (kill -9,
+ * power loss) is taken over, and so is one whose pid now belongs to another process (a reboot
+ * or a container restart reuses pids): its start time differs. A live one refuses the start
+ * with a message that names the other process. A lock with a pid only (older versions, or no
+ * `/proc`) is judged by the pid alone.
  */
 
 export const LOCK_FILE = 'vigil.lock';
@@ -19,6 +22,28 @@ const alive = (pid: number): boolean => {
   } catch (e) {
     return code(e) === 'EPERM';
   }
+};
+
+/**
+ * When process `pid` started (field 22 of `/proc/<pid>/stat`, clock ticks since boot);
+ * undefined without `/proc` or when it cannot be read.
+ */
+const startTime = (pid: number): string | undefined => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // After the command name in parentheses (which may hold spaces): field 3 onwards.
+    const start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    return start && /^\d+$/.test(start) ? start : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+/** Whether the lock's `pid` (started at `start`, when recorded) is still running. */
+const holderAlive = (pid: number, start: string | undefined): boolean => {
+  if (!alive(pid)) return false;
+  const now = start === undefined ? undefined : startTime(pid);
+  return now === undefined || now === start;
 };
 
 /** Paths locked by this process (a second open in the same process is refused as well). */
@@ -35,20 +60,23 @@ export const lockDataDir = (dataDir: string): DataDirLock => {
       'conflict',
       `data directory ${dataDir} is already open in this process (pid ${process.pid})`,
     );
+  const start = startTime(process.pid);
+  const content = start === undefined ? `${process.pid}\n` : `${process.pid} ${start}\n`;
   for (let attempt = 0; ; attempt++) {
     try {
-      writeFileSync(path, `${process.pid}\n`, { flag: 'wx' });
+      writeFileSync(path, content, { flag: 'wx' });
       break;
     } catch (e) {
       if (code(e) !== 'EEXIST' || attempt > 2) throw e;
     }
-    const pid = Number.parseInt(readFileSync(path, 'utf8'), 10);
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid))
+    const [pidText, holderStart] = readFileSync(path, 'utf8').trim().split(/\s+/);
+    const pid = Number.parseInt(pidText ?? '', 10);
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && holderAlive(pid, holderStart))
       throw new VigilError(
         'conflict',
         `data directory ${dataDir} is in use by another Vigil process (pid ${pid}); stop it first, or set VIGIL_DATA_DIR to another directory`,
       );
-    // The owner is gone: its lock is stale.
+    // The owner is gone (or its pid is another process's now): its lock is stale.
     try {
       unlinkSync(path);
     } catch (e) {

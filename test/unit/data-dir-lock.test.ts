@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,8 +30,11 @@ describe('lockDataDir', () => {
       expect(readFileSync(join(d, LOCK_FILE), 'utf8')).toBe(
         withProc ? `${process.pid} ${startOf(process.pid)}\n` : `${process.pid}\n`,
       );
+      // The lock was written whole beside it, then linked into place: no draft is left.
+      expect(readdirSync(d)).toEqual([LOCK_FILE]);
       lock.release();
     }
+    expect(readdirSync(d)).toEqual([]);
   });
 
   it.runIf(withProc)(

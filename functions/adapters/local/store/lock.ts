@@ -1,10 +1,10 @@
-import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { VigilError } from '../../../core/errors';
 
 /**
  * One process per data directory: `<dataDir>/vigil.lock` holds the owner's pid and, on Linux,
- * its start time (`<pid> <start>`), created exclusively. A lock whose process is gone (kill -9,
+ * its start time (`<pid> <start>`), created exclusively and never seen empty. A lock whose process is gone (kill -9,
  * power loss) is taken over, and so is one whose pid now belongs to another process (a reboot
  * or a container restart reuses pids): its start time differs. A live one refuses the start
  * with a message that names the other process. A lock with a pid only (older versions, or no
@@ -62,26 +62,38 @@ export const lockDataDir = (dataDir: string): DataDirLock => {
     );
   const start = startTime(process.pid);
   const content = start === undefined ? `${process.pid}\n` : `${process.pid} ${start}\n`;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      writeFileSync(path, content, { flag: 'wx' });
-      break;
-    } catch (e) {
-      if (code(e) !== 'EEXIST' || attempt > 2) throw e;
+  // Written whole under a name of its own, then linked into place: another process never sees
+  // the lock empty (it would take it for stale and remove it).
+  const draft = `${path}.${process.pid}`;
+  writeFileSync(draft, content);
+  try {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        linkSync(draft, path);
+        break;
+      } catch (e) {
+        if (code(e) !== 'EEXIST' || attempt > 2) throw e;
+      }
+      const found = statSync(path, { throwIfNoEntry: false });
+      if (found === undefined) continue;
+      const [pidText, holderStart] = readFileSync(path, 'utf8').trim().split(/\s+/);
+      const pid = Number.parseInt(pidText ?? '', 10);
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && holderAlive(pid, holderStart))
+        throw new VigilError(
+          'conflict',
+          `data directory ${dataDir} is in use by another Vigil process (pid ${pid}); stop it first, or set VIGIL_DATA_DIR to another directory`,
+        );
+      // The owner is gone (or its pid is another process's now): its lock is stale. Only that
+      // file is removed, not one another starting process has put there meanwhile.
+      if (statSync(path, { throwIfNoEntry: false })?.ino !== found.ino) continue;
+      try {
+        unlinkSync(path);
+      } catch (e) {
+        if (code(e) !== 'ENOENT') throw e;
+      }
     }
-    const [pidText, holderStart] = readFileSync(path, 'utf8').trim().split(/\s+/);
-    const pid = Number.parseInt(pidText ?? '', 10);
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && holderAlive(pid, holderStart))
-      throw new VigilError(
-        'conflict',
-        `data directory ${dataDir} is in use by another Vigil process (pid ${pid}); stop it first, or set VIGIL_DATA_DIR to another directory`,
-      );
-    // The owner is gone (or its pid is another process's now): its lock is stale.
-    try {
-      unlinkSync(path);
-    } catch (e) {
-      if (code(e) !== 'ENOENT') throw e;
-    }
+  } finally {
+    unlinkSync(draft);
   }
   held.add(path);
   let released = false;

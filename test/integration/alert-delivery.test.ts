@@ -105,6 +105,17 @@ const setup = async (policy = { baseDelayMs: 20, maxAttempts: 50 }) => {
   return { dataDir, store, make, observe };
 };
 
+/** A FIRING, then (once the webhook has it) a RESOLVED: both reach the webhook, Slack or not. */
+const firingThenResolved = async (
+  observe: Awaited<ReturnType<typeof setup>>['observe'],
+  dispatcher: LocalAlertDispatcher,
+): Promise<void> => {
+  await observe(obs('1', false, new Date(Date.now() - 60_000).toISOString()), dispatcher);
+  await expect.poll(() => received.get('/hook'), WAIT).toEqual(['FIRING']);
+  await observe(obs('2', true, new Date().toISOString()), dispatcher);
+  await expect.poll(() => received.get('/hook'), WAIT).toEqual(['FIRING', 'RESOLVED']);
+};
+
 const deliveries = async (store: AlertStateStore) =>
   (await listAlerts(store)).deliveries.map((d) => `${d.channel} ${d.kind} ${d.status}`);
 
@@ -116,13 +127,9 @@ describe('local alert delivery, one channel at a time', () => {
     const dispatcher = make();
     await dispatcher.start();
 
-    // Act: FIRING, then RESOLVED while Slack still fails.
-    await observe(obs('1', false, new Date(Date.now() - 60_000).toISOString()), dispatcher);
-    await expect.poll(() => received.get('/hook'), WAIT).toEqual(['FIRING']);
-    await observe(obs('2', true, new Date().toISOString()), dispatcher);
-
-    // Assess: the RESOLVED reached the webhook without waiting for Slack or a new observation.
-    await expect.poll(() => received.get('/hook'), WAIT).toEqual(['FIRING', 'RESOLVED']);
+    // Act and assess: FIRING, then RESOLVED while Slack still fails; the RESOLVED reached the
+    // webhook without waiting for Slack or a new observation.
+    await firingThenResolved(observe, dispatcher);
     const view = await listAlerts(store);
     const slack = view.deliveries.filter((d) => d.channel === 'slack[0]');
     expect(slack.map((d) => [d.kind, d.status])).toEqual([
@@ -154,13 +161,9 @@ describe('local alert delivery, one channel at a time', () => {
     const dispatcher = make();
     await dispatcher.start();
 
-    // Act: FIRING, then RESOLVED, while Slack's FIRING is still in flight.
-    await observe(obs('1', false, new Date(Date.now() - 60_000).toISOString()), dispatcher);
-    await expect.poll(() => received.get('/hook'), WAIT).toEqual(['FIRING']);
-    await observe(obs('2', true, new Date().toISOString()), dispatcher);
-
-    // Assess: the webhook's RESOLVED did not wait for Slack's answer.
-    await expect.poll(() => received.get('/hook'), WAIT).toEqual(['FIRING', 'RESOLVED']);
+    // Act and assess: FIRING, then RESOLVED while Slack's FIRING is still in flight; the
+    // webhook's RESOLVED did not wait for Slack's answer.
+    await firingThenResolved(observe, dispatcher);
     expect(held).toHaveLength(1);
     // Slack answers at last: its FIRING, then its RESOLVED.
     answers.delete('/slack');

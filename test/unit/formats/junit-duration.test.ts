@@ -22,6 +22,15 @@ const both = (xml: string) => {
   return fast;
 };
 
+/** Ingest with a duration budget of 200 s, in memory. */
+const gateDeps = () => ({
+  config: parseConfig({ gates: { maxDurationSeconds: 200 } }),
+  publisher: new MemoryPublisher(),
+  archive: new MemoryArchive(),
+  ledger: new MemoryLedger(),
+  clock: fixedClock(),
+});
+
 describe('JUnit suite duration', () => {
   it("takes the root's time over the sum of its suites", () => {
     const r = both(`<testsuites time="10">${suite('a', '8')}${suite('b', '7')}</testsuites>`);
@@ -67,13 +76,7 @@ describe('JUnit suite duration', () => {
     const r = both(long);
     expect(r.summary.durationMs).toBe(300_171.709); // 300 s + the other eight cases
     expect(r.durationSource).toBe('sum of test case times');
-    const deps = {
-      config: parseConfig({ gates: { maxDurationSeconds: 200 } }),
-      publisher: new MemoryPublisher(),
-      archive: new MemoryArchive(),
-      ledger: new MemoryLedger(),
-      clock: fixedClock(),
-    };
+    const deps = gateDeps();
     const body = Buffer.from(long);
     const { result } = await ingest({ query: { project: 'shop' }, body, correlationId: 'c' }, deps);
     expect(result.gate.checks.find((c) => c.id === 'tests.duration')).toMatchObject({
@@ -113,13 +116,7 @@ describe('JUnit suite duration', () => {
   });
 
   it('names the reading in the duration gate', async () => {
-    const deps = {
-      config: parseConfig({ gates: { maxDurationSeconds: 200 } }),
-      publisher: new MemoryPublisher(),
-      archive: new MemoryArchive(),
-      ledger: new MemoryLedger(),
-      clock: fixedClock(),
-    };
+    const deps = gateDeps();
     const at = '2026-12-03T16:26:20.151Z';
     const body = Buffer.from(
       `<testsuites name="vitest tests" time="317">${suite('a.test.ts', '193', at)}${suite('b.test.ts', '124', at)}</testsuites>`,

@@ -201,10 +201,11 @@ export const lineNumber = (value: unknown): number | undefined => {
  * A path with a directory and an extension, then `:line` (`(/w/src/sum.test.js:10:5)`,
  * `./spec/calc_spec.rb:12:in`, `file:///w/a.mjs:3:1`); or a bare file name in a JavaScript stack
  * frame with a column (`(calc.test.js:13:43)`, Vitest's `❯ calc.test.js:12:57`), which JavaScript
- * tools write relative to where they ran.
+ * tools write relative to where they ran; or a bare Python file at the start of a line, as
+ * pytest ends a traceback section (`test_calc.py:12: AssertionError`, `test_calc.py:9: in f`).
  */
 const FRAME =
-  /(?:^|[\s(])(?:file:\/\/)?((?:[A-Za-z]:)?[\w.@~+-]*[\\/][^\s():]*\.\w{1,8}):(\d{1,7})\b|(?:\(|❯ )([\w.@~+-]+\.\w{1,8}):(\d{1,7}):\d{1,7}\b/gmu;
+  /(?:^|[\s(])(?:file:\/\/)?((?:[A-Za-z]:)?[\w.@~+-]*[\\/][^\s():]*\.\w{1,8}):(\d{1,7})\b|(?:\(|❯ )([\w.@~+-]+\.\w{1,8}):(\d{1,7}):\d{1,7}\b|^([\w.@~+-]+\.py):(\d{1,7}): /gmu;
 
 /**
  * The first stack frame of a failure text that points into the project, outside node_modules and
@@ -213,10 +214,10 @@ const FRAME =
 export const frameIn = (text: string | undefined): { file: string; line: number } | undefined => {
   if (!text) return undefined;
   for (const m of text.matchAll(FRAME)) {
-    const file = (m[1] ?? m[3]) as string;
+    const file = (m[1] ?? m[3] ?? m[5]) as string;
     const path = file.replaceAll('\\', '/');
     if (path.includes('/node_modules/') || path.startsWith('internal/')) continue;
-    const line = lineNumber(Number(m[2] ?? m[4]));
+    const line = lineNumber(Number(m[2] ?? m[4] ?? m[6]));
     if (line !== undefined) return { file, line };
   }
   return undefined;

@@ -37,6 +37,8 @@ describe('failure location and detail from real reports', () => {
     ['playwright/junit.xml', 'playwright', 'calc.spec.mjs'],
     ['phpunit/junit.xml', 'phpunit', 'tests/CalcTest.php'],
     ['rspec/junit.xml', 'rspec', 'spec/calc_spec.rb'],
+    // pytest's default JUnit (xunit2) has no file attribute: its traceback's last line names it.
+    ['pytest/junit.xml', 'pytest', 'test_calc.py'],
   ])('%s: each failed test points at its failing line', (report, project, file) => {
     const cases = failed(report);
     expect(cases.length).toBeGreaterThan(0);
@@ -103,8 +105,14 @@ describe('stack frame readers', () => {
       file: 'calc.test.js',
       line: 13,
     });
+    // pytest ends a traceback section with the file as it ran it, relative to the root.
+    expect(frameIn('E   assert 6 == 7\n\ntest_calc.py:12: AssertionError')).toEqual({
+      file: 'test_calc.py',
+      line: 12,
+    });
     // Go writes the file without its package directory: not a path an annotation can use.
     expect(frameIn('    calc_test.go:25: Add(3,3)=6, want 7')).toBeUndefined();
+    expect(frameIn('calc_test.go:25: Add(3,3)=6, want 7')).toBeUndefined();
     expect(frameIn(undefined)).toBeUndefined();
   });
 

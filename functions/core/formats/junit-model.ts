@@ -493,7 +493,13 @@ export const junitBuilder = (): JunitBuilder => {
         }
       }
 
-      const { cases: tests, repeated } = mergeReruns(cases, caseSuiteIds, declaredTests);
+      // A producer that keeps only the last attempt of a retried test writes no reruns: test
+      // cases with the same name there are tests of their own (`test.each` with one title
+      // twice), and a failed one must count as failed, never as the attempt of a flaky test.
+      const { cases: tests, repeated } =
+        dialect !== undefined && dialect in RETRIES_NOT_RECORDED
+          ? { cases, repeated: [] }
+          : mergeReruns(cases, caseSuiteIds, declaredTests);
       const t = tally(tests);
       // Declared counts of a report with reruns may count attempts (gotestsum does).
       const attempts = repeated.length > 0 ? tally(cases) : t;

@@ -37,6 +37,22 @@ describe('JUnit readings', () => {
     ]);
   });
 
+  it('counts a failed jest-junit test case whose title repeats as failed: jest-junit writes no reruns', () => {
+    // test.each with one title twice: two tests, one passed, one failed (jest: "1 failed").
+    const text = `<testsuites name="jest tests" tests="3" failures="1"><testsuite name="calc">
+      <testcase classname="calc adds" name="calc adds" time="0.001"></testcase>
+      <testcase classname="calc adds" name="calc adds" time="0.001"><failure>Error: no</failure></testcase>
+      <testcase classname="calc subtracts" name="calc subtracts" time="0.001"></testcase>
+    </testsuite></testsuites>`;
+    for (const parsed of [parseJunit(text), parseJunitReference(text)]) {
+      expect(parsed.summary).toMatchObject({ total: 3, passed: 2, failed: 1, flaky: 0 });
+      expect(parsed.warnings).toEqual([RETRIES_NOT_RECORDED['jest-junit']]);
+    }
+    // The same file from a producer that may write reruns: one test, flaky.
+    const generic = parseJunit(text.replace('name="jest tests" ', ''));
+    expect(generic.summary).toMatchObject({ total: 2, failed: 0, flaky: 1 });
+  });
+
   it('recognises pytest by its suite name and keeps the first failure file and message', () => {
     const text = `<testsuites><testsuite name="pytest" tests="1">
       <testcase classname="t" name="a" time="0.1">

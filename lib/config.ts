@@ -2,10 +2,10 @@ import { fileURLToPath } from 'node:url';
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { loadConfigFile } from '../functions/adapters/local/config-file';
-import type { VigilConfig } from '../functions/core/config';
+import { DEPLOYED_STAGES, type VigilConfig } from '../functions/core/config';
 
 /** The stages Vigil models in code; each deploys as its own stack. */
-export const STAGES = ['dev', 'staging', 'prod'] as const;
+export const STAGES = DEPLOYED_STAGES;
 export type Stage = (typeof STAGES)[number];
 
 export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';

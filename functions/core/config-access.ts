@@ -10,6 +10,12 @@ import type { GateConfig, Quarantine, SecuritySuppression, VigilConfig } from '.
 /** `{{vars.NAME}}`: a value a previous step extracted. */
 export const VAR_PLACEHOLDER = /\{\{\s*vars\.([A-Za-z_][A-Za-z0-9_]{0,63})\s*\}\}/g;
 
+type StageOverrides = NonNullable<VigilConfig['stages'][keyof VigilConfig['stages']]>;
+
+/** A stage's overrides; the stage comes from the environment (`VIGIL_STAGE`), so any name. */
+const overridesOf = (config: VigilConfig, stage: string | undefined): StageOverrides | undefined =>
+  stage ? config.stages[stage as keyof VigilConfig['stages']] : undefined;
+
 /** Effective gate thresholds for a project: top-level (with defaults) < stage < project. */
 export const gateConfigFor = (
   config: VigilConfig,
@@ -17,7 +23,7 @@ export const gateConfigFor = (
   stage?: string,
 ): GateConfig => ({
   ...config.gates,
-  ...(stage ? config.stages[stage]?.gates : undefined),
+  ...overridesOf(config, stage)?.gates,
   ...config.projects[project]?.gates,
 });
 
@@ -35,7 +41,7 @@ export const suppressionsFor = (config: VigilConfig, project: string): SecurityS
 
 /** Days of run history kept on a stage (stage override, else `history.retentionDays`). */
 export const historyRetentionDays = (config: VigilConfig, stage?: string): number =>
-  (stage ? config.stages[stage]?.historyRetentionDays : undefined) ?? config.history.retentionDays;
+  overridesOf(config, stage)?.historyRetentionDays ?? config.history.retentionDays;
 
 /**
  * The hash CDK puts next to the validated config it serialises (`VIGIL_CONFIG_SHA256` beside

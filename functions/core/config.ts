@@ -2,6 +2,11 @@ import * as z from 'zod';
 import { VAR_PLACEHOLDER } from './config-access';
 import { VigilError } from './errors';
 
+/** The stages deployed to AWS, one stack each (`cdk deploy -c stage=NAME`). */
+export const DEPLOYED_STAGES = ['dev', 'staging', 'prod'] as const;
+/** The stages a config may override: the deployed ones and `local` (`npm start`). */
+export const CONFIG_STAGES = [...DEPLOYED_STAGES, 'local'] as const;
+
 export {
   gateConfigFor,
   historyRetentionDays,
@@ -597,10 +602,13 @@ export const configSchema = z
       })
       .strict()
       .optional(),
-    /** Per-stage overrides, merged over the top-level values by `resolveStage`. */
+    /**
+     * Per-stage overrides, merged over the top-level values by `resolveStage`. Keyed by a stage
+     * Vigil runs as: a misspelt one (`production`) would otherwise never apply, silently.
+     */
     stages: z
-      .record(
-        z.string().min(1),
+      .partialRecord(
+        z.enum(CONFIG_STAGES),
         z
           .object({
             gates: gateOverrideSchema.optional(),

@@ -208,6 +208,15 @@ describe('config', () => {
     });
   });
 
+  it('accepts overrides only for the stages Vigil runs as: a misspelt one would never apply', () => {
+    expect(() => parseConfig({ stages: { production: { logLevel: 'DEBUG' } } })).toThrow(
+      /stages: Unrecognized key: "production"/,
+    );
+    expect(parseConfig({ stages: { local: { historyRetentionDays: 7 } } }).stages).toEqual({
+      local: { historyRetentionDays: 7 },
+    });
+  });
+
   it('names every invalid field by its path', () => {
     expect(() =>
       parseConfig(

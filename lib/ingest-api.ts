@@ -1,6 +1,7 @@
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Lazy, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
+  CfnRoute,
   type CfnStage,
   HttpApi,
   HttpMethod,
@@ -341,7 +342,9 @@ export class IngestApi extends Construct {
       }
     }
 
-    // Separate throttles: a burst of reports cannot starve the reads, nor the reverse.
+    // Separate throttles: a burst of reports cannot starve the reads, nor the reverse. Every
+    // route has its own bucket, the routes other constructs add (the dashboard's, heartbeats)
+    // too: a GET is throttled as a read, anything else as a write.
     const ingestThrottle = props.ingestThrottle ?? {
       rateLimit: props.throttlingRateLimit ?? 50,
       burstLimit: props.throttlingBurstLimit ?? 100,
@@ -352,22 +355,20 @@ export class IngestApi extends Construct {
       ThrottlingBurstLimit: t.burstLimit,
     });
     const cfnStage = this.stage.node.defaultChild as CfnStage;
-    cfnStage.addPropertyOverride('RouteSettings', {
-      'POST /v1/results': limits(ingestThrottle),
-      'POST /v1/uploads': limits(ingestThrottle),
-      ...Object.fromEntries(
-        [
-          'GET /v1/projects/{proxy+}',
-          'GET /v1/projects',
-          'GET /v1/probes',
-          'GET /v1/probes/{proxy+}',
-          'GET /v1/incidents',
-          'GET /v1/artifacts/{proxy+}',
-          'GET /v1/status',
-          'GET /v1/cli/vigil.mjs',
-          'GET /v1/health',
-        ].map((route) => [route, limits(readThrottle)]),
-      ),
-    });
+    cfnStage.addPropertyOverride(
+      'RouteSettings',
+      Lazy.any({
+        produce: () =>
+          Object.fromEntries(
+            this.api.node
+              .findAll()
+              .filter((c): c is CfnRoute => c instanceof CfnRoute)
+              .map(({ routeKey }) => [
+                routeKey,
+                limits(routeKey.startsWith('GET ') ? readThrottle : ingestThrottle),
+              ]),
+          ),
+      }),
+    );
   }
 }

@@ -431,6 +431,18 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
         'GET /v1/health': { ThrottlingBurstLimit: 40, ThrottlingRateLimit: 20 },
       },
     });
+    // Every route has a bucket of its own, those of the web function and the heartbeats too
+    // (the public ones most of all): a GET as a read, anything else as a write.
+    const routeKeys = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map((r) =>
+      String((r as { Properties: { RouteKey: string } }).Properties.RouteKey),
+    );
+    expect(routeKeys).toEqual(
+      expect.arrayContaining(['GET /v1/badges/{proxy+}', 'POST /v1/heartbeats/{proxy+}']),
+    );
+    const settings = stageProps.RouteSettings as Record<string, { ThrottlingRateLimit: number }>;
+    expect(Object.keys(settings).sort()).toEqual([...routeKeys].sort());
+    for (const key of routeKeys)
+      expect(settings[key]?.ThrottlingRateLimit, key).toBe(key.startsWith('GET ') ? 20 : 50);
     const format = JSON.parse(
       String((stageProps.AccessLogSettings as { Format: string }).Format),
     ) as Record<string, string>;

@@ -361,6 +361,43 @@ describe('hostile and malformed input', () => {
     ]);
   });
 
+  it('SARIF: only results of kind fail (or no kind) are findings; the others are counted in a warning', () => {
+    const result = (ruleId: string, extra: Record<string, unknown>) => ({
+      ruleId,
+      message: { text: ruleId },
+      ...extra,
+    });
+    const r = parseSecurity(
+      sarif({
+        runs: [
+          {
+            tool: { driver: { name: 'T' } },
+            results: [
+              result('passed', { kind: 'pass', level: 'none' }),
+              result('skipped', { kind: 'notApplicable' }),
+              result('failed', { kind: 'fail', level: 'error' }),
+              result('default', {}),
+            ],
+          },
+          {
+            tool: { driver: { name: 'U' } },
+            results: [result('todo', { kind: 'review' }), result('odd', { kind: 7 })],
+          },
+        ],
+      }),
+    );
+    expect(r.findings.map((f) => [f.ruleId, f.severity])).toEqual([
+      ['failed', 'high'],
+      ['default', 'medium'],
+    ]);
+    expect(r.summary.findings).toBe(2);
+    expect(r.summary.bySeverity).toMatchObject({ high: 1, medium: 1, info: 0 });
+    expect(r.summary.tools).toEqual([{ name: 'T', findings: 2 }]);
+    expect(r.warnings).toEqual([
+      '4 result(s) not counted as findings: their kind is not "fail" (pass 1, notApplicable 1, review 1, invalid 1), so they are not problems.',
+    ]);
+  });
+
   it('turns hostile strings into bounded plain text', () => {
     const name = `<img src=x onerror=alert(1)>\u202e\u0000${'x'.repeat(5000)}`;
     const r = parseSecurity(

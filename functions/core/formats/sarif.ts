@@ -17,7 +17,9 @@ import type { ParsedSecurity } from './types';
 
 /**
  * SARIF 2.1.0 (CodeQL, Semgrep, Trivy, Grype, OSV-Scanner, ESLint's SARIF formatter, ZAP...):
- * every result of every run is a finding. Rule: `ruleId`, else `rule.id`, else the rule at
+ * every result of every run whose `kind` is `fail` (or absent: the default) is a finding; the
+ * other kinds (`pass`, `notApplicable`, `review`, `open`, `informational`) are not problems
+ * (SARIF §3.27.9) and are only counted in a warning. Rule: `ruleId`, else `rule.id`, else the rule at
  * `ruleIndex`. Severity: `properties.security-severity` of the result or its rule (a CVSS-like
  * score), else `level` of the result, else the rule's `defaultConfiguration.level`, else
  * `warning`. Location: the first physical location's `artifactLocation.uri` and
@@ -75,6 +77,8 @@ export const parseSarif = (doc: unknown): ParsedSecurity => {
   const warnings: string[] = [];
   const findings: Finding[] = [];
   let droppedLines = 0;
+  /** Results whose `kind` is not `fail`, by kind: not problems, so not findings. */
+  const notProblems = new Map<string, number>();
   doc.runs.forEach((rawRun, r) => {
     const run = obj(rawRun);
     const driver = obj(obj(run.tool).driver);
@@ -91,6 +95,11 @@ export const parseSarif = (doc: unknown): ParsedSecurity => {
     const inRun: Finding[] = [];
     for (const rawResult of results) {
       const result = obj(rawResult);
+      if (result.kind !== undefined && result.kind !== 'fail') {
+        const kind = typeof result.kind === 'string' ? cleanText(result.kind, 40) : 'invalid';
+        notProblems.set(kind, (notProblems.get(kind) ?? 0) + 1);
+        continue;
+      }
       const ref = obj(result.rule);
       const index = typeof result.ruleIndex === 'number' ? result.ruleIndex : ref.index;
       const byIndex = typeof index === 'number' ? obj(rules[index]) : {};
@@ -152,6 +161,13 @@ export const parseSarif = (doc: unknown): ParsedSecurity => {
     }
     findings.push(...disambiguate(inRun));
   });
+  if (notProblems.size > 0) {
+    const kinds = [...notProblems].map(([kind, n]) => `${kind} ${n}`).join(', ');
+    const total = [...notProblems.values()].reduce((a, b) => a + b, 0);
+    warnings.push(
+      `${total} result(s) not counted as findings: their kind is not "fail" (${kinds}), so they are not problems.`,
+    );
+  }
   if (droppedLines > 0)
     warnings.push(
       `${droppedLines} result(s) had a region start line that is not a line number (kept without a line).`,

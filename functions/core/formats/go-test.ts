@@ -11,6 +11,12 @@ import { firstLine, type ParsedTests, type TestCase } from './types';
  * no failed test (build error, TestMain, panic outside a test) counts as one failed test named
  * after the package. Lines that are not JSON (build output before Go 1.24) are skipped with a
  * warning.
+ *
+ * Duration: `go test` runs packages in parallel, so their `Elapsed` times add up to more than the
+ * run took. When the events carry `Time`, the duration is the wall time: from the earliest event
+ * (or a package's start, its end `Time` less its `Elapsed`, when earlier) to the latest event.
+ * Without `Time` it is the sum of the packages' `Elapsed`, else of the tests'. Which one was used
+ * is reported in `durationSource`.
  */
 
 const WHAT = 'go test -json output';
@@ -57,12 +63,22 @@ const STATUS: Record<string, Attempt['status']> = {
 const seconds = (v: unknown): number =>
   typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v * 1000 : 0;
 
+/** An event's `Time` (RFC 3339, nanoseconds allowed) in ms since the epoch, when it is one. */
+const timeOf = (v: unknown): number | undefined => {
+  if (typeof v !== 'string' || !/^\d{4}-\d\d-\d\dT/.test(v)) return undefined;
+  const ms = Date.parse(v);
+  return Number.isFinite(ms) ? ms : undefined;
+};
+
 export const parseGoTest = (text: string): ParsedTests => {
   const tests = new Map<string, Test>();
   const packages = new Map<string, { failed: boolean; ms: number; output?: string }>();
   let events = 0;
   let notJson = 0;
   let firstBad: number | undefined;
+  /** Span of the events' `Time` stamps, in ms since the epoch. */
+  let spanStart = Number.POSITIVE_INFINITY;
+  let spanEnd = Number.NEGATIVE_INFINITY;
 
   const lines = text.split('\n');
   for (const [i, raw] of lines.entries()) {
@@ -83,13 +99,23 @@ export const parseGoTest = (text: string): ParsedTests => {
     const pkg = typeof event.Package === 'string' ? event.Package : '';
     const action = event.Action;
     const status = STATUS[action];
+    const time = timeOf(event.Time);
+    if (time !== undefined) {
+      spanStart = Math.min(spanStart, time);
+      spanEnd = Math.max(spanEnd, time);
+    }
     if (typeof event.Test !== 'string' || event.Test === '') {
       let p = packages.get(pkg);
       if (!p) {
         p = { failed: false, ms: 0 };
         packages.set(pkg, p);
       }
-      if (status) p.ms += seconds(event.Elapsed);
+      if (status) {
+        const ms = seconds(event.Elapsed);
+        p.ms += ms;
+        // The package started Elapsed before its end event (the binary's start-up has no event).
+        if (time !== undefined) spanStart = Math.min(spanStart, time - ms);
+      }
       if (action === 'fail') p.failed = true;
       if (action === 'output' && p.output === undefined && typeof event.Output === 'string') {
         const out = firstLine(event.Output);
@@ -145,9 +171,9 @@ export const parseGoTest = (text: string): ParsedTests => {
   }
 
   const warnings: string[] = [];
-  let durationMs = 0;
+  let packageMs = 0;
   for (const [pkg, p] of packages) {
-    durationMs += p.ms;
+    packageMs += p.ms;
     if (p.failed && !failedPackages.has(pkg)) {
       const tc: TestCase = {
         suite: pkg,
@@ -165,7 +191,17 @@ export const parseGoTest = (text: string): ParsedTests => {
       );
     }
   }
-  if (durationMs === 0) durationMs = cases.reduce((ms, c) => ms + c.durationMs, 0);
+  // Packages run in parallel: the wall time from the events' Time stamps, never a sum, when known.
+  let durationMs = spanEnd > spanStart ? spanEnd - spanStart : 0;
+  let durationSource = 'event time span';
+  if (durationMs === 0) {
+    durationMs = packageMs;
+    durationSource = 'sum of package times';
+  }
+  if (durationMs === 0) {
+    durationMs = cases.reduce((ms, c) => ms + c.durationMs, 0);
+    durationSource = 'sum of test case times';
+  }
 
   const retried = cases.filter((c) => c.retries > 0).length;
   if (retried > 0)
@@ -187,5 +223,5 @@ export const parseGoTest = (text: string): ParsedTests => {
     summary[c.status]++;
     if (c.flaky) summary.flaky++;
   }
-  return { kind: 'tests', format: 'go-test', summary, warnings, cases };
+  return { kind: 'tests', format: 'go-test', summary, warnings, cases, durationSource };
 };

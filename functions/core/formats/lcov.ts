@@ -3,6 +3,10 @@ import { coverageMetric, type ParsedCoverage } from './types';
 
 /**
  * LCOV tracefile (geninfo format): records `SF:` … `end_of_record`, summed over all records.
+ * Records for the same source file (shard outputs joined with `cat`) are merged first, as
+ * `lcov -a` and genhtml do: a line (DA), branch (BRDA line,block,branch) or function (FN/FNDA
+ * name) counts once, covered when any record hit it. A metric whose records give only the
+ * summary counts (LF/LH without DA…) cannot be merged: those records are added, with a warning.
  *
  * Per record, the summary lines win (LF/LH, FNF/FNH, BRF/BRH); without them the detail lines
  * are counted: DA (distinct lines, hit when the count is not 0), FN/FNDA (distinct function
@@ -113,12 +117,9 @@ const splitFields = (value: string, min: number, tag: string, line: number): str
 
 export const parseLcov = (text: string): ParsedCoverage => {
   const warnings: string[] = [];
-  const records: { file: string; startLine: number; totals: Totals }[] = [];
-  const close = (rec: LcovRecord) =>
-    records.push({ file: rec.file, startLine: rec.startLine, totals: rec.totals() });
+  const records: LcovRecord[] = [];
+  const close = (rec: LcovRecord) => records.push(rec);
   const unknownTags = new Set<string>();
-  const seenFiles = new Set<string>();
-  const repeatedFiles = new Set<string>();
   let current: LcovRecord | undefined;
 
   const lines = text.split('\n');
@@ -147,8 +148,6 @@ export const parseLcov = (text: string): ParsedCoverage => {
         );
       if (value.trim() === '') throw bad(lineNo, 'SF: the source file name is empty');
       current = new LcovRecord(value, lineNo);
-      if (seenFiles.has(value)) repeatedFiles.add(value);
-      seenFiles.add(value);
       continue;
     }
 
@@ -235,14 +234,11 @@ export const parseLcov = (text: string): ParsedCoverage => {
     throw invalidReport(`Invalid ${WHAT}: no SF: record found (is this an LCOV tracefile?)`);
   if (unknownTags.size > 0)
     warnings.push(`Ignored unknown LCOV line types: ${[...unknownTags].sort().join(', ')}.`);
-  if (repeatedFiles.size > 0)
-    warnings.push(
-      `${repeatedFiles.size} source file(s) appear in more than one record; each record is counted.`,
-    );
 
   const sum: Totals = { linesFound: 0, linesHit: 0, fnFound: 0, fnHit: 0, brFound: 0, brHit: 0 };
+  const byFile = new Map<string, LcovRecord[]>();
   for (const rec of records) {
-    const t = rec.totals;
+    const t = rec.totals();
     const check = (hit: number, found: number, hitTag: string, foundTag: string) => {
       if (hit > found)
         throw bad(
@@ -253,13 +249,81 @@ export const parseLcov = (text: string): ParsedCoverage => {
     check(t.linesHit, t.linesFound, 'LH', 'LF');
     check(t.fnHit, t.fnFound, 'FNH', 'FNF');
     check(t.brHit, t.brFound, 'BRH', 'BRF');
-    sum.linesFound += t.linesFound;
-    sum.linesHit += t.linesHit;
-    sum.fnFound += t.fnFound;
-    sum.fnHit += t.fnHit;
-    sum.brFound += t.brFound;
-    sum.brHit += t.brHit;
+    const group = byFile.get(rec.file);
+    if (group) group.push(rec);
+    else byFile.set(rec.file, [rec]);
   }
+
+  let merged = 0;
+  let added = 0;
+  for (const group of byFile.values()) {
+    const totals = group.map((rec) => rec.totals());
+    if (group.length === 1) {
+      const [t] = totals as [Totals];
+      sum.linesFound += t.linesFound;
+      sum.linesHit += t.linesHit;
+      sum.fnFound += t.fnFound;
+      sum.fnHit += t.fnHit;
+      sum.brFound += t.brFound;
+      sum.brHit += t.brHit;
+      continue;
+    }
+    let mergedHere = false;
+    let addedHere = false;
+    /**
+     * One metric of a repeated file: the union of the records' detail lines, or, when a record
+     * has a summary count but no detail lines to merge by, the records' counts added.
+     */
+    const metric = (
+      detail: (rec: LcovRecord) => Map<string, boolean>,
+      found: (t: Totals) => number,
+      hit: (t: Totals) => number,
+    ): [number, number] => {
+      const mergeable = group.every(
+        (rec, i) => detail(rec).size > 0 || found(totals[i] as Totals) === 0,
+      );
+      if (!mergeable) {
+        addedHere = true;
+        return [totals.reduce((n, t) => n + hit(t), 0), totals.reduce((n, t) => n + found(t), 0)];
+      }
+      const union = new Map<string, boolean>();
+      for (const rec of group)
+        for (const [key, h] of detail(rec)) union.set(key, (union.get(key) ?? false) || h);
+      if (union.size > 0) mergedHere = true;
+      return [[...union.values()].filter(Boolean).length, union.size];
+    };
+    const [lh, lf] = metric(
+      (r) => r.da,
+      (t) => t.linesFound,
+      (t) => t.linesHit,
+    );
+    const [fh, ff] = metric(
+      (r) => r.fn,
+      (t) => t.fnFound,
+      (t) => t.fnHit,
+    );
+    const [bh, bf] = metric(
+      (r) => r.brda,
+      (t) => t.brFound,
+      (t) => t.brHit,
+    );
+    sum.linesHit += lh;
+    sum.linesFound += lf;
+    sum.fnHit += fh;
+    sum.fnFound += ff;
+    sum.brHit += bh;
+    sum.brFound += bf;
+    if (addedHere) added++;
+    if (mergedHere) merged++;
+  }
+  if (merged > 0)
+    warnings.push(
+      `${merged} source file(s) appear in more than one record (shard outputs joined?); their records were merged as lcov does: a line, branch or function counts once, covered if any record hit it.`,
+    );
+  if (added > 0)
+    warnings.push(
+      `${added} source file(s) appear in more than one record with only summary counts (LF/LH, BRF/BRH or FNF/FNH without DA, BRDA or FN/FNDA lines to merge them by); each record is counted.`,
+    );
 
   return {
     kind: 'coverage',

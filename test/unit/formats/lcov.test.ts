@@ -212,9 +212,128 @@ describe('parseLcov warnings', () => {
     const parsed = parseLcov(text);
 
     // Assess
+    expect(parsed.summary.lines).toMatchObject({ covered: 1, total: 1 });
+    expect(parsed.warnings).toEqual(['Ignored unknown LCOV line types: MCDC.', MERGED]);
+  });
+});
+
+const MERGED =
+  '1 source file(s) appear in more than one record (shard outputs joined?); their records were merged as lcov does: a line, branch or function counts once, covered if any record hit it.';
+
+describe('parseLcov merges records of one source file (shards joined with cat)', () => {
+  it('counts a line once, covered if any record hit it: 2 of 3 lines, as genhtml says', () => {
+    // Prepare
+    const text = lcov(
+      'SF:src/a.js',
+      'DA:1,1',
+      'DA:2,0',
+      'DA:3,0',
+      'LF:3',
+      'LH:1',
+      'end_of_record',
+      'SF:src/b.js',
+      'DA:1,1',
+      'LF:1',
+      'LH:1',
+      'end_of_record',
+      'SF:src/a.js',
+      'DA:1,0',
+      'DA:2,4',
+      'DA:3,0',
+      'LF:3',
+      'LH:1',
+      'end_of_record',
+    );
+
+    // Act
+    const parsed = parseLcov(text);
+
+    // Assess: a.js 2 of 3 distinct lines, b.js 1 of 1.
+    expect(parsed.summary.lines).toEqual({ pct: 75, covered: 3, total: 4 });
+    expect(parsed.warnings).toEqual([MERGED]);
+  });
+
+  it('reads the brief example as 66.67%, not 33.33%', () => {
+    // Prepare
+    const rec = (hit: number) => [
+      'SF:src/a.js',
+      ...[1, 2, 3].map((l) => `DA:${l},${l === hit ? 1 : 0}`),
+      'LF:3',
+      'LH:1',
+      'end_of_record',
+    ];
+
+    // Act
+    const parsed = parseLcov(lcov(...rec(1), ...rec(2)));
+
+    // Assess
+    expect(parsed.summary.lines).toEqual({ pct: 66.67, covered: 2, total: 3 });
+  });
+
+  it('merges branches by (line, block, branch) and functions by name', () => {
+    // Prepare
+    const text = lcov(
+      'SF:a.js',
+      'FN:1,f',
+      'FN:5,g',
+      'FNDA:1,f',
+      'FNDA:0,g',
+      'FNF:2',
+      'FNH:1',
+      'BRDA:2,0,0,1',
+      'BRDA:2,0,1,-',
+      'BRF:2',
+      'BRH:1',
+      'DA:1,1',
+      'end_of_record',
+      'SF:a.js',
+      'FN:1,2,f',
+      'FN:5,6,g',
+      'FN:9,h',
+      'FNDA:0,f',
+      'FNDA:3,g',
+      'FNDA:0,h',
+      'BRDA:2,0,0,0',
+      'BRDA:2,0,1,2',
+      'BRDA:7,0,0,0',
+      'DA:1,0',
+      'end_of_record',
+    );
+
+    // Act
+    const parsed = parseLcov(text);
+
+    // Assess
+    expect(parsed.summary.functions).toEqual({ pct: 66.67, covered: 2, total: 3 });
+    expect(parsed.summary.branches).toEqual({ pct: 66.67, covered: 2, total: 3 });
+    expect(parsed.summary.lines).toEqual({ pct: 100, covered: 1, total: 1 });
+    expect(parsed.warnings).toEqual([MERGED]);
+  });
+
+  it('adds records that have only LF/LH summaries, as before, with a warning', () => {
+    // Prepare
+    const rec = ['SF:a.js', 'LF:3', 'LH:1', 'end_of_record'];
+
+    // Act
+    const parsed = parseLcov(lcov(...rec, ...rec));
+
+    // Assess
+    expect(parsed.summary.lines).toEqual({ pct: 33.33, covered: 2, total: 6 });
     expect(parsed.warnings).toEqual([
-      'Ignored unknown LCOV line types: MCDC.',
-      '1 source file(s) appear in more than one record; each record is counted.',
+      '1 source file(s) appear in more than one record with only summary counts (LF/LH, BRF/BRH or FNF/FNH without DA, BRDA or FN/FNDA lines to merge them by); each record is counted.',
+    ]);
+  });
+
+  it('keeps per-record counts when one record of a file has DA lines and the other only LF/LH', () => {
+    // Act
+    const parsed = parseLcov(
+      lcov('SF:a.js', 'DA:1,1', 'end_of_record', 'SF:a.js', 'LF:2', 'LH:0', 'end_of_record'),
+    );
+
+    // Assess
+    expect(parsed.summary.lines).toMatchObject({ covered: 1, total: 3 });
+    expect(parsed.warnings).toEqual([
+      '1 source file(s) appear in more than one record with only summary counts (LF/LH, BRF/BRH or FNF/FNH without DA, BRDA or FN/FNDA lines to merge them by); each record is counted.',
     ]);
   });
 });

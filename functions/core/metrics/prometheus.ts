@@ -8,7 +8,8 @@ import { DIMENSIONS, METRICS, type MetricUnitName, PIPELINE_METRICS } from './ca
  * `vigil_` + the CloudWatch name in snake_case + the base unit as a suffix (`Milliseconds`
  * become `_seconds`, `Percent` becomes `_ratio` from 0 to 1, `Bytes` `_bytes`), and `_total`
  * for counters. `Count` metrics are counters (the sum of every datapoint since the process
- * started) except `FlakyTests`, a level the history computes; the others are gauges holding
+ * started) except `FlakyTests` and `SecurityFindings`, levels of the latest run; the others
+ * are gauges holding
  * the newest datapoint. Labels are the catalog's dimensions in lower case.
  */
 

@@ -38,6 +38,7 @@ const readTokens = new SecretsManagerTokenSource({
 });
 const data = publicData({
   config,
+  stage: process.env.VIGIL_STAGE,
   clock: systemClock,
   probes: new DynamoProbeHistoryStore(status),
   incidents: new DynamoIncidentStore(status),

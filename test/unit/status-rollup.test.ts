@@ -139,6 +139,17 @@ describe('badges', () => {
       message: '70%',
       tone: 'bad',
     });
+    // A stage's minCoverage applies on that stage, as in the gate.
+    const staged = parseConfig({
+      gates: { minCoverage: 80 },
+      stages: { dev: { gates: { minCoverage: 60 } } },
+    });
+    expect(
+      (await coverageBadge({ catalog, config: staged, stage: 'dev' }, 'shop', 'main')).tone,
+    ).toBe('good');
+    expect(
+      (await coverageBadge({ catalog, config: staged, stage: 'prod' }, 'shop', 'main')).tone,
+    ).toBe('bad');
   });
 
   it('takes the newest coverage run whatever the order it was recorded in', async () => {

@@ -188,9 +188,12 @@ export const gateBadge = async (
     : { label: 'gate', message: 'passing', tone: 'good' };
 };
 
-/** Line coverage of the branch's latest coverage run, against the project's `minCoverage`. */
+/**
+ * Line coverage of the branch's latest coverage run, against the project's `minCoverage` on
+ * this stage (top-level < stage < project, as the gate reads it).
+ */
 export const coverageBadge = async (
-  deps: Pick<StatusQueryDeps, 'catalog' | 'config'>,
+  deps: Pick<StatusQueryDeps, 'catalog' | 'config' | 'stage'>,
   project: string,
   branch: string,
 ): Promise<BadgeData> => {
@@ -204,7 +207,7 @@ export const coverageBadge = async (
   const lines = newest?.facts.coverage?.lines;
   if (lines === undefined || lines === null)
     return { label: 'coverage', message: 'unknown', tone: 'unknown' };
-  const min = gateConfigFor(deps.config, project).minCoverage;
+  const min = gateConfigFor(deps.config, project, deps.stage).minCoverage;
   return { label: 'coverage', message: pct(lines), tone: lines >= min ? 'good' : 'bad' };
 };
 

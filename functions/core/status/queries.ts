@@ -40,6 +40,8 @@ import type { Incident, IncidentStore, ProbeHistoryStore, ProbeRollup, Resolutio
 
 export interface StatusQueryDeps {
   config: VigilConfig;
+  /** The stage this runs as (`VIGIL_STAGE`; `local` in local mode): its gate overrides apply. */
+  stage?: string;
   clock: Clock;
   probes: ProbeHistoryStore;
   incidents: IncidentStore;

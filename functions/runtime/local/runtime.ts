@@ -259,7 +259,7 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
       createWebHandler({
         files,
         tokens: { tokens: async () => [...tokens, ...readTokens] },
-        ...publicData({ ...status, config: opts.config, clock: systemClock }),
+        ...publicData({ ...status, config: opts.config, stage: 'local', clock: systemClock }),
       }),
     );
     try {

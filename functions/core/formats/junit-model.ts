@@ -2,6 +2,7 @@ import { SuiteDuration } from './junit-duration';
 import {
   mergeReruns,
   NODE_COUNT,
+  NODE_DURATION,
   NOT_RUN,
   nodeTally,
   PHPUNIT_NOT_FAILED,
@@ -161,6 +162,8 @@ export const junitBuilder = (): JunitBuilder => {
   const risky: TestCase[] = [];
   /** node:test's own counts, from the comments it writes at the end of the root. */
   const nodeCounts = new Map<string, number>();
+  /** Whether the root `<testsuites>` has a `time` (node:test's comment never overrides one). */
+  let rootTimed = false;
   const duration = new SuiteDuration(timeMicros);
   // ctest: a root <testsuite disabled="…"> and test cases with a `status`.
   let statusSeen = false;
@@ -400,6 +403,7 @@ export const junitBuilder = (): JunitBuilder => {
             dialect = dialectOfRoot(name, a);
             // Vitest writes the sum of its files' durations as the root time.
             duration.root(a.get('time'), () => '<testsuites>', dialect === 'vitest');
+            rootTimed = a.get('time') !== undefined;
           }
           return false;
         case 'property':
@@ -416,6 +420,9 @@ export const junitBuilder = (): JunitBuilder => {
       if (depth !== 1) return;
       const m = NODE_COUNT.exec(data);
       if (m) nodeCounts.set(String(m[1]), Number(m[2]));
+      // Its own wall time of the run, which it writes nowhere else: the root's time.
+      const d = rootIsSuites && !rootTimed ? NODE_DURATION.exec(data) : null;
+      if (d) duration.root(String(Number(d[1]) / 1000), () => '<!-- duration_ms -->');
     },
 
     close(name, depth) {

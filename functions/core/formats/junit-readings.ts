@@ -13,6 +13,8 @@ export const NOT_RUN = /^(?:disabled|notrun|not ?run|skipped|ignored)$/i;
 
 /** node:test's closing comments: `<!-- tests 13 -->`, `<!-- pass 8 -->`... */
 export const NODE_COUNT = /^\s*(tests|pass|fail|cancelled|skipped|todo)\s+(\d{1,9})\s*$/;
+/** node:test's closing comment with the run's wall time: `<!-- duration_ms 1312.019533 -->`. */
+export const NODE_DURATION = /^\s*duration_ms\s+(\d{1,12}(?:\.\d{1,9})?)\s*$/;
 
 /** Names for messages: at most `max`, then how many more. */
 export const someNames = (names: readonly string[], max = 3): string => {

@@ -251,6 +251,9 @@ describe('real tools: test counts equal the console', () => {
     const node = parseReport(read('node-test/junit.xml')) as ParsedTests;
     expect(node.warnings).toEqual([]);
     expect(node.cases.find((c) => c.name === 'is a todo that fails')?.status).toBe('skipped');
+    // Its own wall time, as its console says it (`ℹ duration_ms 1312.019533`), from the comment.
+    expect(node.summary.durationMs).toBeCloseTo(1312.019533, 3);
+    expect(node.durationSource).toBe('root time');
     const mochaRun = parseReport(read('mocha/junit.xml')) as ParsedTests;
     expect(mochaRun.warnings[0]).toContain('2 skipped (pending) test(s) have no <testcase>');
   });

@@ -125,8 +125,8 @@ describe('local pipeline (e2e over HTTP)', () => {
     );
   });
 
-  it('serves /v1/metrics and /v1/alerts only with a token: 401 without, 200 with a read-only one', async () => {
-    for (const path of ['/v1/metrics', '/v1/alerts?x=1']) {
+  it('serves /v1/metrics, /v1/alerts and /metrics only with a token: 401 (with the correlation id) without, 200 with a read-only one', async () => {
+    for (const path of ['/v1/metrics', '/v1/alerts?x=1', '/metrics']) {
       const anonymous = await fetch(`${pipeline.url}${path}`, {
         headers: { 'x-correlation-id': 'anonymous-read-1' },
       });

@@ -114,6 +114,8 @@ export const metricsExposition = (
   registry: PrometheusRegistry,
   headers: { authorization?: string | undefined; accept?: string | undefined },
   tokens: readonly string[],
+  /** Headers of a refusal (the request's correlation id). */
+  refusalHeaders: Record<string, string> = {},
 ): HttpResult => {
   if (!bearerMatches(headers.authorization, tokens))
     return errorResponse(
@@ -122,6 +124,7 @@ export const metricsExposition = (
         'Missing or wrong bearer token for /metrics: send "Authorization: Bearer <token>" with ' +
           'VIGIL_METRICS_TOKEN, a read token or an ingest token.',
       ),
+      refusalHeaders,
     );
   const format = negotiate(headers.accept);
   return {

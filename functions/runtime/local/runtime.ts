@@ -303,7 +303,7 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
   const onRequest = (req: IncomingMessage, res: ServerResponse, expectContinue = false) => {
     const url = new URL(req.url ?? '/', 'http://local');
     if (req.method === 'GET' && url.pathname === '/metrics') {
-      send(res, metricsExposition(prometheus, req.headers, metricsTokens));
+      send(res, metricsExposition(prometheus, req.headers, metricsTokens, correlationHeader(req)));
       return;
     }
     if (req.method === 'GET' && url.pathname === '/v1/metrics') {

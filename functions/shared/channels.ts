@@ -2,7 +2,7 @@ import { slackPayload } from '../core/alerts/messages';
 import type { ChannelConfig } from '../core/config';
 import { VigilError } from '../core/errors';
 import type { AlertNotification } from '../core/events';
-import { redactSecrets, resolveTemplate } from '../core/probes/secrets';
+import { redactSecrets, resolveTemplate, SecretError } from '../core/probes/secrets';
 import { SPAN_KIND, withSpan } from './otel/spans';
 import { VERSION } from './version';
 
@@ -191,7 +191,7 @@ const deliverUntraced = async (
     const why = e instanceof Error ? e.message : String(e);
     throw new DeliveryError(label, `could not resolve a secret reference (${why})`, {
       attempts: 0,
-      retryable: true,
+      retryable: !(e instanceof SecretError) || e.retryable,
     });
   }
   let url: URL | undefined;

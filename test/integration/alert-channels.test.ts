@@ -9,6 +9,7 @@ import {
   type DeadLetter,
   LocalAlertDispatcher,
 } from '../../functions/adapters/local/alert-dispatcher';
+import { EnvSecretResolver } from '../../functions/adapters/local/env-secrets';
 import { buildNotification, type SlackPayload } from '../../functions/core/alerts/messages';
 import type { AlertState } from '../../functions/core/alerts/state';
 import { type ChannelConfig, parseConfig } from '../../functions/core/config';
@@ -245,6 +246,18 @@ describe('deliver: configuration problems', () => {
     expect((error as Error).message).toBe(
       'delivery to slack failed: could not resolve a secret reference (unknown secret MISSING)',
     );
+    expect(received).toHaveLength(0);
+  });
+
+  it('gives up at once on a local secret that is not set: the environment cannot change', async () => {
+    const channel: ChannelConfig = { type: 'slack', webhookUrl: '{{secret:SLACK_HOOK}}' };
+    const env = new EnvSecretResolver({});
+    const error = await deliver(notification, channel, {
+      resolveSecret: (name) => env.resolve(name),
+      sleep,
+    }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ attempts: 0, retryable: false });
+    expect((error as Error).message).toContain('VIGIL_SECRET_SLACK_HOOK');
     expect(received).toHaveLength(0);
   });
 

@@ -19,10 +19,12 @@ export class EnvSecretResolver implements SecretResolver {
   async resolve(name: string): Promise<string> {
     const variable = envVarForSecret(name);
     const value = this.env[variable];
+    // A process's environment does not change while it runs: no retry can find it.
     if (value === undefined || value === '')
       throw new SecretError(
         name,
         `secret "${name}" is not set: define the environment variable ${variable}`,
+        false,
       );
     return value;
   }

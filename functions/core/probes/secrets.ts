@@ -15,11 +15,14 @@ export interface SecretResolver {
 /** A secret that is not defined or cannot be read. The message never contains a value. */
 export class SecretError extends VigilError {
   readonly secret: string;
+  /** Whether reading it again may succeed (false: nothing can change while the process runs). */
+  readonly retryable: boolean;
 
-  constructor(secret: string, message: string) {
+  constructor(secret: string, message: string, retryable = true) {
     super('unavailable', message);
     this.name = 'SecretError';
     this.secret = secret;
+    this.retryable = retryable;
   }
 }
 

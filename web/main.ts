@@ -11,13 +11,14 @@ import { Alerts, Probe, Probes } from './pages/probes';
 import { Run, Runs } from './pages/runs';
 import { Security } from './pages/security';
 import { Tests } from './pages/tests';
+import { STATUS_PAGE_META_NAME } from './text';
 import { href, type Route, useRoute } from './ui';
 
 /** The dashboard: sign-in, navigation and the pages, routed by the address's fragment. */
 
 /** The web handler marks the page when the deployment has a public status page (`statusPage`). */
 const hasStatusPage = (): boolean =>
-  document.querySelector('meta[name="vigil-status-page"]') !== null;
+  document.querySelector(`meta[name="${STATUS_PAGE_META_NAME}"]`) !== null;
 
 const SignIn = () => {
   const submit = (ev: Event) => {

@@ -1,5 +1,8 @@
 /** Text helpers of the dashboard without the DOM or preact (unit-tested in Node). */
 
+/** The meta tag the web handler adds when the deployment has a public status page. */
+export const STATUS_PAGE_META_NAME = 'vigil-status-page';
+
 /** The file name of a `Content-Disposition` header (`filename="…"`), if it names one. */
 export const dispositionFileName = (header: string | null): string | undefined => {
   const name = /filename="([^"]*)"/i.exec(header ?? '')?.[1]?.trim();

@@ -5,7 +5,7 @@ import { VigilError } from './errors';
 /** The stages deployed to AWS, one stack each (`cdk deploy -c stage=NAME`). */
 export const DEPLOYED_STAGES = ['dev', 'staging', 'prod'] as const;
 /** The stages a config may override: the deployed ones and `local` (`npm start`). */
-export const CONFIG_STAGES = [...DEPLOYED_STAGES, 'local'] as const;
+const CONFIG_STAGES = [...DEPLOYED_STAGES, 'local'] as const;
 
 export {
   gateConfigFor,

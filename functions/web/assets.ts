@@ -1,6 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { STATUS_PAGE_META_NAME } from '../../web/text';
 
 /** The dashboard's built files (see web/build.ts), ready to serve: typed, cached, gzipped. */
 
@@ -24,7 +25,7 @@ const TYPES: Record<string, string> = {
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 
 /** Marks the page of a deployment with a status page: the dashboard then links to it. */
-export const STATUS_PAGE_META = '<meta name="vigil-status-page" content="/status">';
+export const STATUS_PAGE_META = `<meta name="${STATUS_PAGE_META_NAME}" content="/status">`;
 const STATUS_PAGE_NOSCRIPT =
   ' The public status page works without it: <a href="/status">/status</a>.';
 

@@ -42,7 +42,7 @@ export const clip = (s: string, max = MAX_ERROR_CHARS): string =>
  * Scheme, host and path only: a query string or user info may carry tokens. (Not `origin`: it
  * is "null" for the tcp://, dns:// and browser:// targets of the other check types.)
  */
-export const safeUrl = (url: string): string => {
+const safeUrl = (url: string): string => {
   try {
     const u = new URL(url);
     return `${u.protocol}//${u.host}${u.pathname}`;

@@ -282,21 +282,22 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
             undefined,
   });
   /**
-   * A GET route of local mode only: with a read or an ingest token, as every other one, and its
-   * answer kept by no cache.
+   * Answer a GET route of local mode only: with a read or an ingest token, as every other one,
+   * and kept by no cache.
    */
-  const readRoute = (
+  const serveRead = async (
     req: IncomingMessage,
-    url: URL,
+    res: ServerResponse,
     answer: () => HttpResult | Promise<HttpResult>,
-  ): Promise<HttpResult> =>
-    Promise.resolve()
-      .then(async () => {
-        authorize(req.headers.authorization, access, 'GET', url.pathname);
-        const result = await answer();
-        return { ...result, headers: { 'cache-control': 'no-store', ...result.headers } };
-      })
-      .catch((error: unknown) => errorResponse(error, correlationHeader(req)));
+  ): Promise<void> => {
+    try {
+      authorize(req.headers.authorization, access, 'GET', req.url ?? '/');
+      const result = await answer();
+      send(res, { ...result, headers: { 'cache-control': 'no-store', ...result.headers } });
+    } catch (error) {
+      send(res, errorResponse(error, correlationHeader(req)));
+    }
+  };
   // Prometheus' scrape token (docs/prometheus-grafana.md), or any read or ingest token.
   const scrapeToken = (opts.env ?? process.env).VIGIL_METRICS_TOKEN?.trim();
   const metricsTokens = [...tokens, ...readTokens, ...(scrapeToken ? [scrapeToken] : [])];
@@ -307,9 +308,7 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
       return;
     }
     if (req.method === 'GET' && url.pathname === '/v1/metrics') {
-      void readRoute(req, url, () => metricsAnswer(metricStore, url.searchParams)).then((r) =>
-        send(res, r),
-      );
+      void serveRead(req, res, () => metricsAnswer(metricStore, url.searchParams));
       return;
     }
     if (req.method === 'GET' && isWebPath(url.pathname)) {
@@ -317,7 +316,7 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
       return;
     }
     if (req.method === 'GET' && url.pathname === '/v1/alerts') {
-      void readRoute(req, url, async () =>
+      void serveRead(req, res, async () =>
         json(
           200,
           await listAlerts(alertStore, {
@@ -325,7 +324,7 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
             maintenance: opts.config.alerts.maintenance,
           }),
         ),
-      ).then((r) => send(res, r));
+      );
       return;
     }
     const uploadId = req.method === 'PUT' ? UPLOAD_PATH.exec(url.pathname)?.[1] : undefined;

@@ -20,22 +20,25 @@ vi.mock('node:fs/promises', async (importOriginal) => {
       fsCalls.push(['mkdir', String(args[0])]);
       return fs.mkdir(...args);
     },
-    writeFile: async (...args: Parameters<typeof fs.writeFile>) => {
-      const flag = (args[2] as { flag?: unknown } | undefined)?.flag;
-      fsCalls.push(['writeFile', String(args[0]), String(flag)]);
-      return fs.writeFile(...args);
-    },
     rename: async (from: string, to: string) => {
       fsCalls.push(['rename', from, to]);
       return fs.rename(from, to);
     },
     open: async (...args: Parameters<typeof fs.open>) => {
+      // The files it writes are opened with numeric flags; folders (to flush them) with 'r'.
+      const [path, flags] = args;
+      if (typeof flags === 'number') fsCalls.push(['open', String(path), String(flags)]);
       const handle = await fs.open(...args);
       const sync = handle.sync.bind(handle);
       handle.sync = async () => {
-        fsCalls.push(['sync', String(args[0])]);
+        fsCalls.push(['sync', String(path)]);
         return sync();
       };
+      const write = handle.write.bind(handle) as (...a: unknown[]) => Promise<unknown>;
+      handle.write = (async (...a: unknown[]) => {
+        fsCalls.push(['write', String(path), String(a[2])]);
+        return write(...a);
+      }) as typeof handle.write;
       return handle;
     },
   };
@@ -57,7 +60,7 @@ describe('FileArchive write order', () => {
     const first = fsCalls.splice(0);
     await archive.put(archiveInput('shop/r2.xml', '<x/>'));
 
-    // Assess: the write (O_DSYNC: on disk when it returns) found no folder; the folders were
+    // Assess: the open (O_DSYNC: each write on disk when it returns) found no folder; the folders were
     // made (archive/objects/<xx>), each one's entry flushed in its parent; then the rename,
     // then the object's entry flushed. The same content is not written twice.
     const path = fileURLToPath(pointer.uri);
@@ -70,12 +73,13 @@ describe('FileArchive write order', () => {
       constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_DSYNC,
     );
     expect(first).toEqual([
-      ['writeFile', tmp, dsync],
+      ['open', tmp, dsync],
       ['mkdir', folder],
       ['sync', objects],
       ['sync', archiveDir],
       ['sync', dirname(archiveDir)],
-      ['writeFile', tmp, dsync],
+      ['open', tmp, dsync],
+      ['write', tmp, '4'],
       ['rename', tmp, path],
       ['sync', folder],
     ]);
@@ -95,7 +99,7 @@ describe('FileArchive write order', () => {
     await archive.put(archiveInput('a.xml', '<a/>'));
 
     // Assess: one write, the rename and the folder's flush; the bytes are back.
-    expect(fsCalls.map((c) => c[0])).toEqual(['writeFile', 'rename', 'sync']);
+    expect(fsCalls.map((c) => c[0])).toEqual(['open', 'write', 'rename', 'sync']);
     expect(await readFile(path, 'utf8')).toBe('<a/>');
   });
 
@@ -114,10 +118,26 @@ describe('FileArchive write order', () => {
     const tmp = fsCalls[0]?.[1] ?? '';
     expect(tmp).toMatch(/\.tmp$/);
     expect(fsCalls.map((c) => c.slice(0, 2))).toEqual([
-      ['writeFile', tmp],
+      ['open', tmp],
+      ['write', tmp],
       ['rename', tmp],
       ['sync', dirname(path)],
     ]);
     expect(await readFile(path, 'utf8')).toBe('<b/>');
+  });
+
+  it('writes a report of megabytes in one write: with O_DSYNC each write waits for the disk', async () => {
+    // Prepare: 3 MB, six times the 512 KiB pieces that fs.writeFile writes.
+    const archive = new FileArchive(dir);
+    const body = 'x'.repeat(3 * 1024 * 1024);
+    await archive.put(archiveInput('warm.xml', '<w/>'));
+    fsCalls.length = 0;
+
+    // Act
+    const pointer = await archive.put(archiveInput('big.xml', body));
+
+    // Assess: one write of every byte, and the file holds them.
+    expect(fsCalls.filter((c) => c[0] === 'write').map((c) => c[2])).toEqual([String(body.length)]);
+    expect((await fsp.stat(fileURLToPath(pointer.uri))).size).toBe(body.length);
   });
 });

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { mkdir, open, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, realpath, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { VigilError } from '../../core/errors';
@@ -119,14 +119,12 @@ const syncDir = async (dir: string): Promise<void> => {
 /**
  * Writes `tmp` durably, renames it to `path` and flushes the directory entry: 8 trips to
  * libuv's thread pool (stat, open, write, close, rename, open, fsync, close) where a separate
- * mkdir and fsync made 10. The folder is made only when the write finds it missing, and the
+ * mkdir and fsync made 10. The folder is made only when the open finds it missing, and the
  * entry of every folder made is flushed (the first object also makes `archive/objects/`).
  */
 const writeDurably = async (tmp: string, path: string, body: Uint8Array): Promise<void> => {
   const dir = dirname(path);
-  try {
-    await writeFile(tmp, body, { flag: NEW_FILE });
-  } catch (e) {
+  const file = await open(tmp, NEW_FILE).catch(async (e) => {
     if (code(e) !== 'ENOENT') throw e;
     // The first folder it made; undefined when another write made them all meanwhile.
     const made = await mkdir(dir, { recursive: true });
@@ -134,7 +132,17 @@ const writeDurably = async (tmp: string, path: string, body: Uint8Array): Promis
       await syncDir(dirname(folder));
       if (folder === made) break;
     }
-    await writeFile(tmp, body, { flag: NEW_FILE });
+    return open(tmp, NEW_FILE);
+  });
+  try {
+    // One write for the whole body, not writeFile's 512 KiB pieces: with O_DSYNC each write
+    // waits for the disk (a 3.7 MB file took 8.3 ms in eight writes, 4.6 ms in one).
+    for (let at = 0; at < body.byteLength; ) {
+      const { bytesWritten } = await file.write(body, at, body.byteLength - at, at);
+      at += bytesWritten;
+    }
+  } finally {
+    await file.close();
   }
   await rename(tmp, path);
   await syncDir(dir);

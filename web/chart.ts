@@ -1,6 +1,7 @@
 import { html } from 'htm/preact';
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
+import { percentRange } from './text';
 
 /**
  * A time-series chart drawn by uPlot (canvas; the renderer Grafana uses; ~50 KB): x is time,
@@ -39,7 +40,10 @@ const plotIn = (
       height,
       legend: { live: false },
       cursor: { drag: { x: false, y: false } },
-      scales: { x: { time: true } },
+      scales: {
+        x: { time: true },
+        ...(unit === '%' ? { y: { range: (_u, min, max) => percentRange(min, max) } } : {}),
+      },
       axes: [
         {},
         { values: (_u, ticks) => ticks.map((v) => `${v}${unit ? ` ${unit}` : ''}`), size: 70 },

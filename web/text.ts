@@ -1,4 +1,4 @@
-/** Text helpers of the dashboard without the DOM or preact (unit-tested in Node). */
+/** Pure helpers of the dashboard, without the DOM or preact (unit-tested in Node). */
 
 /** The meta tag the web handler adds when the deployment has a public status page. */
 export const STATUS_PAGE_META_NAME = 'vigil-status-page';
@@ -17,3 +17,13 @@ export const shownName = (name: string): string =>
   name.length <= NAME_SHOWN
     ? name
     : `${name.slice(0, NAME_SHOWN).replace(/[\uD800-\uDBFF]$/, '')}…`;
+
+/**
+ * The y axis of a percentage chart: within 0–100 %, with room around the data. (uPlot's own
+ * range pads a flat line, say a pass rate of 100 % every run, out to 150 %.)
+ */
+export const percentRange = (min: number | null, max: number | null): [number, number] => {
+  if (min === null || max === null) return [0, 100];
+  const pad = Math.max(5, (max - min) * 0.1);
+  return [Math.max(0, Math.floor(min - pad)), Math.min(100, Math.ceil(max + pad))];
+};

@@ -139,20 +139,35 @@ export const UptimeBars = ({ days, label }: { days: DayBar[]; label: string }) =
     )}
   </svg>`;
 
-/** p95 latency as a line, for tables. */
+/**
+ * p95 latency as a line, for tables: one line per run of hours with samples (an hour without
+ * any is a gap, not a slope), and a dot for an hour alone (a line needs two points).
+ */
 export const Sparkline = ({ points, label }: { points: LatencyPoint[]; label: string }) => {
   const values = points.map((p) => p.p95);
   const max = Math.max(1, ...values.map((v) => v ?? 0));
-  const w = 100;
-  const step = values.length > 1 ? w / (values.length - 1) : 0;
-  const line = values
-    .map((v, i) =>
-      v === null ? null : `${(i * step).toFixed(1)},${(20 - (v / max) * 18).toFixed(1)}`,
-    )
-    .filter((p) => p !== null)
-    .join(' ');
-  return html`<svg class="spark" viewBox="0 0 100 20" preserveAspectRatio="none" role="img" aria-label=${label}><polyline points=${line} /></svg>`;
+  const step = values.length > 1 ? 100 / (values.length - 1) : 0;
+  const runs: [number, number][][] = [[]];
+  values.forEach((v, i) => {
+    if (v !== null) runs.at(-1)?.push([i * step, 20 - (v / max) * 18]);
+    else if (runs.at(-1)?.length) runs.push([]);
+  });
+  return html`<svg class="spark" viewBox="0 0 100 20" preserveAspectRatio="none" role="img" aria-label=${label}>${runs.map(
+    (run) =>
+      run.length > 1
+        ? html`<polyline points=${run.map(([x, y]) => `${x.toFixed(1)},${y.toFixed(1)}`).join(' ')} />`
+        : run.map(
+            ([x, y]) =>
+              html`<circle cx=${Math.min(98, Math.max(2, x)).toFixed(1)} cy=${y.toFixed(1)} r="1.5" />`,
+          ),
+  )}</svg>`;
 };
+
+/** A probe's status now; one the config no longer names is not checked, so it says that instead. */
+export const ProbeState = ({ status, configured }: { status: string; configured: boolean }) =>
+  configured
+    ? html`<${Pill} status=${status} />`
+    : html`<span class="pill muted" title="No longer in the config: not checked any more; its history is kept.">removed from config</span>`;
 
 /** A test's recent outcomes, oldest first, one cell per run (P, R, F, S). */
 export const OutcomeStrip = ({ outcomes }: { outcomes: string }) => {

@@ -437,6 +437,37 @@ describe.skipIf(!ok)('dashboard in Chromium', () => {
     expect(await readFile((await download.path()) ?? '')).toEqual(png);
   });
 
+  it('marks a probe removed from the config, and draws an hour of latency alone as a dot', async () => {
+    // A probe the config does not name, with one sample: one hour of the 24 has latency.
+    await pipeline.bus.publish([
+      toProbeEvent({
+        metadata: {
+          project: 'shop',
+          probe: 'retired',
+          correlationId: 'retired-1',
+          checkedAt: new Date().toISOString(),
+          location: 'local',
+        },
+        url: 'https://retired.example.com/',
+        method: 'GET',
+        status: 'up',
+        latencyMs: 80,
+        attempt: 1,
+        warnings: [],
+        severity: 'critical',
+        tags: [],
+      }),
+    ]);
+    await pipeline.bus.drain();
+    await go('#/');
+    const row = page.locator('tr[data-probe="retired"]');
+    await row.waitFor();
+    expect(await row.locator('td').nth(1).textContent()).toBe('removed from config');
+    // A line needs two points: one point is a dot, never a polyline that draws nothing.
+    expect(await row.locator('svg.spark circle').count()).toBe(1);
+    expect(await row.locator('svg.spark polyline').count()).toBe(0);
+  });
+
   it('can be used with the keyboard alone', async () => {
     await go('#/');
     await page.reload();

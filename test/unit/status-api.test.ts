@@ -436,6 +436,25 @@ describe('probes and incidents', () => {
     expect(answer.probes[0]?.incidentOpen).toBe(false);
   });
 
+  it('marks a probe the config no longer names, whose samples stay, as not configured', async () => {
+    // Prepare: samples of a probe since removed from the config, beside the configured ones.
+    await feed();
+    await deliver(probeEvents([sample('retired', new Date(now - 60_000).toISOString(), 'up', 40)]));
+
+    // Act
+    const list = (await call('GET', '/v1/probes', { token: READ })).body as ProbesAnswer;
+    const detail = await call('GET', '/v1/probes/shop/retired', { token: READ });
+
+    // Assess: listed with its history, and flagged in the list and in its detail.
+    expect(list.probes.map((p) => [p.probe, p.configured])).toEqual([
+      ['admin', true],
+      ['checkout', true],
+      ['retired', false],
+    ]);
+    expect(detail.status).toBe(200);
+    expect((detail.body as ProbeDetailAnswer).summary.configured).toBe(false);
+  });
+
   it('details a probe: 90 day bars, latency, failures, incidents, maintenance', async () => {
     await feed();
     const res = await call('GET', '/v1/probes/shop/checkout', { token: READ });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dispositionFileName, NAME_SHOWN, shownName } from '../../web/text';
+import { dispositionFileName, NAME_SHOWN, percentRange, shownName } from '../../web/text';
 
 describe('dashboard: downloads', () => {
   it("takes the file name from the server's Content-Disposition", () => {
@@ -20,5 +20,16 @@ describe('dashboard: tests table', () => {
     // Never half of a surrogate pair.
     const emoji = `${'a'.repeat(NAME_SHOWN - 1)}😀tail`;
     expect(shownName(emoji)).toBe(`${'a'.repeat(NAME_SHOWN - 1)}…`);
+  });
+});
+
+describe('dashboard: percentage charts', () => {
+  it('keep their axis within 0-100 %, with room around the data', () => {
+    // A pass rate of 100 % every run: a flat line at the top, not an axis up to 150 %.
+    expect(percentRange(100, 100)).toEqual([95, 100]);
+    expect(percentRange(0, 0)).toEqual([0, 5]);
+    expect(percentRange(62.5, 98)).toEqual([57, 100]);
+    expect(percentRange(10, 90)).toEqual([2, 98]);
+    expect(percentRange(null, null)).toEqual([0, 100]);
   });
 });

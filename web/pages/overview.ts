@@ -7,7 +7,7 @@ import type {
 } from '../../functions/core/status/api';
 import { usePoll } from '../api';
 import { Chart } from '../chart';
-import { Empty, href, Loading, ms, Pill, pct, Sparkline, short, Time } from '../ui';
+import { Empty, href, Loading, ms, Pill, ProbeState, pct, Sparkline, short, Time } from '../ui';
 
 /** Every project (latest run per branch, trends, flaky count, incidents) and every probe. */
 
@@ -78,7 +78,7 @@ export const ProbeTable = ({ probes }: { probes: ProbesAnswer['probes'] }) =>
           ${probes.map(
             (p) => html`<tr data-probe=${p.probe}>
               <td><a href=${href('probe', p.project, p.probe)}>${p.probe}</a>${p.incidentOpen ? html` <span class="pill bad">incident</span>` : null}</td>
-              <td><${Pill} status=${p.status} /></td>
+              <td><${ProbeState} status=${p.status} configured=${p.configured} /></td>
               <td><${Time} iso=${p.checkedAt} /></td>
               <td>${pct(p.uptime.h24)}</td><td>${pct(p.uptime.d7)}</td><td>${pct(p.uptime.d30)}</td>
               <td><${Sparkline} points=${p.sparkline} label=${`${p.probe} p95 latency over 24 hours`} /></td>

@@ -7,7 +7,7 @@ import type {
 import type { Incident, ProbeFailure } from '../../functions/core/status/types';
 import { download, seg, usePoll } from '../api';
 import { Chart } from '../chart';
-import { Empty, Loading, ms, Pill, pct, SafeLink, Time, UptimeBars } from '../ui';
+import { Empty, Loading, ms, Pill, ProbeState, pct, SafeLink, Time, UptimeBars } from '../ui';
 import { ProbeTable } from './overview';
 
 /** Every probe; one probe's 90 days, latency, failures, incidents and maintenance windows. */
@@ -58,7 +58,7 @@ export const Probe = ({ project, probe }: { project: string; probe: string }) =>
       const s = d.summary;
       return html`
         <p class="facts" aria-live="polite">
-          <span>Status: <${Pill} status=${s.status} /></span>
+          <span>Status: <${ProbeState} status=${s.status} configured=${s.configured} /></span>
           <span>Checked <${Time} iso=${s.checkedAt} /> (${ms(s.latencyMs)})</span>
           <span>Uptime 24 h ${pct(s.uptime.h24)}, 7 d ${pct(s.uptime.d7)}, 30 d ${pct(s.uptime.d30)}</span>
           ${s.url ? html`<span>Target: <${SafeLink} url=${s.url} /></span>` : null}

@@ -144,9 +144,11 @@ export interface LatencyPoint {
 export interface ProbeSummary {
   project: string;
   probe: string;
-  /** From the config, when the probe is configured (absent for a probe since removed). */
+  /** From the config, when the probe is configured and checks a URL. */
   url?: string;
   tags: string[];
+  /** Whether the config still names it: false for a probe since removed, whose history stays. */
+  configured: boolean;
   status: ProbeStatusNow;
   /** Latest sample. */
   checkedAt?: string;

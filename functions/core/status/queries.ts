@@ -322,7 +322,7 @@ export const queryReport = async (
 
 const probeSummary = async (
   deps: StatusQueryDeps,
-  p: { project: string; probe: string; url?: string; tags: string[] },
+  p: { project: string; probe: string; url?: string; tags: string[]; configured: boolean },
   latest: { checkedAt: string; status: 'up' | 'down'; latencyMs: number } | undefined,
   open: readonly Incident[],
   now: number,
@@ -349,6 +349,7 @@ const probeSummary = async (
     probe: p.probe,
     ...(p.url === undefined ? {} : { url: p.url }),
     tags: p.tags,
+    configured: p.configured,
     status: latest?.status ?? 'unknown',
     ...(latest ? { checkedAt: latest.checkedAt, latencyMs: latest.latencyMs } : {}),
     uptime: { h24: uptime(hours), d7: uptime([week]), d30: uptime([month]) },
@@ -367,6 +368,7 @@ const knownProbes = async (deps: StatusQueryDeps) => {
       probe: string;
       url?: string;
       tags: string[];
+      configured: boolean;
       latest?: (typeof latest)[number];
     }
   >();
@@ -376,10 +378,18 @@ const knownProbes = async (deps: StatusQueryDeps) => {
       probe: p.name,
       url: p.url,
       tags: p.tags,
+      configured: true,
     });
   for (const l of latest) {
     const key = probeCheckKey(l.project, l.probe);
-    all.set(key, { project: l.project, probe: l.probe, tags: [], ...all.get(key), latest: l });
+    all.set(key, {
+      project: l.project,
+      probe: l.probe,
+      tags: [],
+      configured: false,
+      ...all.get(key),
+      latest: l,
+    });
   }
   return [...all.values()].sort((a, b) =>
     a.project === b.project ? (a.probe < b.probe ? -1 : 1) : a.project < b.project ? -1 : 1,
@@ -452,7 +462,13 @@ export const queryProbe = async (
   const tags = configured?.tags ?? [];
   const summary = await probeSummary(
     deps,
-    { project, probe, ...(configured ? { url: configured.url } : {}), tags },
+    {
+      project,
+      probe,
+      ...(configured ? { url: configured.url } : {}),
+      tags,
+      configured: configured !== undefined,
+    },
     latest,
     open,
     t,

@@ -279,6 +279,7 @@ describe('a full disk', () => {
       await fill();
       const full = await post('full-1');
       const body = (await full.json()) as { error: { code: string; message: string } };
+      const health = await fetch(`${pipeline.url}/v1/health`);
       await free();
       const after = await post('full-1');
 
@@ -287,6 +288,9 @@ describe('a full disk', () => {
       expect(body.error.code).toBe('unavailable');
       expect(body.error.message).toMatch(/data directory is full/);
       expect(after.status).toBe(202);
+      // The health check's probe file is removed also when its write failed.
+      expect(health.status).toBe(mounted ? 503 : 200);
+      expect((await readdir(dataDir)).filter((f) => f.startsWith('.health-'))).toEqual([]);
       await pipeline.bus.drain();
       expect(await pipeline.store.history.listRuns('shop', { limit: 5 })).toMatchObject({
         items: [expect.objectContaining({ runId: 'full-1' })],

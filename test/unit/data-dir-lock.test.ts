@@ -1,5 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -88,5 +89,31 @@ describe('lockDataDir', () => {
     expect(() => lock.release()).not.toThrow();
     // The dir can be locked again.
     lockDataDir(d).release();
+  });
+
+  it('says that the data directory is read-only (or not writable), not a raw error of its lock file', async (ctx) => {
+    // Prepare: a read-only file system where this machine lets us mount one (root); else, a
+    // folder without write permission (which does not stop root).
+    const d = await tempDir();
+    let mounted = false;
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', d], { stdio: 'ignore' });
+      mounted = true;
+    } catch {
+      if (process.getuid?.() === 0)
+        ctx.skip('neither a read-only mount nor permissions stop root here');
+      await chmod(d, 0o555);
+    }
+    try {
+      // Act and assess
+      expect(() => lockDataDir(d)).toThrow(
+        mounted
+          ? `data directory ${d} is on a read-only file system (EROFS)`
+          : `data directory ${d} is not writable by this user (EACCES)`,
+      );
+    } finally {
+      if (mounted) execFileSync('umount', [d]);
+      else await chmod(d, 0o755);
+    }
   });
 });

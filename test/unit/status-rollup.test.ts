@@ -226,16 +226,18 @@ describe('local store: dashboard data', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('imports the journals of an earlier version once, skipping a torn line, and keeps it across restarts', async () => {
+  it('imports the journals of an earlier version once, skipping a torn line and a line that is no record, and keeps it across restarts', async () => {
     dir = await mkdtemp(join(tmpdir(), 'vigil-status-'));
     const clock = { now: () => new Date('2026-11-25T10:30:00.000Z') };
     const journal = join(dir, 'status');
     await mkdir(journal);
     const down = sample('2026-11-25T10:00:00.000Z', 1, 'down');
-    // A redelivered sample, then half a line left by a crash mid-append.
+    // A redelivered sample, the same with a flipped bit in a key (still JSON, not a sample),
+    // then half a line left by a crash mid-append.
+    const flipped = JSON.stringify(down).replace('"metadata"', '"metadatq"');
     await writeFile(
       join(journal, 'probes.jsonl'),
-      `${JSON.stringify(down)}\n${JSON.stringify(down)}\n{"metadata":`,
+      `${JSON.stringify(down)}\n${JSON.stringify(down)}\n${flipped}\n{"metadata":`,
     );
     await writeFile(join(journal, 'runs.jsonl'), `${JSON.stringify(runEntry({}))}\n`);
     await writeFile(
@@ -260,7 +262,7 @@ describe('local store: dashboard data', () => {
       probes: 2,
       incidents: 1,
       runs: 1,
-      skipped: 1,
+      skipped: 2,
     });
     expect(await importStatusJournal(dir, first.status, 90)).toBeUndefined();
     first.close();

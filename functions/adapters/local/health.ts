@@ -16,7 +16,9 @@ export const dataDirCheck = (dataDir: string): HealthCheck => ({
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
       throw new Error(`data directory not writable (${code})`);
+    } finally {
+      // Also when the write failed: on a full disk the file is made, then its bytes refused.
+      await rm(probe, { force: true });
     }
-    await rm(probe, { force: true });
   },
 });

@@ -1,4 +1,4 @@
-import { linkSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { VigilError } from '../../../core/errors';
 
@@ -46,6 +46,23 @@ const holderAlive = (pid: number, start: string | undefined): boolean => {
   return now === undefined || now === start;
 };
 
+/** What to tell of a data directory the lock cannot be written in (undefined: another error). */
+const unwritable = (dataDir: string, e: unknown): VigilError | undefined => {
+  const why = {
+    ENOSPC: 'is full: free some space',
+    EDQUOT: 'is over its disk quota: free some space',
+    EROFS: 'is on a read-only file system',
+    EACCES: 'is not writable by this user',
+    EPERM: 'is not writable by this user',
+  }[code(e) ?? ''];
+  return why === undefined
+    ? undefined
+    : new VigilError(
+        'unavailable',
+        `data directory ${dataDir} ${why} (${code(e)}), or set VIGIL_DATA_DIR to another directory`,
+      );
+};
+
 /** Paths locked by this process (a second open in the same process is refused as well). */
 const held = new Set<string>();
 
@@ -65,8 +82,8 @@ export const lockDataDir = (dataDir: string): DataDirLock => {
   // Written whole under a name of its own, then linked into place: another process never sees
   // the lock empty (it would take it for stale and remove it).
   const draft = `${path}.${process.pid}`;
-  writeFileSync(draft, content);
   try {
+    writeFileSync(draft, content);
     for (let attempt = 0; ; attempt++) {
       try {
         linkSync(draft, path);
@@ -92,8 +109,10 @@ export const lockDataDir = (dataDir: string): DataDirLock => {
         if (code(e) !== 'ENOENT') throw e;
       }
     }
+  } catch (e) {
+    throw unwritable(dataDir, e) ?? e;
   } finally {
-    unlinkSync(draft);
+    rmSync(draft, { force: true });
   }
   held.add(path);
   let released = false;

@@ -4,11 +4,12 @@ import { join } from 'node:path';
 import type { AlertNotification, ProbeCompletedDetail } from '../../../core/events';
 import type { RunCatalog, RunEntry } from '../../../core/status/catalog';
 import type { IncidentStore, ProbeHistoryStore } from '../../../core/status/types';
+import { logger } from '../../../shared/powertools';
 
 /**
  * Earlier versions kept the dashboard's data as JSON-lines journals under `<dataDir>/status/`.
  * On the first start with the embedded store they are replayed into it (the stores are
- * idempotent; a torn last line from a crash is skipped) and the folder is renamed
+ * idempotent; a torn line, or one that is not a record, is skipped and counted) and the folder is renamed
  * `status.imported`, so the import runs once.
  */
 
@@ -52,14 +53,25 @@ export const importStatusJournal = async (
     lines(join(dir, 'incidents.jsonl')),
     lines(join(dir, 'runs.jsonl')),
   ]);
-  for (const s of probes.records) await stores.probes.record(s as ProbeCompletedDetail);
-  for (const n of incidents.records) await stores.incidents.apply(n as AlertNotification);
-  for (const r of runs.records) await stores.catalog.record(r as RunEntry, ttlDays);
-  await rename(dir, join(dataDir, 'status.imported'));
-  return {
-    probes: probes.records.length,
-    incidents: incidents.records.length,
-    runs: runs.records.length,
-    skipped: probes.skipped + incidents.skipped + runs.skipped,
+  // A line that parses but is not a record (a flipped bit in a key) is skipped too.
+  let invalid = 0;
+  const replay = async <T>(records: unknown[], apply: (r: T) => Promise<unknown>) => {
+    let done = 0;
+    for (const record of records)
+      try {
+        await apply(record as T);
+        done++;
+      } catch (error) {
+        invalid++;
+        logger.warn('skipped a record of the status journal it could not replay', { error });
+      }
+    return done;
   };
+  const imported = {
+    probes: await replay(probes.records, (s: ProbeCompletedDetail) => stores.probes.record(s)),
+    incidents: await replay(incidents.records, (n: AlertNotification) => stores.incidents.apply(n)),
+    runs: await replay(runs.records, (r: RunEntry) => stores.catalog.record(r, ttlDays)),
+  };
+  await rename(dir, join(dataDir, 'status.imported'));
+  return { ...imported, skipped: probes.skipped + incidents.skipped + runs.skipped + invalid };
 };

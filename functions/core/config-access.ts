@@ -10,11 +10,18 @@ import type { GateConfig, Quarantine, SecuritySuppression, VigilConfig } from '.
 /** `{{vars.NAME}}`: a value a previous step extracted. */
 export const VAR_PLACEHOLDER = /\{\{\s*vars\.([A-Za-z_][A-Za-z0-9_]{0,63})\s*\}\}/g;
 
-type StageOverrides = NonNullable<VigilConfig['stages'][keyof VigilConfig['stages']]>;
+/**
+ * `record[key]` for own keys only: a name from a request, a report or the environment
+ * (`constructor`, `toString`) must not find a member of `Object.prototype`.
+ */
+export const ownEntry = <T>(
+  record: Readonly<Partial<Record<string, T>>>,
+  key: string,
+): T | undefined => (Object.hasOwn(record, key) ? record[key] : undefined);
 
 /** A stage's overrides; the stage comes from the environment (`VIGIL_STAGE`), so any name. */
-const overridesOf = (config: VigilConfig, stage: string | undefined): StageOverrides | undefined =>
-  stage ? config.stages[stage as keyof VigilConfig['stages']] : undefined;
+const overridesOf = (config: VigilConfig, stage: string | undefined) =>
+  stage ? ownEntry(config.stages, stage) : undefined;
 
 /** Effective gate thresholds for a project: top-level (with defaults) < stage < project. */
 export const gateConfigFor = (
@@ -24,19 +31,19 @@ export const gateConfigFor = (
 ): GateConfig => ({
   ...config.gates,
   ...overridesOf(config, stage)?.gates,
-  ...config.projects[project]?.gates,
+  ...ownEntry(config.projects, project)?.gates,
 });
 
 /** Quarantine entries that concern a project: the top-level list plus the project's own. */
 export const quarantineFor = (config: VigilConfig, project: string): Quarantine[] => [
   ...config.quarantine,
-  ...(config.projects[project]?.quarantine ?? []),
+  ...(ownEntry(config.projects, project)?.quarantine ?? []),
 ];
 
 /** Security suppressions that concern a project: the top-level list plus the project's own. */
 export const suppressionsFor = (config: VigilConfig, project: string): SecuritySuppression[] => [
   ...config.security.suppress,
-  ...(config.projects[project]?.security.suppress ?? []),
+  ...(ownEntry(config.projects, project)?.security.suppress ?? []),
 ];
 
 /** Days of run history kept on a stage (stage override, else `history.retentionDays`). */

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { gateConfigFor, parseConfig } from '../../functions/core/config';
+import {
+  gateConfigFor,
+  parseConfig,
+  quarantineFor,
+  suppressionsFor,
+} from '../../functions/core/config';
 import type { ParsedReport } from '../../functions/core/formats/types';
 import { evaluateGate } from '../../functions/core/gates/gate';
 
@@ -207,6 +212,21 @@ describe('config', () => {
       maxDurationSeconds: 100,
     });
   });
+
+  it.each(['constructor', 'toString', 'valueOf', 'hasOwnProperty'])(
+    'reads no project settings for %j, a name Object.prototype also has',
+    (project) => {
+      const known = { owner: 'qa', reason: 'known', expires: '2099-01-01' };
+      const config = parseConfig({
+        gates: { minCoverage: 80 },
+        quarantine: [{ test: 'flaky', ...known }],
+        security: { suppress: [{ rule: 'CVE-1', ...known }] },
+      });
+      expect(gateConfigFor(config, project, project)).toEqual(gateConfigFor(config, 'other'));
+      expect(quarantineFor(config, project)).toEqual(config.quarantine);
+      expect(suppressionsFor(config, project)).toEqual(config.security.suppress);
+    },
+  );
 
   it('accepts overrides only for the stages Vigil runs as: a misspelt one would never apply', () => {
     expect(() => parseConfig({ stages: { production: { logLevel: 'DEBUG' } } })).toThrow(

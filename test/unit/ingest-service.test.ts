@@ -613,6 +613,16 @@ describe('ingest semantics: query parameters, project names, uploads', () => {
     });
   });
 
+  it.each(['constructor', 'toString', 'valueOf', 'hasOwnProperty'])(
+    'ingests the project %j, a valid name that Object.prototype also has',
+    async (project) => {
+      const { status, result } = await post(GRADLE, { project });
+      expect(status).toBe(202);
+      expect(result.project).toBe(project);
+      expect(publisher.events).toHaveLength(1);
+    },
+  );
+
   it('refuses an empty project name wherever it comes from', () => {
     expect(() => canonicalProject('', 'path.project')).toThrow(/it is empty/);
   });

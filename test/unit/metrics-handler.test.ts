@@ -98,6 +98,23 @@ describe('metrics handler', () => {
     expect(value(store, METRICS.testPassRate.name)).toEqual([]); // nothing ran: no pass rate
   });
 
+  it('emits the project dimension for a project named like an Object.prototype member', async () => {
+    const { store, handler } = setup();
+    await handler(
+      busEvent('Test Run Reported', {
+        metadata: metadata({ project: 'constructor', suite: 'api' }),
+        summary: { total: 1, passed: 1, failed: 0, skipped: 0, flaky: 0, durationMs: 1 },
+        gate: gate('pass'),
+        failedTests: [],
+        failedTestsTruncated: false,
+        flakyTests: [],
+      }),
+    );
+    expect(value(store, METRICS.testRuns.name, { Project: 'constructor' })).toEqual([1]);
+    // Its suite is not configured (only shop's is): no [Project, Suite] series.
+    expect(store.query({ name: METRICS.testRuns.name })).toHaveLength(1);
+  });
+
   it('emits no number for a coverage metric the tool did not measure', async () => {
     const { store, handler } = setup();
     const unmeasured = { pct: null, covered: 0, total: 0, reason: 'not measured: no <method>' };

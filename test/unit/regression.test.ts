@@ -167,6 +167,25 @@ describe('detectRegression: unusable input', () => {
     });
   });
 
+  it('cannot compare against figures that overflow: a poisoned baseline never passes everything', () => {
+    // Three runs of 1.7e308 (the benchmark JSON format): their mean overflows to Infinity.
+    const huge = [{ value: 1.7e308 }, { value: 1.7e308 }, { value: 1.7e308 }];
+    expect(detect(huge, { value: 5 })).toEqual({
+      status: 'incomparable',
+      reason: 'the baseline mean is Infinity: a relative change is undefined',
+    });
+    // A finite mean whose spread overflows: an infinite noise band would let any change pass.
+    expect(detect([{ value: 1.7e308 }, { value: 1 }, { value: 1 }], { value: 5 })).toEqual({
+      status: 'incomparable',
+      reason: 'the noise band is Infinity, not a finite number',
+    });
+    // A finite baseline and a current value so far off that the change overflows.
+    expect(detect(values(1e-10, STEADY), { value: 1.7e308 })).toEqual({
+      status: 'incomparable',
+      reason: 'the change is Infinity, not a finite number',
+    });
+  });
+
   it('has no prediction band below two runs', () => {
     expect(predictionBand([5], 0.005)).toBe(0);
     expect(predictionBand([5, 7], 0.005)).toBeGreaterThan(0);
@@ -216,6 +235,14 @@ describe('detectRegression: sampled benchmarks (Welch path)', () => {
     expect(wander.status).toBe('ok');
     expect(wander.noisePct).toBeGreaterThan(14);
     expect(found(detect(drifting, shiki(1.4))).status).toBe('regressed');
+  });
+
+  it('cannot judge a sample whose variance overflows: a NaN p-value would pass a 5x regression', () => {
+    const steady = { value: 1, samples: 10, stddev: 0.01 };
+    expect(detect([steady, steady, steady], { value: 5, samples: 10, stddev: 1e200 })).toEqual({
+      status: 'incomparable',
+      reason: 'the p-value is NaN, not a finite number',
+    });
   });
 
   it('falls back to values when the baseline runs lack samples', () => {

@@ -1,4 +1,5 @@
 import type { GateConfig } from '../config';
+import { ownEntry } from '../config-access';
 import type { GateCheck } from '../events';
 import type { Benchmark, BenchmarkSummary } from '../formats/types';
 import {
@@ -51,7 +52,7 @@ const directionOf = (
   b: Benchmark,
   cfg: GateConfig,
 ): { direction: Direction; from: Outcome['directionFrom'] } => {
-  const configured = cfg.benchmarks[b.name]?.direction;
+  const configured = ownEntry(cfg.benchmarks, b.name)?.direction;
   if (configured) return { direction: configured, from: 'config' };
   if (b.direction) return { direction: b.direction, from: 'report' };
   const u = directionFromUnit(b.unit);
@@ -71,7 +72,7 @@ const evaluate = (
   ctx: GateContext,
 ): Outcome => {
   const { direction, from } = directionOf(b, cfg);
-  const thresholdPct = cfg.benchmarks[b.name]?.thresholdPct ?? cfg.regressionThresholdPct;
+  const thresholdPct = ownEntry(cfg.benchmarks, b.name)?.thresholdPct ?? cfg.regressionThresholdPct;
   const baseline: Sample[] = [];
   let otherUnit: string | undefined;
   for (const run of history) {

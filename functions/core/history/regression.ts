@@ -115,6 +115,30 @@ export const predictionBand = (values: readonly number[], tail: number, explaine
   return studentTQuantile(1 - tail, r - 1) * Math.sqrt(drift * (1 + 1 / r));
 };
 
+const FIGURES = {
+  baseline: 'baseline',
+  changePct: 'change',
+  noisePct: 'noise band',
+  pValue: 'p-value',
+} as const;
+
+/**
+ * A finding only when its figures are finite: values near the float limit (or old history rows
+ * holding them) overflow to Infinity or NaN, and NaN fails every comparison, so `verdict` would
+ * pass any change forever.
+ */
+const finite = (f: Finding): Detection => {
+  const bad = (Object.keys(FIGURES) as (keyof typeof FIGURES)[]).find(
+    (k) => f[k] !== undefined && !Number.isFinite(f[k]),
+  );
+  return bad === undefined
+    ? f
+    : {
+        status: 'incomparable',
+        reason: `the ${FIGURES[bad]} is ${f[bad]}, not a finite number`,
+      };
+};
+
 const verdict = (
   worsePct: number,
   limitPct: number,
@@ -143,7 +167,7 @@ export const detectRegression = (opts: DetectOptions): Detection => {
   const outliers = (welch ? sampledRuns : usable).length - runs.length;
   const runValues = runs.map((s) => s.value);
   const center = mean(runValues);
-  if (!(center > 0))
+  if (!(center > 0 && center < Number.POSITIVE_INFINITY))
     return {
       status: 'incomparable',
       reason: `the baseline mean is ${center}: a relative change is undefined`,
@@ -171,7 +195,7 @@ export const detectRegression = (opts: DetectOptions): Detection => {
     const pBetter = direction === 'smaller' ? test.pLess : test.pGreater;
     const changePct = ((current.value - pooledMean) / pooledMean) * 100;
     const worsePct = sign * changePct;
-    return {
+    return finite({
       status: verdict(worsePct, limitPct, pWorse, pBetter, alpha),
       method: 'welch',
       baseline: pooledMean,
@@ -179,19 +203,19 @@ export const detectRegression = (opts: DetectOptions): Detection => {
       worsePct,
       pValue: worsePct >= 0 ? pWorse : pBetter,
       ...common,
-    };
+    });
   }
 
   const changePct = ((current.value - center) / center) * 100;
   const worsePct = sign * changePct;
-  return {
+  return finite({
     status: verdict(worsePct, limitPct),
     method: 'robust',
     baseline: center,
     changePct,
     worsePct,
     ...common,
-  };
+  });
 };
 
 /**

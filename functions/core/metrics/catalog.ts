@@ -1,4 +1,5 @@
 import type { VigilConfig } from '../config';
+import { ownEntry } from '../config-access';
 import { DETAIL_TYPES, SOURCES } from '../event-names';
 import type { KnownEvent } from '../events';
 
@@ -136,7 +137,7 @@ export const datapointsFor = (event: KnownEvent, config: VigilConfig): DatumGrou
   }
   const { project, suite } = event.detail.metadata;
   const dimensionSets: Record<string, string>[] = [{ [DIMENSIONS.project]: project }];
-  if (suite && config.projects[project]?.metricSuites.includes(suite))
+  if (suite && ownEntry(config.projects, project)?.metricSuites.includes(suite))
     dimensionSets.push({ [DIMENSIONS.project]: project, [DIMENSIONS.suite]: suite });
   const gateFailed = d(METRICS.gateFailures, event.detail.gate.status === 'fail' ? 1 : 0);
 

@@ -105,6 +105,38 @@ const matcher = (cov: LineCoverage) => {
   };
 };
 
+/**
+ * A file's changed ranges as sorted, disjoint ranges: a line the patch names twice (repeated
+ * or overlapping ranges, or the file listed twice) counts once.
+ */
+const mergeRanges = (ranges: readonly (readonly [number, number])[]): [number, number][] => {
+  const merged: [number, number][] = [];
+  for (const [from, to] of ranges.filter(([a, b]) => a <= b).sort((a, b) => a[0] - b[0])) {
+    const last = merged.at(-1);
+    if (last && from <= last[1] + 1) last[1] = Math.max(last[1], to);
+    else merged.push([from, to]);
+  }
+  return merged;
+};
+
+/** Whether line `n` is in one of the sorted, disjoint `ranges` (binary search). */
+const inRanges = (ranges: readonly [number, number][], n: number): boolean => {
+  let lo = 0;
+  let hi = ranges.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const [from, to] = ranges[mid] as [number, number];
+    if (n < from) hi = mid - 1;
+    else if (n > to) lo = mid + 1;
+    else return true;
+  }
+  return false;
+};
+
+/**
+ * Counts each changed line once, walking the file's coverable lines, never the ranges' spans
+ * (a patch can make them as wide as it likes): O((coverable lines + ranges) · log ranges).
+ */
 export const patchCoverage = (
   cov: LineCoverage,
   changed: ChangedLines,
@@ -116,6 +148,12 @@ export const patchCoverage = (
   let example: string | undefined;
   const missing: string[] = [];
   const files: PatchSummary['files'] = [];
+  // Changed ranges per coverage file: a file listed twice (or under two paths matched to the
+  // same coverage file) is still one file whose lines count once.
+  const byEntry = new Map<
+    string,
+    { path: string; coverage: Map<number, boolean>; ranges: [number, number][] }
+  >();
   for (const f of changed.files) {
     const path = norm(f.path);
     const entry = find(path);
@@ -124,19 +162,29 @@ export const patchCoverage = (
       continue;
     }
     if (entry.reconciled) example ??= `'${entry.path}' → '${path}'`;
+    let file = byEntry.get(entry.path);
+    if (!file) {
+      file = { path, coverage: entry.lines, ranges: [] };
+      byEntry.set(entry.path, file);
+    }
+    for (const range of f.lines) file.ranges.push(range);
+  }
+  for (const { path, coverage, ranges } of byEntry.values()) {
+    const changedLines = mergeRanges(ranges);
     const uncovered: number[] = [];
     let fileCoverable = 0;
-    for (const [from, to] of f.lines)
-      for (let n = from; n <= Math.min(to, from + 100_000); n++) {
-        const hit = entry.lines.get(n);
-        if (hit === undefined) continue;
-        fileCoverable++;
-        if (hit) covered++;
-        else uncovered.push(n);
-      }
+    for (const [n, hit] of coverage) {
+      if (!inRanges(changedLines, n)) continue;
+      fileCoverable++;
+      if (hit) covered++;
+      else uncovered.push(n);
+    }
     coverable += fileCoverable;
     if (fileCoverable > 0 && files.length < MAX_FILES)
-      files.push({ path, uncovered: uncovered.slice(0, MAX_UNCOVERED_PER_FILE) });
+      files.push({
+        path,
+        uncovered: uncovered.sort((a, b) => a - b).slice(0, MAX_UNCOVERED_PER_FILE),
+      });
   }
   if (example)
     warnings.push(

@@ -1,4 +1,6 @@
 import { runAction } from './action';
+import { escapeData } from './feedback/annotations';
+import { oneLine } from './feedback/answer';
 
 /** Process entry of the GitHub Action (built into action/dist/index.mjs). */
 runAction(process.env, process.env.GITHUB_WORKSPACE ?? process.cwd()).then(
@@ -7,9 +9,7 @@ runAction(process.env, process.env.GITHUB_WORKSPACE ?? process.cwd()).then(
   },
   (error: unknown) => {
     const message = error instanceof Error ? error.message : String(error);
-    process.stdout.write(
-      `::error title=Vigil::${message.replace(/%/g, '%25').replace(/\r?\n/g, ' ')}\n`,
-    );
+    process.stdout.write(`::error title=Vigil::${escapeData(oneLine(message, 1000))}\n`);
     process.exitCode = 1;
   },
 );

@@ -16,6 +16,7 @@ import {
   type probeHttp,
 } from '../functions/shared/http-probe';
 import { resolveConfig } from './config';
+import { jsonLine, logLine } from './feedback/answer';
 
 /**
  * `vigil probe --once`: run every configured probe once, right here, and print what each
@@ -137,8 +138,9 @@ export const formatTable = (results: readonly ProbeCompletedDetail[]): string[] 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 export const runProbeCli = async (argv: string[], io: ProbeCliIo): Promise<number> => {
-  const out = (line: string) => io.stdout(`${line}\n`);
-  const err = (line: string) => io.stderr(`${line}\n`);
+  // The failures quote what the probed endpoint answered: inert lines only (see logLine).
+  const out = (line: string) => io.stdout(`${logLine(line)}\n`);
+  const err = (line: string) => io.stderr(`${logLine(line)}\n`);
   const parsed = parse(argv);
   if (parsed.kind === 'help') {
     io.stdout(PROBE_USAGE);
@@ -192,7 +194,7 @@ export const runProbeCli = async (argv: string[], io: ProbeCliIo): Promise<numbe
   const failed = results.filter((r) => r.status === 'down').length;
   const summary = `${results.length - failed} passed, ${failed} failed`;
   if (parsed.json) {
-    for (const r of results) out(JSON.stringify(r));
+    for (const r of results) out(jsonLine(r));
     err(summary);
   } else {
     out('');

@@ -13,7 +13,7 @@ import {
 import { looksLikeGoTestJson } from '../functions/core/formats/go-test';
 import { FORMATS, type FormatId } from '../functions/core/formats/types';
 import { type CiMetadata, detectCi } from './ci-env';
-import { type Delivered, deliveredOf } from './feedback/answer';
+import { type Delivered, deliveredOf, jsonLine, logLine } from './feedback/answer';
 import { giveFeedback } from './feedback/index';
 import { failureLines, patchLines } from './feedback/text';
 import { type Git, gitHead, gitIn } from './git';
@@ -832,7 +832,7 @@ const reportFile = async (ctx: Context, file: string, index: number): Promise<Fi
     ctx.err(`✖ ${message}`);
     if (options.json)
       ctx.out(
-        JSON.stringify({
+        jsonLine({
           file,
           outcome: 'unreadable',
           exitCode: EXIT.usage,
@@ -938,7 +938,7 @@ const reportFile = async (ctx: Context, file: string, index: number): Promise<Fi
     } else ctx.err(`✖ ${file}: ${message} (correlation id ${correlationId})`);
     if (options.json)
       ctx.out(
-        JSON.stringify({
+        jsonLine({
           ...common,
           outcome: 'unreachable',
           exitCode: allowed ? EXIT.ok : EXIT.unreachable,
@@ -972,7 +972,7 @@ const reportFile = async (ctx: Context, file: string, index: number): Promise<Fi
     if (options.json) {
       const err = errorBody(result.body);
       ctx.out(
-        JSON.stringify({
+        jsonLine({
           ...common,
           outcome: 'rejected',
           exitCode: EXIT.rejected,
@@ -998,7 +998,7 @@ const reportFile = async (ctx: Context, file: string, index: number): Promise<Fi
     );
     if (options.json)
       ctx.out(
-        JSON.stringify({
+        jsonLine({
           ...common,
           outcome: 'unreachable',
           exitCode: allowed ? EXIT.ok : EXIT.unreachable,
@@ -1019,7 +1019,7 @@ const reportFile = async (ctx: Context, file: string, index: number): Promise<Fi
   const exitCode = answer.gate.status === 'fail' ? EXIT.gateFailed : EXIT.ok;
   const delivered = deliveredOf(file, answer.raw);
   if (options.json) {
-    ctx.out(JSON.stringify({ ...common, outcome, exitCode, status, response: answer.raw }));
+    ctx.out(jsonLine({ ...common, outcome, exitCode, status, response: answer.raw }));
   } else {
     const what = [answer.format ?? format ?? 'unknown format', answer.kind].filter(Boolean);
     const tags = [`run ${answer.runId ?? runId}`];
@@ -1086,8 +1086,12 @@ const isLoopback = (host: string): boolean =>
 
 export const runReport = async (argv: string[], deps: ReportDeps): Promise<number> => {
   const redact = redactor(nonEmpty(deps.env.VIGIL_TOKEN));
-  const out = (line: string) => deps.stdout(`${redact(line)}\n`);
-  const err = (line: string) => deps.stderr(`${redact(line)}\n`);
+  // Every line goes through logLine: what it quotes from the report, the server's answer or an
+  // error cannot break the line, steer the terminal or become a workflow command.
+  const out = (line: string) => deps.stdout(`${redact(logLine(line))}\n`);
+  const err = (line: string) => deps.stderr(`${redact(logLine(line))}\n`);
+  // The CLI's own workflow commands (annotations): built escaped, printed as they are.
+  const command = (line: string) => deps.stdout(`${redact(line)}\n`);
 
   const parsed = parse(argv, deps.env);
   if (parsed.kind === 'help') {
@@ -1155,7 +1159,7 @@ export const runReport = async (argv: string[], deps: ReportDeps): Promise<numbe
         .map((r) => `${r.file}: ${PROBLEM[r.outcome]}`),
     },
     { comment: options.comment, status: options.status, annotations: !options.json },
-    { env: deps.env, fetch: ctx.deps.fetch, appendFile: deps.appendFile, out, err },
+    { env: deps.env, fetch: ctx.deps.fetch, appendFile: deps.appendFile, out, err, command },
   );
   return code;
 };

@@ -60,14 +60,49 @@ export const finite = (v: unknown): number | undefined =>
 const count = (v: unknown): number => Math.max(0, Math.floor(finite(v) ?? 0));
 
 /**
- * One line of text: control characters and line breaks become spaces (a name must never
- * start a new line in a log, where `::command::` lines are interpreted), capped at `max`.
+ * What must never reach a log or a terminal as it is: C0 and C1 control characters (line
+ * breaks; ESC, BEL and U+009B, which start terminal escape sequences), DEL, the Unicode line and
+ * paragraph separators, and the bidirectional controls that make a line read other than it is
+ * (U+061C, U+200E/U+200F, U+202A–U+202E, U+2066–U+2069).
+ */
+const UNSAFE =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters is the point
+  /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const UNSAFE_RUNS = new RegExp(`${UNSAFE.source}+`, 'g');
+
+/**
+ * One line of text: control characters, line breaks and bidi controls become spaces (a name
+ * must never start a new line in a log, where `::command::` lines are interpreted, nor steer
+ * the terminal or the reading order), capped at `max`.
  */
 export const oneLine = (s: string, max = 300): string => {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters is the point
-  const flat = s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').trim();
+  const flat = s.replace(UNSAFE_RUNS, ' ').trim();
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 };
+
+/**
+ * A whole line of the CLI's log output, as printed (stdout and stderr go through this): the
+ * text it quotes from a report, the server's answer or an error may be anything, so the
+ * characters `oneLine` removes become spaces here too (the indentation stays, nothing is cut),
+ * a line never starts with `::` after its indentation (GitHub Actions reads that as a workflow
+ * command) and `##[`, the runner's older command syntax read anywhere in a line, is broken up.
+ * The CLI's own workflow commands (annotations) are printed as they are, not through this.
+ */
+export const logLine = (line: string): string =>
+  line
+    .replace(UNSAFE_RUNS, ' ')
+    .replace(/^(\s*):(?=:)/, '$1: ')
+    .replaceAll('##[', '# #[');
+
+/**
+ * A value as one JSON line for the log: what `logLine` would change is written as a `\uXXXX`
+ * escape instead (`JSON.stringify` leaves C1, bidi and U+2028/U+2029 raw), so the line is inert
+ * and still parses to the same value.
+ */
+export const jsonLine = (value: unknown): string =>
+  JSON.stringify(value)
+    .replace(UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+    .replaceAll('##[', '##\\u005b');
 
 const tests = (v: unknown): Test[] =>
   (Array.isArray(v) ? v : []).filter(isRecord).map((t) => {

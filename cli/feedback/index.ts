@@ -29,6 +29,11 @@ export interface FeedbackDeps {
   appendFile?: (path: string, text: string) => Promise<void>;
   out: (line: string) => void;
   err: (line: string) => void;
+  /**
+   * Where the annotations (workflow commands) go, as they are: `out` may neutralise a line that
+   * starts with `::` (the CLI's does: report text must not become a command). Default `out`.
+   */
+  command?: (line: string) => void;
 }
 
 const why = (e: unknown): string =>
@@ -42,7 +47,8 @@ export const giveFeedback = async (
   const { env } = deps;
   const onGitHub = env.GITHUB_ACTIONS === 'true';
   if (onGitHub && request.annotations)
-    for (const line of annotationLines(ctx.delivered, env.GITHUB_WORKSPACE)) deps.out(line);
+    for (const line of annotationLines(ctx.delivered, env.GITHUB_WORKSPACE))
+      (deps.command ?? deps.out)(line);
 
   const markdown = renderMarkdown(ctx);
   const summaryFile = env.GITHUB_STEP_SUMMARY?.trim();

@@ -1,3 +1,5 @@
+import { logLine } from '../feedback/answer';
+
 /**
  * Entry of the single-file `vigil.mjs` (built by `npm run build:cli`): `report` and
  * `probe --once`, with nothing but Node.js 20+ (no node_modules, no AWS SDK).
@@ -46,7 +48,9 @@ run(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    process.stderr.write(`vigil: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(
+      `${logLine(`vigil: ${error instanceof Error ? error.message : String(error)}`)}\n`,
+    );
     process.exitCode = 1;
   },
 );

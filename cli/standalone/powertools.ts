@@ -1,7 +1,10 @@
+import { jsonLine, logLine } from '../feedback/answer';
+
 /**
  * Stand-in for functions/shared/powertools.ts in the single-file CLI (swapped in by
  * cli/build.ts): the CLI never traces, and Powertools would pull the X-Ray SDK into the file.
  */
+
 export const tracer = {
   isTracingEnabled: (): boolean => false,
   getSegment: (): undefined => undefined,
@@ -11,6 +14,6 @@ export const tracer = {
 const line =
   (level: string) =>
   (message: string, extra: Record<string, unknown> = {}): void => {
-    process.stderr.write(`vigil ${level}: ${message} ${JSON.stringify(extra)}\n`);
+    process.stderr.write(`${logLine(`vigil ${level}: ${message}`)} ${jsonLine(extra)}\n`);
   };
 export const logger = { warn: line('warning'), error: line('error') };

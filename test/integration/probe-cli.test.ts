@@ -183,6 +183,38 @@ describe('vigil probe --once', () => {
     );
     expect(lines[lines.length - 1]).toBe('1 passed, 0 failed');
   });
+
+  it('prints what the probed endpoint answered inert: no escapes, bidi or workflow commands', async () => {
+    // Prepare
+    await writeConfig('hostile.json', {
+      probes: [
+        { name: 'site', url: 'https://site.example.com/', expect: { bodyContains: 'healthy' } },
+      ],
+    });
+    const body =
+      '\u001b]0;pwned\u0007\u009b2J \u202Eevil\u202C ##[error]forged \u2028::add-mask::tok';
+    const fake: typeof probeHttp = async () => ({
+      statusCode: 200,
+      headers: {},
+      body,
+      latencyMs: 5,
+    });
+    // Act
+    const table = await run(['--once', '--config', 'hostile.json'], { probeHttp: fake });
+    const json = await run(['--once', '--config', 'hostile.json', '--json'], { probeHttp: fake });
+    // Assess
+    expect(table.code).toBe(1);
+    for (const printed of [table.stdout, table.stderr, json.stdout, json.stderr]) {
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+      expect(printed).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2028]/);
+      expect(printed).not.toContain('##[');
+      for (const line of printed.split('\n')) expect(line.trimStart()).not.toMatch(/^::/);
+    }
+    expect(table.stdout).toContain('it starts with');
+    expect(table.stdout).toContain('# #[error]forged');
+    const detail = JSON.parse(json.lines[0] ?? '') as { failure: { message: string } };
+    expect(detail.failure.message).toContain(body.replace(/\s+/g, ' ').slice(-20));
+  });
 });
 
 describe('vigil probe: usage and config errors', () => {

@@ -1252,3 +1252,225 @@ describe('vigil report: odd answers and failures', () => {
     ]);
   });
 });
+
+// ---------------------------------------------------------------------------------------------
+// Hostile text: every string in an answer (and so in a report) is the report author's
+
+/** What no printed line may hold: C0 (but the line feeds) and C1 controls, DEL, bidi controls. */
+const UNSAFE =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+  /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]/;
+
+/** The CLI's own annotations: the commands it builds for failed and flaky tests. */
+const OWN_COMMAND =
+  /^::(error|warning|notice) (file=[^,]*,)?(line=\d+,)?title=(Failed|Flaky|Vigil)%3A /;
+
+/**
+ * Nothing the report or the server said turned into a workflow command or a terminal escape:
+ * no raw control or bidi character, no line that GitHub would read as a command (`::` after
+ * leading spaces, or `##[` anywhere) other than the CLI's own annotations.
+ */
+const expectInert = (printed: string) => {
+  expect(printed).not.toMatch(UNSAFE);
+  const lines = printed.split('\n');
+  expect(lines.at(-1)).toBe('');
+  for (const line of lines.slice(0, -1)) {
+    if (OWN_COMMAND.test(line)) continue;
+    expect(line.trimStart(), line).not.toMatch(/^::/);
+    expect(line, line).not.toContain('##[');
+  }
+};
+
+const FORGED = '\n::error title=Forged::Vigil says deploy is safe\n';
+
+describe('vigil report: hostile text in the answer stays inert in the log', () => {
+  it('warnings, checks and failed tests', async () => {
+    const srv = await listen((req) => ({
+      status: 202,
+      json: testsAnswer(req, {
+        warnings: [
+          `test name 't${FORGED}' appears more than once`,
+          'reads \u202Eevil\u202C backwards \u2066x\u2069 \u200Fy',
+          'the old syntax ##[error]forged too',
+        ],
+        gate: {
+          status: 'fail',
+          checks: [
+            { id: `tests.failed${FORGED}`, status: 'fail', message: `x\r::add-mask::tok123` },
+            { id: '::add-mask::tok456', status: 'fail' },
+            { id: 'tests.count', status: 'pass', message: 'ok\u001b]0;pwned\u0007\u009b2J' },
+          ],
+        },
+        failures: {
+          failed: [
+            {
+              suite: 's',
+              classname: 'c',
+              name: `t${FORGED}`,
+              message: `boom\u001b[31m${FORGED}`,
+              file: 'src/a.test.ts',
+              line: 3,
+            },
+          ],
+        },
+      }),
+    }));
+    const r = await run([JUNIT, '--endpoint', srv.endpoint, '--project', 'p'], GITHUB_ENV);
+    expect(r.code).toBe(1);
+    expectInert(r.stdout);
+    expectInert(r.stderr);
+    // Still shown, on the CLI's own lines.
+    expect(r.stdout).toContain(
+      "  ⚠ test name 't ::error title=Forged::Vigil says deploy is safe ' appears more than once",
+    );
+    expect(r.stdout).toContain('  ⚠ reads  evil  backwards  x   y');
+    expect(r.stdout).toContain('  ⚠ the old syntax # #[error]forged too');
+    expect(r.stdout).toContain(
+      '    ✖ tests.failed ::error title=Forged::Vigil says deploy is safe : x ::add-mask::tok123',
+    );
+    expect(r.stdout).toContain('    ✖ ::add-mask::tok456: fail');
+    expect(r.stdout).toContain('    ✔ tests.count: ok ]0;pwned 2J');
+    // The CLI's own annotation is still a command, with the text escaped inside it.
+    expect(r.stdout).toMatch(
+      /^::error file=src\/a\.test\.ts,line=3,title=Failed%3A s › c › t %3A%3Aerror title=Forged%3A%3AVigil says deploy is safe::boom/m,
+    );
+  });
+
+  it('load threshold, benchmark and patch coverage names', async () => {
+    const answers: Record<string, unknown> = {
+      k6: {
+        kind: 'load',
+        summary: {
+          requests: 10,
+          thresholds: [{ name: `http_req_failed${FORGED}`, passed: false }],
+        },
+      },
+      benchmark: {
+        kind: 'benchmark',
+        summary: {
+          benchmarks: [
+            { name: 'fast\n::add-mask::tok123\n::error title=pwn::x', unit: 'ms', value: 5 },
+            // Alone on its line after the indentation: a command unless neutralised.
+            { name: '::add-mask::tok456', unit: 'ms\u001b[8m', value: 6 },
+          ],
+        },
+      },
+      lcov: {
+        kind: 'coverage',
+        summary: {
+          lines: { pct: 50, covered: 1, total: 2 },
+          patch: {
+            coverable: 2,
+            covered: 0,
+            pct: 0,
+            files: [
+              { path: '\u001b]8;;https://evil.example\u0007src/a.ts\u001b[2J', uncovered: [1] },
+              { path: '::error title=Forged::src/b.ts', uncovered: [2] },
+            ],
+          },
+        },
+      },
+    };
+    const srv = await listen((req) => ({
+      status: 202,
+      json: {
+        runId: 'r',
+        warnings: [],
+        duplicate: false,
+        gate: { status: 'none', checks: [] },
+        ...(answers[req.url.searchParams.get('format') ?? ''] as object),
+      },
+    }));
+    const r = await run(
+      [K6, HYPERFINE, LCOV, '--endpoint', srv.endpoint, '--project', 'p'],
+      GITHUB_ENV,
+    );
+    expect(r.code).toBe(0);
+    expectInert(r.stdout);
+    expectInert(r.stderr);
+    expect(r.stdout).toContain(
+      '    ✖ threshold http_req_failed ::error title=Forged::Vigil says deploy is safe',
+    );
+    expect(r.stdout).toContain('    fast ::add-mask::tok123 ::error title=pwn::x: 5 ms');
+    expect(r.stdout).toContain('    : :add-mask::tok456: 6 ms [8m');
+    expect(r.stdout).toContain('    ]8;;https://evil.example src/a.ts [2J: not covered 1');
+    expect(r.stdout).toContain('    : :error title=Forged::src/b.ts: not covered 2');
+  });
+
+  it("the server's error messages, on stderr", async () => {
+    const rejecting = await listen(() => ({
+      status: 400,
+      json: {
+        error: {
+          code: 'invalid_report',
+          message: `bad${FORGED}\u001b[2J`,
+          location: { path: '\n::warning::there' },
+        },
+      },
+    }));
+    const rejected = await run([JUNIT, '--endpoint', rejecting.endpoint, '--project', 'p']);
+    expect(rejected.code).toBe(3);
+    expectInert(rejected.stdout);
+    expectInert(rejected.stderr);
+    expect(rejected.stderr).toContain(
+      'rejected by the server: HTTP 400 invalid_report: bad ::error title=Forged::Vigil says deploy is safe [2J (at path  ::warning::there)',
+    );
+
+    const failing = await listen(() => ({
+      status: 503,
+      json: { message: `busy${FORGED}##[error]v1` },
+    }));
+    const unreachable = await run([
+      JUNIT,
+      '--endpoint',
+      failing.endpoint,
+      '--project',
+      'p',
+      '--retries',
+      '1',
+    ]);
+    expect(unreachable.code).toBe(4);
+    expectInert(unreachable.stdout);
+    expectInert(unreachable.stderr);
+    expect(unreachable.stderr).toContain('attempt 1 of 2 failed (HTTP 503 busy ::error');
+    expect(unreachable.stderr).toContain('# #[error]v1');
+
+    const odd = await listen(() => ({
+      status: 202,
+      text: '\u001b]0;title\u0007 ::error::y ##[error]z \u202Eevil',
+    }));
+    const notVigil = await run([JUNIT, '--endpoint', odd.endpoint, '--project', 'p']);
+    expect(notVigil.code).toBe(4);
+    expectInert(notVigil.stdout);
+    expectInert(notVigil.stderr);
+    expect(notVigil.stderr).toContain(
+      'unexpected answer to HTTP 202:  ]0;title  ::error::y # #[error]z  evil',
+    );
+  });
+
+  it('--json: the same value, with what could act escaped', async () => {
+    const hostile = {
+      runId: 'r',
+      kind: 'tests',
+      summary: {},
+      gate: { status: 'pass', checks: [{ id: '\u009b2J', status: 'pass' }] },
+      warnings: [
+        '\u202Eevil',
+        '##[error]v1',
+        'line\u2028break',
+        '\u0085next',
+        `esc\u001b${FORGED}`,
+      ],
+      duplicate: false,
+    };
+    const srv = await listen(() => ({ status: 202, json: hostile }));
+    const r = await run(
+      [JUNIT, '--endpoint', srv.endpoint, '--project', 'p', '--json'],
+      GITHUB_ENV,
+    );
+    expect(r.code).toBe(0);
+    expectInert(r.stdout);
+    expectInert(r.stderr);
+    expect(at(jsonLines(r.stdout), 0).response).toEqual(hostile);
+  });
+});

@@ -5,7 +5,14 @@ import {
   escapeProperty,
   relativeTo,
 } from '../../cli/feedback/annotations';
-import { deliveredOf, testLabel, worstGate } from '../../cli/feedback/answer';
+import {
+  deliveredOf,
+  jsonLine,
+  logLine,
+  oneLine,
+  testLabel,
+  worstGate,
+} from '../../cli/feedback/answer';
 import { dashboardUrl, md, renderMarkdown } from '../../cli/feedback/markdown';
 import { failureLines, lineRanges, patchLines } from '../../cli/feedback/text';
 
@@ -336,5 +343,35 @@ describe('annotations', () => {
       undefined,
     );
     expect(lines).toEqual(['::error title=Failed%3A unit › Cart › adds item 0::failed']);
+  });
+});
+
+describe('log text', () => {
+  const bidi =
+    '\u202Aa\u202Bb\u202Cc\u202Dd\u202Ee\u2066f\u2067g\u2068h\u2069i\u200Ej\u200Fk\u061Cl';
+
+  it('oneLine turns control, line-breaking and bidi characters into spaces', () => {
+    expect(oneLine(bidi)).toBe('a b c d e f g h i j k l');
+    expect(oneLine('a\u0080b\u009bc\u0085d\u2028e\u001b[31mf\u0007')).toBe('a b c d e [31mf');
+    expect(oneLine('t\n::error title=Forged::x\n')).toBe('t ::error title=Forged::x');
+    // Not the printable neighbours.
+    expect(oneLine('x\u00a0é\u2010\u2030\u2065')).toBe('x\u00a0é\u2010\u2030\u2065');
+  });
+
+  it('logLine keeps the indentation and the CLI text, and no report text becomes a command', () => {
+    expect(logLine('    ::add-mask::tok: 5 ms')).toBe('    : :add-mask::tok: 5 ms');
+    expect(logLine('\t::error::x')).toBe(' : :error::x');
+    expect(logLine('  ⚠ a\n::error::x ##[error]y')).toBe('  ⚠ a ::error::x # #[error]y');
+    expect(logLine(`  ⚠ ${bidi}`)).toBe('  ⚠  a b c d e f g h i j k l');
+    expect(logLine('  tests: 5 total ::1 ok')).toBe('  tests: 5 total ::1 ok');
+  });
+
+  it('jsonLine escapes what could act and parses back to the same value', () => {
+    const value = { w: [bidi, '\u009b2J', '\u2028', '##[error]x', '\u001b]0;t\u0007', '::x::y'] };
+    const line = jsonLine(value);
+    expect(JSON.parse(line)).toEqual(value);
+    expect(logLine(line)).toBe(line);
+    expect(line).toContain('##\\u005b');
+    expect(line).toContain('\\u202e');
   });
 });

@@ -1,10 +1,14 @@
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { LocalAlertDispatcher } from '../../functions/adapters/local/alert-dispatcher';
+import {
+  LocalAlertDispatcher,
+  type LocalAlertDispatcherOptions,
+} from '../../functions/adapters/local/alert-dispatcher';
 import { backoffMs, DELIVERY_DEFAULTS } from '../../functions/core/alerts/delivery';
 import type { AlertStateStore } from '../../functions/core/alerts/service';
 import { listAlerts, processObservation } from '../../functions/core/alerts/service';
@@ -17,7 +21,8 @@ import { storeOf } from '../helpers/local-store';
 /**
  * Local alert delivery with real HTTP receivers: each channel on its own (a failing Slack never
  * holds back a healthy webhook), retries on a timer with backoff, a restart in the middle, and
- * the dead letter after the retry budget. The delivery state is what `GET /v1/alerts` shows.
+ * the dead letter after the retry budget (kept until a full disk lets it be appended). The
+ * delivery state is what `GET /v1/alerts` shows.
  */
 
 let server: Server;
@@ -84,7 +89,7 @@ const obs = (id: string, ok: boolean, at: string): Observation => ({
 const setup = async (policy = { baseDelayMs: 20, maxAttempts: 50 }) => {
   const dataDir = await mkdtemp(join(tmpdir(), 'vigil-delivery-'));
   const store = storeOf(dataDir).alerts;
-  const make = (configured = channels()) =>
+  const make = (configured = channels(), extra: Partial<LocalAlertDispatcherOptions> = {}) =>
     new LocalAlertDispatcher({
       channels: configured,
       dataDir,
@@ -93,6 +98,7 @@ const setup = async (policy = { baseDelayMs: 20, maxAttempts: 50 }) => {
       store,
       policy,
       scanMs: 20,
+      ...extra,
     });
   const observe = (o: Observation, dispatcher: LocalAlertDispatcher) =>
     processObservation(o, {
@@ -114,6 +120,29 @@ const firingThenResolved = async (
   await expect.poll(() => received.get('/hook'), WAIT).toEqual(['FIRING']);
   await observe(obs('2', true, new Date().toISOString()), dispatcher);
   await expect.poll(() => received.get('/hook'), WAIT).toEqual(['FIRING', 'RESOLVED']);
+};
+
+/**
+ * A full disk under the dead-letter file: a link to `/dev/full`, where every write fails with
+ * ENOSPC (or, without one, a directory in the file's place: EISDIR). `free` gives the space back.
+ */
+const fillDisk = async (file: string): Promise<void> => {
+  if (existsSync('/dev/full')) await symlink('/dev/full', file);
+  else await mkdir(file);
+};
+const free = (file: string): Promise<void> => rm(file, { recursive: true, force: true });
+
+/** The lines of the dead-letter file ([] while there is none, or only the fault). */
+const deadLines = async (file: string): Promise<string[]> =>
+  (await readFile(file, 'utf8').catch(() => '')).split('\n').filter((l) => l !== '');
+
+/** Every log call's message and details, as one string each. */
+const logSink = () => {
+  const lines: string[] = [];
+  const push = (...args: unknown[]) => {
+    lines.push(JSON.stringify(args, (_k, v) => (v instanceof Error ? v.message : v)));
+  };
+  return { lines, logger: { info: push, warn: push, error: push } };
 };
 
 const deliveries = async (store: AlertStateStore) =>
@@ -299,5 +328,87 @@ describe('local alert delivery, one channel at a time', () => {
     await dispatcher.stop();
     const policy = { ...DELIVERY_DEFAULTS, baseDelayMs: 1_000, maxDelayMs: 5_000 };
     expect([1, 2, 3, 4].map((n) => backoffMs(n, policy))).toEqual([1_000, 2_000, 4_000, 5_000]);
+  });
+
+  it('keeps a dead letter a full disk refused, and appends it once there is space, without a restart', async () => {
+    // Prepare: the webhook answers 404 (dead at once); the dead-letter file's disk is full.
+    const { dataDir, store, make, observe } = await setup();
+    const deadFile = join(dataDir, 'notify-dead-letter.ndjson');
+    await fillDisk(deadFile);
+    answers.set('/hook', 404);
+    const log = logSink();
+    const dispatcher = make(channels(), { logger: log.logger });
+    await dispatcher.start();
+
+    // Act: the FIRING dies on the webhook; its dead letter cannot be appended, nor on the scans
+    // after (every 20 ms).
+    await observe(obs('1', false, new Date().toISOString()), dispatcher);
+    await expect.poll(() => dispatcher.stats.deadLetters, WAIT).toBe(1);
+    await new Promise((r) => setTimeout(r, 200));
+    const webhook = async () =>
+      (await listAlerts(store)).deliveries.find((d) => d.channel === 'webhook[1]');
+    const whileFull = await webhook();
+    const failures = log.lines.filter((l) => l.includes('could not file'));
+
+    // Space returns: the scan appends the line, once, and the delivery is marked filed.
+    await free(deadFile);
+    await expect.poll(() => deadLines(deadFile), WAIT).toHaveLength(1);
+    await expect.poll(async () => (await webhook())?.unfiled, WAIT).toBeUndefined();
+    await new Promise((r) => setTimeout(r, 100));
+    const lines = await deadLines(deadFile);
+    expect(lines).toHaveLength(1);
+    // While the disk was full: dead, kept as not filed (`GET /v1/alerts` says so), logged once.
+    expect(whileFull).toMatchObject({ status: 'dead', unfiled: true });
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).toMatch(/ENOSPC|EISDIR/);
+    expect(JSON.parse(lines[0] as string)).toMatchObject({
+      channel: 'webhook[1]',
+      attempts: 1,
+      error: expect.stringContaining('HTTP 404'),
+      notification: { kind: 'FIRING', checkKey: 'probe:shop/api' },
+    });
+    expect(dispatcher.stats.deadLetters).toBe(1);
+    await dispatcher.stop();
+  });
+
+  it('appends a dead letter a full disk refused at the next start', async () => {
+    // Prepare: the dead letter is refused; the process stops with it still not filed.
+    const { dataDir, store, make, observe } = await setup();
+    const deadFile = join(dataDir, 'notify-dead-letter.ndjson');
+    await fillDisk(deadFile);
+    answers.set('/hook', 404);
+    const first = make();
+    await first.start();
+    await observe(obs('1', false, new Date().toISOString()), first);
+    await expect.poll(() => first.stats.deadLetters, WAIT).toBe(1);
+    await first.stop();
+    expect(await deliveries(store)).toEqual([
+      'slack[0] FIRING delivered',
+      'webhook[1] FIRING dead',
+    ]);
+    const whileFull = (await store.get('probe:shop/api'))?.deliveries?.[1];
+
+    // Act: space returns; a new process starts on the same data (its scan timer far off, so
+    // only the start finds the dead letter).
+    await free(deadFile);
+    expect(await deadLines(deadFile)).toEqual([]);
+    const second = make(channels(), { scanMs: 60_000 });
+    await second.start();
+
+    // Assess: the line is appended once and the delivery marked filed; nothing is sent again
+    // and nothing is counted twice.
+    await expect.poll(() => deadLines(deadFile), WAIT).toHaveLength(1);
+    await second.idle();
+    expect(whileFull).toMatchObject({ status: 'dead', unfiled: true });
+    expect((await store.get('probe:shop/api'))?.deliveries?.[1]?.unfiled).toBeUndefined();
+    expect(JSON.parse((await deadLines(deadFile))[0] as string)).toMatchObject({
+      channel: 'webhook[1]',
+      notification: { kind: 'FIRING' },
+    });
+    expect(second.stats.deadLetters).toBe(0);
+    expect(received.get('/slack')).toEqual(['FIRING']);
+    expect(received.get('/hook')).toBeUndefined();
+    await second.stop();
+    expect(await deadLines(deadFile)).toHaveLength(1);
   });
 });

@@ -1,14 +1,17 @@
-import { appendFile, mkdir, open } from 'node:fs/promises';
-import { join } from 'node:path';
+import { constants } from 'node:fs';
+import { mkdir, open } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import {
   type ChannelDelivery,
   type DeliveryPolicy,
   type DeliveryRunDeps,
   enqueueOnStore,
+  fileDeadLetters,
   hasPendingWork,
   nextAttemptAt,
   startDue,
+  unfiledDeliveries,
 } from '../../core/alerts/delivery';
 import { type AlertStateStore, flushOutbox } from '../../core/alerts/service';
 import type { ChannelConfig } from '../../core/config';
@@ -34,7 +37,10 @@ import { logger as sharedLogger } from '../../shared/powertools';
  * delivers each channel on its own, retries failures with backoff (they survive a restart:
  * they are in the state), and after the retry budget appends the delivery to
  * `<dataDir>/notify-dead-letter.ndjson` and counts it (`stats` and the pipeline metric
- * `DeliveryFailures`, as the notify function counts it on AWS), never dropping it silently.
+ * `DeliveryFailures`, as the notify function counts it on AWS), never dropping it silently: the
+ * dead delivery stays marked `unfiled` in the state until its line is appended and flushed, and
+ * an append that fails (a full disk) is tried again by the scan timer and at the next start.
+ * At least once: a crash between the append and the mark appends the line again.
  * The timer also sends what a check's outbox still holds (e.g. after a crash mid-hand-over).
  * Email needs SNS: it is skipped, with one log line saying so.
  */
@@ -68,27 +74,44 @@ export interface DeadLetter {
 
 export const NOTIFY_DEAD_LETTER_FILE = 'notify-dead-letter.ndjson';
 
+/** Flushes a directory's entries (a file created in it). */
+const syncDir = async (dir: string): Promise<void> => {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+};
+
 /**
- * Appends `line` to `file` on a line of its own: after a last line without its newline (a crash,
- * or a full disk, in the middle of an append) it starts with one, instead of being glued onto
- * the broken line.
+ * Appends `line` to `file` on a line of its own and flushes it (fsync; the directory too when the
+ * file is new): resolves once the line is on disk. After a last line without its newline (a
+ * crash, or a full disk, in the middle of an append) it starts with one, instead of being glued
+ * onto the broken line.
  */
 const appendLine = async (file: string, line: string): Promise<void> => {
-  let torn = false;
-  const handle = await open(file, 'r').catch((e: NodeJS.ErrnoException) => {
-    if (e.code === 'ENOENT') return undefined;
-    throw e;
-  });
-  if (handle !== undefined) {
-    try {
-      const { size } = await handle.stat();
-      const { buffer } = await handle.read(Buffer.alloc(1), 0, 1, Math.max(0, size - 1));
-      torn = size > 0 && buffer[0] !== 0x0a;
-    } finally {
-      await handle.close();
+  const handle = await open(file, constants.O_RDWR | constants.O_APPEND | constants.O_CREAT);
+  let created = false;
+  try {
+    const { size } = await handle.stat();
+    created = size === 0;
+    let torn = false;
+    if (size > 0) {
+      const { buffer } = await handle.read(Buffer.alloc(1), 0, 1, size - 1);
+      torn = buffer[0] !== 0x0a;
     }
+    const bytes = Buffer.from(`${torn ? '\n' : ''}${line}\n`);
+    for (let at = 0; at < bytes.byteLength; ) {
+      const { bytesWritten } = await handle.write(bytes, at, bytes.byteLength - at);
+      at += bytesWritten;
+    }
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
-  await appendFile(file, `${torn ? '\n' : ''}${line}\n`);
+  // An empty file may be new: its directory entry must be on disk too.
+  if (created) await syncDir(dirname(file));
 };
 
 export class LocalAlertDispatcher {
@@ -107,8 +130,15 @@ export class LocalAlertDispatcher {
   #scanTimer: NodeJS.Timeout | undefined;
   #stopped = true;
   #emailNoticeLogged = false;
-  /** The dead-letter appends, one at a time (each checks the end the previous one left). */
-  #deadLetterAppends: Promise<void> = Promise.resolve();
+  /**
+   * The dead-letter filings, one at a time (each re-reads the state the previous one marked, and
+   * checks the end of the file it left).
+   */
+  #filings: Promise<void> = Promise.resolve();
+  /** Checks with a filing queued that has not started yet (it will read their current state). */
+  readonly #filingQueued = new Set<string>();
+  /** Checks whose dead letters could not be filed, logged once until they are. */
+  readonly #unfiledLogged = new Set<string>();
 
   constructor(opts: LocalAlertDispatcherOptions) {
     this.#opts = opts;
@@ -159,6 +189,7 @@ export class LocalAlertDispatcher {
   async #settled(): Promise<void> {
     await Promise.all(this.#running.values());
     await Promise.all([...this.#sending.values()].flatMap((attempts) => [...attempts]));
+    await this.#filings;
   }
 
   /** Run every delivery that is due, until none is (tests, and before a shutdown). */
@@ -193,6 +224,7 @@ export class LocalAlertDispatcher {
         });
       },
       onDead: (d) => this.#deadLetter(d),
+      fileDeadLetter: (d) => this.#append(d),
     };
   }
 
@@ -303,17 +335,66 @@ export class LocalAlertDispatcher {
       const now = this.#clock.now().getTime();
       for (const { checkKey } of active.filter(hasPendingWork))
         if (!this.#due.has(checkKey) && !this.#running.has(checkKey)) this.#schedule(checkKey, now);
+      // Dead letters an earlier append could not file (a full disk): try them again.
+      for (const state of active)
+        if (!this.#stopped && unfiledDeliveries(state).length > 0) void this.#file(state.checkKey);
     } catch (error) {
       this.#log.error('could not scan alert state for pending deliveries', { error });
     }
   }
 
+  /** A delivery was given up: count it, log it, and file its dead letter. */
   async #deadLetter(d: ChannelDelivery): Promise<void> {
     const channelType = this.#channels.get(d.channel)?.type ?? 'unknown';
     if (this.#opts.metrics)
       emitPipelineMetric(this.#opts.metrics, PIPELINE_METRICS.deliveryFailures, {
         Channel: channelType,
       });
+    this.stats.deadLetters++;
+    this.#log.error('alert delivery failed; dead-lettered', {
+      channel: d.channel,
+      kind: d.notification.kind,
+      checkKey: d.notification.checkKey,
+      error: d.lastError ?? 'unknown',
+      deadLetters: this.stats.deadLetters,
+    });
+    await this.#file(d.notification.checkKey);
+  }
+
+  /**
+   * File the check's dead letters not filed yet, after the filings before it (never throws: what
+   * fails stays `unfiled` in the state, and the scan tries it again).
+   */
+  #file(checkKey: string): Promise<void> {
+    if (this.#filingQueued.has(checkKey)) return this.#filings;
+    this.#filingQueued.add(checkKey);
+    const filing = this.#filings.then(async () => {
+      this.#filingQueued.delete(checkKey);
+      try {
+        const filed = await fileDeadLetters(checkKey, {
+          store: this.#opts.store,
+          clock: this.#clock,
+          fileDeadLetter: (d) => this.#append(d),
+        });
+        if (filed > 0 && this.#unfiledLogged.delete(checkKey))
+          this.#log.info('alert dead letters filed after all', { checkKey, filed });
+      } catch (error) {
+        // Logged once: while the disk is full, the scan tries again every few seconds.
+        if (this.#unfiledLogged.has(checkKey)) return;
+        this.#unfiledLogged.add(checkKey);
+        this.#log.error('could not file an alert dead letter; kept in the alert state, retrying', {
+          checkKey,
+          file: this.deadLetterFile,
+          error,
+        });
+      }
+    });
+    this.#filings = filing;
+    return filing;
+  }
+
+  /** Append one dead delivery's line to the dead-letter file, on disk when it resolves. */
+  async #append(d: ChannelDelivery): Promise<void> {
     const entry: DeadLetter = {
       failedAt: d.finishedAt ?? this.#clock.now().toISOString(),
       channel: d.channel,
@@ -321,19 +402,7 @@ export class LocalAlertDispatcher {
       attempts: d.attempts,
       notification: d.notification,
     };
-    this.stats.deadLetters++;
-    this.#log.error('alert delivery failed; dead-lettered', {
-      channel: d.channel,
-      kind: d.notification.kind,
-      checkKey: d.notification.checkKey,
-      error: entry.error,
-      deadLetters: this.stats.deadLetters,
-    });
     await mkdir(this.#opts.dataDir, { recursive: true });
-    const append = this.#deadLetterAppends.then(() =>
-      appendLine(this.deadLetterFile, JSON.stringify(entry)),
-    );
-    this.#deadLetterAppends = append.catch(() => undefined);
-    await append;
+    await appendLine(this.deadLetterFile, JSON.stringify(entry));
   }
 }

@@ -10,7 +10,10 @@ import type { AlertState } from './state';
  * and sent on its own. A failing channel only delays its own deliveries: another channel's
  * messages go out at once. Per channel the order is kept (a RESOLVED never overtakes its
  * FIRING on the same channel). A failed attempt is retried with exponential backoff until the
- * retry budget is spent; then the delivery is dead (the caller dead-letters it).
+ * retry budget is spent; then the delivery is dead (the caller dead-letters it). A caller that
+ * files dead letters (`fileDeadLetter`) gets each dead delivery marked `unfiled` until its dead
+ * letter is on disk: `fileDeadLetters` files them and clears the mark, and what fails to file
+ * (a full disk) stays marked and is tried again, never trimmed away meanwhile.
  *
  * Writes are version-checked like every AlertState write: a delivery is claimed (a lease) before
  * it is sent, and its outcome is merged into whatever state is current afterwards.
@@ -34,6 +37,11 @@ export interface ChannelDelivery {
   lastError?: string;
   /** When it was delivered, or given up. */
   finishedAt?: string;
+  /**
+   * Dead, and its dead letter is not filed yet (`fileDeadLetters` retries it). Absent once it is
+   * filed, and on dead deliveries written before this mark existed.
+   */
+  unfiled?: true;
 }
 
 export interface DeliveryPolicy {
@@ -68,13 +76,16 @@ export const notificationKey = (n: AlertNotification): string =>
 
 const deliveriesOf = (state: AlertState | undefined): ChannelDelivery[] => state?.deliveries ?? [];
 
-/** Keep every pending delivery and the latest `keep` finished ones of each channel. */
+/**
+ * Keep every pending delivery, every dead one not filed yet and the latest `keep` finished ones
+ * of each channel.
+ */
 const trim = (deliveries: ChannelDelivery[], keep: number): ChannelDelivery[] => {
   const finished = new Map<string, number>();
   const kept: ChannelDelivery[] = [];
   for (let i = deliveries.length - 1; i >= 0; i--) {
     const d = deliveries[i] as ChannelDelivery;
-    if (d.status !== 'pending') {
+    if (d.status !== 'pending' && !d.unfiled) {
       const n = finished.get(d.channel) ?? 0;
       finished.set(d.channel, n + 1);
       if (n >= keep) continue;
@@ -139,6 +150,10 @@ export const nextAttemptAt = (state: AlertState | undefined): number | undefined
   return soonest;
 };
 
+/** The dead deliveries of this state whose dead letter is not filed yet. */
+export const unfiledDeliveries = (state: AlertState | undefined): ChannelDelivery[] =>
+  deliveriesOf(state).filter((d) => d.status === 'dead' && d.unfiled === true);
+
 /** Something waits to be sent on this state: an outbox, a claim, or a pending delivery. */
 export const hasPendingWork = (s: AlertState): boolean =>
   s.outbox.length > 0 || s.sending !== undefined || nextAttemptAt(s) !== undefined;
@@ -155,6 +170,8 @@ export interface DeliveryView {
   nextAttemptAt?: string;
   lastError?: string;
   finishedAt?: string;
+  /** Dead, and not yet in the dead-letter file (it is retried). */
+  unfiled?: true;
 }
 
 export const deliveryViews = (s: AlertState): DeliveryView[] =>
@@ -169,6 +186,7 @@ export const deliveryViews = (s: AlertState): DeliveryView[] =>
     ...(d.status === 'pending' && d.nextAttemptAt ? { nextAttemptAt: d.nextAttemptAt } : {}),
     ...(d.lastError ? { lastError: d.lastError } : {}),
     ...(d.finishedAt ? { finishedAt: d.finishedAt } : {}),
+    ...(d.unfiled ? { unfiled: true as const } : {}),
   }));
 
 /** Wait before attempt `attempts + 1`, after `attempts` failures. */
@@ -181,8 +199,14 @@ export interface DeliveryRunDeps {
   policy?: Partial<DeliveryPolicy>;
   /** One attempt at one channel: resolves when delivered, throws an `AttemptFailure`-like error. */
   send: (channel: string, n: AlertNotification) => Promise<void>;
-  /** A delivery was given up (after `recordOutcome` wrote it as dead). */
+  /** A delivery was given up (after `recordOutcome` wrote it as dead): once per delivery. */
   onDead?: (delivery: ChannelDelivery) => Promise<void>;
+  /**
+   * Files a dead delivery's dead letter: resolves once it is durably stored, throws when it could
+   * not be (it is tried again). When set, a delivery is written dead with `unfiled` and the
+   * caller runs `fileDeadLetters` (after `onDead`, and on a timer) to file it and clear the mark.
+   */
+  fileDeadLetter?: (delivery: ChannelDelivery) => Promise<void>;
   /** A delivery was made. */
   onDelivered?: (delivery: ChannelDelivery) => void;
   /** Read-modify-write rounds on contention. Default 5. */
@@ -286,7 +310,7 @@ const recordOutcome = async (
   deps: DeliveryRunDeps,
 ): Promise<void> => {
   let outcome: ChannelDelivery | undefined;
-  await update(checkKey, deps, (state) => {
+  const written = await update(checkKey, deps, (state) => {
     if (!state) return undefined;
     const mine = deliveriesOf(state).find(
       (d) => d.key === claimed.key && d.channel === claimed.channel,
@@ -305,6 +329,7 @@ const recordOutcome = async (
         status: 'dead',
         lastError: failure.message,
         finishedAt: at.toISOString(),
+        ...(deps.fileDeadLetter ? { unfiled: true as const } : {}),
       };
     else
       outcome = {
@@ -322,8 +347,49 @@ const recordOutcome = async (
       ),
     };
   });
+  // Not written (the state kept changing): the delivery stays pending, retried after its lease.
+  if (!written) return;
   if (outcome?.status === 'delivered') deps.onDelivered?.(outcome);
   if (outcome?.status === 'dead') await deps.onDead?.(outcome);
+};
+
+/**
+ * File the dead letters of one check that are not filed yet: each is handed to
+ * `fileDeadLetter`, and only once that resolved is its `unfiled` mark cleared (version-checked).
+ * Reads the current state first, so a call after another's marks files nothing twice; the caller
+ * runs one call at a time. At least once: a crash (or a failed write) between the filing and the
+ * mark files that dead letter again on the next call. Stops at the first failure, which it
+ * throws (the rest stay marked and are tried on the next call). Resolves with how many it filed.
+ */
+export const fileDeadLetters = async (
+  checkKey: string,
+  deps: Pick<DeliveryRunDeps, 'store' | 'clock' | 'maxWriteAttempts'> &
+    Required<Pick<DeliveryRunDeps, 'fileDeadLetter'>>,
+): Promise<number> => {
+  let filed = 0;
+  for (const d of unfiledDeliveries(await deps.store.get(checkKey))) {
+    await deps.fileDeadLetter(d);
+    const marked = await update(checkKey, deps, (state) => {
+      if (
+        !state ||
+        !unfiledDeliveries(state).some((u) => u.key === d.key && u.channel === d.channel)
+      )
+        return undefined;
+      return { ...state, deliveries: replace(state, d, ({ unfiled: _u, ...rest }) => rest) };
+    });
+    if (
+      !marked &&
+      unfiledDeliveries(await deps.store.get(checkKey)).some(
+        (u) => u.key === d.key && u.channel === d.channel,
+      )
+    )
+      throw new VigilError(
+        'conflict',
+        `could not record the dead letter of ${d.channel} for '${checkKey}' as filed; retrying`,
+      );
+    filed++;
+  }
+  return filed;
 };
 
 /** Enqueue `n` for `channels` on the current state of its check (version-checked). */

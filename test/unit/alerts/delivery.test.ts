@@ -1,12 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import {
   type ChannelDelivery,
+  deliveryViews,
   dueDeliveries,
   enqueueDeliveries,
+  fileDeadLetters,
   nextAttemptAt,
   notificationKey,
   okStateFor,
+  startDue,
+  unfiledDeliveries,
 } from '../../../functions/core/alerts/delivery';
+import type { AlertStateStore } from '../../../functions/core/alerts/service';
+import type { AlertState } from '../../../functions/core/alerts/state';
 import type { AlertNotification } from '../../../functions/core/events';
 
 /** The pure part of alert delivery: the queue of deliveries kept on an alert state. */
@@ -98,5 +104,108 @@ describe('due deliveries', () => {
     expect(at('2026-11-25T10:05:00.000Z')).toEqual(['slack', 'email']);
     expect(nextAttemptAt(s)).toBe(Date.parse('2026-11-25T10:01:00.000Z'));
     expect(nextAttemptAt(state)).toBeUndefined();
+  });
+});
+
+/** One check's state in memory, version-checked. */
+const memoryStore = (initial: AlertState): AlertStateStore & { state: AlertState } => {
+  const store = {
+    state: structuredClone(initial),
+    get: async () => structuredClone(store.state),
+    putIfVersion: async (next: AlertState, expected: number) => {
+      if (store.state.version !== expected) return false;
+      store.state = structuredClone(next);
+      return true;
+    },
+    appendHistory: async () => undefined,
+    list: async () => ({ active: [structuredClone(store.state)], history: [] }),
+  };
+  return store;
+};
+
+describe('dead letters not filed yet', () => {
+  const clock = { now: () => NOW };
+  const queued = (): AlertState =>
+    enqueueDeliveries({ ...state, version: 1 }, notice(NOW.toISOString()), ['slack'], NOW);
+  const refuse = async () => {
+    throw Object.assign(new Error('HTTP 404'), { retryable: false });
+  };
+
+  it('marks a dead delivery unfiled when the caller files dead letters, and only then', async () => {
+    // Prepare
+    const filing = memoryStore(queued());
+    const plain = memoryStore(queued());
+
+    // Act
+    const fileDeadLetter = async () => undefined;
+    await Promise.all(
+      await startDue(state.checkKey, { store: filing, clock, send: refuse, fileDeadLetter }),
+    );
+    await Promise.all(await startDue(state.checkKey, { store: plain, clock, send: refuse }));
+
+    // Assess
+    expect(filing.state.deliveries?.[0]).toMatchObject({ status: 'dead', unfiled: true });
+    expect(deliveryViews(filing.state)[0]).toMatchObject({ status: 'dead', unfiled: true });
+    expect(plain.state.deliveries?.[0]?.status).toBe('dead');
+    expect(plain.state.deliveries?.[0]?.unfiled).toBeUndefined();
+  });
+
+  it('keeps the mark while filing fails, clears it once filed, and files nothing twice', async () => {
+    // Prepare: a dead delivery not filed yet.
+    const store = memoryStore(queued());
+    await Promise.all(
+      await startDue(state.checkKey, {
+        store,
+        clock,
+        send: refuse,
+        fileDeadLetter: async () => undefined,
+      }),
+    );
+    const filed: string[] = [];
+    let full = true;
+    const fileDeadLetter = async (d: ChannelDelivery) => {
+      if (full) throw new Error('ENOSPC: no space left on device');
+      filed.push(d.channel);
+    };
+
+    // Act + Assess: the disk is full; then there is space; then a second call.
+    await expect(fileDeadLetters(state.checkKey, { store, clock, fileDeadLetter })).rejects.toThrow(
+      'ENOSPC',
+    );
+    expect(unfiledDeliveries(store.state).map((d) => d.channel)).toEqual(['slack']);
+    full = false;
+    expect(await fileDeadLetters(state.checkKey, { store, clock, fileDeadLetter })).toBe(1);
+    expect(await fileDeadLetters(state.checkKey, { store, clock, fileDeadLetter })).toBe(0);
+    expect(filed).toEqual(['slack']);
+    expect(unfiledDeliveries(store.state)).toEqual([]);
+    expect(store.state.deliveries?.[0]?.status).toBe('dead');
+  });
+
+  it('never trims a dead delivery that is not filed yet', () => {
+    // Prepare: slack keeps 1 finished delivery; its oldest is dead and not filed.
+    const dead = (at: string, unfiled: boolean): ChannelDelivery => ({
+      key: `k-${at}`,
+      channel: 'slack',
+      notification: notice(at),
+      status: 'dead',
+      attempts: 1,
+      enqueuedAt: at,
+      finishedAt: at,
+      ...(unfiled ? { unfiled: true as const } : {}),
+    });
+    const old = {
+      ...state,
+      deliveries: [dead('2026-11-25T08:00:00.000Z', true), dead('2026-11-25T09:00:00.000Z', false)],
+    };
+
+    // Act
+    const next = enqueueDeliveries(old, notice(NOW.toISOString()), ['slack'], NOW, 1);
+
+    // Assess
+    expect(next.deliveries?.map((d) => [d.key, d.status, d.unfiled])).toEqual([
+      ['k-2026-11-25T08:00:00.000Z', 'dead', true],
+      ['k-2026-11-25T09:00:00.000Z', 'dead', undefined],
+      [notificationKey(notice(NOW.toISOString())), 'pending', undefined],
+    ]);
   });
 });

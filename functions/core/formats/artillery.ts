@@ -1,6 +1,12 @@
 import { invalidReport } from '../errors';
-import { invalidAt, isRecord, optionalNumber, ownEntries } from './shape';
-import { type LoadSummary, type ParsedLoad, round2 } from './types';
+import { invalidAt, isRecord, optionalDuration, optionalNumber, ownEntries } from './shape';
+import {
+  type LoadSummary,
+  MAX_DURATION_MS,
+  type ParsedLoad,
+  round2,
+  validDurationMs,
+} from './types';
 
 /**
  * Artillery v2 JSON report (`artillery run --output report.json`): `{ aggregate: { counters,
@@ -99,7 +105,7 @@ export const parseArtillery = (doc: unknown): ParsedLoad => {
     const path = ['aggregate', summariesKey, 'http.response_time'];
     if (!isRecord(rt)) throw invalidAt(WHAT, path, 'an object', rt);
     for (const [ours, theirs] of LATENCY_KEYS) {
-      const v = optionalNumber(rt, theirs, path, WHAT);
+      const v = optionalDuration(rt, theirs, path, WHAT);
       if (v !== undefined) latencyMs[ours] = round2(v);
     }
   }
@@ -115,8 +121,14 @@ export const parseArtillery = (doc: unknown): ParsedLoad => {
     latencyMs,
     thresholds: [],
   };
-  if (first !== undefined && last !== undefined && last >= first)
-    summary.durationMs = round2(last - first);
+  if (first !== undefined && last !== undefined && last >= first) {
+    const span = validDurationMs(last - first);
+    if (span !== undefined) summary.durationMs = round2(span);
+    else
+      warnings.push(
+        `The span from the first to the last metric (${last - first} ms) is longer than ${MAX_DURATION_MS} ms: the duration is unknown.`,
+      );
+  }
   const rates = aggregate.rates;
   const rate = isRecord(rates)
     ? optionalNumber(rates, 'http.request_rate', ['aggregate', 'rates'], WHAT)

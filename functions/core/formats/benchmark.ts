@@ -1,7 +1,13 @@
 import * as z from 'zod';
 import { invalidReport } from '../errors';
 import { isRecord, parseShape } from './shape';
-import type { Benchmark, ParsedBenchmark } from './types';
+import { type Benchmark, MAX_BENCHMARK_VALUE, type ParsedBenchmark } from './types';
+
+/**
+ * A benchmark value (any unit): at most MAX_BENCHMARK_VALUE either way. Here, not in shape.ts:
+ * a schema built at load time would bring zod into every bundle that imports shape.ts.
+ */
+export const benchmarkNumber = z.number().min(-MAX_BENCHMARK_VALUE).max(MAX_BENCHMARK_VALUE);
 
 /**
  * Benchmark results, four producers:
@@ -30,8 +36,8 @@ const Pytest = z.object({
       name: z.string(),
       fullname: z.string().nullish(),
       stats: z.object({
-        mean: z.number(),
-        stddev: z.number().nullish(),
+        mean: benchmarkNumber,
+        stddev: benchmarkNumber.nullish(),
         rounds: z.number().nonnegative().nullish(),
       }),
     }),
@@ -47,8 +53,8 @@ const Vitest = z.object({
           benchmarks: z.array(
             z.object({
               name: z.string(),
-              mean: z.number(),
-              sd: z.number().nullish(),
+              mean: benchmarkNumber,
+              sd: benchmarkNumber.nullish(),
               sampleCount: z.number().nonnegative().nullish(),
               samples: z.array(z.unknown()).nullish(),
             }),
@@ -63,8 +69,8 @@ const Hyperfine = z.object({
   results: z.array(
     z.object({
       command: z.string(),
-      mean: z.number(),
-      stddev: z.number().nullish(),
+      mean: benchmarkNumber,
+      stddev: benchmarkNumber.nullish(),
       times: z.array(z.unknown()).nullish(),
     }),
   ),
@@ -74,7 +80,7 @@ const Custom = z.array(
   z.object({
     name: z.string(),
     unit: z.string(),
-    value: z.number(),
+    value: benchmarkNumber,
   }),
 );
 

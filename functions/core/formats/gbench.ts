@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { benchmarkNumber } from './benchmark';
 import { parseShape } from './shape';
 import type { Benchmark, ParsedBenchmark } from './types';
 
@@ -21,13 +22,13 @@ const Run = z.object({
   run_type: z.enum(['iteration', 'aggregate']).optional(),
   aggregate_name: z.string().optional(),
   repetitions: z.number().int().nonnegative().optional(),
-  real_time: z.number().optional(),
-  cpu_time: z.number().optional(),
+  real_time: benchmarkNumber.optional(),
+  cpu_time: benchmarkNumber.optional(),
   time_unit: z.string().optional(),
   error_occurred: z.boolean().optional(),
   error_message: z.string().optional(),
-  bytes_per_second: z.number().optional(),
-  items_per_second: z.number().optional(),
+  bytes_per_second: benchmarkNumber.optional(),
+  items_per_second: benchmarkNumber.optional(),
 });
 
 const Report = z.object({

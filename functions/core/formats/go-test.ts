@@ -1,6 +1,12 @@
 import { invalidReport } from '../errors';
 import { isRecord } from './shape';
-import { firstLine, type ParsedTests, type TestCase } from './types';
+import {
+  firstLine,
+  MAX_DURATION_MS,
+  type ParsedTests,
+  type TestCase,
+  validDurationMs,
+} from './types';
 
 /**
  * `go test -json` (test2json) and gotestsum's `--jsonfile`: one JSON event per line. A test is
@@ -60,9 +66,6 @@ const STATUS: Record<string, Attempt['status']> = {
   skip: 'skipped',
 };
 
-const seconds = (v: unknown): number =>
-  typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v * 1000 : 0;
-
 /** An event's `Time` (RFC 3339, nanoseconds allowed) in ms since the epoch, when it is one. */
 const timeOf = (v: unknown): number | undefined => {
   if (typeof v !== 'string' || !/^\d{4}-\d\d-\d\dT/.test(v)) return undefined;
@@ -76,6 +79,18 @@ export const parseGoTest = (text: string): ParsedTests => {
   let events = 0;
   let notJson = 0;
   let firstBad: number | undefined;
+  /** `Elapsed` values that are not durations (negative, absurd, not numbers): counted as 0. */
+  let badElapsed = 0;
+  let firstBadElapsed: number | undefined;
+  /** An event's `Elapsed` (seconds) in ms; 0 when absent, or, with a warning, not a duration. */
+  const elapsed = (v: unknown, line: number): number => {
+    if (v === undefined || v === null) return 0;
+    const ms = validDurationMs(v, 1000);
+    if (ms !== undefined) return ms;
+    badElapsed++;
+    firstBadElapsed ??= line;
+    return 0;
+  };
   /** Span of the events' `Time` stamps, in ms since the epoch. */
   let spanStart = Number.POSITIVE_INFINITY;
   let spanEnd = Number.NEGATIVE_INFINITY;
@@ -111,7 +126,7 @@ export const parseGoTest = (text: string): ParsedTests => {
         packages.set(pkg, p);
       }
       if (status) {
-        const ms = seconds(event.Elapsed);
+        const ms = elapsed(event.Elapsed, i + 1);
         p.ms += ms;
         // The package started Elapsed before its end event (the binary's start-up has no event).
         if (time !== undefined) spanStart = Math.min(spanStart, time - ms);
@@ -129,7 +144,7 @@ export const parseGoTest = (text: string): ParsedTests => {
       test = { pkg, name: event.Test, attempts: [] };
       tests.set(key, test);
     }
-    if (status) test.attempts.push({ status, ms: seconds(event.Elapsed) });
+    if (status) test.attempts.push({ status, ms: elapsed(event.Elapsed, i + 1) });
     else if (
       action === 'output' &&
       test.message === undefined &&
@@ -211,6 +226,10 @@ export const parseGoTest = (text: string): ParsedTests => {
   if (unfinished > 0)
     warnings.push(
       `${unfinished} test(s) started but have no pass/fail/skip event (run cut short?)`,
+    );
+  if (badElapsed > 0)
+    warnings.push(
+      `${badElapsed} Elapsed value(s) are not durations from 0 to ${MAX_DURATION_MS / 1000} s (first: line ${firstBadElapsed}): they count as unknown, not in the durations`,
     );
   if (notJson > 0)
     warnings.push(

@@ -6,11 +6,13 @@ import {
   firstLine,
   lineIn,
   lineNumber,
+  MAX_DURATION_MS,
   type ParsedTests,
   round2,
   stripAnsi,
   type TestCase,
   type TestStatus,
+  validDurationMs,
 } from './types';
 
 /* ------------------------------------------------------------------------------------------
@@ -121,7 +123,8 @@ export const parseJest = (doc: unknown): ParsedTests => {
   let hasInvocations = false;
   let hasMeta = false;
   let maxEnd: number | undefined;
-  let negativeDurations = 0;
+  /** Tests whose duration is negative, not finite or absurd: counted as unknown. */
+  let badDurations = 0;
   let detailsKept = 0;
 
   for (const file of report.testResults) {
@@ -131,14 +134,15 @@ export const parseJest = (doc: unknown): ParsedTests => {
       const { retries, flaky } = retriesOf(a, status);
       if (typeof a.invocations === 'number') hasInvocations = true;
       if (a.meta !== undefined) hasMeta = true;
-      if ((a.duration ?? 0) < 0) negativeDurations++;
+      const duration = validDurationMs(a.duration ?? 0);
+      if (duration === undefined) badDurations++;
       const c: TestCase = {
         suite: file.name,
         classname: (a.ancestorTitles ?? []).join(' › '),
         name: a.title,
         status,
         flaky,
-        durationMs: round2(Math.max(0, a.duration ?? 0)),
+        durationMs: round2(duration ?? 0),
         retries,
         file: file.name,
       };
@@ -162,15 +166,16 @@ export const parseJest = (doc: unknown): ParsedTests => {
     if (file.status === 'failed' && fileFailed === 0) {
       const ran =
         typeof file.startTime === 'number' && typeof file.endTime === 'number'
-          ? Math.max(0, file.endTime - file.startTime)
+          ? validDurationMs(file.endTime - file.startTime)
           : 0;
+      if (ran === undefined) badDurations++;
       cases.push({
         suite: file.name,
         classname: '',
         name: basename(file.name),
         status: 'failed',
         flaky: false,
-        durationMs: round2(ran),
+        durationMs: round2(ran ?? 0),
         retries: 0,
         message: suiteFailureMessage(file.message),
         file: file.name,
@@ -192,15 +197,20 @@ export const parseJest = (doc: unknown): ParsedTests => {
   if (report.testResults.length === 0) warnings.push('The report contains no test files.');
 
   const summed = cases.reduce((s, c) => s + c.durationMs, 0);
-  const wall =
+  const span =
     typeof report.startTime === 'number' && maxEnd !== undefined
       ? maxEnd - report.startTime
       : undefined;
-  const isWall = wall !== undefined && wall >= 0;
-  const durationMs = round2(isWall ? wall : summed);
-  if (negativeDurations > 0)
+  const wall = validDurationMs(span);
+  const isWall = wall !== undefined;
+  const durationMs = round2(wall ?? summed);
+  if (badDurations > 0)
     warnings.push(
-      `${negativeDurations} test(s) have a negative duration: they count as unknown, not in the suite duration.`,
+      `${badDurations} test(s) have a negative or absurd duration (not a number of ms from 0 to ${MAX_DURATION_MS}): they count as unknown, not in the suite duration.`,
+    );
+  if (span !== undefined && !isWall)
+    warnings.push(
+      `The span from startTime to the last endTime (${span} ms) is not a duration from 0 to ${MAX_DURATION_MS} ms: the suite duration is the sum of test case times.`,
     );
 
   const dialect =

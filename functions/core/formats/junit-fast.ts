@@ -1,6 +1,6 @@
 import { sniff } from './detect';
 import { BODY_MAX_CHARS, junitBuilder } from './junit-model';
-import type { ParsedTests } from './types';
+import { MAX_NESTING_DEPTH, type ParsedTests } from './types';
 import type { XmlAttributes } from './xml';
 
 /**
@@ -21,7 +21,6 @@ import type { XmlAttributes } from './xml';
  * or reports the exact error with its line and column.
  */
 
-const MAX_DEPTH = 200;
 const ROOTS: readonly string[] = ['testsuites', 'testsuite'];
 
 /** Unpaired surrogates, which XML 1.0 forbids (see also `CONTROL`). */
@@ -428,7 +427,7 @@ const scan = (input: string): ParsedTests | undefined => {
     }
     open.push(name);
     const depth = open.length;
-    if (depth > MAX_DEPTH) return undefined;
+    if (depth > MAX_NESTING_DEPTH) return undefined;
     if (builder.open(name, attributes, depth) && captureDepth === 0) captureDepth = depth;
     if (selfClosing) {
       open.pop();

@@ -19,6 +19,7 @@ import {
   type ParsedTests,
   type TestCase,
   type TestSummary,
+  validDurationMs,
 } from './types';
 import type { XmlAttributes, XmlVisitor } from './xml';
 
@@ -35,7 +36,8 @@ export const BODY_MAX_CHARS = 4096;
 
 /**
  * A `time` attribute (seconds) as whole microseconds, so that durations have at most 3 decimals
- * of milliseconds and sums stay exact. Undefined when missing, empty, negative or garbage.
+ * of milliseconds and sums stay exact. Undefined when missing, empty, negative, garbage or
+ * longer than MAX_DURATION_MS (the fast path's 9 digits of seconds are below it).
  */
 /** 10 ** k, looked up: `**` with a variable exponent is slow. */
 const POWERS = [1, 10, 100, 1000, 10_000, 100_000, 1_000_000];
@@ -78,7 +80,7 @@ const slowTimeMicros = (time: string): number | undefined => {
     // Old Surefire versions format times with a thousands separator: "1,234.567".
     s = Number(t.replace(/,/g, ''));
   }
-  return s >= 0 && s < 1e9 ? Math.round(s * 1e6) : undefined;
+  return validDurationMs(s, 1000) === undefined ? undefined : Math.round(s * 1e6);
 };
 
 /** A declared count, or undefined when absent or not a number. */

@@ -60,11 +60,13 @@ export const mergeReruns = (
   suiteIds: readonly number[],
   declaredTests: number | undefined,
 ): { cases: TestCase[]; repeated: string[] } => {
-  // Per suite element, per name: the first case of each test with that name (one per
-  // classname). Keyed by the name string alone: a key built from the suite, classname and name
-  // costs a new string to hash per case, most of this function's time on 20,000 cases.
-  const bySuite = new Map<number, Map<string, number[]>>();
-  let names = new Map<string, number[]>();
+  // Per suite element, per name: the first case of the test with that name, or, once the name
+  // has several classnames, the first case per classname (a Map: a list to scan would make
+  // 60,000 classnames of one name quadratic). Keyed by the name string alone: a key built from
+  // the suite, classname and name costs a new string to hash per case, most of this function's
+  // time on 20,000 cases.
+  const bySuite = new Map<number, Map<string, number | Map<string, number>>>();
+  let names = new Map<string, number | Map<string, number>>();
   let namesOf = Number.NaN;
   /** Per case: the index of the first case of its test, or -1 (no name). */
   const first = new Int32Array(cases.length).fill(-1);
@@ -79,13 +81,26 @@ export const mergeReruns = (
       names = bySuite.get(suiteId) ?? new Map();
       bySuite.set(suiteId, names);
     }
-    const sameName = names.get(c.name);
-    const f = sameName?.find((k) => (cases[k] as TestCase).classname === c.classname);
-    if (f === undefined) {
-      first[i] = i;
-      if (sameName) sameName.push(i);
-      else names.set(c.name, [i]);
+    const seen = names.get(c.name);
+    let f: number | undefined;
+    if (seen === undefined) names.set(c.name, i);
+    else if (typeof seen === 'number') {
+      const classname = (cases[seen] as TestCase).classname;
+      if (classname === c.classname) f = seen;
+      else
+        names.set(
+          c.name,
+          new Map([
+            [classname, seen],
+            [c.classname, i],
+          ]),
+        );
     } else {
+      f = seen.get(c.classname);
+      if (f === undefined) seen.set(c.classname, i);
+    }
+    if (f === undefined) first[i] = i;
+    else {
       first[i] = f;
       const group = groups.get(f);
       if (group) group.push(i);
@@ -96,12 +111,17 @@ export const mergeReruns = (
   let distinct = cases.length;
   for (const group of groups.values()) distinct -= group.length - 1;
   const mergeAll = declaredTests === distinct;
+  // Which groups merge, decided once per group (not once per case: a group can hold every case).
+  const merged = new Set<number>();
+  for (const [f, group] of groups)
+    if (mergeAll || group.some((k) => cases[k]?.status === 'failed')) merged.add(f);
   const out: TestCase[] = [];
   const repeated: string[] = [];
   for (let i = 0; i < cases.length; i++) {
     const c = cases[i] as TestCase;
-    const group = groups.get(first[i] as number);
-    if (!group || (!mergeAll && !group.some((k) => cases[k]?.status === 'failed'))) {
+    const f = first[i] as number;
+    const group = groups.get(f);
+    if (!group || !merged.has(f)) {
       out.push(c);
       continue;
     }

@@ -1,5 +1,12 @@
 import { invalidReport } from '../errors';
-import { formatPath, invalidAt, isRecord, optionalNumber, ownEntries } from './shape';
+import {
+  formatPath,
+  invalidAt,
+  isRecord,
+  optionalDuration,
+  optionalNumber,
+  ownEntries,
+} from './shape';
 import { type LoadSummary, type LoadThreshold, type ParsedLoad, round2 } from './types';
 
 /**
@@ -190,7 +197,7 @@ export const parseK6 = (doc: unknown): ParsedLoad => {
   const duration = metrics.get('http_req_duration');
   if (duration) {
     for (const [ours, theirs] of LATENCY_KEYS) {
-      const v = num(duration, theirs);
+      const v = optionalDuration(duration.values, theirs, duration.valuesPath, WHAT);
       if (v !== undefined) latencyMs[ours] = round2(v);
     }
   }
@@ -198,10 +205,9 @@ export const parseK6 = (doc: unknown): ParsedLoad => {
   // Duration: handleSummary's state; the v1 summary's config.duration (seconds).
   let durationMs: number | undefined;
   if (isRecord(doc.state)) {
-    durationMs = optionalNumber(doc.state, 'testRunDurationMs', ['state'], WHAT);
+    durationMs = optionalDuration(doc.state, 'testRunDurationMs', ['state'], WHAT);
   } else if (dialect === 'summary-v1' && isRecord(doc.config)) {
-    const seconds = optionalNumber(doc.config, 'duration', ['config'], WHAT);
-    if (seconds !== undefined) durationMs = seconds * 1000;
+    durationMs = optionalDuration(doc.config, 'duration', ['config'], WHAT, 1000);
   }
 
   // Thresholds.

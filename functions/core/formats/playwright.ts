@@ -1,10 +1,13 @@
 import * as z from 'zod';
-import { parseShape } from './shape';
+import { invalidReport } from '../errors';
+import { formatPath, isRecord, parseShape } from './shape';
 import {
   DETAILS_MAX_TESTS,
   detailOf,
   firstLine,
   lineNumber,
+  MAX_DURATION_MS,
+  MAX_NESTING_DEPTH,
   type ParsedTests,
   stripAnsi,
   type TestCase,
@@ -18,7 +21,8 @@ import {
  * its `status` is `expected` (passed, or a `test.fail()` that failed as expected), `flaky`
  * (passed on a retry), `unexpected` (failed) or `skipped` (skip/fixme annotations). Retries =
  * attempts − 1. Attachments, stdout and steps are ignored. `stats` (Playwright's own totals)
- * are compared, and a difference is a warning.
+ * are compared, and a difference is a warning. Suites nested deeper than MAX_NESTING_DEPTH are
+ * refused before the (recursive) schema reads them.
  */
 
 const WHAT = 'Playwright JSON report';
@@ -26,7 +30,7 @@ const SEPARATOR = ' › ';
 
 const Result = z.object({
   status: z.string().optional(),
-  duration: z.number().nonnegative().optional(),
+  duration: z.number().nonnegative().max(MAX_DURATION_MS).optional(),
   error: z
     .object({
       message: z.string().optional(),
@@ -72,7 +76,7 @@ const Report = z.object({
   suites: z.array(Suite),
   stats: z
     .object({
-      duration: z.number().nonnegative().optional(),
+      duration: z.number().nonnegative().max(MAX_DURATION_MS).optional(),
       expected: z.number().optional(),
       unexpected: z.number().optional(),
       flaky: z.number().optional(),
@@ -80,6 +84,43 @@ const Report = z.object({
     })
     .optional(),
 });
+
+/** A suite in the document, for `refuseDeepSuites`. */
+interface SuiteAt {
+  suite: unknown;
+  index: number;
+  depth: number;
+  parent: SuiteAt | undefined;
+}
+
+/** `suites[0].suites[3]…` of a suite. */
+const suitePath = (at: SuiteAt): string => {
+  const keys: (string | number)[] = [];
+  for (let s: SuiteAt | undefined = at; s; s = s.parent) keys.push(s.index, 'suites');
+  return formatPath(keys.reverse());
+};
+
+/** Refuse suites nested deeper than MAX_NESTING_DEPTH (a loop: the document may nest deeper). */
+const refuseDeepSuites = (doc: unknown): void => {
+  const stack: SuiteAt[] = [];
+  const push = (suites: unknown, depth: number, parent: SuiteAt | undefined): void => {
+    if (Array.isArray(suites))
+      suites.forEach((suite, index) => {
+        stack.push({ suite, index, depth, parent });
+      });
+  };
+  if (isRecord(doc)) push(doc.suites, 1, undefined);
+  for (let at = stack.pop(); at; at = stack.pop()) {
+    if (at.depth > MAX_NESTING_DEPTH) {
+      const path = suitePath(at);
+      throw invalidReport(
+        `Invalid ${WHAT}: suite nesting is deeper than ${MAX_NESTING_DEPTH} levels at ${path}; refusing to read further.`,
+        { path },
+      );
+    }
+    if (isRecord(at.suite)) push(at.suite.suites, at.depth + 1, at);
+  }
+};
 
 /** The last attempt's error: its message's first line, its full text, where it happened. */
 const failureOf = (
@@ -104,6 +145,7 @@ const failureOf = (
 };
 
 export const parsePlaywright = (doc: unknown): ParsedTests => {
+  refuseDeepSuites(doc);
   const report = parseShape(Report, doc, WHAT);
   const cases: TestCase[] = [];
   let detailsKept = 0;

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { invalidReport, type VigilError } from '../errors';
+import { MAX_DURATION_MS, validDurationMs } from './types';
 
 /* ------------------------------------------------------------------------------------------
  * Shape validation shared by the JSON parsers (jest, istanbul, k6, artillery, benchmark).
@@ -77,6 +78,8 @@ const describeIssue = (issue: z.core.$ZodIssue, value: unknown): string => {
   }
   if (issue.code === 'too_small' && issue.origin === 'number')
     return `expected a number ${issue.inclusive ? '>=' : '>'} ${String(issue.minimum)}, got ${String(value)}`;
+  if (issue.code === 'too_big' && issue.origin === 'number')
+    return `expected a number ${issue.inclusive ? '<=' : '<'} ${String(issue.maximum)}, got ${String(value)}`;
   return `${issue.message} (got ${describeValue(value)})`;
 };
 
@@ -124,4 +127,23 @@ export const optionalNumber = (
   if (typeof v !== 'number' || !Number.isFinite(v))
     throw invalidAt(what, [...path, key], 'a number', v);
   return v;
+};
+
+/**
+ * `obj[key]`, a duration in units of `msPerUnit` ms, in milliseconds; undefined when absent or
+ * null; throws when it is not a number, or not a duration from 0 to MAX_DURATION_MS ms.
+ */
+export const optionalDuration = (
+  obj: Record<string, unknown>,
+  key: string,
+  path: readonly PathKey[],
+  what: string,
+  msPerUnit = 1,
+): number | undefined => {
+  const v = optionalNumber(obj, key, path, what);
+  if (v === undefined) return undefined;
+  const ms = validDurationMs(v, msPerUnit);
+  if (ms === undefined)
+    throw invalidAt(what, [...path, key], `a duration from 0 to ${MAX_DURATION_MS} ms`, v);
+  return ms;
 };

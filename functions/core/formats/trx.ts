@@ -1,9 +1,11 @@
 import {
   firstLine,
+  MAX_DURATION_MS,
   type ParsedTests,
   type TestCase,
   type TestStatus,
   type TestSummary,
+  validDurationMs,
 } from './types';
 import { readXml } from './xml';
 
@@ -30,12 +32,12 @@ const statusOf = (outcome: string | undefined): TestStatus =>
       ? 'failed'
       : 'skipped';
 
-/** `hh:mm:ss(.fffffff)` as milliseconds, or 0. */
-const durationMs = (value: string | undefined): number => {
-  const m = /^(\d+):(\d{2}):(\d{2}(?:\.\d+)?)$/.exec(value?.trim() ?? '');
-  if (!m) return 0;
-  const ms = (Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3])) * 1000;
-  return Math.round(ms * 1000) / 1000;
+/** `hh:mm:ss(.fffffff)` as milliseconds; undefined when it is not a duration (garbage, absurd). */
+const durationOf = (value: string): number | undefined => {
+  const m = /^(\d+):(\d{2}):(\d{2}(?:\.\d+)?)$/.exec(value.trim());
+  if (!m) return undefined;
+  const ms = validDurationMs(Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3]), 1000);
+  return ms === undefined ? undefined : Math.round(ms * 1000) / 1000;
 };
 
 const count = (value: string | undefined): number | undefined =>
@@ -57,27 +59,33 @@ export const parseTrx = (text: string): ParsedTests => {
   let start: number | undefined;
   let finish: number | undefined;
   const declared = new Map<string, number | undefined>();
+  /** `duration` attributes that are not durations: counted as unknown (0), with a warning. */
+  let badDurations = 0;
 
   readXml(
     text,
     {
       open(name, a, depth) {
         switch (name) {
-          case 'UnitTestResult':
+          case 'UnitTestResult': {
             // Top level only: TestRun > Results > UnitTestResult.
             if (depth !== 3) return false;
+            const duration = a.get('duration');
+            const ms = duration === undefined ? 0 : durationOf(duration);
+            if (ms === undefined) badDurations++;
             current = {
               suite: '',
               classname: '',
               name: a.get('testName') ?? '',
               status: statusOf(a.get('outcome')),
               flaky: false,
-              durationMs: durationMs(a.get('duration')),
+              durationMs: ms ?? 0,
               retries: 0,
             };
             resultDepth = depth;
             pending.push({ testId: a.get('testId') ?? '', tc: current });
             return false;
+          }
           case 'Message':
             if (current?.status !== 'failed' || current.message !== undefined) return false;
             collecting = true;
@@ -95,7 +103,7 @@ export const parseTrx = (text: string): ParsedTests => {
           case 'Times': {
             const s = Date.parse(a.get('start') ?? '');
             const f = Date.parse(a.get('finish') ?? '');
-            if (Number.isFinite(s) && Number.isFinite(f) && f >= s) {
+            if (validDurationMs(f - s) !== undefined) {
               start = s;
               finish = f;
             }
@@ -148,6 +156,10 @@ export const parseTrx = (text: string): ParsedTests => {
   if (start !== undefined && finish !== undefined) summary.durationMs = finish - start;
 
   const warnings: string[] = [];
+  if (badDurations > 0)
+    warnings.push(
+      `${badDurations} duration attribute(s) are not durations (hh:mm:ss.fffffff, at most ${MAX_DURATION_MS} ms): they count as unknown, not in the suite duration`,
+    );
   const total = declared.get('total');
   if (total !== undefined && total !== summary.total)
     warnings.push(`<Counters total="${total}"> but found ${summary.total} test results`);

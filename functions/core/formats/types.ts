@@ -155,8 +155,40 @@ export type ParsedReport =
   | ParsedBenchmark
   | ParsedSecurity;
 
-/** Shared helpers for parsers. */
-export const round2 = (n: number): number => Math.round(n * 100) / 100;
+/**
+ * How deep a report may nest (XML elements, Playwright suites): real reports stay far below it,
+ * and a recursive reader stays far from the stack's limit.
+ */
+export const MAX_NESTING_DEPTH = 200;
+
+/* Shared helpers for parsers. */
+
+/** `n` to 2 decimals; from 1e15 on, a double has none left (and `n * 100` may overflow). */
+export const round2 = (n: number): number => (Math.abs(n) < 1e15 ? Math.round(n * 100) / 100 : n);
+
+/**
+ * The longest duration a report may give, in ms (about 31 years; JUnit: a `time` below 1e9 s).
+ * A longer one is an error in the report, and sums or conversions of it may not stay finite.
+ */
+export const MAX_DURATION_MS = 1e12;
+
+/**
+ * A reported duration (`value` in units of `msPerUnit` ms: 1000 for seconds) in milliseconds,
+ * when it is one: a finite number from 0 to MAX_DURATION_MS. Else undefined: the parser then
+ * counts the duration as unknown, with a warning, or refuses the report, as it does for its
+ * other bad values.
+ */
+export const validDurationMs = (value: unknown, msPerUnit = 1): number | undefined => {
+  if (typeof value !== 'number') return undefined;
+  const ms = value * msPerUnit;
+  return ms >= 0 && ms <= MAX_DURATION_MS ? ms : undefined;
+};
+
+/**
+ * The largest magnitude of a benchmark value, in any unit: the mean, standard deviation and
+ * ratios to a baseline of values up to it stay finite. A larger one is refused.
+ */
+export const MAX_BENCHMARK_VALUE = 1e15;
 
 /** A measured metric; with total 0, not measured (`reason`, or a generic one). */
 export const coverageMetric = (covered: number, total: number, reason?: string): CoverageMetric =>

@@ -1,6 +1,7 @@
 import { SaxesParser, type SaxesStartTagPlain, type SaxesTagPlain } from 'saxes';
 import { invalidReport, type VigilError } from '../errors';
 import { sniff } from './detect';
+import { MAX_NESTING_DEPTH } from './types';
 
 /**
  * A small, safe streaming reader over `saxes`, shared by the XML report parsers.
@@ -16,8 +17,6 @@ import { sniff } from './detect';
  * - Nesting deeper than `maxDepth` is rejected as soon as it is reached.
  * - Syntax errors become `invalid_report` errors with the line and column.
  */
-
-export const MAX_XML_DEPTH = 200;
 
 /**
  * The attributes of the element being opened, entities decoded. The object is reused from one
@@ -182,7 +181,7 @@ const truncated = (
  */
 export const readXml = (input: string, visitor: XmlVisitor, options: XmlReadOptions): void => {
   const { format, roots } = options;
-  const maxDepth = options.maxDepth ?? MAX_XML_DEPTH;
+  const maxDepth = options.maxDepth ?? MAX_NESTING_DEPTH;
   // A BOM is harmless; saxes would report it as text before the root.
   const text = input.charCodeAt(0) === 0xfeff ? input.slice(1) : input;
 

@@ -161,7 +161,7 @@ describe('Jest/Vitest JSON suite duration', () => {
 
   it('warns about a negative duration', () => {
     expect(parseJest(doc([-5, 70])).warnings).toContain(
-      '1 test(s) have a negative duration: they count as unknown, not in the suite duration.',
+      '1 test(s) have a negative or absurd duration (not a number of ms from 0 to 1000000000000): they count as unknown, not in the suite duration.',
     );
   });
 });

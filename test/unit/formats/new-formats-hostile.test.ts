@@ -153,6 +153,7 @@ describe('TRX counters', () => {
     const parsed = parseReport(text) as ParsedTests;
     expect(parsed.cases[0]).toMatchObject({ durationMs: 0, message: 'first line', classname: '' });
     expect(parsed.warnings).toEqual([
+      '1 duration attribute(s) are not durations (hh:mm:ss.fffffff, at most 1000000000000 ms): they count as unknown, not in the suite duration',
       '<Counters passed="1"> but found 0 passed test results',
       '<Counters> failed+error+timeout+aborted=0 but found 1 failed test results',
     ]);

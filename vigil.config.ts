@@ -2,7 +2,7 @@ import { defineConfig } from './functions/core/config';
 
 /**
  * Vigil's configuration. `npm start` and `cdk deploy` both read this file.
- * Every field is optional; see README.md ("Configuration") for the full list.
+ * Every field is optional; see docs/configuration.md for the full list.
  */
 /**
  * Local mode probes Vigil's own health endpoint, so `npm start` shows probes, metrics and

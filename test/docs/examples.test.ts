@@ -5,10 +5,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { transformSync } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { loadConfigFile } from '../../functions/adapters/local/config-file';
 import { maintenanceCronProblems } from '../../functions/core/alerts/maintenance';
+import { flakyNotice, formatDuration, slackPayload } from '../../functions/core/alerts/messages';
 import { parseConfig } from '../../functions/core/config';
+import { loadCronParser } from '../../functions/core/cron';
+import type { TestCase } from '../../functions/core/formats/types';
+import { DEFAULT_CONTEXT } from '../../functions/core/gates/checks';
+import { coverageChecks } from '../../functions/core/gates/coverage';
+import { testChecks } from '../../functions/core/gates/tests';
 import type { LocalPipeline } from '../../functions/runtime/local/runtime';
+import shippedConfig from '../fixtures/config/vigil.config';
 import { saveEnv } from '../helpers/env';
 import { storedEvents } from '../helpers/local-store';
 import { type CodeBlock, docFiles, parseMarkdown, ROOT, readDoc } from './markdown';
@@ -22,7 +28,13 @@ import { type CodeBlock, docFiles, parseMarkdown, ROOT, readDoc } from './markdo
  *   object) must pass the config schema, as `npm start` and `cdk deploy` would load it;
  *   `<!-- config: defaults -->` must also show the defaults, and `<!-- config: NAME -->` names
  *   a block a scenario below runs (the probe walkthrough).
+ *
+ * `npm start` here reads test/fixtures/config/vigil.config.ts (the shipped vigil.config.ts's
+ * content), never the root vigil.config.ts: that one is the user's to edit.
  */
+
+/** The config `npm start` reads here; its output names it as the shipped file. */
+const FIXTURE_CONFIG = 'test/fixtures/config/vigil.config.ts';
 
 // Metrics carry the service name as a dimension: `npm start`'s, not the test run's. The local
 // pipeline reads it when imported: these are imported fresh in beforeAll, once it is set.
@@ -62,7 +74,20 @@ function evaluateConfig(source: string): unknown {
 
 // --- normalising -----------------------------------------------------------------------------
 
-const TEXT_RULES: [RegExp, string][] = [
+const UNIT_SECONDS: Record<string, number> = { d: 86_400, h: 3600, m: 60, s: 1 };
+
+/** Whether `text` is what formatDuration prints for some number of seconds. */
+const isDuration = (text: string): boolean => {
+  const seconds = text
+    .split(' ')
+    .reduce(
+      (sum, part) => sum + Number(part.slice(0, -1)) * (UNIT_SECONDS[part.slice(-1)] ?? NaN),
+      0,
+    );
+  return Number.isFinite(seconds) && formatDuration(seconds) === text;
+};
+
+const TEXT_RULES: [RegExp, string | ((match: string, ...groups: string[]) => string)][] = [
   [/\b00-[0-9a-f]{32}-[0-9a-f]{16}-01\b/g, '<traceparent>'],
   [/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z/g, '<time>'],
   [/\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/g, '<time>'],
@@ -74,12 +99,24 @@ const TEXT_RULES: [RegExp, string][] = [
   [/\b\d+(\.\d+)? ms\b/g, '<n> ms'],
   [/data dir: .*/g, 'data dir: <dir>'],
   [/vigil\.config\.(ts|json)/g, 'vigil.config'],
-  [/ after \d+[hms]( \d+[ms])*/g, ' after <duration>'],
+  // A duration as formatDuration prints it (`45s`, `1m`, `12m 30s`, `3h 5m`, `2d 4h`): any such
+  // value stands for any other, since the test runs an outage in milliseconds while the docs
+  // show one at the walkthrough's pace. A text formatDuration never prints (`1m 0s`, `90s`)
+  // stays as it is, and so differs from the real output.
+  [
+    / after (\d+[dhms]\b(?: \d+[dhms]\b)*)/g,
+    (m, d: string) => (isDuration(d) ? ' after <duration>' : m),
+  ],
 ];
 
 const normaliseText = (s: string): string => {
   let out = s;
-  for (const [pattern, replacement] of TEXT_RULES) out = out.replace(pattern, replacement);
+  // Two calls: String.replace's overloads take a string or a function, not their union.
+  for (const [pattern, replacement] of TEXT_RULES)
+    out =
+      typeof replacement === 'string'
+        ? out.replace(pattern, replacement)
+        : out.replace(pattern, replacement);
   return out
     .split('\n')
     .map((line) => line.replace(/\s+/g, ' ').trimEnd())
@@ -145,18 +182,18 @@ beforeAll(async () => {
   ({ runReport } = await import('../../cli/report'));
   ({ startLocal } = await import('../../functions/runtime/local/runtime'));
   const dataDir = await mkdtemp(join(tmpdir(), 'vigil-docs-'));
-  // `npm start` with the repository's vigil.config.ts (PORT=0: a free port, no self-probe).
+  // `npm start` with the shipped vigil.config.ts (its fixture copy; PORT=0: a free port).
   vi.stubEnv('PORT', '0');
   const startOutput = capture();
   dev = await runDev({
-    env: { PORT: '0', VIGIL_DATA_DIR: dataDir },
+    env: { PORT: '0', VIGIL_CONFIG: FIXTURE_CONFIG, VIGIL_DATA_DIR: dataDir },
     stdout: startOutput.write,
     stderr: () => {},
   });
   cleanups.push(() => dev.close());
   vi.unstubAllEnvs();
   token = dev.tokens[0] ?? '';
-  produced.set('npm-start', startOutput.text());
+  produced.set('npm-start', startOutput.text().split(FIXTURE_CONFIG).join('vigil.config.ts'));
 
   const sample = await readFile(join(ROOT, 'test/fixtures/corpus/junit/datadog-java-gradle.xml'));
   produced.set(
@@ -170,16 +207,124 @@ beforeAll(async () => {
   await reportFromCi(sample);
   await history(dataDir);
   await probeWithSlack(await mkdtemp(join(tmpdir(), 'vigil-docs-')));
-});
+  gateMessages();
+  produced.set('flaky-notice', flakyNoticeText());
+  // A whole pipeline, two CLI runs and a probe outage: ~10 s alone, 40 s and more on a machine
+  // busy with other test runs.
+}, 120_000);
 
-/** What loading a config with a bad field says. */
-const configError = async (dir: string): Promise<string> => {
-  const file = join(dir, 'vigil.config.json');
-  await writeFile(file, JSON.stringify({ gates: { minCoverage: 120 } }));
-  return loadConfigFile(file).then(
-    () => 'accepted',
-    (e: Error) => e.message.split(dir).join('/home/you/vigil'),
+/** Gate messages of gates.md, from the gate rules themselves (pure functions). */
+const gateMessages = () => {
+  const now = new Date('2026-11-28T12:00:00Z');
+  const pays = { suite: 'api', classname: 'Checkout', name: 'pays' };
+  /** `total` tests, the first `failed` of them failed, "api > Checkout > pays" first. */
+  const run = (total: number, failed: number) => {
+    const cases: TestCase[] = Array.from({ length: total }, (_, i) => ({
+      ...(i === 0 ? pays : { suite: 'api', classname: 'Cart', name: `case ${i}` }),
+      status: i < failed ? 'failed' : 'passed',
+      flaky: false,
+      durationMs: 1,
+      retries: 0,
+    }));
+    const summary = { total, passed: total - failed, failed, skipped: 0, flaky: 0, durationMs: 1 };
+    return { kind: 'tests' as const, format: 'junit' as const, summary, warnings: [], cases };
+  };
+  const quarantined = (owner: string, expires: string) => ({
+    ...DEFAULT_CONTEXT,
+    now,
+    quarantine: parseConfig({
+      quarantine: [{ test: 'api > Checkout > pays', owner, reason: 'sandbox flaky', expires }],
+    }).quarantine,
+  });
+  const gates = parseConfig({}).gates;
+  const failedMessage = (total: number, failed: number, owner: string, expires: string) =>
+    testChecks(run(total, failed), gates, quarantined(owner, expires)).find(
+      (c) => c.id === 'tests.failed',
+    )?.message;
+  produced.set(
+    'gate-quarantine',
+    [failedMessage(40, 3, 'ana', '2026-12-01'), failedMessage(6, 4, 'cy', '2026-11-24')].join('\n'),
   );
+  const lines = (pct: number) => {
+    const metric = { pct, covered: pct * 10, total: 1000 };
+    return { lines: metric, branches: metric, functions: metric };
+  };
+  const drop = coverageChecks(
+    lines(91.2),
+    { ...gates, coverageMetrics: ['lines'], maxCoverageDrop: 1 },
+    {
+      ...DEFAULT_CONTEXT,
+      now,
+      suite: 'unit',
+      baseline: [
+        {
+          kind: 'coverage',
+          project: 'shop',
+          runId: 'main-1',
+          format: 'istanbul',
+          suite: 'unit',
+          branch: 'main',
+          ingestedAt: now.toISOString(),
+          correlationId: 'c',
+          gate: 'pass',
+          summary: lines(92.7),
+        },
+      ],
+    },
+  );
+  produced.set(
+    'gate-coverage-drop',
+    drop.find((c) => c.id === 'coverage.drop.lines')?.message ?? '',
+  );
+};
+
+/**
+ * The NOTICE of a flaky test on the default branch (flip-rate rule): Slack's `text` as Slack
+ * shows it (the payload escapes `&`, `<`, `>`).
+ */
+const flakyNoticeText = (): string =>
+  unescapeSlack(
+    slackPayload(
+      flakyNotice(
+        {
+          metadata: {
+            project: 'shop',
+            runId: 'r-8',
+            branch: 'main',
+            correlationId: 'c',
+            detectedAt: '2026-11-28T12:00:00.000Z',
+          },
+          test: {
+            id: 'cart > CartTest > checkout',
+            suite: 'cart',
+            classname: 'CartTest',
+            name: 'checkout',
+          },
+          reason: 'flip-rate',
+          explanation: '3 flips in 8 runs on main (flip rate 43%, threshold 30%).',
+          flipRate: 3 / 7,
+          quarantined: { owner: 'team-cart', expires: '2026-12-31' },
+          batch: { index: 1, total: 1 },
+        },
+        'event-1',
+      ),
+    ).text,
+  );
+
+const unescapeSlack = (s: string): string =>
+  s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+
+/** What `vigil probe` says of a config with a bad field (the path as in a clone). */
+const configError = async (dir: string): Promise<string> => {
+  await writeFile(join(dir, 'vigil.config.json'), JSON.stringify({ gates: { minCoverage: 120 } }));
+  const out = capture();
+  await runProbeCli(['--once'], {
+    env: { VIGIL_CONFIG: 'vigil.config.json' },
+    cwd: dir,
+    stdout: out.write,
+    stderr: out.write,
+  });
+  return out.text().split(dir).join('/home/you/vigil');
 };
 
 /** The history API and the flaky-test event of history-and-flaky-tests.md. */
@@ -253,9 +398,11 @@ const reportFromCi = async (junit: Buffer) => {
 };
 
 /**
- * The walkthrough of probes-and-alerting.md: its config, with the probe pointed at a local
- * service and the Slack webhook at a local receiver. Probe turns are run at once
- * (`probes.runAll()`), so the outage takes milliseconds.
+ * The walkthrough of probes-and-alerting.md: its config fragment (`probes` and `alerts`) in
+ * place of the shipped config's, with the probe pointed at a local service and the Slack
+ * webhook at a local receiver. Probe turns are run at once (`probes.runAll()`), so the outage
+ * takes milliseconds where the docs show it at `intervalSeconds: 30`: times are normalised,
+ * and a duration stands for any other (TEXT_RULES).
  */
 const probeWithSlack = async (dataDir: string) => {
   let healthy = true;
@@ -281,6 +428,7 @@ const probeWithSlack = async (dataDir: string) => {
   const probes = documented.probes as { url: string }[];
   const documentedOrigin = new URL(probes[0]?.url ?? '').origin;
   const config = {
+    ...shippedConfig,
     ...documented,
     probes: probes.map((p) => ({ ...p, url: p.url.replace(documentedOrigin, serviceUrl) })),
   };
@@ -391,6 +539,9 @@ describe('examples in the docs', () => {
 });
 
 describe('config examples in the docs', () => {
+  // As loadConfigFile does before checking maintenance windows' crons.
+  beforeAll(() => loadCronParser());
+
   it.each(configs.map((c) => [`${c.file}:${c.line}`, c] as const))('%s is valid', (_, block) => {
     const input = evaluateConfig(block.body) as Record<string, unknown>;
     const config = parseConfig(input, `${block.file}:${block.line}`);

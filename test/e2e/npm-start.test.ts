@@ -14,6 +14,13 @@ import { spawnVigil } from '../helpers/vigil-process';
 
 const run = promisify(execFile);
 
+/**
+ * The config these processes read: the shipped vigil.config.ts's content, as a fixture. The
+ * root vigil.config.ts is the user's to edit (the probe walkthrough adds to it), so no test
+ * here depends on what it holds.
+ */
+const CONFIG = 'test/fixtures/config/vigil.config.ts';
+
 /** The nice value of each thread of process `pid`, by thread id (Linux's /proc). */
 const threadNiceValues = async (pid: number): Promise<Map<number, number>> => {
   const out = new Map<number, number>();
@@ -34,12 +41,13 @@ afterAll(() => {
 // Two processes at once: the refused config while `npm start` comes up.
 describe.concurrent('npm start (vigil dev)', () => {
   it('prints its URL, a generated token and a working curl command; runs as one process under npm, which SIGTERM stops, freeing the port; runs its bus worker thread at a lower CPU priority; never loads the X-Ray SDK nor prints a build warning', async () => {
-    // Prepare: `npm start` exactly as a user types it; Node logs every CommonJS module it
-    // loads (the X-Ray SDK is one), in worker threads too, on stderr.
+    // Prepare: `npm start` exactly as a user types it (with the fixture config); Node logs
+    // every CommonJS module it loads (the X-Ray SDK is one), in worker threads too, on stderr.
     const dataDir = await mkdtemp(join(tmpdir(), 'vigil-npm-'));
     const npm = spawn('npm', ['start'], {
       env: childEnv({
         PORT: '0',
+        VIGIL_CONFIG: CONFIG,
         VIGIL_DATA_DIR: dataDir,
         VIGIL_INGEST_TOKENS: '',
         NODE_DEBUG: 'module',
@@ -140,7 +148,7 @@ describe.concurrent('npm start (vigil dev)', () => {
 
   it('stops on a SIGTERM that arrives while it starts, once it runs, and frees its lock', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'vigil-early-'));
-    const vigil = await spawnVigil({ VIGIL_DATA_DIR: dataDir });
+    const vigil = await spawnVigil({ VIGIL_CONFIG: CONFIG, VIGIL_DATA_DIR: dataDir });
     children.push(vigil.child);
     // The lock is taken early in the start, well before the bus is ready.
     const deadline = Date.now() + 60_000;

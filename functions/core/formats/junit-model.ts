@@ -72,10 +72,14 @@ const timeMicros = (time: string | undefined): number | undefined => {
   return slowTimeMicros(time);
 };
 
+/** A decimal number, as test tools write times (some in exponent notation: `1.5E-4`). */
+const DECIMAL = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?$/i;
+
 const slowTimeMicros = (time: string): number | undefined => {
   const t = time.trim();
   if (t === '') return undefined;
-  let s = Number(t);
+  // Decimal only: `Number` would also read "0x10" (16), "0b1" and "0o7".
+  let s = DECIMAL.test(t) ? Number(t) : Number.NaN;
   if (Number.isNaN(s) && /^\d{1,3}(,\d{3})+(\.\d+)?$/.test(t)) {
     // Old Surefire versions format times with a thousands separator: "1,234.567".
     s = Number(t.replace(/,/g, ''));

@@ -99,13 +99,14 @@ describe('JUnit suite duration', () => {
   });
 
   it('warns about times that are not durations instead of counting them as 0', () => {
-    const cases = ['1e400', 'Infinity', '-1', '2']
+    const cases = ['1e400', 'Infinity', '-1', '0x10', '2', '1.5E-1']
       .map((t, i) => `<testcase classname="c" name="t${i}" time="${t}"/>`)
       .join('');
-    const r = both(`<testsuite name="s" tests="4">${cases}</testsuite>`);
-    expect(r.summary.durationMs).toBe(2_000);
+    const r = both(`<testsuite name="s" tests="6">${cases}</testsuite>`);
+    expect(r.summary.durationMs).toBe(2_150);
     expect(r.warnings).toContain(
-      '3 time attribute(s) are not valid durations ("1e400" on test case "t0", "Infinity" on ' +
+      // The first three are named; "0x10" (t3) is the fourth.
+      '4 time attribute(s) are not valid durations ("1e400" on test case "t0", "Infinity" on ' +
         'test case "t1", "-1" on test case "t2"): they count as unknown, not in the suite duration',
     );
     const root = both(`<testsuites time="-5">${suite('a', 'NaN')}</testsuites>`);

@@ -8,13 +8,16 @@
  * silent 0.
  */
 
+import { NO_DURATION } from './types';
+
 export type DurationSource =
   | 'root time'
   | 'timestamp span'
   | 'longest suite (same start time)'
   | 'longest file'
   | 'sum of suite times'
-  | 'sum of test case times';
+  | 'sum of test case times'
+  | typeof NO_DURATION;
 
 export interface SuiteDurationResult {
   durationMs: number;
@@ -39,6 +42,7 @@ export class SuiteDuration {
   #spanned = 0;
   #caseSum = 0;
   #caseMax = 0;
+  #casesTimed = 0;
   #invalid = 0;
   readonly #examples: string[] = [];
 
@@ -86,7 +90,9 @@ export class SuiteDuration {
 
   /** A test case's time in microseconds (0 when it has none, with a warning when invalid). */
   testCase(time: string | undefined, where: () => string): number {
-    const us = this.#read(time, where) ?? 0;
+    const read = this.#read(time, where);
+    if (read !== undefined) this.#casesTimed++;
+    const us = read ?? 0;
     this.#caseSum += us;
     this.#caseMax = Math.max(this.#caseMax, us);
     return us;
@@ -123,6 +129,9 @@ export class SuiteDuration {
         this.#spanEnd - this.#spanStart,
       );
     if (allTimed) return us('sum of suite times', this.#suiteSum);
+    // Not one valid time anywhere: the run's duration is unknown, not 0.
+    if (this.#casesTimed === 0 && this.#root === undefined && this.#suitesTimed === 0)
+      return us(NO_DURATION, 0);
     return us('sum of test case times', this.#caseSum);
   }
 }

@@ -136,9 +136,15 @@ interface ParsedBase<K extends ReportKind, S> {
 
 export interface ParsedTests extends ParsedBase<'tests', TestSummary> {
   cases: TestCase[];
-  /** How `summary.durationMs` was measured (wall time when the report has it), for the gate. */
+  /**
+   * How `summary.durationMs` was measured (wall time when the report has it), for the gate;
+   * NO_DURATION when the report has no valid time at all (`durationMs` is then 0).
+   */
   durationSource?: string;
 }
+
+/** The `durationSource` of a test report without one valid time: the duration gate skips it. */
+export const NO_DURATION = 'no valid time in the report';
 export type ParsedCoverage = ParsedBase<'coverage', CoverageSummary>;
 export type ParsedLoad = ParsedBase<'load', LoadSummary>;
 export type ParsedBenchmark = ParsedBase<'benchmark', BenchmarkSummary>;

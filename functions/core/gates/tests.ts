@@ -1,9 +1,9 @@
 import type { GateConfig, Quarantine } from '../config';
 import type { GateCheck } from '../events';
-import type { ParsedTests } from '../formats/types';
+import { NO_DURATION, type ParsedTests } from '../formats/types';
 import { findQuarantine } from '../history/quarantine';
 import { testId } from '../history/types';
-import { check, clip, type GateContext, plural } from './checks';
+import { check, clip, type GateContext, plural, skip } from './checks';
 
 /**
  * Test-run checks. Failures of tests under an active quarantine do not count against
@@ -77,13 +77,20 @@ export const testChecks = (report: ParsedTests, cfg: GateConfig, ctx: GateContex
   const seconds = Math.round(s.durationMs) / 1000;
   const over = seconds > cfg.maxDurationSeconds;
   checks.push(
-    check(
-      'tests.duration',
-      over,
-      `Suite took ${seconds}s${report.durationSource ? ` (${report.durationSource})` : ''}, ${over ? 'over' : 'within'} the budget of ${cfg.maxDurationSeconds}s`,
-      seconds,
-      cfg.maxDurationSeconds,
-    ),
+    report.durationSource === NO_DURATION
+      ? skip(
+          'tests.duration',
+          `Suite duration unknown (${NO_DURATION}): not checked against the budget of ${cfg.maxDurationSeconds}s`,
+          null,
+          cfg.maxDurationSeconds,
+        )
+      : check(
+          'tests.duration',
+          over,
+          `Suite took ${seconds}s${report.durationSource ? ` (${report.durationSource})` : ''}, ${over ? 'over' : 'within'} the budget of ${cfg.maxDurationSeconds}s`,
+          seconds,
+          cfg.maxDurationSeconds,
+        ),
   );
   if (quarantined.length > 0 || expired.length > 0) {
     const parts: string[] = [];

@@ -129,6 +129,26 @@ describe('JUnit suite duration', () => {
       message: 'Suite took 193s (longest file), within the budget of 200s',
     });
   });
+
+  it('skips the duration gate when the report has no valid time at all, instead of "took 0s"', async () => {
+    const deps = gateDeps();
+    for (const cases of [
+      '<testcase classname="c" name="a" time="NaN"/><testcase classname="c" name="b" time="x"/>',
+      '<testcase classname="c" name="a"/>',
+    ]) {
+      const body = Buffer.from(`<testsuite name="s">${cases}</testsuite>`);
+      const { result } = await ingest(
+        { query: { project: 'shop', runId: `r-${cases.length}` }, body, correlationId: 'c' },
+        deps,
+      );
+      expect(result.gate.checks.find((c) => c.id === 'tests.duration')).toMatchObject({
+        status: 'skip',
+        message:
+          'Suite duration unknown (no valid time in the report): not checked against the budget of 200s',
+        actual: null,
+      });
+    }
+  });
 });
 
 describe('Jest/Vitest JSON suite duration', () => {

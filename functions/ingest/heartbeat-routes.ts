@@ -29,28 +29,21 @@ export interface HeartbeatRoute {
 }
 
 const MAX_MESSAGE_CHARS = 500;
-/** Largest body a ping may carry (read before the token is checked: keep it small). */
+/**
+ * Largest body a ping may carry (local mode reads it before the heartbeat's own token is
+ * checked: keep it small). Only its first 500 characters are used (a failure's error text).
+ */
 export const MAX_PING_BODY_BYTES = 16 * 1024;
 
 /**
- * Local mode's edge, for a request that carries a body: true for a heartbeat ping (the handler
- * checks its token) with a small declared body, a 413 for a larger or chunked one, false for
- * any other route (a bearer token is needed up front).
+ * Ping bodies local mode reads at once: a pool of their own, apart from the reports', so slow
+ * pings cannot hold back report ingestion (at most this many × `MAX_PING_BODY_BYTES` in memory).
  */
-export const heartbeatBodyCheck = (
-  method: string | undefined,
-  path: string,
-  headers: Record<string, string | string[] | undefined>,
-): boolean => {
-  if ((method !== 'GET' && method !== 'POST') || !parseHeartbeatPath(path)) return false;
-  const length = Number(headers['content-length'] ?? Number.NaN);
-  if (headers['transfer-encoding'] !== undefined || !(length <= MAX_PING_BODY_BYTES))
-    throw new VigilError(
-      'payload_too_large',
-      `A heartbeat ping's body is at most ${MAX_PING_BODY_BYTES} bytes, with a Content-Length.`,
-    );
-  return true;
-};
+export const MAX_CONCURRENT_PINGS = 8;
+
+/** The route of a heartbeat ping (`GET` or `POST`), or undefined for any other request. */
+export const pingRoute = (method: string | undefined, path: string): HeartbeatRoute | undefined =>
+  method === 'GET' || method === 'POST' ? parseHeartbeatPath(path) : undefined;
 
 /** `{project}/{name}[/start|/fail]` (a project may contain `/`), or undefined. */
 export const parseHeartbeatPath = (path: string): HeartbeatRoute | undefined => {
@@ -74,10 +67,18 @@ export interface HeartbeatRouteDeps extends Omit<HeartbeatDeps, 'location'> {
   tokens: () => Promise<{ ingest: readonly string[]; read: readonly string[] }>;
 }
 
-const wrongToken = (): VigilError =>
+/** The answer to a wrong heartbeat token, and to any token for a heartbeat not configured. */
+export const wrongToken = (): VigilError =>
   new VigilError(
     'unauthorized',
     'Missing or wrong token: send "Authorization: Bearer <ingest token>", or the heartbeat\'s own token as ?token=.',
+  );
+
+/** The answer to a bearer-authorized ping of a heartbeat that is not configured. */
+export const heartbeatNotFound = (route: HeartbeatRoute): VigilError =>
+  new VigilError(
+    'not_found',
+    `No heartbeat named "${route.name}" in project "${route.project}" is configured (heartbeats in vigil.config).`,
   );
 
 const parseExitCode = (raw: string | undefined): number | undefined => {
@@ -124,11 +125,7 @@ export const pingHeartbeat = async (
   } else {
     authorize(header(event, 'authorization'), await deps.tokens(), 'POST', event.rawPath);
   }
-  if (!cfg)
-    throw new VigilError(
-      'not_found',
-      `No heartbeat named "${route.name}" in project "${route.project}" is configured (heartbeats in vigil.config).`,
-    );
+  if (!cfg) throw heartbeatNotFound(route);
   const exitCode = parseExitCode(query.exitCode);
   const failing = route.kind === 'fail' || (exitCode !== undefined && exitCode !== 0);
   const message = failing ? messageOf(event) : undefined;

@@ -1,11 +1,17 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
-import { connect, type Socket } from 'node:net';
+import { createServer, request, type Server } from 'node:http';
+import { type AddressInfo, connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type AdmittedBody,
+  createHttpEdge,
+  type EdgeOptions,
+} from '../../functions/adapters/local/http-edge';
 import { parseConfig } from '../../functions/core/config';
 import { type LocalPipeline, startLocal } from '../../functions/runtime/local/runtime';
 import { requireTools } from '../helpers/requires';
@@ -30,19 +36,25 @@ const JUNIT = '<testsuite name="s" tests="1"><testcase classname="c" name="t"/><
 let pipeline: LocalPipeline;
 let dir: string;
 let big: string;
+/** Larger than a socket's buffers: a client that sends it unasked is reset if not drained. */
+let huge: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'vigil-edge-'));
   big = join(dir, 'big.xml');
   await writeFile(big, Buffer.alloc(LIMIT * 4, 'x'));
+  huge = join(dir, 'huge.xml');
+  await writeFile(huge, Buffer.alloc(8 * 1024 * 1024, 'x'));
   pipeline = await startLocal({
     config: parseConfig({
       project: 'edge',
       ingest: { maxBodyBytes: LIMIT, maxConcurrentBodies: 2, maxBufferedBytes: LIMIT },
+      heartbeats: [{ name: 'beat', periodSeconds: 3600, tokenSecret: 'BEAT_HB' }],
     }),
     dataDir: dir,
     port: 0,
     tokens: [TOKEN],
+    env: { VIGIL_SECRET_BEAT_HB: 'beat-token' },
     probes: false,
   });
 });
@@ -61,9 +73,13 @@ const curl = async (...args: string[]) => {
 };
 
 /** A raw HTTP/1.1 exchange: what the server answers to the request head (and `body`, if any). */
-const raw = (head: string, body = ''): Promise<{ socket: Socket; first: Promise<string> }> =>
+const raw = (
+  head: string,
+  body = '',
+  port = Number(new URL(pipeline.url).port),
+): Promise<{ socket: Socket; first: Promise<string> }> =>
   new Promise((resolve, reject) => {
-    const socket = connect(Number(new URL(pipeline.url).port), '127.0.0.1', () => {
+    const socket = connect(port, '127.0.0.1', () => {
       socket.write(`${head}\r\n\r\n${body}`);
       const first = new Promise<string>((done) => {
         let text = '';
@@ -183,5 +199,233 @@ describe.skipIf(!ok)('local HTTP edge', () => {
       JUNIT.replace('name="t"', 'name="u"'),
     );
     expect(again.status).toBe(202);
+  });
+});
+
+/** Resolves with `value` after `ms`: the other side of a race with what should come sooner. */
+const settleAfter = <T>(ms: number, value: T): Promise<T> =>
+  new Promise((resolve) => setTimeout(() => resolve(value), ms));
+
+/** Everything the server sends on `socket` until it closes, and whether that was clean. */
+const whole = (socket: Socket): Promise<{ text: string; error?: string }> =>
+  new Promise((resolve) => {
+    let text = '';
+    socket.on('data', (d: Buffer) => {
+      text += d.toString();
+    });
+    socket.on('error', (e: NodeJS.ErrnoException) => resolve({ text, error: e.code ?? e.message }));
+    socket.on('close', () => resolve({ text }));
+  });
+
+/** The JSON body of a raw HTTP answer. */
+const jsonOf = (answer: string) => JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4));
+
+describe.skipIf(!ok)('local HTTP edge: what the audit found', () => {
+  const hb = (path: string, headers = '', bytes = 1000) =>
+    `POST /v1/heartbeats/${path} HTTP/1.1\r\nHost: x\r\n${headers}Content-Length: ${bytes}`;
+
+  it('refuses slow pings of a heartbeat not configured before reading them: reports still get in', async () => {
+    // Three unauthenticated slow pings (more than the two report slots) of `nope/none`.
+    const pings = await Promise.all([1, 2, 3].map(() => raw(hb('nope/none'), 'x')));
+    const firsts = await Promise.all(
+      pings.map((p) => Promise.race([p.first, settleAfter(1500, '')])),
+    );
+    for (const first of firsts) {
+      expect(first.split('\r\n')[0]).toBe('HTTP/1.1 401 Unauthorized');
+      expect(jsonOf(first).error.correlationId).toMatch(/^[0-9a-f-]{36}$/);
+    }
+    expect(pipeline.edge.inFlight()).toEqual({ bodies: 0, bytes: 0 });
+    // With the bearer token, a heartbeat not configured is 404 at once.
+    const known = await raw(hb('nope/none', `Authorization: Bearer ${TOKEN}\r\n`), 'x');
+    expect((await Promise.race([known.first, settleAfter(1500, '')])).split('\r\n')[0]).toBe(
+      'HTTP/1.1 404 Not Found',
+    );
+    const report = await curl(
+      '-H',
+      `Authorization: Bearer ${TOKEN}`,
+      '--data-binary',
+      JUNIT.replace('name="t"', 'name="q"'),
+    );
+    expect(report.status).toBe(202);
+    for (const p of [...pings, known]) p.socket.destroy();
+    // The report's body is released once its answer is out.
+    await expect.poll(() => pipeline.edge.inFlight()).toEqual({ bodies: 0, bytes: 0 });
+  });
+
+  it('reads pings of a configured heartbeat in a small pool of their own, apart from reports', async () => {
+    // Eight slow pings with a (wrong) heartbeat token fill the ping pool...
+    const pings = [];
+    for (let i = 0; i < 8; i++) pings.push(await raw(hb('edge/beat?token=wrong'), 'x'));
+    await expect.poll(() => pipeline.edge.inFlight('heartbeat ping').bodies).toBe(8);
+    expect(pipeline.edge.inFlight()).toEqual({ bodies: 0, bytes: 0 });
+    // ...a ninth is told to retry, reports are not affected.
+    const ninth = await raw(hb('edge/beat?token=wrong'), 'x');
+    expect((await ninth.first).split('\r\n')).toEqual(
+      expect.arrayContaining(['HTTP/1.1 503 Service Unavailable', 'retry-after: 1']),
+    );
+    const report = await curl(
+      '-H',
+      `Authorization: Bearer ${TOKEN}`,
+      '--data-binary',
+      JUNIT.replace('name="t"', 'name="p"'),
+    );
+    expect(report.status).toBe(202);
+    // A ping body above its small limit is refused unread.
+    const large = await raw(hb('edge/beat?token=wrong', '', 20_000), 'x');
+    expect((await large.first).split('\r\n')[0]).toBe('HTTP/1.1 413 Payload Too Large');
+    for (const p of [...pings, ninth, large]) p.socket.destroy();
+    await expect.poll(() => pipeline.edge.inFlight('heartbeat ping').bodies).toBe(0);
+  });
+
+  it("gives Python's urllib the JSON 401 and 413 with Expect: 100-continue, not a reset", async () => {
+    const script = [
+      'import sys, urllib.request, urllib.error',
+      'data = open(sys.argv[2], "rb").read()',
+      'for auth in ({}, {"Authorization": "Bearer " + sys.argv[3]}):',
+      '    req = urllib.request.Request(sys.argv[1], data=data, headers={"Expect": "100-continue", **auth})',
+      '    try:',
+      '        urllib.request.urlopen(req, timeout=10)',
+      '    except urllib.error.HTTPError as e:',
+      '        print(e.code, e.read().decode())',
+      '    except OSError as e:',
+      '        print("error", e)',
+    ].join('\n');
+    const { stdout } = await run(PYTHON, ['-c', script, results(), huge, TOKEN]);
+    const lines = stdout.trim().split('\n');
+    expect(lines.map((l) => l.split(' ')[0])).toEqual(['401', '413']);
+    for (const line of lines)
+      expect(JSON.parse(line.slice(4)).error.correlationId).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it("answers what Node's HTTP parser refuses with the JSON error and a correlation id", async () => {
+    const cases = [
+      [`GET /v1/health?x=${'b'.repeat(20_000)} HTTP/1.1\r\nHost: x`, 431, 'headers_too_large'],
+      [
+        'POST /v1/results HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked',
+        400,
+        'bad_request',
+      ],
+      ['POST /v1/results HTTP/1.1\r\nHost: x\r\nContent-Length: abc', 400, 'bad_request'],
+      [
+        'POST /v1/results HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6',
+        400,
+        'bad_request',
+      ],
+      ['POST /v1/results HTTP/1.1\r\nHost: x\r\nContent-Length: -1', 400, 'bad_request'],
+    ] as const;
+    for (const [head, status, code] of cases) {
+      const { socket } = await raw(head);
+      const { text } = await whole(socket);
+      expect(text.split('\r\n')[0]).toMatch(new RegExp(`^HTTP/1.1 ${status} `));
+      expect(text).toMatch(/\r\nx-correlation-id: [0-9a-f-]{36}\r\n/);
+      const body = jsonOf(text);
+      expect(body.error).toMatchObject({ code });
+      expect(body.error.correlationId).toMatch(/^[0-9a-f-]{36}$/);
+    }
+  });
+});
+
+describe('createHttpEdge', () => {
+  let server: Server;
+  let port = 0;
+  let edge: ReturnType<typeof createHttpEdge>;
+  /** Bodies the test's handler holds (its response not sent yet). */
+  const held: { read: AdmittedBody; end: () => void }[] = [];
+
+  const start = async (options: Partial<EdgeOptions>) => {
+    edge = createHttpEdge({
+      maxBodyBytes: 1000,
+      maxConcurrentBodies: 1,
+      maxBufferedBytes: 1000,
+      authorize: () => true,
+      ...options,
+    });
+    server = createServer((req, res) => {
+      void edge.readBody(req, res, new URL(req.url ?? '/', 'http://x'), false).then((read) => {
+        if (!read) return;
+        held.push({
+          read,
+          end: () => {
+            res.end('done');
+            // (optional: what an edge that returned the bare body handed over had none)
+            read.release?.();
+          },
+        });
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.address() as AddressInfo).port;
+  };
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  const post = (bytes: number) =>
+    new Promise<number>((resolve, reject) => {
+      const req = request({ port, host: '127.0.0.1', method: 'POST', path: '/' }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.end(Buffer.alloc(bytes, 'x'));
+    });
+
+  it('counts a body against the bounds until its response is done, not only while read', async () => {
+    await start({});
+    try {
+      const first = post(10);
+      await expect.poll(() => held.length).toBe(1);
+      // Read whole, but still in the handler's hands: it counts.
+      expect(edge.inFlight()).toEqual({ bodies: 1, bytes: 10 });
+      expect(await post(10)).toBe(503);
+      held.shift()?.end();
+      expect(await first).toBe(200);
+      expect(edge.inFlight()).toEqual({ bodies: 0, bytes: 0 });
+    } finally {
+      for (const h of held.splice(0)) h.end();
+      await stop();
+    }
+  });
+
+  it('answers a body that stops arriving with a JSON 408 and releases it', async () => {
+    await start({ idleMs: 200 });
+    try {
+      const { socket, first } = await raw(
+        'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10',
+        'x',
+        port,
+      );
+      const answer = await Promise.race([first, settleAfter(1500, '')]);
+      expect(answer.split('\r\n')[0]).toBe('HTTP/1.1 408 Request Timeout');
+      expect(edge.inFlight()).toEqual({ bodies: 0, bytes: 0 });
+      socket.destroy();
+    } finally {
+      await stop();
+    }
+  });
+
+  it('keeps draining a refused body while it keeps coming, past the pause it allows', async () => {
+    await start({ authorize: () => false, lingerMs: 200 });
+    try {
+      const { socket } = await raw('POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 8000', '', port);
+      let closed = false;
+      const answer = whole(socket).finally(() => {
+        closed = true;
+      });
+      // 8 chunks, 100 ms apart: 800 ms in all, never a pause of 200 ms.
+      let sent = 0;
+      for (; sent < 8 && !closed; sent++) {
+        await settleAfter(100, undefined);
+        socket.write(Buffer.alloc(1000, 'x'));
+      }
+      const { text, error } = await answer;
+      expect(sent).toBe(8);
+      expect(error).toBeUndefined();
+      expect(text.split('\r\n')[0]).toBe('HTTP/1.1 401 Unauthorized');
+      expect(jsonOf(text).error.code).toBe('unauthorized');
+    } finally {
+      await stop();
+    }
   });
 });

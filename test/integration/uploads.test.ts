@@ -1,9 +1,11 @@
-import { mkdtemp, readdir, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { runReport } from '../../cli/report';
 import { S3Uploads } from '../../functions/adapters/aws/s3-uploads';
 import { LocalUploads } from '../../functions/adapters/local/uploads';
@@ -134,6 +136,136 @@ describe('staged uploads in local mode', () => {
       body: '{"bytes":5}',
     });
     expect(noAuth.status).toBe(401);
+  });
+
+  it('refuses a second PUT racing the first as a used URL (403), at once', async () => {
+    // Prepare: a first PUT that has sent half its body.
+    const { json: ticket } = await stage(100);
+    const url = new URL(ticket.url);
+    const first = connect(Number(url.port), '127.0.0.1');
+    await new Promise((resolve) => first.once('connect', resolve));
+    let answer = '';
+    const firstDone = new Promise<void>((resolve) => {
+      first.on('data', (d: Buffer) => {
+        answer += d.toString();
+      });
+      first.on('close', () => resolve());
+    });
+    first.write(
+      `PUT ${url.pathname} HTTP/1.1\r\nHost: x\r\nContent-Type: application/gzip\r\nContent-Length: 100\r\nConnection: close\r\nx-correlation-id: corr-put-1\r\n\r\n${'a'.repeat(50)}`,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+
+    // Act
+    const second = await fetch(ticket.url, {
+      method: 'PUT',
+      headers: ticket.headers,
+      body: Buffer.alloc(100),
+    });
+    first.write('a'.repeat(50));
+    await firstDone;
+
+    // Assess
+    expect(second.status).toBe(403);
+    expect(((await second.json()) as Answer).error.message).toMatch(/already used or expired/);
+    expect(answer.split('\r\n')[0]).toBe('HTTP/1.1 200 OK');
+    expect(answer.toLowerCase()).toContain('\r\nx-correlation-id: corr-put-1\r\n');
+    expect(answer.toLowerCase()).toContain('\r\ncache-control: no-store\r\n');
+    // (the body may come chunked: its JSON is from the first brace to the last)
+    expect(JSON.parse(answer.slice(answer.indexOf('{'), answer.lastIndexOf('}') + 1))).toEqual({
+      uploadId: ticket.uploadId,
+      bytes: 100,
+      correlationId: 'corr-put-1',
+    });
+  });
+
+  it('answers a PUT that could not be stored with a correlation id, and lets it be retried', async () => {
+    // Prepare: the staged file cannot be written (a directory is in its way).
+    const { json: ticket } = await stage(3);
+    const blocker = join(dir, 'uploads', `${ticket.uploadId}.tmp`);
+    await mkdir(blocker, { recursive: true });
+    const put = () =>
+      fetch(ticket.url, { method: 'PUT', headers: ticket.headers, body: Buffer.from('abc') });
+
+    // Act
+    const failed = await put();
+    await rm(blocker, { recursive: true });
+    const retried = await put();
+
+    // Assess
+    expect(failed.status).toBe(500);
+    expect(failed.headers.get('cache-control')).toBe('no-store');
+    const id = failed.headers.get('x-correlation-id');
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(
+      ((await failed.json()) as { error: { correlationId: string } }).error.correlationId,
+    ).toBe(id);
+    expect(retried.status).toBe(200);
+    expect(retried.headers.get('x-correlation-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it("counts a PUT's body against the memory bound until it is stored and answered", async () => {
+    // Prepare: what the edge holds when the body reaches the store.
+    const { json: ticket } = await stage(3);
+    const seen: unknown[] = [];
+    const original = LocalUploads.prototype.put;
+    const spy = vi.spyOn(LocalUploads.prototype, 'put').mockImplementation(function (
+      this: LocalUploads,
+      id: string,
+      body: Buffer,
+    ) {
+      seen.push(pipeline.edge.inFlight());
+      return original.call(this, id, body);
+    });
+
+    // Act
+    try {
+      const res = await fetch(ticket.url, {
+        method: 'PUT',
+        headers: ticket.headers,
+        body: Buffer.from('abc'),
+      });
+      expect(res.status).toBe(200);
+    } finally {
+      spy.mockRestore();
+    }
+
+    // Assess: still counted while handled, released once answered.
+    expect(seen).toEqual([{ bodies: 1, bytes: 3 }]);
+    await expect.poll(() => pipeline.edge.inFlight()).toEqual({ bodies: 0, bytes: 0 });
+  });
+
+  it('builds the upload URL from the host the client addressed', async () => {
+    const ask = (host: string) =>
+      new Promise<Answer>((resolve, reject) => {
+        const { port } = new URL(pipeline.url);
+        const req = request(
+          {
+            host: '127.0.0.1',
+            port,
+            method: 'POST',
+            path: '/v1/uploads',
+            headers: { ...auth, host, 'content-type': 'application/json' },
+          },
+          (res) => {
+            let text = '';
+            res.on('data', (d: Buffer) => {
+              text += d.toString();
+            });
+            res.on('end', () => resolve(JSON.parse(text) as Answer));
+          },
+        );
+        req.on('error', reject);
+        req.end(JSON.stringify({ bytes: 10, contentType: 'application/gzip' }));
+      });
+    const named = await ask('vigil.example.com:3918');
+    expect(named.url).toBe(`http://vigil.example.com:3918/v1/uploads/${named.uploadId}`);
+    expect((await ask('[::1]:3918')).url).toMatch(/^http:\/\/\[::1\]:3918\/v1\/uploads\//);
+    // A Host that is not a plain host[:port]: the address the server listens on.
+    for (const host of ['evil.example/x?', 'a@b', 'x:99999']) {
+      const fallback = await ask(host);
+      expect(fallback.url).toBe(`${pipeline.url}/v1/uploads/${fallback.uploadId}`);
+    }
   });
 
   it('the CLI stages a report above its threshold by itself', async () => {

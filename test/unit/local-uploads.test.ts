@@ -42,7 +42,6 @@ describe('LocalUploads', () => {
       method: 'PUT',
       headers: { 'content-type': 'application/gzip', 'content-length': '3' },
     });
-    expect(uploads.authorize(put(ok), url(ID_A))).toBe(true);
     // Each refusal says what is wrong: the length or type the URL was made for, or the URL.
     expect(() => uploads.authorize(put({ ...ok, 'content-length': '4' }), url(ID_A))).toThrow(
       expect.objectContaining({
@@ -63,6 +62,21 @@ describe('LocalUploads', () => {
       expect(() => uploads.authorize(put(ok), target)).toThrow(
         expect.objectContaining({ code: 'forbidden', message: expect.stringMatching(/expired/) }),
       );
+    // An admitted PUT claims the URL: a second one is refused as a used URL until it is given back.
+    const first = put(ok);
+    expect(uploads.authorize(first, url(ID_A))).toBe(true);
+    expect(() => uploads.authorize(put(ok), url(ID_A))).toThrow(
+      expect.objectContaining({
+        code: 'forbidden',
+        message: expect.stringMatching(/already used/),
+      }),
+    );
+    uploads.unclaim(ID_A, put(ok)); // not the claimant: no effect
+    expect(() => uploads.authorize(put(ok), url(ID_A))).toThrow(
+      expect.objectContaining({ code: 'forbidden' }),
+    );
+    uploads.unclaim(ID_A, first);
+    expect(uploads.authorize(put(ok), url(ID_A))).toBe(true);
   });
 
   it('forgets expired tickets when the next one is made', async () => {

@@ -14,6 +14,25 @@ import {
 /** The path of an upload URL: `PUT /v1/uploads/<id>`. */
 export const UPLOAD_PATH = /^\/v1\/uploads\/([0-9a-f]{32})$/;
 
+/** A `Host` header that is a plain host (name, IPv4 or bracketed IPv6) with an optional port. */
+const HOST =
+  /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*\.?|\[[0-9a-f:.]+\])(?::\d{1,5})?$/i;
+
+/**
+ * The base of upload URLs for a request: `http://` and the host the client addressed (its
+ * `Host` header) when that is a valid `host[:port]`, else `fallback` (the bind address).
+ */
+export const requestBaseUrl = (host: string | undefined, fallback: string): string => {
+  if (host === undefined || host.length > 261 || !HOST.test(host)) return fallback;
+  try {
+    return new URL(`http://${host}`).origin; // a port above 65535 throws
+  } catch {
+    return fallback;
+  }
+};
+
+type Ticket = { bytes: number; contentType: string; expires: number };
+
 /**
  * Local mode's staged uploads, the counterpart of S3's presigned PUT: the URL is the server's
  * own `PUT /v1/uploads/<id>`, where the random id is the credential (as a presigned URL's
@@ -26,7 +45,9 @@ export const UPLOAD_PATH = /^\/v1\/uploads\/([0-9a-f]{32})$/;
 export class LocalUploads implements UploadStore {
   readonly #dir: string;
   readonly #baseUrl: () => string;
-  readonly #tickets = new Map<string, { bytes: number; contentType: string; expires: number }>();
+  readonly #tickets = new Map<string, Ticket>();
+  /** Tickets whose PUT is being read (claimed by that request: a second PUT is refused). */
+  readonly #claimed = new Map<string, { ticket: Ticket; by: IncomingMessage }>();
 
   constructor(dataDir: string, baseUrl: () => string) {
     this.#dir = join(dataDir, 'uploads');
@@ -36,6 +57,8 @@ export class LocalUploads implements UploadStore {
   async create(request: UploadRequest): Promise<UploadTicket> {
     const expires = Date.now() + request.expiresInSeconds * 1000;
     for (const [id, t] of this.#tickets) if (t.expires < Date.now()) this.#tickets.delete(id);
+    for (const [id, c] of this.#claimed)
+      if (c.ticket.expires < Date.now()) this.#claimed.delete(id);
     this.#tickets.set(request.uploadId, {
       bytes: request.bytes,
       contentType: request.contentType,
@@ -53,7 +76,9 @@ export class LocalUploads implements UploadStore {
 
   /**
    * May this PUT send its body? Checked by the HTTP edge before anything is read: true, or a
-   * refusal that says what is wrong (the URL, or the length or type it was made for).
+   * refusal that says what is wrong (the URL, or the length or type it was made for). An
+   * admitted PUT claims the URL: another PUT to it is refused (403) from then on, unless
+   * `unclaim` gives it back (the body did not arrive).
    */
   authorize(req: IncomingMessage, url: URL): true {
     const id = UPLOAD_PATH.exec(url.pathname)?.[1];
@@ -78,12 +103,22 @@ export class LocalUploads implements UploadStore {
         `This upload URL takes Content-Type ${ticket.contentType}, as POST /v1/uploads was told.`,
         { path: 'header.content-type' },
       );
+    this.#tickets.delete(id as string);
+    this.#claimed.set(id as string, { ticket, by: req });
     return true;
+  }
+
+  /** Give back the URL `req` claimed (its body never arrived, or was not stored): it may be PUT again. */
+  unclaim(uploadId: string, req: IncomingMessage): void {
+    const claim = this.#claimed.get(uploadId);
+    if (claim?.by !== req) return;
+    this.#claimed.delete(uploadId);
+    this.#tickets.set(uploadId, claim.ticket);
   }
 
   /** Store the body of an admitted PUT (its ticket is then used up). */
   async put(uploadId: string, body: Buffer): Promise<void> {
-    const ticket = this.#tickets.get(uploadId);
+    const ticket = this.#claimed.get(uploadId)?.ticket ?? this.#tickets.get(uploadId);
     if (!ticket || body.byteLength !== ticket.bytes)
       throw new VigilError(
         'bad_request',
@@ -93,6 +128,7 @@ export class LocalUploads implements UploadStore {
     const path = join(this.#dir, uploadId);
     await writeFile(`${path}.tmp`, body);
     await rename(`${path}.tmp`, path);
+    this.#claimed.delete(uploadId);
     this.#tickets.delete(uploadId);
   }
 

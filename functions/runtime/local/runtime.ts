@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -7,7 +8,12 @@ import { cachedWebFiles } from '../../../web/build';
 import { EnvSecretResolver, missingSecretVariables } from '../../adapters/local/env-secrets';
 import { dataDirCheck } from '../../adapters/local/health';
 import { HeartbeatEvaluator } from '../../adapters/local/heartbeat-evaluator';
-import { correlationHeader, createHttpEdge, type HttpEdge } from '../../adapters/local/http-edge';
+import {
+  answerClientError,
+  correlationHeader,
+  createHttpEdge,
+  type HttpEdge,
+} from '../../adapters/local/http-edge';
 import { invocationScopes } from '../../adapters/local/invocations';
 import type { LocalMetricStore } from '../../adapters/local/metric-store';
 import { createLocalMetrics } from '../../adapters/local/metrics';
@@ -16,14 +22,22 @@ import { ProbeScheduler } from '../../adapters/local/probe-scheduler';
 import { metricsExposition, PrometheusRegistry } from '../../adapters/local/prometheus';
 import { LocalStore, type RetentionOptions } from '../../adapters/local/store';
 import { importStatusJournal } from '../../adapters/local/store/status-import';
-import { LocalUploads, UPLOAD_PATH } from '../../adapters/local/uploads';
+import { LocalUploads, requestBaseUrl, UPLOAD_PATH } from '../../adapters/local/uploads';
 import { authorize } from '../../core/access';
 import { listAlerts } from '../../core/alerts/service';
+import { findHeartbeat } from '../../core/checks/heartbeat-service';
 import { historyRetentionDays, type VigilConfig } from '../../core/config';
 import { configCheck } from '../../core/health';
 import { type Clock, systemClock } from '../../core/ports';
 import { createIngestHandler } from '../../ingest/handler';
-import { heartbeatBodyCheck } from '../../ingest/heartbeat-routes';
+import {
+  type HeartbeatRoute,
+  heartbeatNotFound,
+  MAX_CONCURRENT_PINGS,
+  MAX_PING_BODY_BYTES,
+  pingRoute,
+  wrongToken,
+} from '../../ingest/heartbeat-routes';
 import { createBrowserProber } from '../../shared/browser-probe';
 import { errorResponse, type HttpResult, json, withBodyBytes } from '../../shared/http';
 import { flushSpans } from '../../shared/otel/spans';
@@ -228,7 +242,9 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
   );
 
   let baseUrl = '';
-  const uploads = new LocalUploads(dataDir, () => baseUrl);
+  // Upload URLs name the host the client addressed (its Host header), not the bind address.
+  const requestHost = new AsyncLocalStorage<string | undefined>();
+  const uploads = new LocalUploads(dataDir, () => requestBaseUrl(requestHost.getStore(), baseUrl));
   const ingestHandler = createIngestHandler({
     config: opts.config,
     stage: 'local',
@@ -270,16 +286,46 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
   };
 
   const access = { ingest: tokens, read: readTokens };
+  /**
+   * May a heartbeat ping with a body be read? With the heartbeat's own `?token=`: only for a
+   * configured heartbeat that has one (the handler checks the token, after the small body);
+   * for any other heartbeat the handler's own answer (401: names stay private) comes at once.
+   * Otherwise the bearer token is checked here, and a heartbeat not configured is 404.
+   */
+  const admitPing = (req: IncomingMessage, url: URL, route: HeartbeatRoute): boolean => {
+    const cfg = findHeartbeat(opts.config, route.project, route.name);
+    if (url.searchParams.has('token')) {
+      if (cfg?.tokenSecret) return true;
+      throw wrongToken();
+    }
+    authorize(req.headers.authorization, access, 'POST', url.pathname);
+    if (!cfg) throw heartbeatNotFound(route);
+    return true;
+  };
   const edge = createHttpEdge({
     ...opts.config.ingest,
     // An upload URL is its own credential (as S3's presigned PUT); a heartbeat ping may carry its
-    // own token (checked by the handler, after a small body); the rest need a bearer token.
-    authorize: (req, url) =>
-      req.method === 'PUT' && UPLOAD_PATH.test(url.pathname)
-        ? uploads.authorize(req, url)
-        : heartbeatBodyCheck(req.method, url.pathname, req.headers) ||
-          authorize(req.headers.authorization, access, req.method ?? 'GET', url.pathname) !==
-            undefined,
+    // own token (see admitPing); the rest need a bearer token.
+    authorize: (req, url) => {
+      if (req.method === 'PUT' && UPLOAD_PATH.test(url.pathname))
+        return uploads.authorize(req, url);
+      const ping = pingRoute(req.method, decodePath(url.pathname));
+      if (ping) return admitPing(req, url, ping);
+      return (
+        authorize(req.headers.authorization, access, req.method ?? 'GET', url.pathname) !==
+        undefined
+      );
+    },
+    // Heartbeat pings: small bodies, in a pool of their own (they never crowd out reports).
+    lanes: [
+      {
+        name: 'heartbeat ping',
+        match: (req, url) => pingRoute(req.method, decodePath(url.pathname)) !== undefined,
+        maxBodyBytes: MAX_PING_BODY_BYTES,
+        maxConcurrentBodies: MAX_CONCURRENT_PINGS,
+        tooLargeMessage: `A heartbeat ping's body is at most ${MAX_PING_BODY_BYTES} bytes.`,
+      },
+    ],
   });
   /**
    * Answer a GET route of local mode only: with a read or an ingest token, as every other one,
@@ -328,23 +374,59 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
       return;
     }
     const uploadId = req.method === 'PUT' ? UPLOAD_PATH.exec(url.pathname)?.[1] : undefined;
+    // The body counts against the edge's bounds until its response is done.
+    let release = () => {};
     edge
       .readBody(req, res, url, expectContinue)
-      .then(async (body) => {
-        if (!body) return;
+      .then(async (read) => {
+        if (!read) {
+          if (uploadId) uploads.unclaim(uploadId, req);
+          return;
+        }
+        release = read.release;
+        const { body } = read;
         if (uploadId) {
-          await uploads.put(uploadId, body);
-          send(res, json(200, { uploadId, bytes: body.byteLength }));
-        } else send(res, await scoped(() => ingestHandler(toApiGatewayEvent(req, url, body))));
+          const corr = correlationHeader(req);
+          try {
+            await uploads.put(uploadId, body);
+          } catch (error) {
+            uploads.unclaim(uploadId, req);
+            throw error;
+          }
+          send(
+            res,
+            json(
+              200,
+              { uploadId, bytes: body.byteLength, correlationId: corr['x-correlation-id'] },
+              { ...corr, 'cache-control': 'no-store' },
+            ),
+          );
+        } else
+          send(
+            res,
+            await requestHost.run(req.headers.host, () =>
+              scoped(() => ingestHandler(toApiGatewayEvent(req, url, body))),
+            ),
+          );
       })
       .catch((error: unknown) => {
         res.on('finish', () => req.destroy());
-        send(res, errorResponse(error, { connection: 'close' }));
-      });
+        send(
+          res,
+          errorResponse(error, {
+            ...correlationHeader(req),
+            'cache-control': 'no-store',
+            connection: 'close',
+          }),
+        );
+      })
+      .finally(() => release());
   };
   const server = createServer(onRequest);
   // Refuse (401, 413, 503) before `100 Continue`: the client then never sends the body.
   server.on('checkContinue', (req, res) => onRequest(req, res, true));
+  // What Node's HTTP parser refuses (headers too large, a malformed length) gets the JSON error.
+  server.on('clientError', answerClientError);
 
   bus.start();
   const prune = () => {

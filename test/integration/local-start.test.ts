@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -103,5 +104,49 @@ describe('startLocal', () => {
     expect(() => parseConfig({ local: { retention: { metricsDays: 1 } } })).toThrow(
       /local\.retention/,
     );
+  });
+
+  it('stops while a client keeps its keep-alive connection busy: each answer then closes its connection', async () => {
+    // Prepare: a client that sends one request after another on one kept-alive connection.
+    dataDir = await mkdtemp(join(tmpdir(), 'vigil-start-'));
+    const started = await startLocal({
+      config: parseConfig({ project: 'shop' }),
+      dataDir,
+      port: 0,
+      tokens: ['t'],
+      probes: false,
+    });
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const connectionHeaders: (string | undefined)[] = [];
+    let busy = true;
+    const client = (async () => {
+      while (busy) {
+        const answer = await new Promise<string | undefined>((ok) => {
+          const req = request(`${started.url}/v1/health`, { agent }, (res) => {
+            res.resume();
+            res.on('end', () => ok(res.headers.connection));
+          });
+          req.on('error', () => ok('error'));
+          req.end();
+        });
+        connectionHeaders.push(answer);
+        if (answer !== 'keep-alive') return;
+      }
+    })();
+    await vi.waitFor(() => expect(connectionHeaders.length).toBeGreaterThan(3));
+
+    // Act
+    const t0 = performance.now();
+    await started.close();
+    const took = performance.now() - t0;
+    busy = false;
+    await client;
+    agent.destroy();
+
+    // Assess: the server closed before the grace ran out, without waiting for the client to
+    // stop: its connection ended with an answer that said "close", or between two requests
+    // (the client's next request then failed, and a real client retries it).
+    expect(took).toBeLessThan(4_000);
+    expect(['close', 'error']).toContain(connectionHeaders.at(-1));
   });
 });

@@ -165,6 +165,27 @@ export const toApiGatewayEvent = (
   return withBodyBytes(event, body);
 };
 
+/** How long close() lets the requests under way finish before it cuts their connections. */
+const CLOSE_GRACE_MS = 5_000;
+
+/**
+ * Stops accepting connections and closes the idle ones; a connection a client keeps busy
+ * (keep-alive, one request after another) is closed after its current answer (`markClosing`
+ * makes every answer say `Connection: close`), and whatever is left after CLOSE_GRACE_MS is cut.
+ * A request cut there was not acknowledged: the client retries it.
+ */
+const closeServer = async (server: Server, markClosing: () => void): Promise<void> => {
+  markClosing();
+  const closed = new Promise<void>((ok) => server.close(() => ok()));
+  server.closeIdleConnections();
+  const cut = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
+  try {
+    await closed;
+  } finally {
+    clearTimeout(cut);
+  }
+};
+
 const send = (res: ServerResponse, result: HttpResult): void => {
   res.writeHead(result.statusCode, result.headers);
   res.end(result.isBase64Encoded && result.body ? Buffer.from(result.body, 'base64') : result.body);
@@ -422,9 +443,15 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
       })
       .finally(() => release());
   };
-  const server = createServer(onRequest);
+  /** Set once close() began: every answer then ends its connection (keep-alive or not). */
+  let closing = false;
+  const answer = (req: IncomingMessage, res: ServerResponse, expectContinue = false) => {
+    if (closing) res.setHeader('connection', 'close');
+    onRequest(req, res, expectContinue);
+  };
+  const server = createServer(answer);
   // Refuse (401, 413, 503) before `100 Continue`: the client then never sends the body.
-  server.on('checkContinue', (req, res) => onRequest(req, res, true));
+  server.on('checkContinue', (req, res) => answer(req, res, true));
   // What Node's HTTP parser refuses (headers too large, a malformed length) gets the JSON error.
   server.on('clientError', answerClientError);
 
@@ -486,7 +513,9 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
       clearInterval(pruner);
       await probes.stop();
       await heartbeats.stop();
-      await new Promise<void>((ok) => server.close(() => ok()));
+      await closeServer(server, () => {
+        closing = true;
+      });
       await bus.stop();
       // The last spans (OpenTelemetry export on) leave before the process does.
       await flushSpans();

@@ -434,8 +434,9 @@ const durable = (name: string, makeStore: (clock: Clock) => Promise<HistoryStore
       await store.putTest(testRec(project, 'unit > a', 1, ['passed']), 0, 1);
       await store.putTest(testRec(project, 'unit > b', 1, ['failed'], true), 0, 30);
 
-      // Act
+      // Act: two days on, a newer run comes in (the local store counts expiry from it)
       clock.advanceDays(2);
+      await store.putRun(run(project, 2 * 1440, { branch: 'main' }), 30);
       const runs = await store.listRuns(project, { limit: 5 });
       const series = await store.series(project, 'tests', undefined, 'main', 5);
       const tests = await store.getTests(project, ['unit > a', 'unit > b']);
@@ -443,8 +444,8 @@ const durable = (name: string, makeStore: (clock: Clock) => Promise<HistoryStore
       const recreated = await store.putTest(testRec(project, 'unit > a', 1, ['skipped']), 0, 1);
 
       // Assess
-      expect(runs.items.map((r) => r.runId)).toEqual(['run-002']);
-      expect(series.map((r) => r.runId)).toEqual(['run-002']);
+      expect(runs.items.map((r) => r.runId)).toEqual(['run-2880', 'run-002']);
+      expect(series.map((r) => r.runId)).toEqual(['run-2880', 'run-002']);
       expect([...tests.keys()]).toEqual(['unit > b']);
       expect(listed.items.map((t) => t.id)).toEqual(['unit > b']);
       expect(recreated).toBe(true);

@@ -47,22 +47,27 @@ describe('startLocal', () => {
   });
 
   it("applies the config's local retention when it starts: raw metric points past metricDays are rolled up", async () => {
-    // Prepare: a store with one raw point two days old.
+    // Prepare: a store with a raw point two days old and a newer one (retention counts from
+    // the newest point).
     dataDir = await mkdtemp(join(tmpdir(), 'vigil-start-'));
     const old = Date.now() - 2 * 86_400_000;
     const store = LocalStore.open(dataDir);
-    store.metrics.ingestLine(
-      JSON.stringify({
-        _aws: {
-          Timestamp: old,
-          CloudWatchMetrics: [
-            { Namespace: 'Vigil', Dimensions: [['Project']], Metrics: [{ Name: 'L' }] },
-          ],
-        },
-        Project: 'shop',
-        L: 5,
-      }),
-    );
+    for (const [Timestamp, L] of [
+      [old, 5],
+      [Date.now(), 7],
+    ])
+      store.metrics.ingestLine(
+        JSON.stringify({
+          _aws: {
+            Timestamp,
+            CloudWatchMetrics: [
+              { Namespace: 'Vigil', Dimensions: [['Project']], Metrics: [{ Name: 'L' }] },
+            ],
+          },
+          Project: 'shop',
+          L,
+        }),
+      );
     await store.db.batch(() => undefined);
     store.close();
     const start = (local?: { retention: { metricDays: number } }) =>
@@ -70,10 +75,10 @@ describe('startLocal', () => {
 
     // Act + Assess: the default (30 days) keeps it raw; metricDays 1 rolls it up per hour.
     pipeline = await start();
-    expect(pipeline.store.metrics.query({ name: 'L' }).map((p) => p.value)).toEqual([5]);
+    expect(pipeline.store.metrics.query({ name: 'L' }).map((p) => p.value)).toEqual([5, 7]);
     await pipeline.close();
     pipeline = await start({ retention: { metricDays: 1 } });
-    expect(pipeline.store.metrics.query({ name: 'L' })).toEqual([]);
+    expect(pipeline.store.metrics.query({ name: 'L' }).map((p) => p.value)).toEqual([7]);
     expect(pipeline.store.metrics.rollups('L').map((r) => r.sum)).toEqual([5]);
   });
 

@@ -1,15 +1,30 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { appendFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import {
+  appendFile,
+  open as fsOpen,
+  mkdir,
+  mkdtemp,
+  readdir,
+  rm,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LocalBus } from '../../functions/adapters/local/bus';
 import { LocalStore } from '../../functions/adapters/local/store';
 import { DB_FILE, storeFailure } from '../../functions/adapters/local/store/database';
+import { processObservation } from '../../functions/core/alerts/service';
+import type { Observation } from '../../functions/core/alerts/state';
+import { initialState } from '../../functions/core/checks/heartbeat';
 import { parseConfig } from '../../functions/core/config';
 import type { VigilError } from '../../functions/core/errors';
+import type { AlertNotification, ProbeCompletedDetail } from '../../functions/core/events';
+import type { TestRecord } from '../../functions/core/history/types';
+import type { RunEntry } from '../../functions/core/status/catalog';
 import { type LocalPipeline, startLocal } from '../../functions/runtime/local/runtime';
+import { logger } from '../../functions/shared/powertools';
 import { childEnv } from '../helpers/child-env';
 import { bundleModule } from '../helpers/vigil-process';
 
@@ -347,5 +362,472 @@ describe('store failures and the event log', () => {
     expect(pruned).toBe(3); // every subscriber is past them, and they are old enough
     expect(young).toBe(0);
     expect(store.log.all().map((e) => (e.detail as { n: number }).n)).toEqual([4]);
+  });
+});
+
+describe('deliveries while the disk is full', () => {
+  /** Every commit of `store`'s connection fails with SQLITE_FULL while `disk.full`. */
+  const failingCommits = (store: LocalStore) => {
+    const disk = { full: false, failed: 0 };
+    const exec = store.db.db.exec.bind(store.db.db);
+    store.db.db.exec = ((sql: string) => {
+      if (disk.full && sql === 'COMMIT') {
+        disk.failed++;
+        throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+      }
+      return exec(sql);
+    }) as typeof store.db.db.exec;
+    return disk;
+  };
+  const until = async (what: string, ok: () => boolean) => {
+    for (const started = Date.now(); !ok(); await new Promise((r) => setTimeout(r, 5)))
+      if (Date.now() - started > 10_000) throw new Error(`timed out waiting for ${what}`);
+  };
+  const emf = (n: number) =>
+    JSON.stringify({
+      _aws: {
+        Timestamp: 1_000 + n,
+        CloudWatchMetrics: [
+          { Namespace: 'Vigil', Dimensions: [['run']], Metrics: [{ Name: 'TestRuns' }] },
+        ],
+      },
+      run: String(n),
+      TestRuns: 1,
+    });
+  const event = (i: number) =>
+    ({ source: 'vigil.ingest', detailType: 'Run Completed', detail: { n: i } }) as never;
+  /**
+   * A started bus on `store` with a history subscriber (an idempotent store write) and a metrics
+   * subscriber (EMF points, committed with the bus's progress), counting their calls.
+   */
+  const startBus = (store: LocalStore, calls = { history: 0, metrics: 0 }) => {
+    const bus = new LocalBus({
+      db: store.db,
+      log: store.log,
+      maxAttempts: 2,
+      retryDelayMs: 1,
+      withProgress: () => store.metrics.writeFailed(),
+    });
+    bus.subscribe('history', { source: ['vigil.ingest'] }, async (e) => {
+      calls.history++;
+      const { n: i } = e.detail as { n: number };
+      await store.db.batch(() =>
+        store.db.q('INSERT OR IGNORE INTO delivered_runs (n) VALUES (?)').run(i),
+      );
+    });
+    bus.subscribe('metrics', { source: ['vigil.ingest'] }, async (e) => {
+      calls.metrics++;
+      store.metrics.ingestLine(emf((e.detail as { n: number }).n));
+    });
+    bus.start();
+    return bus;
+  };
+  const numbers = (from: number, to: number) =>
+    Array.from({ length: to - from + 1 }, (_, i) => from + i);
+  /** What reached history and metrics. */
+  const delivered = (store: LocalStore) => ({
+    runs: (store.db.q('SELECT n FROM delivered_runs ORDER BY n').all() as { n: number }[]).map(
+      (r) => r.n,
+    ),
+    points: store.metrics
+      .query({ name: 'TestRuns' })
+      .map((p) => Number(p.dimensions.run))
+      .sort((a, b) => a - b),
+  });
+
+  it('loses no run from history or metrics: what could not be saved stays undelivered until it is', async () => {
+    // Prepare: 12 acknowledged events; 3 more come once the disk has space again
+    const store = open(await tempDir());
+    store.db.db.exec('CREATE TABLE delivered_runs (n INTEGER PRIMARY KEY)');
+    const disk = failingCommits(store);
+    await store.log.publish(numbers(1, 12).map(event));
+    const calls = { history: 0, metrics: 0 };
+
+    // Act 1: the disk fills before the bus delivers them
+    disk.full = true;
+    const bus = startBus(store, calls);
+    await until('every delivery to fail', () => calls.metrics >= 12 && calls.history >= 2 * 12);
+    await new Promise((r) => setTimeout(r, 50)); // and the dead letters too
+    const whileFull = {
+      backlog: bus.backlog().history,
+      saved: [store.log.progress('history').cursor, store.log.progress('metrics').cursor],
+      failedPoints: store.metrics.failedPoints,
+    };
+
+    // Act 2: space returns, more runs come in
+    disk.full = false;
+    await store.log.publish(numbers(13, 15).map(event));
+    await bus.drain();
+    await bus.stop();
+    const afterRecovery = { ...calls };
+
+    // Act 3: a restart on the same store delivers nothing again
+    const again = startBus(store, calls);
+    await again.drain();
+    await again.stop();
+
+    // Assess: the cursors never passed an event not done, and nothing was lost or counted twice
+    expect(delivered(store)).toEqual({ runs: numbers(1, 15), points: numbers(1, 15) });
+    expect(store.log.deadLetters()).toEqual([]);
+    expect(store.log.progress('history').cursor).toBe(15);
+    expect(store.log.progress('metrics').cursor).toBe(15);
+    expect(disk.failed).toBeGreaterThan(0);
+    expect(whileFull).toMatchObject({ backlog: 12, saved: [0, 0] });
+    expect(whileFull.failedPoints).toBeGreaterThan(0);
+    expect(store.metrics.failedPoints).toBe(0);
+    expect(calls).toEqual(afterRecovery);
+  });
+
+  it('redelivers, once, what a process that died while the disk was full left undone', async () => {
+    // Prepare: 12 acknowledged events, and a process whose connection cannot commit
+    const dir = await tempDir();
+    const store = open(dir);
+    store.db.db.exec('CREATE TABLE delivered_runs (n INTEGER PRIMARY KEY)');
+    await store.log.publish(numbers(1, 12).map(event));
+    const dying = LocalStore.open(dir, { lock: false });
+    const disk = failingCommits(dying);
+    disk.full = true;
+    const calls = { history: 0, metrics: 0 };
+    const bus = startBus(dying, calls);
+    await until('every delivery to fail', () => calls.metrics >= 12 && calls.history >= 2 * 12);
+
+    // Act: it dies (its memory is gone), space returns, the next process starts
+    const stopped = bus.stop();
+    dying.close();
+    await stopped;
+    const next = startBus(store);
+    await next.drain();
+    await next.stop();
+
+    // Assess
+    expect(disk.failed).toBeGreaterThan(0);
+    expect(delivered(store)).toEqual({ runs: numbers(1, 12), points: numbers(1, 12) });
+    expect(store.log.deadLetters()).toEqual([]);
+    expect(store.log.progress('history').cursor).toBe(12);
+    expect(store.log.progress('metrics').cursor).toBe(12);
+  });
+});
+
+describe('a corrupt record does not block its key', () => {
+  const T = Date.parse('2026-11-25T10:00:00.000Z');
+  const clock = { now: () => new Date(T) };
+  let n = 0;
+  const failing = (checkKey: string, minute: number): Observation => ({
+    id: `obs-${++n}`,
+    checkKey,
+    ok: false,
+    at: new Date(T + minute * 60_000).toISOString(),
+    source: 'probe',
+    project: 'shop',
+    severity: 'critical',
+    title: 'Probe checkout-api',
+    error: 'status: expected 200, got 503',
+    correlationId: `corr-${n}`,
+    policy: { failureThreshold: 2, recoveryThreshold: 1 },
+    tags: [],
+    probe: 'checkout-api',
+  });
+
+  it('alerts again for a check whose stored state was torn (the write replaces it)', async () => {
+    // Prepare: a FIRING check, then its state torn on disk
+    const store = open(await tempDir());
+    const sent: string[] = [];
+    const deps = {
+      store: store.alerts,
+      dispatch: async (x: AlertNotification) => {
+        sent.push(x.kind);
+      },
+      clock,
+      maintenance: [],
+      repeatMinutes: 60,
+    };
+    const key = 'probe:shop/checkout-api';
+    await processObservation(failing(key, 0), deps);
+    await processObservation(failing(key, 1), deps);
+    expect(sent).toEqual(['FIRING']);
+    store.db.q('UPDATE alert_state SET body = substr(body, 1, 100)').run();
+
+    // Act: the probe is still down
+    const first = await processObservation(failing(key, 2), deps);
+    await processObservation(failing(key, 3), deps);
+    const { active } = await store.alerts.list();
+
+    // Assess: it starts over from a fresh state and fires again
+    expect(first.state).toMatchObject({ status: 'PENDING', consecutiveFailures: 1, version: 1 });
+    expect(active).toEqual([expect.objectContaining({ checkKey: key, status: 'FIRING' })]);
+    expect(sent).toEqual(['FIRING', 'FIRING']);
+  });
+
+  it('lets a heartbeat whose stored state is corrupt be written again, only once', async () => {
+    const store = open(await tempDir());
+    const key = 'shop/nightly';
+    expect(
+      await store.heartbeats.putIfVersion({ ...initialState(key, clock.now()), version: 1 }, 0),
+    ).toBe(true);
+    store.db.q(`UPDATE heartbeat_state SET body = '{torn', version = 7`).run();
+
+    const stored = await store.heartbeats.get(key);
+    const fresh = { ...initialState(key, clock.now()), version: 1 };
+    const results = await Promise.all([
+      store.heartbeats.putIfVersion(fresh, 0),
+      store.heartbeats.putIfVersion(fresh, 0),
+    ]);
+
+    expect(stored).toBeUndefined();
+    expect(results).toEqual([true, false]); // still a compare-and-swap
+    expect(await store.heartbeats.get(key)).toEqual(fresh);
+  });
+
+  it('replaces a test record whose body or window is corrupt, as a new test', async () => {
+    // Prepare: two tests, one with a torn body, one with a damaged window
+    const store = open(await tempDir());
+    const outcome = (runId: string) => ({
+      runId,
+      at: new Date(T).toISOString(),
+      status: 'passed' as const,
+      retried: false,
+      durationMs: 3,
+    });
+    const record = (id: string, version: number, runs: string[]): TestRecord => ({
+      project: 'burst',
+      id,
+      suite: 'c',
+      classname: 'c',
+      name: id,
+      outcomes: runs.map(outcome),
+      version,
+    });
+    const ids = ['burst > c > k1-0-a', 'burst > c > k1-0-b'];
+    await store.history.putTests(
+      ids.map((id) => ({ record: record(id, 1, ['r1']), expectedVersion: 0 })),
+      90,
+    );
+    await store.history.putTest(record(ids[0] as string, 2, ['r1', 'r2']), 1, 90);
+    store.db.q(`UPDATE tests SET body = '{torn' WHERE id = ?`).run(ids[0]);
+    store.db.q(`UPDATE tests SET window = '[1, 2' WHERE id = ?`).run(ids[1]);
+
+    // Act: the next run's delivery reads them (skipped) and writes them as new tests
+    const read = await store.history.getTests('burst', ids);
+    const written = await store.history.putTests(
+      ids.map((id) => ({ record: record(id, 1, ['r3']), expectedVersion: 0 })),
+      90,
+    );
+    const again = await store.history.putTests(
+      ids.map((id) => ({ record: record(id, 1, ['r3']), expectedVersion: 0 })),
+      90,
+    );
+    const after = await store.history.getTests('burst', ids);
+
+    // Assess
+    expect(read.size).toBe(0);
+    expect(written).toEqual([true, true]);
+    expect(again).toEqual([false, false]); // the version check holds once it is readable
+    expect(
+      [...after.values()].map((t) => [t.id, t.version, t.outcomes.map((o) => o.runId)]),
+    ).toEqual([
+      [ids[0], 1, ['r3']],
+      [ids[1], 1, ['r3']],
+    ]);
+  });
+});
+
+describe('a damaged page of the database', () => {
+  it('answers a 503 naming the problem and the runbook, and the prune goes on', async () => {
+    // Prepare: 300 runs over many pages, then one leaf page of `runs` overwritten (the store
+    // stopped), deterministically
+    const dir = await tempDir();
+    const first = LocalStore.open(dir);
+    for (let i = 0; i < 300; i++)
+      await first.history.putRun(
+        {
+          project: 'burst',
+          runId: `r${String(i).padStart(3, '0')}`,
+          format: 'junit',
+          ingestedAt: new Date(Date.now() - (300 - i) * 60_000).toISOString(),
+          correlationId: 'c'.repeat(200),
+          gate: 'pass',
+          kind: 'tests',
+          summary: { total: 1, passed: 1, failed: 0, skipped: 0, flaky: 0, durationMs: 1 },
+        },
+        90,
+      );
+    const { page_size: pageSize } = first.db.db.prepare('PRAGMA page_size').get() as {
+      page_size: number;
+    };
+    const leaves = first.db.db
+      .prepare(
+        `SELECT pageno FROM dbstat WHERE name = 'runs' AND pagetype = 'leaf' ORDER BY pageno`,
+      )
+      .all() as { pageno: number }[];
+    first.db.db.exec('PRAGMA wal_checkpoint(TRUNCATE)'); // every page in vigil.db itself
+    first.close();
+    expect(leaves.length).toBeGreaterThan(3);
+    const page = (leaves[Math.floor(leaves.length / 2)] as { pageno: number }).pageno;
+    const file = await fsOpen(join(dir, DB_FILE), 'r+');
+    await file.write(
+      Buffer.from(Array.from({ length: 300 }, (_, i) => (i * 37 + 0xf1) & 0xff)),
+      0,
+      300,
+      (page - 1) * pageSize,
+    );
+    await file.close();
+
+    // Act
+    const store = open(dir);
+    const listing = store.history.listRuns('burst', { limit: 500 }).catch((e: unknown) => e);
+    const pruned = store.prune();
+
+    // Assess
+    expect(await readdir(dir)).not.toContainEqual(expect.stringContaining('corrupt-'));
+    expect(store.problems.length).toBeGreaterThan(0);
+    const error = (await listing) as VigilError;
+    expect(error).toMatchObject({ code: 'unavailable', status: 503 });
+    expect(error.message).toMatch(/damaged \(SQLITE_CORRUPT.*\).*docs\/operating\.md/);
+    expect(pruned).toMatchObject({ history: 0 });
+  });
+});
+
+describe('retention and a wrong clock', () => {
+  const T = Date.parse('2026-11-25T10:00:00.000Z');
+  const DAY = 86_400_000;
+  const runAt = (ms: number, runId: string) =>
+    ({
+      project: 'shop',
+      runId,
+      format: 'junit',
+      ingestedAt: new Date(ms).toISOString(),
+      correlationId: 'c',
+      gate: 'pass',
+      kind: 'tests',
+      summary: { total: 1, passed: 1, failed: 0, skipped: 0, flaky: 0, durationMs: 1 },
+    }) as const;
+  const test = (ms: number, runId: string): TestRecord => ({
+    project: 'shop',
+    id: 'unit > a',
+    suite: 'unit',
+    classname: 'c',
+    name: 'a',
+    outcomes: [
+      { runId, at: new Date(ms).toISOString(), status: 'passed', retried: false, durationMs: 1 },
+    ],
+    version: 1,
+  });
+  const emf = (ms: number) =>
+    JSON.stringify({
+      _aws: {
+        Timestamp: ms,
+        CloudWatchMetrics: [{ Namespace: 'Vigil', Dimensions: [['p']], Metrics: [{ Name: 'M' }] }],
+      },
+      p: 'shop',
+      M: 1,
+    });
+  const probe = (ms: number): ProbeCompletedDetail => ({
+    metadata: {
+      project: 'shop',
+      probe: 'api',
+      correlationId: `c${ms}`,
+      checkedAt: new Date(ms).toISOString(),
+      location: 'test',
+    },
+    url: 'https://example.com/',
+    method: 'GET',
+    status: 'down',
+    statusCode: 503,
+    failure: { assertion: 'status', message: '503' },
+    latencyMs: 5,
+    attempt: 1,
+    warnings: [],
+    severity: 'critical',
+    tags: [],
+  });
+  /** A store holding a run, a test, a metric point, a probe sample and a catalog entry written at `ms`. */
+  const fill = async (dir: string, ms: number) => {
+    const store = LocalStore.open(dir, { clock: { now: () => new Date(ms) } });
+    await store.history.putRun(runAt(ms, 'r1'), 90);
+    await store.history.putTest(test(ms, 'r1'), 0, 90);
+    store.metrics.ingestLine(emf(ms));
+    await store.status.probes.record(probe(ms));
+    await store.status.catalog.record(
+      { ...runAt(ms, 'r1'), suite: undefined } as unknown as RunEntry,
+      90,
+    );
+    store.close();
+  };
+  const what = async (store: LocalStore) => ({
+    runs: (await store.history.listRuns('shop', { limit: 5 })).items.map((r) => r.runId),
+    tests: [...(await store.history.getTests('shop', ['unit > a'])).keys()],
+    points: store.metrics.query({ name: 'M' }).length,
+    rollups: (store.db.q('SELECT count(*) AS n FROM metric_rollups').get() as { n: number }).n,
+    failures: (await store.status.probes.failures({ project: 'shop', probe: 'api', limit: 5 }))
+      .length,
+    catalog: (await store.status.catalog.get('shop', 'r1')) === undefined ? 0 : 1,
+  });
+  const settle = () => new Promise((r) => setTimeout(r, 50));
+
+  it('drops nothing when the clock is far ahead of the newest record, and warns', async () => {
+    // Prepare
+    const dir = await tempDir();
+    await fill(dir, T);
+    const warn = vi.spyOn(logger, 'warn');
+
+    // Act: started with the clock 400 days ahead
+    const store = LocalStore.open(dir, { clock: { now: () => new Date(T + 400 * DAY) } });
+    opened.push(store);
+    store.prune();
+    await settle();
+
+    // Assess
+    expect(await what(store)).toEqual({
+      runs: ['r1'],
+      tests: ['unit > a'],
+      points: 1,
+      rollups: 0,
+      failures: 1,
+      catalog: 1,
+    });
+    expect(warn).toHaveBeenCalledWith(
+      expect.stringMatching(/clock is far past the newest record/),
+      expect.objectContaining({ aheadDays: 400 }),
+    );
+    warn.mockRestore();
+  });
+
+  it('keeps what a clock behind wrote until newer data is past its retention, and warns', async () => {
+    // Prepare: written under a clock 200 days behind
+    const dir = await tempDir();
+    await fill(dir, T - 200 * DAY);
+
+    // Act: a normal start, then the same store after a newer run came in
+    const store = LocalStore.open(dir, { clock: { now: () => new Date(T) } });
+    opened.push(store);
+    store.prune();
+    await settle();
+    const kept = await what(store);
+    await store.history.putRun(runAt(T, 'r2'), 90);
+    const warn = vi.spyOn(logger, 'warn');
+    const behind = LocalStore.open(await tempDir(), {
+      clock: { now: () => new Date(T - DAY * 3) },
+    });
+    opened.push(behind);
+    await behind.history.putRun(runAt(T, 'r9'), 90);
+    behind.prune();
+    store.prune();
+    await settle();
+
+    // Assess
+    expect(kept).toEqual({
+      runs: ['r1'],
+      tests: ['unit > a'],
+      points: 1,
+      rollups: 0,
+      failures: 1,
+      catalog: 1,
+    });
+    expect((await what(store)).runs).toEqual(['r2']); // r1 is 200 days older than r2
+    expect(warn).toHaveBeenCalledWith(
+      expect.stringMatching(/clock is behind the newest record/),
+      expect.objectContaining({ behindHours: 72 }),
+    );
+    warn.mockRestore();
   });
 });

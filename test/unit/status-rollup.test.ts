@@ -306,7 +306,9 @@ describe('local store: dashboard data', () => {
       store.db.db.exec("UPDATE run_digests SET body = '{' WHERE run_id = 'r2'");
       expect((await catalog.get('shop', 'r1'))?.digest).toEqual(digest);
       expect(await catalog.get('shop', 'r2')).not.toHaveProperty('digest');
+      // A day and a half later, a newer run: retention counts from the newest record.
       at += 1.5 * 86_400_000;
+      await catalog.record(runEntry({ runId: 'r3', ingestedAt: new Date(at).toISOString() }), 2);
       await catalog.prune();
       expect(await catalog.get('shop', 'r1')).toBeUndefined();
       const left = store.db.db.prepare('SELECT run_id FROM run_digests').all();

@@ -45,11 +45,19 @@ export interface LocalBusOptions {
   onDeadLetter?: (rule: string, event: BusEvent) => void;
   /** Runs each delivery in its own invocation scope (see invocations.ts). */
   scope?: Scoped;
+  /**
+   * Writes that must commit with the progress, run in each save's transaction before it: the
+   * metric points whose own commit failed (`LocalMetricStore.writeFailed`). What it returns is
+   * told whether that transaction committed.
+   */
+  withProgress?: () => ((committed: boolean) => void) | undefined;
 }
 
 const BATCH = 256;
+/** The longest wait before a delivery neither finished nor dead-lettered is tried again. */
+const MAX_STUCK_DELAY_MS = 10_000;
 
-type Hooks = 'onDeliveryError' | 'onDeadLetter' | 'scope';
+type Hooks = 'onDeliveryError' | 'onDeadLetter' | 'scope' | 'withProgress';
 
 /**
  * The local event bus, with EventBridge's behaviour over the store's durable queue: rules
@@ -71,6 +79,8 @@ export class LocalBus implements EventPublisher {
   #started = false;
   #stopped = false;
   #unlisten: (() => void) | undefined;
+  /** Wakes the deliveries waiting to be tried again (on stop). */
+  readonly #sleepers = new Set<() => void>();
   deadLetters = 0;
   /** Failed delivery attempts per subscriber (each retry counts). */
   readonly deliveryFailures = new Map<string, number>();
@@ -152,7 +162,7 @@ export class LocalBus implements EventPublisher {
       else if (this.#saving) await this.#saving;
       else if (this.#started && !this.#stopped && this.#read < this.#opts.log.lastSeq())
         this.wake();
-      else if (this.#rules.some((r) => r.dirty)) this.#scheduleSave();
+      else if (this.#rules.some((r) => r.dirty) && this.#opts.db.db.open) this.#scheduleSave();
       else return;
     }
   }
@@ -164,6 +174,7 @@ export class LocalBus implements EventPublisher {
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#unlisten?.();
+    for (const wake of this.#sleepers) wake();
     for (let i = 0; i < 20 && (this.#pumping || this.#inFlight.size > 0 || this.#saving); i++)
       await Promise.race([this.drain(), new Promise((r) => setTimeout(r, 500))]);
   }
@@ -208,12 +219,28 @@ export class LocalBus implements EventPublisher {
     return mine;
   }
 
+  /**
+   * Delivers until the target took the event or its dead letter is written. Until then the event
+   * stays open, so the rule's cursor stays below it: when not even the dead letter can be
+   * written (full disk), it is tried again later, less and less often, and after a restart.
+   */
   async #deliver(rule: Rule, seq: number, event: BusEvent): Promise<void> {
+    for (let round = 0; ; round++) {
+      if (await this.#attempt(rule, seq, event)) break;
+      if (this.#stopped) return; // left open: the next start delivers it
+      await this.#sleep(Math.min(this.#opts.retryDelayMs * 2 ** round, MAX_STUCK_DELAY_MS));
+      if (this.#stopped) return;
+    }
+    this.#done(rule, seq);
+  }
+
+  /** Up to `maxAttempts` deliveries, then the dead letter; false if that could not be written. */
+  async #attempt(rule: Rule, seq: number, event: BusEvent): Promise<boolean> {
     for (let attempt = 1; ; attempt++) {
       try {
         const deliver = () => rule.target(event);
         await (this.#opts.scope ? this.#opts.scope(deliver) : deliver());
-        break;
+        return true;
       } catch (error) {
         this.deliveryFailures.set(rule.name, (this.deliveryFailures.get(rule.name) ?? 0) + 1);
         this.#opts.onDeliveryError?.(rule.name, event, error, attempt);
@@ -227,21 +254,30 @@ export class LocalBus implements EventPublisher {
           );
           this.deadLetters++;
           this.#opts.onDeadLetter?.(rule.name, event);
+          return true;
         } catch (e) {
-          // Not even the dead letter could be written (full disk): leave the event open, so
-          // the next start delivers it again.
-          logger.error('could not dead-letter an event; it will be retried after a restart', {
+          logger.error('could not dead-letter an event; it stays undelivered and is tried again', {
             rule: rule.name,
             eventId: event.id,
             error: e,
           });
-          rule.open.delete(seq);
-          return;
+          return false;
         }
-        break;
       }
     }
-    this.#done(rule, seq);
+  }
+
+  /** Waits `ms`, or less if the bus stops meanwhile. */
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.#sleepers.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.#sleepers.add(wake);
+    });
   }
 
   /** `seq` is finished for `rule` (delivered or dead-lettered, or `skipped`: not for it). */
@@ -263,35 +299,45 @@ export class LocalBus implements EventPublisher {
   /**
    * Queues the save of every rule's progress in the store's next group commit, in its last
    * transaction with the other writes that must go with it (the metric points the finished
-   * handlers printed): a crash keeps both or neither. A failed commit (full disk) keeps the progress in memory and
-   * tries again shortly; what it covered is delivered again after a restart.
+   * handlers printed, and those whose own commit failed: `withProgress`): a crash keeps both or
+   * neither. A failed commit (full disk) keeps the progress in memory and tries again shortly;
+   * what it covered is delivered again after a restart.
    */
   #scheduleSave(): void {
-    if (this.#saving) return;
-    this.#saving = this.#opts.db
-      .batch(
-        () => {
-          for (const r of this.#rules) {
-            if (!r.dirty) continue;
-            r.dirty = false;
-            this.#opts.log.saveProgress(r.name, r.cursor, r.doneAbove);
-          }
-        },
-        { last: true },
-      )
-      .then(
-        () => {
-          this.#saving = undefined;
-          if (this.#rules.some((r) => r.dirty)) this.#scheduleSave();
-        },
-        (error: unknown) => {
-          for (const r of this.#rules) r.dirty = true;
-          logger.error('could not save the bus progress; will retry', { error });
-          setTimeout(() => {
-            this.#saving = undefined;
-            this.#scheduleSave();
-          }, 100).unref();
-        },
-      );
+    // A closed store (stopped): the next start delivers again what this progress covers.
+    if (this.#saving || !this.#opts.db.db.open) return;
+    this.#saving = this.#save().then(() => {
+      this.#saving = undefined;
+      if (this.#rules.some((r) => r.dirty)) this.#scheduleSave();
+    });
+  }
+
+  /** Saves the progress, trying again every 100 ms while the commit fails. */
+  async #save(): Promise<void> {
+    for (;;) {
+      const ended: { settle?: (committed: boolean) => void } = {};
+      try {
+        await this.#opts.db.batch(
+          () => {
+            ended.settle = this.#opts.withProgress?.();
+            for (const r of this.#rules) {
+              if (!r.dirty) continue;
+              r.dirty = false;
+              this.#opts.log.saveProgress(r.name, r.cursor, r.doneAbove);
+            }
+          },
+          { last: true },
+        );
+        ended.settle?.(true);
+        return;
+      } catch (error) {
+        ended.settle?.(false);
+        for (const r of this.#rules) r.dirty = true;
+        if (!this.#opts.db.db.open) return;
+        logger.error('could not save the bus progress; will retry', { error });
+        // A timer, not a resolved promise: drain() and stop() wait on this without spinning.
+        await new Promise((r) => setTimeout(r, 100).unref());
+      }
+    }
   }
 }

@@ -18,7 +18,8 @@ export const dataDirCheck = (dataDir: string): HealthCheck => ({
       throw new Error(`data directory not writable (${code})`);
     } finally {
       // Also when the write failed: on a full disk the file is made, then its bytes refused.
-      await rm(probe, { force: true });
+      // The write's error is the one to tell (an unusable folder fails the removal too).
+      await rm(probe, { force: true }).catch(() => undefined);
     }
   },
 });

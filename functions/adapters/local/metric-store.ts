@@ -1,5 +1,6 @@
+import { VigilError } from '../../core/errors';
 import { logger } from '../../shared/powertools';
-import { parseRecord, type StoreDb } from './store/database';
+import { isDiskFull, parseRecord, type StoreDb, storeFailure } from './store/database';
 
 /**
  * The local twin of CloudWatch metrics: it reads the EMF documents the handlers print
@@ -79,6 +80,12 @@ export const parseEmf = (line: string): Datapoint[] => {
 
 const HOUR_MS = 3_600_000;
 
+/** A store failure that passes (full disk, I/O error, busy): the points are worth writing again. */
+const passing = (error: unknown): boolean => {
+  const failure = storeFailure(error, 'store metric points');
+  return failure instanceof VigilError && failure.code === 'unavailable';
+};
+
 /** Dimensions as stored: JSON with sorted keys, so equal sets are equal strings. */
 export const dimsKey = (dims: Record<string, string>): string =>
   JSON.stringify(Object.fromEntries(Object.entries(dims).sort(([a], [b]) => (a < b ? -1 : 1))));
@@ -112,6 +119,11 @@ const pointOf = (r: Row): Datapoint | undefined => {
  */
 export class LocalMetricStore {
   #points: Datapoint[] = [];
+  /**
+   * Points whose commit failed for want of space (or another store failure): kept until the bus's
+   * next progress save writes them in its transaction (`writeFailed`).
+   */
+  #failed: Datapoint[] = [];
   readonly #db: StoreDb | undefined;
   readonly #listeners: ((points: readonly Datapoint[]) => void)[] = [];
 
@@ -140,18 +152,58 @@ export class LocalMetricStore {
       return points.length;
     }
     // Committed with the bus progress of the delivery that printed them (the last transaction
-    // of one group commit): a crash keeps both or neither.
-    db.batch(
-      () => {
-        const insert = db.q(
-          'INSERT INTO metrics (name, ts, dims, unit, namespace, value) VALUES (?, ?, ?, ?, ?, ?)',
-        );
-        for (const p of points)
-          insert.run(p.name, p.timestamp, dimsKey(p.dimensions), p.unit, p.namespace, p.value);
-      },
-      { last: true },
-    ).catch((error: unknown) => logger.error('could not store metric points', { error }));
+    // of one group commit): a crash keeps both or neither. If that commit fails (full disk), the
+    // progress is not saved either, and its retry writes these points again (`writeFailed`).
+    db.batch(() => this.#insert(db, points), { last: true }).catch((error: unknown) => {
+      if (!passing(error)) {
+        logger.error('could not store metric points', { error });
+        return;
+      }
+      for (const p of points) this.#failed.push(p); // no spread (see above)
+    });
     return points.length;
+  }
+
+  /**
+   * Writes, in the caller's transaction, the points whose commit failed (see `ingestLine`): the
+   * bus calls it in each save of its progress, so they commit with the progress that covers the
+   * deliveries that printed them, never after it. Returns what to call once that transaction
+   * ended: `committed` false keeps the points for the next save.
+   */
+  writeFailed(): ((committed: boolean) => void) | undefined {
+    const db = this.#db;
+    if (!db || this.#failed.length === 0) return undefined;
+    const points = this.#failed;
+    this.#failed = [];
+    const keep = (committed: boolean) => {
+      if (!committed) this.#failed = points.concat(this.#failed);
+    };
+    try {
+      this.#insert(db, points);
+    } catch (error) {
+      if (!isDiskFull(error)) {
+        // Never holds the progress back: points that cannot be written for another reason
+        // (a damaged page) are dropped, and said so.
+        logger.error('could not store metric points', { error });
+        return undefined;
+      }
+      keep(false);
+      throw error; // fails the whole transaction, the progress with it: both are tried again
+    }
+    return keep;
+  }
+
+  /** Number of points waiting for `writeFailed`. */
+  get failedPoints(): number {
+    return this.#failed.length;
+  }
+
+  #insert(db: StoreDb, points: readonly Datapoint[]): void {
+    const insert = db.q(
+      'INSERT INTO metrics (name, ts, dims, unit, namespace, value) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    for (const p of points)
+      insert.run(p.name, p.timestamp, dimsKey(p.dimensions), p.unit, p.namespace, p.value);
   }
 
   /**

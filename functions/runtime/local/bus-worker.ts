@@ -91,6 +91,7 @@ export const runBusWorker = async (data: BusWorkerData, port: WorkerPort): Promi
     db: store.db,
     log: store.log,
     scope,
+    withProgress: () => store.metrics.writeFailed(),
     ...(data.maxAttempts ? { maxAttempts: data.maxAttempts } : {}),
     ...(data.retryDelayMs !== undefined ? { retryDelayMs: data.retryDelayMs } : {}),
     onDeliveryError: (...args) => {

@@ -2,7 +2,7 @@ import { hasPendingWork } from '../../../core/alerts/delivery';
 import type { AlertStateStore } from '../../../core/alerts/service';
 import type { AlertState } from '../../../core/alerts/state';
 import type { AlertNotification } from '../../../core/events';
-import { parseRecord, type StoreDb } from './database';
+import { parseRecord, type StoreDb, storedVersion } from './database';
 
 /**
  * Alert state and history in the embedded store. A check's state is one JSON document (so
@@ -59,9 +59,10 @@ export class SqliteAlertStore implements AlertStateStore {
     const body = JSON.stringify(state);
     return this.#db.batch(() => {
       const row = this.#db
-        .q('SELECT version FROM alert_state WHERE check_key = ?')
-        .get(state.checkKey) as { version: number } | undefined;
-      if ((row?.version ?? 0) !== expectedVersion) return false;
+        .q('SELECT version, body FROM alert_state WHERE check_key = ?')
+        .get(state.checkKey) as { version: number; body: string } | undefined;
+      // A corrupt state reads as none (`get`): the write replaces it.
+      if (storedVersion(row, `alert state ${state.checkKey}`) !== expectedVersion) return false;
       this.#db
         .q(
           `INSERT INTO alert_state (check_key, version, status, body) VALUES (?, ?, ?, ?)

@@ -84,12 +84,24 @@ const waitAsync = (
 export const isDiskFull = (e: unknown): boolean =>
   code(e).startsWith('SQLITE_FULL') || code(e) === 'ENOSPC' || code(e) === 'EDQUOT';
 
+/** Errors that mean the database file is damaged: SQLite's SQLITE_CORRUPT (any extended code) and SQLITE_NOTADB. */
+export const isCorrupt = (e: unknown): boolean =>
+  code(e).startsWith('SQLITE_CORRUPT') || code(e) === 'SQLITE_NOTADB';
+
+/** What a read or write that met a damaged page throws: a 503 naming the problem and the runbook. */
+const corruptFailure = (e: unknown, what: string): VigilError =>
+  new VigilError(
+    'unavailable',
+    `The local store's database is damaged (${code(e)}): could not ${what}. The rest of the store still answers; see "A damaged local store" in docs/operating.md to repair it.`,
+  );
+
 /**
  * What the store throws when it cannot write: a full disk (or an I/O error) is a retryable 503
  * with a message saying what to do; the process keeps running and the next write tries again.
  */
 export const storeFailure = (e: unknown, what: string): unknown => {
   if (e instanceof VigilError) return e;
+  if (isCorrupt(e)) return corruptFailure(e, what);
   if (isDiskFull(e))
     return new VigilError(
       'unavailable',
@@ -128,6 +140,66 @@ export const parseRecord = <T>(text: unknown, where: string): T | undefined => {
     }
   logger.error('corrupt record skipped', { where });
   return undefined;
+};
+
+/**
+ * The time retention counts from: the clock, or the time of the newest record it applies to when
+ * that is earlier. A record goes only once a newer one is past its retention: a clock far ahead
+ * (or a store left idle) drops nothing, and a clock behind keeps what it wrote.
+ */
+export const retentionReference = (now: number, newest: number | null | undefined): number =>
+  typeof newest === 'number' && Number.isFinite(newest) ? Math.min(now, newest) : now;
+
+/** Whether a stored JSON document parses (what `parseRecord` would return it for). */
+export const parses = (text: unknown): boolean => {
+  if (typeof text !== 'string') return false;
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * The version a version-checked write (a compare-and-swap) compares with: the stored row's, or
+ * 0 when there is none, or when its record is corrupt. `get` reports a corrupt record and
+ * skips it, so its caller writes as if there were none (expected version 0): the write then
+ * replaces the corrupt record (reported once, here) instead of losing the race for good.
+ * `readable`: whether the row's record can be read (default: its body parses). In the write's
+ * transaction.
+ */
+export const storedVersion = <R extends { version: number }>(
+  row: R | undefined,
+  where: string,
+  readable: (row: R) => boolean = (r) => parses((r as { body?: unknown }).body),
+): number => {
+  if (!row) return 0;
+  if (readable(row)) return row.version;
+  logger.error('corrupt record replaced', { where, version: row.version });
+  return 0;
+};
+
+/**
+ * A prepared statement whose damaged-page errors (SQLITE_CORRUPT, SQLITE_NOTADB) become a 503
+ * naming the problem: one damaged page answers a clear, retryable error, not a 500. Other
+ * errors go through as they are (a full disk is mapped where the transaction ends).
+ */
+const checked = (s: Statement): Statement => {
+  const call =
+    <A extends unknown[], R>(fn: (...args: A) => R, what: string) =>
+    (...args: A): R => {
+      try {
+        return fn(...args);
+      } catch (e) {
+        throw isCorrupt(e) ? corruptFailure(e, what) : e;
+      }
+    };
+  return {
+    run: call(s.run.bind(s), 'write to the local store'),
+    get: call(s.get.bind(s), 'read the local store'),
+    all: call(s.all.bind(s), 'read the local store'),
+  };
 };
 
 /** A database with a statement cache: `q(sql)` prepares once per connection. */
@@ -181,7 +253,11 @@ export class StoreDb {
   q(sql: string): Statement {
     let s = this.#statements.get(sql);
     if (!s) {
-      s = this.db.prepare(sql) as unknown as Statement;
+      try {
+        s = checked(this.db.prepare(sql) as unknown as Statement);
+      } catch (e) {
+        throw isCorrupt(e) ? corruptFailure(e, 'read the local store') : e;
+      }
       this.#statements.set(sql, s);
     }
     return s;
@@ -418,8 +494,17 @@ const openChecked = (
   try {
     db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
     db.exec('PRAGMA journal_mode = WAL');
-    const rows = db.prepare('PRAGMA quick_check').all() as { quick_check: string }[];
-    const problems = rows.map((r) => r.quick_check).filter((p) => p !== 'ok');
+    // Its schema must be readable; a damaged page elsewhere is reported, and what reads it
+    // answers a 503 (see `checked`): one bad page must not cost the whole store.
+    db.prepare('SELECT count(*) AS n FROM sqlite_master').get();
+    let problems: string[];
+    try {
+      const rows = db.prepare('PRAGMA quick_check').all() as { quick_check: string }[];
+      problems = rows.map((r) => r.quick_check).filter((p) => p !== 'ok');
+    } catch (e) {
+      if (!isCorrupt(e)) throw e;
+      problems = [`quick_check stopped: ${(e as Error).message} (${code(e)})`];
+    }
     if (problems.length)
       onProblem('the store failed its integrity check; damaged records will be skipped', {
         problems: problems.slice(0, 20),

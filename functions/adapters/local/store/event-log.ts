@@ -138,6 +138,18 @@ export class EventLog {
       .filter((e): e is BusEvent => e !== undefined);
   }
 
+  /** The time of the newest event (epoch ms); undefined when there is none or it is unreadable. */
+  newestTime(): number | undefined {
+    const row = this.#db
+      .q(
+        `SELECT CASE WHEN json_valid(body) THEN json_extract(body, '$.time') END AS t
+         FROM events ORDER BY seq DESC LIMIT 1`,
+      )
+      .get() as { t: unknown } | undefined;
+    const ms = typeof row?.t === 'string' ? Date.parse(row.t) : Number.NaN;
+    return Number.isFinite(ms) ? ms : undefined;
+  }
+
   /**
    * Drops events every subscriber is past and that are older than `olderThanMs` (epoch ms).
    * Returns how many went.

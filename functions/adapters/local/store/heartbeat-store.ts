@@ -1,6 +1,6 @@
 import type { HeartbeatState } from '../../../core/checks/heartbeat';
 import type { HeartbeatStore } from '../../../core/checks/heartbeat-service';
-import { parseRecord, type StoreDb } from './database';
+import { parseRecord, type StoreDb, storedVersion } from './database';
 
 /**
  * Heartbeat state in the embedded store: one JSON document per heartbeat, written with a
@@ -22,10 +22,11 @@ export class SqliteHeartbeatStore implements HeartbeatStore {
 
   putIfVersion(state: HeartbeatState, expectedVersion: number): Promise<boolean> {
     return this.#db.batch(() => {
-      const row = this.#db.q('SELECT version FROM heartbeat_state WHERE key = ?').get(state.key) as
-        | { version: number }
-        | undefined;
-      if ((row?.version ?? 0) !== expectedVersion) return false;
+      const row = this.#db
+        .q('SELECT version, body FROM heartbeat_state WHERE key = ?')
+        .get(state.key) as { version: number; body: string } | undefined;
+      // A corrupt state reads as none (`get`): the write replaces it.
+      if (storedVersion(row, `heartbeat state ${state.key}`) !== expectedVersion) return false;
       this.#db
         .q(
           `INSERT INTO heartbeat_state (key, version, body) VALUES (?, ?, ?)

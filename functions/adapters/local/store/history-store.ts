@@ -10,10 +10,12 @@ import type {
 } from '../../../core/history/types';
 import type { Clock } from '../../../core/ports';
 import { logger } from '../../../shared/powertools';
-import { parseRecord, type StoreDb } from './database';
+import { parseRecord, parses, retentionReference, type StoreDb, storedVersion } from './database';
 import { TestWindows } from './test-windows';
 
 const DAY_MS = 86_400_000;
+/** The `meta` key of the newest run's `ingestedAt`. */
+const NEWEST_RUN = 'history_newest_run';
 
 const encodeCursor = (key: string): string =>
   Buffer.from(JSON.stringify({ k: key }), 'utf8').toString('base64url');
@@ -90,10 +92,36 @@ export class SqliteHistoryStore implements HistoryStore {
     return this.#clock.now().getTime();
   }
 
+  /** The ingestion time of the newest run (epoch ms); undefined when there is none. */
+  newest(): number | undefined {
+    const row = this.#db.q('SELECT value FROM meta WHERE key = ?').get(NEWEST_RUN) as
+      | { value: string }
+      | undefined;
+    // A store written before this was kept: the newest run's key starts with its time.
+    const at =
+      row?.value ??
+      (
+        this.#db.q(`SELECT max(substr(key, 1, instr(key, '#') - 1)) AS at FROM runs`).get() as {
+          at: string | null;
+        }
+      ).at;
+    const ms = at === null || at === undefined ? Number.NaN : Date.parse(at);
+    return Number.isFinite(ms) ? ms : undefined;
+  }
+
+  /**
+   * What is expired is measured at this time: the clock, but never past the newest run (see
+   * `retentionReference`): with the clock far ahead nothing reads as expired, and the runs a
+   * clock behind wrote stay until newer runs are past their retention.
+   */
+  #reference(): number {
+    return retentionReference(this.#now(), this.newest());
+  }
+
   async putRun(run: RunRecord, ttlDays: number): Promise<void> {
     const expiresAt = this.#now() + ttlDays * DAY_MS;
     const body = JSON.stringify(run);
-    await this.#db.batch(() =>
+    await this.#db.batch(() => {
       this.#db
         .q(
           `INSERT INTO runs (project, key, expires_at, kind, branch, suite, body) VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -108,15 +136,22 @@ export class SqliteHistoryStore implements HistoryStore {
           run.branch ?? null,
           run.suite ?? null,
           body,
-        ),
-    );
+        );
+      // The newest run's time (ISO text sorts by time): what retention counts from.
+      this.#db
+        .q(
+          `INSERT INTO meta (key, value) VALUES (?, ?)
+           ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)`,
+        )
+        .run(NEWEST_RUN, run.ingestedAt);
+    });
   }
 
   async listRuns(project: string, query: RunQuery): Promise<Page<RunRecord>> {
     const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
     const limit = Math.max(0, query.limit);
     const where: string[] = ['project = ?', 'expires_at > ?'];
-    const args: unknown[] = [project, this.#now()];
+    const args: unknown[] = [project, this.#reference()];
     const filter = (sql: string, value?: unknown) => {
       where.push(sql);
       if (value !== undefined) args.push(value);
@@ -148,13 +183,13 @@ export class SqliteHistoryStore implements HistoryStore {
         `SELECT body FROM runs WHERE project = ? AND expires_at > ? AND kind = ? AND branch = ?
          AND suite IS ? ORDER BY key DESC LIMIT ?`,
       )
-      .all(project, this.#now(), kind, branch, suite ?? null, limit) as { body: string }[];
+      .all(project, this.#reference(), kind, branch, suite ?? null, limit) as { body: string }[];
     return parseRows<RunRecord>(rows, `runs of ${project}`);
   }
 
   async getTests(project: string, ids: readonly string[]): Promise<Map<string, TestRecord>> {
     const out = new Map<string, TestRecord>();
-    const now = this.#now();
+    const now = this.#reference();
     const unique = [...new Set(ids)];
     for (let i = 0; i < unique.length; i += 500) {
       const chunk = unique.slice(i, i + 500);
@@ -192,7 +227,9 @@ export class SqliteHistoryStore implements HistoryStore {
       return JSON.stringify(body satisfies RecordBody);
     });
     const { written, fresh } = await this.#db.batch(() => {
-      const now = this.#now();
+      // Expiry is checked at the reference time (as `getTests` reads), written from the clock.
+      const now = this.#reference();
+      const writtenAt = this.#now();
       const fresh = this.#windows.begin();
       // The version check is in the write itself: a new test is inserted unless a live row
       // exists; a known one is updated only at the version it was read at.
@@ -214,13 +251,18 @@ export class SqliteHistoryStore implements HistoryStore {
         `UPDATE tests SET expires_at = ?, version = ?, latest = ?, flaky = ?, body = ?, window = ?,
          min_ref = ? WHERE project = ? AND id = ? AND expires_at > ? AND version = ?`,
       );
+      const live = this.#db.q(
+        `SELECT ${TEST_COLUMNS} FROM tests WHERE project = ? AND id = ? AND expires_at > ?`,
+      );
+      const readable = (r: TestRow) =>
+        parses(r.body) && this.#windows.decode(r.window) !== undefined;
       const written = writes.map(({ record, expectedVersion }, i) => {
-        const expires = now + ttlDays * DAY_MS;
+        const expires = writtenAt + ttlDays * DAY_MS;
         const latest = record.outcomes.at(-1)?.status ?? null;
         const flaky = record.flaky === undefined ? 0 : 1;
         const { window, minRef } = this.#windows.encode(record.project, record.outcomes, fresh);
-        if (expectedVersion === 0)
-          return (
+        if (expectedVersion === 0) {
+          const inserted =
             insert.run(
               record.project,
               record.id,
@@ -232,8 +274,28 @@ export class SqliteHistoryStore implements HistoryStore {
               window,
               minRef,
               now,
+            ).changes === 1;
+          if (inserted) return true;
+          // A live row is there: a corrupt one (which `getTests` skipped) counts as none.
+          const row = live.get(record.project, record.id, now) as TestRow | undefined;
+          if (!row || storedVersion(row, `test ${record.id} of ${record.project}`, readable) !== 0)
+            return false;
+          return (
+            update.run(
+              expires,
+              record.version,
+              latest,
+              flaky,
+              bodies[i],
+              window,
+              minRef,
+              record.project,
+              record.id,
+              now,
+              row.version,
             ).changes === 1
           );
+        }
         const key = [record.project, record.id, now, expectedVersion] as const;
         return (
           keep.run(expires, record.version, bodies[i], window, minRef, ...key, latest, flaky)
@@ -259,7 +321,7 @@ export class SqliteHistoryStore implements HistoryStore {
         `SELECT ${TEST_COLUMNS} FROM ${TEST_FILTERS[query.status]} project = ? AND expires_at > ?
          AND id > ? ORDER BY id LIMIT ?`,
       )
-      .all(project, this.#now(), after ?? '', limit + 1) as TestRow[];
+      .all(project, this.#reference(), after ?? '', limit + 1) as TestRow[];
     const page = rows.slice(0, limit);
     const items = page
       .map((r) => this.#record(project, r))
@@ -268,9 +330,12 @@ export class SqliteHistoryStore implements HistoryStore {
     return { items, ...(rows.length > limit && last ? { cursor: encodeCursor(last.id) } : {}) };
   }
 
-  /** Deletes expired runs and tests, and the run parts of windows no live test holds. */
+  /**
+   * Deletes the runs and tests expired at the reference time (the clock, never past the newest
+   * run), and the run parts of windows no live test holds.
+   */
   prune(): number {
-    const now = this.#now();
+    const now = this.#reference();
     return (
       this.#db.q('DELETE FROM runs WHERE expires_at <= ?').run(now).changes +
       this.#db.q('DELETE FROM tests WHERE expires_at <= ?').run(now).changes +

@@ -5,7 +5,7 @@ import { logger } from '../../../shared/powertools';
 import { FileArchive } from '../archive';
 import { LocalMetricStore } from '../metric-store';
 import { SqliteAlertStore } from './alert-store';
-import { type OpenOptions, StoreDb } from './database';
+import { type OpenOptions, retentionReference, StoreDb, storeFailure } from './database';
 import { EventLog } from './event-log';
 import { SqliteHeartbeatStore } from './heartbeat-store';
 import { SqliteHistoryStore } from './history-store';
@@ -42,6 +42,37 @@ export interface LocalStoreOptions extends OpenOptions {
 }
 
 const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
+/** The clock is warned about when it is this far behind the newest record... */
+const BEHIND_WARN_MS = DAY_MS;
+/** ...or this far past it (the store idle that long, or the clock ahead). */
+const AHEAD_WARN_MS = 7 * DAY_MS;
+
+/** Warns when the clock is far from the newest record's time (the data's newest of `times`). */
+const warnOfClockSkew = (now: number, times: readonly (number | undefined)[]): void => {
+  const known = times.filter((t): t is number => t !== undefined && Number.isFinite(t));
+  if (known.length === 0) return;
+  const newest = Math.max(...known);
+  const at = new Date(newest).toISOString();
+  if (now < newest - BEHIND_WARN_MS)
+    logger.warn(
+      'the clock is behind the newest record: check the system clock; what it writes is dated in the past and goes once newer data is past its retention',
+      {
+        now: new Date(now).toISOString(),
+        newestRecord: at,
+        behindHours: Math.round((newest - now) / HOUR_MS),
+      },
+    );
+  else if (now > newest + AHEAD_WARN_MS)
+    logger.warn(
+      'the clock is far past the newest record: retention counts from that record, so nothing is dropped for it; if the clock is wrong, fix it before new data arrives',
+      {
+        now: new Date(now).toISOString(),
+        newestRecord: at,
+        aheadDays: Math.round((now - newest) / DAY_MS),
+      },
+    );
+};
 
 export class LocalStore {
   readonly dataDir: string;
@@ -106,25 +137,63 @@ export class LocalStore {
     return this.db.problems;
   }
 
-  /** Drops what is past its retention; returns what went (the dashboard's data in the background). */
+  /**
+   * Drops what is past its retention; returns what went (the dashboard's data in the background).
+   * Retention counts from the clock, but never past the newest record of the data it applies to
+   * (`retentionReference`): a clock far ahead drops nothing, and a record goes only once newer
+   * data is past its retention. A clock far from the newest record is warned about. Each part
+   * is pruned on its own: one that fails (a damaged page, a full disk) is logged, the others go on.
+   */
   prune(retention: RetentionOptions = {}): { events: number; metrics: number; history: number } {
     const now = this.#clock.now().getTime();
+    const step = (what: string, fn: () => number): number => {
+      try {
+        return fn();
+      } catch (e) {
+        logger.error(`pruning ${what} failed; will try again`, {
+          error: storeFailure(e, `prune ${what}`),
+        });
+        return 0;
+      }
+    };
+    const newest: (number | undefined)[] = [];
     const statusCutoff = new Date(now - (retention.statusDays ?? 90) * DAY_MS).toISOString();
     void Promise.all([
       this.status.probes.prune(statusCutoff),
-      this.status.incidents.prune(statusCutoff),
+      this.status.incidents.prune(statusCutoff, now),
       this.status.catalog.prune(),
     ]).catch((error) =>
-      logger.error('pruning the dashboard data failed; will try again', { error }),
+      logger.error('pruning the dashboard data failed; will try again', {
+        error: storeFailure(error, 'prune the dashboard data'),
+      }),
     );
-    return {
-      events: this.db.tx(() => this.log.prune(now - (retention.eventHours ?? 24) * 3_600_000)),
-      metrics: this.metrics.prune(
-        now - (retention.metricDays ?? 30) * DAY_MS,
-        now - (retention.rollupDays ?? 400) * DAY_MS,
-      ),
-      history: this.db.tx(() => this.history.prune()),
+    const pruned = {
+      events: step('the event log', () => {
+        const time = this.log.newestTime();
+        newest.push(time);
+        const reference = retentionReference(now, time);
+        return this.db.tx(() => this.log.prune(reference - (retention.eventHours ?? 24) * HOUR_MS));
+      }),
+      metrics: step('the metrics', () => {
+        const { t } = this.db
+          .q(
+            `SELECT coalesce((SELECT max(ts) FROM metrics), (SELECT max(hour) + ${HOUR_MS} FROM metric_rollups)) AS t`,
+          )
+          .get() as { t: number | null };
+        const reference = retentionReference(now, t);
+        newest.push(t ?? undefined);
+        return this.metrics.prune(
+          reference - (retention.metricDays ?? 30) * DAY_MS,
+          reference - (retention.rollupDays ?? 400) * DAY_MS,
+        );
+      }),
+      history: step('the history', () => {
+        newest.push(this.history.newest());
+        return this.db.tx(() => this.history.prune());
+      }),
     };
+    warnOfClockSkew(now, newest);
+    return pruned;
   }
 
   close(): void {

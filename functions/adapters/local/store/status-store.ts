@@ -34,7 +34,7 @@ import type {
   Resolution,
   RollupRange,
 } from '../../../core/status/types';
-import { parseRecord, type StoreDb } from './database';
+import { parseRecord, retentionReference, type StoreDb } from './database';
 
 /**
  * The dashboard's data in the embedded store: probe rollups (minute, hour, day buckets with a
@@ -168,20 +168,28 @@ export class SqliteProbeHistoryStore implements ProbeHistoryStore {
     return documents<ProbeFailure>(rows, 'probe failure');
   }
 
+  /**
+   * Drops what is older than `olderThan` (and minute buckets past theirs). Retention counts from
+   * the newest sample when the clock is past it (`retentionReference`): a clock far ahead drops
+   * nothing.
+   */
   async prune(olderThan: string): Promise<void> {
-    const cutoff = Date.parse(olderThan);
-    const minuteCutoff = Math.max(
-      cutoff,
-      this.#clock.now().getTime() - MINUTE_RETENTION_DAYS * DAY_MS,
-    );
     await this.#db.batch(() => {
+      const now = this.#clock.now().getTime();
+      const newest = this.#db
+        .q(`SELECT max(start) AS t FROM probe_buckets WHERE resolution = 'minute'`)
+        .get() as { t: number | null };
+      const reference = retentionReference(now, newest.t === null ? undefined : newest.t + 60_000);
+      const cutoff = Date.parse(olderThan) - (now - reference);
+      const minuteCutoff = Math.max(cutoff, reference - MINUTE_RETENTION_DAYS * DAY_MS);
+      const cutoffIso = new Date(cutoff).toISOString();
       this.#db
         .q('DELETE FROM probe_buckets WHERE resolution = ? AND start < ?')
         .run('minute', minuteCutoff);
       this.#db
         .q("DELETE FROM probe_buckets WHERE resolution <> 'minute' AND start < ?")
         .run(cutoff);
-      this.#db.q('DELETE FROM probe_failures WHERE checked_at < ?').run(olderThan);
+      this.#db.q('DELETE FROM probe_failures WHERE checked_at < ?').run(cutoffIso);
       this.#db.q('DELETE FROM probe_seen WHERE at < ?').run(minuteCutoff);
     });
   }
@@ -261,10 +269,21 @@ export class SqliteIncidentStore implements IncidentStore {
     return documents<Incident>(rows, 'incident');
   }
 
-  /** Drops incidents resolved before `olderThan`. */
-  prune(olderThan: string): Promise<void> {
+  /**
+   * Drops incidents resolved before `olderThan`, counted from the newest incident's start when
+   * `now` (default: the clock) is past it (`retentionReference`).
+   */
+  prune(olderThan: string, now = Date.now()): Promise<void> {
     return this.#db.batch(() => {
-      this.#db.q('DELETE FROM incidents WHERE resolved_at < ?').run(olderThan);
+      const newest = this.#db.q('SELECT max(fired_at) AS t FROM incidents').get() as {
+        t: string | null;
+      };
+      const reference = retentionReference(
+        now,
+        newest.t === null ? undefined : Date.parse(newest.t),
+      );
+      const cutoff = new Date(Date.parse(olderThan) - (now - reference)).toISOString();
+      this.#db.q('DELETE FROM incidents WHERE resolved_at < ?').run(cutoff);
     });
   }
 }
@@ -355,10 +374,19 @@ export class SqliteRunCatalog implements RunCatalog {
     return documents<RunEntry>(rows, 'run').map(headlineOf);
   }
 
-  /** Drops runs past their time to live (the latest of a series stays: the overview needs it). */
+  /**
+   * Drops runs past their time to live (the latest of a series stays: the overview needs it),
+   * measured at the clock but never past the newest run (`retentionReference`).
+   */
   prune(): Promise<void> {
     return this.#db.batch(() => {
-      const now = this.#clock.now().getTime();
+      const newest = this.#db.q('SELECT max(ingested_at) AS t FROM run_catalog').get() as {
+        t: string | null;
+      };
+      const now = retentionReference(
+        this.#clock.now().getTime(),
+        newest.t === null ? undefined : Date.parse(newest.t),
+      );
       this.#db.q('DELETE FROM run_catalog WHERE expires_at < ?').run(now);
       this.#db.q('DELETE FROM run_digests WHERE expires_at < ?').run(now);
     });

@@ -29,6 +29,7 @@ import {
 } from '../../shared/channels';
 import { emitPipelineMetric } from '../../shared/pipeline-metrics';
 import { logger as sharedLogger } from '../../shared/powertools';
+import { syncDir } from './sync-dir';
 
 /**
  * Local mode's alert dispatch. Handing a notification over puts the `Alert State Changed` event
@@ -73,16 +74,6 @@ export interface DeadLetter {
 }
 
 export const NOTIFY_DEAD_LETTER_FILE = 'notify-dead-letter.ndjson';
-
-/** Flushes a directory's entries (a file created in it). */
-const syncDir = async (dir: string): Promise<void> => {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-};
 
 /**
  * Appends `line` to `file` on a line of its own and flushes it (fsync; the directory too when the

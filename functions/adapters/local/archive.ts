@@ -9,6 +9,7 @@ import { hashedAs } from '../../core/payload-hash';
 import type { ArchiveInput, ArchiveReader, PayloadArchive } from '../../core/ports';
 import { logger } from '../../shared/powertools';
 import { storeFailure } from './store/database';
+import { syncDir } from './sync-dir';
 
 /** The file name of a content-addressed object. */
 const OBJECT = /^[0-9a-f]{64}(\.[.a-z0-9]{1,16})?$/i;
@@ -105,16 +106,6 @@ export class FileArchive implements PayloadArchive, ArchiveReader {
  * its bytes (and the size that reaches them) are on disk, without a separate fsync.
  */
 const NEW_FILE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_DSYNC;
-
-/** Flushes a directory's entries (a file renamed into it, a folder made in it). */
-const syncDir = async (dir: string): Promise<void> => {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-};
 
 /**
  * Writes `tmp` durably, renames it to `path` and flushes the directory entry: 8 trips to

@@ -4,6 +4,7 @@ import {
   type LoadSummary,
   MAX_DURATION_MS,
   type ParsedLoad,
+  perSecond,
   round2,
   validDurationMs,
 } from './types';
@@ -133,9 +134,8 @@ export const parseArtillery = (doc: unknown): ParsedLoad => {
   const rate = isRecord(rates)
     ? optionalNumber(rates, 'http.request_rate', ['aggregate', 'rates'], WHAT)
     : undefined;
-  if (rate !== undefined) summary.requestsPerSecond = round2(rate);
-  else if (summary.durationMs)
-    summary.requestsPerSecond = round2(requests / (summary.durationMs / 1000));
+  const perSec = rate === undefined ? perSecond(requests, summary.durationMs) : round2(rate);
+  if (perSec !== undefined) summary.requestsPerSecond = perSec;
 
   return { kind: 'load', format: 'artillery', summary, warnings };
 };

@@ -7,7 +7,7 @@ import {
   optionalNumber,
   ownEntries,
 } from './shape';
-import { type LoadSummary, type LoadThreshold, type ParsedLoad, round2 } from './types';
+import { type LoadSummary, type LoadThreshold, type ParsedLoad, perSecond, round2 } from './types';
 
 /**
  * k6 end-of-test summaries, in three shapes:
@@ -232,9 +232,8 @@ export const parseK6 = (doc: unknown): ParsedLoad => {
   };
   if (durationMs !== undefined) summary.durationMs = round2(durationMs);
   const rps = reqs ? num(reqs, 'rate') : undefined;
-  if (rps !== undefined) summary.requestsPerSecond = round2(rps);
-  else if (durationMs && durationMs > 0)
-    summary.requestsPerSecond = round2(requests / (durationMs / 1000));
+  const rate = rps === undefined ? perSecond(requests, durationMs) : round2(rps);
+  if (rate !== undefined) summary.requestsPerSecond = rate;
 
   return { kind: 'load', format: 'k6', dialect, summary, warnings };
 };

@@ -191,6 +191,16 @@ export const validDurationMs = (value: unknown, msPerUnit = 1): number | undefin
 };
 
 /**
+ * `count` per second over `durationMs`, to 2 decimals; undefined without a duration, or when the
+ * rate is no finite number (a duration of 1e-320 ms is valid, and divides into Infinity).
+ */
+export const perSecond = (count: number, durationMs: number | undefined): number | undefined => {
+  if (!durationMs || durationMs <= 0) return undefined;
+  const rate = count / (durationMs / 1000);
+  return Number.isFinite(rate) ? round2(rate) : undefined;
+};
+
+/**
  * The largest magnitude of a benchmark value, in any unit: the mean, standard deviation and
  * ratios to a baseline of values up to it stay finite. A larger one is refused.
  */

@@ -329,3 +329,21 @@ describe('benchmark values beyond ±1e15', () => {
     );
   });
 });
+
+describe('requests per second', () => {
+  it('k6: leaves it out when a near-zero duration would make it Infinity', () => {
+    // Prepare: 100 requests and no rate of k6's own, over 1e-320 ms (a valid duration).
+    const doc = {
+      root_group: { name: '', path: '', groups: [], checks: [] },
+      state: { testRunDurationMs: 1e-320 },
+      metrics: { http_reqs: { type: 'counter', contains: 'default', values: { count: 100 } } },
+    };
+
+    // Act
+    const parsed = parseK6(doc);
+
+    // Assess: no rate rather than Infinity (which no event or metric can carry).
+    expect(parsed.summary.requests).toBe(100);
+    expect(parsed.summary).not.toHaveProperty('requestsPerSecond');
+  });
+});

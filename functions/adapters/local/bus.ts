@@ -312,9 +312,12 @@ export class LocalBus implements EventPublisher {
     });
   }
 
-  /** Saves the progress, trying again every 100 ms while the commit fails. */
+  /**
+   * Saves the progress, trying again every 100 ms while the commit fails; logged once per
+   * outage (a full disk should not also fill the log), and once more when it is saved.
+   */
   async #save(): Promise<void> {
-    for (;;) {
+    for (let failures = 0; ; failures++) {
       const ended: { settle?: (committed: boolean) => void } = {};
       try {
         await this.#opts.db.batch(
@@ -329,12 +332,16 @@ export class LocalBus implements EventPublisher {
           { last: true },
         );
         ended.settle?.(true);
+        if (failures > 0) logger.info('saved the bus progress after failed attempts', { failures });
         return;
       } catch (error) {
         ended.settle?.(false);
         for (const r of this.#rules) r.dirty = true;
         if (!this.#opts.db.db.open) return;
-        logger.error('could not save the bus progress; will retry', { error });
+        if (failures === 0)
+          logger.error('could not save the bus progress; retrying every 100 ms until it can', {
+            error,
+          });
         // A timer, not a resolved promise: drain() and stop() wait on this without spinning.
         await new Promise((r) => setTimeout(r, 100).unref());
       }

@@ -88,8 +88,7 @@ export const download = async (path: string, name?: string): Promise<void> => {
   a.download =
     name ??
     dispositionFileName(res.headers.get('content-disposition')) ??
-    path.split('?')[0]?.split('/').at(-1) ??
-    'download';
+    (path.split('?')[0]?.split('/').at(-1) || 'download');
   a.click();
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 };

@@ -16,11 +16,7 @@ export const publicData = (
   deps: Omit<StatusQueryDeps, 'history' | 'archive'>,
 ): Pick<WebHandlerDeps, 'status' | 'badges'> => {
   const badges: BadgeSource = {
-    isPublic: (route) =>
-      badgeIsPublic(
-        deps.config,
-        route.kind === 'uptime' ? { project: route.project, probe: route.probe } : route,
-      ),
+    isPublic: (route) => badgeIsPublic(deps.config, route),
     badge: (route) => {
       switch (route.kind) {
         case 'gate':

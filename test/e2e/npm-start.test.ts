@@ -151,7 +151,7 @@ describe.concurrent('npm start (vigil dev)', () => {
     const vigil = await spawnVigil({ VIGIL_CONFIG: CONFIG, VIGIL_DATA_DIR: dataDir });
     children.push(vigil.child);
     // The lock is taken early in the start, well before the bus is ready.
-    const deadline = Date.now() + 60_000;
+    const deadline = Date.now() + 30_000;
     while (!existsSync(join(dataDir, 'vigil.lock')) && vigil.child.exitCode === null) {
       if (Date.now() > deadline) throw new Error('vigil never took its lock');
       await new Promise((r) => setTimeout(r, 5));

@@ -406,17 +406,17 @@ describe('createHttpEdge', () => {
   });
 
   it('keeps draining a refused body while it keeps coming, past the pause it allows', async () => {
-    await start({ authorize: () => false, lingerMs: 200 });
+    await start({ authorize: () => false, lingerMs: 1_000 });
     try {
       const { socket } = await raw('POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 8000', '', port);
       let closed = false;
       const answer = whole(socket).finally(() => {
         closed = true;
       });
-      // 8 chunks, 100 ms apart: 800 ms in all, never a pause of 200 ms.
+      // 8 chunks, 200 ms apart: 1.6 s in all, never a pause of 1 s (room for a busy machine).
       let sent = 0;
       for (; sent < 8 && !closed; sent++) {
-        await settleAfter(100, undefined);
+        await settleAfter(200, undefined);
         socket.write(Buffer.alloc(1000, 'x'));
       }
       const { text, error } = await answer;

@@ -92,11 +92,7 @@ const appendLine = async (file: string, line: string): Promise<void> => {
       const { buffer } = await handle.read(Buffer.alloc(1), 0, 1, size - 1);
       torn = buffer[0] !== 0x0a;
     }
-    const bytes = Buffer.from(`${torn ? '\n' : ''}${line}\n`);
-    for (let at = 0; at < bytes.byteLength; ) {
-      const { bytesWritten } = await handle.write(bytes, at, bytes.byteLength - at);
-      at += bytesWritten;
-    }
+    await handle.writeFile(`${torn ? '\n' : ''}${line}\n`);
     await handle.sync();
   } finally {
     await handle.close();

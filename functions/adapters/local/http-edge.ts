@@ -309,8 +309,8 @@ export const createHttpEdge = (opts: EdgeOptions): HttpEdge => {
     const denied = refusal(() => opts.authorize(req, url));
     if (denied) return refuseNow(denied);
     const pool = lanes.find(({ lane }) => lane.match(req, url))?.pool ?? main;
-    const limit = tooLarge(pool.maxBodyBytes, pool.tooLargeMessage);
-    if (declared > pool.maxBodyBytes) return refuseNow(limit);
+    const limit = () => tooLarge(pool.maxBodyBytes, pool.tooLargeMessage);
+    if (declared > pool.maxBodyBytes) return refuseNow(limit());
     if (pool.bodies >= pool.maxBodies || pool.bytes + declared > pool.maxBytes)
       return refuseNow(busy(pool.what));
 
@@ -344,7 +344,7 @@ export const createHttpEdge = (opts: EdgeOptions): HttpEdge => {
       req.on('data', (chunk: Buffer) => {
         idle.refresh();
         size += chunk.byteLength;
-        if (size > pool.maxBodyBytes) return stop(limit);
+        if (size > pool.maxBodyBytes) return stop(limit());
         if (size > held) {
           pool.bytes += size - held;
           held = size;

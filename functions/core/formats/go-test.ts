@@ -1,3 +1,4 @@
+import { ownEntry } from '../config-access';
 import { invalidReport } from '../errors';
 import { isRecord } from './shape';
 import {
@@ -113,7 +114,7 @@ export const parseGoTest = (text: string): ParsedTests => {
     events++;
     const pkg = typeof event.Package === 'string' ? event.Package : '';
     const action = event.Action;
-    const status = STATUS[action];
+    const status = typeof action === 'string' ? ownEntry(STATUS, action) : undefined;
     const time = timeOf(event.Time);
     if (time !== undefined) {
       spanStart = Math.min(spanStart, time);

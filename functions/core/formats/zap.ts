@@ -1,3 +1,4 @@
+import { ownEntry } from '../config-access';
 import { invalidReport } from '../errors';
 import {
   cleanText,
@@ -60,7 +61,7 @@ export const parseZap = (doc: unknown): ParsedSecurity => {
         cleanText(String(alert.pluginid ?? alert.alertRef ?? ''), TEXT_MAX.id) || '(no plugin id)';
       const ruleName = cleanText(alert.name ?? alert.alert, TEXT_MAX.name);
       const message = htmlToText(alert.desc, TEXT_MAX.message) || ruleName;
-      const confidence = CONFIDENCE[String(alert.confidence)];
+      const confidence = ownEntry(CONFIDENCE, String(alert.confidence));
       const cwe = cweIds([alert.cweid].filter((c) => c !== '-1' && c !== -1));
       const instances = listOf(alert.instances);
       if (findings.length + instances.length > MAX_FINDINGS)

@@ -41,7 +41,6 @@ describe('go test -json duration: wall time, not a sum of parallel packages', ()
     // Assess
     expect(parsed.summary).toMatchObject({ total: 3, passed: 3 });
     expect(parsed.summary.durationMs).toBe(50_200);
-    expect(parsed.summary.durationMs).toBeLessThan(120_000);
     expect(parsed.durationSource).toBe('event time span');
   });
 
@@ -94,7 +93,6 @@ describe('go test -json duration: wall time, not a sum of parallel packages', ()
     // Assess: first package start (16:25:44.0668) to the last event (16:25:51.7784).
     expect(consoleMs).toBe(9429);
     expect(parsed.summary.durationMs).toBe(7712);
-    expect(parsed.summary.durationMs).toBeLessThanOrEqual(consoleMs);
     expect(parsed.durationSource).toBe('event time span');
   });
 

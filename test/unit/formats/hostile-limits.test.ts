@@ -347,3 +347,21 @@ describe('requests per second', () => {
     expect(parsed.summary).not.toHaveProperty('requestsPerSecond');
   });
 });
+
+describe('keys from the report', () => {
+  it('go test -json: an Action named like an Object.prototype member is no result', () => {
+    // Prepare: one passed test, and an event whose Action is "constructor".
+    const lines = [
+      { Action: 'run', Package: 'p', Test: 'T' },
+      { Action: 'constructor', Package: 'p', Test: 'T', Elapsed: 5 },
+      { Action: 'pass', Package: 'p', Test: 'T', Elapsed: 0.5 },
+    ].map((e) => JSON.stringify(e));
+
+    // Act
+    const parsed = parseGoTest(lines.join('\n'));
+
+    // Assess: the test passed once, in 500 ms; the odd event counts for nothing.
+    expect(parsed.summary).toMatchObject({ total: 1, passed: 1, skipped: 0 });
+    expect(parsed.cases[0]?.durationMs).toBe(500);
+  });
+});

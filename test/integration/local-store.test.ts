@@ -14,7 +14,11 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LocalBus } from '../../functions/adapters/local/bus';
 import { LocalStore } from '../../functions/adapters/local/store';
-import { DB_FILE, storeFailure } from '../../functions/adapters/local/store/database';
+import {
+  DB_FILE,
+  StoreUnavailable,
+  storeFailure,
+} from '../../functions/adapters/local/store/database';
 import { processObservation } from '../../functions/core/alerts/service';
 import type { Observation } from '../../functions/core/alerts/state';
 import { initialState } from '../../functions/core/checks/heartbeat';
@@ -483,6 +487,28 @@ describe('deliveries while the disk is full', () => {
     expect(whileFull.failedPoints).toBeGreaterThan(0);
     expect(store.metrics.failedPoints).toBe(0);
     expect(calls).toEqual(afterRecovery);
+  });
+
+  it('spends no attempt on a write the store refused for now: delivered once there is space, never dead-lettered', async () => {
+    // Prepare: a subscriber whose writes the store refuses three times (more than its two
+    // attempts), while the dead letters could be written (space came back in between)
+    const store = open(await tempDir());
+    await store.log.publish([event(1)]);
+    const bus = new LocalBus({ db: store.db, log: store.log, maxAttempts: 2, retryDelayMs: 1 });
+    let calls = 0;
+    bus.subscribe('history', { source: ['vigil.ingest'] }, async () => {
+      if (++calls <= 3) throw new StoreUnavailable('The data directory is full.');
+    });
+
+    // Act
+    bus.start();
+    await bus.drain();
+    await bus.stop();
+
+    // Assess
+    expect(calls).toBe(4);
+    expect(store.log.deadLetters()).toEqual([]);
+    expect(store.log.progress('history').cursor).toBe(1);
   });
 
   it('redelivers, once, what a process that died while the disk was full left undone', async () => {

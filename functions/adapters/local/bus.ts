@@ -3,7 +3,7 @@ import { matchesPattern } from '../../core/patterns';
 import type { EventPublisher } from '../../core/ports';
 import { logger } from '../../shared/powertools';
 import type { Scoped } from './invocations';
-import type { StoreDb } from './store/database';
+import { type StoreDb, StoreUnavailable } from './store/database';
 import type { EventLog } from './store/event-log';
 
 export type Target = (event: BusEvent) => Promise<void>;
@@ -234,7 +234,10 @@ export class LocalBus implements EventPublisher {
     this.#done(rule, seq);
   }
 
-  /** Up to `maxAttempts` deliveries, then the dead letter; false if that could not be written. */
+  /**
+   * Up to `maxAttempts` deliveries, then the dead letter; false if that could not be written, or
+   * if the store could not take the target's writes for now.
+   */
   async #attempt(rule: Rule, seq: number, event: BusEvent): Promise<boolean> {
     for (let attempt = 1; ; attempt++) {
       try {
@@ -244,6 +247,9 @@ export class LocalBus implements EventPublisher {
       } catch (error) {
         this.deliveryFailures.set(rule.name, (this.deliveryFailures.get(rule.name) ?? 0) + 1);
         this.#opts.onDeliveryError?.(rule.name, event, error, attempt);
+        // The store could not take the target's writes for now (a full disk): not the target's
+        // failure, so no attempt is spent and no dead letter written; tried again later.
+        if (error instanceof StoreUnavailable) return false;
         if (attempt < this.#opts.maxAttempts) {
           await new Promise((r) => setTimeout(r, this.#opts.retryDelayMs * attempt));
           continue;

@@ -96,6 +96,17 @@ const corruptFailure = (e: unknown, what: string): VigilError =>
   );
 
 /**
+ * A write the store cannot make for now (a full disk, an I/O error, the lock held too long): the
+ * same write may well succeed later. A 503 like the others; the bus does not count it against
+ * the delivery (it is not the subscriber's failure) and tries again until it succeeds.
+ */
+export class StoreUnavailable extends VigilError {
+  constructor(message: string) {
+    super('unavailable', message);
+  }
+}
+
+/**
  * What the store throws when it cannot write: a full disk (or an I/O error) is a retryable 503
  * with a message saying what to do; the process keeps running and the next write tries again.
  */
@@ -103,13 +114,11 @@ export const storeFailure = (e: unknown, what: string): unknown => {
   if (e instanceof VigilError) return e;
   if (isCorrupt(e)) return corruptFailure(e, what);
   if (isDiskFull(e))
-    return new VigilError(
-      'unavailable',
+    return new StoreUnavailable(
       `The data directory is full: could not ${what}. Nothing was stored; free some disk space and retry (Vigil resumes by itself).`,
     );
   if (code(e).startsWith('SQLITE_IOERR') || code(e) === 'EIO' || code(e).startsWith('SQLITE_BUSY'))
-    return new VigilError(
-      'unavailable',
+    return new StoreUnavailable(
       `The local store could not ${what} (${code(e)}); nothing was stored, retry later.`,
     );
   return e;

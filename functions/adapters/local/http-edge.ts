@@ -111,20 +111,6 @@ export interface HttpEdge {
   inFlight(lane?: string): { bodies: number; bytes: number };
 }
 
-/**
- * A refusal with a status no VigilError code has (408, 431): answered as the same JSON error.
- */
-export class EdgeRefusal extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'EdgeRefusal';
-  }
-}
-
 const tooLarge = (limit: number, message?: string): VigilError =>
   new VigilError(
     'payload_too_large',
@@ -137,11 +123,12 @@ const busy = (what: string): VigilError =>
   new VigilError(
     'unavailable',
     `Too many ${what} bodies are being received right now; retry in a second.`,
+    undefined,
+    { retryAfterSeconds: 1 },
   );
 
-const timedOut = (idleMs: number): EdgeRefusal =>
-  new EdgeRefusal(
-    408,
+const timedOut = (idleMs: number): VigilError =>
+  new VigilError(
     'request_timeout',
     `No byte of the request body arrived for ${idleMs / 1000} s: send the body without pausing.`,
   );
@@ -156,22 +143,6 @@ export const correlationHeader = (req: IncomingMessage): { 'x-correlation-id': s
     validCorrelationId(req.headers['x-correlation-id'] as string | undefined) ?? newCorrelationId(),
 });
 
-/** The JSON error answer of a refusal (with the correlation id in `headers`). */
-const errorAnswer = (error: unknown, headers: Record<string, string>) =>
-  error instanceof EdgeRefusal
-    ? json(
-        error.status,
-        {
-          error: {
-            code: error.code,
-            message: error.message,
-            correlationId: headers['x-correlation-id'],
-          },
-        },
-        headers,
-      )
-    : errorResponse(error, headers);
-
 /**
  * Answer `error` as JSON and close the connection without resetting it: the answer goes out
  * whole at once; the response ends (and the socket closes) once the client has sent the rest
@@ -185,13 +156,11 @@ export const refuse = (
   lingerMs = LINGER_IDLE_MS,
   lingerMaxMs = LINGER_MAX_MS,
 ): void => {
-  const result = errorAnswer(error, {
+  const result = errorResponse(error, {
     ...correlationHeader(req),
     'cache-control': 'no-store',
     connection: 'close',
   });
-  if (error instanceof VigilError && error.code === 'unavailable')
-    result.headers['retry-after'] = '1';
   const body = Buffer.from(result.body ?? '');
   res.writeHead(result.statusCode, { ...result.headers, 'content-length': body.byteLength });
   res.write(body);
@@ -234,18 +203,17 @@ export const answerClientError = (
   }
   const refusal =
     error.code === 'HPE_HEADER_OVERFLOW'
-      ? new EdgeRefusal(
-          431,
+      ? new VigilError(
           'headers_too_large',
           'The request line and headers are larger than the server accepts: shorten the URL or the headers.',
         )
       : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-        ? new EdgeRefusal(408, 'request_timeout', 'The request did not arrive in time.')
+        ? new VigilError('request_timeout', 'The request did not arrive in time.')
         : new VigilError(
             'bad_request',
             `The request is not valid HTTP/1.1${typeof error.reason === 'string' && error.reason ? ` (${error.reason})` : ''}: check its Content-Length and Transfer-Encoding headers.`,
           );
-  const result = errorAnswer(refusal, {
+  const result = errorResponse(refusal, {
     'x-correlation-id': newCorrelationId(),
     'cache-control': 'no-store',
     connection: 'close',
@@ -329,7 +297,7 @@ export const createHttpEdge = (opts: EdgeOptions): HttpEdge => {
       const chunks: Buffer[] = [];
       let size = 0;
       let settled = false;
-      const stop = (error: VigilError | EdgeRefusal | undefined) => {
+      const stop = (error: VigilError | undefined) => {
         if (settled) return;
         settled = true;
         clearTimeout(idle);

@@ -2,7 +2,7 @@ import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:ht
 import type { Duplex } from 'node:stream';
 import { VigilError } from '../../core/errors';
 import { newCorrelationId } from '../../core/ingest/service';
-import { errorResponse, json, validCorrelationId } from '../../shared/http';
+import { errorResponse, validCorrelationId } from '../../shared/http';
 
 /**
  * The edge of local mode's HTTP server: what API Gateway does in front of the ingest function

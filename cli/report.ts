@@ -86,7 +86,9 @@ Options:
   --status              set the commit status vigil/<project>[/<suite>] with the verdict
   --timeout-ms N        per-request timeout (default 30000)
   --retries N           retries after the first attempt on network errors, 429, 5xx and
-                        a 409 with Retry-After (the run still being ingested) (default 3)
+                        a 409 with Retry-After (the run still being ingested) (default 3);
+                        once a request runs out of them unanswered, the next requests get
+                        one attempt each until one gets through
   -h, --help            show this help
 
 The token is read from VIGIL_TOKEN only.
@@ -511,7 +513,7 @@ const HINTS: Record<number, string> = {
 type GateStatus = 'pass' | 'fail' | 'none';
 
 interface IngestAnswer {
-  runId?: string;
+  runId: string;
   kind?: string;
   format?: string;
   summary: Record<string, unknown>;
@@ -521,21 +523,34 @@ interface IngestAnswer {
   raw: Record<string, unknown>;
 }
 
-const readAnswer = (body: string, status: number): IngestAnswer | undefined => {
-  const doc = jsonObject(body);
-  if (!doc) return undefined;
-  const gate = isRecord(doc.gate) ? doc.gate : {};
-  const gateStatus: GateStatus =
-    gate.status === 'pass' || gate.status === 'fail' ? gate.status : 'none';
+const isGateStatus = (v: unknown): v is GateStatus => v === 'pass' || v === 'fail' || v === 'none';
+
+/**
+ * Vigil's answer, or undefined when the body is not one: a 2xx from a proxy or gateway
+ * (`{}`, `{"message": "Endpoint request timed out"}`) must not pass for a verdict. Every string
+ * in it goes through `redact` first: the answer feeds the job summary and the comment too.
+ */
+const readAnswer = (
+  body: string,
+  status: number,
+  redact: (s: string) => string,
+): IngestAnswer | undefined => {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(body, (_key, v: unknown) => (typeof v === 'string' ? redact(v) : v));
+  } catch {
+    return undefined;
+  }
+  // Every answer of Vigil's, a duplicate's too, has the run id and the gate.
+  if (!isRecord(doc) || typeof doc.runId !== 'string' || !isRecord(doc.gate)) return undefined;
+  const { gate } = doc;
+  if (!isGateStatus(gate.status) || !Array.isArray(gate.checks)) return undefined;
   return {
-    runId: typeof doc.runId === 'string' ? doc.runId : undefined,
+    runId: doc.runId,
     kind: typeof doc.kind === 'string' ? doc.kind : undefined,
     format: typeof doc.format === 'string' ? doc.format : undefined,
     summary: isRecord(doc.summary) ? doc.summary : {},
-    gate: {
-      status: gateStatus,
-      checks: Array.isArray(gate.checks) ? gate.checks.filter(isRecord) : [],
-    },
+    gate: { status: gate.status, checks: gate.checks.filter(isRecord) },
     warnings: Array.isArray(doc.warnings)
       ? doc.warnings.filter((w): w is string => typeof w === 'string')
       : [],
@@ -688,8 +703,15 @@ interface Context {
   };
   out: (line: string) => void;
   err: (line: string) => void;
+  /** Masks the token in text that is not printed through `out`/`err` (summary, comment). */
+  redact: (s: string) => string;
   /** The change's lines for patch coverage, computed on the first coverage report. */
   patch: () => Promise<ChangedLines | undefined>;
+  /**
+   * The last request ran out of retries without an answer (no connection, 429, 5xx): the next
+   * ones get one attempt each, so that a blackholed endpoint costs one cycle, not one per file.
+   */
+  down: boolean;
 }
 
 /** Formats with per-line data (Istanbul: coverage-final.json; the server says if not). */
@@ -723,7 +745,9 @@ const send = async (
   method: 'POST' | 'PUT' = 'POST',
 ): Promise<{ result: AttemptResult; attempts: number }> => {
   const { options, deps } = ctx;
-  const maxAttempts = options.retries + 1;
+  const maxAttempts = ctx.down ? 1 : options.retries + 1;
+  if (ctx.down && options.retries > 0)
+    ctx.err(`${file}: one attempt only: the previous request found the endpoint unreachable`);
   for (let attempt = 1; ; attempt++) {
     let result: AttemptResult;
     try {
@@ -745,7 +769,11 @@ const send = async (
     } catch (e) {
       result = { kind: 'network', reason: describeNetworkError(e, options.timeoutMs) };
     }
-    if (!isRetryable(result) || attempt >= maxAttempts) return { result, attempts: attempt };
+    if (!isRetryable(result) || attempt >= maxAttempts) {
+      // A run still being ingested (409) is that run's business, not the endpoint's.
+      ctx.down = result.kind === 'network' || isRetryableStatus(result.status);
+      return { result, attempts: attempt };
+    }
 
     const exp = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1));
     let wait = Math.round(exp / 2 + deps.random() * (exp / 2));
@@ -769,6 +797,19 @@ interface IngestHeaders extends Record<string, string> {
   'content-type': string;
   'x-correlation-id': string;
 }
+
+interface UploadTicket {
+  uploadId: string;
+  url: string;
+  headers: Record<string, string>;
+}
+
+const isTicket = (v: unknown): v is UploadTicket =>
+  isRecord(v) &&
+  typeof v.uploadId === 'string' &&
+  typeof v.url === 'string' &&
+  isRecord(v.headers) &&
+  Object.values(v.headers).every((h) => typeof h === 'string');
 
 /**
  * A large report in three steps: ask for an upload URL, PUT the gzipped report there, then
@@ -797,15 +838,15 @@ const sendStaged = async (
     file,
   );
   if (staged.result.kind !== 'response' || staged.result.status !== 201) return staged;
-  let ticket: { uploadId: string; url: string; headers: Record<string, string> };
-  try {
-    ticket = JSON.parse(staged.result.body);
-  } catch {
+  const ticket = jsonObject(staged.result.body);
+  if (!isTicket(ticket))
     return {
-      result: { kind: 'network', reason: 'POST /v1/uploads answered no JSON' },
+      result: {
+        kind: 'network',
+        reason: `POST /v1/uploads answered no upload ticket: ${snippet(staged.result.body) || '(empty body)'}`,
+      },
       attempts: staged.attempts,
     };
-  }
   const put = await send(ctx, ticket.url, ticket.headers, body, file, 'PUT');
   if (put.result.kind !== 'response' || put.result.status >= 300) return put;
   const ingestUrl = new URL(resultsUrl);
@@ -988,7 +1029,7 @@ const reportFile = async (ctx: Context, file: string, index: number): Promise<Fi
     return { file, outcome: 'rejected', exitCode: EXIT.rejected };
   }
 
-  const answer = readAnswer(result.body, status);
+  const answer = readAnswer(result.body, status, ctx.redact);
   if (!answer) {
     // Accepted (2xx) but the answer is not Vigil's: a proxy, or the wrong endpoint.
     const message = `unexpected answer to HTTP ${status}: ${snippet(result.body) || '(empty body)'}`;
@@ -1022,7 +1063,7 @@ const reportFile = async (ctx: Context, file: string, index: number): Promise<Fi
     ctx.out(jsonLine({ ...common, outcome, exitCode, status, response: answer.raw }));
   } else {
     const what = [answer.format ?? format ?? 'unknown format', answer.kind].filter(Boolean);
-    const tags = [`run ${answer.runId ?? runId}`];
+    const tags = [`run ${answer.runId}`];
     if (answer.duplicate) tags.push('duplicate: already recorded');
     ctx.out(`${GATE_MARK[answer.gate.status]} ${file}: ${what.join(' → ')} [${tags.join(', ')}]`);
     for (const line of summaryLines(answer.kind, answer.summary)) ctx.out(`  ${line}`);
@@ -1123,7 +1164,9 @@ export const runReport = async (argv: string[], deps: ReportDeps): Promise<numbe
     },
     out,
     err,
+    redact,
     patch: patchOnce(git, options.base, err),
+    down: false,
   };
 
   if (options.url.protocol === 'http:' && !isLoopback(options.url.hostname))

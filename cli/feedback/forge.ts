@@ -20,7 +20,15 @@ export interface Forge {
   sha?: string;
 }
 
-export class ForgeError extends Error {}
+export class ForgeError extends Error {
+  constructor(
+    message: string,
+    /** The HTTP status the forge answered, when it answered. */
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
 
 const read = (env: NodeJS.ProcessEnv, name: string): string | undefined => {
   const v = env[name]?.trim();
@@ -147,7 +155,7 @@ const call = async (
   }
   if (!res.ok) {
     await res.body?.cancel();
-    throw new ForgeError(explain(forge, res));
+    throw new ForgeError(explain(forge, res), res.status);
   }
   return res;
 };
@@ -171,25 +179,47 @@ const nextLink = (link: string | null): string | undefined =>
     .map((part) => /<([^>]+)>\s*;\s*rel="next"/.exec(part)?.[1])
     .find((u) => u !== undefined);
 
-const findComment = async (
+type Owned = (comment: Record<string, unknown>) => boolean;
+
+/**
+ * Whose comments are ours: what is found gets edited or deleted, and anyone can put the marker
+ * in a comment of their own. GitHub: a bot's, as comments made with `GITHUB_TOKEN`
+ * (`github-actions[bot]`) or a GitHub App token are (the job token cannot ask `GET /user`; a
+ * personal access token comments as its user, and those comments are not found again).
+ * GitLab: the token's own user (`GET /user`; a project access token's bot user).
+ */
+const ownerCheck = async (forge: Forge, fetchFn: Fetch): Promise<Owned> => {
+  if (forge.kind === 'github') return (c) => isRecord(c.user) && c.user.type === 'Bot';
+  const me: unknown = await (await call(forge, fetchFn, 'GET', '/user')).json();
+  const id = isRecord(me) ? positive(me.id) : undefined;
+  return (c) => id !== undefined && isRecord(c.author) && c.author.id === id;
+};
+
+/** The ids of our comments with this marker, oldest (lowest id) first. */
+const findComments = async (
   forge: Forge,
   fetchFn: Fetch,
   marker: string,
-): Promise<number | undefined> => {
+  ours: Owned,
+): Promise<number[]> => {
   const base =
     forge.kind === 'github'
       ? `${repoPath(forge)}/issues/${forge.request}/comments?per_page=100`
       : `${repoPath(forge)}/merge_requests/${forge.request}/notes?per_page=100&sort=asc&order_by=created_at`;
   const origin = new URL(forge.api).origin;
+  const ids: number[] = [];
   let url: string | undefined = base;
   for (let page = 1; url && page <= MAX_PAGES; page++) {
     const res = await call(forge, fetchFn, 'GET', url);
     const list: unknown = await res.json();
-    for (const c of Array.isArray(list) ? list : [])
-      if (isRecord(c) && typeof c.body === 'string' && c.body.includes(marker)) {
-        const id = positive(c.id);
-        if (id) return id;
-      }
+    for (const c of Array.isArray(list) ? list : []) {
+      // Ours start with the marker (upsertComment): one quoting it further down is not ours.
+      const id =
+        isRecord(c) && typeof c.body === 'string' && c.body.startsWith(marker) && ours(c)
+          ? positive(c.id)
+          : undefined;
+      if (id) ids.push(id);
+    }
     if (forge.kind === 'github') {
       // The token goes with every request: follow links to the API's own origin only.
       const next = nextLink(res.headers.get('link'));
@@ -199,10 +229,14 @@ const findComment = async (
       url = next && /^\d+$/.test(next) ? `${base}&page=${next}` : undefined;
     }
   }
-  return undefined;
+  return ids.sort((a, b) => a - b);
 };
 
-/** Create or edit this project+suite's comment; says which it did. */
+/**
+ * Create or edit this project+suite's comment; says which it did. Parallel jobs may each find
+ * none and create one: after creating, the list is read again and the oldest comment stays
+ * (with this run's text), the others are deleted, so every job converges on the same one.
+ */
 export const upsertComment = async (
   forge: Forge,
   fetchFn: Fetch,
@@ -216,16 +250,30 @@ export const upsertComment = async (
         : 'not a merge request pipeline (no CI_MERGE_REQUEST_IID): no comment',
     );
   const body = `${marker}\n${markdown}`;
-  const id = await findComment(forge, fetchFn, marker);
-  const path =
+  const list =
     forge.kind === 'github'
-      ? id === undefined
-        ? `${repoPath(forge)}/issues/${forge.request}/comments`
-        : `${repoPath(forge)}/issues/comments/${id}`
-      : `${repoPath(forge)}/merge_requests/${forge.request}/notes${id === undefined ? '' : `/${id}`}`;
-  const method = id === undefined ? 'POST' : forge.kind === 'github' ? 'PATCH' : 'PUT';
-  await call(forge, fetchFn, method, path, { body });
-  return id === undefined ? 'created' : 'updated';
+      ? `${repoPath(forge)}/issues/${forge.request}/comments`
+      : `${repoPath(forge)}/merge_requests/${forge.request}/notes`;
+  const one = (id: number) =>
+    forge.kind === 'github' ? `${repoPath(forge)}/issues/comments/${id}` : `${list}/${id}`;
+  const ours = await ownerCheck(forge, fetchFn);
+  let ids = await findComments(forge, fetchFn, marker, ours);
+  let created: number | undefined;
+  if (ids.length === 0) {
+    const res = await call(forge, fetchFn, 'POST', list, { body });
+    const doc: unknown = await res.json().catch(() => undefined);
+    created = isRecord(doc) ? positive(doc.id) : undefined;
+    ids = await findComments(forge, fetchFn, marker, ours);
+  }
+  const [keep, ...extra] = ids;
+  if (keep !== undefined && keep !== created)
+    await call(forge, fetchFn, forge.kind === 'github' ? 'PATCH' : 'PUT', one(keep), { body });
+  // Another job may be deleting the same duplicate: gone is as good as deleted.
+  for (const id of extra)
+    await call(forge, fetchFn, 'DELETE', one(id)).catch((e: unknown) => {
+      if (!(e instanceof ForgeError && e.status === 404)) throw e;
+    });
+  return keep === undefined || keep === created ? 'created' : 'updated';
 };
 
 export interface CommitStatus {

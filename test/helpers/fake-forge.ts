@@ -3,10 +3,13 @@ import type { AddressInfo } from 'node:net';
 
 /**
  * A fake GitHub REST API and GitLab API v4 on loopback, answering with the documented shapes:
- * issue comments (list with `per_page`/`page` and a `Link: <…>; rel="next"` header, create
- * 201, edit 200), commit statuses (201); GitLab merge request notes (list with `X-Next-Page`,
- * create 201, edit 200) and commit statuses (201). It records every request and can be told
- * to fail the next ones (403, 404, 429, 500...).
+ * issue comments (list with `per_page`/`page` and a `Link: <…>; rel="next"` header, each with
+ * its author as `user: { login, type }`; create 201, edit 200, delete 204), commit statuses
+ * (201); GitLab's current user (`GET /user`), merge request notes (list with `X-Next-Page`,
+ * each with `author: { id, username }`; create 201, edit 200, delete 204) and commit statuses
+ * (201). What the token creates is authored by `TOKEN_USER` (GitHub's `github-actions[bot]`,
+ * as with `GITHUB_TOKEN`); a seeded comment without an author is a person's (`PERSON`). It
+ * records every request and can be told to fail the next ones (403, 404, 429, 500...).
  */
 
 export interface Recorded {
@@ -17,9 +20,22 @@ export interface Recorded {
   body?: Record<string, unknown>;
 }
 
+export interface Author {
+  id: number;
+  login: string;
+  /** GitHub's `user.type`. */
+  type: 'Bot' | 'User';
+}
+
+/** Who the fake's token is: what it creates is authored by this user. */
+export const TOKEN_USER: Author = { id: 41898282, login: 'github-actions[bot]', type: 'Bot' };
+/** The author of a seeded comment that names none. */
+export const PERSON: Author = { id: 583231, login: 'octocat', type: 'User' };
+
 export interface Comment {
   id: number;
   body: string;
+  author?: Author;
 }
 
 export interface FakeForge {
@@ -87,49 +103,71 @@ export const startFakeForge = async (token: string): Promise<FakeForge> => {
           next.searchParams.set('page', String(n + 1));
           return send(
             200,
-            items.map((c) => ({ id: c.id, body: c.body, user: { login: 'github-actions[bot]' } })),
+            items.map(({ author: { login, type } = PERSON, ...c }) => ({
+              ...c,
+              user: { login, type },
+            })),
             more ? { link: `<${next.href}>; rel="next"` } : {},
           );
         }
         if (req.method === 'POST') {
           const c = { id: nextId++, body: String(body?.body) };
-          list.push(c);
+          list.push({ ...c, author: TOKEN_USER });
           return send(201, { ...c, html_url: `${base}/c/${c.id}` });
         }
       }
       m = /^\/repos\/([^/]+)\/([^/]+)\/issues\/comments\/(\d+)$/.exec(url.pathname);
-      if (github && m && req.method === 'PATCH') {
-        const c = [...comments.values()].flat().find((x) => x.id === Number(m?.[3]));
-        if (!c) return send(404, { message: 'Not Found' });
+      if (github && m && (req.method === 'PATCH' || req.method === 'DELETE')) {
+        const id = Number(m[3]);
+        const list = [...comments.values()].find((l) => l.some((x) => x.id === id));
+        const c = list?.find((x) => x.id === id);
+        if (!list || !c) return send(404, { message: 'Not Found' });
+        if (req.method === 'DELETE') {
+          list.splice(list.indexOf(c), 1);
+          res.writeHead(204).end();
+          return;
+        }
         c.body = String(body?.body);
-        return send(200, c);
+        return send(200, { id, body: c.body });
       }
       m = /^\/repos\/([^/]+)\/([^/]+)\/statuses\/([0-9a-f]+)$/.exec(url.pathname);
       if (github && m && req.method === 'POST') {
         statuses.push({ sha: m[3], ...body });
         return send(201, { id: nextId++, ...body });
       }
+      if (gitlab && url.pathname === '/user' && req.method === 'GET')
+        return send(200, { id: TOKEN_USER.id, username: TOKEN_USER.login, bot: true });
       m = /^\/projects\/([^/]+)\/merge_requests\/(\d+)\/notes(?:\/(\d+))?$/.exec(url.pathname);
       if (gitlab && m) {
         const list = comments.get(Number(m[2])) ?? [];
         comments.set(Number(m[2]), list);
         if (req.method === 'GET' && !m[3]) {
           const { items, more, n } = page(list);
-          return send(200, items, {
-            'x-page': String(n),
-            'x-next-page': more ? String(n + 1) : '',
-          });
+          return send(
+            200,
+            items.map(({ author: { id, login } = PERSON, ...c }) => ({
+              ...c,
+              author: { id, username: login },
+            })),
+            { 'x-page': String(n), 'x-next-page': more ? String(n + 1) : '' },
+          );
         }
         if (req.method === 'POST' && !m[3]) {
           const c = { id: nextId++, body: String(body?.body) };
-          list.push(c);
+          list.push({ ...c, author: TOKEN_USER });
           return send(201, c);
         }
-        if (req.method === 'PUT' && m[3]) {
-          const c = list.find((x) => x.id === Number(m?.[3]));
-          if (!c) return send(404, { message: '404 Not found' });
+        const c = list.find((x) => x.id === Number(m?.[3]));
+        if ((req.method === 'PUT' || req.method === 'DELETE') && m[3] && !c)
+          return send(404, { message: '404 Not found' });
+        if (req.method === 'PUT' && c) {
           c.body = String(body?.body);
-          return send(200, c);
+          return send(200, { id: c.id, body: c.body });
+        }
+        if (req.method === 'DELETE' && c) {
+          list.splice(list.indexOf(c), 1);
+          res.writeHead(204).end();
+          return;
         }
       }
       m = /^\/projects\/([^/]+)\/statuses\/([0-9a-f]+)$/.exec(url.pathname);

@@ -12,7 +12,7 @@ import {
 } from '../../cli/feedback/forge';
 import { giveFeedback } from '../../cli/feedback/index';
 import type { FeedbackContext } from '../../cli/feedback/markdown';
-import { type FakeForge, startFakeForge } from '../helpers/fake-forge';
+import { type FakeForge, PERSON, startFakeForge, TOKEN_USER } from '../helpers/fake-forge';
 
 /** Comments and statuses against a fake GitHub / GitLab API on loopback. */
 
@@ -76,13 +76,19 @@ const context = (gate: 'pass' | 'fail', problems: string[] = []): FeedbackContex
   ],
 });
 
-const feedback = async (env: NodeJS.ProcessEnv, ctx = context('fail')) => {
+const feedback = async (env: NodeJS.ProcessEnv, ctx = context('fail'), fetchFn = fetch) => {
   const out: string[] = [];
   const err: string[] = [];
   await giveFeedback(
     ctx,
     { comment: true, status: true, annotations: true },
-    { env, fetch, out: (l) => out.push(l), err: (l) => err.push(l), appendFile: async () => {} },
+    {
+      env,
+      fetch: fetchFn,
+      out: (l) => out.push(l),
+      err: (l) => err.push(l),
+      appendFile: async () => {},
+    },
   );
   return { out, err };
 };
@@ -203,7 +209,96 @@ describe('GitHub', () => {
     const f = await detectForge(githubEnv());
     if (!f) throw new Error('no forge detected');
     expect(await upsertComment(f, fetchSpy, '<!-- m -->', 'x')).toBe('created');
-    expect(forge.requests.map((r) => r.method)).toEqual(['GET', 'POST']);
+    expect(forge.requests.map((r) => r.method)).toEqual(['GET', 'POST', 'GET']);
+  });
+});
+
+describe('one comment per project and suite', () => {
+  const MARKER = commentMarker('shop', 'unit');
+  /** The comments that start with the marker, whoever wrote them. */
+  const marked = (request: number) =>
+    (forge.comments.get(request) ?? []).filter((c) => c.body.startsWith(MARKER));
+  const calls = () => forge.requests.map((r) => `${r.method} ${r.path}`);
+
+  it('a job that created one as another job did keeps the oldest, with its own text', async () => {
+    const racing: typeof fetch = async (url, init) => {
+      const list = forge.comments.get(7) ?? [];
+      // The other job creates its comment between this job's search and its create...
+      if (init?.method === 'POST' && String(url).endsWith('/issues/7/comments'))
+        list.push({ id: 500, body: `${MARKER}\nother job`, author: TOKEN_USER });
+      // ...and deletes this job's copy first (this job's DELETE gets a 404).
+      if (init?.method === 'DELETE')
+        list.splice(
+          list.findIndex((c) => String(url).endsWith(`/${c.id}`)),
+          1,
+        );
+      return fetch(url, init);
+    };
+
+    const { err } = await feedback(githubEnv(), context('pass'), racing);
+
+    expect(err).toEqual([]);
+    expect(marked(7)).toEqual([
+      { id: 500, body: expect.stringContaining('✅ Vigil: shop'), author: TOKEN_USER },
+    ]);
+    const deleted = calls().filter((c) => c.startsWith('DELETE'));
+    expect(deleted).toHaveLength(1);
+    expect(deleted[0]).not.toContain('/500');
+  });
+
+  it('parallel jobs end with one comment', async () => {
+    await Promise.all([1, 2, 3].map(() => feedback(githubEnv())));
+    expect(marked(7)).toHaveLength(1);
+    await Promise.all([1, 2, 3].map(() => feedback(gitlabEnv())));
+    expect(marked(9)).toHaveLength(1);
+  });
+
+  it('edits the oldest of ours and deletes the other copies', async () => {
+    forge.comments.set(7, [
+      { id: 5, body: `${MARKER}\nold`, author: TOKEN_USER },
+      { id: 9, body: `${MARKER}\nolder copy`, author: TOKEN_USER },
+    ]);
+    forge.comments.set(9, [
+      { id: 6, body: `${MARKER}\nold`, author: TOKEN_USER },
+      { id: 8, body: `${MARKER}\ncopy`, author: TOKEN_USER },
+    ]);
+
+    const github = await feedback(githubEnv());
+    const gitlab = await feedback(gitlabEnv());
+
+    expect(github.out).toContain('Vigil: pull request comment updated');
+    expect(gitlab.out).toContain('Vigil: merge request comment updated');
+    expect(marked(7).map((c) => c.id)).toEqual([5]);
+    expect(marked(9).map((c) => c.id)).toEqual([6]);
+    expect(marked(7)[0]?.body).toContain('❌ Vigil: shop');
+    expect(calls().filter((c) => /^(PATCH|PUT|DELETE|POST) .*(comments|notes)/.test(c))).toEqual([
+      'PATCH /repos/acme/shop/issues/comments/5',
+      'DELETE /repos/acme/shop/issues/comments/9',
+      'PUT /projects/42/merge_requests/9/notes/6',
+      'DELETE /projects/42/merge_requests/9/notes/8',
+    ]);
+  });
+
+  it("is never someone else's, nor one that only quotes the marker", async () => {
+    // A person's comment made to look like ours, and a bot's that quotes the marker.
+    const planted = [
+      { id: 1, body: `${MARKER}\nlooks like Vigil`, author: PERSON },
+      { id: 2, body: `> ${MARKER}\nquoted`, author: TOKEN_USER },
+    ];
+    forge.comments.set(7, structuredClone(planted));
+    forge.comments.set(9, structuredClone(planted));
+
+    const github = await feedback(githubEnv());
+    const gitlab = await feedback(gitlabEnv());
+
+    expect(github.out).toContain('Vigil: pull request comment created');
+    expect(gitlab.out).toContain('Vigil: merge request comment created');
+    for (const request of [7, 9]) {
+      expect(forge.comments.get(request)?.slice(0, 2)).toEqual(planted);
+      expect(marked(request)).toHaveLength(2);
+      expect(marked(request)[1]?.author).toEqual(TOKEN_USER);
+    }
+    expect(calls().filter((c) => /^(PATCH|PUT|DELETE)/.test(c))).toEqual([]);
   });
 });
 

@@ -6,6 +6,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Git } from '../../cli/git';
 import { detectReport, deterministicRunId, runReport } from '../../cli/report';
+import { startFakeForge } from '../helpers/fake-forge';
 
 const CORPUS = join(import.meta.dirname, '..', 'fixtures', 'corpus');
 const JUNIT = join(CORPUS, 'junit', 'datadog-java-gradle.xml');
@@ -105,6 +106,13 @@ const testsAnswer = (req: Recorded, over: Record<string, unknown> = {}) => ({
 
 const accept: Script = (req) => ({ status: 202, json: testsAnswer(req) });
 
+/** The least an answer of Vigil's holds: a run id and a gate; the rest may be missing. */
+const bare = (over: Record<string, unknown> = {}) => ({
+  runId: 'run-1',
+  gate: { status: 'none', checks: [] },
+  ...over,
+});
+
 // ---------------------------------------------------------------------------------------------
 // Running the command
 
@@ -118,7 +126,7 @@ const notACheckout: Git = async () => ({
 const run = async (
   argv: string[],
   env: NodeJS.ProcessEnv = {},
-  extra: { fetch?: typeof fetch } = {},
+  extra: { fetch?: typeof fetch; uploadThresholdBytes?: number } = {},
 ) => {
   let stdout = '';
   let stderr = '';
@@ -729,6 +737,77 @@ describe('vigil report: errors and retries', () => {
     expect(allowed.code).toBe(0);
   });
 
+  it.each([
+    '{}',
+    '{"message":"Endpoint request timed out"}',
+    '{"gate":{"status":"pass","checks":[]}}',
+    '{"runId":"r1","gate":{"status":"ok","checks":[]}}',
+    '{"runId":"r1","gate":{"status":"pass"}}',
+  ])('a 2xx JSON answer without what Vigil answers is undelivered: %s', async (text) => {
+    const srv = await listen(() => ({ status: 200, text }));
+    const r = await run([JUNIT, '--endpoint', srv.endpoint, '--project', 'p']);
+    expect(r.code).toBe(4);
+    expect(r.stderr).toContain(`unexpected answer to HTTP 200: ${text}`);
+    expect(r.stdout).not.toContain('duplicate');
+    expect(r.stdout).toContain('Vigil verdict: ✖ ERROR: Vigil endpoint unreachable');
+  });
+
+  it('after a report ran out of retries, the next get one attempt until one gets through', async () => {
+    // Down for the first report's 3 attempts and the second's one; the third gets through,
+    // so the fourth has its retries again (a 503, then accepted).
+    const srv = await listen((req, i) =>
+      i < 4 || i === 5 ? { status: 503, text: 'down' } : accept(req, i),
+    );
+    const r = await run([
+      ...[JUNIT, ISTANBUL, LCOV, K6],
+      ...['--endpoint', srv.endpoint, '--project', 'p', '--retries', '2', '--allow-unreachable'],
+    ]);
+    expect(r.code).toBe(0);
+    expect(srv.requests.map((q) => q.url.searchParams.get('format'))).toEqual([
+      'junit',
+      'junit',
+      'junit',
+      'istanbul',
+      'lcov',
+      'k6',
+      'k6',
+    ]);
+    expect(r.sleeps).toHaveLength(3);
+    expect(r.stderr).toContain(
+      `${ISTANBUL}: one attempt only: the previous request found the endpoint unreachable`,
+    );
+    expect(r.stderr).toContain('endpoint unreachable after 1 attempt: HTTP 503 down');
+    expect(r.stdout).toContain('(4 reports: 2 passed, 2 not delivered (allowed))');
+  });
+
+  it.each([
+    'null',
+    '{}',
+    '{"uploadId":"u1","url":"http://s3.test/put"}',
+    '{"uploadId":"u1","url":"http://s3.test/put","headers":{"x-amz-acl":1}}',
+    '{"uploadId":7,"url":"http://s3.test/put","headers":{}}',
+  ])('a staged upload answered with no ticket (%s) is undelivered', async (ticket) => {
+    const srv = await listen(() => ({ status: 201, text: ticket }));
+    const summary = join(tmp, 'no-ticket.md');
+    await writeFile(summary, '');
+    const args = [JUNIT, '--endpoint', srv.endpoint, '--project', 'p', '--retries', '0'];
+    const env = { GITHUB_ACTIONS: 'true', GITHUB_STEP_SUMMARY: summary };
+    const extra = { uploadThresholdBytes: 1 };
+
+    const failed = await run(args, env, extra);
+    const allowed = await run([...args, '--allow-unreachable'], env, extra);
+
+    expect(failed.code).toBe(4);
+    expect(allowed.code).toBe(0);
+    expect(allowed.stderr).toContain(`POST /v1/uploads answered no upload ticket: ${ticket}`);
+    expect(srv.requests.map((q) => `${q.method} ${q.url.pathname}`)).toEqual([
+      'POST /v1/uploads',
+      'POST /v1/uploads',
+    ]);
+    // The job summary still says what happened.
+    expect(await readFile(summary, 'utf8')).toContain('not delivered: Vigil was unreachable');
+  });
+
   it('processes every file and exits with the most severe code', async () => {
     const srv = await listen((req) =>
       req.url.searchParams.get('format') === 'istanbul'
@@ -819,9 +898,7 @@ describe('vigil report: usage', () => {
       {
         fetch: async (url) => {
           urls.push(String(url));
-          return new Response(JSON.stringify({ kind: 'tests', gate: { status: 'pass' } }), {
-            status: 202,
-          });
+          return new Response(JSON.stringify(bare({ kind: 'tests' })), { status: 202 });
         },
       },
     );
@@ -1055,18 +1132,18 @@ describe('vigil report: odd answers and failures', () => {
 
   it('tolerates sparse and odd answers', async () => {
     const answers = [
-      {},
-      {
+      bare(),
+      bare({
         kind: 'tests',
         summary: { total: 3 },
-        gate: { status: 'none', checks: [{ status: 'skip' }, {}] },
-      },
-      { kind: 'coverage', summary: { lines: { pct: 50 }, branches: {} }, warnings: ['w', 1] },
-      { kind: 'load', summary: { latencyMs: {}, thresholds: [{ passed: false }] } },
-      { kind: 'benchmark', summary: { benchmarks: [{}] }, duplicate: false },
-      { kind: 'mystery', summary: 'x', gate: 'x' },
-      { kind: 'tests', summary: { durationMs: 90_000 } },
-      { kind: 'tests', summary: { durationMs: 600_000 } },
+        gate: { status: 'none', checks: [{ status: 'skip' }, {}, 'x'] },
+      }),
+      bare({ kind: 'coverage', summary: { lines: { pct: 50 }, branches: {} }, warnings: ['w', 1] }),
+      bare({ kind: 'load', summary: { latencyMs: {}, thresholds: [{ passed: false }] } }),
+      bare({ kind: 'benchmark', summary: { benchmarks: [{}] }, duplicate: false }),
+      bare({ kind: 'mystery', summary: 'x' }),
+      bare({ kind: 'tests', summary: { durationMs: 90_000 } }),
+      bare({ kind: 'tests', summary: { durationMs: 600_000 } }),
     ];
     const all = await Promise.all(
       answers.map((a) =>
@@ -1139,9 +1216,9 @@ describe('vigil report: odd answers and failures', () => {
   it('summarises partial load, benchmark and check figures', async () => {
     // Prepare
     const answers = [
-      { kind: 'load', summary: { requests: 10 } },
-      { kind: 'benchmark', summary: {} },
-      {
+      bare({ kind: 'load', summary: { requests: 10 } }),
+      bare({ kind: 'benchmark', summary: {} }),
+      bare({
         kind: 'tests',
         summary: {},
         gate: {
@@ -1151,7 +1228,7 @@ describe('vigil report: odd answers and failures', () => {
             { id: 'b', status: 'fail', threshold: 2 },
           ],
         },
-      },
+      }),
     ];
 
     // Act
@@ -1176,7 +1253,7 @@ describe('vigil report: odd answers and failures', () => {
     // Act
     const r = await runWith(ARGS, {
       readFile: async () => Buffer.from('hello'),
-      fetch: async () => new Response('{}', { status: 202 }),
+      fetch: async () => new Response(JSON.stringify(bare()), { status: 202 }),
     });
 
     // Assess
@@ -1185,7 +1262,7 @@ describe('vigil report: odd answers and failures', () => {
 
   it('counts several failed gates in the verdict', async () => {
     // Prepare
-    const failing = { kind: 'tests', summary: {}, gate: { status: 'fail', checks: [] } };
+    const failing = bare({ kind: 'tests', summary: {}, gate: { status: 'fail', checks: [] } });
 
     // Act
     const r = await runWith([JUNIT, ...ARGS], {
@@ -1472,5 +1549,48 @@ describe('vigil report: hostile text in the answer stays inert in the log', () =
     expectInert(r.stdout);
     expectInert(r.stderr);
     expect(at(jsonLines(r.stdout), 0).response).toEqual(hostile);
+  });
+});
+
+describe('vigil report: the token echoed in an answer', () => {
+  it('is masked in the job summary, the annotations and the pull request comment', async () => {
+    // Prepare: a GitHub pull request job; Vigil's answer quotes the token (a test printed it).
+    const forge = await startFakeForge('gh-token');
+    closers.push(forge.close);
+    const event = join(tmp, 'pr-event.json');
+    await writeFile(event, JSON.stringify({ pull_request: { number: 3, head: { sha: 'a1' } } }));
+    const summary = join(tmp, 'token-summary.md');
+    await writeFile(summary, '');
+    const srv = await listen((req) => ({
+      status: 202,
+      json: testsAnswer(req, {
+        gate: {
+          status: 'fail',
+          checks: [{ id: 'tests.failed', status: 'fail', message: `token ${TOKEN} failed` }],
+        },
+        failures: { failed: [{ suite: 's', classname: 'c', name: 'n', message: `got ${TOKEN}` }] },
+      }),
+    }));
+
+    // Act
+    const r = await run([JUNIT, '--endpoint', srv.endpoint, '--project', 'p', '--comment'], {
+      GITHUB_ACTIONS: 'true',
+      GITHUB_STEP_SUMMARY: summary,
+      GITHUB_REPOSITORY: 'acme/shop',
+      GITHUB_EVENT_PATH: event,
+      GITHUB_API_URL: forge.url,
+      GITHUB_TOKEN: 'gh-token',
+    });
+
+    // Assess: masked before the Markdown escaping, which would hide it from a plain search
+    // (and from GitHub's own masking) as vgl\_s3cr3t….
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('::error title=Failed%3A s › c › n::got ***');
+    const comment = forge.comments.get(3)?.[0]?.body ?? '';
+    for (const markdown of [await readFile(summary, 'utf8'), comment]) {
+      expect(markdown).toContain('token \\*\\*\\* failed');
+      expect(markdown).toContain('got \\*\\*\\*');
+      expect(markdown).not.toContain('s3cr3t');
+    }
   });
 });

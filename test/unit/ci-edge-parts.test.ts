@@ -214,7 +214,7 @@ describe('Istanbul coverage-final.json', () => {
       dialect: 'coverage-final',
       summary: {
         statements: { covered: 2, total: 4, pct: 50 },
-        lines: { covered: 2, total: 3, pct: 66.67 },
+        lines: { covered: 2, total: 3, pct: 66.66 },
         functions: { covered: 1, total: 2, pct: 50 },
         branches: { covered: 1, total: 3, pct: 33.33 },
       },

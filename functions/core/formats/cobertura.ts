@@ -2,6 +2,7 @@ import {
   type CoverageMetric,
   type CoverageSummary,
   coverageMetric,
+  istanbulMetric,
   notMeasured,
   type ParsedCoverage,
 } from './types';
@@ -14,7 +15,8 @@ import { readXml } from './xml';
  * otherwise they are counted from the `<line>` elements of each class (once per file and line
  * number, since one file can have several `<class>` elements). Functions are the root's
  * `functions-covered`/`functions-valid` when present (gcovr), else the `<method>` elements,
- * covered when one of their lines was hit. Cobertura has no statement metric.
+ * covered when one of their lines was hit. Cobertura has no statement metric. Reports Istanbul
+ * wrote (root `version="0.1"`) get its truncated percentages.
  *
  * Not measured is not 100%: coverage.py writes no methods and, without `--branch`,
  * `branches-valid="0"`; PHPUnit with pcov writes no branch data; gcovr writes empty
@@ -58,6 +60,8 @@ export const parseCobertura = (text: string): ParsedCoverage => {
   let declaredBranchesCovered: number | undefined;
   let declaredFunctionsTotal: number | undefined;
   let declaredFunctionsCovered: number | undefined;
+  /** Written by Istanbul (nyc, Jest, Vitest, c8), whose root says `version="0.1"`. */
+  let istanbul = false;
   const files = new Map<string, FileLines>();
   let file: FileLines | undefined;
   let methodDepth = 0;
@@ -123,6 +127,7 @@ export const parseCobertura = (text: string): ParsedCoverage => {
               declaredBranchesCovered = integer(a.get('branches-covered'));
               declaredFunctionsTotal = integer(a.get('functions-valid'));
               declaredFunctionsCovered = integer(a.get('functions-covered'));
+              istanbul = a.get('version') === '0.1';
             }
             return false;
           default:
@@ -159,6 +164,8 @@ export const parseCobertura = (text: string): ParsedCoverage => {
 
   const warnings: string[] = [];
 
+  // Istanbul truncates the percentages it prints: so does Vigil for its reports.
+  const metric = istanbul ? istanbulMetric : coverageMetric;
   const hasDeclaredLines = declaredLinesTotal !== undefined && declaredLinesCovered !== undefined;
   if (
     hasDeclaredLines &&
@@ -171,31 +178,27 @@ export const parseCobertura = (text: string): ParsedCoverage => {
   }
   const lines =
     declaredLinesTotal !== undefined && declaredLinesCovered !== undefined
-      ? coverageMetric(
-          Math.min(declaredLinesCovered, declaredLinesTotal),
-          declaredLinesTotal,
-          NO_LINES,
-        )
-      : coverageMetric(linesCovered, linesTotal, NO_LINES);
+      ? metric(Math.min(declaredLinesCovered, declaredLinesTotal), declaredLinesTotal, NO_LINES)
+      : metric(linesCovered, linesTotal, NO_LINES);
   // Declared branch totals are not compared: istanbul counts branches on lines that have no
   // <line> element, so the two legitimately differ.
   const branches =
     declaredBranchesTotal !== undefined && declaredBranchesCovered !== undefined
-      ? coverageMetric(
+      ? metric(
           Math.min(declaredBranchesCovered, declaredBranchesTotal),
           declaredBranchesTotal,
           conditions > 0 ? 'nothing to measure: 0 of 0 branches' : NO_BRANCHES,
         )
-      : coverageMetric(branchesCovered, branchesTotal, NO_BRANCHES);
+      : metric(branchesCovered, branchesTotal, NO_BRANCHES);
   let functions: CoverageMetric;
   if (declaredFunctionsTotal !== undefined && declaredFunctionsCovered !== undefined)
-    functions = coverageMetric(
+    functions = metric(
       Math.min(declaredFunctionsCovered, declaredFunctionsTotal),
       declaredFunctionsTotal,
       NO_FUNCTIONS,
     );
   else if (functionsTotal === 0) functions = notMeasured(NO_FUNCTIONS);
-  else functions = coverageMetric(functionsCovered, functionsTotal);
+  else functions = metric(functionsCovered, functionsTotal);
 
   const summary: CoverageSummary = { lines, branches, functions };
   return { kind: 'coverage', format: 'cobertura', summary, warnings };

@@ -1,5 +1,6 @@
 import { looksLikeGoBench } from './go-bench';
 import { looksLikeGoCover } from './go-cover';
+import { looksLikeGoTestJson } from './go-test';
 import { looksLikeIstanbulFinal } from './istanbul-final';
 import { isRecord } from './shape';
 import type { FormatId } from './types';
@@ -99,6 +100,8 @@ export const detectTextFormat = (text: string): FormatId | undefined => {
   if (looksLikeLcov(text)) return 'lcov';
   if (looksLikeGoCover(text)) return 'go-cover';
   if (looksLikeGoBench(text)) return 'go-bench';
+  // go test -json that starts with a plain `FAIL\t<pkg> [build failed]` line (before Go 1.24).
+  if (looksLikeGoTestJson(text)) return 'go-test';
   return undefined;
 };
 

@@ -13,11 +13,14 @@ import {
  * `go test -json` (test2json) and gotestsum's `--jsonfile`: one JSON event per line. A test is
  * a (Package, Test) pair with a final `pass`, `fail` or `skip` event; subtests (`TestA/b`) and
  * their parents are tests, as `go test -v` prints a `---` line for each and gotestsum counts
- * them. The same test seen again (gotestsum `--rerun-fails`, `-count=N`) is another attempt of
- * one test: passed if an attempt passed, flaky when another failed. A package that fails with
- * no failed test (build error, TestMain, panic outside a test) counts as one failed test named
- * after the package. Lines that are not JSON (build output before Go 1.24) are skipped with a
- * warning.
+ * them. The same test seen again is another run of one test. gotestsum `--rerun-fails` runs
+ * `go test` again, so the package ends more than once (several package `pass`/`fail` events):
+ * its runs are attempts, passed if one passed, flaky when another failed. `-count=N` ends the
+ * package once, and go fails it if any run failed: so does the test. A package whose last end is
+ * `fail` with no failed test (build error, TestMain, panic outside a test) counts as one failed
+ * test named `(package)`. Before Go 1.24 a package that does not build is a plain-text line,
+ * `FAIL\t<pkg> [build failed]` (or `[setup failed]`): a failed `(package)` too. Other lines that
+ * are not JSON (build output) are skipped with a warning.
  *
  * Duration: `go test` runs packages in parallel, so their `Elapsed` times add up to more than the
  * run took. When the events carry `Time`, the duration is the wall time: from the earliest event
@@ -28,10 +31,23 @@ import {
 
 const WHAT = 'go test -json output';
 
-/** The first line is a test2json event. */
+/** go's plain-text line for a package that did not build, before Go 1.24. */
+const BUILD_FAILED = /^FAIL\t(\S+) \[(?:build|setup) failed\]$/;
+
+/** The first line, after any build-failure lines, is a test2json event (or there is none). */
 export const looksLikeGoTestJson = (text: string): boolean => {
-  const start = text.search(/\S/);
-  if (start < 0 || text[start] !== '{') return false;
+  let start = text.search(/\S/);
+  let skipped = false;
+  for (;;) {
+    if (start < 0) return skipped;
+    if (text[start] === '{') break;
+    const end = text.indexOf('\n', start);
+    if (!BUILD_FAILED.test(text.slice(start, end < 0 ? undefined : end).trim())) return false;
+    skipped = true;
+    if (end < 0) return true;
+    const next = text.slice(end).search(/\S/);
+    start = next < 0 ? -1 : end + next;
+  }
   const end = text.indexOf('\n', start);
   const line = text.slice(start, end < 0 ? undefined : end);
   try {
@@ -76,7 +92,19 @@ const timeOf = (v: unknown): number | undefined => {
 
 export const parseGoTest = (text: string): ParsedTests => {
   const tests = new Map<string, Test>();
-  const packages = new Map<string, { failed: boolean; ms: number; output?: string }>();
+  /** Per package: its last end (`pass`/`fail`) failed, and how many ends (runs of go test). */
+  const packages = new Map<
+    string,
+    { failed: boolean; ends: number; ms: number; output?: string }
+  >();
+  const packageOf = (pkg: string) => {
+    let p = packages.get(pkg);
+    if (!p) {
+      p = { failed: false, ends: 0, ms: 0 };
+      packages.set(pkg, p);
+    }
+    return p;
+  };
   let events = 0;
   let notJson = 0;
   let firstBad: number | undefined;
@@ -106,6 +134,15 @@ export const parseGoTest = (text: string): ParsedTests => {
     } catch {
       event = undefined;
     }
+    const build = event === undefined ? BUILD_FAILED.exec(line) : null;
+    if (build) {
+      const p = packageOf(build[1] as string);
+      p.failed = true;
+      p.ends++;
+      p.output ??= line.slice(5);
+      events++;
+      continue;
+    }
     if (!isRecord(event) || typeof event.Action !== 'string') {
       notJson++;
       firstBad ??= i + 1;
@@ -121,18 +158,16 @@ export const parseGoTest = (text: string): ParsedTests => {
       spanEnd = Math.max(spanEnd, time);
     }
     if (typeof event.Test !== 'string' || event.Test === '') {
-      let p = packages.get(pkg);
-      if (!p) {
-        p = { failed: false, ms: 0 };
-        packages.set(pkg, p);
-      }
+      const p = packageOf(pkg);
       if (status) {
+        // The last end decides: a rerun that passed clears a failed first run.
+        p.failed = action === 'fail';
+        p.ends++;
         const ms = elapsed(event.Elapsed, i + 1);
         p.ms += ms;
         // The package started Elapsed before its end event (the binary's start-up has no event).
         if (time !== undefined) spanStart = Math.min(spanStart, time - ms);
       }
-      if (action === 'fail') p.failed = true;
       if (action === 'output' && p.output === undefined && typeof event.Output === 'string') {
         const out = firstLine(event.Output);
         if (out !== undefined && !RUNNER_LINE.test(out)) p.output = out;
@@ -162,9 +197,11 @@ export const parseGoTest = (text: string): ParsedTests => {
     );
 
   const cases: TestCase[] = [];
-  /** Packages with a failed attempt of a test: their `fail` event is explained. */
+  /** Packages with a failed test: their `fail` event is explained. */
   const failedPackages = new Set<string>();
   let unfinished = 0;
+  let reruns = 0;
+  let repeats = 0;
   for (const t of tests.values()) {
     if (t.attempts.length === 0) {
       unfinished++;
@@ -172,16 +209,22 @@ export const parseGoTest = (text: string): ParsedTests => {
     }
     const passed = t.attempts.some((a) => a.status === 'passed');
     const failed = t.attempts.some((a) => a.status === 'failed');
+    // Several ends of the package: go test ran again (--rerun-fails). One: -count=N runs.
+    const rerun = (packages.get(t.pkg)?.ends ?? 0) > 1;
+    if (t.attempts.length > 1) {
+      if (rerun) reruns++;
+      else repeats++;
+    }
     const tc: TestCase = {
       suite: t.pkg,
       classname: t.pkg,
       name: t.name,
-      status: passed ? 'passed' : failed ? 'failed' : 'skipped',
-      flaky: passed && failed,
+      status: failed && !(rerun && passed) ? 'failed' : passed ? 'passed' : 'skipped',
+      flaky: rerun && passed && failed,
       durationMs: t.attempts.reduce((ms, a) => ms + a.ms, 0),
       retries: t.attempts.length - 1,
     };
-    if (failed) failedPackages.add(t.pkg);
+    if (tc.status === 'failed') failedPackages.add(t.pkg);
     if (tc.status === 'failed' && t.message !== undefined) tc.message = t.message;
     cases.push(tc);
   }
@@ -219,10 +262,13 @@ export const parseGoTest = (text: string): ParsedTests => {
     durationSource = 'sum of test case times';
   }
 
-  const retried = cases.filter((c) => c.retries > 0).length;
-  if (retried > 0)
+  if (reruns > 0)
     warnings.push(
-      `${retried} test(s) ran more than once (gotestsum --rerun-fails or -count): read as attempts of one test; passed if an attempt passed (flaky when another failed)`,
+      `${reruns} test(s) ran more than once in reruns of their package (gotestsum --rerun-fails): read as attempts of one test; passed if an attempt passed (flaky when another failed)`,
+    );
+  if (repeats > 0)
+    warnings.push(
+      `${repeats} test(s) ran more than once in one run of their package (go test -count): read as one test, failed if a run failed, as go fails the package`,
     );
   if (unfinished > 0)
     warnings.push(

@@ -1,5 +1,5 @@
 import { invalidReport } from '../errors';
-import { coverageMetric, type ParsedCoverage } from './types';
+import { istanbulMetric, type ParsedCoverage } from './types';
 
 /**
  * Istanbul `coverage-final.json` (nyc, Jest/Vitest `json` reporter): one entry per file with
@@ -76,10 +76,10 @@ export const parseIstanbulFinal = (doc: Record<string, unknown>): ParsedCoverage
     format: 'istanbul',
     dialect: 'coverage-final',
     summary: {
-      lines: coverageMetric(linesHit, lines),
-      branches: coverageMetric(branchesHit, branches),
-      functions: coverageMetric(functionsHit, functions),
-      statements: coverageMetric(statementsHit, statements),
+      lines: istanbulMetric(linesHit, lines),
+      branches: istanbulMetric(branchesHit, branches),
+      functions: istanbulMetric(functionsHit, functions),
+      statements: istanbulMetric(statementsHit, statements),
     },
     warnings: [],
   };

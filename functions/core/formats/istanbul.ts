@@ -2,13 +2,13 @@ import * as z from 'zod';
 import { invalidReport } from '../errors';
 import { looksLikeIstanbulFinal, parseIstanbulFinal } from './istanbul-final';
 import { parseShape } from './shape';
-import { type CoverageMetric, coverageMetric, type ParsedCoverage } from './types';
+import { type CoverageMetric, istanbulMetric, type ParsedCoverage } from './types';
 
 /**
  * Istanbul `json-summary` (coverage-summary.json): `{ total: { lines, statements, functions,
  * branches, … }, "<file path>": { … }, … }`. Only `total` is read; the per-file entries are
- * ignored. Percentages are recomputed from covered/total (Istanbul's own `pct` is truncated
- * and, in old versions, the string "Unknown" when total is 0).
+ * ignored. Percentages are recomputed from covered/total and truncated as Istanbul truncates its
+ * own `pct` (which old versions write as the string "Unknown" when total is 0).
  */
 
 const Metric = z.object({
@@ -38,7 +38,7 @@ const toMetric = (m: { total: number; covered: number }, name: string): Coverage
       { path },
     );
   }
-  return coverageMetric(m.covered, m.total);
+  return istanbulMetric(m.covered, m.total);
 };
 
 export const parseIstanbul = (doc: unknown): ParsedCoverage => {

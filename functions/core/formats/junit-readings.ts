@@ -24,18 +24,22 @@ export const someNames = (names: readonly string[], max = 3): string => {
     : shown.join(', ');
 };
 
-/** Two attempts of one test as one: passed if any attempt passed (flaky if one failed). */
-const mergeAttempt = (a: TestCase, b: TestCase): TestCase => {
+/**
+ * Two attempts of one test as one: passed if any attempt passed (flaky if one failed); with
+ * `repeats` (runs of `go test -count`, not reruns), failed if any run failed.
+ */
+const mergeAttempt = (a: TestCase, b: TestCase, repeats: boolean): TestCase => {
   const merged: TestCase = {
     ...a,
     retries: a.retries + b.retries + 1,
     durationMs: a.durationMs + b.durationMs,
   };
-  if (a.status === 'passed' || b.status === 'passed') {
+  const failed = a.status === 'failed' || b.status === 'failed';
+  if ((a.status === 'passed' || b.status === 'passed') && !(repeats && failed)) {
     merged.status = 'passed';
     merged.flaky = a.flaky || b.flaky || a.status === 'failed' || b.status === 'failed';
     delete merged.message;
-  } else if (a.status === 'failed' || b.status === 'failed') {
+  } else if (failed) {
     merged.status = 'failed';
     merged.flaky = false;
     const message = a.status === 'failed' ? a.message : b.message;
@@ -54,12 +58,15 @@ const mergeAttempt = (a: TestCase, b: TestCase): TestCase => {
  * passed are otherwise kept apart (mocha titles repeat across `describe` blocks), and so are
  * test cases without a name. `suiteIds[i]` is the ordinal of the suite element of `cases[i]`:
  * the same test in two suite elements (two Playwright projects, two packages) is two tests.
+ * With `go` (gotestsum's JUnit), a top-level test repeated without a failure means the file is
+ * from `go test -count=N`: its `repeats` are runs of one test, failed if any run failed.
  */
 export const mergeReruns = (
   cases: readonly TestCase[],
   suiteIds: readonly number[],
   declaredTests: number | undefined,
-): { cases: TestCase[]; repeated: string[] } => {
+  go = false,
+): { cases: TestCase[]; repeated: string[]; repeats: boolean } => {
   // Per suite element, per name: the first case of the test with that name, or, once the name
   // has several classnames, the first case per classname (a Map: a list to scan would make
   // 60,000 classnames of one name quadratic). Keyed by the name string alone: a key built from
@@ -107,10 +114,19 @@ export const mergeReruns = (
       else groups.set(f, [f, i]);
     }
   }
-  if (groups.size === 0) return { cases: [...cases], repeated: [] };
+  if (groups.size === 0) return { cases: [...cases], repeated: [], repeats: false };
   let distinct = cases.length;
   for (const group of groups.values()) distinct -= group.length - 1;
-  const mergeAll = declaredTests === distinct;
+  // gotestsum --rerun-fails runs again only top-level tests that failed (and their subtests,
+  // `A/b`); go test -count runs every test again, those that passed too.
+  const repeats =
+    go &&
+    [...groups.values()].some(
+      (g) =>
+        !(cases[g[0] as number] as TestCase).name.includes('/') &&
+        g.every((k) => cases[k]?.status !== 'failed'),
+    );
+  const mergeAll = repeats || declaredTests === distinct;
   // Which groups merge, decided once per group (not once per case: a group can hold every case).
   const merged = new Set<number>();
   for (const [f, group] of groups)
@@ -127,9 +143,9 @@ export const mergeReruns = (
     }
     if (group[0] !== i) continue;
     repeated.push(c.name);
-    out.push(group.slice(1).reduce((a, k) => mergeAttempt(a, cases[k] as TestCase), c));
+    out.push(group.slice(1).reduce((a, k) => mergeAttempt(a, cases[k] as TestCase, repeats), c));
   }
-  return { cases: out, repeated };
+  return { cases: out, repeated, repeats };
 };
 
 export interface Tally {

@@ -212,6 +212,17 @@ export const coverageMetric = (covered: number, total: number, reason?: string):
     ? notMeasured(reason ?? 'nothing to measure: 0 of 0')
     : { pct: round2((covered / total) * 100), covered, total };
 
+/**
+ * A metric of an Istanbul-made report (nyc, Jest, Vitest, c8): its percentage truncated to 2
+ * decimals as istanbul-lib-coverage's `percent` does (2 of 3 is 66.66), so that a gate at the
+ * figure the tool printed agrees with it. 0 of 0 stays not measured (Istanbul says 100).
+ */
+export const istanbulMetric = (covered: number, total: number, reason?: string): CoverageMetric => {
+  const m = coverageMetric(covered, total, reason);
+  if (m.pct !== null) m.pct = Math.floor((1000 * 100 * covered) / total / 10) / 100;
+  return m;
+};
+
 /** A metric the report has no data for. */
 export const notMeasured = (reason: string): CoverageMetric => ({
   pct: null,

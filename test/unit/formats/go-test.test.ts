@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { type ParsedTests, parseReport } from '../../../functions/core/formats';
 import { parseGoTest } from '../../../functions/core/formats/go-test';
 
 const FIXTURES = join(__dirname, '../../fixtures');
@@ -103,5 +104,42 @@ describe('go test -json duration: wall time, not a sum of parallel packages', ()
     // Assess: one package, Elapsed 0.091 s, its events span 0.064 s of it.
     expect(parsed.summary.durationMs).toBe(91);
     expect(parsed.durationSource).toBe('event time span');
+  });
+});
+
+describe('go test -json: -count runs and reruns', () => {
+  const run = (...actions: string[]) =>
+    actions.map((Action) =>
+      Action === 'pkg-fail' || Action === 'pkg-pass'
+        ? { Action: Action.slice(4), Package: 'p', Elapsed: 0.01 }
+        : { Action, Package: 'p', Test: 'TestFlaky', Elapsed: 0 },
+    );
+
+  it('reads -count=2 (one end of the package) as failed when a run failed, as go does', () => {
+    const parsed = parseGoTest(jsonl(...run('fail', 'pass', 'pkg-fail')));
+    expect(parsed.summary).toMatchObject({ total: 1, failed: 1, flaky: 0 });
+    expect(parsed.warnings).toEqual([
+      '1 test(s) ran more than once in one run of their package (go test -count): read as one test, failed if a run failed, as go fails the package',
+    ]);
+  });
+
+  it('reads gotestsum --rerun-fails (the package ends again) as flaky when the rerun passed', () => {
+    const parsed = parseGoTest(jsonl(...run('fail', 'pkg-fail', 'pass', 'pkg-pass')));
+    expect(parsed.summary).toMatchObject({ total: 1, passed: 1, flaky: 1 });
+  });
+
+  it('leaves a failed test for a package whose last end failed although its tests passed', () => {
+    const parsed = parseGoTest(jsonl(...run('fail', 'pkg-fail', 'pass', 'pkg-fail')));
+    expect(parsed.summary).toMatchObject({ total: 2, passed: 1, failed: 1, flaky: 1 });
+    expect(parsed.cases[1]).toMatchObject({ name: '(package)', status: 'failed' });
+  });
+
+  it('detects output that is only a build failure line (before Go 1.24) and fails the package', () => {
+    const parsed = parseReport('FAIL\tex/broken [build failed]\n') as ParsedTests;
+    expect(parsed.format).toBe('go-test');
+    expect(parsed.cases).toEqual([
+      expect.objectContaining({ suite: 'ex/broken', name: '(package)', status: 'failed' }),
+    ]);
+    expect(parsed.cases[0]?.message).toBe('ex/broken [build failed]');
   });
 });

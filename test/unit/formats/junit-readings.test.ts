@@ -16,11 +16,41 @@ describe('JUnit readings', () => {
     'phpunit/junit.xml',
     'cpp/ctest-junit.xml',
     'go/gotestsum-junit.xml',
+    'go/gotestsum-count-junit.xml',
+    'go/gotestsum-build-junit.xml',
+    'pytest/junit-teardown.xml',
     'jest/junit.xml',
     'mocha/junit.xml',
   ])('the fast scanner and the reference parser read %s the same', (path) => {
     const text = readFileSync(join(REAL, path), 'utf8');
     expect(parseJunit(text)).toEqual(parseJunitReference(text));
+  });
+
+  it('does not let failed attempts silence declared failures when every repeat passed at last', () => {
+    // gotestsum's JUnit of `go test -count=2` where the only repeated test failed, then passed:
+    // the same file as --rerun-fails gives. Read as a rerun, but the run may have failed.
+    const text = `<testsuites tests="2" failures="1" errors="0"><testsuite tests="2" failures="1" name="ex/calc">
+      <properties><property name="go.version" value="go1.19.8"></property></properties>
+      <testcase classname="ex/calc" name="TestFlaky"><failure message="Failed"></failure></testcase>
+      <testcase classname="ex/calc" name="TestFlaky"></testcase>
+    </testsuite></testsuites>`;
+    const parsed = parseJunit(text);
+    expect(parsed.summary).toMatchObject({ total: 1, passed: 1, failed: 0, flaky: 1 });
+    expect(parsed.warnings[1]).toBe(
+      'declared failures+errors=1 but no test case is read as failed: the failed ones were read as reruns of tests that passed (gotestsum --rerun-fails); if the tests were repeated for another reason (go test -count), the run failed',
+    );
+  });
+
+  it("merges pytest's second test case of a test that errored in teardown, only then", () => {
+    const text = `<testsuites><testsuite name="pytest" tests="4" failures="2" errors="1">
+      <testcase classname="t" name="test_a"><failure message="assert 0"/></testcase>
+      <testcase classname="t" name="test_a"><error message="failed on teardown"/></testcase>
+      <testcase classname="t" name="test_b"><failure message="assert 0"/></testcase>
+      <testcase classname="t" name="test_b"><failure message="assert 1"/></testcase>
+    </testsuite></testsuites>`;
+    const parsed = parseJunit(text);
+    expect(parsed.summary).toMatchObject({ total: 3, failed: 3, flaky: 0 });
+    expect(parsed.cases[0]).toMatchObject({ name: 'test_a', message: 'assert 0', retries: 0 });
   });
 
   it('counts jest-junit todo tests as skipped even when it cannot tell which ones they are', () => {

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { dispositionFileName } from './text';
+import { dispositionFileName, tokenRefused } from './text';
 
 /**
  * Sign-in and data: the token lives in sessionStorage (this tab only, gone when it closes);
@@ -61,15 +61,13 @@ const request = async (path: string): Promise<Response> => {
     headers: { authorization: `Bearer ${getToken() ?? ''}` },
     cache: 'no-store',
   });
-  if (res.status === 401) {
+  if (res.ok) return res;
+  const body = (await res.json().catch(() => null)) as { error?: { message?: string } } | null;
+  if (tokenRefused(res.status, body)) {
     signOut();
-    throw new ApiError(401, 'The token was refused. Sign in again.');
+    throw new ApiError(res.status, 'The token was refused. Sign in again.');
   }
-  if (!res.ok) {
-    const body = (await res.json().catch(() => null)) as { error?: { message?: string } } | null;
-    throw new ApiError(res.status, body?.error?.message ?? `${res.status} ${res.statusText}`);
-  }
-  return res;
+  throw new ApiError(res.status, body?.error?.message ?? `${res.status} ${res.statusText}`);
 };
 
 export const getJson = async <T>(path: string): Promise<T> =>

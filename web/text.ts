@@ -9,6 +9,16 @@ export const dispositionFileName = (header: string | null): string | undefined =
   return name || undefined;
 };
 
+/**
+ * Was the token refused (sign out)? A `401`, or on AWS a `403` without Vigil's error body: the
+ * API Gateway authorizer's "no" comes as `{"message":"Forbidden"}`, while Vigil's own `403`s
+ * (e.g. a read-only token on a write) carry `error.code` and keep the user signed in.
+ */
+export const tokenRefused = (status: number, body: unknown): boolean =>
+  status === 401 ||
+  (status === 403 &&
+    typeof (body as { error?: { code?: unknown } } | null)?.error?.code !== 'string');
+
 /** Names longer than this are cut (with "…"); the whole name is the cell's tooltip. */
 export const NAME_SHOWN = 300;
 

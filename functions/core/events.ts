@@ -109,14 +109,18 @@ export const loadDetailSchema = z.object({
     durationMs: z.number().optional(),
     requestsPerSecond: z.number().optional(),
     latencyMs: z.record(z.string(), z.number()),
+    /** The first thresholds that fit the event (see `thresholdsTotal`). */
     thresholds: z.array(z.object({ name: z.string(), passed: z.boolean() })),
   }),
   gate: gateSchema,
+  /** Set when the report had more thresholds than the event lists: all are in the archive. */
+  thresholdsTotal: z.number().int().nonnegative().optional(),
 });
 
 export const benchmarkDetailSchema = z.object({
   metadata: metadataSchema,
   summary: z.object({
+    /** The first benchmarks that fit the event (see `benchmarksTotal`). */
     benchmarks: z.array(
       z.object({
         name: z.string(),
@@ -129,6 +133,8 @@ export const benchmarkDetailSchema = z.object({
     ),
   }),
   gate: gateSchema,
+  /** Set when the report had more benchmarks than the event lists: all are in the archive. */
+  benchmarksTotal: z.number().int().nonnegative().optional(),
 });
 
 const severityEnum = z.enum(['critical', 'high', 'medium', 'low', 'info']);
@@ -335,6 +341,8 @@ export const alertNotificationSchema = z.object({
   correlationId: z.string(),
   /** Set when a maintenance window suppressed delivery. */
   suppressedBy: z.string().optional(),
+  /** Why an incident ended other than by recovering (RESOLVED), e.g. `check removed from the configuration`. */
+  reason: z.string().optional(),
   /** The trace id of the probe check behind the latest observation (W3C, as sent to the target). */
   traceId: z.string().optional(),
   /** W3C trace context of the span that sent the notification (OpenTelemetry export on). */

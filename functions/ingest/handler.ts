@@ -278,7 +278,8 @@ export const createIngestHandler = (deps: IngestHandlerDeps) => {
         headers: { 'cache-control': 'no-store', ...response.headers, ...headers },
       };
     } catch (error) {
-      const response = errorResponse(error, headers);
+      // Errors too: a 401 or 404 for one token must not be served to another from a cache.
+      const response = errorResponse(error, { 'cache-control': 'no-store', ...headers });
       if (response.statusCode >= 500)
         logger.error(route === 'POST /v1/results' ? 'ingest failed' : 'request failed', {
           route,

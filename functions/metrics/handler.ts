@@ -15,6 +15,21 @@ const annotationsOf = (known: KnownEvent): { project: string; probe?: string } =
       : { project: known.detail.metadata.project };
 
 /**
+ * What a delivery is de-duplicated on. An ingest event: its run (source, detail type, project,
+ * run id), since the ingest may publish one run twice under new event ids (a retry after its
+ * ledger entry could not be completed, see `ingest`); any other event: its `id`.
+ */
+export const deliveryKey = (event: BusEvent): string => {
+  const m = (event.detail as { metadata?: { project?: unknown; runId?: unknown } } | null)
+    ?.metadata;
+  return event.source === SOURCES.ingest &&
+    typeof m?.project === 'string' &&
+    typeof m.runId === 'string'
+    ? JSON.stringify([event.source, event['detail-type'], m.project, m.runId])
+    : event.id;
+};
+
+/**
  * Turns canonical events into CloudWatch metrics through Powertools Metrics (EMF).
  * One EMF document per dimension group, timestamped at ingestion so alarms see them.
  */

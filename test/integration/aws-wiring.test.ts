@@ -36,15 +36,18 @@ import { parseConfig } from '../../functions/core/config';
 import {
   type AlertNotification,
   alertNotificationSchema,
+  type BenchmarkDetail,
   type BusEvent,
   DETAIL_TYPES,
   EVENT_PATTERNS,
+  MAX_EVENT_BYTES,
   type ProbeCompletedDetail,
   parseBusEvent,
   SOURCES,
   type TestRunDetail,
   type VigilEvent,
 } from '../../functions/core/events';
+import { MAX_BENCHMARK_METRICS } from '../../functions/core/metrics/catalog';
 import { validateEmf } from '../helpers/emf';
 import { asInLambda, saveEnv } from '../helpers/env';
 import { apiEvent, lambdaContext } from '../helpers/fakes';
@@ -432,6 +435,22 @@ const post = async (query: Record<string, string>) => {
   return { status: res.statusCode, body: JSON.parse(res.body ?? '{}') as Record<string, unknown> };
 };
 
+/** Runs the metrics entry on `event` and returns the lines it printed (its EMF among them). */
+const metricsPrinted = async (event: BusEvent): Promise<string[]> => {
+  const lines: string[] = [];
+  const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: unknown) => {
+    lines.push(...String(chunk).split('\n').filter(Boolean));
+    return true;
+  });
+  try {
+    // With its context, as Lambda calls it (Powertools Idempotency reads the time left).
+    await handlers.metrics(event, lambdaContext('Vigil-dev-Metrics'));
+  } finally {
+    write.mockRestore();
+  }
+  return lines;
+};
+
 const sha256 = (data: Uint8Array): string => createHash('sha256').update(data).digest('hex');
 
 const readS3 = async (uri: string): Promise<Buffer> => {
@@ -697,19 +716,9 @@ describeWithMoto('ingest → bus → rule targets', () => {
     await post({ project: 'shop', suite: 'unit', branch: 'feature/x', runId: 'wiring-run-2' });
     const [event] = await drainEvents(queueOf(metricsRules()[0] ?? ''));
     if (!event) throw new Error('the metrics rule delivered nothing');
-    const lines: string[] = [];
-    const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: unknown) => {
-      lines.push(...String(chunk).split('\n').filter(Boolean));
-      return true;
-    });
 
     // Act
-    try {
-      // With its context, as Lambda calls it (Powertools Idempotency reads the time left).
-      await handlers.metrics(event, lambdaContext('Vigil-dev-Metrics'));
-    } finally {
-      write.mockRestore();
-    }
+    const lines = await metricsPrinted(event);
 
     // Assess
     const emf = lines.filter((l) => l.includes('"_aws"'));
@@ -719,6 +728,69 @@ describeWithMoto('ingest → bus → rule targets', () => {
     const summary = (event.detail as TestRunDetail).summary;
     expect(docs.find((d) => 'TestsTotal' in d)?.TestsTotal).toBe(summary.total);
     expect(docs.find((d) => 'TestsFailed' in d)?.TestsFailed).toBe(summary.failed);
+  });
+});
+
+/** A Google Benchmark report (JSON) of `n` entries: ~215 bytes each, ~180 in its event. */
+const googleBenchmark = (n: number): Buffer =>
+  Buffer.from(
+    JSON.stringify({
+      context: { date: '2026-01-01', host_name: 'ci', executable: 'bench', num_cpus: 8 },
+      benchmarks: Array.from({ length: n }, (_, i) => ({
+        name: `BM_Encode/${i}`,
+        run_name: `BM_Encode/${i}`,
+        run_type: 'iteration',
+        repetitions: 1,
+        threads: 1,
+        iterations: 1000,
+        real_time: 100 + i,
+        cpu_time: 99 + i,
+        time_unit: 'ns',
+      })),
+    }),
+  );
+
+describeWithMoto('a benchmark report whose summary passes the event size limit', () => {
+  it('is accepted with a bounded event, and the history and metrics functions still see all they need', async () => {
+    // Prepare: 1,700 benchmarks (366 KB) make a summary over EventBridge's 256 KB
+    const report = googleBenchmark(1700);
+    const query = { project: 'shop', branch: 'main', runId: 'wiring-bench-1' };
+
+    // Act
+    const res = await handlers.ingest(
+      apiEvent({ query, headers: { authorization: `Bearer ${TOKEN}` }, body: report }),
+    );
+    const delivered = await drainAllRules();
+    const [event] = delivered.get(historyRules()[0] ?? '') ?? [];
+    if (!event) throw new Error('the history rule delivered nothing');
+    await handlers.history(event);
+    const runs = await handlers.ingest(
+      apiEvent({
+        method: 'GET',
+        path: '/v1/projects/shop/runs',
+        query: { kind: 'benchmark', branch: 'main' },
+        headers: { authorization: `Bearer ${TOKEN}` },
+      }),
+    );
+    const lines = await metricsPrinted(event);
+
+    // Assess: accepted, one event under the limit that says how many it left out
+    expect(res.statusCode, res.body).toBe(202);
+    const all = (JSON.parse(res.body ?? '{}') as BenchmarkDetail).summary.benchmarks;
+    expect(all.length).toBeGreaterThanOrEqual(1700);
+    expect(JSON.stringify(event).length).toBeLessThan(MAX_EVENT_BYTES);
+    const detail = event.detail as BenchmarkDetail;
+    expect(detail.benchmarksTotal).toBe(all.length);
+    expect(detail.summary.benchmarks.length).toBeLessThan(all.length);
+    expect(detail.summary.benchmarks).toEqual(all.slice(0, detail.summary.benchmarks.length));
+    // The history reads every benchmark from the normalized result (regression baselines)
+    const [run] = JSON.parse(runs.body ?? '{}').runs as { summary: { benchmarks: unknown[] } }[];
+    expect(run?.summary.benchmarks).toEqual(all);
+    // The metrics function emits its BenchmarkValue per benchmark for the first ones
+    const values = lines
+      .filter((l) => l.includes('"BenchmarkValue"'))
+      .map((l) => (JSON.parse(l) as { Benchmark: string }).Benchmark);
+    expect(values).toEqual(all.slice(0, MAX_BENCHMARK_METRICS).map((b) => b.name));
   });
 });
 
@@ -764,6 +836,8 @@ describeWithMoto('history handler and history API on the delivered events', () =
     for (const t of tests)
       expect(t.last).toMatchObject({ runId: 'wiring-run-5', status: 'failed' });
     expect(unauthorized.statusCode).toBe(401);
+    // As local mode answers: no cache keeps an error meant for one caller.
+    expect(unauthorized.headers?.['cache-control']).toBe('no-store');
   });
 });
 

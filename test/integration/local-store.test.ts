@@ -12,6 +12,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { EventBridgePublisher } from '../../functions/adapters/aws/eventbridge-publisher';
 import { LocalBus } from '../../functions/adapters/local/bus';
 import { LocalStore } from '../../functions/adapters/local/store';
 import {
@@ -24,7 +25,12 @@ import type { Observation } from '../../functions/core/alerts/state';
 import { initialState } from '../../functions/core/checks/heartbeat';
 import { parseConfig } from '../../functions/core/config';
 import type { VigilError } from '../../functions/core/errors';
-import type { AlertNotification, ProbeCompletedDetail } from '../../functions/core/events';
+import { eventBytes } from '../../functions/core/event-size';
+import {
+  type AlertNotification,
+  MAX_EVENT_BYTES,
+  type ProbeCompletedDetail,
+} from '../../functions/core/events';
 import type { TestRecord } from '../../functions/core/history/types';
 import type { RunEntry } from '../../functions/core/status/catalog';
 import { type LocalPipeline, startLocal } from '../../functions/runtime/local/runtime';
@@ -337,6 +343,32 @@ describe('store failures and the event log', () => {
     expect(full.message).toMatch(/data directory is full: could not write/);
     expect(io.message).toMatch(/SQLITE_IOERR_WRITE/);
     expect(storeFailure(other, 'write')).toBe(other);
+  });
+
+  it("refuses an event over EventBridge's size limit as the AWS publisher does, and keeps none of the batch", async () => {
+    // Prepare
+    const store = open(await tempDir());
+    const event = (text: string) =>
+      ({ source: 'vigil.ingest', detailType: 'Coverage Reported', detail: { text } }) as never;
+    const small = event('ok');
+    // At the limit with the envelope EventBridge counts, then one byte over it.
+    const overhead = eventBytes('vigil.ingest', 'Coverage Reported', JSON.stringify({ text: '' }));
+    const fits = event('x'.repeat(MAX_EVENT_BYTES - overhead));
+    const over = event('x'.repeat(MAX_EVENT_BYTES - overhead + 1));
+    const aws = new EventBridgePublisher({
+      busName: 'bus',
+      client: { send: async () => ({ $metadata: {}, FailedEntryCount: 0, Entries: [{}, {}] }) },
+    });
+
+    // Act
+    const local = await store.log.publish([small, over]).catch((e: unknown) => e);
+    const remote = await aws.publish([small, over]).catch((e: unknown) => e);
+    await store.log.publish([fits]);
+
+    // Assess: the same 413, and only the event at the limit stored
+    expect(local).toMatchObject({ code: 'payload_too_large', status: 413 });
+    expect((local as Error).message).toBe((remote as Error).message);
+    expect(store.log.all()).toHaveLength(1);
   });
 
   it('skips a corrupt event for every subscriber, and prunes only delivered old events', async () => {

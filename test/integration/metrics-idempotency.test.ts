@@ -217,6 +217,27 @@ describeWithMoto('metrics entry with idempotency', () => {
     for (const record of stored) expect(record.status).toBe('COMPLETED');
   });
 
+  it('counts a run once when the ingest publishes it again under a new event id', async () => {
+    // Prepare: the ingest's retry after its ledger entry stayed in progress (new id, same run)
+    const first = testRunEvent('12121212-3434-4565-8787-909090909090');
+    const republished = {
+      ...testRunEvent('abababab-cdcd-4efe-8a1a-b2b2b2b2b2b2'),
+      detail: structuredClone(first.detail),
+    };
+    // Another run still counts.
+    const otherRun = testRunEvent('f0f0f0f0-e1e1-4d2d-8c3c-b4b4b4b4b4b4');
+
+    // Act
+    const counted = await invoke(first);
+    const again = await invoke(republished);
+    const other = await invoke(otherRun);
+
+    // Assess
+    expect(counted).toHaveLength(2);
+    expect(again).toEqual([]);
+    expect(other).toHaveLength(2);
+  });
+
   it('keeps no record of an event that failed, so its retry is handled', async () => {
     // Prepare: a detail the handler rejects
     const event = { ...testRunEvent('aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee'), detail: {} };

@@ -12,6 +12,7 @@ import { LocalUploads } from '../../functions/adapters/local/uploads';
 import { parseConfig } from '../../functions/core/config';
 import { newUploadId, parseUploadRequest } from '../../functions/core/ingest/uploads';
 import { type LocalPipeline, startLocal } from '../../functions/runtime/local/runtime';
+import { saveEnv } from '../helpers/env';
 import { generateJunit } from '../helpers/generate-junit';
 import { type MotoServer, startMoto } from '../helpers/moto';
 import { requireTools, TOOLS } from '../helpers/requires';
@@ -356,5 +357,39 @@ describe.skipIf(!motoOk)('S3Uploads on moto_server', () => {
     expect(Buffer.from(await uploads.read(request.uploadId, LIMIT))).toEqual(report);
     await expect(uploads.read(request.uploadId, 10)).rejects.toMatchObject({ status: 413 });
     await expect(uploads.read(newUploadId(), LIMIT)).rejects.toMatchObject({ status: 404 });
+  });
+
+  it("signs no checksum into the URL with the ingest function's S3 client (none of the empty body)", async () => {
+    // Prepare: the process's client, as the ingest entry builds it, pointed at moto
+    const restore = saveEnv();
+    Object.assign(process.env, {
+      AWS_ENDPOINT_URL: moto.endpoint,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+    });
+    vi.resetModules();
+    try {
+      const { s3: processClient } = await import('../../functions/adapters/aws/s3-client');
+      const uploads = new S3Uploads({ bucket: 'uploads', client: processClient() });
+      const report = gzipSync(generateJunit({ cases: 5, seed: 4 }));
+      const request = parseUploadRequest(
+        Buffer.from(JSON.stringify({ bytes: report.byteLength, contentType: 'application/gzip' })),
+        LIMIT,
+      );
+
+      // Act
+      const ticket = await uploads.create(request);
+      const put = await fetch(ticket.url, { method: 'PUT', headers: ticket.headers, body: report });
+
+      // Assess
+      const params = [...new URL(ticket.url).searchParams.keys()].map((k) => k.toLowerCase());
+      expect(params.filter((k) => k.includes('checksum'))).toEqual([]);
+      expect(put.status).toBe(200);
+      expect(Buffer.from(await uploads.read(request.uploadId, LIMIT))).toEqual(report);
+    } finally {
+      restore();
+      vi.resetModules();
+    }
   });
 });

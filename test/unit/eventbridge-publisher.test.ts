@@ -225,8 +225,9 @@ describe('EventBridgePublisher', () => {
     const { publisher } = setup(client);
     const huge = event('r2', 'x'.repeat(MAX_EVENT_BYTES));
     await expect(publisher.publish([event('r1'), huge])).rejects.toMatchObject({
-      code: 'internal',
-      message: expect.stringMatching(/event #1 .* over the EventBridge limit/),
+      code: 'payload_too_large',
+      status: 413,
+      message: expect.stringMatching(/event #1 .* over the event bus limit of 262144 bytes/),
     });
     expect(client.requests).toHaveLength(0);
   });

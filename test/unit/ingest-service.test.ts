@@ -206,6 +206,15 @@ describe('ingest', () => {
     expect(publisher.events).toHaveLength(1);
   });
 
+  it('tries again to record a published run as complete, so its retry is a duplicate, not a 409', async () => {
+    vi.spyOn(ledger, 'complete').mockRejectedValueOnce(new Error('ProvisionedThroughputExceeded'));
+    const first = await post(GRADLE, { runId: 'r-complete' });
+    const retry = await post(GRADLE, { runId: 'r-complete' });
+    expect([first.status, retry.status]).toEqual([202, 200]);
+    expect(retry.result.duplicate).toBe(true);
+    expect(publisher.events).toHaveLength(1);
+  });
+
   it('still answers 202 when recording completion fails after publishing', async () => {
     const warn = vi.fn();
     deps.warn = warn;

@@ -502,5 +502,13 @@ describe('run catalog entries', () => {
       branch: 'b',
       commit: 'c1',
     });
+    // An event cut to the size limit counts every benchmark of the report.
+    const cut = runEntryOf('benchmark', {
+      metadata,
+      gate,
+      summary: { benchmarks: [{ name: 'x', unit: 'ms', value: 1 }] },
+      benchmarksTotal: 3400,
+    });
+    expect(cut.facts).toEqual({ benchmarks: 3400 });
   });
 });

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { dispositionFileName, NAME_SHOWN, percentRange, shownName } from '../../web/text';
+import {
+  dispositionFileName,
+  NAME_SHOWN,
+  percentRange,
+  shownName,
+  tokenRefused,
+} from '../../web/text';
 
 describe('dashboard: downloads', () => {
   it("takes the file name from the server's Content-Disposition", () => {
@@ -8,6 +14,19 @@ describe('dashboard: downloads', () => {
     expect(dispositionFileName('inline; filename=""')).toBeUndefined();
     expect(dispositionFileName('inline')).toBeUndefined();
     expect(dispositionFileName(null)).toBeUndefined();
+  });
+});
+
+describe('dashboard: a refused token signs out', () => {
+  it("on a 401, and on API Gateway's bare 403 (the AWS authorizer said no), not on Vigil's own 403", () => {
+    expect(tokenRefused(401, { error: { code: 'unauthorized', message: 'x' } })).toBe(true);
+    expect(tokenRefused(403, { message: 'Forbidden' })).toBe(true);
+    expect(tokenRefused(403, null)).toBe(true);
+    expect(tokenRefused(403, { error: { code: 'forbidden', message: 'read-only token' } })).toBe(
+      false,
+    );
+    expect(tokenRefused(404, { message: 'Not Found' })).toBe(false);
+    expect(tokenRefused(500, null)).toBe(false);
   });
 });
 

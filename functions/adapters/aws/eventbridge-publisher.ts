@@ -5,6 +5,7 @@ import {
 } from '@aws-sdk/client-eventbridge';
 import { VigilError } from '../../core/errors';
 import { MAX_EVENT_BYTES } from '../../core/event-names';
+import { assertEventFits, eventBytes } from '../../core/event-size';
 import type { VigilEvent } from '../../core/events';
 import type { EventPublisher } from '../../core/ports';
 
@@ -75,8 +76,6 @@ const RETRYABLE_NETWORK_CODES = new Set([
   'EAI_AGAIN',
 ]);
 
-const utf8Bytes = (s: string): number => Buffer.byteLength(s, 'utf8');
-
 /** The entries this publisher sends: all four fields always set. */
 export interface Entry extends PutEventsRequestEntry {
   EventBusName: string;
@@ -85,30 +84,9 @@ export interface Entry extends PutEventsRequestEntry {
   Detail: string;
 }
 
-/**
- * Size of a PutEvents entry as EventBridge counts it, never under-estimated.
- *
- * AWS documents the entry size as the UTF-8 bytes of Source, DetailType, Detail and each
- * Resource (plus 14 for Time); the API reference adds that "the necessary characters and keys
- * of the JSON representation of the event" count too. So this measures the event as
- * delivered: the JSON envelope (with id, account, time and region at their maximum lengths)
- * around the detail, which is always more than the documented sum. (Vigil sets no Time and
- * no Resources.)
- */
-export const entrySize = (entry: Pick<Entry, 'Source' | 'DetailType' | 'Detail'>): number => {
-  const envelope = JSON.stringify({
-    version: '0',
-    id: 'x'.repeat(36),
-    'detail-type': entry.DetailType,
-    source: entry.Source,
-    account: 'x'.repeat(12),
-    time: 'x'.repeat(20),
-    region: 'x'.repeat(32),
-    resources: [],
-    detail: null,
-  });
-  return utf8Bytes(envelope) - 'null'.length + utf8Bytes(entry.Detail);
-};
+/** Size of a PutEvents entry as EventBridge counts it (see `eventBytes`). */
+export const entrySize = (entry: Pick<Entry, 'Source' | 'DetailType' | 'Detail'>): number =>
+  eventBytes(entry.Source, entry.DetailType, entry.Detail);
 
 const errorName = (e: unknown): string =>
   e instanceof Error ? e.name : typeof e === 'string' ? e : 'UnknownError';
@@ -176,13 +154,7 @@ export class EventBridgePublisher implements EventPublisher {
       return { entry, size: entrySize(entry) };
     });
     sized.forEach(({ entry, size }, i) => {
-      if (size > MAX_EVENT_BYTES) {
-        throw new VigilError(
-          'internal',
-          `event #${i} (${entry.Source} / ${entry.DetailType}) is about ${size} bytes, ` +
-            `over the EventBridge limit of ${MAX_EVENT_BYTES} bytes; nothing was published`,
-        );
-      }
+      assertEventFits(i, entry.Source, entry.DetailType, size);
     });
 
     const batches = this.batch(sized);

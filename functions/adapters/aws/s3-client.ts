@@ -16,6 +16,14 @@ let client: S3Client | undefined;
  * first needs it (`lazyS3Archive`) without the other SDK clients losing their tree-shaking.
  */
 export const s3 = (): S3Client => {
-  client ??= tracer.captureAWSv3Client(new S3Client({ forcePathStyle: s3UsesCustomEndpoint() }));
+  client ??= tracer.captureAWSv3Client(
+    new S3Client({
+      forcePathStyle: s3UsesCustomEndpoint(),
+      // Checksums only where S3 requires them or the call names one (the archive's SHA-256).
+      // By default the SDK would sign the CRC32 of the empty body into a presigned upload URL
+      // (`x-amz-checksum-crc32=AAAAAA==`), which S3 refuses for any real report (aws-sdk-js-v3#6994).
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+    }),
+  );
   return client;
 };

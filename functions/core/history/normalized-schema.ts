@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { benchmarkDetailSchema, loadDetailSchema } from '../events';
 
 /**
  * The schema of what the history reads from a run's normalized result, in a module of its own:
@@ -22,6 +23,9 @@ export const normalizedSchema = z.object({
   runId: z.string(),
   report: z.discriminatedUnion('kind', [
     z.object({ kind: z.literal('tests'), cases: z.array(caseSchema) }),
+    // A benchmark or load event may list only the first benchmarks or thresholds.
+    z.object({ kind: z.literal('benchmark'), summary: benchmarkDetailSchema.shape.summary }),
+    z.object({ kind: z.literal('load'), summary: loadDetailSchema.shape.summary }),
     z.object({
       kind: z.literal('security'),
       findings: z.array(z.object({ tool: z.string(), fingerprint: z.string() })),

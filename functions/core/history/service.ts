@@ -221,6 +221,13 @@ export const recordReport = async (event: KnownEvent, deps: HistoryDeps): Promis
     );
   const ttlDays = historyRetentionDays(deps.config, deps.stage);
   let run = runRecordOf(event);
+  // An event that would pass the bus's size limit lists only the first benchmarks or
+  // thresholds (`buildEvent`): the baselines and the dashboard need them all.
+  const cut = 'benchmarksTotal' in event.detail || 'thresholdsTotal' in event.detail;
+  if (cut && run.kind === 'benchmark')
+    run = { ...run, summary: (await readNormalized(event, 'benchmark', deps.archive)).summary };
+  if (cut && run.kind === 'load')
+    run = { ...run, summary: (await readNormalized(event, 'load', deps.archive)).summary };
   if (run.kind === 'security') {
     // The base comparison needs every fingerprint: read them from the normalized result.
     const { findings } = await readNormalized(event, 'security', deps.archive);

@@ -145,6 +145,8 @@ const CONTENT_TYPES: Record<string, string> = {
  * then finds it done (a duplicate) or released (ingested again). Not a content conflict.
  */
 const IN_PROGRESS_RETRY_AFTER_S = 5;
+/** Tries to record a published run as complete (the SDK retries each with backoff as well). */
+const COMPLETE_ATTEMPTS = 3;
 
 const sha256 = (data: string): string => createHash('sha256').update(data).digest('hex');
 
@@ -208,6 +210,27 @@ export const readParams = (query: IngestRequest['query'], rawQuery?: string): Re
   };
 };
 
+const fitsHalfTheBus = (event: VigilEvent): boolean =>
+  Buffer.byteLength(JSON.stringify(event.detail)) <= MAX_EVENT_BYTES / 2;
+
+/**
+ * The event of `make` with the longest prefix of `items` that keeps it under half the bus limit
+ * (binary search). The event then says how many there were; who needs them all reads the
+ * normalized result (the history does).
+ */
+const withListBound = <T>(items: readonly T[], make: (kept: T[]) => VigilEvent): VigilEvent => {
+  const whole = make([...items]);
+  if (fitsHalfTheBus(whole)) return whole;
+  let fits = 0;
+  let over = items.length;
+  while (over - fits > 1) {
+    const mid = (fits + over) >> 1;
+    if (fitsHalfTheBus(make(items.slice(0, mid)))) fits = mid;
+    else over = mid;
+  }
+  return make(items.slice(0, fits));
+};
+
 /** Build the bus event for a parsed report, keeping it well under EventBridge's size limit. */
 export const buildEvent = (
   report: ParsedReport,
@@ -256,8 +279,9 @@ export const buildEvent = (
         detailType: DETAIL_TYPES.coverage,
         detail: { metadata, summary: report.summary, gate },
       };
-    case 'load':
-      return {
+    case 'load': {
+      const all = report.summary.thresholds;
+      return withListBound(all, (thresholds) => ({
         source: SOURCES.ingest,
         detailType: DETAIL_TYPES.load,
         detail: {
@@ -265,16 +289,26 @@ export const buildEvent = (
           summary: {
             ...report.summary,
             latencyMs: { ...report.summary.latencyMs } as Record<string, number>,
+            thresholds,
           },
           gate,
+          ...(thresholds.length < all.length ? { thresholdsTotal: all.length } : {}),
         },
-      };
-    case 'benchmark':
-      return {
+      }));
+    }
+    case 'benchmark': {
+      const all = report.summary.benchmarks;
+      return withListBound(all, (benchmarks) => ({
         source: SOURCES.ingest,
         detailType: DETAIL_TYPES.benchmark,
-        detail: { metadata, summary: report.summary, gate },
-      };
+        detail: {
+          metadata,
+          summary: { benchmarks },
+          gate,
+          ...(benchmarks.length < all.length ? { benchmarksTotal: all.length } : {}),
+        },
+      }));
+    }
     case 'security':
       // Without a base comparison (see `securityEvent` for the ingest's own event).
       return securityEvent(
@@ -477,11 +511,21 @@ export const ingest = async (req: IngestRequest, deps: IngestDeps): Promise<Inge
     throw e;
   }
   // The events are on the bus: from here on, failing the request would invite a retry
-  // that counts the run twice. A ledger entry left in progress goes stale and is retaken.
-  try {
-    await deps.ledger.complete(ledgerKey, fingerprint, result);
-  } catch (e) {
-    deps.warn?.(`Could not record run ${ledgerKey} as complete`, e);
+  // that counts the run twice. Until the entry is complete a retry gets 409, and once the
+  // claim is stale it is retaken and the run published again: the consumers de-duplicate on
+  // the run (project, run id, detail type; docs/architecture.md#delivery-guarantees-and-least-privilege),
+  // and a few more tries here keep that rare.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await deps.ledger.complete(ledgerKey, fingerprint, result);
+      break;
+    } catch (e) {
+      // A conflict (the entry is gone or not ours) cannot get better.
+      if (attempt < COMPLETE_ATTEMPTS && !(e instanceof VigilError && e.code === 'conflict'))
+        continue;
+      deps.warn?.(`Could not record run ${ledgerKey} as complete`, e);
+      break;
+    }
   }
   accepted(deps, report, metadata);
   return { status: 202, result };

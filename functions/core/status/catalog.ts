@@ -76,8 +76,10 @@ const factsOf = (kind: RunHeadline['kind'], detail: IngestDetail): RunFacts => {
         },
       };
     }
-    case 'benchmark':
-      return { benchmarks: (detail as BenchmarkDetail).summary.benchmarks.length };
+    case 'benchmark': {
+      const d = detail as BenchmarkDetail;
+      return { benchmarks: d.benchmarksTotal ?? d.summary.benchmarks.length };
+    }
     case 'security': {
       const {
         findings,

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { assertEventFits, eventBytes } from '../../../core/event-size';
 import type { BusEvent, VigilEvent } from '../../../core/events';
 import { parseRecord, type StoreDb } from './database';
 
@@ -45,12 +46,21 @@ export class EventLog {
     this.#db = db;
   }
 
-  /** Inserts the events (call inside a transaction or batch); returns them as delivered. */
+  /**
+   * Inserts the events (call inside a transaction or batch); returns them as delivered. Refuses
+   * them all, as EventBridge would, when one is over its size limit (`assertEventFits`).
+   */
   append(events: VigilEvent[]): BusEvent[] {
     const now = new Date();
     const bus = events.map((e) => toBusEvent(e, now));
+    const bodies = events.map((e, i) => {
+      const detail = JSON.stringify(e.detail);
+      assertEventFits(i, e.source, e.detailType, eventBytes(e.source, e.detailType, detail));
+      // The detail is serialized once: spliced into the envelope, where `detail` comes last.
+      return `${JSON.stringify({ ...bus[i], detail: null }).slice(0, -'null}'.length)}${detail}}`;
+    });
     const insert = this.#db.q('INSERT INTO events (body) VALUES (?)');
-    for (const e of bus) insert.run(JSON.stringify(e));
+    for (const body of bodies) insert.run(body);
     return bus;
   }
 

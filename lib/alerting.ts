@@ -187,8 +187,9 @@ export class Alerting extends Construct {
       },
     });
     const alertFn = this.alert.function;
-    // Single-item reads and conditional puts only (see dynamodb-alert-store.ts).
-    this.table.grant(alertFn, 'dynamodb:GetItem', 'dynamodb:PutItem');
+    // Single-item reads and conditional puts (see dynamodb-alert-store.ts), and a scan of the
+    // open alerts once per container, to close those of checks removed from the config.
+    this.table.grant(alertFn, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Scan');
     // sns:Publish plus kms:Decrypt / kms:GenerateDataKey* on the topic key.
     for (const t of topics) t.grantPublish(alertFn);
     props.eventBus.grantPutEventsTo(alertFn);

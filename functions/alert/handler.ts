@@ -1,7 +1,11 @@
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { okStateFor } from '../core/alerts/delivery';
 import { SECURITY_NOTICE_KEY, securityNotices } from '../core/alerts/security';
-import { type AlertStateStore, processObservation } from '../core/alerts/service';
+import {
+  type AlertStateStore,
+  processObservation,
+  retireRemovedChecks,
+} from '../core/alerts/service';
 import {
   isCloudWatchAlarmEvent,
   noticeFromEvent,
@@ -34,6 +38,11 @@ export interface AlertHandlerDeps {
   clock: Clock;
   /** Where the pipeline metrics go. Default: the shared Powertools instance. */
   metrics?: Metrics;
+  /**
+   * Close the alerts of probes and heartbeats the config no longer names before the first event
+   * (default true: on AWS a new config means new containers). Local mode does it at start instead.
+   */
+  retireRemovedChecks?: boolean;
 }
 
 /** What an event asks of the alert handler: an observation for the state machine, or a NOTICE. */
@@ -135,9 +144,41 @@ const withTraceContext =
     return dispatch(traceparent ? { ...n, traceparent } : n);
   };
 
+/** `retireRemovedChecks` with the handler's deps, logging what it closed; never throws. */
+export const retireRemoved = async (
+  deps: Pick<AlertHandlerDeps, 'config' | 'store' | 'dispatch' | 'clock' | 'metrics'>,
+): Promise<void> => {
+  try {
+    const retired = await retireRemovedChecks(deps.config, {
+      store: deps.store,
+      dispatch: async (n) => {
+        await deps.dispatch(n);
+        emitPipelineMetric(deps.metrics ?? sharedMetrics, PIPELINE_METRICS.alertsSent, {
+          Kind: n.kind,
+        });
+      },
+      clock: deps.clock,
+      maintenance: deps.config.alerts.maintenance,
+      onHistoryError: (error, n) =>
+        logger.warn('could not record alert history', { checkKey: n.checkKey, error }),
+    });
+    if (retired.length > 0)
+      logger.info('alerts of checks removed from the configuration closed', { checkKeys: retired });
+  } catch (error) {
+    logger.error('closing the alerts of removed checks failed', { error });
+  } finally {
+    flushMetrics(deps.metrics ?? sharedMetrics);
+  }
+};
+
 export const createAlertHandler = (handlerDeps: AlertHandlerDeps) => {
   const deps = { ...handlerDeps, dispatch: withTraceContext(handlerDeps.dispatch) };
+  // Once per instance (a Lambda container), before its first event.
+  let retired: Promise<void> | undefined =
+    handlerDeps.retireRemovedChecks === false ? Promise.resolve() : undefined;
   return traceHandler('alert', async (event: BusEvent): Promise<void> => {
+    retired ??= retireRemoved(deps);
+    await retired;
     const route = await routeEvent(event, deps.config);
     if (!route) {
       logger.debug('event does not alert', { eventId: event.id, detailType: event['detail-type'] });
@@ -195,7 +236,10 @@ export const createAlertHandler = (handlerDeps: AlertHandlerDeps) => {
           Kind: sent.kind,
         });
       const n = result.notification;
-      logger.info('alert observation applied', {
+      // Every probe result comes here: only what changes something is worth INFO.
+      const changed =
+        result.from !== result.state.status || n !== undefined || result.sent.length > 0;
+      (changed ? logger.info : logger.debug).call(logger, 'alert observation applied', {
         checkKey: obs.checkKey,
         ok: obs.ok,
         status: result.state.status,

@@ -58,10 +58,17 @@ const zoneProblem = (zone: string): string | undefined => {
   }
 };
 
-/** Heartbeats: cron and zone usable, names unique per project and not a ping action. */
+/**
+ * Heartbeats: cron and zone usable, names unique per project and not a ping action, and no
+ * probe of the project with the same name (their results share the dashboard's status rows).
+ */
 const heartbeatProblems = (raw: unknown): string[] => {
   const root = isRecord(raw) ? raw : {};
   const seen = new Set<string>();
+  const probeAt = new Map<string, number>();
+  for (const [i, p] of list(root.probes).entries())
+    if (isRecord(p))
+      probeAt.set(`${String(p.project ?? root.project ?? 'default')}/${String(p.name)}`, i);
   return list(root.heartbeats).flatMap((h, i) => {
     if (!isRecord(h)) return [];
     const at = `heartbeats.${i}`;
@@ -81,6 +88,12 @@ const heartbeatProblems = (raw: unknown): string[] => {
         `${at}.name: project "${String(project)}" already has a heartbeat named ${JSON.stringify(h.name)}`,
       );
     seen.add(key);
+    const probe = probeAt.get(key);
+    if (probe !== undefined)
+      problems.push(
+        `${at}.name: project "${String(project)}" has a probe named ${JSON.stringify(h.name)} too ` +
+          `(probes.${probe}); a probe and a heartbeat of one project need different names`,
+      );
     return problems;
   });
 };

@@ -315,3 +315,21 @@ export const createHistoryTable = async (dynamo: DynamoDBClient, table: string):
     }),
   );
 };
+
+/** The alert table as the CDK stack creates it (string `pk` and `sk`; see dynamodb-alert-store.ts). */
+export const createAlertTable = async (dynamo: DynamoDBClient, table: string): Promise<void> => {
+  await dynamo.send(
+    new CreateTableCommand({
+      TableName: table,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: 'sk', AttributeType: 'S' },
+      ],
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+    }),
+  );
+};

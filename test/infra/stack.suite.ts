@@ -908,6 +908,7 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
       [
         'dynamodb:GetItem',
         'dynamodb:PutItem',
+        'dynamodb:Scan', // once per container: the open alerts of checks removed from the config
         'events:PutEvents',
         'kms:Decrypt',
         'kms:GenerateDataKey*',

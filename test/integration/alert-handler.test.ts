@@ -4,12 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  CreateTableCommand,
-  DynamoDBClient,
-  GetItemCommand,
-  QueryCommand,
-} from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { CreateEventBusCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
@@ -21,6 +16,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { DynamoAlertStore } from '../../functions/adapters/aws/dynamodb-alert-store';
 import { createSnsDispatch } from '../../functions/adapters/aws/sns-dispatch';
 import { LocalAlertDispatcher } from '../../functions/adapters/local/alert-dispatcher';
 import type { LocalBus } from '../../functions/adapters/local/bus';
@@ -41,10 +37,11 @@ import {
   type TestFlakyDetail,
   type TestRunDetail,
 } from '../../functions/core/events';
+import { logger } from '../../functions/shared/powertools';
 import { asInLambda, saveEnv } from '../helpers/env';
 import { MemoryPublisher } from '../helpers/fakes';
 import { busOn, storedEvents, storeOf } from '../helpers/local-store';
-import { type MotoServer, motoAvailable, startMoto } from '../helpers/moto';
+import { createAlertTable, type MotoServer, motoAvailable, startMoto } from '../helpers/moto';
 import { strayRequest } from '../helpers/stray-request';
 
 // A real HTTP receiver acting as Slack: records every message it gets.
@@ -354,6 +351,35 @@ describe('alert handler: probes', () => {
     expect(errors).toEqual([]);
     expect(slackMessages).toHaveLength(1);
     expect((await history(h.dataDir)).map((n) => n.kind)).toEqual(['FIRING']);
+  });
+});
+
+describe('alert handler: log volume', () => {
+  it('logs each observation at INFO only when it changes the status or notifies', async () => {
+    // Prepare
+    const h = await harness();
+    const info = vi.spyOn(logger, 'info');
+    const debug = vi.spyOn(logger, 'debug');
+    const applied = (spy: typeof info) =>
+      spy.mock.calls
+        .filter(([message]) => message === 'alert observation applied')
+        .map(([, extra]) => (extra as { status: string }).status);
+
+    try {
+      // Act: a healthy probe, then an outage that fires and goes on (threshold 2).
+      const statuses = ['up', 'up', 'up', 'down', 'down', 'down', 'down', 'down'] as const;
+      for (const [m, status] of statuses.entries()) {
+        minutes(m);
+        await h.handle(probeEvent(status));
+      }
+
+      // Assess: the steady states at DEBUG; OK → PENDING and PENDING → FIRING once each.
+      expect(applied(info)).toEqual(['PENDING', 'FIRING']);
+      expect(applied(debug)).toEqual(['OK', 'OK', 'OK', 'FIRING', 'FIRING', 'FIRING']);
+    } finally {
+      info.mockRestore();
+      debug.mockRestore();
+    }
   });
 });
 
@@ -722,26 +748,73 @@ describe.skipIf(!withMoto)('SNS dispatch (moto)', () => {
     expect(sent.map((n) => n.kind)).toEqual(['FIRING']);
     expect((await h.store.get('alarm:vigil-prod-ingest-5xx'))?.outbox).toEqual([]);
   });
+  it("closes a removed probe's alert at a container's first event, once; CI checks stay (DynamoDB)", async () => {
+    // Prepare: with the old config, the probe and main's tests are FIRING in DynamoDB.
+    const dynamo = new DynamoDBClient({ region: 'us-east-1', endpoint: moto.endpoint });
+    const table = 'vigil-alerts-removed';
+    await createAlertTable(dynamo, table);
+    const store = new DynamoAlertStore({ table, client: dynamo });
+    const h = await harness();
+    const before = createAlertHandler({ config: h.config, store, dispatch: async () => {}, clock });
+    await before(probeEvent('down'));
+    await before(testRunEvent('fail', 'main'));
+    minutes(1);
+    await before(probeEvent('down'));
+    const critical = await topicWithQueue('vigil-removed-critical');
+    const warning = await topicWithQueue('vigil-removed-warning');
+    // The probe is gone from the new config (a deploy: new containers).
+    const config = parseConfig({ project: 'shop' });
+    const container = () =>
+      createAlertHandler({
+        config,
+        store,
+        dispatch: createSnsDispatch({
+          client: sns,
+          topics: { critical: critical.topicArn, warning: warning.topicArn },
+          publisher: new MemoryPublisher(),
+        }),
+        clock,
+      });
+
+    try {
+      // Act: the first event of a new container (one that alerts on nothing).
+      minutes(5);
+      await container()(alarmEvent('OK'));
+
+      // Assess: one RESOLVED of the probe's incident, with the reason; main's tests still FIRING.
+      const messages = await receive(critical.queueUrl);
+      expect(messages).toHaveLength(1);
+      const n = alertNotificationSchema.parse(
+        JSON.parse((JSON.parse(messages[0]?.Body ?? '{}') as { Message: string }).Message),
+      );
+      expect(n).toMatchObject({
+        kind: 'RESOLVED',
+        checkKey: 'probe:shop/checkout-api',
+        reason: 'check removed from the configuration',
+        since: '2026-11-25T10:00:00.000Z',
+        downtimeSeconds: 300,
+      });
+      expect((await store.get('probe:shop/checkout-api'))?.status).toBe('OK');
+      expect((await store.get('tests:shop/unit/main'))?.status).toBe('FIRING');
+
+      // Act: another container starts (a retry, a scale-out) with the same config.
+      await container()(alarmEvent('OK'));
+
+      // Assess: nothing more was sent.
+      expect(await receive(critical.queueUrl)).toEqual([]);
+      expect(await receive(warning.queueUrl)).toEqual([]);
+    } finally {
+      dynamo.destroy();
+    }
+  });
+
   // A longer timeout: two Lambda entries are imported fresh in the test, their whole module
   // graph evaluated again (seconds of CPU on a loaded machine).
   it('runs the Lambda entries end to end: alert (DynamoDB, SNS, bus) and notify (SNS → Slack)', async () => {
     // Prepare: the resources CDK would create, and the environment it would set
     const cfg = { region: 'us-east-1', endpoint: moto.endpoint };
     const dynamo = new DynamoDBClient(cfg);
-    await dynamo.send(
-      new CreateTableCommand({
-        TableName: 'vigil-alerts-entry',
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [
-          { AttributeName: 'pk', AttributeType: 'S' },
-          { AttributeName: 'sk', AttributeType: 'S' },
-        ],
-        KeySchema: [
-          { AttributeName: 'pk', KeyType: 'HASH' },
-          { AttributeName: 'sk', KeyType: 'RANGE' },
-        ],
-      }),
-    );
+    await createAlertTable(dynamo, 'vigil-alerts-entry');
     const eventBridge = new EventBridgeClient(cfg);
     await eventBridge.send(new CreateEventBusCommand({ Name: 'vigil-entry' }));
     const secrets = new SecretsManagerClient(cfg);

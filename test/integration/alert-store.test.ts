@@ -3,7 +3,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoAlertStore } from '../../functions/adapters/aws/dynamodb-alert-store';
 import { LocalStore } from '../../functions/adapters/local/store';
@@ -16,7 +16,7 @@ import {
 import type { AlertState, Observation } from '../../functions/core/alerts/state';
 import type { AlertNotification } from '../../functions/core/events';
 import { childEnv } from '../helpers/child-env';
-import { type MotoServer, motoAvailable, startMoto } from '../helpers/moto';
+import { createAlertTable, type MotoServer, motoAvailable, startMoto } from '../helpers/moto';
 import { bundleModule } from '../helpers/vigil-process';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -468,20 +468,7 @@ beforeAll(async () => {
   process.env.AWS_SECRET_ACCESS_KEY = 'test';
   moto = await startMoto();
   dynamo = new DynamoDBClient({ region: 'us-east-1', endpoint: moto.endpoint });
-  await dynamo.send(
-    new CreateTableCommand({
-      TableName: TABLE,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: 'pk', AttributeType: 'S' },
-        { AttributeName: 'sk', AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
-    }),
-  );
+  await createAlertTable(dynamo, TABLE);
 });
 
 afterAll(async () => {

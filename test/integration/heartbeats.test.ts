@@ -11,7 +11,7 @@ import {
   type LocalPipeline,
   startLocal,
 } from '../../functions/runtime/local/runtime';
-import { strayRequest } from '../helpers/stray-request';
+import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver';
 
 /**
  * Heartbeats and M-of-N through the real local pipeline (HTTP edge → ingest handler → embedded
@@ -27,14 +27,14 @@ const HB_TOKEN = 'hb-backup-token-123456';
 const BEARER = 'ingest-token';
 
 const received: AlertNotification[] = [];
-let receiver: Server;
+let receiver: WebhookReceiver;
 let target: Server;
 let pipeline: LocalPipeline;
 let dataDir = '';
 let options: LocalOptions;
 const hits = new Map<string, number>();
 
-const config = (receiverPort: number, targetPort: number): VigilConfigInput => ({
+const config = (receiverUrl: string, targetPort: number): VigilConfigInput => ({
   project: 'shop',
   heartbeats: [
     { name: 'backup', periodSeconds: 3600, graceSeconds: 300, tokenSecret: 'BACKUP_HB' },
@@ -60,7 +60,7 @@ const config = (receiverPort: number, targetPort: number): VigilConfigInput => (
       failureThreshold: 3,
     },
   ],
-  alerts: { channels: [{ type: 'webhook', url: `http://127.0.0.1:${receiverPort}/` }] },
+  alerts: { channels: [{ type: 'webhook', url: receiverUrl }] },
 });
 
 const listen = async (server: Server): Promise<number> => {
@@ -69,26 +69,16 @@ const listen = async (server: Server): Promise<number> => {
 };
 
 beforeAll(async () => {
-  receiver = createServer((req, res) => {
-    let text = '';
-    req.on('data', (c: Buffer) => {
-      text += c.toString();
-    });
-    req.on('end', () => {
-      if (strayRequest(req, res)) return;
-      received.push(JSON.parse(text) as AlertNotification);
-      res.writeHead(200).end();
-    });
-  });
+  receiver = await startWebhookReceiver(received);
   target = createServer((req, res) => {
     const n = (hits.get(req.url ?? '') ?? 0) + 1;
     hits.set(req.url ?? '', n);
     res.writeHead(n % 2 === 1 ? 502 : 200).end();
   });
-  const [receiverPort, targetPort] = [await listen(receiver), await listen(target)];
+  const targetPort = await listen(target);
   dataDir = await mkdtemp(join(tmpdir(), 'vigil-heartbeat-'));
   options = {
-    config: parseConfig(config(receiverPort, targetPort)),
+    config: parseConfig(config(receiver.url, targetPort)),
     dataDir,
     port: 0,
     tokens: [BEARER],
@@ -104,7 +94,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await pipeline?.close();
-  receiver.close();
+  await receiver.close();
   target.close();
   await rm(dataDir, { recursive: true, force: true });
 });

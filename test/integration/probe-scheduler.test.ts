@@ -278,6 +278,69 @@ describe('ProbeScheduler: late and skipped runs (fake timers)', () => {
     ]);
   });
 
+  it('leaves at least half an interval between the start run and the first scheduled one', async () => {
+    // Prepare: start 5 ms before the probe's offset point (t0).
+    const { scheduler, results, answer, calls } = setup();
+    vi.setSystemTime(t0 - 5);
+    scheduler.start();
+    await settle();
+    await answer(0);
+
+    // Act: past the offset point just after the start, then to the next one.
+    await vi.advanceTimersByTimeAsync(100);
+    const callsAfterStart = calls();
+    await vi.advanceTimersByTimeAsync(905);
+    await answer(1);
+    await scheduler.stop();
+
+    // Assess: one check at start; the next at the offset point one interval on.
+    expect(callsAfterStart).toBe(1);
+    expect(results.map((r) => r.metadata.checkedAt)).toEqual([
+      new Date(t0 - 5).toISOString(),
+      new Date(t0 + 1000).toISOString(),
+    ]);
+  });
+
+  it("logs a probe's late runs at most once a minute, the next line with how many were not", async () => {
+    // Prepare: checks that take 1.15 s of a 1 s interval, so each run starts later than the last.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    vi.setSystemTime(t0);
+    let holdMs = 1150;
+    const slow: typeof probeHttp = () =>
+      new Promise((resolve) =>
+        setTimeout(() => resolve({ statusCode: 200, headers: {}, body: '', latencyMs: 1 }), holdMs),
+      );
+    const warnings: unknown[][] = [];
+    vi.spyOn(logger, 'warn').mockImplementation((...args: unknown[]) => {
+      warnings.push(args);
+    });
+    const scheduler = new ProbeScheduler({
+      config: configOf([{ name, url: `${base}/ok`, intervalSeconds: 1, timeoutMs: 10_000 }]),
+      publisher: new MemoryPublisher(),
+      secrets: new EnvSecretResolver({}),
+      probeHttp: slow,
+    });
+
+    // Act: 5 s of late runs, a minute on time, then late again.
+    scheduler.start();
+    await vi.advanceTimersByTimeAsync(5000);
+    holdMs = 10;
+    await vi.advanceTimersByTimeAsync(60_000);
+    const lateRuns = scheduler.stats.lateRuns;
+    holdMs = 1150;
+    await vi.advanceTimersByTimeAsync(2500);
+    const stopping = scheduler.stop();
+    await vi.advanceTimersByTimeAsync(1150); // the run in flight ends
+    await stopping;
+
+    // Assess: the first late run logged, the others of that minute counted in the next line.
+    expect(lateRuns).toBeGreaterThan(3);
+    expect(warnings).toEqual([
+      ['probe run started late', expect.not.objectContaining({ repeated: expect.anything() })],
+      ['probe run started late', expect.objectContaining({ probe: name, repeated: lateRuns - 1 })],
+    ]);
+  });
+
   it('does not count a run within a tenth of its interval as late', async () => {
     // Prepare
     const { scheduler, results, answer } = setup();
@@ -345,10 +408,10 @@ describe('the schedule in the probe worker thread', () => {
     await vi.waitFor(() => expect(inWorker.results.length).toBeGreaterThanOrEqual(1), {
       timeout: 15_000,
     });
-    // The next due time at least 50 ms away.
+    // A due time both schedules keep: at least half an interval after their start runs.
     const offset = probeOffsetMs(probe.name, 2000);
     let due = Date.now() - (Date.now() % 2000) + offset;
-    while (due < Date.now() + 50) due += 2000;
+    while (due < Date.now() + 1000) due += 2000;
     await new Promise((r) => setTimeout(r, due - 20 - Date.now()));
     const [before, beforeOnMain] = [inWorker.results.length, onMain.results.length];
     // Act: this thread is busy from 20 ms before the due time to 280 ms after it.
@@ -556,9 +619,10 @@ describe('the probe worker message handler (in-process)', () => {
     while (of('result').length === 0 && performance.now() < until)
       await new Promise((r) => setImmediate(r));
     expect(of('result')).toHaveLength(1);
-    // Act: the clock jumps 2.5 s while the next timer waits, as if the thread was blocked.
+    // Act: the clock jumps 2.5 s while the next timer (half to one and a half intervals after
+    // the start run) waits, as if the thread was blocked.
     vi.setSystemTime(Date.now() + 2500);
-    await vi.advanceTimersByTimeAsync(1000);
+    await vi.advanceTimersByTimeAsync(1500);
     await handle({ type: 'stop', id: 1 });
     vi.useRealTimers();
     // Assess

@@ -109,6 +109,30 @@ describe('config validation', () => {
     );
   });
 
+  it('refuses a probe and a heartbeat of one project with the same name, naming both', () => {
+    // Prepare: `dup` in project `d` twice; `dup` of another project is fine.
+    const input = {
+      project: 'd',
+      probes: [
+        { name: 'api', url: 'http://127.0.0.1:1/' },
+        { name: 'dup', url: 'http://127.0.0.1:1/dup' },
+      ],
+      heartbeats: [
+        { name: 'dup', project: 'other', periodSeconds: 60 },
+        { name: 'dup', periodSeconds: 60 },
+      ],
+    };
+
+    // Act + Assess
+    expect(() => checkConfig(input, 'c.json')).toThrow(
+      'Invalid Vigil config in c.json: heartbeats.1.name: project "d" has a probe named "dup" too ' +
+        '(probes.1); a probe and a heartbeat of one project need different names',
+    );
+    expect(
+      checkConfig({ ...input, heartbeats: [input.heartbeats[0]] }, 'c.json').heartbeats,
+    ).toHaveLength(1);
+  });
+
   it('refuses project names that ingest would refuse or spell otherwise', () => {
     const check = () =>
       checkConfig(

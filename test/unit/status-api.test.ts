@@ -455,6 +455,54 @@ describe('probes and incidents', () => {
     expect((detail.body as ProbeDetailAnswer).summary.configured).toBe(false);
   });
 
+  it('lists a configured heartbeat as configured, a heartbeat, with its own incident', async () => {
+    // Prepare: a heartbeat's result and its FIRING, beside a probe's FIRING.
+    setup({ ...baseConfig, heartbeats: [{ name: 'nightly', periodSeconds: 3600 }] });
+    await feed();
+    await deliver([
+      {
+        source: 'vigil.heartbeat',
+        detailType: 'Heartbeat Checked',
+        detail: {
+          metadata: {
+            project: 'shop',
+            heartbeat: 'nightly',
+            correlationId: 'hb-1',
+            checkedAt: new Date(now - 60_000).toISOString(),
+            location: 'local',
+          },
+          status: 'down',
+          outcome: 'missed',
+          message: 'no ping',
+          severity: 'critical',
+          tags: [],
+        },
+      },
+      ...alertEvents([
+        {
+          ...alert('FIRING', NOW),
+          checkKey: 'heartbeat:shop/nightly',
+          incidentId: 'inc-hb',
+          source: 'heartbeat',
+        },
+      ]),
+    ]);
+
+    // Act
+    const list = (await call('GET', '/v1/probes', { token: READ })).body as ProbesAnswer;
+    const detail = (await call('GET', '/v1/probes/shop/nightly', { token: READ }))
+      .body as ProbeDetailAnswer;
+
+    // Assess
+    expect(list.probes.map((p) => [p.probe, p.kind, p.configured, p.incidentOpen])).toEqual([
+      ['admin', 'probe', true, false],
+      ['checkout', 'probe', true, true],
+      ['nightly', 'heartbeat', true, true],
+    ]);
+    expect(detail.summary).toMatchObject({ kind: 'heartbeat', configured: true, status: 'down' });
+    expect(detail.incidents.map((i) => i.checkKey)).toEqual(['heartbeat:shop/nightly']);
+  });
+
   it('details a probe: 90 day bars, latency, failures, incidents, maintenance', async () => {
     await feed();
     const res = await call('GET', '/v1/probes/shop/checkout', { token: READ });

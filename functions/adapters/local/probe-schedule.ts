@@ -9,7 +9,7 @@ import { DEFAULT_CONCURRENCY } from '../../core/probes/run';
  * The timing of local mode's probes, on whichever thread runs the checks (the probe worker
  * thread in `vigil dev`, the calling thread when a test injects the HTTP probe). Each probe runs
  * at start, then every `intervalSeconds` at its own stable offset within the interval
- * (`probeOffsetMs`), at most `concurrency` at once, never overlapping itself. A tick that comes
+ * (`probeOffsetMs`; the first one at least half an interval after the start run), at most `concurrency` at once, never overlapping itself. A tick that comes
  * while the probe's previous run is still going (or waiting for a slot) runs as soon as that run
  * ends; a run that starts more than a tenth of its interval after its time carries `lateMs`. Only
  * when the next tick comes too before a waiting one could start is the older one skipped. This
@@ -57,13 +57,17 @@ export class ProbeSchedule {
     this.#limit = createLimiter(opts.concurrency ?? DEFAULT_CONCURRENCY);
   }
 
-  /** Run every probe now, then at its offset in every interval. Idempotent. */
+  /**
+   * Run every probe now, then at its offset in every interval, the first of these at least half
+   * an interval after the start run (an offset due a moment later would check twice in a row,
+   * and `failureThreshold` would not hold at start). Idempotent.
+   */
   start(): void {
     if (this.#started) return;
     this.#started = true;
     for (const probe of this.#opts.probes) {
       this.#tick(probe);
-      this.#schedule(probe);
+      this.#schedule(probe, this.#now() + (probe.intervalSeconds * 1000) / 2);
     }
   }
 

@@ -62,6 +62,12 @@ export interface ProbeSchedulerOptions {
   };
 }
 
+/**
+ * A probe's late or skipped runs are logged at most once per kind this often; the next line
+ * says how many were not (`repeated`). A busy machine late every second would fill the log.
+ */
+export const REPEATED_WARNING_MS = 60_000;
+
 /** After the probe worker thread died, a new one starts after this long. */
 export const WORKER_RESTART_MS = 500;
 
@@ -87,12 +93,15 @@ export class ProbeScheduler {
   };
 
   readonly #opts: ProbeSchedulerOptions;
+  readonly #clock: Clock;
   readonly #timings: Timing[] = [];
+  /** Per probe and warning: when it was last logged, and how many came since. */
+  readonly #warned = new Map<string, { at: number; repeated: number }>();
   readonly #events: ScheduleEvents = {
     result: (detail) => this.#accept(detail),
     skipped: (probe, dueAt, count, why) => {
       this.stats.skippedTicks += count;
-      logger.warn(`probe run skipped: ${why}`, {
+      this.#warnAtMostEveryMinute(probe, `probe run skipped: ${why}`, {
         probe,
         dueAt: new Date(dueAt).toISOString(),
         ...(count > 1 ? { count } : {}),
@@ -107,6 +116,7 @@ export class ProbeScheduler {
   constructor(opts: ProbeSchedulerOptions) {
     this.#opts = opts;
     const clock = opts.clock ?? systemClock;
+    this.#clock = clock;
     const prober = createHttpProber({
       secrets: opts.secrets,
       now: () => clock.now(),
@@ -161,6 +171,19 @@ export class ProbeScheduler {
     await Promise.all(this.#timings.map((t) => t.stop()));
   }
 
+  /** Log a probe's warning unless it was logged in the last minute (then only count it). */
+  #warnAtMostEveryMinute(probe: string, message: string, fields: Record<string, unknown>): void {
+    const key = `${probe}\n${message}`;
+    const now = this.#clock.now().getTime();
+    const last = this.#warned.get(key);
+    if (last && now - last.at < REPEATED_WARNING_MS) {
+      last.repeated++;
+      return;
+    }
+    logger.warn(message, { ...fields, ...(last?.repeated ? { repeated: last.repeated } : {}) });
+    this.#warned.set(key, { at: now, repeated: 0 });
+  }
+
   /** Count, log and publish one result (`lateMs` set by the schedule when it started late). */
   async #accept(detail: ProbeCompletedDetail): Promise<void> {
     const { correlationId, probe, lateMs } = detail.metadata;
@@ -168,7 +191,11 @@ export class ProbeScheduler {
     if (lateMs !== undefined) {
       this.stats.lateRuns++;
       this.stats.maxLateMs = Math.max(this.stats.maxLateMs, lateMs);
-      logger.warn('probe run started late', { correlation_id: correlationId, probe, lateMs });
+      this.#warnAtMostEveryMinute(probe, 'probe run started late', {
+        correlation_id: correlationId,
+        probe,
+        lateMs,
+      });
     }
     if (this.#opts.metrics) emitPipelineMetric(this.#opts.metrics, PIPELINE_METRICS.probeRuns, {});
     if (detail.status === 'down')

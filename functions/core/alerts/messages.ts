@@ -79,6 +79,26 @@ export const buildNotification = (
   };
 };
 
+/** The `reason` of the RESOLVED that closes a probe's or heartbeat's incident after it left the config. */
+export const REMOVED_FROM_CONFIG = 'check removed from the configuration';
+
+/**
+ * The RESOLVED of a FIRING check the config no longer names (`retire`'s transition): it did not
+ * recover, it is gone, so the summary says so and `reason` names why.
+ */
+export const removedNotification = (
+  state: AlertState,
+  suppressedBy?: string,
+): AlertNotification => {
+  const n = buildNotification('RESOLVED', state, suppressedBy);
+  const what = state.target ? `${state.title} (${state.target})` : state.title;
+  return {
+    ...n,
+    summary: `${what} was removed from the configuration: its incident, failing since ${formatTime(n.since)}, is closed without a recovery.`,
+    reason: REMOVED_FROM_CONFIG,
+  };
+};
+
 /** Longest check key kept whole (DynamoDB's alert table keys it; its limit is 2048 bytes). */
 const MAX_CHECK_KEY_BYTES = 1024;
 
@@ -203,7 +223,7 @@ export const slackPayload = (n: AlertNotification): SlackPayload => {
     { type: 'section', fields },
   ];
   if (n.lastError) {
-    const label = resolved ? '*Last error before recovery*' : '*Last error*';
+    const label = resolved && !n.reason ? '*Last error before recovery*' : '*Last error*';
     // Room for the label and the code fences; no ``` inside the block.
     const error = truncate(escapeSlack(n.lastError.replace(/```/g, "'''")), SLACK.text - 60);
     blocks.push({ type: 'section', text: mrkdwn(`${label}\n\`\`\`${error}\`\`\``) });
@@ -228,7 +248,7 @@ export const slackPayload = (n: AlertNotification): SlackPayload => {
     !resolved && n.lastError ? `: ${truncate(n.lastError.split('\n')[0] ?? '', 200)}` : '';
   const text = notice
     ? `${mark.label} [${n.severity}] ${n.title}: ${n.summary}`
-    : `${mark.label} [${n.severity}] ${n.title}${resolved ? downtime : ` since ${formatTime(n.since)}`}${error}`;
+    : `${mark.label} [${n.severity}] ${n.title}${resolved ? downtime : ` since ${formatTime(n.since)}`}${error}${n.reason ? ` (${n.reason})` : ''}`;
   return { text: escapeSlack(truncate(text, SLACK.text)), blocks };
 };
 
@@ -263,6 +283,7 @@ export const emailBody = (n: AlertNotification): string => {
     ['Since', notice ? undefined : formatTime(n.since)],
     [n.kind === 'RESOLVED' ? 'Resolved' : notice ? 'Detected' : 'At', formatTime(n.at)],
     ['Downtime', n.downtimeSeconds === undefined ? undefined : formatDuration(n.downtimeSeconds)],
+    ['Reason', n.reason],
     ['Runbook', n.runbookUrl],
     [notice ? 'Event' : 'Incident', n.incidentId],
     ['Correlation id', n.correlationId],
@@ -274,7 +295,7 @@ export const emailBody = (n: AlertNotification): string => {
     .map(([k, v]) => `${`${k}:`.padEnd(width)}${v}`)
     .join('\n');
   const error = n.lastError
-    ? `\n\n${n.kind === 'RESOLVED' ? 'Last error before recovery' : 'Last error'}:\n${n.lastError}`
+    ? `\n\n${n.kind === 'RESOLVED' && !n.reason ? 'Last error before recovery' : 'Last error'}:\n${n.lastError}`
     : '';
   return `${MARK[n.kind].label}: ${n.title}\n\n${n.summary}${error}\n\n${table}\n\n-- \nSent by Vigil.\n`;
 };

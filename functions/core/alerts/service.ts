@@ -1,12 +1,19 @@
-import type { MaintenanceWindow } from '../config';
+import type { MaintenanceWindow, VigilConfig } from '../config';
 import { loadCronParser } from '../cron';
 import { VigilError } from '../errors';
 import type { AlertNotification } from '../events';
 import type { Clock } from '../ports';
 import { type DeliveryView, deliveryViews } from './delivery';
 import { activeWindow } from './maintenance';
-import { buildNotification } from './messages';
-import { type AlertState, type AlertStatus, advance, type Observation } from './state';
+import { buildNotification, removedNotification } from './messages';
+import {
+  type AlertState,
+  type AlertStatus,
+  advance,
+  type Observation,
+  retire,
+  type Transition,
+} from './state';
 
 /**
  * The alert use case: read the check's state, apply the observation, write it back with a
@@ -60,6 +67,8 @@ export interface AlertServiceDeps {
 
 export interface ProcessResult {
   state: AlertState;
+  /** The status before this observation (OK for a check never seen). */
+  from: AlertStatus;
   /** The transition's notification, sent or (with `suppressedBy`) only recorded. */
   notification?: AlertNotification;
   /** What was dispatched in this call (the outbox: usually the transition's notification). */
@@ -82,6 +91,14 @@ const enqueue = (outbox: AlertNotification[], n: AlertNotification): AlertNotifi
 
 const UNANNOUNCED = 'not sent: the FIRING of this incident was held back by a maintenance window';
 
+/** Why a transition's notification is only recorded (its `suppressedBy`), or undefined: send it. */
+const withheldBecause = (t: Transition, suppressedBy: string | undefined): string | undefined =>
+  t.withheld === 'maintenance'
+    ? suppressedBy
+    : t.withheld === 'unannounced'
+      ? (suppressedBy ?? UNANNOUNCED)
+      : undefined;
+
 export const processObservation = async (
   obs: Observation,
   deps: AlertServiceDeps,
@@ -99,12 +116,7 @@ export const processObservation = async (
     let state = transition.next;
     let notification: AlertNotification | undefined;
     if (transition.notify) {
-      const why =
-        transition.withheld === 'maintenance'
-          ? suppressedBy
-          : transition.withheld === 'unannounced'
-            ? (suppressedBy ?? UNANNOUNCED)
-            : undefined;
+      const why = withheldBecause(transition, suppressedBy);
       notification = buildNotification(transition.notify, state, why);
       if (why === undefined) state = { ...state, outbox: enqueue(state.outbox, notification) };
     }
@@ -115,6 +127,7 @@ export const processObservation = async (
     const flushed = await flush(state, deps);
     return {
       state: flushed.state,
+      from: prev?.status ?? 'OK',
       ...(notification ? { notification } : {}),
       sent: flushed.sent,
       attempts: attempt,
@@ -223,6 +236,68 @@ const release = async (
     current = await deps.store.get(claimed.checkKey);
   }
   return current ?? claimed;
+};
+
+// Checks removed from the config ----------------------------------------------------------
+
+/** The check keys of the probes and heartbeats the config names. */
+export const configuredCheckKeys = (config: VigilConfig): Set<string> =>
+  new Set([
+    ...config.probes.map((p) => `probe:${p.project ?? config.project}/${p.name}`),
+    ...config.heartbeats.map((h) => `heartbeat:${h.project ?? config.project}/${h.name}`),
+  ]);
+
+/** Only these come from the config; tests:, gate:, alarm: and the rest come from what is reported. */
+const FROM_CONFIG = /^(probe|heartbeat):/;
+
+/**
+ * Close the incidents of probes and heartbeats the config no longer names: nothing will ever
+ * observe them again, so they would stay FIRING forever. Each FIRING one gets a RESOLVED with
+ * `reason` "check removed from the configuration", sent (or recorded, as any RESOLVED under a
+ * maintenance window or of an unannounced incident) once: the closing write is version-checked
+ * and leaves the state OK, so a second run, or a concurrent one, finds nothing to do. A PENDING
+ * one goes back to OK without a message. Run where the config is loaded (local start, a Lambda
+ * container's first event). Returns the check keys closed.
+ */
+export const retireRemovedChecks = async (
+  config: VigilConfig,
+  deps: FlushDeps & Pick<AlertServiceDeps, 'maintenance'>,
+): Promise<string[]> => {
+  const configured = configuredCheckKeys(config);
+  const maxAttempts = Math.max(1, deps.maxAttempts ?? DEFAULT_ATTEMPTS);
+  const now = deps.clock.now();
+  await loadCronParser(deps.maintenance);
+  const { active } = await deps.store.list({ historyLimit: 0 });
+  const retired: string[] = [];
+  for (const listed of active) {
+    const key = listed.checkKey;
+    if (listed.status === 'OK' || !FROM_CONFIG.test(key) || configured.has(key)) continue;
+    let prev: AlertState | undefined = listed;
+    for (let attempt = 1; attempt <= maxAttempts && prev && prev.status !== 'OK'; attempt++) {
+      const suppressedBy = activeWindow(
+        deps.maintenance,
+        { probe: prev.probe, tags: prev.tags },
+        now,
+      );
+      const transition = retire(prev, now, { suppressed: suppressedBy !== undefined });
+      let state = transition.next;
+      let notification: AlertNotification | undefined;
+      if (transition.notify) {
+        const why = withheldBecause(transition, suppressedBy);
+        notification = removedNotification(state, why);
+        if (why === undefined) state = { ...state, outbox: enqueue(state.outbox, notification) };
+      }
+      if (!(await deps.store.putIfVersion(state, prev.version))) {
+        prev = await deps.store.get(key);
+        continue;
+      }
+      if (notification?.suppressedBy !== undefined) await record(deps, notification);
+      retired.push(key);
+      await flush(state, deps);
+      break;
+    }
+  }
+  return retired;
 };
 
 // GET /v1/alerts -------------------------------------------------------------------------

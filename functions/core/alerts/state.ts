@@ -331,3 +331,40 @@ export const advance = (
   }
   return { next };
 };
+
+/**
+ * Close a check the config no longer names (a probe or heartbeat removed or renamed): no
+ * observation will ever resolve it. FIRING ends with a RESOLVED at `now` (downtime up to now);
+ * PENDING goes back to OK silently, as a PENDING that passes does (nothing was announced).
+ * An OK check is left as it is.
+ */
+export const retire = (prev: AlertState, now: Date, opts: AdvanceOptions = {}): Transition => {
+  if (prev.status === 'OK') return { next: prev };
+  const atIso = now.toISOString();
+  const next: AlertState = {
+    ...withWindow(closed(prev), undefined),
+    status: 'OK',
+    consecutiveFailures: 0,
+    consecutiveSuccesses: 0,
+    version: prev.version + 1,
+    updatedAt: atIso,
+  };
+  if (prev.status === 'PENDING') return { next };
+  const since = prev.since ?? atIso;
+  const resolved: ResolvedIncident = {
+    incidentId: prev.incidentId ?? incidentIdFor(prev.checkKey, since),
+    since,
+    resolvedAt: atIso,
+    downtimeSeconds: Math.max(0, Math.round((now.getTime() - time(since, now)) / 1000)),
+    ...(prev.lastError === undefined ? {} : { lastError: prev.lastError }),
+  };
+  return {
+    next: { ...next, lastResolved: resolved },
+    notify: 'RESOLVED',
+    ...(prev.announced === false
+      ? { withheld: 'unannounced' as const }
+      : opts.suppressed
+        ? { withheld: 'maintenance' as const }
+        : {}),
+  };
+};

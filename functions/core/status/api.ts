@@ -147,7 +147,12 @@ export interface ProbeSummary {
   /** From the config, when the probe is configured and checks a URL. */
   url?: string;
   tags: string[];
-  /** Whether the config still names it: false for a probe since removed, whose history stays. */
+  /**
+   * A probe or a heartbeat (heartbeat results are recorded beside the probes'); absent for a row
+   * the config no longer names, whose kind is not recorded.
+   */
+  kind?: 'probe' | 'heartbeat';
+  /** Whether the config still names it: false for a check since removed, whose history stays. */
   configured: boolean;
   status: ProbeStatusNow;
   /** Latest sample. */

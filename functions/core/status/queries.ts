@@ -2,6 +2,7 @@ import { activeWindow, covers } from '../alerts/maintenance';
 import type { MaintenanceWindow, ProbeConfig, VigilConfig } from '../config';
 import { loadCronParser } from '../cron';
 import { VigilError } from '../errors';
+import type { ArchivePointer } from '../events';
 import {
   checkProject,
   invalid,
@@ -113,6 +114,41 @@ const configuredProbes = (config: VigilConfig): (ProbeConfig & { project: string
 
 export const probeCheckKey = (project: string, probe: string): string =>
   `probe:${project}/${probe}`;
+
+/** What the probe history holds a row for: a probe, or a heartbeat (recorded as one). */
+type CheckKind = NonNullable<ProbeSummary['kind']>;
+
+interface ConfiguredCheck {
+  kind: CheckKind;
+  project: string;
+  name: string;
+  url?: string;
+  tags: string[];
+}
+
+/**
+ * The probes and heartbeats the config names: both have rows in the probe history. A probe and
+ * a heartbeat of one project never share a name (config-check refuses it).
+ */
+const configuredChecks = (config: VigilConfig): ConfiguredCheck[] => [
+  ...configuredProbes(config).map((p) => ({
+    kind: 'probe' as const,
+    project: p.project,
+    name: p.name,
+    url: p.url,
+    tags: p.tags,
+  })),
+  ...config.heartbeats.map((h) => ({
+    kind: 'heartbeat' as const,
+    project: h.project ?? config.project,
+    name: h.name,
+    tags: h.tags,
+  })),
+];
+
+/** The alert check key of a row: `probe:` or `heartbeat:` (a row no longer configured: probe). */
+const checkKeyOf = (kind: CheckKind | undefined, project: string, name: string): string =>
+  `${kind ?? 'probe'}:${project}/${name}`;
 
 /** Open incidents now (one query over every project). */
 const openIncidents = async (deps: StatusQueryDeps, now: number): Promise<Incident[]> =>
@@ -304,25 +340,41 @@ export const queryRun = async (
   };
 };
 
-/** The raw report as received, with the name and type it was archived under. */
+/**
+ * The raw report as received: where it is archived, the name it was archived under, and its
+ * bytes on demand (a report too large to answer inline is not read, see status-routes.ts).
+ */
 export const queryReport = async (
   deps: StatusQueryDeps,
   project: string,
   runId: string,
   query: Query,
-): Promise<{ body: Uint8Array; fileName: string }> => {
+): Promise<{ pointer: ArchivePointer; fileName: string; read: () => Promise<Uint8Array> }> => {
   onlyKnown(query, []);
   const run = await findRun(deps, project, runId);
-  const body = await readArchive(deps, run, 'archive');
   const ext = /\.([a-z]+)$/.exec(run.archive.uri)?.[1] ?? 'txt';
-  return { body, fileName: `${runId}.${ext}` };
+  return {
+    pointer: run.archive,
+    fileName: `${runId}.${ext}`,
+    read: () => readArchive(deps, run, 'archive'),
+  };
 };
 
 // --- probes ----------------------------------------------------------------------------------
 
+/** A row of the probes list: what the config says of it (kind, url, tags), if it names it. */
+interface ProbeRow {
+  project: string;
+  probe: string;
+  kind?: CheckKind;
+  url?: string;
+  tags: string[];
+  configured: boolean;
+}
+
 const probeSummary = async (
   deps: StatusQueryDeps,
-  p: { project: string; probe: string; url?: string; tags: string[]; configured: boolean },
+  p: ProbeRow,
   latest: { checkedAt: string; status: 'up' | 'down'; latencyMs: number } | undefined,
   open: readonly Incident[],
   now: number,
@@ -343,10 +395,11 @@ const probeSummary = async (
     deps.probes.counts(range('hour', hourNow - 167 * HOUR, hourNow + HOUR)),
     deps.probes.counts(range('day', dayNow - 29 * DAY, dayNow + DAY)),
   ]);
-  const key = probeCheckKey(p.project, p.probe);
+  const key = checkKeyOf(p.kind, p.project, p.probe);
   return {
     project: p.project,
     probe: p.probe,
+    ...(p.kind === undefined ? {} : { kind: p.kind }),
     ...(p.url === undefined ? {} : { url: p.url }),
     tags: p.tags,
     configured: p.configured,
@@ -358,30 +411,23 @@ const probeSummary = async (
   };
 };
 
-/** Every probe the config names plus every probe with recorded samples. */
+/** Every probe and heartbeat the config names plus every one with recorded samples. */
 const knownProbes = async (deps: StatusQueryDeps) => {
   const latest = await deps.probes.latest();
-  const all = new Map<
-    string,
-    {
-      project: string;
-      probe: string;
-      url?: string;
-      tags: string[];
-      configured: boolean;
-      latest?: (typeof latest)[number];
-    }
-  >();
-  for (const p of configuredProbes(deps.config))
-    all.set(probeCheckKey(p.project, p.name), {
-      project: p.project,
-      probe: p.name,
-      url: p.url,
-      tags: p.tags,
+  const all = new Map<string, ProbeRow & { latest?: (typeof latest)[number] }>();
+  // Keyed as the probe history keys its rows: project and name.
+  const rowKey = (project: string, name: string) => `${project}/${name}`;
+  for (const c of configuredChecks(deps.config))
+    all.set(rowKey(c.project, c.name), {
+      project: c.project,
+      probe: c.name,
+      kind: c.kind,
+      ...(c.url === undefined ? {} : { url: c.url }),
+      tags: c.tags,
       configured: true,
     });
   for (const l of latest) {
-    const key = probeCheckKey(l.project, l.probe);
+    const key = rowKey(l.project, l.probe);
     all.set(key, {
       project: l.project,
       probe: l.probe,
@@ -427,7 +473,7 @@ export const queryProbe = async (
   await loadCronParser(deps.config.alerts.maintenance);
   const now = deps.clock.now();
   const t = now.getTime();
-  const configured = configuredProbes(deps.config).find(
+  const configured = configuredChecks(deps.config).find(
     (p) => p.project === project && p.name === probe,
   );
   const [latest] = await deps.probes
@@ -438,7 +484,7 @@ export const queryProbe = async (
       path: 'path.probe',
     });
   const window = dayWindow(t);
-  const key = probeCheckKey(project, probe);
+  const key = checkKeyOf(configured?.kind, project, probe);
   const hourNow = bucketStartMs(t, 'hour');
   const [open, days, hours, failures, incidents] = await Promise.all([
     openIncidents(deps, t),
@@ -465,7 +511,8 @@ export const queryProbe = async (
     {
       project,
       probe,
-      ...(configured ? { url: configured.url } : {}),
+      ...(configured ? { kind: configured.kind } : {}),
+      ...(configured?.url === undefined ? {} : { url: configured.url }),
       tags,
       configured: configured !== undefined,
     },

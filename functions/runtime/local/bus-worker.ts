@@ -101,7 +101,7 @@ export const runBusWorker = async (data: BusWorkerData, port: WorkerPort): Promi
     onDeadLetter: () => port.postMessage({ type: 'stats', stats: stats() }),
   });
   store.metrics.onPoints((points) => port.postMessage({ type: 'points', points }));
-  const alerts = subscribe({ ...data, store, bus });
+  const { alerts, retireRemoved } = subscribe({ ...data, store, bus });
   if (data.extraSubscribers) {
     const url = data.extraSubscribers.startsWith('file:')
       ? data.extraSubscribers
@@ -138,6 +138,8 @@ export const runBusWorker = async (data: BusWorkerData, port: WorkerPort): Promi
   port.on('message', listener);
   bus.start();
   await alerts.start();
+  // Before the pipeline says it runs: the alerts of checks gone from the config are closed.
+  await retireRemoved();
   port.postMessage({ type: 'ready', subscribers: Object.keys(bus.backlog()) });
 };
 

@@ -3,7 +3,7 @@ import type { LocalBus } from '../../adapters/local/bus';
 import { EnvSecretResolver } from '../../adapters/local/env-secrets';
 import { createLocalMetrics } from '../../adapters/local/metrics';
 import type { LocalStore } from '../../adapters/local/store';
-import { createAlertHandler } from '../../alert/handler';
+import { createAlertHandler, retireRemoved } from '../../alert/handler';
 import { historyRetentionDays, type VigilConfig } from '../../core/config';
 import { type BusEvent, EVENT_PATTERNS, eventContext, parseBusEvent } from '../../core/events';
 import { systemClock } from '../../core/ports';
@@ -52,7 +52,6 @@ export const logDeliveryError = (
     correlation_id: correlationIdOf(event),
   });
 
-/** Subscribes the handlers to `bus`; returns the alert dispatcher (start it after the bus). */
 /**
  * The events of one project one at a time, in publish order, so that a project's test records
  * and alert states never race when CI jobs finish together (no version conflicts, retries or
@@ -63,13 +62,17 @@ const byProject = (event: BusEvent): string | undefined => {
   return typeof project === 'string' ? project : undefined;
 };
 
+/**
+ * Subscribes the handlers to `bus`; returns the alert dispatcher (start it after the bus) and
+ * `retireRemoved`, which closes the alerts of checks the config no longer names (at start).
+ */
 export const subscribe = ({
   config,
   store,
   bus,
   env,
   echoMetrics,
-}: SubscriberOptions): LocalAlertDispatcher => {
+}: SubscriberOptions): { alerts: LocalAlertDispatcher; retireRemoved: () => Promise<void> } => {
   const metrics = createLocalMetrics(store.metrics, {
     namespace: NAMESPACE,
     serviceName: SERVICE,
@@ -94,6 +97,8 @@ export const subscribe = ({
       dispatch: alerts.dispatch,
       clock: systemClock,
       metrics,
+      // Done once at start (retireRemoved below), not at the first event.
+      retireRemovedChecks: false,
     }),
     { groupBy: byProject },
   );
@@ -120,5 +125,15 @@ export const subscribe = ({
       archive: store.archive,
     }),
   );
-  return alerts;
+  return {
+    alerts,
+    retireRemoved: () =>
+      retireRemoved({
+        config,
+        store: store.alerts,
+        dispatch: alerts.dispatch,
+        clock: systemClock,
+        metrics,
+      }),
+  };
 };

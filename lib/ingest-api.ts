@@ -50,7 +50,8 @@ export interface IngestApiProps {
   readonly throttlingBurstLimit?: number;
   /**
    * Concurrent executions reserved for the ingest function: a flood of reports cannot take the
-   * account's concurrency from the other functions (nor exceed this). 0: none reserved.
+   * account's concurrency from the other functions (nor exceed this). Shared by every route the
+   * function serves: reports, reads and health. 0: none reserved.
    * @default 20
    */
   readonly ingestReservedConcurrency?: number;
@@ -342,9 +343,11 @@ export class IngestApi extends Construct {
       }
     }
 
-    // Separate throttles: a burst of reports cannot starve the reads, nor the reverse. Every
-    // route has its own bucket, the routes other constructs add (the dashboard's, heartbeats)
-    // too: a GET is throttled as a read, anything else as a write.
+    // Every route has its own throttle bucket, the routes other constructs add (the dashboard's,
+    // heartbeats) too: a GET is throttled as a read, anything else as a write. So a burst of
+    // requests to one route never uses up another's rate. It does not isolate capacity: the
+    // ingest function serves reads, writes and health with one reserved concurrency, so posts
+    // that hold all of it get reads throttled by Lambda (5xx), and the reverse.
     const ingestThrottle = props.ingestThrottle ?? {
       rateLimit: props.throttlingRateLimit ?? 50,
       burstLimit: props.throttlingBurstLimit ?? 100,

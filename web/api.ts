@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { dispositionFileName, tokenRefused } from './text';
+import { dispositionFileName, downloadLink, tokenRefused } from './text';
 
 /**
  * Sign-in and data: the token lives in sessionStorage (this tab only, gone when it closes);
@@ -56,9 +56,9 @@ export class ApiError extends Error {
   }
 }
 
-const request = async (path: string): Promise<Response> => {
+const request = async (path: string, accept?: string): Promise<Response> => {
   const res = await fetch(path, {
-    headers: { authorization: `Bearer ${getToken() ?? ''}` },
+    headers: { authorization: `Bearer ${getToken() ?? ''}`, ...(accept ? { accept } : {}) },
     cache: 'no-store',
   });
   if (res.ok) return res;
@@ -76,11 +76,21 @@ export const getJson = async <T>(path: string): Promise<T> =>
 /**
  * Files behind the token (a raw report, a screenshot) need the bearer header, so they are
  * fetched and handed over as a download, saved as `name` or else as the server names it
- * (`Content-Disposition`).
+ * (`Content-Disposition`). A file too large for the API's answer (a raw report on AWS) comes
+ * as a short-lived link to S3, opened as is: fetch could not read S3's answer (no CORS), and S3
+ * serves it as an attachment, so the page stays.
  */
 export const download = async (path: string, name?: string): Promise<void> => {
-  const res = await request(path);
-  const url = URL.createObjectURL(await res.blob());
+  const res = await request(path, 'application/json, */*;q=0.5');
+  const blob = await res.blob();
+  const link = await downloadLink(blob.type, () => blob.text());
+  if (link) {
+    const a = document.createElement('a');
+    a.href = link;
+    a.click();
+    return;
+  }
+  const url = URL.createObjectURL(blob);
   const a = document.createElement('a');
   a.href = url;
   a.download =

@@ -10,6 +10,22 @@ export const dispositionFileName = (header: string | null): string | undefined =
 };
 
 /**
+ * The file's URL when a download answered a link to it (JSON `{"url": "https://…"}`, e.g. a
+ * raw report too large for the AWS API's answer), else undefined: the answer is the file.
+ */
+export const downloadLink = (contentType: string, text: () => Promise<string>) =>
+  /^application\/json\b/i.test(contentType)
+    ? text().then((t): string | undefined => {
+        try {
+          const url = (JSON.parse(t) as { url?: unknown } | null)?.url;
+          return typeof url === 'string' && /^https:\/\//i.test(url) ? url : undefined;
+        } catch {
+          return undefined;
+        }
+      })
+    : Promise.resolve(undefined);
+
+/**
  * Was the token refused (sign out)? A `401`, or on AWS a `403` without Vigil's error body: the
  * API Gateway authorizer's "no" comes as `{"message":"Forbidden"}`, while Vigil's own `403`s
  * (e.g. a read-only token on a write) carry `error.code` and keep the user signed in.

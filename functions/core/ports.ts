@@ -71,6 +71,18 @@ export interface ArchiveReader {
 }
 
 /**
+ * A short-lived URL that serves an archived object itself (S3 presigned GET) with these
+ * response headers: for answers too large for the runtime's response (Lambda's 6 MB). Local
+ * mode has none and answers inline.
+ */
+export interface ArchiveLinks {
+  link(
+    pointer: ArchivePointer,
+    as: { contentType: string; contentDisposition: string; expiresInSeconds: number },
+  ): Promise<string>;
+}
+
+/**
  * Which channel already has which notification (the notify function on AWS): a retried
  * invocation skips the channels that succeeded the first time.
  */

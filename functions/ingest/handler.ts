@@ -7,7 +7,7 @@ import { HISTORY_PATH_PREFIX, parseHistoryPath, queryHistory } from '../core/his
 import { type IngestDeps, ingest, newCorrelationId } from '../core/ingest/service';
 import { parseUploadRequest, type UploadStore, uploadIdParam } from '../core/ingest/uploads';
 import { PIPELINE_METRICS } from '../core/metrics/catalog';
-import type { ArchiveReader, Clock, TokenSource } from '../core/ports';
+import type { ArchiveLinks, ArchiveReader, Clock, TokenSource } from '../core/ports';
 import { parseStatusPath, type StatusRoute } from '../core/status/queries';
 import { testRunSpans } from '../core/tracing/ci-trace';
 import {
@@ -36,6 +36,8 @@ export interface IngestHandlerDeps extends IngestDeps {
   status?: StatusStores;
   /** Reads archived reports back (run detail, raw report), and browser check artifacts. */
   archiveReader?: ArchiveReader;
+  /** Links to archived objects (AWS): a raw report too large for a Lambda answer is linked. */
+  archiveLinks?: ArchiveLinks;
   /** Where a browser check artifact of a name is archived; without it `/v1/artifacts/` answers 503. */
   artifactUri?: (name: string) => string;
   version: string;
@@ -105,6 +107,8 @@ export const createIngestHandler = (deps: IngestHandlerDeps) => {
         clock: deps.clock,
         ...(deps.history ? { history: deps.history } : {}),
         ...(deps.archiveReader ? { archive: deps.archiveReader } : {}),
+        ...(deps.archiveLinks ? { links: deps.archiveLinks } : {}),
+        accept: header(event, 'accept'),
         ...(deps.status ? { stores: deps.status } : {}),
         requireToken: () => requireToken(event),
       },

@@ -11,6 +11,7 @@ import {
 import { eventBusCheck, ledgerTableCheck } from '../adapters/aws/health';
 import { busPublisher, lambdaEntry, stageSecrets } from '../adapters/aws/lambda-entry';
 import { S3Archive } from '../adapters/aws/s3-archive';
+import { S3ArchiveLinks } from '../adapters/aws/s3-archive-links';
 import { s3 } from '../adapters/aws/s3-client';
 import { S3Uploads } from '../adapters/aws/s3-uploads';
 import { SecretsManagerTokenSource } from '../adapters/aws/secrets-tokens';
@@ -46,6 +47,8 @@ export const handler = lambdaEntry(
     publisher: busPublisher(),
     archive,
     archiveReader: archive,
+    // Raw reports too large for a Lambda answer: a presigned GET (s3:GetObject, granted).
+    archiveLinks: new S3ArchiveLinks({ bucket: requireEnv('ARCHIVE_BUCKET'), client: s3() }),
     // Browser check artifacts: `artifacts/<sha256>.<ext>` in the same bucket (browser function).
     artifactUri: (name) => `s3://${requireEnv('ARCHIVE_BUCKET')}/artifacts/${name}`,
     // Staged uploads: in the archive bucket under `_uploads/` (expired after a day).

@@ -1,8 +1,9 @@
 import type { VigilConfig } from '../core/config';
 import { VigilError } from '../core/errors';
+import type { ArchivePointer } from '../core/events';
 import type { Query } from '../core/history/queries';
 import type { HistoryReader } from '../core/history/types';
-import type { ArchiveReader, Clock } from '../core/ports';
+import type { ArchiveLinks, ArchiveReader, Clock } from '../core/ports';
 import { publicStatus } from '../core/status/public';
 import {
   PUBLIC_ROUTES,
@@ -26,6 +27,10 @@ export interface StatusRouteDeps {
   clock: Clock;
   history?: HistoryReader;
   archive?: ArchiveReader;
+  /** Links to archived objects (AWS): a report too large to answer inline is linked instead. */
+  links?: ArchiveLinks;
+  /** The request's `Accept` header: `application/json` asks for such a link as JSON. */
+  accept?: string;
   stores?: StatusStores;
   /** Throws 401/403 unless the caller may read. */
   requireToken: () => Promise<void>;
@@ -35,6 +40,40 @@ export interface StatusRouteDeps {
 const PRIVATE = { 'cache-control': 'no-store' };
 /** The public status model: shared caches may keep it a few seconds. */
 const PUBLIC = { 'cache-control': 'public, max-age=5' };
+
+/**
+ * The largest raw report answered inline where there are links (AWS): Lambda answers at most
+ * 6 MB, with the body JSON-escaped inside (quotes and control characters grow). Counted on the
+ * escaped body, leaving room for the headers.
+ */
+export const INLINE_REPORT_MAX_BYTES = 5 * 1024 * 1024;
+/** A report link is followed at once (redirect, or the dashboard's download). */
+export const REPORT_LINK_SECONDS = 300;
+const REPORT_TYPE = 'text/plain; charset=utf-8';
+
+/**
+ * A report too large to answer inline: `303 See Other` to a presigned S3 GET (curl -L, a
+ * browser; both drop the bearer header on the way), or the link as JSON for a caller that asks
+ * (`Accept: application/json`): a script's fetch cannot read a redirect to S3 (no CORS there).
+ */
+const reportLink = async (
+  links: ArchiveLinks,
+  deps: StatusRouteDeps,
+  pointer: ArchivePointer,
+  fileName: string,
+): Promise<HttpResult> => {
+  const url = await links.link(pointer, {
+    contentType: REPORT_TYPE,
+    // S3 cannot send the inline answer's sandbox and nosniff: a download, never rendered.
+    contentDisposition: `attachment; filename="${fileName}"`,
+    expiresInSeconds: REPORT_LINK_SECONDS,
+  });
+  const expiresAt = new Date(deps.clock.now().getTime() + REPORT_LINK_SECONDS * 1000);
+  const body = { url, fileName, bytes: pointer.bytes, expiresAt: expiresAt.toISOString() };
+  return /\bapplication\/json\b/i.test(deps.accept ?? '')
+    ? json(200, body, PRIVATE)
+    : json(303, body, { ...PRIVATE, location: url });
+};
 
 /**
  * Serve a dashboard route (see `core/status/api.ts`); `parseStatusPath` says which one a path
@@ -65,18 +104,26 @@ export const routeStatus = async (
     case 'run':
       return json(200, await queryRun(q, route.project, route.runId, query), PRIVATE);
     case 'report': {
-      const { body, fileName } = await queryReport(q, route.project, route.runId, query);
+      const report = await queryReport(q, route.project, route.runId, query);
+      const fileName = report.fileName.replace(/[^\w.:-]/g, '_');
+      const { links } = deps;
+      // Escaping only grows the text: a report whose bytes alone are too many is not read.
+      if (links && report.pointer.bytes > INLINE_REPORT_MAX_BYTES)
+        return reportLink(links, deps, report.pointer, fileName);
+      const text = Buffer.from(await report.read()).toString('utf8');
+      if (links && Buffer.byteLength(JSON.stringify(text)) > INLINE_REPORT_MAX_BYTES)
+        return reportLink(links, deps, report.pointer, fileName);
       // Hostile bytes: plain text, never sniffed, sandboxed if a browser opens it.
       return {
         statusCode: 200,
         headers: {
           ...PRIVATE,
-          'content-type': 'text/plain; charset=utf-8',
-          'content-disposition': `inline; filename="${fileName.replace(/[^\w.:-]/g, '_')}"`,
+          'content-type': REPORT_TYPE,
+          'content-disposition': `inline; filename="${fileName}"`,
           'x-content-type-options': 'nosniff',
           'content-security-policy': "default-src 'none'; sandbox",
         },
-        body: Buffer.from(body).toString('utf8'),
+        body: text,
       };
     }
     case 'probes':

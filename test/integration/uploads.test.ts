@@ -11,8 +11,16 @@ import { S3Uploads } from '../../functions/adapters/aws/s3-uploads';
 import { LocalUploads } from '../../functions/adapters/local/uploads';
 import { parseConfig } from '../../functions/core/config';
 import { newUploadId, parseUploadRequest } from '../../functions/core/ingest/uploads';
+import { createIngestHandler } from '../../functions/ingest/handler';
 import { type LocalPipeline, startLocal } from '../../functions/runtime/local/runtime';
 import { saveEnv } from '../helpers/env';
+import {
+  apiEvent,
+  fixedClock,
+  MemoryArchive,
+  MemoryLedger,
+  MemoryPublisher,
+} from '../helpers/fakes';
 import { generateJunit } from '../helpers/generate-junit';
 import { type MotoServer, startMoto } from '../helpers/moto';
 import { requireTools, TOOLS } from '../helpers/requires';
@@ -357,6 +365,55 @@ describe.skipIf(!motoOk)('S3Uploads on moto_server', () => {
     expect(Buffer.from(await uploads.read(request.uploadId, LIMIT))).toEqual(report);
     await expect(uploads.read(request.uploadId, 10)).rejects.toMatchObject({ status: 413 });
     await expect(uploads.read(newUploadId(), LIMIT)).rejects.toMatchObject({ status: 404 });
+  });
+
+  it('takes one PUT per URL, so ingesting the upload again is a duplicate of the first run', async () => {
+    // Prepare: the ingest handler with staged uploads on moto (the rest in memory)
+    const uploads = new S3Uploads({ bucket: 'uploads', client: s3 });
+    const handler = createIngestHandler({
+      config: parseConfig({ project: 'up', ingest: { maxBodyBytes: LIMIT } }),
+      publisher: new MemoryPublisher(),
+      archive: new MemoryArchive(),
+      ledger: new MemoryLedger(),
+      clock: fixedClock(),
+      tokens: { tokens: async () => [TOKEN] },
+      version: 'test',
+      uploads,
+    });
+    const call = async (path: string, query: Record<string, string>, body?: string) => {
+      const res = await handler(
+        apiEvent({ path, query, headers: auth, ...(body ? { body } : {}) }),
+      );
+      return { status: res.statusCode, json: JSON.parse(res.body ?? '{}') };
+    };
+    const report = generateJunit({ cases: 5, failRate: 0, flakyRate: 0, seed: 5 });
+    // Same length (the signed Content-Length), another test name: another run if ingested.
+    const replacement = report.replace(/<testcase name="(.)/, (_, c) =>
+      c === 'Z' ? '<testcase name="Y' : '<testcase name="Z',
+    );
+
+    // Act
+    const staged = await call(
+      '/v1/uploads',
+      {},
+      JSON.stringify({ bytes: Buffer.byteLength(report), contentType: 'application/xml' }),
+    );
+    const { uploadId, url, headers } = staged.json as Answer;
+    const put = await fetch(url, { method: 'PUT', headers, body: report });
+    const first = await call('/v1/results', { project: 'up', upload: uploadId });
+    const again = await fetch(url, { method: 'PUT', headers, body: replacement });
+    const second = await call('/v1/results', { project: 'up', upload: uploadId });
+
+    // Assess
+    expect([staged.status, put.status, first.status]).toEqual([201, 200, 202]);
+    expect(again.status).toBe(412);
+    expect(Buffer.from(await uploads.read(uploadId, LIMIT)).toString()).toBe(report);
+    expect(second.status).toBe(200);
+    expect(second.json).toMatchObject({ duplicate: true, runId: first.json.runId });
+    // The condition is signed (S3 refuses the URL without the header) and in the ticket.
+    const signed = new URL(url).searchParams.get('X-Amz-SignedHeaders') ?? '';
+    expect(signed.split(';')).toContain('if-none-match');
+    expect(headers['if-none-match']).toBe('*');
   });
 
   it("signs no checksum into the URL with the ingest function's S3 client (none of the empty body)", async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   dispositionFileName,
+  downloadLink,
   NAME_SHOWN,
   percentRange,
   shownName,
@@ -14,6 +15,22 @@ describe('dashboard: downloads', () => {
     expect(dispositionFileName('inline; filename=""')).toBeUndefined();
     expect(dispositionFileName('inline')).toBeUndefined();
     expect(dispositionFileName(null)).toBeUndefined();
+  });
+});
+
+describe('dashboard: a download answered with a link (a large raw report on AWS)', () => {
+  it('opens the https URL of a JSON answer, and keeps any other answer as the file', async () => {
+    const text = (t: string) => () => Promise.resolve(t);
+    const link = JSON.stringify({ url: 'https://bucket.s3.amazonaws.com/r.xml?X-Amz-Signature=s' });
+    expect(await downloadLink('application/json', text(link))).toBe(
+      'https://bucket.s3.amazonaws.com/r.xml?X-Amz-Signature=s',
+    );
+    // The report itself (JSON reports too: served as text/plain), or a link not to be opened.
+    expect(await downloadLink('text/plain;charset=utf-8', text(link))).toBeUndefined();
+    expect(await downloadLink('application/json', text('{"url":"javascript:alert(1)"}'))).toBe(
+      undefined,
+    );
+    expect(await downloadLink('application/json', text('not json'))).toBeUndefined();
   });
 });
 

@@ -102,18 +102,22 @@ export class S3Archive implements PayloadArchive, ArchiveReader {
     return body;
   }
 
-  /** The object key of an `s3://` URI in this bucket (and under this prefix), or a refusal. */
   private keyOf(uri: string): string {
-    const head = `s3://${this.bucket}/`;
-    const key = uri.startsWith(head) ? uri.slice(head.length) : '';
-    if (key === '' || !key.startsWith(this.prefix))
-      throw new VigilError(
-        'bad_request',
-        `archive pointer ${uri} is not in this archive (s3://${this.bucket}/${this.prefix})`,
-      );
-    return key;
+    return archiveKeyOf(this.bucket, this.prefix, uri);
   }
 }
+
+/** The object key of an `s3://` URI in `bucket` (and under `prefix`), or a refusal. */
+export const archiveKeyOf = (bucket: string, prefix: string, uri: string): string => {
+  const head = `s3://${bucket}/`;
+  const key = uri.startsWith(head) ? uri.slice(head.length) : '';
+  if (key === '' || !key.startsWith(prefix))
+    throw new VigilError(
+      'bad_request',
+      `archive pointer ${uri} is not in this archive (s3://${bucket}/${prefix})`,
+    );
+  return key;
+};
 
 const sizeMismatch = (pointer: ArchivePointer, bytes: number): VigilError =>
   new VigilError(

@@ -22,10 +22,12 @@ export interface S3UploadsOptions {
 }
 
 /**
- * Staged uploads in S3: a presigned PUT whose signature covers the Content-Length and
- * Content-Type, so S3 refuses any other size or type (a client cannot stage more than the
- * ingest limit). The ingest function reads the object back, refusing one above the limit
- * before downloading it.
+ * Staged uploads in S3: a presigned PUT whose signature covers the Content-Length,
+ * Content-Type and `If-None-Match: *`, so S3 refuses any other size or type (a client cannot
+ * stage more than the ingest limit) and any PUT once the object exists (412): as locally, a
+ * URL is used once, and `?upload=<id>` always names the bytes first PUT (ingesting it again is
+ * a duplicate, never another run). The ingest function reads the object back, refusing one
+ * above the limit before downloading it.
  */
 export class S3Uploads implements UploadStore {
   readonly #bucket: string;
@@ -44,16 +46,23 @@ export class S3Uploads implements UploadStore {
       Key: `${this.#prefix}${request.uploadId}`,
       ContentLength: request.bytes,
       ContentType: request.contentType,
+      // S3 conditional write: the URL cannot replace what it stored for its 15 minutes.
+      IfNoneMatch: '*',
     });
     const url = await getSignedUrl(this.#client, command, {
       expiresIn: request.expiresInSeconds,
-      signableHeaders: new Set(['content-length', 'content-type']),
+      signableHeaders: new Set(['content-length', 'content-type', 'if-none-match']),
     });
     return {
       uploadId: request.uploadId,
       url,
       method: 'PUT',
-      headers: { 'content-type': request.contentType, 'content-length': String(request.bytes) },
+      // Signed: a PUT without any of these fails S3's signature check.
+      headers: {
+        'content-type': request.contentType,
+        'content-length': String(request.bytes),
+        'if-none-match': '*',
+      },
       bytes: request.bytes,
       expiresAt: new Date(Date.now() + request.expiresInSeconds * 1000).toISOString(),
     };

@@ -284,6 +284,43 @@ describe.skipIf(!ok)('dashboard in Chromium', () => {
     await screenshot(page, 'run.png');
   });
 
+  it('downloads a raw report the API answers with a link (AWS, too large to answer inline), staying on the page', async () => {
+    // Prepare: the API's answer on AWS, and S3's answer to the presigned GET
+    const link = `https://archive.s3.amazonaws.com/shop/${failedRunId}.xml?X-Amz-Signature=s`;
+    const reportPath = `**/v1/projects/shop/runs/${encodeURIComponent(failedRunId)}/report`;
+    const asked: (string | undefined)[] = [];
+    await page.route(reportPath, (route) => {
+      asked.push(route.request().headers().accept);
+      return route.fulfill({ json: { url: link, fileName: `${failedRunId}.xml` } });
+    });
+    await page.route(link, (route) =>
+      route.fulfill({
+        headers: {
+          'content-type': 'text/plain; charset=utf-8',
+          'content-disposition': `attachment; filename="${failedRunId}.xml"`,
+        },
+        body: '<testsuites/>',
+      }),
+    );
+    const at = page.url();
+
+    // Act
+    try {
+      const [download] = await Promise.all([
+        page.waitForEvent('download'),
+        page.getByRole('button', { name: /^Download/ }).click(),
+      ]);
+
+      // Assess
+      expect(asked[0]).toContain('application/json');
+      expect(download.url()).toBe(link);
+      expect(download.suggestedFilename()).toBe(`${failedRunId}.xml`);
+      expect(page.url()).toBe(at);
+    } finally {
+      await page.unrouteAll();
+    }
+  });
+
   it('renders hostile names and messages as text: no element, no dialog, no javascript: link', async () => {
     // On the run page loaded above: the hostile test name is a heading's text.
     await page.getByRole('heading', { name: HOSTILE }).waitFor();
@@ -329,7 +366,11 @@ describe.skipIf(!ok)('dashboard in Chromium', () => {
     await row.waitFor();
     expect(await row.textContent()).toContain('same-commit');
     await expect.poll(() => row.locator('.strip i').count()).toBe(2);
-    await page.getByRole('searchbox', { name: 'Test name' }).fill('no such test');
+    const search = page.getByRole('searchbox', { name: 'Test name' });
+    await search.fill('no such test');
+    // What is typed survives a render of the page meanwhile (a poll's answer, a route event).
+    await page.evaluate("dispatchEvent(new HashChangeEvent('hashchange'))");
+    expect(await search.inputValue()).toBe('no such test');
     await page.getByRole('button', { name: 'Search' }).click();
     await page.getByText('No flaky tests matching').waitFor();
   });

@@ -136,9 +136,9 @@ export const Benchmarks = ({ project, query }: { project: string; query: URLSear
   };
   return html`<h1 tabindex="-1">Benchmarks and load tests of ${project}</h1>
     <form class="filters" onSubmit=${onFilter} aria-label="Choose branch and benchmarks">
-      <label>Branch <input name="branch" value=${branch ?? ''} /></label>
+      <label>Branch <input name="branch" key=${branch ?? ''} defaultValue=${branch ?? ''} /></label>
       <label>Suite <select name="suite" value=${suite ?? ''}>${suites.map((s) => html`<option key=${s} value=${s}>${s || '(no suite)'}</option>`)}</select></label>
-      <label>Benchmark name <input name="q" type="search" value=${query.get('q') ?? ''} /></label>
+      <label>Benchmark name <input name="q" type="search" key=${query.get('q') ?? ''} defaultValue=${query.get('q') ?? ''} /></label>
       <button type="submit">Show</button>
     </form>
     <h2>Benchmarks</h2>

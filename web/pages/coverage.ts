@@ -37,7 +37,7 @@ export const Coverage = ({ project, query }: { project: string; query: URLSearch
   };
   return html`<h1 tabindex="-1">Coverage of ${project}</h1>
     <form class="filters" onSubmit=${onBranch} aria-label="Choose branch">
-      <label>Branch <input name="branch" value=${branch ?? ''} /></label><button type="submit">Show</button>
+      <label>Branch <input name="branch" key=${branch ?? ''} defaultValue=${branch ?? ''} /></label><button type="submit">Show</button>
     </form>
     <${Loading} state=${mine}>${(a: RunsAnswer) => {
       const points = series(a);

@@ -71,9 +71,9 @@ export const Runs = ({ project, query }: { project: string; query: URLSearchPara
   };
   return html`<h1 tabindex="-1">Runs of ${project}</h1>
     <form class="filters" onSubmit=${apply} aria-label="Filter runs">
-      <label>Branch <input name="branch" value=${filters.branch} /></label>
+      <label>Branch <input name="branch" key=${filters.branch} defaultValue=${filters.branch} /></label>
       <label>Kind <select name="kind" value=${filters.kind}>${KINDS.map((k) => html`<option value=${k}>${k || 'any'}</option>`)}</select></label>
-      <label>Suite <input name="suite" value=${filters.suite} /></label>
+      <label>Suite <input name="suite" key=${filters.suite} defaultValue=${filters.suite} /></label>
       <button type="submit">Filter</button>
     </form>
     <${Loading} state=${runs}>${(a: RunsAnswer) => {

@@ -70,7 +70,7 @@ export const Tests = ({ project, query }: { project: string; query: URLSearchPar
       ${TABS.map(([s, label]) => html`<a href=${`${href('tests', project)}${qs({ status: s, q: search })}`} aria-current=${s === status ? 'page' : undefined}>${label}</a>`)}
     </nav>
     <form role="search" class="filters" onSubmit=${onSearch}>
-      <label>Test name <input name="q" type="search" value=${search} /></label>
+      <label>Test name <input name="q" type="search" key=${search} defaultValue=${search} /></label>
       <button type="submit">Search</button>
     </form>
     <${Loading} state=${tests}>${(a: TestsAnswer) => {

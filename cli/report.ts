@@ -848,7 +848,11 @@ const sendStaged = async (
       attempts: staged.attempts,
     };
   const put = await send(ctx, ticket.url, ticket.headers, body, file, 'PUT');
-  if (put.result.kind !== 'response' || put.result.status >= 300) return put;
+  // The URL takes one PUT (S3's If-None-Match: *): a 412 after a retry means an earlier
+  // attempt stored the report and only its answer was lost.
+  const storedBefore =
+    put.attempts > 1 && put.result.kind === 'response' && put.result.status === 412;
+  if (!storedBefore && (put.result.kind !== 'response' || put.result.status >= 300)) return put;
   const ingestUrl = new URL(resultsUrl);
   ingestUrl.searchParams.set('upload', ticket.uploadId);
   const { 'content-encoding': _gzip, ...rest } = headers;

@@ -1291,6 +1291,41 @@ describe('vigil report: odd answers and failures', () => {
     expect(r.stderr).toContain('not failing because --allow-unreachable is set');
   });
 
+  it('a staged upload whose PUT answer was lost goes on when the retry finds the URL used (412)', async () => {
+    // Prepare: the first PUT stores the report but its answer is lost; S3 answers the retry
+    // 412 (the URL takes one PUT)
+    const urls: string[] = [];
+    let puts = 0;
+    const fetchFn: typeof fetch = async (url, init) => {
+      urls.push(`${init?.method} ${String(url)}`);
+      if (String(url).includes('/v1/uploads'))
+        return new Response(
+          JSON.stringify({ uploadId: 'u1', url: 'http://s3.test/put', headers: {} }),
+          { status: 201 },
+        );
+      if (init?.method === 'PUT')
+        return ++puts === 1
+          ? new Response('gateway timeout', { status: 504 })
+          : new Response('', { status: 412 });
+      return new Response(JSON.stringify(bare()), { status: 202 });
+    };
+
+    // Act
+    const r = await runWith([...ARGS.slice(0, -1), '1'], {
+      fetch: fetchFn,
+      uploadThresholdBytes: 1,
+    });
+
+    // Assess
+    expect(r.code).toBe(0);
+    expect(urls).toEqual([
+      'POST http://127.0.0.1:9/v1/uploads',
+      'PUT http://s3.test/put',
+      'PUT http://s3.test/put',
+      expect.stringMatching(/^POST http:\/\/127\.0\.0\.1:9\/v1\/results\?.*upload=u1/),
+    ]);
+  });
+
   it('a staged upload stops at the step that fails', async () => {
     // Prepare: every report is staged; the first run's upload request is refused, the
     // second run's PUT fails.

@@ -2,9 +2,11 @@ import { describe, expect, it } from 'vitest';
 import {
   type AlertStateStore,
   processObservation,
+  retireRemovedChecks,
   SEND_LEASE_MS,
 } from '../../../functions/core/alerts/service';
 import type { AlertState, Observation } from '../../../functions/core/alerts/state';
+import { parseConfig } from '../../../functions/core/config';
 import type { AlertNotification } from '../../../functions/core/events';
 
 /** An in-memory store with the same version-checked writes as the real ones. */
@@ -111,5 +113,75 @@ describe('processObservation delivery', () => {
     now = new Date(now.getTime() + SEND_LEASE_MS + 1);
     await processObservation(obs('e3', false, '2026-11-25T10:05:01Z'), live);
     expect(sent.map((n) => n.kind)).toEqual(['FIRING']);
+  });
+});
+
+describe('retireRemovedChecks', () => {
+  /** A probe check of project shop FIRING since 09:58 (two failures in a row). */
+  const firing = async (deps: ReturnType<typeof setup>['deps'], name: string) => {
+    for (const [i, at] of ['2026-11-25T09:58:00Z', '2026-11-25T09:59:00Z'].entries())
+      await processObservation(
+        {
+          ...obs(`${name}-${i}`, false, at),
+          checkKey: `probe:shop/${name}`,
+          source: 'probe',
+          title: `Probe ${name}`,
+          probe: name,
+          policy: { failureThreshold: 2, recoveryThreshold: 1 },
+        },
+        deps,
+      );
+  };
+  const config = (maintenance: unknown[] = []) =>
+    parseConfig({
+      project: 'shop',
+      probes: [{ name: 'kept', url: 'https://shop.example.com/' }],
+      alerts: { maintenance },
+    });
+
+  it('closes each removed check once, however many instances run it at once', async () => {
+    // Prepare: a removed and a kept probe FIRING, and a tests: check (not from the config)
+    const sent: AlertNotification[] = [];
+    const { deps, store } = setup(async (n) => {
+      sent.push(n);
+    });
+    await firing(deps, 'gone');
+    await firing(deps, 'kept');
+    await processObservation(obs('t1', false, '2026-11-25T09:59:00Z'), deps);
+    sent.length = 0;
+
+    // Act
+    const runs = await Promise.all([1, 2, 3].map(() => retireRemovedChecks(config(), deps)));
+
+    // Assess
+    expect(runs.flat()).toEqual(['probe:shop/gone']);
+    expect(sent.map((n) => [n.kind, n.checkKey, n.reason])).toEqual([
+      ['RESOLVED', 'probe:shop/gone', 'check removed from the configuration'],
+    ]);
+    expect((await store.get('probe:shop/kept'))?.status).toBe('FIRING');
+    expect((await store.get('tests:shop/unit/main'))?.status).toBe('FIRING');
+  });
+
+  it('only records the RESOLVED of a check under a maintenance window', async () => {
+    // Prepare
+    const sent: AlertNotification[] = [];
+    const { deps, store } = setup(async (n) => {
+      sent.push(n);
+    });
+    await firing(deps, 'gone');
+    sent.length = 0;
+    const window = { probes: ['gone'], start: '2026-11-25T09:00:00Z', end: '2026-11-25T11:00:00Z' };
+    const { alerts } = config([{ ...window, reason: 'move' }]);
+
+    // Act
+    await retireRemovedChecks(config(), { ...deps, maintenance: alerts.maintenance });
+
+    // Assess
+    expect(sent).toEqual([]);
+    expect(store.history.at(-1)).toMatchObject({
+      kind: 'RESOLVED',
+      suppressedBy: expect.any(String),
+    });
+    expect((await store.get('probe:shop/gone'))?.status).toBe('OK');
   });
 });

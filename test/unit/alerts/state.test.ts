@@ -5,6 +5,7 @@ import {
   advance,
   incidentIdFor,
   type Observation,
+  retire,
   type Transition,
 } from '../../../functions/core/alerts/state';
 
@@ -296,5 +297,52 @@ describe('advance', () => {
     expect(t2.next.severity).toBe('warning');
     expect(t2.next.runbookUrl).toBeUndefined();
     expect(t2.next.target).toBeUndefined();
+  });
+});
+
+describe('retire: a check the config no longer names', () => {
+  /** The state after `pattern` (F: failure, P: pass), one observation a minute from minute 0. */
+  const stateAfter = (pattern: string, suppressed = false): AlertState => {
+    let state: AlertState | undefined;
+    [...pattern].forEach((c, i) => {
+      const o = obs(c === 'P', i);
+      state = advance(state, o, POLICY, new Date(o.at), { suppressed }).next;
+    });
+    return state as AlertState;
+  };
+  const now = new Date(at(10));
+
+  it('closes a FIRING incident with a RESOLVED counting the downtime up to now', () => {
+    const firing = stateAfter('FF');
+    const t = retire(firing, now);
+    expect(t.notify).toBe('RESOLVED');
+    expect(t.withheld).toBeUndefined();
+    expect(t.next).toMatchObject({
+      status: 'OK',
+      consecutiveFailures: 0,
+      version: firing.version + 1,
+      lastResolved: {
+        incidentId: firing.incidentId,
+        since: firing.since,
+        downtimeSeconds: 10 * 60, // since the first failure
+        lastError: 'status: expected 200, got 503',
+      },
+    });
+  });
+
+  it('sends back a PENDING check to OK without a message, and leaves an OK one as it is', () => {
+    const pending = stateAfter('F');
+    expect(pending.status).toBe('PENDING');
+    const t = retire(pending, now);
+    expect(t).toEqual({ next: expect.objectContaining({ status: 'OK' }) });
+    const ok = stateAfter('FFP');
+    expect(retire(ok, now)).toEqual({ next: ok });
+  });
+
+  it('withholds the RESOLVED under a maintenance window, and of an incident never announced', () => {
+    expect(retire(stateAfter('FF'), now, { suppressed: true }).withheld).toBe('maintenance');
+    const unannounced = stateAfter('FF', true);
+    expect(unannounced.announced).toBe(false);
+    expect(retire(unannounced, now).withheld).toBe('unannounced');
   });
 });

@@ -9,6 +9,7 @@ import {
   type DynamoDBClient,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
 import { HISTORY_TABLE_KEYS } from '../../functions/adapters/aws/dynamodb-history-store';
 import { requireTools, TOOLS } from './requires';
 
@@ -276,6 +277,15 @@ export const startMoto = async (): Promise<MotoServer> => {
   await reset(endpoint);
   return { endpoint, stop: async () => undefined };
 };
+
+/** An S3 client of `moto` (path-style: moto serves buckets on its own host). */
+export const motoS3 = (moto: MotoServer): S3Client =>
+  new S3Client({
+    region: 'us-east-1',
+    endpoint: moto.endpoint,
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
 
 /**
  * The history table as the CDK stack creates it (keys, flaky index and TTL from

@@ -1,5 +1,5 @@
 import { gzipSync } from 'node:zlib';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3Archive } from '../../functions/adapters/aws/s3-archive';
 import { S3ArchiveLinks } from '../../functions/adapters/aws/s3-archive-links';
@@ -14,7 +14,7 @@ import { createIngestHandler, type IngestHandlerDeps } from '../../functions/ing
 import { createStatusHandler } from '../../functions/status/handler';
 import { apiEvent, fixedClock, MemoryLedger, MemoryPublisher } from '../helpers/fakes';
 import { generateJunit } from '../helpers/generate-junit';
-import { type MotoServer, motoAvailable, startMoto } from '../helpers/moto';
+import { type MotoServer, motoAvailable, motoS3, startMoto } from '../helpers/moto';
 
 /**
  * The raw report download on AWS (`GET /v1/projects/{p}/runs/{id}/report`): the archive keeps
@@ -37,12 +37,7 @@ describe.skipIf(!withMoto)('raw report download with the S3 archive', () => {
 
   beforeAll(async () => {
     moto = await startMoto();
-    s3 = new S3Client({
-      region: 'us-east-1',
-      endpoint: moto.endpoint,
-      forcePathStyle: true,
-      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    });
+    s3 = motoS3(moto);
     await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
     const archive = new S3Archive({ bucket: BUCKET, client: s3 });
     publisher = new MemoryPublisher();

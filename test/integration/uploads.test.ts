@@ -4,7 +4,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { runReport } from '../../cli/report';
 import { S3Uploads } from '../../functions/adapters/aws/s3-uploads';
@@ -22,7 +22,7 @@ import {
   MemoryPublisher,
 } from '../helpers/fakes';
 import { generateJunit } from '../helpers/generate-junit';
-import { type MotoServer, startMoto } from '../helpers/moto';
+import { type MotoServer, motoS3, startMoto } from '../helpers/moto';
 import { requireTools, TOOLS } from '../helpers/requires';
 
 /**
@@ -332,12 +332,7 @@ describe.skipIf(!motoOk)('S3Uploads on moto_server', () => {
   let s3: S3Client;
   beforeAll(async () => {
     moto = await startMoto();
-    s3 = new S3Client({
-      region: 'us-east-1',
-      endpoint: moto.endpoint,
-      forcePathStyle: true,
-      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    });
+    s3 = motoS3(moto);
     await s3.send(new CreateBucketCommand({ Bucket: 'uploads' }));
   });
   afterAll(async () => {

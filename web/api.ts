@@ -38,13 +38,17 @@ const notify = (): void => {
 
 /** Re-render when the token changes (sign-in, sign-out, a 401). */
 export const useSignedIn = (): boolean => {
+  const signedIn = getToken() !== null;
   const [, bump] = useState(0);
   useEffect(() => {
     const l = () => bump((n) => n + 1);
     listeners.add(l);
+    // Effects run after the paint: a token that came in between (a `#token=` link opened
+    // while the page was loading) told no listener yet.
+    if ((getToken() !== null) !== signedIn) l();
     return () => void listeners.delete(l);
   }, []);
-  return getToken() !== null;
+  return signedIn;
 };
 
 export class ApiError extends Error {

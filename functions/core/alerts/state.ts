@@ -310,26 +310,39 @@ export const advance = (
     const window = slide(base.window, { ok: true, at: atIso }, policy);
     return { next: { ...withWindow(closed(next), window), status: 'OK' } };
   }
-  if (next.consecutiveSuccesses >= recoveryThreshold) {
-    const since = base.since ?? atIso;
-    const resolved: ResolvedIncident = {
-      incidentId: base.incidentId ?? incidentIdFor(obs.checkKey, since),
-      since,
-      resolvedAt: atIso,
-      downtimeSeconds: Math.max(0, Math.round((at - time(since, now)) / 1000)),
-      ...(base.lastError === undefined ? {} : { lastError: base.lastError }),
-    };
-    return {
-      next: { ...closed(next), status: 'OK', lastResolved: resolved },
-      notify: 'RESOLVED',
-      ...(base.announced === false
-        ? { withheld: 'unannounced' as const }
-        : suppressed
-          ? { withheld: 'maintenance' as const }
-          : {}),
-    };
-  }
+  if (next.consecutiveSuccesses >= recoveryThreshold)
+    return resolvedBy(base, next, new Date(at), suppressed);
   return { next };
+};
+
+/**
+ * The RESOLVED that closes `base`'s incident at `at`, `next` becoming OK: downtime from its
+ * first failure; only recorded under a maintenance window or when its FIRING was never sent.
+ */
+const resolvedBy = (
+  base: AlertState,
+  next: AlertState,
+  at: Date,
+  suppressed: boolean | undefined,
+): Transition => {
+  const atIso = at.toISOString();
+  const since = base.since ?? atIso;
+  const resolved: ResolvedIncident = {
+    incidentId: base.incidentId ?? incidentIdFor(base.checkKey, since),
+    since,
+    resolvedAt: atIso,
+    downtimeSeconds: Math.max(0, Math.round((at.getTime() - time(since, at)) / 1000)),
+    ...(base.lastError === undefined ? {} : { lastError: base.lastError }),
+  };
+  return {
+    next: { ...closed(next), status: 'OK', lastResolved: resolved },
+    notify: 'RESOLVED',
+    ...(base.announced === false
+      ? { withheld: 'unannounced' as const }
+      : suppressed
+        ? { withheld: 'maintenance' as const }
+        : {}),
+  };
 };
 
 /**
@@ -349,22 +362,5 @@ export const retire = (prev: AlertState, now: Date, opts: AdvanceOptions = {}): 
     version: prev.version + 1,
     updatedAt: atIso,
   };
-  if (prev.status === 'PENDING') return { next };
-  const since = prev.since ?? atIso;
-  const resolved: ResolvedIncident = {
-    incidentId: prev.incidentId ?? incidentIdFor(prev.checkKey, since),
-    since,
-    resolvedAt: atIso,
-    downtimeSeconds: Math.max(0, Math.round((now.getTime() - time(since, now)) / 1000)),
-    ...(prev.lastError === undefined ? {} : { lastError: prev.lastError }),
-  };
-  return {
-    next: { ...next, lastResolved: resolved },
-    notify: 'RESOLVED',
-    ...(prev.announced === false
-      ? { withheld: 'unannounced' as const }
-      : opts.suppressed
-        ? { withheld: 'maintenance' as const }
-        : {}),
-  };
+  return prev.status === 'PENDING' ? { next } : resolvedBy(prev, next, now, opts.suppressed);
 };

@@ -1,7 +1,8 @@
 import { VigilError } from '../core/errors';
-import type { ArchiveReader } from '../core/ports';
+import type { ArchiveLinks, ArchiveReader } from '../core/ports';
 import { ARTIFACT_NAME, ARTIFACT_ROUTE } from '../core/probes/browser';
 import type { HttpResult } from '../shared/http';
+import { linkAnswer } from './archive-link';
 
 /**
  * `GET /v1/artifacts/{sha256}.{png|zip}?bytes=N`: a failed browser check's screenshot or
@@ -14,7 +15,17 @@ export interface ArtifactReadDeps {
   reader?: ArchiveReader;
   /** Where an artifact of this name is archived (`file://…` locally, `s3://…` on AWS). */
   uri?: (name: string) => string;
+  /** Links to archived objects (AWS): an artifact too large to answer inline is linked instead. */
+  links?: ArchiveLinks;
+  /** The request's `Accept` header: `application/json` asks for such a link as JSON. */
+  accept?: string;
 }
+
+/**
+ * The largest artifact answered inline where there are links (AWS): Lambda answers at most 6 MB,
+ * and a binary body goes base64-encoded (4 bytes for 3).
+ */
+export const INLINE_ARTIFACT_MAX_BYTES = 4 * 1024 * 1024;
 
 const TYPES = { png: 'image/png', zip: 'application/zip' } as const;
 
@@ -42,8 +53,16 @@ export const getArtifact = async (
       'unavailable',
       'The artifact archive is not configured on this deployment.',
     );
-  const body = await deps.reader.get({ uri: deps.uri(name), bytes, sha256: match[1] ?? '' });
+  const pointer = { uri: deps.uri(name), bytes, sha256: match[1] ?? '' };
   const ext = match[2] as keyof typeof TYPES;
+  if (deps.links && bytes > INLINE_ARTIFACT_MAX_BYTES)
+    return linkAnswer(
+      deps.links,
+      pointer,
+      { name, contentType: TYPES[ext] },
+      { accept: deps.accept, now: new Date() },
+    );
+  const body = await deps.reader.get(pointer);
   return {
     statusCode: 200,
     headers: {

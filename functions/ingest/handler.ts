@@ -266,7 +266,12 @@ export const createIngestHandler = (deps: IngestHandlerDeps) => {
       } else if (method === 'GET' && isArtifactPath(event.rawPath)) {
         await requireToken(event);
         response = await getArtifact(
-          { reader: deps.archiveReader, uri: deps.artifactUri },
+          {
+            reader: deps.archiveReader,
+            uri: deps.artifactUri,
+            ...(deps.archiveLinks ? { links: deps.archiveLinks } : {}),
+            accept: header(event, 'accept'),
+          },
           event.rawPath,
           event.queryStringParameters ?? {},
         );

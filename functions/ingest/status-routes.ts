@@ -1,6 +1,5 @@
 import type { VigilConfig } from '../core/config';
 import { VigilError } from '../core/errors';
-import type { ArchivePointer } from '../core/events';
 import type { Query } from '../core/history/queries';
 import type { HistoryReader } from '../core/history/types';
 import type { ArchiveLinks, ArchiveReader, Clock } from '../core/ports';
@@ -18,6 +17,7 @@ import {
 } from '../core/status/queries';
 import { type HttpResult, json } from '../shared/http';
 import { annotate } from '../shared/tracing';
+import { linkAnswer } from './archive-link';
 
 /** The stores behind the dashboard API. */
 export type StatusStores = Pick<StatusQueryDeps, 'probes' | 'incidents' | 'catalog'>;
@@ -47,33 +47,7 @@ const PUBLIC = { 'cache-control': 'public, max-age=5' };
  * escaped body, leaving room for the headers.
  */
 export const INLINE_REPORT_MAX_BYTES = 5 * 1024 * 1024;
-/** A report link is followed at once (redirect, or the dashboard's download). */
-export const REPORT_LINK_SECONDS = 300;
 const REPORT_TYPE = 'text/plain; charset=utf-8';
-
-/**
- * A report too large to answer inline: `303 See Other` to a presigned S3 GET (curl -L, a
- * browser; both drop the bearer header on the way), or the link as JSON for a caller that asks
- * (`Accept: application/json`): a script's fetch cannot read a redirect to S3 (no CORS there).
- */
-const reportLink = async (
-  links: ArchiveLinks,
-  deps: StatusRouteDeps,
-  pointer: ArchivePointer,
-  fileName: string,
-): Promise<HttpResult> => {
-  const url = await links.link(pointer, {
-    contentType: REPORT_TYPE,
-    // S3 cannot send the inline answer's sandbox and nosniff: a download, never rendered.
-    contentDisposition: `attachment; filename="${fileName}"`,
-    expiresInSeconds: REPORT_LINK_SECONDS,
-  });
-  const expiresAt = new Date(deps.clock.now().getTime() + REPORT_LINK_SECONDS * 1000);
-  const body = { url, fileName, bytes: pointer.bytes, expiresAt: expiresAt.toISOString() };
-  return /\bapplication\/json\b/i.test(deps.accept ?? '')
-    ? json(200, body, PRIVATE)
-    : json(303, body, { ...PRIVATE, location: url });
-};
 
 /**
  * Serve a dashboard route (see `core/status/api.ts`); `parseStatusPath` says which one a path
@@ -109,10 +83,20 @@ export const routeStatus = async (
       const { links } = deps;
       // Escaping only grows the text: a report whose bytes alone are too many is not read.
       if (links && report.pointer.bytes > INLINE_REPORT_MAX_BYTES)
-        return reportLink(links, deps, report.pointer, fileName);
+        return linkAnswer(
+          links,
+          report.pointer,
+          { name: fileName, contentType: REPORT_TYPE },
+          { accept: deps.accept, now: deps.clock.now() },
+        );
       const text = Buffer.from(await report.read()).toString('utf8');
       if (links && Buffer.byteLength(JSON.stringify(text)) > INLINE_REPORT_MAX_BYTES)
-        return reportLink(links, deps, report.pointer, fileName);
+        return linkAnswer(
+          links,
+          report.pointer,
+          { name: fileName, contentType: REPORT_TYPE },
+          { accept: deps.accept, now: deps.clock.now() },
+        );
       // Hostile bytes: plain text, never sniffed, sandboxed if a browser opens it.
       return {
         statusCode: 200,

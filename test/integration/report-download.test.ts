@@ -1,5 +1,6 @@
+import { createHash, randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3Archive } from '../../functions/adapters/aws/s3-archive';
 import { S3ArchiveLinks } from '../../functions/adapters/aws/s3-archive-links';
@@ -48,6 +49,7 @@ describe.skipIf(!withMoto)('raw report download with the S3 archive', () => {
       archive,
       archiveReader: archive,
       archiveLinks: new S3ArchiveLinks({ bucket: BUCKET, client: s3 }),
+      artifactUri: (name) => `s3://${BUCKET}/artifacts/${name}`,
       ledger: new MemoryLedger(),
       clock: fixedClock(),
       tokens: { tokens: async () => ['ingest-token'] },
@@ -153,5 +155,48 @@ describe.skipIf(!withMoto)('raw report download with the S3 archive', () => {
     expect(res.headers['content-type']).toBe('text/plain; charset=utf-8');
     expect(res.headers['content-disposition']).toBe(`inline; filename="${runId}.xml"`);
     expect(res.body).toBe(report);
+  });
+
+  it("links a browser check's trace too large to answer inline, and answers a small one", async () => {
+    // Prepare: a 5 MiB trace and a small one, archived as a browser check archives them
+    const get = async (bytes: Buffer, accept?: string) => {
+      const name = `${createHash('sha256').update(bytes).digest('hex')}.zip`;
+      await s3.send(
+        new PutObjectCommand({ Bucket: BUCKET, Key: `artifacts/${name}`, Body: bytes }),
+      );
+      const res = await createIngestHandler(deps)(
+        apiEvent({
+          method: 'GET',
+          path: `/v1/artifacts/${name}`,
+          query: { bytes: String(bytes.byteLength) },
+          headers: { authorization: `Bearer ${TOKEN}`, ...(accept ? { accept } : {}) },
+        }),
+      );
+      expect(Buffer.byteLength(JSON.stringify(res))).toBeLessThan(LAMBDA_RESPONSE_LIMIT);
+      return { name, res };
+    };
+    const large = randomBytes(5 * 1024 * 1024);
+    const small = randomBytes(1024);
+
+    // Act
+    const linked = await get(large);
+    const asJson = await get(large, 'application/json');
+    const inline = await get(small);
+
+    // Assess
+    expect(linked.res.statusCode).toBe(303);
+    const link = new URL(linked.res.headers.location ?? '');
+    expect(link.searchParams.get('response-content-type')).toBe('application/zip');
+    expect(link.searchParams.get('response-content-disposition')).toBe(
+      `attachment; filename="${linked.name}"`,
+    );
+    const served = await fetch(link);
+    expect(Buffer.from(await served.arrayBuffer()).equals(large)).toBe(true);
+    expect(JSON.parse(asJson.res.body ?? '{}')).toMatchObject({
+      fileName: linked.name,
+      bytes: large.byteLength,
+    });
+    expect(inline.res.statusCode).toBe(200);
+    expect(Buffer.from(inline.res.body ?? '', 'base64').equals(small)).toBe(true);
   });
 });

@@ -138,8 +138,10 @@ describe('staged uploads in local mode', () => {
       headers: once.headers,
       body: Buffer.from('abc'),
     });
-    expect(second.status).toBe(403);
-    expect(((await second.json()) as Answer).error.message).toMatch(/already used or expired/);
+    expect(second.status).toBe(412);
+    expect(((await second.json()) as Answer).error.message).toMatch(
+      /already used: it takes one PUT/,
+    );
     const noAuth = await fetch(`${pipeline.url}/v1/uploads`, {
       method: 'POST',
       body: '{"bytes":5}',
@@ -147,7 +149,7 @@ describe('staged uploads in local mode', () => {
     expect(noAuth.status).toBe(401);
   });
 
-  it('refuses a second PUT racing the first as a used URL (403), at once', async () => {
+  it('refuses a second PUT racing the first as a used URL (412), at once', async () => {
     // Prepare: a first PUT that has sent half its body.
     const { json: ticket } = await stage(100);
     const url = new URL(ticket.url);
@@ -175,8 +177,10 @@ describe('staged uploads in local mode', () => {
     await firstDone;
 
     // Assess
-    expect(second.status).toBe(403);
-    expect(((await second.json()) as Answer).error.message).toMatch(/already used or expired/);
+    expect(second.status).toBe(412);
+    expect(((await second.json()) as Answer).error.message).toMatch(
+      /already used: it takes one PUT/,
+    );
     expect(answer.split('\r\n')[0]).toBe('HTTP/1.1 200 OK');
     expect(answer.toLowerCase()).toContain('\r\nx-correlation-id: corr-put-1\r\n');
     expect(answer.toLowerCase()).toContain('\r\ncache-control: no-store\r\n');

@@ -67,13 +67,13 @@ describe('LocalUploads', () => {
     expect(uploads.authorize(first, url(ID_A))).toBe(true);
     expect(() => uploads.authorize(put(ok), url(ID_A))).toThrow(
       expect.objectContaining({
-        code: 'forbidden',
+        code: 'precondition_failed',
         message: expect.stringMatching(/already used/),
       }),
     );
     uploads.unclaim(ID_A, put(ok)); // not the claimant: no effect
     expect(() => uploads.authorize(put(ok), url(ID_A))).toThrow(
-      expect.objectContaining({ code: 'forbidden' }),
+      expect.objectContaining({ code: 'precondition_failed' }),
     );
     uploads.unclaim(ID_A, first);
     expect(uploads.authorize(put(ok), url(ID_A))).toBe(true);

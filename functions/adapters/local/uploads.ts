@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
@@ -77,12 +78,22 @@ export class LocalUploads implements UploadStore {
   /**
    * May this PUT send its body? Checked by the HTTP edge before anything is read: true, or a
    * refusal that says what is wrong (the URL, or the length or type it was made for). An
-   * admitted PUT claims the URL: another PUT to it is refused (403) from then on, unless
+   * admitted PUT claims the URL: another PUT to it is refused (412) from then on, unless
    * `unclaim` gives it back (the body did not arrive).
    */
   authorize(req: IncomingMessage, url: URL): true {
     const id = UPLOAD_PATH.exec(url.pathname)?.[1];
     const ticket = id === undefined ? undefined : this.#tickets.get(id);
+    // As S3's If-None-Match: * on AWS: the report PUT first is kept, a retry learns it is there.
+    if (
+      id !== undefined &&
+      ticket === undefined &&
+      (this.#claimed.has(id) || existsSync(join(this.#dir, id)))
+    )
+      throw new VigilError(
+        'precondition_failed',
+        `This upload URL was already used: it takes one PUT, and the report sent first is kept. Ingest it with POST /v1/results?upload=${id}.`,
+      );
     if (ticket === undefined || ticket.expires <= Date.now())
       throw new VigilError(
         'forbidden',

@@ -827,7 +827,6 @@ describe('retention and a wrong clock', () => {
       .length,
     catalog: (await store.status.catalog.get('shop', 'r1')) === undefined ? 0 : 1,
   });
-  const settle = () => new Promise((r) => setTimeout(r, 50));
 
   it('drops nothing when the clock is far ahead of the newest record, and warns', async () => {
     // Prepare
@@ -838,8 +837,7 @@ describe('retention and a wrong clock', () => {
     // Act: started with the clock 400 days ahead
     const store = LocalStore.open(dir, { clock: { now: () => new Date(T + 400 * DAY) } });
     opened.push(store);
-    store.prune();
-    await settle();
+    await store.prune().dashboard;
 
     // Assess
     expect(await what(store)).toEqual({
@@ -865,8 +863,7 @@ describe('retention and a wrong clock', () => {
     // Act: a normal start, then the same store after a newer run came in
     const store = LocalStore.open(dir, { clock: { now: () => new Date(T) } });
     opened.push(store);
-    store.prune();
-    await settle();
+    await store.prune().dashboard;
     const kept = await what(store);
     await store.history.putRun(runAt(T, 'r2'), 90);
     const warn = vi.spyOn(logger, 'warn');
@@ -876,8 +873,7 @@ describe('retention and a wrong clock', () => {
     opened.push(behind);
     await behind.history.putRun(runAt(T, 'r9'), 90);
     behind.prune();
-    store.prune();
-    await settle();
+    await store.prune().dashboard;
 
     // Assess
     expect(kept).toEqual({

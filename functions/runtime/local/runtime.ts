@@ -458,13 +458,12 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
   bus.start();
   const prune = () => {
     try {
-      logger.info('store pruned', {
-        ...store.prune({
-          statusDays: retentionDays,
-          ...opts.config.local?.retention,
-          ...opts.retention,
-        }),
+      const { dashboard: _inBackground, ...pruned } = store.prune({
+        statusDays: retentionDays,
+        ...opts.config.local?.retention,
+        ...opts.retention,
       });
+      logger.info('store pruned', pruned);
     } catch (error) {
       logger.error('pruning the store failed; will try again', { error });
     }

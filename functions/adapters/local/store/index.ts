@@ -138,13 +138,20 @@ export class LocalStore {
   }
 
   /**
-   * Drops what is past its retention; returns what went (the dashboard's data in the background).
+   * Drops what is past its retention; returns what went (the dashboard's data in the background:
+   * `dashboard` settles when it is done).
    * Retention counts from the clock, but never past the newest record of the data it applies to
    * (`retentionReference`): a clock far ahead drops nothing, and a record goes only once newer
    * data is past its retention. A clock far from the newest record is warned about. Each part
    * is pruned on its own: one that fails (a damaged page, a full disk) is logged, the others go on.
    */
-  prune(retention: RetentionOptions = {}): { events: number; metrics: number; history: number } {
+  prune(retention: RetentionOptions = {}): {
+    events: number;
+    metrics: number;
+    history: number;
+    /** The dashboard's data, pruned in the background: settles when done (never rejects). */
+    dashboard: Promise<void>;
+  } {
     const now = this.#clock.now().getTime();
     const step = (what: string, fn: () => number): number => {
       try {
@@ -158,14 +165,16 @@ export class LocalStore {
     };
     const newest: (number | undefined)[] = [];
     const statusCutoff = new Date(now - (retention.statusDays ?? 90) * DAY_MS).toISOString();
-    void Promise.all([
+    const dashboard = Promise.all([
       this.status.probes.prune(statusCutoff),
       this.status.incidents.prune(statusCutoff, now),
       this.status.catalog.prune(),
-    ]).catch((error) =>
-      logger.error('pruning the dashboard data failed; will try again', {
-        error: storeFailure(error, 'prune the dashboard data'),
-      }),
+    ]).then(
+      () => undefined,
+      (error: unknown) =>
+        logger.error('pruning the dashboard data failed; will try again', {
+          error: storeFailure(error, 'prune the dashboard data'),
+        }),
     );
     const pruned = {
       events: step('the event log', () => {
@@ -193,7 +202,7 @@ export class LocalStore {
       }),
     };
     warnOfClockSkew(now, newest);
-    return pruned;
+    return { ...pruned, dashboard };
   }
 
   close(): void {

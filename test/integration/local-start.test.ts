@@ -123,9 +123,9 @@ describe('startLocal', () => {
     });
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     const connectionHeaders: (string | undefined)[] = [];
-    let busy = true;
+    // Until an answer says "close" or a request fails: a stopped server cannot answer.
     const client = (async () => {
-      while (busy) {
+      for (;;) {
         const answer = await new Promise<string | undefined>((ok) => {
           const req = request(`${started.url}/v1/health`, { agent }, (res) => {
             res.resume();
@@ -144,7 +144,6 @@ describe('startLocal', () => {
     const t0 = performance.now();
     await started.close();
     const took = performance.now() - t0;
-    busy = false;
     await client;
     agent.destroy();
 

@@ -19,9 +19,9 @@ export const IDEMPOTENCY_EXPIRES_AFTER_SECONDS = 2 * 60 * 60;
  * Lambda entry: canonical events from the bus rule -> EMF metrics on stdout -> CloudWatch.
  *
  * EventBridge delivers at least once, so the handler is idempotent on `deliveryKey` (the run of
- * an ingest event, else the event `id`): the first invocation for a key records it in the `IDEMPOTENCY_TABLE` DynamoDB table (Powertools
- * Idempotency); a redelivery of the same key within `IDEMPOTENCY_EXPIRES_AFTER_SECONDS` returns
- * without printing metrics again. A failed invocation leaves no record, so its retry counts.
+ * an ingest event, else the event `id`): the first invocation for a key records it in the
+ * `IDEMPOTENCY_TABLE` DynamoDB table (Powertools Idempotency); a redelivery of the same key
+ * within `IDEMPOTENCY_EXPIRES_AFTER_SECONDS` returns without printing metrics again. A failed invocation leaves no record, so its retry counts.
  * `lambdaEntry` (Sentry) passes the Lambda context on, from which `makeIdempotent` takes the remaining
  * time (an in-progress record of a timed-out invocation expires with it).
  */

@@ -872,8 +872,7 @@ describe('retention and a wrong clock', () => {
     });
     opened.push(behind);
     await behind.history.putRun(runAt(T, 'r9'), 90);
-    behind.prune();
-    await store.prune().dashboard;
+    await Promise.all([behind.prune().dashboard, store.prune().dashboard]);
 
     // Assess
     expect(kept).toEqual({

@@ -9,10 +9,11 @@ import { DEFAULT_CONCURRENCY } from '../../core/probes/run';
  * The timing of local mode's probes, on whichever thread runs the checks (the probe worker
  * thread in `vigil dev`, the calling thread when a test injects the HTTP probe). Each probe runs
  * at start, then every `intervalSeconds` at its own stable offset within the interval
- * (`probeOffsetMs`; the first one at least half an interval after the start run), at most `concurrency` at once, never overlapping itself. A tick that comes
- * while the probe's previous run is still going (or waiting for a slot) runs as soon as that run
- * ends; a run that starts more than a tenth of its interval after its time carries `lateMs`. Only
- * when the next tick comes too before a waiting one could start is the older one skipped. This
+ * (`probeOffsetMs`; the first one at least half an interval after the start run), at most
+ * `concurrency` at once, never overlapping itself. A tick that comes while the probe's previous
+ * run is still going (or waiting for a slot) runs as soon as that run ends; a run that starts
+ * more than a tenth of its interval after its time carries `lateMs`. Only when the next tick
+ * comes too before a waiting one could start is the older one skipped. This
  * module only measures and reports: what to do with a result, a skip or a failure (count, log,
  * publish) is the caller's (`ProbeScheduler`).
  */

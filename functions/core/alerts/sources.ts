@@ -1,3 +1,4 @@
+import { checkKey } from '../check-key';
 import type { HeartbeatConfig, ProbeConfig, VigilConfig } from '../config';
 import { DETAIL_TYPES, SOURCES } from '../event-names';
 import type {
@@ -70,7 +71,7 @@ const probeObservation = (
   const status = detail.statusCode === undefined ? '' : ` (HTTP ${detail.statusCode})`;
   return {
     id: eventId,
-    checkKey: `probe:${project}/${probe}`,
+    checkKey: checkKey('probe', project, probe),
     ok: detail.status === 'up',
     at: checkedAt,
     source: 'probe',
@@ -113,7 +114,7 @@ const heartbeatObservation = (
   );
   return {
     id: eventId,
-    checkKey: `heartbeat:${project}/${heartbeat}`,
+    checkKey: checkKey('heartbeat', project, heartbeat),
     ok: detail.status === 'up',
     at: checkedAt,
     source: 'heartbeat',

@@ -1,4 +1,5 @@
 import { activeWindow, covers } from '../alerts/maintenance';
+import { checkKey } from '../check-key';
 import type { MaintenanceWindow, ProbeConfig, VigilConfig } from '../config';
 import { loadCronParser } from '../cron';
 import { VigilError } from '../errors';
@@ -113,7 +114,7 @@ const configuredProbes = (config: VigilConfig): (ProbeConfig & { project: string
   config.probes.map((p) => ({ ...p, project: p.project ?? config.project }));
 
 export const probeCheckKey = (project: string, probe: string): string =>
-  `probe:${project}/${probe}`;
+  checkKey('probe', project, probe);
 
 /** What the probe history holds a row for: a probe, or a heartbeat (recorded as one). */
 type CheckKind = NonNullable<ProbeSummary['kind']>;
@@ -148,7 +149,7 @@ const configuredChecks = (config: VigilConfig): ConfiguredCheck[] => [
 
 /** The alert check key of a row: `probe:` or `heartbeat:` (a row no longer configured: probe). */
 const checkKeyOf = (kind: CheckKind | undefined, project: string, name: string): string =>
-  `${kind ?? 'probe'}:${project}/${name}`;
+  checkKey(kind ?? 'probe', project, name);
 
 /** Open incidents now (one query over every project). */
 const openIncidents = async (deps: StatusQueryDeps, now: number): Promise<Incident[]> =>

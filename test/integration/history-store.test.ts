@@ -828,9 +828,10 @@ describe('SqliteHistoryStore', () => {
     store.db.db.exec(`PRAGMA max_page_count = ${pages}`);
     const big = testRec(project, 'unit > big', 1, Array(2000).fill('passed'));
 
-    // Act
+    // Act: each write needs new pages, whichever transaction of the group commit takes it (a
+    // small run alone may fit in a page that has room)
     const failed = await Promise.allSettled([
-      store.history.putRun(run(project, 2), TTL),
+      store.history.putRun({ ...run(project, 2), correlationId: 'c'.repeat(20_000) }, TTL),
       store.history.putTest(big, 0, TTL),
     ]);
     store.db.db.exec('PRAGMA max_page_count = 1073741823');

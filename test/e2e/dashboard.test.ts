@@ -170,6 +170,7 @@ describe.skipIf(!ok)('dashboard in Chromium', () => {
             recoveryThreshold: 1,
           },
         ],
+        heartbeats: [{ name: 'nightly-backup', periodSeconds: 86_400 }],
         statusPage: {
           title: 'Shop status',
           components: [{ name: 'Checkout', probes: ['checkout'] }],
@@ -478,7 +479,12 @@ describe.skipIf(!ok)('dashboard in Chromium', () => {
     expect(await readFile((await download.path()) ?? '')).toEqual(png);
   });
 
-  it('marks a probe removed from the config, and draws an hour of latency alone as a dot', async () => {
+  it('marks a probe removed from the config and a heartbeat as one, and draws an hour of latency alone as a dot', async () => {
+    const ping = await fetch(`${pipeline.url}/v1/heartbeats/shop/nightly-backup`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    expect(ping.status, await ping.text()).toBeLessThan(300);
     // A probe the config does not name, with one sample: one hour of the 24 has latency.
     await pipeline.bus.publish([
       toProbeEvent({
@@ -504,6 +510,11 @@ describe.skipIf(!ok)('dashboard in Chromium', () => {
     const row = page.locator('tr[data-probe="retired"]');
     await row.waitFor();
     expect(await row.locator('td').nth(1).textContent()).toBe('removed from config');
+    expect(await row.locator('td').first().textContent()).toBe('retired');
+    // A heartbeat's row says what it is (it shares the table with the probes) and is configured.
+    const heartbeat = page.locator('tr[data-probe="nightly-backup"]');
+    expect(await heartbeat.locator('td').first().textContent()).toBe('nightly-backup heartbeat');
+    expect(await heartbeat.locator('td').nth(1).textContent()).toBe('up');
     // A line needs two points: one point is a dot, never a polyline that draws nothing.
     expect(await row.locator('svg.spark circle').count()).toBe(1);
     expect(await row.locator('svg.spark polyline').count()).toBe(0);

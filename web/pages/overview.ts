@@ -77,7 +77,7 @@ export const ProbeTable = ({ probes }: { probes: ProbesAnswer['probes'] }) =>
         <tbody>
           ${probes.map(
             (p) => html`<tr data-probe=${p.probe}>
-              <td><a href=${href('probe', p.project, p.probe)}>${p.probe}</a>${p.incidentOpen ? html` <span class="pill bad">incident</span>` : null}</td>
+              <td><a href=${href('probe', p.project, p.probe)}>${p.probe}</a>${p.kind === 'heartbeat' ? html` <small class="kind">heartbeat</small>` : null}${p.incidentOpen ? html` <span class="pill bad">incident</span>` : null}</td>
               <td><${ProbeState} status=${p.status} configured=${p.configured} /></td>
               <td><${Time} iso=${p.checkedAt} /></td>
               <td>${pct(p.uptime.h24)}</td><td>${pct(p.uptime.d7)}</td><td>${pct(p.uptime.d30)}</td>

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { parseReport } from '../../functions/core/formats';
 import { withJsonBytes } from '../../functions/core/json-bytes';
 import { generateJunit } from '../helpers/generate-junit';
@@ -110,6 +110,27 @@ describe('withJsonBytes', () => {
     // Both buffers are back: the next call writes into one of them.
     const next = await withJsonBytes({ next: 1 }, async (bytes) => bytes.buffer);
     expect([lentFirst?.buffer]).toContain(next);
+  });
+
+  it('gives the event loop a turn between slices once it has written for a few milliseconds', async () => {
+    // Ingest's raw report is being written meanwhile: its file operations need the main thread.
+    const cases = Array.from({ length: 2_000 }, (_, i) => ({ name: `t${i}`, durationMs: i }));
+    let clock = 0;
+    const now = vi.spyOn(performance, 'now').mockImplementation(() => (clock += 5));
+    const turns: number[] = [];
+    const tick = () => {
+      turns.push(clock);
+      if (turns.length < 100) setImmediate(tick);
+    };
+    setImmediate(tick);
+    try {
+      const bytes = await bytesOf({ report: { cases } });
+      expect(bytes.toString()).toBe(JSON.stringify({ report: { cases } }));
+    } finally {
+      now.mockRestore();
+    }
+    // 2,000 elements are 8 slices; a turn came after each slice (the clock moved 5 ms each).
+    expect(turns.length).toBeGreaterThanOrEqual(7);
   });
 
   it('takes the buffer back when the caller fails, and passes the failure on', async () => {

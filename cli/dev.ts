@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { type LocalPipeline, startLocal } from '../functions/runtime/local/runtime';
 import { cachedCliText } from './build';
 import { resolveConfig } from './config';
@@ -25,16 +26,26 @@ export const runDev = async (io: DevIo): Promise<LocalPipeline> => {
     .split(',')
     .map((t) => t.trim())
     .filter(Boolean);
+  const port = parsePort(env.PORT);
+  const host = env.HOST || '127.0.0.1';
   const pipeline = await startLocal({
     config,
     dataDir: env.VIGIL_DATA_DIR || '.vigil',
-    port: parsePort(env.PORT),
-    host: env.HOST || '127.0.0.1',
+    port,
+    host,
     tokens,
     echoMetrics: env.VIGIL_ECHO_METRICS === 'true',
     cliFile: cachedCliText,
+  }).catch((error: unknown) => {
+    if ((error as { code?: unknown }).code !== 'EADDRINUSE') throw error;
+    throw new Error(
+      `${host}:${port} is already in use (another Vigil, or another program): stop it, or start with PORT=<another port> (PORT=0 takes any free one).`,
+    );
   });
-  const sample = 'test/fixtures/corpus/junit/datadog-java-gradle.xml';
+  // An absolute path: the command works when pasted into a terminal opened anywhere.
+  const sample = fileURLToPath(
+    new URL('../test/fixtures/corpus/junit/datadog-java-gradle.xml', import.meta.url),
+  );
   const token = pipeline.generatedToken ? pipeline.tokens[0] : '$VIGIL_TOKEN';
   io.stdout(
     [

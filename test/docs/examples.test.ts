@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { transformSync } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { maintenanceCronProblems } from '../../functions/core/alerts/maintenance';
 import { flakyNotice, formatDuration, slackPayload } from '../../functions/core/alerts/messages';
 import { parseConfig } from '../../functions/core/config';
+import { checkConfig } from '../../functions/core/config-check';
 import { loadCronParser } from '../../functions/core/cron';
 import type { TestCase } from '../../functions/core/formats/types';
 import { DEFAULT_CONTEXT } from '../../functions/core/gates/checks';
@@ -25,7 +25,9 @@ import { type CodeBlock, docFiles, parseMarkdown, ROOT, readDoc } from './markdo
  *   for ID (produced below, against the local pipeline running in this process), volatile
  *   parts (ids, times, ports, tokens, latencies) normalised on both sides;
  * - a code block under `<!-- config -->` (a whole `vigil.config.ts`, or a fragment of its
- *   object) must pass the config schema, as `npm start` and `cdk deploy` would load it;
+ *   object) must pass the full check of a loaded file (`checkConfig`: the schema, crons, names,
+ *   references), as `npm start` and `cdk deploy` would load it; a fragment without `probes` is
+ *   checked with the walkthrough's (`checkout-api`), which the reader has by then;
  *   `<!-- config: defaults -->` must also show the defaults, and `<!-- config: NAME -->` names
  *   a block a scenario below runs (the probe walkthrough).
  *
@@ -193,7 +195,15 @@ beforeAll(async () => {
   cleanups.push(() => dev.close());
   vi.unstubAllEnvs();
   token = dev.tokens[0] ?? '';
-  produced.set('npm-start', startOutput.text().split(FIXTURE_CONFIG).join('vigil.config.ts'));
+  produced.set(
+    'npm-start',
+    startOutput
+      .text()
+      .split(FIXTURE_CONFIG)
+      .join('vigil.config.ts')
+      .split(ROOT)
+      .join('/home/you/vigil/'),
+  );
 
   const sample = await readFile(join(ROOT, 'test/fixtures/corpus/junit/datadog-java-gradle.xml'));
   produced.set(
@@ -544,8 +554,12 @@ describe('config examples in the docs', () => {
 
   it.each(configs.map((c) => [`${c.file}:${c.line}`, c] as const))('%s is valid', (_, block) => {
     const input = evaluateConfig(block.body) as Record<string, unknown>;
-    const config = parseConfig(input, `${block.file}:${block.line}`);
-    expect(maintenanceCronProblems(config.alerts.maintenance)).toEqual([]);
+    // A fragment (no `export default`) is a part of the reader's config, probes included.
+    const whole =
+      /export\s+default/.test(block.body) || 'probes' in input
+        ? input
+        : { ...input, probes: namedConfig('slack-probe').probes };
+    checkConfig(whole, `${block.file}:${block.line}`);
     // `<!-- config: defaults -->`: the values shown are the defaults.
     if (block.markers.config === 'defaults') {
       const defaults = parseConfig({}) as Record<string, unknown>;

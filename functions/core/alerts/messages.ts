@@ -169,6 +169,12 @@ const truncate = (s: string, max: number): string =>
 export const escapeSlack = (s: string): string =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
+/**
+ * Text from a check or a report as inline code: no mrkdwn formatting applies inside it, and a
+ * backtick in it (which would end the code early) becomes `'`.
+ */
+const slackCode = (s: string): string => `\`${escapeSlack(s.replace(/`/g, "'"))}\``;
+
 /** A URL inside `<url|label>`: the delimiters must not appear unencoded. */
 const slackLinkUrl = (url: string): string =>
   url.replace(/[|<>]/g, (c) => encodeURIComponent(c)).replace(/\s/g, '%20');
@@ -187,6 +193,8 @@ export type SlackBlock =
 export interface SlackPayload {
   /** Fallback for notifications and clients without blocks. */
   text: string;
+  /** The fallback is not mrkdwn: `*`, `_`, `~` and backticks from a report stay as they are. */
+  mrkdwn: false;
   blocks: SlackBlock[];
 }
 
@@ -205,8 +213,8 @@ export const slackPayload = (n: AlertNotification): SlackPayload => {
     notice
       ? mrkdwn(`*Detected*\n${formatTime(n.at)}`, SLACK.field)
       : mrkdwn(`*Since*\n${formatTime(n.since)}`, SLACK.field),
-    mrkdwn(`*Project*\n${escapeSlack(n.project)}`, SLACK.field),
-    mrkdwn(`*Check*\n\`${escapeSlack(n.checkKey)}\``, SLACK.field),
+    mrkdwn(`*Project*\n${slackCode(n.project)}`, SLACK.field),
+    mrkdwn(`*Check*\n${slackCode(n.checkKey)}`, SLACK.field),
   ];
   if (n.downtimeSeconds !== undefined)
     fields.push(mrkdwn(`*Downtime*\n${formatDuration(n.downtimeSeconds)}`, SLACK.field));
@@ -219,7 +227,12 @@ export const slackPayload = (n: AlertNotification): SlackPayload => {
         emoji: true,
       },
     },
-    { type: 'section', text: mrkdwn(escapeSlack(n.summary)) },
+    // Plain text: names and messages from a report never format it (bold, italics, code);
+    // `&`, `<` and `>` are escaped in every Slack text, so links and mentions stay text too.
+    {
+      type: 'section',
+      text: { type: 'plain_text', text: truncate(escapeSlack(n.summary), SLACK.text) },
+    },
     { type: 'section', fields },
   ];
   if (n.lastError) {
@@ -238,7 +251,7 @@ export const slackPayload = (n: AlertNotification): SlackPayload => {
     type: 'context',
     elements: [
       mrkdwn(
-        `Correlation id \`${escapeSlack(n.correlationId)}\`${n.traceId ? ` · trace \`${escapeSlack(n.traceId)}\`` : ''} · ${notice ? 'event' : 'incident'} \`${escapeSlack(n.incidentId)}\` · ${formatTime(n.at)} · Vigil`,
+        `Correlation id ${slackCode(n.correlationId)}${n.traceId ? ` · trace ${slackCode(n.traceId)}` : ''} · ${notice ? 'event' : 'incident'} ${slackCode(n.incidentId)} · ${formatTime(n.at)} · Vigil`,
       ),
     ],
   });
@@ -249,7 +262,7 @@ export const slackPayload = (n: AlertNotification): SlackPayload => {
   const text = notice
     ? `${mark.label} [${n.severity}] ${n.title}: ${n.summary}`
     : `${mark.label} [${n.severity}] ${n.title}${resolved ? downtime : ` since ${formatTime(n.since)}`}${error}${n.reason ? ` (${n.reason})` : ''}`;
-  return { text: escapeSlack(truncate(text, SLACK.text)), blocks };
+  return { text: escapeSlack(truncate(text, SLACK.text)), mrkdwn: false, blocks };
 };
 
 // Email (SNS) ---------------------------------------------------------------------------

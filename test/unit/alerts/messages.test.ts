@@ -171,6 +171,32 @@ describe('slackPayload', () => {
     expect(payload.text).toBe('RESOLVED [critical] Probe checkout-api after 12m 30s');
   });
 
+  it('never lets a name or message from a report format the message', () => {
+    // Prepare: a suite name, an error and a correlation id as a hostile report or client sends them.
+    const hostile = '*pwn* _it_ ~gone~ `code` <!channel> <https://evil.example|click>';
+    const payload = slackPayload({
+      ...n,
+      summary: `Tests of suite ${hostile} failed.`,
+      project: 'shop_`x`_',
+      correlationId: 'c`*bold*`',
+    });
+
+    // Assess: the summary is plain text (no mrkdwn), with Slack's three characters escaped.
+    expect(payload.blocks[1]).toEqual({
+      type: 'section',
+      text: {
+        type: 'plain_text',
+        text: 'Tests of suite *pwn* _it_ ~gone~ `code` &lt;!channel&gt; &lt;https://evil.example|click&gt; failed.',
+      },
+    });
+    // mrkdwn fields show such values as inline code, which no backtick in them can end.
+    const text = blockText(payload.blocks);
+    expect(text).toContain("*Project*\n`shop_'x'_`");
+    expect(text).toContain("Correlation id `c'*bold*'`");
+    // The notification text is not mrkdwn either.
+    expect(payload.mrkdwn).toBe(false);
+  });
+
   it('keeps within the Block Kit limits for very long titles and errors', () => {
     // Prepare
     const long: AlertNotification = { ...n, title: 'x'.repeat(400), lastError: 'e'.repeat(10_000) };

@@ -53,7 +53,7 @@ export const runDev = async (io: DevIo): Promise<LocalPipeline> => {
       `  config:   ${source}`,
       `  data dir: ${resolve(env.VIGIL_DATA_DIR || '.vigil')}`,
       pipeline.generatedToken
-        ? `  token:    ${token}  (generated for this run; set VIGIL_INGEST_TOKENS to choose your own)`
+        ? `  token:    ${token}  (made at the first start, kept in the data dir's token file; set VIGIL_INGEST_TOKENS to choose your own)`
         : `  tokens:   ${pipeline.tokens.length} from VIGIL_INGEST_TOKENS`,
       '',
       'Post a report:',

@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDev } from '../../cli/dev';
+import { localToken } from '../../functions/adapters/local/token-file';
 
 let dir: string;
 let env: NodeJS.ProcessEnv;
@@ -32,6 +33,49 @@ describe('vigil dev (npm start)', () => {
     } finally {
       await pipeline.close();
     }
+  });
+
+  it('keeps the token it made across restarts, in an owner-only file of the data directory', async () => {
+    const start = async () => {
+      let out = '';
+      const pipeline = await runDev({
+        env: { ...env, PORT: '0', VIGIL_DATA_DIR: join(dir, 'kept') },
+        stdout: (s) => {
+          out += s;
+        },
+        stderr: () => {},
+      });
+      await pipeline.close();
+      return /token: {4}(vgl_\S+)/.exec(out)?.[1];
+    };
+    const first = await start();
+    expect(first).toMatch(/^vgl_[A-Za-z0-9_-]{24}$/);
+    expect(await start()).toBe(first);
+    const file = join(dir, 'kept', 'token');
+    expect((await readFile(file, 'utf8')).trim()).toBe(first);
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+  });
+
+  it('replaces a token file that does not hold a token it made', async () => {
+    const data = await mkdtemp(join(tmpdir(), 'vigil-token-'));
+    await writeFile(join(data, 'token'), 'password\n');
+    const token = await localToken(data);
+    expect(token).toMatch(/^vgl_[A-Za-z0-9_-]{24}$/);
+    expect(await localToken(data)).toBe(token);
+  });
+
+  it('fails to start when its token file cannot be read, and leaves the data directory free', async () => {
+    const data = join(dir, 'unreadable');
+    await mkdir(join(data, 'token'), { recursive: true });
+    const io = {
+      env: { ...env, PORT: '0', VIGIL_DATA_DIR: data },
+      stdout: () => {},
+      stderr: () => {},
+    };
+    await expect(runDev(io)).rejects.toMatchObject({ code: 'EISDIR' });
+    // The store it opened was closed with its lock: the next start may take the directory.
+    await rm(join(data, 'token'), { recursive: true });
+    await (await runDev(io)).close();
   });
 
   describe('on a port already taken', () => {

@@ -22,6 +22,7 @@ import { ProbeScheduler } from '../../adapters/local/probe-scheduler';
 import { metricsExposition, PrometheusRegistry } from '../../adapters/local/prometheus';
 import { LocalStore, type RetentionOptions } from '../../adapters/local/store';
 import { importStatusJournal } from '../../adapters/local/store/status-import';
+import { localToken } from '../../adapters/local/token-file';
 import { LocalUploads, requestBaseUrl, UPLOAD_PATH } from '../../adapters/local/uploads';
 import { authorize } from '../../core/access';
 import { listAlerts } from '../../core/alerts/service';
@@ -60,7 +61,7 @@ export interface LocalOptions {
   dataDir: string;
   port?: number;
   host?: string;
-  /** Accepted bearer tokens; one is generated when empty. */
+  /** Accepted bearer tokens; when empty, local mode's own (`localToken`: kept in the data directory). */
   tokens?: readonly string[];
   /** Read-only tokens (GET routes only). Default: `VIGIL_READ_TOKENS` (comma-separated). */
   readTokens?: readonly string[];
@@ -195,10 +196,17 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
   const dataDir = resolve(opts.dataDir);
   const given = opts.tokens ?? [];
   const generatedToken = given.length === 0;
-  const tokens = generatedToken ? [`vgl_${randomBytes(18).toString('base64url')}`] : [...given];
 
   const scoped = await invocationScopes();
   const store = LocalStore.open(dataDir, { synchronous: opts.synchronous });
+  let tokens: readonly string[];
+  try {
+    // Read or made with the data directory's lock held (the store's).
+    tokens = generatedToken ? [await localToken(dataDir)] : [...given];
+  } catch (error) {
+    store.close();
+    throw error;
+  }
   const metricStore = store.metrics;
   const metrics = createLocalMetrics(metricStore, {
     namespace: NAMESPACE,

@@ -50,7 +50,7 @@ describe('vigil main', () => {
     expect(await main(['probe', '--once'], probe.io)).toBe(0);
   });
 
-  it('runs dev: serves health, prints the URL, the generated token and a curl command', async () => {
+  it('runs dev: serves health, prints the URL, its own token and a curl command', async () => {
     // Prepare
     const { dir, file } = await emptyConfig();
     const run = io({ PORT: '0', VIGIL_CONFIG: file, VIGIL_DATA_DIR: join(dir, 'data') });
@@ -60,7 +60,7 @@ describe('vigil main', () => {
       // Assess
       const text = run.out.join('');
       const url = /listening on (\S+)/.exec(text)?.[1] ?? '';
-      expect(text).toMatch(/token: +vgl_\S+ +\(generated/);
+      expect(text).toMatch(/token: +vgl_\S+ +\(made at the first start/);
       expect(text).toContain(`${url}/v1/results?project=cli-test&branch=main`);
       expect((await fetch(`${url}/v1/health`)).status).toBe(200);
     } finally {

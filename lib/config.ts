@@ -1,8 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import { RemovalPolicy } from 'aws-cdk-lib';
-import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { loadConfigFile } from '../functions/adapters/local/config-file';
-import { DEPLOYED_STAGES, type VigilConfig } from '../functions/core/config';
+import { DEPLOYED_STAGES, LOG_RETENTION_DAYS, type VigilConfig } from '../functions/core/config';
 
 /** The stages Vigil models in code; each deploys as its own stack. */
 export const STAGES = DEPLOYED_STAGES;
@@ -55,17 +55,14 @@ export const STAGE_DEFAULTS = {
   archiveRetentionDays: 90,
 } as const satisfies { logLevel: LogLevel; logRetentionDays: number; archiveRetentionDays: number };
 
-/** The retention periods CloudWatch Logs accepts, in days. */
-const LOG_RETENTION_DAYS: readonly number[] = Object.values(RetentionDays).filter(
-  (value): value is number => typeof value === 'number',
-);
-
-/** A CloudWatch Logs retention; other day counts are rejected rather than silently rounded. */
+/**
+ * A CloudWatch Logs retention; other day counts are rejected rather than silently rounded. The
+ * config schema refuses them already (`stages.<stage>.logRetentionDays`), with the same list.
+ */
 export const toRetentionDays = (days: number): RetentionDays => {
   if (!LOG_RETENTION_DAYS.includes(days)) {
-    const allowed = [...LOG_RETENTION_DAYS].sort((a, b) => a - b).join(', ');
     throw new Error(
-      `logRetentionDays ${days} is not a CloudWatch Logs retention period; use one of ${allowed}.`,
+      `logRetentionDays ${days} is not a CloudWatch Logs retention period; use one of ${LOG_RETENTION_DAYS.join(', ')}.`,
     );
   }
   return days as RetentionDays;

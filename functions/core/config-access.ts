@@ -23,16 +23,32 @@ export const ownEntry = <T>(
 const overridesOf = (config: VigilConfig, stage: string | undefined) =>
   stage ? ownEntry(config.stages, stage) : undefined;
 
-/** Effective gate thresholds for a project: top-level (with defaults) < stage < project. */
-export const gateConfigFor = (
-  config: VigilConfig,
-  project: string,
-  stage?: string,
-): GateConfig => ({
-  ...config.gates,
-  ...overridesOf(config, stage)?.gates,
-  ...ownEntry(config.projects, project)?.gates,
-});
+type GateOverrides = Partial<GateConfig>;
+
+/**
+ * Effective gate thresholds for a project: top-level (with defaults) < stage < project, field by
+ * field; inside `security` key by key, inside `benchmarks` benchmark by benchmark and then key by
+ * key, so a project that sets one benchmark's `direction` keeps the threshold set above it.
+ */
+export const gateConfigFor = (config: VigilConfig, project: string, stage?: string): GateConfig => {
+  const layers: GateOverrides[] = [
+    config.gates,
+    overridesOf(config, stage)?.gates ?? {},
+    ownEntry(config.projects, project)?.gates ?? {},
+  ];
+  const merged: GateConfig = Object.assign({}, ...layers);
+  const security = layers.filter((l) => l.security).map((l) => l.security);
+  if (security.length) merged.security = Object.assign({}, ...security);
+  const names = new Set(layers.flatMap((l) => Object.keys(l.benchmarks ?? {})));
+  // fromEntries: a benchmark named `__proto__` stays an own key.
+  merged.benchmarks = Object.fromEntries(
+    [...names].map((name) => [
+      name,
+      Object.assign({}, ...layers.map((l) => (l.benchmarks ? ownEntry(l.benchmarks, name) : {}))),
+    ]),
+  );
+  return merged;
+};
 
 /** Quarantine entries that concern a project: the top-level list plus the project's own. */
 export const quarantineFor = (config: VigilConfig, project: string): Quarantine[] => [

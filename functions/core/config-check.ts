@@ -6,8 +6,8 @@ import { projectNameProblem } from './project';
 /**
  * The full check of a config file, run where files are loaded (CLI, local mode, CDK synth):
  * the schema, every maintenance and heartbeat cron and time zone, and what the schema cannot see
- * (windows naming probes that do not exist, or ending before they start; heartbeat names used
- * twice in a project). Every problem is reported at once, each
+ * (windows, status page components and public badges naming probes that do not exist; windows
+ * ending before they start; heartbeat names used twice in a project). Every problem is reported at once, each
  * named by its path, so one edit fixes them all.
  */
 
@@ -16,16 +16,27 @@ const isRecord = (v: unknown): v is Record<string, unknown> =>
 
 const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 
+/** The names of the checks in `items` (probes, heartbeats). */
+const namesOf = (...items: unknown[][]): Set<string> =>
+  new Set(items.flat().flatMap((p) => (isRecord(p) && typeof p.name === 'string' ? [p.name] : [])));
+
+/** `at.K: no probe is named …` for each name of `names` that `known` lacks. */
+const unknownProbes = (at: string, names: unknown, known: Set<string>): string[] =>
+  list(names).flatMap((name, k) =>
+    typeof name === 'string' && !known.has(name)
+      ? [
+          `${at}.${k}: no probe is named ${JSON.stringify(name)}` +
+            (known.size ? ` (probes: ${[...known].join(', ')})` : ' (no probes are configured)'),
+        ]
+      : [],
+  );
+
 /** Problems the schema does not catch; read from the raw input so they come with its errors. */
 const maintenanceProblems = (raw: unknown): string[] => {
   const root = isRecord(raw) ? raw : {};
   const alerts = isRecord(root.alerts) ? root.alerts : {};
   // A window names probes or heartbeats.
-  const probes = new Set(
-    [...list(root.probes), ...list(root.heartbeats)].flatMap((p) =>
-      isRecord(p) && typeof p.name === 'string' ? [p.name] : [],
-    ),
-  );
+  const probes = namesOf(list(root.probes), list(root.heartbeats));
   return list(alerts.maintenance).flatMap((w, i) => {
     if (!isRecord(w)) return [];
     const at = `alerts.maintenance.${i}`;
@@ -34,18 +45,30 @@ const maintenanceProblems = (raw: unknown): string[] => {
       const problem = cronProblem(w.cron);
       if (problem) problems.push(`${at}.cron: ${problem}`);
     }
-    for (const [k, name] of list(w.probes).entries())
-      if (typeof name === 'string' && !probes.has(name))
-        problems.push(
-          `${at}.probes.${k}: no probe is named ${JSON.stringify(name)}` +
-            (probes.size ? ` (probes: ${[...probes].join(', ')})` : ' (no probes are configured)'),
-        );
+    problems.push(...unknownProbes(`${at}.probes`, w.probes, probes));
     const start = typeof w.start === 'string' ? Date.parse(w.start) : Number.NaN;
     const end = typeof w.end === 'string' ? Date.parse(w.end) : Number.NaN;
     if (end <= start)
       problems.push(`${at}.end: the window ends (${w.end}) before it starts (${w.start})`);
     return problems;
   });
+};
+
+/**
+ * Status page components and public badges name probes (not heartbeats: neither shows them); a
+ * misspelt name would show nothing, or keep a badge private, without a word.
+ */
+const publicProbeProblems = (raw: unknown): string[] => {
+  const root = isRecord(raw) ? raw : {};
+  const probes = namesOf(list(root.probes));
+  const page = isRecord(root.statusPage) ? root.statusPage : {};
+  const badges = isRecord(root.badges) && isRecord(root.badges.public) ? root.badges.public : {};
+  return [
+    ...list(page.components).flatMap((c, i) =>
+      isRecord(c) ? unknownProbes(`statusPage.components.${i}.probes`, c.probes, probes) : [],
+    ),
+    ...unknownProbes('badges.public.probes', badges.probes, probes),
+  ];
 };
 
 /** Why `zone` is not an IANA time zone this runtime knows, or undefined. */
@@ -136,6 +159,7 @@ export const checkConfig = (raw: unknown, source: string): VigilConfig => {
           (i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`,
         )),
     ...maintenanceProblems(raw),
+    ...publicProbeProblems(raw),
     ...heartbeatProblems(raw),
     ...projectProblems(raw),
   ];

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { VAR_PLACEHOLDER } from './config-access';
 import { VigilError } from './errors';
+import { SECRET_PLACEHOLDER, secretNames } from './probes/secrets';
 
 /** The stages deployed to AWS, one stack each (`cdk deploy -c stage=NAME`). */
 export const DEPLOYED_STAGES = ['dev', 'staging', 'prod'] as const;
@@ -102,6 +103,18 @@ const gateOverrideSchema = z
 /** Top-level gate settings: the overrides filled with the defaults. */
 export const gateConfigSchema = gateOverrideSchema.transform((g) => ({ ...GATE_DEFAULTS, ...g }));
 
+/** An instant with its zone: without one it would mean a different time on every machine. */
+const instantSchema = z.iso.datetime({
+  offset: true,
+  error: 'must be an ISO 8601 time with a zone: 2026-12-31T18:00:00Z or 2026-12-31T19:00:00+01:00',
+});
+
+const expiresSchema = z.union([z.iso.date(), instantSchema], {
+  error:
+    'must be a day (2026-12-31, inclusive, UTC) or an ISO 8601 time with a zone ' +
+    '(2026-12-31T18:00:00Z)',
+});
+
 /**
  * A quarantined test: its failures do not fail the gate (they are still recorded and shown)
  * until `expires`. `test` is a test id as the history API lists it (`suite > classname > name`,
@@ -113,7 +126,7 @@ export const quarantineSchema = z
     owner: z.string().min(1).max(128),
     reason: z.string().min(1).max(512),
     /** Last day (UTC, inclusive) or instant the quarantine applies: `2026-12-31` or ISO 8601. */
-    expires: z.union([z.iso.date(), z.iso.datetime({ offset: true })]),
+    expires: expiresSchema,
   })
   .strict();
 
@@ -132,7 +145,7 @@ export const securitySuppressionSchema = z
     owner: z.string().min(1).max(128),
     reason: z.string().min(1).max(512),
     /** Last day (UTC, inclusive) or instant the suppression applies: `2026-12-31` or ISO 8601. */
-    expires: z.union([z.iso.date(), z.iso.datetime({ offset: true })]),
+    expires: expiresSchema,
   })
   .strict()
   .refine((s) => s.rule ?? s.path ?? s.url ?? s.package ?? s.tool, {
@@ -157,6 +170,14 @@ export const projectConfigSchema = z
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+
+/**
+ * Probes resolve `{{secret:NAME}}` in headers (and step bodies), never in URLs: a URL is shown
+ * in events, logs and the dashboard, so a secret there would be sent literally or leak.
+ */
+const NO_SECRET_IN_URL =
+  '{{secret:NAME}} is not resolved in a URL (URLs are shown in events and logs): ' +
+  'send the secret in a header, e.g. authorization: "Bearer {{secret:NAME}}"';
 
 /** JSONPath-style assertion on a JSON response body: `$.a.b[0].c` with equals or exists. */
 const jsonAssertionSchema = z
@@ -199,7 +220,8 @@ export const probeStepSchema = z
       .refine(
         (u) => z.url({ protocol: /^https?$/ }).safeParse(u.replace(VAR_PLACEHOLDER, 'x')).success,
         'must be an http(s) URL (with {{vars.NAME}} placeholders allowed)',
-      ),
+      )
+      .refine((u) => secretNames(u).length === 0, NO_SECRET_IN_URL),
     method: httpMethod.default('GET'),
     headers: z.record(z.string(), z.string()).default({}),
     body: z.string().optional(),
@@ -274,8 +296,11 @@ export const probeSchema = z
     name: z
       .string()
       .regex(NAME, 'letters, digits, . _ - (max 64), starting with a letter or digit'),
-    /** Project the probe's metrics and alerts belong to (default: the top-level `project`). */
-    project: z.string().regex(NAME).optional(),
+    /**
+     * Project the probe's metrics and alerts belong to (default: the top-level `project`); the
+     * config check applies ingest's project-name rule (`shop/web` is fine).
+     */
+    project: z.string().min(1).optional(),
     /**
      * `http` (when absent), `tcp` (connect to `host`:`port`), `dns` (query `host`) or `browser`
      * (run `script` in Chromium).
@@ -305,12 +330,13 @@ export const probeSchema = z
     /** DNS checks: the record type asked for (default `A`). */
     recordType: z.enum(['A', 'AAAA', 'CNAME', 'MX', 'NS', 'TXT']).optional(),
     /** The URL of a single-request probe; a multi-step probe has `steps` instead. */
-    url: httpUrl.optional(),
+    url: httpUrl.refine((u) => secretNames(u).length === 0, NO_SECRET_IN_URL).optional(),
     /** A multi-step API check: requests run in order, later ones using earlier ones' `extract`. */
     steps: z.array(probeStepSchema).min(1).max(20).optional(),
     method: httpMethod.default('GET'),
     /** Header values may reference secrets as `{{secret:NAME}}`; they are never logged. */
     headers: z.record(z.string(), z.string()).default({}),
+    /** Sent as is: `{{secret:NAME}}` is resolved in a step's body, not here (refused below). */
     body: z.string().optional(),
     /** Local mode: any interval >= 1 s. On AWS the schedule is 1 minute with `samplesPerMinute`. */
     intervalSeconds: z.number().int().min(1).max(3600).default(60),
@@ -358,6 +384,12 @@ export const probeSchema = z
       fail('expect', '"values" and "minCount" are for dns checks');
     if (kind !== 'browser' && probe.vars !== undefined)
       fail('vars', '"vars" is for browser checks');
+    if (probe.body !== undefined && secretNames(probe.body).length)
+      fail(
+        'body',
+        '{{secret:NAME}} is resolved in the body of a step, not of a single-request probe: ' +
+          'write it as a one-step probe (steps: [{ name, url, method, body }]) or put the secret in a header',
+      );
     if (probe.steps) checkSteps(probe.steps, ctx);
   });
 
@@ -418,12 +450,54 @@ export const heartbeatSchema = z
       ctx.addIssue({ code: 'custom', path: ['timezone'], message: '"timezone" goes with "cron"' });
   });
 
+/** Hosts a local test receiver listens on: the only ones a Slack channel may reach over http. */
+const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/;
+
+/**
+ * Why a channel URL cannot be posted to, or undefined: checked at load rather than at the first
+ * alert. `{{secret:NAME}}` parts count as harmless text; a URL that starts with one gets its
+ * scheme and host from the secret, which delivery checks once it is read.
+ */
+const channelUrlProblem = (value: string, slack: boolean): string | undefined => {
+  if (/^\{\{\s*secret:/.test(value)) return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(value.replace(SECRET_PLACEHOLDER, 'secret'));
+  } catch {}
+  if (url?.protocol !== 'https:' && url?.protocol !== 'http:')
+    return `must be an http(s) URL or "{{secret:NAME}}" (got ${JSON.stringify(value.slice(0, 40))})`;
+  if (url.username || url.password)
+    return (
+      'has a user name or password in it (user:password@), which HTTP clients refuse: ' +
+      'send credentials in a header instead'
+    );
+  if (!slack) return undefined;
+  if (url.protocol === 'http:' && !LOOPBACK.test(url.hostname))
+    return 'a Slack webhook URL must be https (http only to localhost, for a test receiver)';
+  if (url.hostname === 'hooks.slack.com' && secretNames(value).length === 0)
+    return (
+      'a Slack webhook URL is a secret (anyone who has it can post to the channel): write ' +
+      '"{{secret:SLACK_WEBHOOK}}" and store the URL in VIGIL_SECRET_SLACK_WEBHOOK (local mode) ' +
+      'or Secrets Manager as vigil/<stage>/SLACK_WEBHOOK (AWS)'
+    );
+  return undefined;
+};
+
+const channelUrl = (slack: boolean) =>
+  z
+    .string()
+    .min(1)
+    .superRefine((value, ctx) => {
+      const problem = channelUrlProblem(value, slack);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    });
+
 const channelSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('slack'), webhookUrl: z.string().min(1) }).strict(),
+  z.object({ type: z.literal('slack'), webhookUrl: channelUrl(true) }).strict(),
   z
     .object({
       type: z.literal('webhook'),
-      url: z.string().min(1),
+      url: channelUrl(false),
       headers: z.record(z.string(), z.string()).default({}),
     })
     .strict(),
@@ -435,8 +509,8 @@ const maintenanceSchema = z
     /** Which checks: probe names and/or tags (none = all). */
     probes: z.array(z.string()).default([]),
     tags: z.array(z.string()).default([]),
-    start: z.iso.datetime({ offset: true }).optional(),
-    end: z.iso.datetime({ offset: true }).optional(),
+    start: instantSchema.optional(),
+    end: instantSchema.optional(),
     /** A recurring window: cron expression (UTC) + duration. */
     cron: z.string().min(1).optional(),
     durationMinutes: z.number().int().positive().optional(),
@@ -447,6 +521,15 @@ const maintenanceSchema = z
     (m) => (m.start && m.end) || (m.cron && m.durationMinutes),
     'needs start+end or cron+durationMinutes',
   );
+
+/**
+ * The retention periods CloudWatch Logs accepts, in days (9999: never expire); CDK's
+ * `RetentionDays` has the same values (test/infra checks), but functions/ does not import CDK.
+ */
+export const LOG_RETENTION_DAYS: readonly number[] = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288,
+  3653, 9999,
+];
 
 const HISTORY_DEFAULTS = {
   retentionDays: 90,
@@ -477,7 +560,27 @@ export const historySchema = z
       .strict()
       .default(HISTORY_DEFAULTS.flaky),
   })
-  .strict();
+  .strict()
+  .superRefine((h, ctx) => {
+    // Either one more than the other would skip its check on every run, without an error.
+    if (h.minBaselineRuns > h.baselineRuns)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['minBaselineRuns'],
+        message:
+          `${h.minBaselineRuns} is more than history.baselineRuns (${h.baselineRuns}), so no ` +
+          'baseline would ever be enough and every regression check would skip: make ' +
+          'minBaselineRuns at most baselineRuns',
+      });
+    if (h.flaky.minRuns > h.flaky.window)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['flaky', 'minRuns'],
+        message:
+          `${h.flaky.minRuns} is more than history.flaky.window (${h.flaky.window}), the outcomes ` +
+          'kept per test, so the flip-rate rule would never apply: make minRuns at most window',
+      });
+  });
 
 export const alertsSchema = z
   .object({
@@ -558,10 +661,20 @@ export const configSchema = z
     probes: z
       .array(probeSchema)
       .default([])
-      .refine(
-        (ps) => new Set(ps.map((p) => p.name)).size === ps.length,
-        'probe names must be unique',
-      ),
+      .superRefine((ps, ctx) => {
+        // Names are unique across projects: the status page, badges and windows name a probe alone.
+        const first = new Map<string, number>();
+        for (const [i, p] of ps.entries()) {
+          const at = first.get(p.name);
+          if (at === undefined) first.set(p.name, i);
+          else
+            ctx.addIssue({
+              code: 'custom',
+              path: [i, 'name'],
+              message: `${JSON.stringify(p.name)} is already used by probes.${at}; probe names must be unique`,
+            });
+        }
+      }),
     /** Heartbeat (cron) monitors; names are unique within a project (checked by config-check). */
     heartbeats: z.array(heartbeatSchema).default([]),
     alerts: alertsSchema.default({ channels: [], repeatMinutes: 60, maintenance: [] }),
@@ -613,7 +726,16 @@ export const configSchema = z
           .object({
             gates: gateOverrideSchema.optional(),
             logLevel: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']).optional(),
-            logRetentionDays: z.number().int().positive().optional(),
+            /** Days a log group keeps its logs: one of CloudWatch's periods (default 30). */
+            logRetentionDays: z
+              .number()
+              .int()
+              .refine((d) => LOG_RETENTION_DAYS.includes(d), {
+                error: (i) =>
+                  `${String(i.input)} is not a CloudWatch Logs retention period; use one of ` +
+                  `${LOG_RETENTION_DAYS.join(', ')} (9999: never expire)`,
+              })
+              .optional(),
             archiveRetentionDays: z.number().int().positive().optional(),
             /** How long run and test history is kept (DynamoDB TTL / local pruning). */
             historyRetentionDays: z.number().int().positive().optional(),

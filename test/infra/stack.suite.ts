@@ -1,9 +1,10 @@
 import { CfnElement, Validations } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { HISTORY_TABLE_KEYS } from '../../functions/adapters/aws/dynamodb-history-store';
-import type { VigilConfig } from '../../functions/core/config';
+import { LOG_RETENTION_DAYS, type VigilConfig } from '../../functions/core/config';
 import { configJsonHash } from '../../functions/core/config-access';
 import { EVENT_PATTERNS } from '../../functions/core/events';
 import { alarmEventPattern } from '../../lib/alerting';
@@ -1043,6 +1044,11 @@ describe('stage and config helpers', () => {
   it('accepts only CloudWatch Logs retention periods', () => {
     expect(toRetentionDays(7)).toBe(7);
     expect(() => toRetentionDays(10)).toThrow(/logRetentionDays 10 .* 1, 3, 5, 7, 14/);
+  });
+
+  it("checks the config's log retentions against CDK's own list (functions/ cannot import it)", () => {
+    const cdk = Object.values(RetentionDays).filter((v): v is number => typeof v === 'number');
+    expect(LOG_RETENTION_DAYS).toEqual(cdk.sort((a, b) => a - b));
   });
 
   it('falls back to defaults for a stage the config does not mention', () => {

@@ -36,6 +36,16 @@ describe('loading config files', () => {
     expect(config.project).toBe('by-package-name');
   });
 
+  it('says a code config has no default export, and what it exports instead', async () => {
+    for (const name of ['vigil.config.ts', 'vigil.config.mjs']) {
+      const path = await outside(name, "export const settings = { project: 'x' };\n");
+      await expect(loadConfigFile(path)).rejects.toThrow(
+        `Invalid Vigil config in ${path}: the file has no default export (it exports settings): ` +
+          'write export default defineConfig({ ... })',
+      );
+    }
+  });
+
   it('reports a config that does not load with its path', async () => {
     const broken = await outside('vigil.config.ts', 'export default {;\n');
     await expect(loadConfigFile(broken)).rejects.toMatchObject({
@@ -176,5 +186,141 @@ describe('config validation', () => {
 
   it('says what is wrong with a five-field cron the parser refuses', () => {
     expect(cronProblem('61 2 * * *')).toMatch(/^"61 2 \* \* \*": .+/);
+  });
+
+  it('says which field a day or month name is wrong in, and what it takes', () => {
+    expect(cronProblem('0 2 * * SUNDAY')).toBe('"0 2 * * SUNDAY": day-of-week: use 0-7 or SUN-SAT');
+    expect(cronProblem('0 2 * September *')).toBe(
+      '"0 2 * September *": month: use 1-12 or JAN-DEC',
+    );
+    expect(cronProblem('0 2 * sep sun-fri')).toBeUndefined();
+  });
+});
+
+/** Mistakes the schema alone let through, or reported in words that did not say the fix. */
+describe('config check: references, URLs and cross-field settings', () => {
+  const problems = (input: unknown): string => {
+    try {
+      checkConfig(input, 'c');
+    } catch (e) {
+      return (e as Error).message.replace('Invalid Vigil config in c: ', '');
+    }
+    return 'accepted';
+  };
+  const api = { name: 'api', url: 'https://api.example.com/health' };
+  const slack = (webhookUrl: string) => ({ alerts: { channels: [{ type: 'slack', webhookUrl }] } });
+  const webhook = (url: string) => ({ alerts: { channels: [{ type: 'webhook', url }] } });
+
+  it('checks channel URLs on load, with secret parts standing in as text', () => {
+    expect(problems(slack('not a url'))).toBe(
+      'alerts.channels.0.webhookUrl: must be an http(s) URL or "{{secret:NAME}}" (got "not a url")',
+    );
+    expect(problems(webhook('ftp://ops.example.com/x'))).toMatch(
+      /^alerts\.channels\.0\.url: must be an http\(s\) URL/,
+    );
+    expect(problems(webhook('https://bot:{{secret:PW}}@ops.example.com/x'))).toMatch(
+      /^alerts\.channels\.0\.url: has a user name or password in it \(user:password@\)/,
+    );
+    expect(problems(slack('http://chat.example.com/hook'))).toMatch(
+      /^alerts\.channels\.0\.webhookUrl: a Slack webhook URL must be https/,
+    );
+    // The URL is the credential: the docs say it goes in a secret, so a pasted one is refused.
+    expect(problems(slack('https://hooks.slack.com/services/T0/B0/x'))).toMatch(
+      /^alerts\.channels\.0\.webhookUrl: a Slack webhook URL is a secret .*"\{\{secret:SLACK_WEBHOOK\}\}"/,
+    );
+    for (const ok of [
+      '{{secret:SLACK_WEBHOOK}}',
+      '{{secret:BASE}}/services/x',
+      'https://hooks.slack.com/services/{{secret:SLACK_PATH}}',
+      'http://127.0.0.1:9000/slack',
+    ])
+      expect(problems(slack(ok)), ok).toBe('accepted');
+    expect(problems(webhook('http://ops.example.com/hooks/{{secret:HOOK}}'))).toBe('accepted');
+  });
+
+  it('refuses {{secret:NAME}} where it would be sent as written: URLs and a single body', () => {
+    const secretIn = (probe: object) => problems({ probes: [{ name: 'p', ...probe }] });
+    expect(secretIn({ url: 'https://x.example.com/h?key={{secret:k}}' })).toMatch(
+      /^probes\.0\.url: \{\{secret:NAME\}\} is not resolved in a URL .*send the secret in a header/,
+    );
+    expect(secretIn({ steps: [{ name: 's', url: 'https://x.example.com/{{secret:k}}' }] })).toMatch(
+      /^probes\.0\.steps\.0\.url: \{\{secret:NAME\}\} is not resolved in a URL/,
+    );
+    expect(
+      secretIn({ url: 'https://x.example.com/', method: 'POST', body: '{"p":"{{secret:k}}"}' }),
+    ).toMatch(/^probes\.0\.body: \{\{secret:NAME\}\} is resolved in the body of a step, not/);
+    // Where it is resolved: headers, and a step's body.
+    expect(
+      secretIn({
+        headers: { authorization: 'Bearer {{secret:k}}' },
+        steps: [{ name: 's', url: 'https://x.example.com/', body: '{{secret:k}}' }],
+      }),
+    ).toBe('accepted');
+  });
+
+  it('refuses history settings under which a check could never run, naming both values', () => {
+    expect(problems({ history: { baselineRuns: 3, minBaselineRuns: 10 } })).toMatch(
+      /^history\.minBaselineRuns: 10 is more than history\.baselineRuns \(3\)/,
+    );
+    expect(problems({ history: { flaky: { window: 10, minRuns: 50 } } })).toMatch(
+      /^history\.flaky\.minRuns: 50 is more than history\.flaky\.window \(10\)/,
+    );
+    // The defaults count: minRuns 8 is more than a window of 5.
+    expect(problems({ history: { flaky: { window: 5 } } })).toMatch(
+      /^history\.flaky\.minRuns: 8 is more than history\.flaky\.window \(5\)/,
+    );
+    expect(problems({ history: { baselineRuns: 3, minBaselineRuns: 3 } })).toBe('accepted');
+  });
+
+  it("takes a probe's project under ingest's rule, and says that rule when it is broken", () => {
+    expect(problems({ probes: [{ ...api, project: 'shop/web' }] })).toBe('accepted');
+    expect(problems({ probes: [{ ...api, project: 'My Project!' }] })).toBe(
+      'probes.0.project: "My Project!" is not a valid project name: only letters, digits, ' +
+        '". _ - /" are allowed',
+    );
+  });
+
+  it('names the probe a duplicate name is already used by', () => {
+    expect(problems({ probes: [api, { ...api, project: 'other' }] })).toBe(
+      'probes.1.name: "api" is already used by probes.0; probe names must be unique',
+    );
+  });
+
+  it('refuses status page components and public badges that name no configured probe', () => {
+    const input = {
+      probes: [api],
+      statusPage: { title: 'Status', components: [{ name: 'API', probes: ['api', 'ap'] }] },
+      badges: { public: { probes: ['nope'] } },
+    };
+    expect(problems(input)).toBe(
+      'statusPage.components.0.probes.1: no probe is named "ap" (probes: api); ' +
+        'badges.public.probes.0: no probe is named "nope" (probes: api)',
+    );
+  });
+
+  it('says the form a date must have', () => {
+    const entry = { test: 'a', owner: 'b', reason: 'c' };
+    expect(problems({ quarantine: [{ ...entry, expires: '01/12/2026' }] })).toBe(
+      'quarantine.0.expires: must be a day (2026-12-31, inclusive, UTC) or an ISO 8601 time ' +
+        'with a zone (2026-12-31T18:00:00Z)',
+    );
+    expect(
+      problems({
+        alerts: { maintenance: [{ start: '2026-01-02T00:00', end: '2026-01-03T00:00:00Z' }] },
+      }),
+    ).toBe(
+      'alerts.maintenance.0.start: must be an ISO 8601 time with a zone: 2026-12-31T18:00:00Z ' +
+        'or 2026-12-31T19:00:00+01:00',
+    );
+    expect(problems({ quarantine: [{ ...entry, expires: '2026-12-31T18:00:00+01:00' }] })).toBe(
+      'accepted',
+    );
+  });
+
+  it('refuses a log retention CloudWatch does not offer, by its path', () => {
+    expect(problems({ stages: { prod: { logRetentionDays: 10 } } })).toMatch(
+      /^stages\.prod\.logRetentionDays: 10 is not a CloudWatch Logs retention period; use one of 1, 3, 5, 7, 14, 30,/,
+    );
+    expect(problems({ stages: { prod: { logRetentionDays: 14 } } })).toBe('accepted');
   });
 });

@@ -213,6 +213,33 @@ describe('config', () => {
     });
   });
 
+  it('merges gates.security key by key and gates.benchmarks benchmark by benchmark, key by key', () => {
+    const config = parseConfig({
+      gates: {
+        security: { minSeverity: 'medium' },
+        benchmarks: { fib: { thresholdPct: 5 }, sort: { direction: 'smaller' } },
+      },
+      stages: { prod: { gates: { benchmarks: { fib: { thresholdPct: 7 } } } } },
+      projects: {
+        shop: {
+          gates: { security: { newOnly: false }, benchmarks: { fib: { direction: 'bigger' } } },
+        },
+      },
+    });
+    const shop = gateConfigFor(config, 'shop', 'prod');
+    expect(shop.security).toEqual({ minSeverity: 'medium', newOnly: false });
+    expect(shop.benchmarks).toEqual({
+      fib: { thresholdPct: 7, direction: 'bigger' },
+      sort: { direction: 'smaller' },
+    });
+    // The layers themselves are not changed by merging.
+    expect(gateConfigFor(config, 'other')).toMatchObject({
+      security: { minSeverity: 'medium' },
+      benchmarks: { fib: { thresholdPct: 5 }, sort: { direction: 'smaller' } },
+    });
+    expect(config.gates.security).toEqual({ minSeverity: 'medium' });
+  });
+
   it.each(['constructor', 'toString', 'valueOf', 'hasOwnProperty'])(
     'reads no project settings for %j, a name Object.prototype also has',
     (project) => {

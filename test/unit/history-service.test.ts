@@ -440,7 +440,7 @@ describe('recordReport: flaky detection over histories', () => {
 
   it('stops listing a test once its evidence left the window', async () => {
     // Prepare
-    const d = deps({ history: { flaky: { window: 5 } } });
+    const d = deps({ history: { flaky: { window: 5, minRuns: 5 } } });
 
     // Act
     await recordReport(reported(cases({ pays: 'R' }), { runId: 'r0', at: iso(0) }), d);

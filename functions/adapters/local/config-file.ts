@@ -20,11 +20,23 @@ export const loadConfigFile = async (path: string): Promise<VigilConfig> => {
       raw = JSON.parse(await readFile(full, 'utf8'));
     } else {
       const mod = (await importCode(full)) as Exported & { default?: Exported };
-      // A CommonJS-typed file (no "type": "module" nearby) arrives wrapped in `default`.
-      const exported = isExports(mod.default) ? mod.default : mod;
+      // A CommonJS-typed file (no "type": "module" nearby) arrives wrapped in `default`; one
+      // written with `export` is marked `__esModule` there, even when it has no default export.
+      const exported = isExports(mod.default) || isTranspiled(mod.default) ? mod.default : mod;
       raw = exported.default ?? exported.config;
+      // Else the check would read `undefined` as an empty config, or say `(root): ...`.
+      if (raw === undefined) {
+        const names = Object.keys(exported).filter((k) => k !== 'default' && k !== '__esModule');
+        throw new VigilError(
+          'bad_request',
+          `Invalid Vigil config in ${full}: the file has no default export` +
+            (names.length ? ` (it exports ${names.join(', ')})` : '') +
+            ': write export default defineConfig({ ... })',
+        );
+      }
     }
   } catch (e) {
+    if (e instanceof VigilError) throw e;
     if (
       (e as { code?: string }).code === 'ENOENT' ||
       (e as { code?: string }).code === 'ERR_MODULE_NOT_FOUND'
@@ -79,6 +91,9 @@ interface Exported {
   default?: unknown;
   config?: unknown;
 }
+
+const isTranspiled = (v: unknown): v is Exported =>
+  typeof v === 'object' && v !== null && (v as { __esModule?: unknown }).__esModule === true;
 
 const isExports = (v: unknown): v is Exported =>
   typeof v === 'object' && v !== null && ('default' in v || 'config' in v);

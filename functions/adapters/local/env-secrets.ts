@@ -32,9 +32,10 @@ export class EnvSecretResolver implements SecretResolver {
 
 /**
  * The environment variables that the config's secrets need and `env` lacks: every
- * `{{secret:NAME}}` (probe and step headers, bodies and URLs, browser vars, channel URLs and
- * headers) and every heartbeat `tokenSecret`. Told once at start, rather than at the first probe
- * run or alert that needs one.
+ * `{{secret:NAME}}` (probe and step headers, step bodies, browser vars, channel URLs and
+ * headers: where they are resolved; the schema refuses them in probe and step URLs and in a
+ * single-request probe's body) and every heartbeat `tokenSecret`. Told once at start, rather
+ * than at the first probe run or alert that needs one.
  */
 export const missingSecretVariables = (
   config: VigilConfig,

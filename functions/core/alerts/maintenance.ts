@@ -43,8 +43,29 @@ export const cronProblem = (expression: string): string | undefined => {
     parser.parse(expression, { tz: 'UTC', strict: false });
     return undefined;
   } catch (e) {
-    return `${shown}: ${e instanceof Error ? e.message : String(e)}`;
+    const message = e instanceof Error ? e.message : String(e);
+    // The parser reads three letters at a time ("cannot resolve alias "day"" for SUNDAY).
+    return `${shown}: ${/cannot resolve alias/.test(message) ? (nameProblem(expression) ?? message) : message}`;
   }
+};
+
+const NAMES = [
+  { field: 4, label: 'day-of-week: use 0-7 or SUN-SAT', names: 'SUN MON TUE WED THU FRI SAT' },
+  {
+    field: 3,
+    label: 'month: use 1-12 or JAN-DEC',
+    names: 'JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC',
+  },
+];
+
+/** Which field has a name the parser does not know (`SUNDAY`, `September`), and what it takes. */
+const nameProblem = (expression: string): string | undefined => {
+  const fields = expression.trim().split(/\s+/);
+  return NAMES.find(({ field, names }) =>
+    (fields[field]?.match(/[A-Za-z]{2,}/g) ?? []).some(
+      (word) => !names.split(' ').includes(word.toUpperCase()),
+    ),
+  )?.label;
 };
 
 /** Latest occurrence at or before `now`, in UTC; `undefined` for an unusable expression. */

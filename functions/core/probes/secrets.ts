@@ -27,11 +27,11 @@ export class SecretError extends VigilError {
 }
 
 /** Secrets Manager names allow letters, digits and `/_+=.@-`; so do placeholders. */
-const PLACEHOLDER = /\{\{\s*secret:([A-Za-z0-9/_+=.@-]+)\s*\}\}/g;
+export const SECRET_PLACEHOLDER = /\{\{\s*secret:([A-Za-z0-9/_+=.@-]+)\s*\}\}/g;
 
 /** The secret names a template refers to, in order, without duplicates. */
 export const secretNames = (value: string): string[] => [
-  ...new Set(Array.from(value.matchAll(PLACEHOLDER), (m) => m[1] ?? '')),
+  ...new Set(Array.from(value.matchAll(SECRET_PLACEHOLDER), (m) => m[1] ?? '')),
 ];
 
 /** Replace every `{{secret:NAME}}` in `value` with the secret's value. */
@@ -40,7 +40,7 @@ export const resolveTemplate = async (value: string, resolver: SecretResolver): 
   if (names.length === 0) return value;
   const values = new Map<string, string>();
   for (const name of names) values.set(name, await resolver.resolve(name));
-  return value.replace(PLACEHOLDER, (_match, name: string) => values.get(name) ?? '');
+  return value.replace(SECRET_PLACEHOLDER, (_match, name: string) => values.get(name) ?? '');
 };
 
 export interface ResolvedHeaders {

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
@@ -54,6 +54,26 @@ describe('vigil dev (npm start)', () => {
     const file = join(dir, 'kept', 'token');
     expect((await readFile(file, 'utf8')).trim()).toBe(first);
     expect((await stat(file)).mode & 0o777).toBe(0o600);
+  });
+
+  it('keeps the data directory and its token owner-only, even when they were made wider', async () => {
+    const data = await mkdtemp(join(tmpdir(), 'vigil-modes-'));
+    await chmod(data, 0o755);
+    await writeFile(join(data, 'token'), 'vgl_AAAAAAAAAAAAAAAAAAAAAAAA\n', { mode: 0o644 });
+    // A stale temporary file of an earlier process with this pid, readable by all.
+    await writeFile(join(data, `token.${process.pid}.tmp`), 'x', { mode: 0o644 });
+    const pipeline = await runDev({
+      env: { ...env, PORT: '0', VIGIL_DATA_DIR: data },
+      stdout: () => {},
+      stderr: () => {},
+    });
+    await pipeline.close();
+    expect((await stat(data)).mode & 0o777).toBe(0o700);
+    expect((await stat(join(data, 'token'))).mode & 0o777).toBe(0o600);
+    // A new token, made over the stale temporary file, is owner-only too.
+    await writeFile(join(data, 'token'), 'not a token\n');
+    await localToken(data);
+    expect((await stat(join(data, 'token'))).mode & 0o777).toBe(0o600);
   });
 
   it('replaces a token file that does not hold a token it made', async () => {

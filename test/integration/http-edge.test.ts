@@ -252,14 +252,51 @@ describe.skipIf(!ok)('local HTTP edge: what the audit found', () => {
     await expect.poll(() => pipeline.edge.inFlight()).toEqual({ bodies: 0, bytes: 0 });
   });
 
+  it('refuses a ping with a wrong heartbeat token before reading it: wrong tokens cannot fill the ping pool', async () => {
+    const pings = await Promise.all([1, 2, 3].map(() => raw(hb('edge/beat?token=wrong'), 'x')));
+    for (const p of pings) {
+      const first = await Promise.race([p.first, settleAfter(1500, '')]);
+      expect(first.split('\r\n')[0]).toBe('HTTP/1.1 401 Unauthorized');
+    }
+    expect(pipeline.edge.inFlight('heartbeat ping').bodies).toBe(0);
+    for (const p of pings) p.socket.destroy();
+  });
+
+  it('answers every refused read with cache-control: no-store', async () => {
+    for (const path of ['/v1/metrics?name=ProbeRuns', '/v1/alerts', '/metrics', '/v1/projects']) {
+      const res = await fetch(`${pipeline.url}${path}`);
+      expect([path, res.status]).toEqual([path, 401]);
+      expect([path, res.headers.get('cache-control')]).toEqual([path, 'no-store']);
+    }
+  });
+
+  it('refuses a body on a GET before reading it: a read route cannot hold a report slot', async () => {
+    // Three GETs with bodies (more than the two report slots), each with a valid token.
+    const gets = await Promise.all(
+      [1, 2, 3].map(() =>
+        raw(
+          `GET /v1/projects HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Length: 1000`,
+          'x',
+        ),
+      ),
+    );
+    for (const g of gets) {
+      const first = await Promise.race([g.first, settleAfter(1500, '')]);
+      expect(first.split('\r\n')[0]).toBe('HTTP/1.1 400 Bad Request');
+      expect(jsonOf(first).error.message).toContain('takes no body');
+    }
+    expect(pipeline.edge.inFlight()).toEqual({ bodies: 0, bytes: 0 });
+    for (const g of gets) g.socket.destroy();
+  });
+
   it('reads pings of a configured heartbeat in a small pool of their own, apart from reports', async () => {
-    // Eight slow pings with a (wrong) heartbeat token fill the ping pool...
+    // Eight slow pings with the heartbeat's token fill the ping pool...
     const pings = [];
-    for (let i = 0; i < 8; i++) pings.push(await raw(hb('edge/beat?token=wrong'), 'x'));
+    for (let i = 0; i < 8; i++) pings.push(await raw(hb('edge/beat?token=beat-token'), 'x'));
     await expect.poll(() => pipeline.edge.inFlight('heartbeat ping').bodies).toBe(8);
     expect(pipeline.edge.inFlight()).toEqual({ bodies: 0, bytes: 0 });
     // ...a ninth is told to retry, reports are not affected.
-    const ninth = await raw(hb('edge/beat?token=wrong'), 'x');
+    const ninth = await raw(hb('edge/beat?token=beat-token'), 'x');
     expect((await ninth.first).split('\r\n')).toEqual(
       expect.arrayContaining(['HTTP/1.1 503 Service Unavailable', 'retry-after: 1']),
     );
@@ -271,7 +308,7 @@ describe.skipIf(!ok)('local HTTP edge: what the audit found', () => {
     );
     expect(report.status).toBe(202);
     // A ping body above its small limit is refused unread.
-    const large = await raw(hb('edge/beat?token=wrong', '', 20_000), 'x');
+    const large = await raw(hb('edge/beat?token=beat-token', '', 20_000), 'x');
     expect((await large.first).split('\r\n')[0]).toBe('HTTP/1.1 413 Payload Too Large');
     for (const p of [...pings, ninth, large]) p.socket.destroy();
     await expect.poll(() => pipeline.edge.inFlight('heartbeat ping').bodies).toBe(0);

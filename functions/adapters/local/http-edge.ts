@@ -133,6 +133,15 @@ const timedOut = (idleMs: number): VigilError =>
     `No byte of the request body arrived for ${idleMs / 1000} s: send the body without pausing.`,
   );
 
+/** Only these methods have routes that read a body (reports, uploads, pings, Alertmanager). */
+const BODY_METHODS = new Set(['POST', 'PUT']);
+
+const bodyNotExpected = (method: string | undefined): VigilError =>
+  new VigilError(
+    'bad_request',
+    `A ${method} request takes no body here: send it without one (only POST and PUT routes read a body).`,
+  );
+
 /** Does the request carry a body (declared length above 0, or chunked)? */
 const hasBody = (req: IncomingMessage): boolean =>
   req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
@@ -276,6 +285,9 @@ export const createHttpEdge = (opts: EdgeOptions): HttpEdge => {
     };
     const denied = refusal(() => opts.authorize(req, url));
     if (denied) return refuseNow(denied);
+    // A GET with a body would hold a place in the report pool that no route reads: a read-only
+    // token could keep every report out by trickling such bodies.
+    if (!BODY_METHODS.has(req.method ?? '')) return refuseNow(bodyNotExpected(req.method));
     const pool = lanes.find(({ lane }) => lane.match(req, url))?.pool ?? main;
     const limit = () => tooLarge(pool.maxBodyBytes, pool.tooLargeMessage);
     if (declared > pool.maxBodyBytes) return refuseNow(limit());

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { chmod, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { logger } from '../../shared/powertools';
 
@@ -24,14 +24,20 @@ export const localToken = async (dataDir: string): Promise<string> => {
       throw error;
     },
   );
-  if (kept !== undefined && TOKEN.test(kept)) return kept;
+  if (kept !== undefined && TOKEN.test(kept)) {
+    // Copied or written by hand with a wider mode: owner-only again.
+    if (((await stat(path)).mode & 0o077) !== 0) await chmod(path, 0o600);
+    return kept;
+  }
   if (kept !== undefined)
     logger.warn('the kept token is not one Vigil made: replacing it with a new one', {
       file: path,
     });
   const token = `vgl_${randomBytes(18).toString('base64url')}`;
   const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, `${token}\n`, { mode: 0o600 });
+  // A new file (`wx`), so the mode applies: a stale one of an earlier process goes first.
+  await rm(tmp, { force: true });
+  await writeFile(tmp, `${token}\n`, { mode: 0o600, flag: 'wx' });
   await rename(tmp, path);
   return token;
 };

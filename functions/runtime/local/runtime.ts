@@ -5,7 +5,11 @@ import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { cachedWebFiles } from '../../../web/build';
-import { EnvSecretResolver, missingSecretVariables } from '../../adapters/local/env-secrets';
+import {
+  EnvSecretResolver,
+  envVarForSecret,
+  missingSecretVariables,
+} from '../../adapters/local/env-secrets';
 import { dataDirCheck } from '../../adapters/local/health';
 import { HeartbeatEvaluator } from '../../adapters/local/heartbeat-evaluator';
 import {
@@ -24,7 +28,7 @@ import { LocalStore, type RetentionOptions } from '../../adapters/local/store';
 import { importStatusJournal } from '../../adapters/local/store/status-import';
 import { localToken } from '../../adapters/local/token-file';
 import { LocalUploads, requestBaseUrl, UPLOAD_PATH } from '../../adapters/local/uploads';
-import { authorize } from '../../core/access';
+import { authorize, tokenMatches } from '../../core/access';
 import { listAlerts } from '../../core/alerts/service';
 import { findHeartbeat } from '../../core/checks/heartbeat-service';
 import { historyRetentionDays, type VigilConfig } from '../../core/config';
@@ -197,6 +201,7 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
   const given = opts.tokens ?? [];
   const generatedToken = given.length === 0;
 
+  const env = opts.env ?? process.env;
   const scoped = await invocationScopes();
   const store = LocalStore.open(dataDir, { synchronous: opts.synchronous });
   let tokens: readonly string[];
@@ -219,7 +224,7 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
     store,
     worker: {
       config: opts.config,
-      env: opts.env ?? process.env,
+      env,
       synchronous: opts.synchronous,
       echoMetrics: opts.echoMetrics,
       logLevel: logger.getLevelName(),
@@ -230,8 +235,8 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
   const prometheus = new PrometheusRegistry(bus);
   prometheus.restoreGauges(metricStore);
   metricStore.onPoints((points) => prometheus.observe(points));
-  const secrets = new EnvSecretResolver(opts.env ?? process.env);
-  const unset = missingSecretVariables(opts.config, opts.env ?? process.env);
+  const secrets = new EnvSecretResolver(env);
+  const unset = missingSecretVariables(opts.config, env);
   if (unset.length > 0)
     logger.warn('secrets not set: the checks, channels and heartbeats that use them will fail', {
       variables: unset,
@@ -245,7 +250,7 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
   if (imported) logger.info('imported the dashboard data of an earlier version', { ...imported });
   const readTokens =
     opts.readTokens ??
-    (opts.env ?? process.env).VIGIL_READ_TOKENS?.split(',')
+    env.VIGIL_READ_TOKENS?.split(',')
       .map((t) => t.trim())
       .filter(Boolean) ??
     [];
@@ -257,7 +262,7 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
     metrics,
     browser: createBrowserProber({ secrets, archive }),
     // Checks off the main event loop, so their timing is not delayed by the rest.
-    worker: { env: opts.env ?? process.env },
+    worker: { env },
   });
 
   const heartbeatDeps = {
@@ -316,15 +321,19 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
 
   const access = { ingest: tokens, read: readTokens };
   /**
-   * May a heartbeat ping with a body be read? With the heartbeat's own `?token=`: only for a
-   * configured heartbeat that has one (the handler checks the token, after the small body);
-   * for any other heartbeat the handler's own answer (401: names stay private) comes at once.
-   * Otherwise the bearer token is checked here, and a heartbeat not configured is 404.
+   * May a heartbeat ping with a body be read? With the heartbeat's own `?token=`: only the right
+   * token of a configured heartbeat that has one (locally its secret is an environment variable,
+   * read here; the handler checks it again); any other gets the handler's own answer (401: names
+   * stay private) before its body is read, so wrong tokens cannot fill the ping lane. Otherwise
+   * the bearer token is checked here, and a heartbeat not configured is 404.
    */
   const admitPing = (req: IncomingMessage, url: URL, route: HeartbeatRoute): boolean => {
     const cfg = findHeartbeat(opts.config, route.project, route.name);
     if (url.searchParams.has('token')) {
-      if (cfg?.tokenSecret) return true;
+      const expected = cfg?.tokenSecret ? env[envVarForSecret(cfg.tokenSecret)] : undefined;
+      // Joined as API Gateway joins a repeated parameter (the handler sees the same).
+      const given = url.searchParams.getAll('token').join(',');
+      if (expected && tokenMatches(given, [expected])) return true;
       throw wrongToken();
     }
     authorize(req.headers.authorization, access, 'POST', url.pathname);
@@ -370,16 +379,22 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
       const result = await answer();
       send(res, { ...result, headers: { 'cache-control': 'no-store', ...result.headers } });
     } catch (error) {
-      send(res, errorResponse(error, correlationHeader(req)));
+      send(res, errorResponse(error, { ...correlationHeader(req), 'cache-control': 'no-store' }));
     }
   };
   // Prometheus' scrape token (docs/prometheus-grafana.md), or any read or ingest token.
-  const scrapeToken = (opts.env ?? process.env).VIGIL_METRICS_TOKEN?.trim();
+  const scrapeToken = env.VIGIL_METRICS_TOKEN?.trim();
   const metricsTokens = [...tokens, ...readTokens, ...(scrapeToken ? [scrapeToken] : [])];
   const onRequest = (req: IncomingMessage, res: ServerResponse, expectContinue = false) => {
     const url = new URL(req.url ?? '/', 'http://local');
     if (req.method === 'GET' && url.pathname === '/metrics') {
-      send(res, metricsExposition(prometheus, req.headers, metricsTokens, correlationHeader(req)));
+      send(
+        res,
+        metricsExposition(prometheus, req.headers, metricsTokens, {
+          ...correlationHeader(req),
+          'cache-control': 'no-store',
+        }),
+      );
       return;
     }
     if (req.method === 'GET' && url.pathname === '/v1/metrics') {

@@ -1,5 +1,5 @@
 import { existsSync, readdirSync } from 'node:fs';
-import { copyFile, cp, mkdir, stat } from 'node:fs/promises';
+import { chmod, copyFile, cp, mkdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import Database from 'libsql';
 import { NOTIFY_DEAD_LETTER_FILE } from '../alert-dispatcher';
@@ -37,7 +37,9 @@ export const backupDataDir = async (
     throw new Error(`${source} is not a Vigil data directory (no ${DB_FILE} in it)`);
   if (existsSync(destination) && readdirSync(destination).length > 0)
     throw new Error(`${destination} is not empty: back up into a new or empty directory`);
-  await mkdir(destination, { recursive: true });
+  // Owner-only, as the data directory it copies (store/index.ts).
+  await mkdir(destination, { recursive: true, mode: 0o700 });
+  await chmod(destination, 0o700);
   const db = new Database(join(source, DB_FILE), { readonly: true });
   try {
     db.exec('PRAGMA busy_timeout = 10000');

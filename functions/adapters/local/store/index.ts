@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { type Clock, systemClock } from '../../../core/ports';
 import { logger } from '../../../shared/powertools';
@@ -98,8 +98,9 @@ export class LocalStore {
   private constructor(dataDir: string, opts: LocalStoreOptions) {
     this.dataDir = resolve(dataDir);
     this.#clock = opts.clock ?? systemClock;
-    mkdirSync(this.dataDir, { recursive: true });
+    mkdirSync(this.dataDir, { recursive: true, mode: 0o700 });
     this.#lock = opts.lock === false ? undefined : lockDataDir(this.dataDir);
+    if (this.#lock) ownerOnly(this.dataDir);
     try {
       this.db = new StoreDb(this.dataDir, opts);
       if (this.#lock) {
@@ -210,3 +211,23 @@ export class LocalStore {
     this.#lock?.release();
   }
 }
+
+/**
+ * The data directory holds every report, the history and the alert state, which the API serves
+ * only with a token: other local users may not read it (reports, tokens in its `token` file).
+ * Made owner-only at each start, so a directory made by an earlier version (or with a wide
+ * umask) is closed too; one this user cannot change is said so, and used as it is.
+ */
+const ownerOnly = (dir: string): void => {
+  try {
+    if ((statSync(dir).mode & 0o077) !== 0) chmodSync(dir, 0o700);
+  } catch (error) {
+    logger.warn(
+      'could not make the data directory owner-only (chmod 700): other users may read it',
+      {
+        dir,
+        error: error instanceof Error ? error.message : String(error),
+      },
+    );
+  }
+};

@@ -50,6 +50,13 @@ export const gateConfigFor = (config: VigilConfig, project: string, stage?: stri
   return merged;
 };
 
+/**
+ * Branches whose failed runs and gates alert, and whose flaky tests get a NOTICE (default: the
+ * default branch).
+ */
+export const alertBranches = (config: VigilConfig): readonly string[] =>
+  config.alerts.branches ?? [config.defaultBranch];
+
 /** Quarantine entries that concern a project: the top-level list plus the project's own. */
 export const quarantineFor = (config: VigilConfig, project: string): Quarantine[] => [
   ...config.quarantine,

@@ -394,6 +394,17 @@ describe.skipIf(!ok)('dashboard in Chromium', () => {
     await page.getByRole('button', { name: 'Show 30 more' }).click();
     await expect.poll(() => rows.count()).toBe(130);
     expect(await page.getByRole('button', { name: /^Show/ }).count()).toBe(0);
+    // The search is the API's (`q`), over the whole list: what it asked for, and what it drew.
+    const asked: string[] = [];
+    const listen = (r: Request) => {
+      if (r.url().includes('/tests?')) asked.push(new URL(r.url()).searchParams.get('q') ?? '');
+    };
+    page.on('request', listen);
+    await go('#/tests/many?status=all&q=CASE%2012');
+    await page.getByText('11 all tests matching “CASE 12”').waitFor();
+    page.off('request', listen);
+    expect(await rows.allTextContents()).toHaveLength(11);
+    expect(asked).toContain('CASE 12');
   });
 
   it('shows the security view: findings by severity over the default branch runs, new and fixed per run', async () => {

@@ -479,6 +479,8 @@ const durable = (name: string, makeStore: (clock: Clock) => Promise<HistoryStore
         const reason = (r as PromiseRejectedResult).reason as VigilError;
         expect(reason).toBeInstanceOf(VigilError);
         expect(reason.code).toBe('bad_request');
+        // The history API answers it with the parameter to fix (docs: `query.cursor`).
+        expect(reason.location).toEqual({ path: 'query.cursor' });
       }
     });
 

@@ -273,6 +273,7 @@ describe('history API: validation', () => {
     ['/v1/projects/shop/tests', { status: 'broken' }, 'query.status'],
     ['/v1/projects/shop/tests', { stauts: 'flaky' }, 'query.stauts'],
     ['/v1/projects/shop/tests', { cursor: 'has space' }, 'query.cursor'],
+    ['/v1/projects/shop/tests', { q: 'a\u0000' }, 'query.q'],
     ['/v1/projects/shop/runs', { kind: 'unit' }, 'query.kind'],
     ['/v1/projects/shop/runs', { branch: 'a\u0000b' }, 'query.branch'],
     ['/v1/projects/shop/runs', { status: 'flaky' }, 'query.status'],
@@ -380,6 +381,47 @@ describe('GET /v1/projects/{project}/tests', () => {
     expect(pages).toBe(2);
     expect(seen).toHaveLength(3);
     expect(new Set(seen).size).toBe(3);
+  });
+
+  it('searches the whole list by q (any case, in the id), not only its first page', async () => {
+    // Prepare: 1,200 tests, the matches at the end of the list (past a first page of 500)
+    await history.putRun(testsRun('big', 'r1', '2026-11-24T08:00:00.000Z'));
+    for (let i = 0; i < 1200; i++)
+      addTest(
+        testRecord('big', 's', 'Many', `case ${String(i).padStart(4, '0')}`, [
+          outcome(1, 'passed'),
+        ]),
+      );
+    const read = vi.spyOn(history, 'listTests');
+
+    // Act
+    const found = await get('/v1/projects/big/tests', { q: 'CASE 119', limit: '500' });
+    const paged = await get('/v1/projects/big/tests', { q: 'many > case 1', limit: '150' });
+    const next = await get('/v1/projects/big/tests', {
+      q: 'many > case 1',
+      limit: '150',
+      cursor: paged.body.cursor,
+    });
+    const none = await get('/v1/projects/big/tests', { q: 'no such test' });
+    // 20 reads of 10 tests look at 200 of them: the answer says where to go on
+    const partial = await get('/v1/projects/big/tests', { q: 'no such test', limit: '10' });
+
+    // Assess
+    expect(found.status).toBe(200);
+    expect(found.body.tests.map((t: { name: string }) => t.name)).toEqual(
+      Array.from({ length: 10 }, (_, i) => `case 119${i}`),
+    );
+    expect(found.body.cursor).toBeUndefined();
+    expect(read.mock.calls[0]?.[1]).toMatchObject({ status: 'all', limit: 500 });
+    // "case 1000" to "case 1199": 150, then the other 50 and no cursor
+    expect(paged.body.tests).toHaveLength(150);
+    expect(paged.body.tests[0].name).toBe('case 1000');
+    expect(next.body.tests).toHaveLength(50);
+    expect(next.body.tests.at(-1).name).toBe('case 1199');
+    expect(next.body.cursor).toBeUndefined();
+    expect(none.body).toEqual({ project: 'big', status: 'all', tests: [] });
+    expect(partial.body.tests).toEqual([]);
+    expect(partial.body.cursor).toEqual(expect.any(String));
   });
 
   it('answers an empty list (not 404) for a known project without flaky tests', async () => {

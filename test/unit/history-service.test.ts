@@ -420,7 +420,11 @@ describe('recordReport: flaky detection over histories', () => {
     const d = deps({ history: { flaky: { noticeDays: 7 } } });
     const run = (i: number, hours: number) =>
       recordReport(
-        reported(cases({ pays: 'R', refunds: 'P' }), { runId: `r${i}`, at: iso(hours) }),
+        reported(cases({ pays: 'R', refunds: 'P' }), {
+          runId: `r${i}`,
+          at: iso(hours),
+          branch: 'main',
+        }),
         d,
       );
 
@@ -435,6 +439,39 @@ describe('recordReport: flaky detection over histories', () => {
     expect(store.tests.get('shop#cart > CartTest > pays')?.flaky).toMatchObject({
       since: iso(0),
       noticedAt: iso(8 * 24),
+    });
+  });
+
+  it('gives the NOTICE on the alerting branch even when a feature branch found the test flaky first', async () => {
+    // Prepare: the alert handler drops events from other branches, so their event must not
+    // stand in for the notice; they are still held back among themselves by noticeDays
+    const d = deps({ alerts: { branches: ['main', 'release'] } });
+    const run = (runId: string, hours: number, branch?: string) =>
+      recordReport(
+        reported(cases({ pays: 'R' }), {
+          runId,
+          at: iso(hours),
+          ...(branch ? { branch } : {}),
+        }),
+        d,
+      );
+
+    // Act
+    await run('feature-1', 0, 'feature/coupons');
+    await run('feature-2', 1, 'feature/coupons');
+    await run('no-branch', 2);
+    await run('main-1', 3, 'main');
+    await run('main-2', 4, 'main');
+    await run('release-1', 5, 'release');
+    await run('feature-3', 6, 'feature/coupons');
+    await run('main-3', 3 + 7 * 24, 'main');
+
+    // Assess
+    expect(notices().map((n) => n.metadata.runId)).toEqual(['feature-1', 'main-1', 'main-3']);
+    expect(store.tests.get('shop#cart > CartTest > pays')?.flaky).toMatchObject({
+      since: iso(0),
+      noticedAt: iso(3 + 7 * 24),
+      announcedAt: iso(0),
     });
   });
 
@@ -482,7 +519,7 @@ describe('recordReport: delivery and concurrency', () => {
   it('never loses a notice: a failed publish is repeated by the retry of the same event', async () => {
     // Prepare
     const d = deps();
-    const event = reported(cases({ pays: 'R' }), { runId: 'r1', at: iso(0) });
+    const event = reported(cases({ pays: 'R' }), { runId: 'r1', at: iso(0), branch: 'main' });
     publisher.failWith = new Error('PutEvents: ThrottlingException');
 
     // Act

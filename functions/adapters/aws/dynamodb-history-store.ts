@@ -107,7 +107,12 @@ const decodeCursor = (cursor: string): string => {
     sk = undefined;
   }
   if (typeof sk !== 'string' || sk === '' || Buffer.byteLength(sk) > MAX_SK_BYTES)
-    throw new VigilError('bad_request', 'invalid cursor: pass back the cursor of a previous page');
+    throw new VigilError(
+      'bad_request',
+      'invalid cursor: pass back the cursor of a previous page',
+      // The query parameter it came in: the history API's errors name the failing one.
+      { path: 'query.cursor' },
+    );
   return sk;
 };
 

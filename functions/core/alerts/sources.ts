@@ -1,5 +1,6 @@
 import { checkKey } from '../check-key';
 import type { HeartbeatConfig, ProbeConfig, VigilConfig } from '../config';
+import { alertBranches } from '../config-access';
 import { DETAIL_TYPES, SOURCES } from '../event-names';
 import type {
   AlertNotification,
@@ -52,9 +53,8 @@ const safeUrl = (url: string): string => {
   }
 };
 
-/** Branches whose failed runs and gates alert (default: the default branch). */
-export const alertBranches = (config: VigilConfig): readonly string[] =>
-  config.alerts.branches ?? [config.defaultBranch];
+// Kept in config-access, so the history (which decides when a notice is due) reads it too.
+export { alertBranches };
 
 /** A failed browser check's screenshot and trace, as API paths (never cut off by `clip`). */
 const artifactLinks = (detail: ProbeCompletedDetail): string =>

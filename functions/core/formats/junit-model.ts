@@ -583,7 +583,7 @@ export const junitBuilder = (): JunitBuilder => {
         );
       } else if (repeated.length > 0) {
         warnings.push(
-          `${repeated.length} test(s) appear more than once in the same <testsuite> (${someNames(repeated)}): read as reruns, one test with several attempts; passed if an attempt passed (flaky when another failed)`,
+          `${repeated.length} test(s) appear more than once in the same <testsuite> (${someNames(repeated)}): read as reruns, one test with several attempts; the last attempt decides (flaky when it passed after a failure)`,
         );
       }
 

@@ -25,8 +25,10 @@ export const someNames = (names: readonly string[], max = 3): string => {
 };
 
 /**
- * Two attempts of one test as one: passed if any attempt passed (flaky if one failed); with
- * `repeats` (runs of `go test -count`, not reruns), failed if any run failed.
+ * Two attempts of one test as one, `a` (the attempts so far) before `b` in the file: a rerun
+ * follows a failure, so the later attempt decides (a skipped one decides nothing), and the test
+ * is flaky when it passed after a failed attempt. A pass followed by a failure is a failure, not
+ * a flaky pass. With `repeats` (runs of `go test -count`, not reruns), failed if any run failed.
  */
 const mergeAttempt = (a: TestCase, b: TestCase, repeats: boolean): TestCase => {
   const merged: TestCase = {
@@ -34,8 +36,10 @@ const mergeAttempt = (a: TestCase, b: TestCase, repeats: boolean): TestCase => {
     retries: a.retries + b.retries + 1,
     durationMs: a.durationMs + b.durationMs,
   };
-  const failed = a.status === 'failed' || b.status === 'failed';
-  if ((a.status === 'passed' || b.status === 'passed') && !(repeats && failed)) {
+  const failed = repeats
+    ? a.status === 'failed' || b.status === 'failed'
+    : b.status === 'failed' || (b.status === 'skipped' && a.status === 'failed');
+  if ((a.status === 'passed' || b.status === 'passed') && !failed) {
     merged.status = 'passed';
     merged.flaky = a.flaky || b.flaky || a.status === 'failed' || b.status === 'failed';
     delete merged.message;

@@ -129,16 +129,27 @@ export const findFlaky = (
 /**
  * Whether a flaky test is due a `Test Flaky Detected` notice for the run at `now`: never
  * announced in this episode, or announced `noticeDays` or more before. An older run than the
- * last notice is never due (a late or replayed event does not announce again).
+ * last notice is never due (a late or replayed event does not announce again). A run on an
+ * alerting branch looks at the last notice from such a run only (`noticedAt`): an event from a
+ * feature branch reaches no channel, so it must not stand in for the NOTICE. Other runs look
+ * at both.
  */
-export const noticeDue = (state: FlakyState, now: string, noticeDays: number): boolean =>
-  state.noticedAt === undefined ||
-  Date.parse(now) - Date.parse(state.noticedAt) >= noticeDays * DAY_MS;
+export const noticeDue = (
+  state: FlakyState,
+  now: string,
+  noticeDays: number,
+  alerting = true,
+): boolean => {
+  const last = alerting ? [state.noticedAt] : [state.noticedAt, state.announcedAt];
+  return last.every(
+    (at) => at === undefined || Date.parse(now) - Date.parse(at) >= noticeDays * DAY_MS,
+  );
+};
 
 /**
  * The flaky state after a window change: `undefined` when no rule holds (the episode ends, and
- * a later one starts afresh); otherwise the finding, with `since` and `noticedAt` kept from the
- * ongoing episode. `noticedAt` is set by the caller once the notice is published.
+ * a later one starts afresh); otherwise the finding, with `since`, `noticedAt` and `announcedAt`
+ * kept from the ongoing episode. The caller sets those two once the notice is published.
  */
 export const evaluateFlaky = (
   outcomes: readonly TestOutcome[],
@@ -151,6 +162,7 @@ export const evaluateFlaky = (
     ...finding,
     since: previous?.since ?? ctx.now,
     ...(previous?.noticedAt === undefined ? {} : { noticedAt: previous.noticedAt }),
+    ...(previous?.announcedAt === undefined ? {} : { announcedAt: previous.announcedAt }),
   };
 };
 

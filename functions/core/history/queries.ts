@@ -9,6 +9,7 @@ import { findQuarantine } from './quarantine';
 import { mad, median } from './stats';
 import type {
   HistoryReader,
+  Page,
   RunKind,
   RunQuery,
   RunRecord,
@@ -154,16 +155,20 @@ export interface TestsQuery {
   status: TestStatusFilter;
   limit: number;
   cursor?: string;
+  /** Only the tests whose id holds this text (any case). */
+  q?: string;
 }
 
-/** `GET …/tests`: `status` (default `all`), `limit`, `cursor`. */
+/** `GET …/tests`: `status` (default `all`), `q`, `limit`, `cursor`. */
 export const readTestsQuery = (query: Query): TestsQuery => {
-  onlyKnown(query, ['status', 'limit', 'cursor']);
+  onlyKnown(query, ['status', 'q', 'limit', 'cursor']);
   const cursor = readCursor(query);
+  const q = readText(query, 'q');
   return {
     status: oneOf(query, 'status', STATUS_FILTERS, 'all'),
     limit: readLimit(query),
     ...(cursor ? { cursor } : {}),
+    ...(q ? { q } : {}),
   };
 };
 
@@ -312,13 +317,49 @@ const assertProjectKnown = async (history: HistoryReader, project: string): Prom
   if (items.length === 0) throw noData(project);
 };
 
+/**
+ * Store pages one `q` answer reads at most (10,000 tests at `limit=500`); then it answers what
+ * it found with the cursor to go on, so one request stays short on a large list.
+ */
+const MAX_SEARCH_READS = 20;
+
+/**
+ * The tests of the list whose id holds `q` (any case), read page after page until `limit` of
+ * them or the end. Each read asks only for as many tests as matches are still missing, so a
+ * page never holds more matches than fit and the store's cursor after it skips none. After
+ * `MAX_SEARCH_READS` reads it answers what it found (maybe nothing) with the cursor to go on.
+ */
+const searchTests = async (
+  history: HistoryReader,
+  project: string,
+  query: TestsQuery & { q: string },
+): Promise<Page<TestRecord>> => {
+  const needle = query.q.toLowerCase();
+  const items: TestRecord[] = [];
+  let cursor = query.cursor;
+  for (let reads = 0; reads < MAX_SEARCH_READS; reads++) {
+    const page = await history.listTests(project, {
+      status: query.status,
+      limit: query.limit - items.length,
+      ...(cursor ? { cursor } : {}),
+    });
+    items.push(...page.items.filter((t) => t.id.toLowerCase().includes(needle)));
+    cursor = page.cursor;
+    if (!cursor || items.length >= query.limit) break;
+  }
+  return { items, ...(cursor ? { cursor } : {}) };
+};
+
 export const queryTests = async (
   deps: HistoryQueryDeps,
   project: string,
   query: TestsQuery,
 ): Promise<TestsAnswer> => {
   project = checkProject(project);
-  const page = await deps.history.listTests(project, query);
+  const page =
+    query.q === undefined
+      ? await deps.history.listTests(project, query)
+      : await searchTests(deps.history, project, { ...query, q: query.q });
   if (page.items.length === 0 && !query.cursor) await assertProjectKnown(deps.history, project);
   const now = deps.clock.now();
   return {
@@ -372,8 +413,9 @@ export interface BenchmarkAnswer {
   /** Oldest first (ready for a chart). */
   points: BenchmarkPoint[];
   /**
-   * Median and median absolute deviation of the latest `history.baselineRuns` points: what the
-   * next run on this branch is compared against.
+   * Median and median absolute deviation of the latest `history.baselineRuns` points, the runs
+   * the next run on this branch is compared against (the gate compares with their mean, or the
+   * pooled mean of their samples: `detectRegression`).
    */
   baseline: { runs: number; median: number; mad: number };
 }

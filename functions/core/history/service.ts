@@ -1,6 +1,6 @@
 import type * as z from 'zod';
 import type { VigilConfig } from '../config';
-import { historyRetentionDays, quarantineFor } from '../config-access';
+import { alertBranches, historyRetentionDays, quarantineFor } from '../config-access';
 import { VigilError } from '../errors';
 import { DETAIL_TYPES, SOURCES } from '../event-names';
 import type { KnownEvent, TestFlakyDetail } from '../events';
@@ -36,10 +36,11 @@ import {
  * Redelivery: an outcome whose run is already in the window is not appended again, so a
  * redelivered event adds nothing. Notices go in two steps: (1) the outcome and flaky state are
  * written (no `noticedAt` change), (2) once every test is written, the due notices are
- * published, then (3) `noticedAt` is set to the run's time on each (version checked). A crash
- * or a publish failure before (3) leaves the notice due, so the retry publishes it again: at
- * least once, never lost. A completed run's redelivery finds `noticedAt` set and publishes
- * nothing; a lost race publishes nothing either, since publishing waits for the final writes.
+ * published, then (3) `noticedAt` (`announcedAt` for a run off the alerting branches) is set to
+ * the run's time on each (version checked). A crash or a publish failure before (3) leaves the
+ * notice due, so the retry publishes it again: at least once, never lost. A completed run's
+ * redelivery finds it set and publishes nothing; a lost race publishes nothing either, since
+ * publishing waits for the final writes.
  */
 
 export interface HistoryDeps {
@@ -330,18 +331,24 @@ export const recordReport = async (event: KnownEvent, deps: HistoryDeps): Promis
       };
     };
 
+  // Only a run on an alerting branch gives a NOTICE (the alert handler drops the others), so
+  // only such a run counts as the notice: a test first found flaky on a feature branch is still
+  // announced by the next run of an alerting branch.
+  const alerting = m.branch !== undefined && alertBranches(deps.config).includes(m.branch);
+  const noticeField = alerting ? 'noticedAt' : 'announcedAt';
+
   /** Phase 2, after publishing: remember the notice so the next runs (and redeliveries) skip it. */
   const markNoticed = (current: TestRecord | undefined): TestRecord | undefined => {
     const flaky = current?.flaky;
-    if (!current || !flaky || (flaky.noticedAt !== undefined && flaky.noticedAt >= runAt))
-      return undefined;
-    return { ...current, flaky: { ...flaky, noticedAt: runAt }, version: current.version + 1 };
+    const last = flaky?.[noticeField];
+    if (!current || !flaky || (last !== undefined && last >= runAt)) return undefined;
+    return { ...current, flaky: { ...flaky, [noticeField]: runAt }, version: current.version + 1 };
   };
 
   /** Due a notice from this run: flaky, not announced lately, and this run still in its window. */
   const due = (record: TestRecord | undefined): record is TestRecord & { flaky: FlakyState } =>
     record?.flaky !== undefined &&
-    noticeDue(record.flaky, runAt, flakyConfig.noticeDays) &&
+    noticeDue(record.flaky, runAt, flakyConfig.noticeDays, alerting) &&
     record.outcomes.some((o) => o.runId === m.runId);
 
   let failure: unknown;

@@ -58,8 +58,16 @@ export interface FlakyState {
   flipRate?: number;
   /** When the test was first found flaky in this episode. */
   since: string;
-  /** Last `Test Flaky Detected` event for it (announced again after `noticeDays`). */
+  /**
+   * Last `Test Flaky Detected` event from a run on an alerting branch (`alerts.branches`): the
+   * one the alert handler turns into a NOTICE. Announced again after `noticeDays`.
+   */
   noticedAt?: string;
+  /**
+   * Last event from a run on another branch (or none). It holds back the events of such runs
+   * only: the alert handler drops them, so they must not hold back the next NOTICE.
+   */
+  announcedAt?: string;
 }
 
 /** A test and its recent outcomes, oldest first, at most `history.flaky.window` of them. */

@@ -10,6 +10,18 @@ import type { TestCase } from '../../../functions/core/formats/types';
 
 const REAL = join(__dirname, '../../fixtures/real');
 
+/** One attempt of test s > c > n. */
+const tc = (status: TestCase['status'], more: Partial<TestCase> = {}): TestCase => ({
+  suite: 's',
+  classname: 'c',
+  name: 'n',
+  status,
+  flaky: false,
+  durationMs: 1,
+  retries: 0,
+  ...more,
+});
+
 describe('JUnit readings', () => {
   it.each([
     'node-test/junit.xml',
@@ -78,9 +90,10 @@ describe('JUnit readings', () => {
       expect(parsed.summary).toMatchObject({ total: 3, passed: 2, failed: 1, flaky: 0 });
       expect(parsed.warnings).toEqual([RETRIES_NOT_RECORDED['jest-junit']]);
     }
-    // The same file from a producer that may write reruns: one test, flaky.
+    // The same file from a producer that may write reruns: one test with two attempts, failed
+    // (its pass came before the failure, so the failure was no rerun's).
     const generic = parseJunit(text.replace('name="jest tests" ', ''));
-    expect(generic.summary).toMatchObject({ total: 2, failed: 0, flaky: 1 });
+    expect(generic.summary).toMatchObject({ total: 2, failed: 1, flaky: 0 });
   });
 
   it('recognises pytest by its suite name and keeps the first failure file and message', () => {
@@ -125,16 +138,6 @@ describe('JUnit readings', () => {
   });
 
   it('merges attempts: a failure over a skip, the first failure message, the file of any attempt', () => {
-    const tc = (status: TestCase['status'], more: Partial<TestCase> = {}): TestCase => ({
-      suite: 's',
-      classname: 'c',
-      name: 'n',
-      status,
-      flaky: false,
-      durationMs: 1,
-      retries: 0,
-      ...more,
-    });
     const failedSkipped = mergeReruns(
       [tc('skipped'), tc('failed', { message: 'm', file: 'f' })],
       [1, 1],
@@ -147,6 +150,29 @@ describe('JUnit readings', () => {
     expect(skippedTwice.cases).toEqual([tc('skipped', { retries: 1, durationMs: 2 })]);
     const otherSuites = mergeReruns([tc('failed'), tc('passed')], [1, 2], undefined);
     expect(otherSuites.cases).toHaveLength(2);
+  });
+
+  it('reads attempts in file order: the last decides, flaky only when it passed after a failure', () => {
+    const merge = (...statuses: TestCase['status'][]) => {
+      const [merged] = mergeReruns(
+        statuses.map((s) => tc(s)),
+        statuses.map(() => 1),
+        undefined,
+      ).cases;
+      return [merged?.status, merged?.flaky];
+    };
+    expect(merge('failed', 'passed')).toEqual(['passed', true]);
+    expect(merge('passed', 'failed')).toEqual(['failed', false]);
+    expect(merge('passed', 'failed', 'passed')).toEqual(['passed', true]);
+    expect(merge('failed', 'passed', 'failed')).toEqual(['failed', false]);
+    expect(merge('failed', 'passed', 'skipped')).toEqual(['passed', true]);
+    expect(merge('passed', 'failed', 'skipped')).toEqual(['failed', false]);
+    // The whole file: a pass then a failure of one test fails the run, and so the gate.
+    const parsed = parseJunit(`<testsuites><testsuite name="s" tests="2">
+      <testcase classname="c" name="n"/>
+      <testcase classname="c" name="n"><failure message="boom">x</failure></testcase>
+      <testcase classname="c" name="m"/></testsuite></testsuites>`);
+    expect(parsed.summary).toMatchObject({ total: 2, passed: 1, failed: 1, flaky: 0 });
   });
 
   it('groups reruns by suite element, classname and name, with suites interleaved', () => {

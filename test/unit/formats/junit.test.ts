@@ -201,7 +201,7 @@ const CORPUS_EXPECTATIONS: Record<string, Expected> = {
     flaky: 1,
     durationMs: 2500,
     warnings: [
-      '3 test(s) appear more than once in the same <testsuite> ("offline filtering keeps the active ticket", "an expired ticket is dropped", "a ticket is filtered by city ("MAD")"): read as reruns, one test with several attempts; passed if an attempt passed (flaky when another failed)',
+      '3 test(s) appear more than once in the same <testsuite> ("offline filtering keeps the active ticket", "an expired ticket is dropped", "a ticket is filtered by city ("MAD")"): read as reruns, one test with several attempts; the last attempt decides (flaky when it passed after a failure)',
     ],
     spot: {
       name: 'offline filtering keeps the active ticket',

@@ -28,7 +28,12 @@ const decodeCursor = (cursor: string): string => {
     key = undefined;
   }
   if (typeof key !== 'string' || key === '')
-    throw new VigilError('bad_request', 'invalid cursor: pass back the cursor of a previous page');
+    throw new VigilError(
+      'bad_request',
+      'invalid cursor: pass back the cursor of a previous page',
+      // The query parameter it came in: the history API's errors name the failing one.
+      { path: 'query.cursor' },
+    );
   return key;
 };
 

@@ -88,6 +88,24 @@ const answerText = (answer: unknown): string => {
   return `${mx.priority} ${mx.exchange}`;
 };
 
+/**
+ * A DNS value as it is compared: an IPv6 address in its short form, host names in lower case
+ * without the root's trailing dot (`10 MX1.example.com.` and `10 mx1.example.com` are one
+ * answer); TXT strings as they are.
+ */
+export const canonicalDnsValue = (value: string, recordType: string): string => {
+  if (recordType === 'TXT') return value;
+  const v = value.trim();
+  if (recordType === 'AAAA') {
+    try {
+      return new URL(`http://[${v}]/`).hostname.slice(1, -1);
+    } catch {
+      return v.toLowerCase();
+    }
+  }
+  return v.toLowerCase().replace(/\.$/, '');
+};
+
 const NO_ANSWER = new Set(['ENODATA', 'ENOTFOUND', 'NXDOMAIN']);
 
 /** Ask for `host`'s `recordType` records; `servers` overrides the system's name servers. */
@@ -99,8 +117,18 @@ export const probeDns = async (probe: DnsProbe, servers?: string[]): Promise<Jud
   const started = performance.now();
   const elapsed = () => performance.now() - started;
   let answers: string[];
+  // c-ares's own timeout overshoots short ones (~300 ms for 100): `timeoutMs` is a hard limit.
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      resolver.cancel();
+      reject(Object.assign(new Error('DNS deadline'), { code: 'ETIMEOUT' }));
+    }, probe.timeoutMs);
+  });
   try {
-    answers = ((await resolver.resolve(host, recordType)) as unknown[]).map(answerText);
+    answers = (
+      (await Promise.race([resolver.resolve(host, recordType), deadline])) as unknown[]
+    ).map(answerText);
   } catch (e) {
     const code = (e as { code?: string }).code ?? 'ERROR';
     if (code === 'ETIMEOUT')
@@ -114,9 +142,14 @@ export const probeDns = async (probe: DnsProbe, servers?: string[]): Promise<Jud
         assertion: 'dns',
         message: `DNS query for ${host} ${recordType} failed (${code})`,
       });
+  } finally {
+    clearTimeout(timer);
   }
   const minCount = probe.expect.minCount ?? 1;
-  const missing = (probe.expect.values ?? []).filter((v) => !answers.includes(v));
+  const answered = new Set(answers.map((a) => canonicalDnsValue(a, recordType)));
+  const missing = (probe.expect.values ?? []).filter(
+    (v) => !answered.has(canonicalDnsValue(v, recordType)),
+  );
   const got = answers.length === 0 ? 'no records' : answers.slice(0, 10).join(', ');
   const failure: Failure | undefined =
     answers.length < minCount

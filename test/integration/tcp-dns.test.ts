@@ -17,7 +17,7 @@ import { systemClock } from '../../functions/core/ports';
 import { runProbes } from '../../functions/core/probes/run';
 import { type LocalPipeline, startLocal } from '../../functions/runtime/local/runtime';
 import { createHttpProber } from '../../functions/shared/http-probe';
-import { probeTcp } from '../../functions/shared/socket-probes';
+import { canonicalDnsValue, probeTcp } from '../../functions/shared/socket-probes';
 import { selfSignedCerts } from '../helpers/tls';
 
 /**
@@ -295,6 +295,29 @@ describe('DNS checks', () => {
       message: 'gone.test A: expected at least 1 records, got no records',
     });
     expect(silent.failure?.assertion).toBe('timeout');
+  });
+
+  it('compares values as DNS means them: host names in any case, with or without the final dot', async () => {
+    const mx = await runOne({
+      type: 'dns',
+      host: 'shop.test',
+      recordType: 'MX',
+      expect: { values: ['10 MX.Shop.test.'] },
+    });
+    expect(mx.failure).toBeUndefined();
+    expect(canonicalDnsValue('2001:0DB8:0000::0001', 'AAAA')).toBe('2001:db8::1');
+    expect(canonicalDnsValue('not-an-address', 'AAAA')).toBe('not-an-address');
+    expect(canonicalDnsValue(' v=spf1 -all', 'TXT')).toBe(' v=spf1 -all');
+  });
+
+  it('keeps to a short timeout: no answer within 100 ms is a timeout by about 100 ms', async () => {
+    const silent = await runOne({ type: 'dns', host: 'slow.test', timeoutMs: 100 });
+    expect(silent.failure).toEqual({
+      assertion: 'timeout',
+      message: 'no DNS answer within 100 ms',
+    });
+    // c-ares alone took ~300 ms here (its own timeout overshoots short ones).
+    expect(silent.latencyMs).toBeLessThan(250);
   });
 });
 

@@ -171,8 +171,10 @@ export const runSteps = async (
       deps.now(),
     );
     let stepFailure = verdict.failure;
+    // The run's status code is the last step's: none when that step got no answer (a timeout
+    // after a step that answered 200 must not read as "HTTP 200").
+    statusCode = isTransportFailure(obs) ? undefined : obs.statusCode;
     if (!isTransportFailure(obs)) {
-      statusCode = obs.statusCode;
       if (!stepFailure) {
         const got = extract(step, obs);
         if ('failure' in got) stepFailure = got.failure;

@@ -129,7 +129,9 @@ describe('runSteps', () => {
       message: `step "b": no time left of the probe's 1000 ms`,
       step: 'b',
     });
-    expect(out.statusCode).toBe(200);
+    // Step b got no answer: no status code (a's 200 is in its step's result).
+    expect(out.statusCode).toBeUndefined();
+    expect(out.steps?.[0]).toMatchObject({ name: 'a', statusCode: 200 });
   });
 
   it('reports a transport failure without a status code, and a refused request scrubbed', async () => {
@@ -153,6 +155,15 @@ describe('runSteps', () => {
     ]);
     expect(down.statusCode).toBeUndefined();
     await expect(refused).rejects.toThrow('Invalid header value ***');
+  });
+
+  it("reports no status code when a later step got no answer, not an earlier step's", async () => {
+    const out = await setup(
+      [step('first'), step('hangs'), step('third')],
+      [ok({}), { error: 'timeout', message: 'no complete response within 900 ms', latencyMs: 900 }],
+    ).run();
+    expect(out.failure).toMatchObject({ step: 'hangs', assertion: 'timeout' });
+    expect(out.statusCode).toBeUndefined();
   });
 
   it('collects certificate warnings per step and keeps the soonest expiry', async () => {

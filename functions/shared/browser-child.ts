@@ -27,6 +27,8 @@ export type BrowserCheck = (ctx: BrowserCheckContext) => Promise<void>;
 class DeadlineError extends Error {}
 
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+/** A Playwright error's first line (its call log follows). */
+const firstLine = (e: unknown): string => message(e).split('\n')[0] ?? '';
 
 /**
  * Web Vitals of the current page, from the timings the browser exposes (run in the page, so
@@ -144,28 +146,40 @@ export const runBrowserJob = async (job: BrowserJob): Promise<BrowserReport> => 
       failure: { assertion: 'browser', message: `Chromium did not start: ${message(e)}` },
     });
   }
+  // Off once the run stops the page for its screenshot: the loads it aborts are not the page's.
+  let recording = true;
   page.on('console', (m) => {
-    if (m.type() === 'error') consoleErrors.push(m.text());
+    if (recording && m.type() === 'error') consoleErrors.push(m.text());
   });
-  page.on('pageerror', (e) => consoleErrors.push(message(e)));
-  page.on('requestfailed', (r) =>
-    failedRequests.push(`${r.method()} ${r.url()}: ${r.failure()?.errorText ?? 'failed'}`),
-  );
+  page.on('pageerror', (e) => {
+    if (recording) consoleErrors.push(message(e));
+  });
+  page.on('requestfailed', (r) => {
+    if (recording)
+      failedRequests.push(`${r.method()} ${r.url()}: ${r.failure()?.errorText ?? 'failed'}`);
+  });
   page.on('response', (r) => {
-    if (r.status() >= 400) failedRequests.push(`${r.request().method()} ${r.url()}: ${r.status()}`);
+    if (recording && r.status() >= 400)
+      failedRequests.push(`${r.request().method()} ${r.url()}: ${r.status()}`);
   });
 
-  let running: string | undefined;
+  const since = (at: number) => Math.round((performance.now() - at) * 10) / 10;
+  /** The step in progress and when it started (a step that misses the deadline is timed too). */
+  let running: { name: string; at: number } | undefined;
+  /** Set when the script is over (done or past its deadline): later step ends are not its. */
+  let over = false;
   const step = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
     const at = performance.now();
-    const latency = () => Math.round((performance.now() - at) * 10) / 10;
-    running = name;
+    const latency = () => since(at);
+    const outer = running;
+    running = { name, at };
     try {
       const value = await fn();
-      steps.push({ name, status: 'up', latencyMs: latency() });
+      if (!over) steps.push({ name, status: 'up', latencyMs: latency() });
       return value;
     } catch (e) {
-      if (!(e instanceof DeadlineError))
+      // A step past the deadline ends when its page is stopped: the timeout already reports it.
+      if (!over && !(e instanceof DeadlineError))
         steps.push({
           name,
           status: 'down',
@@ -174,7 +188,7 @@ export const runBrowserJob = async (job: BrowserJob): Promise<BrowserReport> => 
         });
       throw e;
     } finally {
-      running = undefined;
+      running = outer;
     }
   };
 
@@ -191,15 +205,23 @@ export const runBrowserJob = async (job: BrowserJob): Promise<BrowserReport> => 
       },
     );
   } catch (e) {
-    const step = running ?? steps.find((s) => s.status === 'down')?.name;
+    const step = running?.name ?? steps.find((s) => s.status === 'down')?.name;
+    const assertion = e instanceof DeadlineError ? 'timeout' : step ? 'step' : 'script';
+    // The run's message names its step, as a multi-step API check's does; the step's own does not.
     failure = {
-      assertion: e instanceof DeadlineError ? 'timeout' : step ? 'step' : 'script',
-      message: message(e),
+      assertion,
+      message: step ? `step "${step}": ${message(e)}` : message(e),
       ...(step ? { step } : {}),
     };
     if (e instanceof DeadlineError && running)
-      steps.push({ name: running, status: 'down', latencyMs: 0, failure });
+      steps.push({
+        name: running.name,
+        status: 'down',
+        latencyMs: since(running.at),
+        failure: { assertion, message: message(e) },
+      });
   }
+  over = true;
   const durationMs = Math.round((performance.now() - scriptStart) * 10) / 10;
 
   // A page that missed the deadline is stuck: its time goes to the screenshot and trace. Else
@@ -213,18 +235,35 @@ export const runBrowserJob = async (job: BrowserJob): Promise<BrowserReport> => 
           () => ({}),
         ).catch(() => ({}));
   const files: BrowserReport['files'] = {};
+  const warnings: string[] = [];
   if (failure) {
     const shot = join(job.dir, 'screenshot.png');
     const trace = join(job.dir, 'trace.zip');
+    // 2 s for the screenshot, stopping the page first: a navigation still in flight (a page
+    // that never answers) holds a screenshot back until it ends. Then 1 s for the trace.
+    const shotStart = performance.now();
+    recording = false;
+    // (CDP's `Page.stopLoading`: `page.evaluate` itself waits for that navigation.)
+    await within(
+      500,
+      async () => {
+        const cdp = await context.newCDPSession(page);
+        await cdp.send('Page.stopLoading');
+      },
+      () => undefined,
+    ).catch(() => undefined);
+    const left = Math.max(500, 2000 - (performance.now() - shotStart));
     await page
-      .screenshot({ path: shot, timeout: 2000 })
+      .screenshot({ path: shot, timeout: left })
       .then(() => (files.screenshot = shot))
-      .catch(() => undefined);
+      .catch((e: unknown) => warnings.push(`no screenshot of the failure: ${firstLine(e)}`));
     await within(
       1000,
       () => context.tracing.stop({ path: trace }).then(() => (files.trace = trace)),
-      () => undefined,
-    ).catch(() => undefined);
+      () => {
+        throw new Error('not written within 1000 ms');
+      },
+    ).catch((e: unknown) => warnings.push(`no trace of the failure: ${firstLine(e)}`));
   }
   const url = page.url();
   // No `browser.close()`: the child exits right after reporting, and Playwright kills the
@@ -236,6 +275,7 @@ export const runBrowserJob = async (job: BrowserJob): Promise<BrowserReport> => 
     ...(url && url !== 'about:blank' ? { url } : {}),
     vitals,
     files,
+    ...(warnings.length ? { warnings } : {}),
   });
 };
 

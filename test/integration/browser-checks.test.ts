@@ -510,8 +510,10 @@ describe.skipIf(!ok)('a job in this process, on a shared Chromium', { timeout: 6
       failure: { assertion: 'step', step: 'find checkout' },
       url: `${baseUrl}/broken`,
     });
-    expect(report.failure?.message).toContain('#checkout-x');
+    // The run's message names the step (as a multi-step API check's); the step's own does not.
+    expect(report.failure?.message).toMatch(/^step "find checkout": .*#checkout-x/s);
     expect(report.steps.map((s) => s.status)).toEqual(['up', 'down']);
+    expect(report.steps[1]?.failure?.message).not.toContain('step "find checkout"');
     expect(report.consoleErrors).toContain('cart failed to load');
     expect(report.failedRequests).toContain(`GET ${baseUrl}/missing.png: 404`);
     expect(report.vitals.fcpMs).toBeGreaterThan(0);
@@ -520,31 +522,74 @@ describe.skipIf(!ok)('a job in this process, on a shared Chromium', { timeout: 6
     expect(await head(report.files.trace, 4)).toBe(ZIP);
   });
 
-  it('stops a hung page at its deadline: a timeout of its step, with a trace', async () => {
+  it('stops a hung page at its deadline: a timeout of its step, timed, with a screenshot and a trace', async () => {
     // Act (started with the browser)
     const { deadline, report } = await hungRun;
-    // Assess: one down step (not two), no vitals read from the stuck page.
-    const failure = {
+    // Assess: one down step (not two), timed up to the deadline; no vitals from the stuck page.
+    const message = 'the script did not finish before its timeout';
+    expect(report.failure).toEqual({
       assertion: 'timeout',
-      message: 'the script did not finish before its timeout',
+      message: `step "open": ${message}`,
       step: 'open',
-    };
-    expect(report.failure).toEqual(failure);
-    expect(report.steps).toEqual([{ name: 'open', status: 'down', latencyMs: 0, failure }]);
+    });
+    expect(report.steps).toEqual([
+      {
+        name: 'open',
+        status: 'down',
+        latencyMs: expect.any(Number),
+        failure: { assertion: 'timeout', message },
+      },
+    ]);
+    expect(report.steps[0]?.latencyMs).toBeGreaterThan(0);
+    expect(report.steps[0]?.latencyMs).toBeLessThanOrEqual(report.durationMs);
     expect(hangs).toHaveLength(1);
     expect(Date.now()).toBeGreaterThanOrEqual(deadline);
     expect(report.vitals).toEqual({});
-    // A page stuck in its navigation gives no screenshot in its time; the trace shows it.
+    // The navigation in flight is stopped for the screenshot (its abort is not a page failure).
+    expect(await head(report.files.screenshot, 8)).toBe(PNG);
     expect(await head(report.files.trace, 4)).toBe(ZIP);
+    expect(report).not.toHaveProperty('warnings');
+    expect(report.failedRequests).toEqual([]);
   });
 
   it('fails a step still running at the deadline as a timeout of that step, with a screenshot', async () => {
     // Act
     const report = await runBrowserJob(await job(join(dir, 'hangs-in-step.mjs'), {}, 200));
     // Assess
-    expect(report.failure).toMatchObject({ assertion: 'timeout', step: 'wait forever' });
+    expect(report.failure).toMatchObject({
+      assertion: 'timeout',
+      message: 'step "wait forever": the script did not finish before its timeout',
+      step: 'wait forever',
+    });
     expect(report.steps).toHaveLength(1);
+    expect(report.steps[0]?.latencyMs).toBeGreaterThan(0);
     expect(await head(report.files.screenshot, 8)).toBe(PNG);
+  });
+
+  it('says when a failed run has no screenshot or no trace, rather than leaving them out silently', async () => {
+    // Prepare: a page whose screenshot fails and a trace that cannot be written.
+    const broken = {
+      newContext: async () => ({
+        ...(await blank.newContext()),
+        tracing: {
+          start: async () => undefined,
+          stop: async () => Promise.reject(new Error('ENOSPC: no space left\ncall log')),
+        },
+        newPage: async () => ({
+          ...(await (await blank.newContext()).newPage()),
+          screenshot: async () => Promise.reject(new Error('Timeout 2000ms exceeded.\ncall log')),
+        }),
+      }),
+    } as unknown as Browser;
+    vi.mocked(chromium.launch).mockResolvedValueOnce(broken);
+    // Act
+    const report = await runBrowserJob(await job(join(dir, 'throws-string.mjs')));
+    // Assess
+    expect(report).toMatchObject({ ok: false, files: {} });
+    expect(report.warnings).toEqual([
+      'no screenshot of the failure: Timeout 2000ms exceeded.',
+      'no trace of the failure: ENOSPC: no space left',
+    ]);
   });
 
   it('fails a script without a default export as a script problem, without starting Chromium', async () => {

@@ -41,6 +41,8 @@ export interface BrowserReport {
   failedRequests: string[];
   /** Files written to `BrowserJob.dir` (failed runs only). */
   files: { screenshot?: string; trace?: string };
+  /** What the run could not do without failing the check (e.g. a failed run's missing screenshot). */
+  warnings?: string[];
 }
 
 export type BrowserArtifact = NonNullable<ProbeCompletedDetail['artifacts']>[number];
@@ -99,6 +101,7 @@ export const browserOutcome = (
       failedRequests: list(report.failedRequests),
     },
     ...(artifacts.length ? { artifacts } : {}),
+    warnings: list(report.warnings ?? []),
   });
 };
 

@@ -123,6 +123,16 @@ describe('browserOutcome', () => {
     expect(outcome.artifacts).toBeUndefined();
   });
 
+  it("keeps the run's warnings (a missing screenshot), scrubbed", () => {
+    const outcome = browserOutcome(
+      report({ warnings: ['no screenshot of the failure: page at /t/s3cret crashed'] }),
+      ['s3cret'],
+      [],
+    );
+    expect(outcome.warnings).toEqual(['no screenshot of the failure: page at /t/*** crashed']);
+    expect(browserOutcome(report({}), [], []).warnings).toEqual([]);
+  });
+
   it('passes a run with its steps and links its artifacts by content', () => {
     const artifact = { kind: 'screenshot' as const, name: `${'a'.repeat(64)}.png`, bytes: 10 };
     const outcome = browserOutcome(report({ ok: true }), [], [artifact]);

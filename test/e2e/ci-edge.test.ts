@@ -82,7 +82,10 @@ describe('a GitHub workflow with the single-file CLI', () => {
     expect(res.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
     const text = await res.text();
     expect(text.startsWith('#!/usr/bin/env node')).toBe(true);
-    expect(text.length).toBeLessThan(300_000);
+    // Every CI job downloads it: a guard against bundling a large dependency by accident (the
+    // AWS SDK alone is ~400 KB), with room for the CLI's own growth (300 KB until the config
+    // checks and the check kinds grew on 2026-12-05; 293 KiB then).
+    expect(text.length).toBeLessThan(320_000);
     expect(text).not.toContain(TOKEN);
     await writeFile(join(work, 'vigil.mjs'), text);
   }, 60_000);

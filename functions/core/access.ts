@@ -46,13 +46,15 @@ export const roleOf = (
 
 /**
  * May this caller call `method route`? Returns its role, or throws 401 (no or wrong token) or
- * 403 (a read-only token on anything but GET/HEAD).
+ * 403 (a read-only token on anything but GET/HEAD, or on a route that `writes` whatever its
+ * method, such as a heartbeat ping: `writes` then says what it records).
  */
 export const authorize = (
   authorization: string | undefined,
   tokens: AccessTokens,
   method: string,
   route: string,
+  writes?: string,
 ): Role => {
   const role = roleOf(authorization, tokens);
   if (!role)
@@ -60,6 +62,8 @@ export const authorize = (
       'unauthorized',
       'Missing or wrong bearer token: send "Authorization: Bearer <token>".',
     );
+  if (role === 'read' && writes)
+    throw new VigilError('forbidden', `This token is read-only: ${method} ${route} ${writes}.`);
   if (role === 'read' && method !== 'GET' && method !== 'HEAD')
     throw new VigilError(
       'forbidden',

@@ -22,6 +22,10 @@ import { logger } from '../shared/powertools';
 
 export const HEARTBEAT_PATH_PREFIX = '/v1/heartbeats/';
 
+/** Why a read-only token may not ping, by GET as by POST (`authorize`). */
+export const PING_WRITES =
+  "records a heartbeat ping (a GET as a POST): use an ingest token or the heartbeat's own ?token=";
+
 export interface HeartbeatRoute {
   project: string;
   name: string;
@@ -123,7 +127,13 @@ export const pingHeartbeat = async (
       : undefined;
     if (!expected || !tokenMatches(query.token, [expected])) throw wrongToken();
   } else {
-    authorize(header(event, 'authorization'), await deps.tokens(), 'POST', event.rawPath);
+    authorize(
+      header(event, 'authorization'),
+      await deps.tokens(),
+      event.requestContext.http.method,
+      event.rawPath,
+      PING_WRITES,
+    );
   }
   if (!cfg) throw heartbeatNotFound(route);
   const exitCode = parseExitCode(query.exitCode);

@@ -211,7 +211,10 @@ describe('heartbeats through the local pipeline', () => {
     for (const body of bodies) expect(body).not.toContain(HB_TOKEN);
     const messages = bodies.map((b) => (JSON.parse(b) as { error: { message: string } }).error);
     expect(messages[5]?.message).toContain('No heartbeat named "nope" in project "shop"');
-    expect(messages[6]?.message).toContain('This token is read-only');
+    // A GET ping records a run as a POST does: the refusal says so (it named POST before).
+    expect(messages[6]?.message).toBe(
+      "This token is read-only: GET /v1/heartbeats/shop/backup records a heartbeat ping (a GET as a POST): use an ingest token or the heartbeat's own ?token=.",
+    );
     expect(messages[7]?.message).toContain('exitCode must be an integer');
   });
 

@@ -40,6 +40,7 @@ import {
   heartbeatNotFound,
   MAX_CONCURRENT_PINGS,
   MAX_PING_BODY_BYTES,
+  PING_WRITES,
   pingRoute,
   wrongToken,
 } from '../../ingest/heartbeat-routes';
@@ -336,7 +337,7 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
       if (expected && tokenMatches(given, [expected])) return true;
       throw wrongToken();
     }
-    authorize(req.headers.authorization, access, 'POST', url.pathname);
+    authorize(req.headers.authorization, access, req.method ?? 'POST', url.pathname, PING_WRITES);
     if (!cfg) throw heartbeatNotFound(route);
     return true;
   };

@@ -1,6 +1,37 @@
+import type { VigilConfig } from './config';
+
 /**
  * The alert check key of a probe or a heartbeat: what its observations, alert state and
  * incidents are keyed on (`probe:<project>/<name>`, `heartbeat:<project>/<name>`).
  */
 export const checkKey = (kind: 'probe' | 'heartbeat', project: string, name: string): string =>
   `${kind}:${project}/${name}`;
+
+/** A probe or a heartbeat the config names, its project filled in. */
+export interface ConfiguredCheck {
+  kind: 'probe' | 'heartbeat';
+  project: string;
+  name: string;
+  url?: string;
+  tags: string[];
+}
+
+/**
+ * The probes and heartbeats the config names: what is checked, alerted on and shown (a probe
+ * and a heartbeat of one project never share a name: config-check refuses it).
+ */
+export const configuredChecks = (config: VigilConfig): ConfiguredCheck[] => [
+  ...config.probes.map((p) => ({
+    kind: 'probe' as const,
+    project: p.project ?? config.project,
+    name: p.name,
+    ...(p.url === undefined ? {} : { url: p.url }),
+    tags: p.tags,
+  })),
+  ...config.heartbeats.map((h) => ({
+    kind: 'heartbeat' as const,
+    project: h.project ?? config.project,
+    name: h.name,
+    tags: h.tags,
+  })),
+];

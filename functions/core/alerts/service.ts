@@ -1,4 +1,4 @@
-import { checkKey } from '../check-key';
+import { checkKey, configuredChecks } from '../check-key';
 import type { MaintenanceWindow, VigilConfig } from '../config';
 import { loadCronParser } from '../cron';
 import { VigilError } from '../errors';
@@ -243,10 +243,7 @@ const release = async (
 
 /** The check keys of the probes and heartbeats the config names. */
 export const configuredCheckKeys = (config: VigilConfig): Set<string> =>
-  new Set([
-    ...config.probes.map((p) => checkKey('probe', p.project ?? config.project, p.name)),
-    ...config.heartbeats.map((h) => checkKey('heartbeat', h.project ?? config.project, h.name)),
-  ]);
+  new Set(configuredChecks(config).map((c) => checkKey(c.kind, c.project, c.name)));
 
 /** Only these come from the config; tests:, gate:, alarm: and the rest come from what is reported. */
 const FROM_CONFIG = /^(probe|heartbeat):/;

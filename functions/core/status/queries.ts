@@ -1,6 +1,6 @@
 import { activeWindow, covers } from '../alerts/maintenance';
-import { checkKey } from '../check-key';
-import type { MaintenanceWindow, ProbeConfig, VigilConfig } from '../config';
+import { checkKey, configuredChecks } from '../check-key';
+import type { MaintenanceWindow, VigilConfig } from '../config';
 import { loadCronParser } from '../cron';
 import { VigilError } from '../errors';
 import type { ArchivePointer } from '../events';
@@ -109,43 +109,11 @@ const PROBE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
-/** The probes the config names, with their project filled in. */
-const configuredProbes = (config: VigilConfig): (ProbeConfig & { project: string })[] =>
-  config.probes.map((p) => ({ ...p, project: p.project ?? config.project }));
-
 export const probeCheckKey = (project: string, probe: string): string =>
   checkKey('probe', project, probe);
 
 /** What the probe history holds a row for: a probe, or a heartbeat (recorded as one). */
 type CheckKind = NonNullable<ProbeSummary['kind']>;
-
-interface ConfiguredCheck {
-  kind: CheckKind;
-  project: string;
-  name: string;
-  url?: string;
-  tags: string[];
-}
-
-/**
- * The probes and heartbeats the config names: both have rows in the probe history. A probe and
- * a heartbeat of one project never share a name (config-check refuses it).
- */
-const configuredChecks = (config: VigilConfig): ConfiguredCheck[] => [
-  ...configuredProbes(config).map((p) => ({
-    kind: 'probe' as const,
-    project: p.project,
-    name: p.name,
-    url: p.url,
-    tags: p.tags,
-  })),
-  ...config.heartbeats.map((h) => ({
-    kind: 'heartbeat' as const,
-    project: h.project ?? config.project,
-    name: h.name,
-    tags: h.tags,
-  })),
-];
 
 /** The alert check key of a row: `probe:` or `heartbeat:` (a row no longer configured: probe). */
 const checkKeyOf = (kind: CheckKind | undefined, project: string, name: string): string =>

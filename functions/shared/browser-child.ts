@@ -240,7 +240,8 @@ export const runBrowserJob = async (job: BrowserJob): Promise<BrowserReport> => 
     const shot = join(job.dir, 'screenshot.png');
     const trace = join(job.dir, 'trace.zip');
     // 2 s for the screenshot, stopping the page first: a navigation still in flight (a page
-    // that never answers) holds a screenshot back until it ends. Then 1 s for the trace.
+    // that never answers) holds a screenshot back until it ends. Then the trace, in the time left
+    // before the parent's kill (at least 1 s: a busy machine writes the zip slowly).
     const shotStart = performance.now();
     recording = false;
     // (CDP's `Page.stopLoading`: `page.evaluate` itself waits for that navigation.)
@@ -257,11 +258,18 @@ export const runBrowserJob = async (job: BrowserJob): Promise<BrowserReport> => 
       .screenshot({ path: shot, timeout: left })
       .then(() => (files.screenshot = shot))
       .catch((e: unknown) => warnings.push(`no screenshot of the failure: ${firstLine(e)}`));
+    const traceMs = Math.max(1000, (job.artifactsBy ?? 0) - Date.now());
+    // A trace written after its time is not reported: the report has gone without it.
+    let late = false;
     await within(
-      1000,
-      () => context.tracing.stop({ path: trace }).then(() => (files.trace = trace)),
+      traceMs,
+      () =>
+        context.tracing.stop({ path: trace }).then(() => {
+          if (!late) files.trace = trace;
+        }),
       () => {
-        throw new Error('not written within 1000 ms');
+        late = true;
+        throw new Error(`not written within ${traceMs} ms`);
       },
     ).catch((e: unknown) => warnings.push(`no trace of the failure: ${firstLine(e)}`));
   }

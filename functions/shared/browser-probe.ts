@@ -221,6 +221,7 @@ export const createBrowserProber = (options: BrowserProberOptions): ProbeFn => {
           secrets,
           ...launch,
           deadline: Date.now() + probe.timeoutMs - artifactReserveMs(probe.timeoutMs),
+          artifactsBy: Date.now() + probe.timeoutMs,
           dir,
         },
         probe.timeoutMs,

@@ -426,6 +426,8 @@ describe.skipIf(!ok)('a job in this process, on a shared Chromium', { timeout: 6
     executablePath: CHROMIUM,
     args: CHROMIUM_ARGS,
     deadline: Date.now() + deadlineMs,
+    // As the parent sets it for a probe whose deadline leaves 3 s for the artifacts.
+    artifactsBy: Date.now() + deadlineMs + 3000,
     dir: await mkdtemp(join(dir, 'job-')),
   });
 
@@ -590,6 +592,34 @@ describe.skipIf(!ok)('a job in this process, on a shared Chromium', { timeout: 6
       'no screenshot of the failure: Timeout 2000ms exceeded.',
       'no trace of the failure: ENOSPC: no space left',
     ]);
+  });
+
+  it('gives the trace the time left before the kill, and leaves out a trace written after it', async () => {
+    // Prepare: a trace that takes 1.3 s, with no time left (the 1 s floor applies).
+    let written = false;
+    const slow = {
+      newContext: async () => ({
+        ...(await blank.newContext()),
+        tracing: {
+          start: async () => undefined,
+          stop: () =>
+            new Promise<void>((ok) =>
+              setTimeout(() => {
+                written = true;
+                ok();
+              }, 1300),
+            ),
+        },
+      }),
+    } as unknown as Browser;
+    vi.mocked(chromium.launch).mockResolvedValueOnce(slow);
+    const late = { ...(await job(join(dir, 'throws-string.mjs'))), artifactsBy: Date.now() };
+    // Act
+    const report = await runBrowserJob(late);
+    await vi.waitFor(() => expect(written).toBe(true), { timeout: 2000 });
+    // Assess
+    expect(report.files.trace).toBeUndefined();
+    expect(report.warnings).toEqual(['no trace of the failure: not written within 1000 ms']);
   });
 
   it('fails a script without a default export as a script problem, without starting Chromium', async () => {

@@ -22,6 +22,11 @@ export interface BrowserJob {
   args: string[];
   /** When (epoch ms) the script must be done, leaving time for the screenshot and trace. */
   deadline: number;
+  /**
+   * When (epoch ms) the screenshot and trace of a failed run must be written: the parent kills
+   * the child `HARD_KILL_GRACE_MS` after it. Unset: 1 s for the trace.
+   */
+  artifactsBy?: number;
   /** Directory for the screenshot and trace of a failed run. */
   dir: string;
 }

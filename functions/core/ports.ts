@@ -28,7 +28,15 @@ export interface PayloadArchive {
 }
 
 export type LedgerClaim =
-  | { state: 'new' }
+  | {
+      state: 'new';
+      /**
+       * Set when this claim took over an abandoned one: the time (epoch ms) that claim gave the
+       * run. The run keeps it, so one published before its claim was abandoned is published
+       * again as the same run (the same archive keys and `ingestedAt`), not as a second one.
+       */
+      at?: number;
+    }
   | { state: 'duplicate'; response: unknown }
   | {
       state: 'conflict';
@@ -42,7 +50,8 @@ export type LedgerClaim =
  * `claim` is an atomic conditional write (DynamoDB condition / exclusive file create).
  */
 export interface RunLedger {
-  claim(key: string, fingerprint: string): Promise<LedgerClaim>;
+  /** `at`: the time (epoch ms) the run is given, kept with the claim (see `LedgerClaim`). */
+  claim(key: string, fingerprint: string, at?: number): Promise<LedgerClaim>;
   complete(key: string, fingerprint: string, response: unknown): Promise<void>;
   /** Drop an unfinished claim so the client can retry (publish failed). */
   release(key: string): Promise<void>;

@@ -337,8 +337,8 @@ describeWithMoto('S3Archive on moto', () => {
 
 describeWithMoto('DynamoRunLedger on moto', () => {
   const T0 = Date.parse('2026-11-25T10:00:00Z');
-  const ledger = (clock: { now: number }) =>
-    new DynamoRunLedger({ table: TABLE, client: dynamo, now: () => clock.now });
+  const ledger = (clock: { now: number }, ttlDays?: number) =>
+    new DynamoRunLedger({ table: TABLE, client: dynamo, ttlDays, now: () => clock.now });
 
   it('claims, detects conflicts, completes and answers duplicates', async () => {
     const clock = { now: T0 };
@@ -416,14 +416,42 @@ describeWithMoto('DynamoRunLedger on moto', () => {
     });
   });
 
+  it("gives a run taken over from a stale claim that claim's time, also at a second takeover", async () => {
+    // Prepare: a claim that gave the run T0, abandoned (its Lambda died after publishing).
+    const clock = { now: T0 };
+    const l = ledger(clock);
+    expect(await l.claim('shop/taken-1', 'fp-a', T0)).toEqual({ state: 'new' });
+    // Act: retried after the claim went stale, then again after that claim went stale too.
+    clock.now += 60_001;
+    const first = await l.claim('shop/taken-1', 'fp-a', clock.now);
+    clock.now += 60_001;
+    const second = await l.claim('shop/taken-1', 'fp-a', clock.now);
+    // Assess
+    expect(first).toEqual({ state: 'new', at: T0 });
+    expect(second).toEqual({ state: 'new', at: T0 });
+    await l.complete('shop/taken-1', 'fp-a', { ok: true });
+    expect(await l.claim('shop/taken-1', 'fp-a', clock.now)).toEqual({
+      state: 'duplicate',
+      response: { ok: true },
+    });
+  });
+
+  it('gives a run a new time when the claim it takes over expired or had none', async () => {
+    // Prepare: an abandoned claim that goes past its TTL, and a stale one made without a time.
+    const clock = { now: T0 };
+    const l = ledger(clock, 1);
+    await l.claim('shop/taken-2', 'fp-a', T0);
+    await l.claim('shop/taken-3', 'fp-a');
+    // Act + Assess
+    clock.now += 60_001;
+    expect(await l.claim('shop/taken-3', 'fp-a', clock.now)).toEqual({ state: 'new' });
+    clock.now += 86_400_000;
+    expect(await l.claim('shop/taken-2', 'fp-a', clock.now)).toEqual({ state: 'new' });
+  });
+
   it('treats an entry past its TTL as absent', async () => {
     const clock = { now: T0 };
-    const l = new DynamoRunLedger({
-      table: TABLE,
-      client: dynamo,
-      ttlDays: 1,
-      now: () => clock.now,
-    });
+    const l = ledger(clock, 1);
     expect(await l.claim('shop/run-4', 'fp-a')).toEqual({ state: 'new' });
     await l.complete('shop/run-4', 'fp-a', null);
     expect(await l.claim('shop/run-4', 'fp-a')).toEqual({ state: 'duplicate', response: null });

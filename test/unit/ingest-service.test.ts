@@ -80,6 +80,28 @@ describe('ingest', () => {
     expect(Buffer.from(archive.objects.get(keys[0] ?? '')?.body ?? []).equals(GRADLE)).toBe(true);
   });
 
+  it('keeps the time of an abandoned claim it takes over: the same archive keys and ingestedAt', async () => {
+    // Prepare: the ledger hands over a stale claim made a day earlier (the run may be on the bus).
+    const claimed = vi.spyOn(ledger, 'claim');
+    claimed.mockResolvedValueOnce({ state: 'new', at: Date.parse('2026-11-24T09:59:00.000Z') });
+    // Act
+    const { result } = await post(GRADLE, { runId: 'run-7' });
+    // Assess: the claim was given this attempt's time; the run keeps the first one.
+    expect(claimed).toHaveBeenCalledWith(
+      expect.any(String),
+      expect.any(String),
+      Date.parse('2026-11-25T10:00:00.000Z'),
+    );
+    expect(result.runId).toBe('run-7');
+    expect((publisher.events[0]?.detail as TestRunDetail).metadata.ingestedAt).toBe(
+      '2026-11-24T09:59:00.000Z',
+    );
+    expect([...archive.objects.keys()]).toEqual([
+      'shop/2026/11/24/run-7.xml',
+      'shop/2026/11/24/run-7.normalized.json',
+    ]);
+  });
+
   it('archives before publishing, so a published event always points at a stored payload', async () => {
     const order: string[] = [];
     vi.spyOn(archive, 'put').mockImplementation(async (i) => {

@@ -41,6 +41,7 @@ const NAMES = {
   '#response': 'response',
   '#claimedAt': 'claimedAt',
   '#expiresAt': 'expiresAt',
+  '#runAt': 'runAt',
 };
 
 // By name rather than instanceof, so a second copy of the SDK in a bundle cannot break it.
@@ -66,7 +67,8 @@ const parseEntry = (item: Item | undefined): LedgerEntry | undefined => {
 /**
  * Idempotency ledger in one DynamoDB table (partition key `pk`, TTL attribute `expiresAt`).
  * Items: `pk`, `fingerprint`, `state` ('in_progress' | 'done'), `response` (JSON, once done),
- * `claimedAt` (ms) and `expiresAt` (epoch seconds).
+ * `claimedAt` (ms), `runAt` (ms: the time the claim gave the run, kept when a stale claim is
+ * taken over) and `expiresAt` (epoch seconds).
  */
 export class DynamoRunLedger implements RunLedger {
   private readonly table: string;
@@ -83,11 +85,12 @@ export class DynamoRunLedger implements RunLedger {
     this.now = options.now ?? Date.now;
   }
 
-  async claim(key: string, fingerprint: string): Promise<LedgerClaim> {
+  async claim(key: string, fingerprint: string, at?: number): Promise<LedgerClaim> {
     for (let attempt = 1; attempt <= CLAIM_ATTEMPTS; attempt++) {
-      const existing = await this.tryClaim(key, fingerprint);
-      if (existing === 'claimed') return { state: 'new' };
-      const entry = parseEntry(existing ?? (await this.read(key)));
+      const tried = await this.tryClaim(key, fingerprint, at);
+      if (tried.claimed)
+        return tried.at === undefined ? { state: 'new' } : { state: 'new', at: tried.at };
+      const entry = parseEntry(tried.blocking ?? (await this.read(key)));
       if (!entry) continue; // Released or expired in between: try again.
       if (entry.fingerprint !== fingerprint) {
         return { state: 'conflict', reason: 'different_content', fingerprint: entry.fingerprint };
@@ -158,10 +161,14 @@ export class DynamoRunLedger implements RunLedger {
    * Otherwise returns the blocking item (via ReturnValuesOnConditionCheckFailure, when the
    * endpoint supports it).
    */
-  private async tryClaim(key: string, fingerprint: string): Promise<'claimed' | Item | undefined> {
+  private async tryClaim(
+    key: string,
+    fingerprint: string,
+    at: number | undefined,
+  ): Promise<{ claimed: true; at?: number } | { claimed: false; blocking?: Item }> {
     const now = this.now();
     try {
-      await this.client.send(
+      const out = await this.client.send(
         new PutItemCommand({
           TableName: this.table,
           Item: {
@@ -169,6 +176,7 @@ export class DynamoRunLedger implements RunLedger {
             fingerprint: { S: fingerprint },
             state: { S: 'in_progress' },
             claimedAt: { N: String(now) },
+            ...(at === undefined ? {} : { runAt: { N: String(at) } }),
             expiresAt: { N: String(this.expiresAt()) },
           },
           ConditionExpression:
@@ -184,13 +192,50 @@ export class DynamoRunLedger implements RunLedger {
             ':staleBefore': { N: String(now - this.staleClaimMs) },
             ':nowSeconds': { N: String(Math.floor(now / 1000)) },
           },
+          ReturnValues: 'ALL_OLD',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
-      return 'claimed';
+      const old = out.Attributes;
+      const runAt = Number(old?.runAt?.N);
+      // A stale claim taken over (not an expired entry): its run may be on the bus already.
+      if (
+        str(old ?? {}, 'state') !== 'in_progress' ||
+        !Number.isFinite(runAt) ||
+        runAt === at ||
+        Number(old?.expiresAt?.N) < Math.floor(now / 1000)
+      )
+        return { claimed: true };
+      await this.keepRunAt(key, now, runAt);
+      return { claimed: true, at: runAt };
     } catch (e) {
-      if (isConditionFailed(e)) return e.Item;
+      if (isConditionFailed(e)) return { claimed: false, blocking: e.Item };
       throw e;
+    }
+  }
+
+  /** The taken-over claim's `runAt` on ours, so a later takeover keeps it too. */
+  private async keepRunAt(key: string, claimedAt: number, runAt: number): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: { pk: { S: key } },
+          UpdateExpression: 'SET #runAt = :runAt',
+          ConditionExpression: '#claimedAt = :claimedAt',
+          ExpressionAttributeNames: {
+            '#runAt': NAMES['#runAt'],
+            '#claimedAt': NAMES['#claimedAt'],
+          },
+          ExpressionAttributeValues: {
+            ':runAt': { N: String(runAt) },
+            ':claimedAt': { N: String(claimedAt) },
+          },
+        }),
+      );
+    } catch (e) {
+      // Taken over again meanwhile: that claim is the run's now, and ours will not complete.
+      if (!isConditionFailed(e)) throw e;
     }
   }
 

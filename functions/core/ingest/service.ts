@@ -388,7 +388,8 @@ export const ingest = async (req: IngestRequest, deps: IngestDeps): Promise<Inge
   const runId = params.runId ?? sha256(`${params.project}\n${fingerprint}`).slice(0, 32);
   const ledgerKey = `${params.project}#${runId}`;
 
-  const claim = await deps.ledger.claim(ledgerKey, fingerprint);
+  const received = deps.clock.now();
+  const claim = await deps.ledger.claim(ledgerKey, fingerprint, received.getTime());
   if (claim.state === 'duplicate') {
     return {
       status: 200,
@@ -413,7 +414,8 @@ export const ingest = async (req: IngestRequest, deps: IngestDeps): Promise<Inge
   let result: IngestResult;
   let metadata: EventMetadata;
   try {
-    const now = deps.clock.now();
+    // A run taken over from an abandoned claim keeps that claim's time (see `LedgerClaim`).
+    const now = claim.at === undefined ? received : new Date(claim.at);
     const key = archiveKey(params.project, runId, now);
     const common = {
       project: params.project,

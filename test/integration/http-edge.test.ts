@@ -398,15 +398,42 @@ describe('createHttpEdge', () => {
       server.close(() => resolve());
       server.closeAllConnections();
     });
-  const post = (bytes: number) =>
+  const post = (bytes: number, fill = 'x') =>
     new Promise<number>((resolve, reject) => {
       const req = request({ port, host: '127.0.0.1', method: 'POST', path: '/' }, (res) => {
         res.resume();
         resolve(res.statusCode ?? 0);
       });
       req.on('error', reject);
-      req.end(Buffer.alloc(bytes, 'x'));
+      req.end(Buffer.alloc(bytes, fill));
     });
+
+  it('lends a large body: its memory goes to a later one only once released', async () => {
+    await start({ maxBodyBytes: 1_000_000, maxConcurrentBodies: 2, maxBufferedBytes: 2_000_000 });
+    try {
+      // Prepare: two bodies held at once, then the first released.
+      const answers = [post(300_000, 'a'), post(300_000, 'b')];
+      await expect.poll(() => held.length).toBe(2);
+      const [first, second] = held.map((h) => h.read.body) as [Buffer, Buffer];
+      expect(second.buffer).not.toBe(first.buffer);
+      const memory = first.buffer;
+      held.shift()?.end();
+      // Act
+      answers.push(post(280_000, 'c'));
+      await expect.poll(() => held.length).toBe(2);
+      const third = held[1]?.read.body as Buffer;
+      // Assess: the third reuses the first's memory; the body still lent is untouched.
+      expect(third.buffer).toBe(memory);
+      expect(third).not.toBe(first);
+      expect(third.equals(Buffer.alloc(280_000, 'c'))).toBe(true);
+      expect(second.equals(Buffer.alloc(300_000, 'b'))).toBe(true);
+      for (const h of held.splice(0)) h.end();
+      expect(await Promise.all(answers)).toEqual([200, 200, 200]);
+    } finally {
+      for (const h of held.splice(0)) h.end();
+      await stop();
+    }
+  });
 
   it('counts a body against the bounds until its response is done, not only while read', async () => {
     await start({});

@@ -102,6 +102,20 @@ describe('ingest', () => {
     ]);
   });
 
+  it('fails only once the raw report\'s write has settled: the body it was lent is free again', async () => {
+    // Prepare: the normalized write fails at once; the raw one is still going.
+    let rawSettled = false;
+    vi.spyOn(archive, 'put').mockImplementation(async (i) => {
+      if (!i.key.endsWith('.xml')) throw new VigilError('unavailable', 'disk full');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      rawSettled = true;
+      return { uri: 'mem://x', bytes: 1, sha256: i.sha256 };
+    });
+    // Act + Assess
+    await expect(post(GRADLE)).rejects.toMatchObject({ code: 'unavailable' });
+    expect(rawSettled).toBe(true);
+  });
+
   it('archives before publishing, so a published event always points at a stored payload', async () => {
     const order: string[] = [];
     vi.spyOn(archive, 'put').mockImplementation(async (i) => {

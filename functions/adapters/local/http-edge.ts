@@ -26,6 +26,17 @@ import { errorResponse, validCorrelationId } from '../../shared/http';
  *   answered with the same JSON error by `answerClientError`.
  */
 
+/**
+ * Large bodies are gathered into memory kept from earlier ones: a fresh buffer of megabytes
+ * costs milliseconds of page faults at its first write on a VM (a 2.6 MB report: 7 ms in
+ * `Buffer.concat`, 0.1 ms copied into reused memory), on the ingest answer's path. The
+ * `SPARE_BODIES` largest buffers are kept, each rounded up to whole MiB, so at most
+ * `SPARE_BODIES` × the largest body limit stays allocated between requests.
+ */
+const SPARE_MIN_BYTES = 256 * 1024;
+const SPARE_BODIES = 2;
+const MIB = 1024 * 1024;
+
 /** How long a body may pause (no byte arriving) before the request is answered 408. */
 export const BODY_IDLE_MS = 15_000;
 
@@ -91,6 +102,7 @@ const refusal = (authorize: () => boolean): VigilError | undefined => {
 
 /** An admitted body: call `release` once it is no longer held (the response is done). */
 export interface AdmittedBody {
+  /** Lent until `release`: the memory of a large body is reused after it. */
   body: Buffer;
   release: () => void;
 }
@@ -275,6 +287,28 @@ export const createHttpEdge = (opts: EdgeOptions): HttpEdge => {
     } satisfies Pool,
   }));
 
+  const spares: Buffer[] = [];
+  /** The chunks in one buffer, and what gives its memory back for the next large body. */
+  const gather = (chunks: Buffer[], size: number): { body: Buffer; done: () => void } => {
+    if (size < SPARE_MIN_BYTES) return { body: Buffer.concat(chunks, size), done: () => {} };
+    const at = spares.findIndex((b) => b.length >= size);
+    const memory =
+      at >= 0
+        ? (spares.splice(at, 1)[0] as Buffer)
+        : Buffer.allocUnsafeSlow(Math.ceil(size / MIB) * MIB);
+    let offset = 0;
+    for (const chunk of chunks) offset += chunk.copy(memory, offset);
+    return {
+      // A view of its own per request (a WeakMap keyed by it, e.g. payload hashes, sees a new body).
+      body: memory.subarray(0, size),
+      done: () => {
+        spares.push(memory);
+        spares.sort((a, b) => b.length - a.length);
+        spares.length = Math.min(spares.length, SPARE_BODIES);
+      },
+    };
+  };
+
   const readBody: HttpEdge['readBody'] = (req, res, url, expectContinue) => {
     if (!hasBody(req)) return Promise.resolve(NO_BODY);
     const declared = Number(req.headers['content-length'] ?? 0);
@@ -317,7 +351,17 @@ export const createHttpEdge = (opts: EdgeOptions): HttpEdge => {
           release();
           refuse(req, res, error, lingerMs, lingerMaxMs);
           resolve(undefined);
-        } else resolve({ body: Buffer.concat(chunks, size), release });
+        } else {
+          const { body, done } = gather(chunks, size);
+          resolve({
+            body,
+            release: () => {
+              if (released) return;
+              release();
+              done();
+            },
+          });
+        }
       };
       const idle = setTimeout(() => stop(timedOut(idleMs)), idleMs);
       idle.unref();

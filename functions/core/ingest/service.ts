@@ -30,6 +30,7 @@ export interface IngestRequest {
   query: Readonly<Record<string, string | undefined>>;
   /** The query string as sent (still percent-encoded), to refuse values that are not UTF-8. */
   rawQuery?: string;
+  /** Lent until `ingest` settles (local mode reuses the memory of large bodies). */
   body: Uint8Array;
   contentEncoding?: string;
   /** The Content-Type header: a multipart form upload is refused with a hint. */
@@ -413,6 +414,8 @@ export const ingest = async (req: IngestRequest, deps: IngestDeps): Promise<Inge
 
   let result: IngestResult;
   let metadata: EventMetadata;
+  // The body is lent (`ArchiveInput`): its write has settled before ingest returns or throws.
+  let raw: Promise<ArchivePointer> | undefined;
   try {
     // A run taken over from an abandoned claim keeps that claim's time (see `LedgerClaim`).
     const now = claim.at === undefined ? received : new Date(claim.at);
@@ -431,7 +434,7 @@ export const ingest = async (req: IngestRequest, deps: IngestDeps): Promise<Inge
     // Both payloads are stored before the commit below (durability). The raw report is written
     // first, while the gate and the normalized result are computed: its write and flush overlap
     // that work, and the normalized result's, instead of adding up.
-    const raw = deps.archive.put({
+    raw = deps.archive.put({
       key: `${key}.${ext}`,
       body: bytes,
       contentType: CONTENT_TYPES[ext] ?? 'application/octet-stream',
@@ -509,6 +512,7 @@ export const ingest = async (req: IngestRequest, deps: IngestDeps): Promise<Inge
     }
     await deps.publisher.publish(events);
   } catch (e) {
+    await raw?.catch(() => undefined);
     await deps.ledger.release(ledgerKey);
     throw e;
   }

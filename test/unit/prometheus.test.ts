@@ -10,6 +10,7 @@ import {
   PrometheusRegistry,
 } from '../../functions/adapters/local/prometheus';
 import { LocalStore } from '../../functions/adapters/local/store';
+import { configuredChecks } from '../../functions/core/check-key';
 import { parseConfig } from '../../functions/core/config';
 import { DETAIL_TYPES, type KnownEvent, SOURCES } from '../../functions/core/events';
 import { datapointsFor, METRICS, PIPELINE_METRICS } from '../../functions/core/metrics/catalog';
@@ -297,15 +298,26 @@ describe('the local registry behind GET /metrics', () => {
     const dir = await mkdtemp(join(tmpdir(), 'vigil-restore-'));
     const store = durable ? LocalStore.open(dir) : undefined;
     const metrics = store?.metrics ?? new LocalMetricStore();
-    const emf = (name: string, value: number, at: number, project = 'shop') =>
+    const emf = (
+      name: string,
+      value: number,
+      at: number,
+      project = 'shop',
+      check: Record<string, string> = {},
+    ) =>
       JSON.stringify({
         _aws: {
           Timestamp: at,
           CloudWatchMetrics: [
-            { Namespace: 'Vigil', Dimensions: [['Project']], Metrics: [{ Name: name }] },
+            {
+              Namespace: 'Vigil',
+              Dimensions: [['Project', ...Object.keys(check)]],
+              Metrics: [{ Name: name }],
+            },
           ],
         },
         Project: project,
+        ...check,
         [name]: value,
       });
     for (const line of [
@@ -313,13 +325,27 @@ describe('the local registry behind GET /metrics', () => {
       emf(METRICS.testPassRate.name, 90, 1), // older
       emf(METRICS.testPassRate.name, 75, 1, 'web'),
       emf(METRICS.testsFailed.name, 4, 1),
+      // Checks of the configuration, and one of each kind it no longer has.
+      emf(METRICS.probeAvailability.name, 0, 1, 'shop', { Probe: 'api' }),
+      emf(METRICS.probeAvailability.name, 0, 1, 'shop', { Probe: 'removed' }),
+      emf(METRICS.heartbeatUp.name, 1, 1, 'shop', { Heartbeat: 'nightly' }),
+      emf(METRICS.heartbeatUp.name, 0, 1, 'web', { Heartbeat: 'nightly' }),
     ])
       metrics.ingestLine(line);
     await store?.db.batch(() => undefined);
 
     // Act
     const registry = new PrometheusRegistry(bus());
-    registry.restoreGauges(metrics);
+    registry.restoreGauges(
+      metrics,
+      configuredChecks(
+        parseConfig({
+          project: 'shop',
+          probes: [{ name: 'api', url: 'https://api.example.com/health' }],
+          heartbeats: [{ name: 'nightly', periodSeconds: 86_400 }],
+        }),
+      ),
+    );
     const text = renderExposition(registry.families(), 'text');
     store?.close();
     await rm(dir, { recursive: true, force: true });
@@ -328,6 +354,14 @@ describe('the local registry behind GET /metrics', () => {
     expect(text).toContain('\nvigil_test_pass_rate_ratio{project="shop"} 0.5\n');
     expect(text).toContain('\nvigil_test_pass_rate_ratio{project="web"} 0.75\n');
     expect(text).not.toContain('vigil_tests_failed_total{');
+    // (Label order: as each store gives the dimensions.)
+    const samples = (family: string) => text.split('\n').filter((l) => l.startsWith(`${family}{`));
+    expect(samples('vigil_probe_availability')).toEqual([
+      expect.stringMatching(/^\S*probe="api"\S*} 0$/),
+    ]);
+    expect(samples('vigil_heartbeat_up')).toEqual([
+      expect.stringMatching(/^\S*project="shop"\S*} 1$/),
+    ]);
   });
 
   it('bounds the series of one metric and counts what it dropped', () => {

@@ -1,5 +1,7 @@
 import { bearerMatches } from '../../core/access';
+import type { ConfiguredCheck } from '../../core/check-key';
 import { VigilError } from '../../core/errors';
+import { DIMENSIONS } from '../../core/metrics/catalog';
 import {
   CATALOG_FAMILIES,
   type CatalogFamily,
@@ -54,11 +56,27 @@ export class PrometheusRegistry {
 
   /**
    * Starts the gauges from their newest stored datapoints (a restart keeps showing the last pass
-   * rate, coverage...); counters start from 0 as Prometheus expects of a new process.
+   * rate, coverage...); counters start from 0 as Prometheus expects of a new process. A probe or
+   * heartbeat no longer in `checks` (the configuration) is left out: its last value would be
+   * exported for ever, and an alert rule on it would never resolve.
    */
-  restoreGauges(store: { latest(names: readonly string[]): Datapoint[] }): void {
+  restoreGauges(
+    store: { latest(names: readonly string[]): Datapoint[] },
+    checks: readonly ConfiguredCheck[],
+  ): void {
+    const configured = new Set(checks.map((c) => `${c.kind}\n${c.project}\n${c.name}`));
+    const kept = (p: Datapoint): boolean => {
+      const project = p.dimensions[DIMENSIONS.project];
+      const probe = p.dimensions[DIMENSIONS.probe];
+      const heartbeat = p.dimensions[DIMENSIONS.heartbeat];
+      if (probe !== undefined) return configured.has(`probe\n${project}\n${probe}`);
+      if (heartbeat !== undefined) return configured.has(`heartbeat\n${project}\n${heartbeat}`);
+      return true;
+    };
     this.observe(
-      store.latest(CATALOG_FAMILIES.filter((f) => f.type === 'gauge').map((f) => f.source)),
+      store
+        .latest(CATALOG_FAMILIES.filter((f) => f.type === 'gauge').map((f) => f.source))
+        .filter(kept),
     );
   }
 

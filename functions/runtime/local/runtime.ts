@@ -30,6 +30,7 @@ import { localToken } from '../../adapters/local/token-file';
 import { LocalUploads, requestBaseUrl, UPLOAD_PATH } from '../../adapters/local/uploads';
 import { authorize, tokenMatches } from '../../core/access';
 import { listAlerts } from '../../core/alerts/service';
+import { configuredChecks } from '../../core/check-key';
 import { findHeartbeat } from '../../core/checks/heartbeat-service';
 import { historyRetentionDays, type VigilConfig } from '../../core/config';
 import { configCheck } from '../../core/health';
@@ -234,7 +235,7 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
     onPoints: (points) => prometheus.observe(points),
   });
   const prometheus = new PrometheusRegistry(bus);
-  prometheus.restoreGauges(metricStore);
+  prometheus.restoreGauges(metricStore, configuredChecks(opts.config));
   metricStore.onPoints((points) => prometheus.observe(points));
   const secrets = new EnvSecretResolver(env);
   const unset = missingSecretVariables(opts.config, env);

@@ -240,6 +240,11 @@ const parse = (argv: string[], env: NodeJS.ProcessEnv): Parsed => {
   if (project === undefined) problems.push('no project: pass --project or set VIGIL_PROJECT');
   const token = nonEmpty(env.VIGIL_TOKEN);
   if (token === undefined) problems.push('no token: set the VIGIL_TOKEN environment variable');
+  // fetch cannot send it, and would fail as if the endpoint were unreachable. Never echoed.
+  else if (!/^[\x21-\x7e]+$/.test(token))
+    problems.push(
+      'VIGIL_TOKEN holds a character other than visible ASCII (a space, control, invisible or non-ASCII character): set it again',
+    );
 
   let format: FormatId | undefined;
   const rawFormat = nonEmpty(values.format);
@@ -1124,7 +1129,7 @@ const PROBLEM: Record<Outcome, string> = {
 
 /** Replace every occurrence of the secret, in case anything ever echoes it. */
 const redactor = (secret: string | undefined) => (s: string) =>
-  secret && secret.length >= 6 ? s.split(secret).join('***') : s;
+  secret ? s.split(secret).join('***') : s;
 
 const isLoopback = (host: string): boolean =>
   host === 'localhost' || host === '[::1]' || host.startsWith('127.');
@@ -1204,9 +1209,18 @@ export const runReport = async (argv: string[], deps: ReportDeps): Promise<numbe
       problems: results
         .filter((r) => r.delivered === undefined)
         .map((r) => `${r.file}: ${PROBLEM[r.outcome]}`),
+      allowedUnreachable: results.filter((r) => r.delivered === undefined && r.allowed).length,
     },
     { comment: options.comment, status: options.status, annotations: !options.json },
-    { env: deps.env, fetch: ctx.deps.fetch, appendFile: deps.appendFile, out, err, command },
+    // With --json, stdout carries only the JSON lines: what feedback reports goes to stderr.
+    {
+      env: deps.env,
+      fetch: ctx.deps.fetch,
+      appendFile: deps.appendFile,
+      out: options.json ? err : out,
+      err,
+      command,
+    },
   );
   return code;
 };

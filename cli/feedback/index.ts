@@ -85,9 +85,13 @@ export const giveFeedback = async (
     const gate = overallGate(ctx);
     const first = ctx.delivered.find((d) => d.runId);
     const failed = ctx.delivered.filter((d) => d.gate === 'fail').length;
+    // Vigil being down under --allow-unreachable must not block merges: no red status for it.
+    const excused = ctx.problems.length === (ctx.allowedUnreachable ?? 0);
     const description =
       ctx.problems.length > 0 && gate !== 'fail'
-        ? `${ctx.problems.length} report(s) got no verdict`
+        ? excused
+          ? `${ctx.problems.length} report(s) not recorded (Vigil unreachable)`
+          : `${ctx.problems.length} report(s) got no verdict`
         : gate === 'fail'
           ? `gate failed in ${failed} of ${ctx.delivered.length} report(s)`
           : gate === 'pass'
@@ -95,7 +99,7 @@ export const giveFeedback = async (
             : 'no gate applied';
     try {
       await setCommitStatus(forge, deps.fetch, {
-        state: gate === 'fail' ? 'failure' : ctx.problems.length > 0 ? 'error' : 'success',
+        state: gate === 'fail' ? 'failure' : excused ? 'success' : 'error',
         context: `vigil/${ctx.project}${ctx.suite ? `/${ctx.suite}` : ''}`,
         description: `${title(ctx)}: ${description}`,
         ...(first?.runId

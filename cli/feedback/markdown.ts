@@ -20,11 +20,13 @@ export interface FeedbackContext {
   project: string;
   suite?: string;
   commit?: string;
-  /** Vigil's base URL; dashboard links are `<endpoint>/#/projects/<project>/runs/<runId>`. */
+  /** Vigil's base URL; dashboard links are `<endpoint>/#/run/<project>/<runId>`. */
   endpoint: string;
   delivered: readonly Delivered[];
   /** Reports that did not get a verdict (unreadable, rejected, unreachable), one line each. */
   problems: readonly string[];
+  /** How many of the problems are Vigil unreachable under --allow-unreachable (fail nothing). */
+  allowedUnreachable?: number;
 }
 
 /** Text from a report as inert Markdown (one line, capped). */
@@ -41,7 +43,7 @@ const CHECK_ICON: Record<string, string> = { pass: '✅', fail: '❌', skip: '�
 const WORD: Record<GateStatus, string> = { pass: 'passed', fail: 'failed', none: 'no gate' };
 
 export const dashboardUrl = (endpoint: string, project: string, runId: string): string =>
-  `${endpoint.replace(/\/+$/, '')}/#/projects/${encodeURIComponent(project)}/runs/${encodeURIComponent(runId)}`;
+  `${endpoint.replace(/\/+$/, '')}/#/run/${encodeURIComponent(project)}/${encodeURIComponent(runId)}`;
 
 const fmt = (n: number): string =>
   Math.abs(n) >= 1000 ? String(Math.round(n)) : String(Number(n.toPrecision(4)));

@@ -153,7 +153,7 @@ describe('a GitHub workflow with the single-file CLI', () => {
       [HEAD, 'success', 'vigil/shop/unit'],
     ]);
     expect(String(forge.statuses[0]?.target_url)).toMatch(
-      new RegExp(`^${pipeline.url}/#/projects/shop/runs/[0-9a-f]{32}$`),
+      new RegExp(`^${pipeline.url}/#/run/shop/[0-9a-f]{32}$`),
     );
     expect((await readFile(summary, 'utf8')).match(/^### /gm)).toHaveLength(2);
   }, 60_000);

@@ -136,7 +136,7 @@ describe('GitHub', () => {
         state: 'failure',
         context: 'vigil/shop/unit',
         description: 'Vigil: shop (unit): gate failed in 1 of 1 report(s)',
-        target_url: 'https://vigil.example/#/projects/shop/runs/run-1',
+        target_url: 'https://vigil.example/#/run/shop/run-1',
       },
     ]);
     await feedback(

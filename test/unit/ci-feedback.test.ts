@@ -181,7 +181,7 @@ describe('Markdown', () => {
     expect(text).toContain('> ❗ bad\\.xml: rejected by Vigil');
     expect(text).toContain(`[run](${dashboardUrl('https://vigil.example/', 'shop', 'r1')})`);
     expect(dashboardUrl('https://vigil.example/', 'a/b', 'r 1')).toBe(
-      'https://vigil.example/#/projects/a%2Fb/runs/r%201',
+      'https://vigil.example/#/run/a%2Fb/r%201',
     );
     expect(text).toContain('| tests\\.failed | ❌ | 25 of 30 tests failed |');
     expect(text).toContain('**Failed tests (30)**');

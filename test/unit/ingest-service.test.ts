@@ -93,7 +93,7 @@ describe('ingest', () => {
       Date.parse('2026-11-25T10:00:00.000Z'),
     );
     expect(result.runId).toBe('run-7');
-    expect((publisher.events[0]?.detail as TestRunDetail).metadata.ingestedAt).toBe(
+    expect((publisher.events[0]?.detail as TestRunDetail | undefined)?.metadata.ingestedAt).toBe(
       '2026-11-24T09:59:00.000Z',
     );
     expect([...archive.objects.keys()]).toEqual([
@@ -102,7 +102,7 @@ describe('ingest', () => {
     ]);
   });
 
-  it('fails only once the raw report\'s write has settled: the body it was lent is free again', async () => {
+  it("fails only once the raw report's write has settled: the body it was lent is free again", async () => {
     // Prepare: the normalized write fails at once; the raw one is still going.
     let rawSettled = false;
     vi.spyOn(archive, 'put').mockImplementation(async (i) => {

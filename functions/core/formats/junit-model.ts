@@ -6,6 +6,7 @@ import {
   NOT_RUN,
   nodeTally,
   PHPUNIT_NOT_FAILED,
+  PHPUNIT_RISKY,
   someNames,
   tally,
 } from './junit-readings';
@@ -224,6 +225,8 @@ export const junitBuilder = (): JunitBuilder => {
   let isSkipped = false;
   let isTodo = false;
   let isRisky = false;
+  /** PHPUnit's risky `<error>` elements (a test can have several), counted in its `errors`. */
+  let riskyErrors = 0;
   let hasChildren = false;
   let attempts = 0;
   let hasFlaky = false;
@@ -235,6 +238,8 @@ export const junitBuilder = (): JunitBuilder => {
   let hasFailure = false;
   /** pytest's second test case for a test that failed, then errored in teardown: merged. */
   let teardownSplits = 0;
+  /** pytest: where each test case is in `cases`, by its suite element, classname and name. */
+  const pytestCases = new Map<string, number>();
   /** The root `<testsuites errors>`, and the `<error>` elements of test cases. */
   let rootErrors = 0;
   let caseErrors = 0;
@@ -261,9 +266,13 @@ export const junitBuilder = (): JunitBuilder => {
   const failure = (a: XmlAttributes): boolean => {
     // PHPUnit writes risky, incomplete and (old versions) skipped tests as errors of these types.
     const type = a.get('type');
+    if (type !== undefined && PHPUNIT_RISKY.test(type)) {
+      isRisky = true;
+      riskyErrors++;
+      return false;
+    }
     if (type !== undefined && PHPUNIT_NOT_FAILED.test(type)) {
-      if (type.includes('Risky')) isRisky = true;
-      else isSkipped = true;
+      isSkipped = true;
       return false;
     }
     isFailed = true;
@@ -322,23 +331,18 @@ export const junitBuilder = (): JunitBuilder => {
     const suiteId = suiteIds[suiteIds.length - 1] ?? 0;
     // pytest writes a test that failed (or was skipped), then errored in teardown, as two test
     // cases of one name, the second with only <error>. It never repeats a name otherwise (it
-    // makes parametrize ids unique): one failed test, not a rerun.
-    const prev = cases[cases.length - 1];
-    if (
-      dialect === 'pytest' &&
-      isFailed &&
-      !hasFailure &&
-      prev !== undefined &&
-      prev.name === tc.name &&
-      prev.classname === tc.classname &&
-      caseSuiteIds[cases.length - 1] === suiteId
-    ) {
+    // makes parametrize ids unique): one failed test, not a rerun. With pytest-xdist other
+    // tests' cases can sit between the two.
+    const key = dialect === 'pytest' ? JSON.stringify([suiteId, tc.classname, tc.name]) : '';
+    const earlier = dialect === 'pytest' ? pytestCases.get(key) : undefined;
+    const prev = earlier === undefined ? undefined : cases[earlier];
+    if (isFailed && !hasFailure && earlier !== undefined && prev !== undefined) {
       teardownSplits++;
       prev.durationMs += tc.durationMs;
-      if (prev.status !== 'failed')
-        cases[cases.length - 1] = { ...tc, durationMs: prev.durationMs };
+      if (prev.status !== 'failed') cases[earlier] = { ...tc, durationMs: prev.durationMs };
       return;
     }
+    if (dialect === 'pytest') pytestCases.set(key, cases.length);
     cases.push(tc);
     caseSuiteIds.push(suiteId);
   };
@@ -543,8 +547,11 @@ export const junitBuilder = (): JunitBuilder => {
       }
 
       // gotestsum counts a package that did not build in the root's `errors` and writes no
-      // <testcase> for it: the run failed, so one failed test stands for those errors.
-      const errorsCase = dialect === 'go-junit-report' && rootErrors > caseErrors ? 1 : 0;
+      // <testcase> for it: the run failed, so one failed test stands for those errors. When no
+      // package built there is no <testsuite> to tell the dialect by: any root that declares
+      // errors and holds no test case at all failed the same way.
+      const errorsCase =
+        (dialect === 'go-junit-report' || cases.length === 0) && rootErrors > caseErrors ? 1 : 0;
       if (errorsCase > 0) {
         cases.push({
           suite: '',
@@ -648,7 +655,7 @@ export const junitBuilder = (): JunitBuilder => {
             declaredFailed,
             t.failed,
             attempts.failed,
-            t.failed + risky.length,
+            t.failed + riskyErrors,
             t.failed + teardownSplits,
           )
         ) {
@@ -701,6 +708,8 @@ export const RETRIES_NOT_RECORDED = {
     "Vitest's JUnit reporter does not record retries: a test that passed on a retry counts as passed, not flaky (post `vitest --reporter=json` output to see flaky tests)",
   pytest:
     "pytest's JUnit XML does not record reruns (pytest-rerunfailures): a test that passed on a rerun counts as passed, not flaky",
+  rspec:
+    'rspec_junit_formatter does not record retries (rspec-retry): a test that passed on a retry counts as passed, not flaky',
   ctest:
     "ctest's JUnit output does not record repeats (--repeat until-pass): a test that passed on a repeat counts as passed, not flaky",
 } as const;

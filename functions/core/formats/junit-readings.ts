@@ -5,8 +5,14 @@ import type { TestCase } from './types';
  * rules the JUnit model applies after reading every `<testcase>`. Pure functions over the cases.
  */
 
-/** Error types PHPUnit writes for tests it does not count as failed (risky, incomplete, skipped). */
-export const PHPUNIT_NOT_FAILED = /\\(?:Risky|Incomplete|Skipped)Test(?:Error)?$/;
+/** Error types PHPUnit writes for tests that did not run (incomplete, and in old versions skipped). */
+export const PHPUNIT_NOT_FAILED = /\\(?:Incomplete|Skipped)Test(?:Error)?$/;
+/**
+ * Error types PHPUnit 9 writes for risky tests: RiskyTestError's subclasses, and OutputError
+ * (`beStrictAboutOutputDuringTests`), which it counts as risky too.
+ */
+export const PHPUNIT_RISKY =
+  /\\(?:RiskyTest(?:Error)?|MissingCoversAnnotationException|CoveredCodeNotExecutedException|UnintentionallyCoveredCodeError|OutputError)$/;
 
 /** `status` values (ctest and others) of test cases that did not run. */
 export const NOT_RUN = /^(?:disabled|notrun|not ?run|skipped|ignored)$/i;

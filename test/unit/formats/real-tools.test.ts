@@ -76,6 +76,21 @@ const pytestItems = (text: string): Counts => {
   return c;
 };
 
+/**
+ * pytest-xdist `-rA`: the workers print no `PASSED` lines, and `gw0 [36] / gw1 [36]` is the
+ * number of tests. A test with an `ERROR` or `FAILED` line failed (one that failed, then errored
+ * in teardown, has both, and the closing line counts it twice).
+ */
+const pytestXdistItems = (text: string): Counts => {
+  const n = pairs(lineOf(text, /^=+ .* in [\d.]+s =+$/));
+  const failed = new Set([...text.matchAll(/^(?:FAILED|ERROR) (\S+)/gm)].map((m) => m[1])).size;
+  const skipped = (n.get('skipped') ?? 0) + (n.get('xfailed') ?? 0);
+  const total = Number(/^gw0 \[(\d+)\]/m.exec(text)?.[1]);
+  const c = counts(total - failed - skipped, failed, skipped);
+  expect(c.passed).toBe((n.get('passed') ?? 0) + (n.get('xpassed') ?? 0));
+  return c;
+};
+
 /** `Tests: 11, Assertions: 7, Errors: 1, Failures: 2, Skipped: 1, Incomplete: 1, Risky: 1.` */
 const phpunit = (text: string): Counts => {
   const line = lineOf(text, /^Tests: \d+.*$/);
@@ -213,7 +228,15 @@ const TESTS: [
   ['pytest/junit-reruns.xml', 'pytest/console-reruns.txt', pytest, 'junit'],
   ['pytest/junit-xdist.xml', 'pytest/console-xdist.txt', pytest, 'junit'],
   ['pytest/junit-teardown.xml', 'pytest/console-teardown.txt', pytestItems, 'junit'],
+  [
+    'pytest/junit-xdist-teardown.xml',
+    'pytest/console-xdist-teardown.txt',
+    pytestXdistItems,
+    'junit',
+  ],
   ['phpunit/junit.xml', 'phpunit/console.txt', phpunit, 'junit'],
+  ['phpunit/junit-risky.xml', 'phpunit/console-risky.txt', phpunit, 'junit'],
+  ['phpunit/junit-more.xml', 'phpunit/console-more.txt', phpunit, 'junit'],
   ['jest/junit.xml', 'jest/console.txt', (t) => jest(t), 'junit'],
   ['jest/jest.json', 'jest/console.txt', (t) => jest(t, true), 'jest'],
   ['vitest/junit.xml', 'vitest/console.txt', (t) => vitest(t), 'junit'],
@@ -222,6 +245,7 @@ const TESTS: [
   ['mocha/xunit.xml', 'mocha/console-spec.txt', mocha, 'junit'],
   ['node-test/junit.xml', 'node-test/console.txt', nodeTest, 'junit'],
   ['rspec/junit.xml', 'rspec/console.txt', rspec, 'junit'],
+  ['rspec/junit-more.xml', 'rspec/console-more.txt', rspec, 'junit'],
   ['cpp/ctest-junit.xml', 'cpp/console-ctest.txt', ctest, 'junit'],
   ['cpp/ctest-repeat-junit.xml', 'cpp/console-ctest-repeat.txt', ctest, 'junit'],
   ['go/go-test.jsonl', 'go/console.txt', goVerbose, 'go-test'],
@@ -290,6 +314,50 @@ describe('real tools: test counts equal the console', () => {
     expect({ total, passed, failed, skipped, flaky }).toEqual(want);
     expect(want.failed).toBe(1);
     expect(parsed.cases.find((c) => c.status === 'failed')?.name).toBe(name);
+  });
+
+  // Every package failed to build: gotestsum writes `<testsuites errors="1">` and no suite at all.
+  it('reads a gotestsum JUnit with only packages that did not build as a failed test', () => {
+    // Prepare: gotestsum prints the build failure only inside its warnings, and no test.
+    const text = read('go/console-onlybroken-gotestsum.txt');
+    expect(text).toContain('[build failed]');
+    expect(lineOf(text, /^DONE .*$/)).toMatch(/^DONE 0 tests, 1 error in /);
+
+    // Act
+    const parsed = parseReport(read('go/gotestsum-onlybroken-junit.xml')) as ParsedTests;
+
+    // Assess: the run failed, as the package that did not build does in go test -json.
+    const { total, passed, failed, skipped, flaky } = parsed.summary;
+    expect({ total, passed, failed, skipped, flaky }).toEqual(counts(0, 1, 0));
+    expect(parsed.cases.map((c) => c.name)).toEqual(['(errors)']);
+  });
+
+  // rspec_junit_formatter writes each example once: two examples with one description are two
+  // tests, never a failed attempt and a rerun.
+  it('reads RSpec examples with the same description as separate tests', () => {
+    // Prepare
+    const want = rspec(read('rspec/console-samename.txt'));
+
+    // Act
+    const parsed = parseReport(read('rspec/junit-samename.xml')) as ParsedTests;
+
+    // Assess
+    const { total, passed, failed, skipped, flaky } = parsed.summary;
+    expect({ total, passed, failed, skipped, flaky }).toEqual(want);
+    expect(want).toMatchObject({ total: 4, failed: 2 });
+    expect(parsed.cases.filter((c) => c.name === 'Parser works').map((c) => c.status)).toEqual([
+      'failed',
+      'passed',
+    ]);
+    expect(parsed.warnings).toEqual([RETRIES_NOT_RECORDED.rspec]);
+  });
+
+  it('reads every kind of PHPUnit 9 risky test as passed, as PHPUnit counts them', () => {
+    const parsed = parseReport(read('phpunit/junit-risky.xml')) as ParsedTests;
+    // MissingCoversAnnotationException, OutputError and RiskyTestError: 5 errors in 4 tests.
+    expect(parsed.warnings).toEqual([
+      '4 risky test(s) ("testNoCovers", "testOutput", "testNoAssertions" and 1 more): written as <error> but counted as passed, as PHPUnit counts them',
+    ]);
   });
 
   it('keeps non-ASCII names and says what it read differently from the elements', () => {

@@ -22,14 +22,22 @@ export const takeTokenFromAddress = (): void => {
 export const getToken = (): string | null => sessionStorage.getItem(KEY);
 
 export const setToken = (token: string): void => {
+  refusal = undefined;
   sessionStorage.setItem(KEY, token.trim());
   notify();
 };
 
-export const signOut = (): void => {
+/** Why the last token was forgotten, when the API refused it (the sign-in form says so). */
+let refusal: string | undefined;
+export const refusedReason = (): string | undefined => refusal;
+
+const forget = (reason?: string): void => {
+  refusal = reason;
   sessionStorage.removeItem(KEY);
   notify();
 };
+
+export const signOut = (): void => forget();
 
 const listeners = new Set<() => void>();
 const notify = (): void => {
@@ -68,8 +76,9 @@ const request = async (path: string, accept?: string): Promise<Response> => {
   if (res.ok) return res;
   const body = (await res.json().catch(() => null)) as { error?: { message?: string } } | null;
   if (tokenRefused(res.status, body)) {
-    signOut();
-    throw new ApiError(res.status, 'The token was refused. Sign in again.');
+    const message = 'The token was refused. Sign in again.';
+    forget(message);
+    throw new ApiError(res.status, message);
   }
   throw new ApiError(res.status, body?.error?.message ?? `${res.status} ${res.statusText}`);
 };

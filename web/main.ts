@@ -3,7 +3,7 @@ import './style.css';
 import { html } from 'htm/preact';
 import { render } from 'preact';
 import { useEffect, useRef } from 'preact/hooks';
-import { setToken, signOut, takeTokenFromAddress, useSignedIn } from './api';
+import { refusedReason, setToken, signOut, takeTokenFromAddress, useSignedIn } from './api';
 import { Benchmarks } from './pages/benchmarks';
 import { Coverage } from './pages/coverage';
 import { Overview } from './pages/overview';
@@ -29,6 +29,7 @@ const SignIn = () => {
   return html`<main id="main" class="signin">
     <h1>Sign in to Vigil</h1>
     <p>Paste an ingest or read-only token. It is kept in this tab only and sent as a bearer header.</p>
+    ${refusedReason() ? html`<p class="error" role="alert">${refusedReason()}</p>` : null}
     <form onSubmit=${submit}>
       <label for="token">Token</label>
       <input id="token" name="token" type="password" autocomplete="off" required />
@@ -52,7 +53,8 @@ const Page = ({ route }: { route: Route }) => {
     case undefined:
       return html`<${Overview} />`;
     case 'runs':
-      return html`<${Runs} project=${a} query=${route.query} />`;
+      // Keyed: another project or filter starts without the rows "Load more" added.
+      return html`<${Runs} key=${`${a}?${route.query}`} project=${a} query=${route.query} />`;
     case 'run':
       return html`<${Run} project=${a} runId=${b} />`;
     case 'tests':

@@ -121,6 +121,10 @@ export const Loading = <T>({
 export const Empty = ({ children }: { children: ComponentChildren }) =>
   html`<p class="empty">${children}</p>`;
 
+/** A project page of a project without runs (`/v1/projects` does not list it). */
+export const NoHistory = ({ project }: { project: string }) =>
+  html`<${Empty}>No history for project "${project}".<//>`;
+
 // --- small charts (SVG: many per page, no library needed) ------------------------------------
 
 const BAR_CLASS: Record<DayBar['state'], string> = {

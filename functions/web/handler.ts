@@ -39,7 +39,8 @@ const BADGE_MAX_AGE = 60;
 /**
  * `/v1/badges/gate/{project}.svg`, `/v1/badges/coverage/{project}.svg` (`?branch=`, default the
  * config's default branch) and `/v1/badges/uptime/{project}/{probe}.svg`. A project may hold
- * `/` (everything between the kind and `.svg`); probe names never do.
+ * `/` (everything between the kind and `.svg`, or before the last `/` of an uptime badge);
+ * probe names never do.
  */
 export const parseBadgePath = (path: string, branch?: string): BadgeRoute | undefined => {
   if (!path.startsWith(BADGE_PREFIX) || !path.endsWith('.svg')) return undefined;
@@ -50,9 +51,9 @@ export const parseBadgePath = (path: string, branch?: string): BadgeRoute | unde
   if (slash < 0 || !name) return undefined;
   if (kind === 'gate' || kind === 'coverage')
     return { kind, project: name, ...(branch ? { branch } : {}) };
-  const parts = name.split('/');
-  if (kind === 'uptime' && parts.length === 2 && parts[0] && parts[1])
-    return { kind, project: parts[0], probe: parts[1] };
+  const last = name.lastIndexOf('/');
+  if (kind === 'uptime' && last > 0 && last < name.length - 1)
+    return { kind, project: name.slice(0, last), probe: name.slice(last + 1) };
   return undefined;
 };
 

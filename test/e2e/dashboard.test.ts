@@ -407,6 +407,60 @@ describe.skipIf(!ok)('dashboard in Chromium', () => {
     expect(asked).toContain('CASE 12');
   });
 
+  it('keeps every run shown after "Load more" through a refresh, and drops them on another project', async () => {
+    // The API's pages are faked (130 runs, 100 a page); the 30 s refresh runs on a fake clock.
+    const [real] = (
+      (await (
+        await fetch(`${pipeline.url}/v1/projects/shop/runs?limit=1`, {
+          headers: { authorization: `Bearer ${READ_TOKEN}` },
+        })
+      ).json()) as { runs: Record<string, unknown>[] }
+    ).runs;
+    const run = (i: number) => ({ ...real, runId: `fake-${i}`, commit: `f${i}` });
+    const span = (from: number, to: number) =>
+      Array.from({ length: from - to + 1 }, (_, k) => run(from - k));
+    let arrived = false;
+    const tab = await context.newPage();
+    await tab.clock.install();
+    await tab.route(/\/v1\/projects\/fake\/runs\?/, (route) => {
+      const cursor = new URL(route.request().url()).searchParams.get('cursor');
+      const body = cursor
+        ? { project: 'fake', runs: span(cursor === 'after-30' ? 29 : 30, 0) }
+        : arrived
+          ? { project: 'fake', runs: [run(130), ...span(129, 31)], cursor: 'after-31' }
+          : { project: 'fake', runs: span(129, 30), cursor: 'after-30' };
+      return route.fulfill({ json: body });
+    });
+    await tab.goto(`${pipeline.url}/#token=${encodeURIComponent(READ_TOKEN)}`);
+    await tab.getByRole('heading', { name: 'Overview' }).waitFor();
+    await tab.goto(`${pipeline.url}/#/runs/fake`);
+    await tab.getByText('100 runs, newest first').waitFor();
+    await tab.getByRole('button', { name: 'Load more' }).click();
+    await tab.getByText('130 runs, newest first').waitFor();
+    // A new run pushes run 30 past the first page; the refresh keeps it, once.
+    arrived = true;
+    await tab.clock.runFor(31_000);
+    await tab.getByText('131 runs, newest first').waitFor();
+    const ids = await tab
+      .locator('tbody tr a')
+      .evaluateAll((as) => as.map((a) => a.getAttribute('href')?.split('/').at(-1)));
+    expect(ids).toEqual(span(130, 0).map((r) => r.runId));
+    // Another project by its address (same page component): none of fake's rows.
+    await tab.evaluate("location.hash = '#/runs/shop'");
+    await tab.getByRole('heading', { name: 'Runs of shop' }).waitFor();
+    await expect.poll(() => tab.locator('tbody tr').count()).toBeGreaterThan(0);
+    expect(await tab.locator('a[href*="fake-"]').count()).toBe(0);
+    await tab.close();
+  });
+
+  it('says a project has no history on its benchmarks, coverage and security pages', async () => {
+    for (const p of ['benchmarks', 'coverage', 'security']) {
+      await go(`#/${p}/nohistory`);
+      await page.getByText('No history for project "nohistory".').waitFor();
+      expect(await page.locator('[aria-busy="true"]').count(), p).toBe(0);
+    }
+  });
+
   it('shows the security view: findings by severity over the default branch runs, new and fixed per run', async () => {
     await go('#/security/shop');
     await page.getByRole('heading', { name: 'Security of shop' }).waitFor();
@@ -664,6 +718,13 @@ describe.skipIf(!ok)('dashboard in Chromium', () => {
     await page.evaluate("sessionStorage.setItem('vigil.token', 'wrong')");
     await go('#/alerts');
     await page.getByRole('heading', { name: 'Sign in to Vigil' }).waitFor();
+    // Says why: a wrong token typed into the form is not simply ignored.
+    await page.getByLabel('Token').fill('still-wrong');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Sign in to Vigil' }).waitFor();
+    expect(await page.getByRole('alert').textContent()).toBe(
+      'The token was refused. Sign in again.',
+    );
     await page.getByLabel('Token').fill(TOKEN);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Alerts' }).waitFor();

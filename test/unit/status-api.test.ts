@@ -343,7 +343,19 @@ describe('projects and runs', () => {
     expect(parseStatusPath('/v1/projects/shop/runs')).toBeUndefined();
     expect(parseStatusPath('/v1/projects/x/runs/tests')).toBeUndefined();
     expect(parseStatusPath('/v1/projects/x/tests')).toBeUndefined();
-    expect(parseStatusPath('/v1/probes/a/b/c')).toBeUndefined();
+    // A probe's project may hold `/` (decoded once from `%2F`); probe names never do.
+    expect(parseStatusPath('/v1/probes/shop/web/checkout')).toEqual({
+      route: 'probe',
+      project: 'shop/web',
+      probe: 'checkout',
+    });
+    expect(parseStatusPath('/v1/probes/shop%2Fweb/checkout')).toEqual({
+      route: 'probe',
+      project: 'shop/web',
+      probe: 'checkout',
+    });
+    expect(parseStatusPath('/v1/probes/checkout')).toBeUndefined();
+    expect(parseStatusPath('/v1/probes/shop/')).toBeUndefined();
     expect(parseStatusPath('/v1/other')).toBeUndefined();
   });
 });
@@ -534,6 +546,10 @@ describe('probes and incidents', () => {
     expect((await call('GET', '/v1/probes/shop/nope', { token: READ })).status).toBe(404);
     const bad = await call('GET', '/v1/probes/shop/bad$', { token: READ });
     expect(bad.body.error.location.path).toBe('path.probe');
+    // The project follows the project rule (`/` allowed), not the probe name's.
+    expect((await call('GET', '/v1/probes/shop/web/nope', { token: READ })).status).toBe(404);
+    const badProject = await call('GET', '/v1/probes/shop//web/nope', { token: READ });
+    expect(badProject.body.error.location.path).toBe('path.project');
   });
 
   it('closes incidents and lists them with validated parameters', async () => {

@@ -267,11 +267,18 @@ describe('web handler: badges', () => {
       project: 'shop',
       probe: 'api',
     });
+    // A probe's project may hold `/` (`shop%2Fweb`, decoded once): the probe is the last segment.
+    expect(parseBadgePath('/v1/badges/uptime/shop/web/api.svg')).toEqual({
+      kind: 'uptime',
+      project: 'shop/web',
+      probe: 'api',
+    });
     for (const bad of [
       '/v1/badges/gate.svg',
       '/v1/badges/gate/.svg',
       '/v1/badges/uptime/shop.svg',
-      '/v1/badges/uptime/a/b/c.svg',
+      '/v1/badges/uptime/shop/.svg',
+      '/v1/badges/uptime//api.svg',
       '/v1/badges/other/x.svg',
       '/v1/badges/gate/shop.png',
     ])

@@ -4,7 +4,7 @@ import type { RunRecord } from '../../functions/core/history/types';
 import type { ProjectsAnswer } from '../../functions/core/status/api';
 import { qs, seg, usePoll } from '../api';
 import { Chart } from '../chart';
-import { Empty, href, Loading, Pill, pct } from '../ui';
+import { Empty, href, Loading, NoHistory, Pill, pct } from '../ui';
 
 /**
  * Benchmarks on a branch (a chart each: the values, the baseline band, the runs that failed the
@@ -134,6 +134,8 @@ export const Benchmarks = ({ project, query }: { project: string; query: URLSear
     const s = b === branch ? String(form.get('suite') ?? '') : null;
     location.hash = benchmarksHref(project, b, s, String(form.get('q') ?? ''));
   };
+  if (overview.data && !branch)
+    return html`<h1 tabindex="-1">Benchmarks and load tests of ${project}</h1><${NoHistory} project=${project} />`;
   return html`<h1 tabindex="-1">Benchmarks and load tests of ${project}</h1>
     <form class="filters" onSubmit=${onFilter} aria-label="Choose branch and benchmarks">
       <label>Branch <input name="branch" key=${branch ?? ''} defaultValue=${branch ?? ''} /></label>

@@ -3,15 +3,18 @@ import type { RunsAnswer } from '../../functions/core/history/queries';
 import type { ProjectsAnswer } from '../../functions/core/status/api';
 import { qs, seg, usePoll } from '../api';
 import { Chart } from '../chart';
-import { Empty, href, Loading } from '../ui';
+import { Empty, href, Loading, NoHistory } from '../ui';
 
 /** Coverage of a branch over time, next to the default (base) branch. */
 
-/** The project's default branch (from `/v1/projects`), undefined until known or not `needed`. */
-export const useDefaultBranch = (project: string, needed = true): string | undefined =>
-  usePoll<ProjectsAnswer>(needed ? '/v1/projects' : null).data?.projects.find(
-    (p) => p.project === project,
-  )?.defaultBranch;
+/**
+ * The project's default branch (from `/v1/projects`), undefined until known or not `needed`,
+ * null when the project has no runs.
+ */
+export const useDefaultBranch = (project: string, needed = true): string | null | undefined => {
+  const projects = usePoll<ProjectsAnswer>(needed ? '/v1/projects' : null).data?.projects;
+  return projects && (projects.find((p) => p.project === project)?.defaultBranch ?? null);
+};
 
 const series = (a: RunsAnswer | undefined) =>
   (a?.runs ?? [])
@@ -25,7 +28,7 @@ const series = (a: RunsAnswer | undefined) =>
 export const Coverage = ({ project, query }: { project: string; query: URLSearchParams }) => {
   const base = useDefaultBranch(project);
   const branch = query.get('branch') || base;
-  const path = (b: string | undefined) =>
+  const path = (b: string | null | undefined) =>
     b
       ? `/v1/projects/${seg(project)}/runs${qs({ kind: 'coverage', branch: b, limit: 200 })}`
       : null;
@@ -35,6 +38,8 @@ export const Coverage = ({ project, query }: { project: string; query: URLSearch
     ev.preventDefault();
     location.hash = `${href('coverage', project)}${qs({ branch: String(new FormData(ev.currentTarget as HTMLFormElement).get('branch') ?? '') })}`;
   };
+  if (branch === null)
+    return html`<h1 tabindex="-1">Coverage of ${project}</h1><${NoHistory} project=${project} />`;
   return html`<h1 tabindex="-1">Coverage of ${project}</h1>
     <form class="filters" onSubmit=${onBranch} aria-label="Choose branch">
       <label>Branch <input name="branch" key=${branch ?? ''} defaultValue=${branch ?? ''} /></label><button type="submit">Show</button>

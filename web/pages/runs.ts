@@ -60,14 +60,15 @@ export const Runs = ({ project, query }: { project: string; query: URLSearchPara
     ev.preventDefault();
     const form = new FormData(ev.currentTarget as HTMLFormElement);
     const next = Object.fromEntries([...form].map(([k, v]) => [k, String(v).trim()]));
-    setMore({ runs: [] });
     location.hash = `${href('runs', project)}${qs(next)}`;
   };
-  const loadMore = async (cursor: string) => {
+  // Every row shown so far is kept: a refresh replaces the first page only, and a run pushed
+  // past its end by a newer one would be lost.
+  const loadMore = async (shown: RunRecord[], cursor: string) => {
     const page = await getJson<RunsAnswer>(
       `/v1/projects/${seg(project)}/runs${qs({ ...filters, limit: 100, cursor })}`,
     );
-    setMore((m) => ({ runs: [...m.runs, ...page.runs], cursor: page.cursor }));
+    setMore({ runs: [...shown, ...page.runs], cursor: page.cursor });
   };
   return html`<h1 tabindex="-1">Runs of ${project}</h1>
     <form class="filters" onSubmit=${apply} aria-label="Filter runs">
@@ -77,7 +78,8 @@ export const Runs = ({ project, query }: { project: string; query: URLSearchPara
       <button type="submit">Filter</button>
     </form>
     <${Loading} state=${runs}>${(a: RunsAnswer) => {
-      const all = [...a.runs, ...more.runs];
+      const seen = new Set<string>();
+      const all = [...a.runs, ...more.runs].filter((r) => !seen.has(r.runId) && seen.add(r.runId));
       const cursor = more.runs.length ? more.cursor : a.cursor;
       return all.length === 0
         ? html`<${Empty}>No runs match.<//>`
@@ -92,7 +94,7 @@ export const Runs = ({ project, query }: { project: string; query: URLSearchPara
               </tr>`,
             )}</tbody>
           </table>
-          ${cursor ? html`<button type="button" onClick=${() => loadMore(cursor)}>Load more</button>` : null}`;
+          ${cursor ? html`<button type="button" onClick=${() => loadMore(all, cursor)}>Load more</button>` : null}`;
     }}<//>`;
 };
 

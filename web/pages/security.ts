@@ -4,7 +4,7 @@ import type { RunRecord } from '../../functions/core/history/types';
 import type { SeverityCounts } from '../../functions/core/security/model';
 import { qs, seg, usePoll } from '../api';
 import { Chart } from '../chart';
-import { Empty, href, Loading, Pill, short, Time } from '../ui';
+import { Empty, href, Loading, NoHistory, Pill, short, Time } from '../ui';
 import { useDefaultBranch } from './coverage';
 
 /** A project's security runs on its default branch: findings by severity over time, new and fixed per run. */
@@ -26,6 +26,8 @@ export const Security = ({ project }: { project: string }) => {
       ? `/v1/projects/${seg(project)}/runs${qs({ kind: 'security', branch, limit: 200 })}`
       : null,
   );
+  if (branch === null)
+    return html`<h1 tabindex="-1">Security of ${project}</h1><${NoHistory} project=${project} />`;
   return html`<h1 tabindex="-1">Security of ${project}</h1>
     <${Loading} state=${runs}>${(a: RunsAnswer) => {
       const all = a.runs.filter((r): r is SecurityRun => r.kind === 'security');

@@ -15,6 +15,7 @@ import {
 import type { HistoryReader } from '../history/types';
 import { RUN_ID } from '../ingest/service';
 import type { ArchiveReader, Clock } from '../ports';
+import { canonicalProject } from '../project';
 import type {
   DayBar,
   IncidentsAnswer,
@@ -83,10 +84,13 @@ export const parseStatusPath = (rawPath: string): StatusRoute | undefined => {
       return { route: 'status' };
   }
   if (rawPath.startsWith('/v1/probes/')) {
-    const parts = rawPath.slice('/v1/probes/'.length).split('/');
-    if (parts.length === 2 && parts[0] && parts[1])
-      return { route: 'probe', project: safeDecode(parts[0]), probe: safeDecode(parts[1]) };
-    return undefined;
+    // Probe names never hold `/`: the project is everything before the last one.
+    const rest = rawPath.slice('/v1/probes/'.length);
+    const slash = rest.lastIndexOf('/');
+    const project = rest.slice(0, slash);
+    const probe = rest.slice(slash + 1);
+    if (slash < 0 || !project || !probe) return undefined;
+    return { route: 'probe', project: safeDecode(project), probe: safeDecode(probe) };
   }
   if (!rawPath.startsWith('/v1/projects/')) return undefined;
   const segments = rawPath.slice('/v1/projects/'.length).split('/');
@@ -421,7 +425,7 @@ export const queryProbes = async (deps: StatusQueryDeps, query: Query): Promise<
   return { generatedAt: iso(now), probes: summaries };
 };
 
-const checkProbeName = (value: string, key: 'project' | 'probe'): void => {
+const checkProbeName = (value: string, key: 'probe'): void => {
   if (!PROBE_NAME.test(value))
     throw new VigilError(
       'bad_request',
@@ -437,7 +441,7 @@ export const queryProbe = async (
   query: Query,
 ): Promise<ProbeDetailAnswer> => {
   onlyKnown(query, []);
-  checkProbeName(project, 'project');
+  canonicalProject(project, 'path.project');
   checkProbeName(probe, 'probe');
   await loadCronParser(deps.config.alerts.maintenance);
   const now = deps.clock.now();

@@ -153,6 +153,8 @@ describe.skipIf(!ok)('GET /metrics with promtool and Prometheus', () => {
       res = await scrape();
       text = await res.text();
       expect(text).toMatch(/\nvigil_event_backlog\{subscriber="metrics"\} 0\n/);
+      // (A new counter is exposed at 0 first, its count from the next scrape on.)
+      expect(text).toContain(`${promName(METRICS.testsFailed)}{project="shop"} 1\n`);
     }, 10_000);
 
     // Assess

@@ -275,9 +275,12 @@ describe('the local registry behind GET /metrics', () => {
       point('SomethingElse', 1, shop),
     ]);
     now = 3_500;
+    const first = renderExposition(registry.families(), 'text');
     const text = renderExposition(registry.families(), 'text');
 
-    // Assess
+    // Assess: a new counter is exposed at 0 once, then with what it counted (increase() sees it all).
+    expect(first).toContain('\nvigil_tests_failed_total{project="shop"} 0\n');
+    expect(first).toContain('\nvigil_suite_duration_seconds{project="shop"} 1.5\n');
     expect(text).toContain('\nvigil_tests_failed_total{project="shop"} 5\n');
     expect(text).toContain('\nvigil_tests_failed_total{project="shop",suite="api"} 1\n');
     expect(text).toContain('\nvigil_suite_duration_seconds{project="shop"} 1.5\n');
@@ -288,6 +291,10 @@ describe('the local registry behind GET /metrics', () => {
     expect(text).toContain('\nvigil_event_delivery_failures_total{subscriber="metrics"} 3\n');
     expect(text).toContain('\nvigil_event_delivery_failures_total{subscriber="alerts"} 0\n');
     expect(text).toContain('\nvigil_event_dead_letters_total 1\n');
+    registry.observe([point(METRICS.testsFailed.name, 2, shop)]);
+    expect(renderExposition(registry.families(), 'text')).toContain(
+      '\nvigil_tests_failed_total{project="shop"} 7\n',
+    );
   });
 
   it.each([

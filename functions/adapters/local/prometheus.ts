@@ -29,6 +29,12 @@ interface Series {
   value: number;
   /** Newest datapoint's time (gauges keep the newest). */
   at: number;
+  /**
+   * A new counter series is exposed at 0 first, its first increments only after that (the next
+   * exposition): `increase()` and `rate()` count from a sample, so a series that appeared at its
+   * value would lose its first increment to them.
+   */
+  pending?: number;
 }
 
 export interface HealthSource {
@@ -96,16 +102,25 @@ export class PrometheusRegistry {
       const old = all.get(key);
       if (!old) {
         if (all.size >= MAX_SERIES_PER_FAMILY) this.#dropped++;
+        else if (family.type === 'counter')
+          all.set(key, { labels, value: 0, at: p.timestamp, pending: value });
         else all.set(key, { labels, value, at: p.timestamp });
-      } else if (family.type === 'counter') old.value += value;
-      else if (p.timestamp >= old.at) Object.assign(old, { value, at: p.timestamp });
+      } else if (family.type === 'counter') {
+        if (old.pending === undefined) old.value += value;
+        else old.pending += value;
+      } else if (p.timestamp >= old.at) Object.assign(old, { value, at: p.timestamp });
     }
   }
 
   families(): FamilySamples[] {
     const catalog = [...this.#series].map(([family, all]) => ({
       family,
-      samples: [...all.values()].map(({ labels, value }) => ({ labels, value })),
+      samples: [...all.values()].map((series) => {
+        const { labels, value, pending } = series;
+        if (pending !== undefined)
+          Object.assign(series, { value: value + pending, pending: undefined });
+        return { labels, value };
+      }),
     }));
     const perSubscriber = (values: Record<string, number>): PromSample[] =>
       Object.entries(values).map(([subscriber, value]) => ({ labels: { subscriber }, value }));

@@ -53,3 +53,13 @@ export const percentRange = (min: number | null, max: number | null): [number, n
   const pad = Math.max(5, (max - min) * 0.1);
   return [Math.max(0, Math.floor(min - pad)), Math.min(100, Math.ceil(max + pad))];
 };
+
+/** An incident's downtime: seconds under a minute (not "0 min"), minutes under an hour. */
+export const downtime = (s: number | undefined): string =>
+  s === undefined
+    ? ''
+    : s < 60
+      ? `${Math.max(1, Math.round(s))} s down`
+      : s < 3600
+        ? `${Math.round(s / 60)} min down`
+        : `${(s / 3600).toFixed(1)} h down`;

@@ -55,6 +55,8 @@ const pct = (uptime: number | null): string =>
   uptime === null ? 'no data' : `${(Math.floor(uptime * 10_000) / 100).toFixed(2)}%`;
 
 const duration = (seconds: number): string => {
+  // An outage shorter than a minute is not "0 min".
+  if (seconds < 60) return `${Math.max(1, Math.round(seconds))} s`;
   const m = Math.round(seconds / 60);
   return m < 60 ? `${m} min` : `${Math.floor(m / 60)} h ${m % 60} min`;
 };

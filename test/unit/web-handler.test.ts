@@ -76,6 +76,13 @@ const status = (over: Partial<PublicStatus> = {}): PublicStatus => ({
       startedAt: '2026-11-18T09:00:00.000Z',
       resolvedAt: '2026-11-18T09:10:00.000Z',
     },
+    {
+      components: ['API'],
+      severity: 'warning',
+      startedAt: '2026-11-17T09:00:00.000Z',
+      resolvedAt: '2026-11-17T09:00:20.000Z',
+      downtimeSeconds: 20,
+    },
   ],
   maintenance: [
     {
@@ -217,6 +224,8 @@ describe('web handler: status page', () => {
     expect(html).toContain('<strong>ongoing</strong>');
     expect(html).toContain('(2 h 5 min)');
     expect(html).toContain('(10 min)');
+    // Shorter than a minute: not "(0 min)".
+    expect(html).toContain('(20 s)');
     expect(html).toContain('<strong>Service</strong>');
     expect(html).toContain('db &lt;img');
     expect(html).toContain('<strong>Now</strong>: Web (30 min, recurring)');

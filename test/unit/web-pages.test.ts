@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   dispositionFileName,
   downloadLink,
+  downtime,
   NAME_SHOWN,
   percentRange,
   shownName,
@@ -67,5 +68,15 @@ describe('dashboard: percentage charts', () => {
     expect(percentRange(62.5, 98)).toEqual([57, 100]);
     expect(percentRange(10, 90)).toEqual([2, 98]);
     expect(percentRange(null, null)).toEqual([0, 100]);
+  });
+});
+
+describe('dashboard: downtime', () => {
+  it('says seconds under a minute, never "0 min"', () => {
+    expect(downtime(undefined)).toBe('');
+    expect(downtime(0.2)).toBe('1 s down');
+    expect(downtime(20)).toBe('20 s down');
+    expect(downtime(90)).toBe('2 min down');
+    expect(downtime(5400)).toBe('1.5 h down');
   });
 });

@@ -7,6 +7,7 @@ import type {
 import type { Incident, ProbeFailure } from '../../functions/core/status/types';
 import { download, seg, usePoll } from '../api';
 import { Chart } from '../chart';
+import { downtime } from '../text';
 import { Empty, Loading, ms, Pill, ProbeState, pct, SafeLink, Time, UptimeBars } from '../ui';
 import { ProbeTable } from './overview';
 
@@ -16,13 +17,6 @@ export const Probes = () => {
   const probes = usePoll<ProbesAnswer>('/v1/probes', true);
   return html`<h1 tabindex="-1">Probes</h1><${Loading} state=${probes}>${(a: ProbesAnswer) => html`<${ProbeTable} probes=${a.probes} />`}<//>`;
 };
-
-const downtime = (s: number | undefined): string =>
-  s === undefined
-    ? ''
-    : s < 3600
-      ? `${Math.round(s / 60)} min down`
-      : `${(s / 3600).toFixed(1)} h down`;
 
 export const IncidentTable = ({ incidents }: { incidents: Incident[] }) =>
   incidents.length === 0

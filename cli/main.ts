@@ -16,6 +16,13 @@ Commands:
   help                    show this text
 `;
 
+export const DEV_USAGE = `Usage: vigil dev   (or npm start)
+
+Runs the pipeline locally. It takes no arguments: it is set up by environment variables,
+among them PORT (default 3000), HOST (default 127.0.0.1), VIGIL_DATA_DIR (default .vigil),
+VIGIL_CONFIG (the config file) and VIGIL_INGEST_TOKENS (see docs/local-mode.md).
+`;
+
 export interface MainIo extends DevIo {
   /** Called for `dev` once the pipeline runs: wire signals to `stop`. */
   onRunning?: (stop: () => Promise<void>) => void;
@@ -26,6 +33,13 @@ export const main = async (argv: readonly string[], io: MainIo): Promise<number 
   const [command, ...rest] = argv;
   switch (command) {
     case 'dev': {
+      // Never starts a server (and makes a data directory) for an argument it does not read.
+      if (rest.length > 0) {
+        const help = ['help', '--help', '-h'].includes(rest[0] ?? '');
+        if (help) io.stdout(DEV_USAGE);
+        else io.stderr(`vigil dev takes no arguments (got "${rest[0]}").\n\n${DEV_USAGE}`);
+        return help ? 0 : 2;
+      }
       const pipeline = await runDev(io);
       io.onRunning?.(() => pipeline.close());
       return undefined;

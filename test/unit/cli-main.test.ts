@@ -1,9 +1,10 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../cli/config';
-import { main, USAGE } from '../../cli/main';
+import { DEV_USAGE, main, USAGE } from '../../cli/main';
 
 const io = (env: Record<string, string> = {}) => {
   const out: string[] = [];
@@ -40,6 +41,20 @@ describe('vigil main', () => {
     const unknown = io();
     expect(await main(['deploy'], unknown.io)).toBe(2);
     expect(unknown.err.join('')).toContain('Unknown command "deploy"');
+  });
+
+  it('answers dev --help, and refuses an argument dev does not read, without starting', async () => {
+    // Prepare: were a server started, it would make this data directory.
+    const { dir } = await emptyConfig();
+    const env = { PORT: '0', VIGIL_DATA_DIR: join(dir, 'data') };
+    const help = io(env);
+    const port = io(env);
+    // Act + Assess
+    expect(await main(['dev', '--help'], help.io)).toBe(0);
+    expect(help.out.join('')).toBe(DEV_USAGE);
+    expect(await main(['dev', '--port', '4000'], port.io)).toBe(2);
+    expect(port.err.join('')).toContain('vigil dev takes no arguments (got "--port")');
+    expect(existsSync(join(dir, 'data'))).toBe(false);
   });
 
   it('dispatches report and probe', async () => {

@@ -1629,3 +1629,79 @@ describe('vigil report: the token echoed in an answer', () => {
     }
   });
 });
+
+describe('vigil report: a token it cannot send', () => {
+  it.each([
+    ['a zero-width space', 'vgl_secret\u200btoken'],
+    ['a control character', 'vgl_secret\u0007token'],
+    ['an inner space', 'vgl_secret token'],
+    ['a non-ASCII letter', 'vgl_sécret'],
+  ])('with %s is a usage error, not echoed, and nothing is sent', async (_, token) => {
+    const srv = await listen(accept);
+    const r = await run(
+      [JUNIT, '--endpoint', srv.endpoint, '--project', 'p', '--allow-unreachable'],
+      { VIGIL_TOKEN: token },
+    );
+    expect(r.code).toBe(2);
+    expect(srv.requests).toHaveLength(0);
+    expect(r.stderr).toContain('VIGIL_TOKEN holds a character other than visible ASCII');
+    expect(r.stderr).not.toMatch(/secret|sécret/);
+  });
+
+  it('is masked whatever its length', async () => {
+    const srv = await listen(() => ({
+      status: 401,
+      json: { error: { code: 'unauthorized', message: 'bad token Zq9' } },
+    }));
+    const r = await run([JUNIT, '--endpoint', srv.endpoint, '--project', 'p'], {
+      VIGIL_TOKEN: 'Zq9',
+    });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('bad token ***');
+    expect(r.stdout + r.stderr).not.toContain('Zq9');
+  });
+});
+
+describe('vigil report: feedback on the pull request', () => {
+  const pullRequest = async () => {
+    const forge = await startFakeForge('gh-token');
+    closers.push(forge.close);
+    const event = join(tmp, 'feedback-event.json');
+    await writeFile(event, JSON.stringify({ pull_request: { number: 5, head: { sha: 'b2' } } }));
+    const env = {
+      GITHUB_ACTIONS: 'true',
+      GITHUB_REPOSITORY: 'acme/shop',
+      GITHUB_EVENT_PATH: event,
+      GITHUB_API_URL: forge.url,
+      GITHUB_TOKEN: 'gh-token',
+    };
+    return { forge, env };
+  };
+
+  it('with --json, puts only the JSON lines on stdout', async () => {
+    const { env } = await pullRequest();
+    const srv = await listen(accept);
+    const r = await run(
+      [JUNIT, '--endpoint', srv.endpoint, '--project', 'p', '--json', '--comment', '--status'],
+      env,
+    );
+    expect(jsonLines(r.stdout)).toHaveLength(1);
+    expect(r.stderr).toContain('Vigil: pull request comment created');
+    expect(r.stderr).toContain('Vigil: commit status set');
+  });
+
+  it.each([
+    [['--allow-unreachable'], 0, 'success', '1 report(s) not recorded (Vigil unreachable)'],
+    [[], 4, 'error', '1 report(s) got no verdict'],
+  ])('Vigil unreachable with %j: exit %i, status %s', async (flags, code, state, description) => {
+    const { forge, env } = await pullRequest();
+    const endpoint = await closedPort();
+    const r = await run(
+      [JUNIT, '--endpoint', endpoint, '--project', 'p', '--status', '--retries', '0', ...flags],
+      env,
+    );
+    expect(r.code).toBe(code);
+    expect(forge.statuses).toHaveLength(1);
+    expect(forge.statuses[0]).toMatchObject({ state, description: `Vigil: p: ${description}` });
+  });
+});

@@ -333,8 +333,8 @@ export const junitBuilder = (): JunitBuilder => {
     // cases of one name, the second with only <error>. It never repeats a name otherwise (it
     // makes parametrize ids unique): one failed test, not a rerun. With pytest-xdist other
     // tests' cases can sit between the two.
-    const key = dialect === 'pytest' ? JSON.stringify([suiteId, tc.classname, tc.name]) : '';
-    const earlier = dialect === 'pytest' ? pytestCases.get(key) : undefined;
+    const key = dialect === 'pytest' ? JSON.stringify([suiteId, tc.classname, tc.name]) : undefined;
+    const earlier = key === undefined ? undefined : pytestCases.get(key);
     const prev = earlier === undefined ? undefined : cases[earlier];
     if (isFailed && !hasFailure && earlier !== undefined && prev !== undefined) {
       teardownSplits++;
@@ -342,7 +342,7 @@ export const junitBuilder = (): JunitBuilder => {
       if (prev.status !== 'failed') cases[earlier] = { ...tc, durationMs: prev.durationMs };
       return;
     }
-    if (dialect === 'pytest') pytestCases.set(key, cases.length);
+    if (key !== undefined) pytestCases.set(key, cases.length);
     cases.push(tc);
     caseSuiteIds.push(suiteId);
   };

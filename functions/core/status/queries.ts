@@ -425,12 +425,12 @@ export const queryProbes = async (deps: StatusQueryDeps, query: Query): Promise<
   return { generatedAt: iso(now), probes: summaries };
 };
 
-const checkProbeName = (value: string, key: 'probe'): void => {
+const checkProbeName = (value: string): void => {
   if (!PROBE_NAME.test(value))
     throw new VigilError(
       'bad_request',
-      `The ${key} in the path is invalid: letters, digits, . _ - (max 64), starting with a letter or digit.`,
-      { path: `path.${key}` },
+      'The probe in the path is invalid: letters, digits, . _ - (max 64), starting with a letter or digit.',
+      { path: 'path.probe' },
     );
 };
 
@@ -442,7 +442,7 @@ export const queryProbe = async (
 ): Promise<ProbeDetailAnswer> => {
   onlyKnown(query, []);
   canonicalProject(project, 'path.project');
-  checkProbeName(probe, 'probe');
+  checkProbeName(probe);
   await loadCronParser(deps.config.alerts.maintenance);
   const now = deps.clock.now();
   const t = now.getTime();

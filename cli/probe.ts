@@ -8,6 +8,7 @@ import { EnvSecretResolver } from '../functions/adapters/local/env-secrets';
 import type { VigilConfig } from '../functions/core/config';
 import type { ProbeCompletedDetail } from '../functions/core/events';
 import { type PayloadArchive, systemClock } from '../functions/core/ports';
+import { failureText } from '../functions/core/probes/outcome';
 import { runProbes } from '../functions/core/probes/run';
 import { createBrowserProber } from '../functions/shared/browser-probe';
 import {
@@ -131,7 +132,7 @@ export const formatTable = (results: readonly ProbeCompletedDetail[]): string[] 
       r.statusCode === undefined ? '-' : String(r.statusCode),
       `${Math.round(r.latencyMs)} ms`,
       r.tls ? `${r.tls.daysRemaining} d` : '-',
-      r.failure ? `${r.failure.assertion}: ${r.failure.message}` : '',
+      r.failure ? failureText(r.failure) : '',
     ]),
   ]);
 

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import type { BrowserJob, BrowserReport } from '../core/probes/browser';
+import type { BrowserJob, BrowserProgress, BrowserReport } from '../core/probes/browser';
 import type { StepResult } from '../core/probes/outcome';
 
 /**
@@ -98,7 +98,14 @@ const loadCheck = async (script: string): Promise<BrowserCheck> => {
   return mod.default as BrowserCheck;
 };
 
-export const runBrowserJob = async (job: BrowserJob): Promise<BrowserReport> => {
+/**
+ * Run one job: its report. `progress` hears the step running as each step starts and ends (the
+ * child passes it on to the parent, which names it if it has to kill the run).
+ */
+export const runBrowserJob = async (
+  job: BrowserJob,
+  progress: (p: BrowserProgress) => void = () => undefined,
+): Promise<BrowserReport> => {
   const steps: StepResult[] = [];
   const consoleErrors: string[] = [];
   const failedRequests: string[] = [];
@@ -173,6 +180,7 @@ export const runBrowserJob = async (job: BrowserJob): Promise<BrowserReport> => 
     const latency = () => since(at);
     const outer = running;
     running = { name, at };
+    if (!over) progress({ running: name });
     try {
       const value = await fn();
       if (!over) steps.push({ name, status: 'up', latencyMs: latency() });
@@ -189,6 +197,7 @@ export const runBrowserJob = async (job: BrowserJob): Promise<BrowserReport> => 
       throw e;
     } finally {
       running = outer;
+      if (!over) progress({ running: outer?.name ?? null });
     }
   };
 
@@ -290,7 +299,12 @@ export const runBrowserJob = async (job: BrowserJob): Promise<BrowserReport> => 
 /** The child's main: one job in, one report out, then exit (Chromium goes with it). */
 export const browserChildMain = (): void => {
   process.once('message', (job: BrowserJob) => {
-    runBrowserJob(job)
+    // Progress goes out as it happens; one the parent cannot take is no reason to stop (the
+    // callback keeps a send error from being thrown as an `error` event).
+    const progress = (p: BrowserProgress) => {
+      process.send?.(p, () => undefined);
+    };
+    runBrowserJob(job, progress)
       .catch(
         (e): BrowserReport => ({
           ok: false,

@@ -17,6 +17,8 @@ import {
   browserConfigError,
   browserOutcome,
   HARD_KILL_GRACE_MS,
+  isBrowserProgress,
+  killedFailure,
 } from '../core/probes/browser';
 import { type JudgedOutcome, judged } from '../core/probes/outcome';
 import type { ProbeFn } from '../core/probes/run';
@@ -166,22 +168,26 @@ const runChild = (
       if (stderr.length < 4000) stderr += d.toString();
     });
     let settled = false;
+    /** The step the child last said it was in: a killed run is reported in it. */
+    let running: string | null = null;
     const done = (result: BrowserReport | Failure) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       signal.removeEventListener('abort', abort);
+      child.off('message', onMessage);
       if ('assertion' in result && stderr) logger.warn('browser check child output', { stderr });
       resolve({ result, swept: killTree(child, job.dir) });
     };
-    const abort = () =>
-      done({
-        assertion: 'timeout',
-        message: `the browser check was killed: no result within ${timeoutMs} ms`,
-      });
+    const abort = () => done(killedFailure(timeoutMs, running, Object.values(job.secrets)));
     const timer = setTimeout(abort, timeoutMs + HARD_KILL_GRACE_MS);
     signal.addEventListener('abort', abort);
-    child.once('message', (m) => done(m as BrowserReport));
+    // Progress (the step running) as the steps start and end, then one report.
+    const onMessage = (m: unknown) => {
+      if (isBrowserProgress(m)) running = m.running;
+      else done(m as BrowserReport);
+    };
+    child.on('message', onMessage);
     const died = (why: string) =>
       done({ assertion: 'browser', message: `the browser check's process ${why}` });
     // `close`, not `exit`: a child that sends its report and exits can be seen to exit before

@@ -394,15 +394,15 @@ export const createHttpProber = (options: HttpProberOptions): ProbeFn => {
       headers: Object.fromEntries(Object.entries(obs.headers).map(([k, v]) => [k, scrub(v)])),
     };
   };
-  return async (probe, signal) => {
+  return async (probe, signal, info) => {
     if (probe.type === 'browser')
       return browser
-        ? browser(probe, signal)
+        ? browser(probe, signal, info)
         : browserConfigError(
             'this runner has no browser: browser checks run in `vigil dev`, `vigil probe --once` (from a clone) and the browser function on AWS',
           );
     if (probe.type === 'tcp') return probeTcp(probe, now, { ...httpOptions, signal });
-    if (probe.type === 'dns') return probeDns(probe, dnsServers);
+    if (probe.type === 'dns') return probeDns(probe, dnsServers, signal);
     return withSpan(
       `probe ${probe.name}`,
       async (span) => {
@@ -414,7 +414,8 @@ export const createHttpProber = (options: HttpProberOptions): ProbeFn => {
         kind: probe.steps ? SPAN_KIND.internal : SPAN_KIND.client,
         attributes: {
           'vigil.probe': probe.name,
-          'vigil.project': probe.project,
+          // A probe that names no project has the config's: the runner says which (`info`).
+          'vigil.project': info?.project ?? probe.project,
           'http.request.method': probe.method,
           'url.full': probe.url ? spanUrl(probe.url) : undefined,
         },

@@ -108,29 +108,47 @@ export const canonicalDnsValue = (value: string, recordType: string): string => 
 
 const NO_ANSWER = new Set(['ENODATA', 'ENOTFOUND', 'NXDOMAIN']);
 
-/** Ask for `host`'s `recordType` records; `servers` overrides the system's name servers. */
-export const probeDns = async (probe: DnsProbe, servers?: string[]): Promise<JudgedOutcome> => {
+/**
+ * Ask for `host`'s `recordType` records; `servers` overrides the system's name servers. Settles
+ * by `timeoutMs`, or at once when `signal` aborts (the runner's deadline, a shutdown): either
+ * way the query is cancelled, so no answer arrives after the result.
+ */
+export const probeDns = async (
+  probe: DnsProbe,
+  servers?: string[],
+  signal?: AbortSignal,
+): Promise<JudgedOutcome> => {
   const host = probe.host ?? '';
   const recordType = probe.recordType ?? 'A';
-  const resolver = new Resolver({ timeout: probe.timeoutMs, tries: 1 });
-  if (servers) resolver.setServers(servers);
   const started = performance.now();
   const elapsed = () => performance.now() - started;
+  const cancelled = () =>
+    judged(elapsed(), {
+      assertion: 'timeout',
+      message: 'the probe was cancelled before it completed',
+    });
+  if (signal?.aborted) return cancelled();
+  const resolver = new Resolver({ timeout: probe.timeoutMs, tries: 1 });
+  if (servers) resolver.setServers(servers);
   let answers: string[];
   // c-ares's own timeout overshoots short ones (~300 ms for 100): `timeoutMs` is a hard limit.
   let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      resolver.cancel();
-      reject(Object.assign(new Error('DNS deadline'), { code: 'ETIMEOUT' }));
-    }, probe.timeoutMs);
+  let onAbort: (() => void) | undefined;
+  const stop = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(Object.assign(new Error('DNS deadline'), { code: 'ETIMEOUT' })),
+      probe.timeoutMs,
+    );
+    onAbort = () => reject(Object.assign(new Error('DNS cancelled'), { code: 'EABORTED' }));
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
   try {
-    answers = (
-      (await Promise.race([resolver.resolve(host, recordType), deadline])) as unknown[]
-    ).map(answerText);
+    answers = ((await Promise.race([resolver.resolve(host, recordType), stop])) as unknown[]).map(
+      answerText,
+    );
   } catch (e) {
     const code = (e as { code?: string }).code ?? 'ERROR';
+    if (code === 'EABORTED') return cancelled();
     if (code === 'ETIMEOUT')
       return judged(elapsed(), {
         assertion: 'timeout',
@@ -144,6 +162,9 @@ export const probeDns = async (probe: DnsProbe, servers?: string[]): Promise<Jud
       });
   } finally {
     clearTimeout(timer);
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
+    // Whatever ended the race, the query ends with it (its late rejection goes to the race).
+    resolver.cancel();
   }
   const minCount = probe.expect.minCount ?? 1;
   const answered = new Set(answers.map((a) => canonicalDnsValue(a, recordType)));

@@ -117,7 +117,7 @@ describe.skipIf(!ok)('browser check outage (local mode)', () => {
     expect(latency).toBeLessThanOrEqual(budget);
     const notification = JSON.parse(firing.body) as { lastError?: string; title: string };
     expect(notification.title).toBe('Probe checkout-flow');
-    expect(notification.lastError).toContain('step: step "find checkout": ');
+    expect(notification.lastError).toMatch(/^step "find checkout": /);
     expect(notification.lastError).toContain('#checkout-***');
     expect(firing.body).not.toContain(TOKEN);
     const link = /screenshot: GET (\/v1\/artifacts\/\S+)/.exec(notification.lastError ?? '')?.[1];

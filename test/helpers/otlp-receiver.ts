@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /** One span as an OTLP/HTTP JSON request carries it, attributes flattened to plain values. */
@@ -19,6 +19,10 @@ export interface OtlpReceiver {
   url: string;
   spans: ReceivedSpan[];
   requests: { path: string; headers: IncomingMessage['headers'] }[];
+  /** TCP connections open now, and the most ever open at once. */
+  connections: { open: number; peak: number };
+  /** Answer from now on as `mode` says; leaving `hang` answers the requests it held. */
+  setMode(mode: OtlpReceiverMode): void;
   /** Wait (bounded) until a span named `name` (and matching `where`) arrived. */
   waitFor(
     name: string | RegExp,
@@ -44,34 +48,49 @@ const plain = (v: AnyValue): unknown =>
 const flatten = (kvs: { key: string; value: AnyValue }[] = []) =>
   Object.fromEntries(kvs.map((kv) => [kv.key, plain(kv.value)]));
 
+export type OtlpReceiverMode = 'ok' | 'hang' | 'fail';
+
 /**
  * A local OTLP/HTTP receiver (JSON encoding): `POST /v1/traces` answers 200 and keeps the spans.
- * `mode: 'hang'` never answers; `mode: 'fail'` answers 503.
+ * `mode: 'hang'` accepts the connection and never answers; `mode: 'fail'` answers 503.
  */
 export const startOtlpReceiver = async (
-  mode: 'ok' | 'hang' | 'fail' = 'ok',
+  initialMode: OtlpReceiverMode = 'ok',
 ): Promise<OtlpReceiver> => {
+  let mode = initialMode;
   const spans: ReceivedSpan[] = [];
   const requests: OtlpReceiver['requests'] = [];
+  const connections = { open: 0, peak: 0 };
+  /** Requests a hanging receiver holds: answered when the mode changes (a stall that ends). */
+  const held: { body: Buffer; res: ServerResponse }[] = [];
+  const answer = (body: Buffer, res: ServerResponse): void => {
+    if (res.destroyed) return; // the client gave up on it
+    if (mode === 'fail') {
+      res.writeHead(503).end('unavailable');
+      return;
+    }
+    const parsed = JSON.parse(body.toString('utf8'));
+    for (const rs of parsed.resourceSpans ?? []) {
+      const resource = flatten(rs.resource?.attributes);
+      for (const ss of rs.scopeSpans ?? [])
+        for (const s of ss.spans ?? [])
+          spans.push({ ...s, attributes: flatten(s.attributes), resource });
+    }
+    res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+  };
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       requests.push({ path: req.url ?? '', headers: req.headers });
-      if (mode === 'hang') return;
-      if (mode === 'fail') {
-        res.writeHead(503).end('unavailable');
-        return;
-      }
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-      for (const rs of body.resourceSpans ?? []) {
-        const resource = flatten(rs.resource?.attributes);
-        for (const ss of rs.scopeSpans ?? [])
-          for (const s of ss.spans ?? [])
-            spans.push({ ...s, attributes: flatten(s.attributes), resource });
-      }
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      if (mode === 'hang') held.push({ body: Buffer.concat(chunks), res });
+      else answer(Buffer.concat(chunks), res);
     });
+  });
+  server.on('connection', (socket) => {
+    connections.open++;
+    connections.peak = Math.max(connections.peak, connections.open);
+    socket.on('close', () => connections.open--);
   });
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
   const { port } = server.address() as AddressInfo;
@@ -79,6 +98,11 @@ export const startOtlpReceiver = async (
     url: `http://127.0.0.1:${port}`,
     spans,
     requests,
+    connections,
+    setMode: (next) => {
+      mode = next;
+      if (mode !== 'hang') for (const h of held.splice(0)) answer(h.body, h.res);
+    },
     async waitFor(name, where = () => true, timeoutMs = 5000) {
       const deadline = Date.now() + timeoutMs;
       const match = (s: ReceivedSpan) =>

@@ -86,8 +86,20 @@ process.once('message', (job) => {
     const browser = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)', job.dir],
       { detached: true, stdio: 'ignore' });
     writeFileSync(job.vars.pidFile, String(browser.pid));
+  } else if (job.vars.mode === 'stuck-in-step') {
+    // Stuck: alive until killed (the IPC channel alone would let it exit once read).
+    setInterval(() => {}, 1000);
+    process.send({ running: 'log in' });
+    process.send({ running: null });
+    process.send({ running: 'pay with ' + job.vars.token }, () =>
+      writeFileSync(job.vars.pidFile, String(process.pid)));
   } else process.stderr.write('child trouble', () => process.exit(3));
 });`,
+  // Steps in steps, all passing (on a page that shows nothing).
+  'nested.mjs': `export default async ({ step }) => {
+    await step('outer', () => step('inner', async () => undefined));
+    await step('after', async () => undefined);
+  };`,
   // Passes: a step, a console message that is not an error, the page left at about:blank.
   'passing.mjs': `export default async ({ page, step }) => {
     await step('log', () => page.evaluate('console.log("just saying")'));
@@ -362,6 +374,32 @@ describe.concurrent('the runner with stand-in children', () => {
     await expect.poll(alive).toMatch(/^(gone|Z)$/);
   });
 
+  it('names the step a killed child last said it was in, its secret scrubbed', async ({
+    expect,
+  }) => {
+    // Prepare
+    const pidFile = join(dir, 'stuck-in-step.pid');
+    const stuck = probe({ mode: 'stuck-in-step', token: '{{secret:SHOP_TOKEN}}', pidFile });
+    const abort = new AbortController();
+    // Act: killed (its signal aborts) once it has said which step it is in.
+    const running = standIn()(stuck, abort.signal);
+    await expect.poll(() => existsSync(pidFile), { timeout: 20_000 }).toBe(true);
+    // An I/O turn or two for the messages it sent before writing the file to be read.
+    for (let i = 0; i < 2; i++) await new Promise((resolve) => setImmediate(resolve));
+    abort.abort();
+    const outcome = await running;
+    // Assess
+    expect(outcome).toMatchObject({
+      status: 'down',
+      failure: {
+        assertion: 'timeout',
+        message: 'step "pay with ***": the browser check was killed: no result within 5000 ms',
+        step: 'pay with ***',
+      },
+    });
+    expect(JSON.stringify(outcome)).not.toContain(TOKEN);
+  });
+
   it('fails a check whose child exits without a result, and logs what it wrote on stderr', async () => {
     // Prepare
     const warn = vi.spyOn(logger, 'warn').mockImplementation(() => undefined);
@@ -453,6 +491,19 @@ describe.skipIf(!ok)('a job in this process, on a shared Chromium', { timeout: 6
   afterAll(async () => {
     await hungRun?.catch(() => undefined);
     vi.mocked(chromium.launch).mockRestore();
+  });
+
+  it('says which step is running as each starts and ends, steps in steps too', async () => {
+    // Prepare
+    vi.mocked(chromium.launch).mockResolvedValueOnce(blank);
+    const said: (string | null)[] = [];
+    // Act
+    const report = await runBrowserJob(await job(join(dir, 'nested.mjs')), (p) =>
+      said.push(p.running),
+    );
+    // Assess
+    expect(report.ok).toBe(true);
+    expect(said).toEqual(['outer', 'inner', 'outer', null, 'after', null]);
   });
 
   it('reports a passing check with its steps, no failure, no url for a blank page and no files', async () => {

@@ -117,6 +117,7 @@ const probeConfig = () =>
     project: 'shop',
     probes: [
       { name: 'api', url: `${target.url}/health?token=secret` },
+      { name: 'billing', project: 'payments', url: `${target.url}/billing` },
       {
         name: 'checkout',
         steps: [
@@ -190,6 +191,17 @@ describe('probe requests and spans', () => {
     expect(receiver.requests[0]).toMatchObject({ path: '/v1/traces' });
     expect(receiver.requests[0]?.headers['x-tenant']).toBe('vigil test');
     expect(receiver.requests[0]?.headers['content-type']).toBe('application/json');
+  });
+
+  it('names the effective project on each probe span: its own, else the config default', async () => {
+    const { detail } = await runProbes();
+    await flushSpans(10_000);
+    // `api` names no project: the config's top-level one is its project, as in its result.
+    expect(detail('api')?.metadata.project).toBe('shop');
+    expect(byName('probe api').attributes['vigil.project']).toBe('shop');
+    expect(byName('probe checkout').attributes['vigil.project']).toBe('shop');
+    expect(detail('billing')?.metadata.project).toBe('payments');
+    expect(byName('probe billing').attributes['vigil.project']).toBe('payments');
   });
 
   it('with export off still sends traceparent and reports the trace id, and exports nothing', async () => {

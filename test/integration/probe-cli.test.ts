@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { formatTable, type ProbeCliIo, runProbeCli } from '../../cli/probe';
-import { probeCompletedDetailSchema } from '../../functions/core/events';
+import { type ProbeCompletedDetail, probeCompletedDetailSchema } from '../../functions/core/events';
 import type { probeHttp } from '../../functions/shared/http-probe';
 
 const SECRET = 'cli-secret-value-123456';
@@ -287,5 +287,22 @@ describe('vigil probe: usage and config errors', () => {
 
   it('formats an empty table as its header', () => {
     expect(formatTable([])).toEqual(['PROBE  RESULT  STATUS  LATENCY  TLS  FAILURE']);
+  });
+
+  it('names a failed step once in the table', () => {
+    const [, row] = formatTable([
+      {
+        metadata: { probe: 'checkout' },
+        status: 'down',
+        statusCode: 500,
+        latencyMs: 12,
+        failure: {
+          assertion: 'status',
+          message: 'step "login": expected status 200, got 500',
+          step: 'login',
+        },
+      } as unknown as ProbeCompletedDetail,
+    ]);
+    expect(row).toMatch(/ {2}step "login": expected status 200, got 500$/);
   });
 });

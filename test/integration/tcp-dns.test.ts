@@ -1,4 +1,5 @@
 import { createSocket, type Socket } from 'node:dgram';
+import { Resolver } from 'node:dns/promises';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import {
@@ -9,7 +10,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer as createTlsServer } from 'node:tls';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { EnvSecretResolver } from '../../functions/adapters/local/env-secrets';
 import { parseConfig, probeSchema } from '../../functions/core/config';
 import { probeCompletedDetailSchema } from '../../functions/core/events';
@@ -17,7 +18,7 @@ import { systemClock } from '../../functions/core/ports';
 import { runProbes } from '../../functions/core/probes/run';
 import { type LocalPipeline, startLocal } from '../../functions/runtime/local/runtime';
 import { createHttpProber } from '../../functions/shared/http-probe';
-import { canonicalDnsValue, probeTcp } from '../../functions/shared/socket-probes';
+import { canonicalDnsValue, probeDns, probeTcp } from '../../functions/shared/socket-probes';
 import { selfSignedCerts } from '../helpers/tls';
 
 /**
@@ -318,6 +319,47 @@ describe('DNS checks', () => {
     });
     // c-ares alone took ~300 ms here (its own timeout overshoots short ones).
     expect(silent.latencyMs).toBeLessThan(250);
+  });
+
+  it('stops a query when the run is cancelled: a timeout at once, the query cancelled', async () => {
+    // Prepare: a name server that hears the query and never answers.
+    const mute = createSocket('udp4');
+    const asked = new Promise<void>((resolve) => mute.once('message', () => resolve()));
+    await new Promise<void>((resolve) => mute.bind(0, '127.0.0.1', resolve));
+    const cancel = vi.spyOn(Resolver.prototype, 'cancel');
+    const probe = probeSchema.parse({
+      name: 'check',
+      type: 'dns',
+      host: 'shop.test',
+      timeoutMs: 30_000,
+    });
+    const controller = new AbortController();
+    const prober = createHttpProber({
+      secrets: new EnvSecretResolver({}),
+      dnsServers: [`127.0.0.1:${mute.address().port}`],
+    });
+    try {
+      // Act: the run is cancelled once the query is out (long before its 30 s timeout).
+      const pending = prober(probe, controller.signal);
+      await asked;
+      controller.abort();
+      const outcome = await Promise.race([
+        pending,
+        new Promise<string>((resolve) => setTimeout(() => resolve('still waiting'), 10_000)),
+      ]);
+      // Assess
+      expect(outcome).toMatchObject({
+        status: 'down',
+        failure: { assertion: 'timeout', message: 'the probe was cancelled before it completed' },
+      });
+      expect(cancel).toHaveBeenCalled();
+      // A run cancelled before it starts asks nothing.
+      const early = await probeDns(probe, [`127.0.0.1:${mute.address().port}`], controller.signal);
+      expect(early.failure?.message).toBe('the probe was cancelled before it completed');
+    } finally {
+      cancel.mockRestore();
+      mute.close();
+    }
   });
 });
 

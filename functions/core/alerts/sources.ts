@@ -13,6 +13,7 @@ import type {
   TestRunDetail,
 } from '../events';
 import { artifactPath } from '../probes/browser';
+import { failureText } from '../probes/outcome';
 import { alertmanagerObservation } from './alertmanager';
 import { flakyNotice, MAX_FLAKY_NOTICES_PER_RUN } from './messages';
 import type { Observation } from './state';
@@ -82,7 +83,7 @@ const probeObservation = (
     ...(detail.status === 'down'
       ? {
           error:
-            clip(failure ? `${failure.assertion}: ${failure.message}${status}` : `down${status}`) +
+            clip(failure ? `${failureText(failure)}${status}` : `down${status}`) +
             artifactLinks(detail),
         }
       : {}),

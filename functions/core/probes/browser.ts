@@ -50,6 +50,18 @@ export interface BrowserReport {
   warnings?: string[];
 }
 
+/**
+ * What the child says while it runs, before its report: the step now running (`null` between
+ * steps), sent as each step starts and ends. The parent keeps the last one, so a run it has to
+ * kill still names the step it was in.
+ */
+export interface BrowserProgress {
+  running: string | null;
+}
+
+export const isBrowserProgress = (m: unknown): m is BrowserProgress =>
+  typeof m === 'object' && m !== null && 'running' in m && !('ok' in m);
+
 export type BrowserArtifact = NonNullable<ProbeCompletedDetail['artifacts']>[number];
 
 /** Console errors and failed requests kept per run, and characters kept of each. */
@@ -108,6 +120,21 @@ export const browserOutcome = (
     ...(artifacts.length ? { artifacts } : {}),
     warnings: list(report.warnings ?? []),
   });
+};
+
+/**
+ * The failure of a run killed from outside (no report): a timeout, naming the step the child
+ * last said it was in (a page's text: cut to size and scrubbed like a report's).
+ */
+export const killedFailure = (
+  timeoutMs: number,
+  running: string | null | undefined,
+  secrets: readonly string[],
+): Failure & { step?: string } => {
+  const killed = `the browser check was killed: no result within ${timeoutMs} ms`;
+  if (!running) return { assertion: 'timeout', message: killed };
+  const step = clip(redactSecrets(String(running), secrets));
+  return { assertion: 'timeout', message: `step "${step}": ${killed}`, step };
 };
 
 /** A browser check that could not start (no Chromium, no runner): a configuration error. */

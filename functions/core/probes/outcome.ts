@@ -41,3 +41,13 @@ export const judged = (
   ...(failure ? { failure } : {}),
   ...extra,
 });
+
+/**
+ * A failure in one line, as alerts give it: `assertion: message`, except a failure in a step
+ * (multi-step or browser), whose message already names it (`step "login": expected status 200,
+ * got 500`), so a prefix would only repeat it.
+ */
+export const failureText = (failure: Failure & { step?: string }): string =>
+  failure.step !== undefined && failure.message.startsWith(`step "${failure.step}": `)
+    ? failure.message
+    : `${failure.assertion}: ${failure.message}`;

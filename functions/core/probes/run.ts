@@ -20,11 +20,21 @@ import { SecretError } from './secrets';
  */
 export type ProbeOutcome = (Observation | JudgedOutcome) & { traceparent?: string };
 
+/** What the runner knows of a probe beyond its config. */
+export interface ProbeRunInfo {
+  /** The probe's project: its own, else the config's top-level one (what its result reports). */
+  project: string;
+}
+
 /**
  * Performs one probe (the HTTP request, every step of a multi-step probe, a TCP connect, a DNS
  * query); must settle by itself within `timeoutMs`.
  */
-export type ProbeFn = (probe: ProbeConfig, signal: AbortSignal) => Promise<ProbeOutcome>;
+export type ProbeFn = (
+  probe: ProbeConfig,
+  signal: AbortSignal,
+  info?: ProbeRunInfo,
+) => Promise<ProbeOutcome>;
 
 export interface RunProbesDeps {
   probe: ProbeFn;
@@ -85,6 +95,7 @@ const round1 = (ms: number): number => Math.max(0, Math.round(ms * 10) / 10);
 const observe = async (
   probe: ProbeConfig,
   deps: RunProbesDeps,
+  info: ProbeRunInfo,
 ): Promise<ProbeOutcome | { thrown: unknown; latencyMs: number }> => {
   const now = deps.monotonicNow ?? (() => performance.now());
   const started = now();
@@ -101,7 +112,7 @@ const observe = async (
     }, probe.timeoutMs + DEADLINE_GRACE_MS);
   });
   try {
-    return await Promise.race<ProbeOutcome>([deps.probe(probe, controller.signal), deadline]);
+    return await Promise.race<ProbeOutcome>([deps.probe(probe, controller.signal, info), deadline]);
   } catch (thrown) {
     return { thrown, latencyMs: now() - started };
   } finally {
@@ -124,13 +135,14 @@ export const runProbe = async (
   ctx: RunContext,
 ): Promise<ProbeCompletedDetail> => {
   const checkedAt = deps.clock.now();
-  const outcome = await observe(probe, deps);
+  const project = probe.project ?? ctx.defaultProject;
+  const outcome = await observe(probe, deps, { project });
   const attempt =
     typeof ctx.attempt === 'function' ? ctx.attempt(probe) : Math.max(1, ctx.attempt ?? 1);
   const trace = 'traceparent' in outcome ? parseTraceparent(outcome.traceparent) : undefined;
   const base = {
     metadata: {
-      project: probe.project ?? ctx.defaultProject,
+      project,
       probe: probe.name,
       correlationId: ctx.correlationId,
       checkedAt: checkedAt.toISOString(),

@@ -112,7 +112,80 @@ const timeoutMs = (env: OtelEnv): number => {
 
 let warnedProtocol = false;
 
-/** POST one batch. Never throws: a refused or failed export is logged (without headers) and dropped. */
+/** How often, at most, a continuing export problem is logged again (ms). */
+export const WARN_INTERVAL_MS = 60_000;
+
+interface Problem {
+  /** What went wrong, as the first warning of an outage says it. */
+  message: string;
+  error?: string;
+  status?: number;
+  /** Spans of a failed request. */
+  lostSpans: number;
+  /** Spans dropped from a full queue (./spans.ts counts them). */
+  droppedSpans: number;
+}
+
+/**
+ * Problems since the last warning. A collector that hangs or refuses would otherwise cost one
+ * log line per batch, and a storm of spans is a storm of lines: the first problem of an outage
+ * is logged at once, then a sum at most every `WARN_INTERVAL_MS`, and one when it is over.
+ */
+let outage:
+  | {
+      loggedAt: number;
+      failedExports: number;
+      lostSpans: number;
+      droppedSpans: number;
+      lastError?: string;
+    }
+  | undefined;
+
+const noteProblem = (problem: Problem, now = Date.now()): void => {
+  const failed = problem.error !== undefined || problem.status !== undefined;
+  if (outage === undefined) {
+    outage = { loggedAt: now, failedExports: 0, lostSpans: 0, droppedSpans: 0 };
+    logger.warn(problem.message, {
+      ...(problem.error !== undefined ? { error: problem.error } : {}),
+      ...(problem.status !== undefined ? { status: problem.status } : {}),
+      ...(problem.lostSpans > 0 ? { spans: problem.lostSpans } : {}),
+      ...(problem.droppedSpans > 0 ? { dropped: problem.droppedSpans } : {}),
+      note: 'further export problems are summed up once a minute until an export succeeds',
+    });
+    return;
+  }
+  if (failed) outage.failedExports++;
+  outage.lostSpans += problem.lostSpans;
+  outage.droppedSpans += problem.droppedSpans;
+  const reason =
+    problem.error ?? (problem.status !== undefined ? `HTTP ${problem.status}` : undefined);
+  if (reason !== undefined) outage.lastError = reason;
+  if (now - outage.loggedAt < WARN_INTERVAL_MS) return;
+  logger.warn('OTLP export problems continue', summary(outage));
+  outage = { loggedAt: now, failedExports: 0, lostSpans: 0, droppedSpans: 0 };
+};
+
+const summary = (o: NonNullable<typeof outage>) => ({
+  failedExports: o.failedExports,
+  lostSpans: o.lostSpans,
+  droppedSpans: o.droppedSpans,
+  ...(o.lastError !== undefined ? { lastError: o.lastError } : {}),
+});
+
+/** An export went through with nothing dropped: the end of an outage, if there was one. */
+const noteSuccess = (): void => {
+  if (outage === undefined) return;
+  logger.info('OTLP export recovered', summary(outage));
+  outage = undefined;
+};
+
+/**
+ * POST one batch; `dropped` is how many spans a full queue dropped since the last export. Never
+ * throws: a refused or failed export drops its spans, and is logged (without headers) in the
+ * aggregated way above. Abandoned after `OTEL_EXPORTER_OTLP_TRACES_TIMEOUT` (default 10 s): a
+ * collector that accepts the connection and never answers must not hold the one request ./spans.ts
+ * allows in flight for ever.
+ */
 export const exportSpans = async (
   url: string,
   spans: readonly SpanRecord[],
@@ -124,7 +197,7 @@ export const exportSpans = async (
     warnedProtocol = true;
     logger.warn(`OTLP protocol ${protocol} is not supported: Vigil exports http/json`);
   }
-  if (dropped > 0) logger.warn('OTLP export queue full: spans dropped', { dropped });
+  let problem: Problem | undefined;
   try {
     const res = await fetch(url, {
       method: 'POST',
@@ -136,11 +209,27 @@ export const exportSpans = async (
       signal: AbortSignal.timeout(timeoutMs(env)),
     });
     await res.body?.cancel();
-    if (!res.ok) logger.warn('OTLP export refused', { status: res.status, spans: spans.length });
+    if (!res.ok)
+      problem = {
+        message: 'OTLP export refused',
+        status: res.status,
+        lostSpans: spans.length,
+        droppedSpans: dropped,
+      };
   } catch (error) {
-    logger.warn('OTLP export failed', {
+    problem = {
+      message: 'OTLP export failed',
       error: messageOf(error),
-      spans: spans.length,
-    });
+      lostSpans: spans.length,
+      droppedSpans: dropped,
+    };
   }
+  if (problem === undefined && dropped > 0)
+    problem = {
+      message: 'OTLP export queue full: spans dropped',
+      lostSpans: 0,
+      droppedSpans: dropped,
+    };
+  if (problem) noteProblem(problem);
+  else noteSuccess();
 };

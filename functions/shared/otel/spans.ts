@@ -20,7 +20,9 @@ export { type Attributes, SPAN_KIND, type SpanKind, type SpanRecord };
  * plain call and nothing else is loaded: the encoder and the HTTP client (`./export`) are
  * imported on the first export. On, ended spans wait in memory; a finished entry span (one with
  * no parent in this process) sends its batch in the background, and `flushSpans` waits for the
- * sends at most a budget. Export failures are logged and dropped: they never fail a handler.
+ * sends at most a budget. One export request is in flight at a time, each abandoned after the
+ * OTLP timeout; spans wait meanwhile in a bounded queue. Export failures and drops are logged
+ * (aggregated, see ./export) and never fail a handler.
  */
 
 /** The environment variables of the OpenTelemetry specification that Vigil reads. */
@@ -180,12 +182,20 @@ export const withSpan = <T>(
 
 /** Spans kept in memory at most; beyond it new spans are dropped (and counted). */
 export const MAX_QUEUED_SPANS = 2048;
+/** Spans in one export request at most (the OpenTelemetry SDK's default batch size). */
+export const MAX_EXPORT_BATCH = 512;
 /** How long `flushSpans` waits by default (ms): the handler's flush budget. */
 export const DEFAULT_FLUSH_BUDGET_MS = 500;
 
-let queue: SpanRecord[] = [];
+const queue: SpanRecord[] = [];
 let dropped = 0;
-const inFlight = new Set<Promise<void>>();
+/**
+ * The one export request in flight, if any. One at most: a collector that accepts connections
+ * and never answers would otherwise get a new request (and connection) per finished entry
+ * span, without bound. Spans that end meanwhile wait in `queue` (bounded) and leave when it
+ * settles, which it does within the export timeout (./export).
+ */
+let inFlight: Promise<void> | undefined;
 
 /** Queue finished spans (the ingest's CI test-run trace adds its synthesized spans here). */
 export const recordSpans = (spans: readonly SpanRecord[]): void => {
@@ -197,40 +207,55 @@ export const recordSpans = (spans: readonly SpanRecord[]): void => {
 const record = (span: SpanRecord, sendNow: boolean): void => {
   if (queue.length >= MAX_QUEUED_SPANS) dropped++;
   else queue.push(span);
-  if (sendNow) send();
+  // A full batch leaves without waiting for its entry span: a long run of child spans (a busy
+  // local mode) must not fill the queue and drop.
+  if (sendNow || queue.length >= MAX_EXPORT_BATCH) send();
 };
 
-/** Send what is queued, in the background; the promise is kept for `flushSpans`. */
+/**
+ * Send the oldest queued batch in the background, unless a request is in flight: its end sends
+ * the next batch, so the queue drains one request at a time.
+ */
 const send = (): void => {
+  if (inFlight !== undefined) return;
   const url = tracesEndpoint();
   if (queue.length === 0 || url === undefined) return;
-  const batch = queue;
+  const batch = queue.splice(0, MAX_EXPORT_BATCH);
   const lost = dropped;
-  queue = [];
   dropped = 0;
-  const sending = import('./export')
+  inFlight = import('./export')
     .then((m) => m.exportSpans(url, batch, lost))
     .catch(() => {
       // exportSpans logs its own failures; an import failure is no reason to fail a handler.
     })
-    .finally(() => inFlight.delete(sending));
-  inFlight.add(sending);
+    .finally(() => {
+      // Runs before this promise settles: a flush waiting on it sees the next batch in flight.
+      inFlight = undefined;
+      send();
+    });
 };
 
 /**
- * Send what is queued and wait for every send in flight, at most `budgetMs` (the Lambda entry
- * calls this before returning, so the spans leave before the sandbox freezes). Never throws;
- * resolves at once with export off.
+ * Send what is queued and wait until the queue has drained (one request after the other), at
+ * most `budgetMs` (the Lambda entry calls this before returning, so the spans leave before the
+ * sandbox freezes). Never throws; resolves at once with export off.
  */
 export const flushSpans = async (budgetMs = flushBudgetMs()): Promise<void> => {
   send();
-  if (inFlight.size === 0) return;
+  if (inFlight === undefined) return;
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let over = false;
   const budget = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, budgetMs);
+    timer = setTimeout(() => {
+      over = true;
+      resolve();
+    }, budgetMs);
     timer.unref();
   });
-  await Promise.race([Promise.allSettled([...inFlight]), budget]);
+  const drained = (async () => {
+    while (inFlight !== undefined && !over) await inFlight;
+  })();
+  await Promise.race([drained, budget]);
   clearTimeout(timer);
 };
 

@@ -231,6 +231,29 @@ describe('observationFromEvent: probes', () => {
 });
 
 describe('observationFromEvent: probe edge cases', () => {
+  it('names a failed step once: the message of a multi-step or browser step failure says it already', () => {
+    const errorOf = (failure: ProbeCompletedDetail['failure'], statusCode?: number) =>
+      observationFromEvent(
+        probe('down', { failure, ...(statusCode ? { statusCode } : { statusCode: undefined }) }),
+        'e',
+        config,
+      )?.error;
+    // As steps.ts and the browser child report them (assertion, message naming the step, step).
+    expect(
+      errorOf(
+        { assertion: 'status', message: 'step "login": expected 200, got 500', step: 'login' },
+        500,
+      ),
+    ).toBe('step "login": expected 200, got 500 (HTTP 500)');
+    expect(errorOf({ assertion: 'step', message: 'step "pay": no #pay button', step: 'pay' })).toBe(
+      'step "pay": no #pay button',
+    );
+    // A message that does not name its step keeps the assertion in front.
+    expect(
+      errorOf({ assertion: 'timeout', message: 'no result within 5000 ms', step: 'pay' }),
+    ).toBe('timeout: no result within 5000 ms');
+  });
+
   it('says "down" without a failure, and hides a URL it cannot parse', () => {
     // Prepare
     const event = probe('down', { url: 'not a url', failure: undefined });

@@ -344,8 +344,8 @@ export class IngestApi extends Construct {
     }
 
     // Every route has its own throttle bucket, the routes other constructs add (the dashboard's,
-    // heartbeats) too: a GET is throttled as a read, anything else as a write. So a burst of
-    // requests to one route never uses up another's rate. It does not isolate capacity: the
+    // heartbeats) too: a GET or HEAD is throttled as a read, anything else as a write. So a burst
+    // of requests to one route never uses up another's rate. It does not isolate capacity: the
     // ingest function serves reads, writes and health with one reserved concurrency, so posts
     // that hold all of it get reads throttled by Lambda (5xx), and the reverse.
     const ingestThrottle = props.ingestThrottle ?? {
@@ -368,7 +368,7 @@ export class IngestApi extends Construct {
               .filter((c): c is CfnRoute => c instanceof CfnRoute)
               .map(({ routeKey }) => [
                 routeKey,
-                limits(routeKey.startsWith('GET ') ? readThrottle : ingestThrottle),
+                limits(/^(GET|HEAD) /.test(routeKey) ? readThrottle : ingestThrottle),
               ]),
           ),
       }),

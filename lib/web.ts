@@ -27,8 +27,9 @@ export const buildDashboardInto = (inputDir: string, outputDir: string): string[
 
 /**
  * The dashboard, the public status page and the SVG badges: one small function behind the
- * stage's HTTP API on `GET /`, `/assets/{proxy+}`, `/status` and `/v1/badges/{proxy+}`. The
- * dashboard's files (web/build.ts) are built into the function's bundle directory; the page then
+ * stage's HTTP API on `GET` and `HEAD` of `/`, `/assets/{proxy+}`, `/status` and
+ * `/v1/badges/{proxy+}` (HEAD answered as GET without the body). The dashboard's files
+ * (web/build.ts) are built into the function's bundle directory; the page then
  * reads the API on the same origin with the user's token (no CORS, no second domain). The status
  * page and badges read the status table: grant it with `StatusHistory.grantRead`.
  */
@@ -55,7 +56,12 @@ export class Web extends Construct {
 
     const integration = new HttpLambdaIntegration('WebIntegration', this.handler.function);
     for (const path of ['/', '/assets/{proxy+}', '/status', '/v1/badges/{proxy+}']) {
-      for (const route of props.api.addRoutes({ path, methods: [HttpMethod.GET], integration })) {
+      for (const route of props.api.addRoutes({
+        path,
+        // HEAD as GET without the body (the handler answers it): uptime checkers often send it.
+        methods: [HttpMethod.GET, HttpMethod.HEAD],
+        integration,
+      })) {
         Validations.of(route).acknowledge({
           id: 'AwsSolutions-APIG4',
           reason:

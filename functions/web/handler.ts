@@ -139,16 +139,17 @@ export const createWebHandler = (deps: WebHandlerDeps) => {
     };
   };
 
-  return async (event: APIGatewayProxyEventV2): Promise<HttpResult> => {
+  const get = async (event: APIGatewayProxyEventV2): Promise<HttpResult> => {
     const { method } = event.requestContext.http;
     const path = event.rawPath;
     try {
-      if (method !== 'GET') throw new VigilError('not_found', `No route for ${method} ${path}.`);
+      if (method !== 'GET' && method !== 'HEAD')
+        throw new VigilError('not_found', `No route for ${method} ${path}.`);
       if (path === '/' || path === '/index.html') return file(event, 'index.html');
       if (path.startsWith('/assets/')) return file(event, path.slice(1));
       if (path === '/status') return await statusPage();
       if (path.startsWith(BADGE_PREFIX)) return await badge(event);
-      throw new VigilError('not_found', `No route for GET ${path}.`);
+      throw new VigilError('not_found', `No route for ${method} ${path}.`);
     } catch (error) {
       const response = errorResponse(error);
       return {
@@ -156,5 +157,19 @@ export const createWebHandler = (deps: WebHandlerDeps) => {
         headers: { ...response.headers, ...page, 'cache-control': 'no-store' },
       };
     }
+  };
+
+  /**
+   * HEAD is answered as GET (same status, same headers, same token checks: uptime checkers
+   * often send HEAD) without the body. Every answer says its length (`Content-Length`), a HEAD
+   * one the length its GET would have.
+   */
+  return async (event: APIGatewayProxyEventV2): Promise<HttpResult> => {
+    const result = await get(event);
+    const bytes = Buffer.byteLength(result.body ?? '', result.isBase64Encoded ? 'base64' : 'utf8');
+    const headers = { ...result.headers, 'content-length': String(bytes) };
+    if (event.requestContext.http.method !== 'HEAD') return { ...result, headers };
+    const { body: _body, isBase64Encoded: _encoded, ...rest } = result;
+    return { ...rest, headers };
   };
 };

@@ -401,10 +401,10 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
         AuthorizationType: 'NONE',
       });
     }
-    // + the web function's four and the heartbeat pings' two (GET, POST)
+    // + the web function's eight (four paths, GET and HEAD) and the heartbeat pings' two (GET, POST)
     template.resourceCountIs(
       'AWS::ApiGatewayV2::Route',
-      authorized.length + publicRoutes.length + 4 + 2,
+      authorized.length + publicRoutes.length + 8 + 2,
     );
     template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
       AuthorizerType: 'REQUEST',
@@ -433,17 +433,21 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
       },
     });
     // Every route has a bucket of its own, those of the web function and the heartbeats too
-    // (the public ones most of all): a GET as a read, anything else as a write.
+    // (the public ones most of all): a GET or HEAD as a read, anything else as a write.
     const routeKeys = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map((r) =>
       String((r as { Properties: { RouteKey: string } }).Properties.RouteKey),
     );
     expect(routeKeys).toEqual(
-      expect.arrayContaining(['GET /v1/badges/{proxy+}', 'POST /v1/heartbeats/{proxy+}']),
+      expect.arrayContaining([
+        'GET /v1/badges/{proxy+}',
+        'HEAD /status',
+        'POST /v1/heartbeats/{proxy+}',
+      ]),
     );
     const settings = stageProps.RouteSettings as Record<string, { ThrottlingRateLimit: number }>;
     expect(Object.keys(settings).sort()).toEqual([...routeKeys].sort());
     for (const key of routeKeys)
-      expect(settings[key]?.ThrottlingRateLimit, key).toBe(key.startsWith('GET ') ? 20 : 50);
+      expect(settings[key]?.ThrottlingRateLimit, key).toBe(/^(GET|HEAD) /.test(key) ? 20 : 50);
     const format = JSON.parse(
       String((stageProps.AccessLogSettings as { Format: string }).Format),
     ) as Record<string, string>;
@@ -454,7 +458,7 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
     });
   });
 
-  it('serves the dashboard, status page and badges from the web function: GET only, read only', () => {
+  it('serves the dashboard, status page and badges from the web function: GET and HEAD only, read only', () => {
     const { template, stack } = s();
     const webFn = stack.web.handler.function;
     const integrations = template.findResources('AWS::ApiGatewayV2::Integration', {
@@ -466,16 +470,23 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
     });
     const [webIntegration] = Object.keys(integrations);
     expect(webIntegration).toBeDefined();
-    for (const routeKey of [
-      'GET /',
-      'GET /assets/{proxy+}',
-      'GET /status',
-      'GET /v1/badges/{proxy+}',
-    ])
+    // HEAD as GET (the handler drops the body): uptime checkers often send HEAD.
+    const webRoutes = ['/', '/assets/{proxy+}', '/status', '/v1/badges/{proxy+}'].flatMap((p) => [
+      `GET ${p}`,
+      `HEAD ${p}`,
+    ]);
+    for (const routeKey of webRoutes)
       template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
         RouteKey: routeKey,
         Target: { 'Fn::Join': ['', ['integrations/', { Ref: webIntegration }]] },
       });
+    const toWeb = Object.values(template.findResources('AWS::ApiGatewayV2::Route'))
+      .map((r) => r as { Properties: { RouteKey: string; Target: unknown } })
+      .filter(({ Properties }) =>
+        JSON.stringify(Properties.Target).includes(JSON.stringify(webIntegration)),
+      )
+      .map(({ Properties }) => Properties.RouteKey);
+    expect(toWeb.sort()).toEqual([...webRoutes].sort());
     const fnProps = propsOf(s(), webFn);
     expect(fnProps).toMatchObject({ MemorySize: 256, Timeout: 10 });
     expect(

@@ -5,9 +5,14 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { LocalStore } from '../../functions/adapters/local/store';
 import { parseConfig } from '../../functions/core/config';
 import { METRICS } from '../../functions/core/metrics/catalog';
-import { CATALOG_FAMILIES, promName } from '../../functions/core/metrics/prometheus';
+import {
+  CATALOG_FAMILIES,
+  MAX_SERIES_PER_FAMILY,
+  promName,
+} from '../../functions/core/metrics/prometheus';
 import { type LocalPipeline, startLocal } from '../../functions/runtime/local/runtime';
 import { requireTools, TOOLS } from '../helpers/requires';
 
@@ -212,5 +217,68 @@ describe.skipIf(!ok)('GET /metrics with promtool and Prometheus', () => {
     } catch (error) {
       throw new Error(`${String(error)}\nprometheus log:\n${promLog}`);
     }
+  });
+});
+
+describe.skipIf(!ok)('GET /metrics after a restart with a full family', () => {
+  it("exposes the configured project's restored gauge though made-up projects filled it", async () => {
+    // Prepare: an earlier process stored more projects than a family keeps; shop's series
+    // comes last from SQLite (dimensions in text order), where the cap used to drop it, and
+    // is the oldest, which recency alone would evict.
+    const data = await mkdtemp(join(tmpdir(), 'vigil-prometheus-full-'));
+    const store = LocalStore.open(data);
+    const at = Date.now();
+    const emf = (project: string, value: number, timestamp = at) =>
+      JSON.stringify({
+        _aws: {
+          Timestamp: timestamp,
+          CloudWatchMetrics: [
+            {
+              Namespace: 'Vigil',
+              Dimensions: [['Project']],
+              Metrics: [{ Name: METRICS.testPassRate.name, Unit: 'Percent' }],
+            },
+          ],
+        },
+        Project: project,
+        [METRICS.testPassRate.name]: value,
+      });
+    for (let i = 0; i < MAX_SERIES_PER_FAMILY; i++)
+      store.metrics.ingestLine(emf(`made-up-${i}`, 50));
+    store.metrics.ingestLine(emf('shop', 25, at - 1));
+    await store.db.batch(() => undefined);
+    store.close();
+    const restarted = await startLocal({
+      config: parseConfig({ project: 'shop' }),
+      dataDir: data,
+      port: 0,
+      tokens: [TOKEN],
+      readTokens: [],
+      env: {},
+      webFiles: new Map(),
+    });
+
+    // Act
+    let text = '';
+    try {
+      const res = await fetch(`${restarted.url}/metrics`, {
+        headers: { authorization: `Bearer ${TOKEN}` },
+      });
+      text = await res.text();
+    } finally {
+      await restarted.close();
+      await rm(data, { recursive: true, force: true });
+    }
+
+    // Assess: shop is exposed, one made-up series made room, and promtool reads it all.
+    const passRate = promName(METRICS.testPassRate);
+    expect(text).toContain(`\n${passRate}{project="shop"} 0.25\n`);
+    expect(text.split('\n').filter((l) => l.startsWith(`${passRate}{`))).toHaveLength(
+      MAX_SERIES_PER_FAMILY,
+    );
+    expect(text).toContain('\nvigil_prometheus_series_dropped_total 1\n');
+    const lint = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+    expect(lint.stdout + lint.stderr).toBe('');
+    expect(lint.status).toBe(0);
   });
 });

@@ -384,6 +384,147 @@ describe('the local registry behind GET /metrics', () => {
     );
   });
 
+  describe('a full family', () => {
+    const config = parseConfig({
+      project: 'shop',
+      probes: [{ name: 'api', url: 'https://api.example.com/health' }],
+    });
+    const passRate = (project: string, value = 50) =>
+      point(METRICS.testPassRate.name, value, { Project: project });
+    /** Made-up projects (any ingest token can name one) filling a family, p0 the oldest. */
+    const madeUp = (make: (project: string) => ReturnType<typeof point>) =>
+      Array.from({ length: MAX_SERIES_PER_FAMILY }, (_, i) => make(`p${i}`));
+    const exposed = (registry: PrometheusRegistry) => renderExposition(registry.families(), 'text');
+
+    it("exposes a configured project's series, evicting the least recently updated made-up one", () => {
+      // Prepare
+      const registry = new PrometheusRegistry(bus(), Date.now, config);
+      registry.observe(madeUp((p) => passRate(p)));
+      registry.observe([passRate('p0', 60)]); // p0 updated: p1 is now the least recent
+
+      // Act
+      registry.observe([passRate('shop', 90)]);
+
+      // Assess
+      const text = exposed(registry);
+      expect(text).toContain('\nvigil_test_pass_rate_ratio{project="shop"} 0.9\n');
+      expect(text).toContain('\nvigil_test_pass_rate_ratio{project="p0"} 0.6\n');
+      expect(text).not.toContain('{project="p1"}');
+      expect(text).toContain('{project="p2"}');
+      expect(text).toContain('\nvigil_prometheus_series_dropped_total 1\n');
+    });
+
+    it('lets a newer made-up series evict the least recently updated one, never a configured one', () => {
+      // Prepare: shop's series first, so it is the least recently updated of all.
+      const registry = new PrometheusRegistry(bus(), Date.now, config);
+      registry.observe([passRate('shop', 90), ...madeUp((p) => passRate(p)).slice(1)]);
+
+      // Act
+      registry.observe([passRate('late', 75), passRate('later', 25)]);
+
+      // Assess
+      const text = exposed(registry);
+      expect(text).toContain('\nvigil_test_pass_rate_ratio{project="shop"} 0.9\n');
+      expect(text).toContain('\nvigil_test_pass_rate_ratio{project="late"} 0.75\n');
+      expect(text).toContain('\nvigil_test_pass_rate_ratio{project="later"} 0.25\n');
+      expect(text).not.toContain('{project="p1"}');
+      expect(text).not.toContain('{project="p2"}');
+      expect(text).toContain('{project="p3"}');
+      expect(text).toContain('\nvigil_prometheus_series_dropped_total 2\n');
+    });
+
+    it('treats a probe the configuration does not name as made up, in a configured project too', () => {
+      // Prepare: the family holds the configured probe, and made-up probes of shop.
+      const probe = (name: string) =>
+        point(METRICS.probeAvailability.name, 100, { Project: 'shop', Probe: name });
+      const registry = new PrometheusRegistry(bus(), Date.now, config);
+      registry.observe([probe('api'), ...madeUp(probe).slice(1)]);
+
+      // Act
+      registry.observe([probe('invented')]);
+
+      // Assess
+      const text = exposed(registry);
+      expect(text).toMatch(/\nvigil_probe_availability\{[^}]*probe="api"[^}]*\} 100\n/);
+      expect(text).toContain('probe="invented"');
+      expect(text).not.toMatch(/probe="p1"/);
+    });
+
+    it('refuses a made-up series when every series is configured, and counts it', () => {
+      // Prepare: benchmarks of the configured project fill the family.
+      const bench = (project: string, name: string) =>
+        point(METRICS.benchmarkValue.name, 1, { Project: project, Benchmark: name });
+      const registry = new PrometheusRegistry(bus(), Date.now, config);
+      registry.observe(madeUp((b) => bench('shop', b)));
+
+      // Act: a made-up project's benchmark, then a new one of shop.
+      registry.observe([bench('made-up', 'x'), bench('shop', 'new')]);
+
+      // Assess: the made-up one is refused; shop's newest takes the place of its oldest.
+      const text = exposed(registry);
+      expect(text).not.toContain('made-up');
+      expect(text).toContain('benchmark="new"');
+      expect(text).not.toContain('benchmark="p0"');
+      expect(text).toContain('\nvigil_prometheus_series_dropped_total 2\n');
+    });
+
+    it('restarts an evicted counter series that comes back at 0, then with its new count', () => {
+      // Prepare: p0 counted 5 and was exposed with it, then made-up projects evicted it.
+      const failed = (project: string, value: number) =>
+        point(METRICS.testsFailed.name, value, { Project: project });
+      const registry = new PrometheusRegistry(bus(), Date.now, config);
+      registry.observe([failed('p0', 5)]);
+      exposed(registry);
+      expect(exposed(registry)).toContain('\nvigil_tests_failed_total{project="p0"} 5\n');
+      registry.observe(madeUp((p) => failed(`${p}-x`, 1)));
+      expect(exposed(registry)).not.toContain('{project="p0"}');
+
+      // Act
+      registry.observe([failed('p0', 2)]);
+
+      // Assess: a new series (Prometheus sees a reset), not 5 + 2 after a gap it did not see.
+      expect(exposed(registry)).toContain('\nvigil_tests_failed_total{project="p0"} 0\n');
+      expect(exposed(registry)).toContain('\nvigil_tests_failed_total{project="p0"} 2\n');
+    });
+
+    it('restores the newest gauges first, and a configured project whatever the stored order', () => {
+      // Prepare: a store holding more made-up projects than a family keeps, shop first.
+      const metrics = new LocalMetricStore();
+      const emf = (project: string, at: number) =>
+        JSON.stringify({
+          _aws: {
+            Timestamp: at,
+            CloudWatchMetrics: [
+              {
+                Namespace: 'Vigil',
+                Dimensions: [['Project']],
+                Metrics: [{ Name: METRICS.testPassRate.name }],
+              },
+            ],
+          },
+          Project: project,
+          [METRICS.testPassRate.name]: 50,
+        });
+      metrics.ingestLine(emf('shop', 1));
+      // p0 is the newest: stored last but one, before an old p-old.
+      for (let i = MAX_SERIES_PER_FAMILY - 1; i >= 0; i--)
+        metrics.ingestLine(emf(`p${i}`, 10_000 - i));
+      metrics.ingestLine(emf('p-old', 2));
+
+      // Act
+      const registry = new PrometheusRegistry(bus(), Date.now, config);
+      registry.restoreGauges(metrics, configuredChecks(config));
+
+      // Assess: shop kept; the two oldest made-up ones (p-old, then p999) made room.
+      const text = exposed(registry);
+      expect(text).toContain('\nvigil_test_pass_rate_ratio{project="shop"} 0.5\n');
+      expect(text).toContain('{project="p0"}');
+      expect(text).not.toContain('{project="p-old"}');
+      expect(text).not.toContain(`{project="p${MAX_SERIES_PER_FAMILY - 1}"}`);
+      expect(text).toContain('\nvigil_prometheus_series_dropped_total 2\n');
+    });
+  });
+
   it('answers only a known bearer token, in the format Accept asks for', () => {
     const registry = new PrometheusRegistry(bus());
     const refused = metricsExposition(registry, { authorization: 'Bearer nope' }, ['scrape']);

@@ -187,6 +187,53 @@ describe('web handler: dashboard files', () => {
   });
 });
 
+describe('web handler: HEAD (uptime checkers)', () => {
+  const head = (path: string, headers: Record<string, string> = {}) =>
+    apiEvent({ method: 'HEAD', path, headers });
+  const bytes = (r: { body?: string; isBase64Encoded?: boolean }) =>
+    Buffer.from(r.body ?? '', r.isBase64Encoded ? 'base64' : 'utf8').byteLength;
+
+  it('answers HEAD as GET without the body: same status and headers, the length of the GET body', async () => {
+    const h = handler({ status: async () => status() });
+    for (const [path, headers] of [
+      ['/', {}],
+      ['/index.html', {}],
+      ['/status', {}],
+      ['/assets/main-AB12.js', { 'accept-encoding': 'gzip' }],
+      ['/assets/tiny.css', {}],
+      ['/v1/badges/gate/open.svg', {}],
+      ['/v1/badges/coverage/secret.svg', { authorization: `Bearer ${TOKEN}` }],
+    ] as const) {
+      const g = await h(get(path, headers));
+      const r = await h(head(path, headers));
+      expect(g.statusCode, path).toBe(200);
+      expect(r.statusCode, path).toBe(200);
+      expect(bytes(g), path).toBeGreaterThan(0);
+      expect(g.headers['content-length'], path).toBe(String(bytes(g)));
+      expect(r.headers, path).toEqual(g.headers);
+      expect(r.body, path).toBeUndefined();
+      expect(r.isBase64Encoded, path).toBeUndefined();
+    }
+  });
+
+  it('keeps the token rule and the 404s: HEAD of a private badge needs a token', async () => {
+    const denied = await handler()(head('/v1/badges/coverage/secret.svg'));
+    expect(denied.statusCode).toBe(401);
+    expect(denied.body).toBeUndefined();
+    const deniedGet = await handler()(get('/v1/badges/coverage/secret.svg'));
+    expect(denied.headers).toEqual(deniedGet.headers);
+    expect(
+      (await handler()(head('/v1/badges/coverage/secret.svg', { authorization: 'Bearer nope' })))
+        .statusCode,
+    ).toBe(401);
+    // No statusPage in the config: /status is 404 for HEAD as for GET.
+    expect((await handler()(head('/status'))).statusCode).toBe(404);
+    expect((await handler()(head('/elsewhere'))).statusCode).toBe(404);
+    for (const method of ['POST', 'PUT', 'DELETE', 'OPTIONS'])
+      expect((await handler()(apiEvent({ method, path: '/status' }))).statusCode, method).toBe(404);
+  });
+});
+
 describe('web handler: status page', () => {
   it('is 404 when the config has no statusPage, and the dashboard does not link to it', async () => {
     const r = await handler()(get('/status'));

@@ -1,5 +1,6 @@
 import { bearerMatches } from '../../core/access';
-import type { ConfiguredCheck } from '../../core/check-key';
+import { type ConfiguredCheck, configuredChecks } from '../../core/check-key';
+import type { VigilConfig } from '../../core/config';
 import { VigilError } from '../../core/errors';
 import { DIMENSIONS } from '../../core/metrics/catalog';
 import {
@@ -37,6 +38,31 @@ interface Series {
   pending?: number;
 }
 
+/**
+ * One family's series in two groups, each a Map in recency order (an update moves a series to
+ * the end, so the first one is the least recently updated): `configured` holds the series of
+ * the configuration's projects and checks, `others` the rest (project names a report made up).
+ */
+interface FamilySeries {
+  configured: Map<string, Series>;
+  others: Map<string, Series>;
+}
+
+/** The projects and checks a configuration names: their series are not evicted for others. */
+const configuredNames = (config: VigilConfig | undefined) => {
+  const checks = config ? configuredChecks(config) : [];
+  const projects = new Set(
+    config
+      ? [config.project, ...Object.keys(config.projects), ...checks.map((c) => c.project)]
+      : [],
+  );
+  return {
+    // NFC: ingest stores the canonical form of a project name (core/project.ts).
+    projects: new Set([...projects].map((p) => p.normalize('NFC'))),
+    checks: new Set(checks.map((c) => `${c.kind}\n${c.project.normalize('NFC')}\n${c.name}`)),
+  };
+};
+
 export interface HealthSource {
   /** Events not finished yet, per subscriber. */
   backlog(): Record<string, number>;
@@ -47,17 +73,59 @@ export interface HealthSource {
 }
 
 export class PrometheusRegistry {
-  readonly #series = new Map<CatalogFamily, Map<string, Series>>(
-    CATALOG_FAMILIES.map((f) => [f, new Map()]),
+  readonly #series = new Map<CatalogFamily, FamilySeries>(
+    CATALOG_FAMILIES.map((f) => [f, { configured: new Map(), others: new Map() }]),
   );
   #dropped = 0;
   readonly #startedAt: number;
+  readonly #configured: ReturnType<typeof configuredNames>;
 
+  /**
+   * `config`: its projects, probes and heartbeats keep their series when a family is full (any
+   * ingest token can make up project names; without it every series competes alike).
+   */
   constructor(
     private readonly bus: HealthSource,
     private readonly now: () => number = Date.now,
+    config?: VigilConfig,
   ) {
     this.#startedAt = now();
+    this.#configured = configuredNames(config);
+  }
+
+  /**
+   * Whether a series is one of the configuration's: its project is configured and, for a probe
+   * or heartbeat metric, so is the check. A family without a project label holds the pipeline's
+   * own series (labels from a fixed set of codes, kinds and channels): kept alike.
+   */
+  #isConfigured(labels: Readonly<Record<string, string>>): boolean {
+    const project = labels[labelOf(DIMENSIONS.project)];
+    if (project === undefined) return true;
+    if (!this.#configured.projects.has(project)) return false;
+    const probe = labels[labelOf(DIMENSIONS.probe)];
+    if (probe !== undefined) return this.#configured.checks.has(`probe\n${project}\n${probe}`);
+    const heartbeat = labels[labelOf(DIMENSIONS.heartbeat)];
+    if (heartbeat !== undefined)
+      return this.#configured.checks.has(`heartbeat\n${project}\n${heartbeat}`);
+    return true;
+  }
+
+  /**
+   * Room for one more series in a full family: the least recently updated of `others` goes
+   * first; a configured newcomer takes the least recently updated configured series only when
+   * the whole family is configured (memory stays bounded). False when nothing may go: an
+   * unconfigured newcomer never evicts a configured series.
+   */
+  #makeRoom(all: FamilySeries, configured: boolean): boolean {
+    const from = all.others.size > 0 ? all.others : configured ? all.configured : undefined;
+    const oldest = from?.keys().next().value;
+    if (from === undefined || oldest === undefined) return false;
+    // A counter evicted and seen again starts as a new series (0 first): Prometheus sees the
+    // old one go stale and a reset, so increase() misses the increments while it was out (they
+    // are counted here), never counts them twice.
+    from.delete(oldest);
+    this.#dropped++;
+    return true;
   }
 
   /**
@@ -82,7 +150,9 @@ export class PrometheusRegistry {
     this.observe(
       store
         .latest(CATALOG_FAMILIES.filter((f) => f.type === 'gauge').map((f) => f.source))
-        .filter(kept),
+        .filter(kept)
+        // Oldest first: the store's order is arbitrary, and a full family evicts by recency.
+        .sort((a, b) => a.timestamp - b.timestamp),
     );
   }
 
@@ -97,15 +167,22 @@ export class PrometheusRegistry {
         if (family.labels.includes(label)) labels[label] = value;
       }
       const key = JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : 1)));
-      const all = this.#series.get(family) as Map<string, Series>;
+      const all = this.#series.get(family) as FamilySeries;
       const value = p.value * family.scale;
-      const old = all.get(key);
+      const group = this.#isConfigured(labels) ? all.configured : all.others;
+      const old = group.get(key);
       if (!old) {
-        if (all.size >= MAX_SERIES_PER_FAMILY) this.#dropped++;
+        const full = all.configured.size + all.others.size >= MAX_SERIES_PER_FAMILY;
+        if (full && !this.#makeRoom(all, group === all.configured)) this.#dropped++;
         else if (family.type === 'counter')
-          all.set(key, { labels, value: 0, at: p.timestamp, pending: value });
-        else all.set(key, { labels, value, at: p.timestamp });
-      } else if (family.type === 'counter') {
+          group.set(key, { labels, value: 0, at: p.timestamp, pending: value });
+        else group.set(key, { labels, value, at: p.timestamp });
+        continue;
+      }
+      // Updated: to the end of the recency order.
+      group.delete(key);
+      group.set(key, old);
+      if (family.type === 'counter') {
         if (old.pending === undefined) old.value += value;
         else old.pending += value;
       } else if (p.timestamp >= old.at) Object.assign(old, { value, at: p.timestamp });
@@ -115,7 +192,7 @@ export class PrometheusRegistry {
   families(): FamilySamples[] {
     const catalog = [...this.#series].map(([family, all]) => ({
       family,
-      samples: [...all.values()].map((series) => {
+      samples: [...all.configured.values(), ...all.others.values()].map((series) => {
         const { labels, value, pending } = series;
         if (pending !== undefined)
           Object.assign(series, { value: value + pending, pending: undefined });

@@ -123,7 +123,11 @@ export const promName = (metric: { name: string }): string => sampleName(catalog
 
 // --- local mode's own health ------------------------------------------------------------------
 
-/** Series kept per family at most; more (e.g. ever new benchmark names) are dropped and counted. */
+/**
+ * Series kept per family at most (memory stays bounded whatever names reports make up). A full
+ * family makes room by evicting its least recently updated series, never one of a project or
+ * check the configuration names for one that is not (see adapters/local/prometheus.ts).
+ */
 export const MAX_SERIES_PER_FAMILY = 1_000;
 
 const health = (
@@ -163,7 +167,7 @@ export const HEALTH_FAMILIES = {
   seriesDropped: health(
     'vigil_prometheus_series_dropped',
     'counter',
-    `Datapoints not exposed because their metric already had ${MAX_SERIES_PER_FAMILY} series.`,
+    `Series evicted, and datapoints refused, because their metric already had ${MAX_SERIES_PER_FAMILY} series.`,
   ),
 } as const satisfies Record<string, PromFamily>;
 

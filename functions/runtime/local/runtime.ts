@@ -234,7 +234,8 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
     },
     onPoints: (points) => prometheus.observe(points),
   });
-  const prometheus = new PrometheusRegistry(bus);
+  // The configuration: its projects and checks keep their series when a family is full.
+  const prometheus = new PrometheusRegistry(bus, Date.now, opts.config);
   prometheus.restoreGauges(metricStore, configuredChecks(opts.config));
   metricStore.onPoints((points) => prometheus.observe(points));
   const secrets = new EnvSecretResolver(env);
@@ -403,7 +404,8 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
       void serveRead(req, res, () => metricsAnswer(metricStore, url.searchParams));
       return;
     }
-    if (req.method === 'GET' && isWebPath(url.pathname)) {
+    // HEAD too: the web handler answers it as GET without the body (uptime checkers send it).
+    if ((req.method === 'GET' || req.method === 'HEAD') && isWebPath(url.pathname)) {
       webHandler(toApiGatewayEvent(req, url, Buffer.alloc(0))).then((result) => send(res, result));
       return;
     }

@@ -36,7 +36,7 @@ const plotIn = (
 ): uPlot =>
   new uPlot(
     {
-      width: Math.max(el.clientWidth, 300),
+      width: Math.max(el.clientWidth, 240),
       height,
       legend: { live: false },
       cursor: { drag: { x: false, y: false } },
@@ -71,6 +71,9 @@ const plotIn = (
 export const Chart = (props: ChartProps) => {
   const { title, at, series, unit = '', band, height } = props;
   const ref = useRef<HTMLDivElement>(null);
+  // Each refresh brings new arrays even when nothing changed: the chart is drawn again only
+  // when its data does, so a chart someone hovers or reads is not rebuilt under them.
+  const data = JSON.stringify([at, series, unit, band, height]);
   useEffect(() => {
     const el = ref.current;
     if (!el) return;
@@ -90,7 +93,7 @@ export const Chart = (props: ChartProps) => {
       near.disconnect();
       plot?.destroy();
     };
-  }, [at, series, unit, band, height]);
+  }, [data]);
   const summary = series
     .filter((s) => !s.marks)
     .map((s) => {

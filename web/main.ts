@@ -82,11 +82,30 @@ const App = () => {
   const main = useRef<HTMLElement>(null);
   const key = route.parts.join('/');
   // After navigation (not on load), move focus to the new page's heading: screen readers
-  // announce it and the next Tab continues inside the page.
+  // announce it and the next Tab continues inside the page. A page whose heading comes with
+  // its data (a run) gets it when the heading arrives, unless focus went somewhere meanwhile.
   const loaded = useRef(false);
   useEffect(() => {
-    if (loaded.current) main.current?.querySelector<HTMLElement>('h1')?.focus();
+    const first = !loaded.current;
     loaded.current = true;
+    const el = main.current;
+    if (first || !el) return;
+    const heading = () => el.querySelector<HTMLElement>('h1');
+    const now = heading();
+    if (now) {
+      now.focus();
+      return;
+    }
+    const from = document.activeElement;
+    const arrived = new MutationObserver(() => {
+      const h1 = heading();
+      if (!h1) return;
+      arrived.disconnect();
+      const at = document.activeElement;
+      if (at === null || at === document.body || at === el || at === from) h1.focus();
+    });
+    arrived.observe(el, { childList: true, subtree: true });
+    return () => arrived.disconnect();
   }, [key]);
   if (!signedIn) return html`<${SignIn} />`;
   const skipToMain = (e: Event) => {

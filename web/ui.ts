@@ -3,6 +3,7 @@ import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import type { DayBar, LatencyPoint } from '../functions/core/status/api';
 import type { Loaded } from './api';
+import { NAME_SHOWN, shownName } from './text';
 
 /**
  * Small components shared by the pages. Every value from a report is passed to Preact as a
@@ -53,6 +54,20 @@ export const SafeLink = ({ url, children }: { url: string; children?: ComponentC
   /^https?:\/\//i.test(url)
     ? html`<a href=${url} rel="noopener noreferrer nofollow" target="_blank">${children ?? url}</a>`
     : html`<span>${children ?? url}</span>`;
+
+/**
+ * A name from a report (branch, suite, probe) in a table cell: cut to NAME_SHOWN characters
+ * (the whole name in its tooltip) and wrapping within a bounded width, so a long name cannot
+ * take the other columns' room.
+ */
+export const Name = ({ name }: { name: string | undefined }) =>
+  name
+    ? html`<span class="name" title=${name.length > NAME_SHOWN ? name : undefined}>${shownName(name)}</span>`
+    : '—';
+
+/** A table scrolls sideways inside this box on a narrow screen, never the whole page. */
+export const Scroll = ({ children }: { children: ComponentChildren }) =>
+  html`<div class="scroll">${children}</div>`;
 
 // --- formatting ------------------------------------------------------------------------------
 

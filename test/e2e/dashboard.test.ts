@@ -33,6 +33,9 @@ const READ_TOKEN = 'dash-read-token-0123456789';
 const HOSTILE = '<img src=x onerror=alert(1)>';
 /** A hostile test name: 20,000 characters without a space. */
 const LONG_NAME = `param ${'x'.repeat(20_000)}`;
+/** An unbroken 300-character branch and a 400-character suite (as the API might answer). */
+const LONG_BRANCH = 'b'.repeat(300);
+const LONG_SUITE = 's'.repeat(400);
 const SHOTS = new URL('../../docs/img/', import.meta.url);
 const screenshot = async (page: Page, name: string): Promise<void> => {
   if (process.env.VIGIL_SCREENSHOTS === '1')
@@ -80,6 +83,49 @@ const go = async (hash: string) => {
 
 /** Text of the focused element (expressions run in the page: no DOM types needed here). */
 const focused = (what = 'textContent') => page.evaluate(`document.activeElement?.${what}`);
+
+/** How far the page scrolls sideways (0 or less: it does not). */
+const pageOverflow = () => page.evaluate('document.scrollingElement.scrollWidth - innerWidth');
+
+/** Each element matching `selector`: how many lines its text takes, and whether it fits its cell. */
+const fitInCells = (selector: string) =>
+  page.evaluate(`[...document.querySelectorAll(${JSON.stringify(selector)})].map((el) => {
+    const text = document.createRange();
+    text.selectNodeContents(el);
+    const lines = new Set([...text.getClientRects()].map((r) => Math.round(r.top))).size;
+    const box = el.getBoundingClientRect();
+    const cell = el.closest('td, th').getBoundingClientRect();
+    const fits = box.left >= cell.left - 0.5 && box.right <= cell.right + 0.5;
+    return { text: el.textContent, lines, fits };
+  })`) as Promise<{ text: string; lines: number; fits: boolean }[]>;
+
+/**
+ * The Sign out button: inside the viewport, on the background of the element that paints it
+ * (that element must contain the button), and the WCAG contrast of its text on that background.
+ */
+const CONTRAST_SIGN_OUT = `(() => {
+  const button = document.querySelector('header button');
+  const box = button.getBoundingClientRect();
+  const rgba = (c) => {
+    const [r, g, b, a = 1] = c.match(/[\\d.]+/g).map(Number);
+    return { r, g, b, a };
+  };
+  let painter = button;
+  while (painter.parentElement && rgba(getComputedStyle(painter).backgroundColor).a === 0)
+    painter = painter.parentElement;
+  const under = painter.getBoundingClientRect();
+  const root = painter === document.body || painter === document.documentElement;
+  const lum = ({ r, g, b }) => {
+    const l = (v) => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+    return 0.2126 * l(r) + 0.7152 * l(g) + 0.0722 * l(b);
+  };
+  const [hi, lo] = [lum(rgba(getComputedStyle(button).color)), lum(rgba(getComputedStyle(painter).backgroundColor))].sort((a, b) => b - a);
+  return {
+    inViewport: box.left >= 0 && box.right <= innerWidth && box.width > 0,
+    onItsBackground: root || (box.left >= under.left && box.right <= under.right && box.top >= under.top && box.bottom <= under.bottom),
+    ratio: (hi + 0.05) / (lo + 0.05),
+  };
+})()`;
 
 /**
  * The probe going down and back up, each within its interval plus 5 s, on a tab of its own
@@ -604,6 +650,148 @@ describe.skipIf(!ok)('dashboard in Chromium', () => {
     expect(await focused()).toBe('checkout');
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Probe checkout' }).waitFor();
+  });
+
+  it("moves focus to a run's heading when it arrives after following a run link", async () => {
+    await go('#/runs/shop');
+    await page.getByRole('heading', { name: 'Runs of shop' }).waitFor();
+    const link = page.locator('main tbody tr a').first();
+    const target = (await link.getAttribute('href')) ?? '';
+    await link.click();
+    // The run's heading comes with its data, after the route changed.
+    const heading = page.locator('main h1', { hasText: /^Run / });
+    await heading.waitFor();
+    expect(new URL(page.url()).hash).toBe(target);
+    expect(await focused('tagName')).toBe('H1');
+    expect(await focused()).toBe(await heading.textContent());
+  });
+
+  it('keeps a drawn chart when a refresh brings the same chart data', async () => {
+    // Every answer of /v1/projects is the real one; once `marked`, shop's open-incident count
+    // (not the chart's data) changes, which shows when the refresh has been rendered.
+    let marked = false;
+    await page.route('**/v1/projects', async (route) => {
+      const res = await route.fetch();
+      const body = (await res.json()) as { projects: { project: string; openIncidents: number }[] };
+      for (const p of body.projects) if (marked && p.project === 'shop') p.openIncidents = 4242;
+      await route.fulfill({ response: res, json: body });
+    });
+    try {
+      await go('#/');
+      const figure = page.locator('figure', { hasText: 'Pass rate on main' });
+      await figure.scrollIntoViewIfNeeded();
+      await figure.locator('canvas').waitFor();
+      await page.evaluate(
+        `globalThis.drawn = [...document.querySelectorAll('figure')].find((f) => f.textContent.includes('Pass rate on main')).querySelector('canvas')`,
+      );
+      marked = true;
+      await page
+        .locator('section.card:has(h2 a[href="#/runs/shop"])')
+        .getByRole('link', { name: '4242' })
+        .waitFor();
+      // Preact runs effects after the next frame: wait for it and the tasks queued from it.
+      await page.evaluate(
+        'new Promise((r) => requestAnimationFrame(() => setTimeout(() => setTimeout(r))))',
+      );
+      expect(await page.evaluate('globalThis.drawn.isConnected')).toBe(true);
+      expect(await figure.locator('canvas').count()).toBe(1);
+    } finally {
+      await page.unrouteAll();
+    }
+  });
+
+  it('keeps the other columns readable next to a 300-character branch name, without page overflow', async () => {
+    // Ingest takes names of up to 256 characters; the API's answers stretch them to 300 (the
+    // branch) and 400 (the suite): the page must not rely on the limit.
+    const [branch, suite] = ['b'.repeat(256), 's'.repeat(256)];
+    await post(junit(true), { project: 'longnames', branch, suite });
+    await pipeline.bus.drain();
+    await page.route(/\/v1\/projects(\/longnames\/runs)?(\?|$)/, async (route) => {
+      const res = await route.fetch();
+      const body = (await res.text()).replaceAll(branch, LONG_BRANCH).replaceAll(suite, LONG_SUITE);
+      await route.fulfill({ response: res, body });
+    });
+    const checks = {
+      // Overview: Branch, Kind, Suite, Gate, When, Commit, Result.
+      '#/': [
+        'section.card:has(h2 a[href="#/runs/longnames"]) tbody td:nth-child(2)',
+        'section.card:has(h2 a[href="#/runs/longnames"]) tbody td:nth-child(4) .pill',
+        'section.card:has(h2 a[href="#/runs/longnames"]) tbody td:nth-child(5) time',
+        'section.card:has(h2 a[href="#/runs/longnames"]) tbody td:nth-child(6) code',
+        'section.card:has(h2 a[href="#/runs/longnames"]) thead th',
+      ],
+      // Runs: When, Gate, Kind, Branch, Suite, Commit, Result.
+      '#/runs/longnames': [
+        'main tbody td:nth-child(1) time',
+        'main tbody td:nth-child(2) .pill',
+        'main tbody td:nth-child(3)',
+        'main tbody td:nth-child(6) code',
+        'main thead th',
+      ],
+    };
+    try {
+      for (const [hash, selectors] of Object.entries(checks)) {
+        await go(hash);
+        const branchCell = page.locator('main td', { hasText: LONG_BRANCH });
+        await branchCell.waitFor();
+        for (const selector of selectors) {
+          const fits = await fitInCells(selector);
+          expect(fits.length, selector).toBeGreaterThan(0);
+          for (const f of fits)
+            expect(f, `${hash} ${selector}`).toMatchObject({ lines: 1, fits: true });
+        }
+        expect(await pageOverflow(), hash).toBeLessThanOrEqual(0);
+        // The branch (300 characters) is shown whole; the suite (400) is cut, whole in its tooltip.
+        expect(await branchCell.textContent(), hash).toBe(LONG_BRANCH);
+        const suiteCell = page.locator('main td', { hasText: 'ssss' });
+        expect((await suiteCell.textContent())?.length, hash).toBe(301);
+        expect(await suiteCell.locator('[title]').getAttribute('title'), hash).toBe(LONG_SUITE);
+      }
+    } finally {
+      await page.unrouteAll();
+    }
+  });
+
+  it('fits a 375 px wide screen: no page overflow, wide tables scroll in their box, Sign out readable', async () => {
+    await page.setViewportSize({ width: 375, height: 800 });
+    try {
+      await go('#/');
+      await page.getByRole('heading', { name: 'Overview' }).waitFor();
+      expect(await page.evaluate(CONTRAST_SIGN_OUT)).toMatchObject({
+        inViewport: true,
+        onItsBackground: true,
+      });
+      const { ratio } = (await page.evaluate(CONTRAST_SIGN_OUT)) as { ratio: number };
+      expect(ratio).toBeGreaterThanOrEqual(4.5);
+      for (const hash of [
+        '#/',
+        '#/runs/longnames',
+        '#/tests/shop?status=all',
+        `#/run/shop/${encodeURIComponent(failedRunId)}`,
+        '#/probe/shop/checkout',
+        '#/security/shop',
+      ]) {
+        await go(hash);
+        await page.locator('main h1').waitFor();
+        await expect.poll(() => page.locator('[aria-busy="true"]').count()).toBe(0);
+        // Every chart drawn (each is drawn when it comes near the viewport).
+        const charts = page.locator('figure.chart');
+        for (let i = 0; i < (await charts.count()); i++) {
+          await charts.nth(i).scrollIntoViewIfNeeded();
+          await charts.nth(i).locator('canvas').waitFor();
+        }
+        expect(await pageOverflow(), hash).toBeLessThanOrEqual(0);
+        if (hash.startsWith('#/tests/'))
+          // The Tests table (62rem at least) scrolls inside its box.
+          expect(
+            await page.evaluate(
+              "(() => { const box = document.querySelector('main .scroll'); return box.scrollWidth > box.clientWidth; })()",
+            ),
+          ).toBe(true);
+      }
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 900 });
+    }
   });
 
   it('charts the benchmarks of every suite on the branch: the newest suite first, the suite kept in the address', async () => {

@@ -4,7 +4,7 @@ import type { RunRecord } from '../../functions/core/history/types';
 import type { ProjectsAnswer } from '../../functions/core/status/api';
 import { qs, seg, usePoll } from '../api';
 import { Chart } from '../chart';
-import { Empty, href, Loading, NoHistory, Pill, pct } from '../ui';
+import { Empty, href, Loading, NoHistory, Pill, pct, Scroll } from '../ui';
 
 /**
  * Benchmarks on a branch (a chart each: the values, the baseline band, the runs that failed the
@@ -90,10 +90,10 @@ const LoadCharts = ({ runs }: { runs: RunRecord[] }) => {
         values: load.map((r) => Math.round(r.summary.errorRate * 10000) / 100),
       },
     ]} />
-    <table><caption>Thresholds of the latest load test (${pct(latest.summary.errorRate)} errors)</caption>
+    <${Scroll}><table><caption>Thresholds of the latest load test (${pct(latest.summary.errorRate)} errors)</caption>
       <thead><tr><th scope="col">Threshold</th><th scope="col">Verdict</th></tr></thead>
       <tbody>${latest.summary.thresholds.map((t) => html`<tr><td><code>${t.name}</code></td><td><${Pill} status=${t.passed ? 'pass' : 'fail'} /></td></tr>`)}</tbody>
-    </table>`;
+    </table><//>`;
 };
 
 /** `#/benchmarks/<project>?branch=…&suite=…&q=…`; `suite=` (empty) keeps "runs without a suite". */

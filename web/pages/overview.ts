@@ -7,7 +7,20 @@ import type {
 } from '../../functions/core/status/api';
 import { usePoll } from '../api';
 import { Chart } from '../chart';
-import { Empty, href, Loading, ms, Pill, ProbeState, pct, Sparkline, short, Time } from '../ui';
+import {
+  Empty,
+  href,
+  Loading,
+  ms,
+  Name,
+  Pill,
+  ProbeState,
+  pct,
+  Scroll,
+  Sparkline,
+  short,
+  Time,
+} from '../ui';
 
 /** Every project (latest run per branch, trends, flaky count, incidents) and every probe. */
 
@@ -34,21 +47,21 @@ const Project = ({ p }: { p: ProjectOverview }) => {
       <span>Flaky tests: <a href=${`${href('tests', p.project)}?status=flaky`}>${p.flakyTests}${p.flakyCapped ? '+' : ''}</a></span>
       <span>Open incidents: <a href=${href('alerts')}>${p.openIncidents}</a></span>
     </p>
-    <table>
+    <${Scroll}><table>
       <caption>Latest run per branch</caption>
       <thead><tr><th scope="col">Branch</th><th scope="col">Kind</th><th scope="col">Suite</th><th scope="col">Gate</th><th scope="col">When</th><th scope="col">Commit</th><th scope="col">Result</th></tr></thead>
       <tbody>
         ${p.branches.flatMap((b) =>
           b.latest.map(
             (r) => html`<tr>
-              <td>${b.branch}</td><td>${r.kind}</td><td>${r.suite ?? '—'}</td>
+              <td><${Name} name=${b.branch} /></td><td>${r.kind}</td><td><${Name} name=${r.suite} /></td>
               <td><a href=${href('run', p.project, r.runId)}><${Pill} status=${r.gate} /></a></td>
               <td><${Time} iso=${r.ingestedAt} /></td><td><code>${short(r.commit)}</code></td><td>${runFacts(r)}</td>
             </tr>`,
           ),
         )}
       </tbody>
-    </table>
+    </table><//>
     <div class="charts">
       ${
         tests.length > 1
@@ -71,13 +84,13 @@ const Project = ({ p }: { p: ProjectOverview }) => {
 export const ProbeTable = ({ probes }: { probes: ProbesAnswer['probes'] }) =>
   probes.length === 0
     ? html`<${Empty}>No probes have reported yet.<//>`
-    : html`<table>
+    : html`<${Scroll}><table>
         <caption>Probes</caption>
         <thead><tr><th scope="col">Probe</th><th scope="col">Status</th><th scope="col">Checked</th><th scope="col">24 h</th><th scope="col">7 d</th><th scope="col">30 d</th><th scope="col">p95 latency, 24 h</th></tr></thead>
         <tbody>
           ${probes.map(
             (p) => html`<tr data-probe=${p.probe}>
-              <td><a href=${href('probe', p.project, p.probe)}>${p.probe}</a>${p.kind === 'heartbeat' ? html` <small class="kind">heartbeat</small>` : null}${p.incidentOpen ? html` <span class="pill bad">incident</span>` : null}</td>
+              <td><a href=${href('probe', p.project, p.probe)}><${Name} name=${p.probe} /></a>${p.kind === 'heartbeat' ? html` <small class="kind">heartbeat</small>` : null}${p.incidentOpen ? html` <span class="pill bad">incident</span>` : null}</td>
               <td><${ProbeState} status=${p.status} configured=${p.configured} /></td>
               <td><${Time} iso=${p.checkedAt} /></td>
               <td>${pct(p.uptime.h24)}</td><td>${pct(p.uptime.d7)}</td><td>${pct(p.uptime.d30)}</td>
@@ -85,7 +98,7 @@ export const ProbeTable = ({ probes }: { probes: ProbesAnswer['probes'] }) =>
             </tr>`,
           )}
         </tbody>
-      </table>`;
+      </table><//>`;
 
 export const Overview = () => {
   const projects = usePoll<ProjectsAnswer>('/v1/projects', true);

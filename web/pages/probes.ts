@@ -8,7 +8,18 @@ import type { Incident, ProbeFailure } from '../../functions/core/status/types';
 import { download, seg, usePoll } from '../api';
 import { Chart } from '../chart';
 import { downtime } from '../text';
-import { Empty, Loading, ms, Pill, ProbeState, pct, SafeLink, Time, UptimeBars } from '../ui';
+import {
+  Empty,
+  Loading,
+  ms,
+  Pill,
+  ProbeState,
+  pct,
+  SafeLink,
+  Scroll,
+  Time,
+  UptimeBars,
+} from '../ui';
 import { ProbeTable } from './overview';
 
 /** Every probe; one probe's 90 days, latency, failures, incidents and maintenance windows. */
@@ -21,7 +32,7 @@ export const Probes = () => {
 export const IncidentTable = ({ incidents }: { incidents: Incident[] }) =>
   incidents.length === 0
     ? html`<${Empty}>No incidents.<//>`
-    : html`<table>
+    : html`<${Scroll}><table>
         <thead><tr><th scope="col">State</th><th scope="col">Incident</th><th scope="col">Fired</th><th scope="col">Resolved</th><th scope="col">Last error</th></tr></thead>
         <tbody>${incidents.map(
           (i) => html`<tr>
@@ -32,7 +43,7 @@ export const IncidentTable = ({ incidents }: { incidents: Incident[] }) =>
             <td>${i.lastError ?? '—'}</td>
           </tr>`,
         )}</tbody>
-      </table>`;
+      </table><//>`;
 
 /** A failure; a browser or multi-step check's also shows its failed step, step timings and screenshot. */
 const FailureRow = ({ f }: { f: ProbeFailure }) => html`<tr>
@@ -73,8 +84,8 @@ export const Probe = ({ project, probe }: { project: string; probe: string }) =>
         ${
           d.failures.length === 0
             ? html`<${Empty}>No failures kept.<//>`
-            : html`<table><thead><tr><th scope="col">When</th><th scope="col">Assertion</th><th scope="col">Message</th><th scope="col">Status code</th><th scope="col">Latency</th></tr></thead>
-              <tbody>${d.failures.map((f) => html`<${FailureRow} f=${f} />`)}</tbody></table>`
+            : html`<${Scroll}><table><thead><tr><th scope="col">When</th><th scope="col">Assertion</th><th scope="col">Message</th><th scope="col">Status code</th><th scope="col">Latency</th></tr></thead>
+              <tbody>${d.failures.map((f) => html`<${FailureRow} f=${f} />`)}</tbody></table><//>`
         }
         <h2>Incidents</h2>
         <${IncidentTable} incidents=${d.incidents} />

@@ -4,7 +4,7 @@ import type { RunsAnswer } from '../../functions/core/history/queries';
 import type { RunRecord } from '../../functions/core/history/types';
 import type { RunDetailAnswer } from '../../functions/core/status/api';
 import { download, getJson, qs, seg, usePoll } from '../api';
-import { Empty, href, Loading, Pill, short, Time } from '../ui';
+import { Empty, href, Loading, Name, Pill, Scroll, short, Time } from '../ui';
 import { runFacts } from './overview';
 
 /** A project's runs, filtered by branch, kind and suite; one run with its checks and failures. */
@@ -83,17 +83,17 @@ export const Runs = ({ project, query }: { project: string; query: URLSearchPara
       const cursor = more.runs.length ? more.cursor : a.cursor;
       return all.length === 0
         ? html`<${Empty}>No runs match.<//>`
-        : html`<table>
+        : html`<${Scroll}><table>
             <caption>${all.length} runs, newest first</caption>
             <thead><tr><th scope="col">When</th><th scope="col">Gate</th><th scope="col">Kind</th><th scope="col">Branch</th><th scope="col">Suite</th><th scope="col">Commit</th><th scope="col">Result</th></tr></thead>
             <tbody>${all.map(
               (r) => html`<tr>
                 <td><a href=${href('run', project, r.runId)}><${Time} iso=${r.ingestedAt} /></a></td>
-                <td><${Pill} status=${r.gate} /></td><td>${r.kind}</td><td>${r.branch ?? '—'}</td><td>${r.suite ?? '—'}</td>
+                <td><${Pill} status=${r.gate} /></td><td>${r.kind}</td><td><${Name} name=${r.branch} /></td><td><${Name} name=${r.suite} /></td>
                 <td><code>${short(r.commit)}</code></td><td>${facts(r)}</td>
               </tr>`,
             )}</tbody>
-          </table>
+          </table><//>
           ${cursor ? html`<button type="button" onClick=${() => loadMore(all, cursor)}>Load more</button>` : null}`;
     }}<//>`;
 };
@@ -117,8 +117,8 @@ export const Run = ({ project, runId }: { project: string; runId: string }) => {
     ${
       d.gate.checks.length === 0
         ? html`<${Empty}>No checks applied.<//>`
-        : html`<table><thead><tr><th scope="col">Check</th><th scope="col">Verdict</th><th scope="col">Message</th><th scope="col">Actual</th><th scope="col">Threshold</th></tr></thead>
-          <tbody>${d.gate.checks.map((c) => html`<tr><td>${c.id}</td><td><${Pill} status=${c.status} /></td><td>${c.message}</td><td>${c.actual ?? '—'}</td><td>${c.threshold ?? '—'}</td></tr>`)}</tbody></table>`
+        : html`<${Scroll}><table><thead><tr><th scope="col">Check</th><th scope="col">Verdict</th><th scope="col">Message</th><th scope="col">Actual</th><th scope="col">Threshold</th></tr></thead>
+          <tbody>${d.gate.checks.map((c) => html`<tr><td>${c.id}</td><td><${Pill} status=${c.status} /></td><td>${c.message}</td><td>${c.actual ?? '—'}</td><td>${c.threshold ?? '—'}</td></tr>`)}</tbody></table><//>`
     }
     ${d.warnings.length ? html`<h2>Warnings</h2><ul>${d.warnings.map((w) => html`<li>${w}</li>`)}</ul>` : null}
     ${

@@ -4,7 +4,7 @@ import type { RunRecord } from '../../functions/core/history/types';
 import type { SeverityCounts } from '../../functions/core/security/model';
 import { qs, seg, usePoll } from '../api';
 import { Chart } from '../chart';
-import { Empty, href, Loading, NoHistory, Pill, short, Time } from '../ui';
+import { Empty, href, Loading, Name, NoHistory, Pill, Scroll, short, Time } from '../ui';
 import { useDefaultBranch } from './coverage';
 
 /** A project's security runs on its default branch: findings by severity over time, new and fixed per run. */
@@ -46,17 +46,17 @@ export const Security = ({ project }: { project: string }) => {
             : html`<${Empty}>One run so far: the trend starts with the next one.<//>`
         }
         <h2>Runs</h2>
-        <table>
+        <${Scroll}><table>
           <caption>${all.length} security runs on ${branch}, newest first</caption>
           <thead><tr><th scope="col">When</th><th scope="col">Gate</th><th scope="col">Suite</th><th scope="col">Commit</th><th scope="col">Findings</th>${SEVERITY_COLORS.map(([s]) => html`<th scope="col">${s}</th>`)}<th scope="col">New</th><th scope="col">Fixed</th><th scope="col">Suppressed</th></tr></thead>
           <tbody>${all.map(
             (r) => html`<tr>
               <td><a href=${href('run', project, r.runId)}><${Time} iso=${r.ingestedAt} /></a></td>
-              <td><${Pill} status=${r.gate} /></td><td>${r.suite ?? '—'}</td><td><code>${short(r.commit)}</code></td>
+              <td><${Pill} status=${r.gate} /></td><td><${Name} name=${r.suite} /></td><td><code>${short(r.commit)}</code></td>
               <td>${r.summary.findings}</td>${SEVERITY_COLORS.map(([s]) => html`<td>${r.summary.bySeverity[s]}</td>`)}
               <td>${r.summary.new}</td><td>${r.summary.fixed}</td><td>${r.summary.suppressed}</td>
             </tr>`,
           )}</tbody>
-        </table>`;
+        </table><//>`;
     }}<//>`;
 };

@@ -3,7 +3,7 @@ import { useState } from 'preact/hooks';
 import type { TestsAnswer, TestView } from '../../functions/core/history/queries';
 import { qs, seg, usePoll } from '../api';
 import { NAME_SHOWN, shownName } from '../text';
-import { Empty, href, Loading, OutcomeStrip, Pill, Time } from '../ui';
+import { Empty, href, Loading, OutcomeStrip, Pill, Scroll, Time } from '../ui';
 
 /** Flaky tests (rule and explanation), quarantine, outcome strips, failing tests, search. */
 
@@ -45,11 +45,11 @@ const TestTable = ({
 }) => {
   const [rows, setRows] = useState(ROWS);
   const more = tests.length - rows;
-  return html`<table class="tests">
+  return html`<${Scroll}><table class="tests">
       <caption>${caption}${more > 0 ? `, first ${rows} shown` : ''}</caption>
       <thead><tr><th scope="col">Test</th><th scope="col">Last</th><th scope="col">Flaky rule</th><th scope="col">Quarantine</th><th scope="col">Outcomes, oldest first</th></tr></thead>
       <tbody>${tests.slice(0, rows).map((t) => html`<${Row} key=${t.id} t=${t} project=${project} />`)}</tbody>
-    </table>
+    </table><//>
     ${more > 0 ? html`<button type="button" onClick=${() => setRows(rows + ROWS)}>Show ${Math.min(more, ROWS)} more</button>` : null}`;
 };
 

@@ -15,7 +15,9 @@ import {
   HISTORY_TABLE_KEYS,
 } from '../../functions/adapters/aws/dynamodb-history-store';
 import { LocalStore } from '../../functions/adapters/local/store';
+import { parseConfig } from '../../functions/core/config';
 import { VigilError } from '../../functions/core/errors';
+import { queryRuns, queryTests } from '../../functions/core/history/queries';
 import type {
   HistoryStore,
   RunKind,
@@ -481,6 +483,43 @@ const durable = (name: string, makeStore: (clock: Clock) => Promise<HistoryStore
         expect(reason.code).toBe('bad_request');
         // The history API answers it with the parameter to fix (docs: `query.cursor`).
         expect(reason.location).toEqual({ path: 'query.cursor' });
+      }
+    });
+
+    it('through the history API, pages on with its own cursor and refuses it on the other listing', async () => {
+      // Prepare
+      const clock = movableClock();
+      const store = await makeStore(clock);
+      const project = freshProject();
+      for (const m of [1, 2, 3]) await store.putRun(run(project, m, { branch: 'main' }), TTL);
+      for (const id of ['unit > a', 'unit > b', 'unit > c'])
+        await store.putTest(testRec(project, id, 1, ['passed']), 0, TTL);
+      const deps = { history: store, config: parseConfig({}), clock };
+
+      // Act
+      const runs = await queryRuns(deps, project, { limit: 2 });
+      const tests = await queryTests(deps, project, { status: 'all', limit: 2 });
+      const nextRuns = await queryRuns(deps, project, { limit: 2, cursor: runs.cursor });
+      const nextTests = await queryTests(deps, project, {
+        status: 'all',
+        limit: 2,
+        cursor: tests.cursor,
+      });
+      const crossed = await Promise.allSettled([
+        queryRuns(deps, project, { limit: 2, cursor: tests.cursor }),
+        queryTests(deps, project, { status: 'all', limit: 2, cursor: runs.cursor }),
+        queryRuns(deps, project, { kind: 'tests', limit: 2, cursor: runs.cursor }),
+      ]);
+
+      // Assess
+      expect(nextRuns.runs.map((r) => r.runId)).toEqual(['run-001']);
+      expect(nextTests.tests.map((t) => t.id)).toEqual(['unit > c']);
+      for (const r of crossed) {
+        expect(r.status).toBe('rejected');
+        const reason = (r as PromiseRejectedResult).reason as VigilError;
+        expect(reason.code).toBe('bad_request');
+        expect(reason.location).toEqual({ path: 'query.cursor' });
+        expect(reason.message).toContain('"cursor"');
       }
     });
 

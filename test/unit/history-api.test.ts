@@ -244,10 +244,13 @@ describe('history API: access', () => {
 describe('history API: store failures', () => {
   it('passes a store-side cursor refusal on as 400, and throttling as a 503 to retry', async () => {
     const { VigilError } = await import('../../functions/core/errors');
-    vi.spyOn(history, 'listRuns').mockRejectedValueOnce(
-      new VigilError('bad_request', 'invalid cursor: pass back the cursor of a previous page'),
-    );
-    const badCursor = await get('/v1/projects/shop/runs', { cursor: 'eyJzayI6MX0' });
+    await history.putRun(testsRun('shop', 'r1', '2026-11-20T08:00:00.000Z'));
+    await history.putRun(testsRun('shop', 'r2', '2026-11-21T08:00:00.000Z'));
+    const { cursor } = (await get('/v1/projects/shop/runs', { limit: '1' })).body;
+    const refusal = new VigilError('bad_request', 'invalid cursor: pass back the cursor');
+    vi.spyOn(history, 'listRuns').mockRejectedValueOnce(refusal);
+    const badCursor = await get('/v1/projects/shop/runs', { limit: '1', cursor });
+    expect(history.listRuns).toHaveBeenCalledWith('shop', { limit: 1, cursor: '1' });
     expect(badCursor.status).toBe(400);
     expect(badCursor.body.error.message).toContain('cursor');
 
@@ -477,6 +480,81 @@ describe('GET /v1/projects/{project}/runs', () => {
   });
 });
 
+describe('history API: a cursor pages only the listing that issued it', () => {
+  beforeEach(async () => {
+    await seedTests();
+    await history.putRun(testsRun('shop/web', 'r2', '2026-11-25T08:00:00.000Z'));
+    await history.putRun(benchRun('shop/web', 'b1', '2026-11-25T09:00:00.000Z', []));
+    await history.putRun(testsRun('other', 'o1', '2026-11-23T08:00:00.000Z'));
+    await history.putRun(testsRun('other', 'o2', '2026-11-24T08:00:00.000Z'));
+    await history.putRun(testsRun('other', 'o3', '2026-11-25T08:00:00.000Z'));
+  });
+
+  const cursorOf = async (path: string, query: Record<string, string>): Promise<string> => {
+    const res = await get(path, { limit: '1', ...query });
+    expect(res.status).toBe(200);
+    expect(typeof res.body.cursor).toBe('string');
+    return res.body.cursor;
+  };
+
+  const expectRefused = async (
+    path: string,
+    query: Record<string, string>,
+    says: string,
+  ): Promise<void> => {
+    const res = await get(path, query);
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({
+      code: 'bad_request',
+      location: { path: 'query.cursor' },
+    });
+    expect(res.body.error.message).toContain('"cursor"');
+    expect(res.body.error.message).toContain(says);
+  };
+
+  it('refuses a cursor of the tests listing on runs, and one of runs on tests', async () => {
+    const tests = await cursorOf('/v1/projects/shop/web/tests', {});
+    await expectRefused('/v1/projects/shop/web/runs', { cursor: tests }, 'start again');
+    const runs = await cursorOf('/v1/projects/shop/web/runs', {});
+    await expectRefused('/v1/projects/shop/web/tests', { cursor: runs }, 'start again');
+  });
+
+  it('refuses a cursor issued for other filters or another project, but not another limit', async () => {
+    const kind = await cursorOf('/v1/projects/shop/web/runs', { kind: 'tests' });
+    await expectRefused('/v1/projects/shop/web/runs', { cursor: kind }, 'filters');
+    await expectRefused(
+      '/v1/projects/shop/web/runs',
+      { kind: 'benchmark', cursor: kind },
+      'filters',
+    );
+    const all = await cursorOf('/v1/projects/shop/web/tests', { status: 'all' });
+    await expectRefused(
+      '/v1/projects/shop/web/tests',
+      { status: 'failing', cursor: all },
+      'filters',
+    );
+    await expectRefused('/v1/projects/shop/web/tests', { q: 'cart', cursor: all }, 'filters');
+    const other = await cursorOf('/v1/projects/other/runs', {});
+    await expectRefused('/v1/projects/shop/web/runs', { cursor: other }, 'project');
+    // The page size may change between pages; status=all is the default, so the same listing.
+    const next = await get('/v1/projects/shop/web/tests', { limit: '5', cursor: all });
+    expect(next.status).toBe(200);
+    expect(next.body.tests).toHaveLength(2);
+    const again = await get('/v1/projects/other/runs', { limit: '5', cursor: other });
+    expect(again.body.runs.map((r: RunRecord) => r.runId)).toEqual(['o2', 'o1']);
+  });
+
+  it('refuses a cursor of the form issued before cursors were bound: start again', async () => {
+    // The store's own cursor, as the API handed it out before.
+    await expectRefused('/v1/projects/shop/web/runs', { cursor: '1' }, 'first page');
+    await expectRefused(
+      '/v1/projects/shop/web/tests',
+      { cursor: Buffer.from(JSON.stringify({ k: 'x' })).toString('base64url') },
+      'first page',
+    );
+  });
+});
+
 describe('GET /v1/projects/{project}/benchmarks/{name}', () => {
   const NAME = 'fib/10 [n=3]';
 
@@ -692,6 +770,28 @@ describe('local runtime: the history API over real HTTP', () => {
         last: expect.objectContaining({ status: 'failed', runId: 'junit-1', branch: 'main' }),
         outcomes: 'F',
       }),
+    ]);
+  });
+
+  it('refuses a cursor of the tests listing on runs (SQLite store), with 400 naming cursor', async () => {
+    const tests = await fetchJson('/v1/projects/shop%2Fweb/tests?limit=1');
+    expect(typeof tests.body.cursor).toBe('string');
+    const res = await fetchJson(
+      `/v1/projects/shop%2Fweb/runs?cursor=${encodeURIComponent(String(tests.body.cursor))}`,
+    );
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({
+      code: 'bad_request',
+      location: { path: 'query.cursor' },
+      message: expect.stringContaining('"cursor"'),
+    });
+    // Its own listing still pages on with it.
+    const next = await fetchJson(
+      `/v1/projects/shop%2Fweb/tests?limit=1&cursor=${encodeURIComponent(String(tests.body.cursor))}`,
+    );
+    expect(next.status).toBe(200);
+    expect((next.body.tests as { id: string }[]).map((t) => t.id)).toEqual([
+      'cart > CartTest > removes item',
     ]);
   });
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { VigilConfig } from '../config';
 import { quarantineFor } from '../config-access';
 import { VigilError } from '../errors';
@@ -35,12 +36,13 @@ export type HistoryRoute =
 
 export const DEFAULT_LIMIT = 100;
 export const MAX_LIMIT = 500;
-const MAX_CURSOR_LENGTH = 2048;
+/** The store's cursor (2048) plus the listing and scope in front of it. */
+const MAX_CURSOR_LENGTH = 2048 + 64;
 const MAX_BENCHMARK_NAME_LENGTH = 256;
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
 const FREE_TEXT = /^[^\u0000-\u001f\u007f]{1,256}$/;
-/** Cursors are opaque to clients; the store checks their content, this only their form. */
+/** Cursors are opaque to clients; `openCursor` and the store check their content, this only their form. */
 const CURSOR = /^[\x21-\x7e]+$/;
 
 /** `decodeURIComponent`, or the text unchanged when it is not valid percent-encoding. */
@@ -150,6 +152,72 @@ const RUN_KINDS = [
   'benchmark',
   'security',
 ] as const satisfies RunKind[];
+
+// --- cursors ---------------------------------------------------------------------------------
+
+/** The listings that page with a cursor. */
+type Listing = 'tests' | 'runs';
+
+/**
+ * A cursor pages one listing: the route, the project and the filters that shaped its pages (not
+ * `limit`, which may change from page to page). The store's own cursor goes out as
+ * `<listing>.<scope>.<store cursor>`, the scope a short hash of the project and the filters, so
+ * a cursor handed to another listing, project or filter is a 400 instead of a page of the wrong
+ * list. (Store cursors carry only a sort key: the store alone cannot tell.)
+ */
+const cursorScope = (project: string, filters: Readonly<Record<string, unknown>>): string =>
+  createHash('sha256')
+    .update(JSON.stringify([project, filters]))
+    .digest('base64url')
+    .slice(0, 16);
+
+const sealCursor = (
+  listing: Listing,
+  project: string,
+  filters: Readonly<Record<string, unknown>>,
+  storeCursor: string | undefined,
+): { cursor?: string } =>
+  storeCursor ? { cursor: `${listing}.${cursorScope(project, filters)}.${storeCursor}` } : {};
+
+const startAgain = 'start again from the first page, without cursor';
+
+/** The store's cursor inside `cursor`, when this listing issued it for this project and filters. */
+const openCursor = (
+  listing: Listing,
+  project: string,
+  filters: Readonly<Record<string, unknown>>,
+  cursor: string | undefined,
+): string | undefined => {
+  if (cursor === undefined) return undefined;
+  const first = cursor.indexOf('.');
+  const second = first < 0 ? -1 : cursor.indexOf('.', first + 1);
+  const issuedBy = cursor.slice(0, first);
+  if (second < 0 || (issuedBy !== 'tests' && issuedBy !== 'runs'))
+    // Before cursors were bound, the API handed out the store's cursor bare.
+    throw invalid('cursor', `not a cursor this API issues (an old one, or altered): ${startAgain}`);
+  if (issuedBy !== listing)
+    throw invalid(
+      'cursor',
+      `it pages the ${issuedBy} listing, not ${listing}: pass back the cursor of the previous ${listing} page, or ${startAgain}`,
+    );
+  if (cursor.slice(first + 1, second) !== cursorScope(project, filters))
+    throw invalid(
+      'cursor',
+      `it was issued for another project or other filters (${Object.keys(filters).join(', ')}); keep them unchanged while paging, or ${startAgain}`,
+    );
+  return cursor.slice(second + 1);
+};
+
+/**
+ * What shapes the pages of a listing. An absent filter drops out of the hash (JSON leaves out
+ * `undefined`), so it differs from any value, and `suite: null` (runs without one) from both.
+ */
+const testsFilters = (query: TestsQuery) => ({ status: query.status, q: query.q });
+const runsFilters = (query: RunQuery) => ({
+  kind: query.kind,
+  branch: query.branch,
+  suite: query.suite,
+});
 
 export interface TestsQuery {
   status: TestStatusFilter;
@@ -356,17 +424,21 @@ export const queryTests = async (
   query: TestsQuery,
 ): Promise<TestsAnswer> => {
   project = checkProject(project);
+  const filters = testsFilters(query);
+  const cursor = openCursor('tests', project, filters, query.cursor);
+  const { cursor: _, ...rest } = query;
+  const storeQuery = { ...rest, ...(cursor === undefined ? {} : { cursor }) };
   const page =
-    query.q === undefined
-      ? await deps.history.listTests(project, query)
-      : await searchTests(deps.history, project, { ...query, q: query.q });
+    storeQuery.q === undefined
+      ? await deps.history.listTests(project, storeQuery)
+      : await searchTests(deps.history, project, { ...storeQuery, q: storeQuery.q });
   if (page.items.length === 0 && !query.cursor) await assertProjectKnown(deps.history, project);
   const now = deps.clock.now();
   return {
     project,
     status: query.status,
     tests: page.items.map((t) => testView(t, deps.config, now)),
-    ...(page.cursor ? { cursor: page.cursor } : {}),
+    ...sealCursor('tests', project, filters, page.cursor),
   };
 };
 
@@ -382,14 +454,20 @@ export const queryRuns = async (
   query: RunQuery,
 ): Promise<RunsAnswer> => {
   project = checkProject(project);
-  const page = await deps.history.listRuns(project, query);
+  const filters = runsFilters(query);
+  const cursor = openCursor('runs', project, filters, query.cursor);
+  const { cursor: _, ...rest } = query;
+  const page = await deps.history.listRuns(project, {
+    ...rest,
+    ...(cursor === undefined ? {} : { cursor }),
+  });
   if (page.items.length === 0 && !query.cursor) {
     const filtered =
       query.kind !== undefined || query.branch !== undefined || query.suite !== undefined;
     if (!filtered) throw noData(project);
     await assertProjectKnown(deps.history, project);
   }
-  return { project, runs: page.items, ...(page.cursor ? { cursor: page.cursor } : {}) };
+  return { project, runs: page.items, ...sealCursor('runs', project, filters, page.cursor) };
 };
 
 export interface BenchmarkPoint {

@@ -320,6 +320,8 @@ const FORMAT_CONTENT_TYPE: Record<FormatId, string> = {
   playwright: CONTENT_TYPE.json,
   'google-benchmark': CONTENT_TYPE.json,
   gcovr: CONTENT_TYPE.json,
+  clover: CONTENT_TYPE.xml,
+  sonarqube: CONTENT_TYPE.xml,
   jacoco: CONTENT_TYPE.xml,
   trx: CONTENT_TYPE.xml,
   'go-test': CONTENT_TYPE.text,
@@ -344,7 +346,7 @@ export const detectReport = (text: string): Detected => {
   const sniffed = sniff(text);
   switch (sniffed.syntax) {
     case 'xml': {
-      const format = formatOfXmlRoot(sniffed.root);
+      const format = formatOfXmlRoot(sniffed.root, text);
       return format
         ? { format, contentType: CONTENT_TYPE.xml }
         : { contentType: CONTENT_TYPE.xml, why: `unknown XML root <${sniffed.root ?? '?'}>` };

@@ -242,6 +242,20 @@ describe('test run as a CI trace', () => {
     expect(root?.endMs).toBe(Date.parse('2026-12-03T10:00:00.000Z'));
   });
 
+  it('fails the run for an error outside the tests (a failing hook) with no failed test', () => {
+    const spans = testRunSpans(
+      {
+        ...report([testCase('a', 'passed')]),
+        errors: [{ name: 'a', file: 'a.test.ts', message: 'beforeAll failed' }],
+      },
+      meta(),
+    );
+    expect(spans.find((s) => s.parentSpanId === undefined)).toMatchObject({
+      status: { code: 'error' },
+      attributes: { 'cicd.pipeline.result': 'failure', 'vigil.tests.errors': 1 },
+    });
+  });
+
   it('bounds the spans and says how many were left out', () => {
     const cases = Array.from({ length: MAX_SUITE_SPANS + 10 }, (_, i) =>
       testCase(`s${i}`, 'failed', `f${i}`),

@@ -1,3 +1,4 @@
+import { invalidReport } from '../errors';
 import {
   type CoverageMetric,
   type CoverageSummary,
@@ -18,6 +19,12 @@ import { readXml } from './xml';
  * covered when one of their lines was hit. Cobertura has no statement metric. Reports Istanbul
  * wrote (root `version="0.1"`) get its truncated percentages.
  *
+ * PHPUnit (php-code-coverage, root `version="0.4"`) counts a method as tested only when all of
+ * its lines were hit, and writes each file's functions as methods of a pseudo-class named after
+ * the file (the same functions again in every file's pseudo-class): for it, functions are the
+ * methods of real classes, covered when all their lines were hit (`line-rate="1"` without
+ * lines), which is the `Methods` figure PHPUnit prints.
+ *
  * Not measured is not 100%: coverage.py writes no methods and, without `--branch`,
  * `branches-valid="0"`; PHPUnit with pcov writes no branch data; gcovr writes empty
  * `<methods/>`. Such metrics are `null` with the reason.
@@ -28,6 +35,8 @@ const NO_FUNCTIONS =
 const NO_BRANCHES =
   'not measured: the report has no branch data (branches-valid="0" and no condition-coverage; e.g. coverage.py without --branch, PHPUnit with pcov)';
 const NO_LINES = 'not measured: the report has no <line> elements and no lines-valid';
+const ZERO_LINES =
+  'not measured: the report declares lines-valid="0" (no executable lines were found)';
 
 /** A non-negative integer attribute, or undefined. */
 const integer = (value: string | undefined): number | undefined => {
@@ -71,6 +80,14 @@ export const parseCobertura = (text: string): ParsedCoverage => {
   let functionsTotal = 0;
   let functionsCovered = 0;
   let anonymous = 0;
+  /** Written by PHPUnit's php-code-coverage (root `version="0.4"`). */
+  let phpunit = false;
+  /** Inside a PHPUnit pseudo-class (named after its file): its methods are functions. */
+  let pseudoClass = false;
+  let methodAllHit = true;
+  let methodLineRate: string | undefined;
+  /** Elements that carry coverage data (class, line, method) or root totals. */
+  let readable = 0;
 
   readXml(
     text,
@@ -79,9 +96,11 @@ export const parseCobertura = (text: string): ParsedCoverage => {
         switch (name) {
           case 'line': {
             const hit = isHit(a.get('hits'));
+            readable++;
             if (methodDepth > 0) {
               methodHasLines = true;
               if (hit) methodHit = true;
+              else methodAllHit = false;
               return false;
             }
             if (!file) return false;
@@ -108,10 +127,20 @@ export const parseCobertura = (text: string): ParsedCoverage => {
               methodHit = false;
               methodHasLines = false;
               methodHits = a.get('hits');
+              methodAllHit = true;
+              methodLineRate = a.get('line-rate');
             }
             return false;
           case 'class': {
-            const key = a.get('filename') ?? a.get('name') ?? '';
+            readable++;
+            const className = a.get('name');
+            const fileName = a.get('filename');
+            pseudoClass =
+              phpunit &&
+              className !== undefined &&
+              fileName !== undefined &&
+              (className === fileName || className === fileName.split(/[\\/]/).pop());
+            const key = fileName ?? className ?? '';
             file = files.get(key);
             if (!file) {
               file = { hit: new Map(), branches: new Map() };
@@ -128,7 +157,18 @@ export const parseCobertura = (text: string): ParsedCoverage => {
               declaredFunctionsTotal = integer(a.get('functions-valid'));
               declaredFunctionsCovered = integer(a.get('functions-covered'));
               istanbul = a.get('version') === '0.1';
+              phpunit = a.get('version') === '0.4';
             }
+            return false;
+          case 'project':
+          case 'file':
+            // Clover (<coverage><project>) and SonarQube generic coverage (<coverage><file>)
+            // share the root element: say which one this is rather than read nothing.
+            if (depth === 2)
+              throw invalidReport(
+                `Not a Cobertura XML report: <coverage> holds <${name}>, so this is ${name === 'project' ? 'Clover XML: use format=clover' : 'SonarQube generic coverage XML: use format=sonarqube'} (or let Vigil detect the format).`,
+                { path: name },
+              );
             return false;
           default:
             return false;
@@ -136,11 +176,19 @@ export const parseCobertura = (text: string): ParsedCoverage => {
       },
       close(name, depth) {
         if (depth === methodDepth && name === 'method') {
-          functionsTotal++;
-          if (methodHasLines ? methodHit : isHit(methodHits)) functionsCovered++;
+          readable++;
+          if (!phpunit) {
+            functionsTotal++;
+            if (methodHasLines ? methodHit : isHit(methodHits)) functionsCovered++;
+          } else if (!pseudoClass) {
+            functionsTotal++;
+            const lineRate = Number(methodLineRate);
+            if (methodHasLines ? methodAllHit : lineRate >= 1) functionsCovered++;
+          }
           methodDepth = 0;
         } else if (name === 'class') {
           file = undefined;
+          pseudoClass = false;
         }
       },
     },
@@ -178,7 +226,11 @@ export const parseCobertura = (text: string): ParsedCoverage => {
   }
   const lines =
     declaredLinesTotal !== undefined && declaredLinesCovered !== undefined
-      ? metric(Math.min(declaredLinesCovered, declaredLinesTotal), declaredLinesTotal, NO_LINES)
+      ? metric(
+          Math.min(declaredLinesCovered, declaredLinesTotal),
+          declaredLinesTotal,
+          declaredLinesTotal === 0 && linesTotal === 0 ? ZERO_LINES : NO_LINES,
+        )
       : metric(linesCovered, linesTotal, NO_LINES);
   // Declared branch totals are not compared: istanbul counts branches on lines that have no
   // <line> element, so the two legitimately differ.
@@ -200,6 +252,16 @@ export const parseCobertura = (text: string): ParsedCoverage => {
   else if (functionsTotal === 0) functions = notMeasured(NO_FUNCTIONS);
   else functions = metric(functionsCovered, functionsTotal);
 
+  const declared = [declaredLinesTotal, declaredBranchesTotal, declaredFunctionsTotal].some(
+    (n) => n !== undefined,
+  );
+  if (readable === 0 && !declared)
+    warnings.push(
+      'Nothing to read: the <coverage> root has no <class>, <method> or <line> elements and no lines-valid/branches-valid totals, so every metric is not measured. Is this the report the tool wrote (Clover and SonarQube generic coverage are format=clover and format=sonarqube)?',
+    );
+
   const summary: CoverageSummary = { lines, branches, functions };
-  return { kind: 'coverage', format: 'cobertura', summary, warnings };
+  const parsed: ParsedCoverage = { kind: 'coverage', format: 'cobertura', summary, warnings };
+  if (phpunit) parsed.dialect = 'phpunit';
+  return parsed;
 };

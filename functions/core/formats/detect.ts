@@ -67,9 +67,42 @@ export const sniff = (text: string): Sniffed => {
   return { syntax: 'text' };
 };
 
-export const formatOfXmlRoot = (root: string | undefined): FormatId | undefined => {
+/**
+ * Which report a `<coverage>` root holds, from the root's start tag and its first child element:
+ * Clover (`<project>` child, or a `clover` version attribute), SonarQube generic coverage
+ * (`<file>` child), else Cobertura (`<sources>`, `<packages>`, or nothing).
+ */
+export const coverageXmlFormat = (text: string): 'cobertura' | 'clover' | 'sonarqube' => {
+  const head = text.slice(0, 64 * 1024);
+  const root = /<coverage\b(?:[^>"']|"[^"]*"|'[^']*')*>/.exec(head);
+  if (!root) return 'cobertura';
+  if (/\sclover\s*=/.test(root[0])) return 'clover';
+  if (root[0].endsWith('/>')) return 'cobertura';
+  let rest = head.slice(root.index + root[0].length);
+  // Skip whitespace, comments and processing instructions before the first child.
+  for (;;) {
+    rest = rest.trimStart();
+    const end = rest.startsWith('<!--')
+      ? rest.indexOf('-->') + 3
+      : rest.startsWith('<?')
+        ? rest.indexOf('?>') + 2
+        : 0;
+    if (end <= 2) break;
+    rest = rest.slice(end);
+  }
+  const child = /^<([A-Za-z_][\w.:-]*)/.exec(rest)?.[1];
+  if (child === 'project') return 'clover';
+  if (child === 'file') return 'sonarqube';
+  return 'cobertura';
+};
+
+/**
+ * The format of an XML report from its root element; with the document's `text`, a `<coverage>`
+ * root is told apart as Cobertura, Clover or SonarQube generic coverage.
+ */
+export const formatOfXmlRoot = (root: string | undefined, text?: string): FormatId | undefined => {
   if (root === 'testsuites' || root === 'testsuite') return 'junit';
-  if (root === 'coverage') return 'cobertura';
+  if (root === 'coverage') return text === undefined ? 'cobertura' : coverageXmlFormat(text);
   if (root === 'report') return 'jacoco';
   if (root === 'TestRun') return 'trx';
   if (root === 'OWASPZAPReport') return 'zap';
@@ -157,7 +190,12 @@ export const detectJsonFormat = (doc: unknown): FormatId | undefined => {
   // Playwright JSON reporter: `config` with `projects`, `suites`, `stats`.
   if (Array.isArray(doc.suites) && isRecord(doc.config) && isRecord(doc.stats)) return 'playwright';
   // gcovr --json-summary.
-  if ('gcovr/summary_format_version' in doc || ('line_total' in doc && 'line_covered' in doc))
+  // gcovr --json (`gcovr/format_version`, no totals) too: its parser says to use --json-summary.
+  if (
+    'gcovr/summary_format_version' in doc ||
+    'gcovr/format_version' in doc ||
+    ('line_total' in doc && 'line_covered' in doc)
+  )
     return 'gcovr';
   // hyperfine --export-json.
   if (Array.isArray(doc.results) && isRecord(doc.results[0]) && 'command' in doc.results[0])

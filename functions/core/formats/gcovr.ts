@@ -41,6 +41,17 @@ const metric = (
 };
 
 export const parseGcovr = (doc: unknown): ParsedCoverage => {
+  // gcovr --json (per-file details, `gcovr/format_version`) has no totals to read.
+  if (
+    typeof doc === 'object' &&
+    doc !== null &&
+    'gcovr/format_version' in doc &&
+    !('line_total' in doc)
+  )
+    throw invalidReport(
+      `Not a ${WHAT}: this is gcovr's detailed JSON (gcovr --json, "gcovr/format_version"), which has no totals. Post the output of gcovr --json-summary (or --cobertura / --sonarqube) instead.`,
+      { path: 'gcovr/format_version' },
+    );
   const s = parseShape(Summary, doc, WHAT);
   return {
     kind: 'coverage',

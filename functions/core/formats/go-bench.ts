@@ -19,12 +19,25 @@ const WHAT = 'go test -bench output';
  */
 const NUMBER = String.raw`[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?`;
 const RESULT = new RegExp(String.raw`^(Benchmark\S*)\s+(\d+)((?:\s+${NUMBER}\s+\S+)+)\s*$`);
+/** Go's name header, `%-*s\t`, anywhere in the line (unended output can come before it). */
+const HEADER = /(Benchmark\S*) *\t/;
+/** Go's figures, `%8d\t` then tab-separated `value unit` pairs, at the end of a line. */
+const FIGURES = new RegExp(
+  String.raw`(?:^|\s)(\d+)\t((?:[ ]*${NUMBER} \S+)(?:\t[ ]*${NUMBER} \S+)*)[ \t]*$`,
+);
 const PAIR = new RegExp(String.raw`(${NUMBER})\s+(\S+)`, 'g');
 const PROCS = /-(\d+)$/;
 
 /** A benchmark result line in the first 64 KiB. */
-export const looksLikeGoBench = (text: string): boolean =>
-  /^Benchmark\S*\s+\d+\s+[-+]?[\d.]+(?:[eE][-+]?\d+)?\s+\S+\/op\b/m.test(text.slice(0, 64 * 1024));
+export const looksLikeGoBench = (text: string): boolean => {
+  const head = text.slice(0, 64 * 1024);
+  if (/^Benchmark\S*\s+\d+\s+[-+]?[\d.]+(?:[eE][-+]?\d+)?\s+\S+\/op\b/m.test(head)) return true;
+  // A benchmark that printed: its name line, then the figures on a later line.
+  return (
+    /^\S*Benchmark\S* *\t/m.test(head) &&
+    /^\s*\d+\t[ ]*[-+]?[\d.]+(?:[eE][-+]?\d+)?\s\S+\/op\b/m.test(head)
+  );
+};
 
 /** Smaller is better for time and memory per op; bigger for rates (`MB/s`, `x/s`). */
 const directionOf = (unit: string): Benchmark['direction'] =>
@@ -38,6 +51,34 @@ interface Series {
 
 export const parseGoBench = (text: string): ParsedBenchmark => {
   const rows: { pkg: string; name: string; pairs: [number, string][] }[] = [];
+  const warnings: string[] = [];
+  /** Names printed without figures, and why, in order, once each. */
+  const unread = new Map<string, string>();
+  let pending: { name: string; failed: boolean } | undefined;
+  const leaveOut = (name: string, why: string) => {
+    if (!unread.has(name)) unread.set(name, why);
+  };
+  const closePending = () => {
+    if (pending)
+      leaveOut(
+        pending.name,
+        pending.failed ? 'failed (--- FAIL), no result' : 'no result line after its name',
+      );
+    pending = undefined;
+  };
+  const readPairs = (figures: string, i: number): [number, string][] => {
+    const pairs: [number, string][] = [];
+    for (const [, value, unit] of figures.matchAll(PAIR)) {
+      const n = Number(value);
+      if (!(Math.abs(n) <= MAX_BENCHMARK_VALUE))
+        throw invalidReport(
+          `Invalid ${WHAT}: line ${i + 1}: ${value} ${unit} is not a number from -${MAX_BENCHMARK_VALUE} to ${MAX_BENCHMARK_VALUE}`,
+          { line: i + 1 },
+        );
+      pairs.push([n, unit ?? '']);
+    }
+    return pairs;
+  };
   let pkg = '';
   const lines = text.split('\n');
   for (const [i, raw] of lines.entries()) {
@@ -47,22 +88,40 @@ export const parseGoBench = (text: string): ParsedBenchmark => {
       continue;
     }
     const m = RESULT.exec(line);
-    if (!m) continue;
-    const pairs: [number, string][] = [];
-    for (const [, value, unit] of (m[3] ?? '').matchAll(PAIR)) {
-      const n = Number(value);
-      if (!(Math.abs(n) <= MAX_BENCHMARK_VALUE))
-        throw invalidReport(
-          `Invalid ${WHAT}: line ${i + 1}: ${value} ${unit} is not a number from -${MAX_BENCHMARK_VALUE} to ${MAX_BENCHMARK_VALUE}`,
-          { line: i + 1 },
-        );
-      pairs.push([n, unit ?? '']);
+    if (m) {
+      closePending();
+      rows.push({ pkg, name: m[1] ?? '', pairs: readPairs(m[3] ?? '', i) });
+      continue;
     }
-    rows.push({ pkg, name: m[1] ?? '', pairs });
+    const h = HEADER.exec(raw);
+    if (h) {
+      // A name header: the benchmark's output follows, and maybe its figures on this line.
+      closePending();
+      const rest = raw.slice((h.index ?? 0) + h[0].length);
+      const f = FIGURES.exec(rest);
+      if (f) rows.push({ pkg, name: h[1] ?? '', pairs: readPairs(f[2] ?? '', i) });
+      else pending = { name: h[1] ?? '', failed: /--- FAIL: /.test(rest) };
+      continue;
+    }
+    if (pending) {
+      const f = FIGURES.exec(raw);
+      if (f) {
+        rows.push({ pkg, name: pending.name, pairs: readPairs(f[2] ?? '', i) });
+        pending = undefined;
+      } else if (line.startsWith(`--- FAIL: ${pending.name}`)) pending.failed = true;
+      continue;
+    }
+    // A result-like line that none of the above could read.
+    if (/^Benchmark\S*\s+\d/.test(line))
+      leaveOut(line.split(/\s/)[0] ?? line, `line ${i + 1} could not be read`);
   }
+  closePending();
+  for (const [name, why] of unread) warnings.push(`${name}: ${why}; left out`);
   if (rows.length === 0)
     throw invalidReport(
-      `Invalid ${WHAT}: no result line ("BenchmarkName-8  1000  12.3 ns/op ...") found`,
+      `Invalid ${WHAT}: no result line ("BenchmarkName-8  1000  12.3 ns/op ...") found${
+        warnings.length ? ` (${warnings.join('; ')})` : ''
+      }`,
     );
 
   const suffixes = new Set(rows.map((r) => PROCS.exec(r.name)?.[1]));
@@ -94,5 +153,5 @@ export const parseGoBench = (text: string): ParsedBenchmark => {
     if (direction) b.direction = direction;
     benchmarks.push(b);
   }
-  return { kind: 'benchmark', format: 'go-bench', summary: { benchmarks }, warnings: [] };
+  return { kind: 'benchmark', format: 'go-bench', summary: { benchmarks }, warnings };
 };

@@ -1,6 +1,7 @@
 import { invalidReport, VigilError } from '../errors';
 import { parseArtillery } from './artillery';
 import { parseBenchmark } from './benchmark';
+import { parseClover } from './clover';
 import { parseCobertura } from './cobertura';
 import { detectJsonFormat, detectTextFormat, formatOfXmlRoot, sniff } from './detect';
 import { parseGbench } from './gbench';
@@ -19,6 +20,7 @@ import { parseLcov } from './lcov';
 import { parseNpmAudit } from './npm-audit';
 import { parsePlaywright } from './playwright';
 import { parseSarif } from './sarif';
+import { parseSonarqube } from './sonarqube';
 import { parseTrivy } from './trivy';
 import { parseTrx } from './trx';
 import { FORMATS, type FormatId, type ParsedReport } from './types';
@@ -45,6 +47,8 @@ const JSON_PARSERS = {
 const TEXT_PARSERS = {
   junit: parseJunit,
   cobertura: parseCobertura,
+  clover: parseClover,
+  sonarqube: parseSonarqube,
   lcov: parseLcov,
   jacoco: parseJacoco,
   trx: parseTrx,
@@ -114,7 +118,8 @@ export const parseReport = (text: string, format?: FormatId): ParsedReport => {
       throw invalidReport(
         'XML with an internal DOCTYPE subset (entity declarations) is not accepted: entity expansion and external entities are refused.',
       );
-    const detected = formatOfXmlRoot(shape.root);
+    // Cobertura, Clover and SonarQube generic coverage all have a <coverage> root.
+    const detected = formatOfXmlRoot(shape.root, text);
     if (!detected)
       throw unsupported(`Unrecognised XML report with root element <${shape.root ?? '?'}>`);
     if (detected === 'zap') return parseZapXml(text);

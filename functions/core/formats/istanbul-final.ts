@@ -5,7 +5,8 @@ import { istanbulMetric, type ParsedCoverage } from './types';
  * Istanbul `coverage-final.json` (nyc, Jest/Vitest `json` reporter): one entry per file with
  * `statementMap`/`s`, `fnMap`/`f`, `branchMap`/`b`. Statements, functions and branches are
  * counted from the hit maps; lines as istanbul-lib-coverage does (a statement's start line,
- * covered when any statement starting there ran).
+ * covered when any statement starting there ran). An empty document (`{}`, written when no
+ * source file was instrumented) is 0 files: nothing measured, with a warning.
  */
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
@@ -70,17 +71,23 @@ export const parseIstanbulFinal = (doc: Record<string, unknown>): ParsedCoverage
     lines += byLine.size;
     for (const hit of byLine.values()) if (hit) linesHit++;
   }
-  if (files === 0) throw invalidReport('Invalid Istanbul coverage-final.json: no files in it.');
+  const none = 'not measured: coverage-final.json is `{}` (no source file was instrumented)';
   return {
     kind: 'coverage',
     format: 'istanbul',
     dialect: 'coverage-final',
     summary: {
-      lines: istanbulMetric(linesHit, lines),
-      branches: istanbulMetric(branchesHit, branches),
-      functions: istanbulMetric(functionsHit, functions),
-      statements: istanbulMetric(statementsHit, statements),
+      lines: istanbulMetric(linesHit, lines, files === 0 ? none : undefined),
+      branches: istanbulMetric(branchesHit, branches, files === 0 ? none : undefined),
+      functions: istanbulMetric(functionsHit, functions, files === 0 ? none : undefined),
+      statements: istanbulMetric(statementsHit, statements, files === 0 ? none : undefined),
     },
-    warnings: [],
+    // Vitest and Jest write `{}` when no source file matched the coverage include patterns.
+    warnings:
+      files === 0
+        ? [
+            'coverage-final.json has no files (`{}`): no source file was instrumented, so nothing was measured. Check the coverage include/exclude settings.',
+          ]
+        : [],
   };
 };

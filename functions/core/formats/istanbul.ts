@@ -8,7 +8,8 @@ import { type CoverageMetric, istanbulMetric, type ParsedCoverage } from './type
  * Istanbul `json-summary` (coverage-summary.json): `{ total: { lines, statements, functions,
  * branches, … }, "<file path>": { … }, … }`. Only `total` is read; the per-file entries are
  * ignored. Percentages are recomputed from covered/total and truncated as Istanbul truncates its
- * own `pct` (which old versions write as the string "Unknown" when total is 0).
+ * own `pct` (which old versions write as the string "Unknown" when total is 0). With
+ * format=istanbul, `{}` is an empty coverage-final.json (no files: not measured, with a warning).
  */
 
 const Metric = z.object({
@@ -43,7 +44,11 @@ const toMetric = (m: { total: number; covered: number }, name: string): Coverage
 
 export const parseIstanbul = (doc: unknown): ParsedCoverage => {
   // coverage-final.json (per file, per statement) is read by its own parser.
-  if (isObject(doc) && !('total' in doc) && looksLikeIstanbulFinal(doc))
+  if (
+    isObject(doc) &&
+    !('total' in doc) &&
+    (Object.keys(doc).length === 0 || looksLikeIstanbulFinal(doc))
+  )
     return parseIstanbulFinal(doc);
   const { total } = parseShape(IstanbulSchema, doc, WHAT);
   const parsed: ParsedCoverage = {

@@ -11,6 +11,7 @@ import {
   round2,
   stripAnsi,
   type TestCase,
+  type TestRunError,
   type TestStatus,
   validDurationMs,
 } from './types';
@@ -126,6 +127,14 @@ export const parseJest = (doc: unknown): ParsedTests => {
   /** Tests whose duration is negative, not finite or absurd: counted as unknown. */
   let badDurations = 0;
   let detailsKept = 0;
+  // Vitest counts a failed hook or a file that did not load as an error of the run, not a test
+  // (`Test Files 1 failed`, `Tests` unchanged); Jest's own counts do not tell, so there it is
+  // one failed test. A Vitest report is told by the `meta` of its tests.
+  const isVitest =
+    report.numRuntimeErrorTestSuites === undefined &&
+    report.wasInterrupted === undefined &&
+    report.testResults.some((f) => f.assertionResults.some((a) => a.meta !== undefined));
+  const errors: TestRunError[] = [];
 
   for (const file of report.testResults) {
     let fileFailed = 0;
@@ -163,7 +172,16 @@ export const parseJest = (doc: unknown): ParsedTests => {
       if (status === 'passed') listed.passed++;
       if (status === 'failed') listed.failed++;
     }
-    if (file.status === 'failed' && fileFailed === 0) {
+    if (file.status === 'failed' && fileFailed === 0 && isVitest) {
+      errors.push({
+        name: basename(file.name),
+        file: file.name,
+        message: suiteFailureMessage(file.message),
+      });
+      warnings.push(
+        `${file.name}: the test file failed without a failed test (it did not load or a hook failed): an error of the run, not a test, as Vitest counts it, but the run failed.`,
+      );
+    } else if (file.status === 'failed' && fileFailed === 0) {
       const ran =
         typeof file.startTime === 'number' && typeof file.endTime === 'number'
           ? validDurationMs(file.endTime - file.startTime)
@@ -237,6 +255,7 @@ export const parseJest = (doc: unknown): ParsedTests => {
     cases,
     warnings,
   };
+  if (errors.length > 0) parsed.errors = errors;
   if (dialect) parsed.dialect = dialect;
   return parsed;
 };

@@ -19,6 +19,7 @@ import {
   lineNumber,
   type ParsedTests,
   type TestCase,
+  type TestRunError,
   type TestSummary,
   validDurationMs,
 } from './types';
@@ -153,6 +154,46 @@ const dialectOfSuite = (a: XmlAttributes): string | undefined => {
   return undefined;
 };
 
+/**
+ * Vitest's JUnit reporter writes an error outside the tests as a failed `<testcase>` after the
+ * tests of its file: a suite whose `beforeAll`/`afterAll` failed, named by the suite's own name
+ * (the tests are `outer > inner > title`), or a file that failed (did not load, a top-level
+ * hook), named by the file, as its `<testsuite>` is. Vitest counts neither as a test. Those
+ * trailing cases are taken out of `cases` (and `suiteIds`) and returned.
+ */
+const takeVitestErrors = (cases: TestCase[], suiteIds: number[]): TestRunError[] => {
+  const errors: TestRunError[] = [];
+  const keep: boolean[] = cases.map(() => true);
+  let end = cases.length;
+  while (end > 0) {
+    const id = suiteIds[end - 1];
+    let start = end;
+    while (start > 0 && suiteIds[start - 1] === id) start--;
+    // The file's cases are [start, end): tests first, then the errors. The suite names are the
+    // `a > b` path segments of its test names, but the last (one pass: no quadratic time).
+    const suiteNames = new Set<string>();
+    for (let i = start; i < end; i++) {
+      const segments = (cases[i] as TestCase).name.split(' > ');
+      for (const segment of segments.slice(0, -1)) suiteNames.add(segment);
+    }
+    for (let i = end - 1; i >= start; i--) {
+      const c = cases[i] as TestCase;
+      const isSuite = c.name === c.suite || suiteNames.has(c.name);
+      if (c.status !== 'failed' || !isSuite) break;
+      keep[i] = false;
+      const e: TestRunError = { name: c.name, file: c.classname || c.suite };
+      if (c.message !== undefined) e.message = c.message;
+      errors.unshift(e);
+    }
+    end = start;
+  }
+  const kept = cases.filter((_, i) => keep[i]);
+  const keptIds = suiteIds.filter((_, i) => keep[i]);
+  cases.splice(0, cases.length, ...kept);
+  suiteIds.splice(0, suiteIds.length, ...keptIds);
+  return errors;
+};
+
 /** The event sink that builds a JUnit result; `result()` once the document has been read. */
 export interface JunitBuilder extends XmlVisitor {
   text(data: string): void;
@@ -238,6 +279,17 @@ export const junitBuilder = (): JunitBuilder => {
   let hasFailure = false;
   /** pytest's second test case for a test that failed, then errored in teardown: merged. */
   let teardownSplits = 0;
+  /**
+   * pytest's own `tests`, `skipped` and `failures + errors` for the test cases read: it counts a
+   * report per outcome (`passed + failure + skipped + error - double failures`), so a test that
+   * passed or was skipped, then errored in teardown, is one <testcase> counted twice, and one
+   * that failed, then errored in teardown, is two <testcase> elements counted once.
+   */
+  const pytestDeclared = { tests: 0, skipped: 0, failed: 0 };
+  /** The open case's <failure>, <error> and <skipped> children; an <error> in its teardown. */
+  let outcomes = 0;
+  let skippedOutcomes = 0;
+  let teardownError = false;
   /** pytest: where each test case is in `cases`, by its suite element, classname and name. */
   const pytestCases = new Map<string, number>();
   /** The root `<testsuites errors>`, and the `<error>` elements of test cases. */
@@ -260,6 +312,9 @@ export const junitBuilder = (): JunitBuilder => {
     failureFile: string | undefined;
     failureText: string | undefined;
     hasFailure: boolean;
+    outcomes: number;
+    skippedOutcomes: number;
+    teardownError: boolean;
   }> = [];
 
   /** A failure-like child of the current case; returns whether to collect its text. */
@@ -336,7 +391,16 @@ export const junitBuilder = (): JunitBuilder => {
     const key = dialect === 'pytest' ? JSON.stringify([suiteId, tc.classname, tc.name]) : undefined;
     const earlier = key === undefined ? undefined : pytestCases.get(key);
     const prev = earlier === undefined ? undefined : cases[earlier];
-    if (isFailed && !hasFailure && earlier !== undefined && prev !== undefined) {
+    const split = isFailed && !hasFailure && earlier !== undefined && prev !== undefined;
+    if (dialect === 'pytest') {
+      pytestDeclared.tests += Math.max(1, outcomes);
+      // Its only outcome is a teardown error: the call passed (counted too), or, for the second
+      // element of a failed test, the failure was already counted (pytest subtracts it).
+      if (outcomes === 1 && teardownError) pytestDeclared.tests += split ? -1 : 1;
+      pytestDeclared.skipped += skippedOutcomes;
+      pytestDeclared.failed += outcomes - skippedOutcomes;
+    }
+    if (split && earlier !== undefined && prev !== undefined) {
       teardownSplits++;
       prev.durationMs += tc.durationMs;
       if (prev.status !== 'failed') cases[earlier] = { ...tc, durationMs: prev.durationMs };
@@ -373,6 +437,9 @@ export const junitBuilder = (): JunitBuilder => {
               failureFile,
               failureText,
               hasFailure,
+              outcomes,
+              skippedOutcomes,
+              teardownError,
             });
           }
           {
@@ -404,13 +471,20 @@ export const junitBuilder = (): JunitBuilder => {
           failureFile = undefined;
           failureText = undefined;
           hasFailure = false;
+          outcomes = 0;
+          skippedOutcomes = 0;
+          teardownError = false;
           return false;
         case 'failure':
         case 'error':
           if (depth === currentDepth + 1) {
             hasChildren = true;
+            outcomes++;
             if (name === 'failure') hasFailure = true;
-            else caseErrors++;
+            else {
+              caseErrors++;
+              if (a.get('message')?.startsWith('failed on teardown with ')) teardownError = true;
+            }
           }
           if (depth !== currentDepth + 1) {
             if (!inCase) looseFailures++;
@@ -430,6 +504,8 @@ export const junitBuilder = (): JunitBuilder => {
           return false;
         case 'skipped':
           if (depth === currentDepth + 1) {
+            outcomes++;
+            skippedOutcomes++;
             isSkipped = true;
             if (a.get('type') === 'todo') isTodo = true;
           }
@@ -494,6 +570,9 @@ export const junitBuilder = (): JunitBuilder => {
           failureFile = saved.failureFile;
           failureText = saved.failureText;
           hasFailure = saved.hasFailure;
+          outcomes = saved.outcomes;
+          skippedOutcomes = saved.skippedOutcomes;
+          teardownError = saved.teardownError;
         } else {
           inCase = false;
           currentDepth = -1;
@@ -569,6 +648,13 @@ export const junitBuilder = (): JunitBuilder => {
         );
       }
 
+      // Vitest's failed hooks and files: errors of the run, not tests (as Vitest counts).
+      const runErrors = dialect === 'vitest' ? takeVitestErrors(cases, caseSuiteIds) : [];
+      if (runErrors.length > 0)
+        warnings.push(
+          `${runErrors.length} error(s) outside any test (${someNames(runErrors.map((e) => e.name))}: a failed beforeAll/afterAll hook or a test file that failed to load), written by Vitest as <testcase> elements: not counted as tests, as Vitest counts them, but the run failed`,
+        );
+
       // A producer that keeps only the last attempt of a retried test writes no reruns: test
       // cases with the same name there are tests of their own (`test.each` with one title
       // twice), and a failed one must count as failed, never as the attempt of a flaky test.
@@ -628,6 +714,8 @@ export const junitBuilder = (): JunitBuilder => {
       if (compareDeclared) {
         const differs = (declared: number | undefined, ...found: number[]): boolean =>
           declared !== undefined && !found.includes(declared);
+        // pytest counts outcomes, not tests: compare with what it would declare for these cases.
+        const isPytest = dialect === 'pytest';
         if (teardownSplits > 0)
           warnings.push(
             `${teardownSplits} test(s) failed, then errored in teardown: pytest writes each as two <testcase> elements and counts it as failed and as an error; counted once, failed`,
@@ -637,8 +725,9 @@ export const junitBuilder = (): JunitBuilder => {
             declaredTests,
             t.total,
             attempts.total,
-            t.total + teardownSplits,
+            isPytest ? pytestDeclared.tests : t.total,
             t.total - errorsCase,
+            t.total + runErrors.length,
           ) &&
           !todoExplained
         ) {
@@ -656,7 +745,8 @@ export const junitBuilder = (): JunitBuilder => {
             t.failed,
             attempts.failed,
             t.failed + riskyErrors,
-            t.failed + teardownSplits,
+            isPytest ? pytestDeclared.failed : t.failed,
+            t.failed + runErrors.length,
           )
         ) {
           warnings.push(
@@ -664,7 +754,15 @@ export const junitBuilder = (): JunitBuilder => {
           );
         }
         const todo = todoExplained && declaredTests !== undefined ? found - declaredTests : 0;
-        if (differs(declaredSkipped, t.skipped, attempts.skipped, t.skipped - todo)) {
+        if (
+          differs(
+            declaredSkipped,
+            t.skipped,
+            attempts.skipped,
+            t.skipped - todo,
+            isPytest ? pytestDeclared.skipped : t.skipped,
+          )
+        ) {
           warnings.push(
             `declared skipped=${declaredSkipped} but found ${t.skipped} skipped test cases`,
           );
@@ -688,6 +786,7 @@ export const junitBuilder = (): JunitBuilder => {
         cases: tests,
         durationSource: wall.source,
       };
+      if (runErrors.length > 0) parsed.errors = runErrors;
       if (dialect === undefined && attemptsSeen(cases)) dialect = 'surefire';
       if (dialect !== undefined) parsed.dialect = dialect;
       return parsed;

@@ -14,7 +14,8 @@ import { coverageMetric, type ParsedCoverage } from './types';
  * Hit counts are compared as text, so counts beyond 2^53 such as 18446744073709551615 (an
  * unsigned -1 some tools write) still count as hit. LCOV has no statements. A metric with
  * 0 of 0 (no records of that kind: e.g. lcov run with branch coverage off) is not measured.
- * A missing `TN:` is fine. Unknown `TAG:value` lines are ignored with a warning; anything
+ * A missing `TN:` is fine; records of one file under distinct `TN:` names (what `lcov -a` writes
+ * for runs with different test names) are merged without a warning. Unknown `TAG:value` lines are ignored with a warning; anything
  * else is rejected with its line number.
  */
 
@@ -32,6 +33,8 @@ interface Totals {
 class LcovRecord {
   readonly startLine: number;
   readonly file: string;
+  /** The `TN:` test name in force when the record started ('' without one). */
+  testName = '';
   lf?: number;
   lh?: number;
   fnf?: number;
@@ -121,6 +124,7 @@ export const parseLcov = (text: string): ParsedCoverage => {
   const close = (rec: LcovRecord) => records.push(rec);
   const unknownTags = new Set<string>();
   let current: LcovRecord | undefined;
+  let testName = '';
 
   const lines = text.split('\n');
   for (const [i, raw] of lines.entries()) {
@@ -139,7 +143,11 @@ export const parseLcov = (text: string): ParsedCoverage => {
     if (!m) throw bad(lineNo, `not an LCOV line: ${preview(line)}`);
     const [, tag = '', value = ''] = m;
 
-    if (tag === 'TN' || tag === 'VER') continue;
+    if (tag === 'TN') {
+      testName = value.trim();
+      continue;
+    }
+    if (tag === 'VER') continue;
     if (tag === 'SF') {
       if (current)
         throw bad(
@@ -148,6 +156,7 @@ export const parseLcov = (text: string): ParsedCoverage => {
         );
       if (value.trim() === '') throw bad(lineNo, 'SF: the source file name is empty');
       current = new LcovRecord(value, lineNo);
+      current.testName = testName;
       continue;
     }
 
@@ -314,7 +323,11 @@ export const parseLcov = (text: string): ParsedCoverage => {
     sum.brHit += bh;
     sum.brFound += bf;
     if (addedHere) added++;
-    if (mergedHere) merged++;
+    // `lcov -a` keeps one record per test name (TN:) of a file: records with distinct test
+    // names are a normal merged tracefile, not shards joined by mistake.
+    const names = new Set(group.map((rec) => rec.testName));
+    const perTest = !names.has('') && names.size === group.length;
+    if (mergedHere && !perTest) merged++;
   }
   if (merged > 0)
     warnings.push(

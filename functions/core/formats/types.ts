@@ -17,6 +17,8 @@ export const FORMATS = [
   'go-bench',
   'google-benchmark',
   'gcovr',
+  'clover',
+  'sonarqube',
   'jacoco',
   'trx',
   'sarif',
@@ -134,8 +136,23 @@ interface ParsedBase<K extends ReportKind, S> {
   warnings: string[];
 }
 
+/**
+ * An error outside any test that failed the run, which the tool does not count as a test: a
+ * failing `beforeAll`/`afterAll` hook, a test file that did not load (Vitest: `Test Files 1
+ * failed` with `Tests` unchanged). The tests gate fails on it.
+ */
+export interface TestRunError {
+  /** The suite (describe block) whose hook failed, or the file that failed. */
+  name: string;
+  file?: string;
+  /** First line of the error message, capped. */
+  message?: string;
+}
+
 export interface ParsedTests extends ParsedBase<'tests', TestSummary> {
   cases: TestCase[];
+  /** Errors outside the tests (not in `summary`), present only when there are some. */
+  errors?: TestRunError[];
   /**
    * How `summary.durationMs` was measured (wall time when the report has it), for the gate;
    * NO_DURATION when the report has no valid time at all (`durationMs` is then 0).
@@ -206,11 +223,22 @@ export const perSecond = (count: number, durationMs: number | undefined): number
  */
 export const MAX_BENCHMARK_VALUE = 1e15;
 
+/**
+ * A coverage percentage to 2 decimals that never claims more or less than the counts: below
+ * 100 while something is missed (99999 of 100000 is 99.99, not 100) and above 0 once something
+ * is covered (1 of 100000 is 0.01, not 0), as gcovr and lcov print 99.9%, never 100%.
+ */
+export const coveragePct = (pct: number, covered: number, total: number): number => {
+  if (covered < total && pct >= 100) return 99.99;
+  if (covered > 0 && pct <= 0) return 0.01;
+  return pct;
+};
+
 /** A measured metric; with total 0, not measured (`reason`, or a generic one). */
 export const coverageMetric = (covered: number, total: number, reason?: string): CoverageMetric =>
   total === 0
     ? notMeasured(reason ?? 'nothing to measure: 0 of 0')
-    : { pct: round2((covered / total) * 100), covered, total };
+    : { pct: coveragePct(round2((covered / total) * 100), covered, total), covered, total };
 
 /**
  * A metric of an Istanbul-made report (nyc, Jest, Vitest, c8): its percentage truncated to 2
@@ -219,7 +247,8 @@ export const coverageMetric = (covered: number, total: number, reason?: string):
  */
 export const istanbulMetric = (covered: number, total: number, reason?: string): CoverageMetric => {
   const m = coverageMetric(covered, total, reason);
-  if (m.pct !== null) m.pct = Math.floor((1000 * 100 * covered) / total / 10) / 100;
+  if (m.pct !== null)
+    m.pct = coveragePct(Math.floor((1000 * 100 * covered) / total / 10) / 100, covered, total);
   return m;
 };
 

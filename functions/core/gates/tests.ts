@@ -62,14 +62,24 @@ export const testChecks = (report: ParsedTests, cfg: GateConfig, ctx: GateContex
       );
     if (expired.length > 0)
       notes.push(`quarantine expired, counted: ${listed(expired, lapsed, INLINE)}`);
+    // Errors outside the tests (a failing beforeAll/afterAll hook, a file that did not load)
+    // are not tests, but they failed the run.
+    const errors = report.errors ?? [];
+    if (errors.length > 0)
+      notes.push(
+        `${plural(errors.length, 'error')} outside any test failed the run: ${errors
+          .slice(0, INLINE)
+          .map((e) => q(e.file && e.file !== e.name ? `${e.file} > ${e.name}` : e.name))
+          .join(', ')}${errors.length > INLINE ? ` and ${errors.length - INLINE} more` : ''}`,
+      );
     const base =
       counted > 0 ? `${counted} of ${plural(s.total, 'test')} failed` : 'No failed tests';
     checks.push(
       check(
         'tests.failed',
-        counted > 0,
+        counted > 0 || errors.length > 0,
         notes.length ? `${base} (${notes.join('; ')})` : base,
-        counted,
+        counted + errors.length,
         0,
       ),
     );

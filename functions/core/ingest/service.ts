@@ -120,6 +120,8 @@ const EXTENSIONS: Record<FormatId, string> = {
   playwright: 'json',
   'google-benchmark': 'json',
   gcovr: 'json',
+  clover: 'xml',
+  sonarqube: 'xml',
   jacoco: 'xml',
   trx: 'trx',
   'go-test': 'jsonl',

@@ -96,11 +96,14 @@ export const testRunSpans = (report: ParsedTests, m: EventMetadata): SpanRecord[
   }
 
   const { summary } = report;
+  // Errors outside the tests (a failing hook, a file that did not load) fail the run too.
+  const errors = report.errors?.length ?? 0;
+  const failedRun = summary.failed > 0 || errors > 0;
   const attributes: Attributes = {
     'cicd.pipeline.name': m.ci ?? m.project,
     'cicd.pipeline.run.id': m.runId,
     'cicd.pipeline.task.type': 'test',
-    'cicd.pipeline.result': summary.failed > 0 ? 'failure' : 'success',
+    'cicd.pipeline.result': failedRun ? 'failure' : 'success',
     'vcs.ref.head.name': m.branch,
     'vcs.ref.head.revision': m.commit,
     'vigil.project': m.project,
@@ -111,6 +114,7 @@ export const testRunSpans = (report: ParsedTests, m: EventMetadata): SpanRecord[
     'vigil.tests.failed': summary.failed,
     'vigil.tests.skipped': summary.skipped,
     'vigil.tests.flaky': summary.flaky,
+    ...(errors > 0 ? { 'vigil.tests.errors': errors } : {}),
     ...(suites.size > suitesShown ? { 'vigil.suites_not_shown': suites.size - suitesShown } : {}),
     ...(summary.failed > failedShown
       ? { 'vigil.failed_tests_not_shown': summary.failed - failedShown }
@@ -124,7 +128,7 @@ export const testRunSpans = (report: ParsedTests, m: EventMetadata): SpanRecord[
     startMs,
     endMs: Math.max(endMs, offset),
     attributes,
-    status: summary.failed > 0 ? { code: 'error' } : { code: 'ok' },
+    status: failedRun ? { code: 'error' } : { code: 'ok' },
   });
   return spans;
 };

@@ -10,6 +10,9 @@ const filesUnder = (dir: string): string[] =>
     e.isDirectory() ? filesUnder(join(dir, e.name)) : [join(dir, e.name)],
   );
 
+/** A JSON fixture that is, rightly, not recognised without `format`. */
+const NOT_DETECTED = 'not detected';
+
 /** Expected format of every JSON fixture, by its folder. */
 const EXPECTED_BY_FOLDER: Record<string, string> = {
   'corpus/jest': 'jest',
@@ -29,6 +32,9 @@ const EXPECTED_GENERATED: Record<string, string> = {
   'generated/k6-summary-export.json': 'k6',
   'real/cpp/benchmark.json': 'google-benchmark',
   'real/cpp/gcovr-summary.json': 'gcovr',
+  'real/gcovr/big-summary.json': 'gcovr',
+  // `{}` (Vitest, no file instrumented) is not recognised; format=istanbul reads it as empty.
+  'real/vitest/coverage-empty/coverage-final.json': NOT_DETECTED,
   'security/zap-dev-build-traditional.json': 'zap',
   'security/npm-audit-v2-audit-ci-allowlisted-path.json': 'npm-audit',
   'security/trivy-npm-repo.json': 'trivy',
@@ -66,7 +72,8 @@ describe('detectJsonFormat on every JSON fixture', () => {
     const format = detectJsonFormat(doc);
 
     // Assess
-    expect(format).toBe(expectedFor(rel));
+    const expected = expectedFor(rel);
+    expect(format).toBe(expected === NOT_DETECTED ? undefined : expected);
   });
 });
 

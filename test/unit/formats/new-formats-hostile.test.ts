@@ -317,6 +317,49 @@ describe('go test -bench', () => {
   });
 });
 
+describe('go test -bench: benchmarks that print', () => {
+  // As go prints them (test/fixtures/real/go/console-bench-print.txt): the name, a tab, the
+  // benchmark's own output, then `%8d\t` and the figures.
+  const printed = [
+    'hello',
+    'goos: linux',
+    'pkg: example.com/p',
+    'BenchmarkA-2   \thello',
+    'hello',
+    '    2000\t        63.34 ns/op\t       8 B/op',
+    'partBenchmarkB-2   \tpart    2000\t        7.5 ns/op\t       0 B/op',
+    'PASS',
+  ].join('\n');
+
+  it('is detected and read when every benchmark printed, with no warning', () => {
+    const parsed = bench(printed);
+    expect(parsed.format).toBe('go-bench');
+    expect(parsed.summary.benchmarks.map((b) => [b.name, b.value])).toEqual([
+      ['BenchmarkA', 63.34],
+      ['BenchmarkA (B/op)', 8],
+      ['BenchmarkB', 7.5],
+      ['BenchmarkB (B/op)', 0],
+    ]);
+    expect(parsed.warnings).toEqual([]);
+  });
+
+  it('warns for a benchmark without figures and for a result line it cannot read', () => {
+    const text = [
+      'BenchmarkOk-2   10   5 ns/op',
+      'BenchmarkOdd-2   10   five ns/op',
+      'BenchmarkGone-2   \tprinted text',
+      'BenchmarkFails-2   \t--- FAIL: BenchmarkFails-2',
+    ].join('\n');
+    const parsed = bench(text, 'go-bench');
+    expect(parsed.summary.benchmarks.map((b) => b.name)).toEqual(['BenchmarkOk']);
+    expect(parsed.warnings).toEqual([
+      'BenchmarkOdd-2: line 2 could not be read; left out',
+      'BenchmarkGone-2: no result line after its name; left out',
+      'BenchmarkFails-2: failed (--- FAIL), no result; left out',
+    ]);
+  });
+});
+
 describe('Google Benchmark JSON', () => {
   it('names the bad field', () => {
     const error = errorOf(() => parseReport('{"context":{},"benchmarks":[{"name":1}]}'));

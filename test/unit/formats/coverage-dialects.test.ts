@@ -169,6 +169,56 @@ describe('SonarQube generic coverage (gcovr --sonarqube)', () => {
     ).toContain('(line 3): coveredBranches (3) is more than branchesToCover (2)');
   });
 
+  it('counts a line listed twice once, covered if either says so, with its widest branches', () => {
+    const parsed = parseReport(
+      `<coverage version="1">
+        <file path="a.c">
+          <lineToCover lineNumber="1" covered="false" branchesToCover="2" coveredBranches="0"/>
+          <lineToCover lineNumber="1" covered="true" branchesToCover="2" coveredBranches="1"/>
+          <lineToCover lineNumber="2" covered="false" branchesToCover="4" coveredBranches="1"/>
+          <lineToCover lineNumber="2" covered="false"/>
+          <lineToCover lineNumber="3" covered="false"/>
+        </file>
+        <file path="a.c"><lineToCover lineNumber="3" covered="true"/></file>
+      </coverage>`,
+      'sonarqube',
+    ) as ParsedCoverage;
+    expect(parsed.summary.lines).toMatchObject({ covered: 2, total: 3 });
+    expect(parsed.summary.branches).toMatchObject({ covered: 2, total: 6 });
+  });
+
+  it('says what is missing, warns of another version or nothing measured', () => {
+    const missing = (attrs: string) =>
+      errorOf(() =>
+        parseReport(
+          `<coverage version="1"><file path="a.c"><lineToCover ${attrs}/></file></coverage>`,
+          'sonarqube',
+        ),
+      ).message;
+    expect(missing('covered="true"')).toContain(
+      'lineNumber=(missing) is not a non-negative integer',
+    );
+    expect(missing('lineNumber="-1" covered="true"')).toContain('lineNumber="-1"');
+    expect(missing('lineNumber="1"')).toContain('covered=(missing)');
+    expect(missing('lineNumber="1" covered="true" branchesToCover="x"')).toContain(
+      'branchesToCover="x"',
+    );
+    expect(
+      errorOf(() => parseReport('<coverage version="1"><file/></coverage>', 'sonarqube')).message,
+    ).toContain('a <file> element has no path attribute');
+    const empty = parseReport('<coverage version="2"></coverage>', 'sonarqube') as ParsedCoverage;
+    expect(empty.warnings).toEqual([
+      'root version="2": SonarQube generic coverage is version="1"; read as that.',
+      'The report has no <lineToCover> elements: nothing was measured.',
+    ]);
+    expect(empty.summary.lines.pct).toBeNull();
+    const noVersion = parseReport(
+      '<coverage><file path="a"><lineToCover lineNumber="1" covered="true"/></file></coverage>',
+      'sonarqube',
+    ) as ParsedCoverage;
+    expect(noVersion.warnings[0]).toContain('root version=(missing)');
+  });
+
   it('refuses it as format=cobertura, naming the format', () => {
     expect(errorOf(() => parseReport(read('gcovr/sonarqube.xml'), 'cobertura')).message).toContain(
       'SonarQube generic coverage XML: use format=sonarqube',

@@ -358,6 +358,31 @@ describe('go test -bench: benchmarks that print', () => {
       'BenchmarkFails-2: failed (--- FAIL), no result; left out',
     ]);
   });
+
+  it('closes a name left without figures when the next result or name comes', () => {
+    const text = [
+      'BenchmarkWaits-2   \tprinted',
+      '--- FAIL: BenchmarkWaits-2',
+      'BenchmarkNext-2   10   5 ns/op',
+      'BenchmarkAlone-2   \tprinted',
+      'BenchmarkLast-2   \tprinted    10\t 7 ns/op',
+    ].join('\n');
+    const parsed = bench(text, 'go-bench');
+    expect(parsed.summary.benchmarks.map((b) => [b.name, b.value])).toEqual([
+      ['BenchmarkNext', 5],
+      ['BenchmarkLast', 7],
+    ]);
+    expect(parsed.warnings).toEqual([
+      'BenchmarkWaits-2: failed (--- FAIL), no result; left out',
+      'BenchmarkAlone-2: no result line after its name; left out',
+    ]);
+  });
+
+  it('says why nothing was read when no benchmark has figures', () => {
+    expect(errorOf(() => bench('BenchmarkGone-2   \tprinted text', 'go-bench')).message).toBe(
+      'Invalid go test -bench output: no result line ("BenchmarkName-8  1000  12.3 ns/op ...") found (BenchmarkGone-2: no result line after its name; left out)',
+    );
+  });
 });
 
 describe('Google Benchmark JSON', () => {

@@ -6,7 +6,8 @@ import { projectNameProblem } from './project';
 /**
  * The full check of a config file, run where files are loaded (CLI, local mode, CDK synth):
  * the schema, every maintenance and heartbeat cron and time zone, and what the schema cannot see
- * (windows, status page components and public badges naming probes that do not exist; windows
+ * (windows, status page components and public badges naming probes that do not exist, status page
+ * components whose tags select nothing; windows
  * ending before they start; heartbeat names used twice in a project). Every problem is reported at once, each
  * named by its path, so one edit fixes them all.
  */
@@ -21,15 +22,24 @@ const namesOf = (...items: unknown[][]): Set<string> =>
   new Set(items.flat().flatMap((p) => (isRecord(p) && typeof p.name === 'string' ? [p.name] : [])));
 
 /** `at.K: no probe is named …` for each name of `names` that `known` lacks. */
-const unknownProbes = (at: string, names: unknown, known: Set<string>): string[] =>
-  list(names).flatMap((name, k) =>
+const unknownProbes = (
+  at: string,
+  names: unknown,
+  known: Set<string>,
+  kind: 'probe' | 'probe or heartbeat' = 'probe',
+): string[] => {
+  const plural = kind === 'probe' ? 'probes' : 'probes and heartbeats';
+  return list(names).flatMap((name, k) =>
     typeof name === 'string' && !known.has(name)
       ? [
-          `${at}.${k}: no probe is named ${JSON.stringify(name)}` +
-            (known.size ? ` (probes: ${[...known].join(', ')})` : ' (no probes are configured)'),
+          `${at}.${k}: no ${kind} is named ${JSON.stringify(name)}` +
+            (known.size
+              ? ` (${plural}: ${[...known].join(', ')})`
+              : ` (no ${plural} are configured)`),
         ]
       : [],
   );
+};
 
 /** Problems the schema does not catch; read from the raw input so they come with its errors. */
 const maintenanceProblems = (raw: unknown): string[] => {
@@ -54,18 +64,51 @@ const maintenanceProblems = (raw: unknown): string[] => {
   });
 };
 
+/** Whether one of `items` (probes, heartbeats) has one of `tags`. */
+const hasTag = (items: unknown[], tags: unknown[]): boolean =>
+  items.some((p) => isRecord(p) && list(p.tags).some((t) => tags.includes(t)));
+
 /**
- * Status page components and public badges name probes (not heartbeats: neither shows them); a
- * misspelt name would show nothing, or keep a badge private, without a word.
+ * A component shows the probes and heartbeats it names plus those with one of its tags; one
+ * whose tags select none (and that names none that exists) would show "unknown" for ever.
+ */
+const emptyComponent = (
+  c: Record<string, unknown>,
+  at: string,
+  checks: unknown[],
+  known: Set<string>,
+): string[] => {
+  const tags = list(c.tags).filter((t): t is string => typeof t === 'string');
+  if (!tags.length) return []; // Without tags, the names are checked one by one.
+  if (list(c.probes).some((n) => typeof n === 'string' && known.has(n))) return [];
+  if (hasTag(checks, tags)) return [];
+  return [
+    `${at}.tags: component ${JSON.stringify(c.name)} would show nothing: no probe or heartbeat ` +
+      `has the tag${tags.length > 1 ? 's' : ''} ${tags.map((t) => JSON.stringify(t)).join(', ')}`,
+  ];
+};
+
+/**
+ * Status page components name probes and heartbeats, public badges probes only (a badge never
+ * shows a heartbeat); a misspelt name, or tags nothing has, would show nothing, or keep a badge
+ * private, without a word.
  */
 const publicProbeProblems = (raw: unknown): string[] => {
   const root = isRecord(raw) ? raw : {};
   const probes = namesOf(list(root.probes));
+  const checks = [...list(root.probes), ...list(root.heartbeats)];
+  const shown = namesOf(checks);
   const page = isRecord(root.statusPage) ? root.statusPage : {};
   const badges = isRecord(root.badges) && isRecord(root.badges.public) ? root.badges.public : {};
+  const kinds = list(root.heartbeats).length ? 'probe or heartbeat' : 'probe';
   return [
     ...list(page.components).flatMap((c, i) =>
-      isRecord(c) ? unknownProbes(`statusPage.components.${i}.probes`, c.probes, probes) : [],
+      isRecord(c)
+        ? [
+            ...unknownProbes(`statusPage.components.${i}.probes`, c.probes, shown, kinds),
+            ...emptyComponent(c, `statusPage.components.${i}`, checks, shown),
+          ]
+        : [],
     ),
     ...unknownProbes('badges.public.probes', badges.probes, probes),
   ];

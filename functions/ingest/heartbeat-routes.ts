@@ -9,6 +9,7 @@ import {
 } from '../core/checks/heartbeat-service';
 import { VigilError } from '../core/errors';
 import type { SecretResolver } from '../core/probes/secrets';
+import { cleanText } from '../core/security/model';
 import { bodyBytes, type HttpResult, header, json } from '../shared/http';
 import { logger } from '../shared/powertools';
 
@@ -17,7 +18,7 @@ import { logger } from '../shared/powertools';
  * `?exitCode=N` (non-zero: a failure). Authorized by an ingest bearer token, or by the
  * heartbeat's own token in `?token=` (its `tokenSecret`), which pings that heartbeat only. The
  * token is compared in constant time and never logged or echoed. The body of a failure (up to
- * 500 characters, control characters removed) becomes the alert's error text.
+ * 500 characters, control and bidi characters removed) becomes the alert's error text.
  */
 
 export const HEARTBEAT_PATH_PREFIX = '/v1/heartbeats/';
@@ -78,11 +79,37 @@ export const wrongToken = (): VigilError =>
     'Missing or wrong token: send "Authorization: Bearer <ingest token>", or the heartbeat\'s own token as ?token=.',
   );
 
+/** Most characters of a name from the URL echoed in an answer. */
+const MAX_ECHOED_CHARS = 64;
+
+/**
+ * Plain text for people: a run of control characters becomes a space; bidi-override, isolate
+ * and direction-mark characters (they could reorder what an alert or a terminal shows) are
+ * dropped (`cleanText`, shared with report text); whitespace collapsed.
+ */
+const plainText = (text: string): string =>
+  cleanText(
+    text
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: a control character separates words
+      .replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ')
+      .replace(/[\u200e\u200f]/g, ''),
+    Number.POSITIVE_INFINITY,
+  );
+
+/** At most `max` characters (code points: no half of a pair), `…` when cut. */
+const capped = (text: string, max: number): string => {
+  const chars = [...text];
+  return chars.length > max ? `${chars.slice(0, max).join('')}…` : text;
+};
+
+/** A name from the URL as an answer may echo it: plain, and short. */
+const echoed = (name: string): string => capped(plainText(name), MAX_ECHOED_CHARS);
+
 /** The answer to a bearer-authorized ping of a heartbeat that is not configured. */
 export const heartbeatNotFound = (route: HeartbeatRoute): VigilError =>
   new VigilError(
     'not_found',
-    `No heartbeat named "${route.name}" in project "${route.project}" is configured (heartbeats in vigil.config).`,
+    `No heartbeat named "${echoed(route.name)}" in project "${echoed(route.project)}" is configured (heartbeats in vigil.config).`,
   );
 
 const parseExitCode = (raw: string | undefined): number | undefined => {
@@ -95,14 +122,13 @@ const parseExitCode = (raw: string | undefined): number | undefined => {
   return Number(raw);
 };
 
-/** What a failing job said, as plain text: shortened, without control characters. */
+/** What a failing job said, as plain text: shortened, without control or bidi characters. */
 const messageOf = (event: APIGatewayProxyEventV2): string | undefined => {
-  const text = bodyBytes(event)
-    .subarray(0, MAX_MESSAGE_CHARS * 4)
-    .toString('utf8')
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters is the point
-    .replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ')
-    .trim();
+  const text = plainText(
+    bodyBytes(event)
+      .subarray(0, MAX_MESSAGE_CHARS * 4)
+      .toString('utf8'),
+  );
   return text ? [...text].slice(0, MAX_MESSAGE_CHARS).join('') : undefined;
 };
 

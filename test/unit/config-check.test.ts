@@ -298,6 +298,37 @@ describe('config check: references, URLs and cross-field settings', () => {
     );
   });
 
+  it('refuses a status page component whose tags select nothing; heartbeats count', () => {
+    // Prepare
+    const page = (component: object) => ({
+      statusPage: { title: 'Status', components: [{ name: 'API', probes: ['api'] }, component] },
+    });
+    const jobs = { name: 'backup', periodSeconds: 3600, tags: ['jobs'] };
+
+    // Act, Assess: tags nobody has; a misspelt heartbeat name.
+    expect(problems({ probes: [api], ...page({ name: 'Web', tags: ['web', 'edge'] }) })).toBe(
+      'statusPage.components.1.tags: component "Web" would show nothing: no probe or heartbeat ' +
+        'has the tags "web", "edge"',
+    );
+    expect(
+      problems({ probes: [api], heartbeats: [jobs], ...page({ name: 'J', probes: ['bakup'] }) }),
+    ).toBe(
+      'statusPage.components.1.probes.0: no probe or heartbeat is named "bakup" ' +
+        '(probes and heartbeats: api, backup)',
+    );
+    // A tag one probe or heartbeat has, or a check named, is enough.
+    const tagged = { ...api, name: 'web', tags: ['web'] };
+    expect(problems({ probes: [api, tagged], ...page({ name: 'Web', tags: ['web', 'x'] }) })).toBe(
+      'accepted',
+    );
+    expect(
+      problems({ probes: [api], heartbeats: [jobs], ...page({ name: 'J', tags: ['jobs'] }) }),
+    ).toBe('accepted');
+    expect(
+      problems({ probes: [api], heartbeats: [jobs], ...page({ name: 'J', probes: ['backup'] }) }),
+    ).toBe('accepted');
+  });
+
   it('says the form a date must have', () => {
     const entry = { test: 'a', owner: 'b', reason: 'c' };
     expect(problems({ quarantine: [{ ...entry, expires: '01/12/2026' }] })).toBe(

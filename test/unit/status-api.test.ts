@@ -656,6 +656,65 @@ describe('public status page', () => {
     expect(page.maintenance.map((m) => m.components)).toEqual([['Shop']]);
   });
 
+  it('shows heartbeats in components, by tag or by name, with their incidents', async () => {
+    // Prepare: a component of jobs only (a heartbeat by tag, another by name).
+    setup({
+      ...baseConfig,
+      heartbeats: [
+        { name: 'nightly', periodSeconds: 3600, tags: ['jobs'] },
+        { name: 'hourly', periodSeconds: 3600 },
+      ],
+      statusPage: {
+        title: 'S',
+        components: [
+          { name: 'Jobs', tags: ['jobs'], probes: ['hourly'] },
+          { name: 'Checkout', tags: ['public'] },
+        ],
+      },
+    });
+    const result = (heartbeat: string, status: 'up' | 'down') => ({
+      source: 'vigil.heartbeat',
+      detailType: 'Heartbeat Checked',
+      detail: {
+        metadata: {
+          project: 'shop',
+          heartbeat,
+          correlationId: `hb-${heartbeat}`,
+          checkedAt: '2026-11-25T10:00:00.000Z',
+          location: 'local',
+        },
+        status,
+        outcome: status === 'up' ? 'ok' : 'missed',
+        message: 'm',
+        severity: 'critical',
+        tags: [],
+      },
+    });
+    await deliver([
+      result('nightly', 'down'),
+      result('hourly', 'up'),
+      ...alertEvents([
+        {
+          ...alert('FIRING', '2026-11-25T10:00:00.000Z'),
+          checkKey: 'heartbeat:shop/nightly',
+          incidentId: 'inc-hb',
+          source: 'heartbeat',
+        },
+      ]),
+    ] as Parameters<typeof deliver>[0]);
+
+    // Act
+    const page = (await call('GET', '/v1/status')).body as PublicStatus;
+
+    // Assess
+    expect(page.components.map((c) => [c.name, c.status])).toEqual([
+      ['Jobs', 'degraded'],
+      ['Checkout', 'unknown'],
+    ]);
+    expect(page.components[0]?.uptime).toBe(0.5);
+    expect(page.incidents.map((i) => i.components)).toEqual([['Jobs']]);
+  });
+
   it('shows maintenance and unknown states, and 404s without a statusPage', async () => {
     setup({
       ...baseConfig,

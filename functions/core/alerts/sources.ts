@@ -104,18 +104,18 @@ const probeObservation = (
 export const heartbeatProject = (hb: HeartbeatConfig, config: VigilConfig): string =>
   hb.project ?? config.project;
 
-const heartbeatObservation = (
-  detail: HeartbeatCheckedDetail,
-  eventId: string,
-  config: VigilConfig,
-): Observation => {
+const heartbeatObservation = (detail: HeartbeatCheckedDetail, config: VigilConfig): Observation => {
   const { project, heartbeat, correlationId, checkedAt } = detail.metadata;
   const cfg = config.heartbeats.find(
     (h) => h.name === heartbeat && heartbeatProject(h, config) === project,
   );
+  const key = checkKey('heartbeat', project, heartbeat);
   return {
-    id: eventId,
-    checkKey: checkKey('heartbeat', project, heartbeat),
+    // A heartbeat result is named by its check and time (one heartbeat's results get increasing
+    // times), not by the bus's event id: a result published again after a crash (the outbox of
+    // heartbeat-service.ts) is the same observation, applied once.
+    id: `${key}@${checkedAt}`,
+    checkKey: key,
     ok: detail.status === 'up',
     at: checkedAt,
     source: 'heartbeat',
@@ -208,7 +208,7 @@ export const observationFromEvent = (
     case DETAIL_TYPES.probeCompleted:
       return probeObservation(event.detail, eventId, config);
     case DETAIL_TYPES.heartbeatChecked:
-      return heartbeatObservation(event.detail, eventId, config);
+      return heartbeatObservation(event.detail, config);
     case DETAIL_TYPES.testRun:
       return reportObservation(
         event.detail,

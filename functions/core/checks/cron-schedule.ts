@@ -2,13 +2,17 @@ import { loadedCronParser } from '../cron';
 
 /**
  * Cron times in a time zone, as cron itself runs them across daylight-saving changes. The cron
- * expression is matched against the local wall clock; a wall time is then mapped to the instant
- * it happens:
+ * expression is matched against the local wall clock; a wall time is then mapped to the instants
+ * it happens. Like Debian's cron (cron(8): "Only jobs that run at a particular time (not
+ * specified as @hourly, nor with '*' in the hour or minute specifier) are affected"), the
+ * mapping depends on the kind of expression:
  *
- * - a wall time that happens twice (clocks go back) is the first of its instants after the
- *   time asked about, so a daily 02:30 job is expected once, and a `*\/15` job in both passes;
- * - a wall time that never happens (clocks jump forward) is the instant the jump ends: cron runs
- *   the jobs of the skipped hour then (Debian's cron: "soon after the change").
+ * - a wildcard job (`*` or `*\/n` in the minute or hour field, `@hourly`) follows the clock: a
+ *   wall time that happens twice (clocks go back) runs in both passes, so a `*\/15` job is
+ *   expected in both passes of the repeated hour; a wall time that never happens is no run;
+ * - a job at a particular time runs once: a wall time that happens twice is its first instant
+ *   (a daily 02:30 job is expected once), and a wall time that never happens is the instant the
+ *   jump ends, when cron runs the jobs of the skipped hour ("soon after the change").
  *
  * cron-parser's own time-zone arithmetic is not used: across the spring jump it skips that
  * day's run from some starting points and not from others. The caller has awaited
@@ -52,15 +56,21 @@ export const wallTime = (zone: string, t: number): number => {
   return wall + (((t % SECOND) + SECOND) % SECOND);
 };
 
-/** The instants whose wall time is `wall`, earliest first; for a skipped wall time, the jump's end. */
-const instantsOf = (zone: string, wall: number): number[] => {
+/** The zone's offset from UTC at instant `t` (ms). */
+const offsetAt = (zone: string, t: number): number => wallTime(zone, t) - t;
+
+/**
+ * The instants whose wall time is `wall`, earliest first. `wildcard`: every instant, none for a
+ * skipped wall time; otherwise the first one only, or the jump's end for a skipped wall time.
+ */
+const instantsOf = (zone: string, wall: number, wildcard: boolean): number[] => {
   // The zone's offsets a day before and after: the instants are `wall` minus one of them.
-  const offsets = new Set([DAY, -DAY].map((d) => wallTime(zone, wall + d) - (wall + d)));
+  const offsets = new Set([DAY, -DAY].map((d) => offsetAt(zone, wall + d)));
   const found = [...offsets]
     .map((o) => wall - o)
     .filter((t) => wallTime(zone, t) === wall)
     .sort((a, b) => a - b);
-  if (found.length || offsets.size < 2) return found;
+  if (found.length || offsets.size < 2 || wildcard) return wildcard ? found : found.slice(0, 1);
   // Skipped: the first second whose wall time is past `wall` (between the two candidates).
   let [lo, hi] = [...offsets].map((o) => wall - o).sort((a, b) => a - b) as [number, number];
   while (hi - lo > SECOND) {
@@ -71,6 +81,34 @@ const instantsOf = (zone: string, wall: number): number[] => {
   return [hi];
 };
 
+/** Whether the job follows the clock across changes (see the top): `*` in minute or hour. */
+const isWildcard = (cron: string): boolean => {
+  const fields = cron.trim().split(/\s+/);
+  const macro = fields[0]?.toLowerCase() ?? '';
+  if (macro.startsWith('@')) return ['@hourly', '@minutely', '@secondly'].includes(macro);
+  // Five fields; with a sixth (seconds, which the config check refuses) it comes first.
+  const [minute, hour] = fields.length >= 6 ? fields.slice(1) : fields;
+  return (minute ?? '').startsWith('*') || (hour ?? '').startsWith('*');
+};
+
+/** A clock change is at most this large (cron(8) takes larger ones for corrections). */
+const MAX_SHIFT = 3 * 3_600_000;
+
+/**
+ * The instant in (lo, hi] where the clocks go back, when they do so once there (offset at `hi`
+ * below the offset at `lo`); otherwise undefined.
+ */
+const fallBackIn = (zone: string, lo: number, hi: number): number | undefined => {
+  const after = offsetAt(zone, hi);
+  if (after >= offsetAt(zone, lo)) return undefined;
+  while (hi - lo > 1) {
+    const mid = lo + Math.floor((hi - lo) / 2);
+    if (offsetAt(zone, mid) === after) hi = mid;
+    else lo = mid;
+  }
+  return hi;
+};
+
 const cronWall = (cron: string, wall: number, direction: 'next' | 'prev'): number => {
   const it = loadedCronParser().parse(cron, { tz: 'UTC', currentDate: new Date(wall) });
   return (direction === 'next' ? it.next() : it.prev()).getTime();
@@ -79,24 +117,48 @@ const cronWall = (cron: string, wall: number, direction: 'next' | 'prev'): numbe
 /** Enough scheduled times to step over a daylight-saving change whatever the expression. */
 const MAX_STEPS = 200;
 
-/** The first time `cron` runs in `zone` strictly after instant `t`. */
-export const cronNext = (cron: string, zone: string, t: number): number => {
-  let wall = wallTime(zone, t);
+/** The first instant after `t` of the wall times matching `cron` after `wall` (walking forward). */
+const walkNext = (cron: string, zone: string, t: number, wall: number, wildcard: boolean) => {
   for (let i = 0; i < MAX_STEPS; i++) {
     wall = cronWall(cron, wall, 'next');
-    const at = instantsOf(zone, wall).find((x) => x > t);
+    const at = instantsOf(zone, wall, wildcard).find((x) => x > t);
     if (at !== undefined) return at;
   }
   throw new Error(`cron "${cron}" has no run after ${new Date(t).toISOString()} in ${zone}`);
 };
 
-/** The last time `cron` runs in `zone` at or before instant `t`. */
-export const cronPrevious = (cron: string, zone: string, t: number): number => {
-  let wall = wallTime(zone, t) + 1;
+/** The last instant at or before `t` of the wall times matching `cron` before `wall`. */
+const walkPrevious = (cron: string, zone: string, t: number, wall: number, wildcard: boolean) => {
   for (let i = 0; i < MAX_STEPS; i++) {
     wall = cronWall(cron, wall, 'prev');
-    const at = instantsOf(zone, wall).findLast((x) => x <= t);
+    const at = instantsOf(zone, wall, wildcard).findLast((x) => x <= t);
     if (at !== undefined) return at;
   }
   throw new Error(`cron "${cron}" has no run before ${new Date(t).toISOString()} in ${zone}`);
+};
+
+/** The first time `cron` runs in `zone` strictly after instant `t`. */
+export const cronNext = (cron: string, zone: string, t: number): number => {
+  const wildcard = isWildcard(cron);
+  const next = walkNext(cron, zone, t, wallTime(zone, t), wildcard);
+  if (!wildcard) return next;
+  // Walking forward in wall time from the first pass of a repeated hour skips the second pass
+  // (its wall times are behind): look there too, from the instant the clocks go back.
+  const back = fallBackIn(zone, t, t + MAX_SHIFT);
+  if (back === undefined || back >= next) return next;
+  return Math.min(next, walkNext(cron, zone, back - 1, wallTime(zone, back) - 1, wildcard));
+};
+
+/** The last time `cron` runs in `zone` at or before instant `t`. */
+export const cronPrevious = (cron: string, zone: string, t: number): number => {
+  const wildcard = isWildcard(cron);
+  const previous = walkPrevious(cron, zone, t, wallTime(zone, t) + 1, wildcard);
+  if (!wildcard) return previous;
+  // The mirror case: walking back from the second pass skips the end of the first pass.
+  const back = fallBackIn(zone, t - MAX_SHIFT, t);
+  if (back === undefined || back <= previous) return previous;
+  return Math.max(
+    previous,
+    walkPrevious(cron, zone, back - 1, wallTime(zone, back - 1) + 1, wildcard),
+  );
 };

@@ -22,15 +22,32 @@ import {
  * locally, a one-minute schedule on AWS). Each reads the heartbeat's state, applies the pure
  * rules (heartbeat.ts), writes it back with a version check (re-read and re-applied on a lost
  * race, so a ping and an evaluation never both win), then publishes the result as a
- * `Heartbeat Checked` event. When publishing fails the state is put back, so the result is
- * found again (next evaluation) or the job's retried ping is applied again.
+ * `Heartbeat Checked` event.
+ *
+ * The result travels with the state (an outbox): the write that records it also stores it as
+ * `pending`, with its correlation id; once published, a second version-checked write clears it.
+ * A process that dies in between (kill -9, a Lambda timeout) leaves it pending, and whoever next
+ * reads the state (an evaluation, a ping) publishes it first, as it was (same result time and
+ * correlation id: the alert side takes a result once, by check and result time). When publishing
+ * throws, the state is put back (best effort), so the result is found again (next evaluation) or
+ * the job's retried ping is applied again; if even that write fails, the pending result stays
+ * and is published later.
  */
+
+/** A result saved with the state but maybe not yet published. */
+export interface PendingResult {
+  result: HeartbeatResult;
+  correlationId: string;
+}
+
+/** The state as stored: a record without `pending` (older deployments) reads as nothing pending. */
+export type StoredHeartbeatState = HeartbeatState & { pending?: PendingResult };
 
 /** Port: heartbeat state (the embedded store locally, DynamoDB on AWS). */
 export interface HeartbeatStore {
-  get(key: string): Promise<HeartbeatState | undefined>;
+  get(key: string): Promise<StoredHeartbeatState | undefined>;
   /** Write only if the stored version is `expectedVersion` (0: none yet); false on a lost race. */
-  putIfVersion(state: HeartbeatState, expectedVersion: number): Promise<boolean>;
+  putIfVersion(state: StoredHeartbeatState, expectedVersion: number): Promise<boolean>;
 }
 
 export interface HeartbeatDeps {
@@ -43,7 +60,8 @@ export interface HeartbeatDeps {
   newId?: () => string;
 }
 
-const MAX_ATTEMPTS = 5;
+// Each result takes two writes (saved with it, then cleared): room for a few concurrent pings.
+const MAX_ATTEMPTS = 10;
 
 export const heartbeatKey = (project: string, name: string): string => `${project}/${name}`;
 
@@ -77,7 +95,12 @@ const toEvent = (
   };
 };
 
-/** Read, apply, write (version-checked), publish. */
+const withoutPending = (state: StoredHeartbeatState): HeartbeatState => {
+  const { pending: _p, ...rest } = state;
+  return rest;
+};
+
+/** Read (publishing a result left pending first), apply, write with the result, publish. */
 const commit = async (
   deps: HeartbeatDeps,
   cfg: HeartbeatConfig,
@@ -85,28 +108,58 @@ const commit = async (
 ): Promise<Step & { correlationId?: string }> => {
   const project = heartbeatProject(cfg, deps.config);
   const key = heartbeatKey(project, cfg.name);
+  const publish = (p: PendingResult) =>
+    deps.publisher.publish([toEvent(cfg, project, p.result, p.correlationId, deps.location)]);
+  // Results left pending this call published already (not again on a retry).
+  const flushed = new Set<string>();
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-    const stored = await deps.store.get(key);
+    const read = await deps.store.get(key);
+    // A result saved by a run that did not get to publish or clear it (or is about to): publish
+    // it as it was. A duplicate is the same result, taken once downstream. The write below
+    // clears it; when that write loses a race, the next attempt finds it again.
+    if (read?.pending && !flushed.has(read.pending.correlationId)) {
+      await publish(read.pending);
+      flushed.add(read.pending.correlationId);
+    }
+    const stored = read && withoutPending(read);
+    const expected = read?.version ?? 0;
     const prev = stored ?? initialState(key, deps.clock.now());
     const step = apply(prev);
+    if (!step.changed && stored) {
+      if (read?.pending) {
+        // Nothing new: only clear the result just published (best effort).
+        const cleared = { ...stored, version: expected + 1 };
+        if (await deps.store.putIfVersion(cleared, expected).catch(() => false))
+          return { ...step, next: cleared };
+      }
+      return step;
+    }
     // A heartbeat seen for the first time is written even unchanged: it counts from now.
-    if (!step.changed && stored) return step;
-    const next = step.changed ? step.next : { ...prev, version: 1 };
-    if (!(await deps.store.putIfVersion(next, stored?.version ?? 0))) continue;
-    if (!step.result) return { ...step, next };
-    const correlationId = (deps.newId ?? randomUUID)();
+    const next = step.changed ? withoutPending(step.next) : { ...prev, version: 1 };
+    if (!step.result) {
+      if (!(await deps.store.putIfVersion(next, expected))) continue;
+      return { ...step, next };
+    }
+    const pending: PendingResult = {
+      result: step.result,
+      correlationId: (deps.newId ?? randomUUID)(),
+    };
+    // The outbox: the result is saved with the state, in the same version-checked write.
+    if (!(await deps.store.putIfVersion({ ...next, pending }, expected))) continue;
     try {
-      await deps.publisher.publish([
-        toEvent(cfg, project, step.result, correlationId, deps.location),
-      ]);
+      await publish(pending);
     } catch (error) {
-      // Put the state back (best effort) so the result is produced again.
+      // Put the state back (best effort) so the result is produced again; should that write
+      // fail, the result stays pending and the next reader publishes it.
       await deps.store
         .putIfVersion({ ...(stored ?? prev), version: next.version + 1 }, next.version)
         .catch(() => false);
       throw error;
     }
-    return { ...step, next, correlationId };
+    // Published: clear the outbox (best effort: a result left pending is published again).
+    const cleared = { ...next, version: next.version + 1 };
+    const done = await deps.store.putIfVersion(cleared, next.version).catch(() => false);
+    return { ...step, next: done ? cleared : next, correlationId: pending.correlationId };
   }
   throw new VigilError(
     'conflict',

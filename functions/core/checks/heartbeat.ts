@@ -8,14 +8,19 @@ import { cronNext, cronPrevious } from './cron-schedule';
  * - The schedule is `periodSeconds` (the next ping is due a period after the run) or `cron` in
  *   `timezone` (the next scheduled time after the run). Counting starts when Vigil first sees the
  *   heartbeat, so a job that never pings alerts too.
- * - A cron ping counts for the scheduled time nearest to it: a job that runs a little early, or
- *   an hour early after a daylight-saving jump (cron runs a job of the skipped hour when the hour
- *   ends), is not missed.
+ * - A cron ping counts for the next scheduled time only when it comes at most `graceSeconds`
+ *   (and at most half the interval) before it: a job whose clock runs a little fast is not
+ *   missed, as one a little late is not. Any earlier ping (a job run by hand, a re-run) counts
+ *   for the previous scheduled time, so the next scheduled run is still expected: were it
+ *   to count for the next one, that run could be skipped without an alert. With
+ *   `periodSeconds` every ping simply restarts the period, so an early ping only brings the next
+ *   one forward.
  * - `/start` marks a run as begun: it counts for the schedule (the job did start), and the run
  *   must finish (success or `/fail`) within `maxRunSeconds` when that is set.
  * - A ping older than the latest one (pings crossing on the way) changes nothing.
  * - A missed run is reported once, however long the job stays silent; the next scheduled run
- *   that passes without a ping is reported again.
+ *   that passes without a ping is reported again. The outage starts when the ping became late
+ *   (expected time plus grace), not when an evaluation noticed it, so its downtime is exact.
  */
 
 export type PingKind = 'success' | 'start' | 'fail';
@@ -54,7 +59,7 @@ export interface Ping {
 
 export interface HeartbeatResult {
   outcome: HeartbeatOutcome;
-  /** When it was observed (ping received, or the evaluation that found it). */
+  /** When it happened: the ping's time, or for a miss the end of the grace (not its detection). */
   at: string;
   message: string;
   /** Missed: when the ping was expected. */
@@ -89,20 +94,28 @@ export const nextRun = (schedule: Schedule, t: number): number =>
 const previousRun = (schedule: Schedule, t: number): number =>
   cronPrevious(schedule.cron ?? '', schedule.timezone ?? 'UTC', t);
 
-/** When the run after one that happened at `t` is expected. */
-const expectedAfterRun = (schedule: Schedule, t: number): number => {
+/**
+ * When the run after one that happened at `t` is expected. A cron run counts for the coming
+ * scheduled time only within the early window before it (the grace, at most half the interval,
+ * so a time is never nearer the other one); otherwise for the previous one. The window is
+ * bounded: a hand-run days early must not stand in for the next scheduled run.
+ */
+const expectedAfterRun = (schedule: Schedule, graceSeconds: number, t: number): number => {
   const next = nextRun(schedule, t);
   if (schedule.periodSeconds !== undefined) return next;
-  // The ping belongs to the nearest scheduled time; the one after that is expected next.
   const prev = previousRun(schedule, t);
-  return next - t < t - prev ? nextRun(schedule, next) : next;
+  const early = Math.min(graceSeconds * 1000, (next - prev) / 2);
+  return next - t <= early ? nextRun(schedule, next) : next;
 };
 
 /** When the next ping is expected (without grace). */
-export const expectedAt = (schedule: Schedule, state: HeartbeatState): number => {
+export const expectedAt = (
+  schedule: Schedule & Pick<HeartbeatConfig, 'graceSeconds'>,
+  state: HeartbeatState,
+): number => {
   const anchor = ms(state.anchorAt);
   let expected = Number.isFinite(anchor)
-    ? expectedAfterRun(schedule, anchor)
+    ? expectedAfterRun(schedule, schedule.graceSeconds, anchor)
     : nextRun(schedule, ms(state.since));
   const missed = ms(state.missedExpectedAt);
   if (missed >= expected) expected = nextRun(schedule, missed);
@@ -218,7 +231,9 @@ export const evaluate = (cfg: HeartbeatConfig, prev: HeartbeatState, now: Date):
           Math.floor((cutoff - expected) / (cfg.periodSeconds * 1000)) * cfg.periodSeconds * 1000
       : previousRun(cfg, cutoff),
   );
-  const at = resultTime(prev, t);
+  // The outage began when the ping became late, not at this evaluation (up to its interval
+  // later); still after the previous result, so results keep their order.
+  const at = resultTime(prev, expected + grace);
   const next = bumped(prev, { missedExpectedAt: iso(last), lastResultAt: iso(at) });
   const since = prev.lastPingAt
     ? `the last ping was at ${prev.lastPingAt}`

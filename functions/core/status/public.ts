@@ -1,5 +1,6 @@
 import { activeWindow, covers } from '../alerts/maintenance';
-import type { ProbeConfig, StatusPageConfig, VigilConfig } from '../config';
+import { type ConfiguredCheck, checkKey, configuredChecks } from '../check-key';
+import type { StatusPageConfig, VigilConfig } from '../config';
 import { gateConfigFor } from '../config-access';
 import { loadCronParser } from '../cron';
 import { VigilError } from '../errors';
@@ -11,7 +12,6 @@ import {
   dayBar,
   dayWindow,
   maintenanceView,
-  probeCheckKey,
   type StatusQueryDeps,
 } from './queries';
 import { bucketStartMs, uptime } from './rollup';
@@ -22,17 +22,18 @@ import { bucketStartMs, uptime } from './rollup';
  * times: never a URL, a probe name, an error text or project data.
  */
 
-type Probe = ProbeConfig & { project: string };
-
+/**
+ * The checks of a component: the probes and heartbeats it names, plus those with one of its
+ * tags. A heartbeat's results are kept in the probe history under its project and name (a probe
+ * and a heartbeat of one project never share a name), so it counts like a probe.
+ */
 const componentProbes = (
   config: VigilConfig,
   component: StatusPageConfig['components'][number],
-): Probe[] =>
-  config.probes
-    .filter(
-      (p) => component.probes.includes(p.name) || p.tags.some((t) => component.tags.includes(t)),
-    )
-    .map((p) => ({ ...p, project: p.project ?? config.project }));
+): ConfiguredCheck[] =>
+  configuredChecks(config).filter(
+    (c) => component.probes.includes(c.name) || c.tags.some((t) => component.tags.includes(t)),
+  );
 
 const RANK: Record<PublicComponent['status'], number> = {
   operational: 0,
@@ -111,7 +112,7 @@ export const publicStatus = async (deps: StatusQueryDeps): Promise<PublicStatus>
     }
     components.push({ name: component.name, status, days: bars, uptime: uptime(bars) });
     for (const p of probes) {
-      const key = probeCheckKey(p.project, p.name);
+      const key = checkKey(p.kind, p.project, p.name);
       componentsOfKey.set(key, [...(componentsOfKey.get(key) ?? []), component.name]);
     }
   }

@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { cronNext, cronPrevious } from '../../../functions/core/checks/cron-schedule';
 import {
   applyPing,
   dueAt,
@@ -6,6 +7,7 @@ import {
   expectedAt,
   type HeartbeatState,
   initialState,
+  nextRun,
   type Ping,
 } from '../../../functions/core/checks/heartbeat';
 import { type HeartbeatConfig, heartbeatSchema } from '../../../functions/core/config';
@@ -111,6 +113,58 @@ describe('a job every 15 minutes across the autumn change (Europe/Berlin)', () =
   });
 });
 
+describe('wildcard-hour jobs across daylight-saving changes (Europe/Berlin)', () => {
+  const runs = (cron: string, from: string, count: number): string[] => {
+    const out: string[] = [];
+    for (let t = Date.parse(from); out.length < count; ) {
+      t = nextRun({ cron, timezone: 'Europe/Berlin' }, t);
+      out.push(new Date(t).toISOString().slice(11, 16));
+    }
+    return out;
+  };
+
+  it('fall back: a */15 job runs in both passes of the repeated hour, a fixed 02:30 job once', () => {
+    // 02:00-03:00 local happens twice on 2026-10-25: 00:00Z-01:00Z (CEST), 01:00Z-02:00Z (CET).
+    expect(runs('*/15 * * * *', '2026-10-25T00:40:00Z', 6)).toEqual([
+      '00:45',
+      '01:00',
+      '01:15',
+      '01:30',
+      '01:45',
+      '02:00',
+    ]);
+    expect(runs('0 * * * *', '2026-10-24T23:30:00Z', 3)).toEqual(['00:00', '01:00', '02:00']);
+    // A fixed time is once, even counted from inside the second pass (02:10 CET).
+    expect(new Date(nextRun(nightly, Date.parse('2026-10-25T01:10:00Z'))).toISOString()).toBe(
+      iso('2026-10-26T01:30:00Z'),
+    );
+  });
+
+  it('fall back: a */15 job that dies in the first pass is missed in the second', () => {
+    const quarter = hb({ cron: '*/15 * * * *', timezone: 'Europe/Berlin', graceSeconds: 120 });
+    const { state } = replay(quarter, '2026-10-24T23:00:00Z', [
+      ping('success', '2026-10-25T00:45:10Z'),
+    ]);
+    expect(evaluate(quarter, state, new Date('2026-10-25T01:02:00Z')).changed).toBe(false);
+    expect(evaluate(quarter, state, new Date('2026-10-25T01:05:00Z')).result).toMatchObject({
+      outcome: 'missed',
+      expectedAt: iso('2026-10-25T01:00:00Z'),
+    });
+  });
+
+  it('spring forward: a wildcard-hour job has no run in the skipped hour (cron runs none)', () => {
+    // 2027-03-28: 02:00 CET (01:00Z) becomes 03:00 CEST. An hourly :30 job runs at 01:30 CET
+    // (00:30Z) and 03:30 CEST (01:30Z); 02:30 does not exist and is not expected at 03:00.
+    expect(runs('30 * * * *', '2027-03-27T23:40:00Z', 3)).toEqual(['00:30', '01:30', '02:30']);
+    const hourly = hb({ cron: '30 * * * *', timezone: 'Europe/Berlin', graceSeconds: 300 });
+    const { state } = replay(hourly, '2027-03-27T23:00:00Z', [
+      ping('success', '2027-03-28T00:30:05Z'),
+    ]);
+    expect(evaluate(hourly, state, new Date('2027-03-28T01:10:00Z')).changed).toBe(false);
+    expect(new Date(expectedAt(hourly, state)).toISOString()).toBe(iso('2027-03-28T01:30:00Z'));
+  });
+});
+
 describe('pings early, late, twice, out of order', () => {
   const hourly = hb({ cron: '0 * * * *', graceSeconds: 120 });
 
@@ -119,6 +173,69 @@ describe('pings early, late, twice, out of order', () => {
       ping('success', '2026-05-01T09:59:40Z'),
     ]);
     expect(new Date(expectedAt(hourly, state)).toISOString()).toBe(iso('2026-05-01T11:00:00Z'));
+  });
+
+  it('a ping more than the grace early counts for the previous run: the next is still due', () => {
+    // 3 minutes early with 2 minutes of grace: a run by hand, not the 11:00 run.
+    const { state } = replay(hourly, '2026-05-01T09:30:00Z', [
+      ping('success', '2026-05-01T10:57:00Z'),
+    ]);
+    expect(new Date(expectedAt(hourly, state)).toISOString()).toBe(iso('2026-05-01T11:00:00Z'));
+  });
+
+  it("a weekly job run by hand on Friday does not stand in for Monday's run", () => {
+    const weekly = hb({ cron: '0 3 * * MON', graceSeconds: 600 });
+    const { state } = replay(weekly, '2026-11-30T03:00:00Z', [
+      ping('success', '2026-11-30T03:05:00Z'),
+      ping('success', '2026-12-04T00:00:00Z'),
+    ]);
+    expect(evaluate(weekly, state, new Date('2026-12-07T04:00:00Z')).result).toMatchObject({
+      outcome: 'missed',
+      expectedAt: iso('2026-12-07T03:00:00Z'),
+    });
+  });
+
+  it("a daily job re-run in the afternoon still owes the next night's run", () => {
+    const daily = hb({ cron: '0 2 * * *', graceSeconds: 300 });
+    const { state } = replay(daily, '2026-12-01T00:00:00Z', [
+      ping('success', '2026-12-01T02:00:30Z'),
+      ping('success', '2026-12-01T14:30:00Z'),
+    ]);
+    expect(new Date(dueAt(daily, state)).toISOString()).toBe(iso('2026-12-02T02:05:00Z'));
+  });
+
+  it('the early window is at most half the interval, whatever the grace', () => {
+    // Every 10 minutes with an hour of grace: 4 minutes before 10:10 counts for it, 6 do not.
+    const often = hb({ cron: '*/10 * * * *', graceSeconds: 3600 });
+    const at = (p: string) =>
+      new Date(
+        expectedAt(often, replay(often, '2026-05-01T09:30:00Z', [ping('success', p)]).state),
+      ).toISOString();
+    expect(at('2026-05-01T10:06:00Z')).toBe(iso('2026-05-01T10:20:00Z'));
+    expect(at('2026-05-01T10:04:00Z')).toBe(iso('2026-05-01T10:10:00Z'));
+  });
+
+  it('with periodSeconds an early ping restarts the period from itself', () => {
+    const every10 = hb({ periodSeconds: 600, graceSeconds: 60 });
+    const { state } = replay(every10, '2026-05-01T10:00:00Z', [
+      ping('success', '2026-05-01T10:02:00Z'),
+    ]);
+    expect(new Date(expectedAt(every10, state)).toISOString()).toBe(iso('2026-05-01T10:12:00Z'));
+  });
+
+  it('a missed run is down from the end of its grace, not from when it was noticed', () => {
+    const { state } = replay(hourly, '2026-05-01T09:30:00Z', [
+      ping('success', '2026-05-01T10:00:30Z'),
+    ]);
+    // Noticed 58 s late (AWS evaluates once a minute): the outage still starts at 11:02:00.
+    const late = evaluate(hourly, state, new Date('2026-05-01T11:02:58Z'));
+    expect(late.result?.at).toBe(iso('2026-05-01T11:02:00Z'));
+    expect(late.next.lastResultAt).toBe(iso('2026-05-01T11:02:00Z'));
+    // Never before an earlier result of the heartbeat: results keep their order.
+    const later = { ...state, lastResultAt: iso('2026-05-01T11:02:30Z') };
+    expect(evaluate(hourly, later, new Date('2026-05-01T11:02:58Z')).result?.at).toBe(
+      iso('2026-05-01T11:02:30.001Z'),
+    );
   });
 
   it('a late ping within grace is no miss; past grace is one miss, reported once', () => {
@@ -259,6 +376,30 @@ describe('failures and run time', () => {
     expect(evaluate(noLimit, state, new Date('2026-05-01T10:30:00Z')).changed).toBe(false);
     expect(evaluate(noLimit, state, new Date('2026-05-01T11:01:01Z')).result?.outcome).toBe(
       'missed',
+    );
+  });
+});
+
+describe('cron times next to the autumn change, from either pass (Europe/Berlin)', () => {
+  const berlin = 'Europe/Berlin';
+  const at = (s: string) => Date.parse(s);
+
+  it('the run before a time in the second pass is the end of the first when none came since', () => {
+    // 02:10 and 02:50 run in both passes; at 02:05 CET (01:05Z) the last run was 02:50 CEST.
+    expect(
+      new Date(cronPrevious('10,50 * * * *', berlin, at('2026-10-25T01:05:00Z'))).toISOString(),
+    ).toBe('2026-10-25T00:50:00.000Z');
+    expect(
+      new Date(cronNext('10,50 * * * *', berlin, at('2026-10-25T00:55:00Z'))).toISOString(),
+    ).toBe('2026-10-25T01:10:00.000Z');
+  });
+
+  it('@hourly follows the clock, @daily runs once', () => {
+    expect(new Date(cronNext('@hourly', berlin, at('2026-10-25T00:30:00Z'))).toISOString()).toBe(
+      '2026-10-25T01:00:00.000Z',
+    );
+    expect(new Date(cronNext('@daily', berlin, at('2026-10-24T23:00:00Z'))).toISOString()).toBe(
+      '2026-10-25T23:00:00.000Z',
     );
   });
 });

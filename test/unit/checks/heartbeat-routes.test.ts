@@ -1,0 +1,94 @@
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { describe, expect, it } from 'vitest';
+import type { StoredHeartbeatState } from '../../../functions/core/checks/heartbeat-service';
+import { parseConfig } from '../../../functions/core/config';
+import type { VigilEvent } from '../../../functions/core/events';
+import {
+  type HeartbeatRouteDeps,
+  parseHeartbeatPath,
+  pingHeartbeat,
+} from '../../../functions/ingest/heartbeat-routes';
+
+/** Text hygiene of pings: what a job sends, and what a 404 echoes of the URL. */
+
+const BEARER = 'ingest-token-for-tests';
+
+const setup = () => {
+  const rows = new Map<string, StoredHeartbeatState>();
+  const events: VigilEvent[] = [];
+  const deps: HeartbeatRouteDeps = {
+    config: parseConfig({ project: 'shop', heartbeats: [{ name: 'backup', periodSeconds: 60 }] }),
+    store: {
+      get: async (key) => rows.get(key),
+      putIfVersion: async (state, expected) => {
+        if ((rows.get(state.key)?.version ?? 0) !== expected) return false;
+        rows.set(state.key, structuredClone(state));
+        return true;
+      },
+    },
+    publisher: { publish: async (e) => void events.push(...e) },
+    clock: { now: () => new Date('2026-05-01T10:00:00Z') },
+    location: 'test',
+    secrets: { resolve: async () => '' } as unknown as HeartbeatRouteDeps['secrets'],
+    tokens: async () => ({ ingest: [BEARER], read: [] }),
+  };
+  return { deps, events };
+};
+
+const request = (path: string, body?: string): APIGatewayProxyEventV2 =>
+  ({
+    rawPath: path,
+    headers: { authorization: `Bearer ${BEARER}` },
+    requestContext: { http: { method: 'POST', path } },
+    ...(body === undefined ? {} : { body, isBase64Encoded: false }),
+  }) as unknown as APIGatewayProxyEventV2;
+
+const ping = async (deps: HeartbeatRouteDeps, path: string, body?: string) => {
+  const route = parseHeartbeatPath(path);
+  if (!route) throw new Error(`not a ping path: ${path}`);
+  return pingHeartbeat(deps, request(path, body), route);
+};
+
+describe('heartbeat pings: text hygiene', () => {
+  it('drops bidi overrides, isolates and direction marks from a failure message', async () => {
+    // Prepare
+    const { deps, events } = setup();
+    const body =
+      'disk \u202Efull\u202C on \u2066db1\u2069 \u200Eok\u200F\u202A\u202B\u202D\u2067\u2068\u0007 done';
+
+    // Act
+    await ping(deps, '/v1/heartbeats/shop/backup/fail', body);
+
+    // Assess
+    const message = (events[0]?.detail as { message?: string } | undefined)?.message;
+    expect(message).toBe('the job reported a failure: disk full on db1 ok done');
+    expect(message).not.toMatch(/[\u200e\u200f\u202a-\u202e\u2066-\u2069]/);
+  });
+
+  it('echoes at most 64 characters of an unknown heartbeat name or project', async () => {
+    // Prepare
+    const { deps } = setup();
+    const long = 'n'.repeat(3000);
+
+    // Act
+    const error = await ping(deps, `/v1/heartbeats/${'p'.repeat(3000)}/${long}`).catch(
+      (e: unknown) => e as Error,
+    );
+
+    // Assess
+    expect(error).toMatchObject({ code: 'not_found' });
+    const message = (error as Error).message;
+    expect(message).toContain(
+      `No heartbeat named "${'n'.repeat(64)}…" in project "${'p'.repeat(64)}…"`,
+    );
+    expect(message.length).toBeLessThan(300);
+  });
+
+  it('echoes a short unknown name as it is, without control or bidi characters', async () => {
+    const { deps } = setup();
+    const error = await ping(deps, '/v1/heartbeats/shop/no\u202Epe').catch(
+      (e: unknown) => e as Error,
+    );
+    expect((error as Error).message).toContain('No heartbeat named "nope" in project "shop"');
+  });
+});

@@ -136,7 +136,7 @@ describe.skipIf(!withMoto)('security runs in the DynamoDB history (moto)', () =>
   it('keeps the fingerprints of a scan with thousands of findings within one item', async () => {
     const results = Array.from({ length: MAX_STORED_FINGERPRINTS + 500 }, (_, i) => ({
       ruleId: `rule-${i % 40}`,
-      level: 'note',
+      level: 'error',
       message: { text: `finding ${i}` },
       locations: [
         {
@@ -154,5 +154,18 @@ describe.skipIf(!withMoto)('security runs in the DynamoDB history (moto)', () =>
     if (run?.kind !== 'security') throw new Error('no security run stored');
     expect(run.summary.findings).toBe(MAX_STORED_FINGERPRINTS + 500);
     expect(run.summary.fingerprints[0]?.fingerprints).toHaveLength(MAX_STORED_FINGERPRINTS);
+
+    // The identical scan on a pull request: the 500 findings beyond the stored fingerprints are
+    // unknown, not new, and the gate passes (it failed with 500 false "new" findings before).
+    const pr = await t.post(
+      { project: 'big', branch: 'feature', base: 'main', runId: 'big-pr' },
+      big,
+    );
+    expect(pr.security?.newTotal).toBe(0);
+    expect(pr.security?.unknownTotal).toBe(500);
+    expect(pr.security?.bases[0]?.note).toBe(
+      `the base run kept ${MAX_STORED_FINGERPRINTS} of its ${MAX_STORED_FINGERPRINTS + 500} fingerprints: findings not among them are unknown, not new`,
+    );
+    expect(pr.gate.status).toBe('pass');
   });
 });

@@ -18,6 +18,7 @@ import { buildEvent } from '../../functions/core/ingest/service';
 import { datapointsFor } from '../../functions/core/metrics/catalog';
 import {
   analyseSecurity,
+  MAX_STORED_FINGERPRINTS,
   securityRunSummary,
   suppressionMatches,
 } from '../../functions/core/security/analysis';
@@ -151,6 +152,58 @@ describe('new versus base', () => {
     expect(g.checks[0]?.message).toBe(
       '1 finding at or above high on base branch "main" (1 high): high js/zap at GET https://x/. No base run of ZAP on base branch "main" yet: gating on all its findings at or above high.',
     );
+  });
+});
+
+describe('tools that vanish and partial base runs', () => {
+  const semgrep = (id: string) => finding(id, 'high', { tool: 'Semgrep' });
+
+  it("counts a tool's findings as fixed when it has none left (it is no longer in the report)", () => {
+    const base = [
+      baseRun('b1', [finding('old', 'high'), semgrep('s1'), semgrep('s2')], ['CodeQL', 'Semgrep']),
+    ];
+    const a = analyseSecurity({
+      report: report([finding('old', 'high')]),
+      baseline: base,
+      suppressions: [],
+      now: NOW,
+    });
+    expect(a.summary).toMatchObject({ new: 0, fixed: 2 });
+    expect(a.fixed).toEqual([
+      { tool: 'Semgrep', fingerprint: 'fp-s1' },
+      { tool: 'Semgrep', fingerprint: 'fp-s2' },
+    ]);
+    expect(a.bases.get('Semgrep')?.runId).toBe('b1');
+    // Everything fixed: an empty report still names the fixes.
+    expect(gate(report([]), cfg(), base).checks[0]).toMatchObject({
+      status: 'pass',
+      message:
+        'No new findings at or above high on base branch "main" (0 findings in the report, 3 fixed).',
+    });
+  });
+
+  it('an identical rescan bigger than the stored fingerprints is not new: the rest is unknown', () => {
+    const many = Array.from({ length: MAX_STORED_FINGERPRINTS + 5000 }, (_, i) =>
+      finding(`f${i}`, 'high'),
+    );
+    const base = [baseRun('b1', many)];
+    // The stored summary counts every finding of the tool, the fingerprints only the first ones.
+    base[0]?.summary.tools.splice(0, 1, { name: 'CodeQL', findings: many.length });
+    const a = analyseSecurity({ report: report(many), baseline: base, suppressions: [], now: NOW });
+    expect(a.bases.get('CodeQL')).toMatchObject({ complete: false, findings: many.length });
+    expect(a.newFindings).toHaveLength(0);
+    expect(a.unknown).toHaveLength(5000);
+    expect(a.gated).toHaveLength(0);
+    expect(gate(report(many), cfg(), base).status).toBe('pass');
+    // A complete base still tells new from old.
+    const small = [baseRun('b2', many.slice(0, 10))];
+    const b = analyseSecurity({
+      report: report(many.slice(0, 11)),
+      baseline: small,
+      suppressions: [],
+      now: NOW,
+    });
+    expect([b.newFindings.length, b.unknown.length]).toEqual([1, 0]);
   });
 });
 

@@ -24,7 +24,8 @@ import {
  * Per-endpoint duplicates from the metrics-by-endpoint plugin (`plugins.metrics-by-endpoint.*`)
  * are not counted.
  *
- * Thresholds: `config.ensure` results are not in the JSON report. The ensure plugin
+ * Thresholds: `config.ensure` results are not in the JSON report, nor is `config` itself (the
+ * report of Artillery 2.0.21 is `{ aggregate, intermediate }` only). The ensure plugin
  * (artillery-plugin-ensure) evaluates its checks in a `beforeExit` hook and only logs
  * `ok:`/`fail:` lines and sets the exit code, so `thresholds` is always empty here.
  */

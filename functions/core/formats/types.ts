@@ -169,6 +169,11 @@ export type ParsedBenchmark = ParsedBase<'benchmark', BenchmarkSummary>;
 export interface ParsedSecurity extends ParsedBase<'security', SecuritySummary> {
   /** Every finding, in report order (the normalized archive keeps them all). */
   findings: Finding[];
+  /**
+   * Why the scan did not complete (SARIF: a failed invocation, an error-level tool
+   * notification), present only when it did not: the security gate cannot pass then.
+   */
+  toolErrors?: string[];
 }
 
 export type ParsedReport =

@@ -37,7 +37,7 @@ export const evaluateGate = (
       checks = coverageChecks(report.summary, cfg, ctx);
       break;
     case 'load':
-      checks = loadChecks(report.summary, cfg, ctx);
+      checks = loadChecks(report.summary, cfg, ctx, report.format);
       break;
     case 'benchmark':
       checks = benchmarkChecks(report.summary, cfg, ctx);

@@ -10,6 +10,8 @@ import { baselineOf, check, clip, type GateContext, plural, where } from './chec
  * high) are open, counting only those new against the base branch's latest run of the same
  * tool (`newOnly`, default true). A tool without a base run is gated on all its findings, and
  * the check says so; suppressed findings never count; an expired suppression is named.
+ * A scan that did not complete (`report.toolErrors`: e.g. a SARIF invocation that failed) fails
+ * the check whatever its findings: its report may miss some.
  */
 
 export const SECURITY_CHECK = 'security.findings';
@@ -76,5 +78,20 @@ export const securityChecks = (
     a.gated.length === 0
       ? `No ${scope}findings at or above ${a.minSeverity}${against} (${plural(a.summary.findings, 'finding')} in the report, ${a.summary.fixed} fixed).`
       : `${plural(a.gated.length, `${scope}finding`)} at or above ${a.minSeverity}${against} (${counts(a.gated)}): ${shown.join('; ')}${more > 0 ? `; and ${more} more` : ''}.`;
-  return [check(SECURITY_CHECK, a.gated.length > 0, [head, ...notes].join(' '), a.gated.length, 0)];
+  const errors = report.toolErrors ?? [];
+  const incomplete =
+    errors.length > 0
+      ? [
+          `The security tool did not complete (${clip(errors[0] ?? '', 200)}${errors.length > 1 ? `; and ${errors.length - 1} more` : ''}): its report may miss findings, so the gate cannot pass.`,
+        ]
+      : [];
+  return [
+    check(
+      SECURITY_CHECK,
+      a.gated.length > 0 || errors.length > 0,
+      [...incomplete, head, ...notes].join(' '),
+      a.gated.length,
+      0,
+    ),
+  ];
 };

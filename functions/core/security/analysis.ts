@@ -33,13 +33,23 @@ export interface SecurityEventSummary extends SecuritySummary {
   suppressed: number;
 }
 
-/** Fingerprints kept per run: enough for any real scan, bounded for DynamoDB's 400 KB items. */
+/**
+ * Fingerprints kept per run, fewer than a report may carry (`MAX_FINDINGS`, 50,000): a run is
+ * one DynamoDB item (400 KB, written gzip-compressed within a 300 KB budget), and 16 hex
+ * characters do not compress much: 15,000 fingerprints are ~147 KB gzipped, 50,000 ~490 KB.
+ * A base run that kept fewer fingerprints of a tool than it had findings is partial: a finding
+ * missing from it is `unknown` (maybe among the ones not kept), never new.
+ */
 export const MAX_STORED_FINGERPRINTS = 15_000;
 
 export interface BaseRun {
   runId: string;
   ingestedAt: string;
   fingerprints: ReadonlySet<string>;
+  /** The tool's findings in that run (from its summary): more than `fingerprints` when cut. */
+  findings: number;
+  /** Every finding of the tool in that run has its fingerprint stored. */
+  complete: boolean;
 }
 
 export interface SuppressedFinding {
@@ -55,11 +65,20 @@ export interface ExpiredSuppression {
 }
 
 export interface SecurityAnalysis {
-  /** Per tool of the report: its base run, or undefined when there is none. */
+  /**
+   * Per tool of the report, and of the newest base run (a tool whose findings all went away
+   * is no longer in the report): its base run, or undefined when there is none.
+   */
   bases: Map<string, BaseRun | undefined>;
   /** Why no base could be consulted at all (history off or unreadable). */
   noHistory?: string;
   newFindings: Finding[];
+  /**
+   * Open findings missing from a partial base run (one that kept only the first
+   * `MAX_STORED_FINGERPRINTS`): maybe new, maybe among those not kept. Not new, not gated
+   * under `newOnly`.
+   */
+  unknown: Finding[];
   fixed: { tool: string; fingerprint: string }[];
   suppressed: SuppressedFinding[];
   expired: ExpiredSuppression[];
@@ -101,10 +120,15 @@ const basesOf = (tools: readonly string[], baseline: readonly SecurityRun[]) => 
     for (const r of baseline) {
       const entry = r.summary.fingerprints?.find((e) => e.tool === tool);
       if (!entry) continue;
+      const fingerprints = new Set(entry.fingerprints);
+      const counted = r.summary.tools.find((t) => t.name === tool)?.findings ?? 0;
+      const findings = Math.max(counted, entry.fingerprints.length);
       found = {
         runId: r.runId,
         ingestedAt: r.ingestedAt,
-        fingerprints: new Set(entry.fingerprints),
+        fingerprints,
+        findings,
+        complete: entry.fingerprints.length >= findings,
       };
       break;
     }
@@ -120,8 +144,16 @@ export const analyseSecurity = (input: AnalysisInput): SecurityAnalysis => {
   const { report, now } = input;
   const minSeverity = input.minSeverity ?? 'high';
   const newOnly = input.newOnly ?? true;
-  const tools = report.summary.tools.map((t) => t.name);
-  const bases = basesOf(tools, input.baseline ?? []);
+  const baseline = input.baseline ?? [];
+  // The newest base run's tools too: a tool with no findings left is absent from the report's
+  // summary, and its base findings are all fixed.
+  const tools = [
+    ...new Set([
+      ...report.summary.tools.map((t) => t.name),
+      ...(baseline[0]?.summary.fingerprints ?? []).map((e) => e.tool),
+    ]),
+  ];
+  const bases = basesOf(tools, baseline);
   const suppressed: SuppressedFinding[] = [];
   const expiredCounts = new Map<SecuritySuppression, number>();
   const open: Finding[] = [];
@@ -144,11 +176,13 @@ export const analyseSecurity = (input: AnalysisInput): SecurityAnalysis => {
     }
   }
   const current = new Set(report.findings.map((f) => f.fingerprint));
-  const isNew = (f: Finding): boolean => {
+  const notInBase = (f: Finding): boolean => {
     const base = bases.get(f.tool);
     return base !== undefined && !base.fingerprints.has(f.fingerprint);
   };
+  const isNew = (f: Finding): boolean => notInBase(f) && bases.get(f.tool)?.complete === true;
   const newFindings = open.filter(isNew).sort(bySeverityThenOrder);
+  const unknown = open.filter((f) => notInBase(f) && !isNew(f)).sort(bySeverityThenOrder);
   const fixed: SecurityAnalysis['fixed'] = [];
   for (const [tool, base] of bases)
     for (const fp of base?.fingerprints ?? [])
@@ -161,6 +195,7 @@ export const analyseSecurity = (input: AnalysisInput): SecurityAnalysis => {
     bases,
     ...(input.noHistory ? { noHistory: input.noHistory } : {}),
     newFindings,
+    unknown,
     fixed,
     suppressed,
     expired: [...expiredCounts].map(([entry, findings]) => ({ entry, findings })),

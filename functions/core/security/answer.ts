@@ -17,6 +17,11 @@ export interface SecurityAnswer {
   /** The first new findings, most severe first, then `newTotal`. */
   newFindings: (FindingRef & { message: string })[];
   newTotal: number;
+  /**
+   * Open findings missing from a partial base run (it kept only its first fingerprints): not
+   * counted as new. Present only when there are some.
+   */
+  unknownTotal?: number;
   /** Fingerprints of base findings no longer reported (first ones), then `fixedTotal`. */
   fixed: { tool: string; fingerprint: string }[];
   fixedTotal: number;
@@ -51,13 +56,23 @@ export const securityAnswer = (a: SecurityAnalysis): SecurityAnswer => ({
   newOnly: a.newOnly,
   bases: [...a.bases].map(([tool, base]) =>
     base
-      ? { tool, baseRunId: base.runId, baseAt: base.ingestedAt }
+      ? {
+          tool,
+          baseRunId: base.runId,
+          baseAt: base.ingestedAt,
+          ...(base.complete
+            ? {}
+            : {
+                note: `the base run kept ${base.fingerprints.size} of its ${base.findings} fingerprints: findings not among them are unknown, not new`,
+              }),
+        }
       : { tool, note: a.noHistory ?? 'no base run of this tool yet' },
   ),
   newFindings: a.newFindings
     .slice(0, MAX_FINDINGS_IN_EVENT)
     .map((f) => ({ ...findingRef(f), message: f.message })),
   newTotal: a.newFindings.length,
+  ...(a.unknown.length > 0 ? { unknownTotal: a.unknown.length } : {}),
   fixed: a.fixed.slice(0, MAX_FINDINGS_IN_EVENT),
   fixedTotal: a.fixed.length,
   suppressed: a.suppressed.slice(0, MAX_FINDINGS_IN_EVENT).map(({ finding, by }) => ({

@@ -1,7 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { gateConfigFor, parseConfig } from '../../../functions/core/config';
 import { parseArtillery } from '../../../functions/core/formats/artillery';
+import { evaluateGate } from '../../../functions/core/gates/gate';
+import { ARTILLERY_NO_ENSURE } from '../../../functions/core/gates/load';
 import { errorOf } from '../../helpers/errors';
 
 const FIXTURES = join(__dirname, '../../fixtures');
@@ -188,5 +191,82 @@ describe('parseArtillery rejects bad input', () => {
     expect(err.message).toContain('Invalid Artillery report');
     expect(err.message).toContain(message);
     expect(err.location?.path).toBeTruthy();
+  });
+});
+
+describe('parseArtillery on a real run whose `ensure` checks failed', () => {
+  // Artillery 2.0.21 `artillery run --output ensure-failed.json ensure-failed.yml` against
+  // ensure-failed-server.js; ensure-failed-console.txt is the same run's console.
+  const text = readFileSync(join(FIXTURES, 'real/artillery/ensure-failed-console.txt'), 'utf8');
+  // The final summary (the console prints one per 10 s period before it).
+  const console = text.slice(text.indexOf('Summary report'));
+  const printed = (name: string): number => {
+    const m = new RegExp(`^${name.replace(/\./g, '\\.')}: \\.+ ([\\d.]+)`, 'm').exec(console);
+    if (!m) throw new Error(`${name} not in the console`);
+    return Number(m[1]);
+  };
+  const responseTime = (stat: string): number => {
+    const block = console.slice(console.indexOf('http.response_time:\n'));
+    const m = new RegExp(`^  ${stat}: \\.+ ([\\d.]+)`, 'm').exec(block);
+    if (!m) throw new Error(`${stat} not in the console`);
+    return Number(m[1]);
+  };
+
+  it("has the console's figures: 106 requests, 40 failed (18 ETIMEDOUT + 22 500s), p95 153, p99 172.5", () => {
+    const parsed = parseArtillery(load('real/artillery/ensure-failed.json'));
+    expect(printed('http.requests')).toBe(106);
+    expect(parsed.summary.requests).toBe(printed('http.requests'));
+    expect(parsed.summary.failedRequests).toBe(
+      printed('errors.ETIMEDOUT') + printed('http.codes.500'),
+    );
+    expect(parsed.summary.failedRequests).toBe(40);
+    expect(parsed.summary.errorRate).toBeCloseTo(40 / 106, 10);
+    expect(parsed.summary.latencyMs).toMatchObject({
+      min: responseTime('min'),
+      max: responseTime('max'),
+      avg: responseTime('mean'),
+      med: responseTime('median'),
+      p95: responseTime('p95'),
+      p99: responseTime('p99'),
+    });
+    expect(parsed.summary.latencyMs).toMatchObject({ p95: 153, p99: 172.5, max: 179 });
+    expect(parsed.summary.requestsPerSecond).toBe(printed('http.request_rate'));
+    expect(parsed.warnings).toEqual([
+      '22 responses with a 4xx status are not counted as failed requests (only errors.* and 5xx are).',
+    ]);
+  });
+
+  it('the report records neither the ensure definitions nor their results, though three failed', () => {
+    const doc = load('real/artillery/ensure-failed.json') as Record<string, unknown>;
+    expect(Object.keys(doc).sort()).toEqual(['aggregate', 'intermediate']);
+    expect(JSON.stringify(doc)).not.toMatch(/ensure/);
+    expect(console.match(/^fail: .*$/gm)).toEqual([
+      'fail: http.codes.500 < 1',
+      'fail: vusers.failed == 0',
+      'fail: http.response_time.p99 < 100',
+    ]);
+    expect(parseArtillery(doc).summary.thresholds).toEqual([]);
+  });
+
+  it('the gate does not claim the test has no thresholds: it says Artillery does not record them', () => {
+    const gate = evaluateGate(
+      parseArtillery(load('real/artillery/ensure-failed.json')),
+      gateConfigFor(parseConfig({}), 'p'),
+      { baseline: [], now: new Date('2026-12-05T00:00:00Z') },
+    );
+    const thresholds = gate.checks.find((c) => c.id === 'load.thresholds');
+    expect(thresholds).toMatchObject({ status: 'skip', message: ARTILLERY_NO_ENSURE });
+    expect(ARTILLERY_NO_ENSURE).toMatch(
+      /^Artillery's JSON report does not record `ensure` results: gate on Artillery's exit code/,
+    );
+    // A k6 summary without thresholds really has none.
+    const k6 = evaluateGate(
+      { ...parseArtillery(load('real/artillery/ensure-failed.json')), format: 'k6' },
+      gateConfigFor(parseConfig({}), 'p'),
+      { baseline: [], now: new Date('2026-12-05T00:00:00Z') },
+    );
+    expect(k6.checks.find((c) => c.id === 'load.thresholds')?.message).toBe(
+      'The load test defines no thresholds.',
+    );
   });
 });

@@ -24,6 +24,7 @@ const EXPECTED_BY_FOLDER: Record<string, string> = {
   'real/vitest': 'jest',
   'real/c8': 'istanbul',
   'real/playwright': 'playwright',
+  'real/artillery': 'artillery',
 };
 const EXPECTED_GENERATED: Record<string, string> = {
   'generated/jest-30-json-retries-broken-suite.json': 'jest',
@@ -38,6 +39,7 @@ const EXPECTED_GENERATED: Record<string, string> = {
   'security/zap-dev-build-traditional.json': 'zap',
   'security/npm-audit-v2-audit-ci-allowlisted-path.json': 'npm-audit',
   'security/trivy-npm-repo.json': 'trivy',
+  'security/trivy-fs-secret-misconfig.json': 'trivy',
   'security/grype-json-presenter-dirs.json': 'grype',
   'security/npm-audit-empty-cdk-integ-tests-sample.json': 'npm-audit',
 };

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { detectReport } from '../../../cli/report';
 import { parseConfig } from '../../../functions/core/config';
 import { parseReport } from '../../../functions/core/formats';
+import { evaluateGate } from '../../../functions/core/gates/gate';
 import { ingest } from '../../../functions/core/ingest/service';
 import {
   fingerprintOf,
@@ -78,25 +79,112 @@ describe('Trivy JSON', () => {
     expect(parseSecurity(JSON.stringify(doc)).findings[0]?.fingerprint).not.toBe(before);
   });
 
-  it('a clean scan (no Results) is zero findings; misconfigurations and secrets are counted as not read', () => {
+  it('a clean scan (no Results) is zero findings', () => {
     expect(
       parseSecurity(JSON.stringify({ SchemaVersion: 2, ArtifactName: 'alpine:3.19' })).summary
         .findings,
     ).toBe(0);
     const r = parseSecurity(
-      trivyWith([{ VulnerabilityID: 'CVE-1', PkgName: 'a', Severity: 'UNKNOWN' }], {
-        Misconfigurations: [{}, {}],
-        Secrets: [{}],
-      }),
+      trivyWith([{ VulnerabilityID: 'CVE-1', PkgName: 'a', Severity: 'UNKNOWN' }]),
     );
     expect(r.findings[0]).toMatchObject({
       severity: 'low',
       message: 'CVE-1; no fix available (package-lock.json)',
       location: { package: 'a' },
     });
-    expect(r.warnings).toEqual([
-      "3 misconfiguration(s) and secret(s) in the report are not read: send Trivy's SARIF output (--format sarif) to gate on them.",
+    expect(r.warnings).toEqual([]);
+  });
+
+  it('reads secrets and failed misconfigurations as findings, so a leaked key fails the gate', () => {
+    const text = read('trivy-fs-secret-misconfig.json');
+    const r = parseSecurity(text);
+    expect(
+      r.findings.map((f) => [f.ruleId, f.severity, f.location, f.suppressedInReport ?? null]),
+    ).toEqual([
+      ['aws-access-key-id', 'critical', { file: 'config/.env', line: 1 }, null],
+      ['DS002', 'high', { file: 'Dockerfile' }, null],
+      ['DS001', 'medium', { file: 'Dockerfile', line: 1 }, null],
+      // EXCEPTION: an exception the policy grants; PASS (DS005) is no finding at all.
+      ['DS026', 'low', { file: 'Dockerfile' }, 'Trivy: policy exception'],
+      // --show-suppressed: ignored by .trivyignore.yaml, still listed.
+      [
+        'CVE-2019-11358',
+        'medium',
+        { package: 'jquery', version: '3.3.9' },
+        'Trivy ignored: Not reachable from our code (.trivyignore.yaml)',
+      ],
     ]);
+    expect(r.findings[0]).toMatchObject({
+      ruleName: 'AWS Access Key ID',
+      message: 'Secret: AWS Access Key ID (AWS)',
+    });
+    expect(r.findings[1]?.message).toBe(
+      "Image user should not be 'root': Specify at least 1 USER command in Dockerfile with non-root user as argument",
+    );
+    expect(r.warnings).toEqual([]);
+    const gate = evaluateGate(r, parseConfig({}).gates, { baseline: [], now: new Date() });
+    expect(gate.status).toBe('fail');
+    expect(gate.checks[0]?.message).toMatch(/^2 findings at or above high \(1 critical, 1 high\)/);
+  });
+
+  it('reads sparse secrets, misconfigurations and ignored findings, naming what it lacks', () => {
+    const result = (secrets: unknown[]) => ({
+      Secrets: secrets,
+      Misconfigurations: [
+        { AVDID: 'AVD-DS-0002', Severity: 'LOW', Title: 'T', Message: 'T' },
+        { Severity: 'MEDIUM', CauseMetadata: 'not an object' },
+      ],
+      ExperimentalModifiedFindings: [
+        { Type: 'license', Finding: {} },
+        { Type: 'secret', Finding: { RuleID: 'k', Severity: 'LOW' } },
+        {
+          Type: 'misconfiguration',
+          Status: 'ignored',
+          Finding: { ID: 'DS1', Severity: 'LOW' },
+        },
+      ],
+    });
+    const doc = (secrets: unknown[]) =>
+      JSON.stringify({ SchemaVersion: 2, Results: ['not an object', result(secrets)] });
+    const problem = errorOf(() => parseSecurity(doc([{ Severity: 'HIGH', StartLine: 0 }, 'junk'])));
+    // The junk secret has no Severity: named by its place.
+    expect(problem.message).toBe(
+      'Results[1].Secrets[1].Severity must be CRITICAL, HIGH, MEDIUM, LOW or UNKNOWN.',
+    );
+    const r = parseSecurity(doc([{ Severity: 'HIGH', StartLine: 0 }]));
+    expect(
+      r.findings.map((f) => [f.ruleId, f.message, f.location, f.suppressedInReport ?? null]),
+    ).toEqual([
+      ['(no rule id)', 'Secret: (no rule id)', {}, null],
+      ['AVD-DS-0002', 'T', {}, null],
+      ['(no check id)', '(no check id)', {}, null],
+      ['k', 'Secret: k', {}, 'Trivy ignored'],
+      ['DS1', 'DS1', {}, 'Trivy ignored'],
+    ]);
+    expect(r.warnings).toEqual([
+      '1 suppressed finding(s) of other kinds (licenses) in ExperimentalModifiedFindings are not read.',
+    ]);
+  });
+
+  it('secret and misconfiguration fingerprints survive line shifts, and tell findings apart', () => {
+    const doc = JSON.parse(read('trivy-fs-secret-misconfig.json'));
+    const before = parseSecurity(JSON.stringify(doc)).findings.map((f) => f.fingerprint);
+    doc.Results[0].Secrets[0].StartLine = 7;
+    doc.Results[0].Secrets[0].EndLine = 7;
+    doc.Results[1].Misconfigurations[1].CauseMetadata.StartLine = 3;
+    const after = parseSecurity(JSON.stringify(doc)).findings.map((f) => f.fingerprint);
+    expect(after).toEqual(before);
+    expect(new Set(before).size).toBe(before.length);
+    // A second key in the same file is a second finding.
+    doc.Results[0].Secrets.push({
+      ...doc.Results[0].Secrets[0],
+      Match: 'AWS_ACCESS_KEY_ID_2=********************',
+    });
+    const two = parseSecurity(JSON.stringify(doc)).findings.filter(
+      (f) => f.ruleId === 'aws-access-key-id',
+    );
+    expect(new Set(two.map((f) => f.fingerprint)).size).toBe(2);
+    expect(two[0]?.fingerprint).toBe(before[0]);
   });
 
   it('the same vulnerability twice in one target stays two findings', () => {
@@ -371,7 +459,7 @@ describe('hostile and malformed Trivy and Grype reports', () => {
   it('refuses huge arrays with the count to aim for', () => {
     const vulns = Array.from({ length: MAX_FINDINGS + 1 }, () => 0);
     expect(errorOf(() => parseReport(trivyWith(vulns))).message).toMatch(
-      /more than 50000 vulnerabilities: split the scan or filter it \(--severity\)/,
+      /more than 50000 vulnerabilities, secrets and misconfigurations: split the scan or filter it \(--severity\)/,
     );
     expect(
       errorOf(() => parseReport(JSON.stringify({ matches: vulns, descriptor: {} }))).message,

@@ -1,6 +1,5 @@
 import { runAction } from './action';
-import { escapeData } from './feedback/annotations';
-import { oneLine } from './feedback/answer';
+import { errorCommand } from './feedback/annotations';
 
 /** Process entry of the GitHub Action (built into action/dist/index.mjs). */
 runAction(process.env, process.env.GITHUB_WORKSPACE ?? process.cwd()).then(
@@ -9,7 +8,7 @@ runAction(process.env, process.env.GITHUB_WORKSPACE ?? process.cwd()).then(
   },
   (error: unknown) => {
     const message = error instanceof Error ? error.message : String(error);
-    process.stdout.write(`::error title=Vigil::${escapeData(oneLine(message, 1000))}\n`);
+    process.stdout.write(`${errorCommand('Vigil', message)}\n`);
     process.exitCode = 1;
   },
 );

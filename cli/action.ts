@@ -66,7 +66,7 @@ export const expandFiles = async (spec: string, cwd: string): Promise<string[]> 
   const out: string[] = [];
   for (const pattern of spec.split(/\s+/).filter(Boolean)) {
     const found = /[*?]/.test(pattern) ? await globFiles(pattern, cwd) : [];
-    // An unmatched pattern stays: `vigil report` then says the file cannot be read.
+    // An unmatched pattern stays: `vigil report` then says that no file matches it.
     out.push(...(found.length ? found : [pattern]));
   }
   return out;

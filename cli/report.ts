@@ -13,6 +13,7 @@ import {
 import { looksLikeGoTestJson } from '../functions/core/formats/go-test';
 import { FORMATS, type FormatId } from '../functions/core/formats/types';
 import { type CiMetadata, detectCi } from './ci-env';
+import { errorCommand } from './feedback/annotations';
 import { type Delivered, deliveredOf, jsonLine, logLine } from './feedback/answer';
 import { giveFeedback } from './feedback/index';
 import { failureLines, patchLines } from './feedback/text';
@@ -701,6 +702,8 @@ interface FileResult {
   allowed?: boolean;
   /** What Vigil answered, for the feedback (summary, annotations, comment, status). */
   delivered?: Delivered;
+  /** What went wrong, when the file got no verdict (for the `::error` annotation). */
+  error?: string;
 }
 
 interface Context {
@@ -874,13 +877,15 @@ const reportFile = async (ctx: Context, file: string, index: number): Promise<Fi
   try {
     content = await deps.readFile(file);
   } catch (e) {
-    const reason =
-      isRecord(e) && typeof e.code === 'string'
-        ? e.code
-        : e instanceof Error
-          ? e.message
-          : String(e);
-    const message = `cannot read ${file}: ${reason}`;
+    const code = isRecord(e) && typeof e.code === 'string' ? e.code : undefined;
+    const reason = code ?? (e instanceof Error ? e.message : String(e));
+    // A glob the shell (or the Action) left as written matched nothing: say that, not ENOENT.
+    const message =
+      code === 'ENOENT'
+        ? /[*?]/.test(file)
+          ? `no file matches the pattern ${file}`
+          : `no such file: ${file} (ENOENT)`
+        : `cannot read ${file}: ${reason}`;
     ctx.err(`✖ ${message}`);
     if (options.json)
       ctx.out(
@@ -891,7 +896,7 @@ const reportFile = async (ctx: Context, file: string, index: number): Promise<Fi
           error: { code: 'unreadable', message },
         }),
       );
-    return { file, outcome: 'unreadable', exitCode: EXIT.usage };
+    return { file, outcome: 'unreadable', exitCode: EXIT.usage, error: message };
   }
 
   // A report that is already gzipped is sent as is; detection looks inside it.
@@ -1010,6 +1015,7 @@ const reportFile = async (ctx: Context, file: string, index: number): Promise<Fi
       outcome: 'unreachable',
       exitCode: allowed ? EXIT.ok : EXIT.unreachable,
       allowed,
+      error: `${file}: ${message}`,
     };
   }
   const { status } = result;
@@ -1037,7 +1043,7 @@ const reportFile = async (ctx: Context, file: string, index: number): Promise<Fi
         }),
       );
     }
-    return { file, outcome: 'rejected', exitCode: EXIT.rejected };
+    return { file, outcome: 'rejected', exitCode: EXIT.rejected, error: `${file}: ${message}` };
   }
 
   const answer = readAnswer(result.body, status, ctx.redact);
@@ -1064,6 +1070,7 @@ const reportFile = async (ctx: Context, file: string, index: number): Promise<Fi
       outcome: 'unreachable',
       exitCode: allowed ? EXIT.ok : EXIT.unreachable,
       allowed,
+      error: `${file}: ${message}`,
     };
   }
 
@@ -1150,10 +1157,22 @@ export const runReport = async (argv: string[], deps: ReportDeps): Promise<numbe
     deps.stdout(USAGE);
     return EXIT.ok;
   }
+  // On GitHub Actions, a run that ends without a verdict (exit 2, 3 or 4) says why in one
+  // `::error` annotation: without it the step only shows "exit code 2" (a failed gate has its
+  // own annotations). With --json, stdout carries only JSON lines: it goes to stderr then.
+  const onGitHub = deps.env.GITHUB_ACTIONS === 'true';
+  const errorAnnotation = (message: string, json: boolean) => {
+    if (!onGitHub) return;
+    const line = `${errorCommand('Vigil', redact(message))}\n`;
+    if (json) deps.stderr(line);
+    else deps.stdout(line);
+  };
+
   if (parsed.kind === 'error') {
     for (const p of parsed.problems) err(`vigil report: ${p}`);
     err('');
     deps.stderr(USAGE);
+    errorAnnotation(`vigil report: ${parsed.problems.join('; ')}`, argv.includes('--json'));
     return EXIT.usage;
   }
   const { options } = parsed;
@@ -1201,6 +1220,11 @@ export const runReport = async (argv: string[], deps: ReportDeps): Promise<numbe
 
   const code = Math.max(EXIT.ok, ...results.map((r) => r.exitCode));
   if (!options.json) out(verdictLine(results, code));
+  if (code >= EXIT.usage) {
+    const errors = results.flatMap((r) => (r.exitCode >= EXIT.usage && r.error ? [r.error] : []));
+    const head = errors.length === 1 ? '' : `${plural(errors.length, 'report')} got no verdict: `;
+    errorAnnotation(`${head}${errors.join('; ')}`, options.json);
+  }
   await giveFeedback(
     {
       project: options.project,

@@ -28,6 +28,10 @@ const command = (
   return `::${kind}${list ? ` ${list}` : ''}::${escapeData(message)}`;
 };
 
+/** One `::error` annotation with a title, message and title escaped; the message is one line. */
+export const errorCommand = (title: string, message: string): string =>
+  command('error', { title }, oneLine(message, 1000));
+
 /** A repository-relative path for `file=`: absolute paths under the workspace are shortened. */
 export const relativeTo = (file: string, workspace: string | undefined): string => {
   const f = file.replaceAll('\\', '/');

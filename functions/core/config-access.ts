@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { GateConfig, Quarantine, SecuritySuppression, VigilConfig } from './config';
+import type { GateConfig, Quarantine, SecuritySuppression, VigilConfig } from './config.js';
 
 /**
  * Reading an already validated config, without its zod schema: the Lambda bundles import

@@ -1,7 +1,7 @@
 import * as z from 'zod';
-import { VAR_PLACEHOLDER } from './config-access';
-import { VigilError } from './errors';
-import { SECRET_PLACEHOLDER, secretNames } from './probes/secrets';
+import { VAR_PLACEHOLDER } from './config-access.js';
+import { VigilError } from './errors.js';
+import { SECRET_PLACEHOLDER, secretNames } from './probes/secrets.js';
 
 /** The stages deployed to AWS, one stack each (`cdk deploy -c stage=NAME`). */
 export const DEPLOYED_STAGES = ['dev', 'staging', 'prod'] as const;
@@ -14,7 +14,7 @@ export {
   quarantineFor,
   suppressionsFor,
   VAR_PLACEHOLDER,
-} from './config-access';
+} from './config-access.js';
 
 /**
  * The one typed, validated source of truth for Vigil's configuration. CDK reads it

@@ -1,6 +1,6 @@
 import * as z from 'zod';
-import { VigilError } from './errors';
-import { DETAIL_TYPES, SOURCES } from './event-names';
+import { VigilError } from './errors.js';
+import { DETAIL_TYPES, SOURCES } from './event-names.js';
 
 /**
  * Canonical events: the one definition of what travels on the bus, used by the
@@ -14,7 +14,7 @@ export {
   MAX_FAILED_TESTS_IN_EVENT,
   MAX_FINDINGS_IN_EVENT,
   SOURCES,
-} from './event-names';
+} from './event-names.js';
 
 export type DetailType = (typeof DETAIL_TYPES)[keyof typeof DETAIL_TYPES];
 

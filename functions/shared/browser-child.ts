@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import type { BrowserJob, BrowserProgress, BrowserReport } from '../core/probes/browser';
-import type { StepResult } from '../core/probes/outcome';
+import type { BrowserJob, BrowserProgress, BrowserReport } from '../core/probes/browser.js';
+import type { StepResult } from '../core/probes/outcome.js';
 
 /**
  * The child process of a browser check: receives one `BrowserJob` over IPC, drives Chromium

@@ -194,6 +194,46 @@ describe('a GitHub workflow with the single-file CLI', () => {
     expect(r.code).toBe(0);
   }, 60_000);
 
+  it('the action says in one ::error why it got no verdict: no file matched, token refused', async () => {
+    const action = (inputs: Record<string, string>) =>
+      new Promise<{ code: number; stdout: string }>((done) => {
+        execFile(
+          process.execPath,
+          [ACTION_OUTFILE],
+          {
+            cwd: work,
+            timeout: 30_000,
+            env: {
+              PATH: process.env.PATH ?? '',
+              GITHUB_ACTIONS: 'true',
+              GITHUB_ACTION: 'vigil',
+              GITHUB_WORKSPACE: work,
+              INPUT_ENDPOINT: pipeline.url,
+              INPUT_PROJECT: 'shop',
+              INPUT_TOKEN: TOKEN,
+              'INPUT_FAIL-ON-UNREACHABLE': 'true',
+              ...inputs,
+            },
+          },
+          (error, stdout) => done({ code: error ? Number(error.code ?? 1) : 0, stdout }),
+        );
+      });
+    const errors = (stdout: string) => stdout.split('\n').filter((l) => l.startsWith('::error'));
+    await writeFile(join(work, 'junit.xml'), junit(false));
+
+    const nomatch = await action({ INPUT_FILES: 'nomatch/*.xml' });
+    const refused = await action({ INPUT_FILES: 'junit.xml', INPUT_TOKEN: 'not-the-token' });
+
+    expect(nomatch.code).toBe(2);
+    expect(errors(nomatch.stdout)).toEqual([
+      '::error title=Vigil::no file matches the pattern nomatch/*.xml',
+    ]);
+    expect(refused.code).toBe(3);
+    expect(errors(refused.stdout)).toEqual([
+      expect.stringMatching(/^::error title=Vigil::junit\.xml: rejected by the server: .*401/),
+    ]);
+  }, 60_000);
+
   it('runs probe --once from the same file', async () => {
     await writeFile(
       join(work, 'probes.json'),

@@ -821,7 +821,7 @@ describe('vigil report: errors and retries', () => {
     const r = await run([JUNIT, ISTANBUL, missing, '--endpoint', srv.endpoint, '--project', 'p']);
     expect(srv.requests).toHaveLength(2);
     expect(r.code).toBe(3);
-    expect(r.stderr).toContain(`cannot read ${missing}: ENOENT`);
+    expect(r.stderr).toContain(`no such file: ${missing} (ENOENT)`);
     expect(r.stderr).toContain('too big');
     expect(r.stdout).toContain('(3 reports: 1 gate failed, 1 rejected, 1 unreadable)');
   });
@@ -831,6 +831,78 @@ describe('vigil report: errors and retries', () => {
     const r = await run([join(tmp, 'nope.xml'), '--endpoint', srv.endpoint, '--project', 'p']);
     expect(r.code).toBe(2);
     expect(srv.requests).toHaveLength(0);
+  });
+});
+
+describe('vigil report: an ::error annotation when there is no verdict (GitHub Actions)', () => {
+  const errorLines = (s: string) => s.split('\n').filter((l) => l.startsWith('::error'));
+
+  it('says that a pattern matched no file (exit 2), and only on GitHub Actions', async () => {
+    const srv = await listen(accept);
+    const pattern = join(tmp, 'nomatch', '*.xml');
+    const args = [pattern, '--endpoint', srv.endpoint, '--project', 'p'];
+
+    const onGitHub = await run(args, { GITHUB_ACTIONS: 'true' });
+    const elsewhere = await run(args);
+
+    expect(onGitHub.code).toBe(2);
+    expect(onGitHub.stderr).toContain(`✖ no file matches the pattern ${pattern}`);
+    expect(onGitHub.stderr).not.toContain('ENOENT');
+    expect(errorLines(onGitHub.stdout)).toEqual([
+      `::error title=Vigil::no file matches the pattern ${pattern}`,
+    ]);
+    expect(elsewhere.code).toBe(2);
+    expect(errorLines(elsewhere.stdout)).toEqual([]);
+    expect(srv.requests).toHaveLength(0);
+  });
+
+  it('says the token was refused (exit 3), escaped as a workflow command', async () => {
+    const srv = await listen(() => ({
+      status: 401,
+      json: { error: { code: 'unauthorized', message: '100% wrong\r\n::stop-commands::x' } },
+    }));
+    const r = await run([JUNIT, '--endpoint', srv.endpoint, '--project', 'p'], {
+      GITHUB_ACTIONS: 'true',
+    });
+    expect(r.code).toBe(3);
+    const lines = errorLines(r.stdout);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(
+      /^::error title=Vigil::.*datadog-java-gradle\.xml: rejected by the server/,
+    );
+    // `%` is escaped, and no line break survives to start a command of its own.
+    expect(lines[0]).toContain('100%25 wrong');
+    expect(r.stdout.split('\n').filter((l) => l.startsWith('::stop-commands'))).toEqual([]);
+  });
+
+  it('says Vigil was unreachable (exit 4), but not when that is allowed; --json uses stderr', async () => {
+    const endpoint = await closedPort();
+    const args = [JUNIT, ISTANBUL, '--endpoint', endpoint, '--project', 'p', '--retries', '0'];
+    const env = { GITHUB_ACTIONS: 'true' };
+
+    const failed = await run(args, env);
+    const json = await run([...args, '--json'], env);
+    const allowed = await run([...args, '--allow-unreachable'], env);
+
+    expect(failed.code).toBe(4);
+    const lines = errorLines(failed.stdout);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(
+      /^::error title=Vigil::2 reports got no verdict: .*datadog-java-gradle\.xml: endpoint unreachable after 1 attempt.*; .*coverage-summary\.json: endpoint unreachable/,
+    );
+    expect(json.code).toBe(4);
+    expect(errorLines(json.stdout)).toEqual([]);
+    expect(errorLines(json.stderr)).toHaveLength(1);
+    expect(allowed.code).toBe(0);
+    expect(errorLines(allowed.stdout)).toEqual([]);
+  });
+
+  it('says what is wrong with the arguments (exit 2)', async () => {
+    const r = await run([JUNIT, '--project', 'p'], { GITHUB_ACTIONS: 'true' });
+    expect(r.code).toBe(2);
+    expect(errorLines(r.stdout)).toEqual([
+      expect.stringMatching(/^::error title=Vigil::vigil report: .*endpoint/),
+    ]);
   });
 });
 

@@ -35,7 +35,7 @@ describe('the action files input', () => {
       'reports/unit/b.xml',
     ]);
     expect(await expandFiles(`${root}/elsewhere/*.xml`, workspace)).toEqual(['../elsewhere/c.xml']);
-    // Unmatched, it stays as written (vigil report then says it cannot be read).
+    // Unmatched, it stays as written (vigil report then says no file matches it).
     expect(await expandFiles(`${workspace}/nowhere/*.xml`, workspace)).toEqual([
       `${workspace}/nowhere/*.xml`,
     ]);

@@ -12,14 +12,17 @@ import { VigilError } from '../../core/errors';
  * package.json, loads as ESM or CommonJS alike; the default export (or `config`) is validated
  * with every problem reported at once.
  */
-export const loadConfigFile = async (path: string): Promise<VigilConfig> => {
+export const loadConfigFile = async (
+  path: string,
+  loaders: CodeLoaders = {},
+): Promise<VigilConfig> => {
   const full = resolve(path);
   let raw: unknown;
   try {
     if (extname(full) === '.json') {
       raw = JSON.parse(await readFile(full, 'utf8'));
     } else {
-      const mod = (await importCode(full)) as Exported & { default?: Exported };
+      const mod = (await importCode(full, loaders)) as Exported & { default?: Exported };
       // A CommonJS-typed file (no "type": "module" nearby) arrives wrapped in `default`; one
       // written with `export` is marked `__esModule` there, even when it has no default export.
       const exported = isExports(mod.default) || isTranspiled(mod.default) ? mod.default : mod;
@@ -70,21 +73,40 @@ const resolveScripts = async (config: VigilConfig, full: string): Promise<VigilC
   return { ...config, probes };
 };
 
+/** How code configs are imported; tests replace these (this machine may lack a Node feature). */
+export interface CodeLoaders {
+  /** tsx's API. Default: `import('tsx/esm/api')`, which throws where tsx is not installed. */
+  loadTsx?: () => Promise<Pick<typeof import('tsx/esm/api'), 'tsImport'>>;
+  /**
+   * Whether this Node strips TypeScript types itself (`process.features.typescript`: 'strip'
+   * or 'transform' from Node 22.18 / 23.6, else undefined or false).
+   */
+  typeStripping?: boolean;
+  /** Node's own import of a file URL. */
+  importNative?: (url: string) => Promise<unknown>;
+}
+
+const nodeStripsTypes = (): boolean =>
+  Boolean((process.features as { typescript?: string | false }).typescript);
+
 /**
  * tsx's loader where it is installed; without it (the single-file CLI in an empty directory)
- * JavaScript configs load natively and a TypeScript one says what it needs.
+ * JavaScript configs load natively, and so does a TypeScript one where Node strips types
+ * itself; elsewhere a TypeScript config says what it needs.
  */
-const importCode = async (full: string): Promise<unknown> => {
-  let tsx: typeof import('tsx/esm/api') | undefined;
+const importCode = async (full: string, loaders: CodeLoaders): Promise<unknown> => {
+  const importNative = loaders.importNative ?? ((url: string) => import(url));
+  let tsx: Pick<typeof import('tsx/esm/api'), 'tsImport'> | undefined;
   try {
-    tsx = await import('tsx/esm/api');
+    tsx = await (loaders.loadTsx ?? (() => import('tsx/esm/api')))();
   } catch {
-    if (/\.[cm]?ts$/.test(full))
+    if (/\.[cm]?ts$/.test(full) && !(loaders.typeStripping ?? nodeStripsTypes()))
       throw new Error(
-        'a TypeScript config needs tsx (npm install --save-dev tsx); or write it as .mjs or .json',
+        'a TypeScript config needs tsx (npm install --save-dev tsx) or Node.js with type ' +
+          'stripping (22.18 or later); or write it as .mjs or .json',
       );
   }
-  return tsx ? tsx.tsImport(full, import.meta.url) : import(pathToFileURL(full).href);
+  return tsx ? tsx.tsImport(full, import.meta.url) : importNative(pathToFileURL(full).href);
 };
 
 interface Exported {

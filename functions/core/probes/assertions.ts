@@ -1,5 +1,5 @@
-import type { ProbeConfig } from '../config';
-import { select } from './json-path';
+import type { ProbeConfig } from '../config.js';
+import { select } from './json-path.js';
 
 /**
  * Probe assertions: pure decisions on what a probe observed. Given the probe's `expect`

@@ -1,7 +1,7 @@
-import type { ProbeCompletedDetail } from '../events';
-import type { Failure } from './assertions';
-import { type JudgedOutcome, judged, type StepResult } from './outcome';
-import { redactSecrets } from './secrets';
+import type { ProbeCompletedDetail } from '../events.js';
+import type { Failure } from './assertions.js';
+import { type JudgedOutcome, judged, type StepResult } from './outcome.js';
+import { redactSecrets } from './secrets.js';
 
 /**
  * The run contract of a browser check, without Playwright: what the runner hands the child

@@ -1,5 +1,5 @@
-import type { ProbeCompletedDetail } from '../events';
-import type { Failure, Verdict } from './assertions';
+import type { ProbeCompletedDetail } from '../events.js';
+import type { Failure, Verdict } from './assertions.js';
 
 /**
  * The result shape of checks that judge themselves (multi-step, TCP, DNS), as opposed to a

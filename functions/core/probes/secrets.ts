@@ -1,4 +1,4 @@
-import { VigilError } from '../errors';
+import { VigilError } from '../errors.js';
 
 /**
  * `{{secret:NAME}}` placeholders in probe header values. The resolved values go to the

@@ -331,8 +331,13 @@ export class IngestApi extends Construct {
     ] as const) {
       this.api.addRoutes({ path, methods: [method], integration, authorizer });
     }
-    for (const path of ['/v1/health', '/v1/cli/vigil.mjs', '/v1/status']) {
-      for (const route of this.api.addRoutes({ path, methods: [HttpMethod.GET], integration })) {
+    // HEAD of health and the status model as GET without the body (uptime checkers send it).
+    for (const [path, methods] of [
+      ['/v1/health', [HttpMethod.GET, HttpMethod.HEAD]],
+      ['/v1/cli/vigil.mjs', [HttpMethod.GET]],
+      ['/v1/status', [HttpMethod.GET, HttpMethod.HEAD]],
+    ] as const) {
+      for (const route of this.api.addRoutes({ path, methods: [...methods], integration })) {
         Validations.of(route).acknowledge({
           id: 'AwsSolutions-APIG4',
           reason:

@@ -15,6 +15,7 @@ import {
   correlationIdFrom,
   errorResponse,
   type HttpResult,
+  headAsGet,
   header,
   json,
 } from '../shared/http';
@@ -310,5 +311,12 @@ export const createIngestHandler = (deps: IngestHandlerDeps) => {
     }
   };
 
-  return traceHandler('ingest', handle);
+  /** The public reads that answer HEAD as GET without the body (uptime checkers send HEAD). */
+  const HEAD_PATHS = new Set(['/v1/health', '/v1/status']);
+  const answer = (event: APIGatewayProxyEventV2, context?: Context): Promise<HttpResult> =>
+    event.requestContext.http.method === 'HEAD' && HEAD_PATHS.has(event.rawPath)
+      ? headAsGet(event, (get) => handle(get, context))
+      : handle(event, context);
+
+  return traceHandler('ingest', answer);
 };

@@ -94,3 +94,20 @@ export const validCorrelationId = (value: string | undefined): string | undefine
 /** The caller's x-correlation-id when well-formed, else undefined (the caller makes one). */
 export const correlationIdFrom = (event: APIGatewayProxyEventV2): string | undefined =>
   validCorrelationId(header(event, 'x-correlation-id'));
+
+/**
+ * HEAD answered as GET (uptime checkers send it): `answer` gets the request as a GET, and the
+ * HEAD answer is its status and headers, `Content-Length` saying how long the body left out is.
+ */
+export const headAsGet = async (
+  event: APIGatewayProxyEventV2,
+  answer: (get: APIGatewayProxyEventV2) => Promise<HttpResult>,
+): Promise<HttpResult> => {
+  const http = { ...event.requestContext.http, method: 'GET' };
+  const { body, isBase64Encoded, ...rest } = await answer({
+    ...event,
+    requestContext: { ...event.requestContext, http },
+  });
+  const bytes = Buffer.byteLength(body ?? '', isBase64Encoded ? 'base64' : 'utf8');
+  return { ...rest, headers: { ...rest.headers, 'content-length': String(bytes) } };
+};

@@ -3,7 +3,7 @@ import { bearerMatches } from '../core/access';
 import { VigilError } from '../core/errors';
 import type { TokenSource } from '../core/ports';
 import type { BadgeData, PublicStatus } from '../core/status/api';
-import { errorResponse, type HttpResult, header } from '../shared/http';
+import { errorResponse, type HttpResult, headAsGet, header } from '../shared/http';
 import { prepareAssets, withStatusPage } from './assets';
 import { renderBadge } from './badge';
 import { securityHeaders } from './security';
@@ -143,8 +143,7 @@ export const createWebHandler = (deps: WebHandlerDeps) => {
     const { method } = event.requestContext.http;
     const path = event.rawPath;
     try {
-      if (method !== 'GET' && method !== 'HEAD')
-        throw new VigilError('not_found', `No route for ${method} ${path}.`);
+      if (method !== 'GET') throw new VigilError('not_found', `No route for ${method} ${path}.`);
       if (path === '/' || path === '/index.html') return file(event, 'index.html');
       if (path.startsWith('/assets/')) return file(event, path.slice(1));
       if (path === '/status') return await statusPage();
@@ -165,11 +164,9 @@ export const createWebHandler = (deps: WebHandlerDeps) => {
    * one the length its GET would have.
    */
   return async (event: APIGatewayProxyEventV2): Promise<HttpResult> => {
+    if (event.requestContext.http.method === 'HEAD') return headAsGet(event, get);
     const result = await get(event);
     const bytes = Buffer.byteLength(result.body ?? '', result.isBase64Encoded ? 'base64' : 'utf8');
-    const headers = { ...result.headers, 'content-length': String(bytes) };
-    if (event.requestContext.http.method !== 'HEAD') return { ...result, headers };
-    const { body: _body, isBase64Encoded: _encoded, ...rest } = result;
-    return { ...rest, headers };
+    return { ...result, headers: { ...result.headers, 'content-length': String(bytes) } };
   };
 };

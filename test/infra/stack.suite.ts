@@ -387,7 +387,14 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
       // Failed browser checks' screenshots and traces.
       'GET /v1/artifacts/{proxy+}',
     ];
-    const publicRoutes = ['GET /v1/health', 'GET /v1/status', 'GET /v1/cli/vigil.mjs'];
+    // HEAD of health and status too: uptime checkers send it.
+    const publicRoutes = [
+      'GET /v1/health',
+      'HEAD /v1/health',
+      'GET /v1/status',
+      'HEAD /v1/status',
+      'GET /v1/cli/vigil.mjs',
+    ];
     // Every data route goes through the token authorizer (cached per header); the public ones not.
     for (const routeKey of authorized) {
       template.hasResourceProperties('AWS::ApiGatewayV2::Route', {

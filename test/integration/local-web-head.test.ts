@@ -8,8 +8,8 @@ import { parseConfig } from '../../functions/core/config';
 import { type LocalPipeline, startLocal } from '../../functions/runtime/local/runtime';
 
 /**
- * HEAD on local mode's web paths, over real HTTP: uptime checkers send HEAD to the status page
- * and expect what a GET would say (status, headers, length) without the body.
+ * HEAD on local mode's web paths, health and the public status model, over real HTTP: uptime
+ * checkers send HEAD and expect what a GET would say (status, headers, length) without the body.
  */
 
 const TOKEN = 'head-token-0123456789';
@@ -91,6 +91,20 @@ describe('local mode: HEAD on the web paths', () => {
       expect(head.headers['content-type'], path).toBeDefined();
       expect(head.body.byteLength, path).toBe(0);
     }
+  });
+
+  it('answers HEAD on health and the public status model like GET, without the body', async () => {
+    for (const path of ['/v1/health', '/v1/status']) {
+      const get = await send('GET', path);
+      const head = await send('HEAD', path);
+      expect(get.status, path).toBe(200);
+      expect(head.status, path).toBe(200);
+      expect(head.headers['content-type'], path).toBe(get.headers['content-type']);
+      expect(head.headers['content-length'], path).toBe(String(get.body.byteLength));
+      expect(head.body.byteLength, path).toBe(0);
+    }
+    // The other API routes are not HEAD routes.
+    expect((await send('HEAD', '/v1/cli/vigil.mjs')).status).toBe(404);
   });
 
   it('sends no body bytes after a HEAD answer on the wire', async () => {

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { type ExecFileException, execFile } from 'node:child_process';
 
 /**
  * The few git questions the reporter asks, through the `git` program of the runner. Every
@@ -9,9 +9,25 @@ export interface GitResult {
   ok: boolean;
   stdout: string;
   stderr: string;
+  /** Why git could not run or its output was cut (no such program, too much output, timeout). */
+  error?: string;
 }
 
 export type Git = (args: readonly string[]) => Promise<GitResult>;
+
+/** Most bytes of output read from one git command. */
+export const GIT_MAX_BUFFER = 64 * 1024 * 1024;
+
+const describe = (error: ExecFileException) =>
+  error.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER'
+    ? `its output is larger than ${GIT_MAX_BUFFER / 1024 / 1024} MiB`
+    : error.code === 'ENOENT'
+      ? 'git is not installed (or not on PATH)'
+      : error.killed || error.signal
+        ? `git was stopped (${error.signal ?? 'timeout'}) after ${GIT_TIMEOUT_MS / 1000} s`
+        : error.message;
+
+const GIT_TIMEOUT_MS = 30_000;
 
 /** Run git in `cwd` (bounded output and time; never throws). */
 export const gitIn =
@@ -25,11 +41,16 @@ export const gitIn =
         {
           cwd,
           env: { ...env, GIT_TERMINAL_PROMPT: '0', GIT_PAGER: 'cat', LC_ALL: 'C' },
-          maxBuffer: 64 * 1024 * 1024,
-          timeout: 30_000,
+          maxBuffer: GIT_MAX_BUFFER,
+          timeout: GIT_TIMEOUT_MS,
           encoding: 'utf8',
         },
-        (error, stdout, stderr) => done({ ok: error === null, stdout, stderr }),
+        (error, stdout, stderr) =>
+          done(
+            error === null
+              ? { ok: true, stdout, stderr }
+              : { ok: false, stdout, stderr, error: describe(error) },
+          ),
       );
     });
 

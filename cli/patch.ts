@@ -1,4 +1,4 @@
-import type { Git } from './git';
+import type { Git, GitResult } from './git';
 
 /**
  * The lines a change added or modified, for patch coverage: `git diff --unified=0` between the
@@ -10,10 +10,20 @@ import type { Git } from './git';
 export interface ChangedLines {
   base: string;
   files: { path: string; lines: [number, number][] }[];
+  /**
+   * Where the CLI ran, relative to the repository root (`git rev-parse --show-prefix`: '' at
+   * the root, else '/'-separated with a trailing '/'): relative report paths start there.
+   */
+  prefix?: string;
 }
 
-/** Not ok: `warning` says why, or is absent outside a git checkout (nothing to say there). */
-export type PatchOutcome = { ok: true; changed: ChangedLines } | { ok: false; warning?: string };
+/**
+ * Not ok: `warning` says why; `notRepo` when git found no repository at all (not a refusal).
+ * Ok: `note` says what was left out, when something was.
+ */
+export type PatchOutcome =
+  | { ok: true; changed: ChangedLines; note?: string }
+  | { ok: false; warning: string; notRepo?: boolean };
 
 const HUNK = /^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@/;
 
@@ -59,10 +69,72 @@ export const parseUnifiedDiff = (
 
 const firstLine = (s: string): string => s.trim().split('\n')[0] ?? '';
 
+/** Why a git command failed: its first stderr line, or why it did not finish. */
+const reason = (r: GitResult): string => firstLine(r.stderr) || r.error || 'no reason given';
+
+/**
+ * A file with more added lines than this is generated or data (a lockfile, a fixture, a
+ * bundle), not code a test covers: it is left out of the diff, which it could make too large.
+ */
+export const MAX_ADDED_LINES_PER_FILE = 50_000;
+
+/**
+ * Options that make git's diff the same whatever the user's configuration says: a/ and b/
+ * prefixes (not diff.noprefix, diff.mnemonicPrefix), paths from the repository root (not
+ * diff.relative), no textconv or external diff, hunks never merged across unchanged lines.
+ */
+const DIFF_OPTIONS = [
+  '-c',
+  'core.quotePath=false',
+  '-c',
+  'diff.noprefix=false',
+  '-c',
+  'diff.mnemonicPrefix=false',
+  'diff',
+  '--no-color',
+  '--no-relative',
+  '--no-textconv',
+  '--no-ext-diff',
+  '--src-prefix=a/',
+  '--dst-prefix=b/',
+  '--find-renames',
+  '--diff-filter=d',
+] as const;
+
+/** `git diff --numstat -z`: added line count (undefined for binary files) by new path. */
+export const parseNumstat = (out: string): { path: string; added?: number }[] => {
+  const fields = out.split('\0');
+  const files: { path: string; added?: number }[] = [];
+  for (let i = 0; i < fields.length; i++) {
+    const m = /^(-|\d+)\t(?:-|\d+)\t(.*)$/s.exec(fields[i] ?? '');
+    if (!m) continue;
+    // A rename: "added\tdeleted\t" then the old and new paths as fields of their own.
+    let path = m[2] ?? '';
+    if (path === '') {
+      path = fields[i + 2] ?? '';
+      i += 2;
+    }
+    files.push(m[1] === '-' ? { path } : { path, added: Number(m[1]) });
+  }
+  return files;
+};
+
+/** A literal pathspec that leaves `path` (from the repository root) out. */
+const exclude = (path: string) => `:(top,exclude,literal)${path}`;
+
 /** The changed lines against `base`, or one warning saying why they are not available. */
 export const changedLines = async (git: Git, base: string): Promise<PatchOutcome> => {
   const inside = await git(['rev-parse', '--is-inside-work-tree']);
-  if (!inside.ok || inside.stdout.trim() !== 'true') return { ok: false };
+  if (!inside.ok || inside.stdout.trim() !== 'true') {
+    const why = reason(inside);
+    return {
+      ok: false,
+      notRepo: !inside.ok && /not a git repository/i.test(inside.stderr),
+      warning: inside.ok
+        ? 'not inside a git work tree; no patch coverage'
+        : `git cannot read the repository here: ${why}; no patch coverage`,
+    };
+  }
   // Prefer the remote-tracking branch: in CI the base is rarely a local branch.
   let ref: string | undefined;
   for (const candidate of [`origin/${base}`, base]) {
@@ -87,24 +159,48 @@ export const changedLines = async (git: Git, base: string): Promise<PatchOutcome
         : `'${ref}' and HEAD have no common history; no patch coverage`,
     };
   const mergeBase = mb.stdout.trim();
+  const prefixed = await git(['rev-parse', '--show-prefix']);
+  const prefix = prefixed.ok ? prefixed.stdout.replace(/\n$/, '') : undefined;
+  // First the size of each file's change: binaries and huge files stay out of the diff.
+  const numstat = await git([...DIFF_OPTIONS, '--numstat', '-z', mergeBase]);
+  if (!numstat.ok)
+    return {
+      ok: false,
+      warning: `git diff --numstat failed: ${reason(numstat)}; no patch coverage`,
+    };
+  const stats = parseNumstat(numstat.stdout);
+  const huge = stats.filter((f) => f.added !== undefined && f.added > MAX_ADDED_LINES_PER_FILE);
+  const left = huge.map((f) => f.path);
+  const skipped = left.length
+    ? `left out ${left.length === 1 ? `${left[0]}` : `${left.length} files`} (over ${MAX_ADDED_LINES_PER_FILE} added lines: generated or data, not code)`
+    : undefined;
+  if (!stats.some((f) => f.added !== undefined && f.added <= MAX_ADDED_LINES_PER_FILE))
+    return {
+      ok: true,
+      changed: { base: mergeBase, files: [], ...(prefix === undefined ? {} : { prefix }) },
+      ...(skipped ? { note: skipped } : {}),
+    };
   const diff = await git([
-    '-c',
-    'core.quotePath=false',
-    'diff',
+    ...DIFF_OPTIONS,
     '--unified=0',
-    '--no-color',
-    '--no-ext-diff',
-    '--find-renames',
-    '--diff-filter=d',
+    '--inter-hunk-context=0',
     mergeBase,
+    ...(left.length ? ['--', ':/', ...left.map(exclude)] : []),
   ]);
   if (!diff.ok)
-    return { ok: false, warning: `git diff failed: ${firstLine(diff.stderr)}; no patch coverage` };
+    return {
+      ok: false,
+      warning: `git diff failed: ${reason(diff)}; no patch coverage`,
+    };
   const parsed = parseUnifiedDiff(diff.stdout);
   if (parsed.problem)
     return {
       ok: false,
       warning: `could not read git's diff (${parsed.problem}); no patch coverage`,
     };
-  return { ok: true, changed: { base: mergeBase, files: parsed.files } };
+  return {
+    ok: true,
+    changed: { base: mergeBase, files: parsed.files, ...(prefix === undefined ? {} : { prefix }) },
+    ...(skipped ? { note: skipped } : {}),
+  };
 };

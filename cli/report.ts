@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { readFile as fsReadFile } from 'node:fs/promises';
-import { normalize } from 'node:path';
+import { dirname, normalize, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -113,6 +113,8 @@ interface Options {
   suite?: string;
   branch?: string;
   base?: string;
+  /** The base came from --base (not from the CI's environment). */
+  baseGiven?: boolean;
   commit?: string;
   ci?: string;
   runKey?: string;
@@ -286,6 +288,7 @@ const parse = (argv: string[], env: NodeJS.ProcessEnv): Parsed => {
       suite: nonEmpty(values.suite),
       branch: nonEmpty(values.branch) ?? ci.branch,
       base: nonEmpty(values.base) ?? ci.base,
+      baseGiven: nonEmpty(values.base) !== undefined,
       commit: nonEmpty(values.commit) ?? ci.commit,
       ci: nonEmpty(values.ci) ?? ci.ci,
       runKey: ci.runKey,
@@ -716,7 +719,9 @@ interface Context {
   /** Masks the token in text that is not printed through `out`/`err` (summary, comment). */
   redact: (s: string) => string;
   /** The change's lines for patch coverage, computed on the first coverage report. */
-  patch: () => Promise<ChangedLines | undefined>;
+  patch: (file: string) => Promise<ChangedLines | undefined>;
+  /** Formats already warned about having no patch coverage. */
+  noPatchWarned: Set<FormatId>;
   /**
    * The last request ran out of retries without an answer (no connection, 429, 5xx): the next
    * ones get one attempt each, so that a blackholed endpoint costs one cycle, not one per file.
@@ -725,21 +730,97 @@ interface Context {
 }
 
 /** Formats with per-line data (Istanbul: coverage-final.json; the server says if not). */
-const PATCH_FORMATS: readonly (FormatId | undefined)[] = ['lcov', 'cobertura', 'istanbul'];
+const PATCH_FORMATS: readonly (FormatId | undefined)[] = [
+  'lcov',
+  'cobertura',
+  'istanbul',
+  'sonarqube',
+];
 
-/** `changedLines` once, with its warning printed once; undefined without a base. */
+/** Coverage formats Vigil does not read line by line: what to send instead for patch coverage. */
+const NO_PATCH_FORMATS: Partial<Record<FormatId, string>> = {
+  'go-cover': 'convert it to Cobertura (gocover-cobertura) or LCOV (gcov2lcov)',
+  gcovr: 'write it with gcovr --cobertura or --lcov instead',
+  jacoco: 'convert it to Cobertura (e.g. cover2cover.py)',
+  clover: 'send LCOV, Cobertura or Istanbul JSON from the same tool instead',
+};
+
+/** The server's default limit on a body, before and after gunzip (`ingest.maxBodyBytes`). */
+export const MAX_BODY_BYTES = 10 * 1024 * 1024;
+
+/** The most files the server reads in the changed lines. */
+export const MAX_PATCH_FILES = 20_000;
+
+/** The file names (last path segment) a coverage report lists, roughly: for narrowing a diff. */
+const reportFileNames = (text: string): Set<string> => {
+  const names = new Set<string>();
+  const patterns = [/^SF:(.+)$/gm, /\bfilename="([^"]+)"/g, /"path"\s*:\s*"((?:[^"\\]|\\.)+)"/g];
+  for (const re of patterns)
+    for (const m of text.matchAll(re)) {
+      const name = (m[1] ?? '').trim().split(/[\\/]/).pop();
+      if (name) names.add(name);
+    }
+  return names;
+};
+
+/**
+ * The changed lines to send with `text`, and the body that carries both: over `max.files`
+ * changed files, only those whose names the report lists (the others cannot be covered); still
+ * over, none. The report is never lost for its patch: when only the wrapped body passes
+ * `max.bytes` (JSON escapes the report's newlines), the report goes alone.
+ */
+export const fitPatch = <P extends { files: readonly { path: string }[] }>(
+  patch: P,
+  text: string,
+  max = { files: MAX_PATCH_FILES, bytes: MAX_BODY_BYTES },
+): { patch?: P; envelope?: Buffer; warning?: string } => {
+  let fitted = patch;
+  if (patch.files.length > max.files) {
+    const names = reportFileNames(text);
+    const listed = patch.files.filter((f) => names.has(f.path.split('/').pop() ?? ''));
+    if (listed.length > max.files)
+      return {
+        warning: `${listed.length} changed files are in the report, more than the ${max.files} Vigil reads; no patch coverage`,
+      };
+    fitted = { ...patch, files: listed };
+  }
+  const envelope = Buffer.from(JSON.stringify({ report: text, patch: fitted }));
+  if (envelope.byteLength > max.bytes && Buffer.byteLength(text) <= max.bytes)
+    return {
+      warning: `with the changed lines the body would be ${envelope.byteLength} bytes, over the server's limit of ${max.bytes}; sending the report without them (no patch coverage)`,
+    };
+  return { patch: fitted, envelope };
+};
+
+/**
+ * `changedLines` once, with its warning printed once; undefined without a base. Outside a git
+ * checkout, git runs again in the first report's directory (`gitFor`), when there is one.
+ * Quiet only when there is no repository at all and the base did not come from --base.
+ */
 const patchOnce = (
   git: Git,
   base: string | undefined,
   err: (line: string) => void,
-): (() => Promise<ChangedLines | undefined>) => {
+  opts: { explicitBase: boolean; gitFor?: (dir: string) => Git; cwd: string },
+): ((file: string) => Promise<ChangedLines | undefined>) => {
   let result: Promise<ChangedLines | undefined> | undefined;
-  return () => {
+  return (file) => {
     result ??= (async () => {
       if (base === undefined) return undefined;
-      const outcome = await changedLines(git, base);
-      if (outcome.ok) return outcome.changed;
-      if (outcome.warning) err(`⚠ patch coverage: ${outcome.warning}`);
+      let outcome = await changedLines(git, base);
+      if (!outcome.ok && outcome.notRepo && opts.gitFor) {
+        const there = await changedLines(opts.gitFor(dirname(resolve(opts.cwd, file))), base);
+        if (there.ok || !there.notRepo) {
+          // Where the CLI ran is outside the checkout: there is no prefix to tell.
+          if (there.ok) delete there.changed.prefix;
+          outcome = there;
+        }
+      }
+      if (outcome.ok) {
+        if (outcome.note) err(`⚠ patch coverage: ${outcome.note}`);
+        return outcome.changed;
+      }
+      if (!outcome.notRepo || opts.explicitBase) err(`⚠ patch coverage: ${outcome.warning}`);
       return undefined;
     })();
     return result;
@@ -937,7 +1018,25 @@ const reportFile = async (ctx: Context, file: string, index: number): Promise<Fi
         : options.runId;
 
   // A coverage report goes with the change's lines (patch coverage), in a JSON envelope.
-  const patch = text && PATCH_FORMATS.includes(format) ? await ctx.patch() : undefined;
+  let patch = text && PATCH_FORMATS.includes(format) ? await ctx.patch(file) : undefined;
+  if (
+    format &&
+    options.base !== undefined &&
+    NO_PATCH_FORMATS[format] &&
+    !ctx.noPatchWarned.has(format)
+  ) {
+    ctx.noPatchWarned.add(format);
+    ctx.err(
+      `⚠ patch coverage: ${format} reports are not read line by line by Vigil; no patch coverage (${NO_PATCH_FORMATS[format]})`,
+    );
+  }
+  let envelope: Buffer | undefined;
+  if (patch) {
+    const fitted = fitPatch(patch, text);
+    if (fitted.warning) ctx.err(`⚠ patch coverage: ${file}: ${fitted.warning}`);
+    patch = fitted.patch;
+    envelope = fitted.envelope;
+  }
   const url = new URL(options.url);
   const query: [string, string | undefined][] = [
     ['project', options.project],
@@ -959,11 +1058,7 @@ const reportFile = async (ctx: Context, file: string, index: number): Promise<Fi
     'content-type': patch ? CONTENT_TYPE.json : contentType,
     'x-correlation-id': correlationId,
   };
-  const body = patch
-    ? gzipSync(JSON.stringify({ report: text, patch }))
-    : alreadyGzipped
-      ? content
-      : gzipSync(content);
+  const body = envelope ? gzipSync(envelope) : alreadyGzipped ? content : gzipSync(content);
   const { result, attempts } =
     body.byteLength > ctx.deps.uploadThresholdBytes
       ? await sendStaged(ctx, url, headers, body, file)
@@ -1195,7 +1290,12 @@ export const runReport = async (argv: string[], deps: ReportDeps): Promise<numbe
     out,
     err,
     redact,
-    patch: patchOnce(git, options.base, err),
+    patch: patchOnce(git, options.base, err, {
+      explicitBase: options.baseGiven === true,
+      cwd: deps.cwd ?? process.cwd(),
+      ...(deps.git ? {} : { gitFor: (dir: string) => gitIn(dir, deps.env) }),
+    }),
+    noPatchWarned: new Set(),
     down: false,
   };
 

@@ -96,10 +96,28 @@ const coverageLines = (d: Delivered): string[] => {
     const missing = p.files.filter((f) => f.uncovered.length > 0);
     if (missing.length) lines.push('', '| File | Changed lines not covered |', '| --- | --- |');
     for (const f of missing.slice(0, 50))
-      lines.push(`| ${md(f.path, 200)} | ${lineRanges(f.uncovered).slice(0, 500)} |`);
+      lines.push(`| ${md(f.path, 200)} | ${cutRanges(lineRanges(f.uncovered), 500)} |`);
     if (missing.length > 50) lines.push(`| … and ${missing.length - 50} more files | |`);
   }
   return lines;
+};
+
+/** Ranges (`3-5, 9`) cut at a whole entry to at most about `max` characters, saying what is left. */
+export const cutRanges = (ranges: string, max: number): string => {
+  if (ranges.length <= max) return ranges;
+  const entries = ranges.split(', ');
+  const kept: string[] = [];
+  let length = 0;
+  for (const e of entries) {
+    if (length + e.length + 2 > max) break;
+    kept.push(e);
+    length += e.length + 2;
+  }
+  const more = entries.slice(kept.length).reduce((n, e) => {
+    const [a, b] = e.split('-').map(Number);
+    return n + (b === undefined ? 1 : (b as number) - (a as number) + 1);
+  }, 0);
+  return `${kept.join(', ')} … and ${more} more line${more === 1 ? '' : 's'}`;
 };
 
 const changePct = (value: number, base: number): string =>

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gitIn } from '../../cli/git';
 import { changedLines, parseUnifiedDiff } from '../../cli/patch';
-import { runReport } from '../../cli/report';
+import { fitPatch, runReport } from '../../cli/report';
 import { parseConfig } from '../../functions/core/config';
 import { lineCoverage } from '../../functions/core/patch/lines';
 import { patchCoverage, readEnvelope } from '../../functions/core/patch/patch';
@@ -179,9 +179,10 @@ describe.skipIf(!ok)('patch coverage on a real repository', () => {
     expect(r.code).toBe(0);
   });
 
-  it('needs no base: outside a checkout nothing is said', async () => {
+  it('outside a checkout, an explicit --base gets a warning', async () => {
     const r = await report(root, ['--base', 'main', '--run-id', 'patch-4']);
-    expect(r.stderr).not.toContain('patch coverage');
+    expect(r.stderr).toContain('⚠ patch coverage: git cannot read the repository here');
+    expect(r.code).toBe(0);
   });
 });
 
@@ -254,7 +255,7 @@ describe('changed lines against the three line formats', () => {
       files: [],
     });
     expect(warnings[0]).toContain(
-      "none of the 2 changed files is in the coverage report (e.g. 'src/a.ts')",
+      "none of the 2 changed code files is in the coverage report (e.g. 'src/a.ts')",
     );
   });
 });
@@ -317,6 +318,194 @@ describe('bad diffs and envelopes', () => {
     ).toEqual({
       report: 'SF:a',
       warning: expect.stringContaining('the changed lines are invalid at patch.files.0.lines.0.0'),
+      why: expect.stringContaining('the changed lines are invalid at patch.files.0.lines.0.0'),
     });
+  });
+});
+
+/**
+ * What goes wrong around the diff, each on a repository of its own made here: hostile diff
+ * configuration, git refusing the repository, huge files and huge diffs, prefixes, formats
+ * without per-line data, and an envelope over the body limit.
+ */
+describe.skipIf(!ok)('patch coverage when git or the report gets in the way', () => {
+  let dir: string;
+  /** main: src/a.ts (10 lines); feature: line 3 changed, lines 11-12 added. */
+  const makeRepo = async (name: string): Promise<string> => {
+    const r = join(dir, name);
+    execFileSync('mkdir', ['-p', join(r, 'src')]);
+    sh(r, 'init', '-q', '-b', 'main');
+    await writeFile(join(r, 'src/a.ts'), `${lines(10, 'const a')}\n`);
+    sh(r, 'add', '-A');
+    sh(r, 'commit', '-q', '-m', 'base');
+    sh(r, 'checkout', '-q', '-b', 'feature');
+    const a = lines(10, 'const a').split('\n');
+    a[2] = 'const a 3 changed;';
+    await writeFile(join(r, 'src/a.ts'), `${[...a, 'const b = 1;', 'const c = 2;'].join('\n')}\n`);
+    sh(r, 'add', '-A');
+    sh(r, 'commit', '-q', '-m', 'feature');
+    return r;
+  };
+  const A_LCOV = 'TN:\nSF:src/a.ts\nDA:3,1\nDA:11,0\nDA:12,1\nend_of_record\n';
+
+  const run = async (
+    cwd: string,
+    file: string,
+    args: string[],
+    env: Record<string, string> = {},
+  ): Promise<{ code: number; stdout: string; stderr: string }> => {
+    let stdout = '';
+    let stderr = '';
+    const code = await runReport(
+      [file, '--endpoint', pipeline.url, '--project', 'shop', '--suite', 'edge', ...args],
+      {
+        env: { VIGIL_TOKEN: TOKEN, PATH: process.env.PATH, HOME: root, ...env },
+        stdout: (s) => {
+          stdout += s;
+        },
+        stderr: (s) => {
+          stderr += s;
+        },
+        cwd,
+      },
+    );
+    return { code, stdout, stderr };
+  };
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'vigil-patch-edge-'));
+  });
+  afterAll(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('reads the diff the same whatever diff.noprefix, mnemonicPrefix, relative or interHunkContext say', async () => {
+    const r = await makeRepo('hostile');
+    const home = join(dir, 'home');
+    execFileSync('mkdir', ['-p', home]);
+    await writeFile(
+      join(home, '.gitconfig'),
+      '[diff]\n\tnoprefix = true\n\tmnemonicPrefix = true\n\trelative = true\n\tinterHunkContext = 20\n',
+    );
+    const env = { ...process.env, HOME: home, GIT_CONFIG_NOSYSTEM: '1' };
+    for (const cwd of [r, join(r, 'src')]) {
+      const got = await changedLines(gitIn(cwd, env), 'main');
+      expect(got.ok && got.changed.files).toEqual([
+        {
+          path: 'src/a.ts',
+          lines: [
+            [3, 3],
+            [11, 12],
+          ],
+        },
+      ]);
+    }
+  });
+
+  it('sends where it ran, relative to the repository root, as git prints it', async () => {
+    const r = await makeRepo('prefix');
+    const atRoot = await changedLines(gitIn(r), 'main');
+    const inSrc = await changedLines(gitIn(join(r, 'src')), 'main');
+    expect(atRoot.ok && atRoot.changed.prefix).toBe('');
+    expect(inSrc.ok && inSrc.changed.prefix).toBe('src/');
+    expect(inSrc.ok && inSrc.changed.files.map((f) => f.path)).toEqual(['src/a.ts']);
+  });
+
+  it('warns with git’s own words when git refuses the repository', async () => {
+    const r = await makeRepo('refused');
+    await writeFile(join(r, 'lcov.info'), A_LCOV);
+    sh(r, 'config', 'core.repositoryformatversion', '99');
+    const res = await run(r, join(r, 'lcov.info'), ['--base', 'main', '--branch', 'feature']);
+    expect(res.stderr).toMatch(
+      /⚠ patch coverage: git cannot read the repository here: fatal: .*repo version.*; no patch coverage/,
+    );
+    expect(res.code).toBe(0);
+  });
+
+  it('outside a checkout: git runs where the report is; else warns only for an explicit --base', async () => {
+    const r = await makeRepo('elsewhere');
+    await writeFile(join(r, 'lcov.info'), A_LCOV);
+    // The CLI runs outside the repository, the report is inside it.
+    const there = await run(dir, join(r, 'lcov.info'), ['--base', 'main', '--branch', 'feature']);
+    expect(there.stdout).toContain('patch coverage: 66.67% (2/3 changed lines)');
+    expect(there.stderr).not.toContain('patch coverage');
+    // Neither the CLI nor the report in a repository.
+    await writeFile(join(dir, 'lcov.info'), A_LCOV);
+    const explicit = await run(dir, join(dir, 'lcov.info'), ['--base', 'main', '--branch', 'x']);
+    expect(explicit.stderr).toContain(
+      '⚠ patch coverage: git cannot read the repository here: fatal: not a git repository',
+    );
+    const fromCi = await run(dir, join(dir, 'lcov.info'), ['--branch', 'x'], {
+      GITLAB_CI: 'true',
+      CI_MERGE_REQUEST_TARGET_BRANCH_NAME: 'main',
+    });
+    expect(fromCi.stderr).not.toContain('patch coverage');
+  });
+
+  it('leaves huge files out of the diff, and says so', async () => {
+    const r = await makeRepo('huge');
+    await writeFile(join(r, 'data.txt'), `${lines(60_000, 'row')}\n`);
+    sh(r, 'add', '-A');
+    sh(r, 'commit', '-q', '-m', 'data');
+    await writeFile(join(r, 'lcov.info'), A_LCOV);
+    const got = await changedLines(gitIn(join(r, 'src')), 'main');
+    expect(got.ok && got.changed.files.map((f) => f.path)).toEqual(['src/a.ts']);
+    expect(got.ok && got.note).toBe(
+      'left out data.txt (over 50000 added lines: generated or data, not code)',
+    );
+    const res = await run(r, join(r, 'lcov.info'), ['--base', 'main', '--branch', 'feature']);
+    expect(res.stderr).toContain('⚠ patch coverage: left out data.txt');
+    expect(res.stdout).toContain('patch coverage: 66.67% (2/3 changed lines)');
+  });
+
+  it('over the file limit: sends only the changed files the report lists, else none', () => {
+    const patch = {
+      base: 'main',
+      files: ['src/a.ts', 'gen/f1.txt', 'gen/f2.txt'].map((path) => ({ path, lines: [[1, 1]] })),
+    };
+    const max = (files: number) => ({ files, bytes: 1e6 });
+    expect(fitPatch(patch, A_LCOV, max(3)).patch).toBe(patch);
+    expect(fitPatch(patch, A_LCOV, max(2)).patch).toEqual({ ...patch, files: [patch.files[0]] });
+    expect(fitPatch(patch, `${A_LCOV}SF:gen/f1.txt\nSF:gen/f2.txt\n`, max(2))).toEqual({
+      warning: '3 changed files are in the report, more than the 2 Vigil reads; no patch coverage',
+    });
+  });
+
+  it('sends the changed lines with a SonarQube generic coverage report', async () => {
+    const r = await makeRepo('sonar');
+    await writeFile(
+      join(r, 'coverage.xml'),
+      '<coverage version="1"><file path="src/a.ts"><lineToCover lineNumber="3" covered="true"/><lineToCover lineNumber="11" covered="false"/><lineToCover lineNumber="12" covered="true"/></file></coverage>',
+    );
+    const res = await run(r, join(r, 'coverage.xml'), ['--base', 'main', '--branch', 'feature']);
+    expect(res.stdout).toContain('patch coverage: 66.67% (2/3 changed lines)');
+  });
+
+  it('names the coverage formats it cannot compute patch coverage for', async () => {
+    const r = await makeRepo('gocover');
+    await writeFile(
+      join(r, 'cover.out'),
+      'mode: set\nexample.com/shop/src/a.go:3.14,5.2 1 1\nexample.com/shop/src/a.go:7.14,9.2 1 0\n',
+    );
+    const res = await run(r, join(r, 'cover.out'), ['--base', 'main', '--branch', 'feature']);
+    expect(res.stderr).toContain(
+      '⚠ patch coverage: go-cover reports are not read line by line by Vigil; no patch coverage',
+    );
+  });
+
+  it('sends the report without its changed lines when only the wrapped body is over the limit', () => {
+    const patch = { base: 'main', files: [{ path: 'src/a.ts', lines: [[1, 1]] }] };
+    // JSON escapes each newline: 40 bytes of report are 48 wrapped, and more with the patch.
+    const text = 'SF:a\n'.repeat(8);
+    const wrapped = fitPatch(patch, text, { files: 10, bytes: 200 });
+    expect(wrapped.patch).toBe(patch);
+    expect(JSON.parse(String(wrapped.envelope))).toEqual({ report: text, patch });
+    expect(fitPatch(patch, text, { files: 10, bytes: 60 })).toEqual({
+      warning: expect.stringMatching(
+        /^with the changed lines the body would be \d+ bytes, over the server's limit of 60; sending the report without them \(no patch coverage\)$/,
+      ),
+    });
+    // A report over the limit by itself keeps its patch: the server's 413 says what is wrong.
+    expect(fitPatch(patch, text, { files: 10, bytes: 20 }).patch).toBe(patch);
   });
 });

@@ -115,6 +115,36 @@ describe('CLI lines', () => {
 });
 
 describe('Markdown', () => {
+  it('cuts a long uncovered-lines list at a whole entry and says how many lines are left', () => {
+    // Arrange: 1, 3, 5, ... 1999 (1000 single lines, 4890 characters), then 3000-3009
+    const uncovered = [
+      ...Array.from({ length: 1000 }, (_, i) => 2 * i + 1),
+      ...Array.from({ length: 10 }, (_, i) => 3000 + i),
+    ];
+    const delivered = [
+      deliveredOf('c', {
+        kind: 'coverage',
+        summary: {
+          patch: { coverable: 2000, covered: 990, pct: 49.5, files: [{ path: 'a.ts', uncovered }] },
+        },
+      }),
+    ];
+
+    // Act
+    const text = renderMarkdown({ project: 'p', endpoint: 'http://x', problems: [], delivered });
+
+    // Assess: the row ends after a whole number, and the rest are counted
+    const row = text.split('\n').find((l) => l.startsWith('| a\\.ts |')) ?? '';
+    const cell = (row.split(' | ')[1] ?? '').replace(/ \|$/, '');
+    const m = /^((?:\d+(?:-\d+)?, )*\d+(?:-\d+)?) … and (\d+) more lines$/.exec(cell);
+    expect(m).not.toBeNull();
+    const shown = (m?.[1] ?? '').split(', ');
+    expect(shown[0]).toBe('1');
+    expect(shown.at(-1)).toBe(String(2 * (shown.length - 1) + 1));
+    expect(Number(m?.[2])).toBe(1000 - shown.length + 10);
+    expect(cell.length).toBeLessThan(530);
+  });
+
   it('escapes report strings: no HTML, mentions, links or table breaks', () => {
     expect(md('<img src=x onerror=alert(1)> @team | [x](http://e) #1\nnext')).toBe(
       '&lt;img src=x onerror=alert\\(1\\)\\> &#64;team \\| \\[x\\]\\(http://e\\) \\#1 next',

@@ -1,21 +1,29 @@
 import type { Gate } from '../events';
-import type { ParsedReport } from '../formats/types';
+import type { FormatId, ParsedReport } from '../formats/types';
 import { gateStatus } from '../gates/gate';
 import { lineCoverage } from './lines';
 import {
   type ChangedLines,
   type PatchSummary,
   patchCheck,
-  patchCoverage,
+  patchDetail,
   readEnvelope,
 } from './patch';
 
 /** The ingest's patch-coverage steps (see patch.ts): unwrap, compute, gate. */
 
+/** Why a coverage format without line data in `lineCoverage` cannot give patch coverage. */
+const NO_LINES: Partial<Record<FormatId, string>> = {
+  istanbul: 'this coverage report has no per-line data (Istanbul coverage-summary.json)',
+  'go-cover': 'patch coverage does not read Go cover profiles yet (they hold blocks, not lines)',
+};
+
 export interface Unwrapped {
   /** The report itself (what is parsed and archived). */
   text: string;
   changed?: ChangedLines;
+  /** Why the changed lines were dropped (invalid), for the gate check. */
+  invalid?: string;
   warnings: string[];
 }
 
@@ -25,13 +33,18 @@ export const unwrapPatch = (
   text: string,
 ): Unwrapped => {
   if (query.patch !== '1') return { text, warnings: [] };
-  const { report, patch, warning } = readEnvelope(text);
-  return { text: report, ...(patch ? { changed: patch } : {}), warnings: warning ? [warning] : [] };
+  const { report, patch, warning, why } = readEnvelope(text);
+  return {
+    text: report,
+    ...(patch ? { changed: patch } : {}),
+    ...(why ? { invalid: why } : {}),
+    warnings: warning ? [warning] : [],
+  };
 };
 
 export interface PatchResult {
   patch?: PatchSummary;
-  /** Why there is no patch coverage (for the gate check). */
+  /** Why there is no patch coverage, or none of it counts (for the gate check). */
   why?: string;
 }
 
@@ -40,7 +53,7 @@ export const computePatch = (
   text: string,
   unwrapped: Unwrapped,
 ): PatchResult => {
-  if (!unwrapped.changed) return {};
+  if (!unwrapped.changed) return unwrapped.invalid ? { why: unwrapped.invalid } : {};
   if (report.kind !== 'coverage') {
     unwrapped.warnings.push(
       `Changed lines ignored: patch coverage needs a coverage report, not ${report.kind}.`,
@@ -49,12 +62,12 @@ export const computePatch = (
   }
   const lines = lineCoverage(text, report.format);
   if (!lines) {
-    const why =
-      'this coverage report has no per-line data (Istanbul coverage-summary.json); send LCOV, Cobertura or coverage-final.json';
+    const why = `${NO_LINES[report.format] ?? `patch coverage does not read ${report.format} reports yet`}; send LCOV, Cobertura, SonarQube generic coverage or coverage-final.json`;
     unwrapped.warnings.push(`Patch coverage not computed: ${why}.`);
     return { why };
   }
-  return { patch: patchCoverage(lines, unwrapped.changed, unwrapped.warnings) };
+  const { summary, skipWhy } = patchDetail(lines, unwrapped.changed, unwrapped.warnings);
+  return { patch: summary, ...(skipWhy ? { why: skipWhy } : {}) };
 };
 
 /** The gate with `coverage.patch` added (coverage reports only; none without a minimum). */

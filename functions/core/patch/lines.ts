@@ -35,10 +35,15 @@ const lcovLines = (text: string): LineCoverage => {
   return cov;
 };
 
-/** Cobertura `<class filename>` `<line number hits>`, paths joined to the first `<source>`. */
+/**
+ * Cobertura `<class filename>` `<line number hits>`, paths joined to the first `<source>`.
+ * Only the class's own `<lines>`: lines under `<method>` repeat them (or, alone, are not what
+ * the summary counts either; see `parseCobertura`), so patch and project coverage agree.
+ */
 const coberturaLines = (text: string): LineCoverage => {
   const cov: LineCoverage = new Map();
   let file: string | undefined;
+  let methods = 0;
   let inSource = false;
   let source = '';
   let firstSource: string | undefined;
@@ -52,7 +57,8 @@ const coberturaLines = (text: string): LineCoverage => {
           return true;
         }
         if (name === 'class') file = a.get('filename');
-        else if (name === 'line' && file !== undefined)
+        else if (name === 'method') methods++;
+        else if (name === 'line' && file !== undefined && methods === 0)
           mark(cov, file, Number(a.get('number')), Number(a.get('hits')) > 0);
         return false;
       },
@@ -61,6 +67,7 @@ const coberturaLines = (text: string): LineCoverage => {
           inSource = false;
           firstSource ??= source.trim();
         } else if (name === 'class') file = undefined;
+        else if (name === 'method') methods = Math.max(0, methods - 1);
       },
       // Text arrives only while a <source> is captured (open returned true).
       text(data) {
@@ -90,6 +97,29 @@ const istanbulFinalLines = (doc: Record<string, unknown>): LineCoverage => {
   return cov;
 };
 
+/** SonarQube generic coverage: `<file path>` `<lineToCover lineNumber covered>`. */
+const sonarqubeLines = (text: string): LineCoverage => {
+  const cov: LineCoverage = new Map();
+  let file: string | undefined;
+  readXml(
+    text,
+    {
+      open(name, a, depth) {
+        if (depth === 2 && name === 'file') file = a.get('path');
+        else if (name === 'lineToCover' && file)
+          mark(cov, file, Number(a.get('lineNumber')), a.get('covered') === 'true');
+        return false;
+      },
+      close(name, depth) {
+        if (depth === 2 && name === 'file') file = undefined;
+      },
+      text() {},
+    },
+    { format: 'SonarQube generic coverage', roots: ['coverage'] },
+  );
+  return cov;
+};
+
 /** Line coverage of a report, or undefined when its format has none (coverage-summary.json). */
 export const lineCoverage = (text: string, format: FormatId): LineCoverage | undefined => {
   switch (format) {
@@ -97,6 +127,8 @@ export const lineCoverage = (text: string, format: FormatId): LineCoverage | und
       return lcovLines(text);
     case 'cobertura':
       return coberturaLines(text);
+    case 'sonarqube':
+      return sonarqubeLines(text);
     case 'istanbul': {
       const doc: unknown = JSON.parse(text);
       return isObject(doc) && !isObject(doc.total) ? istanbulFinalLines(doc) : undefined;

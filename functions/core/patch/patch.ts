@@ -15,9 +15,35 @@ import type { LineCoverage } from './lines';
 const MAX_UNCOVERED_PER_FILE = 1000;
 const MAX_FILES = 500;
 
+/**
+ * Where `vigil report` ran, relative to the repository root, as `git rev-parse --show-prefix`
+ * prints it: '' at the root, else segments joined and ended by '/' (`packages/a/`). Never
+ * absolute, never `.` or `..`, no backslashes.
+ */
+const isPrefix = (p: string): boolean =>
+  p === '' ||
+  (p.endsWith('/') &&
+    p
+      .slice(0, -1)
+      .split('/')
+      .every(
+        (seg) =>
+          seg !== '' && seg !== '.' && seg !== '..' && !seg.includes('\\') && !seg.includes('\0'),
+      ));
+
+const prefixSchema = z
+  .string()
+  .max(1024)
+  .refine(
+    isPrefix,
+    "must be '' or a relative directory ending with '/' (no '..', '.', empty segments or leading '/')",
+  );
+
 /** The changed lines as the CLI sends them: repository-relative paths, inclusive ranges. */
 export const changedLinesSchema = z
   .object({
+    /** The directory the CLI ran in, relative to the repository root (`git rev-parse --show-prefix`). */
+    prefix: prefixSchema.optional(),
     /** The merge base the diff was taken against (for messages). */
     base: z.string().max(256).optional(),
     files: z
@@ -46,7 +72,7 @@ const envelopeSchema = z.object({ report: z.string(), patch: z.unknown() }).stri
  */
 export const readEnvelope = (
   text: string,
-): { report: string; patch?: ChangedLines; warning?: string } => {
+): { report: string; patch?: ChangedLines; warning?: string; why?: string } => {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -67,10 +93,8 @@ export const readEnvelope = (
   const patch = changedLinesSchema.safeParse(envelope.data.patch);
   if (patch.success) return { report: envelope.data.report, patch: patch.data };
   const issue = patch.error.issues[0];
-  return {
-    report: envelope.data.report,
-    warning: `Patch coverage not computed: the changed lines are invalid at patch.${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}.`,
-  };
+  const why = `the changed lines are invalid at patch.${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`;
+  return { report: envelope.data.report, warning: `Patch coverage not computed: ${why}.`, why };
 };
 
 export interface PatchSummary {
@@ -81,28 +105,100 @@ export interface PatchSummary {
   files: { path: string; uncovered: number[] }[];
 }
 
-const norm = (p: string): string => p.replaceAll('\\', '/').replace(/^\.\//, '');
+const isAbsolute = (p: string): boolean => p.startsWith('/') || /^[A-Za-z]:\//.test(p);
 
 /**
- * The coverage entry of a repository path: the same path, else the longest one of which one
- * ends with the other at a `/` (absolute paths in the report, or a report written in a
- * subdirectory). Returns the entry and whether it was matched that way.
+ * A path with `/` separators, without `.` segments, empty segments or leading `./`, and with
+ * `..` segments folded into the segment before them. `undefined` when a relative path climbs
+ * above where it starts (it cannot name a file of the repository).
  */
-const matcher = (cov: LineCoverage) => {
-  const entries = [...cov].map(([path, lines]) => ({ path: norm(path), lines }));
-  const exact = new Map(entries.map((e) => [e.path, e]));
-  return (path: string) => {
-    const hit = exact.get(path);
-    if (hit) return { ...hit, reconciled: false };
-    let best: (typeof entries)[number] | undefined;
-    for (const e of entries)
-      if (
-        (e.path.endsWith(`/${path}`) || path.endsWith(`/${e.path}`)) &&
-        (!best || e.path.length > best.path.length)
-      )
-        best = e;
-    return best ? { ...best, reconciled: true } : undefined;
+const clean = (p: string): string | undefined => {
+  const slashed = p.replaceAll('\\', '/');
+  const root = isAbsolute(slashed) ? (slashed.startsWith('/') ? '/' : slashed.slice(0, 3)) : '';
+  const out: string[] = [];
+  for (const seg of slashed.slice(root.length).split('/')) {
+    if (seg === '' || seg === '.') continue;
+    if (seg !== '..') out.push(seg);
+    else if (out.length > 0) out.pop();
+    else if (root === '') return undefined;
+  }
+  return root + out.join('/');
+};
+
+/** `clean`, keeping what it cannot fold: a path that climbs keeps its ending for matching. */
+const norm = (p: string): string =>
+  clean(p) ??
+  p
+    .replaceAll('\\', '/')
+    .split('/')
+    .filter((s) => s !== '' && s !== '.' && s !== '..')
+    .join('/');
+
+const extension = (p: string): string => {
+  const name = p.slice(p.lastIndexOf('/') + 1);
+  const dot = name.lastIndexOf('.');
+  return dot > 0 ? name.slice(dot + 1).toLowerCase() : '';
+};
+
+interface Entry {
+  /** The report's path, cleaned (repository-relative when resolved against the prefix). */
+  path: string;
+  lines: Map<number, boolean>;
+  /** Matched only exactly: a relative path resolved against the CLI's directory. */
+  resolved: boolean;
+}
+
+/**
+ * The coverage entry of a repository path.
+ *
+ * With `prefix` (the directory `vigil report` ran in, relative to the repository root), a
+ * relative report path is resolved against it (`packages/a/` + `src/x.ts`) and matched
+ * exactly: a report written in one package never covers another package's file of the same
+ * name. Absolute report paths are matched by the longest one ending with `/<repository path>`.
+ *
+ * Without `prefix` (older CLIs): the same path, else the longest one of which one ends with
+ * the other at a `/` (absolute paths in the report, or a report written in a subdirectory).
+ *
+ * Returns the entry and whether it was matched by the common ending.
+ */
+const matcher = (cov: LineCoverage, prefix: string | undefined) => {
+  const byPath = new Map<string, Entry>();
+  for (const [raw, lines] of cov) {
+    const resolved = prefix !== undefined && !isAbsolute(raw.replaceAll('\\', '/'));
+    // A relative path that climbs out of the repository names none of its files.
+    const path = resolved ? clean(`${prefix}${raw.replaceAll('\\', '/')}`) : norm(raw);
+    if (path === undefined || path === '') continue;
+    const seen = byPath.get(path);
+    if (!seen) byPath.set(path, { path, lines: new Map(lines), resolved });
+    else for (const [n, hit] of lines) seen.lines.set(n, hit || seen.lines.get(n) === true);
+  }
+  const entries = [...byPath.values()];
+  return {
+    entries,
+    find(path: string): { entry: Entry; reconciled: boolean } | undefined {
+      const hit = byPath.get(path);
+      if (hit) return { entry: hit, reconciled: false };
+      let best: Entry | undefined;
+      for (const e of entries) {
+        if (e.resolved) continue;
+        const ends =
+          e.path.endsWith(`/${path}`) || (prefix === undefined && path.endsWith(`/${e.path}`));
+        if (ends && (!best || e.path.length > best.path.length)) best = e;
+      }
+      return best ? { entry: best, reconciled: true } : undefined;
+    },
   };
+};
+
+/** At most this many paths quoted in one warning. */
+const MAX_QUOTED = 10;
+
+const quoteList = (paths: readonly string[]): string => {
+  const shown = paths
+    .slice(0, MAX_QUOTED)
+    .map((p) => `'${p}'`)
+    .join(', ');
+  return paths.length > MAX_QUOTED ? `${shown} and ${paths.length - MAX_QUOTED} more` : shown;
 };
 
 /**
@@ -133,74 +229,142 @@ const inRanges = (ranges: readonly [number, number][], n: number): boolean => {
   return false;
 };
 
+/** Patch coverage with what the gate check needs to word a skip. */
+export interface PatchDetail {
+  summary: PatchSummary;
+  /** Why no changed line counted, when it is more than "none is coverable". */
+  skipWhy?: string;
+}
+
 /**
  * Counts each changed line once, walking the file's coverable lines, never the ranges' spans
  * (a patch can make them as wide as it likes): O((coverable lines + ranges) · log ranges).
  */
-export const patchCoverage = (
+export const patchDetail = (
   cov: LineCoverage,
   changed: ChangedLines,
   warnings: string[],
-): PatchSummary => {
-  const find = matcher(cov);
+): PatchDetail => {
+  const { entries, find } = matcher(cov, changed.prefix);
   let coverable = 0;
   let covered = 0;
   let example: string | undefined;
   const missing: string[] = [];
   const files: PatchSummary['files'] = [];
-  // Changed ranges per coverage file: a file listed twice (or under two paths matched to the
-  // same coverage file) is still one file whose lines count once.
-  const byEntry = new Map<
-    string,
-    { path: string; coverage: Map<number, boolean>; ranges: [number, number][] }
-  >();
+  // Changed ranges per repository path: a file listed twice (or under two spellings) is still
+  // one file whose lines count once.
+  const byPath = new Map<string, { entry: Entry; exact: boolean; ranges: [number, number][] }>();
   for (const f of changed.files) {
     const path = norm(f.path);
-    const entry = find(path);
-    if (!entry) {
-      missing.push(path);
-      continue;
-    }
-    if (entry.reconciled) example ??= `'${entry.path}' → '${path}'`;
-    let file = byEntry.get(entry.path);
+    let file = byPath.get(path);
     if (!file) {
-      file = { path, coverage: entry.lines, ranges: [] };
-      byEntry.set(entry.path, file);
+      const found = find(path);
+      if (!found) {
+        if (!missing.includes(path)) missing.push(path);
+        continue;
+      }
+      file = { entry: found.entry, exact: !found.reconciled, ranges: [] };
+      byPath.set(path, file);
     }
     for (const range of f.lines) file.ranges.push(range);
   }
-  for (const { path, coverage, ranges } of byEntry.values()) {
+  // One coverage entry is one file: never merge two repository paths into it. An exact match
+  // wins over matches by the ending (those files are not in the report); two matches by the
+  // ending are ambiguous and neither counts.
+  const byEntry = new Map<Entry, string[]>();
+  for (const [path, { entry }] of byPath) byEntry.set(entry, [...(byEntry.get(entry) ?? []), path]);
+  const ambiguous: string[] = [];
+  for (const [entry, paths] of byEntry) {
+    if (paths.length < 2) continue;
+    const exact = paths.find((p) => byPath.get(p)?.exact);
+    for (const p of paths) {
+      if (p === exact) continue;
+      byPath.delete(p);
+      if (exact) missing.push(p);
+    }
+    if (!exact) ambiguous.push(`'${entry.path}' (${quoteList(paths)})`);
+  }
+  const truncated: string[] = [];
+  let unlisted = 0;
+  for (const [path, { entry, exact, ranges }] of byPath) {
+    if (!exact) example ??= `'${entry.path}' → '${path}'`;
     const changedLines = mergeRanges(ranges);
     const uncovered: number[] = [];
     let fileCoverable = 0;
-    for (const [n, hit] of coverage) {
+    for (const [n, hit] of entry.lines) {
       if (!inRanges(changedLines, n)) continue;
       fileCoverable++;
       if (hit) covered++;
       else uncovered.push(n);
     }
     coverable += fileCoverable;
-    if (fileCoverable > 0 && files.length < MAX_FILES)
-      files.push({
-        path,
-        uncovered: uncovered.sort((a, b) => a - b).slice(0, MAX_UNCOVERED_PER_FILE),
-      });
+    if (fileCoverable === 0) continue;
+    if (files.length >= MAX_FILES) {
+      unlisted++;
+      continue;
+    }
+    if (uncovered.length > MAX_UNCOVERED_PER_FILE)
+      truncated.push(`'${path}' and ${uncovered.length - MAX_UNCOVERED_PER_FILE} more`);
+    files.push({
+      path,
+      uncovered: uncovered.sort((a, b) => a - b).slice(0, MAX_UNCOVERED_PER_FILE),
+    });
   }
   if (example)
     warnings.push(
       `Patch coverage: coverage paths were matched to repository paths by their common ending (e.g. ${example}); check it is the same file.`,
     );
-  if (missing.length > 0 && missing.length === changed.files.length && cov.size > 0)
+  if (ambiguous.length > 0)
     warnings.push(
-      `Patch coverage: none of the ${changed.files.length} changed files is in the coverage report (e.g. '${missing[0]}'); are the paths from another checkout?`,
+      `Patch coverage: ${quoteList(ambiguous)}: one coverage file matches several changed files by their common ending, so they do not count; run vigil report from the directory the report's paths are relative to.`,
+    );
+  // Changed files the report could cover (their extension is among its files'): code whose
+  // absence matters. Docs, configs and the like are not worth a word.
+  const extensions = new Set(entries.map((e) => extension(e.path)));
+  const missingCode = missing.filter((p) => extension(p) !== '' && extensions.has(extension(p)));
+  const where =
+    changed.prefix === undefined
+      ? ''
+      : ` (its relative paths were read from '${changed.prefix || './'}', where vigil report ran)`;
+  let skipWhy: string | undefined;
+  if (missingCode.length > 0 && byPath.size === 0 && ambiguous.length === 0) {
+    warnings.push(
+      `Patch coverage: none of the ${missingCode.length} changed code files is in the coverage report${where} (e.g. '${missingCode[0]}')${changed.prefix === undefined ? '; are the paths from another checkout?' : '.'}`,
+    );
+    skipWhy = `none of the ${missingCode.length} changed code files is in the coverage report`;
+  } else if (missingCode.length > 0) {
+    warnings.push(
+      `Patch coverage: ${missingCode.length} changed code file${missingCode.length === 1 ? ' is' : 's are'} not in the coverage report${where} and do${missingCode.length === 1 ? 'es' : ''} not count: ${quoteList(missingCode)}.`,
+    );
+    skipWhy = `no changed line in the coverage report is coverable, and ${missingCode.length} changed code file${missingCode.length === 1 ? ' is' : 's are'} not in it`;
+  }
+  if (ambiguous.length > 0 && coverable === 0)
+    skipWhy = 'the changed files match the coverage report ambiguously';
+  if (truncated.length > 0)
+    warnings.push(
+      `Patch coverage: the first ${MAX_UNCOVERED_PER_FILE} uncovered changed lines per file are listed: ${truncated.slice(0, MAX_QUOTED).join(', ')}${truncated.length > MAX_QUOTED ? ` (and ${truncated.length - MAX_QUOTED} more files)` : ''}.`,
+    );
+  if (unlisted > 0)
+    warnings.push(
+      `Patch coverage: ${files.length} files are listed and ${unlisted} more with coverable changed lines are not (they count).`,
     );
   return {
-    coverable,
-    covered,
-    pct: coverable === 0 ? null : round2((covered / coverable) * 100),
-    files,
+    summary: {
+      coverable,
+      covered,
+      pct: coverable === 0 ? null : round2((covered / coverable) * 100),
+      files,
+    },
+    ...(skipWhy ? { skipWhy } : {}),
   };
 };
+
+/** The patch summary alone (see `patchDetail`). */
+export const patchCoverage = (
+  cov: LineCoverage,
+  changed: ChangedLines,
+  warnings: string[],
+): PatchSummary => patchDetail(cov, changed, warnings).summary;
 
 /** The `coverage.patch` gate check against `gates.minPatchCoverage` (none when unset). */
 export const patchCheck = (
@@ -222,7 +386,7 @@ export const patchCheck = (
     return [
       skip(
         'coverage.patch',
-        'Patch coverage not checked: no changed line is coverable.',
+        `Patch coverage not checked: ${why ?? 'no changed line is coverable'}.`,
         null,
         min,
       ),

@@ -197,7 +197,7 @@ describe('benchmark regressions', () => {
     expect(failed.map((c) => c.id)).toEqual([`benchmark.${slowName}`]);
     expect(failed[0]?.message).toMatch(
       new RegExp(
-        `^"${slowName.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}" regressed: [\\d.]+ ms vs baseline [\\d.]+ ms \\(\\+59\\.\\d%, smaller is better; limit [\\d.]+%( from the baseline's run-to-run noise)?; Welch p<0\\.0001 vs 10 runs\\)$`,
+        `^"${slowName.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}" regressed: [\\d.]+ ms vs baseline [\\d.]+ ms \\(\\+59\\.\\d%, smaller is better; limit [\\d.]+%( from the baseline's run-to-run noise)?; Welch p<0\\.0001 vs 10 runs on "main"\\)$`,
       ),
     );
     // actual = the value, threshold = the baseline (6 significant digits).
@@ -312,14 +312,14 @@ describe('benchmark regressions', () => {
     expect(others?.message).toContain('and 11 more');
   });
 
-  it('skips an empty report, a repeated name, a new benchmark and a zero baseline', () => {
+  it('skips an empty report, a repeated name, a new benchmark and a zero throughput', () => {
     // Prepare
     const runs = STEADY.map(() =>
-      record('benchmark', { benchmarks: [{ name: 'zero', unit: 'ns', value: 0 }] }),
+      record('benchmark', { benchmarks: [{ name: 'zero', unit: 'MB/s', value: 0 }] }),
     );
     const current = report([
-      { name: 'zero', unit: 'ns', value: 5 },
-      { name: 'zero', unit: 'ns', value: 500 },
+      { name: 'zero', unit: 'MB/s', value: 5 },
+      { name: 'zero', unit: 'MB/s', value: 500 },
       { name: 'new', unit: 'ns', value: 5 },
     ]);
 
@@ -360,6 +360,63 @@ describe('benchmark regressions', () => {
     expect(others).toMatchObject({ id: 'benchmark.others', status: 'skip', actual: 3 });
     expect(others?.message).toMatch(
       /^11 more benchmarks: 3 regressed, 8 improved\. Regressed: "b\d+" \(\+[\d.]+%\), "b\d+" \(\+[\d.]+%\), "b\d+" \(\+[\d.]+%\)\. Not failing the gate: failOnBenchmarkRegression is false\.$/,
+    );
+  });
+
+  it('fails an allocation regression from zero, stated in absolute terms', () => {
+    // go test -benchmem (audit): 0 B/op, 0 allocs/op on main; the PR allocates 64 B once.
+    const go = (bytes: number, allocs: number): Benchmark[] => [
+      { name: 'BenchmarkAlloc (B/op)', unit: 'B/op', value: bytes },
+      { name: 'BenchmarkAlloc (allocs/op)', unit: 'allocs/op', value: allocs },
+    ];
+    const runs = STEADY.slice(0, 4).map(() => record('benchmark', { benchmarks: go(0, 0) }));
+    const g = evaluateGate(report(go(64, 1)), cfgOf(), ctx(runs));
+    expect(g.status).toBe('fail');
+    expect(g.checks.map((c) => [c.status, c.message])).toEqual([
+      [
+        'fail',
+        '"BenchmarkAlloc (B/op)" regressed: 0 → 64 B/op (every one of 4 runs on "main" measured 0; smaller is better)',
+      ],
+      [
+        'fail',
+        '"BenchmarkAlloc (allocs/op)" regressed: 0 → 1 allocs/op (every one of 4 runs on "main" measured 0; smaller is better)',
+      ],
+    ]);
+    expect(evaluateGate(report(go(0, 0)), cfgOf(), ctx(runs)).status).toBe('pass');
+  });
+
+  it('warns about benchmarks of the latest base run that this report lacks (removed or renamed)', () => {
+    const list = Array.from({ length: 14 }, (_, i) => ({ name: `b${i}`, unit: 'ns', value: 100 }));
+    const runs = STEADY.map((f) =>
+      record('benchmark', { benchmarks: list.map((b) => ({ ...b, value: b.value * f })) }),
+    );
+    // b0 renamed (and 3x slower: the rename would have hidden it), b1..b11 dropped.
+    const current = report([{ name: 'b0 renamed', unit: 'ns', value: 300 }, ...list.slice(12)]);
+    const g = evaluateGate(current, cfgOf(), ctx(runs));
+    expect(byId(g, 'benchmark.missing')).toEqual({
+      id: 'benchmark.missing',
+      status: 'skip',
+      message:
+        '12 benchmarks of the latest run on base branch "main" (suite unit) not in this report, so not compared: "b0", "b1", "b2", "b3", "b4", "b5", "b6", "b7", "b8", "b9" and 2 more. Removed or renamed? A renamed benchmark starts a new baseline.',
+      actual: 12,
+      threshold: 0,
+    });
+    // Nothing missing: no such check.
+    expect(byId(evaluateGate(report(list), cfgOf(), ctx(runs)), 'benchmark.missing')).toBe(
+      undefined,
+    );
+  });
+
+  it('names the base branch in pass messages and says what a left-out glitch run did to the band', () => {
+    const runs = STEADY.map((f, i) =>
+      record('benchmark', {
+        benchmarks: [{ name: 'parse', unit: 'ns', value: i === 4 ? 210 : 100 * f }],
+      }),
+    );
+    const g = evaluateGate(report([{ name: 'parse', unit: 'ns', value: 101 }]), cfgOf(), ctx(runs));
+    expect(g.checks[0]?.status).toBe('pass');
+    expect(g.checks[0]?.message).toMatch(
+      /; mean of 9 runs, 1 outlier run left out on "main" \(with it the noise band would be \d+(\.\d)?%, not [\d.]+%\)\)$/,
     );
   });
 

@@ -383,7 +383,7 @@ describe('ingest: gates that use run history', () => {
     const fib20 = check(result.gate.checks, `benchmark.${FIB20}`);
     expect(fib20).toMatchObject({ status: 'fail' });
     expect(fib20?.message).toMatch(
-      /^"bench\.py::test_fib_20" regressed: 0\.002395 s vs baseline 0\.001918 s \(\+24\.9%, smaller is better; limit 10%; Welch p<0\.0001 vs 10 runs\)$/,
+      /^"bench\.py::test_fib_20" regressed: 0\.002395 s vs baseline 0\.001918 s \(\+24\.9%, smaller is better; limit 10%; Welch p<0\.0001 vs 10 runs on "main"\)$/,
     );
     expect(check(result.gate.checks, 'benchmark.bench.py::test_fib_10')?.status).toBe('pass');
     // The verdict travels in the event and in the normalized archive object.
@@ -430,6 +430,74 @@ describe('ingest: gates that use run history', () => {
     expect(check(result.gate.checks, `benchmark.${FIB20}`)?.message).toBe(
       `"${FIB20}": 0 earlier runs on base branch "release/1.0" (suite perf), a baseline needs 3.`,
     );
+  });
+
+  it('reads further back until each benchmark has a full baseline: jobs posting different benchmarks', async () => {
+    // Arrange: 7 rounds of 5 CI jobs, each posting its own benchmark to one series (suite
+    // perf on main), and `shared` in every run.
+    history.runs.clear();
+    const jobs = ['a', 'b', 'c', 'd', 'e'];
+    let i = 0;
+    for (let round = 0; round < 7; round++)
+      for (const job of jobs)
+        await history.putRun(
+          benchRun(i++, 1, {
+            runId: `mj-${round}-${job}`,
+            summary: {
+              benchmarks: [
+                { name: `job-${job}`, unit: 'ms', value: 100 + (round % 3) },
+                { name: 'shared', unit: 'ms', value: 50 + (i % 2) },
+              ],
+            },
+          } as Partial<RunRecord>),
+        );
+    const series = vi.spyOn(history, 'series');
+    const body = Buffer.from(
+      JSON.stringify([
+        { name: 'job-a', unit: 'ms', value: 150 },
+        { name: 'shared', unit: 'ms', value: 50.5 },
+      ]),
+    );
+
+    // Act
+    const { result } = await post(body, { suite: 'perf', branch: 'feature/x' });
+
+    // Assert: job-a has its 7 points (not the 2 of the newest 10 runs); shared its newest 10.
+    expect(check(result.gate.checks, 'benchmark.job-a')).toMatchObject({
+      status: 'fail',
+      message: expect.stringContaining('mean of 7 runs on "main"'),
+    });
+    expect(check(result.gate.checks, 'benchmark.shared')?.message).toContain(
+      'mean of 10 runs on "main"',
+    );
+    expect(series.mock.calls.map((c) => c[4])).toEqual([11, 101]);
+  });
+
+  it('warns, naming the branches that have runs, when the base branch has none of the kind', async () => {
+    const { result } = await post(pytestBody(1.25), {
+      suite: 'perf',
+      branch: 'feature/x',
+      base: 'master',
+    });
+    expect(result.gate.status).toBe('none');
+    expect(result.warnings).toContain(
+      'No benchmark runs on base branch "master" (suite perf), so nothing was compared: check --base (the base query parameter). Branches with such runs: "main".',
+    );
+    // A base branch with runs: no such warning.
+    const ok = await post(pytestBody(1.01), { suite: 'perf', branch: 'feature/x', runId: 'r2' });
+    expect(ok.result.warnings.some((w) => w.includes('base branch'))).toBe(false);
+  });
+
+  it('names at most five branches with runs, and says nothing when the run list fails', async () => {
+    for (const [i, branch] of ['b1', 'b2', 'b3', 'b4', 'b5', 'b6'].entries())
+      await history.putRun(benchRun(20 + i, 1, { branch }));
+    const { result } = await post(pytestBody(1.25), { suite: 'perf', base: 'master' });
+    expect(result.warnings.find((w) => w.startsWith('No benchmark runs'))).toMatch(
+      /Branches with such runs: "\w+", "\w+", "\w+", "\w+", "\w+", …\.$/,
+    );
+    vi.spyOn(history, 'listRuns').mockRejectedValueOnce(new Error('throttled'));
+    const failed = await post(pytestBody(1.25), { suite: 'perf', base: 'master', runId: 'r3' });
+    expect(failed.result.warnings.some((w) => w.startsWith('No benchmark runs'))).toBe(false);
   });
 
   it('compares a run on the base branch with its own earlier runs, never with itself', async () => {

@@ -34,7 +34,7 @@ const found = (d: Detection): Finding => {
 const detect = (
   baseline: Sample[],
   current: Sample,
-  extra: { direction?: 'smaller' | 'bigger' } = {},
+  extra: { direction?: 'smaller' | 'bigger'; absoluteFromZero?: boolean } = {},
 ) =>
   detectRegression({
     baseline,
@@ -42,6 +42,7 @@ const detect = (
     direction: extra.direction ?? 'smaller',
     thresholdPct: 10,
     minBaseline: 3,
+    ...(extra.absoluteFromZero ? { absoluteFromZero: true } : {}),
   });
 
 describe('directionFromUnit', () => {
@@ -148,7 +149,11 @@ describe('detectRegression: values only (robust path)', () => {
       have: 2,
       need: 3,
     });
-    expect(detect([{ value: 0 }, { value: 0 }, { value: 0 }], { value: 5 })).toMatchObject({
+    // A zero baseline cannot be divided by for bigger-is-better values (smaller: see below).
+    expect(
+      detect([{ value: 0 }, { value: 0 }, { value: 0 }], { value: 5 }, { direction: 'bigger' }),
+    ).toMatchObject({ status: 'incomparable' });
+    expect(detect([{ value: 0 }, { value: 2 }, { value: -2 }], { value: 5 })).toMatchObject({
       status: 'incomparable',
     });
     // A run without a usable value does not count towards the baseline.
@@ -156,6 +161,96 @@ describe('detectRegression: values only (robust path)', () => {
       status: 'insufficient',
       have: 2,
     });
+  });
+});
+
+/** Mulberry32: a small seeded PRNG, so the simulations below are the same on every run. */
+const seeded = (seed: number) => () => {
+  seed = (seed + 0x6d2b79f5) | 0;
+  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+};
+/** Standard normal deviates by Box–Muller. */
+const gaussian = (random: () => number) => () =>
+  Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+
+describe('detectRegression: outliers and the false-alarm rate', () => {
+  it('does not narrow the band of a 5-run baseline by dropping its extreme runs', () => {
+    // Audit repro: two runs far out on either side are ordinary spread at 5 runs, not glitches.
+    const d = found(detect(values(1, [100, 140, 100.5, 60, 101]), { value: 115 }));
+    expect(d).toMatchObject({ status: 'ok', runs: 5, outliers: 0 });
+    expect(d.noisePct).toBeGreaterThan(d.worsePct);
+  });
+
+  it('keeps the designed 0.5% false-alarm rate on Gaussian noise with 5 runs', () => {
+    // Unchanged code: the baseline's 5 runs and the current run come from the same N(100, 5²).
+    // The band is a one-sided 99.5% prediction bound for one more run, so on pure noise it
+    // should be crossed 0.5% of the time (threshold 0 so only the band decides). Dropping runs
+    // as outliers shrank the band and doubled that. 20 000 trials: sd of the rate ≈ 0.05%; the old code measured 1.7% here.
+    const normal = gaussian(seeded(20261205));
+    const trials = 20_000;
+    let alarms = 0;
+    for (let i = 0; i < trials; i++) {
+      const baseline = Array.from({ length: 5 }, () => ({ value: 100 + 5 * normal() }));
+      const d = detectRegression({
+        baseline,
+        current: { value: 100 + 5 * normal() },
+        direction: 'smaller',
+        thresholdPct: 0,
+        minBaseline: 3,
+      });
+      if (d.status === 'regressed') alarms++;
+    }
+    expect(alarms / trials).toBeLessThanOrEqual(0.006);
+    expect(alarms / trials).toBeGreaterThan(0.003); // the band is not simply huge either
+  });
+
+  it('leaves out at most one glitch run, and says what it did to the band', () => {
+    const two = values(100, STEADY);
+    two[3] = { value: 210 };
+    two[6] = { value: 220 };
+    const d = found(detect(two, { value: 125 }));
+    expect(d).toMatchObject({ runs: 9, outliers: 1 });
+    expect(d.noisePctWithOutliers).toBeGreaterThan(d.noisePct);
+    const clean = found(detect(values(100, STEADY), { value: 100 }));
+    expect(clean.noisePctWithOutliers).toBeUndefined();
+  });
+});
+
+describe('detectRegression: a zero baseline (allocs/op, B/op)', () => {
+  const zeros = (n: number): Sample[] => Array.from({ length: n }, () => ({ value: 0 }));
+
+  it('flags 0 → 1 allocs/op and 0 → 64 B/op as regressions, in absolute terms', () => {
+    const abs = { absoluteFromZero: true };
+    for (const v of [1, 64])
+      expect(found(detect(zeros(4), { value: v }, abs))).toMatchObject({
+        status: 'regressed',
+        method: 'zero',
+        baseline: 0,
+        value: v,
+        runs: 4,
+      });
+    expect(found(detect(zeros(4), { value: 0 }, abs)).status).toBe('ok');
+    // Bigger is better, or not asked for (a 0 ms latency is usually a missing figure): skipped.
+    expect(detect(zeros(4), { value: 1 }, { ...abs, direction: 'bigger' }).status).toBe(
+      'incomparable',
+    );
+    expect(detect(zeros(4), { value: 1 }).status).toBe('incomparable');
+  });
+});
+
+describe('detectRegression: bigger is better with a band of 100% or more', () => {
+  it('skips as too noisy to gate instead of passing a drop that could never fail', () => {
+    // MB/s swinging 5x from run to run: the band exceeds 100%, and no drop exceeds 100%.
+    const wild = values(1, [100, 500, 120, 480, 90]);
+    const d = detect(wild, { value: 1 }, { direction: 'bigger' });
+    expect(d).toMatchObject({ status: 'incomparable' });
+    expect('reason' in d && d.reason).toMatch(
+      /^too noisy to gate: .*cannot drop by more than 100%/,
+    );
+    // The same history read as a time (smaller is better) can still fail: 10x slower.
+    expect(found(detect(wild, { value: 5000 })).status).toBe('regressed');
   });
 });
 

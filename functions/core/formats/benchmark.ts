@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { invalidReport } from '../errors';
+import { unusableValue } from './benchmark-units';
 import { isRecord, parseShape } from './shape';
 import { type Benchmark, MAX_BENCHMARK_VALUE, type ParsedBenchmark } from './types';
 
@@ -162,6 +163,16 @@ export const parseBenchmark = (doc: unknown): ParsedBenchmark => {
   const direction = DIRECTION[dialect];
   if (direction) for (const b of benchmarks) b.direction = direction;
   const warnings: string[] = [];
+  // A negative time, size or rate is left out with a warning rather than refusing the report:
+  // the other benchmarks stay comparable, and the warning says which value was wrong.
+  const kept = benchmarks.filter((b, i) => {
+    const why = unusableValue(b.value, b.unit);
+    if (why)
+      warnings.push(`benchmark ${i + 1} "${b.name}": value ${b.value} ${b.unit} ${why}; left out`);
+    return !why;
+  });
+  benchmarks.length = 0;
+  benchmarks.push(...kept);
   if (benchmarks.length === 0) warnings.push('The report contains no benchmarks.');
   const seen = new Set<string>();
   const dupes = new Set<string>();

@@ -1,7 +1,8 @@
 import * as z from 'zod';
 import { benchmarkNumber } from './benchmark';
+import { unusableValue } from './benchmark-units';
 import { parseShape } from './shape';
-import type { Benchmark, ParsedBenchmark } from './types';
+import { type Benchmark, MAX_BENCHMARK_VALUE, type ParsedBenchmark } from './types';
 
 /**
  * Google Benchmark JSON (`--benchmark_format=json` or `--benchmark_out=x.json`): `context` and
@@ -12,6 +13,8 @@ import type { Benchmark, ParsedBenchmark } from './types';
  * repetitions' real times (one run: its real time). CPU time is a second series
  * `<name> (cpu)`; `bytes_per_second`/`items_per_second` counters are series with units
  * `bytes/s`/`items/s` (bigger is better). Runs with `error_occurred` are left out with a warning.
+ * Times are stored in nanoseconds whatever `--benchmark_time_unit` (or `->Unit()`) printed them
+ * in (`ns`, `us`, `ms`, `s`), so that a series and its gate survive a change of display unit.
  */
 
 const WHAT = 'Google Benchmark JSON report';
@@ -42,6 +45,9 @@ const COUNTERS = [
   ['bytes_per_second', 'bytes/s'],
   ['items_per_second', 'items/s'],
 ] as const;
+
+/** Nanoseconds per `time_unit` Google Benchmark writes (`GetTimeUnitString`). */
+const NS_PER: Record<string, number> = { ns: 1, us: 1e3, ms: 1e6, s: 1e9 };
 
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 const sd = (xs: number[]): number | undefined => {
@@ -81,7 +87,13 @@ export const parseGbench = (doc: unknown): ParsedBenchmark => {
   for (const [name, g] of groups) {
     const m = g.aggregates.get('mean');
     const s = g.aggregates.get('stddev');
-    const unit = (m ?? g.runs[0])?.time_unit ?? 'ns';
+    const printed = (m ?? g.runs[0])?.time_unit ?? 'ns';
+    const scale = NS_PER[printed];
+    // An unknown unit is kept as written: comparable with itself only.
+    const unit = scale === undefined ? printed : 'ns';
+    /** A run's time in the series' unit (each run carries its own time_unit). */
+    const timeOf = (r: RunT, t: number | undefined): number | undefined =>
+      t === undefined || scale === undefined ? t : t * (NS_PER[r.time_unit ?? 'ns'] ?? scale);
     const samples = m?.repetitions ?? g.runs.length;
     const series = (
       suffix: string,
@@ -102,13 +114,20 @@ export const parseGbench = (doc: unknown): ParsedBenchmark => {
         }
       }
       if (value === undefined || !Number.isFinite(value)) return;
+      const why =
+        unusableValue(value, seriesUnit) ??
+        (Math.abs(value) > MAX_BENCHMARK_VALUE ? `is above ${MAX_BENCHMARK_VALUE}` : undefined);
+      if (why) {
+        warnings.push(`${name}${suffix}: value ${value} ${seriesUnit} ${why}; left out`);
+        return;
+      }
       const b: Benchmark = { name: `${name}${suffix}`, unit: seriesUnit, value, direction };
       if (samples > 0) b.samples = samples;
       if (stddev !== undefined && Number.isFinite(stddev)) b.stddev = stddev;
       benchmarks.push(b);
     };
-    series('', unit, (r) => r.real_time, 'smaller');
-    series(' (cpu)', unit, (r) => r.cpu_time, 'smaller');
+    series('', unit, (r) => timeOf(r, r.real_time), 'smaller');
+    series(' (cpu)', unit, (r) => timeOf(r, r.cpu_time), 'smaller');
     for (const [key, counterUnit] of COUNTERS)
       series(` (${counterUnit})`, counterUnit, (r) => r[key], 'bigger');
   }

@@ -1,4 +1,5 @@
 import { invalidReport } from '../errors';
+import { unusableValue } from './benchmark-units';
 import { type Benchmark, MAX_BENCHMARK_VALUE, type ParsedBenchmark } from './types';
 
 /**
@@ -7,17 +8,20 @@ import { type Benchmark, MAX_BENCHMARK_VALUE, type ParsedBenchmark } from './typ
  * line (goos/pkg/cpu headers, PASS, ok, test output) is skipped. Each value/unit pair is its own
  * series with its unit: `BenchmarkJoin` (ns/op), `BenchmarkJoin (B/op)`,
  * `BenchmarkJoin (allocs/op)`, custom `b.ReportMetric` units likewise. The `-N` GOMAXPROCS
- * suffix is kept out of the name when every line has the same one, so that series survive a
- * runner with another core count. Repeated lines (`-count=N`) are samples of one series: value
+ * suffix is kept out of the name when every line has the same one (see `procsNames`), so that
+ * series survive a runner with another core count; with several counts (`-cpu 1,2`) every
+ * name keeps its count. A value that is not finite (`+Inf MB/s`) or a negative time, size or
+ * rate is left out with a warning; the line's other values are kept. Repeated lines (`-count=N`) are samples of one series: value
  * = mean, with stddev and samples. Benchmarks of several packages are prefixed by package.
  */
 
 const WHAT = 'go test -bench output';
 /**
- * A value: `12`, `12.`, `12.5`, `.5`, with an exponent. Each text matches one way only, so a
- * long digit run that fails to match costs linear time, not one try per way to split it.
+ * A value: `12`, `12.`, `12.5`, `.5`, with an exponent, or Go's `+Inf`, `-Inf`, `NaN`. Each
+ * text matches one way only, so a long digit run that fails to match costs linear time, not one
+ * try per way to split it.
  */
-const NUMBER = String.raw`[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?`;
+const NUMBER = String.raw`(?:[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?|[-+]?Inf|NaN)`;
 const RESULT = new RegExp(String.raw`^(Benchmark\S*)\s+(\d+)((?:\s+${NUMBER}\s+\S+)+)\s*$`);
 /** Go's name header, `%-*s\t`, anywhere in the line (unended output can come before it). */
 const HEADER = /(Benchmark\S*) *\t/;
@@ -43,11 +47,47 @@ export const looksLikeGoBench = (text: string): boolean => {
 const directionOf = (unit: string): Benchmark['direction'] =>
   unit.endsWith('/s') ? 'bigger' : unit.endsWith('/op') ? 'smaller' : undefined;
 
+/** A capture group of a match (every group of these patterns takes part in a match). */
+const group = (m: RegExpExecArray, n: number): string => m[n] ?? '';
+
 interface Series {
   name: string;
   unit: string;
   values: number[];
 }
+
+/**
+ * The largest `-N` read as a GOMAXPROCS count when only sub-benchmarks carry it: a sub-benchmark
+ * named `size-1024` at GOMAXPROCS=1 prints `BenchmarkParse/size-1024`, the same text as a
+ * sub-benchmark `size` at GOMAXPROCS=1024. Below this bound the suffix is taken for a count.
+ */
+const MAX_SUBBENCH_PROCS = 256;
+
+/**
+ * How each printed name is stored. Go appends `-N` (GOMAXPROCS) to every name, except at
+ * GOMAXPROCS=1. One count on every line: it is dropped, so that a series survives another core
+ * count, unless only sub-benchmarks carry it and it is above MAX_SUBBENCH_PROCS (then it is
+ * part of the sub-benchmark's name). Anything else (no common count, `-cpu 1,2`, `-cpu 2,4`):
+ * names as printed, except that a name printed without a count beside the same name with one
+ * (`BenchmarkSum` and `BenchmarkSum-2`) ran at GOMAXPROCS=1 and becomes `BenchmarkSum-1`, so
+ * that it is never taken for the GOMAXPROCS-stripped series of a single-count report.
+ */
+const procsNames = (names: readonly string[]): ((name: string) => string) => {
+  const counts = new Set(names.map((n) => PROCS.exec(n)?.[1]));
+  const [only] = counts;
+  if (counts.size === 1 && only !== undefined) {
+    const topLevel = names.some((n) => !n.includes('/'));
+    if (topLevel || Number(only) <= MAX_SUBBENCH_PROCS) return (n) => n.replace(PROCS, '');
+    return (n) => n;
+  }
+  const printed = new Set(names);
+  const withCount = new Set<string>();
+  for (const n of printed) {
+    const base = n.replace(PROCS, '');
+    if (base !== n && printed.has(base)) withCount.add(base);
+  }
+  return (n) => (withCount.has(n) ? `${n}-1` : n);
+};
 
 export const parseGoBench = (text: string): ParsedBenchmark => {
   const rows: { pkg: string; name: string; pairs: [number, string][] }[] = [];
@@ -66,16 +106,24 @@ export const parseGoBench = (text: string): ParsedBenchmark => {
       );
     pending = undefined;
   };
-  const readPairs = (figures: string, i: number): [number, string][] => {
+  const readPairs = (name: string, figures: string, i: number): [number, string][] => {
     const pairs: [number, string][] = [];
-    for (const [, value, unit] of figures.matchAll(PAIR)) {
-      const n = Number(value);
-      if (!(Math.abs(n) <= MAX_BENCHMARK_VALUE))
+    for (const [, value = '', unit = ''] of figures.matchAll(PAIR)) {
+      // Go prints a value that is not finite as `+Inf`, `-Inf` or `NaN`: left out, like a
+      // negative time, size or rate. A digit run beyond the limit is a broken report.
+      const printedNotFinite = /Inf|NaN/.test(value);
+      const n = printedNotFinite ? Number.NaN : Number(value);
+      if (!printedNotFinite && !(Math.abs(n) <= MAX_BENCHMARK_VALUE))
         throw invalidReport(
           `Invalid ${WHAT}: line ${i + 1}: ${value} ${unit} is not a number from -${MAX_BENCHMARK_VALUE} to ${MAX_BENCHMARK_VALUE}`,
           { line: i + 1 },
         );
-      pairs.push([n, unit ?? '']);
+      const why = unusableValue(n, unit);
+      if (why) {
+        warnings.push(`${name}: line ${i + 1}: value ${value} ${unit} ${why}; left out`);
+        continue;
+      }
+      pairs.push([n, unit]);
     }
     return pairs;
   };
@@ -90,30 +138,32 @@ export const parseGoBench = (text: string): ParsedBenchmark => {
     const m = RESULT.exec(line);
     if (m) {
       closePending();
-      rows.push({ pkg, name: m[1] ?? '', pairs: readPairs(m[3] ?? '', i) });
+      const name = group(m, 1);
+      rows.push({ pkg, name, pairs: readPairs(name, group(m, 3), i) });
       continue;
     }
     const h = HEADER.exec(raw);
     if (h) {
       // A name header: the benchmark's output follows, and maybe its figures on this line.
       closePending();
-      const rest = raw.slice((h.index ?? 0) + h[0].length);
+      const rest = raw.slice(h.index + h[0].length);
       const f = FIGURES.exec(rest);
-      if (f) rows.push({ pkg, name: h[1] ?? '', pairs: readPairs(f[2] ?? '', i) });
-      else pending = { name: h[1] ?? '', failed: /--- FAIL: /.test(rest) };
+      const name = group(h, 1);
+      if (f) rows.push({ pkg, name, pairs: readPairs(name, group(f, 2), i) });
+      else pending = { name, failed: /--- FAIL: /.test(rest) };
       continue;
     }
     if (pending) {
       const f = FIGURES.exec(raw);
       if (f) {
-        rows.push({ pkg, name: pending.name, pairs: readPairs(f[2] ?? '', i) });
+        rows.push({ pkg, name: pending.name, pairs: readPairs(pending.name, group(f, 2), i) });
         pending = undefined;
       } else if (line.startsWith(`--- FAIL: ${pending.name}`)) pending.failed = true;
       continue;
     }
     // A result-like line that none of the above could read.
     if (/^Benchmark\S*\s+\d/.test(line))
-      leaveOut(line.split(/\s/)[0] ?? line, `line ${i + 1} could not be read`);
+      leaveOut(line.split(/\s/, 1).join(''), `line ${i + 1} could not be read`);
   }
   closePending();
   for (const [name, why] of unread) warnings.push(`${name}: ${why}; left out`);
@@ -124,12 +174,11 @@ export const parseGoBench = (text: string): ParsedBenchmark => {
       }`,
     );
 
-  const suffixes = new Set(rows.map((r) => PROCS.exec(r.name)?.[1]));
-  const stripProcs = suffixes.size === 1 && !suffixes.has(undefined);
+  const nameOf = procsNames(rows.map((r) => r.name));
   const manyPackages = new Set(rows.map((r) => r.pkg)).size > 1;
   const series = new Map<string, Series>();
   for (const row of rows) {
-    let name = stripProcs ? row.name.replace(PROCS, '') : row.name;
+    let name = nameOf(row.name);
     if (manyPackages && row.pkg) name = `${row.pkg}.${name}`;
     row.pairs.forEach(([value, unit], k) => {
       const full = k === 0 && unit === 'ns/op' ? name : `${name} (${unit})`;

@@ -87,6 +87,8 @@ const evaluate = (
     direction,
     thresholdPct,
     minBaseline: ctx.minBaselineRuns,
+    // 0 → 1 allocs/op is a regression, not an undefined percentage.
+    absoluteFromZero: true,
   });
   if (detection.status === 'insufficient' && otherUnit !== undefined)
     detection = { ...detection, status: 'unit-changed', from: otherUnit };
@@ -95,10 +97,23 @@ const evaluate = (
 
 const withUnit = (n: number, unit: string): string => `${num(n)} ${unit}`.trim();
 
-const describe = (o: Outcome & { detection: Finding }): string => {
+/** `10 runs on "main"`, naming a left-out glitch run and what it would have done to the band. */
+const runsOn = (d: Finding, ctx: GateContext): string => {
+  const left =
+    d.noisePctWithOutliers !== undefined
+      ? ` (with it the noise band would be ${pct1(d.noisePctWithOutliers)}%, not ${pct1(d.noisePct)}%)`
+      : '';
+  return `${runsUsed(d.runs, d.outliers)} on "${clip(ctx.baseBranch, 80)}"${left}`;
+};
+
+const describe = (o: Outcome & { detection: Finding }, ctx: GateContext): string => {
   const d = o.detection;
   const { unit } = o.bench;
   const verb = verdict(d.status);
+  const name = `"${clip(o.bench.name)}"`;
+  // A baseline of exact zeros: a percentage is meaningless, the absolute change is the news.
+  if (d.method === 'zero')
+    return `${name} ${verb}: ${num(d.baseline)} → ${withUnit(d.value, unit)} (every one of ${runsOn(d, ctx)} measured 0; smaller is better)`;
   const better = o.direction === 'smaller' ? 'smaller is better' : 'bigger is better';
   const limit =
     d.noisePct > o.thresholdPct
@@ -106,9 +121,17 @@ const describe = (o: Outcome & { detection: Finding }): string => {
       : `limit ${pct1(d.limitPct)}%`;
   const method =
     d.method === 'welch'
-      ? `Welch p${d.pValue === undefined || d.pValue < 1e-4 ? '<0.0001' : `=${num(d.pValue)}`} vs ${runsUsed(d.runs, d.outliers)}`
-      : `mean of ${runsUsed(d.runs, d.outliers)}`;
-  return `"${clip(o.bench.name)}" ${verb}: ${withUnit(d.value, unit)} vs baseline ${withUnit(d.baseline, unit)} (${signedPct(d.changePct)}, ${better}; ${limit}; ${method})`;
+      ? `Welch p${d.pValue === undefined || d.pValue < 1e-4 ? '<0.0001' : `=${num(d.pValue)}`} vs ${runsOn(d, ctx)}`
+      : `mean of ${runsOn(d, ctx)}`;
+  return `${name} ${verb}: ${withUnit(d.value, unit)} vs baseline ${withUnit(d.baseline, unit)} (${signedPct(d.changePct)}, ${better}; ${limit}; ${method})`;
+};
+
+/** A change for the summary list: a percentage, or `0 → 64 B/op` from a zero baseline. */
+const changeOf = (o: Outcome): string => {
+  const d = o.detection as Finding;
+  return d.method === 'zero'
+    ? `${num(d.baseline)} → ${withUnit(d.value, o.bench.unit)}`
+    : signedPct(d.changePct);
 };
 
 const guessNote = (o: Outcome): string =>
@@ -135,7 +158,7 @@ const toCheck = (o: Outcome, cfg: GateConfig, ctx: GateContext): GateCheck => {
     case 'incomparable':
       return skip(id, `"${clip(o.bench.name)}": not compared: ${d.reason}.`, round4(o.bench.value));
     default: {
-      const message = describe({ ...o, detection: d }) + guessNote(o);
+      const message = describe({ ...o, detection: d }, ctx) + guessNote(o);
       if (d.status === 'regressed' && !cfg.failOnBenchmarkRegression)
         return skip(
           id,
@@ -177,7 +200,7 @@ const summary = (rest: Outcome[], cfg: GateConfig): GateCheck => {
   if (regressed.length) {
     const named = regressed
       .slice(0, MAX_NAMED_IN_SUMMARY)
-      .map((o) => `"${clip(o.bench.name, 80)}" (${signedPct((o.detection as Finding).changePct)})`);
+      .map((o) => `"${clip(o.bench.name, 80)}" (${changeOf(o)})`);
     const more = regressed.length - named.length;
     message += `. Regressed: ${named.join(', ')}${more > 0 ? ` and ${more} more` : ''}`;
   }
@@ -192,6 +215,38 @@ const summary = (rest: Outcome[], cfg: GateConfig): GateCheck => {
     actual: regressed.length,
     threshold: 0,
   };
+};
+
+/** Missing benchmarks named in `benchmark.missing`. */
+const MAX_NAMED_MISSING = 10;
+
+/**
+ * `benchmark.missing` (a skip, never a failure: a filtered run is legitimate): benchmarks the
+ * newest base-branch run had that this report lacks. Without it a removed or renamed benchmark
+ * leaves the gate silently, and a rename is an easy way round a regression.
+ */
+const missingCheck = (
+  report: BenchmarkSummary,
+  runs: readonly { summary: BenchmarkSummary }[],
+  ctx: GateContext,
+): GateCheck[] => {
+  const latest = runs[0];
+  if (!latest) return [];
+  const now = new Set(report.benchmarks.map((b) => b.name));
+  const gone = [...new Set(latest.summary.benchmarks.map((b) => b.name))].filter(
+    (n) => !now.has(n),
+  );
+  if (gone.length === 0) return [];
+  const named = gone.slice(0, MAX_NAMED_MISSING).map((n) => `"${clip(n, 80)}"`);
+  const more = gone.length - named.length;
+  return [
+    skip(
+      'benchmark.missing',
+      `${plural(gone.length, 'benchmark')} of the latest run ${where(ctx)} not in this report, so not compared: ${named.join(', ')}${more > 0 ? ` and ${more} more` : ''}. Removed or renamed? A renamed benchmark starts a new baseline.`,
+      gone.length,
+      0,
+    ),
+  ];
 };
 
 export const benchmarkChecks = (
@@ -217,8 +272,12 @@ export const benchmarkChecks = (
     seen.add(b.name);
     outcomes.push(evaluate(b, history, cfg, ctx));
   }
-  if (outcomes.length <= MAX_BENCHMARK_CHECKS) return outcomes.map((o) => toCheck(o, cfg, ctx));
-  const size = (o: Outcome) => ('worsePct' in o.detection ? Math.abs(o.detection.worsePct) : 0);
+  const missing = missingCheck(report, runs, ctx);
+  if (outcomes.length <= MAX_BENCHMARK_CHECKS)
+    return [...outcomes.map((o) => toCheck(o, cfg, ctx)), ...missing];
+  // A regression from a zero baseline (worsePct Infinity) ranks with the largest.
+  const size = (o: Outcome) =>
+    'worsePct' in o.detection ? Math.min(Math.abs(o.detection.worsePct), Number.MAX_VALUE) : 0;
   const ranked = outcomes
     .map((o, i) => ({ o, i }))
     .sort((a, b) => rank(a.o) - rank(b.o) || size(b.o) - size(a.o) || a.i - b.i)
@@ -227,5 +286,6 @@ export const benchmarkChecks = (
   return [
     ...shown.map((o) => toCheck(o, cfg, ctx)),
     summary(ranked.slice(MAX_BENCHMARK_CHECKS - 1), cfg),
+    ...missing,
   ];
 };

@@ -5,7 +5,8 @@ import { MAD_TO_SD, mad, mean, median, studentTQuantile, variance, welchTest } f
  *
  * Two paths, chosen by what the reports carry:
  * - `welch`: the current run and enough baseline runs have sample counts and standard
- *   deviations (pytest-benchmark, Vitest bench, hyperfine). The baseline runs are pooled into
+ *   deviations (pytest-benchmark, Vitest bench, hyperfine, `go test -count` and Google
+ *   Benchmark repetitions). The baseline runs are pooled into
  *   one sample and compared with Welch's one-sided t-test in the worse direction.
  * - `robust`: values only (k6/Artillery percentiles, custom benchmark JSON): one number per
  *   run, compared with the baseline runs' centre.
@@ -35,10 +36,16 @@ export interface Sample {
 export const DEFAULT_BAND_TAIL = 0.005;
 /** Significance level of the one-sided Welch test. */
 export const DEFAULT_ALPHA = 0.01;
-/** Baseline runs further than this many robust sds from the median are glitches, left out. */
+/** A baseline run further than this many robust sds from the median is a glitch, left out. */
 export const OUTLIER_SDS = 6;
-/** Below this many runs a MAD says too little to call anything an outlier. */
-const MIN_RUNS_FOR_OUTLIERS = 5;
+/**
+ * Below this many runs a MAD says too little to call anything an outlier. The band's t quantile
+ * assumes all R runs are kept: dropping the runs furthest out of a small window shrinks the
+ * measured spread, so unchanged code fails more often than `bandTail` (with 5 Gaussian runs and
+ * up to 2 dropped: 1.1% instead of 0.5%). With 10 or more runs and at most one run dropped the
+ * MAD is steady enough that a 6-sd cut almost never fires on pure noise.
+ */
+export const MIN_RUNS_FOR_OUTLIERS = 10;
 
 export interface DetectOptions {
   /** Earlier runs, newest first. */
@@ -51,13 +58,23 @@ export interface DetectOptions {
   minBaseline: number;
   alpha?: number;
   bandTail?: number;
+  /**
+   * Smaller is better and every baseline run measured exactly 0 (allocs/op, B/op): judge in
+   * absolute terms (method `zero`) instead of skipping. Off by default: a latency of 0 ms is
+   * a missing figure more often than a real one.
+   */
+  absoluteFromZero?: boolean;
 }
 
 export type Verdict = 'regressed' | 'ok' | 'improved';
 
 export interface Finding {
   status: Verdict;
-  method: 'welch' | 'robust';
+  /**
+   * `zero`: every baseline run measured exactly 0 (allocs/op, B/op) and smaller is better: any
+   * increase is a regression, stated in absolute terms (`changePct` is Infinity, `baseline` 0).
+   */
+  method: 'welch' | 'robust' | 'zero';
   /** The central baseline value: the pooled mean (welch) or the mean of the runs (robust). */
   baseline: number;
   value: number;
@@ -69,6 +86,8 @@ export interface Finding {
   pValue?: number;
   /** The noise band (percent) the baseline's own run-to-run spread gives. */
   noisePct: number;
+  /** The noise band (percent) had the outlier run been kept; only when one was left out. */
+  noisePctWithOutliers?: number;
   /** The effect a change had to reach: max(thresholdPct, noisePct). */
   limitPct: number;
   /** Baseline runs used (after leaving out glitches). */
@@ -90,8 +109,9 @@ const hasSamples = (s: Sample): s is Required<Sample> =>
   s.stddev >= 0;
 
 /**
- * Drops glitch runs (a CI machine that was 3x slower once) so one of them cannot widen the
- * band for the whole window. Only with enough runs for the median and MAD to mean something.
+ * Drops one glitch run (a CI machine that was 3x slower once) so it cannot widen the band for
+ * the whole window: at most one, the run furthest from the median, and only with at least
+ * `MIN_RUNS_FOR_OUTLIERS` runs, so that on plain noise the band keeps its designed tail.
  */
 export const withoutOutliers = <T>(items: readonly T[], value: (t: T) => number): T[] => {
   if (items.length < MIN_RUNS_FOR_OUTLIERS) return [...items];
@@ -99,7 +119,16 @@ export const withoutOutliers = <T>(items: readonly T[], value: (t: T) => number)
   const center = median(values);
   const spread = MAD_TO_SD * mad(values);
   if (spread === 0) return [...items];
-  return items.filter((t) => Math.abs(value(t) - center) <= OUTLIER_SDS * spread);
+  let worst = -1;
+  let worstDistance = OUTLIER_SDS * spread;
+  values.forEach((v, i) => {
+    const distance = Math.abs(v - center);
+    if (distance > worstDistance) {
+      worst = i;
+      worstDistance = distance;
+    }
+  });
+  return worst < 0 ? [...items] : items.filter((_, i) => i !== worst);
 };
 
 /**
@@ -161,10 +190,37 @@ export const detectRegression = (opts: DetectOptions): Detection => {
   if (!Number.isFinite(current.value))
     return { status: 'incomparable', reason: 'the current value is not a number' };
 
+  // All zeros, no spread (allocs/op, B/op of an allocation-free function): a relative change
+  // is undefined, but for smaller-is-better any increase is real and is a regression.
+  if (
+    opts.absoluteFromZero &&
+    direction === 'smaller' &&
+    usable.length > 0 &&
+    usable.every((s) => s.value === 0 && !s.stddev)
+  ) {
+    const worse = current.value > 0;
+    const better = current.value < 0;
+    // Infinite relative change: the gate message states it absolutely (`0 → 1 allocs/op`).
+    const changePct = worse ? Number.POSITIVE_INFINITY : better ? Number.NEGATIVE_INFINITY : 0;
+    return {
+      status: worse ? 'regressed' : better ? 'improved' : 'ok',
+      method: 'zero',
+      baseline: 0,
+      value: current.value,
+      changePct,
+      worsePct: changePct,
+      noisePct: 0,
+      limitPct: 0,
+      runs: usable.length,
+      outliers: 0,
+    };
+  }
+
   const sampledRuns = usable.filter(hasSamples);
   const welch = hasSamples(current) && sampledRuns.length >= minBaseline;
-  const runs = withoutOutliers<Sample>(welch ? sampledRuns : usable, (s) => s.value);
-  const outliers = (welch ? sampledRuns : usable).length - runs.length;
+  const all = welch ? sampledRuns : usable;
+  const runs = withoutOutliers<Sample>(all, (s) => s.value);
+  const outliers = all.length - runs.length;
   const runValues = runs.map((s) => s.value);
   const center = mean(runValues);
   if (!(center > 0 && center < Number.POSITIVE_INFINITY))
@@ -172,11 +228,38 @@ export const detectRegression = (opts: DetectOptions): Detection => {
       status: 'incomparable',
       reason: `the baseline mean is ${center}: a relative change is undefined`,
     };
-  const explained = welch ? mean(runs.filter(hasSamples).map((s) => s.stddev ** 2 / s.samples)) : 0;
-  const noisePct = (predictionBand(runValues, tail, explained) / center) * 100;
+  const explainedBy = (rs: readonly Sample[]) =>
+    welch ? mean(rs.filter(hasSamples).map((s) => s.stddev ** 2 / s.samples)) : 0;
+  const noisePct = (predictionBand(runValues, tail, explainedBy(runs)) / center) * 100;
   const limitPct = Math.max(thresholdPct, noisePct);
+  // Bigger is better (MB/s, ops/s): a value cannot drop by more than 100%, so with a limit of
+  // 100% or more no regression could ever be flagged. Say so instead of passing.
+  if (direction === 'bigger' && limitPct >= 100 && Number.isFinite(limitPct))
+    return {
+      status: 'incomparable',
+      reason: `too noisy to gate: the baseline's noise band is ${Math.round(noisePct)}%, and a bigger-is-better value cannot drop by more than 100%`,
+    };
   const sign = direction === 'smaller' ? 1 : -1;
-  const common = { value: current.value, noisePct, limitPct, runs: runs.length, outliers };
+  const common = {
+    value: current.value,
+    noisePct,
+    limitPct,
+    runs: runs.length,
+    outliers,
+    // What the left-out run would have done to the band, for the message.
+    ...(outliers > 0
+      ? {
+          noisePctWithOutliers:
+            (predictionBand(
+              all.map((s) => s.value),
+              tail,
+              explainedBy(all),
+            ) /
+              mean(all.map((s) => s.value))) *
+            100,
+        }
+      : {}),
+  };
 
   if (welch && hasSamples(current)) {
     // Pool the runs as one sample: the variance of the concatenated samples, i.e. the

@@ -7,7 +7,7 @@ import type { ArchivePointer, EventMetadata, Gate, VigilEvent } from '../events'
 import { type FormatId, isFormat, type ParsedReport, parseReport } from '../formats';
 import { evaluateGate, type GateContext } from '../gates/gate';
 import { securityAnalysisFor } from '../gates/security';
-import type { HistoryReader, RunRecord } from '../history/types';
+import type { HistoryReader, RunKind, RunRecord } from '../history/types';
 import { withJsonBytes } from '../json-bytes';
 import { computePatch, unwrapPatch, withPatchCheck } from '../patch/ingest';
 import type { PatchSummary } from '../patch/patch';
@@ -334,7 +334,90 @@ const needsBaseline = (report: ParsedReport, cfg: GateConfig): boolean =>
   report.kind === 'security' ||
   (report.kind === 'coverage' && cfg.maxCoverageDrop !== undefined);
 
-/** What the gate needs from history and config: the baseline runs, quarantine, now. */
+/** How many times `baselineRuns` runs a benchmark baseline reads back at most. */
+const BENCHMARK_BASELINE_SPAN = 10;
+
+type BenchmarkRun = Extract<RunRecord, { kind: 'benchmark' }>;
+
+/** Does every named benchmark have `need` points in these runs? */
+const everyHasPoints = (runs: readonly RunRecord[], names: Set<string>, need: number): boolean => {
+  const have = new Map<string, number>();
+  for (const r of runs)
+    if (r.kind === 'benchmark')
+      for (const b of new Set(r.summary.benchmarks.map((x) => x.name)))
+        have.set(b, (have.get(b) ?? 0) + 1);
+  return [...names].every((n) => (have.get(n) ?? 0) >= need);
+};
+
+/**
+ * The baseline runs, newest first, each cut to the report's benchmarks that still lack `limit`
+ * points: every benchmark gets its newest `limit` points (fewer when history has fewer), and
+ * a run that adds none is left out.
+ */
+const newestPoints = (
+  runs: readonly RunRecord[],
+  names: Set<string>,
+  limit: number,
+): RunRecord[] => {
+  const have = new Map<string, number>();
+  const out: RunRecord[] = [];
+  for (const r of runs) {
+    if (r.kind !== 'benchmark') continue;
+    const taken = new Set<string>();
+    const benchmarks = r.summary.benchmarks.filter((b) => {
+      if (!names.has(b.name)) return false;
+      // A name repeated in one run is one point (the gate keeps its first entry).
+      if (!taken.has(b.name)) {
+        if ((have.get(b.name) ?? 0) >= limit) return false;
+        taken.add(b.name);
+        have.set(b.name, (have.get(b.name) ?? 0) + 1);
+      }
+      return true;
+    });
+    if (benchmarks.length > 0)
+      out.push({ ...r, summary: { ...r.summary, benchmarks } } as BenchmarkRun);
+  }
+  return out;
+};
+
+/**
+ * The base branch has no runs of this kind (and suite): a misspelt `base` passes every gate
+ * with "0 earlier runs". Say which branches do have such runs (one page of the run list); no
+ * note when none does (a project's first runs).
+ */
+const noBaseBranchRuns = async (
+  kind: RunKind,
+  params: RequestParams,
+  baseBranch: string,
+  runId: string,
+  deps: IngestDeps,
+): Promise<string | undefined> => {
+  try {
+    const page = await deps.history?.listRuns(params.project, {
+      kind,
+      suite: params.suite ?? null,
+      limit: 50,
+    });
+    const branches = [
+      ...new Set(
+        (page?.items ?? [])
+          .filter((r) => r.runId !== runId && r.branch && r.branch !== baseBranch)
+          .map((r) => r.branch as string),
+      ),
+    ];
+    if (branches.length === 0) return undefined;
+    const shown = branches.slice(0, 5).map((b) => `"${b}"`);
+    return `No ${kind} runs on base branch "${baseBranch}"${params.suite ? ` (suite ${params.suite})` : ''}, so nothing was compared: check --base (the base query parameter). Branches with such runs: ${shown.join(', ')}${branches.length > 5 ? ', …' : ''}.`;
+  } catch (e) {
+    deps.warn?.(`Could not list the ${kind} runs of ${params.project}`, e);
+    return undefined;
+  }
+};
+
+/**
+ * What the gate needs from history and config: the baseline runs, quarantine, now. Notes for
+ * the answer (a base branch without runs) go to `warnings`.
+ */
 const gateContext = async (
   report: ParsedReport,
   cfg: GateConfig,
@@ -342,6 +425,7 @@ const gateContext = async (
   runId: string,
   now: Date,
   deps: IngestDeps,
+  warnings: string[],
 ): Promise<GateContext> => {
   const baseBranch = params.base ?? deps.config.defaultBranch;
   const ctx: GateContext = {
@@ -355,16 +439,26 @@ const gateContext = async (
   if (!needsBaseline(report, cfg)) return ctx;
   if (!deps.history) return { ...ctx, noHistory: 'run history is not configured' };
   const limit = deps.config.history.baselineRuns;
-  try {
+  const history = deps.history;
+  const read = async (n: number): Promise<{ runs: RunRecord[]; more: boolean }> => {
     // One extra in case this very run is already recorded (a re-ingest after a lost answer).
-    const runs: RunRecord[] = await deps.history.series(
-      params.project,
-      report.kind,
-      params.suite,
-      baseBranch,
-      limit + 1,
-    );
-    return { ...ctx, baseline: runs.filter((r) => r.runId !== runId).slice(0, limit) };
+    const got = await history.series(params.project, report.kind, params.suite, baseBranch, n + 1);
+    return { runs: got.filter((r) => r.runId !== runId), more: got.length > n };
+  };
+  try {
+    let { runs, more } = await read(limit);
+    if (runs.length === 0) {
+      const note = await noBaseBranchRuns(report.kind, params, baseBranch, runId, deps);
+      if (note) warnings.push(note);
+    }
+    if (report.kind !== 'benchmark') return { ...ctx, baseline: runs.slice(0, limit) };
+    // Benchmarks: jobs of one project may post different benchmarks to the same series, so
+    // `limit` runs can hold fewer than `limit` points of a benchmark. Read further back (once,
+    // up to BENCHMARK_BASELINE_SPAN × limit runs) and keep each benchmark's newest `limit`.
+    const names = new Set(report.summary.benchmarks.map((b) => b.name));
+    if (more && !everyHasPoints(runs.slice(0, limit), names, limit))
+      ({ runs } = await read(limit * BENCHMARK_BASELINE_SPAN));
+    return { ...ctx, baseline: newestPoints(runs, names, limit) };
   } catch (e) {
     deps.warn?.(`Could not read the ${report.kind} baseline of ${params.project}`, e);
     return { ...ctx, noHistory: 'run history could not be read (see the ingest logs)' };
@@ -446,7 +540,8 @@ export const ingest = async (req: IngestRequest, deps: IngestDeps): Promise<Inge
     // Awaited below; a failure before then must not also be reported as unhandled.
     raw.catch(() => undefined);
     const gateConfig: GateConfig = gateConfigFor(deps.config, params.project, deps.stage);
-    const ctx = await gateContext(report, gateConfig, params, runId, now, deps);
+    const baseWarnings: string[] = [];
+    const ctx = await gateContext(report, gateConfig, params, runId, now, deps, baseWarnings);
     // Security: one analysis (new vs base, suppressions) for the gate, the answer and the event.
     const security =
       report.kind === 'security' ? securityAnalysisFor(report, gateConfig, ctx) : undefined;
@@ -497,7 +592,7 @@ export const ingest = async (req: IngestRequest, deps: IngestDeps): Promise<Inge
           ? { ...report.summary, patch: patch.patch }
           : report.summary,
       gate,
-      warnings: [...report.warnings, ...unwrapped.warnings],
+      warnings: [...report.warnings, ...unwrapped.warnings, ...baseWarnings],
       ...(report.kind === 'tests' ? { failures: failuresOf(report) } : {}),
       ...(security ? { security: securityAnswer(security) } : {}),
       duplicate: false,

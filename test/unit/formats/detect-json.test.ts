@@ -32,6 +32,7 @@ const EXPECTED_GENERATED: Record<string, string> = {
   'generated/k6-handle-summary.json': 'k6',
   'generated/k6-summary-export.json': 'k6',
   'real/cpp/benchmark.json': 'google-benchmark',
+  'real/cpp/benchmark-us.json': 'google-benchmark',
   'real/cpp/gcovr-summary.json': 'gcovr',
   'real/gcovr/big-summary.json': 'gcovr',
   // `{}` (Vitest, no file instrumented) is not recognised; format=istanbul reads it as empty.

@@ -419,15 +419,16 @@ describe('Google Benchmark JSON', () => {
     };
     const parsed = bench(JSON.stringify(doc));
     expect(parsed.summary.benchmarks).toEqual([
+      // Times in nanoseconds whatever time_unit says.
       {
         name: 'BM_A',
-        unit: 'us',
-        value: 12,
+        unit: 'ns',
+        value: 12000,
         samples: 2,
-        stddev: expect.closeTo(2.828, 3),
+        stddev: expect.closeTo(2828.427, 3),
         direction: 'smaller',
       },
-      { name: 'BM_A (cpu)', unit: 'us', value: 9, samples: 2, stddev: 0, direction: 'smaller' },
+      { name: 'BM_A (cpu)', unit: 'ns', value: 9000, samples: 2, stddev: 0, direction: 'smaller' },
       { name: 'BM_C', unit: 'ns', value: 3, samples: 1, direction: 'smaller' },
       { name: 'BM_C (bytes/s)', unit: 'bytes/s', value: 1000, samples: 1, direction: 'bigger' },
     ]);

@@ -1,4 +1,7 @@
+import type { Direction } from '../formats/benchmark-units';
 import { MAD_TO_SD, mad, mean, median, studentTQuantile, variance, welchTest } from './stats';
+
+export { directionFromUnit, type UnitDirection } from '../formats/benchmark-units';
 
 /**
  * Regression detection against a baseline of earlier runs on the base branch.
@@ -20,7 +23,7 @@ import { MAD_TO_SD, mad, mean, median, studentTQuantile, variance, welchTest } f
  * there are few runs to judge the drift from, instead of false-alarming.
  */
 
-export type Direction = 'smaller' | 'bigger';
+export type { Direction };
 
 /** One run's measurement: a value, and for sampled benchmarks its sample count and sd. */
 export interface Sample {
@@ -348,59 +351,4 @@ export const detectRateRegression = (opts: {
     limitPoints,
     runs: runs.length,
   };
-};
-
-const TIME_UNITS = new Set([
-  'ns',
-  'nsec',
-  'nanosecond',
-  'nanoseconds',
-  'us',
-  'µs',
-  'μs',
-  'usec',
-  'microsecond',
-  'microseconds',
-  'ms',
-  'msec',
-  'millisecond',
-  'milliseconds',
-  's',
-  'sec',
-  'secs',
-  'second',
-  'seconds',
-  'min',
-  'mins',
-  'minute',
-  'minutes',
-  'h',
-  'hr',
-  'hrs',
-  'hour',
-  'hours',
-]);
-const SIZE = /^(b|bytes?|[kmgt]i?b|kilobytes?|megabytes?|gigabytes?|terabytes?)$/;
-const RATE_WORDS = new Set(['hz', 'khz', 'mhz', 'ops', 'rps', 'qps', 'tps', 'fps', 'iops']);
-
-export interface UnitDirection {
-  direction: Direction;
-  /** False when the unit is not recognised and `smaller` is a guess. */
-  known: boolean;
-}
-
-/**
- * Which way is better, from a unit: rates (anything per second, ops, Hz) are better bigger;
- * times, time per operation and sizes are better smaller. Unknown units: smaller, flagged.
- */
-export const directionFromUnit = (unit: string): UnitDirection => {
-  const u = unit.trim().toLowerCase().replace(/\s+/g, ' ');
-  if (/\/\s*(s|sec|secs|second)$/.test(u) || /\bper (s|sec|second)$/.test(u) || RATE_WORDS.has(u))
-    return { direction: 'bigger', known: true };
-  // Time or size, optionally per something: `ns/op`, `ms/iter`, `bytes/op`, `allocs/op`.
-  const [first = ''] = u.split('/');
-  const head = first.trim();
-  if (TIME_UNITS.has(head) || SIZE.test(head) || head === 'allocs')
-    return { direction: 'smaller', known: true };
-  return { direction: 'smaller', known: false };
 };

@@ -57,12 +57,16 @@ const byId = (g: { checks: GateCheck[] }, id: string) => g.checks.find((c) => c.
 describe('coverage drop against the base branch', () => {
   const current = corpus('istanbul/tsinjex-coverage-summary.json'); // lines 97.52, branches 91.02
   const summary = current.summary as CoverageSummary;
-  const base = (lines: number, branches: number): RunRecord =>
-    record('coverage', {
-      ...summary,
-      lines: { ...summary.lines, pct: lines },
-      branches: { ...summary.branches, pct: branches },
-    });
+  const base = (lines: number, branches: number, extra: Partial<RunRecord> = {}): RunRecord =>
+    record(
+      'coverage',
+      {
+        ...summary,
+        lines: { ...summary.lines, pct: lines },
+        branches: { ...summary.branches, pct: branches },
+      },
+      extra,
+    );
   const cfg = cfgOf({
     minCoverage: 80,
     coverageMetrics: ['lines', 'branches'],
@@ -78,7 +82,7 @@ describe('coverage drop against the base branch', () => {
       status: 'pass',
       actual: 97.52,
       threshold: 97.1,
-      message: `lines coverage 97.52% dropped 0.58 points against 98.1% on base branch "main" (suite unit) (run ${latest.runId}), within the allowed drop of 1 point`,
+      message: `lines coverage 97.52% dropped 0.58 points against 98.1% in the latest coverage on base branch "main" (suite unit) (run ${latest.runId}), within the allowed drop of 1 point`,
     });
     expect(byId(g, 'coverage.drop.branches')).toMatchObject({
       status: 'fail',
@@ -88,6 +92,40 @@ describe('coverage drop against the base branch', () => {
     });
     // The absolute minimum still applies next to the drop.
     expect(byId(g, 'coverage.lines')?.status).toBe('pass');
+  });
+
+  it('compares with the run at the merge base when the baseline holds it', () => {
+    // The base branch raised coverage after the change branched off: not the change's doing.
+    const mergeBase = 'abc1234def5678abc1234def5678abc1234def56';
+    const latest = base(100, 100, { commit: 'fff0000' });
+    const atBase = base(97.52, 91.02, { commit: mergeBase });
+    const g = evaluateGate(current, cfg, ctx([latest, atBase], { mergeBase }));
+    expect(g.status).toBe('pass');
+    expect(byId(g, 'coverage.drop.lines')?.message).toBe(
+      `lines coverage 97.52% is unchanged against 97.52% in the coverage at the merge base abc1234 on base branch "main" (suite unit) (run ${atBase.runId}), within the allowed drop of 1 point`,
+    );
+    // Its gaps are named as the merge base's.
+    const { branches: _, ...without } = atBase.summary as CoverageSummary;
+    const gap = { ...atBase, summary: without } as RunRecord;
+    expect(
+      byId(evaluateGate(current, cfg, ctx([latest, gap], { mergeBase })), 'coverage.drop.branches')
+        ?.message,
+    ).toBe(
+      `The coverage at the merge base abc1234 on base branch "main" (suite unit) (run ${atBase.runId}) has no branches.`,
+    );
+  });
+
+  it('compares with the latest run, and says so, when no run is at the merge base', () => {
+    const latest = base(100, 100, { commit: 'fff0000' });
+    const g = evaluateGate(
+      current,
+      cfg,
+      ctx([latest, base(97.52, 91.02)], { mergeBase: 'abc1234ffff' }),
+    );
+    expect(g.status).toBe('fail');
+    expect(byId(g, 'coverage.drop.lines')?.message).toBe(
+      `lines coverage 97.52% dropped 2.48 points against 100% in the latest coverage on base branch "main" (suite unit) (run ${latest.runId}; none at the merge base abc1234), more than the allowed drop of 1 point`,
+    );
   });
 
   it('says when coverage rose', () => {

@@ -11,7 +11,7 @@ import {
 import { parseReport } from '../../functions/core/formats';
 import type { RunRecord } from '../../functions/core/history/types';
 import { identityOf } from '../../functions/core/ingest/identity';
-import { type IngestDeps, ingest } from '../../functions/core/ingest/service';
+import { type IngestDeps, type IngestResult, ingest } from '../../functions/core/ingest/service';
 import { canonicalProject } from '../../functions/core/project';
 import { fixedClock, MemoryArchive, MemoryLedger, MemoryPublisher, sha256 } from '../helpers/fakes';
 import { generateJunit } from '../helpers/generate-junit';
@@ -574,6 +574,66 @@ describe('ingest: gates that use run history', () => {
       actual: 97.52,
       threshold: 98,
     });
+  });
+
+  it('checks the coverage drop against the run at the merge base the CLI sent', async () => {
+    // main at 75% when the change branched off (commit `mb`), then raised to 100%; the change
+    // (docs only) still measures 75%: not a drop. baselineRuns 2: the first read is 3 runs.
+    deps.config = parseConfig({
+      gates: { minCoverage: 50, maxCoverageDrop: 0.5 },
+      history: { baselineRuns: 2, minBaselineRuns: 2 },
+    });
+    const text = fixture('istanbul/tsinjex-coverage-summary.json').toString('utf8');
+    const parsed = parseReport(text);
+    if (parsed.kind !== 'coverage') throw new Error('not coverage');
+    const mainRun = (i: number, pct: number, commit: string) =>
+      history.putRun({
+        ...benchRun(i, 1),
+        kind: 'coverage',
+        suite: 'unit',
+        runId: `cov-${i}`,
+        commit,
+        summary: { ...parsed.summary, lines: { ...parsed.summary.lines, pct } },
+      } as RunRecord);
+    const mb = 'abc1234def5678abc1234def5678abc1234def56';
+    const send = (base: string, runId: string) =>
+      post(Buffer.from(JSON.stringify({ report: text, patch: { base, files: [] } })), {
+        suite: 'unit',
+        branch: 'docs',
+        runId,
+        patch: '1',
+      });
+    const series = vi.spyOn(history, 'series');
+    const drop = (r: IngestResult) => check(r.gate.checks, 'coverage.drop.lines');
+
+    // Act, assess: the merge-base run is the newest; then older than the first read.
+    await mainRun(1, 97.52, mb);
+    expect(drop((await send(mb, 'd1')).result)?.message).toBe(
+      'lines coverage 97.52% is unchanged against 97.52% in the coverage at the merge base abc1234 on base branch "main" (suite unit) (run cov-1), within the allowed drop of 0.5 points',
+    );
+    // One run on main, not at the merge base: nothing further to read.
+    series.mockClear();
+    expect(drop((await send('0123456789', 'd0')).result)?.message).toContain(
+      'in the latest coverage on base branch "main" (suite unit) (run cov-1; none at the merge base 0123456)',
+    );
+    expect(series).toHaveBeenCalledTimes(1);
+    for (const i of [2, 3, 4]) await mainRun(i, 100, `main-${i}`);
+    series.mockClear();
+    const { result } = await send(mb, 'd2');
+    expect(result.gate.status).toBe('pass');
+    expect(drop(result)).toMatchObject({ status: 'pass', actual: 97.52, threshold: 97.02 });
+    expect(drop(result)?.message).toContain('at the merge base abc1234');
+    expect(series.mock.calls.map((c) => c[4])).toEqual([3, 21]);
+
+    // No run at the merge base (or none sent): the latest, as before, and the message says so.
+    const other = await send('0123456789', 'd3');
+    expect(drop(other.result)).toMatchObject({
+      status: 'fail',
+      message:
+        'lines coverage 97.52% dropped 2.48 points against 100% in the latest coverage on base branch "main" (suite unit) (run cov-4; none at the merge base 0123456), more than the allowed drop of 0.5 points',
+    });
+    const plain = await post(Buffer.from(text), { suite: 'unit', branch: 'docs', runId: 'd4' });
+    expect(drop(plain.result)?.message).toContain('against 100% in the latest coverage');
   });
 
   it('does not read history for test runs, and applies the config quarantine', async () => {

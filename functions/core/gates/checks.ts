@@ -17,6 +17,11 @@ export interface GateContext {
   baseline?: readonly RunRecord[];
   /** Why there is no baseline, e.g. "run history is not configured". */
   noHistory?: string;
+  /**
+   * The commit the change branched from (the CLI's `patch.base`), when known: the coverage drop
+   * compares with the baseline run of this commit, if there is one, instead of the latest.
+   */
+  mergeBase?: string;
   /** Quarantine entries of the project. */
   quarantine: readonly Quarantine[];
   /** Security suppressions of the project. */

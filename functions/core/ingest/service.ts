@@ -337,6 +337,9 @@ const needsBaseline = (report: ParsedReport, cfg: GateConfig): boolean =>
 /** How many times `baselineRuns` runs a benchmark baseline reads back at most. */
 const BENCHMARK_BASELINE_SPAN = 10;
 
+/** How many times `baselineRuns` runs the coverage drop reads back at most for the merge base. */
+const MERGE_BASE_SPAN = 10;
+
 type BenchmarkRun = Extract<RunRecord, { kind: 'benchmark' }>;
 
 /** Does every named benchmark have `need` points in these runs? */
@@ -415,6 +418,25 @@ const noBaseBranchRuns = async (
 };
 
 /**
+ * The coverage baseline: the newest `limit` runs, and the run at the merge base (the commit
+ * the change branched from) when it is older. Not among the runs read: one further read, up
+ * to MERGE_BASE_SPAN × limit runs back; still not there, the drop compares with the latest.
+ */
+const withMergeBaseRun = async (
+  runs: RunRecord[],
+  more: boolean,
+  limit: number,
+  mergeBase: string | undefined,
+  read: (n: number) => Promise<{ runs: RunRecord[] }>,
+): Promise<RunRecord[]> => {
+  const newest = runs.slice(0, limit);
+  if (!mergeBase) return newest;
+  const at = (rs: RunRecord[]) => rs.find((r) => r.commit === mergeBase);
+  const found = at(runs) ?? (more ? at((await read(limit * MERGE_BASE_SPAN)).runs) : undefined);
+  return found && !newest.includes(found) ? [...newest, found] : newest;
+};
+
+/**
  * What the gate needs from history and config: the baseline runs, quarantine, now. Notes for
  * the answer (a base branch without runs) go to `warnings`.
  */
@@ -426,11 +448,13 @@ const gateContext = async (
   now: Date,
   deps: IngestDeps,
   warnings: string[],
+  mergeBase: string | undefined,
 ): Promise<GateContext> => {
   const baseBranch = params.base ?? deps.config.defaultBranch;
   const ctx: GateContext = {
     baseBranch,
     ...(params.suite ? { suite: params.suite } : {}),
+    ...(mergeBase ? { mergeBase } : {}),
     quarantine: quarantineFor(deps.config, params.project),
     suppressions: suppressionsFor(deps.config, params.project),
     now,
@@ -451,6 +475,8 @@ const gateContext = async (
       const note = await noBaseBranchRuns(report.kind, params, baseBranch, runId, deps);
       if (note) warnings.push(note);
     }
+    if (report.kind === 'coverage')
+      return { ...ctx, baseline: await withMergeBaseRun(runs, more, limit, mergeBase, read) };
     if (report.kind !== 'benchmark') return { ...ctx, baseline: runs.slice(0, limit) };
     // Benchmarks: jobs of one project may post different benchmarks to the same series, so
     // `limit` runs can hold fewer than `limit` points of a benchmark. Read further back (once,
@@ -541,7 +567,16 @@ export const ingest = async (req: IngestRequest, deps: IngestDeps): Promise<Inge
     raw.catch(() => undefined);
     const gateConfig: GateConfig = gateConfigFor(deps.config, params.project, deps.stage);
     const baseWarnings: string[] = [];
-    const ctx = await gateContext(report, gateConfig, params, runId, now, deps, baseWarnings);
+    const ctx = await gateContext(
+      report,
+      gateConfig,
+      params,
+      runId,
+      now,
+      deps,
+      baseWarnings,
+      unwrapped.changed?.base,
+    );
     // Security: one analysis (new vs base, suppressions) for the gate, the answer and the event.
     const security =
       report.kind === 'security' ? securityAnalysisFor(report, gateConfig, ctx) : undefined;

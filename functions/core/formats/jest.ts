@@ -129,11 +129,13 @@ export const parseJest = (doc: unknown): ParsedTests => {
   let detailsKept = 0;
   // Vitest counts a failed hook or a file that did not load as an error of the run, not a test
   // (`Test Files 1 failed`, `Tests` unchanged); Jest's own counts do not tell, so there it is
-  // one failed test. A Vitest report is told by the `meta` of its tests.
+  // one failed test. A Vitest report is told by the `meta` of its tests, or, when no file ran
+  // a test (every one failed to load), by the lack of Jest's own fields.
+  const tests = report.testResults.flatMap((f) => f.assertionResults);
   const isVitest =
     report.numRuntimeErrorTestSuites === undefined &&
     report.wasInterrupted === undefined &&
-    report.testResults.some((f) => f.assertionResults.some((a) => a.meta !== undefined));
+    (tests.length === 0 || tests.some((a) => a.meta !== undefined));
   const errors: TestRunError[] = [];
 
   for (const file of report.testResults) {

@@ -173,6 +173,8 @@ describe('durations that are not finite, or absurd, once converted', () => {
   it('Jest: counts the run time of a broken file spanning ±1e308 as unknown', () => {
     // Prepare
     const doc = {
+      numRuntimeErrorTestSuites: 1,
+      wasInterrupted: false,
       testResults: [jestFile({ status: 'failed', startTime: -1e308, endTime: 1e308 })],
     };
 

@@ -199,7 +199,8 @@ describe('parseJest semantics', () => {
 
   it('names a failed suite without a directory after its whole file name', () => {
     // Prepare
-    const doc = report([]);
+    // Jest's own fields (a Vitest report without tests has none).
+    const doc = report([], { numRuntimeErrorTestSuites: 1, wasInterrupted: false });
     Object.assign(doc.testResults[0] as object, { name: 'thing.test.ts', status: 'failed' });
 
     // Act
@@ -304,6 +305,8 @@ describe('parseJest semantics', () => {
     // Prepare
     const doc = {
       numTotalTests: 0,
+      numRuntimeErrorTestSuites: 1,
+      wasInterrupted: false,
       testResults: [
         { name: 'C:\\repo\\__tests__\\a.test.js', status: 'failed', assertionResults: [] },
       ],

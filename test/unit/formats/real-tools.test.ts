@@ -391,6 +391,23 @@ describe('real tools: test counts equal the console', () => {
     expect(gate.status).toBe('fail');
   });
 
+  it('reads a Vitest JSON where every file failed to load as errors, no tests, and fails the gate', () => {
+    // Prepare: Vitest printed `Test Files  2 failed (2)` and `Tests  no tests`.
+    const colour = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
+    const text = read('vitest/console-crash.txt').replace(colour, '');
+    const failedFiles = Number(/Test Files\s+(\d+) failed/.exec(text)?.[1]);
+    expect(text).toMatch(/Tests\s+no tests/);
+
+    // Act
+    const parsed = parseReport(read('vitest/vitest-crash.json')) as ParsedTests;
+
+    // Assess
+    expect(parsed.summary.total).toBe(0);
+    expect(parsed.errors?.map((e) => e.name)).toEqual(['a.test.js', 'b.test.js']);
+    expect(parsed.errors).toHaveLength(failedFiles);
+    expect(evaluateGate(parsed, gateConfigFor(parseConfig({}), 'p')).status).toBe('fail');
+  });
+
   it('reads Vitest JUnit hook and file errors as errors of the run, not tests, and fails the gate', () => {
     // Prepare: each failed suite is a `FAIL  <file> > <suite>` or `FAIL  <file> [ <file> ]` line.
     const text = read('vitest/console-hooks.txt');

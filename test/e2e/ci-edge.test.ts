@@ -75,6 +75,31 @@ const run = (args: string[], env: NodeJS.ProcessEnv) =>
     );
   });
 
+/** The committed Action entry, run as GitHub runs it (inputs as INPUT_* variables) in `work`. */
+const runAction = (inputs: Record<string, string>) =>
+  new Promise<{ code: number; stdout: string }>((done) => {
+    execFile(
+      process.execPath,
+      [ACTION_OUTFILE],
+      {
+        cwd: work,
+        timeout: 30_000,
+        env: {
+          PATH: process.env.PATH ?? '',
+          GITHUB_ACTIONS: 'true',
+          GITHUB_ACTION: 'vigil',
+          GITHUB_WORKSPACE: work,
+          INPUT_ENDPOINT: pipeline.url,
+          INPUT_PROJECT: 'shop',
+          INPUT_TOKEN: TOKEN,
+          'INPUT_FAIL-ON-UNREACHABLE': 'true',
+          ...inputs,
+        },
+      },
+      (error, stdout) => done({ code: error ? Number(error.code ?? 1) : 0, stdout }),
+    );
+  });
+
 describe('a GitHub workflow with the single-file CLI', () => {
   it('downloads the CLI without a token', async () => {
     const res = await fetch(`${pipeline.url}/v1/cli/vigil.mjs`);
@@ -168,61 +193,17 @@ describe('a GitHub workflow with the single-file CLI', () => {
       await digest(fresh),
     );
     await writeFile(join(work, 'junit.xml'), junit(false));
-    const r = await new Promise<{ code: number; stdout: string }>((done) => {
-      execFile(
-        process.execPath,
-        [ACTION_OUTFILE],
-        {
-          cwd: work,
-          timeout: 30_000,
-          env: {
-            PATH: process.env.PATH ?? '',
-            GITHUB_ACTION: 'vigil',
-            GITHUB_WORKSPACE: work,
-            INPUT_FILES: '*.xml',
-            INPUT_ENDPOINT: pipeline.url,
-            INPUT_PROJECT: 'shop',
-            INPUT_TOKEN: TOKEN,
-            INPUT_SUITE: 'action',
-            'INPUT_FAIL-ON-UNREACHABLE': 'true',
-          },
-        },
-        (error, stdout) => done({ code: error ? Number(error.code ?? 1) : 0, stdout }),
-      );
-    });
+    const r = await runAction({ INPUT_FILES: '*.xml', INPUT_SUITE: 'action' });
     expect(r.stdout).toContain('junit.xml: junit → tests');
     expect(r.code).toBe(0);
   }, 60_000);
 
   it('the action says in one ::error why it got no verdict: no file matched, token refused', async () => {
-    const action = (inputs: Record<string, string>) =>
-      new Promise<{ code: number; stdout: string }>((done) => {
-        execFile(
-          process.execPath,
-          [ACTION_OUTFILE],
-          {
-            cwd: work,
-            timeout: 30_000,
-            env: {
-              PATH: process.env.PATH ?? '',
-              GITHUB_ACTIONS: 'true',
-              GITHUB_ACTION: 'vigil',
-              GITHUB_WORKSPACE: work,
-              INPUT_ENDPOINT: pipeline.url,
-              INPUT_PROJECT: 'shop',
-              INPUT_TOKEN: TOKEN,
-              'INPUT_FAIL-ON-UNREACHABLE': 'true',
-              ...inputs,
-            },
-          },
-          (error, stdout) => done({ code: error ? Number(error.code ?? 1) : 0, stdout }),
-        );
-      });
     const errors = (stdout: string) => stdout.split('\n').filter((l) => l.startsWith('::error'));
     await writeFile(join(work, 'junit.xml'), junit(false));
 
-    const nomatch = await action({ INPUT_FILES: 'nomatch/*.xml' });
-    const refused = await action({ INPUT_FILES: 'junit.xml', INPUT_TOKEN: 'not-the-token' });
+    const nomatch = await runAction({ INPUT_FILES: 'nomatch/*.xml' });
+    const refused = await runAction({ INPUT_FILES: 'junit.xml', INPUT_TOKEN: 'not-the-token' });
 
     expect(nomatch.code).toBe(2);
     expect(errors(nomatch.stdout)).toEqual([

@@ -35,6 +35,31 @@ describe('StoreDb', () => {
     expect(() => normal.close()).not.toThrow();
   });
 
+  it('opens a new store while another process holds its write lock before its switch to WAL', async () => {
+    // Prepare: another connection (a thread here) created the file and holds the write lock in
+    // rollback mode, as a second process opening the same new store at the same moment does.
+    dir = await mkdtemp(join(tmpdir(), 'vigil-db-'));
+    const thread = new Worker(
+      `const { parentPort, workerData: { path } } = require('node:worker_threads');
+       const db = new (require('libsql'))(path);
+       db.exec('BEGIN IMMEDIATE');
+       db.exec('CREATE TABLE early (x)');
+       parentPort.postMessage('locked');
+       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+       db.exec('COMMIT');
+       db.close();`,
+      { eval: true, workerData: { path: join(dir, DB_FILE) } },
+    );
+    await new Promise((r) => thread.once('message', r));
+    // Act: SQLite refuses the switch at once, without its busy handler.
+    const db = new StoreDb(dir);
+    // Assess
+    expect(db.q('PRAGMA journal_mode').get()).toMatchObject({ journal_mode: 'wal' });
+    expect(db.q("SELECT name FROM sqlite_master WHERE name = 'early'").get()).toBeDefined();
+    db.close();
+    await new Promise((r) => thread.once('exit', r));
+  });
+
   it('opens a store with a damaged page, reporting what its integrity check found', async () => {
     dir = await mkdtemp(join(tmpdir(), 'vigil-db-'));
     const path = join(dir, DB_FILE);

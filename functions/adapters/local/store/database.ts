@@ -494,6 +494,24 @@ export class StoreDb {
   }
 }
 
+/**
+ * Switches to WAL. SQLite does not call the busy handler when the switch meets another
+ * connection's write lock on a store still in rollback mode (two processes opening one new store
+ * at once: "database is locked" at once), so the switch is tried again for the busy timeout.
+ */
+const toWal = (db: Db): void => {
+  const until = performance.now() + BUSY_TIMEOUT_MS;
+  for (;;) {
+    try {
+      db.exec('PRAGMA journal_mode = WAL');
+      return;
+    } catch (e) {
+      if (!code(e).startsWith('SQLITE_BUSY') || performance.now() > until) throw e;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+    }
+  }
+};
+
 /** Opens and checks the database; undefined when the file is not a database. */
 const openChecked = (
   path: string,
@@ -502,7 +520,7 @@ const openChecked = (
   const db = new Database(path);
   try {
     db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    db.exec('PRAGMA journal_mode = WAL');
+    toWal(db);
     // Its schema must be readable; a damaged page elsewhere is reported, and what reads it
     // answers a 503 (see `checked`): one bad page must not cost the whole store.
     db.prepare('SELECT count(*) AS n FROM sqlite_master').get();

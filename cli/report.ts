@@ -1018,7 +1018,7 @@ const reportFile = async (ctx: Context, file: string, index: number): Promise<Fi
         : options.runId;
 
   // A coverage report goes with the change's lines (patch coverage), in a JSON envelope.
-  let patch = text && PATCH_FORMATS.includes(format) ? await ctx.patch(file) : undefined;
+  const patch = text && PATCH_FORMATS.includes(format) ? await ctx.patch(file) : undefined;
   if (
     format &&
     options.base !== undefined &&
@@ -1034,35 +1034,45 @@ const reportFile = async (ctx: Context, file: string, index: number): Promise<Fi
   if (patch) {
     const fitted = fitPatch(patch, text);
     if (fitted.warning) ctx.err(`⚠ patch coverage: ${file}: ${fitted.warning}`);
-    patch = fitted.patch;
     envelope = fitted.envelope;
   }
-  const url = new URL(options.url);
-  const query: [string, string | undefined][] = [
-    ['project', options.project],
-    ['format', format],
-    ['suite', options.suite],
-    ['branch', options.branch],
-    // Only when known: otherwise the server compares with its configured default branch.
-    ['base', options.base],
-    ['commit', options.commit],
-    ['runId', runId],
-    ['ci', options.ci],
-    ['patch', patch ? '1' : undefined],
-  ];
-  for (const [key, value] of query) if (value !== undefined) url.searchParams.set(key, value);
-
-  const headers: IngestHeaders = {
-    authorization: `Bearer ${options.token}`,
-    'content-encoding': 'gzip',
-    'content-type': patch ? CONTENT_TYPE.json : contentType,
-    'x-correlation-id': correlationId,
+  const post = (withPatch: boolean) => {
+    const url = new URL(options.url);
+    const query: [string, string | undefined][] = [
+      ['project', options.project],
+      ['format', format],
+      ['suite', options.suite],
+      ['branch', options.branch],
+      // Only when known: otherwise the server compares with its configured default branch.
+      ['base', options.base],
+      ['commit', options.commit],
+      ['runId', runId],
+      ['ci', options.ci],
+      ['patch', withPatch ? '1' : undefined],
+    ];
+    for (const [key, value] of query) if (value !== undefined) url.searchParams.set(key, value);
+    const headers: IngestHeaders = {
+      authorization: `Bearer ${options.token}`,
+      'content-encoding': 'gzip',
+      'content-type': withPatch ? CONTENT_TYPE.json : contentType,
+      'x-correlation-id': correlationId,
+    };
+    const body =
+      withPatch && envelope ? gzipSync(envelope) : alreadyGzipped ? content : gzipSync(content);
+    return body.byteLength > ctx.deps.uploadThresholdBytes
+      ? sendStaged(ctx, url, headers, body, file)
+      : send(ctx, url, headers, body, file);
   };
-  const body = envelope ? gzipSync(envelope) : alreadyGzipped ? content : gzipSync(content);
-  const { result, attempts } =
-    body.byteLength > ctx.deps.uploadThresholdBytes
-      ? await sendStaged(ctx, url, headers, body, file)
-      : await send(ctx, url, headers, body, file);
+  let { result, attempts } = await post(envelope !== undefined);
+  if (envelope && result.kind === 'response' && result.status === 413) {
+    // A server with a lower limit than the CLI knows: the report is not lost for its patch.
+    ctx.err(
+      `⚠ patch coverage: ${file}: the server refused the report with its changed lines as too large (HTTP 413); sending it without them (no patch coverage)`,
+    );
+    const again = await post(false);
+    result = again.result;
+    attempts += again.attempts;
+  }
 
   const common = { file, correlationId, runId, format: format ?? null, attempts };
 

@@ -493,6 +493,56 @@ describe.skipIf(!ok)('patch coverage when git or the report gets in the way', ()
     );
   });
 
+  it('sends the report again without its changed lines when the server refuses them as too large', async () => {
+    // Prepare: a server whose limit is lower than the CLI's (a proxy in front of the pipeline).
+    const r = await makeRepo('small-limit');
+    await writeFile(join(r, 'lcov.info'), A_LCOV);
+    const sent: string[] = [];
+    const smallLimit: typeof fetch = async (input, init) => {
+      const url = new URL(String(input));
+      sent.push(url.searchParams.get('patch') ?? 'plain');
+      if (url.searchParams.has('patch'))
+        return new Response(
+          JSON.stringify({ error: { code: 'payload_too_large', message: 'over 100 bytes' } }),
+          { status: 413, headers: { 'content-type': 'application/json' } },
+        );
+      return fetch(input, init);
+    };
+    let stdout = '';
+    let stderr = '';
+    // Act
+    const code = await runReport(
+      [
+        join(r, 'lcov.info'),
+        '--endpoint',
+        pipeline.url,
+        '--project',
+        'shop',
+        '--suite',
+        'limit',
+      ].concat(['--base', 'main', '--branch', 'feature']),
+      {
+        env: { VIGIL_TOKEN: TOKEN, PATH: process.env.PATH, HOME: root },
+        stdout: (t) => {
+          stdout += t;
+        },
+        stderr: (t) => {
+          stderr += t;
+        },
+        cwd: r,
+        fetch: smallLimit,
+      },
+    );
+    // Assess: recorded, without patch coverage, and said so.
+    expect(sent).toEqual(['1', 'plain']);
+    expect(code).toBe(0);
+    expect(stderr).toContain(
+      'lcov.info: the server refused the report with its changed lines as too large (HTTP 413); sending it without them (no patch coverage)',
+    );
+    expect(stdout).toContain('lcov.info: lcov → coverage');
+    expect(stdout).not.toContain('patch coverage:');
+  });
+
   it('sends the report without its changed lines when only the wrapped body is over the limit', () => {
     const patch = { base: 'main', files: [{ path: 'src/a.ts', lines: [[1, 1]] }] };
     // JSON escapes each newline: 40 bytes of report are 48 wrapped, and more with the patch.

@@ -8,44 +8,83 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { FileArchive } from '../../functions/adapters/local/archive';
 import { archiveInput } from '../helpers/archive-input';
 
-// It mocks node:fs/promises, so it runs in a process of its own (ISOLATED in vitest.config.ts):
-// in a shared worker the archive module may already be loaded with the real one.
+// It mocks node:fs, so it runs in a process of its own (ISOLATED in vitest.config.ts): in a
+// shared worker the archive module may already be loaded with the real one.
 /** The file system calls of the archive's writes, in order (the calls themselves are real). */
 const fsCalls = vi.hoisted(() => [] as string[][]);
-vi.mock('node:fs/promises', async (importOriginal) => {
-  const fs = await importOriginal<typeof import('node:fs/promises')>();
+/** Calls to fail once (by name: 'open r', 'open w', 'read', 'write', 'rename', 'fsync'). */
+const failOnce = vi.hoisted(() => new Map<string, string>());
+const failure = (name: string): NodeJS.ErrnoException | undefined => {
+  const code = failOnce.get(name);
+  if (code === undefined) return undefined;
+  failOnce.delete(name);
+  return Object.assign(new Error(`${code}: injected`), { code });
+};
+vi.mock('node:fs', async (importOriginal) => {
+  const fs = await importOriginal<typeof import('node:fs')>();
+  /** The path each open descriptor was opened with. */
+  const paths = new Map<number, string>();
   return {
     ...fs,
-    mkdir: async (...args: Parameters<typeof fs.mkdir>) => {
+    mkdirSync: (...args: Parameters<typeof fs.mkdirSync>) => {
       fsCalls.push(['mkdir', String(args[0])]);
-      return fs.mkdir(...args);
+      return fs.mkdirSync(...args);
     },
-    rename: async (from: string, to: string) => {
+    rename: (from: string, to: string, callback: (e: NodeJS.ErrnoException | null) => void) => {
       fsCalls.push(['rename', from, to]);
-      return fs.rename(from, to);
+      const error = failure('rename');
+      if (error) return callback(error);
+      fs.rename(from, to, callback);
     },
-    open: async (...args: Parameters<typeof fs.open>) => {
-      // The files it writes are opened with numeric flags; folders (to flush them) with 'r'.
-      const [path, flags] = args;
-      if (typeof flags === 'number') fsCalls.push(['open', String(path), String(flags)]);
-      const handle = await fs.open(...args);
-      const sync = handle.sync.bind(handle);
-      handle.sync = async () => {
-        fsCalls.push(['sync', String(path)]);
-        return sync();
-      };
-      const write = handle.write.bind(handle) as (...a: unknown[]) => Promise<unknown>;
-      handle.write = (async (...a: unknown[]) => {
-        fsCalls.push(['write', String(path), String(a[2])]);
-        return write(...a);
-      }) as typeof handle.write;
-      return handle;
+    // The files it writes are created with numeric flags (in the pool); folders (to flush them)
+    // and archived files (to compare them) are opened with 'r' in place.
+    open: (
+      path: string,
+      flags: number,
+      callback: (e: NodeJS.ErrnoException | null, fd?: number) => void,
+    ) => {
+      fsCalls.push(['open', path, String(flags)]);
+      const error = failure('open w');
+      if (error) return callback(error);
+      fs.open(path, flags, (e, fd) => {
+        if (!e) paths.set(fd, path);
+        callback(e, fd);
+      });
+    },
+    openSync: (path: string, flags: string) => {
+      if (!fs.statSync(path).isDirectory()) {
+        const error = failure('open r');
+        if (error) throw error;
+      }
+      const fd = fs.openSync(path, flags);
+      paths.set(fd, path);
+      return fd;
+    },
+    fsync: (fd: number, callback: (e: NodeJS.ErrnoException | null) => void) => {
+      fsCalls.push(['sync', paths.get(fd) ?? '?']);
+      const error = failure('fsync');
+      if (error) return callback(error);
+      fs.fsync(fd, callback);
+    },
+    write: (fd: number, ...args: unknown[]) => {
+      fsCalls.push(['write', paths.get(fd) ?? '?', String(args[2])]);
+      const error = failure('write');
+      if (error) return (args.at(-1) as (e: Error) => void)(error);
+      (fs.write as (...a: unknown[]) => void)(fd, ...args);
+    },
+    read: (fd: number, ...args: unknown[]) => {
+      const error = failure('read');
+      // 'EOF': the read finds nothing (the file was cut short since its size was read).
+      if (error?.code === 'EOF') return (args.at(-1) as (e: null, n: number) => void)(null, 0);
+      if (error) return (args.at(-1) as (e: Error) => void)(error);
+      (fs.read as (...a: unknown[]) => void)(fd, ...args);
     },
   };
 });
 
 let dir: string;
 beforeEach(async () => {
+  failOnce.clear();
   dir = await mkdtemp(join(tmpdir(), 'vigil-archive-'));
 });
 
@@ -139,5 +178,65 @@ describe('FileArchive write order', () => {
     // Assess: one write of every byte, and the file holds them.
     expect(fsCalls.filter((c) => c[0] === 'write').map((c) => c[2])).toEqual([String(body.length)]);
     expect((await fsp.stat(fileURLToPath(pointer.uri))).size).toBe(body.length);
+  });
+
+  it('answers a full disk as unavailable and leaves no temporary file', async () => {
+    // Prepare
+    const archive = new FileArchive(dir);
+    await archive.put(archiveInput('warm.xml', '<w/>'));
+    failOnce.set('write', 'ENOSPC');
+
+    // Act
+    const put = archive.put(archiveInput('full.xml', '<full/>'));
+
+    // Assess: the store's 503, and the folder holds only the first object.
+    await expect(put).rejects.toMatchObject({ code: 'unavailable' });
+    const tmp = fsCalls.find((c) => c[0] === 'write' && c[1]?.endsWith('.tmp'))?.[1] ?? '';
+    expect(tmp).toMatch(/\.tmp$/);
+    await expect(fsp.stat(tmp)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('writes an object again when the one there cannot be opened or read, or is cut short', async () => {
+    // Prepare
+    const archive = new FileArchive(dir);
+    const pointer = await archive.put(archiveInput('c.xml', '<c/>'));
+    const path = fileURLToPath(pointer.uri);
+
+    for (const [call, code] of [
+      ['open r', 'EIO'],
+      ['read', 'EIO'],
+      ['read', 'EOF'],
+    ] as const) {
+      failOnce.set(call, code);
+      fsCalls.length = 0;
+
+      // Act
+      await archive.put(archiveInput('c.xml', '<c/>'));
+
+      // Assess: not trusted, so written durably again; the bytes are still there.
+      expect(fsCalls.map((c) => c[0])).toEqual(['open', 'write', 'rename', 'sync']);
+      expect(await readFile(path, 'utf8')).toBe('<c/>');
+    }
+  });
+});
+
+describe('FileArchive write failures', () => {
+  it.each([
+    ['open w', 'EACCES'],
+    ['fsync', 'EIO'],
+    ['rename', 'EIO'],
+  ])('rejects the put when %s fails (%s), as the store failure it is', async (call, code) => {
+    // Prepare
+    const archive = new FileArchive(dir);
+    await archive.put(archiveInput('warm.xml', '<w/>'));
+    failOnce.set(call, code);
+
+    // Act
+    const put = archive.put(archiveInput('broken.xml', `<${call.replace(' ', '')}/>`));
+
+    // Assess: EACCES as it is; EIO as the store's 503.
+    await expect(put).rejects.toMatchObject(
+      code === 'EIO' ? { code: 'unavailable' } : { code: 'EACCES' },
+    );
   });
 });

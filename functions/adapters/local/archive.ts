@@ -1,6 +1,18 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
-import { mkdir, open, readFile, realpath, rename, rm, stat } from 'node:fs/promises';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  mkdirSync,
+  open,
+  openSync,
+  read,
+  rename,
+  rmSync,
+  statSync,
+  write,
+} from 'node:fs';
+import { readFile, realpath } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { VigilError } from '../../core/errors';
@@ -15,6 +27,14 @@ import { syncDir } from './sync-dir';
 const OBJECT = /^[0-9a-f]{64}(\.[.a-z0-9]{1,16})?$/i;
 
 const code = (e: unknown): string | undefined => (e as { code?: string }).code;
+
+/**
+ * Temporary files are `<object>.<pid>.<random>.<n>.tmp`: random once per process (a leftover
+ * of an earlier process with the same pid never collides), then counted (randomBytes costs
+ * ~8 µs per call).
+ */
+const TMP_TAG = `${process.pid}.${randomBytes(4).toString('hex')}`;
+let tmpCount = 0;
 
 /**
  * Raw payloads as files under `<dataDir>/archive/`, the local twin of the S3 bucket. Files are
@@ -47,41 +67,43 @@ export class FileArchive implements PayloadArchive, ArchiveReader {
       .slice(0, 16);
     const path = join(this.#root, 'objects', sha256.slice(0, 2), `${sha256}${ext}`);
     const pointer = { uri: pathToFileURL(path).href, bytes: input.body.byteLength, sha256 };
-    const existing = await stat(path).catch(() => undefined);
+    const existing = statSync(path, { throwIfNoEntry: false });
     if (existing?.size === input.body.byteLength) {
       // The bytes the name stands for are in hand: comparing costs a tenth of hashing the file.
       if (await holdsExactly(path, input.body)) return pointer;
       logger.warn('archived file does not match its sha256: writing it again', { file: path });
     }
-    const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    const tmp = `${path}.${TMP_TAG}.${++tmpCount}.tmp`;
     try {
       await writeDurably(tmp, path, input.body);
     } catch (e) {
-      await rm(tmp, { force: true });
+      rmSync(tmp, { force: true });
       throw storeFailure(e, `archive the report (${input.key})`);
     }
     return pointer;
   }
 
   async get(pointer: ArchivePointer): Promise<Uint8Array> {
-    const outside = new VigilError(
-      'bad_request',
-      `archive pointer ${pointer.uri} is not a file in this archive (${this.#root})`,
-    );
+    // Made when thrown: an error's stack trace costs more than the rest of a read's checks.
+    const outside = () =>
+      new VigilError(
+        'bad_request',
+        `archive pointer ${pointer.uri} is not a file in this archive (${this.#root})`,
+      );
     let path: string;
     try {
       const url = new URL(pointer.uri);
-      if (url.protocol !== 'file:') throw outside;
+      if (url.protocol !== 'file:') throw outside();
       path = resolve(fileURLToPath(url));
     } catch {
       // Not a URL, another scheme, a host, or an encoded `/`.
-      throw outside;
+      throw outside();
     }
     if (!path.startsWith(this.#root + sep)) {
       // A content-addressed object of a data directory that was moved or restored from a
       // backup: the same object in this archive (its bytes are checked below).
       const name = basename(path);
-      if (!name.startsWith(pointer.sha256.toLowerCase()) || !OBJECT.test(name)) throw outside;
+      if (!name.startsWith(pointer.sha256.toLowerCase()) || !OBJECT.test(name)) throw outside();
       path = join(this.#root, 'objects', name.slice(0, 2), name);
     }
     let body: Uint8Array;
@@ -89,7 +111,7 @@ export class FileArchive implements PayloadArchive, ArchiveReader {
       // Symbolic links are followed only when they stay inside the archive.
       this.#realRoot ??= await realpath(this.#root);
       const real = await realpath(path);
-      if (!real.startsWith(this.#realRoot + sep)) throw outside;
+      if (!real.startsWith(this.#realRoot + sep)) throw outside();
       body = await readFile(real);
     } catch (e) {
       if (code(e) === 'ENOENT')
@@ -107,35 +129,48 @@ export class FileArchive implements PayloadArchive, ArchiveReader {
  */
 const NEW_FILE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_DSYNC;
 
+/** The calls made in libuv's thread pool (see `writeDurably`). */
+const create = (path: string): Promise<number> =>
+  new Promise((ok, fail) => open(path, NEW_FILE, (e, fd) => (e ? fail(e) : ok(fd))));
+const writeAt = (fd: number, body: Uint8Array, at: number): Promise<number> =>
+  new Promise((ok, fail) =>
+    write(fd, body, at, body.byteLength - at, at, (e, n) => (e ? fail(e) : ok(n))),
+  );
+const move = (from: string, to: string): Promise<void> =>
+  new Promise((ok, fail) => rename(from, to, (e) => (e ? fail(e) : ok())));
+const readAt = (fd: number, into: Buffer, at: number): Promise<number> =>
+  new Promise((ok, fail) => read(fd, into, 0, into.length, at, (e, n) => (e ? fail(e) : ok(n))));
+
 /**
- * Writes `tmp` durably, renames it to `path` and flushes the directory entry: 8 trips to
- * libuv's thread pool (stat, open, write, close, rename, open, fsync, close) where a separate
- * mkdir and fsync made 10. The folder is made only when the open finds it missing, and the
- * entry of every folder made is flushed (the first object also makes `archive/objects/`).
+ * Writes `tmp` durably, renames it to `path` and flushes the directory entry. What waits for
+ * the disk or changes a folder (the O_DSYNC write, the folder's fsync, creating the file and
+ * renaming it: the kernel's work for these is a good part of their cost) goes to libuv's thread
+ * pool; closing and opening a folder to flush it are made in place (each trip to the pool costs
+ * the main thread CPU of its own: waking a pool thread, being woken by it, the promise): 4 trips
+ * per new object instead of 8. Same order as before: data on disk, rename, folder entry flushed.
+ * The folder is made only when the create finds it missing, and the entry of every folder made
+ * is flushed (the first object also makes `archive/objects/`).
  */
 const writeDurably = async (tmp: string, path: string, body: Uint8Array): Promise<void> => {
   const dir = dirname(path);
-  const file = await open(tmp, NEW_FILE).catch(async (e) => {
+  const fd = await create(tmp).catch(async (e) => {
     if (code(e) !== 'ENOENT') throw e;
     // The first folder it made; undefined when another write made them all meanwhile.
-    const made = await mkdir(dir, { recursive: true });
+    const made = mkdirSync(dir, { recursive: true });
     for (let folder = dir; made !== undefined; folder = dirname(folder)) {
       await syncDir(dirname(folder));
       if (folder === made) break;
     }
-    return open(tmp, NEW_FILE);
+    return create(tmp);
   });
   try {
     // One write for the whole body, not writeFile's 512 KiB pieces: with O_DSYNC each write
     // waits for the disk (a 3.7 MB file took 8.3 ms in eight writes, 4.6 ms in one).
-    for (let at = 0; at < body.byteLength; ) {
-      const { bytesWritten } = await file.write(body, at, body.byteLength - at, at);
-      at += bytesWritten;
-    }
+    for (let at = 0; at < body.byteLength; ) at += await writeAt(fd, body, at);
   } finally {
-    await file.close();
+    closeSync(fd);
   }
-  await rename(tmp, path);
+  await move(tmp, path);
   await syncDir(dir);
 };
 
@@ -145,14 +180,21 @@ const writeDurably = async (tmp: string, path: string, body: Uint8Array): Promis
  */
 const holdsExactly = async (path: string, body: Uint8Array): Promise<boolean> => {
   const bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-  const file = await open(path, 'r').catch(() => undefined);
-  if (!file) return false;
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return false;
+  }
   // A buffer per call: a read of another call would write into a shared one meanwhile.
   const compared = Buffer.allocUnsafe(Math.min(256 * 1024, Math.max(1, bytes.byteLength)));
   try {
     for (let at = 0; ; ) {
-      const { bytesRead } = await file.read(compared, 0, compared.length, at);
-      if (bytesRead === 0) return at === bytes.byteLength;
+      // Every byte matched: the file holds exactly these when it has no more (its size, read
+      // in place, where a further read that finds nothing was one more trip to the pool).
+      if (at === bytes.byteLength) return fstatSync(fd).size === at;
+      const bytesRead = await readAt(fd, compared, at);
+      if (bytesRead === 0) return false;
       if (
         at + bytesRead > bytes.byteLength ||
         compared.compare(bytes, at, at + bytesRead, 0, bytesRead) !== 0
@@ -163,7 +205,7 @@ const holdsExactly = async (path: string, body: Uint8Array): Promise<boolean> =>
   } catch {
     return false;
   } finally {
-    await file.close();
+    closeSync(fd);
   }
 };
 

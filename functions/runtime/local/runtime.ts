@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
@@ -160,7 +160,8 @@ export const toApiGatewayEvent = (
         sourceIp: req.socket.remoteAddress ?? '',
         userAgent: headers['user-agent'] ?? '',
       },
-      requestId: randomBytes(8).toString('hex'),
+      // 16 hex digits, as API Gateway's; from randomUUID's cached entropy (randomBytes: ~8 µs).
+      requestId: randomUUID().replaceAll('-', '').slice(0, 16),
       routeKey: '$default',
       stage: '$default',
       time: now.toISOString(),

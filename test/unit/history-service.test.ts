@@ -631,20 +631,30 @@ describe('recordReport: delivery and concurrency', () => {
     ]);
   });
 
+  /** A store that takes several writes at once (and `testBatch` tests per call, when given). */
+  class BatchHistory extends TtlHistory {
+    reads: number[] = [];
+    batches: number[] = [];
+    constructor(readonly testBatch?: number) {
+      super();
+    }
+    override async getTests(project: string, ids: readonly string[]) {
+      this.reads.push(ids.length);
+      return super.getTests(project, ids);
+    }
+    async putTests(
+      writes: readonly { record: TestRecord; expectedVersion: number }[],
+      ttlDays: number,
+    ): Promise<boolean[]> {
+      this.batches.push(writes.length);
+      const out: boolean[] = [];
+      for (const w of writes) out.push(await this.putTest(w.record, w.expectedVersion, ttlDays));
+      return out;
+    }
+  }
+
   it('writes the tests of a chunk in one putTests; a write that lost its race is redone alone', async () => {
     // Prepare: a store that takes several writes at once; its first three writes lose a race
-    class BatchHistory extends TtlHistory {
-      batches: number[] = [];
-      async putTests(
-        writes: readonly { record: TestRecord; expectedVersion: number }[],
-        ttlDays: number,
-      ): Promise<boolean[]> {
-        this.batches.push(writes.length);
-        const out: boolean[] = [];
-        for (const w of writes) out.push(await this.putTest(w.record, w.expectedVersion, ttlDays));
-        return out;
-      }
-    }
     const batching = new BatchHistory();
     store = batching;
     store.loseRaces = 3;
@@ -664,6 +674,21 @@ describe('recordReport: delivery and concurrency', () => {
       expect(r.outcomes.map((o) => o.runId)).toEqual(['job-0', 'job-1']);
       expect(r.version).toBe(2);
     }
+  });
+
+  it('reads and writes as many tests per call as the store says it takes (`testBatch`)', async () => {
+    // Prepare: a store that takes 40 tests per call
+    const wide = new BatchHistory(40);
+    store = wide;
+    const spec = Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`t${i}`, 'P' as const]));
+
+    // Act
+    await recordReport(reported(cases(spec), { runId: 'r0', at: iso(0), branch: 'main' }), deps());
+
+    // Assess
+    expect(wide.reads.sort((a, b) => a - b)).toEqual([20, 40]);
+    expect(wide.batches.sort((a, b) => a - b)).toEqual([20, 40]);
+    expect(store.tests.size).toBe(60);
   });
 
   it('loses no outcome when runs of one project are recorded concurrently', async () => {

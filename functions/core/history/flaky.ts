@@ -183,6 +183,12 @@ export const withOutcome = (
   if (outcomes.some((o) => o.runId === outcome.runId)) return undefined;
   let i = outcomes.length;
   while (i > 0 && before(outcome, outcomes[i - 1] as TestOutcome)) i--;
-  const next = [...outcomes.slice(0, i), outcome, ...outcomes.slice(i)].slice(-size);
-  return next.includes(outcome) ? next : undefined;
+  // The oldest that go to keep `size`; `outcome` lands at index i, so it stays when i >= drop.
+  // One array (this runs for every test of every report).
+  const drop = Math.max(0, outcomes.length + 1 - size);
+  if (i < drop) return undefined;
+  const next = outcomes.slice(drop, i);
+  next.push(outcome);
+  for (let j = i; j < outcomes.length; j++) next.push(outcomes[j] as TestOutcome);
+  return next;
 };

@@ -24,9 +24,9 @@ import {
  * The history use case: record every ingested run, append each test's outcome to its window,
  * and announce tests that became flaky (`Test Flaky Detected`).
  *
- * Cost per test run: one `putRun`, one batched read per `READ_BATCH` tests, one conditional
- * write per test (a full 30-outcome record is ~6 KB of JSON, ~2 KB as the DynamoDB store keeps
- * it), and one more write per announced test.
+ * Cost per test run: one `putRun`, one batched read per `READ_BATCH` tests (the store's
+ * `testBatch` when it says), one conditional write per test (a full 30-outcome record is ~6 KB
+ * of JSON, ~2 KB as the DynamoDB store keeps it), and one more write per announced test.
  *
  * Concurrency: each test is a read-modify-write with a version check. A lost race waits a
  * random, growing while (exponential backoff with full jitter, so that runs of one project
@@ -293,14 +293,24 @@ export const recordReport = async (event: KnownEvent, deps: HistoryDeps): Promis
     );
     const written = await putTests(writes, ttlDays);
     let w = 0;
-    return Promise.all(
-      ids.map(async (id, i) => {
-        const record = next[i];
-        if (!record) return stored.get(id);
-        if (written[w++]) return record;
-        return update(id, (await deps.store.getTests(m.project, [id])).get(id), change(id));
-      }),
-    );
+    // Promises only for the writes that lost their race (most chunks have none).
+    const redo: Promise<void>[] = [];
+    const out = ids.map((id, i): TestRecord | undefined => {
+      const record = next[i];
+      if (!record) return stored.get(id);
+      if (written[w++]) return record;
+      redo.push(
+        deps.store
+          .getTests(m.project, [id])
+          .then((read) => update(id, read.get(id), change(id)))
+          .then((done) => {
+            out[i] = done;
+          }),
+      );
+      return undefined;
+    });
+    await Promise.all(redo);
+    return out;
   };
 
   /** Phase 1: this run's outcome into the window, and the flaky state it leads to. */
@@ -355,7 +365,8 @@ export const recordReport = async (event: KnownEvent, deps: HistoryDeps): Promis
   const toAnnounce: (TestRecord & { flaky: FlakyState })[] = [];
   let flaky = 0;
   try {
-    await mapLimit(chunk([...groups.keys()], READ_BATCH), concurrency, async (ids) => {
+    const batch = deps.store.testBatch ?? READ_BATCH;
+    await mapLimit(chunk([...groups.keys()], batch), concurrency, async (ids) => {
       const stored = await deps.store.getTests(m.project, ids);
       const change = (id: string) => addOutcome(id, groups.get(id) as TestGroup);
       for (const record of await updateAll(ids, stored, change)) {

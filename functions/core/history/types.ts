@@ -123,6 +123,11 @@ export interface HistoryStore {
     branch: string,
     limit: number,
   ): Promise<RunRecord[]>;
+  /**
+   * Tests per `getTests` and `putTests` call the history service asks for (default 25): a store
+   * whose calls cost more per call than per test takes more at once.
+   */
+  readonly testBatch?: number;
   /** The records of these tests (absent ones are missing from the map). */
   getTests(project: string, ids: readonly string[]): Promise<Map<string, TestRecord>>;
   /**

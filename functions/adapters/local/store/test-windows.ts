@@ -33,6 +33,8 @@ interface RunRow {
 }
 
 const STATUSES = ['skipped', 'passed', 'failed'] as const;
+const CODES: Record<TestOutcome['status'], number> = { skipped: 0, passed: 1, failed: 2 };
+const NONE: readonly RunPart[] = [];
 const RETRIED = 3;
 const PRUNED = 'window_runs_pruned';
 
@@ -110,10 +112,9 @@ export class TestWindows {
   }
 
   #ref(project: string, o: TestOutcome, fresh: RunPart[]): number {
-    const known =
-      this.#byRunId.get(o.runId)?.find((p) => sameRun(p, project, o)) ??
-      fresh.find((p) => p.runId === o.runId && sameRun(p, project, o));
-    if (known) return known.ref;
+    // Plain loops: this runs for every outcome of every window written (12,000 per report).
+    for (const p of this.#byRunId.get(o.runId) ?? NONE) if (sameRun(p, project, o)) return p.ref;
+    for (const p of fresh) if (p.runId === o.runId && sameRun(p, project, o)) return p.ref;
     const args = [project, o.runId, o.at, o.branch ?? null, o.commit ?? null];
     const found = this.#db
       .q(
@@ -141,7 +142,7 @@ export class TestWindows {
     for (const o of outcomes) {
       const ref = this.#ref(project, o, fresh);
       if (minRef === null || ref < minRef) minRef = ref;
-      const status = STATUSES.indexOf(o.status);
+      const status = CODES[o.status];
       numbers.push(ref, o.retried ? status + RETRIED : status, o.durationMs);
     }
     return { window: JSON.stringify(numbers), minRef };

@@ -26,6 +26,13 @@ const overridesOf = (config: VigilConfig, stage: string | undefined) =>
 type GateOverrides = Partial<GateConfig>;
 
 /**
+ * The fields that are set: in a .ts config `minCoverage: process.env.CI ? 80 : undefined` leaves
+ * the default (or the level above) in place, as an absent field does, instead of erasing it.
+ */
+export const definedOnly = <T extends object>(o: T): Partial<T> =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+
+/**
  * Effective gate thresholds for a project: top-level (with defaults) < stage < project, field by
  * field; inside `security` key by key, inside `benchmarks` benchmark by benchmark and then key by
  * key, so a project that sets one benchmark's `direction` keeps the threshold set above it.
@@ -33,8 +40,8 @@ type GateOverrides = Partial<GateConfig>;
 export const gateConfigFor = (config: VigilConfig, project: string, stage?: string): GateConfig => {
   const layers: GateOverrides[] = [
     config.gates,
-    overridesOf(config, stage)?.gates ?? {},
-    ownEntry(config.projects, project)?.gates ?? {},
+    definedOnly(overridesOf(config, stage)?.gates ?? {}),
+    definedOnly(ownEntry(config.projects, project)?.gates ?? {}),
   ];
   const merged: GateConfig = Object.assign({}, ...layers);
   const security = layers.filter((l) => l.security).map((l) => l.security);

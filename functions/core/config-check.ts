@@ -47,6 +47,7 @@ const maintenanceProblems = (raw: unknown): string[] => {
   const alerts = isRecord(root.alerts) ? root.alerts : {};
   // A window names probes or heartbeats.
   const probes = namesOf(list(root.probes), list(root.heartbeats));
+  const kinds = list(root.heartbeats).length ? 'probe or heartbeat' : 'probe';
   return list(alerts.maintenance).flatMap((w, i) => {
     if (!isRecord(w)) return [];
     const at = `alerts.maintenance.${i}`;
@@ -55,7 +56,7 @@ const maintenanceProblems = (raw: unknown): string[] => {
       const problem = cronProblem(w.cron);
       if (problem) problems.push(`${at}.cron: ${problem}`);
     }
-    problems.push(...unknownProbes(`${at}.probes`, w.probes, probes));
+    problems.push(...unknownProbes(`${at}.probes`, w.probes, probes, kinds));
     const start = typeof w.start === 'string' ? Date.parse(w.start) : Number.NaN;
     const end = typeof w.end === 'string' ? Date.parse(w.end) : Number.NaN;
     if (end <= start)

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { VAR_PLACEHOLDER } from './config-access.js';
+import { definedOnly, VAR_PLACEHOLDER } from './config-access.js';
 import { VigilError } from './errors.js';
 import { SECRET_PLACEHOLDER, secretNames } from './probes/secrets.js';
 
@@ -101,7 +101,10 @@ const gateOverrideSchema = z
   .strict();
 
 /** Top-level gate settings: the overrides filled with the defaults. */
-export const gateConfigSchema = gateOverrideSchema.transform((g) => ({ ...GATE_DEFAULTS, ...g }));
+export const gateConfigSchema = gateOverrideSchema.transform((g) => ({
+  ...GATE_DEFAULTS,
+  ...definedOnly(g),
+}));
 
 /** An instant with its zone: without one it would mean a different time on every machine. */
 const instantSchema = z.iso.datetime({
@@ -630,7 +633,7 @@ export const badgesSchema = z
 
 export const configSchema = z
   .object({
-    /** Default project for probes and for reports posted without one. */
+    /** The project of probes, heartbeats and alarms that name none. */
     project: z.string().min(1).default('default'),
     defaultBranch: z.string().min(1).default('main'),
     gates: gateConfigSchema.default(GATE_DEFAULTS),
@@ -711,7 +714,8 @@ export const configSchema = z
             rollupDays: z.number().int().min(1).max(3650).optional(),
             eventHours: z.number().int().min(1).max(87_600).optional(),
           })
-          .strict(),
+          .strict()
+          .default({}),
       })
       .strict()
       .optional(),
@@ -738,9 +742,18 @@ export const configSchema = z
               .optional(),
             archiveRetentionDays: z.number().int().positive().optional(),
             /** How long run and test history is kept (DynamoDB TTL / local pruning). */
-            historyRetentionDays: z.number().int().positive().optional(),
+            historyRetentionDays: z.number().int().min(1).max(3650).optional(),
           })
           .strict(),
+        {
+          // A key that is no stage (zod's issue type leaves this code out of the record's).
+          error: (i) => {
+            const keys = (i as { keys?: unknown }).keys;
+            return Array.isArray(keys)
+              ? `unknown stage ${keys.map((k) => JSON.stringify(k)).join(', ')}; the stages are ${CONFIG_STAGES.join(', ')}`
+              : undefined;
+          },
+        },
       )
       .default({}),
   })

@@ -119,6 +119,24 @@ describe('config validation', () => {
     );
   });
 
+  it('says "probe or heartbeat" of a window naming an unknown check when heartbeats exist', () => {
+    expect(() =>
+      checkConfig(
+        {
+          heartbeats: [{ name: 'h', periodSeconds: 3600 }],
+          alerts: {
+            maintenance: [
+              { probes: ['hh'], start: '2026-12-03T10:00:00Z', end: '2026-12-03T11:00:00Z' },
+            ],
+          },
+        },
+        'c',
+      ),
+    ).toThrow(
+      'alerts.maintenance.0.probes.0: no probe or heartbeat is named "hh" (probes and heartbeats: h)',
+    );
+  });
+
   it('refuses a probe and a heartbeat of one project with the same name, naming both', () => {
     // Prepare: `dup` in project `d` twice; `dup` of another project is fine.
     const input = {

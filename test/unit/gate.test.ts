@@ -257,11 +257,34 @@ describe('config', () => {
 
   it('accepts overrides only for the stages Vigil runs as: a misspelt one would never apply', () => {
     expect(() => parseConfig({ stages: { production: { logLevel: 'DEBUG' } } })).toThrow(
-      /stages: Unrecognized key: "production"/,
+      'stages: unknown stage "production"; the stages are dev, staging, prod, local',
     );
     expect(parseConfig({ stages: { local: { historyRetentionDays: 7 } } }).stages).toEqual({
       local: { historyRetentionDays: 7 },
     });
+    // The same range as history.retentionDays.
+    expect(() => parseConfig({ stages: { prod: { historyRetentionDays: 3651 } } })).toThrow(
+      'stages.prod.historyRetentionDays: Too big',
+    );
+  });
+
+  it('keeps the default or the level above for a field set to undefined (a .ts config)', () => {
+    // Prepare: `minCoverage: process.env.CI ? 80 : undefined` outside CI, at every level.
+    const config = parseConfig({
+      gates: { minCoverage: undefined, maxDurationSeconds: 60 },
+      stages: { prod: { gates: { maxDurationSeconds: undefined } } },
+      projects: { shop: { gates: { maxDurationSeconds: undefined, minCoverage: undefined } } },
+    });
+    // Act
+    const shop = gateConfigFor(config, 'shop', 'prod');
+    // Assess
+    expect(config.gates.minCoverage).toBe(90);
+    expect(shop.minCoverage).toBe(90);
+    expect(shop.maxDurationSeconds).toBe(60);
+  });
+
+  it('accepts a local section that sets nothing', () => {
+    expect(parseConfig({ local: {} }).local).toEqual({ retention: {} });
   });
 
   it('names every invalid field by its path', () => {

@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -41,6 +41,33 @@ const post = (url: string, runId: string) =>
     headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/xml' },
     body: junit(runId),
   });
+
+/**
+ * A POST whose body is half sent once this resolves: the server cannot have answered it.
+ * `answered` says whether any answer came before the connection ended.
+ */
+const halfSent = async (url: string): Promise<{ answered: Promise<boolean> }> => {
+  const { hostname, port } = new URL(url);
+  const body = junit('in-flight');
+  const socket = connect(Number(port), hostname);
+  let answer = '';
+  socket.on('data', (c: Buffer) => {
+    answer += c.toString();
+  });
+  const answered = new Promise<boolean>((resolve) =>
+    socket.on('close', () => resolve(answer !== '')),
+  );
+  socket.on('error', () => undefined);
+  await new Promise<void>((resolve) =>
+    socket.write(
+      `POST /v1/results?project=burst&branch=dev&runId=in-flight HTTP/1.1\r\nhost: ${hostname}\r\n` +
+        `authorization: Bearer ${TOKEN}\r\ncontent-type: application/xml\r\n` +
+        `content-length: ${body.length}\r\n\r\n${body.slice(0, body.length / 2)}`,
+      () => resolve(),
+    ),
+  );
+  return { answered };
+};
 
 /** Reads the data dir through a connection of its own (the process may be running). */
 const inspect = <T>(dataDir: string, read: (store: LocalStore) => T): T => {
@@ -113,7 +140,10 @@ describe('kill -9 of local mode', () => {
             if (res.status === 202) acked.push(runId);
             if (acked.length === 10 && !killed) {
               killed = true;
+              // One request surely in flight (its body half sent), whatever the others' timing.
+              const half = await halfSent(first.url);
               first.child.kill('SIGKILL');
+              if (!(await half.answered)) lostInFlight++;
             }
           } catch {
             lostInFlight++;

@@ -46,7 +46,7 @@ describe('heartbeats in the config check', () => {
       'heartbeats.6.project: "bad//name" is not a valid project name',
       'heartbeats.7.failureWindow: "failures" must be at most "of"',
       // Maintenance windows may name heartbeats.
-      'alerts.maintenance.0.probes.1: no probe is named "nope"',
+      'alerts.maintenance.0.probes.1: no probe or heartbeat is named "nope"',
     ])
       expect(message).toContain(expected);
     expect(message).not.toContain('probes.0: no probe');

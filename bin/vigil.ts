@@ -6,11 +6,12 @@ const line = (write: (s: string) => void) => (s: string) => write(s.endsWith('\n
 /**
  * `dev` stops on SIGINT or SIGTERM, once: npm forwards a signal its process group got too, so
  * the server often gets it twice (systemd's stop, a terminal's Ctrl+C), and a repeat must not
- * kill it in the middle of its close. Installed before the start: a signal that arrives while it
- * starts stops it as soon as it runs.
+ * kill it in the middle of its close. That echo comes at once and is not mentioned; a signal a
+ * second or more later (Ctrl+C pressed again) is answered. Installed before the start: a signal
+ * that arrives while it starts stops it as soon as it runs.
  */
 let stop: (() => Promise<void>) | undefined;
-let stopping = false;
+let stopping: number | undefined;
 const close = () => {
   if (!stop) return;
   void stop().then(
@@ -22,11 +23,11 @@ const close = () => {
   );
 };
 const onSignal = (signal: NodeJS.Signals) => {
-  if (stopping) {
-    process.stdout.write(`${signal}: already stopping\n`);
+  if (stopping !== undefined) {
+    if (performance.now() - stopping >= 1000) process.stdout.write(`${signal}: already stopping\n`);
     return;
   }
-  stopping = true;
+  stopping = performance.now();
   process.stdout.write('Stopping...\n');
   close();
 };
@@ -41,7 +42,7 @@ main(process.argv.slice(2), {
   stderr: line((s) => process.stderr.write(s)),
   onRunning: (running) => {
     stop = running;
-    if (stopping) close();
+    if (stopping !== undefined) close();
   },
 }).then(
   (code) => {

@@ -215,6 +215,7 @@ beforeAll(async () => {
 
   produced.set('config-error', await configError(await mkdtemp(join(tmpdir(), 'vigil-docs-'))));
   await reportFromCi(sample);
+  await benchmarkFromPr();
   await history(dataDir);
   await probeWithSlack(await mkdtemp(join(tmpdir(), 'vigil-docs-')));
   gateMessages();
@@ -405,6 +406,69 @@ const reportFromCi = async (junit: Buffer) => {
     readFile: async () => junit,
   });
   produced.set('report-json', json.text());
+};
+
+/**
+ * A benchmark compared with the base branch in a pull request (reporting-from-ci.md): four
+ * hyperfine reports on `main` (10 runs each, as hyperfine's default), then the same benchmark
+ * 1.5× slower from a pull request. The docs show the report's header, gate and check lines.
+ */
+const benchmarkFromPr = async () => {
+  const hyperfine = (scale: number, seed: number) => {
+    // Deterministic spread of about ±2% around 1.2 s.
+    const times = Array.from(
+      { length: 10 },
+      (_, i) => 1.2 * scale * (1 + 0.02 * Math.sin(seed * 7 + i * 1.3)),
+    );
+    const mean = times.reduce((a, b) => a + b) / times.length;
+    const stddev = Math.sqrt(times.reduce((a, t) => a + (t - mean) ** 2, 0) / (times.length - 1));
+    const sorted = [...times].sort((a, b) => a - b);
+    const result = { command: 'python parse.py rows.csv', mean, stddev, times };
+    return Buffer.from(
+      JSON.stringify({
+        results: [{ ...result, median: sorted[5], min: sorted[0], max: sorted[9] }],
+      }),
+    );
+  };
+  const send = (
+    file: string,
+    body: Buffer,
+    env: Record<string, string>,
+    out: (s: string) => void,
+  ) =>
+    runReport([file, '--endpoint', dev.url, '--project', 'bench'], {
+      env: { VIGIL_TOKEN: token, GITHUB_ACTIONS: 'true', GITHUB_RUN_ATTEMPT: '1', ...env },
+      stdout: out,
+      stderr: () => {},
+      readFile: async () => body,
+    });
+  for (let i = 1; i <= 4; i++)
+    await send(
+      'bench.json',
+      hyperfine(1, i),
+      { GITHUB_REF_NAME: 'main', GITHUB_SHA: `${i}`.repeat(40), GITHUB_RUN_ID: `${8000 + i}` },
+      () => {},
+    );
+  await dev.bus.drain();
+  const out = capture();
+  await send(
+    'bench-pr.json',
+    hyperfine(1.5, 9),
+    {
+      GITHUB_EVENT_NAME: 'pull_request',
+      GITHUB_HEAD_REF: 'feature/x',
+      GITHUB_BASE_REF: 'main',
+      GITHUB_REF_NAME: '17/merge',
+      GITHUB_SHA: 'f'.repeat(40),
+      GITHUB_RUN_ID: '8009',
+    },
+    out.write,
+  );
+  const shown = out
+    .text()
+    .split('\n')
+    .filter((l) => /^(✖ bench-pr\.json| {2}gate:| {4}✖ benchmark\.)/.test(l));
+  produced.set('report-benchmark-pr', shown.join('\n'));
 };
 
 /**

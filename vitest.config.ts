@@ -23,7 +23,7 @@ const ISOLATED = [
   // lives outside the registry, is the suspect): not resolved yet.
   'test/e2e/local-pipeline.test.ts',
   'test/integration/xray.test.ts',
-  // Mocks node:fs/promises to record the archive's calls in order.
+  // Mocks node:fs to record the archive's calls in order.
   'test/unit/archive-write-order.test.ts',
 ];
 

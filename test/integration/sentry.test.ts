@@ -1,11 +1,15 @@
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { Context } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../functions/core/config';
 import type { TokenSource } from '../../functions/core/ports';
 import { createIngestHandler } from '../../functions/ingest/handler';
+import { startLocal } from '../../functions/runtime/local/runtime';
 import { sentryClientFor, withSentry } from '../../functions/shared/sentry';
 import { saveEnv } from '../helpers/env';
 import {
@@ -225,6 +229,48 @@ describe('withSentry', () => {
     // Assess
     expect(response.statusCode).toBe(status);
     expect(receiver.envelopes).toHaveLength(0);
+  });
+
+  it("sends local mode's 5xx answers too (a store that fails), not its 2xx", async () => {
+    // Prepare: local mode with SENTRY_DSN set, as on a team's VM (no VIGIL_STAGE there).
+    process.env.SENTRY_DSN = receiver.dsn;
+    delete process.env.VIGIL_STAGE;
+    const dir = await mkdtemp(join(tmpdir(), 'vigil-sentry-local-'));
+    const pipeline = await startLocal({
+      config: parseConfig({}),
+      dataDir: dir,
+      port: 0,
+      tokens: [TOKEN],
+      probes: false,
+    });
+    const post = (runId: string) =>
+      fetch(`${pipeline.url}/v1/results?project=shop&runId=${runId}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/xml' },
+        body: `<testsuite name="${BODY_MARKER}" tests="1"><testcase name="a"/></testsuite>`,
+      });
+    try {
+      // Act
+      const ok = await post('fine');
+      pipeline.store.db.close(); // every read and write now fails
+      const failed = await post('lost');
+      // Assess
+      expect(ok.status).toBe(202);
+      expect(failed.status).toBeGreaterThanOrEqual(500);
+      expect(receiver.envelopes).toHaveLength(1);
+      const [envelope] = receiver.envelopes;
+      if (!envelope) throw new Error('no envelope');
+      expect(eventOf(envelope).tags).toMatchObject({
+        stage: 'local',
+        function: 'ingest',
+        project: 'shop',
+        'http.status_code': String(failed.status),
+      });
+      expect(envelope.toString('utf8')).not.toContain(TOKEN);
+    } finally {
+      await pipeline.close().catch(() => undefined);
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('captures and rethrows an unhandled error of a bus handler', async () => {

@@ -49,6 +49,7 @@ import { createBrowserProber } from '../../shared/browser-probe';
 import { errorResponse, type HttpResult, json, withBodyBytes } from '../../shared/http';
 import { flushSpans } from '../../shared/otel/spans';
 import { logger, NAMESPACE, SERVICE } from '../../shared/powertools';
+import { withSentry } from '../../shared/sentry';
 import { VERSION } from '../../shared/version';
 import { publicData } from '../../web/data';
 import { createWebHandler, isWebPath } from '../../web/handler';
@@ -283,45 +284,52 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
   // Upload URLs name the host the client addressed (its Host header), not the bind address.
   const requestHost = new AsyncLocalStorage<string | undefined>();
   const uploads = new LocalUploads(dataDir, () => requestBaseUrl(requestHost.getStore(), baseUrl));
-  const ingestHandler = createIngestHandler({
-    config: opts.config,
-    stage: 'local',
-    publisher: bus,
-    archive,
-    ledger: store.ledger,
-    history,
-    clock: systemClock,
-    tokens: { tokens: async () => tokens },
-    readTokens: { tokens: async () => readTokens },
-    status,
-    archiveReader: archive,
-    // Content-addressed: the archive finds `<sha256>.<ext>` under its objects.
-    artifactUri: (name) => `file:///artifacts/${name}`,
-    version: VERSION,
-    metrics,
-    health: [configCheck(opts.config), dataDirCheck(dataDir)],
-    uploads,
-    heartbeats: { ...heartbeatDeps, secrets },
-    ...(opts.cliFile ? { cliFile: opts.cliFile } : {}),
-  });
+  // Its 5xx answers and unhandled errors go to Sentry when SENTRY_DSN is set, as in Lambda.
+  const ingestHandler = withSentry(
+    'ingest',
+    createIngestHandler({
+      config: opts.config,
+      stage: 'local',
+      publisher: bus,
+      archive,
+      ledger: store.ledger,
+      history,
+      clock: systemClock,
+      tokens: { tokens: async () => tokens },
+      readTokens: { tokens: async () => readTokens },
+      status,
+      archiveReader: archive,
+      // Content-addressed: the archive finds `<sha256>.<ext>` under its objects.
+      artifactUri: (name) => `file:///artifacts/${name}`,
+      version: VERSION,
+      metrics,
+      health: [configCheck(opts.config), dataDirCheck(dataDir)],
+      uploads,
+      heartbeats: { ...heartbeatDeps, secrets },
+      ...(opts.cliFile ? { cliFile: opts.cliFile } : {}),
+    }),
+  );
 
   // The dashboard, the status page and the badges: the same handler as the AWS web function,
   // made at the first request of one (the dashboard is built then, not at every start).
   let web: Promise<ReturnType<typeof createWebHandler>> | undefined;
-  const webHandler = async (event: APIGatewayProxyEventV2): Promise<HttpResult> => {
-    web ??= (opts.webFiles ? Promise.resolve(opts.webFiles) : cachedWebFiles()).then((files) =>
-      createWebHandler({
-        files,
-        tokens: { tokens: async () => [...tokens, ...readTokens] },
-        ...publicData({ ...status, config: opts.config, stage: 'local', clock: systemClock }),
-      }),
-    );
-    try {
-      return (await web)(event);
-    } catch (error) {
-      return errorResponse(error); // the dashboard did not build
-    }
-  };
+  const webHandler = withSentry(
+    'web',
+    async (event: APIGatewayProxyEventV2): Promise<HttpResult> => {
+      web ??= (opts.webFiles ? Promise.resolve(opts.webFiles) : cachedWebFiles()).then((files) =>
+        createWebHandler({
+          files,
+          tokens: { tokens: async () => [...tokens, ...readTokens] },
+          ...publicData({ ...status, config: opts.config, stage: 'local', clock: systemClock }),
+        }),
+      );
+      try {
+        return (await web)(event);
+      } catch (error) {
+        return errorResponse(error); // the dashboard did not build
+      }
+    },
+  );
 
   const access = { ingest: tokens, read: readTokens };
   /**

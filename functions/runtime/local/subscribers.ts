@@ -10,6 +10,7 @@ import { systemClock } from '../../core/ports';
 import { createHistoryHandler } from '../../history/handler';
 import { createMetricsHandler } from '../../metrics/handler';
 import { logger, NAMESPACE, SERVICE } from '../../shared/powertools';
+import { withSentry } from '../../shared/sentry';
 import { createStatusHandler } from '../../status/handler';
 
 /**
@@ -78,7 +79,11 @@ export const subscribe = ({
     serviceName: SERVICE,
     echo: echoMetrics ? (line) => process.stdout.write(`${line}\n`) : undefined,
   });
-  bus.subscribe('metrics', EVENT_PATTERNS.metrics, createMetricsHandler({ config, metrics }));
+  bus.subscribe(
+    'metrics',
+    EVENT_PATTERNS.metrics,
+    withSentry('metrics', createMetricsHandler({ config, metrics })),
+  );
   const secrets = new EnvSecretResolver(env);
   const alerts = new LocalAlertDispatcher({
     channels: config.alerts.channels,
@@ -91,39 +96,48 @@ export const subscribe = ({
   bus.subscribe(
     'alerts',
     EVENT_PATTERNS.alerts,
-    createAlertHandler({
-      config,
-      store: store.alerts,
-      dispatch: alerts.dispatch,
-      clock: systemClock,
-      metrics,
-      // Done once at start (retireRemoved below), not at the first event.
-      retireRemovedChecks: false,
-    }),
+    withSentry(
+      'alert',
+      createAlertHandler({
+        config,
+        store: store.alerts,
+        dispatch: alerts.dispatch,
+        clock: systemClock,
+        metrics,
+        // Done once at start (retireRemoved below), not at the first event.
+        retireRemovedChecks: false,
+      }),
+    ),
     { groupBy: byProject },
   );
   bus.subscribe(
     'history',
     EVENT_PATTERNS.history,
-    createHistoryHandler({
-      config,
-      stage: 'local',
-      store: store.history,
-      archive: store.archive,
-      publisher: bus,
-      clock: systemClock,
-      metrics,
-    }),
+    withSentry(
+      'history',
+      createHistoryHandler({
+        config,
+        stage: 'local',
+        store: store.history,
+        archive: store.archive,
+        publisher: bus,
+        clock: systemClock,
+        metrics,
+      }),
+    ),
     { groupBy: byProject },
   );
   bus.subscribe(
     'status',
     EVENT_PATTERNS.status,
-    createStatusHandler({
-      ...store.status,
-      ttlDays: historyRetentionDays(config, 'local'),
-      archive: store.archive,
-    }),
+    withSentry(
+      'status',
+      createStatusHandler({
+        ...store.status,
+        ttlDays: historyRetentionDays(config, 'local'),
+        archive: store.archive,
+      }),
+    ),
   );
   return {
     alerts,

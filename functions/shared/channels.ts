@@ -118,14 +118,47 @@ const buildRequest = async (
       url,
       headers: base,
       body: JSON.stringify(slackPayload(notification)),
-      secrets: [url, ...used],
+      secrets: [...urlSecrets(url), ...used],
     };
   }
   const headers: Record<string, string> = { ...base };
   for (const [k, v] of Object.entries(channel.headers))
     headers[k.toLowerCase()] = await resolveTemplate(v, resolver);
   const url = await resolveTemplate(channel.url, resolver);
-  return { url, headers, body: JSON.stringify(notification), secrets: [url, ...used] };
+  return {
+    url,
+    headers,
+    body: JSON.stringify(notification),
+    secrets: [...urlSecrets(url), ...used],
+  };
+};
+
+/**
+ * What of a channel URL to mask in error texts: the URL, and its path as a receiver may echo it
+ * (Express answers `Cannot POST /services/…`): the path with and without its query, and each
+ * token-like piece of them (16 characters or more: the secret part of a Slack URL), as sent and
+ * decoded.
+ */
+export const urlSecrets = (url: string): string[] => {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return [url];
+  }
+  const path = parsed.pathname;
+  const pieces = [...path.split('/'), ...[...parsed.searchParams.values()]].filter(
+    (p) => p.length >= 16,
+  );
+  const out = [url, `${path}${parsed.search}`, ...(path.length > 1 ? [path] : []), ...pieces];
+  const decoded = out.flatMap((p) => {
+    try {
+      return [decodeURIComponent(p)];
+    } catch {
+      return [];
+    }
+  });
+  return [...new Set([...out, ...decoded])];
 };
 
 /** The reason of a network failure without the URL (undici puts the address in `cause`). */

@@ -15,7 +15,12 @@ import type { AlertState } from '../../functions/core/alerts/state';
 import { type ChannelConfig, parseConfig } from '../../functions/core/config';
 import type { AlertNotification } from '../../functions/core/events';
 import { createNotifyHandler } from '../../functions/notify/handler';
-import { DeliveryError, deliver, parseRetryAfter } from '../../functions/shared/channels';
+import {
+  DeliveryError,
+  deliver,
+  parseRetryAfter,
+  urlSecrets,
+} from '../../functions/shared/channels';
 import { logger } from '../../functions/shared/powertools';
 import { MemoryPublisher } from '../helpers/fakes';
 import { storeOf } from '../helpers/local-store';
@@ -201,8 +206,37 @@ describe('deliver to Slack (real HTTP receiver)', () => {
 
     // Assess
     expect((error as Error).message).toBe(
-      'delivery to slack failed: HTTP 400 invalid_payload for /services/***',
+      'delivery to slack failed: HTTP 400 invalid_payload for ***',
     );
+  });
+
+  it('masks a secret channel URL that the receiver echoes in part (its path, as Express does)', async () => {
+    // Prepare: the whole URL is the secret; the receiver answers with its path only.
+    const path = '/hooks/WHOLEURLSECRET_0123456789';
+    script = [{ status: 404, body: `Cannot POST ${path}?k=QUERYSECRET_abcdefghij` }];
+    const channel = { type: 'slack' as const, webhookUrl: '{{secret:WHOLE}}' };
+
+    // Act
+    const error = await deliver(notification, channel, {
+      resolveSecret: async () => `${base}${path}?k=QUERYSECRET_abcdefghij`,
+      sleep,
+    }).catch((e: unknown) => e);
+
+    // Assess
+    expect((error as Error).message).toBe('delivery to slack failed: HTTP 404 Cannot POST ***');
+  });
+
+  it('masks the pieces of a channel URL as sent and decoded; an unparsable one whole', () => {
+    expect(urlSecrets('http://h/a/%41SECRET_PIECE_0123%zz?q=1')).toEqual([
+      'http://h/a/%41SECRET_PIECE_0123%zz?q=1',
+      '/a/%41SECRET_PIECE_0123%zz?q=1',
+      '/a/%41SECRET_PIECE_0123%zz',
+      '%41SECRET_PIECE_0123%zz',
+    ]);
+    expect(urlSecrets('http://h/hooks/ABCDEFGHIJ%2F0123456')).toContain(
+      '/hooks/ABCDEFGHIJ/0123456',
+    );
+    expect(urlSecrets('not a url')).toEqual(['not a url']);
   });
 
   it('retries network errors and reports them without the URL', async () => {

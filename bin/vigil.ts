@@ -32,6 +32,9 @@ const onSignal = (signal: NodeJS.Signals) => {
   close();
 };
 if (process.argv[2] === 'dev') {
+  // What it writes (the store, reports, dead letters) is for its owner only, whatever the
+  // shell's umask: the data directory's own mode is not enough once its files are copied.
+  process.umask(0o077);
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 }

@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -168,6 +168,8 @@ describe.concurrent('npm start (vigil dev)', () => {
     expect(out.match(/Stopping\.\.\./g)).toHaveLength(1);
     // The echo is not mentioned (a signal a second later would be: Ctrl+C pressed again).
     expect(out).not.toContain('already stopping');
+    // Its files are its owner's only (umask 077), whatever the caller's umask (022 here).
+    expect(statSync(join(dataDir, 'vigil.db')).mode & 0o077).toBe(0);
     expect(existsSync(join(dataDir, 'vigil.lock'))).toBe(false);
   }, 60_000);
 

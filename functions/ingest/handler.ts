@@ -163,7 +163,11 @@ export const createIngestHandler = (deps: IngestHandlerDeps) => {
     await requireToken(event);
     const request = parseUploadRequest(bodyBytes(event), deps.config.ingest.maxBodyBytes);
     const ticket = await uploadStore().create(request);
-    logger.info('upload staged', { uploadId: ticket.uploadId, bytes: ticket.bytes });
+    // A prefix only: locally the id is what lets its URL take the report, without a token.
+    logger.info('upload staged', {
+      uploadId: `${ticket.uploadId.slice(0, 8)}…`,
+      bytes: ticket.bytes,
+    });
     return json(201, ticket);
   };
 

@@ -13,6 +13,7 @@ import { parseConfig } from '../../functions/core/config';
 import { newUploadId, parseUploadRequest } from '../../functions/core/ingest/uploads';
 import { createIngestHandler } from '../../functions/ingest/handler';
 import { type LocalPipeline, startLocal } from '../../functions/runtime/local/runtime';
+import { logger } from '../../functions/shared/powertools';
 import { saveEnv } from '../helpers/env';
 import {
   apiEvent,
@@ -74,9 +75,14 @@ describe('staged uploads in local mode', () => {
   it('ingests a staged report like a direct post, duplicates included', async () => {
     // Prepare
     const report = gzipSync(generateJunit({ cases: 20, failRate: 0, flakyRate: 0, seed: 7 }));
+    const logged = vi.spyOn(logger, 'info');
     const { status, json: ticket } = await stage(report.byteLength);
     expect(status).toBe(201);
     expect(ticket).toMatchObject({ method: 'PUT', bytes: report.byteLength });
+    // The log names the upload by a prefix: the whole id lets its URL take a report.
+    expect(JSON.stringify(logged.mock.calls)).toContain(ticket.uploadId.slice(0, 8));
+    expect(JSON.stringify(logged.mock.calls)).not.toContain(ticket.uploadId);
+    logged.mockRestore();
 
     // Act
     const put = await fetch(ticket.url, { method: 'PUT', headers: ticket.headers, body: report });

@@ -14,7 +14,8 @@ export const json = (
   headers: Record<string, string> = {},
 ): HttpResult => ({
   statusCode,
-  headers: { 'content-type': 'application/json', ...headers },
+  // nosniff: a browser never reads an answer (names and messages from reports) as another type.
+  headers: { 'content-type': 'application/json', 'x-content-type-options': 'nosniff', ...headers },
   body: JSON.stringify(body),
 });
 

@@ -68,6 +68,7 @@ describe('409 for a run being ingested', () => {
     expect(res.statusCode).toBe(409);
     expect(res.headers).toEqual({
       'content-type': 'application/json',
+      'x-content-type-options': 'nosniff',
       'retry-after': '5',
       'x-correlation-id': 'corr-0001',
     });

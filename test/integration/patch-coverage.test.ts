@@ -353,6 +353,7 @@ describe.skipIf(!ok)('patch coverage when git or the report gets in the way', ()
     file: string,
     args: string[],
     env: Record<string, string> = {},
+    send?: typeof fetch,
   ): Promise<{ code: number; stdout: string; stderr: string }> => {
     let stdout = '';
     let stderr = '';
@@ -367,6 +368,7 @@ describe.skipIf(!ok)('patch coverage when git or the report gets in the way', ()
           stderr += s;
         },
         cwd,
+        ...(send ? { fetch: send } : {}),
       },
     );
     return { code, stdout, stderr };
@@ -508,30 +510,13 @@ describe.skipIf(!ok)('patch coverage when git or the report gets in the way', ()
         );
       return fetch(input, init);
     };
-    let stdout = '';
-    let stderr = '';
     // Act
-    const code = await runReport(
-      [
-        join(r, 'lcov.info'),
-        '--endpoint',
-        pipeline.url,
-        '--project',
-        'shop',
-        '--suite',
-        'limit',
-      ].concat(['--base', 'main', '--branch', 'feature']),
-      {
-        env: { VIGIL_TOKEN: TOKEN, PATH: process.env.PATH, HOME: root },
-        stdout: (t) => {
-          stdout += t;
-        },
-        stderr: (t) => {
-          stderr += t;
-        },
-        cwd: r,
-        fetch: smallLimit,
-      },
+    const { code, stdout, stderr } = await run(
+      r,
+      join(r, 'lcov.info'),
+      ['--base', 'main', '--branch', 'feature'],
+      {},
+      smallLimit,
     );
     // Assess: recorded, without patch coverage, and said so.
     expect(sent).toEqual(['1', 'plain']);

@@ -48,10 +48,16 @@ const SLOW_FIRST = [
   'test/infra/bundle.test.ts',
 ];
 
-/** SLOW_FIRST first; Vitest's own order (longest first once it has timings) for the rest. */
+/**
+ * ISOLATED first, then SLOW_FIRST, then Vitest's own order (longest first once it has timings).
+ * The isolated files go first because Vitest keeps a shared worker for the next file only while
+ * the next file in its queue is a shared one: an isolated file in the middle stopped the three
+ * shared workers, and new ones imported everything again (2026-12-05: 74 → 71 s).
+ */
 class SlowFirstSequencer extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
     const rank = (file: TestSpecification): number => {
+      if (file.project.config.isolate) return -1;
       const index = SLOW_FIRST.indexOf(relative(file.project.config.root, file.moduleId));
       return index === -1 ? SLOW_FIRST.length : index;
     };

@@ -13,8 +13,7 @@ import {
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { VigilConfig } from '../functions/core/config';
-import { METRICS } from '../functions/core/metrics/catalog';
-import { SERVICE_NAME } from './function-defaults';
+import { METRICS, SERVICE_NAME } from '../functions/core/metrics/catalog';
 import {
   configuredProjects,
   type MonitoredFunction,

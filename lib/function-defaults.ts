@@ -11,6 +11,7 @@ import { Construct } from 'constructs';
 import type { BuildOptions } from 'esbuild';
 import type { VigilConfig } from '../functions/core/config';
 import { configJsonHash } from '../functions/core/config-access';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../functions/core/metrics/catalog';
 import { SIDE_FILES } from '../functions/core/side-files';
 import type { StageSettings } from './config';
 
@@ -22,12 +23,6 @@ export const functionEntry = (name: string): string =>
   fileURLToPath(new URL(`../functions/${name}/index.ts`, import.meta.url));
 
 export const FUNCTION_RUNTIME = Runtime.NODEJS_22_X;
-
-/** CloudWatch namespace of Vigil's own metrics (EMF from the metrics handler). */
-export const METRICS_NAMESPACE = 'Vigil';
-
-/** `POWERTOOLS_SERVICE_NAME`: one service for every function, as Powertools intends. */
-export const SERVICE_NAME = 'vigil';
 
 /**
  * ESM bundles have no `require`; CommonJS dependencies bundled into them (e.g. the X-Ray SDK

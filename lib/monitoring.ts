@@ -14,8 +14,12 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IConstruct } from 'constructs';
 import type { VigilConfig } from '../functions/core/config';
-import { DIMENSIONS, METRICS } from '../functions/core/metrics/catalog';
-import { METRICS_NAMESPACE, SERVICE_NAME } from './function-defaults';
+import {
+  DIMENSIONS,
+  METRICS,
+  METRICS_NAMESPACE,
+  SERVICE_NAME,
+} from '../functions/core/metrics/catalog';
 
 // --- metric factories (shared with the dashboard) ---------------------------------------
 

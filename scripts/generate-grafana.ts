@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../functions/core/metrics/catalog';
 import { grafanaDashboards } from '../functions/core/metrics/grafana';
-import { METRICS_NAMESPACE, SERVICE_NAME } from '../lib/function-defaults';
 
 /**
  * `npm run grafana`: writes the Grafana provisioning folder from the metric catalog

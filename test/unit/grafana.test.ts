@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { METRICS, PIPELINE_METRICS } from '../../functions/core/metrics/catalog';
+import {
+  METRICS,
+  METRICS_NAMESPACE,
+  PIPELINE_METRICS,
+  SERVICE_NAME,
+} from '../../functions/core/metrics/catalog';
 import {
   DATASOURCE_UID,
   type Dashboard,
@@ -13,7 +18,6 @@ import {
   HEALTH_FAMILIES,
   sampleName,
 } from '../../functions/core/metrics/prometheus';
-import { METRICS_NAMESPACE, SERVICE_NAME } from '../../lib/function-defaults';
 import { provisioningFiles } from '../../scripts/generate-grafana';
 
 /**

@@ -3,6 +3,12 @@ import { ownEntry } from '../config-access';
 import { DETAIL_TYPES, SOURCES } from '../event-names';
 import type { KnownEvent } from '../events';
 
+/** CloudWatch namespace of Vigil's own metrics (EMF from the metrics handler). */
+export const METRICS_NAMESPACE = 'Vigil';
+
+/** `POWERTOOLS_SERVICE_NAME`: one service for every function, as Powertools intends. */
+export const SERVICE_NAME = 'vigil';
+
 /**
  * The one list of KPI metric names, units and dimensions. The metrics handler emits
  * them (EMF), CDK alarms and dashboards read them, the local metric store serves them.

@@ -43,6 +43,7 @@ main(process.argv.slice(2), {
   env: process.env,
   stdout: line((s) => process.stdout.write(s)),
   stderr: line((s) => process.stderr.write(s)),
+  terminal: process.stdout.isTTY === true,
   onRunning: (running) => {
     stop = running;
     if (stopping !== undefined) close();

@@ -1,5 +1,6 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { TOKEN_FILE } from '../functions/adapters/local/token-file';
 import { type LocalPipeline, startLocal } from '../functions/runtime/local/runtime';
 import { cachedCliText } from './build';
 import { resolveConfig } from './config';
@@ -8,7 +9,16 @@ export interface DevIo {
   env: NodeJS.ProcessEnv;
   stdout: (s: string) => void;
   stderr: (s: string) => void;
+  /**
+   * Whether stdout is a terminal. The token `dev` makes is printed only there: a log file or a
+   * journal (systemd) keeps what it is given, so it gets the token file's path instead.
+   */
+  terminal?: boolean;
 }
+
+/** `text` as one word of a POSIX shell command. */
+const shellWord = (text: string): string =>
+  /^[\w./-]+$/.test(text) ? text : `'${text.replaceAll("'", `'\\''`)}'`;
 
 const parsePort = (value: string | undefined): number => {
   if (value === undefined || value === '') return 3000;
@@ -46,25 +56,43 @@ export const runDev = async (io: DevIo): Promise<LocalPipeline> => {
   const sample = fileURLToPath(
     new URL('../test/fixtures/corpus/junit/datadog-java-gradle.xml', import.meta.url),
   );
-  const token = pipeline.generatedToken ? pipeline.tokens[0] : '$VIGIL_TOKEN';
+  const dataDir = resolve(env.VIGIL_DATA_DIR || '.vigil');
+  const tokenFile = join(dataDir, TOKEN_FILE);
+  // The token as the commands below write it, the line that says where it is, and how to sign
+  // in to the dashboard when its link cannot carry the token.
+  const [token, tokenLine, signIn] = !pipeline.generatedToken
+    ? [
+        '$VIGIL_TOKEN',
+        `  tokens:   ${pipeline.tokens.length} from VIGIL_INGEST_TOKENS`,
+        'one of VIGIL_INGEST_TOKENS',
+      ]
+    : io.terminal
+      ? [
+          pipeline.tokens[0],
+          `  token:    ${pipeline.tokens[0]}  (made at the first start, kept in the data dir's token file; set VIGIL_INGEST_TOKENS to choose your own)`,
+          undefined,
+        ]
+      : [
+          `$(cat ${shellWord(tokenFile)})`,
+          `  token:    in ${tokenFile}  (printed only to a terminal; set VIGIL_INGEST_TOKENS to choose your own)`,
+          `the token in ${tokenFile}`,
+        ];
   io.stdout(
     [
       `Vigil local pipeline listening on ${pipeline.url}`,
       `  config:   ${source}`,
-      `  data dir: ${resolve(env.VIGIL_DATA_DIR || '.vigil')}`,
-      pipeline.generatedToken
-        ? `  token:    ${token}  (made at the first start, kept in the data dir's token file; set VIGIL_INGEST_TOKENS to choose your own)`
-        : `  tokens:   ${pipeline.tokens.length} from VIGIL_INGEST_TOKENS`,
+      `  data dir: ${dataDir}`,
+      tokenLine,
       '',
       'Post a report:',
-      `  curl -sS -H "Authorization: Bearer ${token}" --data-binary @${sample} \\`,
+      `  curl -sS -H "Authorization: Bearer ${token}" --data-binary @${shellWord(sample)} \\`,
       `    "${pipeline.url}/v1/results?project=${config.project}&branch=main"`,
       'Then the metrics it made:',
       `  curl -sS -H "Authorization: Bearer ${token}" "${pipeline.url}/v1/metrics?project=${config.project}&name=TestsFailed"`,
       '',
-      pipeline.generatedToken
+      signIn === undefined
         ? `Dashboard: ${pipeline.url}/#token=${token}`
-        : `Dashboard: ${pipeline.url}/  (sign in with one of VIGIL_INGEST_TOKENS)`,
+        : `Dashboard: ${pipeline.url}/  (sign in with ${signIn})`,
       '',
       `Health: ${pipeline.url}/v1/health`,
       'Press Ctrl+C to stop.',

@@ -191,6 +191,7 @@ beforeAll(async () => {
     env: { PORT: '0', VIGIL_CONFIG: FIXTURE_CONFIG, VIGIL_DATA_DIR: dataDir },
     stdout: startOutput.write,
     stderr: () => {},
+    terminal: true,
   });
   cleanups.push(() => dev.close());
   vi.unstubAllEnvs();

@@ -40,7 +40,7 @@ afterAll(() => {
 
 // Two processes at once: the refused config while `npm start` comes up.
 describe.concurrent('npm start (vigil dev)', () => {
-  it('prints its URL, a generated token and a working curl command; runs as one process under npm, which SIGTERM stops, freeing the port; runs its bus worker thread at a lower CPU priority; never loads the X-Ray SDK nor prints a build warning', async () => {
+  it('prints its URL, where its generated token is (not the token: no terminal) and a working curl command; runs as one process under npm, which SIGTERM stops, freeing the port; runs its bus worker thread at a lower CPU priority; never loads the X-Ray SDK nor prints a build warning', async () => {
     // Prepare: `npm start` exactly as a user types it (with the fixture config); Node logs
     // every CommonJS module it loads (the X-Ray SDK is one), in worker threads too, on stderr.
     const dataDir = await mkdtemp(join(tmpdir(), 'vigil-npm-'));
@@ -97,10 +97,13 @@ describe.concurrent('npm start (vigil dev)', () => {
     });
     const health = await fetch(`${url}/v1/health`);
     expect(health.status).toBe(200);
-    // The dashboard link signs in with the same generated token the curl command uses.
-    const [, dashboard, token] = await printed(/Dashboard: (http:\S+\/)#token=(\S+)/);
+    // Its output is not a terminal (a pipe, as a log file or systemd's journal): the generated
+    // token is not in it, the commands read it from its file, and the dashboard says where.
+    const token = (await readFile(join(dataDir, 'token'), 'utf8')).trim();
+    expect(out).not.toContain(token);
+    expect(curl).toContain(`Bearer $(cat ${join(dataDir, 'token')})`);
+    const [, dashboard] = await printed(/Dashboard: (http:\S+\/) {2}\(sign in with the token in /);
     expect(dashboard).toBe(`${url}/`);
-    expect(curl).toContain(`Bearer ${token}`);
     const page = await fetch(dashboard ?? '');
     expect(page.status).toBe(200);
     expect(await page.text()).toMatch(/<script type="module" src="\/assets\/main-\w+\.js">/);

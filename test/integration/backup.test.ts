@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -105,6 +105,16 @@ describe('vigil backup', () => {
     expect(result.code).toBe(0);
     expect(existsSync(join(withoutOne, NOTIFY_DEAD_LETTER_FILE))).toBe(false);
     expect(await readFile(join(withOne, NOTIFY_DEAD_LETTER_FILE), 'utf8')).toBe(line);
+    // Every file and folder of the copy is its owner's only, though this process's umask (022)
+    // made the source's files readable by all.
+    expect((await stat(join(dataDir, NOTIFY_DEAD_LETTER_FILE))).mode & 0o077).not.toBe(0);
+    const entries = await readdir(withOne, { recursive: true, withFileTypes: true });
+    expect(entries.map((e) => e.name)).toEqual(expect.arrayContaining(['vigil.db', 'archive']));
+    for (const e of entries)
+      expect([(await stat(join(e.parentPath, e.name))).mode & 0o777, e.name]).toEqual([
+        e.isDirectory() ? 0o700 : 0o600,
+        e.name,
+      ]);
   });
 
   it('refuses a destination that is not empty, a directory that holds no store, and bad arguments', async () => {

@@ -1,11 +1,15 @@
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDev } from '../../cli/dev';
 import { localToken } from '../../functions/adapters/local/token-file';
+
+const run = promisify(execFile);
 
 let dir: string;
 let env: NodeJS.ProcessEnv;
@@ -44,6 +48,7 @@ describe('vigil dev (npm start)', () => {
           out += s;
         },
         stderr: () => {},
+        terminal: true,
       });
       await pipeline.close();
       return /token: {4}(vgl_\S+)/.exec(out)?.[1];
@@ -54,6 +59,36 @@ describe('vigil dev (npm start)', () => {
     const file = join(dir, 'kept', 'token');
     expect((await readFile(file, 'utf8')).trim()).toBe(first);
     expect((await stat(file)).mode & 0o777).toBe(0o600);
+  });
+
+  it('prints the token only to a terminal: elsewhere its file, and commands that read it there', async () => {
+    // A data directory whose path needs quoting in a shell.
+    const data = join(await mkdtemp(join(tmpdir(), "vigil-it's here ")), 'data');
+    let out = '';
+    const pipeline = await runDev({
+      env: { ...env, PORT: '0', VIGIL_DATA_DIR: data },
+      stdout: (s) => {
+        out += s;
+      },
+      stderr: () => {},
+    });
+    try {
+      const token = (await readFile(join(data, 'token'), 'utf8')).trim();
+      expect(out).not.toContain(token);
+      expect(out).toContain(`  token:    in ${join(data, 'token')}  (printed only to a terminal;`);
+      expect(out).toContain(
+        `Dashboard: ${pipeline.url}/  (sign in with the token in ${join(data, 'token')})`,
+      );
+      // The printed command, run by a shell as pasted, reads the token from its file.
+      const curl = /curl [^\n]+ "([^"]+\/v1\/metrics[^"]+)"/.exec(out)?.[0] ?? '';
+      const { stdout } = await run('bash', [
+        '-c',
+        curl.replace('curl -sS', 'curl -sS -w "\\n%{http_code}"'),
+      ]);
+      expect(stdout.trim().split('\n').at(-1)).toBe('200');
+    } finally {
+      await pipeline.close();
+    }
   });
 
   it('keeps the data directory and its token owner-only, even when they were made wider', async () => {

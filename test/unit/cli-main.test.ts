@@ -69,8 +69,8 @@ describe('vigil main', () => {
     // Prepare
     const { dir, file } = await emptyConfig();
     const run = io({ PORT: '0', VIGIL_CONFIG: file, VIGIL_DATA_DIR: join(dir, 'data') });
-    // Act
-    expect(await main(['dev'], run.io)).toBeUndefined();
+    // Act: on a terminal, where the token it made is printed.
+    expect(await main(['dev'], { ...run.io, terminal: true })).toBeUndefined();
     try {
       // Assess
       const text = run.out.join('');

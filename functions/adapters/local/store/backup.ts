@@ -1,5 +1,5 @@
 import { existsSync, readdirSync } from 'node:fs';
-import { chmod, copyFile, cp, mkdir, stat } from 'node:fs/promises';
+import { chmod, copyFile, cp, mkdir, readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import Database from 'libsql';
 import { NOTIFY_DEAD_LETTER_FILE } from '../alert-dispatcher';
@@ -55,6 +55,10 @@ export const backupDataDir = async (
   ).catch((e: NodeJS.ErrnoException) => {
     if (e.code !== 'ENOENT') throw e;
   });
+  // Owner-only inside too, whatever the caller's umask and the source's modes: the directory's
+  // own mode no longer protects its files once they are copied on (`cp -a`, tar).
+  for (const entry of await readdir(destination, { recursive: true, withFileTypes: true }))
+    await chmod(join(entry.parentPath, entry.name), entry.isDirectory() ? 0o700 : 0o600);
   return {
     source,
     destination,

@@ -18,6 +18,7 @@ import {
   headAsGet,
   header,
   json,
+  logRoute,
 } from '../shared/http';
 import { activeSpan, otelEnabled, recordSpans } from '../shared/otel/spans';
 import { emitPipelineMetric, flushMetrics } from '../shared/pipeline-metrics';
@@ -304,8 +305,11 @@ export const createIngestHandler = (deps: IngestHandlerDeps) => {
           Code: isVigilError(error) ? error.code : 'bad_request',
         });
         logger.info('ingest rejected', {
+          route: logRoute(event.requestContext.http.method, event.rawPath),
           status: response.statusCode,
           error: (error as Error).message,
+          // Who keeps guessing tokens, for a firewall or fail2ban.
+          sourceIp: event.requestContext.http.sourceIp,
         });
       }
       return response;

@@ -86,6 +86,19 @@ export const bodyBytes = (event: APIGatewayProxyEventV2): Buffer => {
 
 const CORRELATION_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 
+/**
+ * A request's route as logs name it: the method and the path's first two segments
+ * (`PUT /v1/uploads`). Never more: deeper segments hold an upload's id (which lets its URL take
+ * a report) and the query holds heartbeat tokens.
+ */
+export const logRoute = (method: string | undefined, path: string | undefined): string => {
+  const route = `${path}`
+    .replace(/[?#].*/s, '')
+    .split('/', 3)
+    .join('/');
+  return `${method} ${route}`;
+};
+
 /** A caller's x-correlation-id value when well-formed, else undefined (the caller makes one). */
 export const validCorrelationId = (value: string | undefined): string | undefined => {
   const v = value?.trim();

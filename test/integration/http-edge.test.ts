@@ -6,7 +6,7 @@ import { type AddressInfo, connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   type AdmittedBody,
   createHttpEdge,
@@ -14,6 +14,7 @@ import {
 } from '../../functions/adapters/local/http-edge';
 import { parseConfig } from '../../functions/core/config';
 import { type LocalPipeline, startLocal } from '../../functions/runtime/local/runtime';
+import { logger } from '../../functions/shared/powertools';
 import { requireTools } from '../helpers/requires';
 
 /**
@@ -94,11 +95,20 @@ const raw = (
   });
 
 describe.skipIf(!ok)('local HTTP edge', () => {
-  it('answers 401 as JSON to an unauthenticated upload, before reading it (curl)', async () => {
+  it('answers 401 as JSON to an unauthenticated upload, before reading it (curl), and logs who sent it', async () => {
+    const logged = vi.spyOn(logger, 'info');
     const { status, json } = await curl('--data-binary', `@${big}`);
     expect(status).toBe(401);
     expect(json.error).toMatchObject({ code: 'unauthorized' });
     expect(json.error.correlationId).toMatch(/^[0-9a-f-]{36}$/);
+    // The route without its query (heartbeat tokens go there), and the client's address.
+    expect(logged).toHaveBeenCalledWith('ingest rejected', {
+      route: 'POST /v1/results',
+      status: 401,
+      error: json.error.message,
+      sourceIp: expect.stringMatching(/127\.0\.0\.1$/),
+    });
+    logged.mockRestore();
   });
 
   it('answers 413 as JSON, not a reset, to curl with and without Expect: 100-continue', async () => {

@@ -174,6 +174,7 @@ describe('staged uploads in local mode', () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
 
     // Act
+    const logged = vi.spyOn(logger, 'info');
     const second = await fetch(ticket.url, {
       method: 'PUT',
       headers: ticket.headers,
@@ -184,6 +185,12 @@ describe('staged uploads in local mode', () => {
 
     // Assess
     expect(second.status).toBe(412);
+    // Logged by its route alone, without the upload's id that its path holds.
+    expect(logged).toHaveBeenCalledWith(
+      'ingest rejected',
+      expect.objectContaining({ route: 'PUT /v1/uploads', status: 412 }),
+    );
+    logged.mockRestore();
     expect(((await second.json()) as Answer).error.message).toMatch(
       /already used: it takes one PUT/,
     );

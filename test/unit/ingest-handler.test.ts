@@ -5,6 +5,7 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { parseConfig } from '../../functions/core/config';
 import type { TestRunDetail } from '../../functions/core/events';
 import { createIngestHandler, type IngestHandlerDeps } from '../../functions/ingest/handler';
+import { logger } from '../../functions/shared/powertools';
 import {
   apiEvent,
   fixedClock,
@@ -104,20 +105,31 @@ describe('ingest handler (API Gateway v2)', () => {
     ['wrong token', { authorization: 'Bearer nope' }],
     ['wrong scheme', { authorization: `Basic ${TOKEN}` }],
     ['empty bearer', { authorization: 'Bearer ' }],
-  ])('rejects %s with 401 before reading the body', async (_name, headers) => {
-    const res = await createIngestHandler(deps)(
-      apiEvent({ query: { project: 'shop' }, headers, body: '<not xml' }),
-    );
-    expect(res.statusCode).toBe(401);
-    expect(body(res)).toEqual({
-      error: {
-        code: 'unauthorized',
-        message: expect.stringContaining('Bearer'),
-        correlationId: res.headers['x-correlation-id'],
-      },
-    });
-    expect(publisher.events).toHaveLength(0);
-  });
+  ])(
+    'rejects %s with 401 before reading the body, and logs who sent it',
+    async (_name, headers) => {
+      const logged = vi.spyOn(logger, 'info');
+      const res = await createIngestHandler(deps)(
+        apiEvent({ query: { project: 'shop' }, headers, body: '<not xml' }),
+      );
+      expect(res.statusCode).toBe(401);
+      expect(logged).toHaveBeenCalledWith('ingest rejected', {
+        route: 'POST /v1/results',
+        status: 401,
+        error: expect.stringContaining('Bearer'),
+        sourceIp: '10.0.0.1',
+      });
+      logged.mockRestore();
+      expect(body(res)).toEqual({
+        error: {
+          code: 'unauthorized',
+          message: expect.stringContaining('Bearer'),
+          correlationId: res.headers['x-correlation-id'],
+        },
+      });
+      expect(publisher.events).toHaveLength(0);
+    },
+  );
 
   it('maps input errors to 4xx JSON errors with the location', async () => {
     const handler = createIngestHandler(deps);

@@ -2,7 +2,8 @@ import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:ht
 import type { Duplex } from 'node:stream';
 import { VigilError } from '../../core/errors';
 import { newCorrelationId } from '../../core/ingest/service';
-import { errorResponse, validCorrelationId } from '../../shared/http';
+import { errorResponse, logRoute, validCorrelationId } from '../../shared/http';
+import { logger } from '../../shared/powertools';
 
 /**
  * The edge of local mode's HTTP server: what API Gateway does in front of the ingest function
@@ -181,6 +182,13 @@ export const refuse = (
     ...correlationHeader(req),
     'cache-control': 'no-store',
     connection: 'close',
+  });
+  // As the ingest handler logs what it refuses.
+  logger.info('ingest rejected', {
+    route: logRoute(req.method, req.url),
+    status: result.statusCode,
+    error: (error as Error).message,
+    sourceIp: req.socket.remoteAddress,
   });
   const body = Buffer.from(result.body ?? '');
   res.writeHead(result.statusCode, { ...result.headers, 'content-length': body.byteLength });

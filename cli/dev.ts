@@ -20,6 +20,29 @@ export interface DevIo {
 const shellWord = (text: string): string =>
   /^[\w./-]+$/.test(text) ? text : `'${text.replaceAll("'", `'\\''`)}'`;
 
+/** Shorter self-chosen tokens get a warning: guessed online at the rate the port answers. */
+export const MIN_TOKEN_LENGTH = 20;
+
+/** What is risky in how it is set up, one line each: short tokens, an address beyond loopback. */
+const warnings = (env: NodeJS.ProcessEnv, host: string): string[] => {
+  const out: string[] = [];
+  for (const name of ['VIGIL_INGEST_TOKENS', 'VIGIL_READ_TOKENS']) {
+    const short = (env[name] ?? '')
+      .split(',')
+      .map((t) => t.trim())
+      .filter((t) => t !== '' && t.length < MIN_TOKEN_LENGTH).length;
+    if (short > 0)
+      out.push(
+        `warning: ${name} holds ${short} token(s) shorter than ${MIN_TOKEN_LENGTH} characters, which can be guessed: use long random ones (openssl rand -base64 24)`,
+      );
+  }
+  if (!/^(localhost|::1|127(\.\d{1,3}){3})$/.test(host))
+    out.push(
+      `warning: HOST=${host} lets other machines reach Vigil over plain HTTP, tokens and reports unencrypted: put a TLS proxy in front of it, or keep HOST=127.0.0.1`,
+    );
+  return out;
+};
+
 const parsePort = (value: string | undefined): number => {
   if (value === undefined || value === '') return 3000;
   const port = Number(value);
@@ -52,6 +75,7 @@ export const runDev = async (io: DevIo): Promise<LocalPipeline> => {
       `${host}:${port} is already in use (another Vigil, or another program): stop it, or start with PORT=<another port> (PORT=0 takes any free one).`,
     );
   });
+  for (const warning of warnings(env, host)) io.stderr(`${warning}\n`);
   // An absolute path: the command works when pasted into a terminal opened anywhere.
   const sample = fileURLToPath(
     new URL('../test/fixtures/corpus/junit/datadog-java-gradle.xml', import.meta.url),

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runDev } from '../../cli/dev';
+import { MIN_TOKEN_LENGTH, runDev } from '../../cli/dev';
 import { localToken } from '../../functions/adapters/local/token-file';
 
 const run = promisify(execFile);
@@ -89,6 +89,34 @@ describe('vigil dev (npm start)', () => {
     } finally {
       await pipeline.close();
     }
+  });
+
+  it('warns of tokens short enough to guess and of an address beyond loopback, naming no token', async () => {
+    const start = async (extra: NodeJS.ProcessEnv) => {
+      let err = '';
+      const pipeline = await runDev({
+        env: { ...env, PORT: '0', VIGIL_DATA_DIR: join(dir, 'warn'), ...extra },
+        stdout: () => {},
+        stderr: (s) => {
+          err += s;
+        },
+      });
+      await pipeline.close();
+      return err;
+    };
+    const long = 'a'.repeat(MIN_TOKEN_LENGTH);
+    expect(await start({ VIGIL_INGEST_TOKENS: long, VIGIL_READ_TOKENS: long })).toBe('');
+    const err = await start({
+      VIGIL_INGEST_TOKENS: `hunter2, ${long}, ${long.slice(1)}`,
+      VIGIL_READ_TOKENS: 'reader',
+      HOST: '0.0.0.0',
+    });
+    expect(err.split('\n')).toEqual([
+      `warning: VIGIL_INGEST_TOKENS holds 2 token(s) shorter than ${MIN_TOKEN_LENGTH} characters, which can be guessed: use long random ones (openssl rand -base64 24)`,
+      `warning: VIGIL_READ_TOKENS holds 1 token(s) shorter than ${MIN_TOKEN_LENGTH} characters, which can be guessed: use long random ones (openssl rand -base64 24)`,
+      'warning: HOST=0.0.0.0 lets other machines reach Vigil over plain HTTP, tokens and reports unencrypted: put a TLS proxy in front of it, or keep HOST=127.0.0.1',
+      '',
+    ]);
   });
 
   it('keeps the data directory and its token owner-only, even when they were made wider', async () => {

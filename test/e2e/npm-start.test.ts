@@ -65,7 +65,9 @@ describe.concurrent('npm start (vigil dev)', () => {
     npm.stderr?.on('data', (d: Buffer) => {
       err += d.toString();
     });
-    const exited = new Promise<number | null>((resolve) => npm.on('exit', resolve));
+    const exited = new Promise<string>((resolve) =>
+      npm.on('exit', (code, signal) => resolve(`${code ?? signal}`)),
+    );
     // Up to a minute (tsx compiles the sources first: 20 s were too few under load 13), and
     // no longer than it takes to print.
     const printed = async (pattern: RegExp): Promise<RegExpExecArray> => {
@@ -129,9 +131,11 @@ describe.concurrent('npm start (vigil dev)', () => {
     npm.kill('SIGTERM');
     await printed(/Stopping\.\.\./);
     process.kill(-(npm.pid ?? 0), 'SIGTERM');
-    // Assess: one close, npm ends with the server (0), the lock is gone and nothing listens on
-    // the port any more.
-    expect(await exited).toBe(0);
+    // Assess: one close, npm ends with the server (0), the lock is gone (the close's last step:
+    // a server cut short leaves it) and nothing listens on the port any more. npm forwards
+    // signals only while its child runs: when the group's signal comes after the server has
+    // already exited (a loaded machine), it ends npm itself (seen in a run of the suite).
+    expect(['0', 'SIGTERM']).toContain(await exited);
     expect(out.match(/Stopping\.\.\./g)).toHaveLength(1);
     expect(existsSync(join(dataDir, 'vigil.lock'))).toBe(false);
     const refused = await new Promise<string>((resolve) => {

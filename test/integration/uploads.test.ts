@@ -156,7 +156,8 @@ describe('staged uploads in local mode', () => {
   });
 
   it('refuses a second PUT racing the first as a used URL (412), at once', async () => {
-    // Prepare: a first PUT that has sent half its body.
+    // Prepare: a first PUT admitted (its "100 Continue" says the URL is claimed: a fixed pause
+    // was not always enough on a loaded machine) that has sent half its body.
     const { json: ticket } = await stage(100);
     const url = new URL(ticket.url);
     const first = connect(Number(url.port), '127.0.0.1');
@@ -169,9 +170,11 @@ describe('staged uploads in local mode', () => {
       first.on('close', () => resolve());
     });
     first.write(
-      `PUT ${url.pathname} HTTP/1.1\r\nHost: x\r\nContent-Type: application/gzip\r\nContent-Length: 100\r\nConnection: close\r\nx-correlation-id: corr-put-1\r\n\r\n${'a'.repeat(50)}`,
+      `PUT ${url.pathname} HTTP/1.1\r\nHost: x\r\nContent-Type: application/gzip\r\nContent-Length: 100\r\nConnection: close\r\nExpect: 100-continue\r\nx-correlation-id: corr-put-1\r\n\r\n`,
     );
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    while (!answer.includes('100 Continue')) await new Promise((r) => setTimeout(r, 5));
+    answer = answer.slice(answer.indexOf('\r\n\r\n') + 4);
+    first.write('a'.repeat(50));
 
     // Act
     const logged = vi.spyOn(logger, 'info');

@@ -735,6 +735,7 @@ const PATCH_FORMATS: readonly (FormatId | undefined)[] = [
   'cobertura',
   'istanbul',
   'sonarqube',
+  'clover',
 ];
 
 /** Coverage formats Vigil does not read line by line: what to send instead for patch coverage. */
@@ -742,7 +743,6 @@ const NO_PATCH_FORMATS: Partial<Record<FormatId, string>> = {
   'go-cover': 'convert it to Cobertura (gocover-cobertura) or LCOV (gcov2lcov)',
   gcovr: 'write it with gcovr --cobertura or --lcov instead',
   jacoco: 'convert it to Cobertura (e.g. cover2cover.py)',
-  clover: 'send LCOV, Cobertura or Istanbul JSON from the same tool instead',
 };
 
 /** The server's default limit on a body, before and after gunzip (`ingest.maxBodyBytes`). */

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -186,7 +187,7 @@ describe.skipIf(!ok)('patch coverage on a real repository', () => {
   });
 });
 
-describe('changed lines against the three line formats', () => {
+describe('changed lines against the line formats', () => {
   const changed = {
     files: [
       {
@@ -219,6 +220,53 @@ describe('changed lines against the three line formats', () => {
     const warnings: string[] = [];
     expect(cov && patchCoverage(cov, changed, warnings)).toEqual(expected);
     expect(warnings[0]).toContain("'/ci/shop/src/a.ts' → 'src/a.ts'");
+  });
+
+  it("Clover XML: PHPUnit's absolute file names, statement and condition lines (not method lines), not the tests' <testproject>", () => {
+    const xml = `<?xml version="1.0"?><coverage generated="1"><project timestamp="1">
+<package name="shop"><file name="/ci/shop/src/a.ts">
+<line num="3" type="method" name="f" count="1"/><line num="3" type="stmt" count="0"/>
+<line num="11" type="cond" count="2" truecount="1" falsecount="1"/><line num="12" type="method" name="g" count="0"/><line num="13" type="stmt" count="0"/><line num="1" type="stmt" count="1"/>
+</file></package>
+<file name="new.ts" path="/ci/shop/src/new.ts"><line num="2" type="stmt" count="1"/></file>
+<metrics statements="5" coveredstatements="3"/></project>
+<testproject timestamp="1"><file name="/ci/shop/src/a.ts"><line num="14" type="stmt" count="1"/></file></testproject></coverage>`;
+    const cov = lineCoverage(xml, 'clover');
+    const warnings: string[] = [];
+    expect(cov && patchCoverage(cov, changed, warnings)).toEqual(expected);
+    expect(warnings[0]).toContain("'/ci/shop/src/a.ts' → 'src/a.ts'");
+  });
+
+  it('Clover XML written by PHPUnit and by Vitest: the lines of the real reports', () => {
+    const read = (path: string) =>
+      lineCoverage(
+        readFileSync(new URL(`../fixtures/real/${path}`, import.meta.url), 'utf8'),
+        'clover',
+      );
+    // PHPUnit (Calc.php): its text report counts 9 lines, 4 run; the one-line method `add` on
+    // line 3 is written as its method line only, so it is not coverable here (8 lines, 3 run).
+    expect(read('phpunit/functions/clover.xml')).toEqual(
+      new Map([
+        [
+          '/tmp/fx/php/src/Calc.php',
+          new Map([
+            [5, true],
+            [6, false],
+            [8, true],
+            [9, true],
+            [11, false],
+            [14, false],
+            [15, false],
+            [19, false],
+          ]),
+        ],
+      ]),
+    );
+    // Vitest's text report of the same run: calc.js Lines 60, uncovered 5-8.
+    const [calc] = [...(read('vitest/coverage-clover/clover.xml')?.values() ?? [])];
+    const lines = [...(calc ?? [])];
+    expect(lines.filter(([, hit]) => hit).length / lines.length).toBe(0.6);
+    expect(lines.filter(([, hit]) => !hit).map(([n]) => n)).toEqual([5, 8]);
   });
 
   it('Istanbul coverage-final.json: a line is covered when a statement starting on it ran', () => {
@@ -473,13 +521,21 @@ describe.skipIf(!ok)('patch coverage when git or the report gets in the way', ()
     });
   });
 
-  it('sends the changed lines with a SonarQube generic coverage report', async () => {
-    const r = await makeRepo('sonar');
-    await writeFile(
-      join(r, 'coverage.xml'),
+  it.each([
+    [
+      'SonarQube generic coverage',
+      'coverage.xml',
       '<coverage version="1"><file path="src/a.ts"><lineToCover lineNumber="3" covered="true"/><lineToCover lineNumber="11" covered="false"/><lineToCover lineNumber="12" covered="true"/></file></coverage>',
-    );
-    const res = await run(r, join(r, 'coverage.xml'), ['--base', 'main', '--branch', 'feature']);
+    ],
+    [
+      'Clover',
+      'clover.xml',
+      '<coverage><project><file name="src/a.ts"><line num="3" type="stmt" count="1"/><line num="11" type="stmt" count="0"/><line num="12" type="cond" count="4"/></file><metrics statements="3" coveredstatements="2"/></project></coverage>',
+    ],
+  ])('sends the changed lines with a %s report', async (_format, name, report) => {
+    const r = await makeRepo(name);
+    await writeFile(join(r, name), report);
+    const res = await run(r, join(r, name), ['--base', 'main', '--branch', 'feature']);
     expect(res.stdout).toContain('patch coverage: 66.67% (2/3 changed lines)');
   });
 

@@ -62,7 +62,7 @@ export const computePatch = (
   }
   const lines = lineCoverage(text, report.format);
   if (!lines) {
-    const why = `${NO_LINES[report.format] ?? `patch coverage does not read ${report.format} reports yet`}; send LCOV, Cobertura, SonarQube generic coverage or coverage-final.json`;
+    const why = `${NO_LINES[report.format] ?? `patch coverage does not read ${report.format} reports yet`}; send LCOV, Cobertura, Clover, SonarQube generic coverage or coverage-final.json`;
     unwrapped.warnings.push(`Patch coverage not computed: ${why}.`);
     return { why };
   }

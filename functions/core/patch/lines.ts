@@ -120,6 +120,37 @@ const sonarqubeLines = (text: string): LineCoverage => {
   return cov;
 };
 
+/**
+ * Clover XML: `<file>` (its `path`, else its `name`: PHPUnit writes the absolute path there)
+ * `<line num count type>` of type `stmt` or `cond`, under `<project>` (OpenClover's
+ * `<testproject>` is the tests' own code). `method` lines are left out: they mark where a
+ * method starts, and PHPUnit writes a one-line method's statement as its method line only, so
+ * that line is not coverable here.
+ */
+const cloverLines = (text: string): LineCoverage => {
+  const cov: LineCoverage = new Map();
+  let inProject = false;
+  let file: string | undefined;
+  readXml(
+    text,
+    {
+      open(name, a, depth) {
+        if (depth === 2) inProject = name === 'project';
+        else if (inProject && name === 'file') file = a.get('path') ?? a.get('name');
+        else if (name === 'line' && file && /^(stmt|cond)$/.test(String(a.get('type'))))
+          mark(cov, file, Number(a.get('num')), Number(a.get('count')) > 0);
+        return false;
+      },
+      close(name) {
+        if (name === 'file') file = undefined;
+      },
+      text() {},
+    },
+    { format: 'Clover XML', roots: ['coverage'] },
+  );
+  return cov;
+};
+
 /** Line coverage of a report, or undefined when its format has none (coverage-summary.json). */
 export const lineCoverage = (text: string, format: FormatId): LineCoverage | undefined => {
   switch (format) {
@@ -129,6 +160,8 @@ export const lineCoverage = (text: string, format: FormatId): LineCoverage | und
       return coberturaLines(text);
     case 'sonarqube':
       return sonarqubeLines(text);
+    case 'clover':
+      return cloverLines(text);
     case 'istanbul': {
       const doc: unknown = JSON.parse(text);
       return isObject(doc) && !isObject(doc.total) ? istanbulFinalLines(doc) : undefined;

@@ -1,14 +1,15 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Tracer } from '@aws-lambda-powertools/tracer';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../core/metrics/catalog';
 
 /**
  * One logger, tracer and metrics instance per process, created at import time
  * (the Powertools convention). Service name, namespace and log level come from the
  * POWERTOOLS_* environment variables that CDK (or the local runtime) sets.
  */
-export const NAMESPACE = process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'Vigil';
-export const SERVICE = process.env.POWERTOOLS_SERVICE_NAME ?? 'vigil';
+export const NAMESPACE = process.env.POWERTOOLS_METRICS_NAMESPACE ?? METRICS_NAMESPACE;
+export const SERVICE = process.env.POWERTOOLS_SERVICE_NAME ?? SERVICE_NAME;
 
 export const logger = new Logger({
   serviceName: SERVICE,

@@ -1,12 +1,9 @@
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, Worker } from 'node:worker_threads';
-import { gunzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LocalStore } from '../../functions/adapters/local/store';
 import { parseConfig } from '../../functions/core/config';
@@ -19,6 +16,7 @@ import {
 } from '../../functions/runtime/local/bus-worker';
 import { type LocalPipeline, startLocal } from '../../functions/runtime/local/runtime';
 import { saveEnv } from '../helpers/env';
+import { startSentryReceiver } from '../helpers/sentry-receiver';
 
 /**
  * The bus worker thread of local mode (bus-thread.ts, bus-worker.ts): a handler that throws
@@ -133,23 +131,11 @@ describe('the bus worker (in this thread, over a message channel)', () => {
       }) as unknown as VigilEvent;
 
     // A Sentry endpoint: the subscribers' errors go there too when SENTRY_DSN is set.
-    const envelopes: string[] = [];
-    const sentry = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const body = Buffer.concat(chunks);
-        envelopes.push(
-          String(req.headers['content-encoding'] === 'gzip' ? gunzipSync(body) : body),
-        );
-        res.writeHead(200).end('{}');
-      });
-    });
-    await new Promise<void>((resolve) => sentry.listen(0, '127.0.0.1', resolve));
-    cleanups.push(() => new Promise<void>((resolve) => sentry.close(() => resolve())));
+    const sentry = await startSentryReceiver();
+    cleanups.push(sentry.close);
     const restore = saveEnv();
     cleanups.push(restore);
-    process.env.SENTRY_DSN = `http://key@127.0.0.1:${(sentry.address() as AddressInfo).port}/1`;
+    process.env.SENTRY_DSN = sentry.dsn;
     delete process.env.VIGIL_STAGE;
 
     // Act: two ingest events the handlers cannot read, one naming its project
@@ -162,6 +148,7 @@ describe('the bus worker (in this thread, over a message channel)', () => {
     expect(dead).toHaveLength(2);
     expect(dead.map((d) => d.seq).sort()).toEqual([1, 2]);
     // ...and each failed attempt was sent, tagged with its function and project.
+    const envelopes = sentry.envelopes.map(String);
     expect(
       envelopes.some((e) => /"function":"history"/.test(e) && /"project":"shop"/.test(e)),
     ).toBe(true);

@@ -1,9 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import type { Context } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../functions/core/config';
@@ -19,6 +17,7 @@ import {
   MemoryLedger,
   MemoryPublisher,
 } from '../helpers/fakes';
+import { listen, type SentryReceiver, startSentryReceiver } from '../helpers/sentry-receiver';
 
 /**
  * withSentry against a local HTTP server standing in for Sentry's ingest endpoint
@@ -28,50 +27,6 @@ import {
 const TOKEN = 'sentry-test-secret-token-4242';
 const BODY_MARKER = 'BODY-MARKER-7f3a9c';
 const CORRELATION_ID = 'corr-sentry-0001';
-
-interface Receiver {
-  dsn: string;
-  envelopes: Buffer[];
-  close: () => Promise<void>;
-}
-
-const readBody = async (req: IncomingMessage): Promise<Buffer> => {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  const raw = Buffer.concat(chunks);
-  return req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw;
-};
-
-const listen = async (server: Server): Promise<number> => {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return (server.address() as AddressInfo).port;
-};
-
-/** A Sentry endpoint that records envelopes, or (`hang`) accepts and never answers. */
-const startReceiver = async (mode: 'ok' | 'hang' = 'ok'): Promise<Receiver> => {
-  const envelopes: Buffer[] = [];
-  const sockets = new Set<Socket>();
-  const server = createServer((req, res) => {
-    if (mode === 'hang') return;
-    void readBody(req).then((body) => {
-      envelopes.push(body);
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    });
-  });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  const port = await listen(server);
-  return {
-    dsn: `http://publickey@127.0.0.1:${port}/1`,
-    envelopes,
-    close: async () => {
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-};
 
 /** A loopback port with nothing listening (Sentry down). */
 const closedPort = async (): Promise<number> => {
@@ -167,14 +122,14 @@ const eventOf = (envelope: Buffer): { tags?: Record<string, string>; level?: str
   return (payload ?? {}) as { tags?: Record<string, string>; level?: string };
 };
 
-let receiver: Receiver;
+let receiver: SentryReceiver;
 let restoreEnv: () => void;
 
 beforeEach(async () => {
   restoreEnv = saveEnv();
   delete process.env.SENTRY_DSN;
   process.env.VIGIL_STAGE = 'dev';
-  receiver = await startReceiver();
+  receiver = await startSentryReceiver();
 });
 
 afterEach(async () => {
@@ -348,7 +303,7 @@ describe('withSentry', () => {
 
   it('answers within ~2.5 s when Sentry accepts the connection and never answers', async () => {
     // Prepare
-    const hanging = await startReceiver('hang');
+    const hanging = await startSentryReceiver('hang');
     const handler = ingestHandler({ dsn: hanging.dsn, tokenFailure: new Error('boom') });
 
     // Act
@@ -437,7 +392,7 @@ describe('withSentry', () => {
 
     it('prefers SENTRY_DSN over the reader', async () => {
       // Prepare
-      const other = await startReceiver();
+      const other = await startSentryReceiver();
       process.env.SENTRY_DSN = receiver.dsn;
       const reader = countingReader(async () => other.dsn);
       const handler = ingestHandler({ dsn: reader, tokenFailure: new Error('boom env wins') });

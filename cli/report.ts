@@ -736,13 +736,13 @@ const PATCH_FORMATS: readonly (FormatId | undefined)[] = [
   'istanbul',
   'sonarqube',
   'clover',
+  'jacoco',
 ];
 
 /** Coverage formats Vigil does not read line by line: what to send instead for patch coverage. */
 const NO_PATCH_FORMATS: Partial<Record<FormatId, string>> = {
   'go-cover': 'convert it to Cobertura (gocover-cobertura) or LCOV (gcov2lcov)',
   gcovr: 'write it with gcovr --cobertura or --lcov instead',
-  jacoco: 'convert it to Cobertura (e.g. cover2cover.py)',
 };
 
 /** The server's default limit on a body, before and after gunzip (`ingest.maxBodyBytes`). */

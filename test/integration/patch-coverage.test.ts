@@ -269,6 +269,55 @@ describe('changed lines against the line formats', () => {
     expect(lines.filter(([, hit]) => !hit).map(([n]) => n)).toEqual([5, 8]);
   });
 
+  it('JaCoCo XML: package paths matched to the source folders by their ending, a line covered when an instruction ran', () => {
+    const xml = `<?xml version="1.0"?><report name="shop">
+<package name="com/shop"><class name="com/shop/Cart" sourcefilename="Cart.kt"><method name="add" desc="()V" line="3"/></class>
+<sourcefile name="Cart.kt"><line nr="3" mi="0" ci="2" mb="0" cb="0"/><line nr="10" mi="3" ci="0" mb="0" cb="0"/><line nr="11" mi="1" ci="1" mb="1" cb="1"/></sourcefile></package>
+<package><sourcefile name="Main.kt"><line nr="1" mi="0" ci="4" mb="0" cb="0"/></sourcefile></package>
+<counter type="LINE" missed="1" covered="3"/></report>`;
+    const cov = lineCoverage(xml, 'jacoco');
+    const cart = {
+      path: 'app/src/main/kotlin/com/shop/Cart.kt',
+      lines: [
+        [3, 3],
+        [10, 12],
+      ] as [number, number][],
+    };
+    const main = { path: 'app/src/main/kotlin/Main.kt', lines: [[1, 1]] as [number, number][] };
+    const warnings: string[] = [];
+    // From the repository root or a module's folder alike: JaCoCo names no source folder.
+    for (const prefix of ['', 'app/'])
+      expect(cov && patchCoverage(cov, { prefix, files: [cart, main] }, warnings)).toEqual({
+        coverable: 4,
+        covered: 3,
+        pct: 75,
+        files: [
+          { path: cart.path, uncovered: [10] },
+          { path: main.path, uncovered: [] },
+        ],
+      });
+    expect(warnings).toEqual([]);
+    // The same class in two modules' changes: the report's file matches both, so neither counts.
+    const other = { ...cart, path: 'web/src/main/kotlin/com/shop/Cart.kt' };
+    expect(
+      cov && patchCoverage(cov, { prefix: '', files: [cart, other] }, warnings).coverable,
+    ).toBe(0);
+    expect(warnings[0]).toContain(
+      "'com/shop/Cart.kt' ('app/src/main/kotlin/com/shop/Cart.kt', 'web/src/main/kotlin/com/shop/Cart.kt')",
+    );
+  });
+
+  it('JaCoCo XML of a real Gradle build: its lines agree with its own LINE counter', () => {
+    const xml = readFileSync(
+      new URL('../fixtures/corpus/jacoco/madrapps-multi-module-math.xml', import.meta.url),
+      'utf8',
+    );
+    const lines = lineCoverage(xml, 'jacoco')?.get('com/madrapps/math/Math.kt');
+    // <counter covered="5" missed="2" type="LINE"/>: lines 22 and 26 (modulo, power) never ran.
+    expect([...(lines ?? [])].filter(([, hit]) => hit)).toHaveLength(5);
+    expect([...(lines ?? [])].filter(([, hit]) => !hit).map(([n]) => n)).toEqual([22, 26]);
+  });
+
   it('Istanbul coverage-final.json: a line is covered when a statement starting on it ran', () => {
     const file = (path: string, s: Record<string, [number, number]>) => ({
       path,
@@ -526,6 +575,11 @@ describe.skipIf(!ok)('patch coverage when git or the report gets in the way', ()
       'SonarQube generic coverage',
       'coverage.xml',
       '<coverage version="1"><file path="src/a.ts"><lineToCover lineNumber="3" covered="true"/><lineToCover lineNumber="11" covered="false"/><lineToCover lineNumber="12" covered="true"/></file></coverage>',
+    ],
+    [
+      'JaCoCo',
+      'jacoco.xml',
+      '<report name="shop"><package name="src"><sourcefile name="a.ts"><line nr="3" mi="0" ci="1"/><line nr="11" mi="2" ci="0"/><line nr="12" mi="0" ci="3"/></sourcefile></package><counter type="LINE" missed="1" covered="2"/></report>',
     ],
     [
       'Clover',

@@ -15,6 +15,7 @@ import {
 /** Why a coverage format without line data in `lineCoverage` cannot give patch coverage. */
 const NO_LINES: Partial<Record<FormatId, string>> = {
   istanbul: 'this coverage report has no per-line data (Istanbul coverage-summary.json)',
+  gcovr: 'this coverage report has no per-line data (gcovr JSON summary)',
   'go-cover': 'patch coverage does not read Go cover profiles yet (they hold blocks, not lines)',
 };
 
@@ -62,7 +63,7 @@ export const computePatch = (
   }
   const lines = lineCoverage(text, report.format);
   if (!lines) {
-    const why = `${NO_LINES[report.format] ?? `patch coverage does not read ${report.format} reports yet`}; send LCOV, Cobertura, Clover, SonarQube generic coverage or coverage-final.json`;
+    const why = `${NO_LINES[report.format] ?? `patch coverage does not read ${report.format} reports yet`}; send LCOV, Cobertura, Clover, JaCoCo, SonarQube generic coverage or coverage-final.json`;
     unwrapped.warnings.push(`Patch coverage not computed: ${why}.`);
     return { why };
   }

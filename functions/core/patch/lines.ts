@@ -6,8 +6,10 @@ import { readXml } from '../formats/xml';
  * Per-line coverage of a coverage report: file path (as the report writes it) → line number →
  * covered. Only lines a coverage tool instruments are in it, so blank lines and comments are
  * not (they can never count against a patch). Undefined for reports without line data.
+ * `sourceRelative`: the paths are relative to source folders the report does not name
+ * (JaCoCo's `com/shop/Cart.kt`), so they are matched by their ending.
  */
-export type LineCoverage = Map<string, Map<number, boolean>>;
+export type LineCoverage = Map<string, Map<number, boolean>> & { sourceRelative?: boolean };
 
 const mark = (cov: LineCoverage, path: string, line: number, hit: boolean): void => {
   if (!Number.isInteger(line) || line <= 0) return;
@@ -151,6 +153,36 @@ const cloverLines = (text: string): LineCoverage => {
   return cov;
 };
 
+/**
+ * JaCoCo XML: `<package name>` + `<sourcefile name>` (`com/shop/Cart.kt`, relative to a source
+ * folder the report does not name) `<line nr mi ci>`, covered when an instruction of the line
+ * ran (`ci` > 0), as JaCoCo's LINE counter counts a partly covered line as covered.
+ */
+const jacocoLines = (text: string): LineCoverage => {
+  const cov: LineCoverage = new Map();
+  let pkg: string | undefined;
+  let file: string | undefined;
+  readXml(
+    text,
+    {
+      open(name, a) {
+        if (name === 'package') pkg = a.get('name');
+        else if (name === 'sourcefile') file = [pkg, a.get('name')].filter(Boolean).join('/');
+        else if (name === 'line' && file)
+          mark(cov, file, Number(a.get('nr')), Number(a.get('ci')) > 0);
+        return false;
+      },
+      close(name) {
+        if (name === 'sourcefile') file = undefined;
+      },
+      text() {},
+    },
+    { format: 'JaCoCo XML', roots: ['report'] },
+  );
+  cov.sourceRelative = true;
+  return cov;
+};
+
 /** Line coverage of a report, or undefined when its format has none (coverage-summary.json). */
 export const lineCoverage = (text: string, format: FormatId): LineCoverage | undefined => {
   switch (format) {
@@ -162,6 +194,8 @@ export const lineCoverage = (text: string, format: FormatId): LineCoverage | und
       return sonarqubeLines(text);
     case 'clover':
       return cloverLines(text);
+    case 'jacoco':
+      return jacocoLines(text);
     case 'istanbul': {
       const doc: unknown = JSON.parse(text);
       return isObject(doc) && !isObject(doc.total) ? istanbulFinalLines(doc) : undefined;

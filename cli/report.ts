@@ -737,11 +737,11 @@ const PATCH_FORMATS: readonly (FormatId | undefined)[] = [
   'sonarqube',
   'clover',
   'jacoco',
+  'go-cover',
 ];
 
 /** Coverage formats Vigil does not read line by line: what to send instead for patch coverage. */
 const NO_PATCH_FORMATS: Partial<Record<FormatId, string>> = {
-  'go-cover': 'convert it to Cobertura (gocover-cobertura) or LCOV (gcov2lcov)',
   gcovr: 'write it with gcovr --cobertura or --lcov instead',
 };
 

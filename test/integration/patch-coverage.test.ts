@@ -8,7 +8,9 @@ import { gitIn } from '../../cli/git';
 import { changedLines, parseUnifiedDiff } from '../../cli/patch';
 import { fitPatch, runReport } from '../../cli/report';
 import { parseConfig } from '../../functions/core/config';
-import { lineCoverage } from '../../functions/core/patch/lines';
+import { parseGoCover } from '../../functions/core/formats/go-cover';
+import { computePatch } from '../../functions/core/patch/ingest';
+import { lineCoverage, MAX_GO_COVER_LINES } from '../../functions/core/patch/lines';
 import { patchCoverage, readEnvelope } from '../../functions/core/patch/patch';
 import { type LocalPipeline, startLocal } from '../../functions/runtime/local/runtime';
 import { requireTools } from '../helpers/requires';
@@ -318,6 +320,48 @@ describe('changed lines against the line formats', () => {
     expect([...(lines ?? [])].filter(([, hit]) => !hit).map(([n]) => n)).toEqual([22, 26]);
   });
 
+  it('Go cover profile of a real `go test -coverprofile`: the lines of its blocks, by their import path', () => {
+    const profile = readFileSync(new URL('../fixtures/real/go/cover.out', import.meta.url), 'utf8');
+    const cov = lineCoverage(profile, 'go-cover');
+    // go tool cover -func: Add and Grade 100%, Join and Unused 0% (calc.go, lines 5, 7-14, 17, 19).
+    expect([...(cov?.get('example.com/calc/calc.go') ?? [])].sort(([a], [b]) => a - b)).toEqual([
+      [5, true],
+      [7, true],
+      [8, true],
+      [9, true],
+      [10, true],
+      [11, true],
+      [12, true],
+      [13, true],
+      [14, true],
+      [17, false],
+      [19, false],
+    ]);
+    // The repository path is the import path's ending: the module at the repository's root, or
+    // in a folder named as its path ends (example.com/calc in calc/).
+    const warnings: string[] = [];
+    for (const path of ['calc.go', 'calc/calc.go'])
+      expect(
+        cov && patchCoverage(cov, { prefix: '', files: [{ path, lines: [[8, 19]] }] }, warnings),
+      ).toEqual({ coverable: 9, covered: 7, pct: 77.78, files: [{ path, uncovered: [17, 19] }] });
+    expect(warnings).toEqual([]);
+  });
+
+  it('Go cover profile: a hostile one whose blocks span too many lines gives up patch coverage, not the report', () => {
+    const hostile = `mode: set\nexample.com/x/a.go:1.1,${MAX_GO_COVER_LINES}.1 1 1\nexample.com/x/a.go:1.1,2.1 1 1\n`;
+    const why = `the Go cover profile's blocks span more than ${MAX_GO_COVER_LINES} lines, more than patch coverage reads`;
+    expect(() => lineCoverage(hostile, 'go-cover')).toThrow(why);
+    // At ingest: the report is read, its patch coverage skipped with the reason.
+    const warnings: string[] = [];
+    const changed = { files: [{ path: 'a.go', lines: [[1, 1]] as [number, number][] }] };
+    expect(
+      computePatch(parseGoCover(hostile), hostile, { text: hostile, changed, warnings }),
+    ).toEqual({ why });
+    expect(warnings).toEqual([`Patch coverage not computed: ${why}.`]);
+    // A block that ends before it starts spans nothing (and gives no lines back).
+    expect(lineCoverage('mode: set\nexample.com/x/a.go:9.1,3.1 1 1\n', 'go-cover')?.size).toBe(0);
+  });
+
   it('Istanbul coverage-final.json: a line is covered when a statement starting on it ran', () => {
     const file = (path: string, s: Record<string, [number, number]>) => ({
       path,
@@ -582,6 +626,11 @@ describe.skipIf(!ok)('patch coverage when git or the report gets in the way', ()
       '<report name="shop"><package name="src"><sourcefile name="a.ts"><line nr="3" mi="0" ci="1"/><line nr="11" mi="2" ci="0"/><line nr="12" mi="0" ci="3"/></sourcefile></package><counter type="LINE" missed="1" covered="2"/></report>',
     ],
     [
+      'Go cover',
+      'cover.out',
+      'mode: set\nexample.com/shop/src/a.ts:3.1,3.10 1 1\nexample.com/shop/src/a.ts:11.1,11.5 1 0\nexample.com/shop/src/a.ts:12.1,12.9 1 1\n',
+    ],
+    [
       'Clover',
       'clover.xml',
       '<coverage><project><file name="src/a.ts"><line num="3" type="stmt" count="1"/><line num="11" type="stmt" count="0"/><line num="12" type="cond" count="4"/></file><metrics statements="3" coveredstatements="2"/></project></coverage>',
@@ -594,14 +643,20 @@ describe.skipIf(!ok)('patch coverage when git or the report gets in the way', ()
   });
 
   it('names the coverage formats it cannot compute patch coverage for', async () => {
-    const r = await makeRepo('gocover');
+    const r = await makeRepo('gcovr');
     await writeFile(
-      join(r, 'cover.out'),
-      'mode: set\nexample.com/shop/src/a.go:3.14,5.2 1 1\nexample.com/shop/src/a.go:7.14,9.2 1 0\n',
+      join(r, 'summary.json'),
+      JSON.stringify({
+        line_total: 3,
+        line_covered: 2,
+        branch_total: 0,
+        branch_covered: 0,
+        files: [],
+      }),
     );
-    const res = await run(r, join(r, 'cover.out'), ['--base', 'main', '--branch', 'feature']);
+    const res = await run(r, join(r, 'summary.json'), ['--base', 'main', '--branch', 'feature']);
     expect(res.stderr).toContain(
-      '⚠ patch coverage: go-cover reports are not read line by line by Vigil; no patch coverage',
+      '⚠ patch coverage: gcovr reports are not read line by line by Vigil; no patch coverage (write it with gcovr --cobertura or --lcov instead)',
     );
   });
 

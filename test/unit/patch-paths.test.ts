@@ -186,13 +186,18 @@ describe('patch coverage messages', () => {
     expect(check?.message).not.toContain('no changed lines were sent');
   });
 
-  it('a Go cover profile: says patch coverage does not read it, not coverage-summary.json', () => {
-    const { check, warnings } = patchMessage('mode: set\nexample.com/m/a.go:1.1,3.2 2 1\n', {
-      files: [{ path: 'a.go', lines: [[1, 3]] }],
+  it("a Go cover profile: its blocks give lines, matched to the changed file by the import path's ending", () => {
+    const { result, warnings } = patchMessage(
+      'mode: set\nexample.com/m/a.go:1.1,3.2 2 1\nexample.com/m/a.go:5.1,5.9 1 0\n',
+      { prefix: '', files: [{ path: 'a.go', lines: [[1, 5]] }] },
+    );
+    expect(result.patch).toEqual({
+      coverable: 4,
+      covered: 3,
+      pct: 75,
+      files: [{ path: 'a.go', uncovered: [5] }],
     });
-    expect(warnings.join('\n')).toContain('Go cover profiles');
-    expect(warnings.join('\n')).not.toContain('coverage-summary.json');
-    expect(check?.message).toContain('Go cover profiles');
+    expect(warnings).toEqual([]);
   });
 
   it('SonarQube generic coverage: its lineToCover lines give patch coverage', () => {

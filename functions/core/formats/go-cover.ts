@@ -11,7 +11,7 @@ import { coverageMetric, notMeasured, type ParsedCoverage } from './types';
  */
 
 const WHAT = 'Go cover profile';
-const BLOCK = /^(.+):(\d+)\.(\d+),(\d+)\.(\d+) (\d+) (\d+)$/;
+export const GO_COVER_BLOCK = /^(.+):(\d+)\.(\d+),(\d+)\.(\d+) (\d+) (\d+)$/;
 export const GO_COVER_MODE = /^mode: (set|count|atomic)\s*$/;
 
 const NOT_IN_PROFILE = (what: string): string =>
@@ -39,7 +39,7 @@ export const parseGoCover = (text: string): ParsedCoverage => {
     // Line 1 is the mode (read above); concatenated profiles repeat it.
     if (i === 0) continue;
     if (line === '' || GO_COVER_MODE.test(line)) continue;
-    const m = BLOCK.exec(line);
+    const m = GO_COVER_BLOCK.exec(line);
     if (!m) {
       const shown = line.length > 60 ? `${line.slice(0, 59)}…` : line;
       throw invalidReport(

@@ -16,7 +16,6 @@ import {
 const NO_LINES: Partial<Record<FormatId, string>> = {
   istanbul: 'this coverage report has no per-line data (Istanbul coverage-summary.json)',
   gcovr: 'this coverage report has no per-line data (gcovr JSON summary)',
-  'go-cover': 'patch coverage does not read Go cover profiles yet (they hold blocks, not lines)',
 };
 
 export interface Unwrapped {
@@ -61,9 +60,17 @@ export const computePatch = (
     );
     return {};
   }
-  const lines = lineCoverage(text, report.format);
+  let lines: ReturnType<typeof lineCoverage>;
+  try {
+    lines = lineCoverage(text, report.format);
+  } catch (error) {
+    // The report itself was read: only its patch coverage is given up.
+    const why = (error as Error).message;
+    unwrapped.warnings.push(`Patch coverage not computed: ${why}.`);
+    return { why };
+  }
   if (!lines) {
-    const why = `${NO_LINES[report.format] ?? `patch coverage does not read ${report.format} reports yet`}; send LCOV, Cobertura, Clover, JaCoCo, SonarQube generic coverage or coverage-final.json`;
+    const why = `${NO_LINES[report.format] ?? `patch coverage does not read ${report.format} reports yet`}; send LCOV, Cobertura, Clover, JaCoCo, a Go cover profile, SonarQube generic coverage or coverage-final.json`;
     unwrapped.warnings.push(`Patch coverage not computed: ${why}.`);
     return { why };
   }

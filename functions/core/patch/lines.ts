@@ -1,3 +1,4 @@
+import { GO_COVER_BLOCK } from '../formats/go-cover';
 import { istanbulLineHits } from '../formats/istanbul-final';
 import type { FormatId } from '../formats/types';
 import { readXml } from '../formats/xml';
@@ -6,10 +7,11 @@ import { readXml } from '../formats/xml';
  * Per-line coverage of a coverage report: file path (as the report writes it) → line number →
  * covered. Only lines a coverage tool instruments are in it, so blank lines and comments are
  * not (they can never count against a patch). Undefined for reports without line data.
- * `sourceRelative`: the paths are relative to source folders the report does not name
- * (JaCoCo's `com/shop/Cart.kt`), so they are matched by their ending.
+ * `byEnding`: the paths are not repository paths (JaCoCo's `com/shop/Cart.kt`, relative to a
+ * source folder the report does not name; Go's `example.com/shop/cart.go`, an import path), so
+ * they are matched to the changed files by their ending.
  */
-export type LineCoverage = Map<string, Map<number, boolean>> & { sourceRelative?: boolean };
+export type LineCoverage = Map<string, Map<number, boolean>> & { byEnding?: boolean };
 
 const mark = (cov: LineCoverage, path: string, line: number, hit: boolean): void => {
   if (!Number.isInteger(line) || line <= 0) return;
@@ -179,7 +181,36 @@ const jacocoLines = (text: string): LineCoverage => {
     },
     { format: 'JaCoCo XML', roots: ['report'] },
   );
-  cov.sourceRelative = true;
+  cov.byEnding = true;
+  return cov;
+};
+
+/** The most lines a Go cover profile's blocks may expand to (a few per block in real code). */
+export const MAX_GO_COVER_LINES = 5_000_000;
+
+/**
+ * Go cover profile: each block's lines (`file:startLine.startCol,endLine.endCol n count`), a
+ * line covered when a block on it ran, as the converters to LCOV read it. Paths are import
+ * paths (`example.com/shop/cart.go`). A profile whose blocks span more than
+ * MAX_GO_COVER_LINES lines in all (none written by Go) is refused with an error, not expanded.
+ */
+const goCoverLines = (text: string): LineCoverage => {
+  const cov: LineCoverage = new Map();
+  let budget = MAX_GO_COVER_LINES;
+  for (const raw of text.split('\n')) {
+    const block = GO_COVER_BLOCK.exec(raw.trim());
+    if (!block) continue;
+    const [first, last] = [Number(block[2]), Number(block[4])];
+    budget -= last - first + 1;
+    if (budget < 0)
+      throw new Error(
+        `the Go cover profile's blocks span more than ${MAX_GO_COVER_LINES} lines, more than patch coverage reads`,
+      );
+    const file = String(block[1]);
+    const hit = Number(block[7]) > 0;
+    for (let n = first; n <= last; n++) mark(cov, file, n, hit);
+  }
+  cov.byEnding = true;
   return cov;
 };
 
@@ -196,6 +227,8 @@ export const lineCoverage = (text: string, format: FormatId): LineCoverage | und
       return cloverLines(text);
     case 'jacoco':
       return jacocoLines(text);
+    case 'go-cover':
+      return goCoverLines(text);
     case 'istanbul': {
       const doc: unknown = JSON.parse(text);
       return isObject(doc) && !isObject(doc.total) ? istanbulFinalLines(doc) : undefined;

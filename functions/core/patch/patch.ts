@@ -156,19 +156,18 @@ interface Entry {
  * exactly: a report written in one package never covers another package's file of the same
  * name. Absolute report paths are matched by the longest one ending with `/<repository path>`.
  *
- * Without `prefix` (older CLIs), or for paths relative to source folders the report does not
- * name (JaCoCo): the same path, else the longest one of which one ends with the other at a `/`
+ * Without `prefix` (older CLIs), or for paths that are not repository paths (JaCoCo's, Go's;
+ * `LineCoverage.byEnding`): the same path, else the longest one of which one ends with the other at a `/`
  * (absolute paths in the report, or a report written in a subdirectory).
  *
  * Returns the entry and whether it was matched by the common ending.
  */
 const matcher = (cov: LineCoverage, prefix: string | undefined) => {
-  // Paths relative to source folders the report does not name match by their ending too.
-  const byEnding = prefix === undefined || cov.sourceRelative === true;
+  const byEnding = prefix === undefined || cov.byEnding === true;
   const byPath = new Map<string, Entry>();
   for (const [raw, lines] of cov) {
     const resolved =
-      prefix !== undefined && !cov.sourceRelative && !isAbsolute(raw.replaceAll('\\', '/'));
+      prefix !== undefined && !cov.byEnding && !isAbsolute(raw.replaceAll('\\', '/'));
     // A relative path that climbs out of the repository names none of its files.
     const path = resolved ? clean(`${prefix}${raw.replaceAll('\\', '/')}`) : norm(raw);
     if (path === undefined || path === '') continue;
@@ -313,8 +312,8 @@ export const patchDetail = (
       uncovered: uncovered.sort((a, b) => a - b).slice(0, MAX_UNCOVERED_PER_FILE),
     });
   }
-  // Expected of source-relative paths: no warning.
-  if (example && !cov.sourceRelative)
+  // Expected of paths that are not repository paths: no warning.
+  if (example && !cov.byEnding)
     warnings.push(
       `Patch coverage: coverage paths were matched to repository paths by their common ending (e.g. ${example}); check it is the same file.`,
     );

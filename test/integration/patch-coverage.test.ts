@@ -358,8 +358,10 @@ describe('changed lines against the line formats', () => {
       computePatch(parseGoCover(hostile), hostile, { text: hostile, changed, warnings }),
     ).toEqual({ why });
     expect(warnings).toEqual([`Patch coverage not computed: ${why}.`]);
-    // A block that ends before it starts spans nothing (and gives no lines back).
+    // A block that ends before it starts spans nothing, and gives no budget back for another.
     expect(lineCoverage('mode: set\nexample.com/x/a.go:9.1,3.1 1 1\n', 'go-cover')?.size).toBe(0);
+    const backwards = `mode: set\nexample.com/x/a.go:${MAX_GO_COVER_LINES}.1,1.1 1 1\nexample.com/x/a.go:1.1,${MAX_GO_COVER_LINES + 1}.1 1 1\n`;
+    expect(() => lineCoverage(backwards, 'go-cover')).toThrow(why);
   });
 
   it('Istanbul coverage-final.json: a line is covered when a statement starting on it ran', () => {

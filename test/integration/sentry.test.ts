@@ -123,6 +123,12 @@ const eventOf = (envelope: Buffer): { tags?: Record<string, string>; level?: str
 };
 
 let receiver: SentryReceiver;
+
+/** The one envelope the receiver got (fails when it got none or more). */
+const onlyEnvelope = (): Buffer => {
+  expect(receiver.envelopes).toHaveLength(1);
+  return receiver.envelopes[0] as Buffer;
+};
 let restoreEnv: () => void;
 
 beforeEach(async () => {
@@ -147,9 +153,7 @@ describe('withSentry', () => {
 
     // Assess
     expect(response.statusCode).toBe(500);
-    expect(receiver.envelopes).toHaveLength(1);
-    const [envelope] = receiver.envelopes;
-    if (!envelope) throw new Error('no envelope');
+    const envelope = onlyEnvelope();
     expect(eventOf(envelope).tags).toMatchObject({
       correlation_id: CORRELATION_ID,
       stage: 'dev',
@@ -212,9 +216,7 @@ describe('withSentry', () => {
       // Assess
       expect(ok.status).toBe(202);
       expect(failed.status).toBeGreaterThanOrEqual(500);
-      expect(receiver.envelopes).toHaveLength(1);
-      const [envelope] = receiver.envelopes;
-      if (!envelope) throw new Error('no envelope');
+      const envelope = onlyEnvelope();
       expect(eventOf(envelope).tags).toMatchObject({
         stage: 'local',
         function: 'ingest',
@@ -247,9 +249,7 @@ describe('withSentry', () => {
 
     // Assess
     await expect(outcome).rejects.toBe(failure);
-    expect(receiver.envelopes).toHaveLength(1);
-    const [envelope] = receiver.envelopes;
-    if (!envelope) throw new Error('no envelope');
+    const envelope = onlyEnvelope();
     expect(eventOf(envelope).tags).toMatchObject({
       correlation_id: 'corr-bus-0002',
       stage: 'dev',
@@ -329,9 +329,7 @@ describe('withSentry', () => {
       // Assess
       expect(response.statusCode).toBe(500);
       expect(reader.calls).toBe(1);
-      expect(receiver.envelopes).toHaveLength(1);
-      const [envelope] = receiver.envelopes;
-      if (!envelope) throw new Error('no envelope');
+      const envelope = onlyEnvelope();
       expect(eventOf(envelope).tags).toMatchObject({ function: 'ingest', stage: 'dev' });
     });
 

@@ -201,7 +201,8 @@ const goCoverLines = (text: string): LineCoverage => {
     const block = GO_COVER_BLOCK.exec(raw.trim());
     if (!block) continue;
     const [first, last] = [Number(block[2]), Number(block[4])];
-    budget -= last - first + 1;
+    // A block that ends before it starts spans nothing, and gives no budget back.
+    budget -= Math.max(0, last - first + 1);
     if (budget < 0)
       throw new Error(
         `the Go cover profile's blocks span more than ${MAX_GO_COVER_LINES} lines, more than patch coverage reads`,

@@ -156,9 +156,9 @@ interface Entry {
  * exactly: a report written in one package never covers another package's file of the same
  * name. Absolute report paths are matched by the longest one ending with `/<repository path>`.
  *
- * Without `prefix` (older CLIs), or for paths that are not repository paths (JaCoCo's, Go's;
- * `LineCoverage.byEnding`): the same path, else the longest one of which one ends with the other at a `/`
- * (absolute paths in the report, or a report written in a subdirectory).
+ * Without `prefix` (older CLIs), or for paths that are not repository paths (JaCoCo's, Go's:
+ * `LineCoverage.byEnding`): the same path, else the longest one of which one ends with the
+ * other at a `/` (absolute paths in the report, or a report written in a subdirectory).
  *
  * Returns the entry and whether it was matched by the common ending.
  */
@@ -166,8 +166,7 @@ const matcher = (cov: LineCoverage, prefix: string | undefined) => {
   const byEnding = prefix === undefined || cov.byEnding === true;
   const byPath = new Map<string, Entry>();
   for (const [raw, lines] of cov) {
-    const resolved =
-      prefix !== undefined && !cov.byEnding && !isAbsolute(raw.replaceAll('\\', '/'));
+    const resolved = !byEnding && !isAbsolute(raw.replaceAll('\\', '/'));
     // A relative path that climbs out of the repository names none of its files.
     const path = resolved ? clean(`${prefix}${raw.replaceAll('\\', '/')}`) : norm(raw);
     if (path === undefined || path === '') continue;

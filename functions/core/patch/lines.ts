@@ -195,22 +195,24 @@ export const MAX_GO_COVER_LINES = 5_000_000;
  * MAX_GO_COVER_LINES lines in all (none written by Go) is refused with an error, not expanded.
  */
 const goCoverLines = (text: string): LineCoverage => {
-  const cov: LineCoverage = new Map();
-  let budget = MAX_GO_COVER_LINES;
+  const blocks: { file: string; first: number; last: number; hit: boolean }[] = [];
+  let span = 0;
   for (const raw of text.split('\n')) {
     const block = GO_COVER_BLOCK.exec(raw.trim());
     if (!block) continue;
     const [first, last] = [Number(block[2]), Number(block[4])];
     // A block that ends before it starts spans nothing, and gives no budget back.
-    budget -= Math.max(0, last - first + 1);
-    if (budget < 0)
-      throw new Error(
-        `the Go cover profile's blocks span more than ${MAX_GO_COVER_LINES} lines, more than patch coverage reads`,
-      );
-    const file = String(block[1]);
-    const hit = Number(block[7]) > 0;
-    for (let n = first; n <= last; n++) mark(cov, file, n, hit);
+    span += Math.max(0, last - first + 1);
+    blocks.push({ file: String(block[1]), first, last, hit: Number(block[7]) > 0 });
   }
+  // Refused before any line is expanded: a hostile profile costs one pass over its text.
+  if (span > MAX_GO_COVER_LINES)
+    throw new Error(
+      `the Go cover profile's blocks span more than ${MAX_GO_COVER_LINES} lines, more than patch coverage reads`,
+    );
+  const cov: LineCoverage = new Map();
+  for (const { file, first, last, hit } of blocks)
+    for (let n = first; n <= last; n++) mark(cov, file, n, hit);
   cov.byEnding = true;
   return cov;
 };

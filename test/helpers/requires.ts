@@ -47,6 +47,7 @@ export const TOOLS = {
   chromium: { command: CHROMIUM, install: 'apt-get install -y chromium, or set VIGIL_CHROMIUM' },
   promtool: { command: 'promtool', install: 'apt-get install -y prometheus' },
   prometheus: { command: 'prometheus', install: 'apt-get install -y prometheus' },
+  curl: { command: 'curl', install: 'apt-get install -y curl' },
 } as const satisfies Record<string, Requirement>;
 
 /** Flags for headless Chromium on a machine with no internet (as root, no sandbox). */

@@ -15,7 +15,7 @@ import {
 import { parseConfig } from '../../functions/core/config';
 import { type LocalPipeline, startLocal } from '../../functions/runtime/local/runtime';
 import { logger } from '../../functions/shared/powertools';
-import { requireTools } from '../helpers/requires';
+import { requireTools, TOOLS } from '../helpers/requires';
 
 /**
  * Local mode's HTTP edge with real clients (curl, Python's urllib, raw sockets): authorization
@@ -27,7 +27,7 @@ const run = promisify(execFile);
 // The system Python when there is one: a pyenv shim costs two seconds per start.
 const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 const ok = requireTools('http edge', [
-  { command: 'curl', install: 'apt-get install -y curl' },
+  TOOLS.curl,
   { command: PYTHON, install: 'apt-get install -y python3' },
 ]);
 

@@ -302,6 +302,8 @@ describe('a full disk', () => {
     try {
       // Act
       await fill();
+      // Under SQLite's page limit, the reports' rows first take the space left in its pages.
+      for (let i = 0; !mounted && i < 500; i++) if ((await post(`fill-${i}`)).status !== 202) break;
       const full = await post('full-1');
       const body = (await full.json()) as { error: { code: string; message: string } };
       const health = await fetch(`${pipeline.url}/v1/health`);
@@ -317,9 +319,8 @@ describe('a full disk', () => {
       expect(health.status).toBe(mounted ? 503 : 200);
       expect((await readdir(dataDir)).filter((f) => f.startsWith('.health-'))).toEqual([]);
       await pipeline.bus.drain();
-      expect(await pipeline.store.history.listRuns('shop', { limit: 5 })).toMatchObject({
-        items: [expect.objectContaining({ runId: 'full-1' })],
-      });
+      const { items } = await pipeline.store.history.listRuns('shop', { limit: 1000 });
+      expect(items.map((r) => r.runId)).toContain('full-1');
     } finally {
       await pipeline.close();
       pipeline = undefined;

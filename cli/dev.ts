@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { TOKEN_FILE } from '../functions/adapters/local/token-file';
+import { TOKEN_FILE, tokenList } from '../functions/adapters/local/token-file';
 import { type LocalPipeline, startLocal } from '../functions/runtime/local/runtime';
 import { cachedCliText } from './build';
 import { resolveConfig } from './config';
@@ -27,10 +27,7 @@ export const MIN_TOKEN_LENGTH = 20;
 const warnings = (env: NodeJS.ProcessEnv, host: string): string[] => {
   const out: string[] = [];
   for (const name of ['VIGIL_INGEST_TOKENS', 'VIGIL_READ_TOKENS']) {
-    const short = (env[name] ?? '')
-      .split(',')
-      .map((t) => t.trim())
-      .filter((t) => t !== '' && t.length < MIN_TOKEN_LENGTH).length;
+    const short = tokenList(env[name]).filter((t) => t.length < MIN_TOKEN_LENGTH).length;
     if (short > 0)
       out.push(
         `warning: ${name} holds ${short} token(s) shorter than ${MIN_TOKEN_LENGTH} characters, which can be guessed: use long random ones (openssl rand -base64 24)`,
@@ -55,15 +52,13 @@ const parsePort = (value: string | undefined): number => {
 export const runDev = async (io: DevIo): Promise<LocalPipeline> => {
   const { env } = io;
   const { config, source } = await resolveConfig(env);
-  const tokens = (env.VIGIL_INGEST_TOKENS ?? '')
-    .split(',')
-    .map((t) => t.trim())
-    .filter(Boolean);
+  const tokens = tokenList(env.VIGIL_INGEST_TOKENS);
   const port = parsePort(env.PORT);
   const host = env.HOST || '127.0.0.1';
+  const dataDir = resolve(env.VIGIL_DATA_DIR || '.vigil');
   const pipeline = await startLocal({
     config,
-    dataDir: env.VIGIL_DATA_DIR || '.vigil',
+    dataDir,
     port,
     host,
     tokens,
@@ -80,7 +75,6 @@ export const runDev = async (io: DevIo): Promise<LocalPipeline> => {
   const sample = fileURLToPath(
     new URL('../test/fixtures/corpus/junit/datadog-java-gradle.xml', import.meta.url),
   );
-  const dataDir = resolve(env.VIGIL_DATA_DIR || '.vigil');
   const tokenFile = join(dataDir, TOKEN_FILE);
   // The token as the commands below write it, the line that says where it is, and how to sign
   // in to the dashboard when its link cannot carry the token.

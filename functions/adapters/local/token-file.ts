@@ -6,6 +6,13 @@ import { logger } from '../../shared/powertools';
 /** The file of local mode's own token, in the data directory. */
 export const TOKEN_FILE = 'token';
 
+/** The tokens of a comma-separated list (`VIGIL_INGEST_TOKENS`, `VIGIL_READ_TOKENS`). */
+export const tokenList = (value: string | undefined): string[] =>
+  (value ?? '')
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
+
 /** What `localToken` makes: `vgl_` and 24 base64url characters (18 random bytes). */
 const TOKEN = /^vgl_[A-Za-z0-9_-]{24}$/;
 

@@ -26,7 +26,7 @@ import { ProbeScheduler } from '../../adapters/local/probe-scheduler';
 import { metricsExposition, PrometheusRegistry } from '../../adapters/local/prometheus';
 import { LocalStore, type RetentionOptions } from '../../adapters/local/store';
 import { importStatusJournal } from '../../adapters/local/store/status-import';
-import { localToken } from '../../adapters/local/token-file';
+import { localToken, tokenList } from '../../adapters/local/token-file';
 import { LocalUploads, requestBaseUrl, UPLOAD_PATH } from '../../adapters/local/uploads';
 import { authorize, tokenMatches } from '../../core/access';
 import { listAlerts } from '../../core/alerts/service';
@@ -253,12 +253,7 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
   const status = store.status;
   const imported = await importStatusJournal(dataDir, status, retentionDays);
   if (imported) logger.info('imported the dashboard data of an earlier version', { ...imported });
-  const readTokens =
-    opts.readTokens ??
-    env.VIGIL_READ_TOKENS?.split(',')
-      .map((t) => t.trim())
-      .filter(Boolean) ??
-    [];
+  const readTokens = opts.readTokens ?? tokenList(env.VIGIL_READ_TOKENS);
   const probes = new ProbeScheduler({
     config: opts.config,
     publisher: bus,

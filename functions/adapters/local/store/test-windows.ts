@@ -33,7 +33,11 @@ interface RunRow {
 }
 
 const STATUSES = ['skipped', 'passed', 'failed'] as const;
-const CODES: Record<TestOutcome['status'], number> = { skipped: 0, passed: 1, failed: 2 };
+/** Each status's code: its index in STATUSES. */
+const CODES = Object.fromEntries(STATUSES.map((s, i) => [s, i])) as Record<
+  TestOutcome['status'],
+  number
+>;
 const NONE: readonly RunPart[] = [];
 const RETRIED = 3;
 const PRUNED = 'window_runs_pruned';

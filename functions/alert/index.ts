@@ -18,7 +18,8 @@ export const handler = lambdaEntry(
     config: await configFromEnv(),
     store: new DynamoAlertStore({ table: requireEnv('ALERT_TABLE'), client: dynamo() }),
     dispatch: createSnsDispatch({
-      client: sns(),
+      // Made on the first notification: most invocations change no alert's state.
+      client: { send: (command) => sns().send(command) },
       topics: {
         critical: requireEnv('CRITICAL_TOPIC_ARN'),
         warning: requireEnv('WARNING_TOPIC_ARN'),

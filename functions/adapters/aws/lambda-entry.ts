@@ -33,14 +33,24 @@ export const lambdaEntry = <E, R>(
   return withSentry(name, withColdStartMetric(metrics, flushed), { dsn: sentryDsn });
 };
 
-/** The stage's Vigil bus (`EVENT_BUS_NAME`), counting publish retries as a pipeline metric. */
+/**
+ * The stage's Vigil bus (`EVENT_BUS_NAME`), counting publish retries as a pipeline metric. Its
+ * client is made on the first publish, not at init: most invocations of the alert and history
+ * functions publish nothing (docs/performance.md#cold-start).
+ */
 export const busPublisher = (): EventBridgePublisher =>
   new EventBridgePublisher({
     busName: requireEnv('EVENT_BUS_NAME'),
-    client: eventBridge(),
+    client: { send: (command) => eventBridge().send(command) },
     onRetry: () => emitPipelineMetric(metrics, PIPELINE_METRICS.publishRetries, {}),
   });
 
-/** `{{secret:NAME}}` lookups under the stage's `SECRETS_PREFIX` (`vigil/<stage>/`). */
+/**
+ * `{{secret:NAME}}` lookups under the stage's `SECRETS_PREFIX` (`vigil/<stage>/`); the client is
+ * made on the first lookup (a config without secret references makes none).
+ */
 export const stageSecrets = (): SecretsManagerSecretResolver =>
-  new SecretsManagerSecretResolver({ client: secrets(), prefix: process.env.SECRETS_PREFIX ?? '' });
+  new SecretsManagerSecretResolver({
+    client: { send: (command) => secrets().send(command) },
+    prefix: process.env.SECRETS_PREFIX ?? '',
+  });

@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig, type VigilConfig } from '../../functions/core/config';
+import { configJsonHash } from '../../functions/core/config-access';
 import { SIDE_FILES } from '../../functions/core/side-files';
 import { BROWSER_EXTERNALS, browserAfterBundling } from '../../lib/browser-checks';
 import {
@@ -92,6 +93,8 @@ const lambdaEnv = (repoConfig: VigilConfig): Record<string, string> => ({
   POWERTOOLS_LOG_LEVEL: 'INFO',
   VIGIL_STAGE: 'dev',
   VIGIL_CONFIG_JSON: JSON.stringify(repoConfig),
+  // As synth sets it: the config is not validated again (the schema's side file is tested apart).
+  VIGIL_CONFIG_SHA256: configJsonHash(JSON.stringify(repoConfig)),
   EVENT_BUS_NAME: 'vigil-test-bus',
   ARCHIVE_BUCKET: 'vigil-test-archive',
   LEDGER_TABLE: 'vigil-test-ledger',
@@ -125,6 +128,8 @@ interface Loaded {
   notifyStack: string;
   /** The next 02:30 UTC after 2026-01-01, from the cron-parser side file beside notify's bundle. */
   cronNext: string;
+  /** What the config schema side file beside notify's bundle says of a probe without a url. */
+  configError: string;
   dashboard: { status?: number; type?: string; html?: string; error?: string };
 }
 
@@ -149,13 +154,18 @@ const lambdaScript = (files: Record<FunctionName, string>): string => {
       `new URL("./cron-parser.mjs", ${JSON.stringify(pathToFileURL(files.notify).href)}));`,
     'const cronNext = CronExpressionParser.parse("30 2 * * *", ' +
       '{ currentDate: "2026-01-01T00:00:00Z", tz: "UTC" }).next().toISOString();',
+    'const { parseConfig } = await import(' +
+      `new URL("./config-schema.mjs", ${JSON.stringify(pathToFileURL(files.notify).href)}));`,
+    'let configError = "";',
+    'try { parseConfig({ probes: [{ name: "no-url" }] }, "VIGIL_CONFIG_JSON"); } ' +
+      'catch (e) { configError = String(e?.message ?? e); }',
     'let dashboard;',
     'try {',
     `  const r = await (${load('web')}).handler(${JSON.stringify(GET_DASHBOARD)});`,
     '  const html = (await import("node:zlib")).gunzipSync(Buffer.from(r.body, "base64")).toString();',
     '  dashboard = { status: r.statusCode, type: r.headers["content-type"], html };',
     '} catch (e) { dashboard = { error: String(e?.stack ?? e) }; }',
-    'console.log("RESULT " + JSON.stringify({ handlers, notifyStack, cronNext, dashboard }));',
+    'console.log("RESULT " + JSON.stringify({ handlers, notifyStack, cronNext, configError, dashboard }));',
   ].join('\n');
 };
 
@@ -241,7 +251,7 @@ describe('function bundles', () => {
     ]);
   });
 
-  it('leaves the Sentry SDK and cron-parser out of every bundle, in side files beside it', () => {
+  it('leaves the Sentry SDK, cron-parser and the config schema out of every bundle, in side files beside it', () => {
     for (const name of FUNCTIONS) {
       const { sources } = JSON.parse(readFileSync(`${files[name]}.map`, 'utf8')) as SourceMapV3;
       for (const entry of Object.values(SIDE_FILES))
@@ -258,6 +268,7 @@ describe('function bundles', () => {
       expect.arrayContaining(Object.keys(SIDE_FILES).map((name) => `${name}.mjs`)),
     );
     expect(loaded.cronNext).toBe('2026-01-01T02:30:00.000Z');
+    expect(loaded.configError).toMatch(/Invalid Vigil config in VIGIL_CONFIG_JSON: probes\.0/);
   });
 
   it('reports a thrown error to Sentry through the side file beside the bundle', () => {

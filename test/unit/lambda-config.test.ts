@@ -45,6 +45,16 @@ describe('configFromEnv', () => {
     await expect(configFromEnv(changed)).rejects.toThrow(/VIGIL_CONFIG_JSON: probes\.0/);
   });
 
+  it('loads the schema from the side file beside the bundle in a Lambda bundle', async () => {
+    // A Lambda bundle defines VIGIL_SIDE_FILES (test/infra/bundle.test.ts runs the real file).
+    vi.stubGlobal('VIGIL_SIDE_FILES', true);
+    try {
+      await expect(configFromEnv({})).rejects.toThrow(/functions\/core\/config-schema\.mjs/);
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+
   it('validates a config without a hash, and an absent config is the defaults', async () => {
     await expect(
       configFromEnv({ VIGIL_CONFIG_JSON: JSON.stringify({ probes: [{ name: 'no-url' }] }) }),

@@ -1,6 +1,6 @@
-import * as z from 'zod';
 import { VigilError } from './errors.js';
 import { DETAIL_TYPES, SOURCES } from './event-names.js';
+import * as z from './zod-mini.js';
 
 /**
  * Canonical events: the one definition of what travels on the bus, used by the
@@ -20,18 +20,18 @@ export type DetailType = (typeof DETAIL_TYPES)[keyof typeof DETAIL_TYPES];
 
 const coverageMetricSchema = z.object({
   /** null: the tool did not measure this metric (`reason` says why). */
-  pct: z.number().nullable(),
+  pct: z.nullable(z.number()),
   covered: z.number(),
   total: z.number(),
-  reason: z.string().optional(),
+  reason: z.optional(z.string()),
 });
 
 export const gateCheckSchema = z.object({
   id: z.string(),
   status: z.enum(['pass', 'fail', 'skip']),
   message: z.string(),
-  actual: z.number().nullable(),
-  threshold: z.number().nullable(),
+  actual: z.nullable(z.number()),
+  threshold: z.nullable(z.number()),
 });
 
 export const gateSchema = z.object({
@@ -42,27 +42,27 @@ export const gateSchema = z.object({
 export const archivePointerSchema = z.object({
   /** `s3://bucket/key` on AWS, `file:///abs/path` locally. */
   uri: z.string(),
-  bytes: z.number().int().nonnegative(),
-  sha256: z.string().length(64),
+  bytes: z.int().check(z.nonnegative()),
+  sha256: z.string().check(z.length(64)),
 });
 
 export const metadataSchema = z.object({
   project: z.string(),
-  suite: z.string().optional(),
-  branch: z.string().optional(),
-  commit: z.string().optional(),
-  ci: z.string().optional(),
+  suite: z.optional(z.string()),
+  branch: z.optional(z.string()),
+  commit: z.optional(z.string()),
+  ci: z.optional(z.string()),
   runId: z.string(),
   correlationId: z.string(),
   format: z.string(),
-  dialect: z.string().optional(),
+  dialect: z.optional(z.string()),
   ingestedAt: z.string(),
   /** The report exactly as received (after gunzip). */
   archive: archivePointerSchema,
   /** The normalized result with every test case, for history and drill-down. */
   normalized: archivePointerSchema,
   /** W3C trace context of the span that published the event (OpenTelemetry export on). */
-  traceparent: z.string().optional(),
+  traceparent: z.optional(z.string()),
 });
 
 export const testRunDetailSchema = z.object({
@@ -82,7 +82,7 @@ export const testRunDetailSchema = z.object({
       suite: z.string(),
       classname: z.string(),
       name: z.string(),
-      message: z.string().optional(),
+      message: z.optional(z.string()),
     }),
   ),
   failedTestsTruncated: z.boolean(),
@@ -95,7 +95,7 @@ export const coverageDetailSchema = z.object({
     lines: coverageMetricSchema,
     branches: coverageMetricSchema,
     functions: coverageMetricSchema,
-    statements: coverageMetricSchema.optional(),
+    statements: z.optional(coverageMetricSchema),
   }),
   gate: gateSchema,
 });
@@ -106,15 +106,15 @@ export const loadDetailSchema = z.object({
     requests: z.number(),
     failedRequests: z.number(),
     errorRate: z.number(),
-    durationMs: z.number().optional(),
-    requestsPerSecond: z.number().optional(),
+    durationMs: z.optional(z.number()),
+    requestsPerSecond: z.optional(z.number()),
     latencyMs: z.record(z.string(), z.number()),
     /** The first thresholds that fit the event (see `thresholdsTotal`). */
     thresholds: z.array(z.object({ name: z.string(), passed: z.boolean() })),
   }),
   gate: gateSchema,
   /** Set when the report had more thresholds than the event lists: all are in the archive. */
-  thresholdsTotal: z.number().int().nonnegative().optional(),
+  thresholdsTotal: z.optional(z.int().check(z.nonnegative())),
 });
 
 export const benchmarkDetailSchema = z.object({
@@ -126,15 +126,15 @@ export const benchmarkDetailSchema = z.object({
         name: z.string(),
         unit: z.string(),
         value: z.number(),
-        samples: z.number().optional(),
-        stddev: z.number().optional(),
-        direction: z.enum(['smaller', 'bigger']).optional(),
+        samples: z.optional(z.number()),
+        stddev: z.optional(z.number()),
+        direction: z.optional(z.enum(['smaller', 'bigger'])),
       }),
     ),
   }),
   gate: gateSchema,
   /** Set when the report had more benchmarks than the event lists: all are in the archive. */
-  benchmarksTotal: z.number().int().nonnegative().optional(),
+  benchmarksTotal: z.optional(z.int().check(z.nonnegative())),
 });
 
 const severityEnum = z.enum(['critical', 'high', 'medium', 'low', 'info']);
@@ -143,7 +143,7 @@ const severityEnum = z.enum(['critical', 'high', 'medium', 'low', 'info']);
 export const findingRefSchema = z.object({
   tool: z.string(),
   ruleId: z.string(),
-  ruleName: z.string().optional(),
+  ruleName: z.optional(z.string()),
   severity: severityEnum,
   /** `file:line`, `METHOD url (param p)` or `package range`. */
   location: z.string(),
@@ -182,67 +182,67 @@ export const probeCompletedDetailSchema = z.object({
     /** Where the probe ran: `local` or the AWS region. */
     location: z.string(),
     /** How long after its scheduled time the run started, when late (local scheduler). */
-    lateMs: z.number().nonnegative().optional(),
+    lateMs: z.optional(z.number().check(z.nonnegative())),
     /** The W3C trace id the probe's requests carried (`traceparent`): the target's traces join it. */
-    traceId: z.string().optional(),
+    traceId: z.optional(z.string()),
     /** W3C trace context of the probe check, continued by the handlers that receive the event. */
-    traceparent: z.string().optional(),
+    traceparent: z.optional(z.string()),
   }),
   url: z.string(),
   method: z.string(),
   status: z.enum(['up', 'down']),
-  latencyMs: z.number().nonnegative(),
-  statusCode: z.number().int().optional(),
+  latencyMs: z.number().check(z.nonnegative()),
+  statusCode: z.optional(z.int()),
   /** 1-based attempt number within the scheduled run (sub-minute sampling). */
-  attempt: z.number().int().positive(),
+  attempt: z.int().check(z.positive()),
   /** The first assertion that failed, e.g. `status`, `maxLatencyMs`, `bodyContains`, `json:$.status`, `timeout`, `connection`, `tls`. */
-  failure: z
-    .object({
+  failure: z.optional(
+    z.object({
       assertion: z.string(),
       message: z.string(),
       /** The step that failed, for a multi-step probe. */
-      step: z.string().optional(),
-    })
-    .optional(),
-  tls: z.object({ validTo: z.string(), daysRemaining: z.number() }).optional(),
+      step: z.optional(z.string()),
+    }),
+  ),
+  tls: z.optional(z.object({ validTo: z.string(), daysRemaining: z.number() })),
   /** A multi-step probe's steps in order: each one's outcome (`skipped` after a failure) and timing. */
-  steps: z
-    .array(
+  steps: z.optional(
+    z.array(
       z.object({
         name: z.string(),
         status: z.enum(['up', 'down', 'skipped']),
-        latencyMs: z.number().nonnegative(),
-        statusCode: z.number().int().optional(),
-        failure: z.object({ assertion: z.string(), message: z.string() }).optional(),
+        latencyMs: z.number().check(z.nonnegative()),
+        statusCode: z.optional(z.int()),
+        failure: z.optional(z.object({ assertion: z.string(), message: z.string() })),
       }),
-    )
-    .optional(),
+    ),
+  ),
   /** A browser check's page measurements (Web Vitals the browser exposes), console errors and failed requests. */
-  browser: z
-    .object({
-      vitals: z
-        .object({
-          ttfbMs: z.number().nonnegative(),
-          fcpMs: z.number().nonnegative(),
-          lcpMs: z.number().nonnegative(),
-          cls: z.number().nonnegative(),
-        })
-        .partial(),
+  browser: z.optional(
+    z.object({
+      vitals: z.partial(
+        z.object({
+          ttfbMs: z.number().check(z.nonnegative()),
+          fcpMs: z.number().check(z.nonnegative()),
+          lcpMs: z.number().check(z.nonnegative()),
+          cls: z.number().check(z.nonnegative()),
+        }),
+      ),
       consoleErrors: z.array(z.string()),
       failedRequests: z.array(z.string()),
-    })
-    .optional(),
+    }),
+  ),
   /** Files kept from a failed browser check, read back at `GET /v1/artifacts/{name}?bytes=`. */
-  artifacts: z
-    .array(
+  artifacts: z.optional(
+    z.array(
       z.object({
         kind: z.enum(['screenshot', 'trace']),
         /** `<sha256>.png` or `<sha256>.zip`: content-addressed in the archive. */
         name: z.string(),
-        bytes: z.number().int().nonnegative(),
+        bytes: z.int().check(z.nonnegative()),
       }),
-    )
-    .optional(),
+    ),
+  ),
   /** Non-fatal findings such as a certificate close to expiry. */
   warnings: z.array(z.string()),
   severity: z.enum(['critical', 'warning']),
@@ -266,11 +266,11 @@ export const heartbeatCheckedDetailSchema = z.object({
   outcome: z.enum(['ok', 'failed', 'missed', 'overrun']),
   /** One sentence for people, e.g. why it failed. */
   message: z.string(),
-  expectedAt: z.string().optional(),
-  lastPingAt: z.string().optional(),
-  durationSeconds: z.number().nonnegative().optional(),
-  exitCode: z.number().int().optional(),
-  nextDueAt: z.string().optional(),
+  expectedAt: z.optional(z.string()),
+  lastPingAt: z.optional(z.string()),
+  durationSeconds: z.optional(z.number().check(z.nonnegative())),
+  exitCode: z.optional(z.int()),
+  nextDueAt: z.optional(z.string()),
   severity: z.enum(['critical', 'warning']),
   tags: z.array(z.string()),
 });
@@ -284,8 +284,8 @@ export const testFlakyDetailSchema = z.object({
     project: z.string(),
     /** The run whose outcome made the test flaky (its branch and commit, when known). */
     runId: z.string(),
-    branch: z.string().optional(),
-    commit: z.string().optional(),
+    branch: z.optional(z.string()),
+    commit: z.optional(z.string()),
     correlationId: z.string(),
     detectedAt: z.string(),
   }),
@@ -301,11 +301,11 @@ export const testFlakyDetailSchema = z.object({
   /** One sentence for people, e.g. `passed and failed on commit abc123 (runs r1, r2)`. */
   explanation: z.string(),
   /** Status changes / comparisons over the default branch's recent outcomes. */
-  flipRate: z.number().min(0).max(1).optional(),
+  flipRate: z.optional(z.number().check(z.gte(0)).check(z.lte(1))),
   /** Set when a (non-expired) quarantine covers the test. */
-  quarantined: z.object({ owner: z.string(), expires: z.string() }).optional(),
+  quarantined: z.optional(z.object({ owner: z.string(), expires: z.string() })),
   /** This notice's place among the run's notices (1-based), so consumers can group a burst. */
-  batch: z.object({ index: z.number().int().positive(), total: z.number().int().positive() }),
+  batch: z.object({ index: z.int().check(z.positive()), total: z.int().check(z.positive()) }),
 });
 
 /** An alert transition, as sent to every channel (Slack, webhook, SNS email). */
@@ -334,19 +334,19 @@ export const alertNotificationSchema = z.object({
   /** When the incident started (first failure that led to FIRING). */
   since: z.string(),
   at: z.string(),
-  lastError: z.string().optional(),
+  lastError: z.optional(z.string()),
   /** For RESOLVED: how long it was down. */
-  downtimeSeconds: z.number().nonnegative().optional(),
-  runbookUrl: z.string().optional(),
+  downtimeSeconds: z.optional(z.number().check(z.nonnegative())),
+  runbookUrl: z.optional(z.string()),
   correlationId: z.string(),
   /** Set when a maintenance window suppressed delivery. */
-  suppressedBy: z.string().optional(),
+  suppressedBy: z.optional(z.string()),
   /** Why an incident ended other than by recovering (RESOLVED), e.g. `check removed from the configuration`. */
-  reason: z.string().optional(),
+  reason: z.optional(z.string()),
   /** The trace id of the probe check behind the latest observation (W3C, as sent to the target). */
-  traceId: z.string().optional(),
+  traceId: z.optional(z.string()),
   /** W3C trace context of the span that sent the notification (OpenTelemetry export on). */
-  traceparent: z.string().optional(),
+  traceparent: z.optional(z.string()),
 });
 
 /** One alert of an Alertmanager webhook (bounded and checked by core/alerts/alertmanager.ts). */
@@ -357,7 +357,7 @@ export const alertmanagerAlertDetailSchema = z.object({
     ingestedAt: z.string(),
     /** The Alertmanager receiver that sent it. */
     receiver: z.string(),
-    traceparent: z.string().optional(),
+    traceparent: z.optional(z.string()),
   }),
   alert: z.object({
     status: z.enum(['firing', 'resolved']),
@@ -366,7 +366,7 @@ export const alertmanagerAlertDetailSchema = z.object({
     annotations: z.record(z.string(), z.string()),
     startsAt: z.string(),
     endsAt: z.string(),
-    generatorURL: z.string().optional(),
+    generatorURL: z.optional(z.string()),
   }),
 });
 

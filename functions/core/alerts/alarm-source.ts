@@ -1,7 +1,7 @@
-import * as z from 'zod';
 import type { VigilConfig } from '../config';
 import { firstIssue, VigilError } from '../errors';
 import { DETAIL_TYPES, SOURCES } from '../event-names';
+import * as z from '../zod-mini';
 import { alarmSeverity, clip, IMMEDIATE } from './sources';
 import type { Observation } from './state';
 
@@ -16,7 +16,7 @@ const alarmStateSchema = z.object({
   reason: z.string(),
   /** CloudWatch writes `2019-10-02T17:04:40.985+0000` (no colon in the offset). */
   timestamp: z.string(),
-  reasonData: z.string().optional(),
+  reasonData: z.optional(z.string()),
 });
 
 /**
@@ -32,10 +32,10 @@ export const cloudWatchAlarmEventSchema = z.object({
   account: z.string(),
   resources: z.array(z.string()),
   detail: z.object({
-    alarmName: z.string().min(1),
+    alarmName: z.string().check(z.minLength(1)),
     state: alarmStateSchema,
-    previousState: alarmStateSchema.optional(),
-    configuration: z.object({ description: z.string().nullish() }).loose().optional(),
+    previousState: z.optional(alarmStateSchema),
+    configuration: z.optional(z.looseObject({ description: z.nullish(z.string()) })),
   }),
 });
 
@@ -83,7 +83,7 @@ export const alarmObservation = (input: unknown, config: VigilConfig): Observati
   try {
     return observationFromAlarm(input, config);
   } catch (e) {
-    if (e instanceof z.ZodError) {
+    if (e instanceof z.$ZodError) {
       throw new VigilError('bad_request', `Invalid CloudWatch alarm event: ${firstIssue(e)}`);
     }
     throw e;

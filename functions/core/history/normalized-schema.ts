@@ -1,5 +1,5 @@
-import * as z from 'zod';
 import { benchmarkDetailSchema, loadDetailSchema } from '../events';
+import * as z from '../zod-mini';
 
 /**
  * The schema of what the history reads from a run's normalized result, in a module of its own:

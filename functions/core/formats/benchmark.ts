@@ -1,5 +1,5 @@
-import * as z from 'zod';
 import { invalidReport } from '../errors';
+import * as z from '../zod-mini';
 import { unusableValue } from './benchmark-units';
 import { isRecord, parseShape } from './shape';
 import { type Benchmark, MAX_BENCHMARK_VALUE, type ParsedBenchmark } from './types';
@@ -8,7 +8,10 @@ import { type Benchmark, MAX_BENCHMARK_VALUE, type ParsedBenchmark } from './typ
  * A benchmark value (any unit): at most MAX_BENCHMARK_VALUE either way. Here, not in shape.ts:
  * a schema built at load time would bring zod into every bundle that imports shape.ts.
  */
-export const benchmarkNumber = z.number().min(-MAX_BENCHMARK_VALUE).max(MAX_BENCHMARK_VALUE);
+export const benchmarkNumber = z
+  .number()
+  .check(z.gte(-MAX_BENCHMARK_VALUE))
+  .check(z.lte(MAX_BENCHMARK_VALUE));
 
 /**
  * Benchmark results, four producers:
@@ -35,11 +38,11 @@ const Pytest = z.object({
   benchmarks: z.array(
     z.object({
       name: z.string(),
-      fullname: z.string().nullish(),
+      fullname: z.nullish(z.string()),
       stats: z.object({
         mean: benchmarkNumber,
-        stddev: benchmarkNumber.nullish(),
-        rounds: z.number().nonnegative().nullish(),
+        stddev: z.nullish(benchmarkNumber),
+        rounds: z.nullish(z.number().check(z.nonnegative())),
       }),
     }),
   ),
@@ -55,9 +58,9 @@ const Vitest = z.object({
             z.object({
               name: z.string(),
               mean: benchmarkNumber,
-              sd: benchmarkNumber.nullish(),
-              sampleCount: z.number().nonnegative().nullish(),
-              samples: z.array(z.unknown()).nullish(),
+              sd: z.nullish(benchmarkNumber),
+              sampleCount: z.nullish(z.number().check(z.nonnegative())),
+              samples: z.nullish(z.array(z.unknown())),
             }),
           ),
         }),
@@ -71,8 +74,8 @@ const Hyperfine = z.object({
     z.object({
       command: z.string(),
       mean: benchmarkNumber,
-      stddev: benchmarkNumber.nullish(),
-      times: z.array(z.unknown()).nullish(),
+      stddev: z.nullish(benchmarkNumber),
+      times: z.nullish(z.array(z.unknown())),
     }),
   ),
 });

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../zod-mini';
 import { benchmarkNumber } from './benchmark';
 import { unusableValue } from './benchmark-units';
 import { parseShape } from './shape';
@@ -21,21 +21,21 @@ const WHAT = 'Google Benchmark JSON report';
 
 const Run = z.object({
   name: z.string(),
-  run_name: z.string().optional(),
-  run_type: z.enum(['iteration', 'aggregate']).optional(),
-  aggregate_name: z.string().optional(),
-  repetitions: z.number().int().nonnegative().optional(),
-  real_time: benchmarkNumber.optional(),
-  cpu_time: benchmarkNumber.optional(),
-  time_unit: z.string().optional(),
-  error_occurred: z.boolean().optional(),
-  error_message: z.string().optional(),
-  bytes_per_second: benchmarkNumber.optional(),
-  items_per_second: benchmarkNumber.optional(),
+  run_name: z.optional(z.string()),
+  run_type: z.optional(z.enum(['iteration', 'aggregate'])),
+  aggregate_name: z.optional(z.string()),
+  repetitions: z.optional(z.int().check(z.nonnegative())),
+  real_time: z.optional(benchmarkNumber),
+  cpu_time: z.optional(benchmarkNumber),
+  time_unit: z.optional(z.string()),
+  error_occurred: z.optional(z.boolean()),
+  error_message: z.optional(z.string()),
+  bytes_per_second: z.optional(benchmarkNumber),
+  items_per_second: z.optional(benchmarkNumber),
 });
 
 const Report = z.object({
-  context: z.object({ library_build_type: z.string().optional() }),
+  context: z.object({ library_build_type: z.optional(z.string()) }),
   benchmarks: z.array(Run),
 });
 

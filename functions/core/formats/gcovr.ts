@@ -1,5 +1,5 @@
-import * as z from 'zod';
 import { invalidReport } from '../errors';
+import * as z from '../zod-mini';
 import { parseShape } from './shape';
 import { type CoverageMetric, coverageMetric, type ParsedCoverage } from './types';
 
@@ -13,14 +13,14 @@ import { type CoverageMetric, coverageMetric, type ParsedCoverage } from './type
 
 const WHAT = 'gcovr JSON summary';
 
-const count = z.number().int().nonnegative();
+const count = z.int().check(z.nonnegative());
 const Summary = z.object({
   line_total: count,
   line_covered: count,
-  branch_total: count.optional(),
-  branch_covered: count.optional(),
-  function_total: count.optional(),
-  function_covered: count.optional(),
+  branch_total: z.optional(count),
+  branch_covered: z.optional(count),
+  function_total: z.optional(count),
+  function_covered: z.optional(count),
 });
 
 const metric = (

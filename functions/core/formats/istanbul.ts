@@ -1,5 +1,5 @@
-import * as z from 'zod';
 import { invalidReport } from '../errors';
+import * as z from '../zod-mini';
 import { looksLikeIstanbulFinal, parseIstanbulFinal } from './istanbul-final';
 import { parseShape } from './shape';
 import { type CoverageMetric, istanbulMetric, type ParsedCoverage } from './types';
@@ -13,8 +13,8 @@ import { type CoverageMetric, istanbulMetric, type ParsedCoverage } from './type
  */
 
 const Metric = z.object({
-  total: z.number().nonnegative(),
-  covered: z.number().nonnegative(),
+  total: z.number().check(z.nonnegative()),
+  covered: z.number().check(z.nonnegative()),
 });
 
 const IstanbulSchema = z.object({
@@ -22,7 +22,7 @@ const IstanbulSchema = z.object({
     lines: Metric,
     branches: Metric,
     functions: Metric,
-    statements: Metric.optional(),
+    statements: z.optional(Metric),
   }),
 });
 

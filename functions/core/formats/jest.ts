@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../zod-mini';
 import { parseShape } from './shape';
 import {
   DETAILS_MAX_TESTS,
@@ -41,26 +41,26 @@ import {
  * contribute nothing (zero tests) and the run would pass the gate.
  * ---------------------------------------------------------------------------------------- */
 
-const count = z.number().nonnegative().nullish();
+const count = z.nullish(z.number().check(z.nonnegative()));
 
 const AssertionSchema = z.object({
-  ancestorTitles: z.array(z.string()).nullish(),
+  ancestorTitles: z.nullish(z.array(z.string())),
   title: z.string(),
   status: z.string(),
-  duration: z.number().nullish(),
-  failureMessages: z.array(z.string()).nullish(),
-  invocations: z.number().nullish(),
-  meta: z.unknown().optional(),
+  duration: z.nullish(z.number()),
+  failureMessages: z.nullish(z.array(z.string())),
+  invocations: z.nullish(z.number()),
+  meta: z.optional(z.unknown()),
   // `jest --testLocationInResults`; Vitest with `includeTaskLocation`.
-  location: z.object({ line: z.number() }).nullish(),
+  location: z.nullish(z.object({ line: z.number() })),
 });
 
 const TestFileSchema = z.object({
   name: z.string(),
-  status: z.string().nullish(),
-  message: z.string().nullish(),
-  startTime: z.number().nullish(),
-  endTime: z.number().nullish(),
+  status: z.nullish(z.string()),
+  message: z.nullish(z.string()),
+  startTime: z.nullish(z.number()),
+  endTime: z.nullish(z.number()),
   assertionResults: z.array(AssertionSchema),
 });
 
@@ -69,9 +69,9 @@ const JestSchema = z.object({
   numTotalTests: count,
   numPassedTests: count,
   numFailedTests: count,
-  startTime: z.number().nullish(),
-  numRuntimeErrorTestSuites: z.unknown().optional(),
-  wasInterrupted: z.unknown().optional(),
+  startTime: z.nullish(z.number()),
+  numRuntimeErrorTestSuites: z.optional(z.unknown()),
+  wasInterrupted: z.optional(z.unknown()),
 });
 
 type Assertion = z.output<typeof AssertionSchema>;

@@ -1,5 +1,5 @@
-import * as z from 'zod';
 import { invalidReport } from '../errors';
+import * as z from '../zod-mini';
 import { formatPath, isRecord, parseShape } from './shape';
 import {
   DETAILS_MAX_TESTS,
@@ -29,30 +29,30 @@ const WHAT = 'Playwright JSON report';
 const SEPARATOR = ' › ';
 
 const Result = z.object({
-  status: z.string().optional(),
-  duration: z.number().nonnegative().max(MAX_DURATION_MS).optional(),
-  error: z
-    .object({
-      message: z.string().optional(),
-      stack: z.string().optional(),
-      location: z.object({ file: z.string(), line: z.number() }).optional(),
-    })
-    .nullish(),
-  errors: z.array(z.object({ message: z.string().optional() })).optional(),
+  status: z.optional(z.string()),
+  duration: z.optional(z.number().check(z.nonnegative()).check(z.lte(MAX_DURATION_MS))),
+  error: z.nullish(
+    z.object({
+      message: z.optional(z.string()),
+      stack: z.optional(z.string()),
+      location: z.optional(z.object({ file: z.string(), line: z.number() })),
+    }),
+  ),
+  errors: z.optional(z.array(z.object({ message: z.optional(z.string()) }))),
 });
 
 const Test = z.object({
-  projectName: z.string().optional(),
-  expectedStatus: z.string().optional(),
+  projectName: z.optional(z.string()),
+  expectedStatus: z.optional(z.string()),
   status: z.enum(['expected', 'unexpected', 'flaky', 'skipped']),
   results: z.array(Result),
-  annotations: z.array(z.object({ type: z.string() })).optional(),
+  annotations: z.optional(z.array(z.object({ type: z.string() }))),
 });
 
 const Spec = z.object({
   title: z.string(),
-  file: z.string().optional(),
-  line: z.number().optional(),
+  file: z.optional(z.string()),
+  line: z.optional(z.number()),
   tests: z.array(Test),
 });
 
@@ -63,26 +63,26 @@ interface SuiteShape {
   suites?: SuiteShape[] | undefined;
 }
 
-const Suite: z.ZodType<SuiteShape> = z.lazy(() =>
+const Suite: z.ZodMiniType<SuiteShape> = z.lazy(() =>
   z.object({
     title: z.string(),
-    file: z.string().optional(),
-    specs: z.array(Spec).optional(),
-    suites: z.array(Suite).optional(),
+    file: z.optional(z.string()),
+    specs: z.optional(z.array(Spec)),
+    suites: z.optional(z.array(Suite)),
   }),
 );
 
 const Report = z.object({
   suites: z.array(Suite),
-  stats: z
-    .object({
-      duration: z.number().nonnegative().max(MAX_DURATION_MS).optional(),
-      expected: z.number().optional(),
-      unexpected: z.number().optional(),
-      flaky: z.number().optional(),
-      skipped: z.number().optional(),
-    })
-    .optional(),
+  stats: z.optional(
+    z.object({
+      duration: z.optional(z.number().check(z.nonnegative()).check(z.lte(MAX_DURATION_MS))),
+      expected: z.optional(z.number()),
+      unexpected: z.optional(z.number()),
+      flaky: z.optional(z.number()),
+      skipped: z.optional(z.number()),
+    }),
+  ),
 });
 
 /** A suite in the document, for `refuseDeepSuites`. */

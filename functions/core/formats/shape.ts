@@ -1,5 +1,5 @@
-import type { z } from 'zod';
 import { invalidReport, type VigilError } from '../errors';
+import type * as z from '../zod-mini';
 import { MAX_DURATION_MS, validDurationMs } from './types';
 
 /* ------------------------------------------------------------------------------------------
@@ -87,7 +87,7 @@ const describeIssue = (issue: z.core.$ZodIssue, value: unknown): string => {
  * Validate `doc` against `schema`; on failure throw `invalidReport` naming the first bad
  * field, e.g. `Invalid Jest JSON report: testResults[3].status: expected a string, got number`.
  */
-export const parseShape = <S extends z.ZodType>(
+export const parseShape = <S extends z.ZodMiniType>(
   schema: S,
   doc: unknown,
   what: string,

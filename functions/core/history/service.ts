@@ -1,4 +1,3 @@
-import type * as z from 'zod';
 import type { VigilConfig } from '../config';
 import { alertBranches, historyRetentionDays, quarantineFor } from '../config-access';
 import { VigilError } from '../errors';
@@ -8,6 +7,7 @@ import type { TestCase } from '../formats/types';
 import { mapLimit } from '../pool';
 import type { ArchiveReader, Clock, EventPublisher } from '../ports';
 import { securityRunSummary } from '../security/analysis';
+import type * as z from '../zod-mini';
 import { evaluateFlaky, noticeDue, withOutcome } from './flaky';
 import type { caseSchema, normalizedSchema } from './normalized-schema';
 import { findQuarantine } from './quarantine';

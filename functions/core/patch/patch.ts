@@ -1,8 +1,8 @@
-import * as z from 'zod';
 import { VigilError } from '../errors';
 import type { GateCheck } from '../events';
 import { round2 } from '../formats/types';
 import { check, skip } from '../gates/checks';
+import * as z from '../zod-mini';
 import type { LineCoverage } from './lines';
 
 /**
@@ -33,37 +33,35 @@ const isPrefix = (p: string): boolean =>
 
 const prefixSchema = z
   .string()
-  .max(1024)
-  .refine(
-    isPrefix,
-    "must be '' or a relative directory ending with '/' (no '..', '.', empty segments or leading '/')",
+  .check(z.maxLength(1024))
+  .check(
+    z.refine(
+      isPrefix,
+      "must be '' or a relative directory ending with '/' (no '..', '.', empty segments or leading '/')",
+    ),
   );
 
 /** The changed lines as the CLI sends them: repository-relative paths, inclusive ranges. */
-export const changedLinesSchema = z
-  .object({
-    /** The directory the CLI ran in, relative to the repository root (`git rev-parse --show-prefix`). */
-    prefix: prefixSchema.optional(),
-    /** The merge base the diff was taken against (for messages). */
-    base: z.string().max(256).optional(),
-    files: z
-      .array(
-        z
-          .object({
-            path: z.string().min(1).max(1024),
-            lines: z
-              .array(z.tuple([z.number().int().positive(), z.number().int().positive()]))
-              .max(100_000),
-          })
-          .strict(),
-      )
-      .max(20_000),
-  })
-  .strict();
+export const changedLinesSchema = z.strictObject({
+  /** The directory the CLI ran in, relative to the repository root (`git rev-parse --show-prefix`). */
+  prefix: z.optional(prefixSchema),
+  /** The merge base the diff was taken against (for messages). */
+  base: z.optional(z.string().check(z.maxLength(256))),
+  files: z
+    .array(
+      z.strictObject({
+        path: z.string().check(z.minLength(1)).check(z.maxLength(1024)),
+        lines: z
+          .array(z.tuple([z.int().check(z.positive()), z.int().check(z.positive())]))
+          .check(z.maxLength(100_000)),
+      }),
+    )
+    .check(z.maxLength(20_000)),
+});
 
 export type ChangedLines = z.infer<typeof changedLinesSchema>;
 
-const envelopeSchema = z.object({ report: z.string(), patch: z.unknown() }).strict();
+const envelopeSchema = z.strictObject({ report: z.string(), patch: z.unknown() });
 
 /**
  * The body of `POST /v1/results?patch=1`: `{ "report": "<report text>", "patch": ChangedLines }`.

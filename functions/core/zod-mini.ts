@@ -4,10 +4,10 @@ import en from 'zod/v4/locales/en.js';
 /**
  * zod/mini, with zod's English messages, for every schema but the config's (events, the
  * history's normalized result, CloudWatch alarms, the JSON report formats, the coverage patch):
- * import it as `import * as z from './zod-mini'`. zod's own API hangs its checks on methods that esbuild cannot
- * tree-shake: with zod/mini a bundle carries ~70 KiB less code, which V8 parses at every cold
- * start (docs/performance.md#cold-start). zod/mini loads no locale by itself: without `en`,
- * every issue would read "Invalid input".
+ * import it as `import * as z from './zod-mini'`. zod's own API hangs its checks on methods,
+ * which esbuild cannot tree-shake: with zod/mini a bundle carries ~70 KiB less code, which V8
+ * parses at every cold start (docs/performance.md#cold-start). zod/mini loads no locale by
+ * itself: without `en`, every issue would read "Invalid input".
  */
 z.config(en());
 

@@ -1,7 +1,7 @@
-import * as z from 'zod';
 import { definedOnly, VAR_PLACEHOLDER } from './config-access.js';
 import { VigilError } from './errors.js';
 import { SECRET_PLACEHOLDER, secretNames } from './probes/secrets.js';
+import * as z from './zod-mini.js';
 
 /** The stages deployed to AWS, one stack each (`cdk deploy -c stage=NAME`). */
 export const DEPLOYED_STAGES = ['dev', 'staging', 'prod'] as const;
@@ -45,66 +45,65 @@ export interface BenchmarkGate {
 }
 
 /** Gate settings as written: every field optional, so overrides never re-apply defaults. */
-const gateOverrideSchema = z
-  .object({
+const gateOverrideSchema = z.partial(
+  z.strictObject({
     /** Fail when any test failed. */
     failOnFailedTests: z.boolean(),
     /** Fail a test report that contains no tests (usually a wrong path or a crashed runner). */
     failOnEmptyTestRun: z.boolean(),
     /** Minimum coverage percentage. */
-    minCoverage: z.number().min(0).max(100),
+    minCoverage: z.number().check(z.gte(0)).check(z.lte(100)),
     /** Which coverage metrics must reach `minCoverage`. */
-    coverageMetrics: z.array(coverageMetricName).min(1),
+    coverageMetrics: z.array(coverageMetricName).check(z.minLength(1)),
     /** Suite duration budget in seconds. */
-    maxDurationSeconds: z.number().positive(),
+    maxDurationSeconds: z.number().check(z.positive()),
     /** Fail when a load test's own thresholds failed. */
     failOnLoadThresholds: z.boolean(),
     /**
      * Fail when a coverage metric dropped by more than this many points against the base
      * branch's latest coverage (same project and suite). Off when unset.
      */
-    maxCoverageDrop: z.number().min(0).max(100),
+    maxCoverageDrop: z.number().check(z.gte(0)).check(z.lte(100)),
     /**
      * Minimum coverage (percent) of the lines a change adds or modifies, when the report was
      * sent with its changed lines (`vigil report` in a git checkout with a base). Off when unset.
      */
-    minPatchCoverage: z.number().min(0).max(100),
+    minPatchCoverage: z.number().check(z.gte(0)).check(z.lte(100)),
     /** Fail when a benchmark regressed against its baseline on the base branch. */
     failOnBenchmarkRegression: z.boolean(),
     /** Fail when a load test's p95/p99 latency or error rate regressed against its baseline. */
     failOnLoadRegression: z.boolean(),
     /** Default minimum effect size (percent) for benchmark and latency regressions. */
-    regressionThresholdPct: z.number().positive().max(1000),
+    regressionThresholdPct: z.number().check(z.positive()).check(z.lte(1000)),
     /**
      * Security findings (`security.findings` check): fail on findings at or above `minSeverity`
      * (default `high`), only those new against the base branch unless `newOnly` is false.
      */
-    security: z
-      .object({
+    security: z.partial(
+      z.strictObject({
         minSeverity: z.enum(['critical', 'high', 'medium', 'low', 'info']),
         newOnly: z.boolean(),
-      })
-      .partial()
-      .strict(),
+      }),
+    ),
     /** Per-benchmark direction and threshold, by benchmark name. */
     benchmarks: z.record(
-      z.string().min(1),
-      z
-        .object({
-          direction: z.enum(['smaller', 'bigger']).optional(),
-          thresholdPct: z.number().positive().max(1000).optional(),
-        })
-        .strict(),
+      z.string().check(z.minLength(1)),
+      z.strictObject({
+        direction: z.optional(z.enum(['smaller', 'bigger'])),
+        thresholdPct: z.optional(z.number().check(z.positive()).check(z.lte(1000))),
+      }),
     ),
-  })
-  .partial()
-  .strict();
+  }),
+);
 
 /** Top-level gate settings: the overrides filled with the defaults. */
-export const gateConfigSchema = gateOverrideSchema.transform((g) => ({
-  ...GATE_DEFAULTS,
-  ...definedOnly(g),
-}));
+export const gateConfigSchema = z.pipe(
+  gateOverrideSchema,
+  z.transform((g) => ({
+    ...GATE_DEFAULTS,
+    ...definedOnly(g),
+  })),
+);
 
 /** An instant with its zone: without one it would mean a different time on every machine. */
 const instantSchema = z.iso.datetime({
@@ -123,15 +122,13 @@ const expiresSchema = z.union([z.iso.date(), instantSchema], {
  * until `expires`. `test` is a test id as the history API lists it (`suite > classname > name`,
  * see `testId`), where `*` matches any run of characters.
  */
-export const quarantineSchema = z
-  .object({
-    test: z.string().min(1).max(1024),
-    owner: z.string().min(1).max(128),
-    reason: z.string().min(1).max(512),
-    /** Last day (UTC, inclusive) or instant the quarantine applies: `2026-12-31` or ISO 8601. */
-    expires: expiresSchema,
-  })
-  .strict();
+export const quarantineSchema = z.strictObject({
+  test: z.string().check(z.minLength(1)).check(z.maxLength(1024)),
+  owner: z.string().check(z.minLength(1)).check(z.maxLength(128)),
+  reason: z.string().check(z.minLength(1)).check(z.maxLength(512)),
+  /** Last day (UTC, inclusive) or instant the quarantine applies: `2026-12-31` or ISO 8601. */
+  expires: expiresSchema,
+});
 
 /**
  * A suppressed security finding: findings it matches do not fail the gate (they are still
@@ -139,37 +136,36 @@ export const quarantineSchema = z
  * `path` (file), `url`, `package`, `tool`, where `*` matches any run of characters.
  */
 export const securitySuppressionSchema = z
-  .object({
-    rule: z.string().min(1).max(512).optional(),
-    path: z.string().min(1).max(1024).optional(),
-    url: z.string().min(1).max(2048).optional(),
-    package: z.string().min(1).max(256).optional(),
-    tool: z.string().min(1).max(128).optional(),
-    owner: z.string().min(1).max(128),
-    reason: z.string().min(1).max(512),
+  .strictObject({
+    rule: z.optional(z.string().check(z.minLength(1)).check(z.maxLength(512))),
+    path: z.optional(z.string().check(z.minLength(1)).check(z.maxLength(1024))),
+    url: z.optional(z.string().check(z.minLength(1)).check(z.maxLength(2048))),
+    package: z.optional(z.string().check(z.minLength(1)).check(z.maxLength(256))),
+    tool: z.optional(z.string().check(z.minLength(1)).check(z.maxLength(128))),
+    owner: z.string().check(z.minLength(1)).check(z.maxLength(128)),
+    reason: z.string().check(z.minLength(1)).check(z.maxLength(512)),
     /** Last day (UTC, inclusive) or instant the suppression applies: `2026-12-31` or ISO 8601. */
     expires: expiresSchema,
   })
-  .strict()
-  .refine((s) => s.rule ?? s.path ?? s.url ?? s.package ?? s.tool, {
-    message: 'a suppression needs at least one of rule, path, url, package or tool',
-  });
+  .check(
+    z.refine((s) => s.rule ?? s.path ?? s.url ?? s.package ?? s.tool, {
+      message: 'a suppression needs at least one of rule, path, url, package or tool',
+    }),
+  );
 
-const securityConfigSchema = z
-  .object({ suppress: z.array(securitySuppressionSchema).default([]) })
-  .strict();
+const securityConfigSchema = z.strictObject({
+  suppress: z._default(z.array(securitySuppressionSchema), []),
+});
 
-export const projectConfigSchema = z
-  .object({
-    gates: gateOverrideSchema.default({}),
-    /** Quarantined tests of this project (added to the top-level list). */
-    quarantine: z.array(quarantineSchema).default([]),
-    /** Suites that get their own metric dimension; others are aggregated per project. */
-    metricSuites: z.array(z.string().min(1)).default([]),
-    /** Security findings suppressed in this project (added to the top-level list). */
-    security: securityConfigSchema.default({ suppress: [] }),
-  })
-  .strict();
+export const projectConfigSchema = z.strictObject({
+  gates: z._default(gateOverrideSchema, {}),
+  /** Quarantined tests of this project (added to the top-level list). */
+  quarantine: z._default(z.array(quarantineSchema), []),
+  /** Suites that get their own metric dimension; others are aggregated per project. */
+  metricSuites: z._default(z.array(z.string().check(z.minLength(1))), []),
+  /** Security findings suppressed in this project (added to the top-level list). */
+  security: z._default(securityConfigSchema, { suppress: [] }),
+});
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
@@ -184,65 +180,76 @@ const NO_SECRET_IN_URL =
 
 /** JSONPath-style assertion on a JSON response body: `$.a.b[0].c` with equals or exists. */
 const jsonAssertionSchema = z
-  .object({
+  .strictObject({
     path: z
       .string()
-      .regex(/^\$(\.[A-Za-z_$][\w$-]*|\[\d+\]|\['[^']*'\])*$/, 'must look like $.a.b[0].c'),
-    equals: z.union([z.string(), z.number(), z.boolean(), z.null()]).optional(),
-    exists: z.boolean().optional(),
+      .check(
+        z.regex(/^\$(\.[A-Za-z_$][\w$-]*|\[\d+\]|\['[^']*'\])*$/, 'must look like $.a.b[0].c'),
+      ),
+    equals: z.optional(z.union([z.string(), z.number(), z.boolean(), z.null()])),
+    exists: z.optional(z.boolean()),
   })
-  .strict()
-  .refine((a) => a.equals !== undefined || a.exists !== undefined, 'needs "equals" or "exists"');
+  .check(
+    z.refine((a) => a.equals !== undefined || a.exists !== undefined, 'needs "equals" or "exists"'),
+  );
 
 /** What a response must satisfy: an HTTP probe's `expect`, and each step's. */
-const probeExpectSchema = z
-  .object({
-    status: z.array(z.number().int().min(100).max(599)).min(1).default([200]),
-    maxLatencyMs: z.number().positive().optional(),
-    bodyContains: z.string().min(1).optional(),
-    json: z.array(jsonAssertionSchema).default([]),
-    headers: z.record(z.string(), z.string()).default({}),
+const probeExpectSchema = z._default(
+  z.strictObject({
+    status: z._default(
+      z.array(z.int().check(z.gte(100)).check(z.lte(599))).check(z.minLength(1)),
+      [200],
+    ),
+    maxLatencyMs: z.optional(z.number().check(z.positive())),
+    bodyContains: z.optional(z.string().check(z.minLength(1))),
+    json: z._default(z.array(jsonAssertionSchema), []),
+    headers: z._default(z.record(z.string(), z.string()), {}),
     /** DNS checks: values that must all be among the answers. */
-    values: z.array(z.string().min(1)).min(1).optional(),
+    values: z.optional(z.array(z.string().check(z.minLength(1))).check(z.minLength(1))),
     /** DNS checks: fewest answers accepted. Default 1. */
-    minCount: z.number().int().min(0).max(1000).optional(),
-  })
-  .strict()
-  .default({ status: [200], json: [], headers: {} });
+    minCount: z.optional(z.int().check(z.gte(0)).check(z.lte(1000))),
+  }),
+  { status: [200], json: [], headers: {} },
+);
 
 const httpMethod = z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
 /** One request of a multi-step probe; `url`, `headers` and `body` may use `{{vars.NAME}}`. */
-export const probeStepSchema = z
-  .object({
-    name: z
-      .string()
-      .regex(NAME, 'letters, digits, . _ - (max 64), starting with a letter or digit'),
-    url: z
-      .string()
-      .refine(
+export const probeStepSchema = z.strictObject({
+  name: z
+    .string()
+    .check(z.regex(NAME, 'letters, digits, . _ - (max 64), starting with a letter or digit')),
+  url: z
+    .string()
+    .check(
+      z.refine(
         (u) => z.url({ protocol: /^https?$/ }).safeParse(u.replace(VAR_PLACEHOLDER, 'x')).success,
         'must be an http(s) URL (with {{vars.NAME}} placeholders allowed)',
-      )
-      .refine((u) => secretNames(u).length === 0, NO_SECRET_IN_URL),
-    method: httpMethod.default('GET'),
-    headers: z.record(z.string(), z.string()).default({}),
-    body: z.string().optional(),
-    expect: probeExpectSchema,
-    /** Values for later steps: `$.a.b` from the JSON body, or `header:<name>`. */
-    extract: z
-      .record(
-        z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'a variable name: letters, digits, _'),
-        z
-          .string()
-          .regex(
+      ),
+    )
+    .check(z.refine((u) => secretNames(u).length === 0, NO_SECRET_IN_URL)),
+  method: z._default(httpMethod, 'GET'),
+  headers: z._default(z.record(z.string(), z.string()), {}),
+  body: z.optional(z.string()),
+  expect: probeExpectSchema,
+  /** Values for later steps: `$.a.b` from the JSON body, or `header:<name>`. */
+  extract: z._default(
+    z.record(
+      z
+        .string()
+        .check(z.regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'a variable name: letters, digits, _')),
+      z
+        .string()
+        .check(
+          z.regex(
             /^(\$(\.[A-Za-z_$][\w$-]*|\[\d+\]|\['[^']*'\])*|header:[A-Za-z0-9!#$%&'*+.^_`|~-]+)$/,
             'must be a JSON path ($.a.b[0]) or header:<name>',
           ),
-      )
-      .default({}),
-  })
-  .strict();
+        ),
+    ),
+    {},
+  ),
+});
 
 /** Every `{{vars.NAME}}` a step uses must be extracted by an earlier step. */
 const checkSteps = (
@@ -274,127 +281,128 @@ const checkSteps = (
 
 /** M-of-N: fire when `failures` of the last `of` results failed (consecutive or not). */
 export const failureWindowSchema = z
-  .object({
-    failures: z.number().int().min(1).max(50),
-    of: z.number().int().min(2).max(50),
+  .strictObject({
+    failures: z.int().check(z.gte(1)).check(z.lte(50)),
+    of: z.int().check(z.gte(2)).check(z.lte(50)),
   })
-  .strict()
-  .refine((w) => w.failures <= w.of, '"failures" must be at most "of"');
+  .check(z.refine((w) => w.failures <= w.of, '"failures" must be at most "of"'));
 
 /** How a check's results become alerts: the same fields for probes and heartbeats. */
 const alertPolicyShape = (failureThresholdDefault: number) => ({
   /** Consecutive failures before alerting. */
-  failureThreshold: z.number().int().min(1).max(100).default(failureThresholdDefault),
+  failureThreshold: z._default(z.int().check(z.gte(1)).check(z.lte(100)), failureThresholdDefault),
   /** Also fire when M of the last N results failed (see docs/probes-and-alerting.md). */
-  failureWindow: failureWindowSchema.optional(),
+  failureWindow: z.optional(failureWindowSchema),
   /** Consecutive successes before resolving. */
-  recoveryThreshold: z.number().int().min(1).max(100).default(1),
-  severity: z.enum(['critical', 'warning']).default('critical'),
-  runbookUrl: httpUrl.optional(),
-  tags: z.array(z.string().min(1).max(64)).default([]),
+  recoveryThreshold: z._default(z.int().check(z.gte(1)).check(z.lte(100)), 1),
+  severity: z._default(z.enum(['critical', 'warning']), 'critical'),
+  runbookUrl: z.optional(httpUrl),
+  tags: z._default(z.array(z.string().check(z.minLength(1)).check(z.maxLength(64))), []),
 });
 
 export const probeSchema = z
-  .object({
+  .strictObject({
     name: z
       .string()
-      .regex(NAME, 'letters, digits, . _ - (max 64), starting with a letter or digit'),
+      .check(z.regex(NAME, 'letters, digits, . _ - (max 64), starting with a letter or digit')),
     /**
      * Project the probe's metrics and alerts belong to (default: the top-level `project`); the
      * config check applies ingest's project-name rule (`shop/web` is fine).
      */
-    project: z.string().min(1).optional(),
+    project: z.optional(z.string().check(z.minLength(1))),
     /**
      * `http` (when absent), `tcp` (connect to `host`:`port`), `dns` (query `host`) or `browser`
      * (run `script` in Chromium).
      */
-    type: z.enum(['http', 'tcp', 'dns', 'browser']).optional(),
+    type: z.optional(z.enum(['http', 'tcp', 'dns', 'browser'])),
     /**
      * Browser checks: the Playwright script, relative to the config file (the loader makes it
      * absolute and reports a missing file).
      */
-    script: z.string().min(1).max(1024).optional(),
+    script: z.optional(z.string().check(z.minLength(1)).check(z.maxLength(1024))),
     /** Browser checks: values handed to the script as `vars` (may use `{{secret:NAME}}`). */
-    vars: z
-      .record(
-        z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'a variable name: letters, digits, _'),
-        z.string().max(4096),
-      )
-      .optional(),
+    vars: z.optional(
+      z.record(
+        z
+          .string()
+          .check(z.regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'a variable name: letters, digits, _')),
+        z.string().check(z.maxLength(4096)),
+      ),
+    ),
     /** TCP and DNS checks: the host to connect to, or the name to look up. */
-    host: z
-      .string()
-      .regex(/^[A-Za-z0-9_.:-]{1,253}$/, 'a host name or IP address')
-      .optional(),
+    host: z.optional(
+      z.string().check(z.regex(/^[A-Za-z0-9_.:-]{1,253}$/, 'a host name or IP address')),
+    ),
     /** TCP checks: the port. */
-    port: z.number().int().min(1).max(65535).optional(),
+    port: z.optional(z.int().check(z.gte(1)).check(z.lte(65535))),
     /** TCP checks: do a TLS handshake after connecting (and check the certificate's expiry). */
-    tls: z.boolean().optional(),
+    tls: z.optional(z.boolean()),
     /** DNS checks: the record type asked for (default `A`). */
-    recordType: z.enum(['A', 'AAAA', 'CNAME', 'MX', 'NS', 'TXT']).optional(),
+    recordType: z.optional(z.enum(['A', 'AAAA', 'CNAME', 'MX', 'NS', 'TXT'])),
     /** The URL of a single-request probe; a multi-step probe has `steps` instead. */
-    url: httpUrl.refine((u) => secretNames(u).length === 0, NO_SECRET_IN_URL).optional(),
+    url: z.optional(httpUrl.check(z.refine((u) => secretNames(u).length === 0, NO_SECRET_IN_URL))),
     /** A multi-step API check: requests run in order, later ones using earlier ones' `extract`. */
-    steps: z.array(probeStepSchema).min(1).max(20).optional(),
-    method: httpMethod.default('GET'),
+    steps: z.optional(z.array(probeStepSchema).check(z.minLength(1)).check(z.maxLength(20))),
+    method: z._default(httpMethod, 'GET'),
     /** Header values may reference secrets as `{{secret:NAME}}`; they are never logged. */
-    headers: z.record(z.string(), z.string()).default({}),
+    headers: z._default(z.record(z.string(), z.string()), {}),
     /** Sent as is: `{{secret:NAME}}` is resolved in a step's body, not here (refused below). */
-    body: z.string().optional(),
+    body: z.optional(z.string()),
     /** Local mode: any interval >= 1 s. On AWS the schedule is 1 minute with `samplesPerMinute`. */
-    intervalSeconds: z.number().int().min(1).max(3600).default(60),
+    intervalSeconds: z._default(z.int().check(z.gte(1)).check(z.lte(3600)), 60),
     /** AWS: how many samples one scheduled invocation takes within its minute (1-6). */
-    samplesPerMinute: z.number().int().min(1).max(6).default(1),
+    samplesPerMinute: z._default(z.int().check(z.gte(1)).check(z.lte(6)), 1),
     /** At most 30 s; a browser check's (launch, script, screenshot and trace) up to 120 s. */
-    timeoutMs: z.number().int().min(100).max(120_000).default(5000),
+    timeoutMs: z._default(z.int().check(z.gte(100)).check(z.lte(120_000)), 5000),
     expect: probeExpectSchema,
     /** Warn when the TLS certificate expires within this many days. */
-    tlsExpiryDays: z.number().int().positive().optional(),
+    tlsExpiryDays: z.optional(z.int().check(z.positive())),
     ...alertPolicyShape(2),
   })
-  .strict()
-  .superRefine((probe, ctx) => {
-    const fail = (path: string, message: string) =>
-      ctx.addIssue({ code: 'custom', path: path.split('.'), message });
-    const kind = probe.type ?? 'http';
-    if ((kind === 'browser') !== (probe.script !== undefined))
-      fail(
-        'script',
-        kind === 'browser' ? 'a browser check needs "script"' : '"script" is for browser checks',
-      );
-    if (kind !== 'browser' && probe.timeoutMs > 30_000)
-      fail('timeoutMs', 'at most 30000 ms (browser checks may take up to 120000)');
-    if (kind === 'browser') {
-      if (probe.url !== undefined || probe.steps !== undefined || probe.host !== undefined)
+  .check(
+    z.superRefine((probe, ctx) => {
+      const fail = (path: string, message: string) =>
+        ctx.addIssue({ code: 'custom', path: path.split('.'), message });
+      const kind = probe.type ?? 'http';
+      if ((kind === 'browser') !== (probe.script !== undefined))
         fail(
-          'type',
-          'a browser check has "script" (its page opens URLs), not "url", "steps" or "host"',
+          'script',
+          kind === 'browser' ? 'a browser check needs "script"' : '"script" is for browser checks',
         );
-    } else if (kind !== 'http') {
-      if (probe.url !== undefined || probe.steps !== undefined)
+      if (kind !== 'browser' && probe.timeoutMs > 30_000)
+        fail('timeoutMs', 'at most 30000 ms (browser checks may take up to 120000)');
+      if (kind === 'browser') {
+        if (probe.url !== undefined || probe.steps !== undefined || probe.host !== undefined)
+          fail(
+            'type',
+            'a browser check has "script" (its page opens URLs), not "url", "steps" or "host"',
+          );
+      } else if (kind !== 'http') {
+        if (probe.url !== undefined || probe.steps !== undefined)
+          fail(
+            'type',
+            `a ${kind} check has "host"${kind === 'tcp' ? ' and "port"' : ''}, not "url" or "steps"`,
+          );
+        if (probe.host === undefined) fail('host', `a ${kind} check needs "host"`);
+      } else if (probe.host !== undefined)
+        fail('host', '"host" is for tcp and dns checks; use "url"');
+      else if ((probe.url === undefined) === (probe.steps === undefined))
+        fail('url', 'a probe has either "url" or "steps" (one of the two)');
+      if ((kind === 'tcp') !== (probe.port !== undefined))
+        fail('port', kind === 'tcp' ? 'a tcp check needs "port"' : '"port" is for tcp checks');
+      if (kind !== 'dns' && (probe.expect.values || probe.expect.minCount !== undefined))
+        fail('expect', '"values" and "minCount" are for dns checks');
+      if (kind !== 'browser' && probe.vars !== undefined)
+        fail('vars', '"vars" is for browser checks');
+      if (probe.body !== undefined && secretNames(probe.body).length)
         fail(
-          'type',
-          `a ${kind} check has "host"${kind === 'tcp' ? ' and "port"' : ''}, not "url" or "steps"`,
+          'body',
+          '{{secret:NAME}} is resolved in the body of a step, not of a single-request probe: ' +
+            'write it as a one-step probe (steps: [{ name, url, method, body }]) or put the secret in a header',
         );
-      if (probe.host === undefined) fail('host', `a ${kind} check needs "host"`);
-    } else if (probe.host !== undefined)
-      fail('host', '"host" is for tcp and dns checks; use "url"');
-    else if ((probe.url === undefined) === (probe.steps === undefined))
-      fail('url', 'a probe has either "url" or "steps" (one of the two)');
-    if ((kind === 'tcp') !== (probe.port !== undefined))
-      fail('port', kind === 'tcp' ? 'a tcp check needs "port"' : '"port" is for tcp checks');
-    if (kind !== 'dns' && (probe.expect.values || probe.expect.minCount !== undefined))
-      fail('expect', '"values" and "minCount" are for dns checks');
-    if (kind !== 'browser' && probe.vars !== undefined)
-      fail('vars', '"vars" is for browser checks');
-    if (probe.body !== undefined && secretNames(probe.body).length)
-      fail(
-        'body',
-        '{{secret:NAME}} is resolved in the body of a step, not of a single-request probe: ' +
-          'write it as a one-step probe (steps: [{ name, url, method, body }]) or put the secret in a header',
-      );
-    if (probe.steps) checkSteps(probe.steps, ctx);
-  });
+      if (probe.steps) checkSteps(probe.steps, ctx);
+    }),
+  );
 
 /**
  * A heartbeat (cron) monitor: a job pings `/v1/heartbeats/{project}/{name}` when it ran; a ping
@@ -402,56 +410,65 @@ export const probeSchema = z
  * `periodSeconds`, or `cron` in `timezone`; the config check validates both (config-check.ts).
  */
 export const heartbeatSchema = z
-  .object({
+  .strictObject({
     name: z
       .string()
-      .regex(NAME, 'letters, digits, . _ - (max 64), starting with a letter or digit'),
+      .check(z.regex(NAME, 'letters, digits, . _ - (max 64), starting with a letter or digit')),
     /** Project the heartbeat belongs to (default: the top-level `project`). */
-    project: z.string().min(1).optional(),
+    project: z.optional(z.string().check(z.minLength(1))),
     /** A ping is expected every this many seconds (or use `cron`). */
-    periodSeconds: z
-      .number()
-      .int()
-      .min(1)
-      .max(366 * 86_400)
-      .optional(),
+    periodSeconds: z.optional(
+      z
+        .int()
+        .check(z.gte(1))
+        .check(z.lte(366 * 86_400)),
+    ),
     /** When the job runs: five cron fields, in `timezone`. */
-    cron: z.string().min(1).max(256).optional(),
+    cron: z.optional(z.string().check(z.minLength(1)).check(z.maxLength(256))),
     /** IANA time zone of `cron`, e.g. `Europe/Berlin`. Default `UTC`. */
-    timezone: z.string().min(1).max(64).optional(),
+    timezone: z.optional(z.string().check(z.minLength(1)).check(z.maxLength(64))),
     /** How late a ping may be before it counts as missed. */
-    graceSeconds: z
-      .number()
-      .int()
-      .min(0)
-      .max(7 * 86_400)
-      .default(300),
+    graceSeconds: z._default(
+      z
+        .int()
+        .check(z.gte(0))
+        .check(z.lte(7 * 86_400)),
+      300,
+    ),
     /** A run (from `/start`) that has not finished after this long fails. */
-    maxRunSeconds: z
-      .number()
-      .int()
-      .min(1)
-      .max(7 * 86_400)
-      .optional(),
+    maxRunSeconds: z.optional(
+      z
+        .int()
+        .check(z.gte(1))
+        .check(z.lte(7 * 86_400)),
+    ),
     /** Secret holding this heartbeat's own token (`?token=`); it can ping this heartbeat only. */
-    tokenSecret: z
-      .string()
-      .regex(/^[A-Za-z0-9/_+=.@-]{1,128}$/, 'a secret name: letters, digits, / _ + = . @ -')
-      .optional(),
+    tokenSecret: z.optional(
+      z
+        .string()
+        .check(
+          z.regex(/^[A-Za-z0-9/_+=.@-]{1,128}$/, 'a secret name: letters, digits, / _ + = . @ -'),
+        ),
+    ),
     /** `failureThreshold` counts missed, failed or overrun runs. */
     ...alertPolicyShape(1),
   })
-  .strict()
-  .superRefine((hb, ctx) => {
-    if ((hb.periodSeconds === undefined) === (hb.cron === undefined))
-      ctx.addIssue({
-        code: 'custom',
-        path: ['periodSeconds'],
-        message: 'a heartbeat has either "periodSeconds" or "cron" (one of the two)',
-      });
-    if (hb.timezone !== undefined && hb.cron === undefined)
-      ctx.addIssue({ code: 'custom', path: ['timezone'], message: '"timezone" goes with "cron"' });
-  });
+  .check(
+    z.superRefine((hb, ctx) => {
+      if ((hb.periodSeconds === undefined) === (hb.cron === undefined))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['periodSeconds'],
+          message: 'a heartbeat has either "periodSeconds" or "cron" (one of the two)',
+        });
+      if (hb.timezone !== undefined && hb.cron === undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['timezone'],
+          message: '"timezone" goes with "cron"',
+        });
+    }),
+  );
 
 /** Hosts a local test receiver listens on: the only ones a Slack channel may reach over http. */
 const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/;
@@ -489,40 +506,41 @@ const channelUrlProblem = (value: string, slack: boolean): string | undefined =>
 const channelUrl = (slack: boolean) =>
   z
     .string()
-    .min(1)
-    .superRefine((value, ctx) => {
-      const problem = channelUrlProblem(value, slack);
-      if (problem) ctx.addIssue({ code: 'custom', message: problem });
-    });
+    .check(z.minLength(1))
+    .check(
+      z.superRefine((value, ctx) => {
+        const problem = channelUrlProblem(value, slack);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      }),
+    );
 
 const channelSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('slack'), webhookUrl: channelUrl(true) }).strict(),
-  z
-    .object({
-      type: z.literal('webhook'),
-      url: channelUrl(false),
-      headers: z.record(z.string(), z.string()).default({}),
-    })
-    .strict(),
-  z.object({ type: z.literal('email'), address: z.email() }).strict(),
+  z.strictObject({ type: z.literal('slack'), webhookUrl: channelUrl(true) }),
+  z.strictObject({
+    type: z.literal('webhook'),
+    url: channelUrl(false),
+    headers: z._default(z.record(z.string(), z.string()), {}),
+  }),
+  z.strictObject({ type: z.literal('email'), address: z.email() }),
 ]);
 
 const maintenanceSchema = z
-  .object({
+  .strictObject({
     /** Which checks: probe names and/or tags (none = all). */
-    probes: z.array(z.string()).default([]),
-    tags: z.array(z.string()).default([]),
-    start: instantSchema.optional(),
-    end: instantSchema.optional(),
+    probes: z._default(z.array(z.string()), []),
+    tags: z._default(z.array(z.string()), []),
+    start: z.optional(instantSchema),
+    end: z.optional(instantSchema),
     /** A recurring window: cron expression (UTC) + duration. */
-    cron: z.string().min(1).optional(),
-    durationMinutes: z.number().int().positive().optional(),
-    reason: z.string().max(256).optional(),
+    cron: z.optional(z.string().check(z.minLength(1))),
+    durationMinutes: z.optional(z.int().check(z.positive())),
+    reason: z.optional(z.string().check(z.maxLength(256))),
   })
-  .strict()
-  .refine(
-    (m) => (m.start && m.end) || (m.cron && m.durationMinutes),
-    'needs start+end or cron+durationMinutes',
+  .check(
+    z.refine(
+      (m) => (m.start && m.end) || (m.cron && m.durationMinutes),
+      'needs start+end or cron+durationMinutes',
+    ),
   );
 
 /**
@@ -542,222 +560,219 @@ const HISTORY_DEFAULTS = {
 };
 
 export const historySchema = z
-  .object({
+  .strictObject({
     /** How long runs and test outcomes are kept (overridable per stage). */
-    retentionDays: z.number().int().min(1).max(3650).default(HISTORY_DEFAULTS.retentionDays),
+    retentionDays: z._default(
+      z.int().check(z.gte(1)).check(z.lte(3650)),
+      HISTORY_DEFAULTS.retentionDays,
+    ),
     /** How many earlier runs on the base branch form a regression baseline. */
-    baselineRuns: z.number().int().min(2).max(100).default(HISTORY_DEFAULTS.baselineRuns),
+    baselineRuns: z._default(
+      z.int().check(z.gte(2)).check(z.lte(100)),
+      HISTORY_DEFAULTS.baselineRuns,
+    ),
     /** Fewer earlier runs than this: the regression check is skipped and says so. */
-    minBaselineRuns: z.number().int().min(2).max(100).default(HISTORY_DEFAULTS.minBaselineRuns),
-    flaky: z
-      .object({
+    minBaselineRuns: z._default(
+      z.int().check(z.gte(2)).check(z.lte(100)),
+      HISTORY_DEFAULTS.minBaselineRuns,
+    ),
+    flaky: z._default(
+      z.strictObject({
         /** Outcomes kept per test (the window the rules look at). */
-        window: z.number().int().min(5).max(200).default(HISTORY_DEFAULTS.flaky.window),
+        window: z._default(
+          z.int().check(z.gte(5)).check(z.lte(200)),
+          HISTORY_DEFAULTS.flaky.window,
+        ),
         /** Flip rate (status changes / comparisons) on the default branch that makes a test flaky. */
-        flipRate: z.number().gt(0).max(1).default(HISTORY_DEFAULTS.flaky.flipRate),
+        flipRate: z._default(z.number().check(z.gt(0), z.lte(1)), HISTORY_DEFAULTS.flaky.flipRate),
         /** Default-branch outcomes needed before the flip-rate rule applies. */
-        minRuns: z.number().int().min(3).max(200).default(HISTORY_DEFAULTS.flaky.minRuns),
+        minRuns: z._default(
+          z.int().check(z.gte(3)).check(z.lte(200)),
+          HISTORY_DEFAULTS.flaky.minRuns,
+        ),
         /** A still-flaky test is announced again (Test Flaky Detected) after this many days. */
-        noticeDays: z.number().int().min(1).max(365).default(HISTORY_DEFAULTS.flaky.noticeDays),
-      })
-      .strict()
-      .default(HISTORY_DEFAULTS.flaky),
+        noticeDays: z._default(
+          z.int().check(z.gte(1)).check(z.lte(365)),
+          HISTORY_DEFAULTS.flaky.noticeDays,
+        ),
+      }),
+      HISTORY_DEFAULTS.flaky,
+    ),
   })
-  .strict()
-  .superRefine((h, ctx) => {
-    // Either one more than the other would skip its check on every run, without an error.
-    if (h.minBaselineRuns > h.baselineRuns)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['minBaselineRuns'],
-        message:
-          `${h.minBaselineRuns} is more than history.baselineRuns (${h.baselineRuns}), so no ` +
-          'baseline would ever be enough and every regression check would skip: make ' +
-          'minBaselineRuns at most baselineRuns',
-      });
-    if (h.flaky.minRuns > h.flaky.window)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['flaky', 'minRuns'],
-        message:
-          `${h.flaky.minRuns} is more than history.flaky.window (${h.flaky.window}), the outcomes ` +
-          'kept per test, so the flip-rate rule would never apply: make minRuns at most window',
-      });
-  });
+  .check(
+    z.superRefine((h, ctx) => {
+      // Either one more than the other would skip its check on every run, without an error.
+      if (h.minBaselineRuns > h.baselineRuns)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['minBaselineRuns'],
+          message:
+            `${h.minBaselineRuns} is more than history.baselineRuns (${h.baselineRuns}), so no ` +
+            'baseline would ever be enough and every regression check would skip: make ' +
+            'minBaselineRuns at most baselineRuns',
+        });
+      if (h.flaky.minRuns > h.flaky.window)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['flaky', 'minRuns'],
+          message:
+            `${h.flaky.minRuns} is more than history.flaky.window (${h.flaky.window}), the outcomes ` +
+            'kept per test, so the flip-rate rule would never apply: make minRuns at most window',
+        });
+    }),
+  );
 
-export const alertsSchema = z
-  .object({
-    channels: z.array(channelSchema).default([]),
-    /** Minutes between reminders while an alert keeps firing. */
-    repeatMinutes: z.number().int().min(1).default(60),
-    /** Failed test runs and failed gates alert on these branches (default: `defaultBranch`). */
-    branches: z.array(z.string().min(1)).optional(),
-    maintenance: z.array(maintenanceSchema).default([]),
-  })
-  .strict();
+export const alertsSchema = z.strictObject({
+  channels: z._default(z.array(channelSchema), []),
+  /** Minutes between reminders while an alert keeps firing. */
+  repeatMinutes: z._default(z.int().check(z.gte(1)), 60),
+  /** Failed test runs and failed gates alert on these branches (default: `defaultBranch`). */
+  branches: z.optional(z.array(z.string().check(z.minLength(1)))),
+  maintenance: z._default(z.array(maintenanceSchema), []),
+});
 
 /** The public status page (`GET /status`, `GET /v1/status`): only what is named here is shown. */
-export const statusPageSchema = z
-  .object({
-    title: z.string().min(1).max(128),
-    /** Each component is the worst of its probes: those named, plus those with one of the tags. */
-    components: z
-      .array(
-        z
-          .object({
-            name: z.string().min(1).max(128),
-            probes: z.array(z.string().min(1)).default([]),
-            tags: z.array(z.string().min(1)).default([]),
-          })
-          .strict()
-          .refine((c) => c.probes.length + c.tags.length > 0, 'needs "probes" or "tags"'),
-      )
-      .min(1),
-    /** Let other sites frame the status page (default: `frame-ancestors 'none'`). */
-    allowFraming: z.boolean().default(false),
-  })
-  .strict();
+export const statusPageSchema = z.strictObject({
+  title: z.string().check(z.minLength(1)).check(z.maxLength(128)),
+  /** Each component is the worst of its probes: those named, plus those with one of the tags. */
+  components: z
+    .array(
+      z
+        .strictObject({
+          name: z.string().check(z.minLength(1)).check(z.maxLength(128)),
+          probes: z._default(z.array(z.string().check(z.minLength(1))), []),
+          tags: z._default(z.array(z.string().check(z.minLength(1))), []),
+        })
+        .check(z.refine((c) => c.probes.length + c.tags.length > 0, 'needs "probes" or "tags"')),
+    )
+    .check(z.minLength(1)),
+  /** Let other sites frame the status page (default: `frame-ancestors 'none'`). */
+  allowFraming: z._default(z.boolean(), false),
+});
 
 /** Badges readable without a token; every other badge needs a token like the API. */
-export const badgesSchema = z
-  .object({
-    public: z
-      .object({
-        projects: z.array(z.string().min(1)).default([]),
-        probes: z.array(z.string().min(1)).default([]),
-      })
-      .strict()
-      .default({ projects: [], probes: [] }),
-  })
-  .strict();
+export const badgesSchema = z.strictObject({
+  public: z._default(
+    z.strictObject({
+      projects: z._default(z.array(z.string().check(z.minLength(1))), []),
+      probes: z._default(z.array(z.string().check(z.minLength(1))), []),
+    }),
+    { projects: [], probes: [] },
+  ),
+});
 
-export const configSchema = z
-  .object({
-    /** The project of probes, heartbeats and alarms that name none. */
-    project: z.string().min(1).default('default'),
-    defaultBranch: z.string().min(1).default('main'),
-    gates: gateConfigSchema.default(GATE_DEFAULTS),
-    projects: z.record(z.string().min(1), projectConfigSchema).default({}),
-    ingest: z
-      .object({
-        /** Largest accepted body, before and after gunzip. API Gateway's own limit is 10 MB. */
-        maxBodyBytes: z
-          .number()
-          .int()
-          .positive()
-          .default(10 * 1024 * 1024),
-        /** Local mode: request bodies read at once (more wait for a 503 + Retry-After). */
-        maxConcurrentBodies: z.number().int().positive().default(32),
-        /** Local mode: bytes of request bodies held in memory at once. */
-        maxBufferedBytes: z
-          .number()
-          .int()
-          .positive()
-          .default(128 * 1024 * 1024),
-      })
-      .strict()
-      .default({
-        maxBodyBytes: 10 * 1024 * 1024,
-        maxConcurrentBodies: 32,
-        maxBufferedBytes: 128 * 1024 * 1024,
+export const configSchema = z.strictObject({
+  /** The project of probes, heartbeats and alarms that name none. */
+  project: z._default(z.string().check(z.minLength(1)), 'default'),
+  defaultBranch: z._default(z.string().check(z.minLength(1)), 'main'),
+  gates: z._default(gateConfigSchema, GATE_DEFAULTS),
+  projects: z._default(z.record(z.string().check(z.minLength(1)), projectConfigSchema), {}),
+  ingest: z._default(
+    z.strictObject({
+      /** Largest accepted body, before and after gunzip. API Gateway's own limit is 10 MB. */
+      maxBodyBytes: z._default(z.int().check(z.positive()), 10 * 1024 * 1024),
+      /** Local mode: request bodies read at once (more wait for a 503 + Retry-After). */
+      maxConcurrentBodies: z._default(z.int().check(z.positive()), 32),
+      /** Local mode: bytes of request bodies held in memory at once. */
+      maxBufferedBytes: z._default(z.int().check(z.positive()), 128 * 1024 * 1024),
+    }),
+    {
+      maxBodyBytes: 10 * 1024 * 1024,
+      maxConcurrentBodies: 32,
+      maxBufferedBytes: 128 * 1024 * 1024,
+    },
+  ),
+  probes: z._default(z.array(probeSchema), []).check(
+    z.superRefine((ps, ctx) => {
+      // Names are unique across projects: the status page, badges and windows name a probe alone.
+      const first = new Map<string, number>();
+      for (const [i, p] of ps.entries()) {
+        const at = first.get(p.name);
+        if (at === undefined) first.set(p.name, i);
+        else
+          ctx.addIssue({
+            code: 'custom',
+            path: [i, 'name'],
+            message: `${JSON.stringify(p.name)} is already used by probes.${at}; probe names must be unique`,
+          });
+      }
+    }),
+  ),
+  /** Heartbeat (cron) monitors; names are unique within a project (checked by config-check). */
+  heartbeats: z._default(z.array(heartbeatSchema), []),
+  alerts: z._default(alertsSchema, { channels: [], repeatMinutes: 60, maintenance: [] }),
+  /** Quarantined tests of every project. */
+  quarantine: z._default(z.array(quarantineSchema), []),
+  /** Security findings suppressed in every project. */
+  security: z._default(securityConfigSchema, { suppress: [] }),
+  history: z._default(historySchema, HISTORY_DEFAULTS),
+  /** The public status page; absent: no status page. */
+  statusPage: z.optional(statusPageSchema),
+  /**
+   * OpenTelemetry export from the deployed functions: CDK sets `OTEL_EXPORTER_OTLP_ENDPOINT`
+   * on each of them (local mode reads the environment variable itself). Absent: off.
+   */
+  telemetry: z.optional(
+    z.strictObject({
+      otlpEndpoint: z
+        .url()
+        .check(z.refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL')),
+    }),
+  ),
+  badges: z._default(badgesSchema, { public: { projects: [], probes: [] } }),
+  /**
+   * Local mode's store: how long raw metric points (then rolled up per hour), their hourly
+   * rollups and delivered events are kept. Absent: 30 days, 400 days, 24 hours.
+   */
+  local: z.optional(
+    z.strictObject({
+      retention: z._default(
+        z.strictObject({
+          metricDays: z.optional(z.int().check(z.gte(1)).check(z.lte(3650))),
+          rollupDays: z.optional(z.int().check(z.gte(1)).check(z.lte(3650))),
+          eventHours: z.optional(z.int().check(z.gte(1)).check(z.lte(87_600))),
+        }),
+        {},
+      ),
+    }),
+  ),
+  /**
+   * Per-stage overrides, merged over the top-level values by `resolveStage`. Keyed by a stage
+   * Vigil runs as: a misspelt one (`production`) would otherwise never apply, silently.
+   */
+  stages: z._default(
+    z.partialRecord(
+      z.enum(CONFIG_STAGES),
+      z.strictObject({
+        gates: z.optional(gateOverrideSchema),
+        logLevel: z.optional(z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR'])),
+        /** Days a log group keeps its logs: one of CloudWatch's periods (default 30). */
+        logRetentionDays: z.optional(
+          z.int().check(
+            z.refine((d) => LOG_RETENTION_DAYS.includes(d), {
+              error: (i) =>
+                `${String(i.input)} is not a CloudWatch Logs retention period; use one of ` +
+                `${LOG_RETENTION_DAYS.join(', ')} (9999: never expire)`,
+            }),
+          ),
+        ),
+        archiveRetentionDays: z.optional(z.int().check(z.positive())),
+        /** How long run and test history is kept (DynamoDB TTL / local pruning). */
+        historyRetentionDays: z.optional(z.int().check(z.gte(1)).check(z.lte(3650))),
       }),
-    probes: z
-      .array(probeSchema)
-      .default([])
-      .superRefine((ps, ctx) => {
-        // Names are unique across projects: the status page, badges and windows name a probe alone.
-        const first = new Map<string, number>();
-        for (const [i, p] of ps.entries()) {
-          const at = first.get(p.name);
-          if (at === undefined) first.set(p.name, i);
-          else
-            ctx.addIssue({
-              code: 'custom',
-              path: [i, 'name'],
-              message: `${JSON.stringify(p.name)} is already used by probes.${at}; probe names must be unique`,
-            });
-        }
-      }),
-    /** Heartbeat (cron) monitors; names are unique within a project (checked by config-check). */
-    heartbeats: z.array(heartbeatSchema).default([]),
-    alerts: alertsSchema.default({ channels: [], repeatMinutes: 60, maintenance: [] }),
-    /** Quarantined tests of every project. */
-    quarantine: z.array(quarantineSchema).default([]),
-    /** Security findings suppressed in every project. */
-    security: securityConfigSchema.default({ suppress: [] }),
-    history: historySchema.default(HISTORY_DEFAULTS),
-    /** The public status page; absent: no status page. */
-    statusPage: statusPageSchema.optional(),
-    /**
-     * OpenTelemetry export from the deployed functions: CDK sets `OTEL_EXPORTER_OTLP_ENDPOINT`
-     * on each of them (local mode reads the environment variable itself). Absent: off.
-     */
-    telemetry: z
-      .object({
-        otlpEndpoint: z
-          .string()
-          .url()
-          .refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL'),
-      })
-      .strict()
-      .optional(),
-    badges: badgesSchema.default({ public: { projects: [], probes: [] } }),
-    /**
-     * Local mode's store: how long raw metric points (then rolled up per hour), their hourly
-     * rollups and delivered events are kept. Absent: 30 days, 400 days, 24 hours.
-     */
-    local: z
-      .object({
-        retention: z
-          .object({
-            metricDays: z.number().int().min(1).max(3650).optional(),
-            rollupDays: z.number().int().min(1).max(3650).optional(),
-            eventHours: z.number().int().min(1).max(87_600).optional(),
-          })
-          .strict()
-          .default({}),
-      })
-      .strict()
-      .optional(),
-    /**
-     * Per-stage overrides, merged over the top-level values by `resolveStage`. Keyed by a stage
-     * Vigil runs as: a misspelt one (`production`) would otherwise never apply, silently.
-     */
-    stages: z
-      .partialRecord(
-        z.enum(CONFIG_STAGES),
-        z
-          .object({
-            gates: gateOverrideSchema.optional(),
-            logLevel: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']).optional(),
-            /** Days a log group keeps its logs: one of CloudWatch's periods (default 30). */
-            logRetentionDays: z
-              .number()
-              .int()
-              .refine((d) => LOG_RETENTION_DAYS.includes(d), {
-                error: (i) =>
-                  `${String(i.input)} is not a CloudWatch Logs retention period; use one of ` +
-                  `${LOG_RETENTION_DAYS.join(', ')} (9999: never expire)`,
-              })
-              .optional(),
-            archiveRetentionDays: z.number().int().positive().optional(),
-            /** How long run and test history is kept (DynamoDB TTL / local pruning). */
-            historyRetentionDays: z.number().int().min(1).max(3650).optional(),
-          })
-          .strict(),
-        {
-          // A key that is no stage (zod's issue type leaves this code out of the record's).
-          error: (i) => {
-            const keys = (i as { keys?: unknown }).keys;
-            return Array.isArray(keys)
-              ? `unknown stage ${keys.map((k) => JSON.stringify(k)).join(', ')}; the stages are ${CONFIG_STAGES.join(', ')}`
-              : undefined;
-          },
+      {
+        // A key that is no stage (zod's issue type leaves this code out of the record's).
+        error: (i) => {
+          const keys = (i as { keys?: unknown }).keys;
+          return Array.isArray(keys)
+            ? `unknown stage ${keys.map((k) => JSON.stringify(k)).join(', ')}; the stages are ${CONFIG_STAGES.join(', ')}`
+            : undefined;
         },
-      )
-      .default({}),
-  })
-  .strict();
+      },
+    ),
+    {},
+  ),
+});
 
 export type VigilConfigInput = z.input<typeof configSchema>;
 export type VigilConfig = z.output<typeof configSchema>;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
 import { isVigilError } from '../../../functions/core/errors';
 import { describeValue, optionalNumber, parseShape } from '../../../functions/core/formats/shape';
+import * as z from '../../../functions/core/zod-mini';
 
 /** The message of the invalid_report error `fn` throws. */
 const message = (fn: () => unknown): string => {
@@ -21,7 +21,7 @@ describe('shape errors name the field and what it holds', () => {
   });
 
   it('says > for an exclusive minimum and >= for an inclusive one', () => {
-    const schema = z.object({ a: z.number().positive(), b: z.number().min(1) });
+    const schema = z.object({ a: z.number().check(z.positive()), b: z.number().check(z.gte(1)) });
     expect(message(() => parseShape(schema, { a: 0, b: 1 }, 'X report'))).toBe(
       'Invalid X report: a: expected a number > 0, got 0',
     );
@@ -31,7 +31,10 @@ describe('shape errors name the field and what it holds', () => {
   });
 
   it('names types without an article as they are, and other issues by their message', () => {
-    const schema = z.object({ big: z.bigint().optional(), name: z.string().max(3).optional() });
+    const schema = z.object({
+      big: z.optional(z.bigint()),
+      name: z.optional(z.string().check(z.maxLength(3))),
+    });
     expect(message(() => parseShape(schema, { big: 'x' }, 'X report'))).toBe(
       'Invalid X report: big: expected bigint, got string "x"',
     );

@@ -431,12 +431,20 @@ const main = async (): Promise<number> => {
     };
   };
   const steps: Step[] = [];
+  /** ` (503 × 61, ECONNRESET × 2)`: what the failed requests got, answers and network errors. */
+  const errorKinds = ({ statuses, networkErrors }: LoadResult): string => {
+    const kinds = [
+      ...Object.entries(statuses).filter(([status]) => !status.startsWith('2')),
+      ...Object.entries(networkErrors),
+    ].map(([kind, n]) => `${kind} × ${n}`);
+    return kinds.length > 0 ? ` (${kinds.join(', ')})` : '';
+  };
   const row = (s: Step) => {
     steps.push(s);
     const l = s.result.latency;
     const t = s.threads;
     out(
-      `  ${String(s.rate).padStart(5)} req/s → ${fmt(s.result.requestsPerSecond).padStart(6)} achieved  min ${fmt(l?.min).padStart(5)}  p50 ${fmt(l?.med).padStart(6)}  p99 ${fmt(l?.p99).padStart(7)}  max ${fmt(l?.max).padStart(7)} ms  errors ${s.result.failed}${s.late ? ` (${s.late} stored after the client timed out: not lost)` : ''}  server CPU ${fmt(s.cpuMsPerRequest, 1)} ms/req${t ? ` (main ${fmt(t.main)}, busiest other thread ${fmt(t.busiest)}, rest ${fmt(t.rest)})` : ''}  load ${fmt(s.load, 2)}  catch-up ${s.catchUpS === undefined ? `> ${catchUpMaxS} s` : `${fmt(s.catchUpS)} s`}  backlog ${s.backlog.end ?? '-'} → ${s.backlog.after ?? '-'}  drain ${fmt(s.drainPerS)}/s  sender lag p99 ${fmt(s.result.info.sendLagMs?.p99)} ms  ${s.ok ? '✔' : `✖ ${s.why}`}`,
+      `  ${String(s.rate).padStart(5)} req/s → ${fmt(s.result.requestsPerSecond).padStart(6)} achieved  min ${fmt(l?.min).padStart(5)}  p50 ${fmt(l?.med).padStart(6)}  p99 ${fmt(l?.p99).padStart(7)}  max ${fmt(l?.max).padStart(7)} ms  errors ${s.result.failed}${errorKinds(s.result)}${s.late ? ` (${s.late} stored after the client timed out: not lost)` : ''}  server CPU ${fmt(s.cpuMsPerRequest, 1)} ms/req${t ? ` (main ${fmt(t.main)}, busiest other thread ${fmt(t.busiest)}, rest ${fmt(t.rest)})` : ''}  load ${fmt(s.load, 2)}  catch-up ${s.catchUpS === undefined ? `> ${catchUpMaxS} s` : `${fmt(s.catchUpS)} s`}  backlog ${s.backlog.end ?? '-'} → ${s.backlog.after ?? '-'}  drain ${fmt(s.drainPerS)}/s  sender lag p99 ${fmt(s.result.info.sendLagMs?.p99)} ms  ${s.ok ? '✔' : `✖ ${s.why}`}`,
     );
   };
   const pause = () => delay(1000);

@@ -52,7 +52,7 @@ const gateOverrideSchema = z.partial(
     /** Fail a test report that contains no tests (usually a wrong path or a crashed runner). */
     failOnEmptyTestRun: z.boolean(),
     /** Minimum coverage percentage. */
-    minCoverage: z.number().check(z.gte(0)).check(z.lte(100)),
+    minCoverage: z.number().check(z.gte(0), z.lte(100)),
     /** Which coverage metrics must reach `minCoverage`. */
     coverageMetrics: z.array(coverageMetricName).check(z.minLength(1)),
     /** Suite duration budget in seconds. */
@@ -63,18 +63,18 @@ const gateOverrideSchema = z.partial(
      * Fail when a coverage metric dropped by more than this many points against the base
      * branch's latest coverage (same project and suite). Off when unset.
      */
-    maxCoverageDrop: z.number().check(z.gte(0)).check(z.lte(100)),
+    maxCoverageDrop: z.number().check(z.gte(0), z.lte(100)),
     /**
      * Minimum coverage (percent) of the lines a change adds or modifies, when the report was
      * sent with its changed lines (`vigil report` in a git checkout with a base). Off when unset.
      */
-    minPatchCoverage: z.number().check(z.gte(0)).check(z.lte(100)),
+    minPatchCoverage: z.number().check(z.gte(0), z.lte(100)),
     /** Fail when a benchmark regressed against its baseline on the base branch. */
     failOnBenchmarkRegression: z.boolean(),
     /** Fail when a load test's p95/p99 latency or error rate regressed against its baseline. */
     failOnLoadRegression: z.boolean(),
     /** Default minimum effect size (percent) for benchmark and latency regressions. */
-    regressionThresholdPct: z.number().check(z.positive()).check(z.lte(1000)),
+    regressionThresholdPct: z.number().check(z.positive(), z.lte(1000)),
     /**
      * Security findings (`security.findings` check): fail on findings at or above `minSeverity`
      * (default `high`), only those new against the base branch unless `newOnly` is false.
@@ -90,7 +90,7 @@ const gateOverrideSchema = z.partial(
       z.string().check(z.minLength(1)),
       z.strictObject({
         direction: z.optional(z.enum(['smaller', 'bigger'])),
-        thresholdPct: z.optional(z.number().check(z.positive()).check(z.lte(1000))),
+        thresholdPct: z.optional(z.number().check(z.positive(), z.lte(1000))),
       }),
     ),
   }),
@@ -123,9 +123,9 @@ const expiresSchema = z.union([z.iso.date(), instantSchema], {
  * see `testId`), where `*` matches any run of characters.
  */
 export const quarantineSchema = z.strictObject({
-  test: z.string().check(z.minLength(1)).check(z.maxLength(1024)),
-  owner: z.string().check(z.minLength(1)).check(z.maxLength(128)),
-  reason: z.string().check(z.minLength(1)).check(z.maxLength(512)),
+  test: z.string().check(z.minLength(1), z.maxLength(1024)),
+  owner: z.string().check(z.minLength(1), z.maxLength(128)),
+  reason: z.string().check(z.minLength(1), z.maxLength(512)),
   /** Last day (UTC, inclusive) or instant the quarantine applies: `2026-12-31` or ISO 8601. */
   expires: expiresSchema,
 });
@@ -137,13 +137,13 @@ export const quarantineSchema = z.strictObject({
  */
 export const securitySuppressionSchema = z
   .strictObject({
-    rule: z.optional(z.string().check(z.minLength(1)).check(z.maxLength(512))),
-    path: z.optional(z.string().check(z.minLength(1)).check(z.maxLength(1024))),
-    url: z.optional(z.string().check(z.minLength(1)).check(z.maxLength(2048))),
-    package: z.optional(z.string().check(z.minLength(1)).check(z.maxLength(256))),
-    tool: z.optional(z.string().check(z.minLength(1)).check(z.maxLength(128))),
-    owner: z.string().check(z.minLength(1)).check(z.maxLength(128)),
-    reason: z.string().check(z.minLength(1)).check(z.maxLength(512)),
+    rule: z.optional(z.string().check(z.minLength(1), z.maxLength(512))),
+    path: z.optional(z.string().check(z.minLength(1), z.maxLength(1024))),
+    url: z.optional(z.string().check(z.minLength(1), z.maxLength(2048))),
+    package: z.optional(z.string().check(z.minLength(1), z.maxLength(256))),
+    tool: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
+    owner: z.string().check(z.minLength(1), z.maxLength(128)),
+    reason: z.string().check(z.minLength(1), z.maxLength(512)),
     /** Last day (UTC, inclusive) or instant the suppression applies: `2026-12-31` or ISO 8601. */
     expires: expiresSchema,
   })
@@ -196,10 +196,7 @@ const jsonAssertionSchema = z
 /** What a response must satisfy: an HTTP probe's `expect`, and each step's. */
 const probeExpectSchema = z._default(
   z.strictObject({
-    status: z._default(
-      z.array(z.int().check(z.gte(100)).check(z.lte(599))).check(z.minLength(1)),
-      [200],
-    ),
+    status: z._default(z.array(z.int().check(z.gte(100), z.lte(599))).check(z.minLength(1)), [200]),
     maxLatencyMs: z.optional(z.number().check(z.positive())),
     bodyContains: z.optional(z.string().check(z.minLength(1))),
     json: z._default(z.array(jsonAssertionSchema), []),
@@ -207,7 +204,7 @@ const probeExpectSchema = z._default(
     /** DNS checks: values that must all be among the answers. */
     values: z.optional(z.array(z.string().check(z.minLength(1))).check(z.minLength(1))),
     /** DNS checks: fewest answers accepted. Default 1. */
-    minCount: z.optional(z.int().check(z.gte(0)).check(z.lte(1000))),
+    minCount: z.optional(z.int().check(z.gte(0), z.lte(1000))),
   }),
   { status: [200], json: [], headers: {} },
 );
@@ -219,15 +216,13 @@ export const probeStepSchema = z.strictObject({
   name: z
     .string()
     .check(z.regex(NAME, 'letters, digits, . _ - (max 64), starting with a letter or digit')),
-  url: z
-    .string()
-    .check(
-      z.refine(
-        (u) => z.url({ protocol: /^https?$/ }).safeParse(u.replace(VAR_PLACEHOLDER, 'x')).success,
-        'must be an http(s) URL (with {{vars.NAME}} placeholders allowed)',
-      ),
-    )
-    .check(z.refine((u) => secretNames(u).length === 0, NO_SECRET_IN_URL)),
+  url: z.string().check(
+    z.refine(
+      (u) => z.url({ protocol: /^https?$/ }).safeParse(u.replace(VAR_PLACEHOLDER, 'x')).success,
+      'must be an http(s) URL (with {{vars.NAME}} placeholders allowed)',
+    ),
+    z.refine((u) => secretNames(u).length === 0, NO_SECRET_IN_URL),
+  ),
   method: z._default(httpMethod, 'GET'),
   headers: z._default(z.record(z.string(), z.string()), {}),
   body: z.optional(z.string()),
@@ -282,22 +277,22 @@ const checkSteps = (
 /** M-of-N: fire when `failures` of the last `of` results failed (consecutive or not). */
 export const failureWindowSchema = z
   .strictObject({
-    failures: z.int().check(z.gte(1)).check(z.lte(50)),
-    of: z.int().check(z.gte(2)).check(z.lte(50)),
+    failures: z.int().check(z.gte(1), z.lte(50)),
+    of: z.int().check(z.gte(2), z.lte(50)),
   })
   .check(z.refine((w) => w.failures <= w.of, '"failures" must be at most "of"'));
 
 /** How a check's results become alerts: the same fields for probes and heartbeats. */
 const alertPolicyShape = (failureThresholdDefault: number) => ({
   /** Consecutive failures before alerting. */
-  failureThreshold: z._default(z.int().check(z.gte(1)).check(z.lte(100)), failureThresholdDefault),
+  failureThreshold: z._default(z.int().check(z.gte(1), z.lte(100)), failureThresholdDefault),
   /** Also fire when M of the last N results failed (see docs/probes-and-alerting.md). */
   failureWindow: z.optional(failureWindowSchema),
   /** Consecutive successes before resolving. */
-  recoveryThreshold: z._default(z.int().check(z.gte(1)).check(z.lte(100)), 1),
+  recoveryThreshold: z._default(z.int().check(z.gte(1), z.lte(100)), 1),
   severity: z._default(z.enum(['critical', 'warning']), 'critical'),
   runbookUrl: z.optional(httpUrl),
-  tags: z._default(z.array(z.string().check(z.minLength(1)).check(z.maxLength(64))), []),
+  tags: z._default(z.array(z.string().check(z.minLength(1), z.maxLength(64))), []),
 });
 
 export const probeSchema = z
@@ -319,7 +314,7 @@ export const probeSchema = z
      * Browser checks: the Playwright script, relative to the config file (the loader makes it
      * absolute and reports a missing file).
      */
-    script: z.optional(z.string().check(z.minLength(1)).check(z.maxLength(1024))),
+    script: z.optional(z.string().check(z.minLength(1), z.maxLength(1024))),
     /** Browser checks: values handed to the script as `vars` (may use `{{secret:NAME}}`). */
     vars: z.optional(
       z.record(
@@ -334,7 +329,7 @@ export const probeSchema = z
       z.string().check(z.regex(/^[A-Za-z0-9_.:-]{1,253}$/, 'a host name or IP address')),
     ),
     /** TCP checks: the port. */
-    port: z.optional(z.int().check(z.gte(1)).check(z.lte(65535))),
+    port: z.optional(z.int().check(z.gte(1), z.lte(65535))),
     /** TCP checks: do a TLS handshake after connecting (and check the certificate's expiry). */
     tls: z.optional(z.boolean()),
     /** DNS checks: the record type asked for (default `A`). */
@@ -342,18 +337,18 @@ export const probeSchema = z
     /** The URL of a single-request probe; a multi-step probe has `steps` instead. */
     url: z.optional(httpUrl.check(z.refine((u) => secretNames(u).length === 0, NO_SECRET_IN_URL))),
     /** A multi-step API check: requests run in order, later ones using earlier ones' `extract`. */
-    steps: z.optional(z.array(probeStepSchema).check(z.minLength(1)).check(z.maxLength(20))),
+    steps: z.optional(z.array(probeStepSchema).check(z.minLength(1), z.maxLength(20))),
     method: z._default(httpMethod, 'GET'),
     /** Header values may reference secrets as `{{secret:NAME}}`; they are never logged. */
     headers: z._default(z.record(z.string(), z.string()), {}),
     /** Sent as is: `{{secret:NAME}}` is resolved in a step's body, not here (refused below). */
     body: z.optional(z.string()),
     /** Local mode: any interval >= 1 s. On AWS the schedule is 1 minute with `samplesPerMinute`. */
-    intervalSeconds: z._default(z.int().check(z.gte(1)).check(z.lte(3600)), 60),
+    intervalSeconds: z._default(z.int().check(z.gte(1), z.lte(3600)), 60),
     /** AWS: how many samples one scheduled invocation takes within its minute (1-6). */
-    samplesPerMinute: z._default(z.int().check(z.gte(1)).check(z.lte(6)), 1),
+    samplesPerMinute: z._default(z.int().check(z.gte(1), z.lte(6)), 1),
     /** At most 30 s; a browser check's (launch, script, screenshot and trace) up to 120 s. */
-    timeoutMs: z._default(z.int().check(z.gte(100)).check(z.lte(120_000)), 5000),
+    timeoutMs: z._default(z.int().check(z.gte(100), z.lte(120_000)), 5000),
     expect: probeExpectSchema,
     /** Warn when the TLS certificate expires within this many days. */
     tlsExpiryDays: z.optional(z.int().check(z.positive())),
@@ -417,31 +412,15 @@ export const heartbeatSchema = z
     /** Project the heartbeat belongs to (default: the top-level `project`). */
     project: z.optional(z.string().check(z.minLength(1))),
     /** A ping is expected every this many seconds (or use `cron`). */
-    periodSeconds: z.optional(
-      z
-        .int()
-        .check(z.gte(1))
-        .check(z.lte(366 * 86_400)),
-    ),
+    periodSeconds: z.optional(z.int().check(z.gte(1), z.lte(366 * 86_400))),
     /** When the job runs: five cron fields, in `timezone`. */
-    cron: z.optional(z.string().check(z.minLength(1)).check(z.maxLength(256))),
+    cron: z.optional(z.string().check(z.minLength(1), z.maxLength(256))),
     /** IANA time zone of `cron`, e.g. `Europe/Berlin`. Default `UTC`. */
-    timezone: z.optional(z.string().check(z.minLength(1)).check(z.maxLength(64))),
+    timezone: z.optional(z.string().check(z.minLength(1), z.maxLength(64))),
     /** How late a ping may be before it counts as missed. */
-    graceSeconds: z._default(
-      z
-        .int()
-        .check(z.gte(0))
-        .check(z.lte(7 * 86_400)),
-      300,
-    ),
+    graceSeconds: z._default(z.int().check(z.gte(0), z.lte(7 * 86_400)), 300),
     /** A run (from `/start`) that has not finished after this long fails. */
-    maxRunSeconds: z.optional(
-      z
-        .int()
-        .check(z.gte(1))
-        .check(z.lte(7 * 86_400)),
-    ),
+    maxRunSeconds: z.optional(z.int().check(z.gte(1), z.lte(7 * 86_400))),
     /** Secret holding this heartbeat's own token (`?token=`); it can ping this heartbeat only. */
     tokenSecret: z.optional(
       z
@@ -504,15 +483,13 @@ const channelUrlProblem = (value: string, slack: boolean): string | undefined =>
 };
 
 const channelUrl = (slack: boolean) =>
-  z
-    .string()
-    .check(z.minLength(1))
-    .check(
-      z.superRefine((value, ctx) => {
-        const problem = channelUrlProblem(value, slack);
-        if (problem) ctx.addIssue({ code: 'custom', message: problem });
-      }),
-    );
+  z.string().check(
+    z.minLength(1),
+    z.superRefine((value, ctx) => {
+      const problem = channelUrlProblem(value, slack);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }),
+  );
 
 const channelSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('slack'), webhookUrl: channelUrl(true) }),
@@ -562,37 +539,25 @@ const HISTORY_DEFAULTS = {
 export const historySchema = z
   .strictObject({
     /** How long runs and test outcomes are kept (overridable per stage). */
-    retentionDays: z._default(
-      z.int().check(z.gte(1)).check(z.lte(3650)),
-      HISTORY_DEFAULTS.retentionDays,
-    ),
+    retentionDays: z._default(z.int().check(z.gte(1), z.lte(3650)), HISTORY_DEFAULTS.retentionDays),
     /** How many earlier runs on the base branch form a regression baseline. */
-    baselineRuns: z._default(
-      z.int().check(z.gte(2)).check(z.lte(100)),
-      HISTORY_DEFAULTS.baselineRuns,
-    ),
+    baselineRuns: z._default(z.int().check(z.gte(2), z.lte(100)), HISTORY_DEFAULTS.baselineRuns),
     /** Fewer earlier runs than this: the regression check is skipped and says so. */
     minBaselineRuns: z._default(
-      z.int().check(z.gte(2)).check(z.lte(100)),
+      z.int().check(z.gte(2), z.lte(100)),
       HISTORY_DEFAULTS.minBaselineRuns,
     ),
     flaky: z._default(
       z.strictObject({
         /** Outcomes kept per test (the window the rules look at). */
-        window: z._default(
-          z.int().check(z.gte(5)).check(z.lte(200)),
-          HISTORY_DEFAULTS.flaky.window,
-        ),
+        window: z._default(z.int().check(z.gte(5), z.lte(200)), HISTORY_DEFAULTS.flaky.window),
         /** Flip rate (status changes / comparisons) on the default branch that makes a test flaky. */
         flipRate: z._default(z.number().check(z.gt(0), z.lte(1)), HISTORY_DEFAULTS.flaky.flipRate),
         /** Default-branch outcomes needed before the flip-rate rule applies. */
-        minRuns: z._default(
-          z.int().check(z.gte(3)).check(z.lte(200)),
-          HISTORY_DEFAULTS.flaky.minRuns,
-        ),
+        minRuns: z._default(z.int().check(z.gte(3), z.lte(200)), HISTORY_DEFAULTS.flaky.minRuns),
         /** A still-flaky test is announced again (Test Flaky Detected) after this many days. */
         noticeDays: z._default(
-          z.int().check(z.gte(1)).check(z.lte(365)),
+          z.int().check(z.gte(1), z.lte(365)),
           HISTORY_DEFAULTS.flaky.noticeDays,
         ),
       }),
@@ -633,13 +598,13 @@ export const alertsSchema = z.strictObject({
 
 /** The public status page (`GET /status`, `GET /v1/status`): only what is named here is shown. */
 export const statusPageSchema = z.strictObject({
-  title: z.string().check(z.minLength(1)).check(z.maxLength(128)),
+  title: z.string().check(z.minLength(1), z.maxLength(128)),
   /** Each component is the worst of its probes: those named, plus those with one of the tags. */
   components: z
     .array(
       z
         .strictObject({
-          name: z.string().check(z.minLength(1)).check(z.maxLength(128)),
+          name: z.string().check(z.minLength(1), z.maxLength(128)),
           probes: z._default(z.array(z.string().check(z.minLength(1))), []),
           tags: z._default(z.array(z.string().check(z.minLength(1))), []),
         })
@@ -728,9 +693,9 @@ export const configSchema = z.strictObject({
     z.strictObject({
       retention: z._default(
         z.strictObject({
-          metricDays: z.optional(z.int().check(z.gte(1)).check(z.lte(3650))),
-          rollupDays: z.optional(z.int().check(z.gte(1)).check(z.lte(3650))),
-          eventHours: z.optional(z.int().check(z.gte(1)).check(z.lte(87_600))),
+          metricDays: z.optional(z.int().check(z.gte(1), z.lte(3650))),
+          rollupDays: z.optional(z.int().check(z.gte(1), z.lte(3650))),
+          eventHours: z.optional(z.int().check(z.gte(1), z.lte(87_600))),
         }),
         {},
       ),
@@ -758,7 +723,7 @@ export const configSchema = z.strictObject({
         ),
         archiveRetentionDays: z.optional(z.int().check(z.positive())),
         /** How long run and test history is kept (DynamoDB TTL / local pruning). */
-        historyRetentionDays: z.optional(z.int().check(z.gte(1)).check(z.lte(3650))),
+        historyRetentionDays: z.optional(z.int().check(z.gte(1), z.lte(3650))),
       }),
       {
         // A key that is no stage (zod's issue type leaves this code out of the record's).

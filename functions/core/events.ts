@@ -301,7 +301,7 @@ export const testFlakyDetailSchema = z.object({
   /** One sentence for people, e.g. `passed and failed on commit abc123 (runs r1, r2)`. */
   explanation: z.string(),
   /** Status changes / comparisons over the default branch's recent outcomes. */
-  flipRate: z.optional(z.number().check(z.gte(0)).check(z.lte(1))),
+  flipRate: z.optional(z.number().check(z.gte(0), z.lte(1))),
   /** Set when a (non-expired) quarantine covers the test. */
   quarantined: z.optional(z.object({ owner: z.string(), expires: z.string() })),
   /** This notice's place among the run's notices (1-based), so consumers can group a burst. */

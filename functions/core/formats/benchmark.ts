@@ -10,8 +10,7 @@ import { type Benchmark, MAX_BENCHMARK_VALUE, type ParsedBenchmark } from './typ
  */
 export const benchmarkNumber = z
   .number()
-  .check(z.gte(-MAX_BENCHMARK_VALUE))
-  .check(z.lte(MAX_BENCHMARK_VALUE));
+  .check(z.gte(-MAX_BENCHMARK_VALUE), z.lte(MAX_BENCHMARK_VALUE));
 
 /**
  * Benchmark results, four producers:

@@ -30,7 +30,7 @@ const SEPARATOR = ' › ';
 
 const Result = z.object({
   status: z.optional(z.string()),
-  duration: z.optional(z.number().check(z.nonnegative()).check(z.lte(MAX_DURATION_MS))),
+  duration: z.optional(z.number().check(z.nonnegative(), z.lte(MAX_DURATION_MS))),
   error: z.nullish(
     z.object({
       message: z.optional(z.string()),
@@ -76,7 +76,7 @@ const Report = z.object({
   suites: z.array(Suite),
   stats: z.optional(
     z.object({
-      duration: z.optional(z.number().check(z.nonnegative()).check(z.lte(MAX_DURATION_MS))),
+      duration: z.optional(z.number().check(z.nonnegative(), z.lte(MAX_DURATION_MS))),
       expected: z.optional(z.number()),
       unexpected: z.optional(z.number()),
       flaky: z.optional(z.number()),

@@ -33,8 +33,8 @@ const isPrefix = (p: string): boolean =>
 
 const prefixSchema = z
   .string()
-  .check(z.maxLength(1024))
   .check(
+    z.maxLength(1024),
     z.refine(
       isPrefix,
       "must be '' or a relative directory ending with '/' (no '..', '.', empty segments or leading '/')",
@@ -50,7 +50,7 @@ export const changedLinesSchema = z.strictObject({
   files: z
     .array(
       z.strictObject({
-        path: z.string().check(z.minLength(1)).check(z.maxLength(1024)),
+        path: z.string().check(z.minLength(1), z.maxLength(1024)),
         lines: z
           .array(z.tuple([z.int().check(z.positive()), z.int().check(z.positive())]))
           .check(z.maxLength(100_000)),

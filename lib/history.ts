@@ -33,6 +33,8 @@ export const NORMALIZED_OBJECTS = '*.normalized.json';
  */
 export const grantReadNormalized = (fn: VigilFunction, bucket: IBucket): void => {
   fn.function.addEnvironment('ARCHIVE_BUCKET', bucket.bucketName);
+  // Where the function sends its signed GETs (functions/adapters/aws/s3-archive-reader.ts).
+  fn.function.addEnvironment('ARCHIVE_BUCKET_DOMAIN', bucket.bucketRegionalDomainName);
   fn.function.addToRolePolicy(
     new PolicyStatement({
       actions: ['s3:GetObject'],

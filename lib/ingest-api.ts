@@ -193,6 +193,7 @@ export class IngestApi extends Construct {
       environment: {
         EVENT_BUS_NAME: props.eventBus.eventBusName,
         ARCHIVE_BUCKET: this.archiveBucket.bucketName,
+        ARCHIVE_BUCKET_DOMAIN: this.archiveBucket.bucketRegionalDomainName,
         LEDGER_TABLE: this.ledgerTable.tableName,
         TOKENS_SECRET_ARN: this.tokensSecret.secretArn,
         READ_TOKENS_SECRET_ARN: this.readTokensSecret.secretArn,

@@ -428,6 +428,7 @@ try {
     VIGIL_CONFIG_SHA256: configJsonHash(configJson),
     EVENT_BUS_NAME: 'vigil-bench-bus',
     ARCHIVE_BUCKET: 'vigil-bench-archive',
+    ARCHIVE_BUCKET_DOMAIN: 'vigil-bench-archive.s3.us-east-1.amazonaws.com',
     LEDGER_TABLE: 'vigil-bench-ledger',
     HISTORY_TABLE: 'vigil-bench-history',
     STATUS_TABLE: 'vigil-bench-status',

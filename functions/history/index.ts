@@ -1,7 +1,6 @@
 import { dynamo } from '../adapters/aws/clients';
 import { DynamoHistoryStore } from '../adapters/aws/dynamodb-history-store';
-import { busPublisher, lambdaEntry } from '../adapters/aws/lambda-entry';
-import { lazyS3Archive } from '../adapters/aws/lazy-s3-archive';
+import { archiveReader, busPublisher, lambdaEntry } from '../adapters/aws/lambda-entry';
 import { systemClock } from '../core/ports';
 import { configFromEnv, requireEnv } from '../shared/lambda-config';
 import { metrics } from '../shared/powertools';
@@ -21,7 +20,7 @@ export const handler = lambdaEntry(
     config: await configFromEnv(),
     stage: process.env.VIGIL_STAGE,
     store: new DynamoHistoryStore({ table: requireEnv('HISTORY_TABLE'), client: dynamo() }),
-    archive: lazyS3Archive(requireEnv('ARCHIVE_BUCKET')),
+    archive: archiveReader(),
     publisher: busPublisher(),
     clock: systemClock,
     metrics,

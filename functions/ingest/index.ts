@@ -9,7 +9,12 @@ import {
   DynamoRunCatalog,
 } from '../adapters/aws/dynamodb-status-store';
 import { eventBusCheck, ledgerTableCheck } from '../adapters/aws/health';
-import { busPublisher, lambdaEntry, stageSecrets } from '../adapters/aws/lambda-entry';
+import {
+  archiveReader,
+  busPublisher,
+  lambdaEntry,
+  stageSecrets,
+} from '../adapters/aws/lambda-entry';
 import { S3Archive } from '../adapters/aws/s3-archive';
 import { S3ArchiveLinks } from '../adapters/aws/s3-archive-links';
 import { s3 } from '../adapters/aws/s3-client';
@@ -46,7 +51,7 @@ export const handler = lambdaEntry(
     stage: process.env.VIGIL_STAGE,
     publisher: busPublisher(),
     archive,
-    archiveReader: archive,
+    archiveReader: archiveReader(),
     // Raw reports too large for a Lambda answer: a presigned GET (s3:GetObject, granted).
     archiveLinks: new S3ArchiveLinks({ bucket: requireEnv('ARCHIVE_BUCKET'), client: s3() }),
     // Browser check artifacts: `artifacts/<sha256>.<ext>` in the same bucket (browser function).

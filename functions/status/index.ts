@@ -4,8 +4,7 @@ import {
   DynamoProbeHistoryStore,
   DynamoRunCatalog,
 } from '../adapters/aws/dynamodb-status-store';
-import { lambdaEntry } from '../adapters/aws/lambda-entry';
-import { lazyS3Archive } from '../adapters/aws/lazy-s3-archive';
+import { archiveReader, lambdaEntry } from '../adapters/aws/lambda-entry';
 import { historyRetentionDays } from '../core/config-access';
 import { configFromEnv, requireEnv } from '../shared/lambda-config';
 import { createStatusHandler } from './handler';
@@ -28,6 +27,6 @@ export const handler = lambdaEntry(
     catalog: new DynamoRunCatalog(options),
     ttlDays: retentionDays,
     // A run's digest (warnings, first failed tests) from its normalized result.
-    archive: lazyS3Archive(requireEnv('ARCHIVE_BUCKET')),
+    archive: archiveReader(),
   }),
 );

@@ -6,11 +6,12 @@ import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   CreateTableCommand,
-  type DynamoDBClient,
+  DynamoDBClient,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { HISTORY_TABLE_KEYS } from '../../functions/adapters/aws/dynamodb-history-store';
+import { S3ArchiveReader } from '../../functions/adapters/aws/s3-archive-reader';
 import { requireTools, TOOLS } from './requires';
 
 /** A running `moto_server` on 127.0.0.1, empty when a test file gets it. */
@@ -285,6 +286,26 @@ export const motoS3 = (moto: MotoServer): S3Client =>
     endpoint: moto.endpoint,
     forcePathStyle: true,
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
+
+/**
+ * The reader of the archive `bucket` on `moto`, as the Lambda functions make it
+ * (`archiveReader` in functions/adapters/aws/lambda-entry.ts): a DynamoDB client's
+ * configuration signs its GETs.
+ */
+export const motoArchiveReader = (
+  moto: MotoServer,
+  bucket: string,
+  prefix?: string,
+): S3ArchiveReader =>
+  new S3ArchiveReader({
+    bucket,
+    ...(prefix === undefined ? {} : { prefix }),
+    endpoint: { url: moto.endpoint, pathStyle: true },
+    client: new DynamoDBClient({
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    }),
   });
 
 /**

@@ -97,6 +97,7 @@ const lambdaEnv = (repoConfig: VigilConfig): Record<string, string> => ({
   VIGIL_CONFIG_SHA256: configJsonHash(JSON.stringify(repoConfig)),
   EVENT_BUS_NAME: 'vigil-test-bus',
   ARCHIVE_BUCKET: 'vigil-test-archive',
+  ARCHIVE_BUCKET_DOMAIN: 'vigil-test-archive.s3.us-east-1.amazonaws.com',
   LEDGER_TABLE: 'vigil-test-ledger',
   HISTORY_TABLE: 'vigil-test-history',
   STATUS_TABLE: 'vigil-test-status',
@@ -249,6 +250,13 @@ describe('function bundles', () => {
     expect(BUNDLING.commandHooks.afterBundling('IN', 'OUT')).toEqual([
       expect.stringMatching(/^cd "IN" && .*scripts\/after-bundling\.ts "OUT"$/),
     ]);
+  });
+
+  it('reads the archive without the S3 SDK in the history function, which only reads it', () => {
+    // The S3 client's service id; the ingest function, which writes the archive, has it.
+    const s3Sdk = 'com.amazonaws.s3';
+    expect(readFileSync(files.history, 'utf8')).not.toContain(s3Sdk);
+    expect(readFileSync(files.ingest, 'utf8')).toContain(s3Sdk);
   });
 
   it('leaves the Sentry SDK, cron-parser and the config schema out of every bundle, in side files beside it', () => {

@@ -147,6 +147,9 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
     expect(variables).toMatchObject({
       EVENT_BUS_NAME: { Ref: logicalIdOf(s().stack, events.bus) },
       ARCHIVE_BUCKET: { Ref: logicalIdOf(s().stack, ingest.archiveBucket) },
+      ARCHIVE_BUCKET_DOMAIN: {
+        'Fn::GetAtt': [logicalIdOf(s().stack, ingest.archiveBucket), 'RegionalDomainName'],
+      },
       LEDGER_TABLE: { Ref: logicalIdOf(s().stack, ingest.ledgerTable) },
       TOKENS_SECRET_ARN: { Ref: logicalIdOf(s().stack, ingest.tokensSecret) },
     });
@@ -628,6 +631,10 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
     expect((props.Environment as { Variables: Record<string, unknown> }).Variables).toMatchObject({
       HISTORY_TABLE: { Ref: logicalIdOf(s().stack, history.table) },
       ARCHIVE_BUCKET: { Ref: logicalIdOf(s().stack, ingest.archiveBucket) },
+      // Where its signed GETs go (functions/adapters/aws/s3-archive-reader.ts).
+      ARCHIVE_BUCKET_DOMAIN: {
+        'Fn::GetAtt': [logicalIdOf(s().stack, ingest.archiveBucket), 'RegionalDomainName'],
+      },
       EVENT_BUS_NAME: { Ref: logicalIdOf(s().stack, events.bus) },
       VIGIL_STAGE: stage,
     });

@@ -9,9 +9,9 @@ import { S3Archive } from '../../functions/adapters/aws/s3-archive';
 import { FileArchive } from '../../functions/adapters/local/archive';
 import { VigilError } from '../../functions/core/errors';
 import type { ArchivePointer } from '../../functions/core/events';
-import type { ArchiveInput } from '../../functions/core/ports';
+import type { ArchiveInput, ArchiveReader } from '../../functions/core/ports';
 import { logger } from '../../functions/shared/powertools';
-import { type MotoServer, motoAvailable, startMoto } from '../helpers/moto';
+import { type MotoServer, motoArchiveReader, motoAvailable, startMoto } from '../helpers/moto';
 
 const REGION = 'us-east-1';
 const BUCKET = 'vigil-archive-reader';
@@ -162,21 +162,27 @@ describe('FileArchive.get', () => {
   });
 });
 
-const withMoto = motoAvailable('S3Archive.get (archive-reader.test.ts)');
+const withMoto = motoAvailable('S3ArchiveReader (archive-reader.test.ts)');
 
-describe.skipIf(!withMoto)('S3Archive.get', () => {
+describe.skipIf(!withMoto)('S3ArchiveReader against moto, reading what S3Archive stored', () => {
   let moto: MotoServer;
   let s3: S3Client;
-  let archive: S3Archive;
+  let writer: S3Archive;
+  let archive: ArchiveReader;
 
   beforeAll(async () => {
-    process.env.AWS_ACCESS_KEY_ID = 'test';
-    process.env.AWS_SECRET_ACCESS_KEY = 'test';
+    const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
     moto = await startMoto();
-    s3 = new S3Client({ region: REGION, endpoint: moto.endpoint, forcePathStyle: true });
+    s3 = new S3Client({
+      region: REGION,
+      endpoint: moto.endpoint,
+      forcePathStyle: true,
+      credentials,
+    });
     await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
     await s3.send(new CreateBucketCommand({ Bucket: OTHER_BUCKET }));
-    archive = new S3Archive({ bucket: BUCKET, client: s3, prefix: 'raw' });
+    writer = new S3Archive({ bucket: BUCKET, client: s3, prefix: 'raw' });
+    archive = motoArchiveReader(moto, BUCKET, 'raw');
   });
 
   afterAll(async () => {
@@ -184,22 +190,23 @@ describe.skipIf(!withMoto)('S3Archive.get', () => {
     await moto?.stop();
   });
 
-  it('reads back exactly what put stored', async () => {
+  it('reads back exactly what put stored, under keys that need escaping too', async () => {
     // Prepare
-    const pointer = await archive.put(input('shop/2026/11/25/run-1.xml', REPORT));
+    const plain = await writer.put(input('shop/2026/11/25/run-1.xml', REPORT));
+    const odd = await writer.put(input('shop b+c/ü%20é/run (2)~.xml', REPORT));
 
     // Act
-    const body = await archive.get(pointer);
+    const bodies = await Promise.all([archive.get(plain), archive.get(odd)]);
 
     // Assess
-    expect(pointer.uri).toBe(`s3://${BUCKET}/raw/shop/2026/11/25/run-1.xml`);
-    expect(new TextDecoder().decode(body)).toBe(REPORT);
+    expect(plain.uri).toBe(`s3://${BUCKET}/raw/shop/2026/11/25/run-1.xml`);
+    for (const body of bodies) expect(new TextDecoder().decode(body)).toBe(REPORT);
   });
 
   it('refuses an object changed since it was archived', async () => {
     // Prepare
-    const sameSize = await archive.put(input('shop/run-2.xml', REPORT));
-    const shrunk = await archive.put(input('shop/run-3.xml', REPORT));
+    const sameSize = await writer.put(input('shop/run-2.xml', REPORT));
+    const shrunk = await writer.put(input('shop/run-3.xml', REPORT));
     const overwrite = (key: string, body: string) =>
       s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }));
     await overwrite('raw/shop/run-2.xml', REPORT.replace('adds', 'adda'));

@@ -234,7 +234,12 @@ const createTemplateResources = async (): Promise<void> => {
     eachOfType('AWS::S3::Bucket', async (id) => {
       const name = id.toLowerCase();
       await s3.send(new CreateBucketCommand({ Bucket: name }));
-      physical.set(id, { ref: name, attributes: { Arn: `arn:aws:s3:::${name}` } });
+      // The functions read the archive at AWS_ENDPOINT_URL (moto); the domain is AWS's.
+      const domain = `${name}.s3.${REGION}.amazonaws.com`;
+      physical.set(id, {
+        ref: name,
+        attributes: { Arn: `arn:aws:s3:::${name}`, RegionalDomainName: domain },
+      });
     }),
     eachOfType('AWS::DynamoDB::Table', async (id, table) => {
       const p = props(table);

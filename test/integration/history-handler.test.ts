@@ -316,6 +316,7 @@ describe.skipIf(!withMoto)('history Lambda entry (moto)', () => {
       AWS_ENDPOINT_URL: moto.endpoint,
       HISTORY_TABLE: 'vigil-history',
       ARCHIVE_BUCKET: 'vigil-archive',
+      ARCHIVE_BUCKET_DOMAIN: 'vigil-archive.s3.us-east-1.amazonaws.com',
       EVENT_BUS_NAME: 'vigil-history-bus',
       VIGIL_CONFIG_JSON: JSON.stringify({ project: 'shop' }),
     });

@@ -15,7 +15,13 @@ import { createIngestHandler, type IngestHandlerDeps } from '../../functions/ing
 import { createStatusHandler } from '../../functions/status/handler';
 import { apiEvent, fixedClock, MemoryLedger, MemoryPublisher } from '../helpers/fakes';
 import { generateJunit } from '../helpers/generate-junit';
-import { type MotoServer, motoAvailable, motoS3, startMoto } from '../helpers/moto';
+import {
+  type MotoServer,
+  motoArchiveReader,
+  motoAvailable,
+  motoS3,
+  startMoto,
+} from '../helpers/moto';
 
 /**
  * The raw report download on AWS (`GET /v1/projects/{p}/runs/{id}/report`): the archive keeps
@@ -47,7 +53,7 @@ describe.skipIf(!withMoto)('raw report download with the S3 archive', () => {
       config: parseConfig({ project: 'shop' }),
       publisher,
       archive,
-      archiveReader: archive,
+      archiveReader: motoArchiveReader(moto, BUCKET),
       archiveLinks: new S3ArchiveLinks({ bucket: BUCKET, client: s3 }),
       artifactUri: (name) => `s3://${BUCKET}/artifacts/${name}`,
       ledger: new MemoryLedger(),

@@ -5,8 +5,9 @@ import { flushSpans } from '../../shared/otel/spans';
 import { emitPipelineMetric, withColdStartMetric } from '../../shared/pipeline-metrics';
 import { metrics } from '../../shared/powertools';
 import { withSentry } from '../../shared/sentry';
-import { eventBridge, secrets } from './clients';
+import { dynamo, eventBridge, secrets } from './clients';
 import { EventBridgePublisher } from './eventbridge-publisher';
+import { archiveEndpoint, S3ArchiveReader } from './s3-archive-reader';
 import { SecretsManagerSecretResolver } from './secrets-resolver';
 import { sentryDsn } from './sentry-dsn';
 // The X-Ray tracer of every handler (the shared code's tracer is off until this installs it).
@@ -53,4 +54,16 @@ export const stageSecrets = (): SecretsManagerSecretResolver =>
   new SecretsManagerSecretResolver({
     client: { send: (command) => secrets().send(command) },
     prefix: process.env.SECRETS_PREFIX ?? '',
+  });
+
+/**
+ * The archive bucket's reader (`ARCHIVE_BUCKET`, at `ARCHIVE_BUCKET_DOMAIN` or the endpoint
+ * override), signing with the DynamoDB client's configuration: no S3 SDK in the functions that
+ * only read the archive (docs/performance.md#cold-start).
+ */
+export const archiveReader = (): S3ArchiveReader =>
+  new S3ArchiveReader({
+    bucket: requireEnv('ARCHIVE_BUCKET'),
+    endpoint: archiveEndpoint(process.env, requireEnv('ARCHIVE_BUCKET_DOMAIN')),
+    client: dynamo(),
   });

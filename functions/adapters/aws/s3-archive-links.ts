@@ -2,7 +2,7 @@ import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { ArchivePointer } from '../../core/events';
 import type { ArchiveLinks } from '../../core/ports';
-import { archiveKeyOf } from './s3-archive';
+import { archiveKeyOf } from './s3-archive-reader';
 
 /**
  * Presigned GETs of archived objects (this bucket only), with S3's response header overrides.

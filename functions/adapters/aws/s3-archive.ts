@@ -1,13 +1,7 @@
-import { createHash } from 'node:crypto';
-import {
-  GetObjectCommand,
-  type GetObjectCommandOutput,
-  PutObjectCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { VigilError } from '../../core/errors';
 import type { ArchivePointer } from '../../core/events';
-import type { ArchiveInput, ArchiveReader, PayloadArchive } from '../../core/ports';
+import type { ArchiveInput, PayloadArchive } from '../../core/ports';
 
 export interface S3ArchiveOptions {
   bucket: string;
@@ -37,11 +31,10 @@ const toS3Metadata = (metadata: Record<string, string>): Record<string, string> 
 };
 
 /**
- * Stores raw reports in S3; S3 verifies the body against the caller's SHA-256. `get` reads back
- * only `s3://<this bucket>/<this prefix>…` pointers, and only bytes that still match the
- * pointer's length and sha256.
+ * Stores raw reports in S3; S3 verifies the body against the caller's SHA-256. They are read
+ * back with `S3ArchiveReader` (s3-archive-reader.ts), which needs no S3 SDK.
  */
-export class S3Archive implements PayloadArchive, ArchiveReader {
+export class S3Archive implements PayloadArchive {
   private readonly bucket: string;
   private readonly client: S3Client;
   private readonly prefix: string;
@@ -75,52 +68,4 @@ export class S3Archive implements PayloadArchive, ArchiveReader {
     );
     return { uri: `s3://${this.bucket}/${key}`, bytes: input.body.byteLength, sha256 };
   }
-
-  async get(pointer: ArchivePointer): Promise<Uint8Array> {
-    const key = this.keyOf(pointer.uri);
-    let out: GetObjectCommandOutput;
-    try {
-      out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-    } catch (e) {
-      if (e instanceof Error && (e.name === 'NoSuchKey' || e.name === 'NotFound'))
-        throw new VigilError('not_found', `archived object ${pointer.uri} does not exist`);
-      throw e;
-    }
-    if (out.ContentLength !== undefined && out.ContentLength !== pointer.bytes) {
-      // Do not download an object we are going to refuse (Body is a Node stream here).
-      (out.Body as { destroy?: () => void } | undefined)?.destroy?.();
-      throw sizeMismatch(pointer, out.ContentLength);
-    }
-    const body = (await out.Body?.transformToByteArray()) ?? new Uint8Array();
-    if (body.byteLength !== pointer.bytes) throw sizeMismatch(pointer, body.byteLength);
-    const sha256 = createHash('sha256').update(body).digest('hex');
-    if (sha256 !== pointer.sha256.toLowerCase())
-      throw new VigilError(
-        'internal',
-        `archived object ${pointer.uri} does not match its sha256 (got ${sha256}, expected ${pointer.sha256})`,
-      );
-    return body;
-  }
-
-  private keyOf(uri: string): string {
-    return archiveKeyOf(this.bucket, this.prefix, uri);
-  }
 }
-
-/** The object key of an `s3://` URI in `bucket` (and under `prefix`), or a refusal. */
-export const archiveKeyOf = (bucket: string, prefix: string, uri: string): string => {
-  const head = `s3://${bucket}/`;
-  const key = uri.startsWith(head) ? uri.slice(head.length) : '';
-  if (key === '' || !key.startsWith(prefix))
-    throw new VigilError(
-      'bad_request',
-      `archive pointer ${uri} is not in this archive (s3://${bucket}/${prefix})`,
-    );
-  return key;
-};
-
-const sizeMismatch = (pointer: ArchivePointer, bytes: number): VigilError =>
-  new VigilError(
-    'internal',
-    `archived object ${pointer.uri} has ${bytes} bytes, its pointer says ${pointer.bytes}`,
-  );

@@ -11,9 +11,9 @@ const s3UsesCustomEndpoint = (): boolean =>
 let client: S3Client | undefined;
 
 /**
- * The process's S3 client (see clients.ts), created on first use, in a module of its own that
- * imports nothing from clients.ts: a function can then load the S3 SDK with `import()` when it
- * first needs it (`lazyS3Archive`) without the other SDK clients losing their tree-shaking.
+ * The process's S3 client (see clients.ts), created on first use, in a module of its own: only
+ * the functions that write the archive or sign its links import it. Reading the archive needs
+ * no S3 SDK (`S3ArchiveReader`).
  */
 export const s3 = (): S3Client => {
   client ??= tracer.captureAWSv3Client(

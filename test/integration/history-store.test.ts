@@ -15,6 +15,7 @@ import {
   HISTORY_TABLE_KEYS,
 } from '../../functions/adapters/aws/dynamodb-history-store';
 import { LocalStore } from '../../functions/adapters/local/store';
+import { SqliteHistoryStore } from '../../functions/adapters/local/store/history-store';
 import { parseConfig } from '../../functions/core/config';
 import { VigilError } from '../../functions/core/errors';
 import { queryRuns, queryTests } from '../../functions/core/history/queries';
@@ -25,7 +26,7 @@ import type {
   TestOutcome,
   TestRecord,
 } from '../../functions/core/history/types';
-import type { Clock } from '../../functions/core/ports';
+import { type Clock, systemClock } from '../../functions/core/ports';
 import { MemoryHistory } from '../helpers/memory-history';
 import { createHistoryTable, type MotoServer, motoAvailable, startMoto } from '../helpers/moto';
 
@@ -703,15 +704,19 @@ describe('SqliteHistoryStore', () => {
   });
 
   it('skips a corrupt record in reads and listings, and lets it be written again', async () => {
-    // Prepare
-    const store = LocalStore.open(await tempDir());
+    // Prepare: written, damaged, then read after a restart (the writing connection would serve
+    // the tests it wrote from memory)
+    const dir = await tempDir();
+    const writer = LocalStore.open(dir);
     const project = freshProject();
-    await store.history.putRun(run(project, 1), TTL);
-    await store.history.putRun(run(project, 2), TTL);
-    await store.history.putTest(testRec(project, 'unit > a', 1, ['passed']), 0, TTL);
-    await store.history.putTest(testRec(project, 'unit > b', 1, ['failed']), 0, TTL);
-    store.db.q(`UPDATE runs SET body = '{"torn' WHERE key LIKE '%run-001'`).run();
-    store.db.q(`UPDATE tests SET body = 'garbage' WHERE id = 'unit > a'`).run();
+    await writer.history.putRun(run(project, 1), TTL);
+    await writer.history.putRun(run(project, 2), TTL);
+    await writer.history.putTest(testRec(project, 'unit > a', 1, ['passed']), 0, TTL);
+    await writer.history.putTest(testRec(project, 'unit > b', 1, ['failed']), 0, TTL);
+    writer.db.q(`UPDATE runs SET body = '{"torn' WHERE key LIKE '%run-001'`).run();
+    writer.db.q(`UPDATE tests SET body = 'garbage' WHERE id = 'unit > a'`).run();
+    writer.close();
+    const store = LocalStore.open(dir);
 
     // Act
     const runs = await store.history.listRuns(project, { limit: 5 });
@@ -733,6 +738,54 @@ describe('SqliteHistoryStore', () => {
     expect(listed.items.map((t) => t.id)).toEqual(['unit > b']);
     expect(rewritten).toBe(true);
     expect(after.get('unit > a')?.version).toBe(2);
+  });
+
+  it('serves the tests it wrote from memory, and sees another connection’s write once its own is refused', async () => {
+    // Prepare: the bus worker's connection writes; another connection writes the same test
+    const dir = await tempDir();
+    const worker = LocalStore.open(dir);
+    const other = LocalStore.open(dir, { lock: false });
+    const project = freshProject();
+    await worker.history.putTest(testRec(project, 'unit > a', 1, ['passed']), 0, TTL);
+    await other.history.putTest(testRec(project, 'unit > a', 2, ['passed', 'failed']), 1, TTL);
+
+    // Act
+    const remembered = await worker.history.getTests(project, ['unit > a']);
+    const refused = await worker.history.putTest(
+      testRec(project, 'unit > a', 2, ['passed', 'passed']),
+      1,
+      TTL,
+    );
+    const reread = await worker.history.getTests(project, ['unit > a']);
+    worker.close();
+    other.close();
+
+    // Assess: its own write, until the version check refuses the next one; then the table's
+    expect(remembered.get('unit > a')?.version).toBe(1);
+    expect(refused).toBe(false);
+    expect(reread.get('unit > a')).toEqual(testRec(project, 'unit > a', 2, ['passed', 'failed']));
+  });
+
+  it('remembers at most as many written tests as it is given, and reads the others', async () => {
+    // Prepare: room for one; both rows then damaged, so only a table read skips one
+    const store = LocalStore.open(await tempDir());
+    const history = new SqliteHistoryStore(store.db, { clock: systemClock, writtenTestsMax: 1 });
+    const project = freshProject();
+    await history.putTests(
+      ['unit > a', 'unit > b'].map((id) => ({
+        record: testRec(project, id, 1, ['passed']),
+        expectedVersion: 0,
+      })),
+      TTL,
+    );
+    store.db.q(`UPDATE tests SET body = 'garbage' WHERE project = ?`).run(project);
+
+    // Act
+    const read = await history.getTests(project, ['unit > a', 'unit > b']);
+    store.close();
+
+    // Assess
+    expect([...read.keys()]).toEqual(['unit > a']);
   });
 
   it('stores a full window in a fraction of its JSON, and reads back every field', async () => {

@@ -645,8 +645,10 @@ describe('a corrupt record does not block its key', () => {
   });
 
   it('replaces a test record whose body or window is corrupt, as a new test', async () => {
-    // Prepare: two tests, one with a torn body, one with a damaged window
-    const store = open(await tempDir());
+    // Prepare: two tests, one with a torn body, one with a damaged window, read after a restart
+    // (the connection that wrote them would serve them from memory)
+    const dir = await tempDir();
+    let store = open(dir);
     const outcome = (runId: string) => ({
       runId,
       at: new Date(T).toISOString(),
@@ -671,6 +673,8 @@ describe('a corrupt record does not block its key', () => {
     await store.history.putTest(record(ids[0] as string, 2, ['r1', 'r2']), 1, 90);
     store.db.q(`UPDATE tests SET body = '{torn' WHERE id = ?`).run(ids[0]);
     store.db.q(`UPDATE tests SET window = '[1, 2' WHERE id = ?`).run(ids[1]);
+    store.close();
+    store = open(dir);
 
     // Act: the next run's delivery reads them (skipped) and writes them as new tests
     const read = await store.history.getTests('burst', ids);

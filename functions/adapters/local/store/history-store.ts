@@ -57,6 +57,20 @@ type RecordBody = Omit<TestRecord, 'project' | 'id' | 'outcomes' | 'version'>;
 
 const TEST_COLUMNS = 'id, version, body, window';
 
+/**
+ * Test records a connection keeps of its own writes (see `SqliteHistoryStore`): at most this
+ * many, ~3 KB each with a full window of 30 outcomes (15 MB in all, measured with 10,000:
+ * 29.6 MB). Local mode's bus worker writes every test of every report, so the tests of
+ * projects of up to this many in all are read from memory; those beyond, from the table.
+ */
+const WRITTEN_TESTS_MAX = 5_000;
+
+/** A record this connection wrote, and when its row expires. */
+interface Written {
+  record: TestRecord;
+  expiresAt: number;
+}
+
 /** Rows read per query while filtering in pages (corrupt rows are skipped, not counted). */
 const parseRows = <T>(rows: { body: string }[], where: string): T[] =>
   rows.map((r) => parseRecord<T>(r.body, where)).filter((r): r is T => r !== undefined);
@@ -68,6 +82,12 @@ const parseRows = <T>(rows: { body: string }[], where: string): T[] =>
  * transaction (a report's hundreds of test records cost one commit); `putTest`'s version check
  * and write run inside it, so it is a compare-and-swap. Test windows are stored compactly
  * (test-windows.ts).
+ *
+ * `getTests` serves the records this connection wrote from memory (up to `writtenTestsMax`),
+ * without reading and decoding their rows: in local mode one connection, the bus worker's,
+ * writes every test record, so what it wrote is what is stored. Another connection's write
+ * (there is none in local mode) is seen once a version-checked write here is refused: the
+ * refused record is forgotten and read from the table again. Expiry is checked as in the table.
  */
 export class SqliteHistoryStore implements HistoryStore {
   readonly #db: StoreDb;
@@ -78,11 +98,34 @@ export class SqliteHistoryStore implements HistoryStore {
    * a savepoint and a turn of the event loop whatever its size; 100 tests write in ~1 ms.
    */
   readonly testBatch = 100;
+  /** The records this connection wrote, by project and id (see above). */
+  readonly #written = new Map<string, Map<string, Written>>();
+  #writtenCount = 0;
+  readonly #writtenMax: number;
 
-  constructor(db: StoreDb, opts: { clock: Clock }) {
+  constructor(db: StoreDb, opts: { clock: Clock; writtenTestsMax?: number }) {
     this.#db = db;
     this.#clock = opts.clock;
     this.#windows = new TestWindows(db);
+    this.#writtenMax = opts.writtenTestsMax ?? WRITTEN_TESTS_MAX;
+  }
+
+  /** Remember a written record (when there is room), or forget one whose write was refused. */
+  #remember(record: TestRecord, expiresAt: number | undefined): void {
+    let tests = this.#written.get(record.project);
+    const known = tests?.has(record.id) === true;
+    if (expiresAt === undefined) {
+      if (known) this.#writtenCount--;
+      tests?.delete(record.id);
+      return;
+    }
+    if (!known && this.#writtenCount >= this.#writtenMax) return;
+    if (!tests) {
+      tests = new Map();
+      this.#written.set(record.project, tests);
+    }
+    if (!known) this.#writtenCount++;
+    tests.set(record.id, { record, expiresAt });
   }
 
   /** The record of a row; undefined (reported) when it is damaged. */
@@ -200,7 +243,18 @@ export class SqliteHistoryStore implements HistoryStore {
   async getTests(project: string, ids: readonly string[]): Promise<Map<string, TestRecord>> {
     const out = new Map<string, TestRecord>();
     const now = this.#reference();
-    const unique = [...new Set(ids)];
+    const written = this.#written.get(project);
+    const unique: string[] = [];
+    for (const id of new Set(ids)) {
+      const known = written?.get(id);
+      if (known && known.expiresAt > now) {
+        out.set(id, known.record);
+        continue;
+      }
+      // Expired here as in the table: forgotten, and read from the table.
+      if (known) this.#remember(known.record, undefined);
+      unique.push(id);
+    }
     for (let i = 0; i < unique.length; i += 500) {
       const chunk = unique.slice(i, i + 500);
       const rows = this.#db
@@ -236,7 +290,7 @@ export class SqliteHistoryStore implements HistoryStore {
       const { project: _p, id: _i, outcomes: _o, version: _v, ...body } = record;
       return JSON.stringify(body satisfies RecordBody);
     });
-    const { written, fresh } = await this.#db.batch(() => {
+    const { written, fresh, expires } = await this.#db.batch(() => {
       // Expiry is checked at the reference time (as `getTests` reads), written from the clock.
       const now = this.#reference();
       const writtenAt = this.#now();
@@ -266,8 +320,8 @@ export class SqliteHistoryStore implements HistoryStore {
       );
       const readable = (r: TestRow) =>
         parses(r.body) && this.#windows.decode(r.window) !== undefined;
+      const expires = writtenAt + ttlDays * DAY_MS;
       const written = writes.map(({ record, expectedVersion }, i) => {
-        const expires = writtenAt + ttlDays * DAY_MS;
         const latest = record.outcomes.at(-1)?.status ?? null;
         const flaky = record.flaky === undefined ? 0 : 1;
         const { window, minRef } = this.#windows.encode(record.project, record.outcomes, fresh);
@@ -314,9 +368,11 @@ export class SqliteHistoryStore implements HistoryStore {
             .changes === 1
         );
       });
-      return { written, fresh };
+      return { written, fresh, expires };
     });
     this.#windows.committed(fresh);
+    for (const [i, { record }] of writes.entries())
+      this.#remember(record, written[i] ? expires : undefined);
     return written;
   }
 

@@ -766,6 +766,71 @@ describe('SqliteHistoryStore', () => {
     expect(reread.get('unit > a')).toEqual(testRec(project, 'unit > a', 2, ['passed', 'failed']));
   });
 
+  it('stores what it builds from its last write of a test as a full write would', async () => {
+    // Prepare: 35 runs of one test, each appending its outcome to the window it wrote last (the
+    // same objects, the oldest dropped past 30), as the history service does; run 20 arrives
+    // late (inserted, not appended), and from run 25 on the test is flaky (another body)
+    const dir = await tempDir();
+    const writer = LocalStore.open(dir);
+    const project = freshProject();
+    let last: TestRecord | undefined;
+    for (let n = 1; n <= 35; n++) {
+      const late = n === 21 ? outcome(20, 'skipped') : undefined;
+      const added = late ?? outcome(n === 20 ? 21 : n, n % 3 === 0 ? 'failed' : 'passed');
+      const outcomes = [...(last?.outcomes ?? []), added].sort((a, b) => a.at.localeCompare(b.at));
+      const flaky = n >= 25 ? testRec(project, 'unit > a', 1, [], true).flaky : undefined;
+      const next: TestRecord = {
+        ...testRec(project, 'unit > a', n, []),
+        outcomes: outcomes.slice(-30),
+        ...(flaky ? { flaky } : {}),
+      };
+      expect(await writer.history.putTest(next, n - 1, TTL)).toBe(true);
+      last = next;
+    }
+
+    // Act: read by another connection, from the table
+    const reader = LocalStore.open(dir, { lock: false });
+    const read = await reader.history.getTests(project, ['unit > a']);
+    reader.close();
+    writer.close();
+
+    // Assess
+    expect(read.get('unit > a')).toEqual(last);
+    expect(last?.outcomes.map((o) => o.runId)).toEqual(
+      Array.from({ length: 30 }, (_, i) => `run-${i + 6}`),
+    );
+  });
+
+  it('stores a window that is not its last one plus an outcome as a full write would', async () => {
+    // Prepare: two outcomes added at once, then none left
+    const dir = await tempDir();
+    const writer = LocalStore.open(dir);
+    const project = freshProject();
+    const one = testRec(project, 'unit > a', 1, ['passed']);
+    const three = {
+      ...testRec(project, 'unit > a', 2, []),
+      outcomes: [...one.outcomes, outcome(1, 'failed'), outcome(2, 'passed')],
+    };
+    const none = testRec(project, 'unit > a', 3, []);
+    const reads: (TestRecord | undefined)[] = [];
+    const reader = LocalStore.open(dir, { lock: false });
+
+    // Act
+    for (const [next, expected] of [
+      [one, 0],
+      [three, 1],
+      [none, 2],
+    ] as const) {
+      await writer.history.putTest(next, expected, TTL);
+      reads.push((await reader.history.getTests(project, ['unit > a'])).get('unit > a'));
+    }
+    reader.close();
+    writer.close();
+
+    // Assess
+    expect(reads).toEqual([one, three, none]);
+  });
+
   it('remembers at most as many written tests as it is given, and reads the others', async () => {
     // Prepare: room for one; both rows then damaged, so only a table read skips one
     const store = LocalStore.open(await tempDir());

@@ -65,11 +65,23 @@ const TEST_COLUMNS = 'id, version, body, window';
  */
 const WRITTEN_TESTS_MAX = 5_000;
 
-/** A record this connection wrote, and when its row expires. */
+/** A record this connection wrote, when its row expires, and its body and window as stored. */
 interface Written {
   record: TestRecord;
   expiresAt: number;
+  body: string;
+  numbers: readonly number[];
 }
+
+/** The stored body of a record (all but its key, window and version). */
+const bodyOf = (record: TestRecord): string => {
+  const { project: _p, id: _i, outcomes: _o, version: _v, ...body } = record;
+  return JSON.stringify(body satisfies RecordBody);
+};
+
+/** Whether two records of a test have the same body (its flaky state the very same object). */
+const sameBody = (a: TestRecord, b: TestRecord): boolean =>
+  a.suite === b.suite && a.classname === b.classname && a.name === b.name && a.flaky === b.flaky;
 
 /** Rows read per query while filtering in pages (corrupt rows are skipped, not counted). */
 const parseRows = <T>(rows: { body: string }[], where: string): T[] =>
@@ -110,22 +122,32 @@ export class SqliteHistoryStore implements HistoryStore {
     this.#writtenMax = opts.writtenTestsMax ?? WRITTEN_TESTS_MAX;
   }
 
-  /** Remember a written record (when there is room), or forget one whose write was refused. */
-  #remember(record: TestRecord, expiresAt: number | undefined): void {
-    let tests = this.#written.get(record.project);
-    const known = tests?.has(record.id) === true;
-    if (expiresAt === undefined) {
-      if (known) this.#writtenCount--;
-      tests?.delete(record.id);
-      return;
-    }
+  /** Remember a written record (when there is room). */
+  #remember(written: Written): void {
+    const { project, id } = written.record;
+    let tests = this.#written.get(project);
+    const known = tests?.has(id) === true;
     if (!known && this.#writtenCount >= this.#writtenMax) return;
     if (!tests) {
       tests = new Map();
-      this.#written.set(record.project, tests);
+      this.#written.set(project, tests);
     }
     if (!known) this.#writtenCount++;
-    tests.set(record.id, { record, expiresAt });
+    tests.set(id, written);
+  }
+
+  /** Forget a record: its write was refused, or it expired. */
+  #forget(project: string, id: string): void {
+    if (this.#written.get(project)?.delete(id)) this.#writtenCount--;
+  }
+
+  /** The record this connection wrote of a test, while its row is live. */
+  #live(project: string, id: string, now: number): Written | undefined {
+    const known = this.#written.get(project)?.get(id);
+    if (known === undefined || known.expiresAt > now) return known;
+    // Expired here as in the table: forgotten, and read from the table.
+    this.#forget(project, id);
+    return undefined;
   }
 
   /** The record of a row; undefined (reported) when it is damaged. */
@@ -243,17 +265,11 @@ export class SqliteHistoryStore implements HistoryStore {
   async getTests(project: string, ids: readonly string[]): Promise<Map<string, TestRecord>> {
     const out = new Map<string, TestRecord>();
     const now = this.#reference();
-    const written = this.#written.get(project);
     const unique: string[] = [];
     for (const id of new Set(ids)) {
-      const known = written?.get(id);
-      if (known && known.expiresAt > now) {
-        out.set(id, known.record);
-        continue;
-      }
-      // Expired here as in the table: forgotten, and read from the table.
-      if (known) this.#remember(known.record, undefined);
-      unique.push(id);
+      const known = this.#live(project, id, now);
+      if (known) out.set(id, known.record);
+      else unique.push(id);
     }
     for (let i = 0; i < unique.length; i += 500) {
       const chunk = unique.slice(i, i + 500);
@@ -286,10 +302,14 @@ export class SqliteHistoryStore implements HistoryStore {
           'internal',
           `test record version must be expectedVersion + 1 (got ${record.version} after ${expectedVersion})`,
         );
-    const bodies = writes.map(({ record }) => {
-      const { project: _p, id: _i, outcomes: _o, version: _v, ...body } = record;
-      return JSON.stringify(body satisfies RecordBody);
+    // What this connection stored of each test last: its body and window are not built again.
+    const reference = this.#reference();
+    const known = writes.map(({ record }) => this.#live(record.project, record.id, reference));
+    const bodies = writes.map(({ record }, i) => {
+      const last = known[i];
+      return last && sameBody(last.record, record) ? last.body : bodyOf(record);
     });
+    const windows: (readonly number[])[] = [];
     const { written, fresh, expires } = await this.#db.batch(() => {
       // Expiry is checked at the reference time (as `getTests` reads), written from the clock.
       const now = this.#reference();
@@ -324,7 +344,15 @@ export class SqliteHistoryStore implements HistoryStore {
       const written = writes.map(({ record, expectedVersion }, i) => {
         const latest = record.outcomes.at(-1)?.status ?? null;
         const flaky = record.flaky === undefined ? 0 : 1;
-        const { window, minRef } = this.#windows.encode(record.project, record.outcomes, fresh);
+        const last = known[i];
+        const previous = last && { outcomes: last.record.outcomes, numbers: last.numbers };
+        const { window, minRef, numbers } = this.#windows.encode(
+          record.project,
+          record.outcomes,
+          fresh,
+          previous,
+        );
+        windows[i] = numbers;
         if (expectedVersion === 0) {
           const inserted =
             insert.run(
@@ -371,8 +399,16 @@ export class SqliteHistoryStore implements HistoryStore {
       return { written, fresh, expires };
     });
     this.#windows.committed(fresh);
-    for (const [i, { record }] of writes.entries())
-      this.#remember(record, written[i] ? expires : undefined);
+    for (const [i, { record }] of writes.entries()) {
+      if (!written[i]) this.#forget(record.project, record.id);
+      else
+        this.#remember({
+          record,
+          expiresAt: expires,
+          body: bodies[i] as string,
+          numbers: windows[i] as readonly number[],
+        });
+    }
     return written;
   }
 

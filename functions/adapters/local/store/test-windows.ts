@@ -76,7 +76,31 @@ export interface EncodedWindow {
   window: string;
   /** The smallest ref in the window (null when empty): what `prune` keeps. */
   minRef: number | null;
+  /** The numbers `window` is the JSON of: the `previous` of the next encoding of this test. */
+  numbers: number[];
 }
+
+/** A window encoded before, as the start of the next one (see `encode`). */
+export interface PreviousWindow {
+  outcomes: readonly TestOutcome[];
+  numbers: readonly number[];
+}
+
+/**
+ * How many of the oldest outcomes of `previous` are gone from `outcomes`, when `outcomes` is the
+ * rest of `previous` (the very same objects) plus one new outcome last: what appending a run's
+ * outcome to a window gives. Undefined when it is anything else.
+ */
+const droppedBefore = (
+  previous: readonly TestOutcome[],
+  outcomes: readonly TestOutcome[],
+): number | undefined => {
+  const kept = outcomes.length - 1;
+  const drop = previous.length - kept;
+  if (kept < 0 || drop < 0) return undefined;
+  for (let j = 0; j < kept; j++) if (outcomes[j] !== previous[j + drop]) return undefined;
+  return drop;
+};
 
 export class TestWindows {
   readonly #db: StoreDb;
@@ -139,17 +163,36 @@ export class TestWindows {
     return ref;
   }
 
-  /** The stored form of a window; in the write transaction `begin` was called in. */
-  encode(project: string, outcomes: readonly TestOutcome[], fresh: RunPart[]): EncodedWindow {
-    const numbers: number[] = [];
-    let minRef: number | null = null;
-    for (const o of outcomes) {
-      const ref = this.#ref(project, o, fresh);
-      if (minRef === null || ref < minRef) minRef = ref;
+  /**
+   * The stored form of a window; in the write transaction `begin` was called in. With the
+   * `previous` encoding of the same test's window (still stored), a window that is it plus one
+   * outcome reuses its numbers: only the new outcome is looked up (a report appends one outcome
+   * to each of its tests' windows).
+   */
+  encode(
+    project: string,
+    outcomes: readonly TestOutcome[],
+    fresh: RunPart[],
+    previous?: PreviousWindow,
+  ): EncodedWindow {
+    let numbers: number[] = [];
+    const drop = previous && droppedBefore(previous.outcomes, outcomes);
+    if (previous && drop !== undefined) numbers = previous.numbers.slice(drop * 3);
+    for (let i = numbers.length / 3; i < outcomes.length; i++) {
+      const o = outcomes[i] as TestOutcome;
       const status = CODES[o.status];
-      numbers.push(ref, o.retried ? status + RETRIED : status, o.durationMs);
+      numbers.push(
+        this.#ref(project, o, fresh),
+        o.retried ? status + RETRIED : status,
+        o.durationMs,
+      );
     }
-    return { window: JSON.stringify(numbers), minRef };
+    let minRef: number | null = null;
+    for (let i = 0; i < numbers.length; i += 3) {
+      const ref = numbers[i] as number;
+      if (minRef === null || ref < minRef) minRef = ref;
+    }
+    return { window: JSON.stringify(numbers), minRef, numbers };
   }
 
   /** The outcomes of a stored window; undefined when it is damaged. */

@@ -229,6 +229,33 @@ describe('StoreDb group commits', () => {
     main.close();
   });
 
+  it('ends its wait for the lock when the connection it waited for has gone', async () => {
+    // Prepare: an attached connection (the bus worker's) holds the write lock while a group
+    // commit waits for it; then it commits and closes (a pipeline stopping its worker).
+    const main = await open();
+    const other = await open({ yieldTo: main.gate });
+    other.db.exec('BEGIN IMMEDIATE');
+    insert(other, 'other')();
+    const first = main.batch(insert(main, 'first'));
+    await new Promise((r) => setTimeout(r, 30));
+    other.db.exec('COMMIT');
+    other.close();
+
+    // Act: the waiting write goes through alone; then another write.
+    await first;
+    const next = main.batch(insert(main, 'next'));
+    const settled = await Promise.race([
+      next.then(() => 'committed'),
+      new Promise((r) => setTimeout(() => r('still queued'), 1_000)),
+    ]);
+
+    // Assess: its gate is down again (no later worker steps aside for it) and writes flow.
+    expect(Atomics.load(main.gate, 0)).toBe(0);
+    expect(settled).toBe('committed');
+    expect(rows(main)).toEqual(['other', 'first', 'next']);
+    main.close();
+  });
+
   it('waits for the end of a transaction of a connection attached from another thread', async () => {
     // Prepare: another thread's connection, attached to this one, holds the write lock 50 ms.
     const main = await open();

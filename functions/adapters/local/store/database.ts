@@ -351,6 +351,9 @@ export class StoreDb {
     if (block || Atomics.load(gate, ATTACHED) === 0) {
       this.#stepAside();
       this.#begin();
+      // A wait begun while a connection was attached ends here too, when that one has gone
+      // meanwhile: else the gate stayed up and later writes were never flushed.
+      this.#endLockWait();
       return true;
     }
     const ended = Atomics.load(gate, ENDED);

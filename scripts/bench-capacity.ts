@@ -38,7 +38,8 @@ import { type VerifyReport, verifyDataDir } from '../load/verify';
  * not stopping at the first failing step)  --p99 100  --refine 4 (most extra
  * steps between the last good and the first bad rate, stopping when they are within 10%)  --keep
  * --floor-rates 250,500,1000,2000,4000 (none: --floor-rates 0)  --profile DIR (the server runs
- * with `node --cpu-prof`: one .cpuprofile per thread in DIR, written when it stops)
+ * with `node --cpu-prof`: one .cpuprofile per thread in DIR, written when it stops; the
+ * profiler's own CPU keeps the server from looking idle, so catch-up and drain are not measured)
  */
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -373,6 +374,10 @@ const main = async (): Promise<number> => {
       .map((l) => l.toFixed(2))
       .join(' ')} at start`,
   );
+  if (values.profile)
+    out(
+      '--profile: the profiler keeps using CPU, so the server never looks idle: each catch-up wait runs to --catch-up, and the catch-up and drain figures of this run are not measurements',
+    );
 
   const run = async (rate: number, seconds: number): Promise<Step> => {
     const prefix = `${runPrefix}-s${stepRuns.length + 1}`;

@@ -102,6 +102,14 @@ describe('StoreDb group commits', () => {
   };
   const insert = (db: StoreDb, v: string) => () => db.q('INSERT INTO t VALUES (?)').run(v);
   const rows = (db: StoreDb) => (db.q('SELECT v FROM t').all() as { v: string }[]).map((r) => r.v);
+  /** This thread's connection, and one attached to it (as the bus worker's) holding the lock. */
+  const lockedByAttached = async () => {
+    const main = await open();
+    const other = await open({ yieldTo: main.gate });
+    other.db.exec('BEGIN IMMEDIATE');
+    insert(other, 'other')();
+    return { main, other };
+  };
 
   it('commits the writes still queued when it closes; a write after close is refused clearly', async () => {
     // Prepare
@@ -206,10 +214,7 @@ describe('StoreDb group commits', () => {
 
   it('lets its thread run while a group commit waits for an attached connection to commit', async () => {
     // Prepare: a connection attached to this one (as the bus worker's) holds the write lock.
-    const main = await open();
-    const other = await open({ yieldTo: main.gate });
-    other.db.exec('BEGIN IMMEDIATE');
-    insert(other, 'other')();
+    const { main, other } = await lockedByAttached();
     // Act: a group commit, then this thread's timers while it waits.
     const write = main.batch(insert(main, 'main'));
     let settled = false;
@@ -232,10 +237,7 @@ describe('StoreDb group commits', () => {
   it('ends its wait for the lock when the connection it waited for has gone', async () => {
     // Prepare: an attached connection (the bus worker's) holds the write lock while a group
     // commit waits for it; then it commits and closes (a pipeline stopping its worker).
-    const main = await open();
-    const other = await open({ yieldTo: main.gate });
-    other.db.exec('BEGIN IMMEDIATE');
-    insert(other, 'other')();
+    const { main, other } = await lockedByAttached();
     const first = main.batch(insert(main, 'first'));
     await new Promise((r) => setTimeout(r, 30));
     other.db.exec('COMMIT');

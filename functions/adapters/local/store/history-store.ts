@@ -112,7 +112,6 @@ export class SqliteHistoryStore implements HistoryStore {
   readonly testBatch = 100;
   /** The records this connection wrote, by project and id (see above). */
   readonly #written = new Map<string, Map<string, Written>>();
-  #writtenCount = 0;
   readonly #writtenMax: number;
 
   constructor(db: StoreDb, opts: { clock: Clock; writtenTestsMax?: number }) {
@@ -126,19 +125,21 @@ export class SqliteHistoryStore implements HistoryStore {
   #remember(written: Written): void {
     const { project, id } = written.record;
     let tests = this.#written.get(project);
-    const known = tests?.has(id) === true;
-    if (!known && this.#writtenCount >= this.#writtenMax) return;
+    if (!tests?.has(id)) {
+      let count = 0;
+      for (const t of this.#written.values()) count += t.size;
+      if (count >= this.#writtenMax) return;
+    }
     if (!tests) {
       tests = new Map();
       this.#written.set(project, tests);
     }
-    if (!known) this.#writtenCount++;
     tests.set(id, written);
   }
 
   /** Forget a record: its write was refused, or it expired. */
   #forget(project: string, id: string): void {
-    if (this.#written.get(project)?.delete(id)) this.#writtenCount--;
+    this.#written.get(project)?.delete(id);
   }
 
   /** The record this connection wrote of a test, while its row is live. */

@@ -87,19 +87,20 @@ export interface PreviousWindow {
 }
 
 /**
- * How many of the oldest outcomes of `previous` are gone from `outcomes`, when `outcomes` is the
- * rest of `previous` (the very same objects) plus one new outcome last: what appending a run's
- * outcome to a window gives. Undefined when it is anything else.
+ * The numbers of `previous` that `outcomes` keeps, when `outcomes` is `previous` less some of its
+ * oldest outcomes (the very same objects) plus one new outcome last: what appending a run's
+ * outcome to a window gives. None when it is anything else, or there is no `previous`.
  */
-const droppedBefore = (
-  previous: readonly TestOutcome[],
+const keptNumbers = (
+  previous: PreviousWindow | undefined,
   outcomes: readonly TestOutcome[],
-): number | undefined => {
+): number[] => {
+  if (!previous) return [];
   const kept = outcomes.length - 1;
-  const drop = previous.length - kept;
-  if (kept < 0 || drop < 0) return undefined;
-  for (let j = 0; j < kept; j++) if (outcomes[j] !== previous[j + drop]) return undefined;
-  return drop;
+  const drop = previous.outcomes.length - kept;
+  if (drop < 0) return [];
+  for (let j = 0; j < kept; j++) if (outcomes[j] !== previous.outcomes[j + drop]) return [];
+  return previous.numbers.slice(drop * 3);
 };
 
 export class TestWindows {
@@ -175,9 +176,7 @@ export class TestWindows {
     fresh: RunPart[],
     previous?: PreviousWindow,
   ): EncodedWindow {
-    let numbers: number[] = [];
-    const drop = previous && droppedBefore(previous.outcomes, outcomes);
-    if (previous && drop !== undefined) numbers = previous.numbers.slice(drop * 3);
+    const numbers = keptNumbers(previous, outcomes);
     for (let i = numbers.length / 3; i < outcomes.length; i++) {
       const o = outcomes[i] as TestOutcome;
       const status = CODES[o.status];

@@ -32,7 +32,7 @@ const ISOLATED = [
  * from reports/junit.xml of a full run. They start first, so that no long file begins when
  * the others are nearly done and the run ends waiting for it. A new file that takes more than
  * ~10 s goes in here. The files that mostly wait (probe intervals, a Prometheus scrape: marked
- * "waits") are placed between busy ones: three workers waiting at once left the cores idle.
+ * "waits") are placed between busy ones: workers all waiting at once left the cores idle.
  */
 const SLOW_FIRST = [
   'test/infra/cdk.test.ts',
@@ -56,7 +56,7 @@ const SLOW_FIRST = [
 /**
  * ISOLATED first, then SLOW_FIRST, then Vitest's own order (longest first once it has timings).
  * The isolated files go first because Vitest keeps a shared worker for the next file only while
- * the next file in its queue is a shared one: an isolated file in the middle stopped the three
+ * the next file in its queue is a shared one: an isolated file in the middle stopped the
  * shared workers, and new ones imported everything again (2026-12-05: 74 → 71 s).
  */
 class SlowFirstSequencer extends BaseSequencer {
@@ -89,10 +89,10 @@ const THRESHOLD = missing.length === 0 ? 95 : 0;
 export default defineConfig({
   test: {
     pool: 'forks',
-    // Many suites wait on I/O (moto, local servers, probe intervals): three workers keep both
-    // cores busy on the 2-core CI machine (2026-12-04: 115-119 s against 126-139 s with two;
-    // four and six were no faster than three). See docs/performance.md.
-    maxWorkers: 3,
+    // Many suites wait on I/O (moto, local servers, probe intervals): more workers than cores
+    // keep both cores busy on the 2-core CI machine (2026-12-05: 62.7-66.5 s, mean 64.6 s over
+    // 9 runs with four, 66.4 and 67.5 s with three; five no faster). See docs/performance.md.
+    maxWorkers: 4,
     sequence: { sequencer: SlowFirstSequencer },
     globalSetup: ['test/helpers/temp-root.ts'],
     setupFiles: ['test/helpers/real-timers.ts'],

@@ -90,8 +90,8 @@ export default defineConfig({
   test: {
     pool: 'forks',
     // Many suites wait on I/O (moto, local servers, probe intervals): more workers than cores
-    // keep both cores busy on the 2-core CI machine (2026-12-05: 62.7-66.5 s, mean 64.6 s over
-    // 9 runs with four, 66.4 and 67.5 s with three; five no faster). See docs/performance.md.
+    // keep both cores busy on the 2-core CI machine (2026-12-05, alternated: 67.9 and 68.3 s
+    // with three, 65.7 and 63.0 s with four; five no faster). See docs/performance.md.
     maxWorkers: 4,
     sequence: { sequencer: SlowFirstSequencer },
     globalSetup: ['test/helpers/temp-root.ts'],

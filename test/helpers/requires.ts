@@ -1,5 +1,5 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
 
 /**
  * Suites that need a program from outside npm (moto_server, cfn-lint, Chromium, promtool...)
@@ -10,10 +10,19 @@ import { existsSync } from 'node:fs';
  * throws, so the file fails loudly instead.
  */
 
+/** An executable file of that name in a directory of PATH, as the shell would find it. */
 const onPath = (command: string): boolean =>
   command.startsWith('/')
     ? existsSync(command)
-    : spawnSync('sh', ['-c', `command -v "${command}"`], { stdio: 'ignore' }).status === 0;
+    : (process.env.PATH ?? '').split(delimiter).some((dir) => {
+        const file = join(dir || '.', command);
+        try {
+          accessSync(file, constants.X_OK);
+          return statSync(file).isFile();
+        } catch {
+          return false;
+        }
+      });
 
 export interface Requirement {
   /** A command on PATH or an absolute path. */

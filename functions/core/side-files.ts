@@ -2,8 +2,8 @@
  * Side files: modules that a Lambda bundle carries as files of their own beside its index.mjs,
  * for code that few invocations run: the Sentry SDK (only when an error is sent), cron-parser
  * with luxon (only where a maintenance window has a cron) and the config schema (only when
- * `VIGIL_CONFIG_JSON` no longer has the hash synth gave it: shared/lambda-config.ts). V8 parses every byte of
- * index.mjs at a cold start, code never run included (about 9 ms per 100 KiB, see
+ * `VIGIL_CONFIG_JSON` no longer has the hash synth gave it: shared/lambda-config.ts). V8 parses
+ * every byte of index.mjs at a cold start, code never run included (about 9 ms per 100 KiB, see
  * docs/performance.md); a side file is read and parsed only by the invocation that imports it.
  *
  * esbuild defines `VIGIL_SIDE_FILES` for the Lambda bundles only (`BUNDLING.define` in

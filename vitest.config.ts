@@ -128,7 +128,9 @@ export default defineConfig({
       },
     ],
     coverage: {
-      provider: 'v8',
+      // V8's, taken once per shared worker instead of after each file (test/helpers/coverage.ts).
+      provider: 'custom',
+      customProviderModule: 'test/helpers/coverage.ts',
       // bin/vigil.ts is only the process shell around cli/main.ts; test/e2e/npm-start.test.ts runs it as a real process.
       include: ['functions/**/*.ts', 'cli/**/*.ts', 'lib/**/*.ts', 'bin/app.ts'],
       // cli/standalone/ and cli/action-main.ts are the process shells of the single-file builds;

@@ -1,5 +1,6 @@
 import { Session } from 'node:inspector';
 import { fileURLToPath } from 'node:url';
+import { threadId } from 'node:worker_threads';
 import type { AfterSuiteRunMeta } from 'vitest';
 import type { CoverageProvider, CoverageProviderModule } from 'vitest/node';
 
@@ -30,12 +31,14 @@ type ExecutionInfo = Map<string, { startOffset: number }>;
 interface Taken {
   result: ScriptCoverage[];
   /** Set on the one result a shared worker sends when it stops. */
-  flushedBy?: number;
+  flushedBy?: string;
 }
 /** What a shared worker sends after each file: it holds the coverage. */
 interface Held {
-  heldBy: number;
+  heldBy: string;
 }
+/** This worker, process or thread (pool `threads`). */
+const WORKER_ID = `${process.pid}/${threadId}`;
 
 /** The worker's state, on globalThis: a test's `vi.resetModules()` may load this module again. */
 interface WorkerCoverage {
@@ -109,10 +112,10 @@ const flushOnStop = (state: WorkerCoverage): void => {
   const environment = worker.environment.viteEnvironment ?? worker.environment.name;
   const projectName = worker.ctx.projectName;
   worker.onCleanup(() => {
-    const coverage: Taken = { ...take(state), flushedBy: process.pid };
+    const coverage: Taken = { ...take(state), flushedBy: WORKER_ID };
     worker.rpc.onAfterSuiteRun.asEvent({
       coverage,
-      testFiles: [`worker ${process.pid}`],
+      testFiles: [`worker ${WORKER_ID}`],
       environment,
       projectName,
     });
@@ -128,7 +131,7 @@ export const withHeldCoverage = (
   timeoutMs = 30_000,
 ): CoverageProvider => {
   /** Workers that hold coverage not sent yet. */
-  const holding = new Set<number>();
+  const holding = new Set<string>();
   let arrived = (): void => {};
   const onAfterSuiteRun = provider.onAfterSuiteRun.bind(provider);
   const generateCoverage = provider.generateCoverage.bind(provider);
@@ -180,7 +183,7 @@ const coverage: CoverageProviderModule = {
     if (state.isolate) return take(state, options?.moduleExecutionInfo);
     state.executionInfo = options?.moduleExecutionInfo;
     flushOnStop(state);
-    return { heldBy: process.pid } satisfies Held;
+    return { heldBy: WORKER_ID } satisfies Held;
   },
   stopCoverage({ isolate }) {
     const state = holder[STATE];

@@ -26,21 +26,21 @@ const settled = (promise: Promise<unknown>): Promise<boolean> =>
 describe('coverage taken once per shared worker (test/helpers/coverage.ts)', () => {
   it('merges once every worker that holds coverage has sent it, and not before', async () => {
     const { provider, results } = recording(5_000);
-    provider.onAfterSuiteRun(meta({ heldBy: 101 }));
-    provider.onAfterSuiteRun(meta({ heldBy: 102 }));
-    provider.onAfterSuiteRun(meta({ heldBy: 101 }));
+    provider.onAfterSuiteRun(meta({ heldBy: '101/0' }));
+    provider.onAfterSuiteRun(meta({ heldBy: '102/0' }));
+    provider.onAfterSuiteRun(meta({ heldBy: '101/0' }));
     // The markers are not results.
     expect(results).toEqual([]);
 
     const merged = Promise.resolve(provider.generateCoverage({}));
-    provider.onAfterSuiteRun(meta({ result: [{ url: 'file:///a.ts' }], flushedBy: 101 }));
+    provider.onAfterSuiteRun(meta({ result: [{ url: 'file:///a.ts' }], flushedBy: '101/0' }));
     expect(await settled(merged)).toBe(false);
-    provider.onAfterSuiteRun(meta({ result: [{ url: 'file:///b.ts' }], flushedBy: 102 }));
+    provider.onAfterSuiteRun(meta({ result: [{ url: 'file:///b.ts' }], flushedBy: '102/0' }));
 
     await expect(merged).resolves.toBe(2);
     expect(results).toEqual([
-      { result: [{ url: 'file:///a.ts' }], flushedBy: 101 },
-      { result: [{ url: 'file:///b.ts' }], flushedBy: 102 },
+      { result: [{ url: 'file:///a.ts' }], flushedBy: '101/0' },
+      { result: [{ url: 'file:///b.ts' }], flushedBy: '102/0' },
     ]);
   });
 
@@ -53,11 +53,11 @@ describe('coverage taken once per shared worker (test/helpers/coverage.ts)', () 
 
   it('fails the run, naming the workers, when held coverage never arrives', async () => {
     const { provider } = recording(50);
-    provider.onAfterSuiteRun(meta({ heldBy: 7 }));
-    provider.onAfterSuiteRun(meta({ heldBy: 8 }));
-    provider.onAfterSuiteRun(meta({ result: [], flushedBy: 8 }));
+    provider.onAfterSuiteRun(meta({ heldBy: '7/0' }));
+    provider.onAfterSuiteRun(meta({ heldBy: '8/2' }));
+    provider.onAfterSuiteRun(meta({ result: [], flushedBy: '8/2' }));
     await expect(Promise.resolve(provider.generateCoverage({}))).rejects.toThrow(
-      'coverage of Vitest worker(s) 7 never arrived (a crash?)',
+      'coverage of Vitest worker(s) 7/0 never arrived (a crash?)',
     );
   });
 });

@@ -18,10 +18,6 @@ const ISOLATED = [
   // Both need aws-xray-sdk-core loaded in Lambda mode: it reads LAMBDA_TASK_ROOT (facade
   // segments) and AWS_XRAY_DAEMON_ADDRESS once, when first loaded.
   'test/e2e/correlation.test.ts',
-  // Its test of each request's correlation id in the log lines at times captures no line when
-  // it runs after other files in a shared worker (local mode's Powertools invoke store, which
-  // lives outside the registry, is the suspect): not resolved yet.
-  'test/e2e/local-pipeline.test.ts',
   'test/integration/xray.test.ts',
   // Mocks node:fs to record the archive's calls in order.
   'test/unit/archive-write-order.test.ts',

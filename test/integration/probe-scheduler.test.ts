@@ -414,7 +414,7 @@ describe('the schedule in the probe worker thread', () => {
     // A due time both schedules keep: at least half an interval after their start runs.
     const offset = probeOffsetMs(probe.name, 5000);
     let due = Date.now() - (Date.now() % 5000) + offset;
-    while (due < Date.now() + 1000) due += 5000;
+    while (due < Date.now() + 2500) due += 5000;
     await new Promise((r) => setTimeout(r, due - 20 - Date.now()));
     const [before, beforeOnMain] = [inWorker.results.length, onMain.results.length];
     // Act: this thread is busy from 20 ms before the due time to 600 ms after it.

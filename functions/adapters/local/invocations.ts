@@ -55,10 +55,9 @@ export const invocationScopes = async (): Promise<Scoped> => {
   let store = await InvokeStore.getInstanceAsync(true);
   if (!keepsContextsApart(store)) {
     store = new ConcurrentInvokeStore();
-    (globalThis as { awslambda?: { InvokeStore?: InvokeStoreBase } }).awslambda = {
-      ...(globalThis as { awslambda?: object }).awslambda,
-      InvokeStore: store,
-    };
+    const lambda = globalThis as { awslambda?: { InvokeStore?: InvokeStoreBase } };
+    lambda.awslambda ??= {};
+    lambda.awslambda.InvokeStore = store;
   }
   return (fn) => store.run({ [REQUEST_ID]: randomUUID() }, fn);
 };

@@ -79,6 +79,25 @@ describe('the data directory lock', () => {
   });
 });
 
+describe('what the owner acknowledges', () => {
+  it("is on disk before its write resolves; a worker thread's connection does not wait for the disk", async () => {
+    // Prepare: each connection's flushes of the WAL counted.
+    const dir = await tempDir();
+    const ownerFlush = vi.fn(async () => undefined);
+    const workerFlush = vi.fn(async () => undefined);
+    const owner = LocalStore.open(dir, { flush: ownerFlush });
+    opened.push(owner);
+    const worker = LocalStore.open(dir, { lock: false, flush: workerFlush });
+    opened.push(worker);
+    // Act: a run committed by each (the owner's ingest answers 202 after this).
+    await owner.ledger.commit?.('shop#r1', 'fingerprint', { status: 202 }, []);
+    await worker.ledger.complete('shop#r2', 'fingerprint', { status: 202 });
+    // Assess
+    expect(ownerFlush).toHaveBeenCalledTimes(1);
+    expect(workerFlush).not.toHaveBeenCalled();
+  });
+});
+
 describe('opening a damaged store', () => {
   it('moves a file that is not a database aside and starts empty', async () => {
     const dir = await tempDir();

@@ -1,4 +1,4 @@
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readlinkSync, unlinkSync, writeSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,17 +22,14 @@ afterEach(async () => {
 });
 
 describe('StoreDb', () => {
-  it('syncs every commit with synchronous: full, and can be closed twice', async () => {
+  it('commits with synchronous=NORMAL (durable batches flush the WAL), and can be closed twice', async () => {
     dir = await mkdtemp(join(tmpdir(), 'vigil-db-'));
-    const full = new StoreDb(dir, { synchronous: 'full' });
-    // SQLite's FULL is 2, NORMAL is 1.
-    expect(full.q('PRAGMA synchronous').get()).toMatchObject({ synchronous: 2 });
-    full.close();
-    const normal = new StoreDb(dir);
-    expect(normal.q('PRAGMA synchronous').get()).toMatchObject({ synchronous: 1 });
-    expect(normal.problems).toEqual([]);
-    normal.close();
-    expect(() => normal.close()).not.toThrow();
+    const db = new StoreDb(dir);
+    // SQLite's NORMAL is 1.
+    expect(db.q('PRAGMA synchronous').get()).toMatchObject({ synchronous: 1 });
+    expect(db.problems).toEqual([]);
+    db.close();
+    expect(() => db.close()).not.toThrow();
   });
 
   it('opens a new store while another process holds its write lock before its switch to WAL', async () => {
@@ -298,6 +295,126 @@ describe('StoreDb group commits', () => {
     expect(() => main.tx(() => undefined)).toThrow(/within a transaction/);
     main.db.exec('ROLLBACK');
     main.close();
+  });
+});
+
+describe('StoreDb durable batches', () => {
+  /** A flush of the WAL that ends when the test says, counting how many began. */
+  const controlledFlush = () => {
+    const pending: { fd: number; end: (e?: Error) => void }[] = [];
+    const flush = (fd: number) =>
+      new Promise<void>((ok, fail) => pending.push({ fd, end: (e) => (e ? fail(e) : ok()) }));
+    return { flush, pending };
+  };
+  const open = async (flush: (fd: number) => Promise<void>) => {
+    dir ??= await mkdtemp(join(tmpdir(), 'vigil-db-'));
+    const db = new StoreDb(dir, { durableBatches: true, flush });
+    db.db.exec('CREATE TABLE IF NOT EXISTS t (v TEXT)');
+    return db;
+  };
+  const insert = (db: StoreDb, v: string) => () => db.q('INSERT INTO t VALUES (?)').run(v);
+  const settled = async (p: Promise<unknown>) => {
+    let done = false;
+    p.then(
+      () => (done = true),
+      () => (done = true),
+    );
+    // Past the group commit (setImmediate) and the folder's flush (libuv's pool).
+    for (let i = 0; i < 20; i++) await new Promise((r) => setTimeout(r, 2));
+    return done;
+  };
+
+  it('resolves a batch once the WAL is flushed after its commit; batches share flushes', async () => {
+    // Prepare
+    const { flush, pending } = controlledFlush();
+    const db = await open(flush);
+    // Act: two batches in one group commit, then a third while their flush is under way.
+    const first = db.batch(insert(db, 'a'));
+    const second = db.batch(insert(db, 'b'));
+    // Assess: committed (readable) but not resolved until the flush ends.
+    expect(await settled(first)).toBe(false);
+    expect(pending).toHaveLength(1);
+    expect(readlinkSync(`/proc/self/fd/${pending[0]?.fd}`)).toBe(`${db.path}-wal`);
+    const third = db.batch(insert(db, 'c'));
+    expect(await settled(third)).toBe(false);
+    // The flush under way may have begun before the third commit: it waits for the next one.
+    pending[0]?.end();
+    await expect(first).resolves.toMatchObject({ changes: 1 });
+    await expect(second).resolves.toMatchObject({ changes: 1 });
+    expect(await settled(third)).toBe(false);
+    expect(pending).toHaveLength(2);
+    pending[1]?.end();
+    await expect(third).resolves.toMatchObject({ changes: 1 });
+    db.close();
+  });
+
+  it('rejects the batches of a failed flush with a retryable 503, and flushes again for the next', async () => {
+    // Prepare
+    const { flush, pending } = controlledFlush();
+    const db = await open(flush);
+    // Act
+    const failed = db.batch(insert(db, 'a'));
+    await settled(failed);
+    pending[0]?.end(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+    // Assess
+    await expect(failed).rejects.toMatchObject({
+      code: 'unavailable',
+      message: expect.stringContaining('(EIO)'),
+    });
+    const next = db.batch(insert(db, 'b'));
+    await settled(next);
+    pending[1]?.end();
+    await expect(next).resolves.toMatchObject({ changes: 1 });
+    // An error that names no cause is still a 503.
+    const odd = db.batch(insert(db, 'c'));
+    await settled(odd);
+    pending[2]?.end(new Error('odd'));
+    await expect(odd).rejects.toMatchObject({
+      code: 'unavailable',
+      message: expect.stringContaining('odd'),
+    });
+    db.close();
+  });
+
+  it('flushes at close: what it committed resolves, and a flush under way still ends its batches', async () => {
+    // Prepare
+    const { flush, pending } = controlledFlush();
+    const db = await open(flush);
+    const flushing = db.batch(insert(db, 'a'));
+    await settled(flushing);
+    const waiting = db.batch(insert(db, 'b'));
+    await settled(waiting);
+    // Act: closed while the first flush is under way and the second batch waits for the next.
+    const queued = db.batch(insert(db, 'c'));
+    db.close();
+    pending[0]?.end();
+    // Assess
+    await expect(flushing).resolves.toMatchObject({ changes: 1 });
+    await expect(waiting).resolves.toMatchObject({ changes: 1 });
+    await expect(queued).resolves.toMatchObject({ changes: 1 });
+    expect(pending).toHaveLength(1);
+  });
+
+  it('rejects what it committed at close with a 503 when the flush at close fails', async () => {
+    // Prepare: the WAL file gone from the folder (SQLite still writes to it): it cannot be opened.
+    const db = await open(controlledFlush().flush);
+    unlinkSync(`${db.path}-wal`);
+    // Act
+    const queued = db.batch(insert(db, 'a'));
+    db.close();
+    // Assess
+    await expect(queued).rejects.toMatchObject({
+      code: 'unavailable',
+      message: expect.stringContaining('could not flush its writes to disk (ENOENT)'),
+    });
+  });
+
+  it('flushes with fdatasync by default', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'vigil-db-'));
+    const db = new StoreDb(dir, { durableBatches: true });
+    db.db.exec('CREATE TABLE t (v TEXT)');
+    await expect(db.batch(insert(db, 'a'))).resolves.toMatchObject({ changes: 1 });
+    db.close();
   });
 });
 

@@ -28,7 +28,6 @@ export interface BusWorkerData {
   gate?: Int32Array;
   /** Where secrets come from (`VIGIL_SECRET_*`). */
   env: NodeJS.ProcessEnv;
-  synchronous?: 'normal' | 'full';
   echoMetrics?: boolean;
   /** The main thread's log level. */
   logLevel?: string;
@@ -78,7 +77,6 @@ export const runBusWorker = async (data: BusWorkerData, port: WorkerPort): Promi
   if (data.logLevel) logger.setLogLevel(data.logLevel as LogLevel);
   const scope = await invocationScopes();
   const store = LocalStore.open(data.dataDir, {
-    synchronous: data.synchronous,
     lock: false,
     yieldTo: data.gate,
   });

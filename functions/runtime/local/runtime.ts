@@ -84,8 +84,6 @@ export interface LocalOptions {
   env?: NodeJS.ProcessEnv;
   /** How long the store keeps raw metrics, rollups and delivered events (see docs/durability.md). */
   retention?: RetentionOptions;
-  /** `full`: survive a power cut, not only a crash (slower). Default `normal`. */
-  synchronous?: 'normal' | 'full';
   /** How often heartbeats are evaluated (missed pings, overrun runs). Default 5 000 ms. */
   heartbeatEvaluateMs?: number;
   /** The clock of heartbeat pings and evaluations (tests). Default: the system clock. */
@@ -208,7 +206,7 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
 
   const env = opts.env ?? process.env;
   const scoped = await invocationScopes();
-  const store = LocalStore.open(dataDir, { synchronous: opts.synchronous });
+  const store = LocalStore.open(dataDir);
   let tokens: readonly string[];
   try {
     // Read or made with the data directory's lock held (the store's).
@@ -230,7 +228,6 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
     worker: {
       config: opts.config,
       env,
-      synchronous: opts.synchronous,
       echoMetrics: opts.echoMetrics,
       logLevel: logger.getLevelName(),
       ...opts.busWorker,

@@ -1,8 +1,17 @@
-import { existsSync, mkdirSync, renameSync } from 'node:fs';
-import { join } from 'node:path';
+import {
+  closeSync,
+  existsSync,
+  fdatasync,
+  fdatasyncSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+} from 'node:fs';
+import { dirname, join } from 'node:path';
 import Database from 'libsql';
 import { VigilError } from '../../../core/errors';
 import { logger } from '../../../shared/powertools';
+import { syncDir } from '../sync-dir';
 import { migrate, SCHEMA } from './schema';
 
 /**
@@ -25,11 +34,16 @@ export const DB_FILE = 'vigil.db';
 
 export interface OpenOptions {
   /**
-   * `normal` (default): a committed transaction survives a crash of the process (kill -9, OOM);
-   * a power cut can lose the last ones. `full`: it also survives a power cut (one fsync per
-   * commit, several times slower).
+   * A committed transaction survives a crash of the process (kill -9, OOM); a power cut can lose
+   * the last ones (SQLite's `synchronous=NORMAL` in WAL mode). With `durableBatches`, a `batch`
+   * resolves only once its transaction is on disk: after the commit, the WAL file is flushed
+   * (fdatasync) in libuv's thread pool, one flush for every commit made before it began. What a
+   * client is told was stored (an ingest's 202) then survives a power cut, and the event loop
+   * never waits for the disk.
    */
-  synchronous?: 'normal' | 'full';
+  durableBatches?: boolean;
+  /** How the WAL file is flushed (tests). Default: fdatasync. */
+  flush?: (fd: number) => Promise<void>;
   /** Told about damage found (and skipped) at start. Default: the shared logger. */
   onProblem?: (message: string, details: Record<string, unknown>) => void;
   /**
@@ -122,6 +136,16 @@ export const storeFailure = (e: unknown, what: string): unknown => {
       `The local store could not ${what} (${code(e)}); nothing was stored, retry later.`,
     );
   return e;
+};
+
+/** What the batches of a failed flush of the WAL reject with: a retryable 503. */
+const flushFailure = (e: unknown): unknown => {
+  const failure = storeFailure(e, 'flush the local store to disk');
+  return failure instanceof VigilError
+    ? failure
+    : new StoreUnavailable(
+        `The local store could not flush its writes to disk (${code(e) || String(e)}); retry later.`,
+      );
 };
 
 /** Runs `fn`, turning store failures into retryable errors. */
@@ -231,6 +255,18 @@ export class StoreDb {
   #queue: Queued[] = [];
   /** The deadline of the group commit waiting, off the event loop, for the write lock. */
   #lockWaitUntil: number | undefined;
+  /** `durableBatches` (see `#durable`): the flush function, when on. */
+  readonly #flushWal: ((fd: number) => Promise<void>) | undefined;
+  /** The WAL file, opened at the first flush; the folder is flushed once, with the first. */
+  #walFd: number | undefined;
+  #folderFlushed = false;
+  /** A commit of `durableBatches` was made since the last flush began. */
+  #unflushed = false;
+  /** Why the flush at close failed: the batches it was for reject with it. */
+  #closeFailure: unknown;
+  /** A flush of the WAL under way, and the batches waiting for the next one. */
+  #flushing = false;
+  #flushWaiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
 
   constructor(dataDir: string, opts: OpenOptions = {}) {
     mkdirSync(dataDir, { recursive: true });
@@ -254,7 +290,11 @@ export class StoreDb {
     if (this.#yieldTo) Atomics.add(this.#yieldTo, ATTACHED, 1);
     this.#yieldMaxMs = opts.yieldMaxMs ?? 100;
     this.#budgetMs = opts.txBudgetMs ?? 5;
-    this.db.exec(`PRAGMA synchronous = ${opts.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+    this.db.exec('PRAGMA synchronous = NORMAL');
+    this.#flushWal = opts.durableBatches
+      ? (opts.flush ??
+        ((fd) => new Promise((ok, fail) => fdatasync(fd, (e) => (e ? fail(e) : ok())))))
+      : undefined;
     this.db.exec(SCHEMA);
     migrate(this);
   }
@@ -413,7 +453,7 @@ export class StoreDb {
    * (full disk) rejects the writes of that transaction and of those after it.
    */
   batch<T>(fn: () => T, opts: BatchOptions = {}): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
+    const committed = new Promise<T>((resolve, reject) => {
       this.#queue.push({
         fn,
         last: opts.last === true,
@@ -423,6 +463,74 @@ export class StoreDb {
       if (this.#queue.length === 1 && this.#lockWaitUntil === undefined)
         setImmediate(() => this.#flush());
     });
+    return this.#flushWal ? committed.then((v) => this.#durable().then(() => v)) : committed;
+  }
+
+  /**
+   * Resolves once every commit made before the call is on disk: a flush of the WAL begun after
+   * it. Batches share flushes: those that come while one is under way wait for the next, which
+   * starts when it ends. A failed flush rejects its batches with a retryable 503 (their commits
+   * may not survive a power cut; a retried ingest is then answered as a duplicate). After
+   * `close`, which flushed the WAL after its last commit, it resolves at once.
+   */
+  #durable(): Promise<void> {
+    if (!this.db.open) return this.#closed();
+    return new Promise((resolve, reject) => {
+      this.#flushWaiters.push({ resolve, reject });
+      this.#scheduleFlush();
+    });
+  }
+
+  /** After `close`: what its flush of the WAL gave. */
+  #closed(): Promise<void> {
+    return this.#closeFailure === undefined
+      ? Promise.resolve()
+      : Promise.reject(this.#closeFailure);
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushing) return;
+    this.#flushing = true;
+    // In a microtask: the other batches of the same group commit join this flush first.
+    queueMicrotask(() => void this.#flushRound());
+  }
+
+  async #flushRound(): Promise<void> {
+    const waiters = this.#flushWaiters;
+    this.#flushWaiters = [];
+    this.#unflushed = false;
+    let failure: unknown;
+    try {
+      const fd = this.#wal();
+      // The first flush also makes the files' entries in the folder durable (a new store).
+      if (!this.#folderFlushed) {
+        await syncDir(dirname(this.path));
+        this.#folderFlushed = true;
+      }
+      await (this.#flushWal as (fd: number) => Promise<void>)(fd);
+    } catch (e) {
+      failure = flushFailure(e);
+    }
+    this.#flushing = false;
+    for (const w of waiters)
+      if (failure === undefined) w.resolve();
+      else w.reject(failure);
+    if (!this.db.open) {
+      // Closed meanwhile: close() flushed what the waiters committed.
+      this.#closeWal();
+      for (const w of this.#flushWaiters.splice(0)) this.#closed().then(w.resolve, w.reject);
+    } else if (this.#flushWaiters.length > 0) this.#scheduleFlush();
+  }
+
+  /** The WAL file's descriptor (opened once; SQLite keeps the file while a connection is open). */
+  #wal(): number {
+    this.#walFd ??= openSync(`${this.path}-wal`, 'r');
+    return this.#walFd;
+  }
+
+  #closeWal(): void {
+    if (this.#walFd !== undefined) closeSync(this.#walFd);
+    this.#walFd = undefined;
   }
 
   /**
@@ -458,6 +566,7 @@ export class StoreDb {
             (items[next]?.last || performance.now() - started < this.#budgetMs)
           );
         });
+        this.#unflushed = this.#flushWal !== undefined;
         outcomes.forEach((o, i) => {
           const item = items[first + i] as Queued;
           if (o.ok) item.resolve(o.value);
@@ -491,8 +600,19 @@ export class StoreDb {
     if (!this.db.open) return;
     this.#endLockWait();
     this.#flush(true);
+    if (this.#unflushed) {
+      // The batches committed since the last flush began resolve without one of their own.
+      try {
+        fdatasyncSync(this.#wal());
+      } catch (error) {
+        this.#closeFailure = flushFailure(error);
+        logger.error('could not flush the local store to disk at close', { error });
+      }
+    }
     this.#statements.clear();
     this.db.close();
+    // A flush under way closes it when it ends.
+    if (!this.#flushing) this.#closeWal();
     if (this.#yieldTo) Atomics.sub(this.#yieldTo, ATTACHED, 1);
   }
 }

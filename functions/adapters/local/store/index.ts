@@ -102,7 +102,9 @@ export class LocalStore {
     this.#lock = opts.lock === false ? undefined : lockDataDir(this.dataDir);
     if (this.#lock) ownerOnly(this.dataDir);
     try {
-      this.db = new StoreDb(this.dataDir, opts);
+      // The owner's connection tells clients what it stored (an ingest's 202): its writes are
+      // on disk before they resolve.
+      this.db = new StoreDb(this.dataDir, { durableBatches: this.#lock !== undefined, ...opts });
       if (this.#lock) {
         this.imported = importLegacy(this.db, this.dataDir);
         if (this.imported)

@@ -8,7 +8,7 @@ import {
   QueryCommand,
 } from '@aws-sdk/client-dynamodb';
 import Database from 'libsql';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   DynamoHistoryStore,
   fitKey,
@@ -829,6 +829,55 @@ describe('SqliteHistoryStore', () => {
 
     // Assess
     expect(reads).toEqual([one, three, none]);
+  });
+
+  it("writes a report's known tests a hundred per statement, and still refuses each one changed or removed meanwhile", async () => {
+    // Prepare: 250 tests written; then another connection moves one on and removes another.
+    const dir = await tempDir();
+    const store = LocalStore.open(dir);
+    const project = freshProject();
+    const ids = Array.from({ length: 250 }, (_, i) => `unit > t${String(i).padStart(3, '0')}`);
+    await store.history.putTests(
+      ids.map((id) => ({ record: testRec(project, id, 1, ['passed']), expectedVersion: 0 })),
+      TTL,
+    );
+    const other = LocalStore.open(dir, { lock: false });
+    other.db.q('UPDATE tests SET version = 2 WHERE project = ? AND id = ?').run(project, ids[5]);
+    other.db.q('DELETE FROM tests WHERE project = ? AND id = ?').run(project, ids[150]);
+    const statements: string[] = [];
+    const exec = store.db.db.exec.bind(store.db.db);
+    vi.spyOn(store.db.db, 'exec').mockImplementation((sql: string) => {
+      if (sql.includes('in_place')) statements.push(sql);
+      return exec(sql);
+    });
+
+    // Act: the next run, every test passing again (its latest and flaky unchanged).
+    const written = await store.history.putTests(
+      ids.map((id) => ({
+        record: testRec(project, id, 2, ['passed', 'passed']),
+        expectedVersion: 1,
+      })),
+      TTL,
+    );
+    const read = await other.history.getTests(project, ids);
+    other.close();
+    store.close();
+
+    // Assess: three statements; the two chunks with a refused write were undone and written one
+    // by one.
+    expect(statements).toEqual([
+      'SAVEPOINT in_place',
+      'ROLLBACK TO in_place; RELEASE in_place',
+      'SAVEPOINT in_place',
+      'ROLLBACK TO in_place; RELEASE in_place',
+      'SAVEPOINT in_place',
+      'RELEASE in_place',
+    ]);
+    expect(written.flatMap((ok, i) => (ok ? [] : [i]))).toEqual([5, 150]);
+    expect(read.has(ids[150] as string)).toBe(false);
+    expect(read.get(ids[5] as string)?.outcomes).toHaveLength(1);
+    expect(read.get(ids[249] as string)).toMatchObject({ version: 2, outcomes: [{}, {}] });
+    expect(read.size).toBe(249);
   });
 
   it('remembers at most as many written tests as it is given, and reads the others', async () => {

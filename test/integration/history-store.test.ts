@@ -880,6 +880,48 @@ describe('SqliteHistoryStore', () => {
     expect(read.size).toBe(249);
   });
 
+  it('writes in place the tests of a project beyond what it remembers, by their last outcome', async () => {
+    // Prepare: a store that remembers no test it writes (a project beyond writtenTestsMax).
+    const store = LocalStore.open(await tempDir());
+    const history = new SqliteHistoryStore(store.db, { clock: systemClock, writtenTestsMax: 0 });
+    const project = freshProject();
+    const ids = Array.from({ length: 150 }, (_, i) => `unit > t${String(i).padStart(3, '0')}`);
+    await history.putTests(
+      ids.map((id) => ({ record: testRec(project, id, 1, ['passed']), expectedVersion: 0 })),
+      TTL,
+    );
+    const statements: string[] = [];
+    const exec = store.db.db.exec.bind(store.db.db);
+    vi.spyOn(store.db.db, 'exec').mockImplementation((sql: string) => {
+      if (sql.includes('in_place')) statements.push(sql);
+      return exec(sql);
+    });
+
+    // Act: the next run; one test fails now (not in place), one turned flaky (in the first
+    // hundred: that statement is undone), the others passed again.
+    const written = await history.putTests(
+      ids.map((id, i) => ({
+        record: testRec(project, id, 2, ['passed', i === 7 ? 'failed' : 'passed'], i === 3),
+        expectedVersion: 1,
+      })),
+      TTL,
+    );
+    const read = await history.getTests(project, ids);
+    store.close();
+
+    // Assess
+    expect(statements).toEqual([
+      'SAVEPOINT in_place',
+      'ROLLBACK TO in_place; RELEASE in_place',
+      'SAVEPOINT in_place',
+      'RELEASE in_place',
+    ]);
+    expect(written.every(Boolean)).toBe(true);
+    expect([...read.values()].every((r) => r.version === 2)).toBe(true);
+    expect(read.get(ids[3] as string)?.flaky).toBeDefined();
+    expect(read.get(ids[7] as string)?.outcomes.at(-1)?.status).toBe('failed');
+  });
+
   it('remembers at most as many written tests as it is given, and reads the others', async () => {
     // Prepare: room for one; both rows then damaged, so only a table read skips one
     const store = LocalStore.open(await tempDir());

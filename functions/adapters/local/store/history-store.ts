@@ -459,12 +459,13 @@ export class SqliteHistoryStore implements HistoryStore {
   }
 
   /**
-   * The writes that leave a known test's `latest` and `flaky` as they were (most of a report's),
-   * made by one statement per `IN_PLACE_CHUNK` tests instead of one each (the bus worker's CPU
-   * per 400-test report ~1.5 ms less, docs/performance.md). A statement counts only if it wrote every row of its chunk: each must
-   * be live (counted first, since an upsert would insert a missing one) and at the version it
-   * was read at; otherwise it is undone and those writes go one by one, which tells which
-   * failed. Returns the indexes of the writes made.
+   * The writes that leave a test's `latest` and `flaky` as they were (most of a report's), made
+   * by one statement per `IN_PLACE_CHUNK` tests instead of one each (the bus worker's CPU per
+   * 400-test report ~1.5 ms less: docs/architecture.md). A statement counts only if it wrote
+   * every row of its chunk: each must be live (counted first, since an upsert would insert a
+   * missing one), at the version it was read at and in the state predicted; otherwise it is
+   * undone and those writes go one by one, which tells which failed. Returns the indexes of the
+   * writes made.
    */
   #keptInPlace(
     writes: readonly { record: TestRecord; expectedVersion: number }[],
@@ -481,13 +482,21 @@ export class SqliteHistoryStore implements HistoryStore {
   ): number[] {
     const project = writes[0]?.record.project;
     const eligible = writes.flatMap(({ record, expectedVersion }, i) => {
-      const last = known[i]?.record;
+      if (expectedVersion === 0 || record.project !== project) return [];
       const row = rows[i] as (typeof rows)[number];
-      return expectedVersion > 0 &&
-        record.project === project &&
-        last?.version === expectedVersion &&
-        row.latest === latestOf(last) &&
-        row.flaky === flakyOf(last)
+      // What is stored: the record this connection wrote last, or else (a project beyond
+      // `writtenTestsMax`) the record before this run's outcome, with its flaky state as now.
+      const last = known[i]?.record;
+      const before = last
+        ? { version: last.version, latest: latestOf(last), flaky: flakyOf(last) }
+        : {
+            version: expectedVersion,
+            latest: record.outcomes.at(-2)?.status ?? null,
+            flaky: row.flaky,
+          };
+      return before.version === expectedVersion &&
+        before.latest === row.latest &&
+        before.flaky === row.flaky
         ? [i]
         : [];
     });

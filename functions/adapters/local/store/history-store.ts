@@ -461,7 +461,7 @@ export class SqliteHistoryStore implements HistoryStore {
   /**
    * The writes that leave a test's `latest` and `flaky` as they were (most of a report's), made
    * by one statement per `IN_PLACE_CHUNK` tests instead of one each (the bus worker's CPU per
-   * 400-test report ~1.5 ms less: docs/architecture.md). A statement counts only if it wrote
+   * 400-test report ~0.5 ms less: docs/architecture.md). A statement counts only if it wrote
    * every row of its chunk: each must be live (counted first, since an upsert would insert a
    * missing one), at the version it was read at and in the state predicted; otherwise it is
    * undone and those writes go one by one, which tells which failed. Returns the indexes of the

@@ -85,9 +85,9 @@ describe('what the owner acknowledges', () => {
     const dir = await tempDir();
     const ownerFlush = vi.fn(async () => undefined);
     const workerFlush = vi.fn(async () => undefined);
-    const owner = LocalStore.open(dir, { flush: ownerFlush });
+    const owner = LocalStore.open(dir, { flushWal: ownerFlush });
     opened.push(owner);
-    const worker = LocalStore.open(dir, { lock: false, flush: workerFlush });
+    const worker = LocalStore.open(dir, { lock: false, flushWal: workerFlush });
     opened.push(worker);
     // Act: a run committed by each (the owner's ingest answers 202 after this).
     await owner.ledger.commit?.('shop#r1', 'fingerprint', { status: 202 }, []);

@@ -308,7 +308,7 @@ describe('StoreDb durable batches', () => {
   };
   const open = async (flush: (fd: number) => Promise<void>) => {
     dir ??= await mkdtemp(join(tmpdir(), 'vigil-db-'));
-    const db = new StoreDb(dir, { durableBatches: true, flush });
+    const db = new StoreDb(dir, { durableBatches: true, flushWal: flush });
     db.db.exec('CREATE TABLE IF NOT EXISTS t (v TEXT)');
     return db;
   };

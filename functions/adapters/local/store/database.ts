@@ -43,7 +43,7 @@ export interface OpenOptions {
    */
   durableBatches?: boolean;
   /** How the WAL file is flushed (tests). Default: fdatasync. */
-  flush?: (fd: number) => Promise<void>;
+  flushWal?: (fd: number) => Promise<void>;
   /** Told about damage found (and skipped) at start. Default: the shared logger. */
   onProblem?: (message: string, details: Record<string, unknown>) => void;
   /**
@@ -292,7 +292,7 @@ export class StoreDb {
     this.#budgetMs = opts.txBudgetMs ?? 5;
     this.db.exec('PRAGMA synchronous = NORMAL');
     this.#flushWal = opts.durableBatches
-      ? (opts.flush ??
+      ? (opts.flushWal ??
         ((fd) => new Promise((ok, fail) => fdatasync(fd, (e) => (e ? fail(e) : ok())))))
       : undefined;
     this.db.exec(SCHEMA);

@@ -391,11 +391,9 @@ export class SqliteHistoryStore implements HistoryStore {
           flaky: flakyOf(record),
         };
       });
-      const written: boolean[] = [];
-      for (const i of this.#keptInPlace(writes, known, rows, bodies, expires, now))
-        written[i] = true;
-      writes.forEach(({ record, expectedVersion }, i) => {
-        if (written[i]) return;
+      const inPlace = new Set(this.#keptInPlace(writes, known, rows, bodies, expires, now));
+      const written = writes.map(({ record, expectedVersion }, i) => {
+        if (inPlace.has(i)) return true;
         const { latest, flaky, window, minRef } = rows[i] as (typeof rows)[number];
         if (expectedVersion === 0) {
           const inserted =
@@ -411,15 +409,12 @@ export class SqliteHistoryStore implements HistoryStore {
               minRef,
               now,
             ).changes === 1;
-          if (inserted) {
-            written[i] = true;
-            return;
-          }
+          if (inserted) return true;
           // A live row is there: a corrupt one (which `getTests` skipped) counts as none.
           const row = live.get(record.project, record.id, now) as TestRow | undefined;
-          written[i] =
-            row !== undefined &&
-            storedVersion(row, `test ${record.id} of ${record.project}`, readable) === 0 &&
+          if (!row || storedVersion(row, `test ${record.id} of ${record.project}`, readable) !== 0)
+            return false;
+          return (
             update.run(
               expires,
               record.version,
@@ -432,15 +427,16 @@ export class SqliteHistoryStore implements HistoryStore {
               record.id,
               now,
               row.version,
-            ).changes === 1;
-          return;
+            ).changes === 1
+          );
         }
         const key = [record.project, record.id, now, expectedVersion] as const;
-        written[i] =
+        return (
           keep.run(expires, record.version, bodies[i], window, minRef, ...key, latest, flaky)
             .changes === 1 ||
           update.run(expires, record.version, latest, flaky, bodies[i], window, minRef, ...key)
-            .changes === 1;
+            .changes === 1
+        );
       });
       return { written, fresh, expires };
     });
@@ -505,10 +501,10 @@ export class SqliteHistoryStore implements HistoryStore {
       const chunk = eligible.slice(c, c + IN_PLACE_CHUNK);
       const sql = inPlaceSql(chunk.length);
       const ids = chunk.map((i) => (writes[i] as (typeof writes)[number]).record.id);
-      this.#db.db.exec('SAVEPOINT in_place');
       const live = (this.#db.q(sql.count).get(project, now, ...ids) as { n: number }).n;
+      if (live !== chunk.length) continue;
+      this.#db.db.exec('SAVEPOINT in_place');
       const done =
-        live === chunk.length &&
         this.#db.q(sql.write).run(
           project,
           expires,

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { logger } from '../../shared/powertools';
+import { syncDir } from './sync-dir';
 
 /** The file of local mode's own token, in the data directory. */
 export const TOKEN_FILE = 'token';
@@ -42,9 +43,17 @@ export const localToken = async (dataDir: string): Promise<string> => {
     });
   const token = `vgl_${randomBytes(18).toString('base64url')}`;
   const tmp = `${path}.${process.pid}.tmp`;
-  // A new file (`wx`), so the mode applies: a stale one of an earlier process goes first.
+  // A new file (`wx`), so the mode applies: a stale one of an earlier process goes first. On
+  // disk before it is printed (file, then its name): a power cut must not change the token.
   await rm(tmp, { force: true });
-  await writeFile(tmp, `${token}\n`, { mode: 0o600, flag: 'wx' });
+  const file = await open(tmp, 'wx', 0o600);
+  try {
+    await file.writeFile(`${token}\n`);
+    await file.sync();
+  } finally {
+    await file.close();
+  }
   await rename(tmp, path);
+  await syncDir(dataDir);
   return token;
 };

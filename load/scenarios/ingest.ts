@@ -9,7 +9,9 @@ import type { RequestSpec, Scenario } from './types';
 /**
  * Requests for Vigil's ingest endpoint (`POST /v1/results`): real report bodies, the bearer
  * token, some bodies gzipped, and a fresh `runId` on every request so that none is a duplicate
- * and every accepted one can be found again in what Vigil stored.
+ * and every accepted one can be found again in what Vigil stored. A JUnit body ends with a
+ * comment naming its run, so that each is new bytes as CI's reports are (the archive stores
+ * each distinct report once: identical bodies would be compared, not written).
  */
 
 export interface Body {
@@ -115,6 +117,15 @@ export interface IngestOptions {
   name?: string;
 }
 
+/**
+ * A JUnit body with `<!-- run … -->` after its root element (XML allows comments there); a
+ * gzipped one gets it as a second gzip member, which gunzip reads as following the first.
+ */
+const withRunComment = (b: Body, gzip: boolean, runId: string): Buffer => {
+  const comment = Buffer.from(`\n<!-- run ${runId} -->\n`);
+  return gzip ? Buffer.concat([b.gzipped, gzipSync(comment)]) : Buffer.concat([b.plain, comment]);
+};
+
 export const ingestScenario = (opts: IngestOptions): Scenario => {
   const path = ingestPath(opts.target);
   const total = opts.bodies.reduce((sum, b) => sum + b.weight, 0);
@@ -159,7 +170,7 @@ export const ingestScenario = (opts: IngestOptions): Scenario => {
         method: 'POST',
         path: `${path}?${query}`,
         headers,
-        body: gzip ? b.gzipped : b.plain,
+        body: b.format === 'junit' ? withRunComment(b, gzip, runId) : gzip ? b.gzipped : b.plain,
         runId,
       };
     },

@@ -97,6 +97,30 @@ describe('the ingest scenario', () => {
     expect(gzipped / 2000).toBeLessThan(0.34);
   });
 
+  it('makes every JUnit body new bytes, read as the same report, plain or gzipped', () => {
+    const scenario = ingestScenario({
+      target,
+      token: 't',
+      project: 'p',
+      bodies: junitBodies(),
+      runPrefix: 'r',
+      gzipShare: 0.5,
+      seed: 5,
+    });
+    const specs = Array.from({ length: 6 }, () => scenario.next());
+    const original = parseReport(junitReport(), 'junit');
+    expect(new Set(specs.map((s) => s.headers['content-encoding'])).size).toBe(2);
+    expect(new Set(specs.map((s) => (s.body as Buffer).toString('base64'))).size).toBe(6);
+    for (const spec of specs) {
+      const report = parseBody(spec.headers, spec.body as Buffer, 'junit');
+      expect(report).toEqual(original);
+      const text = (
+        spec.headers['content-encoding'] === 'gzip' ? gunzipSync(spec.body as Buffer) : spec.body
+      )?.toString('utf8');
+      expect(text?.endsWith(`<!-- run ${spec.runId} -->\n`)).toBe(true);
+    }
+  });
+
   it('sends the same sequence for the same seed, and only JUnit for the junit scenario', () => {
     const make = (seed: number) =>
       ingestScenario({

@@ -1,4 +1,4 @@
-import { closeSync, openSync, readlinkSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readlinkSync, symlinkSync, unlinkSync, writeSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -395,18 +395,27 @@ describe('StoreDb durable batches', () => {
     expect(pending).toHaveLength(1);
   });
 
-  it('rejects what it committed at close with a 503 when the flush at close fails', async () => {
-    // Prepare: the WAL file gone from the folder (SQLite still writes to it): it cannot be opened.
-    const db = await open(controlledFlush().flush);
+  it('rejects the writes a failed flush was for with a 503, at close too', async () => {
+    // Prepare: the WAL's name points to /dev/null, which fdatasync refuses (EINVAL); SQLite
+    // still writes to the file it opened.
+    const { flush, pending } = controlledFlush();
+    const db = await open(flush);
     unlinkSync(`${db.path}-wal`);
-    // Act
-    const queued = db.batch(insert(db, 'a'));
+    symlinkSync('/dev/null', `${db.path}-wal`);
+    const flushing = db.batch(insert(db, 'a'));
+    await settled(flushing);
+    const waiting = db.batch(insert(db, 'b'));
+    await settled(waiting);
+    // Act: closed while the first flush is under way; the second write's flush is made then.
     db.close();
+    pending[0]?.end();
     // Assess
-    await expect(queued).rejects.toMatchObject({
+    await expect(flushing).resolves.toMatchObject({ changes: 1 });
+    await expect(waiting).rejects.toMatchObject({
       code: 'unavailable',
-      message: expect.stringContaining('could not flush its writes to disk (ENOENT)'),
+      message: expect.stringContaining('could not flush its writes to disk (EINVAL)'),
     });
+    expect(pending).toHaveLength(1);
   });
 
   it('flushes with fdatasync by default', async () => {

@@ -8,6 +8,7 @@ import {
   renameSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
 import Database from 'libsql';
 import { VigilError } from '../../../core/errors';
 import { logger } from '../../../shared/powertools';
@@ -138,6 +139,9 @@ export const storeFailure = (e: unknown, what: string): unknown => {
   return e;
 };
 
+/** fdatasync in libuv's thread pool. */
+const fdatasyncInPool = promisify(fdatasync);
+
 /** What the batches of a failed flush of the WAL reject with: a retryable 503. */
 const flushFailure = (e: unknown): unknown => {
   const failure = storeFailure(e, 'flush the local store to disk');
@@ -255,15 +259,11 @@ export class StoreDb {
   #queue: Queued[] = [];
   /** The deadline of the group commit waiting, off the event loop, for the write lock. */
   #lockWaitUntil: number | undefined;
-  /** `durableBatches` (see `#durable`): the flush function, when on. */
+  /** `durableBatches` (see `#acknowledge`): the flush function, when on. */
   readonly #flushWal: ((fd: number) => Promise<void>) | undefined;
   /** The WAL file, opened at the first flush; the folder is flushed once, with the first. */
   #walFd: number | undefined;
   #folderFlushed = false;
-  /** A commit of `durableBatches` was made since the last flush began. */
-  #unflushed = false;
-  /** Why the flush at close failed: the batches it was for reject with it. */
-  #closeFailure: unknown;
   /** A flush of the WAL under way, and the batches waiting for the next one. */
   #flushing = false;
   #flushWaiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
@@ -291,10 +291,7 @@ export class StoreDb {
     this.#yieldMaxMs = opts.yieldMaxMs ?? 100;
     this.#budgetMs = opts.txBudgetMs ?? 5;
     this.db.exec('PRAGMA synchronous = NORMAL');
-    this.#flushWal = opts.durableBatches
-      ? (opts.flushWal ??
-        ((fd) => new Promise((ok, fail) => fdatasync(fd, (e) => (e ? fail(e) : ok())))))
-      : undefined;
+    this.#flushWal = opts.durableBatches ? (opts.flushWal ?? fdatasyncInPool) : undefined;
     this.db.exec(SCHEMA);
     migrate(this);
   }
@@ -453,7 +450,7 @@ export class StoreDb {
    * (full disk) rejects the writes of that transaction and of those after it.
    */
   batch<T>(fn: () => T, opts: BatchOptions = {}): Promise<T> {
-    const committed = new Promise<T>((resolve, reject) => {
+    return new Promise<T>((resolve, reject) => {
       this.#queue.push({
         fn,
         last: opts.last === true,
@@ -463,42 +460,38 @@ export class StoreDb {
       if (this.#queue.length === 1 && this.#lockWaitUntil === undefined)
         setImmediate(() => this.#flush());
     });
-    return this.#flushWal ? committed.then((v) => this.#durable().then(() => v)) : committed;
   }
 
   /**
-   * Resolves once every commit made before the call is on disk: a flush of the WAL begun after
-   * it. Batches share flushes: those that come while one is under way wait for the next, which
-   * starts when it ends. A failed flush rejects its batches with a retryable 503 (their commits
-   * may not survive a power cut; a retried ingest is then answered as a duplicate). After
-   * `close`, which flushed the WAL after its last commit, it resolves at once.
+   * Resolves the writes of a group commit: at once, or with `durableBatches` once every commit
+   * made before is on disk, by a flush of the WAL begun after it. Group commits share flushes:
+   * those that end while one is under way wait for the next, which starts when it ends. A
+   * failed flush rejects its writes with a retryable 503 (their commits may not survive a power
+   * cut; a retried ingest is then answered as a duplicate).
    */
-  #durable(): Promise<void> {
-    if (!this.db.open) return this.#closed();
-    return new Promise((resolve, reject) => {
+  #acknowledge(done: readonly { item: Queued; value: unknown }[]): void {
+    if (done.length === 0) return;
+    if (!this.#flushWal) {
+      for (const d of done) d.item.resolve(d.value);
+      return;
+    }
+    new Promise<void>((resolve, reject) => {
       this.#flushWaiters.push({ resolve, reject });
-      this.#scheduleFlush();
-    });
-  }
-
-  /** After `close`: what its flush of the WAL gave. */
-  #closed(): Promise<void> {
-    return this.#closeFailure === undefined
-      ? Promise.resolve()
-      : Promise.reject(this.#closeFailure);
-  }
-
-  #scheduleFlush(): void {
-    if (this.#flushing) return;
-    this.#flushing = true;
-    // In a microtask: the other batches of the same group commit join this flush first.
-    queueMicrotask(() => void this.#flushRound());
+      if (!this.#flushing) void this.#flushRound();
+    }).then(
+      () => {
+        for (const d of done) d.item.resolve(d.value);
+      },
+      (e: unknown) => {
+        for (const d of done) d.item.reject(e);
+      },
+    );
   }
 
   async #flushRound(): Promise<void> {
     const waiters = this.#flushWaiters;
     this.#flushWaiters = [];
-    this.#unflushed = false;
+    this.#flushing = true;
     let failure: unknown;
     try {
       const fd = this.#wal();
@@ -515,11 +508,9 @@ export class StoreDb {
     for (const w of waiters)
       if (failure === undefined) w.resolve();
       else w.reject(failure);
-    if (!this.db.open) {
-      // Closed meanwhile: close() flushed what the waiters committed.
-      this.#closeWal();
-      for (const w of this.#flushWaiters.splice(0)) this.#closed().then(w.resolve, w.reject);
-    } else if (this.#flushWaiters.length > 0) this.#scheduleFlush();
+    // Closed meanwhile: close() flushed for the others.
+    if (!this.db.open) this.#closeWal();
+    else if (this.#flushWaiters.length > 0) void this.#flushRound();
   }
 
   /** The WAL file's descriptor (opened once; SQLite keeps the file while a connection is open). */
@@ -549,6 +540,8 @@ export class StoreDb {
     const items = [...queued.filter((i) => !i.last), ...queued.filter((i) => i.last)];
     let next = 0;
     let first = 0;
+    /** The writes committed, resolved together at the end (`#acknowledge`). */
+    const done: { item: Queued; value: unknown }[] = [];
     try {
       while (next < items.length) {
         first = next;
@@ -566,10 +559,9 @@ export class StoreDb {
             (items[next]?.last || performance.now() - started < this.#budgetMs)
           );
         });
-        this.#unflushed = this.#flushWal !== undefined;
         outcomes.forEach((o, i) => {
           const item = items[first + i] as Queued;
-          if (o.ok) item.resolve(o.value);
+          if (o.ok) done.push({ item, value: o.value });
           else item.reject(storeFailure(o.value, 'write to the local store'));
         });
       }
@@ -578,6 +570,7 @@ export class StoreDb {
       const failure = storeFailure(e, 'write to the local store');
       for (const item of items.slice(first)) item.reject(failure);
     }
+    this.#acknowledge(done);
   }
 
   /** One queued write in its own savepoint; a full disk fails the whole transaction. */
@@ -600,14 +593,18 @@ export class StoreDb {
     if (!this.db.open) return;
     this.#endLockWait();
     this.#flush(true);
-    if (this.#unflushed) {
-      // The batches committed since the last flush began resolve without one of their own.
+    // The writes waiting for the next flush (one is under way) get one now.
+    const waiting = this.#flushWaiters.splice(0);
+    if (waiting.length > 0) {
+      let failure: unknown;
       try {
         fdatasyncSync(this.#wal());
       } catch (error) {
-        this.#closeFailure = flushFailure(error);
-        logger.error('could not flush the local store to disk at close', { error });
+        failure = flushFailure(error);
       }
+      for (const w of waiting)
+        if (failure === undefined) w.resolve();
+        else w.reject(failure);
     }
     this.#statements.clear();
     this.db.close();

@@ -91,8 +91,12 @@ const flakyOf = (record: TestRecord): number => (record.flaky === undefined ? 0 
 const parseRows = <T>(rows: { body: string }[], where: string): T[] =>
   rows.map((r) => parseRecord<T>(r.body, where)).filter((r): r is T => r !== undefined);
 
-/** Tests per statement of `#keptInPlace`. */
-const IN_PLACE_CHUNK = 100;
+/**
+ * Tests per statement of `#keptInPlace`: a hundred, then tens; fewer go one by one. Two sizes
+ * only, so a connection prepares (and keeps) four statements, not one per remainder (a
+ * prepared hundred-row statement is a large program).
+ */
+const IN_PLACE_CHUNKS = [100, 10] as const;
 
 /**
  * The statements of `#keptInPlace` for `n` tests of one project: ?1 the project, ?2 the expiry
@@ -456,7 +460,7 @@ export class SqliteHistoryStore implements HistoryStore {
 
   /**
    * The writes that leave a test's `latest` and `flaky` as they were (most of a report's), made
-   * by one statement per `IN_PLACE_CHUNK` tests instead of one each (the bus worker's CPU per
+   * by one statement per hundred (or ten) tests instead of one each (the bus worker's CPU per
    * 400-test report ~0.5 ms less: docs/architecture.md). A statement counts only if it wrote
    * every row of its chunk: each must be live (counted first, since an upsert would insert a
    * missing one), at the version it was read at and in the state predicted; otherwise it is
@@ -497,8 +501,11 @@ export class SqliteHistoryStore implements HistoryStore {
         : [];
     });
     const kept: number[] = [];
-    for (let c = 0; c < eligible.length; c += IN_PLACE_CHUNK) {
-      const chunk = eligible.slice(c, c + IN_PLACE_CHUNK);
+    const chunks: number[][] = [];
+    let at = 0;
+    for (const size of IN_PLACE_CHUNKS)
+      for (; eligible.length - at >= size; at += size) chunks.push(eligible.slice(at, at + size));
+    for (const chunk of chunks) {
       const sql = inPlaceSql(chunk.length);
       const ids = chunk.map((i) => (writes[i] as (typeof writes)[number]).record.id);
       const live = (this.#db.q(sql.count).get(project, now, ...ids) as { n: number }).n;

@@ -41,12 +41,13 @@ vi.mock('node:fs', async (importOriginal) => {
     open: (
       path: string,
       flags: number,
+      mode: number,
       callback: (e: NodeJS.ErrnoException | null, fd?: number) => void,
     ) => {
       fsCalls.push(['open', path, String(flags)]);
       const error = failure('open w');
       if (error) return callback(error);
-      fs.open(path, flags, (e, fd) => {
+      fs.open(path, flags, mode, (e, fd) => {
         if (!e) paths.set(fd, path);
         callback(e, fd);
       });

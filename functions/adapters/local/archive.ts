@@ -1,19 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
-import {
-  closeSync,
-  constants,
-  fstatSync,
-  mkdirSync,
-  open,
-  openSync,
-  read,
-  rename,
-  rmSync,
-  statSync,
-  write,
-} from 'node:fs';
+import { closeSync, fstatSync, openSync, read, rmSync, statSync } from 'node:fs';
 import { readFile, realpath } from 'node:fs/promises';
-import { basename, dirname, extname, join, resolve, sep } from 'node:path';
+import { basename, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { VigilError } from '../../core/errors';
 import type { ArchivePointer } from '../../core/events';
@@ -21,7 +9,7 @@ import { hashedAs } from '../../core/payload-hash';
 import type { ArchiveInput, ArchiveReader, PayloadArchive } from '../../core/ports';
 import { logger } from '../../shared/powertools';
 import { storeFailure } from './store/database';
-import { syncDir } from './sync-dir';
+import { writeDurably } from './sync-dir';
 
 /** The file name of a content-addressed object. */
 const OBJECT = /^[0-9a-f]{64}(\.[.a-z0-9]{1,16})?$/i;
@@ -123,56 +111,9 @@ export class FileArchive implements PayloadArchive, ArchiveReader {
   }
 }
 
-/**
- * A new object's temporary file: opened for writing with O_DSYNC, so the write returns once
- * its bytes (and the size that reaches them) are on disk, without a separate fsync.
- */
-const NEW_FILE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_DSYNC;
-
-/** The calls made in libuv's thread pool (see `writeDurably`). */
-const create = (path: string): Promise<number> =>
-  new Promise((ok, fail) => open(path, NEW_FILE, (e, fd) => (e ? fail(e) : ok(fd))));
-const writeAt = (fd: number, body: Uint8Array, at: number): Promise<number> =>
-  new Promise((ok, fail) =>
-    write(fd, body, at, body.byteLength - at, at, (e, n) => (e ? fail(e) : ok(n))),
-  );
-const move = (from: string, to: string): Promise<void> =>
-  new Promise((ok, fail) => rename(from, to, (e) => (e ? fail(e) : ok())));
+/** A read in libuv's thread pool. */
 const readAt = (fd: number, into: Buffer, at: number): Promise<number> =>
   new Promise((ok, fail) => read(fd, into, 0, into.length, at, (e, n) => (e ? fail(e) : ok(n))));
-
-/**
- * Writes `tmp` durably, renames it to `path` and flushes the directory entry. What waits for
- * the disk or changes a folder (the O_DSYNC write, the folder's fsync, creating the file and
- * renaming it: the kernel's work for these is a good part of their cost) goes to libuv's thread
- * pool; closing and opening a folder to flush it are made in place (each trip to the pool costs
- * the main thread CPU of its own: waking a pool thread, being woken by it, the promise): 4 trips
- * per new object instead of 8. Same order as before: data on disk, rename, folder entry flushed.
- * The folder is made only when the create finds it missing, and the entry of every folder made
- * is flushed (the first object also makes `archive/objects/`).
- */
-const writeDurably = async (tmp: string, path: string, body: Uint8Array): Promise<void> => {
-  const dir = dirname(path);
-  const fd = await create(tmp).catch(async (e) => {
-    if (code(e) !== 'ENOENT') throw e;
-    // The first folder it made; undefined when another write made them all meanwhile.
-    const made = mkdirSync(dir, { recursive: true });
-    for (let folder = dir; made !== undefined; folder = dirname(folder)) {
-      await syncDir(dirname(folder));
-      if (folder === made) break;
-    }
-    return create(tmp);
-  });
-  try {
-    // One write for the whole body, not writeFile's 512 KiB pieces: with O_DSYNC each write
-    // waits for the disk (a 3.7 MB file took 8.3 ms in eight writes, 4.6 ms in one).
-    for (let at = 0; at < body.byteLength; ) at += await writeAt(fd, body, at);
-  } finally {
-    closeSync(fd);
-  }
-  await move(tmp, path);
-  await syncDir(dir);
-};
 
 /**
  * Whether the file holds exactly `body` (false when it cannot be read). Read in pieces: no

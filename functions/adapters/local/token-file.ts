@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { chmod, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { logger } from '../../shared/powertools';
-import { syncDir } from './sync-dir';
+import { writeDurably } from './sync-dir';
 
 /** The file of local mode's own token, in the data directory. */
 export const TOKEN_FILE = 'token';
@@ -43,17 +43,9 @@ export const localToken = async (dataDir: string): Promise<string> => {
     });
   const token = `vgl_${randomBytes(18).toString('base64url')}`;
   const tmp = `${path}.${process.pid}.tmp`;
-  // A new file (`wx`), so the mode applies: a stale one of an earlier process goes first. On
-  // disk before it is printed (file, then its name): a power cut must not change the token.
+  // A new file, so the mode applies: a stale one of an earlier process goes first. On disk
+  // before it is printed (file, then its name): a power cut must not change the token.
   await rm(tmp, { force: true });
-  const file = await open(tmp, 'wx', 0o600);
-  try {
-    await file.writeFile(`${token}\n`);
-    await file.sync();
-  } finally {
-    await file.close();
-  }
-  await rename(tmp, path);
-  await syncDir(dataDir);
+  await writeDurably(tmp, path, Buffer.from(`${token}\n`), 0o600);
   return token;
 };

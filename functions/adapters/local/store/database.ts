@@ -139,6 +139,18 @@ export const storeFailure = (e: unknown, what: string): unknown => {
   return e;
 };
 
+interface Waiter {
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
+/** Ends what waited for a flush of the WAL: rejected with the flush's failure, if it failed. */
+const settle = (waiters: readonly Waiter[], failure: unknown): void => {
+  for (const w of waiters)
+    if (failure === undefined) w.resolve();
+    else w.reject(failure);
+};
+
 /** fdatasync in libuv's thread pool. */
 const fdatasyncInPool = promisify(fdatasync);
 
@@ -266,7 +278,7 @@ export class StoreDb {
   #folderFlushed = false;
   /** A flush of the WAL under way, and the batches waiting for the next one. */
   #flushing = false;
-  #flushWaiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
+  #flushWaiters: Waiter[] = [];
 
   constructor(dataDir: string, opts: OpenOptions = {}) {
     mkdirSync(dataDir, { recursive: true });
@@ -505,9 +517,7 @@ export class StoreDb {
       failure = flushFailure(e);
     }
     this.#flushing = false;
-    for (const w of waiters)
-      if (failure === undefined) w.resolve();
-      else w.reject(failure);
+    settle(waiters, failure);
     // Closed meanwhile: close() flushed for the others.
     if (!this.db.open) this.#closeWal();
     else if (this.#flushWaiters.length > 0) void this.#flushRound();
@@ -602,9 +612,7 @@ export class StoreDb {
       } catch (error) {
         failure = flushFailure(error);
       }
-      for (const w of waiting)
-        if (failure === undefined) w.resolve();
-        else w.reject(failure);
+      settle(waiting, failure);
     }
     this.#statements.clear();
     this.db.close();

@@ -83,6 +83,14 @@ const bodyOf = (record: TestRecord): string => {
 const sameBody = (a: TestRecord, b: TestRecord): boolean =>
   a.suite === b.suite && a.classname === b.classname && a.name === b.name && a.flaky === b.flaky;
 
+/** What a test write stores besides the record's body: its window and indexed state. */
+interface TestRowValues {
+  latest: string | null;
+  flaky: number;
+  window: string;
+  minRef: number | null;
+}
+
 /** The `latest` and `flaky` columns of a record. */
 const latestOf = (record: TestRecord): string | null => record.outcomes.at(-1)?.status ?? null;
 const flakyOf = (record: TestRecord): number => (record.flaky === undefined ? 0 : 1);
@@ -384,21 +392,22 @@ export class SqliteHistoryStore implements HistoryStore {
       const readable = (r: TestRow) =>
         parses(r.body) && this.#windows.decode(r.window) !== undefined;
       const expires = writtenAt + ttlDays * DAY_MS;
-      const rows = writes.map(({ record }, i) => {
+      const rows = writes.map(({ record }, i): TestRowValues => {
         const last = known[i];
         const previous = last && { outcomes: last.record.outcomes, numbers: last.numbers };
-        const encoded = this.#windows.encode(record.project, record.outcomes, fresh, previous);
-        windows[i] = encoded.numbers;
-        return {
-          ...encoded,
-          latest: latestOf(record),
-          flaky: flakyOf(record),
-        };
+        const { window, minRef, numbers } = this.#windows.encode(
+          record.project,
+          record.outcomes,
+          fresh,
+          previous,
+        );
+        windows[i] = numbers;
+        return { window, minRef, latest: latestOf(record), flaky: flakyOf(record) };
       });
       const inPlace = new Set(this.#keptInPlace(writes, known, rows, bodies, expires, now));
       const written = writes.map(({ record, expectedVersion }, i) => {
         if (inPlace.has(i)) return true;
-        const { latest, flaky, window, minRef } = rows[i] as (typeof rows)[number];
+        const { latest, flaky, window, minRef } = rows[i] as TestRowValues;
         if (expectedVersion === 0) {
           const inserted =
             insert.run(
@@ -470,12 +479,7 @@ export class SqliteHistoryStore implements HistoryStore {
   #keptInPlace(
     writes: readonly { record: TestRecord; expectedVersion: number }[],
     known: readonly (Written | undefined)[],
-    rows: readonly {
-      latest: string | null;
-      flaky: number;
-      window: string;
-      minRef: number | null;
-    }[],
+    rows: readonly TestRowValues[],
     bodies: readonly string[],
     expires: number,
     now: number,
@@ -483,22 +487,16 @@ export class SqliteHistoryStore implements HistoryStore {
     const project = writes[0]?.record.project;
     const eligible = writes.flatMap(({ record, expectedVersion }, i) => {
       if (expectedVersion === 0 || record.project !== project) return [];
-      const row = rows[i] as (typeof rows)[number];
+      const row = rows[i] as TestRowValues;
       // What is stored: the record this connection wrote last, or else (a project beyond
-      // `writtenTestsMax`) the record before this run's outcome, with its flaky state as now.
+      // `writtenTestsMax`) guessed: the status before this run's outcome, the flaky state as now.
       const last = known[i]?.record;
-      const before = last
-        ? { version: last.version, latest: latestOf(last), flaky: flakyOf(last) }
-        : {
-            version: expectedVersion,
-            latest: record.outcomes.at(-2)?.status ?? null,
-            flaky: row.flaky,
-          };
-      return before.version === expectedVersion &&
-        before.latest === row.latest &&
-        before.flaky === row.flaky
-        ? [i]
-        : [];
+      const same = last
+        ? last.version === expectedVersion &&
+          latestOf(last) === row.latest &&
+          flakyOf(last) === row.flaky
+        : (record.outcomes.at(-2)?.status ?? null) === row.latest;
+      return same ? [i] : [];
     });
     const kept: number[] = [];
     const chunks: number[][] = [];
@@ -518,7 +516,7 @@ export class SqliteHistoryStore implements HistoryStore {
           now,
           ...chunk.flatMap((i) => {
             const { record } = writes[i] as (typeof writes)[number];
-            const { latest, flaky, window, minRef } = rows[i] as (typeof rows)[number];
+            const { latest, flaky, window, minRef } = rows[i] as TestRowValues;
             return [record.id, record.version, latest, flaky, bodies[i], window, minRef];
           }),
         ).changes === chunk.length;

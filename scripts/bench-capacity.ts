@@ -31,6 +31,12 @@ import { type VerifyReport, verifyDataDir } from '../load/verify';
  * the reports stored although their client had timed out: counted apart, not as a loss (the
  * timeout is already counted as an error).
  *
+ * Then the drain alone (--drain-alone N reports, 0: none): N reports sent at 200 req/s, the
+ * server killed (kill -9) with the backlog they leave and started again on the same data
+ * directory, whose bus then works the backlog off with nothing else to do: the pipeline's own
+ * rate (reports/s) and the bus worker's CPU per report, apart from the endpoint's noise. Those
+ * reports are verified with the steps' (every one stored once, across the kill).
+ *
  * Then, in the same run, the floor: a minimal Node server in a child process that reads and
  * drops the same bodies (answering 202), at --floor-rates, stopping at its first failing step.
  *
@@ -39,7 +45,8 @@ import { type VerifyReport, verifyDataDir } from '../load/verify';
  * steps between the last good and the first bad rate, stopping when they are within 10%)  --keep
  * --floor-rates 250,500,1000,2000,4000 (none: --floor-rates 0)  --profile DIR (the server runs
  * with `node --cpu-prof`: one .cpuprofile per thread in DIR, written when it stops; the
- * profiler's own CPU keeps the server from looking idle, so catch-up and drain are not measured)
+ * profiler's own CPU keeps the server from looking idle, so catch-up and drain are not measured;
+ * with --drain-alone, the profiles are of the restarted server's drain)
  */
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -56,6 +63,7 @@ const { values } = parseArgs({
     keep: { type: 'boolean', default: false },
     all: { type: 'boolean', default: false },
     'floor-rates': { type: 'string', default: '250,500,1000,2000,4000' },
+    'drain-alone': { type: 'string', default: '600' },
     profile: { type: 'string' },
   },
 });
@@ -64,6 +72,7 @@ const stepSeconds = Number(values['step-seconds']);
 const p99Limit = Number(values.p99);
 const refineSteps = Number(values.refine);
 const catchUpMaxS = Number(values['catch-up']);
+const drainAlone = Number(values['drain-alone']);
 const floorRates = values['floor-rates']
   .split(',')
   .map(Number)
@@ -73,10 +82,11 @@ if (
   !(stepSeconds > 0) ||
   !(p99Limit > 0) ||
   !(refineSteps >= 0) ||
-  !(catchUpMaxS >= 0)
+  !(catchUpMaxS >= 0) ||
+  !(drainAlone >= 0)
 ) {
   process.stderr.write(
-    'bench:capacity: --rates, --step-seconds, --p99, --refine and --catch-up must be positive numbers\n',
+    'bench:capacity: --rates, --step-seconds, --p99, --refine, --catch-up and --drain-alone must be positive numbers\n',
   );
   process.exit(2);
 }
@@ -359,7 +369,7 @@ const main = async (): Promise<number> => {
   const configPath = join(root, 'vigil.config.json');
   // No probes: the bench measures ingest alone. Default gates (the bodies have failed tests).
   await writeFile(configPath, JSON.stringify({ project: PROJECT, probes: [] }));
-  const { child, url } = await startServer(dataDir, configPath);
+  let { child, url } = await startServer(dataDir, configPath);
   const target = new URL(url);
   const bodies = junitBodies();
   const runPrefix = newRunPrefix();
@@ -484,6 +494,26 @@ const main = async (): Promise<number> => {
       else worst = step;
     }
 
+    if (drainAlone > 0) {
+      const prefix = `${runPrefix}-drain`;
+      const { recorder } = await pacedStep(target, bodies, prefix, 200, drainAlone / 200);
+      stepRuns.push({ prefix, accepted: recorder.accepted, unanswered: recorder.unanswered });
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+      ({ child, url } = await startServer(dataDir, configPath));
+      const [before, start] = [await threadCpuOf(child.pid), performance.now()];
+      const backlog = (await backlogOf(url)) ?? 0;
+      let left = backlog;
+      while (left > 0 && performance.now() - start < catchUpMaxS * 1000) {
+        await delay(50);
+        left = (await backlogOf(url)) ?? left;
+      }
+      const seconds = (performance.now() - start) / 1000;
+      const bus = threadCpuPerRequest(child.pid, before, await threadCpuOf(child.pid), backlog);
+      out(
+        `drain alone: ${recorder.accepted.length} reports accepted, vigil dev killed (kill -9) with a backlog of ${backlog} and started again: ${left > 0 ? `${left} left after ${fmt(seconds)} s (--catch-up)` : `worked off in ${fmt(seconds, 2)} s`}, ${fmt((backlog - left) / seconds)} reports/s; bus worker ${fmt(bus?.busiest, 2)} ms of CPU per report`,
+      );
+    }
     out('stopping vigil dev (it drains its bus) and checking the data directory…');
     const drained = await stopServer(child);
     if (!drained) out('  the server did not drain its bus within 60 s and was killed');

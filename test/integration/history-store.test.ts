@@ -832,7 +832,7 @@ describe('SqliteHistoryStore', () => {
   });
 
   it("writes a report's known tests a hundred per statement, and still refuses each one changed or removed meanwhile", async () => {
-    // Prepare: 250 tests written; then another connection moves one on and removes another.
+    // Prepare: 250 tests written; then another connection moves one on and prunes another.
     const dir = await tempDir();
     const store = LocalStore.open(dir);
     const project = freshProject();
@@ -843,7 +843,10 @@ describe('SqliteHistoryStore', () => {
     );
     const other = LocalStore.open(dir, { lock: false });
     other.db.q('UPDATE tests SET version = 2 WHERE project = ? AND id = ?').run(project, ids[5]);
-    other.db.q('DELETE FROM tests WHERE project = ? AND id = ?').run(project, ids[150]);
+    other.db
+      .q('UPDATE tests SET expires_at = 0 WHERE project = ? AND id = ?')
+      .run(project, ids[150]);
+    expect(other.db.tx(() => other.history.prune())).toBe(1);
     const statements: string[] = [];
     const exec = store.db.db.exec.bind(store.db.db);
     vi.spyOn(store.db.db, 'exec').mockImplementation((sql: string) => {
@@ -875,6 +878,48 @@ describe('SqliteHistoryStore', () => {
     expect(read.get(ids[5] as string)?.outcomes).toHaveLength(1);
     expect(read.get(ids[249] as string)).toMatchObject({ version: 2, outcomes: [{}, {}] });
     expect(read.size).toBe(249);
+  });
+
+  it('counts none of the rows it wrote itself before writing them in place, until a prune deletes tests', async () => {
+    // Prepare: 100 tests written; a spy on the statements that count rows
+    const dir = await tempDir();
+    const store = LocalStore.open(dir);
+    const other = LocalStore.open(dir, { lock: false });
+    const project = freshProject();
+    const ids = Array.from({ length: 100 }, (_, i) => `unit > t${i}`);
+    const run = async (version: number) =>
+      store.history.putTests(
+        ids.map((id) => ({
+          record: testRec(project, id, version, Array(version).fill('passed')),
+          expectedVersion: version - 1,
+        })),
+        TTL,
+      );
+    await run(1);
+    let counts = 0;
+    const q = store.db.q.bind(store.db);
+    vi.spyOn(store.db, 'q').mockImplementation((sql: string) => {
+      if (sql.startsWith('SELECT count(*)')) counts++;
+      return q(sql);
+    });
+
+    // Act: a run; another connection prunes an expired test of another project; two more runs
+    const perRun: number[] = [];
+    for (const version of [2, 3, 4]) {
+      if (version === 3) {
+        await other.history.putTest(testRec(freshProject(), 'gone', 1, ['passed']), 0, TTL);
+        other.db.q('UPDATE tests SET expires_at = 0 WHERE id = ?').run('gone');
+        other.db.tx(() => other.history.prune());
+      }
+      const before = counts;
+      expect(await run(version)).toEqual(ids.map(() => true));
+      perRun.push(counts - before);
+    }
+    other.close();
+    store.close();
+
+    // Assess: counted only in the run after the prune
+    expect(perRun).toEqual([0, 1, 0]);
   });
 
   it('writes in place the tests of a project beyond what it remembers, by their last outcome', async () => {

@@ -199,6 +199,18 @@ export const parseRecord = <T>(text: unknown, where: string): T | undefined => {
 export const retentionReference = (now: number, newest: number | null | undefined): number =>
   typeof newest === 'number' && Number.isFinite(newest) ? Math.min(now, newest) : now;
 
+/** A value of the `meta` table (undefined when it has none). */
+export const metaValue = (db: StoreDb, key: string): string | undefined =>
+  (db.q('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)?.value;
+
+/** Adds one to a counter of the `meta` table (in a write transaction). */
+export const bumpMeta = (db: StoreDb, key: string): void => {
+  db.q(
+    `INSERT INTO meta (key, value) VALUES (?, '1')
+     ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1`,
+  ).run(key);
+};
+
 /** Whether a stored JSON document parses (what `parseRecord` would return it for). */
 export const parses = (text: unknown): boolean => {
   if (typeof text !== 'string') return false;

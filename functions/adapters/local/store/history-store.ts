@@ -10,12 +10,22 @@ import type {
 } from '../../../core/history/types';
 import type { Clock } from '../../../core/ports';
 import { logger } from '../../../shared/powertools';
-import { parseRecord, parses, retentionReference, type StoreDb, storedVersion } from './database';
-import { TestWindows } from './test-windows';
+import {
+  bumpMeta,
+  metaValue,
+  parseRecord,
+  parses,
+  retentionReference,
+  type StoreDb,
+  storedVersion,
+} from './database';
+import { type EncodedWindow, TestWindows } from './test-windows';
 
 const DAY_MS = 86_400_000;
 /** The `meta` key of the newest run's `ingestedAt`. */
 const NEWEST_RUN = 'history_newest_run';
+/** The `meta` key counting the prunes that deleted tests. */
+const TESTS_PRUNED = 'history_tests_pruned';
 
 const encodeCursor = (key: string): string =>
   Buffer.from(JSON.stringify({ k: key }), 'utf8').toString('base64url');
@@ -70,7 +80,7 @@ interface Written {
   record: TestRecord;
   expiresAt: number;
   body: string;
-  numbers: readonly number[];
+  window: EncodedWindow;
 }
 
 /** The stored body of a record (all but its key, window and version). */
@@ -163,6 +173,8 @@ export class SqliteHistoryStore implements HistoryStore {
   /** The records this connection wrote, by project and id (see above). */
   readonly #written = new Map<string, Map<string, Written>>();
   readonly #writtenMax: number;
+  /** The count of prunes that deleted tests as of this connection's last write. */
+  #pruned: string | undefined;
 
   constructor(db: StoreDb, opts: { clock: Clock; writtenTestsMax?: number }) {
     this.#db = db;
@@ -220,12 +232,9 @@ export class SqliteHistoryStore implements HistoryStore {
 
   /** The ingestion time of the newest run (epoch ms); undefined when there is none. */
   newest(): number | undefined {
-    const row = this.#db.q('SELECT value FROM meta WHERE key = ?').get(NEWEST_RUN) as
-      | { value: string }
-      | undefined;
     // A store written before this was kept: the newest run's key starts with its time.
     const at =
-      row?.value ??
+      metaValue(this.#db, NEWEST_RUN) ??
       (
         this.#db.q(`SELECT max(substr(key, 1, instr(key, '#') - 1)) AS at FROM runs`).get() as {
           at: string | null;
@@ -360,12 +369,13 @@ export class SqliteHistoryStore implements HistoryStore {
       const last = known[i];
       return last && sameBody(last.record, record) ? last.body : bodyOf(record);
     });
-    const windows: (readonly number[])[] = [];
-    const { written, fresh, expires } = await this.#db.batch(() => {
+    const windows: EncodedWindow[] = [];
+    const { written, fresh, expires, pruned } = await this.#db.batch(() => {
       // Expiry is checked at the reference time (as `getTests` reads), written from the clock.
       const now = this.#reference();
       const writtenAt = this.#now();
       const fresh = this.#windows.begin();
+      const pruned = metaValue(this.#db, TESTS_PRUNED);
       // The version check is in the write itself: a new test is inserted unless a live row
       // exists; a known one is updated only at the version it was read at.
       const insert = this.#db.q(
@@ -394,17 +404,15 @@ export class SqliteHistoryStore implements HistoryStore {
       const expires = writtenAt + ttlDays * DAY_MS;
       const rows = writes.map(({ record }, i): TestRowValues => {
         const last = known[i];
-        const previous = last && { outcomes: last.record.outcomes, numbers: last.numbers };
-        const { window, minRef, numbers } = this.#windows.encode(
-          record.project,
-          record.outcomes,
-          fresh,
-          previous,
-        );
-        windows[i] = numbers;
+        const previous = last && { outcomes: last.record.outcomes, encoded: last.window };
+        const encoded = this.#windows.encode(record.project, record.outcomes, fresh, previous);
+        windows[i] = encoded;
+        const { window, minRef } = encoded;
         return { window, minRef, latest: latestOf(record), flaky: flakyOf(record) };
       });
-      const inPlace = new Set(this.#keptInPlace(writes, known, rows, bodies, expires, now));
+      // No prune deleted tests since this connection's last write: the rows it wrote are there.
+      const there = pruned === this.#pruned;
+      const inPlace = new Set(this.#keptInPlace(writes, known, there, rows, bodies, expires, now));
       const written = writes.map(({ record, expectedVersion }, i) => {
         if (inPlace.has(i)) return true;
         const { latest, flaky, window, minRef } = rows[i] as TestRowValues;
@@ -451,9 +459,14 @@ export class SqliteHistoryStore implements HistoryStore {
             .changes === 1
         );
       });
-      return { written, fresh, expires };
+      return { written, fresh, expires, pruned };
     });
     this.#windows.committed(fresh);
+    if (pruned !== this.#pruned) {
+      // What it wrote before may be gone: only what it wrote now is known to be there.
+      this.#written.clear();
+      this.#pruned = pruned;
+    }
     for (const [i, { record }] of writes.entries()) {
       if (!written[i]) this.#forget(record.project, record.id);
       else
@@ -461,7 +474,7 @@ export class SqliteHistoryStore implements HistoryStore {
           record,
           expiresAt: expires,
           body: bodies[i] as string,
-          numbers: windows[i] as readonly number[],
+          window: windows[i] as EncodedWindow,
         });
     }
     return written;
@@ -471,14 +484,16 @@ export class SqliteHistoryStore implements HistoryStore {
    * The writes that leave a test's `latest` and `flaky` as they were (most of a report's), made
    * by one statement per hundred (or ten) tests instead of one each (the bus worker's CPU per
    * 400-test report ~0.5 ms less: docs/architecture.md). A statement counts only if it wrote
-   * every row of its chunk: each must be live (counted first, since an upsert would insert a
-   * missing one), at the version it was read at and in the state predicted; otherwise it is
-   * undone and those writes go one by one, which tells which failed. Returns the indexes of the
-   * writes made.
+   * every row of its chunk: each must be there (counted first, since an upsert would insert a
+   * missing one, unless this connection wrote it and no prune deleted tests since: `there`),
+   * live, at the version it was read at and in the state predicted; otherwise it is undone and
+   * those writes go one by one, which tells which failed. Returns the indexes of the writes
+   * made.
    */
   #keptInPlace(
     writes: readonly { record: TestRecord; expectedVersion: number }[],
     known: readonly (Written | undefined)[],
+    there: boolean,
     rows: readonly TestRowValues[],
     bodies: readonly string[],
     expires: number,
@@ -505,9 +520,12 @@ export class SqliteHistoryStore implements HistoryStore {
       for (; eligible.length - at >= size; at += size) chunks.push(eligible.slice(at, at + size));
     for (const chunk of chunks) {
       const sql = inPlaceSql(chunk.length);
-      const ids = chunk.map((i) => (writes[i] as (typeof writes)[number]).record.id);
-      const live = (this.#db.q(sql.count).get(project, now, ...ids) as { n: number }).n;
-      if (live !== chunk.length) continue;
+      // The rows this connection wrote are there (when `there`); the others are counted.
+      if (!there || !chunk.every((i) => known[i] !== undefined)) {
+        const ids = chunk.map((i) => (writes[i] as (typeof writes)[number]).record.id);
+        const live = (this.#db.q(sql.count).get(project, now, ...ids) as { n: number }).n;
+        if (live !== chunk.length) continue;
+      }
       this.#db.db.exec('SAVEPOINT in_place');
       const done =
         this.#db.q(sql.write).run(
@@ -554,8 +572,15 @@ export class SqliteHistoryStore implements HistoryStore {
     const now = this.#reference();
     return (
       this.#db.q('DELETE FROM runs WHERE expires_at <= ?').run(now).changes +
-      this.#db.q('DELETE FROM tests WHERE expires_at <= ?').run(now).changes +
+      this.#prunedTests(now) +
       this.#windows.prune()
     );
+  }
+
+  /** Deletes the tests expired at `now`; a prune that deletes any is counted (`#pruned`). */
+  #prunedTests(now: number): number {
+    const deleted = this.#db.q('DELETE FROM tests WHERE expires_at <= ?').run(now).changes;
+    if (deleted > 0) bumpMeta(this.#db, TESTS_PRUNED);
+    return deleted;
   }
 }

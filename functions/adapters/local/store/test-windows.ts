@@ -1,5 +1,5 @@
 import type { TestOutcome } from '../../../core/history/types';
-import type { StoreDb } from './database';
+import { bumpMeta, metaValue, type StoreDb } from './database';
 
 /**
  * A test's window of outcomes as the embedded store keeps it. What the outcomes of one run share
@@ -73,34 +73,47 @@ const sameRun = (p: RunPart, project: string, o: TestOutcome): boolean =>
   p.project === project && p.at === o.at && p.branch === o.branch && p.commit === o.commit;
 
 export interface EncodedWindow {
+  /** The JSON of `numbers`: what is stored. */
   window: string;
   /** The smallest ref in the window (null when empty): what `prune` keeps. */
   minRef: number | null;
-  /** The numbers `window` is the JSON of: the `previous` of the next encoding of this test. */
   numbers: number[];
 }
 
-/** A window encoded before, as the start of the next one (see `encode`). */
+/** A window encoded before (still stored), as the start of the next one (see `encode`). */
 export interface PreviousWindow {
   outcomes: readonly TestOutcome[];
-  numbers: readonly number[];
+  encoded: EncodedWindow;
 }
 
+/** The text of the elements of the JSON array of numbers `json` from element `from` on. */
+const elementsFrom = (json: string, from: number): string => {
+  let at = 1;
+  for (let k = 0; k < from; k++) at = json.indexOf(',', at) + 1;
+  return json.slice(at, -1);
+};
+
 /**
- * The numbers of `previous` that `outcomes` keeps, when `outcomes` is `previous` less some of its
- * oldest outcomes (the very same objects) plus one new outcome last: what appending a run's
- * outcome to a window gives. None when it is anything else, or there is no `previous`.
+ * The numbers of `previous` that `outcomes` keeps, and their JSON text, when `outcomes` is
+ * `previous` less some of its oldest outcomes (the very same objects) plus one new outcome
+ * last: what appending a run's outcome to a window gives. None when it is anything else, or
+ * there is no `previous`.
  */
-const keptNumbers = (
+const keptOf = (
   previous: PreviousWindow | undefined,
   outcomes: readonly TestOutcome[],
-): number[] => {
-  if (!previous) return [];
+): { numbers: number[]; text: string } => {
+  const none = { numbers: [], text: '' };
+  if (!previous) return none;
   const kept = outcomes.length - 1;
   const drop = previous.outcomes.length - kept;
-  if (drop < 0) return [];
-  for (let j = 0; j < kept; j++) if (outcomes[j] !== previous.outcomes[j + drop]) return [];
-  return previous.numbers.slice(drop * 3);
+  if (drop < 0) return none;
+  for (let j = 0; j < kept; j++) if (outcomes[j] !== previous.outcomes[j + drop]) return none;
+  const numbers = previous.encoded.numbers.slice(drop * 3);
+  return {
+    numbers,
+    text: numbers.length === 0 ? '' : elementsFrom(previous.encoded.window, drop * 3),
+  };
 };
 
 export class TestWindows {
@@ -125,13 +138,11 @@ export class TestWindows {
    * collects the refs found or made in it; pass it to `committed` once the transaction is.
    */
   begin(): RunPart[] {
-    const row = this.#db.q('SELECT value FROM meta WHERE key = ?').get(PRUNED) as
-      | { value: string }
-      | undefined;
-    if (row?.value !== this.#pruned) {
+    const pruned = metaValue(this.#db, PRUNED);
+    if (pruned !== this.#pruned) {
       this.#byRef.clear();
       this.#byRunId.clear();
-      this.#pruned = row?.value;
+      this.#pruned = pruned;
     }
     return [];
   }
@@ -176,22 +187,23 @@ export class TestWindows {
     fresh: RunPart[],
     previous?: PreviousWindow,
   ): EncodedWindow {
-    const numbers = keptNumbers(previous, outcomes);
+    // The numbers kept are not written again: their text is cut from the previous JSON.
+    const { numbers, text: keptText } = keptOf(previous, outcomes);
+    const added: number[] = [];
     for (let i = numbers.length / 3; i < outcomes.length; i++) {
       const o = outcomes[i] as TestOutcome;
       const status = CODES[o.status];
-      numbers.push(
-        this.#ref(project, o, fresh),
-        o.retried ? status + RETRIED : status,
-        o.durationMs,
-      );
+      added.push(this.#ref(project, o, fresh), o.retried ? status + RETRIED : status, o.durationMs);
     }
+    numbers.push(...added);
     let minRef: number | null = null;
     for (let i = 0; i < numbers.length; i += 3) {
       const ref = numbers[i] as number;
       if (minRef === null || ref < minRef) minRef = ref;
     }
-    return { window: JSON.stringify(numbers), minRef, numbers };
+    const addedText = JSON.stringify(added).slice(1, -1);
+    const window = `[${keptText}${keptText && addedText ? ',' : ''}${addedText}]`;
+    return { window, minRef, numbers };
   }
 
   /** The outcomes of a stored window; undefined when it is damaged. */
@@ -254,13 +266,7 @@ export class TestWindows {
       deleted += this.#db
         .q('DELETE FROM window_runs WHERE project = ? AND ref < ?')
         .run(project, live.get(project) ?? Number.MAX_SAFE_INTEGER).changes;
-    if (deleted > 0)
-      this.#db
-        .q(
-          `INSERT INTO meta (key, value) VALUES (?, '1')
-           ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1`,
-        )
-        .run(PRUNED);
+    if (deleted > 0) bumpMeta(this.#db, PRUNED);
     return deleted;
   }
 }

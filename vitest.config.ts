@@ -109,6 +109,10 @@ export default defineConfig({
       // The machine runs Node 20; Lambda runs Node 22 (FUNCTION_RUNTIME). The SDK's notice
       // about Node 20 (aws/aws-sdk-js-v3#7983) would print once per worker.
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      // The X-Ray SDK in manual mode: loaded by a Lambda entry in automatic mode, it enables an
+      // async hook with a destroy callback (cls-hooked) for the rest of its worker's life, which
+      // every promise of the later files paid for. The files that trace delete this first.
+      AWS_XRAY_MANUAL_MODE: 'true',
       AWS_REGION: 'us-east-1',
     },
     projects: [

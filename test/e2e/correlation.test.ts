@@ -175,6 +175,8 @@ beforeAll(async () => {
   // As Lambda sets them for a function with active tracing, plus Sentry and the stage.
   process.env.AWS_XRAY_DAEMON_ADDRESS = `127.0.0.1:${daemon.address().port}`;
   process.env.AWS_XRAY_CONTEXT_MISSING = 'IGNORE_ERROR';
+  // Automatic mode (vitest.config.ts sets manual mode for the others): segments follow the context.
+  delete process.env.AWS_XRAY_MANUAL_MODE;
   process.env.POWERTOOLS_TRACE_ENABLED = 'true';
   process.env.POWERTOOLS_LOG_LEVEL = 'INFO';
   // The EMF the handlers print is asserted here (vitest.config.ts disables it elsewhere).

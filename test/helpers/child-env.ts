@@ -7,5 +7,7 @@
 export const childEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
   ...process.env,
   AWS_LAMBDA_MAX_CONCURRENCY: undefined,
+  // Set for the test workers only (vitest.config.ts): a child traces as deployed.
+  AWS_XRAY_MANUAL_MODE: undefined,
   ...extra,
 });

@@ -104,6 +104,8 @@ beforeAll(async () => {
   // As Lambda sets them for a function with active tracing.
   process.env.AWS_XRAY_DAEMON_ADDRESS = `127.0.0.1:${daemonPort}`;
   process.env.AWS_XRAY_CONTEXT_MISSING = 'IGNORE_ERROR';
+  // Automatic mode (vitest.config.ts sets manual mode for the others): segments follow the context.
+  delete process.env.AWS_XRAY_MANUAL_MODE;
   process.env.POWERTOOLS_TRACE_ENABLED = 'true';
   process.env.AWS_EXECUTION_ENV = 'AWS_Lambda_nodejs20.x';
   process.env.LAMBDA_TASK_ROOT = '/var/task';

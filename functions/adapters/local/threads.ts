@@ -61,8 +61,8 @@ const cachedScript = (dir: string, entry: string): string | undefined => {
 };
 
 /**
- * Keeps `code` for `entry` in `dir`: the script (named by its inputs' digest), then its manifest
- * (renamed into place, so a reader sees a whole one). Best effort: a folder that cannot be
+ * Keeps `code` for `entry` in `dir`: the script (named by its inputs' digest), then its manifest,
+ * each renamed into place, so that a reader sees whole files. Best effort: a folder that cannot be
  * written only means the next process builds again.
  */
 const keepScript = (dir: string, entry: string, code: string, inputs: string[]): void => {
@@ -72,7 +72,9 @@ const keepScript = (dir: string, entry: string, code: string, inputs: string[]):
     const digest = digestOf(inputs);
     const script = `${key}-${digest.slice(0, 16)}.js`;
     mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, script), code);
+    // Each renamed into place: another process may be reading the same names meanwhile.
+    writeFileSync(tmp, code);
+    renameSync(tmp, join(dir, script));
     writeFileSync(tmp, JSON.stringify({ inputs, digest } satisfies Manifest));
     renameSync(tmp, join(dir, `${key}.json`));
     // The scripts of earlier versions of the entry.

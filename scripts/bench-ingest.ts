@@ -15,6 +15,7 @@ import { SaxesParser } from 'saxes';
 import { parseConfig } from '../functions/core/config';
 import { parseReport } from '../functions/core/formats';
 import { ingest } from '../functions/core/ingest/service';
+import { runComment } from '../load/scenarios/ingest';
 import { fixedClock, MemoryArchive, MemoryLedger, MemoryPublisher } from '../test/helpers/fakes';
 import { generateJunit } from '../test/helpers/generate-junit';
 
@@ -168,7 +169,7 @@ for (const [name, text] of process.env.BENCH_E2E_ONLY ? [] : inputs) {
   const post = (): Promise<number> =>
     new Promise((resolve, reject) => {
       const runId = `bench-${process.pid}-${run++}`;
-      const bytes = Buffer.concat([body, Buffer.from(`\n<!-- run ${runId} -->\n`)]);
+      const bytes = Buffer.concat([body, runComment(runId)]);
       const req = request(
         {
           host: url.hostname,

@@ -117,12 +117,15 @@ export interface IngestOptions {
   name?: string;
 }
 
+/** What follows a JUnit body's root element to make it new bytes: an XML comment naming the run. */
+export const runComment = (runId: string): Buffer => Buffer.from(`\n<!-- run ${runId} -->\n`);
+
 /**
- * A JUnit body with `<!-- run … -->` after its root element (XML allows comments there); a
- * gzipped one gets it as a second gzip member, which gunzip reads as following the first.
+ * A JUnit body with its `runComment`; a gzipped one gets it as a second gzip member, which
+ * gunzip reads as following the first.
  */
 const withRunComment = (b: Body, gzip: boolean, runId: string): Buffer => {
-  const comment = Buffer.from(`\n<!-- run ${runId} -->\n`);
+  const comment = runComment(runId);
   return gzip ? Buffer.concat([b.gzipped, gzipSync(comment)]) : Buffer.concat([b.plain, comment]);
 };
 

@@ -499,17 +499,15 @@ export class StoreDb {
       for (const d of done) d.item.resolve(d.value);
       return;
     }
-    new Promise<void>((resolve, reject) => {
-      this.#flushWaiters.push({ resolve, reject });
-      if (!this.#flushing) void this.#flushRound();
-    }).then(
-      () => {
+    this.#flushWaiters.push({
+      resolve: () => {
         for (const d of done) d.item.resolve(d.value);
       },
-      (e: unknown) => {
+      reject: (e) => {
         for (const d of done) d.item.reject(e);
       },
-    );
+    });
+    if (!this.#flushing) void this.#flushRound();
   }
 
   async #flushRound(): Promise<void> {

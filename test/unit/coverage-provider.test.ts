@@ -1,7 +1,9 @@
+import { createRequire } from 'node:module';
 import type { AfterSuiteRunMeta } from 'vitest';
 import { describe, expect, it } from 'vitest';
-import type { CoverageProvider } from 'vitest/node';
-import { withHeldCoverage } from '../helpers/coverage';
+import { BaseCoverageProvider, type CoverageProvider } from 'vitest/node';
+import config from '../../vitest.config';
+import { withGlobsCompiledOnce, withHeldCoverage } from '../helpers/coverage';
 
 /** A provider that records the results it is given; its merge answers how many it got. */
 const recording = (timeoutMs: number) => {
@@ -59,5 +61,80 @@ describe('coverage taken once per shared worker (test/helpers/coverage.ts)', () 
     await expect(Promise.resolve(provider.generateCoverage({}))).rejects.toThrow(
       'coverage of Vitest worker(s) 7/0 never arrived (a crash?)',
     );
+  });
+});
+
+describe('the coverage file filter, its globs compiled once (test/helpers/coverage.ts)', () => {
+  const ROOT = '/work/repo';
+  const { include, exclude } = (config.test?.coverage ?? {}) as {
+    include: string[];
+    exclude: string[];
+  };
+  /** Vitest's own filter (`BaseCoverageProvider.isIncluded`) with this project's globs. */
+  const vitestFilter = (changedFiles?: string[]) =>
+    Object.assign(Object.create(BaseCoverageProvider.prototype), {
+      options: { include, exclude, allowExternal: false },
+      roots: [ROOT],
+      globCache: new Map(),
+      changedFiles,
+    }) as { isIncluded(filename: string, root?: string): boolean };
+  const NAMES = [
+    'functions/core/gates/evaluate.ts',
+    'functions/web/index.ts',
+    'cli/main.ts',
+    'cli/standalone/vigil.ts',
+    'cli/action-main.ts',
+    'lib/vigil-stack.ts',
+    'lib/types.d.ts',
+    'bin/app.ts',
+    'bin/vigil.ts',
+    'test/unit/gates.test.ts',
+    'web/main.ts',
+    'functions/core/formats/junit.ts?v=3',
+    'functions/ingest/handler.ts#x',
+  ].map((n) => `${ROOT}/${n}`);
+
+  it('answers as Vitest does for this project’s include and exclude, compiling them once', () => {
+    let compiled = 0;
+    const picomatch = createRequire(createRequire(import.meta.url).resolve('vitest/package.json'))(
+      'picomatch',
+    );
+    const counting = (glob: string | string[], options: object) => {
+      compiled++;
+      return picomatch(glob, options);
+    };
+    const ours = withGlobsCompiledOnce(vitestFilter() as unknown as CoverageProvider, counting);
+    const isIncluded = (ours as unknown as ReturnType<typeof vitestFilter>).isIncluded;
+    const names = [
+      ...NAMES,
+      // Outside the root, and Windows separators.
+      '/elsewhere/functions/core/x.ts',
+      `${ROOT}\\functions\\core\\x.ts`,
+    ];
+    const expected = names.map((n) => vitestFilter().isIncluded(n));
+    expect(names.map((n) => isIncluded(n))).toEqual(expected);
+    // Asked again: the same answers from the cache.
+    expect(names.map((n) => isIncluded(n))).toEqual(expected);
+    expect(names.filter((_, i) => expected[i]).map((n) => n.slice(ROOT.length + 1))).toEqual([
+      'functions/core/gates/evaluate.ts',
+      'functions/web/index.ts',
+      'cli/main.ts',
+      'lib/vigil-stack.ts',
+      'bin/app.ts',
+      'functions/core/formats/junit.ts?v=3',
+      'functions/ingest/handler.ts#x',
+      'functions\\core\\x.ts',
+    ]);
+    expect(compiled).toBe(1);
+    // Vitest's getUntestedFiles passes the root it globbed in.
+    expect(isIncluded('/other/functions/core/y.ts', '/other')).toBe(true);
+  });
+
+  it('leaves a run of changed files only (--changed) to Vitest’s own filter', () => {
+    const changed = [`${ROOT}/functions/core/gates/evaluate.ts`];
+    const ours = withGlobsCompiledOnce(vitestFilter(changed) as unknown as CoverageProvider, () => {
+      throw new Error('not compiled for a --changed run');
+    }) as unknown as ReturnType<typeof vitestFilter>;
+    expect(NAMES.filter((n) => ours.isIncluded(n))).toEqual(changed);
   });
 });

@@ -1,6 +1,7 @@
 import { relative } from 'node:path';
 import { defineConfig } from 'vitest/config';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
+import JUnitFileReporter from './test/helpers/junit-reporter.js';
 import { missingTools, TOOLS } from './test/helpers/requires.js';
 
 /**
@@ -96,7 +97,10 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Console output only for failing tests: a failure is the first thing a reader sees.
     silent: 'passed-only',
-    reporters: ['default', ['junit', { outputFile: 'reports/junit.xml', suiteName: 'vigil' }]],
+    reporters: [
+      'default',
+      new JUnitFileReporter({ outputFile: 'reports/junit.xml', suiteName: 'vigil' }),
+    ],
     env: {
       // Keep Powertools quiet and deterministic unless a test opts in.
       POWERTOOLS_SERVICE_NAME: 'vigil-test',

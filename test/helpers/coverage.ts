@@ -21,6 +21,7 @@ import type { CoverageProvider, CoverageProviderModule } from 'vitest/node';
  *
  * It reaches two internals of Vitest 4 (the worker state's `onCleanup` and `rpc`), checked when
  * a shared worker first needs them: an upgrade that changes them fails the run here, loudly.
+ * The main side also answers Vitest's file filter itself (`withGlobsCompiledOnce`, below).
  */
 
 /** What V8 reports for one script, with the offset of Vitest's module wrapper. */
@@ -198,6 +199,10 @@ export const withGlobsCompiledOnce = (
     const name = filename.replaceAll('\\', '/').replace(/[?#].*$/, '');
     let included = answers.get(name);
     if (included === undefined) {
+      if (filter.options === undefined || !Array.isArray(filter.roots))
+        throw new Error(
+          'test/helpers/coverage.ts: Vitest changed its coverage provider (options, roots); update this file',
+        );
       const { include = ['**'], exclude, allowExternal } = filter.options;
       matches ??= picomatch(include, { contains: true, dot: true, ignore: exclude });
       const roots = root === undefined ? filter.roots : [root];

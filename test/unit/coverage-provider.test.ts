@@ -130,6 +130,16 @@ describe('the coverage file filter, its globs compiled once (test/helpers/covera
     expect(isIncluded('/other/functions/core/y.ts', '/other')).toBe(true);
   });
 
+  it('fails loudly when Vitest’s provider no longer has the options and roots it reads', () => {
+    const changed = Object.assign(vitestFilter(), { roots: undefined });
+    const ours = withGlobsCompiledOnce(changed as unknown as CoverageProvider) as unknown as {
+      isIncluded(filename: string): boolean;
+    };
+    expect(() => ours.isIncluded(NAMES[0] as string)).toThrow(
+      /Vitest changed its coverage provider/,
+    );
+  });
+
   it('leaves a run of changed files only (--changed) to Vitest’s own filter', () => {
     const changed = [`${ROOT}/functions/core/gates/evaluate.ts`];
     const ours = withGlobsCompiledOnce(vitestFilter(changed) as unknown as CoverageProvider, () => {

@@ -1,7 +1,8 @@
-import { type Delivered, oneLine, type Test, testLabel } from './answer';
+import { type Delivered, oneLine, quarantineNote, type Test, testLabel } from './answer';
 
 /**
- * GitHub workflow commands for failed (`::error`) and flaky (`::warning`) tests. GitHub shows
+ * GitHub workflow commands for failed (`::error`) and flaky (`::warning`) tests; a failure
+ * under a quarantine does not fail the gate, so it is a warning that says so. GitHub shows
  * at most 10 error and 10 warning annotations per step (and 50 per job), so the rest are
  * counted in one notice instead of being dropped silently.
  */
@@ -57,11 +58,24 @@ export const annotationLines = (
   const warnings: string[] = [];
   let failedTotal = 0;
   let flakyTotal = 0;
+  let quarantined = 0;
   for (const d of delivered) {
     failedTotal += d.failed.length + d.moreFailed;
     flakyTotal += d.flaky.length + d.moreFlaky;
-    for (const t of d.failed)
-      errors.push(testCommand('error', t, 'Failed', oneLine(t.message ?? 'failed', 1000)));
+    for (const t of d.failed) {
+      const message = oneLine(t.message ?? 'failed', 1000);
+      if (t.quarantined) {
+        quarantined++;
+        warnings.push(
+          testCommand(
+            'warning',
+            t,
+            'Quarantined',
+            `${message}${quarantineNote(t)}: not failing the gate.`,
+          ),
+        );
+      } else errors.push(testCommand('error', t, 'Failed', message));
+    }
     for (const t of d.flaky)
       warnings.push(testCommand('warning', t, 'Flaky', 'Passed only after a retry.'));
   }
@@ -69,14 +83,17 @@ export const annotationLines = (
     ...errors.slice(0, MAX_ANNOTATIONS_PER_KIND),
     ...warnings.slice(0, MAX_ANNOTATIONS_PER_KIND),
   ];
-  const leftErrors = failedTotal - Math.min(errors.length, MAX_ANNOTATIONS_PER_KIND);
-  const leftWarnings = flakyTotal - Math.min(warnings.length, MAX_ANNOTATIONS_PER_KIND);
+  // The quarantined failures listed in the answers are warnings here.
+  const leftErrors = failedTotal - quarantined - Math.min(errors.length, MAX_ANNOTATIONS_PER_KIND);
+  const leftWarnings =
+    flakyTotal + quarantined - Math.min(warnings.length, MAX_ANNOTATIONS_PER_KIND);
+  const warned = quarantined > 0 ? 'flaky or quarantined' : 'flaky';
   if (leftErrors > 0 || leftWarnings > 0)
     lines.push(
       command(
         'notice',
         { title: 'Vigil: more results than annotations' },
-        `${leftErrors} failed and ${leftWarnings} flaky tests are not annotated (GitHub shows at most ${MAX_ANNOTATIONS_PER_KIND} of each kind per step); see the job summary and log.`,
+        `${leftErrors} failed and ${leftWarnings} ${warned} tests are not annotated (GitHub shows at most ${MAX_ANNOTATIONS_PER_KIND} of each kind per step); see the job summary and log.`,
       ),
     );
   return lines;

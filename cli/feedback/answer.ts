@@ -21,7 +21,15 @@ export interface Test {
   message?: string;
   file?: string;
   line?: number;
+  /** A failure under a quarantine in force: it does not fail the gate. */
+  quarantined?: { owner: string; expires: string };
 }
+
+/** ` (quarantined by ana until 2026-12-01)`, or nothing. */
+export const quarantineNote = (t: Test): string =>
+  t.quarantined
+    ? ` (quarantined by ${oneLine(t.quarantined.owner, 128)} until ${oneLine(t.quarantined.expires, 40)})`
+    : '';
 
 export interface PatchFile {
   path: string;
@@ -109,6 +117,9 @@ const tests = (v: unknown): Test[] =>
     const message = str(t.message);
     const file = str(t.file);
     const line = finite(t.line);
+    const q = isRecord(t.quarantined) ? t.quarantined : {};
+    const owner = str(q.owner);
+    const expires = str(q.expires);
     return {
       suite: str(t.suite) ?? '',
       classname: str(t.classname) ?? '',
@@ -116,6 +127,7 @@ const tests = (v: unknown): Test[] =>
       ...(message ? { message } : {}),
       ...(file ? { file } : {}),
       ...(file && line !== undefined && Number.isInteger(line) && line > 0 ? { line } : {}),
+      ...(owner && expires ? { quarantined: { owner, expires } } : {}),
     };
   });
 

@@ -95,6 +95,17 @@ export const detectForge = async (env: NodeJS.ProcessEnv): Promise<Forge | undef
   return undefined;
 };
 
+/** On GitHub Actions or GitLab CI, the variables `detectForge` needs that are not set. */
+export const forgeVariablesMissing = (env: NodeJS.ProcessEnv): string[] => {
+  const needed =
+    read(env, 'GITHUB_ACTIONS') === 'true'
+      ? ['GITHUB_REPOSITORY']
+      : read(env, 'GITLAB_CI') === 'true'
+        ? ['CI_API_V4_URL', 'CI_PROJECT_ID']
+        : [];
+  return needed.filter((name) => !read(env, name));
+};
+
 const NAME = { github: 'GitHub', gitlab: 'GitLab' } as const;
 
 /** One line saying what went wrong and what to do about it. */

@@ -5,6 +5,7 @@ import {
   detectForge,
   type Forge,
   ForgeError,
+  forgeVariablesMissing,
   setCommitStatus,
   upsertComment,
 } from './forge';
@@ -63,7 +64,12 @@ export const giveFeedback = async (
   if (!request.comment && !request.status) return;
   const forge: Forge | undefined = await detectForge(env);
   if (!forge) {
-    deps.err('⚠ Vigil: --comment and --status work on GitHub Actions and GitLab CI only; skipped');
+    const missing = forgeVariablesMissing(env);
+    deps.err(
+      missing.length > 0
+        ? `⚠ Vigil: --comment and --status need ${missing.join(' and ')} (set by the CI), not set here; skipped`
+        : '⚠ Vigil: --comment and --status work on GitHub Actions and GitLab CI only; skipped',
+    );
     return;
   }
   if (request.comment) {
@@ -97,16 +103,17 @@ export const giveFeedback = async (
           : gate === 'pass'
             ? 'gate passed'
             : 'no gate applied';
+    const state = gate === 'fail' ? 'failure' : excused ? 'success' : 'error';
     try {
       await setCommitStatus(forge, deps.fetch, {
-        state: gate === 'fail' ? 'failure' : excused ? 'success' : 'error',
+        state,
         context: `vigil/${ctx.project}${ctx.suite ? `/${ctx.suite}` : ''}`,
         description: `${title(ctx)}: ${description}`,
         ...(first?.runId
           ? { targetUrl: dashboardUrl(ctx.endpoint, ctx.project, first.runId) }
           : {}),
       });
-      deps.out(`Vigil: commit status set (${gate})`);
+      deps.out(`Vigil: commit status ${state}: ${description}`);
     } catch (e) {
       deps.err(`⚠ Vigil: no commit status: ${why(e)}`);
     }

@@ -5,6 +5,7 @@ import {
   type GateStatus,
   isRecord,
   oneLine,
+  quarantineNote,
   type Test,
   testLabel,
   worstGate,
@@ -67,7 +68,8 @@ const testList = (title: string, tests: readonly Test[], more: number, messages:
   for (const t of tests.slice(0, MAX_TESTS_IN_LOG)) {
     const where = t.file ? ` (${md(t.line ? `${t.file}:${t.line}` : t.file, 200)})` : '';
     const message = messages && t.message ? `: ${md(t.message, 300)}` : '';
-    lines.push(`- ${md(testLabel(t))}${where}${message}`);
+    const quarantined = t.quarantined ? ` ${md(quarantineNote(t))}` : '';
+    lines.push(`- ${md(testLabel(t))}${quarantined}${where}${message}`);
   }
   const rest = total - Math.min(tests.length, MAX_TESTS_IN_LOG);
   if (rest > 0) lines.push(`- … and ${rest} more`);

@@ -1,4 +1,4 @@
-import { type Delivered, oneLine, type Test, testLabel } from './answer';
+import { type Delivered, oneLine, quarantineNote, type Test, testLabel } from './answer';
 
 /** The CLI's lines naming what failed: failed tests with their message, flaky tests. */
 
@@ -17,7 +17,7 @@ const listed = (
   const lines = [`${title} (${total}):`];
   for (const t of tests.slice(0, MAX_TESTS_IN_LOG)) {
     const message = withMessage && t.message ? `: ${oneLine(t.message, 200)}` : '';
-    lines.push(`  ${mark} ${oneLine(testLabel(t))}${message}`);
+    lines.push(`  ${mark} ${oneLine(testLabel(t))}${quarantineNote(t)}${message}`);
   }
   const rest = total - Math.min(tests.length, MAX_TESTS_IN_LOG);
   if (rest > 0) lines.push(`  … and ${rest} more`);

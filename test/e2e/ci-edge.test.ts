@@ -156,7 +156,7 @@ describe('a GitHub workflow with the single-file CLI', () => {
     );
     expect(first.stdout.split('\n').filter((l) => l.startsWith('::stop-commands'))).toEqual([]);
     expect(first.stdout).toContain('Vigil: pull request comment created');
-    expect(first.stdout).toContain('Vigil: commit status set (fail)');
+    expect(first.stdout).toContain('Vigil: commit status failure: gate failed in');
     const md = await readFile(summary, 'utf8');
     expect(md).toContain('### ❌ Vigil: shop \\(unit\\): failed');
     expect(md).toContain('applies a &lt;coupon\\>');

@@ -129,7 +129,7 @@ describe('GitHub', () => {
 
   it('sets the status on the pull request head with a link to the run', async () => {
     const { out } = await feedback(githubEnv());
-    expect(out).toContain('Vigil: commit status set (fail)');
+    expect(out).toContain('Vigil: commit status failure: gate failed in 1 of 1 report(s)');
     expect(forge.statuses).toEqual([
       {
         sha: SHA,
@@ -192,6 +192,15 @@ describe('GitHub', () => {
     r = await feedback({});
     expect(r.err).toEqual([
       '⚠ Vigil: --comment and --status work on GitHub Actions and GitLab CI only; skipped',
+    ]);
+    // On a CI that lacks what it always sets (a job run by hand, a simulation): named.
+    r = await feedback(githubEnv({ GITHUB_REPOSITORY: '' }));
+    expect(r.err).toEqual([
+      '⚠ Vigil: --comment and --status need GITHUB_REPOSITORY (set by the CI), not set here; skipped',
+    ]);
+    r = await feedback(gitlabEnv({ CI_API_V4_URL: '', CI_PROJECT_ID: '' }));
+    expect(r.err).toEqual([
+      '⚠ Vigil: --comment and --status need CI_API_V4_URL and CI_PROJECT_ID (set by the CI), not set here; skipped',
     ]);
     expect(forge.requests).toHaveLength(0);
   });

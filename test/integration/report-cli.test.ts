@@ -1759,7 +1759,7 @@ describe('vigil report: feedback on the pull request', () => {
     );
     expect(jsonLines(r.stdout)).toHaveLength(1);
     expect(r.stderr).toContain('Vigil: pull request comment created');
-    expect(r.stderr).toContain('Vigil: commit status set');
+    expect(r.stderr).toContain('Vigil: commit status success: gate passed');
   });
 
   it.each([

@@ -162,7 +162,7 @@ describe('failed and flaky tests in the ingest answer', () => {
       cases,
       warnings: [],
     };
-    expect(failuresOf(report, 3)).toEqual({
+    expect(failuresOf(report, [], new Date(), 3)).toEqual({
       failed: [
         { suite: 's', classname: 'c', name: 't0', message: 'boom', file: 'a.ts' },
         { suite: 's', classname: 'c', name: 't1' },
@@ -184,6 +184,41 @@ describe('failed and flaky tests in the ingest answer', () => {
         warnings: [],
       }),
     ).toBeUndefined();
+  });
+});
+
+describe('quarantined failures in the ingest answer', () => {
+  it('marks a failure under a quarantine in force, and not one whose quarantine expired', () => {
+    const failed = (name: string) => ({
+      suite: 'api',
+      classname: 'Checkout',
+      name,
+      status: 'failed' as const,
+      flaky: false,
+      durationMs: 1,
+      retries: 0,
+    });
+    const report = {
+      kind: 'tests' as const,
+      format: 'junit' as const,
+      summary: { total: 3, passed: 0, failed: 3, skipped: 0, flaky: 0, durationMs: 3 },
+      cases: [failed('pays'), failed('refunds'), failed('ships')],
+      warnings: [],
+    };
+    const quarantine = [
+      { test: 'api > Checkout > pay*', owner: 'ana', reason: '#412', expires: '2026-12-01' },
+      { test: '*refunds', owner: 'cy', reason: '#9', expires: '2026-11-24' },
+    ];
+    const { failed: listed } =
+      failuresOf(report, quarantine, new Date('2026-12-01T23:00:00Z')) ?? {};
+    expect(listed?.map((t) => [t.name, t.quarantined])).toEqual([
+      ['pays', { owner: 'ana', expires: '2026-12-01' }],
+      ['refunds', undefined],
+      ['ships', undefined],
+    ]);
+    // The day after its last day, the first one is counted again: no mark.
+    const later = failuresOf(report, quarantine, new Date('2026-12-02T00:00:00Z'));
+    expect(later?.failed.every((t) => t.quarantined === undefined)).toBe(true);
   });
 });
 

@@ -376,6 +376,75 @@ describe('annotations', () => {
   });
 });
 
+describe('a failure under a quarantine', () => {
+  const quarantined = { owner: 'ana', expires: '2026-12-01' };
+  const d = () =>
+    deliveredOf(
+      'j',
+      answer({
+        gate: { status: 'pass', checks: [] },
+        failures: {
+          failed: [...failed(1, { quarantined }), ...failed(1, { name: 'counted', line: 3 })],
+          moreFailed: 0,
+          flaky: [],
+          moreFlaky: 0,
+        },
+      }),
+    );
+
+  it('is a warning annotation saying whose quarantine and until when, not an error', () => {
+    expect(annotationLines([d()], '/work/repo')).toEqual([
+      '::error file=src/cart0.test.ts,line=3,title=Failed%3A unit › Cart › counted::expected 0 to be 1',
+      '::warning file=src/cart0.test.ts,title=Quarantined%3A unit › Cart › adds item 0::expected 0 to be 1 (quarantined by ana until 2026-12-01): not failing the gate.',
+    ]);
+    // Past the 10 warnings GitHub shows, the quarantined ones are counted with the flaky ones.
+    const many = deliveredOf(
+      'j',
+      answer({
+        failures: { failed: failed(12, { quarantined }), moreFailed: 2, flaky: [], moreFlaky: 0 },
+      }),
+    );
+    expect(annotationLines([many], undefined).at(-1)).toBe(
+      '::notice title=Vigil%3A more results than annotations::2 failed and 2 flaky or quarantined tests are not annotated (GitHub shows at most 10 of each kind per step); see the job summary and log.',
+    );
+  });
+
+  it('is named so in the log, the job summary and the comment', () => {
+    expect(failureLines(d())).toEqual([
+      'failed tests (2):',
+      '  ✖ unit › Cart › adds item 0 (quarantined by ana until 2026-12-01): expected 0 to be 1',
+      '  ✖ unit › Cart › counted: expected 0 to be 1',
+    ]);
+    const markdown = renderMarkdown({
+      project: 'shop',
+      endpoint: 'https://vigil.example',
+      delivered: [d()],
+      problems: [],
+    });
+    expect(markdown).toContain(
+      '- unit › Cart › adds item 0 \\(quarantined by ana until 2026\\-12\\-01\\) (',
+    );
+  });
+
+  it('reads only a whole quarantine mark, and keeps its text on one line', () => {
+    const odd = deliveredOf('x', {
+      failures: {
+        failed: [
+          { name: 'a', quarantined: { owner: 7, expires: '2026-12-01' } },
+          { name: 'b', quarantined: 'yes' },
+          { name: 'c', quarantined: { owner: 'x\n::error::boom', expires: '2026-12-01' } },
+        ],
+      },
+    });
+    expect(odd.failed.map((t) => t.quarantined)).toEqual([
+      undefined,
+      undefined,
+      { owner: 'x\n::error::boom', expires: '2026-12-01' },
+    ]);
+    expect(failureLines(odd)[3]).toBe('  ✖ c (quarantined by x ::error::boom until 2026-12-01)');
+  });
+});
+
 describe('log text', () => {
   const bidi =
     '\u202Aa\u202Bb\u202Cc\u202Dd\u202Ee\u2066f\u2067g\u2068h\u2069i\u200Ej\u200Fk\u061Cl';

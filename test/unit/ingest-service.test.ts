@@ -658,9 +658,12 @@ describe('ingest: gates that use run history', () => {
     expect(check(result.gate.checks, 'tests.failed')?.message).toBe(
       'No failed tests (1 failure quarantined: "com.undefinedlabs.scope.suite.SuiteTwoTest > suite_two_test_four" by ana until 2026-12-01)',
     );
-    // The failure is still reported in the event.
+    // The failure is still reported in the event, and in the answer with its quarantine.
     const detail = publisher.events[0]?.detail as TestRunDetail;
     expect(detail.failedTests).toHaveLength(1);
+    expect(result.failures?.failed.map((t) => [t.name, t.quarantined])).toEqual([
+      ['suite_two_test_four', { owner: 'ana', expires: '2026-12-01' }],
+    ]);
   });
 
   it('validates the base parameter like branch', async () => {

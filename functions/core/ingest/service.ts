@@ -628,7 +628,9 @@ export const ingest = async (req: IngestRequest, deps: IngestDeps): Promise<Inge
           : report.summary,
       gate,
       warnings: [...report.warnings, ...unwrapped.warnings, ...baseWarnings],
-      ...(report.kind === 'tests' ? { failures: failuresOf(report) } : {}),
+      ...(report.kind === 'tests'
+        ? { failures: failuresOf(report, quarantineFor(deps.config, params.project), now) }
+        : {}),
       ...(security ? { security: securityAnswer(security) } : {}),
       duplicate: false,
       correlationId: req.correlationId,

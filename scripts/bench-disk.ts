@@ -6,8 +6,8 @@
  *
  * - measured: the bytes each check adds (pages, free space in them included) to the raw metric
  *   points, the event log and the probes' per-check keys (`probe_seen`); the bytes in use per
- *   row of the probe rollups and the latest sample; then, after a retention pass run with a
- *   clock 31 days ahead (the raw points rolled up per hour), the bytes per hourly metric rollup.
+ *   row of the probe rollups and the latest sample; then, after a retention pass that rolls
+ *   every raw point up per hour, the bytes per hourly metric rollup.
  * - computed: the bytes a probe adds a day and holds in steady state with the default
  *   retention, for checks every 10, 60 and 300 s: per-check bytes × the checks each kind
  *   keeps, plus the rollups' rows per probe.
@@ -39,7 +39,6 @@ const INTERVAL_S = Number(values.interval);
 const SECONDS = Number(values.seconds);
 
 const DAY_S = 86_400;
-const DAY_MS = DAY_S * 1000;
 /** The default retention (docs/durability.md "Retention"), days. */
 const RETENTION = { metricDays: 30, rollupDays: 400, eventDays: 1, statusDays: 90 };
 
@@ -136,18 +135,18 @@ try {
       `${latestRow.toFixed(0)} B; metric series per probe: ${seriesPerProbe.toFixed(2)} (a series of all probes counts 1/${PROBES})`,
   );
 
-  // The retention pass, 31 days on: raw points rolled up per hour, delivered events and the
-  // probes' check keys and minute rollups dropped.
-  const later = { now: () => new Date(Date.now() + (RETENTION.metricDays + 1) * DAY_MS) };
-  const store = LocalStore.open(dataDir, { clock: later });
+  // A retention pass that rolls every raw point up per hour and drops the delivered events: as
+  // retention counts from the newest record, never past it (a clock moved ahead drops nothing),
+  // with no days of raw points and no hours of events kept.
+  const store = LocalStore.open(dataDir);
   const cpu = process.cpuUsage();
-  const pruned = store.prune();
+  const pruned = store.prune({ metricDays: 0, eventHours: 0 });
   store.close(); // flushes the group commit the dashboard data's prune is queued in
   const { user, system } = process.cpuUsage(cpu);
   const kept = sizes(dataDir);
   const rollupRow = perRow(of(kept, 'metric_rollups'));
   console.log(
-    `measured: retention pass 31 days on: ${((user + system) / 1000).toFixed(0)} ms CPU; ` +
+    `measured: retention pass (raw points rolled up): ${((user + system) / 1000).toFixed(0)} ms CPU; ` +
       `events dropped ${pruned.events}, metric points rolled up ${pruned.metrics}; rows left: ` +
       ['metrics', 'events', 'probe_seen', 'probe_buckets', 'metric_rollups']
         .map((t) => `${t} ${of(kept, t).rows}`)

@@ -57,6 +57,7 @@ export const TOOLS = {
   promtool: { command: 'promtool', install: 'apt-get install -y prometheus' },
   prometheus: { command: 'prometheus', install: 'apt-get install -y prometheus' },
   curl: { command: 'curl', install: 'apt-get install -y curl' },
+  systemdAnalyze: { command: 'systemd-analyze', install: 'apt-get install -y systemd' },
 } as const satisfies Record<string, Requirement>;
 
 /** Flags for headless Chromium on a machine with no internet (as root, no sandbox). */

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../cli/main';
 import { NOTIFY_DEAD_LETTER_FILE } from '../../functions/adapters/local/alert-dispatcher';
 import { LocalStore } from '../../functions/adapters/local/store';
+import { TOKEN_FILE } from '../../functions/adapters/local/token-file';
 import { parseConfig } from '../../functions/core/config';
 import { type LocalPipeline, startLocal } from '../../functions/runtime/local/runtime';
 import { generateJunit } from '../helpers/generate-junit';
@@ -89,13 +90,14 @@ describe('vigil backup', () => {
     }
   });
 
-  it('copies the alert deliveries given up (notify-dead-letter.ndjson) when there are any', async () => {
+  it('copies the alert deliveries given up (notify-dead-letter.ndjson) and the generated token when there are any', async () => {
     // Prepare: no dead letters yet, then one.
     const dir = await mkdtemp(join(tmpdir(), 'vigil-backup-dl-'));
     const withoutOne = join(dir, 'without');
     expect((await cli([withoutOne], { VIGIL_DATA_DIR: dataDir })).code).toBe(0);
     const line = `${JSON.stringify({ channel: 'slack[0]', error: 'HTTP 500', attempts: 3 })}\n`;
     await writeFile(join(dataDir, NOTIFY_DEAD_LETTER_FILE), line);
+    await writeFile(join(dataDir, TOKEN_FILE), 'vgl_generated\n');
 
     // Act
     const withOne = join(dir, 'with');
@@ -105,6 +107,9 @@ describe('vigil backup', () => {
     expect(result.code).toBe(0);
     expect(existsSync(join(withoutOne, NOTIFY_DEAD_LETTER_FILE))).toBe(false);
     expect(await readFile(join(withOne, NOTIFY_DEAD_LETTER_FILE), 'utf8')).toBe(line);
+    // The generated token comes along (when there is one): CI's token works on a restore.
+    expect(existsSync(join(withoutOne, TOKEN_FILE))).toBe(false);
+    expect(await readFile(join(withOne, TOKEN_FILE), 'utf8')).toBe('vgl_generated\n');
     // Every file and folder of the copy is its owner's only, though this process's umask (022)
     // made the source's files readable by all.
     expect((await stat(join(dataDir, NOTIFY_DEAD_LETTER_FILE))).mode & 0o077).not.toBe(0);

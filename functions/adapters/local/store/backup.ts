@@ -3,6 +3,7 @@ import { chmod, copyFile, cp, mkdir, readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import Database from 'libsql';
 import { NOTIFY_DEAD_LETTER_FILE } from '../alert-dispatcher';
+import { TOKEN_FILE } from '../token-file';
 import { DB_FILE } from './database';
 
 /**
@@ -12,7 +13,9 @@ import { DB_FILE } from './database';
  * are written before the transaction that points to them commits, so every run in the copied
  * database finds its payloads in the copied archive (files of later runs may come along: they
  * are harmless), then the alert deliveries given up (`notify-dead-letter.ndjson`, when there
- * is one: an append-only file, copied as it is at that moment). Needs no lock: it only reads.
+ * is one: an append-only file, copied as it is at that moment) and the generated token (`token`,
+ * when there is one: a restored directory accepts the token CI already has). Needs no lock: it
+ * only reads.
  */
 
 export interface BackupReport {
@@ -49,12 +52,12 @@ export const backupDataDir = async (
   }
   const archive = join(source, 'archive');
   if (existsSync(archive)) await cp(archive, join(destination, 'archive'), { recursive: true });
-  await copyFile(
-    join(source, NOTIFY_DEAD_LETTER_FILE),
-    join(destination, NOTIFY_DEAD_LETTER_FILE),
-  ).catch((e: NodeJS.ErrnoException) => {
-    if (e.code !== 'ENOENT') throw e;
-  });
+  for (const file of [NOTIFY_DEAD_LETTER_FILE, TOKEN_FILE])
+    await copyFile(join(source, file), join(destination, file)).catch(
+      (e: NodeJS.ErrnoException) => {
+        if (e.code !== 'ENOENT') throw e;
+      },
+    );
   // Owner-only inside too, whatever the caller's umask and the source's modes: the directory's
   // own mode no longer protects its files once they are copied on (`cp -a`, tar).
   for (const entry of await readdir(destination, { recursive: true, withFileTypes: true }))

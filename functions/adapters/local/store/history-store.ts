@@ -566,15 +566,15 @@ export class SqliteHistoryStore implements HistoryStore {
 
   /**
    * Deletes the runs and tests expired at the reference time (the clock, never past the newest
-   * run), and the run parts of windows no live test holds.
+   * run): `records`; and the run parts of windows no live test holds any more (`windowParts`:
+   * space reclaimed, no record lost).
    */
-  prune(): number {
+  prune(): { records: number; windowParts: number } {
     const now = this.#reference();
-    return (
+    const records =
       this.#db.q('DELETE FROM runs WHERE expires_at <= ?').run(now).changes +
-      this.#prunedTests(now) +
-      this.#windows.prune()
-    );
+      this.#prunedTests(now);
+    return { records, windowParts: this.#windows.prune() };
   }
 
   /** Deletes the tests expired at `now`; a prune that deletes any is counted (`#pruned`). */

@@ -151,7 +151,10 @@ export class LocalStore {
   prune(retention: RetentionOptions = {}): {
     events: number;
     metrics: number;
+    /** Runs and tests past their retention. */
     history: number;
+    /** Parts of the tests' outcome windows no test holds any more: space, not records. */
+    historyWindowParts: number;
     /** The dashboard's data, pruned in the background: settles when done (never rejects). */
     dashboard: Promise<void>;
   } {
@@ -167,6 +170,7 @@ export class LocalStore {
       }
     };
     const newest: (number | undefined)[] = [];
+    let historyWindowParts = 0;
     const statusCutoff = new Date(now - (retention.statusDays ?? 90) * DAY_MS).toISOString();
     const dashboard = Promise.all([
       this.status.probes.prune(statusCutoff),
@@ -201,11 +205,13 @@ export class LocalStore {
       }),
       history: step('the history', () => {
         newest.push(this.history.newest());
-        return this.db.tx(() => this.history.prune());
+        const { records, windowParts } = this.db.tx(() => this.history.prune());
+        historyWindowParts = windowParts;
+        return records;
       }),
     };
     warnOfClockSkew(now, newest);
-    return { ...pruned, dashboard };
+    return { ...pruned, historyWindowParts, dashboard };
   }
 
   close(): void {

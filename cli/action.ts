@@ -98,8 +98,44 @@ export const actionArgs = async (
   };
 };
 
+/** The inputs a report needs, with the variable `vigil report` reads when one is empty. */
+const REQUIRED: readonly (readonly [input: string, variable?: string])[] = [
+  ['files'],
+  ['endpoint', 'VIGIL_ENDPOINT'],
+  ['project', 'VIGIL_PROJECT'],
+  ['token', 'VIGIL_TOKEN'],
+];
+const SWITCHES = ['comment', 'status', 'fail-on-unreachable'];
+
+/**
+ * What the step's `with:` gets wrong, said in the Action's own terms (its inputs), before
+ * `vigil report` would say it in its flags': empty required inputs (GitHub does not enforce
+ * `required`), as `::error` lines; a switch that is neither true nor false, as a warning.
+ */
+export const inputProblems = (env: NodeJS.ProcessEnv): { errors: string[]; warnings: string[] } => {
+  const missing = REQUIRED.filter(([name, variable]) => !input(env, name) && !env[variable ?? '']);
+  const odd = SWITCHES.filter((name) => {
+    const value = input(env, name);
+    return value !== '' && !isTrue(value) && !/^(false|no|0|off)$/i.test(value);
+  });
+  return {
+    errors: missing.map(
+      ([name, variable]) =>
+        `::error title=Vigil::the ${name} input is empty: set it under the step's with:${variable ? ` (or ${variable} in its env:)` : ''}`,
+    ),
+    warnings: odd.map(
+      (name) =>
+        `::warning title=Vigil::the ${name} input is "${input(env, name).replace(/[\r\n%]/g, ' ')}", neither true nor false: read as false`,
+    ),
+  };
+};
+
 /** Runs the action; resolves to the exit code. */
 export const runAction = async (env: NodeJS.ProcessEnv, cwd: string): Promise<number> => {
+  const { errors, warnings } = inputProblems(env);
+  for (const line of [...warnings, ...errors]) process.stdout.write(`${line}\n`);
+  // As `vigil report` exits on a usage error.
+  if (errors.length > 0) return 2;
   const { argv, env: runEnv } = await actionArgs(env, cwd);
   const write = (stream: NodeJS.WriteStream) => (s: string) => stream.write(s);
   return runReport(argv, {

@@ -204,6 +204,7 @@ describe('a GitHub workflow with the single-file CLI', () => {
 
     const nomatch = await runAction({ INPUT_FILES: 'nomatch/*.xml' });
     const refused = await runAction({ INPUT_FILES: 'junit.xml', INPUT_TOKEN: 'not-the-token' });
+    const empty = await runAction({ INPUT_FILES: 'junit.xml', INPUT_PROJECT: '' });
 
     expect(nomatch.code).toBe(2);
     expect(errors(nomatch.stdout)).toEqual([
@@ -212,6 +213,11 @@ describe('a GitHub workflow with the single-file CLI', () => {
     expect(refused.code).toBe(3);
     expect(errors(refused.stdout)).toEqual([
       expect.stringMatching(/^::error title=Vigil::junit\.xml: rejected by the server: .*401/),
+    ]);
+    // In the Action's terms (its input), not the CLI's flags, and nothing sent.
+    expect(empty.code).toBe(2);
+    expect(empty.stdout.trim().split('\n')).toEqual([
+      "::error title=Vigil::the project input is empty: set it under the step's with: (or VIGIL_PROJECT in its env:)",
     ]);
   }, 60_000);
 

@@ -1,8 +1,8 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { actionArgs, expandFiles } from '../../cli/action';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { actionArgs, expandFiles, inputProblems, runAction } from '../../cli/action';
 
 /** The action's `files` input as workflows write it: `./…` and `${{ github.workspace }}/…`. */
 
@@ -47,5 +47,60 @@ describe('the action files input', () => {
       workspace,
     );
     expect(argv).toEqual(['reports/a.xml', 'reports/unit/b.xml', '--project', 'shop']);
+  });
+});
+
+describe('the action inputs, checked in their own terms', () => {
+  const full = {
+    INPUT_FILES: 'junit.xml',
+    INPUT_ENDPOINT: 'https://vigil.example',
+    INPUT_PROJECT: 'shop',
+    INPUT_TOKEN: 'secret-token',
+  };
+
+  it('names an empty required input and the variable that can stand in for it', () => {
+    expect(inputProblems(full)).toEqual({ errors: [], warnings: [] });
+    expect(inputProblems({ ...full, INPUT_PROJECT: ' ', INPUT_FILES: '' }).errors).toEqual([
+      "::error title=Vigil::the files input is empty: set it under the step's with:",
+      "::error title=Vigil::the project input is empty: set it under the step's with: (or VIGIL_PROJECT in its env:)",
+    ]);
+    // The variable given in the step's env: instead is enough, as for vigil report.
+    expect(inputProblems({ ...full, INPUT_TOKEN: '', VIGIL_TOKEN: 'from-env' }).errors).toEqual([]);
+  });
+
+  it('stops the step with exit 2 before sending anything when one is empty', async () => {
+    const written: string[] = [];
+    const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      written.push(String(chunk));
+      return true;
+    });
+    try {
+      expect(
+        await runAction({ ...full, INPUT_ENDPOINT: '', INPUT_STATUS: 'sure' }, workspace),
+      ).toBe(2);
+    } finally {
+      write.mockRestore();
+    }
+    expect(written).toEqual([
+      '::warning title=Vigil::the status input is "sure", neither true nor false: read as false\n',
+      "::error title=Vigil::the endpoint input is empty: set it under the step's with: (or VIGIL_ENDPOINT in its env:)\n",
+    ]);
+  });
+
+  it('warns of a switch that is neither true nor false, and takes yes and no', () => {
+    expect(
+      inputProblems({
+        ...full,
+        INPUT_COMMENT: 'yes',
+        INPUT_STATUS: 'maybe',
+        'INPUT_FAIL-ON-UNREACHABLE': 'Off',
+      }).warnings,
+    ).toEqual([
+      '::warning title=Vigil::the status input is "maybe", neither true nor false: read as false',
+    ]);
+    // A value cannot break the workflow command it is quoted in.
+    expect(inputProblems({ ...full, INPUT_COMMENT: 'a\n::error::x' }).warnings).toEqual([
+      '::warning title=Vigil::the comment input is "a ::error::x", neither true nor false: read as false',
+    ]);
   });
 });

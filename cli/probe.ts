@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -40,12 +40,18 @@ export interface ProbeCliIo {
 
 export const PROBE_EXIT = { ok: 0, down: 1, usage: 2 } as const;
 
-/** A failed browser check's screenshot and trace, as plain files in one folder. */
-const folderArchive = (dir: string): PayloadArchive => ({
+/**
+ * A failed browser check's screenshot and trace, as plain files in one folder, owner-only as
+ * `vigil dev` keeps them: a trace holds what the script typed, passwords included.
+ */
+export const folderArchive = (dir: string): PayloadArchive => ({
   put: async (input) => {
-    await mkdir(dir, { recursive: true });
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    // Also when it was made before, or by a wider umask.
+    await chmod(dir, 0o700);
     const path = join(dir, basename(input.key));
-    await writeFile(path, input.body);
+    await writeFile(path, input.body, { mode: 0o600 });
+    await chmod(path, 0o600);
     return { uri: pathToFileURL(path).href, bytes: input.body.byteLength, sha256: input.sha256 };
   },
 });

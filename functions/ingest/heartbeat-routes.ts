@@ -8,7 +8,7 @@ import {
   recordPing,
 } from '../core/checks/heartbeat-service';
 import { VigilError } from '../core/errors';
-import type { SecretResolver } from '../core/probes/secrets';
+import { redactSecrets, type SecretResolver } from '../core/probes/secrets';
 import { cleanText } from '../core/security/model';
 import { bodyBytes, type HttpResult, header, json } from '../shared/http';
 import { logger } from '../shared/powertools';
@@ -122,12 +122,22 @@ const parseExitCode = (raw: string | undefined): number | undefined => {
   return Number(raw);
 };
 
-/** What a failing job said, as plain text: shortened, without control or bidi characters. */
-const messageOf = (event: APIGatewayProxyEventV2): string | undefined => {
-  const text = plainText(
-    bodyBytes(event)
-      .subarray(0, MAX_MESSAGE_CHARS * 4)
-      .toString('utf8'),
+/**
+ * What a failing job said, as plain text: without control or bidi characters, the `tokens`
+ * Vigil knows replaced with `***` (a job's output may echo the URL it pings, or a token in its
+ * environment), then shortened.
+ */
+const messageOf = (
+  event: APIGatewayProxyEventV2,
+  tokens: readonly string[],
+): string | undefined => {
+  const text = redactSecrets(
+    plainText(
+      bodyBytes(event)
+        .subarray(0, MAX_MESSAGE_CHARS * 4)
+        .toString('utf8'),
+    ),
+    tokens,
   );
   return text ? [...text].slice(0, MAX_MESSAGE_CHARS).join('') : undefined;
 };
@@ -139,9 +149,9 @@ export const pingHeartbeat = async (
 ): Promise<HttpResult> => {
   const query = event.queryStringParameters ?? {};
   const cfg = findHeartbeat(deps.config, route.project, route.name);
-  if (query.token !== undefined) {
-    // The heartbeat's own token: an unknown heartbeat answers as a wrong token (names stay private).
-    const expected = cfg?.tokenSecret
+  // The heartbeat's own token, read when it is used or when a failure's text may show it.
+  const ownToken = async (): Promise<string | undefined> =>
+    cfg?.tokenSecret
       ? await deps.secrets.resolve(cfg.tokenSecret).catch((error: unknown) => {
           logger.error('heartbeat token secret unreadable', {
             heartbeat: route.name,
@@ -151,6 +161,15 @@ export const pingHeartbeat = async (
           return undefined;
         })
       : undefined;
+  // Every token Vigil knows that a job's output may show: the API's and the heartbeat's own.
+  const knownTokens = async (): Promise<string[]> => {
+    const { ingest, read } = await deps.tokens();
+    const own = await ownToken();
+    return [...ingest, ...read, ...(own ? [own] : [])];
+  };
+  if (query.token !== undefined) {
+    // An unknown heartbeat answers as a wrong token (names stay private).
+    const expected = await ownToken();
     if (!expected || !tokenMatches(query.token, [expected])) throw wrongToken();
   } else {
     authorize(
@@ -164,7 +183,17 @@ export const pingHeartbeat = async (
   if (!cfg) throw heartbeatNotFound(route);
   const exitCode = parseExitCode(query.exitCode);
   const failing = route.kind === 'fail' || (exitCode !== undefined && exitCode !== 0);
-  const message = failing ? messageOf(event) : undefined;
+  // Tokens that cannot be read leave the job's text out, never the failure.
+  const tokens = failing
+    ? await knownTokens().catch((error: unknown) => {
+        logger.error('tokens unreadable: the failure is recorded without its text', {
+          heartbeat: route.name,
+          error: error instanceof Error ? error.message : String(error),
+        });
+        return undefined;
+      })
+    : undefined;
+  const message = tokens ? messageOf(event, tokens) : undefined;
   const answer = await recordPing(deps, cfg, {
     kind: route.kind,
     ...(exitCode === undefined ? {} : { exitCode }),

@@ -1,10 +1,10 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { formatTable, type ProbeCliIo, runProbeCli } from '../../cli/probe';
+import { folderArchive, formatTable, type ProbeCliIo, runProbeCli } from '../../cli/probe';
 import { type ProbeCompletedDetail, probeCompletedDetailSchema } from '../../functions/core/events';
 import type { probeHttp } from '../../functions/shared/http-probe';
 
@@ -304,5 +304,30 @@ describe('vigil probe: usage and config errors', () => {
       } as unknown as ProbeCompletedDetail,
     ]);
     expect(row).toMatch(/ {2}step "login": expected status 200, got 500$/);
+  });
+});
+
+describe("probe --once's browser check files", () => {
+  it('are owner-only, in an owner-only folder, also one made before by a wider umask', async () => {
+    // Prepare: the folder exists, readable by all (an earlier version, a umask of 022)
+    const folder = join(dir, 'artifacts');
+    await mkdir(folder, { mode: 0o755 });
+    const body = Buffer.from('trace with a typed password');
+
+    // Act
+    const pointer = await folderArchive(folder).put({
+      key: 'artifacts/abc.zip',
+      body,
+      contentType: 'application/zip',
+      sha256: 'abc',
+      metadata: {},
+    });
+
+    // Assess
+    const file = join(folder, 'abc.zip');
+    expect(await readFile(file)).toEqual(body);
+    expect(pointer).toMatchObject({ bytes: body.byteLength, uri: `file://${file}` });
+    expect((await stat(folder)).mode & 0o777).toBe(0o700);
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
   });
 });

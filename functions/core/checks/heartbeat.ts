@@ -171,11 +171,15 @@ export const applyPing = (cfg: HeartbeatConfig, prev: HeartbeatState, ping: Ping
   const started = ms(prev.startedAt);
   const { startedAt: _s, missedExpectedAt: _m, ...rest } = prev;
   const resultAt = resultTime(prev, at);
+  // A run that sent /start counts from its start; otherwise from this completion, and so does a
+  // run that lasted past the time the next run was expected (which could not start meanwhile:
+  // counted from its start, the next run would be overdue at the very ping that ends it).
+  const fromStart =
+    Number.isFinite(started) && expectedAfterRun(cfg, cfg.graceSeconds, started) > at;
   const next = bumped(rest, {
     lastPingAt: atIso,
     lastPingKind: failed ? 'fail' : 'success',
-    // A run that sent /start counts from its start; otherwise from this completion.
-    anchorAt: Number.isFinite(started) ? iso(started) : atIso,
+    anchorAt: fromStart ? iso(started) : atIso,
     lastResultAt: iso(resultAt),
   });
   const durationSeconds = Number.isFinite(started) ? Math.round((at - started) / 1000) : undefined;

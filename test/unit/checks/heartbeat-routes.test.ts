@@ -65,6 +65,46 @@ describe('heartbeat pings: text hygiene', () => {
     expect(message).not.toMatch(/[\u200e\u200f\u202a-\u202e\u2066-\u2069]/);
   });
 
+  it("replaces the tokens the ping knows in a failure's text: its bearer, the heartbeat's own", async () => {
+    // Prepare: a heartbeat with its own token; a job whose output shows both tokens
+    const { deps, events } = setup();
+    deps.config = parseConfig({
+      project: 'shop',
+      heartbeats: [{ name: 'backup', periodSeconds: 60, tokenSecret: 'hb-token' }],
+    });
+    deps.secrets = {
+      resolve: async () => 'hb-own-token-0123456789',
+    } as unknown as HeartbeatRouteDeps['secrets'];
+    const body = `curl -H "Authorization: Bearer ${BEARER}" …/fail?token=hb-own-token-0123456789 exit 1`;
+    const byQuery = {
+      ...request('/v1/heartbeats/shop/backup/fail', body),
+      headers: {},
+      queryStringParameters: { token: 'hb-own-token-0123456789' },
+    } as unknown as APIGatewayProxyEventV2;
+
+    // Act: authorized by the ingest bearer, then by the heartbeat's own token
+    await ping(deps, '/v1/heartbeats/shop/backup/fail', body);
+    const route = parseHeartbeatPath('/v1/heartbeats/shop/backup/fail');
+    if (route) await pingHeartbeat(deps, byQuery, route);
+
+    // Assess
+    const messages = events.map((e) => (e.detail as { message?: string }).message);
+    expect(messages).toEqual([
+      'the job reported a failure: curl -H "Authorization: Bearer ***" …/fail?token=*** exit 1',
+      'the job reported a failure: curl -H "Authorization: Bearer ***" …/fail?token=*** exit 1',
+    ]);
+
+    // Tokens that cannot be read: the failure without the job's text, never lost.
+    deps.tokens = async () => {
+      throw new Error('secret unreadable');
+    };
+    if (route) await pingHeartbeat(deps, byQuery, route);
+    expect(events.at(-1)?.detail).toMatchObject({
+      outcome: 'failed',
+      message: 'the job reported a failure',
+    });
+  });
+
   it('echoes at most 64 characters of an unknown heartbeat name or project', async () => {
     // Prepare
     const { deps } = setup();

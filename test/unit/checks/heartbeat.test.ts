@@ -367,6 +367,33 @@ describe('failures and run time', () => {
     expect(done.result?.nextDueAt).toBe(iso('2026-05-01T11:05:00Z'));
   });
 
+  it('a run that outlasts its period counts from its end: its completion is not followed by a miss', () => {
+    // Prepare: every 20 s, 5 s grace, at most 10 s a run; a run of 80 s
+    const short = hb({ periodSeconds: 20, graceSeconds: 5, maxRunSeconds: 10 });
+    const { state } = replay(short, '2026-05-01T09:59:00Z', [
+      ping('start', '2026-05-01T10:00:00Z'),
+    ]);
+    const over = evaluate(short, state, new Date('2026-05-01T10:00:11Z'));
+
+    // Act
+    const done = applyPing(short, over.next, ping('success', '2026-05-01T10:01:20Z'));
+    const justAfter = evaluate(short, done.next, new Date('2026-05-01T10:01:21Z'));
+    const late = evaluate(short, done.next, new Date('2026-05-01T10:01:46Z'));
+
+    // Assess
+    expect(over.result?.outcome).toBe('overrun');
+    expect(done.result).toMatchObject({
+      outcome: 'ok',
+      durationSeconds: 80,
+      nextDueAt: iso('2026-05-01T10:01:45Z'),
+    });
+    expect(justAfter.changed).toBe(false);
+    expect(late.result).toMatchObject({
+      outcome: 'missed',
+      expectedAt: iso('2026-05-01T10:01:40Z'),
+    });
+  });
+
   it('a started run counts for the schedule: a long job is not missed while it runs', () => {
     const noLimit = hb({ periodSeconds: 3600, graceSeconds: 60 });
     const { state } = replay(noLimit, '2026-05-01T09:00:00Z', [

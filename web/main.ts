@@ -58,7 +58,8 @@ const Page = ({ route }: { route: Route }) => {
     case 'run':
       return html`<${Run} project=${a} runId=${b} />`;
     case 'tests':
-      return html`<${Tests} project=${a} query=${route.query} />`;
+      // Keyed as the runs: another project, tab or search starts without the pages added.
+      return html`<${Tests} key=${`${a}?${route.query}`} project=${a} query=${route.query} />`;
     case 'benchmarks':
       return html`<${Benchmarks} project=${a} query=${route.query} />`;
     case 'coverage':

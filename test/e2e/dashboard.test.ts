@@ -451,6 +451,34 @@ describe.skipIf(!ok)('dashboard in Chromium', () => {
     page.off('request', listen);
     expect(await rows.allTextContents()).toHaveLength(11);
     expect(asked).toContain('CASE 12');
+
+    // A search that stops before the end of a long list (the API reads at most 20 pages of its
+    // limit per call): the real answer with its matches moved past a cursor, as on 10,000+
+    // tests. The page says so and searches further from the cursor.
+    const testsApi = (url: URL) => url.pathname === '/v1/projects/many/tests';
+    await page.route(testsApi, async (route) => {
+      const url = new URL(route.request().url());
+      if (url.searchParams.get('cursor') === 'past-10000') {
+        url.searchParams.delete('cursor');
+        await route.fulfill({ response: await route.fetch({ url: url.href }) });
+        return;
+      }
+      const response = await route.fetch();
+      const answer = (await response.json()) as { tests: unknown[] };
+      await route.fulfill({ response, json: { ...answer, tests: [], cursor: 'past-10000' } });
+    });
+    try {
+      await go('#/tests/many?status=all&q=CASE%2011');
+      await page
+        .getByText('No tests matching “CASE 11” among the tests searched so far; the list goes on.')
+        .waitFor();
+      await page.getByRole('button', { name: 'Search further' }).click();
+      await page.getByText('11 all tests matching “CASE 11”').waitFor();
+      expect(await rows.count()).toBe(11);
+      expect(await page.getByRole('button', { name: 'Search further' }).count()).toBe(0);
+    } finally {
+      await page.unroute(testsApi);
+    }
   });
 
   it('keeps every run shown after "Load more" through a refresh, and drops them on another project', async () => {

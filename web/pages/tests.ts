@@ -1,7 +1,7 @@
 import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
 import type { TestsAnswer, TestView } from '../../functions/core/history/queries';
-import { qs, seg, usePoll } from '../api';
+import { getJson, qs, seg, usePoll } from '../api';
 import { NAME_SHOWN, shownName } from '../text';
 import { Empty, href, Loading, OutcomeStrip, Pill, Scroll, Time } from '../ui';
 
@@ -57,9 +57,19 @@ export const Tests = ({ project, query }: { project: string; query: URLSearchPar
   const status = query.get('status') ?? 'flaky';
   const search = query.get('q') ?? '';
   // The API searches (`q`): the first 500 tests alone would miss a match further down the list.
-  const tests = usePoll<TestsAnswer>(
-    `/v1/projects/${seg(project)}/tests${qs({ status, q: search, limit: 500 })}`,
-  );
+  const path = (cursor?: string) =>
+    `/v1/projects/${seg(project)}/tests${qs({ status, q: search, limit: 500, cursor })}`;
+  const tests = usePoll<TestsAnswer>(path());
+  // The pages loaded after the first (a long list, or a search that stopped before the end of
+  // a long one: the API reads at most 20 pages of its limit per call), kept through refreshes.
+  const [more, setMore] = useState<{ tests: TestView[]; cursor?: string; loaded: boolean }>({
+    tests: [],
+    loaded: false,
+  });
+  const loadMore = async (cursor: string) => {
+    const next = await getJson<TestsAnswer>(path(cursor));
+    setMore({ tests: [...more.tests, ...next.tests], cursor: next.cursor, loaded: true });
+  };
   const onSearch = (ev: Event) => {
     ev.preventDefault();
     const q = String(new FormData(ev.currentTarget as HTMLFormElement).get('q') ?? '').trim();
@@ -74,21 +84,22 @@ export const Tests = ({ project, query }: { project: string; query: URLSearchPar
       <button type="submit">Search</button>
     </form>
     <${Loading} state=${tests}>${(a: TestsAnswer) => {
-      const shown = a.tests;
+      const seen = new Set<string>();
+      const shown = [...a.tests, ...more.tests].filter((t) => !seen.has(t.id) && seen.add(t.id));
+      const cursor = more.loaded ? more.cursor : a.cursor;
       const matching = search ? ` matching “${search}”` : '';
-      // A cursor: the list goes on (500 shown, or a search that stopped before its end).
-      const partial = a.cursor
-        ? shown.length === 500
-          ? ' (first 500)'
-          : ' so far (the list goes on)'
-        : '';
+      // A cursor: the list goes on (a full page shown, or a search that stopped before its end).
+      const partial = cursor ? ' so far (the list goes on)' : '';
+      const further = cursor
+        ? html`<button type="button" onClick=${() => loadMore(cursor)}>${search ? 'Search further' : 'Load more tests'}</button>`
+        : null;
       return shown.length === 0
-        ? html`<${Empty}>No ${status === 'all' ? '' : `${status} `}tests${matching}${a.cursor ? ' among the tests searched so far; the list goes on' : ''}.<//>`
+        ? html`<${Empty}>No ${status === 'all' ? '' : `${status} `}tests${matching}${cursor ? ' among the tests searched so far; the list goes on' : ''}.<//>${further}`
         : html`<${TestTable}
             key=${`${status}?${search}`}
             tests=${shown}
             project=${project}
             caption=${`${shown.length} ${status} tests${matching}${partial}`}
-          />`;
+          />${further}`;
     }}<//>`;
 };

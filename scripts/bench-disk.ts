@@ -7,7 +7,8 @@
  * - measured: the bytes each check adds (pages, free space in them included) to the raw metric
  *   points, the event log and the probes' per-check keys (`probe_seen`); the bytes in use per
  *   row of the probe rollups and the latest sample; then, after a retention pass that rolls
- *   every raw point up per hour, the bytes per hourly metric rollup.
+ *   the raw points up per hour (all but those of the newest instant), the bytes per hourly
+ *   metric rollup.
  * - computed: the bytes a probe adds a day and holds in steady state with the default
  *   retention, for checks every 10, 60 and 300 s: per-check bytes × the checks each kind
  *   keeps, plus the rollups' rows per probe.
@@ -135,7 +136,8 @@ try {
       `${latestRow.toFixed(0)} B; metric series per probe: ${seriesPerProbe.toFixed(2)} (a series of all probes counts 1/${PROBES})`,
   );
 
-  // A retention pass that rolls every raw point up per hour and drops the delivered events: as
+  // A retention pass that rolls the raw points up per hour (all but the newest instant's, the
+  // reference) and drops the delivered events: as
   // retention counts from the newest record, never past it (a clock moved ahead drops nothing),
   // with no days of raw points and no hours of events kept.
   const store = LocalStore.open(dataDir);

@@ -131,14 +131,12 @@ const messageOf = (
   event: APIGatewayProxyEventV2,
   tokens: readonly string[],
 ): string | undefined => {
-  const text = redactSecrets(
-    plainText(
-      bodyBytes(event)
-        .subarray(0, MAX_MESSAGE_CHARS * 4)
-        .toString('utf8'),
-    ),
-    tokens,
-  );
+  // The whole body (at most MAX_PING_BODY_BYTES) before it is cut: a token across the cut
+  // would otherwise keep its first characters. Also as a URL would carry it.
+  const text = redactSecrets(plainText(bodyBytes(event).toString('utf8')), [
+    ...tokens,
+    ...tokens.map(encodeURIComponent),
+  ]);
   return text ? [...text].slice(0, MAX_MESSAGE_CHARS).join('') : undefined;
 };
 
@@ -161,10 +159,11 @@ export const pingHeartbeat = async (
           return undefined;
         })
       : undefined;
-  // Every token Vigil knows that a job's output may show: the API's and the heartbeat's own.
+  // Every token Vigil knows that a job's output may show: the API's and the heartbeat's own
+  // (a secret that cannot be read throws: the text is then left out).
   const knownTokens = async (): Promise<string[]> => {
     const { ingest, read } = await deps.tokens();
-    const own = await ownToken();
+    const own = cfg?.tokenSecret ? await deps.secrets.resolve(cfg.tokenSecret) : undefined;
     return [...ingest, ...read, ...(own ? [own] : [])];
   };
   if (query.token !== undefined) {

@@ -60,15 +60,17 @@ export const Tests = ({ project, query }: { project: string; query: URLSearchPar
   const path = (cursor?: string) =>
     `/v1/projects/${seg(project)}/tests${qs({ status, q: search, limit: 500, cursor })}`;
   const tests = usePoll<TestsAnswer>(path());
-  // The pages loaded after the first (a long list, or a search that stopped before the end of
-  // a long one: the API reads at most 20 pages of its limit per call), kept through refreshes.
+  // Every row shown when the next page is loaded (a long list, or a search that stopped before
+  // the end of a long one: the API reads at most 20 pages of its limit per call) is kept, as
+  // on the runs page: a refresh replaces the first page only, and rows pushed past its end by
+  // newer tests would be in neither.
   const [more, setMore] = useState<{ tests: TestView[]; cursor?: string; loaded: boolean }>({
     tests: [],
     loaded: false,
   });
-  const loadMore = async (cursor: string) => {
+  const loadMore = async (shown: TestView[], cursor: string) => {
     const next = await getJson<TestsAnswer>(path(cursor));
-    setMore({ tests: [...more.tests, ...next.tests], cursor: next.cursor, loaded: true });
+    setMore({ tests: [...shown, ...next.tests], cursor: next.cursor, loaded: true });
   };
   const onSearch = (ev: Event) => {
     ev.preventDefault();
@@ -91,7 +93,7 @@ export const Tests = ({ project, query }: { project: string; query: URLSearchPar
       // A cursor: the list goes on (a full page shown, or a search that stopped before its end).
       const partial = cursor ? ' so far (the list goes on)' : '';
       const further = cursor
-        ? html`<button type="button" onClick=${() => loadMore(cursor)}>${search ? 'Search further' : 'Load more tests'}</button>`
+        ? html`<button type="button" onClick=${() => loadMore(shown, cursor)}>${search ? 'Search further' : 'Load more tests'}</button>`
         : null;
       return shown.length === 0
         ? html`<${Empty}>No ${status === 'all' ? '' : `${status} `}tests${matching}${cursor ? ' among the tests searched so far; the list goes on' : ''}.<//>${further}`

@@ -169,14 +169,16 @@ export const applyPing = (cfg: HeartbeatConfig, prev: HeartbeatState, ping: Ping
   }
   const failed = ping.kind === 'fail' || (ping.exitCode !== undefined && ping.exitCode !== 0);
   const started = ms(prev.startedAt);
-  const { startedAt: _s, missedExpectedAt: _m, ...rest } = prev;
+  const { startedAt: _s, missedExpectedAt, ...rest } = prev;
   const resultAt = resultTime(prev, at);
-  // A run that sent /start counts from its start; otherwise from this completion, and so does a
-  // run that lasted past the time the next run was expected (which could not start meanwhile:
-  // counted from its start, the next run would be overdue at the very ping that ends it).
+  // A run that sent /start counts from its start; otherwise from this completion. With
+  // `periodSeconds` (every ping restarts the period) a run that lasted past the time the next
+  // one was expected counts from its end too. A cron run keeps its start, and the runs already
+  // reported missed stay reported: scheduled times it ran across are owed by their own runs.
   const fromStart =
-    Number.isFinite(started) && expectedAfterRun(cfg, cfg.graceSeconds, started) > at;
-  const next = bumped(rest, {
+    Number.isFinite(started) &&
+    (cfg.periodSeconds === undefined || expectedAfterRun(cfg, cfg.graceSeconds, started) > at);
+  const next = bumped(fromStart && missedExpectedAt ? { ...rest, missedExpectedAt } : rest, {
     lastPingAt: atIso,
     lastPingKind: failed ? 'fail' : 'success',
     anchorAt: fromStart ? iso(started) : atIso,

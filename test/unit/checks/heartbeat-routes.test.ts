@@ -94,15 +94,41 @@ describe('heartbeat pings: text hygiene', () => {
       'the job reported a failure: curl -H "Authorization: Bearer ***" …/fail?token=*** exit 1',
     ]);
 
-    // Tokens that cannot be read: the failure without the job's text, never lost.
+    // A token across the 2,000-byte mark (control runs collapse to one space after it) and one
+    // written as a URL carries it: hidden whole.
+    const spread = `${'\n'.repeat(1972)}token=hb-own-token-0123456789 end`;
+    await ping(deps, '/v1/heartbeats/shop/backup/fail', spread);
+    deps.secrets = {
+      resolve: async () => 'hb+own/token=0123456789',
+    } as unknown as HeartbeatRouteDeps['secrets'];
+    await ping(
+      deps,
+      '/v1/heartbeats/shop/backup/fail',
+      'GET …?token=hb%2Bown%2Ftoken%3D0123456789',
+    );
+    expect(events.slice(-2).map((e) => (e.detail as { message?: string }).message)).toEqual([
+      'the job reported a failure: token=*** end',
+      'the job reported a failure: GET …?token=***',
+    ]);
+
+    // Tokens that cannot be read (the heartbeat's own, or the API's): the failure without the
+    // job's text, never lost.
+    const failing = (resolve: () => Promise<string>) => {
+      deps.secrets = { resolve } as unknown as HeartbeatRouteDeps['secrets'];
+    };
+    failing(async () => {
+      throw new Error('secret unreadable');
+    });
+    await ping(deps, '/v1/heartbeats/shop/backup/fail', body);
+    failing(async () => 'hb-own-token-0123456789');
     deps.tokens = async () => {
       throw new Error('secret unreadable');
     };
     if (route) await pingHeartbeat(deps, byQuery, route);
-    expect(events.at(-1)?.detail).toMatchObject({
-      outcome: 'failed',
-      message: 'the job reported a failure',
-    });
+    expect(events.slice(-2).map((e) => e.detail)).toMatchObject([
+      { outcome: 'failed', message: 'the job reported a failure' },
+      { outcome: 'failed', message: 'the job reported a failure' },
+    ]);
   });
 
   it('echoes at most 64 characters of an unknown heartbeat name or project', async () => {

@@ -394,6 +394,46 @@ describe('failures and run time', () => {
     });
   });
 
+  it('a cron run keeps its start: a hand run across a scheduled time does not stand in for it', () => {
+    // Prepare: hourly at :00, 60 s grace; run by hand from 09:55 to 10:01:30, no 10:00 run
+    const hourly = hb({ cron: '0 * * * *', graceSeconds: 60 });
+    const { state, results } = replay(hourly, '2026-05-01T09:00:30Z', [
+      ping('start', '2026-05-01T09:55:00Z'),
+      ping('success', '2026-05-01T10:01:30Z'),
+    ]);
+
+    // Act
+    const later = evaluate(hourly, state, new Date('2026-05-01T10:01:31Z'));
+
+    // Assess: the 10:00 run is owed (and missed)
+    expect(results.at(-1)?.nextDueAt).toBe(iso('2026-05-01T10:01:00Z'));
+    expect(later.result).toMatchObject({
+      outcome: 'missed',
+      expectedAt: iso('2026-05-01T10:00:00Z'),
+    });
+  });
+
+  it('a cron run across its next time: a miss reported while it ran is not reported again after it', () => {
+    // Prepare: hourly at :00, 60 s grace; the 10:00 run lasts until 11:30, so 11:00 is missed
+    const hourly = hb({ cron: '0 * * * *', graceSeconds: 60 });
+    const { state } = replay(hourly, '2026-05-01T09:30:00Z', [
+      ping('start', '2026-05-01T10:00:00Z'),
+    ]);
+    const during = evaluate(hourly, state, new Date('2026-05-01T11:01:01Z'));
+
+    // Act
+    const done = applyPing(hourly, during.next, ping('success', '2026-05-01T11:30:00Z'));
+    const after = evaluate(hourly, done.next, new Date('2026-05-01T11:31:00Z'));
+
+    // Assess: 11:00 reported once; 12:00 is next
+    expect(during.result).toMatchObject({
+      outcome: 'missed',
+      expectedAt: iso('2026-05-01T11:00:00Z'),
+    });
+    expect(done.result?.nextDueAt).toBe(iso('2026-05-01T12:01:00Z'));
+    expect(after.changed).toBe(false);
+  });
+
   it('a started run counts for the schedule: a long job is not missed while it runs', () => {
     const noLimit = hb({ periodSeconds: 3600, graceSeconds: 60 });
     const { state } = replay(noLimit, '2026-05-01T09:00:00Z', [

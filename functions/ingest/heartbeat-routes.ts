@@ -147,9 +147,9 @@ export const pingHeartbeat = async (
 ): Promise<HttpResult> => {
   const query = event.queryStringParameters ?? {};
   const cfg = findHeartbeat(deps.config, route.project, route.name);
-  // The heartbeat's own token, read when it is used or when a failure's text may show it.
-  const ownToken = async (): Promise<string | undefined> =>
-    cfg?.tokenSecret
+  if (query.token !== undefined) {
+    // The heartbeat's own token: an unknown heartbeat answers as a wrong token (names stay private).
+    const expected = cfg?.tokenSecret
       ? await deps.secrets.resolve(cfg.tokenSecret).catch((error: unknown) => {
           logger.error('heartbeat token secret unreadable', {
             heartbeat: route.name,
@@ -159,16 +159,6 @@ export const pingHeartbeat = async (
           return undefined;
         })
       : undefined;
-  // Every token Vigil knows that a job's output may show: the API's and the heartbeat's own
-  // (a secret that cannot be read throws: the text is then left out).
-  const knownTokens = async (): Promise<string[]> => {
-    const { ingest, read } = await deps.tokens();
-    const own = cfg?.tokenSecret ? await deps.secrets.resolve(cfg.tokenSecret) : undefined;
-    return [...ingest, ...read, ...(own ? [own] : [])];
-  };
-  if (query.token !== undefined) {
-    // An unknown heartbeat answers as a wrong token (names stay private).
-    const expected = await ownToken();
     if (!expected || !tokenMatches(query.token, [expected])) throw wrongToken();
   } else {
     authorize(
@@ -179,6 +169,14 @@ export const pingHeartbeat = async (
       PING_WRITES,
     );
   }
+  // Every token Vigil knows that a job's output may show: the API's and the heartbeat's own
+  // (`?token=` once it matched; a secret that cannot be read throws: the text is left out).
+  const knownTokens = async (): Promise<string[]> => {
+    const { ingest, read } = await deps.tokens();
+    const own =
+      query.token ?? (cfg?.tokenSecret ? await deps.secrets.resolve(cfg.tokenSecret) : undefined);
+    return [...ingest, ...read, ...(own ? [own] : [])];
+  };
   if (!cfg) throw heartbeatNotFound(route);
   const exitCode = parseExitCode(query.exitCode);
   const failing = route.kind === 'fail' || (exitCode !== undefined && exitCode !== 0);

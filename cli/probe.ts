@@ -62,7 +62,7 @@ Runs every probe in the config once and prints the results (nothing is published
 
 Options:
   --once          run each probe once (continuous probing runs in \`vigil dev\` and on AWS)
-  --config FILE   config file (default: $VIGIL_CONFIG, else ./vigil.config.ts)
+  --config FILE   config file (default: $VIGIL_CONFIG, else ./vigil.config.{ts,mts,js,mjs,json})
   --json          print one JSON line per probe: the Probe Completed event detail
   -h, --help      show this help
 

@@ -1,5 +1,5 @@
 import { cronProblem } from './alerts/maintenance';
-import { configSchema, type VigilConfig } from './config';
+import { configIssueLines, configSchema, type VigilConfig } from './config';
 import { VigilError } from './errors';
 import { projectNameProblem } from './project';
 
@@ -197,11 +197,7 @@ const projectProblems = (raw: unknown): string[] => {
 export const checkConfig = (raw: unknown, source: string): VigilConfig => {
   const result = configSchema.safeParse(raw);
   const problems = [
-    ...(result.success
-      ? []
-      : result.error.issues.map(
-          (i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`,
-        )),
+    ...(result.success ? [] : configIssueLines(result.error.issues)),
     ...maintenanceProblems(raw),
     ...publicProbeProblems(raw),
     ...heartbeatProblems(raw),

@@ -1,6 +1,6 @@
 import { definedOnly, VAR_PLACEHOLDER } from './config-access.js';
 import { VigilError } from './errors.js';
-import { SECRET_PLACEHOLDER, secretNames } from './probes/secrets.js';
+import { placeholderTypo, SECRET_PLACEHOLDER, secretNames } from './probes/secrets.js';
 import * as z from './zod-mini.js';
 
 /** The stages deployed to AWS, one stack each (`cdk deploy -c stage=NAME`). */
@@ -178,6 +178,39 @@ const NO_SECRET_IN_URL =
   '{{secret:NAME}} is not resolved in a URL (URLs are shown in events and logs): ' +
   'send the secret in a header, e.g. authorization: "Bearer {{secret:NAME}}"';
 
+/**
+ * Headers by name: each name an HTTP token (one with a space or a colon would fail every
+ * request, at run time), each value as `value` checks it.
+ */
+const headersOf = (value: z.ZodMiniType<string>) =>
+  z._default(
+    z.record(z.string(), value).check(
+      z.superRefine((headers, ctx) => {
+        for (const name of Object.keys(headers))
+          if (!/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(name))
+            ctx.addIssue({
+              code: 'custom',
+              path: [name],
+              message:
+                "not a header name: use letters, digits and !#$%&'*+.^_`|~- (no spaces or colons)",
+            });
+      }),
+    ),
+    {},
+  );
+
+/**
+ * A string whose `{{secret:NAME}}` (and, in a step, `{{vars.NAME}}`) placeholders are resolved:
+ * one misspelt would be sent as written, so it is refused (`placeholderTypo`).
+ */
+const templated = (vars: boolean) =>
+  z.string().check(
+    z.superRefine((value, ctx) => {
+      const problem = placeholderTypo(value, vars ? VAR_PLACEHOLDER : undefined);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }),
+  );
+
 /** JSONPath-style assertion on a JSON response body: `$.a.b[0].c` with equals or exists. */
 const jsonAssertionSchema = z
   .strictObject({
@@ -200,7 +233,7 @@ const probeExpectSchema = z._default(
     maxLatencyMs: z.optional(z.number().check(z.positive())),
     bodyContains: z.optional(z.string().check(z.minLength(1))),
     json: z._default(z.array(jsonAssertionSchema), []),
-    headers: z._default(z.record(z.string(), z.string()), {}),
+    headers: headersOf(z.string()),
     /** DNS checks: values that must all be among the answers. */
     values: z.optional(z.array(z.string().check(z.minLength(1))).check(z.minLength(1))),
     /** DNS checks: fewest answers accepted. Default 1. */
@@ -216,7 +249,7 @@ export const probeStepSchema = z.strictObject({
   name: z
     .string()
     .check(z.regex(NAME, 'letters, digits, . _ - (max 64), starting with a letter or digit')),
-  url: z.string().check(
+  url: templated(true).check(
     z.refine(
       (u) => z.url({ protocol: /^https?$/ }).safeParse(u.replace(VAR_PLACEHOLDER, 'x')).success,
       'must be an http(s) URL (with {{vars.NAME}} placeholders allowed)',
@@ -224,8 +257,8 @@ export const probeStepSchema = z.strictObject({
     z.refine((u) => secretNames(u).length === 0, NO_SECRET_IN_URL),
   ),
   method: z._default(httpMethod, 'GET'),
-  headers: z._default(z.record(z.string(), z.string()), {}),
-  body: z.optional(z.string()),
+  headers: headersOf(templated(true)),
+  body: z.optional(templated(true)),
   expect: probeExpectSchema,
   /** Values for later steps: `$.a.b` from the JSON body, or `header:<name>`. */
   extract: z._default(
@@ -321,7 +354,7 @@ export const probeSchema = z
         z
           .string()
           .check(z.regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'a variable name: letters, digits, _')),
-        z.string().check(z.maxLength(4096)),
+        templated(false).check(z.maxLength(4096)),
       ),
     ),
     /** TCP and DNS checks: the host to connect to, or the name to look up. */
@@ -340,9 +373,9 @@ export const probeSchema = z
     steps: z.optional(z.array(probeStepSchema).check(z.minLength(1), z.maxLength(20))),
     method: z._default(httpMethod, 'GET'),
     /** Header values may reference secrets as `{{secret:NAME}}`; they are never logged. */
-    headers: z._default(z.record(z.string(), z.string()), {}),
+    headers: headersOf(templated(false)),
     /** Sent as is: `{{secret:NAME}}` is resolved in a step's body, not here (refused below). */
-    body: z.optional(z.string()),
+    body: z.optional(templated(false)),
     /** Local mode: any interval >= 1 s. On AWS the schedule is 1 minute with `samplesPerMinute`. */
     intervalSeconds: z._default(z.int().check(z.gte(1), z.lte(3600)), 60),
     /** AWS: how many samples one scheduled invocation takes within its minute (1-6). */
@@ -458,7 +491,9 @@ const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/;
  * scheme and host from the secret, which delivery checks once it is read.
  */
 const channelUrlProblem = (value: string, slack: boolean): string | undefined => {
-  if (/^\{\{\s*secret:/.test(value)) return undefined;
+  const typo = placeholderTypo(value, undefined);
+  if (typo) return typo;
+  if (value.search(SECRET_PLACEHOLDER) === 0) return undefined;
   let url: URL | undefined;
   try {
     url = new URL(value.replace(SECRET_PLACEHOLDER, 'secret'));
@@ -496,7 +531,7 @@ const channelSchema = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('webhook'),
     url: channelUrl(false),
-    headers: z._default(z.record(z.string(), z.string()), {}),
+    headers: headersOf(templated(false)),
   }),
   z.strictObject({ type: z.literal('email'), address: z.email() }),
 ]);
@@ -633,14 +668,29 @@ export const configSchema = z.strictObject({
   gates: z._default(gateConfigSchema, GATE_DEFAULTS),
   projects: z._default(z.record(z.string().check(z.minLength(1)), projectConfigSchema), {}),
   ingest: z._default(
-    z.strictObject({
-      /** Largest accepted body, before and after gunzip. API Gateway's own limit is 10 MB. */
-      maxBodyBytes: z._default(z.int().check(z.positive()), 10 * 1024 * 1024),
-      /** Local mode: request bodies read at once (more wait for a 503 + Retry-After). */
-      maxConcurrentBodies: z._default(z.int().check(z.positive()), 32),
-      /** Local mode: bytes of request bodies held in memory at once. */
-      maxBufferedBytes: z._default(z.int().check(z.positive()), 128 * 1024 * 1024),
-    }),
+    z
+      .strictObject({
+        /** Largest accepted body, before and after gunzip. API Gateway's own limit is 10 MB. */
+        maxBodyBytes: z._default(z.int().check(z.positive()), 10 * 1024 * 1024),
+        /** Local mode: request bodies read at once (more wait for a 503 + Retry-After). */
+        maxConcurrentBodies: z._default(z.int().check(z.positive()), 32),
+        /** Local mode: bytes of request bodies held in memory at once. */
+        maxBufferedBytes: z._default(z.int().check(z.positive()), 128 * 1024 * 1024),
+      })
+      .check(
+        z.superRefine((ingest, ctx) => {
+          // Else a report of maxBodyBytes would wait for room that never comes: 503 on every try.
+          if (ingest.maxBufferedBytes < ingest.maxBodyBytes)
+            ctx.addIssue({
+              code: 'custom',
+              path: ['maxBufferedBytes'],
+              message:
+                `${ingest.maxBufferedBytes} is less than ingest.maxBodyBytes (${ingest.maxBodyBytes}): ` +
+                'a report that large could never be held, and would be refused with a 503 on every ' +
+                'retry; make maxBufferedBytes at least maxBodyBytes',
+            });
+        }),
+      ),
     {
       maxBodyBytes: 10 * 1024 * 1024,
       maxConcurrentBodies: 32,
@@ -761,8 +811,74 @@ export const defineConfig = (config: VigilConfigInput): VigilConfigInput => conf
 export const parseConfig = (input: unknown, source = 'config'): VigilConfig => {
   const result = configSchema.safeParse(input);
   if (result.success) return result.data;
-  const problems = result.error.issues
-    .map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`)
-    .join('; ');
+  const problems = configIssueLines(result.error.issues).join('; ');
   throw new VigilError('bad_request', `Invalid Vigil config in ${source}: ${problems}`);
+};
+
+/**
+ * zod's issues as `path: what is wrong` lines, for a person fixing a file: an unknown field is
+ * named by its own path (zod names its parent) with the nearest field name the config has, and
+ * a missing one says "required" (zod: "expected string, received undefined").
+ */
+export const configIssueLines = (issues: readonly z.core.$ZodIssue[]): string[] => {
+  const at = (path: readonly PropertyKey[]) => (path.length ? path.join('.') : '(root)');
+  return issues.flatMap((issue) => {
+    if (issue.code === 'unrecognized_keys')
+      return issue.keys.map((key) => {
+        const near = nearestField(key);
+        return `${at([...issue.path, key])}: unknown field${near ? ` (did you mean "${near}"?)` : ''}`;
+      });
+    if (issue.code === 'invalid_type' && / received undefined$/.test(issue.message))
+      return [`${at(issue.path)}: required (${issue.expected})`];
+    return [`${at(issue.path)}: ${issue.message}`];
+  });
+};
+
+/** Every field name of the config, at any depth (read from the schema once, when needed). */
+let fieldNames: string[] | undefined;
+const collectFields = (schema: unknown, into: Set<string>, seen: Set<unknown>): void => {
+  if (seen.has(schema)) return;
+  seen.add(schema);
+  const def = (schema as { _zod?: { def?: Record<string, unknown> } } | undefined)?._zod?.def;
+  if (!def) return;
+  for (const [key, field] of Object.entries((def.shape as object | undefined) ?? {})) {
+    into.add(key);
+    collectFields(field, into, seen);
+  }
+  for (const inner of ['innerType', 'element', 'valueType', 'in', 'out'])
+    collectFields(def[inner], into, seen);
+  for (const option of (def.options as unknown[] | undefined) ?? [])
+    collectFields(option, into, seen);
+};
+
+/** The field name `key` was most likely meant to be: at most two edits away, or none. */
+const nearestField = (key: string): string | undefined => {
+  if (!fieldNames) {
+    const names = new Set<string>();
+    collectFields(configSchema, names, new Set());
+    fieldNames = [...names];
+  }
+  let best: { name: string; distance: number } | undefined;
+  for (const name of fieldNames) {
+    const distance = editDistance(key.toLowerCase(), name.toLowerCase());
+    if (distance <= Math.min(2, name.length >> 2) && (!best || distance < best.distance))
+      best = { name, distance };
+  }
+  return best?.name;
+};
+
+/** Levenshtein distance (insertions, deletions, substitutions). */
+const editDistance = (a: string, b: string): number => {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++)
+      next[j] = Math.min(
+        (row[j] as number) + 1,
+        (next[j - 1] as number) + 1,
+        (row[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    row = next;
+  }
+  return row[b.length] as number;
 };

@@ -108,16 +108,32 @@ describe('vigil main', () => {
 });
 
 describe('resolveConfig', () => {
-  it('prefers VIGIL_CONFIG, then ./vigil.config.ts, then built-in defaults', async () => {
+  it('prefers VIGIL_CONFIG, then the vigil.config.* in the directory, then built-in defaults', async () => {
     const { dir, file } = await emptyConfig();
-    expect((await resolveConfig({ VIGIL_CONFIG: file }, dir)).config.project).toBe('cli-test');
+    const empty = await mkdtemp(join(tmpdir(), 'vigil-cli-'));
+    expect(
+      (await resolveConfig({ VIGIL_CONFIG: file }, await mkdtemp(join(tmpdir(), 'vigil-cli-'))))
+        .config.project,
+    ).toBe('cli-test');
     expect(await resolveConfig({}, dir)).toMatchObject({
+      source: 'vigil.config.json',
+      config: { project: 'cli-test' },
+    });
+    expect(await resolveConfig({}, empty)).toMatchObject({
       source: 'built-in defaults',
       config: { project: 'default' },
     });
     expect((await resolveConfig({}, process.cwd())).source).toBe('vigil.config.ts');
     await expect(resolveConfig({ VIGIL_CONFIG: 'missing.json' }, dir)).rejects.toThrow(
       /Config file not found/,
+    );
+  });
+
+  it('refuses to guess between two config files', async () => {
+    const { dir } = await emptyConfig();
+    await writeFile(join(dir, 'vigil.config.mjs'), 'export default {};');
+    await expect(resolveConfig({}, dir)).rejects.toThrow(
+      `Found vigil.config.mjs and vigil.config.json in ${dir}: keep one, or name the one to use in VIGIL_CONFIG`,
     );
   });
 });

@@ -78,6 +78,26 @@ describe('config validation', () => {
     );
   });
 
+  it('names an unknown field by its own path with the field it was likely meant to be, and a missing one as required', () => {
+    expect(() =>
+      checkConfig(
+        {
+          probe: [],
+          gates: { minCoverag: 80, colour: 'red' },
+          probes: [{ name: 'api', url: 'https://x.example.com/', intervalSecond: 30 }, {}],
+        },
+        'c.json',
+      ),
+    ).toThrow(
+      'Invalid Vigil config in c.json: ' +
+        'gates.minCoverag: unknown field (did you mean "minCoverage"?); ' +
+        'gates.colour: unknown field; ' +
+        'probes.0.intervalSecond: unknown field (did you mean "intervalSeconds"?); ' +
+        'probes.1.name: required (string); ' +
+        'probe: unknown field (did you mean "probes"?)',
+    );
+  });
+
   it('reports every problem at once, schema and crons and windows, each by its path', () => {
     expect(() => checkConfig(bad, 'vigil.config.ts')).toThrow(
       'Invalid Vigil config in vigil.config.ts: ' +
@@ -202,8 +222,24 @@ describe('config validation', () => {
     );
   });
 
-  it('says what is wrong with a five-field cron the parser refuses', () => {
-    expect(cronProblem('61 2 * * *')).toMatch(/^"61 2 \* \* \*": .+/);
+  it('says which field of a cron is wrong and why, in cron(8) terms', () => {
+    expect(cronProblem('61 2 * * *')).toBe('"61 2 * * *": minute: 61 is out of range (0-59)');
+    expect(cronProblem('0 2 1-32/2 * *')).toBe(
+      '"0 2 1-32/2 * *": day-of-month: 32 is out of range (1-31)',
+    );
+    expect(cronProblem('0 2 31 2 *')).toBe(
+      '"0 2 31 2 *": day-of-month: no month given has that day (e.g. 31 in February)',
+    );
+    // Quartz syntax the parser would take, and Debian's cron does not.
+    for (const quartz of ['0 2 L * *', '0 2 ? * *', '0 2 * * 1#2', '0 2 15W * *'])
+      expect(cronProblem(quartz), quartz).toMatch(
+        /: "L", "W", "#" and "\?" are not cron\(8\) syntax$/,
+      );
+    expect(cronProblem('@reboot')).toMatch(
+      /^"@reboot": not a schedule: use five fields .* @hourly$/,
+    );
+    for (const fine of ['@daily', '@HOURLY', '0 2 * JUL WED', '*/15 0-23/2 1,15 * 7'])
+      expect(cronProblem(fine), fine).toBeUndefined();
   });
 
   it('says which field a day or month name is wrong in, and what it takes', () => {
@@ -274,6 +310,61 @@ describe('config check: references, URLs and cross-field settings', () => {
         steps: [{ name: 's', url: 'https://x.example.com/', body: '{{secret:k}}' }],
       }),
     ).toBe('accepted');
+  });
+
+  it('refuses a misspelt placeholder, which would be sent as written, naming the field and the fragment', () => {
+    const fix = 'is not a placeholder and would be sent as written: write {{secret:NAME}}';
+    const header = (value: string) =>
+      problems({ probes: [{ ...api, headers: { authorization: value } }] });
+    for (const [typo, fragment] of [
+      ['Bearer {{ secret: API_TOKEN }}', '{{ secret: API_TOKEN }}'],
+      ['{{secret:KEY}', '{{secret:KEY}'],
+      ['{{secrets:KEY}}', '{{secrets:KEY}}'],
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell-style reference, as typed
+      ['${secret:KEY}', '${secret:KEY}'],
+      ['Bearer secret:KEY}}', 'secret:KEY}}'],
+      ['{{vars.id}}', '{{vars.id}}'],
+    ] as const)
+      expect(header(typo), typo).toBe(
+        `probes.0.headers.authorization: ${JSON.stringify(fragment)} ${fix} (NAME: letters, digits and /_+=.@-)`,
+      );
+    expect(problems(slack('{{secret:SLACK}'))).toMatch(
+      /^alerts\.channels\.0\.webhookUrl: "\{\{secret:SLACK\}" is not a placeholder/,
+    );
+    // A step resolves {{vars.NAME}} too; a JSON body may end in "}}".
+    const step = (s: object) =>
+      problems({
+        probes: [
+          {
+            name: 'p',
+            steps: [
+              { name: 'a', url: 'https://x.example.com/', extract: { id: '$.id' } },
+              { name: 'b', url: 'https://x.example.com/{{vars.id}}', ...s },
+            ],
+          },
+        ],
+      });
+    expect(step({ headers: { 'x-id': '{{var.id}}' } })).toBe(
+      `probes.0.steps.1.headers.x-id: "{{var.id}}" ${fix} or {{vars.NAME}} (NAME: letters, digits and /_+=.@-)`,
+    );
+    expect(step({ method: 'POST', body: '{"a":{"b":"{{vars.id}}","c":{{secret:K}}}}' })).toBe(
+      'accepted',
+    );
+  });
+
+  it('refuses a header name that no request could carry', () => {
+    expect(problems({ probes: [{ ...api, headers: { 'x api key': 'v' } }] })).toMatch(
+      /^probes\.0\.headers\.x api key: not a header name: use letters, digits/,
+    );
+  });
+
+  it('refuses ingest limits under which the largest report could never be read', () => {
+    expect(problems({ ingest: { maxBodyBytes: 5_000_000, maxBufferedBytes: 1000 } })).toBe(
+      'ingest.maxBufferedBytes: 1000 is less than ingest.maxBodyBytes (5000000): a report that ' +
+        'large could never be held, and would be refused with a 503 on every retry; make ' +
+        'maxBufferedBytes at least maxBodyBytes',
+    );
+    expect(problems({ ingest: { maxBodyBytes: 1000, maxBufferedBytes: 1000 } })).toBe('accepted');
   });
 
   it('refuses history settings under which a check could never run, naming both values', () => {

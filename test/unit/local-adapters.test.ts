@@ -467,7 +467,32 @@ describe('loadConfigFile', () => {
       /cron\.json: alerts\.maintenance\.0\.cron: /,
     );
     const broken = join(dir, 'broken.json');
-    await writeFile(broken, '{ nope');
-    await expect(loadConfigFile(broken)).rejects.toThrow(/Cannot read config file .*broken\.json/);
+    await writeFile(broken, '{\n  "project": "shop",\n}');
+    await expect(loadConfigFile(broken)).rejects.toThrow(
+      /Invalid JSON in config file .*broken\.json: .*\(?line 3,? column 1\)?/,
+    );
+    const yaml = join(dir, 'vigil.config.yaml');
+    await writeFile(yaml, 'project: shop\n');
+    await expect(loadConfigFile(yaml)).rejects.toThrow(
+      `Cannot read config file ${yaml}: a config is a .ts, .mts, .cts, .js, .mjs, .cjs, .json file (YAML is not read: write it as JSON)`,
+    );
+  });
+
+  it('reads what an async default export resolves to, and refuses one that is not an object', async () => {
+    const { writeFile } = await import('node:fs/promises');
+    const later = join(dir, 'later.config.mjs');
+    await writeFile(later, "export default Promise.resolve({ project: 'later' });\n");
+    expect((await loadConfigFile(later)).project).toBe('later');
+    for (const [name, value, what] of [
+      ['map', 'new Map([["project", "x"]])', 'a Map'],
+      ['fn', '() => ({ project: "x" })', 'a function'],
+      ['list', '[{ project: "x" }]', 'an Array'],
+    ]) {
+      const file = join(dir, `${name}.config.mjs`);
+      await writeFile(file, `export default ${value};\n`);
+      await expect(loadConfigFile(file)).rejects.toThrow(
+        `Invalid Vigil config in ${file}: the default export is ${what}, not an object: write export default defineConfig({ ... })`,
+      );
+    }
   });
 });

@@ -17,10 +17,24 @@ export const loadConfigFile = async (
   loaders: CodeLoaders = {},
 ): Promise<VigilConfig> => {
   const full = resolve(path);
+  if (!CONFIG_EXTENSIONS.includes(extname(full)))
+    throw new VigilError(
+      'bad_request',
+      `Cannot read config file ${full}: a config is a ${CONFIG_EXTENSIONS.join(', ')} file` +
+        (/\.ya?ml$/i.test(full) ? ' (YAML is not read: write it as JSON)' : ''),
+    );
   let raw: unknown;
   try {
     if (extname(full) === '.json') {
-      raw = JSON.parse(await readFile(full, 'utf8'));
+      const text = await readFile(full, 'utf8');
+      try {
+        raw = JSON.parse(text);
+      } catch (e) {
+        throw new VigilError(
+          'bad_request',
+          `Invalid JSON in config file ${full}: ${withLineAndColumn((e as Error).message, text)}`,
+        );
+      }
     } else {
       const mod = (await importCode(full, loaders)) as Exported & { default?: Exported };
       // A CommonJS-typed file (no "type": "module" nearby) arrives wrapped in `default`; one
@@ -37,6 +51,14 @@ export const loadConfigFile = async (
             ': write export default defineConfig({ ... })',
         );
       }
+      // `export default loadConfig()` of an async function: what it resolves to is the config.
+      if (isThenable(raw)) raw = await raw;
+      if (!isPlainObject(raw))
+        throw new VigilError(
+          'bad_request',
+          `Invalid Vigil config in ${full}: the default export is ${describe(raw)}, not an ` +
+            'object: write export default defineConfig({ ... })',
+        );
     }
   } catch (e) {
     if (e instanceof VigilError) throw e;
@@ -49,6 +71,20 @@ export const loadConfigFile = async (
   }
   await loadCronParser();
   return resolveScripts(checkConfig(raw, full), full);
+};
+
+/** The files `loadConfigFile` reads: JSON, or code tsx (or Node) imports. */
+const CONFIG_EXTENSIONS = ['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs', '.json'];
+
+/**
+ * JSON.parse's message with the line and column of its `position N` (Node 20 gives only the
+ * offset; a comment or a trailing comma is found faster by line).
+ */
+const withLineAndColumn = (message: string, text: string): string => {
+  const at = /position (\d+)/.exec(message);
+  if (!at || /line \d+/.test(message)) return message;
+  const before = text.slice(0, Number(at[1])).split('\n');
+  return `${message} (line ${before.length}, column ${(before.at(-1)?.length ?? 0) + 1})`;
 };
 
 /**
@@ -107,6 +143,21 @@ const importCode = async (full: string, loaders: CodeLoaders): Promise<unknown> 
       );
   }
   return tsx ? tsx.tsImport(full, import.meta.url) : importNative(pathToFileURL(full).href);
+};
+
+const isThenable = (v: unknown): v is PromiseLike<unknown> =>
+  typeof (v as { then?: unknown } | null)?.then === 'function';
+
+/** An object literal (or JSON's): a Map, a Date or a class instance would read as `{}`. */
+const isPlainObject = (v: unknown): boolean =>
+  typeof v === 'object' &&
+  v !== null &&
+  [Object.prototype, null].includes(Object.getPrototypeOf(v) as object | null);
+
+const describe = (v: unknown): string => {
+  if (v === null) return 'null';
+  const kind = typeof v === 'object' ? ((v as object).constructor?.name ?? 'object') : typeof v;
+  return `${/^[aeiou]/i.test(kind) ? 'an' : 'a'} ${kind}`;
 };
 
 interface Exported {

@@ -33,11 +33,18 @@ const CRON_FIELDS = 'minute hour day-of-month month day-of-week';
  */
 export const cronProblem = (expression: string): string | undefined => {
   const shown = JSON.stringify(expression.slice(0, 80));
-  const fields = expression.trim().split(/\s+/).filter(Boolean).length;
-  if (!expression.trim().startsWith('@') && fields !== 5)
-    return fields === 6
+  const trimmed = expression.trim();
+  if (trimmed.startsWith('@'))
+    return ALIASES.includes(trimmed.toLowerCase())
+      ? undefined
+      : `${shown}: not a schedule: use five fields (${CRON_FIELDS}) or one of ${ALIASES.join(', ')}`;
+  const fields = trimmed.split(/\s+/).filter(Boolean);
+  if (fields.length !== 5)
+    return fields.length === 6
       ? `${shown}: expected 5 fields (${CRON_FIELDS}), got 6: a seconds field is not supported`
-      : `${shown}: expected 5 fields (${CRON_FIELDS}), got ${fields}`;
+      : `${shown}: expected 5 fields (${CRON_FIELDS}), got ${fields.length}`;
+  const field = fieldProblem(fields);
+  if (field) return `${shown}: ${field}`;
   const parser = loadedCronParser();
   try {
     parser.parse(expression, { tz: 'UTC', strict: false });
@@ -45,8 +52,43 @@ export const cronProblem = (expression: string): string | undefined => {
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
     // The parser reads three letters at a time ("cannot resolve alias "day"" for SUNDAY).
-    return `${shown}: ${/cannot resolve alias/.test(message) ? (nameProblem(expression) ?? message) : message}`;
+    if (/cannot resolve alias/.test(message))
+      return `${shown}: ${nameProblem(expression) ?? message}`;
+    if (/explicit day of month/.test(message))
+      return `${shown}: day-of-month: no month given has that day (e.g. 31 in February)`;
+    return `${shown}: ${message}`;
   }
+};
+
+/** The `@` schedules of Debian's cron that repeat (`@reboot` does not). */
+const ALIASES = ['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly'];
+
+/** Each field's values (day-of-week 7 is Sunday, as 0). */
+const RANGES = [
+  [0, 59],
+  [0, 23],
+  [1, 31],
+  [1, 12],
+  [0, 7],
+] as const;
+
+/**
+ * The first field with a value out of its range, or with Quartz syntax Debian's cron does not
+ * have (`L`, `W`, `#`, `?`: the parser would take some of them), named; else undefined.
+ */
+const fieldProblem = (fields: readonly string[]): string | undefined => {
+  const names = CRON_FIELDS.split(' ');
+  for (const [i, text] of fields.entries()) {
+    const [low, high] = RANGES[i] as readonly [number, number];
+    // Month and day names (JUL, WED) hold the letters looked for: left out of this check.
+    if (/[LW#?]/i.test(text.replace(/[A-Za-z]{3,}/g, '')))
+      return `${names[i]}: "L", "W", "#" and "?" are not cron(8) syntax`;
+    for (const part of text.split(','))
+      for (const value of (part.split('/')[0] ?? '').split('-'))
+        if (/^\d+$/.test(value) && (Number(value) < low || Number(value) > high))
+          return `${names[i]}: ${value} is out of range (${low}-${high})`;
+  }
+  return undefined;
 };
 
 const NAMES = [

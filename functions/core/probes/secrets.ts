@@ -29,6 +29,26 @@ export class SecretError extends VigilError {
 /** Secrets Manager names allow letters, digits and `/_+=.@-`; so do placeholders. */
 export const SECRET_PLACEHOLDER = /\{\{\s*secret:([A-Za-z0-9/_+=.@-]+)\s*\}\}/g;
 
+/**
+ * What looks like a placeholder but is not one, or undefined: `{{ secret: X }}`, `{{secret:X}`,
+ * `{{secrets:X}}`, `${secret:X}`, `secret:X}}`, `{{var.X}}` would otherwise be sent literally,
+ * without a word. The valid `{{secret:NAME}}` (and, where steps resolve them, `{{vars.NAME}}`)
+ * are taken out first; what is left may hold no `{{` and nothing like a `{secret:` opening or a
+ * `secret:NAME}` ending (a lone `}}` may close a JSON body). Says which fragment (at most 40
+ * characters) and the spelling to use.
+ */
+export const placeholderTypo = (value: string, vars: RegExp | undefined): string | undefined => {
+  let rest = value.replace(SECRET_PLACEHOLDER, '');
+  if (vars) rest = rest.replace(vars, '');
+  const at = rest.search(/\{\{|[{$]\s*\{?\s*secrets?\s*:|\bsecrets?:[A-Za-z0-9/_+=.@-]+\}/i);
+  if (at === -1) return undefined;
+  const fragment = rest.slice(at, at + 40).replace(/(\}\}?).*$/s, '$1');
+  return (
+    `${JSON.stringify(fragment)} is not a placeholder and would be sent as written: write ` +
+    `{{secret:NAME}}${vars ? ' or {{vars.NAME}}' : ''} (NAME: letters, digits and /_+=.@-)`
+  );
+};
+
 /** The secret names a template refers to, in order, without duplicates. */
 export const secretNames = (value: string): string[] => [
   ...new Set(Array.from(value.matchAll(SECRET_PLACEHOLDER), (m) => m[1] ?? '')),

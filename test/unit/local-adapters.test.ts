@@ -471,6 +471,12 @@ describe('loadConfigFile', () => {
     await expect(loadConfigFile(broken)).rejects.toThrow(
       /Invalid JSON in config file .*broken\.json: .*\(?line 3,? column 1\)?/,
     );
+    // No position to turn into a line: the message as JSON.parse gives it.
+    const cut = join(dir, 'cut.json');
+    await writeFile(cut, '{ "project": ');
+    await expect(loadConfigFile(cut)).rejects.toThrow(
+      /^Invalid JSON in config file .*cut\.json: Unexpected end of JSON input$/,
+    );
     const yaml = join(dir, 'vigil.config.yaml');
     await writeFile(yaml, 'project: shop\n');
     await expect(loadConfigFile(yaml)).rejects.toThrow(

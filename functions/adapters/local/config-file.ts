@@ -42,7 +42,7 @@ export const loadConfigFile = async (
       const exported = isExports(mod.default) || isTranspiled(mod.default) ? mod.default : mod;
       raw = exported.default ?? exported.config;
       // Else the check would read `undefined` as an empty config, or say `(root): ...`.
-      if (raw === undefined) {
+      if (raw === undefined || raw === null) {
         const names = Object.keys(exported).filter((k) => k !== 'default' && k !== '__esModule');
         throw new VigilError(
           'bad_request',
@@ -155,7 +155,6 @@ const isPlainObject = (v: unknown): boolean =>
   [Object.prototype, null].includes(Object.getPrototypeOf(v) as object | null);
 
 const describe = (v: unknown): string => {
-  if (v === null) return 'null';
   const kind = typeof v === 'object' ? ((v as object).constructor?.name ?? 'object') : typeof v;
   return `${/^[aeiou]/i.test(kind) ? 'an' : 'a'} ${kind}`;
 };

@@ -62,14 +62,18 @@ export class SuiteDuration {
     return us;
   }
 
+  /** The root element's time. */
+  root(time: string | undefined, where: () => string): void {
+    this.#root = this.#read(time, where);
+  }
+
   /**
-   * The root element's time. `isSum`: the producer writes the sum of its files' durations
-   * there (Vitest), which is not the wall time of a parallel run.
+   * The root time is the sum of the files' durations (Vitest), not the wall time of a parallel
+   * run. Told once the producer is known, which can be after the root.
    */
-  root(time: string | undefined, where: () => string, isSum = false): void {
-    const us = this.#read(time, where);
-    if (isSum) this.#rootSum = us;
-    else this.#root = us;
+  rootIsSum(): void {
+    this.#rootSum = this.#root;
+    this.#root = undefined;
   }
 
   /** A suite directly under the root `<testsuites>`. */

@@ -1,5 +1,6 @@
 import { SuiteDuration } from './junit-duration';
 import {
+  CTEST_SKIPPED,
   mergeReruns,
   NODE_COUNT,
   NODE_DURATION,
@@ -82,8 +83,14 @@ const slowTimeMicros = (time: string): number | undefined => {
   if (t === '') return undefined;
   // Decimal only: `Number` would also read "0x10" (16), "0b1" and "0o7".
   let s = DECIMAL.test(t) ? Number(t) : Number.NaN;
-  if (Number.isNaN(s) && /^\d{1,3}(,\d{3})+(\.\d+)?$/.test(t)) {
-    // Old Surefire versions format times with a thousands separator: "1,234.567".
+  if (Number.isNaN(s) && /^\d+,\d+$/.test(t)) {
+    // One comma and no dot: a decimal comma, as a tool formatting in a comma locale writes
+    // "0,123" (0.123 s). "1,234" reads the same (1.234 s): a thousands separator would give it
+    // only for exactly 1234 s, while a decimal comma gives it for any time with 3 decimals.
+    s = Number(t.replace(',', '.'));
+  } else if (Number.isNaN(s) && /^[1-9]\d{0,2}(,\d{3})+(\.\d+)?$/.test(t)) {
+    // Old Surefire versions format times with a thousands separator: "1,234.567" (a dot after
+    // the groups, or several groups). A group never starts a number with 0.
     s = Number(t.replace(/,/g, ''));
   }
   return validDurationMs(s, 1000) === undefined ? undefined : Math.round(s * 1e6);
@@ -113,6 +120,7 @@ interface OpenCase {
   time: string | undefined;
   file: string | undefined;
   line: string | undefined;
+  status: string | undefined;
 }
 
 /** What the report says about itself, to compare with what it contains. */
@@ -131,6 +139,8 @@ const declaredOf = (a: XmlAttributes): Declared => ({
 
 const dialectOfRoot = (name: string, a: XmlAttributes): string | undefined => {
   const suiteName = a.get('name');
+  // pytest's root keeps this name when `junit_suite_name` renames its <testsuite>.
+  if (suiteName === 'pytest tests') return 'pytest';
   if (suiteName === 'jest tests') return 'jest-junit';
   if (suiteName === 'vitest tests') return 'vitest';
   if (suiteName === 'bun test') return 'bun';
@@ -151,6 +161,29 @@ const dialectOfSuite = (a: XmlAttributes): string | undefined => {
   if (a.get('assertions') !== undefined) return 'phpunit';
   if (a.get('id') !== undefined && name !== undefined && /^[\w.-]+\.[a-z]{2,}\/\S+$/.test(name))
     return 'go-junit-report';
+  return undefined;
+};
+
+/** `Date.toISOString()`: the start time Vitest (and Playwright) write on each file's suite. */
+const ISO_MILLIS_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+/** jest-junit's suite start time: `toISOString()` without the milliseconds and the `Z`. */
+const ISO_SECONDS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/;
+
+/**
+ * The dialect of the first `<testsuite>` in a `<testsuites>` root, by what Vitest and jest-junit
+ * write on a file's suite: both let users rename the root (`suiteName`), so their default root
+ * names do not always tell them, and a dialect lost there reads repeated titles (`test.each`)
+ * wrongly. Both write `errors` and `skipped` (mocha-junit-reporter and gotestsum, with the same
+ * timestamps, do not); Vitest adds a `hostname` and a millisecond UTC `timestamp` (as
+ * Playwright does, whose root has an `id` and is told before), jest-junit a `timestamp` to the
+ * second and no `hostname` (pytest, Gradle, Catch2 and Ant write one).
+ */
+const dialectOfFileSuite = (a: XmlAttributes): string | undefined => {
+  if (a.get('errors') === undefined || a.get('skipped') === undefined) return undefined;
+  const timestamp = a.get('timestamp') ?? '';
+  const hasHost = a.get('hostname') !== undefined;
+  if (hasHost && ISO_MILLIS_UTC.test(timestamp)) return 'vitest';
+  if (!hasHost && ISO_SECONDS.test(timestamp)) return 'jest-junit';
   return undefined;
 };
 
@@ -216,6 +249,10 @@ export const junitBuilder = (): JunitBuilder => {
   // ctest: a root <testsuite disabled="…"> and test cases with a `status`.
   let statusSeen = false;
   let rootDisabled = false;
+  /** Test cases with status="notrun" (in `cases`) and their <skipped> message: see `result()`. */
+  const notRun: Array<{ index: number; reason: string | undefined }> = [];
+  /** fastlane trainer's `repetition` property: its repeated test cases are attempts. */
+  let repetitions = false;
 
   let rootIsSuites = false;
   let rootDeclared: Declared = { tests: undefined, failed: undefined, skipped: undefined };
@@ -240,7 +277,8 @@ export const junitBuilder = (): JunitBuilder => {
         failed: addDeclared(topDeclared.failed, d.failed),
         skipped: addDeclared(topDeclared.skipped, d.skipped),
       };
-      if (dialect === undefined && topSuites === 1) dialect = dialectOfSuite(a);
+      if (dialect === undefined && topSuites === 1)
+        dialect = dialectOfSuite(a) ?? dialectOfFileSuite(a);
     }
   };
 
@@ -261,6 +299,7 @@ export const junitBuilder = (): JunitBuilder => {
   let caseTime: string | undefined;
   let caseFile: string | undefined;
   let caseLine: string | undefined;
+  let caseStatus: string | undefined;
   let currentDepth = -1;
   let isFailed = false;
   let isSkipped = false;
@@ -272,6 +311,8 @@ export const junitBuilder = (): JunitBuilder => {
   let attempts = 0;
   let hasFlaky = false;
   let message: string | undefined;
+  /** The message of the current case's <skipped> (ctest writes why a test did not run). */
+  let skipReason: string | undefined;
   let failureFile: string | undefined;
   /** The text of the current case's first failure element, once read. */
   let failureText: string | undefined;
@@ -309,6 +350,7 @@ export const junitBuilder = (): JunitBuilder => {
     attempts: number;
     hasFlaky: boolean;
     message: string | undefined;
+    skipReason: string | undefined;
     failureFile: string | undefined;
     failureText: string | undefined;
     hasFailure: boolean;
@@ -407,6 +449,8 @@ export const junitBuilder = (): JunitBuilder => {
       return;
     }
     if (key !== undefined) pytestCases.set(key, cases.length);
+    if (caseStatus === 'notrun' && tc.status === 'skipped')
+      notRun.push({ index: cases.length, reason: skipReason });
     cases.push(tc);
     caseSuiteIds.push(suiteId);
   };
@@ -424,6 +468,7 @@ export const junitBuilder = (): JunitBuilder => {
                 time: caseTime,
                 file: caseFile,
                 line: caseLine,
+                status: caseStatus,
               },
               depth: currentDepth,
               isFailed,
@@ -434,6 +479,7 @@ export const junitBuilder = (): JunitBuilder => {
               attempts,
               hasFlaky,
               message,
+              skipReason,
               failureFile,
               failureText,
               hasFailure,
@@ -457,17 +503,16 @@ export const junitBuilder = (): JunitBuilder => {
           currentDepth = depth;
           isFailed = false;
           // ctest writes disabled tests as status="disabled" with no <skipped> child.
-          {
-            const status = a.get('status');
-            if (status !== undefined) statusSeen = true;
-            isSkipped = status !== undefined && NOT_RUN.test(status);
-          }
+          caseStatus = a.get('status');
+          if (caseStatus !== undefined) statusSeen = true;
+          isSkipped = caseStatus !== undefined && NOT_RUN.test(caseStatus);
           isTodo = false;
           isRisky = false;
           hasChildren = false;
           attempts = 0;
           hasFlaky = false;
           message = undefined;
+          skipReason = undefined;
           failureFile = undefined;
           failureText = undefined;
           hasFailure = false;
@@ -508,6 +553,7 @@ export const junitBuilder = (): JunitBuilder => {
             skippedOutcomes++;
             isSkipped = true;
             if (a.get('type') === 'todo') isTodo = true;
+            skipReason ??= a.get('message');
           }
           return false;
         case 'testsuite':
@@ -522,13 +568,13 @@ export const junitBuilder = (): JunitBuilder => {
             rootDeclared = declaredOf(a);
             rootErrors = count(a.get('errors')) ?? 0;
             dialect = dialectOfRoot(name, a);
-            // Vitest writes the sum of its files' durations as the root time.
-            duration.root(a.get('time'), () => '<testsuites>', dialect === 'vitest');
+            duration.root(a.get('time'), () => '<testsuites>');
             rootTimed = a.get('time') !== undefined;
           }
           return false;
         case 'property':
           if (dialect === undefined && a.get('name') === 'go.version') dialect = 'go-junit-report';
+          if (a.get('name') === 'repetition') repetitions = true;
           return false;
         default:
           if (depth === currentDepth + 1) hasChildren = true;
@@ -558,6 +604,7 @@ export const junitBuilder = (): JunitBuilder => {
           caseTime = saved.open.time;
           caseFile = saved.open.file;
           caseLine = saved.open.line;
+          caseStatus = saved.open.status;
           currentDepth = saved.depth;
           isFailed = saved.isFailed;
           isSkipped = saved.isSkipped;
@@ -567,6 +614,7 @@ export const junitBuilder = (): JunitBuilder => {
           attempts = saved.attempts;
           hasFlaky = saved.hasFlaky;
           message = saved.message;
+          skipReason = saved.skipReason;
           failureFile = saved.failureFile;
           failureText = saved.failureText;
           hasFailure = saved.hasFailure;
@@ -596,6 +644,9 @@ export const junitBuilder = (): JunitBuilder => {
     },
 
     result(): ParsedTests {
+      // Vitest writes the sum of its files' durations as the root time (told apart from its
+      // first file's suite when the root has a custom name).
+      if (dialect === 'vitest') duration.rootIsSum();
       const wall = duration.result();
 
       const warnings: string[] = [...wall.warnings];
@@ -603,6 +654,25 @@ export const junitBuilder = (): JunitBuilder => {
       const declaredFailed = rootDeclared.failed ?? topDeclared.failed;
       const declaredSkipped = rootDeclared.skipped ?? topDeclared.skipped;
       if (dialect === undefined && statusSeen && rootDisabled) dialect = 'ctest';
+
+      // ctest writes every test it did not run as status="notrun" with a <skipped> that says
+      // why, but counts as failed those it could not run (its executable or a required file
+      // missing, a fixture it needs that failed): only its skips did not fail, and its
+      // disabled tests (status="disabled"). Its declared counts keep them among the skipped.
+      const couldNotRun: TestCase[] = [];
+      if (dialect === 'ctest') {
+        for (const { index, reason } of notRun) {
+          if (reason !== undefined && CTEST_SKIPPED.test(reason)) continue;
+          const c = cases[index] as TestCase;
+          c.status = 'failed';
+          if (reason) c.message = reason;
+          couldNotRun.push(c);
+        }
+      }
+      if (couldNotRun.length > 0)
+        warnings.push(
+          `${couldNotRun.length} test(s) ctest could not run (${someNames(couldNotRun.map((c) => `${c.name}: ${c.message ?? 'not run'}`))}), written as skipped: counted as failed, as ctest counts them`,
+        );
 
       // jest-junit writes `test.todo` as a plain <testcase> (no child, time="0") and leaves it
       // out of its declared `tests`, which is how the todo tests are told apart.
@@ -658,13 +728,19 @@ export const junitBuilder = (): JunitBuilder => {
       // A producer that keeps only the last attempt of a retried test writes no reruns: test
       // cases with the same name there are tests of their own (`test.each` with one title
       // twice), and a failed one must count as failed, never as the attempt of a flaky test.
+      // Others merge them only on evidence of reruns (see `mergeReruns`).
       const {
         cases: tests,
         repeated,
         repeats,
       } = dialect !== undefined && dialect in RETRIES_NOT_RECORDED
         ? { cases, repeated: [], repeats: false }
-        : mergeReruns(cases, caseSuiteIds, declaredTests, dialect === 'go-junit-report');
+        : mergeReruns(
+            cases,
+            caseSuiteIds,
+            declaredTests,
+            dialect === 'go-junit-report' ? 'go' : repetitions ? 'reruns' : undefined,
+          );
       const t = tally(tests);
       // Declared counts of a report with reruns may count attempts (gotestsum does).
       const attempts = repeated.length > 0 ? tally(cases) : t;
@@ -747,6 +823,7 @@ export const junitBuilder = (): JunitBuilder => {
             t.failed + riskyErrors,
             isPytest ? pytestDeclared.failed : t.failed,
             t.failed + runErrors.length,
+            t.failed - couldNotRun.length,
           )
         ) {
           warnings.push(
@@ -761,6 +838,7 @@ export const junitBuilder = (): JunitBuilder => {
             attempts.skipped,
             t.skipped - todo,
             isPytest ? pytestDeclared.skipped : t.skipped,
+            t.skipped + couldNotRun.length,
           )
         ) {
           warnings.push(

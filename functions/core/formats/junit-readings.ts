@@ -16,6 +16,13 @@ export const PHPUNIT_RISKY =
 
 /** `status` values (ctest and others) of test cases that did not run. */
 export const NOT_RUN = /^(?:disabled|notrun|not ?run|skipped|ignored)$/i;
+/**
+ * The <skipped> messages of ctest's `notrun` tests that it skipped (`SKIP_RETURN_CODE=77`,
+ * `SKIP_REGULAR_EXPRESSION_MATCHED`). Any other reason ("Unable to find executable", "Required
+ * Files Missing", "Fixture dependency failed"...) is a test it could not run: ctest counts it
+ * as failed.
+ */
+export const CTEST_SKIPPED = /^SKIP_/;
 
 /** node:test's closing comments: `<!-- tests 13 -->`, `<!-- pass 8 -->`... */
 export const NODE_COUNT = /^\s*(tests|pass|fail|cancelled|skipped|todo)\s+(\d{1,9})\s*$/;
@@ -61,21 +68,29 @@ const mergeAttempt = (a: TestCase, b: TestCase, repeats: boolean): TestCase => {
 };
 
 /**
- * Test cases repeated with the same classname and name in one `<testsuite>` element are reruns
- * (gotestsum `--rerun-fails`, fastlane trainer, Bazel flaky attempts...): attempts of one test.
- * A rerun follows a failure, so a group is merged when one of its copies failed, or, for all
- * groups, when the declared `tests` count is the number of distinct tests. Copies that all
- * passed are otherwise kept apart (mocha titles repeat across `describe` blocks), and so are
- * test cases without a name. `suiteIds[i]` is the ordinal of the suite element of `cases[i]`:
- * the same test in two suite elements (two Playwright projects, two packages) is two tests.
- * With `go` (gotestsum's JUnit), a top-level test repeated without a failure means the file is
- * from `go test -count=N`: its `repeats` are runs of one test, failed if any run failed.
+ * What shows that a report writes each attempt of a retried test as a test case of its own:
+ * `go` for gotestsum (`--rerun-fails`; `go test -count` repeats tests too), `reruns` for another
+ * producer that labels its attempts (fastlane trainer's `repetition` property).
+ */
+export type RerunEvidence = 'go' | 'reruns';
+
+/**
+ * Test cases repeated with the same classname and name in one `<testsuite>` element, as attempts
+ * of one test where the report shows that it writes reruns so: for all groups when the declared
+ * `tests` count is the number of distinct tests (fastlane trainer), and with `evidence`, for a
+ * group where one copy failed (a rerun follows a failure). A repeated name alone is no evidence:
+ * most producers write another test of the same title (`test.each`, mocha titles across
+ * `describe` blocks), and reading its failure as a failed attempt would pass a failed run.
+ * Test cases without a name are never merged. `suiteIds[i]` is the ordinal of the suite element
+ * of `cases[i]`: the same test in two suite elements (two Playwright projects, two packages) is
+ * two tests. With `go` (gotestsum's JUnit), a top-level test repeated without a failure means
+ * the file is from `go test -count=N`: its `repeats` are runs of one test, failed if any failed.
  */
 export const mergeReruns = (
   cases: readonly TestCase[],
   suiteIds: readonly number[],
   declaredTests: number | undefined,
-  go = false,
+  evidence?: RerunEvidence,
 ): { cases: TestCase[]; repeated: string[]; repeats: boolean } => {
   // Per suite element, per name: the first case of the test with that name, or, once the name
   // has several classnames, the first case per classname (a Map: a list to scan would make
@@ -130,7 +145,7 @@ export const mergeReruns = (
   // gotestsum --rerun-fails runs again only top-level tests that failed (and their subtests,
   // `A/b`); go test -count runs every test again, those that passed too.
   const repeats =
-    go &&
+    evidence === 'go' &&
     [...groups.values()].some(
       (g) =>
         !(cases[g[0] as number] as TestCase).name.includes('/') &&
@@ -140,7 +155,7 @@ export const mergeReruns = (
   // Which groups merge, decided once per group (not once per case: a group can hold every case).
   const merged = new Set<number>();
   for (const [f, group] of groups)
-    if (mergeAll || group.some((k) => cases[k]?.status === 'failed')) merged.add(f);
+    if (mergeAll || (evidence && group.some((k) => cases[k]?.status === 'failed'))) merged.add(f);
   const out: TestCase[] = [];
   const repeated: string[] = [];
   for (let i = 0; i < cases.length; i++) {

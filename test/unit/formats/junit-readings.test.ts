@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { gateConfigFor, parseConfig } from '../../../functions/core/config';
 import { parseJunit, parseJunitReference } from '../../../functions/core/formats/junit';
 import { RETRIES_NOT_RECORDED } from '../../../functions/core/formats/junit-model';
 import { mergeReruns } from '../../../functions/core/formats/junit-readings';
 import type { TestCase } from '../../../functions/core/formats/types';
+import { evaluateGate } from '../../../functions/core/gates/gate';
 
 /** How JUnit dialects are read where the elements alone mislead (docs/tool-counts.md). */
 
@@ -90,10 +92,44 @@ describe('JUnit readings', () => {
       expect(parsed.summary).toMatchObject({ total: 3, passed: 2, failed: 1, flaky: 0 });
       expect(parsed.warnings).toEqual([RETRIES_NOT_RECORDED['jest-junit']]);
     }
-    // The same file from a producer that may write reruns: one test with two attempts, failed
-    // (its pass came before the failure, so the failure was no rerun's).
+    // The same file from an unknown producer: a repeated title is no evidence of a rerun.
     const generic = parseJunit(text.replace('name="jest tests" ', ''));
-    expect(generic.summary).toMatchObject({ total: 2, failed: 1, flaky: 0 });
+    expect(generic.dialect).toBeUndefined();
+    expect(generic.summary).toMatchObject({ total: 3, passed: 2, failed: 1, flaky: 0 });
+  });
+
+  it('never reads a repeated title of an unknown producer as a rerun: a failure stays failed', () => {
+    // Vitest's file (real: projects/vitest-named) without what tells Vitest: a failed test and
+    // a passed one of the same title are two tests (Vitest: "2 failed | 2 passed (4)").
+    const text = `<testsuites name="web unit tests" tests="4" failures="2" errors="0" time="0.007">
+      <testsuite name="src/dup.test.js" tests="4" failures="2" errors="0" skipped="0" time="0.007">
+        <testcase classname="src/dup.test.js" name="adds 1" time="0.005"><failure message="no"/></testcase>
+        <testcase classname="src/dup.test.js" name="adds 1" time="0.0003"></testcase>
+        <testcase classname="src/dup.test.js" name="same title" time="0.0005"><failure message="no"/></testcase>
+        <testcase classname="src/dup.test.js" name="same title" time="0.0001"></testcase>
+      </testsuite></testsuites>`;
+    for (const parsed of [parseJunit(text), parseJunitReference(text)]) {
+      expect(parsed.dialect).toBeUndefined();
+      expect(parsed.summary).toMatchObject({ total: 4, passed: 2, failed: 2, flaky: 0 });
+      expect(parsed.warnings).toEqual([]);
+      expect(evaluateGate(parsed, gateConfigFor(parseConfig({}), 'p')).status).toBe('fail');
+    }
+    // A declared count of distinct tests (fastlane trainer) or trainer's `repetition` property
+    // says the copies are attempts of one test.
+    const attempts = (extra: string, tests: string) =>
+      `<testsuites><testsuite name="s" tests="${tests}">
+        <testcase classname="c" name="a">${extra}<failure message="flaky"/></testcase>
+        <testcase classname="c" name="a">${extra}</testcase>
+        <testcase classname="c" name="b"/></testsuite></testsuites>`;
+    expect(parseJunit(attempts('', '2')).summary).toMatchObject({ total: 2, passed: 2, flaky: 1 });
+    const labelled = parseJunit(
+      attempts(
+        '<properties><property name="repetition" value="Repetition 1 of 3"/></properties>',
+        '3',
+      ),
+    );
+    expect(labelled.summary).toMatchObject({ total: 2, passed: 2, failed: 0, flaky: 1 });
+    expect(parseJunit(attempts('', '3')).summary).toMatchObject({ total: 3, failed: 1, flaky: 0 });
   });
 
   it('recognises pytest by its suite name and keeps the first failure file and message', () => {
@@ -128,6 +164,32 @@ describe('JUnit readings', () => {
     expect(parsed.warnings).toEqual([]);
   });
 
+  it('fails a run whose only failure is a test ctest could not run', () => {
+    // ctest 3.25 --output-junit, a test whose executable was not built; ctest printed "50% tests
+    // passed, 1 tests failed out of 2" and exited with code 8.
+    const text = `<?xml version="1.0" encoding="UTF-8"?>
+<testsuite name="(empty)" tests="2" failures="0" disabled="0" skipped="1" hostname="" time="0" timestamp="2026-12-06T01:24:35">
+	<testcase name="ok" classname="ok" time="0.00136006" status="run">
+		<system-out></system-out>
+	</testcase>
+	<testcase name="unit_tests" classname="unit_tests" time="0" status="notrun">
+		<skipped message="Unable to find executable"/>
+		<system-out>Unable to find executable: /tmp/ct3/b/unit_tests_not_built</system-out>
+	</testcase>
+</testsuite>`;
+    for (const parsed of [parseJunit(text), parseJunitReference(text)]) {
+      expect(parsed.dialect).toBe('ctest');
+      expect(parsed.summary).toMatchObject({ total: 2, passed: 1, failed: 1, skipped: 0 });
+      expect(parsed.cases[1]).toMatchObject({
+        status: 'failed',
+        message: 'Unable to find executable',
+      });
+      // Its declared counts keep the test among the skipped: no warning about them.
+      expect(parsed.warnings.filter((w) => w.startsWith('declared'))).toEqual([]);
+      expect(evaluateGate(parsed, gateConfigFor(parseConfig({}), 'p')).status).toBe('fail');
+    }
+  });
+
   it('ignores node:test counts that do not add up, and compares the declared ones', () => {
     const text = `<testsuites tests="2"><testsuite name="s"><testcase name="a"/></testsuite>
       <!-- tests 5 --><!-- pass 1 --><!-- fail 1 --></testsuites>`;
@@ -142,14 +204,18 @@ describe('JUnit readings', () => {
       [tc('skipped'), tc('failed', { message: 'm', file: 'f' })],
       [1, 1],
       undefined,
+      'reruns',
     );
     expect(failedSkipped.cases).toEqual([
       tc('failed', { message: 'm', file: 'f', retries: 1, durationMs: 2 }),
     ]);
     const skippedTwice = mergeReruns([tc('skipped'), tc('skipped')], [1, 1], 1);
     expect(skippedTwice.cases).toEqual([tc('skipped', { retries: 1, durationMs: 2 })]);
-    const otherSuites = mergeReruns([tc('failed'), tc('passed')], [1, 2], undefined);
+    const otherSuites = mergeReruns([tc('failed'), tc('passed')], [1, 2], undefined, 'reruns');
     expect(otherSuites.cases).toHaveLength(2);
+    // Without evidence of reruns (an unknown producer), copies of one title stay tests.
+    const noEvidence = mergeReruns([tc('failed'), tc('passed')], [1, 1], undefined);
+    expect(noEvidence.cases).toEqual([tc('failed'), tc('passed')]);
   });
 
   it('reads attempts in file order: the last decides, flaky only when it passed after a failure', () => {
@@ -158,6 +224,7 @@ describe('JUnit readings', () => {
         statuses.map((s) => tc(s)),
         statuses.map(() => 1),
         undefined,
+        'reruns',
       ).cases;
       return [merged?.status, merged?.flaky];
     };
@@ -198,6 +265,7 @@ describe('JUnit readings', () => {
       ],
       [1, 2, 2, 1, 1, 1, 1],
       undefined,
+      'reruns',
     );
     const rerun = { ...tc('passed'), flaky: true, retries: 1, durationMs: 2 };
     expect(cases).toEqual([

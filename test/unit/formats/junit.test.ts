@@ -521,6 +521,30 @@ describe('parseJunit edge cases', () => {
     expect(parsed.summary.durationMs).toBe(1234801); // no suite time: sum of the cases
   });
 
+  it('reads a decimal comma as one, and a thousands separator only where it must be one', () => {
+    // Prepare: a tool formatting in a comma locale writes "0,123"; old Surefire "1,234.567".
+    const times = ['0,123', '12,5', '1,234', '1,234.567', '12,345,678', '0,123.5', '1,2,3'];
+    const text = `<testsuite name="s">${times
+      .map((t, i) => `<testcase name="t${i}" time="${t}"/>`)
+      .join('')}</testsuite>`;
+
+    // Act
+    const parsed = parseJunit(text);
+
+    // Assess: "0,123" is not 123 s (a group never starts with 0), nor is "1,234" 1234 s.
+    expect(parsed.cases.map((c) => c.durationMs)).toEqual([
+      123, 12_500, 1234, 1_234_567, 12_345_678_000, 0, 0,
+    ]);
+    expect(parsed.warnings[0]).toMatch(
+      /^2 time attribute\(s\) are not valid durations \("0,123.5"/,
+    );
+    const one = parseJunit(
+      '<testsuite name="s" time="0,123"><testcase name="a" time="0,1"/></testsuite>',
+    );
+    expect(one.summary.durationMs).toBe(123);
+    expect(one.durationSource).toBe('root time');
+  });
+
   it('takes the duration from the root, then top-level suites, then test cases', () => {
     // Prepare
     const root =

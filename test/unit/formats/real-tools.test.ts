@@ -174,11 +174,12 @@ const rspec = (text: string): Counts => {
 
 /**
  * ctest: `75% tests passed, 2 tests failed out of 8` (disabled tests are not in the 8), then
- * the tests that did not run (skipped and disabled) and those that failed.
+ * the tests that did not run (skipped and disabled) and those that failed, among them the tests
+ * it could not run (`(Not Run)`: a missing executable or required file, a failed fixture).
  */
 const ctest = (text: string): Counts => {
   const m = /(\d+) tests failed out of (\d+)/.exec(text);
-  const notRun = [...text.matchAll(/^\s+\d+ - \S+ \((Skipped|Disabled|Not Run)\)$/gm)];
+  const notRun = [...text.matchAll(/^\s+\d+ - \S+ \((Skipped|Disabled)\)$/gm)];
   const disabled = notRun.filter((r) => r[1] === 'Disabled').length;
   const total = Number(m?.[2]) + disabled;
   const failed = Number(m?.[1]);
@@ -256,6 +257,7 @@ const TESTS: [
   ['vitest/junit.xml', 'vitest/console.txt', (t) => vitest(t), 'junit'],
   ['vitest/vitest.json', 'vitest/console.txt', (t) => vitest(t, true), 'jest'],
   ['vitest/junit-hooks.xml', 'vitest/console-hooks.txt', (t) => vitest(t), 'junit'],
+  ['vitest/junit-named.xml', 'vitest/console-named.txt', (t) => vitest(t), 'junit'],
   ['vitest/vitest-hooks.json', 'vitest/console-hooks.txt', (t) => vitest(t, true), 'jest'],
   ['mocha/junit.xml', 'mocha/console-spec.txt', mocha, 'junit'],
   ['mocha/xunit.xml', 'mocha/console-spec.txt', mocha, 'junit'],
@@ -264,6 +266,7 @@ const TESTS: [
   ['rspec/junit-more.xml', 'rspec/console-more.txt', rspec, 'junit'],
   ['cpp/ctest-junit.xml', 'cpp/console-ctest.txt', ctest, 'junit'],
   ['cpp/ctest-repeat-junit.xml', 'cpp/console-ctest-repeat.txt', ctest, 'junit'],
+  ['cpp/ctest-notrun-junit.xml', 'cpp/console-ctest-notrun.txt', ctest, 'junit'],
   ['go/go-test.jsonl', 'go/console.txt', goVerbose, 'go-test'],
   ['go/gotestsum.jsonl', 'go/console-gotestsum.txt', goVerbose, 'go-test'],
   ['go/gotestsum-junit.xml', 'go/console-gotestsum.txt', goVerbose, 'junit'],
@@ -366,6 +369,84 @@ describe('real tools: test counts equal the console', () => {
       'passed',
     ]);
     expect(parsed.warnings).toEqual([RETRIES_NOT_RECORDED.rspec]);
+  });
+
+  // Vitest and jest-junit let users rename the root (`suiteName`): the dialect is told by what
+  // they write on each file's suite, so repeated titles stay tests of their own (not a failure
+  // and its rerun), jest's todo tests stay skipped, and the duration gate reads the same time.
+  it.each([
+    [
+      'vitest/junit-named.xml',
+      'vitest/junit.xml',
+      'vitest',
+      read('vitest/console-named.txt'),
+      vitest,
+    ],
+    [
+      'jest/junit.xml (root renamed)',
+      'jest/junit.xml',
+      'jest-junit',
+      read('jest/console.txt'),
+      (t: string) => jest(t),
+    ],
+  ] as const)(
+    'tells %s by its suites, not its root name',
+    (file, named, dialect, text, expected) => {
+      // Prepare
+      const report = file.endsWith('(root renamed)')
+        ? read(named).replace('<testsuites name="jest tests"', '<testsuites name="unit"')
+        : read(file);
+      expect(report).not.toContain(`name="${dialect === 'vitest' ? 'vitest' : 'jest'} tests"`);
+      const want = expected(text);
+
+      // Act
+      const parsed = parseReport(report) as ParsedTests;
+      const gate = evaluateGate(parsed, gateConfigFor(parseConfig({}), 'p'));
+
+      // Assess
+      expect(parsed.dialect).toBe(dialect);
+      const { total, passed, failed, skipped, flaky } = parsed.summary;
+      expect({ total, passed, failed, skipped, flaky }).toEqual(want);
+      expect(want.failed).toBe(2);
+      expect(gate.status).toBe('fail');
+      // The duration is read as for the default root name (Vitest's: the longest file).
+      expect(parsed.durationSource).toBe((parseReport(read(named)) as ParsedTests).durationSource);
+    },
+  );
+
+  // ctest writes a test it could not run as `status="notrun"` with a <skipped> child, as it does
+  // its skips, but counts it as failed (`5 tests failed out of 8`, exit code 8).
+  it('reads the tests ctest could not run as failed, with the reason, and its skips as skipped', () => {
+    // Prepare
+    const text = read('cpp/console-ctest-notrun.txt');
+    const notRun = [...text.matchAll(/^\s+\d+ - (\S+) \(Not Run\)$/gm)].map((m) => m[1]);
+    expect(notRun).toEqual(['not_built', 'needs_file', 'uses_db']);
+
+    // Act
+    const parsed = parseReport(read('cpp/ctest-notrun-junit.xml')) as ParsedTests;
+    const gate = evaluateGate(parsed, gateConfigFor(parseConfig({}), 'p'));
+
+    // Assess
+    const status = (name: string) => parsed.cases.find((c) => c.name === name);
+    expect(status('not_built')).toMatchObject({
+      status: 'failed',
+      message: 'Unable to find executable',
+    });
+    expect(status('needs_file')).toMatchObject({
+      status: 'failed',
+      message: 'Required Files Missing',
+    });
+    expect(status('uses_db')).toMatchObject({
+      status: 'failed',
+      message: 'Fixture dependency failed',
+    });
+    for (const name of ['skip_code', 'skip_regex', 'disabled'])
+      expect(status(name)?.status).toBe('skipped');
+    expect(parsed.warnings).toEqual([
+      '3 test(s) ctest could not run ("not_built: Unable to find executable", "needs_file: Required Files Missing", "uses_db: Fixture dependency failed"), written as skipped: counted as failed, as ctest counts them',
+      RETRIES_NOT_RECORDED.ctest,
+    ]);
+    expect(gate.status).toBe('fail');
   });
 
   // A failed beforeAll and afterAll, and a file that fails at import: Vitest's JUnit writes each

@@ -733,8 +733,9 @@ export const junitBuilder = (): JunitBuilder => {
         cases: tests,
         repeated,
         repeats,
+        apart,
       } = dialect !== undefined && dialect in RETRIES_NOT_RECORDED
-        ? { cases, repeated: [], repeats: false }
+        ? { cases, repeated: [], repeats: false, apart: [] }
         : mergeReruns(
             cases,
             caseSuiteIds,
@@ -755,6 +756,10 @@ export const junitBuilder = (): JunitBuilder => {
           `${repeated.length} test(s) appear more than once in the same <testsuite> (${someNames(repeated)}): read as reruns, one test with several attempts; the last attempt decides (flaky when it passed after a failure)`,
         );
       }
+      if (apart.length > 0)
+        warnings.push(
+          `${apart.length} test name(s) appear more than once in the same <testsuite>, failed and passed (${someNames(apart)}): counted as separate tests, as nothing in the report says they are retries; if they are (Gradle's test-retry plugin writes retries so), turn on the tool's merged rerun output (Gradle: reports.junitXml.mergeReruns = true), which Vigil reads as flaky`,
+        );
 
       // node:test: its closing comments are its own counts (a test with subtests is written as
       // a <testsuite> but is a test; suites are not); per-level declared counts do not add up.

@@ -91,7 +91,7 @@ export const mergeReruns = (
   suiteIds: readonly number[],
   declaredTests: number | undefined,
   evidence?: RerunEvidence,
-): { cases: TestCase[]; repeated: string[]; repeats: boolean } => {
+): { cases: TestCase[]; repeated: string[]; repeats: boolean; apart: string[] } => {
   // Per suite element, per name: the first case of the test with that name, or, once the name
   // has several classnames, the first case per classname (a Map: a list to scan would make
   // 60,000 classnames of one name quadratic). Keyed by the name string alone: a key built from
@@ -139,7 +139,7 @@ export const mergeReruns = (
       else groups.set(f, [f, i]);
     }
   }
-  if (groups.size === 0) return { cases: [...cases], repeated: [], repeats: false };
+  if (groups.size === 0) return { cases: [...cases], repeated: [], repeats: false, apart: [] };
   let distinct = cases.length;
   for (const group of groups.values()) distinct -= group.length - 1;
   // gotestsum --rerun-fails runs again only top-level tests that failed (and their subtests,
@@ -154,8 +154,14 @@ export const mergeReruns = (
   const mergeAll = repeats || declaredTests === distinct;
   // Which groups merge, decided once per group (not once per case: a group can hold every case).
   const merged = new Set<number>();
-  for (const [f, group] of groups)
-    if (mergeAll || (evidence && group.some((k) => cases[k]?.status === 'failed'))) merged.add(f);
+  /** Groups kept apart where one copy failed and another passed: retries, or other tests? */
+  const apart: string[] = [];
+  for (const [f, group] of groups) {
+    const failed = group.some((k) => cases[k]?.status === 'failed');
+    if (mergeAll || (evidence && failed)) merged.add(f);
+    else if (failed && group.some((k) => cases[k]?.status === 'passed'))
+      apart.push((cases[f] as TestCase).name);
+  }
   const out: TestCase[] = [];
   const repeated: string[] = [];
   for (let i = 0; i < cases.length; i++) {
@@ -170,7 +176,7 @@ export const mergeReruns = (
     repeated.push(c.name);
     out.push(group.slice(1).reduce((a, k) => mergeAttempt(a, cases[k] as TestCase, repeats), c));
   }
-  return { cases: out, repeated, repeats };
+  return { cases: out, repeated, repeats, apart };
 };
 
 export interface Tally {

@@ -14,7 +14,8 @@ import { lineRanges, MAX_TESTS_IN_LOG } from './text';
 
 /**
  * The Markdown shown in the GitHub job summary and the pull/merge request comment. Every
- * string from a report is escaped (`md`): no HTML, no links, no @mentions, no table breaks.
+ * string from a report is escaped (`md`): no HTML, no links, no @mentions or issue references, no
+ * table breaks.
  */
 
 export interface FeedbackContext {
@@ -30,14 +31,26 @@ export interface FeedbackContext {
   allowedUnreachable?: number;
 }
 
-/** Text from a report as inert Markdown (one line, capped). */
+/**
+ * U+2060 WORD JOINER: invisible, and kept as it is by the renderer (a character, not an entity
+ * decoded before links are found). Put inside what would become a link, it breaks it and the
+ * text reads the same.
+ */
+const JOINER = '\u2060';
+
+/**
+ * Text from a report as inert Markdown (one line, capped). Escaping the `.` does not stop every
+ * link: GitHub (cmark-gfm) autolinks `scheme://` with a dotless host (`http://1572395042/`, an
+ * IPv4 address), an email (`a@b.example`, also after `mailto:`/`xmpp:`; an `&#64;` entity is
+ * decoded before that), and on the rendered text `@name`, `#12`, `owner/repo#12`, `GH-12`. A
+ * joiner after a `:` before `/`, after each `@` and `#`, and inside `www.` and `GH-` breaks them.
+ */
 export const md = (s: string, max = 300): string =>
   oneLine(s, max)
     .replace(/[\\`*_{}[\]()#+\-.!|~>]/g, (c) => `\\${c}`)
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
-    // An entity keeps `@name` from notifying anyone and `#12` from linking an issue.
-    .replace(/@/g, '&#64;');
+    .replace(/:(?=\/)|[@#]|www(?=\\\.)|GH(?=\\-)/gi, `$&${JOINER}`);
 
 const ICON: Record<GateStatus, string> = { pass: '✅', fail: '❌', none: '➖' };
 const CHECK_ICON: Record<string, string> = { pass: '✅', fail: '❌', skip: '➖' };

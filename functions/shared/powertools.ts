@@ -1,7 +1,9 @@
-import { Logger } from '@aws-lambda-powertools/logger';
+import { Logger, type LogItem, LogLevelThreshold } from '@aws-lambda-powertools/logger';
+import type { ConstructorOptions } from '@aws-lambda-powertools/logger/types';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Tracer } from '@aws-lambda-powertools/tracer';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../core/metrics/catalog';
+import { UNSAFE_CHARS } from '../core/plain-text';
 
 /**
  * One logger, tracer and metrics instance per process, created at import time
@@ -11,7 +13,31 @@ import { METRICS_NAMESPACE, SERVICE_NAME } from '../core/metrics/catalog';
 export const NAMESPACE = process.env.POWERTOOLS_METRICS_NAMESPACE ?? METRICS_NAMESPACE;
 export const SERVICE = process.env.POWERTOOLS_SERVICE_NAME ?? SERVICE_NAME;
 
-export const logger = new Logger({
+/**
+ * Powertools' Logger, its lines written inert. Local mode prints them to the terminal
+ * (`npm start`), and they quote test names and messages from reports: `JSON.stringify` escapes
+ * C0 controls but leaves C1 (U+009B starts a terminal escape sequence), DEL, bidi controls and
+ * U+2028/U+2029 raw. Those are written as `\uXXXX` escapes instead: they can only stand inside a
+ * JSON string, so the line still parses to the same value.
+ */
+class InertLogger extends Logger {
+  protected override printLog(logLevel: number, log: LogItem): void {
+    log.prepareForPrint();
+    const line = JSON.stringify(log.getAttributes(), this.getJsonReplacer()).replace(
+      UNSAFE_CHARS,
+      (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+    );
+    // Where Powertools' own console writes: warnings and errors to stderr, the rest to stdout.
+    (logLevel >= LogLevelThreshold.WARN ? process.stderr : process.stdout).write(`${line}\n`);
+  }
+
+  /** `createChild` makes its loggers here: inert too. */
+  protected override createLogger(options?: ConstructorOptions): Logger {
+    return new InertLogger(options);
+  }
+}
+
+export const logger = new InertLogger({
   serviceName: SERVICE,
   persistentKeys: { stage: process.env.VIGIL_STAGE ?? 'local' },
 });

@@ -147,8 +147,43 @@ describe('Markdown', () => {
 
   it('escapes report strings: no HTML, mentions, links or table breaks', () => {
     expect(md('<img src=x onerror=alert(1)> @team | [x](http://e) #1\nnext')).toBe(
-      '&lt;img src=x onerror=alert\\(1\\)\\> &#64;team \\| \\[x\\]\\(http://e\\) \\#1 next',
+      '&lt;img src=x onerror=alert\\(1\\)\\> @\u2060team \\| \\[x\\]\\(http:\u2060//e\\) \\#\u20601 next',
     );
+  });
+
+  it('lets no report text become a link, a mention or a reference on GitHub', () => {
+    // Prepare: what GitHub (cmark-gfm, then its own filters) links in text, even with the dots
+    // escaped: a dotless host (a decimal IPv4 address), emails (an entity is decoded first),
+    // mailto:/xmpp:, www., mentions, issue and commit references.
+    const hostile = [
+      'see http://1572395042/login now',
+      'HTTPS://evil/a ftp://evil.example',
+      'www.evil.example _WWW.evil.example',
+      'security@evil.example mailto:a@b.example xmpp:foo@evil.example',
+      '@octocat @org/team #12 owner/repo#3 GH-4 owner/repo@abc1234',
+    ];
+
+    // Act
+    const out = hostile.map((s) => md(s));
+
+    // Assess: the text as GitHub finds links in it (escapes undone, entities decoded) has none
+    // of their forms, and reads as the report wrote it once the invisible joiners are left out.
+    const rendered = out.map((m) =>
+      m
+        .replace(/\\(.)/g, '$1')
+        .replace(/&#(\d+);/g, (_, n) => String.fromCodePoint(Number(n)))
+        .replace(/&lt;/g, '<')
+        .replace(/&amp;/g, '&'),
+    );
+    for (const text of rendered) {
+      expect(text).not.toMatch(/[a-z][a-z0-9+.-]*:\/\//i); // scheme://
+      expect(text).not.toMatch(/www\./i);
+      expect(text).not.toMatch(/[\w.+-]@[a-z0-9]/i); // email
+      expect(text).not.toMatch(/(^|[^\w])@[a-z0-9]/i); // mention
+      expect(text).not.toMatch(/#\d/); // #12, owner/repo#3
+      expect(text).not.toMatch(/GH-\d/i);
+    }
+    expect(rendered.map((t) => t.replaceAll('\u2060', ''))).toEqual(hostile);
   });
 
   it('renders verdict, checks, failed and flaky tests, coverage, benchmarks and load', () => {

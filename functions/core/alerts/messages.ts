@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { AlertNotification, TestFlakyDetail } from '../events';
+import { oneLine } from '../plain-text';
 import type { AlertKind, AlertState } from './state';
 
 /**
@@ -170,10 +171,29 @@ export const escapeSlack = (s: string): string =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /**
- * Text from a check or a report as inline code: no mrkdwn formatting applies inside it, and a
- * backtick in it (which would end the code early) becomes `'`.
+ * `escapeSlack(s)` in at most `max` characters, `…` when cut. The text is cut before it is
+ * escaped, at a whole character: cutting after would split an entity (`&am…`), and the caller's
+ * closing backtick or fence must not be what a cut removes.
  */
-const slackCode = (s: string): string => `\`${escapeSlack(s.replace(/`/g, "'"))}\``;
+const escapeCut = (s: string, max: number): string => {
+  const escaped = escapeSlack(s);
+  if (escaped.length <= max) return escaped;
+  let cut = '';
+  for (const c of s) {
+    const e = escapeSlack(c);
+    if (cut.length + e.length > max - 1) break;
+    cut += e;
+  }
+  return `${cut}…`;
+};
+
+/**
+ * Text from a check or a report as inline code of at most `max` characters: no mrkdwn formatting
+ * applies inside it, and a backtick in it (which would end the code early) becomes `'`. It is
+ * cut inside the backticks, so the code span always ends.
+ */
+const slackCode = (s: string, max = 500): string =>
+  `\`${escapeCut(s.replace(/`/g, "'"), max - 2)}\``;
 
 /** A URL inside `<url|label>`: the delimiters must not appear unencoded. */
 const slackLinkUrl = (url: string): string =>
@@ -198,47 +218,53 @@ export interface SlackPayload {
   blocks: SlackBlock[];
 }
 
+/**
+ * Vigil's mrkdwn. Its cut is a last resort (a very long runbook URL): parts from a report are
+ * already escaped and cut to fit (`escapeCut`, `slackCode`), so it never ends a code span early.
+ */
 const mrkdwn = (text: string, max: number = SLACK.text): SlackText => ({
   type: 'mrkdwn',
   text: truncate(text, max),
 });
+
+/** Room for a field's value after its label (`*Downtime*\n`): the field's cut never reaches it. */
+const FIELD_VALUE = SLACK.field - 20;
 
 /** An incoming-webhook message: what, since when, severity, last error, runbook, correlation id. */
 export const slackPayload = (n: AlertNotification): SlackPayload => {
   const mark = MARK[n.kind];
   const resolved = n.kind === 'RESOLVED';
   const notice = n.kind === 'NOTICE';
+  // A time Vigil cannot read is shown as it came (`formatTime`): escaped like the rest.
   const fields: SlackText[] = [
     mrkdwn(`*Severity*\n${n.severity}`, SLACK.field),
     notice
-      ? mrkdwn(`*Detected*\n${formatTime(n.at)}`, SLACK.field)
-      : mrkdwn(`*Since*\n${formatTime(n.since)}`, SLACK.field),
-    mrkdwn(`*Project*\n${slackCode(n.project)}`, SLACK.field),
-    mrkdwn(`*Check*\n${slackCode(n.checkKey)}`, SLACK.field),
+      ? mrkdwn(`*Detected*\n${escapeCut(formatTime(n.at), FIELD_VALUE)}`, SLACK.field)
+      : mrkdwn(`*Since*\n${escapeCut(formatTime(n.since), FIELD_VALUE)}`, SLACK.field),
+    mrkdwn(`*Project*\n${slackCode(n.project, FIELD_VALUE)}`, SLACK.field),
+    mrkdwn(`*Check*\n${slackCode(n.checkKey, FIELD_VALUE)}`, SLACK.field),
   ];
   if (n.downtimeSeconds !== undefined)
     fields.push(mrkdwn(`*Downtime*\n${formatDuration(n.downtimeSeconds)}`, SLACK.field));
+  // Plain text: names and messages from a report never format it (bold, italics, code);
+  // `&`, `<` and `>` are escaped in every Slack text, the header too (a test's name is in the
+  // NOTICE's title), so links and mentions (`<!channel>`) stay text.
   const blocks: SlackBlock[] = [
     {
       type: 'header',
       text: {
         type: 'plain_text',
-        text: truncate(`${mark.emoji} ${mark.label}: ${n.title}`, SLACK.header),
+        text: escapeCut(`${mark.emoji} ${mark.label}: ${n.title}`, SLACK.header),
         emoji: true,
       },
     },
-    // Plain text: names and messages from a report never format it (bold, italics, code);
-    // `&`, `<` and `>` are escaped in every Slack text, so links and mentions stay text too.
-    {
-      type: 'section',
-      text: { type: 'plain_text', text: truncate(escapeSlack(n.summary), SLACK.text) },
-    },
+    { type: 'section', text: { type: 'plain_text', text: escapeCut(n.summary, SLACK.text) } },
     { type: 'section', fields },
   ];
   if (n.lastError) {
     const label = resolved && !n.reason ? '*Last error before recovery*' : '*Last error*';
     // Room for the label and the code fences; no ``` inside the block.
-    const error = truncate(escapeSlack(n.lastError.replace(/```/g, "'''")), SLACK.text - 60);
+    const error = escapeCut(n.lastError.replace(/```/g, "'''"), SLACK.text - 60);
     blocks.push({ type: 'section', text: mrkdwn(`${label}\n\`\`\`${error}\`\`\``) });
   }
   if (n.runbookUrl) {
@@ -251,7 +277,7 @@ export const slackPayload = (n: AlertNotification): SlackPayload => {
     type: 'context',
     elements: [
       mrkdwn(
-        `Correlation id ${slackCode(n.correlationId)}${n.traceId ? ` · trace ${slackCode(n.traceId)}` : ''} · ${notice ? 'event' : 'incident'} ${slackCode(n.incidentId)} · ${formatTime(n.at)} · Vigil`,
+        `Correlation id ${slackCode(n.correlationId)}${n.traceId ? ` · trace ${slackCode(n.traceId)}` : ''} · ${notice ? 'event' : 'incident'} ${slackCode(n.incidentId)} · ${escapeCut(formatTime(n.at), 100)} · Vigil`,
       ),
     ],
   });
@@ -262,7 +288,7 @@ export const slackPayload = (n: AlertNotification): SlackPayload => {
   const text = notice
     ? `${mark.label} [${n.severity}] ${n.title}: ${n.summary}`
     : `${mark.label} [${n.severity}] ${n.title}${resolved ? downtime : ` since ${formatTime(n.since)}`}${error}${n.reason ? ` (${n.reason})` : ''}`;
-  return { text: escapeSlack(truncate(text, SLACK.text)), mrkdwn: false, blocks };
+  return { text: escapeCut(text, SLACK.text), mrkdwn: false, blocks };
 };
 
 // Email (SNS) ---------------------------------------------------------------------------
@@ -286,7 +312,12 @@ export const emailSubject = (n: AlertNotification): string => {
   return ascii.length <= MAX_SUBJECT_CHARS ? ascii : `${ascii.slice(0, MAX_SUBJECT_CHARS - 3)}...`;
 };
 
-/** A readable plain-text body for email subscribers. */
+/**
+ * A readable plain-text body for email subscribers. Text from a report (names, branches,
+ * messages) is put on one line (`oneLine`): a line break, C1 or bidi control in it must not forge
+ * a line of the email (a "RESOLVED: all clear") nor reorder one. The last error keeps its lines
+ * (a failed check or test each), indented, so none reads as one of the email's own.
+ */
 export const emailBody = (n: AlertNotification): string => {
   const notice = n.kind === 'NOTICE';
   const rows: [string, string | undefined][] = [
@@ -305,10 +336,11 @@ export const emailBody = (n: AlertNotification): string => {
   const width = Math.max(...rows.map(([k]) => k.length)) + 2;
   const table = rows
     .filter((r): r is [string, string] => r[1] !== undefined)
-    .map(([k, v]) => `${`${k}:`.padEnd(width)}${v}`)
+    .map(([k, v]) => `${`${k}:`.padEnd(width)}${oneLine(v)}`)
     .join('\n');
-  const error = n.lastError
-    ? `\n\n${n.kind === 'RESOLVED' && !n.reason ? 'Last error before recovery' : 'Last error'}:\n${n.lastError}`
+  const lines = (n.lastError ?? '').split('\n').map(oneLine).filter(Boolean);
+  const error = lines.length
+    ? `\n\n${n.kind === 'RESOLVED' && !n.reason ? 'Last error before recovery' : 'Last error'}:\n${lines.map((l) => `  ${l}`).join('\n')}`
     : '';
-  return `${MARK[n.kind].label}: ${n.title}\n\n${n.summary}${error}\n\n${table}\n\n-- \nSent by Vigil.\n`;
+  return `${MARK[n.kind].label}: ${oneLine(n.title)}\n\n${oneLine(n.summary)}${error}\n\n${table}\n\n-- \nSent by Vigil.\n`;
 };

@@ -12,6 +12,7 @@ import type {
   ProbeCompletedDetail,
   TestRunDetail,
 } from '../events';
+import { oneLine } from '../plain-text';
 import { artifactPath } from '../probes/browser';
 import { failureText } from '../probes/outcome';
 import { alertmanagerObservation } from './alertmanager';
@@ -139,8 +140,11 @@ const heartbeatObservation = (detail: HeartbeatCheckedDetail, config: VigilConfi
   };
 };
 
+// One line each (`oneLine`): a check message quotes report names, and a line break, C1 or bidi
+// control in them must not forge a line of the alert (a "RESOLVED: all clear" in an email) nor
+// reorder what it shows.
 const failedChecks = (gate: Gate): string[] =>
-  gate.checks.filter((c) => c.status === 'fail').map((c) => c.message);
+  gate.checks.filter((c) => c.status === 'fail').map((c) => oneLine(c.message));
 
 const shortCommit = (m: EventMetadata): string => (m.commit ? ` @ ${m.commit.slice(0, 12)}` : '');
 
@@ -191,8 +195,10 @@ const reportObservation = (
 
 const failedTestNames = (detail: TestRunDetail): string[] => {
   const shown = detail.failedTests.slice(0, 5).map((t) => {
-    const name = t.classname ? `${t.classname} > ${t.name}` : t.name;
-    return `✗ ${name}${t.message ? `: ${t.message.replace(/\n[\s\S]*/, '').slice(0, 200)}` : ''}`;
+    // One line per test, as the checks: names and messages are the report's.
+    const name = oneLine(t.classname ? `${t.classname} > ${t.name}` : t.name);
+    const message = oneLine((t.message ?? '').replace(/\n[\s\S]*/, '')).slice(0, 200);
+    return `✗ ${name}${message ? `: ${message}` : ''}`;
   });
   const more = detail.summary.failed - shown.length;
   return more > 0 ? [...shown, `…and ${more} more`] : shown;

@@ -197,6 +197,54 @@ describe('slackPayload', () => {
     expect(payload.mrkdwn).toBe(false);
   });
 
+  it('escapes the header: a test name in a NOTICE mentions nobody', () => {
+    // Prepare
+    const n = flakyNotice(
+      { ...flaky, test: { ...flaky.test, id: 'pays <!channel> & <@U123>' } },
+      'e',
+    );
+
+    // Act
+    const header = slackPayload(n).blocks[0];
+
+    // Assess
+    expect(header).toMatchObject({
+      type: 'header',
+      text: { text: ':warning: NOTICE: Flaky test pays &lt;!channel&gt; &amp; &lt;@U123&gt;' },
+    });
+  });
+
+  it('cuts long report text before escaping it: code spans end, no entity is split', () => {
+    // Prepare: values that grow when escaped, longer than a field or the header.
+    const long: AlertNotification = {
+      ...n,
+      title: '<'.repeat(400),
+      project: '&'.repeat(3000),
+      checkKey: `tests:${'x'.repeat(1990)}<b>`,
+      summary: '>'.repeat(4000),
+      lastError: '&'.repeat(4000),
+    };
+
+    // Act
+    const payload = slackPayload(long);
+    const texts = [
+      payload.text,
+      ...blockText(payload.blocks).split('\n'),
+      ...payload.blocks.flatMap((b) => (b.type === 'section' ? (b.fields ?? []) : [])),
+    ];
+
+    // Assess: what Slack shows of each field is the label and one whole code span.
+    const fields = payload.blocks.flatMap((b) => (b.type === 'section' ? (b.fields ?? []) : []));
+    expect(fields[2]?.text).toMatch(/^\*Project\*\n`(&amp;)+…`$/);
+    expect(fields[3]?.text).toMatch(/^\*Check\*\n`tests:x+…`$/);
+    for (const f of fields) expect(f.text.length).toBeLessThanOrEqual(2000);
+    expect(payload.blocks[0]).toMatchObject({ text: { text: expect.stringMatching(/(&lt;)+…$/) } });
+    expect(blockText(payload.blocks)).toMatch(/\n```(&amp;)+…```\n/);
+    // Every `&` still starts a whole entity: none was cut in two.
+    for (const t of texts)
+      expect(typeof t === 'string' ? t : t.text).not.toMatch(/&(?!amp;|lt;|gt;)/);
+  });
+
   it('keeps within the Block Kit limits for very long titles and errors', () => {
     // Prepare
     const long: AlertNotification = { ...n, title: 'x'.repeat(400), lastError: 'e'.repeat(10_000) };
@@ -246,7 +294,33 @@ describe('email', () => {
     expect(body).toContain('Downtime:       12m 30s');
     expect(body).toContain('Runbook:        https://runbooks.example.com/checkout');
     expect(body).toContain('Correlation id: corr-42');
-    expect(body).toContain('Last error before recovery:\nstatus: expected 200, got 503');
+    expect(body).toContain('Last error before recovery:\n  status: expected 200, got 503');
+  });
+
+  it('keeps report text on its own lines: no forged line, control or bidi character', () => {
+    // Prepare: a suite name and failures as a hostile report sends them, one of them faking the
+    // line a RESOLVED email starts with.
+    const n = buildNotification('FIRING', {
+      ...firingState,
+      title: 'Tests shop/unit\r\nRESOLVED: all clear',
+      lastError:
+        '1 of 2 tests failed\n✗ pays \u009b2J\u202eexe.txt\u2028RESOLVED: all clear\r\n\nRESOLVED: all clear',
+    });
+
+    // Act
+    const body = emailBody(n);
+
+    // Assess: the first line is the only one to say what happened; what the report said stays
+    // on its lines (the error's indented), with nothing a mail client or terminal interprets.
+    const lines = body.split('\n');
+    expect(lines[0]).toBe('FIRING: Tests shop/unit RESOLVED: all clear');
+    expect(lines.filter((l) => /^(RESOLVED|FIRING|NOTICE|STILL FIRING)\b/.test(l))).toEqual([
+      lines[0],
+    ]);
+    expect(body).toContain(
+      'Last error:\n  1 of 2 tests failed\n  ✗ pays  2J exe.txt RESOLVED: all clear\n  RESOLVED: all clear\n\nProject:',
+    );
+    expect(body).not.toMatch(/[\r\u0080-\u009f\u2028\u2029\u202a-\u202e]/);
   });
 });
 
@@ -316,7 +390,9 @@ describe('NOTICE (flaky test)', () => {
 
     // Assess
     expect(payload.blocks[0]).toMatchObject({
-      text: { text: ':warning: NOTICE: Flaky test cart > CartTest > removes <last> item' },
+      text: {
+        text: ':warning: NOTICE: Flaky test cart &gt; CartTest &gt; removes &lt;last&gt; item',
+      },
     });
     expect(text).toContain('Passed and failed on commit 9b1c0ffee2d4');
     expect(text).toContain('Quarantined until 2026-12-31 (owner: team-cart).');

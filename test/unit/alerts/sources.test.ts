@@ -362,6 +362,31 @@ describe('observationFromEvent: test runs and gates', () => {
     );
   });
 
+  it('puts each failed test on one line, without control or bidi characters', () => {
+    // Prepare: names and a message as a hostile report sends them, one faking a RESOLVED line.
+    const event = testRun(failedGate);
+    if (event.detailType !== 'Test Run Reported') throw new Error('a test run');
+    event.detail.failedTests = [
+      { suite: 'cart', classname: 'Cart\r\nRESOLVED: all clear', name: 'pays\u009b2J' },
+      {
+        suite: 'cart',
+        classname: '',
+        name: 'refunds \u202eexe.txt',
+        message: 'boom\rRESOLVED: all clear\nstack',
+      },
+    ];
+
+    // Act
+    const o = observationFromEvent(event, 'evt-3', config);
+
+    // Assess
+    expect(o?.error?.split('\n')).toEqual([
+      '2 of 10 tests failed',
+      '✗ Cart RESOLVED: all clear > pays 2J',
+      '✗ refunds  exe.txt: boom RESOLVED: all clear',
+    ]);
+  });
+
   it('resolves on a passing run of the same suite and branch, and uses "default" without a suite', () => {
     // Prepare
     const passing = testRun(passedGate);

@@ -817,15 +817,16 @@ export const parseConfig = (input: unknown, source = 'config'): VigilConfig => {
 
 /**
  * zod's issues as `path: what is wrong` lines, for a person fixing a file: an unknown field is
- * named by its own path (zod names its parent) with the nearest field name the config has, and
+ * named by its own path (zod names its parent) with the nearest field name of that object, and
  * a missing one says "required" (zod: "expected string, received undefined").
  */
 export const configIssueLines = (issues: readonly z.core.$ZodIssue[]): string[] => {
   const at = (path: readonly PropertyKey[]) => (path.length ? path.join('.') : '(root)');
   return issues.flatMap((issue) => {
-    if (issue.code === 'unrecognized_keys')
+    // zod's own message only: a schema's (the stages record's) says more.
+    if (issue.code === 'unrecognized_keys' && /^Unrecognized keys?:/.test(issue.message))
       return issue.keys.map((key) => {
-        const near = nearestField(key);
+        const near = nearest(key, fieldsAt(issue.path));
         return `${at([...issue.path, key])}: unknown field${near ? ` (did you mean "${near}"?)` : ''}`;
       });
     if (issue.code === 'invalid_type' && / received undefined$/.test(issue.message))
@@ -834,32 +835,39 @@ export const configIssueLines = (issues: readonly z.core.$ZodIssue[]): string[] 
   });
 };
 
-/** Every field name of the config, at any depth (read from the schema once, when needed). */
-let fieldNames: string[] | undefined;
-const collectFields = (schema: unknown, into: Set<string>, seen: Set<unknown>): void => {
-  if (seen.has(schema)) return;
-  seen.add(schema);
-  const def = (schema as { _zod?: { def?: Record<string, unknown> } } | undefined)?._zod?.def;
-  if (!def) return;
-  for (const [key, field] of Object.entries((def.shape as object | undefined) ?? {})) {
-    into.add(key);
-    collectFields(field, into, seen);
-  }
-  for (const inner of ['innerType', 'element', 'valueType', 'in', 'out'])
-    collectFields(def[inner], into, seen);
-  for (const option of (def.options as unknown[] | undefined) ?? [])
-    collectFields(option, into, seen);
+type SchemaDef = Record<string, unknown>;
+const defOf = (schema: unknown): SchemaDef | undefined =>
+  (schema as { _zod?: { def?: SchemaDef } } | undefined)?._zod?.def;
+
+/** The objects a schema may be, past defaults, optionals, pipes and unions. */
+const objectsOf = (schema: unknown): SchemaDef[] => {
+  const def = defOf(schema);
+  if (!def) return [];
+  if (def.shape) return [def];
+  for (const inner of ['innerType', 'in']) if (def[inner]) return objectsOf(def[inner]);
+  return ((def.options as unknown[] | undefined) ?? []).flatMap(objectsOf);
 };
 
-/** The field name `key` was most likely meant to be: at most two edits away, or none. */
-const nearestField = (key: string): string | undefined => {
-  if (!fieldNames) {
-    const names = new Set<string>();
-    collectFields(configSchema, names, new Set());
-    fieldNames = [...names];
-  }
+/** The field names of the object at `path` in the config (several for a union). */
+const fieldsAt = (path: readonly PropertyKey[]): string[] => {
+  let schemas: unknown[] = [configSchema];
+  for (const segment of path)
+    schemas = schemas.flatMap((schema) => {
+      const objects = objectsOf(schema);
+      if (objects.length > 0)
+        return objects.map((o) => (o.shape as Record<string, unknown>)[String(segment)]);
+      let def = defOf(schema);
+      while (def && !def.element && !def.valueType && (def.innerType || def.in))
+        def = defOf(def.innerType ?? def.in);
+      return def ? [def.element ?? def.valueType] : [];
+    });
+  return schemas.flatMap(objectsOf).flatMap((o) => Object.keys(o.shape as object));
+};
+
+/** The name `key` was most likely meant to be: a few edits away (two at most), or none. */
+const nearest = (key: string, names: readonly string[]): string | undefined => {
   let best: { name: string; distance: number } | undefined;
-  for (const name of fieldNames) {
+  for (const name of names) {
     const distance = editDistance(key.toLowerCase(), name.toLowerCase());
     if (distance <= Math.min(2, name.length >> 2) && (!best || distance < best.distance))
       best = { name, distance };

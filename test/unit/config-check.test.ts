@@ -83,8 +83,12 @@ describe('config validation', () => {
       checkConfig(
         {
           probe: [],
+          typo: 1,
           gates: { minCoverag: 80, colour: 'red' },
           probes: [{ name: 'api', url: 'https://x.example.com/', intervalSecond: 30 }, {}],
+          // Through a record and a union: the fields of the object there.
+          projects: { shop: { gates: { minCoverag: 80 } } },
+          alerts: { channels: [{ type: 'webhook', url: 'https://x.example.com/', header: {} }] },
         },
         'c.json',
       ),
@@ -92,9 +96,12 @@ describe('config validation', () => {
       'Invalid Vigil config in c.json: ' +
         'gates.minCoverag: unknown field (did you mean "minCoverage"?); ' +
         'gates.colour: unknown field; ' +
+        'projects.shop.gates.minCoverag: unknown field (did you mean "minCoverage"?); ' +
         'probes.0.intervalSecond: unknown field (did you mean "intervalSeconds"?); ' +
         'probes.1.name: required (string); ' +
-        'probe: unknown field (did you mean "probes"?)',
+        'alerts.channels.0.header: unknown field (did you mean "headers"?); ' +
+        // A field of another object is not offered (`type` is a probe's).
+        'probe: unknown field (did you mean "probes"?); typo: unknown field',
     );
   });
 

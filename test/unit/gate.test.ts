@@ -298,7 +298,7 @@ describe('config', () => {
         'vigil.config.json',
       ),
     ).toThrow(
-      /vigil\.config\.json: .*gates\.minCoverage: .*projects\.shop\.gates\.maxDurationSeconds: .*\(root\): .*typo/,
+      /vigil\.config\.json: .*gates\.minCoverage: .*projects\.shop\.gates\.maxDurationSeconds: .*; typo: unknown field$/,
     );
   });
 });

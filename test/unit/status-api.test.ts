@@ -650,10 +650,39 @@ describe('public status page', () => {
         sample('admin', '2026-11-25T10:00:00.000Z', 'down'),
       ]),
     );
+    const status = async () => ((await call('GET', '/v1/status')).body as PublicStatus).overall;
+    // A failed sample below the probe's failureThreshold opens no incident: no outage either.
+    expect(await status()).toBe('operational');
+    const admin = { ...alert('FIRING', '2026-11-25T10:01:00.000Z'), checkKey: 'probe:shop/admin' };
+    await deliver(alertEvents([{ ...admin, incidentId: 'inc-admin' }]));
     const page = (await call('GET', '/v1/status')).body as PublicStatus;
     expect(page.components.map((c) => c.status)).toEqual(['degraded']);
     expect(page.overall).toBe('degraded');
     expect(page.maintenance.map((m) => m.components)).toEqual([['Shop']]);
+    // Both firing: an outage.
+    await deliver(alertEvents([alert('FIRING', '2026-11-25T10:02:00.000Z')]));
+    expect(await status()).toBe('outage');
+    await deliver(alertEvents([alert('RESOLVED', '2026-11-25T10:03:00.000Z')]));
+    await deliver(
+      alertEvents([
+        { ...admin, kind: 'RESOLVED', at: '2026-11-25T10:03:00.000Z', incidentId: 'inc-admin' },
+      ]),
+    );
+    expect(await status()).toBe('operational');
+  });
+
+  it('shows a warning-severity check that fires as degraded, not as an outage', async () => {
+    setup({
+      ...baseConfig,
+      statusPage: { title: 'S', components: [{ name: 'Search', probes: ['checkout'] }] },
+    });
+    await deliver(probeEvents([sample('checkout', '2026-11-25T10:00:00.000Z', 'down')]));
+    await deliver(
+      alertEvents([{ ...alert('FIRING', '2026-11-25T10:01:00.000Z'), severity: 'warning' }]),
+    );
+    const page = (await call('GET', '/v1/status')).body as PublicStatus;
+    expect(page.components.map((c) => c.status)).toEqual(['degraded']);
+    expect(page.incidents.map((i) => i.severity)).toEqual(['warning']);
   });
 
   it('shows heartbeats in components, by tag or by name, with their incidents', async () => {

@@ -65,6 +65,13 @@ export const publicStatus = async (deps: StatusQueryDeps): Promise<PublicStatus>
     }),
   ]);
   const windows = deps.config.alerts.maintenance;
+  // A check is down for the public once its alert fires (its failureThreshold or window was
+  // reached), as long as it fires, and as badly as its severity says: one failed sample below
+  // the threshold is no outage, and a page that said so would not match its own incidents.
+  const openSeverity = new Map<string, PublicIncident['severity']>();
+  for (const i of incidents)
+    if (i.resolvedAt === undefined && openSeverity.get(i.checkKey) !== 'critical')
+      openSeverity.set(i.checkKey, i.severity);
   const components: PublicComponent[] = [];
   const componentsOfKey = new Map<string, string[]>();
   for (const component of page.components) {
@@ -88,22 +95,26 @@ export const publicStatus = async (deps: StatusQueryDeps): Promise<PublicStatus>
       d.failures += r.failures;
       perDay.set(at, d);
     }
-    const states = probes.map((p) =>
-      activeWindow(windows, { probe: p.name, tags: p.tags }, now)
-        ? 'maintenance'
-        : (latest.find((l) => l.project === p.project && l.probe === p.name)?.status ?? 'unknown'),
-    );
-    const down = states.filter((s) => s === 'down').length;
+    const states = probes.map((p): PublicComponent['status'] => {
+      if (activeWindow(windows, { probe: p.name, tags: p.tags }, now)) return 'maintenance';
+      const open = openSeverity.get(checkKey(p.kind, p.project, p.name));
+      if (open) return open === 'critical' ? 'outage' : 'degraded';
+      return latest.some((l) => l.project === p.project && l.probe === p.name)
+        ? 'operational'
+        : 'unknown';
+    });
+    // Every check down: an outage; some (or a warning): degraded; else maintenance, then
+    // operational once any check has a result.
     const status: PublicComponent['status'] =
-      down > 0
-        ? down === states.length
-          ? 'outage'
-          : 'degraded'
-        : states.includes('maintenance')
-          ? 'maintenance'
-          : states.includes('up')
-            ? 'operational'
-            : 'unknown';
+      states.length > 0 && states.every((s) => s === 'outage')
+        ? 'outage'
+        : states.some((s) => s === 'outage' || s === 'degraded')
+          ? 'degraded'
+          : states.includes('maintenance')
+            ? 'maintenance'
+            : states.includes('operational')
+              ? 'operational'
+              : 'unknown';
     const bars = [];
     for (let i = 0; i < DAY_BARS; i++) {
       const day = window.from + i * 86_400_000;

@@ -13,6 +13,7 @@ import type {
   ProbeCompletedDetail,
   VigilEvent,
 } from '../../functions/core/events';
+import { testId } from '../../functions/core/history/types';
 import type { ArchiveReader } from '../../functions/core/ports';
 import type {
   ProbeDetailAnswer,
@@ -281,6 +282,33 @@ describe('projects and runs', () => {
     expect(
       (await call('GET', '/v1/projects', { token: READ, query: { x: '1' } })).body.error.message,
     ).toContain('Unknown query parameter "x"');
+  });
+
+  it('marks the failed tests of a run that the history finds flaky', async () => {
+    const { runId } = await post('junit/dorny-jest-junit.xml', {});
+    const path = `/v1/projects/shop/runs/${runId}`;
+    const before = (await call('GET', path, { token: READ })).body as RunDetailAnswer;
+    const [first, ...others] = before.failedTests;
+    expect(first).toBeDefined();
+    expect(before.failedTests.every((t) => t.flaky === undefined)).toBe(true);
+    const since = '2026-11-20T10:00:00.000Z';
+    const test = first as (typeof before.failedTests)[number];
+    await (deps.history as MemoryHistory).putTest(
+      {
+        project: 'shop',
+        id: testId(test),
+        suite: test.suite,
+        classname: test.classname,
+        name: test.name,
+        outcomes: [],
+        flaky: { reason: 'same-commit', explanation: 'passed and failed on one commit', since },
+        version: 1,
+      },
+      0,
+    );
+    const after = (await call('GET', path, { token: READ })).body as RunDetailAnswer;
+    expect(after.failedTests[0]?.flaky).toEqual({ reason: 'same-commit', since });
+    expect(after.failedTests.slice(1)).toEqual(others);
   });
 
   it('shows a run with its gate checks, failed tests with messages and stack traces, and the raw report', async () => {

@@ -1,4 +1,5 @@
 import type { ArchivePointer, Gate } from '../events';
+import type { FlakyReason } from '../history/types';
 import type { Incident, ProbeFailure } from './types';
 
 /**
@@ -110,6 +111,11 @@ export interface FailedTest {
   /** 1-based line in `file` where the test failed (or the test's line). */
   line?: number;
   durationMs: number;
+  /**
+   * Set when the history finds the test flaky now (its rules, docs/history-and-flaky-tests.md):
+   * this failure may not be the change's. Looked up among the project's first 500 flaky tests.
+   */
+  flaky?: { reason: FlakyReason; since: string };
 }
 
 /** `GET /v1/projects/{project}/runs/{runId}`. */

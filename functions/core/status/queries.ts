@@ -12,12 +12,13 @@ import {
   readLimit,
   safeDecode,
 } from '../history/queries';
-import type { HistoryReader } from '../history/types';
+import { type HistoryReader, testId } from '../history/types';
 import { RUN_ID } from '../ingest/service';
 import type { ArchiveReader, Clock } from '../ports';
 import { canonicalProject } from '../project';
 import type {
   DayBar,
+  FailedTest,
   IncidentsAnswer,
   LatencyPoint,
   MaintenanceView,
@@ -306,11 +307,29 @@ export const queryRun = async (
     run: headlineOf(run),
     gate: run.gateChecks,
     warnings,
-    failedTests,
+    failedTests: await withFlakyState(deps, project, failedTests),
     failedTestsTotal,
     reportPath: `${runPath(project, runId)}/report`,
     report: { bytes: run.archive.bytes, sha256: run.archive.sha256 },
   };
+};
+
+/**
+ * The failed tests, those the history finds flaky now marked (with its reason): one read of the
+ * project's flaky tests (the first FLAKY_CAP), and none when nothing failed.
+ */
+const withFlakyState = async (
+  deps: StatusQueryDeps,
+  project: string,
+  failed: FailedTest[],
+): Promise<FailedTest[]> => {
+  if (failed.length === 0 || !deps.history) return failed;
+  const flaky = await deps.history.listTests(project, { status: 'flaky', limit: FLAKY_CAP });
+  const byId = new Map(flaky.items.map((t) => [t.id, t.flaky]));
+  return failed.map((t) => {
+    const state = byId.get(testId(t));
+    return state ? { ...t, flaky: { reason: state.reason, since: state.since } } : t;
+  });
 };
 
 /**

@@ -71,7 +71,7 @@ const Page = ({ route }: { route: Route }) => {
     case 'probe':
       return html`<${Probe} project=${a} probe=${b} />`;
     case 'alerts':
-      return html`<${Alerts} />`;
+      return html`<${Alerts} query=${route.query} />`;
     default:
       return html`<h1 tabindex="-1">Not found</h1><p>No page here. <a href="#/">Overview</a></p>`;
   }

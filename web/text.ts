@@ -1,5 +1,7 @@
 /** Pure helpers of the dashboard, without the DOM or preact (unit-tested in Node). */
 
+import { uptimePercent } from '../functions/core/status/percent';
+
 /** The meta tag the web handler adds when the deployment has a public status page. */
 export const STATUS_PAGE_META_NAME = 'vigil-status-page';
 
@@ -63,3 +65,95 @@ export const downtime = (s: number | undefined): string =>
       : s < 3600
         ? `${Math.round(s / 60)} min down`
         : `${(s / 3600).toFixed(1)} h down`;
+
+/**
+ * The Tests page's search for a test's history, from its name: whitespace squashed as the test's
+ * id is (it searches ids), control characters the API refuses left out, at most 200 characters
+ * (it takes 256: a 20,000-character name still finds its test).
+ */
+export const testSearch = (name: string): string =>
+  name
+    .replace(/\s+/g, ' ')
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: leaving them out is the point
+    .replace(/[\u0000-\u001f\u007f]/g, '')
+    .trim()
+    .slice(0, 200);
+
+/** What each flaky rule of the history found (docs/history-and-flaky-tests.md). */
+export const FLAKY_RULES: Record<string, string> = {
+  'same-commit': 'failed and passed on one commit',
+  retried: 'passed only after a retry',
+  'flip-rate': 'flips between pass and fail often',
+};
+
+/** An uptime as the status page shows it (`uptimePercent`: rounded down), or a dash. */
+export const uptimePct = (x: number | null | undefined): string =>
+  x === null || x === undefined ? '—' : uptimePercent(x);
+
+/** Where an incident's cause is shown in the dashboard: a route (path segments and query). */
+export interface IncidentTarget {
+  parts: string[];
+  query?: Record<string, string>;
+  /** What a link to a list says it leads to (the incident's title names the check itself). */
+  list?: string;
+}
+
+/**
+ * The page of an incident's cause, read from its check key (`probe:<project>/<name>`,
+ * `gate:<project>/<kind>/<branch>`, …; see functions/core/alerts). The project is the
+ * incident's own, so a project holding "/" splits no differently. Incidents carry no run id:
+ * a gate or tests incident leads to the runs it is about. Undefined: nothing in the dashboard
+ * shows it (a CloudWatch alarm, an Alertmanager alert).
+ */
+export const incidentTarget = (i: {
+  checkKey: string;
+  project: string;
+  title: string;
+}): IncidentTarget | undefined => {
+  const colon = i.checkKey.indexOf(':');
+  const kind = i.checkKey.slice(0, colon);
+  const prefix = `${i.project}/`;
+  const rest = i.checkKey.slice(colon + 1);
+  if (colon < 0 || !rest.startsWith(prefix)) return undefined;
+  const name = rest.slice(prefix.length);
+  if (!name) return undefined;
+  switch (kind) {
+    case 'probe':
+    case 'heartbeat':
+      return { parts: ['probe', i.project, name] };
+    case 'gate': {
+      // `<kind>/<branch>`: the kind (coverage, load, benchmark) holds no "/", a branch may.
+      const slash = name.indexOf('/');
+      if (slash < 1) return undefined;
+      return {
+        parts: ['runs', i.project],
+        query: { kind: name.slice(0, slash), branch: name.slice(slash + 1) },
+        list: 'runs',
+      };
+    }
+    case 'tests': {
+      // `<suite>/<branch>`, both of which may hold "/": the split the title agrees with
+      // ("Tests <project>/<suite> on <branch>"), else the project's test runs on any branch.
+      const splits = [...name.matchAll(/\//g)]
+        .map((m) => [name.slice(0, m.index), name.slice(m.index + 1)] as const)
+        .filter(([suite, branch]) => i.title === `Tests ${i.project}/${suite} on ${branch}`);
+      const [suite, branch] = splits.length === 1 ? (splits[0] ?? []) : [];
+      return {
+        parts: ['runs', i.project],
+        query: {
+          kind: 'tests',
+          ...(branch ? { branch } : {}),
+          // A run posted without a suite alerts as suite "default".
+          ...(suite && suite !== 'default' ? { suite } : {}),
+        },
+        list: 'runs',
+      };
+    }
+    case 'security':
+      return { parts: ['security', i.project], list: 'security runs' };
+    case 'flaky':
+      return { parts: ['tests', i.project], query: { status: 'flaky' }, list: 'flaky tests' };
+    default:
+      return undefined;
+  }
+};

@@ -3,7 +3,7 @@ import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import type { DayBar, LatencyPoint } from '../functions/core/status/api';
 import type { Loaded } from './api';
-import { NAME_SHOWN, shownName } from './text';
+import { NAME_SHOWN, shownName, uptimePct } from './text';
 
 /**
  * Small components shared by the pages. Every value from a report is passed to Preact as a
@@ -83,6 +83,7 @@ export const ago = (iso: string | undefined): string => {
 export const Time = ({ iso }: { iso: string | undefined }) =>
   iso ? html`<time datetime=${iso} title=${iso}>${ago(iso)}</time>` : html`<span>—</span>`;
 
+/** A share (an error rate) as a percentage, to the nearest; uptimes: `uptimePct`. */
 export const pct = (x: number | null | undefined, digits = 2): string =>
   x === null || x === undefined ? '—' : `${(x * 100).toFixed(digits)}%`;
 
@@ -108,6 +109,7 @@ const TONE: Record<string, string> = {
   failed: 'bad',
   FIRING: 'bad',
   degraded: 'warn',
+  flaky: 'warn',
   skip: 'muted',
   skipped: 'muted',
   none: 'muted',
@@ -154,7 +156,7 @@ export const UptimeBars = ({ days, label }: { days: DayBar[]; label: string }) =
   <svg class="bars" viewBox=${`0 0 ${Math.max(days.length * 10 - 2, 1)} 30`} preserveAspectRatio="none" role="img" aria-label=${label}>
     ${days.map(
       (d, i) =>
-        html`<rect x=${i * 10} width="8" height="30" rx="1" class=${BAR_CLASS[d.state]}><title>${d.day}: ${d.uptime === null ? 'no checks' : `${pct(d.uptime)} up, ${d.failures} of ${d.checks} checks failed`}</title></rect>`,
+        html`<rect x=${i * 10} width="8" height="30" rx="1" class=${BAR_CLASS[d.state]}><title>${d.day}: ${d.uptime === null ? 'no checks' : `${uptimePct(d.uptime)} up, ${d.failures} of ${d.checks} checks failed`}</title></rect>`,
     )}
   </svg>`;
 

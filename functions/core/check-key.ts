@@ -13,6 +13,8 @@ export interface ConfiguredCheck {
   project: string;
   name: string;
   url?: string;
+  /** The check's `runbookUrl`: what on-call reads when it fires. */
+  runbookUrl?: string;
   tags: string[];
 }
 
@@ -26,12 +28,14 @@ export const configuredChecks = (config: VigilConfig): ConfiguredCheck[] => [
     project: p.project ?? config.project,
     name: p.name,
     ...(p.url === undefined ? {} : { url: p.url }),
+    ...(p.runbookUrl === undefined ? {} : { runbookUrl: p.runbookUrl }),
     tags: p.tags,
   })),
   ...config.heartbeats.map((h) => ({
     kind: 'heartbeat' as const,
     project: h.project ?? config.project,
     name: h.name,
+    ...(h.runbookUrl === undefined ? {} : { runbookUrl: h.runbookUrl }),
     tags: h.tags,
   })),
 ];

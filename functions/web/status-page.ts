@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { DayBar, PublicComponent, PublicStatus } from '../core/status/api';
+import { uptimePercent } from '../core/status/percent';
 import { escapeHtml as e } from './security';
 
 /**
@@ -52,7 +53,7 @@ const BAR_FILL: Record<DayBar['state'], string> = {
 };
 
 const pct = (uptime: number | null): string =>
-  uptime === null ? 'no data' : `${(Math.floor(uptime * 10_000) / 100).toFixed(2)}%`;
+  uptime === null ? 'no data' : uptimePercent(uptime);
 
 const duration = (seconds: number): string => {
   // An outage shorter than a minute is not "0 min".

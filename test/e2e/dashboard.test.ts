@@ -144,6 +144,10 @@ const flipProbe = async (): Promise<void> => {
       .first()
       .filter({ hasText: new RegExp(`^${text}$`) });
   await status('up').waitFor({ timeout: 6000 });
+  // The runbook on-call reads when it fires, from the config, opened outside the dashboard.
+  const runbook = tab.getByRole('link', { name: 'Runbook' });
+  expect(await runbook.getAttribute('href')).toBe('https://runbooks.example.com/checkout');
+  expect(await runbook.getAttribute('rel')).toBe('noopener noreferrer nofollow');
   targetStatus = 500;
   await status('down').waitFor({ timeout: 6000 });
   await tab.locator('table', { hasText: 'Assertion' }).getByText('status').first().waitFor();
@@ -210,6 +214,7 @@ describe.skipIf(!ok)('dashboard in Chromium', () => {
           {
             name: 'checkout',
             url: targetUrl,
+            runbookUrl: 'https://runbooks.example.com/checkout',
             intervalSeconds: 1,
             timeoutMs: 500,
             failureThreshold: 1,
@@ -318,9 +323,16 @@ describe.skipIf(!ok)('dashboard in Chromium', () => {
     await go(`#/run/shop/${encodeURIComponent(failedRunId)}`);
     await page.getByRole('heading', { name: `Run ${failedRunId}` }).waitFor();
     await page.getByRole('heading', { name: 'sometimes times out' }).waitFor();
+    const failure = page.locator('.failure', { hasText: 'sometimes times out' });
+    expect(await failure.textContent()).toContain('timeout after 5s');
+    // The history finds it flaky (it passed on the same commit): this failure may not be the
+    // change's; its history is a click away. The other failure is no flaky test.
+    await failure.getByText('flaky', { exact: true }).waitFor();
+    expect(await failure.textContent()).toContain('failed and passed on one commit since');
     expect(
-      await page.locator('.failure', { hasText: 'sometimes times out' }).textContent(),
-    ).toContain('timeout after 5s');
+      await failure.getByRole('link', { name: 'History of this test' }).getAttribute('href'),
+    ).toBe('#/tests/shop?status=all&q=sometimes+times+out');
+    expect(await page.locator('.failure .pill').count()).toBe(1);
     expect(await page.locator('table').first().textContent()).toMatch(/fail/);
     // The raw report is saved under the server's name, with the report's extension.
     const [download] = await Promise.all([
@@ -435,7 +447,7 @@ describe.skipIf(!ok)('dashboard in Chromium', () => {
     await pipeline.bus.drain();
     await go('#/tests/many?status=all');
     const rows = page.locator('tbody tr');
-    await page.getByText('130 all tests, first 100 shown').waitFor();
+    await page.getByText('130 tests, first 100 shown').waitFor();
     expect(await rows.count()).toBe(100);
     await page.getByRole('button', { name: 'Show 30 more' }).click();
     await expect.poll(() => rows.count()).toBe(130);
@@ -447,7 +459,7 @@ describe.skipIf(!ok)('dashboard in Chromium', () => {
     };
     page.on('request', listen);
     await go('#/tests/many?status=all&q=CASE%2012');
-    await page.getByText('11 all tests matching “CASE 12”').waitFor();
+    await page.getByText('11 tests matching “CASE 12”').waitFor();
     page.off('request', listen);
     expect(await rows.allTextContents()).toHaveLength(11);
     expect(asked).toContain('CASE 12');
@@ -473,7 +485,7 @@ describe.skipIf(!ok)('dashboard in Chromium', () => {
         .getByText('No tests matching “CASE 11” among the tests searched so far; the list goes on.')
         .waitFor();
       await page.getByRole('button', { name: 'Search further' }).click();
-      await page.getByText('11 all tests matching “CASE 11”').waitFor();
+      await page.getByText('11 tests matching “CASE 11”').waitFor();
       expect(await rows.count()).toBe(11);
       expect(await page.getByRole('button', { name: 'Search further' }).count()).toBe(0);
     } finally {
@@ -532,12 +544,16 @@ describe.skipIf(!ok)('dashboard in Chromium', () => {
     await own.close();
   });
 
-  it('says a project has no history on its benchmarks, coverage and security pages', async () => {
+  it('says a project has no history on its benchmarks, coverage and security pages, and a run is not found', async () => {
     for (const p of ['benchmarks', 'coverage', 'security']) {
       await go(`#/${p}/nohistory`);
       await page.getByText('No history for project "nohistory".').waitFor();
       expect(await page.locator('[aria-busy="true"]').count(), p).toBe(0);
     }
+    // A page without data still has its heading (screen readers navigate by it).
+    await go('#/run/shop/doesnotexist');
+    await page.getByRole('alert').waitFor();
+    expect(await page.locator('main h1').textContent()).toBe('Run not found');
   });
 
   it('shows the security view: findings by severity over the default branch runs, new and fixed per run', async () => {
@@ -610,6 +626,13 @@ describe.skipIf(!ok)('dashboard in Chromium', () => {
     await go('#/probe/shop/login');
     const row = page.locator('tr', { hasText: 'no sign-in button' });
     await row.waitFor();
+    // One hour of the 168 has a sample: too few for a line, said so rather than empty axes.
+    await page.getByText('Not enough samples yet').waitFor();
+    expect(await page.locator('figure.chart').count()).toBe(0);
+    // Only the status is live: the "Checked … ago" beside it would be read out every poll.
+    expect(await page.locator('main [aria-live]').allTextContents()).toEqual([
+      'Status: removed from config',
+    ]);
     expect(await row.textContent()).toContain(`step ${HOSTILE}`);
     expect(
       await row.getByRole('list', { name: 'Step timings' }).locator('li').allTextContents(),
@@ -718,10 +741,12 @@ describe.skipIf(!ok)('dashboard in Chromium', () => {
         `globalThis.drawn = [...document.querySelectorAll('figure')].find((f) => f.textContent.includes('Pass rate on main')).querySelector('canvas')`,
       );
       marked = true;
-      await page
+      // The link says where it leads, and leads to this project's incidents.
+      const incidents = page
         .locator('section.card:has(h2 a[href="#/runs/shop"])')
-        .getByRole('link', { name: '4242' })
-        .waitFor();
+        .getByRole('link', { name: 'Open incidents: 4242' });
+      await incidents.waitFor();
+      expect(await incidents.getAttribute('href')).toBe('#/alerts?project=shop');
       // Preact runs effects after the next frame: wait for it and the tasks queued from it.
       await page.evaluate(
         'new Promise((r) => requestAnimationFrame(() => setTimeout(() => setTimeout(r))))',
@@ -814,6 +839,18 @@ describe.skipIf(!ok)('dashboard in Chromium', () => {
           await charts.nth(i).locator('canvas').waitFor();
         }
         expect(await pageOverflow(), hash).toBeLessThanOrEqual(0);
+        if (hash === '#/')
+          // Numbers and short words are never split to narrow a column: an uptime ("100.00%",
+          // once "1 / 0 / 0 / . / …" down its cell), a run's kind ("coverage").
+          for (const selector of [
+            'tr[data-probe] td:nth-child(4)',
+            'tr[data-probe] td:nth-child(6)',
+            'section.card tbody td:nth-child(2)',
+          ]) {
+            const cells = await fitInCells(selector);
+            expect(cells.length, selector).toBeGreaterThan(0);
+            for (const c of cells) expect(c, selector).toMatchObject({ lines: 1 });
+          }
         if (hash.startsWith('#/tests/'))
           // The Tests table (62rem at least) scrolls inside its box.
           expect(
@@ -869,6 +906,9 @@ describe.skipIf(!ok)('dashboard in Chromium', () => {
     await page.locator('[aria-label^="parse <rows> (ms) on main: 2 points"]').waitFor();
     expect(new URL(page.url()).hash).toBe('#/benchmarks/shop?branch=main&suite=');
     page.off('request', onRequest);
+    // The k6 report has no thresholds: a line says so, not a table of headers alone.
+    await page.getByText("No thresholds in the latest load test's report").waitFor();
+    expect(await page.locator('table', { hasText: 'Threshold' }).count()).toBe(0);
   });
 
   // The probe's flips started in `beforeAll`, once the browser was up. The next four run side by side.
@@ -949,5 +989,35 @@ describe.skipIf(!ok)('dashboard in Chromium', () => {
     await page.getByLabel('Token').fill(TOKEN);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Alerts' }).waitFor();
+    // The probe's incident (its flip is over) leads to the probe.
+    const toProbe = page.getByRole('link', { name: 'Probe checkout' });
+    await toProbe.first().waitFor();
+    expect(await toProbe.first().getAttribute('href')).toBe('#/probe/shop/checkout');
+  });
+
+  it("lists an open incident once on the Alerts page, narrowed to the overview's project", async () => {
+    // The resolved incident answered as open, as if it still fired: it shows above, not again
+    // in the 30 days.
+    const asked: string[] = [];
+    await page.route('**/v1/incidents?*', async (route) => {
+      const url = new URL(route.request().url());
+      asked.push(url.search);
+      if (url.searchParams.get('open') !== 'true') return route.fallback();
+      url.searchParams.delete('open');
+      const res = await route.fetch({ url: url.href });
+      const body = (await res.json()) as { incidents: { resolvedAt?: string }[] };
+      for (const i of body.incidents) delete i.resolvedAt;
+      await route.fulfill({ response: res, json: body });
+    });
+    try {
+      await go('#/alerts?project=shop');
+      await page.getByRole('heading', { name: 'Alerts of shop' }).waitFor();
+      await page.locator('.pill', { hasText: 'FIRING' }).first().waitFor();
+      await expect.poll(() => page.locator('[aria-busy="true"]').count()).toBe(0);
+      expect(await page.getByRole('link', { name: 'Probe checkout' }).count()).toBe(1);
+      expect(asked.every((q) => new URLSearchParams(q).get('project') === 'shop')).toBe(true);
+    } finally {
+      await page.unrouteAll();
+    }
   });
 });

@@ -41,7 +41,12 @@ const fixture = (path: string): Buffer => readFileSync(join(__dirname, '../fixtu
 const baseConfig: VigilConfigInput = {
   project: 'shop',
   probes: [
-    { name: 'checkout', url: 'https://secret.example.com/internal/health', tags: ['public'] },
+    {
+      name: 'checkout',
+      url: 'https://secret.example.com/internal/health',
+      tags: ['public'],
+      runbookUrl: 'https://runbooks.example.com/checkout',
+    },
     { name: 'admin', url: 'https://admin.example.com/', tags: ['private'] },
   ],
   alerts: {
@@ -438,6 +443,10 @@ describe('edges', () => {
     expect(d.maintenance).toEqual([
       { reason: 'nightly', cron: '0 3 * * *', durationMinutes: 30, active: false },
     ]);
+    // What on-call reads when it fires; the admin probe has none.
+    expect(d.summary.runbookUrl).toBe('https://runbooks.example.com/checkout');
+    const admin = (await call('GET', '/v1/probes/shop/admin', { token: READ })).body;
+    expect(admin.summary).not.toHaveProperty('runbookUrl');
   });
 });
 

@@ -50,7 +50,8 @@ const status = (over: Partial<PublicStatus> = {}): PublicStatus => ({
       name: `API ${HOSTILE}`,
       status: 'outage',
       days: [day(0, 'up'), day(1, 'down'), day(2, 'none')],
-      uptime: 0.97,
+      // 0.57 × 10,000 is 5699.999… in floating point: still 57.00 % (as the dashboard shows it).
+      uptime: 0.57,
     },
     { name: 'Web', status: 'operational', days: [], uptime: null },
   ],
@@ -267,6 +268,8 @@ describe('web handler: status page', () => {
     expect(html).toContain('Shop &lt;img src=x onerror=alert(1)&gt;');
     expect(html).toContain('Some systems are down');
     expect(html).toContain('2026-09-02: 93.00%');
+    expect(html).toContain('57.00%');
+    expect(html).not.toContain('56.99%');
     expect(html).toContain('2026-09-03: no data');
     expect(html).toContain('<strong>ongoing</strong>');
     expect(html).toContain('(2 h 5 min)');

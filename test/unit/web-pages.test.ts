@@ -3,10 +3,13 @@ import {
   dispositionFileName,
   downloadLink,
   downtime,
+  incidentTarget,
   NAME_SHOWN,
   percentRange,
   shownName,
+  testSearch,
   tokenRefused,
+  uptimePct,
 } from '../../web/text';
 
 describe('dashboard: downloads', () => {
@@ -78,5 +81,87 @@ describe('dashboard: downtime', () => {
     expect(downtime(20)).toBe('20 s down');
     expect(downtime(90)).toBe('2 min down');
     expect(downtime(5400)).toBe('1.5 h down');
+  });
+});
+
+describe('dashboard: uptime', () => {
+  it('rounds down to two decimals, as the status page does: never better than it is', () => {
+    expect(uptimePct(2 / 3)).toBe('66.66%');
+    expect(uptimePct(0.99999)).toBe('99.99%');
+    expect(uptimePct(1)).toBe('100.00%');
+    expect(uptimePct(0)).toBe('0.00%');
+    // A float product a hair below the exact value (0.57 × 10,000 = 5699.999…) is not cut.
+    expect(uptimePct(57 / 100)).toBe('57.00%');
+    expect(uptimePct(29 / 100)).toBe('29.00%');
+    // 30 days of a check every second: one failure shows, it is not rounded away.
+    expect(uptimePct((2_592_000 - 1) / 2_592_000)).toBe('99.99%');
+    expect(uptimePct(null)).toBe('—');
+    expect(uptimePct(undefined)).toBe('—');
+  });
+});
+
+describe('dashboard: an incident links to its cause', () => {
+  const incident = (checkKey: string, title = '', project = 'shop') => ({
+    checkKey,
+    project,
+    title,
+  });
+
+  it('leads a probe or heartbeat incident to its page, the project holding "/" or not', () => {
+    expect(incidentTarget(incident('probe:shop/checkout', 'Probe checkout'))).toEqual({
+      parts: ['probe', 'shop', 'checkout'],
+    });
+    expect(incidentTarget(incident('heartbeat:payments/api/nightly', '', 'payments/api'))).toEqual({
+      parts: ['probe', 'payments/api', 'nightly'],
+    });
+  });
+
+  it('leads a gate or tests incident to the runs it is about (an incident has no run id)', () => {
+    expect(incidentTarget(incident('gate:shop/coverage/feature/login'))).toEqual({
+      parts: ['runs', 'shop'],
+      query: { kind: 'coverage', branch: 'feature/login' },
+      list: 'runs',
+    });
+    // Suite and branch may both hold "/": the split the title agrees with.
+    expect(
+      incidentTarget(
+        incident('tests:shop/e2e/web/release/1.2', 'Tests shop/e2e/web on release/1.2'),
+      ),
+    ).toEqual({
+      parts: ['runs', 'shop'],
+      query: { kind: 'tests', branch: 'release/1.2', suite: 'e2e/web' },
+      list: 'runs',
+    });
+    // A run without a suite alerts as "default"; a title that does not decide: any branch.
+    expect(
+      incidentTarget(incident('tests:shop/default/main', 'Tests shop/default on main')),
+    ).toEqual({ parts: ['runs', 'shop'], query: { kind: 'tests', branch: 'main' }, list: 'runs' });
+    expect(incidentTarget(incident('tests:shop/a/b', 'something else'))).toEqual({
+      parts: ['runs', 'shop'],
+      query: { kind: 'tests' },
+      list: 'runs',
+    });
+  });
+
+  it('leads security and flaky ones to their pages, and others nowhere', () => {
+    expect(incidentTarget(incident('security:shop/abc123'))).toEqual({
+      parts: ['security', 'shop'],
+      list: 'security runs',
+    });
+    expect(incidentTarget(incident('flaky:shop/t1'))?.query).toEqual({ status: 'flaky' });
+    expect(incidentTarget(incident('alarm:HighErrors'))).toBeUndefined();
+    expect(incidentTarget(incident('alertmanager:f00d'))).toBeUndefined();
+    // Another project's key, or none: no guess.
+    expect(incidentTarget(incident('probe:other/checkout'))).toBeUndefined();
+    expect(incidentTarget(incident('probe:shop/'))).toBeUndefined();
+    expect(incidentTarget(incident('no colon'))).toBeUndefined();
+  });
+});
+
+describe("dashboard: a test's history search", () => {
+  it('searches what the API takes and the id holds: whitespace squashed, no controls, 200 characters', () => {
+    expect(testSearch('  adds\n  two\tnumbers ')).toBe('adds two numbers');
+    expect(testSearch('bell\u0007 and \u007fdel')).toBe('bell and del');
+    expect(testSearch(`param ${'x'.repeat(20_000)}`)).toHaveLength(200);
   });
 });

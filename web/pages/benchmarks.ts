@@ -90,10 +90,14 @@ const LoadCharts = ({ runs }: { runs: RunRecord[] }) => {
         values: load.map((r) => Math.round(r.summary.errorRate * 10000) / 100),
       },
     ]} />
-    <${Scroll}><table><caption>Thresholds of the latest load test (${pct(latest.summary.errorRate)} errors)</caption>
+    ${
+      latest.summary.thresholds.length === 0
+        ? html`<${Empty}>No thresholds in the latest load test's report (${pct(latest.summary.errorRate)} errors).<//>`
+        : html`<${Scroll}><table><caption>Thresholds of the latest load test (${pct(latest.summary.errorRate)} errors)</caption>
       <thead><tr><th scope="col">Threshold</th><th scope="col">Verdict</th></tr></thead>
-      <tbody>${latest.summary.thresholds.map((t) => html`<tr><td><code>${t.name}</code></td><td><${Pill} status=${t.passed ? 'pass' : 'fail'} /></td></tr>`)}</tbody>
-    </table><//>`;
+      <tbody>${latest.summary.thresholds.map((t) => html`<tr><td class="text"><code>${t.name}</code></td><td><${Pill} status=${t.passed ? 'pass' : 'fail'} /></td></tr>`)}</tbody>
+    </table><//>`
+    }`;
 };
 
 /** `#/benchmarks/<project>?branch=…&suite=…&q=…`; `suite=` (empty) keeps "runs without a suite". */

@@ -5,8 +5,9 @@ import type {
   ProjectsAnswer,
   RunHeadline,
 } from '../../functions/core/status/api';
-import { usePoll } from '../api';
+import { qs, usePoll } from '../api';
 import { Chart } from '../chart';
+import { uptimePct } from '../text';
 import {
   Empty,
   href,
@@ -41,11 +42,13 @@ export const runFacts = (r: RunHeadline): string => {
 
 const Project = ({ p }: { p: ProjectOverview }) => {
   const tests = p.trends.tests;
+  // The facts' links hold their label ("Open incidents: 4"): a link named "4" says nothing of
+  // where it leads. The incidents are this project's.
   return html`<section class="card">
     <h2><a href=${href('runs', p.project)}>${p.project}</a></h2>
     <p class="facts">
-      <span>Flaky tests: <a href=${`${href('tests', p.project)}?status=flaky`}>${p.flakyTests}${p.flakyCapped ? '+' : ''}</a></span>
-      <span>Open incidents: <a href=${href('alerts')}>${p.openIncidents}</a></span>
+      <a href=${`${href('tests', p.project)}?status=flaky`}>Flaky tests: ${p.flakyTests}${p.flakyCapped ? '+' : ''}</a>
+      <a href=${`${href('alerts')}${qs({ project: p.project })}`}>Open incidents: ${p.openIncidents}</a>
     </p>
     <${Scroll}><table>
       <caption>Latest run per branch</caption>
@@ -93,7 +96,7 @@ export const ProbeTable = ({ probes }: { probes: ProbesAnswer['probes'] }) =>
               <td><a href=${href('probe', p.project, p.probe)}><${Name} name=${p.probe} /></a>${p.kind === 'heartbeat' ? html` <small class="kind">heartbeat</small>` : null}${p.incidentOpen ? html` <span class="pill bad">incident</span>` : null}</td>
               <td><${ProbeState} status=${p.status} configured=${p.configured} /></td>
               <td><${Time} iso=${p.checkedAt} /></td>
-              <td>${pct(p.uptime.h24)}</td><td>${pct(p.uptime.d7)}</td><td>${pct(p.uptime.d30)}</td>
+              <td class="nowrap">${uptimePct(p.uptime.h24)}</td><td class="nowrap">${uptimePct(p.uptime.d7)}</td><td class="nowrap">${uptimePct(p.uptime.d30)}</td>
               <td><${Sparkline} points=${p.sparkline} label=${`${p.probe} p95 latency over 24 hours`} /></td>
             </tr>`,
           )}

@@ -5,16 +5,17 @@ import type {
   ProbesAnswer,
 } from '../../functions/core/status/api';
 import type { Incident, ProbeFailure } from '../../functions/core/status/types';
-import { download, seg, usePoll } from '../api';
+import { download, qs, seg, usePoll } from '../api';
 import { Chart } from '../chart';
-import { downtime } from '../text';
+import { downtime, incidentTarget, uptimePct } from '../text';
 import {
   Empty,
+  href,
   Loading,
   ms,
+  Name,
   Pill,
   ProbeState,
-  pct,
   SafeLink,
   Scroll,
   Time,
@@ -29,18 +30,36 @@ export const Probes = () => {
   return html`<h1 tabindex="-1">Probes</h1><${Loading} state=${probes}>${(a: ProbesAnswer) => html`<${ProbeTable} probes=${a.probes} />`}<//>`;
 };
 
-export const IncidentTable = ({ incidents }: { incidents: Incident[] }) =>
+/**
+ * An incident's title, linked to the page of its cause (the probe or heartbeat; the runs of a
+ * gate or tests incident): on-call goes from the alert to what failed. A link to a list says so
+ * in its name ("… (runs)"). `linked` false: the page already is the cause's (a probe's).
+ */
+const IncidentTitle = ({ i, linked }: { i: Incident; linked: boolean }) => {
+  const target = linked ? incidentTarget(i) : undefined;
+  if (!target) return html`<${Name} name=${i.title} />`;
+  const [page = '', ...rest] = target.parts;
+  return html`<a href=${`${href(page, ...rest)}${qs(target.query ?? {})}`}><${Name} name=${i.title} />${target.list ? ` (${target.list})` : ''}</a>`;
+};
+
+export const IncidentTable = ({
+  incidents,
+  linked = true,
+}: {
+  incidents: Incident[];
+  linked?: boolean;
+}) =>
   incidents.length === 0
     ? html`<${Empty}>No incidents.<//>`
     : html`<${Scroll}><table>
         <thead><tr><th scope="col">State</th><th scope="col">Incident</th><th scope="col">Fired</th><th scope="col">Resolved</th><th scope="col">Last error</th></tr></thead>
         <tbody>${incidents.map(
-          (i) => html`<tr>
+          (i) => html`<tr key=${i.incidentId}>
             <td><${Pill} status=${i.resolvedAt ? 'RESOLVED' : 'FIRING'} /> <small>${i.severity}</small></td>
-            <td>${i.title}<br /><small>${i.checkKey}</small></td>
+            <td><${IncidentTitle} i=${i} linked=${linked} /><br /><small><${Name} name=${i.checkKey} /></small></td>
             <td><${Time} iso=${i.firedAt} /></td>
-            <td>${i.resolvedAt ? html`<${Time} iso=${i.resolvedAt} /> <small>${downtime(i.downtimeSeconds)}</small>` : 'ongoing'}</td>
-            <td>${i.lastError ?? '—'}</td>
+            <td>${i.resolvedAt ? html`<${Time} iso=${i.resolvedAt} /> <small class="nowrap">${downtime(i.downtimeSeconds)}</small>` : 'ongoing'}</td>
+            <td class="text">${i.lastError ?? '—'}</td>
           </tr>`,
         )}</tbody>
       </table><//>`;
@@ -48,12 +67,12 @@ export const IncidentTable = ({ incidents }: { incidents: Incident[] }) =>
 /** A failure; a browser or multi-step check's also shows its failed step, step timings and screenshot. */
 const FailureRow = ({ f }: { f: ProbeFailure }) => html`<tr>
   <td><${Time} iso=${f.checkedAt} /></td>
-  <td>${f.assertion}${f.step ? html`<br /><small>step ${f.step}</small>` : null}</td>
-  <td>${f.message}
+  <td>${f.assertion}${f.step ? html`<br /><small>step <${Name} name=${f.step} /></small>` : null}</td>
+  <td class="text">${f.message}
     ${f.steps ? html`<ol class="steps" aria-label="Step timings">${f.steps.map((st) => html`<li>${st.name}: ${st.status}, ${ms(st.latencyMs)}</li>`)}</ol>` : null}
     ${f.screenshot ? html`<button type="button" onClick=${() => download(f.screenshot as string, `${f.probe}-${f.checkedAt}.png`)}>Screenshot</button>` : null}
   </td>
-  <td>${f.statusCode ?? '—'}</td><td>${ms(f.latencyMs)}</td>
+  <td>${f.statusCode ?? '—'}</td><td class="nowrap">${ms(f.latencyMs)}</td>
 </tr>`;
 
 export const Probe = ({ project, probe }: { project: string; probe: string }) => {
@@ -61,24 +80,31 @@ export const Probe = ({ project, probe }: { project: string; probe: string }) =>
   return html`<h1 tabindex="-1">Probe ${probe}</h1>
     <${Loading} state=${detail}>${(d: ProbeDetailAnswer) => {
       const s = d.summary;
+      // A line needs two hours with samples; after a fresh start one of the 168 has any.
+      const sampled = d.latency.filter(
+        (p) => p.p50 !== null || p.p95 !== null || p.p99 !== null,
+      ).length;
+      // Only the status is a live region: the "Checked 3 s ago" beside it changes every poll,
+      // and a screen reader would read the whole block out each time.
       return html`
-        <p class="facts" aria-live="polite">
-          <span>Status: <${ProbeState} status=${s.status} configured=${s.configured} /></span>
+        <p class="facts">
+          <span aria-live="polite">Status: <${ProbeState} status=${s.status} configured=${s.configured} /></span>
           <span>Checked <${Time} iso=${s.checkedAt} /> (${ms(s.latencyMs)})</span>
-          <span>Uptime 24 h ${pct(s.uptime.h24)}, 7 d ${pct(s.uptime.d7)}, 30 d ${pct(s.uptime.d30)}</span>
+          <span>Uptime 24 h ${uptimePct(s.uptime.h24)}, 7 d ${uptimePct(s.uptime.d7)}, 30 d ${uptimePct(s.uptime.d30)}</span>
           ${s.url ? html`<span>Target: <${SafeLink} url=${s.url} /></span>` : null}
+          ${s.runbookUrl ? html`<span><${SafeLink} url=${s.runbookUrl}>Runbook</${SafeLink}></span>` : null}
         </p>
         <h2>Uptime, last ${d.days.length} days</h2>
         <${UptimeBars} days=${d.days} label=${`${probe}: uptime per day over ${d.days.length} days, oldest first`} />
         <h2>Latency, last 7 days</h2>
         ${
-          d.latency.length > 1
+          sampled > 1
             ? html`<${Chart} title=${`${probe} latency per hour`} unit="ms" at=${d.latency.map((p) => p.at)} series=${[
                 { label: 'p50', color: '#2e7d32', values: d.latency.map((p) => p.p50) },
                 { label: 'p95', color: '#1565c0', values: d.latency.map((p) => p.p95) },
                 { label: 'p99', color: '#6a1b9a', values: d.latency.map((p) => p.p99) },
               ]} />`
-            : html`<${Empty}>Not enough samples yet.<//>`
+            : html`<${Empty}>Not enough samples yet: the chart starts once two hours have latency samples.<//>`
         }
         <h2>Recent failures</h2>
         ${
@@ -88,7 +114,7 @@ export const Probe = ({ project, probe }: { project: string; probe: string }) =>
               <tbody>${d.failures.map((f) => html`<${FailureRow} f=${f} />`)}</tbody></table><//>`
         }
         <h2>Incidents</h2>
-        <${IncidentTable} incidents=${d.incidents} />
+        <${IncidentTable} incidents=${d.incidents} linked=${false} />
         <h2>Maintenance windows</h2>
         ${
           d.maintenance.length === 0
@@ -101,13 +127,19 @@ export const Probe = ({ project, probe }: { project: string; probe: string }) =>
     }}<//>`;
 };
 
-export const Alerts = () => {
-  const open = usePoll<IncidentsAnswer>('/v1/incidents?open=true', true);
-  const recent = usePoll<IncidentsAnswer>('/v1/incidents?days=30');
-  return html`<h1 tabindex="-1">Alerts</h1>
+/** `#/alerts?project=…`: one project's incidents (the overview's "Open incidents" links here). */
+export const Alerts = ({ query }: { query: URLSearchParams }) => {
+  const project = query.get('project') ?? '';
+  const open = usePoll<IncidentsAnswer>(`/v1/incidents${qs({ open: 'true', project })}`, true);
+  const recent = usePoll<IncidentsAnswer>(`/v1/incidents${qs({ days: 30, project })}`);
+  // The open ones are listed once, above. (The 30 days refresh less often: one resolved since
+  // shows there as firing until their next refresh, rather than in neither list.)
+  const openIds = new Set(open.data?.incidents.map((i) => i.incidentId));
+  return html`<h1 tabindex="-1">${project ? `Alerts of ${project}` : 'Alerts'}</h1>
+    ${project ? html`<p>Incidents of project ${project} only. <a href=${href('alerts')}>Alerts of every project</a></p>` : null}
     <h2>Open incidents</h2>
     <${Loading} state=${open}>${(a: IncidentsAnswer) => html`<${IncidentTable} incidents=${a.incidents} />`}<//>
-    <h2>Last 30 days</h2>
-    <${Loading} state=${recent}>${(a: IncidentsAnswer) => html`<${IncidentTable} incidents=${a.incidents} />`}<//>
+    <h2>Last 30 days, besides the open ones</h2>
+    <${Loading} state=${recent}>${(a: IncidentsAnswer) => html`<${IncidentTable} incidents=${a.incidents.filter((i) => !openIds.has(i.incidentId))} />`}<//>
     <p class="note">Delivery per channel (Slack, webhook, email) is reported by the notify function's metrics; this API does not list it yet.</p>`;
 };

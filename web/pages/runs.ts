@@ -3,7 +3,8 @@ import { useState } from 'preact/hooks';
 import type { RunsAnswer } from '../../functions/core/history/queries';
 import type { RunRecord } from '../../functions/core/history/types';
 import type { RunDetailAnswer } from '../../functions/core/status/api';
-import { download, getJson, qs, seg, usePoll } from '../api';
+import { ApiError, download, getJson, qs, seg, usePoll } from '../api';
+import { FLAKY_RULES, testSearch } from '../text';
 import { Empty, href, Loading, Name, Pill, Scroll, short, Time } from '../ui';
 import { runFacts } from './overview';
 
@@ -100,7 +101,11 @@ export const Runs = ({ project, query }: { project: string; query: URLSearchPara
 
 export const Run = ({ project, runId }: { project: string; runId: string }) => {
   const run = usePoll<RunDetailAnswer>(`/v1/projects/${seg(project)}/runs/${seg(runId)}`);
-  return html`<${Loading} state=${run}>${(d: RunDetailAnswer) => html`
+  // The heading comes with the run; a run that cannot be read gets one with the error, so the
+  // page still has its <h1> (and focus a heading to move to).
+  const failed = run.data === undefined && run.error !== undefined;
+  return html`${failed ? html`<h1 tabindex="-1">${run.error instanceof ApiError && run.error.status === 404 ? 'Run not found' : `Run ${runId}`}</h1>` : null}
+  <${Loading} state=${run}>${(d: RunDetailAnswer) => html`
     <h1 tabindex="-1">Run ${d.run.runId}</h1>
     <dl class="meta">
       <dt>Project</dt><dd><a href=${href('runs', project)}>${d.run.project}</a></dd>
@@ -118,7 +123,7 @@ export const Run = ({ project, runId }: { project: string; runId: string }) => {
       d.gate.checks.length === 0
         ? html`<${Empty}>No checks applied.<//>`
         : html`<${Scroll}><table><thead><tr><th scope="col">Check</th><th scope="col">Verdict</th><th scope="col">Message</th><th scope="col">Actual</th><th scope="col">Threshold</th></tr></thead>
-          <tbody>${d.gate.checks.map((c) => html`<tr><td>${c.id}</td><td><${Pill} status=${c.status} /></td><td>${c.message}</td><td>${c.actual ?? '—'}</td><td>${c.threshold ?? '—'}</td></tr>`)}</tbody></table><//>`
+          <tbody>${d.gate.checks.map((c) => html`<tr><td>${c.id}</td><td><${Pill} status=${c.status} /></td><td class="text">${c.message}</td><td>${c.actual ?? '—'}</td><td>${c.threshold ?? '—'}</td></tr>`)}</tbody></table><//>`
     }
     ${d.warnings.length ? html`<h2>Warnings</h2><ul>${d.warnings.map((w) => html`<li>${w}</li>`)}</ul>` : null}
     ${
@@ -130,6 +135,12 @@ export const Run = ({ project, runId }: { project: string; runId: string }) => {
             : html`<ul class="failures">${d.failedTests.map(
                 (t) => html`<li class="failure">
                 <h3>${t.name}</h3>
+                ${
+                  t.flaky
+                    ? html`<p><${Pill} status="flaky" /> ${FLAKY_RULES[t.flaky.reason] ?? t.flaky.reason} since <${Time} iso=${t.flaky.since} />: this failure may not be the change's.</p>`
+                    : null
+                }
+                <p><a href=${`${href('tests', project)}?${new URLSearchParams({ status: 'all', q: testSearch(t.name) })}`}>History of this test</a></p>
                 <p class="where">${[t.suite, t.classname].filter(Boolean).join(' › ')}${t.file ? ` (${t.file}${t.line ? `:${t.line}` : ''})` : ''}</p>
                 ${t.message ? html`<p class="message">${t.message}</p>` : null}
                 ${t.details ? html`<details><summary>Failure details</summary><pre>${t.details}</pre></details>` : null}

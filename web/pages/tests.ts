@@ -2,7 +2,7 @@ import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
 import type { TestsAnswer, TestView } from '../../functions/core/history/queries';
 import { getJson, qs, seg, usePoll } from '../api';
-import { NAME_SHOWN, shownName } from '../text';
+import { FLAKY_RULES, NAME_SHOWN, shownName } from '../text';
 import { Empty, href, Loading, OutcomeStrip, Pill, Scroll, Time } from '../ui';
 
 /** Flaky tests (rule and explanation), quarantine, outcome strips, failing tests, search. */
@@ -13,16 +13,10 @@ const TABS = [
   ['all', 'All'],
 ] as const;
 
-const RULES: Record<string, string> = {
-  'same-commit': 'failed and passed on one commit',
-  retried: 'passed only after a retry',
-  'flip-rate': 'flips between pass and fail often',
-};
-
 const Row = ({ t, project }: { t: TestView; project: string }) => html`<tr>
   <td><span class="test-name" title=${t.name.length > NAME_SHOWN ? t.name : undefined}>${shownName(t.name)}</span><br /><small>${shownName([t.suite, t.classname].filter(Boolean).join(' › '))}</small></td>
   <td>${t.last ? html`<a href=${href('run', project, t.last.runId)}><${Pill} status=${t.last.status} /></a> <${Time} iso=${t.last.at} />` : '—'}</td>
-  <td>${t.flaky ? html`<strong>${t.flaky.reason}</strong>: ${RULES[t.flaky.reason] ?? ''}<br /><small>${t.flaky.explanation}</small>` : '—'}</td>
+  <td>${t.flaky ? html`<strong>${t.flaky.reason}</strong>: ${FLAKY_RULES[t.flaky.reason] ?? ''}<br /><small>${t.flaky.explanation}</small>` : '—'}</td>
   <td>${
     t.quarantine
       ? html`${t.quarantine.owner}: ${t.quarantine.reason}<br /><small>${t.quarantine.expired ? 'expired' : 'until'} ${t.quarantine.expires}</small>`
@@ -101,7 +95,7 @@ export const Tests = ({ project, query }: { project: string; query: URLSearchPar
             key=${`${status}?${search}`}
             tests=${shown}
             project=${project}
-            caption=${`${shown.length} ${status} tests${matching}${partial}`}
+            caption=${`${shown.length} ${status === 'all' ? '' : `${status} `}tests${matching}${partial}`}
           />${further}`;
     }}<//>`;
 };

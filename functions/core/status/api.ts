@@ -152,6 +152,8 @@ export interface ProbeSummary {
   probe: string;
   /** From the config, when the probe is configured and checks a URL. */
   url?: string;
+  /** From the config: the check's `runbookUrl` (an http(s) URL), when it has one. */
+  runbookUrl?: string;
   tags: string[];
   /**
    * A probe or a heartbeat (heartbeat results are recorded beside the probes'); absent for a row

@@ -360,6 +360,7 @@ interface ProbeRow {
   probe: string;
   kind?: CheckKind;
   url?: string;
+  runbookUrl?: string;
   tags: string[];
   configured: boolean;
 }
@@ -393,6 +394,7 @@ const probeSummary = async (
     probe: p.probe,
     ...(p.kind === undefined ? {} : { kind: p.kind }),
     ...(p.url === undefined ? {} : { url: p.url }),
+    ...(p.runbookUrl === undefined ? {} : { runbookUrl: p.runbookUrl }),
     tags: p.tags,
     configured: p.configured,
     status: latest?.status ?? 'unknown',
@@ -415,6 +417,7 @@ const knownProbes = async (deps: StatusQueryDeps) => {
       probe: c.name,
       kind: c.kind,
       ...(c.url === undefined ? {} : { url: c.url }),
+      ...(c.runbookUrl === undefined ? {} : { runbookUrl: c.runbookUrl }),
       tags: c.tags,
       configured: true,
     });
@@ -505,6 +508,7 @@ export const queryProbe = async (
       probe,
       ...(configured ? { kind: configured.kind } : {}),
       ...(configured?.url === undefined ? {} : { url: configured.url }),
+      ...(configured?.runbookUrl === undefined ? {} : { runbookUrl: configured.runbookUrl }),
       tags,
       configured: configured !== undefined,
     },

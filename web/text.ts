@@ -79,6 +79,27 @@ export const testSearch = (name: string): string =>
     .trim()
     .slice(0, 200);
 
+/**
+ * One line per suite of a trend (a unit and an e2e suite would make one jagged line): each
+ * point's value in its suite's line, none in the others', over the times of every point (the
+ * chart joins a line across the gaps). The suites with the newest points first, at most `max`.
+ */
+export const seriesBySuite = <T extends { at: string; suite?: string }>(
+  points: readonly T[],
+  value: (p: T) => number | null,
+  max = 4,
+): { at: string[]; lines: { suite: string; values: (number | null)[] }[] } => {
+  const suites = [...new Set(points.map((p) => p.suite ?? '').reverse())].slice(0, max);
+  const shown = points.filter((p) => suites.includes(p.suite ?? ''));
+  return {
+    at: shown.map((p) => p.at),
+    lines: suites.map((suite) => ({
+      suite,
+      values: shown.map((p) => ((p.suite ?? '') === suite ? value(p) : null)),
+    })),
+  };
+};
+
 /** What each flaky rule of the history found (docs/history-and-flaky-tests.md). */
 export const FLAKY_RULES: Record<string, string> = {
   'same-commit': 'failed and passed on one commit',

@@ -6,6 +6,7 @@ import {
   incidentTarget,
   NAME_SHOWN,
   percentRange,
+  seriesBySuite,
   shownName,
   testSearch,
   tokenRefused,
@@ -163,5 +164,29 @@ describe("dashboard: a test's history search", () => {
     expect(testSearch('  adds\n  two\tnumbers ')).toBe('adds two numbers');
     expect(testSearch('bell\u0007 and \u007fdel')).toBe('bell and del');
     expect(testSearch(`param ${'x'.repeat(20_000)}`)).toHaveLength(200);
+  });
+});
+
+describe('dashboard: trends per suite', () => {
+  it('draws a line per suite over every point, the suites with the newest runs first', () => {
+    const points = [
+      { at: 't1', suite: 'unit', v: 1 },
+      { at: 't2', suite: 'e2e', v: 50 },
+      { at: 't3', v: 7 },
+      { at: 't4', suite: 'unit', v: 2 },
+    ];
+    expect(seriesBySuite(points, (p) => p.v)).toEqual({
+      at: ['t1', 't2', 't3', 't4'],
+      lines: [
+        { suite: 'unit', values: [1, null, null, 2] },
+        { suite: '', values: [null, null, 7, null] },
+        { suite: 'e2e', values: [null, 50, null, null] },
+      ],
+    });
+    // Beyond `max` suites, the oldest suite's points are left out, times included.
+    expect(seriesBySuite(points, (p) => p.v, 1)).toEqual({
+      at: ['t1', 't4'],
+      lines: [{ suite: 'unit', values: [1, 2] }],
+    });
   });
 });

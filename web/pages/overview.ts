@@ -7,7 +7,7 @@ import type {
 } from '../../functions/core/status/api';
 import { qs, usePoll } from '../api';
 import { Chart } from '../chart';
-import { uptimePct } from '../text';
+import { seriesBySuite, uptimePct } from '../text';
 import {
   Empty,
   href,
@@ -40,8 +40,26 @@ export const runFacts = (r: RunHeadline): string => {
   return '';
 };
 
+/** Line colours of a chart's suites, in order. */
+const SUITE_COLORS = ['#1565c0', '#2e7d32', '#ef6c00', '#6a1b9a'];
+
 const Project = ({ p }: { p: ProjectOverview }) => {
   const tests = p.trends.tests;
+  const perSuite = (value: (t: (typeof tests)[number]) => number | null) => {
+    const { at, lines } = seriesBySuite(tests, value);
+    return {
+      at,
+      series: lines.map((l, i) => ({
+        label: l.suite || '(no suite)',
+        color: SUITE_COLORS[i] as string,
+        values: l.values,
+      })),
+    };
+  };
+  const passRate = perSuite((t) =>
+    t.passRate === undefined ? null : Math.round(t.passRate * 1000) / 10,
+  );
+  const duration = perSuite((t) => (t.durationMs === undefined ? null : t.durationMs / 1000));
   // The facts' links hold their label ("Open incidents: 4"): a link named "4" says nothing of
   // where it leads. The incidents are this project's.
   return html`<section class="card">
@@ -68,10 +86,10 @@ const Project = ({ p }: { p: ProjectOverview }) => {
     <div class="charts">
       ${
         tests.length > 1
-          ? html`<${Chart} title=${`Pass rate on ${p.defaultBranch}`} at=${tests.map((t) => t.at)} unit="%" height=${160}
-            series=${[{ label: 'pass rate', color: '#2e7d32', values: tests.map((t) => (t.passRate === undefined ? null : Math.round(t.passRate * 1000) / 10)) }]} />
-          <${Chart} title=${`Suite duration on ${p.defaultBranch}`} at=${tests.map((t) => t.at)} unit="s" height=${160}
-            series=${[{ label: 'duration', color: '#1565c0', values: tests.map((t) => (t.durationMs === undefined ? null : t.durationMs / 1000)) }]} />`
+          ? html`<${Chart} title=${`Pass rate on ${p.defaultBranch}`} at=${passRate.at} unit="%" height=${160}
+            series=${passRate.series} />
+          <${Chart} title=${`Suite duration on ${p.defaultBranch}`} at=${duration.at} unit="s" height=${160}
+            series=${duration.series} />`
           : null
       }
       ${

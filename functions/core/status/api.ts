@@ -71,6 +71,8 @@ export interface TrendPoint {
   at: string;
   runId: string;
   commit?: string;
+  /** The run's suite: a unit and an e2e suite are two lines of a chart, not one. */
+  suite?: string;
   /** passed / (total − skipped), 0..1 (tests runs; absent when nothing ran). */
   passRate?: number;
   durationMs?: number;

@@ -192,6 +192,7 @@ const trendPoint = (r: RunHeadline): TrendPoint => {
     at: r.ingestedAt,
     runId: r.runId,
     ...(r.commit === undefined ? {} : { commit: r.commit }),
+    ...(r.suite === undefined ? {} : { suite: r.suite }),
     ...(t && ran > 0 ? { passRate: t.passed / ran } : {}),
     ...(r.facts.durationMs === undefined ? {} : { durationMs: r.facts.durationMs }),
     ...(typeof r.facts.coverage?.lines === 'number' ? { linesPct: r.facts.coverage.lines } : {}),

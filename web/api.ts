@@ -120,6 +120,8 @@ const QUIET_MS = 30_000;
 
 export interface Loaded<T> {
   data?: T;
+  /** When `data` arrived (ISO): what a failed refresh leaves on the page is that old. */
+  at?: string;
   error?: ApiError | Error;
 }
 
@@ -138,7 +140,7 @@ export const usePoll = <T>(path: string | null, live = false): Loaded<T> => {
       if (document.visibilityState !== 'hidden') {
         try {
           const data = await getJson<T>(path);
-          if (!stopped) setState({ data });
+          if (!stopped) setState({ data, at: new Date().toISOString() });
         } catch (error) {
           if (!stopped) setState((s) => ({ ...s, error: error as Error }));
         }

@@ -122,6 +122,12 @@ export const Pill = ({ status }: { status: string }) =>
 
 // --- page scaffolding ------------------------------------------------------------------------
 
+/** Why a request failed, in words: fetch's own "Failed to fetch" says nothing of the cause. */
+const failure = (error: Error): string =>
+  error instanceof TypeError
+    ? 'Vigil did not answer: it may be stopped or unreachable from here'
+    : error.message;
+
 export const Loading = <T>({
   state,
   children,
@@ -130,8 +136,8 @@ export const Loading = <T>({
   children: (data: T) => ComponentChildren;
 }) => {
   if (state.data !== undefined)
-    return html`${state.error ? html`<p class="error" role="alert">Refresh failed: ${state.error.message}</p>` : null}${children(state.data)}`;
-  if (state.error) return html`<p class="error" role="alert">${state.error.message}</p>`;
+    return html`${state.error ? html`<p class="error" role="alert">Could not refresh (${failure(state.error)}): this is what Vigil answered <${Time} iso=${state.at} />.</p>` : null}${children(state.data)}`;
+  if (state.error) return html`<p class="error" role="alert">${failure(state.error)}</p>`;
   return html`<p aria-busy="true">Loading…</p>`;
 };
 

@@ -758,6 +758,22 @@ describe.skipIf(!ok)('dashboard in Chromium', () => {
     }
   });
 
+  it('says when a refresh gets no answer, and how old the page it keeps is', async () => {
+    await go('#/');
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    // Vigil stopped or out of reach: the next poll's request fails (fetch: "Failed to fetch").
+    await page.route('**/v1/probes', (route) => route.abort('connectionrefused'));
+    try {
+      const alert = page.getByRole('alert').filter({ hasText: 'Could not refresh' });
+      await alert.waitFor();
+      expect(await alert.textContent()).toMatch(
+        /^Could not refresh \(Vigil did not answer: it may be stopped or unreachable from here\): this is what Vigil answered \d+ s ago\.$/,
+      );
+    } finally {
+      await page.unrouteAll();
+    }
+  });
+
   it('keeps the other columns readable next to a 300-character branch name, without page overflow', async () => {
     // Ingest takes names of up to 256 characters; the API's answers stretch them to 300 (the
     // branch) and 400 (the suite): the page must not rely on the limit.

@@ -15,7 +15,17 @@ export interface ConfiguredCheck {
   url?: string;
   /** The check's `runbookUrl`: what on-call reads when it fires. */
   runbookUrl?: string;
+  /** A heartbeat's schedule, as its config says it. */
+  schedule?: HeartbeatSchedule;
   tags: string[];
+}
+
+/** When a heartbeat's pings are expected: `periodSeconds`, or `cron` in `timezone` (UTC). */
+export interface HeartbeatSchedule {
+  periodSeconds?: number;
+  cron?: string;
+  timezone?: string;
+  graceSeconds: number;
 }
 
 /**
@@ -36,6 +46,11 @@ export const configuredChecks = (config: VigilConfig): ConfiguredCheck[] => [
     project: h.project ?? config.project,
     name: h.name,
     ...(h.runbookUrl === undefined ? {} : { runbookUrl: h.runbookUrl }),
+    schedule: {
+      graceSeconds: h.graceSeconds,
+      ...(h.periodSeconds === undefined ? {} : { periodSeconds: h.periodSeconds }),
+      ...(h.cron === undefined ? {} : { cron: h.cron, timezone: h.timezone ?? 'UTC' }),
+    },
     tags: h.tags,
   })),
 ];

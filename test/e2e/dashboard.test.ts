@@ -685,6 +685,13 @@ describe.skipIf(!ok)('dashboard in Chromium', () => {
     // A line needs two points: one point is a dot, never a polyline that draws nothing.
     expect(await row.locator('svg.spark circle').count()).toBe(1);
     expect(await row.locator('svg.spark polyline').count()).toBe(0);
+    // The heartbeat's page says when pings are expected, not a latency it does not have.
+    await go('#/probe/shop/nightly-backup');
+    await page.getByRole('heading', { name: 'Heartbeat nightly-backup' }).waitFor();
+    expect(await page.locator('.facts').textContent()).toContain(
+      'Expected every 86400 s, late after 300 s more',
+    );
+    expect(await page.getByRole('heading', { name: /^Latency/ }).count()).toBe(0);
   });
 
   it('can be used with the keyboard alone', async () => {

@@ -548,7 +548,13 @@ describe('probes and incidents', () => {
       ['checkout', 'probe', true, true],
       ['nightly', 'heartbeat', true, true],
     ]);
-    expect(detail.summary).toMatchObject({ kind: 'heartbeat', configured: true, status: 'down' });
+    expect(detail.summary).toMatchObject({
+      kind: 'heartbeat',
+      configured: true,
+      status: 'down',
+      schedule: { periodSeconds: 3600, graceSeconds: 300 },
+    });
+    expect(list.probes.find((p) => p.probe === 'checkout')).not.toHaveProperty('schedule');
     expect(detail.incidents.map((i) => i.checkKey)).toEqual(['heartbeat:shop/nightly']);
   });
 

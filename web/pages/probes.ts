@@ -1,4 +1,5 @@
 import { html } from 'htm/preact';
+import type { HeartbeatSchedule } from '../../functions/core/check-key';
 import type {
   IncidentsAnswer,
   ProbeDetailAnswer,
@@ -75,9 +76,14 @@ const FailureRow = ({ f }: { f: ProbeFailure }) => html`<tr>
   <td>${f.statusCode ?? '—'}</td><td class="nowrap">${ms(f.latencyMs)}</td>
 </tr>`;
 
+/** A heartbeat's schedule in words: `every 3600 s` or `at cron 30 2 * * * (Europe/Berlin)`. */
+const schedule = (s: HeartbeatSchedule): string =>
+  `${s.cron === undefined ? `every ${s.periodSeconds ?? '?'} s` : `at cron ${s.cron} (${s.timezone ?? 'UTC'})`}, late after ${s.graceSeconds} s more`;
+
 export const Probe = ({ project, probe }: { project: string; probe: string }) => {
   const detail = usePoll<ProbeDetailAnswer>(`/v1/probes/${seg(project)}/${seg(probe)}`, true);
-  return html`<h1 tabindex="-1">Probe ${probe}</h1>
+  const heartbeat = detail.data?.summary.kind === 'heartbeat';
+  return html`<h1 tabindex="-1">${heartbeat ? 'Heartbeat' : 'Probe'} ${probe}</h1>
     <${Loading} state=${detail}>${(d: ProbeDetailAnswer) => {
       const s = d.summary;
       // A line needs two hours with samples; after a fresh start one of the 168 has any.
@@ -89,22 +95,29 @@ export const Probe = ({ project, probe }: { project: string; probe: string }) =>
       return html`
         <p class="facts">
           <span aria-live="polite">Status: <${ProbeState} status=${s.status} configured=${s.configured} /></span>
-          <span>Checked <${Time} iso=${s.checkedAt} /> (${ms(s.latencyMs)})</span>
+          ${
+            heartbeat
+              ? html`<span>Last result <${Time} iso=${s.checkedAt} /></span>
+                ${s.schedule ? html`<span>Expected ${schedule(s.schedule)}</span>` : null}`
+              : html`<span>Checked <${Time} iso=${s.checkedAt} /> (${ms(s.latencyMs)})</span>`
+          }
           <span>Uptime 24 h ${uptimePct(s.uptime.h24)}, 7 d ${uptimePct(s.uptime.d7)}, 30 d ${uptimePct(s.uptime.d30)}</span>
           ${s.url ? html`<span>Target: <${SafeLink} url=${s.url} /></span>` : null}
           ${s.runbookUrl ? html`<span><${SafeLink} url=${s.runbookUrl}>Runbook</${SafeLink}></span>` : null}
         </p>
         <h2>Uptime, last ${d.days.length} days</h2>
         <${UptimeBars} days=${d.days} label=${`${probe}: uptime per day over ${d.days.length} days, oldest first`} />
-        <h2>Latency, last 7 days</h2>
+        ${heartbeat ? null : html`<h2>Latency, last 7 days</h2>`}
         ${
-          sampled > 1
-            ? html`<${Chart} title=${`${probe} latency per hour`} unit="ms" at=${d.latency.map((p) => p.at)} series=${[
-                { label: 'p50', color: '#2e7d32', values: d.latency.map((p) => p.p50) },
-                { label: 'p95', color: '#1565c0', values: d.latency.map((p) => p.p95) },
-                { label: 'p99', color: '#6a1b9a', values: d.latency.map((p) => p.p99) },
-              ]} />`
-            : html`<${Empty}>Not enough samples yet: the chart starts once two hours have latency samples.<//>`
+          heartbeat
+            ? null
+            : sampled > 1
+              ? html`<${Chart} title=${`${probe} latency per hour`} unit="ms" at=${d.latency.map((p) => p.at)} series=${[
+                  { label: 'p50', color: '#2e7d32', values: d.latency.map((p) => p.p50) },
+                  { label: 'p95', color: '#1565c0', values: d.latency.map((p) => p.p95) },
+                  { label: 'p99', color: '#6a1b9a', values: d.latency.map((p) => p.p99) },
+                ]} />`
+              : html`<${Empty}>Not enough samples yet: the chart starts once two hours have latency samples.<//>`
         }
         <h2>Recent failures</h2>
         ${

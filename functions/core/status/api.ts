@@ -1,3 +1,4 @@
+import type { HeartbeatSchedule } from '../check-key';
 import type { ArchivePointer, Gate } from '../events';
 import type { FlakyReason } from '../history/types';
 import type { Incident, ProbeFailure } from './types';
@@ -156,6 +157,8 @@ export interface ProbeSummary {
   url?: string;
   /** From the config: the check's `runbookUrl` (an http(s) URL), when it has one. */
   runbookUrl?: string;
+  /** From the config: a heartbeat's schedule (`periodSeconds` or `cron`, and its grace). */
+  schedule?: HeartbeatSchedule;
   tags: string[];
   /**
    * A probe or a heartbeat (heartbeat results are recorded beside the probes'); absent for a row

@@ -1,5 +1,5 @@
 import { activeWindow, covers } from '../alerts/maintenance';
-import { checkKey, configuredChecks } from '../check-key';
+import { type ConfiguredCheck, checkKey, configuredChecks } from '../check-key';
 import type { MaintenanceWindow, VigilConfig } from '../config';
 import { loadCronParser } from '../cron';
 import { VigilError } from '../errors';
@@ -355,16 +355,25 @@ export const queryReport = async (
 
 // --- probes ----------------------------------------------------------------------------------
 
-/** A row of the probes list: what the config says of it (kind, url, tags), if it names it. */
+/** A row of the probes list, with the config's check of that name when it names one. */
 interface ProbeRow {
   project: string;
   probe: string;
-  kind?: CheckKind;
-  url?: string;
-  runbookUrl?: string;
-  tags: string[];
-  configured: boolean;
+  configured?: ConfiguredCheck;
 }
+
+/** What the summary shows of the config's check: its kind, target, runbook, schedule, tags. */
+const fromConfig = (c: ConfiguredCheck | undefined) =>
+  c === undefined
+    ? { tags: [], configured: false }
+    : {
+        kind: c.kind,
+        ...(c.url === undefined ? {} : { url: c.url }),
+        ...(c.runbookUrl === undefined ? {} : { runbookUrl: c.runbookUrl }),
+        ...(c.schedule === undefined ? {} : { schedule: c.schedule }),
+        tags: c.tags,
+        configured: true,
+      };
 
 const probeSummary = async (
   deps: StatusQueryDeps,
@@ -389,15 +398,11 @@ const probeSummary = async (
     deps.probes.counts(range('hour', hourNow - 167 * HOUR, hourNow + HOUR)),
     deps.probes.counts(range('day', dayNow - 29 * DAY, dayNow + DAY)),
   ]);
-  const key = checkKeyOf(p.kind, p.project, p.probe);
+  const key = checkKeyOf(p.configured?.kind, p.project, p.probe);
   return {
     project: p.project,
     probe: p.probe,
-    ...(p.kind === undefined ? {} : { kind: p.kind }),
-    ...(p.url === undefined ? {} : { url: p.url }),
-    ...(p.runbookUrl === undefined ? {} : { runbookUrl: p.runbookUrl }),
-    tags: p.tags,
-    configured: p.configured,
+    ...fromConfig(p.configured),
     status: latest?.status ?? 'unknown',
     ...(latest ? { checkedAt: latest.checkedAt, latencyMs: latest.latencyMs } : {}),
     uptime: { h24: uptime(hours), d7: uptime([week]), d30: uptime([month]) },
@@ -413,25 +418,10 @@ const knownProbes = async (deps: StatusQueryDeps) => {
   // Keyed as the probe history keys its rows: project and name.
   const rowKey = (project: string, name: string) => `${project}/${name}`;
   for (const c of configuredChecks(deps.config))
-    all.set(rowKey(c.project, c.name), {
-      project: c.project,
-      probe: c.name,
-      kind: c.kind,
-      ...(c.url === undefined ? {} : { url: c.url }),
-      ...(c.runbookUrl === undefined ? {} : { runbookUrl: c.runbookUrl }),
-      tags: c.tags,
-      configured: true,
-    });
+    all.set(rowKey(c.project, c.name), { project: c.project, probe: c.name, configured: c });
   for (const l of latest) {
     const key = rowKey(l.project, l.probe);
-    all.set(key, {
-      project: l.project,
-      probe: l.probe,
-      tags: [],
-      configured: false,
-      ...all.get(key),
-      latest: l,
-    });
+    all.set(key, { project: l.project, probe: l.probe, ...all.get(key), latest: l });
   }
   return [...all.values()].sort((a, b) =>
     a.project === b.project ? (a.probe < b.probe ? -1 : 1) : a.project < b.project ? -1 : 1,
@@ -504,15 +494,7 @@ export const queryProbe = async (
   const tags = configured?.tags ?? [];
   const summary = await probeSummary(
     deps,
-    {
-      project,
-      probe,
-      ...(configured ? { kind: configured.kind } : {}),
-      ...(configured?.url === undefined ? {} : { url: configured.url }),
-      ...(configured?.runbookUrl === undefined ? {} : { runbookUrl: configured.runbookUrl }),
-      tags,
-      configured: configured !== undefined,
-    },
+    { project, probe, ...(configured ? { configured } : {}) },
     latest,
     open,
     t,

@@ -368,14 +368,21 @@ export const probeSchema = z
     /** DNS checks: the record type asked for (default `A`). */
     recordType: z.optional(z.enum(['A', 'AAAA', 'CNAME', 'MX', 'NS', 'TXT'])),
     /** The URL of a single-request probe; a multi-step probe has `steps` instead. */
-    url: z.optional(httpUrl.check(z.refine((u) => secretNames(u).length === 0, NO_SECRET_IN_URL))),
+    url: z.optional(
+      httpUrl.check(
+        z.refine(
+          (u) => secretNames(u).length === 0 && placeholderTypo(u, undefined) === undefined,
+          NO_SECRET_IN_URL,
+        ),
+      ),
+    ),
     /** A multi-step API check: requests run in order, later ones using earlier ones' `extract`. */
     steps: z.optional(z.array(probeStepSchema).check(z.minLength(1), z.maxLength(20))),
     method: z._default(httpMethod, 'GET'),
     /** Header values may reference secrets as `{{secret:NAME}}`; they are never logged. */
     headers: headersOf(templated(false)),
     /** Sent as is: `{{secret:NAME}}` is resolved in a step's body, not here (refused below). */
-    body: z.optional(templated(false)),
+    body: z.optional(z.string()),
     /** Local mode: any interval >= 1 s. On AWS the schedule is 1 minute with `samplesPerMinute`. */
     intervalSeconds: z._default(z.int().check(z.gte(1), z.lte(3600)), 60),
     /** AWS: how many samples one scheduled invocation takes within its minute (1-6). */
@@ -868,6 +875,8 @@ const fieldsAt = (path: readonly PropertyKey[]): string[] => {
 const nearest = (key: string, names: readonly string[]): string | undefined => {
   let best: { name: string; distance: number } | undefined;
   for (const name of names) {
+    // A field of another member of a union (a webhook's `url` beside an email channel).
+    if (name === key) continue;
     const distance = editDistance(key.toLowerCase(), name.toLowerCase());
     if (distance <= Math.min(2, name.length >> 2) && (!best || distance < best.distance))
       best = { name, distance };

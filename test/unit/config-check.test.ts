@@ -242,10 +242,13 @@ describe('config validation', () => {
       expect(cronProblem(quartz), quartz).toMatch(
         /: "L", "W", "#" and "\?" are not cron\(8\) syntax$/,
       );
-    expect(cronProblem('@reboot')).toMatch(
-      /^"@reboot": not a schedule: use five fields .* @hourly$/,
-    );
-    for (const fine of ['@daily', '@HOURLY', '0 2 * JUL WED', '*/15 0-23/2 1,15 * 7'])
+    // The aliases the parser reads, as written: another would never match (a window never
+    // active, a heartbeat never expected).
+    for (const alias of ['@reboot', '@midnight', '@HOURLY', '@Daily'])
+      expect(cronProblem(alias), alias).toMatch(
+        /: not a schedule: use five fields .* @hourly \(@midnight: @daily\)$/,
+      );
+    for (const fine of ['@daily', '@hourly', '@yearly', '0 2 * JUL WED', '*/15 0-23/2 1,15 * 7'])
       expect(cronProblem(fine), fine).toBeUndefined();
   });
 
@@ -357,6 +360,24 @@ describe('config check: references, URLs and cross-field settings', () => {
     expect(step({ method: 'POST', body: '{"a":{"b":"{{vars.id}}","c":{{secret:K}}}}' })).toBe(
       'accepted',
     );
+  });
+
+  it('says a secret is not resolved in a URL, misspelt or not, and sends a single body as written', () => {
+    const probe = (extra: object) => problems({ probes: [{ name: 'p', ...extra }] });
+    expect(probe({ url: 'https://a.example.com/?k={{ secret: KEY }}' })).toMatch(
+      /^probes\.0\.url: \{\{secret:NAME\}\} is not resolved in a URL/,
+    );
+    expect(probe({ url: 'https://a.example.com/', method: 'POST', body: 'Hello {{name}}' })).toBe(
+      'accepted',
+    );
+    // No "did you mean" the very name: `url` is a webhook's field, not an email channel's.
+    expect(
+      problems({
+        alerts: {
+          channels: [{ type: 'email', address: 'a@b.example', url: 'https://x.example/' }],
+        },
+      }),
+    ).toBe('alerts.channels.0.url: unknown field');
   });
 
   it('refuses a header name that no request could carry', () => {

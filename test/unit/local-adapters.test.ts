@@ -490,14 +490,15 @@ describe('loadConfigFile', () => {
     await writeFile(later, "export default Promise.resolve({ project: 'later' });\n");
     expect((await loadConfigFile(later)).project).toBe('later');
     for (const [name, value, what] of [
-      ['map', 'new Map([["project", "x"]])', 'a Map'],
-      ['fn', '() => ({ project: "x" })', 'a function'],
-      ['list', '[{ project: "x" }]', 'an Array'],
+      ['map', 'new Map([["project", "x"]])', 'is a Map'],
+      ['fn', '() => ({ project: "x" })', 'is a function'],
+      ['list', '[{ project: "x" }]', 'is an Array'],
+      ['later-null', 'Promise.resolve(null)', 'resolves to null'],
     ]) {
       const file = join(dir, `${name}.config.mjs`);
       await writeFile(file, `export default ${value};\n`);
       await expect(loadConfigFile(file)).rejects.toThrow(
-        `Invalid Vigil config in ${file}: the default export is ${what}, not an object: write export default defineConfig({ ... })`,
+        `Invalid Vigil config in ${file}: the default export ${what}, not an object: write export default defineConfig({ ... })`,
       );
     }
   });

@@ -702,9 +702,14 @@ describe('public status page', () => {
     expect(page.components.map((c) => c.status)).toEqual(['degraded']);
     expect(page.overall).toBe('degraded');
     expect(page.maintenance.map((m) => m.components)).toEqual([['Shop']]);
-    // Both firing: an outage.
+    // Both failing and firing: an outage.
+    await deliver(probeEvents([sample('checkout', '2026-11-25T10:01:30.000Z', 'down')]));
     await deliver(alertEvents([alert('FIRING', '2026-11-25T10:02:00.000Z')]));
     expect(await status()).toBe('outage');
+    // A check up again is no outage, even with its incident still open (a RESOLVED held back
+    // by a maintenance window never reaches the incident store).
+    await deliver(probeEvents([sample('checkout', '2026-11-25T10:02:30.000Z', 'up')]));
+    expect(await status()).toBe('degraded');
     await deliver(alertEvents([alert('RESOLVED', '2026-11-25T10:03:00.000Z')]));
     await deliver(
       alertEvents([

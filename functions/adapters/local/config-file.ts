@@ -53,6 +53,12 @@ export const loadConfigFile = async (
       }
       // `export default loadConfig()` of an async function: what it resolves to is the config.
       if (isThenable(raw)) raw = await raw;
+      if (raw === undefined || raw === null)
+        throw new VigilError(
+          'bad_request',
+          `Invalid Vigil config in ${full}: the default export resolves to ${raw}, not an ` +
+            'object: write export default defineConfig({ ... })',
+        );
       if (!isPlainObject(raw))
         throw new VigilError(
           'bad_request',

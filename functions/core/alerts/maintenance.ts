@@ -35,9 +35,9 @@ export const cronProblem = (expression: string): string | undefined => {
   const shown = JSON.stringify(expression.slice(0, 80));
   const trimmed = expression.trim();
   if (trimmed.startsWith('@'))
-    return ALIASES.includes(trimmed.toLowerCase())
+    return ALIASES.includes(trimmed)
       ? undefined
-      : `${shown}: not a schedule: use five fields (${CRON_FIELDS}) or one of ${ALIASES.join(', ')}`;
+      : `${shown}: not a schedule: use five fields (${CRON_FIELDS}) or one of ${ALIASES.join(', ')} (@midnight: @daily)`;
   const fields = trimmed.split(/\s+/).filter(Boolean);
   if (fields.length !== 5)
     return fields.length === 6
@@ -60,8 +60,11 @@ export const cronProblem = (expression: string): string | undefined => {
   }
 };
 
-/** The `@` schedules of Debian's cron that repeat (`@reboot` does not). */
-const ALIASES = ['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly'];
+/**
+ * The `@` schedules the cron parser reads, as written (lower case): Debian's cron has these and
+ * `@midnight` (the same as `@daily`, which the parser does not know) and `@reboot` (no schedule).
+ */
+const ALIASES = ['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@hourly'];
 
 /** Each field's values (day-of-week 7 is Sunday, as 0). */
 const RANGES = [

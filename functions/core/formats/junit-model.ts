@@ -178,12 +178,21 @@ const ISO_SECONDS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/;
  * Playwright does, whose root has an `id` and is told before), jest-junit a `timestamp` to the
  * second and no `hostname` (pytest, Gradle, Catch2 and Ant write one).
  */
-const dialectOfFileSuite = (a: XmlAttributes): string | undefined => {
+const dialectOfFileSuite = (a: XmlAttributes, rootNamed: boolean): string | undefined => {
   if (a.get('errors') === undefined || a.get('skipped') === undefined) return undefined;
   const timestamp = a.get('timestamp') ?? '';
   const hasHost = a.get('hostname') !== undefined;
   if (hasHost && ISO_MILLIS_UTC.test(timestamp)) return 'vitest';
-  if (!hasHost && ISO_SECONDS.test(timestamp)) return 'jest-junit';
+  // Ginkgo writes the same suite, plus `package` and `disabled`, under a root without a name;
+  // jest-junit always names its root (`suiteName`, "jest tests" by default).
+  if (
+    !hasHost &&
+    ISO_SECONDS.test(timestamp) &&
+    rootNamed &&
+    a.get('package') === undefined &&
+    a.get('disabled') === undefined
+  )
+    return 'jest-junit';
   return undefined;
 };
 
@@ -255,6 +264,8 @@ export const junitBuilder = (): JunitBuilder => {
   let repetitions = false;
 
   let rootIsSuites = false;
+  /** The <testsuites> root has a `name` (jest-junit's always does). */
+  let rootNamed = false;
   let rootDeclared: Declared = { tests: undefined, failed: undefined, skipped: undefined };
   let topDeclared: Declared = { tests: undefined, failed: undefined, skipped: undefined };
   let topSuites = 0;
@@ -278,7 +289,7 @@ export const junitBuilder = (): JunitBuilder => {
         skipped: addDeclared(topDeclared.skipped, d.skipped),
       };
       if (dialect === undefined && topSuites === 1)
-        dialect = dialectOfSuite(a) ?? dialectOfFileSuite(a);
+        dialect = dialectOfSuite(a) ?? dialectOfFileSuite(a, rootNamed);
     }
   };
 
@@ -565,6 +576,7 @@ export const junitBuilder = (): JunitBuilder => {
         case 'testsuites':
           if (depth === 1) {
             rootIsSuites = true;
+            rootNamed = a.get('name') !== undefined;
             rootDeclared = declaredOf(a);
             rootErrors = count(a.get('errors')) ?? 0;
             dialect = dialectOfRoot(name, a);

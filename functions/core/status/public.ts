@@ -65,9 +65,11 @@ export const publicStatus = async (deps: StatusQueryDeps): Promise<PublicStatus>
     }),
   ]);
   const windows = deps.config.alerts.maintenance;
-  // A check is down for the public once its alert fires (its failureThreshold or window was
-  // reached), as long as it fires, and as badly as its severity says: one failed sample below
-  // the threshold is no outage, and a page that said so would not match its own incidents.
+  // A check is down for the public while its alert fires (its failureThreshold or window was
+  // reached) and it still fails, as badly as its severity says: one failed sample below the
+  // threshold is no outage, and a page that said so would not match its own incidents. Its
+  // latest sample counts too: a RESOLVED held back by a maintenance window leaves its incident
+  // open in the incident store, and a check that is up again is no outage.
   const openSeverity = new Map<string, PublicIncident['severity']>();
   for (const i of incidents)
     if (i.resolvedAt === undefined && openSeverity.get(i.checkKey) !== 'critical')
@@ -97,11 +99,11 @@ export const publicStatus = async (deps: StatusQueryDeps): Promise<PublicStatus>
     }
     const states = probes.map((p): PublicComponent['status'] => {
       if (activeWindow(windows, { probe: p.name, tags: p.tags }, now)) return 'maintenance';
+      const last = latest.find((l) => l.project === p.project && l.probe === p.name);
+      if (!last) return 'unknown';
       const open = openSeverity.get(checkKey(p.kind, p.project, p.name));
-      if (open) return open === 'critical' ? 'outage' : 'degraded';
-      return latest.some((l) => l.project === p.project && l.probe === p.name)
-        ? 'operational'
-        : 'unknown';
+      if (open && last.status === 'down') return open === 'critical' ? 'outage' : 'degraded';
+      return 'operational';
     });
     // Every check down: an outage; some (or a warning): degraded; else maintenance, then
     // operational once any check has a result.

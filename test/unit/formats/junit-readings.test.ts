@@ -98,6 +98,27 @@ describe('JUnit readings', () => {
     expect(generic.summary).toMatchObject({ total: 3, passed: 2, failed: 1, flaky: 0 });
   });
 
+  it('does not take Ginkgo for jest-junit: its suite has their attributes, but a package and an unnamed root', () => {
+    // Ginkgo's JUnit (onsi/ginkgo reporters/junit_report.go): errors, skipped and a timestamp to
+    // the second on the suite, no hostname, as jest-junit writes.
+    const text = `<testsuites tests="2" disabled="0" errors="0" failures="1" time="0.01">
+      <testsuite name="Calc Suite" package="/src/calc" tests="2" disabled="0" skipped="0" errors="0" failures="1" time="0.01" timestamp="2026-01-01T10:00:00">
+        <testcase name="[It] adds" classname="Calc Suite" status="failed" time="0.001"><failure message="boom">boom</failure></testcase>
+        <testcase name="[It] subtracts" classname="Calc Suite" status="passed" time="0.001"></testcase>
+      </testsuite></testsuites>`;
+    for (const parsed of [parseJunit(text), parseJunitReference(text)]) {
+      expect(parsed.dialect).toBeUndefined();
+      expect(parsed.warnings).toEqual([]);
+      expect(parsed.summary).toMatchObject({ total: 2, passed: 1, failed: 1 });
+    }
+    // The same suite under a named root without package and disabled: jest-junit's.
+    const jest = text
+      .replace('<testsuites tests', '<testsuites name="web tests" tests')
+      .replace(' package="/src/calc"', '')
+      .replace(' disabled="0" skipped', ' skipped');
+    expect(parseJunit(jest).dialect).toBe('jest-junit');
+  });
+
   it('never reads a repeated title of an unknown producer as a rerun: a failure stays failed', () => {
     // Vitest's file (real: projects/vitest-named) without what tells Vitest: a failed test and
     // a passed one of the same title are two tests (Vitest: "2 failed | 2 passed (4)").

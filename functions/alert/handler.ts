@@ -35,6 +35,8 @@ export interface AlertHandlerDeps {
   config: VigilConfig;
   store: AlertStateStore;
   dispatch: Dispatch;
+  /** A withheld RESOLVED on the bus only (the alert service's `announce`). */
+  announce?: Dispatch;
   clock: Clock;
   /** Where the pipeline metrics go. Default: the shared Powertools instance. */
   metrics?: Metrics;
@@ -146,7 +148,7 @@ const withTraceContext =
 
 /** `retireRemovedChecks` with the handler's deps, logging what it closed; never throws. */
 export const retireRemoved = async (
-  deps: Pick<AlertHandlerDeps, 'config' | 'store' | 'dispatch' | 'clock' | 'metrics'>,
+  deps: Pick<AlertHandlerDeps, 'config' | 'store' | 'dispatch' | 'announce' | 'clock' | 'metrics'>,
 ): Promise<void> => {
   try {
     const retired = await retireRemovedChecks(deps.config, {
@@ -157,6 +159,7 @@ export const retireRemoved = async (
           Kind: n.kind,
         });
       },
+      ...(deps.announce ? { announce: deps.announce } : {}),
       clock: deps.clock,
       maintenance: deps.config.alerts.maintenance,
       onHistoryError: (error, n) =>
@@ -225,6 +228,7 @@ export const createAlertHandler = (handlerDeps: AlertHandlerDeps) => {
       const result = await processObservation(obs, {
         store: deps.store,
         dispatch: deps.dispatch,
+        ...(deps.announce ? { announce: deps.announce } : {}),
         clock: deps.clock,
         maintenance: deps.config.alerts.maintenance,
         repeatMinutes: deps.config.alerts.repeatMinutes,

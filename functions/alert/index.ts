@@ -1,7 +1,7 @@
 import { dynamo, sns } from '../adapters/aws/clients';
 import { DynamoAlertStore } from '../adapters/aws/dynamodb-alert-store';
 import { busPublisher, lambdaEntry } from '../adapters/aws/lambda-entry';
-import { createSnsDispatch } from '../adapters/aws/sns-dispatch';
+import { createBusAnnounce, createSnsDispatch } from '../adapters/aws/sns-dispatch';
 import { systemClock } from '../core/ports';
 import { configFromEnv, requireEnv } from '../shared/lambda-config';
 import { metrics } from '../shared/powertools';
@@ -12,6 +12,8 @@ import { createAlertHandler } from './handler';
  * changes from the default bus (rule `EVENT_PATTERNS.alarms`) → alert state in DynamoDB →
  * SNS (topic per severity) and an `Alert State Changed` event on the Vigil bus.
  */
+const publisher = busPublisher();
+
 export const handler = lambdaEntry(
   'alert',
   createAlertHandler({
@@ -24,8 +26,9 @@ export const handler = lambdaEntry(
         critical: requireEnv('CRITICAL_TOPIC_ARN'),
         warning: requireEnv('WARNING_TOPIC_ARN'),
       },
-      publisher: busPublisher(),
+      publisher,
     }),
+    announce: createBusAnnounce(publisher),
     clock: systemClock,
     metrics,
   }),

@@ -58,6 +58,15 @@ export const snsPublishInput = (n: AlertNotification, topicArn: string) => {
   };
 };
 
+/** The `Alert State Changed` event of `n` on the Vigil bus (the alert service's `announce`). */
+export const createBusAnnounce =
+  (publisher: SnsDispatchOptions['publisher']): Dispatch =>
+  async (n) => {
+    await publisher.publish([
+      { source: SOURCES.alert, detailType: DETAIL_TYPES.alertStateChanged, detail: n },
+    ]);
+  };
+
 /**
  * AWS dispatch: the `Alert State Changed` event on the Vigil bus, then SNS (topic per
  * severity). Either failure throws, so the alert service keeps the notification in its outbox
@@ -66,9 +75,7 @@ export const snsPublishInput = (n: AlertNotification, topicArn: string) => {
 export const createSnsDispatch =
   (opts: SnsDispatchOptions): Dispatch =>
   async (n) => {
-    await opts.publisher.publish([
-      { source: SOURCES.alert, detailType: DETAIL_TYPES.alertStateChanged, detail: n },
-    ]);
+    await createBusAnnounce(opts.publisher)(n);
     const topic = n.severity === 'critical' ? opts.topics.critical : opts.topics.warning;
     await opts.client.send(new PublishCommand(snsPublishInput(n, topic)));
   };

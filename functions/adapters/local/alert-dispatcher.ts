@@ -140,13 +140,18 @@ export class LocalAlertDispatcher {
     return join(this.#opts.dataDir, NOTIFY_DEAD_LETTER_FILE);
   }
 
+  /** The service's `announce`: the event on the local bus, no channel notified. */
+  readonly announce = async (notification: AlertNotification): Promise<void> => {
+    await this.#opts.publisher.publish([
+      { source: SOURCES.alert, detailType: DETAIL_TYPES.alertStateChanged, detail: notification },
+    ]);
+  };
+
   /** The service's `dispatch`: bound, so it can be passed around. */
   readonly dispatch = async (notification: AlertNotification): Promise<void> => {
     // The event first: if the bus refuses it, nothing went out and the service keeps the
     // notification in its outbox for the next attempt.
-    await this.#opts.publisher.publish([
-      { source: SOURCES.alert, detailType: DETAIL_TYPES.alertStateChanged, detail: notification },
-    ]);
+    await this.announce(notification);
     if (!this.#emailNoticeLogged && this.#opts.channels.some((c) => c.type === 'email')) {
       this.#emailNoticeLogged = true;
       this.#log.info('email alert channels need AWS (SNS email subscriptions); skipped locally');

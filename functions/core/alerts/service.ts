@@ -62,6 +62,13 @@ export interface AlertServiceDeps {
   repeatMinutes: number;
   /** Read-apply-write attempts before giving up on a contended check. Default 5. */
   maxAttempts?: number;
+  /**
+   * Puts a withheld RESOLVED on the bus only (`Alert State Changed`, no channel notified), so
+   * the incident it ends is closed where incidents are kept (the status subscriber): without
+   * it, a check that recovered inside a maintenance window kept an "ongoing" incident. Best
+   * effort, as the history.
+   */
+  announce?: (notification: AlertNotification) => Promise<void>;
   /** History is best effort: its failures are reported here, never thrown. */
   onHistoryError?: (error: unknown, notification: AlertNotification) => void;
 }
@@ -123,7 +130,8 @@ export const processObservation = async (
     }
     if (state.version !== (prev?.version ?? 0)) {
       if (!(await store.putIfVersion(state, prev?.version ?? 0))) continue;
-      if (notification?.suppressedBy !== undefined) await record(deps, notification);
+      if (notification?.suppressedBy !== undefined)
+        await record(deps, notification, transition.withheld);
     }
     const flushed = await flush(state, deps);
     return {
@@ -140,12 +148,26 @@ export const processObservation = async (
   );
 };
 
-const record = async (deps: FlushDeps, n: AlertNotification): Promise<void> => {
+/**
+ * A notification in the history (sent, or `withheld`); a withheld RESOLVED of an incident whose
+ * FIRING went out (held back by a window, not `unannounced`) is also announced (`announce`).
+ */
+const record = async (
+  deps: FlushDeps & Pick<AlertServiceDeps, 'announce'>,
+  n: AlertNotification,
+  withheld: Transition['withheld'],
+): Promise<void> => {
   try {
     await deps.store.appendHistory(n);
   } catch (e) {
     deps.onHistoryError?.(e, n);
   }
+  if (n.kind === 'RESOLVED' && withheld === 'maintenance' && deps.announce)
+    try {
+      await deps.announce(n);
+    } catch (e) {
+      deps.onHistoryError?.(e, n);
+    }
 };
 
 const bump = (state: AlertState, deps: FlushDeps): AlertState => ({
@@ -210,7 +232,7 @@ const flush = async (
       break;
     }
     sent.push(n);
-    await record(deps, n);
+    await record(deps, n, undefined);
   }
   const released = await release(claimed, pending.slice(sent.length), deps);
   if (failure !== undefined) throw failure;
@@ -259,7 +281,7 @@ const FROM_CONFIG = /^(probe|heartbeat):/;
  */
 export const retireRemovedChecks = async (
   config: VigilConfig,
-  deps: FlushDeps & Pick<AlertServiceDeps, 'maintenance'>,
+  deps: FlushDeps & Pick<AlertServiceDeps, 'maintenance' | 'announce'>,
 ): Promise<string[]> => {
   const configured = configuredCheckKeys(config);
   const maxAttempts = Math.max(1, deps.maxAttempts ?? DEFAULT_ATTEMPTS);
@@ -289,7 +311,8 @@ export const retireRemovedChecks = async (
         prev = await deps.store.get(key);
         continue;
       }
-      if (notification?.suppressedBy !== undefined) await record(deps, notification);
+      if (notification?.suppressedBy !== undefined)
+        await record(deps, notification, transition.withheld);
       retired.push(key);
       await flush(state, deps);
       break;

@@ -68,8 +68,9 @@ export const publicStatus = async (deps: StatusQueryDeps): Promise<PublicStatus>
   // A check is down for the public while its alert fires (its failureThreshold or window was
   // reached) and it still fails, as badly as its severity says: one failed sample below the
   // threshold is no outage, and a page that said so would not match its own incidents. Its
-  // latest sample counts too: a RESOLVED held back by a maintenance window leaves its incident
-  // open in the incident store, and a check that is up again is no outage.
+  // latest sample counts too: a check that is up again is no outage, even while the RESOLVED
+  // that ends its incident has not reached the incident store (it is announced best effort when
+  // a maintenance window holds it back from the channels).
   const openSeverity = new Map<string, PublicIncident['severity']>();
   for (const i of incidents)
     if (i.resolvedAt === undefined && openSeverity.get(i.checkKey) !== 'critical')

@@ -103,6 +103,7 @@ export const subscribe = ({
         config,
         store: store.alerts,
         dispatch: alerts.dispatch,
+        announce: alerts.announce,
         clock: systemClock,
         metrics,
         // Done once at start (retireRemoved below), not at the first event.
@@ -147,6 +148,7 @@ export const subscribe = ({
         config,
         store: store.alerts,
         dispatch: alerts.dispatch,
+        announce: alerts.announce,
         clock: systemClock,
         metrics,
       }),

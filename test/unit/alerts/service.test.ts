@@ -173,15 +173,77 @@ describe('retireRemovedChecks', () => {
     const window = { probes: ['gone'], start: '2026-11-25T09:00:00Z', end: '2026-11-25T11:00:00Z' };
     const { alerts } = config([{ ...window, reason: 'move' }]);
 
-    // Act
-    await retireRemovedChecks(config(), { ...deps, maintenance: alerts.maintenance });
+    const announced: AlertNotification[] = [];
 
-    // Assess
+    // Act
+    await retireRemovedChecks(config(), {
+      ...deps,
+      maintenance: alerts.maintenance,
+      announce: async (n) => {
+        announced.push(n);
+      },
+    });
+
+    // Assess: no channel, but the incident's end is announced (the incident store closes it).
     expect(sent).toEqual([]);
     expect(store.history.at(-1)).toMatchObject({
       kind: 'RESOLVED',
       suppressedBy: expect.any(String),
     });
+    expect(announced).toEqual([store.history.at(-1)]);
     expect((await store.get('probe:shop/gone'))?.status).toBe('OK');
+  });
+});
+
+describe('a check that recovers inside a maintenance window', () => {
+  it('sends no RESOLVED to the channels, but announces it, so its incident closes; a failing announce is reported', async () => {
+    // Prepare: FIRING at 09:30 (sent), then a window from 10:00 to 11:00.
+    const sent: AlertNotification[] = [];
+    const announced: AlertNotification[] = [];
+    const errors: unknown[] = [];
+    const base = setup(async (n) => {
+      sent.push(n);
+    }, new Date('2026-11-25T09:30:00Z'));
+    await processObservation(obs('1', false, '2026-11-25T09:30:00Z'), base.deps);
+    expect(sent.map((n) => n.kind)).toEqual(['FIRING']);
+    const deps = {
+      ...base.deps,
+      clock: { now: () => new Date('2026-11-25T10:30:00Z') },
+      maintenance: [
+        { probes: [], tags: [], start: '2026-11-25T10:00:00Z', end: '2026-11-25T11:00:00Z' },
+      ],
+      announce: async (n: AlertNotification) => {
+        announced.push(n);
+      },
+      onHistoryError: (e: unknown) => errors.push(e),
+    };
+
+    // Act
+    await processObservation(obs('2', true, '2026-11-25T10:30:00Z'), deps);
+
+    // Assess
+    expect(sent.map((n) => n.kind)).toEqual(['FIRING']);
+    expect(announced).toEqual([
+      expect.objectContaining({ kind: 'RESOLVED', suppressedBy: expect.any(String) }),
+    ]);
+    expect(errors).toEqual([]);
+    // An incident that opened and ended inside the window was never announced: nor is its end.
+    await processObservation(obs('3', false, '2026-11-25T10:31:00Z'), deps);
+    await processObservation(obs('4', true, '2026-11-25T10:32:00Z'), deps);
+    expect(announced).toHaveLength(1);
+    // A bus that refuses it: reported as the history's failures are, never thrown.
+    // (its FIRING sent, as if no window: the service without one)
+    base.deps.clock = { now: () => new Date('2026-11-25T10:35:00Z') };
+    await processObservation(obs('5', false, '2026-11-25T10:35:00Z'), base.deps);
+    const refused = new Error('bus down');
+    await processObservation(obs('6', true, '2026-11-25T10:40:00Z'), {
+      ...deps,
+      clock: { now: () => new Date('2026-11-25T10:40:00Z') },
+      announce: async () => {
+        throw refused;
+      },
+    });
+    expect(errors).toEqual([refused]);
+    expect(sent.map((n) => n.kind)).toEqual(['FIRING', 'FIRING']);
   });
 });

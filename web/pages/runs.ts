@@ -137,7 +137,7 @@ export const Run = ({ project, runId }: { project: string; runId: string }) => {
                 <h3>${t.name}</h3>
                 ${
                   t.flaky
-                    ? html`<p><${Pill} status="flaky" /> ${FLAKY_RULES[t.flaky.reason] ?? t.flaky.reason} since <${Time} iso=${t.flaky.since} />: this failure may not be the change's.</p>`
+                    ? html`<p><${Pill} status="flaky" /> since <${Time} iso=${t.flaky.since} /> (${FLAKY_RULES[t.flaky.reason] ?? t.flaky.reason}): this failure may not be the change's.</p>`
                     : null
                 }
                 <p><a href=${`${href('tests', project)}?${new URLSearchParams({ status: 'all', q: testSearch(t.name) })}`}>History of this test</a></p>

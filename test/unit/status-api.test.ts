@@ -316,6 +316,39 @@ describe('projects and runs', () => {
     expect(after.failedTests.slice(1)).toEqual(others);
   });
 
+  it('marks a flaky failed test whose name the run digest clipped, by the start of its name', async () => {
+    const long = `renders ${'x'.repeat(600)}`;
+    const junit = Buffer.from(
+      `<testsuite name="s" tests="1" failures="1"><testcase classname="c" name="${long}" time="0.1"><failure message="no"/></testcase></testsuite>`,
+    );
+    const posted = await call('POST', '/v1/results', {
+      token: INGEST,
+      query: { project: 'shop', branch: 'main' },
+      body: junit,
+    });
+    expect(posted.status).toBe(202);
+    await deliver();
+    const { runId } = posted.body;
+    const since = '2026-11-20T10:00:00.000Z';
+    await (deps.history as MemoryHistory).putTest(
+      {
+        project: 'shop',
+        id: testId({ suite: 's', classname: 'c', name: long }),
+        suite: 's',
+        classname: 'c',
+        name: long,
+        outcomes: [],
+        flaky: { reason: 'flip-rate', explanation: 'flips', since },
+        version: 1,
+      },
+      0,
+    );
+    const detail = (await call('GET', `/v1/projects/shop/runs/${runId}`, { token: READ }))
+      .body as RunDetailAnswer;
+    expect(detail.failedTests[0]?.name).toHaveLength(512);
+    expect(detail.failedTests[0]?.flaky).toEqual({ reason: 'flip-rate', since });
+  });
+
   it('shows a run with its gate checks, failed tests with messages and stack traces, and the raw report', async () => {
     const { runId } = await post('junit/dorny-jest-junit.xml', {});
     const res = await call('GET', `/v1/projects/shop/runs/${runId}`, { token: READ });

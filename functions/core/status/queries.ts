@@ -317,7 +317,8 @@ export const queryRun = async (
 
 /**
  * The failed tests, those the history finds flaky now marked (with its reason): one read of the
- * project's flaky tests (the first FLAKY_CAP), and none when nothing failed.
+ * project's flaky tests (the first FLAKY_CAP), and none when nothing failed. A name the digest
+ * clipped (`clipText`: its first 511 characters and "…") is found by its start.
  */
 const withFlakyState = async (
   deps: StatusQueryDeps,
@@ -325,11 +326,26 @@ const withFlakyState = async (
   failed: FailedTest[],
 ): Promise<FailedTest[]> => {
   if (failed.length === 0 || !deps.history) return failed;
-  const flaky = await deps.history.listTests(project, { status: 'flaky', limit: FLAKY_CAP });
-  const byId = new Map(flaky.items.map((t) => [t.id, t.flaky]));
+  const flaky = (await deps.history.listTests(project, { status: 'flaky', limit: FLAKY_CAP }))
+    .items;
+  const byId = new Map(flaky.map((r) => [r.id, r]));
+  const startsAs = (shown: string, full: string) =>
+    shown === full || (shown.endsWith('…') && full.startsWith(shown.slice(0, -1)));
   return failed.map((t) => {
-    const state = byId.get(testId(t));
-    return state ? { ...t, flaky: { reason: state.reason, since: state.since } } : t;
+    const clipped = [t.suite, t.classname, t.name].some((s) => s.endsWith('…'));
+    const record =
+      byId.get(testId(t)) ??
+      (clipped
+        ? flaky.find(
+            (r) =>
+              startsAs(t.name, r.name) &&
+              startsAs(t.classname, r.classname) &&
+              startsAs(t.suite, r.suite),
+          )
+        : undefined);
+    return record?.flaky
+      ? { ...t, flaky: { reason: record.flaky.reason, since: record.flaky.since } }
+      : t;
   });
 };
 

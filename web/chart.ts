@@ -38,7 +38,8 @@ const plotIn = (
     {
       width: Math.max(el.clientWidth, 240),
       height,
-      legend: { live: false },
+      // One line needs no legend: the title names it.
+      legend: { live: false, show: series.length > 1 },
       cursor: { drag: { x: false, y: false } },
       scales: {
         x: { time: true },

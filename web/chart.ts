@@ -40,6 +40,8 @@ const plotIn = (
       height,
       // One line needs no legend: the title names it.
       legend: { live: false, show: series.length > 1 },
+      // The times in UTC, as the rest of the dashboard and the status page give them.
+      tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
       cursor: { drag: { x: false, y: false } },
       scales: {
         x: { time: true },
@@ -103,7 +105,7 @@ export const Chart = (props: ChartProps) => {
     })
     .join('; ');
   return html`<figure class="chart">
-    <figcaption>${title}</figcaption>
+    <figcaption>${title} <small>(UTC)</small></figcaption>
     <div ref=${ref} role="img" aria-label=${`${title}: ${at.length} points; ${summary}`}></div>
   </figure>`;
 };

@@ -275,7 +275,9 @@ describe('alert handler: probes', () => {
     minutes(70);
     await h.handle(probeEvent('up'));
     expect(headers()).toHaveLength(3);
-    expect(slackMessages[2]?.text).toBe('RESOLVED [critical] Probe checkout-api after 1h 10m');
+    expect(slackMessages[2]?.text).toBe(
+      'RESOLVED [critical] Probe checkout-api: recovered after 1h 10m down',
+    );
     const resolved = (await history(h.dataDir)).at(-1);
     expect(resolved).toMatchObject({
       kind: 'RESOLVED',
@@ -409,7 +411,9 @@ describe('alert handler: test runs and gates', () => {
     ]);
     expect(slackMessages).toHaveLength(2);
     expect(slackMessages[0]?.text).toContain('FIRING [warning] Tests shop/unit on main');
-    expect(slackMessages[1]?.text).toBe('RESOLVED [warning] Tests shop/unit on main after 8m');
+    expect(slackMessages[1]?.text).toBe(
+      'RESOLVED [warning] Tests shop/unit on main: recovered after 8m down',
+    );
   });
 });
 

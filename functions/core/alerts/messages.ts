@@ -282,9 +282,23 @@ export const slackPayload = (n: AlertNotification): SlackPayload => {
     ],
   });
   const downtime =
-    n.downtimeSeconds === undefined ? '' : ` after ${formatDuration(n.downtimeSeconds)}`;
+    n.downtimeSeconds === undefined
+      ? ''
+      : `: recovered after ${formatDuration(n.downtimeSeconds)} down`;
+  // The push text is what a phone shows: the error's first two lines (a failed gate's count and
+  // its first failed test), not the count alone.
   const error =
-    !resolved && n.lastError ? `: ${truncate(n.lastError.split('\n')[0] ?? '', 200)}` : '';
+    !resolved && n.lastError
+      ? `: ${truncate(
+          n.lastError
+            .split('\n')
+            .map((l) => l.trim())
+            .filter(Boolean)
+            .slice(0, 2)
+            .join(' — '),
+          200,
+        )}`
+      : '';
   const text = notice
     ? `${mark.label} [${n.severity}] ${n.title}: ${n.summary}`
     : `${mark.label} [${n.severity}] ${n.title}${resolved ? downtime : ` since ${formatTime(n.since)}`}${error}${n.reason ? ` (${n.reason})` : ''}`;
@@ -302,7 +316,9 @@ export const MAX_SUBJECT_CHARS = 99;
  */
 export const emailSubject = (n: AlertNotification): string => {
   const label = MARK[n.kind].label;
-  const raw = `[Vigil] ${label} ${n.severity}: ${n.title} (${n.project})`;
+  // A title that names the project already (`Tests shop/unit on main`) does not get it again.
+  const project = n.title.includes(`${n.project}/`) ? '' : ` (${n.project})`;
+  const raw = `[Vigil] ${label} ${n.severity}: ${n.title}${project}`;
   const ascii = raw
     .normalize('NFKD')
     .replace(/[\u0300-\u036f]/g, '')

@@ -125,6 +125,17 @@ describe('buildNotification', () => {
 describe('slackPayload', () => {
   const n = buildNotification('FIRING', firingState);
 
+  it("puts a failed run's first failed test in the push text, beside the count", () => {
+    const tests = buildNotification('FIRING', {
+      ...firingState,
+      title: 'Tests shop/unit on main',
+      lastError: '1 of 3 tests failed\n✗ cart.CartTest > checkout total: expected 42 but was 41\n',
+    });
+    expect(slackPayload(tests).text).toMatch(
+      /: 1 of 3 tests failed — ✗ cart\.CartTest &gt; checkout total: expected 42 but was 41$/,
+    );
+  });
+
   it('says what, since when, severity, last error, runbook and correlation id', () => {
     // Prepare
     const payload = slackPayload(n);
@@ -168,7 +179,9 @@ describe('slackPayload', () => {
     expect(text).toContain('*Downtime*\n12m 30s');
     expect(text).toContain('*Last error before recovery*');
     expect(text).not.toContain('runbook');
-    expect(payload.text).toBe('RESOLVED [critical] Probe checkout-api after 12m 30s');
+    expect(payload.text).toBe(
+      'RESOLVED [critical] Probe checkout-api: recovered after 12m 30s down',
+    );
   });
 
   it('never lets a name or message from a report format the message', () => {
@@ -277,6 +290,12 @@ describe('email', () => {
 
     // Assess
     expect(short).toBe('[Vigil] FIRING critical: Probe checkout-api (shop)');
+    // A title that names the project does not get it twice.
+    expect(
+      emailSubject(
+        buildNotification('FIRING', { ...firingState, title: 'Tests shop/unit on main' }),
+      ),
+    ).toBe('[Vigil] FIRING critical: Tests shop/unit on main');
     expect(subject.length).toBeLessThanOrEqual(MAX_SUBJECT_CHARS);
     expect(subject).toMatch(/^\[Vigil\] FIRING critical: Probe cafe-y+\.\.\.$/);
     expect(subject).toMatch(/^[\x20-\x7e]+$/);

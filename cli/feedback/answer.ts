@@ -4,6 +4,8 @@
  * the network and every string in it comes from a report, so it is hostile.
  */
 
+import { oneLine as flatten, inertJson, UNSAFE_RUNS } from '../../functions/core/plain-text';
+
 export type GateStatus = 'pass' | 'fail' | 'none';
 
 export interface Check {
@@ -68,23 +70,12 @@ export const finite = (v: unknown): number | undefined =>
 const count = (v: unknown): number => Math.max(0, Math.floor(finite(v) ?? 0));
 
 /**
- * What must never reach a log or a terminal as it is: C0 and C1 control characters (line
- * breaks; ESC, BEL and U+009B, which start terminal escape sequences), DEL, the Unicode line and
- * paragraph separators, and the bidirectional controls that make a line read other than it is
- * (U+061C, U+200E/U+200F, U+202A–U+202E, U+2066–U+2069).
- */
-const UNSAFE =
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters is the point
-  /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
-const UNSAFE_RUNS = new RegExp(`${UNSAFE.source}+`, 'g');
-
-/**
- * One line of text: control characters, line breaks and bidi controls become spaces (a name
- * must never start a new line in a log, where `::command::` lines are interpreted, nor steer
- * the terminal or the reading order), capped at `max`.
+ * One line of text: control characters, line breaks and bidi controls (`UNSAFE_CHARS`) become
+ * spaces (a name must never start a new line in a log, where `::command::` lines are
+ * interpreted, nor steer the terminal or the reading order), capped at `max`.
  */
 export const oneLine = (s: string, max = 300): string => {
-  const flat = s.replace(UNSAFE_RUNS, ' ').trim();
+  const flat = flatten(s);
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 };
 
@@ -108,9 +99,7 @@ export const logLine = (line: string): string =>
  * and still parses to the same value.
  */
 export const jsonLine = (value: unknown): string =>
-  JSON.stringify(value)
-    .replace(UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
-    .replaceAll('##[', '##\\u005b');
+  inertJson(JSON.stringify(value)).replaceAll('##[', '##\\u005b');
 
 const tests = (v: unknown): Test[] =>
   (Array.isArray(v) ? v : []).filter(isRecord).map((t) => {

@@ -3,7 +3,7 @@ import type { ConstructorOptions } from '@aws-lambda-powertools/logger/types';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Tracer } from '@aws-lambda-powertools/tracer';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../core/metrics/catalog';
-import { UNSAFE_CHARS } from '../core/plain-text';
+import { inertJson } from '../core/plain-text';
 
 /**
  * One logger, tracer and metrics instance per process, created at import time
@@ -23,10 +23,7 @@ export const SERVICE = process.env.POWERTOOLS_SERVICE_NAME ?? SERVICE_NAME;
 class InertLogger extends Logger {
   protected override printLog(logLevel: number, log: LogItem): void {
     log.prepareForPrint();
-    const line = JSON.stringify(log.getAttributes(), this.getJsonReplacer()).replace(
-      UNSAFE_CHARS,
-      (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-    );
+    const line = inertJson(JSON.stringify(log.getAttributes(), this.getJsonReplacer()));
     // Where Powertools' own console writes: warnings and errors to stderr, the rest to stdout.
     (logLevel >= LogLevelThreshold.WARN ? process.stderr : process.stdout).write(`${line}\n`);
   }

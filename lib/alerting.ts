@@ -24,6 +24,11 @@ export interface AlertingProps {
   readonly settings: StageSettings;
   readonly config: VigilConfig;
   /**
+   * Where the dashboard is served (the API's URL): messages link to their page there, unless
+   * the config's `alerts.dashboardUrl` names another address.
+   */
+  readonly dashboardUrl?: string;
+  /**
    * CloudWatch alarms whose name starts with this prefix feed the alert function (from the
    * account's default bus). Alarms without a physical name are named `<stackName>-...`.
    * @default - `${stackName}-`
@@ -184,6 +189,7 @@ export class Alerting extends Construct {
         CRITICAL_TOPIC_ARN: this.criticalTopic.topicArn,
         WARNING_TOPIC_ARN: this.warningTopic.topicArn,
         EVENT_BUS_NAME: props.eventBus.eventBusName,
+        ...(props.dashboardUrl === undefined ? {} : { VIGIL_DASHBOARD_URL: props.dashboardUrl }),
       },
     });
     const alertFn = this.alert.function;

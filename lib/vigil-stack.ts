@@ -130,6 +130,7 @@ export class VigilStack extends Stack {
       eventBus: this.events.bus,
       settings,
       config,
+      dashboardUrl: this.ingest.url,
     });
 
     // --- self-monitoring and the KPI dashboard --------------------------------------------

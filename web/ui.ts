@@ -1,6 +1,7 @@
 import { html } from 'htm/preact';
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
+import { dashboardPath } from '../functions/core/dashboard-links';
 import type { DayBar, LatencyPoint } from '../functions/core/status/api';
 import type { Loaded } from './api';
 import { NAME_SHOWN, shownName, uptimePct } from './text';
@@ -45,9 +46,8 @@ export const useRoute = (): Route => {
   return route;
 };
 
-/** A link inside the dashboard; every path segment is encoded. */
-export const href = (...parts: string[]): string =>
-  `#/${parts.map((p) => encodeURIComponent(p)).join('/')}`;
+/** A link inside the dashboard; every path segment is encoded (the alert messages' rule too). */
+export const href = (...parts: string[]): string => dashboardPath(parts);
 
 /** Links from data are followed only when they are http(s); anything else stays text. */
 export const SafeLink = ({ url, children }: { url: string; children?: ComponentChildren }) =>

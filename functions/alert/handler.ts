@@ -13,6 +13,7 @@ import {
 } from '../core/alerts/sources';
 import type { AlertState, Observation } from '../core/alerts/state';
 import type { VigilConfig } from '../core/config';
+import { dashboardLink } from '../core/dashboard-links';
 import { DETAIL_TYPES } from '../core/event-names';
 import type { AlertNotification, BusEvent } from '../core/events';
 import { PIPELINE_METRICS } from '../core/metrics/catalog';
@@ -45,6 +46,11 @@ export interface AlertHandlerDeps {
    * (default true: on AWS a new config means new containers). Local mode does it at start instead.
    */
   retireRemovedChecks?: boolean;
+  /**
+   * The dashboard's base address as this runtime serves it (local mode's own address, the
+   * API's URL on AWS), for the links in messages; the config's `alerts.dashboardUrl` wins.
+   */
+  dashboardUrl?: string;
 }
 
 /** What an event asks of the alert handler: an observation for the state machine, or a NOTICE. */
@@ -138,18 +144,41 @@ const sendNotice = async (
   return true;
 };
 
-/** Notifications carry the active span's trace context, so their delivery continues the trace. */
-const withTraceContext =
-  (dispatch: Dispatch): Dispatch =>
-  (n) => {
-    const traceparent = activeSpan()?.traceparent;
-    return dispatch(traceparent ? { ...n, traceparent } : n);
+type OutgoingDeps = Pick<AlertHandlerDeps, 'config' | 'dispatch' | 'announce' | 'dashboardUrl'>;
+
+/**
+ * What a notification carries as it leaves: the active span's trace context (its delivery
+ * continues the trace) and, when the dashboard's base address is known, the link to its page.
+ */
+const outgoing = <D extends OutgoingDeps>(deps: D): D => {
+  const base = deps.config.alerts.dashboardUrl ?? deps.dashboardUrl;
+  const wrap =
+    (dispatch: Dispatch): Dispatch =>
+    (n) => {
+      const traceparent = activeSpan()?.traceparent;
+      return dispatch({
+        ...n,
+        ...(traceparent ? { traceparent } : {}),
+        ...(base && n.dashboardPath ? { dashboardUrl: dashboardLink(base, n.dashboardPath) } : {}),
+      });
+    };
+  return {
+    ...deps,
+    dispatch: wrap(deps.dispatch),
+    ...(deps.announce ? { announce: wrap(deps.announce) } : {}),
   };
+};
+
+type RetireDeps = Pick<
+  AlertHandlerDeps,
+  'config' | 'store' | 'dispatch' | 'announce' | 'clock' | 'metrics' | 'dashboardUrl'
+>;
 
 /** `retireRemovedChecks` with the handler's deps, logging what it closed; never throws. */
-export const retireRemoved = async (
-  deps: Pick<AlertHandlerDeps, 'config' | 'store' | 'dispatch' | 'announce' | 'clock' | 'metrics'>,
-): Promise<void> => {
+export const retireRemoved = (handlerDeps: RetireDeps): Promise<void> =>
+  closeRemoved(outgoing(handlerDeps));
+
+const closeRemoved = async (deps: RetireDeps): Promise<void> => {
   try {
     const retired = await retireRemovedChecks(deps.config, {
       store: deps.store,
@@ -175,12 +204,12 @@ export const retireRemoved = async (
 };
 
 export const createAlertHandler = (handlerDeps: AlertHandlerDeps) => {
-  const deps = { ...handlerDeps, dispatch: withTraceContext(handlerDeps.dispatch) };
+  const deps = outgoing(handlerDeps);
   // Once per instance (a Lambda container), before its first event.
   let retired: Promise<void> | undefined =
     handlerDeps.retireRemovedChecks === false ? Promise.resolve() : undefined;
   return traceHandler('alert', async (event: BusEvent): Promise<void> => {
-    retired ??= retireRemoved(deps);
+    retired ??= closeRemoved(deps);
     await retired;
     const route = await routeEvent(event, deps.config);
     if (!route) {

@@ -31,5 +31,7 @@ export const handler = lambdaEntry(
     announce: createBusAnnounce(publisher),
     clock: systemClock,
     metrics,
+    // The API's URL (the stack sets it); the config's alerts.dashboardUrl wins.
+    ...(process.env.VIGIL_DASHBOARD_URL ? { dashboardUrl: process.env.VIGIL_DASHBOARD_URL } : {}),
   }),
 );

@@ -636,6 +636,19 @@ export const alertsSchema = z.strictObject({
   /** Failed test runs and failed gates alert on these branches (default: `defaultBranch`). */
   branches: z.optional(z.array(z.string().check(z.minLength(1)))),
   maintenance: z._default(z.array(maintenanceSchema), []),
+  /**
+   * The dashboard's address as the team opens it (a proxy, a custom domain): messages link to
+   * the run, probe or findings there. Default: local mode's own address, the API's URL on AWS.
+   */
+  dashboardUrl: z.optional(
+    httpUrl.check(
+      z.refine((url) => {
+        // One that is no URL at all is the URL check's to report.
+        const u = URL.canParse(url) ? new URL(url) : undefined;
+        return !/[?#]/.test(url) && !u?.username && !u?.password;
+      }, "must be the dashboard's base address, without a query, a #fragment or credentials (messages add the page after it, and a #token= there would be sent to every channel)"),
+    ),
+  ),
 });
 
 /** The public status page (`GET /status`, `GET /v1/status`): only what is named here is shown. */

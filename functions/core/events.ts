@@ -338,6 +338,13 @@ export const alertNotificationSchema = z.object({
   /** For RESOLVED: how long it was down. */
   downtimeSeconds: z.optional(z.number().check(z.nonnegative())),
   runbookUrl: z.optional(z.string()),
+  /**
+   * The dashboard page of what the notification is about, as the address's fragment
+   * (`#/run/<project>/<runId>`, `#/probe/<project>/<probe>`...); none for alarms.
+   */
+  dashboardPath: z.optional(z.string()),
+  /** That page's absolute address, when the dashboard's base address is known (sent messages). */
+  dashboardUrl: z.optional(z.string()),
   correlationId: z.string(),
   /** Set when a maintenance window suppressed delivery. */
   suppressedBy: z.optional(z.string()),

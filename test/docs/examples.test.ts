@@ -506,6 +506,9 @@ const probeWithSlack = async (dataDir: string) => {
     ...shippedConfig,
     ...documented,
     probes: probes.map((p) => ({ ...p, url: p.url.replace(documentedOrigin, serviceUrl) })),
+    // The links `npm start` puts in messages (its own address): this pipeline listens on a
+    // port of the system's choosing, which it cannot know before it starts.
+    alerts: { ...(documented.alerts as object), dashboardUrl: 'http://127.0.0.1:3000' },
   };
   const asDocumented = (s: string) => s.split(serviceUrl).join(documentedOrigin);
   const env = { VIGIL_SECRET_SLACK_WEBHOOK: slackUrl };

@@ -14,6 +14,7 @@ import {
 } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../functions/core/config';
+import { dashboardLink, dashboardPath } from '../../functions/core/dashboard-links';
 import { toProbeEvent } from '../../functions/core/probes/run';
 import { type LocalPipeline, startLocal } from '../../functions/runtime/local/runtime';
 import { buildWebFiles } from '../../web/build';
@@ -300,6 +301,23 @@ describe.skipIf(!ok)('dashboard in Chromium', () => {
     expect(await page.locator('a[href="/status"]').count()).toBe(0);
     await page.unrouteAll();
     await page.reload();
+  });
+
+  it('opens the page an alert message links to, once the token is given', async () => {
+    // The link of a failed run's FIRING, opened in a browser that has no token yet.
+    const link = dashboardLink(pipeline.url, dashboardPath(['run', 'shop', failedRunId]));
+    const own = await browser.newContext();
+    try {
+      const tab = await own.newPage();
+      await tab.goto(link);
+      await tab.getByRole('heading', { name: 'Sign in to Vigil' }).waitFor();
+      await tab.getByLabel('Token').fill(READ_TOKEN);
+      await tab.getByRole('button', { name: 'Sign in' }).click();
+      await tab.getByRole('heading', { name: `Run ${failedRunId}` }).waitFor();
+      expect(tab.url()).toBe(link);
+    } finally {
+      await own.close();
+    }
   });
 
   it('signs in from /#token=…, forgets it from the address bar and shows the overview', async () => {

@@ -77,6 +77,10 @@ beforeAll(async () => {
     });
   });
   const slackPort = await listen(slack);
+  // A port given, as `npm start` has one: the messages then link to the dashboard there.
+  const free = createServer();
+  const port = await listen(free);
+  await new Promise((r) => free.close(r));
   pipeline = await startLocal({
     config: parseConfig({
       project: 'shop',
@@ -96,7 +100,7 @@ beforeAll(async () => {
       },
     }),
     dataDir: await mkdtemp(join(tmpdir(), 'vigil-outage-')),
-    port: 0,
+    port,
     tokens: ['t'],
   });
 });
@@ -132,6 +136,8 @@ describe('outage → FIRING → RESOLVED (local mode)', () => {
     expect(blocks).toContain('checkout-api');
     expect(blocks).toContain('critical');
     expect(blocks).toContain('https://runbooks.example.com/checkout');
+    // The probe's page of this dashboard, which asks for a token first.
+    expect(blocks).toContain(`<${pipeline.url}/#/probe/shop/checkout-api|open in Vigil>`);
     const active = (await (await fetch(`${pipeline.url}/v1/alerts`, READ)).json()) as {
       active: { status: string; checkKey: string }[];
     };

@@ -930,6 +930,10 @@ describe.each(STAGES_UNDER_TEST)('Vigil stack (%s)', (stage) => {
       WARNING_TOPIC_ARN: { Ref: logicalIdOf(s().stack, alerting.warningTopic) },
       EVENT_BUS_NAME: { Ref: logicalIdOf(s().stack, events.bus) },
     });
+    // Messages link to the dashboard at the stack's WebUrl (the API's URL).
+    const outputs = s().template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(variables.VIGIL_DASHBOARD_URL).toBeDefined();
+    expect(variables.VIGIL_DASHBOARD_URL).toEqual(outputs.WebUrl?.Value);
     expect(roleActions(s(), alerting.alert.role)).toEqual(
       [
         'dynamodb:GetItem',

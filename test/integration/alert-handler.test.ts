@@ -86,7 +86,7 @@ interface Harness {
   config: VigilConfig;
 }
 
-const harness = async (input: VigilConfigInput = {}): Promise<Harness> => {
+const harness = async (input: VigilConfigInput = {}, dashboardUrl?: string): Promise<Harness> => {
   const dataDir = await mkdtemp(join(tmpdir(), 'vigil-alert-handler-'));
   const config = parseConfig({
     project: 'shop',
@@ -113,7 +113,13 @@ const harness = async (input: VigilConfigInput = {}): Promise<Harness> => {
     clock,
     policy: { baseDelayMs: 0, maxAttempts: 4 },
   });
-  const handler = createAlertHandler({ config, store, dispatch: dispatcher.dispatch, clock });
+  const handler = createAlertHandler({
+    config,
+    store,
+    dispatch: dispatcher.dispatch,
+    clock,
+    ...(dashboardUrl === undefined ? {} : { dashboardUrl }),
+  });
   // Deliveries run on the dispatcher's timer: wait for them, as a test reads what was posted.
   const handle = async (event: BusEvent) => {
     await handler(event);
@@ -414,6 +420,62 @@ describe('alert handler: test runs and gates', () => {
     expect(slackMessages[1]?.text).toBe(
       'RESOLVED [warning] Tests shop/unit on main: recovered after 8m down',
     );
+  });
+});
+
+describe('alert handler: links to the dashboard', () => {
+  /** A run whose id is the report's: hostile characters stay inside their part of the link. */
+  const runEvent = (status: 'pass' | 'fail', runId: string): BusEvent => {
+    const e = testRunEvent(status, 'main');
+    (e.detail as TestRunDetail).metadata.runId = runId;
+    return e;
+  };
+  const slackLinks = (): string[] =>
+    slackMessages.map((m) => /<([^|>]+)\|open in Vigil>/.exec(JSON.stringify(m.blocks))?.[1] ?? '');
+
+  it("links a failed run's FIRING to that run and the RESOLVED to the passing one, at the config's address", async () => {
+    // Prepare: the config's address wins over the runtime's own.
+    const h = await harness(
+      { alerts: { dashboardUrl: 'https://vigil.example.com/team/' } },
+      'http://127.0.0.1:3000',
+    );
+
+    // Act
+    await h.handle(runEvent('fail', 'r1 /#?x=<b>|'));
+    minutes(5);
+    await h.handle(runEvent('pass', 'r2'));
+
+    // Assess: in Slack, on the bus (what webhooks and SNS get), and the path in the history.
+    expect(slackLinks()).toEqual([
+      'https://vigil.example.com/team/#/run/shop/r1%20%2F%23%3Fx%3D%3Cb%3E%7C',
+      'https://vigil.example.com/team/#/run/shop/r2',
+    ]);
+    const published = storedEvents(h.dataDir)
+      .filter((e) => e['detail-type'] === 'Alert State Changed')
+      .map((e) => (e.detail as AlertNotification).dashboardUrl);
+    expect(published).toEqual(slackLinks());
+    expect((await history(h.dataDir)).map((n) => [n.dashboardPath, n.dashboardUrl])).toEqual([
+      ['#/run/shop/r1%20%2F%23%3Fx%3D%3Cb%3E%7C', undefined],
+      ['#/run/shop/r2', undefined],
+    ]);
+  });
+
+  it("uses the runtime's address when the config names none; no link without an address, or for an alarm", async () => {
+    // Prepare
+    const own = await harness({}, 'http://127.0.0.1:3000');
+    const none = await harness();
+
+    // Act
+    await own.handle(probeEvent('down'));
+    minutes(1);
+    await own.handle(probeEvent('down'));
+    await own.handle(alarmEvent('ALARM'));
+    await none.handle(runEvent('fail', 'r3'));
+
+    // Assess
+    expect(slackLinks()).toEqual(['http://127.0.0.1:3000/#/probe/shop/checkout-api', '', '']);
+    expect(slackMessages[2]?.text).toContain('Tests shop/unit on main');
+    expect((await history(none.dataDir))[0]?.dashboardPath).toBe('#/run/shop/r3');
   });
 });
 
@@ -833,6 +895,7 @@ describe.skipIf(!withMoto)('SNS dispatch (moto)', () => {
       CRITICAL_TOPIC_ARN: critical.topicArn,
       WARNING_TOPIC_ARN: warning.topicArn,
       EVENT_BUS_NAME: 'vigil-entry',
+      VIGIL_DASHBOARD_URL: 'https://abc123.execute-api.us-east-1.amazonaws.com/',
       VIGIL_CONFIG_JSON: JSON.stringify({
         project: 'shop',
         alerts: {
@@ -905,6 +968,17 @@ describe.skipIf(!withMoto)('SNS dispatch (moto)', () => {
         }),
       );
       expect(mark.Items?.map((i) => i.sk?.S)).toEqual([expect.stringMatching(/#FIRING#.*#slack/)]);
+
+      // A failed run on main: its message links to the run's page at the stage's address.
+      const run = testRunEvent('fail', 'main');
+      await alert.handler(run);
+      const [published] = await receive(warning.queueUrl);
+      const sent = JSON.parse(
+        (JSON.parse(published?.Body ?? '{}') as { Message: string }).Message,
+      ) as AlertNotification;
+      expect(sent.dashboardUrl).toBe(
+        `https://abc123.execute-api.us-east-1.amazonaws.com/#/run/shop/${(run.detail as TestRunDetail).metadata.runId}`,
+      );
     } finally {
       dynamo.destroy();
       eventBridge.destroy();

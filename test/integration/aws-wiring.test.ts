@@ -261,6 +261,11 @@ const createTemplateResources = async (): Promise<void> => {
       const queue = await createQueue(id);
       physical.set(id, { ref: queue.url, attributes: { Arn: queue.arn, QueueUrl: queue.url } });
     }),
+    // The HTTP API is not called here (the entries are): its id only names the dashboard's
+    // address in the alert function's environment.
+    eachOfType('AWS::ApiGatewayV2::Api', async (id) => {
+      physical.set(id, { ref: id.toLowerCase(), attributes: {} });
+    }),
   ]);
 };
 
@@ -880,6 +885,10 @@ describeWithMoto('alert handler on the delivered events', () => {
         severity: 'warning',
         project: 'shop',
         title: 'Tests shop/unit on main',
+        // The run's page at the API's address (the stack's WebUrl).
+        dashboardUrl: expect.stringMatching(
+          /^https:\/\/\w+\.execute-api\.us-east-1\.amazonaws\.com\/#\/run\/shop\/wiring-run-3$/,
+        ),
       });
     }
     expect(critical).toEqual([]);

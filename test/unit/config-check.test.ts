@@ -275,6 +275,20 @@ describe('config check: references, URLs and cross-field settings', () => {
   const slack = (webhookUrl: string) => ({ alerts: { channels: [{ type: 'slack', webhookUrl }] } });
   const webhook = (url: string) => ({ alerts: { channels: [{ type: 'webhook', url }] } });
 
+  it("takes the dashboard's base address alone: no query, fragment or credentials", () => {
+    const base = (dashboardUrl: string) => problems({ alerts: { dashboardUrl } });
+    expect(base('https://vigil.example.com/team/')).toBe('accepted');
+    for (const bad of [
+      'https://vigil.example.com/#token=vgl_secret',
+      'https://vigil.example.com/?x=1',
+      'https://admin:pw@vigil.example.com/',
+    ])
+      expect(base(bad), bad).toMatch(
+        /^alerts\.dashboardUrl: must be the dashboard's base address, without a query, a #fragment or credentials/,
+      );
+    expect(base('vigil.example.com')).toMatch(/^alerts\.dashboardUrl: must be an http\(s\) URL/);
+  });
+
   it('checks channel URLs on load, with secret parts standing in as text', () => {
     expect(problems(slack('not a url'))).toBe(
       'alerts.channels.0.webhookUrl: must be an http(s) URL or "{{secret:NAME}}" (got "not a url")',

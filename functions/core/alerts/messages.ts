@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { dashboardPath } from '../dashboard-links';
 import type { AlertNotification, TestFlakyDetail } from '../events';
 import { oneLine } from '../plain-text';
 import type { AlertKind, AlertState } from './state';
@@ -74,6 +75,7 @@ export const buildNotification = (
     ...(lastError === undefined ? {} : { lastError }),
     ...(resolved ? { downtimeSeconds: resolved.downtimeSeconds } : {}),
     ...(state.runbookUrl === undefined ? {} : { runbookUrl: state.runbookUrl }),
+    ...(state.dashboardPath === undefined ? {} : { dashboardPath: state.dashboardPath }),
     correlationId: state.correlationId,
     ...(suppressedBy === undefined ? {} : { suppressedBy }),
     ...(state.traceId === undefined ? {} : { traceId: state.traceId }),
@@ -147,6 +149,8 @@ export const flakyNotice = (detail: TestFlakyDetail, eventId: string): AlertNoti
     summary: `${detail.explanation}${quarantine}${rest}`,
     since: m.detectedAt,
     at: m.detectedAt,
+    // The project's flaky tests, searched for this one's name.
+    dashboardPath: dashboardPath(['tests', m.project], { status: 'flaky', q: detail.test.name }),
     correlationId: m.correlationId,
   };
 };
@@ -230,7 +234,10 @@ const mrkdwn = (text: string, max: number = SLACK.text): SlackText => ({
 /** Room for a field's value after its label (`*Downtime*\n`): the field's cut never reaches it. */
 const FIELD_VALUE = SLACK.field - 20;
 
-/** An incoming-webhook message: what, since when, severity, last error, runbook, correlation id. */
+/**
+ * An incoming-webhook message: what, since when, severity, last error, dashboard page, runbook,
+ * correlation id.
+ */
 export const slackPayload = (n: AlertNotification): SlackPayload => {
   const mark = MARK[n.kind];
   const resolved = n.kind === 'RESOLVED';
@@ -266,6 +273,12 @@ export const slackPayload = (n: AlertNotification): SlackPayload => {
     // Room for the label and the code fences; no ``` inside the block.
     const error = escapeCut(n.lastError.replace(/```/g, "'''"), SLACK.text - 60);
     blocks.push({ type: 'section', text: mrkdwn(`${label}\n\`\`\`${error}\`\`\``) });
+  }
+  if (n.dashboardUrl) {
+    blocks.push({
+      type: 'section',
+      text: mrkdwn(`*Dashboard*: <${slackLinkUrl(n.dashboardUrl)}|open in Vigil>`),
+    });
   }
   if (n.runbookUrl) {
     blocks.push({
@@ -344,6 +357,7 @@ export const emailBody = (n: AlertNotification): string => {
     [n.kind === 'RESOLVED' ? 'Resolved' : notice ? 'Detected' : 'At', formatTime(n.at)],
     ['Downtime', n.downtimeSeconds === undefined ? undefined : formatDuration(n.downtimeSeconds)],
     ['Reason', n.reason],
+    ['Dashboard', n.dashboardUrl],
     ['Runbook', n.runbookUrl],
     [notice ? 'Event' : 'Incident', n.incidentId],
     ['Correlation id', n.correlationId],

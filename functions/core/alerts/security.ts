@@ -1,4 +1,5 @@
 import type { VigilConfig } from '../config';
+import { dashboardPath } from '../dashboard-links';
 import type { AlertNotification, SecurityDetail } from '../events';
 import { alertBranches } from './sources';
 
@@ -53,6 +54,7 @@ export const securityNotices = (
     ),
     since: m.ingestedAt,
     at: m.ingestedAt,
+    dashboardPath: dashboardPath(['security', m.project]),
     correlationId: m.correlationId,
   }));
 };

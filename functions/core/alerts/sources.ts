@@ -1,6 +1,7 @@
 import { checkKey } from '../check-key';
 import type { HeartbeatConfig, ProbeConfig, VigilConfig } from '../config';
 import { alertBranches } from '../config-access';
+import { dashboardPath } from '../dashboard-links';
 import { DETAIL_TYPES, SOURCES } from '../event-names';
 import type {
   AlertNotification,
@@ -89,6 +90,7 @@ const probeObservation = (
         }
       : {}),
     ...(cfg?.runbookUrl ? { runbookUrl: cfg.runbookUrl } : {}),
+    dashboardPath: dashboardPath(['probe', project, probe]),
     correlationId,
     ...(detail.metadata.traceId ? { traceId: detail.metadata.traceId } : {}),
     policy: {
@@ -128,6 +130,8 @@ const heartbeatObservation = (detail: HeartbeatCheckedDetail, config: VigilConfi
       : `every ${cfg?.periodSeconds ?? '?'} s`,
     ...(detail.status === 'down' ? { error: clip(`${detail.outcome}: ${detail.message}`) } : {}),
     ...(cfg?.runbookUrl ? { runbookUrl: cfg.runbookUrl } : {}),
+    // The dashboard shows heartbeats on the probes' page.
+    dashboardPath: dashboardPath(['probe', project, heartbeat]),
     correlationId,
     policy: {
       failureThreshold: cfg?.failureThreshold ?? 1,
@@ -187,6 +191,7 @@ const reportObservation = (
       : `${kind.charAt(0).toUpperCase()}${kind.slice(1)} gate ${m.project} on ${branch}`,
     target: `${branch}${shortCommit(m)}${m.ci ? ` (${m.ci})` : ''}`,
     ...(!ok ? { error: clip(error || 'The gate failed.') } : {}),
+    dashboardPath: dashboardPath(['run', m.project, m.runId]),
     correlationId: m.correlationId,
     policy: IMMEDIATE,
     tags: [],

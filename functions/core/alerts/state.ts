@@ -51,6 +51,8 @@ export interface Observation {
   target?: string;
   error?: string;
   runbookUrl?: string;
+  /** The dashboard page of what was observed (`dashboardPath`): the run, the probe. */
+  dashboardPath?: string;
   correlationId: string;
   /** The W3C trace id of the probe check (its requests' `traceparent`), for probes. */
   traceId?: string;
@@ -95,6 +97,7 @@ export interface AlertState {
   title: string;
   target?: string;
   runbookUrl?: string;
+  dashboardPath?: string;
   correlationId: string;
   traceId?: string;
   probe?: string;
@@ -170,7 +173,7 @@ const initial = (obs: Observation): AlertState => ({
 
 /** The descriptive fields follow the latest observation; optional ones are replaced, not kept. */
 const describe = (state: AlertState, obs: Observation): AlertState => {
-  const { target: _t, runbookUrl: _r, probe: _p, traceId: _tr, ...rest } = state;
+  const { target: _t, runbookUrl: _r, dashboardPath: _d, probe: _p, traceId: _tr, ...rest } = state;
   return {
     ...rest,
     source: obs.source,
@@ -181,6 +184,7 @@ const describe = (state: AlertState, obs: Observation): AlertState => {
     tags: obs.tags,
     ...(obs.target === undefined ? {} : { target: obs.target }),
     ...(obs.runbookUrl === undefined ? {} : { runbookUrl: obs.runbookUrl }),
+    ...(obs.dashboardPath === undefined ? {} : { dashboardPath: obs.dashboardPath }),
     ...(obs.probe === undefined ? {} : { probe: obs.probe }),
     ...(obs.traceId === undefined ? {} : { traceId: obs.traceId }),
   };

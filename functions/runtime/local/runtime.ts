@@ -221,6 +221,9 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
     serviceName: SERVICE,
     echo: opts.echoMetrics ? (line) => process.stdout.write(`${line}\n`) : undefined,
   });
+  const host = opts.host ?? '127.0.0.1';
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+  const listenPort = opts.port ?? 3000;
   // The subscribers run in a worker thread (bus-worker.ts): what their handlers emit reaches
   // the Prometheus registry of this thread through it.
   const bus = new BusThread({
@@ -230,6 +233,9 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
       env,
       echoMetrics: opts.echoMetrics,
       logLevel: logger.getLevelName(),
+      // The address printed at start, for the links in alert messages; not known yet for a
+      // port chosen by the system (0: tests), which then set alerts.dashboardUrl if they need it.
+      ...(listenPort === 0 ? {} : { dashboardUrl: `http://${urlHost}:${listenPort}` }),
       ...opts.busWorker,
     },
     onPoints: (points) => prometheus.observe(points),
@@ -504,11 +510,10 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
   const pruner = setInterval(prune, PRUNE_EVERY_MS);
   pruner.unref();
 
-  const host = opts.host ?? '127.0.0.1';
   try {
     await new Promise<void>((ok, fail) => {
       server.once('error', fail);
-      server.listen(opts.port ?? 3000, host, () => ok());
+      server.listen(listenPort, host, () => ok());
     });
     // The subscribers deliver before the pipeline says it runs.
     await bus.ready();
@@ -522,7 +527,6 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
   const { port } = server.address() as AddressInfo;
   if (opts.probes !== false) probes.start();
   heartbeats.start();
-  const urlHost = host.includes(':') ? `[${host}]` : host;
   baseUrl = `http://${urlHost}:${port}`;
 
   return {

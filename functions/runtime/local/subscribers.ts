@@ -27,6 +27,8 @@ export interface SubscriberOptions {
   env: NodeJS.ProcessEnv;
   /** Print EMF lines as the Lambda runtime would. */
   echoMetrics?: boolean;
+  /** Local mode's own address, for the links in alert messages (see `AlertHandlerDeps`). */
+  dashboardUrl?: string;
 }
 
 /** The correlation id an event carries, if it is one of Vigil's. */
@@ -74,6 +76,7 @@ export const subscribe = ({
   bus,
   env,
   echoMetrics,
+  dashboardUrl,
 }: SubscriberOptions): { alerts: LocalAlertDispatcher; retireRemoved: () => Promise<void> } => {
   const metrics = createLocalMetrics(store.metrics, {
     namespace: NAMESPACE,
@@ -108,6 +111,7 @@ export const subscribe = ({
         metrics,
         // Done once at start (retireRemoved below), not at the first event.
         retireRemovedChecks: false,
+        ...(dashboardUrl === undefined ? {} : { dashboardUrl }),
       }),
     ),
     { groupBy: byProject },
@@ -151,6 +155,7 @@ export const subscribe = ({
         announce: alerts.announce,
         clock: systemClock,
         metrics,
+        ...(dashboardUrl === undefined ? {} : { dashboardUrl }),
       }),
   };
 };

@@ -159,10 +159,24 @@ describe('slackPayload', () => {
       '*Last error*\n```status: expected 200, got 503 &lt;html&gt; &amp; more```',
     );
     expect(text).toContain('<https://runbooks.example.com/checkout|open the runbook>');
+    expect(text).not.toContain('open in Vigil'); // no address known: no link
     expect(text).toContain('Correlation id `corr-42`');
     expect(text).toContain('incident `inc-1234abcd-k1`');
     expect(payload.text).toBe(
       'FIRING [critical] Probe checkout-api since 2026-11-25 10:00:00 UTC: status: expected 200, got 503 &lt;html&gt; &amp; more',
+    );
+  });
+
+  it("links to the dashboard page; a link's delimiters in it cannot end the link", () => {
+    // Act
+    const text = (url: string) => blockText(slackPayload({ ...n, dashboardUrl: url }).blocks);
+
+    // Assess
+    expect(text('https://vigil.example.com/#/probe/shop/checkout-api')).toContain(
+      '*Dashboard*: <https://vigil.example.com/#/probe/shop/checkout-api|open in Vigil>',
+    );
+    expect(text('https://vigil.example.com/#/run/a|b>c <!here>')).toContain(
+      '<https://vigil.example.com/#/run/a%7Cb%3Ec%20%3C!here%3E|open in Vigil>',
     );
   });
 
@@ -307,9 +321,12 @@ describe('email', () => {
 
     // Act
     const body = emailBody(n);
+    const linked = emailBody({ ...n, dashboardUrl: 'https://vigil.example.com/#/probe/shop/x' });
 
     // Assess
     expect(body).toContain('RESOLVED: Probe checkout-api');
+    expect(body).not.toContain('Dashboard:');
+    expect(linked).toContain('Dashboard:      https://vigil.example.com/#/probe/shop/x\n');
     expect(body).toContain('Downtime:       12m 30s');
     expect(body).toContain('Runbook:        https://runbooks.example.com/checkout');
     expect(body).toContain('Correlation id: corr-42');
@@ -384,6 +401,8 @@ describe('NOTICE (flaky test)', () => {
         'Passed and failed on commit 9b1c0ffee2d4: passed in ci-481-linux, failed in ci-481-macos. Quarantined until 2026-12-31 (owner: team-cart).',
       since: '2026-11-25T10:05:00.000Z',
       at: '2026-11-25T10:05:00.000Z',
+      // The project's flaky tests, searched for this one's name (encoded: it is the report's).
+      dashboardPath: '#/tests/shop?status=flaky&q=removes+%3Clast%3E+item',
       correlationId: 'corr-77',
     });
     const { quarantined: _q, ...bare } = flaky;

@@ -195,6 +195,7 @@ describe('observationFromEvent: probes', () => {
       target: 'GET https://shop.example.com/health',
       error: 'status: expected 200, got 503 (HTTP 503)',
       runbookUrl: 'https://runbooks.example.com/checkout',
+      dashboardPath: '#/probe/shop/checkout-api',
       correlationId: 'probe-corr-1',
       policy: { failureThreshold: 3, recoveryThreshold: 2 },
       tags: ['checkout'],
@@ -322,6 +323,8 @@ describe('observationFromEvent: heartbeats', () => {
       target: 'cron "30 2 * * *" Europe/Berlin',
       error: 'missed: no ping since 02:31',
       runbookUrl: 'https://runbooks.example.com/nightly',
+      // Heartbeats are on the probes' page.
+      dashboardPath: '#/probe/shop/nightly',
       policy: { failureThreshold: 2, recoveryThreshold: 1, failureWindow: { failures: 2, of: 5 } },
     });
   });
@@ -354,6 +357,7 @@ describe('observationFromEvent: test runs and gates', () => {
       severity: 'warning',
       title: 'Tests shop/unit on main',
       target: 'main @ 0123456789ab (github-actions)',
+      dashboardPath: '#/run/shop/run-1',
       correlationId: 'corr-1',
       policy: { failureThreshold: 1, recoveryThreshold: 1 },
     });

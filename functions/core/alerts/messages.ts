@@ -28,18 +28,35 @@ export const formatTime = (iso: string): string => {
   return `${new Date(t).toISOString().slice(0, 19).replace('T', ' ')} UTC`;
 };
 
-const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
-
 const elapsed = (from: string, to: string): number =>
   Math.max(0, (Date.parse(to) - Date.parse(from)) / 1000);
+
+/**
+ * The failures behind a FIRING or REMINDER in the source's terms: runs for tests and gates,
+ * checks for probes and heartbeats; none for alarms and Alertmanager alerts, whose state
+ * changes (and repeats) are not failures to count.
+ */
+const failureCount = (state: AlertState): string => {
+  const n = state.consecutiveFailures;
+  switch (state.source) {
+    case 'tests':
+    case 'gate':
+      return n === 1 ? ': 1 failed run' : `: ${n} failed runs in a row`;
+    case 'alarm':
+    case 'alertmanager':
+      return '';
+    default:
+      return n === 1 ? ': 1 failure' : `: ${n} consecutive failures`;
+  }
+};
 
 const summaryFor = (kind: AlertKind, state: AlertState, since: string, at: string): string => {
   const what = state.target ? `${state.title} (${state.target})` : state.title;
   switch (kind) {
     case 'FIRING':
-      return `${what} is failing since ${formatTime(since)}: ${plural(state.consecutiveFailures, 'consecutive failure')}.`;
+      return `${what} is failing since ${formatTime(since)}${failureCount(state)}.`;
     case 'REMINDER':
-      return `${what} is still failing after ${formatDuration(elapsed(since, at))}: ${plural(state.consecutiveFailures, 'consecutive failure')}.`;
+      return `${what} is still failing after ${formatDuration(elapsed(since, at))}${failureCount(state)}.`;
     case 'RESOLVED':
       return `${what} recovered at ${formatTime(at)} after ${formatDuration(elapsed(since, at))} of downtime.`;
     case 'NOTICE':

@@ -101,6 +101,29 @@ describe('buildNotification', () => {
     expect(n.suppressedBy).toBeUndefined();
   });
 
+  it('counts what failed in the terms of its source: runs, checks, nothing for alarms', () => {
+    const summary = (kind: 'FIRING' | 'REMINDER', over: Partial<typeof firingState>) =>
+      buildNotification(kind, { ...firingState, target: undefined, ...over }).summary;
+    const tests = { source: 'tests', title: 'Tests shop/unit on main' } as const;
+    expect(summary('FIRING', { ...tests, consecutiveFailures: 1 })).toBe(
+      'Tests shop/unit on main is failing since 2026-11-25 10:00:00 UTC: 1 failed run.',
+    );
+    expect(summary('REMINDER', { ...tests, consecutiveFailures: 3 })).toBe(
+      'Tests shop/unit on main is still failing after 2m: 3 failed runs in a row.',
+    );
+    expect(
+      summary('FIRING', {
+        source: 'heartbeat',
+        title: 'Heartbeat nightly',
+        consecutiveFailures: 1,
+      }),
+    ).toBe('Heartbeat nightly is failing since 2026-11-25 10:00:00 UTC: 1 failure.');
+    for (const source of ['alarm', 'alertmanager'] as const)
+      expect(summary('FIRING', { source, title: 'Alarm x', consecutiveFailures: 4 })).toBe(
+        'Alarm x is failing since 2026-11-25 10:00:00 UTC.',
+      );
+  });
+
   it('builds RESOLVED from the resolved incident, with the downtime', () => {
     // Prepare
     const state = resolvedState;

@@ -1,3 +1,4 @@
+import { dashboardLink, dashboardPath } from '../../functions/core/dashboard-links';
 import {
   type Check,
   type Delivered,
@@ -57,7 +58,7 @@ const CHECK_ICON: Record<string, string> = { pass: '✅', fail: '❌', skip: '�
 const WORD: Record<GateStatus, string> = { pass: 'passed', fail: 'failed', none: 'no gate' };
 
 export const dashboardUrl = (endpoint: string, project: string, runId: string): string =>
-  `${endpoint.replace(/\/+$/, '')}/#/run/${encodeURIComponent(project)}/${encodeURIComponent(runId)}`;
+  dashboardLink(endpoint, dashboardPath(['run', project, runId]));
 
 const fmt = (n: number): string =>
   Math.abs(n) >= 1000 ? String(Math.round(n)) : String(Number(n.toPrecision(4)));

@@ -1,7 +1,13 @@
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TOKEN_FILE, tokenList } from '../functions/adapters/local/token-file';
-import { type LocalPipeline, startLocal } from '../functions/runtime/local/runtime';
+import type { VigilConfig } from '../functions/core/config';
+import { dashboardUrlFor } from '../functions/core/config-access';
+import {
+  type LocalPipeline,
+  ownDashboardUrl,
+  startLocal,
+} from '../functions/runtime/local/runtime';
 import { cachedCliText } from './build';
 import { resolveConfig } from './config';
 
@@ -23,8 +29,11 @@ const shellWord = (text: string): string =>
 /** Shorter self-chosen tokens get a warning: guessed online at the rate the port answers. */
 export const MIN_TOKEN_LENGTH = 20;
 
-/** What is risky in how it is set up, one line each: short tokens, an address beyond loopback. */
-const warnings = (env: NodeJS.ProcessEnv, host: string): string[] => {
+/**
+ * What is risky in how it is set up, one line each: short tokens, an address beyond loopback
+ * (and, for one that names no machine, that alert messages then link to no dashboard).
+ */
+const warnings = (env: NodeJS.ProcessEnv, host: string, config: VigilConfig): string[] => {
   const out: string[] = [];
   for (const name of ['VIGIL_INGEST_TOKENS', 'VIGIL_READ_TOKENS']) {
     const short = tokenList(env[name]).filter((t) => t.length < MIN_TOKEN_LENGTH).length;
@@ -33,9 +42,13 @@ const warnings = (env: NodeJS.ProcessEnv, host: string): string[] => {
         `warning: ${name} holds ${short} token(s) shorter than ${MIN_TOKEN_LENGTH} characters, which can be guessed: use long random ones (openssl rand -base64 24)`,
       );
   }
+  const unnamed =
+    ownDashboardUrl(host, 1) === undefined && dashboardUrlFor(config, 'local') === undefined
+      ? '; alert messages carry no dashboard link until alerts.dashboardUrl names the address the team opens'
+      : '';
   if (!/^(localhost|::1|127(\.\d{1,3}){3})$/.test(host))
     out.push(
-      `warning: HOST=${host} lets other machines reach Vigil over plain HTTP, tokens and reports unencrypted: put a TLS proxy in front of it, or keep HOST=127.0.0.1`,
+      `warning: HOST=${host} lets other machines reach Vigil over plain HTTP, tokens and reports unencrypted: put a TLS proxy in front of it, or keep HOST=127.0.0.1${unnamed}`,
     );
   return out;
 };
@@ -70,7 +83,7 @@ export const runDev = async (io: DevIo): Promise<LocalPipeline> => {
       `${host}:${port} is already in use (another Vigil, or another program): stop it, or start with PORT=<another port> (PORT=0 takes any free one).`,
     );
   });
-  for (const warning of warnings(env, host)) io.stderr(`${warning}\n`);
+  for (const warning of warnings(env, host, config)) io.stderr(`${warning}\n`);
   // An absolute path: the command works when pasted into a terminal opened anywhere.
   const sample = fileURLToPath(
     new URL('../test/fixtures/corpus/junit/datadog-java-gradle.xml', import.meta.url),

@@ -23,10 +23,7 @@ export interface AlertingProps {
   readonly eventBus: IEventBus;
   readonly settings: StageSettings;
   readonly config: VigilConfig;
-  /**
-   * Where the dashboard is served (the API's URL): messages link to their page there, unless
-   * the config's `alerts.dashboardUrl` names another address.
-   */
+  /** The dashboard's address (the API's URL, or the config's): messages link to their page there. */
   readonly dashboardUrl?: string;
   /**
    * CloudWatch alarms whose name starts with this prefix feed the alert function (from the

@@ -1,6 +1,7 @@
 import { CfnOutput, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { VigilConfig } from '../functions/core/config';
+import { dashboardUrlFor } from '../functions/core/config-access';
 import { Alerting } from './alerting';
 import { type Stage, stageSettings } from './config';
 import { KpiDashboard } from './dashboard';
@@ -130,7 +131,8 @@ export class VigilStack extends Stack {
       eventBus: this.events.bus,
       settings,
       config,
-      dashboardUrl: this.ingest.url,
+      // The stage's own address when the config names one (a custom domain), else the API's.
+      dashboardUrl: dashboardUrlFor(config, stage) ?? this.ingest.url,
     });
 
     // --- self-monitoring and the KPI dashboard --------------------------------------------

@@ -66,18 +66,6 @@ export const downtime = (s: number | undefined): string =>
         ? `${Math.round(s / 60)} min down`
         : `${(s / 3600).toFixed(1)} h down`;
 
-/**
- * The Tests page's search for a test's history, from its name: whitespace squashed as the test's
- * id is (it searches ids), control characters the API refuses left out, at most 200 characters
- * (it takes 256: a 20,000-character name still finds its test).
- */
-export const testSearch = (name: string): string =>
-  name
-    .replace(/\s+/g, ' ')
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: leaving them out is the point
-    .replace(/[\u0000-\u001f\u007f]/g, '')
-    .trim()
-    .slice(0, 200);
 
 /**
  * One line per suite of a trend (a unit and an e2e suite would make one jagged line): each

@@ -13,7 +13,7 @@ import {
 } from '../core/alerts/sources';
 import type { AlertState, Observation } from '../core/alerts/state';
 import type { VigilConfig } from '../core/config';
-import { dashboardLink } from '../core/dashboard-links';
+import { withDashboardUrl } from '../core/dashboard-links';
 import { DETAIL_TYPES } from '../core/event-names';
 import type { AlertNotification, BusEvent } from '../core/events';
 import { PIPELINE_METRICS } from '../core/metrics/catalog';
@@ -47,8 +47,8 @@ export interface AlertHandlerDeps {
    */
   retireRemovedChecks?: boolean;
   /**
-   * The dashboard's base address as this runtime serves it (local mode's own address, the
-   * API's URL on AWS), for the links in messages; the config's `alerts.dashboardUrl` wins.
+   * The dashboard's base address for the links in messages, as the composition root resolved it
+   * (`dashboardUrlFor`, else local mode's own address or the API's URL on AWS).
    */
   dashboardUrl?: string;
 }
@@ -144,41 +144,21 @@ const sendNotice = async (
   return true;
 };
 
-type OutgoingDeps = Pick<AlertHandlerDeps, 'config' | 'dispatch' | 'announce' | 'dashboardUrl'>;
-
-/**
- * What a notification carries as it leaves: the active span's trace context (its delivery
- * continues the trace) and, when the dashboard's base address is known, the link to its page.
- */
-const outgoing = <D extends OutgoingDeps>(deps: D): D => {
-  const base = deps.config.alerts.dashboardUrl ?? deps.dashboardUrl;
-  const wrap =
-    (dispatch: Dispatch): Dispatch =>
-    (n) => {
-      const traceparent = activeSpan()?.traceparent;
-      return dispatch({
-        ...n,
-        ...(traceparent ? { traceparent } : {}),
-        ...(base && n.dashboardPath ? { dashboardUrl: dashboardLink(base, n.dashboardPath) } : {}),
-      });
-    };
-  return {
-    ...deps,
-    dispatch: wrap(deps.dispatch),
-    ...(deps.announce ? { announce: wrap(deps.announce) } : {}),
+/** Notifications carry the active span's trace context, so their delivery continues the trace. */
+const withTraceContext =
+  (dispatch: Dispatch): Dispatch =>
+  (n) => {
+    const traceparent = activeSpan()?.traceparent;
+    return dispatch(traceparent ? { ...n, traceparent } : n);
   };
-};
-
-type RetireDeps = Pick<
-  AlertHandlerDeps,
-  'config' | 'store' | 'dispatch' | 'announce' | 'clock' | 'metrics' | 'dashboardUrl'
->;
 
 /** `retireRemovedChecks` with the handler's deps, logging what it closed; never throws. */
-export const retireRemoved = (handlerDeps: RetireDeps): Promise<void> =>
-  closeRemoved(outgoing(handlerDeps));
-
-const closeRemoved = async (deps: RetireDeps): Promise<void> => {
+export const retireRemoved = async (
+  deps: Pick<
+    AlertHandlerDeps,
+    'config' | 'store' | 'dispatch' | 'announce' | 'clock' | 'metrics' | 'dashboardUrl'
+  >,
+): Promise<void> => {
   try {
     const retired = await retireRemovedChecks(deps.config, {
       store: deps.store,
@@ -191,6 +171,7 @@ const closeRemoved = async (deps: RetireDeps): Promise<void> => {
       ...(deps.announce ? { announce: deps.announce } : {}),
       clock: deps.clock,
       maintenance: deps.config.alerts.maintenance,
+      ...(deps.dashboardUrl === undefined ? {} : { dashboardUrl: deps.dashboardUrl }),
       onHistoryError: (error, n) =>
         logger.warn('could not record alert history', { checkKey: n.checkKey, error }),
     });
@@ -204,12 +185,12 @@ const closeRemoved = async (deps: RetireDeps): Promise<void> => {
 };
 
 export const createAlertHandler = (handlerDeps: AlertHandlerDeps) => {
-  const deps = outgoing(handlerDeps);
+  const deps = { ...handlerDeps, dispatch: withTraceContext(handlerDeps.dispatch) };
   // Once per instance (a Lambda container), before its first event.
   let retired: Promise<void> | undefined =
     handlerDeps.retireRemovedChecks === false ? Promise.resolve() : undefined;
   return traceHandler('alert', async (event: BusEvent): Promise<void> => {
-    retired ??= closeRemoved(deps);
+    retired ??= retireRemoved(deps);
     await retired;
     const route = await routeEvent(event, deps.config);
     if (!route) {
@@ -217,10 +198,11 @@ export const createAlertHandler = (handlerDeps: AlertHandlerDeps) => {
       return;
     }
     if ('notice' in route || 'notices' in route) {
-      const list =
+      const list = (
         'notice' in route
           ? [{ n: route.notice, key: route.noticeKey }]
-          : route.notices.map((n) => ({ n, key: SECURITY_NOTICE_KEY }));
+          : route.notices.map((n) => ({ n, key: SECURITY_NOTICE_KEY }))
+      ).map(({ n, key }) => ({ n: withDashboardUrl(n, deps.dashboardUrl), key }));
       const first = list[0]?.n;
       if (first) {
         logger.appendKeys({ correlation_id: first.correlationId });
@@ -261,6 +243,7 @@ export const createAlertHandler = (handlerDeps: AlertHandlerDeps) => {
         clock: deps.clock,
         maintenance: deps.config.alerts.maintenance,
         repeatMinutes: deps.config.alerts.repeatMinutes,
+        ...(deps.dashboardUrl === undefined ? {} : { dashboardUrl: deps.dashboardUrl }),
         onHistoryError: (error, n) =>
           logger.warn('could not record alert history', { checkKey: n.checkKey, error }),
       });

@@ -31,7 +31,7 @@ export const handler = lambdaEntry(
     announce: createBusAnnounce(publisher),
     clock: systemClock,
     metrics,
-    // The API's URL (the stack sets it); the config's alerts.dashboardUrl wins.
+    // The stage's dashboard address, as the stack resolved it (the config's, else the API's).
     ...(process.env.VIGIL_DASHBOARD_URL ? { dashboardUrl: process.env.VIGIL_DASHBOARD_URL } : {}),
   }),
 );

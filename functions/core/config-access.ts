@@ -86,3 +86,11 @@ export const historyRetentionDays = (config: VigilConfig, stage?: string): numbe
  */
 export const configJsonHash = (json: string): string =>
   createHash('sha256').update(json).digest('hex');
+
+/**
+ * The dashboard address a stage's messages link to, when the config names one: the stage's
+ * own, else `alerts.dashboardUrl`. Without either, the runtime's address (local mode's own, the
+ * API's URL on AWS).
+ */
+export const dashboardUrlFor = (config: VigilConfig, stage: string): string | undefined =>
+  overridesOf(config, stage)?.dashboardUrl ?? config.alerts.dashboardUrl;

@@ -629,6 +629,15 @@ export const historySchema = z
     }),
   );
 
+/** A base address links are made from: nothing after it but the page (`#/run/…`). */
+const dashboardUrlSchema = httpUrl.check(
+  z.refine((url) => {
+    // One that is no URL at all is the URL check's to report.
+    const u = URL.canParse(url) ? new URL(url) : undefined;
+    return !/[\s?#]/.test(url) && !u?.username && !u?.password;
+  }, "must be the dashboard's base address, without spaces, a query, a #fragment or credentials (messages add the page after it, and a #token= there would be sent to every channel)"),
+);
+
 export const alertsSchema = z.strictObject({
   channels: z._default(z.array(channelSchema), []),
   /** Minutes between reminders while an alert keeps firing. */
@@ -638,17 +647,10 @@ export const alertsSchema = z.strictObject({
   maintenance: z._default(z.array(maintenanceSchema), []),
   /**
    * The dashboard's address as the team opens it (a proxy, a custom domain): messages link to
-   * the run, probe or findings there. Default: local mode's own address, the API's URL on AWS.
+   * the run, probe or test there. Default: local mode's own address, the API's URL on AWS; a
+   * stage may set its own (`stages.<stage>.dashboardUrl`).
    */
-  dashboardUrl: z.optional(
-    httpUrl.check(
-      z.refine((url) => {
-        // One that is no URL at all is the URL check's to report.
-        const u = URL.canParse(url) ? new URL(url) : undefined;
-        return !/[?#]/.test(url) && !u?.username && !u?.password;
-      }, "must be the dashboard's base address, without a query, a #fragment or credentials (messages add the page after it, and a #token= there would be sent to every channel)"),
-    ),
-  ),
+  dashboardUrl: z.optional(dashboardUrlSchema),
 });
 
 /** The public status page (`GET /status`, `GET /v1/status`): only what is named here is shown. */
@@ -794,6 +796,8 @@ export const configSchema = z.strictObject({
         archiveRetentionDays: z.optional(z.int().check(z.positive())),
         /** How long run and test history is kept (DynamoDB TTL / local pruning). */
         historyRetentionDays: z.optional(z.int().check(z.gte(1), z.lte(3650))),
+        /** This stage's dashboard address for the links in messages (over `alerts.dashboardUrl`). */
+        dashboardUrl: z.optional(dashboardUrlSchema),
       }),
       {
         // A key that is no stage (zod's issue type leaves this code out of the record's).

@@ -184,7 +184,9 @@ const axe = async (p: Page): Promise<string[]> => {
 
 describe.skipIf(!ok)('dashboard in Chromium', () => {
   beforeAll(async () => {
-    target = createServer((_req, res) => {
+    target = createServer((req, res) => {
+      // The team's webhook receiver, down all along: its deliveries are retried.
+      if (req.url === '/hook') return void res.writeHead(503).end('receiver down');
       res.writeHead(targetStatus).end(targetStatus === 200 ? 'ok' : 'down');
     });
     await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
@@ -228,6 +230,7 @@ describe.skipIf(!ok)('dashboard in Chromium', () => {
           components: [{ name: 'Checkout', probes: ['checkout'] }],
         },
         badges: { public: { projects: ['shop'] } },
+        alerts: { channels: [{ type: 'webhook', url: `${targetUrl}hook` }] },
       }),
       dataDir,
       port: 0,
@@ -1036,6 +1039,15 @@ describe.skipIf(!ok)('dashboard in Chromium', () => {
     const toProbe = page.getByRole('link', { name: 'Probe checkout' });
     await toProbe.first().waitFor();
     expect(await toProbe.first().getAttribute('href')).toBe('#/probe/shop/checkout');
+    // The webhook that answers 503: its FIRING waits for its next attempt, the error said.
+    const delivery = page
+      .locator('table', { hasText: 'Attempts' })
+      .locator('tr', { hasText: 'probe:shop/checkout' })
+      .filter({ hasText: 'FIRING' });
+    await delivery.first().waitFor();
+    expect(await delivery.first().textContent()).toMatch(
+      /^pendingwebhook\[0\]FIRING .*probe:shop\/checkout\d+.*503.*next attempt/,
+    );
   });
 
   it("lists an open incident once on the Alerts page, narrowed to the overview's project", async () => {

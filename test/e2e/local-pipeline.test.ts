@@ -126,7 +126,7 @@ describe('local pipeline (e2e over HTTP)', () => {
   });
 
   it('serves /v1/metrics, /v1/alerts and /metrics only with a token: 401 (with the correlation id) without, 200 with a read-only one', async () => {
-    for (const path of ['/v1/metrics', '/v1/alerts?x=1', '/metrics']) {
+    for (const path of ['/v1/metrics', '/v1/alerts?history=1', '/metrics']) {
       const anonymous = await fetch(`${pipeline.url}${path}`, {
         headers: { 'x-correlation-id': 'anonymous-read-1' },
       });
@@ -143,6 +143,26 @@ describe('local pipeline (e2e over HTTP)', () => {
       expect(reader.status, path).toBe(200);
       expect(reader.headers.get('cache-control'), path).toBe('no-store');
     }
+  });
+
+  it('lists as many notifications at /v1/alerts as asked, and refuses another parameter', async () => {
+    const answer = async (query: string) => {
+      const res = await fetch(`${pipeline.url}/v1/alerts${query}`, READ);
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
+    expect(await answer('?history=0')).toMatchObject({
+      status: 200,
+      body: { history: [], active: expect.any(Array), deliveries: expect.any(Array) },
+    });
+    for (const [query, path] of [
+      ['?history=201', 'query.history'],
+      ['?history=-1', 'query.history'],
+      ['?histroy=5', 'query.histroy'],
+    ] as const)
+      expect(await answer(query), query).toMatchObject({
+        status: 400,
+        body: { error: { code: 'bad_request', location: { path } } },
+      });
   });
 
   it('shows the pipeline metric ReportsIngested at /v1/metrics', async () => {

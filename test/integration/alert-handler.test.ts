@@ -423,6 +423,31 @@ describe('alert handler: test runs and gates', () => {
   });
 });
 
+const flakyEvent = (branch: string, runId = 'nightly-7'): BusEvent => {
+  const detail: TestFlakyDetail = {
+    metadata: {
+      project: 'shop',
+      runId,
+      branch,
+      commit: 'c0ffee1234',
+      correlationId: `hist-${runId}`,
+      detectedAt: new Date(now).toISOString(),
+    },
+    test: {
+      id: 'cart > CartTest > checkout',
+      suite: 'cart',
+      classname: 'CartTest',
+      name: 'checkout',
+    },
+    reason: 'flip-rate',
+    explanation: '3 flips in 8 runs on main (flip rate 43%, threshold 30%).',
+    flipRate: 0.429,
+    quarantined: { owner: 'team-cart', expires: '2026-12-31' },
+    batch: { index: 1, total: 1 },
+  };
+  return busEvent('vigil.history', 'Test Flaky Detected', detail);
+};
+
 describe('alert handler: links to the dashboard', () => {
   /** A run whose id is the report's: hostile characters stay inside their part of the link. */
   const runEvent = (status: 'pass' | 'fail', runId: string): BusEvent => {
@@ -433,49 +458,47 @@ describe('alert handler: links to the dashboard', () => {
   const slackLinks = (): string[] =>
     slackMessages.map((m) => /<([^|>]+)\|open in Vigil>/.exec(JSON.stringify(m.blocks))?.[1] ?? '');
 
-  it("links a failed run's FIRING to that run and the RESOLVED to the passing one, at the config's address", async () => {
-    // Prepare: the config's address wins over the runtime's own.
-    const h = await harness(
-      { alerts: { dashboardUrl: 'https://vigil.example.com/team/' } },
-      'http://127.0.0.1:3000',
-    );
+  it("links a failed run's FIRING to that run and the RESOLVED to the passing one", async () => {
+    // Prepare
+    const h = await harness({}, 'https://vigil.example.com/team/');
 
     // Act
     await h.handle(runEvent('fail', 'r1 /#?x=<b>|'));
     minutes(5);
     await h.handle(runEvent('pass', 'r2'));
 
-    // Assess: in Slack, on the bus (what webhooks and SNS get), and the path in the history.
-    expect(slackLinks()).toEqual([
+    // Assess: in Slack, on the bus (what webhooks and SNS get) and in the history alike.
+    const links = [
       'https://vigil.example.com/team/#/run/shop/r1%20%2F%23%3Fx%3D%3Cb%3E%7C',
       'https://vigil.example.com/team/#/run/shop/r2',
-    ]);
+    ];
+    expect(slackLinks()).toEqual(links);
     const published = storedEvents(h.dataDir)
       .filter((e) => e['detail-type'] === 'Alert State Changed')
       .map((e) => (e.detail as AlertNotification).dashboardUrl);
-    expect(published).toEqual(slackLinks());
-    expect((await history(h.dataDir)).map((n) => [n.dashboardPath, n.dashboardUrl])).toEqual([
-      ['#/run/shop/r1%20%2F%23%3Fx%3D%3Cb%3E%7C', undefined],
-      ['#/run/shop/r2', undefined],
-    ]);
+    expect(published).toEqual(links);
+    expect((await history(h.dataDir)).map((n) => n.dashboardUrl)).toEqual(links);
   });
 
-  it("uses the runtime's address when the config names none; no link without an address, or for an alarm", async () => {
+  it('links a flaky NOTICE to the test by its id; no link without an address, or for an alarm', async () => {
     // Prepare
     const own = await harness({}, 'http://127.0.0.1:3000');
     const none = await harness();
 
     // Act
-    await own.handle(probeEvent('down'));
-    minutes(1);
-    await own.handle(probeEvent('down'));
+    await own.handle(flakyEvent('main', 'r9'));
     await own.handle(alarmEvent('ALARM'));
     await none.handle(runEvent('fail', 'r3'));
 
     // Assess
-    expect(slackLinks()).toEqual(['http://127.0.0.1:3000/#/probe/shop/checkout-api', '', '']);
+    expect(slackLinks()).toEqual([
+      'http://127.0.0.1:3000/#/tests/shop?status=flaky&q=cart+%3E+CartTest+%3E+checkout',
+      '',
+      '',
+    ]);
     expect(slackMessages[2]?.text).toContain('Tests shop/unit on main');
-    expect((await history(none.dataDir))[0]?.dashboardPath).toBe('#/run/shop/r3');
+    expect((await history(none.dataDir))[0]).toMatchObject({ dashboardPath: '#/run/shop/r3' });
+    expect((await history(none.dataDir))[0]).not.toHaveProperty('dashboardUrl');
   });
 });
 
@@ -591,31 +614,6 @@ describe('alert handler: maintenance windows', () => {
 });
 
 describe('alert handler: flaky tests', () => {
-  const flakyEvent = (branch: string, runId = 'nightly-7'): BusEvent => {
-    const detail: TestFlakyDetail = {
-      metadata: {
-        project: 'shop',
-        runId,
-        branch,
-        commit: 'c0ffee1234',
-        correlationId: `hist-${runId}`,
-        detectedAt: new Date(now).toISOString(),
-      },
-      test: {
-        id: 'cart > CartTest > checkout',
-        suite: 'cart',
-        classname: 'CartTest',
-        name: 'checkout',
-      },
-      reason: 'flip-rate',
-      explanation: '3 flips in 8 runs on main (flip rate 43%, threshold 30%).',
-      flipRate: 0.429,
-      quarantined: { owner: 'team-cart', expires: '2026-12-31' },
-      batch: { index: 1, total: 1 },
-    };
-    return busEvent('vigil.history', 'Test Flaky Detected', detail);
-  };
-
   it('sends one NOTICE on main through the channels, records and counts it, and no incident', async () => {
     // Prepare
     const h = await harness();

@@ -121,7 +121,7 @@ describe('vigil dev (npm start)', () => {
     expect(err.split('\n')).toEqual([
       `warning: VIGIL_INGEST_TOKENS holds 2 token(s) shorter than ${MIN_TOKEN_LENGTH} characters, which can be guessed: use long random ones (openssl rand -base64 24)`,
       `warning: VIGIL_READ_TOKENS holds 1 token(s) shorter than ${MIN_TOKEN_LENGTH} characters, which can be guessed: use long random ones (openssl rand -base64 24)`,
-      'warning: HOST=0.0.0.0 lets other machines reach Vigil over plain HTTP, tokens and reports unencrypted: put a TLS proxy in front of it, or keep HOST=127.0.0.1',
+      'warning: HOST=0.0.0.0 lets other machines reach Vigil over plain HTTP, tokens and reports unencrypted: put a TLS proxy in front of it, or keep HOST=127.0.0.1; alert messages carry no dashboard link until alerts.dashboardUrl names the address the team opens',
       '',
     ]);
   });

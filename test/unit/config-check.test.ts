@@ -282,10 +282,15 @@ describe('config check: references, URLs and cross-field settings', () => {
       'https://vigil.example.com/#token=vgl_secret',
       'https://vigil.example.com/?x=1',
       'https://admin:pw@vigil.example.com/',
+      'https://vigil.example.com/ a',
     ])
       expect(base(bad), bad).toMatch(
-        /^alerts\.dashboardUrl: must be the dashboard's base address, without a query, a #fragment or credentials/,
+        /^alerts\.dashboardUrl: must be the dashboard's base address, without spaces, a query, a #fragment or credentials/,
       );
+    // A stage's own, checked alike.
+    expect(
+      problems({ stages: { prod: { dashboardUrl: 'https://vigil.example.com/#x' } } }),
+    ).toMatch(/^stages\.prod\.dashboardUrl: must be the dashboard's base address/);
     expect(base('vigil.example.com')).toMatch(/^alerts\.dashboardUrl: must be an http\(s\) URL/);
   });
 

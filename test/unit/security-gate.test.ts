@@ -350,7 +350,7 @@ describe('event, metrics and notices', () => {
       severity: 'critical',
       checkKey: 'security:shop/fp-f0',
       incidentId: 'ev1:1',
-      dashboardPath: '#/security/shop',
+      dashboardPath: '#/run/shop/r1', // the run that brought it
     });
     // Most severe first: the 20 critical ones take the 10 places; a high one is a warning.
     expect(notices.every((n) => n.severity === 'critical')).toBe(true);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { testSearch } from '../../functions/core/dashboard-links';
 import {
   dispositionFileName,
   downloadLink,
@@ -8,7 +9,6 @@ import {
   percentRange,
   seriesBySuite,
   shownName,
-  testSearch,
   tokenRefused,
   uptimePct,
 } from '../../web/text';

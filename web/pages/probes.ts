@@ -1,4 +1,6 @@
 import { html } from 'htm/preact';
+import type { DeliveryView } from '../../functions/core/alerts/delivery';
+import type { AlertsView } from '../../functions/core/alerts/service';
 import type { HeartbeatSchedule } from '../../functions/core/check-key';
 import type {
   IncidentsAnswer,
@@ -6,7 +8,7 @@ import type {
   ProbesAnswer,
 } from '../../functions/core/status/api';
 import type { Incident, ProbeFailure } from '../../functions/core/status/types';
-import { download, qs, seg, usePoll } from '../api';
+import { ApiError, download, qs, seg, usePoll } from '../api';
 import { Chart } from '../chart';
 import { downtime, incidentTarget, uptimePct } from '../text';
 import {
@@ -154,5 +156,42 @@ export const Alerts = ({ query }: { query: URLSearchParams }) => {
     <${Loading} state=${open}>${(a: IncidentsAnswer) => html`<${IncidentTable} incidents=${a.incidents} />`}<//>
     <h2>Last 30 days, besides the open ones</h2>
     <${Loading} state=${recent}>${(a: IncidentsAnswer) => html`<${IncidentTable} incidents=${a.incidents.filter((i) => !openIds.has(i.incidentId))} />`}<//>
-    <p class="note">Delivery per channel (Slack, webhook, email) is reported by the notify function's metrics; this API does not list it yet.</p>`;
+    <h2>Deliveries to the channels</h2>
+    <${Deliveries} />`;
+};
+
+/** What failed first, then what waits, then what went out; the latest first within each. */
+const DELIVERY_RANK: Record<DeliveryView['status'], number> = { dead: 0, pending: 1, delivered: 2 };
+const DELIVERY_WORD: Record<DeliveryView['status'], string> = {
+  dead: 'failed',
+  pending: 'pending',
+  delivered: 'delivered',
+};
+
+/**
+ * Each channel's delivery of the recent notifications (local mode's `GET /v1/alerts`): a
+ * failing Slack webhook shows here, not only in the logs. The AWS API has no such route (404):
+ * there the notify function's retries and dead-letter queue stand for it.
+ */
+const Deliveries = () => {
+  const state = usePoll<AlertsView>('/v1/alerts?history=0', true);
+  if (state.data === undefined && state.error instanceof ApiError && state.error.status === 404)
+    return html`<p class="note">On AWS the notify function delivers to each channel on its own and retries; what still fails goes to its dead-letter queue, whose alarm pages the team.</p>`;
+  return html`<${Loading} state=${state}>${(a: AlertsView) => {
+    const rows = [...a.deliveries].sort(
+      (x, y) => DELIVERY_RANK[x.status] - DELIVERY_RANK[y.status] || y.at.localeCompare(x.at),
+    );
+    if (rows.length === 0) return html`<${Empty}>No notification sent yet.<//>`;
+    return html`<${Scroll}><table>
+      <thead><tr><th scope="col">State</th><th scope="col">Channel</th><th scope="col">Notification</th><th scope="col">Attempts</th><th scope="col">Detail</th></tr></thead>
+      <tbody>${rows.map(
+        (d) => html`<tr key=${`${d.checkKey} ${d.incidentId} ${d.kind} ${d.at} ${d.channel}`}>
+          <td><${Pill} status=${DELIVERY_WORD[d.status]} /></td>
+          <td>${d.channel}</td>
+          <td>${d.kind} <${Time} iso=${d.at} /><br /><small><${Name} name=${d.checkKey} /></small></td>
+          <td>${d.attempts}</td>
+          <td class="text">${d.lastError ?? ''}${d.nextAttemptAt ? html`<br /><small>next attempt <${Time} iso=${d.nextAttemptAt} /></small>` : null}${d.unfiled ? html`<br /><small>not yet in the dead-letter file (retried)</small>` : null}</td>
+        </tr>`,
+      )}</tbody></table><//>`;
+  }}<//>`;
 };

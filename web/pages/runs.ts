@@ -4,7 +4,8 @@ import type { RunsAnswer } from '../../functions/core/history/queries';
 import type { RunRecord } from '../../functions/core/history/types';
 import type { RunDetailAnswer } from '../../functions/core/status/api';
 import { ApiError, download, getJson, qs, seg, usePoll } from '../api';
-import { FLAKY_RULES, testSearch } from '../text';
+import { testSearch } from '../../functions/core/dashboard-links';
+import { FLAKY_RULES } from '../text';
 import { Empty, href, Loading, Name, Pill, Scroll, short, Time } from '../ui';
 import { runFacts } from './overview';
 

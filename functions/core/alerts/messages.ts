@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { dashboardPath } from '../dashboard-links';
+import { dashboardPath, testSearch } from '../dashboard-links';
 import type { AlertNotification, TestFlakyDetail } from '../events';
 import { oneLine } from '../plain-text';
 import type { AlertKind, AlertState } from './state';
@@ -166,8 +166,11 @@ export const flakyNotice = (detail: TestFlakyDetail, eventId: string): AlertNoti
     summary: `${detail.explanation}${quarantine}${rest}`,
     since: m.detectedAt,
     at: m.detectedAt,
-    // The project's flaky tests, searched for this one's name.
-    dashboardPath: dashboardPath(['tests', m.project], { status: 'flaky', q: detail.test.name }),
+    // The project's flaky tests, searched for this one's id (unique; as the page searches).
+    dashboardPath: dashboardPath(['tests', m.project], {
+      status: 'flaky',
+      q: testSearch(detail.test.id),
+    }),
     correlationId: m.correlationId,
   };
 };
@@ -291,12 +294,10 @@ export const slackPayload = (n: AlertNotification): SlackPayload => {
     const error = escapeCut(n.lastError.replace(/```/g, "'''"), SLACK.text - 60);
     blocks.push({ type: 'section', text: mrkdwn(`${label}\n\`\`\`${error}\`\`\``) });
   }
-  if (n.dashboardUrl) {
-    blocks.push({
-      type: 'section',
-      text: mrkdwn(`*Dashboard*: <${slackLinkUrl(n.dashboardUrl)}|open in Vigil>`),
-    });
-  }
+  const dashboard = n.dashboardUrl && `*Dashboard*: <${slackLinkUrl(n.dashboardUrl)}|open in Vigil>`;
+  // Whole or not at all: a link cut at Slack's limit would not be one.
+  if (dashboard && dashboard.length <= SLACK.text)
+    blocks.push({ type: 'section', text: mrkdwn(dashboard) });
   if (n.runbookUrl) {
     blocks.push({
       type: 'section',

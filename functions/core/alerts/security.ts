@@ -54,7 +54,8 @@ export const securityNotices = (
     ),
     since: m.ingestedAt,
     at: m.ingestedAt,
-    dashboardPath: dashboardPath(['security', m.project]),
+    // The run that brought it (its branch and gate): the Security page shows the default branch.
+    dashboardPath: dashboardPath(['run', m.project, m.runId]),
     correlationId: m.correlationId,
   }));
 };

@@ -1,9 +1,11 @@
 import { checkKey, configuredChecks } from '../check-key';
 import type { MaintenanceWindow, VigilConfig } from '../config';
 import { loadCronParser } from '../cron';
+import { withDashboardUrl } from '../dashboard-links';
 import { VigilError } from '../errors';
 import type { AlertNotification } from '../events';
 import type { Clock } from '../ports';
+import { onlyKnown } from '../query-params';
 import { type DeliveryView, deliveryViews } from './delivery';
 import { activeWindow } from './maintenance';
 import { buildNotification, removedNotification } from './messages';
@@ -71,6 +73,8 @@ export interface AlertServiceDeps {
   announce?: (notification: AlertNotification) => Promise<void>;
   /** History is best effort: its failures are reported here, never thrown. */
   onHistoryError?: (error: unknown, notification: AlertNotification) => void;
+  /** The dashboard's base address: notifications link to their page there (`dashboardUrl`). */
+  dashboardUrl?: string;
 }
 
 export interface ProcessResult {
@@ -125,7 +129,10 @@ export const processObservation = async (
     let notification: AlertNotification | undefined;
     if (transition.notify) {
       const why = withheldBecause(transition, suppressedBy);
-      notification = buildNotification(transition.notify, state, why);
+      notification = withDashboardUrl(
+        buildNotification(transition.notify, state, why),
+        deps.dashboardUrl,
+      );
       if (why === undefined) state = { ...state, outbox: enqueue(state.outbox, notification) };
     }
     if (state.version !== (prev?.version ?? 0)) {
@@ -281,7 +288,7 @@ const FROM_CONFIG = /^(probe|heartbeat):/;
  */
 export const retireRemovedChecks = async (
   config: VigilConfig,
-  deps: FlushDeps & Pick<AlertServiceDeps, 'maintenance' | 'announce'>,
+  deps: FlushDeps & Pick<AlertServiceDeps, 'maintenance' | 'announce' | 'dashboardUrl'>,
 ): Promise<string[]> => {
   const configured = configuredCheckKeys(config);
   const maxAttempts = Math.max(1, deps.maxAttempts ?? DEFAULT_ATTEMPTS);
@@ -304,7 +311,7 @@ export const retireRemovedChecks = async (
       let notification: AlertNotification | undefined;
       if (transition.notify) {
         const why = withheldBecause(transition, suppressedBy);
-        notification = removedNotification(state, why);
+        notification = withDashboardUrl(removedNotification(state, why), deps.dashboardUrl);
         if (why === undefined) state = { ...state, outbox: enqueue(state.outbox, notification) };
       }
       if (!(await deps.store.putIfVersion(state, prev.version))) {
@@ -378,6 +385,29 @@ const toActive = (s: AlertState, suppressedBy: string | undefined): ActiveAlert 
 
 const RANK: Record<ActiveAlert['status'], number> = { FIRING: 0, PENDING: 1 };
 
+/** The notifications `GET /v1/alerts` lists by default, and at most. */
+export const ALERT_HISTORY_LIMIT = 200;
+
+/**
+ * `GET /v1/alerts`: `history`, how many of the latest notifications to list (0 to 200, default
+ * 200; the dashboard asks for none, as it polls for the active alerts and deliveries).
+ */
+export const readAlertsQuery = (
+  query: Readonly<Record<string, string | undefined>>,
+): { historyLimit: number } => {
+  onlyKnown(query, ['history']);
+  const raw = query.history;
+  if (raw === undefined || raw === '') return { historyLimit: ALERT_HISTORY_LIMIT };
+  const n = /^\d{1,3}$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!(n <= ALERT_HISTORY_LIMIT))
+    throw new VigilError(
+      'bad_request',
+      `Query parameter "history" must be a whole number from 0 to ${ALERT_HISTORY_LIMIT}.`,
+      { path: 'query.history' },
+    );
+  return { historyLimit: n };
+};
+
 /** The data of `GET /v1/alerts`: firing first (oldest incident first), then pending. */
 export const listAlerts = async (
   store: AlertStateStore,
@@ -385,7 +415,9 @@ export const listAlerts = async (
 ): Promise<AlertsView> => {
   const now = (opts.clock ?? { now: () => new Date() }).now();
   await loadCronParser(opts.maintenance ?? []);
-  const { active, history } = await store.list({ historyLimit: opts.historyLimit ?? 200 });
+  const { active, history } = await store.list({
+    historyLimit: opts.historyLimit ?? ALERT_HISTORY_LIMIT,
+  });
   const alerts = active
     .map((s) =>
       toActive(

@@ -31,7 +31,7 @@ export interface BusWorkerData {
   echoMetrics?: boolean;
   /** The main thread's log level. */
   logLevel?: string;
-  /** Local mode's own address, for the links in alert messages. */
+  /** The dashboard's address for the links in alert messages. */
   dashboardUrl?: string;
   /** Delivery attempts and the delay between them (LocalBus's defaults when absent). */
   maxAttempts?: number;

@@ -29,11 +29,11 @@ import { importStatusJournal } from '../../adapters/local/store/status-import';
 import { localToken, tokenList } from '../../adapters/local/token-file';
 import { LocalUploads, requestBaseUrl, UPLOAD_PATH } from '../../adapters/local/uploads';
 import { authorize, tokenMatches } from '../../core/access';
-import { listAlerts } from '../../core/alerts/service';
+import { listAlerts, readAlertsQuery } from '../../core/alerts/service';
 import { configuredChecks } from '../../core/check-key';
 import { findHeartbeat } from '../../core/checks/heartbeat-service';
 import type { VigilConfig } from '../../core/config';
-import { historyRetentionDays } from '../../core/config-access';
+import { dashboardUrlFor, historyRetentionDays } from '../../core/config-access';
 import { configCheck } from '../../core/health';
 import { type Clock, systemClock } from '../../core/ports';
 import { createIngestHandler } from '../../ingest/handler';
@@ -199,6 +199,16 @@ const send = (res: ServerResponse, result: HttpResult): void => {
   res.end(result.isBase64Encoded && result.body ? Buffer.from(result.body, 'base64') : result.body);
 };
 
+/**
+ * Local mode's own address, for the links in alert messages when the config names none: the
+ * address printed at start. None for a port the system chooses (0), nor for an address that
+ * names no machine to open (0.0.0.0, ::) or that a URL cannot hold (an IPv6 zone, `%eth0`).
+ */
+export const ownDashboardUrl = (host: string, port: number): string | undefined =>
+  port === 0 || /^(0\.0\.0\.0|::)$|%/.test(host)
+    ? undefined
+    : `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
 export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => {
   const dataDir = resolve(opts.dataDir);
   const given = opts.tokens ?? [];
@@ -224,6 +234,8 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
   const host = opts.host ?? '127.0.0.1';
   const urlHost = host.includes(':') ? `[${host}]` : host;
   const listenPort = opts.port ?? 3000;
+  const dashboardUrl =
+    dashboardUrlFor(opts.config, 'local') ?? ownDashboardUrl(host, listenPort);
   // The subscribers run in a worker thread (bus-worker.ts): what their handlers emit reaches
   // the Prometheus registry of this thread through it.
   const bus = new BusThread({
@@ -233,9 +245,7 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
       env,
       echoMetrics: opts.echoMetrics,
       logLevel: logger.getLevelName(),
-      // The address printed at start, for the links in alert messages; not known yet for a
-      // port chosen by the system (0: tests), which then set alerts.dashboardUrl if they need it.
-      ...(listenPort === 0 ? {} : { dashboardUrl: `http://${urlHost}:${listenPort}` }),
+      ...(dashboardUrl === undefined ? {} : { dashboardUrl }),
       ...opts.busWorker,
     },
     onPoints: (points) => prometheus.observe(points),
@@ -424,6 +434,7 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
           await listAlerts(alertStore, {
             clock: systemClock,
             maintenance: opts.config.alerts.maintenance,
+            ...readAlertsQuery(Object.fromEntries(url.searchParams)),
           }),
         ),
       );

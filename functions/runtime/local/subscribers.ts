@@ -27,7 +27,7 @@ export interface SubscriberOptions {
   env: NodeJS.ProcessEnv;
   /** Print EMF lines as the Lambda runtime would. */
   echoMetrics?: boolean;
-  /** Local mode's own address, for the links in alert messages (see `AlertHandlerDeps`). */
+  /** The dashboard's address for the links in alert messages (see `AlertHandlerDeps`). */
   dashboardUrl?: string;
 }
 

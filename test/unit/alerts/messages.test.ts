@@ -201,6 +201,8 @@ describe('slackPayload', () => {
     expect(text('https://vigil.example.com/#/run/a|b>c <!here>')).toContain(
       '<https://vigil.example.com/#/run/a%7Cb%3Ec%20%3C!here%3E|open in Vigil>',
     );
+    // One that Slack's limit would cut is left out rather than sent broken.
+    expect(text(`https://vigil.example.com/#/run/${'x'.repeat(3000)}`)).not.toContain('Dashboard');
   });
 
   it('shows the downtime on RESOLVED and leaves out the runbook when there is none', () => {
@@ -424,8 +426,8 @@ describe('NOTICE (flaky test)', () => {
         'Passed and failed on commit 9b1c0ffee2d4: passed in ci-481-linux, failed in ci-481-macos. Quarantined until 2026-12-31 (owner: team-cart).',
       since: '2026-11-25T10:05:00.000Z',
       at: '2026-11-25T10:05:00.000Z',
-      // The project's flaky tests, searched for this one's name (encoded: it is the report's).
-      dashboardPath: '#/tests/shop?status=flaky&q=removes+%3Clast%3E+item',
+      // The project's flaky tests, searched for this one's id (encoded: it is the report's).
+      dashboardPath: '#/tests/shop?status=flaky&q=cart+%3E+CartTest+%3E+removes+%3Clast%3E+item',
       correlationId: 'corr-77',
     });
     const { quarantined: _q, ...bare } = flaky;

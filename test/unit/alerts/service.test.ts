@@ -81,8 +81,16 @@ describe('processObservation delivery', () => {
       sent.push(n);
     });
     const event = obs('e1', false, '2026-11-25T09:59:00Z');
-    await expect(processObservation(event, deps)).rejects.toThrow('SNS down');
-    expect((await store.get(event.checkKey))?.outbox.map((n) => n.kind)).toEqual(['FIRING']);
+    await expect(
+      processObservation(
+        { ...event, dashboardPath: '#/run/shop/r1' },
+        { ...deps, dashboardUrl: 'https://vigil.example.com' },
+      ),
+    ).rejects.toThrow('SNS down');
+    // Kept with its link: whoever sends it later (a retry, local mode's timer) sends that.
+    expect((await store.get(event.checkKey))?.outbox.map((n) => [n.kind, n.dashboardUrl])).toEqual([
+      ['FIRING', 'https://vigil.example.com/#/run/shop/r1'],
+    ]);
     fail = false;
     await processObservation(event, deps); // the Lambda retry of the same event
     await processObservation(event, deps);

@@ -66,7 +66,6 @@ export const downtime = (s: number | undefined): string =>
         ? `${Math.round(s / 60)} min down`
         : `${(s / 3600).toFixed(1)} h down`;
 
-
 /**
  * One line per suite of a trend (a unit and an e2e suite would make one jagged line): each
  * point's value in its suite's line, none in the others', over the times of every point (the

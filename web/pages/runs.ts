@@ -1,10 +1,10 @@
 import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
+import { testSearch } from '../../functions/core/dashboard-links';
 import type { RunsAnswer } from '../../functions/core/history/queries';
 import type { RunRecord } from '../../functions/core/history/types';
 import type { RunDetailAnswer } from '../../functions/core/status/api';
 import { ApiError, download, getJson, qs, seg, usePoll } from '../api';
-import { testSearch } from '../../functions/core/dashboard-links';
 import { FLAKY_RULES } from '../text';
 import { Empty, href, Loading, Name, Pill, Scroll, short, Time } from '../ui';
 import { runFacts } from './overview';

@@ -294,7 +294,8 @@ export const slackPayload = (n: AlertNotification): SlackPayload => {
     const error = escapeCut(n.lastError.replace(/```/g, "'''"), SLACK.text - 60);
     blocks.push({ type: 'section', text: mrkdwn(`${label}\n\`\`\`${error}\`\`\``) });
   }
-  const dashboard = n.dashboardUrl && `*Dashboard*: <${slackLinkUrl(n.dashboardUrl)}|open in Vigil>`;
+  const dashboard =
+    n.dashboardUrl && `*Dashboard*: <${slackLinkUrl(n.dashboardUrl)}|open in Vigil>`;
   // Whole or not at all: a link cut at Slack's limit would not be one.
   if (dashboard && dashboard.length <= SLACK.text)
     blocks.push({ type: 'section', text: mrkdwn(dashboard) });

@@ -232,10 +232,8 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
     echo: opts.echoMetrics ? (line) => process.stdout.write(`${line}\n`) : undefined,
   });
   const host = opts.host ?? '127.0.0.1';
-  const urlHost = host.includes(':') ? `[${host}]` : host;
   const listenPort = opts.port ?? 3000;
-  const dashboardUrl =
-    dashboardUrlFor(opts.config, 'local') ?? ownDashboardUrl(host, listenPort);
+  const dashboardUrl = dashboardUrlFor(opts.config, 'local') ?? ownDashboardUrl(host, listenPort);
   // The subscribers run in a worker thread (bus-worker.ts): what their handlers emit reaches
   // the Prometheus registry of this thread through it.
   const bus = new BusThread({
@@ -538,6 +536,7 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
   const { port } = server.address() as AddressInfo;
   if (opts.probes !== false) probes.start();
   heartbeats.start();
+  const urlHost = host.includes(':') ? `[${host}]` : host;
   baseUrl = `http://${urlHost}:${port}`;
 
   return {

@@ -190,7 +190,7 @@ const Deliveries = () => {
           <td>${d.channel}</td>
           <td>${d.kind} <${Time} iso=${d.at} /><br /><small><${Name} name=${d.checkKey} /></small></td>
           <td>${d.attempts}</td>
-          <td class="text">${d.lastError ?? ''}${d.nextAttemptAt ? html`<br /><small>next attempt <${Time} iso=${d.nextAttemptAt} /></small>` : null}${d.unfiled ? html`<br /><small>not yet in the dead-letter file (retried)</small>` : null}</td>
+          <td class="text">${d.lastError ?? ''}${d.status !== 'pending' ? null : d.attempts === 0 ? html`<small>queued (a channel sends its messages in order)</small>` : d.nextAttemptAt ? html`<br /><small>next attempt <${Time} iso=${d.nextAttemptAt} /></small>` : null}${d.unfiled ? html`<br /><small>not yet in the dead-letter file (retried)</small>` : null}</td>
         </tr>`,
       )}</tbody></table><//>`;
   }}<//>`;

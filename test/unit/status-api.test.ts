@@ -591,6 +591,51 @@ describe('probes and incidents', () => {
     expect(detail.incidents.map((i) => i.checkKey)).toEqual(['heartbeat:shop/nightly']);
   });
 
+  it("keeps a removed heartbeat's incidents on its page (its kind went with its config)", async () => {
+    // Prepare: a heartbeat's result and its FIRING, the heartbeat no longer in the config.
+    await feed();
+    await deliver([
+      {
+        source: 'vigil.heartbeat',
+        detailType: 'Heartbeat Checked',
+        detail: {
+          metadata: {
+            project: 'shop',
+            heartbeat: 'gone',
+            correlationId: 'hb-2',
+            checkedAt: new Date(now - 60_000).toISOString(),
+            location: 'local',
+          },
+          status: 'down',
+          outcome: 'missed',
+          message: 'no ping',
+          severity: 'critical',
+          tags: [],
+        },
+      },
+      ...alertEvents([
+        {
+          ...alert('FIRING', NOW),
+          checkKey: 'heartbeat:shop/gone',
+          incidentId: 'inc-gone',
+          source: 'heartbeat',
+        },
+      ]),
+    ]);
+
+    // Act
+    const list = (await call('GET', '/v1/probes', { token: READ })).body as ProbesAnswer;
+    const detail = (await call('GET', '/v1/probes/shop/gone', { token: READ }))
+      .body as ProbeDetailAnswer;
+
+    // Assess
+    expect(list.probes.find((p) => p.probe === 'gone')).toMatchObject({
+      configured: false,
+      incidentOpen: true,
+    });
+    expect(detail.incidents.map((i) => i.incidentId)).toEqual(['inc-gone']);
+  });
+
   it('details a probe: 90 day bars, latency, failures, incidents, maintenance', async () => {
     await feed();
     const res = await call('GET', '/v1/probes/shop/checkout', { token: READ });

@@ -120,9 +120,12 @@ export const probeCheckKey = (project: string, probe: string): string =>
 /** What the probe history holds a row for: a probe, or a heartbeat (recorded as one). */
 type CheckKind = NonNullable<ProbeSummary['kind']>;
 
-/** The alert check key of a row: `probe:` or `heartbeat:` (a row no longer configured: probe). */
-const checkKeyOf = (kind: CheckKind | undefined, project: string, name: string): string =>
-  checkKey(kind ?? 'probe', project, name);
+/**
+ * The alert check keys of a row: `probe:` or `heartbeat:`; for a row no longer configured, both
+ * (its kind is gone with its config; a name is unique among a project's probes and heartbeats).
+ */
+const checkKeysOf = (kind: CheckKind | undefined, project: string, name: string): string[] =>
+  (kind ? [kind] : (['probe', 'heartbeat'] as const)).map((k) => checkKey(k, project, name));
 
 /** Open incidents now (one query over every project). */
 const openIncidents = async (deps: StatusQueryDeps, now: number): Promise<Incident[]> =>
@@ -414,7 +417,7 @@ const probeSummary = async (
     deps.probes.counts(range('hour', hourNow - 167 * HOUR, hourNow + HOUR)),
     deps.probes.counts(range('day', dayNow - 29 * DAY, dayNow + DAY)),
   ]);
-  const key = checkKeyOf(p.configured?.kind, p.project, p.probe);
+  const keys = checkKeysOf(p.configured?.kind, p.project, p.probe);
   return {
     project: p.project,
     probe: p.probe,
@@ -423,7 +426,7 @@ const probeSummary = async (
     ...(latest ? { checkedAt: latest.checkedAt, latencyMs: latest.latencyMs } : {}),
     uptime: { h24: uptime(hours), d7: uptime([week]), d30: uptime([month]) },
     sparkline: filled(hours, dayStart, hourNow + HOUR, HOUR, latencyPoint),
-    incidentOpen: open.some((i) => i.checkKey === key),
+    incidentOpen: open.some((i) => keys.includes(i.checkKey)),
   };
 };
 
@@ -486,7 +489,7 @@ export const queryProbe = async (
       path: 'path.probe',
     });
   const window = dayWindow(t);
-  const key = checkKeyOf(configured?.kind, project, probe);
+  const keys = checkKeysOf(configured?.kind, project, probe);
   const hourNow = bucketStartMs(t, 'hour');
   const [open, days, hours, failures, incidents] = await Promise.all([
     openIncidents(deps, t),
@@ -505,7 +508,11 @@ export const queryProbe = async (
       to: iso(hourNow + HOUR),
     }),
     deps.probes.failures({ project, probe, limit: 50 }),
-    deps.incidents.list({ from: iso(window.from), to: iso(t + 1), project, checkKey: key }),
+    Promise.all(
+      keys.map((checkKey) =>
+        deps.incidents.list({ from: iso(window.from), to: iso(t + 1), project, checkKey }),
+      ),
+    ),
   ]);
   const tags = configured?.tags ?? [];
   const summary = await probeSummary(
@@ -522,7 +529,8 @@ export const queryProbe = async (
     ),
     latency: filled(hours, hourNow - 167 * HOUR, hourNow + HOUR, HOUR, latencyPoint),
     failures,
-    incidents,
+    // Newest first, as each list is (two only for a row no longer configured).
+    incidents: incidents.flat().sort((a, b) => b.firedAt.localeCompare(a.firedAt)),
     maintenance: deps.config.alerts.maintenance
       .filter((w) => covers(w, { probe, tags }))
       .map((w) => maintenanceView(w, now)),

@@ -1,5 +1,6 @@
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { envVarForSecret } from '../functions/adapters/local/env-secrets';
 import { TOKEN_FILE, tokenList } from '../functions/adapters/local/token-file';
 import type { VigilConfig } from '../functions/core/config';
 import { dashboardUrlFor } from '../functions/core/config-access';
@@ -35,7 +36,14 @@ export const MIN_TOKEN_LENGTH = 20;
  */
 const warnings = (env: NodeJS.ProcessEnv, host: string, config: VigilConfig): string[] => {
   const out: string[] = [];
-  for (const name of ['VIGIL_INGEST_TOKENS', 'VIGIL_READ_TOKENS']) {
+  // Every token that opens something: the API's, the scrape's, each heartbeat's own.
+  const tokenVariables = [
+    'VIGIL_INGEST_TOKENS',
+    'VIGIL_READ_TOKENS',
+    'VIGIL_METRICS_TOKEN',
+    ...config.heartbeats.flatMap((h) => (h.tokenSecret ? [envVarForSecret(h.tokenSecret)] : [])),
+  ];
+  for (const name of new Set(tokenVariables)) {
     const short = tokenList(env[name]).filter((t) => t.length < MIN_TOKEN_LENGTH).length;
     if (short > 0)
       out.push(

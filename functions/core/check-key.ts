@@ -7,11 +7,26 @@ import type { VigilConfig } from './config';
 export const checkKey = (kind: 'probe' | 'heartbeat', project: string, name: string): string =>
   `${kind}:${project}/${name}`;
 
+/**
+ * A checked URL as Vigil shows it (alert messages, the dashboard): scheme, host and path only,
+ * since user info or a query string may carry credentials. (Not `origin`: it is "null" for the
+ * tcp://, dns:// and browser:// targets of the other check types.)
+ */
+export const shownUrl = (url: string): string => {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname}`;
+  } catch {
+    return '(invalid URL)';
+  }
+};
+
 /** A probe or a heartbeat the config names, its project filled in. */
 export interface ConfiguredCheck {
   kind: 'probe' | 'heartbeat';
   project: string;
   name: string;
+  /** What the probe checks, as shown (`shownUrl`). */
   url?: string;
   /** The check's `runbookUrl`: what on-call reads when it fires. */
   runbookUrl?: string;
@@ -37,7 +52,7 @@ export const configuredChecks = (config: VigilConfig): ConfiguredCheck[] => [
     kind: 'probe' as const,
     project: p.project ?? config.project,
     name: p.name,
-    ...(p.url === undefined ? {} : { url: p.url }),
+    ...(p.url === undefined ? {} : { url: shownUrl(p.url) }),
     ...(p.runbookUrl === undefined ? {} : { runbookUrl: p.runbookUrl }),
     tags: p.tags,
   })),

@@ -210,6 +210,26 @@ describe('deliver to Slack (real HTTP receiver)', () => {
     );
   });
 
+  it('masks a header secret the receiver echoes JSON-escaped in its error', async () => {
+    // Prepare: PHP writes `/` as `\/`, so the secret is not in the answer as it was sent.
+    const secret = 'hookKey/Secret+987654';
+    script = [{ status: 400, body: JSON.stringify({ got: secret }).replaceAll('/', '\\/') }];
+    const channel = {
+      type: 'webhook' as const,
+      url: `${base}/hook`,
+      headers: { 'x-api-key': '{{secret:HOOK_KEY}}' },
+    };
+
+    // Act
+    const error = await deliver(notification, channel, {
+      resolveSecret: async () => secret,
+      sleep,
+    }).catch((e: unknown) => e);
+
+    // Assess
+    expect((error as Error).message).toBe('delivery to webhook failed: HTTP 400 {"got":"***"}');
+  });
+
   it('masks a secret channel URL that the receiver echoes in part (its path, as Express does)', async () => {
     // Prepare: the whole URL is the secret; the receiver answers with its path only.
     const path = '/hooks/WHOLEURLSECRET_0123456789';

@@ -124,6 +124,28 @@ describe('vigil dev (npm start)', () => {
       'warning: HOST=0.0.0.0 lets other machines reach Vigil over plain HTTP, tokens and reports unencrypted: put a TLS proxy in front of it, or keep HOST=127.0.0.1; alert messages carry no dashboard link until alerts.dashboardUrl names the address the team opens',
       '',
     ]);
+    // The scrape token and a heartbeat's own token open routes too: 4 digits is 10,000 guesses.
+    await writeFile(
+      env.VIGIL_CONFIG as string,
+      JSON.stringify({
+        project: 'shop',
+        heartbeats: [{ name: 'backup', periodSeconds: 3600, tokenSecret: 'hb' }],
+      }),
+    );
+    try {
+      expect(
+        await start({
+          VIGIL_INGEST_TOKENS: long,
+          VIGIL_METRICS_TOKEN: 'abc',
+          VIGIL_SECRET_HB: '4821',
+        }),
+      ).toBe(
+        `warning: VIGIL_METRICS_TOKEN holds 1 token(s) shorter than ${MIN_TOKEN_LENGTH} characters, which can be guessed: use long random ones (openssl rand -base64 24)\n` +
+          `warning: VIGIL_SECRET_HB holds 1 token(s) shorter than ${MIN_TOKEN_LENGTH} characters, which can be guessed: use long random ones (openssl rand -base64 24)\n`,
+      );
+    } finally {
+      await writeFile(env.VIGIL_CONFIG as string, JSON.stringify({ project: 'shop' }));
+    }
   });
 
   it('keeps the data directory and its token owner-only, even when they were made wider', async () => {

@@ -85,6 +85,11 @@ const target = createServer((req, res) => {
       res.writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Bearer' });
       res.end(`rejected credentials: ${req.headers.authorization ?? '(none)'}`);
       return;
+    case '/echo-json':
+      // The credentials echoed in JSON, `/` escaped as PHP writes it.
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ status: req.headers.authorization ?? '' }).replaceAll('/', '\\/'));
+      return;
     case '/reset':
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.write('partial');
@@ -710,6 +715,25 @@ describe('secrets in headers', () => {
     expect(result.failure?.assertion).toBe('bodyContains');
     expect(result.failure?.message).toContain('rejected credentials: Bearer ***');
     expect(JSON.stringify(result)).not.toContain(TOKEN);
+  });
+
+  it('scrubs a secret the target echoes escaped in JSON, which the failure message quotes decoded', async () => {
+    // Prepare: a secret with the characters JSON writers escape.
+    const secret = 'tok/9f8e+7d6c"5b4a';
+
+    // Act
+    const result = await only(
+      probe({
+        url: `${base}/echo-json`,
+        headers: { authorization: 'Bearer {{secret:api-token}}' },
+        expect: { json: [{ path: '$.status', equals: 'ok' }] },
+      }),
+      { env: { VIGIL_SECRET_API_TOKEN: secret } },
+    );
+
+    // Assess
+    expect(result.failure?.message).toBe('$.status is "Bearer ***", expected "ok"');
+    expect(JSON.stringify(result)).not.toContain('9f8e');
   });
 
   it('reports a missing secret as down, naming the secret, without sending anything', async () => {

@@ -47,7 +47,12 @@ const baseConfig: VigilConfigInput = {
       tags: ['public'],
       runbookUrl: 'https://runbooks.example.com/checkout',
     },
-    { name: 'admin', url: 'https://admin.example.com/', tags: ['private'] },
+    // Credentials and a key in its URL: shown to readers without them.
+    {
+      name: 'admin',
+      url: 'https://ops:hunter2pass@admin.example.com/status?apikey=URLKEY123456',
+      tags: ['private'],
+    },
   ],
   alerts: {
     maintenance: [
@@ -516,6 +521,10 @@ describe('probes and incidents', () => {
     expect(checkout.sparkline.at(-2)?.p95).toBeGreaterThan(100);
     expect(checkout.incidentOpen).toBe(true);
     expect(answer.probes[0]?.incidentOpen).toBe(false);
+    // The target as alert messages show it: no user info, no query.
+    expect(answer.probes[0]?.url).toBe('https://admin.example.com/status');
+    const detail = await call('GET', '/v1/probes/shop/admin', { token: READ });
+    expect(JSON.stringify([answer, detail.body])).not.toMatch(/hunter2pass|URLKEY/);
   });
 
   it('marks a probe the config no longer names, whose samples stay, as not configured', async () => {

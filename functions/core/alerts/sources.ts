@@ -1,4 +1,4 @@
-import { checkKey } from '../check-key';
+import { checkKey, shownUrl } from '../check-key';
 import type { HeartbeatConfig, ProbeConfig, VigilConfig } from '../config';
 import { alertBranches } from '../config-access';
 import { dashboardPath } from '../dashboard-links';
@@ -43,19 +43,6 @@ const MAX_ERROR_CHARS = 2000;
 export const clip = (s: string, max = MAX_ERROR_CHARS): string =>
   s.length <= max ? s : `${s.slice(0, max - 1)}…`;
 
-/**
- * Scheme, host and path only: a query string or user info may carry tokens. (Not `origin`: it
- * is "null" for the tcp://, dns:// and browser:// targets of the other check types.)
- */
-const safeUrl = (url: string): string => {
-  try {
-    const u = new URL(url);
-    return `${u.protocol}//${u.host}${u.pathname}`;
-  } catch {
-    return '(invalid URL)';
-  }
-};
-
 // Kept in config-access, so the history (which decides when a notice is due) reads it too.
 export { alertBranches };
 
@@ -81,7 +68,7 @@ const probeObservation = (
     project,
     severity: detail.severity,
     title: `Probe ${probe}`,
-    target: `${detail.method} ${safeUrl(detail.url)}`,
+    target: `${detail.method} ${shownUrl(detail.url)}`,
     ...(detail.status === 'down'
       ? {
           error:

@@ -93,12 +93,74 @@ export const resolveHeaders = async (
 /** Secrets shorter than this are not scrubbed: replacing "1" everywhere would garble text. */
 export const MIN_REDACTED_LENGTH = 4;
 
-/** Replace every occurrence of each secret value in `text` with `***`. */
+/** A character as a JSON `\uXXXX` escape, in lower- or upper-case hex. */
+const uEscape = (c: string, upper: boolean): string => {
+  const hex = c.charCodeAt(0).toString(16).padStart(4, '0');
+  return `\\u${upper ? hex.toUpperCase() : hex}`;
+};
+
+/**
+ * The spellings of a secret in what a server sends back: as sent, JSON-escaped (PHP also
+ * escapes `/` as `\/`; others every character but letters and digits as `\uXXXX`), and
+ * URL-encoded. A JSON body is also read decoded (`redactedJson`): no list covers every escape.
+ */
+const echoedForms = (secret: string): string[] => {
+  const json = JSON.stringify(secret).slice(1, -1);
+  const escaped = (upper: boolean) => secret.replace(/[^A-Za-z0-9]/g, (c) => uEscape(c, upper));
+  return [
+    ...new Set([
+      secret,
+      json,
+      json.replaceAll('/', '\\/'),
+      escaped(false),
+      escaped(true),
+      encodeURIComponent(secret),
+    ]),
+  ];
+};
+
+/**
+ * A JSON text whose decoded strings (keys too) hold a secret, written again with each secret
+ * replaced; `undefined` when it is no JSON or holds none. The target chose the escapes
+ * (`\u0064` for `d`): only the decoded text tells.
+ */
+const redactedJson = (text: string, secrets: readonly string[]): string | undefined => {
+  if (!/^\s*[[{"]/.test(text)) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  let found = false;
+  const scrub = (s: string): string => {
+    let out = s;
+    for (const secret of secrets) out = out.split(secret).join('***');
+    if (out !== s) found = true;
+    return out;
+  };
+  const walk = (v: unknown): unknown => {
+    if (typeof v === 'string') return scrub(v);
+    if (Array.isArray(v)) return v.map(walk);
+    if (v !== null && typeof v === 'object')
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [scrub(k), walk(x)]));
+    return v;
+  };
+  const out = walk(value);
+  return found ? JSON.stringify(out) : undefined;
+};
+
+/**
+ * Replace each secret value in `text` with `***`, however the text spells it (`echoedForms`;
+ * a JSON text is also read decoded and written again when it holds one).
+ */
 export const redactSecrets = (text: string, secrets: readonly string[]): string => {
-  let out = text;
   // Longest first, so a secret that contains another is replaced whole.
-  const ordered = [...secrets].sort((a, b) => b.length - a.length);
-  for (const secret of ordered)
-    if (secret.length >= MIN_REDACTED_LENGTH) out = out.split(secret).join('***');
-  return out;
+  const kept = secrets
+    .filter((s) => s.length >= MIN_REDACTED_LENGTH)
+    .sort((a, b) => b.length - a.length);
+  let out = text;
+  for (const secret of kept)
+    for (const form of echoedForms(secret)) out = out.split(form).join('***');
+  return (kept.length > 0 && redactedJson(out, kept)) || out;
 };

@@ -108,6 +108,24 @@ describe('redactSecrets', () => {
     // Assess
     expect(text).toBe('a=*** b=*** c=1 d=***');
   });
+
+  it('replaces a secret however the target spells it back: JSON-escaped, \\u-escaped, URL-encoded', () => {
+    const secret = 'db/Se"cret+Value';
+    for (const echoed of [
+      String.raw`{"got":"db\/Se\"cret+Value"}`, // PHP: `/` escaped too
+      String.raw`{"got":"db/Se\"cret\u002BValue"}`, // .NET: some characters as \uXXXX
+      String.raw`{"got":"\u0064b/Se\"cret+Value"}`, // any character escaped: read decoded
+      String.raw`error: db\u002fSe\u0022cret\u002bValue`, // every non-alphanumeric escaped
+      'next=db%2FSe%22cret%2BValue',
+    ])
+      expect(redactSecrets(echoed, [secret]), echoed).not.toMatch(/cret.?.?.?.?.?.?Value/);
+    // Decoded JSON is written again only when it held a secret; other text stays as it was.
+    expect(redactSecrets(String.raw`{ "a": "\u0064b/Se\"cret+Value" }`, [secret])).toBe(
+      '{"a":"***"}',
+    );
+    expect(redactSecrets('{ "a": "nothing" }', [secret])).toBe('{ "a": "nothing" }');
+    expect(redactSecrets('{ broken', [secret])).toBe('{ broken');
+  });
 });
 
 describe('EnvSecretResolver', () => {

@@ -19,11 +19,19 @@ export const takeTokenFromAddress = (): void => {
   setToken(decodeURIComponent(m[1]));
 };
 
-export const getToken = (): string | null => sessionStorage.getItem(KEY);
+/** This tab's token, else the one this browser keeps (signed in with "Keep me signed in"). */
+export const getToken = (): string | null =>
+  sessionStorage.getItem(KEY) ?? localStorage.getItem(KEY);
 
-export const setToken = (token: string): void => {
+/**
+ * Sign in: the token is this tab's (sessionStorage, gone when it closes); with `remember`, also
+ * this browser's (localStorage) until sign-out, so a link opened in a new tab (from an alert
+ * message) needs no sign-in.
+ */
+export const setToken = (token: string, remember = false): void => {
   refusal = undefined;
   sessionStorage.setItem(KEY, token.trim());
+  if (remember) localStorage.setItem(KEY, token.trim());
   notify();
 };
 
@@ -34,6 +42,7 @@ export const refusedReason = (): string | undefined => refusal;
 const forget = (reason?: string): void => {
   refusal = reason;
   sessionStorage.removeItem(KEY);
+  localStorage.removeItem(KEY);
   notify();
 };
 

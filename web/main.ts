@@ -23,16 +23,18 @@ const hasStatusPage = (): boolean =>
 const SignIn = () => {
   const submit = (ev: Event) => {
     ev.preventDefault();
-    const token = String(new FormData(ev.currentTarget as HTMLFormElement).get('token') ?? '');
-    if (token.trim()) setToken(token);
+    const form = new FormData(ev.currentTarget as HTMLFormElement);
+    const token = String(form.get('token') ?? '');
+    if (token.trim()) setToken(token, form.get('remember') === 'on');
   };
   return html`<main id="main" class="signin">
     <h1>Sign in to Vigil</h1>
-    <p>Paste an ingest or read-only token. It is kept in this tab only and sent as a bearer header.</p>
+    <p>Paste an ingest or read-only token. It is kept in this tab only, unless you ask this browser to keep it, and sent as a bearer header.</p>
     ${refusedReason() ? html`<p class="error" role="alert">${refusedReason()}</p>` : null}
     <form onSubmit=${submit}>
       <label for="token">Token</label>
       <input id="token" name="token" type="password" autocomplete="off" required />
+      <label class="check"><input name="remember" type="checkbox" /> Keep me signed in on this browser, in every tab, until I sign out (not on a shared computer)</label>
       <button type="submit">Sign in</button>
     </form>
     ${hasStatusPage() ? html`<p>The public status page needs no token: <a href="/status">status</a>.</p>` : null}

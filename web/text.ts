@@ -57,6 +57,26 @@ export const percentRange = (min: number | null, max: number | null): [number, n
 };
 
 /** An incident's downtime: seconds under a minute (not "0 min"), minutes under an hour. */
+const span = (s: number): string =>
+  s < 60
+    ? `${s} s`
+    : s < 3600
+      ? `${Math.round(s / 60)} min`
+      : s < 86_400
+        ? `${Math.round(s / 3600)} h`
+        : `${Math.round(s / 86_400)} d`;
+
+/**
+ * A time relative to now: `12 s ago`, `3 h ago`; a time to come (a delivery's next attempt) as
+ * `in 10 s`. A few seconds ahead is the two clocks' difference (the server's, the browser's),
+ * shown as just now.
+ */
+export const ago = (iso: string | undefined, now = Date.now()): string => {
+  if (!iso) return '—';
+  const s = Math.round((now - Date.parse(iso)) / 1000);
+  return s > -5 ? `${span(Math.max(s, 0))} ago` : `in ${span(-s)}`;
+};
+
 export const downtime = (s: number | undefined): string =>
   s === undefined
     ? ''

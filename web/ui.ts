@@ -4,7 +4,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { dashboardPath } from '../functions/core/dashboard-links';
 import type { DayBar, LatencyPoint } from '../functions/core/status/api';
 import type { Loaded } from './api';
-import { NAME_SHOWN, shownName, uptimePct } from './text';
+import { ago, NAME_SHOWN, shownName, uptimePct } from './text';
 
 /**
  * Small components shared by the pages. Every value from a report is passed to Preact as a
@@ -70,15 +70,6 @@ export const Scroll = ({ children }: { children: ComponentChildren }) =>
   html`<div class="scroll">${children}</div>`;
 
 // --- formatting ------------------------------------------------------------------------------
-
-export const ago = (iso: string | undefined): string => {
-  if (!iso) return '—';
-  const s = Math.round((Date.now() - Date.parse(iso)) / 1000);
-  if (s < 60) return `${Math.max(s, 0)} s ago`;
-  if (s < 3600) return `${Math.round(s / 60)} min ago`;
-  if (s < 86_400) return `${Math.round(s / 3600)} h ago`;
-  return `${Math.round(s / 86_400)} d ago`;
-};
 
 export const Time = ({ iso }: { iso: string | undefined }) =>
   iso ? html`<time datetime=${iso} title=${iso}>${ago(iso)}</time>` : html`<span>—</span>`;

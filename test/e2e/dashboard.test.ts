@@ -306,7 +306,7 @@ describe.skipIf(!ok)('dashboard in Chromium', () => {
     await page.reload();
   });
 
-  it('opens the page an alert message links to, once the token is given', async () => {
+  it('opens the page an alert message links to once signed in, in every new tab when asked to keep the token', async () => {
     // The link of a failed run's FIRING, opened in a browser that has no token yet.
     const link = dashboardLink(pipeline.url, dashboardPath(['run', 'shop', failedRunId]));
     const own = await browser.newContext();
@@ -315,9 +315,19 @@ describe.skipIf(!ok)('dashboard in Chromium', () => {
       await tab.goto(link);
       await tab.getByRole('heading', { name: 'Sign in to Vigil' }).waitFor();
       await tab.getByLabel('Token').fill(READ_TOKEN);
+      await tab.getByLabel('Keep me signed in on this browser', { exact: false }).check();
       await tab.getByRole('button', { name: 'Sign in' }).click();
       await tab.getByRole('heading', { name: `Run ${failedRunId}` }).waitFor();
       expect(tab.url()).toBe(link);
+      // The next message's link, in a new tab of this browser: no sign-in asked.
+      const next = await own.newPage();
+      await next.goto(dashboardLink(pipeline.url, dashboardPath(['probe', 'shop', 'checkout'])));
+      await next.getByRole('heading', { name: 'Probe checkout' }).waitFor();
+      // Signing out forgets it for the whole browser.
+      await next.getByRole('button', { name: 'Sign out' }).click();
+      const after = await own.newPage();
+      await after.goto(link);
+      await after.getByRole('heading', { name: 'Sign in to Vigil' }).waitFor();
     } finally {
       await own.close();
     }
@@ -1039,18 +1049,18 @@ describe.skipIf(!ok)('dashboard in Chromium', () => {
     const toProbe = page.getByRole('link', { name: 'Probe checkout' });
     await toProbe.first().waitFor();
     expect(await toProbe.first().getAttribute('href')).toBe('#/probe/shop/checkout');
-    // The webhook that answers 503: its first FIRING waits for its next attempt, the error
-    // said; what came after it on that channel (a FIRING of the probe's later flips) waits in line.
+    // The webhook that answers 503: its first FIRING waits for its next attempt (to come), the
+    // error said; what came after it for this check on that channel waits in line.
     const rows = page
       .locator('table', { hasText: 'Attempts' })
       .locator('tr', { hasText: 'probe:shop/checkout' });
     const retried = rows.filter({ hasText: '503' });
     await retried.first().waitFor();
     expect(await retried.first().textContent()).toMatch(
-      /^pendingwebhook\[0\](FIRING|RESOLVED) .*probe:shop\/checkout[1-9]\d*.*503.*next attempt/,
+      /^pendingwebhook\[0\](FIRING|RESOLVED) .*probe:shop\/checkout[1-9]\d*.*503.*next attempt (in \d+ s|0 s ago)$/,
     );
     for (const row of await rows.filter({ hasNotText: '503' }).all())
-      expect(await row.textContent()).toMatch(/^pending.*probe:shop\/checkout0queued/);
+      expect(await row.textContent()).toMatch(/^pending.*probe:shop\/checkout0waiting to be sent/);
   });
 
   it("lists an open incident once on the Alerts page, narrowed to the overview's project", async () => {

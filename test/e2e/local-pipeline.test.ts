@@ -158,6 +158,7 @@ describe('local pipeline (e2e over HTTP)', () => {
       ['?history=201', 'query.history'],
       ['?history=-1', 'query.history'],
       ['?histroy=5', 'query.histroy'],
+      ['?history=2&history=3', 'query.history'],
     ] as const)
       expect(await answer(query), query).toMatchObject({
         status: 400,

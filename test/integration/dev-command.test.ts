@@ -148,6 +148,20 @@ describe('vigil dev (npm start)', () => {
     }
   });
 
+  it('prints a loopback address when it listens on every address (0.0.0.0 names no machine)', async () => {
+    const pipeline = await runDev({
+      env: { ...env, PORT: '0', HOST: '0.0.0.0', VIGIL_DATA_DIR: join(dir, 'wildcard') },
+      stdout: () => {},
+      stderr: () => {},
+    });
+    try {
+      expect(pipeline.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect((await fetch(`${pipeline.url}/v1/health`)).status).toBe(200);
+    } finally {
+      await pipeline.close();
+    }
+  });
+
   it('keeps the data directory and its token owner-only, even when they were made wider', async () => {
     const data = await mkdtemp(join(tmpdir(), 'vigil-modes-'));
     await chmod(data, 0o755);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { testSearch } from '../../functions/core/dashboard-links';
 import {
+  ago,
   dispositionFileName,
   downloadLink,
   downtime,
@@ -188,5 +189,19 @@ describe('dashboard: trends per suite', () => {
       at: ['t1', 't4'],
       lines: [{ suite: 'unit', values: [1, 2] }],
     });
+  });
+});
+
+describe('dashboard: relative times', () => {
+  it('says how long ago, or how soon; a few seconds ahead is the clocks, not the future', () => {
+    const now = Date.parse('2026-12-06T10:00:00Z');
+    const at = (seconds: number) => new Date(now + seconds * 1000).toISOString();
+    expect(ago(at(-12), now)).toBe('12 s ago');
+    expect(ago(at(-7200), now)).toBe('2 h ago');
+    expect(ago(at(-3 * 86_400), now)).toBe('3 d ago');
+    expect(ago(at(2), now)).toBe('0 s ago');
+    expect(ago(at(10), now)).toBe('in 10 s');
+    expect(ago(at(300), now)).toBe('in 5 min');
+    expect(ago(undefined, now)).toBe('—');
   });
 });

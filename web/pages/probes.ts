@@ -168,6 +168,19 @@ const DELIVERY_WORD: Record<DeliveryView['status'], string> = {
   delivered: 'delivered',
 };
 
+/** Why a delivery is where it is: its last error, and what happens next. */
+const DeliveryDetail = ({ d }: { d: DeliveryView }) => {
+  if (d.status === 'delivered')
+    return d.attempts > 1
+      ? html`<small>after ${d.attempts} attempts; the last failed one: ${d.lastError ?? '—'}</small>`
+      : null;
+  if (d.status === 'dead')
+    return html`${d.lastError ?? ''}<br /><small>${d.unfiled ? 'not yet in the dead-letter file (retried)' : 'given up: in the dead-letter file, not sent again'}</small>`;
+  if (d.attempts === 0)
+    return html`<small>waiting to be sent, after this check's earlier messages on this channel</small>`;
+  return html`${d.lastError ?? ''}${d.nextAttemptAt ? html`<br /><small>next attempt <${Time} iso=${d.nextAttemptAt} /></small>` : null}`;
+};
+
 /**
  * Each channel's delivery of the recent notifications (local mode's `GET /v1/alerts`): a
  * failing Slack webhook shows here, not only in the logs. The AWS API has no such route (404):
@@ -190,7 +203,7 @@ const Deliveries = () => {
           <td>${d.channel}</td>
           <td>${d.kind} <${Time} iso=${d.at} /><br /><small><${Name} name=${d.checkKey} /></small></td>
           <td>${d.attempts}</td>
-          <td class="text">${d.lastError ?? ''}${d.status !== 'pending' ? null : d.attempts === 0 ? html`<small>queued (a channel sends its messages in order)</small>` : d.nextAttemptAt ? html`<br /><small>next attempt <${Time} iso=${d.nextAttemptAt} /></small>` : null}${d.unfiled ? html`<br /><small>not yet in the dead-letter file (retried)</small>` : null}</td>
+          <td class="text"><${DeliveryDetail} d=${d} /></td>
         </tr>`,
       )}</tbody></table><//>`;
   }}<//>`;

@@ -56,7 +56,7 @@ export interface LocalAlertDispatcherOptions extends Pick<DeliveryDeps, 'fetch' 
   /** Where the deliveries are kept: the alert handler's store. */
   store: AlertStateStore;
   clock?: Clock;
-  /** Retry budget and backoff (default `DELIVERY_DEFAULTS`: 8 attempts, 1 s doubling to 5 min). */
+  /** Retry budget and backoff (default `DELIVERY_DEFAULTS`: 12 attempts, 1 s doubling to 5 min). */
   policy?: Partial<DeliveryPolicy>;
   /** How often the store is scanned for deliveries left by a restart or a lost race. Default 5 000. */
   scanMs?: number;

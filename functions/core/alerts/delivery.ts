@@ -8,8 +8,8 @@ import type { AlertState } from './state';
  * Delivery of notifications to channels, one channel at a time: each notification handed over
  * becomes one delivery per channel, kept in the check's AlertState (so it survives restarts)
  * and sent on its own. A failing channel only delays its own deliveries: another channel's
- * messages go out at once. Per channel the order is kept (a RESOLVED never overtakes its
- * FIRING on the same channel). A failed attempt is retried with exponential backoff until the
+ * messages go out at once. A check's messages keep their order on each channel (a RESOLVED
+ * never overtakes its FIRING there); another check's do not wait for them. A failed attempt is retried with exponential backoff until the
  * retry budget is spent; then the delivery is dead (the caller dead-letters it). A caller that
  * files dead letters (`fileDeadLetter`) gets each dead delivery marked `unfiled` until its dead
  * letter is on disk: `fileDeadLetters` files them and clears the mark, and what fails to file
@@ -45,7 +45,7 @@ export interface ChannelDelivery {
 }
 
 export interface DeliveryPolicy {
-  /** Attempts before a delivery is dead. Default 8. */
+  /** Attempts before a delivery is dead. Default 12. */
   maxAttempts: number;
   /** Wait after the first failure; doubled per failure. Default 1 000. */
   baseDelayMs: number;
@@ -57,8 +57,12 @@ export interface DeliveryPolicy {
   keepFinished: number;
 }
 
+/**
+ * 12 attempts, 1 s doubling to 5 min apart: a channel down for about 18 minutes (a Slack
+ * incident, a webhook's deploy) loses nothing; 8 attempts gave up after 2 minutes.
+ */
 export const DELIVERY_DEFAULTS: DeliveryPolicy = {
-  maxAttempts: 8,
+  maxAttempts: 12,
   baseDelayMs: 1_000,
   maxDelayMs: 300_000,
   leaseMs: 60_000,

@@ -126,6 +126,13 @@ const decodePath = (pathname: string): string => {
   }
 };
 
+/** The query's parameters, a repeated one's values joined with commas as API Gateway joins them. */
+const queryRecord = (url: URL): Record<string, string> => {
+  const query: Record<string, string> = {};
+  for (const [k, v] of url.searchParams) query[k] = query[k] === undefined ? v : `${query[k]},${v}`;
+  return query;
+};
+
 /** The API Gateway HTTP API (payload v2) event for a Node request, as API Gateway builds it. */
 export const toApiGatewayEvent = (
   req: IncomingMessage,
@@ -135,8 +142,7 @@ export const toApiGatewayEvent = (
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.headers))
     if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
-  const query: Record<string, string> = {};
-  for (const [k, v] of url.searchParams) query[k] = query[k] === undefined ? v : `${query[k]},${v}`;
+  const query = queryRecord(url);
   const method = req.method ?? 'GET';
   const now = new Date();
   // HTTP APIs hand Lambda the path percent-decoded once (`shop%2Fweb` arrives as `shop/web`).
@@ -432,7 +438,7 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
           await listAlerts(alertStore, {
             clock: systemClock,
             maintenance: opts.config.alerts.maintenance,
-            ...readAlertsQuery(Object.fromEntries(url.searchParams)),
+            ...readAlertsQuery(queryRecord(url)),
           }),
         ),
       );
@@ -536,8 +542,9 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
   const { port } = server.address() as AddressInfo;
   if (opts.probes !== false) probes.start();
   heartbeats.start();
-  const urlHost = host.includes(':') ? `[${host}]` : host;
-  baseUrl = `http://${urlHost}:${port}`;
+  // Listening on every address: this machine's loopback is the one that surely answers.
+  const reachable = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
+  baseUrl = `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}`;
 
   return {
     url: baseUrl,

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
+  backoffMs,
   type ChannelDelivery,
+  DELIVERY_DEFAULTS,
   deliveryViews,
   dueDeliveries,
   enqueueDeliveries,
@@ -207,5 +209,15 @@ describe('dead letters not filed yet', () => {
       ['k-2026-11-25T09:00:00.000Z', 'dead', undefined],
       [notificationKey(notice(NOW.toISOString())), 'pending', undefined],
     ]);
+  });
+});
+
+describe('the default retry budget', () => {
+  it('rides out a channel down for about 18 minutes, 5 minutes apart at most', () => {
+    const waits = Array.from({ length: DELIVERY_DEFAULTS.maxAttempts - 1 }, (_, i) =>
+      backoffMs(i + 1, DELIVERY_DEFAULTS),
+    );
+    expect(waits.at(-1)).toBe(300_000);
+    expect(waits.reduce((a, b) => a + b, 0) / 60_000).toBeCloseTo(18.5, 1);
   });
 });

@@ -680,11 +680,15 @@ describe.skipIf(!ok)('dashboard in Chromium', () => {
   });
 
   it('marks a probe removed from the config and a heartbeat as one, and draws an hour of latency alone as a dot', async () => {
-    const ping = await fetch(`${pipeline.url}/v1/heartbeats/shop/nightly-backup`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${TOKEN}` },
-    });
-    expect(ping.status, await ping.text()).toBeLessThan(300);
+    // A failed run of the job, then a good one.
+    for (const path of ['/fail', '']) {
+      const ping = await fetch(`${pipeline.url}/v1/heartbeats/shop/nightly-backup${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}` },
+        body: path ? 'backup: disk full' : '',
+      });
+      expect(ping.status, await ping.text()).toBeLessThan(300);
+    }
     // A probe the config does not name, with one sample: one hour of the 24 has latency.
     await pipeline.bus.publish([
       toProbeEvent({
@@ -725,6 +729,12 @@ describe.skipIf(!ok)('dashboard in Chromium', () => {
       'Expected every 86400 s, late after 300 s more',
     );
     expect(await page.getByRole('heading', { name: /^Latency/ }).count()).toBe(0);
+    // Its failures: what happened, without the status code and latency a ping does not have.
+    const failures = page
+      .locator('table', { has: page.locator('th', { hasText: 'When' }) })
+      .filter({ hasText: 'backup: disk full' });
+    await failures.waitFor();
+    expect(await failures.locator('th').allTextContents()).toEqual(['When', 'Outcome', 'Message']);
   });
 
   it('can be used with the keyboard alone', async () => {

@@ -67,15 +67,18 @@ export const IncidentTable = ({
         )}</tbody>
       </table><//>`;
 
-/** A failure; a browser or multi-step check's also shows its failed step, step timings and screenshot. */
-const FailureRow = ({ f }: { f: ProbeFailure }) => html`<tr>
+/**
+ * A failure; a browser or multi-step check's also shows its failed step, step timings and
+ * screenshot. A heartbeat's (a missed or failed ping) has no status code or latency.
+ */
+const FailureRow = ({ f, heartbeat }: { f: ProbeFailure; heartbeat: boolean }) => html`<tr>
   <td><${Time} iso=${f.checkedAt} /></td>
   <td>${f.assertion}${f.step ? html`<br /><small>step <${Name} name=${f.step} /></small>` : null}</td>
   <td class="text">${f.message}
     ${f.steps ? html`<ol class="steps" aria-label="Step timings">${f.steps.map((st) => html`<li>${st.name}: ${st.status}, ${ms(st.latencyMs)}</li>`)}</ol>` : null}
     ${f.screenshot ? html`<button type="button" onClick=${() => download(f.screenshot as string, `${f.probe}-${f.checkedAt}.png`)}>Screenshot</button>` : null}
   </td>
-  <td>${f.statusCode ?? '—'}</td><td class="nowrap">${ms(f.latencyMs)}</td>
+  ${heartbeat ? null : html`<td>${f.statusCode ?? '—'}</td><td class="nowrap">${ms(f.latencyMs)}</td>`}
 </tr>`;
 
 /** A heartbeat's schedule in words: `every 3600 s` or `at cron 30 2 * * * (Europe/Berlin)`. */
@@ -125,15 +128,15 @@ export const Probe = ({ project, probe }: { project: string; probe: string }) =>
         ${
           d.failures.length === 0
             ? html`<${Empty}>No failures kept.<//>`
-            : html`<${Scroll}><table><thead><tr><th scope="col">When</th><th scope="col">Assertion</th><th scope="col">Message</th><th scope="col">Status code</th><th scope="col">Latency</th></tr></thead>
-              <tbody>${d.failures.map((f) => html`<${FailureRow} f=${f} />`)}</tbody></table><//>`
+            : html`<${Scroll}><table><thead><tr><th scope="col">When</th><th scope="col">${heartbeat ? 'Outcome' : 'Assertion'}</th><th scope="col">Message</th>${heartbeat ? null : html`<th scope="col">Status code</th><th scope="col">Latency</th>`}</tr></thead>
+              <tbody>${d.failures.map((f) => html`<${FailureRow} f=${f} heartbeat=${heartbeat} />`)}</tbody></table><//>`
         }
         <h2>Incidents</h2>
         <${IncidentTable} incidents=${d.incidents} linked=${false} />
         <h2>Maintenance windows</h2>
         ${
           d.maintenance.length === 0
-            ? html`<${Empty}>None cover this probe.<//>`
+            ? html`<${Empty}>None cover this ${heartbeat ? 'heartbeat' : 'probe'}.<//>`
             : html`<ul>${d.maintenance.map(
                 (m) =>
                   html`<li>${m.active ? html`<strong>Active now. </strong>` : null}${m.start && m.end ? `${m.start} to ${m.end}` : `cron ${m.cron ?? ''} for ${m.durationMinutes ?? '?'} min`}${m.reason ? `: ${m.reason}` : ''}</li>`,

@@ -24,14 +24,17 @@ export const getToken = (): string | null =>
   sessionStorage.getItem(KEY) ?? localStorage.getItem(KEY);
 
 /**
- * Sign in: the token is this tab's (sessionStorage, gone when it closes); with `remember`, also
- * this browser's (localStorage) until sign-out, so a link opened in a new tab (from an alert
- * message) needs no sign-in.
+ * Sign in: the token is this tab's (sessionStorage, gone when it closes); with `remember`, this
+ * browser's instead (localStorage), for every tab until one signs out, so a link opened in a new
+ * tab (from an alert message) needs no sign-in.
  */
 export const setToken = (token: string, remember = false): void => {
   refusal = undefined;
-  sessionStorage.setItem(KEY, token.trim());
-  if (remember) localStorage.setItem(KEY, token.trim());
+  if (remember) {
+    // Not also this tab's: a sign-out in another tab must end this one too.
+    sessionStorage.removeItem(KEY);
+    localStorage.setItem(KEY, token.trim());
+  } else sessionStorage.setItem(KEY, token.trim());
   notify();
 };
 
@@ -39,14 +42,29 @@ export const setToken = (token: string, remember = false): void => {
 let refusal: string | undefined;
 export const refusedReason = (): string | undefined => refusal;
 
-const forget = (reason?: string): void => {
+/**
+ * Forget a token: this tab's, and the browser's when it is that one (a refused `#token=` link
+ * must not sign the other tabs out of a kept token that works).
+ */
+const forget = (reason: string, token: string | null): void => {
   refusal = reason;
+  if (sessionStorage.getItem(KEY) === token) sessionStorage.removeItem(KEY);
+  if (localStorage.getItem(KEY) === token) localStorage.removeItem(KEY);
+  notify();
+};
+
+/** Sign out: this tab and, when the browser keeps a token, every tab. */
+export const signOut = (): void => {
+  refusal = undefined;
   sessionStorage.removeItem(KEY);
   localStorage.removeItem(KEY);
   notify();
 };
 
-export const signOut = (): void => forget();
+// Another tab signed in with "Keep me signed in", or signed out: this one follows at once.
+addEventListener('storage', (e) => {
+  if (e.key === KEY || e.key === null) notify();
+});
 
 const listeners = new Set<() => void>();
 const notify = (): void => {
@@ -78,15 +96,16 @@ export class ApiError extends Error {
 }
 
 const request = async (path: string, accept?: string): Promise<Response> => {
+  const token = getToken();
   const res = await fetch(path, {
-    headers: { authorization: `Bearer ${getToken() ?? ''}`, ...(accept ? { accept } : {}) },
+    headers: { authorization: `Bearer ${token ?? ''}`, ...(accept ? { accept } : {}) },
     cache: 'no-store',
   });
   if (res.ok) return res;
   const body = (await res.json().catch(() => null)) as { error?: { message?: string } } | null;
   if (tokenRefused(res.status, body)) {
     const message = 'The token was refused. Sign in again.';
-    forget(message);
+    forget(message, token);
     throw new ApiError(res.status, message);
   }
   throw new ApiError(res.status, body?.error?.message ?? `${res.status} ${res.statusText}`);

@@ -49,6 +49,8 @@ describe("the dashboard's address for alert messages", () => {
       ['127.0.0.1', 0],
       ['0.0.0.0', 3000],
       ['::', 3000],
+      ['::0', 3000],
+      ['0:0:0:0:0:0:0:0', 3000],
       ['fe80::1%eth0', 3000],
     ] as const)
       expect(ownDashboardUrl(host, port), host).toBeUndefined();

@@ -181,7 +181,9 @@ const DeliveryDetail = ({ d }: { d: DeliveryView }) => {
     return html`${d.lastError ?? ''}<br /><small>${d.unfiled ? 'not yet in the dead-letter file (retried)' : 'given up: in the dead-letter file, not sent again'}</small>`;
   if (d.attempts === 0)
     return html`<small>waiting to be sent, after this check's earlier messages on this channel</small>`;
-  return html`${d.lastError ?? ''}${d.nextAttemptAt ? html`<br /><small>next attempt <${Time} iso=${d.nextAttemptAt} /></small>` : null}`;
+  const next = d.nextAttemptAt;
+  // One due a moment ago is being made, or about to be: the page polls every few seconds.
+  return html`${d.lastError ?? ''}${next ? html`<br /><small>next attempt ${Date.parse(next) <= Date.now() ? 'due now' : html`<${Time} iso=${next} />`}</small>` : null}`;
 };
 
 /**

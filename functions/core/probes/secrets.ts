@@ -93,74 +93,70 @@ export const resolveHeaders = async (
 /** Secrets shorter than this are not scrubbed: replacing "1" everywhere would garble text. */
 export const MIN_REDACTED_LENGTH = 4;
 
-/** A character as a JSON `\uXXXX` escape, in lower- or upper-case hex. */
-const uEscape = (c: string, upper: boolean): string => {
-  const hex = c.charCodeAt(0).toString(16).padStart(4, '0');
-  return `\\u${upper ? hex.toUpperCase() : hex}`;
+const regexLiteral = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const hex = (n: number, width: number): string => n.toString(16).padStart(width, '0');
+/** `[aA]` for each hex letter: an escape matches in either case. */
+const anyCase = (digits: string): string =>
+  digits.replace(/[a-f]/g, (c) => `[${c}${c.toUpperCase()}]`);
+
+/** Short escapes a server may write for a character: JSON's, HTML's, a form's `+`. */
+const SHORT_ESCAPES: Readonly<Record<string, readonly string[]>> = {
+  '"': ['\\"', '&quot;'],
+  '\\': ['\\\\'],
+  '/': ['\\/'],
+  '&': ['&amp;'],
+  '<': ['&lt;'],
+  '>': ['&gt;'],
+  "'": ['&apos;'],
+  '\n': ['\\n'],
+  '\r': ['\\r'],
+  '\t': ['\\t'],
+  ' ': ['+'],
 };
 
 /**
- * The spellings of a secret in what a server sends back: as sent, JSON-escaped (PHP also
- * escapes `/` as `\/`; others every character but letters and digits as `\uXXXX`), and
- * URL-encoded. A JSON body is also read decoded (`redactedJson`): no list covers every escape.
+ * The ways one character of a secret comes back in what a server writes: as sent, or escaped
+ * by JSON (`\u002B`, `\/`), a URL (`%2b`, UTF-8 bytes) or HTML (`&#43;`, `&#x2B;`, `&amp;`).
  */
-const echoedForms = (secret: string): string[] => {
-  const json = JSON.stringify(secret).slice(1, -1);
-  const escaped = (upper: boolean) => secret.replace(/[^A-Za-z0-9]/g, (c) => uEscape(c, upper));
-  return [
-    ...new Set([
-      secret,
-      json,
-      json.replaceAll('/', '\\/'),
-      escaped(false),
-      escaped(true),
-      encodeURIComponent(secret),
-    ]),
+const characterPattern = (ch: string): string => {
+  const code = ch.codePointAt(0) ?? 0;
+  const units = Array.from({ length: ch.length }, (_, i) => ch.charCodeAt(i));
+  const bytes = [...new TextEncoder().encode(ch)];
+  // Escapes first: a text `abcd\\` is the secret `abcd\` escaped whole, not it plus a `\`.
+  const forms = [
+    ...(SHORT_ESCAPES[ch] ?? []).map(regexLiteral),
+    units.map((u) => `\\\\u${anyCase(hex(u, 4))}`).join(''),
+    bytes.map((b) => `%${anyCase(hex(b, 2))}`).join(''),
+    `&#0*${code};`,
+    `&#[xX]0*${anyCase(hex(code, 1))};`,
+    regexLiteral(ch),
   ];
+  return `(?:${forms.join('|')})`;
 };
 
-/**
- * A JSON text whose decoded strings (keys too) hold a secret, written again with each secret
- * replaced; `undefined` when it is no JSON or holds none. The target chose the escapes
- * (`\u0064` for `d`): only the decoded text tells.
- */
-const redactedJson = (text: string, secrets: readonly string[]): string | undefined => {
-  if (!/^\s*[[{"]/.test(text)) return undefined;
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return undefined;
+/** Each secret's pattern, made once (a probe's secrets are scrubbed at every check). */
+const patterns = new Map<string, RegExp>();
+const patternOf = (secret: string): RegExp => {
+  let re = patterns.get(secret);
+  if (!re) {
+    if (patterns.size >= 256) patterns.clear();
+    re = new RegExp(Array.from(secret, characterPattern).join(''), 'g');
+    patterns.set(secret, re);
   }
-  let found = false;
-  const scrub = (s: string): string => {
-    let out = s;
-    for (const secret of secrets) out = out.split(secret).join('***');
-    if (out !== s) found = true;
-    return out;
-  };
-  const walk = (v: unknown): unknown => {
-    if (typeof v === 'string') return scrub(v);
-    if (Array.isArray(v)) return v.map(walk);
-    if (v !== null && typeof v === 'object')
-      return Object.fromEntries(Object.entries(v).map(([k, x]) => [scrub(k), walk(x)]));
-    return v;
-  };
-  const out = walk(value);
-  return found ? JSON.stringify(out) : undefined;
+  return re;
 };
 
 /**
- * Replace each secret value in `text` with `***`, however the text spells it (`echoedForms`;
- * a JSON text is also read decoded and written again when it holds one).
+ * Replace each secret value in `text` with `***`, however the text spells it: as sent, or with
+ * any of its characters escaped the way JSON, URLs or HTML escape them (a target that echoes a
+ * header in JSON writes `/` as `\/`, `+` as `\u002B`). Base64 and other transformations are not
+ * recognized. The rest of the text is left exactly as it was.
  */
 export const redactSecrets = (text: string, secrets: readonly string[]): string => {
-  // Longest first, so a secret that contains another is replaced whole.
-  const kept = secrets
-    .filter((s) => s.length >= MIN_REDACTED_LENGTH)
-    .sort((a, b) => b.length - a.length);
   let out = text;
-  for (const secret of kept)
-    for (const form of echoedForms(secret)) out = out.split(form).join('***');
-  return (kept.length > 0 && redactedJson(out, kept)) || out;
+  // Longest first, so a secret that contains another is replaced whole.
+  const ordered = [...secrets].sort((a, b) => b.length - a.length);
+  for (const secret of ordered)
+    if (secret.length >= MIN_REDACTED_LENGTH) out = out.replace(patternOf(secret), '***');
+  return out;
 };

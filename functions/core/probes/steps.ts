@@ -112,6 +112,7 @@ export const runSteps = async (
   const mono = deps.monotonicNow ?? (() => performance.now());
   const started = mono();
   const vars = new Map<string, string>();
+  // What reports never show: the secrets sent and the values extracted from answers.
   const hidden: string[] = [];
   const scrub = (text: string) => redactSecrets(text, hidden);
   const cache = new Map<string, string>();
@@ -122,6 +123,17 @@ export const runSteps = async (
       hidden.push(value);
       return value;
     },
+  };
+  /** An answer with the secrets sent taken out, as the assertions may quote it. */
+  const withoutSecrets = (obs: Observation): Observation => {
+    const sent = [...cache.values()];
+    if (isTransportFailure(obs) || sent.length === 0) return obs;
+    const clean = (text: string) => redactSecrets(text, sent);
+    return {
+      ...obs,
+      body: clean(obs.body),
+      headers: Object.fromEntries(Object.entries(obs.headers).map(([k, v]) => [k, clean(v)])),
+    };
   };
   const results: StepResult[] = [];
   const warnings: string[] = [];
@@ -165,9 +177,13 @@ export const runSteps = async (
               // Node refused to build the request (e.g. a bad header value): never echo a secret.
               throw new Error(scrub(e instanceof Error ? e.message : String(e)));
             });
+    // The secrets are taken out before the assertions quote the answer: one echoed escaped
+    // (`\/`) would survive their quoting. Extracted values stay (an assertion may look for
+    // them); they are scrubbed from the messages, and values are extracted from the answer as
+    // it came.
     const verdict = evaluate(
       { expect: step.expect, tlsExpiryDays: probe.tlsExpiryDays },
-      obs,
+      withoutSecrets(obs),
       deps.now(),
     );
     let stepFailure = verdict.failure;

@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, isIP } from 'node:net';
 import { resolve } from 'node:path';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { cachedWebFiles } from '../../../web/build';
@@ -211,9 +211,20 @@ const send = (res: ServerResponse, result: HttpResult): void => {
  * names no machine to open (0.0.0.0, ::) or that a URL cannot hold (an IPv6 zone, `%eth0`).
  */
 export const ownDashboardUrl = (host: string, port: number): string | undefined =>
-  port === 0 || /^(0\.0\.0\.0|::)$|%/.test(host)
+  port === 0 || host.includes('%') || unspecified(host) !== undefined
     ? undefined
     : `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+/**
+ * For an address that means every address of the machine (0.0.0.0, ::, ::0, 0:0:0:0:0:0:0:0),
+ * its loopback counterpart, which surely answers; `undefined` for any other host.
+ */
+const unspecified = (host: string): string | undefined => {
+  if (isIP(host) === 4) return /^0+(\.0+){3}$/.test(host) ? '127.0.0.1' : undefined;
+  if (isIP(host) === 6 && !host.includes('%'))
+    return new URL(`http://[${host}]`).hostname === '[::]' ? '::1' : undefined;
+  return undefined;
+};
 
 export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => {
   const dataDir = resolve(opts.dataDir);
@@ -543,7 +554,7 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
   if (opts.probes !== false) probes.start();
   heartbeats.start();
   // Listening on every address: this machine's loopback is the one that surely answers.
-  const reachable = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
+  const reachable = unspecified(host) ?? host;
   baseUrl = `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}`;
 
   return {

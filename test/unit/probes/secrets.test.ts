@@ -109,22 +109,30 @@ describe('redactSecrets', () => {
     expect(text).toBe('a=*** b=*** c=1 d=***');
   });
 
-  it('replaces a secret however the target spells it back: JSON-escaped, \\u-escaped, URL-encoded', () => {
+  it('replaces a secret however the target spells it back, and leaves the rest as it was', () => {
     const secret = 'db/Se"cret+Value';
     for (const echoed of [
       String.raw`{"got":"db\/Se\"cret+Value"}`, // PHP: `/` escaped too
       String.raw`{"got":"db/Se\"cret\u002BValue"}`, // .NET: some characters as \uXXXX
-      String.raw`{"got":"\u0064b/Se\"cret+Value"}`, // any character escaped: read decoded
-      String.raw`error: db\u002fSe\u0022cret\u002bValue`, // every non-alphanumeric escaped
-      'next=db%2FSe%22cret%2BValue',
+      String.raw`{"got":"\u0064b/Se\"cret+Value"}`, // any character escaped
+      String.raw`error: db\u002fSe\u0022cret\u002bValue`, // every non-alphanumeric, lower case
+      'next=db%2FSe%22cret%2bValue', // URL-encoded, either case
+      'next=db/Se%22cret%2BValue', // Python's quote() keeps `/`
+      '<p>db/Se&quot;cret&#43;Value</p>', // HTML
+      '<p>db&#x2F;Se&#34;cret&#x2b;Value</p>',
     ])
-      expect(redactSecrets(echoed, [secret]), echoed).not.toMatch(/cret.?.?.?.?.?.?Value/);
-    // Decoded JSON is written again only when it held a secret; other text stays as it was.
-    expect(redactSecrets(String.raw`{ "a": "\u0064b/Se\"cret+Value" }`, [secret])).toBe(
-      '{"a":"***"}',
-    );
+      expect(redactSecrets(echoed, [secret]), echoed).not.toMatch(/cret.{0,8}Value/);
+    // Only the secret changes: spacing, big numbers and key order stay (body assertions).
+    expect(
+      redactSecrets(
+        String.raw`{ "status": "ok", "id": 12345678901234567890, "echo": "db\/Se\"cret+Value" }`,
+        [secret],
+      ),
+    ).toBe('{ "status": "ok", "id": 12345678901234567890, "echo": "***" }');
+    // A secret ending in `\` is replaced with its escape, so the JSON stays JSON.
+    expect(redactSecrets(String.raw`{"k":"abcd\\"}`, ['abcd\\'])).toBe('{"k":"***"}');
     expect(redactSecrets('{ "a": "nothing" }', [secret])).toBe('{ "a": "nothing" }');
-    expect(redactSecrets('{ broken', [secret])).toBe('{ broken');
+    expect(redactSecrets('DB/SE"CRET+VALUE', [secret])).toBe('DB/SE"CRET+VALUE');
   });
 });
 

@@ -22,7 +22,12 @@ const ok = (body: unknown, headers: Record<string, string> = {}): Observation =>
 });
 
 /** A probe of the given steps, and a transport answering each request in turn. */
-const setup = (steps: unknown[], answers: (Observation | Error)[], extra = {}) => {
+const setup = (
+  steps: unknown[],
+  answers: (Observation | Error)[],
+  extra = {},
+  more: Record<string, string> = {},
+) => {
   const probe = probeSchema.parse({ name: 'flow', timeoutMs: 1000, steps, ...extra });
   const sent: { request: StepRequest; headers: Record<string, string> }[] = [];
   const send = async (request: StepRequest, headers: Record<string, string>) => {
@@ -34,7 +39,14 @@ const setup = (steps: unknown[], answers: (Observation | Error)[], extra = {}) =
   const run = (monotonicNow?: () => number) =>
     runSteps(
       { ...probe, steps: probe.steps ?? [] },
-      { send, secrets, now: () => NOW, ...(monotonicNow ? { monotonicNow } : {}) },
+      {
+        send,
+        secrets: {
+          resolve: async (name: string) => more[name] ?? secrets.resolve(name),
+        },
+        now: () => NOW,
+        ...(monotonicNow ? { monotonicNow } : {}),
+      },
       new AbortController().signal,
     );
   return { sent, run };
@@ -74,6 +86,37 @@ describe('runSteps', () => {
     expect(out.failure?.assertion).toBe('bodyContains');
     expect(JSON.stringify(out)).not.toContain(SECRET);
     expect(JSON.stringify(out.steps)).not.toContain('{"id":42}');
+  });
+
+  it('keeps a secret the answer echoes escaped out of the quoted body; extracted values stay for assertions', async () => {
+    // Prepare: the target echoes the header JSON-escaped (`/` as `\/`); the next step looks
+    // for the value the first extracted.
+    const secret = 'tok/9f8e+7d6c5b4a';
+    const { run } = setup(
+      [
+        step('login', { extract: { id: '$.id' } }),
+        step('echo', {
+          headers: { authorization: '{{secret:slashed}}' },
+          expect: { bodyContains: 'user-4711' },
+        }),
+        step('check', { expect: { bodyContains: 'nope' } }),
+      ],
+      [
+        ok({ id: 'user-4711' }),
+        ok('{"id":"user-4711"}'),
+        ok(JSON.stringify({ echo: secret }).replaceAll('/', '\\/')),
+      ],
+      {},
+      { slashed: secret },
+    );
+
+    // Act
+    const out = await run();
+
+    // Assess: the second step found the extracted value; the third's quote has no secret.
+    expect(out.steps.map((s) => s.status)).toEqual(['up', 'up', 'down']);
+    expect(out.failure?.message).toContain('{\\"echo\\":\\"***\\"}');
+    expect(JSON.stringify(out)).not.toContain('9f8e');
   });
 
   it('fails the step whose extract finds nothing, saying what was missing', async () => {

@@ -66,6 +66,9 @@ const span = (s: number): string =>
         ? `${Math.round(s / 3600)} h`
         : `${Math.round(s / 86_400)} d`;
 
+/** A time this close ahead is the two clocks' difference (the server's, the browser's). */
+const CLOCK_SKEW_MS = 5000;
+
 /**
  * A time relative to now: `12 s ago`, `3 h ago`; a time to come (a delivery's next attempt) as
  * `in 10 s`. A few seconds ahead is the two clocks' difference (the server's, the browser's),
@@ -74,8 +77,12 @@ const span = (s: number): string =>
 export const ago = (iso: string | undefined, now = Date.now()): string => {
   if (!iso) return '—';
   const s = Math.round((now - Date.parse(iso)) / 1000);
-  return s > -5 ? `${span(Math.max(s, 0))} ago` : `in ${span(-s)}`;
+  return isPast(iso, now) ? `${span(Math.max(s, 0))} ago` : `in ${span(-s)}`;
 };
+
+/** Whether a time has come, give or take the clocks' difference (`ago` says it was). */
+export const isPast = (iso: string, now = Date.now()): boolean =>
+  Date.parse(iso) - now < CLOCK_SKEW_MS;
 
 export const downtime = (s: number | undefined): string =>
   s === undefined

@@ -6,6 +6,7 @@ import {
   downloadLink,
   downtime,
   incidentTarget,
+  isPast,
   NAME_SHOWN,
   percentRange,
   seriesBySuite,
@@ -200,6 +201,7 @@ describe('dashboard: relative times', () => {
     expect(ago(at(-7200), now)).toBe('2 h ago');
     expect(ago(at(-3 * 86_400), now)).toBe('3 d ago');
     expect(ago(at(2), now)).toBe('0 s ago');
+    expect([isPast(at(2), now), isPast(at(10), now)]).toEqual([true, false]);
     expect(ago(at(10), now)).toBe('in 10 s');
     expect(ago(at(300), now)).toBe('in 5 min');
     expect(ago(undefined, now)).toBe('—');

@@ -10,7 +10,7 @@ import type {
 import type { Incident, ProbeFailure } from '../../functions/core/status/types';
 import { ApiError, download, qs, seg, usePoll } from '../api';
 import { Chart } from '../chart';
-import { downtime, incidentTarget, uptimePct } from '../text';
+import { downtime, incidentTarget, isPast, uptimePct } from '../text';
 import {
   Empty,
   href,
@@ -183,7 +183,7 @@ const DeliveryDetail = ({ d }: { d: DeliveryView }) => {
     return html`<small>waiting to be sent, after this check's earlier messages on this channel</small>`;
   const next = d.nextAttemptAt;
   // One due a moment ago is being made, or about to be: the page polls every few seconds.
-  return html`${d.lastError ?? ''}${next ? html`<br /><small>next attempt ${Date.parse(next) <= Date.now() ? 'due now' : html`<${Time} iso=${next} />`}</small>` : null}`;
+  return html`${d.lastError ?? ''}${next ? html`<br /><small>next attempt ${isPast(next) ? 'due now' : html`<${Time} iso=${next} />`}</small>` : null}`;
 };
 
 /**

@@ -4,11 +4,8 @@ import { envVarForSecret } from '../functions/adapters/local/env-secrets';
 import { TOKEN_FILE, tokenList } from '../functions/adapters/local/token-file';
 import type { VigilConfig } from '../functions/core/config';
 import { dashboardUrlFor } from '../functions/core/config-access';
-import {
-  type LocalPipeline,
-  ownDashboardUrl,
-  startLocal,
-} from '../functions/runtime/local/runtime';
+import { ownDashboardUrl } from '../functions/runtime/local/address';
+import { type LocalPipeline, startLocal } from '../functions/runtime/local/runtime';
 import { cachedCliText } from './build';
 import { resolveConfig } from './config';
 

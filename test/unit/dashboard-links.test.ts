@@ -7,7 +7,7 @@ import {
   withDashboardUrl,
 } from '../../functions/core/dashboard-links';
 import type { AlertNotification } from '../../functions/core/events';
-import { ownDashboardUrl } from '../../functions/runtime/local/runtime';
+import { ownDashboardUrl } from '../../functions/runtime/local/address';
 
 describe('dashboard links', () => {
   it('encodes every part, so a name from a report stays one part and adds no query', () => {

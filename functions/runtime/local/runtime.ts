@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { type AddressInfo, isIP } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { cachedWebFiles } from '../../../web/build';
@@ -54,6 +54,7 @@ import { withSentry } from '../../shared/sentry';
 import { VERSION } from '../../shared/version';
 import { publicData } from '../../web/data';
 import { createWebHandler, isWebPath } from '../../web/handler';
+import { ownDashboardUrl, unspecified } from './address';
 import { BusThread } from './bus-thread';
 import type { BusWorkerData } from './bus-worker';
 
@@ -203,27 +204,6 @@ const closeServer = async (server: Server, markClosing: () => void): Promise<voi
 const send = (res: ServerResponse, result: HttpResult): void => {
   res.writeHead(result.statusCode, result.headers);
   res.end(result.isBase64Encoded && result.body ? Buffer.from(result.body, 'base64') : result.body);
-};
-
-/**
- * Local mode's own address, for the links in alert messages when the config names none: the
- * address printed at start. None for a port the system chooses (0), nor for an address that
- * names no machine to open (0.0.0.0, ::) or that a URL cannot hold (an IPv6 zone, `%eth0`).
- */
-export const ownDashboardUrl = (host: string, port: number): string | undefined =>
-  port === 0 || host.includes('%') || unspecified(host) !== undefined
-    ? undefined
-    : `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-
-/**
- * For an address that means every address of the machine (0.0.0.0, ::, ::0, 0:0:0:0:0:0:0:0),
- * its loopback counterpart, which surely answers; `undefined` for any other host.
- */
-const unspecified = (host: string): string | undefined => {
-  if (isIP(host) === 4) return /^0+(\.0+){3}$/.test(host) ? '127.0.0.1' : undefined;
-  if (isIP(host) === 6 && !host.includes('%'))
-    return new URL(`http://[${host}]`).hostname === '[::]' ? '::1' : undefined;
-  return undefined;
 };
 
 export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => {

@@ -4,7 +4,7 @@ import { envVarForSecret } from '../functions/adapters/local/env-secrets';
 import { TOKEN_FILE, tokenList } from '../functions/adapters/local/token-file';
 import type { VigilConfig } from '../functions/core/config';
 import { dashboardUrlFor } from '../functions/core/config-access';
-import { ownDashboardUrl } from '../functions/runtime/local/address';
+import { namesNoMachine } from '../functions/runtime/local/address';
 import { type LocalPipeline, startLocal } from '../functions/runtime/local/runtime';
 import { cachedCliText } from './build';
 import { resolveConfig } from './config';
@@ -48,7 +48,7 @@ const warnings = (env: NodeJS.ProcessEnv, host: string, config: VigilConfig): st
       );
   }
   const unnamed =
-    ownDashboardUrl(host, 1) === undefined && dashboardUrlFor(config, 'local') === undefined
+    namesNoMachine(host) && dashboardUrlFor(config, 'local') === undefined
       ? '; alert messages carry no dashboard link until alerts.dashboardUrl names the address the team opens'
       : '';
   if (!/^(localhost|::1|127(\.\d{1,3}){3})$/.test(host))

@@ -56,7 +56,7 @@ export const percentRange = (min: number | null, max: number | null): [number, n
   return [Math.max(0, Math.floor(min - pad)), Math.min(100, Math.ceil(max + pad))];
 };
 
-/** An incident's downtime: seconds under a minute (not "0 min"), minutes under an hour. */
+/** A span of seconds in the largest unit that fits: `45 s`, `12 min`, `3 h`, `2 d`. */
 const span = (s: number): string =>
   s < 60
     ? `${s} s`
@@ -84,6 +84,7 @@ export const ago = (iso: string | undefined, now = Date.now()): string => {
 export const isPast = (iso: string, now = Date.now()): boolean =>
   Date.parse(iso) - now < CLOCK_SKEW_MS;
 
+/** An incident's downtime: seconds under a minute (not "0 min"), minutes under an hour. */
 export const downtime = (s: number | undefined): string =>
   s === undefined
     ? ''

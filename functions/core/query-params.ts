@@ -38,3 +38,22 @@ const notUtf8 = (key: string): VigilError =>
     `Query parameter "${key}" is not valid UTF-8 text; percent-encode its UTF-8 bytes.`,
     { path: `query.${key}` },
   );
+
+/** A refused query parameter: its name, and what it must be. */
+export const invalid = (key: string, message: string): VigilError =>
+  new VigilError('bad_request', `Query parameter "${key}" is invalid: ${message}.`, {
+    path: `query.${key}`,
+  });
+
+/** A whole-number parameter from `min` to `max`; `fallback` when absent or empty. */
+export const wholeNumber = (
+  query: Query,
+  key: string,
+  { min, max, fallback }: { min: number; max: number; fallback: number },
+): number => {
+  const raw = query[key];
+  if (raw === undefined || raw === '') return fallback;
+  const n = /^\d{1,6}$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!(n >= min && n <= max)) throw invalid(key, `a whole number from ${min} to ${max}`);
+  return n;
+};

@@ -7,7 +7,7 @@ import {
   withDashboardUrl,
 } from '../../functions/core/dashboard-links';
 import type { AlertNotification } from '../../functions/core/events';
-import { ownDashboardUrl } from '../../functions/runtime/local/address';
+import { ownDashboardUrl, printedUrl } from '../../functions/runtime/local/address';
 
 describe('dashboard links', () => {
   it('encodes every part, so a name from a report stays one part and adds no query', () => {
@@ -54,6 +54,10 @@ describe("the dashboard's address for alert messages", () => {
       ['fe80::1%eth0', 3000],
     ] as const)
       expect(ownDashboardUrl(host, port), host).toBeUndefined();
+    // What npm start prints for every address: the loopback one, which answers.
+    expect(printedUrl('::0', 3000)).toBe('http://[::1]:3000');
+    expect(printedUrl('0.0.0.0', 3000)).toBe('http://127.0.0.1:3000');
+    expect(printedUrl('vigil.lan', 3000)).toBe('http://vigil.lan:3000');
   });
 
   it('is added to a notification that has a page, and to no other', () => {

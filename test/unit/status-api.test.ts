@@ -546,38 +546,41 @@ describe('probes and incidents', () => {
     expect((detail.body as ProbeDetailAnswer).summary.configured).toBe(false);
   });
 
+  /** A heartbeat's missed result and the FIRING it opened. */
+  const missedHeartbeat = (name: string, incidentId: string): VigilEvent[] => [
+    {
+      source: 'vigil.heartbeat',
+      detailType: 'Heartbeat Checked',
+      detail: {
+        metadata: {
+          project: 'shop',
+          heartbeat: name,
+          correlationId: `hb-${name}`,
+          checkedAt: new Date(now - 60_000).toISOString(),
+          location: 'local',
+        },
+        status: 'down',
+        outcome: 'missed',
+        message: 'no ping',
+        severity: 'critical',
+        tags: [],
+      },
+    },
+    ...alertEvents([
+      {
+        ...alert('FIRING', NOW),
+        checkKey: `heartbeat:shop/${name}`,
+        incidentId,
+        source: 'heartbeat',
+      },
+    ]),
+  ];
+
   it('lists a configured heartbeat as configured, a heartbeat, with its own incident', async () => {
     // Prepare: a heartbeat's result and its FIRING, beside a probe's FIRING.
     setup({ ...baseConfig, heartbeats: [{ name: 'nightly', periodSeconds: 3600 }] });
     await feed();
-    await deliver([
-      {
-        source: 'vigil.heartbeat',
-        detailType: 'Heartbeat Checked',
-        detail: {
-          metadata: {
-            project: 'shop',
-            heartbeat: 'nightly',
-            correlationId: 'hb-1',
-            checkedAt: new Date(now - 60_000).toISOString(),
-            location: 'local',
-          },
-          status: 'down',
-          outcome: 'missed',
-          message: 'no ping',
-          severity: 'critical',
-          tags: [],
-        },
-      },
-      ...alertEvents([
-        {
-          ...alert('FIRING', NOW),
-          checkKey: 'heartbeat:shop/nightly',
-          incidentId: 'inc-hb',
-          source: 'heartbeat',
-        },
-      ]),
-    ]);
+    await deliver(missedHeartbeat('nightly', 'inc-hb'));
 
     // Act
     const list = (await call('GET', '/v1/probes', { token: READ })).body as ProbesAnswer;
@@ -603,34 +606,7 @@ describe('probes and incidents', () => {
   it("keeps a removed heartbeat's incidents on its page (its kind went with its config)", async () => {
     // Prepare: a heartbeat's result and its FIRING, the heartbeat no longer in the config.
     await feed();
-    await deliver([
-      {
-        source: 'vigil.heartbeat',
-        detailType: 'Heartbeat Checked',
-        detail: {
-          metadata: {
-            project: 'shop',
-            heartbeat: 'gone',
-            correlationId: 'hb-2',
-            checkedAt: new Date(now - 60_000).toISOString(),
-            location: 'local',
-          },
-          status: 'down',
-          outcome: 'missed',
-          message: 'no ping',
-          severity: 'critical',
-          tags: [],
-        },
-      },
-      ...alertEvents([
-        {
-          ...alert('FIRING', NOW),
-          checkKey: 'heartbeat:shop/gone',
-          incidentId: 'inc-gone',
-          source: 'heartbeat',
-        },
-      ]),
-    ]);
+    await deliver(missedHeartbeat('gone', 'inc-gone'));
 
     // Act
     const list = (await call('GET', '/v1/probes', { token: READ })).body as ProbesAnswer;

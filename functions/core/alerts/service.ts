@@ -5,7 +5,7 @@ import { withDashboardUrl } from '../dashboard-links';
 import { VigilError } from '../errors';
 import type { AlertNotification } from '../events';
 import type { Clock } from '../ports';
-import { onlyKnown } from '../query-params';
+import { onlyKnown, wholeNumber } from '../query-params';
 import { type DeliveryView, deliveryViews } from './delivery';
 import { activeWindow } from './maintenance';
 import { buildNotification, removedNotification } from './messages';
@@ -396,16 +396,13 @@ export const readAlertsQuery = (
   query: Readonly<Record<string, string | undefined>>,
 ): { historyLimit: number } => {
   onlyKnown(query, ['history']);
-  const raw = query.history;
-  if (raw === undefined || raw === '') return { historyLimit: ALERT_HISTORY_LIMIT };
-  const n = /^\d{1,3}$/.test(raw) ? Number(raw) : Number.NaN;
-  if (!(n <= ALERT_HISTORY_LIMIT))
-    throw new VigilError(
-      'bad_request',
-      `Query parameter "history" must be a whole number from 0 to ${ALERT_HISTORY_LIMIT}.`,
-      { path: 'query.history' },
-    );
-  return { historyLimit: n };
+  return {
+    historyLimit: wholeNumber(query, 'history', {
+      min: 0,
+      max: ALERT_HISTORY_LIMIT,
+      fallback: ALERT_HISTORY_LIMIT,
+    }),
+  };
 };
 
 /** The data of `GET /v1/alerts`: firing first (oldest incident first), then pending. */

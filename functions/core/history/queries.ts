@@ -5,7 +5,7 @@ import { VigilError } from '../errors';
 import type { Benchmark } from '../formats/types';
 import type { Clock } from '../ports';
 import { canonicalProject } from '../project';
-import { onlyKnown } from '../query-params';
+import { invalid, onlyKnown, wholeNumber } from '../query-params';
 import { findQuarantine } from './quarantine';
 import { mad, median } from './stats';
 import type {
@@ -97,21 +97,8 @@ export const parseHistoryPath = (rawPath: string): HistoryRoute | undefined => {
 
 export type Query = Readonly<Record<string, string | undefined>>;
 
-export const invalid = (key: string, message: string): VigilError =>
-  new VigilError('bad_request', `Query parameter "${key}" is invalid: ${message}.`, {
-    path: `query.${key}`,
-  });
-
-/** Unknown parameters are refused: a typo (`stauts=flaky`) must not silently list everything. */
-export { onlyKnown };
-
-export const readLimit = (query: Query): number => {
-  const raw = query.limit;
-  if (raw === undefined || raw === '') return DEFAULT_LIMIT;
-  const n = /^\d{1,4}$/.test(raw) ? Number(raw) : Number.NaN;
-  if (!(n >= 1 && n <= MAX_LIMIT)) throw invalid('limit', `a whole number from 1 to ${MAX_LIMIT}`);
-  return n;
-};
+export const readLimit = (query: Query): number =>
+  wholeNumber(query, 'limit', { min: 1, max: MAX_LIMIT, fallback: DEFAULT_LIMIT });
 
 const readCursor = (query: Query): string | undefined => {
   const raw = query.cursor;
@@ -291,14 +278,7 @@ const MAX_SERIES = 50;
 export const readBenchmarksQuery = (query: Query, defaultBranch: string): BenchmarksQuery => {
   const benchmark = readBenchmarkQuery(query, defaultBranch, ['q', 'max']);
   const q = readText(query, 'q');
-  const rawMax = query.max;
-  const max =
-    rawMax === undefined || rawMax === ''
-      ? DEFAULT_SERIES
-      : /^\d{1,2}$/.test(rawMax)
-        ? Number(rawMax)
-        : 0;
-  if (max < 1 || max > MAX_SERIES) throw invalid('max', `a whole number from 1 to ${MAX_SERIES}`);
+  const max = wholeNumber(query, 'max', { min: 1, max: MAX_SERIES, fallback: DEFAULT_SERIES });
   return { ...benchmark, max, ...(q ? { q } : {}) };
 };
 

@@ -114,6 +114,8 @@ const SHORT_ESCAPES: Readonly<Record<string, readonly string[]>> = {
   ' ': ['+'],
 };
 
+const UTF8 = new TextEncoder();
+
 /**
  * The ways one character of a secret comes back in what a server writes: as sent, or escaped
  * by JSON (`\u002B`, `\/`), a URL (`%2b`, UTF-8 bytes) or HTML (`&#43;`, `&#x2B;`, `&amp;`).
@@ -121,7 +123,7 @@ const SHORT_ESCAPES: Readonly<Record<string, readonly string[]>> = {
 const characterPattern = (ch: string): string => {
   const code = ch.codePointAt(0) ?? 0;
   const units = Array.from({ length: ch.length }, (_, i) => ch.charCodeAt(i));
-  const bytes = [...new TextEncoder().encode(ch)];
+  const bytes = [...UTF8.encode(ch)];
   // Escapes first: a text `abcd\\` is the secret `abcd\` escaped whole, not it plus a `\`.
   const forms = [
     ...(SHORT_ESCAPES[ch] ?? []).map(regexLiteral),

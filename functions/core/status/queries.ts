@@ -4,18 +4,12 @@ import type { MaintenanceWindow, VigilConfig } from '../config';
 import { loadCronParser } from '../cron';
 import { VigilError } from '../errors';
 import type { ArchivePointer } from '../events';
-import {
-  checkProject,
-  invalid,
-  onlyKnown,
-  type Query,
-  readLimit,
-  safeDecode,
-} from '../history/queries';
+import { checkProject, type Query, readLimit, safeDecode } from '../history/queries';
 import { type HistoryReader, testId } from '../history/types';
 import { RUN_ID } from '../ingest/service';
 import type { ArchiveReader, Clock } from '../ports';
 import { canonicalProject } from '../project';
+import { invalid, onlyKnown, wholeNumber } from '../query-params';
 import type {
   DayBar,
   FailedTest,
@@ -555,10 +549,7 @@ export const queryIncidents = async (
       throw invalid('project', 'a project name');
     }
   }
-  const rawDays = query.days;
-  const days =
-    rawDays === undefined || rawDays === '' ? 30 : /^\d{1,2}$/.test(rawDays) ? Number(rawDays) : 0;
-  if (days < 1 || days > DAY_BARS) throw invalid('days', `a whole number from 1 to ${DAY_BARS}`);
+  const days = wholeNumber(query, 'days', { min: 1, max: DAY_BARS, fallback: 30 });
   const limit = readLimit(query);
   const now = deps.clock.now().getTime();
   const from = iso(now - days * DAY);

@@ -54,7 +54,7 @@ import { withSentry } from '../../shared/sentry';
 import { VERSION } from '../../shared/version';
 import { publicData } from '../../web/data';
 import { createWebHandler, isWebPath } from '../../web/handler';
-import { ownDashboardUrl, unspecified } from './address';
+import { ownDashboardUrl, printedUrl } from './address';
 import { BusThread } from './bus-thread';
 import type { BusWorkerData } from './bus-worker';
 
@@ -533,9 +533,7 @@ export const startLocal = async (opts: LocalOptions): Promise<LocalPipeline> => 
   const { port } = server.address() as AddressInfo;
   if (opts.probes !== false) probes.start();
   heartbeats.start();
-  // Listening on every address: this machine's loopback is the one that surely answers.
-  const reachable = unspecified(host) ?? host;
-  baseUrl = `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}`;
+  baseUrl = printedUrl(host, port);
 
   return {
     url: baseUrl,
